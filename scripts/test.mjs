@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// npm test: set up what the suite needs (redis-server), type-check, then run every test file
+// with node's test runner. On a fresh machine as root it installs missing system packages itself.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function have(cmd) {
+  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+function ensurePackage(binary, debPackage) {
+  if (have(binary)) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const aptGet = spawnSync('apt-get', ['--version'], { stdio: 'ignore' });
+  if (!isRoot || aptGet.error) {
+    console.error(`npm test needs ${binary}: install it with \`sudo apt-get install ${debPackage}\` and run npm test again.`);
+    process.exit(1);
+  }
+  console.log(`[test setup] installing ${debPackage} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debPackage], { stdio: 'inherit', env });
+  if (r.status !== 0 || !have(binary)) {
+    console.error(`npm test needs ${binary}: \`apt-get install ${debPackage}\` failed; install it by hand and run npm test again.`);
+    process.exit(1);
+  }
+}
+
+ensurePackage('redis-server', 'redis-server');
+
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.error('type-check failed');
+  process.exit(tsc.status ?? 1);
+}
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : findTests('test');
+if (files.length === 0) {
+  console.error('no test files found under test/');
+  process.exit(1);
+}
+const run = spawnSync(process.execPath, [
+  '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files,
+], { stdio: 'inherit' });
+process.exit(run.status ?? 1);
