@@ -1,0 +1,15 @@
+import { counter, histogram, type Registry } from '../core/metrics.ts';
+
+/** The bus's own counters, shared by both drivers so dashboards don't care which one runs. */
+export function busMetrics(registry: Registry) {
+  return {
+    published: counter(registry, 'switchboard_bus_published_events_total', 'Events accepted onto the ingress queue'),
+    duplicates: counter(registry, 'switchboard_bus_duplicate_events_total', 'Events dropped at routing because their id was already routed'),
+    routed: counter(registry, 'switchboard_bus_routed_events_total', 'Events appended to a room stream by the router'),
+    delivered: counter(registry, 'switchboard_bus_delivered_total', 'Deliveries handed to a connector', ['connector']),
+    retries: counter(registry, 'switchboard_bus_delivery_retries_total', 'Delivery batches retried in place', ['connector']),
+    deadLettered: counter(registry, 'switchboard_bus_dead_lettered_total', 'Events moved to the dead-letter queue', ['stage', 'connector']),
+    batchSize: histogram(registry, 'switchboard_bus_batch_events', 'Events per bus batch', ['stage'], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]),
+  };
+}
+export type BusMetrics = ReturnType<typeof busMetrics>;

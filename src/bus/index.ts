@@ -1,0 +1,3 @@
+export * from './types.ts';
+export type { BusOptions } from './options.ts';
+export { MemoryBus } from './memory/memory-bus.ts';

@@ -1,0 +1,263 @@
+import { parseEvent, type CanonicalEvent } from '../../core/event.ts';
+import { backoffDelay, type BusOptions } from '../options.ts';
+import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
+import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler,
+  type RouteFn, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
+
+/** Upper bound of deliveries waiting for one connector before new ones are dead-lettered. */
+const MAX_EGRESS_BACKLOG = 1_000_000;
+const MAX_DEAD_LETTERS = 10_000;
+
+interface RoomStream {
+  entries: StreamEntry[];
+  /** The newest cursor trimmed away by retention, if any: a reader behind it has missed events. */
+  trimmedThrough?: Cursor;
+  listeners: Set<() => void>;
+}
+
+/**
+ * In-process bus driver. Same semantics as the redis driver, but NOT DURABLE: everything is lost
+ * when the process exits. It exists for `npm start` on the embedded defaults and for unit tests;
+ * the app logs a warning when it runs.
+ */
+export class MemoryBus implements Bus {
+  readonly driver = 'memory' as const;
+  readonly durable = false;
+
+  private readonly ingress: CanonicalEvent[] = [];
+  private readonly egress = new Map<string, Delivery[]>();
+  private readonly rooms = new Map<string, RoomStream>();
+  private readonly seen = new Map<string, number>(); // event id -> expiry ms
+  private readonly dead: DeadLetter[] = [];
+  private readonly wakeRouter = new Set<() => void>();
+  private readonly wakeEgress = new Map<string, () => void>();
+  private lastCursorMs = 0;
+  private lastCursorSeq = 0;
+  private closed = false;
+  private readonly metrics: BusMetrics;
+
+  constructor(private readonly opts: BusOptions) {
+    this.metrics = busMetrics(opts.registry);
+  }
+
+  async publish(events: readonly CanonicalEvent[]): Promise<void> {
+    if (this.closed) throw new Error('bus is closed');
+    const valid = events.map((e) => parseEvent(e)); // all or nothing: validate before accepting any
+    this.ingress.push(...valid);
+    this.metrics.published.inc(valid.length);
+    for (const wake of this.wakeRouter) wake();
+  }
+
+  startRouting(route: RouteFn): Stoppable {
+    let stopped = false;
+    let running: Promise<void> = Promise.resolve();
+    const loop = async (): Promise<void> => {
+      while (!stopped && this.ingress.length > 0) {
+        const batch = this.ingress.splice(0, this.opts.batch.maxEvents);
+        this.metrics.batchSize.observe({ stage: 'ingress' }, batch.length);
+        for (const event of batch) this.routeOne(event, route);
+        await Promise.resolve();
+      }
+    };
+    const wake = () => { running = running.then(loop); };
+    this.wakeRouter.add(wake);
+    wake();
+    return {
+      close: async () => {
+        stopped = true;
+        this.wakeRouter.delete(wake);
+        await running;
+      },
+    };
+  }
+
+  private routeOne(event: CanonicalEvent, route: RouteFn): void {
+    const now = Date.now();
+    const expiry = this.seen.get(event.id);
+    if (expiry !== undefined && expiry > now) {
+      this.metrics.duplicates.inc();
+      return;
+    }
+    this.seen.set(event.id, now + this.opts.retention.dedupeSeconds * 1000);
+    if (this.seen.size > 2 * this.opts.retention.maxEventsPerRoom + 100_000) this.pruneSeen(now);
+
+    const cursor = this.nextCursor(now);
+    const room = this.room(event.room);
+    room.entries.push({ cursor, event });
+    if (room.entries.length > this.opts.retention.maxEventsPerRoom) {
+      const dropped = room.entries.splice(0, room.entries.length - this.opts.retention.maxEventsPerRoom);
+      room.trimmedThrough = dropped[dropped.length - 1]?.cursor ?? room.trimmedThrough;
+    }
+    this.metrics.routed.inc();
+    for (const listener of room.listeners) listener();
+
+    for (const target of route(event)) {
+      const queue = this.egressQueue(target.connector);
+      if (queue.length >= MAX_EGRESS_BACKLOG) {
+        this.deadLetter({ reason: 'egress backlog full', stage: 'egress', connector: target.connector, event, at: now });
+        continue;
+      }
+      queue.push({ event, target, cursor });
+      this.wakeEgress.get(target.connector)?.();
+    }
+  }
+
+  private pruneSeen(now: number): void {
+    for (const [id, expiry] of this.seen) if (expiry <= now) this.seen.delete(id);
+  }
+
+  private nextCursor(now: number): Cursor {
+    if (now > this.lastCursorMs) {
+      this.lastCursorMs = now;
+      this.lastCursorSeq = 0;
+    } else {
+      this.lastCursorSeq++;
+    }
+    return `${this.lastCursorMs}-${this.lastCursorSeq}`;
+  }
+
+  private room(name: string): RoomStream {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = { entries: [], listeners: new Set() };
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  private egressQueue(connector: string): Delivery[] {
+    let q = this.egress.get(connector);
+    if (!q) {
+      q = [];
+      this.egress.set(connector, q);
+    }
+    return q;
+  }
+
+  private deadLetter(letter: DeadLetter): void {
+    this.dead.push(letter);
+    if (this.dead.length > MAX_DEAD_LETTERS) this.dead.shift();
+    this.metrics.deadLettered.inc({ stage: letter.stage, connector: letter.connector ?? '' });
+    this.opts.logger.warn({ stage: letter.stage, connector: letter.connector, eventId: letter.event?.id, reason: letter.reason }, 'dead-lettered');
+  }
+
+  consumeEgress(connector: string, handler: DeliveryHandler): Stoppable {
+    if (this.wakeEgress.has(connector)) throw new Error(`egress of ${connector} already has a consumer`);
+    const queue = this.egressQueue(connector);
+    let stopped = false;
+    let running: Promise<void> = Promise.resolve();
+    let cancelSleep: (() => void) | undefined;
+    const sleep = (ms: number) => new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      cancelSleep = () => { clearTimeout(t); resolve(); };
+    });
+    const loop = async (): Promise<void> => {
+      while (!stopped && queue.length > 0) {
+        // The batch stays at the head of the queue until handled, so a retry keeps its place.
+        const batch = queue.slice(0, this.opts.batch.maxEvents);
+        let attempt = 0;
+        for (;;) {
+          attempt++;
+          try {
+            await handler(batch);
+            this.metrics.delivered.inc({ connector }, batch.length);
+            break;
+          } catch (err) {
+            if (stopped) return; // handed back: the batch is still at the head for the next consumer
+            if (attempt >= this.opts.delivery.maxAttempts) {
+              for (const d of batch) this.deadLetter({ reason: `delivery failed ${attempt} times: ${(err as Error).message}`, stage: 'egress', connector, event: d.event, at: Date.now() });
+              break;
+            }
+            this.metrics.retries.inc({ connector });
+            await sleep(backoffDelay(attempt, this.opts.delivery));
+            if (stopped) return;
+          }
+        }
+        queue.splice(0, batch.length);
+        this.metrics.batchSize.observe({ stage: 'egress' }, batch.length);
+      }
+    };
+    const wake = () => { running = running.then(loop); };
+    this.wakeEgress.set(connector, wake);
+    wake();
+    return {
+      close: async () => {
+        stopped = true;
+        cancelSleep?.();
+        if (this.wakeEgress.get(connector) === wake) this.wakeEgress.delete(connector);
+        await running;
+      },
+    };
+  }
+
+  async readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead> {
+    const stream = this.rooms.get(room);
+    return readAfter(stream?.entries ?? [], since, limit, stream?.trimmedThrough);
+  }
+
+  async latestCursor(room: string): Promise<Cursor | undefined> {
+    const entries = this.rooms.get(room)?.entries;
+    return entries && entries.length > 0 ? entries[entries.length - 1]?.cursor : undefined;
+  }
+
+  subscribeStream(room: string, since: Cursor | undefined, onEntries: (entries: readonly StreamEntry[]) => Promise<void> | void): StreamSubscription {
+    const stream = this.room(room);
+    let position: Cursor | undefined = since ?? stream.entries[stream.entries.length - 1]?.cursor;
+    let fromStart = since === undefined && position === undefined;
+    let stopped = false;
+    let running: Promise<void> = Promise.resolve();
+    const pump = async (): Promise<void> => {
+      while (!stopped) {
+        const { entries } = readAfter(stream.entries, fromStart ? undefined : position, 1_000);
+        if (entries.length === 0) return;
+        fromStart = false;
+        position = entries[entries.length - 1]?.cursor;
+        await onEntries(entries);
+      }
+    };
+    const listener = () => { running = running.then(pump).catch((err: unknown) => this.opts.logger.error({ err, room }, 'stream subscriber failed')); };
+    stream.listeners.add(listener);
+    listener();
+    return {
+      close: async () => {
+        stopped = true;
+        stream.listeners.delete(listener);
+        await running;
+      },
+    };
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.dead.slice(-limit);
+  }
+
+  async stats(): Promise<BusStats> {
+    const egressWaiting: Record<string, number> = {};
+    for (const [connector, q] of this.egress) egressWaiting[connector] = q.length;
+    return { ingressWaiting: this.ingress.length, egressWaiting, deadLettered: this.dead.length };
+  }
+
+  async healthy(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** Entries strictly after `since` (all when undefined), and whether `since` fell out of retention. */
+export function readAfter(entries: readonly StreamEntry[], since: Cursor | undefined, limit: number, trimmedThrough?: Cursor): StreamRead {
+  if (since === undefined) return { entries: entries.slice(0, limit), truncated: false };
+  // Binary search: entries are in cursor order.
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = entries[mid];
+    if (e && compareCursors(e.cursor, since) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const truncated = trimmedThrough !== undefined && compareCursors(since, trimmedThrough) < 0;
+  return { entries: entries.slice(lo, lo + limit), truncated };
+}

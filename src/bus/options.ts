@@ -1,0 +1,15 @@
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+
+/** What both drivers take; the same fields as the `bus` section of config.yaml. */
+export interface BusOptions {
+  readonly batch: { readonly maxEvents: number; readonly maxWaitMs: number };
+  readonly retention: { readonly maxEventsPerRoom: number; readonly dedupeSeconds: number };
+  readonly delivery: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxBackoffMs: number };
+  readonly logger: Logger;
+  readonly registry: Registry;
+}
+
+export function backoffDelay(attempt: number, opts: BusOptions['delivery']): number {
+  return Math.min(opts.maxBackoffMs, opts.backoffMs * 2 ** Math.max(0, attempt - 1));
+}

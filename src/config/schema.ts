@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
+ * and time has a limit with a safe default; every listener defaults to loopback.
+ */
+
+export const TOKEN_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+export const TokenSchema = z.object({
+  /** Who this token is: becomes the sender id of what its clients send. */
+  name: z.string().min(1).max(64).regex(/^[\w.@-]+$/, 'letters, digits, _ . @ - only'),
+  /** `sha256:<hex>` of the token; the token itself is never stored (`switchboard token` prints both). */
+  hash: z.string().regex(TOKEN_HASH_PATTERN, 'must be sha256:<64 hex> as printed by `switchboard token`'),
+  /** client: joins WS rooms and talks; bot: also reads the canonical stream of its rooms. */
+  scope: z.enum(['client', 'bot']).default('client'),
+  /** Canonical rooms (bridge names) this token may use; '*' for all. */
+  rooms: z.array(z.string().min(1)).min(1).default(['*']),
+  displayName: z.string().max(256).optional(),
+}).strict();
+export type TokenConfig = z.infer<typeof TokenSchema>;
+
+export const ConfigSchema = z.object({
+  instance: z.object({
+    /** Stable id of this instance (defaults to hostname-pid); names its consumers and leases. */
+    id: z.string().min(1).max(128).optional(),
+  }).strict().prefault({}),
+  log: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).strict().prefault({}),
+  bus: z.object({
+    driver: z.enum(['memory', 'redis']).default('memory'),
+    redis: z.object({
+      url: z.string().min(1).default('redis://127.0.0.1:6379'),
+      /** Key prefix of everything Switchboard writes to Redis. */
+      prefix: z.string().min(1).max(64).regex(/^[\w.-]+$/).default('sb'),
+    }).strict().prefault({}),
+    batch: z.object({
+      /** Events gathered into one bus job at most. */
+      maxEvents: z.number().int().min(1).max(10_000).default(256),
+      /** How long the first event of a batch may wait for company, in ms. */
+      maxWaitMs: z.number().min(0).max(100).default(1),
+    }).strict().prefault({}),
+    retention: z.object({
+      /** Events kept per room in the canonical stream (approximate, trimmed in blocks). */
+      maxEventsPerRoom: z.number().int().min(100).max(10_000_000).default(100_000),
+      /** How long an event id is remembered for de-duplication, in seconds. */
+      dedupeSeconds: z.number().int().min(60).max(30 * 86_400).default(7 * 86_400),
+    }).strict().prefault({}),
+    delivery: z.object({
+      /** Attempts of one delivery batch before it goes to the dead-letter queue. */
+      maxAttempts: z.number().int().min(1).max(1_000).default(10),
+      /** First retry delay; doubles each attempt up to maxBackoffMs. */
+      backoffMs: z.number().int().min(1).max(60_000).default(100),
+      maxBackoffMs: z.number().int().min(1).max(600_000).default(10_000),
+    }).strict().prefault({}),
+  }).strict().prefault({}),
+  http: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    /** Serve Prometheus metrics at /metrics. */
+    metrics: z.boolean().default(true),
+  }).strict().prefault({}),
+  websocket: z.object({
+    enabled: z.boolean().default(true),
+    path: z.string().startsWith('/').default('/ws'),
+    /** Browser Origins allowed to connect. Requests without an Origin header (bots, native apps) are allowed. */
+    allowedOrigins: z.array(z.string().url()).default([]),
+    maxPayloadBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(64 * 1024),
+    heartbeatMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    /** A client whose unsent output passes this is disconnected (slow consumer), in bytes. */
+    maxBufferedBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    rateLimit: z.object({
+      perSecond: z.number().min(1).max(100_000).default(100),
+      burst: z.number().int().min(1).max(1_000_000).default(500),
+    }).strict().prefault({}),
+    /** How long a new connection may take to authenticate with hello, in ms. */
+    helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    tokens: z.array(TokenSchema).default([]),
+  }).strict().prefault({}),
+  mtproto: z.object({
+    enabled: z.boolean().default(false),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(8443),
+    /** PEM of the server RSA key (`switchboard keygen` writes it and prints the fingerprint clients pin). */
+    rsaKeyFile: z.string().min(1).default('./data/mtproto-rsa.pem'),
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+  }).strict().prefault({}),
+  /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
+  bridgesDir: z.string().min(1).default('./bridges'),
+  /** Folder of mapping tables, relative to the config file. */
+  mappingsDir: z.string().min(1).default('./mappings'),
+  shutdown: z.object({
+    /** How long SIGTERM waits for in-flight work to drain before exiting anyway, in ms. */
+    drainTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  }).strict().prefault({}),
+}).strict();
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** A bridge file: one canonical room linking endpoints on several networks. */
+export const EndpointEntrySchema = z.object({
+  websocket: z.string().min(1).max(256).regex(/^[\w.#@:-]+$/, 'WS room names use letters, digits and _ . # @ : -').optional(),
+  xmpp: z.string().min(3).max(1024).optional(),
+  mtproto: z.union([z.string().min(1).max(64), z.number().int()]).transform(String).optional(),
+}).strict().refine((e) => Object.values(e).filter((v) => v !== undefined).length === 1, {
+  message: 'each endpoint names exactly one network (websocket, xmpp or mtproto)',
+});
+
+export const BridgeFileSchema = z.object({
+  /** Canonical room key; defaults to the file name without .yaml. */
+  room: z.string().min(1).max(256).regex(/^[\w.-]+$/, 'room keys use letters, digits and _ . -').optional(),
+  description: z.string().max(1_024).optional(),
+  endpoints: z.array(EndpointEntrySchema).min(1).max(64),
+}).strict();
+export type BridgeFile = z.infer<typeof BridgeFileSchema>;

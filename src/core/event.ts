@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { EVENT_ID_PATTERN, type EventId } from './ids.ts';
+
+/**
+ * Canonical event v1: the one shape every connector turns its native things into. Validated with
+ * zod at every boundary (from a peer, from the bus, from a file); the TypeScript types are derived
+ * from the schemas so the two can never drift.
+ */
+
+export const LIMITS = {
+  textChars: 65_536,
+  spans: 1_024,
+  attachments: 32,
+  reactions: 64,
+  reactionChars: 64,
+  idChars: 512,
+  nameChars: 256,
+  urlChars: 2_048,
+  statusChars: 1_024,
+  roomChars: 256,
+} as const;
+
+const shortText = (max: number) => z.string().min(1).max(max);
+
+export const EventIdSchema = z.string().regex(EVENT_ID_PATTERN, 'must be a canonical event id (ULID)')
+  .transform((s) => s as EventId);
+
+export const ActorSchema = z.object({
+  network: shortText(64),
+  id: shortText(LIMITS.idChars),
+  name: z.string().max(LIMITS.nameChars).optional(),
+  avatar: z.string().url().max(LIMITS.urlChars).optional(),
+}).strict();
+export type Actor = z.infer<typeof ActorSchema>;
+
+/** Where an event entered the bridge: the connector, its endpoint (native room address), its native ids. */
+export const OriginSchema = z.object({
+  connector: shortText(64),
+  endpoint: shortText(LIMITS.roomChars),
+  /** The native message id, when the network has one (used for echo suppression and the id map). */
+  nativeId: z.string().max(LIMITS.idChars).optional(),
+  /** The client session that sent it, for connectors that host many sessions on one endpoint. */
+  session: z.string().max(LIMITS.idChars).optional(),
+}).strict();
+export type Origin = z.infer<typeof OriginSchema>;
+
+export const SPAN_TYPES = ['bold', 'italic', 'strike', 'code', 'pre', 'link', 'mention', 'quote', 'spoiler'] as const;
+export const SpanSchema = z.object({
+  type: z.enum(SPAN_TYPES),
+  /** Offsets and lengths count UTF-16 code units, like JS strings and MTProto entities. */
+  offset: z.number().int().min(0),
+  length: z.number().int().min(1),
+  url: z.string().url().max(LIMITS.urlChars).optional(),
+  user: z.string().max(LIMITS.idChars).optional(),
+  language: z.string().max(64).optional(),
+}).strict();
+export type Span = z.infer<typeof SpanSchema>;
+
+export const AttachmentSchema = z.object({
+  id: shortText(LIMITS.idChars),
+  name: z.string().max(LIMITS.nameChars),
+  mime: z.string().max(255).regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type'),
+  size: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
+  url: z.string().url().max(LIMITS.urlChars),
+}).strict();
+export type Attachment = z.infer<typeof AttachmentSchema>;
+
+const base = {
+  v: z.literal(1),
+  id: EventIdSchema,
+  ts: z.number().int().min(0),
+  room: shortText(LIMITS.roomChars),
+  sender: ActorSchema,
+  origin: OriginSchema,
+};
+
+function spansFit(text: string, spans: readonly Span[] | undefined): boolean {
+  return (spans ?? []).every((s) => s.offset + s.length <= text.length);
+}
+const SPANS_MSG = { message: 'every span must lie within the text (offset + length <= text length in UTF-16 units)', path: ['spans'] };
+
+export const MessageEventSchema = z.object({
+  ...base,
+  kind: z.literal('message'),
+  text: z.string().max(LIMITS.textChars),
+  spans: z.array(SpanSchema).max(LIMITS.spans).optional(),
+  attachments: z.array(AttachmentSchema).max(LIMITS.attachments).optional(),
+  replyTo: EventIdSchema.optional(),
+  thread: EventIdSchema.optional(),
+}).strict().refine((e) => spansFit(e.text, e.spans), SPANS_MSG)
+  .refine((e) => e.text.length > 0 || (e.attachments?.length ?? 0) > 0, { message: 'a message needs text or an attachment', path: ['text'] });
+
+export const EditEventSchema = z.object({
+  ...base,
+  kind: z.literal('edit'),
+  target: EventIdSchema,
+  text: z.string().min(1).max(LIMITS.textChars),
+  spans: z.array(SpanSchema).max(LIMITS.spans).optional(),
+}).strict().refine((e) => spansFit(e.text, e.spans), SPANS_MSG);
+
+export const RetractEventSchema = z.object({ ...base, kind: z.literal('retract'), target: EventIdSchema }).strict();
+
+export const ReactionEventSchema = z.object({
+  ...base,
+  kind: z.literal('reaction'),
+  target: EventIdSchema,
+  /** The sender's full, current reaction set on the target (empty = all removed): idempotent by design. */
+  reactions: z.array(shortText(LIMITS.reactionChars)).max(LIMITS.reactions),
+}).strict();
+
+export const PRESENCE_STATES = ['available', 'away', 'dnd', 'xa', 'offline'] as const;
+export const PresenceEventSchema = z.object({
+  ...base,
+  kind: z.literal('presence'),
+  state: z.enum(PRESENCE_STATES),
+  status: z.string().max(LIMITS.statusChars).optional(),
+  lastSeen: z.number().int().min(0).optional(),
+}).strict();
+
+export const TypingEventSchema = z.object({
+  ...base,
+  kind: z.literal('typing'),
+  state: z.enum(['active', 'paused', 'stopped']),
+}).strict();
+
+export const ReceiptEventSchema = z.object({
+  ...base,
+  kind: z.literal('receipt'),
+  target: EventIdSchema,
+  receipt: z.enum(['delivered', 'displayed']),
+}).strict();
+
+export const MembershipEventSchema = z.object({
+  ...base,
+  kind: z.literal('membership'),
+  action: z.enum(['join', 'leave']),
+}).strict();
+
+export const CanonicalEventSchema = z.discriminatedUnion('kind', [
+  MessageEventSchema, EditEventSchema, RetractEventSchema, ReactionEventSchema,
+  PresenceEventSchema, TypingEventSchema, ReceiptEventSchema, MembershipEventSchema,
+]);
+
+export type CanonicalEvent = z.infer<typeof CanonicalEventSchema>;
+export type EventKind = CanonicalEvent['kind'];
+export type EventOfKind<K extends EventKind> = Extract<CanonicalEvent, { kind: K }>;
+export const EVENT_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'presence', 'typing', 'receipt', 'membership'];
+
+export type ValidationResult =
+  | { ok: true; event: CanonicalEvent }
+  | { ok: false; error: string; issues: { path: string; message: string }[] };
+
+/** Validates untrusted input as a canonical event. Never throws. */
+export function validateEvent(input: unknown): ValidationResult {
+  const parsed = CanonicalEventSchema.safeParse(input);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const first = issues[0];
+  return { ok: false, error: first ? `${first.path || '(event)'}: ${first.message}` : 'invalid event', issues };
+}
+
+/** Parses a canonical event that must be valid (from our own bus): throws with the reason if not. */
+export function parseEvent(input: unknown): CanonicalEvent {
+  const r = validateEvent(input);
+  if (!r.ok) throw new Error(`invalid canonical event: ${r.error}`);
+  return r.event;
+}
