@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { validateEvent, parseEvent, EVENT_KINDS, LIMITS } from '../../src/core/event.ts';
+import { newEventId } from '../../src/core/ids.ts';
+
+function baseEvent(extra: Record<string, unknown>) {
+  return {
+    v: 1, id: newEventId(), ts: Date.now(), room: 'lobby',
+    sender: { network: 'websocket', id: 'alice', name: 'Alice' },
+    origin: { connector: 'websocket', endpoint: 'lobby', session: 's1' },
+    ...extra,
+  };
+}
+
+const target = newEventId();
+const goodOfEachKind: Record<string, Record<string, unknown>> = {
+  message: { kind: 'message', text: 'hi 👋', spans: [{ type: 'bold', offset: 0, length: 2 }] },
+  edit: { kind: 'edit', target, text: 'fixed' },
+  retract: { kind: 'retract', target },
+  reaction: { kind: 'reaction', target, reactions: ['👍', '🎉'] },
+  presence: { kind: 'presence', state: 'away', status: 'lunch', lastSeen: 1 },
+  typing: { kind: 'typing', state: 'active' },
+  receipt: { kind: 'receipt', target, receipt: 'displayed' },
+  membership: { kind: 'membership', action: 'join' },
+};
+
+test('one valid event of every kind passes and keeps its fields', () => {
+  assert.deepEqual(Object.keys(goodOfEachKind).sort(), [...EVENT_KINDS].sort());
+  for (const fields of Object.values(goodOfEachKind)) {
+    const input = baseEvent(fields);
+    const r = validateEvent(input);
+    assert.ok(r.ok, `${String(fields['kind'])}: ${r.ok ? '' : r.error}`);
+    assert.deepEqual(r.event, input);
+  }
+});
+
+test('span offsets count UTF-16 units: a span past the end is rejected, one covering an emoji is not', () => {
+  const emoji = '😀'; // two UTF-16 code units
+  assert.ok(validateEvent(baseEvent({ kind: 'message', text: emoji, spans: [{ type: 'bold', offset: 0, length: 2 }] })).ok);
+  const r = validateEvent(baseEvent({ kind: 'message', text: emoji, spans: [{ type: 'bold', offset: 1, length: 2 }] }));
+  assert.equal(r.ok, false);
+  assert.match(r.ok ? '' : r.error, /^spans: /);
+});
+
+test('bad events are rejected with the field named', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [baseEvent({ kind: 'message', text: '' }), /text/],
+    [baseEvent({ kind: 'message', text: 'x'.repeat(LIMITS.textChars + 1) }), /text/],
+    [baseEvent({ kind: 'nope' }), /kind/],
+    [baseEvent({ kind: 'edit', target: 'not-an-id', text: 'x' }), /target/],
+    [baseEvent({ kind: 'reaction', target, reactions: Array(LIMITS.reactions + 1).fill('x') }), /reactions/],
+    [baseEvent({ kind: 'presence', state: 'sleeping' }), /state/],
+    [{ ...baseEvent({ kind: 'typing', state: 'active' }), v: 2 }, /^v: /],
+    [{ ...baseEvent({ kind: 'typing', state: 'active' }), extra: true }, /extra|Unrecognized/i],
+    [{ ...baseEvent({ kind: 'typing', state: 'active' }), sender: { network: 'ws' } }, /sender/],
+  ];
+  for (const [input, pattern] of cases) {
+    const r = validateEvent(input);
+    assert.equal(r.ok, false, JSON.stringify(input).slice(0, 80));
+    assert.match(r.ok ? '' : r.error, pattern);
+  }
+  assert.throws(() => parseEvent({}), /invalid canonical event/);
+});
+
+test('validation never throws on arbitrary input', () => {
+  fc.assert(fc.property(fc.anything(), (input) => {
+    const r = validateEvent(input);
+    return r.ok === false || typeof r.event.id === 'string';
+  }), { numRuns: 2_000 });
+});
