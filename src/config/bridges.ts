@@ -1,0 +1,94 @@
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { BridgeFileSchema, type BridgeFile } from './schema.ts';
+import type { Bridge } from '../router/router.ts';
+import type { Endpoint } from '../bus/types.ts';
+import { endpointKey } from '../bus/types.ts';
+import { displayFile, type ConfigIssue } from './errors.ts';
+import type { Env } from './env.ts';
+import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
+
+const ROOM_FROM_FILE = /^[\w.-]+$/;
+
+function isYaml(name: string): boolean {
+  return name.endsWith('.yaml') || name.endsWith('.yml');
+}
+
+/** Lists the YAML files of a folder, sorted so load order (and error order) is stable. */
+export async function yamlFilesIn(dir: string): Promise<string[] | undefined> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isFile() && isYaml(d.name) && !d.name.startsWith('.'))
+      .map((d) => join(dir, d.name))
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function toEndpoint(entry: BridgeFile['endpoints'][number]): Endpoint {
+  if (entry.websocket !== undefined) return { connector: 'websocket', address: entry.websocket };
+  if (entry.xmpp !== undefined) return { connector: 'xmpp', address: entry.xmpp };
+  if (entry.mtproto !== undefined) return { connector: 'mtproto', address: entry.mtproto };
+  throw new Error('unreachable: the schema requires exactly one network per endpoint');
+}
+
+interface Located<T> { readonly value: T; readonly file: string; readonly line: number }
+
+/**
+ * Loads every bridge file of `dir`. Checks across files what the Router would also refuse
+ * (a room declared twice, an endpoint linked twice), but names both files and lines.
+ */
+export async function loadBridges(dir: string, env: Env): Promise<{ bridges: Bridge[]; issues: ConfigIssue[] }> {
+  const files = await yamlFilesIn(dir);
+  if (files === undefined) {
+    return { bridges: [], issues: [{ file: dir, line: 0, path: '', message: 'bridges folder does not exist (bridgesDir)' }] };
+  }
+  const issues: ConfigIssue[] = [];
+  const bridges: Bridge[] = [];
+  const rooms = new Map<string, Located<string>>();
+  const endpoints = new Map<string, Located<string>>();
+
+  for (const file of files) {
+    const parsed = await readYamlFile(file, env);
+    if (!parsed.ok) { issues.push(...parsed.issues); continue; }
+    const checked = validateWith(BridgeFileSchema, parsed.value, parsed.source);
+    if (!checked.ok) { issues.push(...checked.issues); continue; }
+    const bridge = toBridge(file, checked.data, parsed.source, issues);
+    if (!bridge) continue;
+
+    const roomLine = checked.data.room !== undefined ? lineAt(parsed.source, ['room']) : 1;
+    const earlierRoom = rooms.get(bridge.room);
+    if (earlierRoom) {
+      issues.push({ file, line: roomLine, path: 'room', message: `room "${bridge.room}" is already declared in ${displayFile(earlierRoom.file)}:${earlierRoom.line}` });
+      continue;
+    }
+    rooms.set(bridge.room, { value: bridge.room, file, line: roomLine });
+
+    let clash = false;
+    bridge.endpoints.forEach((ep, i) => {
+      const key = endpointKey(ep);
+      const line = lineAt(parsed.source, ['endpoints', i]);
+      const earlier = endpoints.get(key);
+      if (earlier) {
+        clash = true;
+        const where = earlier.file === file ? `line ${earlier.line}` : `${displayFile(earlier.file)}:${earlier.line}`;
+        issues.push({ file, line, path: `endpoints.${i}.${ep.connector}`, message: `${key} is already linked (room "${earlier.value}", ${where}); an endpoint belongs to one room` });
+        return;
+      }
+      endpoints.set(key, { value: bridge.room, file, line });
+    });
+    if (!clash) bridges.push(bridge);
+  }
+  return { bridges, issues };
+}
+
+function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: ConfigIssue[]): Bridge | undefined {
+  const fromName = basename(file, extname(file));
+  if (data.room === undefined && !ROOM_FROM_FILE.test(fromName)) {
+    issues.push({ file, line: lineAt(source, []), path: 'room', message: `the file name "${fromName}" is not a valid room key (letters, digits, _ . -): rename the file or set room:` });
+    return undefined;
+  }
+  return { room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file };
+}

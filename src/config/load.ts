@@ -1,0 +1,95 @@
+import { dirname, resolve } from 'node:path';
+import { ConfigSchema, type Config } from './schema.ts';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+import type { Env } from './env.ts';
+import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
+import { loadBridges } from './bridges.ts';
+import { loadMappings } from './mappings.ts';
+import type { Mappings } from './mappings-schema.ts';
+import { Router, type Bridge } from '../router/router.ts';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.ts';
+export type { Mappings, Identity, PresenceMapping } from './mappings-schema.ts';
+
+/** A configuration that passed every check, with its paths resolved. */
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Absolute path of config.yaml. */
+  readonly configFile: string;
+  /** Its folder: every relative path in the config is relative to it. */
+  readonly configDir: string;
+  readonly bridgesDir: string;
+  readonly mappingsDir: string;
+  readonly bridges: readonly Bridge[];
+  readonly mappings: Mappings;
+}
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from (default: process.env). */
+  readonly env?: Env;
+}
+
+/**
+ * Loads config.yaml, the bridges/ and mappings/ folders next to it, and checks them together.
+ * Never starts anything and never touches the network. Throws ConfigError listing every problem
+ * as file, line and field.
+ */
+export async function loadConfig(path: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const configFile = resolve(path);
+  const configDir = dirname(configFile);
+
+  const parsed = await readYamlFile(configFile, env);
+  if (!parsed.ok) throw new ConfigError(parsed.issues);
+  const checked = validateWith(ConfigSchema, parsed.value, parsed.source);
+  if (!checked.ok) throw new ConfigError(checked.issues);
+  const config = checked.data;
+
+  const bridgesDir = resolve(configDir, config.bridgesDir);
+  const mappingsDir = resolve(configDir, config.mappingsDir);
+  const [bridgeResult, mappingResult] = await Promise.all([loadBridges(bridgesDir, env), loadMappings(mappingsDir, env)]);
+  const issues: ConfigIssue[] = [...bridgeResult.issues, ...mappingResult.issues];
+  issues.push(...checkTokens(config, bridgeResult.bridges, parsed.source, bridgeResult.issues.length === 0));
+
+  if (issues.length === 0) {
+    // The Router enforces the same rules again; anything it still refuses is reported, not thrown raw.
+    try {
+      new Router(bridgeResult.bridges);
+    } catch (err) {
+      issues.push({ file: bridgesDir, line: 0, path: '', message: (err as Error).message });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings };
+}
+
+/** Token names and hashes are unique; the rooms a token names exist (when the bridges loaded cleanly). */
+function checkTokens(config: Config, bridges: readonly Bridge[], source: YamlSource, bridgesComplete: boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const rooms = new Set(bridges.map((b) => b.room));
+  const names = new Map<string, number>();
+  const hashes = new Map<string, number>();
+  config.websocket.tokens.forEach((token, i) => {
+    const at = (field: string) => ({ file: source.file, line: lineAt(source, ['websocket', 'tokens', i, field]), path: `websocket.tokens.${i}.${field}` });
+    const earlierName = names.get(token.name);
+    if (earlierName !== undefined) issues.push({ ...at('name'), message: `token name "${token.name}" is already used by websocket.tokens.${earlierName}` });
+    else names.set(token.name, i);
+    const earlierHash = hashes.get(token.hash);
+    if (earlierHash !== undefined) issues.push({ ...at('hash'), message: `the same hash is already used by websocket.tokens.${earlierHash}: make a new token for each client` });
+    else hashes.set(token.hash, i);
+    if (bridgesComplete) {
+      token.rooms.forEach((room, r) => {
+        if (room !== '*' && !rooms.has(room)) {
+          issues.push({ file: source.file, line: lineAt(source, ['websocket', 'tokens', i, 'rooms', r]), path: `websocket.tokens.${i}.rooms.${r}`, message: `no bridge declares room "${room}"` });
+        }
+      });
+    }
+  });
+  return issues;
+}
+
+/** Resolves a path from the config (rsaKeyFile, ...) against the config file's folder. */
+export function resolveFromConfig(loaded: Pick<LoadedConfig, 'configDir'>, path: string): string {
+  return resolve(loaded.configDir, path);
+}
