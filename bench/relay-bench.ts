@@ -1,0 +1,144 @@
+import type { RelayUnderTest } from './link.ts';
+import type { CommandStats, RedisProbe } from './redis.ts';
+import type { BenchResult } from './result.ts';
+import { runLatency, runThroughput, type LatencyOptions, type LatencyResult, type ThroughputOptions, type ThroughputResult } from './scenarios.ts';
+
+/**
+ * Issue #2's targets, held against the naive relay measured in the same run on the same
+ * redis-server: bridged WS -> WS throughput >= 2x the relay's, and p99 latency at 1,000 msg/s
+ * no worse than the relay's.
+ */
+export const TARGET_THROUGHPUT_RATIO = 2;
+export const BASELINE = 'naive relay';
+export const SUBJECT = 'switchboard';
+
+export const WARMUP: ThroughputOptions = { messages: 3_000, window: 1_000, timeoutMs: 30_000 };
+export const THROUGHPUT: ThroughputOptions = { messages: 20_000, window: 1_000, timeoutMs: 60_000 };
+/** Throughput runs per relay, alternating relays, best kept: one slow round (a GC, an AOF fsync) doesn't decide. */
+export const THROUGHPUT_ROUNDS = 2;
+export const LATENCY: LatencyOptions = { ratePerSecond: 1_000, durationMs: 5_000, tickMs: 1, drainTimeoutMs: 15_000 };
+
+export interface RelayFactory {
+  readonly name: string;
+  start(): Promise<RelayUnderTest>;
+}
+
+export interface RelayBenchOutcome {
+  readonly results: BenchResult[];
+  readonly failures: string[];
+  /** Redis commands of the measured throughput run, per relay. */
+  readonly commandStats: Record<string, CommandStats>;
+}
+
+/** Starts a relay on an empty Redis, warms it up, runs `measure` on a fresh link, and always closes it. */
+async function withRelay<T>(factory: RelayFactory, probe: RedisProbe, measure: (relay: RelayUnderTest) => Promise<T>): Promise<T> {
+  await probe.reset();
+  const relay = await factory.start();
+  try {
+    const warm = await relay.openLink();
+    try { await runThroughput(warm, WARMUP); } finally { await warm.close(); }
+    await probe.reset();
+    return await measure(relay);
+  } finally {
+    await relay.close();
+  }
+}
+
+function topCommands(stats: CommandStats, messages: number): string {
+  return Object.entries(stats.byCommand)
+    .sort((a, b) => b[1].calls - a[1].calls)
+    .slice(0, 6)
+    .map(([cmd, s]) => `${cmd} ${(s.calls / messages).toFixed(2)}`)
+    .join(', ');
+}
+
+export async function relayBench(factories: readonly RelayFactory[], probe: RedisProbe, log: (line: string) => void): Promise<RelayBenchOutcome> {
+  const failures: string[] = [];
+  const throughput = new Map<string, ThroughputResult[]>();
+  const latency = new Map<string, LatencyResult>();
+  const commandStats: Record<string, CommandStats> = {};
+
+  for (let round = 1; round <= THROUGHPUT_ROUNDS; round++) {
+    for (const factory of factories) {
+      try {
+        const { result, stats } = await withRelay(factory, probe, async (relay) => {
+          const link = await relay.openLink();
+          try {
+            const result = await runThroughput(link, THROUGHPUT);
+            return { result, stats: await probe.commandStats() };
+          } finally { await link.close(); }
+        });
+        throughput.set(factory.name, [...(throughput.get(factory.name) ?? []), result]);
+        commandStats[factory.name] = stats;
+        log(`throughput ${round}/${THROUGHPUT_ROUNDS} ${factory.name}: ${result.perSecond.toFixed(0)} msg/s (${result.messages} in ${result.seconds.toFixed(2)} s); `
+          + `redis ${(stats.calls / result.messages).toFixed(2)} commands/msg [${topCommands(stats, result.messages)}]`);
+      } catch (err) {
+        failures.push(`throughput ${factory.name}: ${(err as Error).stack ?? String(err)}`);
+        log(`throughput ${round}/${THROUGHPUT_ROUNDS} ${factory.name}: FAILED ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const factory of factories) {
+    try {
+      const result = await withRelay(factory, probe, async (relay) => {
+        const link = await relay.openLink();
+        try { return await runLatency(link, LATENCY); } finally { await link.close(); }
+      });
+      latency.set(factory.name, result);
+      log(`latency @${LATENCY.ratePerSecond}/s ${factory.name}: p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(2)} ms `
+        + `(${result.count} msgs, sent ${result.sentPerSecond.toFixed(0)}/s, pacer lag <= ${result.pacerLagMs.toFixed(1)} ms)`);
+    } catch (err) {
+      failures.push(`latency ${factory.name}: ${(err as Error).stack ?? String(err)}`);
+      log(`latency ${factory.name}: FAILED ${(err as Error).message}`);
+    }
+  }
+  return { results: toResults(throughput, latency, commandStats), failures, commandStats };
+}
+
+function best(runs: readonly ThroughputResult[] | undefined): ThroughputResult | undefined {
+  return runs?.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+}
+
+function toResults(
+  throughput: Map<string, ThroughputResult[]>,
+  latency: Map<string, LatencyResult>,
+  commandStats: Record<string, CommandStats>,
+): BenchResult[] {
+  const results: BenchResult[] = [];
+  const baseTp = best(throughput.get(BASELINE));
+  for (const [name, runs] of throughput) {
+    const b = best(runs);
+    if (!b) continue;
+    const r: BenchResult = {
+      name: `ws->ws throughput, ${name}`,
+      value: b.perSecond,
+      unit: 'msg/s',
+      note: `best of ${runs.map((x) => x.perSecond.toFixed(0)).join(', ')}`,
+    };
+    if (name !== BASELINE && baseTp) {
+      r.baseline = { name: BASELINE, value: baseTp.perSecond };
+      r.ratio = b.perSecond / baseTp.perSecond;
+      r.note = `${r.ratio >= TARGET_THROUGHPUT_RATIO ? 'PASS' : 'MISS'} (target >= ${TARGET_THROUGHPUT_RATIO}x); ${r.note}`;
+    }
+    results.push(r);
+  }
+  const baseLat = latency.get(BASELINE);
+  for (const [name, l] of latency) {
+    for (const q of ['p50', 'p99', 'max'] as const) {
+      const r: BenchResult = { name: `latency @${LATENCY.ratePerSecond}/s ${q}, ${name}`, value: l[q], unit: 'ms' };
+      if (name !== BASELINE && baseLat) {
+        r.baseline = { name: BASELINE, value: baseLat[q] };
+        r.ratio = l[q] / baseLat[q];
+        if (q === 'p99') r.note = `${l.p99 <= baseLat.p99 ? 'PASS' : 'MISS'} (target <= baseline)`;
+      }
+      results.push(r);
+    }
+  }
+  for (const [name, stats] of Object.entries(commandStats)) {
+    const runs = throughput.get(name);
+    const messages = runs?.[runs.length - 1]?.messages;
+    if (!messages) continue;
+    results.push({ name: `redis commands per message, ${name}`, value: stats.calls / messages, unit: 'cmd/msg', note: topCommands(stats, messages) });
+  }
+  return results;
+}

@@ -1,0 +1,143 @@
+import { performance } from 'node:perf_hooks';
+import type { BenchLink } from './link.ts';
+import { summarize, type LatencySummary } from './stats.ts';
+
+/**
+ * The two scenarios of issue #2. Both are bounded in message count AND wall time, and both
+ * check what they receive: every message exactly once, in send order (both relays promise
+ * order), or the scenario fails instead of reporting a number.
+ */
+
+/** Tracks what the receiver got: completes when every seq in [0, expected) arrived once, in order. */
+class Receipts {
+  received = 0;
+  private nextSeq = 0;
+  failure: Error | undefined;
+
+  constructor(private readonly expected: number) {}
+
+  accept(seq: number): void {
+    if (seq !== this.nextSeq) {
+      this.failure ??= new Error(`message ${seq} arrived when ${this.nextSeq} was next (${seq < this.nextSeq ? 'duplicate' : 'gap or reorder'})`);
+      return;
+    }
+    this.nextSeq++;
+    this.received++;
+  }
+
+  get done(): boolean {
+    return this.received >= this.expected;
+  }
+}
+
+export interface ThroughputOptions {
+  readonly messages: number;
+  /** Most messages sent but not yet received: keeps the sender from merely filling socket buffers. */
+  readonly window: number;
+  readonly timeoutMs: number;
+}
+
+export interface ThroughputResult {
+  readonly messages: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+/** Sends `messages` as fast as the window allows; the rate is what the receiving client got per second. */
+export async function runThroughput(link: BenchLink, opts: ThroughputOptions): Promise<ThroughputResult> {
+  const receipts = new Receipts(opts.messages);
+  let sent = 0;
+  const started = performance.now();
+  return await new Promise<ThroughputResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`throughput: ${receipts.received}/${opts.messages} received after ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+    const pump = (): void => {
+      while (sent < opts.messages && sent - receipts.received < opts.window) {
+        link.send(sent, performance.now());
+        sent++;
+      }
+    };
+    link.onReceive((seq) => {
+      receipts.accept(seq);
+      if (receipts.failure) {
+        clearTimeout(timer);
+        reject(receipts.failure);
+        return;
+      }
+      if (receipts.done) {
+        clearTimeout(timer);
+        const seconds = (performance.now() - started) / 1000;
+        resolve({ messages: opts.messages, seconds, perSecond: opts.messages / seconds });
+        return;
+      }
+      pump();
+    });
+    pump();
+  });
+}
+
+export interface LatencyOptions {
+  readonly ratePerSecond: number;
+  readonly durationMs: number;
+  /** How often the pacer wakes; each tick sends what the schedule says is due by now. */
+  readonly tickMs: number;
+  /** How long to wait after the last send for the rest to arrive. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface LatencyResult extends LatencySummary {
+  /** The rate actually sent (messages / pacing time): should be ratePerSecond. */
+  readonly sentPerSecond: number;
+  /** The furthest any send trailed its scheduled time, in ms. */
+  readonly pacerLagMs: number;
+}
+
+/**
+ * A paced sender at a fixed rate: every tick sends what the schedule says is due by now (so a
+ * late tick catches up instead of lowering the rate). Each message carries its actual send time;
+ * how far sends trailed their schedule is reported as pacerLagMs, so a stalled sender (which would
+ * hide latency: coordinated omission) is visible rather than silent.
+ */
+export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise<LatencyResult> {
+  const total = Math.round((opts.ratePerSecond * opts.durationMs) / 1000);
+  const receipts = new Receipts(total);
+  const samples: number[] = [];
+  const intervalMs = 1000 / opts.ratePerSecond;
+  let sent = 0;
+  const started = performance.now();
+  let pacingMs = 0;
+  let pacerLagMs = 0;
+  return await new Promise<LatencyResult>((resolve, reject) => {
+    const hardTimer = setTimeout(() => {
+      clearInterval(ticker);
+      reject(new Error(`latency: ${receipts.received}/${total} received after ${opts.durationMs + opts.drainTimeoutMs} ms`));
+    }, opts.durationMs + opts.drainTimeoutMs);
+    const finish = (err?: Error): void => {
+      clearInterval(ticker);
+      clearTimeout(hardTimer);
+      if (err) { reject(err); return; }
+      resolve({ ...summarize(samples), sentPerSecond: total / (pacingMs / 1000), pacerLagMs });
+    };
+    link.onReceive((seq, sentAt) => {
+      samples.push(performance.now() - sentAt);
+      receipts.accept(seq);
+      if (receipts.failure) finish(receipts.failure);
+      else if (receipts.done) finish();
+    });
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor((now - started) / intervalMs) + 1);
+      while (sent < due) {
+        const at = performance.now();
+        pacerLagMs = Math.max(pacerLagMs, at - (started + sent * intervalMs));
+        link.send(sent, at);
+        sent++;
+      }
+      if (sent >= total) {
+        clearInterval(ticker);
+        pacingMs = performance.now() - started;
+      }
+    }, opts.tickMs);
+  });
+}
