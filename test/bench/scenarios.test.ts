@@ -1,0 +1,107 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { summarize } from '../../bench/stats.ts';
+import { runLatency, runThroughput } from '../../bench/scenarios.ts';
+import { decodeStamp, encodeStamp, type BenchLink } from '../../bench/link.ts';
+import { NaiveRelay } from '../../bench/naive-relay.ts';
+import { RedisProbe } from '../../bench/redis.ts';
+import { startRedis, type RedisServer } from '../helpers/redis.ts';
+
+/** An in-process link that delivers each message after `delayMs`, optionally corrupting the stream. */
+function fakeLink(opts: { delayMs?: number; mangle?: (seq: number) => number[] } = {}): BenchLink & { maxInFlight: number } {
+  let handler: ((seq: number, sentAt: number) => void) | undefined;
+  let inFlight = 0;
+  const link = {
+    maxInFlight: 0,
+    send(seq: number, sentAt: number) {
+      inFlight++;
+      link.maxInFlight = Math.max(link.maxInFlight, inFlight);
+      const { seq: s, sentAt: t } = decodeStamp(encodeStamp(seq, sentAt));
+      setTimeout(() => {
+        inFlight--;
+        for (const out of opts.mangle ? opts.mangle(s) : [s]) handler?.(out, t);
+      }, opts.delayMs ?? 0);
+    },
+    onReceive(h: (seq: number, sentAt: number) => void) { handler = h; },
+    async close() {},
+  };
+  return link;
+}
+
+describe('bench stats', () => {
+  test('nearest-rank percentiles over all samples', () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1000..1, unsorted
+    const s = summarize(samples);
+    assert.equal(s.count, 1000);
+    assert.equal(s.p50, 500);
+    assert.equal(s.p90, 900);
+    assert.equal(s.p99, 990);
+    assert.equal(s.max, 1000);
+    assert.equal(s.mean, 500.5);
+  });
+
+  test('refuses to summarize nothing', () => {
+    assert.throws(() => summarize([]), /no latency samples/);
+  });
+});
+
+describe('bench scenarios', () => {
+  test('throughput receives every message once and never has more than the window in flight', async () => {
+    const link = fakeLink();
+    const r = await runThroughput(link, { messages: 2_000, window: 50, timeoutMs: 5_000 });
+    assert.equal(r.messages, 2_000);
+    assert.ok(r.perSecond > 0 && Number.isFinite(r.perSecond));
+    assert.ok(link.maxInFlight <= 50, `in flight ${link.maxInFlight}`);
+  });
+
+  test('throughput fails on a duplicate instead of counting it', async () => {
+    const link = fakeLink({ mangle: (s) => (s === 10 ? [10, 10] : [s]) });
+    await assert.rejects(runThroughput(link, { messages: 100, window: 1, timeoutMs: 5_000 }), /duplicate/);
+  });
+
+  test('throughput fails on a gap (a lost message followed by later ones)', async () => {
+    const link = fakeLink({ mangle: (s) => (s === 3 ? [] : [s]) });
+    await assert.rejects(runThroughput(link, { messages: 100, window: 10, timeoutMs: 2_000 }), /message 4 arrived when 3 was next/);
+  });
+
+  test('throughput fails when its time is up, saying how far it got', async () => {
+    const link = fakeLink({ mangle: (s) => (s === 99 ? [] : [s]) });
+    await assert.rejects(runThroughput(link, { messages: 100, window: 10, timeoutMs: 300 }), /99\/100 received after 300 ms/);
+  });
+
+  test('latency paces at the asked rate and measures the added delay', async () => {
+    const link = fakeLink({ delayMs: 20 });
+    const r = await runLatency(link, { ratePerSecond: 500, durationMs: 400, tickMs: 1, drainTimeoutMs: 2_000 });
+    assert.equal(r.count, 200);
+    assert.ok(r.sentPerSecond > 400 && r.sentPerSecond < 600, `sent ${r.sentPerSecond}/s`);
+    assert.ok(r.p50 >= 19, `p50 ${r.p50}`);
+    assert.ok(r.max >= r.p99 && r.p99 >= r.p50);
+  });
+});
+
+describe('naive relay (real redis-server)', () => {
+  let redis: RedisServer;
+  before(async () => { redis = await startRedis(); });
+  after(async () => { await redis.stop(); });
+
+  test('relays ws -> one BullMQ queue -> the other ws, in order, one job per message', async () => {
+    const probe = new RedisProbe(redis.url);
+    const relay = await NaiveRelay.start(redis.url, 'naive-test');
+    try {
+      const link = await relay.openLink();
+      try {
+        await probe.reset();
+        const r = await runThroughput(link, { messages: 300, window: 50, timeoutMs: 20_000 });
+        assert.equal(r.messages, 300);
+        const stats = await probe.commandStats();
+        // One BullMQ add (a Lua script) per message, plus the worker's moveToFinished per job.
+        assert.ok((stats.byCommand['evalsha']?.calls ?? 0) >= 300, JSON.stringify(stats.byCommand['evalsha']));
+      } finally {
+        await link.close();
+      }
+    } finally {
+      await relay.close();
+      await probe.close();
+    }
+  });
+});
