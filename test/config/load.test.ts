@@ -1,0 +1,206 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, ConfigError, type ConfigIssue } from '../../src/config/load.ts';
+import { makeConfigTree, LOBBY_BRIDGE } from './fixture.ts';
+
+/** Loads a tree and returns the ConfigError's issues (fails the test if it loads). */
+async function issuesOf(config: string, files: Record<string, string>, env: Record<string, string> = {}): Promise<readonly ConfigIssue[]> {
+  const tree = makeConfigTree(config, files);
+  try {
+    await loadConfig(tree.configFile, { env });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.issues;
+  } finally {
+    tree.cleanup();
+  }
+}
+
+function only(issues: readonly ConfigIssue[]): ConfigIssue {
+  assert.equal(issues.length, 1, `expected one issue, got ${JSON.stringify(issues)}`);
+  return issues[0] as ConfigIssue;
+}
+
+describe('loadConfig: valid files', () => {
+  test('the shipped config.example.yaml with its bridges and mappings loads', async () => {
+    const loaded = await loadConfig('config.example.yaml', { env: {} });
+    assert.equal(loaded.config.bus.driver, 'memory');
+    assert.equal(loaded.config.http.host, '127.0.0.1');
+    assert.equal(loaded.config.http.port, 8080);
+    const lobby = loaded.bridges.find((b) => b.room === 'lobby');
+    assert.deepEqual(lobby?.endpoints, [
+      { connector: 'websocket', address: 'lobby' },
+      { connector: 'xmpp', address: 'lobby@conference.example.org' },
+      { connector: 'mtproto', address: '1001' },
+    ]);
+    assert.ok(loaded.bridges.some((b) => b.room === 'ops'));
+    assert.ok(loaded.mappings.identities.length >= 1);
+    assert.equal(loaded.mappings.presence.states.xmpp?.['chat'], 'available');
+  });
+
+  test('defaults fill an almost empty config; the room defaults to the file name; dirs are relative to the config', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\nbridgesDir: ./links\n', { 'links/chat.yaml': LOBBY_BRIDGE, 'links/b.yaml': 'room: other\nendpoints: [{mtproto: 42}]\n' });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      assert.equal(loaded.config.bus.driver, 'memory');
+      assert.equal(loaded.config.websocket.path, '/ws');
+      assert.deepEqual(loaded.bridges.map((b) => b.room), ['other', 'chat']);
+      assert.deepEqual(loaded.bridges[0]?.endpoints, [{ connector: 'mtproto', address: '42' }]);
+      assert.deepEqual(loaded.mappings.identities, []);
+    } finally {
+      tree.cleanup();
+    }
+  });
+});
+
+describe('loadConfig: malformed bridge files name file, line and field', () => {
+  test('bad YAML syntax', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: [unclosed\n' }));
+    assert.match(issue.file, /bridges\/lobby\.yaml$/);
+    assert.ok(issue.line >= 3, `line ${issue.line}`);
+    assert.match(issue.message, /YAML syntax/);
+  });
+
+  test('unknown field points at its key', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\ncolour: blue\n' }));
+    assert.equal(issue.line, 3);
+    assert.equal(issue.path, 'colour');
+    assert.match(issue.message, /unknown field/);
+  });
+
+  test('an endpoint naming two networks', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - websocket: side\n    xmpp: side@muc.example.org\n' }));
+    assert.equal(issue.line, 3);
+    assert.equal(issue.path, 'endpoints.1');
+    assert.match(issue.message, /exactly one network/);
+  });
+
+  test('a bad WS room name names the field, as in bridges/lobby.yaml:4: endpoints.1.websocket', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': '# links\nendpoints:\n  - xmpp: a@muc.example.org\n  - websocket: "not ok"\n' }));
+    assert.equal(issue.line, 4);
+    assert.equal(issue.path, 'endpoints.1.websocket');
+    assert.match(issue.message, /WS room names use/);
+  });
+
+  test('a wrong type', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: [a, b]\n' }));
+    assert.equal(issue.line, 2);
+    assert.equal(issue.path, 'endpoints.0.websocket');
+    assert.match(issue.message, /expected string/);
+  });
+
+  test('a room declared in two files names both files', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/a.yaml': 'room: lobby\nendpoints: [{websocket: one}]\n', 'bridges/lobby.yaml': LOBBY_BRIDGE }));
+    assert.match(issue.file, /bridges\/lobby\.yaml$/);
+    assert.equal(issue.path, 'room');
+    assert.match(issue.message, /room "lobby" is already declared in .*bridges\/a\.yaml:1/);
+  });
+
+  test('an endpoint linked in two files names both files and lines', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/a.yaml': 'endpoints:\n  - websocket: shared\n', 'bridges/b.yaml': '# b\nendpoints:\n  - xmpp: b@muc.example.org\n  - websocket: shared\n' }));
+    assert.match(issue.file, /bridges\/b\.yaml$/);
+    assert.equal(issue.line, 4);
+    assert.equal(issue.path, 'endpoints.1.websocket');
+    assert.match(issue.message, /websocket:shared is already linked \(room "a", .*bridges\/a\.yaml:2\)/);
+  });
+
+  test('every problem of every file is reported at once, and the message has file:line: field: lines', async () => {
+    const tree = makeConfigTree('http:\n  port: "eighty"\n', { 'bridges/a.yaml': 'endpoints: []\n', 'bridges/b.yaml': 'endpoints:\n  - telegram: x\n' });
+    try {
+      await assert.rejects(loadConfig(tree.configFile, { env: {} }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        // config.yaml is checked first and alone: nothing else is worth reading with a broken root.
+        assert.equal(err.issues.length, 1);
+        assert.match(err.message, /config\.yaml:2: http\.port: .*expected number/);
+        return true;
+      });
+      tree.write('config.yaml', 'http: { port: 0 }\n');
+      await assert.rejects(loadConfig(tree.configFile, { env: {} }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.issues.map((i) => [i.file.slice(-6), i.line, i.path]), [['a.yaml', 1, 'endpoints'], ['b.yaml', 2, 'endpoints.0.telegram'], ['b.yaml', 2, 'endpoints.0']]);
+        return true;
+      });
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('a missing bridges folder and a key written twice are errors', async () => {
+    assert.match(only(await issuesOf('bridgesDir: ./nowhere\n', {})).message, /bridges folder does not exist/);
+    const dup = only(await issuesOf('{}', { 'bridges/a.yaml': 'endpoints: [{websocket: a}]\nendpoints: [{websocket: b}]\n' }));
+    assert.equal(dup.line, 2);
+  });
+});
+
+describe('loadConfig: config.yaml, tokens and mappings', () => {
+  test('unknown top-level field and bad value are reported with lines', async () => {
+    const issues = await issuesOf('bus:\n  driver: postgres\nhttpp: {}\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    assert.deepEqual(issues.map((i) => [i.line, i.path]), [[2, 'bus.driver'], [3, 'httpp']]);
+  });
+
+  test('duplicate token names and hashes, and tokens naming unknown rooms', async () => {
+    const hash = `sha256:${'a'.repeat(64)}`;
+    const config = `websocket:\n  tokens:\n    - name: alice\n      hash: ${hash}\n    - name: alice\n      hash: ${hash}\n      rooms: [lobby, nope]\n`;
+    const issues = await issuesOf(config, { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    assert.deepEqual(issues.map((i) => [i.line, i.path]), [[5, 'websocket.tokens.1.name'], [6, 'websocket.tokens.1.hash'], [7, 'websocket.tokens.1.rooms.1']]);
+  });
+
+  test('a malformed token hash names its line', async () => {
+    const issue = only(await issuesOf('websocket:\n  tokens:\n    - name: bob\n      hash: md5:abc\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE }));
+    assert.deepEqual([issue.line, issue.path], [4, 'websocket.tokens.0.hash']);
+  });
+
+  test('mappings: an unknown table, an identity with no account, one account in two identities', async () => {
+    const noAccount = 'identities:\n  - canonical: alice\n    xmpp: alice@example.org\n  - canonical: nobody\n';
+    const first = await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': noAccount, 'mappings/colours.yaml': 'a: 1\n' });
+    assert.deepEqual(first.map((i) => `${i.file.split('/').pop()}:${i.line}:${i.path}`), ['colours.yaml:0:', 'identities.yaml:4:identities.1']);
+    assert.match(first[0]?.message ?? '', /unknown mapping table/);
+    const twice = 'identities:\n  - canonical: alice\n    xmpp: alice@example.org\n  - canonical: al\n    xmpp: alice@example.org\n';
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': twice }));
+    assert.deepEqual([issue.line, issue.path], [5, 'identities.1.xmpp']);
+    assert.match(issue.message, /xmpp:alice@example.org already appears in identities.0 \(line 2\)/);
+  });
+
+  test('presence mapping rejects a state that is not canonical', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/presence.yaml': 'states:\n  xmpp:\n    chat: chatty\n' }));
+    assert.deepEqual([issue.line, issue.path], [3, 'states.xmpp.chat']);
+  });
+});
+
+describe('loadConfig: ${ENV} substitution', () => {
+  const config = 'bus:\n  driver: redis\n  redis:\n    url: ${TEST_REDIS_URL}\n    prefix: ${TEST_PREFIX:-sbtest}\nhttp:\n  port: ${TEST_PORT:-0}\n';
+
+  test('a set variable is substituted; a default applies when unset or empty; unquoted numbers become numbers', async () => {
+    const tree = makeConfigTree(config, { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const a = await loadConfig(tree.configFile, { env: { TEST_REDIS_URL: 'redis://:s3cret@127.0.0.1:6390', TEST_PORT: '9090' } });
+      assert.equal(a.config.bus.redis.url, 'redis://:s3cret@127.0.0.1:6390');
+      assert.equal(a.config.bus.redis.prefix, 'sbtest');
+      assert.equal(a.config.http.port, 9090);
+      const b = await loadConfig(tree.configFile, { env: { TEST_REDIS_URL: 'redis://x', TEST_PREFIX: '', TEST_PORT: '0' } });
+      assert.equal(b.config.bus.redis.prefix, 'sbtest');
+      const c = await loadConfig(tree.configFile, { env: { TEST_REDIS_URL: 'redis://x', TEST_PREFIX: 'p1' } });
+      assert.equal(c.config.bus.redis.prefix, 'p1');
+      assert.equal(c.config.http.port, 0);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('an unset variable without default is an error naming it, its file and line', async () => {
+    const issue = only(await issuesOf(config, { 'bridges/lobby.yaml': LOBBY_BRIDGE }, {}));
+    assert.deepEqual([issue.line, issue.path], [4, 'bus.redis.url']);
+    assert.match(issue.message, /TEST_REDIS_URL is not set/);
+  });
+
+  test('substitution also applies in bridge files; $${ is a literal; keys are never substituted', async () => {
+    const tree = makeConfigTree('{}', { 'bridges/lobby.yaml': 'description: "cost $${X}"\nendpoints:\n  - xmpp: ${MUC}\n' });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: { MUC: 'room@muc.example.org' } });
+      assert.deepEqual(loaded.bridges[0]?.endpoints, [{ connector: 'xmpp', address: 'room@muc.example.org' }]);
+    } finally {
+      tree.cleanup();
+    }
+  });
+});
