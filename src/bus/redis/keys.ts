@@ -1,0 +1,38 @@
+/**
+ * Every Redis name the redis driver uses, in one place, all under the deployment's prefix so that
+ * several deployments can share one Redis. BullMQ keys are `<prefix>:<queue>:...` (its own
+ * `prefix` option is set to the same prefix), our own keys are `<prefix>:<what>:...`.
+ */
+export interface BusKeys {
+  readonly prefix: string;
+  readonly ingressQueue: string;
+  readonly deadQueue: string;
+  egressQueue(connector: string): string;
+  stream(room: string): string;
+  trimmed(room: string): string;
+  seen(eventId: string): string;
+  routerLease: string;
+  egressLease(connector: string): string;
+  /** Set of connectors that ever had an egress queue (for stats). */
+  connectors: string;
+  /** BullMQ's own key of a job's lock (its worker token while the job is active). */
+  jobLock(queue: string, jobId: string): string;
+  activeList(queue: string): string;
+}
+
+export function busKeys(prefix: string): BusKeys {
+  return {
+    prefix,
+    ingressQueue: `${prefix}-ingress`,
+    deadQueue: `${prefix}-dead`,
+    egressQueue: (connector) => `${prefix}-egress-${connector}`,
+    stream: (room) => `${prefix}:stream:${room}`,
+    trimmed: (room) => `${prefix}:trimmed:${room}`,
+    seen: (eventId) => `${prefix}:seen:${eventId}`,
+    routerLease: `${prefix}:lease:router`,
+    egressLease: (connector) => `${prefix}:lease:egress:${connector}`,
+    connectors: `${prefix}:egress-connectors`,
+    jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
+    activeList: (queue) => `${prefix}:${queue}:active`,
+  };
+}

@@ -1,0 +1,91 @@
+import { parseEvent, type CanonicalEvent } from '../../core/event.ts';
+
+interface Pending {
+  readonly events: readonly CanonicalEvent[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Coalesces publish() calls into batches of at most `maxEvents` events, waiting at most `maxWaitMs`
+ * for company. Flushes are serialised (one write in flight; the next batch gathers meanwhile), so
+ * the order in which calls were accepted is the order of the jobs on the ingress queue. A call
+ * resolves only when the write holding its events has resolved, and rejects if it failed.
+ */
+export class PublishBatcher {
+  private pending: Pending[] = [];
+  private pendingEvents = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly maxEvents: number,
+    private readonly maxWaitMs: number,
+    /** Writes the batches (each at most maxEvents events) in one go, in order. */
+    private readonly write: (batches: CanonicalEvent[][]) => Promise<void>,
+  ) {}
+
+  publish(events: readonly CanonicalEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('bus is closed'));
+    let valid: CanonicalEvent[];
+    try {
+      valid = events.map((e) => parseEvent(e)); // a bad event rejects only this call, before anything is accepted
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (valid.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ events: valid, resolve, reject });
+      this.pendingEvents += valid.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the flush in flight picks the rest up when it ends
+    if (this.pendingEvents >= this.maxEvents || this.maxWaitMs <= 0) {
+      this.flushNow();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flushNow(), this.maxWaitMs);
+    }
+  }
+
+  private flushNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.inFlight || this.pending.length === 0) return;
+    const calls = this.pending;
+    this.pending = [];
+    this.pendingEvents = 0;
+    const batches: CanonicalEvent[][] = [];
+    let current: CanonicalEvent[] = [];
+    for (const call of calls) {
+      for (const e of call.events) {
+        current.push(e);
+        if (current.length >= this.maxEvents) {
+          batches.push(current);
+          current = [];
+        }
+      }
+    }
+    if (current.length > 0) batches.push(current);
+    this.inFlight = this.write(batches).then(
+      () => { for (const c of calls) c.resolve(); },
+      (err: unknown) => { for (const c of calls) c.reject(err); },
+    ).finally(() => {
+      this.inFlight = undefined;
+      // Whatever gathered meanwhile has waited long enough already.
+      if (this.pending.length > 0) this.flushNow();
+    });
+  }
+
+  /** Writes everything accepted so far and refuses new calls. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.inFlight || this.pending.length > 0) {
+      if (!this.inFlight) this.flushNow();
+      await this.inFlight;
+    }
+  }
+}

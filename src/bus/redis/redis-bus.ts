@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
+import { backoffDelay, type BusOptions } from '../options.ts';
+import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
+import { isCursor, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type RouteFn,
+  type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
+import { appendBatch, defineAppendScript } from './append-script.ts';
+import { busKeys, type BusKeys } from './keys.ts';
+import { OrderedConsumer } from './ordered-consumer.ts';
+import { PublishBatcher } from './publish-batcher.ts';
+import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
+import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
+
+export interface RedisBusOptions extends BusOptions {
+  readonly url: string;
+  /** Prefix of every key and queue (also BullMQ's `prefix`), so deployments can share one Redis. */
+  readonly prefix: string;
+  /** Names this instance in leases. Unique per process. */
+  readonly instanceId: string;
+  /** Lease ttl of the router and of each egress consumer (renewed every third of it). Default 10 s. */
+  readonly leaseMs?: number;
+  /** BullMQ job lock of an active job (renewed by the worker). Default 15 s. */
+  readonly lockDurationMs?: number;
+}
+
+/** Completed bus jobs are kept this long so that re-adding one after a crash (same job id) is a no-op. */
+const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+
+/** Shows a Redis URL in an error without its password. */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** A job id that is the same when the same batch is added again, so a retried add is idempotent. */
+function batchJobId(events: readonly CanonicalEvent[]): string {
+  const hash = createHash('sha256');
+  for (const e of events) hash.update(e.id).update('\n');
+  return `b-${hash.digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The durable bus: BullMQ queues for ingress/egress/dead letters, Redis Streams for the canonical
+ * stream. See docs/bus.md for the keys, the leases and what durable means here.
+ */
+export class RedisBus implements Bus {
+  readonly driver = 'redis' as const;
+  readonly durable = true;
+
+  private readonly keys: BusKeys;
+  private readonly metrics: BusMetrics;
+  private readonly ingress: Queue;
+  private readonly dead: Queue;
+  private readonly egress = new Map<string, Queue>();
+  private readonly batcher: PublishBatcher;
+  private readonly consumers = new Set<Stoppable>();
+  private readonly localEgress = new Set<string>();
+  private routing = false;
+  private closed = false;
+
+  private constructor(private readonly opts: RedisBusOptions, private readonly redis: Redis, private readonly workerRedis: Redis) {
+    this.keys = busKeys(opts.prefix);
+    this.metrics = busMetrics(opts.registry);
+    defineAppendScript(redis);
+    this.ingress = this.queue(this.keys.ingressQueue);
+    this.dead = new Queue(this.keys.deadQueue, { connection: redis, prefix: opts.prefix });
+    this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
+  }
+
+  /** Connects to Redis; fails with an error naming the URL when it is unreachable. */
+  static async connect(opts: RedisBusOptions): Promise<RedisBus> {
+    const probe = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000, enableOfflineQueue: false });
+    probe.on('error', () => undefined); // reported below
+    try {
+      await probe.connect();
+      await probe.ping();
+    } catch (err) {
+      throw new Error(`cannot reach Redis at ${safeUrl(opts.url)}: ${(err as Error).message}`);
+    } finally {
+      probe.disconnect();
+    }
+    const redis = new Redis(opts.url, { maxRetriesPerRequest: 3 });
+    const workerRedis = new Redis(opts.url, { maxRetriesPerRequest: null });
+    for (const conn of [redis, workerRedis]) conn.on('error', (err) => opts.logger.warn({ err }, 'redis connection error'));
+    return new RedisBus(opts, redis, workerRedis);
+  }
+
+  private queue(name: string): Queue {
+    return new Queue(name, {
+      connection: this.redis,
+      prefix: this.opts.prefix,
+      defaultJobOptions: { removeOnComplete: KEEP_COMPLETED, removeOnFail: { age: 7 * 86_400 } },
+    });
+  }
+
+  private egressQueue(connector: string): Queue {
+    let q = this.egress.get(connector);
+    if (!q) {
+      q = this.queue(this.keys.egressQueue(connector));
+      this.egress.set(connector, q);
+    }
+    return q;
+  }
+
+  // --- publish -------------------------------------------------------------------------------
+
+  publish(events: readonly CanonicalEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('bus is closed'));
+    return this.batcher.publish(events);
+  }
+
+  private async writeIngress(batches: CanonicalEvent[][]): Promise<void> {
+    // addBulk is one MULTI: all these batches land in one round trip, in this order.
+    await this.ingress.addBulk(batches.map((events) => ({ name: 'events', data: events, opts: { jobId: batchJobId(events) } })));
+    let count = 0;
+    for (const b of batches) {
+      count += b.length;
+      this.metrics.batchSize.observe({ stage: 'publish' }, b.length);
+    }
+    this.metrics.published.inc(count);
+  }
+
+  // --- routing -------------------------------------------------------------------------------
+
+  startRouting(route: RouteFn): Stoppable {
+    if (this.closed) throw new Error('bus is closed');
+    if (this.routing) throw new Error('this bus already runs the router');
+    this.routing = true;
+    const consumer = this.consumer(this.keys.ingressQueue, this.keys.routerLease, (job, signal) => this.routeJob(job, route, signal));
+    return {
+      close: async () => {
+        await consumer.close();
+        this.consumers.delete(consumer);
+        this.routing = false;
+      },
+    };
+  }
+
+  private consumer(queueName: string, leaseKey: string, process: (job: Job, signal: AbortSignal) => Promise<void>): OrderedConsumer {
+    const consumer = new OrderedConsumer({
+      keys: this.keys, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
+      leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000, keepCompleted: KEEP_COMPLETED,
+      logger: this.opts.logger, process,
+    });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  private async routeJob(job: Job, route: RouteFn, signal: AbortSignal): Promise<void> {
+    const jobId = job.id ?? batchJobId([]);
+    const raw: unknown = job.data;
+    const items: unknown[] = Array.isArray(raw) ? raw : [raw];
+    const events: CanonicalEvent[] = [];
+    const letters: { id: string; letter: DeadLetter }[] = [];
+    items.forEach((item, i) => {
+      const r = validateEvent(item);
+      if (r.ok) events.push(r.event);
+      else letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+    });
+    this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
+
+    const outcomes = await this.step('append to streams', () => appendBatch(this.redis, this.keys, jobId, events, this.opts.retention), signal);
+
+    const byConnector = new Map<string, Delivery[]>();
+    let routed = 0;
+    let duplicates = 0;
+    events.forEach((event, i) => {
+      const outcome = outcomes[i];
+      if (!outcome || outcome.status === 'duplicate') {
+        duplicates++;
+        return;
+      }
+      if (outcome.status === 'new') routed++;
+      let targets;
+      try {
+        targets = route(event);
+      } catch (err) {
+        letters.push({ id: `${jobId}.route.${i}`, letter: { reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() } });
+        return;
+      }
+      for (const target of targets) {
+        let list = byConnector.get(target.connector);
+        if (!list) byConnector.set(target.connector, list = []);
+        list.push({ event, target, cursor: outcome.cursor });
+      }
+    });
+
+    // One egress job per target connector, all sent together; ids make a re-run after a crash a no-op.
+    if (byConnector.size > 0) {
+      await this.step('enqueue deliveries', () => Promise.all([
+        this.redis.sadd(this.keys.connectors, ...byConnector.keys()),
+        ...[...byConnector].map(([connector, deliveries]) =>
+          this.egressQueue(connector).addBulk([{ name: 'deliveries', data: deliveries, opts: { jobId: `${jobId}.${connector}` } }])),
+      ]), signal);
+    }
+    if (letters.length > 0) await this.deadLetter(letters, signal);
+    this.metrics.routed.inc(routed);
+    this.metrics.duplicates.inc(duplicates);
+  }
+
+  private step<T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    return retryInline(what, fn, this.opts.delivery, signal, this.opts.logger);
+  }
+
+  private async deadLetter(letters: readonly { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+    await this.step('dead-letter', () => this.dead.addBulk(letters.map(({ id, letter }) => ({ name: letter.stage, data: letter, opts: { jobId: id } }))), signal);
+    for (const { letter } of letters) {
+      this.metrics.deadLettered.inc({ stage: letter.stage, connector: letter.connector ?? '' });
+      this.opts.logger.warn({ stage: letter.stage, connector: letter.connector, eventId: letter.event?.id, reason: letter.reason }, 'dead-lettered');
+    }
+  }
+
+  // --- egress --------------------------------------------------------------------------------
+
+  consumeEgress(connector: string, handler: DeliveryHandler): Stoppable {
+    if (this.closed) throw new Error('bus is closed');
+    if (this.localEgress.has(connector)) throw new Error(`egress of ${connector} already has a consumer`);
+    this.localEgress.add(connector);
+    void this.redis.sadd(this.keys.connectors, connector).catch(() => undefined);
+    const consumer = this.consumer(this.keys.egressQueue(connector), this.keys.egressLease(connector),
+      (job, signal) => this.deliverJob(connector, job, handler, signal));
+    return {
+      close: async () => {
+        await consumer.close();
+        this.consumers.delete(consumer);
+        this.localEgress.delete(connector);
+      },
+    };
+  }
+
+  private async deliverJob(connector: string, job: Job, handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
+    const jobId = job.id ?? 'unknown';
+    const raw: unknown = job.data;
+    const items: unknown[] = Array.isArray(raw) ? raw : [raw];
+    const deliveries: Delivery[] = [];
+    const letters: { id: string; letter: DeadLetter }[] = [];
+    items.forEach((item, i) => {
+      const d = parseDelivery(item);
+      if (typeof d !== 'string') deliveries.push(d);
+      else letters.push({ id: `${jobId}.bad.${i}`, letter: { reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() } });
+    });
+    if (deliveries.length > 0) {
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted) throw new HandBack();
+        try {
+          await handler(deliveries);
+          this.metrics.delivered.inc({ connector }, deliveries.length);
+          break;
+        } catch (err) {
+          if (signal.aborted) throw new HandBack();
+          if (attempt >= this.opts.delivery.maxAttempts) {
+            const reason = `delivery failed ${attempt} times: ${(err as Error).message}`;
+            deliveries.forEach((d, i) => letters.push({ id: `${jobId}.dead.${i}`, letter: { reason, stage: 'egress', connector, event: d.event, at: Date.now() } }));
+            break;
+          }
+          this.metrics.retries.inc({ connector });
+          await sleepUnlessStopped(backoffDelay(attempt, this.opts.delivery), signal);
+        }
+      }
+    }
+    this.metrics.batchSize.observe({ stage: 'egress' }, deliveries.length);
+    if (letters.length > 0) await this.deadLetter(letters, signal);
+  }
+
+  // --- canonical stream ----------------------------------------------------------------------
+
+  readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead> {
+    return readStream(this.redis, this.keys, room, since, limit, this.opts.logger);
+  }
+
+  latestCursor(room: string): Promise<Cursor | undefined> {
+    return latestCursor(this.redis, this.keys, room);
+  }
+
+  subscribeStream(room: string, since: Cursor | undefined, onEntries: (entries: readonly StreamEntry[]) => Promise<void> | void): StreamSubscription {
+    if (this.closed) throw new Error('bus is closed');
+    const follower = new StreamFollower(this.redis, this.keys, room, since, onEntries, this.opts.logger);
+    this.consumers.add(follower);
+    return {
+      close: async () => {
+        await follower.close();
+        this.consumers.delete(follower);
+      },
+    };
+  }
+
+  // --- operations ----------------------------------------------------------------------------
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    if (limit <= 0) return [];
+    const jobs = await this.dead.getJobs(['waiting'], 0, limit - 1, false);
+    // Newest last: by add time, then by insertion order within one bulk add.
+    const ordered = jobs.filter((j): j is Job => j !== undefined && j !== null).sort((a, b) => a.timestamp - b.timestamp || compareIds(a.id, b.id));
+    return ordered.map((j) => j.data as DeadLetter);
+  }
+
+  async stats(): Promise<BusStats> {
+    const connectors = await this.redis.smembers(this.keys.connectors);
+    const [ingressWaiting, deadLettered, ...egressCounts] = await Promise.all([
+      this.ingress.getWaitingCount(),
+      this.dead.getWaitingCount(),
+      ...connectors.map((c) => this.egressQueue(c).getWaitingCount()),
+    ]);
+    const egressWaiting: Record<string, number> = {};
+    connectors.forEach((c, i) => { egressWaiting[c] = egressCounts[i] ?? 0; });
+    return { ingressWaiting: ingressWaiting ?? 0, egressWaiting, deadLettered: deadLettered ?? 0 };
+  }
+
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const pong = await Promise.race([this.redis.ping(), new Promise<string>((r) => setTimeout(() => r('timeout'), 2_000).unref())]);
+      return pong === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Writes every accepted publish, stops consumers after their current job, then disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
+    await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
+    await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
+  }
+}
+
+function compareIds(a: string | undefined, b: string | undefined): number {
+  return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
+}
+
+/** A delivery read back from an egress job, or why it can't be. */
+function parseDelivery(item: unknown): Delivery | string {
+  if (typeof item !== 'object' || item === null) return 'not an object';
+  const { event, target, cursor } = item as Record<string, unknown>;
+  const r = validateEvent(event);
+  if (!r.ok) return r.error;
+  if (!isCursor(cursor)) return 'bad cursor';
+  if (typeof target !== 'object' || target === null) return 'no target';
+  const { connector, address } = target as Record<string, unknown>;
+  if (typeof connector !== 'string' || typeof address !== 'string') return 'bad target';
+  return { event: r.event, target: { connector, address }, cursor };
+}

@@ -1,0 +1,298 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import type { BusOptions } from '../../src/bus/options.ts';
+import { compareCursors, type Bus, type Stoppable, type StreamEntry } from '../../src/bus/types.ts';
+import type { CanonicalEvent } from '../../src/core/event.ts';
+import { startRedis, type RedisServer } from '../helpers/redis.ts';
+import { busOptions, Collector, lobbyRouter, message, MT, ROOM, sleep, waitFor, WS, XMPP } from './harness.ts';
+
+/**
+ * The Bus contract: the same test bodies against both drivers. Each test gets a fresh bus (for
+ * redis: a fresh key prefix on one real redis-server) and closes everything it started.
+ */
+interface Driver {
+  readonly name: string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  make(opts: BusOptions): Promise<Bus>;
+}
+
+let redis: RedisServer | undefined;
+const drivers: Driver[] = [
+  { name: 'memory', setUp: async () => undefined, tearDown: async () => undefined, make: async (opts) => new MemoryBus(opts) },
+  {
+    name: 'redis',
+    setUp: async () => { redis = await startRedis(); },
+    tearDown: async () => { await redis?.stop(); },
+    make: async (opts) => {
+      if (!redis) throw new Error('redis not started');
+      return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` });
+    },
+  },
+];
+
+const ids = (events: readonly { event: CanonicalEvent }[]) => events.map((d) => d.event.id);
+
+for (const driver of drivers) {
+  describe(`bus contract: ${driver.name}`, () => {
+    before(() => driver.setUp());
+    after(() => driver.tearDown());
+
+    /** Runs a body with a fresh bus and closes what it opened, even when the body fails. */
+    async function withBus(opts: BusOptions, body: (bus: Bus, closers: Stoppable[]) => Promise<void>): Promise<void> {
+      const bus = await driver.make(opts);
+      const closers: Stoppable[] = [];
+      try {
+        await body(bus, closers);
+      } finally {
+        for (const c of closers.reverse()) await c.close();
+        await bus.close();
+      }
+    }
+
+    test('publish is routed to every linked endpoint but the origin; a hosted connector gets its own endpoint', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const ws = new Collector(bus, 'websocket');
+        const xmpp = new Collector(bus, 'xmpp');
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(ws, xmpp, mt);
+        const fromXmpp = message('from xmpp', XMPP);
+        const fromWs = message('from ws', WS);
+        await bus.publish([fromXmpp]);
+        await bus.publish([fromWs]);
+        await waitFor('deliveries', () => ws.deliveries.length === 2 && mt.deliveries.length === 2 && xmpp.deliveries.length === 1);
+        await sleep(50);
+        assert.deepEqual(ids(ws.deliveries), [fromXmpp.id, fromWs.id]);
+        assert.deepEqual(ids(mt.deliveries), [fromXmpp.id, fromWs.id]);
+        assert.deepEqual(ids(xmpp.deliveries), [fromWs.id], 'the xmpp origin never gets its own event back');
+        assert.deepEqual(ws.deliveries.map((d) => d.target), [WS, WS]);
+        assert.deepEqual(mt.deliveries.map((d) => d.target), [MT, MT]);
+        // Every target sees the same cursor for one event, and it is the stream's.
+        const stream = await bus.readStream(ROOM, undefined, 10);
+        assert.deepEqual(stream.entries.map((e) => e.event.id), [fromXmpp.id, fromWs.id]);
+        assert.deepEqual(mt.deliveries.map((d) => d.cursor), stream.entries.map((e) => e.cursor));
+        assert.equal(await bus.latestCursor(ROOM), stream.entries[1]?.cursor);
+      }));
+
+    test('an event published twice (same id, separate calls) is routed and appended once', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(mt);
+        const once = message('only once');
+        await bus.publish([once]);
+        await bus.publish([once]);
+        await Promise.all([bus.publish([once]), bus.publish([once])]); // also when coalesced into one batch
+        const marker = message('marker');
+        await bus.publish([marker]);
+        await waitFor('marker', () => mt.deliveries.some((d) => d.event.id === marker.id));
+        await sleep(50);
+        assert.deepEqual(ids(mt.deliveries), [once.id, marker.id]);
+        const stream = await bus.readStream(ROOM, undefined, 100);
+        assert.deepEqual(stream.entries.map((e) => e.event.id), [once.id, marker.id]);
+      }));
+
+    test('per-room order holds for each target over thousands of events from concurrent producers', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const ws = new Collector(bus, 'websocket');
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(ws, mt);
+        const producers = 5;
+        const perProducer = 600;
+        const accepted: string[] = [];
+        await Promise.all(Array.from({ length: producers }, async (_, p) => {
+          for (let i = 0; i < perProducer; i += 3) {
+            // Three events per call, and calls from all producers interleave.
+            const events = [0, 1, 2].map((k) => message(`p${p}:${i + k}`));
+            await bus.publish(events);
+            accepted.push(...events.map((e) => e.id));
+          }
+        }));
+        const total = producers * perProducer;
+        await waitFor('all deliveries', () => ws.deliveries.length >= total && mt.deliveries.length >= total, 60_000);
+        await sleep(50);
+        const stream = await bus.readStream(ROOM, undefined, total + 10);
+        assert.equal(stream.entries.length, total);
+        for (const c of [ws, mt]) {
+          assert.equal(c.deliveries.length, total, 'each event exactly once');
+          assert.equal(new Set(ids(c.deliveries)).size, total);
+          // Delivery order = stream order, and each producer's own order holds.
+          assert.deepEqual(ids(c.deliveries), stream.entries.map((e) => e.event.id));
+          const last = new Map<string, number>();
+          for (const text of c.texts()) {
+            const [p = '', n = ''] = text.split(':');
+            const prev = last.get(p) ?? -1;
+            assert.ok(Number(n) > prev, `${text} after ${p}:${prev}`);
+            last.set(p, Number(n));
+          }
+        }
+        assert.equal(new Set(accepted).size, total);
+      }));
+
+    test('a target absent while 500 events arrive gets all 500 in order, once, when its consumer starts', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const ws = new Collector(bus, 'websocket');
+        closers.push(ws);
+        const sent: string[] = [];
+        for (let i = 0; i < 50; i++) {
+          const events = Array.from({ length: 10 }, (_, k) => message(`m${i * 10 + k}`));
+          await bus.publish(events);
+          sent.push(...events.map((e) => e.id));
+        }
+        await waitFor('routing of all 500', () => ws.deliveries.length === 500);
+        const stats = await bus.stats();
+        assert.ok((stats.egressWaiting['mtproto'] ?? 0) > 0, 'the absent target has a backlog');
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(mt);
+        await waitFor('the backlog', () => mt.deliveries.length >= 500);
+        await sleep(100);
+        assert.deepEqual(ids(mt.deliveries), sent);
+        assert.equal((await bus.stats()).egressWaiting['mtproto'] ?? 0, 0);
+      }));
+
+    test('a handler that fails twice gets the same batch again in place; nothing overtakes it', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const mt = new Collector(bus, 'mtproto', (_batch, call) => {
+          if (call <= 2) throw new Error(`flaky ${call}`);
+        });
+        closers.push(mt);
+        const first = message('first');
+        await bus.publish([first]);
+        await waitFor('the first failure', () => mt.calls.length >= 1);
+        const later = Array.from({ length: 20 }, (_, i) => message(`later ${i}`));
+        await bus.publish(later);
+        await waitFor('everything', () => mt.deliveries.length >= 21);
+        await sleep(50);
+        assert.equal(mt.calls[0]?.[0]?.event.id, first.id);
+        assert.deepEqual(ids(mt.calls[1] ?? []), ids(mt.calls[0] ?? []), 'the retry is the same batch');
+        assert.deepEqual(ids(mt.calls[2] ?? []), ids(mt.calls[0] ?? []));
+        assert.deepEqual(ids(mt.deliveries), [first.id, ...later.map((e) => e.id)]);
+        assert.equal((await bus.deadLetters(10)).length, 0);
+      }));
+
+    test('a handler that always fails: the batch is dead-lettered with the reason and later events still flow', () =>
+      withBus(busOptions({ delivery: { maxAttempts: 3, backoffMs: 5, maxBackoffMs: 20 } }), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const mt = new Collector(bus, 'mtproto', (batch) => {
+          if (batch.some((d) => d.event.kind === 'message' && d.event.text === 'poison')) throw new Error('target rejects poison');
+        });
+        closers.push(mt);
+        const poison = message('poison');
+        await bus.publish([poison]);
+        await waitFor('the first failure', () => mt.calls.length >= 1);
+        const after1 = message('after 1');
+        const after2 = message('after 2');
+        await bus.publish([after1]);
+        await bus.publish([after2]);
+        await waitFor('later events', () => mt.deliveries.length >= 2);
+        assert.deepEqual(ids(mt.deliveries), [after1.id, after2.id]);
+        assert.equal(mt.calls.filter((b) => b.some((d) => d.event.id === poison.id)).length, 3, 'maxAttempts attempts');
+        await waitFor('the dead letter', async () => (await bus.deadLetters(10)).length >= 1);
+        const dead = await bus.deadLetters(10);
+        assert.equal(dead.length, 1);
+        assert.equal(dead[0]?.event?.id, poison.id);
+        assert.equal(dead[0]?.stage, 'egress');
+        assert.equal(dead[0]?.connector, 'mtproto');
+        assert.match(dead[0]?.reason ?? '', /failed 3 times: target rejects poison/);
+        assert.equal((await bus.stats()).deadLettered, 1);
+      }));
+
+    test('readStream after a cursor returns exactly what follows it, once, in order, in pages', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting(() => []));
+        const events = Array.from({ length: 25 }, (_, i) => message(`s${i}`));
+        await bus.publish(events);
+        await waitFor('25 appended', async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 25);
+        const all = (await bus.readStream(ROOM, undefined, 100)).entries;
+        assert.deepEqual(all.map((e) => e.event.id), events.map((e) => e.id));
+        for (let i = 1; i < all.length; i++) assert.ok(compareCursors(all[i - 1]?.cursor ?? '', all[i]?.cursor ?? '') < 0);
+        const after9 = await bus.readStream(ROOM, all[9]?.cursor, 100);
+        assert.deepEqual(after9.entries.map((e) => e.event.id), events.slice(10).map((e) => e.id));
+        assert.equal(after9.truncated, false);
+        const paged: StreamEntry[] = [];
+        let since: string | undefined;
+        for (let guard = 0; guard < 20; guard++) {
+          const page = await bus.readStream(ROOM, since, 7);
+          if (page.entries.length === 0) break;
+          paged.push(...page.entries);
+          since = page.entries[page.entries.length - 1]?.cursor;
+        }
+        assert.deepEqual(paged.map((e) => e.event.id), events.map((e) => e.id));
+        assert.deepEqual((await bus.readStream(ROOM, await bus.latestCursor(ROOM), 10)).entries, []);
+        assert.deepEqual((await bus.readStream('no-such-room', undefined, 10)).entries, []);
+        assert.equal(await bus.latestCursor('no-such-room'), undefined);
+      }));
+
+    test('subscribeStream replays from a cursor, then follows live, in order, once', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting(() => []));
+        const early = Array.from({ length: 5 }, (_, i) => message(`early ${i}`));
+        await bus.publish(early);
+        await waitFor('early appended', async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 5);
+        const retained = (await bus.readStream(ROOM, undefined, 10)).entries;
+        const fromCursor: StreamEntry[] = [];
+        const onlyNew: StreamEntry[] = [];
+        closers.push(bus.subscribeStream(ROOM, retained[1]?.cursor, (entries) => { fromCursor.push(...entries); }));
+        closers.push(bus.subscribeStream(ROOM, undefined, (entries) => { onlyNew.push(...entries); }));
+        await waitFor('replay', () => fromCursor.length === 3);
+        const live = Array.from({ length: 30 }, (_, i) => message(`live ${i}`));
+        for (const e of live) await bus.publish([e]);
+        await waitFor('live', () => fromCursor.length === 33 && onlyNew.length === 30);
+        await sleep(50);
+        assert.deepEqual(fromCursor.map((e) => e.event.id), [...early.slice(2), ...live].map((e) => e.id));
+        assert.deepEqual(onlyNew.map((e) => e.event.id), live.map((e) => e.id));
+      }));
+
+    test('retention trims old events and reports truncated to a reader behind it', () =>
+      withBus(busOptions({ retention: { maxEventsPerRoom: 100 } }), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(mt);
+        const events = Array.from({ length: 300 }, (_, i) => message(`r${i}`));
+        for (let i = 0; i < events.length; i += 30) await bus.publish(events.slice(i, i + 30));
+        await waitFor('300 delivered', () => mt.deliveries.length === 300);
+        const retained = (await bus.readStream(ROOM, undefined, 1_000)).entries;
+        assert.ok(retained.length >= 100 && retained.length <= 110, `kept ${retained.length}`);
+        assert.deepEqual(retained.map((e) => e.event.id), events.slice(-retained.length).map((e) => e.id), 'the newest are kept');
+        const oldest = mt.deliveries[0]?.cursor;
+        const behind = await bus.readStream(ROOM, oldest, 1_000);
+        assert.equal(behind.truncated, true);
+        assert.deepEqual(behind.entries.map((e) => e.event.id), retained.map((e) => e.event.id));
+        const inside = await bus.readStream(ROOM, retained[0]?.cursor, 1_000);
+        assert.equal(inside.truncated, false);
+        assert.equal(inside.entries.length, retained.length - 1);
+      }));
+
+    test('invalid events are rejected by publish and change nothing', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(mt);
+        const before1 = message('before');
+        await bus.publish([before1]);
+        await waitFor('before', () => mt.deliveries.length === 1);
+        const latest = await bus.latestCursor(ROOM);
+        const good = message('good but in a bad call');
+        const bad = { ...message('bad'), id: 'not-a-ulid' } as unknown as CanonicalEvent;
+        const noRoom = { ...message('no room'), room: '' } as unknown as CanonicalEvent;
+        const otherCall = message('other call');
+        const results = await Promise.allSettled([bus.publish([good, bad]), bus.publish([noRoom]), bus.publish([otherCall])]);
+        assert.equal(results[0]?.status, 'rejected');
+        assert.equal(results[1]?.status, 'rejected');
+        assert.equal(results[2]?.status, 'fulfilled', 'a bad call does not affect another');
+        await waitFor('other call', () => mt.deliveries.length === 2);
+        await sleep(100);
+        assert.deepEqual(ids(mt.deliveries), [before1.id, otherCall.id]);
+        const stream = (await bus.readStream(ROOM, latest, 100)).entries;
+        assert.deepEqual(stream.map((e) => e.event.id), [otherCall.id]);
+        await assert.rejects(bus.readStream(ROOM, 'not a cursor', 10));
+      }));
+  });
+}
