@@ -1,0 +1,287 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
+import type { Config, TokenConfig } from '../../config/schema.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/metrics.ts';
+import { ErrorCode } from '../../core/errors.ts';
+import { isCursor, type Bus, type Stoppable } from '../../bus/types.ts';
+import type { Router } from '../../router/router.ts';
+import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
+import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
+import { Outbound } from './outbound.ts';
+import { CloseCode, Session, type SessionLimits } from './session.ts';
+import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
+import { wsMetrics, type WsMetrics } from './metrics.ts';
+
+export interface WebSocketConnectorOptions {
+  config: Config['websocket'];
+  bus: Bus;
+  router: Router;
+  logger: Logger;
+  registry: Registry;
+  instanceId: string;
+}
+
+/** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
+const CLOSE_TIMEOUT_MS = 5_000;
+/** At shutdown: how long frames already received may take to be answered (their acks) before clients are told to go. */
+const SHUTDOWN_IDLE_MS = 2_000;
+
+/**
+ * The WebSocket connector: protocol v1 of docs/websocket-protocol.md over `ws` in noServer mode.
+ * The app owns the HTTP server and hands us upgrades on config.path; we authenticate them, run
+ * one Session per socket, publish what clients send (inbound.ts) and push what the bus routes to
+ * WS rooms (outbound.ts). 'websocket' is a hosted connector: one WS room is one endpoint shared by
+ * many sessions.
+ */
+export class WebSocketConnector {
+  static readonly connectorName = CONNECTOR;
+
+  private readonly config: Config['websocket'];
+  private readonly bus: Bus;
+  private readonly router: Router;
+  private readonly logger: Logger;
+  private readonly metrics: WsMetrics;
+  private readonly wss: WebSocketServer;
+  private readonly outbound: Outbound;
+  private readonly sessions = new Set<Session>();
+  private readonly limits: SessionLimits;
+  private pendingUpgrades = 0;
+  private accepting = true;
+  private egress: Stoppable | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(opts: WebSocketConnectorOptions) {
+    this.config = opts.config;
+    this.bus = opts.bus;
+    this.router = opts.router;
+    this.logger = opts.logger.child({ connector: CONNECTOR, instance: opts.instanceId });
+    this.metrics = wsMetrics(opts.registry);
+    this.outbound = new Outbound(this.bus, this.router, this.logger);
+    this.limits = {
+      maxBufferedBytes: this.config.maxBufferedBytes,
+      ratePerSecond: this.config.rateLimit.perSecond,
+      rateBurst: this.config.rateLimit.burst,
+      drainTimeoutMs: this.config.heartbeatMs,
+    };
+    // closeTimeout is a ws 8 option its type definitions do not list yet.
+    const options: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      maxPayload: this.config.maxPayloadBytes,
+      perMessageDeflate: false, // compression costs CPU and memory per socket and invites zip bombs
+      clientTracking: false,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    };
+    this.wss = new WebSocketServer(options);
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.egress) return;
+    this.egress = this.bus.consumeEgress(CONNECTOR, this.outbound.deliver);
+    this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
+    this.heartbeat.unref();
+    this.logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
+  }
+
+  /** For requests on config.path: authenticates, then completes the upgrade or answers 401/403/503 with a JSON body. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.logger.debug({ err }, 'upgrade socket error'));
+    if (!this.accepting) return this.refuse(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
+    const decision = authorizeUpgrade(req, this.config);
+    if (!decision.ok) return this.refuse(socket, decision.status, decision.code, decision.message);
+    if (this.sessions.size + this.pendingUpgrades >= this.config.maxConnections) {
+      return this.refuse(socket, 503, ErrorCode.Unavailable, 'too many connections');
+    }
+    // Counted from here, so a burst of upgrades cannot pass maxConnections; released even if ws aborts the handshake.
+    this.pendingUpgrades++;
+    let pending = true;
+    const settle = () => { if (pending) { pending = false; this.pendingUpgrades--; } };
+    socket.once('close', settle);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      settle();
+      this.onConnection(ws, decision.token, req);
+    });
+  }
+
+  /** New upgrades get 503 from now on (shutdown); open connections are untouched. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /**
+   * Shutdown: no new upgrades; the egress batch in hand is finished and consumption stops (the
+   * rest stays on the bus for the next consumer); frames already received get their answers; then
+   * every client is told 1001 'going away' and may reconnect elsewhere with its cursors.
+   */
+  async close(): Promise<void> {
+    this.stopAccepting();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    await this.egress?.close();
+    this.egress = undefined;
+    const sessions = [...this.sessions];
+    for (const s of sessions) s.ws.pause();
+    await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
+    const closed = sessions.map((s) => new Promise<void>((resolve) => {
+      if (s.ws.readyState === s.ws.CLOSED) resolve();
+      else s.ws.once('close', () => resolve());
+    }));
+    for (const s of sessions) s.close(CloseCode.GoingAway, 'going away');
+    await Promise.race([Promise.all(closed), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
+    for (const s of this.sessions) s.ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.logger.info('websocket connector closed');
+  }
+
+  private refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+    this.metrics.upgradesRefused.inc({ code });
+    this.logger.info({ status, code, reason: message }, 'websocket upgrade refused');
+    refuseUpgrade(socket, status, code, message);
+  }
+
+  private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage): void {
+    const session = new Session(ws, token, this.limits, this.metrics, this.logger, (s) => this.outbound.forget(s));
+    this.sessions.add(session);
+    this.metrics.connections.set(this.sessions.size);
+    this.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');
+
+    ws.on('pong', () => { session.alive = true; });
+    ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
+    ws.on('error', (err) => this.logger.info({ session: session.id, err: err.message }, 'websocket protocol error'));
+    ws.on('close', (code, reason) => {
+      session.gone();
+      this.sessions.delete(session);
+      this.metrics.connections.set(this.sessions.size);
+      this.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
+    });
+    session.send(this.hello(session));
+  }
+
+  private hello(session: Session): HelloFrame {
+    const allowed = this.router.rooms.filter((room) => mayUse(session.token, room));
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      session: session.id,
+      user: session.token.name,
+      scope: session.token.scope,
+      rooms: allowed.flatMap((room) => this.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
+      streams: session.token.scope === 'bot' ? allowed : [],
+      limits: {
+        maxPayloadBytes: this.config.maxPayloadBytes,
+        ratePerSecond: this.config.rateLimit.perSecond,
+        rateBurst: this.config.rateLimit.burst,
+        heartbeatMs: this.config.heartbeatMs,
+        maxBufferedBytes: this.config.maxBufferedBytes,
+      },
+    };
+  }
+
+  private onFrame(session: Session, data: RawData, isBinary: boolean): void {
+    if (session.closing) return;
+    const text = isBinary ? undefined : rawText(data);
+    if (!session.bucket.tryTake()) {
+      this.metrics.framesIn.inc({ type: 'rate_limited' });
+      // A client that keeps sending through a whole burst of rate_limited errors is not listening: cut it off.
+      if (++session.rateDrops > this.config.rateLimit.burst) {
+        session.close(CloseCode.PolicyViolation, 'rate limit exceeded');
+        return;
+      }
+      const parsed = text === undefined ? undefined : parseClientFrame(text);
+      const ref = parsed === undefined ? undefined : parsed.ok ? parsed.frame.ref : parsed.ref;
+      session.sendError(ref, ErrorCode.RateLimited, `more than ${this.config.rateLimit.perSecond} frames per second; frame dropped`);
+      return;
+    }
+    session.rateDrops = 0;
+    if (text === undefined) {
+      this.metrics.framesIn.inc({ type: 'binary' });
+      session.sendError(undefined, ErrorCode.BadFrame, 'binary frames are not supported: send JSON text frames');
+      return;
+    }
+    const parsed = parseClientFrame(text);
+    this.metrics.framesIn.inc({ type: parsed.ok ? parsed.frame.type : 'invalid' });
+    if (!parsed.ok) {
+      this.logger.debug({ session: session.id, code: parsed.code, reason: parsed.message }, 'bad client frame');
+      session.sendError(parsed.ref, parsed.code, parsed.message);
+      return;
+    }
+    session.enqueue(() => this.dispatch(session, parsed.frame));
+  }
+
+  private async dispatch(session: Session, frame: ClientFrame): Promise<void> {
+    if (session.closing) return;
+    const ref = frame.ref;
+    const fail = (code: ErrorCode, message: string, room?: string) => {
+      this.logger.debug({ session: session.id, type: frame.type, code, reason: message }, 'client frame refused');
+      session.sendError(ref, code, message, room);
+    };
+    switch (frame.type) {
+      case 'ping':
+        session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
+        return;
+      case 'join': {
+        const room = this.router.roomOf({ connector: CONNECTOR, address: frame.room });
+        if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
+        if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
+        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or joined frame', frame.room);
+        await this.outbound.join(session, ref, frame.room, room, frame.since);
+        return;
+      }
+      case 'leave':
+        if (!this.outbound.leave(session, frame.room)) return fail(ErrorCode.NotJoined, `not joined to "${frame.room}"`, frame.room);
+        session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: frame.room });
+        return;
+      case 'send': {
+        const room = this.router.roomOf({ connector: CONNECTOR, address: frame.room });
+        if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
+        if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
+        const built = buildEvent(frame.event, session, frame.room, room);
+        if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
+        await publishFromClient(this.bus, session, built.event, ref, frame.room, this.metrics, this.logger);
+        return;
+      }
+      case 'subscribe': {
+        if (session.token.scope !== 'bot') return fail(ErrorCode.Forbidden, 'subscribe needs a token with scope bot', frame.room);
+        if (!this.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `no canonical room "${frame.room}"`, frame.room);
+        if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
+        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or subscribed frame', frame.room);
+        await this.outbound.subscribe(session, ref, frame.room, frame.since);
+        return;
+      }
+      case 'unsubscribe':
+        if (!(await this.outbound.unsubscribe(session, frame.room))) return fail(ErrorCode.NotJoined, `not subscribed to "${frame.room}"`, frame.room);
+        session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
+        return;
+    }
+  }
+
+  /** Heartbeat: a socket that did not answer the previous ping is dead (half-open TCP): drop it. */
+  private beat(): void {
+    for (const session of this.sessions) {
+      if (!session.alive) {
+        this.metrics.closes.inc({ reason: 'heartbeat timeout' });
+        this.logger.info({ session: session.id }, 'websocket heartbeat timed out');
+        session.gone();
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
+}
+
+function mayUse(token: TokenConfig, room: string): boolean {
+  return token.rooms.includes('*') || token.rooms.includes(room);
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ErrorCode } from '../../core/errors.ts';
+import type { CanonicalEvent } from '../../core/event.ts';
+import type { Cursor } from '../../bus/types.ts';
+
+/**
+ * Protocol v1 frames (docs/websocket-protocol.md). Client frames are validated here with zod;
+ * server frames are plain types. Client frames are strict: an unknown field is a bad_frame, so a
+ * typo such as `sinse` fails loudly instead of silently replaying from the wrong place.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_REF_CHARS = 64;
+
+const ref = z.string().max(MAX_REF_CHARS).optional();
+const room = z.string().min(1).max(256);
+/** Checked with isCursor by the handler, so a malformed one gets the specific code bad_cursor. */
+const since = z.string().max(64).optional();
+
+export const JoinFrame = z.object({ type: z.literal('join'), ref, room, since }).strict();
+export const LeaveFrame = z.object({ type: z.literal('leave'), ref, room }).strict();
+export const SendFrame = z.object({
+  type: z.literal('send'), ref, room,
+  /** kind + the kind's own fields; the server fills v, id, ts, room, sender and origin. */
+  event: z.object({ kind: z.string().max(32) }).catchall(z.unknown()),
+}).strict();
+export const SubscribeFrame = z.object({ type: z.literal('subscribe'), ref, room, since }).strict();
+export const UnsubscribeFrame = z.object({ type: z.literal('unsubscribe'), ref, room }).strict();
+export const PingFrame = z.object({ type: z.literal('ping'), ref }).strict();
+
+export const ClientFrameSchema = z.discriminatedUnion('type', [JoinFrame, LeaveFrame, SendFrame, SubscribeFrame, UnsubscribeFrame, PingFrame]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type ClientFrameType = ClientFrame['type'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['join', 'leave', 'send', 'subscribe', 'unsubscribe', 'ping'];
+
+export type ParsedFrame =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; ref: string | undefined; code: ErrorCode; message: string };
+
+/** Turns one text frame into a validated client frame, or the error to answer with. Never throws. */
+export function parseClientFrame(text: string): ParsedFrame {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, ref: undefined, code: ErrorCode.BadJson, message: 'frame is not valid JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, ref: undefined, code: ErrorCode.BadFrame, message: 'frame must be a JSON object' };
+  }
+  const fields = json as Record<string, unknown>;
+  // Echo the ref even on a bad frame, when it is usable, so the client can match the error.
+  const echoRef = typeof fields['ref'] === 'string' && fields['ref'].length <= MAX_REF_CHARS ? fields['ref'] : undefined;
+  const type = fields['type'];
+  if (typeof type !== 'string') return { ok: false, ref: echoRef, code: ErrorCode.BadFrame, message: 'type: must be a string' };
+  if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, ref: echoRef, code: ErrorCode.UnknownType, message: `unknown frame type "${type.slice(0, 32)}"` };
+  }
+  const parsed = ClientFrameSchema.safeParse(json);
+  if (parsed.success) return { ok: true, frame: parsed.data };
+  const issue = parsed.error.issues[0];
+  const path = issue ? [...issue.path.map(String), ...('keys' in issue && Array.isArray(issue.keys) ? [issue.keys.join(',')] : [])].join('.') : '';
+  return { ok: false, ref: echoRef, code: ErrorCode.BadFrame, message: `${path || '(frame)'}: ${issue?.message ?? 'invalid frame'}` };
+}
+
+// ---- server frames ----
+
+export type Scope = 'client' | 'bot';
+
+export interface HelloFrame {
+  type: 'hello';
+  protocol: typeof PROTOCOL_VERSION;
+  session: string;
+  user: string;
+  scope: Scope;
+  /** WS rooms this token may join. */
+  rooms: string[];
+  /** Canonical rooms this token may subscribe to (bot scope only; empty for clients). */
+  streams: string[];
+  limits: { maxPayloadBytes: number; ratePerSecond: number; rateBurst: number; heartbeatMs: number; maxBufferedBytes: number };
+}
+export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null }
+export interface LeftFrame { type: 'left'; ref?: string; room: string }
+export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string }
+export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null }
+export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string }
+export interface PongFrame { type: 'pong'; ref?: string }
+export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; event: CanonicalEvent }
+export interface ErrorFrame { type: 'error'; ref?: string; code: ErrorCode; message: string; room?: string }
+export type ServerFrame = HelloFrame | JoinedFrame | LeftFrame | AckFrame | SubscribedFrame | UnsubscribedFrame | PongFrame | EventPushFrame | ErrorFrame;

@@ -1,0 +1,68 @@
+import { ErrorCode } from '../../core/errors.ts';
+import { validateEvent, type CanonicalEvent, type EventKind } from '../../core/event.ts';
+import { newEventId } from '../../core/ids.ts';
+import type { Bus } from '../../bus/types.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { z } from 'zod';
+import type { SendFrame } from './frames.ts';
+import type { Session } from './session.ts';
+import type { WsMetrics } from './metrics.ts';
+
+export const CONNECTOR = 'websocket';
+
+/** Kinds a WS client may send. membership is the bridge's own doing (join/leave), not a client's claim. */
+export const SENDABLE_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'typing', 'presence', 'receipt'];
+
+/** Fields of the canonical event the server fills in: a client may not choose its id, time, room or identity. */
+const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin'] as const;
+
+export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; message: string };
+
+/**
+ * Turns the `event` of a send frame into a canonical event: the client gives the kind and its
+ * fields, the server the id, time, room, sender and origin (with the session, so the sender gets
+ * an ack instead of an echo). Validated whole; the error names the offending field.
+ */
+export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: Session, wsRoom: string, room: string, now = Date.now()): BuildResult {
+  for (const field of SERVER_FIELDS) {
+    if (field in input) return { ok: false, message: `event.${field}: set by the server, must not be sent` };
+  }
+  if (!(SENDABLE_KINDS as readonly string[]).includes(input.kind)) {
+    return { ok: false, message: `event.kind: must be one of ${SENDABLE_KINDS.join(', ')}` };
+  }
+  const candidate = {
+    ...input,
+    v: 1,
+    id: newEventId(now),
+    ts: now,
+    room,
+    sender: {
+      network: CONNECTOR,
+      id: session.token.name,
+      ...(session.token.displayName !== undefined ? { name: session.token.displayName } : {}),
+    },
+    origin: { connector: CONNECTOR, endpoint: wsRoom, session: session.id },
+  };
+  const result = validateEvent(candidate);
+  if (!result.ok) {
+    const first = result.issues[0];
+    return { ok: false, message: first ? `event.${first.path || '(event)'}: ${first.message}` : 'invalid event' };
+  }
+  return { ok: true, event: result.event };
+}
+
+/**
+ * Publishes a client's event and acks it only once the bus holds it durably. If the bus refuses
+ * or is down, the client gets `unavailable` and may retry: nothing was acknowledged.
+ */
+export async function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
+  try {
+    await bus.publish([event]);
+  } catch (err) {
+    logger.warn({ err, session: session.id, eventId: event.id }, 'publish of a client event failed');
+    session.sendError(ref, ErrorCode.Unavailable, 'the bus did not accept the event; retry later', wsRoom);
+    return;
+  }
+  metrics.acks.inc();
+  session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: event.id, room: wsRoom });
+}

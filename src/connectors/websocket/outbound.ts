@@ -1,0 +1,170 @@
+import type { Logger } from '../../core/logger.ts';
+import type { CanonicalEvent } from '../../core/event.ts';
+import { ErrorCode } from '../../core/errors.ts';
+import { compareCursors, type Bus, type Cursor, type Delivery } from '../../bus/types.ts';
+import type { Router } from '../../router/router.ts';
+import { CloseCode, type Membership, type Session, type Subscription } from './session.ts';
+import { CONNECTOR } from './inbound.ts';
+
+/** Stream entries read per page while replaying. */
+const REPLAY_PAGE = 256;
+/** Live deliveries one membership may hold while its replay runs; past this the client is too far behind. */
+const MAX_BACKLOG = 10_000;
+
+/**
+ * Canonical events -> `event` frames. Knows which sessions joined which WS room, and keeps each
+ * membership's stream gap-free and duplicate-free: live deliveries wait while a replay runs, and
+ * anything at or before the membership's last cursor is dropped (that also absorbs re-deliveries
+ * after a restart of the bus consumer).
+ */
+export class Outbound {
+  private readonly members = new Map<string, Set<Session>>();
+
+  constructor(private readonly bus: Bus, private readonly router: Router, private readonly logger: Logger) {}
+
+  /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
+  readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
+    for (const { event, target, cursor } of deliveries) {
+      if (target.connector !== CONNECTOR) continue;
+      const sessions = this.members.get(target.address);
+      if (!sessions) continue;
+      for (const session of sessions) {
+        if (isOwnEvent(session, event)) continue; // it got an ack instead
+        const membership = session.memberships.get(target.address);
+        if (membership) this.offer(session, membership, cursor, event);
+      }
+    }
+  };
+
+  /**
+   * Joins a session to a WS room: answers `joined`, then (with `since`) replays what it missed and
+   * switches to live without a gap or a duplicate. Without `since` it starts at the room's newest cursor.
+   */
+  async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined): Promise<void> {
+    const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, backlog: [] };
+    // Register before reading the stream: whatever is appended from now on is either read or delivered.
+    this.leave(session, wsRoom);
+    session.memberships.set(wsRoom, membership);
+    let sessions = this.members.get(wsRoom);
+    if (!sessions) this.members.set(wsRoom, sessions = new Set());
+    sessions.add(session);
+
+    if (since === undefined) {
+      membership.lastCursor = await this.bus.latestCursor(room);
+      if (!this.isCurrent(session, membership)) return;
+      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: membership.lastCursor ?? null });
+    } else {
+      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since });
+      await this.replay(session, membership, since, ref);
+    }
+    if (!this.isCurrent(session, membership)) return;
+    membership.replaying = false;
+    const backlog = membership.backlog;
+    membership.backlog = [];
+    for (const entry of backlog) this.push(session, membership, entry.cursor, entry.event);
+  }
+
+  /** Leaves a WS room; returns whether the session was in it. */
+  leave(session: Session, wsRoom: string): boolean {
+    const had = session.memberships.delete(wsRoom);
+    const sessions = this.members.get(wsRoom);
+    sessions?.delete(session);
+    if (sessions?.size === 0) this.members.delete(wsRoom);
+    return had;
+  }
+
+  /** Bot scope: follows a canonical room's stream from `since` (or from now), as `event` frames. */
+  async subscribe(session: Session, ref: string | undefined, room: string, since: Cursor | undefined): Promise<void> {
+    await this.unsubscribe(session, room);
+    let start = since;
+    if (since === undefined) {
+      start = await this.bus.latestCursor(room);
+    } else if ((await this.bus.readStream(room, since, 1)).truncated) {
+      session.sendError(ref, ErrorCode.CursorExpired, 'events after this cursor are no longer retained; continuing from the oldest retained one', room);
+    }
+    if (session.closing) return;
+    const subscription: Subscription = { room, lastCursor: start, stream: undefined };
+    session.subscriptions.set(room, subscription);
+    session.send({ type: 'subscribed', ...(ref !== undefined ? { ref } : {}), room, cursor: start ?? null });
+    subscription.stream = this.bus.subscribeStream(room, start, async (entries) => {
+      for (const { cursor, event } of entries) {
+        if (session.subscriptions.get(room) !== subscription) return;
+        if (subscription.lastCursor !== undefined && compareCursors(cursor, subscription.lastCursor) <= 0) continue;
+        subscription.lastCursor = cursor;
+        if (!session.send({ type: 'event', room, cursor, event })) return;
+        if (!(await session.drain())) return;
+      }
+    });
+  }
+
+  async unsubscribe(session: Session, room: string): Promise<boolean> {
+    const subscription = session.subscriptions.get(room);
+    if (!subscription) return false;
+    session.subscriptions.delete(room);
+    await subscription.stream?.close();
+    return true;
+  }
+
+  /** Takes a closing session out of everything at once, so nothing more is sent to it. */
+  forget(session: Session): void {
+    for (const wsRoom of [...session.memberships.keys()]) this.leave(session, wsRoom);
+    for (const room of [...session.subscriptions.keys()]) {
+      void this.unsubscribe(session, room).catch((err: unknown) => this.logger.warn({ err, room }, 'closing a stream subscription failed'));
+    }
+  }
+
+  /** WS rooms with at least one session here (for tests and stats). */
+  get activeRooms(): number {
+    return this.members.size;
+  }
+
+  private offer(session: Session, membership: Membership, cursor: Cursor, event: CanonicalEvent): void {
+    if (!membership.replaying) {
+      this.push(session, membership, cursor, event);
+      return;
+    }
+    membership.backlog.push({ cursor, event });
+    if (membership.backlog.length > MAX_BACKLOG) session.close(CloseCode.PolicyViolation, 'slow consumer', { backlog: membership.backlog.length });
+  }
+
+  /** Sends one event unless the membership already has it. */
+  private push(session: Session, membership: Membership, cursor: Cursor, event: CanonicalEvent): boolean {
+    if (membership.lastCursor !== undefined && compareCursors(cursor, membership.lastCursor) <= 0) return true;
+    membership.lastCursor = cursor;
+    return session.send({ type: 'event', room: membership.wsRoom, cursor, event });
+  }
+
+  /** Sends what the membership missed after `since`, paced by the socket, page by page up to the stream's end. */
+  private async replay(session: Session, membership: Membership, since: Cursor, ref: string | undefined): Promise<void> {
+    let position = since;
+    let first = true;
+    for (;;) {
+      const read = await this.bus.readStream(membership.room, position, REPLAY_PAGE);
+      if (!this.isCurrent(session, membership)) return;
+      if (first && read.truncated) {
+        session.sendError(ref, ErrorCode.CursorExpired, 'events after this cursor are no longer retained; continuing from the oldest retained one', membership.wsRoom);
+      }
+      first = false;
+      if (read.entries.length === 0) return;
+      for (const { cursor, event } of read.entries) {
+        position = cursor;
+        if (isOwnEvent(session, event) || !this.routesTo(event, membership.wsRoom)) continue;
+        if (!this.push(session, membership, cursor, event)) return;
+        if (!(await session.drain()) || !this.isCurrent(session, membership)) return;
+      }
+    }
+  }
+
+  /** Replay sends exactly what live delivery would have: what the router sends to this WS room. */
+  private routesTo(event: CanonicalEvent, wsRoom: string): boolean {
+    return this.router.route(event).some((ep) => ep.connector === CONNECTOR && ep.address === wsRoom);
+  }
+
+  private isCurrent(session: Session, membership: Membership): boolean {
+    return !session.closing && session.memberships.get(membership.wsRoom) === membership;
+  }
+}
+
+function isOwnEvent(session: Session, event: CanonicalEvent): boolean {
+  return event.origin.connector === CONNECTOR && event.origin.session === session.id;
+}

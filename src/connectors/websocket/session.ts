@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import type { Logger } from '../../core/logger.ts';
+import type { ErrorCode } from '../../core/errors.ts';
+import type { CanonicalEvent } from '../../core/event.ts';
+import type { TokenConfig } from '../../config/schema.ts';
+import type { Cursor, StreamSubscription } from '../../bus/types.ts';
+import type { ServerFrame } from './frames.ts';
+import type { WsMetrics } from './metrics.ts';
+import { TokenBucket } from './rate-limit.ts';
+
+/** One WS room this session joined: where it stands in the room's stream, and what waits while it replays. */
+export interface Membership {
+  readonly wsRoom: string;
+  /** The canonical room the WS room is linked to. */
+  readonly room: string;
+  /** The newest cursor sent on this membership: anything at or before it is a duplicate. */
+  lastCursor: Cursor | undefined;
+  /** While true, live deliveries wait in `backlog` so they cannot overtake the replay. */
+  replaying: boolean;
+  backlog: { cursor: Cursor; event: CanonicalEvent }[];
+}
+
+/** A bot's subscription to a canonical room's stream. */
+export interface Subscription {
+  readonly room: string;
+  lastCursor: Cursor | undefined;
+  stream: StreamSubscription | undefined;
+}
+
+export interface SessionLimits {
+  readonly maxBufferedBytes: number;
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+  /** How long a paced sender (replay, subscription) waits for the socket to drain before giving up on it. */
+  readonly drainTimeoutMs: number;
+}
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+  InternalError: 1011,
+} as const;
+
+/** Inbound frames a session may have waiting before the server stops reading its socket (TCP pushes back). */
+const MAX_QUEUED_FRAMES = 32;
+
+/** Per-connection state: who it is, what it joined or subscribed, its rate limit, its inbound queue. */
+export class Session {
+  readonly id = `s_${randomBytes(12).toString('base64url')}`;
+  readonly memberships = new Map<string, Membership>();
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly bucket: TokenBucket;
+  /** Heartbeat: set by each pong, cleared by each ping round. */
+  alive = true;
+  /** Frames dropped by the rate limit since the last accepted one. */
+  rateDrops = 0;
+  private closingReason: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly token: TokenConfig,
+    private readonly limits: SessionLimits,
+    private readonly metrics: WsMetrics,
+    private readonly logger: Logger,
+    /** Called once when the session starts closing, to take it out of every room at once. */
+    private readonly onClosing: (session: Session) => void,
+  ) {
+    this.bucket = new TokenBucket(limits.ratePerSecond, limits.rateBurst);
+  }
+
+  get closing(): boolean {
+    return this.closingReason !== undefined || this.ws.readyState !== WebSocket.OPEN;
+  }
+
+  /**
+   * Sends one frame. Returns false when the socket is gone, or when this frame pushed its unsent
+   * output past maxBufferedBytes: then the session is closed as a slow consumer (1008) and sends
+   * nothing more, so its memory stays bounded and nobody else waits for it.
+   */
+  send(frame: ServerFrame): boolean {
+    if (this.closing) return false;
+    this.ws.send(JSON.stringify(frame));
+    this.metrics.framesOut.inc({ type: frame.type });
+    if (frame.type === 'error') this.metrics.errors.inc({ code: frame.code });
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.metrics.peak.bufferedBytes) {
+      this.metrics.peak.bufferedBytes = buffered;
+      this.metrics.bufferedPeak.set(buffered);
+    }
+    if (buffered > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.PolicyViolation, 'slow consumer', { buffered });
+      return false;
+    }
+    return true;
+  }
+
+  sendError(ref: string | undefined, code: ErrorCode, message: string, room?: string): void {
+    this.send({ type: 'error', ...(ref !== undefined ? { ref } : {}), code, message, ...(room !== undefined ? { room } : {}) });
+  }
+
+  /**
+   * For senders that can wait (replay, bot subscriptions): resolves true once the socket's output
+   * is back under half the limit, false when the session closed or did not drain in time (then it
+   * is closed as a slow consumer; it can resume from its cursor).
+   */
+  async drain(): Promise<boolean> {
+    const resumeAt = this.limits.maxBufferedBytes / 2;
+    const deadline = Date.now() + this.limits.drainTimeoutMs;
+    while (!this.closing && this.ws.bufferedAmount > resumeAt) {
+      if (Date.now() > deadline) {
+        this.close(CloseCode.PolicyViolation, 'slow consumer', { buffered: this.ws.bufferedAmount });
+        return false;
+      }
+      await sleep(5);
+    }
+    return !this.closing;
+  }
+
+  /**
+   * Runs inbound work one frame at a time, in arrival order (so a send after a join sees the join,
+   * and acks come back in order). When too much waits, stops reading the socket until it drains.
+   */
+  enqueue(task: () => Promise<void>): void {
+    this.queued++;
+    if (this.queued >= MAX_QUEUED_FRAMES) this.ws.pause();
+    this.queue = this.queue.then(task).catch((err: unknown) => {
+      this.logger.error({ err, session: this.id }, 'websocket frame handler failed');
+    }).finally(() => {
+      this.queued--;
+      if (this.queued < MAX_QUEUED_FRAMES / 2 && !this.closing) this.ws.resume();
+    });
+  }
+
+  /** Resolves when the frames already received are handled (their acks sent). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Closes with a code and reason the client can act on; idempotent. */
+  close(code: number, reason: string, details: Record<string, unknown> = {}): void {
+    if (this.closingReason !== undefined) return;
+    this.closingReason = reason;
+    this.metrics.closes.inc({ reason });
+    this.logger.info({ session: this.id, user: this.token.name, code, reason, ...details }, 'websocket closed by server');
+    this.onClosing(this);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** The socket closed (either side): take the session out of every room. */
+  gone(): void {
+    if (this.closingReason === undefined) {
+      this.closingReason = 'closed';
+      this.onClosing(this);
+    }
+  }
+}
