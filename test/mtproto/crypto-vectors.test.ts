@@ -10,7 +10,7 @@ import { rsaFingerprint } from '../../src/connectors/mtproto/crypto/rsa.ts';
 import { modPow } from '../../src/connectors/mtproto/crypto/modpow.ts';
 import { bigIntToBytes, bytesToBigInt } from '../../src/connectors/mtproto/crypto/bigint.ts';
 import { checkGA, DH_G, DH_PRIME_HEX } from '../../src/connectors/mtproto/crypto/dh-prime.ts';
-import { gramServerKeys } from './gramjs.ts';
+import { gramServerKeys } from './gramjs-ref.ts';
 import { hex, loadVectors, toHex } from './vectors.ts';
 
 const V = loadVectors();

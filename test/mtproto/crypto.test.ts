@@ -12,7 +12,7 @@ import { modPow } from '../../src/connectors/mtproto/crypto/modpow.ts';
 import { bigIntToBytes, bytesToBigInt } from '../../src/connectors/mtproto/crypto/bigint.ts';
 import { checkGA, DH_PRIME } from '../../src/connectors/mtproto/crypto/dh-prime.ts';
 import { equalBytes } from '../../src/connectors/mtproto/crypto/constant-time.ts';
-import { GramIGE, gramHelpers, gramSerializeBytes } from './gramjs.ts';
+import { GramIGE, gramHelpers, gramSerializeBytes } from './gramjs-ref.ts';
 
 const blocks = (max: number) => fc.integer({ min: 0, max }).chain((n) => fc.uint8Array({ minLength: n * 16, maxLength: n * 16 }));
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });

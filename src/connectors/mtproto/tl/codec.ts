@@ -1,0 +1,389 @@
+// Schema-driven TL encoder/decoder for plain JS objects:
+//   { _: 'resPQ', nonce: Uint8Array(16), server_nonce: ..., pq: Uint8Array, server_public_key_fingerprints: [1n] }
+// int/# -> number, long -> bigint, int128/int256/bytes -> Uint8Array, string -> string,
+// double -> number, Bool and `true` flags -> boolean, vectors -> arrays, Object/!X -> TlObject.
+// `{ _: 'raw', bytes }` stands for an already-serialized boxed object, both ways: encode
+// writes it verbatim; decode produces it for length-delimited objects whose constructor
+// this schema does not know (rpc_result results, container bodies, `!X` queries).
+//
+// Decoding is meant for hostile input: bounded depth, lengths checked against what is left
+// before anything is allocated, gzip inflation capped, and only TlDecodeError escapes.
+import { unzipSync } from 'node:zlib';
+import { TlDecodeError, TlEncodeError } from './errors.ts';
+import { TlReader } from './reader.ts';
+import { TlWriter } from './writer.ts';
+import type { TlConstructor, TlParam, TlSchema, TlType } from './schema.ts';
+
+export type TlValue = number | bigint | string | boolean | Uint8Array | TlObject | TlValue[];
+
+export interface TlObject {
+  _: string;
+  [field: string]: TlValue | undefined;
+}
+
+export interface RawTlObject extends TlObject {
+  _: 'raw';
+  bytes: Uint8Array;
+}
+
+export const VECTOR_ID = 0x1cb5c415;
+export const BOOL_TRUE_ID = 0x997275b5;
+export const BOOL_FALSE_ID = 0xbc799737;
+export const GZIP_PACKED_ID = 0x3072cfa1;
+
+export interface TlCodecOptions {
+  /** Maximum object nesting while decoding (default 64). */
+  maxDepth?: number;
+  /** Cap on the inflated size of one gzip_packed (default 16 MiB). */
+  maxInflatedBytes?: number;
+}
+
+export function isRaw(obj: TlObject): obj is RawTlObject {
+  return obj._ === 'raw' && obj['bytes'] instanceof Uint8Array;
+}
+
+export function rawObject(bytes: Uint8Array): RawTlObject {
+  return { _: 'raw', bytes };
+}
+
+const hex32 = (id: number): string => '0x' + (id >>> 0).toString(16).padStart(8, '0');
+
+function isTlObject(v: unknown): v is TlObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && typeof (v as { _?: unknown })._ === 'string';
+}
+
+export class TlCodec {
+  readonly schema: TlSchema;
+  private readonly maxDepth: number;
+  private readonly maxInflated: number;
+  /** Per constructor: the `#` fields that some optional field refers to (computed, not stored). */
+  private readonly flagFields = new Map<string, Set<string>>();
+
+  constructor(schema: TlSchema, opts: TlCodecOptions = {}) {
+    this.schema = schema;
+    this.maxDepth = opts.maxDepth ?? 64;
+    this.maxInflated = opts.maxInflatedBytes ?? 16 * 1024 * 1024;
+    for (const c of schema.constructors) {
+      const s = new Set<string>();
+      for (const p of c.params) if (p.flag) s.add(p.flag.field);
+      this.flagFields.set(c.name, s);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.schema.byName.has(name);
+  }
+
+  constructorOf(name: string): TlConstructor | undefined {
+    return this.schema.byName.get(name);
+  }
+
+  // ---- encoding -------------------------------------------------------------------------
+
+  /** Boxed serialization of `obj`. Throws TlEncodeError if obj does not fit the schema. */
+  encode(obj: TlObject): Uint8Array {
+    const w = new TlWriter();
+    this.encodeBoxed(w, obj);
+    return w.finish();
+  }
+
+  encodeBoxed(w: TlWriter, obj: TlObject): void {
+    if (!isTlObject(obj)) throw new TlEncodeError('expected a TL object { _: name, ... }');
+    if (obj._ === 'raw') {
+      const b = obj['bytes'];
+      if (!(b instanceof Uint8Array)) throw new TlEncodeError('raw object without bytes');
+      w.raw(b);
+      return;
+    }
+    const c = this.schema.byName.get(obj._);
+    if (!c) throw new TlEncodeError(`unknown constructor "${obj._}"`);
+    w.uint32(c.id);
+    this.encodeFields(w, c, obj);
+  }
+
+  /** Bare serialization (fields only) of a constructor. */
+  encodeBare(w: TlWriter, obj: TlObject): void {
+    const c = this.schema.byName.get(obj._);
+    if (!c) throw new TlEncodeError(`unknown constructor "${obj._}"`);
+    this.encodeFields(w, c, obj);
+  }
+
+  private encodeFields(w: TlWriter, c: TlConstructor, obj: TlObject): void {
+    if (c.name === 'message') return this.encodeMessage(w, obj);
+    const flags = new Map<string, number>();
+    for (const p of c.params) {
+      if (!p.flag) continue;
+      const v = obj[p.name];
+      const present = p.type.kind === 'primitive' && p.type.name === 'true' ? v === true : v !== undefined && v !== null;
+      if (present) flags.set(p.flag.field, ((flags.get(p.flag.field) ?? 0) | (1 << p.flag.bit)) >>> 0);
+    }
+    const derived = this.flagFields.get(c.name)!;
+    for (const p of c.params) {
+      const v = obj[p.name];
+      if (p.type.kind === 'primitive' && p.type.name === 'nat' && derived.has(p.name)) {
+        w.uint32(flags.get(p.name) ?? 0);
+        continue;
+      }
+      if (p.flag) {
+        if (p.type.kind === 'primitive' && p.type.name === 'true') continue;
+        if (v === undefined || v === null) continue;
+      } else if (v === undefined) {
+        throw new TlEncodeError(`${c.name}.${p.name} is missing`);
+      }
+      this.encodeValue(w, p.type, v, `${c.name}.${p.name}`);
+    }
+  }
+
+  /** message msg_id:long seqno:int bytes:int body:Object — `bytes` is the body's length. */
+  private encodeMessage(w: TlWriter, obj: TlObject): void {
+    this.encodeValue(w, { kind: 'primitive', name: 'long' }, obj['msg_id'], 'message.msg_id');
+    this.encodeValue(w, { kind: 'primitive', name: 'int' }, obj['seqno'], 'message.seqno');
+    const at = w.length;
+    w.int32(0);
+    const body = obj['body'];
+    if (!isTlObject(body)) throw new TlEncodeError('message.body must be a TL object');
+    this.encodeBoxed(w, body);
+    w.patchInt32(at, w.length - at - 4);
+  }
+
+  private encodeValue(w: TlWriter, t: TlType, v: unknown, where: string): void {
+    switch (t.kind) {
+      case 'primitive':
+        switch (t.name) {
+          case 'int':
+          case 'nat':
+            if (typeof v !== 'number') throw new TlEncodeError(`${where}: expected a number`);
+            return w.int32(v);
+          case 'long':
+            if (typeof v !== 'bigint') throw new TlEncodeError(`${where}: expected a bigint`);
+            return w.int64(v);
+          case 'int128':
+          case 'int256':
+            if (!(v instanceof Uint8Array)) throw new TlEncodeError(`${where}: expected a Uint8Array`);
+            return t.name === 'int128' ? w.int128(v) : w.int256(v);
+          case 'double':
+            if (typeof v !== 'number') throw new TlEncodeError(`${where}: expected a number`);
+            return w.double(v);
+          case 'bytes':
+            if (!(v instanceof Uint8Array)) throw new TlEncodeError(`${where}: expected a Uint8Array`);
+            return w.bytes(v);
+          case 'string':
+            if (v instanceof Uint8Array) return w.bytes(v);
+            if (typeof v !== 'string') throw new TlEncodeError(`${where}: expected a string`);
+            return w.string(v);
+          case 'bool':
+            if (typeof v !== 'boolean') throw new TlEncodeError(`${where}: expected a boolean`);
+            return w.uint32(v ? BOOL_TRUE_ID : BOOL_FALSE_ID);
+          case 'true':
+            return;
+        }
+        return;
+      case 'vector': {
+        if (!Array.isArray(v)) throw new TlEncodeError(`${where}: expected an array`);
+        if (t.boxed) w.uint32(VECTOR_ID);
+        w.int32(v.length);
+        for (const item of v) this.encodeValue(w, t.element, item, `${where}[]`);
+        return;
+      }
+      case 'object':
+        if (!isTlObject(v)) throw new TlEncodeError(`${where}: expected a TL object`);
+        return this.encodeBoxed(w, v);
+      case 'boxed': {
+        if (!isTlObject(v)) throw new TlEncodeError(`${where}: expected a TL object of type ${t.type}`);
+        const c = this.schema.byName.get(v._);
+        if (c && this.schema.byType.has(t.type) && c.type !== t.type) {
+          throw new TlEncodeError(`${where}: ${v._} is a ${c.type}, not a ${t.type}`);
+        }
+        return this.encodeBoxed(w, v);
+      }
+      case 'bare': {
+        const c = this.bareConstructor(t);
+        if (!c) throw new TlEncodeError(`${where}: unknown bare type ${t.name}`);
+        if (!isTlObject(v) && !(typeof v === 'object' && v !== null)) throw new TlEncodeError(`${where}: expected an object`);
+        return this.encodeFields(w, c, v as TlObject);
+      }
+    }
+  }
+
+  private bareConstructor(t: { name: string; viaType: boolean }): TlConstructor | undefined {
+    if (!t.viaType) return this.schema.byName.get(t.name);
+    const list = this.schema.byType.get(t.name);
+    return list && list.length === 1 ? list[0] : undefined;
+  }
+
+  // ---- decoding -------------------------------------------------------------------------
+
+  /** Decodes one boxed object that must fill `data` exactly. */
+  decode(data: Uint8Array): TlObject {
+    return guard(() => {
+      const r = new TlReader(data);
+      const obj = this.readBoxed(r, 0);
+      if (r.remaining !== 0) throw new TlDecodeError('trailing-bytes', `${r.remaining} bytes after ${obj._}`);
+      return obj;
+    });
+  }
+
+  /** Decodes one boxed object from the start of `data`; whatever follows is left alone. */
+  decodeFront(data: Uint8Array): { value: TlObject; consumed: number } {
+    return guard(() => {
+      const r = new TlReader(data);
+      const value = this.readBoxed(r, 0);
+      return { value, consumed: r.pos };
+    });
+  }
+
+  decodeBoxed(reader: TlReader): TlObject {
+    return guard(() => this.readBoxed(reader, 0));
+  }
+
+  /** Decodes `data` as a boxed object if its constructor is known, else returns it raw. */
+  decodeOrRaw(data: Uint8Array): TlObject {
+    return guard(() => this.readRegion(new TlReader(data), 0));
+  }
+
+  private readBoxed(r: TlReader, depth: number): TlObject {
+    if (depth > this.maxDepth) throw new TlDecodeError('too-deep', `nesting deeper than ${this.maxDepth}`);
+    const id = r.uint32();
+    if (id === GZIP_PACKED_ID) {
+      return this.readGzip(r, depth);
+    }
+    const c = this.schema.byId.get(id);
+    if (!c) throw new TlDecodeError('unknown-constructor', `unknown constructor ${hex32(id)} at offset ${r.pos - 4}`);
+    return this.readFields(r, c, depth + 1);
+  }
+
+  private readGzip(r: TlReader, depth: number): TlObject {
+    const packed = r.bytes();
+    let inflated: Uint8Array;
+    try {
+      inflated = unzipSync(packed, { maxOutputLength: this.maxInflated });
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+        throw new TlDecodeError('gzip-too-large', `gzip_packed inflates beyond ${this.maxInflated} bytes`);
+      }
+      throw new TlDecodeError('gzip-invalid', 'gzip_packed data does not inflate');
+    }
+    return this.readRegion(new TlReader(inflated), depth + 1);
+  }
+
+  /**
+   * A length-delimited object (container body, gzip content, tail Object): decoded when its
+   * constructor is known and it fills the region exactly, kept raw when the id is unknown.
+   */
+  private readRegion(r: TlReader, depth: number): TlObject {
+    if (r.remaining >= 4) {
+      const id = r.peekUint32();
+      if (id === GZIP_PACKED_ID || this.schema.byId.has(id)) {
+        const obj = this.readBoxed(r, depth);
+        if (r.remaining !== 0) throw new TlDecodeError('length-mismatch', `${r.remaining} bytes left after ${obj._}`);
+        return obj;
+      }
+    }
+    return rawObject(r.rest());
+  }
+
+  private readFields(r: TlReader, c: TlConstructor, depth: number): TlObject {
+    if (depth > this.maxDepth) throw new TlDecodeError('too-deep', `nesting deeper than ${this.maxDepth}`);
+    if (c.name === 'message') return this.readMessage(r, depth);
+    const obj: TlObject = { _: c.name };
+    const flags = new Map<string, number>();
+    const derived = this.flagFields.get(c.name)!;
+    const last = c.params.length - 1;
+    c.params.forEach((p: TlParam, i: number) => {
+      if (p.flag) {
+        const on = ((flags.get(p.flag.field) ?? 0) >>> p.flag.bit) & 1;
+        if (p.type.kind === 'primitive' && p.type.name === 'true') {
+          obj[p.name] = on === 1;
+          return;
+        }
+        if (!on) return;
+      }
+      if (p.type.kind === 'primitive' && p.type.name === 'nat') {
+        const v = r.uint32();
+        flags.set(p.name, v);
+        if (!derived.has(p.name)) obj[p.name] = v;
+        return;
+      }
+      // An Object in the last position owns the rest of the region: unknown ids stay raw.
+      if (p.type.kind === 'object' && i === last) {
+        obj[p.name] = this.readRegion(r, depth);
+        return;
+      }
+      obj[p.name] = this.readValue(r, p.type, depth);
+    });
+    return obj;
+  }
+
+  private readMessage(r: TlReader, depth: number): TlObject {
+    const msgId = r.int64();
+    const seqno = r.int32();
+    const len = r.int32();
+    if (len < 0 || len > r.remaining) throw new TlDecodeError('length-mismatch', `message body of ${len} bytes, ${r.remaining} left`);
+    const body = this.readRegion(r.sub(len), depth);
+    return { _: 'message', msg_id: msgId, seqno, bytes: len, body };
+  }
+
+  private readValue(r: TlReader, t: TlType, depth: number): TlValue {
+    switch (t.kind) {
+      case 'primitive':
+        switch (t.name) {
+          case 'int': return r.int32();
+          case 'nat': return r.uint32();
+          case 'long': return r.int64();
+          case 'int128': return r.int128();
+          case 'int256': return r.int256();
+          case 'double': return r.double();
+          case 'bytes': return r.bytes();
+          case 'string': return r.string();
+          case 'bool': {
+            const id = r.uint32();
+            if (id === BOOL_TRUE_ID) return true;
+            if (id === BOOL_FALSE_ID) return false;
+            throw new TlDecodeError('bad-bool', `expected boolTrue/boolFalse, got ${hex32(id)}`);
+          }
+          case 'true': return true;
+        }
+        throw new TlDecodeError('malformed', 'unreachable primitive');
+      case 'vector': {
+        if (t.boxed) {
+          const id = r.uint32();
+          if (id !== VECTOR_ID) throw new TlDecodeError('unexpected-constructor', `expected vector, got ${hex32(id)}`);
+        }
+        const count = r.int32();
+        // Every element takes at least 4 bytes: a larger count cannot be honest.
+        if (count < 0 || count > r.remaining / 4) {
+          throw new TlDecodeError('vector-length', `vector of ${count} elements with ${r.remaining} bytes left`);
+        }
+        const out: TlValue[] = new Array<TlValue>(count);
+        for (let i = 0; i < count; i++) out[i] = this.readValue(r, t.element, depth + 1);
+        return out;
+      }
+      case 'object':
+        return this.readBoxed(r, depth);
+      case 'boxed': {
+        const obj = this.readBoxed(r, depth);
+        if (this.schema.byType.has(t.type)) {
+          const c = this.schema.byName.get(obj._);
+          if (!c || c.type !== t.type) throw new TlDecodeError('unexpected-constructor', `${obj._} where ${t.type} was expected`);
+        }
+        return obj;
+      }
+      case 'bare': {
+        const c = this.bareConstructor(t);
+        if (!c) throw new TlDecodeError('malformed', `schema has no bare type ${t.name}`);
+        return this.readFields(r, c, depth + 1);
+      }
+    }
+  }
+}
+
+/** Anything but a TlDecodeError (a bug, a stack overflow) is reported as 'malformed'. */
+function guard<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TlDecodeError) throw e;
+    throw new TlDecodeError('malformed', e instanceof Error ? e.message : String(e));
+  }
+}
