@@ -1,0 +1,223 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectClient, UpgradeRefused, type TestClient } from '../helpers/ws-client.ts';
+import { busOptions, metricValue, startBridge, streamOf, type TestBridge } from './harness.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import type { CanonicalEvent } from '../../src/core/event.ts';
+
+async function refusal(promise: Promise<TestClient>): Promise<UpgradeRefused> {
+  try {
+    const c = await promise;
+    await c.close();
+  } catch (err) {
+    if (err instanceof UpgradeRefused) return err;
+    throw err;
+  }
+  assert.fail('the upgrade was accepted');
+}
+
+describe('websocket: bad input gets its documented error, changes nothing, and others keep being served', () => {
+  let bridge: TestBridge;
+  let alice: TestClient;
+  let bob: TestClient;
+  let mallory: TestClient;
+  let expectedStream: string[] = [];
+
+  before(async () => {
+    bridge = await startBridge();
+    alice = await connectClient(bridge.url, bridge.tokens.alice);
+    bob = await connectClient(bridge.url, bridge.tokens.bob);
+    mallory = await connectClient(bridge.url, bridge.tokens.carol);
+    await alice.request({ type: 'join', room: 'lobby' });
+    await bob.request({ type: 'join', room: 'lobby' });
+  });
+  after(async () => {
+    await Promise.all([alice, bob, mallory].map((c) => c?.close()));
+    await bridge.stop();
+  });
+
+  /** The stream holds exactly what was acknowledged, and alice -> bob still works. */
+  async function unchangedAndStillServed(): Promise<void> {
+    assert.deepEqual(await streamOf(bridge.bus, 'lobby'), expectedStream, 'the bad input changed nothing on the bus');
+    const ack = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'still here' } });
+    assert.equal(ack.type, 'ack');
+    const [got] = await bob.collectEvents(1);
+    assert.equal(got?.event.id, ack['id']);
+    expectedStream = [...expectedStream, String(ack['id'])];
+  }
+
+  async function expectError(frame: object | string | Buffer, code: string, messagePattern?: RegExp): Promise<void> {
+    mallory.send(frame);
+    const reply = await mallory.next((f) => f.type === 'error');
+    assert.equal(reply['code'], code, JSON.stringify(reply));
+    if (messagePattern) assert.match(String(reply['message']), messagePattern);
+    await unchangedAndStillServed();
+  }
+
+  test('invalid JSON is bad_json', () => expectError('{"type": "send", ', 'bad_json'));
+  test('JSON that is not an object is bad_frame', () => expectError('[1,2,3]', 'bad_frame', /object/));
+  test('a binary frame is bad_frame', () => expectError(Buffer.from([1, 2, 3]), 'bad_frame', /binary/));
+  test('an unknown frame type is unknown_type, with the ref echoed', async () => {
+    mallory.send({ type: 'shout', ref: 'r-unknown' });
+    const reply = await mallory.next((f) => f.ref === 'r-unknown');
+    assert.deepEqual({ type: reply.type, code: reply['code'] }, { type: 'error', code: 'unknown_type' });
+    await unchangedAndStillServed();
+  });
+  test('a missing field is bad_frame naming it', () => expectError({ type: 'join' }, 'bad_frame', /^room:/));
+  test('an unknown field is bad_frame naming it', () => expectError({ type: 'join', room: 'lobby', sinse: '1-0' }, 'bad_frame', /sinse/));
+  test('a ref over 64 chars is bad_frame', () => expectError({ type: 'ping', ref: 'x'.repeat(65) }, 'bad_frame', /ref/));
+  test('an unknown room is unknown_room', () => expectError({ type: 'join', room: 'nowhere' }, 'unknown_room'));
+  test('sending to a room not joined is not_joined', () => expectError({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'sneaky' } }, 'not_joined'));
+  test('leaving a room not joined is not_joined', () => expectError({ type: 'leave', room: 'lobby' }, 'not_joined'));
+  test('subscribe from a client token is forbidden', () => expectError({ type: 'subscribe', room: 'lobby' }, 'forbidden', /bot/));
+
+  test('a room outside the token\'s rooms is forbidden', async () => {
+    const limited = await connectClient(bridge.url, bridge.tokens.limited);
+    try {
+      const reply = await limited.request({ type: 'join', room: 'secret' });
+      assert.deepEqual({ type: reply.type, code: reply['code'] }, { type: 'error', code: 'forbidden' });
+      await unchangedAndStillServed();
+    } finally {
+      await limited.close();
+    }
+  });
+
+  test('invalid event fields are invalid_event naming the field', async () => {
+    const joined = await mallory.request({ type: 'join', room: 'lobby' });
+    assert.equal(joined.type, 'joined');
+    const cases: [object, RegExp][] = [
+      [{ kind: 'message' }, /^event\.text/],
+      [{ kind: 'message', text: '' }, /^event\.text/],
+      [{ kind: 'message', text: 'hi', spans: [{ type: 'bold', offset: 1, length: 5 }] }, /^event\.spans/],
+      [{ kind: 'edit', target: 'not-an-id', text: 'x' }, /^event\.target/],
+      [{ kind: 'presence', state: 'sleepy' }, /^event\.state/],
+      [{ kind: 'membership', action: 'join' }, /^event\.kind/],
+      [{ kind: 'shout', text: 'x' }, /^event\.kind/],
+      [{ kind: 'message', text: 'x', id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }, /^event\.id: set by the server/],
+      [{ kind: 'message', text: 'x', sender: { network: 'xmpp', id: 'admin' } }, /^event\.sender/],
+      [{ kind: 'message', text: 'x', color: 'red' }, /^event.*color/],
+    ];
+    for (const [event, pattern] of cases) {
+      const reply = await mallory.request({ type: 'send', room: 'lobby', event });
+      assert.deepEqual({ type: reply.type, code: reply['code'] }, { type: 'error', code: 'invalid_event' }, JSON.stringify(event));
+      assert.match(String(reply['message']), pattern, JSON.stringify(reply));
+    }
+    await unchangedAndStillServed();
+    await mallory.request({ type: 'leave', room: 'lobby' });
+  });
+
+  test('an oversize frame closes that connection with 1009; others are unaffected', async () => {
+    const big = await connectClient(bridge.url, bridge.tokens.carol);
+    big.send({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'x'.repeat(bridge.config.maxPayloadBytes + 1) } });
+    const closed = await big.closed;
+    assert.equal(closed.code, 1009);
+    await unchangedAndStillServed();
+  });
+
+  test('missing or wrong token is 401, a foreign Origin 403, each with a JSON error body', async () => {
+    const missing = await refusal(connectClient(bridge.url, undefined));
+    assert.equal(missing.status, 401);
+    assert.deepEqual(JSON.parse(missing.body).error.code, 'unauthorized');
+    const wrong = await refusal(connectClient(bridge.url, 'sb_not-a-real-token'));
+    assert.equal(wrong.status, 401);
+    assert.equal(JSON.parse(wrong.body).error.code, 'unauthorized');
+    const wrongInQuery = await refusal(connectClient(bridge.url, 'sb_nope', { tokenInQuery: true }));
+    assert.equal(wrongInQuery.status, 401);
+    const foreign = await refusal(connectClient(bridge.url, bridge.tokens.alice, { origin: 'https://evil.example.com' }));
+    assert.equal(foreign.status, 403);
+    assert.equal(JSON.parse(foreign.body).error.code, 'forbidden_origin');
+    // The allowed Origin and the browser-style query token both work.
+    const browser = await connectClient(bridge.url, bridge.tokens.alice, { origin: 'https://chat.example.org', tokenInQuery: true });
+    assert.equal(browser.hello['user'], 'alice');
+    await browser.close();
+    assert.equal(await metricValue(bridge.registry, 'switchboard_ws_upgrades_refused_total', { code: 'unauthorized' }), 3);
+    await unchangedAndStillServed();
+  });
+
+  test('errors are counted by code', async () => {
+    assert.ok(await metricValue(bridge.registry, 'switchboard_ws_errors_total', { code: 'invalid_event' }) >= 10);
+    assert.ok(await metricValue(bridge.registry, 'switchboard_ws_errors_total', { code: 'bad_json' }) >= 1);
+    assert.ok(await metricValue(bridge.registry, 'switchboard_ws_acks_total') >= expectedStream.length);
+  });
+});
+
+describe('websocket: rate limit', () => {
+  let bridge: TestBridge;
+  before(async () => { bridge = await startBridge({ websocket: { rateLimit: { perSecond: 1, burst: 5 } } }); });
+  after(async () => { await bridge.stop(); });
+
+  test('frames past the burst are dropped with rate_limited (never published); ignoring it through a whole burst closes with 1008', async () => {
+    const noisy = await connectClient(bridge.url, bridge.tokens.alice);
+    const calm = await connectClient(bridge.url, bridge.tokens.bob);
+    try {
+      noisy.send({ type: 'join', room: 'lobby', ref: 'j' });
+      for (let i = 0; i < 9; i++) noisy.send({ type: 'send', room: 'lobby', ref: `s${i}`, event: { kind: 'message', text: `n${i}` } });
+      const replies = await Promise.all(['j', ...Array.from({ length: 9 }, (_, i) => `s${i}`)].map((ref) => noisy.next((f) => f.ref === ref)));
+      const limited = replies.filter((r) => r['code'] === 'rate_limited');
+      const acks = replies.filter((r) => r.type === 'ack');
+      assert.equal(replies[0]?.type, 'joined');
+      assert.ok(limited.length >= 4 && limited.length <= 5, `rate_limited: ${limited.length}`);
+      assert.equal(acks.length + limited.length, 9);
+      assert.deepEqual(await streamOf(bridge.bus, 'lobby'), acks.map((a) => a['id']), 'only acknowledged frames reached the bus');
+
+      // The calm client on its own bucket is unaffected.
+      assert.equal((await calm.request({ type: 'ping' })).type, 'pong');
+
+      // Keep hammering: after a burst's worth of ignored rate_limited errors the server hangs up.
+      for (let i = 0; i < 20 && noisy.ws.readyState === noisy.ws.OPEN; i++) noisy.send({ type: 'ping' });
+      const closed = await noisy.closed;
+      assert.deepEqual(closed, { code: 1008, reason: 'rate limit exceeded' });
+      assert.equal((await calm.request({ type: 'ping' })).type, 'pong');
+    } finally {
+      await noisy.close();
+      await calm.close();
+    }
+  });
+});
+
+describe('websocket: acks wait for the bus', () => {
+  /** A MemoryBus whose publish is held until released, or fails. */
+  class GatedBus extends MemoryBus {
+    gate: Promise<void> = Promise.resolve();
+    fail = false;
+    override async publish(events: readonly CanonicalEvent[]): Promise<void> {
+      await this.gate;
+      if (this.fail) throw new Error('redis is down');
+      return super.publish(events);
+    }
+  }
+  let bus: GatedBus;
+  let bridge: TestBridge;
+  before(async () => {
+    bus = new GatedBus(busOptions(createRegistry(false)));
+    bridge = await startBridge({ bus });
+  });
+  after(async () => { await bridge.stop(); await bus.close(); });
+
+  test('no ack before publish resolved; a failed publish is unavailable and acknowledges nothing', async () => {
+    const alice = await connectClient(bridge.url, bridge.tokens.alice);
+    try {
+      await alice.request({ type: 'join', room: 'lobby' });
+      let release: () => void = () => undefined;
+      bus.gate = new Promise((resolve) => { release = resolve; });
+      const acked = alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'held' } });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(alice.frames.filter((f) => f.type === 'ack').length, 0, 'no ack while the bus has not accepted the event');
+      release();
+      const ack = await acked;
+      assert.equal(ack.type, 'ack');
+      assert.deepEqual(await streamOf(bus, 'lobby'), [ack['id']]);
+
+      bus.fail = true;
+      const refused = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'lost?' } });
+      assert.deepEqual({ type: refused.type, code: refused['code'] }, { type: 'error', code: 'unavailable' });
+      assert.deepEqual(await streamOf(bus, 'lobby'), [ack['id']]);
+      bus.fail = false;
+      const retried = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'retry' } });
+      assert.equal(retried.type, 'ack');
+    } finally {
+      await alice.close();
+    }
+  });
+});
