@@ -1,0 +1,226 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import { createBus } from '../../src/bus/create.ts';
+import { ConfigSchema } from '../../src/config/schema.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startRedis, type RedisServer } from '../helpers/redis.ts';
+import { busOptions, Collector, lobbyRouter, message, ROOM, sleep, waitFor } from './harness.ts';
+
+/** Redis-only behaviour: crash takeover, the router lease, several instances on one Redis. */
+
+const DOOMED = fileURLToPath(new URL('./fixtures/doomed-consumer.ts', import.meta.url));
+
+let redis: RedisServer;
+before(async () => { redis = await startRedis(); });
+after(async () => { await redis.stop(); });
+
+const newPrefix = () => `t${randomUUID().slice(0, 8)}`;
+const connect = (prefix: string, name: string, opts = busOptions()) =>
+  RedisBus.connect({ ...opts, url: redis.url, prefix, instanceId: `${name}-${randomUUID()}`, leaseMs: 1_000 });
+
+/** Starts the doomed child and resolves its report lines one by one. */
+function startDoomed(prefix: string, mode: 'egress' | 'router'): { child: ChildProcess; next(what: string): Promise<string[]> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', DOOMED, redis.url, prefix, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: { what: string; ids: string[] }[] = [];
+  const waiters: (() => void)[] = [];
+  if (child.stdout) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(JSON.parse(line) as { what: string; ids: string[] });
+      for (const w of waiters.splice(0)) w();
+    });
+  }
+  return {
+    child,
+    async next(what) {
+      const until = Date.now() + 20_000;
+      for (;;) {
+        const found = lines.find((l) => l.what === what);
+        if (found) return found.ids;
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`child never reported ${what}`);
+        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+      }
+    },
+  };
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.kill(child.pid, 'SIGKILL');
+  await exited;
+}
+
+describe('redis bus', () => {
+  test('connect fails with an error naming the URL when Redis is unreachable', async () => {
+    const port = await freePort();
+    await assert.rejects(
+      RedisBus.connect({ ...busOptions(), url: `redis://127.0.0.1:${port}`, prefix: 'x', instanceId: 'x' }),
+      (err: Error) => err.message.includes(`redis://127.0.0.1:${port}`),
+    );
+  });
+
+  test('createBus picks the driver from config', async () => {
+    const deps = { logger: silentLogger, registry: createRegistry(false), instanceId: 'i1' };
+    const memory = await createBus(ConfigSchema.parse({}).bus, deps);
+    assert.equal(memory.driver, 'memory');
+    assert.equal(memory.durable, false);
+    await memory.close();
+    const config = ConfigSchema.parse({ bus: { driver: 'redis', redis: { url: redis.url, prefix: newPrefix() } } });
+    const durable = await createBus(config.bus, deps);
+    try {
+      assert.equal(durable.driver, 'redis');
+      assert.equal(durable.durable, true);
+      assert.equal(await durable.healthy(), true);
+    } finally {
+      await durable.close();
+    }
+    assert.equal(await durable.healthy(), false);
+  });
+
+  test('an egress consumer SIGKILLed mid-job: the next one processes the orphaned job first, in order, once', async () => {
+    const prefix = newPrefix();
+    const bus = await connect(prefix, 'survivor');
+    const doomed = startDoomed(prefix, 'egress');
+    let mt: Collector | undefined;
+    const routing = bus.startRouting((e) => lobbyRouter().route(e));
+    try {
+      await doomed.next('ready');
+      const batches = [0, 1, 2].map((b) => Array.from({ length: 5 }, (_, i) => message(`b${b}.${i}`)));
+      for (const batch of batches) await bus.publish(batch);
+      const taken = await doomed.next('took');
+      assert.deepEqual(taken, batches[0]?.map((e) => e.id), 'the child took the first batch');
+      await kill(doomed.child);
+      const killedAt = Date.now();
+      const active = await bus['redis'].lrange(`${prefix}:${prefix}-egress-mtproto:active`, 0, -1);
+      assert.equal(active.length, 1, 'the job is left active by the dead consumer');
+
+      mt = new Collector(bus, 'mtproto');
+      await waitFor('all 15', () => mt!.deliveries.length >= 15);
+      const tookMs = Date.now() - killedAt;
+      await sleep(100);
+      assert.deepEqual(mt.deliveries.map((d) => d.event.id), batches.flat().map((e) => e.id));
+      assert.deepEqual(mt.calls[0]?.map((d) => d.event.id), taken, 'the orphan came first, as one batch');
+      assert.ok(tookMs < 10_000, `took over in ${tookMs} ms, well before the 15 s lock expired`);
+      assert.equal((await bus['redis'].lrange(`${prefix}:${prefix}-egress-mtproto:active`, 0, -1)).length, 0);
+    } finally {
+      await kill(doomed.child);
+      await mt?.close();
+      await routing.close();
+      await bus.close();
+    }
+  });
+
+  test('a router SIGKILLed mid-batch: the next router re-processes it without appending or delivering twice', async () => {
+    const prefix = newPrefix();
+    const doomed = startDoomed(prefix, 'router');
+    const bus = await connect(prefix, 'survivor');
+    let mt: Collector | undefined;
+    let routing: { close(): Promise<void> } | undefined;
+    try {
+      await doomed.next('ready');
+      mt = new Collector(bus, 'mtproto');
+      const batch = [message('a'), message('freeze'), message('b')];
+      await bus.publish(batch);
+      await doomed.next('routing'); // appended to the stream already, deliveries not yet enqueued
+      await kill(doomed.child);
+      const later = message('c');
+      await bus.publish([later]);
+      routing = bus.startRouting((e) => lobbyRouter().route(e));
+      await waitFor('4 deliveries', () => mt!.deliveries.length >= 4);
+      await sleep(200);
+      const all = [...batch, later].map((e) => e.id);
+      assert.deepEqual(mt.deliveries.map((d) => d.event.id), all);
+      const stream = (await bus.readStream(ROOM, undefined, 100)).entries;
+      assert.deepEqual(stream.map((e) => e.event.id), all, 'appended once each');
+      assert.deepEqual(mt.deliveries.map((d) => d.cursor), stream.map((e) => e.cursor), 'cursors reused on re-processing');
+    } finally {
+      await kill(doomed.child);
+      await mt?.close();
+      await routing?.close();
+      await bus.close();
+    }
+  });
+
+  test('two instances: only one routes; when it stops the other takes over; nothing lost or duplicated', async () => {
+    const prefix = newPrefix();
+    const a = await connect(prefix, 'a');
+    const b = await connect(prefix, 'b');
+    const routedBy = { a: 0, b: 0 };
+    const routerA = a.startRouting((e) => { routedBy.a++; return lobbyRouter().route(e); });
+    const routerB = b.startRouting((e) => { routedBy.b++; return lobbyRouter().route(e); });
+    const mt = new Collector(b, 'mtproto');
+    let aClosed = false;
+    try {
+      // Both instances publish concurrently, each in its own order.
+      const publishFrom = async (bus: RedisBus, name: string, from: number, count: number) => {
+        const sent: string[] = [];
+        for (let i = from; i < from + count; i += 4) {
+          const events = Array.from({ length: 4 }, (_, k) => message(`${name}:${i + k}`));
+          await bus.publish(events);
+          sent.push(...events.map((e) => e.id));
+        }
+        return sent;
+      };
+      const [sentA, sentB] = await Promise.all([publishFrom(a, 'a', 0, 200), publishFrom(b, 'b', 0, 200)]);
+      await waitFor('400 deliveries', () => mt.deliveries.length >= 400);
+      assert.ok((routedBy.a === 0) !== (routedBy.b === 0), `exactly one instance routed (a=${routedBy.a}, b=${routedBy.b})`);
+      const firstRouter = routedBy.a > 0 ? 'a' : 'b';
+      const before = { ...routedBy };
+
+      // Stop the routing instance entirely; the other takes the lease over.
+      const survivor = firstRouter === 'a' ? b : a;
+      if (firstRouter === 'a') { await routerA.close(); await a.close(); aClosed = true; } else { await routerB.close(); }
+      const sentLater = await publishFrom(survivor, 'later', 0, 100);
+      await waitFor('500 deliveries', () => mt.deliveries.length >= 500);
+      await sleep(100);
+      const other = firstRouter === 'a' ? 'b' : 'a';
+      assert.ok(routedBy[other] > before[other], 'the other instance took over routing');
+
+      const got = mt.deliveries.map((d) => d.event.id);
+      assert.equal(got.length, 500);
+      assert.equal(new Set(got).size, 500, 'no duplicates');
+      const position = new Map<string, number>(got.map((id, i) => [id, i]));
+      for (const sent of [sentA, sentB, sentLater]) {
+        const positions = sent.map((id) => position.get(id) ?? -1);
+        assert.ok(positions.every((p) => p >= 0), 'nothing lost');
+        assert.deepEqual(positions, [...positions].sort((x, y) => x - y), 'each producer\'s order holds');
+      }
+      const stream = (await b.readStream(ROOM, undefined, 1_000)).entries;
+      assert.deepEqual(stream.map((e) => e.event.id), got, 'stream order = delivery order');
+    } finally {
+      await mt.close();
+      await routerB.close();
+      if (!aClosed) { await routerA.close(); await a.close(); }
+      await b.close();
+    }
+  });
+
+  test('every key lives under the prefix', async () => {
+    const prefix = newPrefix();
+    const bus = await connect(prefix, 'keys');
+    const routing = bus.startRouting((e) => lobbyRouter().route(e));
+    const mt = new Collector(bus, 'mtproto');
+    const probe = new Redis(redis.url);
+    try {
+      await bus.publish([message('k')]);
+      await waitFor('delivery', () => mt.deliveries.length === 1);
+      const keys = await probe.keys('*');
+      const ours = keys.filter((k) => k.includes(prefix));
+      assert.ok(ours.length > 0);
+      assert.deepEqual(ours.filter((k) => !k.startsWith(`${prefix}:`)), []);
+    } finally {
+      probe.disconnect();
+      await mt.close();
+      await routing.close();
+      await bus.close();
+    }
+  });
+});
