@@ -22,6 +22,8 @@ export interface LoadedConfig {
   readonly mappingsDir: string;
   readonly bridges: readonly Bridge[];
   readonly mappings: Mappings;
+  /** The parsed config.yaml, so later checks (the RSA key file) can name a line too. */
+  readonly configSource?: YamlSource;
 }
 
 export interface LoadOptions {
@@ -61,7 +63,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings };
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source };
 }
 
 /** Token names and hashes are unique; the rooms a token names exist (when the bridges loaded cleanly). */

@@ -1,0 +1,71 @@
+import { pathToFileURL } from 'node:url';
+import { ExitCode, UsageError, processIo, type Io } from './cli/args.ts';
+import { startCommand, START_HELP } from './cli/start.ts';
+import { checkCommand, CHECK_HELP } from './cli/check.ts';
+import { tokenCommand, TOKEN_HELP } from './cli/token.ts';
+import { keygenCommand, KEYGEN_HELP } from './cli/keygen.ts';
+
+const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
+
+Usage: switchboard <command> [options]
+
+Commands:
+  start   [--config FILE]      run the bridge; prints where to connect
+  check   [--config FILE]      validate the config, bridges/, mappings/ and keys; starts nothing
+  token   --name NAME [--scope client|bot] [--rooms a,b]
+                               make an access token; prints it once and its config entry
+  keygen  [--out FILE]         make the MTProto server RSA key; prints its fingerprint
+
+--config defaults to $SWITCHBOARD_CONFIG, else ./config.yaml. \`switchboard <command> --help\` for more.
+
+Exit codes:
+  0  success (start: stopped by SIGTERM/SIGINT after draining)
+  1  invalid configuration: every problem printed as file:line: field: message
+  2  usage error: unknown command or option, missing argument
+  3  runtime failure: could not start (port in use, Redis unreachable), key file exists, ...
+  130  start: a second SIGINT/SIGTERM cut the drain short
+
+Environment: SWITCHBOARD_CONFIG (config path), SWITCHBOARD_LOG_LEVEL (overrides log.level),
+and any \${VAR} the config refers to.`;
+
+const COMMANDS: Record<string, { run: (args: readonly string[], io: Io) => Promise<ExitCode>; help: string }> = {
+  start: { run: startCommand, help: START_HELP },
+  check: { run: checkCommand, help: CHECK_HELP },
+  token: { run: tokenCommand, help: TOKEN_HELP },
+  keygen: { run: keygenCommand, help: KEYGEN_HELP },
+};
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(HELP);
+    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`unknown command "${name}"\n\n${HELP}`);
+    return ExitCode.Usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${name}: ${err.message}\n\n${command.help}`);
+      return ExitCode.Usage;
+    }
+    io.err(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+    return ExitCode.Failed;
+  }
+}
+
+// Run when executed (node --import tsx src/cli.ts, or bin/switchboard.mjs), not when imported by tests.
+if ((process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) || process.env['SWITCHBOARD_CLI_MAIN'] === '1') {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    // A started bridge has closed everything by now; exit so no stray timer keeps the process alive.
+    if (process.argv[2] === 'start') process.exit(code);
+  }, (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(ExitCode.Failed);
+  });
+}

@@ -1,0 +1,68 @@
+import { loadConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
+import { readMtprotoRsaKey } from '../config/rsa-key.ts';
+import { lineAt } from '../config/yaml-file.ts';
+import { configuredDemoTokens, isLoopbackHost } from './demo-tokens.ts';
+import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
+
+export const CHECK_HELP = `Usage: switchboard check [--config FILE]
+
+Validates config.yaml, every file in bridges/ and mappings/, token hashes, and the MTProto RSA
+key file when mtproto is enabled. Starts nothing and opens no network connection.
+Prints a summary and exits 0, or prints every problem as "file:line: field: message" and exits 1.`;
+
+/**
+ * Everything `check` verifies, shared with `start` so it refuses the same configs: the files, the
+ * RSA key when MTProto is on, and no published demo token on a non-loopback listener.
+ */
+export async function loadAndVerify(path: string): Promise<LoadedConfig> {
+  const loaded = await loadConfig(path);
+  const issues: ConfigIssue[] = [];
+  if (loaded.config.mtproto.enabled) {
+    const key = await readMtprotoRsaKey(loaded);
+    if (!key.ok) issues.push(key.issue);
+  }
+  if (!isLoopbackHost(loaded.config.http.host)) {
+    for (const demo of configuredDemoTokens(loaded.config)) {
+      const i = loaded.config.websocket.tokens.findIndex((t) => t.name === demo.name);
+      issues.push({
+        file: loaded.configFile,
+        line: loaded.configSource ? lineAt(loaded.configSource, ['websocket', 'tokens', i, 'hash']) : 0,
+        path: `websocket.tokens.${i}.hash`,
+        message: `"${demo.name}" is a published demo token and http.host ${loaded.config.http.host} is not loopback: delete it and make a real one with \`switchboard token\``,
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return loaded;
+}
+
+export function printConfigError(err: ConfigError, io: Io): void {
+  for (const issue of err.issues) io.err(formatIssue(issue));
+  io.err(`${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} found; nothing was started.`);
+}
+
+export async function checkCommand(args: readonly string[], io: Io): Promise<ExitCode> {
+  const opts = parseOptions(args, { config: { type: 'string', short: 'c' } });
+  if (opts['help']) { io.out(CHECK_HELP); return ExitCode.Ok; }
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadAndVerify(configPath(opts['config']));
+  } catch (err) {
+    if (err instanceof ConfigError) { printConfigError(err, io); return ExitCode.ConfigInvalid; }
+    throw err;
+  }
+  const { config } = loaded;
+  io.out(`OK: ${loaded.configFile}`);
+  io.out(`  bus:        ${config.bus.driver}${config.bus.driver === 'memory' ? ' (NOT durable: for trying out and tests)' : ` (${config.bus.redis.prefix}: prefix)`}`);
+  io.out(`  http:       ${config.http.host}:${config.http.port}${config.http.metrics ? ' (with /metrics)' : ''}`);
+  io.out(`  websocket:  ${config.websocket.enabled ? `${config.websocket.path}, ${config.websocket.tokens.length} token(s)` : 'disabled'}`);
+  io.out(`  mtproto:    ${config.mtproto.enabled ? `${config.mtproto.host}:${config.mtproto.port}, key ${config.mtproto.rsaKeyFile}` : 'disabled'}`);
+  io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
+  for (const bridge of loaded.bridges) {
+    io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}`).join(', ')}`);
+  }
+  io.out(`  mappings:   ${loaded.mappings.identities.length} identit${loaded.mappings.identities.length === 1 ? 'y' : 'ies'}, presence states for ${Object.keys(loaded.mappings.presence.states).join(', ') || 'no network'}`);
+  const demos = configuredDemoTokens(config);
+  if (demos.length > 0) io.out(`  WARNING: demo token(s) ${demos.map((d) => d.name).join(', ')} are configured; they are public. Replace them before exposing Switchboard.`);
+  return ExitCode.Ok;
+}

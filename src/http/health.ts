@@ -1,0 +1,46 @@
+import type { Bus } from '../bus/types.ts';
+
+export interface HealthReport {
+  readonly status: 'ok' | 'unavailable' | 'draining';
+  readonly bus: Bus['driver'];
+  readonly durable: boolean;
+  readonly instance: string;
+  readonly uptimeSeconds: number;
+  readonly websocketConnections?: number;
+}
+
+/** How long /healthz waits for the bus before calling it unhealthy: a probe must answer, not hang. */
+const BUS_PROBE_TIMEOUT_MS = 2_000;
+
+async function busHealthy(bus: Bus): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), BUS_PROBE_TIMEOUT_MS); });
+  try {
+    return await Promise.race([bus.healthy().catch(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface HealthSource {
+  readonly bus: Bus;
+  readonly instance: string;
+  readonly startedAt: number;
+  /** True once shutdown began: load balancers should stop sending new clients here. */
+  draining(): boolean;
+  websocketConnections?(): number;
+}
+
+/** The /healthz report: 'ok' only when the bus answers and the instance is not shutting down. */
+export async function healthReport(source: HealthSource): Promise<HealthReport> {
+  const healthy = await busHealthy(source.bus);
+  const connections = source.websocketConnections?.();
+  return {
+    status: source.draining() ? 'draining' : healthy ? 'ok' : 'unavailable',
+    bus: source.bus.driver,
+    durable: source.bus.durable,
+    instance: source.instance,
+    uptimeSeconds: Math.round((Date.now() - source.startedAt) / 1000),
+    ...(connections !== undefined ? { websocketConnections: connections } : {}),
+  };
+}
