@@ -1,0 +1,252 @@
+import type { Logger } from '../../core/logger.ts';
+import type { TlCodec, TlObject } from './tl/codec.ts';
+import type { ServerRsaKey } from './crypto/rsa.ts';
+import type { AuthKeyStore } from './store/auth-key-store.ts';
+import { authKeyIdHex } from './store/auth-key-store.ts';
+import type { MtprotoMetrics } from './metrics.ts';
+import { Handshake, HandshakeFailure, type HandshakeFailReason } from './auth/handshake.ts';
+import { buildUnencrypted, isUnencrypted, parseUnencrypted } from './auth/unencrypted.ts';
+import { EncryptedLayer, type LayerDeps } from './session/encrypted-layer.ts';
+import { TokenBucket } from './session/rate-limit.ts';
+
+/** The framing layer (transport/): the server side of abridged, intermediate, padded, full, obfuscated2. */
+export interface FramingTransport {
+  feed(chunk: Uint8Array): void;
+  send(payload: Uint8Array): void;
+  sendTransportError(code: number): void;
+  /** Detected framing ('padded' for padded intermediate), once the first bytes arrived. */
+  readonly kind?: string | undefined;
+}
+
+export interface FramingOptions {
+  mode: 'tcp' | 'websocket';
+  maxFrameBytes: number;
+  write(bytes: Uint8Array): void;
+  onPayload(data: Uint8Array, quickAck: boolean): void;
+  onError(reason: string): void;
+}
+
+export type TransportFactory = (opts: FramingOptions) => FramingTransport;
+
+/** The byte pipe under one MTProto connection: a TCP socket or a WebSocket. */
+export interface RawSocket {
+  write(bytes: Uint8Array): void;
+  /** Graceful close after pending writes. */
+  end(): void;
+}
+
+export interface ConnectionLimits {
+  maxFrameBytes: number;
+  handshakeTimeoutMs: number;
+  framesPerSecond: number;
+  frameBurst: number;
+  /** Handshakes in progress across the server; past it a new req_pq is refused. */
+  maxPendingHandshakes: number;
+}
+
+export interface ConnectionDeps extends LayerDeps {
+  rsaKey: ServerRsaKey;
+  keyStore: AuthKeyStore;
+  codec: TlCodec;
+  logger: Logger;
+  metrics: MtprotoMetrics;
+  limits: ConnectionLimits;
+  pendingHandshakes: { count: number };
+  createTransport: TransportFactory;
+}
+
+/** Transport error codes (core.telegram.org/mtproto/mtproto-transports#transport-errors). */
+export const TRANSPORT_AUTH_KEY_NOT_FOUND = -404;
+export const TRANSPORT_FLOOD = -429;
+
+/**
+ * One client connection: framing (ServerTransport), then the handshake for unencrypted
+ * messages and the encrypted layer for the rest. Frames are processed strictly in order and
+ * every error ends in an answer or a close of this connection only, never a thrown error.
+ */
+export class MtprotoConnection {
+  readonly #deps: ConnectionDeps;
+  readonly #socket: RawSocket;
+  readonly #log: Logger;
+  readonly #transport: FramingTransport;
+  readonly #layer: EncryptedLayer;
+  readonly #bucket: TokenBucket;
+  #handshake: Handshake | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #handshakeStarted = 0;
+  #countedPending = false;
+  #disconnectTimer: NodeJS.Timeout | undefined;
+  #lastPlainMsgId = 0n;
+  #chain: Promise<void> = Promise.resolve();
+  #closed = false;
+  readonly #onClose: () => void;
+
+  constructor(deps: ConnectionDeps, socket: RawSocket, mode: 'tcp' | 'websocket', log: Logger, onClose: () => void) {
+    this.#deps = deps;
+    this.#socket = socket;
+    this.#log = log;
+    this.#onClose = onClose;
+    this.#bucket = new TokenBucket(deps.limits.framesPerSecond, deps.limits.frameBurst);
+    this.#transport = deps.createTransport({
+      mode,
+      maxFrameBytes: deps.limits.maxFrameBytes,
+      write: (bytes: Uint8Array) => { if (!this.#closed) this.#socket.write(bytes); },
+      onPayload: (data: Uint8Array) => this.#onPayload(data),
+      onError: (reason: string) => {
+        deps.metrics.transportErrors.inc({ reason: `frame:${reason}` });
+        this.#log.debug({ reason }, 'mtproto bad frame');
+        this.close(`frame:${reason}`);
+      },
+    });
+    this.#layer = new EncryptedLayer(deps, {
+      sendFrame: (payload) => this.#send(payload),
+      transportError: (code, reason) => this.#transportError(code, reason),
+      close: (reason) => {
+        deps.metrics.transportErrors.inc({ reason });
+        this.#log.debug({ reason }, 'mtproto closing connection');
+        this.close(reason);
+      },
+      armDisconnect: (seconds) => this.#armDisconnect(seconds),
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes from the socket; never throws. */
+  feed(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    try {
+      this.#transport.feed(chunk);
+    } catch (err) {
+      this.#log.warn({ err }, 'mtproto transport threw');
+      this.close('transport-exception');
+    }
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearHandshake();
+    if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+    this.#log.debug({ reason }, 'mtproto connection closed');
+    try { this.#socket.end(); } catch { /* socket already gone */ }
+    this.#onClose();
+  }
+
+  #onPayload(data: Uint8Array): void {
+    if (this.#closed) return;
+    if (!this.#bucket.take()) {
+      this.#transportError(TRANSPORT_FLOOD, 'rate-limit');
+      return;
+    }
+    // Copy: the transport may reuse its buffer once onPayload returns.
+    const payload = new Uint8Array(data);
+    this.#chain = this.#chain.then(() => this.#process(payload)).catch((err: unknown) => {
+      this.#log.warn({ err }, 'mtproto frame handling failed');
+      this.close('internal-error');
+    });
+  }
+
+  async #process(payload: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const padded = this.#transport.kind === 'padded';
+    if (isUnencrypted(payload)) {
+      await this.#plain(payload, padded);
+    } else {
+      // Padded intermediate appends 0..15 random bytes; the cipher text is whole 16-byte blocks.
+      const body = padded && payload.length > 24 ? payload.subarray(0, 24 + Math.floor((payload.length - 24) / 16) * 16) : payload;
+      await this.#layer.handle(body);
+    }
+  }
+
+  async #plain(payload: Uint8Array, padded: boolean): Promise<void> {
+    const d = this.#deps;
+    try {
+      const msg = parseUnencrypted(payload, padded ? 15 : 0);
+      // Client msg_ids are 0 mod 4 and increase; time is not enforced before a key exists
+      // (a client learns server time only from server_DH_inner_data).
+      if (msg === null || (msg.msgId & 3n) !== 0n || msg.msgId <= this.#lastPlainMsgId) throw new HandshakeFailure('malformed');
+      this.#lastPlainMsgId = msg.msgId;
+      let request: TlObject;
+      try {
+        request = d.codec.decode(msg.body);
+      } catch {
+        throw new HandshakeFailure('malformed');
+      }
+      if (request._ === 'req_pq_multi' || request._ === 'req_pq') this.#startHandshakeClock();
+      this.#handshake ??= new Handshake({ codec: d.codec, rsaKey: d.rsaKey, keyStore: d.keyStore });
+      const step = await this.#handshake.step(request);
+      if (this.#closed) return;
+      this.#send(buildUnencrypted(d.msgIds.next('response'), d.codec.encode(step.reply)));
+      if (step.created) {
+        const c = step.created;
+        d.salts.rememberInitial(authKeyIdHex(c.authKeyId), c.serverSalt);
+        d.metrics.handshakesOk.inc({ scheme: c.scheme, inner: c.innerType });
+        d.metrics.handshakeSeconds.observe((Date.now() - this.#handshakeStarted) / 1000);
+        this.#log.info({ authKeyId: authKeyIdHex(c.authKeyId), scheme: c.scheme, inner: c.innerType }, 'mtproto auth key created');
+        this.#clearHandshake();
+      }
+    } catch (err) {
+      if (err instanceof HandshakeFailure) {
+        this.#failHandshake(err.reason);
+        return;
+      }
+      // Field errors and anything unexpected from decoding peer data: same uniform answer.
+      this.#log.debug({ err }, 'mtproto handshake input rejected');
+      this.#failHandshake('malformed');
+    }
+  }
+
+  #startHandshakeClock(): void {
+    const d = this.#deps;
+    if (!this.#countedPending) {
+      if (d.pendingHandshakes.count >= d.limits.maxPendingHandshakes) throw new HandshakeFailure('too-many-handshakes');
+      d.pendingHandshakes.count++;
+      this.#countedPending = true;
+    }
+    this.#handshakeStarted = Date.now();
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = setTimeout(() => this.#failHandshake('timeout'), d.limits.handshakeTimeoutMs);
+    this.#handshakeTimer.unref();
+  }
+
+  #clearHandshake(): void {
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    if (this.#countedPending) {
+      this.#deps.pendingHandshakes.count--;
+      this.#countedPending = false;
+    }
+  }
+
+  /** One answer for every handshake failure (-404, then close); the reason goes to logs/metrics only. */
+  #failHandshake(reason: HandshakeFailReason | 'timeout'): void {
+    if (this.#closed) return;
+    this.#deps.metrics.handshakesFailed.inc({ reason });
+    this.#log.info({ reason }, 'mtproto handshake failed');
+    this.#transportError(TRANSPORT_AUTH_KEY_NOT_FOUND, `handshake:${reason}`);
+  }
+
+  #send(payload: Uint8Array): void {
+    if (this.#closed) return;
+    this.#transport.send(payload);
+  }
+
+  #transportError(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#deps.metrics.transportErrors.inc({ reason });
+    try {
+      this.#transport.sendTransportError(code);
+    } catch { /* transport not yet known: nothing to frame with */ }
+    this.close(reason);
+  }
+
+  #armDisconnect(seconds: number): void {
+    if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+    const ms = Math.max(0, Math.min(seconds, 24 * 3600)) * 1000;
+    this.#disconnectTimer = setTimeout(() => this.close('ping-delay-disconnect'), ms);
+    this.#disconnectTimer.unref();
+  }
+}

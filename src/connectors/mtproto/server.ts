@@ -1,0 +1,202 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/metrics.ts';
+import type { ServerRsaKey } from './crypto/rsa.ts';
+import type { AuthKeyStore } from './store/auth-key-store.ts';
+import { createMtprotoMetrics } from './metrics.ts';
+import { MtprotoConnection, type ConnectionDeps, type TransportFactory } from './connection.ts';
+import { ServerMsgIdGenerator } from './session/msg-id.ts';
+import { SaltSchedule } from './session/salts.ts';
+import { SessionRegistry } from './session/session-state.ts';
+import { unknownMethodRpc, type RpcHandler } from './session/rpc.ts';
+import { createServiceCodec } from './session/service-codec.ts';
+
+export interface MtprotoServerOptions {
+  /** Default 127.0.0.1: exposing the port is an explicit decision. */
+  host?: string;
+  /** 0 = ephemeral (tests). */
+  port: number;
+  rsaKey: ServerRsaKey;
+  keyStore: AuthKeyStore;
+  logger: Logger;
+  registry: Registry;
+  maxConnections?: number;
+  maxFrameBytes?: number;
+  handshakeTimeoutMs?: number;
+  rpc?: RpcHandler;
+  /** Salt derivation secret; share between instances behind one address (random if absent). */
+  saltSecret?: Uint8Array;
+  framesPerSecond?: number;
+  frameBurst?: number;
+  maxPendingHandshakes?: number;
+  /** WebSocket path for handleUpgrade; Telegram clients use /apiws. */
+  wsPath?: string;
+  /** Framing layer; defaults to transport/'s ServerTransport (loaded at start()). */
+  createTransport?: TransportFactory;
+}
+
+export interface MtprotoServer {
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  /** MTProto over WebSocket (path /apiws, subprotocol "binary"), called by the app's HTTP server. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly connections: number;
+}
+
+async function defaultTransport(): Promise<TransportFactory> {
+  // Resolved at run time: transport/ is written in parallel by the primitives' owner.
+  const path: string = './transport/server-transport.ts';
+  const mod = (await import(path)) as { ServerTransport: new (o: Parameters<TransportFactory>[0]) => ReturnType<TransportFactory> };
+  return (o) => new mod.ServerTransport(o);
+}
+
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.logger.child({ component: 'mtproto' });
+  const metrics = createMtprotoMetrics(opts.registry);
+  const maxConnections = opts.maxConnections ?? 10_000;
+  const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const wsPath = opts.wsPath ?? '/apiws';
+  const deps: ConnectionDeps = {
+    codec: createServiceCodec(),
+    keyStore: opts.keyStore,
+    rsaKey: opts.rsaKey,
+    salts: new SaltSchedule(opts.saltSecret ? { secret: opts.saltSecret } : {}),
+    sessions: new SessionRegistry(),
+    msgIds: new ServerMsgIdGenerator(),
+    rpc: opts.rpc ?? unknownMethodRpc,
+    logger: log,
+    metrics,
+    now: Date.now,
+    maxInflatedBytes: maxFrameBytes * 8,
+    limits: {
+      maxFrameBytes,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 30_000,
+      framesPerSecond: opts.framesPerSecond ?? 200,
+      frameBurst: opts.frameBurst ?? 400,
+      maxPendingHandshakes: opts.maxPendingHandshakes ?? 512,
+    },
+    pendingHandshakes: { count: 0 },
+    createTransport: opts.createTransport ?? (() => { throw new Error('mtproto server not started'); }),
+  };
+
+  const live = new Set<{ conn: MtprotoConnection; kill(): void }>();
+  let server: Server | undefined;
+  let nextId = 0;
+  // maxPayload bounds one WS message; framing inside is still checked by the transport.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes + 64, perMessageDeflate: false });
+
+  function admit(kind: 'tcp' | 'websocket'): boolean {
+    if (live.size >= maxConnections) {
+      metrics.connectionsRejected.inc({ reason: 'max-connections' });
+      return false;
+    }
+    metrics.connectionsTotal.inc({ transport: kind });
+    metrics.connections.inc({ transport: kind });
+    return true;
+  }
+
+  function onTcp(socket: Socket): void {
+    if (!admit('tcp')) { socket.destroy(); return; }
+    socket.setNoDelay(true);
+    const connLog = log.child({ conn: ++nextId, transport: 'tcp', peer: socket.remoteAddress });
+    let entry: { conn: MtprotoConnection; kill(): void } | undefined;
+    const conn = new MtprotoConnection(deps, {
+      write: (bytes) => { if (!socket.destroyed) socket.write(bytes); },
+      end: () => {
+        socket.end();
+        // A peer that never reads must not keep the socket: destroy shortly after end().
+        setTimeout(() => socket.destroy(), 2000).unref();
+      },
+    }, 'tcp', connLog, () => {
+      if (entry && live.delete(entry)) metrics.connections.dec({ transport: 'tcp' });
+    });
+    entry = { conn, kill: () => socket.destroy() };
+    live.add(entry);
+    socket.on('data', (chunk: Buffer) => conn.feed(chunk));
+    socket.on('error', (err) => connLog.debug({ err }, 'mtproto socket error'));
+    socket.on('close', () => conn.close('peer-closed'));
+  }
+
+  function onWebSocket(ws: WebSocket, req: IncomingMessage): void {
+    if (!admit('websocket')) { ws.terminate(); return; }
+    const connLog = log.child({ conn: ++nextId, transport: 'websocket', peer: req.socket.remoteAddress });
+    let entry: { conn: MtprotoConnection; kill(): void } | undefined;
+    const conn = new MtprotoConnection(deps, {
+      write: (bytes) => { if (ws.readyState === ws.OPEN) ws.send(bytes, { binary: true }); },
+      end: () => {
+        ws.close();
+        setTimeout(() => ws.terminate(), 2000).unref();
+      },
+    }, 'websocket', connLog, () => {
+      if (entry && live.delete(entry)) metrics.connections.dec({ transport: 'websocket' });
+    });
+    entry = { conn, kill: () => ws.terminate() };
+    live.add(entry);
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary) { conn.close('text-frame'); return; }
+      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      conn.feed(chunk);
+    });
+    ws.on('error', (err) => connLog.debug({ err }, 'mtproto websocket error'));
+    ws.on('close', () => conn.close('peer-closed'));
+  }
+
+  function reject(socket: Duplex, status: string): void {
+    try {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } catch { /* already closed */ }
+    socket.destroy();
+  }
+
+  return {
+    get connections() {
+      return live.size;
+    },
+
+    async start() {
+      if (server) throw new Error('mtproto server already started');
+      if (!opts.createTransport) deps.createTransport = await defaultTransport();
+      const srv = createServer({ noDelay: true }, onTcp);
+      srv.on('error', (err) => log.error({ err }, 'mtproto listener error'));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(opts.port, host, () => { srv.off('error', reject); resolve(); });
+      });
+      server = srv;
+      const addr = srv.address();
+      const port = addr !== null && typeof addr === 'object' ? addr.port : opts.port;
+      log.info({ host, port, fingerprint: opts.rsaKey.fingerprintHex }, 'mtproto server listening');
+      return { port };
+    },
+
+    async stop() {
+      const srv = server;
+      server = undefined;
+      for (const entry of [...live]) {
+        entry.conn.close('server-stop');
+        entry.kill();
+      }
+      for (const ws of wss.clients) ws.terminate();
+      if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+
+    handleUpgrade(req, socket, head) {
+      try {
+        const path = (req.url ?? '').split('?')[0];
+        if (path !== wsPath) { reject(socket, '404 Not Found'); return; }
+        const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+        if (!protocols.includes('binary')) { reject(socket, '400 Bad Request'); return; }
+        wss.handleUpgrade(req, socket, head, (ws) => onWebSocket(ws, req));
+      } catch (err) {
+        log.warn({ err }, 'mtproto websocket upgrade failed');
+        reject(socket, '400 Bad Request');
+      }
+    },
+  };
+}

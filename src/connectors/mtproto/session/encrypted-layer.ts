@@ -1,0 +1,382 @@
+import { gunzipSync } from 'node:zlib';
+import type { Logger } from '../../../core/logger.ts';
+import { decryptPayload, encryptPayload } from '../crypto/mtproto2.ts';
+import type { TlCodec, TlObject } from '../tl/codec.ts';
+import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
+import type { MtprotoMetrics } from '../metrics.ts';
+import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
+import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
+import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
+import type { RpcHandler } from './rpc.ts';
+import { RpcError } from './rpc.ts';
+import type { SaltSchedule } from './salts.ts';
+import type { SessionRegistry, SessionState } from './session-state.ts';
+import { TlReader } from '../tl/reader.ts';
+import { intOf, longOf, longsOf } from './tl-access.ts';
+
+/** What the encrypted layer needs from its connection. */
+export interface LayerLink {
+  sendFrame(payload: Uint8Array): void;
+  /** Sends a transport error (e.g. -404) and closes. */
+  transportError(code: number, reason: string): void;
+  /** Closes without an answer (undecryptable input: nothing trustworthy to answer to). */
+  close(reason: string): void;
+  /** ping_delay_disconnect: close after `seconds` unless re-armed. */
+  armDisconnect(seconds: number): void;
+}
+
+export interface LayerDeps {
+  codec: TlCodec;
+  keyStore: AuthKeyStore;
+  salts: SaltSchedule;
+  sessions: SessionRegistry;
+  msgIds: ServerMsgIdGenerator;
+  rpc: RpcHandler;
+  logger: Logger;
+  metrics: MtprotoMetrics;
+  now: () => number;
+  /** Upper bound for an inflated gzip_packed body. */
+  maxInflatedBytes: number;
+}
+
+/** Client messages that are not content-related: their seqno must be even (code 34). */
+const EVEN_SEQNO = new Set([CONTAINER_ID, MSGS_ACK_ID]);
+/** Informational service messages clients send with either parity (gramjs sends them even). */
+const ANY_SEQNO = new Set([
+  0x04deb57d, // msgs_state_info
+  0x8cc0d131, // msgs_all_info
+  0x276d3ec6, // msg_detailed_info
+  0x809db6df, // msg_new_detailed_info
+]);
+
+interface OutItem {
+  body: Uint8Array;
+  kind: ServerMsgKind;
+  contentRelated: boolean;
+  /** Set for re-sent messages: they keep their original id and seqno. */
+  msgId?: bigint;
+  seqNo?: number;
+}
+
+/** Everything one incoming frame makes the server send back, flushed as one frame. */
+class Outbox {
+  readonly items: OutItem[] = [];
+  readonly acks: bigint[] = [];
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/**
+ * The encrypted layer of one connection (core.telegram.org/mtproto/description and
+ * /security_guidelines): authenticates and decrypts each frame, applies the salt, msg_id,
+ * seqno and replay rules, answers service messages and hands everything else to the RpcHandler.
+ * Frames of one connection are handled one at a time, in order.
+ */
+export class EncryptedLayer {
+  readonly #deps: LayerDeps;
+  readonly #link: LayerLink;
+  /** Auth keys this connection used: saves a store round trip per frame. */
+  readonly #keys = new Map<string, Uint8Array>();
+
+  constructor(deps: LayerDeps, link: LayerLink) {
+    this.#deps = deps;
+    this.#link = link;
+  }
+
+  forgetKey(keyHex: string): void {
+    this.#keys.delete(keyHex);
+  }
+
+  async handle(payload: Uint8Array): Promise<void> {
+    const d = this.#deps;
+    const parts = splitEncrypted(payload);
+    if (parts === null) {
+      d.metrics.dropped.inc({ reason: 'bad-length' });
+      this.#link.close('bad-length');
+      return;
+    }
+    const keyHex = authKeyIdHex(parts.authKeyId);
+    let authKey = this.#keys.get(keyHex);
+    if (authKey === undefined) {
+      authKey = await d.keyStore.get(parts.authKeyId);
+      if (authKey === undefined) {
+        // The client's key is unknown here: -404 tells it to create a new one.
+        this.#link.transportError(-404, 'unknown-auth-key');
+        return;
+      }
+      this.#keys.set(keyHex, authKey);
+    }
+    const plain = decryptPayload(authKey, parts.msgKey, parts.cipher, 0);
+    if (plain === null) {
+      d.metrics.dropped.inc({ reason: 'msg-key-mismatch' });
+      this.#link.close('msg-key-mismatch');
+      return;
+    }
+    const env = parseEnvelope(plain);
+    if (env === null) {
+      d.metrics.dropped.inc({ reason: 'bad-padding-or-length' });
+      this.#link.close('bad-padding-or-length');
+      return;
+    }
+    const session = d.sessions.getOrCreate(keyHex, env.sessionId, d.now());
+    const out = new Outbox();
+    const ctx = { session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out };
+    try {
+      const verdict = checkClientMsgId(env.msgId, d.now());
+      if (verdict !== 'ok') {
+        this.#badMsg(ctx, env.msgId, env.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
+        return;
+      }
+      if (!d.salts.isValid(keyHex, env.salt)) {
+        // Not processed and not recorded as seen: the client re-sends with the salt we give.
+        const salt = d.salts.current(keyHex);
+        d.metrics.badMsg.inc({ code: '48' });
+        this.#push(ctx, this.#encode({ _: 'bad_server_salt', bad_msg_id: env.msgId, bad_msg_seqno: env.seqNo, error_code: 48, new_server_salt: salt }), 'response', true);
+        return;
+      }
+      if (!session.announced) {
+        session.announced = true;
+        this.#push(ctx, this.#encode({ _: 'new_session_created', first_msg_id: env.msgId, unique_id: session.uniqueId, server_salt: d.salts.current(keyHex) }), 'notification', true);
+      }
+      await this.#message(ctx, { msgId: env.msgId, seqNo: env.seqNo, body: env.body }, false);
+    } finally {
+      this.#flush(ctx);
+    }
+  }
+
+  async #message(ctx: Ctx, m: RawMessage, inner: boolean): Promise<void> {
+    const d = this.#deps;
+    const s = ctx.session;
+    const ctor = constructorOf(m.body);
+    if (inner) {
+      const verdict = checkClientMsgId(m.msgId, d.now());
+      if (verdict !== 'ok') {
+        this.#badMsg(ctx, m.msgId, m.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
+        return;
+      }
+    }
+    if (s.seen.get(m.msgId) !== undefined) {
+      if (ctor === CONTAINER_ID) {
+        this.#badMsg(ctx, m.msgId, m.seqNo, 19);
+      } else {
+        // A replayed message is ignored: processing it again could repeat a side effect.
+        d.metrics.dropped.inc({ reason: 'duplicate-msg-id' });
+      }
+      return;
+    }
+    if (s.seen.isBelowWindow(m.msgId)) {
+      this.#badMsg(ctx, m.msgId, m.seqNo, 20);
+      return;
+    }
+    const even = (m.seqNo & 1) === 0;
+    const contentRelated = !EVEN_SEQNO.has(ctor) && !ANY_SEQNO.has(ctor);
+    if (EVEN_SEQNO.has(ctor) && !even) { this.#badMsg(ctx, m.msgId, m.seqNo, 34); return; }
+    if (contentRelated && even) { this.#badMsg(ctx, m.msgId, m.seqNo, 35); return; }
+    if (m.msgId > s.highestMsgId) {
+      if (m.seqNo < s.highestSeqNo) { this.#badMsg(ctx, m.msgId, m.seqNo, 32); return; }
+      s.highestMsgId = m.msgId;
+      s.highestSeqNo = m.seqNo;
+    } else if (m.seqNo > s.highestSeqNo) {
+      this.#badMsg(ctx, m.msgId, m.seqNo, 33);
+      return;
+    }
+    s.seen.add(m.msgId, { contentRelated, answered: false });
+
+    if (ctor === CONTAINER_ID) {
+      const messages = inner ? null : parseContainer(m.body);
+      if (messages === null) { this.#badMsg(ctx, m.msgId, m.seqNo, 64); return; }
+      d.metrics.messagesIn.inc({ type: 'container' });
+      for (const im of messages) await this.#message(ctx, im, true);
+      return;
+    }
+    let body = m.body;
+    if (ctor === GZIP_PACKED_ID) {
+      const inflated = this.#gunzip(body);
+      if (inflated === null || constructorOf(inflated) === CONTAINER_ID || constructorOf(inflated) === GZIP_PACKED_ID) {
+        this.#badMsg(ctx, m.msgId, m.seqNo, 64);
+        return;
+      }
+      body = inflated;
+    }
+    d.metrics.messagesIn.inc({ type: 'message' });
+    const answered = await this.#dispatch(ctx, m.msgId, body);
+    if (contentRelated && !answered) ctx.out.acks.push(m.msgId);
+  }
+
+  #gunzip(body: Uint8Array): Uint8Array | null {
+    try {
+      // Read by hand: the codec may inflate gzip_packed itself, and the limit must be ours.
+      const reader = new TlReader(body, 4);
+      const packed = reader.bytes();
+      if (reader.remaining !== 0) return null;
+      return new Uint8Array(gunzipSync(packed, { maxOutputLength: this.#deps.maxInflatedBytes }));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Handles one message body; true when it produced a response (which acknowledges it). */
+  async #dispatch(ctx: Ctx, msgId: bigint, body: Uint8Array): Promise<boolean> {
+    const d = this.#deps;
+    let obj: TlObject;
+    try {
+      obj = d.codec.decode(body);
+    } catch {
+      obj = { _: 'raw', bytes: body };
+    }
+    switch (obj._) {
+      case 'msgs_ack': {
+        for (const id of longsOf(obj, 'msg_ids')) {
+          const sent = ctx.session.sent.get(id);
+          if (sent !== undefined) sent.acked = true;
+        }
+        return false;
+      }
+      case 'ping':
+        this.#push(ctx, this.#encode({ _: 'pong', msg_id: msgId, ping_id: longOf(obj, 'ping_id') }), 'response', true);
+        return true;
+      case 'ping_delay_disconnect':
+        this.#push(ctx, this.#encode({ _: 'pong', msg_id: msgId, ping_id: longOf(obj, 'ping_id') }), 'response', true);
+        this.#link.armDisconnect(intOf(obj, 'disconnect_delay'));
+        return true;
+      case 'get_future_salts': {
+        const salts = d.salts.future(ctx.keyHex, intOf(obj, 'num'));
+        this.#push(ctx, this.#encode({
+          _: 'future_salts', req_msg_id: msgId, now: Math.floor(d.now() / 1000),
+          salts: salts.map((x) => ({ _: 'future_salt', valid_since: x.validSince, valid_until: x.validUntil, salt: x.salt })),
+        }), 'response', true);
+        return true;
+      }
+      case 'msgs_state_req': {
+        const ids = longsOf(obj, 'msg_ids');
+        const info = new Uint8Array(ids.map((id) => this.#msgState(ctx.session, id)));
+        this.#push(ctx, this.#encode({ _: 'msgs_state_info', req_msg_id: msgId, info }), 'response', false);
+        return true;
+      }
+      case 'msg_resend_req':
+      case 'msg_resend_ans_req': {
+        for (const id of longsOf(obj, 'msg_ids')) {
+          const sent = ctx.session.sent.get(id);
+          if (sent !== undefined) ctx.out.items.push({ body: sent.body, kind: 'response', contentRelated: true, msgId: id, seqNo: sent.seqNo });
+        }
+        return false;
+      }
+      case 'destroy_session': {
+        const target = longOf(obj, 'session_id');
+        const existed = target !== ctx.session.sessionId && d.sessions.delete(ctx.keyHex, target);
+        this.#rpcResult(ctx, msgId, { _: existed ? 'destroy_session_ok' : 'destroy_session_none', session_id: target });
+        return true;
+      }
+      case 'destroy_auth_key': {
+        await d.keyStore.delete(ctx.authKeyId);
+        d.sessions.deleteAuthKey(ctx.keyHex);
+        this.#keys.delete(ctx.keyHex);
+        this.#rpcResult(ctx, msgId, { _: 'destroy_auth_key_ok' });
+        return true;
+      }
+      case 'rpc_drop_answer':
+        // Answers are produced before the next frame is read, so there is never one to drop.
+        this.#rpcResult(ctx, msgId, { _: 'rpc_answer_unknown' });
+        return true;
+      case 'http_wait':
+      case 'msgs_state_info':
+      case 'msgs_all_info':
+      case 'msg_detailed_info':
+      case 'msg_new_detailed_info':
+        return false;
+      default:
+        await this.#rpc(ctx, msgId, obj);
+        return true;
+    }
+  }
+
+  async #rpc(ctx: Ctx, msgId: bigint, call: TlObject): Promise<void> {
+    const d = this.#deps;
+    let result: TlObject;
+    try {
+      result = await d.rpc(call, { authKeyId: ctx.authKeyId, sessionId: ctx.session.sessionId, msgId, logger: d.logger });
+    } catch (err) {
+      if (err instanceof RpcError) {
+        result = { _: 'rpc_error', error_code: err.code, error_message: err.errorMessage };
+      } else {
+        d.logger.error({ err, call: call._ }, 'mtproto rpc handler failed');
+        result = { _: 'rpc_error', error_code: 500, error_message: 'INTERNAL' };
+      }
+    }
+    this.#rpcResult(ctx, msgId, result);
+  }
+
+  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any result object fits. */
+  #rpcResult(ctx: Ctx, reqMsgId: bigint, result: TlObject): void {
+    const head = new Uint8Array(12);
+    const view = new DataView(head.buffer);
+    view.setUint32(0, RPC_RESULT_ID, true);
+    view.setBigInt64(4, reqMsgId, true);
+    this.#push(ctx, concat(head, this.#encode(result)), 'response', true);
+  }
+
+  /** msgs_state_info byte per id (core.telegram.org/mtproto/service_messages_about_messages). */
+  #msgState(s: SessionState, id: bigint): number {
+    const seen = s.seen.get(id);
+    if (seen !== undefined) return 4 | (seen.contentRelated ? 0 : 16);
+    if (s.seen.isBelowWindow(id)) return 1;
+    if (checkClientMsgId(id, this.#deps.now()) === 'too-new' || id > s.highestMsgId) return 3;
+    return 2;
+  }
+
+  #badMsg(ctx: Ctx, badMsgId: bigint, badSeqNo: number, code: number): void {
+    this.#deps.metrics.badMsg.inc({ code: String(code) });
+    this.#push(ctx, this.#encode({ _: 'bad_msg_notification', bad_msg_id: badMsgId, bad_msg_seqno: badSeqNo, error_code: code }), 'response', true);
+  }
+
+  #encode(obj: TlObject): Uint8Array {
+    return this.#deps.codec.encode(obj);
+  }
+
+  #push(ctx: Ctx, body: Uint8Array, kind: ServerMsgKind, contentRelated: boolean): void {
+    ctx.out.items.push({ body, kind, contentRelated });
+  }
+
+  /** Sends what one frame produced: one message alone, several in a msg_container. */
+  #flush(ctx: Ctx): void {
+    const d = this.#deps;
+    const { out, session } = ctx;
+    if (out.acks.length > 0) {
+      out.items.push({ body: this.#encode({ _: 'msgs_ack', msg_ids: out.acks.splice(0) }), kind: 'notification', contentRelated: false });
+    }
+    for (let i = 0; i < out.items.length; i += MAX_CONTAINER_MESSAGES) {
+      const batch = out.items.slice(i, i + MAX_CONTAINER_MESSAGES);
+      const messages: RawMessage[] = batch.map((it) => {
+        const msgId = it.msgId ?? d.msgIds.next(it.kind);
+        const seqNo = it.seqNo ?? session.nextSeqNo(it.contentRelated);
+        if (it.contentRelated && it.msgId === undefined) session.rememberSent(msgId, seqNo, it.body);
+        return { msgId, seqNo, body: it.body };
+      });
+      let top: RawMessage;
+      if (messages.length === 1) {
+        top = messages[0]!;
+      } else {
+        // The container's id comes last so it is greater than every id inside it.
+        top = { msgId: d.msgIds.next('notification'), seqNo: session.nextSeqNo(false), body: buildContainer(messages) };
+      }
+      const plain = buildEnvelope({ salt: d.salts.current(ctx.keyHex), sessionId: session.sessionId, msgId: top.msgId, seqNo: top.seqNo, body: top.body });
+      const { msgKey, cipher } = encryptPayload(ctx.authKey, plain, 8);
+      this.#link.sendFrame(concat(ctx.authKeyId, msgKey, cipher));
+      d.metrics.messagesOut.inc({ type: messages.length === 1 ? 'message' : 'container' });
+    }
+    out.items.length = 0;
+  }
+}
+
+interface Ctx {
+  session: SessionState;
+  authKey: Uint8Array;
+  authKeyId: Uint8Array;
+  keyHex: string;
+  out: Outbox;
+}

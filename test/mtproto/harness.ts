@@ -1,0 +1,58 @@
+/** Starts an MTProto server on an ephemeral loopback port for one test file. */
+import { createRegistry, type Registry } from '../../src/core/metrics.ts';
+import { silentLogger, createLogger } from '../../src/core/logger.ts';
+import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
+import { MemoryAuthKeyStore, type AuthKeyStore } from '../../src/connectors/mtproto/store/auth-key-store.ts';
+import { createMtprotoServer, type MtprotoServer, type MtprotoServerOptions } from '../../src/connectors/mtproto/server.ts';
+import type { PinnedKey } from './spec-client.ts';
+
+let cachedKey: ServerRsaKey | undefined;
+/** One RSA key per test process: generating 2048-bit keys is slow and not what is tested. */
+export function testRsaKey(): ServerRsaKey {
+  return (cachedKey ??= loadServerRsaKey(generateServerRsaKey().privateKeyPem));
+}
+
+export function pinned(key: ServerRsaKey): PinnedKey {
+  return { n: key.n, e: key.e, fingerprint: key.fingerprint };
+}
+
+export interface Running {
+  server: MtprotoServer;
+  port: number;
+  registry: Registry;
+  keyStore: AuthKeyStore;
+  rsaKey: ServerRsaKey;
+  stop(): Promise<void>;
+}
+
+export async function startServer(extra: Partial<MtprotoServerOptions> = {}): Promise<Running> {
+  const registry = createRegistry(false);
+  const keyStore = extra.keyStore ?? new MemoryAuthKeyStore();
+  const rsaKey = extra.rsaKey ?? testRsaKey();
+  const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;
+  const createTransport = extra.createTransport ?? (await defaultTestTransport());
+  const server = createMtprotoServer({ host: '127.0.0.1', port: 0, rsaKey, keyStore, logger, registry, ...extra, ...(createTransport ? { createTransport } : {}) });
+  const { port } = await server.start();
+  return { server, port, registry, keyStore, rsaKey, stop: () => server.stop() };
+}
+
+/** The real transport when it exists, else the temporary shim (see transport-shim.ts). */
+async function defaultTestTransport(): Promise<MtprotoServerOptions['createTransport']> {
+  try {
+    await import('../../src/connectors/mtproto/transport/server-transport.ts' as string);
+    return undefined;
+  } catch {
+    return (await import('./transport-shim.ts')).shimTransport;
+  }
+}
+
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (!m) return 0;
+  const data = await m.get();
+  let sum = 0;
+  for (const v of data.values) {
+    if (Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val)) sum += v.value;
+  }
+  return sum;
+}
