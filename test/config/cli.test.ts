@@ -1,0 +1,147 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { main } from '../../src/cli.ts';
+import type { Io } from '../../src/cli/args.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { loadServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
+import { TokenSchema } from '../../src/config/schema.ts';
+import { makeConfigTree, LOBBY_BRIDGE } from './fixture.ts';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs the CLI as a child process (as an operator would), killed by PID if it overstays. */
+function runCli(args: string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); reject(new Error(`cli ${args.join(' ')} timed out`)); }, timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/** Runs the CLI in this process with captured output (fast; for the cases that need no subprocess). */
+async function runInProcess(args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = { out: (l) => { stdout += `${l}\n`; }, err: (l) => { stderr += `${l}\n`; } };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+describe('switchboard check (subprocess)', () => {
+  test('a good config: exit 0 and a summary of what would run', async () => {
+    const r = await runCli(['check', '--config', 'config.example.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^OK: .*config\.example\.yaml$/m);
+    assert.match(r.stdout, /bus: +memory/);
+    assert.match(r.stdout, /lobby: websocket lobby, xmpp lobby@conference\.example\.org, mtproto 1001/);
+  });
+
+  test('a bad config: exit 1 and every problem as file:line: field: message on stderr', async () => {
+    const tree = makeConfigTree('http:\n  port: 0\n', {
+      'bridges/lobby.yaml': '# lobby\nendpoints:\n  - xmpp: lobby@muc.example.org\n  - websocket: "has space"\n',
+      'bridges/ops.yaml': 'endpoints:\n  - websocket: ops\n    mtproto: 7\n',
+    });
+    try {
+      const r = await runCli(['check', '--config', tree.configFile]);
+      assert.equal(r.code, 1);
+      const lines = r.stderr.trim().split('\n');
+      assert.ok(lines.some((l) => /bridges\/lobby\.yaml:4: endpoints\.1\.websocket: WS room names use/.test(l)), r.stderr);
+      assert.ok(lines.some((l) => /bridges\/ops\.yaml:2: endpoints\.0: each endpoint names exactly one network/.test(l)), r.stderr);
+      assert.match(lines[lines.length - 1] ?? '', /2 problems found; nothing was started/);
+      assert.equal(r.stdout, '');
+    } finally {
+      tree.cleanup();
+    }
+  });
+});
+
+describe('switchboard token', () => {
+  test('prints a token once and a config entry whose hash verifies against it (subprocess)', async () => {
+    const r = await runCli(['token', '--name', 'alice', '--scope', 'bot', '--rooms', 'lobby,ops']);
+    assert.equal(r.code, 0, r.stderr);
+    const tokens = r.stdout.match(/^ {2}(sb_[A-Za-z0-9_-]{43})$/m);
+    assert.ok(tokens?.[1], r.stdout);
+    const token = tokens[1];
+    // The indented snippet is YAML: paste it and it must be a valid token entry.
+    const snippet = r.stdout.slice(r.stdout.indexOf('    - name:'));
+    const entries = parse(snippet) as unknown[];
+    const entry = TokenSchema.parse(entries[0]);
+    assert.equal(entry.hash, hashToken(token));
+    assert.deepEqual([entry.name, entry.scope, entry.rooms], ['alice', 'bot', ['lobby', 'ops']]);
+    assert.equal(r.stdout.split(token).length - 1, 1, 'the token is printed exactly once');
+  });
+
+  test('two runs give different tokens; a bad name or scope is a usage error (exit 2)', async () => {
+    const a = await runInProcess(['token', '--name', 'bob']);
+    const b = await runInProcess(['token', '--name', 'bob']);
+    assert.notEqual(a.stdout.match(/sb_\S+/)?.[0], b.stdout.match(/sb_\S+/)?.[0]);
+    assert.equal((await runInProcess(['token', '--name', 'bad name'])).code, 2);
+    assert.equal((await runInProcess(['token', '--name', 'x', '--scope', 'admin'])).code, 2);
+    assert.equal((await runInProcess(['token'])).code, 2);
+  });
+});
+
+describe('switchboard check: keys and demo tokens; keygen; usage', () => {
+  test('mtproto enabled without its key file: exit 1 naming mtproto.rsaKeyFile; keygen makes it and check passes', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  enabled: true\n  rsaKeyFile: ./keys/rsa.pem\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const missing = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /config\.yaml:4: mtproto\.rsaKeyFile: cannot read .*keys\/rsa\.pem \(ENOENT\)/);
+
+      const keyFile = join(tree.dir, 'keys', 'rsa.pem');
+      const made = await runInProcess(['keygen', '--out', keyFile]);
+      assert.equal(made.code, 0, made.stderr);
+      const fingerprint = made.stdout.match(/fingerprint: ([0-9a-f]{16})/)?.[1];
+      assert.equal(fingerprint, loadServerRsaKey(readFileSync(keyFile, 'utf8')).fingerprintHex);
+      assert.equal((await runInProcess(['check', '--config', tree.configFile])).code, 0);
+
+      const again = await runInProcess(['keygen', '--out', keyFile]);
+      assert.equal(again.code, 3, 'an existing key is never replaced without --force');
+      assert.equal(loadServerRsaKey(readFileSync(keyFile, 'utf8')).fingerprintHex, fingerprint);
+
+      tree.write('keys/rsa.pem', 'not a key');
+      const bad = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /mtproto\.rsaKeyFile: .* is not a usable MTProto key/);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('the published demo tokens are refused on a non-loopback listener', async () => {
+    const example = readFileSync('config.example.yaml', 'utf8').replace('host: 127.0.0.1\n  port: 8080', 'host: 0.0.0.0\n  port: 8080');
+    const tree = makeConfigTree(example.replace('bridgesDir: ./bridges', `bridgesDir: ${join(process.cwd(), 'bridges')}`), { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const r = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /websocket\.tokens\.0\.hash: "demo-alice" is a published demo token/);
+      assert.match(r.stderr, /websocket\.tokens\.1\.hash: "demo-bot" is a published demo token/);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('help and usage errors', async () => {
+    assert.equal((await runInProcess(['--help'])).code, 0);
+    assert.match((await runInProcess(['--help'])).stdout, /Exit codes:/);
+    assert.equal((await runInProcess([])).code, 2);
+    assert.equal((await runInProcess(['launch'])).code, 2);
+    assert.equal((await runInProcess(['check', '--bogus'])).code, 2);
+    assert.match((await runInProcess(['start', '--help'])).stdout, /SIGTERM/);
+    const noFile = await runInProcess(['check', '--config', '/nonexistent/sb.yaml']);
+    assert.equal(noFile.code, 1);
+    assert.match(noFile.stderr, /sb\.yaml: cannot read: ENOENT/);
+  });
+});
