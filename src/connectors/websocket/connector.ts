@@ -211,7 +211,12 @@ export class WebSocketConnector {
       session.sendError(parsed.ref, parsed.code, parsed.message);
       return;
     }
-    session.enqueue(() => this.dispatch(session, parsed.frame));
+    session.enqueue(async () => {
+      await this.dispatch(session, parsed.frame);
+      // Answers count against the buffer too: a client that sends but never reads waits here (its
+      // socket stops being read once its queue is full) and is cut off if it never drains.
+      await session.drain();
+    });
   }
 
   private async dispatch(session: Session, frame: ClientFrame): Promise<void> {

@@ -3,13 +3,19 @@ import type { CanonicalEvent } from '../../core/event.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import { compareCursors, type Bus, type Cursor, type Delivery } from '../../bus/types.ts';
 import type { Router } from '../../router/router.ts';
-import { CloseCode, type Membership, type Session, type Subscription } from './session.ts';
+import { type Membership, type Session, type Subscription } from './session.ts';
 import { CONNECTOR } from './inbound.ts';
 
 /** Stream entries read per page while replaying. */
 const REPLAY_PAGE = 256;
 /** Live deliveries one membership may hold while its replay runs; past this the client is too far behind. */
 const MAX_BACKLOG = 10_000;
+/**
+ * Event-loop turns a congested socket gets to hand its output to the kernel before it is judged
+ * slow. Turns, not time: the loop keeps serving every other socket meanwhile, and nothing more is
+ * queued on any socket until the verdict, so a socket's output stays under the limit plus one frame.
+ */
+const SETTLE_TURNS = 16;
 
 /**
  * Canonical events -> `event` frames. Knows which sessions joined which WS room, and keeps each
@@ -24,6 +30,7 @@ export class Outbound {
 
   /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
+    const congested = new Set<Session>();
     for (const { event, target, cursor } of deliveries) {
       if (target.connector !== CONNECTOR) continue;
       const sessions = this.members.get(target.address);
@@ -31,8 +38,11 @@ export class Outbound {
       for (const session of sessions) {
         if (isOwnEvent(session, event)) continue; // it got an ack instead
         const membership = session.memberships.get(target.address);
-        if (membership) this.offer(session, membership, cursor, event);
+        if (!membership) continue;
+        this.offer(session, membership, cursor, event);
+        if (session.overLimit()) congested.add(session);
       }
+      if (congested.size > 0) await settle(congested);
     }
   };
 
@@ -57,11 +67,15 @@ export class Outbound {
       session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since });
       await this.replay(session, membership, since, ref);
     }
-    if (!this.isCurrent(session, membership)) return;
+    // Hand over to live: what arrived during the replay goes out first, paced like the replay;
+    // deliveries keep joining the backlog until it is empty, so nothing overtakes.
+    for (;;) {
+      if (!this.isCurrent(session, membership)) return;
+      const entry = membership.backlog.shift();
+      if (!entry) break;
+      if (!this.push(session, membership, entry.cursor, entry.event) || !(await session.drain())) return;
+    }
     membership.replaying = false;
-    const backlog = membership.backlog;
-    membership.backlog = [];
-    for (const entry of backlog) this.push(session, membership, entry.cursor, entry.event);
   }
 
   /** Leaves a WS room; returns whether the session was in it. */
@@ -124,7 +138,7 @@ export class Outbound {
       return;
     }
     membership.backlog.push({ cursor, event });
-    if (membership.backlog.length > MAX_BACKLOG) session.close(CloseCode.PolicyViolation, 'slow consumer', { backlog: membership.backlog.length });
+    if (membership.backlog.length > MAX_BACKLOG) session.closeSlow();
   }
 
   /** Sends one event unless the membership already has it. */
@@ -163,6 +177,14 @@ export class Outbound {
   private isCurrent(session: Session, membership: Membership): boolean {
     return !session.closing && session.memberships.get(membership.wsRoom) === membership;
   }
+}
+
+/** Gives congested sockets a few turns of the event loop to flush, then cuts off those still over the limit. */
+async function settle(congested: Set<Session>): Promise<void> {
+  const stillOver = () => [...congested].some((s) => !s.closing && s.overLimit());
+  for (let turn = 0; turn < SETTLE_TURNS && stillOver(); turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (const session of congested) if (!session.closing && session.overLimit()) session.closeSlow();
+  congested.clear();
 }
 
 function isOwnEvent(session: Session, event: CanonicalEvent): boolean {

@@ -79,9 +79,10 @@ export class Session {
   }
 
   /**
-   * Sends one frame. Returns false when the socket is gone, or when this frame pushed its unsent
-   * output past maxBufferedBytes: then the session is closed as a slow consumer (1008) and sends
-   * nothing more, so its memory stays bounded and nobody else waits for it.
+   * Queues one frame on the socket; false when the socket is gone or closing. It never waits and
+   * never closes: right after a burst of sends the unsent output is high even for a fast reader
+   * (the kernel takes it on the next turn of the event loop), so the slow-consumer decision is
+   * the caller's, after I/O had its turn: Outbound.settle for live delivery, drain() for paced senders.
    */
   send(frame: ServerFrame): boolean {
     if (this.closing) return false;
@@ -93,11 +94,17 @@ export class Session {
       this.metrics.peak.bufferedBytes = buffered;
       this.metrics.bufferedPeak.set(buffered);
     }
-    if (buffered > this.limits.maxBufferedBytes) {
-      this.close(CloseCode.PolicyViolation, 'slow consumer', { buffered });
-      return false;
-    }
     return true;
+  }
+
+  /** Whether the socket's unsent output is past maxBufferedBytes. */
+  overLimit(): boolean {
+    return this.ws.bufferedAmount > this.limits.maxBufferedBytes;
+  }
+
+  /** The slow-consumer verdict: 1008, nothing more is sent; the client can resume from its cursor. */
+  closeSlow(): void {
+    this.close(CloseCode.PolicyViolation, 'slow consumer', { buffered: this.ws.bufferedAmount });
   }
 
   sendError(ref: string | undefined, code: ErrorCode, message: string, room?: string): void {
@@ -111,10 +118,11 @@ export class Session {
    */
   async drain(): Promise<boolean> {
     const resumeAt = this.limits.maxBufferedBytes / 2;
+    if (this.closing || this.ws.bufferedAmount <= resumeAt) return !this.closing;
     const deadline = Date.now() + this.limits.drainTimeoutMs;
     while (!this.closing && this.ws.bufferedAmount > resumeAt) {
       if (Date.now() > deadline) {
-        this.close(CloseCode.PolicyViolation, 'slow consumer', { buffered: this.ws.bufferedAmount });
+        this.closeSlow();
         return false;
       }
       await sleep(5);
