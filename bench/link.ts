@@ -5,17 +5,27 @@
  * Switchboard), so the scenarios don't know which relay they measure.
  */
 export interface BenchLink {
-  /** Sends message `seq`, stamped with `sentAt` (performance.now() of this process). */
+  /** Sends message `seq`, stamped with `sentAt` (performance.now() of the clients' thread). */
   send(seq: number, sentAt: number): void;
   /** Called once per message the receiving client gets. */
   onReceive(handler: (seq: number, sentAt: number) => void): void;
+  /** Called when the relay refuses a message or drops a client: the scenario fails with it. */
+  onFailure(handler: (err: Error) => void): void;
   close(): Promise<void>;
 }
 
+/**
+ * How to connect the two clients of a relay. Plain data, because the clients run in a worker
+ * thread (bench/client-worker.ts): like real clients, they don't share the server's event loop.
+ */
+export type LinkSpec =
+  | { readonly kind: 'naive'; readonly url: string }
+  | { readonly kind: 'switchboard'; readonly url: string; readonly room: string; readonly tokens: readonly [string, string] };
+
 export interface RelayUnderTest {
   readonly name: string;
-  /** Connects a fresh sender and receiver, both ready (joined) when this resolves. */
-  openLink(): Promise<BenchLink>;
+  /** Where and how the two clients connect. */
+  linkSpec(): LinkSpec;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** Where and on what a run happened: recorded beside its numbers, since they mean nothing without it. */
 export interface RunContext {
@@ -11,6 +11,8 @@ export interface RunContext {
   readonly memoryGiB: number;
   readonly node: string;
   readonly redis: string;
+  /** 1-minute load average at the start: other work on the machine skews every figure. */
+  readonly loadAverage: number;
 }
 
 function run(cmd: string, args: string[]): string {
@@ -32,5 +34,6 @@ export function describeRun(): RunContext {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     redis: redisVersion,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
-import { decodeStamp, encodeStamp, type BenchLink, type RelayUnderTest } from './link.ts';
-import { openSocket } from './ws-client.ts';
+import type { LinkSpec, RelayUnderTest } from './link.ts';
 
 /**
  * The baseline of issue #2, written the plain way: ws -> one BullMQ queue -> ws. Every incoming
@@ -60,27 +59,8 @@ export class NaiveRelay implements RelayUnderTest {
     return new NaiveRelay(clients, http, wss, queue, worker, [queueConn, workerConn], `ws://127.0.0.1:${port}/`);
   }
 
-  async openLink(): Promise<BenchLink> {
-    const sender = await openSocket(this.url);
-    const receiver = await openSocket(this.url);
-    // The server registers a socket on 'connection', which may trail the client's 'open' by a tick.
-    await waitFor(() => this.clients.size >= 2, 2_000, 'naive relay did not register both clients');
-    return {
-      send(seq, sentAt) {
-        sender.send(JSON.stringify({ text: encodeStamp(seq, sentAt) }));
-      },
-      onReceive(handler) {
-        receiver.on('message', (data) => {
-          const { text } = JSON.parse(data.toString()) as { text: string };
-          const { seq, sentAt } = decodeStamp(text);
-          handler(seq, sentAt);
-        });
-      },
-      async close() {
-        sender.close();
-        receiver.close();
-      },
-    };
+  linkSpec(): LinkSpec {
+    return { kind: 'naive', url: this.url };
   }
 
   async close(): Promise<void> {
@@ -90,13 +70,5 @@ export class NaiveRelay implements RelayUnderTest {
     for (const c of this.connections) await c.quit().catch(() => c.disconnect());
     this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
-  }
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(message);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -79,7 +79,7 @@ function printTable(results: readonly BenchResult[]): void {
 
 async function main(): Promise<number> {
   const context = describeRun();
-  console.log(`bench: ${context.date}, commit ${context.commit}${context.dirty ? ' (uncommitted changes)' : ''}, ${context.cpus} x ${context.cpuModel}, ${context.memoryGiB} GiB, node ${context.node}, redis ${context.redis}`);
+  console.log(`bench: ${context.date}, commit ${context.commit}${context.dirty ? ' (uncommitted changes)' : ''}, ${context.cpus} x ${context.cpuModel}, ${context.memoryGiB} GiB, node ${context.node}, redis ${context.redis}, load ${context.loadAverage}`);
   const results: BenchResult[] = [];
   const failures: string[] = [];
   const missing: string[] = [];

@@ -8,13 +8,13 @@ import { summarize, type LatencySummary } from './stats.ts';
  * order), or the scenario fails instead of reporting a number.
  */
 
-/** Tracks what the receiver got: completes when every seq in [0, expected) arrived once, in order. */
+/** Tracks what the receiver got: done when every seq in [0, expected) arrived once, in order. */
 class Receipts {
   received = 0;
   private nextSeq = 0;
   failure: Error | undefined;
 
-  constructor(private readonly expected: number) {}
+  constructor(private readonly expected: () => number) {}
 
   accept(seq: number): void {
     if (seq !== this.nextSeq) {
@@ -26,53 +26,81 @@ class Receipts {
   }
 
   get done(): boolean {
-    return this.received >= this.expected;
+    return this.received >= this.expected();
   }
 }
 
 export interface ThroughputOptions {
+  /** Messages to send at most. */
   readonly messages: number;
   /** Most messages sent but not yet received: keeps the sender from merely filling socket buffers. */
   readonly window: number;
-  readonly timeoutMs: number;
+  /** Time to send in at most: a slow relay is measured over this long instead of holding up the run. */
+  readonly maxSendMs: number;
+  /** After the last send, how long the rest may take to arrive before the scenario fails. */
+  readonly drainTimeoutMs: number;
 }
 
 export interface ThroughputResult {
+  /** Messages sent and received (all of `messages`, unless the send time ran out first). */
   readonly messages: number;
   readonly seconds: number;
   readonly perSecond: number;
+  /** True when the send time ran out before all `messages` were sent. */
+  readonly timeLimited: boolean;
 }
 
-/** Sends `messages` as fast as the window allows; the rate is what the receiving client got per second. */
+/**
+ * Sends up to `messages` as fast as the window allows, for at most maxSendMs; the rate is what
+ * the receiving client got per second, from the first send to the last message received.
+ */
 export async function runThroughput(link: BenchLink, opts: ThroughputOptions): Promise<ThroughputResult> {
-  const receipts = new Receipts(opts.messages);
+  let target = opts.messages;
+  const receipts = new Receipts(() => target);
   let sent = 0;
+  let timeLimited = false;
   const started = performance.now();
   return await new Promise<ThroughputResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`throughput: ${receipts.received}/${opts.messages} received after ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
+    let drainTimer: NodeJS.Timeout | undefined;
+    let finished = false;
+    const finish = (err?: Error): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(sendTimer);
+      if (drainTimer) clearTimeout(drainTimer);
+      if (err) { reject(err); return; }
+      const seconds = (performance.now() - started) / 1000;
+      resolve({ messages: target, seconds, perSecond: target / seconds, timeLimited });
+    };
+    const sendTimer = setTimeout(() => {
+      // Out of send time: what was sent is what must arrive.
+      timeLimited = sent < opts.messages;
+      target = sent;
+      if (receipts.done) { finish(); return; }
+      drainTimer = setTimeout(() => {
+        finish(new Error(`throughput: ${receipts.received}/${sent} received ${opts.drainTimeoutMs} ms after the last send`));
+      }, opts.drainTimeoutMs);
+    }, opts.maxSendMs);
     const pump = (): void => {
-      while (sent < opts.messages && sent - receipts.received < opts.window) {
+      if (finished) return;
+      while (sent < target && sent - receipts.received < opts.window) {
         link.send(sent, performance.now());
         sent++;
+      }
+      if (sent >= opts.messages && !drainTimer) {
+        clearTimeout(sendTimer);
+        drainTimer = setTimeout(() => {
+          finish(new Error(`throughput: ${receipts.received}/${sent} received ${opts.drainTimeoutMs} ms after the last send`));
+        }, opts.drainTimeoutMs);
       }
     };
     link.onReceive((seq) => {
       receipts.accept(seq);
-      if (receipts.failure) {
-        clearTimeout(timer);
-        reject(receipts.failure);
-        return;
-      }
-      if (receipts.done) {
-        clearTimeout(timer);
-        const seconds = (performance.now() - started) / 1000;
-        resolve({ messages: opts.messages, seconds, perSecond: opts.messages / seconds });
-        return;
-      }
-      pump();
+      if (receipts.failure) finish(receipts.failure);
+      else if (receipts.done) finish();
+      else pump();
     });
+    link.onFailure((err) => finish(err));
     pump();
   });
 }
@@ -101,7 +129,7 @@ export interface LatencyResult extends LatencySummary {
  */
 export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise<LatencyResult> {
   const total = Math.round((opts.ratePerSecond * opts.durationMs) / 1000);
-  const receipts = new Receipts(total);
+  const receipts = new Receipts(() => total);
   const samples: number[] = [];
   const intervalMs = 1000 / opts.ratePerSecond;
   let sent = 0;
@@ -125,6 +153,7 @@ export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise
       if (receipts.failure) finish(receipts.failure);
       else if (receipts.done) finish();
     });
+    link.onFailure((err) => finish(err));
     const ticker = setInterval(() => {
       const now = performance.now();
       const due = Math.min(total, Math.floor((now - started) / intervalMs) + 1);

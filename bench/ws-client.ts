@@ -1,8 +1,13 @@
-import { WebSocket, type ClientOptions } from 'ws';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
 
-/** Opens a client socket and resolves once it is open (rejects on error or after timeoutMs). */
-export async function openSocket(url: string, options: ClientOptions = {}, timeoutMs = 5_000): Promise<WebSocket> {
+/**
+ * Opens a client socket and resolves once it is open (rejects on error or after timeoutMs).
+ * `onMessage` is attached before the upgrade: a server's first frame can arrive in the same read
+ * as its 101 response, before an `await` on this function could attach a listener.
+ */
+export async function openSocket(url: string, options: ClientOptions = {}, onMessage?: (data: RawData) => void, timeoutMs = 5_000): Promise<WebSocket> {
   const socket = new WebSocket(url, options);
+  if (onMessage) socket.on('message', onMessage);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { socket.terminate(); reject(new Error(`no WebSocket open to ${url} in ${timeoutMs} ms`)); }, timeoutMs);
     socket.once('open', () => { clearTimeout(timer); resolve(); });

@@ -4,6 +4,7 @@ import { summarize } from '../../bench/stats.ts';
 import { runLatency, runThroughput } from '../../bench/scenarios.ts';
 import { decodeStamp, encodeStamp, type BenchLink } from '../../bench/link.ts';
 import { NaiveRelay } from '../../bench/naive-relay.ts';
+import { openLink } from '../../bench/clients.ts';
 import { RedisProbe } from '../../bench/redis.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 
@@ -23,6 +24,7 @@ function fakeLink(opts: { delayMs?: number; mangle?: (seq: number) => number[] }
       }, opts.delayMs ?? 0);
     },
     onReceive(h: (seq: number, sentAt: number) => void) { handler = h; },
+    onFailure() {},
     async close() {},
   };
   return link;
@@ -48,25 +50,34 @@ describe('bench stats', () => {
 describe('bench scenarios', () => {
   test('throughput receives every message once and never has more than the window in flight', async () => {
     const link = fakeLink();
-    const r = await runThroughput(link, { messages: 2_000, window: 50, timeoutMs: 5_000 });
+    const r = await runThroughput(link, { messages: 2_000, window: 50, maxSendMs: 5_000, drainTimeoutMs: 5_000 });
     assert.equal(r.messages, 2_000);
+    assert.equal(r.timeLimited, false);
     assert.ok(r.perSecond > 0 && Number.isFinite(r.perSecond));
     assert.ok(link.maxInFlight <= 50, `in flight ${link.maxInFlight}`);
   });
 
   test('throughput fails on a duplicate instead of counting it', async () => {
     const link = fakeLink({ mangle: (s) => (s === 10 ? [10, 10] : [s]) });
-    await assert.rejects(runThroughput(link, { messages: 100, window: 1, timeoutMs: 5_000 }), /duplicate/);
+    await assert.rejects(runThroughput(link, { messages: 100, window: 1, maxSendMs: 5_000, drainTimeoutMs: 1_000 }), /duplicate/);
   });
 
   test('throughput fails on a gap (a lost message followed by later ones)', async () => {
     const link = fakeLink({ mangle: (s) => (s === 3 ? [] : [s]) });
-    await assert.rejects(runThroughput(link, { messages: 100, window: 10, timeoutMs: 2_000 }), /message 4 arrived when 3 was next/);
+    await assert.rejects(runThroughput(link, { messages: 100, window: 10, maxSendMs: 2_000, drainTimeoutMs: 1_000 }), /message 4 arrived when 3 was next/);
   });
 
   test('throughput fails when its time is up, saying how far it got', async () => {
     const link = fakeLink({ mangle: (s) => (s === 99 ? [] : [s]) });
-    await assert.rejects(runThroughput(link, { messages: 100, window: 10, timeoutMs: 300 }), /99\/100 received after 300 ms/);
+    await assert.rejects(runThroughput(link, { messages: 100, window: 10, maxSendMs: 2_000, drainTimeoutMs: 300 }), /99\/100 received 300 ms after the last send/);
+  });
+
+  test('throughput stops sending when its send time is up and measures what it sent', async () => {
+    const link = fakeLink({ delayMs: 5 });
+    const r = await runThroughput(link, { messages: 1_000_000, window: 10, maxSendMs: 300, drainTimeoutMs: 1_000 });
+    assert.equal(r.timeLimited, true);
+    assert.ok(r.messages > 0 && r.messages < 1_000_000, `${r.messages} messages`);
+    assert.ok(r.seconds >= 0.3 && r.seconds < 1.3, `${r.seconds} s`);
   });
 
   test('latency paces at the asked rate and measures the added delay', async () => {
@@ -88,10 +99,10 @@ describe('naive relay (real redis-server)', () => {
     const probe = new RedisProbe(redis.url);
     const relay = await NaiveRelay.start(redis.url, 'naive-test');
     try {
-      const link = await relay.openLink();
+      const link = await openLink(relay.linkSpec());
       try {
         await probe.reset();
-        const r = await runThroughput(link, { messages: 300, window: 50, timeoutMs: 20_000 });
+        const r = await runThroughput(link, { messages: 300, window: 50, maxSendMs: 20_000, drainTimeoutMs: 10_000 });
         assert.equal(r.messages, 300);
         const stats = await probe.commandStats();
         // One BullMQ add (a Lua script) per message, plus the worker's moveToFinished per job.
