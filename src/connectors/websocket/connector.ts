@@ -132,9 +132,14 @@ export class WebSocketConnector {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
       else s.ws.once('close', () => resolve());
     }));
-    for (const s of sessions) s.close(CloseCode.GoingAway, 'going away');
+    for (const s of sessions) {
+      s.close(CloseCode.GoingAway, 'going away');
+      s.ws.resume(); // read again, or the client's answering close frame is never seen
+    }
     await Promise.race([Promise.all(closed), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
     for (const s of this.sessions) s.ws.terminate();
+    this.sessions.clear();
+    this.metrics.connections.set(0);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.logger.info('websocket connector closed');
   }
