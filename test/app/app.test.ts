@@ -1,0 +1,130 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { connectClient, UpgradeRefused } from '../helpers/ws-client.ts';
+import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+
+const ALICE = 'sb_test_alice_token_for_app_tests_only';
+const BOB = 'sb_test_bob_token_for_app_tests_only';
+
+function appConfig(extra = ''): string {
+  return [
+    'http:\n  port: 8080\n',
+    'websocket:\n  tokens:\n',
+    `    - { name: alice, hash: "${hashToken(ALICE)}" }\n`,
+    `    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
+    extra,
+  ].join('');
+}
+
+async function startOn(tree: ConfigTree): Promise<App> {
+  // Port 0 overrides the configured 8080: tests never depend on a fixed port.
+  return startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
+}
+
+/** Sends a raw upgrade request and returns the status line the server answered with. */
+function rawUpgrade(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    });
+    let data = '';
+    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
+    socket.on('data', (d: Buffer) => { data += d.toString(); });
+    socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
+    socket.on('error', reject);
+  });
+}
+
+describe('startApp (memory driver, HTTP on a free port)', () => {
+  let tree: ConfigTree;
+  let app: App;
+  before(async () => {
+    tree = makeConfigTree(appConfig(), { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: lobby@muc.example.org\n' });
+    app = await startOn(tree);
+  });
+  after(async () => {
+    await app?.close();
+    tree?.cleanup();
+  });
+
+  test('GET /healthz: 200 with bus driver and durability', async () => {
+    assert.match(app.httpUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(app.httpPort, 8080);
+    const res = await fetch(`${app.httpUrl}/healthz`);
+    assert.equal(res.status, 200);
+    const body = await res.json() as Record<string, unknown>;
+    assert.deepEqual({ status: body['status'], bus: body['bus'], durable: body['durable'] }, { status: 'ok', bus: 'memory', durable: false });
+  });
+
+  test('unknown paths are 404, for requests and for upgrades', async () => {
+    assert.equal((await fetch(`${app.httpUrl}/nope`)).status, 404);
+    assert.equal((await fetch(`${app.httpUrl}/healthz`, { method: 'POST' })).status, 405);
+    assert.match(await rawUpgrade(app.httpPort, '/elsewhere'), /^HTTP\/1\.1 404/);
+    assert.match(await rawUpgrade(app.httpPort, '/apiws'), /^HTTP\/1\.1 404/, 'MTProto over WS is not served when mtproto is disabled');
+  });
+
+  test('a WS client connects through the app; a message reaches the other client of the room; /metrics counts it', async () => {
+    assert.equal(app.wsUrl, `ws://127.0.0.1:${app.httpPort}/ws`);
+    await assert.rejects(connectClient(app.wsUrl, 'sb_wrong'), (err: unknown) => err instanceof UpgradeRefused && err.status === 401);
+    const alice = await connectClient(app.wsUrl, ALICE);
+    const bob = await connectClient(app.wsUrl, BOB);
+    try {
+      await alice.request({ type: 'join', room: 'lobby' });
+      await bob.request({ type: 'join', room: 'lobby' });
+      const ack = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hello through the app' } });
+      assert.equal(ack.type, 'ack');
+      const [got] = await bob.collectEvents(1);
+      assert.equal(got?.event.id, ack['id']);
+      assert.equal(got?.event['text'], 'hello through the app');
+
+      const health = await (await fetch(`${app.httpUrl}/healthz`)).json() as Record<string, unknown>;
+      assert.equal(health['websocketConnections'], 2);
+      const res = await fetch(`${app.httpUrl}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+      const text = await res.text();
+      const published = /^switchboard_bus_published_events_total (\d+)/m.exec(text);
+      assert.ok(published && Number(published[1]) >= 1, 'published counter counts the message');
+      assert.match(text, /^switchboard_process_/m);
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
+});
+
+describe('startApp: health, metrics switch, shutdown, failed start', () => {
+  test('/healthz is 503 when the bus is down; /metrics is 404 when disabled; close() is idempotent and frees the port', async () => {
+    const tree = makeConfigTree(appConfig().replace('port: 8080', 'port: 8080\n  metrics: false'), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+    const app = await startOn(tree);
+    try {
+      assert.equal((await fetch(`${app.httpUrl}/metrics`)).status, 404);
+      await app.bus.close();
+      const res = await fetch(`${app.httpUrl}/healthz`);
+      assert.equal(res.status, 503);
+      assert.equal((await res.json() as Record<string, unknown>)['status'], 'unavailable');
+    } finally {
+      await Promise.all([app.close(), app.close()]);
+      tree.cleanup();
+    }
+    await assert.rejects(fetch(`${app.httpUrl}/healthz`), 'nothing listens after close');
+  });
+
+  test('a start that fails (port taken) rejects and leaves nothing running', async () => {
+    const tree = makeConfigTree(appConfig(), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+    const first = await startOn(tree);
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      await assert.rejects(startApp(loaded, { logger: silentLogger, httpPortOverride: first.httpPort }), /EADDRINUSE/);
+      assert.equal((await fetch(`${first.httpUrl}/healthz`)).status, 200, 'the first instance is unaffected');
+    } finally {
+      await first.close();
+      tree.cleanup();
+    }
+  });
+});
