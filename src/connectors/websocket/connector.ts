@@ -217,7 +217,12 @@ export class WebSocketConnector {
       return;
     }
     session.enqueue(async () => {
-      await this.dispatch(session, parsed.frame);
+      try {
+        await this.dispatch(session, parsed.frame);
+      } catch (err) {
+        this.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
+        session.sendError(parsed.frame.ref, ErrorCode.Internal, 'internal error; the frame may not have been handled');
+      }
       // Answers count against the buffer too: a client that sends but never reads waits here (its
       // socket stops being read once its queue is full) and is cut off if it never drains.
       await session.drain();
