@@ -168,3 +168,12 @@ test('checkGA enforces 1 < g_a < p-1 and the 2^(2048-64) margins', () => {
   assert.equal(checkGA(DH_PRIME - m + 1n), false);
   assert.equal(checkGA(bytesToBigInt(modPow(Uint8Array.of(3), randomBytes(256), bigIntToBytes(DH_PRIME)))), true);
 });
+
+test('our AES key schedules equal noble expandKeyLE / expandKeyDecLE word for word', async () => {
+  const { unsafe } = await import('@noble/ciphers/aes.js');
+  const { expandDecKey, expandEncKey } = await import('../../src/connectors/mtproto/crypto/aes-key-schedule.ts');
+  fc.assert(fc.property(fc.constantFrom(16, 24, 32).chain((n) => bytes(n)), (key) => {
+    assert.deepEqual(expandEncKey(key), unsafe.expandKeyLE(key));
+    assert.deepEqual(expandDecKey(key), unsafe.expandKeyDecLE(key));
+  }), { numRuns: 100 });
+});

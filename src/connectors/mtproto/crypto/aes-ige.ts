@@ -1,7 +1,7 @@
 // AES-IGE (Infinite Garble Extension), the block mode of MTProto message and handshake
 // encryption. @noble/ciphers has no IGE and its ECB instances refuse a second call, so IGE
 // is built directly on noble's word-level AES rounds (`unsafe.encrypt`/`unsafe.decrypt`)
-// with the key schedule expanded once per key. The chaining runs on four 32-bit words per
+// with the key schedule expanded once per key (in noble's layout, see aes-key-schedule.ts). The chaining runs on four 32-bit words per
 // block held in locals, so there is no per-block allocation or byte shuffling.
 //
 // IV layout (OpenSSL / Telegram convention): iv[0..16) is the "previous ciphertext" block,
@@ -9,8 +9,9 @@
 //   encrypt: c_i = E(p_i ^ c_{i-1}) ^ p_{i-1}
 //   decrypt: p_i = D(c_i ^ p_{i-1}) ^ c_{i-1}
 import { unsafe } from '@noble/ciphers/aes.js';
+import { expandDecKey, expandEncKey } from './aes-key-schedule.ts';
 
-const { expandKeyLE, expandKeyDecLE, encrypt: encryptWords, decrypt: decryptWords } = unsafe;
+const { encrypt: encryptWords, decrypt: decryptWords } = unsafe;
 
 // noble's rounds work on little-endian words; on a big-endian host the buffer is
 // byte-swapped around the word loop so the same code stays correct.
@@ -70,7 +71,7 @@ export class AesIge {
   encrypt(plain: Uint8Array, iv: Uint8Array): Uint8Array {
     checkIv(iv);
     checkData(plain);
-    const xk = (this.encKey ??= expandKeyLE(this.key));
+    const xk = (this.encKey ??= expandEncKey(this.key));
     const { out, words: w } = wordCopy(plain);
     let c0 = wordLE(iv, 0), c1 = wordLE(iv, 4), c2 = wordLE(iv, 8), c3 = wordLE(iv, 12);
     let p0 = wordLE(iv, 16), p1 = wordLE(iv, 20), p2 = wordLE(iv, 24), p3 = wordLE(iv, 28);
@@ -88,7 +89,7 @@ export class AesIge {
   decrypt(cipher: Uint8Array, iv: Uint8Array): Uint8Array {
     checkIv(iv);
     checkData(cipher);
-    const xk = (this.decKey ??= expandKeyDecLE(this.key));
+    const xk = (this.decKey ??= expandDecKey(this.key));
     const { out, words: w } = wordCopy(cipher);
     let c0 = wordLE(iv, 0), c1 = wordLE(iv, 4), c2 = wordLE(iv, 8), c3 = wordLE(iv, 12);
     let p0 = wordLE(iv, 16), p1 = wordLE(iv, 20), p2 = wordLE(iv, 24), p3 = wordLE(iv, 28);
