@@ -1,6 +1,10 @@
 import { test } from 'node:test';
+import { createServer as createHttpServer } from 'node:http';
+import { Redis } from 'ioredis';
+import { startRedis } from '../helpers/redis.ts';
+import { RedisAuthKeyStore } from '../../src/connectors/mtproto/store/redis-auth-key-store.ts';
 import assert from 'node:assert/strict';
-import { gramAuthenticate, gramSender, ping, pinServerKey, type GramPong, type GramTransport } from './gramjs-client.ts';
+import { gramAuthenticate, gramSender, newAuthKey, ping, pinServerKey, type GramPong, type GramTransport } from './gramjs-client.ts';
 import { metricValue, startServer, testRsaKey } from './harness.ts';
 
 pinServerKey(testRsaKey());
@@ -23,7 +27,7 @@ async function roundTrip(kind: GramTransport, port: number): Promise<void> {
   }
 }
 
-for (const kind of ['abridged', 'full'] as const) {
+for (const kind of ['abridged', 'full', 'obfuscated'] as const) {
   test(`gramjs creates an auth key and pings over ${kind}`, async () => {
     const srv = await startServer();
     try {
@@ -36,3 +40,62 @@ for (const kind of ['abridged', 'full'] as const) {
     }
   });
 }
+
+test('gramjs over WebSocket: obfuscated abridged at ws://127.0.0.1:port/apiws, subprotocol binary', async () => {
+  const srv = await startServer();
+  // The app's HTTP server owns the port and hands /apiws upgrades to the MTProto server.
+  const http = createHttpServer((_req, res) => { res.writeHead(404).end(); });
+  http.on('upgrade', (req, socket, head) => srv.server.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const addr = http.address();
+  assert.ok(addr !== null && typeof addr === 'object');
+  try {
+    await roundTrip('websocket', addr.port);
+    assert.ok((await metricValue(srv.registry, 'switchboard_mtproto_connections_total', { transport: 'websocket' })) >= 2);
+    assert.equal(await metricValue(srv.registry, 'switchboard_mtproto_connections_total', { transport: 'tcp' }), 0);
+  } finally {
+    http.closeAllConnections();
+    await new Promise<void>((r) => http.close(() => r()));
+    await srv.stop();
+  }
+});
+
+test('auth key survives a bridge restart with RedisAuthKeyStore on a real redis-server', async () => {
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  try {
+    const first = await startServer({ keyStore: new RedisAuthKeyStore(redis) });
+    let key: Buffer | undefined;
+    let timeOffset = 0;
+    try {
+      const res = await gramAuthenticate('abridged', first.port);
+      key = res.authKey.getKey();
+      timeOffset = res.timeOffset;
+    } finally {
+      await first.stop();
+    }
+    assert.ok(key);
+    // A new server process: nothing in memory, same Redis.
+    const redis2 = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    const second = await startServer({ keyStore: new RedisAuthKeyStore(redis2) });
+    try {
+      const authKey = newAuthKey();
+      await authKey.setKey(key);
+      const sender = await gramSender('abridged', second.port, authKey, timeOffset);
+      try {
+        const pong = (await sender.send(ping(777))) as GramPong;
+        assert.equal(pong.pingId.toString(), '777');
+      } finally {
+        await sender.disconnect();
+      }
+      assert.equal(await metricValue(second.registry, 'switchboard_mtproto_handshakes_ok_total'), 0, 'no new key was made');
+      assert.equal(await metricValue(second.registry, 'switchboard_mtproto_transport_errors_total', { reason: 'unknown-auth-key' }), 0, 'no -404');
+    } finally {
+      await second.stop();
+      redis2.disconnect();
+    }
+  } finally {
+    redis.disconnect();
+    await redisServer.stop();
+  }
+});

@@ -30,20 +30,9 @@ export async function startServer(extra: Partial<MtprotoServerOptions> = {}): Pr
   const keyStore = extra.keyStore ?? new MemoryAuthKeyStore();
   const rsaKey = extra.rsaKey ?? testRsaKey();
   const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;
-  const createTransport = extra.createTransport ?? (await defaultTestTransport());
-  const server = createMtprotoServer({ host: '127.0.0.1', port: 0, rsaKey, keyStore, logger, registry, ...extra, ...(createTransport ? { createTransport } : {}) });
+  const server = createMtprotoServer({ host: '127.0.0.1', port: 0, rsaKey, keyStore, logger, registry, ...extra });
   const { port } = await server.start();
   return { server, port, registry, keyStore, rsaKey, stop: () => server.stop() };
-}
-
-/** The real transport when it exists, else the temporary shim (see transport-shim.ts). */
-async function defaultTestTransport(): Promise<MtprotoServerOptions['createTransport']> {
-  try {
-    await import('../../src/connectors/mtproto/transport/server-transport.ts' as string);
-    return undefined;
-  } catch {
-    return (await import('./transport-shim.ts')).shimTransport;
-  }
 }
 
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {

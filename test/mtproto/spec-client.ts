@@ -323,7 +323,8 @@ export class SpecSession {
     head.writeInt32LE(o.seqNo ?? this.seqNo(contentRelated), 24);
     head.writeInt32LE(o.lengthField ?? body.length, 28);
     const unpadded = concat(head, body);
-    const padLen = o.paddingBytes ?? 12 + ((16 - ((unpadded.length + 12) % 16)) % 16);
+    const want = o.paddingBytes ?? 12;
+    const padLen = want + ((16 - ((unpadded.length + want) % 16)) % 16);
     const plain = concat(unpadded, rnd(padLen));
     const msgKey = computeMsgKey(this.auth.authKey, plain, 0);
     const { key, iv } = deriveAesKeyIv(this.auth.authKey, msgKey, 0);

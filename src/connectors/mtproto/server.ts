@@ -13,6 +13,7 @@ import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
 import { unknownMethodRpc, type RpcHandler } from './session/rpc.ts';
 import { createServiceCodec } from './session/service-codec.ts';
+import { ServerTransport } from './transport/server-transport.ts';
 
 export interface MtprotoServerOptions {
   /** Default 127.0.0.1: exposing the port is an explicit decision. */
@@ -34,7 +35,7 @@ export interface MtprotoServerOptions {
   maxPendingHandshakes?: number;
   /** WebSocket path for handleUpgrade; Telegram clients use /apiws. */
   wsPath?: string;
-  /** Framing layer; defaults to transport/'s ServerTransport (loaded at start()). */
+  /** Framing layer; defaults to transport/'s ServerTransport (tests may inject another). */
   createTransport?: TransportFactory;
 }
 
@@ -46,12 +47,7 @@ export interface MtprotoServer {
   readonly connections: number;
 }
 
-async function defaultTransport(): Promise<TransportFactory> {
-  // Resolved at run time: transport/ is written in parallel by the primitives' owner.
-  const path: string = './transport/server-transport.ts';
-  const mod = (await import(path)) as { ServerTransport: new (o: Parameters<TransportFactory>[0]) => ReturnType<TransportFactory> };
-  return (o) => new mod.ServerTransport(o);
-}
+const defaultTransport: TransportFactory = (o) => new ServerTransport(o);
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
@@ -82,7 +78,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
       maxPendingHandshakes: opts.maxPendingHandshakes ?? 512,
     },
     pendingHandshakes: { count: 0 },
-    createTransport: opts.createTransport ?? (() => { throw new Error('mtproto server not started'); }),
+    createTransport: opts.createTransport ?? defaultTransport,
   };
 
   const live = new Set<{ conn: MtprotoConnection; kill(): void }>();
@@ -161,7 +157,6 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
 
     async start() {
       if (server) throw new Error('mtproto server already started');
-      if (!opts.createTransport) deps.createTransport = await defaultTransport();
       const srv = createServer({ noDelay: true }, onTcp);
       srv.on('error', (err) => log.error({ err }, 'mtproto listener error'));
       await new Promise<void>((resolve, reject) => {

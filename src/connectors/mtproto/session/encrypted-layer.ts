@@ -324,8 +324,9 @@ export class EncryptedLayer {
   #msgState(s: SessionState, id: bigint): number {
     const seen = s.seen.get(id);
     if (seen !== undefined) return 4 | (seen.contentRelated ? 0 : 16);
-    if (s.seen.isBelowWindow(id)) return 1;
-    if (checkClientMsgId(id, this.#deps.now()) === 'too-new' || id > s.highestMsgId) return 3;
+    const verdict = checkClientMsgId(id, this.#deps.now());
+    if (s.seen.isBelowWindow(id) || verdict === 'too-old') return 1;
+    if (verdict === 'too-new' || id > s.highestMsgId) return 3;
     return 2;
   }
 
