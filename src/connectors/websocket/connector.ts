@@ -126,7 +126,7 @@ export class WebSocketConnector {
     await this.egress?.close();
     this.egress = undefined;
     const sessions = [...this.sessions];
-    for (const s of sessions) s.ws.pause();
+    for (const s of sessions) s.stopReading();
     await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();

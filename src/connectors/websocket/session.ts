@@ -61,6 +61,8 @@ export class Session {
   private closingReason: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
+  /** Set at shutdown: the inbound queue must not resume reading once it drains. */
+  private readingStopped = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -141,8 +143,14 @@ export class Session {
       this.logger.error({ err, session: this.id }, 'websocket frame handler failed');
     }).finally(() => {
       this.queued--;
-      if (this.queued < MAX_QUEUED_FRAMES / 2 && !this.closing) this.ws.resume();
+      if (this.queued < MAX_QUEUED_FRAMES / 2 && !this.closing && !this.readingStopped) this.ws.resume();
     });
+  }
+
+  /** Stops reading new frames for good (shutdown); frames already received are still handled. */
+  stopReading(): void {
+    this.readingStopped = true;
+    this.ws.pause();
   }
 
   /** Resolves when the frames already received are handled (their acks sent). */
