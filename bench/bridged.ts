@@ -15,13 +15,20 @@ import type { LinkSpec, RelayUnderTest } from './link.ts';
  */
 const ROOM = 'a';
 
+/** Knobs for profiling runs; `npm run bench` uses the defaults (those of config.yaml). */
+export interface BridgedOptions {
+  /** bus.batch.maxWaitMs (default: the config default). */
+  readonly batchMaxWaitMs?: number;
+}
+
 /** Limits the defaults set for the open internet; the bench must measure the bus, not the rate limiter. */
-function benchConfigYaml(redisUrl: string, tokens: { name: string; hash: string }[]): string {
+function benchConfigYaml(redisUrl: string, tokens: { name: string; hash: string }[], opts: BridgedOptions): string {
   return [
     'log: { level: silent }',
     'bus:',
     '  driver: redis',
     `  redis: { url: "${redisUrl}", prefix: sbbench }`,
+    ...(opts.batchMaxWaitMs !== undefined ? [`  batch: { maxWaitMs: ${opts.batchMaxWaitMs} }`] : []),
     'http: { host: 127.0.0.1, port: 0, metrics: true }',
     'websocket:',
     '  rateLimit: { perSecond: 100000, burst: 1000000 }',
@@ -44,7 +51,7 @@ export class BridgedRelay implements RelayUnderTest {
     private readonly tokens: readonly [string, string],
   ) {}
 
-  static async start(redisUrl: string): Promise<BridgedRelay> {
+  static async start(redisUrl: string, opts: BridgedOptions = {}): Promise<BridgedRelay> {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
     try {
       const tokens = [generateToken(), generateToken()] as const;
@@ -54,7 +61,7 @@ export class BridgedRelay implements RelayUnderTest {
       writeFileSync(join(dir, 'config.yaml'), benchConfigYaml(redisUrl, [
         { name: 'bench-sender', hash: hashToken(tokens[0]) },
         { name: 'bench-receiver', hash: hashToken(tokens[1]) },
-      ]));
+      ], opts));
       const loaded = await loadConfig(join(dir, 'config.yaml'));
       const app = await startApp(loaded, {});
       return new BridgedRelay(app, dir, tokens);
