@@ -65,10 +65,21 @@ export class Outbound {
       session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: membership.lastCursor ?? null });
     } else {
       session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since });
-      await this.replay(session, membership, since, ref);
     }
-    // Hand over to live: what arrived during the replay goes out first, paced like the replay;
-    // deliveries keep joining the backlog until it is empty, so nothing overtakes.
+    // The catch-up runs on its own: the session's next frames (a send, a ping) need not wait for a long replay.
+    void this.catchUp(session, membership, since, ref).catch((err: unknown) => {
+      // A half-joined room would hold deliveries forever: leave it and say so, the client re-joins from its cursor.
+      this.logger.warn({ err, session: session.id, room: wsRoom }, 'replay failed');
+      if (session.memberships.get(wsRoom) !== membership) return;
+      this.leave(session, wsRoom);
+      session.sendError(ref, ErrorCode.Unavailable, 'reading the room\'s stream failed; you are no longer joined: join again with your last cursor', wsRoom);
+    });
+  }
+
+  /** Replays from `since` (if any), then hands over to live: what arrived meanwhile goes out first, paced like the replay. */
+  private async catchUp(session: Session, membership: Membership, since: Cursor | undefined, ref: string | undefined): Promise<void> {
+    if (since !== undefined) await this.replay(session, membership, since, ref);
+    // Deliveries keep joining the backlog until it is empty, so nothing overtakes.
     for (;;) {
       if (!this.isCurrent(session, membership)) return;
       const entry = membership.backlog.shift();
