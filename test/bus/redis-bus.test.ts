@@ -94,9 +94,14 @@ describe('redis bus', () => {
     try {
       await doomed.next('ready');
       const batches = [0, 1, 2].map((b) => Array.from({ length: 5 }, (_, i) => message(`b${b}.${i}`)));
-      for (const batch of batches) await bus.publish(batch);
+      await bus.publish(batches[0] ?? []);
       const taken = await doomed.next('took');
       assert.deepEqual(taken, batches[0]?.map((e) => e.id), 'the child took the first batch');
+      // Newer jobs queue up behind the one the child holds.
+      await bus.publish(batches[1] ?? []);
+      await bus.publish(batches[2] ?? []);
+      await waitFor('newer batches routed', async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 15);
+      assert.ok(((await bus.stats()).egressWaiting['mtproto'] ?? 0) >= 1, 'newer egress jobs wait behind the orphan');
       await kill(doomed.child);
       const killedAt = Date.now();
       const active = await bus['redis'].lrange(`${prefix}:${prefix}-egress-mtproto:active`, 0, -1);

@@ -18,6 +18,7 @@ export interface BusKeys {
   /** BullMQ's own key of a job's lock (its worker token while the job is active). */
   jobLock(queue: string, jobId: string): string;
   activeList(queue: string): string;
+  waitList(queue: string): string;
 }
 
 export function busKeys(prefix: string): BusKeys {
@@ -34,5 +35,6 @@ export function busKeys(prefix: string): BusKeys {
     connectors: `${prefix}:egress-connectors`,
     jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
     activeList: (queue) => `${prefix}:${queue}:active`,
+    waitList: (queue) => `${prefix}:${queue}:wait`,
   };
 }

@@ -8,7 +8,7 @@ import { isCursor, type Bus, type BusStats, type Cursor, type DeadLetter, type D
   type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
 import { appendBatch, defineAppendScript } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
-import { OrderedConsumer } from './ordered-consumer.ts';
+import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { PublishBatcher } from './publish-batcher.ts';
 import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
 import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
@@ -133,7 +133,7 @@ export class RedisBus implements Bus {
     if (this.closed) throw new Error('bus is closed');
     if (this.routing) throw new Error('this bus already runs the router');
     this.routing = true;
-    const consumer = this.consumer(this.keys.ingressQueue, this.keys.routerLease, (job, signal) => this.routeJob(job, route, signal));
+    const consumer = this.consumer(this.keys.ingressQueue, this.keys.routerLease, (jobs, signal) => this.routeJobs(jobs, route, signal));
     return {
       close: async () => {
         await consumer.close();
@@ -143,20 +143,24 @@ export class RedisBus implements Bus {
     };
   }
 
-  private consumer(queueName: string, leaseKey: string, process: (job: Job, signal: AbortSignal) => Promise<void>): OrderedConsumer {
+  private consumer(queueName: string, leaseKey: string, process: BatchProcessor): OrderedConsumer {
     const consumer = new OrderedConsumer({
       keys: this.keys, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
-      leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000, keepCompleted: KEEP_COMPLETED,
-      logger: this.opts.logger, process,
+      leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000,
+      maxEvents: this.opts.batch.maxEvents, delivery: this.opts.delivery, logger: this.opts.logger, process,
     });
     this.consumers.add(consumer);
     return consumer;
   }
 
-  private async routeJob(job: Job, route: RouteFn, signal: AbortSignal): Promise<void> {
-    const jobId = job.id ?? batchJobId([]);
-    const raw: unknown = job.data;
-    const items: unknown[] = Array.isArray(raw) ? raw : [raw];
+  /**
+   * Routes a run of ingress jobs as one batch. The batch's id (the job id, or a hash of the job ids)
+   * owns its events' dedupe marks and names its egress jobs: a takeover re-processes the same run of
+   * orphaned jobs, so the same id comes out and nothing is appended or enqueued twice.
+   */
+  private async routeJobs(jobs: readonly Job[], route: RouteFn, signal: AbortSignal): Promise<void> {
+    const jobId = groupId(jobs);
+    const items = jobItems(jobs);
     const events: CanonicalEvent[] = [];
     const letters: { id: string; letter: DeadLetter }[] = [];
     items.forEach((item, i) => {
@@ -225,7 +229,7 @@ export class RedisBus implements Bus {
     this.localEgress.add(connector);
     void this.redis.sadd(this.keys.connectors, connector).catch(() => undefined);
     const consumer = this.consumer(this.keys.egressQueue(connector), this.keys.egressLease(connector),
-      (job, signal) => this.deliverJob(connector, job, handler, signal));
+      (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal));
     return {
       close: async () => {
         await consumer.close();
@@ -235,10 +239,9 @@ export class RedisBus implements Bus {
     };
   }
 
-  private async deliverJob(connector: string, job: Job, handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
-    const jobId = job.id ?? 'unknown';
-    const raw: unknown = job.data;
-    const items: unknown[] = Array.isArray(raw) ? raw : [raw];
+  private async deliverJobs(connector: string, jobs: readonly Job[], handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
+    const jobId = groupId(jobs);
+    const items = jobItems(jobs);
     const deliveries: Delivery[] = [];
     const letters: { id: string; letter: DeadLetter }[] = [];
     items.forEach((item, i) => {
@@ -331,6 +334,25 @@ export class RedisBus implements Bus {
     await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
   }
+}
+
+/** The id of a run of jobs: the job's own id when alone, else a hash of all their ids. */
+function groupId(jobs: readonly Job[]): string {
+  if (jobs.length === 1) return jobs[0]?.id ?? 'unknown';
+  const hash = createHash('sha256');
+  for (const job of jobs) hash.update(job.id ?? '').update('\n');
+  return `g-${hash.digest('hex').slice(0, 40)}`;
+}
+
+/** The items (events or deliveries) of a run of jobs, in order. */
+function jobItems(jobs: readonly Job[]): unknown[] {
+  const items: unknown[] = [];
+  for (const job of jobs) {
+    const data: unknown = job.data;
+    if (Array.isArray(data)) items.push(...(data as unknown[]));
+    else items.push(data);
+  }
+  return items;
 }
 
 function compareIds(a: string | undefined, b: string | undefined): number {
