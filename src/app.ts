@@ -62,7 +62,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
   const { config } = loaded;
   const logger = options.logger ?? createLogger(process.env['SWITCHBOARD_LOG_LEVEL'] ?? config.log.level);
   const registry = createRegistry();
-  const instanceId = config.instance.id ?? `${hostname()}-${process.pid}`;
+  // The pid is always part of it: leases in Redis name their owner, and a restarted process must
+  // never take the dead one's lease for its own (two owners) - it waits for it to expire instead.
+  const instanceId = `${config.instance.id ?? hostname()}-${process.pid}`;
   const startedAt = Date.now();
   const log = logger.child({ instance: instanceId });
 
