@@ -195,7 +195,7 @@ describe('websocket: acks wait for the bus', () => {
   });
   after(async () => { await bridge.stop(); await bus.close(); });
 
-  test('no ack before publish resolved; a failed publish is unavailable and acknowledges nothing', async () => {
+  test('no ack before publish resolved; a failed publish is unavailable and acknowledges nothing; answers keep frame order', async () => {
     const alice = await connectClient(bridge.url, bridge.tokens.alice);
     try {
       await alice.request({ type: 'join', room: 'lobby' });
@@ -216,6 +216,18 @@ describe('websocket: acks wait for the bus', () => {
       bus.fail = false;
       const retried = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'retry' } });
       assert.equal(retried.type, 'ack');
+
+      // Sends overlap on the bus, yet every answer keeps frame order: ack, error, ack, pong.
+      bus.gate = new Promise((resolve) => { release = resolve; });
+      alice.send({ type: 'send', room: 'lobby', ref: 'o1', event: { kind: 'message', text: 'one' } });
+      alice.send({ type: 'send', room: 'lobby', ref: 'o2', event: { kind: 'message' } });
+      alice.send({ type: 'send', room: 'lobby', ref: 'o3', event: { kind: 'message', text: 'three' } });
+      alice.send({ type: 'ping', ref: 'o4' });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(alice.frames.filter((f) => f.ref?.startsWith('o')).length, 0, 'nothing answered while the first publish is held');
+      release();
+      await alice.next((f) => f.ref === 'o4');
+      assert.deepEqual(alice.frames.filter((f) => f.ref?.startsWith('o')).map((f) => `${f.ref}:${f.type}`), ['o1:ack', 'o2:error', 'o3:ack', 'o4:pong']);
     } finally {
       await alice.close();
     }

@@ -218,6 +218,8 @@ export class WebSocketConnector {
     }
     session.enqueue(async () => {
       try {
+        // Only sends overlap (see publishFromClient); anything else first lets earlier answers out.
+        if (parsed.frame.type !== 'send') await session.answered();
         await this.dispatch(session, parsed.frame);
       } catch (err) {
         this.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
@@ -232,8 +234,9 @@ export class WebSocketConnector {
   private async dispatch(session: Session, frame: ClientFrame): Promise<void> {
     if (session.closing) return;
     const ref = frame.ref;
-    const fail = (code: ErrorCode, message: string, room?: string) => {
+    const fail = async (code: ErrorCode, message: string, room?: string): Promise<void> => {
       this.logger.debug({ session: session.id, type: frame.type, code, reason: message }, 'client frame refused');
+      await session.answered(); // after the acks of earlier sends still in flight
       session.sendError(ref, code, message, room);
     };
     switch (frame.type) {

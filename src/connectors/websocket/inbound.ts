@@ -53,16 +53,19 @@ export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: S
 
 /**
  * Publishes a client's event and acks it only once the bus holds it durably. If the bus refuses
- * or is down, the client gets `unavailable` and may retry: nothing was acknowledged.
+ * or is down, the client gets `unavailable` and may retry: nothing was acknowledged. Called in
+ * frame order and not awaited to the end: the bus keeps the order of publish calls, so a session's
+ * consecutive sends may be in flight together (the redis driver writes them as one batch) while
+ * their acks still go out in order.
  */
-export async function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
-  try {
-    await bus.publish([event]);
-  } catch (err) {
-    logger.warn({ err, session: session.id, eventId: event.id }, 'publish of a client event failed');
-    session.sendError(ref, ErrorCode.Unavailable, 'the bus did not accept the event; retry later', wsRoom);
-    return;
-  }
-  metrics.acks.inc();
-  session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: event.id, room: wsRoom });
+export function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
+  return session.answerInOrder(bus.publish([event]), (outcome) => {
+    if (!outcome.ok) {
+      logger.warn({ err: outcome.error, session: session.id, eventId: event.id }, 'publish of a client event failed');
+      session.sendError(ref, ErrorCode.Unavailable, 'the bus did not accept the event; retry later', wsRoom);
+      return;
+    }
+    metrics.acks.inc();
+    session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: event.id, room: wsRoom });
+  });
 }

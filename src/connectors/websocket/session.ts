@@ -47,6 +47,8 @@ export const CloseCode = {
 
 /** Inbound frames a session may have waiting before the server stops reading its socket (TCP pushes back). */
 const MAX_QUEUED_FRAMES = 32;
+/** Publishes of one session awaiting the bus at once; past this its next frame waits for the oldest answer. */
+const MAX_IN_FLIGHT = 64;
 
 /** Per-connection state: who it is, what it joined or subscribed, its rate limit, its inbound queue. */
 export class Session {
@@ -63,6 +65,9 @@ export class Session {
   private queued = 0;
   /** Set at shutdown: the inbound queue must not resume reading once it drains. */
   private readingStopped = false;
+  /** Answers to frames whose work is still in flight (acks awaiting the bus), chained in frame order. */
+  private answers: Promise<void> = Promise.resolve();
+  private inFlight = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -153,9 +158,37 @@ export class Session {
     this.ws.pause();
   }
 
-  /** Resolves when the frames already received are handled (their acks sent). */
-  idle(): Promise<void> {
-    return this.queue;
+  /**
+   * Lets a frame's work run in the background while its answer keeps its place: `answer` runs with
+   * the outcome of `work` after every earlier answer. So consecutive sends can be in flight on the
+   * bus together while acks still come back in frame order. Resolves at once unless MAX_IN_FLIGHT
+   * answers wait, then when the oldest is out (which holds up this session's inbound queue).
+   */
+  async answerInOrder<T>(work: Promise<T>, answer: (outcome: { ok: true; value: T } | { ok: false; error: unknown }) => void): Promise<void> {
+    // Settled into a value right away, so a failure is never an unhandled rejection while it waits its turn.
+    const outcome = work.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    this.inFlight++;
+    this.answers = this.answers.then(async () => {
+      try {
+        answer(await outcome);
+      } catch (err) {
+        this.logger.error({ err, session: this.id }, 'websocket answer failed');
+      } finally {
+        this.inFlight--;
+      }
+    });
+    if (this.inFlight >= MAX_IN_FLIGHT) await this.answers;
+  }
+
+  /** Resolves when every answer in flight has been sent: frames other than send wait for it, so all answers keep frame order. */
+  answered(): Promise<void> {
+    return this.answers;
+  }
+
+  /** Resolves when the frames already received are handled and answered (their acks sent). */
+  async idle(): Promise<void> {
+    await this.queue;
+    await this.answers;
   }
 
   /** Closes with a code and reason the client can act on; idempotent. */
