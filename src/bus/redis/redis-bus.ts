@@ -62,6 +62,8 @@ export class RedisBus implements Bus {
   private readonly batcher: PublishBatcher;
   private readonly consumers = new Set<Stoppable>();
   private readonly localEgress = new Set<string>();
+  /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
+  private readonly knownConnectors = new Set<string>();
   private routing = false;
   private closed = false;
 
@@ -86,7 +88,7 @@ export class RedisBus implements Bus {
     } finally {
       probe.disconnect();
     }
-    const redis = new Redis(opts.url, { maxRetriesPerRequest: 3 });
+    const redis = new Redis(opts.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
     const workerRedis = new Redis(opts.url, { maxRetriesPerRequest: null });
     for (const conn of [redis, workerRedis]) conn.on('error', (err) => opts.logger.warn({ err }, 'redis connection error'));
     return new RedisBus(opts, redis, workerRedis);
@@ -198,12 +200,14 @@ export class RedisBus implements Bus {
 
     // One egress job per target connector, all sent together; ids make a re-run after a crash a no-op.
     if (byConnector.size > 0) {
+      const unknown = [...byConnector.keys()].filter((c) => !this.knownConnectors.has(c));
       await this.step('enqueue deliveries', () => Promise.all([
-        this.redis.sadd(this.keys.connectors, ...byConnector.keys()),
+        unknown.length > 0 ? this.redis.sadd(this.keys.connectors, ...unknown) : undefined,
         ...[...byConnector].map(([connector, deliveries]) =>
           this.egressQueue(connector).addBulk([{ name: 'deliveries', data: deliveries, opts: { jobId: `${jobId}.${connector}` } }])),
       ]), signal);
     }
+    for (const c of byConnector.keys()) this.knownConnectors.add(c);
     if (letters.length > 0) await this.deadLetter(letters, signal);
     this.metrics.routed.inc(routed);
     this.metrics.duplicates.inc(duplicates);
