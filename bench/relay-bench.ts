@@ -14,10 +14,14 @@ export const BASELINE = 'naive relay';
 export const SUBJECT = 'switchboard';
 
 export const WARMUP: ThroughputOptions = { messages: 2_000, window: 1_000, maxSendMs: 5_000, drainTimeoutMs: 20_000 };
-/** 20,000 messages or 20 s of sending, whichever comes first (a slow relay is measured, not waited for). */
-export const THROUGHPUT: ThroughputOptions = { messages: 20_000, window: 1_000, maxSendMs: 20_000, drainTimeoutMs: 20_000 };
-/** Throughput runs per relay, alternating relays, best kept: one slow round (a GC, an AOF fsync) doesn't decide. */
-export const THROUGHPUT_ROUNDS = 2;
+/** 20,000 messages or 15 s of sending, whichever comes first (a slow relay is measured, not waited for). */
+export const THROUGHPUT: ThroughputOptions = { messages: 20_000, window: 1_000, maxSendMs: 15_000, drainTimeoutMs: 20_000 };
+/**
+ * Runs per relay and scenario, relays alternating, best kept (highest rate, lowest p99): a round
+ * that other work on the machine slowed down says nothing about the relay, and it hits both alike.
+ */
+export const THROUGHPUT_ROUNDS = 3;
+export const LATENCY_ROUNDS = 2;
 export const LATENCY: LatencyOptions = { ratePerSecond: 1_000, durationMs: 5_000, tickMs: 1, drainTimeoutMs: 20_000 };
 
 export interface RelayFactory {
@@ -28,8 +32,10 @@ export interface RelayFactory {
 export interface RelayBenchOutcome {
   readonly results: BenchResult[];
   readonly failures: string[];
-  /** Redis commands of the measured throughput run, per relay. */
+  /** Redis commands of the last measured throughput run, per relay. */
   readonly commandStats: Record<string, CommandStats>;
+  /** Every measured run, per relay, in the order they ran. */
+  readonly runs: { throughput: Record<string, ThroughputResult[]>; latency: Record<string, LatencyResult[]> };
 }
 
 /** Starts a relay on an empty Redis, warms it up, runs `measure` on a fresh link, and always closes it. */
@@ -56,7 +62,7 @@ function topCommands(stats: CommandStats, messages: number): string {
 export async function relayBench(factories: readonly RelayFactory[], probe: RedisProbe, log: (line: string) => void): Promise<RelayBenchOutcome> {
   const failures: string[] = [];
   const throughput = new Map<string, ThroughputResult[]>();
-  const latency = new Map<string, LatencyResult>();
+  const latency = new Map<string, LatencyResult[]>();
   const commandStats: Record<string, CommandStats> = {};
 
   for (let round = 1; round <= THROUGHPUT_ROUNDS; round++) {
@@ -76,27 +82,37 @@ export async function relayBench(factories: readonly RelayFactory[], probe: Redi
       }
     }
   }
-  for (const factory of factories) {
-    try {
-      const result = await withRelay(factory, probe, (relay) => latencyClients(relay.linkSpec(), LATENCY));
-      latency.set(factory.name, result);
-      log(`latency @${LATENCY.ratePerSecond}/s ${factory.name}: p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(2)} ms `
-        + `(${result.count} msgs, sent ${result.sentPerSecond.toFixed(0)}/s, pacer lag <= ${result.pacerLagMs.toFixed(1)} ms)`);
-    } catch (err) {
-      failures.push(`latency ${factory.name}: ${(err as Error).stack ?? String(err)}`);
-      log(`latency ${factory.name}: FAILED ${(err as Error).message}`);
+  for (let round = 1; round <= LATENCY_ROUNDS; round++) {
+    for (const factory of factories) {
+      try {
+        const result = await withRelay(factory, probe, (relay) => latencyClients(relay.linkSpec(), LATENCY));
+        latency.set(factory.name, [...(latency.get(factory.name) ?? []), result]);
+        log(`latency ${round}/${LATENCY_ROUNDS} @${LATENCY.ratePerSecond}/s ${factory.name}: p50 ${result.p50.toFixed(2)} p90 ${result.p90.toFixed(2)} p99 ${result.p99.toFixed(2)} max ${result.max.toFixed(2)} ms `
+          + `(${result.count} msgs, sent ${result.sentPerSecond.toFixed(0)}/s, pacer lag <= ${result.pacerLagMs.toFixed(1)} ms)`);
+      } catch (err) {
+        failures.push(`latency ${factory.name}: ${(err as Error).stack ?? String(err)}`);
+        log(`latency ${round}/${LATENCY_ROUNDS} ${factory.name}: FAILED ${(err as Error).message}`);
+      }
     }
   }
-  return { results: toResults(throughput, latency, commandStats), failures, commandStats };
+  return {
+    results: toResults(throughput, latency, commandStats), failures, commandStats,
+    runs: { throughput: Object.fromEntries(throughput), latency: Object.fromEntries(latency) },
+  };
 }
 
 function best(runs: readonly ThroughputResult[] | undefined): ThroughputResult | undefined {
   return runs?.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 }
 
+/** The run with the lowest p99 (its p50 and max are reported with it, from the same run). */
+function bestLatency(runs: readonly LatencyResult[] | undefined): LatencyResult | undefined {
+  return runs?.reduce((a, b) => (b.p99 < a.p99 ? b : a));
+}
+
 function toResults(
   throughput: Map<string, ThroughputResult[]>,
-  latency: Map<string, LatencyResult>,
+  latency: Map<string, LatencyResult[]>,
   commandStats: Record<string, CommandStats>,
 ): BenchResult[] {
   const results: BenchResult[] = [];
@@ -117,14 +133,17 @@ function toResults(
     }
     results.push(r);
   }
-  const baseLat = latency.get(BASELINE);
-  for (const [name, l] of latency) {
+  const baseLat = bestLatency(latency.get(BASELINE));
+  for (const [name, runs] of latency) {
+    const l = bestLatency(runs);
+    if (!l) continue;
     for (const q of ['p50', 'p99', 'max'] as const) {
       const r: BenchResult = { name: `latency @${LATENCY.ratePerSecond}/s ${q}, ${name}`, value: l[q], unit: 'ms' };
+      if (q === 'p99') r.note = `best of p99 ${runs.map((x) => x.p99.toFixed(1)).join(', ')}`;
       if (name !== BASELINE && baseLat) {
         r.baseline = { name: BASELINE, value: baseLat[q] };
         r.ratio = l[q] / baseLat[q];
-        if (q === 'p99') r.note = `${l.p99 <= baseLat.p99 ? 'PASS' : 'MISS'} (target <= baseline)`;
+        if (q === 'p99') r.note = `${l.p99 <= baseLat.p99 ? 'PASS' : 'MISS'} (target <= baseline); ${r.note}`;
       }
       results.push(r);
     }

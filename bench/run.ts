@@ -5,11 +5,12 @@
  * when a scenario fails to complete: missing a target is a result, not an error.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeRun } from './machine.ts';
 import { RedisProbe, startBenchRedis, type CommandStats, type RedisServer } from './redis.ts';
 import { NaiveRelay } from './naive-relay.ts';
-import { BASELINE, SUBJECT, relayBench, type RelayFactory } from './relay-bench.ts';
+import { BASELINE, SUBJECT, relayBench, type RelayBenchOutcome, type RelayFactory } from './relay-bench.ts';
 import type { BenchResult } from './result.ts';
 
 /** Everything must be over well under 5 minutes; this is the hard stop if something hangs. */
@@ -80,10 +81,14 @@ function printTable(results: readonly BenchResult[]): void {
 async function main(): Promise<number> {
   const context = describeRun();
   console.log(`bench: ${context.date}, commit ${context.commit}${context.dirty ? ' (uncommitted changes)' : ''}, ${context.cpus} x ${context.cpuModel}, ${context.memoryGiB} GiB, node ${context.node}, redis ${context.redis}, load ${context.loadAverage}`);
+  if (context.loadAverage > context.cpus / 2) {
+    console.log(`WARNING: load average ${context.loadAverage} on ${context.cpus} CPUs before the run: other work competes with both relays, so these figures are noisy.`);
+  }
   const results: BenchResult[] = [];
   const failures: string[] = [];
   const missing: string[] = [];
   let commandStats: Record<string, CommandStats> = {};
+  let runs: RelayBenchOutcome['runs'] | undefined;
   let redis: RedisServer | undefined;
   let probe: RedisProbe | undefined;
   try {
@@ -93,6 +98,7 @@ async function main(): Promise<number> {
     results.push(...relay.results);
     failures.push(...relay.failures);
     commandStats = relay.commandStats;
+    runs = relay.runs;
   } catch (err) {
     failures.push(`relay bench: ${(err as Error).stack ?? String(err)}`);
   } finally {
@@ -108,7 +114,9 @@ async function main(): Promise<number> {
   for (const m of missing) console.log(`MISSING: ${m} is not there yet; not run.`);
   for (const f of failures) console.error(`FAILED: ${f}`);
   const outFile = fileURLToPath(new URL('./last-run.json', import.meta.url));
-  writeFileSync(outFile, `${JSON.stringify({ context, results, commandStats, missing, failures }, null, 2)}\n`);
+  const loadAfter = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  console.log(`load average at the end: ${loadAfter}`);
+  writeFileSync(outFile, `${JSON.stringify({ context: { ...context, loadAverageAfter: loadAfter }, results, runs, commandStats, missing, failures }, null, 2)}\n`);
   console.log(`\nwrote ${outFile}`);
   return failures.length > 0 ? 1 : 0;
 }
