@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp } from '../../src/app.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
+import { makeConfigTree } from '../config/fixture.ts';
+
+/** The status line the server answers a WebSocket upgrade on `path` with. */
+function upgradeStatus(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    });
+    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer')); });
+    socket.once('data', (d: Buffer) => { resolve(d.toString().split('\r\n')[0] ?? ''); socket.destroy(); });
+    socket.on('error', reject);
+  });
+}
+
+test('mtproto.enabled: the app starts the MTProto server with the key file, serves /apiws, and reports port and fingerprint', async () => {
+  const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  enabled: true\n  port: 0\n  rsaKeyFile: ./keys/server.pem\n', { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}, {mtproto: 1001}]\n' });
+  try {
+    tree.write('keys/.keep', '');
+    const fingerprint = writeServerKey(join(tree.dir, 'keys', 'server.pem'));
+    const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger });
+    try {
+      assert.ok(app.mtproto, 'mtproto is reported');
+      assert.equal(app.mtproto.fingerprint, fingerprint);
+      assert.ok(app.mtproto.port > 0);
+      await new Promise<void>((resolve, reject) => {
+        const s = connect(app.mtproto?.port ?? 0, '127.0.0.1', () => { s.destroy(); resolve(); });
+        s.on('error', reject);
+      });
+      assert.match(await upgradeStatus(app.httpPort, '/apiws'), /^HTTP\/1\.1 101/);
+      assert.match(await (await fetch(`${app.httpUrl}/metrics`)).text(), /^switchboard_mtproto_/m);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    tree.cleanup();
+  }
+});
+
+test('mtproto.enabled without a key file: startApp fails with the config line, and nothing keeps running', async () => {
+  const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  enabled: true\n  port: 0\n', { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+  try {
+    await assert.rejects(startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger }), /mtproto\.rsaKeyFile: cannot read/);
+  } finally {
+    tree.cleanup();
+  }
+});
