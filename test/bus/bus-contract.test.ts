@@ -156,6 +156,28 @@ for (const driver of drivers) {
         assert.equal((await bus.stats()).egressWaiting['mtproto'] ?? 0, 0);
       }));
 
+    test('a backlog (no router, no consumer) drains in order, in handler calls of at most maxEvents, duplicates dropped', () =>
+      withBus(busOptions({ batch: { maxEvents: 8 } }), async (bus, closers) => {
+        const sent: CanonicalEvent[] = [];
+        for (let i = 0; i < 120; i++) {
+          const e = message(`q${i}`);
+          sent.push(e);
+          await bus.publish([e]); // one small job each: the router will take many at once
+        }
+        await bus.publish([sent[3]!]); // the same id again, far behind its first copy
+        assert.ok((await bus.stats()).ingressWaiting > 0, 'nothing routed yet');
+        const mt = new Collector(bus, 'mtproto');
+        closers.push(mt);
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        await waitFor('120 deliveries', () => mt.deliveries.length >= 120);
+        await sleep(100);
+        assert.deepEqual(ids(mt.deliveries), sent.map((e) => e.id));
+        assert.ok(mt.calls.every((c) => c.length >= 1 && c.length <= 8), `call sizes ${mt.calls.map((c) => c.length).join(',')}`);
+        assert.ok(mt.calls.length <= 60, `the backlog went in batches, not one by one (${mt.calls.length} calls)`);
+        const stream = (await bus.readStream(ROOM, undefined, 1_000)).entries;
+        assert.deepEqual(stream.map((e) => e.event.id), sent.map((e) => e.id));
+      }));
+
     test('a handler that fails twice gets the same batch again in place; nothing overtakes it', () =>
       withBus(busOptions(), async (bus, closers) => {
         closers.push(bus.startRouting((e) => lobbyRouter().route(e)));

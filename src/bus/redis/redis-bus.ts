@@ -170,9 +170,21 @@ export class RedisBus implements Bus {
       if (r.ok) events.push(r.event);
       else letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
     });
-    this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
+    // One script call and one egress job per connector per maxEvents events, even when several
+    // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run matches.
+    const size = this.opts.batch.maxEvents;
+    for (let start = 0; start < events.length; start += size) {
+      const chunkId = start === 0 ? jobId : `${jobId}.${start / size}`;
+      await this.routeChunk(jobId, chunkId, events.slice(start, start + size), start, route, letters, signal);
+    }
+    if (letters.length > 0) await this.deadLetter(letters, signal);
+  }
 
-    const outcomes = await this.step('append to streams', () => appendBatch(this.redis, this.keys, jobId, events, this.opts.retention), signal);
+  /** `chunkId` owns the dedupe marks of its events, so the same id in a later chunk is a duplicate, and a re-run of this chunk is not. */
+  private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], offset: number, route: RouteFn,
+    letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+    this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
+    const outcomes = await this.step('append to streams', () => appendBatch(this.redis, this.keys, chunkId, events, this.opts.retention), signal);
 
     const byConnector = new Map<string, Delivery[]>();
     let routed = 0;
@@ -188,7 +200,7 @@ export class RedisBus implements Bus {
       try {
         targets = route(event);
       } catch (err) {
-        letters.push({ id: `${jobId}.route.${i}`, letter: { reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() } });
+        letters.push({ id: `${jobId}.route.${offset + i}`, letter: { reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() } });
         return;
       }
       for (const target of targets) {
@@ -204,11 +216,10 @@ export class RedisBus implements Bus {
       await this.step('enqueue deliveries', () => Promise.all([
         unknown.length > 0 ? this.redis.sadd(this.keys.connectors, ...unknown) : undefined,
         ...[...byConnector].map(([connector, deliveries]) =>
-          this.egressQueue(connector).addBulk([{ name: 'deliveries', data: deliveries, opts: { jobId: `${jobId}.${connector}` } }])),
+          this.egressQueue(connector).addBulk([{ name: 'deliveries', data: deliveries, opts: { jobId: `${chunkId}.${connector}` } }])),
       ]), signal);
     }
     for (const c of byConnector.keys()) this.knownConnectors.add(c);
-    if (letters.length > 0) await this.deadLetter(letters, signal);
     this.metrics.routed.inc(routed);
     this.metrics.duplicates.inc(duplicates);
   }
@@ -253,27 +264,35 @@ export class RedisBus implements Bus {
       if (typeof d !== 'string') deliveries.push(d);
       else letters.push({ id: `${jobId}.bad.${i}`, letter: { reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() } });
     });
-    if (deliveries.length > 0) {
-      for (let attempt = 1; ; attempt++) {
+    // Handler calls never exceed maxEvents, even when several waiting jobs were taken together.
+    const size = this.opts.batch.maxEvents;
+    for (let start = 0; start < deliveries.length; start += size) {
+      const chunk = deliveries.slice(start, start + size);
+      const failure = await this.deliverInPlace(connector, chunk, handler, signal);
+      if (failure !== undefined) {
+        const reason = `delivery failed ${this.opts.delivery.maxAttempts} times: ${failure}`;
+        chunk.forEach((d, i) => letters.push({ id: `${jobId}.dead.${start + i}`, letter: { reason, stage: 'egress', connector, event: d.event, at: Date.now() } }));
+      }
+      this.metrics.batchSize.observe({ stage: 'egress' }, chunk.length);
+    }
+    if (letters.length > 0) await this.deadLetter(letters, signal);
+  }
+
+  /** Calls the handler until it succeeds (undefined) or maxAttempts ran out (the last error's message). */
+  private async deliverInPlace(connector: string, deliveries: readonly Delivery[], handler: DeliveryHandler, signal: AbortSignal): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw new HandBack();
+      try {
+        await handler(deliveries);
+        this.metrics.delivered.inc({ connector }, deliveries.length);
+        return undefined;
+      } catch (err) {
         if (signal.aborted) throw new HandBack();
-        try {
-          await handler(deliveries);
-          this.metrics.delivered.inc({ connector }, deliveries.length);
-          break;
-        } catch (err) {
-          if (signal.aborted) throw new HandBack();
-          if (attempt >= this.opts.delivery.maxAttempts) {
-            const reason = `delivery failed ${attempt} times: ${(err as Error).message}`;
-            deliveries.forEach((d, i) => letters.push({ id: `${jobId}.dead.${i}`, letter: { reason, stage: 'egress', connector, event: d.event, at: Date.now() } }));
-            break;
-          }
-          this.metrics.retries.inc({ connector });
-          await sleepUnlessStopped(backoffDelay(attempt, this.opts.delivery), signal);
-        }
+        if (attempt >= this.opts.delivery.maxAttempts) return err instanceof Error ? err.message : String(err);
+        this.metrics.retries.inc({ connector });
+        await sleepUnlessStopped(backoffDelay(attempt, this.opts.delivery), signal);
       }
     }
-    this.metrics.batchSize.observe({ stage: 'egress' }, deliveries.length);
-    if (letters.length > 0) await this.deadLetter(letters, signal);
   }
 
   // --- canonical stream ----------------------------------------------------------------------
