@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { ConfigIssue } from './errors.ts';
 import { substituteEnv, type Env } from './env.ts';
@@ -75,21 +75,16 @@ function plainScalarValue(text: string): string | number | boolean {
   return text;
 }
 
-/** Dotted field path of a node the visitor is at, from its ancestors. */
+/** Dotted field path of a node the visitor is at, from its ancestors (documents, maps, pairs, sequences). */
 function pathOf(ancestors: readonly unknown[], key: number | 'key' | 'value' | null): string {
   const parts: string[] = [];
-  const chain = [...ancestors];
-  for (let i = 0; i < chain.length; i++) {
-    const node = chain[i];
-    const child = i + 1 < chain.length ? chain[i + 1] : undefined;
-    if (isSeq(node) && child !== undefined) parts.push(String(node.items.indexOf(child as never)));
-    if (isMap(node) && child !== undefined) {
-      const pair = child as { key?: unknown };
-      if (isScalar(pair.key)) parts.push(String(pair.key.value));
-    }
-  }
-  const last = chain[chain.length - 1];
-  if (typeof key === 'number' && isSeq(last)) parts.push(String(key));
+  ancestors.forEach((node, i) => {
+    const child: unknown = ancestors[i + 1];
+    if (child === undefined) return;
+    if (isSeq(node)) parts.push(String(node.items.findIndex((item) => item === child)));
+    if (isMap(node) && isPair(child) && isScalar(child.key)) parts.push(String(child.key.value));
+  });
+  if (typeof key === 'number' && isSeq(ancestors[ancestors.length - 1])) parts.push(String(key));
   return parts.join('.');
 }
 
