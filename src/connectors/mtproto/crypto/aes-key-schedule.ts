@@ -80,3 +80,21 @@ export function expandDecKey(key: Uint8Array): Uint32Array {
   }
   return dk;
 }
+
+/** Inverse S-box. */
+export const INV_SBOX = (() => {
+  const inv = new Uint8Array(256);
+  for (let x = 0; x < 256; x++) inv[SBOX[x]!] = x;
+  return inv;
+})();
+
+/**
+ * Classic 1 KiB decryption T-tables in noble's LE lane layout: TD[k][b] = IMC[k][INV_SBOX[b]]
+ * (InvSubBytes + InvMixColumns of the byte in lane k). 4 KiB in all, L1-resident, unlike noble's
+ * merged 256 KiB tables; aes-ige.ts's decryption rounds use them.
+ */
+export const TD = IMC.map((m) => {
+  const t = new Uint32Array(256);
+  for (let b = 0; b < 256; b++) t[b] = m[INV_SBOX[b]!]!;
+  return t;
+}) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
