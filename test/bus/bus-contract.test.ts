@@ -199,6 +199,29 @@ for (const driver of drivers) {
         assert.equal((await bus.deadLetters(10)).length, 0);
       }));
 
+    test('a consumer closed while it waits to retry hands its batch back: the next consumer gets it first, in order, once', () =>
+      withBus(busOptions({ delivery: { maxAttempts: 100, backoffMs: 60_000, maxBackoffMs: 60_000 } }), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const failing = new Collector(bus, 'mtproto', () => { throw new Error('target down'); });
+        const first = [message('h1'), message('h2')];
+        await bus.publish(first);
+        await waitFor('the first failure', () => failing.calls.length >= 1);
+        const later = [message('h3'), message('h4')];
+        await bus.publish(later);
+        await waitFor('later routed', async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 4);
+        const closedAt = Date.now();
+        await failing.close(); // in the middle of a 60 s backoff
+        assert.ok(Date.now() - closedAt < 5_000, 'close does not wait out the backoff');
+        assert.equal(failing.deliveries.length, 0);
+        const next = new Collector(bus, 'mtproto');
+        closers.push(next);
+        await waitFor('all four', () => next.deliveries.length >= 4);
+        await sleep(50);
+        assert.deepEqual(ids(next.deliveries), [...first, ...later].map((e) => e.id));
+        assert.deepEqual(ids(next.calls[0] ?? []).slice(0, 2), first.map((e) => e.id), 'the handed-back batch comes first');
+        assert.equal((await bus.deadLetters(10)).length, 0);
+      }));
+
     test('a handler that always fails: the batch is dead-lettered with the reason and later events still flow', () =>
       withBus(busOptions({ delivery: { maxAttempts: 3, backoffMs: 5, maxBackoffMs: 20 } }), async (bus, closers) => {
         closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
