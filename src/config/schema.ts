@@ -22,7 +22,7 @@ export type TokenConfig = z.infer<typeof TokenSchema>;
 
 export const ConfigSchema = z.object({
   instance: z.object({
-    /** Stable id of this instance (defaults to hostname-pid); names its consumers and leases. */
+    /** Name of this instance (default: the hostname); the app appends the pid, so every process names its consumers and leases uniquely. */
     id: z.string().min(1).max(128).optional(),
   }).strict().prefault({}),
   log: z.object({
