@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './core/logger.ts';
 import { createRegistry, type Registry } from './core/metrics.ts';
 import type { Bus, Stoppable } from './bus/types.ts';
 import { createBus } from './bus/create.ts';
-import { Router } from './router/router.ts';
+import { Router, type Bridge } from './router/router.ts';
 import { WebSocketConnector } from './connectors/websocket/connector.ts';
 import type { MtprotoServer } from './connectors/mtproto/server.ts';
 import type { AuthKeyStore } from './connectors/mtproto/store/auth-key-store.ts';
@@ -79,7 +79,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     started.push(() => bus.close());
     // createBus itself warns loudly when the driver is memory (not durable).
 
-    const router = new Router(loaded.bridges, { hostedConnectors: HOSTED_CONNECTORS });
+    const router = new Router(servedBridges(loaded, log), { hostedConnectors: HOSTED_CONNECTORS });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
 
@@ -157,6 +157,21 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     await undo();
     throw err;
   }
+}
+
+/**
+ * The bridges restricted to endpoints whose connector this deployment runs. An endpoint of a
+ * connector that is off (or not built yet, like XMPP) would otherwise collect deliveries nobody
+ * consumes, without bound; its room's canonical stream still records everything.
+ */
+function servedBridges(loaded: LoadedConfig, logger: Logger): Bridge[] {
+  const { config } = loaded;
+  const served = new Set<string>();
+  if (config.websocket.enabled) served.add('websocket');
+  if (config.mtproto.enabled) served.add('mtproto');
+  const unserved = loaded.bridges.flatMap((b) => b.endpoints.filter((e) => !served.has(e.connector)).map((e) => `${b.room}: ${e.connector} ${e.address}`));
+  if (unserved.length > 0) logger.info({ endpoints: unserved }, 'endpoints of connectors that are not enabled are not served');
+  return loaded.bridges.map((b) => ({ ...b, endpoints: b.endpoints.filter((e) => served.has(e.connector)) }));
 }
 
 /**

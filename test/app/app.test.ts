@@ -81,6 +81,8 @@ describe('startApp (memory driver, HTTP on a free port)', () => {
       const [got] = await bob.collectEvents(1);
       assert.equal(got?.event.id, ack['id']);
       assert.equal(got?.event['text'], 'hello through the app');
+      // The room also links an XMPP MUC, but no XMPP connector runs: nothing queues up for it.
+      assert.equal((await app.bus.stats()).egressWaiting['xmpp'] ?? 0, 0);
 
       const health = await (await fetch(`${app.httpUrl}/healthz`)).json() as Record<string, unknown>;
       assert.equal(health['websocketConnections'], 2);
