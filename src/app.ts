@@ -165,10 +165,11 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
  * consumes, without bound; its room's canonical stream still records everything.
  */
 function servedBridges(loaded: LoadedConfig, logger: Logger): Bridge[] {
-  const { config } = loaded;
   const served = new Set<string>();
-  if (config.websocket.enabled) served.add('websocket');
-  if (config.mtproto.enabled) served.add('mtproto');
+  if (loaded.config.websocket.enabled) served.add('websocket');
+  // MTProto is not added even when enabled: createMtprotoServer has no bus side yet (it takes no
+  // bus and consumes no egress), so deliveries to its chats would pile up unread. Add it here in
+  // the change that passes the bus to the MTProto server.
   const unserved = loaded.bridges.flatMap((b) => b.endpoints.filter((e) => !served.has(e.connector)).map((e) => `${b.room}: ${e.connector} ${e.address}`));
   if (unserved.length > 0) logger.info({ endpoints: unserved }, 'endpoints of connectors that are not enabled are not served');
   return loaded.bridges.map((b) => ({ ...b, endpoints: b.endpoints.filter((e) => served.has(e.connector)) }));
