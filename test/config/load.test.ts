@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, ConfigError, type ConfigIssue } from '../../src/config/load.ts';
+import { substituteEnv } from '../../src/config/env.ts';
 import { makeConfigTree, LOBBY_BRIDGE } from './fixture.ts';
 
 /** Loads a tree and returns the ConfigError's issues (fails the test if it loads). */
@@ -194,11 +195,13 @@ describe('loadConfig: ${ENV} substitution', () => {
     assert.match(issue.message, /TEST_REDIS_URL is not set/);
   });
 
-  test('substitution also applies in bridge files; $${ is a literal; keys are never substituted', async () => {
+  test('substitution also applies in bridge files, and $${ is a literal', async () => {
     const tree = makeConfigTree('{}', { 'bridges/lobby.yaml': 'description: "cost $${X}"\nendpoints:\n  - xmpp: ${MUC}\n' });
     try {
       const loaded = await loadConfig(tree.configFile, { env: { MUC: 'room@muc.example.org' } });
       assert.deepEqual(loaded.bridges[0]?.endpoints, [{ connector: 'xmpp', address: 'room@muc.example.org' }]);
+      assert.deepEqual(substituteEnv('cost $${X} and ${Y:-5}', {}), { ok: true, value: 'cost ${X} and 5', changed: true });
+      assert.deepEqual(substituteEnv('${A}${B}', {}), { ok: false, missing: ['A', 'B'] });
     } finally {
       tree.cleanup();
     }
