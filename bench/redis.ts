@@ -27,9 +27,14 @@ export class RedisProbe {
     this.admin = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
   }
 
-  /** Empties the data set and zeroes command stats, so the next scenario starts from the same place. */
+  /** Empties the data set and zeroes command stats: only between relays, never under a running one. */
   async reset(): Promise<void> {
     await this.admin.flushall();
+    await this.admin.config('RESETSTAT');
+  }
+
+  /** Zeroes command stats only (a running relay's leases and queues must stay where they are). */
+  async resetStats(): Promise<void> {
     await this.admin.config('RESETSTAT');
   }
 

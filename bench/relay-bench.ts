@@ -44,7 +44,7 @@ async function withRelay<T>(factory: RelayFactory, probe: RedisProbe, measure: (
   const relay = await factory.start();
   try {
     await throughputClients(relay.linkSpec(), WARMUP);
-    await probe.reset();
+    await probe.resetStats();
     return await measure(relay);
   } finally {
     await relay.close();

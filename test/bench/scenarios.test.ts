@@ -101,7 +101,7 @@ describe('naive relay (real redis-server)', () => {
     try {
       const link = await openLink(relay.linkSpec());
       try {
-        await probe.reset();
+        await probe.resetStats();
         const r = await runThroughput(link, { messages: 300, window: 50, maxSendMs: 20_000, drainTimeoutMs: 10_000 });
         assert.equal(r.messages, 300);
         const stats = await probe.commandStats();
