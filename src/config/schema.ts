@@ -38,8 +38,12 @@ export const ConfigSchema = z.object({
     batch: z.object({
       /** Events gathered into one bus job at most. */
       maxEvents: z.number().int().min(1).max(10_000).default(256),
-      /** How long the first event of a batch may wait for company, in ms. */
-      maxWaitMs: z.number().min(0).max(100).default(1),
+      /**
+       * How long the first event of a batch may wait for company, in ms. 0 (the default) waits for
+       * no timer: a batch is what arrives in one turn of the event loop plus whatever gathers while
+       * the previous write is in flight, which batches under load and adds no latency when idle.
+       */
+      maxWaitMs: z.number().min(0).max(100).default(0),
     }).strict().prefault({}),
     retention: z.object({
       /** Events kept per room in the canonical stream (approximate, trimmed in blocks). */

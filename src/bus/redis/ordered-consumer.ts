@@ -42,8 +42,8 @@ const sizeOf = (job: Job): number => (Array.isArray(job.data) ? job.data.length 
  * runs a BullMQ Worker in manual mode, one batch at a time (concurrency 1); the others wait for the
  * lease.
  *
- * Batching: the worker takes the next job (blocking) and then, without blocking, the jobs behind it
- * until they hold `maxEvents` events, and processes them as one batch. Under load the per-job cost
+ * Batching: while a batch is processed, the jobs waiting behind it are fetched (without blocking)
+ * until they hold about `maxEvents` events; they are the next batch. Under load the per-job cost
  * (fetch, complete, one script per stage) is then paid per batch, so small jobs don't cap throughput.
  *
  * Crash takeover: a consumer SIGKILLed mid-batch leaves its jobs 'active' with its lock, and BullMQ's
@@ -58,6 +58,10 @@ export class OrderedConsumer implements Stoppable {
   private readonly closing = new AbortController();
   private term: AbortController | undefined;
   private readonly running: Promise<void>;
+  /** How many jobs the next fetch-ahead asks for (learnt; see fetchAhead). */
+  private aheadWant = 1;
+  /** The chain of completions in flight (see runBatch). */
+  private completing: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: OrderedConsumerOptions) {
     this.running = this.run();
@@ -99,6 +103,7 @@ export class OrderedConsumer implements Stoppable {
         if (!(err instanceof HandBack)) logger.error({ err, queue: queueName }, 'consumer failed; starting over');
       } finally {
         term.abort();
+        await this.settled();
         await worker.close(true).catch((err: unknown) => logger.warn({ err }, 'worker close failed'));
         await lease.release();
       }
@@ -113,84 +118,102 @@ export class OrderedConsumer implements Stoppable {
     let idle = false;
     const onAbort = () => { if (idle) void worker.close(true).catch(() => undefined); };
     signal.addEventListener('abort', onAbort, { once: true });
+    let batch: Job[] = [];
     try {
       while (!signal.aborted) {
-        let first: Job | undefined;
-        try {
-          idle = true;
-          first = await worker.getNextJob(token, { block: true });
-        } catch (err) {
-          if (signal.aborted) return;
-          this.opts.logger.warn({ err, queue: this.opts.queueName }, 'fetching the next job failed; retrying');
-          await sleepUnlessStopped(200, signal);
-          continue;
-        } finally {
-          idle = false;
+        if (batch.length === 0) {
+          let first: Job | undefined;
+          try {
+            idle = true;
+            first = await worker.getNextJob(token, { block: true });
+          } catch (err) {
+            if (signal.aborted) return;
+            this.opts.logger.warn({ err, queue: this.opts.queueName }, 'fetching the next job failed; retrying');
+            await sleepUnlessStopped(200, signal);
+            continue;
+          } finally {
+            idle = false;
+          }
+          if (!first) continue;
+          batch = [first];
         }
-        if (!first) continue;
-        await this.runBatch(await this.takeMore(worker, token, first), token, signal);
+        // Fetch-ahead: the jobs waiting behind this batch are taken while it is processed, so the
+        // fetch round trips are off the critical path (at low rates a batch is one job, and every
+        // sequential round trip is latency). They are held (locked) and go next, in order.
+        const current = batch;
+        batch = []; // runBatch hands back what it holds if it fails
+        const ahead = this.fetchAhead(worker, token, current);
+        await this.runBatch(current, token, signal, ahead);
+        batch = await ahead;
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      if (batch.length > 0 && signal.aborted) await this.handBack(batch, token);
     }
   }
 
   /**
-   * The jobs waiting right behind `first`, taken together until they hold about maxEvents events.
-   * Fetches are sent together (one round trip for many): sized by the wait list's length and the
-   * first job's size, since a job's size is only known once it is taken.
+   * The jobs waiting right behind `current`, taken together until they hold about maxEvents
+   * events. Fetches are sent together (one round trip for many); how many is learnt from the last
+   * fetch (all found: ask for twice as many next time; some missing: as many as were found, plus
+   * one), since the wait list's length would cost a round trip of its own. Never rejects.
    */
-  private async takeMore(worker: Worker, token: string, first: Job): Promise<Job[]> {
-    const jobs = [first];
-    let size = sizeOf(first);
-    const perJob = Math.max(1, size);
-    for (let round = 0; round < 3 && size < this.opts.maxEvents && jobs.length < MAX_JOBS_PER_BATCH; round++) {
-      const waiting = await this.opts.redis.llen(this.opts.keys.waitList(this.opts.queueName)).catch(() => 0);
-      const want = Math.min(waiting, MAX_JOBS_PER_BATCH - jobs.length, Math.ceil((this.opts.maxEvents - size) / perJob));
-      if (want <= 0) break;
-      // Sent in this order on one connection, so the jobs come back oldest first.
-      const more = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false }).catch(() => undefined)));
-      let got = 0;
-      for (const job of more) {
-        if (!job) continue;
-        jobs.push(job);
-        size += sizeOf(job);
-        got++;
-      }
-      if (got < want) break;
-    }
+  private async fetchAhead(worker: Worker, token: string, current: readonly Job[]): Promise<Job[]> {
+    const size = current.reduce((n, j) => n + sizeOf(j), 0);
+    const perJob = Math.max(1, Math.ceil(size / current.length));
+    const want = Math.min(this.aheadWant, MAX_JOBS_PER_BATCH, Math.ceil(this.opts.maxEvents / perJob));
+    // Sent in this order on one connection, so the jobs come back oldest first.
+    const got = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false }).catch(() => undefined)));
+    const jobs = got.filter((j): j is Job => j !== undefined && j !== null);
+    this.aheadWant = jobs.length === want ? Math.min(MAX_JOBS_PER_BATCH, want * 2) : jobs.length + 1;
     return jobs;
   }
 
-  /** Processes, then completes the jobs; hands them back to the head of the queue when stopped mid-way. */
-  private async runBatch(jobs: readonly Job[], token: string, signal: AbortSignal): Promise<void> {
+  /** Puts held jobs back at the head of the wait list, oldest next. */
+  private async handBack(jobs: readonly Job[], token: string): Promise<void> {
+    // moveToWait RPUSHes to the end the next fetch pops: push the newest first so the oldest ends up next.
+    for (const job of [...jobs].reverse()) {
+      await job.moveToWait(token).catch((e: unknown) => this.opts.logger.warn({ err: e, jobId: job.id }, 'hand-back failed; the job stays active for takeover'));
+    }
+  }
+
+  /**
+   * Processes, then completes the jobs; hands them back to the head of the queue (with the jobs
+   * fetched ahead behind them) when stopped mid-way.
+   */
+  private async runBatch(jobs: readonly Job[], token: string, signal: AbortSignal, ahead: Promise<Job[]> = Promise.resolve([])): Promise<void> {
     const { lockDurationMs, logger, queueName } = this.opts;
+    let held: readonly Job[] = jobs;
+    void ahead.then((more) => { held = [...jobs, ...more]; });
     const renew = setInterval(() => {
-      for (const job of jobs) void job.extendLock(token, lockDurationMs).catch(() => undefined);
+      for (const job of held) void job.extendLock(token, lockDurationMs).catch(() => undefined);
     }, Math.floor(lockDurationMs / 3));
     try {
       await this.opts.process(jobs, signal);
     } catch (err) {
       clearInterval(renew);
       if (!(err instanceof HandBack)) logger.error({ err, queue: queueName }, 'batch processing failed unexpectedly; handing it back');
-      // moveToWait RPUSHes to the end the next fetch pops: push the newest first so the oldest ends up next.
-      for (const job of [...jobs].reverse()) {
-        await job.moveToWait(token).catch((e: unknown) => logger.warn({ err: e, jobId: job.id }, 'hand-back failed; the job stays active for takeover'));
-      }
+      await this.handBack([...jobs, ...await ahead], token);
       throw err instanceof HandBack ? err : new HandBack();
     }
-    try {
-      // Completed jobs are kept a while (removeOnComplete by age): their ids make a re-add a no-op.
-      // Not cut short by a close (the work is done); if Redis stays away longer than a lock, the jobs
-      // stay active and the next lease holder takes them over (at least once, still in order).
-      await retryInline('complete jobs', () => Promise.all(jobs.map((job) => job.moveToCompleted('done', token, false))),
-        this.opts.delivery, AbortSignal.timeout(lockDurationMs), logger).catch((err: unknown) => {
-        if (!(err instanceof HandBack)) throw err;
-        logger.error({ queue: queueName, jobIds: jobs.map((j) => j.id) }, 'could not complete processed jobs; left for takeover');
-      });
-    } finally {
-      clearInterval(renew);
-    }
+    // Completing is chained, not awaited: the next batch is processed while this one's completion
+    // is in flight (one round trip less per batch on the critical path). Safe because a batch
+    // that is processed but not yet completed is still 'active': after a crash the takeover re-runs
+    // it, oldest first, and every processor is idempotent per job id.
+    // Completed jobs are kept a while (removeOnComplete by age): their ids make a re-add a no-op.
+    // Not cut short by a close (the work is done); if Redis stays away longer than a lock, the jobs
+    // stay active and the next lease holder takes them over (at least once, still in order).
+    this.completing = this.completing.then(() => retryInline('complete jobs',
+      () => Promise.all(jobs.map((job) => job.moveToCompleted('done', token, false))),
+      this.opts.delivery, AbortSignal.timeout(lockDurationMs), logger).then(() => undefined, (err: unknown) => {
+      logger.error({ err, queue: queueName, jobIds: jobs.map((j) => j.id) }, 'could not complete processed jobs; left for takeover');
+    })).finally(() => clearInterval(renew));
+    await ahead;
+  }
+
+  /** Resolves when every processed batch's completion has settled. */
+  private async settled(): Promise<void> {
+    await this.completing;
   }
 
   private async takeOverOrphans(signal: AbortSignal): Promise<void> {

@@ -16,6 +16,7 @@ export class PublishBatcher {
   private pending: Pending[] = [];
   private pendingEvents = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
 
@@ -44,16 +45,21 @@ export class PublishBatcher {
 
   private schedule(): void {
     if (this.inFlight) return; // the flush in flight picks the rest up when it ends
-    if (this.pendingEvents >= this.maxEvents || this.maxWaitMs <= 0) {
+    if (this.pendingEvents >= this.maxEvents) {
       this.flushNow();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flushNow(), this.maxWaitMs);
+    } else if (!this.timer && !this.immediate) {
+      // maxWaitMs 0: no timer, only what arrives in this turn of the event loop (frames read from
+      // one socket chunk, say) shares the write. Under load the write in flight does the batching.
+      if (this.maxWaitMs <= 0) this.immediate = setImmediate(() => this.flushNow());
+      else this.timer = setTimeout(() => this.flushNow(), this.maxWaitMs);
     }
   }
 
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     if (this.inFlight || this.pending.length === 0) return;
     const calls = this.pending;
     this.pending = [];
