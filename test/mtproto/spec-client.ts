@@ -29,7 +29,7 @@ export const concat = (...p: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 /** A received frame: a payload, or a 4-byte transport error (negative code). */
-export type Frame = { kind: 'payload'; data: Uint8Array } | { kind: 'error'; code: number };
+export type Frame = { kind: 'payload'; data: Uint8Array } | { kind: 'error'; code: number } | { kind: 'quickack'; token: number };
 
 export class SpecConnection {
   readonly socket: Socket;
@@ -67,13 +67,25 @@ export class SpecConnection {
       if (this.framing === 'abridged') {
         if (this.#buf.length < 1) return;
         const b = this.#buf[0]!;
+        if (b & 0x80) { // a quick ack: 4 bytes, big-endian, MSB set
+          if (this.#buf.length < 4) return;
+          this.#frames.push({ kind: 'quickack', token: this.#buf.readUInt32BE(0) });
+          this.#buf = this.#buf.subarray(4);
+          continue;
+        }
         if (b < 0x7f) { len = b * 4; head = 1; } else {
           if (this.#buf.length < 4) return;
           len = (this.#buf[1]! | (this.#buf[2]! << 8) | (this.#buf[3]! << 16)) * 4; head = 4;
         }
       } else {
         if (this.#buf.length < 4) return;
-        len = this.#buf.readInt32LE(0) & 0x7fffffff; head = 4;
+        const v = this.#buf.readUInt32LE(0);
+        if (v & 0x80000000) { // a quick ack: 4 bytes, little-endian, MSB set
+          this.#frames.push({ kind: 'quickack', token: v });
+          this.#buf = this.#buf.subarray(4);
+          continue;
+        }
+        len = v; head = 4;
       }
       if (this.#buf.length < head + len) return;
       let data = new Uint8Array(this.#buf.subarray(head, head + len));
@@ -89,20 +101,22 @@ export class SpecConnection {
     }
   }
 
-  frame(payload: Uint8Array): Uint8Array {
+  /** Frames a payload; `quickAck` sets the length's MSB, asking the server for a quick ack. */
+  frame(payload: Uint8Array, quickAck = false): Uint8Array {
     if (this.framing === 'abridged') {
       const n = payload.length / 4;
       const head = n < 0x7f ? Uint8Array.of(n) : Uint8Array.of(0x7f, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff);
+      if (quickAck) head[0]! |= 0x80;
       return concat(head, payload);
     }
     const pad = this.framing === 'padded' ? rnd(Math.floor(Math.random() * 16)) : new Uint8Array(0);
     const head = Buffer.alloc(4);
-    head.writeInt32LE(payload.length + pad.length, 0);
+    head.writeUInt32LE(((payload.length + pad.length) | (quickAck ? 0x80000000 : 0)) >>> 0, 0);
     return concat(head, payload, pad);
   }
 
-  send(payload: Uint8Array): void {
-    this.socket.write(this.frame(payload));
+  send(payload: Uint8Array, quickAck = false): void {
+    this.socket.write(this.frame(payload, quickAck));
   }
 
   writeRaw(bytes: Uint8Array): void {
@@ -293,6 +307,8 @@ export interface SendOptions {
   /** Overrides message_data_length in the header. */
   lengthField?: number;
   tamperMsgKey?: boolean;
+  /** Ask for a transport quick ack. */
+  quickAck?: boolean;
 }
 
 /** An encrypted session over a SpecConnection. */
@@ -334,14 +350,14 @@ export class SpecSession {
 
   send(obj: TlObject, contentRelated = true, o: SendOptions = {}): bigint {
     const { payload, msgId } = this.build(codec.encode(obj), contentRelated, o);
-    this.conn.send(payload);
+    this.conn.send(payload, o.quickAck ?? false);
     return msgId;
   }
 
   /** Next decrypted message(s): containers are flattened. */
   async recv(timeoutMs = 3000): Promise<InMessage[] | Frame | 'closed' | 'timeout'> {
     const f = await this.conn.next(timeoutMs);
-    if (f === 'closed' || f === 'timeout' || f.kind === 'error') return f;
+    if (f === 'closed' || f === 'timeout' || f.kind !== 'payload') return f;
     const d = f.data;
     const plain = decryptPayload(this.auth.authKey, d.subarray(8, 24), d.subarray(24), 8);
     if (plain === null) throw new Error('server message failed msg_key check');

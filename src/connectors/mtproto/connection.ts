@@ -14,6 +14,8 @@ export interface FramingTransport {
   feed(chunk: Uint8Array): void;
   send(payload: Uint8Array): void;
   sendTransportError(code: number): void;
+  /** Quick ack of a client message whose frame asked for one (no-op where the framing has none). */
+  sendQuickAck(token: number): void;
   /** Detected framing ('padded' for padded intermediate), once the first bytes arrived. */
   readonly kind?: string | undefined;
 }
@@ -91,7 +93,7 @@ export class MtprotoConnection {
       mode,
       maxFrameBytes: deps.limits.maxFrameBytes,
       write: (bytes: Uint8Array) => { if (!this.#closed) this.#socket.write(bytes); },
-      onPayload: (data: Uint8Array) => this.#onPayload(data),
+      onPayload: (data: Uint8Array, quickAck: boolean) => this.#onPayload(data, quickAck),
       onError: (reason: string) => {
         deps.metrics.transportErrors.inc({ reason: `frame:${reason}` });
         this.#log.debug({ reason }, 'mtproto bad frame');
@@ -107,6 +109,7 @@ export class MtprotoConnection {
         this.close(reason);
       },
       armDisconnect: (seconds) => this.#armDisconnect(seconds),
+      quickAck: (token) => { if (!this.#closed) this.#transport.sendQuickAck(token); },
     });
   }
 
@@ -135,7 +138,7 @@ export class MtprotoConnection {
     this.#onClose();
   }
 
-  #onPayload(data: Uint8Array): void {
+  #onPayload(data: Uint8Array, quickAck: boolean): void {
     if (this.#closed) return;
     if (!this.#bucket.take()) {
       this.#transportError(TRANSPORT_FLOOD, 'rate-limit');
@@ -143,13 +146,13 @@ export class MtprotoConnection {
     }
     // Copy: the transport may reuse its buffer once onPayload returns.
     const payload = new Uint8Array(data);
-    this.#chain = this.#chain.then(() => this.#process(payload)).catch((err: unknown) => {
+    this.#chain = this.#chain.then(() => this.#process(payload, quickAck)).catch((err: unknown) => {
       this.#log.warn({ err }, 'mtproto frame handling failed');
       this.close('internal-error');
     });
   }
 
-  async #process(payload: Uint8Array): Promise<void> {
+  async #process(payload: Uint8Array, quickAck: boolean): Promise<void> {
     if (this.#closed) return;
     const padded = this.#transport.kind === 'padded';
     if (isUnencrypted(payload)) {
@@ -157,7 +160,7 @@ export class MtprotoConnection {
     } else {
       // Padded intermediate appends 0..15 random bytes; the cipher text is whole 16-byte blocks.
       const body = padded && payload.length > 24 ? payload.subarray(0, 24 + Math.floor((payload.length - 24) / 16) * 16) : payload;
-      await this.#layer.handle(body);
+      await this.#layer.handle(body, quickAck);
     }
   }
 

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../../core/logger.ts';
-import { decryptPayload, encryptPayload } from '../crypto/mtproto2.ts';
+import { decryptPayload, encryptPayload, quickAckToken } from '../crypto/mtproto2.ts';
 import type { TlCodec, TlObject } from '../tl/codec.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
@@ -23,6 +23,8 @@ export interface LayerLink {
   close(reason: string): void;
   /** ping_delay_disconnect: close after `seconds` unless re-armed. */
   armDisconnect(seconds: number): void;
+  /** Sends a transport-level quick ack (the token of an accepted client message). */
+  quickAck(token: number): void;
 }
 
 export interface LayerDeps {
@@ -92,7 +94,8 @@ export class EncryptedLayer {
     this.#keys.delete(keyHex);
   }
 
-  async handle(payload: Uint8Array): Promise<void> {
+  /** One encrypted frame; `quickAck`: the frame asked for a transport quick ack. */
+  async handle(payload: Uint8Array, quickAck = false): Promise<void> {
     const d = this.#deps;
     const parts = splitEncrypted(payload);
     if (parts === null) {
@@ -123,6 +126,9 @@ export class EncryptedLayer {
       this.#link.close('bad-padding-or-length');
       return;
     }
+    // Quick ack as soon as the frame is authenticated and well-formed: the client learns it
+    // arrived before its answer is ready (its token is the start of msg_key_large).
+    if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
     const session = d.sessions.getOrCreate(keyHex, env.sessionId, d.now());
     const out = new Outbox();
     const ctx = { session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out };
