@@ -74,12 +74,34 @@ function nobleEncrypt(xk: Uint32Array, plain: Uint8Array, iv: Uint8Array): Uint8
 
 const CBC_BY_KEY_LEN: Record<number, string> = { 16: 'aes-128-cbc', 24: 'aes-192-cbc', 32: 'aes-256-cbc' };
 
-// Per-call scratch, reused across calls (cipher.update copies its input synchronously, so a
-// module-level buffer is safe). Larger messages get their own buffers rather than pinning
-// big scratch memory for the life of the process.
+// Per-call scratch, reused across calls (createCipheriv copies the iv and cipher.update reads
+// its input synchronously, so module-level buffers are safe). The typed-array views over it are
+// made once, not per call: at 1 KiB the per-call views and iv subarrays, together with the
+// one-word-per-iteration XOR loops, were ~0.5 us of the gap to native CBC. Larger messages get their own buffers rather than pinning big scratch
+// memory for the life of the process.
 const SCRATCH_MAX_BYTES = 64 * 1024;
-let srcScratch = new Uint32Array(4 + 1024 / 4);
-let preScratch = new Uint32Array(1024 / 4);
+
+interface EncScratch {
+  /** x_0 || x_1 || ... || x_m (16 + n bytes), 8-byte aligned whatever the caller's alignment. */
+  srcBytes: Uint8Array;
+  src: BigUint64Array;
+  /** q, the CBC input (n bytes). */
+  preBytes: Uint8Array;
+  pre: BigUint64Array;
+}
+
+function encScratch(n: number): EncScratch {
+  const srcBuf = new ArrayBuffer(16 + n);
+  const preBuf = new ArrayBuffer(n);
+  return {
+    srcBytes: new Uint8Array(srcBuf), src: new BigUint64Array(srcBuf),
+    preBytes: new Uint8Array(preBuf), pre: new BigUint64Array(preBuf),
+  };
+}
+
+let scratch = encScratch(1024);
+/** The CBC iv (y_0), copied out of the caller's iv so no subarray view is allocated per call. */
+const cbcIv = new Uint8Array(16);
 
 /**
  * IGE encryption as one native CBC pass between two linear XOR passes.
@@ -88,40 +110,60 @@ let preScratch = new Uint32Array(1024 / 4);
  * z_i = E(x_i ^ y_{i-1}). For i >= 2, y_{i-1} = z_{i-1} ^ x_{i-2}, so
  * z_i = E((x_i ^ x_{i-2}) ^ z_{i-1}), and z_1 = E(x_1 ^ y_0): z is exactly
  * AES-CBC-encrypt(key, iv = y_0) of q with q_1 = x_1, q_i = x_i ^ x_{i-2} (i >= 2).
- * Then y_i = z_i ^ x_{i-1}. XOR is byte-order agnostic, so the passes use native-endian words.
+ * Then y_i = z_i ^ x_{i-1}.
+ *
+ * The XOR passes run on 64-bit lanes (BigUint64Array), one 16-byte block per iteration: on
+ * Node 20 TurboFan keeps these BigInt XORs unboxed and both passes over 1 KiB took about half
+ * the time of the same loops on Uint32Array words (~100 ns vs ~200 ns). XOR is byte-order
+ * agnostic, so native-endian lanes are fine on any host.
  */
 function igeEncryptNative(key: Uint8Array, plain: Uint8Array, iv: Uint8Array): Uint8Array {
   const n = plain.length;
   if (n === 0) return new Uint8Array(0);
-  const nw = n >>> 2;
-  // src = x_0 || x_1 || ... || x_m, 4-byte aligned whatever the caller's view alignment.
-  let src = srcScratch, pre = preScratch;
-  if (nw + 4 > src.length) {
-    src = new Uint32Array(nw + 4);
-    pre = new Uint32Array(nw);
-    if (n <= SCRATCH_MAX_BYTES) { srcScratch = src; preScratch = pre; }
+  const nq = n >>> 3;
+  let s = scratch;
+  if (n > s.preBytes.length) {
+    s = encScratch(n);
+    if (n <= SCRATCH_MAX_BYTES) scratch = s;
   }
-  const srcBytes = new Uint8Array(src.buffer, 0, n + 16);
-  srcBytes.set(iv.subarray(16, 32), 0);
+  const { srcBytes, src, preBytes, pre } = s;
+  // One copy of the plaintext into the aligned scratch also covers unaligned caller views.
   srcBytes.set(plain, 16);
-  // q_1 = x_1; q_i = x_i ^ x_{i-2}  (word w of q is src[w + 4] ^ src[w - 4])
-  pre[0] = src[4]!; pre[1] = src[5]!; pre[2] = src[6]!; pre[3] = src[7]!;
-  for (let w = 4; w < nw; w++) pre[w] = src[w + 4]! ^ src[w - 4]!;
+  for (let b = 0; b < 16; b++) {
+    srcBytes[b] = iv[16 + b]!;
+    cbcIv[b] = iv[b]!;
+  }
+  // q_1 = x_1; q_i = x_i ^ x_{i-2}  (lane l of q is src[l + 2] ^ src[l - 2])
+  pre[0] = src[2]!;
+  pre[1] = src[3]!;
+  for (let l = 2; l < nq; l += 2) {
+    pre[l] = src[l + 2]! ^ src[l - 2]!;
+    pre[l + 1] = src[l + 3]! ^ src[l - 1]!;
+  }
 
-  const cipher = createCipheriv(CBC_BY_KEY_LEN[key.length]!, key, iv.subarray(0, 16));
-  cipher.setAutoPadding(false);
-  let z: Uint8Array = cipher.update(new Uint8Array(pre.buffer, 0, n));
-  // Without padding OpenSSL emits every full block from update(); final() is then empty.
+  const cipher = createCipheriv(CBC_BY_KEY_LEN[key.length]!, key, cbcIv);
+  // No setAutoPadding(false) and no final(): encryption never holds back a full block, so
+  // update() already returns all n bytes of z, and padding only ever happens in final(), which
+  // we skip (the context is freed with the cipher object). At 1 KiB, final() alone measured
+  // ~0.5 us per call, several times both XOR passes together.
+  let z: Uint8Array = cipher.update(n === preBytes.length ? preBytes : preBytes.subarray(0, n));
+  // update() allocates a Buffer that owns exactly n bytes; should that ever not hold, assemble
+  // our own (padding off first, so final() adds nothing but a withheld tail).
   if (z.length !== n || z.byteOffset !== 0 || z.buffer.byteLength !== n) {
+    cipher.setAutoPadding(false);
     const tail = cipher.final();
     const own = new Uint8Array(n);
     own.set(z, 0);
     own.set(tail, z.length);
     z = own;
   }
-  // y_i = z_i ^ x_{i-1}  (word w of y is z[w] ^ src[w]); z owns its buffer, so write in place.
-  const zw = new Uint32Array(z.buffer, 0, nw);
-  for (let w = 0; w < nw; w++) zw[w] = zw[w]! ^ src[w]!;
+  // y_i = z_i ^ x_{i-1}  (lane l of y is z[l] ^ src[l]); z owns its buffer, so write in place
+  // and hand it out as a plain Uint8Array over that whole buffer.
+  const zq = new BigUint64Array(z.buffer, 0, nq);
+  for (let l = 0; l < nq; l += 2) {
+    zq[l] = zq[l]! ^ src[l]!;
+    zq[l + 1] = zq[l + 1]! ^ src[l + 1]!;
+  }
   return new Uint8Array(z.buffer, 0, n);
 }
 
@@ -183,7 +225,8 @@ export class AesIge {
     if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
       throw new RangeError(`AES key must be 16, 24 or 32 bytes, got ${key.length}`);
     }
-    this.key = Uint8Array.from(key);
+    // new Uint8Array(typedArray) copies with a memcpy; Uint8Array.from goes through the iterator.
+    this.key = new Uint8Array(key);
   }
 
   /** Native path: AES-CBC (OpenSSL) between two XOR passes, see igeEncryptNative. */
@@ -234,7 +277,10 @@ function checkKey256(key: Uint8Array): void {
 /** AES-256-IGE encrypt; throws RangeError on a bad key/iv size or a length not a multiple of 16. */
 export function aesIgeEncrypt(plain: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
   checkKey256(key);
-  return new AesIge(key).encrypt(plain, iv);
+  checkIv(iv);
+  checkData(plain);
+  // Straight to the native path: an AesIge here would only copy the key and never reuse it.
+  return igeEncryptNative(key, plain, iv);
 }
 
 /** AES-IGE encrypt on noble's block rounds (reference implementation; AES-128/192/256 keys). */
