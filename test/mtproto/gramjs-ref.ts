@@ -1,4 +1,3 @@
-// (Named gramjs-ref.ts: test/mtproto/gramjs.ts belongs to the session-layer tests.)
 // Typed handles on the parts of gramjs (CommonJS, the client we are tested against) that the
 // tests use as an independent reference implementation.
 import { createRequire } from 'node:module';
