@@ -57,7 +57,7 @@ export class WebSocketConnector {
     this.config = opts.config;
     this.bus = opts.bus;
     this.router = opts.router;
-    this.logger = opts.logger.child({ connector: CONNECTOR, instance: opts.instanceId });
+    this.logger = opts.logger.child({ connector: CONNECTOR }); // the app's logger already names the instance
     this.metrics = wsMetrics(opts.registry);
     this.outbound = new Outbound(this.bus, this.router, this.logger);
     this.limits = {
