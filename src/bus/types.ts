@@ -61,6 +61,28 @@ export interface DeadLetter {
 }
 
 /**
+ * Cross-instance fan-out of deliveries (optional capability of a driver shared by several
+ * instances). An egress queue has one consumer in the cluster, but a hosted connector's clients
+ * may be connected to any instance: the consumer hands each batch to its own clients, then
+ * publishes it here, and every other instance hands it to its own.
+ *
+ * It is best effort and says so: messages published while a subscriber is disconnected, or
+ * whose publish failed, are gone. Whenever that may have happened, `onResync` runs, and the
+ * subscriber catches up from the canonical stream (which is complete). Receivers must therefore
+ * drop what they already have (cursors make that exact).
+ */
+export interface Fanout {
+  /** Sends a batch to every other instance subscribed to `channel`. Rejects when it could not be sent. */
+  publish(channel: string, deliveries: readonly Delivery[]): Promise<void>;
+  /**
+   * Receives the batches other instances publish on `channel`, in publish order (never this
+   * instance's own). `onResync` runs once the subscription is in place, the first time and after
+   * every reconnect, and whenever a batch may have been lost: anything published before it may be missing.
+   */
+  subscribe(channel: string, onDeliveries: (deliveries: readonly Delivery[], fromInstance: string) => void, onResync: () => void): Stoppable;
+}
+
+/**
  * The bus: carries canonical events from connectors through the router to each target connector,
  * and keeps the canonical stream. Two drivers implement it with the same semantics:
  * `redis` (BullMQ + Redis Streams, durable, shared by several instances) and `memory`
@@ -84,6 +106,12 @@ export interface Bus {
 
   /** Consumes the egress queue of one connector, in order. One consumer per connector at a time. */
   consumeEgress(connector: string, handler: DeliveryHandler): Stoppable;
+
+  /**
+   * Fan-out to the other instances sharing this bus (redis). Undefined when there are none to
+   * reach (memory: one process, the egress consumer already holds every client).
+   */
+  readonly fanout?: Fanout;
 
   /** Reads a room's stream after `since` (exclusive; undefined = from the oldest retained), at most `limit`. */
   readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead>;

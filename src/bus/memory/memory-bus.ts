@@ -23,6 +23,7 @@ interface RoomStream {
 export class MemoryBus implements Bus {
   readonly driver = 'memory' as const;
   readonly durable = false;
+  // No `fanout`: one process, so the egress consumer already holds every client.
 
   private readonly ingress: CanonicalEvent[] = [];
   private readonly egress = new Map<string, Delivery[]>();

@@ -15,6 +15,8 @@ export interface BusKeys {
   egressLease(connector: string): string;
   /** Set of connectors that ever had an egress queue (for stats). */
   connectors: string;
+  /** Pub/sub channel of the cross-instance fan-out of one channel name (see Fanout). */
+  fanout(channel: string): string;
   /** BullMQ's own key of a job's lock (its worker token while the job is active). */
   jobLock(queue: string, jobId: string): string;
   activeList(queue: string): string;
@@ -33,6 +35,7 @@ export function busKeys(prefix: string): BusKeys {
     routerLease: `${prefix}:lease:router`,
     egressLease: (connector) => `${prefix}:lease:egress:${connector}`,
     connectors: `${prefix}:egress-connectors`,
+    fanout: (channel) => `${prefix}:fanout:${channel}`,
     jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
     activeList: (queue) => `${prefix}:${queue}:active`,
     waitList: (queue) => `${prefix}:${queue}:wait`,

@@ -4,11 +4,13 @@ import { Redis } from 'ioredis';
 import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
-import { isCursor, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type RouteFn,
+import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type RouteFn,
   type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
 import { appendBatch, defineAppendScript } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
+import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
+import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
 import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
 import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
@@ -53,6 +55,8 @@ function batchJobId(events: readonly CanonicalEvent[]): string {
 export class RedisBus implements Bus {
   readonly driver = 'redis' as const;
   readonly durable = true;
+  /** Redis pub/sub on `<prefix>:fanout:<channel>`, on its own subscriber connection (opened at the first subscribe). */
+  readonly fanout: Fanout;
 
   private readonly keys: BusKeys;
   private readonly metrics: BusMetrics;
@@ -60,6 +64,7 @@ export class RedisBus implements Bus {
   private readonly dead: Queue;
   private readonly egress = new Map<string, Queue>();
   private readonly batcher: PublishBatcher;
+  private readonly redisFanout: RedisFanout;
   private readonly consumers = new Set<Stoppable>();
   private readonly localEgress = new Set<string>();
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
@@ -72,6 +77,8 @@ export class RedisBus implements Bus {
     this.metrics = busMetrics(opts.registry);
     defineAppendScript(redis);
     this.ingress = this.queue(this.keys.ingressQueue);
+    this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger);
+    this.fanout = this.redisFanout;
     this.dead = new Queue(this.keys.deadQueue, { connection: redis, prefix: opts.prefix });
     this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
   }
@@ -354,6 +361,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
+    await this.redisFanout.close();
     await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
   }
@@ -380,17 +388,4 @@ function jobItems(jobs: readonly Job[]): unknown[] {
 
 function compareIds(a: string | undefined, b: string | undefined): number {
   return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
-}
-
-/** A delivery read back from an egress job, or why it can't be. */
-function parseDelivery(item: unknown): Delivery | string {
-  if (typeof item !== 'object' || item === null) return 'not an object';
-  const { event, target, cursor } = item as Record<string, unknown>;
-  const r = validateEvent(event);
-  if (!r.ok) return r.error;
-  if (!isCursor(cursor)) return 'bad cursor';
-  if (typeof target !== 'object' || target === null) return 'no target';
-  const { connector, address } = target as Record<string, unknown>;
-  if (typeof connector !== 'string' || typeof address !== 'string') return 'bad target';
-  return { event: r.event, target: { connector, address }, cursor };
 }
