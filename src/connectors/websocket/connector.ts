@@ -11,6 +11,7 @@ import type { Router } from '../../router/router.ts';
 import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
 import { Outbound } from './outbound.ts';
+import { FanoutDelivery } from './fanout.ts';
 import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
@@ -33,8 +34,8 @@ const SHUTDOWN_IDLE_MS = 2_000;
  * The WebSocket connector: protocol v1 of docs/websocket-protocol.md over `ws` in noServer mode.
  * The app owns the HTTP server and hands us upgrades on config.path; we authenticate them, run
  * one Session per socket, publish what clients send (inbound.ts) and push what the bus routes to
- * WS rooms (outbound.ts). 'websocket' is a hosted connector: one WS room is one endpoint shared by
- * many sessions.
+ * WS rooms (outbound.ts) to clients on every instance (fanout.ts). 'websocket' is a hosted
+ * connector: one WS room is one endpoint shared by many sessions.
  */
 export class WebSocketConnector {
   static readonly connectorName = CONNECTOR;
@@ -46,6 +47,7 @@ export class WebSocketConnector {
   private readonly metrics: WsMetrics;
   private readonly wss: WebSocketServer;
   private readonly outbound: Outbound;
+  private readonly delivery: FanoutDelivery;
   private readonly sessions = new Set<Session>();
   private readonly limits: SessionLimits;
   private pendingUpgrades = 0;
@@ -60,6 +62,7 @@ export class WebSocketConnector {
     this.logger = opts.logger.child({ connector: CONNECTOR }); // the app's logger already names the instance
     this.metrics = wsMetrics(opts.registry);
     this.outbound = new Outbound(this.bus, this.router, this.logger);
+    this.delivery = new FanoutDelivery(this.bus.fanout, this.outbound, this.metrics, this.logger);
     this.limits = {
       maxBufferedBytes: this.config.maxBufferedBytes,
       ratePerSecond: this.config.rateLimit.perSecond,
@@ -83,7 +86,9 @@ export class WebSocketConnector {
 
   async start(): Promise<void> {
     if (this.egress) return;
-    this.egress = this.bus.consumeEgress(CONNECTOR, this.outbound.deliver);
+    // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
+    this.delivery.start();
+    this.egress = this.bus.consumeEgress(CONNECTOR, this.delivery.deliver);
     this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
     this.heartbeat.unref();
     this.logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
@@ -125,6 +130,7 @@ export class WebSocketConnector {
     this.heartbeat = undefined;
     await this.egress?.close();
     this.egress = undefined;
+    await this.delivery.close();
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
     await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);

@@ -51,7 +51,7 @@ export class Outbound {
    * switches to live without a gap or a duplicate. Without `since` it starts at the room's newest cursor.
    */
   async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined): Promise<void> {
-    const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, backlog: [] };
+    const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, stale: false, backlog: [] };
     // Register before reading the stream: whatever is appended from now on is either read or delivered.
     this.leave(session, wsRoom);
     session.memberships.set(wsRoom, membership);
@@ -67,21 +67,55 @@ export class Outbound {
       session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since });
     }
     // The catch-up runs on its own: the session's next frames (a send, a ping) need not wait for a long replay.
+    this.startCatchUp(session, membership, since, ref);
+  }
+
+  /**
+   * Live deliveries to this instance may have been lost (the fan-out from the instance consuming
+   * egress was interrupted): every membership here reads its room's stream from its last cursor,
+   * as a `join` with `since` would, then goes live again. Nothing is answered; duplicates are dropped.
+   */
+  resyncAll(): void {
+    for (const [wsRoom, sessions] of this.members) {
+      for (const session of sessions) {
+        const membership = session.memberships.get(wsRoom);
+        if (membership) this.resync(session, membership);
+      }
+    }
+  }
+
+  private resync(session: Session, membership: Membership): void {
+    membership.stale = true;
+    if (membership.replaying) return; // the catch-up in progress reads the stream again before going live
+    membership.replaying = true;
+    this.startCatchUp(session, membership, undefined, undefined);
+  }
+
+  private startCatchUp(session: Session, membership: Membership, since: Cursor | undefined, ref: string | undefined): void {
     void this.catchUp(session, membership, since, ref).catch((err: unknown) => {
       // A half-joined room would hold deliveries forever: leave it and say so, the client re-joins from its cursor.
-      this.logger.warn({ err, session: session.id, room: wsRoom }, 'replay failed');
-      if (session.memberships.get(wsRoom) !== membership) return;
-      this.leave(session, wsRoom);
-      session.sendError(ref, ErrorCode.Unavailable, 'reading the room\'s stream failed; you are no longer joined: join again with your last cursor', wsRoom);
+      this.logger.warn({ err, session: session.id, room: membership.wsRoom }, 'replay failed');
+      if (session.memberships.get(membership.wsRoom) !== membership) return;
+      this.leave(session, membership.wsRoom);
+      session.sendError(ref, ErrorCode.Unavailable, 'reading the room\'s stream failed; you are no longer joined: join again with your last cursor', membership.wsRoom);
     });
   }
 
-  /** Replays from `since` (if any), then hands over to live: what arrived meanwhile goes out first, paced like the replay. */
+  /**
+   * Replays from `since` (if any), then hands over to live: what arrived meanwhile goes out first,
+   * paced like the replay. A membership marked stale meanwhile reads the stream again first: the
+   * backlog may lack what was lost, and pushing a newer backlog entry first would skip it for good.
+   */
   private async catchUp(session: Session, membership: Membership, since: Cursor | undefined, ref: string | undefined): Promise<void> {
     if (since !== undefined) await this.replay(session, membership, since, ref);
     // Deliveries keep joining the backlog until it is empty, so nothing overtakes.
     for (;;) {
       if (!this.isCurrent(session, membership)) return;
+      if (membership.stale) {
+        membership.stale = false;
+        await this.replay(session, membership, membership.lastCursor, undefined);
+        continue;
+      }
       const entry = membership.backlog.shift();
       if (!entry) break;
       if (!this.push(session, membership, entry.cursor, entry.event) || !(await session.drain())) return;
@@ -159,8 +193,8 @@ export class Outbound {
     return session.send({ type: 'event', room: membership.wsRoom, cursor, event });
   }
 
-  /** Sends what the membership missed after `since`, paced by the socket, page by page up to the stream's end. */
-  private async replay(session: Session, membership: Membership, since: Cursor, ref: string | undefined): Promise<void> {
+  /** Sends what the membership missed after `since` (undefined: from the oldest retained), paced by the socket, page by page up to the stream's end. */
+  private async replay(session: Session, membership: Membership, since: Cursor | undefined, ref: string | undefined): Promise<void> {
     let position = since;
     let first = true;
     for (;;) {

@@ -19,6 +19,8 @@ export interface Membership {
   lastCursor: Cursor | undefined;
   /** While true, live deliveries wait in `backlog` so they cannot overtake the replay. */
   replaying: boolean;
+  /** Live deliveries may have been lost (fan-out from another instance): read the stream from lastCursor before going live again. */
+  stale: boolean;
   backlog: { cursor: Cursor; event: CanonicalEvent }[];
 }
 
