@@ -2,8 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { connectAndAuth, SpecConnection, SpecSession, specHandshake, HandshakeRejected, codec, type InMessage, type HandshakeTamper } from './spec-client.ts';
-import { metricValue, pinned, startServer, type Running } from './harness.ts';
+import { connectAndAuth, SpecConnection, SpecSession, specHandshake, HandshakeRejected, codec, type HandshakeTamper } from './spec-client.ts';
+import { isBadMsg, metricValue, pinned, readySession, startServer, type Running } from './harness.ts';
 
 let srv: Running;
 before(async () => { srv = await startServer({ handshakeTimeoutMs: 2000 }); });
@@ -19,15 +19,8 @@ async function assertHealthy(): Promise<void> {
   }
 }
 
-async function session(): Promise<SpecSession> {
-  const s = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate');
-  assert.equal(await s.ping(), true);
-  return s;
-}
+const session = (): Promise<SpecSession> => readySession(srv);
 
-function isBadMsg(code: number, msgId: bigint) {
-  return (m: InMessage) => m.obj._ === 'bad_msg_notification' && m.obj['error_code'] === code && m.obj['bad_msg_id'] === msgId;
-}
 
 test('tampered msg_key: connection closed without an answer', async () => {
   const s = await session();

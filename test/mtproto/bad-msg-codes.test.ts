@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientMsgId, codec, concat, connectAndAuth, type InMessage, type SpecSession } from './spec-client.ts';
-import { pinned, startServer, type Running } from './harness.ts';
+import { clientMsgId, codec, concat, type SpecSession } from './spec-client.ts';
+import { isBadMsg, readySession, startServer, type Running } from './harness.ts';
 import { CONTAINER_ID } from '../../src/connectors/mtproto/session/container.ts';
 
 // The bad_msg_notification codes not covered by bad-input.test.ts: 19, 20, 32, 33 and 64.
@@ -10,15 +10,8 @@ let srv: Running;
 before(async () => { srv = await startServer(); });
 after(async () => { await srv.stop(); });
 
-async function session(): Promise<SpecSession> {
-  const s = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate');
-  assert.equal(await s.ping(), true);
-  return s;
-}
+const session = (): Promise<SpecSession> => readySession(srv);
 
-function isBadMsg(code: number, msgId: bigint) {
-  return (m: InMessage) => m.obj._ === 'bad_msg_notification' && m.obj['error_code'] === code && m.obj['bad_msg_id'] === msgId;
-}
 
 interface Inner { msgId: bigint; seqNo: number; body: Uint8Array }
 

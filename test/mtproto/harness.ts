@@ -4,7 +4,7 @@ import { silentLogger, createLogger } from '../../src/core/logger.ts';
 import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
 import { MemoryAuthKeyStore, type AuthKeyStore } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import { createMtprotoServer, type MtprotoServer, type MtprotoServerOptions } from '../../src/connectors/mtproto/server.ts';
-import type { PinnedKey } from './spec-client.ts';
+import { connectAndAuth, type InMessage, type PinnedKey, type SpecSession } from './spec-client.ts';
 
 let cachedKey: ServerRsaKey | undefined;
 /** One RSA key per test process: generating 2048-bit keys is slow and not what is tested. */
@@ -44,4 +44,16 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
     if (Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val)) sum += v.value;
   }
   return sum;
+}
+
+/** A session on `srv` over intermediate framing, already answering pings. */
+export async function readySession(srv: Running): Promise<SpecSession> {
+  const s = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate');
+  if (!(await s.ping())) throw new Error('fresh session did not answer ping');
+  return s;
+}
+
+/** Matches the bad_msg_notification with this code for this msg_id. */
+export function isBadMsg(code: number, msgId: bigint) {
+  return (m: InMessage) => m.obj._ === 'bad_msg_notification' && m.obj['error_code'] === code && m.obj['bad_msg_id'] === msgId;
 }
