@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { ServerRsaKey } from './crypto/rsa.ts';
 import type { AuthKeyStore } from './store/auth-key-store.ts';
+import { localReplayGuard, type ReplayGuard } from './session/replay-guard.ts';
 import { createMtprotoMetrics } from './metrics.ts';
 import { MtprotoConnection, type ConnectionDeps, type TransportFactory } from './connection.ts';
 import { ServerMsgIdGenerator } from './session/msg-id.ts';
@@ -30,6 +31,11 @@ export interface MtprotoServerOptions {
   rpc?: RpcHandler;
   /** Salt derivation secret; share between instances behind one address (random if absent). */
   saltSecret?: Uint8Array;
+  /**
+   * Seen client msg_ids shared by the instances that share keyStore and saltSecret (otherwise a
+   * frame replayed to another instance is processed again). Default: this process only.
+   */
+  replayGuard?: ReplayGuard;
   framesPerSecond?: number;
   frameBurst?: number;
   maxPendingHandshakes?: number;
@@ -68,6 +74,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     rpc: opts.rpc ?? unknownMethodRpc,
     logger: log,
     metrics,
+    replayGuard: opts.replayGuard ?? localReplayGuard,
     now: Date.now,
     maxInflatedBytes: maxFrameBytes * 8,
     limits: {

@@ -7,6 +7,7 @@ import type { MtprotoMetrics } from '../metrics.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
+import type { ReplayGuard } from './replay-guard.ts';
 import type { RpcHandler } from './rpc.ts';
 import { RpcError } from './rpc.ts';
 import type { SaltSchedule } from './salts.ts';
@@ -36,6 +37,8 @@ export interface LayerDeps {
   rpc: RpcHandler;
   logger: Logger;
   metrics: MtprotoMetrics;
+  /** Shared record of seen msg_ids (Redis with several instances); localReplayGuard otherwise. */
+  replayGuard: ReplayGuard;
   now: () => number;
   /** Upper bound for an inflated gzip_packed body. */
   maxInflatedBytes: number;
@@ -131,7 +134,7 @@ export class EncryptedLayer {
     if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
     const session = d.sessions.getOrCreate(keyHex, env.sessionId, d.now());
     const out = new Outbox();
-    const ctx = { session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out };
+    const ctx: Ctx = { session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out, replayed: new Set() };
     try {
       const verdict = checkClientMsgId(env.msgId, d.now());
       if (verdict !== 'ok') {
@@ -145,7 +148,13 @@ export class EncryptedLayer {
         this.#push(ctx, this.#encode({ _: 'bad_server_salt', bad_msg_id: env.msgId, bad_msg_seqno: env.seqNo, error_code: 48, new_server_salt: salt }), 'response', true);
         return;
       }
-      if (!session.announced) {
+      // After the time and salt checks: a frame refused there is not processed, so its ids must
+      // stay unused (the client may re-send them with the new salt).
+      const replayed = await this.#sharedReplays(ctx, env.msgId, env.body);
+      if (replayed === null) return;
+      ctx.replayed = replayed;
+      // A replay must not announce a session either: it gets no answer at all, as locally.
+      if (!session.announced && !replayed.has(env.msgId)) {
         session.announced = true;
         this.#push(ctx, this.#encode({ _: 'new_session_created', first_msg_id: env.msgId, unique_id: session.uniqueId, server_salt: d.salts.current(keyHex) }), 'notification', true);
       }
@@ -166,7 +175,7 @@ export class EncryptedLayer {
         return;
       }
     }
-    if (s.seen.get(m.msgId) !== undefined) {
+    if (s.seen.get(m.msgId) !== undefined || ctx.replayed.has(m.msgId)) {
       if (ctor === CONTAINER_ID) {
         this.#badMsg(ctx, m.msgId, m.seqNo, 19);
       } else {
@@ -212,6 +221,32 @@ export class EncryptedLayer {
     d.metrics.messagesIn.inc({ type: 'message' });
     const answered = await this.#dispatch(ctx, m.msgId, body);
     if (contentRelated && !answered) ctx.out.acks.push(m.msgId);
+  }
+
+  /**
+   * Asks the replay guard about the frame's ids (outer message and container members) in one
+   * call: the ids some instance already saw, or null when the guard could not answer. Then the
+   * frame is refused and the connection closed: accepting it could process a replay.
+   */
+  async #sharedReplays(ctx: Ctx, msgId: bigint, body: Uint8Array): Promise<ReadonlySet<bigint> | null> {
+    const d = this.#deps;
+    const ids = new Set([msgId]);
+    if (constructorOf(body) === CONTAINER_ID) {
+      // Members failing the time check are never accepted, so they are not recorded either.
+      for (const m of parseContainer(body) ?? []) if (checkClientMsgId(m.msgId, d.now()) === 'ok') ids.add(m.msgId);
+    }
+    // Deduplicated: an id twice in one frame is the local window's business (first one wins).
+    const asked = [...ids];
+    let first: boolean[];
+    try {
+      first = await d.replayGuard.firstSeen(ctx.keyHex, ctx.session.sessionId, asked);
+    } catch (err) {
+      d.logger.warn({ err, authKeyId: ctx.keyHex }, 'mtproto replay guard unavailable: frame refused');
+      d.metrics.dropped.inc({ reason: 'replay-guard-unavailable' });
+      this.#link.close('replay-guard-unavailable');
+      return null;
+    }
+    return new Set(asked.filter((_, i) => first[i] !== true));
   }
 
   #gunzip(body: Uint8Array): Uint8Array | null {
@@ -386,4 +421,6 @@ interface Ctx {
   authKeyId: Uint8Array;
   keyHex: string;
   out: Outbox;
+  /** Ids of this frame another instance (or an earlier frame) already recorded in the replay guard. */
+  replayed: ReadonlySet<bigint>;
 }
