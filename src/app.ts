@@ -10,6 +10,7 @@ import { Router, type Bridge } from './router/router.ts';
 import { WebSocketConnector } from './connectors/websocket/connector.ts';
 import type { MtprotoServer } from './connectors/mtproto/server.ts';
 import type { AuthKeyStore } from './connectors/mtproto/store/auth-key-store.ts';
+import type { ReplayGuard } from './connectors/mtproto/session/replay-guard.ts';
 import { startHttpServer, type HttpServer, type UpgradeHandler } from './http/server.ts';
 import { healthReport } from './http/health.ts';
 
@@ -185,13 +186,17 @@ async function startMtproto(loaded: LoadedConfig, bus: Bus, logger: Logger, regi
   const key = await readMtprotoRsaKey(loaded);
   if (!key.ok) throw new ConfigError([key.issue]);
   let keyStore: AuthKeyStore;
+  let replayGuard: ReplayGuard | undefined;
   let closeStore = async () => {};
   if (bus.driver === 'redis') {
     // Auth keys are shared by every instance, like everything else that matters (DESIGN: scale-out).
     const { Redis } = await import('ioredis');
     const { RedisAuthKeyStore } = await import('./connectors/mtproto/store/redis-auth-key-store.ts');
+    const { RedisReplayGuard } = await import('./connectors/mtproto/store/redis-replay-guard.ts');
     const redis = new Redis(config.bus.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
     keyStore = new RedisAuthKeyStore(redis, `${config.bus.redis.prefix}:mtproto:authkey:`);
+    // Seen msg_ids too, so a frame captured on one instance is not accepted again by another.
+    replayGuard = new RedisReplayGuard(redis, `${config.bus.redis.prefix}:mtproto:seen:`);
     closeStore = async () => { await redis.quit().catch(() => redis.disconnect()); };
   } else {
     const { MemoryAuthKeyStore } = await import('./connectors/mtproto/store/auth-key-store.ts');
@@ -200,6 +205,7 @@ async function startMtproto(loaded: LoadedConfig, bus: Bus, logger: Logger, regi
   const server = createMtprotoServer({
     host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger, registry,
     maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH,
+    ...(replayGuard ? { replayGuard } : {}),
   });
   try {
     const { port } = await server.start();
