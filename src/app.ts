@@ -206,6 +206,7 @@ async function startMtproto(loaded: LoadedConfig, bus: Bus, logger: Logger, regi
     host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger, registry,
     maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH,
     ...(replayGuard ? { replayGuard } : {}),
+    ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
   });
   try {
     const { port } = await server.start();

@@ -89,6 +89,13 @@ export const ConfigSchema = z.object({
     port: z.number().int().min(0).max(65_535).default(8443),
     /** PEM of the server RSA key (`switchboard keygen` writes it and prints the fingerprint clients pin). */
     rsaKeyFile: z.string().min(1).default('./data/mtproto-rsa.pem'),
+    /**
+     * Secret the server salts are derived from (HMAC). Give every instance the same one, from the
+     * environment (`${SWITCHBOARD_MTPROTO_SALT_SECRET}`), so a client's salt is valid on all of
+     * them. Unset: a random secret per process (after a restart clients recover through
+     * bad_server_salt, at the cost of one round trip).
+     */
+    saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
   }).strict().prefault({}),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */

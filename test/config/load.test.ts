@@ -152,6 +152,18 @@ describe('loadConfig: config.yaml, tokens and mappings', () => {
     assert.deepEqual([issue.line, issue.path], [4, 'websocket.tokens.0.hash']);
   });
 
+  test('a short mtproto.saltSecret names its line; one from the environment is accepted', async () => {
+    const issue = only(await issuesOf('mtproto:\n  saltSecret: short\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE }));
+    assert.deepEqual([issue.line, issue.path], [2, 'mtproto.saltSecret']);
+    const tree = makeConfigTree('mtproto:\n  saltSecret: ${SALT}\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: { SALT: 'x'.repeat(64) } });
+      assert.equal(loaded.config.mtproto.saltSecret, 'x'.repeat(64));
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('mappings: an unknown table, an identity with no account, one account in two identities', async () => {
     const noAccount = 'identities:\n  - canonical: alice\n    xmpp: alice@example.org\n  - canonical: nobody\n';
     const first = await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': noAccount, 'mappings/colours.yaml': 'a: 1\n' });
