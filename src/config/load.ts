@@ -6,7 +6,7 @@ import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file
 import { loadBridges } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
-import { Router, type Bridge } from '../router/router.ts';
+import type { Bridge } from '../router/router.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.ts';
 export type { Mappings, Identity, PresenceMapping } from './mappings-schema.ts';
@@ -53,14 +53,6 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   const issues: ConfigIssue[] = [...bridgeResult.issues, ...mappingResult.issues];
   issues.push(...checkTokens(config, bridgeResult.bridges, parsed.source, bridgeResult.issues.length === 0));
 
-  if (issues.length === 0) {
-    // The Router enforces the same rules again; anything it still refuses is reported, not thrown raw.
-    try {
-      new Router(bridgeResult.bridges);
-    } catch (err) {
-      issues.push({ file: bridgesDir, line: 0, path: '', message: (err as Error).message });
-    }
-  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source };
