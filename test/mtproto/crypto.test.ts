@@ -177,3 +177,11 @@ test('our AES key schedules equal noble expandKeyLE / expandKeyDecLE word for wo
     assert.deepEqual(expandDecKey(key), unsafe.expandKeyDecLE(key));
   }), { numRuns: 100 });
 });
+
+test('the generator the server sends satisfies the security guidelines residue condition for its prime', async () => {
+  const { DH_G, DH_PRIME, isSafeG } = await import('../../src/connectors/mtproto/crypto/dh-prime.ts');
+  assert.equal(isSafeG(DH_G, DH_PRIME), true);
+  assert.equal(DH_PRIME % 3n, 2n);
+  assert.equal(isSafeG(3, DH_PRIME + 1n), false);
+  assert.equal(isSafeG(8, DH_PRIME), false);
+});

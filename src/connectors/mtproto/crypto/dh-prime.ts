@@ -19,9 +19,6 @@ export const DH_PRIME_BYTES: Uint8Array = bigIntToBytes(DH_PRIME, 256);
 /** The generator we send; isSafeG(3) holds for DH_PRIME (p mod 3 == 2). */
 export const DH_G = 3;
 
-/** Generators clients accept (core.telegram.org/mtproto/auth_key: g in {2,3,4,5,6,7}). */
-export const ALLOWED_G: readonly number[] = [2, 3, 4, 5, 6, 7];
-
 /**
  * Whether g generates the subgroup of order (p-1)/2 as the guidelines require, checked by
  * the residue conditions on p for each allowed g (same table as tdlib / the spec).
@@ -36,11 +33,6 @@ export function isSafeG(g: number, p: bigint = DH_PRIME): boolean {
     case 7: { const r = p % 7n; return r === 3n || r === 5n || r === 6n; }
     default: return false;
   }
-}
-
-/** Cheap structural check: the prime is the well-known one (clients cache exactly this). */
-export function checkDhPrime(p: bigint): boolean {
-  return p === DH_PRIME;
 }
 
 const SAFETY_MARGIN = 1n << (2048n - 64n);

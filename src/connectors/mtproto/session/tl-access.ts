@@ -32,12 +32,6 @@ export function intOf(obj: TlObject, name: string): number {
   return v;
 }
 
-export function stringOf(obj: TlObject, name: string): string {
-  const v = field(obj, name);
-  if (typeof v !== 'string') throw new TlFieldError(`${obj._}.${name} is not a string`);
-  return v;
-}
-
 export function longsOf(obj: TlObject, name: string): bigint[] {
   const v = field(obj, name);
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'bigint')) throw new TlFieldError(`${obj._}.${name} is not a vector<long>`);
@@ -57,17 +51,7 @@ export function u64(v: bigint): bigint {
   return BigInt.asUintN(64, v);
 }
 
-export function s64(v: bigint): bigint {
-  return BigInt.asIntN(64, v);
-}
-
 /** A long read from 8 little-endian bytes (salts, auth_key_aux_hash, ids derived from hashes). */
 export function longFromLE(bytes: Uint8Array, offset = 0): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigInt64(offset, true);
-}
-
-export function longToLE(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigInt64(0, s64(v), true);
-  return out;
 }

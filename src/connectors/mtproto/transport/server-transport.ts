@@ -10,11 +10,6 @@ import type { CtrStream } from './obfuscated2.ts';
 
 export type { TransportKind } from './kinds.ts';
 
-export interface TransportEvents {
-  payload(data: Uint8Array, quickAckRequested: boolean): void;
-  close(reason: string): void;
-}
-
 export interface ServerTransportOptions {
   /** Largest accepted payload (default 1 MiB). */
   maxFrameBytes?: number;
