@@ -3,7 +3,6 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { MemoryBus } from './memory/memory-bus.ts';
 import type { BusOptions } from './options.ts';
-import { RedisBus } from './redis/redis-bus.ts';
 import type { Bus } from './types.ts';
 
 export interface CreateBusDeps {
@@ -23,6 +22,8 @@ export async function createBus(config: Config['bus'], deps: CreateBusDeps): Pro
     registry: deps.registry,
   };
   if (config.driver === 'redis') {
+    // Loaded only when asked for: BullMQ and ioredis are most of a start-up on the memory driver.
+    const { RedisBus } = await import('./redis/redis-bus.ts');
     const bus = await RedisBus.connect({ ...opts, url: config.redis.url, prefix: config.redis.prefix, instanceId: deps.instanceId });
     deps.logger.info({ prefix: config.redis.prefix, instance: deps.instanceId }, 'bus: redis driver (durable)');
     return bus;
