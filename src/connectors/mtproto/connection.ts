@@ -110,7 +110,12 @@ export class MtprotoConnection {
       },
       armDisconnect: (seconds) => this.#armDisconnect(seconds),
       quickAck: (token) => { if (!this.#closed) this.#transport.sendQuickAck(token); },
+      authenticated: () => this.#legitimate(),
     });
+    // Until it does something legitimate (completes a handshake or sends a frame that
+    // authenticates), a connection gets handshakeTimeoutMs: a silent socket, or one that sends
+    // half a frame, must not hold a connection slot forever.
+    this.#armHandshakeTimer();
   }
 
   get closed(): boolean {
@@ -210,9 +215,20 @@ export class MtprotoConnection {
       this.#countedPending = true;
     }
     this.#handshakeStarted = Date.now();
+    this.#armHandshakeTimer();
+  }
+
+  #armHandshakeTimer(): void {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = setTimeout(() => this.#failHandshake('timeout'), d.limits.handshakeTimeoutMs);
+    this.#handshakeTimer = setTimeout(() => this.#failHandshake('timeout'), this.#deps.limits.handshakeTimeoutMs);
     this.#handshakeTimer.unref();
+  }
+
+  /** An encrypted frame authenticated: the connection deadline no longer applies (a handshake in progress keeps its own). */
+  #legitimate(): void {
+    if (this.#countedPending || this.#handshakeTimer === undefined) return;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
   }
 
   #clearHandshake(): void {

@@ -26,6 +26,8 @@ export interface LayerLink {
   armDisconnect(seconds: number): void;
   /** Sends a transport-level quick ack (the token of an accepted client message). */
   quickAck(token: number): void;
+  /** A frame authenticated (right key, msg_key and padding): the peer is a legitimate client. */
+  authenticated(): void;
 }
 
 export interface LayerDeps {
@@ -129,6 +131,7 @@ export class EncryptedLayer {
       this.#link.close('bad-padding-or-length');
       return;
     }
+    this.#link.authenticated();
     // Quick ack as soon as the frame is authenticated and well-formed: the client learns it
     // arrived before its answer is ready (its token is the start of msg_key_large).
     if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
