@@ -126,9 +126,10 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       draining = true;
       const t0 = Date.now();
       log.info({ drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'shutting down: no new connections, draining');
-      // 1. Stop accepting: nothing new comes in while what is in hand finishes.
+      // 1. Stop accepting: nothing new comes in while what is in hand finishes. The HTTP listener
+      //    stays open until the end, so /healthz answers 503 "draining" (a load balancer stops
+      //    sending clients) and new WS upgrades get the connector's 503 instead of a refused connect.
       websocket?.stopAccepting();
-      http.stopAccepting();
       // 2. Drain: connectors finish in-flight publishes (acks only follow durable publishes) and
       //    their egress batch, then close their sockets; the router finishes its batch.
       const drain = (async () => {

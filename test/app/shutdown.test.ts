@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { silentLogger, type Logger } from '../../src/core/logger.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
+import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+
+const ALICE = 'sb_test_alice_token_for_shutdown_tests';
+
+function config(extra = ''): string {
+  return `http: { port: 0 }\nwebsocket:\n  tokens:\n    - { name: alice, hash: "${hashToken(ALICE)}" }\n${extra}`;
+}
+
+function upgradeRequest(path: string, auth: string | undefined): string {
+  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n`
+    + `Sec-WebSocket-Protocol: binary\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}\r\n`;
+}
+
+/** The status line of the answer to an upgrade on `path`. */
+function upgradeStatus(port: number, path: string, auth?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(upgradeRequest(path, auth)));
+    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
+    socket.once('data', (d: Buffer) => { resolve(d.toString().split('\r\n')[0] ?? ''); socket.destroy(); });
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * A WebSocket client that completes the handshake and then never answers anything, not even the
+ * server's close frame: the connector's drain waits for it (up to its close timeout, 5 s).
+ */
+function stubbornClient(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(upgradeRequest('/ws', ALICE)));
+    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
+    socket.once('data', (d: Buffer) => {
+      socket.setTimeout(0);
+      if (d.toString().startsWith('HTTP/1.1 101')) resolve(socket);
+      else reject(new Error(`upgrade refused: ${d.toString().split('\r\n')[0]}`));
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+/** Resolves with the error code of a TCP connect to `port` (undefined when something listens). */
+function connectError(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(undefined); });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+  });
+}
+
+async function start(tree: ConfigTree, logger: Logger = silentLogger): Promise<App> {
+  return startApp(await loadConfig(tree.configFile, { env: {} }), { logger });
+}
+
+test('while draining, the listener stays open: /healthz answers 503 draining and WS upgrades 503; then the port is released', async () => {
+  const tree = makeConfigTree(config(), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+  try {
+    const app = await start(tree);
+    const client = await stubbornClient(app.httpPort);
+    const closed = app.close();
+    try {
+      const res = await fetch(`${app.httpUrl}/healthz`);
+      assert.equal(res.status, 503);
+      assert.equal((await res.json() as Record<string, unknown>)['status'], 'draining');
+      assert.match(await upgradeStatus(app.httpPort, '/ws', ALICE), /^HTTP\/1\.1 503/);
+    } finally {
+      client.destroy(); // lets the drain finish
+      await closed;
+    }
+    assert.equal(await connectError(app.httpPort), 'ECONNREFUSED', 'the port is released after close()');
+  } finally {
+    tree.cleanup();
+  }
+});
