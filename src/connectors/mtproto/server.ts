@@ -65,7 +65,8 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
   const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const wsPath = opts.wsPath ?? '/apiws';
   const deps: ConnectionDeps = {
-    codec: createServiceCodec(),
+    // Inflated gzip_packed (at any depth) is capped like the frames it arrives in.
+    codec: createServiceCodec({ maxInflatedBytes: maxFrameBytes * 8 }),
     keyStore: opts.keyStore,
     rsaKey: opts.rsaKey,
     salts: new SaltSchedule(opts.saltSecret ? { secret: opts.saltSecret } : {}),
@@ -76,7 +77,6 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     metrics,
     replayGuard: opts.replayGuard ?? localReplayGuard,
     now: Date.now,
-    maxInflatedBytes: maxFrameBytes * 8,
     limits: {
       maxFrameBytes,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 30_000,

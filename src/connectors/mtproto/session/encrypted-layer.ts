@@ -1,7 +1,7 @@
-import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../../core/logger.ts';
 import { decryptPayload, encryptPayload, quickAckToken } from '../crypto/mtproto2.ts';
-import type { TlCodec, TlObject } from '../tl/codec.ts';
+import { rawObject, type TlCodec, type TlObject } from '../tl/codec.ts';
+import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
@@ -12,7 +12,6 @@ import type { RpcHandler } from './rpc.ts';
 import { RpcError } from './rpc.ts';
 import type { SaltSchedule } from './salts.ts';
 import type { SessionRegistry, SessionState } from './session-state.ts';
-import { TlReader } from '../tl/reader.ts';
 import { intOf, longOf, longsOf } from './tl-access.ts';
 
 /** What the encrypted layer needs from its connection. */
@@ -31,6 +30,7 @@ export interface LayerLink {
 }
 
 export interface LayerDeps {
+  /** The server's service codec; it inflates gzip_packed (at any depth) up to the server's cap. */
   codec: TlCodec;
   keyStore: AuthKeyStore;
   salts: SaltSchedule;
@@ -42,8 +42,6 @@ export interface LayerDeps {
   /** Shared record of seen msg_ids (Redis with several instances); localReplayGuard otherwise. */
   replayGuard: ReplayGuard;
   now: () => number;
-  /** Upper bound for an inflated gzip_packed body. */
-  maxInflatedBytes: number;
 }
 
 /** Client messages that are not content-related: their seqno must be even (code 34). */
@@ -212,17 +210,27 @@ export class EncryptedLayer {
       for (const im of messages) await this.#message(ctx, im, true);
       return;
     }
-    let body = m.body;
-    if (ctor === GZIP_PACKED_ID) {
-      const inflated = this.#gunzip(body);
-      if (inflated === null || constructorOf(inflated) === CONTAINER_ID || constructorOf(inflated) === GZIP_PACKED_ID) {
+    let obj: TlObject;
+    try {
+      obj = d.codec.decode(m.body);
+    } catch (err) {
+      // gzip_packed that does not inflate (corrupt, or past the cap, at any depth), or whose
+      // content does not decode: refused, never handed on. Other undecodable bodies are API
+      // calls the service schema does not know: the RpcHandler gets them raw.
+      const gzip = err instanceof TlDecodeError && (err.code === 'gzip-too-large' || err.code === 'gzip-invalid');
+      if (gzip || ctor === GZIP_PACKED_ID) {
         this.#badMsg(ctx, m.msgId, m.seqNo, 64);
         return;
       }
-      body = inflated;
+      obj = rawObject(m.body);
+    }
+    // A container is only valid at the top level, not packed.
+    if (ctor === GZIP_PACKED_ID && obj._ === 'msg_container') {
+      this.#badMsg(ctx, m.msgId, m.seqNo, 64);
+      return;
     }
     d.metrics.messagesIn.inc({ type: 'message' });
-    const answered = await this.#dispatch(ctx, m.msgId, body);
+    const answered = await this.#dispatch(ctx, m.msgId, obj);
     if (contentRelated && !answered) ctx.out.acks.push(m.msgId);
   }
 
@@ -252,27 +260,9 @@ export class EncryptedLayer {
     return new Set(asked.filter((_, i) => first[i] !== true));
   }
 
-  #gunzip(body: Uint8Array): Uint8Array | null {
-    try {
-      // Read by hand: the codec may inflate gzip_packed itself, and the limit must be ours.
-      const reader = new TlReader(body, 4);
-      const packed = reader.bytes();
-      if (reader.remaining !== 0) return null;
-      return new Uint8Array(gunzipSync(packed, { maxOutputLength: this.#deps.maxInflatedBytes }));
-    } catch {
-      return null;
-    }
-  }
-
-  /** Handles one message body; true when it produced a response (which acknowledges it). */
-  async #dispatch(ctx: Ctx, msgId: bigint, body: Uint8Array): Promise<boolean> {
+  /** Handles one decoded message; true when it produced a response (which acknowledges it). */
+  async #dispatch(ctx: Ctx, msgId: bigint, obj: TlObject): Promise<boolean> {
     const d = this.#deps;
-    let obj: TlObject;
-    try {
-      obj = d.codec.decode(body);
-    } catch {
-      obj = { _: 'raw', bytes: body };
-    }
     switch (obj._) {
       case 'msgs_ack': {
         for (const id of longsOf(obj, 'msg_ids')) {
