@@ -12,6 +12,7 @@ import { MtprotoConnection, type ConnectionDeps, type TransportFactory } from '.
 import { ServerMsgIdGenerator } from './session/msg-id.ts';
 import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
+import { KeyCache } from './session/key-cache.ts';
 import { unknownMethodRpc, type RpcHandler } from './session/rpc.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
@@ -68,6 +69,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     // Inflated gzip_packed (at any depth) is capped like the frames it arrives in.
     codec: createServiceCodec({ maxInflatedBytes: maxFrameBytes * 8 }),
     keyStore: opts.keyStore,
+    keyCache: new KeyCache(),
     rsaKey: opts.rsaKey,
     salts: new SaltSchedule(opts.saltSecret ? { secret: opts.saltSecret } : {}),
     sessions: new SessionRegistry(),

@@ -7,6 +7,7 @@ import type { MtprotoMetrics } from '../metrics.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
+import type { KeyCache } from './key-cache.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RpcHandler } from './rpc.ts';
 import { RpcError } from './rpc.ts';
@@ -33,6 +34,8 @@ export interface LayerDeps {
   /** The server's service codec; it inflates gzip_packed (at any depth) up to the server's cap. */
   codec: TlCodec;
   keyStore: AuthKeyStore;
+  /** Keys in use on this server, shared by its connections (cleared by destroy_auth_key). */
+  keyCache: KeyCache;
   salts: SaltSchedule;
   sessions: SessionRegistry;
   msgIds: ServerMsgIdGenerator;
@@ -85,16 +88,10 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 export class EncryptedLayer {
   readonly #deps: LayerDeps;
   readonly #link: LayerLink;
-  /** Auth keys this connection used: saves a store round trip per frame. */
-  readonly #keys = new Map<string, Uint8Array>();
 
   constructor(deps: LayerDeps, link: LayerLink) {
     this.#deps = deps;
     this.#link = link;
-  }
-
-  forgetKey(keyHex: string): void {
-    this.#keys.delete(keyHex);
   }
 
   /** One encrypted frame; `quickAck`: the frame asked for a transport quick ack. */
@@ -107,15 +104,11 @@ export class EncryptedLayer {
       return;
     }
     const keyHex = authKeyIdHex(parts.authKeyId);
-    let authKey = this.#keys.get(keyHex);
+    const authKey = await d.keyCache.get(keyHex, () => d.keyStore.get(parts.authKeyId));
     if (authKey === undefined) {
-      authKey = await d.keyStore.get(parts.authKeyId);
-      if (authKey === undefined) {
-        // The client's key is unknown here: -404 tells it to create a new one.
-        this.#link.transportError(-404, 'unknown-auth-key');
-        return;
-      }
-      this.#keys.set(keyHex, authKey);
+      // The client's key is unknown here: -404 tells it to create a new one.
+      this.#link.transportError(-404, 'unknown-auth-key');
+      return;
     }
     const plain = decryptPayload(authKey, parts.msgKey, parts.cipher, 0);
     if (plain === null) {
@@ -307,9 +300,10 @@ export class EncryptedLayer {
         return true;
       }
       case 'destroy_auth_key': {
+        d.keyCache.delete(ctx.keyHex);
         await d.keyStore.delete(ctx.authKeyId);
+        d.keyCache.delete(ctx.keyHex);
         d.sessions.deleteAuthKey(ctx.keyHex);
-        this.#keys.delete(ctx.keyHex);
         this.#rpcResult(ctx, msgId, { _: 'destroy_auth_key_ok' });
         return true;
       }
