@@ -130,23 +130,49 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       //    stays open until the end, so /healthz answers 503 "draining" (a load balancer stops
       //    sending clients) and new WS upgrades get the connector's 503 instead of a refused connect.
       websocket?.stopAccepting();
-      // 2. Drain: connectors finish in-flight publishes (acks only follow durable publishes) and
-      //    their egress batch, then close their sockets; the router finishes its batch.
-      const drain = (async () => {
-        await websocket?.close();
-        if (mtproto) await mtproto.server.stop();
-        await routing.close();
-      })();
-      const drained = await within(drain, config.shutdown.drainTimeoutMs);
-      if (!drained) {
+      mtproto?.server.stopAccepting();
+      // Each closer runs once; a failure is logged and never keeps the others from running.
+      const step = (name: string, close: () => Promise<void> | undefined) => {
+        let run: Promise<boolean> | undefined;
+        return () => (run ??= Promise.resolve().then(close).then(() => true, (err: unknown) => {
+          log.error({ err, step: name }, 'shutdown step failed');
+          return false;
+        }));
+      };
+      const closeWebsocket = step('websocket', () => websocket?.close());
+      const stopMtproto = step('mtproto', () => mtproto?.server.stop());
+      const closeRouting = step('routing', () => routing.close());
+      // 2. Drain, bounded by drainTimeoutMs: connectors finish in-flight publishes (acks only
+      //    follow durable publishes) and their egress batch, then close their sockets; the router
+      //    finishes its batch (after the WebSocket connector, so it routes what that published last).
+      const drain = Promise.all([
+        closeWebsocket().then(async (ok) => (await closeRouting()) && ok),
+        stopMtproto(),
+      ]).then((ok) => ok.every(Boolean));
+      const inTime = await within(drain, config.shutdown.drainTimeoutMs);
+      const drained = inTime && await drain;
+      if (!inTime) {
         log.warn({ drainTimeoutMs: config.shutdown.drainTimeoutMs }, bus.durable
           ? 'drain timed out: closing with work in flight (it stays queued in Redis for the next instance)'
           : 'drain timed out: closing with work in flight (memory driver: it is lost)');
       }
-      // 3. Close the bus (flushes pending publishes) and whatever still holds a socket.
-      await within(bus.close(), 5_000);
-      if (mtproto) await mtproto.closeStore().catch(() => {});
-      await within(http.close(), 2_000);
+      // 3. Every closer runs, whether the drain finished, timed out or failed: what the drain did
+      //    not reach is stopped now, the bus is closed (flushes pending publishes), then the MTProto
+      //    store and the HTTP listener with whatever still holds a socket. A WebSocket connector
+      //    still closing ends its sockets on its own close timeout.
+      const closers: [string, () => Promise<unknown>, number][] = [
+        ['mtproto', stopMtproto, 2_000],
+        ['routing', closeRouting, 5_000],
+        ['bus', () => bus.close(), 5_000],
+        ['mtproto store', async () => { await stopMtproto(); await mtproto?.closeStore(); }, 5_000],
+        ['http', () => http.close(), 2_000],
+      ];
+      const results = await Promise.allSettled(closers.map(async ([name, close, ms]) => {
+        if (!(await within(Promise.resolve().then(close), ms))) log.warn({ step: name, ms }, 'shutdown step timed out');
+      }));
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'rejected') log.error({ err: r.reason as unknown, step: closers[i]?.[0] }, 'shutdown step failed');
+      }
       log.info({ ms: Date.now() - t0, drained }, 'shut down');
     };
 

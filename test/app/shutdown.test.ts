@@ -81,3 +81,30 @@ test('while draining, the listener stays open: /healthz answers 503 draining and
     tree.cleanup();
   }
 });
+
+test('a drain that times out still closes everything: close() resolves, logs drained:false, HTTP and MTProto ports are closed', async () => {
+  const tree = makeConfigTree(config('shutdown: { drainTimeoutMs: 100 }\nmtproto:\n  enabled: true\n  port: 0\n  rsaKeyFile: ./keys/server.pem\n'),
+    { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+  let client: Socket | undefined;
+  try {
+    tree.write('keys/.keep', '');
+    writeServerKey(join(tree.dir, 'keys', 'server.pem'));
+    const app = await start(tree, pino({ level: 'info' }, sink));
+    const mtprotoPort = app.mtproto?.port ?? 0;
+    assert.equal(await connectError(mtprotoPort), undefined, 'MTProto listens before close()');
+    client = await stubbornClient(app.httpPort);
+    const t0 = Date.now();
+    await app.close();
+    // The stubborn client keeps the WebSocket connector closing for its 5 s close timeout.
+    assert.ok(Date.now() - t0 < 4_000, `close() resolved in ${Date.now() - t0} ms, not after the connector's close timeout`);
+    const done = lines.find((l) => l['msg'] === 'shut down');
+    assert.equal(done?.['drained'], false);
+    assert.equal(await connectError(app.httpPort), 'ECONNREFUSED', 'HTTP port closed');
+    assert.equal(await connectError(mtprotoPort), 'ECONNREFUSED', 'MTProto port closed');
+  } finally {
+    client?.destroy();
+    tree.cleanup();
+  }
+});

@@ -49,6 +49,8 @@ export interface MtprotoServerOptions {
 export interface MtprotoServer {
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
+  /** Shutdown: the TCP listener closes and /apiws upgrades get 503; open connections are untouched until stop(). */
+  stopAccepting(): void;
   /** MTProto over WebSocket (path /apiws, subprotocol "binary"), called by the app's HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly connections: number;
@@ -92,6 +94,10 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
 
   const live = new Set<{ conn: MtprotoConnection; kill(): void }>();
   let server: Server | undefined;
+  let accepting = true;
+  let listenerClosed: Promise<void> | undefined;
+  // net.Server.close() calls back once, when the last connection ended: one promise for every caller.
+  const closeListener = (srv: Server): Promise<void> => (listenerClosed ??= new Promise<void>((resolve) => srv.close(() => resolve())));
   let nextId = 0;
   // maxPayload bounds one WS message; framing inside is still checked by the transport.
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes + 64, perMessageDeflate: false });
@@ -179,7 +185,13 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
       return { port };
     },
 
+    stopAccepting() {
+      accepting = false;
+      if (server) void closeListener(server);
+    },
+
     async stop() {
+      accepting = false;
       const srv = server;
       server = undefined;
       for (const entry of [...live]) {
@@ -187,13 +199,15 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
         entry.kill();
       }
       for (const ws of wss.clients) ws.terminate();
-      if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+      if (srv) await closeListener(srv);
+      else await listenerClosed;
     },
 
     handleUpgrade(req, socket, head) {
       try {
         const path = (req.url ?? '').split('?')[0];
         if (path !== wsPath) { reject(socket, '404 Not Found'); return; }
+        if (!accepting) { reject(socket, '503 Service Unavailable'); return; }
         const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
         if (!protocols.includes('binary')) { reject(socket, '400 Bad Request'); return; }
         wss.handleUpgrade(req, socket, head, (ws) => onWebSocket(ws, req));
