@@ -336,16 +336,29 @@ export class EncryptedLayer {
         result = { _: 'rpc_error', error_code: 500, error_message: 'INTERNAL' };
       }
     }
-    this.#rpcResult(ctx, msgId, result);
+    let body: Uint8Array;
+    try {
+      body = this.#encode(result);
+    } catch (err) {
+      // A handler's result the codec cannot encode is the handler's bug: the client gets
+      // rpc_error 500 like for a throwing handler, and the session goes on.
+      d.logger.error({ err, call: call._, result: result._ }, 'mtproto rpc result does not encode');
+      body = this.#encode({ _: 'rpc_error', error_code: 500, error_message: 'INTERNAL' });
+    }
+    this.#rpcResultBody(ctx, msgId, body);
   }
 
-  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any result object fits. */
   #rpcResult(ctx: Ctx, reqMsgId: bigint, result: TlObject): void {
+    this.#rpcResultBody(ctx, reqMsgId, this.#encode(result));
+  }
+
+  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any encoded result fits. */
+  #rpcResultBody(ctx: Ctx, reqMsgId: bigint, body: Uint8Array): void {
     const head = new Uint8Array(12);
     const view = new DataView(head.buffer);
     view.setUint32(0, RPC_RESULT_ID, true);
     view.setBigInt64(4, reqMsgId, true);
-    this.#push(ctx, concat(head, this.#encode(result)), 'response', true);
+    this.#push(ctx, concat(head, body), 'response', true);
   }
 
   /** msgs_state_info byte per id (core.telegram.org/mtproto/service_messages_about_messages). */
