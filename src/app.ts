@@ -221,6 +221,8 @@ async function startMtproto(loaded: LoadedConfig, bus: Bus, logger: Logger, regi
     const { RedisAuthKeyStore } = await import('./connectors/mtproto/store/redis-auth-key-store.ts');
     const { RedisReplayGuard } = await import('./connectors/mtproto/store/redis-replay-guard.ts');
     const redis = new Redis(config.bus.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // Without a listener ioredis prints "Unhandled error event" to stderr, outside the JSON logs.
+    redis.on('error', (err) => logger.warn({ err }, 'mtproto store redis connection error'));
     keyStore = new RedisAuthKeyStore(redis, `${config.bus.redis.prefix}:mtproto:authkey:`);
     // Seen msg_ids too, so a frame captured on one instance is not accepted again by another.
     replayGuard = new RedisReplayGuard(redis, `${config.bus.redis.prefix}:mtproto:seen:`);
