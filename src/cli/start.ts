@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/errors.ts';
-import { startApp, type App } from '../app.ts';
+import type { App } from '../app.ts';
 import { configuredDemoTokens } from './demo-tokens.ts';
 import { loadAndVerify, printConfigError } from './check.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
@@ -55,6 +55,8 @@ export async function startCommand(args: readonly string[], io: Io): Promise<Exi
 
   let app: App;
   try {
+    // Imported here, not at the top: `check`, `token` and `keygen` share this CLI and need none of it.
+    const { startApp } = await import('../app.ts');
     app = await startApp(loaded);
   } catch (err) {
     if (err instanceof ConfigError) { printConfigError(err, io); return ExitCode.ConfigInvalid; }
