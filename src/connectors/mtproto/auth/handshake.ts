@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { bigIntToBytes, bytesToBigInt } from '../crypto/bigint.ts';
 import { equalBytes } from '../crypto/constant-time.ts';
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige.ts';
@@ -11,6 +11,7 @@ import { bytesOf, longFromLE, longOf, u64 } from '../session/tl-access.ts';
 import { decryptInnerData, type InnerDataScheme } from './rsa-pad.ts';
 import { newPqChallenge, type PqChallenge } from './pq.ts';
 import { checkGA, DH_G, DH_PRIME_BYTES } from '../crypto/dh-prime.ts';
+import { concat, sha1 } from '../crypto/bytes.ts';
 
 /** Internal reasons, for logs and metrics only: the peer always gets the same answer. */
 export type HandshakeFailReason =
@@ -58,18 +59,6 @@ const INNER_TYPES = new Set(['p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_d
 // 1 < g_x < p-1 and 2^(2048-64) <= g_x <= p - 2^(2048-64) (security guidelines), for g_a and g_b.
 const dhValueInRange = (v: bigint): boolean => checkGA(v);
 
-function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
 
 
 interface PqState {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { aesIgeDecrypt } from '../crypto/aes-ige.ts';
 import { bytesToBigInt } from '../crypto/bigint.ts';
 import { equalBytes } from '../crypto/constant-time.ts';
 import type { ServerRsaKey } from '../crypto/rsa.ts';
+import { sha1, sha256 } from '../crypto/bytes.ts';
 
 export type InnerDataScheme = 'rsa_pad' | 'rsa_legacy';
 
@@ -14,16 +14,6 @@ export interface DecryptedInner<T> {
   value: T;
 }
 
-const sha1 = (...parts: Uint8Array[]): Uint8Array => {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
-const sha256 = (...parts: Uint8Array[]): Uint8Array => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
 
 /**
  * Recovers p_q_inner_data from req_DH_params.encrypted_data. Two encodings exist in the wild:

@@ -1,8 +1,9 @@
 // MTProto 2.0 message-key, KDF and payload encryption (core.telegram.org/mtproto/description).
 // x = 0 for messages from client to server, x = 8 for messages from server to client.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AesIge } from './aes-ige.ts';
 import { equalBytes } from './constant-time.ts';
+import { concat, sha1, sha256 } from './bytes.ts';
 
 export type KdfSide = 0 | 8;
 
@@ -11,34 +12,10 @@ export const AUTH_KEY_BYTES = 256;
 export const MIN_PADDING = 12;
 export const MAX_PADDING = 1024;
 
-function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
 function checkAuthKey(authKey: Uint8Array): void {
   if (authKey.length !== AUTH_KEY_BYTES) {
     throw new RangeError(`auth_key must be ${AUTH_KEY_BYTES} bytes, got ${authKey.length}`);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** msg_key = middle 128 bits of SHA256(substr(auth_key, 88+x, 32) + plaintext incl. padding). */
@@ -109,8 +86,8 @@ export function tmpAesKeyIv(serverNonce: Uint8Array, newNonce: Uint8Array): { ke
   const nn_sn = sha1(newNonce, serverNonce);
   const sn_nn = sha1(serverNonce, newNonce);
   const nn_nn = sha1(newNonce, newNonce);
-  const key = concat([nn_sn, sn_nn.subarray(0, 12)]);
-  const iv = concat([sn_nn.subarray(12, 20), nn_nn, newNonce.subarray(0, 4)]);
+  const key = concat(nn_sn, sn_nn.subarray(0, 12));
+  const iv = concat(sn_nn.subarray(12, 20), nn_nn, newNonce.subarray(0, 4));
   return { key, iv };
 }
 
@@ -133,7 +110,7 @@ export function encryptPayload(
   const padLen = paddingLength(plaintextUnpadded.length);
   const pad = randomPad(padLen);
   if (pad.length !== padLen) throw new RangeError(`randomPad returned ${pad.length} bytes, wanted ${padLen}`);
-  const padded = concat([plaintextUnpadded, pad]);
+  const padded = concat(plaintextUnpadded, pad);
   const msgKey = computeMsgKey(authKey, padded, x);
   const { key, iv } = deriveAesKeyIv(authKey, msgKey, x);
   return { msgKey, cipher: new AesIge(key).encrypt(padded, iv) };

@@ -14,6 +14,7 @@ import { RpcError } from './rpc.ts';
 import type { SaltSchedule } from './salts.ts';
 import type { SessionRegistry, SessionState } from './session-state.ts';
 import { intOf, longOf, longsOf } from './tl-access.ts';
+import { concat } from '../crypto/bytes.ts';
 
 /** What the encrypted layer needs from its connection. */
 export interface LayerLink {
@@ -72,12 +73,6 @@ class Outbox {
   readonly acks: bigint[] = [];
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
 
 /**
  * The encrypted layer of one connection (core.telegram.org/mtproto/description and
