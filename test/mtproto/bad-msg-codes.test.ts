@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientMsgId, codec, concat, type SpecSession } from './spec-client.ts';
-import { isBadMsg, readySession, startServer, type Running } from './harness.ts';
+import { clientMsgId, codec, concat, connectAndAuth, type SpecSession } from './spec-client.ts';
+import { isBadMsg, pinned, readySession, startServer, type Running } from './harness.ts';
 import { CONTAINER_ID } from '../../src/connectors/mtproto/session/container.ts';
 
 // The bad_msg_notification codes not covered by bad-input.test.ts: 19, 20, 32, 33 and 64.
@@ -85,6 +85,24 @@ test('a msg_id below the replay window that was never seen (20): it cannot be ve
     assert.equal(await s.ping(), true, 'containers accepted');
     s.send({ _: 'ping', ping_id: 20n }, true, { msgId: forgotten });
     assert.ok((await s.until(isBadMsg(20, forgotten))).found, 'code 20');
+  } finally {
+    s.conn.close();
+  }
+});
+
+test('new_session_created announces the first message that passed every check, not a refused one', async () => {
+  const s = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate');
+  try {
+    const refused = s.send({ _: 'ping', ping_id: 30n }, true, { seqNo: 2 }); // content-related with an even seqno: 35
+    const first = await s.until(isBadMsg(35, refused));
+    assert.ok(first.found, 'code 35');
+    assert.equal(first.seen.some((m) => m.obj._ === 'new_session_created'), false, 'not announced by a refused message');
+    const ok = s.send({ _: 'ping', ping_id: 31n }, true, { seqNo: 1 });
+    const next = await s.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 31n);
+    assert.ok(next.found, 'pong');
+    const announced = next.seen.find((m) => m.obj._ === 'new_session_created');
+    assert.ok(announced, 'announced by the first accepted message');
+    assert.equal(announced.obj['first_msg_id'], ok);
   } finally {
     s.conn.close();
   }

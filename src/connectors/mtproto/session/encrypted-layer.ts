@@ -142,11 +142,6 @@ export class EncryptedLayer {
       const replayed = await this.#sharedReplays(ctx, env.msgId, env.body);
       if (replayed === null) return;
       ctx.replayed = replayed;
-      // A replay must not announce a session either: it gets no answer at all, as locally.
-      if (!session.announced && !replayed.has(env.msgId)) {
-        session.announced = true;
-        this.#push(ctx, this.#encode({ _: 'new_session_created', first_msg_id: env.msgId, unique_id: session.uniqueId, server_salt: d.salts.current(keyHex) }), 'notification', true);
-      }
       await this.#message(ctx, { msgId: env.msgId, seqNo: env.seqNo, body: env.body }, false);
     } finally {
       this.#flush(ctx);
@@ -190,6 +185,12 @@ export class EncryptedLayer {
       return;
     }
     s.seen.add(m.msgId, { contentRelated, answered: false });
+    // The session is announced by its first message that passed every check (a refused or
+    // replayed one gets no answer at all), before that message's own answer.
+    if (!inner && !s.announced) {
+      s.announced = true;
+      this.#push(ctx, this.#encode({ _: 'new_session_created', first_msg_id: m.msgId, unique_id: s.uniqueId, server_salt: d.salts.current(ctx.keyHex) }), 'notification', true);
+    }
 
     if (ctor === CONTAINER_ID) {
       const messages = inner ? null : parseContainer(m.body);
