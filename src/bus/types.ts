@@ -32,6 +32,17 @@ export type RouteFn = (event: CanonicalEvent) => readonly Endpoint[];
 /** Processes a batch of deliveries for one connector, in order. Throwing means: retry this batch later, in place. */
 export type DeliveryHandler = (deliveries: readonly Delivery[]) => Promise<void>;
 
+export interface EgressOptions {
+  /**
+   * The handler is quick and local (it hands deliveries to in-process buffers and never waits on a
+   * slow peer), so the router may call it directly when this consumer is idle and nothing of its
+   * connector is queued, instead of adding an egress job the consumer would fetch at once. Order,
+   * retries and durability are the queue's (see docs/bus.md, "Direct delivery"); only latency and
+   * cost change. Default false: a slow handler called directly would hold up routing for everyone.
+   */
+  readonly direct?: boolean;
+}
+
 export interface Stoppable {
   /** Stops taking new work, finishes (or hands back) the batch in hand, then resolves. */
   close(): Promise<void>;
@@ -105,7 +116,7 @@ export interface Bus {
   startRouting(route: RouteFn): Stoppable;
 
   /** Consumes the egress queue of one connector, in order. One consumer per connector at a time. */
-  consumeEgress(connector: string, handler: DeliveryHandler): Stoppable;
+  consumeEgress(connector: string, handler: DeliveryHandler, options?: EgressOptions): Stoppable;
 
   /**
    * Fan-out to the other instances sharing this bus (redis). Undefined when there are none to

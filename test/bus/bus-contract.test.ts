@@ -32,7 +32,38 @@ const drivers: Driver[] = [
       return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` });
     },
   },
+  {
+    name: 'redis, direct delivery',
+    setUp: async () => { redis = await startRedis(); },
+    tearDown: async () => { await redis?.stop(); },
+    make: async (opts) => {
+      if (!redis) throw new Error('redis not started');
+      return directEgress(await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` }));
+    },
+  },
 ];
+
+/**
+ * The same bus, but every egress consumer is opened with `direct: true`, so the router may hand
+ * batches straight to it (docs/bus.md, "Direct delivery"): the contract must hold either way.
+ */
+function directEgress(bus: Bus): Bus {
+  return {
+    driver: bus.driver,
+    durable: bus.durable,
+    ...(bus.fanout ? { fanout: bus.fanout } : {}),
+    publish: (events) => bus.publish(events),
+    startRouting: (route) => bus.startRouting(route),
+    consumeEgress: (connector, handler, options) => bus.consumeEgress(connector, handler, { ...options, direct: true }),
+    readStream: (room, since, limit) => bus.readStream(room, since, limit),
+    latestCursor: (room) => bus.latestCursor(room),
+    subscribeStream: (room, since, onEntries) => bus.subscribeStream(room, since, onEntries),
+    deadLetters: (limit) => bus.deadLetters(limit),
+    stats: () => bus.stats(),
+    healthy: () => bus.healthy(),
+    close: () => bus.close(),
+  };
+}
 
 const ids = (events: readonly { event: CanonicalEvent }[]) => events.map((d) => d.event.id);
 

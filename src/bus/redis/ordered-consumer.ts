@@ -30,6 +30,8 @@ export interface OrderedConsumerOptions {
   readonly delivery: BusOptions['delivery'];
   readonly logger: Logger;
   readonly process: BatchProcessor;
+  /** Told of every job this consumer takes (fetched, fetched ahead or taken over), before it is processed. */
+  readonly onTaken?: (jobs: readonly Job[]) => void;
 }
 
 /** More jobs than this are never taken at once, however small they are. */
@@ -62,6 +64,17 @@ export class OrderedConsumer implements Stoppable {
   private aheadWant = 1;
   /** The chain of completions in flight (see runBatch). */
   private completing: Promise<void> = Promise.resolve();
+  /** performance.now() when the lease in hand was acquired; undefined while not holding it. */
+  private heldSince: number | undefined;
+  /**
+   * Start time (performance.now()) of the last fetch under the current lease that found the wait
+   * list empty: every job added before that moment had been taken by then.
+   */
+  private emptySeenAt = Number.NEGATIVE_INFINITY;
+  /** True only while blocked waiting for a job with nothing in hand (no batch, nothing fetched ahead). */
+  private waitingIdle = false;
+  /** Work run in place of this consumer (runExclusive); a batch taken meanwhile waits for it. */
+  private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: OrderedConsumerOptions) {
     this.running = this.run();
@@ -87,6 +100,8 @@ export class OrderedConsumer implements Stoppable {
         continue;
       }
       if (this.closed) term.abort();
+      this.heldSince = performance.now();
+      this.emptySeenAt = Number.NEGATIVE_INFINITY;
       logger.info({ queue: queueName, instance: this.opts.instanceId }, 'lease acquired: consuming');
       const worker = new Worker(queueName, null, {
         connection: this.opts.workerRedis,
@@ -102,6 +117,7 @@ export class OrderedConsumer implements Stoppable {
       } catch (err) {
         if (!(err instanceof HandBack)) logger.error({ err, queue: queueName }, 'consumer failed; starting over');
       } finally {
+        this.heldSince = undefined;
         term.abort();
         await this.settled();
         await worker.close(true).catch((err: unknown) => logger.warn({ err }, 'worker close failed'));
@@ -123,8 +139,10 @@ export class OrderedConsumer implements Stoppable {
       while (!signal.aborted) {
         if (batch.length === 0) {
           let first: Job | undefined;
+          const startedAt = performance.now();
           try {
             idle = true;
+            this.waitingIdle = true;
             first = await worker.getNextJob(token, { block: true });
           } catch (err) {
             if (signal.aborted) return;
@@ -133,10 +151,17 @@ export class OrderedConsumer implements Stoppable {
             continue;
           } finally {
             idle = false;
+            this.waitingIdle = false;
           }
-          if (!first) continue;
+          if (!first) {
+            // Not blocked long enough to see a job: the non-blocking try found the list empty.
+            if (!signal.aborted) this.emptySeenAt = startedAt;
+            continue;
+          }
           batch = [first];
+          this.opts.onTaken?.(batch);
         }
+        await this.exclusive;
         // Fetch-ahead: the jobs waiting behind this batch are taken while it is processed, so the
         // fetch round trips are off the critical path (at low rates a batch is one job, and every
         // sequential round trip is latency). They are held (locked) and go next, in order.
@@ -162,10 +187,14 @@ export class OrderedConsumer implements Stoppable {
     const size = current.reduce((n, j) => n + sizeOf(j), 0);
     const perJob = Math.max(1, Math.ceil(size / current.length));
     const want = Math.min(this.aheadWant, MAX_JOBS_PER_BATCH, Math.ceil(this.opts.maxEvents / perJob));
+    const startedAt = performance.now();
+    let failed = false;
     // Sent in this order on one connection, so the jobs come back oldest first.
-    const got = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false }).catch(() => undefined)));
+    const got = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false }).catch(() => { failed = true; return undefined; })));
     const jobs = got.filter((j): j is Job => j !== undefined && j !== null);
     this.aheadWant = jobs.length === want ? Math.min(MAX_JOBS_PER_BATCH, want * 2) : jobs.length + 1;
+    if (jobs.length < want && !failed) this.emptySeenAt = startedAt;
+    if (jobs.length > 0) this.opts.onTaken?.(jobs);
     return jobs;
   }
 
@@ -233,11 +262,37 @@ export class OrderedConsumer implements Stoppable {
         else await redis.lrem(keys.activeList(queueName), 1, id);
       }
       if (jobs.length === 0) return;
+      this.opts.onTaken?.(jobs);
       logger.warn({ queue: queueName, jobIds: jobs.map((j) => j.id) }, 'taking over orphaned active jobs first');
       await this.runBatch(jobs, token, signal);
     } finally {
       await queue.close();
     }
+  }
+
+  /**
+   * Whether this consumer holds its lease and sits waiting with nothing in hand, and its queue was
+   * seen empty after `since` (performance.now()): then every job ever added to it before now, by
+   * someone who only adds after `since`, has been taken and processed by this consumer.
+   */
+  idleAndDrainedSince(since: number): boolean {
+    return this.heldSince !== undefined && this.waitingIdle && !this.closed
+      && this.emptySeenAt > since && this.emptySeenAt > this.heldSince;
+  }
+
+  /** performance.now() when the lease in hand was acquired (undefined: not holding it). */
+  get leaseHeldSince(): number | undefined {
+    return this.heldSince;
+  }
+
+  /**
+   * Runs `work` as if it were this consumer's next batch: a job taken while it runs waits until it
+   * has settled, so nothing this consumer processes overtakes it.
+   */
+  runExclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(work);
+    this.exclusive = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {

@@ -88,7 +88,8 @@ export class WebSocketConnector {
     if (this.egress) return;
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
     this.delivery.start();
-    this.egress = this.bus.consumeEgress(CONNECTOR, this.delivery.deliver);
+    // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
+    this.egress = this.bus.consumeEgress(CONNECTOR, this.delivery.deliver, { direct: true });
     this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
     this.heartbeat.unref();
     this.logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
@@ -110,7 +111,7 @@ export class WebSocketConnector {
     socket.once('close', settle);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       settle();
-      this.onConnection(ws, decision.token, req);
+      this.onConnection(ws, decision.token, req, socket);
     });
   }
 
@@ -156,8 +157,8 @@ export class WebSocketConnector {
     refuseUpgrade(socket, status, code, message);
   }
 
-  private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage): void {
-    const session = new Session(ws, token, this.limits, this.metrics, this.logger, (s) => this.outbound.forget(s));
+  private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage, socket: Duplex): void {
+    const session = new Session(ws, token, this.limits, this.metrics, this.logger, (s) => this.outbound.forget(s), socket);
     this.sessions.add(session);
     this.metrics.connections.set(this.sessions.size);
     this.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');

@@ -1,0 +1,183 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import type { BusOptions } from '../../src/bus/options.ts';
+import type { Bus, Delivery, DeliveryHandler, Stoppable } from '../../src/bus/types.ts';
+import type { CanonicalEvent } from '../../src/core/event.ts';
+import type { Registry } from '../../src/core/metrics.ts';
+import { startRedis, type RedisServer } from '../helpers/redis.ts';
+import { busOptions, lobbyRouter, message, sleep, waitFor } from './harness.ts';
+
+/**
+ * Direct delivery (docs/bus.md): the router hands a batch straight to an idle local consumer that
+ * asked for it, instead of queueing an egress job. Only cost and latency may change: order,
+ * exactly-once without crashes, retries and backlogs must be the queue's.
+ */
+
+let redis: RedisServer;
+before(async () => { redis = await startRedis(); });
+after(async () => { await redis.stop(); });
+
+const connect = (prefix: string, opts: BusOptions) =>
+  RedisBus.connect({ ...opts, url: redis.url, prefix, instanceId: `direct-${randomUUID()}`, leaseMs: 1_000 });
+
+/** Batches handed straight to `connector`'s consumer, by outcome. */
+async function handOffs(registry: Registry, connector: string): Promise<{ delivered: number; failed: number }> {
+  const metric = await registry.getSingleMetric('switchboard_bus_direct_deliveries_total')?.get();
+  const count = (outcome: string) => metric?.values.find((v) => v.labels.connector === connector && v.labels.outcome === outcome)?.value ?? 0;
+  return { delivered: count('delivered'), failed: count('failed') };
+}
+
+/** A consumer that records every call and may fail some. */
+function collect(bus: Bus, connector: string, direct: boolean, decide: (batch: readonly Delivery[], call: number) => Promise<void> | void = () => undefined) {
+  const calls: (readonly Delivery[])[] = [];
+  const delivered: CanonicalEvent[] = [];
+  const handler: DeliveryHandler = async (batch) => {
+    calls.push(batch);
+    await decide(batch, calls.length);
+    delivered.push(...batch.map((d) => d.event));
+  };
+  const consumer = bus.consumeEgress(connector, handler, { direct });
+  return { calls, delivered, consumer };
+}
+
+const idsOf = (events: readonly CanonicalEvent[]) => events.map((e) => e.id);
+
+/** Runs body with fresh buses on one prefix, closing every one of them and what they started. */
+async function withBuses(count: number, body: (buses: RedisBus[], registries: Registry[], closers: Stoppable[]) => Promise<void>): Promise<void> {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const opts = Array.from({ length: count }, () => busOptions());
+  const buses = await Promise.all(opts.map((o) => connect(prefix, o)));
+  const closers: Stoppable[] = [];
+  try {
+    await body(buses, opts.map((o) => o.registry), closers);
+  } finally {
+    for (const c of closers.reverse()) await c.close();
+    for (const b of buses) await b.close();
+  }
+}
+
+test('an idle local consumer that asked for it gets batches straight from the router: all of them, once, in order', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const mt = collect(bus, 'mtproto', true);
+    const xmpp = collect(bus, 'xmpp', false);
+    closers.push(mt.consumer, xmpp.consumer);
+    await sleep(100); // both consumers hold their leases and wait
+    const sent: CanonicalEvent[] = [];
+    for (let i = 0; i < 60; i++) {
+      const batch = Array.from({ length: 5 }, (_, j) => message(`m${i}.${j}`, { connector: 'websocket', address: 'lobby' }));
+      sent.push(...batch);
+      await bus.publish(batch);
+      if (i % 10 === 0) await sleep(20); // let the consumer go idle now and then
+    }
+    await waitFor('every delivery', () => mt.delivered.length >= sent.length && xmpp.delivered.length >= sent.length);
+    await sleep(100);
+    assert.deepEqual(idsOf(mt.delivered), idsOf(sent));
+    assert.deepEqual(idsOf(xmpp.delivered), idsOf(sent));
+    const direct = await handOffs(registry, 'mtproto');
+    assert.ok(direct.delivered > 0, 'some batches went straight to the consumer');
+    assert.equal(direct.failed, 0);
+    assert.deepEqual(await handOffs(registry, 'xmpp'), { delivered: 0, failed: 0 }, 'a consumer that did not ask is always fed through its queue');
+    // What was handed over was never queued as well: the queue saw only the rest.
+    const stats = await bus.stats();
+    assert.equal(stats.egressWaiting.mtproto ?? 0, 0);
+  }));
+
+test('a failed direct delivery is queued and retried in place; the batches after it wait behind it; attempts are counted once', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    let failures = 0;
+    const mt = collect(bus, 'mtproto', true, (batch) => {
+      if (failures < 1 && batch.some((d) => d.event.kind === 'message' && d.event.text === 'boom')) {
+        failures++;
+        throw new Error('target hiccup');
+      }
+    });
+    closers.push(mt.consumer);
+    await sleep(100);
+    const before = [message('a1'), message('a2')];
+    await bus.publish(before);
+    await waitFor('the first batch', () => mt.delivered.length >= 2);
+    await sleep(50);
+    const boom = message('boom');
+    const after = Array.from({ length: 30 }, (_, i) => message(`z${i}`));
+    await bus.publish([boom]);
+    await Promise.all(after.map((e) => bus.publish([e])));
+    await waitFor('everything', () => mt.delivered.length >= 33);
+    await sleep(100);
+    assert.deepEqual(idsOf(mt.delivered), idsOf([...before, boom, ...after]), 'once each, in order');
+    const boomCalls = mt.calls.filter((c) => c.some((d) => d.event.id === boom.id));
+    assert.equal(boomCalls.length, 2, 'tried directly, then once more from the queue');
+    assert.equal((await handOffs(registry, 'mtproto')).failed, 1);
+    assert.equal((await bus.deadLetters(10)).length, 0);
+  }));
+
+test('a direct delivery that keeps failing is dead-lettered after maxAttempts in all, and the room flows on', async () => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const opts = busOptions({ delivery: { maxAttempts: 3, backoffMs: 5, maxBackoffMs: 20 } });
+  const bus = await connect(prefix, opts);
+  const closers: Stoppable[] = [];
+  try {
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const mt = collect(bus, 'mtproto', true, (batch) => {
+      if (batch.some((d) => d.event.kind === 'message' && d.event.text === 'poison')) throw new Error('target rejects poison');
+    });
+    closers.push(mt.consumer);
+    await sleep(100);
+    const poison = message('poison');
+    await bus.publish([poison]);
+    await waitFor('the dead letter', async () => (await bus.deadLetters(10)).length === 1);
+    assert.equal(mt.calls.filter((c) => c.some((d) => d.event.id === poison.id)).length, 3, 'maxAttempts attempts, the direct one included');
+    const next = message('next');
+    await bus.publish([next]);
+    await waitFor('the next event', () => mt.delivered.some((e) => e.id === next.id));
+  } finally {
+    for (const c of closers.reverse()) await c.close();
+    await bus.close();
+  }
+});
+
+test('a backlog queued while the consumer was away is delivered first; direct delivery resumes only once it is drained', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const backlog = Array.from({ length: 200 }, (_, i) => message(`b${i}`));
+    for (let i = 0; i < backlog.length; i += 4) await bus.publish(backlog.slice(i, i + 4));
+    await waitFor('the backlog queued', async () => (await bus.stats()).egressWaiting.mtproto !== undefined
+      && (await bus.readStream('lobby', undefined, 1_000)).entries.length === backlog.length);
+    const mt = collect(bus, 'mtproto', true, () => sleep(1)); // a little slow, so the backlog and new events overlap
+    closers.push(mt.consumer);
+    const live = Array.from({ length: 100 }, (_, i) => message(`l${i}`));
+    for (const e of live) await bus.publish([e]);
+    await waitFor('backlog and live', () => mt.delivered.length >= 300);
+    const tail = Array.from({ length: 20 }, (_, i) => message(`t${i}`));
+    for (const e of tail) {
+      await bus.publish([e]);
+      await sleep(5);
+    }
+    await waitFor('the tail', () => mt.delivered.length >= 320);
+    await sleep(100);
+    assert.deepEqual(idsOf(mt.delivered), idsOf([...backlog, ...live, ...tail]), 'once each, backlog first, in order');
+    assert.ok((await handOffs(registry, 'mtproto')).delivered > 0, 'direct delivery resumed after the backlog');
+  }));
+
+test('the router on one instance and the consumer on another: nothing is handed over, everything arrives in order', () =>
+  withBuses(2, async ([a, b], [ra, rb], closers) => {
+    assert.ok(a && b && ra && rb);
+    closers.push(a.startRouting((e) => lobbyRouter().route(e)));
+    await waitFor('a routes', async () => { await sleep(50); return true; });
+    const mt = collect(b, 'mtproto', true);
+    closers.push(mt.consumer);
+    await sleep(100);
+    const sent = Array.from({ length: 50 }, (_, i) => message(`x${i}`));
+    for (const e of sent) await a.publish([e]);
+    await waitFor('all', () => mt.delivered.length >= sent.length);
+    await sleep(50);
+    assert.deepEqual(idsOf(mt.delivered), idsOf(sent));
+    assert.deepEqual(await handOffs(ra, 'mtproto'), { delivered: 0, failed: 0 });
+    assert.deepEqual(await handOffs(rb, 'mtproto'), { delivered: 0, failed: 0 });
+  }));
