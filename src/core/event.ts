@@ -151,10 +151,28 @@ export type ValidationResult =
   | { ok: true; event: CanonicalEvent }
   | { ok: false; error: string; issues: { path: string; message: string }[] };
 
-/** Validates untrusted input as a canonical event. Never throws. */
+/**
+ * Events this process validated: frozen (deeply), so they are still exactly what was checked.
+ * Validating one of them again is a lookup: an event passed from a connector to the bus in one
+ * process is checked once, not at each layer it crosses.
+ */
+const validated = new WeakSet<object>();
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/** Validates untrusted input as a canonical event. Never throws. The event returned is frozen. */
 export function validateEvent(input: unknown): ValidationResult {
+  if (typeof input === 'object' && input !== null && validated.has(input)) return { ok: true, event: input as CanonicalEvent };
   const parsed = CanonicalEventSchema.safeParse(input);
-  if (parsed.success) return { ok: true, event: parsed.data };
+  if (parsed.success) {
+    deepFreeze(parsed.data);
+    validated.add(parsed.data);
+    return { ok: true, event: parsed.data };
+  }
   const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
   const first = issues[0];
   return { ok: false, error: first ? `${first.path || '(event)'}: ${first.message}` : 'invalid event', issues };

@@ -69,3 +69,19 @@ test('validation never throws on arbitrary input', () => {
     return r.ok === false || typeof r.event.id === 'string';
   }), { numRuns: 2_000 });
 });
+
+test('a validated event is frozen all the way down, so checking it again can trust the first check', () => {
+  const input = baseEvent(goodOfEachKind.message ?? {});
+  const r = validateEvent(input);
+  assert.ok(r.ok);
+  const event = r.event as unknown as { text: string; sender: { id: string }; spans: { length: number }[] };
+  assert.notEqual(r.event, input, 'the input itself is not trusted: the caller still holds it');
+  assert.throws(() => { event.text = 'changed after the check'; }, TypeError);
+  assert.throws(() => { event.sender.id = 'mallory'; }, TypeError);
+  assert.throws(() => { event.spans.push({ length: 1 }); }, TypeError);
+  assert.throws(() => { (event.spans[0] as { length: number }).length = 10_000; }, TypeError);
+  assert.equal(parseEvent(r.event), r.event, 'the second check is the same event');
+  // The mutable input is checked in full every time: breaking it after the first check is caught.
+  (input as Record<string, unknown>).text = 'x'.repeat(LIMITS.textChars + 1);
+  assert.equal(validateEvent(input).ok, false);
+});

@@ -27,3 +27,28 @@ test('isEventId rejects what is not a canonical id', () => {
     assert.equal(isEventId(bad), false, String(bad));
   }
 });
+
+/** The 80-bit random part of an id, decoded from Crockford base32. */
+function randomPart(id: string): bigint {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let n = 0n;
+  for (const ch of id.slice(10)) n = n * 32n + BigInt(alphabet.indexOf(ch));
+  return n;
+}
+
+test('within one millisecond the random part counts up by exactly one, across every 40-bit boundary of its encoding', () => {
+  const ms = Date.now() + 40_000;
+  let prev = newEventId(ms);
+  assert.ok(randomPart(prev) < 2n ** 79n, 'the top bit stays clear for headroom');
+  for (let i = 0; i < 3_000; i++) {
+    const next = newEventId(ms);
+    assert.equal(next.slice(0, 10), prev.slice(0, 10));
+    assert.equal(randomPart(next), randomPart(prev) + 1n, `${prev} -> ${next}`);
+    prev = next;
+  }
+  // Fresh milliseconds draw fresh random parts: spread over the whole 79-bit range, not stuck in one half.
+  const parts = Array.from({ length: 400 }, (_, i) => randomPart(newEventId(ms + 1 + i)));
+  assert.equal(new Set(parts).size, parts.length);
+  assert.ok(parts.some((p) => p < 2n ** 78n) && parts.some((p) => p >= 2n ** 78n));
+  assert.ok(parts.some((p) => (p & 0xffffffffffn) < 2n ** 39n) && parts.some((p) => (p & 0xffffffffffn) >= 2n ** 39n), 'the low half varies too');
+});

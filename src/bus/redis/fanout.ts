@@ -32,9 +32,13 @@ export class RedisFanout implements Fanout {
   private readonly lost = new Set<string>();
   private sub: Redis | undefined;
   private closed = false;
+  /** How every message this instance publishes begins (`from` is written first): its own come back and are dropped unparsed. */
+  private readonly ownPrefix: string;
 
   constructor(private readonly url: string, private readonly keys: BusKeys, private readonly instanceId: string,
-    private readonly redis: Redis, private readonly logger: Logger) {}
+    private readonly redis: Redis, private readonly logger: Logger) {
+    this.ownPrefix = `${JSON.stringify({ from: instanceId }).slice(0, -1)},`;
+  }
 
   async publish(channel: string, deliveries: readonly Delivery[]): Promise<void> {
     const key = this.keys.fanout(channel);
@@ -108,6 +112,7 @@ export class RedisFanout implements Fanout {
   private onMessage(key: string, raw: string): void {
     const set = this.listeners.get(key);
     if (!set || set.size === 0) return;
+    if (raw.startsWith(this.ownPrefix)) return; // delivered here before it was published
     const message = parseMessage(raw);
     if (typeof message === 'string') {
       // The stream has what this message carried: catch up from there rather than guess.

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -71,6 +72,8 @@ export class Session {
   private answers: Promise<void> = Promise.resolve();
   private inFlight = 0;
 
+  private corked = false;
+
   constructor(
     readonly ws: WebSocket,
     readonly token: TokenConfig,
@@ -79,6 +82,8 @@ export class Session {
     private readonly logger: Logger,
     /** Called once when the session starts closing, to take it out of every room at once. */
     private readonly onClosing: (session: Session) => void,
+    /** The connection under `ws`: frames sent in one turn of the event loop leave in one write (see send). */
+    private readonly socket?: Duplex,
   ) {
     this.bucket = new TokenBucket(limits.ratePerSecond, limits.rateBurst);
   }
@@ -95,6 +100,7 @@ export class Session {
    */
   send(frame: ServerFrame): boolean {
     if (this.closing) return false;
+    this.corkUntilNextTick();
     this.ws.send(JSON.stringify(frame));
     this.metrics.framesOut.inc({ type: frame.type });
     if (frame.type === 'error') this.metrics.errors.inc({ code: frame.code });
@@ -104,6 +110,21 @@ export class Session {
       this.metrics.bufferedPeak.set(buffered);
     }
     return true;
+  }
+
+  /**
+   * Frames sent in one turn (the acks of one bus write, the events of one delivery batch) leave in
+   * one write instead of one system call each; they still leave before any I/O of the next turn.
+   */
+  private corkUntilNextTick(): void {
+    const socket = this.socket;
+    if (this.corked || !socket || socket.destroyed) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   /** Whether the socket's unsent output is past maxBufferedBytes. */
