@@ -3,6 +3,7 @@ import type { CommandStats, RedisProbe } from './redis.ts';
 import type { BenchResult } from './result.ts';
 import { latencyClients, throughputClients } from './client-runner.ts';
 import type { LatencyOptions, LatencyResult, ThroughputOptions, ThroughputResult } from './scenarios.ts';
+import { summarize, type LatencySummary } from './stats.ts';
 
 /**
  * Issue #2's targets, held against the naive relay measured in the same run on the same
@@ -17,11 +18,14 @@ export const WARMUP: ThroughputOptions = { messages: 2_000, window: 1_000, maxSe
 /** 20,000 messages or 15 s of sending, whichever comes first (a slow relay is measured, not waited for). */
 export const THROUGHPUT: ThroughputOptions = { messages: 20_000, window: 1_000, maxSendMs: 15_000, drainTimeoutMs: 20_000 };
 /**
- * Runs per relay and scenario, relays alternating, best kept (highest rate, lowest p99): a round
- * that other work on the machine slowed down says nothing about the relay, and it hits both alike.
+ * Runs per relay and scenario, relays alternating. Throughput keeps the best round (a round that
+ * other work on the machine slowed down says nothing about the relay, and it hits both alike).
+ * Latency pools every message of every round: a 5 s round's p99 is set by its single worst
+ * stall (a major GC, a VM hiccup: measured, see bench/RESULTS.md), so one round, or the best of
+ * two, mostly measures luck; 25,000 messages over five fresh starts measure the relay.
  */
 export const THROUGHPUT_ROUNDS = 3;
-export const LATENCY_ROUNDS = 2;
+export const LATENCY_ROUNDS = 5;
 export const LATENCY: LatencyOptions = { ratePerSecond: 1_000, durationMs: 5_000, tickMs: 1, drainTimeoutMs: 20_000 };
 
 export interface RelayFactory {
@@ -35,7 +39,7 @@ export interface RelayBenchOutcome {
   /** Redis commands of the last measured throughput run, per relay. */
   readonly commandStats: Record<string, CommandStats>;
   /** Every measured run, per relay, in the order they ran. */
-  readonly runs: { throughput: Record<string, ThroughputResult[]>; latency: Record<string, LatencyResult[]> };
+  readonly runs: { throughput: Record<string, ThroughputResult[]>; latency: Record<string, Omit<LatencyResult, 'samples'>[]> };
 }
 
 /** Starts a relay on an empty Redis, warms it up, runs `measure` on a fresh link, and always closes it. */
@@ -97,7 +101,8 @@ export async function relayBench(factories: readonly RelayFactory[], probe: Redi
   }
   return {
     results: toResults(throughput, latency, commandStats), failures, commandStats,
-    runs: { throughput: Object.fromEntries(throughput), latency: Object.fromEntries(latency) },
+    // Every round's summary, without its samples (25,000 numbers per relay do not belong in last-run.json).
+    runs: { throughput: Object.fromEntries(throughput), latency: Object.fromEntries([...latency].map(([k, rs]) => [k, rs.map(withoutSamples)])) },
   };
 }
 
@@ -105,9 +110,14 @@ function best(runs: readonly ThroughputResult[] | undefined): ThroughputResult |
   return runs?.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 }
 
-/** The run with the lowest p99 (its p50 and max are reported with it, from the same run). */
-function bestLatency(runs: readonly LatencyResult[] | undefined): LatencyResult | undefined {
-  return runs?.reduce((a, b) => (b.p99 < a.p99 ? b : a));
+function withoutSamples({ samples: _samples, ...summary }: LatencyResult): Omit<LatencyResult, 'samples'> {
+  return summary;
+}
+
+/** Percentiles over every message of every round. */
+function pooledLatency(runs: readonly LatencyResult[] | undefined): LatencySummary | undefined {
+  if (!runs || runs.length === 0) return undefined;
+  return summarize(runs.flatMap((r) => r.samples));
 }
 
 function toResults(
@@ -133,13 +143,13 @@ function toResults(
     }
     results.push(r);
   }
-  const baseLat = bestLatency(latency.get(BASELINE));
+  const baseLat = pooledLatency(latency.get(BASELINE));
   for (const [name, runs] of latency) {
-    const l = bestLatency(runs);
+    const l = pooledLatency(runs);
     if (!l) continue;
     for (const q of ['p50', 'p99', 'max'] as const) {
       const r: BenchResult = { name: `latency @${LATENCY.ratePerSecond}/s ${q}, ${name}`, value: l[q], unit: 'ms' };
-      if (q === 'p99') r.note = `best of p99 ${runs.map((x) => x.p99.toFixed(1)).join(', ')}`;
+      if (q === 'p99') r.note = `${l.count} messages over ${runs.length} rounds; per round ${runs.map((x) => x.p99.toFixed(1)).join(', ')}`;
       if (name !== BASELINE && baseLat) {
         r.baseline = { name: BASELINE, value: baseLat[q] };
         r.ratio = l[q] / baseLat[q];

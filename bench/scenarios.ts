@@ -115,6 +115,8 @@ export interface LatencyOptions {
 }
 
 export interface LatencyResult extends LatencySummary {
+  /** Every message's latency (ms), in receive order: rounds are pooled for the verdict (relay-bench.ts). */
+  readonly samples: readonly number[];
   /** The rate actually sent (messages / pacing time): should be ratePerSecond. */
   readonly sentPerSecond: number;
   /** The furthest any send trailed its scheduled time, in ms. */
@@ -145,7 +147,7 @@ export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise
       clearInterval(ticker);
       clearTimeout(hardTimer);
       if (err) { reject(err); return; }
-      resolve({ ...summarize(samples), sentPerSecond: total / (pacingMs / 1000), pacerLagMs });
+      resolve({ ...summarize(samples), samples, sentPerSecond: total / (pacingMs / 1000), pacerLagMs });
     };
     link.onReceive((seq, sentAt) => {
       samples.push(performance.now() - sentAt);
