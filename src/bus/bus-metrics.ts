@@ -9,6 +9,8 @@ export function busMetrics(registry: Registry) {
     delivered: counter(registry, 'switchboard_bus_delivered_total', 'Deliveries handed to a connector', ['connector']),
     handOffs: counter(registry, 'switchboard_bus_direct_deliveries_total',
       'Delivery batches the router handed straight to an idle local consumer (outcome delivered), or tried to and queued after all (failed)', ['connector', 'outcome']),
+    fanoutPublishes: counter(registry, 'switchboard_bus_fanout_publishes_total',
+      'Fan-out publishes to the other instances: sent, skipped (no other instance follows), failed', ['outcome']),
     retries: counter(registry, 'switchboard_bus_delivery_retries_total', 'Delivery batches retried in place', ['connector']),
     deadLettered: counter(registry, 'switchboard_bus_dead_lettered_total', 'Events moved to the dead-letter queue', ['stage', 'connector']),
     batchSize: histogram(registry, 'switchboard_bus_batch_events', 'Events per bus batch', ['stage'], [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]),

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
 import type { Delivery } from '../../src/bus/types.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { busOptions, message, waitFor, WS } from './harness.ts';
+import { busOptions, lobbyRouter, message, ROOM, sleep, waitFor, WS } from './harness.ts';
 
 /** The redis driver's fan-out: pub/sub between instances, and the resync signal whenever something may be lost. */
 
@@ -67,6 +67,58 @@ describe('redis fan-out', () => {
       await subA.close();
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe('redis fan-out: skipped while nobody else follows', () => {
+  test('the routing instance publishes nothing while alone, and a newcomer still gets every event: by its catch-up read or by pub/sub', async () => {
+    const prefix = `f${randomUUID().slice(0, 8)}`;
+    const optsA = busOptions();
+    const a = await RedisBus.connect({ ...optsA, url: redis.url, prefix, instanceId: `a-${randomUUID()}` });
+    const b = await RedisBus.connect({ ...busOptions(), url: redis.url, prefix, instanceId: `b-${randomUUID()}` });
+    const stoppables: { close(): Promise<void> }[] = [];
+    try {
+      const count = async (outcome: string) => (await optsA.registry.getSingleMetric('switchboard_bus_fanout_publishes_total')?.get())
+        ?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+      stoppables.push(a.startRouting((e) => lobbyRouter().route(e)));
+      // A plays the websocket connector: it follows the fan-out, and its egress handler delivers, then publishes.
+      stoppables.push(a.fanout.subscribe('websocket', () => undefined, () => undefined));
+      stoppables.push(a.consumeEgress('websocket', async (batch) => { await a.fanout.publish('websocket', batch); }, { direct: true }));
+      await sleep(200);
+
+      const seenAtB = new Set<string>();
+      const published: string[] = [];
+      let resyncs = 0;
+      const publishSome = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const e = message(`m${published.length}`, WS);
+          published.push(e.id);
+          await a.publish([e]);
+          if (i % 10 === 0) await sleep(2);
+        }
+      };
+      await publishSome(60);
+      await waitFor('the first events routed', async () => (await a.readStream(ROOM, undefined, 1_000)).entries.length === 60);
+      assert.ok(await count('skipped') > 0, 'alone: publishes skipped');
+      assert.equal(await count('sent'), 0, 'alone: nothing sent');
+
+      // B joins while A keeps routing: whatever A skipped after B registered would be lost for B.
+      const joining = publishSome(200);
+      await sleep(20);
+      stoppables.push(b.fanout.subscribe('websocket', (batch) => { for (const d of batch) seenAtB.add(d.event.id); }, () => {
+        resyncs++;
+        void b.readStream(ROOM, undefined, 10_000).then((r) => { for (const entry of r.entries) seenAtB.add(entry.event.id); });
+      }));
+      await joining;
+      await publishSome(40);
+      await waitFor('every event at B', () => published.every((id) => seenAtB.has(id)), 15_000);
+      assert.ok(resyncs >= 1);
+      assert.ok(await count('sent') > 0, 'with a follower: publishes sent');
+    } finally {
+      for (const s of stoppables.reverse()) await s.close();
+      await a.close();
+      await b.close();
     }
   });
 });

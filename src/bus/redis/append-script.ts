@@ -15,16 +15,24 @@ import type { BusKeys } from './keys.ts';
  * last trimmed id is stored in `trimmed:<room>`: Redis 7.0 does not record what MAXLEN trimming
  * removed, and readers need it to say whether they missed events.
  *
- * KEYS: per event, seen key, stream key, trimmed key.
- * ARGV: jobId, dedupe ttl (s), maxlen, slack, then per event its JSON.
- * Returns: per event, status ('n' new, 'r' re-processed, 'd' duplicate) and cursor ('' for 'd').
+ * It also counts the other instances registered as fan-out followers (see RedisFanout): the
+ * instance that routes may skip fan-out publishes while nobody else follows, and it is safe
+ * because of where the count is taken: an instance registering after this script ran subscribes
+ * and reads the stream after these events were appended, so its catch-up read has them.
+ *
+ * KEYS: per event, seen key, stream key, trimmed key; then the fan-out members key.
+ * ARGV: jobId, dedupe ttl (s), maxlen, slack, now (ms), this instance's id, then per event its JSON.
+ * Returns: per event, status ('n' new, 'r' re-processed, 'd' duplicate) and cursor ('' for 'd');
+ * then how many other instances follow the fan-out.
  */
 const APPEND_LUA = `
 local jobId = ARGV[1]
 local ttl = ARGV[2]
 local maxlen = tonumber(ARGV[3])
 local slack = tonumber(ARGV[4])
-local n = #KEYS / 3
+local now = ARGV[5]
+local self = ARGV[6]
+local n = (#KEYS - 1) / 3
 local out = {}
 local inBatch = {}
 local touched = {}
@@ -43,7 +51,7 @@ for i = 1, n do
         cursor = string.sub(prev, 1, sep - 1)
       end
     else
-      cursor = redis.call('XADD', streamKey, '*', 'e', ARGV[4 + i])
+      cursor = redis.call('XADD', streamKey, '*', 'e', ARGV[6 + i])
       redis.call('SET', seenKey, cursor .. '|' .. jobId, 'EX', ttl)
       status = 'n'
       touched[streamKey] = KEYS[3 * i]
@@ -61,6 +69,11 @@ for streamKey, trimmedKey in pairs(touched) do
     redis.call('SET', trimmedKey, head[excess][1])
   end
 end
+local membersKey = KEYS[#KEYS]
+local others = redis.call('ZCOUNT', membersKey, '(' .. now, '+inf')
+local mine = redis.call('ZSCORE', membersKey, self)
+if mine and tonumber(mine) > tonumber(now) then others = others - 1 end
+out[2 * n + 1] = others
 return out
 `;
 
@@ -68,8 +81,15 @@ export type AppendOutcome =
   | { readonly status: 'new' | 'reprocessed'; readonly cursor: Cursor }
   | { readonly status: 'duplicate' };
 
+export interface AppendResult {
+  /** Per event, in order. */
+  readonly outcomes: AppendOutcome[];
+  /** Other instances registered as fan-out followers when the events were appended. */
+  readonly otherFollowers: number;
+}
+
 interface AppendCommand {
-  sbAppendBatch(numKeys: number, ...args: string[]): Promise<string[]>;
+  sbAppendBatch(numKeys: number, ...args: string[]): Promise<(string | number)[]>;
 }
 
 /** Registers the script on a connection (ioredis then calls it with EVALSHA, loading it on NOSCRIPT). */
@@ -77,19 +97,23 @@ export function defineAppendScript(redis: Redis): void {
   redis.defineCommand('sbAppendBatch', { lua: APPEND_LUA });
 }
 
-export async function appendBatch(redis: Redis, keys: BusKeys, jobId: string, events: readonly CanonicalEvent[],
-  retention: { maxEventsPerRoom: number; dedupeSeconds: number }): Promise<AppendOutcome[]> {
-  if (events.length === 0) return [];
+export async function appendBatch(redis: Redis, keys: BusKeys, instanceId: string, jobId: string, events: readonly CanonicalEvent[],
+  retention: { maxEventsPerRoom: number; dedupeSeconds: number }): Promise<AppendResult> {
+  if (events.length === 0) return { outcomes: [], otherFollowers: Number.POSITIVE_INFINITY };
   const keyArgs: string[] = [];
   for (const e of events) keyArgs.push(keys.seen(e.id), keys.stream(e.room), keys.trimmed(e.room));
+  keyArgs.push(keys.fanoutMembers);
   const slack = Math.max(1, Math.ceil(retention.maxEventsPerRoom / 100));
-  const argv = [jobId, String(retention.dedupeSeconds), String(retention.maxEventsPerRoom), String(slack), ...events.map((e) => JSON.stringify(e))];
+  const argv = [jobId, String(retention.dedupeSeconds), String(retention.maxEventsPerRoom), String(slack), String(Date.now()), instanceId,
+    ...events.map((e) => JSON.stringify(e))];
   const raw = await (redis as unknown as AppendCommand).sbAppendBatch(keyArgs.length, ...keyArgs, ...argv);
-  return events.map((_, i) => {
+  const outcomes = events.map((_, i): AppendOutcome => {
     const status = raw[2 * i];
-    const cursor = raw[2 * i + 1] ?? '';
+    const cursor = String(raw[2 * i + 1] ?? '');
     if (status === 'n') return { status: 'new', cursor };
     if (status === 'r') return { status: 'reprocessed', cursor };
     return { status: 'duplicate' };
   });
+  const others = Number(raw[2 * events.length]);
+  return { outcomes, otherFollowers: Number.isFinite(others) ? others : Number.POSITIVE_INFINITY };
 }

@@ -6,6 +6,11 @@ import { parseDelivery } from './parse-delivery.ts';
 
 /** A publish that gets no answer in this time counts as failed, so a hung connection can't hold up egress. */
 const PUBLISH_TIMEOUT_MS = 5_000;
+/**
+ * How long a follower's registration lasts; it is renewed every quarter of it. Generous, because
+ * it is compared with the routing instance's clock: clocks may differ by up to about 3/4 of it.
+ */
+const MEMBER_TTL_MS = 60_000;
 
 interface Listener {
   readonly onDeliveries: (deliveries: readonly Delivery[], fromInstance: string) => void;
@@ -34,13 +39,26 @@ export class RedisFanout implements Fanout {
   private closed = false;
   /** How every message this instance publishes begins (`from` is written first): its own come back and are dropped unparsed. */
   private readonly ownPrefix: string;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Date.now() of the last successful registration (0: never). */
+  private registeredAt = 0;
 
   constructor(private readonly url: string, private readonly keys: BusKeys, private readonly instanceId: string,
-    private readonly redis: Redis, private readonly logger: Logger) {
+    private readonly redis: Redis, private readonly logger: Logger,
+    /**
+     * True when nobody else can need a publish: this instance routes, and the last append it made
+     * found no other follower registered (see append-script.ts for why that is safe).
+     */
+    private readonly nobodyElseFollows: () => boolean = () => false,
+    private readonly onPublish: (outcome: 'sent' | 'skipped' | 'failed') => void = () => undefined) {
     this.ownPrefix = `${JSON.stringify({ from: instanceId }).slice(0, -1)},`;
   }
 
   async publish(channel: string, deliveries: readonly Delivery[]): Promise<void> {
+    if (this.nobodyElseFollows()) {
+      this.onPublish('skipped');
+      return;
+    }
     const key = this.keys.fanout(channel);
     const message: Message = { from: this.instanceId, ...(this.lost.has(key) ? { resync: true as const } : {}), deliveries };
     let timer: NodeJS.Timeout | undefined;
@@ -50,8 +68,10 @@ export class RedisFanout implements Fanout {
         new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`fan-out publish timed out after ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS); }),
       ]);
       this.lost.delete(key);
+      this.onPublish('sent');
     } catch (err) {
       this.lost.add(key);
+      this.onPublish('failed');
       throw err;
     } finally {
       clearTimeout(timer);
@@ -82,7 +102,35 @@ export class RedisFanout implements Fanout {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.registeredAt > 0) await this.redis.zrem(this.keys.fanoutMembers, this.instanceId).catch(() => undefined);
     await this.sub?.quit().catch(() => this.sub?.disconnect());
+  }
+
+  /**
+   * Registers this instance as a follower (before it subscribes: see append-script.ts), and keeps
+   * the registration alive. A registration that lapsed (Redis away longer than its ttl) may have
+   * let the routing instance skip publishes meant for us: renewing it then triggers a resync.
+   */
+  private async register(): Promise<void> {
+    const now = Date.now();
+    await this.redis.multi()
+      .zremrangebyscore(this.keys.fanoutMembers, '-inf', now) // the expired registrations of instances long gone
+      .zadd(this.keys.fanoutMembers, now + MEMBER_TTL_MS, this.instanceId)
+      .exec();
+    const lapsed = this.registeredAt > 0 && now - this.registeredAt >= MEMBER_TTL_MS;
+    this.registeredAt = now;
+    if (lapsed) {
+      this.logger.warn('fan-out registration had lapsed: resyncing');
+      for (const set of this.listeners.values()) for (const l of set) this.resync(l);
+    }
+    if (!this.renewTimer) {
+      this.renewTimer = setInterval(() => {
+        if (this.closed || this.listeners.size === 0) return;
+        this.register().catch((err: unknown) => this.logger.warn({ err }, 'fan-out registration renewal failed'));
+      }, MEMBER_TTL_MS / 4);
+      this.renewTimer.unref();
+    }
   }
 
   private connection(): Redis {
@@ -101,6 +149,7 @@ export class RedisFanout implements Fanout {
   private async subscribeAll(sub: Redis, keys: readonly string[]): Promise<void> {
     if (keys.length === 0 || this.closed) return;
     try {
+      await this.register();
       await sub.subscribe(...keys);
     } catch (err) {
       this.logger.warn({ err }, 'fan-out subscribe failed; retried when the connection is back');

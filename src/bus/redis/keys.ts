@@ -17,6 +17,8 @@ export interface BusKeys {
   connectors: string;
   /** Pub/sub channel of the cross-instance fan-out of one channel name (see Fanout). */
   fanout(channel: string): string;
+  /** Sorted set of the instances following the fan-out (score: when their registration expires, ms). */
+  fanoutMembers: string;
   /** BullMQ's own key of a job's lock (its worker token while the job is active). */
   jobLock(queue: string, jobId: string): string;
   activeList(queue: string): string;
@@ -36,6 +38,7 @@ export function busKeys(prefix: string): BusKeys {
     egressLease: (connector) => `${prefix}:lease:egress:${connector}`,
     connectors: `${prefix}:egress-connectors`,
     fanout: (channel) => `${prefix}:fanout:${channel}`,
+    fanoutMembers: `${prefix}:fanout-members`,
     jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
     activeList: (queue) => `${prefix}:${queue}:active`,
     waitList: (queue) => `${prefix}:${queue}:wait`,

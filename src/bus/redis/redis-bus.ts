@@ -74,6 +74,8 @@ export class RedisBus implements Bus {
   private readonly direct = new Map<string, DirectEgress>();
   /** The router's consumer while this instance runs it. */
   private router: OrderedConsumer | undefined;
+  /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
+  private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
   private readonly knownConnectors = new Set<string>();
   private routing = false;
@@ -84,7 +86,8 @@ export class RedisBus implements Bus {
     this.metrics = busMetrics(opts.registry);
     defineAppendScript(redis);
     this.ingress = this.queue(this.keys.ingressQueue);
-    this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger);
+    this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
+      () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
     this.fanout = this.redisFanout;
     this.dead = new Queue(this.keys.deadQueue, { connection: redis, prefix: opts.prefix });
     this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
@@ -207,7 +210,10 @@ export class RedisBus implements Bus {
   private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], offset: number, route: RouteFn,
     letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
     this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
-    const outcomes = await this.step('append to streams', () => appendBatch(this.redis, this.keys, chunkId, events, this.opts.retention), signal);
+    const appended = await this.step('append to streams', () => appendBatch(this.redis, this.keys, this.opts.instanceId, chunkId, events, this.opts.retention), signal);
+    const outcomes = appended.outcomes;
+    const leaseSince = this.router?.leaseHeldSince;
+    if (leaseSince !== undefined) this.lastAppend = { leaseSince, alone: appended.otherFollowers === 0 };
 
     const byConnector = new Map<string, Delivery[]>();
     let routed = 0;
@@ -299,6 +305,16 @@ export class RedisBus implements Bus {
         this.localEgress.delete(connector);
       },
     };
+  }
+
+  /**
+   * Whether a fan-out publish can reach nobody who needs it: this instance routes, and its latest
+   * append (later than the append of anything it delivers now) found no other instance registered
+   * as a follower. One registering after that append reads the stream after it (append-script.ts).
+   */
+  private nobodyElseFollows(): boolean {
+    const since = this.router?.leaseHeldSince;
+    return since !== undefined && this.lastAppend?.leaseSince === since && this.lastAppend.alone;
   }
 
   /**
