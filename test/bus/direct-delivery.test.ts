@@ -181,3 +181,30 @@ test('the router on one instance and the consumer on another: nothing is handed 
     assert.deepEqual(await handOffs(ra, 'mtproto'), { delivered: 0, failed: 0 });
     assert.deepEqual(await handOffs(rb, 'mtproto'), { delivered: 0, failed: 0 });
   }));
+
+test('an ingress job written by someone else is validated: its bad events are dead-lettered, its good ones routed', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    const prefix = (bus as unknown as { opts: { prefix: string } }).opts.prefix;
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const mt = collect(bus, 'mtproto', true);
+    closers.push(mt.consumer);
+    const good = message('from elsewhere');
+    const { Queue } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const foreign = new Queue(`${prefix}-ingress`, { connection: conn, prefix });
+    try {
+      await foreign.add('events', [good, { ...good, id: 'not-an-id', text: 'forged' }], { jobId: 'foreign-1' });
+      await waitFor('the good event', () => mt.delivered.length >= 1);
+      await waitFor('the dead letter', async () => (await bus.deadLetters(10)).length === 1);
+      const [letter] = await bus.deadLetters(10);
+      assert.match(letter?.reason ?? '', /invalid event on ingress: id/);
+      assert.equal(letter?.stage, 'ingress');
+      await sleep(50);
+      assert.deepEqual(idsOf(mt.delivered), [good.id]);
+    } finally {
+      await foreign.close();
+      await conn.quit();
+    }
+  }));

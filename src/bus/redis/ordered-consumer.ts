@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { BusOptions } from '../options.ts';
 import type { Stoppable } from '../types.ts';
 import { Lease } from './lease.ts';
-import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
+import { HandBack, retryInlineFor, sleepUnlessStopped } from './retry.ts';
 import type { BusKeys } from './keys.ts';
 
 /**
@@ -251,9 +251,9 @@ export class OrderedConsumer implements Stoppable {
     // Completed jobs are kept a while (removeOnComplete by age): their ids make a re-add a no-op.
     // Not cut short by a close (the work is done); if Redis stays away longer than a lock, the jobs
     // stay active and the next lease holder takes them over (at least once, still in order).
-    this.completing = this.completing.then(() => retryInline('complete jobs',
+    this.completing = this.completing.then(() => retryInlineFor('complete jobs',
       () => Promise.all(jobs.map((job) => job.moveToCompleted('done', token, false))),
-      this.opts.delivery, AbortSignal.timeout(lockDurationMs), logger).then(() => undefined, (err: unknown) => {
+      this.opts.delivery, lockDurationMs, logger).then(() => undefined, (err: unknown) => {
       logger.error({ err, queue: queueName, jobIds: jobs.map((j) => j.id) }, 'could not complete processed jobs; left for takeover');
     })).finally(() => clearInterval(renew));
     await ahead;
@@ -283,10 +283,10 @@ export class OrderedConsumer implements Stoppable {
       const startedAt = performance.now();
       let raw: unknown;
       try {
-        raw = await retryInline('complete jobs', async () => {
+        raw = await retryInlineFor('complete jobs', async () => {
           await Promise.all(jobs.slice(0, -1).map((job) => job.moveToCompleted('done', token, false)));
           return await last?.moveToCompleted('done', token, !signal.aborted);
-        }, this.opts.delivery, AbortSignal.timeout(lockDurationMs), logger);
+        }, this.opts.delivery, lockDurationMs, logger);
       } catch (err) {
         logger.error({ err, queue: queueName, jobIds: jobs.map((j) => j.id) }, 'could not complete processed jobs; left for takeover');
         return [];

@@ -27,6 +27,9 @@ export interface RedisBusOptions extends BusOptions {
   readonly lockDurationMs?: number;
 }
 
+/** Events of ingress batches remembered for the local router at most (see RedisBus.remember). */
+const MAX_REMEMBERED_EVENTS = 16_384;
+
 /** Name of an egress job whose batch the router already tried to deliver directly, once, and failed. */
 const TRIED_ONCE = 'deliveries-tried-once';
 
@@ -76,6 +79,9 @@ export class RedisBus implements Bus {
   private router: OrderedConsumer | undefined;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
+  /** Events of the ingress jobs this process wrote, by job id, until its router takes them (see remember). */
+  private readonly publishedHere = new Map<string, readonly CanonicalEvent[]>();
+  private publishedHereEvents = 0;
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
   private readonly knownConnectors = new Set<string>();
   private routing = false;
@@ -141,15 +147,40 @@ export class RedisBus implements Bus {
   private async writeIngress(batches: CanonicalEvent[][]): Promise<void> {
     // addBulk is one MULTI: all these batches land in one round trip, in this order. One batch (the
     // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
+    const ids = batches.map(batchJobId);
     const [only] = batches;
-    if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: batchJobId(only) });
-    else await this.ingress.addBulk(batches.map((events) => ({ name: 'events', data: events, opts: { jobId: batchJobId(events) } })));
+    if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: ids[0] });
+    else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
+    if (this.router?.leaseHeldSince !== undefined) this.remember(ids, batches);
     let count = 0;
     for (const b of batches) {
       count += b.length;
       this.metrics.batchSize.observe({ stage: 'publish' }, b.length);
     }
     this.metrics.published.inc(count);
+  }
+
+  /**
+   * Keeps the events of the jobs just written, for the router of this same process: it uses them
+   * instead of re-validating what Redis returns, since these were validated (and frozen) at publish.
+   * Bounded: jobs another instance routes are never taken here and age out.
+   */
+  private remember(ids: readonly string[], batches: readonly CanonicalEvent[][]): void {
+    ids.forEach((id, i) => {
+      const b = batches[i];
+      if (!b || this.publishedHere.has(id)) return;
+      this.publishedHere.set(id, b);
+      this.publishedHereEvents += b.length;
+    });
+    for (const [id, b] of this.publishedHere) {
+      if (this.publishedHereEvents <= MAX_REMEMBERED_EVENTS) break;
+      this.forget(id, b);
+    }
+  }
+
+  private forget(id: string, batch: readonly CanonicalEvent[]): void {
+    this.publishedHere.delete(id);
+    this.publishedHereEvents -= batch.length;
   }
 
   // --- routing -------------------------------------------------------------------------------
@@ -188,14 +219,25 @@ export class RedisBus implements Bus {
    */
   private async routeJobs(jobs: readonly Job[], route: RouteFn, signal: AbortSignal): Promise<void> {
     const jobId = groupId(jobs);
-    const items = jobItems(jobs);
     const events: CanonicalEvent[] = [];
     const letters: { id: string; letter: DeadLetter }[] = [];
-    items.forEach((item, i) => {
-      const r = validateEvent(item);
-      if (r.ok) events.push(r.event);
-      else letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
-    });
+    let i = 0;
+    for (const job of jobs) {
+      const mine = job.id !== undefined ? this.publishedHere.get(job.id) : undefined;
+      if (mine) {
+        // Written by this process a moment ago, from events validated then: the same events.
+        this.forget(job.id ?? '', mine);
+        events.push(...mine);
+        i += mine.length;
+        continue;
+      }
+      for (const item of jobItems([job])) {
+        const r = validateEvent(item);
+        if (r.ok) events.push(r.event);
+        else letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+        i++;
+      }
+    }
     // One script call and one egress job per connector per maxEvents events, even when several
     // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run matches.
     const size = this.opts.batch.maxEvents;
