@@ -10,7 +10,7 @@ import type { LinkSpec, RelayUnderTest } from './link.ts';
  * The real Switchboard path, in this process: config file -> loadConfig -> startApp with the
  * redis bus driver, one bridge (canonical room `a` = WS room `a`), two token-authenticated
  * WebSocket clients speaking protocol v1 (docs/websocket-protocol.md). Every message goes
- * ws -> validation -> ingress queue -> router -> canonical stream + egress queue -> ws, which is
+ * ws -> validation -> ingress queue -> router -> canonical stream + egress (direct or queued) -> ws, which is
  * what issue #2 holds against the naive relay.
  */
 const ROOM = 'a';
