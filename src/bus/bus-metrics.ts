@@ -5,6 +5,7 @@ export function busMetrics(registry: Registry) {
   return {
     published: counter(registry, 'switchboard_bus_published_events_total', 'Events accepted onto the ingress queue'),
     duplicates: counter(registry, 'switchboard_bus_duplicate_events_total', 'Events dropped at routing because their id was already routed'),
+    routedAtPublish: counter(registry, 'switchboard_bus_routed_at_publish_batches_total', 'Ingress batches routed by the publishing process itself (its router was idle)'),
     routed: counter(registry, 'switchboard_bus_routed_events_total', 'Events appended to a room stream by the router'),
     delivered: counter(registry, 'switchboard_bus_delivered_total', 'Deliveries handed to a connector', ['connector']),
     handOffs: counter(registry, 'switchboard_bus_direct_deliveries_total',

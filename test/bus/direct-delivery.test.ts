@@ -208,3 +208,63 @@ test('an ingress job written by someone else is validated: its bad events are de
       await conn.quit();
     }
   }));
+
+test('routing at publish: a quiet room is routed by the publishing process itself; mixed with another instance publishing, every target still gets stream order, once', () =>
+  withBuses(2, async ([a, b], [ra], closers) => {
+    assert.ok(a && b && ra);
+    closers.push(a.startRouting((e) => lobbyRouter().route(e)));
+    const mt = collect(a, 'mtproto', true);
+    const xmpp = collect(a, 'xmpp', false);
+    closers.push(mt.consumer, xmpp.consumer);
+    await sleep(150);
+    // Quiet: one at a time, each routed at publish.
+    for (let i = 0; i < 20; i++) {
+      await a.publish([message(`q${i}`, { connector: 'websocket', address: 'lobby' })]);
+      await sleep(3);
+    }
+    const atPublish = await ra.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get();
+    assert.ok((atPublish?.values[0]?.value ?? 0) > 0, 'some batches were routed at publish');
+    // Busy: both instances publish at once; b's jobs always go through the router, a's when they can.
+    const fromA = Array.from({ length: 150 }, (_, i) => message(`a${i}`, { connector: 'websocket', address: 'lobby' }));
+    const fromB = Array.from({ length: 150 }, (_, i) => message(`b${i}`, { connector: 'websocket', address: 'lobby' }));
+    await Promise.all([
+      (async () => { for (const e of fromA) { await a.publish([e]); if (Math.random() < 0.2) await sleep(1); } })(),
+      (async () => { for (const e of fromB) { await b.publish([e]); if (Math.random() < 0.2) await sleep(1); } })(),
+    ]);
+    await waitFor('everything at both targets', () => mt.delivered.length >= 320 && xmpp.delivered.length >= 320);
+    await sleep(100);
+    const stream = (await a.readStream('lobby', undefined, 1_000)).entries.map((e) => e.event.id);
+    assert.equal(stream.length, 320);
+    assert.deepEqual(idsOf(mt.delivered), stream, 'direct target: stream order, once each');
+    assert.deepEqual(idsOf(xmpp.delivered), stream, 'queued target: stream order, once each');
+    // Each publisher's own events keep their publish order in the stream.
+    const pos = new Map(stream.map((id, i) => [id, i]));
+    for (const own of [fromA, fromB]) {
+      const at = own.map((e) => pos.get(e.id) ?? -1);
+      assert.deepEqual(at, [...at].sort((x, y) => x - y));
+    }
+  }));
+
+test('routing at publish never overtakes an event accepted earlier by another instance and still waiting for the router', () =>
+  withBuses(2, async ([a, b], _registries, closers) => {
+    assert.ok(a && b);
+    closers.push(a.startRouting((e) => lobbyRouter().route(e)));
+    const mt = collect(a, 'mtproto', true, () => sleep(40)); // a slow target keeps the router busy
+    closers.push(mt.consumer);
+    await sleep(150);
+    const pairs: [CanonicalEvent, CanonicalEvent][] = [];
+    for (let i = 0; i < 6; i++) {
+      const first = message(`b-first-${i}`);
+      const then = message(`a-then-${i}`, { connector: 'websocket', address: 'lobby' });
+      await b.publish([first]); // accepted (durably queued) before...
+      await a.publish([then]); // ...this one is even published
+      pairs.push([first, then]);
+      await sleep(i % 2 === 0 ? 0 : 60);
+    }
+    await waitFor('all delivered', () => mt.delivered.length >= 12, 20_000);
+    const stream = (await a.readStream('lobby', undefined, 100)).entries.map((e) => e.event.id);
+    for (const [first, then] of pairs) {
+      assert.ok(stream.indexOf(first.id) < stream.indexOf(then.id), `${first.id} was accepted first and must come first`);
+    }
+    assert.deepEqual(idsOf(mt.delivered), stream);
+  }));

@@ -17,6 +17,8 @@ export interface BusKeys {
   connectors: string;
   /** Pub/sub channel of the cross-instance fan-out of one channel name (see Fanout). */
   fanout(channel: string): string;
+  /** Marks an ingress job whose events were appended when it was published (see append-script.ts). */
+  routedAtPublish(jobId: string): string;
   /** Sorted set of the instances following the fan-out (score: when their registration expires, ms). */
   fanoutMembers: string;
   /** BullMQ's own key of a job's lock (its worker token while the job is active). */
@@ -39,6 +41,7 @@ export function busKeys(prefix: string): BusKeys {
     connectors: `${prefix}:egress-connectors`,
     fanout: (channel) => `${prefix}:fanout:${channel}`,
     fanoutMembers: `${prefix}:fanout-members`,
+    routedAtPublish: (jobId) => `${prefix}:routed-at-publish:${jobId}`,
     jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
     activeList: (queue) => `${prefix}:${queue}:active`,
     waitList: (queue) => `${prefix}:${queue}:wait`,

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
 import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type EgressOptions, type RouteFn,
   type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
-import { appendBatch, defineAppendScript } from './append-script.ts';
+import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
-import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
+import { HandBack, retryInline, retryInlineFor, sleepUnlessStopped } from './retry.ts';
 import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
 
 export interface RedisBusOptions extends BusOptions {
@@ -27,6 +27,13 @@ export interface RedisBusOptions extends BusOptions {
   readonly lockDurationMs?: number;
 }
 
+/** How long routing at publish may retry its Redis steps before leaving the job to the router. */
+const PUBLISH_ROUTING_DEADLINE_MS = 2_000;
+/** After a deferred routing at publish, publishes go the usual way for this long. */
+const ROUTE_AT_PUBLISH_PAUSE_MS = 2;
+/** Jobs routed at publish that are remembered until the router takes them, at most. */
+const MAX_ROUTED_AT_PUBLISH = 4_096;
+
 /** Events of ingress batches remembered for the local router at most (see RedisBus.remember). */
 const MAX_REMEMBERED_EVENTS = 16_384;
 
@@ -35,6 +42,9 @@ const TRIED_ONCE = 'deliveries-tried-once';
 
 /** Completed bus jobs are kept this long so that re-adding one after a crash (same job id) is a no-op. */
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+
+/** Options of every ingress job (the queue's defaults, repeated where jobs are built by hand). */
+const INGRESS_JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: { age: 7 * 86_400 } };
 
 /** Shows a Redis URL in an error without its password. */
 function safeUrl(url: string): string {
@@ -77,6 +87,12 @@ export class RedisBus implements Bus {
   private readonly direct = new Map<string, DirectEgress>();
   /** The router's consumer while this instance runs it. */
   private router: OrderedConsumer | undefined;
+  /** The routing function while this instance runs the router (for routing at publish). */
+  private routeFn: RouteFn | undefined;
+  /** Ingress jobs this process routed when publishing them: resolves true once done (see publishAndRoute). */
+  private readonly routedAtPublish = new Map<string, Promise<boolean>>();
+  /** performance.now() before which publishes are not routed at publish (the last try was deferred). */
+  private routeAtPublishAfter = 0;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
   /** Events of the ingress jobs this process wrote, by job id, until its router takes them (see remember). */
@@ -124,7 +140,7 @@ export class RedisBus implements Bus {
     return new Queue(name, {
       connection: this.redis,
       prefix: this.opts.prefix,
-      defaultJobOptions: { removeOnComplete: KEEP_COMPLETED, removeOnFail: { age: 7 * 86_400 } },
+      defaultJobOptions: INGRESS_JOB_OPTIONS,
     });
   }
 
@@ -149,9 +165,15 @@ export class RedisBus implements Bus {
     // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
     const ids = batches.map(batchJobId);
     const [only] = batches;
-    if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: ids[0] });
-    else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
-    if (this.router?.leaseHeldSince !== undefined) this.remember(ids, batches);
+    const [onlyId] = ids;
+    if (batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
+      && performance.now() >= this.routeAtPublishAfter) {
+      await this.publishAndRoute(only, onlyId, this.routeFn);
+    } else {
+      if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
+      else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
+      if (this.router?.leaseHeldSince !== undefined) this.remember(ids, batches);
+    }
     let count = 0;
     for (const b of batches) {
       count += b.length;
@@ -183,6 +205,77 @@ export class RedisBus implements Bus {
     this.publishedHereEvents -= batch.length;
   }
 
+  /**
+   * Routing at publish: when this process routes and its router has nothing to do, the publish
+   * is routed right here instead of waiting for the router to be woken and to fetch it (two round
+   * trips less for every message of a quiet room). One MULTI adds the ingress job and runs the
+   * append script in "if free" mode, which appends only when this job is the only one waiting and
+   * none is active: then every earlier event is appended already and the stream keeps queue order.
+   * The events are then dispatched as the router would (handOff or egress jobs, under this job's
+   * id), and only then does the next publish flush start, so publishes keep their order too.
+   *
+   * The ingress job stays the record: the router takes it later and, seeing it routed here (the
+   * map), completes it without routing it again; if dispatching failed half way, it routes it itself
+   * (the script reuses the cursors the job appended). After a crash the next router re-routes it:
+   * at least once, like any batch in flight. When the script defers, the router routes the job as
+   * usual.
+   */
+  private async publishAndRoute(events: CanonicalEvent[], jobId: string, route: RouteFn): Promise<void> {
+    let done: (routed: boolean) => void = () => undefined;
+    this.routedAtPublish.set(jobId, new Promise<boolean>((resolve) => { done = resolve; }));
+    this.boundRoutedAtPublish();
+    let routed = false;
+    try {
+      const client = await this.ingress.client;
+      const multi = client.multi();
+      const job = new Job(this.ingress, 'events', events, { ...INGRESS_JOB_OPTIONS, jobId }, jobId);
+      job.addJob(multi).catch(() => undefined); // queued on the MULTI synchronously; its outcome comes from exec()
+      const [numKeys, ...args] = appendArgs(this.keys, {
+        chunkId: jobId, events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention,
+        ifFree: { waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue) },
+      });
+      (multi as unknown as { sbAppendBatch(n: number, ...a: string[]): unknown }).sbAppendBatch(numKeys, ...args);
+      const replies = await multi.exec();
+      const [add, append] = replies ?? [];
+      if (!add || add[0]) throw add?.[0] ?? new Error('the ingress add got no answer');
+      if (!append || append[0]) {
+        this.opts.logger.warn({ err: append?.[0], jobId }, 'append at publish failed; the router routes the job');
+        this.remember([jobId], [events]);
+        return;
+      }
+      const appended = parseAppendReply(append[1], events.length);
+      if (appended === 'deferred') {
+        // The router has work of its own: let it route this one too, and don't try again at once.
+        this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
+        this.remember([jobId], [events]);
+        return;
+      }
+      const letters: { id: string; letter: DeadLetter }[] = [];
+      try {
+        await this.dispatch(jobId, jobId, events, appended, 0, route, letters,
+          (what, fn) => retryInlineFor(what, fn, this.opts.delivery, PUBLISH_ROUTING_DEADLINE_MS, this.opts.logger));
+        if (letters.length > 0) await this.deadLetter(letters, AbortSignal.timeout(PUBLISH_ROUTING_DEADLINE_MS));
+        routed = true;
+        this.metrics.routedAtPublish.inc();
+      } catch (err) {
+        this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
+        // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
+        await this.redis.del(this.keys.routedAtPublish(jobId)).catch(() => undefined);
+        this.remember([jobId], [events]);
+      }
+    } finally {
+      done(routed);
+    }
+  }
+
+  /** Jobs routed at publish that the router never took here (another instance took the lease) must not pile up. */
+  private boundRoutedAtPublish(): void {
+    for (const id of this.routedAtPublish.keys()) {
+      if (this.routedAtPublish.size <= MAX_ROUTED_AT_PUBLISH) break;
+      this.routedAtPublish.delete(id);
+    }
+  }
+
   // --- routing -------------------------------------------------------------------------------
 
   startRouting(route: RouteFn): Stoppable {
@@ -191,8 +284,10 @@ export class RedisBus implements Bus {
     this.routing = true;
     const consumer = this.consumer(this.keys.ingressQueue, this.keys.routerLease, (jobs, signal) => this.routeJobs(jobs, route, signal));
     this.router = consumer;
+    this.routeFn = route;
     return {
       close: async () => {
+        this.routeFn = undefined;
         await consumer.close();
         this.consumers.delete(consumer);
         this.router = undefined;
@@ -220,21 +315,42 @@ export class RedisBus implements Bus {
   private async routeJobs(jobs: readonly Job[], route: RouteFn, signal: AbortSignal): Promise<void> {
     const jobId = groupId(jobs);
     const events: CanonicalEvent[] = [];
+    const ingressJobIds: string[] = [];
     const letters: { id: string; letter: DeadLetter }[] = [];
     let i = 0;
     for (const job of jobs) {
-      const mine = job.id !== undefined ? this.publishedHere.get(job.id) : undefined;
+      const id = job.id ?? '';
+      const atPublish = this.routedAtPublish.get(id);
+      if (atPublish) {
+        // Routed by this process when it was published (publishAndRoute): wait for that to end.
+        // Done: nothing left to do. Not done (a failure after the append): route it here; its
+        // events were appended by this job, so the script reuses their cursors.
+        this.routedAtPublish.delete(id);
+        if (await atPublish) {
+          void this.redis.del(this.keys.routedAtPublish(id)).catch(() => undefined); // it expires anyway
+          const mine = this.publishedHere.get(id);
+          if (mine) this.forget(id, mine);
+          i += Array.isArray(job.data) ? (job.data as unknown[]).length : 1;
+          continue;
+        }
+      }
+      const mine = this.publishedHere.get(id);
       if (mine) {
         // Written by this process a moment ago, from events validated then: the same events.
-        this.forget(job.id ?? '', mine);
+        this.forget(id, mine);
         events.push(...mine);
+        for (let k = 0; k < mine.length; k++) ingressJobIds.push(id);
         i += mine.length;
         continue;
       }
       for (const item of jobItems([job])) {
         const r = validateEvent(item);
-        if (r.ok) events.push(r.event);
-        else letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+        if (r.ok) {
+          events.push(r.event);
+          ingressJobIds.push(id);
+        } else {
+          letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+        }
         i++;
       }
     }
@@ -243,16 +359,27 @@ export class RedisBus implements Bus {
     const size = this.opts.batch.maxEvents;
     for (let start = 0; start < events.length; start += size) {
       const chunkId = start === 0 ? jobId : `${jobId}.${start / size}`;
-      await this.routeChunk(jobId, chunkId, events.slice(start, start + size), start, route, letters, signal);
+      await this.routeChunk(jobId, chunkId, events.slice(start, start + size), ingressJobIds.slice(start, start + size), start, route, letters, signal);
     }
     if (letters.length > 0) await this.deadLetter(letters, signal);
   }
 
   /** `chunkId` owns the dedupe marks of its events, so the same id in a later chunk is a duplicate, and a re-run of this chunk is not. */
-  private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], offset: number, route: RouteFn,
-    letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+  private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], ingressJobIds: readonly string[], offset: number,
+    route: RouteFn, letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+    const appended = await this.step('append to streams', () => appendBatch(this.redis, this.keys,
+      { chunkId, events, ingressJobIds, instanceId: this.opts.instanceId, retention: this.opts.retention }), signal);
+    await this.dispatch(jobId, chunkId, events, appended, offset, route, letters, (what, fn) => this.step(what, fn, signal));
+  }
+
+  /**
+   * Delivers appended events: to each target connector, straight to its consumer when it can take
+   * them (handOff), else as one egress job per connector named after the chunk (a re-run after a
+   * crash adds nothing twice).
+   */
+  private async dispatch(jobId: string, chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult, offset: number,
+    route: RouteFn, letters: { id: string; letter: DeadLetter }[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
     this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
-    const appended = await this.step('append to streams', () => appendBatch(this.redis, this.keys, this.opts.instanceId, chunkId, events, this.opts.retention), signal);
     const outcomes = appended.outcomes;
     const leaseSince = this.router?.leaseHeldSince;
     if (leaseSince !== undefined) this.lastAppend = { leaseSince, alone: appended.otherFollowers === 0 };
@@ -281,9 +408,6 @@ export class RedisBus implements Bus {
       }
     });
 
-    // Connectors whose consumer is idle here and has nothing queued take the batch straight from
-    // the router (handOff); the others get one egress job each, all sent together, with ids that
-    // make a re-run after a crash a no-op.
     const triedOnce = new Set<string>();
     for (const [connector, deliveries] of byConnector) {
       const outcome = await this.handOff(connector, deliveries);
@@ -293,18 +417,18 @@ export class RedisBus implements Bus {
     if (byConnector.size > 0) {
       const unknown = [...byConnector.keys()].filter((c) => !this.knownConnectors.has(c));
       const added = [...byConnector.keys()].map((connector) => ({ connector, jobId: `${chunkId}.${connector}` }));
-      for (const { connector, jobId } of added) this.direct.get(connector)?.pending.add(jobId);
+      for (const { connector, jobId: id } of added) this.direct.get(connector)?.pending.add(id);
       try {
-        await this.step('enqueue deliveries', () => Promise.all([
+        await step('enqueue deliveries', () => Promise.all([
           unknown.length > 0 ? this.redis.sadd(this.keys.connectors, ...unknown) : undefined,
           ...[...byConnector].map(([connector, deliveries]) =>
             // Named after what happened: a batch whose direct delivery failed has used one attempt.
             this.egressQueue(connector).add(triedOnce.has(connector) ? TRIED_ONCE : 'deliveries', deliveries, { jobId: `${chunkId}.${connector}` })),
-        ]), signal);
+        ]));
       } catch (err) {
         // Whether those jobs exist is unknown now: no hand-off to these connectors until their
         // consumer has seen its queue empty again.
-        for (const { connector, jobId } of added) this.direct.get(connector)?.forget(jobId);
+        for (const { connector, jobId: id } of added) this.direct.get(connector)?.forget(id);
         throw err;
       }
     }
