@@ -208,9 +208,11 @@ export class RedisBus implements Bus {
   /**
    * Routing at publish: when this process routes and its router has nothing to do, the publish
    * is routed right here instead of waiting for the router to be woken and to fetch it (two round
-   * trips less for every message of a quiet room). One MULTI adds the ingress job and runs the
-   * append script in "if free" mode, which appends only when this job is the only one waiting and
-   * none is active: then every earlier event is appended already and the stream keeps queue order.
+   * trips less for every message of a quiet room). The ingress job is added, and right behind it
+   * on the same connection the append script runs in "if free" mode: it appends only when every
+   * other ingress job waiting or active was itself appended at publish, so every earlier event is
+   * in the stream already and the router is appending nothing. The router, taking this job in the
+   * meantime, waits for this to end before it decides anything (the map below).
    * The events are then dispatched as the router would (handOff or egress jobs, under this job's
    * id), and only then does the next publish flush start, so publishes keep their order too.
    *
@@ -226,24 +228,25 @@ export class RedisBus implements Bus {
     this.boundRoutedAtPublish();
     let routed = false;
     try {
+      // Two scripts sent back to back on one connection (no MULTI: building one costs more than it
+      // saves): the add, then the append, which checks for itself what it needs (see append-script.ts).
       const client = await this.ingress.client;
-      const multi = client.multi();
       const job = new Job(this.ingress, 'events', events, { ...INGRESS_JOB_OPTIONS, jobId }, jobId);
-      job.addJob(multi).catch(() => undefined); // queued on the MULTI synchronously; its outcome comes from exec()
+      const added = job.addJob(client); // sent now, before the append below
       const [numKeys, ...args] = appendArgs(this.keys, {
         chunkId: jobId, events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention,
         ifFree: { waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue) },
       });
-      (multi as unknown as { sbAppendBatch(n: number, ...a: string[]): unknown }).sbAppendBatch(numKeys, ...args);
-      const replies = await multi.exec();
-      const [add, append] = replies ?? [];
-      if (!add || add[0]) throw add?.[0] ?? new Error('the ingress add got no answer');
-      if (!append || append[0]) {
-        this.opts.logger.warn({ err: append?.[0], jobId }, 'append at publish failed; the router routes the job');
+      const append = (this.redis as unknown as { sbAppendBatch(n: number, ...a: string[]): Promise<unknown> }).sbAppendBatch(numKeys, ...args)
+        .then((raw) => ({ raw }), (err: unknown) => ({ err }));
+      await added; // a failed add fails the publish (nothing was accepted)
+      const reply = await append;
+      if ('err' in reply) {
+        this.opts.logger.warn({ err: reply.err, jobId }, 'append at publish failed; the router routes the job');
         this.remember([jobId], [events]);
         return;
       }
-      const appended = parseAppendReply(append[1], events.length);
+      const appended = parseAppendReply(reply.raw, events.length);
       if (appended === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
