@@ -24,7 +24,8 @@ import type { BusKeys } from './keys.ts';
  *
  * "If free" (routing at publish, RedisBus.publishAndRoute): run in the same MULTI right after the
  * ingress job was added, it appends only when every other ingress job waiting or active (at most 8
- * of each) was itself appended at publish (marked `routed-at-publish:<job id>`, set here, 60 s):
+ * of each) was itself appended at publish (marked `routed-at-publish:<job id>`, set here, for 10 s:
+ * a job waiting longer, its router being away, then defers the next ones, which is the safe way):
  * then every event published before is in the stream already and the router is appending nothing,
  * so appending now keeps the stream in queue order. Otherwise it does nothing and answers 'deferred'.
  *
@@ -53,7 +54,7 @@ if ARGV[8] == 'if-free' then
       if id ~= jobId and redis.call('EXISTS', marker .. id) == 0 then return 'deferred' end
     end
   end
-  redis.call('SET', marker .. jobId, '1', 'EX', 60)
+  redis.call('SET', marker .. jobId, '1', 'EX', 10)
 end
 local out = {}
 local inBatch = {}

@@ -330,7 +330,7 @@ export class RedisBus implements Bus {
         // events were appended by this job, so the script reuses their cursors.
         this.routedAtPublish.delete(id);
         if (await atPublish) {
-          void this.redis.del(this.keys.routedAtPublish(id)).catch(() => undefined); // it expires anyway
+          // Its `routed-at-publish` mark is left to expire: deleting it would cost a write per message.
           const mine = this.publishedHere.get(id);
           if (mine) this.forget(id, mine);
           i += Array.isArray(job.data) ? (job.data as unknown[]).length : 1;
