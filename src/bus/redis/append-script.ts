@@ -30,7 +30,7 @@ import type { BusKeys } from './keys.ts';
  * so appending now keeps the stream in queue order. Otherwise it does nothing and answers 'deferred'.
  *
  * KEYS: per event, seen key, stream key, trimmed key; then the fan-out members key; if free: then
- *   the ingress wait list and active list.
+ *   the ingress wait list, its active list and the ingress job's own key (it must exist).
  * ARGV: chunk id, dedupe ttl (s), maxlen, slack, now (ms), this instance's id, event count n,
  *   mode ('plain' | 'if-free'), the marker key prefix, then per event its JSON, then per event its
  *   ingress job id.
@@ -47,6 +47,7 @@ local self = ARGV[6]
 local n = tonumber(ARGV[7])
 local marker = ARGV[9]
 if ARGV[8] == 'if-free' then
+  if redis.call('EXISTS', KEYS[3 * n + 4]) == 0 then return 'deferred' end -- its add failed: nothing was accepted
   for _, list in ipairs({ KEYS[3 * n + 2], KEYS[3 * n + 3] }) do
     local ids = redis.call('LRANGE', list, 0, 8)
     if #ids > 8 then return 'deferred' end
@@ -120,8 +121,8 @@ export interface AppendRequest {
   readonly ingressJobIds: readonly string[];
   readonly instanceId: string;
   readonly retention: { maxEventsPerRoom: number; dedupeSeconds: number };
-  /** Append only if `chunkId` (an ingress job) is the only job waiting and none is active. */
-  readonly ifFree?: { readonly waitList: string; readonly activeList: string };
+  /** Append only if every other ingress job waiting or active was appended at publish (see the script). */
+  readonly ifFree?: { readonly waitList: string; readonly activeList: string; readonly jobKey: string };
 }
 
 interface AppendCommand {
@@ -138,7 +139,7 @@ export function appendArgs(keys: BusKeys, req: AppendRequest): [number, ...strin
   const keyArgs: string[] = [];
   for (const e of req.events) keyArgs.push(keys.seen(e.id), keys.stream(e.room), keys.trimmed(e.room));
   keyArgs.push(keys.fanoutMembers);
-  if (req.ifFree) keyArgs.push(req.ifFree.waitList, req.ifFree.activeList);
+  if (req.ifFree) keyArgs.push(req.ifFree.waitList, req.ifFree.activeList, req.ifFree.jobKey);
   const { maxEventsPerRoom, dedupeSeconds } = req.retention;
   const slack = Math.max(1, Math.ceil(maxEventsPerRoom / 100));
   return [keyArgs.length, ...keyArgs, req.chunkId, String(dedupeSeconds), String(maxEventsPerRoom), String(slack), String(Date.now()),

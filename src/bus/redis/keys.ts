@@ -24,6 +24,8 @@ export interface BusKeys {
   /** BullMQ's own key of a job's lock (its worker token while the job is active). */
   jobLock(queue: string, jobId: string): string;
   activeList(queue: string): string;
+  /** BullMQ's hash of one job. */
+  job(queue: string, jobId: string): string;
   waitList(queue: string): string;
 }
 
@@ -44,6 +46,7 @@ export function busKeys(prefix: string): BusKeys {
     routedAtPublish: (jobId) => `${prefix}:routed-at-publish:${jobId}`,
     jobLock: (queue, jobId) => `${prefix}:${queue}:${jobId}:lock`,
     activeList: (queue) => `${prefix}:${queue}:active`,
+    job: (queue, jobId) => `${prefix}:${queue}:${jobId}`,
     waitList: (queue) => `${prefix}:${queue}:wait`,
   };
 }

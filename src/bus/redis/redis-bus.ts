@@ -235,7 +235,10 @@ export class RedisBus implements Bus {
       const added = job.addJob(client); // sent now, before the append below
       const [numKeys, ...args] = appendArgs(this.keys, {
         chunkId: jobId, events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention,
-        ifFree: { waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue) },
+        ifFree: {
+          waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue),
+          jobKey: this.keys.job(this.keys.ingressQueue, jobId),
+        },
       });
       const append = (this.redis as unknown as { sbAppendBatch(n: number, ...a: string[]): Promise<unknown> }).sbAppendBatch(numKeys, ...args)
         .then((raw) => ({ raw }), (err: unknown) => ({ err }));
