@@ -114,10 +114,12 @@ export class RedisFanout implements Fanout {
    */
   private async register(): Promise<void> {
     const now = Date.now();
-    await this.redis.multi()
+    const replies = await this.redis.multi()
       .zremrangebyscore(this.keys.fanoutMembers, '-inf', now) // the expired registrations of instances long gone
       .zadd(this.keys.fanoutMembers, now + MEMBER_TTL_MS, this.instanceId)
       .exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (!replies || failed) throw failed ?? new Error('fan-out registration was not executed');
     const lapsed = this.registeredAt > 0 && now - this.registeredAt >= MEMBER_TTL_MS;
     this.registeredAt = now;
     if (lapsed) {

@@ -161,8 +161,6 @@ export class RedisBus implements Bus {
   }
 
   private async writeIngress(batches: CanonicalEvent[][]): Promise<void> {
-    // addBulk is one MULTI: all these batches land in one round trip, in this order. One batch (the
-    // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
     const ids = batches.map(batchJobId);
     const [only] = batches;
     const [onlyId] = ids;
@@ -170,6 +168,8 @@ export class RedisBus implements Bus {
       && performance.now() >= this.routeAtPublishAfter) {
       await this.publishAndRoute(only, onlyId, this.routeFn);
     } else {
+      // addBulk is one MULTI: all these batches land in one round trip, in this order. One batch (the
+      // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
       if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
       else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
       if (this.router?.leaseHeldSince !== undefined) this.remember(ids, batches);
@@ -244,12 +244,16 @@ export class RedisBus implements Bus {
         .then((raw) => ({ raw }), (err: unknown) => ({ err }));
       await added; // a failed add fails the publish (nothing was accepted)
       const reply = await append;
-      if ('err' in reply) {
-        this.opts.logger.warn({ err: reply.err, jobId }, 'append at publish failed; the router routes the job');
+      let appended: AppendResult | 'deferred';
+      try {
+        if ('err' in reply) throw reply.err;
+        appended = parseAppendReply(reply.raw, events.length);
+      } catch (err) {
+        // The job is in (accepted): the router routes it, from the events remembered here.
+        this.opts.logger.warn({ err, jobId }, 'append at publish failed; the router routes the job');
         this.remember([jobId], [events]);
         return;
       }
-      const appended = parseAppendReply(reply.raw, events.length);
       if (appended === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
