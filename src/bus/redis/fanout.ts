@@ -49,8 +49,8 @@ export class RedisFanout implements Fanout {
      * True when nobody else can need a publish: this instance routes, and the last append it made
      * found no other follower registered (see append-script.ts for why that is safe).
      */
-    private readonly nobodyElseFollows: () => boolean = () => false,
-    private readonly onPublish: (outcome: 'sent' | 'skipped' | 'failed') => void = () => undefined) {
+    private readonly nobodyElseFollows: () => boolean,
+    private readonly onPublish: (outcome: 'sent' | 'skipped' | 'failed') => void) {
     this.ownPrefix = `${JSON.stringify({ from: instanceId }).slice(0, -1)},`;
   }
 

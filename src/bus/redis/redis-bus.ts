@@ -8,6 +8,8 @@ import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, typ
   type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
 import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
+import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
+import { LocalPublishes } from './local-publishes.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
@@ -34,11 +36,8 @@ const ROUTE_AT_PUBLISH_PAUSE_MS = 2;
 /** Jobs routed at publish that are remembered until the router takes them, at most. */
 const MAX_ROUTED_AT_PUBLISH = 4_096;
 
-/** Events of ingress batches remembered for the local router at most (see RedisBus.remember). */
+/** Events of ingress batches remembered for the local router at most (see LocalPublishes). */
 const MAX_REMEMBERED_EVENTS = 16_384;
-
-/** Name of an egress job whose batch the router already tried to deliver directly, once, and failed. */
-const TRIED_ONCE = 'deliveries-tried-once';
 
 /** Completed bus jobs are kept this long so that re-adding one after a crash (same job id) is a no-op. */
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
@@ -95,9 +94,8 @@ export class RedisBus implements Bus {
   private routeAtPublishAfter = 0;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
-  /** Events of the ingress jobs this process wrote, by job id, until its router takes them (see remember). */
-  private readonly publishedHere = new Map<string, readonly CanonicalEvent[]>();
-  private publishedHereEvents = 0;
+  /** Events of the ingress jobs this process wrote, until its router takes them. */
+  private readonly publishedHere = new LocalPublishes(MAX_REMEMBERED_EVENTS);
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
   private readonly knownConnectors = new Set<string>();
   private routing = false;
@@ -172,7 +170,7 @@ export class RedisBus implements Bus {
       // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
       if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
       else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
-      if (this.router?.leaseHeldSince !== undefined) this.remember(ids, batches);
+      if (this.router?.leaseHeldSince !== undefined) ids.forEach((id, i) => { const b = batches[i]; if (b) this.publishedHere.remember(id, b); });
     }
     let count = 0;
     for (const b of batches) {
@@ -180,29 +178,6 @@ export class RedisBus implements Bus {
       this.metrics.batchSize.observe({ stage: 'publish' }, b.length);
     }
     this.metrics.published.inc(count);
-  }
-
-  /**
-   * Keeps the events of the jobs just written, for the router of this same process: it uses them
-   * instead of re-validating what Redis returns, since these were validated (and frozen) at publish.
-   * Bounded: jobs another instance routes are never taken here and age out.
-   */
-  private remember(ids: readonly string[], batches: readonly CanonicalEvent[][]): void {
-    ids.forEach((id, i) => {
-      const b = batches[i];
-      if (!b || this.publishedHere.has(id)) return;
-      this.publishedHere.set(id, b);
-      this.publishedHereEvents += b.length;
-    });
-    for (const [id, b] of this.publishedHere) {
-      if (this.publishedHereEvents <= MAX_REMEMBERED_EVENTS) break;
-      this.forget(id, b);
-    }
-  }
-
-  private forget(id: string, batch: readonly CanonicalEvent[]): void {
-    this.publishedHere.delete(id);
-    this.publishedHereEvents -= batch.length;
   }
 
   /**
@@ -251,13 +226,13 @@ export class RedisBus implements Bus {
       } catch (err) {
         // The job is in (accepted): the router routes it, from the events remembered here.
         this.opts.logger.warn({ err, jobId }, 'append at publish failed; the router routes the job');
-        this.remember([jobId], [events]);
+        this.publishedHere.remember(jobId, events);
         return;
       }
       if (appended === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
-        this.remember([jobId], [events]);
+        this.publishedHere.remember(jobId, events);
         return;
       }
       const letters: { id: string; letter: DeadLetter }[] = [];
@@ -271,7 +246,7 @@ export class RedisBus implements Bus {
         this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
         // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
         await this.redis.del(this.keys.routedAtPublish(jobId)).catch(() => undefined);
-        this.remember([jobId], [events]);
+        this.publishedHere.remember(jobId, events);
       }
     } finally {
       done(routed);
@@ -338,16 +313,14 @@ export class RedisBus implements Bus {
         this.routedAtPublish.delete(id);
         if (await atPublish) {
           // Its `routed-at-publish` mark is left to expire: deleting it would cost a write per message.
-          const mine = this.publishedHere.get(id);
-          if (mine) this.forget(id, mine);
+          this.publishedHere.take(id);
           i += Array.isArray(job.data) ? (job.data as unknown[]).length : 1;
           continue;
         }
       }
-      const mine = this.publishedHere.get(id);
+      const mine = this.publishedHere.take(id);
       if (mine) {
         // Written by this process a moment ago, from events validated then: the same events.
-        this.forget(id, mine);
         events.push(...mine);
         for (let k = 0; k < mine.length; k++) ingressJobIds.push(id);
         i += mine.length;
@@ -634,26 +607,6 @@ export class RedisBus implements Bus {
     await this.redisFanout.close();
     await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
-  }
-}
-
-/** What the router needs to hand batches of one connector straight to its local consumer. */
-class DirectEgress {
-  consumer: OrderedConsumer | undefined;
-  /** Egress jobs this router added that the consumer has not taken yet. */
-  readonly pending = new Set<string>();
-  /** performance.now() of the last enqueue whose outcome is unknown (a failed add may have landed). */
-  unsureSince = Number.NEGATIVE_INFINITY;
-
-  constructor(readonly handler: DeliveryHandler) {}
-
-  taken(jobs: readonly Job[]): void {
-    for (const job of jobs) if (job.id !== undefined) this.pending.delete(job.id);
-  }
-
-  forget(jobId: string): void {
-    this.pending.delete(jobId);
-    this.unsureSince = performance.now();
   }
 }
 
