@@ -1,11 +1,10 @@
 import { test } from 'node:test';
-import { createServer as createHttpServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { startRedis } from '../helpers/redis.ts';
 import { RedisAuthKeyStore } from '../../src/connectors/mtproto/store/redis-auth-key-store.ts';
 import assert from 'node:assert/strict';
 import { gramAuthenticate, gramSender, newAuthKey, ping, pinServerKey, type GramPong, type GramTransport } from './gramjs-client.ts';
-import { metricValue, startServer, testRsaKey } from './harness.ts';
+import { listenForUpgrades, metricValue, startServer, testRsaKey } from './harness.ts';
 
 pinServerKey(testRsaKey());
 
@@ -44,18 +43,13 @@ for (const kind of ['abridged', 'full', 'obfuscated'] as const) {
 test('gramjs over WebSocket: obfuscated abridged at ws://127.0.0.1:port/apiws, subprotocol binary', async () => {
   const srv = await startServer();
   // The app's HTTP server owns the port and hands /apiws upgrades to the MTProto server.
-  const http = createHttpServer((_req, res) => { res.writeHead(404).end(); });
-  http.on('upgrade', (req, socket, head) => srv.server.handleUpgrade(req, socket, head));
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  const addr = http.address();
-  assert.ok(addr !== null && typeof addr === 'object');
+  const addr = await listenForUpgrades(srv);
   try {
     await roundTrip('websocket', addr.port);
     assert.ok((await metricValue(srv.registry, 'switchboard_mtproto_connections_total', { transport: 'websocket' })) >= 2);
     assert.equal(await metricValue(srv.registry, 'switchboard_mtproto_connections_total', { transport: 'tcp' }), 0);
   } finally {
-    http.closeAllConnections();
-    await new Promise<void>((r) => http.close(() => r()));
+    await addr.close();
     await srv.stop();
   }
 });

@@ -1,4 +1,6 @@
 /** Starts an MTProto server on an ephemeral loopback port for one test file. */
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { silentLogger, createLogger } from '../../src/core/logger.ts';
 import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
@@ -33,6 +35,24 @@ export async function startServer(extra: Partial<MtprotoServerOptions> = {}): Pr
   const server = createMtprotoServer({ host: '127.0.0.1', port: 0, rsaKey, keyStore, logger, registry, ...extra });
   const { port } = await server.start();
   return { server, port, registry, keyStore, rsaKey, stop: () => server.stop() };
+}
+
+/**
+ * An HTTP server on a free loopback port that hands every upgrade to the MTProto server, as the
+ * app's HTTP server does for /apiws (anything else: 404). close() drops its connections.
+ */
+export async function listenForUpgrades(srv: Running): Promise<{ port: number; close(): Promise<void> }> {
+  const http = createHttpServer((_req, res) => { res.writeHead(404).end(); });
+  http.on('upgrade', (req, socket, head) => srv.server.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const { port } = http.address() as AddressInfo;
+  return {
+    port,
+    close: async () => {
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
 }
 
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {

@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer } from 'node:http';
 import { WebSocket } from 'ws';
 import { codec, concat, connectAndAuth, SpecConnection, specHandshake, HandshakeRejected, type Frame } from './spec-client.ts';
-import { pinned, readySession, startServer } from './harness.ts';
+import { listenForUpgrades, pinned, readySession, startServer } from './harness.ts';
 import { decryptPayload } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
 import { SaltSchedule } from '../../src/connectors/mtproto/session/salts.ts';
 
@@ -193,11 +192,7 @@ test('server msg_ids: 1 mod 4 for responses, 3 mod 4 otherwise, strictly increas
 
 test('WebSocket upgrade: wrong path 404, no "binary" subprotocol 400, /apiws + binary opens', async () => {
   const srv = await startServer();
-  const http = createHttpServer((_req, res) => { res.writeHead(404).end(); });
-  http.on('upgrade', (req, socket, head) => srv.server.handleUpgrade(req, socket, head));
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  const addr = http.address();
-  assert.ok(addr !== null && typeof addr === 'object');
+  const addr = await listenForUpgrades(srv);
   const outcome = (path: string, protocols?: string[]): Promise<number | 'open'> => new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${addr.port}${path}`, protocols);
     ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
@@ -211,8 +206,7 @@ test('WebSocket upgrade: wrong path 404, no "binary" subprotocol 400, /apiws + b
     assert.equal(await outcome('/apiws', ['text']), 400);
     assert.equal(await outcome('/apiws', ['binary']), 'open');
   } finally {
-    http.closeAllConnections();
-    await new Promise<void>((r) => http.close(() => r()));
+    await addr.close();
     await srv.stop();
   }
 });
