@@ -1,11 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { connectClient, UpgradeRefused } from '../helpers/ws-client.ts';
+import { upgradeStatus } from '../helpers/raw-upgrade.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 
 const ALICE = 'sb_test_alice_token_for_app_tests_only';
@@ -26,19 +26,6 @@ async function startOn(tree: ConfigTree): Promise<App> {
   return startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
 }
 
-/** Sends a raw upgrade request and returns the status line the server answered with. */
-function rawUpgrade(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-    });
-    let data = '';
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
-    socket.on('data', (d: Buffer) => { data += d.toString(); });
-    socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
-    socket.on('error', reject);
-  });
-}
 
 describe('startApp (memory driver, HTTP on a free port)', () => {
   let tree: ConfigTree;
@@ -64,8 +51,8 @@ describe('startApp (memory driver, HTTP on a free port)', () => {
   test('unknown paths are 404, for requests and for upgrades', async () => {
     assert.equal((await fetch(`${app.httpUrl}/nope`)).status, 404);
     assert.equal((await fetch(`${app.httpUrl}/healthz`, { method: 'POST' })).status, 405);
-    assert.match(await rawUpgrade(app.httpPort, '/elsewhere'), /^HTTP\/1\.1 404/);
-    assert.match(await rawUpgrade(app.httpPort, '/apiws'), /^HTTP\/1\.1 404/, 'MTProto over WS is not served when mtproto is disabled');
+    assert.match(await upgradeStatus(app.httpPort, '/elsewhere'), /^HTTP\/1\.1 404/);
+    assert.match(await upgradeStatus(app.httpPort, '/apiws'), /^HTTP\/1\.1 404/, 'MTProto over WS is not served when mtproto is disabled');
   });
 
   test('a WS client connects through the app; a message reaches the other client of the room; /metrics counts it', async () => {

@@ -7,18 +7,8 @@ import { startApp } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { makeConfigTree } from '../config/fixture.ts';
+import { upgradeStatus } from '../helpers/raw-upgrade.ts';
 
-/** The status line the server answers a WebSocket upgrade on `path` with. */
-function upgradeStatus(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-    });
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer')); });
-    socket.once('data', (d: Buffer) => { resolve(d.toString().split('\r\n')[0] ?? ''); socket.destroy(); });
-    socket.on('error', reject);
-  });
-}
 
 test('mtproto.enabled: the app starts the MTProto server with the key file, serves /apiws, and reports port and fingerprint', async () => {
   const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  enabled: true\n  port: 0\n  rsaKeyFile: ./keys/server.pem\n', { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}, {mtproto: 1001}]\n' });

@@ -10,43 +10,12 @@ import { silentLogger, type Logger } from '../../src/core/logger.ts';
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+import { stubbornClient, upgradeStatus } from '../helpers/raw-upgrade.ts';
 
 const ALICE = 'sb_test_alice_token_for_shutdown_tests';
 
 function config(extra = ''): string {
   return `http: { port: 0 }\nwebsocket:\n  tokens:\n    - { name: alice, hash: "${hashToken(ALICE)}" }\n${extra}`;
-}
-
-function upgradeRequest(path: string, auth: string | undefined): string {
-  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n`
-    + `Sec-WebSocket-Protocol: binary\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}\r\n`;
-}
-
-/** The status line of the answer to an upgrade on `path`. */
-function upgradeStatus(port: number, path: string, auth?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(upgradeRequest(path, auth)));
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
-    socket.once('data', (d: Buffer) => { resolve(d.toString().split('\r\n')[0] ?? ''); socket.destroy(); });
-    socket.on('error', reject);
-  });
-}
-
-/**
- * A WebSocket client that completes the handshake and then never answers anything, not even the
- * server's close frame: the connector's drain waits for it (up to its close timeout, 5 s).
- */
-function stubbornClient(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(upgradeRequest('/ws', ALICE)));
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
-    socket.once('data', (d: Buffer) => {
-      socket.setTimeout(0);
-      if (d.toString().startsWith('HTTP/1.1 101')) resolve(socket);
-      else reject(new Error(`upgrade refused: ${d.toString().split('\r\n')[0]}`));
-    });
-    socket.on('error', () => undefined);
-  });
 }
 
 /** Resolves with the error code of a TCP connect to `port` (undefined when something listens). */
@@ -65,7 +34,7 @@ test('while draining, the listener stays open: /healthz answers 503 draining and
   const tree = makeConfigTree(config(), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
   try {
     const app = await start(tree);
-    const client = await stubbornClient(app.httpPort);
+    const client = await stubbornClient(app.httpPort, ALICE);
     const closed = app.close();
     try {
       const res = await fetch(`${app.httpUrl}/healthz`);
@@ -94,7 +63,7 @@ test('a drain that times out still closes everything: close() resolves, logs dra
     const app = await start(tree, pino({ level: 'info' }, sink));
     const mtprotoPort = app.mtproto?.port ?? 0;
     assert.equal(await connectError(mtprotoPort), undefined, 'MTProto listens before close()');
-    client = await stubbornClient(app.httpPort);
+    client = await stubbornClient(app.httpPort, ALICE);
     const t0 = Date.now();
     await app.close();
     // The stubborn client keeps the WebSocket connector closing for its 5 s close timeout.

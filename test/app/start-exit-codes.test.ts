@@ -9,6 +9,7 @@ import type { Io } from '../../src/cli/args.ts';
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { freePort } from '../helpers/ports.ts';
+import { stubbornClient } from '../helpers/raw-upgrade.ts';
 import { makeConfigTree } from '../config/fixture.ts';
 import { killAllBridges, spawnBridge } from '../e2e/bridge-process.ts';
 
@@ -104,22 +105,6 @@ test('start with bus.driver redis on a closed port: exit 3 and the message names
   }
 });
 
-/** A WS client that completes the handshake and then never answers, not even the close frame. */
-function stubbornClient(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(
-      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n'
-      + `Sec-WebSocket-Protocol: binary\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${ALICE}\r\n\r\n`,
-    ));
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error('no answer to upgrade')); });
-    socket.once('data', (d: Buffer) => {
-      socket.setTimeout(0);
-      if (d.toString().startsWith('HTTP/1.1 101')) resolve(socket);
-      else reject(new Error(`upgrade refused: ${d.toString().split('\r\n')[0]}`));
-    });
-    socket.on('error', () => undefined);
-  });
-}
 
 test('a second SIGTERM during the drain exits 130 at once', async () => {
   const tree = makeConfigTree([
@@ -132,7 +117,7 @@ test('a second SIGTERM during the drain exits 130 at once', async () => {
   try {
     const bridge = await spawnBridge(tree.configFile);
     pid = bridge.pid;
-    client = await stubbornClient(Number(new URL(bridge.httpUrl).port));
+    client = await stubbornClient(Number(new URL(bridge.httpUrl).port), ALICE);
     bridge.signal('SIGTERM');
     // Wait until the first signal is being handled (the drain is now held up by the client).
     const until = Date.now() + 10_000;
