@@ -57,19 +57,31 @@ function wordCopy(data: Uint8Array): { out: Uint8Array; words: Uint32Array } {
   return { out, words: new Uint32Array(out.buffer, 0, data.length >>> 2) };
 }
 
-function nobleEncrypt(xk: Uint32Array, plain: Uint8Array, iv: Uint8Array): Uint8Array {
-  const { out, words: w } = wordCopy(plain);
-  let c0 = wordLE(iv, 0), c1 = wordLE(iv, 4), c2 = wordLE(iv, 8), c3 = wordLE(iv, 12);
-  let p0 = wordLE(iv, 16), p1 = wordLE(iv, 20), p2 = wordLE(iv, 24), p3 = wordLE(iv, 28);
+type BlockWords = typeof encryptWords;
+
+/**
+ * IGE on noble's block rounds (the reference paths). Each output block is
+ * block(input ^ a) ^ b, then a = that output and b = that input. Encryption starts with
+ * (a, b) = (iv[0..16], iv[16..32]) and AES encryption; decryption is the same chain run with the
+ * iv halves swapped and AES decryption.
+ */
+function nobleIge(block: BlockWords, xk: Uint32Array, data: Uint8Array, iv: Uint8Array, ivA: number, ivB: number): Uint8Array {
+  const { out, words: w } = wordCopy(data);
+  let a0 = wordLE(iv, ivA), a1 = wordLE(iv, ivA + 4), a2 = wordLE(iv, ivA + 8), a3 = wordLE(iv, ivA + 12);
+  let b0 = wordLE(iv, ivB), b1 = wordLE(iv, ivB + 4), b2 = wordLE(iv, ivB + 8), b3 = wordLE(iv, ivB + 12);
   for (let i = 0; i < w.length; i += 4) {
     const x0 = w[i]!, x1 = w[i + 1]!, x2 = w[i + 2]!, x3 = w[i + 3]!;
-    const r = encryptWords(xk, x0 ^ c0, x1 ^ c1, x2 ^ c2, x3 ^ c3);
-    c0 = r.s0 ^ p0; c1 = r.s1 ^ p1; c2 = r.s2 ^ p2; c3 = r.s3 ^ p3;
-    w[i] = c0; w[i + 1] = c1; w[i + 2] = c2; w[i + 3] = c3;
-    p0 = x0; p1 = x1; p2 = x2; p3 = x3;
+    const r = block(xk, x0 ^ a0, x1 ^ a1, x2 ^ a2, x3 ^ a3);
+    a0 = r.s0 ^ b0; a1 = r.s1 ^ b1; a2 = r.s2 ^ b2; a3 = r.s3 ^ b3;
+    w[i] = a0; w[i + 1] = a1; w[i + 2] = a2; w[i + 3] = a3;
+    b0 = x0; b1 = x1; b2 = x2; b3 = x3;
   }
   if (!HOST_IS_LE) swap32InPlace(out);
   return out;
+}
+
+function nobleEncrypt(xk: Uint32Array, plain: Uint8Array, iv: Uint8Array): Uint8Array {
+  return nobleIge(encryptWords, xk, plain, iv, 0, 16);
 }
 
 const CBC_BY_KEY_LEN: Record<number, string> = { 16: 'aes-128-cbc', 24: 'aes-192-cbc', 32: 'aes-256-cbc' };
@@ -254,19 +266,7 @@ export class AesIge {
   decryptNoble(cipher: Uint8Array, iv: Uint8Array): Uint8Array {
     checkIv(iv);
     checkData(cipher);
-    const xk = (this.decKey ??= expandDecKey(this.key));
-    const { out, words: w } = wordCopy(cipher);
-    let c0 = wordLE(iv, 0), c1 = wordLE(iv, 4), c2 = wordLE(iv, 8), c3 = wordLE(iv, 12);
-    let p0 = wordLE(iv, 16), p1 = wordLE(iv, 20), p2 = wordLE(iv, 24), p3 = wordLE(iv, 28);
-    for (let i = 0; i < w.length; i += 4) {
-      const y0 = w[i]!, y1 = w[i + 1]!, y2 = w[i + 2]!, y3 = w[i + 3]!;
-      const r = decryptWords(xk, y0 ^ p0, y1 ^ p1, y2 ^ p2, y3 ^ p3);
-      p0 = r.s0 ^ c0; p1 = r.s1 ^ c1; p2 = r.s2 ^ c2; p3 = r.s3 ^ c3;
-      w[i] = p0; w[i + 1] = p1; w[i + 2] = p2; w[i + 3] = p3;
-      c0 = y0; c1 = y1; c2 = y2; c3 = y3;
-    }
-    if (!HOST_IS_LE) swap32InPlace(out);
-    return out;
+    return nobleIge(decryptWords, (this.decKey ??= expandDecKey(this.key)), cipher, iv, 16, 0);
   }
 }
 
