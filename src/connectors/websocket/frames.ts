@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../core/errors.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
-import type { Cursor } from '../../bus/types.ts';
+import type { Cursor } from '../../core/endpoint.ts';
 
 /**
  * Protocol v1 frames (docs/websocket-protocol.md). Client frames are validated here with zod;

@@ -1,8 +1,9 @@
 import type { Logger } from '../../core/logger.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import { ErrorCode } from '../../core/errors.ts';
-import { compareCursors, type Bus, type Cursor, type Delivery } from '../../bus/types.ts';
-import type { Router } from '../../router/router.ts';
+import type { Bus, Delivery } from '../../bus/types.ts';
+import { compareCursors, type Cursor } from '../../core/endpoint.ts';
+import type { RoutingView } from '../../core/endpoint.ts';
 import { type Membership, type Session, type Subscription } from './session.ts';
 import { CONNECTOR } from './inbound.ts';
 
@@ -26,7 +27,7 @@ const SETTLE_TURNS = 16;
 export class Outbound {
   private readonly members = new Map<string, Set<Session>>();
 
-  constructor(private readonly bus: Bus, private readonly router: Router, private readonly logger: Logger) {}
+  constructor(private readonly bus: Bus, private readonly router: RoutingView, private readonly logger: Logger) {}
 
   /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
