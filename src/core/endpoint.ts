@@ -34,6 +34,9 @@ export type Cursor = string;
 
 const CURSOR_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
 
+/** Before every event: reading after it reads a stream from its oldest retained entry. */
+export const START_CURSOR: Cursor = '0-0';
+
 export function isCursor(value: unknown): value is Cursor {
   return typeof value === 'string' && CURSOR_PATTERN.test(value);
 }

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../core/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import { LIMITS, PRESENCE_STATES, SPAN_TYPES } from '../../core/event.ts';
 import type { Bus, Stoppable } from '../../bus/types.ts';
-import { isCursor, type RoutingView } from '../../core/endpoint.ts';
+import { compareCursors, isCursor, START_CURSOR, type Cursor, type RoutingView } from '../../core/endpoint.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
 import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
@@ -165,8 +165,10 @@ export class WebSocketConnector implements Connector {
     const running = this.running;
     if (!running) return;
     clearInterval(running.heartbeat);
-    await running.egress.close();
-    await running.delivery.close();
+    // The delivery batch in hand is finished first, so clients get it before 1001 - but only for
+    // so long: with the bus stalled (Redis hanging) the clients must still hear 1001 in time.
+    const handedBack = Promise.all([running.egress.close(), running.delivery.close()]);
+    await Promise.race([handedBack, sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
     await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
@@ -232,20 +234,22 @@ export class WebSocketConnector implements Connector {
 
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
     if (session.closing) return;
-    const text = isBinary ? undefined : rawText(data);
-    if (!session.bucket.tryTake()) {
+    const taken = session.bucket.take();
+    if (taken === 'empty') {
       this.live.metrics.framesIn.inc({ type: 'rate_limited' });
-      // A client that keeps sending through a whole burst of rate_limited errors is not listening: cut it off.
+      // A client that keeps sending through a whole burst's worth of rate_limited errors without
+      // ever pausing (the count only resets once the bucket has refilled completely) is not
+      // listening: cut it off. Sustained overflow reaches this too, not only a solid wall of drops.
       if (++session.rateDrops > this.config.rateLimit.burst) {
         session.close(CloseCode.PolicyViolation, 'rate limit exceeded');
         return;
       }
-      const parsed = text === undefined ? undefined : parseClientFrame(text);
-      const ref = parsed === undefined ? undefined : parsed.ok ? parsed.frame.ref : parsed.ref;
-      session.sendError(ref, ErrorCode.RateLimited, `more than ${this.config.rateLimit.perSecond} frames per second; frame dropped`);
+      // A dropped frame is not parsed: its ref is looked up in its first bytes only (bounded work).
+      session.sendError(refOf(data, isBinary), ErrorCode.RateLimited, `more than ${this.config.rateLimit.perSecond} frames per second; frame dropped`);
       return;
     }
-    session.rateDrops = 0;
+    if (taken === 'taken-full') session.rateDrops = 0;
+    const text = isBinary ? undefined : rawText(data);
     if (text === undefined) {
       this.live.metrics.framesIn.inc({ type: 'binary' });
       session.sendError(undefined, ErrorCode.BadFrame, 'binary frames are not supported: send JSON text frames');
@@ -289,8 +293,9 @@ export class WebSocketConnector implements Connector {
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
-        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or joined frame', frame.room);
-        await this.live.outbound.join(session, ref, frame.room, room, frame.since);
+        const since = await this.checkSince(frame.since, room);
+        if (!since.ok) return fail(since.code, since.message, frame.room);
+        await this.live.outbound.join(session, ref, frame.room, room, since.cursor);
         return;
       }
       case 'leave':
@@ -303,15 +308,16 @@ export class WebSocketConnector implements Connector {
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
         const built = buildEvent(frame.event, session, frame.room, room);
         if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
-        await publishFromClient(this.live.bus, session, built.event, ref, frame.room, this.live.metrics, this.live.logger);
+        await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
         return;
       }
       case 'subscribe': {
         if (session.token.scope !== 'bot') return fail(ErrorCode.Forbidden, 'subscribe needs a token with scope bot', frame.room);
         if (!this.live.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `no canonical room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
-        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or subscribed frame', frame.room);
-        await this.live.outbound.subscribe(session, ref, frame.room, frame.since);
+        const since = await this.checkSince(frame.since, frame.room);
+        if (!since.ok) return fail(since.code, since.message, frame.room);
+        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor);
         return;
       }
       case 'unsubscribe':
@@ -319,6 +325,23 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /**
+   * A `since` as the outbound side takes it: undefined (from now), START_CURSOR for null (no
+   * cursor yet: everything retained), or a cursor of the room's stream. A cursor after the
+   * stream's newest event (the stream was reset, or the cursor is another deployment's) would
+   * silently wait for events that may never come after it: refused with cursor_ahead.
+   */
+  private async checkSince(since: string | null | undefined, room: string): Promise<{ ok: true; cursor: Cursor | undefined } | { ok: false; code: ErrorCode; message: string }> {
+    if (since === undefined) return { ok: true, cursor: undefined };
+    if (since === null) return { ok: true, cursor: START_CURSOR };
+    if (!isCursor(since)) return { ok: false, code: ErrorCode.BadCursor, message: 'since: must be a cursor as received in an event, joined or subscribed frame, or null' };
+    const latest = await this.live.bus.latestCursor(room);
+    if (latest === undefined || compareCursors(since, latest) > 0) {
+      return { ok: false, code: ErrorCode.CursorAhead, message: 'since: is after the newest event of the room (the stream was reset, or the cursor is from elsewhere): join without since, or with since null for everything retained' };
+    }
+    return { ok: true, cursor: since };
   }
 
   /** Heartbeat: a socket that did not answer the previous ping is dead (half-open TCP): drop it. */
@@ -339,6 +362,16 @@ export class WebSocketConnector implements Connector {
 
 function mayUse(token: TokenConfig, room: string): boolean {
   return token.rooms.includes('*') || token.rooms.includes(room);
+}
+
+const REF_IN_PREFIX = /"ref"\s*:\s*"([^"\\]{0,64})"/;
+
+/** The `ref` of a frame from its first 256 bytes, without parsing it (for frames dropped unread). */
+function refOf(data: RawData, isBinary: boolean): string | undefined {
+  if (isBinary) return undefined;
+  const bytes = Array.isArray(data) ? data[0] : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+  if (!bytes) return undefined;
+  return REF_IN_PREFIX.exec(bytes.subarray(0, 256).toString('utf8'))?.[1];
 }
 
 function rawText(data: RawData): string {
