@@ -140,14 +140,15 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
           return false;
         }));
       };
-      const closeConnectors = connectors.map((c) => once(c.network, () => c.close()));
+      const drainDeadline = deadline - closeReserveMs;
+      const closeConnectors = connectors.map((c) => once(c.network, () => c.close(drainDeadline)));
       const closeRouting = once('routing', () => routing.close());
       // 2. Drain: connectors finish in-flight publishes (acks only follow durable publishes) and
       //    their delivery batch, tell their peers they are going and close; then the router
       //    finishes its batch (after the connectors, so it routes what they published last).
       const drain = Promise.all(closeConnectors.map((close) => close()))
         .then(async (ok) => (await closeRouting()) && ok.every(Boolean));
-      const inTime = await within(drain, drainTimeoutMs - closeReserveMs);
+      const inTime = await within(drain, drainDeadline - Date.now());
       const drained = inTime && await drain;
       if (!inTime) {
         log.warn({ drainTimeoutMs }, bus.durable

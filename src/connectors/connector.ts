@@ -52,9 +52,11 @@ export interface Connector {
   /**
    * Finishes what is in hand (answers to what peers already sent, the delivery batch in hand),
    * releases what it holds (its egress consumer, leases, connections) and tells peers it is going.
-   * Idempotent; resolves when everything is closed.
+   * `deadline` (ms since the epoch; default: 10 s from now) is when the app will cut whatever is
+   * still open: waits are apportioned so that peers hear the goodbye before it, also when the bus
+   * hangs. Idempotent; resolves when everything is closed.
    */
-  close(): Promise<void>;
+  close(deadline?: number): Promise<void>;
   /** For /healthz: `down` makes the instance unhealthy; `degraded` is reported but not fatal. */
   health(): ConnectorHealth;
   /** Lines for the start banner and the log: where peers reach it (URLs, ports, fingerprints). */

@@ -95,7 +95,7 @@ export class MtprotoConnector implements Connector {
     this.server?.stopAccepting();
   }
 
-  close(): Promise<void> {
+  close(_deadline?: number): Promise<void> {
     return (this.closing ??= (async () => {
       await this.server?.stop();
       await this.closeStore();

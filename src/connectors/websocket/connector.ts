@@ -156,22 +156,23 @@ export class WebSocketConnector implements Connector {
    * rest stays on the bus for the next consumer); frames already received get their answers; then
    * every client is told 1001 'going away' and may reconnect elsewhere with its cursors.
    */
-  close(): Promise<void> {
-    return (this.closing ??= this.shutdown());
+  close(deadline = Date.now() + 10_000): Promise<void> {
+    return (this.closing ??= this.shutdown(deadline));
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(deadline: number): Promise<void> {
     this.stopAccepting();
     const running = this.running;
     if (!running) return;
     clearInterval(running.heartbeat);
-    // The delivery batch in hand is finished first, so clients get it before 1001 - but only for
-    // so long: with the bus stalled (Redis hanging) the clients must still hear 1001 in time.
-    const handedBack = Promise.all([running.egress.close(), running.delivery.close()]);
-    await Promise.race([handedBack, sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
+    // The delivery batch in hand is finished and the frames already received are answered (their
+    // acks) before clients hear 1001 - but only for so long: with the bus stalled (Redis hanging)
+    // the clients must still hear 1001 before the app's deadline, with time for the handshake.
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
-    await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
+    const graceMs = Math.max(0, Math.min(SHUTDOWN_IDLE_MS, (deadline - Date.now()) / 2));
+    const finished = Promise.all([running.egress.close(), running.delivery.close(), ...sessions.map((s) => s.idle())]);
+    await Promise.race([finished, sleep(graceMs, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
       else s.ws.once('close', () => resolve());
@@ -180,7 +181,8 @@ export class WebSocketConnector implements Connector {
       s.close(CloseCode.GoingAway, 'going away');
       s.ws.resume(); // read again, or the client's answering close frame is never seen
     }
-    await Promise.race([Promise.all(closed), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
+    const handshakeMs = Math.max(0, Math.min(CLOSE_TIMEOUT_MS, deadline - Date.now()));
+    await Promise.race([Promise.all(closed), sleep(handshakeMs, undefined, { ref: false })]);
     for (const s of this.sessions) s.ws.terminate();
     this.sessions.clear();
     running.metrics.connections.set(0);
