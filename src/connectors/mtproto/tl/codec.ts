@@ -138,7 +138,7 @@ export class TlCodec {
   }
 
   private encodeFields(w: TlWriter, c: TlConstructor, obj: TlObject): void {
-    if (c.name === 'message') return this.encodeMessage(w, obj);
+    if (isServiceMessage(c)) return this.encodeMessage(w, obj);
     const flags = new Map<string, number>();
     for (const p of c.params) {
       if (!p.flag) continue;
@@ -155,7 +155,14 @@ export class TlCodec {
       }
       if (p.flag) {
         if (p.type.kind === 'primitive' && p.type.name === 'true') continue;
-        if (v === undefined || v === null) continue;
+        const bitOn = (((flags.get(p.flag.field) ?? 0) >>> p.flag.bit) & 1) === 1;
+        if (!bitOn) continue;
+        if (v === undefined || v === null) {
+          // Another field on the same bit is present (`thumbs:flags.4?... thumb_version:flags.4?int`):
+          // the reader expects every field of that bit, so this one must be written too.
+          v = this.lenient ? neutralValue(p.type) : undefined;
+          if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing but shares ${p.flag.field}.${p.flag.bit} with a present field`);
+        }
       } else if (v === undefined) {
         v = this.lenient ? neutralValue(p.type) : undefined;
         if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing`);
@@ -317,7 +324,7 @@ export class TlCodec {
 
   private readFields(r: TlReader, c: TlConstructor, depth: number): TlObject {
     if (depth > this.maxDepth) throw new TlDecodeError('too-deep', `nesting deeper than ${this.maxDepth}`);
-    if (c.name === 'message') return this.readMessage(r, depth);
+    if (isServiceMessage(c)) return this.readMessage(r, depth);
     const obj: TlObject = { _: c.name };
     const flags = new Map<string, number>();
     const derived = this.flagFieldsOf(c);
@@ -410,6 +417,14 @@ export class TlCodec {
       }
     }
   }
+}
+
+/**
+ * The service schema's `message msg_id:long seqno:int bytes:int body:Object` (length-delimited
+ * body), not the API's `message#...` chat message that shares its name.
+ */
+function isServiceMessage(c: TlConstructor): boolean {
+  return c.name === 'message' && c.params.length === 4 && c.params[3]!.name === 'body' && c.params[2]!.name === 'bytes';
 }
 
 /** What lenientEncode writes for a missing required field; undefined: none (object types). */
