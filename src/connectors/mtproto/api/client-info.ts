@@ -66,6 +66,11 @@ export class MemoryClientInfoStore implements ClientInfoStore {
     return this.#records.size;
   }
 
+  /** Auth key ids (hex) with a record, least recently used first. */
+  keys(): string[] {
+    return [...this.#records.keys()];
+  }
+
   #upsert(key: string): ClientRecord {
     let r = this.get(key);
     if (r === undefined) {
