@@ -171,11 +171,13 @@ test('plug points: handlers get layer, client info and user in their context; au
     logger: silentLogger,
     clients,
     authorizations: { userOf: async (key) => (loggedIn.has(key) ? { userId: 42n, bot: true } : undefined) },
+    handlerTimeoutMs: 300,
     extend: (m) => m
       .register('updates.getState', { auth: 'user', handle: (_c, ctx) => { seen.push(ctx); return { _: 'updates.state', pts: 1, qts: 0, date: ctx.now, seq: 1, unread_count: 0 }; } })
       .register('account.updateStatus', { auth: 'user', handle: () => { throw new Error('boom'); } })
       .register('help.getPromoData', { auth: 'none', handle: () => ({ _: 'nearestDc' }) })
-      .register('help.getSupportName', { auth: 'none', handle: () => { throw new RpcError(420, 'FLOOD_WAIT_3'); } }),
+      .register('help.getSupportName', { auth: 'none', handle: () => { throw new RpcError(420, 'FLOOD_WAIT_3'); } })
+      .register('help.getSupport', { auth: 'none', handle: () => new Promise(() => undefined) }),
   });
   const own = await startServer({ rpc });
   port = own.port;
@@ -203,6 +205,8 @@ test('plug points: handlers get layer, client info and user in their context; au
     await expectError(s, enc({ _: 'account.updateStatus', offline: false }), 500, 'INTERNAL');
     await expectError(s, enc({ _: 'help.getPromoData' }), 500, 'INTERNAL');
     await expectError(s, enc({ _: 'help.getSupportName' }), 420, 'FLOOD_WAIT_3');
+    // A handler that never answers: the deadline answers for it, and later calls go through.
+    await expectError(s, enc({ _: 'help.getSupport' }), 500, 'HANDLER_TIMEOUT');
     // Logged in, a method nobody registered: not implemented (not a 401).
     await expectError(s, enc({ _: 'messages.getDialogFilters' }), 400, 'METHOD_NOT_IMPLEMENTED');
   } finally {

@@ -75,7 +75,9 @@ test('round trips in every layer: generated objects of a sample of constructors 
     const types = schema.constructors.filter((c) => !c.isFunction);
     // A spread sample (every 20th) plus constructors whose shape moves between layers.
     const sample = new Set<TlConstructor>(types.filter((_, i) => i % 20 === 0));
-    for (const n of ['config', 'dcOption', 'nearestDc', 'user', 'userStatusOnline', 'peerUser', 'updates.state']) sample.add(schema.byName.get(n)!);
+    // ...and ones with traps: the API's `message` (not the service message of the same name),
+    // fields sharing a flag bit (stickerSet thumbs/thumb_version, user restricted/restriction_reason).
+    for (const n of ['config', 'dcOption', 'nearestDc', 'user', 'userStatusOnline', 'peerUser', 'updates.state', 'message', 'stickerSet', 'channelFull']) sample.add(schema.byName.get(n)!);
     for (const c of sample) {
       let gen;
       try {
@@ -154,8 +156,13 @@ test('neutral defaults stop at object-typed fields; int and long take either num
   const dc = lc.forLayer(198).decode(lc.encode(198, { _: 'nearestDc', country: 'DE', this_dc: 2n, nearest_dc: 2 }));
   assert.deepEqual(dc, { _: 'nearestDc', country: 'DE', this_dc: 2, nearest_dc: 2 });
   assert.throws(() => lc.encode(198, { _: 'nearestDc', country: '', this_dc: 1n << 40n, nearest_dc: 2 }), TlEncodeError);
-  // The strict service codec is unchanged: a missing field is an error there.
+  // The strict codec (lc.requests) keeps a missing field an error.
   assert.throws(() => lc.requests.encode({ _: 'nearestDc', country: '' }), TlEncodeError);
+  // Fields on one flag bit travel together: lenient fills the missing one, strict refuses.
+  const set = { _: 'stickerSet', id: 1n, access_hash: 2n, title: 't', short_name: 's', count: 0, hash: 0, thumb_version: 3 };
+  const back = lc.forLayer(198).decode(lc.encode(198, set));
+  assert.deepEqual([back['thumbs'], back['thumb_dc_id'], back['thumb_version']], [[], 0, 3]);
+  assert.throws(() => lc.requests.encode(set), (e: unknown) => e instanceof TlEncodeError && /shares flags\.4/.test(e.message));
 });
 
 test('requests from an old layer decode: wrappers, a method whose id changed, a method later removed', () => {

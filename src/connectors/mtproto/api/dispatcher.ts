@@ -24,7 +24,14 @@ export interface ApiDispatcherOptions {
   registry: Registry;
   logger: Logger;
   now?: () => number;
+  /**
+   * A handler that has not answered by then gets the client rpc_error 500 HANDLER_TIMEOUT: the
+   * connection handles its frames in order, so one stuck call would hold up every later one.
+   */
+  handlerTimeoutMs?: number;
 }
+
+export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 
 /** invoke* wrappers deeper than this are refused (clients nest two or three). */
 export const MAX_WRAPPERS = 8;
@@ -35,6 +42,7 @@ const PASS_THROUGH = new Set(['invokeWithoutUpdates', 'invokeAfterMsg', 'invokeA
 export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
   const { codec, methods, clients, authorizations } = opts;
   const now = opts.now ?? Date.now;
+  const timeoutMs = opts.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const calls = counter(opts.registry, 'switchboard_mtproto_api_calls_total', 'API calls by method and outcome (ok or the rpc_error code)', ['method', 'outcome']);
   const anyLayer = codec.layers.anyLayer();
 
@@ -84,7 +92,18 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
       throw ctx.user === undefined && !servedBeforeLogin(method._) ? apiErrors.authKeyUnregistered() : apiErrors.notImplemented();
     }
     if (handler.auth === 'user' && ctx.user === undefined) throw apiErrors.authKeyUnregistered();
-    return handler.handle(method, ctx);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ctx.logger.warn({ method: method._, timeoutMs }, 'mtproto api handler did not answer in time');
+        reject(apiErrors.handlerTimeout());
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([Promise.resolve().then(() => handler.handle(method, ctx)), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return async (call: TlObject, rpc: RpcContext): Promise<TlObject> => {

@@ -18,4 +18,6 @@ export const apiErrors = {
   /** invoke* wrappers nested deeper than any client does. */
   tooDeep: () => new RpcError(400, 'INPUT_REQUEST_TOO_LONG'),
   internal: () => new RpcError(500, 'INTERNAL'),
+  /** A handler that did not answer within the dispatcher's deadline. */
+  handlerTimeout: () => new RpcError(500, 'HANDLER_TIMEOUT'),
 } as const;

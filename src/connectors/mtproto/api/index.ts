@@ -26,6 +26,8 @@ export interface ApiOptions {
   /** Registers further methods next to help.*. */
   extend?: (methods: MethodRegistry) => void;
   now?: () => number;
+  /** Deadline per handler call (default 10 s), then rpc_error 500 HANDLER_TIMEOUT. */
+  handlerTimeoutMs?: number;
 }
 
 export function createApiRpc(opts: ApiOptions): RpcHandler {
@@ -40,5 +42,6 @@ export function createApiRpc(opts: ApiOptions): RpcHandler {
     registry: opts.registry,
     logger: opts.logger,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: opts.handlerTimeoutMs }),
   });
 }
