@@ -20,6 +20,57 @@ export const TokenSchema = z.object({
 }).strict();
 export type TokenConfig = z.infer<typeof TokenSchema>;
 
+/**
+ * MTProto user ids the admin gives accounts: below 2^39, so that the ids the connector derives for
+ * people of other networks (2^39 ..< 2^40) never collide with them, and every id stays below the
+ * 2^40 that widely used clients (TDLib) accept.
+ */
+export const MTPROTO_MAX_ACCOUNT_ID = 2 ** 39 - 1;
+
+const rate = (perSecond: number, burst: number) => z.object({
+  perSecond: z.number().min(0.01).max(1_000_000).default(perSecond),
+  burst: z.number().int().min(1).max(10_000_000).default(burst),
+}).strict().prefault({});
+
+/** One MTProto account: a bot (logs in with a bridge-issued token) or a person (logs in with a phone number and a code). */
+export const MtprotoAccountSchema = z.object({
+  /** The user id clients see; mappings/identities.yaml links it (`mtproto: <id>`). */
+  id: z.number().int().min(1).max(MTPROTO_MAX_ACCOUNT_ID),
+  firstName: z.string().min(1).max(64),
+  lastName: z.string().max(64).optional(),
+  username: z.string().regex(/^[A-Za-z]\w{3,31}$/, '5 to 32 characters: a letter, then letters, digits or _').optional(),
+  /** A person's phone number (international form, e.g. +15550100); what they type at login. */
+  phone: z.string().regex(/^\+?[\d\s().-]{5,32}$/, 'a phone number such as +15550100').optional(),
+  bot: z.boolean().default(false),
+  /** A bot's token hash, `sha256:<hex>` as printed by `switchboard token --mtproto-bot`. */
+  tokenHash: z.string().regex(TOKEN_HASH_PATTERN, 'must be sha256:<64 hex> as printed by `switchboard token --mtproto-bot`').optional(),
+  /** Canonical rooms (bridge names) whose MTProto chats the account sees; '*' for all. */
+  rooms: z.array(z.string().min(1)).min(1).default(['*']),
+}).strict().superRefine((a, ctx) => {
+  if (a.bot && a.tokenHash === undefined) ctx.addIssue({ code: 'custom', path: ['tokenHash'], message: 'a bot needs tokenHash (switchboard token --mtproto-bot)' });
+  if (a.bot && a.phone !== undefined) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'a bot logs in with its token, not a phone number' });
+  if (!a.bot && a.phone === undefined) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'a person needs a phone number (or set bot: true and a tokenHash)' });
+  if (!a.bot && a.tokenHash !== undefined) ctx.addIssue({ code: 'custom', path: ['tokenHash'], message: 'only bots have a tokenHash' });
+});
+export type MtprotoAccountConfig = z.infer<typeof MtprotoAccountSchema>;
+
+/** Digits of a phone number: what login compares ('+1 (555) 0100' and '15550100' are one number). */
+export function phoneDigits(phone: string): string {
+  return phone.replace(/\D/g, '');
+}
+
+const MtprotoAccountsSchema = z.array(MtprotoAccountSchema).max(100_000).default([]).superRefine((accounts, ctx) => {
+  const seen = new Map<string, number>();
+  accounts.forEach((a, i) => {
+    for (const [what, key] of [['id', `id:${a.id}`], ['phone', a.phone === undefined ? undefined : `phone:${phoneDigits(a.phone)}`], ['username', a.username === undefined ? undefined : `username:${a.username.toLowerCase()}`]] as const) {
+      if (key === undefined) continue;
+      const first = seen.get(key);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, what], message: `the same ${what} as accounts.${first}` });
+      else seen.set(key, i);
+    }
+  });
+});
+
 export const ConfigSchema = z.object({
   instance: z.object({
     /** Name of this instance (default: the hostname); the app appends the pid, so every process names its consumers and leases uniquely. */
@@ -115,6 +166,33 @@ export const ConfigSchema = z.object({
      */
     saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Who may log in: bots (token) and people (phone number + code). */
+    accounts: MtprotoAccountsSchema,
+    login: z.object({
+      /** How long a login code is valid, in seconds. */
+      codeTtlSeconds: z.number().int().min(30).max(3_600).default(300),
+      /** Wrong codes accepted per code before it is void (PHONE_CODE_EXPIRED). */
+      maxAttempts: z.number().int().min(1).max(20).default(5),
+      /** Least time between two codes for one phone number, in seconds (FLOOD_WAIT before). */
+      resendSeconds: z.number().int().min(0).max(3_600).default(30),
+    }).strict().prefault({}),
+    files: z.object({
+      /** Largest file a client may upload (bytes). */
+      maxFileBytes: z.number().int().min(1_024).max(2 * 1024 ** 3).default(20 * 1024 * 1024),
+      /** The connector's file store keeps at most this much (bytes); the oldest files go first. */
+      maxTotalBytes: z.number().int().min(1_024).max(64 * 1024 ** 3).default(256 * 1024 * 1024),
+    }).strict().prefault({}),
+    /** Entries of each chat's update log kept for getDifference and history (older: differenceTooLong). */
+    historyPerChat: z.number().int().min(100).max(1_000_000).default(10_000),
+    /** Per account and method class: sustained calls per second and burst; past them FLOOD_WAIT_X. */
+    flood: z.object({
+      send: rate(30, 100),
+      read: rate(50, 200),
+      upload: rate(200, 800),
+      typing: rate(5, 20),
+      /** Logins (sendCode, signIn, importBotAuthorization) per auth key. */
+      auth: rate(0.2, 10),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
   bridgesDir: z.string().min(1).default('./bridges'),

@@ -82,6 +82,7 @@ export class MtprotoConnection {
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
   readonly #onClose: () => void;
+  readonly #closeListeners: (() => void)[] = [];
 
   constructor(deps: ConnectionDeps, socket: RawSocket, mode: 'tcp' | 'websocket', log: Logger, onClose: () => void) {
     this.#deps = deps;
@@ -111,6 +112,11 @@ export class MtprotoConnection {
       armDisconnect: (seconds) => this.#armDisconnect(seconds),
       quickAck: (token) => { if (!this.#closed) this.#transport.sendQuickAck(token); },
       authenticated: () => this.#legitimate(),
+      isOpen: () => !this.#closed,
+      onClose: (listener) => {
+        if (this.#closed) listener();
+        else this.#closeListeners.push(listener);
+      },
     });
     // Until it does something legitimate (completes a handshake or sends a frame that
     // authenticates), a connection gets handshakeTimeoutMs: a silent socket, or one that sends
@@ -141,6 +147,9 @@ export class MtprotoConnection {
     this.#log.debug({ reason }, 'mtproto connection closed');
     try { this.#socket.end(); } catch { /* socket already gone */ }
     this.#onClose();
+    for (const listener of this.#closeListeners.splice(0)) {
+      try { listener(); } catch (err) { this.#log.warn({ err }, 'mtproto close listener failed'); }
+    }
   }
 
   #onPayload(data: Uint8Array, quickAck: boolean): void {

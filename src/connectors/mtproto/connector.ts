@@ -1,42 +1,53 @@
 import type { LoadedConfig } from '../../config/load.ts';
 import { ConfigError } from '../../config/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
+import type { Stoppable } from '../../bus/types.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
 import type { MtprotoServer } from './server.ts';
+import type { ChatLayer } from './chat/chat-layer.ts';
 import type { AuthKeyStore } from './store/auth-key-store.ts';
 import type { ReplayGuard } from './session/replay-guard.ts';
 import { readMtprotoRsaKey } from './rsa-key-file.ts';
 
 export const MTPROTO_WS_PATH = '/apiws';
 
-/** What the Telegram API can express (the chat layer that uses it is issue #9). */
+/** Longest message text: Telegram's message_length_max, which help.getConfig announces too. */
+export const MTPROTO_MAX_TEXT = 4_096;
+
+/**
+ * What the chat layer expresses natively (docs/mtproto.md, "What maps to what"). Presence: online
+ * and offline (away, dnd and xa all show as "recently"). Receipts: read marks only. Files from
+ * other networks show as a link (the connector fetches nothing yet); files MTProto clients send
+ * are stored and served by the connector.
+ */
 export const MTPROTO_CAPABILITIES: Capabilities = {
   edits: true,
   retractions: true,
   reactions: 'emoji',
   replies: true,
   threads: false,
-  presence: ['available', 'away', 'offline'],
+  presence: ['available', 'offline'],
   typing: true,
   receipts: ['displayed'],
-  attachments: { delivery: 'upload', maxBytes: 2 * 1024 * 1024 * 1024 },
+  attachments: { delivery: 'link', maxBytes: 2 * 1024 * 1024 * 1024 },
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'link', 'mention', 'quote', 'spoiler'],
-  maxTextLength: 4_096,
+  maxTextLength: MTPROTO_MAX_TEXT,
 };
 
 /**
- * The MTProto connector: the MTProto 2.0 server (TCP, and WebSocket at /apiws on the HTTP port).
- * Its chat side (login, messages, updates) is not built yet: it consumes no egress, so the app
- * does not route to its endpoints until it does (see `routes`).
+ * The MTProto connector: the MTProto 2.0 server (TCP, and WebSocket at /apiws on the HTTP port)
+ * and its chat layer (chat/): accounts log in, bridged rooms are basic groups, the bus's
+ * deliveries to `mtproto` endpoints become messages and live updates with per-account pts.
  */
 export class MtprotoConnector implements Connector {
   readonly network = 'mtproto';
   readonly capabilities = MTPROTO_CAPABILITIES;
   readonly hostsSessions = true;
-  /** False until the chat layer consumes deliveries: the app must not queue what nobody reads. */
-  readonly delivers = false;
+  readonly delivers = true;
 
   private server: MtprotoServer | undefined;
+  private chat: ChatLayer | undefined;
+  private egress: Stoppable | undefined;
   private listening: { port: number; fingerprint: string } | undefined;
   private closeStore: () => Promise<void> = async () => {};
   private closing: Promise<void> | undefined;
@@ -67,20 +78,41 @@ export class MtprotoConnector implements Connector {
       const { MemoryAuthKeyStore } = await import('./store/auth-key-store.ts');
       keyStore = new MemoryAuthKeyStore();
     }
-    const server = createMtprotoServer({
-      host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,
-      maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH,
-      ...(replayGuard ? { replayGuard } : {}),
-      ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
-    });
+    const { LayeredCodec } = await import('./tl/layered-codec.ts');
+    const { ChatLayer } = await import('./chat/chat-layer.ts');
+    const { FILES_ROUTE } = await import('./chat/files.ts');
+    const { DEFAULT_MAX_FRAME_BYTES } = await import('./server.ts');
+    const { chatIdOf } = await import('./chat/directory.ts');
+    for (const e of ctx.endpoints) {
+      if (chatIdOf(e.address) === undefined) ctx.logger.warn({ endpoint: e.address }, 'mtproto endpoint is not a chat id (1..999999999999): not served');
+    }
+    // One codec for answers and pushed updates, so each layer's encoder is built once.
+    const codec = new LayeredCodec(undefined, { maxInflatedBytes: DEFAULT_MAX_FRAME_BYTES * 8 });
+    let server: MtprotoServer | undefined;
     try {
+      const chat = await ChatLayer.create({
+        bus: ctx.bus, routing: ctx.routing, endpoints: ctx.endpoints, config: config.mtproto, identities: this.loaded.mappings.identities,
+        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT,
+      });
+      server = createMtprotoServer({
+        host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,
+        maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH, dcId: 2,
+        api: { extend: chat.extend, authorizations: chat.authorizations, codec },
+        ...(replayGuard ? { replayGuard } : {}),
+        ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
+      });
       const { port } = await server.start();
       this.server = server;
+      this.chat = chat;
       this.listening = { port, fingerprint: key.key.fingerprintHex };
-      ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => server.handleUpgrade(req, socket, head));
+      const live = server;
+      ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => live.handleUpgrade(req, socket, head));
+      ctx.http.route(FILES_ROUTE, chat.fileRoute);
       this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${MTPROTO_WS_PATH}`;
+      // Writes to the state store on every delivery: not a quick local handler, so no direct delivery.
+      this.egress = ctx.bus.consumeEgress(this.network, chat.outbound.deliver);
     } catch (err) {
-      await server.stop().catch(() => undefined);
+      await server?.stop().catch(() => undefined);
       await this.closeStore();
       throw err;
     }
@@ -95,15 +127,18 @@ export class MtprotoConnector implements Connector {
     this.server?.stopAccepting();
   }
 
-  close(_deadline?: number): Promise<void> {
+  close(deadline = Date.now() + 10_000): Promise<void> {
     return (this.closing ??= (async () => {
+      // The delivery batch in hand is finished (bounded: a hanging bus must not keep clients from hearing the close).
+      const egress = this.egress?.close();
+      if (egress) await Promise.race([egress, new Promise((resolve) => setTimeout(resolve, Math.max(0, (deadline - Date.now()) / 2)).unref())]);
       await this.server?.stop();
       await this.closeStore();
     })());
   }
 
   health(): ConnectorHealth {
-    return { status: this.server ? 'ok' : 'down', detail: { connections: this.server?.connections ?? 0 } };
+    return { status: this.server ? 'ok' : 'down', detail: { connections: this.server?.connections ?? 0, liveSessions: this.chat?.liveSessions ?? 0 } };
   }
 
   describe(): readonly ConnectorListing[] {

@@ -14,7 +14,7 @@ import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
 import { KeyCache } from './session/key-cache.ts';
 import type { RpcHandler } from './session/rpc.ts';
-import { createApiRpc } from './api/index.ts';
+import { createApiRpc, type ApiOptions } from './api/index.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
 
@@ -30,8 +30,10 @@ export interface MtprotoServerOptions {
   maxConnections?: number;
   maxFrameBytes?: number;
   handshakeTimeoutMs?: number;
-  /** The API layer; default: api/'s dispatcher (help.* now, rpc_errors for the rest). */
+  /** The API layer; default: api/'s dispatcher (help.*, plus what `api` adds; rpc_errors for the rest). */
   rpc?: RpcHandler;
+  /** What the default dispatcher serves beyond help.* (the chat layer's methods and logins). */
+  api?: Pick<ApiOptions, 'extend' | 'authorizations' | 'codec' | 'clients'>;
   /** The DC id this server is in the config it hands out (default 2). */
   dcId?: number;
   /**
@@ -86,6 +88,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     registry: opts.registry,
     logger: log,
     maxInflatedBytes: maxFrameBytes * 8,
+    ...opts.api,
   });
   const deps: ConnectionDeps = {
     // Inflated gzip_packed (at any depth) is capped like the frames it arrives in.

@@ -1,14 +1,15 @@
 import type { Logger } from '../../../core/logger.ts';
+import type { UpdateChannel } from '../session/rpc.ts';
 import type { TlSchema } from '../tl/schema.ts';
 import type { ClientInfo } from './client-info.ts';
 
-/** Who is logged in on an auth key. Login lands later; until then no key has one. */
+/** Who is logged in on an auth key (chat/authorizations.ts keeps it). */
 export interface AuthorizedUser {
   readonly userId: bigint;
   readonly bot: boolean;
 }
 
-/** Resolves the user logged in on an auth key (the login part of the connector provides it). */
+/** Resolves the user logged in on an auth key (the chat layer provides it; `noAuthorizations` without one). */
 export interface AuthorizationLookup {
   userOf(authKeyIdHex: string): Promise<AuthorizedUser | undefined>;
 }
@@ -37,4 +38,8 @@ export interface ApiCallContext {
   readonly logger: Logger;
   /** Unix time in seconds (the server clock handlers should use). */
   readonly now: number;
+  /** The calling session's way back for updates (absent for in-process callers). */
+  readonly channel: UpdateChannel | undefined;
+  /** The call came wrapped in invokeWithoutUpdates: the session does not want updates for it. */
+  readonly withoutUpdates: boolean;
 }

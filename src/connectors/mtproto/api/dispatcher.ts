@@ -63,8 +63,9 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
   }
 
   /** Peels the invoke* wrappers off, applying what they say; returns the method call. */
-  function unwrap(call: TlObject, keyHex: string): TlObject {
+  function unwrap(call: TlObject, keyHex: string): { method: TlObject; withoutUpdates: boolean } {
     let obj = call;
+    let withoutUpdates = false;
     for (let depth = 0; ; depth++) {
       if (depth > MAX_WRAPPERS) throw apiErrors.tooDeep();
       if (obj._ === 'invokeWithLayer') {
@@ -73,6 +74,8 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
         clients.setLayer(keyHex, layer);
       } else if (obj._ === 'initConnection') {
         clients.setInfo(keyHex, clientInfoOf(obj));
+      } else if (obj._ === 'invokeWithoutUpdates') {
+        withoutUpdates = true;
       } else if (!PASS_THROUGH.has(obj._)) {
         break;
       }
@@ -83,7 +86,7 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
       if (isRaw(obj)) throw apiErrors.methodInvalid();
       if (anyLayer.byName.get(obj._)?.isFunction !== true) throw apiErrors.methodInvalid();
     }
-    return obj;
+    return { method: obj, withoutUpdates };
   }
 
   async function run(method: TlObject, ctx: ApiCallContext): Promise<TlValue> {
@@ -110,7 +113,7 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
     const keyHex = authKeyIdHex(rpc.authKeyId);
     let name = 'undecodable';
     try {
-      const method = unwrap(decode(call, rpc.logger), keyHex);
+      const { method, withoutUpdates } = unwrap(decode(call, rpc.logger), keyHex);
       name = method._;
       const record = clients.get(keyHex);
       const announced = record?.layer;
@@ -121,6 +124,7 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
         authKeyId: rpc.authKeyId, authKeyIdHex: keyHex, sessionId: rpc.sessionId, msgId: rpc.msgId,
         announcedLayer: announced, layer, schema: codec.layers.schema(layer), client: record?.info,
         user: await authorizations.userOf(keyHex), logger: rpc.logger, now: Math.floor(now() / 1000),
+        channel: rpc.channel, withoutUpdates,
       };
       const value = await run(method, ctx);
       let bytes: Uint8Array;

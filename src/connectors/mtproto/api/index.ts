@@ -1,6 +1,6 @@
-// The API layer as the session layer's RpcHandler, with the methods served today (help.*).
-// Later parts (login, chats, updates, files) register their handlers on the same registry
-// (`extend`) and provide the AuthorizationLookup; the dispatcher stays as it is.
+// The API layer as the session layer's RpcHandler: help.* here; the chat layer (../chat/)
+// registers login, users, messages, updates and files on the same registry (`extend`) and
+// provides the AuthorizationLookup; the dispatcher stays as it is.
 import type { Logger } from '../../../core/logger.ts';
 import type { Registry } from '../../../core/metrics.ts';
 import type { RpcHandler } from '../session/rpc.ts';
@@ -28,6 +28,8 @@ export interface ApiOptions {
   now?: () => number;
   /** Deadline per handler call (default 10 s), then rpc_error 500 HANDLER_TIMEOUT. */
   handlerTimeoutMs?: number;
+  /** The layered codec to use (share it with whatever else encodes for clients, e.g. pushed updates). */
+  codec?: LayeredCodec;
 }
 
 export function createApiRpc(opts: ApiOptions): RpcHandler {
@@ -35,7 +37,7 @@ export function createApiRpc(opts: ApiOptions): RpcHandler {
   registerHelp(methods, { dc: opts.dc, ...(opts.limits ? { limits: opts.limits } : {}) });
   opts.extend?.(methods);
   return createApiDispatcher({
-    codec: new LayeredCodec(undefined, opts.maxInflatedBytes === undefined ? {} : { maxInflatedBytes: opts.maxInflatedBytes }),
+    codec: opts.codec ?? new LayeredCodec(undefined, opts.maxInflatedBytes === undefined ? {} : { maxInflatedBytes: opts.maxInflatedBytes }),
     methods,
     clients: opts.clients ?? new MemoryClientInfoStore(),
     authorizations: opts.authorizations ?? noAuthorizations,

@@ -9,10 +9,10 @@ import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { ReplayGuard } from './replay-guard.ts';
-import type { RpcHandler } from './rpc.ts';
+import type { RpcHandler, UpdateChannel } from './rpc.ts';
 import { RpcError } from './rpc.ts';
 import type { SaltSchedule } from './salts.ts';
-import type { SessionRegistry, SessionState } from './session-state.ts';
+import { SessionRegistry, type SessionState } from './session-state.ts';
 import { intOf, longOf, longsOf } from './tl-access.ts';
 import { concat } from '../crypto/bytes.ts';
 
@@ -29,6 +29,10 @@ export interface LayerLink {
   quickAck(token: number): void;
   /** A frame authenticated (right key, msg_key and padding): the peer is a legitimate client. */
   authenticated(): void;
+  /** Whether the connection is still open. */
+  isOpen(): boolean;
+  /** Runs `listener` once when the connection closes (at once when it is closed already). */
+  onClose(listener: () => void): void;
 }
 
 export interface LayerDeps {
@@ -47,6 +51,9 @@ export interface LayerDeps {
   replayGuard: ReplayGuard;
   now: () => number;
 }
+
+/** Frames of one connection whose API calls may be running at once. */
+export const MAX_CALLS_IN_FLIGHT = 64;
 
 /** Client messages that are not content-related: their seqno must be even (code 34). */
 const EVEN_SEQNO = new Set([CONTAINER_ID, MSGS_ACK_ID]);
@@ -83,6 +90,10 @@ class Outbox {
 export class EncryptedLayer {
   readonly #deps: LayerDeps;
   readonly #link: LayerLink;
+  /** The update channel of each session seen on this connection (one per session, reused). */
+  readonly #channels = new Map<string, UpdateChannel>();
+  /** Frames whose API calls are still running (see #finish). */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(deps: LayerDeps, link: LayerLink) {
     this.#deps = deps;
@@ -123,7 +134,7 @@ export class EncryptedLayer {
     if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
     const session = d.sessions.getOrCreate(keyHex, env.sessionId, d.now());
     const out = new Outbox();
-    const ctx: Ctx = { session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out, replayed: new Set() };
+    const ctx: Ctx = { calls: [], session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out, replayed: new Set() };
     try {
       const verdict = checkClientMsgId(env.msgId, d.now());
       if (verdict !== 'ok') {
@@ -144,8 +155,29 @@ export class EncryptedLayer {
       ctx.replayed = replayed;
       await this.#message(ctx, { msgId: env.msgId, seqNo: env.seqNo, body: env.body }, false);
     } finally {
-      this.#flush(ctx);
+      this.#finish(ctx);
     }
+    // Bounded concurrency: past MAX_CALLS_IN_FLIGHT the next frame waits for a call to finish.
+    while (this.#inFlight.size >= MAX_CALLS_IN_FLIGHT) await Promise.race(this.#inFlight);
+  }
+
+  /**
+   * Sends what the frame produced: at once when it started no API call; otherwise once its calls
+   * are answered. The connection does not wait for that: the next frame is checked and its calls
+   * start meanwhile (MTProto does not order the answers of one session; clients that need an
+   * order use invokeAfterMsg). Everything up to the start of a call (msg_id, seqno and replay
+   * checks, service messages) still happens frame by frame, in order.
+   */
+  #finish(ctx: Ctx): void {
+    if (ctx.calls.length === 0) {
+      this.#flush(ctx);
+      return;
+    }
+    const done: Promise<void> = Promise.allSettled(ctx.calls).then(() => {
+      this.#inFlight.delete(done);
+      this.#flush(ctx);
+    });
+    this.#inFlight.add(done);
   }
 
   async #message(ctx: Ctx, m: RawMessage, inner: boolean): Promise<void> {
@@ -314,7 +346,7 @@ export class EncryptedLayer {
       case 'msg_new_detailed_info':
         return false;
       default:
-        await this.#rpc(ctx, msgId, obj);
+        ctx.calls.push(this.#rpc(ctx, msgId, obj));
         return true;
     }
   }
@@ -323,7 +355,7 @@ export class EncryptedLayer {
     const d = this.#deps;
     let result: TlObject;
     try {
-      result = await d.rpc(call, { authKeyId: ctx.authKeyId, sessionId: ctx.session.sessionId, msgId, logger: d.logger });
+      result = await d.rpc(call, { authKeyId: ctx.authKeyId, sessionId: ctx.session.sessionId, msgId, logger: d.logger, channel: this.#channelOf(ctx) });
     } catch (err) {
       if (err instanceof RpcError) {
         result = { _: 'rpc_error', error_code: err.code, error_message: err.errorMessage };
@@ -342,6 +374,39 @@ export class EncryptedLayer {
       body = this.#encode({ _: 'rpc_error', error_code: 500, error_message: 'INTERNAL' });
     }
     this.#rpcResultBody(ctx, msgId, body);
+  }
+
+  /**
+   * The session's channel on this connection: updates pushed through it go out at once, each in
+   * a frame of its own, as content-related messages with server msg_ids ≡ 3 mod 4. A session the
+   * registry no longer has (destroyed, swept, its key destroyed) gets nothing.
+   */
+  #channelOf(ctx: Ctx): UpdateChannel {
+    const d = this.#deps;
+    const { keyHex, authKey, authKeyId } = ctx;
+    const sessionId = ctx.session.sessionId;
+    const key = SessionRegistry.key(keyHex, sessionId);
+    let channel = this.#channels.get(key);
+    if (channel !== undefined) return channel;
+    const link = this.#link;
+    channel = {
+      key, authKeyIdHex: keyHex, sessionId,
+      get open() { return link.isOpen(); },
+      push: (body: Uint8Array) => {
+        const session = d.sessions.get(keyHex, sessionId);
+        if (session === undefined || !link.isOpen()) return;
+        const msgId = d.msgIds.next('notification');
+        const seqNo = session.nextSeqNo(true);
+        session.rememberSent(msgId, seqNo, body);
+        const plain = buildEnvelope({ salt: d.salts.current(keyHex), sessionId, msgId, seqNo, body });
+        const { msgKey, cipher } = encryptPayload(authKey, plain, 8);
+        link.sendFrame(concat(authKeyId, msgKey, cipher));
+        d.metrics.messagesOut.inc({ type: 'update' });
+      },
+      onClose: (listener: () => void) => link.onClose(listener),
+    };
+    this.#channels.set(key, channel);
+    return channel;
   }
 
   #rpcResult(ctx: Ctx, reqMsgId: bigint, result: TlObject): void {
@@ -412,6 +477,8 @@ export class EncryptedLayer {
 }
 
 interface Ctx {
+  /** API calls of this frame still running: the frame's answers leave together once they are done. */
+  calls: Promise<void>[];
   session: SessionState;
   authKey: Uint8Array;
   authKeyId: Uint8Array;

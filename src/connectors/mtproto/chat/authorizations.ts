@@ -1,0 +1,58 @@
+// Who is logged in on which auth key: `auth:<auth_key_id hex>` -> the user, in the connector's
+// state (Redis, or the local state file), so a login holds on every instance and across restarts.
+// Every API call asks (AuthorizationLookup): answers are cached here for a few seconds; a login or
+// logout on this instance updates the cache at once, elsewhere within the cache time.
+import type { StateStore } from '../../../bus/types.ts';
+import type { AuthorizationLookup, AuthorizedUser } from '../api/context.ts';
+import type { Directory } from './directory.ts';
+
+interface StoredAuthorization {
+  user: string;
+  at: number;
+}
+
+const CACHE_MS = 5_000;
+const CACHE_MAX = 100_000;
+
+export class Authorizations implements AuthorizationLookup {
+  readonly #cache = new Map<string, { user: AuthorizedUser | undefined; until: number }>();
+
+  constructor(private readonly state: StateStore, private readonly directory: Directory, private readonly now: () => number = Date.now) {}
+
+  async userOf(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
+    const t = this.now();
+    const cached = this.#cache.get(authKeyIdHex);
+    if (cached !== undefined && cached.until > t) return cached.user;
+    const raw = await this.state.get(`auth:${authKeyIdHex}`);
+    let user: AuthorizedUser | undefined;
+    if (raw !== undefined) {
+      const stored = JSON.parse(raw) as StoredAuthorization;
+      // An account removed from the config is logged out everywhere.
+      const account = /^\d+$/.test(stored.user) ? this.directory.account(BigInt(stored.user)) : undefined;
+      if (account !== undefined) user = { userId: account.id, bot: account.bot };
+    }
+    this.#remember(authKeyIdHex, user, t);
+    return user;
+  }
+
+  #remember(key: string, user: AuthorizedUser | undefined, t: number): void {
+    this.#cache.delete(key);
+    this.#cache.set(key, { user, until: t + CACHE_MS });
+    if (this.#cache.size > CACHE_MAX) {
+      const oldest = this.#cache.keys().next();
+      if (oldest.done !== true) this.#cache.delete(oldest.value);
+    }
+  }
+
+  async logIn(authKeyIdHex: string, userId: bigint): Promise<void> {
+    const account = this.directory.account(userId);
+    if (account === undefined) throw new Error(`no account ${userId}`);
+    await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization));
+    this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
+  }
+
+  async logOut(authKeyIdHex: string): Promise<void> {
+    await this.state.delete(`auth:${authKeyIdHex}`);
+    this.#remember(authKeyIdHex, undefined, this.now());
+  }
+}

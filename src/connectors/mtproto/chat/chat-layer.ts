@@ -1,0 +1,118 @@
+// The chat layer of the MTProto connector, put together: accounts and login, users and groups,
+// the message box with per-account pts, live updates, files, flood control. It plugs into the
+// API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
+// serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`.
+import { randomBytes } from 'node:crypto';
+import type { Bus, StateStore } from '../../../bus/types.ts';
+import type { Config } from '../../../config/schema.ts';
+import type { Identity } from '../../../config/load.ts';
+import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { AuthorizationLookup } from '../api/context.ts';
+import type { MethodRegistry } from '../api/registry.ts';
+import type { LayeredCodec } from '../tl/layered-codec.ts';
+import { Authorizations } from './authorizations.ts';
+import { Directory } from './directory.ts';
+import { FileKeys, fileRoute, MemoryFileStore, Uploads, type FileStore } from './files.ts';
+import { FloodControl } from './flood.ts';
+import { LiveSessions } from './live-sessions.ts';
+import { LoginCodes } from './login-codes.ts';
+import { MediaIndex } from './media-index.ts';
+import { MessageBox, type MediaInfo } from './message-box.ts';
+import { registerAuth } from './methods/auth.ts';
+import { registerChats } from './methods/chats.ts';
+import type { ChatDeps } from './methods/common.ts';
+import { registerSend } from './methods/send.ts';
+import { registerUpdates } from './methods/updates.ts';
+import { registerUpload } from './methods/upload.ts';
+import { registerUsers } from './methods/users.ts';
+import { Outbound } from './outbound.ts';
+import { People } from './people.ts';
+import { PresenceBook } from './presence.ts';
+import { PtsBook } from './pts.ts';
+import { Renderer } from './render.ts';
+
+export const STATE_NAMESPACE = 'mtproto';
+
+export interface ChatLayerOptions {
+  readonly bus: Bus;
+  readonly routing: RoutingView;
+  readonly endpoints: readonly Endpoint[];
+  readonly config: Config['mtproto'];
+  readonly identities: readonly Identity[];
+  readonly codec: LayeredCodec;
+  readonly logger: Logger;
+  /** The HTTP server's public base URL (file URLs start with it). */
+  readonly httpUrl: string;
+  readonly dcId: number;
+  /** Where file bytes go (default: the connector's own in-memory store). */
+  readonly files?: FileStore;
+  /** How long a call waits for its event to come back from the bus (default 5 s). */
+  readonly publishWaitMs?: number;
+  readonly maxTextLength: number;
+}
+
+/** The key behind file access hashes and URL signatures: one per deployment, in the shared state. */
+async function deploymentSecret(state: StateStore): Promise<Uint8Array> {
+  const fresh = randomBytes(32).toString('hex');
+  await state.setIfAbsent('secret', fresh);
+  const stored = await state.get('secret');
+  return new Uint8Array(Buffer.from(stored ?? fresh, 'hex'));
+}
+
+export class ChatLayer {
+  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound) {}
+
+  static async create(opts: ChatLayerOptions): Promise<ChatLayer> {
+    const state = opts.bus.state(STATE_NAMESPACE);
+    const directory = new Directory(opts.config.accounts, opts.endpoints, opts.routing);
+    const people = new People(directory, opts.identities, state, opts.logger);
+    const box = new MessageBox(state, opts.config.historyPerChat, opts.logger);
+    await box.start();
+    const keys = new FileKeys(await deploymentSecret(state));
+    const presence = new PresenceBook();
+    const render = new Renderer(directory, people, keys, presence, opts.dcId);
+    const deps: ChatDeps = {
+      bus: opts.bus, state, directory, people, box, render, presence,
+      pts: new PtsBook(state, box, directory),
+      live: new LiveSessions(opts.codec, opts.logger),
+      authorizations: new Authorizations(state, directory),
+      codes: new LoginCodes(state, opts.config.login),
+      flood: new FloodControl(opts.config.flood),
+      files: opts.files ?? new MemoryFileStore(opts.config.files.maxTotalBytes),
+      uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
+      keys, media: new MediaIndex(state), codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
+      publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
+    };
+    const outbound = new Outbound({
+      bus: opts.bus, directory, people, box, pts: deps.pts, render, live: deps.live, presence, media: deps.media, keys,
+      codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
+    });
+    await outbound.prepare();
+    return new ChatLayer(deps, outbound);
+  }
+
+  get authorizations(): AuthorizationLookup {
+    return this.deps.authorizations;
+  }
+
+  /** Registers the chat layer's API methods. */
+  readonly extend = (methods: MethodRegistry): void => {
+    registerAuth(methods, this.deps);
+    registerUsers(methods, this.deps);
+    registerChats(methods, this.deps);
+    registerSend(methods, this.deps);
+    registerUpdates(methods, this.deps);
+    registerUpload(methods, this.deps);
+  };
+
+  /** GET handler of the files' HTTP route. */
+  get fileRoute() {
+    return fileRoute(this.deps.files, this.deps.keys);
+  }
+
+  /** Sessions receiving updates on this instance (health, tests). */
+  get liveSessions(): number {
+    return this.deps.live.size;
+  }
+}

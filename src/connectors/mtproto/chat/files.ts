@@ -1,0 +1,262 @@
+// Files of the chat layer: the parts a client uploads (upload.saveFilePart / saveBigFilePart),
+// put together when a message uses them (messages.sendMedia), kept in a FileStore, served back
+// to MTProto clients (upload.getFile) and to everyone else over HTTP at a signed URL (the
+// canonical attachment's `url`). The store is an interface so the shared media store
+// (src/media/) can replace the connector's small in-memory one.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RpcError } from '../session/rpc.ts';
+
+export interface FileMeta {
+  /** Positive 63-bit id (decimal): the document / photo id clients see. */
+  readonly id: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly date: number;
+}
+
+/** Where file bytes live. Implementations bound what they keep and say so. */
+export interface FileStore {
+  put(bytes: Uint8Array, meta: { name: string; mime: string; date: number }): Promise<FileMeta>;
+  get(id: string): Promise<{ meta: FileMeta; bytes: Uint8Array } | undefined>;
+}
+
+/**
+ * Process memory, at most `maxTotalBytes`; the least recently used files go first. Not shared by
+ * instances and gone after a restart (messages keep their metadata; a download then fails with
+ * FILE_ID_INVALID): a stopgap until the media store.
+ */
+export class MemoryFileStore implements FileStore {
+  readonly #files = new Map<string, { meta: FileMeta; bytes: Uint8Array }>();
+  #total = 0;
+
+  constructor(private readonly maxTotalBytes: number) {}
+
+  async put(bytes: Uint8Array, meta: { name: string; mime: string; date: number }): Promise<FileMeta> {
+    if (bytes.length > this.maxTotalBytes) throw new RpcError(400, 'FILE_PARTS_INVALID');
+    const id = (randomBytes(8).readBigUInt64BE(0) >> 1n || 1n).toString();
+    const stored: FileMeta = { id, name: meta.name, mime: meta.mime, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), date: meta.date };
+    this.#files.set(id, { meta: stored, bytes });
+    this.#total += bytes.length;
+    for (const [oldId, f] of this.#files) {
+      if (this.#total <= this.maxTotalBytes) break;
+      this.#files.delete(oldId);
+      this.#total -= f.bytes.length;
+    }
+    return stored;
+  }
+
+  async get(id: string): Promise<{ meta: FileMeta; bytes: Uint8Array } | undefined> {
+    const f = this.#files.get(id);
+    if (f === undefined) return undefined;
+    this.#files.delete(id);
+    this.#files.set(id, f);
+    return f;
+  }
+
+  get totalBytes(): number {
+    return this.#total;
+  }
+}
+
+/** Telegram's rules for parts: at most 512 KiB each, at most 4000 of them. */
+export const MAX_PART_BYTES = 512 * 1024;
+export const MAX_PARTS = 4_000;
+const STAGE_TTL_MS = 30 * 60_000;
+
+interface Staged {
+  parts: Map<number, Uint8Array>;
+  bytes: number;
+  total: number | undefined;
+  touched: number;
+}
+
+/** Finished uploads remembered (what their parts became), so a resent call that names one finds it again. */
+const DONE_MAX = 1_000;
+
+/**
+ * Parts being uploaded, per owner (account) and client-chosen file id; bounded per owner. `Done`
+ * is what a finished upload became (the caller's record of the stored file).
+ */
+export class Uploads<Done = unknown> {
+  readonly #staged = new Map<string, Staged>();
+  readonly #perOwner = new Map<string, number>();
+  readonly #done = new Map<string, Done>();
+
+  /** What an upload became, if it was finished recently. */
+  doneOf(owner: string, fileId: bigint): Done | undefined {
+    return this.#done.get(`${owner}:${fileId}`);
+  }
+
+  markDone(owner: string, fileId: bigint, done: Done): void {
+    this.#done.set(`${owner}:${fileId}`, done);
+    if (this.#done.size > DONE_MAX) {
+      const oldest = this.#done.keys().next();
+      if (oldest.done !== true) this.#done.delete(oldest.value);
+    }
+  }
+
+  constructor(private readonly maxFileBytes: number, private readonly now: () => number = Date.now) {}
+
+  savePart(owner: string, fileId: bigint, part: number, bytes: Uint8Array, totalParts?: number): void {
+    this.#sweep();
+    if (!Number.isInteger(part) || part < 0 || part >= MAX_PARTS) throw new RpcError(400, 'FILE_PART_INVALID');
+    if (totalParts !== undefined && (!Number.isInteger(totalParts) || totalParts < 1 || totalParts > MAX_PARTS || part >= totalParts)) throw new RpcError(400, 'FILE_PARTS_INVALID');
+    if (bytes.length > MAX_PART_BYTES) throw new RpcError(400, 'FILE_PART_TOO_BIG');
+    if (bytes.length === 0) throw new RpcError(400, 'FILE_PART_EMPTY');
+    const key = `${owner}:${fileId}`;
+    let staged = this.#staged.get(key);
+    if (staged === undefined) {
+      staged = { parts: new Map(), bytes: 0, total: totalParts, touched: this.now() };
+      this.#staged.set(key, staged);
+    }
+    const previous = staged.parts.get(part)?.length ?? 0;
+    const ownerBytes = (this.#perOwner.get(owner) ?? 0) - previous + bytes.length;
+    // A file past the limit is refused at the part that passes it; an owner may stage two files' worth.
+    if (staged.bytes - previous + bytes.length > this.maxFileBytes || ownerBytes > 2 * this.maxFileBytes) throw new RpcError(400, 'FILE_PARTS_INVALID');
+    staged.parts.set(part, new Uint8Array(bytes));
+    staged.bytes += bytes.length - previous;
+    staged.touched = this.now();
+    if (totalParts !== undefined) staged.total = totalParts;
+    this.#perOwner.set(owner, ownerBytes);
+  }
+
+  /** The whole file of `parts` parts, taken out of staging; throws FILE_PART_<n>_MISSING. */
+  take(owner: string, fileId: bigint, parts: number): Uint8Array {
+    const key = `${owner}:${fileId}`;
+    const staged = this.#staged.get(key);
+    if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) throw new RpcError(400, 'FILE_PARTS_INVALID');
+    if (staged === undefined) throw new RpcError(400, 'FILE_PART_0_MISSING');
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < parts; i++) {
+      const chunk = staged.parts.get(i);
+      if (chunk === undefined) throw new RpcError(400, `FILE_PART_${i}_MISSING`);
+      chunks.push(chunk);
+    }
+    this.#drop(owner, key, staged);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  #drop(owner: string, key: string, staged: Staged): void {
+    this.#staged.delete(key);
+    const left = (this.#perOwner.get(owner) ?? 0) - staged.bytes;
+    if (left > 0) this.#perOwner.set(owner, left);
+    else this.#perOwner.delete(owner);
+  }
+
+  #sweep(): void {
+    const t = this.now();
+    for (const [key, staged] of this.#staged) {
+      if (t - staged.touched > STAGE_TTL_MS) this.#drop(key.slice(0, key.lastIndexOf(':')), key, staged);
+    }
+  }
+}
+
+/** Keyed proofs: the access_hash clients must present for a file, the signature of file URLs, peers' access hashes. */
+export class FileKeys {
+  constructor(private readonly secret: Uint8Array) {}
+
+  #mac(label: string, id: string): Buffer {
+    return createHmac('sha256', this.secret).update(`${label}:${id}`, 'utf8').digest();
+  }
+
+  /** A stable access_hash for a user or chat id (not checked: membership decides what a peer may use). */
+  peerHash(kind: string, id: string): bigint {
+    return this.#mac(`peer:${kind}`, id).readBigInt64BE(0);
+  }
+
+  accessHash(id: string): bigint {
+    return this.#mac('access', id).readBigInt64BE(0);
+  }
+
+  checkAccessHash(id: string, presented: bigint): boolean {
+    const expected = Buffer.alloc(8);
+    expected.writeBigInt64BE(this.accessHash(id));
+    const got = Buffer.alloc(8);
+    got.writeBigInt64BE(BigInt.asIntN(64, presented));
+    return timingSafeEqual(expected, got);
+  }
+
+  urlSignature(id: string): string {
+    return this.#mac('url', id).subarray(0, 18).toString('base64url');
+  }
+
+  checkUrlSignature(id: string, presented: string): boolean {
+    const expected = Buffer.from(this.urlSignature(id), 'utf8');
+    const got = Buffer.from(presented, 'utf8');
+    return expected.length === got.length && timingSafeEqual(expected, got);
+  }
+}
+
+export const FILES_ROUTE = '/mtproto/files';
+
+/** The HTTP URL of a stored file: `<base>/mtproto/files/<id>/<signature>/<name>`. */
+export function fileUrl(base: string, keys: FileKeys, meta: Pick<FileMeta, 'id' | 'name'>): string {
+  const name = encodeURIComponent(meta.name === '' ? 'file' : meta.name.slice(0, 128));
+  return `${base}${FILES_ROUTE}/${meta.id}/${keys.urlSignature(meta.id)}/${name}`;
+}
+
+/** The file id a URL of ours names (signature checked), or undefined for any other URL. */
+export function fileIdOfUrl(base: string, keys: FileKeys, url: string): string | undefined {
+  const prefix = `${base}${FILES_ROUTE}/`;
+  if (!url.startsWith(prefix)) return undefined;
+  const [id, sig] = url.slice(prefix.length).split('/');
+  if (id === undefined || sig === undefined || !/^\d{1,20}$/.test(id)) return undefined;
+  return keys.checkUrlSignature(id, sig) ? id : undefined;
+}
+
+/** Types a browser may show inline; everything else is served as a download. */
+const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/plain', 'application/pdf']);
+
+/** GET <route>/<id>/<signature>/<name>: the file, or 404 for anything unsigned or unknown. */
+export function fileRoute(store: FileStore, keys: FileKeys): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const [id, sig] = path.slice(FILES_ROUTE.length + 1).split('/');
+    const file = id !== undefined && sig !== undefined && /^\d{1,20}$/.test(id) && keys.checkUrlSignature(id, sig) ? await store.get(id) : undefined;
+    if (file === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    const mime = /^[\w.+-]+\/[\w.+-]+$/.test(file.meta.mime) ? file.meta.mime : 'application/octet-stream';
+    const inline = INLINE_TYPES.has(mime);
+    res.writeHead(200, {
+      'content-type': mime,
+      'content-length': String(file.bytes.length),
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': 'sandbox',
+      'cache-control': 'private, max-age=86400',
+      'content-disposition': `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(file.meta.name || 'file')}`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
+  };
+}
+
+/** Width and height of a PNG, GIF or JPEG, from its header; undefined for anything else. */
+export function imageSize(bytes: Uint8Array): { w: number; h: number; mime: string } | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
+    return { w: b.readUInt32BE(16), h: b.readUInt32BE(20), mime: 'image/png' };
+  }
+  if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') return { w: b.readUInt16LE(6), h: b.readUInt16LE(8), mime: 'image/gif' };
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    let o = 2;
+    while (o + 9 < b.length) {
+      if (b[o] !== 0xff) return undefined;
+      const marker = b[o + 1]!;
+      const len = b.readUInt16BE(o + 2);
+      // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { h: b.readUInt16BE(o + 5), w: b.readUInt16BE(o + 7), mime: 'image/jpeg' };
+      }
+      o += 2 + len;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,78 @@
+// Flood control of the API (core.telegram.org/api/errors#420-flood): per account and method
+// class, a token bucket; a call over it gets rpc_error 420 FLOOD_WAIT_X at once, X being the
+// seconds until the next call of that class would pass. Stock clients sleep X and retry.
+import { RpcError } from '../session/rpc.ts';
+
+export type FloodClass = 'send' | 'read' | 'upload' | 'typing' | 'auth';
+
+export interface FloodRate {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+export type FloodRates = Readonly<Record<FloodClass, FloodRate>>;
+
+/** The class of each method the chat layer serves; a method not listed counts as `read`. */
+const CLASS_OF: Readonly<Record<string, FloodClass>> = {
+  'messages.sendMessage': 'send',
+  'messages.sendMedia': 'send',
+  'messages.editMessage': 'send',
+  'messages.deleteMessages': 'send',
+  'messages.sendReaction': 'send',
+  'messages.readHistory': 'send',
+  'messages.uploadMedia': 'upload',
+  'upload.saveFilePart': 'upload',
+  'upload.saveBigFilePart': 'upload',
+  'upload.getFile': 'upload',
+  'messages.setTyping': 'typing',
+  'account.updateStatus': 'typing',
+  'auth.sendCode': 'auth',
+  'auth.signIn': 'auth',
+  'auth.importBotAuthorization': 'auth',
+};
+
+export function floodClassOf(method: string): FloodClass {
+  return CLASS_OF[method] ?? 'read';
+}
+
+interface Bucket {
+  tokens: number;
+  last: number;
+}
+
+/** Buckets kept at most (the least recently used are forgotten: a forgotten bucket starts full). */
+const MAX_BUCKETS = 100_000;
+
+export class FloodControl {
+  readonly #buckets = new Map<string, Bucket>();
+
+  constructor(private readonly rates: FloodRates, private readonly now: () => number = Date.now) {}
+
+  /**
+   * Takes one call of `cls` for `who` (a user id, or an auth key before login); throws
+   * RpcError 420 FLOOD_WAIT_X when the bucket is empty (nothing is taken then).
+   */
+  take(who: string, cls: FloodClass): void {
+    const rate = this.rates[cls];
+    const key = `${cls}:${who}`;
+    const t = this.now();
+    let b = this.#buckets.get(key);
+    if (b === undefined) {
+      b = { tokens: rate.burst, last: t };
+      if (this.#buckets.size >= MAX_BUCKETS) {
+        const oldest = this.#buckets.keys().next();
+        if (oldest.done !== true) this.#buckets.delete(oldest.value);
+      }
+    } else {
+      this.#buckets.delete(key); // re-inserted below: Map order tracks recency
+      b.tokens = Math.min(rate.burst, b.tokens + ((t - b.last) / 1000) * rate.perSecond);
+      b.last = t;
+    }
+    this.#buckets.set(key, b);
+    if (b.tokens < 1) {
+      const seconds = Math.max(1, Math.ceil((1 - b.tokens) / rate.perSecond));
+      throw new RpcError(420, `FLOOD_WAIT_${seconds}`);
+    }
+    b.tokens -= 1;
+  }
+}

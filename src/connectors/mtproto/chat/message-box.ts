@@ -1,0 +1,199 @@
+// The connector's message box: the update log of every chat (chat-log.ts), the current state of
+// each retained message, and the connector-wide sequence `g` that orders entries across chats
+// (and numbers messages). One writer appends (the egress consumer, which one instance holds at a
+// time); API handlers read, and wait for the entry their own publish produced.
+import type { StateStore } from '../../../bus/types.ts';
+import type { Span } from '../../../core/event.ts';
+import type { Logger } from '../../../core/logger.ts';
+import { ChatLog, type LogEntry } from './chat-log.ts';
+
+/** A stored file a message shows (files.ts keeps the bytes). */
+export interface MediaInfo {
+  readonly kind: 'photo' | 'document';
+  /** File id (decimal): the document or photo id clients see. */
+  readonly file: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly w?: number;
+  readonly h?: number;
+  /** Where HTTP clients (other networks) fetch it. */
+  readonly url: string;
+}
+
+/** A message as it is now (edits, reactions and deletion applied). */
+export interface MessageRecord {
+  readonly id: number;
+  /** Chat id (decimal). */
+  readonly chat: string;
+  /** Canonical event id. */
+  readonly ev: string;
+  /** Sender's user id (decimal). */
+  readonly from: string;
+  readonly date: number;
+  readonly text: string;
+  readonly spans?: readonly Span[];
+  readonly reply?: number;
+  readonly media?: MediaInfo;
+  readonly edited?: number;
+  /** Each reactor's full set (user id decimal -> emoji), in the order they reacted. */
+  readonly reactions?: Readonly<Record<string, readonly string[]>>;
+  readonly deleted?: boolean;
+  /** A service message: `create` opens every chat's history (clients expect a dialog to have a message). */
+  readonly service?: 'create';
+}
+
+/** Sequence numbers reserved per write of the counter: a restart skips at most this many ids. */
+const RESERVE = 1_000;
+/** Largest message id (int32). */
+const MAX_ID = 2 ** 31 - 1;
+const RECORD_CACHE = 4_096;
+
+export interface AppendResult {
+  readonly log: ChatLog;
+  readonly entry: LogEntry;
+  readonly record: MessageRecord | undefined;
+  /** False when the event was already in the log (a re-delivered batch): nothing was written. */
+  readonly fresh: boolean;
+}
+
+interface Waiter {
+  resolve(found: { log: ChatLog; entry: LogEntry }): void;
+}
+
+export class MessageBox {
+  readonly #chats = new Map<string, Promise<ChatLog>>();
+  readonly #records = new Map<number, MessageRecord>();
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  #next = 1;
+  #reserved = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly state: StateStore, private readonly retain: number, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const reserved = Number(await this.state.get('seq') ?? '0');
+    this.#reserved = Number.isSafeInteger(reserved) && reserved > 0 ? reserved : 0;
+    this.#next = this.#reserved + 1;
+  }
+
+  /** A chat's log (loaded on first use). */
+  chat(chat: string): Promise<ChatLog> {
+    let p = this.#chats.get(chat);
+    if (p === undefined) {
+      p = ChatLog.load(chat, this.state, this.retain);
+      p.catch(() => this.#chats.delete(chat));
+      this.#chats.set(chat, p);
+    }
+    return p;
+  }
+
+  async record(id: number): Promise<MessageRecord | undefined> {
+    const cached = this.#records.get(id);
+    if (cached !== undefined) return cached;
+    const raw = await this.state.get(`msg:${id}`);
+    if (raw === undefined) return undefined;
+    const record = JSON.parse(raw) as MessageRecord;
+    this.#cache(record);
+    return record;
+  }
+
+  #cache(record: MessageRecord): void {
+    this.#records.delete(record.id);
+    this.#records.set(record.id, record);
+    if (this.#records.size > RECORD_CACHE) {
+      const oldest = this.#records.keys().next();
+      if (oldest.done !== true) this.#records.delete(oldest.value);
+    }
+  }
+
+  async #allocate(): Promise<number> {
+    if (this.#next > MAX_ID) throw new Error('mtproto message ids exhausted');
+    if (this.#next > this.#reserved) {
+      const reserved = Math.min(MAX_ID, this.#next + RESERVE - 1);
+      await this.state.set('seq', String(reserved));
+      this.#reserved = reserved;
+    }
+    return this.#next++;
+  }
+
+  /**
+   * Appends one entry (serialized with every other append). `change` gets the new entry's g and
+   * returns the message record to store with it (a new message, or the target's new state read
+   * inside the serialized section), or undefined. Idempotent per `eventKey`: an event already in the chat's log is not appended again.
+   */
+  append(chat: string, make: { kind: LogEntry['k']; eventKey: string; time: number; session?: string; reader?: string; from?: string; target?: number },
+    change: (g: number) => Promise<MessageRecord | undefined> | MessageRecord | undefined): Promise<AppendResult> {
+    const run = this.#tail.then(async (): Promise<AppendResult> => {
+      const log = await this.chat(chat);
+      const existing = log.byEvent(make.eventKey);
+      if (existing !== undefined) return { log, entry: existing, record: await this.record(existing.m), fresh: false };
+      const g = await this.#allocate();
+      const record = await change(g);
+      const entry: LogEntry = {
+        g, k: make.kind, m: make.kind === 'new' ? g : make.target ?? 0, e: make.eventKey, t: make.time,
+        ...(make.reader !== undefined ? { u: make.reader } : {}), ...(make.from !== undefined ? { f: make.from } : {}),
+        ...(make.session !== undefined ? { s: make.session } : {}),
+      };
+      // The record first: a log entry never points at a message that is not stored.
+      if (record !== undefined) await this.state.set(`msg:${record.id}`, JSON.stringify(record));
+      const dropped = await log.append(entry);
+      if (record !== undefined) this.#cache(record);
+      await this.#forget(dropped);
+      this.#wake(make.eventKey, log, entry);
+      return { log, entry, record, fresh: true };
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Messages whose `new` entry left the retained window are deleted with it. */
+  async #forget(dropped: readonly LogEntry[]): Promise<void> {
+    for (const e of dropped) {
+      if (e.k !== 'new') continue;
+      this.#records.delete(e.m);
+      try {
+        await this.state.delete(`msg:${e.m}`);
+      } catch (err) {
+        this.logger.warn({ err, id: e.m }, 'mtproto: could not delete a message past retention');
+      }
+    }
+  }
+
+  /** The entry `eventKey` made in `chat`, if the log has it. */
+  async find(chat: string, eventKey: string): Promise<{ log: ChatLog; entry: LogEntry } | undefined> {
+    const log = await this.chat(chat);
+    const entry = log.byEvent(eventKey);
+    return entry === undefined ? undefined : { log, entry };
+  }
+
+  /**
+   * Waits until `eventKey` has an entry in `chat` (the bus delivered what a client published), at
+   * most `timeoutMs`; undefined on timeout.
+   */
+  async waitFor(chat: string, eventKey: string, timeoutMs: number): Promise<{ log: ChatLog; entry: LogEntry } | undefined> {
+    const found = await this.find(chat, eventKey);
+    if (found !== undefined) return found;
+    return new Promise((resolve) => {
+      let set = this.#waiters.get(eventKey);
+      if (set === undefined) this.#waiters.set(eventKey, set = new Set());
+      const waiter: Waiter = {
+        resolve: (value) => { clearTimeout(timer); resolve(value); },
+      };
+      const timer = setTimeout(() => {
+        set.delete(waiter);
+        if (set.size === 0) this.#waiters.delete(eventKey);
+        resolve(undefined);
+      }, timeoutMs);
+      set.add(waiter);
+    });
+  }
+
+  #wake(eventKey: string, log: ChatLog, entry: LogEntry): void {
+    const set = this.#waiters.get(eventKey);
+    if (set === undefined) return;
+    this.#waiters.delete(eventKey);
+    for (const w of set) w.resolve({ log, entry });
+  }
+}

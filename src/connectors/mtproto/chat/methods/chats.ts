@@ -1,0 +1,179 @@
+// The bridged rooms as basic groups: dialogs, chats, full chats, history and messages by id.
+// History is the chat's log: the room's canonical stream as the bus delivered it to this chat
+// (after the mapper), with the message ids clients know.
+import type { MethodRegistry } from '../../api/registry.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import type { ChatLog } from '../chat-log.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import type { MessageRecord } from '../message-box.ts';
+import type { View } from '../render.ts';
+import { badRequest, chatOfPeer, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+
+const MAX_HISTORY = 100;
+const DEFAULT_HISTORY = 20;
+const MAX_DIALOGS = 100;
+
+/** The highest message id an account marked read in a chat. */
+export async function readInboxOf(deps: ChatDeps, account: Account, chat: ChatInfo): Promise<number> {
+  const raw = await deps.state.get(`read:${account.id}:${chat.address}`);
+  const n = raw === undefined ? 0 : Number(raw);
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+interface DialogOf {
+  chat: ChatInfo;
+  log: ChatLog;
+  top: MessageRecord | undefined;
+}
+
+export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf): Promise<TlObject> {
+  const me = String(view.account.id);
+  const inbox = await readInboxOf(deps, view.account, d.chat);
+  return {
+    _: 'dialog', peer: { _: 'peerChat', chat_id: d.chat.id }, top_message: d.top?.id ?? 0,
+    read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
+    unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: { _: 'peerNotifySettings' },
+  };
+}
+
+async function topOf(deps: ChatDeps, log: ChatLog): Promise<MessageRecord | undefined> {
+  const ids = log.messageIds();
+  for (let i = ids.length - 1; i >= 0 && i >= ids.length - 10; i--) {
+    const record = await deps.box.record(ids[i]!);
+    if (record !== undefined && record.deleted !== true) return record;
+  }
+  return undefined;
+}
+
+export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const all: DialogOf[] = [];
+    for (const chat of deps.directory.chatsOf(view.account)) {
+      const log = await deps.box.chat(chat.address);
+      all.push({ chat, log, top: await topOf(deps, log) });
+    }
+    // Newest activity first; chats without messages last, by id.
+    all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : 1));
+    const offsetId = intField(call, 'offset_id');
+    const offsetDate = intField(call, 'offset_date');
+    const after = all.filter((d) => (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate));
+    const limit = Math.min(Math.max(intField(call, 'limit', MAX_DIALOGS), 1), MAX_DIALOGS);
+    const page = after.slice(0, limit);
+    const tops = page.flatMap((d) => (d.top === undefined ? [] : [d.top]));
+    const body = {
+      dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d))),
+      messages: tops.map((r) => deps.render.message(r, view)),
+      chats: page.map((d) => deps.render.chatObject(d.chat, view)),
+      users: await deps.render.users([view.account.id, ...tops.flatMap(usersOfRecord)], view),
+    };
+    return page.length < all.length ? { _: 'messages.dialogsSlice', count: all.length, ...body } : { _: 'messages.dialogs', ...body };
+  });
+
+  register(methods, deps, 'messages.getPeerDialogs', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const dialogs: TlObject[] = [];
+    const messages: TlObject[] = [];
+    const chats: ChatInfo[] = [];
+    const users: bigint[] = [view.account.id];
+    for (const p of listField(call, 'peers')) {
+      const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
+      const chat = chatOfPeer(deps, view.account, inner);
+      const log = await deps.box.chat(chat.address);
+      const top = await topOf(deps, log);
+      dialogs.push(await dialogObject(deps, view, { chat, log, top }));
+      if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
+      chats.push(chat);
+    }
+    const pts = await deps.pts.current(view.account);
+    return {
+      _: 'messages.peerDialogs', dialogs, messages, chats: chats.map((c) => deps.render.chatObject(c, view)), users: await deps.render.users(users, view),
+      state: { _: 'updates.state', pts, qts: 0, date: view.now, seq: 0, unread_count: 0 },
+    };
+  });
+
+  register(methods, deps, 'messages.getChats', 'user', (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chats = listField(call, 'id').flatMap((id) => {
+      const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+      return chat !== undefined && deps.directory.mayUse(view.account, chat) ? [deps.render.chatObject(chat, view)] : [];
+    });
+    return { _: 'messages.chats', chats };
+  });
+
+  register(methods, deps, 'messages.getFullChat', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const id = call['chat_id'];
+    const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+    if (chat === undefined || !deps.directory.mayUse(view.account, chat)) throw badRequest('CHAT_ID_INVALID');
+    const members = deps.directory.membersOf(chat);
+    return {
+      _: 'messages.chatFull',
+      full_chat: {
+        _: 'chatFull', id: chat.id, about: `Bridged room "${chat.room}" (Switchboard)`,
+        participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
+        notify_settings: { _: 'peerNotifySettings' },
+      },
+      chats: [deps.render.chatObject(chat, view)],
+      users: await deps.render.users(members.map((a) => a.id), view),
+    };
+  });
+
+  // Newest first, from offset_id / offset_date, shifted by add_offset, within max_id / min_id.
+  register(methods, deps, 'messages.getHistory', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const log = await deps.box.chat(chat.address);
+    const ids = log.messageIds().reverse();
+    const offsetId = intField(call, 'offset_id');
+    const offsetDate = intField(call, 'offset_date');
+    const maxId = intField(call, 'max_id');
+    const minId = intField(call, 'min_id');
+    const limitIn = intField(call, 'limit');
+    const limit = limitIn <= 0 ? DEFAULT_HISTORY : Math.min(limitIn, MAX_HISTORY);
+    let start = 0;
+    if (offsetId > 0) {
+      start = ids.findIndex((id) => id < offsetId);
+      if (start < 0) start = ids.length;
+    } else if (offsetDate > 0) {
+      // Entries carry their time: no message read to find the place.
+      const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
+      start = ids.findIndex((id) => (dates.get(id) ?? 0) < offsetDate);
+      if (start < 0) start = ids.length;
+    }
+    start = Math.max(0, start + intField(call, 'add_offset'));
+    const picked = ids.slice(start, start + limit).filter((id) => (maxId <= 0 || id < maxId) && (minId <= 0 || id > minId));
+    const records = (await Promise.all(picked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true);
+    const body = {
+      messages: records.map((r) => deps.render.message(r, view)),
+      chats: [deps.render.chatObject(chat, view)],
+      users: await deps.render.users(records.flatMap(usersOfRecord), view),
+    };
+    return records.length < ids.length ? { _: 'messages.messagesSlice', count: ids.length, ...body } : { _: 'messages.messages', ...body };
+  });
+
+  register(methods, deps, 'messages.getMessages', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const visible = new Set(deps.directory.chatsOf(view.account).map((c) => c.address));
+    const messages: TlObject[] = [];
+    const users: bigint[] = [];
+    const chats = new Set<string>();
+    for (const input of listField(call, 'id')) {
+      const inner = typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined;
+      const id = inner?._ === 'inputMessageID' || inner?._ === 'inputMessageReplyTo' ? intField(inner, 'id') : 0;
+      const record = id > 0 ? await deps.box.record(id) : undefined;
+      if (record === undefined || !visible.has(record.chat)) {
+        messages.push({ _: 'messageEmpty', id });
+        continue;
+      }
+      messages.push(deps.render.message(record, view));
+      users.push(...usersOfRecord(record));
+      chats.add(record.chat);
+    }
+    return {
+      _: 'messages.messages', messages,
+      chats: [...chats].flatMap((c) => { const info = deps.directory.chatOfAddress(c); return info === undefined ? [] : [deps.render.chatObject(info, view)]; }),
+      users: await deps.render.users(users, view),
+    };
+  });
+}

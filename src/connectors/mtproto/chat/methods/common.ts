@@ -1,0 +1,151 @@
+// What every chat-layer method handler shares: the chat layer's parts, the registration wrapper
+// (flood control per account and method class, update channel registration) and the lookups of
+// input peers, users and messages with the rpc_errors Telegram answers for bad ones.
+import type { Bus } from '../../../../bus/types.ts';
+import type { Logger } from '../../../../core/logger.ts';
+import type { ApiCallContext } from '../../api/context.ts';
+import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
+import type { TlObject, TlValue } from '../../tl/codec.ts';
+import type { LayeredCodec } from '../../tl/layered-codec.ts';
+import type { Authorizations } from '../authorizations.ts';
+import type { Account, ChatInfo, Directory } from '../directory.ts';
+import type { FileKeys, FileStore, Uploads } from '../files.ts';
+import { floodClassOf, type FloodControl } from '../flood.ts';
+import type { LiveSessions } from '../live-sessions.ts';
+import type { LoginCodes } from '../login-codes.ts';
+import type { MediaIndex } from '../media-index.ts';
+import type { MediaInfo, MessageBox, MessageRecord } from '../message-box.ts';
+import type { People } from '../people.ts';
+import type { PresenceBook } from '../presence.ts';
+import type { PtsBook } from '../pts.ts';
+import type { Renderer, View } from '../render.ts';
+import type { StateStore } from '../../../../bus/types.ts';
+
+export interface ChatDeps {
+  readonly bus: Bus;
+  readonly state: StateStore;
+  readonly directory: Directory;
+  readonly people: People;
+  readonly box: MessageBox;
+  readonly pts: PtsBook;
+  readonly render: Renderer;
+  readonly live: LiveSessions;
+  readonly presence: PresenceBook;
+  readonly authorizations: Authorizations;
+  readonly codes: LoginCodes;
+  readonly flood: FloodControl;
+  readonly files: FileStore;
+  readonly uploads: Uploads<MediaInfo>;
+  readonly keys: FileKeys;
+  readonly media: MediaIndex;
+  readonly codec: LayeredCodec;
+  readonly httpUrl: string;
+  readonly logger: Logger;
+  /** How long a call waits for the bus to deliver what it published, in ms. */
+  readonly publishWaitMs: number;
+  readonly maxTextLength: number;
+}
+
+export type ChatHandler = (call: TlObject, ctx: ApiCallContext) => Promise<TlValue> | TlValue;
+
+/**
+ * Registers a method: each call first takes its flood token (per user, or per auth key before
+ * login), and a logged-in user's session gets updates from now on (unless the call came in
+ * invokeWithoutUpdates, or is a file transfer: media connections get no updates).
+ */
+export function register(methods: MethodRegistry, deps: ChatDeps, name: string, auth: 'none' | 'user', handle: ChatHandler): void {
+  const cls = floodClassOf(name);
+  methods.register(name, {
+    auth,
+    handle: (call, ctx) => {
+      deps.flood.take(ctx.user !== undefined ? `u${ctx.user.userId}` : `k${ctx.authKeyIdHex}`, cls);
+      if (ctx.user !== undefined && ctx.channel !== undefined && !ctx.withoutUpdates && cls !== 'upload') {
+        deps.live.register(ctx.user.userId, ctx.channel, ctx.layer);
+      }
+      return handle(call, ctx);
+    },
+  });
+}
+
+export const badRequest = (message: string) => new RpcError(400, message);
+
+/** The logged-in account of a call (handlers registered with auth 'user' always have one). */
+export function accountOf(deps: ChatDeps, ctx: ApiCallContext): Account {
+  const account = ctx.user === undefined ? undefined : deps.directory.account(ctx.user.userId);
+  if (account === undefined) throw new RpcError(401, 'AUTH_KEY_UNREGISTERED');
+  return account;
+}
+
+export function viewOf(deps: ChatDeps, ctx: ApiCallContext): View {
+  return { account: accountOf(deps, ctx), schema: ctx.schema, now: ctx.now };
+}
+
+function obj(v: TlValue | undefined): TlObject | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : undefined;
+}
+
+export function objectField(call: TlObject, name: string): TlObject | undefined {
+  return obj(call[name]);
+}
+
+export function intField(call: TlObject, name: string, fallback = 0): number {
+  const v = call[name];
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : fallback;
+}
+
+export function stringField(call: TlObject, name: string): string | undefined {
+  const v = call[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function listField(call: TlObject, name: string): TlValue[] {
+  const v = call[name];
+  return Array.isArray(v) ? v : [];
+}
+
+/** The chat an InputPeer names, if the account sees it; PEER_ID_INVALID otherwise (private chats are not bridged). */
+export function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): ChatInfo {
+  const id = peer?._ === 'inputPeerChat' ? peer['chat_id'] : undefined;
+  const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+  if (chat === undefined || !deps.directory.mayUse(account, chat)) throw badRequest('PEER_ID_INVALID');
+  return chat;
+}
+
+/** The user an InputUser / InputPeer names (self included), or undefined. */
+export function userIdOfInput(account: Account, input: TlObject | undefined): bigint | undefined {
+  switch (input?._) {
+    case 'inputUserSelf':
+    case 'inputPeerSelf':
+      return account.id;
+    case 'inputUser':
+    case 'inputPeerUser':
+    case 'inputUserFromMessage':
+    case 'inputPeerUserFromMessage': {
+      const id = input['user_id'];
+      return typeof id === 'bigint' ? id : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A message of a chat the account sees, not deleted; MESSAGE_ID_INVALID otherwise. */
+export async function liveMessage(deps: ChatDeps, chat: ChatInfo, id: number): Promise<MessageRecord> {
+  const record = Number.isInteger(id) && id > 0 ? await deps.box.record(id) : undefined;
+  if (record === undefined || record.chat !== chat.address || record.deleted === true) throw badRequest('MESSAGE_ID_INVALID');
+  return record;
+}
+
+/** `updates` with the users and chats its updates mention. */
+export async function updatesOf(deps: ChatDeps, view: View, updates: TlObject[], userIds: Iterable<bigint>, chats: readonly ChatInfo[]): Promise<TlObject> {
+  return {
+    _: 'updates', updates, users: await deps.render.users(userIds, view),
+    chats: chats.map((c) => deps.render.chatObject(c, view)), date: view.now, seq: 0,
+  };
+}
+
+/** The users a message shows: its sender and its reactors. */
+export function usersOfRecord(record: MessageRecord): bigint[] {
+  return [BigInt(record.from), ...Object.keys(record.reactions ?? {}).map((u) => BigInt(u))];
+}

@@ -1,0 +1,178 @@
+// What an account does in a chat: send (text or a file), edit, delete, react, type, mark read.
+// Each becomes a canonical event published on the bus; the call answers once the bus delivered
+// it back into the chat's log, with the message id and the account's pts it got there. A
+// send's random_id is a transaction of the account (Bus.publishOnce): a resend answers the
+// first send's message and publishes nothing.
+import { newEventId } from '../../../../core/ids.ts';
+import type { Span } from '../../../../core/event.ts';
+import type { ApiCallContext } from '../../api/context.ts';
+import type { MethodRegistry } from '../../api/registry.ts';
+import type { TlObject, TlValue } from '../../tl/codec.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import { entitiesToSpans } from '../entities.ts';
+import { checked, originOf, publishAndWait, senderOf } from '../inbound.ts';
+import type { MediaInfo } from '../message-box.ts';
+import { readInboxOf } from './chats.ts';
+import { accountOf, badRequest, chatOfPeer, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { mediaOfInput } from './upload.ts';
+
+/** Reactions one account may set on one message. */
+const MAX_REACTIONS = 3;
+
+function objects(list: TlValue[]): TlObject[] {
+  return list.filter((v): v is TlObject => typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array));
+}
+
+/** The message a send replies to: `reply_to` (layer 158+) or `reply_to_msg_id` (older). */
+function replyIdOf(call: TlObject): number | undefined {
+  const replyTo = objectField(call, 'reply_to');
+  const id = replyTo?._ === 'inputReplyToMessage' ? intField(replyTo, 'reply_to_msg_id') : intField(call, 'reply_to_msg_id');
+  return id > 0 ? id : undefined;
+}
+
+/** The text and spans of a call's message and entities, checked against the limits. */
+function textOf(deps: ChatDeps, call: TlObject, allowEmpty: boolean): { text: string; spans: Span[] } {
+  const text = stringField(call, 'message') ?? '';
+  if (text.trim() === '' && !allowEmpty) throw badRequest('MESSAGE_EMPTY');
+  if (text.length > deps.maxTextLength) throw badRequest('MESSAGE_TOO_LONG');
+  if (/\p{Cs}/u.test(text)) throw badRequest('MESSAGE_EMPTY');
+  return { text, spans: entitiesToSpans(text, objects(listField(call, 'entities')), deps.people) };
+}
+
+export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
+  /** Publishes a new message and answers like Telegram: updateMessageID + updateNewMessage. */
+  async function send(ctx: ApiCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media?: MediaInfo }) {
+    const view = viewOf(deps, ctx);
+    const randomId = call['random_id'];
+    const replyId = replyIdOf(call);
+    const reply = replyId === undefined ? undefined : await liveMessage(deps, chat, replyId);
+    const event = checked({
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
+      text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
+      ...(body.media !== undefined ? { attachments: [{ id: `mtproto:${body.media.file}`, name: body.media.name, mime: body.media.mime, size: body.media.size, sha256: body.media.sha256, url: body.media.url }] } : {}),
+    });
+    const published = await publishAndWait(deps, account, chat, event, typeof randomId === 'bigint' ? randomId.toString() : undefined);
+    const record = await deps.box.record(published.entry.m);
+    if (record === undefined) throw badRequest('MESSAGE_ID_INVALID');
+    const pts = await deps.pts.at(account, published.entry.g);
+    const updates: TlObject[] = [
+      ...(typeof randomId === 'bigint' ? [{ _: 'updateMessageID', id: record.id, random_id: randomId }] : []),
+      { _: 'updateNewMessage', message: deps.render.message(record, view), pts, pts_count: 1 },
+    ];
+    return updatesOf(deps, view, updates, usersOfRecord(record), [chat]);
+  }
+
+  register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    return send(ctx, account, chat, call, textOf(deps, call, false));
+  });
+
+  register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const text = textOf(deps, call, true);
+    const media = await mediaOfInput(deps, account, objectField(call, 'media'), ctx.now);
+    return send(ctx, account, chat, call, { ...text, media });
+  });
+
+  register(methods, deps, 'messages.editMessage', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const record = await liveMessage(deps, chat, intField(call, 'id'));
+    if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
+    if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
+    if (call['message'] === undefined) throw badRequest('MESSAGE_EMPTY');
+    const { text, spans } = textOf(deps, call, false);
+    if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
+    const event = checked({
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx, String(record.id)),
+      target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
+    });
+    const published = await publishAndWait(deps, view.account, chat, event);
+    const now = await deps.box.record(record.id) ?? record;
+    const pts = await deps.pts.at(view.account, published.entry.g);
+    return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
+  });
+
+  // Basic groups: ids without a peer. Only one's own messages can be deleted for everyone.
+  register(methods, deps, 'messages.deleteMessages', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const visible = new Map(deps.directory.chatsOf(account).map((c) => [c.address, c]));
+    const ids = [...new Set(listField(call, 'id').filter((v): v is number => typeof v === 'number'))].slice(0, 100);
+    const targets = [];
+    for (const id of ids) {
+      const record = id > 0 ? await deps.box.record(id) : undefined;
+      const chat = record === undefined ? undefined : visible.get(record.chat);
+      if (record === undefined || chat === undefined || record.deleted === true) continue; // nothing to delete: not counted
+      if (record.from !== String(account.id)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
+      targets.push({ record, chat });
+    }
+    let last: { g: number } | undefined;
+    for (const { record, chat } of targets) {
+      const event = checked({
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx, String(record.id)),
+        target: record.ev,
+      });
+      last = (await publishAndWait(deps, account, chat, event)).entry;
+    }
+    const pts = last === undefined ? await deps.pts.current(account) : await deps.pts.at(account, last.g);
+    return { _: 'messages.affectedMessages', pts, pts_count: targets.length };
+  });
+
+  register(methods, deps, 'messages.sendReaction', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const record = await liveMessage(deps, chat, intField(call, 'msg_id'));
+    // Layer 145+: a vector of Reaction (empty or absent = none); before: one emoticon string ('' = none).
+    const raw = call['reaction'];
+    const emoji = typeof raw === 'string'
+      ? (raw === '' ? [] : [raw])
+      : objects(Array.isArray(raw) ? raw : []).flatMap((r) => (r._ === 'reactionEmoji' && typeof r['emoticon'] === 'string' ? [r['emoticon']] : r._ === 'reactionEmpty' ? [] : ['\u0000']));
+    if (emoji.includes('\u0000')) throw badRequest('REACTION_INVALID');
+    if (emoji.length > MAX_REACTIONS || emoji.some((e) => e.length === 0 || e.length > 64)) throw badRequest('REACTION_INVALID');
+    const event = checked({
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'reaction', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
+      target: record.ev, reactions: [...new Set(emoji)],
+    });
+    const published = await publishAndWait(deps, view.account, chat, event);
+    const now = await deps.box.record(record.id) ?? record;
+    const pts = await deps.pts.at(view.account, published.entry.g);
+    return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
+  });
+
+  // Typing is fire and forget: published, not waited for.
+  register(methods, deps, 'messages.setTyping', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const action = objectField(call, 'action');
+    const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
+    const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx), state });
+    try {
+      await deps.bus.publish([event]);
+    } catch (err) {
+      deps.logger.warn({ err }, 'mtproto: typing not published');
+      throw badRequest('INTERNAL');
+    }
+    return true;
+  });
+
+  register(methods, deps, 'messages.readHistory', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const log = await deps.box.chat(chat.address);
+    const maxId = intField(call, 'max_id');
+    const ids = log.messageIds();
+    const upTo = [...ids].reverse().find((id) => maxId <= 0 || id <= maxId);
+    const already = await readInboxOf(deps, account, chat);
+    if (upTo === undefined || upTo <= already) return { _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 };
+    const record = await liveMessage(deps, chat, upTo);
+    await deps.state.set(`read:${account.id}:${chat.address}`, String(upTo));
+    const event = checked({
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'receipt', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
+      target: record.ev, receipt: 'displayed',
+    });
+    const published = await publishAndWait(deps, account, chat, event);
+    return { _: 'messages.affectedMessages', pts: await deps.pts.at(account, published.entry.g), pts_count: 1 };
+  });
+}

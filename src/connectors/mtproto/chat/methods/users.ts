@@ -1,0 +1,59 @@
+// users.*, contacts.* and account.updateStatus: accounts and the people of other networks as users.
+import { newEventId } from '../../../../core/ids.ts';
+import type { MethodRegistry } from '../../api/registry.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import { checked, originOf, senderOf } from '../inbound.ts';
+import { accountOf, badRequest, listField, objectField, register, stringField, userIdOfInput, viewOf, type ChatDeps } from './common.ts';
+
+export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'users.getUsers', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const ids = listField(call, 'id').flatMap((input) => {
+      const id = userIdOfInput(view.account, typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined);
+      return id === undefined ? [] : [id];
+    });
+    return deps.render.users(ids, view);
+  });
+
+  register(methods, deps, 'users.getFullUser', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const id = userIdOfInput(view.account, objectField(call, 'id'));
+    const person = id === undefined ? undefined : await deps.people.person(id);
+    if (id === undefined || person === undefined) throw badRequest('USER_ID_INVALID');
+    const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : undefined;
+    return {
+      _: 'users.userFull',
+      full_user: {
+        _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: 0,
+        ...(about !== undefined ? { about } : {}),
+      },
+      chats: [], users: [deps.render.userObject(person, view)],
+    };
+  });
+
+  // Everyone reachable is in the bridged groups; nobody is a contact.
+  register(methods, deps, 'contacts.getContacts', 'user', () => ({ _: 'contacts.contacts', contacts: [], saved_count: 0, users: [] }));
+
+  register(methods, deps, 'contacts.resolveUsername', 'user', (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = deps.directory.byUsername(stringField(call, 'username') ?? '');
+    if (account === undefined) throw badRequest('USERNAME_NOT_OCCUPIED');
+    return { _: 'contacts.resolvedPeer', peer: { _: 'peerUser', user_id: account.id }, chats: [], users: [deps.render.userObject({ kind: 'account', account }, view)] };
+  });
+
+  // Online / offline: shown to the other accounts, and published as canonical presence to every room the account uses.
+  register(methods, deps, 'account.updateStatus', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const state: 'offline' | 'available' = call['offline'] === true ? 'offline' : 'available';
+    deps.presence.set(account.id, state, ctx.now);
+    const ts = ctx.now * 1000;
+    const events = deps.directory.chatsOf(account).map((chat) => checked({
+      v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
+      sender: senderOf(account),
+      origin: originOf(chat, ctx),
+      ...(state === 'offline' ? { lastSeen: ts } : {}),
+    }));
+    if (events.length > 0) await deps.bus.publish(events);
+    return true;
+  });
+}

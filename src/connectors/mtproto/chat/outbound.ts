@@ -1,0 +1,218 @@
+// Canonical deliveries -> the message box and live updates. The egress handler of 'mtproto':
+// each delivery to a chat becomes an entry of that chat's log (new message, edit, reaction,
+// deletion, read mark) and an update pushed to every session here of every account that sees
+// the chat, with that account's pts; typing and presence are pushed only (they have no pts).
+// Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
+// batch (entries already written are recognised by their event id and not written twice).
+import type { Bus, Delivery } from '../../../bus/types.ts';
+import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
+import type { EventId } from '../../../core/ids.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { TlObject } from '../tl/codec.ts';
+import type { LogEntry } from './chat-log.ts';
+import type { Account, ChatInfo, Directory } from './directory.ts';
+import { fileIdOfUrl, type FileKeys } from './files.ts';
+import type { LiveSessions } from './live-sessions.ts';
+import type { MediaInfo, MessageBox, MessageRecord } from './message-box.ts';
+import type { MediaIndex } from './media-index.ts';
+import type { People } from './people.ts';
+import type { PresenceBook } from './presence.ts';
+import type { PtsBook } from './pts.ts';
+import { peerUser, type Renderer, type View } from './render.ts';
+import type { LayeredCodec } from '../tl/layered-codec.ts';
+
+export interface OutboundDeps {
+  readonly bus: Bus;
+  readonly directory: Directory;
+  readonly people: People;
+  readonly box: MessageBox;
+  readonly pts: PtsBook;
+  readonly render: Renderer;
+  readonly live: LiveSessions;
+  readonly presence: PresenceBook;
+  readonly media: MediaIndex;
+  readonly keys: FileKeys;
+  readonly codec: LayeredCodec;
+  /** The HTTP base URL (our file URLs start with it). */
+  readonly httpUrl: string;
+  readonly logger: Logger;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export class Outbound {
+  constructor(private readonly d: OutboundDeps) {}
+
+  /** The egress handler. */
+  readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
+    for (const delivery of deliveries) {
+      if (delivery.target.connector !== 'mtproto') continue;
+      const chat = this.d.directory.chatOfAddress(delivery.target.address);
+      if (chat === undefined) {
+        this.d.logger.warn({ endpoint: delivery.target.address, event: delivery.event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
+        continue;
+      }
+      await this.#one(chat, delivery.event);
+    }
+  };
+
+  async #one(chat: ChatInfo, event: CanonicalEvent): Promise<void> {
+    switch (event.kind) {
+      case 'message': return this.#message(chat, event);
+      case 'edit': return this.#change(chat, event, 'edit', event.target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'retract': return this.#change(chat, event, 'del', event.target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      case 'reaction': {
+        const reactor = String(await this.d.people.senderIdOf(event.sender));
+        return this.#change(chat, event, 'react', event.target, (r) => {
+          const reactions: Record<string, readonly string[]> = { ...r.reactions };
+          if (event.reactions.length === 0) delete reactions[reactor];
+          else reactions[reactor] = [...new Set(event.reactions)];
+          return { ...r, reactions };
+        });
+      }
+      case 'receipt': return this.#receipt(chat, event);
+      case 'typing': return this.#typing(chat, event);
+      case 'presence': return this.#presence(chat, event);
+      case 'membership': return;
+    }
+  }
+
+  /**
+   * Opens the history of every chat whose log is empty with a "group created" service message:
+   * clients expect each dialog to have a top message (gramjs cannot even list one without).
+   */
+  async prepare(): Promise<void> {
+    for (const chat of this.d.directory.chats) {
+      const log = await this.d.box.chat(chat.address);
+      if (log.count > 0) continue;
+      const time = seconds(Date.now());
+      await this.d.box.append(chat.address, { kind: 'new', eventKey: `created:${chat.address}`, time, from: '0' }, (g) => ({
+        id: g, chat: chat.address, ev: `created:${chat.address}`, from: '0', date: time, text: '', service: 'create',
+      }));
+    }
+  }
+
+  /** The message id a canonical event has in a chat (undefined: never delivered there, or forgotten). */
+  async #msgIdOf(chat: ChatInfo, eventId: EventId): Promise<number | undefined> {
+    const native = await this.d.bus.idMap.nativeOf(eventId, chat.endpoint);
+    if (native !== undefined && /^\d+$/.test(native)) return Number(native);
+    const found = await this.d.box.find(chat.address, eventId);
+    return found?.entry.k === 'new' ? found.entry.m : undefined;
+  }
+
+  async #message(chat: ChatInfo, event: EventOfKind<'message'>): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender);
+    const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(chat, event.replyTo);
+    let text = event.text;
+    const spans: Span[] = [...(event.spans ?? [])];
+    let media: MediaInfo | undefined;
+    for (const a of event.attachments ?? []) {
+      const fileId = fileIdOfUrl(this.d.httpUrl, this.d.keys, a.url);
+      const known = media === undefined && fileId !== undefined ? await this.d.media.get(fileId) : undefined;
+      if (known !== undefined) {
+        media = known;
+        continue;
+      }
+      // Not one of ours (or a second file: a message carries one): a line with a link to it.
+      const label = `📎 ${a.name.trim() === '' ? 'file' : a.name}`;
+      if (text !== '') text += '\n';
+      spans.push({ type: 'link', offset: text.length, length: label.length, url: a.url });
+      text += label;
+    }
+    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey: event.id, time: seconds(event.ts), from: String(from), ...(origin !== undefined ? { session: origin } : {}) }, (g) => ({
+      id: g, chat: chat.address, ev: event.id, from: String(from), date: seconds(event.ts), text,
+      ...(spans.length > 0 ? { spans } : {}), ...(reply !== undefined ? { reply } : {}), ...(media !== undefined ? { media } : {}),
+    }));
+    if (!result.fresh) return;
+    await this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m));
+    await this.#pushEntry(chat, result.entry, result.record);
+  }
+
+  async #change(chat: ChatInfo, event: CanonicalEvent, kind: 'edit' | 'del' | 'react', target: EventId, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const id = await this.#msgIdOf(chat, target);
+    if (id === undefined) {
+      this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
+      return;
+    }
+    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+    let skipped = false;
+    const result = await this.d.box.append(chat.address, { kind, eventKey: event.id, time: seconds(event.ts), target: id, ...(origin !== undefined ? { session: origin } : {}) }, async () => {
+      const current = await this.d.box.record(id);
+      if (current === undefined || current.deleted === true) {
+        skipped = true;
+        return undefined;
+      }
+      return apply(current);
+    });
+    if (skipped) this.d.logger.info({ chat: chat.address, event: event.id, id }, 'mtproto: change of a deleted or forgotten message');
+    if (result.fresh) await this.#pushEntry(chat, result.entry, result.record);
+  }
+
+  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>): Promise<void> {
+    if (event.receipt !== 'displayed') return;
+    const id = await this.#msgIdOf(chat, event.target);
+    if (id === undefined) return;
+    const reader = String(await this.d.people.senderIdOf(event.sender));
+    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+    const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader, ...(origin !== undefined ? { session: origin } : {}) }, () => undefined);
+    if (result.fresh) await this.#pushEntry(chat, result.entry, undefined);
+  }
+
+  /** Pushes a new log entry to every account of the chat with sessions here, with its pts. */
+  async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined): Promise<void> {
+    const members = this.d.directory.membersOf(chat).filter((a) => this.d.live.has(a.id));
+    if (members.length === 0) return;
+    const userIds = new Set<bigint>();
+    if (record !== undefined) {
+      userIds.add(BigInt(record.from));
+      for (const u of Object.keys(record.reactions ?? {})) userIds.add(BigInt(u));
+    }
+    if (entry.u !== undefined) userIds.add(BigInt(entry.u));
+    const persons = (await Promise.all([...userIds].map((id) => this.d.people.person(id)))).filter((p) => p !== undefined);
+    for (const account of members) {
+      const pts = await this.d.pts.at(account, entry.g);
+      this.d.live.push(account.id, (layer) => {
+        const view = this.#view(account, layer);
+        const update = this.d.render.update(entry, record, chat.address, view, pts);
+        if (update === undefined) return undefined;
+        return { _: 'updates', updates: [update], users: persons.map((p) => this.d.render.userObject(p, view)), chats: [this.d.render.chatObject(chat, view)], date: view.now, seq: 0 };
+      }, entry.s);
+    }
+  }
+
+  #view(account: Account, layer: number): View {
+    return { account, schema: this.d.codec.schemaFor(layer), now: seconds(Date.now()) };
+  }
+
+  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender);
+    const action = { _: event.state === 'active' ? 'sendMessageTypingAction' : 'sendMessageCancelAction' };
+    for (const account of this.d.directory.membersOf(chat)) {
+      if (account.id === from || !this.d.live.has(account.id)) continue;
+      const person = await this.d.people.person(from);
+      this.d.live.push(account.id, (layer) => {
+        const view = this.#view(account, layer);
+        return {
+          _: 'updates', updates: [{ _: 'updateChatUserTyping', chat_id: chat.id, from_id: peerUser(from), action }],
+          users: person === undefined ? [] : [this.d.render.userObject(person, view)], chats: [this.d.render.chatObject(chat, view)], date: view.now, seq: 0,
+        };
+      });
+    }
+  }
+
+  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender);
+    const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
+    this.d.presence.set(from, event.state, at);
+    for (const account of this.d.directory.membersOf(chat)) {
+      if (account.id === from || !this.d.live.has(account.id)) continue;
+      this.d.live.push(account.id, (layer) => {
+        const view = this.#view(account, layer);
+        const update: TlObject = { _: 'updateUserStatus', user_id: from, status: this.d.presence.statusOf(from, view.now) };
+        return { _: 'updateShort', update, date: view.now };
+      });
+    }
+  }
+}
+

@@ -1,0 +1,146 @@
+// Messages, users, chats and updates as TL objects for one viewing account, in the client's
+// layer. Built by constructor name (the layered codec picks that layer's ids and flags); where
+// a field changed its TYPE between layers (reactions: a string until layer 144, a Reaction after)
+// the schema of the client's layer decides which shape to build.
+import type { TlObject } from '../tl/codec.ts';
+import type { TlSchema } from '../tl/schema.ts';
+import type { LogEntry } from './chat-log.ts';
+import type { Account, ChatInfo, Directory } from './directory.ts';
+import { spansToEntities } from './entities.ts';
+import type { FileKeys } from './files.ts';
+import type { MessageRecord } from './message-box.ts';
+import type { People, Person } from './people.ts';
+import type { PresenceBook } from './presence.ts';
+
+/** Who looks, in which layer. */
+export interface View {
+  readonly account: Account;
+  readonly schema: TlSchema;
+  /** Unix seconds. */
+  readonly now: number;
+}
+
+function hasParam(schema: TlSchema, ctor: string, param: string): boolean {
+  return schema.byName.get(ctor)?.params.some((p) => p.name === param) ?? false;
+}
+
+export const peerChat = (chatId: bigint | string): TlObject => ({ _: 'peerChat', chat_id: BigInt(chatId) });
+export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser', user_id: BigInt(userId) });
+
+export class Renderer {
+  constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
+    private readonly presence: PresenceBook, private readonly dcId: number) {}
+
+  userObject(person: Person, view: View): TlObject {
+    if (person.kind === 'account') {
+      const a = person.account;
+      const self = a.id === view.account.id;
+      return {
+        _: 'user', id: a.id, access_hash: this.keys.peerHash('user', String(a.id)), self, bot: a.bot,
+        first_name: a.firstName, ...(a.lastName !== undefined ? { last_name: a.lastName } : {}),
+        ...(a.username !== undefined ? { username: a.username } : {}),
+        ...(self && a.phone !== undefined ? { phone: a.phone } : {}),
+        ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.presence.statusOf(a.id, view.now) }),
+      };
+    }
+    const p = person.puppet;
+    return { _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now) };
+  }
+
+  /** The users among `ids` that exist (unknown ids are left out). */
+  async users(ids: Iterable<bigint>, view: View): Promise<TlObject[]> {
+    const out: TlObject[] = [];
+    for (const id of new Set(ids)) {
+      const person = await this.people.person(id);
+      if (person !== undefined) out.push(this.userObject(person, view));
+    }
+    return out;
+  }
+
+  chatObject(chat: ChatInfo, view: View): TlObject {
+    return {
+      _: 'chat', id: chat.id, title: chat.title, photo: { _: 'chatPhotoEmpty' },
+      participants_count: this.directory.membersOf(chat).length, date: 0, version: 1,
+      ...(this.directory.mayUse(view.account, chat) ? {} : { left: true }),
+    };
+  }
+
+  message(record: MessageRecord, view: View): TlObject {
+    const peer = peerChat(record.chat);
+    if (record.deleted === true) return { _: 'messageEmpty', id: record.id, peer_id: peer };
+    if (record.service === 'create') {
+      const chat = this.directory.chatOfAddress(record.chat);
+      const members = chat === undefined ? [] : this.directory.membersOf(chat).map((a) => a.id);
+      return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: { _: 'messageActionChatCreate', title: chat?.title ?? '', users: members } };
+    }
+    const from = BigInt(record.from);
+    const entities = record.spans === undefined ? [] : spansToEntities(record.text, record.spans, this.people);
+    return {
+      _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
+      message: record.text,
+      ...(entities.length > 0 ? { entities } : {}),
+      ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
+      ...(record.media !== undefined ? { media: this.media(record, view) } : {}),
+      ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
+      ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
+    };
+  }
+
+  media(record: MessageRecord, view: View): TlObject {
+    const m = record.media!;
+    const id = BigInt(m.file);
+    const common = { id, access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
+    if (m.kind === 'photo' && m.w !== undefined && m.h !== undefined) {
+      return { _: 'messageMediaPhoto', photo: { _: 'photo', ...common, sizes: [{ _: 'photoSize', type: 'y', w: m.w, h: m.h, size: m.size }] } };
+    }
+    void view;
+    return {
+      _: 'messageMediaDocument',
+      document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }] },
+    };
+  }
+
+  reactions(record: MessageRecord, view: View): TlObject {
+    const modern = hasParam(view.schema, 'reactionCount', 'chosen_order');
+    const me = String(view.account.id);
+    const mine = record.reactions?.[me] ?? [];
+    const counts = new Map<string, number>();
+    const recent: TlObject[] = [];
+    for (const [user, set] of Object.entries(record.reactions ?? {})) {
+      for (const emoji of set) {
+        counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
+        recent.push({
+          _: 'messagePeerReaction', peer_id: peerUser(user), date: record.date, my: user === me,
+          reaction: modern ? { _: 'reactionEmoji', emoticon: emoji } : emoji,
+        });
+      }
+    }
+    const results = [...counts].map(([emoji, count]) => {
+      const chosen = mine.indexOf(emoji);
+      return modern
+        ? { _: 'reactionCount', reaction: { _: 'reactionEmoji', emoticon: emoji }, count, ...(chosen >= 0 ? { chosen_order: chosen } : {}) }
+        : { _: 'reactionCount', reaction: emoji, count, chosen: chosen >= 0 };
+    });
+    return { _: 'messageReactions', can_see_list: true, results, ...(recent.length <= 50 ? { recent_reactions: recent } : {}) };
+  }
+
+  /** The update an entry is for one account, with that account's pts after it. */
+  update(entry: LogEntry, record: MessageRecord | undefined, chat: string, view: View, pts: number): TlObject | undefined {
+    const counts = { pts, pts_count: 1 };
+    switch (entry.k) {
+      case 'new':
+        return record === undefined ? undefined : { _: 'updateNewMessage', message: this.message(record, view), ...counts };
+      case 'edit':
+      case 'react':
+        return record === undefined ? undefined : { _: 'updateEditMessage', message: this.message(record, view), ...counts };
+      case 'del':
+        return { _: 'updateDeleteMessages', messages: [entry.m], ...counts };
+      case 'read': {
+        const peer = peerChat(chat);
+        return entry.u === String(view.account.id)
+          ? { _: 'updateReadHistoryInbox', peer, max_id: entry.m, still_unread_count: 0, ...counts }
+          : { _: 'updateReadHistoryOutbox', peer, max_id: entry.m, ...counts };
+      }
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The whole app (src/app.ts) with the MTProto connector and a WebSocket room linked to an MTProto
+ * chat, from a throwaway config tree: memory bus with its state file, HTTP and MTProto on free
+ * loopback ports, one bot and one person provisioned, and stock gramjs TelegramClients that log
+ * in as either. `restart()` stops the app and starts it again on the same tree (state file kept).
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { createLogger, silentLogger } from '../../src/core/logger.ts';
+import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
+import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/login-codes.ts';
+import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
+import { gramLogger, pinServerKey } from './gramjs-client.ts';
+
+const require = createRequire(import.meta.url);
+
+export const CHAT_ID = 1001;
+export const BOT_ID = 5001;
+export const PERSON_ID = 777000123;
+export const PERSON_PHONE = '+1 555 0100';
+export const WS_TOKEN = 'sb_test_ws_alice_for_mtproto_chat_tests';
+
+let cachedKey: { pem: string; key: ServerRsaKey } | undefined;
+function serverKey(): { pem: string; key: ServerRsaKey } {
+  if (cachedKey === undefined) {
+    const { privateKeyPem } = generateServerRsaKey();
+    cachedKey = { pem: privateKeyPem, key: loadServerRsaKey(privateKeyPem) };
+  }
+  return cachedKey;
+}
+
+export interface ChatBridgeOptions {
+  /** Extra YAML under `mtproto:` (indented two spaces), e.g. flood limits. */
+  readonly mtprotoExtra?: string;
+  /** Extra top-level YAML. */
+  readonly extra?: string;
+}
+
+export interface ChatBridge {
+  app: App;
+  readonly tree: ConfigTree;
+  readonly botToken: string;
+  readonly wsUrl: () => string;
+  readonly mtprotoPort: () => number;
+  /** The login code waiting for a phone number (what `switchboard mtproto-code` shows). */
+  pendingCode(phone: string): Promise<string | undefined>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<ChatBridge> {
+  const { pem, key } = serverKey();
+  pinServerKey(key);
+  const botToken = generateBotToken(BOT_ID);
+  const config = [
+    'http: { port: 0 }',
+    'bus: { driver: memory, stateFile: ./data/state.jsonl }',
+    'websocket:',
+    '  tokens:',
+    `    - { name: alice, hash: "${hashToken(WS_TOKEN)}", displayName: Alice }`,
+    'mtproto:',
+    '  enabled: true',
+    '  port: 0',
+    '  rsaKeyFile: ./keys/server.pem',
+    '  accounts:',
+    `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}" }`,
+    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobb }`,
+    ...(opts.mtprotoExtra !== undefined ? [opts.mtprotoExtra] : []),
+    ...(opts.extra !== undefined ? [opts.extra] : []),
+    '',
+  ].join('\n');
+  const tree = makeConfigTree(config, { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n` });
+  tree.write('keys/server.pem', pem);
+  const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;
+  const start = async () => startApp(await loadConfig(tree.configFile, { env: {} }), { logger, httpPortOverride: 0 });
+  let app: App;
+  try {
+    app = await start();
+  } catch (err) {
+    tree.cleanup();
+    throw err;
+  }
+  const bridge: ChatBridge = {
+    get app() { return app; },
+    set app(a: App) { app = a; },
+    tree, botToken,
+    wsUrl: () => wsUrlOf(app),
+    mtprotoPort: () => {
+      const port = mtprotoOf(app)?.listeningOn?.port;
+      if (port === undefined) throw new Error('mtproto is not listening');
+      return port;
+    },
+    async pendingCode(phone) {
+      return parsePendingCode(await app.bus.state('mtproto').get(codeKey(phone.replace(/\D/g, ''))))?.code;
+    },
+    async restart() {
+      await app.close();
+      app = await start();
+    },
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        tree.cleanup();
+      }
+    },
+  };
+  return bridge;
+}
+
+export function stateFileOf(bridge: ChatBridge): string {
+  return join(bridge.tree.dir, 'data', 'state.jsonl');
+}
+
+// ---- a stock TelegramClient with the calls the chat tests use ----------------------------------
+
+/** gramjs objects, as far as the tests read them. */
+export interface GramEntity { className: string; id: { toString(): string }; firstName?: string; lastName?: string; title?: string; bot?: boolean; self?: boolean; username?: string }
+export interface GramMessage {
+  className: string;
+  id: number;
+  message: string;
+  out?: boolean;
+  date: number;
+  entities?: Array<{ className: string; offset: number; length: number; url?: string; language?: string }>;
+  replyTo?: { replyToMsgId?: number };
+  media?: { className: string; document?: { size: { toString(): string }; mimeType: string }; photo?: unknown };
+  reactions?: { results: Array<{ reaction: { emoticon?: string }; count: number; chosenOrder?: number }> };
+  editDate?: number;
+  fromId?: { userId?: { toString(): string } };
+  peerId?: { chatId?: { toString(): string } };
+}
+export interface GramDialog { id: { toString(): string }; title: string; isGroup: boolean; unreadCount: number; message?: GramMessage }
+export interface GramUpdate { className: string; [field: string]: unknown }
+
+export interface ChatClient {
+  connect(): Promise<boolean>;
+  start(params: Record<string, unknown>): Promise<void>;
+  destroy(): Promise<void>;
+  disconnect(): Promise<void>;
+  invoke(request: unknown): Promise<unknown>;
+  getMe(): Promise<GramEntity>;
+  getDialogs(params?: Record<string, unknown>): Promise<GramDialog[]>;
+  getMessages(entity: unknown, params?: Record<string, unknown>): Promise<GramMessage[] & { total?: number }>;
+  getEntity(id: unknown): Promise<GramEntity>;
+  sendMessage(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
+  editMessage(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
+  deleteMessages(entity: unknown, ids: number[], params: Record<string, unknown>): Promise<Array<{ pts: number; ptsCount: number }>>;
+  sendFile(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
+  downloadMedia(message: unknown, params?: Record<string, unknown>): Promise<Buffer>;
+  markAsRead(entity: unknown, message?: unknown, params?: Record<string, unknown>): Promise<boolean>;
+  addEventHandler(handler: (update: GramUpdate) => void, event?: unknown): void;
+  session: { dcId: number };
+  connected: boolean;
+  floodSleepThreshold: number;
+}
+
+const network = require('telegram/network') as { ConnectionTCPFull: new (p: Record<string, unknown>) => unknown; ConnectionTCPObfuscated: new (p: Record<string, unknown>) => unknown };
+const { TelegramClient } = require('telegram') as { TelegramClient: new (session: unknown, apiId: number, apiHash: string, opts: Record<string, unknown>) => ChatClient };
+const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(dcId: number, ip: string, port: number): void } };
+export const Api = (require('telegram/tl') as { Api: Record<string, unknown> & GramApi }).Api;
+export const { CustomFile } = require('telegram/client/uploads') as { CustomFile: new (name: string, size: number, path: string, buffer?: Buffer) => unknown };
+export const bigInt = require('big-integer') as (v: string | number) => unknown;
+
+type Ctor = new (args?: Record<string, unknown>) => unknown;
+export interface GramApi {
+  updates: { GetState: Ctor; GetDifference: Ctor };
+  messages: { SendReaction: Ctor; SetTyping: Ctor; GetHistory: Ctor; GetFullChat: Ctor; ReadHistory: Ctor; SendMessage: Ctor };
+  users: { GetUsers: Ctor; GetFullUser: Ctor };
+  auth: { LogOut: Ctor; SendCode: Ctor; SignIn: Ctor; ImportBotAuthorization: Ctor };
+  account: { UpdateStatus: Ctor };
+  upload: { GetFile: Ctor };
+  help: { GetConfig: Ctor };
+  ReactionEmoji: Ctor;
+  InputPeerChat: Ctor;
+  InputUserSelf: Ctor;
+  CodeSettings: Ctor;
+  SendMessageTypingAction: Ctor;
+  MessageEntityBold: Ctor;
+  MessageEntityItalic: Ctor;
+  MessageEntityCode: Ctor;
+  MessageEntityTextUrl: Ctor;
+  InputDocumentFileLocation: Ctor;
+}
+
+/** A stock TelegramClient on a fresh MemorySession (one auth key), dialing our host and port. */
+export function chatClient(port: number, opts: { floodSleepThreshold?: number; transport?: 'full' | 'obfuscated' } = {}): ChatClient {
+  const base = opts.transport === 'obfuscated' ? network.ConnectionTCPObfuscated : network.ConnectionTCPFull;
+  const Local = class extends (base as new (p: Record<string, unknown>) => object) {
+    constructor(p: Record<string, unknown>) {
+      super({ ...p, ip: '127.0.0.1', port });
+    }
+  };
+  const session = new MemorySession();
+  session.setDC(2, '127.0.0.1', port);
+  const client = new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
+    connection: Local, connectionRetries: 5, retryDelay: 50, autoReconnect: false, requestRetries: 2, baseLogger: gramLogger,
+  });
+  client.floodSleepThreshold = opts.floodSleepThreshold ?? 0;
+  return client;
+}
+
+/** Logs a stock client in as the bot (auth.importBotAuthorization through client.start). */
+export async function loginBot(bridge: ChatBridge, client: ChatClient): Promise<void> {
+  await client.start({ botAuthToken: bridge.botToken, onError: (err: unknown) => { throw err; } });
+}
+
+/** Logs a stock client in as the person: phone number, then the code the admin would pass on. */
+export async function loginPerson(bridge: ChatBridge, client: ChatClient): Promise<void> {
+  await client.start({
+    phoneNumber: PERSON_PHONE,
+    phoneCode: async () => {
+      const code = await bridge.pendingCode(PERSON_PHONE);
+      if (code === undefined) throw new Error('no login code is waiting');
+      return code;
+    },
+    onError: (err: unknown) => { throw err; },
+  });
+}
+
+/** Collects the raw updates a client receives; `next` waits for the first matching one not yet taken. */
+export function updateRecorder(client: ChatClient): { all: GramUpdate[]; next(pred: (u: GramUpdate) => boolean, timeoutMs?: number): Promise<GramUpdate> } {
+  const all: GramUpdate[] = [];
+  const taken = new Set<GramUpdate>();
+  const waiters = new Set<() => void>();
+  client.addEventHandler((u) => {
+    const list = u.className === 'Updates' || u.className === 'UpdatesCombined' ? (u['updates'] as GramUpdate[]) : u.className === 'UpdateShort' ? [u['update'] as GramUpdate] : [u];
+    all.push(...list);
+    for (const w of [...waiters]) w();
+  });
+  return {
+    all,
+    next(pred, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = all.find((u) => !taken.has(u) && pred(u));
+          if (found === undefined) return false;
+          taken.add(found);
+          cleanup();
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => { cleanup(); reject(new Error(`no matching update within ${timeoutMs} ms (got ${all.map((u) => u.className).join(', ')})`)); }, timeoutMs);
+        const cleanup = () => { clearTimeout(timer); waiters.delete(waiter); };
+        const waiter = () => { check(); };
+        if (!check()) waiters.add(waiter);
+      });
+    },
+  };
+}
