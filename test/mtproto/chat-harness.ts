@@ -253,3 +253,15 @@ export function updateRecorder(client: ChatClient): { all: GramUpdate[]; next(pr
     },
   };
 }
+
+/**
+ * destroy(), plus what gramjs 2.26's destroy misses: it clears its exported senders' release
+ * timers with Object.values() of a Map (always empty), so after a download a 30 s timer keeps
+ * the test process alive. Cleanup only; the client's behaviour is untouched.
+ */
+export async function shutdown(client: ChatClient): Promise<void> {
+  const timers = (client as unknown as { _exportedSenderReleaseTimeouts?: Map<number, NodeJS.Timeout> })._exportedSenderReleaseTimeouts;
+  for (const t of timers?.values() ?? []) clearTimeout(t);
+  timers?.clear();
+  await client.destroy();
+}
