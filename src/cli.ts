@@ -4,6 +4,7 @@ import { startCommand, START_HELP } from './cli/start.ts';
 import { checkCommand, CHECK_HELP } from './cli/check.ts';
 import { tokenCommand, TOKEN_HELP } from './cli/token.ts';
 import { keygenCommand, KEYGEN_HELP } from './cli/keygen.ts';
+import { mtprotoCodeCommand, MTPROTO_CODE_HELP } from './cli/mtproto-code.ts';
 
 const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
 
@@ -15,6 +16,9 @@ Commands:
   token   --name NAME [--scope client|bot] [--rooms a,b]
                                make an access token; prints it once and its config entry
   keygen  [--out FILE]         make the MTProto server RSA key; prints its fingerprint
+  token   --mtproto-bot ID --name NAME
+                               make an MTProto bot token; prints it once and its account entry
+  mtproto-code --phone NUMBER  show the login code waiting for a person's MTProto login
 
 --config defaults to $SWITCHBOARD_CONFIG, else ./config.yaml. \`switchboard <command> --help\` for more.
 
@@ -33,6 +37,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[], io: Io) => Promi
   check: { run: checkCommand, help: CHECK_HELP },
   token: { run: tokenCommand, help: TOKEN_HELP },
   keygen: { run: keygenCommand, help: KEYGEN_HELP },
+  'mtproto-code': { run: mtprotoCodeCommand, help: MTPROTO_CODE_HELP },
 };
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {

@@ -38,7 +38,7 @@ export const MtprotoAccountSchema = z.object({
   id: z.number().int().min(1).max(MTPROTO_MAX_ACCOUNT_ID),
   firstName: z.string().min(1).max(64),
   lastName: z.string().max(64).optional(),
-  username: z.string().regex(/^[A-Za-z]\w{3,31}$/, '5 to 32 characters: a letter, then letters, digits or _').optional(),
+  username: z.string().regex(/^[A-Za-z]\w{4,31}$/, '5 to 32 characters: a letter, then letters, digits or _').optional(),
   /** A person's phone number (international form, e.g. +15550100); what they type at login. */
   phone: z.string().regex(/^\+?[\d\s().-]{5,32}$/, 'a phone number such as +15550100').optional(),
   bot: z.boolean().default(false),

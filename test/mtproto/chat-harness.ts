@@ -13,6 +13,7 @@ import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../..
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/login-codes.ts';
+import { STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
 import { gramLogger, pinServerKey } from './gramjs-client.ts';
@@ -39,6 +40,8 @@ export interface ChatBridgeOptions {
   readonly mtprotoExtra?: string;
   /** Extra top-level YAML. */
   readonly extra?: string;
+  /** Use the redis bus driver on this redis-server instead of the memory driver. */
+  readonly redisUrl?: string;
 }
 
 export interface ChatBridge {
@@ -59,7 +62,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
   const botToken = generateBotToken(BOT_ID);
   const config = [
     'http: { port: 0 }',
-    'bus: { driver: memory, stateFile: ./data/state.jsonl }',
+    opts.redisUrl !== undefined ? `bus: { driver: redis, redis: { url: "${opts.redisUrl}", prefix: sbchat } }` : 'bus: { driver: memory, stateFile: ./data/state.jsonl }',
     'websocket:',
     '  tokens:',
     `    - { name: alice, hash: "${hashToken(WS_TOKEN)}", displayName: Alice }`,
@@ -69,7 +72,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     '  rsaKeyFile: ./keys/server.pem',
     '  accounts:',
     `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}" }`,
-    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobb }`,
+    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder }`,
     ...(opts.mtprotoExtra !== undefined ? [opts.mtprotoExtra] : []),
     ...(opts.extra !== undefined ? [opts.extra] : []),
     '',
@@ -96,7 +99,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
       return port;
     },
     async pendingCode(phone) {
-      return parsePendingCode(await app.bus.state('mtproto').get(codeKey(phone.replace(/\D/g, ''))))?.code;
+      return parsePendingCode(await app.bus.state(STATE_NAMESPACE).get(codeKey(phone.replace(/\D/g, ''))))?.code;
     },
     async restart() {
       await app.close();

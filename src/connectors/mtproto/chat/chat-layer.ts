@@ -31,8 +31,9 @@ import { People } from './people.ts';
 import { PresenceBook } from './presence.ts';
 import { PtsBook } from './pts.ts';
 import { Renderer } from './render.ts';
+import { STATE_NAMESPACE } from './state-namespace.ts';
 
-export const STATE_NAMESPACE = 'mtproto';
+export { STATE_NAMESPACE };
 
 export interface ChatLayerOptions {
   readonly bus: Bus;
