@@ -1,0 +1,63 @@
+import type { Actor, CanonicalEvent, Origin } from '../core/event.ts';
+import { safeIndex } from './text.ts';
+
+/** How much of a message is kept: quotes show its start only. */
+const KEPT_CHARS = 512;
+
+export interface RecentMessage {
+  readonly sender: Actor;
+  /** The start of its current text (an edit replaces it). */
+  readonly text: string;
+  readonly origin: Origin;
+}
+
+/**
+ * The messages this process's mapper delivered lately, by canonical id, for the quotes of the
+ * fallbacks ("> Bob: did you…", `reacted 👍 to "…"`) and for the native id of a message that came
+ * from the target itself. A bounded cache, not a read of the room's canonical stream: the stream
+ * cannot be read by event id (only forward from a cursor), so every fallback would cost a scan and
+ * a round trip to Redis in the delivery path. The original of a reply, an edit or a reaction was
+ * almost always routed through this same mapper a little earlier (same room, same targets), so
+ * the cache knows it; when it does not (after a restart, a takeover, or older than `limit`
+ * messages) the fallback says "an earlier message" instead of quoting.
+ */
+export class RecentMessages {
+  private readonly entries = new Map<string, RecentMessage>();
+
+  constructor(private readonly limit: number) {}
+
+  get(id: string): RecentMessage | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Learns from an event on its way out: messages are remembered, edits update them, retractions forget them. */
+  observe(event: CanonicalEvent): void {
+    if (this.limit <= 0) return;
+    switch (event.kind) {
+      case 'message':
+        if (!this.entries.has(event.id)) this.remember(event.id, { sender: event.sender, text: head(event.text), origin: event.origin });
+        return;
+      case 'edit': {
+        const known = this.entries.get(event.target);
+        if (known) this.entries.set(event.target, { ...known, text: head(event.text) });
+        return;
+      }
+      case 'retract':
+        this.entries.delete(event.target);
+        return;
+      default:
+    }
+  }
+
+  private remember(id: string, entry: RecentMessage): void {
+    if (this.entries.size >= this.limit) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(id, entry);
+  }
+}
+
+function head(text: string): string {
+  return text.length <= KEPT_CHARS ? text : text.slice(0, safeIndex(text, KEPT_CHARS));
+}
