@@ -117,6 +117,10 @@ export class CoalescerTx {
   private readonly lastWrites = new Map<string, string>();
   private readonly pendingWrites = new Map<string, Map<string, StateChange | null>>();
   private readonly opens = new Map<string, number>();
+  /** Endpoints where a change of this batch waits. */
+  private readonly deferring = new Set<string>();
+  /** (endpoint, person) pairs this batch handed on at once. */
+  private readonly sentNow = new Set<string>();
   /** What happened to the changes that did not go out, for the metric. */
   readonly outcomes: { change: StateChange; outcome: CoalesceOutcome }[] = [];
 
@@ -125,7 +129,8 @@ export class CoalescerTx {
   /** A state change for an endpoint: answers what goes out now (nothing, or the change itself). */
   offer(change: StateChange): StateChange[] {
     const lastKey = `${change.endpoint}\0${change.key}`;
-    if (this.isOpen(change.endpoint)) {
+    if (this.mustWait(change.endpoint, lastKey)) {
+      this.deferring.add(change.endpoint);
       const waiting = this.pendingOf(change.endpoint, change.key);
       if (waiting) this.outcomes.push({ change: waiting, outcome: 'coalesced' });
       if (change.fingerprint === this.lastOf(lastKey)) {
@@ -142,6 +147,7 @@ export class CoalescerTx {
       return [];
     }
     this.lastWrites.set(lastKey, change.fingerprint);
+    this.sentNow.add(lastKey);
     if (this.windowMs > 0) this.opens.set(change.endpoint, this.now + this.windowMs);
     return [change];
   }
@@ -174,8 +180,15 @@ export class CoalescerTx {
     return this.owner.apply(this.lastWrites, this.pendingWrites, this.opens);
   }
 
-  private isOpen(endpoint: string): boolean {
-    return this.opens.has(endpoint) || this.owner.windowOf(endpoint) !== undefined;
+  /**
+   * Whether a change must wait for the end of the window. The batch that opens a window hands on
+   * the first change of each person at once; a person's second change in it waits, and from the
+   * first change that waits on, every later one of the endpoint waits too (stream order).
+   */
+  private mustWait(endpoint: string, lastKey: string): boolean {
+    // A window still open when the window was set to 0 (a reload) runs out first: what waits in it is earlier.
+    if (this.owner.windowOf(endpoint) !== undefined || this.deferring.has(endpoint)) return true;
+    return this.windowMs > 0 && this.sentNow.has(lastKey);
   }
 
   private lastOf(key: string): string | undefined {

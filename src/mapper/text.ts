@@ -27,7 +27,8 @@ export function preview(text: string, max: number): string {
   // Only the part that can show is collapsed: a quote of a 64 KiB message costs what its start costs.
   const head = text.length > max * 4 ? text.slice(0, safeIndex(text, max * 4)) : text;
   const flat = head.replace(/\s+/g, ' ').trim();
-  return truncate(flat, max) + (head.length < text.length && flat.length <= max && !flat.endsWith('…') ? '…' : '');
+  if (head.length === text.length || flat.length > max) return truncate(flat, max);
+  return `${flat.slice(0, safeIndex(flat, Math.min(flat.length, max - 1)))}…`;
 }
 
 /** A size as people read it: 512 B, 1.5 KB, 20 MB (powers of 1024, one decimal under 10). */
