@@ -30,31 +30,60 @@ export class RecentMessages {
     return this.entries.get(id);
   }
 
+  /**
+   * A view for one batch: it learns from the batch's events at once (a reply quotes a message of
+   * the same batch) but changes the cache only on commit, so a batch the connector refused and the
+   * bus retries quotes exactly what it quoted the first time (an edit must not quote itself).
+   */
+  batch(): RecentBatch {
+    return new RecentBatch(this);
+  }
+
+  /** @internal */
+  apply(changes: ReadonlyMap<string, RecentMessage | null>): void {
+    if (this.limit <= 0) return;
+    for (const [id, entry] of changes) {
+      if (entry === null) { this.entries.delete(id); continue; }
+      if (!this.entries.has(id) && this.entries.size >= this.limit) {
+        const oldest = this.entries.keys().next();
+        if (!oldest.done) this.entries.delete(oldest.value);
+      }
+      this.entries.set(id, entry);
+    }
+  }
+}
+
+/** What one batch learnt, on top of the cache. */
+export class RecentBatch {
+  private readonly changes = new Map<string, RecentMessage | null>();
+
+  constructor(private readonly cache: RecentMessages) {}
+
+  get(id: string): RecentMessage | undefined {
+    const changed = this.changes.get(id);
+    return changed === null ? undefined : changed ?? this.cache.get(id);
+  }
+
   /** Learns from an event on its way out: messages are remembered, edits update them, retractions forget them. */
   observe(event: CanonicalEvent): void {
-    if (this.limit <= 0) return;
     switch (event.kind) {
       case 'message':
-        if (!this.entries.has(event.id)) this.remember(event.id, { sender: event.sender, text: head(event.text), origin: event.origin });
+        if (this.get(event.id) === undefined) this.changes.set(event.id, { sender: event.sender, text: head(event.text), origin: event.origin });
         return;
       case 'edit': {
-        const known = this.entries.get(event.target);
-        if (known) this.entries.set(event.target, { ...known, text: head(event.text) });
+        const known = this.get(event.target);
+        if (known) this.changes.set(event.target, { ...known, text: head(event.text) });
         return;
       }
       case 'retract':
-        this.entries.delete(event.target);
+        this.changes.set(event.target, null);
         return;
       default:
     }
   }
 
-  private remember(id: string, entry: RecentMessage): void {
-    if (this.entries.size >= this.limit) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(id, entry);
+  commit(): void {
+    if (this.changes.size > 0) this.cache.apply(this.changes);
   }
 }
 

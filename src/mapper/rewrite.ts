@@ -6,7 +6,7 @@ import type { MediaLinks } from './attachments.ts';
 import type { IdentityResolver } from './identities.ts';
 import type { PresenceStates } from './presence-states.ts';
 import type { PresenceAggregate } from './presence-aggregate.ts';
-import type { RecentMessages } from './recent-messages.ts';
+import type { RecentBatch } from './recent-messages.ts';
 import type { DeliveryHints, TargetIdentity } from './types.ts';
 import { rewriteMessage } from './rewrite-message.ts';
 import { rewriteEdit, rewriteReaction, rewriteReceipt, rewriteRetract } from './rewrite-references.ts';
@@ -19,7 +19,7 @@ export interface RewriteContext {
   readonly resolver: IdentityResolver;
   readonly presence: PresenceStates;
   readonly aggregate: PresenceAggregate;
-  readonly recent: RecentMessages;
+  readonly recent: RecentBatch;
   readonly quoteChars: number;
   readonly links: MediaLinks;
   /** Whether a referenced message can be pointed at on the target endpoint, and its native id there when known. */

@@ -12,7 +12,7 @@ import type { IdentityResolver } from './identities.ts';
 import type { MapperMetrics } from './metrics.ts';
 import { PresenceAggregate } from './presence-aggregate.ts';
 import type { PresenceStates } from './presence-states.ts';
-import type { RecentMessages } from './recent-messages.ts';
+import type { RecentBatch, RecentMessages } from './recent-messages.ts';
 import { rewriteEvent, type Degrade, type Reference, type RewriteContext } from './rewrite.ts';
 import type { MapperSettings, MapperTables } from './tables.ts';
 import type { MappedDelivery } from './types.ts';
@@ -104,29 +104,31 @@ export class TargetMapper {
   private async deliverBatch(deliveries: readonly Delivery[], handler: DeliveryHandler): Promise<void> {
     const started = performance.now();
     const tx = this.coalescer.begin(this.core.clock.now());
+    const recent = this.core.recent.batch();
     const degraded: Degrade[] = [];
-    const out = await this.mapBatch(deliveries, tx, degraded);
+    const out = await this.mapBatch(deliveries, tx, recent, degraded);
     this.core.metrics.batchSeconds.observe({ target: this.network }, (performance.now() - started) / 1_000);
     if (out.length > 0) await handler(out);
+    recent.commit();
     this.commit(tx, degraded);
   }
 
   /** Rewrites a batch. Exposed for the presence-storm bench and tests, which drive it without a bus. */
-  async mapBatch(deliveries: readonly Delivery[], tx: CoalescerTx, degraded: Degrade[]): Promise<MappedDelivery[]> {
+  async mapBatch(deliveries: readonly Delivery[], tx: CoalescerTx, recent: RecentBatch, degraded: Degrade[]): Promise<MappedDelivery[]> {
     const { resolver, presence } = this.core.current();
     const native = this.capabilities.nativeIds === true ? await this.resolveReferences(deliveries) : undefined;
     // Messages of this batch already handed on: a reference to one of them is resolved by the connector once it sent it.
     const earlier = new Set<string>();
     const ctx: RewriteContext = {
       network: this.network, caps: this.capabilities, resolver, presence, aggregate: this.aggregate,
-      recent: this.core.recent, quoteChars: this.core.settings.quoteChars, links: this.core.links,
-      reference: (id, target) => this.reference(id, target, native, earlier),
+      recent, quoteChars: this.core.settings.quoteChars, links: this.core.links,
+      reference: (id, target) => this.reference(id, target, native, earlier, recent),
     };
     const out: MappedDelivery[] = [];
     for (const delivery of deliveries) {
       const { event, target, cursor } = delivery;
       const rewrite = rewriteEvent(event, target, ctx);
-      this.core.recent.observe(event);
+      recent.observe(event);
       degraded.push(...rewrite.degraded);
       const how = rewrite.degraded.length > 0 ? rewrite.degraded.map((d) => `${d.kind}:${d.how}`) : undefined;
       const key = endpointKey(target);
@@ -149,16 +151,16 @@ export class TargetMapper {
     return out;
   }
 
-  private reference(id: EventId, target: Endpoint, native: Map<string, string> | undefined, earlier: Set<string>): Reference {
+  private reference(id: EventId, target: Endpoint, native: Map<string, string> | undefined, earlier: Set<string>, recent: RecentBatch): Reference {
     if (this.capabilities.nativeIds !== true) return { resolvable: true }; // it addresses messages by canonical id
     const key = `${endpointKey(target)}\0${id}`;
     const found = native?.get(key);
     if (found !== undefined) return { resolvable: true, native: found };
     if (earlier.has(key)) return { resolvable: true };
     // A message that came from this very endpoint has its native id in its origin.
-    const recent = this.core.recent.get(id);
-    if (recent?.origin.nativeId !== undefined && recent.origin.connector === target.connector && recent.origin.endpoint === target.address) {
-      return { resolvable: true, native: recent.origin.nativeId };
+    const original = recent.get(id);
+    if (original?.origin.nativeId !== undefined && original.origin.connector === target.connector && original.origin.endpoint === target.address) {
+      return { resolvable: true, native: original.origin.nativeId };
     }
     return { resolvable: false };
   }
