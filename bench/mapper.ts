@@ -1,0 +1,48 @@
+import { BridgedRelay } from './bridged.ts';
+import { throughputClients } from './client-runner.ts';
+import type { RedisProbe } from './redis.ts';
+import { THROUGHPUT, WARMUP } from './relay-bench.ts';
+import type { BenchResult } from './result.ts';
+import type { ThroughputResult } from './scenarios.ts';
+
+/**
+ * Issue #10: WS -> WS throughput with the mapper in the path, beside the same path without it
+ * (`mapper.enabled: false`), in the same run on the same redis-server (target >= 0.9x). Rounds
+ * alternate between the two, each on a freshly started bridge and an emptied Redis, and each
+ * keeps its best round, as the relay bench does (bench/relay-bench.ts says why).
+ */
+export const MAPPER_TARGET_RATIO = 0.9;
+const ROUNDS = 3;
+const WITH = 'switchboard, mapper on';
+const WITHOUT = 'switchboard, mapper off';
+
+export async function runMapperThroughputBench(redisUrl: string, probe: RedisProbe, log: (line: string) => void): Promise<{ results: BenchResult[]; runs: Record<string, ThroughputResult[]> }> {
+  const runs: Record<string, ThroughputResult[]> = { [WITHOUT]: [], [WITH]: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, mapper] of [[WITHOUT, false], [WITH, true]] as const) {
+      await probe.reset();
+      const relay = await BridgedRelay.start(redisUrl, { mapper });
+      try {
+        await throughputClients(relay.linkSpec(), WARMUP);
+        const result = await throughputClients(relay.linkSpec(), THROUGHPUT);
+        runs[name]?.push(result);
+        log(`mapper throughput ${round}/${ROUNDS} ${name}: ${result.perSecond.toFixed(0)} msg/s (${result.messages} in ${result.seconds.toFixed(2)} s${result.timeLimited ? ', send time ran out' : ''})`);
+      } finally {
+        await relay.close();
+      }
+    }
+  }
+  const best = (name: string) => (runs[name] ?? []).reduce<ThroughputResult | undefined>((a, b) => (!a || b.perSecond > a.perSecond ? b : a), undefined);
+  const off = best(WITHOUT);
+  const on = best(WITH);
+  const results: BenchResult[] = [];
+  if (off) results.push({ name: `ws->ws throughput, ${WITHOUT}`, value: off.perSecond, unit: 'msg/s', note: `best of ${runs[WITHOUT]?.map((r) => r.perSecond.toFixed(0)).join(', ')}` });
+  if (on && off) {
+    const ratio = on.perSecond / off.perSecond;
+    results.push({
+      name: `ws->ws throughput, ${WITH}`, value: on.perSecond, unit: 'msg/s', baseline: { name: WITHOUT, value: off.perSecond }, ratio,
+      note: `${ratio >= MAPPER_TARGET_RATIO ? 'PASS' : 'MISS'} (target >= ${MAPPER_TARGET_RATIO}x); best of ${runs[WITH]?.map((r) => r.perSecond.toFixed(0)).join(', ')}`,
+    });
+  }
+  return { results, runs };
+}
