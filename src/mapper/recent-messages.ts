@@ -23,11 +23,18 @@ export interface RecentMessage {
  */
 export class RecentMessages {
   private readonly entries = new Map<string, RecentMessage>();
+  /** Per edit, the text it replaced: every target quotes the same "before", whichever target saw the edit first. */
+  private readonly replaced = new Map<string, string>();
 
   constructor(private readonly limit: number) {}
 
   get(id: string): RecentMessage | undefined {
     return this.entries.get(id);
+  }
+
+  /** The text an edit replaced, when this cache saw the edit. */
+  replacedBy(editId: string): string | undefined {
+    return this.replaced.get(editId);
   }
 
   /**
@@ -40,8 +47,16 @@ export class RecentMessages {
   }
 
   /** @internal */
-  apply(changes: ReadonlyMap<string, RecentMessage | null>): void {
+  apply(changes: ReadonlyMap<string, RecentMessage | null>, replaced: ReadonlyMap<string, string>): void {
     if (this.limit <= 0) return;
+    for (const [editId, text] of replaced) {
+      if (this.replaced.has(editId)) continue;
+      if (this.replaced.size >= this.limit) {
+        const oldest = this.replaced.keys().next();
+        if (!oldest.done) this.replaced.delete(oldest.value);
+      }
+      this.replaced.set(editId, text);
+    }
     for (const [id, entry] of changes) {
       if (entry === null) { this.entries.delete(id); continue; }
       if (!this.entries.has(id) && this.entries.size >= this.limit) {
@@ -56,12 +71,21 @@ export class RecentMessages {
 /** What one batch learnt, on top of the cache. */
 export class RecentBatch {
   private readonly changes = new Map<string, RecentMessage | null>();
+  private readonly replaced = new Map<string, string>();
 
   constructor(private readonly cache: RecentMessages) {}
 
   get(id: string): RecentMessage | undefined {
     const changed = this.changes.get(id);
     return changed === null ? undefined : changed ?? this.cache.get(id);
+  }
+
+  /**
+   * What an edit corrects: the text it replaced when the edit was seen before (by this or
+   * another target's batch), else the message's current text.
+   */
+  correctedBy(editId: string, target: string): string | undefined {
+    return this.replaced.get(editId) ?? this.cache.replacedBy(editId) ?? this.get(target)?.text;
   }
 
   /** Learns from an event on its way out: messages are remembered, edits update them, retractions forget them. */
@@ -71,8 +95,12 @@ export class RecentBatch {
         if (this.get(event.id) === undefined) this.changes.set(event.id, { sender: event.sender, text: head(event.text), origin: event.origin });
         return;
       case 'edit': {
+        if (this.replaced.has(event.id) || this.cache.replacedBy(event.id) !== undefined) return; // already applied
         const known = this.get(event.target);
-        if (known) this.changes.set(event.target, { ...known, text: head(event.text) });
+        if (known) {
+          this.replaced.set(event.id, known.text);
+          this.changes.set(event.target, { ...known, text: head(event.text) });
+        }
         return;
       }
       case 'retract':
@@ -83,7 +111,7 @@ export class RecentBatch {
   }
 
   commit(): void {
-    if (this.changes.size > 0) this.cache.apply(this.changes);
+    if (this.changes.size > 0 || this.replaced.size > 0) this.cache.apply(this.changes, this.replaced);
   }
 }
 

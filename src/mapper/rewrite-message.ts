@@ -108,12 +108,15 @@ export function composeMessage(
   });
 }
 
-/** The line quoting an original above a fallback, or a plain "in reply to an earlier message". */
-export function quoteOf(id: EventId, ctx: RewriteContext): FormattedText {
+/**
+ * The line quoting an original above a fallback, or a plain "in reply to an earlier message".
+ * `text` overrides what is quoted (a correction quotes the text it replaced).
+ */
+export function quoteOf(id: EventId, ctx: RewriteContext, text?: string): FormattedText {
   const original = ctx.recent.get(id);
   if (!original) return plain(UNKNOWN_ORIGINAL_LINE);
   const name = ctx.resolver.resolve(original.sender, ctx.network, ctx.caps).displayName;
-  return quoteLine(name, preview(original.text, ctx.quoteChars), ctx.caps.formatting.includes('quote'));
+  return quoteLine(name, preview(text ?? original.text, ctx.quoteChars), ctx.caps.formatting.includes('quote'));
 }
 
 export function hasRefs(refs: NativeRefs): boolean {

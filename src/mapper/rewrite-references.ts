@@ -37,7 +37,7 @@ export function rewriteEdit(event: EventOfKind<'edit'>, target: Endpoint, identi
   const canReply = ctx.caps.replies && ctx.reference(event.target, target).resolvable;
   degraded.push({ kind: 'edit', how: ctx.caps.edits ? 'as_message_unknown_original' : 'as_message' });
   const body = withPrefix({ text: event.text, spans: event.spans ?? [] }, plain(CORRECTED_PREFIX));
-  const quote = canReply ? undefined : quoteOf(event.target, ctx);
+  const quote = canReply ? undefined : quoteOf(event.target, ctx, ctx.recent.correctedBy(event.id, event.target));
   const parts = composeMessage(event, body, quote, { replyTo: canReply ? event.target : undefined }, ctx, degraded);
   return { type: 'deliver', parts, hints: { identity, ...refsOf(canReply, event.target, target, ctx) }, degraded };
 }

@@ -214,3 +214,19 @@ test('a text over maxTextLength is split into parts of one canonical message, in
   });
   assert.ok(parts.slice(0, -1).every((p) => textOf(p).endsWith(' ')), 'cut after spaces');
 });
+
+test('every target quotes what an edit corrected, whichever target mapped the edit first; a second edit quotes the first', async () => {
+  const rig = new Rig('xmpp', BARE);
+  const mt = rig.mapper.target('mtproto', { ...BARE, maxTextLength: 4096 });
+  const seenByMt: string[] = [];
+  const mtHandler = mt.wrap(async (batch) => { for (const d of batch) seenByMt.push(textOf(d as never)); });
+  const original = event('message', { text: 'v1' }, WS, 'demo-bob', 'Bob');
+  const edit1 = event('edit', { target: original.id, text: 'v2' }, WS, 'demo-bob', 'Bob');
+  const edit2 = event('edit', { target: original.id, text: 'v3' }, WS, 'demo-bob', 'Bob');
+  await rig.batch(delivery(original, XMPP), delivery(edit1, XMPP));
+  await mtHandler([delivery(original, MT), delivery(edit1, MT)]);
+  await rig.batch(delivery(edit2, XMPP));
+  await mtHandler([delivery(edit2, MT)]);
+  assert.deepEqual(rig.delivered.map(textOf), ['v1', '> Bob (websocket): v1\n✎ corrected: v2', '> Bob (websocket): v2\n✎ corrected: v3']);
+  assert.deepEqual(seenByMt, ['v1', '> Bob (websocket): v1\n✎ corrected: v2', '> Bob (websocket): v2\n✎ corrected: v3']);
+});
