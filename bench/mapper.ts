@@ -1,3 +1,12 @@
+import { performance } from 'node:perf_hooks';
+import { validateEvent } from '../src/core/event.ts';
+import { newEventId } from '../src/core/ids.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import { createRegistry } from '../src/core/metrics.ts';
+import type { Delivery } from '../src/bus/types.ts';
+import { WEBSOCKET_CAPABILITIES } from '../src/connectors/websocket/connector.ts';
+import { Mapper } from '../src/mapper/mapper.ts';
+import { EMPTY_TABLES } from '../src/mapper/tables.ts';
 import { BridgedRelay } from './bridged.ts';
 import { throughputClients } from './client-runner.ts';
 import type { RedisProbe } from './redis.ts';
@@ -45,4 +54,37 @@ export async function runMapperThroughputBench(redisUrl: string, probe: RedisPro
     });
   }
   return { results, runs };
+}
+
+/**
+ * The mapper alone, in this process: batches of plain text messages (as the WS -> WS bench sends)
+ * through the websocket target's mapper to a handler that does nothing. A figure that the machine's
+ * other load moves far less than the end-to-end one: what the mapper adds per delivery.
+ */
+export async function runMapperCostBench(): Promise<BenchResult> {
+  const mapper = new Mapper(EMPTY_TABLES, {
+    registry: createRegistry(false), logger: silentLogger,
+    idMap: { link: async () => {}, nativeOf: async () => undefined, canonicalOf: async () => undefined },
+  });
+  const handler = mapper.target('websocket', WEBSOCKET_CAPABILITIES).wrap(async () => {});
+  const target = { connector: 'websocket', address: 'a' };
+  const batches: Delivery[][] = [];
+  let seq = 0;
+  for (let b = 0; b < 2_000; b++) {
+    const batch: Delivery[] = [];
+    for (let i = 0; i < 32; i++, seq++) {
+      const r = validateEvent({
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: 'a', text: `message ${seq} of the bench`,
+        sender: { network: 'websocket', id: `bench-sender-${seq % 2}` }, origin: { connector: 'websocket', endpoint: 'a', session: 's1' },
+      });
+      if (!r.ok) throw new Error(r.error);
+      batch.push({ event: r.event, target, cursor: `1700000000000-${seq}` });
+    }
+    batches.push(batch);
+  }
+  for (const batch of batches.slice(0, 200)) await handler(batch); // warm-up
+  const t0 = performance.now();
+  for (const batch of batches) await handler(batch);
+  const micros = ((performance.now() - t0) * 1_000) / seq;
+  return { name: 'mapper time per WS message delivery (in process)', value: micros, unit: 'µs', note: `${seq} plain-text deliveries in batches of 32, no-op handler` };
 }

@@ -108,9 +108,9 @@ async function main(): Promise<number> {
   try {
     // Issue #10: the same WS -> WS path with and without the mapper, on the same redis-server.
     if (redis && probe) {
-      const { runMapperThroughputBench } = await import('./mapper.ts');
+      const { runMapperCostBench, runMapperThroughputBench } = await import('./mapper.ts');
       const mapper = await runMapperThroughputBench(redis.url, probe, (msg) => console.log(msg));
-      results.push(...mapper.results);
+      results.push(...mapper.results, await runMapperCostBench());
       mapperRuns = mapper.runs;
     }
   } catch (err) {

@@ -16,7 +16,9 @@ const CACHE_LIMIT = 10_000;
  */
 export class IdentityResolver {
   private readonly byAccount = new Map<string, LinkedIdentity>();
-  private readonly cache = new Map<string, TargetIdentity>();
+  /** Per target network (and avatars or not), per sending account: the last rendering, with the name and avatar it was made from. */
+  private readonly cache = new Map<string, Map<string, { name: string | undefined; avatar: string | undefined; identity: TargetIdentity }>>();
+  private cached = 0;
 
   constructor(private readonly tables: MapperTables) {
     for (const identity of tables.identities) {
@@ -32,12 +34,19 @@ export class IdentityResolver {
   /** The sender as `targetNetwork` should show them. */
   resolve(sender: Actor, targetNetwork: string, capabilities: Capabilities): TargetIdentity {
     const avatars = capabilities.avatars === true;
-    const cacheKey = `${targetNetwork}\0${avatars ? 1 : 0}\0${sender.network}\0${sender.id}\0${sender.name ?? ''}\0${sender.avatar ?? ''}`;
-    const hit = this.cache.get(cacheKey);
-    if (hit) return hit;
+    const targetKey = avatars ? `${targetNetwork}+avatars` : targetNetwork;
+    let perTarget = this.cache.get(targetKey);
+    if (!perTarget) this.cache.set(targetKey, perTarget = new Map());
+    const senderKey = `${sender.network}\0${sender.id}`;
+    const hit = perTarget.get(senderKey);
+    if (hit && hit.name === sender.name && hit.avatar === sender.avatar) return hit.identity;
     const identity = this.render(sender, targetNetwork, avatars);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear(); // cheap bound; a miss only re-renders
-    this.cache.set(cacheKey, identity);
+    if (!hit && ++this.cached > CACHE_LIMIT) { // cheap bound; a miss only renders again
+      this.cache.clear();
+      this.cached = 1;
+      this.cache.set(targetKey, perTarget = new Map());
+    }
+    perTarget.set(senderKey, { name: sender.name, avatar: sender.avatar, identity });
     return identity;
   }
 

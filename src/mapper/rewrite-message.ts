@@ -7,7 +7,7 @@ import { degradeSpans, type FormattedText } from './formatting.ts';
 import { splitText } from './split.ts';
 import { preview } from './text.ts';
 import type { AttachmentPlan, NativeRefs, TargetIdentity } from './types.ts';
-import type { Degrade, Rewrite, RewriteContext } from './rewrite.ts';
+import type { BaseHints, Degrade, Rewrite, RewriteContext } from './rewrite.ts';
 
 type MessageEvent = EventOfKind<'message'>;
 
@@ -18,6 +18,10 @@ type MessageEvent = EventOfKind<'message'>;
  * readable text (formatting.ts), and a text over its maxTextLength is split (split.ts).
  */
 export function rewriteMessage(event: MessageEvent, target: Endpoint, identity: TargetIdentity, ctx: RewriteContext): Rewrite {
+  // The common case, kept cheap (it runs for every message): nothing to point at, no files, fits as it is.
+  if (event.replyTo === undefined && event.thread === undefined && event.attachments === undefined && fitsAsIs(event, ctx)) {
+    return { type: 'deliver', parts: [event], hints: plainHints(identity), degraded: NOTHING };
+  }
   const degraded: Degrade[] = [];
   const refs: { replyTo?: string; thread?: string } = {};
   let thread = event.thread;
@@ -63,6 +67,16 @@ export function rewriteMessage(event: MessageEvent, target: Endpoint, identity: 
 
   const parts = composeMessage(event, { text, spans: event.spans ?? [] }, prefix, { replyTo, thread, attachments }, ctx, degraded);
   return { type: 'deliver', parts, hints, degraded };
+}
+
+const NOTHING: readonly Degrade[] = Object.freeze([]);
+const hintsByIdentity = new WeakMap<TargetIdentity, BaseHints>();
+
+/** `{ identity }`, one object per rendered identity. */
+function plainHints(identity: TargetIdentity): BaseHints {
+  let hints = hintsByIdentity.get(identity);
+  if (!hints) hintsByIdentity.set(identity, hints = { identity });
+  return hints;
 }
 
 /** Whether a message needs no formatting or length change on this target (the common, fast case). */

@@ -129,8 +129,11 @@ export class TargetMapper {
       const { event, target, cursor } = delivery;
       const rewrite = rewriteEvent(event, target, ctx);
       recent.observe(event);
-      degraded.push(...rewrite.degraded);
-      const how = rewrite.degraded.length > 0 ? rewrite.degraded.map((d) => `${d.kind}:${d.how}`) : undefined;
+      let how: string[] | undefined;
+      if (rewrite.degraded.length > 0) {
+        degraded.push(...rewrite.degraded);
+        how = rewrite.degraded.map((d) => `${d.kind}:${d.how}`);
+      }
       const key = endpointKey(target);
       if (rewrite.type === 'drop') continue;
       if (rewrite.type === 'state') {
@@ -146,7 +149,7 @@ export class TargetMapper {
         const hints = count === 1 && !how ? rewrite.hints : { ...rewrite.hints, ...(count > 1 ? { part: { index, count } } : {}), ...(how ? { degraded: how } : {}) };
         out.push({ event: part, target, cursor, mapped: hints });
       }
-      if (event.kind === 'message') earlier.add(`${key}\0${event.id}`);
+      if (native && event.kind === 'message') earlier.add(`${key}\0${event.id}`);
     }
     return out;
   }
