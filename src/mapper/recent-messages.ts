@@ -33,6 +33,7 @@ export class RecentMessages {
   private readonly ring: (string | undefined)[];
   private next = 0;
 
+  /** `limit` counts messages and edits together. */
   constructor(private readonly limit: number) {
     this.ring = new Array<string | undefined>(Math.max(0, limit));
   }
@@ -65,9 +66,8 @@ export class RecentMessages {
       this.replaced.set(editId, text);
     }
     for (const [id, entry] of changes) {
-      if (entry === null) { this.entries.delete(id); continue; }
-      if (!this.entries.has(id)) this.admit(`m${id}`);
-      this.entries.set(id, entry);
+      if (entry === null) this.entries.delete(id);
+      else if (this.entries.has(id)) this.entries.set(id, entry); // an edit of a message forgotten meanwhile does not bring it back
     }
   }
 

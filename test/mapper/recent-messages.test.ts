@@ -4,7 +4,7 @@ import { RecentMessages } from '../../src/mapper/recent-messages.ts';
 import { WS, event } from './harness.ts';
 
 test('the recent-message cache is bounded (oldest first), edits and retractions apply only when their batch commits', () => {
-  const cache = new RecentMessages(2);
+  const cache = new RecentMessages(3); // messages and edits together
   const [a, b, c] = ['a', 'b', 'c'].map((text) => event('message', { text }, WS, 'demo-bob'));
   const batch = cache.batch();
   for (const m of [a!, b!]) batch.observe(m);
@@ -31,7 +31,8 @@ test('the recent-message cache is bounded (oldest first), edits and retractions 
   const more = cache.batch();
   more.observe(c!);
   more.commit();
-  assert.equal(cache.get(a!.id), undefined, 'the oldest went');
+  assert.equal(cache.get(a!.id), undefined, 'the oldest (a) went');
+  assert.equal(cache.batch().correctedBy(edit.id, a!.id), 'a', 'the edit is younger: still known');
   assert.equal(cache.get(c!.id)?.text, 'c');
 
   const long = event('message', { text: '😀'.repeat(400) }, WS, 'demo-bob');
