@@ -122,7 +122,7 @@ export const ConfigSchema = z.object({
      * formatting, attachments: docs/mapper.md). Off: connectors get what the router made, as is.
      */
     enabled: z.boolean().default(true),
-    /** Recent messages remembered for the quotes of fallbacks (a reply, a correction, a reaction shown as text). */
+    /** Recent messages (and edits) remembered for the quotes of fallbacks (a reply, a correction, a reaction shown as text). */
     recentMessages: z.number().int().min(0).max(1_000_000).default(10_000),
     /** How much of an original a fallback quotes, in characters. */
     quoteChars: z.number().int().min(10).max(1_000).default(80),
