@@ -21,7 +21,7 @@ import type { ThroughputResult } from './scenarios.ts';
  * keeps its best round, as the relay bench does (bench/relay-bench.ts says why).
  */
 export const MAPPER_TARGET_RATIO = 0.9;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const WITH = 'switchboard, mapper on';
 const WITHOUT = 'switchboard, mapper off';
 
