@@ -108,21 +108,29 @@ export class LocalMediaStore implements MediaStore {
     const guard = new IngestGuard({ maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
     const tmpPath = join(this.tmpDir, `${randomUUID()}.part`);
     const fh = await open(tmpPath, 'wx', 0o600);
-    let fhOpen = true;
+    // A failure of the source (client gone, remote fetch cut off) is "aborted"; one of the disk is not.
+    let sourceFailure: unknown;
+    const watched = async function* watchSource(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of source) yield chunk as Uint8Array;
+      } catch (err) {
+        sourceFailure = err;
+        throw err;
+      }
+    };
     try {
-      await pipeline(source, guard, fh.createWriteStream({ autoClose: false, highWaterMark: READ_CHUNK }));
-      await fh.sync();
-      fhOpen = false;
-      await fh.close();
+      // flush: the stream fsyncs before it closes the file, so what is linked into place is on disk.
+      await pipeline(watched(), guard, fh.createWriteStream({ flush: true, highWaterMark: READ_CHUNK }));
       const id = mediaIdOf(guard.digest());
       const meta = await this.publish(id, tmpPath, { v: 1, sha256: id, size: guard.size, mime: guard.mime, storedAt: this.now() });
       return { id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
     } catch (err) {
-      if (fhOpen) await fh.close().catch(() => undefined);
+      await fh.close().catch(() => undefined); // usually closed by the destroyed stream already
       await removeQuietly(tmpPath);
       if (isMediaError(err)) throw err;
-      if (errno(err) === 'ERR_STREAM_PREMATURE_CLOSE' || errno(err) === 'ECONNRESET' || errno(err) === 'ABORT_ERR') {
-        throw new MediaError(MediaErrorCode.Aborted, 'the upload ended before it was complete', { cause: err });
+      if (sourceFailure !== undefined) {
+        if (isMediaError(sourceFailure)) throw sourceFailure;
+        throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: sourceFailure });
       }
       throw err;
     }
