@@ -22,6 +22,8 @@ export const MediaErrorCode = {
   Timeout: 'timeout',
   /** Name resolution or connection failed. */
   Unreachable: 'unreachable',
+  /** Too many fetches or uploads at once. */
+  Busy: 'busy',
 } as const;
 export type MediaErrorCode = (typeof MediaErrorCode)[keyof typeof MediaErrorCode];
 
