@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, opendir, readFile, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
@@ -108,19 +108,18 @@ export class LocalMediaStore implements MediaStore {
     const guard = new IngestGuard({ maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
     const tmpPath = join(this.tmpDir, `${randomUUID()}.part`);
     const fh = await open(tmpPath, 'wx', 0o600);
-    // A failure of the source (client gone, remote fetch cut off) is "aborted"; one of the disk is not.
-    let sourceFailure: unknown;
-    const watched = async function* watchSource(): AsyncGenerator<Uint8Array> {
-      try {
-        for await (const chunk of source) yield chunk as Uint8Array;
-      } catch (err) {
-        sourceFailure = err;
-        throw err;
-      }
-    };
+    // A failure of the source (client gone, remote fetch cut off) is "aborted"; one of the disk is
+    // not. pipeline() passes the first error on to every stream, so the stream that failed first
+    // is the one that tells which it was.
+    let firstFailure: { readonly where: 'source' | 'store'; readonly err: unknown } | undefined;
+    const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+    const output = fh.createWriteStream({ flush: true, highWaterMark: READ_CHUNK });
+    input.once('error', (err) => { firstFailure ??= { where: 'source', err }; });
+    guard.once('error', (err) => { firstFailure ??= { where: 'store', err }; });
+    output.once('error', (err) => { firstFailure ??= { where: 'store', err }; });
     try {
       // flush: the stream fsyncs before it closes the file, so what is linked into place is on disk.
-      await pipeline(watched(), guard, fh.createWriteStream({ flush: true, highWaterMark: READ_CHUNK }));
+      await pipeline(input, guard, output);
       const id = mediaIdOf(guard.digest());
       const meta = await this.publish(id, tmpPath, { v: 1, sha256: id, size: guard.size, mime: guard.mime, storedAt: this.now() });
       return { id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
@@ -128,9 +127,9 @@ export class LocalMediaStore implements MediaStore {
       await fh.close().catch(() => undefined); // usually closed by the destroyed stream already
       await removeQuietly(tmpPath);
       if (isMediaError(err)) throw err;
-      if (sourceFailure !== undefined) {
-        if (isMediaError(sourceFailure)) throw sourceFailure;
-        throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: sourceFailure });
+      if (firstFailure?.where === 'source') {
+        if (isMediaError(firstFailure.err)) throw firstFailure.err;
+        throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: firstFailure.err });
       }
       throw err;
     }
