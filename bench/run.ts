@@ -25,6 +25,7 @@ interface ExtraBench {
 const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
+  { file: 'media.ts', exportName: 'runMediaBench', what: 'media upload/download vs plain node:http, RSS while 500 MiB pass (issue #10)' },
 ];
 
 async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {
