@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, opendir, readFile, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream';
 import { z } from 'zod';
 import { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
-import { IngestGuard, tooLarge } from './ingest-guard.ts';
+import { IngestSink, tooLarge } from './ingest-guard.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { isMediaId, mediaIdOf, type MediaId } from './media-id.ts';
 import type { ByteRange, DeleteOptions, MediaRef, MediaStore, PutOptions, StoredMedia } from './store.ts';
@@ -49,6 +49,42 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Which side of a put failed, and with what. */
+class IngestFailure extends Error {
+  constructor(readonly where: 'source' | 'store', override readonly cause: unknown) {
+    super(`${where} failed`);
+  }
+}
+
+/**
+ * Pipes `input` into `sink` until the sink has finished (fsynced). On failure it unpipes and
+ * destroys the sink but leaves `input` alone: the caller owns its source, and an HTTP request
+ * destroyed here would take its socket, and the 413 the route still has to send, with it.
+ */
+async function ingest(input: Readable, sink: IngestSink): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const stopWatching = finished(input, { writable: false }, (err) => {
+      if (err) settle(new IngestFailure('source', err));
+    });
+    const settle = (failure?: IngestFailure) => {
+      if (settled) return;
+      settled = true;
+      stopWatching();
+      if (failure) {
+        input.unpipe(sink);
+        sink.destroy();
+        reject(failure);
+      } else {
+        resolve();
+      }
+    };
+    sink.once('error', (err) => settle(new IngestFailure('store', err)));
+    sink.once('finish', () => settle());
+    input.pipe(sink);
+  });
 }
 
 /**
@@ -105,33 +141,25 @@ export class LocalMediaStore implements MediaStore {
   async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<MediaRef> {
     const maxBytes = Math.min(this.maxBytes, options.maxBytes ?? Infinity);
     if (options.declaredSize !== undefined && options.declaredSize > maxBytes) throw tooLarge(maxBytes);
-    const guard = new IngestGuard({ maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
     const tmpPath = join(this.tmpDir, `${randomUUID()}.part`);
     const fh = await open(tmpPath, 'wx', 0o600);
-    // A failure of the source (client gone, remote fetch cut off) is "aborted"; one of the disk is
-    // not. pipeline() passes the first error on to every stream, so the stream that failed first
-    // is the one that tells which it was.
-    let firstFailure: { readonly where: 'source' | 'store'; readonly err: unknown } | undefined;
+    const sink = new IngestSink({ file: fh, maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
+    const owned = !(source instanceof Readable);
     const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
-    const output = fh.createWriteStream({ flush: true, highWaterMark: READ_CHUNK });
-    input.once('error', (err) => { firstFailure ??= { where: 'source', err }; });
-    guard.once('error', (err) => { firstFailure ??= { where: 'store', err }; });
-    output.once('error', (err) => { firstFailure ??= { where: 'store', err }; });
     try {
-      // flush: the stream fsyncs before it closes the file, so what is linked into place is on disk.
-      await pipeline(input, guard, output);
-      const id = mediaIdOf(guard.digest());
-      const meta = await this.publish(id, tmpPath, { v: 1, sha256: id, size: guard.size, mime: guard.mime, storedAt: this.now() });
+      await ingest(input, sink);
+      await fh.close();
+      const id = mediaIdOf(sink.digest());
+      const meta = await this.publish(id, tmpPath, { v: 1, sha256: id, size: sink.size, mime: sink.mime, storedAt: this.now() });
       return { id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
-    } catch (err) {
-      await fh.close().catch(() => undefined); // usually closed by the destroyed stream already
+    } catch (failure) {
+      if (owned) input.destroy();
+      await fh.close().catch(() => undefined);
       await removeQuietly(tmpPath);
-      if (isMediaError(err)) throw err;
-      if (firstFailure?.where === 'source') {
-        if (isMediaError(firstFailure.err)) throw firstFailure.err;
-        throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: firstFailure.err });
-      }
-      throw err;
+      if (!(failure instanceof IngestFailure)) throw failure;
+      if (failure.where === 'store' || isMediaError(failure.cause)) throw failure.cause;
+      // The source failed (client gone, remote fetch cut off): "aborted"; a disk error is not.
+      throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: failure.cause });
     }
   }
 

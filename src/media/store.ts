@@ -55,6 +55,8 @@ export interface MediaStore {
   /**
    * Streams `source` into the store. Rejects with a MediaError (too_large, unsupported_type,
    * size_mismatch, aborted) and leaves no trace when the content is refused or the source fails.
+   * A Readable source belongs to the caller: on refusal it is left unread, not destroyed (an HTTP
+   * route still answers on its socket; a fetcher destroys its own request).
    */
   put(source: Readable | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<MediaRef>;
   stat(id: MediaId): Promise<StoredMedia | undefined>;

@@ -1,5 +1,4 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_MEDIA_BASE_PATH, type RouteHandler } from './download-route.ts';
 import { isMediaError, MediaErrorCode } from './errors.ts';
@@ -111,14 +110,8 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
     running.set(principal.id, mine + 1);
     total++;
     const name = sanitizeFileName(queryOf(req).get('name') ?? undefined);
-    // The store consumes a pass-through, not the request: when it stops early (limit, type) it
-    // destroys its source, and destroying the request would destroy the socket before the answer.
-    const body = new PassThrough({ highWaterMark: 256 * 1024 });
-    req.pipe(body);
-    req.once('error', (err) => body.destroy(err));
-    req.once('aborted', () => body.destroy(Object.assign(new Error('client aborted the upload'), { code: 'ECONNRESET' })));
     try {
-      const ref = await store.put(body, { mime: req.headers['content-type'], ...(declaredSize !== undefined ? { declaredSize } : {}) });
+      const ref = await store.put(req, { mime: req.headers['content-type'], ...(declaredSize !== undefined ? { declaredSize } : {}) });
       const signed = signer.signedPath(basePath, ref.id, name, options.urlTtlSeconds);
       const attachment: UploadedAttachment = { id: ref.id, name, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBase}${signed.path}` };
       metrics?.responses.inc({ route: 'upload', status: '201' });
@@ -126,7 +119,6 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
       options.onStored?.(ref, principal);
       sendJson(res, 201, attachment, { location: attachment.url });
     } catch (err) {
-      req.unpipe(body);
       if (isMediaError(err, MediaErrorCode.Aborted)) {
         metrics?.refusals.inc({ source: 'upload', reason: err.code });
         logger?.debug({ principal: principal.id }, 'upload aborted by the client');
