@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, opendir, readFile, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { finished } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { z } from 'zod';
 import { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
-import { IngestSink, tooLarge } from './ingest-guard.ts';
+import { IngestSink, tooLarge } from './ingest-sink.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { isMediaId, mediaIdOf, type MediaId } from './media-id.ts';
 import type { ByteRange, DeleteOptions, MediaRef, MediaStore, PutOptions, StoredMedia } from './store.ts';
@@ -66,21 +65,25 @@ class IngestFailure extends Error {
 async function ingest(input: Readable, sink: IngestSink): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let settled = false;
-    const stopWatching = finished(input, { writable: false }, (err) => {
-      if (err) settle(new IngestFailure('source', err));
-    });
+    let stopWatching = (): void => undefined;
     const settle = (failure?: IngestFailure) => {
       if (settled) return;
       settled = true;
       stopWatching();
-      if (failure) {
-        input.unpipe(sink);
-        sink.destroy();
-        reject(failure);
-      } else {
+      if (!failure) {
         resolve();
+        return;
       }
+      input.unpipe(sink);
+      // A source we stop reading may still fail later (the client resets): that must not become
+      // an unhandled 'error' event.
+      input.on('error', () => undefined);
+      sink.destroy();
+      reject(failure);
     };
+    stopWatching = finished(input, { writable: false }, (err) => {
+      if (err) settle(new IngestFailure('source', err));
+    });
     sink.once('error', (err) => settle(new IngestFailure('store', err)));
     sink.once('finish', () => settle());
     input.pipe(sink);
