@@ -19,8 +19,11 @@ export interface MediaServiceDeps<P extends UploadPrincipal> {
   readonly config: MediaConfig;
   /** Relative `dir` is resolved against this (the config file's folder). */
   readonly baseDir: string;
-  /** The HTTP listener's URL, used when config.urls.publicBaseUrl is unset. */
-  readonly httpUrl: string;
+  /**
+   * The HTTP listener's URL, used when config.urls.publicBaseUrl is unset; a function when it is
+   * known only once the server listens (the media routes must be handed to the server before).
+   */
+  readonly httpUrl: string | (() => string);
   readonly logger: Logger;
   readonly registry?: Registry;
   /** Who may upload; without it the upload route is off. */
@@ -54,7 +57,8 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
     log.warn('media.urls.secret is not set: signed media links stop working after a restart and on other instances');
   }
   const signer = new UrlSigner(config.urls.secret ?? randomBytes(32));
-  const publicBaseUrl = (config.urls.publicBaseUrl ?? deps.httpUrl).replace(/\/+$/, '');
+  const { httpUrl } = deps;
+  const publicBaseUrl = (): string => (config.urls.publicBaseUrl ?? (typeof httpUrl === 'function' ? httpUrl() : httpUrl)).replace(/\/+$/, '');
   const basePath = config.urls.basePath;
   const routes = createMediaRoutes({ store, signer, basePath, logger: log, ...(metrics ? { metrics } : {}) },
     config.upload.enabled && deps.authorize ? {
@@ -91,7 +95,7 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
     attachmentFor: (ref, name) => {
       const clean = sanitizeFileName(name);
       const { path } = signer.signedPath(basePath, ref.id, clean, config.urls.ttlSeconds);
-      return { id: ref.id, name: clean, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBaseUrl}${path}` };
+      return { id: ref.id, name: clean, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBaseUrl()}${path}` };
     },
     close: async () => { await gc?.close(); },
   };

@@ -28,8 +28,11 @@ export interface MediaUploadOptions<P extends UploadPrincipal> {
   readonly signer: UrlSigner;
   /** Who may upload: the WebSocket connector's token check plugs in here. undefined = 401. */
   readonly authorize: (req: IncomingMessage) => P | undefined | Promise<P | undefined>;
-  /** Absolute base of the URLs handed out (scheme://host[:port]), as clients reach this server. */
-  readonly publicBaseUrl: string;
+  /**
+   * Absolute base of the URLs handed out (scheme://host[:port]), as clients reach this server;
+   * a function when it is known only once the server listens (port 0).
+   */
+  readonly publicBaseUrl: string | (() => string);
   /** How long a handed-out URL stays valid, in seconds. */
   readonly urlTtlSeconds: number;
   readonly basePath?: string;
@@ -66,8 +69,8 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
   const basePath = options.basePath ?? DEFAULT_MEDIA_BASE_PATH;
   const perPrincipal = options.maxConcurrentPerPrincipal ?? 4;
   const maxConcurrent = options.maxConcurrent ?? 64;
-  const publicBase = options.publicBaseUrl.replace(/\/+$/, '');
-  new URL(publicBase); // throws at construction on a malformed base, not at the first upload
+  const publicBase = (): string => (typeof options.publicBaseUrl === 'function' ? options.publicBaseUrl() : options.publicBaseUrl).replace(/\/+$/, '');
+  if (typeof options.publicBaseUrl === 'string') new URL(publicBase()); // a malformed base fails here, not at the first upload
   const { store, signer, logger, metrics } = options;
   const running = new Map<string, number>();
   let total = 0;
@@ -113,7 +116,7 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
     try {
       const ref = await store.put(req, { mime: req.headers['content-type'], ...(declaredSize !== undefined ? { declaredSize } : {}) });
       const signed = signer.signedPath(basePath, ref.id, name, options.urlTtlSeconds);
-      const attachment: UploadedAttachment = { id: ref.id, name, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBase}${signed.path}` };
+      const attachment: UploadedAttachment = { id: ref.id, name, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBase()}${signed.path}` };
       metrics?.responses.inc({ route: 'upload', status: '201' });
       metrics?.bytesIn.inc({ source: 'upload' }, ref.size);
       options.onStored?.(ref, principal);

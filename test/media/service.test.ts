@@ -24,17 +24,21 @@ test('the proposed config section has safe defaults and refuses bad values', () 
 
 test('startMediaService wires store, signed routes, upload, attachments, metrics and GC from the config', async () => {
   const dir = await tempDir();
+  // As in the app: the routes exist before the server listens; the URL is known only after.
   let handler: RouteHandler = () => false;
-  const server = await startRouteServer((req, res) => handler(req, res));
+  let listening: string | undefined;
   const registry = createRegistry(false);
+  let server: Awaited<ReturnType<typeof startRouteServer>> | undefined;
   try {
     const config = MediaConfigSchema.parse({ dir: './media-data', maxBytes: 4096, urls: { secret: 's'.repeat(40), ttlSeconds: 120 }, gc: { intervalSeconds: 3600 } });
     const service = await startMediaService({
-      config, baseDir: dir.path, httpUrl: server.url, logger: silentLogger, registry,
+      config, baseDir: dir.path, httpUrl: () => listening ?? 'http://not-listening-yet', logger: silentLogger, registry,
       authorize: (req) => (req.headers.authorization === 'Bearer ok' ? { id: 'u' } : undefined),
       liveReferences: () => [],
     });
     handler = service.routes;
+    server = await startRouteServer((req, res) => handler(req, res));
+    listening = server.url;
     assert.ok(existsSync(join(dir.path, 'media-data', 'blobs')), 'relative dir resolved against the config folder');
 
     const up = await httpRequest(`${server.url}/media?name=a.txt`, { method: 'POST', headers: { authorization: 'Bearer ok', 'content-type': 'text/plain' }, body: 'hi there' });
@@ -62,7 +66,7 @@ test('startMediaService wires store, signed routes, upload, attachments, metrics
     await service.close();
     await service.close();
   } finally {
-    await server.close();
+    await server?.close();
     await dir.remove();
   }
 });
