@@ -6,6 +6,7 @@ export { LocalMediaStore, type LocalMediaStoreOptions } from './local-store.ts';
 export { isMediaId, mediaIdOf, type MediaId } from './media-id.ts';
 export { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
 export { UrlSigner } from './url-signer.ts';
+export { createSignedLinks, type LinkableAttachment, type SignedLinksOptions } from './signed-links.ts';
 export { createMediaRoutes, type RouteHandler } from './routes.ts';
 export { createMediaDownloadHandler, type MediaDownloadOptions } from './download-route.ts';
 export { createMediaUploadHandler, type MediaUploadOptions, type UploadPrincipal, type UploadedAttachment } from './upload-route.ts';

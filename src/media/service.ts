@@ -11,6 +11,7 @@ import { MediaGarbageCollector } from './gc.ts';
 import { LocalMediaStore } from './local-store.ts';
 import { createMediaMetrics } from './metrics.ts';
 import { createMediaRoutes, type RouteHandler } from './routes.ts';
+import { createSignedLinks, type LinkableAttachment } from './signed-links.ts';
 import type { MediaRef } from './store.ts';
 import type { UploadedAttachment, UploadPrincipal } from './upload-route.ts';
 import { UrlSigner } from './url-signer.ts';
@@ -28,6 +29,8 @@ export interface MediaServiceDeps<P extends UploadPrincipal> {
   readonly registry?: Registry;
   /** Who may upload; without it the upload route is off. */
   readonly authorize?: (req: IncomingMessage) => P | undefined | Promise<P | undefined>;
+  /** Clock of URL expiry and GC (tests). */
+  readonly now?: () => number;
   /** Media ids referenced by retained events; without it GC does not run. */
   readonly liveReferences?: () => AsyncIterable<string> | Iterable<string>;
 }
@@ -41,6 +44,11 @@ export interface MediaService {
   readonly gc: MediaGarbageCollector | undefined;
   /** A canonical Attachment for stored content, with a fresh signed URL. */
   attachmentFor(ref: MediaRef, name: string | undefined): UploadedAttachment;
+  /**
+   * The mapper's MediaLinks seam: a fresh signed URL, per delivery, for attachments whose URL we
+   * signed; any other URL unchanged.
+   */
+  readonly links: { urlFor(attachment: LinkableAttachment): string };
   close(): Promise<void>;
 }
 
@@ -56,7 +64,7 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
   if (config.urls.secret === undefined) {
     log.warn('media.urls.secret is not set: signed media links stop working after a restart and on other instances');
   }
-  const signer = new UrlSigner(config.urls.secret ?? randomBytes(32));
+  const signer = new UrlSigner(config.urls.secret ?? randomBytes(32), deps.now);
   const { httpUrl } = deps;
   const publicBaseUrl = (): string => (config.urls.publicBaseUrl ?? (typeof httpUrl === 'function' ? httpUrl() : httpUrl)).replace(/\/+$/, '');
   const basePath = config.urls.basePath;
@@ -86,12 +94,14 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
       graceMs: config.gc.graceSeconds * 1000,
       debrisAgeMs: config.gc.debrisSeconds * 1000,
       intervalMs: config.gc.intervalSeconds * 1000,
+      ...(deps.now ? { now: deps.now } : {}),
       logger: log,
       ...(metrics ? { metrics } : {}),
     }).start()
     : undefined;
   return {
     store, signer, fetcher, routes, gc,
+    links: createSignedLinks({ signer, basePath, publicBaseUrl, ttlSeconds: config.urls.ttlSeconds }),
     attachmentFor: (ref, name) => {
       const clean = sanitizeFileName(name);
       const { path } = signer.signedPath(basePath, ref.id, clean, config.urls.ttlSeconds);

@@ -52,15 +52,16 @@ export class UrlSigner {
    * given for a URL we really signed, so neither answer tells anything about an id to a guesser.
    */
   verify(id: string, name: string, expText: string | null, sigText: string | null): Verification {
-    if (expText === null || sigText === null || !/^\d{1,12}$/.test(expText) || !/^[A-Za-z0-9_-]{43}$/.test(sigText)) {
-      return { ok: false, reason: 'bad_signature' };
-    }
-    const exp = Number(expText);
-    const given = Buffer.from(sigText, 'base64url');
-    const expected = this.mac(id, name, exp);
-    if (given.length !== SIG_BYTES || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
-    if (exp <= Math.floor(this.now() / 1000)) return { ok: false, reason: 'expired' };
+    if (!this.signatureMatches(id, name, expText, sigText)) return { ok: false, reason: 'bad_signature' };
+    if (Number(expText) <= Math.floor(this.now() / 1000)) return { ok: false, reason: 'expired' };
     return { ok: true };
+  }
+
+  /** True when we signed exactly this id, name and expiry (expired or not): constant time. */
+  signatureMatches(id: string, name: string, expText: string | null, sigText: string | null): boolean {
+    if (expText === null || sigText === null || !/^\d{1,12}$/.test(expText) || !/^[A-Za-z0-9_-]{43}$/.test(sigText)) return false;
+    const given = Buffer.from(sigText, 'base64url');
+    return given.length === SIG_BYTES && timingSafeEqual(given, this.mac(id, name, Number(expText)));
   }
 
   /** Seconds until `exp` (for Cache-Control), never negative. */

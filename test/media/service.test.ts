@@ -81,3 +81,33 @@ test('a bad type pattern or allow-list entry stops the start with a message nami
     await dir.remove();
   }
 });
+
+test('links for the mapper: a fresh signed URL for references we signed; foreign URLs and bare hashes pass unchanged', async () => {
+  const dir = await tempDir();
+  let now = 1_700_000_000_000;
+  try {
+    const config = MediaConfigSchema.parse({ urls: { secret: 'q'.repeat(40), ttlSeconds: 600, publicBaseUrl: 'https://chat.example.org' } });
+    const service = await startMediaService({ config, baseDir: dir.path, httpUrl: 'http://127.0.0.1:1', logger: silentLogger, now: () => now });
+    const ref = await service.store.put(Readable.from([Buffer.from('linked')]), { mime: 'text/plain' });
+    const att = service.attachmentFor(ref, 'x.txt');
+    now += 3_600_000; // the reference's own link has expired by the time it is delivered
+    const fresh = service.links.urlFor(att);
+    assert.notEqual(fresh, att.url);
+    const u = new URL(fresh);
+    assert.equal(u.origin, 'https://chat.example.org');
+    assert.equal(u.pathname, `/media/${ref.id}/x.txt`);
+    assert.equal(Number(u.searchParams.get('exp')), Math.floor(now / 1000) + 600);
+    assert.deepEqual(service.signer.verify(ref.id, 'x.txt', u.searchParams.get('exp'), u.searchParams.get('sig')), { ok: true });
+
+    const foreign = { ...att, url: 'https://upload.xmpp.example/abc/x.txt' };
+    assert.equal(service.links.urlFor(foreign), foreign.url);
+    const forged = { ...att, url: `https://chat.example.org/media/${ref.id}/x.txt?exp=9999999999&sig=${'A'.repeat(43)}` };
+    assert.equal(service.links.urlFor(forged), forged.url, 'knowing the hash does not buy a link');
+    const renamed = { ...att, url: att.url.replace('/x.txt?', '/y.txt?') };
+    assert.equal(service.links.urlFor(renamed), renamed.url);
+    const otherId = { ...att, id: 'b'.repeat(64) };
+    assert.equal(service.links.urlFor(otherId), otherId.url, 'the reference id must be the signed one');
+  } finally {
+    await dir.remove();
+  }
+});
