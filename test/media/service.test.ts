@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { AttachmentSchema } from '../../src/core/event.ts';
 import { MediaConfigSchema, startMediaService, type RouteHandler } from '../../src/media/index.ts';
+import type { MediaLinks } from '../../src/mapper/attachments.ts';
 import { tempDir } from './helpers.ts';
 import { httpRequest, json, startRouteServer } from './http-harness.ts';
 
@@ -91,7 +92,8 @@ test('links for the mapper: a fresh signed URL for references we signed; foreign
     const ref = await service.store.put(Readable.from([Buffer.from('linked')]), { mime: 'text/plain' });
     const att = service.attachmentFor(ref, 'x.txt');
     now += 3_600_000; // the reference's own link has expired by the time it is delivered
-    const fresh = service.links.urlFor(att);
+    const seam: MediaLinks = service.links; // plugs into the mapper's seam as it is
+    const fresh = seam.urlFor(att, { connector: 'xmpp', address: 'room@muc.example.org' });
     assert.notEqual(fresh, att.url);
     const u = new URL(fresh);
     assert.equal(u.origin, 'https://chat.example.org');
