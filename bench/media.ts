@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,10 @@ const mbps = (bytes: number, seconds: number): number => bytes / MiB / seconds;
 
 export async function runMediaBench(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'sb-media-bench-'));
+  // bench/run.ts's hard stop exits the process without running finally blocks: the ~1 GiB of
+  // files must not stay behind then either.
+  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   let worker: Worker | undefined;
   try {
     const bigFile = join(dir, 'big.bin');
@@ -205,6 +209,7 @@ export async function runMediaBench(): Promise<BenchResult[]> {
   } finally {
     await worker?.stop();
     await rm(dir, { recursive: true, force: true });
+    process.off('exit', removeOnExit);
   }
 }
 
