@@ -29,6 +29,14 @@ const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
 ];
 
+/**
+ * Issue #10's media bench moves a few GiB through loopback and disk (30-60 s): on a busy machine
+ * the default run would pass its hard stop with it, so it runs with `npm run bench -- --media`
+ * (or alone: `node --import tsx bench/media.ts`).
+ */
+const MEDIA_BENCH: ExtraBench = { file: 'media.ts', exportName: 'runMediaBench', what: 'media upload/download vs plain node:http, RSS while 500 MiB pass (issue #10)' };
+const WITH_MEDIA = process.argv.includes('--media');
+
 async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {
   const factories: RelayFactory[] = [{ name: BASELINE, start: () => NaiveRelay.start(redisUrl) }];
   try {
@@ -126,10 +134,11 @@ async function main(): Promise<number> {
   } catch (err) {
     failures.push(`presence bench: ${(err as Error).stack ?? String(err)}`);
   }
-  for (const bench of MTPROTO_BENCHES) {
+  for (const bench of WITH_MEDIA ? [...MTPROTO_BENCHES, MEDIA_BENCH] : MTPROTO_BENCHES) {
     console.log(`running bench/${bench.file} ...`);
     await runExtra(bench, results, failures, missing);
   }
+  if (!WITH_MEDIA) console.log('media bench not run: `npm run bench -- --media` or `node --import tsx bench/media.ts`');
 
   printTable(results);
   for (const m of missing) console.log(`MISSING: ${m} is not there yet; not run.`);
