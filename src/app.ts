@@ -11,6 +11,7 @@ import type { Connector, ConnectorListing } from './connectors/connector.ts';
 import { CONNECTOR_MODULES } from './connectors/registry.ts';
 import { MountTable, startHttpServer, type HttpServer } from './http/server.ts';
 import { healthReport } from './http/health.ts';
+import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -29,6 +30,8 @@ export interface App {
   readonly instanceId: string;
   /** What peers connect to, per connector (the start banner). */
   listings(): readonly ConnectorListing[];
+  /** Reads mappings/ again and puts it in force, or refuses it (file:line:field) keeping the old tables (SIGHUP). */
+  reloadMappings(): Promise<ReloadOutcome>;
   /** Graceful shutdown: stop accepting, drain, close. Idempotent; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -83,6 +86,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     started.push(() => bus.close());
     // createBus itself warns loudly when the driver is memory (not durable).
 
+    // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
+    const mapper = createMapper(loaded, bus, registry, log);
+
     const connectors: Connector[] = [];
     for (const module of CONNECTOR_MODULES) {
       if (module.enabled(config)) connectors.push(await module.create(loaded));
@@ -111,7 +117,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
 
     for (const connector of connectors) {
       await connector.start({
-        bus, routing: router, instanceId, registry, http: mounts, httpUrl,
+        bus: connectorBus(bus, mapper, connector), routing: router, instanceId, registry, http: mounts, httpUrl,
         endpoints: loaded.bridges.flatMap((b) => b.endpoints.filter((e) => e.connector === connector.network)),
         logger: log.child({ connector: connector.network }),
       });
@@ -174,6 +180,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     return {
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId,
       listings: () => connectors.flatMap((c) => c.describe()),
+      reloadMappings: () => reloadMappings(loaded, mapper, log),
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {
