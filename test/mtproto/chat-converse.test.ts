@@ -20,7 +20,7 @@ async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event
 const messageOf = (u: GramUpdate) => u['message'] as GramMessage;
 const inputChat = () => new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
 
-async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, selfId: number): Promise<void> {
+async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, selfId: number, mapper: boolean): Promise<void> {
   const rec = updateRecorder(client);
 
   // The group is a dialog; the account is itself.
@@ -58,7 +58,8 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   assert.equal(wsMsg.out, false);
   assert.deepEqual(wsMsg.entities?.map((e) => [e.className, e.offset, e.length]), [['MessageEntityStrike', 5, 2], ['MessageEntityBold', 11, 4]]);
   const alice = await client.getEntity(bigInt(wsMsg.fromId?.userId?.toString() ?? '0'));
-  assert.equal(alice.firstName, 'Alice', 'the WS user is a user with her display name');
+  // Her name as the mapper's default display-name template renders it ("{name} ({network})"), or as her network gives it.
+  assert.equal(alice.firstName, mapper ? 'Alice (websocket)' : 'Alice', 'the WS user is a user with her display name');
 
   // Replies, both ways.
   await client.sendMessage(PEER, { message: 'a reply', replyTo: wsMsg.id });
@@ -133,15 +134,15 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   void bridge;
 }
 
-async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, selfId: number): Promise<void> {
-  const bridge = await startChatBridge();
+async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, selfId: number, mapper = true): Promise<void> {
+  const bridge = await startChatBridge(mapper ? {} : { extra: 'mapper: { enabled: false }' });
   const client = chatClient(bridge.mtprotoPort());
   let ws: TestClient | undefined;
   try {
     ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
     await login(bridge, client);
-    await converse(bridge, client, ws, selfId);
+    await converse(bridge, client, ws, selfId, mapper);
   } finally {
     await ws?.close();
     await shutdown(client);
@@ -155,6 +156,10 @@ test('a stock TelegramClient logged in as a bot chats with a WebSocket client', 
 
 test('a stock TelegramClient logged in as a person (phone + code) chats with a WebSocket client', { timeout: 120_000 }, async () => {
   await withRoom(loginPerson, PERSON_ID);
+});
+
+test('the same with the mapper off: deliveries as the router made them', { timeout: 120_000 }, async () => {
+  await withRoom(loginBot, BOT_ID, false);
 });
 
 test('two MTProto accounts in one room: each sees the other\'s messages and downloads the other\'s file', { timeout: 120_000 }, async () => {

@@ -17,17 +17,26 @@ const mentions: MentionResolver = {
 /** Text mixing ASCII, BMP letters and astral emoji (two UTF-16 units each). */
 const textArb = fc.array(fc.constantFrom('a', 'b', ' ', 'é', '中', '😀', '🧪', '👍🏽', '\n'), { minLength: 1, maxLength: 40 }).map((parts) => parts.join(''));
 
-/** A span of a type MTProto can express, anywhere inside `text` (nesting and overlaps allowed). */
+/** The UTF-16 indices between characters (where a span may start or end). */
+function boundaries(text: string): number[] {
+  const out = [0];
+  let i = 0;
+  for (const ch of text) out.push(i += ch.length);
+  return out;
+}
+
+/** A span of a type MTProto can express, anywhere inside `text` on character boundaries (nesting and overlaps allowed). */
 function spanArb(text: string): fc.Arbitrary<Span> {
-  const n = text.length;
+  const cuts = boundaries(text);
   return fc.record({
     type: fc.constantFrom('bold', 'italic', 'strike', 'code', 'pre', 'link', 'mention', 'quote', 'spoiler'),
-    offset: fc.integer({ min: 0, max: n - 1 }),
-    len: fc.integer({ min: 1, max: n }),
+    from: fc.integer({ min: 0, max: cuts.length - 2 }),
+    span: fc.integer({ min: 1, max: cuts.length - 1 }),
     language: fc.constantFrom(undefined, 'ts', 'python'),
     user: fc.constantFrom('mtproto:777', 'websocket:alice'),
-  }).map(({ type, offset, len, language, user }) => {
-    const length = Math.min(len, n - offset);
+  }).map(({ type, from, span, language, user }) => {
+    const offset = cuts[from]!;
+    const length = cuts[Math.min(from + span, cuts.length - 1)]! - offset;
     const base = { type, offset, length };
     if (type === 'pre') return { ...base, ...(language !== undefined ? { language } : {}) } as Span;
     if (type === 'link') return { ...base, url: `https://example.org/${offset}` } as Span;
@@ -68,6 +77,16 @@ test('the spans always make a valid canonical event, whatever entities a client 
     const result = validateEvent(event);
     assert.ok(result.ok, result.ok ? '' : result.error);
   }), { numRuns: 500 });
+});
+
+test('an entity that cuts a character in half (inside a surrogate pair) is dropped, not clamped', () => {
+  const text = 'a😀b';
+  assert.deepEqual(entitiesToSpans(text, [
+    { _: 'messageEntityBold', offset: 2, length: 2 }, // starts inside the emoji
+    { _: 'messageEntityItalic', offset: 0, length: 2 }, // ends inside it
+    { _: 'messageEntityCode', offset: 1, length: 2 }, // the emoji whole
+  ], mentions), [{ type: 'code', offset: 1, length: 2 }]);
+  assert.deepEqual(spansToEntities(text, [{ type: 'bold', offset: 2, length: 1 }], mentions), []);
 });
 
 test('edges: out-of-range and meaningless entities are dropped, plain URLs become links, unknown mentions are dropped', () => {

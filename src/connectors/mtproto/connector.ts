@@ -32,6 +32,8 @@ export const MTPROTO_CAPABILITIES: Capabilities = {
   attachments: { delivery: 'link', maxBytes: 2 * 1024 * 1024 * 1024 },
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'link', 'mention', 'quote', 'spoiler'],
   maxTextLength: MTPROTO_MAX_TEXT,
+  // Message ids are recorded in the bus's id map: the mapper resolves references to them.
+  nativeIds: true,
 };
 
 /**

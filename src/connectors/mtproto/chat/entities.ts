@@ -1,9 +1,10 @@
 // MTProto message entities <-> canonical formatting spans. Both count offsets and lengths in
 // UTF-16 code units (core.telegram.org/api/entities), so positions carry over as they are; what
 // differs is the vocabulary. Entities with no canonical meaning (underline, hashtags, bot
-// commands, custom emoji...) are left out: their text stays, plain. Out-of-range entities are
-// dropped, never clamped into something the sender did not write.
-import type { Span } from '../../../core/event.ts';
+// commands, custom emoji...) are left out: their text stays, plain. Entities out of range or
+// cutting a character in half (inside a surrogate pair) are dropped, never clamped into
+// something the sender did not write.
+import { splitsSurrogatePair, type Span } from '../../../core/event.ts';
 import type { TlObject } from '../tl/codec.ts';
 
 /** Resolves user references both ways: an MTProto user id <-> the canonical `span.user` string. */
@@ -45,9 +46,11 @@ function validUrl(url: string): boolean {
   }
 }
 
+/** Inside the text, and starting and ending between characters (never inside a surrogate pair). */
 function inRange(text: string, offset: unknown, length: unknown): offset is number {
   return typeof offset === 'number' && typeof length === 'number' && Number.isInteger(offset) && Number.isInteger(length)
-    && offset >= 0 && length >= 1 && offset + length <= text.length;
+    && offset >= 0 && length >= 1 && offset + length <= text.length
+    && !splitsSurrogatePair(text, offset) && !splitsSurrogatePair(text, offset + length);
 }
 
 /** Canonical order: by offset, longer (outer) first, then by type: equal inputs give equal outputs. */

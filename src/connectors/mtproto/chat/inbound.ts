@@ -17,12 +17,12 @@ export function senderOf(account: Account): Actor {
   return { network: CONNECTOR, id: String(account.id), ...(name !== '' ? { name: name.slice(0, 256) } : {}) };
 }
 
-export function originOf(chat: ChatInfo, ctx: ApiCallContext, nativeId?: string): Origin {
-  return {
-    connector: CONNECTOR, endpoint: chat.address,
-    ...(nativeId !== undefined ? { nativeId } : {}),
-    ...(ctx.channel !== undefined ? { session: ctx.channel.key } : {}),
-  };
+/**
+ * Where an event of a call comes from: the chat's endpoint and the calling session. No nativeId:
+ * a message gets its id only when the bus delivers it back (outbound.ts links it in the id map).
+ */
+export function originOf(chat: ChatInfo, ctx: ApiCallContext): Origin {
+  return { connector: CONNECTOR, endpoint: chat.address, ...(ctx.channel !== undefined ? { session: ctx.channel.key } : {}) };
 }
 
 /** Validates an event built from a call; a refusal is the client's input: 400 with the field. */

@@ -9,6 +9,7 @@ import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { TlObject } from '../tl/codec.ts';
+import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { fileIdOfUrl, type FileKeys } from './files.ts';
@@ -52,27 +53,29 @@ export class Outbound {
         this.d.logger.warn({ endpoint: delivery.target.address, event: delivery.event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
         continue;
       }
-      await this.#one(chat, delivery.event);
+      await this.#one(chat, delivery.event, hintsOf(delivery));
     }
   };
 
-  async #one(chat: ChatInfo, event: CanonicalEvent): Promise<void> {
+  /** `hints`: what the mapper says about the delivery (absent with the mapper off). */
+  async #one(chat: ChatInfo, event: CanonicalEvent, hints: DeliveryHints | undefined): Promise<void> {
+    const target = hints?.refs?.target;
     switch (event.kind) {
-      case 'message': return this.#message(chat, event);
-      case 'edit': return this.#change(chat, event, 'edit', event.target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
-      case 'retract': return this.#change(chat, event, 'del', event.target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      case 'message': return this.#message(chat, event, hints);
+      case 'edit': return this.#change(chat, event, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'retract': return this.#change(chat, event, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
       case 'reaction': {
-        const reactor = String(await this.d.people.senderIdOf(event.sender));
-        return this.#change(chat, event, 'react', event.target, (r) => {
+        const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
+        return this.#change(chat, event, 'react', event.target, target, (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
           return { ...r, reactions };
         });
       }
-      case 'receipt': return this.#receipt(chat, event);
-      case 'typing': return this.#typing(chat, event);
-      case 'presence': return this.#presence(chat, event);
+      case 'receipt': return this.#receipt(chat, event, hints);
+      case 'typing': return this.#typing(chat, event, hints);
+      case 'presence': return this.#presence(chat, event, hints);
       case 'membership': return;
     }
   }
@@ -92,22 +95,29 @@ export class Outbound {
     }
   }
 
-  /** The message id a canonical event has in a chat (undefined: never delivered there, or forgotten). */
-  async #msgIdOf(chat: ChatInfo, eventId: EventId): Promise<number | undefined> {
+  /**
+   * The message id a canonical event has in a chat (undefined: never delivered there, or
+   * forgotten): the mapper's resolved native id when it gave one, else the id map, else the log.
+   */
+  async #msgIdOf(chat: ChatInfo, eventId: EventId, resolved?: string): Promise<number | undefined> {
+    if (resolved !== undefined && /^\d{1,10}$/.test(resolved)) return Number(resolved);
     const native = await this.d.bus.idMap.nativeOf(eventId, chat.endpoint);
     if (native !== undefined && /^\d+$/.test(native)) return Number(native);
     const found = await this.d.box.find(chat.address, eventId);
     return found?.entry.k === 'new' ? found.entry.m : undefined;
   }
 
-  async #message(chat: ChatInfo, event: EventOfKind<'message'>): Promise<void> {
-    const from = await this.d.people.senderIdOf(event.sender);
-    const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(chat, event.replyTo);
+  async #message(chat: ChatInfo, event: EventOfKind<'message'>, hints: DeliveryHints | undefined): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
+    const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(chat, event.replyTo, hints?.refs?.replyTo);
     let text = event.text;
     const spans: Span[] = [...(event.spans ?? [])];
     let media: MediaInfo | undefined;
+    // The mapper's plans carry the URL to use here (a signed media-store link); without it, the attachment's own.
+    const urls = new Map(hints?.attachments?.map((p) => [p.attachment.id, p.url]));
     for (const a of event.attachments ?? []) {
-      const fileId = fileIdOfUrl(this.d.httpUrl, this.d.keys, a.url);
+      const url = urls.get(a.id) ?? a.url;
+      const fileId = fileIdOfUrl(this.d.httpUrl, this.d.keys, a.url) ?? fileIdOfUrl(this.d.httpUrl, this.d.keys, url);
       const known = media === undefined && fileId !== undefined ? await this.d.media.get(fileId) : undefined;
       if (known !== undefined) {
         media = known;
@@ -116,21 +126,25 @@ export class Outbound {
       // Not one of ours (or a second file: a message carries one): a line with a link to it.
       const label = `📎 ${a.name.trim() === '' ? 'file' : a.name}`;
       if (text !== '') text += '\n';
-      spans.push({ type: 'link', offset: text.length, length: label.length, url: a.url });
+      spans.push({ type: 'link', offset: text.length, length: label.length, url });
       text += label;
     }
+    // A long text split by the mapper: every part is a message of its own, under one event id.
+    const part = hints?.part?.index ?? 0;
+    const eventKey = part === 0 ? event.id : `${event.id}#${part}`;
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
-    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey: event.id, time: seconds(event.ts), from: String(from), ...(origin !== undefined ? { session: origin } : {}) }, (g) => ({
+    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey, time: seconds(event.ts), from: String(from), ...(origin !== undefined ? { session: origin } : {}) }, (g) => ({
       id: g, chat: chat.address, ev: event.id, from: String(from), date: seconds(event.ts), text,
       ...(spans.length > 0 ? { spans } : {}), ...(reply !== undefined ? { reply } : {}), ...(media !== undefined ? { media } : {}),
     }));
     if (!result.fresh) return;
-    await this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m));
+    // The first part stands for the event (replies, edits and reactions point at it).
+    if (part === 0) await this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m));
     await this.#pushEntry(chat, result.entry, result.record);
   }
 
-  async #change(chat: ChatInfo, event: CanonicalEvent, kind: 'edit' | 'del' | 'react', target: EventId, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
-    const id = await this.#msgIdOf(chat, target);
+  async #change(chat: ChatInfo, event: CanonicalEvent, kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const id = await this.#msgIdOf(chat, target, resolved);
     if (id === undefined) {
       this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
       return;
@@ -149,11 +163,11 @@ export class Outbound {
     if (result.fresh) await this.#pushEntry(chat, result.entry, result.record);
   }
 
-  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>): Promise<void> {
+  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined): Promise<void> {
     if (event.receipt !== 'displayed') return;
-    const id = await this.#msgIdOf(chat, event.target);
+    const id = await this.#msgIdOf(chat, event.target, hints?.refs?.target);
     if (id === undefined) return;
-    const reader = String(await this.d.people.senderIdOf(event.sender));
+    const reader = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
     const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader, ...(origin !== undefined ? { session: origin } : {}) }, () => undefined);
     if (result.fresh) await this.#pushEntry(chat, result.entry, undefined);
@@ -185,8 +199,8 @@ export class Outbound {
     return { account, schema: this.d.codec.schemaFor(layer), now: seconds(Date.now()) };
   }
 
-  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>): Promise<void> {
-    const from = await this.d.people.senderIdOf(event.sender);
+  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
     const action = { _: event.state === 'active' ? 'sendMessageTypingAction' : 'sendMessageCancelAction' };
     for (const account of this.d.directory.membersOf(chat)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
@@ -201,8 +215,8 @@ export class Outbound {
     }
   }
 
-  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>): Promise<void> {
-    const from = await this.d.people.senderIdOf(event.sender);
+  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>, hints: DeliveryHints | undefined): Promise<void> {
+    const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
     const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
     this.d.presence.set(from, event.state, at);
     for (const account of this.d.directory.membersOf(chat)) {

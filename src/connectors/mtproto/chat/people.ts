@@ -1,13 +1,15 @@
 // Users as MTProto clients see them: the provisioned accounts (their configured ids) and everyone
 // who writes from another network, as a user with a stable id derived from who they are: the
 // canonical id of a person linked in mappings/identities.yaml (one user whichever network they
-// write from), else `<network>:<id>` of the sender. A linked person with an MTProto account of
-// their own appears as that account. Derived ids live in 2^39 ..< 2^40 (accounts stay below).
+// write from), else `<network>:<id>` of the sender (the mapper's TargetIdentity.key, and its
+// display name, when the mapper is on). A linked person with an MTProto account of their own
+// appears as that account. Derived ids live in 2^39 ..< 2^40 (accounts stay below).
 import { createHash } from 'node:crypto';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Identity } from '../../../config/load.ts';
 import type { Actor } from '../../../core/event.ts';
 import type { Logger } from '../../../core/logger.ts';
+import type { TargetIdentity } from '../../../mapper/types.ts';
 import type { Account, Directory } from './directory.ts';
 import type { MentionResolver } from './entities.ts';
 
@@ -17,7 +19,7 @@ const PUPPET_CACHE = 10_000;
 /** A person of another network, remembered so `users.getUsers` can answer for their id. */
 export interface Puppet {
   readonly id: bigint;
-  /** What the id derives from: `canonical:<id>` or `<network>:<id>`. */
+  /** What the id derives from: the canonical id of a linked person, else `<network>:<id>`. */
   readonly key: string;
   readonly name: string;
   readonly network: string;
@@ -54,23 +56,28 @@ export class People implements MentionResolver {
     return linked === undefined ? undefined : this.directory.account(BigInt(linked));
   }
 
-  /** The key a non-account actor's user id derives from. */
+  /** The key a non-account actor's user id derives from (the same as the mapper's TargetIdentity.key). */
   keyOf(actor: Pick<Actor, 'network' | 'id'>): string {
     const identity = this.#links.get(`${actor.network}:${actor.id}`);
-    return identity !== undefined ? `canonical:${identity.canonical}` : `${actor.network}:${actor.id}`;
+    return identity !== undefined ? identity.canonical : `${actor.network}:${actor.id}`;
   }
 
-  /** The user id of an event's sender, remembering a person of another network (persisted before it is shown). */
-  async senderIdOf(actor: Actor): Promise<bigint> {
-    const account = this.accountOf(actor);
+  /**
+   * The user id of an event's sender, remembering a person of another network (persisted before
+   * it is shown). `identity` is the mapper's view of the sender when the mapper is on.
+   */
+  async senderIdOf(actor: Actor, identity?: TargetIdentity): Promise<bigint> {
+    const linkedAccount = identity?.account !== undefined && /^\d{1,15}$/.test(identity.account) ? this.directory.account(BigInt(identity.account)) : undefined;
+    const account = linkedAccount ?? this.accountOf(actor);
     if (account !== undefined) return account.id;
-    const key = this.keyOf(actor);
+    const key = identity?.key ?? this.keyOf(actor);
     const id = puppetIdOf(key);
-    const identity = this.#links.get(`${actor.network}:${actor.id}`);
-    const name = (identity?.displayName ?? actor.name ?? actor.id).slice(0, 64) || actor.id.slice(0, 64);
+    const linked = this.#links.get(`${actor.network}:${actor.id}`);
+    const name = (identity?.displayName ?? linked?.displayName ?? actor.name ?? actor.id).slice(0, 64) || actor.id.slice(0, 64);
+    const avatar = identity?.avatar ?? actor.avatar;
     const known = await this.puppet(id);
-    if (known === undefined || known.name !== name || known.avatar !== actor.avatar) {
-      const puppet: Puppet = { id, key, name, network: actor.network, nativeId: actor.id, ...(actor.avatar !== undefined ? { avatar: actor.avatar } : {}) };
+    if (known === undefined || known.name !== name || known.avatar !== avatar) {
+      const puppet: Puppet = { id, key, name, network: actor.network, nativeId: actor.id, ...(avatar !== undefined ? { avatar } : {}) };
       await this.state.set(`user:${id}`, JSON.stringify({ ...puppet, id: String(id) }));
       this.#remember(puppet);
     }

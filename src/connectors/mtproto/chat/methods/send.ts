@@ -86,7 +86,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const { text, spans } = textOf(deps, call, false);
     if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
     const event = checked({
-      v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx, String(record.id)),
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
       target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
     });
     const published = await publishAndWait(deps, view.account, chat, event);
@@ -111,7 +111,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     let last: { g: number } | undefined;
     for (const { record, chat } of targets) {
       const event = checked({
-        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx, String(record.id)),
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
         target: record.ev,
       });
       last = (await publishAndWait(deps, account, chat, event)).entry;
