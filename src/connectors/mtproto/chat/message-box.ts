@@ -44,8 +44,15 @@ export interface MessageRecord {
   readonly service?: 'create';
 }
 
-/** Sequence numbers reserved per write of the counter: a restart skips at most this many ids. */
+/**
+ * Sequence numbers are taken in blocks of RESERVE: block n (ids n*RESERVE .. n*RESERVE+RESERVE-1)
+ * belongs to whoever set `seqblock:<n>` first (setIfAbsent: atomic on every driver), so two
+ * instances (or a restart) never hand out one id twice; `seq` holds the highest id reserved, where
+ * the next claim starts. A restart skips what is left of its block.
+ */
 const RESERVE = 1_000;
+/** Claims expire: only blocks above `seq` are ever claimed again. */
+const BLOCK_CLAIM_TTL_MS = 7 * 86_400_000;
 /** Largest message id (int32). */
 const MAX_ID = 2 ** 31 - 1;
 const RECORD_CACHE = 4_096;
@@ -67,15 +74,41 @@ export class MessageBox {
   readonly #records = new Map<number, MessageRecord>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   #next = 1;
+  /** The highest id reserved as this process last saw it (`seq`). */
   #reserved = 0;
+  /** The last id of the block this process holds (0: none). */
+  #blockEnd = 0;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly state: StateStore, private readonly retain: number, private readonly logger: Logger) {}
 
   async start(): Promise<void> {
-    const reserved = Number(await this.state.get('seq') ?? '0');
-    this.#reserved = Number.isSafeInteger(reserved) && reserved > 0 ? reserved : 0;
+    // Nothing reserved yet: the first allocation claims a block above what anyone used.
+    this.#reserved = await this.#storedReserve();
     this.#next = this.#reserved + 1;
+    this.#blockEnd = 0;
+  }
+
+  async #storedReserve(): Promise<number> {
+    const reserved = Number(await this.state.get('seq') ?? '0');
+    return Number.isSafeInteger(reserved) && reserved > 0 ? reserved : 0;
+  }
+
+  /**
+   * Called before each delivery batch: when another instance appended since this one last did (it
+   * held the egress consumer meanwhile, and reserved sequence numbers past ours), everything in
+   * memory is stale: forget it and go on after what it used. One read per batch.
+   */
+  async catchUp(): Promise<void> {
+    await this.#tail;
+    const stored = await this.#storedReserve();
+    if (stored <= this.#reserved) return;
+    this.logger.info({ reserved: this.#reserved, stored }, 'mtproto: another instance appended meanwhile: reloading the message box');
+    this.#chats.clear();
+    this.#records.clear();
+    this.#reserved = stored;
+    this.#next = stored + 1;
+    this.#blockEnd = 0;
   }
 
   /** A chat's log (loaded on first use). */
@@ -109,13 +142,22 @@ export class MessageBox {
   }
 
   async #allocate(): Promise<number> {
-    if (this.#next > MAX_ID) throw new Error('mtproto message ids exhausted');
-    if (this.#next > this.#reserved) {
-      const reserved = Math.min(MAX_ID, this.#next + RESERVE - 1);
-      await this.state.set('seq', String(reserved));
-      this.#reserved = reserved;
-    }
+    if (this.#next > this.#blockEnd) await this.#claimBlock();
     return this.#next++;
+  }
+
+  /** Claims the first free block above every id reserved so far. */
+  async #claimBlock(): Promise<void> {
+    let n = Math.floor(Math.max(this.#reserved, await this.#storedReserve()) / RESERVE) + 1;
+    for (;; n++) {
+      if ((n + 1) * RESERVE - 1 > MAX_ID) throw new Error('mtproto message ids exhausted');
+      if (await this.state.setIfAbsent(`seqblock:${n}`, '1', BLOCK_CLAIM_TTL_MS)) break;
+    }
+    const end = (n + 1) * RESERVE - 1;
+    await this.state.set('seq', String(end));
+    this.#reserved = end;
+    this.#next = n * RESERVE;
+    this.#blockEnd = end;
   }
 
   /**

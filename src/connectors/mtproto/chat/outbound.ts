@@ -46,6 +46,7 @@ export class Outbound {
 
   /** The egress handler. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
+    await this.d.box.catchUp();
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
       const chat = this.d.directory.chatOfAddress(delivery.target.address);
