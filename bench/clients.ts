@@ -4,6 +4,11 @@ import { openSocket } from './ws-client.ts';
 
 /** Connects the sender and receiver a LinkSpec describes; both are ready (joined) when this resolves. */
 export async function openLink(spec: LinkSpec): Promise<BenchLink> {
+  if (spec.kind === 'mtproto') {
+    // Loaded only here: gramjs is big, and the other links do not need it.
+    const { openMtprotoLink } = await import('./mtproto-link.ts');
+    return openMtprotoLink(spec);
+  }
   if (spec.kind === 'naive') {
     // ws emits the server's 'connection' right after writing the 101, so once the client sees
     // 'open' the relay already knows the socket: no message can go out before the receiver is known.
@@ -59,7 +64,7 @@ interface Frame {
 }
 
 /** Connects with a token, waits for hello, joins the room and waits for joined (protocol v1). */
-async function joinedClient(url: string, token: string, room: string): Promise<WebSocket> {
+export async function joinedClient(url: string, token: string, room: string): Promise<WebSocket> {
   const frames: Frame[] = [];
   let wake: (() => void) | undefined;
   const collect = (data: unknown): void => { frames.push(JSON.parse(String(data)) as Frame); wake?.(); };

@@ -20,7 +20,24 @@ export interface BenchLink {
  */
 export type LinkSpec =
   | { readonly kind: 'naive'; readonly url: string }
-  | { readonly kind: 'switchboard'; readonly url: string; readonly room: string; readonly tokens: readonly [string, string] };
+  | { readonly kind: 'switchboard'; readonly url: string; readonly room: string; readonly tokens: readonly [string, string] }
+  | MtprotoLinkSpec;
+
+/**
+ * A stock gramjs TelegramClient logged in as a bot sends to an MTProto chat (messages.sendMessage);
+ * a WebSocket client joined to the linked WS room receives (bench/mtproto-link.ts).
+ */
+export interface MtprotoLinkSpec {
+  readonly kind: 'mtproto';
+  readonly port: number;
+  readonly botToken: string;
+  readonly chatId: number;
+  /** The server's public key, for gramjs' pinned key table (decimal strings). */
+  readonly serverKey: { readonly n: string; readonly e: string; readonly fingerprint: string };
+  readonly wsUrl: string;
+  readonly wsToken: string;
+  readonly room: string;
+}
 
 export interface RelayUnderTest {
   readonly name: string;

@@ -40,8 +40,10 @@ function directory(accounts: MtprotoAccountConfig[]): Directory {
 
 const ACCOUNTS = [account(1, ['room11', 'room12']), account(2, ['room12', 'room13']), account(3, ['*'])];
 
+/** Appends one message and writes it (a batch of one). */
 async function append(box: MessageBox, chat: string, key: string): Promise<number> {
   const r = await box.append(chat, { kind: 'new', eventKey: key, time: 1, from: '9' }, (g) => ({ id: g, chat, ev: key, from: '9', date: 1, text: key }));
+  await box.flush();
   return r.entry.g;
 }
 
@@ -108,6 +110,7 @@ test('the logs and pts survive a reload from the state store; a re-delivered eve
   const book = new PtsBook(state.store('mtproto'), box, dir);
   const before = await Promise.all(dir.accounts.map((a) => book.current(a)));
   const again = await box.append('11', { kind: 'new', eventKey: 'k0', time: 1 }, () => assert.fail('not called for a known event'));
+  await box.flush();
   assert.equal(again.fresh, false);
 
   const box2 = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
@@ -166,4 +169,46 @@ test('an account whose chats change keeps its pts: it goes on from where it was'
   const diff = await book2.difference(a, was, 10);
   assert.equal(diff.type, 'entries');
   if (diff.type === 'entries') assert.deepEqual(diff.items.map((x) => x.entry.e), ['c-new']);
+});
+
+test('a batch is invisible until written; a failed write leaves nothing and the batch goes through again', async () => {
+  const local = new LocalState();
+  const real = local.store('mtproto');
+  let failWrites = false;
+  // The connector's state store with writes that fail on demand (Redis gone mid-batch).
+  const state = {
+    get: (k: string) => real.get(k),
+    set: async (k: string, v: string, ttl?: number) => { if (failWrites && k.startsWith('log:')) throw new Error('state store down'); return real.set(k, v, ttl); },
+    setIfAbsent: (k: string, v: string, ttl?: number) => real.setIfAbsent(k, v, ttl),
+    delete: (k: string) => real.delete(k),
+  };
+  const dir = directory([account(1, ['room11'])]);
+  const box = new MessageBox(state, 1_000, silentLogger);
+  await box.start();
+  const book = new PtsBook(state, box, dir);
+  const a = dir.accounts[0]!;
+  const before = await book.current(a);
+  const batch = async () => {
+    const m = await box.append('11', { kind: 'new', eventKey: 'b1', time: 1, from: '9' }, (g) => ({ id: g, chat: '11', ev: 'b1', from: '9', date: 1, text: 'one' }));
+    // An edit of that message in the same batch finds it.
+    await box.append('11', { kind: 'edit', eventKey: 'b2', time: 2, target: m.entry.m }, async () => ({ ...(await box.record(m.entry.m))!, text: 'one (edited)' }));
+    assert.equal(await book.current(a), before, 'nothing of the batch is visible before its write');
+    assert.equal(await box.find('11', 'b1'), undefined);
+    return m.entry.m;
+  };
+  failWrites = true;
+  await batch();
+  await assert.rejects(box.flush(), /state store down/);
+  assert.equal(await book.current(a), before, 'a failed batch leaves nothing');
+  failWrites = false;
+  const id = await batch();
+  const waiting = box.waitFor('11', 'b1', 1_000);
+  await box.flush();
+  assert.equal((await waiting)?.entry.m, id, 'a waiter is answered once the batch is written');
+  assert.equal(await book.current(a), before + 2);
+  assert.equal((await box.record(id))?.text, 'one (edited)');
+  const reloaded = new MessageBox(state, 1_000, silentLogger);
+  await reloaded.start();
+  assert.equal((await reloaded.record(id))?.text, 'one (edited)');
+  assert.equal((await reloaded.chat('11')).count, (await box.chat('11')).count);
 });

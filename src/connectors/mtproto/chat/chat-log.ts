@@ -43,7 +43,11 @@ function isEntry(v: unknown): v is LogEntry {
   return typeof e['g'] === 'number' && typeof e['k'] === 'string' && typeof e['m'] === 'number' && typeof e['e'] === 'string' && typeof e['t'] === 'number';
 }
 
-/** The log of one chat, loaded from the state store; appends go through MessageBox (one writer). */
+/**
+ * The log of one chat, loaded from the state store. Appends go through MessageBox (one writer) a
+ * batch at a time: entries are staged, the blocks they touch are written once per batch, and only
+ * then do readers see them.
+ */
 export class ChatLog {
   /** Retained entries, oldest first; entries[i] has the absolute index firstN + i. */
   entries: LogEntry[] = [];
@@ -51,6 +55,8 @@ export class ChatLog {
   droppedG = 0;
   /** Entry event ids -> absolute index, for de-duplicating a re-delivered batch. */
   readonly #byEvent = new Map<string, number>();
+  /** Appended in the batch in hand, not written yet (see stage / write / commit). */
+  #staged: LogEntry[] = [];
   #head: Head = { first: 0, last: -1, droppedG: 0 };
 
   private constructor(readonly chat: string, private readonly state: StateStore, private readonly retain: number) {}
@@ -128,33 +134,66 @@ export class ChatLog {
     return this.firstN + this.indexAfter(g);
   }
 
-  /** The entry an event made, if retained. */
-  byEvent(eventKey: string): LogEntry | undefined {
+  /** The entry an event made, if retained (`staged` too: what this batch appended but did not write yet). */
+  byEvent(eventKey: string, staged = false): LogEntry | undefined {
     const n = this.#byEvent.get(eventKey);
-    return n === undefined ? undefined : this.entries[n - this.firstN];
+    if (n !== undefined) return this.entries[n - this.firstN];
+    return staged ? this.#staged.find((e) => e.e === eventKey) : undefined;
+  }
+
+  /** Entries appended, written or not: the next entry's index. */
+  get stagedCount(): number {
+    return this.count + this.#staged.length;
   }
 
   /**
-   * Writes the entry (its block, then the head when the block is new) and only then takes it into
-   * memory, so a failed write leaves the log as it was. Returns the entries retention dropped.
+   * Takes an entry into this batch: it is written by `write()` and only then visible to readers
+   * (`commit()`), so a failed write leaves the log as readers knew it.
    */
-  async append(entry: LogEntry): Promise<LogEntry[]> {
-    const n = this.count;
-    const block = Math.floor(n / BLOCK);
-    const start = block * BLOCK - this.firstN;
-    const blockEntries = [...this.entries.slice(Math.max(0, start)), entry];
-    await this.state.set(`log:${this.chat}:${block}`, JSON.stringify(blockEntries));
-    if (block > this.#head.last) {
-      await this.state.set(`head:${this.chat}`, JSON.stringify({ ...this.#head, last: block }));
-      this.#head = { ...this.#head, last: block };
-    }
-    this.entries.push(entry);
-    this.#byEvent.set(entry.e, n);
-    return this.#trim();
+  stage(entry: LogEntry): void {
+    this.#staged.push(entry);
   }
 
-  /** Drops whole old blocks while more than `retain` entries would still be kept. */
-  async #trim(): Promise<LogEntry[]> {
+  get hasStaged(): boolean {
+    return this.#staged.length > 0;
+  }
+
+  /** Writes the blocks the staged entries touch (each once, whole) and the head when a block is new. */
+  async write(): Promise<void> {
+    if (this.#staged.length === 0) return;
+    const all = [...this.entries, ...this.#staged];
+    const firstBlock = Math.floor(this.count / BLOCK);
+    const lastBlock = Math.floor((this.stagedCount - 1) / BLOCK);
+    const writes: Promise<void>[] = [];
+    for (let b = firstBlock; b <= lastBlock; b++) {
+      const from = b * BLOCK - this.firstN;
+      writes.push(this.state.set(`log:${this.chat}:${b}`, JSON.stringify(all.slice(from, from + BLOCK))));
+    }
+    await Promise.all(writes);
+    // After its blocks: a head never names a block that is not written (load() probes one further).
+    if (lastBlock > this.#head.last) {
+      const head = { ...this.#head, last: lastBlock };
+      await this.state.set(`head:${this.chat}`, JSON.stringify(head));
+      this.#head = head;
+    }
+  }
+
+  /** The written entries become visible. */
+  commit(): void {
+    for (const e of this.#staged) {
+      this.#byEvent.set(e.e, this.count);
+      this.entries.push(e);
+    }
+    this.#staged = [];
+  }
+
+  /** A failed write: the staged entries are forgotten (the bus delivers them again). */
+  discard(): void {
+    this.#staged = [];
+  }
+
+  /** Drops whole old blocks while more than `retain` entries would still be kept; returns them. */
+  async trim(): Promise<LogEntry[]> {
     const dropped: LogEntry[] = [];
     while (this.entries.length - BLOCK >= this.retain) {
       const gone = this.entries.slice(0, BLOCK);

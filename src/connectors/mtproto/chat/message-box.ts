@@ -1,7 +1,9 @@
 // The connector's message box: the update log of every chat (chat-log.ts), the current state of
 // each retained message, and the connector-wide sequence `g` that orders entries across chats
 // (and numbers messages). One writer appends (the egress consumer, which one instance holds at a
-// time); API handlers read, and wait for the entry their own publish produced.
+// time), a delivery batch at a time: appends are staged, `flush()` writes the batch with one
+// write per touched block and message (pipelined), and only then do readers see it. API handlers
+// read, and wait for the entry their own publish produced.
 import type { StateStore } from '../../../bus/types.ts';
 import type { Span } from '../../../core/event.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -73,6 +75,10 @@ export class MessageBox {
   readonly #chats = new Map<string, Promise<ChatLog>>();
   readonly #records = new Map<number, MessageRecord>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** The batch in hand (see append / flush). */
+  #stagedLogs = new Set<ChatLog>();
+  #stagedRecords = new Map<number, MessageRecord>();
+  #stagedEntries: { log: ChatLog; entry: LogEntry }[] = [];
   #next = 1;
   /** The highest id reserved as this process last saw it (`seq`). */
   #reserved = 0;
@@ -123,7 +129,7 @@ export class MessageBox {
   }
 
   async record(id: number): Promise<MessageRecord | undefined> {
-    const cached = this.#records.get(id);
+    const cached = this.#stagedRecords.get(id) ?? this.#records.get(id);
     if (cached !== undefined) return cached;
     const raw = await this.state.get(`msg:${id}`);
     if (raw === undefined) return undefined;
@@ -161,15 +167,17 @@ export class MessageBox {
   }
 
   /**
-   * Appends one entry (serialized with every other append). `change` gets the new entry's g and
-   * returns the message record to store with it (a new message, or the target's new state read
-   * inside the serialized section), or undefined. Idempotent per `eventKey`: an event already in the chat's log is not appended again.
+   * Appends one entry to the batch in hand (serialized with every other append). `change` gets
+   * the new entry's g and returns the message record to store with it (a new message, or the
+   * target's new state, read inside the serialized section: `record()` sees this batch's records),
+   * or undefined. Idempotent per `eventKey`: an event already in the chat's log (written or in
+   * this batch) is not appended again. Nothing is written or visible to readers until `flush()`.
    */
   append(chat: string, make: { kind: LogEntry['k']; eventKey: string; time: number; session?: string; reader?: string; from?: string; target?: number },
     change: (g: number) => Promise<MessageRecord | undefined> | MessageRecord | undefined): Promise<AppendResult> {
     const run = this.#tail.then(async (): Promise<AppendResult> => {
       const log = await this.chat(chat);
-      const existing = log.byEvent(make.eventKey);
+      const existing = log.byEvent(make.eventKey, true);
       if (existing !== undefined) return { log, entry: existing, record: await this.record(existing.m), fresh: false };
       const g = await this.#allocate();
       const record = await change(g);
@@ -178,16 +186,50 @@ export class MessageBox {
         ...(make.reader !== undefined ? { u: make.reader } : {}), ...(make.from !== undefined ? { f: make.from } : {}),
         ...(make.session !== undefined ? { s: make.session } : {}),
       };
-      // The record first: a log entry never points at a message that is not stored.
-      if (record !== undefined) await this.state.set(`msg:${record.id}`, JSON.stringify(record));
-      const dropped = await log.append(entry);
-      if (record !== undefined) this.#cache(record);
-      await this.#forget(dropped);
-      this.#wake(make.eventKey, log, entry);
+      log.stage(entry);
+      this.#stagedLogs.add(log);
+      if (record !== undefined) this.#stagedRecords.set(record.id, record);
+      this.#stagedEntries.push({ log, entry });
       return { log, entry, record, fresh: true };
     });
     this.#tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Writes the batch in hand: its messages first (an entry never points at a message that is not
+   * stored), then each touched block of each log once; only then does it become visible (readers,
+   * waiters). On a failed write nothing of the batch stays (the bus delivers the batch again) and
+   * the error is thrown. Then old blocks past retention are dropped (best effort: retried next time).
+   */
+  async flush(): Promise<void> {
+    await this.#tail;
+    const logs = [...this.#stagedLogs];
+    const records = [...this.#stagedRecords.values()];
+    const entries = this.#stagedEntries;
+    this.#stagedLogs = new Set();
+    this.#stagedRecords = new Map();
+    this.#stagedEntries = [];
+    if (logs.length === 0) return;
+    try {
+      await Promise.all(records.map((r) => this.state.set(`msg:${r.id}`, JSON.stringify(r))));
+      await Promise.all(logs.map((l) => l.write()));
+    } catch (err) {
+      for (const l of logs) l.discard();
+      // What was handed out of the lost batch is never reused: the next append claims a new block.
+      this.#blockEnd = 0;
+      throw err;
+    }
+    for (const l of logs) l.commit();
+    for (const r of records) this.#cache(r);
+    for (const { log, entry } of entries) this.#wake(entry.e, log, entry);
+    for (const l of logs) {
+      try {
+        await this.#forget(await l.trim());
+      } catch (err) {
+        this.logger.warn({ err, chat: l.chat }, 'mtproto: dropping old log blocks failed (retried after the next batch)');
+      }
+    }
   }
 
   /** Messages whose `new` entry left the retained window are deleted with it. */
@@ -195,18 +237,14 @@ export class MessageBox {
     for (const e of dropped) {
       if (e.k !== 'new') continue;
       this.#records.delete(e.m);
-      try {
-        await this.state.delete(`msg:${e.m}`);
-      } catch (err) {
-        this.logger.warn({ err, id: e.m }, 'mtproto: could not delete a message past retention');
-      }
+      await this.state.delete(`msg:${e.m}`);
     }
   }
 
-  /** The entry `eventKey` made in `chat`, if the log has it. */
-  async find(chat: string, eventKey: string): Promise<{ log: ChatLog; entry: LogEntry } | undefined> {
+  /** The entry `eventKey` made in `chat`, if the log has it (with `staged`: also if the batch in hand has it). */
+  async find(chat: string, eventKey: string, staged = false): Promise<{ log: ChatLog; entry: LogEntry } | undefined> {
     const log = await this.chat(chat);
-    const entry = log.byEvent(eventKey);
+    const entry = log.byEvent(eventKey, staged);
     return entry === undefined ? undefined : { log, entry };
   }
 

@@ -41,12 +41,20 @@ export interface OutboundDeps {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/** Work that follows a batch's write: its id-map link, its live updates. */
+interface After {
+  readonly link?: () => Promise<void>;
+  readonly push?: () => Promise<void> | void;
+}
+
 export class Outbound {
   constructor(private readonly d: OutboundDeps) {}
 
   /** The egress handler. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
     await this.d.box.catchUp();
+    // What follows the batch's write, in order: id-map links, then live updates.
+    const after: After[] = [];
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
       const chat = this.d.directory.chatOfAddress(delivery.target.address);
@@ -54,29 +62,32 @@ export class Outbound {
         this.d.logger.warn({ endpoint: delivery.target.address, event: delivery.event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
         continue;
       }
-      await this.#one(chat, delivery.event, hintsOf(delivery));
+      await this.#one(chat, delivery.event, hintsOf(delivery), after);
     }
+    await this.d.box.flush();
+    await Promise.all(after.flatMap((a) => (a.link ? [a.link()] : [])));
+    for (const a of after) if (a.push) await a.push();
   };
 
   /** `hints`: what the mapper says about the delivery (absent with the mapper off). */
-  async #one(chat: ChatInfo, event: CanonicalEvent, hints: DeliveryHints | undefined): Promise<void> {
+  async #one(chat: ChatInfo, event: CanonicalEvent, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const target = hints?.refs?.target;
     switch (event.kind) {
-      case 'message': return this.#message(chat, event, hints);
-      case 'edit': return this.#change(chat, event, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
-      case 'retract': return this.#change(chat, event, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      case 'message': return this.#message(chat, event, hints, after);
+      case 'edit': return this.#change(chat, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'retract': return this.#change(chat, event, after, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
-        return this.#change(chat, event, 'react', event.target, target, (r) => {
+        return this.#change(chat, event, after, 'react', event.target, target, (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
           return { ...r, reactions };
         });
       }
-      case 'receipt': return this.#receipt(chat, event, hints);
-      case 'typing': return this.#typing(chat, event, hints);
-      case 'presence': return this.#presence(chat, event, hints);
+      case 'receipt': return this.#receipt(chat, event, hints, after);
+      case 'typing': return this.#typing(chat, event, hints, after);
+      case 'presence': return this.#presence(chat, event, hints, after);
       case 'membership': return;
     }
   }
@@ -94,6 +105,7 @@ export class Outbound {
         id: g, chat: chat.address, ev: `created:${chat.address}`, from: '0', date: time, text: '', service: 'create',
       }));
     }
+    await this.d.box.flush();
   }
 
   /**
@@ -104,11 +116,12 @@ export class Outbound {
     if (resolved !== undefined && /^\d{1,10}$/.test(resolved)) return Number(resolved);
     const native = await this.d.bus.idMap.nativeOf(eventId, chat.endpoint);
     if (native !== undefined && /^\d+$/.test(native)) return Number(native);
-    const found = await this.d.box.find(chat.address, eventId);
+    // Earlier in this very batch: not linked yet.
+    const found = await this.d.box.find(chat.address, eventId, true);
     return found?.entry.k === 'new' ? found.entry.m : undefined;
   }
 
-  async #message(chat: ChatInfo, event: EventOfKind<'message'>, hints: DeliveryHints | undefined): Promise<void> {
+  async #message(chat: ChatInfo, event: EventOfKind<'message'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
     const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(chat, event.replyTo, hints?.refs?.replyTo);
     let text = event.text;
@@ -138,13 +151,13 @@ export class Outbound {
       id: g, chat: chat.address, ev: event.id, from: String(from), date: seconds(event.ts), text,
       ...(spans.length > 0 ? { spans } : {}), ...(reply !== undefined ? { reply } : {}), ...(media !== undefined ? { media } : {}),
     }));
-    if (!result.fresh) return;
-    // The first part stands for the event (replies, edits and reactions point at it).
-    if (part === 0) await this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m));
-    await this.#pushEntry(chat, result.entry, result.record);
+    // The first part stands for the event (replies, edits and reactions point at it); linked
+    // again for a re-delivered batch too, in case the link is what failed the first time.
+    const link = part === 0 ? () => this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m)) : undefined;
+    after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record) } : {}) });
   }
 
-  async #change(chat: ChatInfo, event: CanonicalEvent, kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  async #change(chat: ChatInfo, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
     const id = await this.#msgIdOf(chat, target, resolved);
     if (id === undefined) {
       this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
@@ -161,17 +174,17 @@ export class Outbound {
       return apply(current);
     });
     if (skipped) this.d.logger.info({ chat: chat.address, event: event.id, id }, 'mtproto: change of a deleted or forgotten message');
-    if (result.fresh) await this.#pushEntry(chat, result.entry, result.record);
+    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, result.record) });
   }
 
-  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined): Promise<void> {
+  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     if (event.receipt !== 'displayed') return;
     const id = await this.#msgIdOf(chat, event.target, hints?.refs?.target);
     if (id === undefined) return;
     const reader = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
     const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader, ...(origin !== undefined ? { session: origin } : {}) }, () => undefined);
-    if (result.fresh) await this.#pushEntry(chat, result.entry, undefined);
+    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, undefined) });
   }
 
   /** Pushes a new log entry to every account of the chat with sessions here, with its pts. */
@@ -200,8 +213,12 @@ export class Outbound {
     return { account, schema: this.d.codec.schemaFor(layer), now: seconds(Date.now()) };
   }
 
-  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined): Promise<void> {
+  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
+    after.push({ push: () => this.#pushTyping(chat, event, from) });
+  }
+
+  async #pushTyping(chat: ChatInfo, event: EventOfKind<'typing'>, from: bigint): Promise<void> {
     const action = { _: event.state === 'active' ? 'sendMessageTypingAction' : 'sendMessageCancelAction' };
     for (const account of this.d.directory.membersOf(chat)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
@@ -216,9 +233,13 @@ export class Outbound {
     }
   }
 
-  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>, hints: DeliveryHints | undefined): Promise<void> {
+  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
     const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
+    after.push({ push: () => this.#pushPresence(chat, event, from, at) });
+  }
+
+  #pushPresence(chat: ChatInfo, event: EventOfKind<'presence'>, from: bigint, at: number): void {
     this.d.presence.set(from, event.state, at);
     for (const account of this.d.directory.membersOf(chat)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
