@@ -41,7 +41,7 @@ const THROUGHPUT_ROUNDS = 2;
 const LATENCY_ROUNDS = 3;
 
 /** One bridge with both networks on, limits out of the way: the bench measures the path, not the limiters. */
-class ChatRelay {
+export class ChatRelay {
   private constructor(private readonly app: App, private readonly dir: string, private readonly secrets: { ws: [string, string]; bot: string; key: { n: string; e: string; fingerprint: string } }) {}
 
   static async start(redisUrl: string): Promise<ChatRelay> {

@@ -111,8 +111,10 @@ export class MtprotoConnector implements Connector {
       ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => live.handleUpgrade(req, socket, head));
       ctx.http.route(FILES_ROUTE, chat.fileRoute);
       this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${MTPROTO_WS_PATH}`;
-      // Writes to the state store on every delivery: not a quick local handler, so no direct delivery.
-      this.egress = ctx.bus.consumeEgress(this.network, chat.outbound.deliver);
+      // Direct delivery (docs/bus.md): the handler waits for nothing but the bus's own store (a
+      // batch's writes, pipelined) and pushes to sockets without waiting, so the router may call
+      // it in line instead of queueing an egress job per batch.
+      this.egress = ctx.bus.consumeEgress(this.network, chat.outbound.deliver, { direct: true });
     } catch (err) {
       await server?.stop().catch(() => undefined);
       await this.closeStore();

@@ -16,13 +16,30 @@ const CACHE_MAX = 100_000;
 
 export class Authorizations implements AuthorizationLookup {
   readonly #cache = new Map<string, { user: AuthorizedUser | undefined; until: number }>();
+  /**
+   * Lookups in flight: concurrent calls of one key wait for the same read, so they go on in the
+   * order they came (a call must not overtake an earlier one because the cache filled between).
+   */
+  readonly #reading = new Map<string, Promise<AuthorizedUser | undefined>>();
+  /** Logins and logouts on this instance so far. */
+  #changes = 0;
 
   constructor(private readonly state: StateStore, private readonly directory: Directory, private readonly now: () => number = Date.now) {}
 
   async userOf(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
-    const t = this.now();
     const cached = this.#cache.get(authKeyIdHex);
-    if (cached !== undefined && cached.until > t) return cached.user;
+    if (cached !== undefined && cached.until > this.now()) return cached.user;
+    let reading = this.#reading.get(authKeyIdHex);
+    if (reading === undefined) {
+      reading = this.#read(authKeyIdHex).finally(() => this.#reading.delete(authKeyIdHex));
+      this.#reading.set(authKeyIdHex, reading);
+    }
+    return reading;
+  }
+
+  async #read(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
+    const t = this.now();
+    const generation = this.#changes;
     const raw = await this.state.get(`auth:${authKeyIdHex}`);
     let user: AuthorizedUser | undefined;
     if (raw !== undefined) {
@@ -31,6 +48,8 @@ export class Authorizations implements AuthorizationLookup {
       const account = /^\d+$/.test(stored.user) ? this.directory.account(BigInt(stored.user)) : undefined;
       if (account !== undefined) user = { userId: account.id, bot: account.bot };
     }
+    // A login or logout here while the read was out decides: what the read found is older.
+    if (generation !== this.#changes) return this.#cache.get(authKeyIdHex)?.user ?? user;
     this.#remember(authKeyIdHex, user, t);
     return user;
   }
@@ -48,11 +67,13 @@ export class Authorizations implements AuthorizationLookup {
     const account = this.directory.account(userId);
     if (account === undefined) throw new Error(`no account ${userId}`);
     await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization));
+    this.#changes++;
     this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
   }
 
   async logOut(authKeyIdHex: string): Promise<void> {
     await this.state.delete(`auth:${authKeyIdHex}`);
+    this.#changes++;
     this.#remember(authKeyIdHex, undefined, this.now());
   }
 }

@@ -30,6 +30,7 @@ import { Outbound } from './outbound.ts';
 import { People } from './people.ts';
 import { PresenceBook } from './presence.ts';
 import { PtsBook } from './pts.ts';
+import { PublishOrder } from './publish-order.ts';
 import { Renderer } from './render.ts';
 import { STATE_NAMESPACE } from './state-namespace.ts';
 
@@ -80,6 +81,7 @@ export class ChatLayer {
       authorizations: new Authorizations(state, directory),
       codes: new LoginCodes(state, opts.config.login),
       flood: new FloodControl(opts.config.flood),
+      order: new PublishOrder(),
       files: opts.files ?? new MemoryFileStore(opts.config.files.maxTotalBytes),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, media: new MediaIndex(state), codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,

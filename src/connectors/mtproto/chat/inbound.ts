@@ -9,6 +9,7 @@ import { RpcError } from '../session/rpc.ts';
 import type { ChatLog, LogEntry } from './chat-log.ts';
 import { displayName, type Account, type ChatInfo } from './directory.ts';
 import type { ChatDeps } from './methods/common.ts';
+import type { Turn } from './publish-order.ts';
 
 export const CONNECTOR = 'mtproto';
 
@@ -40,29 +41,51 @@ export interface Published {
   readonly duplicate: boolean;
 }
 
+export interface ToPublish {
+  readonly chat: ChatInfo;
+  readonly event: CanonicalEvent;
+  /** The account's transaction id (a random_id): a resend publishes nothing new. */
+  readonly txn?: string;
+}
+
 /**
- * Publishes (once per `txn` of this account, when given) and waits until the bus delivered the
- * event into the chat's log. A bus that refuses is a 500 (nothing was published); a delivery that
- * does not come in time is 500 MSG_WAIT_TIMEOUT: the event is on the bus, and a resend with the
- * same random_id is recognised.
+ * Publishes events of one call in its session's turn (publish-order.ts), then waits until the bus
+ * delivered each back into its chat's log (which gives it its message id and the account's pts).
+ * A bus that refuses is a 500 (nothing of the call was published, or the bus says which part
+ * was); a delivery that does not come back in time is 500 MSG_WAIT_TIMEOUT: the event is on the
+ * bus, and a resend with the same random_id is recognised.
  */
-export async function publishAndWait(deps: ChatDeps, account: Account, chat: ChatInfo, event: CanonicalEvent, txn?: string): Promise<Published> {
-  let result: { id: string; duplicate: boolean };
+export async function publishAll(deps: ChatDeps, account: Account, turn: Turn, items: readonly ToPublish[]): Promise<Published[]> {
+  let pending: Promise<{ id: string; duplicate: boolean }>[];
+  await turn.ready;
   try {
-    if (txn !== undefined) {
-      result = await deps.bus.publishOnce(event, { scope: `${CONNECTOR}:${account.id}`, id: txn });
-    } else {
-      await deps.bus.publish([event]);
-      result = { id: event.id, duplicate: false };
-    }
+    // Issued back to back, in order: the bus keeps the order of publish calls.
+    pending = items.map(({ event, txn }) => txn !== undefined
+      ? deps.bus.publishOnce(event, { scope: `${CONNECTOR}:${account.id}`, id: txn })
+      : deps.bus.publish([event]).then(() => ({ id: event.id, duplicate: false })));
+  } finally {
+    turn.release();
+  }
+  let results: { id: string; duplicate: boolean }[];
+  try {
+    results = await Promise.all(pending);
   } catch (err) {
-    deps.logger.warn({ err, user: String(account.id), kind: event.kind }, 'mtproto: the bus did not accept an event');
+    deps.logger.warn({ err, user: String(account.id) }, 'mtproto: the bus did not accept an event');
     throw new RpcError(500, 'INTERNAL');
   }
-  const found = await deps.box.waitFor(chat.address, result.id, deps.publishWaitMs);
-  if (found === undefined) {
-    deps.logger.warn({ user: String(account.id), event: result.id, waitMs: deps.publishWaitMs }, 'mtproto: a published event was not delivered back in time');
-    throw new RpcError(500, 'MSG_WAIT_TIMEOUT');
-  }
-  return { ...found, ...result };
+  return Promise.all(results.map(async (result, i) => {
+    const { chat } = items[i]!;
+    const found = await deps.box.waitFor(chat.address, result.id, deps.publishWaitMs);
+    if (found === undefined) {
+      deps.logger.warn({ user: String(account.id), event: result.id, waitMs: deps.publishWaitMs }, 'mtproto: a published event was not delivered back in time');
+      throw new RpcError(500, 'MSG_WAIT_TIMEOUT');
+    }
+    return { ...found, ...result };
+  }));
+}
+
+/** One event: publishAll of one. */
+export async function publishAndWait(deps: ChatDeps, account: Account, turn: Turn, chat: ChatInfo, event: CanonicalEvent, txn?: string): Promise<Published> {
+  const [published] = await publishAll(deps, account, turn, [{ chat, event, ...(txn !== undefined ? { txn } : {}) }]);
+  return published!;
 }

@@ -58,6 +58,8 @@ const BLOCK_CLAIM_TTL_MS = 7 * 86_400_000;
 /** Largest message id (int32). */
 const MAX_ID = 2 ** 31 - 1;
 const RECORD_CACHE = 4_096;
+/** Deliveries closer together than this do not re-check who appended last (see catchUp). */
+const CATCH_UP_EVERY_MS = 1_000;
 
 export interface AppendResult {
   readonly log: ChatLog;
@@ -84,6 +86,8 @@ export class MessageBox {
   #reserved = 0;
   /** The last id of the block this process holds (0: none). */
   #blockEnd = 0;
+  /** When the last delivery batch began (catchUp). */
+  #checkedAt = 0;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly state: StateStore, private readonly retain: number, private readonly logger: Logger) {}
@@ -103,10 +107,15 @@ export class MessageBox {
   /**
    * Called before each delivery batch: when another instance appended since this one last did (it
    * held the egress consumer meanwhile, and reserved sequence numbers past ours), everything in
-   * memory is stale: forget it and go on after what it used. One read per batch.
+   * memory is stale: forget it and go on after what it used. One read per second of deliveries at
+   * most: another instance can only have written after this one went a lease's time (about 10 s)
+   * without deliveries, and the first batch after such a pause always checks.
    */
-  async catchUp(): Promise<void> {
+  async catchUp(now = Date.now()): Promise<void> {
     await this.#tail;
+    const last = this.#checkedAt;
+    this.#checkedAt = now;
+    if (now - last < CATCH_UP_EVERY_MS) return;
     const stored = await this.#storedReserve();
     if (stored <= this.#reserved) return;
     this.logger.info({ reserved: this.#reserved, stored }, 'mtproto: another instance appended meanwhile: reloading the message box');
@@ -173,7 +182,7 @@ export class MessageBox {
    * or undefined. Idempotent per `eventKey`: an event already in the chat's log (written or in
    * this batch) is not appended again. Nothing is written or visible to readers until `flush()`.
    */
-  append(chat: string, make: { kind: LogEntry['k']; eventKey: string; time: number; session?: string; reader?: string; from?: string; target?: number },
+  append(chat: string, make: { kind: LogEntry['k']; eventKey: string; time: number; reader?: string; from?: string; target?: number },
     change: (g: number) => Promise<MessageRecord | undefined> | MessageRecord | undefined): Promise<AppendResult> {
     const run = this.#tail.then(async (): Promise<AppendResult> => {
       const log = await this.chat(chat);
@@ -184,7 +193,6 @@ export class MessageBox {
       const entry: LogEntry = {
         g, k: make.kind, m: make.kind === 'new' ? g : make.target ?? 0, e: make.eventKey, t: make.time,
         ...(make.reader !== undefined ? { u: make.reader } : {}), ...(make.from !== undefined ? { f: make.from } : {}),
-        ...(make.session !== undefined ? { s: make.session } : {}),
       };
       log.stage(entry);
       this.#stagedLogs.add(log);

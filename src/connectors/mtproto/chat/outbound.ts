@@ -147,14 +147,14 @@ export class Outbound {
     const part = hints?.part?.index ?? 0;
     const eventKey = part === 0 ? event.id : `${event.id}#${part}`;
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
-    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey, time: seconds(event.ts), from: String(from), ...(origin !== undefined ? { session: origin } : {}) }, (g) => ({
+    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey, time: seconds(event.ts), from: String(from) }, (g) => ({
       id: g, chat: chat.address, ev: event.id, from: String(from), date: seconds(event.ts), text,
       ...(spans.length > 0 ? { spans } : {}), ...(reply !== undefined ? { reply } : {}), ...(media !== undefined ? { media } : {}),
     }));
     // The first part stands for the event (replies, edits and reactions point at it); linked
     // again for a re-delivered batch too, in case the link is what failed the first time.
     const link = part === 0 ? () => this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m)) : undefined;
-    after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record) } : {}) });
+    after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record, origin) } : {}) });
   }
 
   async #change(chat: ChatInfo, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
@@ -165,7 +165,7 @@ export class Outbound {
     }
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
     let skipped = false;
-    const result = await this.d.box.append(chat.address, { kind, eventKey: event.id, time: seconds(event.ts), target: id, ...(origin !== undefined ? { session: origin } : {}) }, async () => {
+    const result = await this.d.box.append(chat.address, { kind, eventKey: event.id, time: seconds(event.ts), target: id }, async () => {
       const current = await this.d.box.record(id);
       if (current === undefined || current.deleted === true) {
         skipped = true;
@@ -174,7 +174,7 @@ export class Outbound {
       return apply(current);
     });
     if (skipped) this.d.logger.info({ chat: chat.address, event: event.id, id }, 'mtproto: change of a deleted or forgotten message');
-    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, result.record) });
+    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, result.record, origin) });
   }
 
   async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
@@ -183,12 +183,15 @@ export class Outbound {
     if (id === undefined) return;
     const reader = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
-    const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader, ...(origin !== undefined ? { session: origin } : {}) }, () => undefined);
-    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, undefined) });
+    const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader }, () => undefined);
+    if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, undefined, origin) });
   }
 
-  /** Pushes a new log entry to every account of the chat with sessions here, with its pts. */
-  async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined): Promise<void> {
+  /**
+   * Pushes a new log entry to every account of the chat with sessions here, with its pts; not to
+   * `origin`, the MTProto session that made it (it got the entry as the answer to its call).
+   */
+  async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined, origin: string | undefined): Promise<void> {
     const members = this.d.directory.membersOf(chat).filter((a) => this.d.live.has(a.id));
     if (members.length === 0) return;
     const userIds = new Set<bigint>();
@@ -205,7 +208,7 @@ export class Outbound {
         const update = this.d.render.update(entry, record, chat.address, view, pts);
         if (update === undefined) return undefined;
         return { _: 'updates', updates: [update], users: persons.map((p) => this.d.render.userObject(p, view)), chats: [this.d.render.chatObject(chat, view)], date: view.now, seq: 0 };
-      }, entry.s);
+      }, origin);
     }
   }
 

@@ -233,7 +233,9 @@ export class EncryptedLayer {
     }
     let obj: TlObject;
     try {
-      obj = d.codec.decode(m.body);
+      // An API call (a constructor the service schema does not have) goes on raw without a
+      // decode attempt: a thrown and caught error per call costs more than the call's own work.
+      obj = ctor !== GZIP_PACKED_ID && !d.codec.schema.byId.has(ctor) ? rawObject(m.body) : d.codec.decode(m.body);
     } catch (err) {
       // gzip_packed that does not inflate (corrupt, or past the cap, at any depth), or whose
       // content does not decode: refused, never handed on. Other undecodable bodies are API

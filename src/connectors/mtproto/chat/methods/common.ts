@@ -12,6 +12,7 @@ import type { Authorizations } from '../authorizations.ts';
 import type { Account, ChatInfo, Directory } from '../directory.ts';
 import type { FileKeys, FileStore, Uploads } from '../files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
+import type { PublishOrder, Turn } from '../publish-order.ts';
 import type { LiveSessions } from '../live-sessions.ts';
 import type { LoginCodes } from '../login-codes.ts';
 import type { MediaIndex } from '../media-index.ts';
@@ -35,6 +36,7 @@ export interface ChatDeps {
   readonly authorizations: Authorizations;
   readonly codes: LoginCodes;
   readonly flood: FloodControl;
+  readonly order: PublishOrder;
   readonly files: FileStore;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
@@ -47,23 +49,39 @@ export interface ChatDeps {
   readonly maxTextLength: number;
 }
 
-export type ChatHandler = (call: TlObject, ctx: ApiCallContext) => Promise<TlValue> | TlValue;
+/** A chat-layer call: the API context, plus its turn in its session's publish order. */
+export interface ChatCallContext extends ApiCallContext {
+  readonly turn: Turn;
+}
+
+export type ChatHandler = (call: TlObject, ctx: ChatCallContext) => Promise<TlValue> | TlValue;
+
+/** Method classes whose calls publish: they take a turn in their session's publish order. */
+const PUBLISHING = new Set(['send', 'typing']);
 
 /**
  * Registers a method: each call first takes its flood token (per user, or per auth key before
  * login), and a logged-in user's session gets updates from now on (unless the call came in
- * invokeWithoutUpdates, or is a file transfer: media connections get no updates).
+ * invokeWithoutUpdates, or is a file transfer: media connections get no updates). A publishing
+ * call takes its turn in the session's publish order as it starts, given back when it ends at
+ * the latest.
  */
 export function register(methods: MethodRegistry, deps: ChatDeps, name: string, auth: 'none' | 'user', handle: ChatHandler): void {
   const cls = floodClassOf(name);
+  const publishes = PUBLISHING.has(cls);
   methods.register(name, {
     auth,
-    handle: (call, ctx) => {
+    handle: async (call, ctx) => {
       deps.flood.take(ctx.user !== undefined ? `u${ctx.user.userId}` : `k${ctx.authKeyIdHex}`, cls);
       if (ctx.user !== undefined && ctx.channel !== undefined && !ctx.withoutUpdates && cls !== 'upload') {
         deps.live.register(ctx.user.userId, ctx.channel, ctx.layer);
       }
-      return handle(call, ctx);
+      const turn = deps.order.take(publishes ? ctx.channel?.key : undefined);
+      try {
+        return await handle(call, { ...ctx, turn });
+      } finally {
+        turn.release();
+      }
     },
   });
 }

@@ -5,15 +5,15 @@
 // first send's message and publishes nothing.
 import { newEventId } from '../../../../core/ids.ts';
 import type { Span } from '../../../../core/event.ts';
-import type { ApiCallContext } from '../../api/context.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { entitiesToSpans } from '../entities.ts';
-import { checked, originOf, publishAndWait, senderOf } from '../inbound.ts';
+import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { readInboxOf } from './chats.ts';
-import { accountOf, badRequest, chatOfPeer, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, type ChatCallContext, chatOfPeer, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 
 /** Reactions one account may set on one message. */
@@ -41,7 +41,7 @@ function textOf(deps: ChatDeps, call: TlObject, allowEmpty: boolean): { text: st
 
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /** Publishes a new message and answers like Telegram: updateMessageID + updateNewMessage. */
-  async function send(ctx: ApiCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media?: MediaInfo }) {
+  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media?: MediaInfo }) {
     const view = viewOf(deps, ctx);
     const randomId = call['random_id'];
     const replyId = replyIdOf(call);
@@ -51,7 +51,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
       ...(body.media !== undefined ? { attachments: [{ id: `mtproto:${body.media.file}`, name: body.media.name, mime: body.media.mime, size: body.media.size, sha256: body.media.sha256, url: body.media.url }] } : {}),
     });
-    const published = await publishAndWait(deps, account, chat, event, typeof randomId === 'bigint' ? randomId.toString() : undefined);
+    const published = await publishAndWait(deps, account, ctx.turn, chat, event, typeof randomId === 'bigint' ? randomId.toString() : undefined);
     const record = await deps.box.record(published.entry.m);
     if (record === undefined) throw badRequest('MESSAGE_ID_INVALID');
     const pts = await deps.pts.at(account, published.entry.g);
@@ -89,7 +89,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
       target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
     });
-    const published = await publishAndWait(deps, view.account, chat, event);
+    const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
     const now = await deps.box.record(record.id) ?? record;
     const pts = await deps.pts.at(view.account, published.entry.g);
     return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
@@ -108,14 +108,14 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       if (record.from !== String(account.id)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
       targets.push({ record, chat });
     }
-    let last: { g: number } | undefined;
-    for (const { record, chat } of targets) {
-      const event = checked({
+    const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
+      chat,
+      event: checked({
         v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
         target: record.ev,
-      });
-      last = (await publishAndWait(deps, account, chat, event)).entry;
-    }
+      }),
+    })));
+    const last = published.reduce<{ g: number } | undefined>((m, p) => (m === undefined || p.entry.g > m.g ? p.entry : m), undefined);
     const pts = last === undefined ? await deps.pts.current(account) : await deps.pts.at(account, last.g);
     return { _: 'messages.affectedMessages', pts, pts_count: targets.length };
   });
@@ -135,7 +135,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       v: 1, id: newEventId(), ts: Date.now(), kind: 'reaction', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
       target: record.ev, reactions: [...new Set(emoji)],
     });
-    const published = await publishAndWait(deps, view.account, chat, event);
+    const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
     const now = await deps.box.record(record.id) ?? record;
     const pts = await deps.pts.at(view.account, published.entry.g);
     return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
@@ -148,11 +148,14 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const action = objectField(call, 'action');
     const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
     const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx), state });
+    await ctx.turn.ready;
+    const published = deps.bus.publish([event]);
+    ctx.turn.release();
     try {
-      await deps.bus.publish([event]);
+      await published;
     } catch (err) {
       deps.logger.warn({ err }, 'mtproto: typing not published');
-      throw badRequest('INTERNAL');
+      throw new RpcError(500, 'INTERNAL');
     }
     return true;
   });
@@ -172,7 +175,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       v: 1, id: newEventId(), ts: Date.now(), kind: 'receipt', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
       target: record.ev, receipt: 'displayed',
     });
-    const published = await publishAndWait(deps, account, chat, event);
+    const published = await publishAndWait(deps, account, ctx.turn, chat, event);
     return { _: 'messages.affectedMessages', pts: await deps.pts.at(account, published.entry.g), pts_count: 1 };
   });
 }

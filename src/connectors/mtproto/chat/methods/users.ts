@@ -53,7 +53,10 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
       origin: originOf(chat, ctx),
       ...(state === 'offline' ? { lastSeen: ts } : {}),
     }));
-    if (events.length > 0) await deps.bus.publish(events);
+    await ctx.turn.ready;
+    const published = events.length > 0 ? deps.bus.publish(events) : Promise.resolve();
+    ctx.turn.release();
+    await published;
     return true;
   });
 }
