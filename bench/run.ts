@@ -27,6 +27,7 @@ interface ExtraBench {
 const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
+  { file: 'mtproto-chat.ts', exportName: 'runMtprotoChatBench', what: 'gramjs -> bridge -> WS beside WS -> WS: msg/s and latency at 500 msg/s (issue #9)' },
 ];
 
 /**
