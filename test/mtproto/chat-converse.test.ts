@@ -97,6 +97,15 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   assert.equal((typing['action'] as { className: string }).className, 'SendMessageTypingAction');
   assert.equal(String(typing['chatId']), String(CHAT_ID));
 
+  // Presence, both ways: online shows as a user status, the account's status as canonical presence.
+  await ws.request({ type: 'send', room: 'lobby', event: { kind: 'presence', state: 'available' } });
+  const status = await rec.next((u) => u.className === 'UpdateUserStatus');
+  assert.equal(String(status['userId']), alice.id.toString());
+  assert.equal((status['status'] as { className: string }).className, 'UserStatusOnline');
+  await client.invoke(new Api.account.UpdateStatus({ offline: true }));
+  const ePresence = await wsEvent(ws, 'presence');
+  assert.deepEqual([ePresence['state'], (ePresence['sender'] as { id: string }).id], ['offline', String(selfId)]);
+
   // Deletions, both ways.
   await client.deleteMessages(PEER, [m2.id], { revoke: true });
   const eDel = await wsEvent(ws, 'retract');
