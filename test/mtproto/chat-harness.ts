@@ -42,6 +42,8 @@ export interface ChatBridgeOptions {
   readonly extra?: string;
   /** Use the redis bus driver on this redis-server instead of the memory driver. */
   readonly redisUrl?: string;
+  /** The bot's token (default: a new one): instances of one deployment share it. */
+  readonly botToken?: string;
 }
 
 export interface ChatBridge {
@@ -59,7 +61,7 @@ export interface ChatBridge {
 export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<ChatBridge> {
   const { pem, key } = serverKey();
   pinServerKey(key);
-  const botToken = generateBotToken(BOT_ID);
+  const botToken = opts.botToken ?? generateBotToken(BOT_ID);
   const config = [
     'http: { port: 0 }',
     opts.redisUrl !== undefined ? `bus: { driver: redis, redis: { url: "${opts.redisUrl}", prefix: sbchat } }` : 'bus: { driver: memory, stateFile: ./data/state.jsonl }',

@@ -50,6 +50,7 @@ export class MtprotoConnector implements Connector {
   private server: MtprotoServer | undefined;
   private chat: ChatLayer | undefined;
   private egress: Stoppable | undefined;
+  private following: Stoppable | undefined;
   private listening: { port: number; fingerprint: string } | undefined;
   private closeStore: () => Promise<void> = async () => {};
   private closing: Promise<void> | undefined;
@@ -115,6 +116,8 @@ export class MtprotoConnector implements Connector {
       // batch's writes, pipelined) and pushes to sockets without waiting, so the router may call
       // it in line instead of queueing an egress job per batch.
       this.egress = ctx.bus.consumeEgress(this.network, chat.outbound.deliver, { direct: true });
+      // Several instances: what the egress consumer (maybe another instance) writes reaches the sessions here too.
+      this.following = chat.followOthers();
     } catch (err) {
       await server?.stop().catch(() => undefined);
       await this.closeStore();
@@ -134,6 +137,7 @@ export class MtprotoConnector implements Connector {
   close(deadline = Date.now() + 10_000): Promise<void> {
     return (this.closing ??= (async () => {
       // The delivery batch in hand is finished (bounded: a hanging bus must not keep clients from hearing the close).
+      await this.following?.close();
       const egress = this.egress?.close();
       if (egress) await Promise.race([egress, new Promise((resolve) => setTimeout(resolve, Math.max(0, (deadline - Date.now()) / 2)).unref())]);
       await this.server?.stop();

@@ -3,7 +3,7 @@
 // API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
 // serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`.
 import { randomBytes } from 'node:crypto';
-import type { Bus, StateStore } from '../../../bus/types.ts';
+import type { Bus, StateStore, Stoppable } from '../../../bus/types.ts';
 import type { Config } from '../../../config/schema.ts';
 import type { Identity } from '../../../config/load.ts';
 import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
@@ -26,7 +26,7 @@ import { registerSend } from './methods/send.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
-import { Outbound } from './outbound.ts';
+import { FANOUT_CHANNEL, Outbound } from './outbound.ts';
 import { People } from './people.ts';
 import { PresenceBook } from './presence.ts';
 import { PtsBook } from './pts.ts';
@@ -90,9 +90,18 @@ export class ChatLayer {
     const outbound = new Outbound({
       bus: opts.bus, directory, people, box, pts: deps.pts, render, live: deps.live, presence, media: deps.media, keys,
       codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
+      ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     await outbound.prepare();
     return new ChatLayer(deps, outbound);
+  }
+
+  /**
+   * Follows what the instance consuming the connector's egress writes (several instances on one
+   * Redis), so calls and sessions here see it; a no-op with one instance.
+   */
+  followOthers(): Stoppable | undefined {
+    return this.deps.bus.fanout?.subscribe(FANOUT_CHANNEL, (deliveries) => this.outbound.fannedIn(deliveries), () => this.outbound.resync());
   }
 
   get authorizations(): AuthorizationLookup {

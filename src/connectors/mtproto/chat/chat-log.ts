@@ -194,6 +194,35 @@ export class ChatLog {
     this.#staged = [];
   }
 
+  /**
+   * Reads what another instance (the writer) appended since this one loaded or last refreshed:
+   * the blocks from the last one it has on. Returns the new entries, or undefined when the writer
+   * dropped blocks this log still holds (then load it anew). Not while this log has staged entries.
+   */
+  async refresh(): Promise<LogEntry[] | undefined> {
+    if (this.#staged.length > 0) return [];
+    const raw = await this.state.get(`head:${this.chat}`);
+    if (raw === undefined) return [];
+    const head = JSON.parse(raw) as Head;
+    if (head.first !== this.#head.first) return undefined;
+    const fresh: LogEntry[] = [];
+    for (let b = Math.floor(this.count / BLOCK); ; b++) {
+      const text = await this.state.get(`log:${this.chat}:${b}`);
+      if (text === undefined) break;
+      const block = (JSON.parse(text) as unknown[]).filter(isEntry);
+      for (const [i, e] of block.entries()) {
+        const n = b * BLOCK + i;
+        if (n < this.count) continue;
+        this.#byEvent.set(e.e, n);
+        this.entries.push(e);
+        fresh.push(e);
+      }
+      this.#head.last = Math.max(this.#head.last, b);
+      if (block.length < BLOCK) break;
+    }
+    return fresh;
+  }
+
   /** Drops whole old blocks while more than `retain` entries would still be kept; returns them. */
   async trim(): Promise<LogEntry[]> {
     const dropped: LogEntry[] = [];

@@ -126,6 +126,37 @@ export class MessageBox {
     this.#blockEnd = 0;
   }
 
+  /**
+   * Another instance wrote to a chat (its fan-out says so): what it appended becomes visible here,
+   * messages it changed are read again, and calls waiting for one of its entries are answered.
+   * Returns the new entries (none when this instance never loaded the chat: it reads it whole later).
+   */
+  async refresh(chat: string): Promise<{ log: ChatLog; fresh: LogEntry[] } | undefined> {
+    const loaded = this.#chats.get(chat);
+    if (loaded === undefined) return undefined;
+    let log = await loaded;
+    let fresh = await log.refresh();
+    if (fresh === undefined) {
+      // The writer dropped old blocks: read the chat anew; everything past what was known is new.
+      const known = log.count;
+      this.#chats.delete(chat);
+      log = await this.chat(chat);
+      fresh = log.entries.filter((_, i) => log.firstN + i >= known);
+    }
+    for (const e of fresh) {
+      this.#records.delete(e.m);
+      this.#wake(e.e, log, e);
+    }
+    return { log, fresh };
+  }
+
+  /** Everything may be stale (a fan-out message was lost): read it all again as it is needed. */
+  forgetAll(): void {
+    if (this.#stagedLogs.size > 0) return;
+    this.#chats.clear();
+    this.#records.clear();
+  }
+
   /** A chat's log (loaded on first use). */
   chat(chat: string): Promise<ChatLog> {
     let p = this.#chats.get(chat);

@@ -4,7 +4,7 @@
 // the chat, with that account's pts; typing and presence are pushed only (they have no pts).
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
-import type { Bus, Delivery } from '../../../bus/types.ts';
+import type { Bus, Delivery, Fanout } from '../../../bus/types.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -37,7 +37,12 @@ export interface OutboundDeps {
   /** The HTTP base URL (our file URLs start with it). */
   readonly httpUrl: string;
   readonly logger: Logger;
+  /** The bus's fan-out to the other instances, when there are any to reach. */
+  readonly fanout?: Fanout;
 }
+
+/** The fan-out channel of the MTProto connector's written batches. */
+export const FANOUT_CHANNEL = 'mtproto';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -48,6 +53,9 @@ interface After {
 }
 
 export class Outbound {
+  /** Fanned-in batches, handled one at a time, in the order they came. */
+  #fanChain: Promise<void> = Promise.resolve();
+
   constructor(private readonly d: OutboundDeps) {}
 
   /** The egress handler. */
@@ -67,7 +75,59 @@ export class Outbound {
     await this.d.box.flush();
     await Promise.all(after.flatMap((a) => (a.link ? [a.link()] : [])));
     for (const a of after) if (a.push) await a.push();
+    // The other instances' sessions: they read what was written and push it (fannedIn). Best
+    // effort: a lost message makes them resync, and their clients catch up with getDifference.
+    if (this.d.fanout !== undefined) {
+      try {
+        await this.d.fanout.publish(FANOUT_CHANNEL, deliveries);
+      } catch (err) {
+        this.d.logger.warn({ err, deliveries: deliveries.length }, 'mtproto fan-out publish failed: other instances resync');
+      }
+    }
   };
+
+  /**
+   * A batch another instance wrote (its fan-out): each touched chat's log is read again from the
+   * state (answering calls here that wait for those entries), and its updates go to the sessions
+   * on this instance, as the writer pushed them to its own.
+   */
+  readonly fannedIn = (deliveries: readonly Delivery[]): void => {
+    this.#fanChain = this.#fanChain.then(() => this.#fannedIn(deliveries)).catch((err: unknown) => {
+      this.d.logger.warn({ err }, 'mtproto: a fanned-in batch failed: reading everything again');
+      this.d.box.forgetAll();
+    });
+  };
+
+  /** Fanned-in batches may have been lost: read every chat again when it is next needed. */
+  readonly resync = (): void => {
+    this.#fanChain = this.#fanChain.then(() => this.d.box.forgetAll());
+  };
+
+  async #fannedIn(deliveries: readonly Delivery[]): Promise<void> {
+    const refreshed = new Map<string, Promise<unknown>>();
+    for (const delivery of deliveries) {
+      if (delivery.target.connector !== 'mtproto') continue;
+      const chat = this.d.directory.chatOfAddress(delivery.target.address);
+      if (chat === undefined) continue;
+      if (!refreshed.has(chat.address)) refreshed.set(chat.address, this.d.box.refresh(chat.address));
+      await refreshed.get(chat.address);
+      const { event } = delivery;
+      const hints = hintsOf(delivery);
+      const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+      if (event.kind === 'typing') {
+        await this.#pushTyping(chat, event, await this.d.people.senderIdOf(event.sender, hints?.identity));
+      } else if (event.kind === 'presence') {
+        const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
+        this.#pushPresence(chat, event, await this.d.people.senderIdOf(event.sender, hints?.identity), at);
+      } else if (event.kind !== 'membership') {
+        const part = hints?.part?.index ?? 0;
+        const found = await this.d.box.find(chat.address, event.kind === 'message' && part > 0 ? `${event.id}#${part}` : event.id);
+        if (found === undefined) continue; // the writer dropped it (it pointed at an unknown message)
+        const record = found.entry.k === 'read' ? undefined : await this.d.box.record(found.entry.m);
+        await this.#pushEntry(chat, found.entry, record, origin);
+      }
+    }
+  }
 
   /** `hints`: what the mapper says about the delivery (absent with the mapper off). */
   async #one(chat: ChatInfo, event: CanonicalEvent, hints: DeliveryHints | undefined, after: After[]): Promise<void> {

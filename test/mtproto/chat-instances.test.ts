@@ -1,0 +1,73 @@
+// Two instances of the app on one redis-server (one deployment: the same key, salt secret,
+// accounts and bridges). One of them consumes the MTProto egress and writes the chat logs; the
+// other follows through the bus's fan-out. An MTProto client on each: each one's sends are
+// answered, each gets the other's and the WS client's messages live, and getDifference and
+// history agree on both instances.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectClient } from '../helpers/ws-client.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
+import {
+  Api, BOT_ID, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  type ChatBridge, type GramMessage, type GramUpdate,
+} from './chat-harness.ts';
+
+const PEER = -CHAT_ID;
+const messageOf = (u: GramUpdate) => u['message'] as GramMessage;
+
+test('two instances on one Redis: MTProto clients on either chat with each other and with WS', { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  const bridges: ChatBridge[] = [];
+  try {
+    const botToken = generateBotToken(BOT_ID);
+    const shared = { redisUrl: redis.url, botToken, mtprotoExtra: `  saltSecret: "${'s'.repeat(40)}"` };
+    // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
+    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }' }));
+    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }' }));
+    const [a, b] = bridges as [ChatBridge, ChatBridge];
+    const bot = chatClient(a.mtprotoPort());
+    const person = chatClient(b.mtprotoPort());
+    const ws = await connectClient(a.wsUrl(), WS_TOKEN);
+    try {
+      await ws.request({ type: 'join', room: 'lobby' });
+      await loginBot(a, bot);
+      await loginPerson(b, person);
+      const botUpdates = updateRecorder(bot);
+      const personUpdates = updateRecorder(person);
+      await bot.getDialogs();
+      await person.getDialogs();
+
+      // Sends on either instance are answered (whichever instance writes the log).
+      const fromPerson = await person.sendMessage(PEER, { message: 'from the person, on B' });
+      const fromBot = await bot.sendMessage(PEER, { message: 'from the bot, on A' });
+      assert.ok(fromBot.id > fromPerson.id, 'one sequence of message ids');
+      // Each gets the other's message live, the WS client both.
+      assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the person, on B')).id, fromPerson.id);
+      assert.equal(messageOf(await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the bot, on A')).id, fromBot.id);
+      const seen = (await ws.collectEvents(2)).map((e) => e.event['text']);
+      assert.deepEqual(seen, ['from the person, on B', 'from the bot, on A']);
+      // A WS message reaches both; an edit of the person's message reaches the bot.
+      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'from ws, on A' } });
+      await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
+      const live = await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
+      await person.editMessage(PEER, { message: fromPerson.id, text: 'from the person, edited on B' });
+      assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateEditMessage')).message, 'from the person, edited on B');
+
+      // Both instances' logs agree: history and pts.
+      const personState = (await person.invoke(new Api.updates.GetState())) as { pts: number };
+      assert.equal(personState.pts, live['pts'] as number + 1, 'the edit is the one entry after the WS message');
+      const onB = [...await person.getMessages(PEER, { limit: 5 })].map((m) => m.message);
+      const onA = [...await bot.getMessages(PEER, { limit: 5 })].map((m) => m.message);
+      assert.deepEqual(onB, onA);
+      assert.deepEqual(onA.slice(0, 3), ['from ws, on A', 'from the bot, on A', 'from the person, edited on B']);
+    } finally {
+      await ws.close();
+      await shutdown(bot);
+      await shutdown(person);
+    }
+  } finally {
+    for (const bridge of bridges.reverse()) await bridge.close();
+    await redis.stop();
+  }
+});
