@@ -3,6 +3,11 @@
  * run, same redis-server), then issue #3's MTProto benchmarks when their files exist. Prints a
  * table with PASS/MISS against the targets, writes bench/last-run.json, and exits non-zero only
  * when a scenario fails to complete: missing a target is a result, not an error.
+ *
+ * `npm run bench -- --fast-paths[=name,...]`: the bus's fast paths on vs off instead (issue #7):
+ * Switchboard with every fast path on, the same again (an A/A pair: the run's own noise), then
+ * with each named fast path (default: every one) switched off alone, all of them off, and the
+ * naive relay, rounds alternating. No MTProto benches in that mode.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -12,9 +17,12 @@ import { RedisProbe, startBenchRedis, type CommandStats, type RedisServer } from
 import { NaiveRelay } from './naive-relay.ts';
 import { BASELINE, SUBJECT, relayBench, type RelayBenchOutcome, type RelayFactory } from './relay-bench.ts';
 import type { BenchResult } from './result.ts';
+import { ALL_FAST_PATHS_OFF, FAST_PATH_NAMES, type FastPaths } from '../src/bus/redis/fast-paths.ts';
 
 /** Everything must be over well under 5 minutes; this is the hard stop if something hangs. */
 const HARD_LIMIT_MS = 4 * 60_000;
+/** A fast-path run measures more relays: about a minute each. */
+const HARD_LIMIT_PER_VARIANT_MS = 90_000;
 
 interface ExtraBench {
   readonly file: string;
@@ -27,12 +35,31 @@ const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
 ];
 
-async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {
+/** `--fast-paths` alone: every fast path; `--fast-paths=a,b`: those; absent: undefined (the usual run). */
+function fastPathsAsked(argv: readonly string[]): (keyof FastPaths)[] | undefined {
+  const arg = argv.find((a) => a === '--fast-paths' || a.startsWith('--fast-paths='));
+  if (arg === undefined) return undefined;
+  const names = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1).split(',').filter(Boolean) : FAST_PATH_NAMES;
+  const unknown = names.filter((n) => !(FAST_PATH_NAMES as string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown fast path(s) ${unknown.join(', ')}; known: ${FAST_PATH_NAMES.join(', ')}`);
+  return names as (keyof FastPaths)[];
+}
+
+async function relayFactories(redisUrl: string, failures: string[], ablate: readonly (keyof FastPaths)[] | undefined): Promise<RelayFactory[]> {
   const factories: RelayFactory[] = [{ name: BASELINE, start: () => NaiveRelay.start(redisUrl) }];
   try {
     // Imported late so that a broken bridged path still leaves the baseline's numbers standing.
     const { BridgedRelay } = await import('./bridged.ts');
-    factories.push({ name: SUBJECT, start: () => BridgedRelay.start(redisUrl) });
+    factories.push({ name: SUBJECT, start: () => BridgedRelay.start(redisUrl), comparedWith: BASELINE });
+    if (ablate) {
+      factories.push({ name: `${SUBJECT} again (A/A)`, start: () => BridgedRelay.start(redisUrl), comparedWith: SUBJECT });
+      for (const name of ablate) {
+        factories.push({ name: `${SUBJECT} without ${name}`, start: () => BridgedRelay.start(redisUrl, { fastPaths: { [name]: false } }), comparedWith: SUBJECT });
+      }
+      if (ablate.length > 1) {
+        factories.push({ name: `${SUBJECT}, every fast path off`, start: () => BridgedRelay.start(redisUrl, { fastPaths: ALL_FAST_PATHS_OFF }), comparedWith: SUBJECT });
+      }
+    }
   } catch (err) {
     failures.push(`bridged path did not load: ${(err as Error).stack ?? String(err)}`);
   }
@@ -78,7 +105,7 @@ function printTable(results: readonly BenchResult[]): void {
   for (const row of rows) console.log(line(row));
 }
 
-async function main(): Promise<number> {
+async function main(ablate: readonly (keyof FastPaths)[] | undefined): Promise<number> {
   const context = describeRun();
   console.log(`bench: ${context.date}, commit ${context.commit}${context.dirty ? ' (uncommitted changes)' : ''}, ${context.cpus} x ${context.cpuModel}, ${context.memoryGiB} GiB, node ${context.node}, redis ${context.redis}, load ${context.loadAverage}`);
   if (context.loadAverage > context.cpus / 2) {
@@ -94,7 +121,7 @@ async function main(): Promise<number> {
   try {
     redis = await startBenchRedis();
     probe = new RedisProbe(redis.url);
-    const relay = await relayBench(await relayFactories(redis.url, failures), probe, (msg) => console.log(msg));
+    const relay = await relayBench(await relayFactories(redis.url, failures, ablate), probe, (msg) => console.log(msg));
     results.push(...relay.results);
     failures.push(...relay.failures);
     commandStats = relay.commandStats;
@@ -105,7 +132,7 @@ async function main(): Promise<number> {
     await probe?.close();
     await redis?.stop();
   }
-  for (const bench of MTPROTO_BENCHES) {
+  for (const bench of ablate ? [] : MTPROTO_BENCHES) {
     console.log(`running bench/${bench.file} ...`);
     await runExtra(bench, results, failures, missing);
   }
@@ -116,18 +143,21 @@ async function main(): Promise<number> {
   const outFile = fileURLToPath(new URL('./last-run.json', import.meta.url));
   const loadAfter = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   console.log(`load average at the end: ${loadAfter}`);
-  writeFileSync(outFile, `${JSON.stringify({ context: { ...context, loadAverageAfter: loadAfter }, results, runs, commandStats, missing, failures }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ context: { ...context, loadAverageAfter: loadAfter, fastPathsOff: ablate }, results, runs, commandStats, missing, failures }, null, 2)}\n`);
   console.log(`\nwrote ${outFile}`);
   return failures.length > 0 ? 1 : 0;
 }
 
+const ablate = fastPathsAsked(process.argv.slice(2));
+// naive + switchboard + A/A + one per fast path (+ all off when several).
+const limitMs = ablate ? (4 + ablate.length) * HARD_LIMIT_PER_VARIANT_MS : HARD_LIMIT_MS;
 const hardStop = setTimeout(() => {
-  console.error(`bench: still running after ${HARD_LIMIT_MS / 1000} s; giving up`);
+  console.error(`bench: still running after ${limitMs / 1000} s; giving up`);
   process.exit(2);
-}, HARD_LIMIT_MS);
+}, limitMs);
 hardStop.unref();
 
-main().then((code) => {
+main(ablate).then((code) => {
   // Connections a failed scenario left open must not keep the process alive.
   process.exit(code);
 }, (err: unknown) => {

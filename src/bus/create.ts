@@ -24,7 +24,7 @@ export async function createBus(config: Config['bus'], deps: CreateBusDeps): Pro
   if (config.driver === 'redis') {
     // Loaded only when asked for: BullMQ and ioredis are most of a start-up on the memory driver.
     const { RedisBus } = await import('./redis/redis-bus.ts');
-    const bus = await RedisBus.connect({ ...opts, url: config.redis.url, prefix: config.redis.prefix, instanceId: deps.instanceId });
+    const bus = await RedisBus.connect({ ...opts, url: config.redis.url, prefix: config.redis.prefix, instanceId: deps.instanceId, fastPaths: config.fastPaths });
     deps.logger.info({ prefix: config.redis.prefix, instance: deps.instanceId }, 'bus: redis driver (durable)');
     return bus;
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import { ALL_FAST_PATHS_OFF, ALL_FAST_PATHS_ON, type FastPaths } from '../../src/bus/redis/fast-paths.ts';
 import type { BusOptions } from '../../src/bus/options.ts';
 import { compareCursors, type Bus, type Stoppable, type StreamEntry } from '../../src/bus/types.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
@@ -21,25 +22,24 @@ interface Driver {
 }
 
 let redis: RedisServer | undefined;
+const onRedis = (fast: FastPaths) => async (opts: BusOptions): Promise<Bus> => {
+  if (!redis) throw new Error('redis not started');
+  return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}`, fastPaths: fast });
+};
 const drivers: Driver[] = [
   { name: 'memory', setUp: async () => undefined, tearDown: async () => undefined, make: async (opts) => new MemoryBus(opts) },
   {
-    name: 'redis',
+    // The plain path: every shortcut off (docs/bus.md, "Fast paths").
+    name: 'redis, every fast path off',
     setUp: async () => { redis = await startRedis(); },
     tearDown: async () => { await redis?.stop(); },
-    make: async (opts) => {
-      if (!redis) throw new Error('redis not started');
-      return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` });
-    },
+    make: onRedis(ALL_FAST_PATHS_OFF),
   },
   {
-    name: 'redis, direct delivery',
+    name: 'redis, every fast path on',
     setUp: async () => { redis = await startRedis(); },
     tearDown: async () => { await redis?.stop(); },
-    make: async (opts) => {
-      if (!redis) throw new Error('redis not started');
-      return directEgress(await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` }));
-    },
+    make: async (opts) => directEgress(await onRedis(ALL_FAST_PATHS_ON)(opts)),
   },
 ];
 

@@ -30,6 +30,8 @@ export interface OrderedConsumerOptions {
   readonly delivery: BusOptions['delivery'];
   readonly logger: Logger;
   readonly process: BatchProcessor;
+  /** On a quiet queue, complete a batch and take the next job in one call (fast path: fast-paths.ts). */
+  readonly completeAndFetch: boolean;
   /** Told of every job this consumer takes (fetched, fetched ahead or taken over), before it is processed. */
   readonly onTaken?: (jobs: readonly Job[]) => void;
 }
@@ -180,7 +182,7 @@ export class OrderedConsumer implements Stoppable {
         // sequential round trip is latency). They are held (locked) and go next, in order.
         const current = batch;
         batch = []; // runBatch hands back what it holds if it fails
-        if (this.aheadWant <= 1) {
+        if (this.aheadWant <= 1 && this.opts.completeAndFetch) {
           // Quiet queue (the last look ahead found nothing): no fetch-ahead; completing this batch
           // takes the next job in the same call instead, one script call per batch less.
           batch = await this.runBatchThenTakeNext(worker, current, token, signal);

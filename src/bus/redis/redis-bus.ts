@@ -9,6 +9,7 @@ import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, typ
 import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
+import { fastPaths, type FastPaths } from './fast-paths.ts';
 import { LocalPublishes } from './local-publishes.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
@@ -27,6 +28,8 @@ export interface RedisBusOptions extends BusOptions {
   readonly leaseMs?: number;
   /** BullMQ job lock of an active job (renewed by the worker). Default 15 s. */
   readonly lockDurationMs?: number;
+  /** Shortcuts to switch off (each is on unless set to false): see fast-paths.ts and docs/bus.md. */
+  readonly fastPaths?: Partial<FastPaths>;
 }
 
 /** How long routing at publish may retry its Redis steps before leaving the job to the router. */
@@ -100,8 +103,10 @@ export class RedisBus implements Bus {
   private readonly knownConnectors = new Set<string>();
   private routing = false;
   private closed = false;
+  private readonly fast: FastPaths;
 
   private constructor(private readonly opts: RedisBusOptions, private readonly redis: Redis, private readonly workerRedis: Redis) {
+    this.fast = fastPaths(opts.fastPaths);
     this.keys = busKeys(opts.prefix);
     this.metrics = busMetrics(opts.registry);
     defineAppendScript(redis);
@@ -162,7 +167,7 @@ export class RedisBus implements Bus {
     const ids = batches.map(batchJobId);
     const [only] = batches;
     const [onlyId] = ids;
-    if (batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
+    if (this.fast.routeAtPublish && batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
       && performance.now() >= this.routeAtPublishAfter) {
       await this.publishAndRoute(only, onlyId, this.routeFn);
     } else {
@@ -170,7 +175,7 @@ export class RedisBus implements Bus {
       // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
       if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
       else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
-      if (this.router?.leaseHeldSince !== undefined) ids.forEach((id, i) => { const b = batches[i]; if (b) this.publishedHere.remember(id, b); });
+      if (this.router?.leaseHeldSince !== undefined) ids.forEach((id, i) => { const b = batches[i]; if (b) this.rememberPublished(id, b); });
     }
     let count = 0;
     for (const b of batches) {
@@ -226,13 +231,13 @@ export class RedisBus implements Bus {
       } catch (err) {
         // The job is in (accepted): the router routes it, from the events remembered here.
         this.opts.logger.warn({ err, jobId }, 'append at publish failed; the router routes the job');
-        this.publishedHere.remember(jobId, events);
+        this.rememberPublished(jobId, events);
         return;
       }
       if (appended === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
-        this.publishedHere.remember(jobId, events);
+        this.rememberPublished(jobId, events);
         return;
       }
       const letters: { id: string; letter: DeadLetter }[] = [];
@@ -246,11 +251,15 @@ export class RedisBus implements Bus {
         this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
         // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
         await this.redis.del(this.keys.routedAtPublish(jobId)).catch(() => undefined);
-        this.publishedHere.remember(jobId, events);
+        this.rememberPublished(jobId, events);
       }
     } finally {
       done(routed);
     }
+  }
+
+  private rememberPublished(jobId: string, events: readonly CanonicalEvent[]): void {
+    if (this.fast.reuseLocalPublishes) this.publishedHere.remember(jobId, events);
   }
 
   /** Jobs routed at publish that the router never took here (another instance took the lease) must not pile up. */
@@ -286,6 +295,7 @@ export class RedisBus implements Bus {
       keys: this.keys, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
       leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000,
       maxEvents: this.opts.batch.maxEvents, delivery: this.opts.delivery, logger: this.opts.logger, process,
+      completeAndFetch: this.fast.completeAndFetch,
       ...(onTaken ? { onTaken } : {}),
     });
     this.consumers.add(consumer);
@@ -439,7 +449,7 @@ export class RedisBus implements Bus {
     if (this.localEgress.has(connector)) throw new Error(`egress of ${connector} already has a consumer`);
     this.localEgress.add(connector);
     void this.redis.sadd(this.keys.connectors, connector).catch(() => undefined);
-    const direct = options.direct ? new DirectEgress(handler) : undefined;
+    const direct = options.direct && this.fast.directDelivery ? new DirectEgress(handler) : undefined;
     const consumer = this.consumer(this.keys.egressQueue(connector), this.keys.egressLease(connector),
       (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal), direct ? (jobs) => direct.taken(jobs) : undefined);
     if (direct) {
@@ -462,6 +472,7 @@ export class RedisBus implements Bus {
    * as a follower. One registering after that append reads the stream after it (append-script.ts).
    */
   private nobodyElseFollows(): boolean {
+    if (!this.fast.skipLonelyFanout) return false;
     const since = this.router?.leaseHeldSince;
     return since !== undefined && this.lastAppend?.leaseSince === since && this.lastAppend.alone;
   }
