@@ -63,8 +63,6 @@ export const ConfigSchema = z.object({
       directDelivery: z.boolean().default(true),
       routeAtPublish: z.boolean().default(true),
       skipLonelyFanout: z.boolean().default(true),
-      completeAndFetch: z.boolean().default(true),
-      reuseLocalPublishes: z.boolean().default(true),
     }).strict().prefault({}),
   }).strict().prefault({}),
   http: z.object({

@@ -1,12 +1,13 @@
 import { parseEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
+import { MAX_DEAD_LETTERS } from '../retention.ts';
+import { RoomMarks } from './room-marks.ts';
 import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler,
   type RouteFn, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
 
 /** Upper bound of deliveries waiting for one connector before new ones are dead-lettered. */
 const MAX_EGRESS_BACKLOG = 1_000_000;
-const MAX_DEAD_LETTERS = 10_000;
 
 interface RoomStream {
   entries: StreamEntry[];
@@ -28,7 +29,7 @@ export class MemoryBus implements Bus {
   private readonly ingress: CanonicalEvent[] = [];
   private readonly egress = new Map<string, Delivery[]>();
   private readonly rooms = new Map<string, RoomStream>();
-  private readonly seen = new Map<string, number>(); // event id -> expiry ms
+  private readonly marks: RoomMarks;
   private readonly dead: DeadLetter[] = [];
   private readonly wakeRouter = new Set<() => void>();
   private readonly wakeEgress = new Map<string, () => void>();
@@ -39,6 +40,7 @@ export class MemoryBus implements Bus {
 
   constructor(private readonly opts: BusOptions) {
     this.metrics = busMetrics(opts.registry);
+    this.marks = new RoomMarks(opts.retention);
   }
 
   async publish(events: readonly CanonicalEvent[]): Promise<void> {
@@ -74,13 +76,11 @@ export class MemoryBus implements Bus {
 
   private routeOne(event: CanonicalEvent, route: RouteFn): void {
     const now = Date.now();
-    const expiry = this.seen.get(event.id);
-    if (expiry !== undefined && expiry > now) {
+    if (this.marks.has(event.room, event.id, now)) {
       this.metrics.duplicates.inc();
       return;
     }
-    this.seen.set(event.id, now + this.opts.retention.dedupeSeconds * 1000);
-    if (this.seen.size > 2 * this.opts.retention.maxEventsPerRoom + 100_000) this.pruneSeen(now);
+    this.marks.add(event.room, event.id, now);
 
     const cursor = this.nextCursor(now);
     const room = this.room(event.room);
@@ -101,10 +101,6 @@ export class MemoryBus implements Bus {
       queue.push({ event, target, cursor });
       this.wakeEgress.get(target.connector)?.();
     }
-  }
-
-  private pruneSeen(now: number): void {
-    for (const [id, expiry] of this.seen) if (expiry <= now) this.seen.delete(id);
   }
 
   private nextCursor(now: number): Cursor {

@@ -18,26 +18,21 @@ export interface FastPaths {
   readonly routeAtPublish: boolean;
   /** Fan-out publishes are skipped while the routing instance's last append found no other follower. */
   readonly skipLonelyFanout: boolean;
-  /** On a quiet queue, completing a batch takes the next job in the same call (BullMQ's fetchNext). */
-  readonly completeAndFetch: boolean;
-  /** The router reuses the events this process validated when publishing them instead of validating them again. */
-  readonly reuseLocalPublishes: boolean;
+  // Measured and removed (gain within the bench's noise; bench/RESULTS.md, 2026-12-03): completing a
+  // batch and fetching the next job in one call (BullMQ's fetchNext, through a protected method), and
+  // the router reusing the events its process validated at publish instead of validating them again.
 }
 
 export const ALL_FAST_PATHS_ON: FastPaths = {
   directDelivery: true,
   routeAtPublish: true,
   skipLonelyFanout: true,
-  completeAndFetch: true,
-  reuseLocalPublishes: true,
 };
 
 export const ALL_FAST_PATHS_OFF: FastPaths = {
   directDelivery: false,
   routeAtPublish: false,
   skipLonelyFanout: false,
-  completeAndFetch: false,
-  reuseLocalPublishes: false,
 };
 
 export const FAST_PATH_NAMES = Object.keys(ALL_FAST_PATHS_ON) as (keyof FastPaths)[];

@@ -1,16 +1,17 @@
-import { createHash } from 'node:crypto';
-import { Job, Queue } from 'bullmq';
+import { createHash, randomBytes } from 'node:crypto';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
 import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type EgressOptions, type RouteFn,
   type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
-import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
+import { appendBatch, appendIfFree, defineAppendScript, type AppendResult } from './append-script.ts';
+import { addJobNow, queueKeys, queueOptions } from './bullmq-adapter.ts';
+import { DeadLetterStream } from './dead-letters.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
 import { fastPaths, type FastPaths } from './fast-paths.ts';
-import { LocalPublishes } from './local-publishes.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
@@ -39,14 +40,17 @@ const ROUTE_AT_PUBLISH_PAUSE_MS = 2;
 /** Jobs routed at publish that are remembered until the router takes them, at most. */
 const MAX_ROUTED_AT_PUBLISH = 4_096;
 
-/** Events of ingress batches remembered for the local router at most (see LocalPublishes). */
-const MAX_REMEMBERED_EVENTS = 16_384;
+/**
+ * The newest completed jobs of each queue are kept (at most this many, for at most an hour) so that
+ * adding one again with the same id is a no-op: an add that ioredis resent after a reconnect, or the
+ * egress jobs of a routing pass re-run after a crash. Bounded by count, not only by age: each holds
+ * up to batch.maxEvents events (docs/bus.md, "Sizing").
+ */
+export const KEEP_COMPLETED_JOBS = 100;
+const KEEP_COMPLETED = { age: 3600, count: KEEP_COMPLETED_JOBS };
 
-/** Completed bus jobs are kept this long so that re-adding one after a crash (same job id) is a no-op. */
-const KEEP_COMPLETED = { age: 3600, count: 100_000 };
-
-/** Options of every ingress job (the queue's defaults, repeated where jobs are built by hand). */
-const INGRESS_JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: { age: 7 * 86_400 } };
+/** Options of every bus job (the queues' defaults, repeated where jobs are built by hand). Jobs never fail in BullMQ's sense (retries are in place). */
+const JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_COMPLETED };
 
 /** Shows a Redis URL in an error without its password. */
 function safeUrl(url: string): string {
@@ -59,11 +63,14 @@ function safeUrl(url: string): string {
   }
 }
 
-/** A job id that is the same when the same batch is added again, so a retried add is idempotent. */
-function batchJobId(events: readonly CanonicalEvent[]): string {
-  const hash = createHash('sha256');
-  for (const e of events) hash.update(e.id).update('\n');
-  return `b-${hash.digest('hex').slice(0, 40)}`;
+/**
+ * A new ingress job's id: unique per write, not derived from the events, so that the same events
+ * published again later are a new job whose events the dedupe marks recognise as duplicates (a
+ * re-run of the SAME job, after a crash, reuses their cursors instead). The same add resent by
+ * ioredis carries the same id, and is a no-op while the job is kept.
+ */
+function newIngressJobId(): string {
+  return `i-${randomBytes(12).toString('base64url')}`;
 }
 
 /**
@@ -79,7 +86,7 @@ export class RedisBus implements Bus {
   private readonly keys: BusKeys;
   private readonly metrics: BusMetrics;
   private readonly ingress: Queue;
-  private readonly dead: Queue;
+  private readonly dead: DeadLetterStream;
   private readonly egress = new Map<string, Queue>();
   private readonly batcher: PublishBatcher;
   private readonly redisFanout: RedisFanout;
@@ -97,8 +104,6 @@ export class RedisBus implements Bus {
   private routeAtPublishAfter = 0;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
-  /** Events of the ingress jobs this process wrote, until its router takes them. */
-  private readonly publishedHere = new LocalPublishes(MAX_REMEMBERED_EVENTS);
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
   private readonly knownConnectors = new Set<string>();
   private routing = false;
@@ -114,7 +119,7 @@ export class RedisBus implements Bus {
     this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
       () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
     this.fanout = this.redisFanout;
-    this.dead = new Queue(this.keys.deadQueue, { connection: redis, prefix: opts.prefix });
+    this.dead = new DeadLetterStream(redis, this.keys.dead, opts.logger);
     this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
   }
 
@@ -140,11 +145,7 @@ export class RedisBus implements Bus {
   }
 
   private queue(name: string): Queue {
-    return new Queue(name, {
-      connection: this.redis,
-      prefix: this.opts.prefix,
-      defaultJobOptions: INGRESS_JOB_OPTIONS,
-    });
+    return new Queue(name, queueOptions(this.redis, this.opts.prefix, JOB_OPTIONS));
   }
 
   private egressQueue(connector: string): Queue {
@@ -164,18 +165,18 @@ export class RedisBus implements Bus {
   }
 
   private async writeIngress(batches: CanonicalEvent[][]): Promise<void> {
-    const ids = batches.map(batchJobId);
+    const ids = batches.map(() => newIngressJobId());
     const [only] = batches;
     const [onlyId] = ids;
     if (this.fast.routeAtPublish && batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
       && performance.now() >= this.routeAtPublishAfter) {
       await this.publishAndRoute(only, onlyId, this.routeFn);
+    } else if (batches.length === 1 && only) {
+      // One batch (the usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
+      await this.ingress.add('events', only, { jobId: onlyId });
     } else {
-      // addBulk is one MULTI: all these batches land in one round trip, in this order. One batch (the
-      // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
-      if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
-      else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
-      if (this.router?.leaseHeldSince !== undefined) ids.forEach((id, i) => { const b = batches[i]; if (b) this.rememberPublished(id, b); });
+      // addBulk is one MULTI: all these batches land in one round trip, in this order.
+      await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
     }
     let count = 0;
     for (const b of batches) {
@@ -210,39 +211,30 @@ export class RedisBus implements Bus {
     try {
       // Two scripts sent back to back on one connection (no MULTI: building one costs more than it
       // saves): the add, then the append, which checks for itself what it needs (see append-script.ts).
+      // The queue's client wraps this.redis (its connection): the add and the append share one socket.
       const client = await this.ingress.client;
-      const job = new Job(this.ingress, 'events', events, { ...INGRESS_JOB_OPTIONS, jobId }, jobId);
-      const added = job.addJob(client); // sent now, before the append below
-      const [numKeys, ...args] = appendArgs(this.keys, {
-        chunkId: jobId, events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention,
-        ifFree: {
-          waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue),
-          jobKey: this.keys.job(this.keys.ingressQueue, jobId),
-        },
-      });
-      const append = (this.redis as unknown as { sbAppendBatch(n: number, ...a: string[]): Promise<unknown> }).sbAppendBatch(numKeys, ...args)
-        .then((raw) => ({ raw }), (err: unknown) => ({ err }));
+      const added = addJobNow(this.ingress, client, 'events', events, { ...JOB_OPTIONS, jobId }); // sent now, before the append below
+      const bull = queueKeys(this.opts.prefix, this.keys.ingressQueue);
+      const append = appendIfFree(this.redis, this.keys,
+        { events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention },
+        { jobId, waitList: bull.wait, activeList: bull.active, jobKey: bull.job(jobId) })
+        .then((result) => ({ result }), (err: unknown) => ({ err }));
       await added; // a failed add fails the publish (nothing was accepted)
       const reply = await append;
-      let appended: AppendResult | 'deferred';
-      try {
-        if ('err' in reply) throw reply.err;
-        appended = parseAppendReply(reply.raw, events.length);
-      } catch (err) {
-        // The job is in (accepted): the router routes it, from the events remembered here.
-        this.opts.logger.warn({ err, jobId }, 'append at publish failed; the router routes the job');
-        this.rememberPublished(jobId, events);
+      if ('err' in reply) {
+        // The job is in (accepted): the router routes it.
+        this.opts.logger.warn({ err: reply.err, jobId }, 'append at publish failed; the router routes the job');
         return;
       }
+      const appended = reply.result;
       if (appended === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
-        this.rememberPublished(jobId, events);
         return;
       }
-      const letters: { id: string; letter: DeadLetter }[] = [];
+      const letters: DeadLetter[] = [];
       try {
-        await this.dispatch(jobId, jobId, events, appended, 0, route, letters,
+        await this.dispatch(jobId, events, appended, route, letters,
           (what, fn) => retryInlineFor(what, fn, this.opts.delivery, PUBLISH_ROUTING_DEADLINE_MS, this.opts.logger));
         if (letters.length > 0) await this.deadLetter(letters, AbortSignal.timeout(PUBLISH_ROUTING_DEADLINE_MS));
         routed = true;
@@ -250,16 +242,11 @@ export class RedisBus implements Bus {
       } catch (err) {
         this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
         // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
-        await this.redis.del(this.keys.routedAtPublish(jobId)).catch(() => undefined);
-        this.rememberPublished(jobId, events);
+        await this.redis.zrem(this.keys.routedAtPublish, jobId).catch(() => undefined);
       }
     } finally {
       done(routed);
     }
-  }
-
-  private rememberPublished(jobId: string, events: readonly CanonicalEvent[]): void {
-    if (this.fast.reuseLocalPublishes) this.publishedHere.remember(jobId, events);
   }
 
   /** Jobs routed at publish that the router never took here (another instance took the lease) must not pile up. */
@@ -292,10 +279,9 @@ export class RedisBus implements Bus {
 
   private consumer(queueName: string, leaseKey: string, process: BatchProcessor, onTaken?: (jobs: readonly Job[]) => void): OrderedConsumer {
     const consumer = new OrderedConsumer({
-      keys: this.keys, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
+      prefix: this.opts.prefix, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
       leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000,
       maxEvents: this.opts.batch.maxEvents, delivery: this.opts.delivery, logger: this.opts.logger, process,
-      completeAndFetch: this.fast.completeAndFetch,
       ...(onTaken ? { onTaken } : {}),
     });
     this.consumers.add(consumer);
@@ -303,16 +289,15 @@ export class RedisBus implements Bus {
   }
 
   /**
-   * Routes a run of ingress jobs as one batch. The batch's id (the job id, or a hash of the job ids)
-   * owns its events' dedupe marks and names its egress jobs: a takeover re-processes the same run of
-   * orphaned jobs, so the same id comes out and nothing is appended or enqueued twice.
+   * Routes a run of ingress jobs as one batch, in chunks of at most maxEvents events. Each event's
+   * dedupe mark is owned by its ingress job, so a re-run of these jobs (a takeover after a crash,
+   * whatever jobs it finds together) reuses the cursors of what was appended, and appends nothing twice.
    */
   private async routeJobs(jobs: readonly Job[], route: RouteFn, signal: AbortSignal): Promise<void> {
-    const jobId = groupId(jobs);
+    const batchId = groupId(jobs);
     const events: CanonicalEvent[] = [];
     const ingressJobIds: string[] = [];
-    const letters: { id: string; letter: DeadLetter }[] = [];
-    let i = 0;
+    const letters: DeadLetter[] = [];
     for (const job of jobs) {
       const id = job.id ?? '';
       const atPublish = this.routedAtPublish.get(id);
@@ -321,20 +306,8 @@ export class RedisBus implements Bus {
         // Done: nothing left to do. Not done (a failure after the append): route it here; its
         // events were appended by this job, so the script reuses their cursors.
         this.routedAtPublish.delete(id);
-        if (await atPublish) {
-          // Its `routed-at-publish` mark is left to expire: deleting it would cost a write per message.
-          this.publishedHere.take(id);
-          i += Array.isArray(job.data) ? (job.data as unknown[]).length : 1;
-          continue;
-        }
-      }
-      const mine = this.publishedHere.take(id);
-      if (mine) {
-        // Written by this process a moment ago, from events validated then: the same events.
-        events.push(...mine);
-        for (let k = 0; k < mine.length; k++) ingressJobIds.push(id);
-        i += mine.length;
-        continue;
+        // Its mark in `routed-at-publish` is left to age out: removing it would cost a write per message.
+        if (await atPublish) continue;
       }
       for (const item of jobItems([job])) {
         const r = validateEvent(item);
@@ -342,27 +315,26 @@ export class RedisBus implements Bus {
           events.push(r.event);
           ingressJobIds.push(id);
         } else {
-          letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+          letters.push({ reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() });
         }
-        i++;
       }
     }
     // One script call and one egress job per connector per maxEvents events, even when several
-    // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run matches.
+    // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run of the same jobs matches.
     const size = this.opts.batch.maxEvents;
     for (let start = 0; start < events.length; start += size) {
-      const chunkId = start === 0 ? jobId : `${jobId}.${start / size}`;
-      await this.routeChunk(jobId, chunkId, events.slice(start, start + size), ingressJobIds.slice(start, start + size), start, route, letters, signal);
+      const chunkId = start === 0 ? batchId : `${batchId}.${start / size}`;
+      await this.routeChunk(chunkId, events.slice(start, start + size), ingressJobIds.slice(start, start + size), route, letters, signal);
     }
     if (letters.length > 0) await this.deadLetter(letters, signal);
   }
 
-  /** `chunkId` owns the dedupe marks of its events, so the same id in a later chunk is a duplicate, and a re-run of this chunk is not. */
-  private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], ingressJobIds: readonly string[], offset: number,
-    route: RouteFn, letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+  /** Appends a chunk, then dispatches it; `chunkId` names its egress jobs. */
+  private async routeChunk(chunkId: string, events: readonly CanonicalEvent[], ingressJobIds: readonly string[],
+    route: RouteFn, letters: DeadLetter[], signal: AbortSignal): Promise<void> {
     const appended = await this.step('append to streams', () => appendBatch(this.redis, this.keys,
-      { chunkId, events, ingressJobIds, instanceId: this.opts.instanceId, retention: this.opts.retention }), signal);
-    await this.dispatch(jobId, chunkId, events, appended, offset, route, letters, (what, fn) => this.step(what, fn, signal));
+      { events, ingressJobIds, instanceId: this.opts.instanceId, retention: this.opts.retention }), signal);
+    await this.dispatch(chunkId, events, appended, route, letters, (what, fn) => this.step(what, fn, signal));
   }
 
   /**
@@ -370,8 +342,8 @@ export class RedisBus implements Bus {
    * them (handOff), else as one egress job per connector named after the chunk (a re-run after a
    * crash adds nothing twice).
    */
-  private async dispatch(jobId: string, chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult, offset: number,
-    route: RouteFn, letters: { id: string; letter: DeadLetter }[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
+  private async dispatch(chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult,
+    route: RouteFn, letters: DeadLetter[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
     this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
     const outcomes = appended.outcomes;
     const leaseSince = this.router?.leaseHeldSince;
@@ -391,7 +363,7 @@ export class RedisBus implements Bus {
       try {
         targets = route(event);
       } catch (err) {
-        letters.push({ id: `${jobId}.route.${offset + i}`, letter: { reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() } });
+        letters.push({ reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() });
         return;
       }
       for (const target of targets) {
@@ -434,9 +406,9 @@ export class RedisBus implements Bus {
     return retryInline(what, fn, this.opts.delivery, signal, this.opts.logger);
   }
 
-  private async deadLetter(letters: readonly { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
-    await this.step('dead-letter', () => this.dead.addBulk(letters.map(({ id, letter }) => ({ name: letter.stage, data: letter, opts: { jobId: id } }))), signal);
-    for (const { letter } of letters) {
+  private async deadLetter(letters: readonly DeadLetter[], signal: AbortSignal): Promise<void> {
+    await this.step('dead-letter', () => this.dead.add(letters), signal);
+    for (const letter of letters) {
       this.metrics.deadLettered.inc({ stage: letter.stage, connector: letter.connector ?? '' });
       this.opts.logger.warn({ stage: letter.stage, connector: letter.connector, eventId: letter.event?.id, reason: letter.reason }, 'dead-lettered');
     }
@@ -510,15 +482,14 @@ export class RedisBus implements Bus {
   }
 
   private async deliverJobs(connector: string, jobs: readonly Job[], handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
-    const jobId = groupId(jobs);
     const items = jobItems(jobs);
     const deliveries: Delivery[] = [];
-    const letters: { id: string; letter: DeadLetter }[] = [];
-    items.forEach((item, i) => {
+    const letters: DeadLetter[] = [];
+    for (const item of items) {
       const d = parseDelivery(item);
       if (typeof d !== 'string') deliveries.push(d);
-      else letters.push({ id: `${jobId}.bad.${i}`, letter: { reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() } });
-    });
+      else letters.push({ reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() });
+    }
     // Handler calls never exceed maxEvents, even when several waiting jobs were taken together.
     const size = this.opts.batch.maxEvents;
     // A batch whose direct delivery failed comes first (its queue was empty): its first chunk has used an attempt.
@@ -528,7 +499,7 @@ export class RedisBus implements Bus {
       const failure = await this.deliverInPlace(connector, chunk, handler, signal, start === 0 ? priorAttempts : 0);
       if (failure !== undefined) {
         const reason = `delivery failed ${this.opts.delivery.maxAttempts} times: ${failure}`;
-        chunk.forEach((d, i) => letters.push({ id: `${jobId}.dead.${start + i}`, letter: { reason, stage: 'egress', connector, event: d.event, at: Date.now() } }));
+        for (const d of chunk) letters.push({ reason, stage: 'egress', connector, event: d.event, at: Date.now() });
       }
       this.metrics.batchSize.observe({ stage: 'egress' }, chunk.length);
     }
@@ -580,19 +551,15 @@ export class RedisBus implements Bus {
 
   // --- operations ----------------------------------------------------------------------------
 
-  async deadLetters(limit: number): Promise<DeadLetter[]> {
-    if (limit <= 0) return [];
-    const jobs = await this.dead.getJobs(['waiting'], 0, limit - 1, false);
-    // Newest last: by add time, then by insertion order within one bulk add.
-    const ordered = jobs.filter((j): j is Job => j !== undefined && j !== null).sort((a, b) => a.timestamp - b.timestamp || compareIds(a.id, b.id));
-    return ordered.map((j) => j.data as DeadLetter);
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.dead.newest(limit);
   }
 
   async stats(): Promise<BusStats> {
     const connectors = await this.redis.smembers(this.keys.connectors);
     const [ingressWaiting, deadLettered, ...egressCounts] = await Promise.all([
       this.ingress.getWaitingCount(),
-      this.dead.getWaitingCount(),
+      this.dead.count(),
       ...connectors.map((c) => this.egressQueue(c).getWaitingCount()),
     ]);
     const egressWaiting: Record<string, number> = {};
@@ -616,7 +583,7 @@ export class RedisBus implements Bus {
     this.closed = true;
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
     await this.redisFanout.close();
-    await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
+    await Promise.all([this.ingress.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
   }
 }
@@ -638,8 +605,4 @@ function jobItems(jobs: readonly Job[]): unknown[] {
     else items.push(data);
   }
   return items;
-}
-
-function compareIds(a: string | undefined, b: string | undefined): number {
-  return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
 }
