@@ -20,6 +20,11 @@ export function dedupeMarksPerRoom(retention: BusOptions['retention']): number {
   return Math.min(retention.maxEventsPerRoom, DEDUPE_MARKS_CAP_PER_ROOM);
 }
 
+/** Marks a room keeps at least: the event itself and its N newer ones. */
+export function marksKeptPerRoom(retention: BusOptions['retention']): number {
+  return dedupeMarksPerRoom(retention) + 1;
+}
+
 /** How far past its bound a trimmed structure may grow before it is trimmed back (1%, amortising the trim). */
 export function trimSlack(bound: number): number {
   return Math.max(1, Math.ceil(bound / 100));

@@ -12,7 +12,8 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { busOptions, Collector, lobbyRouter, message, ROOM, sleep, waitFor } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { busOptions, Collector, lobbyRouter, message, ROOM, settle } from './harness.ts';
 
 /** Redis-only behaviour: crash takeover, the router lease, several instances on one Redis. */
 
@@ -100,7 +101,7 @@ describe('redis bus', () => {
       // Newer jobs queue up behind the one the child holds.
       await bus.publish(batches[1] ?? []);
       await bus.publish(batches[2] ?? []);
-      await waitFor('newer batches routed', async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 15);
+      await waitFor(async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 15, { what: 'newer batches routed' });
       assert.ok(((await bus.stats()).egressWaiting['mtproto'] ?? 0) >= 1, 'newer egress jobs wait behind the orphan');
       await kill(doomed.child);
       const killedAt = Date.now();
@@ -108,9 +109,9 @@ describe('redis bus', () => {
       assert.equal(active.length, 1, 'the job is left active by the dead consumer');
 
       mt = new Collector(bus, 'mtproto');
-      await waitFor('all 15', () => mt!.deliveries.length >= 15);
+      await waitFor(() => mt!.deliveries.length >= 15, { what: 'all 15' });
       const tookMs = Date.now() - killedAt;
-      await sleep(100);
+      await settle(bus, [mt]);
       assert.deepEqual(mt.deliveries.map((d) => d.event.id), batches.flat().map((e) => e.id));
       assert.deepEqual(mt.calls[0]?.map((d) => d.event.id), taken, 'the orphan came first, as one batch');
       assert.ok(tookMs < 10_000, `took over in ${tookMs} ms, well before the 15 s lock expired`);
@@ -139,11 +140,11 @@ describe('redis bus', () => {
       const later = message('c');
       await bus.publish([later]);
       routing = bus.startRouting((e) => lobbyRouter().route(e));
-      await waitFor('4 deliveries', () => mt!.deliveries.length >= 4);
-      await sleep(200);
+      await waitFor(() => mt!.deliveries.length >= 4, { what: '4 deliveries' });
+      const stream = (await bus.readStream(ROOM, undefined, 100)).entries;
+      await settle(bus, [mt]);
       const all = [...batch, later].map((e) => e.id);
       assert.deepEqual(mt.deliveries.map((d) => d.event.id), all);
-      const stream = (await bus.readStream(ROOM, undefined, 100)).entries;
       assert.deepEqual(stream.map((e) => e.event.id), all, 'appended once each');
       assert.deepEqual(mt.deliveries.map((d) => d.cursor), stream.map((e) => e.cursor), 'cursors reused on re-processing');
     } finally {
@@ -175,7 +176,7 @@ describe('redis bus', () => {
         return sent;
       };
       const [sentA, sentB] = await Promise.all([publishFrom(a, 'a', 0, 200), publishFrom(b, 'b', 0, 200)]);
-      await waitFor('400 deliveries', () => mt.deliveries.length >= 400);
+      await waitFor(() => mt.deliveries.length >= 400, { what: '400 deliveries' });
       assert.ok((routedBy.a === 0) !== (routedBy.b === 0), `exactly one instance routed (a=${routedBy.a}, b=${routedBy.b})`);
       const firstRouter = routedBy.a > 0 ? 'a' : 'b';
       const before = { ...routedBy };
@@ -184,8 +185,9 @@ describe('redis bus', () => {
       const survivor = firstRouter === 'a' ? b : a;
       if (firstRouter === 'a') { await routerA.close(); await a.close(); aClosed = true; } else { await routerB.close(); }
       const sentLater = await publishFrom(survivor, 'later', 0, 100);
-      await waitFor('500 deliveries', () => mt.deliveries.length >= 500);
-      await sleep(100);
+      await waitFor(() => mt.deliveries.length >= 500, { what: '500 deliveries' });
+      const stream = (await b.readStream(ROOM, undefined, 1_000)).entries;
+      await settle(survivor, [mt]);
       const other = firstRouter === 'a' ? 'b' : 'a';
       assert.ok(routedBy[other] > before[other], 'the other instance took over routing');
 
@@ -198,7 +200,6 @@ describe('redis bus', () => {
         assert.ok(positions.every((p) => p >= 0), 'nothing lost');
         assert.deepEqual(positions, [...positions].sort((x, y) => x - y), 'each producer\'s order holds');
       }
-      const stream = (await b.readStream(ROOM, undefined, 1_000)).entries;
       assert.deepEqual(stream.map((e) => e.event.id), got, 'stream order = delivery order');
     } finally {
       await mt.close();
@@ -216,7 +217,7 @@ describe('redis bus', () => {
     const probe = new Redis(redis.url);
     try {
       await bus.publish([message('k')]);
-      await waitFor('delivery', () => mt.deliveries.length === 1);
+      await waitFor(() => mt.deliveries.length === 1, { what: 'delivery' });
       const keys = await probe.keys('*');
       const ours = keys.filter((k) => k.includes(prefix));
       assert.ok(ours.length > 0);

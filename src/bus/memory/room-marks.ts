@@ -1,9 +1,9 @@
 import type { BusOptions } from '../options.ts';
-import { dedupeMarksPerRoom } from '../retention.ts';
+import { marksKeptPerRoom } from '../retention.ts';
 
 /**
  * The memory driver's dedupe marks, with the redis driver's bounds (append-script.ts): per room, the
- * ids of its newest N events (retention.ts), all forgotten once the room has had no new event for
+ * ids of its newest N + 1 events (retention.ts: an event's mark outlives N newer ones), all forgotten once the room has had no new event for
  * `dedupeSeconds`. Insertion order of a Map is append order, so the oldest go first.
  */
 export class RoomMarks {
@@ -13,7 +13,7 @@ export class RoomMarks {
   private appendsSincePrune = 0;
 
   constructor(retention: BusOptions['retention']) {
-    this.perRoom = dedupeMarksPerRoom(retention);
+    this.perRoom = marksKeptPerRoom(retention);
     this.ttlMs = retention.dedupeSeconds * 1000;
   }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CanonicalEvent } from '../../core/event.ts';
-import { dedupeMarksPerRoom, trimSlack } from '../retention.ts';
+import { marksKeptPerRoom, trimSlack } from '../retention.ts';
 import type { BusOptions } from '../options.ts';
 import type { Cursor } from '../types.ts';
 import type { BusKeys } from './keys.ts';
@@ -16,7 +16,7 @@ import { UNFINISHED_JOBS_LUA } from './bullmq-adapter.ts';
  * re-processing that job (after a crash, a hand-back, or a routing at publish that failed half
  * way), so the event is in the stream already and its cursor is reused. The same id twice in one
  * call counts once. Bounds (both drivers alike, see retention.ts): a room keeps the marks of its
- * newest N events (trimmed in blocks of ~1%), and both keys expire `dedupeSeconds` after the room's
+ * newest N + 1 events (so an event's mark outlives N newer ones; trimmed in blocks of ~1%), and both keys expire `dedupeSeconds` after the room's
  * last append. If the two keys ever disagree (a key deleted by hand), the hash is still bounded:
  * past twice its bound both keys are dropped.
  *
@@ -199,7 +199,7 @@ export function appendArgs(keys: BusKeys, req: AppendRequest): [number, ...strin
   });
   keyArgs.push(keys.fanoutMembers);
   const { maxEventsPerRoom, dedupeSeconds } = req.retention;
-  const marksMax = dedupeMarksPerRoom(req.retention);
+  const marksMax = marksKeptPerRoom(req.retention);
   return [keyArgs.length, ...keyArgs, String(dedupeSeconds), String(maxEventsPerRoom), String(trimSlack(maxEventsPerRoom)),
     String(marksMax), String(trimSlack(marksMax)), String(Date.now()), req.instanceId, String(roomIndex.size), String(req.events.length),
     ...perEvent];
