@@ -214,6 +214,11 @@ export class OrderedConsumer implements Stoppable {
       for (const job of held) void job.extendLock(token, lockDurationMs).catch(() => undefined);
     }, Math.floor(lockDurationMs / 3));
     try {
+      // Let the fetch-ahead commands go out first (they are sent a few promise hops after the call):
+      // if this process then stalls in the batch (a long GC, SIGSTOP), the jobs they take are active
+      // already and whoever takes the lease over finishes them first, in order. Sent only after the
+      // stall, they would take jobs from under the new holder (test/bus/stall-order.test.ts).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await this.opts.process(jobs, signal);
     } catch (err) {
       clearInterval(renew);
