@@ -8,6 +8,8 @@
  * Switchboard with every fast path on, the same again (an A/A pair: the run's own noise), then
  * with each named fast path (default: every one) switched off alone, all of them off, and the
  * naive relay, rounds alternating. No MTProto benches in that mode.
+ *
+ * `npm run bench -- --soak[=seconds]`: the Redis memory soak instead (bench/soak.ts, default 240 s).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -148,16 +150,20 @@ async function main(ablate: readonly (keyof FastPaths)[] | undefined): Promise<n
   return failures.length > 0 ? 1 : 0;
 }
 
-const ablate = fastPathsAsked(process.argv.slice(2));
-// naive + switchboard + A/A + one per fast path (+ all off when several).
-const limitMs = ablate ? (4 + ablate.length) * HARD_LIMIT_PER_VARIANT_MS : HARD_LIMIT_MS;
+const argv = process.argv.slice(2);
+const soakArg = argv.find((a) => a === '--soak' || a.startsWith('--soak='));
+const soakSeconds = soakArg === undefined ? undefined : Number(soakArg.includes('=') ? soakArg.slice(soakArg.indexOf('=') + 1) : 240);
+if (soakSeconds !== undefined && !(soakSeconds > 0 && soakSeconds <= 3_600)) throw new Error(`--soak takes a duration in seconds (1..3600), not ${soakArg}`);
+const ablate = fastPathsAsked(argv);
+// naive + switchboard + A/A + one per fast path (+ all off when several); a soak: its time and a margin.
+const limitMs = soakSeconds !== undefined ? (soakSeconds + 120) * 1000 : ablate ? (4 + ablate.length) * HARD_LIMIT_PER_VARIANT_MS : HARD_LIMIT_MS;
 const hardStop = setTimeout(() => {
   console.error(`bench: still running after ${limitMs / 1000} s; giving up`);
   process.exit(2);
 }, limitMs);
 hardStop.unref();
 
-main(ablate).then((code) => {
+(soakSeconds !== undefined ? import('./soak.ts').then(({ soakMain }) => soakMain(soakSeconds)) : main(ablate)).then((code) => {
   // Connections a failed scenario left open must not keep the process alive.
   process.exit(code);
 }, (err: unknown) => {
