@@ -4,10 +4,12 @@
  * that what the bus keeps levels off once the room streams hold their retention (issue #7, §4).
  *
  * Bounded in time (default 240 s of publishing) and in count (rate x time). The shape: ROOMS rooms,
- * RATE events/s in one-event publishes (as WS clients send), each routed to a direct target
- * (websocket-like) and a queued one (xmpp-like) that rejects 1 delivery batch in POISON_EVERY with
- * maxAttempts 1, so dead letters pile up too. Retention is shrunk (maxEventsPerRoom) so the streams
- * fill within the run; every other bound is the default one. Writes bench/soak-last.json.
+ * RATE events/s, each published once with a client transaction id (publishOnce, as the WS connector
+ * does for a `send` with `txn`), routed to a direct target (websocket-like) and a queued one
+ * (xmpp-like) that links each event to a native id (the id map) and rejects 1 delivery batch in
+ * POISON_EVERY with maxAttempts 1, so dead letters pile up too. The count bounds that depend on
+ * traffic (maxEventsPerRoom, idMapPerEndpoint) are shrunk to 10,000 so that they fill within the
+ * run; every other bound is the default one. Writes bench/soak-last.json.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +46,8 @@ interface Sample {
   readonly deadLetters: number;
   readonly bullEvents: number;
   readonly routedAtPublish: number;
+  readonly transactions: number;
+  readonly idMap: number;
   readonly keys: number;
 }
 
@@ -64,18 +68,21 @@ async function sample(admin: Redis, t: number, published: number): Promise<Sampl
   const info = await admin.info('memory');
   const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
   const pipeline = admin.pipeline();
-  for (const room of rooms) pipeline.xlen(`${PREFIX}:stream:${room}`).hlen(`${PREFIX}:marks:${room}`).llen(`${PREFIX}:marks-order:${room}`);
+  for (const room of rooms) {
+    pipeline.xlen(`${PREFIX}:stream:${room}`).hlen(`${PREFIX}:marks:${room}`).llen(`${PREFIX}:marks-order:${room}`)
+      .hlen(`${PREFIX}:txn:${room}`).hlen(`${PREFIX}:idmap:xmpp:${room}:c2n`);
+  }
   for (const q of queues) pipeline.zcard(`${PREFIX}:${q}:completed`).llen(`${PREFIX}:${q}:wait`).xlen(`${PREFIX}:${q}:events`);
   pipeline.xlen(`${PREFIX}:dead`).zcard(`${PREFIX}:routed-at-publish`).dbsize();
   const replies = ((await pipeline.exec()) ?? []).map(([err, v]) => (err ? 0 : Number(v)));
   let i = 0;
   const take = () => replies[i++] ?? 0;
-  let streamEntries = 0; let marks = 0; let markOrder = 0;
-  for (let r = 0; r < ROOMS; r++) { streamEntries += take(); marks += take(); markOrder += take(); }
+  let streamEntries = 0; let marks = 0; let markOrder = 0; let transactions = 0; let idMap = 0;
+  for (let r = 0; r < ROOMS; r++) { streamEntries += take(); marks += take(); markOrder += take(); transactions += take(); idMap += take(); }
   let completedJobs = 0; let waitingJobs = 0; let bullEvents = 0;
   for (let q = 0; q < queues.length; q++) { completedJobs += take(); waitingJobs += take(); bullEvents += take(); }
   return { t, published, usedMemoryMiB: used / 2 ** 20, streamEntries, marks, markOrder, completedJobs, waitingJobs, bullEvents,
-    deadLetters: take(), routedAtPublish: take(), keys: take() };
+    deadLetters: take(), routedAtPublish: take(), transactions, idMap, keys: take() };
 }
 
 /** Bytes per item of each key family, from MEMORY USAGE of one room's keys (SAMPLES 0: exact). */
@@ -88,6 +95,10 @@ async function bytesPerItem(admin: Redis): Promise<Record<string, number>> {
     'dedupe mark (hash field)': await per(`${PREFIX}:marks:${room}`, await admin.hlen(`${PREFIX}:marks:${room}`)),
     'dedupe mark (order list item)': await per(`${PREFIX}:marks-order:${room}`, await admin.llen(`${PREFIX}:marks-order:${room}`)),
     'dead letter': await per(`${PREFIX}:dead`, await admin.xlen(`${PREFIX}:dead`)),
+    'transaction (hash field + order member)': (await usage(`${PREFIX}:txn:${room}`) + await usage(`${PREFIX}:txn-order:${room}`))
+      / Math.max(1, await admin.hlen(`${PREFIX}:txn:${room}`)),
+    'id map entry (both hashes + order member)': (await usage(`${PREFIX}:idmap:xmpp:${room}:c2n`) + await usage(`${PREFIX}:idmap:xmpp:${room}:n2c`)
+      + await usage(`${PREFIX}:idmap:xmpp:${room}:order`)) / Math.max(1, await admin.hlen(`${PREFIX}:idmap:xmpp:${room}:c2n`)),
   };
 }
 
@@ -96,7 +107,7 @@ export async function runSoak({ seconds, log }: SoakOptions): Promise<{ samples:
   const admin = new Redis(redis.url);
   const opts: BusOptions = {
     batch: { maxEvents: 256, maxWaitMs: 0 },
-    retention: { maxEventsPerRoom: 10_000, dedupeSeconds: 7 * 86_400 },
+    retention: { maxEventsPerRoom: 10_000, dedupeSeconds: 7 * 86_400, transactionSeconds: 3_600, transactionsPerRoom: 10_000, idMapPerEndpoint: 10_000 },
     delivery: { maxAttempts: 1, backoffMs: 100, maxBackoffMs: 10_000 },
     logger: silentLogger,
     registry: createRegistry(false),
@@ -106,12 +117,14 @@ export async function runSoak({ seconds, log }: SoakOptions): Promise<{ samples:
   const ws = bus.consumeEgress('websocket', async () => undefined, { direct: true });
   const xmpp = bus.consumeEgress('xmpp', async (deliveries) => {
     if (deliveries.some((d) => d.event.kind === 'message' && d.event.text.startsWith('poison'))) throw new Error('target rejects poison');
+    // As a native connector does once the server answered: the event's id over there.
+    await Promise.all(deliveries.map((d) => bus.idMap.link(d.event.id, d.target, `native-${d.cursor}`)));
   });
   const samples: Sample[] = [];
   let published = 0;
   const started = performance.now();
   try {
-    log(`soak: ${seconds} s at ${RATE} events/s over ${ROOMS} rooms, maxEventsPerRoom ${opts.retention.maxEventsPerRoom}, dedupeSeconds ${opts.retention.dedupeSeconds}`);
+    log(`soak: ${seconds} s at ${RATE} events/s over ${ROOMS} rooms, retention ${JSON.stringify(opts.retention)}`);
     samples.push(await sample(admin, 0, 0));
     let nextSample = SAMPLE_EVERY_MS;
     const total = RATE * seconds;
@@ -120,7 +133,8 @@ export async function runSoak({ seconds, log }: SoakOptions): Promise<{ samples:
       const elapsed = performance.now() - started;
       const due = Math.min(total, Math.floor((elapsed / 1000) * RATE));
       while (published < due && inFlight.size < 2_000) {
-        const p = bus.publish([event(published++)]).finally(() => inFlight.delete(p));
+        const n = published++;
+        const p = bus.publishOnce(event(n), { scope: `user-${n % 97}`, id: `txn-${n}` }).then(() => undefined).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
       if (elapsed >= nextSample) {
@@ -128,7 +142,7 @@ export async function runSoak({ seconds, log }: SoakOptions): Promise<{ samples:
         samples.push(s);
         log(`t=${String(s.t).padStart(4)} s  published ${String(s.published).padStart(7)}  used_memory ${s.usedMemoryMiB.toFixed(1).padStart(6)} MiB  `
           + `stream ${s.streamEntries}  marks ${s.marks}  completed jobs ${s.completedJobs}  waiting jobs ${s.waitingJobs}  dead ${s.deadLetters}  `
-          + `bull events ${s.bullEvents}  routed-at-publish ${s.routedAtPublish}  keys ${s.keys}`);
+          + `bull events ${s.bullEvents}  routed-at-publish ${s.routedAtPublish}  txn ${s.transactions}  id map ${s.idMap}  keys ${s.keys}`);
         nextSample += SAMPLE_EVERY_MS;
       }
       await new Promise((r) => setTimeout(r, 1));

@@ -1,5 +1,8 @@
 import type { BusOptions } from './options.ts';
 
+/** The part of the retention options the dedupe marks depend on. */
+export type DedupeRetention = Pick<BusOptions['retention'], 'maxEventsPerRoom' | 'dedupeSeconds'>;
+
 /**
  * Bounds on what the bus keeps besides the room streams, shared by both drivers so that they
  * forget the same things at the same time (docs/bus.md, "Retention" and "Sizing").
@@ -16,12 +19,12 @@ export const MAX_DEAD_LETTERS = 10_000;
  * published again is a duplicate as long as its room has received at most N newer events since,
  * and for at least `dedupeSeconds` after it was appended.
  */
-export function dedupeMarksPerRoom(retention: BusOptions['retention']): number {
+export function dedupeMarksPerRoom(retention: DedupeRetention): number {
   return Math.min(retention.maxEventsPerRoom, DEDUPE_MARKS_CAP_PER_ROOM);
 }
 
 /** Marks a room keeps at least: the event itself and its N newer ones. */
-export function marksKeptPerRoom(retention: BusOptions['retention']): number {
+export function marksKeptPerRoom(retention: DedupeRetention): number {
   return dedupeMarksPerRoom(retention) + 1;
 }
 

@@ -1,5 +1,4 @@
-import type { BusOptions } from '../options.ts';
-import { marksKeptPerRoom } from '../retention.ts';
+import { marksKeptPerRoom, type DedupeRetention } from '../retention.ts';
 
 /**
  * The memory driver's dedupe marks, with the redis driver's bounds (append-script.ts): per room, the
@@ -12,7 +11,7 @@ export class RoomMarks {
   private readonly ttlMs: number;
   private appendsSincePrune = 0;
 
-  constructor(retention: BusOptions['retention']) {
+  constructor(retention: DedupeRetention) {
     this.perRoom = marksKeptPerRoom(retention);
     this.ttlMs = retention.dedupeSeconds * 1000;
   }

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CanonicalEvent } from '../../core/event.ts';
-import { marksKeptPerRoom, trimSlack } from '../retention.ts';
-import type { BusOptions } from '../options.ts';
+import { marksKeptPerRoom, trimSlack, type DedupeRetention } from '../retention.ts';
 import type { Cursor } from '../types.ts';
 import type { BusKeys } from './keys.ts';
 import { UNFINISHED_JOBS_LUA } from './bullmq-adapter.ts';
@@ -160,7 +159,7 @@ export interface AppendRequest {
   /** Per event, the ingress job it came in: it owns the event's dedupe mark (a re-run of that job is not a duplicate). */
   readonly ingressJobIds: readonly string[];
   readonly instanceId: string;
-  readonly retention: BusOptions['retention'];
+  readonly retention: DedupeRetention;
 }
 
 /** What routing at publish adds to an append (see IF_FREE_LUA). */
