@@ -9,17 +9,18 @@ import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, typ
   type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
 import { defineServiceScripts, holdRedisLease, RedisIdMap, RedisTransactionLog, redisStateStore } from './services.ts';
-import { appendBatch, appendIfFree, defineAppendScript, type AppendResult } from './append-script.ts';
-import { addJobNow, queueKeys, queueOptions } from './bullmq-adapter.ts';
+import { appendBatch, defineAppendScript, type AppendResult } from './append-script.ts';
+import { queueOptions } from './bullmq-adapter.ts';
 import { DeadLetterStream } from './dead-letters.ts';
 import { busKeys, type BusKeys } from './keys.ts';
-import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
+import { DirectDelivery, TRIED_ONCE } from './direct-delivery.ts';
 import { fastPaths, type FastPaths } from './fast-paths.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
-import { HandBack, retryInline, retryInlineFor, sleepUnlessStopped } from './retry.ts';
+import { RouteAtPublish } from './route-at-publish.ts';
+import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
 import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
 
 export interface RedisBusOptions extends BusOptions {
@@ -35,13 +36,6 @@ export interface RedisBusOptions extends BusOptions {
   /** Shortcuts to switch off (each is on unless set to false): see fast-paths.ts and docs/bus.md. */
   readonly fastPaths?: Partial<FastPaths>;
 }
-
-/** How long routing at publish may retry its Redis steps before leaving the job to the router. */
-const PUBLISH_ROUTING_DEADLINE_MS = 2_000;
-/** After a deferred routing at publish, publishes go the usual way for this long. */
-const ROUTE_AT_PUBLISH_PAUSE_MS = 2;
-/** Jobs routed at publish that are remembered until the router takes them, at most. */
-const MAX_ROUTED_AT_PUBLISH = 4_096;
 
 /**
  * The newest completed jobs of each queue are kept (at most this many, for at most an hour) so that
@@ -95,16 +89,14 @@ export class RedisBus implements Bus {
   private readonly redisFanout: RedisFanout;
   private readonly consumers = new Set<Stoppable>();
   private readonly localEgress = new Set<string>();
-  /** Egress consumers in this process whose handler may be called by the router directly (see handOff). */
-  private readonly direct = new Map<string, DirectEgress>();
+  /** The fast path `directDelivery`, when on. */
+  private readonly direct: DirectDelivery | undefined;
   /** The router's consumer while this instance runs it. */
   private router: OrderedConsumer | undefined;
   /** The routing function while this instance runs the router (for routing at publish). */
   private routeFn: RouteFn | undefined;
-  /** Ingress jobs this process routed when publishing them: resolves true once done (see publishAndRoute). */
-  private readonly routedAtPublish = new Map<string, Promise<boolean>>();
-  /** performance.now() before which publishes are not routed at publish (the last try was deferred). */
-  private routeAtPublishAfter = 0;
+  /** The fast path `routeAtPublish`, when on. */
+  private readonly atPublish: RouteAtPublish | undefined;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
@@ -120,11 +112,19 @@ export class RedisBus implements Bus {
     this.fast = fastPaths(opts.fastPaths);
     this.keys = busKeys(opts.prefix);
     this.metrics = busMetrics(opts.registry);
+    this.direct = this.fast.directDelivery ? new DirectDelivery(this.metrics, opts.logger) : undefined;
     defineAppendScript(redis);
     defineServiceScripts(redis);
     this.transactions = new RedisTransactionLog(redis, opts.prefix, opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
     this.idMap = new RedisIdMap(redis, opts.prefix, opts.retention.idMapPerEndpoint);
     this.ingress = this.queue(this.keys.ingressQueue);
+    this.atPublish = this.fast.routeAtPublish ? new RouteAtPublish({
+      redis, keys: this.keys, ingress: this.ingress, jobOptions: JOB_OPTIONS, prefix: opts.prefix, instanceId: opts.instanceId, retention: opts.retention,
+      delivery: opts.delivery, logger: opts.logger,
+      dispatch: (jobId, events, appended, route, letters, step) => this.dispatch(jobId, events, appended, route, letters, step),
+      deadLetter: (letters, signal) => this.deadLetter(letters, signal),
+      onRouted: () => this.metrics.routedAtPublish.inc(),
+    }) : undefined;
     this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
       () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
     this.fanout = this.redisFanout;
@@ -177,9 +177,8 @@ export class RedisBus implements Bus {
     const ids = batches.map(() => newIngressJobId());
     const [only] = batches;
     const [onlyId] = ids;
-    if (this.fast.routeAtPublish && batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
-      && performance.now() >= this.routeAtPublishAfter) {
-      await this.publishAndRoute(only, onlyId, this.routeFn);
+    if (this.atPublish?.ready() && batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined) {
+      await this.atPublish.publish(only, onlyId, this.routeFn);
     } else if (batches.length === 1 && only) {
       // One batch (the usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
       await this.ingress.add('events', only, { jobId: onlyId });
@@ -193,77 +192,6 @@ export class RedisBus implements Bus {
       this.metrics.batchSize.observe({ stage: 'publish' }, b.length);
     }
     this.metrics.published.inc(count);
-  }
-
-  /**
-   * Routing at publish: when this process routes and its router has nothing to do, the publish
-   * is routed right here instead of waiting for the router to be woken and to fetch it (two round
-   * trips less for every message of a quiet room). The ingress job is added, and right behind it
-   * on the same connection the append script runs in "if free" mode: it appends only when every
-   * other ingress job waiting or active was itself appended at publish, so every earlier event is
-   * in the stream already and the router is appending nothing. The router, taking this job in the
-   * meantime, waits for this to end before it decides anything (the map below).
-   * The events are then dispatched as the router would (handOff or egress jobs, under this job's
-   * id), and only then does the next publish flush start, so publishes keep their order too.
-   *
-   * The ingress job stays the record: the router takes it later and, seeing it routed here (the
-   * map), completes it without routing it again; if dispatching failed half way, it routes it itself
-   * (the script reuses the cursors the job appended). After a crash the next router re-routes it:
-   * at least once, like any batch in flight. When the script defers, the router routes the job as
-   * usual.
-   */
-  private async publishAndRoute(events: CanonicalEvent[], jobId: string, route: RouteFn): Promise<void> {
-    let done: (routed: boolean) => void = () => undefined;
-    this.routedAtPublish.set(jobId, new Promise<boolean>((resolve) => { done = resolve; }));
-    this.boundRoutedAtPublish();
-    let routed = false;
-    try {
-      // Two scripts sent back to back on one connection (no MULTI: building one costs more than it
-      // saves): the add, then the append, which checks for itself what it needs (see append-script.ts).
-      // The queue's client wraps this.redis (its connection): the add and the append share one socket.
-      const client = await this.ingress.client;
-      const added = addJobNow(this.ingress, client, 'events', events, { ...JOB_OPTIONS, jobId }); // sent now, before the append below
-      const bull = queueKeys(this.opts.prefix, this.keys.ingressQueue);
-      const append = appendIfFree(this.redis, this.keys,
-        { events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention },
-        { jobId, waitList: bull.wait, activeList: bull.active, jobKey: bull.job(jobId) })
-        .then((result) => ({ result }), (err: unknown) => ({ err }));
-      await added; // a failed add fails the publish (nothing was accepted)
-      const reply = await append;
-      if ('err' in reply) {
-        // The job is in (accepted): the router routes it.
-        this.opts.logger.warn({ err: reply.err, jobId }, 'append at publish failed; the router routes the job');
-        return;
-      }
-      const appended = reply.result;
-      if (appended === 'deferred') {
-        // The router has work of its own: let it route this one too, and don't try again at once.
-        this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
-        return;
-      }
-      const letters: DeadLetter[] = [];
-      try {
-        await this.dispatch(jobId, events, appended, route, letters,
-          (what, fn) => retryInlineFor(what, fn, this.opts.delivery, PUBLISH_ROUTING_DEADLINE_MS, this.opts.logger));
-        if (letters.length > 0) await this.deadLetter(letters, AbortSignal.timeout(PUBLISH_ROUTING_DEADLINE_MS));
-        routed = true;
-        this.metrics.routedAtPublish.inc();
-      } catch (err) {
-        this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
-        // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
-        await this.redis.zrem(this.keys.routedAtPublish, jobId).catch(() => undefined);
-      }
-    } finally {
-      done(routed);
-    }
-  }
-
-  /** Jobs routed at publish that the router never took here (another instance took the lease) must not pile up. */
-  private boundRoutedAtPublish(): void {
-    for (const id of this.routedAtPublish.keys()) {
-      if (this.routedAtPublish.size <= MAX_ROUTED_AT_PUBLISH) break;
-      this.routedAtPublish.delete(id);
-    }
   }
 
   // --- routing -------------------------------------------------------------------------------
@@ -309,15 +237,10 @@ export class RedisBus implements Bus {
     const letters: DeadLetter[] = [];
     for (const job of jobs) {
       const id = job.id ?? '';
-      const atPublish = this.routedAtPublish.get(id);
-      if (atPublish) {
-        // Routed by this process when it was published (publishAndRoute): wait for that to end.
-        // Done: nothing left to do. Not done (a failure after the append): route it here; its
-        // events were appended by this job, so the script reuses their cursors.
-        this.routedAtPublish.delete(id);
-        // Its mark in `routed-at-publish` is left to age out: removing it would cost a write per message.
-        if (await atPublish) continue;
-      }
+      // Routed by this process when it was published: done, nothing left to do. Not done (a failure
+      // after the append): route it here; its events were appended by this job, so the script
+      // reuses their cursors.
+      if (await this.atPublish?.settled(id)) continue;
       for (const item of jobItems([job])) {
         const r = validateEvent(item);
         if (r.ok) {
@@ -351,6 +274,7 @@ export class RedisBus implements Bus {
    * them (handOff), else as one egress job per connector named after the chunk (a re-run after a
    * crash adds nothing twice).
    */
+  /** Also called by routing at publish (route-at-publish.ts). */
   private async dispatch(chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult,
     route: RouteFn, letters: DeadLetter[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
     this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
@@ -384,14 +308,14 @@ export class RedisBus implements Bus {
 
     const triedOnce = new Set<string>();
     for (const [connector, deliveries] of byConnector) {
-      const outcome = await this.handOff(connector, deliveries);
+      const outcome = this.direct ? await this.direct.handOff(connector, deliveries, this.router?.leaseHeldSince) : 'not now';
       if (outcome === 'delivered') byConnector.delete(connector);
       else if (outcome === 'failed') triedOnce.add(connector);
     }
     if (byConnector.size > 0) {
       const unknown = [...byConnector.keys()].filter((c) => !this.knownConnectors.has(c));
       const added = [...byConnector.keys()].map((connector) => ({ connector, jobId: `${chunkId}.${connector}` }));
-      for (const { connector, jobId: id } of added) this.direct.get(connector)?.pending.add(id);
+      for (const { connector, jobId: id } of added) this.direct?.adding(connector, id);
       try {
         await step('enqueue deliveries', () => Promise.all([
           unknown.length > 0 ? this.redis.sadd(this.keys.connectors, ...unknown) : undefined,
@@ -402,7 +326,7 @@ export class RedisBus implements Bus {
       } catch (err) {
         // Whether those jobs exist is unknown now: no hand-off to these connectors until their
         // consumer has seen its queue empty again.
-        for (const { connector, jobId: id } of added) this.direct.get(connector)?.forget(id);
+        for (const { connector, jobId: id } of added) this.direct?.addFailed(connector, id);
         throw err;
       }
     }
@@ -415,6 +339,7 @@ export class RedisBus implements Bus {
     return retryInline(what, fn, this.opts.delivery, signal, this.opts.logger);
   }
 
+  /** Also called by routing at publish (route-at-publish.ts). */
   private async deadLetter(letters: readonly DeadLetter[], signal: AbortSignal): Promise<void> {
     await this.step('dead-letter', () => this.dead.add(letters), signal);
     for (const letter of letters) {
@@ -430,16 +355,13 @@ export class RedisBus implements Bus {
     if (this.localEgress.has(connector)) throw new Error(`egress of ${connector} already has a consumer`);
     this.localEgress.add(connector);
     void this.redis.sadd(this.keys.connectors, connector).catch(() => undefined);
-    const direct = options.direct && this.fast.directDelivery ? new DirectEgress(handler) : undefined;
+    const direct = options.direct ? this.direct : undefined;
     const consumer = this.consumer(this.keys.egressQueue(connector), this.keys.egressLease(connector),
-      (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal), direct ? (jobs) => direct.taken(jobs) : undefined);
-    if (direct) {
-      direct.consumer = consumer;
-      this.direct.set(connector, direct);
-    }
+      (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal), direct ? (jobs) => direct.taken(connector, jobs) : undefined);
+    direct?.register(connector, handler, consumer);
     return {
       close: async () => {
-        this.direct.delete(connector);
+        this.direct?.unregister(connector);
         await consumer.close();
         this.consumers.delete(consumer);
         this.localEgress.delete(connector);
@@ -456,38 +378,6 @@ export class RedisBus implements Bus {
     if (!this.fast.skipLonelyFanout) return false;
     const since = this.router?.leaseHeldSince;
     return since !== undefined && this.lastAppend?.leaseSince === since && this.lastAppend.alone;
-  }
-
-  /**
-   * The local hand-off: when this instance runs the router AND the consumer of `connector`, and that
-   * consumer sits idle with an empty queue, the router calls its handler directly instead of adding
-   * an egress job it would fetch at once: two BullMQ job round trips and a wake-up less per batch.
-   *
-   * Order holds because nothing of that connector can be queued: the consumer saw its queue empty
-   * after both leases were taken and after the last failed enqueue, and every egress job this router
-   * added since has been taken by it (`pending` is empty); only the router adds egress jobs, and it
-   * routes one batch at a time. The delivery is as durable as through the queue: the ingress job is
-   * completed only after the handler returned, so a crash before that re-runs the ingress job, which
-   * enqueues the batch (at least once, like a crash after an egress handler). When the handler
-   * throws, the batch is enqueued after all and the consumer retries it in place as usual.
-   */
-  private async handOff(connector: string, deliveries: readonly Delivery[]): Promise<'delivered' | 'failed' | 'not now'> {
-    const direct = this.direct.get(connector);
-    const consumer = direct?.consumer;
-    const routerSince = this.router?.leaseHeldSince;
-    if (!direct || !consumer || routerSince === undefined || direct.pending.size > 0) return 'not now';
-    if (!consumer.idleAndDrainedSince(Math.max(routerSince, direct.unsureSince))) return 'not now';
-    try {
-      await consumer.runExclusive(() => direct.handler(deliveries));
-    } catch (err) {
-      this.metrics.handOffs.inc({ connector, outcome: 'failed' });
-      this.opts.logger.debug({ err, connector, deliveries: deliveries.length }, 'direct delivery failed; queueing it for retries');
-      return 'failed';
-    }
-    this.metrics.handOffs.inc({ connector, outcome: 'delivered' });
-    this.metrics.delivered.inc({ connector }, deliveries.length);
-    this.metrics.batchSize.observe({ stage: 'egress' }, deliveries.length);
-    return 'delivered';
   }
 
   private async deliverJobs(connector: string, jobs: readonly Job[], handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
