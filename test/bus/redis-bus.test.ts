@@ -68,18 +68,20 @@ describe('redis bus', () => {
     );
   });
 
-  test('createBus picks the driver from config', async () => {
+  test('createBus picks the driver from config, and hands bus.fastPaths to the redis driver', async () => {
     const deps = { logger: silentLogger, registry: createRegistry(false), instanceId: 'i1' };
     const memory = await createBus(ConfigSchema.parse({}).bus, deps);
     assert.equal(memory.driver, 'memory');
     assert.equal(memory.durable, false);
     await memory.close();
-    const config = ConfigSchema.parse({ bus: { driver: 'redis', redis: { url: redis.url, prefix: newPrefix() } } });
+    const config = ConfigSchema.parse({ bus: { driver: 'redis', redis: { url: redis.url, prefix: newPrefix() }, fastPaths: { directDelivery: false } } });
     const durable = await createBus(config.bus, deps);
     try {
       assert.equal(durable.driver, 'redis');
       assert.equal(durable.durable, true);
       assert.equal(await durable.healthy(), true);
+      // bus.fastPaths reaches the driver: the one switched off is off, the others keep their default (on).
+      assert.deepEqual((durable as unknown as { fast: unknown }).fast, { directDelivery: false, routeAtPublish: true, skipLonelyFanout: true });
     } finally {
       await durable.close();
     }
