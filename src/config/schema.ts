@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MediaConfigSchema } from './media-schema.ts';
 
 /**
  * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
@@ -129,6 +130,8 @@ export const ConfigSchema = z.object({
     /** People x endpoints whose last delivered presence, typing and membership are remembered (the oldest are forgotten first). */
     maxTrackedStates: z.number().int().min(100).max(10_000_000).default(100_000),
   }).strict().prefault({}),
+  /** The media store: files of attachments, served with signed URLs (docs/media.md). */
+  media: MediaConfigSchema.prefault({}),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
   bridgesDir: z.string().min(1).default('./bridges'),
   /** Folder of mapping tables, relative to the config file. */
