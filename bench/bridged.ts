@@ -22,6 +22,8 @@ export interface BridgedOptions {
   readonly batchMaxWaitMs?: number;
   /** bus.fastPaths: the shortcuts to switch off (default: all on, as in config.yaml). */
   readonly fastPaths?: Partial<FastPaths>;
+  /** mapper.enabled (default: the config default, on). */
+  readonly mapper?: boolean;
 }
 
 /** Limits the defaults set for the open internet; the bench must measure the bus, not the rate limiter. */
@@ -34,6 +36,7 @@ function benchConfigYaml(redisUrl: string, tokens: { name: string; hash: string 
     ...(opts.batchMaxWaitMs !== undefined ? [`  batch: { maxWaitMs: ${opts.batchMaxWaitMs} }`] : []),
     ...(opts.fastPaths ? [`  fastPaths: ${JSON.stringify(opts.fastPaths)}`] : []),
     'http: { host: 127.0.0.1, port: 0, metrics: true }',
+    ...(opts.mapper !== undefined ? [`mapper: { enabled: ${opts.mapper} }`] : []),
     'websocket:',
     '  rateLimit: { perSecond: 100000, burst: 1000000 }',
     '  maxBufferedBytes: 67108864',
