@@ -1,5 +1,5 @@
 /** The media layer's public surface (what the app and the connectors import). */
-export { MediaConfigSchema, type MediaConfig } from './config-schema.ts';
+export type { MediaConfig } from './config.ts';
 export { startMediaService, type MediaService, type MediaServiceDeps } from './service.ts';
 export type { MediaStore, MediaRef, StoredMedia, PutOptions, ByteRange, DeleteOptions } from './store.ts';
 export { LocalMediaStore, type LocalMediaStoreOptions } from './local-store.ts';

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { AddressPolicy } from './address-policy.ts';
-import type { MediaConfig } from './config-schema.ts';
+import type { MediaConfig } from './config.ts';
 import { RemoteFetcher } from './fetch-remote.ts';
 import { sanitizeFileName } from './file-name.ts';
 import { MediaGarbageCollector } from './gc.ts';

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { MIN_SECRET_BYTES } from './url-signer.ts';
+
+/** Shortest URL-signing secret accepted (the media store's UrlSigner refuses shorter ones too). */
+const MIN_SECRET_BYTES = 32;
 
 const MiB = 1024 * 1024;
 
 /**
- * The `media:` section of config.yaml, proposed for src/config/schema.ts (the lead adds
- * `media: MediaConfigSchema.prefault({})` there). Every size, time and count has a limit with a
- * safe default; docs/media.md explains each key.
+ * The `media:` section of config.yaml (src/media/ takes it as its MediaConfig). Every size, time
+ * and count has a limit with a safe default; docs/media.md explains each key.
  */
 export const MediaConfigSchema = z.object({
   enabled: z.boolean().default(true),
@@ -59,5 +60,3 @@ export const MediaConfigSchema = z.object({
     debrisSeconds: z.number().int().min(60).max(30 * 86_400).default(3_600),
   }).strict().prefault({}),
 }).strict();
-
-export type MediaConfig = z.infer<typeof MediaConfigSchema>;
