@@ -130,7 +130,9 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   const res = await fetch(attachment.url);
   assert.equal(res.status, 200);
   assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
-  assert.equal((await fetch(attachment.url.replace(/\/([^/]+)\/notes\.txt$/, '/AAAA/notes.txt'))).status, 404, 'a wrong signature is refused');
+  // The media store's signed URL (or, without one, the connector's own): a wrong signature is refused.
+  const tampered = attachment.url.includes('sig=') ? attachment.url.replace(/sig=[^&]+/, 'sig=AAAA') : attachment.url.replace(/\/([^/]+)\/notes\.txt$/, '/AAAA/notes.txt');
+  assert.ok([403, 404].includes((await fetch(tampered)).status), 'a wrong signature is refused');
   const downloaded = await client.downloadMedia(sentFile);
   assert.deepEqual(Buffer.from(downloaded), bytes);
 
@@ -144,7 +146,7 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
 }
 
 async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, selfId: number, mapper = true): Promise<void> {
-  const bridge = await startChatBridge(mapper ? {} : { extra: 'mapper: { enabled: false }' });
+  const bridge = await startChatBridge(mapper ? {} : { extra: 'mapper: { enabled: false }\nmedia: { enabled: false }' });
   const client = chatClient(bridge.mtprotoPort());
   let ws: TestClient | undefined;
   try {
@@ -167,7 +169,7 @@ test('a stock TelegramClient logged in as a person (phone + code) chats with a W
   await withRoom(loginPerson, PERSON_ID);
 });
 
-test('the same with the mapper off: deliveries as the router made them', { timeout: 120_000 }, async () => {
+test('the same with the mapper and the media store off: deliveries as the router made them, files in the connector\'s own store', { timeout: 120_000 }, async () => {
   await withRoom(loginBot, BOT_ID, false);
 });
 
@@ -194,6 +196,49 @@ test('two MTProto accounts in one room: each sees the other\'s messages and down
   } finally {
     await shutdown(bot);
     await shutdown(person);
+    await bridge.close();
+  }
+});
+
+test('a file a WS client uploads to the media store arrives as a native document (a photo for a PNG) an MTProto client downloads', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge();
+  const client = chatClient(bridge.mtprotoPort());
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  try {
+    await ws.request({ type: 'join', room: 'lobby' });
+    await loginBot(bridge, client);
+    const rec = updateRecorder(client);
+    await client.getDialogs();
+    const upload = async (name: string, type: string, body: Buffer) => {
+      const res = await fetch(`${bridge.app.httpUrl}/media?name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': type }, body });
+      assert.equal(res.status, 201, await res.clone().text());
+      return await res.json() as Record<string, unknown>;
+    };
+    const csv = Buffer.from('a,b\n1,2\n'.repeat(500));
+    const doc = await upload('table.csv', 'text/csv', csv);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [doc] } });
+    const got = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'a table'));
+    assert.equal(got.media?.className, 'MessageMediaDocument');
+    assert.deepEqual(Buffer.from(await client.downloadMedia(got)), csv);
+
+    const png = Buffer.alloc(64);
+    png.writeUInt32BE(0x89504e47, 0); png.writeUInt32BE(0x0d0a1a0a, 4); png.writeUInt32BE(13, 8); png.write('IHDR', 12, 'latin1');
+    png.writeUInt32BE(32, 16); png.writeUInt32BE(24, 20);
+    const image = await upload('dot.png', 'image/png', png);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a picture', attachments: [image] } });
+    const pic = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'a picture'));
+    assert.equal(pic.media?.className, 'MessageMediaPhoto');
+    assert.deepEqual(Buffer.from(await client.downloadMedia(pic)), png);
+
+    // An attachment whose bytes are elsewhere shows as a line with its link.
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'elsewhere', attachments: [{ id: 'x1', name: 'far.bin', mime: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), url: 'https://files.example.org/far.bin' }] } });
+    const far = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message.startsWith('elsewhere')));
+    assert.equal(far.media ?? undefined, undefined);
+    assert.equal(far.message, 'elsewhere\n📎 far.bin');
+    assert.deepEqual(far.entities?.map((e) => [e.className, e.offset, e.length, e.url]), [['MessageEntityTextUrl', 10, 10, 'https://files.example.org/far.bin']]);
+  } finally {
+    await ws.close();
+    await shutdown(client);
     await bridge.close();
   }
 });

@@ -7,7 +7,8 @@ import { RpcError } from '../../src/connectors/mtproto/session/rpc.ts';
 import { LoginCodes, codeKey } from '../../src/connectors/mtproto/chat/login-codes.ts';
 import { FloodControl } from '../../src/connectors/mtproto/chat/flood.ts';
 import { findBot, generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
-import { FileKeys, MemoryFileStore, Uploads, fileIdOfUrl, fileUrl, imageSize, MAX_PART_BYTES } from '../../src/connectors/mtproto/chat/files.ts';
+import { FileKeys, Uploads, fileIdOfUrl, fileUrl, imageSize, MAX_PART_BYTES } from '../../src/connectors/mtproto/chat/files.ts';
+import { MemoryFileStore, documentIdOf } from '../../src/connectors/mtproto/chat/file-store.ts';
 import type { Account } from '../../src/connectors/mtproto/chat/directory.ts';
 
 function rpcError(fn: () => unknown): Promise<string> {
@@ -115,15 +116,27 @@ test('image sizes from PNG, GIF and JPEG headers; nothing for other bytes', () =
   assert.equal(imageSize(Buffer.from([0xff, 0xd8, 0x00])), undefined);
 });
 
-test('the memory file store keeps at most maxTotalBytes, least recently used out first', async () => {
-  const store = new MemoryFileStore(10);
-  const a = await store.put(Buffer.from('aaaa'), { name: 'a', mime: 'text/plain', date: 1 });
-  const b = await store.put(Buffer.from('bbbb'), { name: 'b', mime: 'text/plain', date: 1 });
-  assert.ok(await store.get(a.id));
-  const c = await store.put(Buffer.from('cccc'), { name: 'c', mime: 'text/plain', date: 1 });
-  assert.equal(await store.get(b.id), undefined, 'b was least recently used');
-  assert.ok(await store.get(a.id));
-  assert.ok(await store.get(c.id));
+test('the memory file store keeps at most maxTotalBytes, least recently used out first; its attachments point at its route', async () => {
+  const keys = new FileKeys(new Uint8Array(32).fill(7));
+  const store = new MemoryFileStore(10, 'http://127.0.0.1:1', keys);
+  const a = await store.put(Buffer.from('aaaa'), { name: 'a', mime: 'text/plain' });
+  const b = await store.put(Buffer.from('bbbb'), { name: 'b', mime: 'text/plain' });
+  assert.ok(await store.read(a));
+  const c = await store.put(Buffer.from('cccc'), { name: 'c', mime: 'text/plain' });
+  assert.equal(await store.read(b), undefined, 'b was least recently used');
+  assert.ok(await store.read(a));
+  assert.ok(await store.read(c));
   assert.equal(store.totalBytes, 8);
   assert.equal(a.sha256, '61be55a8e2f6b4e172338bddf184d6dbee29c98853e0a0485ecee7f27b9af0b4');
+  const attachment = store.attachment(a);
+  assert.equal(fileIdOfUrl('http://127.0.0.1:1', keys, attachment.url), a.id);
+  assert.deepEqual(await store.recognize(attachment), a);
+  assert.equal(await store.recognize({ ...attachment, sha256: c.sha256 }), undefined, 'an id with other content is not ours');
+});
+
+test('document ids from content: positive, 63 bits, stable', () => {
+  const id = documentIdOf('ff'.repeat(32));
+  assert.equal(id, String((2n ** 64n - 1n) >> 1n));
+  assert.equal(documentIdOf('00'.repeat(32)), '1');
+  assert.equal(documentIdOf('61be55a8e2f6b4e172338bddf184d6dbee29c98853e0a0485ecee7f27b9af0b4'), documentIdOf('61be55a8e2f6b4e1ffffffffffffffffffffffffffffffffffffffffffffffff'));
 });

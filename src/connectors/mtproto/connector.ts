@@ -95,7 +95,7 @@ export class MtprotoConnector implements Connector {
     try {
       const chat = await ChatLayer.create({
         bus: ctx.bus, routing: ctx.routing, endpoints: ctx.endpoints, config: config.mtproto, identities: this.loaded.mappings.identities,
-        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT,
+        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, media: ctx.media,
       });
       server = createMtprotoServer({
         host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,
@@ -110,7 +110,8 @@ export class MtprotoConnector implements Connector {
       this.listening = { port, fingerprint: key.key.fingerprintHex };
       const live = server;
       ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => live.handleUpgrade(req, socket, head));
-      ctx.http.route(FILES_ROUTE, chat.fileRoute);
+      const files = chat.fileRoute;
+      if (files !== undefined) ctx.http.route(FILES_ROUTE, files);
       this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${MTPROTO_WS_PATH}`;
       // Direct delivery (docs/bus.md): the handler waits for nothing but the bus's own store (a
       // batch's writes, pipelined) and pushes to sockets without waiting, so the router may call

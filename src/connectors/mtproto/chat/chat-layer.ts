@@ -13,7 +13,10 @@ import type { MethodRegistry } from '../api/registry.ts';
 import type { LayeredCodec } from '../tl/layered-codec.ts';
 import { Authorizations } from './authorizations.ts';
 import { Directory } from './directory.ts';
-import { FileKeys, fileRoute, MemoryFileStore, Uploads, type FileStore } from './files.ts';
+import { FileKeys, fileRoute, Uploads } from './files.ts';
+import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
+import { ChatFiles } from './chat-files.ts';
+import type { MediaService } from '../../../media/index.ts';
 import { FloodControl } from './flood.ts';
 import { LiveSessions } from './live-sessions.ts';
 import { LoginCodes } from './login-codes.ts';
@@ -47,8 +50,8 @@ export interface ChatLayerOptions {
   /** The HTTP server's public base URL (file URLs start with it). */
   readonly httpUrl: string;
   readonly dcId: number;
-  /** Where file bytes go (default: the connector's own in-memory store). */
-  readonly files?: FileStore;
+  /** The app's media store: where file bytes go when there is one (else the connector's own in-memory store). */
+  readonly media?: MediaService | undefined;
   /** How long a call waits for its event to come back from the bus (default 5 s). */
   readonly publishWaitMs?: number;
   readonly maxTextLength: number;
@@ -63,7 +66,7 @@ async function deploymentSecret(state: StateStore): Promise<Uint8Array> {
 }
 
 export class ChatLayer {
-  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound) {}
+  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}
 
   static async create(opts: ChatLayerOptions): Promise<ChatLayer> {
     const state = opts.bus.state(STATE_NAMESPACE);
@@ -74,6 +77,9 @@ export class ChatLayer {
     const keys = new FileKeys(await deploymentSecret(state));
     const presence = new PresenceBook();
     const render = new Renderer(directory, people, keys, presence, opts.dcId);
+    const memoryFiles = opts.media === undefined ? new MemoryFileStore(opts.config.files.maxTotalBytes, opts.httpUrl, keys) : undefined;
+    const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media, opts.config.files.maxFileBytes) : memoryFiles!;
+    const files = new ChatFiles(store, new MediaIndex(state));
     const deps: ChatDeps = {
       bus: opts.bus, state, directory, people, box, render, presence,
       pts: new PtsBook(state, box, directory),
@@ -82,18 +88,18 @@ export class ChatLayer {
       codes: new LoginCodes(state, opts.config.login),
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files: opts.files ?? new MemoryFileStore(opts.config.files.maxTotalBytes),
+      files,
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
-      keys, media: new MediaIndex(state), codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
+      keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      bus: opts.bus, directory, people, box, pts: deps.pts, render, live: deps.live, presence, media: deps.media, keys,
-      codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
+      bus: opts.bus, directory, people, box, pts: deps.pts, render, live: deps.live, presence, files,
+      codec: opts.codec, logger: opts.logger,
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     await outbound.prepare();
-    return new ChatLayer(deps, outbound);
+    return new ChatLayer(deps, outbound, memoryFiles);
   }
 
   /**
@@ -118,9 +124,9 @@ export class ChatLayer {
     registerUpload(methods, this.deps);
   };
 
-  /** GET handler of the files' HTTP route. */
-  get fileRoute() {
-    return fileRoute(this.deps.files, this.deps.keys);
+  /** GET handler of the connector's own file route: only without a media store (which serves files itself). */
+  get fileRoute(): ReturnType<typeof fileRoute> | undefined {
+    return this.memoryFiles === undefined ? undefined : fileRoute(this.memoryFiles, this.deps.keys);
   }
 
   /** Sessions receiving updates on this instance (health, tests). */

@@ -1,65 +1,10 @@
 // Files of the chat layer: the parts a client uploads (upload.saveFilePart / saveBigFilePart),
-// put together when a message uses them (messages.sendMedia), kept in a FileStore, served back
-// to MTProto clients (upload.getFile) and to everyone else over HTTP at a signed URL (the
-// canonical attachment's `url`). The store is an interface so the shared media store
-// (src/media/) can replace the connector's small in-memory one.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// put together when a message uses them (messages.sendMedia) and kept in a FileStore
+// (file-store.ts); keyed proofs (access hashes, URL signatures); the HTTP route of the
+// connector's own in-memory store; image sizes.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RpcError } from '../session/rpc.ts';
-
-export interface FileMeta {
-  /** Positive 63-bit id (decimal): the document / photo id clients see. */
-  readonly id: string;
-  readonly name: string;
-  readonly mime: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly date: number;
-}
-
-/** Where file bytes live. Implementations bound what they keep and say so. */
-export interface FileStore {
-  put(bytes: Uint8Array, meta: { name: string; mime: string; date: number }): Promise<FileMeta>;
-  get(id: string): Promise<{ meta: FileMeta; bytes: Uint8Array } | undefined>;
-}
-
-/**
- * Process memory, at most `maxTotalBytes`; the least recently used files go first. Not shared by
- * instances and gone after a restart (messages keep their metadata; a download then fails with
- * FILE_ID_INVALID): a stopgap until the media store.
- */
-export class MemoryFileStore implements FileStore {
-  readonly #files = new Map<string, { meta: FileMeta; bytes: Uint8Array }>();
-  #total = 0;
-
-  constructor(private readonly maxTotalBytes: number) {}
-
-  async put(bytes: Uint8Array, meta: { name: string; mime: string; date: number }): Promise<FileMeta> {
-    if (bytes.length > this.maxTotalBytes) throw new RpcError(400, 'FILE_PARTS_INVALID');
-    const id = (randomBytes(8).readBigUInt64BE(0) >> 1n || 1n).toString();
-    const stored: FileMeta = { id, name: meta.name, mime: meta.mime, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), date: meta.date };
-    this.#files.set(id, { meta: stored, bytes });
-    this.#total += bytes.length;
-    for (const [oldId, f] of this.#files) {
-      if (this.#total <= this.maxTotalBytes) break;
-      this.#files.delete(oldId);
-      this.#total -= f.bytes.length;
-    }
-    return stored;
-  }
-
-  async get(id: string): Promise<{ meta: FileMeta; bytes: Uint8Array } | undefined> {
-    const f = this.#files.get(id);
-    if (f === undefined) return undefined;
-    this.#files.delete(id);
-    this.#files.set(id, f);
-    return f;
-  }
-
-  get totalBytes(): number {
-    return this.#total;
-  }
-}
 
 /** Telegram's rules for parts: at most 512 KiB each, at most 4000 of them. */
 export const MAX_PART_BYTES = 512 * 1024;
@@ -192,8 +137,8 @@ export class FileKeys {
 
 export const FILES_ROUTE = '/mtproto/files';
 
-/** The HTTP URL of a stored file: `<base>/mtproto/files/<id>/<signature>/<name>`. */
-export function fileUrl(base: string, keys: FileKeys, meta: Pick<FileMeta, 'id' | 'name'>): string {
+/** The HTTP URL of a file of the in-memory store: `<base>/mtproto/files/<id>/<signature>/<name>`. */
+export function fileUrl(base: string, keys: FileKeys, meta: { readonly id: string; readonly name: string }): string {
   const name = encodeURIComponent(meta.name === '' ? 'file' : meta.name.slice(0, 128));
   return `${base}${FILES_ROUTE}/${meta.id}/${keys.urlSignature(meta.id)}/${name}`;
 }
@@ -210,8 +155,8 @@ export function fileIdOfUrl(base: string, keys: FileKeys, url: string): string |
 /** Types a browser may show inline; everything else is served as a download. */
 const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/plain', 'application/pdf']);
 
-/** GET <route>/<id>/<signature>/<name>: the file, or 404 for anything unsigned or unknown. */
-export function fileRoute(store: FileStore, keys: FileKeys): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+/** GET <route>/<id>/<signature>/<name>: a file of the in-memory store, or 404 for anything unsigned or unknown. */
+export function fileRoute(store: { byId(id: string): { file: { name: string; mime: string }; bytes: Uint8Array } | undefined }, keys: FileKeys): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -219,12 +164,12 @@ export function fileRoute(store: FileStore, keys: FileKeys): (req: IncomingMessa
     }
     const path = (req.url ?? '').split('?')[0] ?? '';
     const [id, sig] = path.slice(FILES_ROUTE.length + 1).split('/');
-    const file = id !== undefined && sig !== undefined && /^\d{1,20}$/.test(id) && keys.checkUrlSignature(id, sig) ? await store.get(id) : undefined;
+    const file = id !== undefined && sig !== undefined && /^\d{1,20}$/.test(id) && keys.checkUrlSignature(id, sig) ? store.byId(id) : undefined;
     if (file === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }
-    const mime = /^[\w.+-]+\/[\w.+-]+$/.test(file.meta.mime) ? file.meta.mime : 'application/octet-stream';
+    const mime = /^[\w.+-]+\/[\w.+-]+$/.test(file.file.mime) ? file.file.mime : 'application/octet-stream';
     const inline = INLINE_TYPES.has(mime);
     res.writeHead(200, {
       'content-type': mime,
@@ -232,7 +177,7 @@ export function fileRoute(store: FileStore, keys: FileKeys): (req: IncomingMessa
       'x-content-type-options': 'nosniff',
       'content-security-policy': 'sandbox',
       'cache-control': 'private, max-age=86400',
-      'content-disposition': `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(file.meta.name || 'file')}`,
+      'content-disposition': `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(file.file.name || 'file')}`,
     });
     res.end(req.method === 'HEAD' ? undefined : Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
   };

@@ -20,8 +20,6 @@ export interface MediaInfo {
   readonly sha256: string;
   readonly w?: number;
   readonly h?: number;
-  /** Where HTTP clients (other networks) fetch it. */
-  readonly url: string;
 }
 
 /** A message as it is now (edits, reactions and deletion applied). */

@@ -12,10 +12,9 @@ import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
-import { fileIdOfUrl, type FileKeys } from './files.ts';
 import type { LiveSessions } from './live-sessions.ts';
 import type { MediaInfo, MessageBox, MessageRecord } from './message-box.ts';
-import type { MediaIndex } from './media-index.ts';
+import type { ChatFiles } from './chat-files.ts';
 import type { People } from './people.ts';
 import type { PresenceBook } from './presence.ts';
 import type { PtsBook } from './pts.ts';
@@ -31,11 +30,8 @@ export interface OutboundDeps {
   readonly render: Renderer;
   readonly live: LiveSessions;
   readonly presence: PresenceBook;
-  readonly media: MediaIndex;
-  readonly keys: FileKeys;
+  readonly files: ChatFiles;
   readonly codec: LayeredCodec;
-  /** The HTTP base URL (our file URLs start with it). */
-  readonly httpUrl: string;
   readonly logger: Logger;
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
@@ -191,13 +187,13 @@ export class Outbound {
     const urls = new Map(hints?.attachments?.map((p) => [p.attachment.id, p.url]));
     for (const a of event.attachments ?? []) {
       const url = urls.get(a.id) ?? a.url;
-      const fileId = fileIdOfUrl(this.d.httpUrl, this.d.keys, a.url) ?? fileIdOfUrl(this.d.httpUrl, this.d.keys, url);
-      const known = media === undefined && fileId !== undefined ? await this.d.media.get(fileId) : undefined;
+      // Bytes in our store (sent from here, or, with the media store, uploaded by another network): a native file.
+      const known = media === undefined ? await this.d.files.native(a) : undefined;
       if (known !== undefined) {
         media = known;
         continue;
       }
-      // Not one of ours (or a second file: a message carries one): a line with a link to it.
+      // Elsewhere (or a second file: a message carries one): a line with a link to it.
       const label = `📎 ${a.name.trim() === '' ? 'file' : a.name}`;
       if (text !== '') text += '\n';
       spans.push({ type: 'link', offset: text.length, length: label.length, url });

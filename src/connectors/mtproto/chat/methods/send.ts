@@ -49,7 +49,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
-      ...(body.media !== undefined ? { attachments: [{ id: `mtproto:${body.media.file}`, name: body.media.name, mime: body.media.mime, size: body.media.size, sha256: body.media.sha256, url: body.media.url }] } : {}),
+      ...(body.media !== undefined ? { attachments: [deps.files.attachment(body.media)] } : {}),
     });
     const published = await publishAndWait(deps, account, ctx.turn, chat, event, typeof randomId === 'bigint' ? randomId.toString() : undefined);
     const record = await deps.box.record(published.entry.m);
@@ -72,7 +72,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const account = accountOf(deps, ctx);
     const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = textOf(deps, call, true);
-    const media = await mediaOfInput(deps, account, objectField(call, 'media'), ctx.now);
+    const media = await mediaOfInput(deps, account, objectField(call, 'media'));
     return send(ctx, account, chat, call, { ...text, media });
   });
 

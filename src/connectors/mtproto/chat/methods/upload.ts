@@ -5,7 +5,6 @@
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
-import { fileUrl, imageSize } from '../files.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { accountOf, badRequest, chatOfPeer, intField, listField, objectField, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
@@ -20,7 +19,7 @@ function cleanName(name: string | undefined, fallback: string): string {
 }
 
 /** The MediaInfo an InputMedia stands for: an upload (stored now) or a file sent before. */
-export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlObject | undefined, now: number): Promise<MediaInfo> {
+export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlObject | undefined): Promise<MediaInfo> {
   switch (media?._) {
     case 'inputMediaUploadedDocument':
     case 'inputMediaUploadedPhoto': {
@@ -34,17 +33,11 @@ export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlOb
       const bytes = deps.uploads.take(String(account.id), uploadId, intField(file, 'parts'));
       const attributes = listField(media, 'attributes').filter((a): a is TlObject => typeof a === 'object' && !Array.isArray(a) && !(a instanceof Uint8Array));
       const named = attributes.find((a) => a._ === 'documentAttributeFilename');
-      const image = imageSize(bytes);
-      const photo = media._ === 'inputMediaUploadedPhoto' && image !== undefined;
+      const photo = media._ === 'inputMediaUploadedPhoto';
       const declared = stringField(media, 'mime_type');
-      const mime = photo ? image.mime : declared !== undefined && MIME.test(declared) ? declared.toLowerCase() : 'application/octet-stream';
-      const name = cleanName(stringField(named ?? media, 'file_name') ?? stringField(file, 'name'), photo ? `photo.${mime.split('/')[1]}` : 'file');
-      const meta = await deps.files.put(bytes, { name, mime, date: now });
-      const info: MediaInfo = {
-        kind: photo ? 'photo' : 'document', file: meta.id, name, mime, size: meta.size, sha256: meta.sha256,
-        ...(image !== undefined ? { w: image.w, h: image.h } : {}), url: fileUrl(deps.httpUrl, deps.keys, meta),
-      };
-      await deps.media.put(info);
+      const mime = declared !== undefined && MIME.test(declared) ? declared.toLowerCase() : photo ? 'image/jpeg' : 'application/octet-stream';
+      const name = cleanName(stringField(named ?? media, 'file_name') ?? stringField(file, 'name'), photo ? 'photo.jpg' : 'file');
+      const info = await deps.files.store(bytes, { name, mime, photo });
       deps.uploads.markDone(String(account.id), uploadId, info);
       return info;
     }
@@ -54,7 +47,7 @@ export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlOb
       const id = ref?.['id'];
       const hash = ref?.['access_hash'];
       if (typeof id !== 'bigint' || typeof hash !== 'bigint' || !deps.keys.checkAccessHash(id.toString(), hash)) throw badRequest('MEDIA_INVALID');
-      const info = await deps.media.get(id.toString());
+      const info = await deps.files.info(id.toString());
       if (info === undefined) throw badRequest('MEDIA_INVALID');
       return info;
     }
@@ -83,7 +76,7 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.uploadMedia', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     chatOfPeer(deps, view.account, objectField(call, 'peer'));
-    const info = await mediaOfInput(deps, view.account, objectField(call, 'media'), ctx.now);
+    const info = await mediaOfInput(deps, view.account, objectField(call, 'media'));
     return deps.render.media({ id: 0, chat: '0', ev: '', from: String(view.account.id), date: ctx.now, text: '', media: info }, view);
   });
 
@@ -100,9 +93,10 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
     const unit = call['precise'] === true ? 1024 : 4096;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % unit !== 0) throw badRequest('OFFSET_INVALID');
     if (limit <= 0 || limit > MAX_GET || limit % unit !== 0) throw badRequest('LIMIT_INVALID');
-    const file = await deps.files.get(id.toString());
-    if (file === undefined) throw badRequest('FILE_ID_INVALID');
-    const bytes = file.bytes.subarray(Math.min(offset, file.bytes.length), Math.min(offset + limit, file.bytes.length));
-    return { _: 'upload.file', type: { _: FILE_TYPES[file.meta.mime] ?? 'storage.fileUnknown' }, mtime: file.meta.date, bytes };
+    const info = await deps.files.info(id.toString());
+    const all = info === undefined ? undefined : await deps.files.read(info);
+    if (info === undefined || all === undefined) throw badRequest('FILE_ID_INVALID');
+    const bytes = all.subarray(Math.min(offset, all.length), Math.min(offset + limit, all.length));
+    return { _: 'upload.file', type: { _: FILE_TYPES[info.mime] ?? 'storage.fileUnknown' }, mtime: 0, bytes };
   });
 }
