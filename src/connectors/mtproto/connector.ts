@@ -16,9 +16,10 @@ export const MTPROTO_MAX_TEXT = 4_096;
 
 /**
  * What the chat layer expresses natively (docs/mtproto.md, "What maps to what"). Presence: online
- * and offline (away, dnd and xa all show as "recently"). Receipts: read marks only. Files from
- * other networks show as a link (the connector fetches nothing yet); files MTProto clients send
- * are stored and served by the connector.
+ * and offline (away, dnd and xa all show as "recently"). Receipts: read marks only. Files: `link`,
+ * because the connector fetches nothing: a file in the media store shows as a native document,
+ * anything else as a link; files MTProto clients send go to the media store (or the connector's
+ * own store without one).
  */
 export const MTPROTO_CAPABILITIES: Capabilities = {
   edits: true,
