@@ -16,7 +16,7 @@ export async function openLink(spec: LinkSpec): Promise<BenchLink> {
   }
   const sender = await joinedClient(spec.url, spec.tokens[0], spec.room);
   const receiver = await joinedClient(spec.url, spec.tokens[1], spec.room);
-  return switchboardLink(sender, receiver, spec.room);
+  return switchboardLink(sender, receiver, spec.room, spec.txn === true);
 }
 
 /** What both links share: failure on an unexpected close, and closing both sockets. */
@@ -89,12 +89,13 @@ export async function joinedClient(url: string, token: string, room: string): Pr
   return socket;
 }
 
-/** Switchboard's clients: protocol v1 `send` frames in, pushed `event` frames out. */
-function switchboardLink(sender: WebSocket, receiver: WebSocket, room: string): BenchLink {
+/** Switchboard's clients: protocol v1 `send` frames in (each with a `txn` when asked), pushed `event` frames out. */
+function switchboardLink(sender: WebSocket, receiver: WebSocket, room: string, txn: boolean): BenchLink {
+  const run = Math.random().toString(36).slice(2);
   const sockets = pair(sender, receiver);
   return {
     send(seq, sentAt) {
-      sender.send(JSON.stringify({ type: 'send', ref: String(seq), room, event: { kind: 'message', text: encodeStamp(seq, sentAt) } }));
+      sender.send(JSON.stringify({ type: 'send', ref: String(seq), room, ...(txn ? { txn: `${run}-${seq}` } : {}), event: { kind: 'message', text: encodeStamp(seq, sentAt) } }));
     },
     onReceive(handler) {
       receiver.on('message', (data) => {

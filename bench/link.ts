@@ -20,7 +20,7 @@ export interface BenchLink {
  */
 export type LinkSpec =
   | { readonly kind: 'naive'; readonly url: string }
-  | { readonly kind: 'switchboard'; readonly url: string; readonly room: string; readonly tokens: readonly [string, string] }
+  | { readonly kind: 'switchboard'; readonly url: string; readonly room: string; readonly tokens: readonly [string, string]; readonly txn?: boolean }
   | MtprotoLinkSpec;
 
 /**

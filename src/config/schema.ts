@@ -173,6 +173,9 @@ export const ConfigSchema = z.object({
      */
     saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Frames one connection may send per second, sustained and in a burst; past them -429 and close. */
+    framesPerSecond: z.number().int().min(1).max(1_000_000).default(200),
+    frameBurst: z.number().int().min(1).max(10_000_000).default(400),
     /** Who may log in: bots (token) and people (phone number + code). */
     accounts: MtprotoAccountsSchema,
     login: z.object({

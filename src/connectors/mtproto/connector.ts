@@ -101,6 +101,7 @@ export class MtprotoConnector implements Connector {
       server = createMtprotoServer({
         host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,
         maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH, dcId: 2,
+        framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst,
         api: { extend: chat.extend, authorizations: chat.authorizations, codec },
         ...(replayGuard ? { replayGuard } : {}),
         ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
