@@ -230,6 +230,12 @@ test('a file a WS client uploads to the media store arrives as a native document
     assert.equal(pic.media?.className, 'MessageMediaPhoto');
     assert.deepEqual(Buffer.from(await client.downloadMedia(pic)), png);
 
+    // Knowing a stored file's hash is not enough: the same reference with a URL we did not sign is a link.
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'forged', attachments: [{ ...doc, url: 'https://files.example.org/table.csv' }] } });
+    const forged = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message.startsWith('forged')));
+    assert.equal(forged.media ?? undefined, undefined);
+    assert.equal(forged.message, 'forged\n📎 table.csv');
+
     // An attachment whose bytes are elsewhere shows as a line with its link.
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'elsewhere', attachments: [{ id: 'x1', name: 'far.bin', mime: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), url: 'https://files.example.org/far.bin' }] } });
     const far = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message.startsWith('elsewhere')));

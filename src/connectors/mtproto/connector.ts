@@ -96,7 +96,8 @@ export class MtprotoConnector implements Connector {
     try {
       const chat = await ChatLayer.create({
         bus: ctx.bus, routing: ctx.routing, endpoints: ctx.endpoints, config: config.mtproto, identities: this.loaded.mappings.identities,
-        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, media: ctx.media,
+        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT,
+        media: ctx.media === undefined ? undefined : { service: ctx.media, basePath: config.media.urls.basePath },
       });
       server = createMtprotoServer({
         host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,

@@ -50,8 +50,8 @@ export interface ChatLayerOptions {
   /** The HTTP server's public base URL (file URLs start with it). */
   readonly httpUrl: string;
   readonly dcId: number;
-  /** The app's media store: where file bytes go when there is one (else the connector's own in-memory store). */
-  readonly media?: MediaService | undefined;
+  /** The app's media store: where file bytes go when there is one (else the connector's own in-memory store), and where its routes are mounted. */
+  readonly media?: { readonly service: MediaService; readonly basePath: string } | undefined;
   /** How long a call waits for its event to come back from the bus (default 5 s). */
   readonly publishWaitMs?: number;
   readonly maxTextLength: number;
@@ -78,7 +78,7 @@ export class ChatLayer {
     const presence = new PresenceBook();
     const render = new Renderer(directory, people, keys, presence, opts.dcId);
     const memoryFiles = opts.media === undefined ? new MemoryFileStore(opts.config.files.maxTotalBytes, opts.httpUrl, keys) : undefined;
-    const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media, opts.config.files.maxFileBytes) : memoryFiles!;
+    const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media.service, opts.media.basePath, opts.config.files.maxFileBytes) : memoryFiles!;
     const files = new ChatFiles(store, new MediaIndex(state));
     const deps: ChatDeps = {
       bus: opts.bus, state, directory, people, box, render, presence,

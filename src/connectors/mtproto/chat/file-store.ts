@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Attachment } from '../../../core/event.ts';
 import { isMediaError, isMediaId, type MediaService } from '../../../media/index.ts';
 import { RpcError } from '../session/rpc.ts';
-import { fileUrl, type FileKeys } from './files.ts';
+import { fileIdOfUrl, fileUrl, type FileKeys } from './files.ts';
 
 export interface StoredFile {
   /** The document / photo id clients see (decimal). */
@@ -25,7 +25,10 @@ export interface FileStore {
   read(file: StoredFile): Promise<Uint8Array | undefined>;
   /** The canonical attachment of a stored file (a URL other networks fetch it at). */
   attachment(file: StoredFile): Attachment;
-  /** The stored file an attachment of a delivery is, when its bytes are in this store. */
+  /**
+   * The stored file an attachment of a delivery is, when its bytes are in this store AND its URL
+   * is one this store signed (knowing a file's hash or id must never be enough to get it).
+   */
   recognize(attachment: Attachment): Promise<StoredFile | undefined>;
 }
 
@@ -77,7 +80,7 @@ export class MemoryFileStore implements FileStore {
   }
 
   async recognize(attachment: Attachment): Promise<StoredFile | undefined> {
-    const id = attachment.id.startsWith('mtproto:') ? attachment.id.slice('mtproto:'.length) : undefined;
+    const id = fileIdOfUrl(this.httpUrl, this.keys, attachment.url);
     const f = id === undefined ? undefined : this.#files.get(id);
     return f !== undefined && f.file.sha256 === attachment.sha256 ? f.file : undefined;
   }
@@ -94,7 +97,8 @@ export class MemoryFileStore implements FileStore {
  * other network put there (a WS upload) is a native document here too.
  */
 export class MediaFileStore implements FileStore {
-  constructor(private readonly media: MediaService, private readonly maxFileBytes: number) {}
+  /** `basePath`: where the media routes are mounted (`media.urls.basePath`): its signed URLs start with it. */
+  constructor(private readonly media: MediaService, private readonly basePath: string, private readonly maxFileBytes: number) {}
 
   async put(bytes: Uint8Array, meta: { readonly name: string; readonly mime: string }): Promise<StoredFile> {
     try {
@@ -127,9 +131,29 @@ export class MediaFileStore implements FileStore {
   }
 
   async recognize(attachment: Attachment): Promise<StoredFile | undefined> {
-    if (!isMediaId(attachment.sha256) || attachment.size > this.maxFileBytes) return undefined;
+    if (!isMediaId(attachment.sha256) || attachment.size > this.maxFileBytes || !this.#signedByUs(attachment)) return undefined;
     const stored = await this.media.store.stat(attachment.sha256);
     if (stored === undefined) return undefined;
     return { id: documentIdOf(stored.sha256), name: attachment.name, mime: stored.mime, size: stored.size, sha256: stored.sha256 };
+  }
+
+  /** The attachment's URL is a media URL of this content with our signature (expired or not: provenance, not access). */
+  #signedByUs(attachment: Attachment): boolean {
+    let url: URL;
+    try {
+      url = new URL(attachment.url);
+    } catch {
+      return false;
+    }
+    if (!url.pathname.startsWith(`${this.basePath}/`)) return false;
+    const [id, encodedName, ...rest] = url.pathname.slice(this.basePath.length + 1).split('/');
+    if (rest.length > 0 || id !== attachment.sha256 || encodedName === undefined) return false;
+    let name: string;
+    try {
+      name = decodeURIComponent(encodedName);
+    } catch {
+      return false;
+    }
+    return this.media.signer.signatureMatches(id, name, url.searchParams.get('exp'), url.searchParams.get('sig'));
   }
 }

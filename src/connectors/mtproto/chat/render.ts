@@ -80,20 +80,19 @@ export class Renderer {
       message: record.text,
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
-      ...(record.media !== undefined ? { media: this.media(record, view) } : {}),
+      ...(record.media !== undefined ? { media: this.media(record) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
   }
 
-  media(record: MessageRecord, view: View): TlObject {
+  media(record: MessageRecord): TlObject {
     const m = record.media!;
     const id = BigInt(m.file);
     const common = { id, access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
     if (m.kind === 'photo' && m.w !== undefined && m.h !== undefined) {
       return { _: 'messageMediaPhoto', photo: { _: 'photo', ...common, sizes: [{ _: 'photoSize', type: 'y', w: m.w, h: m.h, size: m.size }] } };
     }
-    void view;
     return {
       _: 'messageMediaDocument',
       document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }] },

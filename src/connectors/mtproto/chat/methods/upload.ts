@@ -6,7 +6,7 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
 import type { MediaInfo } from '../message-box.ts';
-import { accountOf, badRequest, chatOfPeer, intField, listField, objectField, register, stringField, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, type ChatCallContext, chatOfPeer, intField, listField, objectField, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
 const MIME = /^[\w.+-]+\/[\w.+-]+$/;
 /** upload.getFile reads at most 1 MiB per call, in multiples of 4 KiB (1 KiB with `precise`). */
@@ -62,7 +62,7 @@ const FILE_TYPES: Readonly<Record<string, string>> = {
 };
 
 export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
-  const save = (big: boolean) => (call: TlObject, ctx: Parameters<Parameters<typeof register>[4]>[1]) => {
+  const save = (big: boolean) => (call: TlObject, ctx: ChatCallContext) => {
     const account = accountOf(deps, ctx);
     const fileId = call['file_id'];
     const bytes = call['bytes'];
@@ -77,7 +77,7 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const info = await mediaOfInput(deps, view.account, objectField(call, 'media'));
-    return deps.render.media({ id: 0, chat: '0', ev: '', from: String(view.account.id), date: ctx.now, text: '', media: info }, view);
+    return deps.render.media({ id: 0, chat: '0', ev: '', from: String(view.account.id), date: ctx.now, text: '', media: info });
   });
 
   register(methods, deps, 'upload.getFile', 'user', async (call, ctx) => {
