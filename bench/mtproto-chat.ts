@@ -41,7 +41,7 @@ const WARMUP: ThroughputOptions = { messages: 1_000, window: 500, maxSendMs: 5_0
 const THROUGHPUT: ThroughputOptions = { messages: 8_000, window: 1_000, maxSendMs: 10_000, drainTimeoutMs: 20_000 };
 const LATENCY: LatencyOptions = { ratePerSecond: 500, durationMs: 4_000, tickMs: 1, drainTimeoutMs: 20_000 };
 const THROUGHPUT_ROUNDS = 2;
-const LATENCY_ROUNDS = 3;
+const LATENCY_ROUNDS = 2;
 
 /** One bridge with both networks on, limits out of the way: the bench measures the path, not the limiters. */
 export class ChatRelay {
