@@ -15,8 +15,11 @@ export interface TestLink {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
-/** A ComponentLink to the test Prosody's component port, recording what it receives and its statuses. */
-export function makeLink(prosody: ProsodyServer, overrides: Partial<ComponentLinkOptions> = {}): TestLink {
+/**
+ * A ComponentLink to the test Prosody's component port, recording what it receives and its
+ * statuses; `also` sees every inbound stanza too (to answer iqs, say).
+ */
+export function makeLink(prosody: ProsodyServer, overrides: Partial<Omit<ComponentLinkOptions, 'onStanza'>> = {}, also?: (el: Element, link: ComponentLink) => void): TestLink {
   const registry = createRegistry(false);
   const received: Element[] = [];
   const statuses: LinkStatus[] = [];
@@ -25,8 +28,8 @@ export function makeLink(prosody: ProsodyServer, overrides: Partial<ComponentLin
     host: '127.0.0.1', port: prosody.componentPort, domain: prosody.componentDomain, secret: prosody.componentSecret,
     backoff: { initialMs: 50, maxMs: 500 },
     logger: silentLogger, registry,
-    onStanza: (el) => { received.push(el); for (const w of waiters) w(el); },
     ...overrides,
+    onStanza: (el) => { received.push(el); for (const w of waiters) w(el); also?.(el, link); },
   });
   link.on('status', (s) => statuses.push(s));
   return {
