@@ -72,7 +72,7 @@ export class BridgedRelay implements RelayUnderTest {
   }
 
   linkSpec(): LinkSpec {
-    const url = this.app.wsUrl;
+    const url = this.app.listings().find((l) => l.label === 'WebSocket')?.value;
     if (url === undefined) throw new Error('switchboard started without its WebSocket connector');
     return { kind: 'switchboard', url, room: ROOM, tokens: this.tokens };
   }

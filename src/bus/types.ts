@@ -1,17 +1,9 @@
 import type { CanonicalEvent } from '../core/event.ts';
+import type { EventId } from '../core/ids.ts';
+import type { Cursor, Endpoint } from '../core/endpoint.ts';
 
-/** A linked place on one network: the connector that owns it and its native address there. */
-export interface Endpoint {
-  readonly connector: string;
-  /** Native room address: a WS room name, a MUC JID, an MTProto chat id. */
-  readonly address: string;
-}
-
-/**
- * A position in a room's canonical stream. Opaque to clients; `<ms>-<seq>` like a Redis Stream
- * id in both drivers, so cursors compare the same way everywhere (see compareCursors).
- */
-export type Cursor = string;
+// The shared vocabulary lives in core; re-exported for the bus's own files.
+export { compareCursors, endpointKey, isCursor, type Cursor, type Endpoint } from '../core/endpoint.ts';
 
 /** One event routed to one target endpoint, with its place in the room's canonical stream. */
 export interface Delivery {
@@ -94,6 +86,65 @@ export interface Fanout {
 }
 
 /**
+ * A sender's transaction id: what recognises a retry of the same send (a WS `txn`, an XMPP
+ * origin-id of that JID, an MTProto random_id of that user). `scope` names the authenticated
+ * sender (`<connector>:<sender>`), so one sender can never collide with another's ids.
+ */
+export interface Transaction {
+  readonly scope: string;
+  readonly id: string;
+}
+
+export interface PublishOnceResult {
+  /** The canonical id of the event: the first publish's, also for a retry. */
+  readonly id: EventId;
+  /** True when this transaction had been published before: nothing new was published. */
+  readonly duplicate: boolean;
+}
+
+/**
+ * Which native message a canonical event is on each network it reached, and back: what resolves
+ * the target of an edit, reply, reaction, receipt or retraction across networks. Shared by every
+ * instance (it lives where the bus lives). Bounded per endpoint (docs/bus.md, "Id map").
+ */
+export interface IdMap {
+  /** Records that canonical event `id` is native message `nativeId` at `endpoint`. Idempotent; a later link of the same pair wins. */
+  link(id: EventId, endpoint: Endpoint, nativeId: string): Promise<void>;
+  /** The native id of a canonical event at an endpoint, if it was linked there. */
+  nativeOf(id: EventId, endpoint: Endpoint): Promise<string | undefined>;
+  /** The canonical event that a native id at an endpoint stands for. */
+  canonicalOf(endpoint: Endpoint, nativeId: string): Promise<EventId | undefined>;
+}
+
+/**
+ * Small persistent state of one connector (MTProto auth keys and update state, the XMPP
+ * connector's archive positions): strings by key, optionally expiring. Lives where the bus lives
+ * (Redis, shared by every instance; on the memory driver a local file when `bus.stateDir` is set),
+ * so it survives a restart.
+ */
+export interface StateStore {
+  get(key: string): Promise<string | undefined>;
+  /** Sets a value; `ttlMs` makes it expire. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets only when the key is absent: true when it was set (atomic across instances). */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+}
+
+/** A named lease that one instance of the cluster holds at a time (see Bus.holdLease). */
+export interface LeaseHandle extends Stoppable {
+  /** Whether this instance holds it now. */
+  readonly held: boolean;
+}
+
+export interface LeaseCallbacks {
+  /** This instance now holds the lease: start the exclusive work. */
+  onAcquired(): void;
+  /** It no longer does (could not renew in time, or closing): stop the exclusive work at once. */
+  onLost(): void;
+}
+
+/**
  * The bus: carries canonical events from connectors through the router to each target connector,
  * and keeps the canonical stream. Two drivers implement it with the same semantics:
  * `redis` (BullMQ + Redis Streams, durable, shared by several instances) and `memory`
@@ -111,6 +162,28 @@ export interface Bus {
 
   /** Accepts events onto the ingress queue. Resolves once they are durably on the bus. Validates each. */
   publish(events: readonly CanonicalEvent[]): Promise<void>;
+
+  /**
+   * Publishes one event under a sender's transaction id: the first call publishes it; a later call
+   * with the same transaction within `retention.transactionSeconds` (docs/bus.md) publishes
+   * nothing new and answers the first event's id, on any instance. A retry after a failed or
+   * unanswered publish is safe: it republishes the first call's event id, which routing drops if
+   * it had landed after all.
+   */
+  publishOnce(event: CanonicalEvent, transaction: Transaction): Promise<PublishOnceResult>;
+
+  /** The id map between canonical event ids and native message ids (see IdMap). */
+  readonly idMap: IdMap;
+
+  /** The persistent state of one namespace (a connector's name). */
+  state(namespace: string): StateStore;
+
+  /**
+   * Holds a cluster-wide lease `name` whenever it can: at most one instance holds it at a time;
+   * when its holder dies another takes it over within the lease ttl (about 10 s). The memory
+   * driver grants it at once. Closing the handle releases it.
+   */
+  holdLease(name: string, callbacks: LeaseCallbacks): LeaseHandle;
 
   /** Runs the router over the ingress queue: appends each event to its room stream and enqueues deliveries. */
   startRouting(route: RouteFn): Stoppable;
@@ -145,25 +218,4 @@ export interface Bus {
   healthy(): Promise<boolean>;
 
   close(): Promise<void>;
-}
-
-const CURSOR_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
-
-export function isCursor(value: unknown): value is Cursor {
-  return typeof value === 'string' && CURSOR_PATTERN.test(value);
-}
-
-/** Orders two cursors (negative: a before b). Both must satisfy isCursor. */
-export function compareCursors(a: Cursor, b: Cursor): number {
-  const ma = CURSOR_PATTERN.exec(a);
-  const mb = CURSOR_PATTERN.exec(b);
-  if (!ma || !mb) throw new Error(`not a cursor: ${ma ? b : a}`);
-  const ta = BigInt(ma[1] ?? '0'); const tb = BigInt(mb[1] ?? '0');
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const sa = BigInt(ma[2] ?? '0'); const sb = BigInt(mb[2] ?? '0');
-  return sa === sb ? 0 : sa < sb ? -1 : 1;
-}
-
-export function endpointKey(e: Endpoint): string {
-  return `${e.connector}:${e.address}`;
 }

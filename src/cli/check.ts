@@ -1,5 +1,5 @@
 import { loadConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
-import { readMtprotoRsaKey } from '../config/rsa-key.ts';
+import { CONNECTOR_MODULES } from '../connectors/registry.ts';
 import { lineAt } from '../config/yaml-file.ts';
 import { configuredDemoTokens, isLoopbackHost } from './demo-tokens.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
@@ -17,9 +17,8 @@ Prints a summary and exits 0, or prints every problem as "file:line: field: mess
 export async function loadAndVerify(path: string): Promise<LoadedConfig> {
   const loaded = await loadConfig(path);
   const issues: ConfigIssue[] = [];
-  if (loaded.config.mtproto.enabled) {
-    const key = await readMtprotoRsaKey(loaded);
-    if (!key.ok) issues.push(key.issue);
+  for (const module of CONNECTOR_MODULES) {
+    if (module.enabled(loaded.config) && module.check) issues.push(...await module.check(loaded));
   }
   if (!isLoopbackHost(loaded.config.http.host)) {
     for (const demo of configuredDemoTokens(loaded.config)) {

@@ -17,13 +17,9 @@ function banner(app: App, io: Io, config: Awaited<ReturnType<typeof loadAndVerif
   const { config: c } = config;
   io.out('');
   io.out(`Switchboard is running (instance ${app.instanceId}, bus: ${app.bus.driver}${app.bus.durable ? '' : ' - NOT durable'})`);
-  if (app.wsUrl) io.out(`  WebSocket:  ${app.wsUrl}`);
+  for (const { label, value } of app.listings()) io.out(`  ${`${label}:`.padEnd(12)}${value}`);
   io.out(`  Health:     ${app.httpUrl}/healthz`);
   if (c.http.metrics) io.out(`  Metrics:    ${app.httpUrl}/metrics`);
-  if (app.mtproto) {
-    io.out(`  MTProto:    ${c.mtproto.host}:${app.mtproto.port} (TCP) and ${app.httpUrl.replace(/^http/, 'ws')}/apiws`);
-    io.out(`              RSA key fingerprint ${app.mtproto.fingerprint}`);
-  }
   io.out(`  Rooms:      ${config.bridges.map((b) => b.room).join(', ') || '(none: add a file to bridges/)'}`);
   const demos = configuredDemoTokens(c);
   if (demos.length > 0) {

@@ -1,9 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { BridgeFileSchema, type BridgeFile } from './schema.ts';
-import type { Bridge } from '../router/router.ts';
-import type { Endpoint } from '../bus/types.ts';
-import { endpointKey } from '../bus/types.ts';
+import { endpointKey, type Bridge, type Endpoint } from '../core/endpoint.ts';
 import { displayFile, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';

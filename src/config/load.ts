@@ -6,7 +6,7 @@ import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file
 import { loadBridges } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
-import type { Bridge } from '../router/router.ts';
+import type { Bridge } from '../core/endpoint.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.ts';
 export type { Mappings, Identity, PresenceMapping } from './mappings-schema.ts';

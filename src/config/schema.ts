@@ -30,6 +30,11 @@ export const ConfigSchema = z.object({
   }).strict().prefault({}),
   bus: z.object({
     driver: z.enum(['memory', 'redis']).default('memory'),
+    /**
+     * Memory driver only: where connector state (MTProto auth keys and sessions, XMPP archive
+     * positions) is kept across restarts, relative to the config file. The redis driver keeps it in Redis.
+     */
+    stateFile: z.string().min(1).default('./data/state.jsonl'),
     redis: z.object({
       url: z.string().min(1).default('redis://127.0.0.1:6379'),
       /** Key prefix of everything Switchboard writes to Redis. */
@@ -50,7 +55,20 @@ export const ConfigSchema = z.object({
       maxEventsPerRoom: z.number().int().min(100).max(10_000_000).default(100_000),
       /** How long an event id is remembered for de-duplication, in seconds. */
       dedupeSeconds: z.number().int().min(60).max(30 * 86_400).default(7 * 86_400),
-    }).strict().prefault({}),
+      /**
+       * How long a sender's transaction id (a WS `txn`, an XMPP origin-id, an MTProto random_id)
+       * is recognised, so that a resend is acknowledged instead of published again, in seconds.
+       * At most dedupeSeconds.
+       */
+      transactionSeconds: z.number().int().min(10).max(30 * 86_400).default(3_600),
+      /** ...as long as the room had fewer than this many later transactions (bounds Redis memory). */
+      transactionsPerRoom: z.number().int().min(100).max(10_000_000).default(10_000),
+      /** Native message ids remembered per endpoint for edits, replies and reactions (the oldest are forgotten first). */
+      idMapPerEndpoint: z.number().int().min(100).max(10_000_000).default(100_000),
+    }).strict().prefault({}).refine((r) => r.transactionSeconds <= r.dedupeSeconds, {
+      message: 'transactionSeconds must not exceed dedupeSeconds (a resend is recognised by the dedupe of its event id)',
+      path: ['transactionSeconds'],
+    }),
     delivery: z.object({
       /** Attempts of one delivery batch before it goes to the dead-letter queue. */
       maxAttempts: z.number().int().min(1).max(1_000).default(10),

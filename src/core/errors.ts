@@ -14,6 +14,7 @@ export const ErrorCode = {
   NotJoined: 'not_joined',
   BadCursor: 'bad_cursor',
   CursorExpired: 'cursor_expired',
+  CursorAhead: 'cursor_ahead',
   RateLimited: 'rate_limited',
   Unavailable: 'unavailable',
   Internal: 'internal',

@@ -83,7 +83,8 @@ const SPANS_MSG = { message: 'every span must lie within the text (offset + leng
 export const MessageEventSchema = z.object({
   ...base,
   kind: z.literal('message'),
-  text: z.string().max(LIMITS.textChars),
+  /** May be absent in input when the message is only attachments: then ''. */
+  text: z.string().max(LIMITS.textChars).default(''),
   spans: z.array(SpanSchema).max(LIMITS.spans).optional(),
   attachments: z.array(AttachmentSchema).max(LIMITS.attachments).optional(),
   replyTo: EventIdSchema.optional(),
@@ -164,18 +165,61 @@ function deepFreeze(value: unknown): void {
   for (const v of Object.values(value)) deepFreeze(v);
 }
 
+/** Issues reported with a validation error at most, and the unknown field names named per issue: an answer stays small. */
+const MAX_ISSUES = 10;
+const MAX_NAMED_KEYS = 5;
+
+/** `path: message` in words a client developer can act on, bounded in size whatever the input. */
+export function describeIssue(issue: { path: readonly PropertyKey[]; message: string; code?: string; keys?: readonly string[] }): { path: string; message: string } {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    const names = issue.keys.slice(0, MAX_NAMED_KEYS).map((k) => JSON.stringify(k.length > 32 ? `${k.slice(0, 32)}…` : k));
+    const more = issue.keys.length > MAX_NAMED_KEYS ? ` and ${issue.keys.length - MAX_NAMED_KEYS} more` : '';
+    return { path, message: `unknown field${issue.keys.length === 1 ? '' : 's'} ${names.join(', ')}${more}` };
+  }
+  return { path, message: issue.message.length > 200 ? `${issue.message.slice(0, 200)}…` : issue.message };
+}
+
+/** Joins a path and a message: `spans.0.offset: ...`, or the bare message for the object itself. */
+export function formatIssue(prefix: string, issue: { path: string; message: string }): string {
+  const where = [prefix, issue.path].filter((p) => p !== '').join('.');
+  return where === '' ? issue.message : `${where}: ${issue.message}`;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The path of the first string (or key) holding a lone UTF-16 surrogate: such text is not Unicode,
+ * and relaying it breaks strict JSON decoders on other networks, so it is refused everywhere.
+ */
+export function findLoneSurrogate(value: unknown, path: string[] = [], depth = 0): string[] | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (typeof value !== 'object' || value === null || depth > 16) return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return [...path, key];
+    const found = findLoneSurrogate(v, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Validates untrusted input as a canonical event. Never throws. The event returned is frozen. */
 export function validateEvent(input: unknown): ValidationResult {
   if (typeof input === 'object' && input !== null && validated.has(input)) return { ok: true, event: input as CanonicalEvent };
+  const lone = findLoneSurrogate(input);
+  if (lone) {
+    const issue = { path: lone.join('.'), message: 'contains a lone UTF-16 surrogate: text must be valid Unicode' };
+    return { ok: false, error: formatIssue('', issue), issues: [issue] };
+  }
   const parsed = CanonicalEventSchema.safeParse(input);
   if (parsed.success) {
     deepFreeze(parsed.data);
     validated.add(parsed.data);
     return { ok: true, event: parsed.data };
   }
-  const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((i) => describeIssue(i as Parameters<typeof describeIssue>[0]));
   const first = issues[0];
-  return { ok: false, error: first ? `${first.path || '(event)'}: ${first.message}` : 'invalid event', issues };
+  return { ok: false, error: first ? formatIssue('', first) : 'invalid event', issues };
 }
 
 /** Parses a canonical event that must be valid (from our own bus): throws with the reason if not. */

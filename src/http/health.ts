@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/types.ts';
+import type { ComponentHealth } from '../core/health.ts';
 
 export interface HealthReport {
   readonly status: 'ok' | 'unavailable' | 'draining';
@@ -6,7 +7,7 @@ export interface HealthReport {
   readonly durable: boolean;
   readonly instance: string;
   readonly uptimeSeconds: number;
-  readonly websocketConnections?: number;
+  readonly connectors: Readonly<Record<string, ComponentHealth>>;
 }
 
 /** How long /healthz waits for the bus before calling it unhealthy: a probe must answer, not hang. */
@@ -28,19 +29,25 @@ export interface HealthSource {
   readonly startedAt: number;
   /** True once shutdown began: load balancers should stop sending new clients here. */
   draining(): boolean;
-  websocketConnections?(): number;
+  connectors(): Readonly<Record<string, ComponentHealth>>;
 }
 
-/** The /healthz report: 'ok' only when the bus answers and the instance is not shutting down. */
+/**
+ * The /healthz report: 'ok' only when the bus answers, no connector is down and the instance is
+ * not shutting down. While draining it answers at once, without probing a bus that may be stalled
+ * (a load balancer must learn of the shutdown within its probe interval).
+ */
 export async function healthReport(source: HealthSource): Promise<HealthReport> {
-  const healthy = await busHealthy(source.bus);
-  const connections = source.websocketConnections?.();
+  const draining = source.draining();
+  const healthy = draining || await busHealthy(source.bus);
+  const connectors = source.connectors();
+  const connectorsUp = Object.values(connectors).every((c) => c.status !== 'down');
   return {
-    status: source.draining() ? 'draining' : healthy ? 'ok' : 'unavailable',
+    status: source.draining() ? 'draining' : healthy && connectorsUp ? 'ok' : 'unavailable',
     bus: source.bus.driver,
     durable: source.bus.durable,
     instance: source.instance,
     uptimeSeconds: Math.round((Date.now() - source.startedAt) / 1000),
-    ...(connections !== undefined ? { websocketConnections: connections } : {}),
+    connectors,
   };
 }

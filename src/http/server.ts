@@ -1,11 +1,41 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { HttpMounts, RequestHandler, UpgradeHandler } from '../core/http.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import type { HealthReport } from './health.ts';
 
-/** Takes over an upgrade request (WebSocket handshake) for one path. */
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export type { UpgradeHandler } from '../core/http.ts';
+
+/**
+ * The paths parts of the app mounted (see HttpMounts). Mounting happens while the app starts,
+ * possibly after the server listens: a request for a path not mounted yet is a 404.
+ */
+export class MountTable implements HttpMounts {
+  readonly upgrades = new Map<string, UpgradeHandler>();
+  private readonly routes = new Map<string, RequestHandler>();
+  private static readonly RESERVED = ['/healthz', '/metrics'];
+
+  upgrade(path: string, handler: UpgradeHandler): void {
+    if (this.upgrades.has(path)) throw new Error(`HTTP upgrade path ${path} is mounted twice`);
+    this.upgrades.set(path, handler);
+  }
+
+  route(prefix: string, handler: RequestHandler): void {
+    if (!prefix.startsWith('/') || prefix.endsWith('/')) throw new Error(`HTTP route prefix ${prefix} must start and must not end with /`);
+    if (this.routes.has(prefix) || MountTable.RESERVED.includes(prefix)) throw new Error(`HTTP route ${prefix} is mounted twice`);
+    this.routes.set(prefix, handler);
+  }
+
+  /** The handler of the longest mounted prefix of `path`. */
+  routeFor(path: string): RequestHandler | undefined {
+    for (let p = path; p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
+      const handler = this.routes.get(p);
+      if (handler) return handler;
+    }
+    return undefined;
+  }
+}
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -14,8 +44,8 @@ export interface HttpServerOptions {
   readonly health: () => Promise<HealthReport>;
   /** Serves /metrics from this registry; omitted = no /metrics. */
   readonly metrics?: Registry;
-  /** Upgrade path (exact, without query) -> handler. */
-  readonly upgrades: ReadonlyMap<string, UpgradeHandler>;
+  /** Upgrade paths and routes; may be added to after the server listens. */
+  readonly mounts: MountTable;
 }
 
 export interface HttpServer {
@@ -45,14 +75,20 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 }
 
 /**
- * The one HTTP server of an instance: /healthz, /metrics, and WebSocket upgrades dispatched by
- * path to their connector. Everything else is 404. Listens before it resolves.
+ * The one HTTP server of an instance: /healthz, /metrics, and what the connectors and the media
+ * store mount (routes by path prefix, WebSocket upgrades by path). Everything else is 404.
+ * Listens before it resolves.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { logger } = options;
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathOf(req);
+    const mounted = options.mounts.routeFor(path);
+    if (mounted) {
+      await mounted(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (path === '/healthz' || (path === '/metrics' && options.metrics)) {
         res.setHeader('allow', 'GET, HEAD');
@@ -85,7 +121,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const handler = options.upgrades.get(pathOf(req));
+    const handler = options.mounts.upgrades.get(pathOf(req));
     if (!handler) {
       refuseUpgrade(socket, 404, 'Not Found');
       return;

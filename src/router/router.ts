@@ -1,14 +1,5 @@
 import type { CanonicalEvent } from '../core/event.ts';
-import { endpointKey, type Endpoint } from '../bus/types.ts';
-
-/** One linked room set, as loaded from a file in bridges/. */
-export interface Bridge {
-  /** The canonical room key every event of these endpoints carries. */
-  readonly room: string;
-  readonly endpoints: readonly Endpoint[];
-  /** The file it came from, for error messages. */
-  readonly source: string;
-}
+import { endpointKey, type Bridge, type Endpoint, type RoutingView } from '../core/endpoint.ts';
 
 export interface RouterOptions {
   /**
@@ -26,7 +17,7 @@ export interface RouterOptions {
  * from (see RouterOptions.hostedConnectors for the one refinement). Pure and synchronous: it
  * runs inside the bus's ingress loop for every event.
  */
-export class Router {
+export class Router implements RoutingView {
   private readonly byRoom = new Map<string, readonly Endpoint[]>();
   private readonly roomOfEndpoint = new Map<string, string>();
   private readonly hosted: ReadonlySet<string>;

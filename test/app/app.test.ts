@@ -7,6 +7,7 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { connectClient, UpgradeRefused } from '../helpers/ws-client.ts';
 import { upgradeStatus } from '../helpers/raw-upgrade.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+import { wsUrlOf } from '../helpers/app.ts';
 
 const ALICE = 'sb_test_alice_token_for_app_tests_only';
 const BOB = 'sb_test_bob_token_for_app_tests_only';
@@ -56,10 +57,10 @@ describe('startApp (memory driver, HTTP on a free port)', () => {
   });
 
   test('a WS client connects through the app; a message reaches the other client of the room; /metrics counts it', async () => {
-    assert.equal(app.wsUrl, `ws://127.0.0.1:${app.httpPort}/ws`);
-    await assert.rejects(connectClient(app.wsUrl, 'sb_wrong'), (err: unknown) => err instanceof UpgradeRefused && err.status === 401);
-    const alice = await connectClient(app.wsUrl, ALICE);
-    const bob = await connectClient(app.wsUrl, BOB);
+    assert.equal(wsUrlOf(app), `ws://127.0.0.1:${app.httpPort}/ws`);
+    await assert.rejects(connectClient(wsUrlOf(app), 'sb_wrong'), (err: unknown) => err instanceof UpgradeRefused && err.status === 401);
+    const alice = await connectClient(wsUrlOf(app), ALICE);
+    const bob = await connectClient(wsUrlOf(app), BOB);
     try {
       await alice.request({ type: 'join', room: 'lobby' });
       await bob.request({ type: 'join', room: 'lobby' });
@@ -72,7 +73,7 @@ describe('startApp (memory driver, HTTP on a free port)', () => {
       assert.equal((await app.bus.stats()).egressWaiting['xmpp'] ?? 0, 0);
 
       const health = await (await fetch(`${app.httpUrl}/healthz`)).json() as Record<string, unknown>;
-      assert.equal(health['websocketConnections'], 2);
+      assert.deepEqual(health['connectors'], { websocket: { status: 'ok', detail: { connections: 2 } } });
       const res = await fetch(`${app.httpUrl}/metrics`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /text\/plain/);

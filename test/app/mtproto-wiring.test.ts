@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { makeConfigTree } from '../config/fixture.ts';
 import { upgradeStatus } from '../helpers/raw-upgrade.ts';
+import { mtprotoOf } from '../helpers/app.ts';
 
 
 test('mtproto.enabled: the app starts the MTProto server with the key file, serves /apiws, and reports port and fingerprint', async () => {
@@ -17,11 +18,13 @@ test('mtproto.enabled: the app starts the MTProto server with the key file, serv
     const fingerprint = writeServerKey(join(tree.dir, 'keys', 'server.pem'));
     const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger });
     try {
-      assert.ok(app.mtproto, 'mtproto is reported');
-      assert.equal(app.mtproto.fingerprint, fingerprint);
-      assert.ok(app.mtproto.port > 0);
+      const listening = mtprotoOf(app)?.listeningOn;
+      assert.ok(listening, 'mtproto is reported');
+      assert.equal(listening.fingerprint, fingerprint);
+      assert.ok(listening.port > 0);
+      assert.ok(app.listings().some((l) => l.value.includes(fingerprint)), 'the banner names the fingerprint');
       await new Promise<void>((resolve, reject) => {
-        const s = connect(app.mtproto?.port ?? 0, '127.0.0.1', () => { s.destroy(); resolve(); });
+        const s = connect(listening.port, '127.0.0.1', () => { s.destroy(); resolve(); });
         s.on('error', reject);
       });
       assert.match(await upgradeStatus(app.httpPort, '/apiws'), /^HTTP\/1\.1 101/);

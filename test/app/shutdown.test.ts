@@ -11,6 +11,7 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { stubbornClient, upgradeStatus } from '../helpers/raw-upgrade.ts';
+import { mtprotoOf } from '../helpers/app.ts';
 
 const ALICE = 'sb_test_alice_token_for_shutdown_tests';
 
@@ -61,7 +62,7 @@ test('a drain that times out still closes everything: close() resolves, logs dra
     tree.write('keys/.keep', '');
     writeServerKey(join(tree.dir, 'keys', 'server.pem'));
     const app = await start(tree, pino({ level: 'info' }, sink));
-    const mtprotoPort = app.mtproto?.port ?? 0;
+    const mtprotoPort = mtprotoOf(app)?.listeningOn?.port ?? 0;
     assert.equal(await connectError(mtprotoPort), undefined, 'MTProto listens before close()');
     client = await stubbornClient(app.httpPort, ALICE);
     const t0 = Date.now();

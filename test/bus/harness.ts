@@ -11,7 +11,7 @@ import { Router } from '../../src/router/router.ts';
 export function busOptions(overrides: { batch?: Partial<BusOptions['batch']>; retention?: Partial<BusOptions['retention']>; delivery?: Partial<BusOptions['delivery']> } = {}): BusOptions {
   return {
     batch: { maxEvents: 64, maxWaitMs: 1, ...overrides.batch },
-    retention: { maxEventsPerRoom: 100_000, dedupeSeconds: 3_600, ...overrides.retention },
+    retention: { maxEventsPerRoom: 100_000, dedupeSeconds: 3_600, transactionSeconds: 3_600, transactionsPerRoom: 10_000, idMapPerEndpoint: 100_000, ...overrides.retention },
     delivery: { maxAttempts: 5, backoffMs: 5, maxBackoffMs: 50, ...overrides.delivery },
     logger: silentLogger,
     registry: createRegistry(false),

@@ -9,6 +9,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { killAllBridges, spawnBridge } from './bridge-process.ts';
+import { wsUrlOf } from '../helpers/app.ts';
 
 /**
  * End to end, as deployed: a real redis-server, `switchboard start` as a child process, protocol v1
@@ -202,7 +203,7 @@ describe('e2e: target outage (redis driver, in-process app)', () => {
   });
 
   test('the receiver is away while 500 are sent; it resumes from its cursor and gets all 500, in order, once', { timeout: TEST_DEADLINE_MS }, async () => {
-    const url = app.wsUrl ?? assert.fail('websocket disabled');
+    const url = wsUrlOf(app);
     const sender = await connectClient(url, SENDER);
     const receiver = new Receiver();
     try {

@@ -130,3 +130,58 @@ export async function gramSender(kind: GramTransport, port: number, authKey: Gra
 export function ping(id: number): GramRequest {
   return new Api.Ping({ pingId: bigInt(id) });
 }
+
+// ---- a stock TelegramClient ----------------------------------------------------------------
+
+export interface GramRpcError extends Error { code?: number; errorMessage?: string }
+
+export interface StockClient {
+  connect(): Promise<boolean>;
+  destroy(): Promise<void>;
+  invoke(request: GramRequest): Promise<unknown>;
+  getMe(): Promise<unknown>;
+  isUserAuthorized(): Promise<boolean>;
+  session: { dcId: number };
+}
+
+const { TelegramClient } = require('telegram') as {
+  TelegramClient: new (session: unknown, apiId: number, apiHash: string, opts: Record<string, unknown>) => StockClient;
+};
+const { MemorySession } = require('telegram/sessions') as {
+  MemorySession: new () => { setDC(dcId: number, ip: string, port: number): void };
+};
+export const GramApi = (require('telegram/tl') as { Api: GramApiNamespace }).Api;
+
+type Ctor<A = Record<string, unknown>> = new (args?: A) => GramRequest;
+export interface GramApiNamespace {
+  help: { GetNearestDc: Ctor; GetConfig: Ctor };
+  updates: { GetState: Ctor };
+  users: { GetUsers: Ctor };
+  InputUserSelf: Ctor;
+}
+
+/**
+ * gramjs' stock TelegramClient, unchanged but for what a user configures: a Connection subclass
+ * that dials our host and port (TelegramClient takes no port of its own: it uses 80/443), the
+ * pinned server key (pinServerKey) and a fresh MemorySession on DC 2 (StringSession.save packs
+ * the port into 16 signed bits: ephemeral ports above 32767 throw). connectionRetries covers
+ * gramjs' ~1-in-256 handshake bug (see gramAuthenticate).
+ */
+export function stockClient(port: number, kind: 'full' | 'abridged' | 'obfuscated' = 'full'): StockClient {
+  const base = kind === 'full' ? network.ConnectionTCPFull : kind === 'abridged' ? network.ConnectionTCPAbridged : network.ConnectionTCPObfuscated;
+  class LocalConnection extends base {
+    constructor(p: ConnectionParams) {
+      super({ ...p, ip: '127.0.0.1', port });
+    }
+  }
+  const session = new MemorySession();
+  session.setDC(2, '127.0.0.1', port);
+  return new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
+    connection: LocalConnection,
+    connectionRetries: 5,
+    retryDelay: 50,
+    autoReconnect: false,
+    requestRetries: 1,
+    baseLogger: gramLogger,
+  });
+}

@@ -1,9 +1,10 @@
-// Loads the published known-answer vectors from shared/ (beside the repo). They are not
-// copied into the repo on purpose: the tests must check against the published file.
+// Loads the published known-answer vectors: test/fixtures/mtproto-vectors.json, a verbatim copy
+// of the project's shared vectors file, so a bare clone runs the suite. Each group names its
+// published source (OpenSSL's test/igetest.c, grammers' grammers-crypto tests, ...) in the file.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const VECTORS_URL = new URL('../../../shared/vectors/mtproto.json', import.meta.url);
+const VECTORS_URL = new URL('../fixtures/mtproto-vectors.json', import.meta.url);
 
 export interface IgeVector { source: string; op: 'encrypt' | 'decrypt'; key: string; iv: string; input: string; output: string }
 
@@ -16,7 +17,7 @@ export interface MtprotoVectors {
 export function loadVectors(): MtprotoVectors {
   const path = fileURLToPath(VECTORS_URL);
   if (!existsSync(path)) {
-    throw new Error(`MTProto vectors missing: expected the published file at ${path} (shared/vectors/mtproto.json next to the repo)`);
+    throw new Error(`MTProto vectors missing: expected ${path} (a copy of the published vectors, part of the repository)`);
   }
   return JSON.parse(readFileSync(path, 'utf8')) as MtprotoVectors;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Router, type Bridge } from '../../src/router/router.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Bridge } from '../../src/core/endpoint.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
 

@@ -1,12 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigSchema, type Config } from '../../src/config/schema.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import type { Bus, Stoppable } from '../../src/bus/types.ts';
-import { Router, type Bridge } from '../../src/router/router.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Bridge } from '../../src/core/endpoint.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { WebSocketConnector } from '../../src/connectors/websocket/connector.ts';
+import { startConnector } from '../helpers/connector-host.ts';
 import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
@@ -46,7 +46,7 @@ export interface BridgeOptions {
 export function busOptions(registry: Registry) {
   return {
     batch: { maxEvents: 256, maxWaitMs: 1 },
-    retention: { maxEventsPerRoom: 100_000, dedupeSeconds: 3_600 },
+    retention: { maxEventsPerRoom: 100_000, dedupeSeconds: 3_600, transactionSeconds: 3_600, transactionsPerRoom: 10_000, idMapPerEndpoint: 100_000 },
     delivery: { maxAttempts: 3, backoffMs: 10, maxBackoffMs: 100 },
     logger: silentLogger,
     registry,
@@ -72,22 +72,14 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge>
   const bus = opts.bus ?? new MemoryBus(busOptions(registry));
   const router = new Router(BRIDGES, { hostedConnectors: ['websocket'] });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
-  const connector = new WebSocketConnector({ config, bus, router, logger: silentLogger, registry, instanceId: 'test' });
-  await connector.start();
-  const server: Server = createServer((_req, res) => { res.statusCode = 404; res.end(); });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname === config.path) connector.handleUpgrade(req, socket, head);
-    else socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const connector = new WebSocketConnector(config);
+  const host = await startConnector(connector, { bus, routing: router, registry });
   return {
-    url: `ws://127.0.0.1:${port}${config.path}`, bus, router, connector, registry, config, tokens,
+    url: `${host.httpUrl.replace(/^http/, 'ws')}${config.path}`, bus, router, connector, registry, config, tokens,
     async stop() {
       await connector.close();
       await routing.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await host.close();
       if (!opts.bus) await bus.close();
     },
   };

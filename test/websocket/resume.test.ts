@@ -162,8 +162,11 @@ describe('websocket: resume from a cursor older than retention', () => {
       const got = await carol.collectEvents(100);
       assert.deepEqual(got.map((e) => e.event.id), ids.slice(50));
 
-      const subscribed = await bot.request({ type: 'subscribe', room: 'lobby', since: staleCursor });
-      assert.equal(subscribed.type === 'error' ? subscribed['code'] : 'none', 'cursor_expired');
+      // Same order as join: subscribed first, then the non-fatal cursor_expired.
+      const subscribed = await bot.request({ type: 'subscribe', ref: 'sub', room: 'lobby', since: staleCursor });
+      assert.equal(subscribed.type, 'subscribed');
+      const expiredBot = await bot.next((f) => f.type === 'error');
+      assert.deepEqual([expiredBot['code'], expiredBot.ref], ['cursor_expired', 'sub']);
       const gotBot = await bot.collectEvents(100);
       assert.deepEqual(gotBot.map((e) => e.event.id), ids.slice(50));
     } finally {

@@ -1,8 +1,11 @@
 import { parseEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
-import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler,
-  type RouteFn, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
+import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type LeaseCallbacks, type LeaseHandle,
+  type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription, type Transaction } from '../types.ts';
+import { publishOnce } from '../services/publish-once.ts';
+import { MemoryIdMap, MemoryTransactionLog, memoryLease } from './memory-services.ts';
+import { LocalState } from './state-store.ts';
 
 /** Upper bound of deliveries waiting for one connector before new ones are dead-lettered. */
 const MAX_EGRESS_BACKLOG = 1_000_000;
@@ -36,9 +39,30 @@ export class MemoryBus implements Bus {
   private lastCursorSeq = 0;
   private closed = false;
   private readonly metrics: BusMetrics;
+  private readonly transactions: MemoryTransactionLog;
+  private readonly localState: LocalState;
+  private readonly leases = new Set<LeaseHandle>();
+  readonly idMap: MemoryIdMap;
 
   constructor(private readonly opts: BusOptions) {
     this.metrics = busMetrics(opts.registry);
+    this.transactions = new MemoryTransactionLog(opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
+    this.idMap = new MemoryIdMap(opts.retention.idMapPerEndpoint);
+    this.localState = new LocalState(opts.stateFile);
+  }
+
+  publishOnce(event: CanonicalEvent, transaction: Transaction): Promise<PublishOnceResult> {
+    return publishOnce((events) => this.publish(events), this.transactions, event, transaction);
+  }
+
+  state(namespace: string): StateStore {
+    return this.localState.store(namespace);
+  }
+
+  holdLease(_name: string, callbacks: LeaseCallbacks): LeaseHandle {
+    const lease = memoryLease(callbacks);
+    this.leases.add(lease);
+    return lease;
   }
 
   async publish(events: readonly CanonicalEvent[]): Promise<void> {
@@ -243,7 +267,10 @@ export class MemoryBus implements Bus {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.leases].map((l) => l.close()));
+    this.localState.close();
   }
 }
 

@@ -19,6 +19,8 @@ export class PublishBatcher {
   private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
+  /** Set from a failed write until the event loop turns: publishes then fail too (see flushNow). */
+  private failure: unknown;
 
   constructor(
     private readonly maxEvents: number,
@@ -29,6 +31,7 @@ export class PublishBatcher {
 
   publish(events: readonly CanonicalEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('bus is closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     let valid: CanonicalEvent[];
     try {
       valid = events.map((e) => parseEvent(e)); // a bad event rejects only this call, before anything is accepted
@@ -78,7 +81,22 @@ export class PublishBatcher {
     if (current.length > 0) batches.push(current);
     this.inFlight = this.write(batches).then(
       () => { for (const c of calls) c.resolve(); },
-      (err: unknown) => { for (const c of calls) c.reject(err); },
+      (err: unknown) => new Promise<void>((resolve) => {
+        // A failed write also fails every call queued behind it and every call made before the
+        // event loop turns: their callers learn of the failure (in promise callbacks of this
+        // turn) before any of their later publishes can be written. Otherwise a later publish of
+        // the same sender could succeed ahead of the one that failed, and its resend would land
+        // out of order.
+        this.failure = err;
+        const behind = this.pending;
+        this.pending = [];
+        this.pendingEvents = 0;
+        for (const c of [...calls, ...behind]) c.reject(err);
+        setImmediate(() => {
+          this.failure = undefined;
+          resolve();
+        });
+      }),
     ).finally(() => {
       this.inFlight = undefined;
       // Whatever gathered meanwhile has waited long enough already.

@@ -4,8 +4,11 @@ import { Redis } from 'ioredis';
 import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
-import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type EgressOptions, type RouteFn,
-  type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription } from '../types.ts';
+import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type EgressOptions, type IdMap,
+  type LeaseCallbacks, type LeaseHandle, type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead,
+  type StreamSubscription, type Transaction } from '../types.ts';
+import { publishOnce } from '../services/publish-once.ts';
+import { defineServiceScripts, holdRedisLease, RedisIdMap, RedisTransactionLog, redisStateStore } from './services.ts';
 import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
@@ -100,11 +103,17 @@ export class RedisBus implements Bus {
   private readonly knownConnectors = new Set<string>();
   private routing = false;
   private closed = false;
+  private readonly transactions: RedisTransactionLog;
+  private readonly leases = new Set<LeaseHandle>();
+  readonly idMap: IdMap;
 
   private constructor(private readonly opts: RedisBusOptions, private readonly redis: Redis, private readonly workerRedis: Redis) {
     this.keys = busKeys(opts.prefix);
     this.metrics = busMetrics(opts.registry);
     defineAppendScript(redis);
+    defineServiceScripts(redis);
+    this.transactions = new RedisTransactionLog(redis, opts.prefix, opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
+    this.idMap = new RedisIdMap(redis, opts.prefix, opts.retention.idMapPerEndpoint);
     this.ingress = this.queue(this.keys.ingressQueue);
     this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
       () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
@@ -600,9 +609,27 @@ export class RedisBus implements Bus {
   }
 
   /** Writes every accepted publish, stops consumers after their current job, then disconnects. */
+  // --- services beside the queues (docs/bus.md: transactions, id map, state, leases) ----------
+
+  publishOnce(event: CanonicalEvent, transaction: Transaction): Promise<PublishOnceResult> {
+    return publishOnce((events) => this.publish(events), this.transactions, event, transaction);
+  }
+
+  state(namespace: string): StateStore {
+    return redisStateStore(this.redis, this.opts.prefix, namespace);
+  }
+
+  holdLease(name: string, callbacks: LeaseCallbacks): LeaseHandle {
+    const lease = holdRedisLease(this.redis, `${this.opts.prefix}:lease:named:${name}`, this.opts.instanceId, this.opts.leaseMs ?? 10_000, callbacks,
+      (err) => this.opts.logger.warn({ err, lease: name }, 'lease: could not reach Redis'));
+    this.leases.add(lease);
+    return lease;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.leases].map((l) => l.close()));
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
     await this.redisFanout.close();
     await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);

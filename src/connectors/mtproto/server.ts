@@ -13,7 +13,8 @@ import { ServerMsgIdGenerator } from './session/msg-id.ts';
 import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
 import { KeyCache } from './session/key-cache.ts';
-import { unknownMethodRpc, type RpcHandler } from './session/rpc.ts';
+import type { RpcHandler } from './session/rpc.ts';
+import { createApiRpc } from './api/index.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
 
@@ -29,7 +30,17 @@ export interface MtprotoServerOptions {
   maxConnections?: number;
   maxFrameBytes?: number;
   handshakeTimeoutMs?: number;
+  /** The API layer; default: api/'s dispatcher (help.* now, rpc_errors for the rest). */
   rpc?: RpcHandler;
+  /** The DC id this server is in the config it hands out (default 2). */
+  dcId?: number;
+  /**
+   * Host and port the config tells clients to connect to (default: host, or 127.0.0.1 for a
+   * wildcard bind, and the bound port). Set them when clients reach the server through NAT or a
+   * proxy, or when host is 0.0.0.0 / ::.
+   */
+  advertiseHost?: string;
+  advertisePort?: number;
   /** Salt derivation secret; share between instances behind one address (random if absent). */
   saltSecret?: Uint8Array;
   /**
@@ -67,6 +78,15 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
   const maxConnections = opts.maxConnections ?? 10_000;
   const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const wsPath = opts.wsPath ?? '/apiws';
+  let boundPort = opts.port;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const dc = { id: opts.dcId ?? 2, host: opts.advertiseHost ?? (wildcard ? '127.0.0.1' : host) };
+  const rpc = opts.rpc ?? createApiRpc({
+    dc: () => ({ ...dc, port: opts.advertisePort ?? boundPort }),
+    registry: opts.registry,
+    logger: log,
+    maxInflatedBytes: maxFrameBytes * 8,
+  });
   const deps: ConnectionDeps = {
     // Inflated gzip_packed (at any depth) is capped like the frames it arrives in.
     codec: createServiceCodec({ maxInflatedBytes: maxFrameBytes * 8 }),
@@ -76,7 +96,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     salts: new SaltSchedule(opts.saltSecret ? { secret: opts.saltSecret } : {}),
     sessions: new SessionRegistry(),
     msgIds: new ServerMsgIdGenerator(),
-    rpc: opts.rpc ?? unknownMethodRpc,
+    rpc,
     logger: log,
     metrics,
     replayGuard: opts.replayGuard ?? localReplayGuard,
@@ -181,6 +201,10 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
       server = srv;
       const addr = srv.address();
       const port = addr !== null && typeof addr === 'object' ? addr.port : opts.port;
+      boundPort = port;
+      if (wildcard && opts.advertiseHost === undefined && opts.rpc === undefined) {
+        log.warn({ host }, 'mtproto bound to a wildcard address without advertiseHost: the config sends clients to 127.0.0.1');
+      }
       log.info({ host, port, fingerprint: opts.rsaKey.fingerprintHex }, 'mtproto server listening');
       return { port };
     },

@@ -4,10 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
 import type { Config, TokenConfig } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Registry } from '../../core/metrics.ts';
 import { ErrorCode } from '../../core/errors.ts';
-import { isCursor, type Bus, type Stoppable } from '../../bus/types.ts';
-import type { Router } from '../../router/router.ts';
+import type { Capabilities } from '../../core/capabilities.ts';
+import { LIMITS, PRESENCE_STATES, SPAN_TYPES } from '../../core/event.ts';
+import type { Bus, Stoppable } from '../../bus/types.ts';
+import { compareCursors, isCursor, START_CURSOR, type Cursor, type RoutingView } from '../../core/endpoint.ts';
+import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
 import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
 import { Outbound } from './outbound.ts';
@@ -16,19 +18,37 @@ import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
-export interface WebSocketConnectorOptions {
-  config: Config['websocket'];
-  bus: Bus;
-  router: Router;
-  logger: Logger;
-  registry: Registry;
-  instanceId: string;
-}
-
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** At shutdown: how long frames already received may take to be answered (their acks) before clients are told to go. */
 const SHUTDOWN_IDLE_MS = 2_000;
+
+/** What the WebSocket protocol can carry: everything of the canonical event, as it is. */
+export const WEBSOCKET_CAPABILITIES: Capabilities = {
+  edits: true,
+  retractions: true,
+  reactions: 'any',
+  replies: true,
+  threads: true,
+  presence: PRESENCE_STATES,
+  typing: true,
+  receipts: ['delivered', 'displayed'],
+  attachments: { delivery: 'reference', maxBytes: Number.MAX_SAFE_INTEGER },
+  formatting: SPAN_TYPES,
+  maxTextLength: LIMITS.textChars,
+};
+
+/** Everything start() builds from the context; absent before start. */
+interface Running {
+  readonly bus: Bus;
+  readonly router: RoutingView;
+  readonly logger: Logger;
+  readonly metrics: WsMetrics;
+  readonly outbound: Outbound;
+  readonly delivery: FanoutDelivery;
+  readonly egress: Stoppable;
+  readonly heartbeat: NodeJS.Timeout;
+}
 
 /**
  * The WebSocket connector: protocol v1 of docs/websocket-protocol.md over `ws` in noServer mode.
@@ -37,32 +57,22 @@ const SHUTDOWN_IDLE_MS = 2_000;
  * WS rooms (outbound.ts) to clients on every instance (fanout.ts). 'websocket' is a hosted
  * connector: one WS room is one endpoint shared by many sessions.
  */
-export class WebSocketConnector {
-  static readonly connectorName = CONNECTOR;
+export class WebSocketConnector implements Connector {
+  readonly network = CONNECTOR;
+  readonly capabilities = WEBSOCKET_CAPABILITIES;
+  readonly hostsSessions = true;
+  readonly delivers = true;
 
-  private readonly config: Config['websocket'];
-  private readonly bus: Bus;
-  private readonly router: Router;
-  private readonly logger: Logger;
-  private readonly metrics: WsMetrics;
   private readonly wss: WebSocketServer;
-  private readonly outbound: Outbound;
-  private readonly delivery: FanoutDelivery;
   private readonly sessions = new Set<Session>();
   private readonly limits: SessionLimits;
   private pendingUpgrades = 0;
   private accepting = true;
-  private egress: Stoppable | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private running: Running | undefined;
+  private wsUrl = '';
+  private closing: Promise<void> | undefined;
 
-  constructor(opts: WebSocketConnectorOptions) {
-    this.config = opts.config;
-    this.bus = opts.bus;
-    this.router = opts.router;
-    this.logger = opts.logger.child({ connector: CONNECTOR }); // the app's logger already names the instance
-    this.metrics = wsMetrics(opts.registry);
-    this.outbound = new Outbound(this.bus, this.router, this.logger);
-    this.delivery = new FanoutDelivery(this.bus.fanout, this.outbound, this.metrics, this.logger);
+  constructor(private readonly config: Config['websocket']) {
     this.limits = {
       maxBufferedBytes: this.config.maxBufferedBytes,
       ratePerSecond: this.config.rateLimit.perSecond,
@@ -84,20 +94,41 @@ export class WebSocketConnector {
     return this.sessions.size;
   }
 
-  async start(): Promise<void> {
-    if (this.egress) return;
+  async start(ctx: ConnectorContext): Promise<void> {
+    if (this.running) throw new Error('websocket connector already started');
+    const { bus, routing: router } = ctx;
+    const logger = ctx.logger;
+    const metrics = wsMetrics(ctx.registry);
+    const outbound = new Outbound(bus, router, logger);
+    const delivery = new FanoutDelivery(bus.fanout, outbound, metrics, logger);
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
-    this.delivery.start();
+    delivery.start();
     // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
-    this.egress = this.bus.consumeEgress(CONNECTOR, this.delivery.deliver, { direct: true });
-    this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
-    this.heartbeat.unref();
-    this.logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
+    const egress = bus.consumeEgress(CONNECTOR, delivery.deliver, { direct: true });
+    const heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
+    heartbeat.unref();
+    this.running = { bus, router, logger, metrics, outbound, delivery, egress, heartbeat };
+    ctx.http.upgrade(this.config.path, (req, socket, head) => this.handleUpgrade(req, socket, head));
+    this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${this.config.path}`;
+    logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
+  }
+
+  health(): ConnectorHealth {
+    return { status: this.running ? 'ok' : 'down', detail: { connections: this.sessions.size } };
+  }
+
+  describe(): readonly ConnectorListing[] {
+    return this.running ? [{ label: 'WebSocket', value: this.wsUrl }] : [];
+  }
+
+  private get live(): Running {
+    if (!this.running) throw new Error('websocket connector is not started');
+    return this.running;
   }
 
   /** For requests on config.path: authenticates, then completes the upgrade or answers 401/403/503 with a JSON body. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.logger.debug({ err }, 'upgrade socket error'));
+    socket.on('error', (err) => this.live.logger.debug({ err }, 'upgrade socket error'));
     if (!this.accepting) return this.refuse(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
     const decision = authorizeUpgrade(req, this.config);
     if (!decision.ok) return this.refuse(socket, decision.status, decision.code, decision.message);
@@ -125,16 +156,23 @@ export class WebSocketConnector {
    * rest stays on the bus for the next consumer); frames already received get their answers; then
    * every client is told 1001 'going away' and may reconnect elsewhere with its cursors.
    */
-  async close(): Promise<void> {
+  close(deadline = Date.now() + 10_000): Promise<void> {
+    return (this.closing ??= this.shutdown(deadline));
+  }
+
+  private async shutdown(deadline: number): Promise<void> {
     this.stopAccepting();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
-    await this.egress?.close();
-    this.egress = undefined;
-    await this.delivery.close();
+    const running = this.running;
+    if (!running) return;
+    clearInterval(running.heartbeat);
+    // The delivery batch in hand is finished and the frames already received are answered (their
+    // acks) before clients hear 1001 - but only for so long: with the bus stalled (Redis hanging)
+    // the clients must still hear 1001 before the app's deadline, with time for the handshake.
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
-    await Promise.race([Promise.all(sessions.map((s) => s.idle())), sleep(SHUTDOWN_IDLE_MS, undefined, { ref: false })]);
+    const graceMs = Math.max(0, Math.min(SHUTDOWN_IDLE_MS, (deadline - Date.now()) / 2));
+    const finished = Promise.all([running.egress.close(), running.delivery.close(), ...sessions.map((s) => s.idle())]);
+    await Promise.race([finished, sleep(graceMs, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
       else s.ws.once('close', () => resolve());
@@ -143,47 +181,48 @@ export class WebSocketConnector {
       s.close(CloseCode.GoingAway, 'going away');
       s.ws.resume(); // read again, or the client's answering close frame is never seen
     }
-    await Promise.race([Promise.all(closed), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
+    const handshakeMs = Math.max(0, Math.min(CLOSE_TIMEOUT_MS, deadline - Date.now()));
+    await Promise.race([Promise.all(closed), sleep(handshakeMs, undefined, { ref: false })]);
     for (const s of this.sessions) s.ws.terminate();
     this.sessions.clear();
-    this.metrics.connections.set(0);
+    running.metrics.connections.set(0);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    this.logger.info('websocket connector closed');
+    running.logger.info('websocket connector closed');
   }
 
   private refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-    this.metrics.upgradesRefused.inc({ code });
-    this.logger.info({ status, code, reason: message }, 'websocket upgrade refused');
+    this.live.metrics.upgradesRefused.inc({ code });
+    this.live.logger.info({ status, code, reason: message }, 'websocket upgrade refused');
     refuseUpgrade(socket, status, code, message);
   }
 
   private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage, socket: Duplex): void {
-    const session = new Session(ws, token, this.limits, this.metrics, this.logger, (s) => this.outbound.forget(s), socket);
+    const session = new Session(ws, token, this.limits, this.live.metrics, this.live.logger, (s) => this.live.outbound.forget(s), socket);
     this.sessions.add(session);
-    this.metrics.connections.set(this.sessions.size);
-    this.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');
+    this.live.metrics.connections.set(this.sessions.size);
+    this.live.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');
 
     ws.on('pong', () => { session.alive = true; });
     ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
-    ws.on('error', (err) => this.logger.info({ session: session.id, err: err.message }, 'websocket protocol error'));
+    ws.on('error', (err) => this.live.logger.info({ session: session.id, err: err.message }, 'websocket protocol error'));
     ws.on('close', (code, reason) => {
       session.gone();
       this.sessions.delete(session);
-      this.metrics.connections.set(this.sessions.size);
-      this.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
+      this.live.metrics.connections.set(this.sessions.size);
+      this.live.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
     });
     session.send(this.hello(session));
   }
 
   private hello(session: Session): HelloFrame {
-    const allowed = this.router.rooms.filter((room) => mayUse(session.token, room));
+    const allowed = this.live.router.rooms.filter((room) => mayUse(session.token, room));
     return {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       session: session.id,
       user: session.token.name,
       scope: session.token.scope,
-      rooms: allowed.flatMap((room) => this.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
+      rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
       streams: session.token.scope === 'bot' ? allowed : [],
       limits: {
         maxPayloadBytes: this.config.maxPayloadBytes,
@@ -197,29 +236,31 @@ export class WebSocketConnector {
 
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
     if (session.closing) return;
-    const text = isBinary ? undefined : rawText(data);
-    if (!session.bucket.tryTake()) {
-      this.metrics.framesIn.inc({ type: 'rate_limited' });
-      // A client that keeps sending through a whole burst of rate_limited errors is not listening: cut it off.
+    const taken = session.bucket.take();
+    if (taken === 'empty') {
+      this.live.metrics.framesIn.inc({ type: 'rate_limited' });
+      // A client that keeps sending through a whole burst's worth of rate_limited errors without
+      // ever pausing (the count only resets once the bucket has refilled completely) is not
+      // listening: cut it off. Sustained overflow reaches this too, not only a solid wall of drops.
       if (++session.rateDrops > this.config.rateLimit.burst) {
         session.close(CloseCode.PolicyViolation, 'rate limit exceeded');
         return;
       }
-      const parsed = text === undefined ? undefined : parseClientFrame(text);
-      const ref = parsed === undefined ? undefined : parsed.ok ? parsed.frame.ref : parsed.ref;
-      session.sendError(ref, ErrorCode.RateLimited, `more than ${this.config.rateLimit.perSecond} frames per second; frame dropped`);
+      // A dropped frame is not parsed: its ref is looked up in its first bytes only (bounded work).
+      session.sendError(refOf(data, isBinary), ErrorCode.RateLimited, `more than ${this.config.rateLimit.perSecond} frames per second; frame dropped`);
       return;
     }
-    session.rateDrops = 0;
+    if (taken === 'taken-full') session.rateDrops = 0;
+    const text = isBinary ? undefined : rawText(data);
     if (text === undefined) {
-      this.metrics.framesIn.inc({ type: 'binary' });
+      this.live.metrics.framesIn.inc({ type: 'binary' });
       session.sendError(undefined, ErrorCode.BadFrame, 'binary frames are not supported: send JSON text frames');
       return;
     }
     const parsed = parseClientFrame(text);
-    this.metrics.framesIn.inc({ type: parsed.ok ? parsed.frame.type : 'invalid' });
+    this.live.metrics.framesIn.inc({ type: parsed.ok ? parsed.frame.type : 'invalid' });
     if (!parsed.ok) {
-      this.logger.debug({ session: session.id, code: parsed.code, reason: parsed.message }, 'bad client frame');
+      this.live.logger.debug({ session: session.id, code: parsed.code, reason: parsed.message }, 'bad client frame');
       session.sendError(parsed.ref, parsed.code, parsed.message);
       return;
     }
@@ -229,7 +270,7 @@ export class WebSocketConnector {
         if (parsed.frame.type !== 'send') await session.answered();
         await this.dispatch(session, parsed.frame);
       } catch (err) {
-        this.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
+        this.live.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
         session.sendError(parsed.frame.ref, ErrorCode.Internal, 'internal error; the frame may not have been handled');
       }
       // Answers count against the buffer too: a client that sends but never reads waits here (its
@@ -242,7 +283,7 @@ export class WebSocketConnector {
     if (session.closing) return;
     const ref = frame.ref;
     const fail = async (code: ErrorCode, message: string, room?: string): Promise<void> => {
-      this.logger.debug({ session: session.id, type: frame.type, code, reason: message }, 'client frame refused');
+      this.live.logger.debug({ session: session.id, type: frame.type, code, reason: message }, 'client frame refused');
       await session.answered(); // after the acks of earlier sends still in flight
       session.sendError(ref, code, message, room);
     };
@@ -251,47 +292,66 @@ export class WebSocketConnector {
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
         return;
       case 'join': {
-        const room = this.router.roomOf({ connector: CONNECTOR, address: frame.room });
+        const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
-        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or joined frame', frame.room);
-        await this.outbound.join(session, ref, frame.room, room, frame.since);
+        const since = await this.checkSince(frame.since, room);
+        if (!since.ok) return fail(since.code, since.message, frame.room);
+        await this.live.outbound.join(session, ref, frame.room, room, since.cursor);
         return;
       }
       case 'leave':
-        if (!this.outbound.leave(session, frame.room)) return fail(ErrorCode.NotJoined, `not joined to "${frame.room}"`, frame.room);
+        if (!this.live.outbound.leave(session, frame.room)) return fail(ErrorCode.NotJoined, `not joined to "${frame.room}"`, frame.room);
         session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
       case 'send': {
-        const room = this.router.roomOf({ connector: CONNECTOR, address: frame.room });
+        const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
         const built = buildEvent(frame.event, session, frame.room, room);
         if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
-        await publishFromClient(this.bus, session, built.event, ref, frame.room, this.metrics, this.logger);
+        await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
         return;
       }
       case 'subscribe': {
         if (session.token.scope !== 'bot') return fail(ErrorCode.Forbidden, 'subscribe needs a token with scope bot', frame.room);
-        if (!this.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `no canonical room "${frame.room}"`, frame.room);
+        if (!this.live.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `no canonical room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
-        if (frame.since !== undefined && !isCursor(frame.since)) return fail(ErrorCode.BadCursor, 'since: must be a cursor as received in an event or subscribed frame', frame.room);
-        await this.outbound.subscribe(session, ref, frame.room, frame.since);
+        const since = await this.checkSince(frame.since, frame.room);
+        if (!since.ok) return fail(since.code, since.message, frame.room);
+        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor);
         return;
       }
       case 'unsubscribe':
-        if (!(await this.outbound.unsubscribe(session, frame.room))) return fail(ErrorCode.NotJoined, `not subscribed to "${frame.room}"`, frame.room);
+        if (!(await this.live.outbound.unsubscribe(session, frame.room))) return fail(ErrorCode.NotJoined, `not subscribed to "${frame.room}"`, frame.room);
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /**
+   * A `since` as the outbound side takes it: undefined (from now), START_CURSOR for null (no
+   * cursor yet: everything retained), or a cursor of the room's stream. A cursor after the
+   * stream's newest event (the stream was reset, or the cursor is another deployment's) would
+   * silently wait for events that may never come after it: refused with cursor_ahead.
+   */
+  private async checkSince(since: string | null | undefined, room: string): Promise<{ ok: true; cursor: Cursor | undefined } | { ok: false; code: ErrorCode; message: string }> {
+    if (since === undefined) return { ok: true, cursor: undefined };
+    if (since === null) return { ok: true, cursor: START_CURSOR };
+    if (!isCursor(since)) return { ok: false, code: ErrorCode.BadCursor, message: 'since: must be a cursor as received in an event, joined or subscribed frame, or null' };
+    const latest = await this.live.bus.latestCursor(room);
+    if (latest === undefined || compareCursors(since, latest) > 0) {
+      return { ok: false, code: ErrorCode.CursorAhead, message: 'since: is after the newest event of the room (the stream was reset, or the cursor is from elsewhere): join without since, or with since null for everything retained' };
+    }
+    return { ok: true, cursor: since };
   }
 
   /** Heartbeat: a socket that did not answer the previous ping is dead (half-open TCP): drop it. */
   private beat(): void {
     for (const session of this.sessions) {
       if (!session.alive) {
-        this.metrics.closes.inc({ reason: 'heartbeat timeout' });
-        this.logger.info({ session: session.id }, 'websocket heartbeat timed out');
+        this.live.metrics.closes.inc({ reason: 'heartbeat timeout' });
+        this.live.logger.info({ session: session.id }, 'websocket heartbeat timed out');
         session.gone();
         session.ws.terminate();
         continue;
@@ -304,6 +364,16 @@ export class WebSocketConnector {
 
 function mayUse(token: TokenConfig, room: string): boolean {
   return token.rooms.includes('*') || token.rooms.includes(room);
+}
+
+const REF_IN_PREFIX = /"ref"\s*:\s*"([^"\\]{0,64})"/;
+
+/** The `ref` of a frame from its first 256 bytes, without parsing it (for frames dropped unread). */
+function refOf(data: RawData, isBinary: boolean): string | undefined {
+  if (isBinary) return undefined;
+  const bytes = Array.isArray(data) ? data[0] : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+  if (!bytes) return undefined;
+  return REF_IN_PREFIX.exec(bytes.subarray(0, 256).toString('utf8'))?.[1];
 }
 
 function rawText(data: RawData): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../core/errors.ts';
-import type { CanonicalEvent } from '../../core/event.ts';
-import type { Cursor } from '../../bus/types.ts';
+import { describeIssue, formatIssue, type CanonicalEvent } from '../../core/event.ts';
+import type { Cursor } from '../../core/endpoint.ts';
 
 /**
  * Protocol v1 frames (docs/websocket-protocol.md). Client frames are validated here with zod;
@@ -11,16 +11,22 @@ import type { Cursor } from '../../bus/types.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_REF_CHARS = 64;
+export const MAX_TXN_CHARS = 64;
 
 const ref = z.string().max(MAX_REF_CHARS).optional();
 const room = z.string().min(1).max(256);
-/** Checked with isCursor by the handler, so a malformed one gets the specific code bad_cursor. */
-const since = z.string().max(64).optional();
+/**
+ * Checked with isCursor by the handler, so a malformed one gets the specific code bad_cursor.
+ * null: "I have no cursor yet" (a `joined` of an empty room carries null): everything retained.
+ */
+const since = z.string().max(64).nullable().optional();
 
 export const JoinFrame = z.object({ type: z.literal('join'), ref, room, since }).strict();
 export const LeaveFrame = z.object({ type: z.literal('leave'), ref, room }).strict();
 export const SendFrame = z.object({
   type: z.literal('send'), ref, room,
+  /** The client's transaction id: a resend with the same one is acknowledged, not published again. */
+  txn: z.string().min(1).max(MAX_TXN_CHARS).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
   /** kind + the kind's own fields; the server fills v, id, ts, room, sender and origin. */
   event: z.object({ kind: z.string().max(32) }).catchall(z.unknown()),
 }).strict();
@@ -56,11 +62,26 @@ export function parseClientFrame(text: string): ParsedFrame {
   if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
     return { ok: false, ref: echoRef, code: ErrorCode.UnknownType, message: `unknown frame type "${type.slice(0, 32)}"` };
   }
+  // JSON.parse makes `__proto__` an own key, but copying the object (as validation does) would
+  // turn it into a prototype and drop it silently: refuse it like any other unknown field.
+  const proto = text.includes('__proto__') ? findKey(json, '__proto__') : undefined;
+  if (proto) return { ok: false, ref: echoRef, code: ErrorCode.BadFrame, message: `${proto.join('.')}: unknown field "__proto__"` };
   const parsed = ClientFrameSchema.safeParse(json);
   if (parsed.success) return { ok: true, frame: parsed.data };
   const issue = parsed.error.issues[0];
-  const path = issue ? [...issue.path.map(String), ...('keys' in issue && Array.isArray(issue.keys) ? [issue.keys.join(',')] : [])].join('.') : '';
-  return { ok: false, ref: echoRef, code: ErrorCode.BadFrame, message: `${path || '(frame)'}: ${issue?.message ?? 'invalid frame'}` };
+  const message = issue ? formatIssue('', describeIssue(issue as Parameters<typeof describeIssue>[0])) : 'invalid frame';
+  return { ok: false, ref: echoRef, code: ErrorCode.BadFrame, message };
+}
+
+/** The path of the first own key named `name`, at any depth. */
+function findKey(value: unknown, name: string, path: string[] = [], depth = 0): string[] | undefined {
+  if (typeof value !== 'object' || value === null || depth > 32) return undefined;
+  for (const key of Object.keys(value)) {
+    if (key === name) return path;
+    const found = findKey((value as Record<string, unknown>)[key], name, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 // ---- server frames ----
@@ -81,7 +102,8 @@ export interface HelloFrame {
 }
 export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null }
 export interface LeftFrame { type: 'left'; ref?: string; room: string }
-export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string }
+/** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
+export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }
 export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null }
 export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string }
 export interface PongFrame { type: 'pong'; ref?: string }

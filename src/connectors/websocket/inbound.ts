@@ -1,11 +1,11 @@
 import { ErrorCode } from '../../core/errors.ts';
-import { validateEvent, type CanonicalEvent, type EventKind } from '../../core/event.ts';
+import { formatIssue, validateEvent, type CanonicalEvent, type EventKind } from '../../core/event.ts';
 import { newEventId } from '../../core/ids.ts';
 import type { Bus } from '../../bus/types.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { z } from 'zod';
 import type { SendFrame } from './frames.ts';
-import type { Session } from './session.ts';
+import { CloseCode, type Session } from './session.ts';
 import type { WsMetrics } from './metrics.ts';
 
 export const CONNECTOR = 'websocket';
@@ -46,26 +46,44 @@ export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: S
   const result = validateEvent(candidate);
   if (!result.ok) {
     const first = result.issues[0];
-    return { ok: false, message: first ? `event.${first.path || '(event)'}: ${first.message}` : 'invalid event' };
+    return { ok: false, message: first ? formatIssue('event', first) : 'invalid event' };
   }
   return { ok: true, event: result.event };
 }
 
 /**
- * Publishes a client's event and acks it only once the bus holds it durably. If the bus refuses
- * or is down, the client gets `unavailable` and may retry: nothing was acknowledged. Called in
- * frame order and not awaited to the end: the bus keeps the order of publish calls, so a session's
+ * Publishes a client's event and acks it only once the bus holds it durably. Called in frame
+ * order and not awaited to the end: the bus keeps the order of publish calls, so a session's
  * consecutive sends may be in flight together (the redis driver writes them as one batch) while
  * their acks still go out in order.
+ *
+ * With a `txn`, the send is a transaction of this token (Bus.publishOnce): a resend of it, on any
+ * connection or instance, is acknowledged with the first event's id and `duplicate: true`, and
+ * the room gets the event once.
+ *
+ * If the bus refuses or is down, the client gets `unavailable` and nothing was acknowledged. So
+ * that a client resending what failed, in order, keeps its order, the session then publishes
+ * nothing more: every later send gets `unavailable` too, and the connection is closed with 1013
+ * once the answers are out (the bus also fails the publishes queued behind a failed write).
  */
-export function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
-  return session.answerInOrder(bus.publish([event]), (outcome) => {
+export function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, txn: string | undefined, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
+  const work: Promise<{ id: string; duplicate: boolean }> = session.publishFailed
+    ? Promise.reject(new Error('an earlier send of this connection was not accepted'))
+    : txn === undefined
+      ? bus.publish([event]).then(() => ({ id: event.id, duplicate: false }))
+      : bus.publishOnce(event, { scope: `${CONNECTOR}:${session.token.name}`, id: txn });
+  // In the rejection's own turn, before this session can publish anything else.
+  work.catch(() => { session.publishFailed = true; });
+  return session.answerInOrder(work, (outcome) => {
     if (!outcome.ok) {
       logger.warn({ err: outcome.error, session: session.id, eventId: event.id }, 'publish of a client event failed');
-      session.sendError(ref, ErrorCode.Unavailable, 'the bus did not accept the event; retry later', wsRoom);
+      session.sendError(ref, ErrorCode.Unavailable, 'the bus did not accept the event; reconnect and resend what was not acknowledged, in order', wsRoom);
+      // Frames already read are answered (later sends: unavailable); then the connection goes.
+      session.stopReading();
+      void session.idle().then(() => session.close(CloseCode.TryAgainLater, 'bus unavailable'));
       return;
     }
     metrics.acks.inc();
-    session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: event.id, room: wsRoom });
+    session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: outcome.value.id, room: wsRoom, ...(outcome.value.duplicate ? { duplicate: true as const } : {}) });
   });
 }

@@ -1,8 +1,9 @@
 import type { Logger } from '../../core/logger.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import { ErrorCode } from '../../core/errors.ts';
-import { compareCursors, type Bus, type Cursor, type Delivery } from '../../bus/types.ts';
-import type { Router } from '../../router/router.ts';
+import type { Bus, Delivery } from '../../bus/types.ts';
+import { compareCursors, START_CURSOR, type Cursor } from '../../core/endpoint.ts';
+import type { RoutingView } from '../../core/endpoint.ts';
 import { type Membership, type Session, type Subscription } from './session.ts';
 import { CONNECTOR } from './inbound.ts';
 
@@ -26,7 +27,7 @@ const SETTLE_TURNS = 16;
 export class Outbound {
   private readonly members = new Map<string, Set<Session>>();
 
-  constructor(private readonly bus: Bus, private readonly router: Router, private readonly logger: Logger) {}
+  constructor(private readonly bus: Bus, private readonly router: RoutingView, private readonly logger: Logger) {}
 
   /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
@@ -64,7 +65,7 @@ export class Outbound {
       if (!this.isCurrent(session, membership)) return;
       session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: membership.lastCursor ?? null });
     } else {
-      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since });
+      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since === START_CURSOR ? null : since });
     }
     // The catch-up runs on its own: the session's next frames (a send, a ping) need not wait for a long replay.
     this.startCatchUp(session, membership, since, ref);
@@ -135,16 +136,14 @@ export class Outbound {
   /** Bot scope: follows a canonical room's stream from `since` (or from now), as `event` frames. */
   async subscribe(session: Session, ref: string | undefined, room: string, since: Cursor | undefined): Promise<void> {
     await this.unsubscribe(session, room);
-    let start = since;
-    if (since === undefined) {
-      start = await this.bus.latestCursor(room);
-    } else if ((await this.bus.readStream(room, since, 1)).truncated) {
-      session.sendError(ref, ErrorCode.CursorExpired, 'events after this cursor are no longer retained; continuing from the oldest retained one', room);
-    }
+    const start = since ?? await this.bus.latestCursor(room);
+    // Answered like join: `subscribed` first, then (non-fatal) cursor_expired, then the events.
+    const expired = since !== undefined && (await this.bus.readStream(room, since, 1)).truncated;
     if (session.closing) return;
     const subscription: Subscription = { room, lastCursor: start, stream: undefined };
     session.subscriptions.set(room, subscription);
-    session.send({ type: 'subscribed', ...(ref !== undefined ? { ref } : {}), room, cursor: start ?? null });
+    session.send({ type: 'subscribed', ...(ref !== undefined ? { ref } : {}), room, cursor: start === undefined || start === START_CURSOR ? null : start });
+    if (expired) session.sendError(ref, ErrorCode.CursorExpired, 'events after this cursor are no longer retained; continuing from the oldest retained one', room);
     subscription.stream = this.bus.subscribeStream(room, start, async (entries) => {
       for (const { cursor, event } of entries) {
         if (session.subscriptions.get(room) !== subscription) return;

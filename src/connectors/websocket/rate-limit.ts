@@ -11,13 +11,22 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Takes one token if there is one. */
-  tryTake(): boolean {
+  /**
+   * Takes one token if there is one: 'taken', 'taken-full' when the bucket was full before (the
+   * sender had paused long enough to earn a whole burst back), or 'empty'.
+   */
+  take(): 'taken' | 'taken-full' | 'empty' {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
     this.last = t;
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1) return 'empty';
+    const full = this.tokens >= this.burst;
     this.tokens -= 1;
-    return true;
+    return full ? 'taken-full' : 'taken';
+  }
+
+  /** Takes one token if there is one. */
+  tryTake(): boolean {
+    return this.take() !== 'empty';
   }
 }

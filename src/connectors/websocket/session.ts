@@ -6,7 +6,8 @@ import type { Logger } from '../../core/logger.ts';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import type { TokenConfig } from '../../config/schema.ts';
-import type { Cursor, StreamSubscription } from '../../bus/types.ts';
+import type { StreamSubscription } from '../../bus/types.ts';
+import type { Cursor } from '../../core/endpoint.ts';
 import type { ServerFrame } from './frames.ts';
 import type { WsMetrics } from './metrics.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -46,6 +47,7 @@ export const CloseCode = {
   PolicyViolation: 1008,
   TooBig: 1009,
   InternalError: 1011,
+  TryAgainLater: 1013,
 } as const;
 
 /** Inbound frames a session may have waiting before the server stops reading its socket (TCP pushes back). */
@@ -61,8 +63,10 @@ export class Session {
   readonly bucket: TokenBucket;
   /** Heartbeat: set by each pong, cleared by each ping round. */
   alive = true;
-  /** Frames dropped by the rate limit since the last accepted one. */
+  /** Frames dropped by the rate limit since the bucket was last full (the client last paused). */
   rateDrops = 0;
+  /** A publish of this session failed: it publishes nothing more (see publishFromClient). */
+  publishFailed = false;
   private closingReason: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;

@@ -1,5 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
 import jid from '@xmpp/jid';
 
 /**
@@ -80,7 +79,7 @@ export function puppetLocalpart(sender: Pick<PuppetSender, 'network' | 'id'>): s
   if (sender.id.length === 0) throw new Error('sender id is empty');
   const local = `${sender.network}.${encodeId(sender.id)}`;
   if (Buffer.byteLength(local) <= MAX_LOCALPART_BYTES) return local;
-  const digest = bytesToHex(sha256(new TextEncoder().encode(`${sender.network}\u0000${sender.id}`)));
+  const digest = createHash('sha256').update(`${sender.network}\u0000${sender.id}`, 'utf8').digest('hex');
   return `${sender.network}.=h${digest.slice(0, 40)}`;
 }
 

@@ -12,6 +12,8 @@ export interface RpcContext {
 /**
  * The application layer's entry point: one call in, one result out. A call the session layer
  * could not decode with its codec arrives as `{ _: 'raw', bytes }`. Throw RpcError for rpc_error.
+ * The server's default is api/'s dispatcher (createApiRpc); a result it returns is usually
+ * `{ _: 'raw', bytes }` already encoded in the client's API layer.
  */
 export type RpcHandler = (call: TlObject, ctx: RpcContext) => Promise<TlObject>;
 
@@ -21,8 +23,3 @@ export class RpcError extends Error {
     super(`${code} ${errorMessage}`);
   }
 }
-
-/** Until the app layer lands, every non-service call is an unknown method. */
-export const unknownMethodRpc: RpcHandler = async () => {
-  throw new RpcError(400, 'INPUT_METHOD_INVALID');
-};

@@ -8,6 +8,12 @@
 //
 // Decoding is meant for hostile input: bounded depth, lengths checked against what is left
 // before anything is allocated, gzip inflation capped, and only TlDecodeError escapes.
+//
+// `lenientEncode` is for answers built once and encoded for many API layers (api-layers.ts):
+// fields the object has but the layer lacks are ignored (as always), required fields the
+// layer has but the object lacks get a neutral value (0, 0n, '', empty bytes or vector,
+// false) — except object-typed ones, which stay an error — and int/long accept a number or a
+// bigint when the value fits (a field's width changed between layers).
 import { unzipSync } from 'node:zlib';
 import { TlDecodeError, TlEncodeError } from './errors.ts';
 import { TlReader } from './reader.ts';
@@ -36,6 +42,8 @@ export interface TlCodecOptions {
   maxDepth?: number;
   /** Cap on the inflated size of one gzip_packed (default 16 MiB). */
   maxInflatedBytes?: number;
+  /** Neutral defaults for missing required fields, number/bigint interchangeable (see above). */
+  lenientEncode?: boolean;
 }
 
 export function isRaw(obj: TlObject): obj is RawTlObject {
@@ -56,18 +64,32 @@ export class TlCodec {
   readonly schema: TlSchema;
   private readonly maxDepth: number;
   private readonly maxInflated: number;
-  /** Per constructor: the `#` fields that some optional field refers to (computed, not stored). */
-  private readonly flagFields = new Map<string, Set<string>>();
+  private readonly lenient: boolean;
+  /**
+   * Per constructor: the `#` fields that some optional field refers to (computed, not stored).
+   * Keyed by definition, not name: a schema merged from several layers holds one name twice.
+   */
+  private readonly flagFields = new Map<TlConstructor, Set<string>>();
 
   constructor(schema: TlSchema, opts: TlCodecOptions = {}) {
     this.schema = schema;
     this.maxDepth = opts.maxDepth ?? 64;
     this.maxInflated = opts.maxInflatedBytes ?? 16 * 1024 * 1024;
-    for (const c of schema.constructors) {
+    this.lenient = opts.lenientEncode ?? false;
+    for (const c of new Set([...schema.constructors, ...schema.byId.values()])) {
       const s = new Set<string>();
       for (const p of c.params) if (p.flag) s.add(p.flag.field);
-      this.flagFields.set(c.name, s);
+      this.flagFields.set(c, s);
     }
+  }
+
+  private flagFieldsOf(c: TlConstructor): Set<string> {
+    let s = this.flagFields.get(c);
+    if (s === undefined) {
+      s = new Set(c.params.flatMap((p) => (p.flag ? [p.flag.field] : [])));
+      this.flagFields.set(c, s);
+    }
+    return s;
   }
 
   has(name: string): boolean {
@@ -101,6 +123,13 @@ export class TlCodec {
     this.encodeFields(w, c, obj);
   }
 
+  /** A value of any TL type (a method's result: `Vector<User>`, `Bool`, a boxed object...). */
+  encodeAs(type: TlType, value: TlValue): Uint8Array {
+    const w = new TlWriter();
+    this.encodeValue(w, type, value, 'value');
+    return w.finish();
+  }
+
   /** Bare serialization (fields only) of a constructor. */
   encodeBare(w: TlWriter, obj: TlObject): void {
     const c = this.schema.byName.get(obj._);
@@ -109,7 +138,7 @@ export class TlCodec {
   }
 
   private encodeFields(w: TlWriter, c: TlConstructor, obj: TlObject): void {
-    if (c.name === 'message') return this.encodeMessage(w, obj);
+    if (isServiceMessage(c)) return this.encodeMessage(w, obj);
     const flags = new Map<string, number>();
     for (const p of c.params) {
       if (!p.flag) continue;
@@ -117,18 +146,26 @@ export class TlCodec {
       const present = p.type.kind === 'primitive' && p.type.name === 'true' ? v === true : v !== undefined && v !== null;
       if (present) flags.set(p.flag.field, ((flags.get(p.flag.field) ?? 0) | (1 << p.flag.bit)) >>> 0);
     }
-    const derived = this.flagFields.get(c.name)!;
+    const derived = this.flagFieldsOf(c);
     for (const p of c.params) {
-      const v = obj[p.name];
+      let v: unknown = obj[p.name];
       if (p.type.kind === 'primitive' && p.type.name === 'nat' && derived.has(p.name)) {
         w.uint32(flags.get(p.name) ?? 0);
         continue;
       }
       if (p.flag) {
         if (p.type.kind === 'primitive' && p.type.name === 'true') continue;
-        if (v === undefined || v === null) continue;
+        const bitOn = (((flags.get(p.flag.field) ?? 0) >>> p.flag.bit) & 1) === 1;
+        if (!bitOn) continue;
+        if (v === undefined || v === null) {
+          // Another field on the same bit is present (`thumbs:flags.4?... thumb_version:flags.4?int`):
+          // the reader expects every field of that bit, so this one must be written too.
+          v = this.lenient ? neutralValue(p.type) : undefined;
+          if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing but shares ${p.flag.field}.${p.flag.bit} with a present field`);
+        }
       } else if (v === undefined) {
-        throw new TlEncodeError(`${c.name}.${p.name} is missing`);
+        v = this.lenient ? neutralValue(p.type) : undefined;
+        if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing`);
       }
       this.encodeValue(w, p.type, v, `${c.name}.${p.name}`);
     }
@@ -152,9 +189,11 @@ export class TlCodec {
         switch (t.name) {
           case 'int':
           case 'nat':
+            if (this.lenient && typeof v === 'bigint' && v >= -0x80000000n && v <= 0xffffffffn) return w.int32(Number(BigInt.asIntN(32, v)));
             if (typeof v !== 'number') throw new TlEncodeError(`${where}: expected a number`);
             return w.int32(v);
           case 'long':
+            if (this.lenient && typeof v === 'number' && Number.isSafeInteger(v)) return w.int64(BigInt(v));
             if (typeof v !== 'bigint') throw new TlEncodeError(`${where}: expected a bigint`);
             return w.int64(v);
           case 'int128':
@@ -285,10 +324,10 @@ export class TlCodec {
 
   private readFields(r: TlReader, c: TlConstructor, depth: number): TlObject {
     if (depth > this.maxDepth) throw new TlDecodeError('too-deep', `nesting deeper than ${this.maxDepth}`);
-    if (c.name === 'message') return this.readMessage(r, depth);
+    if (isServiceMessage(c)) return this.readMessage(r, depth);
     const obj: TlObject = { _: c.name };
     const flags = new Map<string, number>();
-    const derived = this.flagFields.get(c.name)!;
+    const derived = this.flagFieldsOf(c);
     const last = c.params.length - 1;
     c.params.forEach((p: TlParam, i: number) => {
       if (p.flag) {
@@ -362,9 +401,11 @@ export class TlCodec {
       case 'object':
         return this.readBoxed(r, depth);
       case 'boxed': {
+        const id = r.peekUint32();
         const obj = this.readBoxed(r, depth);
         if (this.schema.byType.has(t.type)) {
-          const c = this.schema.byName.get(obj._);
+          // By id: in a schema merged from several layers a name can stand for two definitions.
+          const c = id === GZIP_PACKED_ID ? this.schema.byName.get(obj._) : this.schema.byId.get(id);
           if (!c || c.type !== t.type) throw new TlDecodeError('unexpected-constructor', `${obj._} where ${t.type} was expected`);
         }
         return obj;
@@ -375,6 +416,34 @@ export class TlCodec {
         return this.readFields(r, c, depth + 1);
       }
     }
+  }
+}
+
+/**
+ * The service schema's `message msg_id:long seqno:int bytes:int body:Object` (length-delimited
+ * body), not the API's `message#...` chat message that shares its name.
+ */
+function isServiceMessage(c: TlConstructor): boolean {
+  return c.name === 'message' && c.params.length === 4 && c.params[3]!.name === 'body' && c.params[2]!.name === 'bytes';
+}
+
+/** What lenientEncode writes for a missing required field; undefined: none (object types). */
+function neutralValue(t: TlType): TlValue | undefined {
+  switch (t.kind) {
+    case 'vector': return [];
+    case 'primitive':
+      switch (t.name) {
+        case 'int': case 'nat': case 'double': return 0;
+        case 'long': return 0n;
+        case 'int128': return new Uint8Array(16);
+        case 'int256': return new Uint8Array(32);
+        case 'bytes': return new Uint8Array(0);
+        case 'string': return '';
+        case 'bool': case 'true': return false;
+      }
+      return undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -76,6 +76,11 @@ function parseType(text: string, generics: Set<string>, line: number): TlType {
   return { kind: 'bare', name: text, viaType: false };
 }
 
+/** A type as written after `=` or `:` (`Vector<User>`, `Bool`, `messages.Chats`), no generics. */
+export function parseTypeExpression(text: string): TlType {
+  return parseType(text.trim(), new Set(), 0);
+}
+
 /**
  * Telegram's rule for a line without `#crc`: CRC32 of the line with `bytes` spelled
  * `string`, `<`->space, `>`/braces removed, `flags.N?true` params dropped, spaces collapsed.
@@ -91,6 +96,14 @@ export function computeConstructorId(definition: string): number {
     .replace(/\s+/g, ' ')
     .trim();
   return crc32(normalized);
+}
+
+/**
+ * One definition line (comment-free, ending in `;`); null for the TL language's own built-in
+ * declarations. Exported for the generated API layer data, which stores schema text per line.
+ */
+export function parseTlDefinition(def: string, isFunction: boolean, line = 0): TlConstructor | null {
+  return parseLine(def, isFunction, line);
 }
 
 function parseLine(def: string, isFunction: boolean, line: number): TlConstructor | null {

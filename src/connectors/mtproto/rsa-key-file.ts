@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { loadServerRsaKey, type ServerRsaKey } from '../connectors/mtproto/crypto/rsa.ts';
-import type { ConfigIssue } from './errors.ts';
-import { lineAt } from './yaml-file.ts';
-import type { LoadedConfig } from './load.ts';
-import { resolveFromConfig } from './load.ts';
+import { loadServerRsaKey, type ServerRsaKey } from './crypto/rsa.ts';
+import type { ConfigIssue } from '../../config/errors.ts';
+import { lineAt } from '../../config/yaml-file.ts';
+import { resolveFromConfig, type LoadedConfig } from '../../config/load.ts';
 
 export type RsaKeyResult = { ok: true; key: ServerRsaKey; file: string } | { ok: false; issue: ConfigIssue };
 

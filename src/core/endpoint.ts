@@ -1,0 +1,68 @@
+import type { CanonicalEvent } from './event.ts';
+
+/**
+ * The shared vocabulary of where things are: endpoints (a linked place on one network), bridges
+ * (the endpoints linked as one canonical room) and cursors (positions in a room's canonical
+ * stream). Config produces them, the router and the bus use them, connectors serve them.
+ */
+
+/** A linked place on one network: the connector that owns it and its native address there. */
+export interface Endpoint {
+  readonly connector: string;
+  /** Native room address: a WS room name, a MUC JID, an MTProto chat id. */
+  readonly address: string;
+}
+
+export function endpointKey(e: Endpoint): string {
+  return `${e.connector}:${e.address}`;
+}
+
+/** One linked room set, as loaded from a file in bridges/. */
+export interface Bridge {
+  /** The canonical room key every event of these endpoints carries. */
+  readonly room: string;
+  readonly endpoints: readonly Endpoint[];
+  /** The file it came from, for error messages. */
+  readonly source: string;
+}
+
+/**
+ * A position in a room's canonical stream. Opaque to clients; `<ms>-<seq>` like a Redis Stream
+ * id in both drivers, so cursors compare the same way everywhere (see compareCursors).
+ */
+export type Cursor = string;
+
+const CURSOR_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
+
+/** Before every event: reading after it reads a stream from its oldest retained entry. */
+export const START_CURSOR: Cursor = '0-0';
+
+export function isCursor(value: unknown): value is Cursor {
+  return typeof value === 'string' && CURSOR_PATTERN.test(value);
+}
+
+/** Orders two cursors (negative: a before b). Both must satisfy isCursor. */
+export function compareCursors(a: Cursor, b: Cursor): number {
+  const ma = CURSOR_PATTERN.exec(a);
+  const mb = CURSOR_PATTERN.exec(b);
+  if (!ma || !mb) throw new Error(`not a cursor: ${ma ? b : a}`);
+  const ta = BigInt(ma[1] ?? '0'); const tb = BigInt(mb[1] ?? '0');
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const sa = BigInt(ma[2] ?? '0'); const sb = BigInt(mb[2] ?? '0');
+  return sa === sb ? 0 : sa < sb ? -1 : 1;
+}
+
+/**
+ * What a connector may know of the routing table: which canonical room an endpoint belongs to
+ * and which endpoints a room links. Read-only; the router implements it.
+ */
+export interface RoutingView {
+  /** The canonical room an endpoint belongs to, or undefined when no bridge links it. */
+  roomOf(endpoint: Endpoint): string | undefined;
+  /** Every endpoint linked with a room (empty for an unknown room). */
+  endpointsOf(room: string): readonly Endpoint[];
+  /** Every canonical room. */
+  readonly rooms: readonly string[];
+  /** Where the router sends an event (what a replay from the stream must match). */
+  route(event: CanonicalEvent): readonly Endpoint[];
+}
