@@ -101,6 +101,26 @@ export const ConfigSchema = z.object({
     helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     tokens: z.array(TokenSchema).default([]),
   }).strict().prefault({}),
+  xmpp: z.object({
+    enabled: z.boolean().default(false),
+    /** The XMPP server's component port (XEP-0114). Loopback by default: put the bridge beside the server. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(1).max(65_535).default(5347),
+    /** The component's domain, exactly as the server's config names it; puppets live here. */
+    domain: z.string().min(1).max(255).regex(/^[a-z0-9.-]+$/, 'a lower-case domain').default('bridge.localhost'),
+    /** The component secret: take it from the environment (`${SWITCHBOARD_XMPP_SECRET}`). Required when enabled. */
+    secret: z.string().min(1).optional(),
+    /** Where XEP-0199 pings go (default: the domain without its first label). */
+    serverDomain: z.string().min(1).max(255).optional(),
+    /** Name of the component in disco, and the nick of its relay occupant in linked rooms. */
+    name: z.string().min(1).max(64).default('Switchboard'),
+    pingIntervalMs: z.number().int().min(0).max(600_000).default(30_000),
+    pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    maxStanzaBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(256 * 1024),
+    outboundPerSecond: z.number().min(1).max(100_000).default(2_000),
+    /** How long a puppet's room message may wait for the room's reflection (its delivery receipt) before the delivery is retried. */
+    reflectionTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'xmpp.secret is required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
   mtproto: z.object({
     enabled: z.boolean().default(false),
     host: z.string().min(1).default('127.0.0.1'),

@@ -16,3 +16,12 @@ export function xmppMetrics(registry: Registry) {
   };
 }
 export type XmppMetrics = ReturnType<typeof xmppMetrics>;
+
+/** The connector's own metrics (beside the link's). */
+export function xmppConnectorMetrics(registry: Registry) {
+  return {
+    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed)', ['outcome']),
+    delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room)', ['outcome']),
+  };
+}
+export type XmppConnectorMetrics = ReturnType<typeof xmppConnectorMetrics>;

@@ -1,0 +1,66 @@
+import { ConfigSchema, type Config } from '../../src/config/schema.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import type { Bus, Stoppable } from '../../src/bus/types.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Bridge } from '../../src/core/endpoint.ts';
+import { createRegistry, type Registry } from '../../src/core/metrics.ts';
+import { createLogger, silentLogger } from '../../src/core/logger.ts';
+import { WebSocketConnector } from '../../src/connectors/websocket/connector.ts';
+import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
+import { startConnector, type ConnectorHost } from '../helpers/connector-host.ts';
+import type { ProsodyServer } from '../helpers/prosody.ts';
+import { busOptions } from '../websocket/harness.ts';
+
+/**
+ * One bridge process for XMPP tests: a bus (MemoryBus unless given), the router over one bridge
+ * linking the WS room `lobby` with the MUC lobby@<muc domain> of the test Prosody, the WebSocket
+ * connector (tokens carol, dave) and the XMPP connector as that Prosody's component.
+ */
+export interface XmppBridge {
+  readonly bus: Bus;
+  readonly registry: Registry;
+  readonly xmpp: XmppConnector;
+  readonly wsUrl: string;
+  readonly tokens: { carol: string; dave: string };
+  readonly roomJid: string;
+  stop(): Promise<void>;
+}
+
+export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']> } = {}): Promise<XmppBridge> {
+  const roomJid = `lobby@${prosody.mucDomain}`;
+  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
+  const tokens = { carol: generateToken(), dave: generateToken() };
+  const config = ConfigSchema.parse({
+    websocket: { tokens: [{ name: 'carol', hash: hashToken(tokens.carol), displayName: 'Carol' }, { name: 'dave', hash: hashToken(tokens.dave) }] },
+    xmpp: {
+      enabled: true, port: prosody.componentPort, domain: prosody.componentDomain, secret: prosody.componentSecret,
+      reflectionTimeoutMs: 5_000, ...opts.xmpp,
+    },
+  });
+  const registry = createRegistry(false);
+  const bus = opts.bus ?? new MemoryBus(busOptions(registry));
+  const router = new Router(bridges, { hostedConnectors: ['websocket'] });
+  const routing: Stoppable = bus.startRouting((e) => router.route(e));
+  const ws = new WebSocketConnector(config.websocket);
+  const xmpp = new XmppConnector(config.xmpp);
+  const hosts: ConnectorHost[] = [];
+  const stop = async (): Promise<void> => {
+    await xmpp.close();
+    await ws.close();
+    await routing.close();
+    for (const h of hosts) await h.close();
+    if (!opts.bus) await bus.close();
+  };
+  try {
+    const wsHost = await startConnector(ws, { bus, routing: router, registry, logger: silentLogger });
+    hosts.push(wsHost);
+    // SWITCHBOARD_TEST_XMPP_LOG=debug shows the connector's log while debugging a test.
+    const xmppLogger = process.env['SWITCHBOARD_TEST_XMPP_LOG'] ? createLogger(process.env['SWITCHBOARD_TEST_XMPP_LOG']) : silentLogger;
+    hosts.push(await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger }));
+    return { bus, registry, xmpp, wsUrl: `${wsHost.httpUrl.replace(/^http/, 'ws')}${config.websocket.path}`, tokens, roomJid, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
