@@ -114,6 +114,8 @@ export const ConfigSchema = z.object({
     serverDomain: z.string().min(1).max(255).optional(),
     /** Name of the component in disco, and the nick of its relay occupant in linked rooms. */
     name: z.string().min(1).max(64).default('Switchboard'),
+    /** Longest wait between reconnection attempts (they back off from 500 ms up to this). */
+    reconnectMaxMs: z.number().int().min(100).max(600_000).default(30_000),
     pingIntervalMs: z.number().int().min(0).max(600_000).default(30_000),
     pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     maxStanzaBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(256 * 1024),

@@ -23,7 +23,7 @@ export interface ProsodyOptions {
   mucDomain?: string;
   /** Load muc_mam on the MUC (the room archive; also what makes rooms add XEP-0359 stanza-ids). Default true. */
   mucMam?: boolean;
-  /** Whether new rooms archive by default (muc_log_by_default). Default true. */
+  /** Whether new rooms archive by default (muc_log_by_default). Default true. Rooms are persistent (they survive a restart). */
   mucArchiveByDefault?: boolean;
   /** Prosody's log level in prosody.log. Default info. */
   logLevel?: 'debug' | 'info' | 'warn';
@@ -111,6 +111,7 @@ Component ${lua(o.mucDomain)} "muc"
   muc_log_by_default = ${o.mucArchiveByDefault ? 'true' : 'false'}
   restrict_room_creation = false
   muc_room_locking = false
+  muc_room_default_persistent = true
 
 Component ${lua(o.componentDomain)}
   component_secret = ${lua(o.componentSecret)}

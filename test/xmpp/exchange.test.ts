@@ -31,7 +31,9 @@ test('alice in a linked MUC and a WS client exchange messages, corrections, retr
   assert.equal(ack.type, 'ack');
   const fromCarol = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('body') !== undefined, 'carol\'s message', { since });
   assert.equal(fromCarol.getChildText('body'), 'hello *world*');
-  assert.equal(fromCarol.getChild('origin-id', SID)?.attrs['id'], `sb-${String(ack['id'])}`);
+  const carolOriginId = fromCarol.getChild('origin-id', SID)?.attrs['id'] ?? '';
+  assert.match(carolOriginId, new RegExp(`^sb-${String(ack['id'])}-[\\w-]{16}$`), 'origin-id: the canonical id, tagged');
+  assert.equal(fromCarol.attrs['id'], carolOriginId);
   const carolStanzaId = fromCarol.getChild('stanza-id', SID)?.attrs['id'];
   assert.ok(carolStanzaId);
 
@@ -79,7 +81,7 @@ test('alice in a linked MUC and a WS client exchange messages, corrections, retr
   since = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: ack['id'], text: 'hello there' } });
   const edit = await alice.waitFor((el) => el.name === 'message' && el.getChild('replace', 'urn:xmpp:message-correct:0') !== undefined, 'the correction', { since });
-  assert.equal(edit.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs['id'], `sb-${String(ack['id'])}`);
+  assert.equal(edit.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs['id'], carolOriginId, 'XEP-0308 points at the id attribute');
   assert.equal(edit.getChildText('body'), 'hello there');
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: aliceEventId, reactions: ['🎉'] } });
   const reaction = await alice.waitFor((el) => el.name === 'message' && el.getChild('reactions', 'urn:xmpp:reactions:0') !== undefined, 'the reaction', { since });

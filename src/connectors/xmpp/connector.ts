@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
-import type { Bus, Delivery, LeaseHandle, Stoppable } from '../../bus/types.ts';
+import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
@@ -8,15 +9,17 @@ import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
 import { bareJid, parseJid } from './address.ts';
+import { ArchiveReader } from './archive.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
+import { OriginIds } from './origin-ids.ts';
 import { deliverToRoom, Reflections } from './outbound.ts';
 import { parsePuppetJid } from './puppets.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
 import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
-import { parseMessage } from './stanza/message-in.ts';
+import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 import { buildPresence, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
@@ -36,6 +39,13 @@ export const XMPP_CAPABILITIES: Capabilities = {
 
 /** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
 const MAX_QUEUED_PER_ROOM = 10_000;
+/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
+const MAX_CATCHUP_PAGES = 100;
+
+/** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
+function positionKey(room: string): string {
+  return room.length <= 400 ? `mam:${room}` : `mam#${createHash('sha256').update(room).digest('hex')}`;
+}
 
 /** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
 const RELAY_RESOURCE = 'relay';
@@ -48,6 +58,7 @@ interface Live {
   lease: LeaseHandle;
   rooms: Map<string, Endpoint>;
   registry: Registry;
+  state: StateStore;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -57,6 +68,9 @@ interface Holding {
   reflections: Reflections;
   egress?: Stoppable;
   rejoinTimers: Set<NodeJS.Timeout>;
+  archive: ArchiveReader;
+  /** Per linked room: whether it keeps an archive (asked once, when the relay first joins). */
+  hasArchive: Map<string, boolean>;
 }
 
 /**
@@ -82,8 +96,11 @@ export class XmppConnector implements Connector {
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, { jid?: string; occupantId?: string }>();
 
+  private readonly originIds: OriginIds;
+
   constructor(private readonly config: Config['xmpp']) {
     if (config.secret === undefined) throw new Error('xmpp.secret is required');
+    this.originIds = new OriginIds(config.secret);
   }
 
   private get relayJid(): string {
@@ -108,7 +125,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry };
+    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR) };
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -137,6 +154,7 @@ export class XmppConnector implements Connector {
     const link = new ComponentLink({
       host: this.config.host, port: this.config.port, domain: this.config.domain, secret: this.config.secret as string,
       ...(this.config.serverDomain ? { serverDomain: this.config.serverDomain } : {}),
+      backoff: { initialMs: Math.min(500, this.config.reconnectMaxMs), maxMs: this.config.reconnectMaxMs },
       pingIntervalMs: this.config.pingIntervalMs, pingTimeoutMs: this.config.pingTimeoutMs,
       maxInboundStanzaBytes: this.config.maxStanzaBytes, maxOutboundStanzaBytes: this.config.maxStanzaBytes,
       outboundPerSecond: this.config.outboundPerSecond, outboundBurst: Math.max(1, Math.round(this.config.outboundPerSecond)),
@@ -149,6 +167,8 @@ export class XmppConnector implements Connector {
         (room, realJid) => { if (realJid === this.relayJid) this.scheduleRelayJoin(room, 1_000); }),
       reflections: new Reflections(),
       rejoinTimers: new Set(),
+      archive: new ArchiveReader(link, this.relayJid),
+      hasArchive: new Map(),
     };
     this.holding = holding;
     link.on('online', () => {
@@ -209,6 +229,8 @@ export class XmppConnector implements Connector {
         bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
         send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
         rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
+        originIds: this.originIds, sent: live.state, archive: holding.archive,
+        hasArchive: (room) => holding.hasArchive.get(room) === true,
       });
       live.metrics.delivered.inc({ outcome });
     }
@@ -220,6 +242,7 @@ export class XmppConnector implements Connector {
     if (!live || !holding) return;
     if (el.name === 'iq') { this.onIq(el, holding); return; }
     if (el.name === 'presence') { this.onPresence(el, holding); return; }
+    if (el.name === 'message' && holding.archive.onMessage(el)) return;
     if (el.name === 'message') this.inOrder(bareJid(el.attrs['from']) ?? '', () => this.onMessage(el, live, holding).catch((err: Error) => {
       live.metrics.inbound.inc({ outcome: 'failed' });
       live.logger.error({ err: err.message, from: el.attrs['from'] }, 'bridging an xmpp message failed');
@@ -269,6 +292,8 @@ export class XmppConnector implements Connector {
     if (room !== undefined && this.live?.rooms.has(room)) {
       this.trackOccupant(room, p);
       holding.occupancies.onPresence(p);
+      // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
+      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUp(room));
       return;
     }
     // Subscriptions to puppets (RFC 6121 §3): accepted, with the puppet's presence.
@@ -313,11 +338,11 @@ export class XmppConnector implements Connector {
     const linked = room !== undefined ? live.rooms.get(room) : undefined;
     if (msg.type === 'error') {
       // A room refusing one of our messages: fail its delivery (the bus retries it).
-      if (msg.id?.startsWith('sb-')) holding.reflections.failed(msg.id, new Error(`room answered ${msg.errorCondition}`));
+      if (this.originIds.isOurs(msg.id)) holding.reflections.failed(msg.id as string, new Error(`room answered ${msg.errorCondition}`));
       live.logger.warn({ from: msg.from, condition: msg.errorCondition, id: msg.id }, 'xmpp error message received');
       return;
     }
-    if (!linked || !room || !from) {
+    if (!linked || !room) {
       // Direct chats are not bridged yet: tell a person (never a room) so, instead of silence.
       live.metrics.inbound.inc({ outcome: 'not_linked' });
       if (msg.type === 'chat' && msg.body !== undefined && mayBounce(el, (bare) => live.rooms.has(bare))) {
@@ -326,22 +351,76 @@ export class XmppConnector implements Connector {
       return;
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
-    const nick = from.resource;
+    await this.bridgeRoomMessage(msg, room, 'live', live, holding);
+  }
+
+  /**
+   * One room message, live (the relay's copy) or from the archive (catch-up): not ours, not a
+   * copy, not history -> published once, and the room's archive position advanced.
+   */
+  private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
+    const nick = parseJid(msg.from)?.resource;
     if (!nick) return; // the room itself (subject, status)
-    if (holding.occupancies.isOurs(room, nick)) {
-      // Our own message, reflected: its delivery is done, and it is not news.
+    if (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId)) {
+      // Our own message, reflected (or archived): its delivery is done, and it is not news.
       if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
       live.metrics.inbound.inc({ outcome: 'echo' });
       return;
     }
-    // Every occupant of ours gets a copy: only the relay's is read.
-    if (msg.to !== this.relayJid) return;
-    if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
-    const canonicalRoom = live.routing.roomOf(linked);
-    if (canonicalRoom === undefined) return;
+    if (source === 'live') {
+      // Every occupant of ours gets a copy: only the relay's is read.
+      if (msg.to !== this.relayJid) return;
+      if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
+    }
+    const linked = live.rooms.get(room);
+    const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+    if (!linked || canonicalRoom === undefined) return;
     const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick), { bus: live.bus, logger: live.logger });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
-    live.logger.debug({ room, nick, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
+    live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
+    if (msg.stanzaId !== undefined) {
+      live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
+    }
+  }
+
+  /**
+   * After the relay (re)joined a room: everything the room archived after the last stanza-id
+   * bridged, in order, through the same path as live messages (published once per stanza-id,
+   * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
+   */
+  private async catchUp(room: string): Promise<void> {
+    const live = this.live;
+    const holding = this.holding;
+    if (!live || !holding) return;
+    let has = holding.hasArchive.get(room);
+    if (has === undefined) {
+      has = await holding.archive.hasArchive(room).catch(() => false);
+      holding.hasArchive.set(room, has);
+      if (!has) live.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
+    }
+    if (!has) return;
+    let after = await live.state.get(positionKey(room));
+    if (after === undefined) return; // first start: nothing was bridged from this room yet
+    let caught = 0;
+    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
+      let page;
+      try {
+        page = await holding.archive.page(room, { after, max: 100 });
+      } catch (err) {
+        live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
+        return;
+      }
+      for (const m of page.messages) {
+        const msg = parseMessage(m.message, { componentDomain: this.config.domain });
+        msg.stanzaId = m.id; // the archive's id is the room's stanza-id
+        if (msg.type === 'groupchat') await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
+        after = m.id;
+        caught++;
+      }
+      if (page.end.complete || page.messages.length === 0) break;
+      after = page.end.last ?? after;
+    }
+    if (caught > 0) live.logger.info({ room, messages: caught }, 'caught up from the room archive');
   }
 
   stopAccepting(): void {

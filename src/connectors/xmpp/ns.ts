@@ -25,6 +25,9 @@ export const NS = {
   vcard: 'vcard-temp',
   vcardUpdate: 'vcard-temp:x:update',
   mam: 'urn:xmpp:mam:2',
+  rsm: 'http://jabber.org/protocol/rsm',
+  forward: 'urn:xmpp:forward:0',
+  dataForms: 'jabber:x:data',
   hints: 'urn:xmpp:hints',
   occupantId: 'urn:xmpp:occupant-id:0',
 } as const;

@@ -1,8 +1,10 @@
 import type { Element } from '@xmpp/xml';
-import type { Bus, Delivery } from '../../bus/types.ts';
+import type { Bus, Delivery, StateStore } from '../../bus/types.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { ArchiveReader } from './archive.ts';
 import { messageIdEndpoint } from './inbound.ts';
+import type { OriginIds } from './origin-ids.ts';
 import type { Occupancies } from './occupancy.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
@@ -11,7 +13,7 @@ import { buildPresence } from './stanza/presence.ts';
 /**
  * Canonical -> XMPP, for deliveries to linked rooms. The sender's puppet joins the room before
  * its first event there (lazily, without history), then speaks with an origin-id derived from the
- * canonical event id (`sb-<id>`), so a retry sends the same origin-id and the room's reflection or
+ * canonical event id (OriginIds), so a retry sends the same origin-id and the room's reflection or
  * archive can be matched to the delivery. A room message counts as delivered when the room
  * reflects it; its room stanza-id then goes to the id map.
  */
@@ -24,13 +26,20 @@ export interface OutboundDeps {
   send(el: Element): Promise<void>;
   logger: Logger;
   reflectionTimeoutMs: number;
+  originIds: OriginIds;
+  /** Marks of origin-ids sent once (shared by every instance): a second send is a retry. */
+  sent: StateStore;
+  archive: ArchiveReader;
+  /** Whether the room keeps an archive (known after the relay joined it). */
+  hasArchive(room: string): boolean;
   /** Remembers a puppet's display name (for its vCard and disco). */
   rememberPuppet(bareJid: string, name: string): void;
 }
 
-export function originIdOf(eventId: string): string {
-  return `sb-${eventId}`;
-}
+/** How long a send is remembered (a retry later than this is sent without looking in the archive). */
+const SENT_MARK_MS = 24 * 3_600_000;
+/** Clock skew allowed between the bridge and the server when looking for a message in the archive. */
+const ARCHIVE_SKEW_MS = 60_000;
 
 export class ReflectionTimeout extends Error {
   constructor(originId: string, room: string, ms: number) {
@@ -75,7 +84,20 @@ export class Reflections {
   }
 }
 
-async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId: string, room: string): Promise<string | undefined> {
+/**
+ * Sends a puppet's stanza and resolves with the room's stanza-id once the room reflected it. A
+ * stanza sent before (a retry after a lost stream or a crashed holder) is first looked up in the
+ * room's archive by its origin-id, and sent again only if it is not there: neither lost nor doubled.
+ */
+async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId: string, room: string, since: number): Promise<string | undefined> {
+  const first = await deps.sent.setIfAbsent(`sent:${originId}`, String(since), SENT_MARK_MS);
+  if (!first && deps.hasArchive(room)) {
+    const archived = await deps.archive.findOriginId(room, originId, since - ARCHIVE_SKEW_MS);
+    if (archived !== undefined) {
+      deps.logger.info({ room, originId }, 'a retried delivery was already in the room archive; not sent again');
+      return archived;
+    }
+  }
   const reflection = deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
   try {
     await deps.send(el);
@@ -93,6 +115,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   const puppet = puppetFullJid(sender, deps.domain);
   const nick = puppetNick(sender);
   deps.rememberPuppet(puppet.split('/')[0] as string, nick);
+  const originIdOf = (id: string): string => deps.originIds.of(id);
   const env = (ev: CanonicalEvent): Envelope => ({ from: puppet, to: room, type: 'groupchat', originId: originIdOf(ev.id) });
   const joined = (): Promise<string> => deps.occupancies.ensureJoined(room, puppet, nick, sender.network);
   const nativeOf = (id: string): Promise<string | undefined> => deps.bus.idMap.nativeOf(id as CanonicalEvent['id'], target);
@@ -106,7 +129,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
         oob: (event.attachments ?? []).map((a) => ({ url: a.url, desc: a.name })),
       });
       const originId = originIdOf(event.id);
-      const stanzaId = await sendAndAwaitReflection(deps, el, originId, room);
+      const stanzaId = await sendAndAwaitReflection(deps, el, originId, room, event.ts);
       // What others point at in a MUC is the room's stanza-id; a room without stanza-ids only has our id.
       await deps.bus.idMap.link(event.id, target, stanzaId ?? originId);
       await deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId);
@@ -116,7 +139,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       await joined();
       // A puppet corrects only its own messages, whose id attribute is their origin-id (XEP-0308 §4).
       const el = buildCorrection(env(event), originIdOf(event.target), { text: event.text, spans: event.spans ?? [] });
-      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room);
+      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
       return 'sent';
     }
     case 'retract':
@@ -128,7 +151,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       }
       await joined();
       const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
-      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room);
+      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
       return 'sent';
     }
     case 'typing': {
