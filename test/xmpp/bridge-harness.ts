@@ -20,10 +20,15 @@ import { busOptions } from '../websocket/harness.ts';
 export interface XmppBridge {
   readonly bus: Bus;
   readonly registry: Registry;
+  /** The XMPP connector running now (replaced by restartXmpp). */
   readonly xmpp: XmppConnector;
   readonly wsUrl: string;
   readonly tokens: { carol: string; dave: string };
   readonly roomJid: string;
+  /** Closes the XMPP connector (the component goes away; the rest of the bridge runs on). */
+  stopXmpp(): Promise<void>;
+  /** Starts a new XMPP connector on the same bus (the component comes back). */
+  startXmpp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,10 +48,23 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   const router = new Router(bridges, { hostedConnectors: ['websocket'] });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const ws = new WebSocketConnector(config.websocket);
-  const xmpp = new XmppConnector(config.xmpp);
+  let xmpp = new XmppConnector(config.xmpp);
+  let xmppHost: ConnectorHost | undefined;
+  // SWITCHBOARD_TEST_XMPP_LOG=debug shows the connector's log while debugging a test.
+  const xmppLogger = process.env['SWITCHBOARD_TEST_XMPP_LOG'] ? createLogger(process.env['SWITCHBOARD_TEST_XMPP_LOG']) : silentLogger;
   const hosts: ConnectorHost[] = [];
-  const stop = async (): Promise<void> => {
+  const stopXmpp = async (): Promise<void> => {
     await xmpp.close();
+    await xmppHost?.close();
+    xmppHost = undefined;
+  };
+  const startXmpp = async (): Promise<void> => {
+    if (xmppHost) throw new Error('xmpp connector already running');
+    xmpp = new XmppConnector(config.xmpp);
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger });
+  };
+  const stop = async (): Promise<void> => {
+    await stopXmpp();
     await ws.close();
     await routing.close();
     for (const h of hosts) await h.close();
@@ -55,10 +73,11 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   try {
     const wsHost = await startConnector(ws, { bus, routing: router, registry, logger: silentLogger });
     hosts.push(wsHost);
-    // SWITCHBOARD_TEST_XMPP_LOG=debug shows the connector's log while debugging a test.
-    const xmppLogger = process.env['SWITCHBOARD_TEST_XMPP_LOG'] ? createLogger(process.env['SWITCHBOARD_TEST_XMPP_LOG']) : silentLogger;
-    hosts.push(await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger }));
-    return { bus, registry, xmpp, wsUrl: `${wsHost.httpUrl.replace(/^http/, 'ws')}${config.websocket.path}`, tokens, roomJid, stop };
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger });
+    return {
+      bus, registry, get xmpp() { return xmpp; }, wsUrl: `${wsHost.httpUrl.replace(/^http/, 'ws')}${config.websocket.path}`, tokens, roomJid,
+      stopXmpp, startXmpp, stop,
+    };
   } catch (err) {
     await stop();
     throw err;

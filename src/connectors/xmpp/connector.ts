@@ -195,6 +195,7 @@ export class XmppConnector implements Connector {
     for (const t of holding.rejoinTimers) clearTimeout(t);
     await holding.egress?.close();
     holding.reflections.failAll(new Error(reason));
+    if (holding.link.status === 'online') await holding.occupancies.leaveAll();
     await holding.link.stop();
   }
 

@@ -169,6 +169,12 @@ export class Occupancies {
     await this.send(buildMucLeave(realJid, `${room}/${occ.nick}`));
   }
 
+  /** Leaves every room we are in (closing): the rooms show the bridge's people leaving instead of ghosts. */
+  async leaveAll(): Promise<void> {
+    const joined = [...this.byKey.values()].filter((o) => o.state !== 'out');
+    await Promise.allSettled(joined.map((o) => this.leave(o.room, o.realJid)));
+  }
+
   /** The stream is gone: every occupancy with it (the server removes them); pending joins fail. */
   reset(): void {
     for (const occ of this.byKey.values()) this.fail(occ, 'stream lost');

@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { startProsody } from '../helpers/prosody.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
+import { busOptions } from '../websocket/harness.ts';
+import { startXmppBridge } from './bridge-harness.ts';
+
+const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
+
+/** Every body in the room's archive, oldest first (XEP-0313 query by alice, all pages). */
+async function roomArchive(user: TestUser, room: string): Promise<string[]> {
+  const bodies: string[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const queryid = `q${page}`;
+    const since = user.mark();
+    const fin = await user.request(xml('iq', { type: 'set', to: room },
+      xml('query', { xmlns: 'urn:xmpp:mam:2', queryid },
+        xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '100'), after ? xml('after', {}, after) : undefined))));
+    const results = user.stanzas.slice(since).filter((el: Element) => el.getChild('result', 'urn:xmpp:mam:2')?.attrs['queryid'] === queryid);
+    for (const r of results) {
+      const body = r.getChild('result', 'urn:xmpp:mam:2')?.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message')?.getChildText('body');
+      if (body) bodies.push(body);
+    }
+    const f = fin.getChild('fin', 'urn:xmpp:mam:2');
+    if (f?.attrs['complete'] === 'true' || results.length === 0) return bodies;
+    after = f?.getChild('set', 'http://jabber.org/protocol/rsm')?.getChildText('last') ?? undefined;
+  }
+  return bodies;
+}
+
+test('Prosody stopped mid-conversation while both sides keep sending, then started again: each side has every message of the other once, in order', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  let alice = await connectUser(prosody, 'alice');
+  await alice.joinMuc(room, 'Alice');
+  const registry = createRegistry(false);
+  // Deliveries keep being retried while the server is away (the default test bus gives up after 3).
+  const bus = new MemoryBus({ ...busOptions(registry), delivery: { maxAttempts: 10_000, backoffMs: 20, maxBackoffMs: 200 } });
+  t.after(() => bus.close());
+  const bridge = await startXmppBridge(prosody, { bus, xmpp: { reconnectMaxMs: 200, reflectionTimeoutMs: 2_000 } });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+
+  const say = (user: TestUser, text: string): Promise<void> => user.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
+  const carolSays = (text: string) => carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });
+
+  await say(alice, 'A1');
+  await carolSays('C1');
+  await alice.waitFor((el) => el.getChildText('body') === 'C1', 'C1 at alice');
+  await say(alice, 'A2');
+  await carol.next((f) => isText(f, 'A2'), 10_000);
+
+  // Mid-conversation: carol keeps sending while the server goes down and comes back.
+  const acks = [carolSays('C2'), carolSays('C3')];
+  await prosody.stop();
+  acks.push(carolSays('C4'), carolSays('C5'));
+  for (const a of acks) assert.equal((await a).type, 'ack', 'the bus accepts carol\'s messages while XMPP is away');
+  await alice.stop();
+  await prosody.start();
+  // alice is back first and talks at once: the bridge may not be in the room yet (its archive has it).
+  alice = await connectUser(prosody, 'alice', 'again');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  await say(alice, 'A3');
+  await say(alice, 'A4');
+  await say(alice, 'A5');
+  // Last words on each side: once they arrived, everything before them has too (order per room).
+  await carolSays('C6');
+  await alice.waitFor((el) => el.getChildText('body') === 'C6' && el.attrs['from'] === `${room}/Carol`, 'C6 at alice', { timeoutMs: 30_000 });
+  await say(alice, 'A6');
+  await carol.next((f) => isText(f, 'A6'), 30_000);
+
+  const atCarol = carol.events.map((e) => e.event['text']);
+  assert.deepEqual(atCarol, ['A1', 'A2', 'A3', 'A4', 'A5', 'A6'], 'every message of alice once, in order');
+  const archived = await roomArchive(alice, room);
+  assert.deepEqual(archived.filter((b) => b.startsWith('C')), ['C1', 'C2', 'C3', 'C4', 'C5', 'C6'], 'every message of carol once, in order, in the room');
+  assert.deepEqual(archived.filter((b) => b.startsWith('A')), ['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
+});
+
+test('the component away while the room talks on, then back: it catches up from the room archive, in order, once; what was sent to the room meanwhile goes out once', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const registry = createRegistry(false);
+  const bus = new MemoryBus({ ...busOptions(registry), delivery: { maxAttempts: 10_000, backoffMs: 20, maxBackoffMs: 200 } });
+  t.after(() => bus.close());
+  const bridge = await startXmppBridge(prosody, { bus });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const say = (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
+
+  await say('A1');
+  await carol.next((f) => isText(f, 'A1'), 10_000);
+  let since = alice.mark();
+  await bridge.stopXmpp();
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard` && el.attrs['type'] === 'unavailable', 'the relay leaving', { since });
+  // The room talks on without the bridge; carol too.
+  for (const text of ['A2', 'A3', 'A4']) await say(text);
+  await alice.waitFor((el) => el.getChildText('body') === 'A4', 'A4 reflected');
+  const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'C1' } });
+  assert.equal(ack.type, 'ack');
+  since = alice.mark();
+  await bridge.startXmpp();
+  await alice.waitFor((el) => el.getChildText('body') === 'C1', 'C1 delivered after the comeback', { since, timeoutMs: 20_000 });
+  await say('A5');
+  await carol.next((f) => isText(f, 'A5'), 20_000);
+  assert.deepEqual(carol.events.map((e) => e.event['text']), ['A1', 'A2', 'A3', 'A4', 'A5']);
+  assert.equal(alice.stanzas.filter((el) => el.getChildText('body') === 'C1').length, 1, 'C1 reached the room once');
+  const archived = await roomArchive(alice, room);
+  assert.deepEqual(archived, ['A1', 'A2', 'A3', 'A4', 'C1', 'A5']);
+});
