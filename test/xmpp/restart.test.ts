@@ -8,6 +8,7 @@ import { startProsody } from '../helpers/prosody.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { busOptions } from '../websocket/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startXmppBridge } from './bridge-harness.ts';
 
 const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
@@ -124,4 +125,47 @@ test('the component away while the room talks on, then back: it catches up from 
   assert.equal(alice.stanzas.filter((el) => el.getChildText('body') === 'C1').length, 1, 'C1 reached the room once');
   const archived = await roomArchive(alice, room);
   assert.deepEqual(archived, ['A1', 'A2', 'A3', 'A4', 'C1', 'A5']);
+});
+
+test('a room delivery whose reflection did not come in time is found in the room archive on retry and not sent again', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const registry = createRegistry(false);
+  const bus = new MemoryBus({ ...busOptions(registry), delivery: { maxAttempts: 10_000, backoffMs: 20, maxBackoffMs: 200 } });
+  t.after(() => bus.close());
+  // Pings off: the hung server must not look like a dead stream here, only like a slow room.
+  const bridge = await startXmppBridge(prosody, { bus, xmpp: { reflectionTimeoutMs: 100, pingIntervalMs: 0 } });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'C0' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'C0', 'C0 (carol\'s puppet is in the room)');
+
+  const retries = async (): Promise<number> => {
+    const m = registry.getSingleMetric('switchboard_bus_delivery_retries_total');
+    return m ? (await m.get()).values.filter((v) => v.labels['connector'] === 'xmpp').reduce((a, v) => a + v.value, 0) : 0;
+  };
+  const foundInArchive = async (): Promise<number> => {
+    const m = bridge.registry.getSingleMetric('switchboard_xmpp_retry_archive_lookups_total');
+    return m ? (await m.get()).values.filter((v) => v.labels['found'] === 'yes').reduce((a, v) => a + v.value, 0) : 0;
+  };
+  const before = await retries();
+  const foundBefore = await foundInArchive();
+  prosody.signal('SIGSTOP'); // the room holds C1 unanswered: no reflection within 100 ms
+  t.after(() => { try { prosody.signal('SIGCONT'); } catch { /* already stopped */ } });
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'C1' } });
+  await waitFor(async () => (await retries()) > before, { what: 'the delivery of C1 to be retried' });
+  prosody.signal('SIGCONT');
+  await alice.waitFor((el) => el.getChildText('body') === 'C1', 'C1 at alice');
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'C2' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'C2', 'C2 at alice');
+  assert.equal(alice.stanzas.filter((el) => el.getChildText('body') === 'C1').length, 1, 'C1 reached the room once');
+  assert.ok(await foundInArchive() > foundBefore, 'the retry of C1 found it in the archive');
+  assert.deepEqual(await roomArchive(alice, room), ['C0', 'C1', 'C2']);
 });

@@ -232,6 +232,7 @@ export class XmppConnector implements Connector {
         rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
         originIds: this.originIds, sent: live.state, archive: holding.archive,
         hasArchive: (room) => holding.hasArchive.get(room) === true,
+        onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
       });
       live.metrics.delivered.inc({ outcome });
     }

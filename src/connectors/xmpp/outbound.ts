@@ -32,6 +32,8 @@ export interface OutboundDeps {
   archive: ArchiveReader;
   /** Whether the room keeps an archive (known after the relay joined it). */
   hasArchive(room: string): boolean;
+  /** Told of each archive lookup of a retried delivery (for the metrics). */
+  onRetryLookup(found: boolean): void;
   /** Remembers a puppet's display name (for its vCard and disco). */
   rememberPuppet(bareJid: string, name: string): void;
 }
@@ -93,6 +95,7 @@ async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId:
   const first = await deps.sent.setIfAbsent(`sent:${originId}`, String(since), SENT_MARK_MS);
   if (!first && deps.hasArchive(room)) {
     const archived = await deps.archive.findOriginId(room, originId, since - ARCHIVE_SKEW_MS);
+    deps.onRetryLookup(archived !== undefined);
     if (archived !== undefined) {
       deps.logger.info({ room, originId }, 'a retried delivery was already in the room archive; not sent again');
       return archived;
