@@ -15,7 +15,7 @@ import { busOptions } from '../websocket/harness.ts';
 /**
  * One bridge process for XMPP tests: a bus (MemoryBus unless given), the router over one bridge
  * linking the WS room `lobby` with the MUC lobby@<muc domain> of the test Prosody, the WebSocket
- * connector (tokens carol, dave) and the XMPP connector as that Prosody's component.
+ * connector (tokens carol, dave, erin, frank, grace) and the XMPP connector as that Prosody's component.
  */
 export interface XmppBridge {
   readonly bus: Bus;
@@ -23,7 +23,8 @@ export interface XmppBridge {
   /** The XMPP connector running now (replaced by restartXmpp). */
   readonly xmpp: XmppConnector;
   readonly wsUrl: string;
-  readonly tokens: { carol: string; dave: string };
+  /** WS tokens by name: carol (display name Carol), dave, erin, frank, grace. */
+  readonly tokens: Record<'carol' | 'dave' | 'erin' | 'frank' | 'grace', string>;
   readonly roomJid: string;
   /** Closes the XMPP connector (the component goes away; the rest of the bridge runs on). */
   stopXmpp(): Promise<void>;
@@ -35,9 +36,12 @@ export interface XmppBridge {
 export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']> } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
-  const tokens = { carol: generateToken(), dave: generateToken() };
+  const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
   const config = ConfigSchema.parse({
-    websocket: { tokens: [{ name: 'carol', hash: hashToken(tokens.carol), displayName: 'Carol' }, { name: 'dave', hash: hashToken(tokens.dave) }] },
+    websocket: {
+      tokens: Object.entries(tokens).map(([name, token]) => ({ name, hash: hashToken(token), ...(name === 'carol' ? { displayName: 'Carol' } : {}) })),
+      rateLimit: { perSecond: 1_000, burst: 1_000 },
+    },
     xmpp: {
       enabled: true, port: prosody.componentPort, domain: prosody.componentDomain, secret: prosody.componentSecret,
       reflectionTimeoutMs: 5_000, ...opts.xmpp,
