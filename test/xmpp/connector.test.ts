@@ -51,7 +51,7 @@ test('with five puppets in the room every message of alice is bridged exactly on
   }
   for (const name of names) assert.equal(alice.stanzas.filter((el) => el.getChildText('body') === `from ${name}`).length, 1);
   const stream = await bridge.bus.readStream('lobby', undefined, 1_000);
-  assert.equal(stream.entries.filter((e) => e.event.origin.connector === 'xmpp').length, 10);
+  assert.equal(stream.entries.filter((e) => e.event.origin.connector === 'xmpp' && e.event.kind === 'message').length, 10);
 });
 
 test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions of puppets answered; direct chats refused politely, never to a room', async (t) => {
@@ -99,4 +99,34 @@ test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions 
   since = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'still here' } });
   await alice.waitFor((el) => el.getChildText('body') === 'still here', 'a later room message', { since });
+});
+
+test('presence both ways: a room occupant\'s show/status reaches WS clients; a WS user\'s presence shows on their puppet; offline makes the puppet leave', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  const room = `lobby@${prosody.mucDomain}`;
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+
+  await alice.send(xml('presence', { to: `${room}/Alice` }, xml('show', {}, 'away'), xml('status', {}, 'lunch')));
+  const away = await carol.next((f) => f.type === 'event' && (f as { event?: { kind?: string } }).event?.kind === 'presence', 10_000);
+  const ev = (away as unknown as { event: Record<string, unknown> }).event;
+  assert.deepEqual([ev['state'], ev['status'], (ev['sender'] as { name: string }).name], ['away', 'lunch', 'Alice']);
+
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'hi', 'carol\'s message (her puppet joined)');
+  let since = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'presence', state: 'dnd', status: 'focus' } });
+  const dnd = await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.getChildText('show') === 'dnd', 'carol dnd', { since });
+  assert.equal(dnd.getChildText('status'), 'focus');
+  since = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'presence', state: 'offline' } });
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.attrs['type'] === 'unavailable', 'carol\'s puppet leaving', { since });
 });

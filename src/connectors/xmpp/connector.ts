@@ -4,7 +4,8 @@ import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bu
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
-import { LIMITS, type Actor } from '../../core/event.ts';
+import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
+import { newEventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
@@ -20,7 +21,7 @@ import { parsePuppetJid } from './puppets.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
 import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
+import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
 export const XMPP_CAPABILITIES: Capabilities = {
@@ -41,6 +42,8 @@ export const XMPP_CAPABILITIES: Capabilities = {
 const MAX_QUEUED_PER_ROOM = 10_000;
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
 const MAX_CATCHUP_PAGES = 100;
+
+interface RosterEntry { jid?: string; occupantId?: string; state?: string; status?: string }
 
 /** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
 function positionKey(room: string): string {
@@ -94,7 +97,7 @@ export class XmppConnector implements Connector {
   private readonly puppetNames = new Map<string, string>();
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
-  private readonly roster = new Map<string, { jid?: string; occupantId?: string }>();
+  private readonly roster = new Map<string, RosterEntry>();
 
   private readonly originIds: OriginIds;
 
@@ -292,7 +295,7 @@ export class XmppConnector implements Connector {
     const p = parsePresence(el);
     const room = bareJid(p.from);
     if (room !== undefined && this.live?.rooms.has(room)) {
-      this.trackOccupant(room, p);
+      this.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUp(room));
@@ -313,22 +316,50 @@ export class XmppConnector implements Connector {
     }
   }
 
-  private trackOccupant(room: string, p: InboundPresence): void {
+  /**
+   * Keeps who is behind each nick (for the canonical sender of their messages) and bridges
+   * occupants' presence as canonical presence events, on change only. Only what the relay sees
+   * counts (each of our occupants gets the same presences), and our own occupants are not news.
+   */
+  private trackOccupant(room: string, p: InboundPresence, holding: Holding): void {
+    if (p.to !== this.relayJid) return;
     const nick = parseJid(p.from)?.resource;
-    if (!nick) return;
+    if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
     const key = `${room}/${nick}`;
-    if (p.type === 'unavailable') { this.roster.delete(key); return; }
-    if (p.type !== 'available' || isSelfPresence(p)) return;
-    const entry: { jid?: string; occupantId?: string } = {};
-    const real = bareJid(p.muc?.jid);
-    if (real) entry.jid = real;
-    if (p.occupantId) entry.occupantId = p.occupantId;
-    if (this.roster.size < 100_000 || this.roster.has(key)) this.roster.set(key, entry);
+    const state = canonicalState(p);
+    if (state === undefined) return;
+    const known = this.roster.get(key);
+    if (p.type === 'unavailable') this.roster.delete(key);
+    else {
+      const entry: RosterEntry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
+      if (p.status === undefined) delete entry.status;
+      const real = bareJid(p.muc?.jid);
+      if (real) entry.jid = real;
+      if (p.occupantId) entry.occupantId = p.occupantId;
+      if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
+    }
+    if (known?.state === state && known.status === p.status) return;
+    if (!known && state === 'offline') return;
+    const live = this.live;
+    const linked = live?.rooms.get(room);
+    const canonicalRoom = linked && live ? live.routing.roomOf(linked) : undefined;
+    if (!live || !linked || canonicalRoom === undefined) return;
+    const sender = this.actorOf(room, nick, known);
+    this.inOrder(room, async () => {
+      const now = Date.now();
+      const checked = validateEvent({
+        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: canonicalRoom, sender, state,
+        ...(p.status !== undefined && state !== 'offline' ? { status: p.status } : {}),
+        origin: { connector: CONNECTOR, endpoint: room },
+      });
+      if (!checked.ok) { live.logger.debug({ room, nick, error: checked.error }, 'occupant presence not bridged'); return; }
+      await live.bus.publish([checked.event]).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'publishing an occupant presence failed'));
+    });
   }
 
   /** The canonical sender for a room occupant: its real bare JID when known, else the room's occupant-id, else the occupant JID. */
-  private actorOf(room: string, nick: string): Actor {
-    const known = this.roster.get(`${room}/${nick}`);
+  private actorOf(room: string, nick: string, entry?: RosterEntry): Actor {
+    const known = entry ?? this.roster.get(`${room}/${nick}`);
     const id = known?.jid ?? (known?.occupantId ? `${room}#${known.occupantId}` : `${room}/${nick}`);
     return { network: CONNECTOR, id: id.slice(0, LIMITS.idChars), name: nick.slice(0, LIMITS.nameChars) };
   }
