@@ -45,6 +45,9 @@ const MAX_CATCHUP_PAGES = 100;
 
 interface RosterEntry { jid?: string; occupantId?: string; state?: string; status?: string }
 
+/** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
+const ARCHIVE_START = '^';
+
 /** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
 function positionKey(room: string): string {
   return room.length <= 400 ? `mam:${room}` : `mam#${createHash('sha256').update(room).digest('hex')}`;
@@ -432,13 +435,24 @@ export class XmppConnector implements Connector {
       if (!has) live.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
     }
     if (!has) return;
-    let after = await live.state.get(positionKey(room));
-    if (after === undefined) return; // first start: nothing was bridged from this room yet
+    const stored = await live.state.get(positionKey(room));
+    if (stored === undefined) {
+      // First join ever: remember where the archive ends now (or that it is empty), so that a crash
+      // before the first bridged message is saved still leaves a place to catch up from.
+      try {
+        const newest = await holding.archive.page(room, { last: true, max: 1 });
+        await live.state.set(positionKey(room), newest.messages[0]?.id ?? ARCHIVE_START);
+      } catch (err) {
+        live.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
+      }
+      return;
+    }
+    let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
     let caught = 0;
     for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
       let page;
       try {
-        page = await holding.archive.page(room, { after, max: 100 });
+        page = await holding.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
       } catch (err) {
         live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
         return;
@@ -453,7 +467,7 @@ export class XmppConnector implements Connector {
       if (page.end.complete || page.messages.length === 0) break;
       after = page.end.last ?? after;
     }
-    if (caught > 0) live.logger.info({ room, messages: caught }, 'caught up from the room archive');
+    live.logger.info({ room, messages: caught }, 'caught up from the room archive');
   }
 
   stopAccepting(): void {

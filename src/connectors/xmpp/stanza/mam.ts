@@ -12,6 +12,8 @@ export interface ArchiveQuery {
   after?: string;
   /** Results at or after this time (ms since the epoch). */
   start?: number;
+  /** The last page (RSM `<before/>`): the newest `max` messages. */
+  last?: boolean;
   max: number;
 }
 
@@ -21,7 +23,9 @@ export function buildMamQuery(from: string, archive: string, queryId: string, q:
   return xml('iq', { type: 'set', from, to: archive },
     xml('query', { xmlns: NS.mam, queryid: queryId },
       xml('x', { xmlns: NS.dataForms, type: 'submit' }, ...fields),
-      xml('set', { xmlns: NS.rsm }, xml('max', {}, String(q.max)), q.after !== undefined ? xml('after', {}, q.after) : undefined)));
+      xml('set', { xmlns: NS.rsm }, xml('max', {}, String(q.max)),
+        q.after !== undefined ? xml('after', {}, q.after) : undefined,
+        q.last ? xml('before') : undefined)));
 }
 
 export interface ArchivedMessage {
