@@ -25,6 +25,7 @@ interface ExtraBench {
 const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
+  { file: 'xmpp.ts', exportName: 'runXmppBench', what: 'XMPP client -> MUC -> bridge -> WS vs Prosody\'s own client -> MUC -> client (issue #8)' },
 ];
 
 async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {

@@ -25,8 +25,8 @@ export interface ProsodyOptions {
   mucMam?: boolean;
   /** Whether new rooms archive by default (muc_log_by_default). Default true. Rooms are persistent (they survive a restart). */
   mucArchiveByDefault?: boolean;
-  /** Prosody's log level in prosody.log. Default info. */
-  logLevel?: 'debug' | 'info' | 'warn';
+  /** Prosody's log level in prosody.log. Default info (not less: readiness is read from info lines). */
+  logLevel?: 'debug' | 'info';
 }
 
 export interface ProsodyServer {
