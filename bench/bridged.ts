@@ -19,6 +19,8 @@ const ROOM = 'a';
 export interface BridgedOptions {
   /** bus.batch.maxWaitMs (default: the config default). */
   readonly batchMaxWaitMs?: number;
+  /** mapper.enabled (default: the config default, on). */
+  readonly mapper?: boolean;
 }
 
 /** Limits the defaults set for the open internet; the bench must measure the bus, not the rate limiter. */
@@ -30,6 +32,7 @@ function benchConfigYaml(redisUrl: string, tokens: { name: string; hash: string 
     `  redis: { url: "${redisUrl}", prefix: sbbench }`,
     ...(opts.batchMaxWaitMs !== undefined ? [`  batch: { maxWaitMs: ${opts.batchMaxWaitMs} }`] : []),
     'http: { host: 127.0.0.1, port: 0, metrics: true }',
+    ...(opts.mapper !== undefined ? [`mapper: { enabled: ${opts.mapper} }`] : []),
     'websocket:',
     '  rateLimit: { perSecond: 100000, burst: 1000000 }',
     '  maxBufferedBytes: 67108864',

@@ -11,6 +11,8 @@ import type { Connector, ConnectorListing } from './connectors/connector.ts';
 import { CONNECTOR_MODULES } from './connectors/registry.ts';
 import { MountTable, startHttpServer, type HttpServer } from './http/server.ts';
 import { healthReport } from './http/health.ts';
+import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
+import { startMedia } from './app/media-wiring.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -29,6 +31,8 @@ export interface App {
   readonly instanceId: string;
   /** What peers connect to, per connector (the start banner). */
   listings(): readonly ConnectorListing[];
+  /** Reads mappings/ again and puts it in force, or refuses it (file:line:field) keeping the old tables (SIGHUP). */
+  reloadMappings(): Promise<ReloadOutcome>;
   /** Graceful shutdown: stop accepting, drain, close. Idempotent; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -83,6 +87,16 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     started.push(() => bus.close());
     // createBus itself warns loudly when the driver is memory (not durable).
 
+    const mounts = new MountTable();
+    let httpUrl = '';
+    let rooms: readonly string[] = [];
+    // The media store (docs/media.md): mounted now, served once the HTTP server listens below.
+    const media = await startMedia(loaded, { bus, rooms: () => rooms, mounts, httpUrl: () => httpUrl, logger: log, registry });
+    if (media) started.push(() => media.close());
+
+    // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
+    const mapper = createMapper(loaded, bus, registry, log, media?.links);
+
     const connectors: Connector[] = [];
     for (const module of CONNECTOR_MODULES) {
       if (module.enabled(config)) connectors.push(await module.create(loaded));
@@ -92,9 +106,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
+    rooms = router.rooms;
 
     let draining = false;
-    const mounts = new MountTable();
     const http: HttpServer = await startHttpServer({
       host: config.http.host,
       port: options.httpPortOverride ?? config.http.port,
@@ -107,11 +121,11 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       }),
     });
     started.push(() => http.close());
-    const httpUrl = `http://${urlHost(config.http.host)}:${http.port}`;
+    httpUrl = `http://${urlHost(config.http.host)}:${http.port}`;
 
     for (const connector of connectors) {
       await connector.start({
-        bus, routing: router, instanceId, registry, http: mounts, httpUrl,
+        bus: connectorBus(bus, mapper, connector), routing: router, instanceId, registry, http: mounts, httpUrl, media,
         endpoints: loaded.bridges.flatMap((b) => b.endpoints.filter((e) => e.connector === connector.network)),
         logger: log.child({ connector: connector.network }),
       });
@@ -174,6 +188,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     return {
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId,
       listings: () => connectors.flatMap((c) => c.describe()),
+      reloadMappings: () => reloadMappings(loaded, mapper, log),
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {

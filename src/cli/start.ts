@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { App } from '../app.ts';
 import { configuredDemoTokens } from './demo-tokens.ts';
 import { loadAndVerify, printConfigError } from './check.ts';
@@ -8,7 +8,8 @@ export const START_HELP = `Usage: switchboard start [--config FILE]
 
 Starts Switchboard and prints where to connect. SIGTERM or SIGINT (Ctrl-C) shut it down
 gracefully: new connections are refused, in-flight work drains (shutdown.drainTimeoutMs), then it
-exits 0. A second signal exits at once with code 130.`;
+exits 0. A second signal exits at once with code 130. SIGHUP reloads mappings/ without a restart
+(a file with errors is refused, with file:line:field, and the tables in force stay).`;
 
 /** Extra time over drainTimeoutMs before a stuck shutdown is cut short: the process must always exit. */
 const EXIT_GRACE_MS = 10_000;
@@ -83,5 +84,11 @@ export async function startCommand(args: readonly string[], io: Io): Promise<Exi
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP: mappings/ again, without a restart; a broken file is refused and the old tables stay.
+    process.on('SIGHUP', () => {
+      void app.reloadMappings().then((outcome) => {
+        if (!outcome.ok) io.err(`mappings reload refused (the tables in force stay):\n${outcome.issues.map(formatIssue).join('\n')}`);
+      });
+    });
   });
 }

@@ -2,14 +2,16 @@ import { z } from 'zod';
 import { PRESENCE_STATES } from '../core/event.ts';
 
 /**
- * The tables in mappings/ that exist so far. The mapper that applies them comes later; for now
- * they are validated and loaded, so a typo fails `switchboard check` today and not at runtime.
+ * The tables in mappings/, applied by the mapper (src/mapper/, docs/mapper.md). Validated at load
+ * and at every reload (SIGHUP), so a typo fails `switchboard check` and never reaches the mapper.
  */
 
 /** One person's accounts on each network, linked under one canonical id. */
 export const IdentitySchema = z.object({
   canonical: z.string().min(1).max(128).regex(/^[\w.@-]+$/, 'canonical ids use letters, digits and _ . @ -'),
   displayName: z.string().max(256).optional(),
+  /** Their avatar (shown where the target network shows avatars); default: what their network gives. */
+  avatar: z.string().url().max(2_048).optional(),
   /** The WS token name (what the connector uses as sender id). */
   websocket: z.string().min(1).max(64).optional(),
   /** A bare JID. */
@@ -21,7 +23,28 @@ export const IdentitySchema = z.object({
 });
 export type Identity = z.output<typeof IdentitySchema>;
 
+const TEMPLATE_FIELDS = /\{(?!(?:name|network|id|canonical)\})[^}]*\}/;
+const template = z.string().min(1).max(256).refine((t) => !TEMPLATE_FIELDS.test(t), {
+  message: 'unknown placeholder: use {name}, {network}, {id} or {canonical}',
+});
+
+/**
+ * How a sender's name is shown on each target network: `{name}` (identities.displayName, else
+ * the name their network gives, else their id), `{network}` (where they wrote from, as spelt in
+ * `networks`), `{id}` (their id there), `{canonical}` (their canonical id when linked, else {id}).
+ */
+export const DisplayNamesSchema = z.object({
+  default: template.default('{name} ({network})'),
+  websocket: template.optional(),
+  xmpp: template.optional(),
+  mtproto: template.optional(),
+  /** How {network} is written per source network, e.g. `mtproto: Telegram`. */
+  networks: z.partialRecord(z.enum(['websocket', 'xmpp', 'mtproto']), z.string().min(1).max(64)).default({}),
+}).strict();
+export type DisplayNames = z.output<typeof DisplayNamesSchema>;
+
 export const IdentitiesFileSchema = z.object({
+  displayNames: DisplayNamesSchema.prefault({}),
   identities: z.array(IdentitySchema).max(100_000).default([]),
 }).strict();
 
@@ -38,6 +61,7 @@ export type PresenceMapping = z.output<typeof PresenceFileSchema>;
 
 export interface Mappings {
   readonly identities: readonly Identity[];
+  readonly displayNames: DisplayNames;
   readonly presence: PresenceMapping;
 }
 

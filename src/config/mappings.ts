@@ -3,12 +3,13 @@ import type { ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { yamlFilesIn } from './bridges.ts';
 import { lineAt, readYamlFile, validateWith } from './yaml-file.ts';
-import { IdentitiesFileSchema, MAPPING_FILES, PresenceFileSchema, type Identity, type Mappings, type PresenceMapping } from './mappings-schema.ts';
+import { DisplayNamesSchema, IdentitiesFileSchema, MAPPING_FILES, PresenceFileSchema, type DisplayNames, type Identity, type Mappings, type PresenceMapping } from './mappings-schema.ts';
 
 /** Loads the known tables of `dir` (a missing folder means: no mappings, all defaults). */
 export async function loadMappings(dir: string, env: Env): Promise<{ mappings: Mappings; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = [];
   let identities: Identity[] = [];
+  let displayNames: DisplayNames = DisplayNamesSchema.parse({});
   let presence: PresenceMapping = PresenceFileSchema.parse({});
   const files = (await yamlFilesIn(dir)) ?? [];
   for (const file of files) {
@@ -23,6 +24,7 @@ export async function loadMappings(dir: string, env: Env): Promise<{ mappings: M
       const checked = validateWith(IdentitiesFileSchema, parsed.value, parsed.source);
       if (!checked.ok) { issues.push(...checked.issues); continue; }
       identities = checked.data.identities;
+      displayNames = checked.data.displayNames;
       // One account can only be one person, and a canonical id names one person.
       const seen = new Map<string, number>();
       identities.forEach((identity, i) => {
@@ -45,5 +47,5 @@ export async function loadMappings(dir: string, env: Env): Promise<{ mappings: M
       presence = checked.data;
     }
   }
-  return { mappings: { identities, presence }, issues };
+  return { mappings: { identities, displayNames, presence }, issues };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MediaConfigSchema } from './media-schema.ts';
 
 /**
  * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
@@ -138,6 +139,21 @@ export const ConfigSchema = z.object({
     saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
   }).strict().prefault({}),
+  mapper: z.object({
+    /**
+     * Rewrite every delivery for its target connector (identities, presence coalescing, fallbacks,
+     * formatting, attachments: docs/mapper.md). Off: connectors get what the router made, as is.
+     */
+    enabled: z.boolean().default(true),
+    /** Recent messages (and edits) remembered for the quotes of fallbacks (a reply, a correction, a reaction shown as text). */
+    recentMessages: z.number().int().min(0).max(1_000_000).default(10_000),
+    /** How much of an original a fallback quotes, in characters. */
+    quoteChars: z.number().int().min(10).max(1_000).default(80),
+    /** People x endpoints whose last delivered presence, typing and membership are remembered (the oldest are forgotten first). */
+    maxTrackedStates: z.number().int().min(100).max(10_000_000).default(100_000),
+  }).strict().prefault({}),
+  /** The media store: files of attachments, served with signed URLs (docs/media.md). */
+  media: MediaConfigSchema.prefault({}),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
   bridgesDir: z.string().min(1).default('./bridges'),
   /** Folder of mapping tables, relative to the config file. */

@@ -39,4 +39,17 @@ export interface Capabilities {
   readonly formatting: readonly SpanType[];
   /** Longest text of one message, in UTF-16 code units; longer texts are split or cut by the mapper. */
   readonly maxTextLength: number;
+  /**
+   * Whether it shows a sender's avatar (a URL the connector fetches or links). Absent: false, and
+   * the mapper leaves the avatar out of the delivery's target identity.
+   */
+  readonly avatars?: boolean;
+  /**
+   * Whether its messages have native ids of their own that the connector records in the bus's id
+   * map (an XMPP stanza id, an MTProto message id). Then the mapper resolves every reference (a
+   * reply, an edit, a reaction...) to the target's native id, and a reference it cannot resolve
+   * there degrades like an unsupported one. Absent: false (the network addresses messages by
+   * their canonical ids, as the WebSocket protocol does).
+   */
+  readonly nativeIds?: boolean;
 }

@@ -75,10 +75,22 @@ const base = {
   origin: OriginSchema,
 };
 
-function spansFit(text: string, spans: readonly Span[] | undefined): boolean {
-  return (spans ?? []).every((s) => s.offset + s.length <= text.length);
+/** Whether a UTF-16 index falls between the two halves of a surrogate pair (inside one character). */
+export function splitsSurrogatePair(text: string, at: number): boolean {
+  if (at <= 0 || at >= text.length) return false;
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
 }
-const SPANS_MSG = { message: 'every span must lie within the text (offset + length <= text length in UTF-16 units)', path: ['spans'] };
+
+function spansFit(text: string, spans: readonly Span[] | undefined): boolean {
+  return (spans ?? []).every((s) => s.offset + s.length <= text.length
+    && !splitsSurrogatePair(text, s.offset) && !splitsSurrogatePair(text, s.offset + s.length));
+}
+const SPANS_MSG = {
+  message: 'every span must lie within the text (offset + length <= text length in UTF-16 units) and start and end on a character boundary (never inside a surrogate pair)',
+  path: ['spans'],
+};
 
 export const MessageEventSchema = z.object({
   ...base,

@@ -85,3 +85,38 @@ test('a validated event is frozen all the way down, so checking it again can tru
   (input as Record<string, unknown>).text = 'x'.repeat(LIMITS.textChars + 1);
   assert.equal(validateEvent(input).ok, false);
 });
+
+test('spans start and end on character boundaries: a span ending inside a surrogate pair is rejected', () => {
+  const text = 'b🇫🇷';
+  assert.ok(validateEvent(baseEvent({ kind: 'message', text, spans: [{ type: 'bold', offset: 1, length: 4 }] })).ok);
+  for (const span of [{ offset: 0, length: 2 }, { offset: 2, length: 1 }, { offset: 1, length: 1 }]) {
+    const r = validateEvent(baseEvent({ kind: 'message', text, spans: [{ type: 'bold', ...span }] }));
+    assert.equal(r.ok, false, JSON.stringify(span));
+    if (!r.ok) assert.match(r.error, /^spans: .*character boundary/);
+  }
+});
+
+test('lone surrogates anywhere in an event are rejected with the path; a frozen valid event is accepted again at no cost', () => {
+  for (const [event, path] of [
+    [baseEvent({ kind: 'message', text: 'a\ud800b' }), 'text'],
+    [baseEvent({ kind: 'reaction', target, reactions: ['ok', '\udc00'] }), 'reactions.1'],
+    [{ ...baseEvent({ kind: 'typing', state: 'active' }), sender: { network: 'websocket', id: 'alice', name: 'x\ud83d' } }, 'sender.name'],
+  ] as const) {
+    const r = validateEvent(event);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.equal(r.error, `${path}: contains a lone UTF-16 surrogate: text must be valid Unicode`);
+  }
+  const ok = validateEvent(baseEvent({ kind: 'message', text: '😀 pairs are fine' }));
+  assert.ok(ok.ok);
+  if (ok.ok) assert.equal(validateEvent(ok.event).ok, true);
+});
+
+test('a validation error names at most five unknown fields, however many there are', () => {
+  const extra = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`x${i}`, i]));
+  const r = validateEvent({ ...baseEvent({ kind: 'typing', state: 'active' }), ...extra });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.error, 'unknown fields "x0", "x1", "x2", "x3", "x4" and 995 more');
+    assert.ok(JSON.stringify(r.issues).length < 2_000);
+  }
+});

@@ -4,7 +4,8 @@ import { Socket } from 'node:net';
 import { SpecConnection, SpecSession } from './spec-client.ts';
 import { readySession, startServer, type Running } from './harness.ts';
 
-const TIMEOUT_MS = 300;
+// Long enough for a whole handshake (both sides in this process) on a loaded 2-core machine.
+const TIMEOUT_MS = 1_000;
 let srv: Running;
 before(async () => { srv = await startServer({ handshakeTimeoutMs: TIMEOUT_MS }); });
 after(async () => { await srv.stop(); });
