@@ -10,6 +10,7 @@ import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.
 import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
 import { startConnector, type ConnectorHost } from '../helpers/connector-host.ts';
 import type { ProsodyServer } from '../helpers/prosody.ts';
+import type { MediaService } from '../../src/media/index.ts';
 import { busOptions } from '../websocket/harness.ts';
 
 /**
@@ -33,7 +34,7 @@ export interface XmppBridge {
   stop(): Promise<void>;
 }
 
-export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']> } = {}): Promise<XmppBridge> {
+export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
   const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
@@ -65,7 +66,7 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   const startXmpp = async (): Promise<void> => {
     if (xmppHost) throw new Error('xmpp connector already running');
     xmpp = new XmppConnector(config.xmpp);
-    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger });
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger, ...(opts.media ? { media: opts.media } : {}) });
   };
   const stop = async (): Promise<void> => {
     await stopXmpp();
@@ -77,7 +78,7 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   try {
     const wsHost = await startConnector(ws, { bus, routing: router, registry, logger: silentLogger });
     hosts.push(wsHost);
-    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger });
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger, ...(opts.media ? { media: opts.media } : {}) });
     return {
       bus, registry, get xmpp() { return xmpp; }, wsUrl: `${wsHost.httpUrl.replace(/^http/, 'ws')}${config.websocket.path}`, tokens, roomJid,
       stopXmpp, startXmpp, stop,

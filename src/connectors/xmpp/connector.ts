@@ -65,6 +65,7 @@ interface Live {
   rooms: Map<string, Endpoint>;
   registry: Registry;
   state: StateStore;
+  media: ConnectorContext['media'];
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -131,7 +132,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR) };
+    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media };
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -411,7 +412,7 @@ export class XmppConnector implements Connector {
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
     if (!linked || canonicalRoom === undefined) return;
-    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick), { bus: live.bus, logger: live.logger });
+    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick), { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
     if (msg.stanzaId !== undefined) {

@@ -1,8 +1,9 @@
 import type { Bus } from '../../bus/types.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { LIMITS, validateEvent, type Actor, type CanonicalEvent, type Span } from '../../core/event.ts';
+import { LIMITS, validateEvent, type Actor, type Attachment, type CanonicalEvent, type Span } from '../../core/event.ts';
 import { isEventId, newEventId, type EventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { MediaService } from '../../media/index.ts';
 import { parseStyling } from './styling.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
 
@@ -19,17 +20,44 @@ export const CONNECTOR = 'xmpp';
 export interface InboundDeps {
   bus: Bus;
   logger: Logger;
+  /** The media store: OOB links are fetched into it and become attachments (else they stay links). */
+  media?: MediaService | undefined;
+}
+
+/**
+ * XEP-0066 OOB links of a message, fetched into the media store (SSRF-safe, size and type limits
+ * of the store) as canonical attachments. A link that cannot be fetched stays a link in the text.
+ */
+export async function fetchAttachments(msg: InboundMessage, media: MediaService | undefined, logger: Logger): Promise<{ attachments: Attachment[]; fetched: Set<string> }> {
+  const attachments: Attachment[] = [];
+  const fetched = new Set<string>();
+  if (!media) return { attachments, fetched };
+  for (const link of msg.oob) {
+    try {
+      const got = await media.fetcher.fetch(link.url, link.desc !== undefined ? { name: link.desc } : {});
+      attachments.push(media.attachmentFor(got, got.name));
+      fetched.add(link.url);
+    } catch (err) {
+      logger.info({ url: link.url.slice(0, 200), err: (err as Error).message }, 'OOB link not fetched; bridged as a link');
+    }
+  }
+  return { attachments, fetched };
 }
 
 /** What the published event was, for the caller's counters (undefined: nothing to publish). */
 export type InboundOutcome = { kind: CanonicalEvent['kind']; id: EventId; duplicate: boolean } | { skipped: string };
 
 /** Canonical text, spans and links of a body: styling parsed (unless <unstyled/>), OOB URLs as link spans. */
-export function bodyToText(msg: InboundMessage): { text: string; spans: Span[] } {
+export function bodyToText(msg: InboundMessage, fetched: ReadonlySet<string> = new Set()): { text: string; spans: Span[] } {
   const parsed = msg.body === undefined ? { text: '', spans: [] as Span[] } : msg.unstyled ? { text: msg.body, spans: [] as Span[] } : parseStyling(msg.body);
   let { text } = parsed;
   const spans = [...parsed.spans];
   for (const link of msg.oob) {
+    if (fetched.has(link.url)) {
+      // Now an attachment: a body that was only its URL (what XEP-0066 clients send) says nothing more.
+      if (text.trim() === link.url) { text = ''; spans.length = 0; }
+      continue;
+    }
     // XEP-0066 clients put the URL in the body too; mark it there, or add it on a line of its own.
     let at = text.indexOf(link.url);
     if (at === -1) {
@@ -62,7 +90,8 @@ async function canonicalOf(bus: Bus, endpoint: Endpoint, nativeId: string | unde
 }
 
 /** Builds the canonical event for a room message, or says why there is none. */
-export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus, now = Date.now()): Promise<CanonicalEvent | string> {
+export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus,
+  media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() }, now = Date.now()): Promise<CanonicalEvent | string> {
   const base = {
     v: 1 as const, id: newEventId(now), ts: now, room, sender,
     origin: { connector: CONNECTOR, endpoint: endpoint.address, ...(msg.stanzaId ?? msg.id ? { nativeId: (msg.stanzaId ?? msg.id) as string } : {}) },
@@ -83,10 +112,13 @@ export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint
     return { ...base, kind: 'edit', target, text, ...(spans.length > 0 ? { spans } : {}) };
   }
   if (msg.body !== undefined || msg.oob.length > 0) {
-    const { text, spans } = bodyToText(msg);
-    if (text.length === 0) return 'empty message';
+    const { text, spans } = bodyToText(msg, media.fetched);
+    const attachments = media.attachments.slice(0, LIMITS.attachments);
+    if (text.length === 0 && attachments.length === 0) return 'empty message';
     const replyTo = msg.reply ? await canonicalOf(bus, endpoint, msg.reply.id) : undefined;
-    return { ...base, kind: 'message', text, ...(spans.length > 0 ? { spans } : {}), ...(replyTo ? { replyTo } : {}) };
+    return {
+      ...base, kind: 'message', text, ...(spans.length > 0 ? { spans } : {}), ...(attachments.length > 0 ? { attachments } : {}), ...(replyTo ? { replyTo } : {}),
+    };
   }
   if (msg.marker?.type === 'displayed') {
     const target = await canonicalOf(bus, endpoint, msg.marker.id);
@@ -105,7 +137,9 @@ export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint
  * its stanza-id and its id attribute (see messageIdEndpoint).
  */
 export async function publishRoomMessage(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, deps: InboundDeps): Promise<InboundOutcome> {
-  const built = await roomMessageToEvent(msg, endpoint, room, sender, deps.bus);
+  const isNewMessage = msg.oob.length > 0 && !msg.retract && !msg.reactions && !msg.replaces;
+  const media = isNewMessage ? await fetchAttachments(msg, deps.media, deps.logger) : undefined;
+  const built = await roomMessageToEvent(msg, endpoint, room, sender, deps.bus, media);
   if (typeof built === 'string') return { skipped: built };
   const checked = validateEvent(built);
   if (!checked.ok) {
