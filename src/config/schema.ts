@@ -121,6 +121,9 @@ export const ConfigSchema = z.object({
     pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     maxStanzaBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(256 * 1024),
     outboundPerSecond: z.number().min(1).max(100_000).default(2_000),
+    /** Room messages one occupant may have bridged per second (beyond its burst: dropped, logged, counted). */
+    inboundPerSenderPerSecond: z.number().min(0.1).max(100_000).default(20),
+    inboundPerSenderBurst: z.number().int().min(1).max(1_000_000).default(100),
     /** How long a puppet's room message may wait for the room's reflection (its delivery receipt) before the delivery is retried. */
     reflectionTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
   }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'xmpp.secret is required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),

@@ -130,3 +130,60 @@ test('presence both ways: a room occupant\'s show/status reaches WS clients; a W
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'presence', state: 'offline' } });
   await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.attrs['type'] === 'unavailable', 'carol\'s puppet leaving', { since });
 });
+
+test('a puppet kicked from the room comes back by itself before its next message, which arrives once; no error ever goes to the room', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  const room = `lobby@${prosody.mucDomain}`;
+  await alice.joinMuc(room, 'Alice'); // the room's owner: she may kick
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'before' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'before', 'carol\'s first message');
+
+  let since = alice.mark();
+  await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+    xml('item', { nick: 'Carol', role: 'none' }, xml('reason', {}, 'out you go')))));
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.attrs['type'] === 'unavailable', 'the kick', { since });
+
+  since = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'after', 'carol\'s message after the kick', { since });
+  const rejoin = alice.stanzas.slice(since).findIndex((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.attrs['type'] === undefined);
+  const message = alice.stanzas.slice(since).findIndex((el) => el.getChildText('body') === 'after');
+  assert.ok(rejoin !== -1 && rejoin < message, 'the puppet rejoined, then spoke');
+  assert.equal(alice.stanzas.filter((el) => el.getChildText('body') === 'after').length, 1);
+  assert.doesNotMatch(prosody.log(), /bounced an error|kicked.*error/i);
+});
+
+test('a flood from one occupant is cut at its rate (logged, counted), the others are still bridged', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  const bob = await connectUser(prosody, 'bob');
+  t.after(() => Promise.all([alice.stop(), bob.stop()]));
+  const room = `lobby@${prosody.mucDomain}`;
+  await alice.joinMuc(room, 'Alice');
+  await bob.joinMuc(room, 'Bob');
+  const bridge = await startXmppBridge(prosody, { xmpp: { inboundPerSenderPerSecond: 0.1, inboundPerSenderBurst: 3 } });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  for (let i = 0; i < 10; i++) await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, `flood ${i}`)));
+  await alice.waitFor((el) => el.getChildText('body') === 'flood 9', 'the last of the flood in the room');
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'bob is fine')));
+  await carol.next((f) => f.type === 'event' && (f as unknown as { event: { text?: string } }).event.text === 'bob is fine', 10_000);
+  const texts = carol.events.filter((e) => e.event.kind === 'message').map((e) => e.event['text']);
+  assert.deepEqual(texts, ['flood 0', 'flood 1', 'flood 2', 'bob is fine'], 'alice\'s burst of 3 passed, the rest was cut; bob unaffected');
+  const m = bridge.registry.getSingleMetric('switchboard_xmpp_inbound_total');
+  const flood = m ? (await m.get()).values.find((v) => v.labels['outcome'] === 'flood')?.value : undefined;
+  assert.equal(flood, 7);
+});

@@ -16,6 +16,7 @@ import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
+import { TokenBucket } from './token-bucket.ts';
 import { deliverToRoom, Reflections } from './outbound.ts';
 import { parsePuppetJid } from './puppets.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
@@ -100,6 +101,8 @@ export class XmppConnector implements Connector {
   private closing: Promise<void> | undefined;
   private readonly puppetNames = new Map<string, string>();
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
+  /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
+  private readonly senderBuckets = new Map<string, TokenBucket>();
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
 
@@ -391,6 +394,16 @@ export class XmppConnector implements Connector {
     await this.bridgeRoomMessage(msg, room, 'live', live, holding);
   }
 
+  private senderAllowed(key: string): boolean {
+    let bucket = this.senderBuckets.get(key);
+    if (!bucket) {
+      if (this.senderBuckets.size >= 100_000) this.senderBuckets.clear(); // bounded; a fresh bucket is full, so clearing only forgives
+      bucket = new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst);
+      this.senderBuckets.set(key, bucket);
+    }
+    return bucket.tryTake();
+  }
+
   /**
    * One room message, live (the relay's copy) or from the archive (catch-up): not ours, not a
    * copy, not history -> published once, and the room's archive position advanced.
@@ -408,6 +421,11 @@ export class XmppConnector implements Connector {
       // Every occupant of ours gets a copy: only the relay's is read.
       if (msg.to !== this.relayJid) return;
       if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
+      if (!this.senderAllowed(`${room}/${nick}`)) {
+        live.metrics.inbound.inc({ outcome: 'flood' });
+        live.logger.warn({ room, nick }, 'room occupant over its message rate; message not bridged');
+        return;
+      }
     }
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
