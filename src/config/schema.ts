@@ -126,7 +126,7 @@ export const ConfigSchema = z.object({
     inboundPerSenderBurst: z.number().int().min(1).max(1_000_000).default(100),
     /** How long a puppet's room message may wait for the room's reflection (its delivery receipt) before the delivery is retried. */
     reflectionTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
-  }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'xmpp.secret is required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
+  }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
   mtproto: z.object({
     enabled: z.boolean().default(false),
     host: z.string().min(1).default('127.0.0.1'),

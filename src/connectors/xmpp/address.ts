@@ -3,6 +3,10 @@ import jid, { type JID } from '@xmpp/jid';
 /** Parses a JID, or undefined if it is not one (never throws: it runs on peer input). */
 export function parseJid(address: string | undefined): JID | undefined {
   if (address === undefined || address.length === 0 || address.length > 3_071) return undefined;
+  // RFC 7622 §3: an '@' or '/' present means a non-empty localpart or resourcepart; the library is lenient there.
+  const slash = address.indexOf('/');
+  const bare = slash === -1 ? address : address.slice(0, slash);
+  if (bare.startsWith('@') || bare.endsWith('@') || (slash !== -1 && slash === address.length - 1)) return undefined;
   try {
     const parsed = jid(address);
     return parsed.domain.length > 0 ? parsed : undefined;
