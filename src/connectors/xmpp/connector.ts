@@ -75,10 +75,13 @@ interface Holding {
   occupancies: Occupancies;
   reflections: Reflections;
   egress?: Stoppable;
+  /** The consumer being closed (the stream went away): a new one starts only after it. */
+  egressClosing?: Promise<void>;
+  stopping?: boolean;
   rejoinTimers: Set<NodeJS.Timeout>;
   archive: ArchiveReader;
-  /** Per linked room: whether it keeps an archive (asked once, when the relay first joins). */
-  hasArchive: Map<string, boolean>;
+  /** Per linked room: whether it keeps an archive (asked once). */
+  hasArchive: Map<string, Promise<boolean>>;
 }
 
 /**
@@ -181,13 +184,24 @@ export class XmppConnector implements Connector {
       hasArchive: new Map(),
     };
     this.holding = holding;
+    // Deliveries are consumed only while the stream is online: during an outage they wait on the
+    // bus (in order, durably) instead of burning their retries and landing in the dead-letter queue.
     link.on('online', () => {
       for (const room of live.rooms.keys()) this.scheduleRelayJoin(room, 0);
-      holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
+      void (holding.egressClosing ?? Promise.resolve()).then(() => {
+        if (this.holding !== holding || holding.stopping || link.status !== 'online') return;
+        holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
+      });
     });
     link.on('offline', () => {
       holding.occupancies.reset();
       holding.reflections.failAll(new Error('component stream lost'));
+      const egress = holding.egress;
+      holding.egress = undefined;
+      if (egress) {
+        const closing = egress.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the xmpp egress consumer failed'));
+        holding.egressClosing = closing.then(() => { if (holding.egressClosing === closing) holding.egressClosing = undefined; });
+      }
     });
     link.on('failed', (err) => {
       this.fatal = err;
@@ -199,11 +213,14 @@ export class XmppConnector implements Connector {
 
   private async stopHolding(reason: string): Promise<void> {
     const holding = this.holding;
-    if (!holding) return;
-    this.holding = undefined;
+    if (!holding || holding.stopping) return;
+    holding.stopping = true;
     this.live?.logger.warn({ reason }, 'xmpp component released');
     for (const t of holding.rejoinTimers) clearTimeout(t);
+    // The batch in hand finishes first (its reflections still arrive), then nothing more is taken.
     await holding.egress?.close();
+    await holding.egressClosing;
+    this.holding = undefined;
     holding.reflections.failAll(new Error(reason));
     if (holding.link.status === 'online') await holding.occupancies.leaveAll();
     await holding.link.stop();
@@ -214,7 +231,7 @@ export class XmppConnector implements Connector {
     if (!holding) return;
     const timer = setTimeout(() => {
       holding.rejoinTimers.delete(timer);
-      if (this.holding !== holding || holding.link.status !== 'online') return;
+      if (this.holding !== holding || holding.stopping || holding.link.status !== 'online') return;
       holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR).then(
         () => this.live?.logger.info({ room }, 'relay joined linked room'),
         (err: Error) => {
@@ -241,7 +258,7 @@ export class XmppConnector implements Connector {
         send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
         rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
         originIds: this.originIds, sent: live.state, archive: holding.archive,
-        hasArchive: (room) => holding.hasArchive.get(room) === true,
+        hasArchive: (room) => this.roomHasArchive(room, holding),
         onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
       });
       live.metrics.delivered.inc({ outcome });
@@ -438,6 +455,23 @@ export class XmppConnector implements Connector {
     }
   }
 
+  /** Whether a linked room keeps an archive: asked once (disco#info), then remembered; a room without one is logged. Rejects when the room could not be asked. */
+  private roomHasArchive(room: string, holding: Holding): Promise<boolean> {
+    let known = holding.hasArchive.get(room);
+    if (known === undefined) {
+      known = holding.archive.hasArchive(room).then((has) => {
+        if (!has) this.live?.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
+        return has;
+      }, (err: Error) => {
+        holding.hasArchive.delete(room); // ask again next time; meanwhile the caller fails (a delivery is retried)
+        this.live?.logger.warn({ room, err: err.message }, 'could not ask the room whether it keeps an archive');
+        throw err;
+      });
+      holding.hasArchive.set(room, known);
+    }
+    return known;
+  }
+
   /**
    * After the relay (re)joined a room: everything the room archived after the last stanza-id
    * bridged, in order, through the same path as live messages (published once per stanza-id,
@@ -447,13 +481,7 @@ export class XmppConnector implements Connector {
     const live = this.live;
     const holding = this.holding;
     if (!live || !holding) return;
-    let has = holding.hasArchive.get(room);
-    if (has === undefined) {
-      has = await holding.archive.hasArchive(room).catch(() => false);
-      holding.hasArchive.set(room, has);
-      if (!has) live.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
-    }
-    if (!has) return;
+    if (!await this.roomHasArchive(room, holding).catch(() => false)) return;
     const stored = await live.state.get(positionKey(room));
     if (stored === undefined) {
       // First join ever: remember where the archive ends now (or that it is empty), so that a crash

@@ -30,8 +30,8 @@ export interface OutboundDeps {
   /** Marks of origin-ids sent once (shared by every instance): a second send is a retry. */
   sent: StateStore;
   archive: ArchiveReader;
-  /** Whether the room keeps an archive (known after the relay joined it). */
-  hasArchive(room: string): boolean;
+  /** Whether the room keeps an archive (asked once per room, then remembered). */
+  hasArchive(room: string): Promise<boolean>;
   /** Told of each archive lookup of a retried delivery (for the metrics). */
   onRetryLookup(found: boolean): void;
   /** Remembers a puppet's display name (for its vCard and disco). */
@@ -93,7 +93,7 @@ export class Reflections {
  */
 async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId: string, room: string, since: number): Promise<string | undefined> {
   const first = await deps.sent.setIfAbsent(`sent:${originId}`, String(since), SENT_MARK_MS);
-  if (!first && deps.hasArchive(room)) {
+  if (!first && await deps.hasArchive(room)) {
     const archived = await deps.archive.findOriginId(room, originId, since - ARCHIVE_SKEW_MS);
     deps.onRetryLookup(archived !== undefined);
     if (archived !== undefined) {
