@@ -169,3 +169,35 @@ test('a room delivery whose reflection did not come in time is found in the room
   assert.ok(await foundInArchive() > foundBefore, 'the retry of C1 found it in the archive');
   assert.deepEqual(await roomArchive(alice, room), ['C0', 'C1', 'C2']);
 });
+
+test('deliveries wait on the bus while the server is away (no retries burnt, nothing dead-lettered), and go out once it is back', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  let alice = await connectUser(prosody, 'alice');
+  await alice.joinMuc(room, 'Alice');
+  // The test bus gives a delivery 3 attempts within ~0.1 s: far less than the outage below.
+  const bridge = await startXmppBridge(prosody, { xmpp: { reconnectMaxMs: 300 } });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await alice.stop();
+  await prosody.stop();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while you were away' } });
+  await prosody.start();
+  alice = await connectUser(prosody, 'alice', 'back');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const got = await roomArchiveUntil(alice, room, 'while you were away');
+  assert.equal(got.filter((b) => b === 'while you were away').length, 1);
+  assert.deepEqual(await bridge.bus.deadLetters(10), []);
+});
+
+/** The room archive once it holds `body` (polled: it arrives whenever the bridge is back). */
+async function roomArchiveUntil(user: TestUser, room: string, body: string): Promise<string[]> {
+  let bodies: string[] = [];
+  await waitFor(async () => (bodies = await roomArchive(user, room)).includes(body), { what: `${body} in the room archive`, timeoutMs: 30_000, intervalMs: 200 });
+  return bodies;
+}
