@@ -57,7 +57,7 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
 function busOptionsOf(loaded: LoadedConfig): BusDriverOptions {
   const { bus } = loaded.config;
   const common = { batch: bus.batch, retention: bus.retention, delivery: bus.delivery, stateFile: resolveFromConfig(loaded, bus.stateFile) };
-  return bus.driver === 'redis' ? { ...common, driver: 'redis', redis: bus.redis } : { ...common, driver: 'memory' };
+  return bus.driver === 'redis' ? { ...common, driver: 'redis', redis: bus.redis, fastPaths: bus.fastPaths } : { ...common, driver: 'memory' };
 }
 
 /**

@@ -77,6 +77,12 @@ export const ConfigSchema = z.object({
       backoffMs: z.number().int().min(1).max(60_000).default(100),
       maxBackoffMs: z.number().int().min(1).max(600_000).default(10_000),
     }).strict().prefault({}),
+    /** Shortcuts of the redis driver, each switchable off (docs/bus.md, "Fast paths"); the memory driver has none. */
+    fastPaths: z.object({
+      directDelivery: z.boolean().default(true),
+      routeAtPublish: z.boolean().default(true),
+      skipLonelyFanout: z.boolean().default(true),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   http: z.object({
     host: z.string().min(1).default('127.0.0.1'),
