@@ -41,6 +41,8 @@ export const XMPP_CAPABILITIES: Capabilities = {
 
 /** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
 const MAX_QUEUED_PER_ROOM = 10_000;
+/** At close or lease loss: how long the delivery in hand may wait for its room's reflection. */
+const CLOSE_GRACE_MS = 2_000;
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
 const MAX_CATCHUP_PAGES = 100;
 
@@ -217,9 +219,15 @@ export class XmppConnector implements Connector {
     holding.stopping = true;
     this.live?.logger.warn({ reason }, 'xmpp component released');
     for (const t of holding.rejoinTimers) clearTimeout(t);
-    // The batch in hand finishes first (its reflections still arrive), then nothing more is taken.
-    await holding.egress?.close();
-    await holding.egressClosing;
+    // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
+    // a reflection that does not come within the grace fails its delivery (the bus keeps it for
+    // the next holder), so closing stays bounded.
+    const egressClosed = Promise.all([holding.egress?.close(), holding.egressClosing]);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([egressClosed, new Promise<void>((r) => { grace = setTimeout(r, CLOSE_GRACE_MS); })]);
+    clearTimeout(grace);
+    holding.reflections.failAll(new Error(reason));
+    await egressClosed;
     this.holding = undefined;
     holding.reflections.failAll(new Error(reason));
     if (holding.link.status === 'online') await holding.occupancies.leaveAll();
