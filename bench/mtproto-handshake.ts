@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { createRegistry } from '../src/core/metrics.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { generateServerRsaKey, loadServerRsaKey } from '../src/connectors/mtproto/crypto/rsa.ts';
-import { MemoryAuthKeyStore } from '../src/connectors/mtproto/store/auth-key-store.ts';
+import { StateAuthKeyStore } from '../src/connectors/mtproto/store/state-auth-key-store.ts';
+import { generateKek, KeyRing, parseKek } from '../src/connectors/mtproto/store/key-ring.ts';
+import { LocalState } from '../src/bus/memory/state-store.ts';
 import { createMtprotoServer } from '../src/connectors/mtproto/server.ts';
 import { connectAndAuth, SpecConnection, specHandshake, type PinnedKey } from '../test/mtproto/spec-client.ts';
 import type { BenchResult } from './result.ts';
@@ -22,7 +24,9 @@ const PING_WINDOW = 64;
 export async function runMtprotoHandshakeBench(): Promise<BenchResult[]> {
   const rsaKey = loadServerRsaKey(generateServerRsaKey().privateKeyPem);
   const server = createMtprotoServer({
-    host: '127.0.0.1', port: 0, rsaKey, keyStore: new MemoryAuthKeyStore(), logger: silentLogger,
+    host: '127.0.0.1', port: 0, rsaKey, logger: silentLogger,
+    // As the connector stores keys: sealed under a KEK, in the bus's state (here in memory).
+    keyStore: new StateAuthKeyStore(new LocalState().store('mtproto'), new KeyRing(parseKek(generateKek())), { logger: silentLogger }),
     registry: createRegistry(false), framesPerSecond: 1e9, frameBurst: 1e9,
   });
   const { port } = await server.start();
