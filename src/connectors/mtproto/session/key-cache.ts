@@ -50,8 +50,11 @@ export class KeyCache {
     return record;
   }
 
+  /** Forgets a key, and the temporary keys bound to it (a destroyed permanent key takes them along). */
   delete(keyHex: string): void {
     this.#epoch++;
     this.#keys.delete(keyHex);
+    // Rare (destroy_auth_key), so a scan beats keeping a reverse index on every load.
+    for (const [k, e] of this.#keys) if (e.record.boundTo === keyHex) this.#keys.delete(k);
   }
 }
