@@ -35,6 +35,11 @@ export class ServerMsgIdGenerator {
   }
 }
 
+/** The msg_id a client makes at `ms` (seconds in the upper half, the fraction of the second below). */
+export function msgIdAt(ms: number): bigint {
+  return (BigInt(Math.floor(ms / 1000)) << 32n) | ((BigInt(Math.floor(ms) % 1000) * 4294967n) & ~3n);
+}
+
 export type ClientMsgIdVerdict = 'ok' | 'too-old' | 'too-new' | 'bad-parity';
 
 /**
@@ -47,9 +52,7 @@ export function checkClientMsgId(msgId: bigint, nowMs: number, floorMs = 0): Cli
   const seconds = msgIdSeconds(msgId);
   const now = nowMs / 1000;
   if (seconds < now - MSG_ID_MAX_PAST_S) return 'too-old';
-  // msg_id's upper half is whole seconds: compare with the second the floor falls in, so ids of
-  // the floor's own second pass (a client synced to the server is never refused for a fraction).
-  if (seconds < Math.floor(floorMs / 1000)) return 'too-old';
+  if (floorMs > 0 && msgId < msgIdAt(floorMs)) return 'too-old';
   if (seconds > now + MSG_ID_MAX_FUTURE_S) return 'too-new';
   return 'ok';
 }
