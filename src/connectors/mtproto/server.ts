@@ -13,6 +13,7 @@ import { ServerMsgIdGenerator } from './session/msg-id.ts';
 import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
 import { KeyCache } from './session/key-cache.ts';
+import { FailedMsgKeys } from './session/failed-msg-keys.ts';
 import type { RpcHandler } from './session/rpc.ts';
 import { withTempKeys } from './session/temp-keys.ts';
 import { createApiRpc } from './api/index.ts';
@@ -116,6 +117,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     metrics,
     replayGuard: opts.replayGuard ?? localReplayGuard,
     msgIdFloorMs: opts.acceptMsgIdsFrom ?? (opts.replayGuard === undefined ? Date.now() : 0),
+    failedMsgKeys: new FailedMsgKeys(),
     now: Date.now,
     limits: {
       maxFrameBytes,

@@ -8,6 +8,7 @@ import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAI
 import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
 import type { KeyCache } from './key-cache.ts';
+import type { FailedMsgKeys } from './failed-msg-keys.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RpcHandler } from './rpc.ts';
 import { RpcError } from './rpc.ts';
@@ -47,6 +48,8 @@ export interface LayerDeps {
   replayGuard: ReplayGuard;
   /** Client msg_ids from before this (ms) are refused with 16: the restart floor (server option acceptMsgIdsFrom). */
   msgIdFloorMs: number;
+  /** msg_keys that failed their check, never decrypted again (see failed-msg-keys.ts). */
+  failedMsgKeys: FailedMsgKeys;
   now: () => number;
 }
 
@@ -109,8 +112,15 @@ export class EncryptedLayer {
       return;
     }
     const authKey = record.key;
+    if (d.failedMsgKeys.has(keyHex, parts.msgKey)) {
+      // A msg_key that already failed: no second decryption under that message's AES key.
+      d.metrics.dropped.inc({ reason: 'repeated-failed-msg-key' });
+      this.#link.close('repeated-failed-msg-key');
+      return;
+    }
     const plain = decryptPayload(authKey, parts.msgKey, parts.cipher, 0);
     if (plain === null) {
+      d.failedMsgKeys.add(keyHex, parts.msgKey);
       d.metrics.dropped.inc({ reason: 'msg-key-mismatch' });
       this.#link.close('msg-key-mismatch');
       return;
