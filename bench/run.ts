@@ -26,7 +26,8 @@ interface ExtraBench {
 
 const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
-  { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
+  { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s, handshakes/s (issue #3) and server CPU per handshake (issue #9)' },
+  { file: 'mtproto-memory.ts', exportName: 'runMtprotoMemoryBench', what: 'MTProto resident memory per idle connection at 10,000 connections (issue #9)' },
 ];
 
 async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {

@@ -268,10 +268,8 @@ export class EncryptedLayer {
     const d = this.#deps;
     switch (obj._) {
       case 'msgs_ack': {
-        for (const id of longsOf(obj, 'msg_ids')) {
-          const sent = ctx.session.sent.get(id);
-          if (sent !== undefined) sent.acked = true;
-        }
+        // The client has them: nothing to re-send, so their bodies need not be kept.
+        for (const id of longsOf(obj, 'msg_ids')) ctx.session.sent.delete(id);
         return false;
       }
       case 'ping':
