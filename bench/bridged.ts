@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { generateToken, hashToken } from '../src/connectors/websocket/tokens.ts';
+import type { FastPaths } from '../src/bus/redis/fast-paths.ts';
 import type { LinkSpec, RelayUnderTest } from './link.ts';
 
 /**
@@ -19,6 +20,8 @@ const ROOM = 'a';
 export interface BridgedOptions {
   /** bus.batch.maxWaitMs (default: the config default). */
   readonly batchMaxWaitMs?: number;
+  /** bus.fastPaths: the shortcuts to switch off (default: all on, as in config.yaml). */
+  readonly fastPaths?: Partial<FastPaths>;
   /** mapper.enabled (default: the config default, on). */
   readonly mapper?: boolean;
 }
@@ -31,6 +34,7 @@ function benchConfigYaml(redisUrl: string, tokens: { name: string; hash: string 
     '  driver: redis',
     `  redis: { url: "${redisUrl}", prefix: sbbench }`,
     ...(opts.batchMaxWaitMs !== undefined ? [`  batch: { maxWaitMs: ${opts.batchMaxWaitMs} }`] : []),
+    ...(opts.fastPaths ? [`  fastPaths: ${JSON.stringify(opts.fastPaths)}`] : []),
     'http: { host: 127.0.0.1, port: 0, metrics: true }',
     ...(opts.mapper !== undefined ? [`mapper: { enabled: ${opts.mapper} }`] : []),
     'websocket:',

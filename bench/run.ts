@@ -5,6 +5,13 @@
  * files exist. Prints a
  * table with PASS/MISS against the targets, writes bench/last-run.json, and exits non-zero only
  * when a scenario fails to complete: missing a target is a result, not an error.
+ *
+ * `npm run bench -- --fast-paths[=name,...]`: the bus's fast paths on vs off instead (issue #7):
+ * Switchboard with every fast path on, the same again (an A/A pair: the run's own noise), then
+ * with each named fast path (default: every one) switched off alone, all of them off, and the
+ * naive relay, rounds alternating. No mapper, presence, MTProto or media benches in that mode.
+ *
+ * `npm run bench -- --soak[=seconds]`: the Redis memory soak instead (bench/soak.ts, default 240 s).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,9 +21,12 @@ import { RedisProbe, startBenchRedis, type CommandStats, type RedisServer } from
 import { NaiveRelay } from './naive-relay.ts';
 import { BASELINE, SUBJECT, relayBench, type RelayBenchOutcome, type RelayFactory } from './relay-bench.ts';
 import type { BenchResult } from './result.ts';
+import { ALL_FAST_PATHS_OFF, FAST_PATH_NAMES, type FastPaths } from '../src/bus/redis/fast-paths.ts';
 
 /** Everything must be over in a few minutes; this is the hard stop if something hangs. */
 const HARD_LIMIT_MS = 6 * 60_000;
+/** A fast-path run measures more relays: about a minute each. */
+const HARD_LIMIT_PER_VARIANT_MS = 90_000;
 
 interface ExtraBench {
   readonly file: string;
@@ -30,12 +40,39 @@ const MTPROTO_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-memory.ts', exportName: 'runMtprotoMemoryBench', what: 'MTProto resident memory per idle connection at 10,000 connections (issue #9)' },
 ];
 
-async function relayFactories(redisUrl: string, failures: string[]): Promise<RelayFactory[]> {
+/**
+ * Issue #10's media bench moves a few GiB through loopback and disk (30-60 s): on a busy machine
+ * the default run would pass its hard stop with it, so it runs with `npm run bench -- --media`
+ * (or alone: `node --import tsx bench/media.ts`).
+ */
+const MEDIA_BENCH: ExtraBench = { file: 'media.ts', exportName: 'runMediaBench', what: 'media upload/download vs plain node:http, RSS while 500 MiB pass (issue #10)' };
+const WITH_MEDIA = process.argv.includes('--media');
+
+/** `--fast-paths` alone: every fast path; `--fast-paths=a,b`: those; absent: undefined (the usual run). */
+function fastPathsAsked(argv: readonly string[]): (keyof FastPaths)[] | undefined {
+  const arg = argv.find((a) => a === '--fast-paths' || a.startsWith('--fast-paths='));
+  if (arg === undefined) return undefined;
+  const names = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1).split(',').filter(Boolean) : FAST_PATH_NAMES;
+  const unknown = names.filter((n) => !(FAST_PATH_NAMES as string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown fast path(s) ${unknown.join(', ')}; known: ${FAST_PATH_NAMES.join(', ')}`);
+  return names as (keyof FastPaths)[];
+}
+
+async function relayFactories(redisUrl: string, failures: string[], ablate: readonly (keyof FastPaths)[] | undefined): Promise<RelayFactory[]> {
   const factories: RelayFactory[] = [{ name: BASELINE, start: () => NaiveRelay.start(redisUrl) }];
   try {
     // Imported late so that a broken bridged path still leaves the baseline's numbers standing.
     const { BridgedRelay } = await import('./bridged.ts');
-    factories.push({ name: SUBJECT, start: () => BridgedRelay.start(redisUrl) });
+    factories.push({ name: SUBJECT, start: () => BridgedRelay.start(redisUrl), comparedWith: BASELINE });
+    if (ablate) {
+      factories.push({ name: `${SUBJECT} again (A/A)`, start: () => BridgedRelay.start(redisUrl), comparedWith: SUBJECT });
+      for (const name of ablate) {
+        factories.push({ name: `${SUBJECT} without ${name}`, start: () => BridgedRelay.start(redisUrl, { fastPaths: { [name]: false } }), comparedWith: SUBJECT });
+      }
+      if (ablate.length > 1) {
+        factories.push({ name: `${SUBJECT}, every fast path off`, start: () => BridgedRelay.start(redisUrl, { fastPaths: ALL_FAST_PATHS_OFF }), comparedWith: SUBJECT });
+      }
+    }
   } catch (err) {
     failures.push(`bridged path did not load: ${(err as Error).stack ?? String(err)}`);
   }
@@ -81,7 +118,7 @@ function printTable(results: readonly BenchResult[]): void {
   for (const row of rows) console.log(line(row));
 }
 
-async function main(): Promise<number> {
+async function main(ablate: readonly (keyof FastPaths)[] | undefined): Promise<number> {
   const context = describeRun();
   console.log(`bench: ${context.date}, commit ${context.commit}${context.dirty ? ' (uncommitted changes)' : ''}, ${context.cpus} x ${context.cpuModel}, ${context.memoryGiB} GiB, node ${context.node}, redis ${context.redis}, load ${context.loadAverage}`);
   if (context.loadAverage > context.cpus / 2) {
@@ -98,7 +135,7 @@ async function main(): Promise<number> {
   try {
     redis = await startBenchRedis();
     probe = new RedisProbe(redis.url);
-    const relay = await relayBench(await relayFactories(redis.url, failures), probe, (msg) => console.log(msg));
+    const relay = await relayBench(await relayFactories(redis.url, failures, ablate), probe, (msg) => console.log(msg));
     results.push(...relay.results);
     failures.push(...relay.failures);
     commandStats = relay.commandStats;
@@ -108,7 +145,7 @@ async function main(): Promise<number> {
   }
   try {
     // Issue #10: the same WS -> WS path with and without the mapper, on the same redis-server.
-    if (redis && probe) {
+    if (redis && probe && !ablate) {
       const { runMapperCostBench, runMapperThroughputBench } = await import('./mapper.ts');
       const mapper = await runMapperThroughputBench(redis.url, probe, (msg) => console.log(msg));
       results.push(...mapper.results, await runMapperCostBench());
@@ -120,17 +157,20 @@ async function main(): Promise<number> {
     await probe?.close();
     await redis?.stop();
   }
-  try {
-    console.log('running bench/presence.ts ...');
-    const { runPresenceBench } = await import('./presence.ts');
-    results.push(...await runPresenceBench());
-  } catch (err) {
-    failures.push(`presence bench: ${(err as Error).stack ?? String(err)}`);
+  if (!ablate) {
+    try {
+      console.log('running bench/presence.ts ...');
+      const { runPresenceBench } = await import('./presence.ts');
+      results.push(...await runPresenceBench());
+    } catch (err) {
+      failures.push(`presence bench: ${(err as Error).stack ?? String(err)}`);
+    }
   }
-  for (const bench of MTPROTO_BENCHES) {
+  for (const bench of ablate ? [] : WITH_MEDIA ? [...MTPROTO_BENCHES, MEDIA_BENCH] : MTPROTO_BENCHES) {
     console.log(`running bench/${bench.file} ...`);
     await runExtra(bench, results, failures, missing);
   }
+  if (!WITH_MEDIA) console.log('media bench not run: `npm run bench -- --media` or `node --import tsx bench/media.ts`');
 
   printTable(results);
   for (const m of missing) console.log(`MISSING: ${m} is not there yet; not run.`);
@@ -138,18 +178,25 @@ async function main(): Promise<number> {
   const outFile = fileURLToPath(new URL('./last-run.json', import.meta.url));
   const loadAfter = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   console.log(`load average at the end: ${loadAfter}`);
-  writeFileSync(outFile, `${JSON.stringify({ context: { ...context, loadAverageAfter: loadAfter }, results, runs, mapperRuns, commandStats, missing, failures }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ context: { ...context, loadAverageAfter: loadAfter, fastPathsOff: ablate }, results, runs, mapperRuns, commandStats, missing, failures }, null, 2)}\n`);
   console.log(`\nwrote ${outFile}`);
   return failures.length > 0 ? 1 : 0;
 }
 
+const argv = process.argv.slice(2);
+const soakArg = argv.find((a) => a === '--soak' || a.startsWith('--soak='));
+const soakSeconds = soakArg === undefined ? undefined : Number(soakArg.includes('=') ? soakArg.slice(soakArg.indexOf('=') + 1) : 240);
+if (soakSeconds !== undefined && !(soakSeconds > 0 && soakSeconds <= 3_600)) throw new Error(`--soak takes a duration in seconds (1..3600), not ${soakArg}`);
+const ablate = fastPathsAsked(argv);
+// naive + switchboard + A/A + one per fast path (+ all off when several); a soak: its time and a margin.
+const limitMs = soakSeconds !== undefined ? (soakSeconds + 120) * 1000 : ablate ? (4 + ablate.length) * HARD_LIMIT_PER_VARIANT_MS : HARD_LIMIT_MS;
 const hardStop = setTimeout(() => {
-  console.error(`bench: still running after ${HARD_LIMIT_MS / 1000} s; giving up`);
+  console.error(`bench: still running after ${limitMs / 1000} s; giving up`);
   process.exit(2);
-}, HARD_LIMIT_MS);
+}, limitMs);
 hardStop.unref();
 
-main().then((code) => {
+(soakSeconds !== undefined ? import('./soak.ts').then(({ soakMain }) => soakMain(soakSeconds)) : main(ablate)).then((code) => {
   // Connections a failed scenario left open must not keep the process alive.
   process.exit(code);
 }, (err: unknown) => {

@@ -12,6 +12,7 @@ import { CONNECTOR_MODULES } from './connectors/registry.ts';
 import { MountTable, startHttpServer, type HttpServer } from './http/server.ts';
 import { healthReport } from './http/health.ts';
 import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
+import { startMedia } from './app/media-wiring.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -56,7 +57,7 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
 function busOptionsOf(loaded: LoadedConfig): BusDriverOptions {
   const { bus } = loaded.config;
   const common = { batch: bus.batch, retention: bus.retention, delivery: bus.delivery, stateFile: resolveFromConfig(loaded, bus.stateFile) };
-  return bus.driver === 'redis' ? { ...common, driver: 'redis', redis: bus.redis } : { ...common, driver: 'memory' };
+  return bus.driver === 'redis' ? { ...common, driver: 'redis', redis: bus.redis, fastPaths: bus.fastPaths } : { ...common, driver: 'memory' };
 }
 
 /**
@@ -86,8 +87,15 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     started.push(() => bus.close());
     // createBus itself warns loudly when the driver is memory (not durable).
 
+    const mounts = new MountTable();
+    let httpUrl = '';
+    let rooms: readonly string[] = [];
+    // The media store (docs/media.md): mounted now, served once the HTTP server listens below.
+    const media = await startMedia(loaded, { bus, rooms: () => rooms, mounts, httpUrl: () => httpUrl, logger: log, registry });
+    if (media) started.push(() => media.close());
+
     // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
-    const mapper = createMapper(loaded, bus, registry, log);
+    const mapper = createMapper(loaded, bus, registry, log, media?.links);
 
     const connectors: Connector[] = [];
     for (const module of CONNECTOR_MODULES) {
@@ -98,9 +106,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
+    rooms = router.rooms;
 
     let draining = false;
-    const mounts = new MountTable();
     const http: HttpServer = await startHttpServer({
       host: config.http.host,
       port: options.httpPortOverride ?? config.http.port,
@@ -113,11 +121,11 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       }),
     });
     started.push(() => http.close());
-    const httpUrl = `http://${urlHost(config.http.host)}:${http.port}`;
+    httpUrl = `http://${urlHost(config.http.host)}:${http.port}`;
 
     for (const connector of connectors) {
       await connector.start({
-        bus: connectorBus(bus, mapper, connector), routing: router, instanceId, registry, http: mounts, httpUrl,
+        bus: connectorBus(bus, mapper, connector), routing: router, instanceId, registry, http: mounts, httpUrl, media,
         endpoints: loaded.bridges.flatMap((b) => b.endpoints.filter((e) => e.connector === connector.network)),
         logger: log.child({ connector: connector.network }),
       });

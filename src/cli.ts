@@ -59,7 +59,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 }
 
 // Run when executed (node --import tsx src/cli.ts, or bin/switchboard.mjs), not when imported by tests.
+// `switchboard check | head`: a reader that stops reading is not an error of ours.
+const quietOnEpipe = (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; };
 if ((process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) || process.env['SWITCHBOARD_CLI_MAIN'] === '1') {
+  process.stdout.on('error', quietOnEpipe);
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
     // A started bridge has closed everything by now; exit so no stray timer keeps the process alive.

@@ -7,6 +7,7 @@ import type { Connector } from '../connectors/connector.ts';
 import { Mapper } from '../mapper/mapper.ts';
 import { busWithMapper } from '../mapper/egress.ts';
 import type { MapperTables } from '../mapper/tables.ts';
+import type { MediaLinks } from '../mapper/attachments.ts';
 
 /** The loaded mappings/ as the mapper's plain tables (the mapper knows nothing of config files). */
 export function mapperTables(mappings: Mappings): MapperTables {
@@ -36,14 +37,14 @@ export function mapperTables(mappings: Mappings): MapperTables {
 }
 
 /** The instance's mapper, or undefined when config.yaml turns it off (`mapper.enabled: false`). */
-export function createMapper(loaded: LoadedConfig, bus: Bus, registry: Registry, logger: Logger): Mapper | undefined {
+export function createMapper(loaded: LoadedConfig, bus: Bus, registry: Registry, logger: Logger, links?: MediaLinks): Mapper | undefined {
   const { mapper } = loaded.config;
   if (!mapper.enabled) {
     logger.info('mapper disabled (mapper.enabled: false): connectors get deliveries as the router made them');
     return undefined;
   }
   return new Mapper(mapperTables(loaded.mappings), {
-    registry, logger, idMap: bus.idMap,
+    registry, logger, idMap: bus.idMap, ...(links ? { links } : {}),
     settings: { recentMessages: mapper.recentMessages, quoteChars: mapper.quoteChars, maxTrackedStates: mapper.maxTrackedStates },
   });
 }

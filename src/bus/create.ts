@@ -2,12 +2,18 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { MemoryBus } from './memory/memory-bus.ts';
 import type { BusOptions } from './options.ts';
+import type { FastPaths } from './redis/fast-paths.ts';
 import type { Bus } from './types.ts';
 
 /** Which driver, and what it needs beyond BusOptions: what the `bus` section of config.yaml becomes. */
 export type BusDriverOptions = Omit<BusOptions, 'logger' | 'registry'> & (
   | { readonly driver: 'memory' }
-  | { readonly driver: 'redis'; readonly redis: { readonly url: string; readonly prefix: string } }
+  | {
+    readonly driver: 'redis';
+    readonly redis: { readonly url: string; readonly prefix: string };
+    /** Shortcuts to switch off (docs/bus.md, "Fast paths"); all on when absent. */
+    readonly fastPaths?: Partial<FastPaths>;
+  }
 );
 
 export interface CreateBusDeps {
@@ -30,7 +36,8 @@ export async function createBus(options: BusDriverOptions, deps: CreateBusDeps):
   if (options.driver === 'redis') {
     // Loaded only when asked for: BullMQ and ioredis are most of a start-up on the memory driver.
     const { RedisBus } = await import('./redis/redis-bus.ts');
-    const bus = await RedisBus.connect({ ...opts, url: options.redis.url, prefix: options.redis.prefix, instanceId: deps.instanceId });
+    const bus = await RedisBus.connect({ ...opts, url: options.redis.url, prefix: options.redis.prefix, instanceId: deps.instanceId,
+      ...(options.fastPaths ? { fastPaths: options.fastPaths } : {}) });
     deps.logger.info({ prefix: options.redis.prefix, instance: deps.instanceId }, 'bus: redis driver (durable)');
     return bus;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MediaConfigSchema } from './media-schema.ts';
 
 /**
  * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
@@ -80,6 +81,12 @@ export const ConfigSchema = z.object({
       backoffMs: z.number().int().min(1).max(60_000).default(100),
       maxBackoffMs: z.number().int().min(1).max(600_000).default(10_000),
     }).strict().prefault({}),
+    /** Shortcuts of the redis driver, each switchable off (docs/bus.md, "Fast paths"); the memory driver has none. */
+    fastPaths: z.object({
+      directDelivery: z.boolean().default(true),
+      routeAtPublish: z.boolean().default(true),
+      skipLonelyFanout: z.boolean().default(true),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   http: z.object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -142,6 +149,8 @@ export const ConfigSchema = z.object({
     /** People x endpoints whose last delivered presence, typing and membership are remembered (the oldest are forgotten first). */
     maxTrackedStates: z.number().int().min(100).max(10_000_000).default(100_000),
   }).strict().prefault({}),
+  /** The media store: files of attachments, served with signed URLs (docs/media.md). */
+  media: MediaConfigSchema.prefault({}),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
   bridgesDir: z.string().min(1).default('./bridges'),
   /** Folder of mapping tables, relative to the config file. */

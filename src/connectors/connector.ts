@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import type { Capabilities } from '../core/capabilities.ts';
 import type { Endpoint, RoutingView } from '../core/endpoint.ts';
 import type { ComponentHealth } from '../core/health.ts';
+import type { MediaService } from '../media/index.ts';
 import type { HttpMounts } from '../core/http.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
@@ -77,6 +78,12 @@ export interface ConnectorContext {
   readonly http: HttpMounts;
   /** The public base URL of the HTTP server (for links the connector hands out). */
   readonly httpUrl: string;
+  /**
+   * The media store (docs/media.md), unless config.yaml turns it off: put files in it
+   * (`store.put`, or `fetcher.fetch(url)` for a remote URL, SSRF-safe) and hand out
+   * `attachmentFor(ref, name)`, a canonical attachment with a signed URL.
+   */
+  readonly media: MediaService | undefined;
 }
 
 export type ConnectorHealth = ComponentHealth;

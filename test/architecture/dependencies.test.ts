@@ -59,9 +59,10 @@ const RULES: Rule[] = [
       || toPath === 'bus/types.ts',
   },
   {
-    name: 'the connector contract and registry import only core, config, the bus interface and connector modules',
+    name: 'the connector contract and registry import only core, config, the bus interface, the media interface and connector modules',
     applies: (f) => f === 'connectors',
-    allowed: (t, toPath) => t === 'core' || t === 'config' || t === 'connectors' || toPath === 'bus/types.ts' || /^connectors\/[^/]+\/module\.ts$/.test(toPath),
+    allowed: (t, toPath) => t === 'core' || t === 'config' || t === 'connectors' || toPath === 'bus/types.ts' || toPath === 'media/index.ts'
+      || /^connectors\/[^/]+\/module\.ts$/.test(toPath),
   },
   {
     name: 'the mapper and the media store import only core and the bus interface',

@@ -3,11 +3,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import { ALL_FAST_PATHS_OFF, ALL_FAST_PATHS_ON, type FastPaths } from '../../src/bus/redis/fast-paths.ts';
 import type { BusOptions } from '../../src/bus/options.ts';
 import { compareCursors, type Bus, type Stoppable, type StreamEntry } from '../../src/bus/types.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { busOptions, Collector, lobbyRouter, message, MT, ROOM, sleep, waitFor, WS, XMPP } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { dedupeMarksPerRoom } from '../../src/bus/retention.ts';
+import { busOptions, Collector, lobbyRouter, message, MT, ROOM, settle, WS, XMPP } from './harness.ts';
 
 /**
  * The Bus contract: the same test bodies against both drivers. Each test gets a fresh bus (for
@@ -21,25 +24,24 @@ interface Driver {
 }
 
 let redis: RedisServer | undefined;
+const onRedis = (fast: FastPaths) => async (opts: BusOptions): Promise<Bus> => {
+  if (!redis) throw new Error('redis not started');
+  return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}`, fastPaths: fast });
+};
 const drivers: Driver[] = [
   { name: 'memory', setUp: async () => undefined, tearDown: async () => undefined, make: async (opts) => new MemoryBus(opts) },
   {
-    name: 'redis',
+    // The plain path: every shortcut off (docs/bus.md, "Fast paths").
+    name: 'redis, every fast path off',
     setUp: async () => { redis = await startRedis(); },
     tearDown: async () => { await redis?.stop(); },
-    make: async (opts) => {
-      if (!redis) throw new Error('redis not started');
-      return await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` });
-    },
+    make: onRedis(ALL_FAST_PATHS_OFF),
   },
   {
-    name: 'redis, direct delivery',
+    name: 'redis, every fast path on',
     setUp: async () => { redis = await startRedis(); },
     tearDown: async () => { await redis?.stop(); },
-    make: async (opts) => {
-      if (!redis) throw new Error('redis not started');
-      return directEgress(await RedisBus.connect({ ...opts, url: redis.url, prefix: `t${randomUUID().slice(0, 8)}`, instanceId: `test-${randomUUID()}` }));
-    },
+    make: async (opts) => directEgress(await onRedis(ALL_FAST_PATHS_ON)(opts)),
   },
 ];
 
@@ -99,18 +101,18 @@ for (const driver of drivers) {
         const fromWs = message('from ws', WS);
         await bus.publish([fromXmpp]);
         await bus.publish([fromWs]);
-        await waitFor('deliveries', () => ws.deliveries.length === 2 && mt.deliveries.length === 2 && xmpp.deliveries.length === 1);
-        await sleep(50);
+        await waitFor(() => ws.deliveries.length >= 2 && mt.deliveries.length >= 2 && xmpp.deliveries.length >= 1, { what: 'deliveries' });
+        const stream = await bus.readStream(ROOM, undefined, 10);
+        assert.deepEqual(stream.entries.map((e) => e.event.id), [fromXmpp.id, fromWs.id]);
+        assert.equal(await bus.latestCursor(ROOM), stream.entries[1]?.cursor);
+        await settle(bus, [ws, xmpp, mt]);
         assert.deepEqual(ids(ws.deliveries), [fromXmpp.id, fromWs.id]);
         assert.deepEqual(ids(mt.deliveries), [fromXmpp.id, fromWs.id]);
         assert.deepEqual(ids(xmpp.deliveries), [fromWs.id], 'the xmpp origin never gets its own event back');
         assert.deepEqual(ws.deliveries.map((d) => d.target), [WS, WS]);
         assert.deepEqual(mt.deliveries.map((d) => d.target), [MT, MT]);
         // Every target sees the same cursor for one event, and it is the stream's.
-        const stream = await bus.readStream(ROOM, undefined, 10);
-        assert.deepEqual(stream.entries.map((e) => e.event.id), [fromXmpp.id, fromWs.id]);
         assert.deepEqual(mt.deliveries.map((d) => d.cursor), stream.entries.map((e) => e.cursor));
-        assert.equal(await bus.latestCursor(ROOM), stream.entries[1]?.cursor);
       }));
 
     test('an event published twice (same id, separate calls) is routed and appended once', () =>
@@ -124,8 +126,8 @@ for (const driver of drivers) {
         await Promise.all([bus.publish([once]), bus.publish([once])]); // also when coalesced into one batch
         const marker = message('marker');
         await bus.publish([marker]);
-        await waitFor('marker', () => mt.deliveries.some((d) => d.event.id === marker.id));
-        await sleep(50);
+        // The marker went in after every copy: once it is delivered, a copy routed again would have been too.
+        await waitFor(() => mt.deliveries.some((d) => d.event.id === marker.id), { what: 'marker' });
         assert.deepEqual(ids(mt.deliveries), [once.id, marker.id]);
         const stream = await bus.readStream(ROOM, undefined, 100);
         assert.deepEqual(stream.entries.map((e) => e.event.id), [once.id, marker.id]);
@@ -149,9 +151,9 @@ for (const driver of drivers) {
           }
         }));
         const total = producers * perProducer;
-        await waitFor('all deliveries', () => ws.deliveries.length >= total && mt.deliveries.length >= total, 60_000);
-        await sleep(50);
+        await waitFor(() => ws.deliveries.length >= total && mt.deliveries.length >= total, { timeoutMs: 60_000, what: 'all deliveries' });
         const stream = await bus.readStream(ROOM, undefined, total + 10);
+        await settle(bus, [ws, mt]);
         assert.equal(stream.entries.length, total);
         for (const c of [ws, mt]) {
           assert.equal(c.deliveries.length, total, 'each event exactly once');
@@ -180,13 +182,13 @@ for (const driver of drivers) {
           await bus.publish(events);
           sent.push(...events.map((e) => e.id));
         }
-        await waitFor('routing of all 500', () => ws.deliveries.length === 500);
+        await waitFor(() => ws.deliveries.length === 500, { what: 'routing of all 500' });
         const stats = await bus.stats();
         assert.ok((stats.egressWaiting['mtproto'] ?? 0) > 0, 'the absent target has a backlog');
         const mt = new Collector(bus, 'mtproto');
         closers.push(mt);
-        await waitFor('the backlog', () => mt.deliveries.length >= 500);
-        await sleep(100);
+        await waitFor(() => mt.deliveries.length >= 500, { what: 'the backlog' });
+        await settle(bus, [mt]);
         assert.deepEqual(ids(mt.deliveries), sent);
         assert.equal((await bus.stats()).egressWaiting['mtproto'] ?? 0, 0);
       }));
@@ -204,13 +206,13 @@ for (const driver of drivers) {
         const mt = new Collector(bus, 'mtproto');
         closers.push(mt);
         closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
-        await waitFor('120 deliveries', () => mt.deliveries.length >= 120);
-        await sleep(100);
+        await waitFor(() => mt.deliveries.length >= 120, { what: '120 deliveries' });
+        const stream = (await bus.readStream(ROOM, undefined, 1_000)).entries;
+        assert.deepEqual(stream.map((e) => e.event.id), sent.map((e) => e.id));
+        await settle(bus, [mt]);
         assert.deepEqual(ids(mt.deliveries), sent.map((e) => e.id));
         assert.ok(mt.calls.every((c) => c.length >= 1 && c.length <= 8), `call sizes ${mt.calls.map((c) => c.length).join(',')}`);
         assert.ok(mt.calls.length <= 60, `the backlog went in batches, not one by one (${mt.calls.length} calls)`);
-        const stream = (await bus.readStream(ROOM, undefined, 1_000)).entries;
-        assert.deepEqual(stream.map((e) => e.event.id), sent.map((e) => e.id));
       }));
 
     test('a handler that fails twice gets the same batch again in place; nothing overtakes it', () =>
@@ -222,11 +224,11 @@ for (const driver of drivers) {
         closers.push(mt);
         const first = message('first');
         await bus.publish([first]);
-        await waitFor('the first failure', () => mt.calls.length >= 1);
+        await waitFor(() => mt.calls.length >= 1, { what: 'the first failure' });
         const later = Array.from({ length: 20 }, (_, i) => message(`later ${i}`));
         await bus.publish(later);
-        await waitFor('everything', () => mt.deliveries.length >= 21);
-        await sleep(50);
+        await waitFor(() => mt.deliveries.length >= 21, { what: 'everything' });
+        await settle(bus, [mt]);
         assert.equal(mt.calls[0]?.[0]?.event.id, first.id);
         assert.deepEqual(ids(mt.calls[1] ?? []), ids(mt.calls[0] ?? []), 'the retry is the same batch');
         assert.deepEqual(ids(mt.calls[2] ?? []), ids(mt.calls[0] ?? []));
@@ -240,18 +242,18 @@ for (const driver of drivers) {
         const failing = new Collector(bus, 'mtproto', () => { throw new Error('target down'); });
         const first = [message('h1'), message('h2')];
         await bus.publish(first);
-        await waitFor('the first failure', () => failing.calls.length >= 1);
+        await waitFor(() => failing.calls.length >= 1, { what: 'the first failure' });
         const later = [message('h3'), message('h4')];
         await bus.publish(later);
-        await waitFor('later routed', async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 4);
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 4, { what: 'later routed' });
         const closedAt = Date.now();
         await failing.close(); // in the middle of a 60 s backoff
         assert.ok(Date.now() - closedAt < 5_000, 'close does not wait out the backoff');
         assert.equal(failing.deliveries.length, 0);
         const next = new Collector(bus, 'mtproto');
         closers.push(next);
-        await waitFor('all four', () => next.deliveries.length >= 4);
-        await sleep(50);
+        await waitFor(() => next.deliveries.length >= 4, { what: 'all four' });
+        await settle(bus, [next]);
         assert.deepEqual(ids(next.deliveries), [...first, ...later].map((e) => e.id));
         assert.deepEqual(ids(next.calls[0] ?? []).slice(0, 2), first.map((e) => e.id), 'the handed-back batch comes first');
         assert.equal((await bus.deadLetters(10)).length, 0);
@@ -266,15 +268,15 @@ for (const driver of drivers) {
         closers.push(mt);
         const poison = message('poison');
         await bus.publish([poison]);
-        await waitFor('the first failure', () => mt.calls.length >= 1);
+        await waitFor(() => mt.calls.length >= 1, { what: 'the first failure' });
         const after1 = message('after 1');
         const after2 = message('after 2');
         await bus.publish([after1]);
         await bus.publish([after2]);
-        await waitFor('later events', () => mt.deliveries.length >= 2);
+        await waitFor(() => mt.deliveries.length >= 2, { what: 'later events' });
         assert.deepEqual(ids(mt.deliveries), [after1.id, after2.id]);
         assert.equal(mt.calls.filter((b) => b.some((d) => d.event.id === poison.id)).length, 3, 'maxAttempts attempts');
-        await waitFor('the dead letter', async () => (await bus.deadLetters(10)).length >= 1);
+        await waitFor(async () => (await bus.deadLetters(10)).length >= 1, { what: 'the dead letter' });
         const dead = await bus.deadLetters(10);
         assert.equal(dead.length, 1);
         assert.equal(dead[0]?.event?.id, poison.id);
@@ -284,12 +286,37 @@ for (const driver of drivers) {
         assert.equal((await bus.stats()).deadLettered, 1);
       }));
 
+    test('dedupe is bounded per room: an id is a duplicate while its room has had at most N newer events, and appended again long after', () =>
+      withBus(busOptions({ retention: { maxEventsPerRoom: 100 } }), async (bus, closers) => {
+        closers.push(bus.startRouting(() => []));
+        const n = dedupeMarksPerRoom({ maxEventsPerRoom: 100, dedupeSeconds: 3_600 });
+        const first = message('first');
+        await bus.publish([first]);
+        const newer = Array.from({ length: n }, (_, i) => message(`n${i}`));
+        await bus.publish(newer);
+        // Another room's traffic does not count against this room's marks.
+        await bus.publish(Array.from({ length: 3 * n }, (_, i) => message(`o${i}`, XMPP, 'other room')));
+        const again = message('after the copy');
+        await bus.publish([first, again]);
+        await waitFor(async () => (await bus.latestCursor(ROOM)) !== undefined
+          && (await bus.readStream(ROOM, undefined, 1_000)).entries.some((e) => e.event.id === again.id), { what: 'the copy routed' });
+        const kept = (await bus.readStream(ROOM, undefined, 1_000)).entries.map((e) => e.event.id);
+        assert.deepEqual(kept.slice(-2), [newer[n - 1]?.id, again.id], 'N newer events: still a duplicate, not appended');
+        // Far more than N newer events: forgotten, so the same id is appended again.
+        await bus.publish(Array.from({ length: 3 * n }, (_, i) => message(`m${i}`)));
+        const late = message('after the late copy');
+        await bus.publish([first, late]);
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 1_000)).entries.some((e) => e.event.id === late.id), { what: 'the late copy routed' });
+        const tail = (await bus.readStream(ROOM, undefined, 1_000)).entries.map((e) => e.event.id);
+        assert.deepEqual(tail.slice(-2), [first.id, late.id]);
+      }));
+
     test('readStream after a cursor returns exactly what follows it, once, in order, in pages', () =>
       withBus(busOptions(), async (bus, closers) => {
         closers.push(bus.startRouting(() => []));
         const events = Array.from({ length: 25 }, (_, i) => message(`s${i}`));
         await bus.publish(events);
-        await waitFor('25 appended', async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 25);
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 100)).entries.length === 25, { what: '25 appended' });
         const all = (await bus.readStream(ROOM, undefined, 100)).entries;
         assert.deepEqual(all.map((e) => e.event.id), events.map((e) => e.id));
         for (let i = 1; i < all.length; i++) assert.ok(compareCursors(all[i - 1]?.cursor ?? '', all[i]?.cursor ?? '') < 0);
@@ -315,19 +342,22 @@ for (const driver of drivers) {
         closers.push(bus.startRouting(() => []));
         const early = Array.from({ length: 5 }, (_, i) => message(`early ${i}`));
         await bus.publish(early);
-        await waitFor('early appended', async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 5);
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 5, { what: 'early appended' });
         const retained = (await bus.readStream(ROOM, undefined, 10)).entries;
         const fromCursor: StreamEntry[] = [];
         const onlyNew: StreamEntry[] = [];
         closers.push(bus.subscribeStream(ROOM, retained[1]?.cursor, (entries) => { fromCursor.push(...entries); }));
         closers.push(bus.subscribeStream(ROOM, undefined, (entries) => { onlyNew.push(...entries); }));
-        await waitFor('replay', () => fromCursor.length === 3);
+        await waitFor(() => fromCursor.length === 3, { what: 'replay' });
         const live = Array.from({ length: 30 }, (_, i) => message(`live ${i}`));
         for (const e of live) await bus.publish([e]);
-        await waitFor('live', () => fromCursor.length === 33 && onlyNew.length === 30);
-        await sleep(50);
-        assert.deepEqual(fromCursor.map((e) => e.event.id), [...early.slice(2), ...live].map((e) => e.id));
-        assert.deepEqual(onlyNew.map((e) => e.event.id), live.map((e) => e.id));
+        // Nothing more than these: a marker published last is the next thing both see.
+        const marker = message('marker');
+        await bus.publish([marker]);
+        const seen = (entries: StreamEntry[]) => entries.some((e) => e.event.id === marker.id);
+        await waitFor(() => seen(fromCursor) && seen(onlyNew), { what: 'live events and the marker' });
+        assert.deepEqual(fromCursor.map((e) => e.event.id), [...early.slice(2), ...live, marker].map((e) => e.id));
+        assert.deepEqual(onlyNew.map((e) => e.event.id), [...live, marker].map((e) => e.id));
       }));
 
     test('retention trims old events and reports truncated to a reader behind it', () =>
@@ -337,7 +367,7 @@ for (const driver of drivers) {
         closers.push(mt);
         const events = Array.from({ length: 300 }, (_, i) => message(`r${i}`));
         for (let i = 0; i < events.length; i += 30) await bus.publish(events.slice(i, i + 30));
-        await waitFor('300 delivered', () => mt.deliveries.length === 300);
+        await waitFor(() => mt.deliveries.length === 300, { what: '300 delivered' });
         const retained = (await bus.readStream(ROOM, undefined, 1_000)).entries;
         assert.ok(retained.length >= 100 && retained.length <= 110, `kept ${retained.length}`);
         assert.deepEqual(retained.map((e) => e.event.id), events.slice(-retained.length).map((e) => e.id), 'the newest are kept');
@@ -357,7 +387,7 @@ for (const driver of drivers) {
         closers.push(mt);
         const before1 = message('before');
         await bus.publish([before1]);
-        await waitFor('before', () => mt.deliveries.length === 1);
+        await waitFor(() => mt.deliveries.length === 1, { what: 'before' });
         const latest = await bus.latestCursor(ROOM);
         const good = message('good but in a bad call');
         const bad = { ...message('bad'), id: 'not-a-ulid' } as unknown as CanonicalEvent;
@@ -367,11 +397,11 @@ for (const driver of drivers) {
         assert.equal(results[0]?.status, 'rejected');
         assert.equal(results[1]?.status, 'rejected');
         assert.equal(results[2]?.status, 'fulfilled', 'a bad call does not affect another');
-        await waitFor('other call', () => mt.deliveries.length === 2);
-        await sleep(100);
-        assert.deepEqual(ids(mt.deliveries), [before1.id, otherCall.id]);
+        await waitFor(() => mt.deliveries.length >= 2, { what: 'other call' });
         const stream = (await bus.readStream(ROOM, latest, 100)).entries;
         assert.deepEqual(stream.map((e) => e.event.id), [otherCall.id]);
+        await settle(bus, [mt]);
+        assert.deepEqual(ids(mt.deliveries), [before1.id, otherCall.id]);
         await assert.rejects(bus.readStream(ROOM, 'not a cursor', 10));
       }));
   });

@@ -12,7 +12,8 @@ import type { Bus } from '../../src/bus/types.ts';
 import type { EventId } from '../../src/core/ids.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { busOptions, Collector, lobbyRouter, message, ROOM, waitFor, WS, XMPP } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { busOptions, Collector, lobbyRouter, message, ROOM, WS, XMPP } from './harness.ts';
 
 /**
  * The services beside the queues, the same test bodies on both drivers: transactions
@@ -51,10 +52,10 @@ for (const driver of drivers) {
         // The same transaction id of ANOTHER sender is another transaction.
         const other = message('hi', XMPP);
         assert.deepEqual(await bus.publishOnce(other, { scope: 'xmpp:mallory@example.org', id: 'origin-1' }), { id: other.id, duplicate: false });
-        await waitFor('both messages delivered', () => ws.deliveries.length >= 2);
+        await waitFor(() => ws.deliveries.length >= 2, { what: 'both messages delivered' });
         const marker = message('marker', XMPP);
         await bus.publish([marker]);
-        await waitFor('the marker', () => ws.deliveries.some((d) => d.event.id === marker.id));
+        await waitFor(() => ws.deliveries.some((d) => d.event.id === marker.id), { what: 'the marker' });
         assert.deepEqual(ws.deliveries.map((d) => d.event.id), [first.id, other.id, marker.id]);
         const stream = await bus.readStream(ROOM, undefined, 100);
         assert.deepEqual(stream.entries.map((e) => e.event.id), [first.id, other.id, marker.id]);
@@ -90,7 +91,7 @@ for (const driver of drivers) {
 
         const marker = message('marker', XMPP);
         await bus.publish([marker]);
-        await waitFor('the marker in the stream', async () => (await bus.readStream(ROOM, undefined, 100)).entries.some((e) => e.event.id === marker.id));
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 100)).entries.some((e) => e.event.id === marker.id), { what: 'the marker in the stream' });
         const ids = (await bus.readStream(ROOM, undefined, 100)).entries.map((e) => e.event.id);
         assert.deepEqual(ids, [lost.id, landed.id, marker.id]);
       } finally {
@@ -164,7 +165,7 @@ for (const driver of drivers) {
         await xmpp.delete('k');
         assert.equal(await xmpp.get('k'), undefined);
         await xmpp.set('short', 'lived', 50);
-        await waitFor('expiry', async () => (await xmpp.get('short')) === undefined, 3_000);
+        await waitFor(async () => (await xmpp.get('short')) === undefined, { timeoutMs: 3_000, what: 'expiry' });
         await assert.rejects(xmpp.set('', 'x'), RangeError);
         await assert.rejects(xmpp.set('big', 'x'.repeat(1_048_577)), RangeError);
         assert.equal(await xmpp.get('big'), undefined);
@@ -178,7 +179,7 @@ for (const driver of drivers) {
       const a = await driver.make(busOptions(), prefix);
       const events: string[] = [];
       const leaseA = a.holdLease('xmpp-component', { onAcquired: () => events.push('a+'), onLost: () => events.push('a-') });
-      await waitFor('a holds it', () => leaseA.held);
+      await waitFor(() => leaseA.held, { what: 'a holds it' });
       if (driver.name === 'redis') {
         const b = await driver.make(busOptions(), prefix);
         const leaseB = b.holdLease('xmpp-component', { onAcquired: () => events.push('b+'), onLost: () => events.push('b-') });
@@ -186,7 +187,7 @@ for (const driver of drivers) {
           await new Promise((r) => setTimeout(r, 400)); // b tries twice (ttl/3 = 200 ms) while a holds it
           assert.equal(leaseB.held, false);
           await leaseA.close();
-          await waitFor('b takes over', () => leaseB.held, 5_000);
+          await waitFor(() => leaseB.held, { timeoutMs: 5_000, what: 'b takes over' });
           assert.deepEqual(events, ['a+', 'a-', 'b+']);
         } finally {
           await leaseB.close();

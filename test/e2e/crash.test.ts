@@ -6,6 +6,7 @@ import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { killAllBridges, spawnBridge } from './bridge-process.ts';
@@ -40,15 +41,6 @@ const LOBBY = 'endpoints:\n  - websocket: lobby\n  - xmpp: lobby@muc.example.org
 function duplicates(ids: readonly string[]): string[] {
   const seen = new Set<string>();
   return ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
-}
-
-/** Waits until `done()` holds, polling, or fails after `ms` with `what`. */
-async function until(done: () => boolean, ms: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The events a client receives, across reconnections, with the last cursor it saw. */
@@ -145,7 +137,7 @@ describe('e2e: crash of the bridge (redis driver, child process)', () => {
         sent++;
       }
     };
-    await until(() => { pump(); return acked.length >= killAt; }, 30_000, () => `${acked.length} acks of ${sent} sent`);
+    await waitFor(() => { pump(); return acked.length >= killAt; }, { timeoutMs: 30_000, what: () => `${acked.length} acks of ${sent} sent` });
     first.signal(signal);
     killed = true;
     const exit = await first.exited;
@@ -165,8 +157,7 @@ describe('e2e: crash of the bridge (redis driver, child process)', () => {
     const t1 = Date.now();
     await receiver.connect(second.wsUrl, receiver.lastCursor);
     const ackedSet = new Set(acked);
-    await until(() => { receiver.drain(); return receiver.ids.filter((id) => ackedSet.has(id)).length >= acked.length || duplicates(receiver.ids).length > 0; },
-      30_000, () => `receiver has ${receiver.ids.filter((id) => ackedSet.has(id)).length} of ${acked.length} acked`);
+    await waitFor(() => { receiver.drain(); return receiver.ids.filter((id) => ackedSet.has(id)).length >= acked.length || duplicates(receiver.ids).length > 0; }, { timeoutMs: 30_000, what: () => `receiver has ${receiver.ids.filter((id) => ackedSet.has(id)).length} of ${acked.length} acked` });
     // Stay a little longer: a duplicate or a late straggler would show up now.
     await new Promise((r) => setTimeout(r, 500));
     receiver.drain();
@@ -210,7 +201,7 @@ describe('e2e: target outage (redis driver, in-process app)', () => {
       await sender.request({ type: 'join', room: 'lobby' });
       await receiver.connect(url, undefined);
       const warmup = await sender.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'before the outage' } });
-      await until(() => { receiver.drain(); return receiver.ids.length === 1; }, 10_000, () => 'warm-up message');
+      await waitFor(() => { receiver.drain(); return receiver.ids.length === 1; }, { timeoutMs: 10_000, what: () => 'warm-up message' });
       assert.equal(receiver.ids[0], warmup['id']);
       await receiver.close();
 
@@ -221,7 +212,7 @@ describe('e2e: target outage (redis driver, in-process app)', () => {
       const acked = acks.map((f) => String(f['id']));
 
       await receiver.connect(url, receiver.lastCursor);
-      await until(() => { receiver.drain(); return receiver.ids.length >= 1 + total; }, 20_000, () => `${receiver.ids.length - 1} of ${total}`);
+      await waitFor(() => { receiver.drain(); return receiver.ids.length >= 1 + total; }, { timeoutMs: 20_000, what: () => `${receiver.ids.length - 1} of ${total}` });
       await new Promise((r) => setTimeout(r, 300));
       receiver.drain();
       assert.deepEqual(receiver.ids.slice(1), acked, 'all 500, in order, once');

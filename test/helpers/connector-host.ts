@@ -1,5 +1,6 @@
 import type { Bus } from '../../src/bus/types.ts';
 import type { Connector } from '../../src/connectors/connector.ts';
+import type { MediaService } from '../../src/media/index.ts';
 import type { RoutingView } from '../../src/core/endpoint.ts';
 import { silentLogger, type Logger } from '../../src/core/logger.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
@@ -17,7 +18,7 @@ export interface ConnectorHost {
  * port) with the mount table it fills: for tests of one connector without the whole app.
  */
 export async function startConnector(connector: Connector, deps: {
-  bus: Bus; routing: RoutingView; registry?: Registry; logger?: Logger; instanceId?: string;
+  bus: Bus; routing: RoutingView; registry?: Registry; logger?: Logger; instanceId?: string; media?: MediaService;
 }): Promise<ConnectorHost> {
   const registry = deps.registry ?? createRegistry(false);
   const logger = deps.logger ?? silentLogger;
@@ -30,7 +31,7 @@ export async function startConnector(connector: Connector, deps: {
   try {
     await connector.start({
       bus: deps.bus, routing: deps.routing, registry, logger, http: mounts, httpUrl,
-      instanceId: deps.instanceId ?? 'test',
+      instanceId: deps.instanceId ?? 'test', media: deps.media,
       endpoints: deps.routing.rooms.flatMap((room) => deps.routing.endpointsOf(room).filter((e) => e.connector === connector.network)),
     });
   } catch (err) {

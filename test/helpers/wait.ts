@@ -1,19 +1,19 @@
 /**
- * Waits for a condition to hold, checking it every few milliseconds: for tests that wait on an
- * outcome (a delivery arrived, a key expired) rather than sleeping for a fixed time. Fails with a
- * message naming what it waited for.
+ * The one polling helper of the test suite: waits until `predicate` holds (it may be async), checking
+ * every `intervalMs`, and fails after `timeoutMs` with a message naming what it waited for. Tests
+ * wait for the event itself with it, never for a guessed amount of time.
  */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  options: { timeoutMs?: number; what: string | (() => string); intervalMs?: number },
-): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const until = Date.now() + timeoutMs;
+export interface WaitOptions {
+  readonly timeoutMs?: number;
+  /** What is awaited, for the failure message: "the dead letter", "all 500 deliveries". May be computed at failure time. */
+  readonly what: string | (() => string);
+  readonly intervalMs?: number;
+}
+
+export async function waitFor(predicate: () => boolean | Promise<boolean>, { timeoutMs = 15_000, what, intervalMs = 10 }: WaitOptions): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > until) {
-      const what = typeof options.what === 'function' ? options.what() : options.what;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

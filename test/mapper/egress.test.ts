@@ -11,7 +11,8 @@ import { Mapper } from '../../src/mapper/mapper.ts';
 import { busWithMapper } from '../../src/mapper/egress.ts';
 import { hintsOf } from '../../src/mapper/types.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { busOptions, lobbyRouter, message, MT, waitFor, WS, XMPP } from '../bus/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { busOptions, lobbyRouter, message, MT, WS, XMPP } from '../bus/harness.ts';
 import { BARE, TABLES } from './harness.ts';
 
 /**
@@ -60,7 +61,7 @@ for (const driver of drivers) {
         await bus.publish(events.slice(0, 10));
         await bus.publish([edit]);
         await bus.publish(events.slice(10));
-        await waitFor('every delivery', () => got.length >= events.length + 1);
+        await waitFor(() => got.length >= events.length + 1, { what: 'every delivery' });
         const texts = got.map((d) => (d.event as { text: string }).text);
         assert.deepEqual(texts, [...events.slice(0, 10).map((e) => (e as { text: string }).text), '> alice (websocket): m0\n✎ corrected: m0 fixed', ...events.slice(10).map((e) => (e as { text: string }).text)]);
         assert.ok(failed, 'the connector did refuse a batch');
@@ -87,7 +88,7 @@ for (const driver of drivers) {
         assert.equal(await bus.state('xmpp').get('k'), 'v');
         const e = message('via facade', XMPP);
         await facade.publish([e]);
-        await waitFor('the stream', async () => (await bus.readStream('lobby', undefined, 10)).entries.some((x) => x.event.id === e.id));
+        await waitFor(async () => (await bus.readStream('lobby', undefined, 10)).entries.some((x) => x.event.id === e.id), { what: 'the stream' });
       } finally {
         await routing.close();
         await bus.close();

@@ -11,8 +11,6 @@ import { listenForUpgrades, pinned, readySession, startServer } from './harness.
 import { decryptPayload } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
 import { SaltSchedule } from '../../src/connectors/mtproto/session/salts.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 test('flood: more frames than the burst get transport error -429 and a close; a fresh client is still served', async () => {
   const srv = await startServer({ framesPerSecond: 5, frameBurst: 5 });
   try {
@@ -84,29 +82,27 @@ test('maxPendingHandshakes: 1 → a second concurrent handshake gets -404 + clos
 test('ping_delay_disconnect: pong, then the server closes ~disconnect_delay later unless re-armed', async () => {
   const srv = await startServer();
   try {
-    // Re-armed: delay 1 s, then after 0.3 s re-armed with 10 s → still open well after the first 1 s.
-    const r = await readySession(srv);
-    r.send({ _: 'ping_delay_disconnect', ping_id: 11n, disconnect_delay: 1 });
-    assert.ok((await r.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 11n)).found, 'pong for the first');
-    await sleep(300);
-    r.send({ _: 'ping_delay_disconnect', ping_id: 12n, disconnect_delay: 10 });
-    assert.ok((await r.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 12n)).found, 'pong for the re-arm');
-    await sleep(2200);
-    assert.equal(r.conn.closed, false, 're-armed timer replaced the 1 s one');
-    assert.equal(await r.ping(), true, 'still served');
-    r.conn.close();
+    // Two sessions armed with 1 s, `rearmed` first; then `rearmed` is re-armed with 10 s. When the
+    // other one is closed by its timer, the first 1 s timer of `rearmed` is due too (it was armed
+    // earlier): `rearmed` still being open then shows the re-arm replaced it. No guessed sleep.
+    const rearmed = await readySession(srv);
+    const once = await readySession(srv);
+    rearmed.send({ _: 'ping_delay_disconnect', ping_id: 11n, disconnect_delay: 1 });
+    assert.ok((await rearmed.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 11n)).found, 'pong for the first');
+    const t0 = Date.now();
+    once.send({ _: 'ping_delay_disconnect', ping_id: 42n, disconnect_delay: 1 });
+    assert.ok((await once.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 42n)).found, 'pong');
+    rearmed.send({ _: 'ping_delay_disconnect', ping_id: 12n, disconnect_delay: 10 });
+    assert.ok((await rearmed.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 12n)).found, 'pong for the re-arm');
 
     // Not re-armed: closed about 1 s later.
-    const s = await readySession(srv);
-    const t0 = Date.now();
-    s.send({ _: 'ping_delay_disconnect', ping_id: 42n, disconnect_delay: 1 });
-    const got = await s.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 42n);
-    assert.ok(got.found, 'pong');
-    await sleep(Math.max(0, 400 - (Date.now() - t0)));
-    assert.equal(s.conn.closed, false, 'not closed right away');
-    assert.equal(await s.conn.waitClosed(5000), true, 'closed by the server');
+    assert.equal(await once.conn.waitClosed(5000), true, 'closed by the server');
     const elapsed = Date.now() - t0;
     assert.ok(elapsed >= 800 && elapsed < 5000, `closed after ${elapsed} ms`);
+
+    assert.equal(rearmed.conn.closed, false, 're-armed timer replaced the 1 s one');
+    assert.equal(await rearmed.ping(), true, 'still served');
+    rearmed.conn.close();
   } finally {
     await srv.stop();
   }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { busOptions, metricValue, startBridge, xmppMessage, type TestBridge } from './harness.ts';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 
@@ -39,11 +40,9 @@ describe('websocket across instances (redis fan-out)', () => {
   };
   const leaseHolder = async () => (await admin!.get(`${prefix}:lease:egress:websocket`)) ?? '';
   const waitForLease = async (instance: Instance) => {
-    const until = Date.now() + 15_000;
-    while (!(await leaseHolder()).startsWith(`${instance.name}-`)) {
-      if (Date.now() > until) throw new Error(`${instance.name} did not take the websocket egress lease (holder: ${await leaseHolder()})`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let holder = '';
+    await waitFor(async () => (holder = await leaseHolder()).startsWith(`${instance.name}-`),
+      { intervalMs: 50, what: () => `${instance.name} to take the websocket egress lease (holder: ${holder})` });
   };
   /** A client of `instance` with the given token name, joined to lobby: returns it and its joined cursor. */
   const joined = async (instance: Instance, token: 'alice' | 'bob' | 'carol' | 'limited') => {

@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient } from '../helpers/ws-client.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { metricValue, startBridge, xmppMessage, type TestBridge } from './harness.ts';
 
 const MAX_BUFFERED = 64 * 1024;
@@ -17,14 +18,6 @@ async function publishBig(bridge: TestBridge, n: number): Promise<string[]> {
     ids.push(...batch.map((e) => e.id));
   }
   return ids;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('websocket: slow consumers', () => {
@@ -45,8 +38,8 @@ describe('websocket: slow consumers', () => {
       assert.deepEqual(got.map((e) => e.event.id), ids, 'the fast client got everything, in order');
       const elapsed = Date.now() - started;
 
-      await waitUntil('the slow consumer to be cut off', async () => (await metricValue(bridge.registry, 'switchboard_ws_closes_total', { reason: 'slow consumer' })) >= 1, 5_000);
-      await waitUntil('the connection count to drop', () => bridge.connector.connections <= 2, 1_000);
+      await waitFor(async () => (await metricValue(bridge.registry, 'switchboard_ws_closes_total', { reason: 'slow consumer' })) >= 1, { timeoutMs: 5_000, what: 'the slow consumer to be cut off' });
+      await waitFor(() => bridge.connector.connections <= 2, { timeoutMs: 1_000, what: 'the connection count to drop' });
       slow.resume();
       const closed = await slow.closed;
       assert.deepEqual(closed, { code: 1008, reason: 'slow consumer' });

@@ -1,6 +1,8 @@
 import { parseEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
+import { MAX_DEAD_LETTERS } from '../retention.ts';
+import { RoomMarks } from './room-marks.ts';
 import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type LeaseCallbacks, type LeaseHandle,
   type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
@@ -9,7 +11,6 @@ import { LocalState } from './state-store.ts';
 
 /** Upper bound of deliveries waiting for one connector before new ones are dead-lettered. */
 const MAX_EGRESS_BACKLOG = 1_000_000;
-const MAX_DEAD_LETTERS = 10_000;
 
 interface RoomStream {
   entries: StreamEntry[];
@@ -31,7 +32,7 @@ export class MemoryBus implements Bus {
   private readonly ingress: CanonicalEvent[] = [];
   private readonly egress = new Map<string, Delivery[]>();
   private readonly rooms = new Map<string, RoomStream>();
-  private readonly seen = new Map<string, number>(); // event id -> expiry ms
+  private readonly marks: RoomMarks;
   private readonly dead: DeadLetter[] = [];
   private readonly wakeRouter = new Set<() => void>();
   private readonly wakeEgress = new Map<string, () => void>();
@@ -46,6 +47,7 @@ export class MemoryBus implements Bus {
 
   constructor(private readonly opts: BusOptions) {
     this.metrics = busMetrics(opts.registry);
+    this.marks = new RoomMarks(opts.retention);
     this.transactions = new MemoryTransactionLog(opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
     this.idMap = new MemoryIdMap(opts.retention.idMapPerEndpoint);
     this.localState = new LocalState(opts.stateFile);
@@ -98,13 +100,11 @@ export class MemoryBus implements Bus {
 
   private routeOne(event: CanonicalEvent, route: RouteFn): void {
     const now = Date.now();
-    const expiry = this.seen.get(event.id);
-    if (expiry !== undefined && expiry > now) {
+    if (this.marks.has(event.room, event.id, now)) {
       this.metrics.duplicates.inc();
       return;
     }
-    this.seen.set(event.id, now + this.opts.retention.dedupeSeconds * 1000);
-    if (this.seen.size > 2 * this.opts.retention.maxEventsPerRoom + 100_000) this.pruneSeen(now);
+    this.marks.add(event.room, event.id, now);
 
     const cursor = this.nextCursor(now);
     const room = this.room(event.room);
@@ -125,10 +125,6 @@ export class MemoryBus implements Bus {
       queue.push({ event, target, cursor });
       this.wakeEgress.get(target.connector)?.();
     }
-  }
-
-  private pruneSeen(now: number): void {
-    for (const [id, expiry] of this.seen) if (expiry <= now) this.seen.delete(id);
   }
 
   private nextCursor(now: number): Cursor {

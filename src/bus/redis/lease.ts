@@ -13,6 +13,8 @@ const RELEASE_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return r
 export class Lease {
   private timer: NodeJS.Timeout | undefined;
   private lastRenewed = 0;
+  /** performance.now() when the last successful SET or renewal was SENT: Redis expires the key no earlier than ttl after it. */
+  private renewSentAt = 0;
   private held = false;
 
   constructor(
@@ -27,10 +29,25 @@ export class Lease {
     return this.held;
   }
 
+  /**
+   * Whether the lease is still ours for sure: held, and its last renewal was sent less than the ttl
+   * (minus a tenth for safety) ago. After the process stalled (GC, SIGSTOP, a starved VM) for longer
+   * than that, another instance may hold it already: the holder must stop before taking more work,
+   * even before its renewal timer had a chance to run. Loses the lease (onLost) when it is not.
+   */
+  surelyHeld(): boolean {
+    if (!this.held) return false;
+    if (performance.now() - this.renewSentAt < this.ttlMs * 0.9) return true;
+    this.lose();
+    return false;
+  }
+
   async tryAcquire(): Promise<boolean> {
+    const sentAt = performance.now();
     const ok = await this.redis.set(this.key, this.owner, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return false;
     this.held = true;
+    this.renewSentAt = sentAt;
     this.lastRenewed = Date.now();
     this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.ttlMs / 3)));
     return true;
@@ -38,10 +55,12 @@ export class Lease {
 
   private async renew(): Promise<void> {
     if (!this.held) return;
+    const sentAt = performance.now();
     try {
       const ok = await this.redis.eval(RENEW_IF_OWNER, 1, this.key, this.owner, String(this.ttlMs));
       if (ok === 1) {
         this.lastRenewed = Date.now();
+        this.renewSentAt = sentAt;
         return;
       }
       this.lose();

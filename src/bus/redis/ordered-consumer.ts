@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/logger.ts';
 import type { BusOptions } from '../options.ts';
 import type { Stoppable } from '../types.ts';
 import { Lease } from './lease.ts';
 import { HandBack, retryInlineFor, sleepUnlessStopped } from './retry.ts';
-import type { BusKeys } from './keys.ts';
+import { fetchWaiting, handBackToHead, manualWorker, takeOverActiveJobs } from './bullmq-adapter.ts';
 
 /**
  * Processes a run of consecutive jobs (oldest first) as one batch. Throws HandBack (only) when
@@ -15,7 +15,8 @@ import type { BusKeys } from './keys.ts';
 export type BatchProcessor = (jobs: readonly Job[], signal: AbortSignal) => Promise<void>;
 
 export interface OrderedConsumerOptions {
-  readonly keys: BusKeys;
+  /** The deployment's prefix (BullMQ's `prefix` too). */
+  readonly prefix: string;
   readonly queueName: string;
   readonly leaseKey: string;
   readonly instanceId: string;
@@ -32,19 +33,6 @@ export interface OrderedConsumerOptions {
   readonly process: BatchProcessor;
   /** Told of every job this consumer takes (fetched, fetched ahead or taken over), before it is processed. */
   readonly onTaken?: (jobs: readonly Job[]) => void;
-}
-
-/** BullMQ's Worker, plus turning what a completion with fetchNext returned into the next job. */
-class ConsumerWorker extends Worker {
-  /** `raw`: what Job.moveToCompleted(…, fetchNext = true) resolved to ([jobData, jobId, …] or nothing). */
-  async jobFromFetch(raw: unknown, token: string): Promise<Job | undefined> {
-    if (!Array.isArray(raw) || !raw[0]) {
-      await this.nextJobFromJobData(undefined, undefined, token); // marks the worker drained: the next wait blocks at once
-      return undefined;
-    }
-    const [jobData, jobId] = raw as [Parameters<Worker['nextJobFromJobData']>[0], string | undefined];
-    return (await this.nextJobFromJobData(jobData, jobId, token)) ?? undefined;
-  }
 }
 
 /** More jobs than this are never taken at once, however small they are. */
@@ -88,6 +76,8 @@ export class OrderedConsumer implements Stoppable {
   private waitingIdle = false;
   /** Work run in place of this consumer (runExclusive); a batch taken meanwhile waits for it. */
   private exclusive: Promise<unknown> = Promise.resolve();
+  /** The lease in hand, while holding one. */
+  private lease: Lease | undefined;
 
   constructor(private readonly opts: OrderedConsumerOptions) {
     this.running = this.run();
@@ -113,24 +103,20 @@ export class OrderedConsumer implements Stoppable {
         continue;
       }
       if (this.closed) term.abort();
+      this.lease = lease;
       this.heldSince = performance.now();
       this.emptySeenAt = Number.NEGATIVE_INFINITY;
       logger.info({ queue: queueName, instance: this.opts.instanceId }, 'lease acquired: consuming');
-      const worker = new ConsumerWorker(queueName, null, {
-        connection: this.opts.workerRedis,
-        prefix: this.opts.keys.prefix,
-        concurrency: 1,
-        lockDuration: this.opts.lockDurationMs,
-        skipStalledCheck: true,
-      });
+      const worker = manualWorker(queueName, this.opts.workerRedis, this.opts.prefix, this.opts.lockDurationMs);
       worker.on('error', (err) => logger.warn({ err, queue: queueName }, 'worker error'));
       try {
         await this.takeOverOrphans(term.signal);
-        await this.consume(worker, term.signal);
+        await this.consume(worker, lease, term.signal);
       } catch (err) {
         if (!(err instanceof HandBack)) logger.error({ err, queue: queueName }, 'consumer failed; starting over');
       } finally {
         this.heldSince = undefined;
+        this.lease = undefined;
         term.abort();
         await this.settled();
         await worker.close(true).catch((err: unknown) => logger.warn({ err }, 'worker close failed'));
@@ -140,7 +126,7 @@ export class OrderedConsumer implements Stoppable {
     }
   }
 
-  private async consume(worker: ConsumerWorker, signal: AbortSignal): Promise<void> {
+  private async consume(worker: Worker, lease: Lease, signal: AbortSignal): Promise<void> {
     const token = `${this.opts.instanceId}:${randomUUID()}`;
     // A blocked fetch only returns when a job arrives or the worker closes: closing it on abort frees
     // the fetch, but only while idle; a batch in hand finishes (or is handed back) first.
@@ -149,7 +135,9 @@ export class OrderedConsumer implements Stoppable {
     signal.addEventListener('abort', onAbort, { once: true });
     let batch: Job[] = [];
     try {
-      while (!signal.aborted) {
+      // Checked before every fetch and every batch: after a stall longer than the lease, another
+      // instance may have taken these jobs over already (surelyHeld aborts `signal` then).
+      while (lease.surelyHeld() && !signal.aborted) {
         if (batch.length === 0) {
           let first: Job | undefined;
           const startedAt = performance.now();
@@ -175,20 +163,15 @@ export class OrderedConsumer implements Stoppable {
           this.opts.onTaken?.(batch);
         }
         await this.exclusive;
+        if (!lease.surelyHeld()) break;
         // Fetch-ahead: the jobs waiting behind this batch are taken while it is processed, so the
         // fetch round trips are off the critical path (at low rates a batch is one job, and every
         // sequential round trip is latency). They are held (locked) and go next, in order.
         const current = batch;
         batch = []; // runBatch hands back what it holds if it fails
-        if (this.aheadWant <= 1) {
-          // Quiet queue (the last look ahead found nothing): no fetch-ahead; completing this batch
-          // takes the next job in the same call instead, one script call per batch less.
-          batch = await this.runBatchThenTakeNext(worker, current, token, signal);
-        } else {
-          const ahead = this.fetchAhead(worker, token, current);
-          await this.runBatch(current, token, signal, ahead);
-          batch = await ahead;
-        }
+        const ahead = this.fetchAhead(worker, token, current);
+        await this.runBatch(current, token, signal, ahead);
+        batch = await ahead;
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -207,10 +190,7 @@ export class OrderedConsumer implements Stoppable {
     const perJob = Math.max(1, Math.ceil(size / current.length));
     const want = Math.min(this.aheadWant, MAX_JOBS_PER_BATCH, Math.ceil(this.opts.maxEvents / perJob));
     const startedAt = performance.now();
-    let failed = false;
-    // Sent in this order on one connection, so the jobs come back oldest first.
-    const got = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false }).catch(() => { failed = true; return undefined; })));
-    const jobs = got.filter((j): j is Job => j !== undefined && j !== null);
+    const { jobs, failed } = await fetchWaiting(worker, token, want);
     this.aheadWant = jobs.length === want ? Math.min(MAX_JOBS_PER_BATCH, want * 2) : jobs.length + 1;
     if (jobs.length < want && !failed) this.emptySeenAt = startedAt;
     if (jobs.length > 0) this.opts.onTaken?.(jobs);
@@ -219,10 +199,7 @@ export class OrderedConsumer implements Stoppable {
 
   /** Puts held jobs back at the head of the wait list, oldest next. */
   private async handBack(jobs: readonly Job[], token: string): Promise<void> {
-    // moveToWait RPUSHes to the end the next fetch pops: push the newest first so the oldest ends up next.
-    for (const job of [...jobs].reverse()) {
-      await job.moveToWait(token).catch((e: unknown) => this.opts.logger.warn({ err: e, jobId: job.id }, 'hand-back failed; the job stays active for takeover'));
-    }
+    await handBackToHead(jobs, token, this.opts.logger);
   }
 
   /**
@@ -237,6 +214,11 @@ export class OrderedConsumer implements Stoppable {
       for (const job of held) void job.extendLock(token, lockDurationMs).catch(() => undefined);
     }, Math.floor(lockDurationMs / 3));
     try {
+      // Let the fetch-ahead commands go out first (they are sent a few promise hops after the call):
+      // if this process then stalls in the batch (a long GC, SIGSTOP), the jobs they take are active
+      // already and whoever takes the lease over finishes them first, in order. Sent only after the
+      // stall, they would take jobs from under the new holder (test/bus/stall-order.test.ts).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await this.opts.process(jobs, signal);
     } catch (err) {
       clearInterval(renew);
@@ -259,79 +241,19 @@ export class OrderedConsumer implements Stoppable {
     await ahead;
   }
 
-  /**
-   * runBatch for a quiet queue: processes, then completes the jobs (after the completions before
-   * them), the last one with BullMQ's fetchNext, which takes the next waiting job under our token in
-   * the same script call. Returns that job, if there was one. Completion is awaited here (it is the
-   * fetch), which costs nothing at the rates where this runs: nothing is waiting behind the batch.
-   */
-  private async runBatchThenTakeNext(worker: ConsumerWorker, jobs: readonly Job[], token: string, signal: AbortSignal): Promise<Job[]> {
-    const { lockDurationMs, logger, queueName } = this.opts;
-    const renew = setInterval(() => {
-      for (const job of jobs) void job.extendLock(token, lockDurationMs).catch(() => undefined);
-    }, Math.floor(lockDurationMs / 3));
-    try {
-      try {
-        await this.opts.process(jobs, signal);
-      } catch (err) {
-        if (!(err instanceof HandBack)) logger.error({ err, queue: queueName }, 'batch processing failed unexpectedly; handing it back');
-        await this.handBack(jobs, token);
-        throw err instanceof HandBack ? err : new HandBack();
-      }
-      await this.completing;
-      const last = jobs[jobs.length - 1];
-      const startedAt = performance.now();
-      let raw: unknown;
-      try {
-        raw = await retryInlineFor('complete jobs', async () => {
-          await Promise.all(jobs.slice(0, -1).map((job) => job.moveToCompleted('done', token, false)));
-          return await last?.moveToCompleted('done', token, !signal.aborted);
-        }, this.opts.delivery, lockDurationMs, logger);
-      } catch (err) {
-        logger.error({ err, queue: queueName, jobIds: jobs.map((j) => j.id) }, 'could not complete processed jobs; left for takeover');
-        return [];
-      }
-      const next = await worker.jobFromFetch(raw, token);
-      if (!next) {
-        this.emptySeenAt = startedAt;
-        return [];
-      }
-      this.aheadWant = 2; // something was waiting: look ahead again next time
-      this.opts.onTaken?.([next]);
-      return [next];
-    } finally {
-      clearInterval(renew);
-    }
-  }
-
   /** Resolves when every processed batch's completion has settled. */
   private async settled(): Promise<void> {
     await this.completing;
   }
 
   private async takeOverOrphans(signal: AbortSignal): Promise<void> {
-    const { keys, queueName, redis, logger } = this.opts;
-    // The active list is pushed on the left: the oldest job is at the right end.
-    const ids = (await redis.lrange(keys.activeList(queueName), 0, -1)).reverse();
-    if (ids.length === 0) return;
+    const { prefix, queueName, redis, logger } = this.opts;
     const token = `${this.opts.instanceId}:takeover:${randomUUID()}`;
-    const queue = new Queue(queueName, { connection: redis, prefix: keys.prefix });
-    try {
-      const jobs: Job[] = [];
-      for (const id of ids) {
-        // The lock is the dead owner's: replace it with ours so that completing the job is allowed.
-        await redis.set(keys.jobLock(queueName, id), token, 'PX', this.opts.lockDurationMs);
-        const job = await Job.fromId(queue, id);
-        if (job) jobs.push(job);
-        else await redis.lrem(keys.activeList(queueName), 1, id);
-      }
-      if (jobs.length === 0) return;
-      this.opts.onTaken?.(jobs);
-      logger.warn({ queue: queueName, jobIds: jobs.map((j) => j.id) }, 'taking over orphaned active jobs first');
-      await this.runBatch(jobs, token, signal);
-    } finally {
-      await queue.close();
-    }
+    const jobs = await takeOverActiveJobs(redis, prefix, queueName, token, this.opts.lockDurationMs);
+    if (jobs.length === 0) return;
+    this.opts.onTaken?.(jobs);
+    logger.warn({ queue: queueName, jobIds: jobs.map((j) => j.id) }, 'taking over orphaned active jobs first');
+    await this.runBatch(jobs, token, signal);
   }
 
   /**
@@ -340,13 +262,14 @@ export class OrderedConsumer implements Stoppable {
    * someone who only adds after `since`, has been taken and processed by this consumer.
    */
   idleAndDrainedSince(since: number): boolean {
-    return this.heldSince !== undefined && this.waitingIdle && !this.closed
-      && this.emptySeenAt > since && this.emptySeenAt > this.heldSince;
+    const heldSince = this.leaseHeldSince;
+    return heldSince !== undefined && this.waitingIdle && !this.closed
+      && this.emptySeenAt > since && this.emptySeenAt > heldSince;
   }
 
-  /** performance.now() when the lease in hand was acquired (undefined: not holding it). */
+  /** performance.now() when the lease in hand was acquired (undefined: not holding it, or not surely). */
   get leaseHeldSince(): number | undefined {
-    return this.heldSince;
+    return this.lease?.surelyHeld() ? this.heldSince : undefined;
   }
 
   /**

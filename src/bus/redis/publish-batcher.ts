@@ -69,8 +69,13 @@ export class PublishBatcher {
     this.pendingEvents = 0;
     const batches: CanonicalEvent[][] = [];
     let current: CanonicalEvent[] = [];
+    // An id twice in one write is a duplicate already: keeping one copy keeps every job free of
+    // repeated ids, which the dedupe marks rely on (a mark's owner is the event's ingress job).
+    const ids = new Set<string>();
     for (const call of calls) {
       for (const e of call.events) {
+        if (ids.has(e.id)) continue;
+        ids.add(e.id);
         current.push(e);
         if (current.length >= this.maxEvents) {
           batches.push(current);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { Job, Queue } from 'bullmq';
+import { createHash, randomBytes } from 'node:crypto';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { validateEvent, type CanonicalEvent } from '../../core/event.ts';
 import { backoffDelay, type BusOptions } from '../options.ts';
@@ -9,15 +9,18 @@ import { type Bus, type BusStats, type Fanout, type Cursor, type DeadLetter, typ
   type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
 import { defineServiceScripts, holdRedisLease, RedisIdMap, RedisTransactionLog, redisStateStore } from './services.ts';
-import { appendArgs, appendBatch, defineAppendScript, parseAppendReply, type AppendResult } from './append-script.ts';
+import { appendBatch, defineAppendScript, type AppendResult } from './append-script.ts';
+import { queueOptions } from './bullmq-adapter.ts';
+import { DeadLetterStream } from './dead-letters.ts';
 import { busKeys, type BusKeys } from './keys.ts';
-import { DirectEgress, TRIED_ONCE } from './direct-egress.ts';
-import { LocalPublishes } from './local-publishes.ts';
+import { DirectDelivery, TRIED_ONCE } from './direct-delivery.ts';
+import { fastPaths, type FastPaths } from './fast-paths.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
-import { HandBack, retryInline, retryInlineFor, sleepUnlessStopped } from './retry.ts';
+import { RouteAtPublish } from './route-at-publish.ts';
+import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
 import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
 
 export interface RedisBusOptions extends BusOptions {
@@ -30,23 +33,21 @@ export interface RedisBusOptions extends BusOptions {
   readonly leaseMs?: number;
   /** BullMQ job lock of an active job (renewed by the worker). Default 15 s. */
   readonly lockDurationMs?: number;
+  /** Shortcuts to switch off (each is on unless set to false): see fast-paths.ts and docs/bus.md. */
+  readonly fastPaths?: Partial<FastPaths>;
 }
 
-/** How long routing at publish may retry its Redis steps before leaving the job to the router. */
-const PUBLISH_ROUTING_DEADLINE_MS = 2_000;
-/** After a deferred routing at publish, publishes go the usual way for this long. */
-const ROUTE_AT_PUBLISH_PAUSE_MS = 2;
-/** Jobs routed at publish that are remembered until the router takes them, at most. */
-const MAX_ROUTED_AT_PUBLISH = 4_096;
+/**
+ * The newest completed jobs of each queue are kept (at most this many, for at most an hour) so that
+ * adding one again with the same id is a no-op: an add that ioredis resent after a reconnect, or the
+ * egress jobs of a routing pass re-run after a crash. Bounded by count, not only by age: each holds
+ * up to batch.maxEvents events (docs/bus.md, "Sizing").
+ */
+export const KEEP_COMPLETED_JOBS = 100;
+const KEEP_COMPLETED = { age: 3600, count: KEEP_COMPLETED_JOBS };
 
-/** Events of ingress batches remembered for the local router at most (see LocalPublishes). */
-const MAX_REMEMBERED_EVENTS = 16_384;
-
-/** Completed bus jobs are kept this long so that re-adding one after a crash (same job id) is a no-op. */
-const KEEP_COMPLETED = { age: 3600, count: 100_000 };
-
-/** Options of every ingress job (the queue's defaults, repeated where jobs are built by hand). */
-const INGRESS_JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: { age: 7 * 86_400 } };
+/** Options of every bus job (the queues' defaults, repeated where jobs are built by hand). Jobs never fail in BullMQ's sense (retries are in place). */
+const JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_COMPLETED };
 
 /** Shows a Redis URL in an error without its password. */
 function safeUrl(url: string): string {
@@ -59,11 +60,14 @@ function safeUrl(url: string): string {
   }
 }
 
-/** A job id that is the same when the same batch is added again, so a retried add is idempotent. */
-function batchJobId(events: readonly CanonicalEvent[]): string {
-  const hash = createHash('sha256');
-  for (const e of events) hash.update(e.id).update('\n');
-  return `b-${hash.digest('hex').slice(0, 40)}`;
+/**
+ * A new ingress job's id: unique per write, not derived from the events, so that the same events
+ * published again later are a new job whose events the dedupe marks recognise as duplicates (a
+ * re-run of the SAME job, after a crash, reuses their cursors instead). The same add resent by
+ * ioredis carries the same id, and is a no-op while the job is kept.
+ */
+function newIngressJobId(): string {
+  return `i-${randomBytes(12).toString('base64url')}`;
 }
 
 /**
@@ -79,46 +83,52 @@ export class RedisBus implements Bus {
   private readonly keys: BusKeys;
   private readonly metrics: BusMetrics;
   private readonly ingress: Queue;
-  private readonly dead: Queue;
+  private readonly dead: DeadLetterStream;
   private readonly egress = new Map<string, Queue>();
   private readonly batcher: PublishBatcher;
   private readonly redisFanout: RedisFanout;
   private readonly consumers = new Set<Stoppable>();
   private readonly localEgress = new Set<string>();
-  /** Egress consumers in this process whose handler may be called by the router directly (see handOff). */
-  private readonly direct = new Map<string, DirectEgress>();
+  /** The fast path `directDelivery`, when on. */
+  private readonly direct: DirectDelivery | undefined;
   /** The router's consumer while this instance runs it. */
   private router: OrderedConsumer | undefined;
   /** The routing function while this instance runs the router (for routing at publish). */
   private routeFn: RouteFn | undefined;
-  /** Ingress jobs this process routed when publishing them: resolves true once done (see publishAndRoute). */
-  private readonly routedAtPublish = new Map<string, Promise<boolean>>();
-  /** performance.now() before which publishes are not routed at publish (the last try was deferred). */
-  private routeAtPublishAfter = 0;
+  /** The fast path `routeAtPublish`, when on. */
+  private readonly atPublish: RouteAtPublish | undefined;
   /** What the last append under the router lease held since `leaseSince` found about fan-out followers. */
   private lastAppend: { readonly leaseSince: number; readonly alone: boolean } | undefined;
-  /** Events of the ingress jobs this process wrote, until its router takes them. */
-  private readonly publishedHere = new LocalPublishes(MAX_REMEMBERED_EVENTS);
   /** Connectors already recorded in the connectors set (for stats), so routing skips the SADD. */
   private readonly knownConnectors = new Set<string>();
   private routing = false;
   private closed = false;
+  private readonly fast: FastPaths;
   private readonly transactions: RedisTransactionLog;
   private readonly leases = new Set<LeaseHandle>();
   readonly idMap: IdMap;
 
   private constructor(private readonly opts: RedisBusOptions, private readonly redis: Redis, private readonly workerRedis: Redis) {
+    this.fast = fastPaths(opts.fastPaths);
     this.keys = busKeys(opts.prefix);
     this.metrics = busMetrics(opts.registry);
+    this.direct = this.fast.directDelivery ? new DirectDelivery(this.metrics, opts.logger) : undefined;
     defineAppendScript(redis);
     defineServiceScripts(redis);
     this.transactions = new RedisTransactionLog(redis, opts.prefix, opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
     this.idMap = new RedisIdMap(redis, opts.prefix, opts.retention.idMapPerEndpoint);
     this.ingress = this.queue(this.keys.ingressQueue);
+    this.atPublish = this.fast.routeAtPublish ? new RouteAtPublish({
+      redis, keys: this.keys, ingress: this.ingress, jobOptions: JOB_OPTIONS, prefix: opts.prefix, instanceId: opts.instanceId, retention: opts.retention,
+      delivery: opts.delivery, logger: opts.logger,
+      dispatch: (jobId, events, appended, route, letters, step) => this.dispatch(jobId, events, appended, route, letters, step),
+      deadLetter: (letters, signal) => this.deadLetter(letters, signal),
+      onRouted: () => this.metrics.routedAtPublish.inc(),
+    }) : undefined;
     this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
       () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
     this.fanout = this.redisFanout;
-    this.dead = new Queue(this.keys.deadQueue, { connection: redis, prefix: opts.prefix });
+    this.dead = new DeadLetterStream(redis, this.keys.dead, opts.logger);
     this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
   }
 
@@ -144,11 +154,7 @@ export class RedisBus implements Bus {
   }
 
   private queue(name: string): Queue {
-    return new Queue(name, {
-      connection: this.redis,
-      prefix: this.opts.prefix,
-      defaultJobOptions: INGRESS_JOB_OPTIONS,
-    });
+    return new Queue(name, queueOptions(this.redis, this.opts.prefix, JOB_OPTIONS));
   }
 
   private egressQueue(connector: string): Queue {
@@ -168,18 +174,17 @@ export class RedisBus implements Bus {
   }
 
   private async writeIngress(batches: CanonicalEvent[][]): Promise<void> {
-    const ids = batches.map(batchJobId);
+    const ids = batches.map(() => newIngressJobId());
     const [only] = batches;
     const [onlyId] = ids;
-    if (batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined
-      && performance.now() >= this.routeAtPublishAfter) {
-      await this.publishAndRoute(only, onlyId, this.routeFn);
+    if (this.atPublish?.ready() && batches.length === 1 && only && onlyId !== undefined && this.routeFn && this.router?.leaseHeldSince !== undefined) {
+      await this.atPublish.publish(only, onlyId, this.routeFn);
+    } else if (batches.length === 1 && only) {
+      // One batch (the usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
+      await this.ingress.add('events', only, { jobId: onlyId });
     } else {
-      // addBulk is one MULTI: all these batches land in one round trip, in this order. One batch (the
-      // usual case below saturation) is a plain add: no MULTI, and no pipeline object for ioredis to build.
-      if (batches.length === 1 && only) await this.ingress.add('events', only, { jobId: onlyId });
-      else await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
-      if (this.router?.leaseHeldSince !== undefined) ids.forEach((id, i) => { const b = batches[i]; if (b) this.publishedHere.remember(id, b); });
+      // addBulk is one MULTI: all these batches land in one round trip, in this order.
+      await this.ingress.addBulk(batches.map((events, i) => ({ name: 'events', data: events, opts: { jobId: ids[i] } })));
     }
     let count = 0;
     for (const b of batches) {
@@ -187,87 +192,6 @@ export class RedisBus implements Bus {
       this.metrics.batchSize.observe({ stage: 'publish' }, b.length);
     }
     this.metrics.published.inc(count);
-  }
-
-  /**
-   * Routing at publish: when this process routes and its router has nothing to do, the publish
-   * is routed right here instead of waiting for the router to be woken and to fetch it (two round
-   * trips less for every message of a quiet room). The ingress job is added, and right behind it
-   * on the same connection the append script runs in "if free" mode: it appends only when every
-   * other ingress job waiting or active was itself appended at publish, so every earlier event is
-   * in the stream already and the router is appending nothing. The router, taking this job in the
-   * meantime, waits for this to end before it decides anything (the map below).
-   * The events are then dispatched as the router would (handOff or egress jobs, under this job's
-   * id), and only then does the next publish flush start, so publishes keep their order too.
-   *
-   * The ingress job stays the record: the router takes it later and, seeing it routed here (the
-   * map), completes it without routing it again; if dispatching failed half way, it routes it itself
-   * (the script reuses the cursors the job appended). After a crash the next router re-routes it:
-   * at least once, like any batch in flight. When the script defers, the router routes the job as
-   * usual.
-   */
-  private async publishAndRoute(events: CanonicalEvent[], jobId: string, route: RouteFn): Promise<void> {
-    let done: (routed: boolean) => void = () => undefined;
-    this.routedAtPublish.set(jobId, new Promise<boolean>((resolve) => { done = resolve; }));
-    this.boundRoutedAtPublish();
-    let routed = false;
-    try {
-      // Two scripts sent back to back on one connection (no MULTI: building one costs more than it
-      // saves): the add, then the append, which checks for itself what it needs (see append-script.ts).
-      const client = await this.ingress.client;
-      const job = new Job(this.ingress, 'events', events, { ...INGRESS_JOB_OPTIONS, jobId }, jobId);
-      const added = job.addJob(client); // sent now, before the append below
-      const [numKeys, ...args] = appendArgs(this.keys, {
-        chunkId: jobId, events, ingressJobIds: events.map(() => jobId), instanceId: this.opts.instanceId, retention: this.opts.retention,
-        ifFree: {
-          waitList: this.keys.waitList(this.keys.ingressQueue), activeList: this.keys.activeList(this.keys.ingressQueue),
-          jobKey: this.keys.job(this.keys.ingressQueue, jobId),
-        },
-      });
-      const append = (this.redis as unknown as { sbAppendBatch(n: number, ...a: string[]): Promise<unknown> }).sbAppendBatch(numKeys, ...args)
-        .then((raw) => ({ raw }), (err: unknown) => ({ err }));
-      await added; // a failed add fails the publish (nothing was accepted)
-      const reply = await append;
-      let appended: AppendResult | 'deferred';
-      try {
-        if ('err' in reply) throw reply.err;
-        appended = parseAppendReply(reply.raw, events.length);
-      } catch (err) {
-        // The job is in (accepted): the router routes it, from the events remembered here.
-        this.opts.logger.warn({ err, jobId }, 'append at publish failed; the router routes the job');
-        this.publishedHere.remember(jobId, events);
-        return;
-      }
-      if (appended === 'deferred') {
-        // The router has work of its own: let it route this one too, and don't try again at once.
-        this.routeAtPublishAfter = performance.now() + ROUTE_AT_PUBLISH_PAUSE_MS;
-        this.publishedHere.remember(jobId, events);
-        return;
-      }
-      const letters: { id: string; letter: DeadLetter }[] = [];
-      try {
-        await this.dispatch(jobId, jobId, events, appended, 0, route, letters,
-          (what, fn) => retryInlineFor(what, fn, this.opts.delivery, PUBLISH_ROUTING_DEADLINE_MS, this.opts.logger));
-        if (letters.length > 0) await this.deadLetter(letters, AbortSignal.timeout(PUBLISH_ROUTING_DEADLINE_MS));
-        routed = true;
-        this.metrics.routedAtPublish.inc();
-      } catch (err) {
-        this.opts.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
-        // Unmarked, the job stops later publishes from being routed before the router has re-routed it.
-        await this.redis.del(this.keys.routedAtPublish(jobId)).catch(() => undefined);
-        this.publishedHere.remember(jobId, events);
-      }
-    } finally {
-      done(routed);
-    }
-  }
-
-  /** Jobs routed at publish that the router never took here (another instance took the lease) must not pile up. */
-  private boundRoutedAtPublish(): void {
-    for (const id of this.routedAtPublish.keys()) {
-      if (this.routedAtPublish.size <= MAX_ROUTED_AT_PUBLISH) break;
-      this.routedAtPublish.delete(id);
-    }
   }
 
   // --- routing -------------------------------------------------------------------------------
@@ -292,7 +216,7 @@ export class RedisBus implements Bus {
 
   private consumer(queueName: string, leaseKey: string, process: BatchProcessor, onTaken?: (jobs: readonly Job[]) => void): OrderedConsumer {
     const consumer = new OrderedConsumer({
-      keys: this.keys, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
+      prefix: this.opts.prefix, queueName, leaseKey, instanceId: this.opts.instanceId, redis: this.redis, workerRedis: this.workerRedis,
       leaseMs: this.opts.leaseMs ?? 10_000, lockDurationMs: this.opts.lockDurationMs ?? 15_000,
       maxEvents: this.opts.batch.maxEvents, delivery: this.opts.delivery, logger: this.opts.logger, process,
       ...(onTaken ? { onTaken } : {}),
@@ -302,66 +226,47 @@ export class RedisBus implements Bus {
   }
 
   /**
-   * Routes a run of ingress jobs as one batch. The batch's id (the job id, or a hash of the job ids)
-   * owns its events' dedupe marks and names its egress jobs: a takeover re-processes the same run of
-   * orphaned jobs, so the same id comes out and nothing is appended or enqueued twice.
+   * Routes a run of ingress jobs as one batch, in chunks of at most maxEvents events. Each event's
+   * dedupe mark is owned by its ingress job, so a re-run of these jobs (a takeover after a crash,
+   * whatever jobs it finds together) reuses the cursors of what was appended, and appends nothing twice.
    */
   private async routeJobs(jobs: readonly Job[], route: RouteFn, signal: AbortSignal): Promise<void> {
-    const jobId = groupId(jobs);
+    const batchId = groupId(jobs);
     const events: CanonicalEvent[] = [];
     const ingressJobIds: string[] = [];
-    const letters: { id: string; letter: DeadLetter }[] = [];
-    let i = 0;
+    const letters: DeadLetter[] = [];
     for (const job of jobs) {
       const id = job.id ?? '';
-      const atPublish = this.routedAtPublish.get(id);
-      if (atPublish) {
-        // Routed by this process when it was published (publishAndRoute): wait for that to end.
-        // Done: nothing left to do. Not done (a failure after the append): route it here; its
-        // events were appended by this job, so the script reuses their cursors.
-        this.routedAtPublish.delete(id);
-        if (await atPublish) {
-          // Its `routed-at-publish` mark is left to expire: deleting it would cost a write per message.
-          this.publishedHere.take(id);
-          i += Array.isArray(job.data) ? (job.data as unknown[]).length : 1;
-          continue;
-        }
-      }
-      const mine = this.publishedHere.take(id);
-      if (mine) {
-        // Written by this process a moment ago, from events validated then: the same events.
-        events.push(...mine);
-        for (let k = 0; k < mine.length; k++) ingressJobIds.push(id);
-        i += mine.length;
-        continue;
-      }
+      // Routed by this process when it was published: done, nothing left to do. Not done (a failure
+      // after the append): route it here; its events were appended by this job, so the script
+      // reuses their cursors.
+      if (await this.atPublish?.settled(id)) continue;
       for (const item of jobItems([job])) {
         const r = validateEvent(item);
         if (r.ok) {
           events.push(r.event);
           ingressJobIds.push(id);
         } else {
-          letters.push({ id: `${jobId}.in.${i}`, letter: { reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() } });
+          letters.push({ reason: `invalid event on ingress: ${r.error}`, stage: 'ingress', raw: item, at: Date.now() });
         }
-        i++;
       }
     }
     // One script call and one egress job per connector per maxEvents events, even when several
-    // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run matches.
+    // waiting jobs were taken together. The chunking depends only on the jobs, so a re-run of the same jobs matches.
     const size = this.opts.batch.maxEvents;
     for (let start = 0; start < events.length; start += size) {
-      const chunkId = start === 0 ? jobId : `${jobId}.${start / size}`;
-      await this.routeChunk(jobId, chunkId, events.slice(start, start + size), ingressJobIds.slice(start, start + size), start, route, letters, signal);
+      const chunkId = start === 0 ? batchId : `${batchId}.${start / size}`;
+      await this.routeChunk(chunkId, events.slice(start, start + size), ingressJobIds.slice(start, start + size), route, letters, signal);
     }
     if (letters.length > 0) await this.deadLetter(letters, signal);
   }
 
-  /** `chunkId` owns the dedupe marks of its events, so the same id in a later chunk is a duplicate, and a re-run of this chunk is not. */
-  private async routeChunk(jobId: string, chunkId: string, events: readonly CanonicalEvent[], ingressJobIds: readonly string[], offset: number,
-    route: RouteFn, letters: { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
+  /** Appends a chunk, then dispatches it; `chunkId` names its egress jobs. */
+  private async routeChunk(chunkId: string, events: readonly CanonicalEvent[], ingressJobIds: readonly string[],
+    route: RouteFn, letters: DeadLetter[], signal: AbortSignal): Promise<void> {
     const appended = await this.step('append to streams', () => appendBatch(this.redis, this.keys,
-      { chunkId, events, ingressJobIds, instanceId: this.opts.instanceId, retention: this.opts.retention }), signal);
-    await this.dispatch(jobId, chunkId, events, appended, offset, route, letters, (what, fn) => this.step(what, fn, signal));
+      { events, ingressJobIds, instanceId: this.opts.instanceId, retention: this.opts.retention }), signal);
+    await this.dispatch(chunkId, events, appended, route, letters, (what, fn) => this.step(what, fn, signal));
   }
 
   /**
@@ -369,8 +274,9 @@ export class RedisBus implements Bus {
    * them (handOff), else as one egress job per connector named after the chunk (a re-run after a
    * crash adds nothing twice).
    */
-  private async dispatch(jobId: string, chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult, offset: number,
-    route: RouteFn, letters: { id: string; letter: DeadLetter }[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
+  /** Also called by routing at publish (route-at-publish.ts). */
+  private async dispatch(chunkId: string, events: readonly CanonicalEvent[], appended: AppendResult,
+    route: RouteFn, letters: DeadLetter[], step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<void> {
     this.metrics.batchSize.observe({ stage: 'ingress' }, events.length);
     const outcomes = appended.outcomes;
     const leaseSince = this.router?.leaseHeldSince;
@@ -390,7 +296,7 @@ export class RedisBus implements Bus {
       try {
         targets = route(event);
       } catch (err) {
-        letters.push({ id: `${jobId}.route.${offset + i}`, letter: { reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() } });
+        letters.push({ reason: `route failed: ${(err as Error).message}`, stage: 'ingress', event, at: Date.now() });
         return;
       }
       for (const target of targets) {
@@ -402,14 +308,14 @@ export class RedisBus implements Bus {
 
     const triedOnce = new Set<string>();
     for (const [connector, deliveries] of byConnector) {
-      const outcome = await this.handOff(connector, deliveries);
+      const outcome = this.direct ? await this.direct.handOff(connector, deliveries, this.router?.leaseHeldSince) : 'not now';
       if (outcome === 'delivered') byConnector.delete(connector);
       else if (outcome === 'failed') triedOnce.add(connector);
     }
     if (byConnector.size > 0) {
       const unknown = [...byConnector.keys()].filter((c) => !this.knownConnectors.has(c));
       const added = [...byConnector.keys()].map((connector) => ({ connector, jobId: `${chunkId}.${connector}` }));
-      for (const { connector, jobId: id } of added) this.direct.get(connector)?.pending.add(id);
+      for (const { connector, jobId: id } of added) this.direct?.adding(connector, id);
       try {
         await step('enqueue deliveries', () => Promise.all([
           unknown.length > 0 ? this.redis.sadd(this.keys.connectors, ...unknown) : undefined,
@@ -420,7 +326,7 @@ export class RedisBus implements Bus {
       } catch (err) {
         // Whether those jobs exist is unknown now: no hand-off to these connectors until their
         // consumer has seen its queue empty again.
-        for (const { connector, jobId: id } of added) this.direct.get(connector)?.forget(id);
+        for (const { connector, jobId: id } of added) this.direct?.addFailed(connector, id);
         throw err;
       }
     }
@@ -433,9 +339,10 @@ export class RedisBus implements Bus {
     return retryInline(what, fn, this.opts.delivery, signal, this.opts.logger);
   }
 
-  private async deadLetter(letters: readonly { id: string; letter: DeadLetter }[], signal: AbortSignal): Promise<void> {
-    await this.step('dead-letter', () => this.dead.addBulk(letters.map(({ id, letter }) => ({ name: letter.stage, data: letter, opts: { jobId: id } }))), signal);
-    for (const { letter } of letters) {
+  /** Also called by routing at publish (route-at-publish.ts). */
+  private async deadLetter(letters: readonly DeadLetter[], signal: AbortSignal): Promise<void> {
+    await this.step('dead-letter', () => this.dead.add(letters), signal);
+    for (const letter of letters) {
       this.metrics.deadLettered.inc({ stage: letter.stage, connector: letter.connector ?? '' });
       this.opts.logger.warn({ stage: letter.stage, connector: letter.connector, eventId: letter.event?.id, reason: letter.reason }, 'dead-lettered');
     }
@@ -448,16 +355,13 @@ export class RedisBus implements Bus {
     if (this.localEgress.has(connector)) throw new Error(`egress of ${connector} already has a consumer`);
     this.localEgress.add(connector);
     void this.redis.sadd(this.keys.connectors, connector).catch(() => undefined);
-    const direct = options.direct ? new DirectEgress(handler) : undefined;
+    const direct = options.direct ? this.direct : undefined;
     const consumer = this.consumer(this.keys.egressQueue(connector), this.keys.egressLease(connector),
-      (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal), direct ? (jobs) => direct.taken(jobs) : undefined);
-    if (direct) {
-      direct.consumer = consumer;
-      this.direct.set(connector, direct);
-    }
+      (jobs, signal) => this.deliverJobs(connector, jobs, handler, signal), direct ? (jobs) => direct.taken(connector, jobs) : undefined);
+    direct?.register(connector, handler, consumer);
     return {
       close: async () => {
-        this.direct.delete(connector);
+        this.direct?.unregister(connector);
         await consumer.close();
         this.consumers.delete(consumer);
         this.localEgress.delete(connector);
@@ -471,52 +375,20 @@ export class RedisBus implements Bus {
    * as a follower. One registering after that append reads the stream after it (append-script.ts).
    */
   private nobodyElseFollows(): boolean {
+    if (!this.fast.skipLonelyFanout) return false;
     const since = this.router?.leaseHeldSince;
     return since !== undefined && this.lastAppend?.leaseSince === since && this.lastAppend.alone;
   }
 
-  /**
-   * The local hand-off: when this instance runs the router AND the consumer of `connector`, and that
-   * consumer sits idle with an empty queue, the router calls its handler directly instead of adding
-   * an egress job it would fetch at once: two BullMQ job round trips and a wake-up less per batch.
-   *
-   * Order holds because nothing of that connector can be queued: the consumer saw its queue empty
-   * after both leases were taken and after the last failed enqueue, and every egress job this router
-   * added since has been taken by it (`pending` is empty); only the router adds egress jobs, and it
-   * routes one batch at a time. The delivery is as durable as through the queue: the ingress job is
-   * completed only after the handler returned, so a crash before that re-runs the ingress job, which
-   * enqueues the batch (at least once, like a crash after an egress handler). When the handler
-   * throws, the batch is enqueued after all and the consumer retries it in place as usual.
-   */
-  private async handOff(connector: string, deliveries: readonly Delivery[]): Promise<'delivered' | 'failed' | 'not now'> {
-    const direct = this.direct.get(connector);
-    const consumer = direct?.consumer;
-    const routerSince = this.router?.leaseHeldSince;
-    if (!direct || !consumer || routerSince === undefined || direct.pending.size > 0) return 'not now';
-    if (!consumer.idleAndDrainedSince(Math.max(routerSince, direct.unsureSince))) return 'not now';
-    try {
-      await consumer.runExclusive(() => direct.handler(deliveries));
-    } catch (err) {
-      this.metrics.handOffs.inc({ connector, outcome: 'failed' });
-      this.opts.logger.debug({ err, connector, deliveries: deliveries.length }, 'direct delivery failed; queueing it for retries');
-      return 'failed';
-    }
-    this.metrics.handOffs.inc({ connector, outcome: 'delivered' });
-    this.metrics.delivered.inc({ connector }, deliveries.length);
-    this.metrics.batchSize.observe({ stage: 'egress' }, deliveries.length);
-    return 'delivered';
-  }
-
   private async deliverJobs(connector: string, jobs: readonly Job[], handler: DeliveryHandler, signal: AbortSignal): Promise<void> {
-    const jobId = groupId(jobs);
     const items = jobItems(jobs);
     const deliveries: Delivery[] = [];
-    const letters: { id: string; letter: DeadLetter }[] = [];
-    items.forEach((item, i) => {
+    const letters: DeadLetter[] = [];
+    for (const item of items) {
       const d = parseDelivery(item);
       if (typeof d !== 'string') deliveries.push(d);
-      else letters.push({ id: `${jobId}.bad.${i}`, letter: { reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() } });
-    });
+      else letters.push({ reason: `unreadable delivery: ${d}`, stage: 'egress', connector, raw: item, at: Date.now() });
+    }
     // Handler calls never exceed maxEvents, even when several waiting jobs were taken together.
     const size = this.opts.batch.maxEvents;
     // A batch whose direct delivery failed comes first (its queue was empty): its first chunk has used an attempt.
@@ -526,7 +398,7 @@ export class RedisBus implements Bus {
       const failure = await this.deliverInPlace(connector, chunk, handler, signal, start === 0 ? priorAttempts : 0);
       if (failure !== undefined) {
         const reason = `delivery failed ${this.opts.delivery.maxAttempts} times: ${failure}`;
-        chunk.forEach((d, i) => letters.push({ id: `${jobId}.dead.${start + i}`, letter: { reason, stage: 'egress', connector, event: d.event, at: Date.now() } }));
+        for (const d of chunk) letters.push({ reason, stage: 'egress', connector, event: d.event, at: Date.now() });
       }
       this.metrics.batchSize.observe({ stage: 'egress' }, chunk.length);
     }
@@ -578,19 +450,15 @@ export class RedisBus implements Bus {
 
   // --- operations ----------------------------------------------------------------------------
 
-  async deadLetters(limit: number): Promise<DeadLetter[]> {
-    if (limit <= 0) return [];
-    const jobs = await this.dead.getJobs(['waiting'], 0, limit - 1, false);
-    // Newest last: by add time, then by insertion order within one bulk add.
-    const ordered = jobs.filter((j): j is Job => j !== undefined && j !== null).sort((a, b) => a.timestamp - b.timestamp || compareIds(a.id, b.id));
-    return ordered.map((j) => j.data as DeadLetter);
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.dead.newest(limit);
   }
 
   async stats(): Promise<BusStats> {
     const connectors = await this.redis.smembers(this.keys.connectors);
     const [ingressWaiting, deadLettered, ...egressCounts] = await Promise.all([
       this.ingress.getWaitingCount(),
-      this.dead.getWaitingCount(),
+      this.dead.count(),
       ...connectors.map((c) => this.egressQueue(c).getWaitingCount()),
     ]);
     const egressWaiting: Record<string, number> = {};
@@ -632,7 +500,7 @@ export class RedisBus implements Bus {
     await Promise.all([...this.leases].map((l) => l.close()));
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
     await this.redisFanout.close();
-    await Promise.all([this.ingress.close(), this.dead.close(), ...[...this.egress.values()].map((q) => q.close())]);
+    await Promise.all([this.ingress.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
   }
 }
@@ -654,8 +522,4 @@ function jobItems(jobs: readonly Job[]): unknown[] {
     else items.push(data);
   }
   return items;
-}
-
-function compareIds(a: string | undefined, b: string | undefined): number {
-  return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
 }

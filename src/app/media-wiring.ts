@@ -1,0 +1,39 @@
+import type { IncomingMessage } from 'node:http';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+import type { Bus } from '../bus/types.ts';
+import type { HttpMounts } from '../core/http.ts';
+import { mediaReferencesInStreams, startMediaService, type MediaService } from '../media/index.ts';
+
+/**
+ * The media store of the instance, when config.yaml enables it (`media.enabled`, default on):
+ * mounted on the HTTP server at `media.urls.basePath` (signed downloads, and uploads by holders of
+ * a WebSocket token), garbage-collected against the rooms' retained streams.
+ */
+export async function startMedia(loaded: LoadedConfig, deps: {
+  bus: Bus; rooms: () => readonly string[]; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
+}): Promise<MediaService | undefined> {
+  const { config } = loaded;
+  if (!config.media.enabled) return undefined;
+  let authorize: ((req: IncomingMessage) => { id: string } | undefined) | undefined;
+  if (config.websocket.enabled) {
+    // Uploads take the same bearer tokens as the WebSocket connector (docs/media.md).
+    const { authorizeUpgrade } = await import('../connectors/websocket/upgrade.ts');
+    authorize = (req) => {
+      const decision = authorizeUpgrade(req, config.websocket);
+      return decision.ok ? { id: decision.token.name } : undefined;
+    };
+  }
+  const media = await startMediaService({
+    config: config.media, baseDir: loaded.configDir, httpUrl: deps.httpUrl, logger: deps.logger, registry: deps.registry,
+    ...(authorize ? { authorize } : {}),
+    liveReferences: () => mediaReferencesInStreams(deps.bus, deps.rooms()),
+  });
+  deps.mounts.route(config.media.urls.basePath, (req, res) => {
+    if (media.routes(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+    res.end('{"error":"not found"}');
+  });
+  return media;
+}

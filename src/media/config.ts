@@ -1,0 +1,29 @@
+/**
+ * What the media layer is configured with: the `media:` section of config.yaml once validated
+ * (src/config/media-schema.ts holds the schema and the defaults; docs/media.md explains each key).
+ * Plain data here, so the media layer knows nothing of config files.
+ */
+export interface MediaConfig {
+  readonly enabled: boolean;
+  /** Directory of the local store, relative to the config file. */
+  readonly dir: string;
+  /** Largest file stored (uploads, fetches), in bytes. */
+  readonly maxBytes: number;
+  readonly types: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  readonly urls: {
+    readonly secret?: string | undefined;
+    readonly ttlSeconds: number;
+    readonly basePath: string;
+    readonly publicBaseUrl?: string | undefined;
+  };
+  readonly upload: { readonly enabled: boolean; readonly maxConcurrentPerPrincipal: number; readonly maxConcurrent: number };
+  readonly fetch: {
+    readonly allow: readonly string[];
+    readonly maxRedirects: number;
+    readonly totalTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxBytes?: number | undefined;
+    readonly maxConcurrent: number;
+  };
+  readonly gc: { readonly enabled: boolean; readonly intervalSeconds: number; readonly graceSeconds: number; readonly debrisSeconds: number };
+}
