@@ -60,7 +60,10 @@ export class MtprotoConnector implements Connector {
         ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
       });
     } catch (err) {
-      if (err instanceof KeyRingMismatch) throw new ConfigError([{ file: this.loaded.configFile, line: 0, path: 'mtproto.keyEncryptionKey', message: err.message }]);
+      if (err instanceof KeyRingMismatch) {
+        const path = kek.source === 'file' ? 'mtproto.keyEncryptionKeyFile' : 'mtproto.keyEncryptionKey';
+        throw new ConfigError([{ file: this.loaded.configFile, line: 0, path, message: err.message }]);
+      }
       throw err;
     }
     const server = createMtprotoServer({
