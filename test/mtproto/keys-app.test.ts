@@ -81,6 +81,11 @@ test('`switchboard start` restarted on the memory driver: a connected stock gram
     const key = client.session.getAuthKey(2)?.getKey();
     assert.ok(key, 'the client made a key');
     assert.equal(counterValue(await metricsText(bridge.httpUrl), 'switchboard_mtproto_handshakes_ok_total'), 1);
+    // On disk (bus.stateFile) the key is sealed under the key file's KEK.
+    const kekId = parseKek(readFileSync(join(tree.dir, 'keys', 'kek.key'), 'utf8')).id;
+    const stateLines = readFileSync(join(tree.dir, 'data', 'state.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"mtproto:authkey:'));
+    assert.equal(stateLines.length, 1);
+    assert.match(JSON.parse(stateLines[0]!)[2] as string, new RegExp(`^enc1:${kekId}:`));
 
     bridge.signal('SIGTERM');
     assert.deepEqual(await bridge.exited, { code: 0, signal: null }, bridge.output());

@@ -38,3 +38,33 @@ test('writeKekFile: 32 random bytes in base64, mode 0600, never replaces an exis
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('`switchboard keygen` writes the KEK beside the RSA key and keeps it on a re-run (also with --force)', async () => {
+  const { main } = await import('../../src/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-keygen-cli-'));
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, { out: (l: string) => { out += `${l}\n`; }, err: (l: string) => { err += `${l}\n`; } });
+    return { code, out, err };
+  };
+  try {
+    const rsa = join(dir, 'data', 'mtproto-rsa.pem');
+    const first = await run(['keygen', '--out', rsa]);
+    assert.equal(first.code, 0, first.err);
+    const kekFile = join(dir, 'data', 'mtproto-kek.key');
+    assert.match(first.out, /Key-encryption key for stored auth keys written to .*mtproto-kek\.key/);
+    assert.equal(statSync(kekFile).mode & 0o777, 0o600);
+    const kek = readFileSync(kekFile, 'utf8');
+    parseKek(kek);
+    const again = await run(['keygen', '--out', rsa, '--force']);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /mtproto-kek\.key exists: kept/);
+    assert.equal(readFileSync(kekFile, 'utf8'), kek, 'the KEK is never replaced');
+    const other = join(dir, 'elsewhere', 'k.key');
+    assert.equal((await run(['keygen', '--out', join(dir, 'x.pem'), '--kek', other])).code, 0);
+    parseKek(readFileSync(other, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
