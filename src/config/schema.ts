@@ -8,6 +8,10 @@ import { MediaConfigSchema } from './media-schema.ts';
 
 export const TOKEN_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
+/** 32 bytes as 64 hex digits, base64 (44 characters with its '=') or unpadded base64url (43). */
+const KEK_PATTERN = /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43})$/;
+const KEK_MESSAGE = 'a key-encryption key is 32 bytes in base64 or hex: make one with `openssl rand -base64 32`';
+
 export const TokenSchema = z.object({
   /** Who this token is: becomes the sender id of what its clients send. */
   name: z.string().min(1).max(64).regex(/^[\w.@-]+$/, 'letters, digits, _ . @ - only'),
@@ -140,12 +144,21 @@ export const ConfigSchema = z.object({
     /** PEM of the server RSA key (`switchboard keygen` writes it and prints the fingerprint clients pin). */
     rsaKeyFile: z.string().min(1).default('./data/mtproto-rsa.pem'),
     /**
-     * Secret the server salts are derived from (HMAC). Give every instance the same one, from the
-     * environment (`${SWITCHBOARD_MTPROTO_SALT_SECRET}`), so a client's salt is valid on all of
-     * them. Unset: a random secret per process (after a restart clients recover through
-     * bad_server_salt, at the cost of one round trip).
+     * Secret the server salts are derived from (HMAC), at least 32 characters. Unset: one is drawn
+     * once and kept (sealed) in the bus's state, so every instance and every restart agree on
+     * salts. Set it (from the environment) only to pin it across a wiped store.
      */
     saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    /**
+     * Key-encryption key (KEK) of the stored auth keys and salt secret (AES-256-GCM): 32 bytes in
+     * base64 or hex, from the environment (`${SWITCHBOARD_MTPROTO_KEY_ENCRYPTION_KEY}`). Unset or
+     * empty: keyEncryptionKeyFile is used if it exists; neither: stored in plaintext, with a warning.
+     */
+    keyEncryptionKey: z.union([z.literal(''), z.string().trim().regex(KEK_PATTERN, KEK_MESSAGE)]).optional(),
+    /** File holding the KEK when keyEncryptionKey is unset (`switchboard keygen` writes it beside the RSA key). */
+    keyEncryptionKeyFile: z.string().min(1).default('./data/mtproto-kek.key'),
+    /** Earlier KEKs, for a rotation: they only open what they sealed, which is re-sealed under the current one on first use. */
+    previousKeyEncryptionKeys: z.array(z.string().trim().regex(KEK_PATTERN, KEK_MESSAGE)).max(16).default([]),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
   }).strict().prefault({}),
   mapper: z.object({
