@@ -50,9 +50,41 @@ export class ReflectionTimeout extends Error {
   }
 }
 
-/** Puppet messages sent and not yet reflected by their room, by origin-id. */
+/** Origin-ids remembered per stream for late reflections and in-flight sends, at most. */
+const MAX_REMEMBERED_SENDS = 4_096;
+
+/** What is known of a send being retried, without sending again. */
+export type RetryState = { readonly kind: 'reflected'; readonly stanzaId: string | undefined } | { readonly kind: 'in-flight' } | { readonly kind: 'unknown' };
+
+function remember<K>(set: Set<K> | Map<K, unknown>, key: K, value?: unknown): void {
+  set.delete(key);
+  if (set instanceof Set) set.add(key); else set.set(key, value);
+  if (set.size > MAX_REMEMBERED_SENDS) set.delete(set.keys().next().value as K);
+}
+
+/**
+ * Puppet messages sent and not yet reflected by their room, by origin-id. It also remembers, for
+ * the component stream in hand, what was sent on it and what the room reflected after its
+ * delivery had stopped waiting: a slow room is not a lost message. As long as the stream that
+ * carried a stanza is up, the server has it, and a retry waits for its reflection instead of
+ * sending it again (which the archive, not holding it yet, could not have prevented).
+ */
 export class Reflections {
   private readonly pending = new Map<string, { resolve: (stanzaId: string | undefined) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  /** Sent on the current stream and not refused by the room. */
+  private readonly sentOnStream = new Set<string>();
+  /** Reflected when nobody waited for it any more. */
+  private readonly late = new Map<string, string | undefined>();
+
+  /** The stanza of `originId` went out on the current stream. */
+  markSent(originId: string): void {
+    remember(this.sentOnStream, originId);
+  }
+
+  retryState(originId: string): RetryState {
+    if (this.late.has(originId)) return { kind: 'reflected', stanzaId: this.late.get(originId) };
+    return this.sentOnStream.has(originId) ? { kind: 'in-flight' } : { kind: 'unknown' };
+  }
 
   expect(originId: string, room: string, timeoutMs: number): Promise<string | undefined> {
     this.pending.get(originId)?.reject(new Error('superseded by a resend'));
@@ -65,7 +97,11 @@ export class Reflections {
   /** The room reflected our message: done. */
   reflected(originId: string, stanzaId: string | undefined): boolean {
     const p = this.pending.get(originId);
-    if (!p) return false;
+    this.sentOnStream.delete(originId);
+    if (!p) {
+      remember(this.late, originId, stanzaId);
+      return false;
+    }
     this.pending.delete(originId);
     clearTimeout(p.timer);
     p.resolve(stanzaId);
@@ -74,6 +110,7 @@ export class Reflections {
 
   /** The room answered our message with an error (or the stream went): fail it, the bus retries. */
   failed(originId: string, err: Error): void {
+    this.sentOnStream.delete(originId);
     const p = this.pending.get(originId);
     if (!p) return;
     this.pending.delete(originId);
@@ -81,8 +118,10 @@ export class Reflections {
     p.reject(err);
   }
 
+  /** The stream went (or the component closes): what was sent on it may be lost, a retry must look. */
   failAll(err: Error): void {
     for (const id of [...this.pending.keys()]) this.failed(id, err);
+    this.sentOnStream.clear();
   }
 }
 
@@ -92,6 +131,10 @@ export class Reflections {
  * room's archive by its origin-id, and sent again only if it is not there: neither lost nor doubled.
  */
 async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId: string, room: string, since: number): Promise<string | undefined> {
+  const known = deps.reflections.retryState(originId);
+  if (known.kind === 'reflected') return known.stanzaId;
+  // Sent on this very stream, which is still up: the room is slow, the message is not lost.
+  if (known.kind === 'in-flight') return await deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
   const first = await deps.sent.setIfAbsent(`sent:${originId}`, String(since), SENT_MARK_MS);
   if (!first && await deps.hasArchive(room)) {
     const archived = await deps.archive.findOriginId(room, originId, since - ARCHIVE_SKEW_MS);
@@ -103,6 +146,7 @@ async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId:
   }
   const reflection = deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
   try {
+    deps.reflections.markSent(originId);
     await deps.send(el);
   } catch (err) {
     deps.reflections.failed(originId, err as Error);
