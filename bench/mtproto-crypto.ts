@@ -1,16 +1,49 @@
 // MTProto crypto micro-benchmark: AES-256-IGE encrypt and decrypt (ours) against node's native
 // AES-256-CBC encrypt/decrypt and gramjs's IGE encrypt/decrypt on the same 1 KiB buffers in one
 // run, plus the full encryptPayload + decryptPayload path. Every message gets a fresh key, as in
-// MTProto. Our encryption is native CBC between two XOR passes; decryption is JS rounds.
+// MTProto. Our encryption is native CBC between two XOR passes. Decryption: JS small-table rounds
+// and OpenSSL per block side by side, at several sizes and on the whole server-side decryption.
 // Rates are per CPU-second (see measure). Bounded to a few seconds; run alone with `node --import tsx bench/mtproto-crypto.ts`.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deepStrictEqual } from 'node:assert';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { aesIgeDecrypt, aesIgeDecryptNoble, aesIgeEncrypt, aesIgeEncryptNoble } from '../src/connectors/mtproto/crypto/aes-ige.ts';
-import { decryptPayload, encryptPayload } from '../src/connectors/mtproto/crypto/mtproto2.ts';
+import { computeMsgKey, decryptPayload, deriveAesKeyIv, encryptPayload } from '../src/connectors/mtproto/crypto/mtproto2.ts';
+import { equalBytes } from '../src/connectors/mtproto/crypto/constant-time.ts';
 import type { BenchResult } from './result.ts';
 
 const MSG = 1024;
+
+/** D's input block, reused across calls (update() reads it synchronously). */
+const ecbIn = Buffer.alloc(16);
+
+/**
+ * The alternative to our table-based decryption, measured here and not shipped (docs/mtproto.md,
+ * "AES decryption"): IGE decryption with OpenSSL doing each block, p_i = D(c_i ^ p_{i-1}) ^ c_{i-1}.
+ * The chain runs through D's input, so no OpenSSL mode call can take more than one block: one
+ * ECB decipher per message, one update() per 16 bytes, the XORs in JS.
+ */
+export function aesIgeDecryptOpenSsl(cipher: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
+  const n = cipher.length;
+  const out = new Uint8Array(n);
+  const d = createDecipheriv('aes-256-ecb', key, null);
+  d.setAutoPadding(false);
+  let cPrev = iv;
+  let cAt = 0;
+  let pPrev = iv;
+  let pAt = 16;
+  for (let o = 0; o < n; o += 16) {
+    for (let b = 0; b < 16; b++) ecbIn[b] = cipher[o + b]! ^ pPrev[pAt + b]!;
+    const y = d.update(ecbIn);
+    for (let b = 0; b < 16; b++) out[o + b] = y[b]! ^ cPrev[cAt + b]!;
+    cPrev = cipher;
+    cAt = o;
+    pPrev = out;
+    pAt = o;
+  }
+  return out;
+}
 const SLICE_MS = 125;
 const ROUNDS = 6;
 
@@ -100,6 +133,30 @@ export async function runMtprotoCryptoBench(): Promise<BenchResult[]> {
     },
   });
 
+  // The decryption question (docs/mtproto.md, "AES decryption"): JS small-table rounds against
+  // OpenSSL doing each block, at the sizes MTProto frames have, and on the whole server-side
+  // decryption of a client message (KDF + IGE + msg_key check). Same run, interleaved slices.
+  const DEC_SIZES = [64, 256, 1024, 16_384];
+  const decBySize = new Map<number, Record<string, number>>();
+  for (const size of DEC_SIZES) {
+    const data = Array.from({ length: N }, () => new Uint8Array(randomBytes(size)));
+    // Both compute the same thing, or the comparison means nothing.
+    for (let k = 0; k < N; k++) deepStrictEqual(aesIgeDecryptOpenSsl(data[k]!, keys[k]!, ivs[k]!), aesIgeDecrypt(data[k]!, keys[k]!, ivs[k]!));
+    decBySize.set(size, measure({
+      tables: () => { next(); aesIgeDecrypt(data[i]!, keys[i]!, ivs[i]!); },
+      openssl: () => { next(); aesIgeDecryptOpenSsl(data[i]!, keys[i]!, ivs[i]!); },
+    }));
+  }
+  const frames = Array.from({ length: N }, () => encryptPayload(authKey, new Uint8Array(randomBytes(MSG)), 0));
+  const serverDecrypt = (decrypt: typeof aesIgeDecrypt) => () => {
+    next();
+    const { msgKey, cipher } = frames[i]!;
+    const { key, iv } = deriveAesKeyIv(authKey, msgKey, 0);
+    const plain = decrypt(cipher, key, iv);
+    if (!equalBytes(computeMsgKey(authKey, plain, 0), msgKey)) throw new Error('msg_key mismatch');
+  };
+  const whole = measure({ tables: serverDecrypt(aesIgeDecrypt), openssl: serverDecrypt(aesIgeDecryptOpenSsl) });
+
   const r2 = (x: number) => Math.round(x * 100) / 100;
   const mbps = (name: string) => (rates[name]! * MSG) / 1e6;
   const vs = (name: string, value: string, baseName: string, base: string, note?: string): BenchResult => ({
@@ -121,6 +178,21 @@ export async function runMtprotoCryptoBench(): Promise<BenchResult[]> {
       'ours (native CBC path)', 'igeEnc', 'the pre-native implementation, kept as the test reference'),
     vs(DEC, 'igeDec', 'noble-rounds reference decrypt, 1 KiB, fresh key', 'igeDecNoble',
       'the previous implementation, kept as the test reference'),
+    ...DEC_SIZES.map((size): BenchResult => {
+      const r = decBySize.get(size)!;
+      return {
+        name: `mtproto: AES-256-IGE decrypt, ${size} B, fresh key: OpenSSL per block (ECB decipher, one update per 16 B)`,
+        value: r2((r['openssl']! * size) / 1e6), unit: 'MB/s',
+        baseline: { name: 'JS small-table rounds (T-tables)', value: r2((r['tables']! * size) / 1e6) },
+        ratio: r2(r['openssl']! / r['tables']!),
+      };
+    }),
+    {
+      name: 'mtproto: server-side decryption of a 1 KiB client message (KDF + IGE + msg_key check), OpenSSL per block',
+      value: Math.round(whole['openssl']!), unit: 'msg/s',
+      baseline: { name: 'same with JS small-table rounds', value: Math.round(whole['tables']!) },
+      ratio: r2(whole['openssl']! / whole['tables']!),
+    },
     {
       name: 'mtproto: encryptPayload + decryptPayload (1 KiB, SHA-256 msg_key + KDF + IGE both ways), one core',
       value: Math.round(roundTrip['payload']!), unit: 'msg/s',

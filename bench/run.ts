@@ -34,10 +34,12 @@ interface ExtraBench {
   readonly what: string;
 }
 
-const MTPROTO_BENCHES: readonly ExtraBench[] = [
+const CONNECTOR_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
-  { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s and handshakes/s (issue #3)' },
+  { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s, handshakes/s (issue #3) and server CPU per handshake (issue #9)' },
+  { file: 'mtproto-memory.ts', exportName: 'runMtprotoMemoryBench', what: 'MTProto resident memory per idle connection at 10,000 connections (issue #9)' },
   { file: 'mtproto-chat.ts', exportName: 'runMtprotoChatBench', what: 'gramjs -> bridge -> WS beside WS -> WS: msg/s and latency at 500 msg/s (issue #9)' },
+  { file: 'xmpp.ts', exportName: 'runXmppBench', what: 'XMPP client -> MUC -> bridge -> WS vs Prosody\'s own client -> MUC -> client (issue #8)' },
 ];
 
 /**
@@ -166,7 +168,7 @@ async function main(ablate: readonly (keyof FastPaths)[] | undefined): Promise<n
       failures.push(`presence bench: ${(err as Error).stack ?? String(err)}`);
     }
   }
-  for (const bench of ablate ? [] : WITH_MEDIA ? [...MTPROTO_BENCHES, MEDIA_BENCH] : MTPROTO_BENCHES) {
+  for (const bench of ablate ? [] : WITH_MEDIA ? [...CONNECTOR_BENCHES, MEDIA_BENCH] : CONNECTOR_BENCHES) {
     console.log(`running bench/${bench.file} ...`);
     await runExtra(bench, results, failures, missing);
   }

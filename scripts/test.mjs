@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function have(cmd) {
-  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+  // `command -v`, not `cmd --version`: prosody 0.12 has no --version and would start a server.
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
   return !r.error && r.status === 0;
 }
 
@@ -29,6 +30,7 @@ function ensurePackage(binary, debPackage) {
 }
 
 ensurePackage('redis-server', 'redis-server');
+ensurePackage('prosody', 'prosody');
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadConfig, resolveFromConfig, type LoadedConfig } from '../config/load.ts';
 import { phoneDigits } from '../config/schema.ts';
 import { codeKey, parsePendingCode, type PendingCode } from '../connectors/mtproto/chat/login-codes.ts';
-import { STATE_NAMESPACE } from '../connectors/mtproto/chat/state-namespace.ts';
+import { chatKey, STATE_NAMESPACE } from '../connectors/mtproto/chat/state-namespace.ts';
 import { ExitCode, UsageError, configPath, parseOptions, type Io } from './args.ts';
 
 export const MTPROTO_CODE_HELP = `Usage: switchboard mtproto-code --phone NUMBER [--config FILE]
@@ -55,7 +55,7 @@ async function fromRedis(loaded: LoadedConfig, key: string): Promise<string | un
 }
 
 export async function pendingLoginCode(loaded: LoadedConfig, phone: string, now = Date.now()): Promise<PendingCode | undefined> {
-  const key = codeKey(phoneDigits(phone));
+  const key = chatKey(codeKey(phoneDigits(phone)));
   const raw = loaded.config.bus.driver === 'redis'
     ? await fromRedis(loaded, key)
     : await fromStateFile(resolveFromConfig(loaded, loaded.config.bus.stateFile), `${STATE_NAMESPACE}:${key}`, now);

@@ -8,6 +8,10 @@ import { MediaConfigSchema } from './media-schema.ts';
 
 export const TOKEN_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
+/** 32 bytes as 64 hex digits, base64 (44 characters with its '=') or unpadded base64url (43). */
+const KEK_PATTERN = /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43})$/;
+const KEK_MESSAGE = 'a key-encryption key is 32 bytes in base64 or hex: make one with `openssl rand -base64 32`';
+
 export const TokenSchema = z.object({
   /** Who this token is: becomes the sender id of what its clients send. */
   name: z.string().min(1).max(64).regex(/^[\w.@-]+$/, 'letters, digits, _ . @ - only'),
@@ -159,6 +163,31 @@ export const ConfigSchema = z.object({
     helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     tokens: z.array(TokenSchema).default([]),
   }).strict().prefault({}),
+  xmpp: z.object({
+    enabled: z.boolean().default(false),
+    /** The XMPP server's component port (XEP-0114). Loopback by default: put the bridge beside the server. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(1).max(65_535).default(5347),
+    /** The component's domain, exactly as the server's config names it; puppets live here. */
+    domain: z.string().min(1).max(255).regex(/^[a-z0-9.-]+$/, 'a lower-case domain').default('bridge.localhost'),
+    /** The component secret: take it from the environment (`${SWITCHBOARD_XMPP_SECRET}`). Required when enabled. */
+    secret: z.string().min(1).optional(),
+    /** Where XEP-0199 pings go (default: the domain without its first label). */
+    serverDomain: z.string().min(1).max(255).optional(),
+    /** Name of the component in disco, and the nick of its relay occupant in linked rooms. */
+    name: z.string().min(1).max(64).default('Switchboard'),
+    /** Longest wait between reconnection attempts (they back off from 500 ms up to this). */
+    reconnectMaxMs: z.number().int().min(100).max(600_000).default(30_000),
+    pingIntervalMs: z.number().int().min(0).max(600_000).default(30_000),
+    pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    maxStanzaBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(256 * 1024),
+    outboundPerSecond: z.number().min(1).max(100_000).default(2_000),
+    /** Room messages one occupant may have bridged per second (beyond its burst: dropped, logged, counted). */
+    inboundPerSenderPerSecond: z.number().min(0.1).max(100_000).default(20),
+    inboundPerSenderBurst: z.number().int().min(1).max(1_000_000).default(100),
+    /** How long a puppet's room message may wait for the room's reflection (its delivery receipt) before the delivery is retried. */
+    reflectionTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
   mtproto: z.object({
     enabled: z.boolean().default(false),
     host: z.string().min(1).default('127.0.0.1'),
@@ -166,12 +195,21 @@ export const ConfigSchema = z.object({
     /** PEM of the server RSA key (`switchboard keygen` writes it and prints the fingerprint clients pin). */
     rsaKeyFile: z.string().min(1).default('./data/mtproto-rsa.pem'),
     /**
-     * Secret the server salts are derived from (HMAC). Give every instance the same one, from the
-     * environment (`${SWITCHBOARD_MTPROTO_SALT_SECRET}`), so a client's salt is valid on all of
-     * them. Unset: a random secret per process (after a restart clients recover through
-     * bad_server_salt, at the cost of one round trip).
+     * Secret the server salts are derived from (HMAC), at least 32 characters. Unset: one is drawn
+     * once and kept (sealed) in the bus's state, so every instance and every restart agree on
+     * salts. Set it (from the environment) only to pin it across a wiped store.
      */
     saltSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    /**
+     * Key-encryption key (KEK) of the stored auth keys and salt secret (AES-256-GCM): 32 bytes in
+     * base64 or hex, from the environment (`${SWITCHBOARD_MTPROTO_KEY_ENCRYPTION_KEY}`). Unset or
+     * empty: keyEncryptionKeyFile is used if it exists; neither: stored in plaintext, with a warning.
+     */
+    keyEncryptionKey: z.union([z.literal(''), z.string().trim().regex(KEK_PATTERN, KEK_MESSAGE)]).optional(),
+    /** File holding the KEK when keyEncryptionKey is unset (`switchboard keygen` writes it beside the RSA key). */
+    keyEncryptionKeyFile: z.string().min(1).default('./data/mtproto-kek.key'),
+    /** Earlier KEKs, for a rotation: they only open what they sealed, which is re-sealed under the current one on first use. */
+    previousKeyEncryptionKeys: z.array(z.string().trim().regex(KEK_PATTERN, KEK_MESSAGE)).max(16).default([]),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
     /** Frames one connection may send per second, sustained and in a burst; past them -429 and close. */
     framesPerSecond: z.number().int().min(1).max(1_000_000).default(200),

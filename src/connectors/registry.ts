@@ -1,6 +1,7 @@
 import type { ConnectorModule } from './connector.ts';
 import { mtprotoModule } from './mtproto/module.ts';
 import { websocketModule } from './websocket/module.ts';
+import { xmppModule } from './xmpp/module.ts';
 
 /**
  * Every network Switchboard speaks: one line each. The app starts those config.yaml enables,
@@ -9,6 +10,7 @@ import { websocketModule } from './websocket/module.ts';
 export const CONNECTOR_MODULES: readonly ConnectorModule[] = [
   websocketModule,
   mtprotoModule,
+  xmppModule,
 ];
 
 export function connectorModule(network: string): ConnectorModule | undefined {

@@ -107,3 +107,24 @@ test('new_session_created announces the first message that passed every check, n
     s.conn.close();
   }
 });
+
+test('msg_resend_req re-sends an unacknowledged answer with its msg_id; once the client acked it, it is forgotten', async () => {
+  const s = await readySession(srv);
+  try {
+    const pingId = 4711n;
+    s.send({ _: 'ping', ping_id: pingId });
+    const pong = (await s.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === pingId)).found;
+    assert.ok(pong);
+    s.send({ _: 'msg_resend_req', msg_ids: [pong.msgId] });
+    const again = await s.until((m) => m.obj._ === 'pong' && m.msgId === pong.msgId, 2000);
+    assert.ok(again.found, 'kept until acknowledged, re-sent with the same msg_id');
+    s.send({ _: 'msgs_ack', msg_ids: [pong.msgId] }, false);
+    s.send({ _: 'msg_resend_req', msg_ids: [pong.msgId] });
+    // Frames are answered in order: a re-sent pong would arrive before the answer to this ping.
+    s.send({ _: 'ping', ping_id: 4712n });
+    const next = await s.until((m) => m.obj._ === 'pong', 2000);
+    assert.equal(next.found?.obj['ping_id'], 4712n, 'acknowledged: not kept, not re-sent');
+  } finally {
+    s.conn.close();
+  }
+});

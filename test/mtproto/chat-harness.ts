@@ -13,7 +13,7 @@ import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../..
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/login-codes.ts';
-import { STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
 import { gramLogger, pinServerKey } from './gramjs-client.ts';
@@ -101,7 +101,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
       return port;
     },
     async pendingCode(phone) {
-      return parsePendingCode(await app.bus.state(STATE_NAMESPACE).get(codeKey(phone.replace(/\D/g, ''))))?.code;
+      return parsePendingCode(await chatState(app.bus.state(STATE_NAMESPACE)).get(codeKey(phone.replace(/\D/g, ''))))?.code;
     },
     async restart() {
       await app.close();

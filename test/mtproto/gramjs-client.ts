@@ -141,14 +141,24 @@ export interface StockClient {
   invoke(request: GramRequest): Promise<unknown>;
   getMe(): Promise<unknown>;
   isUserAuthorized(): Promise<boolean>;
-  session: { dcId: number };
+  session: { dcId: number; getAuthKey(dcId?: number): GramAuthKey | undefined };
+}
+
+/** What a user may configure on a stock TelegramClient besides where it connects. */
+export interface StockClientOptions {
+  /** gramjs' default is true; the tests that do not restart the server turn it off. */
+  autoReconnect?: boolean;
+  connectionRetries?: number;
+  retryDelay?: number;
+  /** An auth key saved from an earlier run, as gramjs' sessions restore it (see stockClientWithKey). */
+  authKey?: GramAuthKey;
 }
 
 const { TelegramClient } = require('telegram') as {
   TelegramClient: new (session: unknown, apiId: number, apiHash: string, opts: Record<string, unknown>) => StockClient;
 };
 const { MemorySession } = require('telegram/sessions') as {
-  MemorySession: new () => { setDC(dcId: number, ip: string, port: number): void };
+  MemorySession: new () => { setDC(dcId: number, ip: string, port: number): void; setAuthKey(key: GramAuthKey, dcId?: number): void };
 };
 export const GramApi = (require('telegram/tl') as { Api: GramApiNamespace }).Api;
 
@@ -167,7 +177,14 @@ export interface GramApiNamespace {
  * the port into 16 signed bits: ephemeral ports above 32767 throw). connectionRetries covers
  * gramjs' ~1-in-256 handshake bug (see gramAuthenticate).
  */
-export function stockClient(port: number, kind: 'full' | 'abridged' | 'obfuscated' = 'full'): StockClient {
+/** A stock client whose session holds a saved auth key (what a restarted bot or app does). */
+export async function stockClientWithKey(port: number, key: Buffer, opts: Omit<StockClientOptions, 'authKey'> = {}): Promise<StockClient> {
+  const authKey = new AuthKey();
+  await authKey.setKey(key);
+  return stockClient(port, 'full', { ...opts, authKey });
+}
+
+export function stockClient(port: number, kind: 'full' | 'abridged' | 'obfuscated' = 'full', opts: StockClientOptions = {}): StockClient {
   const base = kind === 'full' ? network.ConnectionTCPFull : kind === 'abridged' ? network.ConnectionTCPAbridged : network.ConnectionTCPObfuscated;
   class LocalConnection extends base {
     constructor(p: ConnectionParams) {
@@ -176,11 +193,12 @@ export function stockClient(port: number, kind: 'full' | 'abridged' | 'obfuscate
   }
   const session = new MemorySession();
   session.setDC(2, '127.0.0.1', port);
+  if (opts.authKey !== undefined) session.setAuthKey(opts.authKey, 2);
   return new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
     connection: LocalConnection,
-    connectionRetries: 5,
-    retryDelay: 50,
-    autoReconnect: false,
+    connectionRetries: opts.connectionRetries ?? 5,
+    retryDelay: opts.retryDelay ?? 50,
+    autoReconnect: opts.autoReconnect ?? false,
     requestRetries: 1,
     baseLogger: gramLogger,
   });

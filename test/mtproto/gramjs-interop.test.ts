@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startRedis } from '../helpers/redis.ts';
-import { RedisAuthKeyStore } from '../../src/connectors/mtproto/store/redis-auth-key-store.ts';
+import { redisStateStore } from '../../src/bus/redis/services.ts';
+import { KeyRing, parseKek, generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import assert from 'node:assert/strict';
 import { gramAuthenticate, gramSender, newAuthKey, ping, pinServerKey, type GramPong, type GramTransport } from './gramjs-client.ts';
-import { listenForUpgrades, metricValue, startServer, testRsaKey } from './harness.ts';
+import { listenForUpgrades, metricValue, startServer, stateKeyStore, testRsaKey } from './harness.ts';
 
 pinServerKey(testRsaKey());
 
@@ -54,11 +55,12 @@ test('gramjs over WebSocket: obfuscated abridged at ws://127.0.0.1:port/apiws, s
   }
 });
 
-test('auth key survives a bridge restart with RedisAuthKeyStore on a real redis-server', async () => {
+test('auth key survives a bridge restart with the bus state on a real redis-server (sealed under a KEK)', async () => {
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
   try {
-    const first = await startServer({ keyStore: new RedisAuthKeyStore(redis) });
+    const ring = new KeyRing(parseKek(generateKek()));
+    const first = await startServer({ keyStore: stateKeyStore(redisStateStore(redis, 'sbtest', 'mtproto'), ring) });
     let key: Buffer | undefined;
     let timeOffset = 0;
     try {
@@ -71,7 +73,7 @@ test('auth key survives a bridge restart with RedisAuthKeyStore on a real redis-
     assert.ok(key);
     // A new server process: nothing in memory, same Redis.
     const redis2 = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    const second = await startServer({ keyStore: new RedisAuthKeyStore(redis2) });
+    const second = await startServer({ keyStore: stateKeyStore(redisStateStore(redis2, 'sbtest', 'mtproto'), ring) });
     try {
       const authKey = newAuthKey();
       await authKey.setKey(key);

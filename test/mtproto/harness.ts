@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { silentLogger, createLogger } from '../../src/core/logger.ts';
 import { generateServerRsaKey, loadServerRsaKey, type ServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
-import { MemoryAuthKeyStore, type AuthKeyStore } from '../../src/connectors/mtproto/store/auth-key-store.ts';
+import type { AuthKeyStore } from '../../src/connectors/mtproto/store/auth-key-store.ts';
+import { StateAuthKeyStore } from '../../src/connectors/mtproto/store/state-auth-key-store.ts';
+import { KeyRing } from '../../src/connectors/mtproto/store/key-ring.ts';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import type { StateStore } from '../../src/bus/types.ts';
 import { createMtprotoServer, type MtprotoServer, type MtprotoServerOptions } from '../../src/connectors/mtproto/server.ts';
 import { connectAndAuth, type InMessage, type PinnedKey, type SpecSession } from './spec-client.ts';
 
@@ -18,6 +22,16 @@ export function pinned(key: ServerRsaKey): PinnedKey {
   return { n: key.n, e: key.e, fingerprint: key.fingerprint };
 }
 
+/** A state store of this process only (the memory bus driver without a state file). */
+export function memoryState(): StateStore {
+  return new LocalState().store('mtproto');
+}
+
+/** Auth keys in a state store (default: a fresh in-memory one), sealed under `ring` (default: plaintext). */
+export function stateKeyStore(state: StateStore = memoryState(), ring: KeyRing = KeyRing.plaintext()): AuthKeyStore {
+  return new StateAuthKeyStore(state, ring, { logger: silentLogger });
+}
+
 export interface Running {
   server: MtprotoServer;
   port: number;
@@ -29,7 +43,7 @@ export interface Running {
 
 export async function startServer(extra: Partial<MtprotoServerOptions> = {}): Promise<Running> {
   const registry = createRegistry(false);
-  const keyStore = extra.keyStore ?? new MemoryAuthKeyStore();
+  const keyStore = extra.keyStore ?? stateKeyStore();
   const rsaKey = extra.rsaKey ?? testRsaKey();
   const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;
   const server = createMtprotoServer({ host: '127.0.0.1', port: 0, rsaKey, keyStore, logger, registry, ...extra });

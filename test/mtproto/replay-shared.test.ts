@@ -1,14 +1,14 @@
-/** Replay protection shared by instances through Redis (RedisReplayGuard), on a real redis-server. */
+/** Replay protection shared by instances through the bus state on Redis (StateReplayGuard), on a real redis-server. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
-import { RedisAuthKeyStore } from '../../src/connectors/mtproto/store/redis-auth-key-store.ts';
-import { RedisReplayGuard } from '../../src/connectors/mtproto/store/redis-replay-guard.ts';
+import { redisStateStore } from '../../src/bus/redis/services.ts';
+import { StateReplayGuard } from '../../src/connectors/mtproto/store/state-replay-guard.ts';
 import { buildContainer } from '../../src/connectors/mtproto/session/container.ts';
 import { clientMsgId, codec, connectAndAuth, SpecConnection, SpecSession } from './spec-client.ts';
-import { isBadMsg, metricValue, pinned, startServer, type Running } from './harness.ts';
+import { isBadMsg, metricValue, pinned, startServer, stateKeyStore, type Running } from './harness.ts';
 
 let redisServer: RedisServer;
 const clients: Redis[] = [];
@@ -19,7 +19,8 @@ let b: Running;
 function instance(saltSecret: Uint8Array): Promise<Running> {
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   clients.push(redis);
-  return startServer({ keyStore: new RedisAuthKeyStore(redis), replayGuard: new RedisReplayGuard(redis), saltSecret });
+  const state = redisStateStore(redis, 'sbtest', 'mtproto');
+  return startServer({ keyStore: stateKeyStore(state), replayGuard: new StateReplayGuard(state), saltSecret });
 }
 
 before(async () => {
@@ -94,14 +95,14 @@ test('a container answered by A and replayed to B gets bad_msg_notification 19 a
   }
 });
 
-test('RedisReplayGuard: first sighting per id, then seen; keys expire after 600 s', async () => {
+test('StateReplayGuard on Redis: first sighting per id, then seen; keys expire after 600 s', async () => {
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   try {
-    const guard = new RedisReplayGuard(redis, 'test:seen:');
+    const guard = new StateReplayGuard(redisStateStore(redis, 'test', 'mtproto'));
     assert.deepEqual(await guard.firstSeen('00ff', -1n, [4n, 8n]), [true, true]);
     assert.deepEqual(await guard.firstSeen('00ff', -1n, [8n, 12n]), [false, true]);
     assert.deepEqual(await guard.firstSeen('00ff', 5n, [8n]), [true], 'another session is another space');
-    const ttl = await redis.ttl('test:seen:00ff:ffffffffffffffff:8');
+    const ttl = await redis.ttl('test:state:mtproto:seen:00ff:ffffffffffffffff:8');
     assert.ok(ttl > 590 && ttl <= 600, `ttl ${ttl}`);
   } finally {
     redis.disconnect();

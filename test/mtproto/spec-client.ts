@@ -199,6 +199,8 @@ export interface HandshakeTamper {
 export interface HandshakeOptions {
   scheme?: 'rsa_pad' | 'rsa_legacy';
   inner?: 'p_q_inner_data' | 'p_q_inner_data_dc' | 'p_q_inner_data_temp' | 'p_q_inner_data_temp_dc';
+  /** expires_in of a temporary key (default 3600). */
+  expiresIn?: number;
   tamper?: HandshakeTamper;
 }
 
@@ -253,7 +255,7 @@ export async function specHandshake(conn: SpecConnection, key: PinnedKey, opts: 
   const innerType = opts.inner ?? 'p_q_inner_data_dc';
   const inner: TlObject = {
     _: innerType, pq: pqBytes, p: bigIntToBytes(p), q: bigIntToBytes(q), nonce, server_nonce: serverNonce, new_nonce: newNonce,
-    ...(innerType.includes('dc') ? { dc: 2 } : {}), ...(innerType.includes('temp') ? { expires_in: 3600 } : {}),
+    ...(innerType.includes('dc') ? { dc: 2 } : {}), ...(innerType.includes('temp') ? { expires_in: opts.expiresIn ?? 3600 } : {}),
   };
   if (t.pq) inner['p'] = bigIntToBytes(p + 2n);
   const innerBytes = codec.encode(inner);

@@ -3,13 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { startRedis } from '../helpers/redis.ts';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
 import { loadServerRsaKey } from '../../src/connectors/mtproto/crypto/rsa.ts';
-import { MemoryAuthKeyStore, type AuthKeyStore } from '../../src/connectors/mtproto/store/auth-key-store.ts';
-import { AUTH_KEY_PREFIX, RedisAuthKeyStore } from '../../src/connectors/mtproto/store/redis-auth-key-store.ts';
+import { writeKekFile } from '../../src/connectors/mtproto/store/kek-config.ts';
+import { parseKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 
 test('writeServerKey: private PEM 0600, public beside it, fingerprint of that key, no silent overwrite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-keygen-'));
@@ -27,32 +24,47 @@ test('writeServerKey: private PEM 0600, public beside it, fingerprint of that ke
   }
 });
 
-async function contract(store: AuthKeyStore & { putIfAbsent(id: Uint8Array, k: Uint8Array): Promise<boolean> }): Promise<void> {
-  const id = new Uint8Array(randomBytes(8));
-  const key = new Uint8Array(randomBytes(256));
-  assert.equal(await store.get(id), undefined);
-  assert.equal(await store.putIfAbsent(id, key), true);
-  assert.equal(await store.putIfAbsent(id, new Uint8Array(256)), false, 'a colliding id never overwrites');
-  assert.deepEqual(await store.get(id), key);
-  await store.delete(id);
-  assert.equal(await store.get(id), undefined);
-}
-
-test('MemoryAuthKeyStore contract', async () => {
-  await contract(new MemoryAuthKeyStore());
+test('writeKekFile: 32 random bytes in base64, mode 0600, never replaces an existing file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-kek-'));
+  try {
+    const path = join(dir, 'mtproto-kek.key');
+    assert.equal(writeKekFile(path), true);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const first = readFileSync(path, 'utf8');
+    assert.equal(parseKek(first).key.length, 32);
+    assert.equal(writeKekFile(path), false, 'an existing KEK is kept: replacing it would orphan every stored key');
+    assert.equal(readFileSync(path, 'utf8'), first);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
-test('RedisAuthKeyStore contract on a real redis-server, under sb:mtproto:authkey:', async () => {
-  const r = await startRedis();
-  const redis = new Redis(r.url, { maxRetriesPerRequest: 1 });
+test('`switchboard keygen` writes the KEK beside the RSA key and keeps it on a re-run (also with --force)', async () => {
+  const { main } = await import('../../src/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-keygen-cli-'));
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, { out: (l: string) => { out += `${l}\n`; }, err: (l: string) => { err += `${l}\n`; } });
+    return { code, out, err };
+  };
   try {
-    const store = new RedisAuthKeyStore(redis);
-    await contract(store);
-    const id = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-    await store.put(id, new Uint8Array(256).fill(7));
-    assert.equal((await redis.getBuffer(`${AUTH_KEY_PREFIX}0102030405060708`))?.length, 256);
+    const rsa = join(dir, 'data', 'mtproto-rsa.pem');
+    const first = await run(['keygen', '--out', rsa]);
+    assert.equal(first.code, 0, first.err);
+    const kekFile = join(dir, 'data', 'mtproto-kek.key');
+    assert.match(first.out, /Key-encryption key for stored auth keys written to .*mtproto-kek\.key/);
+    assert.equal(statSync(kekFile).mode & 0o777, 0o600);
+    const kek = readFileSync(kekFile, 'utf8');
+    parseKek(kek);
+    const again = await run(['keygen', '--out', rsa, '--force']);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /mtproto-kek\.key exists: kept/);
+    assert.equal(readFileSync(kekFile, 'utf8'), kek, 'the KEK is never replaced');
+    const other = join(dir, 'elsewhere', 'k.key');
+    assert.equal((await run(['keygen', '--out', join(dir, 'x.pem'), '--kek', other])).code, 0);
+    parseKek(readFileSync(other, 'utf8'));
   } finally {
-    redis.disconnect();
-    await r.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { ServerTransport } from '../../src/connectors/mtproto/transport/server-transport.ts';
+import { ByteQueue } from '../../src/connectors/mtproto/transport/byte-queue.ts';
 import { detectTransport } from '../../src/connectors/mtproto/transport/detect.ts';
 import { createClientObfuscation, isValidClientInitPrefix, type CtrStream } from '../../src/connectors/mtproto/transport/obfuscated2.ts';
 import { crc32Portable } from '../../src/connectors/mtproto/tl/crc32.ts';
@@ -303,4 +304,25 @@ test('gramjs packet codecs: its abridged/full frames parse here, ours parse ther
   // the native CRC32 (when present) agrees with the table one
   const nativeCrc = (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32;
   if (nativeCrc) assert.equal(nativeCrc(Buffer.from('abc')), crc(Buffer.from('abc')));
+});
+
+test('ByteQueue: holds no buffer while idle, across split and whole chunks and after a large frame', () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 5000 }), (chunks, cut) => {
+    const q = new ByteQueue();
+    assert.equal(q.capacity, 0);
+    const all = Buffer.concat(chunks);
+    const out: Uint8Array[] = [];
+    for (const c of chunks) {
+      q.push(c);
+      while (q.length >= cut) out.push(q.take(cut));
+    }
+    if (q.length > 0) out.push(q.takeAll());
+    assert.deepEqual(Buffer.concat(out), all, 'bytes come out as they went in');
+    assert.equal(q.capacity, 0, 'drained: the buffer is given back');
+  }), { numRuns: 200 });
+  const q = new ByteQueue();
+  q.push(new Uint8Array(1024 * 1024 + 8));
+  assert.ok(q.capacity >= 1024 * 1024);
+  q.skip(1024 * 1024 + 8);
+  assert.equal(q.capacity, 0, 'a 1 MiB frame is not kept for the life of the connection');
 });

@@ -5,8 +5,6 @@ import type { Stoppable } from '../../bus/types.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
 import type { MtprotoServer } from './server.ts';
 import type { ChatLayer } from './chat/chat-layer.ts';
-import type { AuthKeyStore } from './store/auth-key-store.ts';
-import type { ReplayGuard } from './session/replay-guard.ts';
 import { readMtprotoRsaKey } from './rsa-key-file.ts';
 
 export const MTPROTO_WS_PATH = '/apiws';
@@ -53,7 +51,6 @@ export class MtprotoConnector implements Connector {
   private egress: Stoppable | undefined;
   private following: Stoppable | undefined;
   private listening: { port: number; fingerprint: string } | undefined;
-  private closeStore: () => Promise<void> = async () => {};
   private closing: Promise<void> | undefined;
   private wsUrl = '';
 
@@ -64,23 +61,25 @@ export class MtprotoConnector implements Connector {
     const { createMtprotoServer } = await import('./server.ts');
     const key = await readMtprotoRsaKey(this.loaded);
     if (!key.ok) throw new ConfigError([key.issue]);
-    let keyStore: AuthKeyStore;
-    let replayGuard: ReplayGuard | undefined;
-    if (ctx.bus.driver === 'redis') {
-      // Auth keys are shared by every instance, like everything else that matters (DESIGN: scale-out).
-      const { Redis } = await import('ioredis');
-      const { RedisAuthKeyStore } = await import('./store/redis-auth-key-store.ts');
-      const { RedisReplayGuard } = await import('./store/redis-replay-guard.ts');
-      const redis = new Redis(config.bus.redis.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
-      // Without a listener ioredis prints "Unhandled error event" to stderr, outside the JSON logs.
-      redis.on('error', (err) => ctx.logger.warn({ err }, 'mtproto store redis connection error'));
-      keyStore = new RedisAuthKeyStore(redis, `${config.bus.redis.prefix}:mtproto:authkey:`);
-      // Seen msg_ids too, so a frame captured on one instance is not accepted again by another.
-      replayGuard = new RedisReplayGuard(redis, `${config.bus.redis.prefix}:mtproto:seen:`);
-      this.closeStore = async () => { await redis.quit().catch(() => redis.disconnect()); };
-    } else {
-      const { MemoryAuthKeyStore } = await import('./store/auth-key-store.ts');
-      keyStore = new MemoryAuthKeyStore();
+    // Keys, client info, the salt secret and (redis) seen msg_ids live in the bus's state, shared
+    // by every instance and kept across restarts, on the embedded defaults too (store/open-stores.ts).
+    const { readKeyRing } = await import('./store/kek-config.ts');
+    const { openMtprotoStores, KeyRingMismatch } = await import('./store/open-stores.ts');
+    const kek = readKeyRing(this.loaded);
+    if (!kek.ok) throw new ConfigError(kek.issues);
+    for (const warning of kek.warnings) ctx.logger.warn(warning);
+    let stores;
+    try {
+      stores = await openMtprotoStores({
+        state: ctx.bus.state('mtproto'), driver: ctx.bus.driver, ring: kek.ring, logger: ctx.logger, registry: ctx.registry,
+        ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
+      });
+    } catch (err) {
+      if (err instanceof KeyRingMismatch) {
+        const path = kek.source === 'file' ? 'mtproto.keyEncryptionKeyFile' : 'mtproto.keyEncryptionKey';
+        throw new ConfigError([{ file: this.loaded.configFile, line: 0, path, message: err.message }]);
+      }
+      throw err;
     }
     const { LayeredCodec } = await import('./tl/layered-codec.ts');
     const { ChatLayer } = await import('./chat/chat-layer.ts');
@@ -100,12 +99,12 @@ export class MtprotoConnector implements Connector {
         media: ctx.media === undefined ? undefined : { service: ctx.media, basePath: config.media.urls.basePath },
       });
       server = createMtprotoServer({
-        host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, keyStore, logger: ctx.logger, registry: ctx.registry,
+        host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, logger: ctx.logger, registry: ctx.registry,
+        keyStore: stores.keyStore, clientInfo: stores.clientInfo, saltSecret: stores.saltSecret,
+        ...(stores.replayGuard ? { replayGuard: stores.replayGuard } : {}),
         maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH, dcId: 2,
         framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst,
         api: { extend: chat.extend, authorizations: chat.authorizations, codec },
-        ...(replayGuard ? { replayGuard } : {}),
-        ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
       });
       const { port } = await server.start();
       this.server = server;
@@ -124,7 +123,6 @@ export class MtprotoConnector implements Connector {
       this.following = chat.followOthers();
     } catch (err) {
       await server?.stop().catch(() => undefined);
-      await this.closeStore();
       throw err;
     }
   }
@@ -145,7 +143,6 @@ export class MtprotoConnector implements Connector {
       const egress = this.egress?.close();
       if (egress) await Promise.race([egress, new Promise((resolve) => setTimeout(resolve, Math.max(0, (deadline - Date.now()) / 2)).unref())]);
       await this.server?.stop();
-      await this.closeStore();
     })());
   }
 

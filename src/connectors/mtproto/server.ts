@@ -13,8 +13,11 @@ import { ServerMsgIdGenerator } from './session/msg-id.ts';
 import { SaltSchedule } from './session/salts.ts';
 import { SessionRegistry } from './session/session-state.ts';
 import { KeyCache } from './session/key-cache.ts';
+import { FailedMsgKeys } from './session/failed-msg-keys.ts';
 import type { RpcHandler } from './session/rpc.ts';
+import { withTempKeys } from './session/temp-keys.ts';
 import { createApiRpc, type ApiOptions } from './api/index.ts';
+import type { ClientInfoStore } from './api/client-info.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
 
@@ -33,7 +36,7 @@ export interface MtprotoServerOptions {
   /** The API layer; default: api/'s dispatcher (help.*, plus what `api` adds; rpc_errors for the rest). */
   rpc?: RpcHandler;
   /** What the default dispatcher serves beyond help.* (the chat layer's methods and logins). */
-  api?: Pick<ApiOptions, 'extend' | 'authorizations' | 'codec' | 'clients'>;
+  api?: Pick<ApiOptions, 'extend' | 'authorizations' | 'codec'>;
   /** The DC id this server is in the config it hands out (default 2). */
   dcId?: number;
   /**
@@ -47,9 +50,19 @@ export interface MtprotoServerOptions {
   saltSecret?: Uint8Array;
   /**
    * Seen client msg_ids shared by the instances that share keyStore and saltSecret (otherwise a
-   * frame replayed to another instance is processed again). Default: this process only.
+   * frame replayed to another instance is processed again), kept across restarts. Default: this
+   * process only, with the restart floor below.
    */
   replayGuard?: ReplayGuard;
+  /**
+   * ms since the epoch: client msg_ids from before it are refused with bad_msg_notification 16
+   * (the client re-syncs its clock and re-sends). Default: the server's creation time when no
+   * replayGuard is given, so a frame captured before a restart cannot be replayed after it
+   * (this process never saw it); 0 (off) with a shared replayGuard, which remembers them.
+   */
+  acceptMsgIdsFrom?: number;
+  /** The announced layer and app info per auth key (default: process memory); given to the default rpc. */
+  clientInfo?: ClientInfoStore;
   framesPerSecond?: number;
   frameBurst?: number;
   maxPendingHandshakes?: number;
@@ -83,18 +96,21 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
   let boundPort = opts.port;
   const wildcard = host === '0.0.0.0' || host === '::';
   const dc = { id: opts.dcId ?? 2, host: opts.advertiseHost ?? (wildcard ? '127.0.0.1' : host) };
-  const rpc = opts.rpc ?? createApiRpc({
+  const keyCache = new KeyCache();
+  // Temporary keys: auth.bindTempAuthKey, and calls on a bound key act for its permanent key.
+  const rpc = withTempKeys(opts.rpc ?? createApiRpc({
     dc: () => ({ ...dc, port: opts.advertisePort ?? boundPort }),
     registry: opts.registry,
     logger: log,
     maxInflatedBytes: maxFrameBytes * 8,
     ...opts.api,
-  });
+    ...(opts.clientInfo ? { clients: opts.clientInfo } : {}),
+  }), { keyStore: opts.keyStore, keyCache });
   const deps: ConnectionDeps = {
     // Inflated gzip_packed (at any depth) is capped like the frames it arrives in.
     codec: createServiceCodec({ maxInflatedBytes: maxFrameBytes * 8 }),
     keyStore: opts.keyStore,
-    keyCache: new KeyCache(),
+    keyCache,
     rsaKey: opts.rsaKey,
     salts: new SaltSchedule(opts.saltSecret ? { secret: opts.saltSecret } : {}),
     sessions: new SessionRegistry(),
@@ -103,6 +119,8 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     logger: log,
     metrics,
     replayGuard: opts.replayGuard ?? localReplayGuard,
+    msgIdFloorMs: opts.acceptMsgIdsFrom ?? (opts.replayGuard === undefined ? Date.now() : 0),
+    failedMsgKeys: new FailedMsgKeys(),
     now: Date.now,
     limits: {
       maxFrameBytes,

@@ -1,6 +1,10 @@
 // What a client told us about itself: the layer of invokeWithLayer and the app info of
-// initConnection. Telegram keeps both per auth key (they show in account.getAuthorizations);
-// a client repeats them on every new connection, so this is a cache that may forget.
+// initConnection. Telegram keeps both per auth key (they show in account.getAuthorizations).
+// Stock clients do NOT repeat them on every connection: gramjs re-connects after a network error
+// or a server restart and goes straight on with its calls (getMe), so the layer answers are
+// encoded in must outlive the process and be known to every instance (StoredClientInfo).
+import type { StateStore } from '../../../bus/types.ts';
+import type { Logger } from '../../../core/logger.ts';
 
 /** initConnection's fields, strings capped (they are stored and later shown to the user). */
 export interface ClientInfo {
@@ -28,11 +32,7 @@ export interface ClientInfoStore {
 
 export const MAX_CLIENT_STRING = 128;
 
-/**
- * Process memory, least recently used dropped past `max` keys. Shared state for several
- * instances belongs behind the connector contract's store; a client re-announces its layer on
- * every connection, so a key missing here only means the default layer until it does.
- */
+/** Process memory, least recently used dropped past `max` keys (tests, and StoredClientInfo's cache). */
 export class MemoryClientInfoStore implements ClientInfoStore {
   readonly #records = new Map<string, ClientRecord>();
   readonly #max: number;
@@ -84,4 +84,126 @@ export class MemoryClientInfoStore implements ClientInfoStore {
     }
     return r;
   }
+}
+
+const CLIENT_PREFIX = 'client:';
+
+/**
+ * Client records in the bus's state store (`client:<auth_key_id hex>`, JSON), in front of a
+ * memory cache the dispatcher reads synchronously. The cache is filled before a key's first call
+ * in this process: the auth key store loads a key and `preload` runs with it (server wiring), so
+ * the first call after a restart already knows the layer. Writes go out only when a record
+ * changes (clients announce the same layer and app on every connect), without blocking the call.
+ */
+export class StoredClientInfo implements ClientInfoStore {
+  readonly #state: StateStore;
+  readonly #logger: Logger;
+  readonly #memory: MemoryClientInfoStore;
+  readonly #now: () => number;
+  /** Expiry (ms) of temporary keys' records, so they go with their key. */
+  readonly #expiry = new Map<string, number>();
+
+  constructor(state: StateStore, logger: Logger, opts: { max?: number; now?: () => number } = {}) {
+    this.#state = state;
+    this.#logger = logger;
+    this.#memory = new MemoryClientInfoStore(opts.max);
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Loads the stored record of a key into the cache; `expiresAt`: the key is temporary. */
+  async preload(authKeyIdHex: string, expiresAt?: number): Promise<void> {
+    if (expiresAt !== undefined) this.#rememberExpiry(authKeyIdHex, expiresAt);
+    if (this.#memory.get(authKeyIdHex) !== undefined) return;
+    let raw: string | undefined;
+    try {
+      raw = await this.#state.get(CLIENT_PREFIX + authKeyIdHex);
+    } catch (err) {
+      // The key itself loaded: serve it with the default layer rather than refuse it.
+      this.#logger.warn({ err, authKeyId: authKeyIdHex }, 'mtproto client info could not be read: the newest layer is served until the client announces one');
+      return;
+    }
+    const record = raw === undefined ? undefined : parseRecord(raw);
+    if (raw !== undefined && record === undefined) this.#logger.warn({ authKeyId: authKeyIdHex }, 'mtproto stored client info is malformed: ignored');
+    if (record === undefined || this.#memory.get(authKeyIdHex) !== undefined) return;
+    if (record.layer !== undefined) this.#memory.setLayer(authKeyIdHex, record.layer);
+    if (record.info !== undefined) this.#memory.setInfo(authKeyIdHex, record.info);
+  }
+
+  get(authKeyIdHex: string): ClientRecord | undefined {
+    return this.#memory.get(authKeyIdHex);
+  }
+
+  setLayer(authKeyIdHex: string, layer: number): void {
+    if (this.#memory.get(authKeyIdHex)?.layer === layer) return;
+    this.#memory.setLayer(authKeyIdHex, layer);
+    this.#persist(authKeyIdHex);
+  }
+
+  setInfo(authKeyIdHex: string, info: ClientInfo): void {
+    const known = this.#memory.get(authKeyIdHex)?.info;
+    if (known !== undefined && sameInfo(known, info)) return;
+    this.#memory.setInfo(authKeyIdHex, info);
+    this.#persist(authKeyIdHex);
+  }
+
+  delete(authKeyIdHex: string): void {
+    this.#memory.delete(authKeyIdHex);
+    this.#expiry.delete(authKeyIdHex);
+    this.#state.delete(CLIENT_PREFIX + authKeyIdHex).catch((err: unknown) => {
+      this.#logger.warn({ err, authKeyId: authKeyIdHex }, 'mtproto client info could not be deleted (it expires with nothing)');
+    });
+  }
+
+  #persist(authKeyIdHex: string): void {
+    const record = this.#memory.get(authKeyIdHex);
+    if (record === undefined) return;
+    const expiresAt = this.#expiry.get(authKeyIdHex);
+    const ttl = expiresAt === undefined ? undefined : expiresAt - this.#now();
+    if (ttl !== undefined && ttl <= 0) return;
+    // Whole record per write; writes of one process reach the store in call order.
+    this.#state.set(CLIENT_PREFIX + authKeyIdHex, JSON.stringify(record), ttl).catch((err: unknown) => {
+      this.#logger.warn({ err, authKeyId: authKeyIdHex }, 'mtproto client info could not be stored: another instance or a restart serves the newest layer until the client announces again');
+    });
+  }
+
+  #rememberExpiry(authKeyIdHex: string, expiresAt: number): void {
+    this.#expiry.set(authKeyIdHex, expiresAt);
+    if (this.#expiry.size > 100_000) {
+      const now = this.#now();
+      for (const [k, until] of this.#expiry) if (until <= now) this.#expiry.delete(k);
+    }
+  }
+}
+
+function sameInfo(a: ClientInfo, b: ClientInfo): boolean {
+  return a.apiId === b.apiId && a.deviceModel === b.deviceModel && a.systemVersion === b.systemVersion && a.appVersion === b.appVersion
+    && a.systemLangCode === b.systemLangCode && a.langPack === b.langPack && a.langCode === b.langCode;
+}
+
+/** A stored record, checked field by field (it crossed a process boundary); undefined if malformed. */
+function parseRecord(raw: string): ClientRecord | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== 'object') return undefined;
+  const o = v as Record<string, unknown>;
+  const out: ClientRecord = {};
+  if (o['layer'] !== undefined) {
+    if (typeof o['layer'] !== 'number' || !Number.isInteger(o['layer']) || o['layer'] <= 0) return undefined;
+    out.layer = o['layer'];
+  }
+  if (o['info'] !== undefined) {
+    const i = o['info'] as Record<string, unknown> | null;
+    if (i === null || typeof i !== 'object' || typeof i['apiId'] !== 'number') return undefined;
+    const str = (k: string): string | undefined => (typeof i[k] === 'string' ? (i[k] as string).slice(0, MAX_CLIENT_STRING) : undefined);
+    const fields = ['deviceModel', 'systemVersion', 'appVersion', 'systemLangCode', 'langPack', 'langCode'] as const;
+    const values = fields.map(str);
+    if (values.some((x) => x === undefined)) return undefined;
+    const [deviceModel, systemVersion, appVersion, systemLangCode, langPack, langCode] = values as string[];
+    out.info = { apiId: i['apiId'] as number, deviceModel: deviceModel!, systemVersion: systemVersion!, appVersion: appVersion!, systemLangCode: systemLangCode!, langPack: langPack!, langCode: langCode! };
+  }
+  return out;
 }

@@ -56,6 +56,12 @@ export interface HandshakeOptions {
 
 const INNER_TYPES = new Set(['p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_data_temp', 'p_q_inner_data_temp_dc']);
 
+/**
+ * Longest life of a temporary key, seconds. Clients ask for a day (Telegram Desktop: 86400 + 30);
+ * a longer expires_in is cut to this, so "temporary" keeps meaning something in the store.
+ */
+export const MAX_TEMP_KEY_SECONDS = 7 * 86_400;
+
 // 1 < g_x < p-1 and 2^(2048-64) <= g_x <= p - 2^(2048-64) (security guidelines), for g_a and g_b.
 const dhValueInRange = (v: bigint): boolean => checkGA(v);
 
@@ -168,7 +174,8 @@ export class Handshake {
     const newNonce = bytesOf(data, 'new_nonce');
     if (newNonce.length !== 32) throw new HandshakeFailure('inner-data-invalid');
     const expiresRaw = (data as Record<string, unknown>)['expires_in'];
-    const expiresIn = typeof expiresRaw === 'number' ? expiresRaw : undefined;
+    const expiresIn = typeof expiresRaw === 'number' ? Math.min(expiresRaw, MAX_TEMP_KEY_SECONDS) : undefined;
+    if (expiresIn !== undefined && expiresIn <= 0) throw new HandshakeFailure('inner-data-invalid');
 
     // a: 2048 random bits; redraw in the (negligible) case g_a falls outside the safe range.
     let a: Uint8Array;
@@ -239,7 +246,9 @@ export class Handshake {
 
     let fresh: boolean;
     try {
-      fresh = await this.#insertKey(authKeyId, authKey);
+      // A temporary key's life starts now, when the server stores it (core.telegram.org/api/pfs).
+      const expiresAt = st.expiresIn === undefined ? undefined : this.#opts.now() + st.expiresIn * 1000;
+      fresh = await this.#opts.keyStore.create(authKeyId, { key: authKey, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     } catch {
       throw new HandshakeFailure('store-error');
     }
@@ -260,13 +269,5 @@ export class Handshake {
       reply: { _: 'dh_gen_ok', nonce: st.nonce, server_nonce: st.serverNonce, new_nonce_hash1: newNonceHash(st.newNonce, authKey, 1) },
       created,
     };
-  }
-
-  async #insertKey(authKeyId: Uint8Array, authKey: Uint8Array): Promise<boolean> {
-    const store = this.#opts.keyStore;
-    if (store.putIfAbsent) return await store.putIfAbsent(authKeyId, authKey);
-    if ((await store.get(authKeyId)) !== undefined) return false;
-    await store.put(authKeyId, authKey);
-    return true;
   }
 }

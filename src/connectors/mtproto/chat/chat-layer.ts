@@ -1,7 +1,7 @@
 // The chat layer of the MTProto connector, put together: accounts and login, users and groups,
 // the message box with per-account pts, live updates, files, flood control. It plugs into the
 // API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
-// serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`.
+// serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`, under `chat:`.
 import { randomBytes } from 'node:crypto';
 import type { Bus, StateStore, Stoppable } from '../../../bus/types.ts';
 import type { Config } from '../../../config/schema.ts';
@@ -35,7 +35,7 @@ import { PresenceBook } from './presence.ts';
 import { PtsBook } from './pts.ts';
 import { PublishOrder } from './publish-order.ts';
 import { Renderer } from './render.ts';
-import { STATE_NAMESPACE } from './state-namespace.ts';
+import { chatState, STATE_NAMESPACE } from './state-namespace.ts';
 
 export { STATE_NAMESPACE };
 
@@ -69,7 +69,8 @@ export class ChatLayer {
   private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}
 
   static async create(opts: ChatLayerOptions): Promise<ChatLayer> {
-    const state = opts.bus.state(STATE_NAMESPACE);
+    // Keys under `chat:`, beside the core's keys of the same namespace (state-namespace.ts).
+    const state = chatState(opts.bus.state(STATE_NAMESPACE));
     const directory = new Directory(opts.config.accounts, opts.endpoints, opts.routing);
     const people = new People(directory, opts.identities, state, opts.logger);
     const box = new MessageBox(state, opts.config.historyPerChat, opts.logger);

@@ -8,6 +8,7 @@ import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAI
 import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
 import type { KeyCache } from './key-cache.ts';
+import type { FailedMsgKeys } from './failed-msg-keys.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RpcHandler, UpdateChannel } from './rpc.ts';
 import { RpcError } from './rpc.ts';
@@ -47,8 +48,12 @@ export interface LayerDeps {
   rpc: RpcHandler;
   logger: Logger;
   metrics: MtprotoMetrics;
-  /** Shared record of seen msg_ids (Redis with several instances); localReplayGuard otherwise. */
+  /** Shared record of seen msg_ids (the bus's state with the redis driver); localReplayGuard otherwise. */
   replayGuard: ReplayGuard;
+  /** Client msg_ids from before this (ms) are refused with 16: the restart floor (server option acceptMsgIdsFrom). */
+  msgIdFloorMs: number;
+  /** msg_keys that failed their check, never decrypted again (see failed-msg-keys.ts). */
+  failedMsgKeys: FailedMsgKeys;
   now: () => number;
 }
 
@@ -110,14 +115,23 @@ export class EncryptedLayer {
       return;
     }
     const keyHex = authKeyIdHex(parts.authKeyId);
-    const authKey = await d.keyCache.get(keyHex, () => d.keyStore.get(parts.authKeyId));
-    if (authKey === undefined) {
-      // The client's key is unknown here: -404 tells it to create a new one.
+    const record = await d.keyCache.get(keyHex, () => d.keyStore.get(parts.authKeyId));
+    if (record === undefined) {
+      // The client's key is unknown here (never made, destroyed, or a temporary key that
+      // expired): -404 tells it to create a new one.
       this.#link.transportError(-404, 'unknown-auth-key');
+      return;
+    }
+    const authKey = record.key;
+    if (d.failedMsgKeys.has(keyHex, parts.msgKey)) {
+      // A msg_key that already failed: no second decryption under that message's AES key.
+      d.metrics.dropped.inc({ reason: 'repeated-failed-msg-key' });
+      this.#link.close('repeated-failed-msg-key');
       return;
     }
     const plain = decryptPayload(authKey, parts.msgKey, parts.cipher, 0);
     if (plain === null) {
+      d.failedMsgKeys.add(keyHex, parts.msgKey);
       d.metrics.dropped.inc({ reason: 'msg-key-mismatch' });
       this.#link.close('msg-key-mismatch');
       return;
@@ -136,7 +150,7 @@ export class EncryptedLayer {
     const out = new Outbox();
     const ctx: Ctx = { calls: [], session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out, replayed: new Set() };
     try {
-      const verdict = checkClientMsgId(env.msgId, d.now());
+      const verdict = checkClientMsgId(env.msgId, d.now(), d.msgIdFloorMs);
       if (verdict !== 'ok') {
         this.#badMsg(ctx, env.msgId, env.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
         return;
@@ -185,7 +199,7 @@ export class EncryptedLayer {
     const s = ctx.session;
     const ctor = constructorOf(m.body);
     if (inner) {
-      const verdict = checkClientMsgId(m.msgId, d.now());
+      const verdict = checkClientMsgId(m.msgId, d.now(), d.msgIdFloorMs);
       if (verdict !== 'ok') {
         this.#badMsg(ctx, m.msgId, m.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
         return;
@@ -267,7 +281,7 @@ export class EncryptedLayer {
     const ids = new Set([msgId]);
     if (constructorOf(body) === CONTAINER_ID) {
       // Members failing the time check are never accepted, so they are not recorded either.
-      for (const m of parseContainer(body) ?? []) if (checkClientMsgId(m.msgId, d.now()) === 'ok') ids.add(m.msgId);
+      for (const m of parseContainer(body) ?? []) if (checkClientMsgId(m.msgId, d.now(), d.msgIdFloorMs) === 'ok') ids.add(m.msgId);
     }
     // Deduplicated: an id twice in one frame is the local window's business (first one wins).
     const asked = [...ids];
@@ -288,10 +302,8 @@ export class EncryptedLayer {
     const d = this.#deps;
     switch (obj._) {
       case 'msgs_ack': {
-        for (const id of longsOf(obj, 'msg_ids')) {
-          const sent = ctx.session.sent.get(id);
-          if (sent !== undefined) sent.acked = true;
-        }
+        // The client has them: nothing to re-send, so their bodies need not be kept.
+        for (const id of longsOf(obj, 'msg_ids')) ctx.session.sent.delete(id);
         return false;
       }
       case 'ping':
@@ -428,7 +440,7 @@ export class EncryptedLayer {
   #msgState(s: SessionState, id: bigint): number {
     const seen = s.seen.get(id);
     if (seen !== undefined) return 4 | (seen.contentRelated ? 0 : 16);
-    const verdict = checkClientMsgId(id, this.#deps.now());
+    const verdict = checkClientMsgId(id, this.#deps.now(), this.#deps.msgIdFloorMs);
     if (s.seen.isBelowWindow(id) || verdict === 'too-old') return 1;
     if (verdict === 'too-new' || id > s.highestMsgId) return 3;
     return 2;

@@ -35,14 +35,24 @@ export class ServerMsgIdGenerator {
   }
 }
 
+/** The msg_id a client makes at `ms` (seconds in the upper half, the fraction of the second below). */
+export function msgIdAt(ms: number): bigint {
+  return (BigInt(Math.floor(ms / 1000)) << 32n) | ((BigInt(Math.floor(ms) % 1000) * 4294967n) & ~3n);
+}
+
 export type ClientMsgIdVerdict = 'ok' | 'too-old' | 'too-new' | 'bad-parity';
 
-/** Checks of a client msg_id against server time (bad_msg_notification codes 16/17/18). */
-export function checkClientMsgId(msgId: bigint, nowMs: number): ClientMsgIdVerdict {
+/**
+ * Checks of a client msg_id against server time (bad_msg_notification codes 16/17/18).
+ * `floorMs`: ids made before it are 'too-old' too (the restart floor: a process that does not
+ * remember the ids seen before it started refuses them, and the client re-syncs and re-sends).
+ */
+export function checkClientMsgId(msgId: bigint, nowMs: number, floorMs = 0): ClientMsgIdVerdict {
   if (msgId <= 0n || (msgId & 3n) !== 0n) return 'bad-parity';
   const seconds = msgIdSeconds(msgId);
   const now = nowMs / 1000;
   if (seconds < now - MSG_ID_MAX_PAST_S) return 'too-old';
+  if (floorMs > 0 && msgId < msgIdAt(floorMs)) return 'too-old';
   if (seconds > now + MSG_ID_MAX_FUTURE_S) return 'too-new';
   return 'ok';
 }

@@ -4,7 +4,6 @@ import { SeenMsgIds } from './seen-ids.ts';
 export interface SentMessage {
   seqNo: number;
   body: Uint8Array;
-  acked: boolean;
 }
 
 /** What the server remembers about one (auth key, session_id) pair. */
@@ -21,7 +20,7 @@ export class SessionState {
   highestMsgId = 0n;
   highestSeqNo = -1;
   lastUsedMs: number;
-  /** Recent content-related messages we sent, for msg_resend_req and msgs_ack bookkeeping. */
+  /** Content-related messages we sent and the client has not acknowledged yet, for msg_resend_req (the last sentCapacity). */
   readonly sent = new Map<bigint, SentMessage>();
   readonly #sentCapacity: number;
 
@@ -39,7 +38,7 @@ export class SessionState {
   }
 
   rememberSent(msgId: bigint, seqNo: number, body: Uint8Array): void {
-    this.sent.set(msgId, { seqNo, body, acked: false });
+    this.sent.set(msgId, { seqNo, body });
     while (this.sent.size > this.#sentCapacity) {
       const first = this.sent.keys().next();
       if (first.done === true) break;

@@ -1,47 +1,42 @@
 /**
- * Where permanent auth keys live. Keys are 256-byte secrets: whoever reads the store can decrypt
- * every message of that key, so a shared store (Redis) must be access-controlled like a key file.
+ * Where auth keys live. Keys are 256-byte secrets: whoever reads one can decrypt every message of
+ * that key, so they are stored sealed (store/key-ring.ts) in the bus's state store, shared by
+ * every instance and kept across restarts (state-auth-key-store.ts).
  */
+export interface AuthKeyRecord {
+  readonly key: Uint8Array;
+  /**
+   * ms since the epoch after which the key is refused (-404): temporary keys
+   * (p_q_inner_data_temp*, core.telegram.org/api/pfs). Undefined for permanent keys.
+   */
+  readonly expiresAt?: number;
+  /** A temporary key bound by auth.bindTempAuthKey: the permanent auth_key_id (hex) it acts for. */
+  readonly boundTo?: string;
+}
+
+export type BindResult = 'bound' | 'not-temporary' | 'already-bound' | 'gone';
+
 export interface AuthKeyStore {
-  get(authKeyId: Uint8Array): Promise<Uint8Array | undefined>;
-  put(authKeyId: Uint8Array, authKey: Uint8Array): Promise<void>;
-  delete(authKeyId: Uint8Array): Promise<void>;
+  get(authKeyId: Uint8Array): Promise<AuthKeyRecord | undefined>;
   /**
    * Atomic insert used by the handshake: false when the id is taken (the server then answers
-   * dh_gen_retry instead of overwriting someone else's key). Stores without it fall back to get+put.
+   * dh_gen_retry instead of overwriting someone else's key).
    */
-  putIfAbsent?(authKeyId: Uint8Array, authKey: Uint8Array): Promise<boolean>;
+  create(authKeyId: Uint8Array, record: AuthKeyRecord): Promise<boolean>;
+  /** Deletes the key; a permanent key takes the temporary key bound to it along. */
+  delete(authKeyId: Uint8Array): Promise<void>;
+  /**
+   * Binds temporary key `tempId` to permanent key `permIdHex` (auth.bindTempAuthKey, already
+   * verified by the caller) until `expiresAt` at the latest. A permanent key has one bound
+   * temporary key at a time: binding another unbinds the previous one.
+   */
+  bind(tempId: Uint8Array, permIdHex: string, expiresAt: number | undefined): Promise<BindResult>;
 }
 
 export function authKeyIdHex(authKeyId: Uint8Array): string {
   return Buffer.from(authKeyId.buffer, authKeyId.byteOffset, authKeyId.byteLength).toString('hex');
 }
 
-/** Single-process store: keys vanish on restart (clients then get -404 and make a new key). */
-export class MemoryAuthKeyStore implements AuthKeyStore {
-  readonly #keys = new Map<string, Uint8Array>();
-
-  async get(authKeyId: Uint8Array): Promise<Uint8Array | undefined> {
-    const key = this.#keys.get(authKeyIdHex(authKeyId));
-    return key === undefined ? undefined : new Uint8Array(key);
-  }
-
-  async put(authKeyId: Uint8Array, authKey: Uint8Array): Promise<void> {
-    this.#keys.set(authKeyIdHex(authKeyId), new Uint8Array(authKey));
-  }
-
-  async putIfAbsent(authKeyId: Uint8Array, authKey: Uint8Array): Promise<boolean> {
-    const id = authKeyIdHex(authKeyId);
-    if (this.#keys.has(id)) return false;
-    this.#keys.set(id, new Uint8Array(authKey));
-    return true;
-  }
-
-  async delete(authKeyId: Uint8Array): Promise<void> {
-    this.#keys.delete(authKeyIdHex(authKeyId));
-  }
-
-  get size(): number {
-    return this.#keys.size;
-  }
+export function authKeyIdBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
 }

@@ -1,0 +1,555 @@
+import { createHash } from 'node:crypto';
+import type { Element } from '@xmpp/xml';
+import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
+import type { Config } from '../../config/schema.ts';
+import type { Capabilities } from '../../core/capabilities.ts';
+import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
+import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
+import { newEventId } from '../../core/ids.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/metrics.ts';
+import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
+import { bareJid, parseJid } from './address.ts';
+import { ArchiveReader } from './archive.ts';
+import { ComponentLink, type ComponentLinkError } from './component-link.ts';
+import { CONNECTOR, publishRoomMessage } from './inbound.ts';
+import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
+import { Occupancies } from './occupancy.ts';
+import { OriginIds } from './origin-ids.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { deliverToRoom, Reflections } from './outbound.ts';
+import { parsePuppetJid } from './puppets.ts';
+import { errorReply, mayBounce } from './stanza/errors.ts';
+import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
+import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
+import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
+
+/** What XMPP (with the XEPs this connector speaks) can express. */
+export const XMPP_CAPABILITIES: Capabilities = {
+  edits: true,
+  retractions: true,
+  reactions: 'emoji',
+  replies: true,
+  threads: false,
+  presence: ['available', 'away', 'dnd', 'xa', 'offline'],
+  typing: true,
+  receipts: ['displayed'],
+  attachments: { delivery: 'link', maxBytes: Number.MAX_SAFE_INTEGER },
+  formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'quote'],
+  maxTextLength: LIMITS.textChars,
+};
+
+/** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
+const MAX_QUEUED_PER_ROOM = 10_000;
+/** At close or lease loss: how long the delivery in hand may wait for its room's reflection. */
+const CLOSE_GRACE_MS = 2_000;
+/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
+const MAX_CATCHUP_PAGES = 100;
+
+interface RosterEntry { jid?: string; occupantId?: string; state?: string; status?: string }
+
+/** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
+const ARCHIVE_START = '^';
+
+/** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
+function positionKey(room: string): string {
+  return room.length <= 400 ? `mam:${room}` : `mam#${createHash('sha256').update(room).digest('hex')}`;
+}
+
+/** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
+const RELAY_RESOURCE = 'relay';
+
+interface Live {
+  bus: Bus;
+  routing: RoutingView;
+  logger: Logger;
+  metrics: XmppConnectorMetrics;
+  lease: LeaseHandle;
+  rooms: Map<string, Endpoint>;
+  registry: Registry;
+  state: StateStore;
+  media: ConnectorContext['media'];
+}
+
+/** What is only there while this instance holds the component lease. */
+interface Holding {
+  link: ComponentLink;
+  occupancies: Occupancies;
+  reflections: Reflections;
+  egress?: Stoppable;
+  /** The consumer being closed (the stream went away): a new one starts only after it. */
+  egressClosing?: Promise<void>;
+  stopping?: boolean;
+  rejoinTimers: Set<NodeJS.Timeout>;
+  archive: ArchiveReader;
+  /** Per linked room: whether it keeps an archive (asked once). */
+  hasArchive: Map<string, Promise<boolean>>;
+}
+
+/**
+ * The XMPP connector: an XEP-0114 component of a real server. One instance of the cluster holds
+ * the component stream at a time (a bus lease, taken over when its holder dies); that instance
+ * consumes the deliveries to XMPP rooms and bridges what the rooms say. A relay occupant (the
+ * component domain, nick = config name) sits in every linked room and is where room traffic is
+ * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
+ * traffic and the reflections of their own messages are never bridged again.
+ */
+export class XmppConnector implements Connector {
+  readonly network = CONNECTOR;
+  readonly capabilities = XMPP_CAPABILITIES;
+  readonly hostsSessions = false;
+  readonly delivers = true;
+
+  private live: Live | undefined;
+  private holding: Holding | undefined;
+  private fatal: ComponentLinkError | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly puppetNames = new Map<string, string>();
+  private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
+  /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
+  private readonly senderBuckets = new Map<string, TokenBucket>();
+  /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
+  private readonly roster = new Map<string, RosterEntry>();
+
+  private readonly originIds: OriginIds;
+
+  constructor(private readonly config: Config['xmpp']) {
+    if (config.secret === undefined) throw new Error('xmpp.secret is required');
+    this.originIds = new OriginIds(config.secret);
+  }
+
+  private get relayJid(): string {
+    return `${this.config.domain}/${RELAY_RESOURCE}`;
+  }
+
+  async start(ctx: ConnectorContext): Promise<void> {
+    if (this.live) throw new Error('xmpp connector already started');
+    const rooms = new Map<string, Endpoint>();
+    for (const e of ctx.endpoints) {
+      const room = bareJid(e.address);
+      if (room === undefined || room !== e.address || !room.includes('@')) {
+        throw new Error(`xmpp endpoint ${JSON.stringify(e.address)} is not a room JID (room@conference.example.org)`);
+      }
+      rooms.set(room, e);
+    }
+    xmppMetrics(ctx.registry); // registers the link's metrics now, so /metrics shows them from the start
+    const metrics = xmppConnectorMetrics(ctx.registry);
+    let acquired: (() => void) | undefined;
+    const firstAcquire = new Promise<void>((resolve) => { acquired = resolve; });
+    const lease = ctx.bus.holdLease(`xmpp-component:${this.config.domain}`, {
+      onAcquired: () => { this.becomeHolder(); acquired?.(); },
+      onLost: () => { void this.stopHolding('lease lost'); },
+    });
+    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media };
+    ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
+    // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
+    // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
+    const leaseWait = new Promise<'standby'>((resolve) => setTimeout(() => resolve('standby'), 1_000).unref());
+    if (await Promise.race([firstAcquire.then(() => 'held' as const), leaseWait]) === 'standby') return;
+    const link = this.holding?.link;
+    if (!link) return;
+    await new Promise<void>((resolve, reject) => {
+      const onStatus = (s: string): void => {
+        if (s === 'online' || s === 'waiting') { link.off('status', onStatus); resolve(); }
+        else if (s === 'failed') { link.off('status', onStatus); reject(link.error); }
+      };
+      if (link.status === 'online') resolve();
+      else if (link.status === 'failed') reject(link.error);
+      else link.on('status', onStatus);
+    }).catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    });
+  }
+
+  private becomeHolder(): void {
+    const live = this.live;
+    if (!live || this.holding || this.closing) return;
+    const log = live.logger;
+    const link = new ComponentLink({
+      host: this.config.host, port: this.config.port, domain: this.config.domain, secret: this.config.secret as string,
+      ...(this.config.serverDomain ? { serverDomain: this.config.serverDomain } : {}),
+      backoff: { initialMs: Math.min(500, this.config.reconnectMaxMs), maxMs: this.config.reconnectMaxMs },
+      pingIntervalMs: this.config.pingIntervalMs, pingTimeoutMs: this.config.pingTimeoutMs,
+      maxInboundStanzaBytes: this.config.maxStanzaBytes, maxOutboundStanzaBytes: this.config.maxStanzaBytes,
+      outboundPerSecond: this.config.outboundPerSecond, outboundBurst: Math.max(1, Math.round(this.config.outboundPerSecond)),
+      onStanza: (el) => this.onStanza(el),
+      logger: log, registry: live.registry,
+    });
+    const holding: Holding = {
+      link,
+      occupancies: new Occupancies((el) => link.send(el), { joinTimeoutMs: 10_000, maxNickAttempts: 20 }, log,
+        (room, realJid) => { if (realJid === this.relayJid) this.scheduleRelayJoin(room, 1_000); }),
+      reflections: new Reflections(),
+      rejoinTimers: new Set(),
+      archive: new ArchiveReader(link, this.relayJid),
+      hasArchive: new Map(),
+    };
+    this.holding = holding;
+    // Deliveries are consumed only while the stream is online: during an outage they wait on the
+    // bus (in order, durably) instead of burning their retries and landing in the dead-letter queue.
+    link.on('online', () => {
+      for (const room of live.rooms.keys()) this.scheduleRelayJoin(room, 0);
+      void (holding.egressClosing ?? Promise.resolve()).then(() => {
+        if (this.holding !== holding || holding.stopping || link.status !== 'online') return;
+        holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
+      });
+    });
+    link.on('offline', () => {
+      holding.occupancies.reset();
+      holding.reflections.failAll(new Error('component stream lost'));
+      const egress = holding.egress;
+      holding.egress = undefined;
+      if (egress) {
+        const closing = egress.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the xmpp egress consumer failed'));
+        holding.egressClosing = closing.then(() => { if (holding.egressClosing === closing) holding.egressClosing = undefined; });
+      }
+    });
+    link.on('failed', (err) => {
+      this.fatal = err;
+      log.error({ code: err.code }, `xmpp component stopped: ${err.message}`);
+    });
+    log.info('this instance holds the xmpp component lease; connecting');
+    link.start();
+  }
+
+  private async stopHolding(reason: string): Promise<void> {
+    const holding = this.holding;
+    if (!holding || holding.stopping) return;
+    holding.stopping = true;
+    this.live?.logger.warn({ reason }, 'xmpp component released');
+    for (const t of holding.rejoinTimers) clearTimeout(t);
+    // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
+    // a reflection that does not come within the grace fails its delivery (the bus keeps it for
+    // the next holder), so closing stays bounded.
+    const egressClosed = Promise.all([holding.egress?.close(), holding.egressClosing]);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([egressClosed, new Promise<void>((r) => { grace = setTimeout(r, CLOSE_GRACE_MS); })]);
+    clearTimeout(grace);
+    holding.reflections.failAll(new Error(reason));
+    await egressClosed;
+    this.holding = undefined;
+    holding.reflections.failAll(new Error(reason));
+    if (holding.link.status === 'online') await holding.occupancies.leaveAll();
+    await holding.link.stop();
+  }
+
+  private scheduleRelayJoin(room: string, delayMs: number): void {
+    const holding = this.holding;
+    if (!holding) return;
+    const timer = setTimeout(() => {
+      holding.rejoinTimers.delete(timer);
+      if (this.holding !== holding || holding.stopping || holding.link.status !== 'online') return;
+      holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR).then(
+        () => this.live?.logger.info({ room }, 'relay joined linked room'),
+        (err: Error) => {
+          this.live?.logger.warn({ room, err: err.message }, 'relay could not join linked room; retrying');
+          this.scheduleRelayJoin(room, Math.min(60_000, Math.max(1_000, delayMs * 2)));
+        });
+    }, delayMs);
+    holding.rejoinTimers.add(timer);
+  }
+
+  /** The egress handler: deliveries to linked rooms, in order; a throw makes the bus retry the batch. */
+  private async deliver(deliveries: readonly Delivery[]): Promise<void> {
+    const live = this.live;
+    const holding = this.holding;
+    if (!live || !holding) throw new Error('xmpp component not held here');
+    for (const d of deliveries) {
+      if (!live.rooms.has(d.target.address)) {
+        live.logger.warn({ target: d.target.address }, 'delivery to an xmpp endpoint that is not a linked room; dropped');
+        live.metrics.delivered.inc({ outcome: 'unknown_room' });
+        continue;
+      }
+      const outcome = await deliverToRoom(d, {
+        bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
+        send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
+        rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
+        originIds: this.originIds, sent: live.state, archive: holding.archive,
+        hasArchive: (room) => this.roomHasArchive(room, holding),
+        onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
+      });
+      live.metrics.delivered.inc({ outcome });
+    }
+  }
+
+  private onStanza(el: Element): void {
+    const live = this.live;
+    const holding = this.holding;
+    if (!live || !holding) return;
+    if (el.name === 'iq') { this.onIq(el, holding); return; }
+    if (el.name === 'presence') { this.onPresence(el, holding); return; }
+    if (el.name === 'message' && holding.archive.onMessage(el)) return;
+    if (el.name === 'message') this.inOrder(bareJid(el.attrs['from']) ?? '', () => this.onMessage(el, live, holding).catch((err: Error) => {
+      live.metrics.inbound.inc({ outcome: 'failed' });
+      live.logger.error({ err: err.message, from: el.attrs['from'] }, 'bridging an xmpp message failed');
+    }));
+  }
+
+  /**
+   * Runs inbound work for one room (or sender) strictly in arrival order: the canonical order of
+   * a room is the order its messages reached us, and a correction must find the message it
+   * corrects already linked. Bounded: a sender flooding faster than the bus takes is cut off.
+   */
+  private inOrder(key: string, work: () => Promise<void>): void {
+    const queue = this.inbound.get(key) ?? { tail: Promise.resolve(), length: 0 };
+    if (queue.length >= MAX_QUEUED_PER_ROOM) {
+      this.live?.metrics.inbound.inc({ outcome: 'flood' });
+      this.live?.logger.warn({ from: key }, 'inbound queue full for this room or sender; stanza dropped');
+      return;
+    }
+    queue.length++;
+    queue.tail = queue.tail.then(work).finally(() => {
+      queue.length--;
+      if (queue.length === 0 && this.inbound.get(key) === queue) this.inbound.delete(key);
+    });
+    this.inbound.set(key, queue);
+  }
+
+  private onIq(iq: Element, holding: Holding): void {
+    const to = iq.attrs['to'] ?? '';
+    let target: AddressedEntity = { kind: 'unknown' };
+    if (to === this.config.domain) {
+      target = { kind: 'component', entity: componentEntity(this.config.name) };
+    } else {
+      const puppet = parsePuppetJid(to, this.config.domain);
+      if (puppet) {
+        const bare = bareJid(to) ?? to;
+        const name = this.puppetNames.get(bare) ?? (puppet.kind === 'sender' ? puppet.id : bare);
+        target = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
+      }
+    }
+    const answer = answerIq(iq, target);
+    if (answer) holding.link.send(answer).catch(() => { /* refused sends are logged and counted by the link */ });
+  }
+
+  private onPresence(el: Element, holding: Holding): void {
+    const p = parsePresence(el);
+    const room = bareJid(p.from);
+    if (room !== undefined && this.live?.rooms.has(room)) {
+      this.trackOccupant(room, p, holding);
+      holding.occupancies.onPresence(p);
+      // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
+      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUp(room));
+      return;
+    }
+    // Subscriptions to puppets (RFC 6121 §3): accepted, with the puppet's presence.
+    const to = bareJid(p.to);
+    if (to === undefined || parsePuppetJid(to, this.config.domain) === undefined) return;
+    const from = bareJid(p.from);
+    if (from === undefined) return;
+    if (p.type === 'subscribe') {
+      void holding.link.send(buildPresence({ from: to, to: from, type: 'subscribed' })).catch(() => {});
+      void holding.link.send(buildPresence({ from: to, to: from, state: 'available' })).catch(() => {});
+    } else if (p.type === 'probe') {
+      void holding.link.send(buildPresence({ from: to, to: from, state: 'available' })).catch(() => {});
+    } else if (p.type === 'unsubscribe') {
+      void holding.link.send(buildPresence({ from: to, to: from, type: 'unsubscribed' })).catch(() => {});
+    }
+  }
+
+  /**
+   * Keeps who is behind each nick (for the canonical sender of their messages) and bridges
+   * occupants' presence as canonical presence events, on change only. Only what the relay sees
+   * counts (each of our occupants gets the same presences), and our own occupants are not news.
+   */
+  private trackOccupant(room: string, p: InboundPresence, holding: Holding): void {
+    if (p.to !== this.relayJid) return;
+    const nick = parseJid(p.from)?.resource;
+    if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
+    const key = `${room}/${nick}`;
+    const state = canonicalState(p);
+    if (state === undefined) return;
+    const known = this.roster.get(key);
+    if (p.type === 'unavailable') this.roster.delete(key);
+    else {
+      const entry: RosterEntry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
+      if (p.status === undefined) delete entry.status;
+      const real = bareJid(p.muc?.jid);
+      if (real) entry.jid = real;
+      if (p.occupantId) entry.occupantId = p.occupantId;
+      if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
+    }
+    if (known?.state === state && known.status === p.status) return;
+    if (!known && state === 'offline') return;
+    const live = this.live;
+    const linked = live?.rooms.get(room);
+    const canonicalRoom = linked && live ? live.routing.roomOf(linked) : undefined;
+    if (!live || !linked || canonicalRoom === undefined) return;
+    const sender = this.actorOf(room, nick, known);
+    this.inOrder(room, async () => {
+      const now = Date.now();
+      const checked = validateEvent({
+        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: canonicalRoom, sender, state,
+        ...(p.status !== undefined && state !== 'offline' ? { status: p.status } : {}),
+        origin: { connector: CONNECTOR, endpoint: room },
+      });
+      if (!checked.ok) { live.logger.debug({ room, nick, error: checked.error }, 'occupant presence not bridged'); return; }
+      await live.bus.publish([checked.event]).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'publishing an occupant presence failed'));
+    });
+  }
+
+  /** The canonical sender for a room occupant: its real bare JID when known, else the room's occupant-id, else the occupant JID. */
+  private actorOf(room: string, nick: string, entry?: RosterEntry): Actor {
+    const known = entry ?? this.roster.get(`${room}/${nick}`);
+    const id = known?.jid ?? (known?.occupantId ? `${room}#${known.occupantId}` : `${room}/${nick}`);
+    return { network: CONNECTOR, id: id.slice(0, LIMITS.idChars), name: nick.slice(0, LIMITS.nameChars) };
+  }
+
+  private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {
+    const msg = parseMessage(el, { componentDomain: this.config.domain });
+    const from = parseJid(msg.from);
+    const room = from?.bare().toString();
+    const linked = room !== undefined ? live.rooms.get(room) : undefined;
+    if (msg.type === 'error') {
+      // A room refusing one of our messages: fail its delivery (the bus retries it).
+      if (this.originIds.isOurs(msg.id)) holding.reflections.failed(msg.id as string, new Error(`room answered ${msg.errorCondition}`));
+      live.logger.warn({ from: msg.from, condition: msg.errorCondition, id: msg.id }, 'xmpp error message received');
+      return;
+    }
+    if (!linked || !room) {
+      // Direct chats are not bridged yet: tell a person (never a room) so, instead of silence.
+      live.metrics.inbound.inc({ outcome: 'not_linked' });
+      if (msg.type === 'chat' && msg.body !== undefined && mayBounce(el, (bare) => live.rooms.has(bare))) {
+        void holding.link.send(errorReply(el, 'cancel', 'service-unavailable', 'direct chats are not bridged yet')).catch(() => {});
+      }
+      return;
+    }
+    if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
+    await this.bridgeRoomMessage(msg, room, 'live', live, holding);
+  }
+
+  private senderAllowed(key: string): boolean {
+    let bucket = this.senderBuckets.get(key);
+    if (!bucket) {
+      if (this.senderBuckets.size >= 100_000) this.senderBuckets.clear(); // bounded; a fresh bucket is full, so clearing only forgives
+      bucket = new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst);
+      this.senderBuckets.set(key, bucket);
+    }
+    return bucket.tryTake();
+  }
+
+  /**
+   * One room message, live (the relay's copy) or from the archive (catch-up): not ours, not a
+   * copy, not history -> published once, and the room's archive position advanced.
+   */
+  private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
+    const nick = parseJid(msg.from)?.resource;
+    if (!nick) return; // the room itself (subject, status)
+    if (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId)) {
+      // Our own message, reflected (or archived): its delivery is done, and it is not news.
+      if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
+      live.metrics.inbound.inc({ outcome: 'echo' });
+      return;
+    }
+    if (source === 'live') {
+      // Every occupant of ours gets a copy: only the relay's is read.
+      if (msg.to !== this.relayJid) return;
+      if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
+      if (!this.senderAllowed(`${room}/${nick}`)) {
+        live.metrics.inbound.inc({ outcome: 'flood' });
+        live.logger.warn({ room, nick }, 'room occupant over its message rate; message not bridged');
+        return;
+      }
+    }
+    const linked = live.rooms.get(room);
+    const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+    if (!linked || canonicalRoom === undefined) return;
+    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick), { bus: live.bus, logger: live.logger, media: live.media });
+    live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
+    live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
+    if (msg.stanzaId !== undefined) {
+      live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
+    }
+  }
+
+  /** Whether a linked room keeps an archive: asked once (disco#info), then remembered; a room without one is logged. Rejects when the room could not be asked. */
+  private roomHasArchive(room: string, holding: Holding): Promise<boolean> {
+    let known = holding.hasArchive.get(room);
+    if (known === undefined) {
+      known = holding.archive.hasArchive(room).then((has) => {
+        if (!has) this.live?.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
+        return has;
+      }, (err: Error) => {
+        holding.hasArchive.delete(room); // ask again next time; meanwhile the caller fails (a delivery is retried)
+        this.live?.logger.warn({ room, err: err.message }, 'could not ask the room whether it keeps an archive');
+        throw err;
+      });
+      holding.hasArchive.set(room, known);
+    }
+    return known;
+  }
+
+  /**
+   * After the relay (re)joined a room: everything the room archived after the last stanza-id
+   * bridged, in order, through the same path as live messages (published once per stanza-id,
+   * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
+   */
+  private async catchUp(room: string): Promise<void> {
+    const live = this.live;
+    const holding = this.holding;
+    if (!live || !holding) return;
+    if (!await this.roomHasArchive(room, holding).catch(() => false)) return;
+    const stored = await live.state.get(positionKey(room));
+    if (stored === undefined) {
+      // First join ever: remember where the archive ends now (or that it is empty), so that a crash
+      // before the first bridged message is saved still leaves a place to catch up from.
+      try {
+        const newest = await holding.archive.page(room, { last: true, max: 1 });
+        await live.state.set(positionKey(room), newest.messages[0]?.id ?? ARCHIVE_START);
+      } catch (err) {
+        live.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
+      }
+      return;
+    }
+    let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
+    let caught = 0;
+    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
+      let page;
+      try {
+        page = await holding.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
+      } catch (err) {
+        live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
+        return;
+      }
+      for (const m of page.messages) {
+        const msg = parseMessage(m.message, { componentDomain: this.config.domain });
+        msg.stanzaId = m.id; // the archive's id is the room's stanza-id
+        if (msg.type === 'groupchat') await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
+        after = m.id;
+        caught++;
+      }
+      if (page.end.complete || page.messages.length === 0) break;
+      after = page.end.last ?? after;
+    }
+    live.logger.info({ room, messages: caught }, 'caught up from the room archive');
+  }
+
+  stopAccepting(): void {
+    // Nothing connects to us: the component connection is outgoing. Deliveries go on until close().
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    const live = this.live;
+    await this.stopHolding('closing');
+    await live?.lease.close();
+    live?.logger.info('xmpp connector closed');
+  }
+
+  health(): ConnectorHealth {
+    if (!this.live) return { status: 'down' };
+    if (this.fatal) return { status: 'down', detail: { error: this.fatal.message } };
+    const holding = this.holding;
+    if (!holding) return { status: 'ok', detail: { holder: false } };
+    const status = holding.link.status;
+    return { status: status === 'online' ? 'ok' : 'degraded', detail: { holder: true, stream: status } };
+  }
+
+  describe(): readonly ConnectorListing[] {
+    return [{ label: 'XMPP component', value: `${this.config.domain} via ${this.config.host}:${this.config.port}` }];
+  }
+}

@@ -1,0 +1,159 @@
+import type { Bus } from '../../bus/types.ts';
+import type { Endpoint } from '../../core/endpoint.ts';
+import { LIMITS, validateEvent, type Actor, type Attachment, type CanonicalEvent, type Span } from '../../core/event.ts';
+import { isEventId, newEventId, type EventId } from '../../core/ids.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { MediaService } from '../../media/index.ts';
+import { parseStyling } from './styling.ts';
+import type { InboundMessage } from './stanza/message-in.ts';
+
+/**
+ * XMPP -> canonical: one room message (already parsed, already known to be news: not ours, not a
+ * copy) becomes one canonical event, published once per room stanza-id (Bus.publishOnce with the
+ * room as the scope, so a copy or a replay of the same archived message is recognised on any
+ * instance), and its ids are linked in the id map so later corrections, replies, reactions and
+ * retractions from any network find it.
+ */
+
+export const CONNECTOR = 'xmpp';
+
+export interface InboundDeps {
+  bus: Bus;
+  logger: Logger;
+  /** The media store: OOB links are fetched into it and become attachments (else they stay links). */
+  media?: MediaService | undefined;
+}
+
+/**
+ * XEP-0066 OOB links of a message, fetched into the media store (SSRF-safe, size and type limits
+ * of the store) as canonical attachments. A link that cannot be fetched stays a link in the text.
+ */
+export async function fetchAttachments(msg: InboundMessage, media: MediaService | undefined, logger: Logger): Promise<{ attachments: Attachment[]; fetched: Set<string> }> {
+  const attachments: Attachment[] = [];
+  const fetched = new Set<string>();
+  if (!media) return { attachments, fetched };
+  for (const link of msg.oob) {
+    try {
+      const got = await media.fetcher.fetch(link.url, link.desc !== undefined ? { name: link.desc } : {});
+      attachments.push(media.attachmentFor(got, got.name));
+      fetched.add(link.url);
+    } catch (err) {
+      logger.info({ url: link.url.slice(0, 200), err: (err as Error).message }, 'OOB link not fetched; bridged as a link');
+    }
+  }
+  return { attachments, fetched };
+}
+
+/** What the published event was, for the caller's counters (undefined: nothing to publish). */
+export type InboundOutcome = { kind: CanonicalEvent['kind']; id: EventId; duplicate: boolean } | { skipped: string };
+
+/** Canonical text, spans and links of a body: styling parsed (unless <unstyled/>), OOB URLs as link spans. */
+export function bodyToText(msg: InboundMessage, fetched: ReadonlySet<string> = new Set()): { text: string; spans: Span[] } {
+  const parsed = msg.body === undefined ? { text: '', spans: [] as Span[] } : msg.unstyled ? { text: msg.body, spans: [] as Span[] } : parseStyling(msg.body);
+  let { text } = parsed;
+  const spans = [...parsed.spans];
+  for (const link of msg.oob) {
+    if (fetched.has(link.url)) {
+      // Now an attachment: a body that was only its URL (what XEP-0066 clients send) says nothing more.
+      if (text.trim() === link.url) { text = ''; spans.length = 0; }
+      continue;
+    }
+    // XEP-0066 clients put the URL in the body too; mark it there, or add it on a line of its own.
+    let at = text.indexOf(link.url);
+    if (at === -1) {
+      text = text.length > 0 ? `${text}\n${link.url}` : link.url;
+      at = text.length - link.url.length;
+    }
+    spans.push({ type: 'link', offset: at, length: link.url.length, url: link.url });
+  }
+  if (text.length > LIMITS.textChars) {
+    text = text.slice(0, LIMITS.textChars);
+    return { text, spans: spans.filter((s) => s.offset + s.length <= text.length).slice(0, LIMITS.spans) };
+  }
+  return { text, spans: spans.slice(0, LIMITS.spans) };
+}
+
+/**
+ * The id map holds one native id per event and endpoint. A room message has two that others
+ * point at: its room stanza-id (replies, reactions, retractions: XEP-0461, 0444, 0424 in a MUC)
+ * and its id attribute (corrections: XEP-0308 §4). The stanza-id is kept at the room's endpoint;
+ * the id attribute at this alias of it.
+ */
+export function messageIdEndpoint(endpoint: Endpoint): Endpoint {
+  return { connector: endpoint.connector, address: `${endpoint.address}#id` };
+}
+
+async function canonicalOf(bus: Bus, endpoint: Endpoint, nativeId: string | undefined): Promise<EventId | undefined> {
+  if (nativeId === undefined) return undefined;
+  const id = await bus.idMap.canonicalOf(endpoint, nativeId);
+  return id !== undefined && isEventId(id) ? id : undefined;
+}
+
+/** Builds the canonical event for a room message, or says why there is none. */
+export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus,
+  media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() }, now = Date.now()): Promise<CanonicalEvent | string> {
+  const base = {
+    v: 1 as const, id: newEventId(now), ts: now, room, sender,
+    origin: { connector: CONNECTOR, endpoint: endpoint.address, ...(msg.stanzaId ?? msg.id ? { nativeId: (msg.stanzaId ?? msg.id) as string } : {}) },
+  };
+  if (msg.retract) {
+    const target = await canonicalOf(bus, endpoint, msg.retract.id);
+    return target ? { ...base, kind: 'retract', target } : `retraction of an unknown message ${msg.retract.id}`;
+  }
+  if (msg.reactions) {
+    const target = await canonicalOf(bus, endpoint, msg.reactions.id);
+    return target ? { ...base, kind: 'reaction', target, reactions: msg.reactions.emojis } : `reaction to an unknown message ${msg.reactions.id}`;
+  }
+  if (msg.replaces) {
+    const target = await canonicalOf(bus, messageIdEndpoint(endpoint), msg.replaces) ?? await canonicalOf(bus, endpoint, msg.replaces);
+    const { text, spans } = bodyToText(msg);
+    if (!target) return `correction of an unknown message ${msg.replaces}`;
+    if (text.length === 0) return 'correction without text';
+    return { ...base, kind: 'edit', target, text, ...(spans.length > 0 ? { spans } : {}) };
+  }
+  if (msg.body !== undefined || msg.oob.length > 0) {
+    const { text, spans } = bodyToText(msg, media.fetched);
+    const attachments = media.attachments.slice(0, LIMITS.attachments);
+    if (text.length === 0 && attachments.length === 0) return 'empty message';
+    const replyTo = msg.reply ? await canonicalOf(bus, endpoint, msg.reply.id) : undefined;
+    return {
+      ...base, kind: 'message', text, ...(spans.length > 0 ? { spans } : {}), ...(attachments.length > 0 ? { attachments } : {}), ...(replyTo ? { replyTo } : {}),
+    };
+  }
+  if (msg.marker?.type === 'displayed') {
+    const target = await canonicalOf(bus, endpoint, msg.marker.id);
+    return target ? { ...base, kind: 'receipt', target, receipt: 'displayed' } : 'marker for an unknown message';
+  }
+  if (msg.chatState) {
+    const state = msg.chatState === 'composing' ? 'active' : msg.chatState === 'paused' ? 'paused' : 'stopped';
+    return { ...base, kind: 'typing', state };
+  }
+  return 'nothing to bridge';
+}
+
+/**
+ * Publishes a room message's event. With a stanza-id by the room it is a transaction of that room
+ * (a second copy, a catch-up from the archive, another instance: published once). The id map gets
+ * its stanza-id and its id attribute (see messageIdEndpoint).
+ */
+export async function publishRoomMessage(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, deps: InboundDeps): Promise<InboundOutcome> {
+  const isNewMessage = msg.oob.length > 0 && !msg.retract && !msg.reactions && !msg.replaces;
+  const media = isNewMessage ? await fetchAttachments(msg, deps.media, deps.logger) : undefined;
+  const built = await roomMessageToEvent(msg, endpoint, room, sender, deps.bus, media);
+  if (typeof built === 'string') return { skipped: built };
+  const checked = validateEvent(built);
+  if (!checked.ok) {
+    deps.logger.warn({ room, from: msg.from, error: checked.error }, 'room message does not make a valid canonical event; dropped');
+    return { skipped: `invalid: ${checked.error}` };
+  }
+  const event = checked.event;
+  const result = msg.stanzaId !== undefined
+    ? await deps.bus.publishOnce(event, { scope: `${CONNECTOR}:${endpoint.address}`, id: msg.stanzaId })
+    : await deps.bus.publish([event]).then(() => ({ id: event.id, duplicate: false }));
+  if (event.kind === 'message' && !result.duplicate) {
+    const primary = msg.stanzaId ?? msg.id;
+    if (primary !== undefined) await deps.bus.idMap.link(result.id, endpoint, primary);
+    if (msg.id !== undefined) await deps.bus.idMap.link(result.id, messageIdEndpoint(endpoint), msg.id);
+  }
+  return { kind: event.kind, id: result.id, duplicate: result.duplicate };
+}

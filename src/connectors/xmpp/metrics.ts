@@ -1,0 +1,28 @@
+import { counter, gauge, type Registry } from '../../core/metrics.ts';
+
+/** The XMPP connector's metrics (names are part of the operator docs: keep them stable). */
+export function xmppMetrics(registry: Registry) {
+  return {
+    up: gauge(registry, 'switchboard_xmpp_component_up', '1 while the component stream is online'),
+    connects: counter(registry, 'switchboard_xmpp_component_connects_total', 'Component streams that came online'),
+    disconnects: counter(registry, 'switchboard_xmpp_component_disconnects_total', 'Component streams lost, by reason', ['reason']),
+    connectFailures: counter(registry, 'switchboard_xmpp_component_connect_failures_total', 'Failed connection attempts, by reason', ['reason']),
+    pingTimeouts: counter(registry, 'switchboard_xmpp_ping_timeouts_total', 'XEP-0199 pings to the server left unanswered (the stream was then dropped)'),
+    stanzasIn: counter(registry, 'switchboard_xmpp_stanzas_in_total', 'Stanzas received from the server, by name', ['name']),
+    stanzasOut: counter(registry, 'switchboard_xmpp_stanzas_out_total', 'Stanzas written to the server, by name', ['name']),
+    inboundDropped: counter(registry, 'switchboard_xmpp_inbound_dropped_total', 'Inbound stanzas dropped before any handling, by reason', ['reason']),
+    outboundRefused: counter(registry, 'switchboard_xmpp_outbound_refused_total', 'Outbound stanzas refused locally and never sent, by reason', ['reason']),
+    handlerErrors: counter(registry, 'switchboard_xmpp_handler_errors_total', 'Inbound stanzas whose handler threw'),
+  };
+}
+export type XmppMetrics = ReturnType<typeof xmppMetrics>;
+
+/** The connector's own metrics (beside the link's). */
+export function xmppConnectorMetrics(registry: Registry) {
+  return {
+    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed)', ['outcome']),
+    delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room)', ['outcome']),
+    retryLookups: counter(registry, 'switchboard_xmpp_retry_archive_lookups_total', 'Retried room deliveries looked up in the room archive by origin-id, by whether they were found (then not sent again)', ['found']),
+  };
+}
+export type XmppConnectorMetrics = ReturnType<typeof xmppConnectorMetrics>;

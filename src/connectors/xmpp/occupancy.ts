@@ -1,0 +1,183 @@
+import type { Element } from '@xmpp/xml';
+import type { Logger } from '../../core/logger.ts';
+import { parseJid } from './address.ts';
+import { nickForAttempt } from './puppets.ts';
+import { buildMucJoin, buildMucLeave, isSelfPresence, MucStatus, removalReason, type InboundPresence } from './stanza/presence.ts';
+
+/**
+ * Our occupants in MUC rooms (the relay and the puppets): joining (XEP-0045 §7.2 with
+ * maxstanzas=0), nick conflicts (409: the next nick, never fatal), nick changes by the room (210,
+ * 303), removals (kick, affiliation, shutdown: the next send joins again) and the stream's loss
+ * (everyone is out; joins happen again when needed). One join in flight per occupant: concurrent
+ * sends wait for the same join.
+ */
+
+export interface OccupancyOptions {
+  joinTimeoutMs: number;
+  /** Nick attempts before a join is given up (the delivery is then retried by the bus). */
+  maxNickAttempts: number;
+}
+
+type State = 'joining' | 'joined' | 'out';
+
+interface Occupancy {
+  room: string;
+  realJid: string;
+  baseNick: string;
+  network: string;
+  nick: string;
+  attempt: number;
+  state: State;
+  joined?: Promise<string>;
+  settle?: { resolve: (nick: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
+}
+
+export class JoinError extends Error {
+  constructor(readonly room: string, readonly condition: string) {
+    super(`could not join ${room}: ${condition}`);
+    this.name = 'JoinError';
+  }
+}
+
+export class Occupancies {
+  private readonly byKey = new Map<string, Occupancy>();
+
+  constructor(
+    private readonly send: (el: Element) => Promise<void>,
+    private readonly opts: OccupancyOptions,
+    private readonly log: Logger,
+    /** Told when one of ours was removed from a room (kick, shutdown...): the relay uses it to come back. */
+    private readonly onRemoved: (room: string, realJid: string, reason: string) => void = () => {},
+  ) {}
+
+  private static key(room: string, realJid: string): string {
+    return `${room}\n${realJid}`;
+  }
+
+  /** Joins `room` as `realJid` (if not joined) and resolves with the nick it has there. */
+  ensureJoined(room: string, realJid: string, baseNick: string, network: string): Promise<string> {
+    const key = Occupancies.key(room, realJid);
+    let occ = this.byKey.get(key);
+    if (occ?.state === 'joined') return Promise.resolve(occ.nick);
+    if (occ?.state === 'joining' && occ.joined) return occ.joined;
+    if (!occ) {
+      occ = { room, realJid, baseNick, network, nick: baseNick, attempt: 0, state: 'out' };
+      this.byKey.set(key, occ);
+    }
+    occ.baseNick = baseNick;
+    occ.attempt = 0;
+    return this.join(occ);
+  }
+
+  private join(occ: Occupancy): Promise<string> {
+    occ.state = 'joining';
+    occ.nick = nickForAttempt(occ.baseNick, occ.network, occ.attempt);
+    occ.joined = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(occ, 'remote-server-timeout'), this.opts.joinTimeoutMs);
+      occ.settle = { resolve, reject, timer };
+    });
+    occ.joined.catch(() => { /* the caller that asked for it sees the rejection */ });
+    this.send(buildMucJoin(occ.realJid, `${occ.room}/${occ.nick}`)).catch((err: Error) => this.fail(occ, `send failed: ${err.message}`));
+    return occ.joined;
+  }
+
+  private fail(occ: Occupancy, condition: string): void {
+    const settle = occ.settle;
+    occ.settle = undefined;
+    occ.state = 'out';
+    occ.joined = undefined;
+    if (!settle) return;
+    clearTimeout(settle.timer);
+    settle.reject(new JoinError(occ.room, condition));
+  }
+
+  private succeed(occ: Occupancy, nick: string): void {
+    occ.nick = nick;
+    occ.state = 'joined';
+    const settle = occ.settle;
+    occ.settle = undefined;
+    if (!settle) return;
+    clearTimeout(settle.timer);
+    settle.resolve(nick);
+  }
+
+  /** Handles a presence from a room to one of ours. Returns false if it is not about our occupancy. */
+  onPresence(p: InboundPresence): boolean {
+    const from = parseJid(p.from);
+    if (!from || !from.resource) return false;
+    const room = from.bare().toString();
+    const occ = this.byKey.get(Occupancies.key(room, p.to));
+    if (!occ) return false;
+    const nick = from.resource;
+    if (p.type === 'error') {
+      if (occ.state !== 'joining' || nick !== occ.nick) return true;
+      if (p.errorCondition === 'conflict' && occ.attempt + 1 < this.opts.maxNickAttempts) {
+        // XEP-0045 §7.2.9: the nick is taken. Try the next one; a settle in flight stays with the caller.
+        occ.attempt++;
+        const settle = occ.settle;
+        occ.settle = undefined;
+        if (settle) clearTimeout(settle.timer);
+        this.log.info({ room, nick, next: nickForAttempt(occ.baseNick, occ.network, occ.attempt) }, 'nick taken in room; trying the next');
+        this.join(occ).then((n) => settle?.resolve(n), (err: Error) => settle?.reject(err));
+        return true;
+      }
+      this.log.warn({ room, nick, condition: p.errorCondition }, 'room refused our join');
+      this.fail(occ, p.errorCondition ?? 'undefined-condition');
+      return true;
+    }
+    if (!isSelfPresence(p)) return true;
+    if (p.type === 'available') {
+      // 210: the room assigned or changed our nick; the self-presence's resource is authoritative.
+      this.succeed(occ, nick);
+      return true;
+    }
+    if (p.type === 'unavailable') {
+      if (p.muc?.codes.includes(MucStatus.NickChanged) && p.muc.nick) { occ.nick = p.muc.nick; return true; }
+      const reason = removalReason(p) ?? 'left';
+      occ.state = 'out';
+      occ.joined = undefined;
+      if (reason !== 'left') {
+        this.log.warn({ room, nick, reason }, 'our occupant was removed from the room; it joins again before its next send');
+        this.onRemoved(room, occ.realJid, reason);
+      }
+      return true;
+    }
+    return true;
+  }
+
+  /** Whether `nick` in `room` is one of ours (joined or joining): its messages are reflections, not news. */
+  isOurs(room: string, nick: string): boolean {
+    for (const occ of this.byKey.values()) {
+      if (occ.room === room && occ.nick === nick && occ.state !== 'out') return true;
+    }
+    return false;
+  }
+
+  /** The nick `realJid` has in `room`, if joined. */
+  nickOf(room: string, realJid: string): string | undefined {
+    const occ = this.byKey.get(Occupancies.key(room, realJid));
+    return occ?.state === 'joined' ? occ.nick : undefined;
+  }
+
+  /** Leaves a room (a person went offline or left). */
+  async leave(room: string, realJid: string): Promise<void> {
+    const key = Occupancies.key(room, realJid);
+    const occ = this.byKey.get(key);
+    if (!occ || occ.state === 'out') return;
+    this.byKey.delete(key);
+    if (occ.settle) { clearTimeout(occ.settle.timer); occ.settle.reject(new JoinError(room, 'left')); }
+    await this.send(buildMucLeave(realJid, `${room}/${occ.nick}`));
+  }
+
+  /** Leaves every room we are in (closing): the rooms show the bridge's people leaving instead of ghosts. */
+  async leaveAll(): Promise<void> {
+    const joined = [...this.byKey.values()].filter((o) => o.state !== 'out');
+    await Promise.allSettled(joined.map((o) => this.leave(o.room, o.realJid)));
+  }
+
+  /** The stream is gone: every occupancy with it (the server removes them); pending joins fail. */
+  reset(): void {
+    for (const occ of this.byKey.values()) this.fail(occ, 'stream lost');
+    this.byKey.clear();
+  }
+}

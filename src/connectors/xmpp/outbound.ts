@@ -1,0 +1,230 @@
+import type { Element } from '@xmpp/xml';
+import type { Bus, Delivery, StateStore } from '../../bus/types.ts';
+import type { CanonicalEvent } from '../../core/event.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { ArchiveReader } from './archive.ts';
+import { messageIdEndpoint } from './inbound.ts';
+import type { OriginIds } from './origin-ids.ts';
+import type { Occupancies } from './occupancy.ts';
+import { puppetFullJid, puppetNick } from './puppets.ts';
+import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
+import { buildPresence } from './stanza/presence.ts';
+
+/**
+ * Canonical -> XMPP, for deliveries to linked rooms. The sender's puppet joins the room before
+ * its first event there (lazily, without history), then speaks with an origin-id derived from the
+ * canonical event id (OriginIds), so a retry sends the same origin-id and the room's reflection or
+ * archive can be matched to the delivery. A room message counts as delivered when the room
+ * reflects it; its room stanza-id then goes to the id map.
+ */
+
+export interface OutboundDeps {
+  bus: Bus;
+  domain: string;
+  occupancies: Occupancies;
+  reflections: Reflections;
+  send(el: Element): Promise<void>;
+  logger: Logger;
+  reflectionTimeoutMs: number;
+  originIds: OriginIds;
+  /** Marks of origin-ids sent once (shared by every instance): a second send is a retry. */
+  sent: StateStore;
+  archive: ArchiveReader;
+  /** Whether the room keeps an archive (asked once per room, then remembered). */
+  hasArchive(room: string): Promise<boolean>;
+  /** Told of each archive lookup of a retried delivery (for the metrics). */
+  onRetryLookup(found: boolean): void;
+  /** Remembers a puppet's display name (for its vCard and disco). */
+  rememberPuppet(bareJid: string, name: string): void;
+}
+
+/** How long a send is remembered (a retry later than this is sent without looking in the archive). */
+const SENT_MARK_MS = 24 * 3_600_000;
+/** Clock skew allowed between the bridge and the server when looking for a message in the archive. */
+const ARCHIVE_SKEW_MS = 60_000;
+
+export class ReflectionTimeout extends Error {
+  constructor(originId: string, room: string, ms: number) {
+    super(`room ${room} did not reflect ${originId} within ${ms} ms`);
+    this.name = 'ReflectionTimeout';
+  }
+}
+
+/** Origin-ids remembered per stream for late reflections and in-flight sends, at most. */
+const MAX_REMEMBERED_SENDS = 4_096;
+
+/** What is known of a send being retried, without sending again. */
+export type RetryState = { readonly kind: 'reflected'; readonly stanzaId: string | undefined } | { readonly kind: 'in-flight' } | { readonly kind: 'unknown' };
+
+function remember<K>(set: Set<K> | Map<K, unknown>, key: K, value?: unknown): void {
+  set.delete(key);
+  if (set instanceof Set) set.add(key); else set.set(key, value);
+  if (set.size > MAX_REMEMBERED_SENDS) set.delete(set.keys().next().value as K);
+}
+
+/**
+ * Puppet messages sent and not yet reflected by their room, by origin-id. It also remembers, for
+ * the component stream in hand, what was sent on it and what the room reflected after its
+ * delivery had stopped waiting: a slow room is not a lost message. As long as the stream that
+ * carried a stanza is up, the server has it, and a retry waits for its reflection instead of
+ * sending it again (which the archive, not holding it yet, could not have prevented).
+ */
+export class Reflections {
+  private readonly pending = new Map<string, { resolve: (stanzaId: string | undefined) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  /** Sent on the current stream and not refused by the room. */
+  private readonly sentOnStream = new Set<string>();
+  /** Reflected when nobody waited for it any more. */
+  private readonly late = new Map<string, string | undefined>();
+
+  /** The stanza of `originId` went out on the current stream. */
+  markSent(originId: string): void {
+    remember(this.sentOnStream, originId);
+  }
+
+  retryState(originId: string): RetryState {
+    if (this.late.has(originId)) return { kind: 'reflected', stanzaId: this.late.get(originId) };
+    return this.sentOnStream.has(originId) ? { kind: 'in-flight' } : { kind: 'unknown' };
+  }
+
+  expect(originId: string, room: string, timeoutMs: number): Promise<string | undefined> {
+    this.pending.get(originId)?.reject(new Error('superseded by a resend'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending.delete(originId); reject(new ReflectionTimeout(originId, room, timeoutMs)); }, timeoutMs);
+      this.pending.set(originId, { resolve, reject, timer });
+    });
+  }
+
+  /** The room reflected our message: done. */
+  reflected(originId: string, stanzaId: string | undefined): boolean {
+    const p = this.pending.get(originId);
+    this.sentOnStream.delete(originId);
+    if (!p) {
+      remember(this.late, originId, stanzaId);
+      return false;
+    }
+    this.pending.delete(originId);
+    clearTimeout(p.timer);
+    p.resolve(stanzaId);
+    return true;
+  }
+
+  /** The room answered our message with an error (or the stream went): fail it, the bus retries. */
+  failed(originId: string, err: Error): void {
+    this.sentOnStream.delete(originId);
+    const p = this.pending.get(originId);
+    if (!p) return;
+    this.pending.delete(originId);
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  /** The stream went (or the component closes): what was sent on it may be lost, a retry must look. */
+  failAll(err: Error): void {
+    for (const id of [...this.pending.keys()]) this.failed(id, err);
+    this.sentOnStream.clear();
+  }
+}
+
+/**
+ * Sends a puppet's stanza and resolves with the room's stanza-id once the room reflected it. A
+ * stanza sent before (a retry after a lost stream or a crashed holder) is first looked up in the
+ * room's archive by its origin-id, and sent again only if it is not there: neither lost nor doubled.
+ */
+async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId: string, room: string, since: number): Promise<string | undefined> {
+  const known = deps.reflections.retryState(originId);
+  if (known.kind === 'reflected') return known.stanzaId;
+  // Sent on this very stream, which is still up: the room is slow, the message is not lost.
+  if (known.kind === 'in-flight') return await deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
+  const first = await deps.sent.setIfAbsent(`sent:${originId}`, String(since), SENT_MARK_MS);
+  if (!first && await deps.hasArchive(room)) {
+    const archived = await deps.archive.findOriginId(room, originId, since - ARCHIVE_SKEW_MS);
+    deps.onRetryLookup(archived !== undefined);
+    if (archived !== undefined) {
+      deps.logger.info({ room, originId }, 'a retried delivery was already in the room archive; not sent again');
+      return archived;
+    }
+  }
+  const reflection = deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
+  try {
+    deps.reflections.markSent(originId);
+    await deps.send(el);
+  } catch (err) {
+    deps.reflections.failed(originId, err as Error);
+  }
+  return await reflection;
+}
+
+/** Delivers one event to one linked room. Throws when a retry can help (offline, join refused, no reflection). */
+export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Promise<'sent' | 'skipped'> {
+  const { event, target } = delivery;
+  const room = target.address;
+  const sender = event.sender;
+  const puppet = puppetFullJid(sender, deps.domain);
+  const nick = puppetNick(sender);
+  deps.rememberPuppet(puppet.split('/')[0] as string, nick);
+  const originIdOf = (id: string): string => deps.originIds.of(id);
+  const env = (ev: CanonicalEvent): Envelope => ({ from: puppet, to: room, type: 'groupchat', originId: originIdOf(ev.id) });
+  const joined = (): Promise<string> => deps.occupancies.ensureJoined(room, puppet, nick, sender.network);
+  const nativeOf = (id: string): Promise<string | undefined> => deps.bus.idMap.nativeOf(id as CanonicalEvent['id'], target);
+
+  switch (event.kind) {
+    case 'message': {
+      await joined();
+      const replyTo = event.replyTo ? await nativeOf(event.replyTo) : undefined;
+      const el = buildMessage(env(event), { text: event.text, spans: event.spans ?? [] }, {
+        ...(replyTo ? { reply: { id: replyTo } } : {}),
+        oob: (event.attachments ?? []).map((a) => ({ url: a.url, desc: a.name })),
+      });
+      const originId = originIdOf(event.id);
+      const stanzaId = await sendAndAwaitReflection(deps, el, originId, room, event.ts);
+      // What others point at in a MUC is the room's stanza-id; a room without stanza-ids only has our id.
+      await deps.bus.idMap.link(event.id, target, stanzaId ?? originId);
+      await deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId);
+      return 'sent';
+    }
+    case 'edit': {
+      await joined();
+      // A puppet corrects only its own messages, whose id attribute is their origin-id (XEP-0308 §4).
+      const el = buildCorrection(env(event), originIdOf(event.target), { text: event.text, spans: event.spans ?? [] });
+      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
+      return 'sent';
+    }
+    case 'retract':
+    case 'reaction': {
+      const native = await nativeOf(event.target);
+      if (native === undefined) {
+        deps.logger.info({ room, kind: event.kind, target: event.target }, 'target message unknown in this room; nothing to send');
+        return 'skipped';
+      }
+      await joined();
+      const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
+      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
+      return 'sent';
+    }
+    case 'typing': {
+      const mine = deps.occupancies.nickOf(room, puppet);
+      if (mine === undefined) return 'skipped'; // not worth a join: typing is ephemeral
+      await deps.send(buildChatState(puppet, room, 'groupchat', event.state === 'active' ? 'composing' : event.state === 'paused' ? 'paused' : 'active'));
+      return 'sent';
+    }
+    case 'receipt': {
+      if (event.receipt !== 'displayed' || deps.occupancies.nickOf(room, puppet) === undefined) return 'skipped';
+      const native = await nativeOf(event.target);
+      if (native === undefined) return 'skipped';
+      await deps.send(buildMarker(puppet, room, 'groupchat', 'displayed', native));
+      return 'sent';
+    }
+    case 'presence': {
+      if (event.state === 'offline') { await deps.occupancies.leave(room, puppet); return 'sent'; }
+      const mine = deps.occupancies.nickOf(room, puppet);
+      if (mine === undefined) return 'skipped';
+      await deps.send(buildPresence({ from: puppet, to: `${room}/${mine}`, state: event.state, ...(event.status ? { status: event.status } : {}) }));
+      return 'sent';
+    }
+    case 'membership': {
+      if (event.action === 'leave') await deps.occupancies.leave(room, puppet);
+      else await joined();
+      return 'sent';
+    }
+  }
+}

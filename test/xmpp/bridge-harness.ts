@@ -1,0 +1,90 @@
+import { ConfigSchema, type Config } from '../../src/config/schema.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import type { Bus, Stoppable } from '../../src/bus/types.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Bridge } from '../../src/core/endpoint.ts';
+import { createRegistry, type Registry } from '../../src/core/metrics.ts';
+import { createLogger, silentLogger } from '../../src/core/logger.ts';
+import { WebSocketConnector } from '../../src/connectors/websocket/connector.ts';
+import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
+import { startConnector, type ConnectorHost } from '../helpers/connector-host.ts';
+import type { ProsodyServer } from '../helpers/prosody.ts';
+import type { MediaService } from '../../src/media/index.ts';
+import { busOptions } from '../websocket/harness.ts';
+
+/**
+ * One bridge process for XMPP tests: a bus (MemoryBus unless given), the router over one bridge
+ * linking the WS room `lobby` with the MUC lobby@<muc domain> of the test Prosody, the WebSocket
+ * connector (tokens carol, dave, erin, frank, grace) and the XMPP connector as that Prosody's component.
+ */
+export interface XmppBridge {
+  readonly bus: Bus;
+  readonly registry: Registry;
+  /** The XMPP connector running now (replaced by restartXmpp). */
+  readonly xmpp: XmppConnector;
+  readonly wsUrl: string;
+  /** WS tokens by name: carol (display name Carol), dave, erin, frank, grace. */
+  readonly tokens: Record<'carol' | 'dave' | 'erin' | 'frank' | 'grace', string>;
+  readonly roomJid: string;
+  /** Closes the XMPP connector (the component goes away; the rest of the bridge runs on). */
+  stopXmpp(): Promise<void>;
+  /** Starts a new XMPP connector on the same bus (the component comes back). */
+  startXmpp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService } = {}): Promise<XmppBridge> {
+  const roomJid = `lobby@${prosody.mucDomain}`;
+  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
+  const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
+  const config = ConfigSchema.parse({
+    websocket: {
+      tokens: Object.entries(tokens).map(([name, token]) => ({ name, hash: hashToken(token), ...(name === 'carol' ? { displayName: 'Carol' } : {}) })),
+      rateLimit: { perSecond: 1_000, burst: 1_000 },
+    },
+    xmpp: {
+      enabled: true, port: prosody.componentPort, domain: prosody.componentDomain, secret: prosody.componentSecret,
+      reflectionTimeoutMs: 5_000, ...opts.xmpp,
+    },
+  });
+  const registry = createRegistry(false);
+  const bus = opts.bus ?? new MemoryBus(busOptions(registry));
+  const router = new Router(bridges, { hostedConnectors: ['websocket'] });
+  const routing: Stoppable = bus.startRouting((e) => router.route(e));
+  const ws = new WebSocketConnector(config.websocket);
+  let xmpp = new XmppConnector(config.xmpp);
+  let xmppHost: ConnectorHost | undefined;
+  // SWITCHBOARD_TEST_XMPP_LOG=debug shows the connector's log while debugging a test.
+  const xmppLogger = process.env['SWITCHBOARD_TEST_XMPP_LOG'] ? createLogger(process.env['SWITCHBOARD_TEST_XMPP_LOG']) : silentLogger;
+  const hosts: ConnectorHost[] = [];
+  const stopXmpp = async (): Promise<void> => {
+    await xmpp.close();
+    await xmppHost?.close();
+    xmppHost = undefined;
+  };
+  const startXmpp = async (): Promise<void> => {
+    if (xmppHost) throw new Error('xmpp connector already running');
+    xmpp = new XmppConnector(config.xmpp);
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger, ...(opts.media ? { media: opts.media } : {}) });
+  };
+  const stop = async (): Promise<void> => {
+    await stopXmpp();
+    await ws.close();
+    await routing.close();
+    for (const h of hosts) await h.close();
+    if (!opts.bus) await bus.close();
+  };
+  try {
+    const wsHost = await startConnector(ws, { bus, routing: router, registry, logger: silentLogger });
+    hosts.push(wsHost);
+    xmppHost = await startConnector(xmpp, { bus, routing: router, registry, logger: xmppLogger, ...(opts.media ? { media: opts.media } : {}) });
+    return {
+      bus, registry, get xmpp() { return xmpp; }, wsUrl: `${wsHost.httpUrl.replace(/^http/, 'ws')}${config.websocket.path}`, tokens, roomJid,
+      stopXmpp, startXmpp, stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

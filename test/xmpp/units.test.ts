@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OriginIds } from '../../src/connectors/xmpp/origin-ids.ts';
+import { TokenBucket } from '../../src/connectors/xmpp/token-bucket.ts';
+import { fromInsideDomain } from '../../src/connectors/xmpp/address.ts';
+import { buildMamQuery, parseFin, unwrapResult } from '../../src/connectors/xmpp/stanza/mam.ts';
+import { newEventId } from '../../src/core/ids.ts';
+import parse from '@xmpp/xml/lib/parse.js';
+
+test('origin-ids: deterministic per event, unforgeable without the secret', () => {
+  const ids = new OriginIds('component secret');
+  const id = newEventId();
+  const origin = ids.of(id);
+  assert.equal(ids.of(id), origin, 'a retry sends the same origin-id');
+  assert.equal(ids.eventOf(origin), id);
+  assert.equal(ids.isOurs(origin.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))), false, 'a changed tag is not ours');
+  assert.equal(ids.isOurs(`sb-${id}-${'A'.repeat(16)}`), false);
+  assert.equal(new OriginIds('another secret').isOurs(origin), false);
+  for (const bad of [undefined, '', 'sb-', `sb-${id}`, 'x'.repeat(1000), `sb-${id}-${origin.slice(-16)}x`]) assert.equal(ids.isOurs(bad), false, String(bad));
+});
+
+test('token bucket: burst, then the rate; says how long until the next token', () => {
+  let now = 0;
+  const b = new TokenBucket(10, 3, () => now);
+  assert.deepEqual([b.tryTake(), b.tryTake(), b.tryTake(), b.tryTake()], [true, true, true, false]);
+  assert.equal(b.msUntilToken(), 100);
+  now = 100;
+  assert.equal(b.tryTake(), true);
+  assert.throws(() => new TokenBucket(0, 1), /perSecond/);
+});
+
+test('from inside the component domain: exactly the domain, any local/resource, never a sub- or other domain', () => {
+  assert.equal(fromInsideDomain('bridge.example.org', 'bridge.example.org'), true);
+  assert.equal(fromInsideDomain('a.b@bridge.example.org/r', 'bridge.example.org'), true);
+  assert.equal(fromInsideDomain('A@BRIDGE.example.org', 'bridge.example.org'), true);
+  for (const bad of [undefined, '', 'example.org', 'x@sub.bridge.example.org', 'x@bridge.example.org.evil', '@bridge.example.org', 'bridge.example.org@evil.org']) {
+    assert.equal(fromInsideDomain(bad, 'bridge.example.org'), false, String(bad));
+  }
+});
+
+test('MAM: query form and RSM paging; results unwrapped only for their query', () => {
+  const q = buildMamQuery('bridge.example.org/relay', 'room@muc.example.org', 'q1', { after: 'abc', max: 100, start: Date.UTC(2020, 0, 2, 3, 4, 5) });
+  assert.equal(q.attrs['type'], 'set');
+  const query = q.getChild('query', 'urn:xmpp:mam:2');
+  assert.equal(query?.attrs['queryid'], 'q1');
+  assert.equal(query?.getChild('set', 'http://jabber.org/protocol/rsm')?.getChildText('after'), 'abc');
+  const fields = query?.getChild('x', 'jabber:x:data')?.getChildren('field').map((f) => [f.attrs['var'], f.getChildText('value')]);
+  assert.deepEqual(fields, [['FORM_TYPE', 'urn:xmpp:mam:2'], ['start', '2020-01-02T03:04:05Z']]);
+  // XEP-0313 Example 4 shape.
+  const result = parse(`<message id='aeb213' to='juliet@capulet.lit/chamber'><result xmlns='urn:xmpp:mam:2' queryid='f27' id='28482-98726-73623'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2010-07-10T23:08:25Z'/><message xmlns='jabber:client' from="witch@shakespeare.lit" to="macbeth@shakespeare.lit"><body>Hail to thee</body></message></forwarded></result></message>`);
+  assert.equal(unwrapResult(result, 'f27')?.id, '28482-98726-73623');
+  assert.equal(unwrapResult(result, 'f27')?.message.getChildText('body'), 'Hail to thee');
+  assert.equal(unwrapResult(result, 'other'), undefined);
+  const fin = parse(`<iq type='result' id='juliet1'><fin xmlns='urn:xmpp:mam:2' complete='true'><set xmlns='http://jabber.org/protocol/rsm'><first index='0'>28482-98726-73623</first><last>09af3-cc343-b409f</last></set></fin></iq>`);
+  assert.deepEqual(parseFin(fin), { complete: true, last: '09af3-cc343-b409f' });
+});
