@@ -1,12 +1,14 @@
 // Updates a client missed: it disconnects, the others go on talking (and editing, reacting,
 // deleting), it reconnects and updates.getDifference from its pts returns exactly that, in
 // slices when asked; the same across a restart of the app on the embedded defaults (memory bus
-// with its state file).
+// with its state file), where the clients go on with their auth keys and logins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { readFileSync } from 'node:fs';
+import { CHAT_KEY_PREFIX, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, stateFileOf, updateRecorder,
   type ChatClient, type GramMessage,
 } from './chat-harness.ts';
 
@@ -98,10 +100,14 @@ test('a client that was away gets exactly what it missed through getDifference, 
   }
 });
 
-test('the same across a restart on the embedded defaults: pts and message ids go on, nothing missed is lost', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
-  let bot = chatClient(bridge.mtprotoPort());
-  let person = chatClient(bridge.mtprotoPort());
+test('the same across a restart on the embedded defaults: the clients go on with their keys and logins, pts and message ids go on, nothing missed is lost', { timeout: 180_000 }, async () => {
+  const bridge = await startChatBridge({ keepPort: true });
+  const port = bridge.mtprotoPort();
+  // The bot leaves before the restart and comes back after it, on the same session object (its
+  // MemorySession holds the key). The person stays connected through the restart, with gramjs'
+  // defaults for a user's app (auto-reconnect on, retrying for a while).
+  const bot = chatClient(port);
+  const person = chatClient(port, { autoReconnect: true, connectionRetries: 200, retryDelay: 250 });
   let ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
   try {
     await ws.request({ type: 'join', room: 'lobby' });
@@ -109,28 +115,28 @@ test('the same across a restart on the embedded defaults: pts and message ids go
     await loginPerson(bridge, person);
     await person.getDialogs();
     await bot.getDialogs();
+    const botKey = keyOf(bot);
+    const personKey = keyOf(person);
     const lastBefore = await bot.sendMessage(PEER, { message: 'before the restart' });
     const left = await getState(bot);
-    await shutdown(bot);
+    await bot.disconnect();
     await say(ws, { kind: 'message', text: 'while away, before the restart' });
     await person.sendMessage(PEER, { message: 'the person, before the restart' });
     await ws.close();
-    await shutdown(person);
 
     await bridge.restart();
+    assert.equal(bridge.mtprotoPort(), port);
 
-    // Auth keys live in memory on the memory driver until keys persist (another part of issue #9):
-    // clients make a new key and log in again. Their account's pts does not depend on the key.
-    bot = chatClient(bridge.mtprotoPort());
-    person = chatClient(bridge.mtprotoPort());
+    // The person's client reconnects by itself: its next send goes through on its key and login.
     ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
-    await loginPerson(bridge, person);
-    await person.getDialogs();
     await say(ws, { kind: 'message', text: 'after the restart' });
-    await person.sendMessage(PEER, { message: 'the person, after the restart' });
+    await within(40_000, 'the person\'s send after the restart', person.sendMessage(PEER, { message: 'the person, after the restart' }));
 
-    await loginBot(bridge, bot);
+    // The bot comes back: no login, the same key, and getDifference from where it left.
+    await within(30_000, 'the bot\'s reconnect', bot.connect());
+    const me = await within(20_000, 'getMe', bot.getMe());
+    assert.equal(me.id.toString(), String(BOT_ID), 'still logged in as the bot, without logging in again');
     const diff = await getDifference(bot, left);
     assert.equal(diff.className, 'updates.Difference');
     const missed = diff.newMessages ?? [];
@@ -138,6 +144,7 @@ test('the same across a restart on the embedded defaults: pts and message ids go
     assert.ok(missed.every((m) => m.id > lastBefore.id), 'message ids keep growing across the restart');
     assert.ok(missed[2]!.id > missed[1]!.id);
     assert.equal(diff.state?.pts, left.pts + 4);
+    assert.equal((await getDifference(bot, diff.state!)).className, 'updates.DifferenceEmpty', 'exactly that, nothing more');
     const history = await bot.getMessages(PEER, { limit: 10 });
     assert.deepEqual([...history].slice(0, 5).map((m) => m.message), ['the person, after the restart', 'after the restart', 'the person, before the restart', 'while away, before the restart', 'before the restart'], 'history spans the restart');
     // Live again: the next message arrives as an update with the next pts.
@@ -145,6 +152,21 @@ test('the same across a restart on the embedded defaults: pts and message ids go
     await say(ws, { kind: 'message', text: 'live' });
     const live = await rec.next((u) => u.className === 'UpdateNewMessage');
     assert.equal(live['pts'], left.pts + 5);
+
+    // Both kept their keys; the restarted app made none and sent no -404.
+    assert.deepEqual(keyOf(bot), botKey);
+    assert.deepEqual(keyOf(person), personKey);
+    const metrics = await bridge.app.registry.metrics();
+    assert.equal(counterValue(metrics, 'switchboard_mtproto_handshakes_ok_total'), 0, 'no new auth key after the restart');
+    assert.equal(counterValue(metrics, 'switchboard_mtproto_transport_errors_total', 'reason="unknown-auth-key"'), 0, 'no -404');
+
+    // The core's keys and the chat layer's share the state namespace without meeting (state-namespace.ts).
+    const keys = stateKeys(stateFileOf(bridge)).filter((k) => k.startsWith(`${STATE_NAMESPACE}:`)).map((k) => k.slice(STATE_NAMESPACE.length + 1));
+    const core = ['authkey:', 'authkey-binding:', 'client:', 'seen:', 'salt-secret', 'kek-check'];
+    const strays = keys.filter((k) => !k.startsWith(CHAT_KEY_PREFIX) && !core.some((p) => k.startsWith(p)));
+    assert.deepEqual(strays, [], 'every key is the core\'s or under chat:');
+    assert.equal(keys.filter((k) => k.startsWith('authkey:')).length, 2, 'the two clients\' keys');
+    assert.equal(keys.filter((k) => k.startsWith(`${CHAT_KEY_PREFIX}auth:`)).length, 2, 'their two logins');
   } finally {
     await ws.close();
     await shutdown(bot);
@@ -152,3 +174,39 @@ test('the same across a restart on the embedded defaults: pts and message ids go
     await bridge.close();
   }
 });
+
+function keyOf(client: ChatClient): Buffer | undefined {
+  return (client.session as unknown as { getAuthKey(dc: number): { getKey(): Buffer | undefined } | undefined }).getAuthKey(2)?.getKey();
+}
+
+/** Bounded: a stock call that hangs fails the test instead of the run. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms (hung)`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The sum of a counter's lines in Prometheus text (0 when absent). */
+function counterValue(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (labels !== '' && !line.includes(labels))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** The keys the memory driver's state file holds now (its journal replayed: `[op, key, ...]` per line). */
+function stateKeys(file: string): string[] {
+  const live = new Set<string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const [op, key] = JSON.parse(line) as [string, string];
+    if (op === 'del') live.delete(key);
+    else live.add(key);
+  }
+  return [...live];
+}

@@ -14,7 +14,9 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/login-codes.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
+import { writeKekFile } from '../../src/connectors/mtproto/store/kek-config.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+import { freePort } from '../helpers/ports.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
 import { gramLogger, pinServerKey } from './gramjs-client.ts';
 
@@ -44,6 +46,13 @@ export interface ChatBridgeOptions {
   readonly redisUrl?: string;
   /** The bot's token (default: a new one): instances of one deployment share it. */
   readonly botToken?: string;
+  /**
+   * The key-encryption key of stored auth keys (instances of one deployment share it); default:
+   * a key file of this tree's own, as `switchboard keygen` writes it.
+   */
+  readonly keyEncryptionKey?: string;
+  /** A fixed MTProto port (a free one, asked for once), so clients find the app again after `restart()`. */
+  readonly keepPort?: boolean;
 }
 
 export interface ChatBridge {
@@ -62,6 +71,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
   const { pem, key } = serverKey();
   pinServerKey(key);
   const botToken = opts.botToken ?? generateBotToken(BOT_ID);
+  const mtprotoPort = opts.keepPort === true ? await freePort() : 0;
   const config = [
     'http: { port: 0 }',
     opts.redisUrl !== undefined ? `bus: { driver: redis, redis: { url: "${opts.redisUrl}", prefix: sbchat } }` : 'bus: { driver: memory, stateFile: ./data/state.jsonl }',
@@ -70,8 +80,9 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     `    - { name: alice, hash: "${hashToken(WS_TOKEN)}", displayName: Alice }`,
     'mtproto:',
     '  enabled: true',
-    '  port: 0',
+    `  port: ${mtprotoPort}`,
     '  rsaKeyFile: ./keys/server.pem',
+    opts.keyEncryptionKey !== undefined ? `  keyEncryptionKey: "${opts.keyEncryptionKey}"` : '  keyEncryptionKeyFile: ./keys/kek.key',
     '  accounts:',
     `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}" }`,
     `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder }`,
@@ -81,6 +92,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
   ].join('\n');
   const tree = makeConfigTree(config, { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n` });
   tree.write('keys/server.pem', pem);
+  if (opts.keyEncryptionKey === undefined) writeKekFile(join(tree.dir, 'keys', 'kek.key'));
   const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;
   const start = async () => startApp(await loadConfig(tree.configFile, { env: {} }), { logger, httpPortOverride: 0 });
   let app: App;
@@ -193,8 +205,17 @@ export interface GramApi {
   InputDocumentFileLocation: Ctor;
 }
 
+export interface ChatClientOptions {
+  floodSleepThreshold?: number;
+  transport?: 'full' | 'obfuscated';
+  /** gramjs' own reconnection (its default is on; off here unless a test needs it, e.g. through a restart). */
+  autoReconnect?: boolean;
+  connectionRetries?: number;
+  retryDelay?: number;
+}
+
 /** A stock TelegramClient on a fresh MemorySession (one auth key), dialing our host and port. */
-export function chatClient(port: number, opts: { floodSleepThreshold?: number; transport?: 'full' | 'obfuscated' } = {}): ChatClient {
+export function chatClient(port: number, opts: ChatClientOptions = {}): ChatClient {
   const base = opts.transport === 'obfuscated' ? network.ConnectionTCPObfuscated : network.ConnectionTCPFull;
   const Local = class extends (base as new (p: Record<string, unknown>) => object) {
     constructor(p: Record<string, unknown>) {
@@ -204,7 +225,8 @@ export function chatClient(port: number, opts: { floodSleepThreshold?: number; t
   const session = new MemorySession();
   session.setDC(2, '127.0.0.1', port);
   const client = new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
-    connection: Local, connectionRetries: 5, retryDelay: 50, autoReconnect: false, requestRetries: 2, baseLogger: gramLogger,
+    connection: Local, connectionRetries: opts.connectionRetries ?? 5, retryDelay: opts.retryDelay ?? 50, autoReconnect: opts.autoReconnect ?? false,
+    requestRetries: 2, baseLogger: gramLogger,
   });
   client.floodSleepThreshold = opts.floodSleepThreshold ?? 0;
   return client;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { connectClient } from '../helpers/ws-client.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
+import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import {
   Api, BOT_ID, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type GramMessage, type GramUpdate,
@@ -21,7 +22,8 @@ test('two instances on one Redis: MTProto clients on either chat with each other
   const bridges: ChatBridge[] = [];
   try {
     const botToken = generateBotToken(BOT_ID);
-    const shared = { redisUrl: redis.url, botToken, mtprotoExtra: `  saltSecret: "${'s'.repeat(40)}"` };
+    // One deployment: the same bot token and key-encryption key (the salt secret is drawn once, in Redis).
+    const shared = { redisUrl: redis.url, botToken, keyEncryptionKey: generateKek() };
     // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
     bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }' }));
     bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }' }));
