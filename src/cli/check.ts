@@ -6,8 +6,9 @@ import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
 
 export const CHECK_HELP = `Usage: switchboard check [--config FILE]
 
-Validates config.yaml, every file in bridges/ and mappings/, token hashes, and the MTProto RSA
-key file when mtproto is enabled. Starts nothing and opens no network connection.
+Validates config.yaml, every file in bridges/ and mappings/, token hashes, and when mtproto is
+enabled its RSA key file and its key-encryption key (with the memory driver also against the
+state file's stored keys). Starts nothing, changes nothing and opens no network connection.
 Prints a summary and exits 0, or prints every problem as "file:line: field: message" and exits 1.`;
 
 /**
@@ -56,6 +57,21 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   io.out(`  http:       ${config.http.host}:${config.http.port}${config.http.metrics ? ' (with /metrics)' : ''}`);
   io.out(`  websocket:  ${config.websocket.enabled ? `${config.websocket.path}, ${config.websocket.tokens.length} token(s)` : 'disabled'}`);
   io.out(`  mtproto:    ${config.mtproto.enabled ? `${config.mtproto.host}:${config.mtproto.port}, key ${config.mtproto.rsaKeyFile}` : 'disabled'}`);
+  if (config.mtproto.enabled) {
+    // Verified by the connector's check above; here only how stored auth keys will be kept.
+    const { readKeyRing } = await import('../connectors/mtproto/store/kek-config.ts');
+    const kek = readKeyRing(loaded);
+    if (kek.ok) {
+      const previous = kek.ring.ids.filter((id) => id !== kek.ring.current?.id);
+      const rotation = previous.length > 0 ? `; previous: ${previous.join(', ')}` : '';
+      if (kek.ring.current === undefined) {
+        io.out('  WARNING: no key-encryption key (mtproto.keyEncryptionKey or its key file): MTProto auth keys will be stored in PLAINTEXT. Run `switchboard keygen` or set mtproto.keyEncryptionKey.');
+      } else {
+        io.out(`  mtproto keys at rest: sealed under key-encryption key ${kek.ring.current.id} (${kek.source === 'config' ? 'mtproto.keyEncryptionKey' : kek.file})${rotation}`);
+      }
+      for (const warning of kek.warnings) io.out(`  WARNING: ${warning}`);
+    }
+  }
   io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
   for (const bridge of loaded.bridges) {
     io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}`).join(', ')}`);

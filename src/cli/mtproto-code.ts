@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { loadConfig, resolveFromConfig, type LoadedConfig } from '../config/load.ts';
 import { phoneDigits } from '../config/schema.ts';
 import { codeKey, parsePendingCode, type PendingCode } from '../connectors/mtproto/chat/login-codes.ts';
 import { chatKey, STATE_NAMESPACE } from '../connectors/mtproto/chat/state-namespace.ts';
+import { readStateFileKey } from '../connectors/mtproto/store/state-file-reader.ts';
 import { ExitCode, UsageError, configPath, parseOptions, type Io } from './args.ts';
 
 export const MTPROTO_CODE_HELP = `Usage: switchboard mtproto-code --phone NUMBER [--config FILE]
@@ -10,36 +10,6 @@ export const MTPROTO_CODE_HELP = `Usage: switchboard mtproto-code --phone NUMBER
 Shows the login code waiting for a person's MTProto login (their client called auth.sendCode),
 so the admin can pass it on out of band. Reads the running bridge's state (Redis, or the memory
 driver's state file, read only) and changes nothing. Exit 0 with the code, 3 when none is waiting.`;
-
-/**
- * The value of one key of the memory driver's state file, read without opening it for writing
- * (the running bridge owns it): the journal's lines replayed in order (src/bus/memory/state-store.ts
- * writes `[op, key, value?, expiresAt?]` per line), a torn last line ignored.
- */
-async function fromStateFile(file: string, key: string, now: number): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let value: string | undefined;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (!Array.isArray(record) || record[1] !== key) continue;
-    const [op, , v, expiresAt] = record as [unknown, string, unknown, unknown];
-    if (op === 'del') value = undefined;
-    else if (op === 'set' && typeof v === 'string') value = typeof expiresAt === 'number' && expiresAt <= now ? undefined : v;
-  }
-  return value;
-}
 
 /** The same key in Redis (src/bus/redis/services.ts: `<prefix>:state:<namespace>:<key>`). */
 async function fromRedis(loaded: LoadedConfig, key: string): Promise<string | undefined> {
@@ -58,7 +28,7 @@ export async function pendingLoginCode(loaded: LoadedConfig, phone: string, now 
   const key = chatKey(codeKey(phoneDigits(phone)));
   const raw = loaded.config.bus.driver === 'redis'
     ? await fromRedis(loaded, key)
-    : await fromStateFile(resolveFromConfig(loaded, loaded.config.bus.stateFile), `${STATE_NAMESPACE}:${key}`, now);
+    : await readStateFileKey(resolveFromConfig(loaded, loaded.config.bus.stateFile), `${STATE_NAMESPACE}:${key}`, now);
   const code = parsePendingCode(raw);
   return code !== undefined && code.expiresAt > now ? code : undefined;
 }

@@ -2,7 +2,42 @@ import type { ConfigIssue } from '../../config/errors.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { ConnectorModule } from '../connector.ts';
 
-/** What `switchboard check` verifies for MTProto beyond the schema: the key file, chat ids, account rooms. */
+/**
+ * The key-encryption key: its sources read and parsed (kek-config.ts); with the memory driver,
+ * also the state file's key-check marker opened under it (read only), so a wrong or missing KEK
+ * is reported here rather than by the next start. With Redis the marker is checked at start:
+ * `check` opens no network connection.
+ */
+async function checkKeyEncryptionKey(loaded: LoadedConfig): Promise<ConfigIssue[]> {
+  const { readKeyRing } = await import('./store/kek-config.ts');
+  const kek = readKeyRing(loaded);
+  if (!kek.ok) return kek.issues;
+  if (loaded.config.bus.driver !== 'memory') return [];
+  const { resolveFromConfig } = await import('../../config/load.ts');
+  const { readStateFileKey } = await import('./store/state-file-reader.ts');
+  const { openKekMarker, KEK_CHECK_KEY, KeyRingMismatch } = await import('./store/open-stores.ts');
+  const { STATE_NAMESPACE } = await import('./chat/state-namespace.ts');
+  const { lineAt } = await import('../../config/yaml-file.ts');
+  const stateFile = resolveFromConfig(loaded, loaded.config.bus.stateFile);
+  const path = kek.source === 'config' ? ['mtproto', 'keyEncryptionKey'] : ['mtproto', 'keyEncryptionKeyFile'];
+  const at = { file: loaded.configFile, line: loaded.configSource ? lineAt(loaded.configSource, path) : 0, path: path.join('.') };
+  let marker: string | undefined;
+  try {
+    marker = await readStateFileKey(stateFile, `${STATE_NAMESPACE}:${KEK_CHECK_KEY}`);
+  } catch (err) {
+    return [{ ...at, message: `cannot read the state file ${stateFile} to check the key-encryption key against it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }];
+  }
+  if (marker === undefined) return []; // nothing stored yet: any KEK will do
+  try {
+    openKekMarker(kek.ring, marker);
+  } catch (err) {
+    if (err instanceof KeyRingMismatch) return [{ ...at, message: `${err.message} (state file ${stateFile})` }];
+    throw err;
+  }
+  return [];
+}
+
+/** What `switchboard check` verifies for MTProto beyond the schema: the key files, chat ids, account rooms. */
 async function checkMtproto(loaded: LoadedConfig): Promise<ConfigIssue[]> {
   const { readMtprotoRsaKey } = await import('./rsa-key-file.ts');
   const { chatIdOf } = await import('./chat/directory.ts');
@@ -10,6 +45,7 @@ async function checkMtproto(loaded: LoadedConfig): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   const key = await readMtprotoRsaKey(loaded);
   if (!key.ok) issues.push(key.issue);
+  issues.push(...await checkKeyEncryptionKey(loaded));
   for (const bridge of loaded.bridges) {
     bridge.endpoints.forEach((e, i) => {
       if (e.connector === 'mtproto' && chatIdOf(e.address) === undefined) {

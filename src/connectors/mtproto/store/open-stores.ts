@@ -9,11 +9,12 @@ import type { Registry } from '../../../core/metrics.ts';
 import { StoredClientInfo } from '../api/client-info.ts';
 import type { ReplayGuard } from '../session/replay-guard.ts';
 import type { AuthKeyStore } from './auth-key-store.ts';
-import { SealError, type KeyRing } from './key-ring.ts';
+import { SealError, type KeyRing, type Opened } from './key-ring.ts';
 import { StateAuthKeyStore } from './state-auth-key-store.ts';
 import { StateReplayGuard } from './state-replay-guard.ts';
 
-const KEK_CHECK_KEY = 'kek-check';
+/** The key-check marker's key in the namespace (`switchboard check` reads it from the state file). */
+export const KEK_CHECK_KEY = 'kek-check';
 const SALT_SECRET_KEY = 'salt-secret';
 const KEK_CHECK_TEXT = 'switchboard mtproto key-encryption check';
 
@@ -74,7 +75,20 @@ export async function checkKeyRing(state: StateStore, ring: KeyRing, logger: Log
     logger.warn('mtproto auth keys are stored in PLAINTEXT (no mtproto.keyEncryptionKey and no key file): whoever reads the store (Redis, its backups, bus.stateFile) can decrypt clients\' traffic. Run `switchboard keygen` or set mtproto.keyEncryptionKey (docs/mtproto.md, "Keys at rest")');
   }
   if (stored === undefined) return; // fresh store: the marker was just written
-  let opened;
+  const opened = openKekMarker(ring, stored);
+  if (opened.stale) {
+    await state.set(KEK_CHECK_KEY, marker());
+    if (opened.keyId === 'plain') logger.warn('mtproto: a key-encryption key is configured now; auth keys stored before in plaintext are sealed as clients use them');
+    else logger.info({ from: opened.keyId, to: ring.current?.id }, 'mtproto: key-encryption key rotated; stored auth keys are re-sealed under the new one as clients use them (switchboard_mtproto_auth_keys_resealed_total)');
+  }
+}
+
+/**
+ * Opens the stored key-check marker under the configured ring, or throws KeyRingMismatch saying
+ * which KEK the store needs. Changes nothing (`switchboard check` uses it on the state file too).
+ */
+export function openKekMarker(ring: KeyRing, stored: string): Opened {
+  let opened: Opened;
   try {
     opened = ring.open('key check', KEK_CHECK_KEY, stored);
   } catch (err) {
@@ -85,11 +99,7 @@ export async function checkKeyRing(state: StateStore, ring: KeyRing, logger: Log
     throw new KeyRingMismatch(`the stored MTProto key check does not open (${(err as Error).message}): the key-encryption key is wrong or the store was altered`);
   }
   if (new TextDecoder().decode(opened.plain) !== KEK_CHECK_TEXT) throw new KeyRingMismatch('the stored MTProto key check holds something else: the store was altered');
-  if (opened.stale) {
-    await state.set(KEK_CHECK_KEY, marker());
-    if (opened.keyId === 'plain') logger.warn('mtproto: a key-encryption key is configured now; auth keys stored before in plaintext are sealed as clients use them');
-    else logger.info({ from: opened.keyId, to: ring.current?.id }, 'mtproto: key-encryption key rotated; stored auth keys are re-sealed under the new one as clients use them (switchboard_mtproto_auth_keys_resealed_total)');
-  }
+  return opened;
 }
 
 /** The salt secret kept in the state (sealed): drawn by the first instance that starts, then shared. */
