@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import { CHAT_KEY_PREFIX, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
   Api, BOT_ID, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, stateFileOf, updateRecorder,
@@ -161,12 +163,18 @@ test('the same across a restart on the embedded defaults: the clients go on with
     assert.equal(counterValue(metrics, 'switchboard_mtproto_transport_errors_total', 'reason="unknown-auth-key"'), 0, 'no -404');
 
     // The core's keys and the chat layer's share the state namespace without meeting (state-namespace.ts).
-    const keys = stateKeys(stateFileOf(bridge)).filter((k) => k.startsWith(`${STATE_NAMESPACE}:`)).map((k) => k.slice(STATE_NAMESPACE.length + 1));
+    const state = stateEntries(stateFileOf(bridge));
+    const keys = [...state.keys()].filter((k) => k.startsWith(`${STATE_NAMESPACE}:`)).map((k) => k.slice(STATE_NAMESPACE.length + 1));
     const core = ['authkey:', 'authkey-binding:', 'client:', 'seen:', 'salt-secret', 'kek-check'];
     const strays = keys.filter((k) => !k.startsWith(CHAT_KEY_PREFIX) && !core.some((p) => k.startsWith(p)));
     assert.deepEqual(strays, [], 'every key is the core\'s or under chat:');
     assert.equal(keys.filter((k) => k.startsWith('authkey:')).length, 2, 'the two clients\' keys');
     assert.equal(keys.filter((k) => k.startsWith(`${CHAT_KEY_PREFIX}auth:`)).length, 2, 'their two logins');
+    // The chat layer's secret (file access hashes, URL signatures) is sealed under the KEK like the core's.
+    const kekId = parseKek(readFileSync(join(bridge.tree.dir, 'keys', 'kek.key'), 'utf8')).id;
+    for (const secret of [`${CHAT_KEY_PREFIX}secret`, 'salt-secret', ...keys.filter((k) => k.startsWith('authkey:'))]) {
+      assert.match(state.get(`${STATE_NAMESPACE}:${secret}`) ?? '', new RegExp(`^enc1:${kekId}:`), `${secret} sealed`);
+    }
   } finally {
     await ws.close();
     await shutdown(bot);
@@ -199,14 +207,14 @@ function counterValue(text: string, name: string, labels = ''): number {
   return sum;
 }
 
-/** The keys the memory driver's state file holds now (its journal replayed: `[op, key, ...]` per line). */
-function stateKeys(file: string): string[] {
-  const live = new Set<string>();
+/** What the memory driver's state file holds now, key -> value (its journal replayed: `[op, key, value?]` per line). */
+function stateEntries(file: string): Map<string, string> {
+  const live = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue;
-    const [op, key] = JSON.parse(line) as [string, string];
+    const [op, key, value] = JSON.parse(line) as [string, string, string?];
     if (op === 'del') live.delete(key);
-    else live.add(key);
+    else live.set(key, value ?? '');
   }
-  return [...live];
+  return live;
 }

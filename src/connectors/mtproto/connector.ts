@@ -68,6 +68,12 @@ export class MtprotoConnector implements Connector {
     const kek = readKeyRing(this.loaded);
     if (!kek.ok) throw new ConfigError(kek.issues);
     for (const warning of kek.warnings) ctx.logger.warn(warning);
+    // Stored secrets that do not open under the configured KEKs stop the start with one config error.
+    const kekError = (err: unknown): unknown => {
+      if (!(err instanceof KeyRingMismatch)) return err;
+      const path = kek.source === 'file' ? 'mtproto.keyEncryptionKeyFile' : 'mtproto.keyEncryptionKey';
+      return new ConfigError([{ file: this.loaded.configFile, line: 0, path, message: err.message }]);
+    };
     let stores;
     try {
       stores = await openMtprotoStores({
@@ -75,11 +81,7 @@ export class MtprotoConnector implements Connector {
         ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
       });
     } catch (err) {
-      if (err instanceof KeyRingMismatch) {
-        const path = kek.source === 'file' ? 'mtproto.keyEncryptionKeyFile' : 'mtproto.keyEncryptionKey';
-        throw new ConfigError([{ file: this.loaded.configFile, line: 0, path, message: err.message }]);
-      }
-      throw err;
+      throw kekError(err);
     }
     const { LayeredCodec } = await import('./tl/layered-codec.ts');
     const { ChatLayer } = await import('./chat/chat-layer.ts');
@@ -95,7 +97,7 @@ export class MtprotoConnector implements Connector {
     try {
       const chat = await ChatLayer.create({
         bus: ctx.bus, routing: ctx.routing, endpoints: ctx.endpoints, config: config.mtproto, identities: this.loaded.mappings.identities,
-        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT,
+        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, ring: kek.ring,
         media: ctx.media === undefined ? undefined : { service: ctx.media, basePath: config.media.urls.basePath },
       });
       server = createMtprotoServer({
@@ -123,7 +125,7 @@ export class MtprotoConnector implements Connector {
       this.following = chat.followOthers();
     } catch (err) {
       await server?.stop().catch(() => undefined);
-      throw err;
+      throw kekError(err);
     }
   }
 

@@ -2,8 +2,9 @@
 // the message box with per-account pts, live updates, files, flood control. It plugs into the
 // API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
 // serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`, under `chat:`.
-import { randomBytes } from 'node:crypto';
-import type { Bus, StateStore, Stoppable } from '../../../bus/types.ts';
+import type { Bus, Stoppable } from '../../../bus/types.ts';
+import type { KeyRing } from '../store/key-ring.ts';
+import { storedSecret } from '../store/open-stores.ts';
 import type { Config } from '../../../config/schema.ts';
 import type { Identity } from '../../../config/load.ts';
 import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
@@ -55,15 +56,12 @@ export interface ChatLayerOptions {
   /** How long a call waits for its event to come back from the bus (default 5 s). */
   readonly publishWaitMs?: number;
   readonly maxTextLength: number;
+  /** The key-encryption keys: the file secret is sealed under them like the core's secrets. */
+  readonly ring: KeyRing;
 }
 
-/** The key behind file access hashes and URL signatures: one per deployment, in the shared state. */
-async function deploymentSecret(state: StateStore): Promise<Uint8Array> {
-  const fresh = randomBytes(32).toString('hex');
-  await state.setIfAbsent('secret', fresh);
-  const stored = await state.get('secret');
-  return new Uint8Array(Buffer.from(stored ?? fresh, 'hex'));
-}
+/** The key behind file access hashes and URL signatures: one per deployment, sealed in the shared state like the salt secret. */
+const FILE_SECRET_KEY = 'secret';
 
 export class ChatLayer {
   private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}
@@ -75,7 +73,7 @@ export class ChatLayer {
     const people = new People(directory, opts.identities, state, opts.logger);
     const box = new MessageBox(state, opts.config.historyPerChat, opts.logger);
     await box.start();
-    const keys = new FileKeys(await deploymentSecret(state));
+    const keys = new FileKeys(await storedSecret(state, opts.ring, FILE_SECRET_KEY, 'file secret'));
     const presence = new PresenceBook();
     const render = new Renderer(directory, people, keys, presence, opts.dcId);
     const memoryFiles = opts.media === undefined ? new MemoryFileStore(opts.config.files.maxTotalBytes, opts.httpUrl, keys) : undefined;

@@ -103,23 +103,37 @@ export function openKekMarker(ring: KeyRing, stored: string): Opened {
 }
 
 /** The salt secret kept in the state (sealed): drawn by the first instance that starts, then shared. */
-async function storedSaltSecret(state: StateStore, ring: KeyRing): Promise<Uint8Array> {
+function storedSaltSecret(state: StateStore, ring: KeyRing): Promise<Uint8Array> {
+  return storedSecret(state, ring, SALT_SECRET_KEY, 'salt secret');
+}
+
+/**
+ * A 32-byte deployment secret kept sealed in the state under `key`: drawn by the first instance
+ * that starts, then shared by all and kept across restarts; re-sealed after a KEK rotation.
+ */
+export async function storedSecret(state: StateStore, ring: KeyRing, key: string, purpose: string): Promise<Uint8Array> {
   const open = (stored: string): { secret: Uint8Array; stale: boolean } => {
-    const opened = ring.open('salt secret', SALT_SECRET_KEY, stored);
-    if (opened.plain.length !== 32) throw new KeyRingMismatch('the stored MTProto salt secret is malformed');
+    let opened: Opened;
+    try {
+      opened = ring.open(purpose, key, stored);
+    } catch (err) {
+      if (err instanceof SealError) throw new KeyRingMismatch(`the stored MTProto ${purpose} does not open: ${err.message}`);
+      throw err;
+    }
+    if (opened.plain.length !== 32) throw new KeyRingMismatch(`the stored MTProto ${purpose} is malformed`);
     return { secret: opened.plain, stale: opened.stale };
   };
-  const seal = (secret: Uint8Array): string => ring.seal('salt secret', SALT_SECRET_KEY, secret);
-  const stored = await state.get(SALT_SECRET_KEY);
+  const seal = (secret: Uint8Array): string => ring.seal(purpose, key, secret);
+  const stored = await state.get(key);
   if (stored !== undefined) {
     const { secret, stale } = open(stored);
-    if (stale) await state.set(SALT_SECRET_KEY, seal(secret));
+    if (stale) await state.set(key, seal(secret));
     return secret;
   }
   const fresh = new Uint8Array(randomBytes(32));
-  if (await state.setIfAbsent(SALT_SECRET_KEY, seal(fresh))) return fresh;
-  // Another instance drew one first: use theirs, so all agree on salts.
-  const winner = await state.get(SALT_SECRET_KEY);
-  if (winner === undefined) throw new Error('mtproto salt secret vanished from the state store');
+  if (await state.setIfAbsent(key, seal(fresh))) return fresh;
+  // Another instance drew one first: use theirs, so all agree.
+  const winner = await state.get(key);
+  if (winner === undefined) throw new Error(`mtproto ${purpose} vanished from the state store`);
   return open(winner).secret;
 }
