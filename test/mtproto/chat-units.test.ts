@@ -1,6 +1,7 @@
 // The chat layer's small parts on their own: login codes (expiry, attempts, resend), flood
 // buckets, bot tokens, upload staging limits, file keys and URLs, image sizes, the file store.
 import { test } from 'node:test';
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { RpcError } from '../../src/connectors/mtproto/session/rpc.ts';
@@ -102,6 +103,19 @@ test('file keys and URLs: access hashes and URL signatures check, ours are recog
   assert.equal(fileIdOfUrl('http://127.0.0.1:8080', other, url), undefined);
   assert.equal(fileIdOfUrl('http://elsewhere', keys, url), undefined);
   assert.equal(fileIdOfUrl('http://127.0.0.1:8080', keys, url.replace('/123/', '/124/')), undefined);
+});
+
+test('access hashes are the HMAC of their kind and id, the same from the cache as computed, also past the cache bound', () => {
+  const secret = new Uint8Array(32).fill(7);
+  const keys = new FileKeys(secret);
+  const hmac = (label: string) => createHmac('sha256', secret).update(label, 'utf8').digest().readBigInt64BE(0);
+  assert.equal(keys.peerHash('user', '5001'), hmac('peer:user:5001'));
+  assert.equal(keys.peerHash('user', '5001'), hmac('peer:user:5001'), 'cached');
+  assert.equal(keys.peerHash('chat', '5001'), hmac('peer:chat:5001'), 'kinds differ');
+  assert.equal(keys.accessHash('5001'), hmac('access:5001'));
+  for (let i = 0; i < 50_001; i++) keys.peerHash('user', String(i));
+  assert.equal(keys.peerHash('user', '5001'), hmac('peer:user:5001'), 'evicted and computed again');
+  assert.ok(keys.checkAccessHash('5001', hmac('access:5001')));
 });
 
 test('image sizes from PNG, GIF and JPEG headers; nothing for other bytes', () => {

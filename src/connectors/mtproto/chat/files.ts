@@ -99,21 +99,41 @@ export class Uploads<Done = unknown> {
   }
 }
 
+const MAX_CACHED_HASHES = 50_000;
+
 /** Keyed proofs: the access_hash clients must present for a file, the signature of file URLs, peers' access hashes. */
 export class FileKeys {
+  /**
+   * Access hashes already computed (they never change for a deployment): every answer and update
+   * carries its users' hashes, and an HMAC per user per message was a measurable share of the
+   * chat path's CPU. Bounded; the oldest go first.
+   */
+  readonly #hashes = new Map<string, bigint>();
+
   constructor(private readonly secret: Uint8Array) {}
 
   #mac(label: string, id: string): Buffer {
     return createHmac('sha256', this.secret).update(`${label}:${id}`, 'utf8').digest();
   }
 
+  #hash(label: string, id: string): bigint {
+    const key = `${label}:${id}`;
+    let h = this.#hashes.get(key);
+    if (h === undefined) {
+      h = this.#mac(label, id).readBigInt64BE(0);
+      this.#hashes.set(key, h);
+      if (this.#hashes.size > MAX_CACHED_HASHES) this.#hashes.delete(this.#hashes.keys().next().value!);
+    }
+    return h;
+  }
+
   /** A stable access_hash for a user or chat id (not checked: membership decides what a peer may use). */
   peerHash(kind: string, id: string): bigint {
-    return this.#mac(`peer:${kind}`, id).readBigInt64BE(0);
+    return this.#hash(`peer:${kind}`, id);
   }
 
   accessHash(id: string): bigint {
-    return this.#mac('access', id).readBigInt64BE(0);
+    return this.#hash('access', id);
   }
 
   checkAccessHash(id: string, presented: bigint): boolean {

@@ -59,6 +59,14 @@ export class LiveSessions {
     return this.#byUser.has(userId);
   }
 
+  /** Whether a push to `userId` would reach a session other than `skipSession` (see push). */
+  reaches(userId: bigint, skipSession?: string): boolean {
+    const listeners = this.#byUser.get(userId);
+    if (listeners === undefined) return false;
+    for (const l of listeners.values()) if (l.channel.key !== skipSession && l.channel.open) return true;
+    return false;
+  }
+
   get users(): bigint[] {
     return [...this.#byUser.keys()];
   }

@@ -248,7 +248,8 @@ export class Outbound {
    * `origin`, the MTProto session that made it (it got the entry as the answer to its call).
    */
   async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined, origin: string | undefined): Promise<void> {
-    const members = this.d.directory.membersOf(chat).filter((a) => this.d.live.has(a.id));
+    // Only accounts with a session to push to: the sender's own session got the entry as its answer.
+    const members = this.d.directory.membersOf(chat).filter((a) => this.d.live.reaches(a.id, origin));
     if (members.length === 0) return;
     const userIds = new Set<bigint>();
     if (record !== undefined) {

@@ -37,6 +37,10 @@ export const BOOL_TRUE_ID = 0x997275b5;
 export const BOOL_FALSE_ID = 0xbc799737;
 export const GZIP_PACKED_ID = 0x3072cfa1;
 
+/** The scratch writer of top-level encodes: its starting size, and the most it keeps between them. */
+const SCRATCH_BYTES = 1024;
+const MAX_KEPT_WRITER_BYTES = 64 * 1024;
+
 export interface TlCodecOptions {
   /** Maximum object nesting while decoding (default 64). */
   maxDepth?: number;
@@ -70,6 +74,8 @@ export class TlCodec {
    * Keyed by definition, not name: a schema merged from several layers holds one name twice.
    */
   private readonly flagFields = new Map<TlConstructor, Set<string>>();
+  private readonly plans = new Map<TlConstructor, EncodePlan>();
+  private writer = new TlWriter(SCRATCH_BYTES);
 
   constructor(schema: TlSchema, opts: TlCodecOptions = {}) {
     this.schema = schema;
@@ -104,9 +110,21 @@ export class TlCodec {
 
   /** Boxed serialization of `obj`. Throws TlEncodeError if obj does not fit the schema. */
   encode(obj: TlObject): Uint8Array {
-    const w = new TlWriter();
+    const w = this.scratch();
     this.encodeBoxed(w, obj);
-    return w.finish();
+    return w.copy();
+  }
+
+  /**
+   * The writer top-level encodes use, emptied: encoding is synchronous and never re-enters, so one
+   * buffer serves every message and only the result is allocated (its exact size).
+   */
+  private scratch(): TlWriter {
+    // A large message (a file part) does not leave its buffer behind for good.
+    if (this.writer.capacity > MAX_KEPT_WRITER_BYTES) this.writer = new TlWriter(SCRATCH_BYTES);
+    const w = this.writer;
+    w.reset();
+    return w;
   }
 
   encodeBoxed(w: TlWriter, obj: TlObject): void {
@@ -125,9 +143,9 @@ export class TlCodec {
 
   /** A value of any TL type (a method's result: `Vector<User>`, `Bool`, a boxed object...). */
   encodeAs(type: TlType, value: TlValue): Uint8Array {
-    const w = new TlWriter();
+    const w = this.scratch();
     this.encodeValue(w, type, value, 'value');
-    return w.finish();
+    return w.copy();
   }
 
   /** Bare serialization (fields only) of a constructor. */
@@ -137,37 +155,51 @@ export class TlCodec {
     this.encodeFields(w, c, obj);
   }
 
-  private encodeFields(w: TlWriter, c: TlConstructor, obj: TlObject): void {
-    if (isServiceMessage(c)) return this.encodeMessage(w, obj);
-    const flags = new Map<string, number>();
-    for (const p of c.params) {
-      if (!p.flag) continue;
-      const v = obj[p.name];
-      const present = p.type.kind === 'primitive' && p.type.name === 'true' ? v === true : v !== undefined && v !== null;
-      if (present) flags.set(p.flag.field, ((flags.get(p.flag.field) ?? 0) | (1 << p.flag.bit)) >>> 0);
+  /**
+   * How a constructor's fields are written, worked out once per constructor rather than per
+   * object: answers are encoded for every message, and per-field work (a Map of flag values, an
+   * error-location string per field) was most of the encoder's time and garbage.
+   */
+  private planOf(c: TlConstructor): EncodePlan {
+    let plan = this.plans.get(c);
+    if (plan === undefined) {
+      plan = encodePlan(c, this.flagFieldsOf(c));
+      this.plans.set(c, plan);
     }
-    const derived = this.flagFieldsOf(c);
-    for (const p of c.params) {
-      let v: unknown = obj[p.name];
-      if (p.type.kind === 'primitive' && p.type.name === 'nat' && derived.has(p.name)) {
-        w.uint32(flags.get(p.name) ?? 0);
+    return plan;
+  }
+
+  private encodeFields(w: TlWriter, c: TlConstructor, obj: TlObject): void {
+    const plan = this.planOf(c);
+    if (plan.serviceMessage) return this.encodeMessage(w, obj);
+    // The value of each `#` field referred to by optional fields, by slot (plan.flagSlots).
+    const flags = plan.flagSlots === 0 ? NO_FLAGS : new Array<number>(plan.flagSlots).fill(0);
+    for (const f of plan.optional) {
+      const v = obj[f.p.name];
+      const present = f.isTrue ? v === true : v !== undefined && v !== null;
+      if (present) flags[f.flagSlot] = (flags[f.flagSlot]! | f.mask) >>> 0;
+    }
+    for (const f of plan.fields) {
+      if (f.derivedSlot >= 0) {
+        w.uint32(flags[f.derivedSlot]!);
         continue;
       }
-      if (p.flag) {
-        if (p.type.kind === 'primitive' && p.type.name === 'true') continue;
-        const bitOn = (((flags.get(p.flag.field) ?? 0) >>> p.flag.bit) & 1) === 1;
-        if (!bitOn) continue;
+      const p = f.p;
+      let v: unknown = obj[p.name];
+      if (f.flagSlot >= 0) {
+        if (f.isTrue) continue;
+        if ((flags[f.flagSlot]! & f.mask) === 0) continue;
         if (v === undefined || v === null) {
           // Another field on the same bit is present (`thumbs:flags.4?... thumb_version:flags.4?int`):
           // the reader expects every field of that bit, so this one must be written too.
           v = this.lenient ? neutralValue(p.type) : undefined;
-          if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing but shares ${p.flag.field}.${p.flag.bit} with a present field`);
+          if (v === undefined) throw new TlEncodeError(`${f.where} is missing but shares ${p.flag!.field}.${p.flag!.bit} with a present field`);
         }
       } else if (v === undefined) {
         v = this.lenient ? neutralValue(p.type) : undefined;
-        if (v === undefined) throw new TlEncodeError(`${c.name}.${p.name} is missing`);
+        if (v === undefined) throw new TlEncodeError(`${f.where} is missing`);
       }
-      this.encodeValue(w, p.type, v, `${c.name}.${p.name}`);
+      this.encodeValue(w, p.type, v, f.where);
     }
   }
 
@@ -221,7 +253,8 @@ export class TlCodec {
         if (!Array.isArray(v)) throw new TlEncodeError(`${where}: expected an array`);
         if (t.boxed) w.uint32(VECTOR_ID);
         w.int32(v.length);
-        for (const item of v) this.encodeValue(w, t.element, item, `${where}[]`);
+        // The element's location is only needed for an error message: built then, not per element.
+        for (let i = 0; i < v.length; i++) this.encodeValue(w, t.element, v[i], where);
         return;
       }
       case 'object':
@@ -233,7 +266,9 @@ export class TlCodec {
         if (c && this.schema.byType.has(t.type) && c.type !== t.type) {
           throw new TlEncodeError(`${where}: ${v._} is a ${c.type}, not a ${t.type}`);
         }
-        return this.encodeBoxed(w, v);
+        if (c === undefined) return this.encodeBoxed(w, v);
+        w.uint32(c.id);
+        return this.encodeFields(w, c, v);
       }
       case 'bare': {
         const c = this.bareConstructor(t);
@@ -425,6 +460,49 @@ export class TlCodec {
  */
 function isServiceMessage(c: TlConstructor): boolean {
   return c.name === 'message' && c.params.length === 4 && c.params[3]!.name === 'body' && c.params[2]!.name === 'bytes';
+}
+
+/** One field of an encode plan. */
+interface FieldPlan {
+  readonly p: TlParam;
+  /** `Constructor.field`, for error messages. */
+  readonly where: string;
+  /** Slot of the `#` field this optional field is on (-1: not optional). */
+  readonly flagSlot: number;
+  /** 1 << its bit. */
+  readonly mask: number;
+  /** A `true` flag: only a bit, nothing written. */
+  readonly isTrue: boolean;
+  /** A `#` field that optional fields refer to: its slot (written from the computed flags); else -1. */
+  readonly derivedSlot: number;
+}
+
+interface EncodePlan {
+  readonly serviceMessage: boolean;
+  readonly flagSlots: number;
+  readonly fields: readonly FieldPlan[];
+  /** The optional fields (the ones that set flag bits). */
+  readonly optional: readonly FieldPlan[];
+}
+
+const NO_FLAGS: number[] = [];
+
+function encodePlan(c: TlConstructor, derived: ReadonlySet<string>): EncodePlan {
+  const slots = new Map<string, number>();
+  const slotOf = (field: string): number => {
+    let slot = slots.get(field);
+    if (slot === undefined) slots.set(field, slot = slots.size);
+    return slot;
+  };
+  const fields = c.params.map((p): FieldPlan => ({
+    p,
+    where: `${c.name}.${p.name}`,
+    flagSlot: p.flag ? slotOf(p.flag.field) : -1,
+    mask: p.flag ? (1 << p.flag.bit) >>> 0 : 0,
+    isTrue: p.type.kind === 'primitive' && p.type.name === 'true',
+    derivedSlot: p.type.kind === 'primitive' && p.type.name === 'nat' && derived.has(p.name) ? slotOf(p.name) : -1,
+  }));
+  return { serviceMessage: isServiceMessage(c), flagSlots: slots.size, fields, optional: fields.filter((f) => f.flagSlot >= 0) };
 }
 
 /** What lenientEncode writes for a missing required field; undefined: none (object types). */
