@@ -95,7 +95,7 @@ test('a container answered by A and replayed to B gets bad_msg_notification 19 a
   }
 });
 
-test('StateReplayGuard on Redis: first sighting per id, then seen; keys expire after 600 s', async () => {
+test('StateReplayGuard on Redis: first sighting per id, then seen; keys expire after 600 s; forget', async () => {
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   try {
     const guard = new StateReplayGuard(redisStateStore(redis, 'test', 'mtproto'));
@@ -104,6 +104,9 @@ test('StateReplayGuard on Redis: first sighting per id, then seen; keys expire a
     assert.deepEqual(await guard.firstSeen('00ff', 5n, [8n]), [true], 'another session is another space');
     const ttl = await redis.ttl('test:state:mtproto:seen:00ff:ffffffffffffffff:8');
     assert.ok(ttl > 590 && ttl <= 600, `ttl ${ttl}`);
+    // A frame recorded but never processed (its connection closed first) is forgotten again.
+    await guard.forget('00ff', -1n, [12n]);
+    assert.deepEqual(await guard.firstSeen('00ff', -1n, [12n, 4n]), [true, false], 'forgotten: first again; the others stay');
   } finally {
     redis.disconnect();
   }

@@ -5,7 +5,7 @@ import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
-import { buildEnvelope, parseEnvelope, splitEncrypted } from './envelope.ts';
+import { buildEnvelope, parseEnvelope, splitEncrypted, type InnerEnvelope } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { FailedMsgKeys } from './failed-msg-keys.ts';
@@ -59,6 +59,8 @@ export interface LayerDeps {
 
 /** Frames of one connection whose API calls may be running at once. */
 export const MAX_CALLS_IN_FLIGHT = 64;
+/** Frames of one connection opened and waiting for their turn (their replay-guard answer, the frames before them). */
+export const MAX_FRAMES_WAITING = 16;
 
 /** Client messages that are not content-related: their seqno must be even (code 34). */
 const EVEN_SEQNO = new Set([CONTAINER_ID, MSGS_ACK_ID]);
@@ -90,7 +92,7 @@ class Outbox {
  * The encrypted layer of one connection (core.telegram.org/mtproto/description and
  * /security_guidelines): authenticates and decrypts each frame, applies the salt, msg_id,
  * seqno and replay rules, answers service messages and hands everything else to the RpcHandler.
- * Frames of one connection are handled one at a time, in order.
+ * Frames of one connection are handled in order (see handle).
  */
 export class EncryptedLayer {
   readonly #deps: LayerDeps;
@@ -99,20 +101,52 @@ export class EncryptedLayer {
   readonly #channels = new Map<string, UpdateChannel>();
   /** Frames whose API calls are still running (see #finish). */
   readonly #inFlight = new Set<Promise<void>>();
+  /** The in-order part of the frames handled so far (see handle): the last one's. */
+  #inOrder: Promise<void> = Promise.resolve();
+  /** Frames whose in-order part has not run yet. */
+  readonly #waiting = new Set<Promise<void>>();
 
   constructor(deps: LayerDeps, link: LayerLink) {
     this.#deps = deps;
     this.#link = link;
   }
 
-  /** One encrypted frame; `quickAck`: the frame asked for a transport quick ack. */
+  /**
+   * One encrypted frame; `quickAck`: the frame asked for a transport quick ack. Frames are opened
+   * (key, msg_key, decryption, the stateless time and salt checks) one at a time as they come, and
+   * the shared replay guard is asked about each at once; everything that touches the session
+   * (seqno, the local window, service messages, starting calls) then runs frame by frame, in
+   * order, each frame once its own guard answer is in. So a frame does not wait for the round
+   * trips of the frames before it (a round trip per frame in sequence capped a connection at one
+   * frame per round trip of the shared store), and the order stays what it was.
+   */
   async handle(payload: Uint8Array, quickAck = false): Promise<void> {
+    const frame = await this.#open(payload, quickAck);
+    if (frame === undefined) return;
+    const d = this.#deps;
+    const verdict = checkClientMsgId(frame.env.msgId, d.now(), d.msgIdFloorMs);
+    const saltOk = verdict === 'ok' && d.salts.isValid(frame.keyHex, frame.env.salt);
+    // After the time and salt checks: a frame refused there is not processed, so its ids must
+    // stay unused (the client may re-send them with the new salt).
+    const guard = verdict === 'ok' && saltOk ? this.#sharedReplays(frame) : undefined;
+    const step = this.#inOrder.then(() => this.#process(frame, verdict, saltOk, guard));
+    this.#inOrder = step;
+    this.#waiting.add(step);
+    void step.then(() => this.#waiting.delete(step));
+    // Bounded: frames waiting for their turn, and frames whose calls run, hold the next frame back.
+    while (this.#waiting.size >= MAX_FRAMES_WAITING || this.#inFlight.size >= MAX_CALLS_IN_FLIGHT) {
+      await Promise.race([...this.#waiting, ...this.#inFlight]);
+    }
+  }
+
+  /** Authenticates and decrypts a frame; undefined when it was refused (the link is closed then). */
+  async #open(payload: Uint8Array, quickAck: boolean): Promise<OpenedFrame | undefined> {
     const d = this.#deps;
     const parts = splitEncrypted(payload);
     if (parts === null) {
       d.metrics.dropped.inc({ reason: 'bad-length' });
       this.#link.close('bad-length');
-      return;
+      return undefined;
     }
     const keyHex = authKeyIdHex(parts.authKeyId);
     const record = await d.keyCache.get(keyHex, () => d.keyStore.get(parts.authKeyId));
@@ -120,59 +154,72 @@ export class EncryptedLayer {
       // The client's key is unknown here (never made, destroyed, or a temporary key that
       // expired): -404 tells it to create a new one.
       this.#link.transportError(-404, 'unknown-auth-key');
-      return;
+      return undefined;
     }
     const authKey = record.key;
     if (d.failedMsgKeys.has(keyHex, parts.msgKey)) {
       // A msg_key that already failed: no second decryption under that message's AES key.
       d.metrics.dropped.inc({ reason: 'repeated-failed-msg-key' });
       this.#link.close('repeated-failed-msg-key');
-      return;
+      return undefined;
     }
     const plain = decryptPayload(authKey, parts.msgKey, parts.cipher, 0);
     if (plain === null) {
       d.failedMsgKeys.add(keyHex, parts.msgKey);
       d.metrics.dropped.inc({ reason: 'msg-key-mismatch' });
       this.#link.close('msg-key-mismatch');
-      return;
+      return undefined;
     }
     const env = parseEnvelope(plain);
     if (env === null) {
       d.metrics.dropped.inc({ reason: 'bad-padding-or-length' });
       this.#link.close('bad-padding-or-length');
-      return;
+      return undefined;
     }
     this.#link.authenticated();
     // Quick ack as soon as the frame is authenticated and well-formed: the client learns it
     // arrived before its answer is ready (its token is the start of msg_key_large).
     if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
-    const session = d.sessions.getOrCreate(keyHex, env.sessionId, d.now());
-    const out = new Outbox();
-    const ctx: Ctx = { calls: [], session, authKey, authKeyId: new Uint8Array(parts.authKeyId), keyHex, out, replayed: new Set() };
+    return { keyHex, authKey, authKeyId: new Uint8Array(parts.authKeyId), env };
+  }
+
+  /** The in-order part of a frame (see handle). Never rejects: a failure closes the connection. */
+  async #process(frame: OpenedFrame, verdict: ReturnType<typeof checkClientMsgId>, saltOk: boolean, guard: Promise<GuardAnswer | null> | undefined): Promise<void> {
+    const d = this.#deps;
+    const { env } = frame;
+    if (!this.#link.isOpen()) {
+      // Closed while the frame waited: it is not processed, so its ids are not kept as seen.
+      if (guard !== undefined) this.#unrecord(frame, await guard);
+      return;
+    }
+    const session = d.sessions.getOrCreate(frame.keyHex, env.sessionId, d.now());
+    const ctx: Ctx = { calls: [], session, authKey: frame.authKey, authKeyId: frame.authKeyId, keyHex: frame.keyHex, out: new Outbox(), replayed: new Set() };
     try {
-      const verdict = checkClientMsgId(env.msgId, d.now(), d.msgIdFloorMs);
       if (verdict !== 'ok') {
         this.#badMsg(ctx, env.msgId, env.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
         return;
       }
-      if (!d.salts.isValid(keyHex, env.salt)) {
+      if (!saltOk) {
         // Not processed and not recorded as seen: the client re-sends with the salt we give.
-        const salt = d.salts.current(keyHex);
+        const salt = d.salts.current(frame.keyHex);
         d.metrics.badMsg.inc({ code: '48' });
         this.#push(ctx, this.#encode({ _: 'bad_server_salt', bad_msg_id: env.msgId, bad_msg_seqno: env.seqNo, error_code: 48, new_server_salt: salt }), 'response', true);
         return;
       }
-      // After the time and salt checks: a frame refused there is not processed, so its ids must
-      // stay unused (the client may re-send them with the new salt).
-      const replayed = await this.#sharedReplays(ctx, env.msgId, env.body);
-      if (replayed === null) return;
-      ctx.replayed = replayed;
+      const answer = await guard!;
+      if (answer === null) return;
+      if (!this.#link.isOpen()) {
+        this.#unrecord(frame, answer);
+        return;
+      }
+      ctx.replayed = answer.replayed;
       await this.#message(ctx, { msgId: env.msgId, seqNo: env.seqNo, body: env.body }, false);
+    } catch (err) {
+      d.logger.warn({ err }, 'mtproto frame handling failed');
+      this.#link.close('internal-error');
     } finally {
       this.#finish(ctx);
     }
-    // Bounded concurrency: past MAX_CALLS_IN_FLIGHT the next frame waits for a call to finish.
-    while (this.#inFlight.size >= MAX_CALLS_IN_FLIGHT) await Promise.race(this.#inFlight);
   }
 
   /**
@@ -276,8 +323,9 @@ export class EncryptedLayer {
    * call: the ids some instance already saw, or null when the guard could not answer. Then the
    * frame is refused and the connection closed: accepting it could process a replay.
    */
-  async #sharedReplays(ctx: Ctx, msgId: bigint, body: Uint8Array): Promise<ReadonlySet<bigint> | null> {
+  async #sharedReplays(frame: OpenedFrame): Promise<GuardAnswer | null> {
     const d = this.#deps;
+    const { msgId, body, sessionId } = frame.env;
     const ids = new Set([msgId]);
     if (constructorOf(body) === CONTAINER_ID) {
       // Members failing the time check are never accepted, so they are not recorded either.
@@ -287,14 +335,30 @@ export class EncryptedLayer {
     const asked = [...ids];
     let first: boolean[];
     try {
-      first = await d.replayGuard.firstSeen(ctx.keyHex, ctx.session.sessionId, asked);
+      first = await d.replayGuard.firstSeen(frame.keyHex, sessionId, asked);
     } catch (err) {
-      d.logger.warn({ err, authKeyId: ctx.keyHex }, 'mtproto replay guard unavailable: frame refused');
+      d.logger.warn({ err, authKeyId: frame.keyHex }, 'mtproto replay guard unavailable: frame refused');
       d.metrics.dropped.inc({ reason: 'replay-guard-unavailable' });
       this.#link.close('replay-guard-unavailable');
       return null;
     }
-    return new Set(asked.filter((_, i) => first[i] !== true));
+    return {
+      replayed: new Set(asked.filter((_, i) => first[i] !== true)),
+      recorded: asked.filter((_, i) => first[i] === true),
+    };
+  }
+
+  /**
+   * A frame this server recorded in the replay guard but never processed (its connection closed
+   * while it waited): its ids are forgotten again, so the client's re-send of it is not taken for
+   * a replay. Processing stays at most once: this frame was processed nowhere.
+   */
+  #unrecord(frame: OpenedFrame, answer: GuardAnswer | null): void {
+    const forget = this.#deps.replayGuard.forget;
+    if (answer === null || answer.recorded.length === 0 || forget === undefined) return;
+    forget.call(this.#deps.replayGuard, frame.keyHex, frame.env.sessionId, answer.recorded).catch((err: unknown) => {
+      this.#deps.logger.warn({ err, authKeyId: frame.keyHex }, 'mtproto: ids of an unprocessed frame stay in the replay guard (a re-send with them is ignored until they expire)');
+    });
   }
 
   /** Handles one decoded message; true when it produced a response (which acknowledges it). */
@@ -488,6 +552,20 @@ export class EncryptedLayer {
     }
     out.items.length = 0;
   }
+}
+
+/** A frame that authenticated and decrypted (handle's first part). */
+interface OpenedFrame {
+  readonly keyHex: string;
+  readonly authKey: Uint8Array;
+  readonly authKeyId: Uint8Array;
+  readonly env: InnerEnvelope;
+}
+
+/** The replay guard about one frame: the ids seen before, and the ids this server recorded now. */
+interface GuardAnswer {
+  readonly replayed: ReadonlySet<bigint>;
+  readonly recorded: readonly bigint[];
 }
 
 interface Ctx {

@@ -11,6 +11,11 @@ export interface ReplayGuard {
    * caller must then refuse the frame, never accept a possible replay.
    */
   firstSeen(keyHex: string, sessionId: bigint, msgIds: readonly bigint[]): Promise<boolean[]>;
+  /**
+   * Forgets ids this server recorded (firstSeen said true) for a frame it then did not process
+   * (its connection closed first), so a re-send of them is not taken for a replay. Optional.
+   */
+  forget?(keyHex: string, sessionId: bigint, msgIds: readonly bigint[]): Promise<void>;
 }
 
 /**

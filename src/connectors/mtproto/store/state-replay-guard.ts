@@ -24,8 +24,17 @@ export class StateReplayGuard implements ReplayGuard {
   }
 
   async firstSeen(keyHex: string, sessionId: bigint, msgIds: readonly bigint[]): Promise<boolean[]> {
-    const base = `seen:${keyHex}:${BigInt.asUintN(64, sessionId).toString(16)}:`;
+    const base = seenPrefix(keyHex, sessionId);
     // true = we set it (first sighting anywhere); false = some instance recorded it before.
     return await Promise.all(msgIds.map((id) => this.#state.setIfAbsent(base + id.toString(16), '1', this.#ttlMs)));
   }
+
+  async forget(keyHex: string, sessionId: bigint, msgIds: readonly bigint[]): Promise<void> {
+    const base = seenPrefix(keyHex, sessionId);
+    await Promise.all(msgIds.map((id) => this.#state.delete(base + id.toString(16))));
+  }
+}
+
+function seenPrefix(keyHex: string, sessionId: bigint): string {
+  return `seen:${keyHex}:${BigInt.asUintN(64, sessionId).toString(16)}:`;
 }
