@@ -17,6 +17,7 @@ import { startApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { generateServerRsaKey, loadServerRsaKey } from '../src/connectors/mtproto/crypto/rsa.ts';
 import { generateBotToken, hashBotToken } from '../src/connectors/mtproto/chat/bot-tokens.ts';
+import { generateKek } from '../src/connectors/mtproto/store/key-ring.ts';
 import { generateToken, hashToken } from '../src/connectors/websocket/tokens.ts';
 import { latencyClients, throughputClients } from './client-runner.ts';
 import type { LinkSpec } from './link.ts';
@@ -72,6 +73,8 @@ export class ChatRelay {
         '  enabled: true',
         '  port: 0',
         '  rsaKeyFile: ./server.pem',
+        // Stored auth keys sealed, as a deployment has them (the key is opened once per load, not per message).
+        `  keyEncryptionKey: "${generateKek()}"`,
         '  flood: { send: { perSecond: 1000000, burst: 10000000 }, read: { perSecond: 1000000, burst: 10000000 } }',
         // gramjs sends a paced message in a frame of its own: 500 msg/s is 500 frames/s on one connection.
         '  framesPerSecond: 100000',
