@@ -68,8 +68,11 @@ export class Outbound {
       }
       await this.#one(chat, delivery.event, hintsOf(delivery), after);
     }
-    await this.d.box.flush();
-    await Promise.all(after.flatMap((a) => (a.link ? [a.link()] : [])));
+    // The id-map links go out together with the batch's writes, not one round trip after them:
+    // this handler runs inside the bus's publish (direct delivery), so every round trip here holds
+    // the next publish back. Both are done before the batch counts as delivered. A link that
+    // landed for a batch whose write failed points at an id the retry replaces (it links again).
+    await Promise.all([this.d.box.flush(), ...after.flatMap((a) => (a.link ? [a.link()] : []))]);
     for (const a of after) if (a.push) await a.push();
     // The other instances' sessions: they read what was written and push it (fannedIn). Best
     // effort: a lost message makes them resync, and their clients catch up with getDifference.
