@@ -16,6 +16,7 @@ import { Outbound } from './outbound.ts';
 import { FanoutDelivery } from './fanout.ts';
 import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
+import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
@@ -212,6 +213,8 @@ export class WebSocketConnector implements Connector {
       this.live.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
     });
     session.send(this.hello(session));
+    // From its hello on, the session receives the direct chats of its token (no join needed).
+    if (this.config.directMessages) this.live.outbound.addUser(session);
   }
 
   private hello(session: Session): HelloFrame {
@@ -224,6 +227,7 @@ export class WebSocketConnector implements Connector {
       scope: session.token.scope,
       rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
       streams: session.token.scope === 'bot' ? allowed : [],
+      directMessages: this.config.directMessages,
       limits: {
         maxPayloadBytes: this.config.maxPayloadBytes,
         ratePerSecond: this.config.rateLimit.perSecond,
@@ -292,6 +296,14 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
         return;
       case 'join': {
+        if (isDirectAddress(frame.room)) {
+          const chat = this.directChat(frame.room, session);
+          if (!chat.ok) return fail(chat.code, chat.message, frame.room);
+          const since = await this.checkSince(frame.since, chat.room);
+          if (!since.ok) return fail(since.code, since.message, frame.room);
+          await this.live.outbound.join(session, ref, frame.room, chat.room, since.cursor);
+          return;
+        }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
@@ -305,6 +317,18 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
       case 'send': {
+        if (isDirectAddress(frame.room)) {
+          const chat = this.directChat(frame.room, session);
+          if (!chat.ok) return fail(chat.code, chat.message, frame.room);
+          // The token's own name is its party: the event can only ever speak for this token.
+          const built = buildEvent(frame.event, session, session.token.name, chat.room);
+          if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
+          // Published only if it reaches the person: a network that does not run (or not deliver) here would never see it.
+          const reaches = this.live.router.route(built.event).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
+          if (!reaches) return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
+          await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
+          return;
+        }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
@@ -327,6 +351,13 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /** A direct chat's WS room (`@<network>:<id>`) for this connection's token, or why there is none. */
+  private directChat(wsRoom: string, session: Session): (DirectChat & { ok: true }) | { ok: false; code: ErrorCode; message: string } {
+    if (!this.config.directMessages) return { ok: false, code: ErrorCode.Forbidden, message: 'direct chats are off on this server (websocket.directMessages: false)' };
+    const chat = resolveDirect(session.token.name, wsRoom);
+    return chat.ok ? chat : { ok: false, code: ErrorCode.UnknownRoom, message: chat.message };
   }
 
   /**

@@ -98,6 +98,8 @@ export interface HelloFrame {
   rooms: string[];
   /** Canonical rooms this token may subscribe to (bot scope only; empty for clients). */
   streams: string[];
+  /** Whether this server takes direct chats (WS rooms `@<network>:<id>`). */
+  directMessages: boolean;
   limits: { maxPayloadBytes: number; ratePerSecond: number; rateBurst: number; heartbeatMs: number; maxBufferedBytes: number };
 }
 export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null }
