@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startBridge, streamOf, type TestBridge } from './harness.ts';
 import { directRoom } from '../../src/core/direct.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ALICE_BOB = directRoom({ network: 'websocket', id: 'alice' }, { network: 'websocket', id: 'bob' }) as string;
 
@@ -124,9 +125,37 @@ test('websocket.directMessages: false turns direct chats off (forbidden), rooms 
   t.after(() => bridge.stop());
   const alice = await connect(t, bridge, bridge.tokens.alice);
   assert.equal(alice.hello['directMessages'], false);
+  assert.deepEqual(alice.hello['directChats'], []);
   const err = await alice.request({ type: 'send', room: '@websocket:bob', event: { kind: 'message', text: 'x' } });
   assert.equal(err['code'], 'forbidden');
   assert.equal((await alice.request({ type: 'join', room: '@websocket:bob' }))['code'], 'forbidden');
   assert.deepEqual(await streamOf(bridge.bus, ALICE_BOB), []);
   assert.equal((await alice.request({ type: 'join', room: 'lobby' })).type, 'joined');
+});
+
+test('hello lists the token\'s direct chats, most recently active first: a chat begun while the token was away is found and caught up', async (t) => {
+  const bridge = await startBridge();
+  t.after(() => bridge.stop());
+  const alice = await connect(t, bridge, bridge.tokens.alice);
+  const carol = await connect(t, bridge, bridge.tokens.carol);
+  // bob is not connected: alice and then carol begin chats with him.
+  await alice.request({ type: 'send', room: '@websocket:bob', event: { kind: 'message', text: 'from alice' } });
+  await carol.request({ type: 'send', room: '@websocket:bob', event: { kind: 'message', text: 'from carol' } });
+  const listed = async () => (await connectClient(bridge.url, bridge.tokens.bob).then(async (c) => { await c.close(); return c.hello['directChats']; }));
+  // The list is written off the delivery path: wait until the second chat heads it.
+  let chats: unknown;
+  await waitFor(async () => { chats = await listed(); return Array.isArray(chats) && chats[0] === '@websocket:carol'; }, { what: () => `bob's hello to list carol's chat first (got ${JSON.stringify(chats)})` });
+  assert.deepEqual(chats, ['@websocket:carol', '@websocket:alice']);
+  const bob = await connect(t, bridge, bridge.tokens.bob);
+  for (const room of bob.hello['directChats'] as string[]) await bob.request({ type: 'join', room, since: null });
+  const got = await bob.collectEvents(2);
+  assert.deepEqual(got.map((e) => [e.room, e.event['text']]).sort(), [['@websocket:alice', 'from alice'], ['@websocket:carol', 'from carol']]);
+  // alice writes again: her chat moves to the head of bob's list; alice's own list has bob.
+  await alice.request({ type: 'send', room: '@websocket:bob', event: { kind: 'message', text: 'again' } });
+  await bob.collectEvents(1);
+  await waitFor(async () => { chats = await listed(); return Array.isArray(chats) && chats[0] === '@websocket:alice'; }, { what: () => `alice's chat at the head of bob's list (got ${JSON.stringify(chats)})` });
+  const alice2 = await connect(t, bridge, bridge.tokens.alice);
+  assert.deepEqual(alice2.hello['directChats'], ['@websocket:bob']);
+  // A token without chats, and a server without direct chats, list none.
+  assert.deepEqual((await connect(t, bridge, bridge.tokens.bot)).hello['directChats'], []);
 });

@@ -17,6 +17,7 @@ import { FanoutDelivery } from './fanout.ts';
 import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
 import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
+import { DirectIndex } from './direct-index.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
@@ -47,6 +48,7 @@ interface Running {
   readonly metrics: WsMetrics;
   readonly outbound: Outbound;
   readonly delivery: FanoutDelivery;
+  readonly directIndex: DirectIndex;
   readonly egress: Stoppable;
   readonly heartbeat: NodeJS.Timeout;
 }
@@ -104,11 +106,16 @@ export class WebSocketConnector implements Connector {
     const delivery = new FanoutDelivery(bus.fanout, outbound, metrics, logger);
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
     delivery.start();
+    const directIndex = new DirectIndex(bus.state(CONNECTOR), logger);
     // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
-    const egress = bus.consumeEgress(CONNECTOR, delivery.deliver, { direct: true });
+    // The direct chats of each token are noted on this path only (one consumer in the cluster), without waiting.
+    const egress = bus.consumeEgress(CONNECTOR, (deliveries) => {
+      directIndex.record(deliveries);
+      return delivery.deliver(deliveries);
+    }, { direct: true });
     const heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
     heartbeat.unref();
-    this.running = { bus, router, logger, metrics, outbound, delivery, egress, heartbeat };
+    this.running = { bus, router, logger, metrics, outbound, delivery, directIndex, egress, heartbeat };
     ctx.http.upgrade(this.config.path, (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${this.config.path}`;
     logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
@@ -172,7 +179,7 @@ export class WebSocketConnector implements Connector {
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
     const graceMs = Math.max(0, Math.min(SHUTDOWN_IDLE_MS, (deadline - Date.now()) / 2));
-    const finished = Promise.all([running.egress.close(), running.delivery.close(), ...sessions.map((s) => s.idle())]);
+    const finished = Promise.all([running.egress.close(), running.delivery.close(), running.directIndex.idle(), ...sessions.map((s) => s.idle())]);
     await Promise.race([finished, sleep(graceMs, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
@@ -212,12 +219,23 @@ export class WebSocketConnector implements Connector {
       this.live.metrics.connections.set(this.sessions.size);
       this.live.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
     });
-    session.send(this.hello(session));
-    // From its hello on, the session receives the direct chats of its token (no join needed).
-    if (this.config.directMessages) this.live.outbound.addUser(session);
+    if (!this.config.directMessages) {
+      session.send(this.hello(session, []));
+      return;
+    }
+    // The session receives its token's direct chats (no join needed) from now on; they wait until
+    // the hello, which lists the chats the token has, is out. Frames the client sends meanwhile
+    // queue behind it.
+    const live = this.live;
+    live.outbound.addUser(session);
+    session.enqueue(async () => {
+      const directChats = await live.directIndex.list(token.name);
+      session.send(this.hello(session, directChats));
+      live.outbound.releaseDirect(session);
+    });
   }
 
-  private hello(session: Session): HelloFrame {
+  private hello(session: Session, directChats: string[]): HelloFrame {
     const allowed = this.live.router.rooms.filter((room) => mayUse(session.token, room));
     return {
       type: 'hello',
@@ -228,6 +246,7 @@ export class WebSocketConnector implements Connector {
       rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
       streams: session.token.scope === 'bot' ? allowed : [],
       directMessages: this.config.directMessages,
+      directChats,
       limits: {
         maxPayloadBytes: this.config.maxPayloadBytes,
         ratePerSecond: this.config.rateLimit.perSecond,

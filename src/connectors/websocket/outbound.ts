@@ -73,6 +73,11 @@ export class Outbound {
     if (!sessions || wsRoom === undefined) return;
     for (const session of sessions) {
       if (isOwnEvent(session, event)) continue; // it got an ack instead
+      if (session.directHeld) {
+        session.directHeld.push({ wsRoom, room: event.room, cursor, event });
+        if (session.directHeld.length > MAX_BACKLOG) session.closeSlow();
+        continue;
+      }
       const membership = session.memberships.get(wsRoom) ?? this.openDirect(session, wsRoom, event.room);
       this.offer(session, membership, cursor, event);
       if (session.overLimit()) congested.add(session);
@@ -93,11 +98,27 @@ export class Outbound {
     return membership;
   }
 
-  /** A session of a token, from its hello on: it receives the token's direct chats. */
+  /**
+   * A new session of a token: it receives the token's direct chats from now on. What arrives
+   * before its hello went out waits (`session.directHeld`) until releaseDirect, so no event
+   * frame precedes the hello and nothing falls between the hello's list and live delivery.
+   */
   addUser(session: Session): void {
+    session.directHeld = [];
     let sessions = this.users.get(session.token.name);
     if (!sessions) this.users.set(session.token.name, sessions = new Set());
     sessions.add(session);
+  }
+
+  /** The session's hello is out: what waited goes out now, in order. */
+  releaseDirect(session: Session): void {
+    const held = session.directHeld ?? [];
+    session.directHeld = undefined;
+    for (const { wsRoom, room, cursor, event } of held) {
+      const membership = session.memberships.get(wsRoom) ?? this.openDirect(session, wsRoom, room);
+      this.offer(session, membership, cursor, event);
+    }
+    if (session.overLimit()) void settle(new Set([session]));
   }
 
   /**
