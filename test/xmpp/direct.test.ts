@@ -129,6 +129,19 @@ test('a direct chat alice (XMPP) <-> carol (WS) works both ways: messages, repli
   assert.deepEqual(resumed.map((e) => [e.room, e.event['text']]), [[aliceRoom, 'missed one'], [aliceRoom, 'missed two'], [aliceRoom, 'live']]);
   await carol3.request({ type: 'ping' });
   assert.equal(carol3.events.length, 3);
+
+  // A retraction (XEP-0424, with the older fasten form beside it) and chat states (XEP-0085) too.
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'retract', target: ack['id'] } });
+  const retraction = await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChild('retract', 'urn:xmpp:message-retract:1') !== undefined, 'the retraction', { since });
+  assert.equal(retraction.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], carolOriginId);
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'typing', state: 'active' } });
+  await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChild('composing', 'http://jabber.org/protocol/chatstates') !== undefined, 'carol composing', { since });
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat' }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })));
+  // carol3, another session of carol, sees her retraction and typing, then alice's typing.
+  const last = await carol3.collectEvents(3, 10_000);
+  assert.deepEqual(last.map((e) => [e.room, e.event.kind, (e.event['sender'] as { network: string }).network]),
+    [[aliceRoom, 'retract', 'websocket'], [aliceRoom, 'typing', 'websocket'], [aliceRoom, 'typing', 'xmpp']]);
 });
 
 const isPresenceFrom = (puppet: string) => (el: Element): boolean => el.name === 'presence' && el.attrs['from']?.split('/')[0] === puppet;

@@ -380,6 +380,8 @@ export class XmppConnector implements Connector {
     const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
     const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
     const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
+    // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
+    if (p.type !== 'probe' && !this.senderAllowed(`dm:${user}`)) { count('flood'); return; }
     switch (p.type) {
       case 'subscribe':
         this.inOrder(user, async () => {

@@ -8,8 +8,8 @@ import type { CanonicalPresenceState } from './stanza/presence.ts';
  * (`xmpp` namespace, so it survives a restart and moves with the component lease):
  *
  * - **subscriptions**: who subscribed to which puppet's presence (RFC 6121 §3). One entry holds
- *   them all (the state store cannot list keys), bounded by MAX_SUBSCRIPTIONS: after a restart
- *   each subscriber is sent its puppets' presence again.
+ *   them all (the state store cannot list keys), bounded by MAX_SUBSCRIPTIONS and
+ *   MAX_SUBSCRIPTIONS_PER_USER: after a restart each subscriber is sent its puppets' presence again.
  * - **chats**: which user and puppet have exchanged messages (for 30 days after the last one):
  *   a puppet's presence goes only to users subscribed to it or chatting with it.
  * - **presence**: the last presence a person showed in their chat with a user, sent again on a
@@ -26,6 +26,8 @@ export interface ShownPresence {
 const SUBSCRIPTIONS_KEY = 'dm-subscriptions';
 /** Subscriptions kept at most: one state value of about 100 bytes each stays well under the store's 1 MiB. */
 export const MAX_SUBSCRIPTIONS = 5_000;
+/** Subscriptions of one user kept at most: nobody fills the table for everyone. */
+export const MAX_SUBSCRIPTIONS_PER_USER = 200;
 const CHAT_MARK_MS = 30 * 24 * 3_600_000;
 /** Pairs whose chat mark is cached in memory at most. */
 const MAX_CACHED_CHATS = 100_000;
@@ -46,9 +48,17 @@ export class Contacts {
   private readonly subscriptions = new Map<string, readonly [string, string]>();
   private loading: Promise<void> | undefined;
   private writes: Promise<void> = Promise.resolve();
-  private readonly chats = new Map<string, boolean>();
+  private readonly chats = new Map<string, true>();
 
-  constructor(private readonly state: StateStore, private readonly logger: Logger) {}
+  private readonly perUser = new Map<string, number>();
+  private readonly max: number;
+  private readonly maxPerUser: number;
+
+  constructor(private readonly state: StateStore, private readonly logger: Logger,
+    limits: { maxSubscriptions?: number; maxPerUser?: number } = {}) {
+    this.max = limits.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
+    this.maxPerUser = limits.maxPerUser ?? MAX_SUBSCRIPTIONS_PER_USER;
+  }
 
   /** Reads the subscriptions (once; again after a failed read). Every change waits for it, so nothing persisted is overwritten. */
   load(): Promise<void> {
@@ -58,8 +68,8 @@ export class Contacts {
       try { pairs = JSON.parse(text); } catch { pairs = []; }
       if (!Array.isArray(pairs)) return;
       for (const pair of pairs) {
-        if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string' && this.subscriptions.size < MAX_SUBSCRIPTIONS) {
-          this.subscriptions.set(`${pair[0]}\n${pair[1]}`, [pair[0], pair[1]]);
+        if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string' && this.subscriptions.size < this.max) {
+          this.add(pair[0], pair[1]);
         }
       }
     }, (err: unknown) => {
@@ -78,23 +88,35 @@ export class Contacts {
     return this.subscriptions.has(`${user}\n${puppet}`);
   }
 
-  /** Records that `user` subscribed to `puppet`; false when the table is full (answered, but not remembered across a restart). */
+  /**
+   * Records that `user` subscribed to `puppet`; false when the table (or the user's share of it)
+   * is full: the subscription is still answered, but not remembered across a restart.
+   */
   async subscribe(user: string, puppet: string): Promise<boolean> {
     await this.load();
-    const key = `${user}\n${puppet}`;
-    if (this.subscriptions.has(key)) return true;
-    if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-      this.logger.warn({ user, puppet, max: MAX_SUBSCRIPTIONS }, 'presence subscriptions table full: this one is answered but not remembered across a restart');
+    if (this.subscriptions.has(`${user}\n${puppet}`)) return true;
+    if (this.subscriptions.size >= this.max || (this.perUser.get(user) ?? 0) >= this.maxPerUser) {
+      this.logger.warn({ user, puppet, max: this.max, maxPerUser: this.maxPerUser }, 'presence subscriptions table full (or this user\'s share of it): this one is answered but not remembered across a restart');
       return false;
     }
-    this.subscriptions.set(key, [user, puppet]);
+    this.add(user, puppet);
     await this.persist();
     return true;
   }
 
   async unsubscribe(user: string, puppet: string): Promise<void> {
     await this.load();
-    if (this.subscriptions.delete(`${user}\n${puppet}`)) await this.persist();
+    if (!this.subscriptions.delete(`${user}\n${puppet}`)) return;
+    const n = (this.perUser.get(user) ?? 1) - 1;
+    if (n > 0) this.perUser.set(user, n); else this.perUser.delete(user);
+    await this.persist();
+  }
+
+  private add(user: string, puppet: string): void {
+    const key = `${user}\n${puppet}`;
+    if (this.subscriptions.has(key)) return;
+    this.subscriptions.set(key, [user, puppet]);
+    this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
   }
 
   /** Writes the table as it is when the write runs: writes are chained, and a later one carries every earlier change. */
@@ -109,7 +131,7 @@ export class Contacts {
     const key = pairKey('dm-chat', user, puppet);
     if (this.chats.get(key) === true) return;
     await this.state.set(key, '1', CHAT_MARK_MS);
-    this.cacheChat(key, true);
+    this.cacheChat(key);
   }
 
   async hasChat(user: string, puppet: string): Promise<boolean> {
@@ -117,13 +139,13 @@ export class Contacts {
     const cached = this.chats.get(key);
     if (cached === true) return true;
     const found = (await this.state.get(key)) !== undefined;
-    if (found) this.cacheChat(key, true);
+    if (found) this.cacheChat(key);
     return found;
   }
 
-  private cacheChat(key: string, value: boolean): void {
+  private cacheChat(key: string): void {
     this.chats.delete(key);
-    this.chats.set(key, value);
+    this.chats.set(key, true);
     if (this.chats.size > MAX_CACHED_CHATS) this.chats.delete(this.chats.keys().next().value as string);
   }
 
