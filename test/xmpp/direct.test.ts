@@ -9,6 +9,12 @@ import { metricValue } from '../websocket/harness.ts';
 import { startXmppBridge, type XmppBridge } from './bridge-harness.ts';
 import { directRoom } from '../../src/core/direct.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp } from '../../src/app.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { makeConfigTree } from '../config/fixture.ts';
+import { wsUrlOf } from '../helpers/app.ts';
 
 const SID = 'urn:xmpp:sid:0';
 const NS_REACTIONS = 'urn:xmpp:reactions:0';
@@ -232,4 +238,41 @@ test('bad direct-chat input: a puppet of an unknown network, malformed or digest
   await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChildText('body') === 'me too', 'carol\'s answer', { since });
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_direct_total', { direction: 'out', outcome: 'loop' }), 1);
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_direct_total', { direction: 'in', outcome: 'refused' }), cases.length);
+});
+
+test('through the app (router with the delivering networks, the mapper in front of each connector): a direct chat both ways with presence', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+  await alice.send(xml('presence'));
+  const CAROL = 'sb_test_carol_token_for_direct_chats';
+  const tree = makeConfigTree([
+    'http: { port: 8080 }\n',
+    `websocket:\n  tokens:\n    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }\n`,
+    `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: \${SECRET}\n`,
+  ].join(''), { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - xmpp: lobby@${prosody.mucDomain}\n` });
+  t.after(() => tree.cleanup());
+  const app = await startApp(await loadConfig(tree.configFile, { env: { SECRET: prosody.componentSecret } }), { logger: silentLogger, httpPortOverride: 0 });
+  t.after(() => app.close());
+  const carol = await connectClient(wsUrlOf(app), CAROL);
+  t.after(() => carol.close());
+  const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
+  const aliceRoom = `@xmpp:${alice.bareJid}`;
+
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'a1' }, xml('body', {}, 'hi through the app'), xml('origin-id', { xmlns: SID, id: 'a1' })));
+  const [got] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([got?.room, got?.event['text']], [aliceRoom, 'hi through the app']);
+  let since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'message', text: 'hello', replyTo: got?.event.id } });
+  const answer = await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChildText('body') === 'hello', 'carol\'s answer', { since });
+  assert.equal(answer.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], 'a1');
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'presence', state: 'away', status: 'brb' } });
+  const away = await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.getChildText('show') === 'away', 'carol away', { since });
+  assert.equal(away.getChildText('status'), 'brb');
+  await alice.send(xml('presence', { to: carolPuppet }, xml('show', {}, 'dnd')));
+  const dnd = await carol.next(presenceEvent, 10_000) as unknown as EventFrame;
+  assert.deepEqual([dnd.room, dnd.event['state']], [aliceRoom, 'dnd']);
 });
