@@ -89,9 +89,8 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
 
     const mounts = new MountTable();
     let httpUrl = '';
-    let rooms: readonly string[] = [];
     // The media store (docs/media.md): mounted now, served once the HTTP server listens below.
-    const media = await startMedia(loaded, { bus, rooms: () => rooms, mounts, httpUrl: () => httpUrl, logger: log, registry });
+    const media = await startMedia(loaded, { bus, mounts, httpUrl: () => httpUrl, logger: log, registry });
     if (media) started.push(() => media.close());
 
     // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
@@ -103,10 +102,11 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     }
     const router = new Router(servedBridges(loaded.bridges, connectors, log), {
       hostedConnectors: connectors.filter((c) => c.hostsSessions).map((c) => c.network),
+      // Direct chats are routed without bridges/ files: only to networks that read their deliveries.
+      deliveringNetworks: connectors.filter((c) => c.delivers).map((c) => c.network),
     });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
-    rooms = router.rooms;
 
     let draining = false;
     const http: HttpServer = await startHttpServer({

@@ -12,7 +12,7 @@ import { mediaReferencesInStreams, startMediaService, type MediaService } from '
  * a WebSocket token), garbage-collected against the rooms' retained streams.
  */
 export async function startMedia(loaded: LoadedConfig, deps: {
-  bus: Bus; rooms: () => readonly string[]; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
+  bus: Bus; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
 }): Promise<MediaService | undefined> {
   const { config } = loaded;
   if (!config.media.enabled) return undefined;
@@ -28,7 +28,8 @@ export async function startMedia(loaded: LoadedConfig, deps: {
   const media = await startMediaService({
     config: config.media, baseDir: loaded.configDir, httpUrl: deps.httpUrl, logger: deps.logger, registry: deps.registry,
     ...(authorize ? { authorize } : {}),
-    liveReferences: () => mediaReferencesInStreams(deps.bus, deps.rooms()),
+    // Every room with a stream: bridged rooms and direct chats alike.
+    liveReferences: () => mediaReferencesInStreams(deps.bus, deps.bus.rooms()),
   });
   deps.mounts.route(config.media.urls.basePath, (req, res) => {
     if (media.routes(req, res)) return;

@@ -204,6 +204,12 @@ export interface Bus {
   latestCursor(room: string): Promise<Cursor | undefined>;
 
   /**
+   * Every room that has a canonical stream, bridged rooms and direct chats alike (for sweeps such
+   * as the media store's garbage collection), in no particular order.
+   */
+  rooms(): AsyncIterable<string>;
+
+  /**
    * Follows a room's stream live from `since` (exclusive; undefined = only new events):
    * replays what is retained, then every new entry, in order, once.
    */

@@ -161,6 +161,8 @@ export const ConfigSchema = z.object({
     }).strict().prefault({}),
     /** How long a new connection may take to authenticate with hello, in ms. */
     helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Whether tokens (client and bot) may chat directly with people on any network (WS rooms `@<network>:<id>`). */
+    directMessages: z.boolean().default(true),
     tokens: z.array(TokenSchema).default([]),
   }).strict().prefault({}),
   xmpp: z.object({
@@ -270,7 +272,8 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 /** A bridge file: one canonical room linking endpoints on several networks. */
 export const EndpointEntrySchema = z.object({
-  websocket: z.string().min(1).max(256).regex(/^[\w.#@:-]+$/, 'WS room names use letters, digits and _ . # @ : -').optional(),
+  websocket: z.string().min(1).max(256).regex(/^[\w.#@:-]+$/, 'WS room names use letters, digits and _ . # @ : -')
+    .refine((name) => !name.startsWith('@'), 'WS room names starting with @ are direct chats (@<network>:<id>), not bridge rooms').optional(),
   xmpp: z.string().min(3).max(1024).optional(),
   mtproto: z.union([z.string().min(1).max(64), z.number().int()]).transform(String).optional(),
 }).strict().refine((e) => Object.values(e).filter((v) => v !== undefined).length === 1, {

@@ -26,11 +26,11 @@ export interface RoomStreamReader {
 /**
  * Every media id referenced by an event still retained in the canonical streams of `rooms`,
  * read page by page (memory stays at one page). Wire it as the collector's liveReferences:
- * `() => mediaReferencesInStreams(bus, router.rooms)`. An error while reading propagates, and
+ * `() => mediaReferencesInStreams(bus, bus.rooms())` (every room with a stream, direct chats too). An error while reading propagates, and
  * the collector then deletes nothing: an incomplete list of live references must never sweep.
  */
-export async function* mediaReferencesInStreams(reader: RoomStreamReader, rooms: Iterable<string>, pageSize = 1_000): AsyncGenerator<MediaId> {
-  for (const room of rooms) {
+export async function* mediaReferencesInStreams(reader: RoomStreamReader, rooms: Iterable<string> | AsyncIterable<string>, pageSize = 1_000): AsyncGenerator<MediaId> {
+  for await (const room of rooms) {
     let since: string | undefined;
     for (;;) {
       const { entries } = await reader.readStream(room, since, pageSize);

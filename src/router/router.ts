@@ -1,5 +1,6 @@
 import type { CanonicalEvent } from '../core/event.ts';
 import { endpointKey, type Bridge, type Endpoint, type RoutingView } from '../core/endpoint.ts';
+import { isDirectRoom, isPartyEndpoint, parseDirectRoom, partyEndpoint } from '../core/direct.ts';
 
 export interface RouterOptions {
   /**
@@ -10,21 +11,32 @@ export interface RouterOptions {
    * endpoint is never a target: that is what keeps echoes and loops out.
    */
   readonly hostedConnectors?: Iterable<string>;
+  /**
+   * The networks whose connector runs here and consumes its deliveries: the only targets of
+   * direct chats (which no bridges/ file lists, so the app cannot filter them beforehand). A
+   * direct chat with someone on another network is recorded in its stream and goes nowhere.
+   * Undefined: every network (for tests that route without an app).
+   */
+  readonly deliveringNetworks?: Iterable<string>;
 }
 
 /**
  * The router: each event goes to every endpoint linked with its room except the one it came
- * from (see RouterOptions.hostedConnectors for the one refinement). Pure and synchronous: it
- * runs inside the bus's ingress loop for every event.
+ * from (see RouterOptions.hostedConnectors for the one refinement). Direct chats (rooms `dm:`,
+ * src/core/direct.ts) are routed from their key alone: to the other party. Pure and synchronous:
+ * it runs inside the bus's ingress loop for every event.
  */
 export class Router implements RoutingView {
   private readonly byRoom = new Map<string, readonly Endpoint[]>();
   private readonly roomOfEndpoint = new Map<string, string>();
   private readonly hosted: ReadonlySet<string>;
+  private readonly delivering: ReadonlySet<string> | undefined;
 
   constructor(bridges: readonly Bridge[], options: RouterOptions = {}) {
     this.hosted = new Set(options.hostedConnectors ?? []);
+    this.delivering = options.deliveringNetworks === undefined ? undefined : new Set(options.deliveringNetworks);
     for (const bridge of bridges) {
+      if (isDirectRoom(bridge.room)) throw new Error(`room "${bridge.room}" (${bridge.source}): room keys starting with "dm:" are direct chats, not bridges`);
       if (this.byRoom.has(bridge.room)) throw new Error(`room "${bridge.room}" is declared twice (${bridge.source})`);
       for (const ep of bridge.endpoints) {
         const key = endpointKey(ep);
@@ -38,26 +50,61 @@ export class Router implements RoutingView {
     }
   }
 
-  /** The canonical room an endpoint belongs to, or undefined when no bridge links it. */
+  /** The canonical room an endpoint belongs to, or undefined when no bridge links it (direct chats are not looked up this way). */
   roomOf(endpoint: Endpoint): string | undefined {
     return this.roomOfEndpoint.get(endpointKey(endpoint));
   }
 
+  /** A bridge's endpoints; for a direct room, its parties' endpoints on networks that deliver here. */
   endpointsOf(room: string): readonly Endpoint[] {
+    if (isDirectRoom(room)) {
+      const parties = parseDirectRoom(room);
+      if (!parties) return [];
+      const endpoints = parties.map(partyEndpoint).filter((ep) => this.delivers(ep.connector));
+      return endpoints.length === 2 && endpointKey(endpoints[0] as Endpoint) === endpointKey(endpoints[1] as Endpoint) ? [endpoints[0] as Endpoint] : endpoints;
+    }
     return this.byRoom.get(room) ?? [];
   }
 
+  /** The bridges' rooms. Direct rooms are not listed: there is one per pair of people who ever wrote. */
   get rooms(): readonly string[] {
     return [...this.byRoom.keys()];
   }
 
   /** The targets of an event. Events of an unknown room, or from an endpoint not linked to it, go nowhere. */
   route(event: CanonicalEvent): readonly Endpoint[] {
+    if (isDirectRoom(event.room)) return this.routeDirect(event);
     const endpoints = this.byRoom.get(event.room);
     if (!endpoints) return [];
     const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };
     if (this.roomOf(origin) !== event.room) return [];
     const keepOrigin = this.hosted.has(origin.connector);
     return endpoints.filter((ep) => keepOrigin || ep.connector !== origin.connector || ep.address !== origin.address);
+  }
+
+  /**
+   * A direct chat: from one party to the other, at `{ connector: <its network>, address: <its id> }`.
+   * The origin must be one of the two parties (its connector and endpoint), or the event goes
+   * nowhere: nobody writes into someone else's conversation. A hosted sender's own endpoint stays a
+   * target, so their other sessions see what they sent (the connector skips the sending session).
+   */
+  private routeDirect(event: CanonicalEvent): readonly Endpoint[] {
+    const parties = parseDirectRoom(event.room);
+    if (!parties) return [];
+    const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };
+    const [a, b] = parties;
+    const peer = isPartyEndpoint(a, origin) ? b : isPartyEndpoint(b, origin) ? a : undefined;
+    if (!peer) return [];
+    const keepOrigin = this.hosted.has(origin.connector);
+    const targets: Endpoint[] = [];
+    const target = partyEndpoint(peer);
+    const isOrigin = (ep: Endpoint): boolean => ep.connector === origin.connector && ep.address === origin.address;
+    if (this.delivers(target.connector) && (keepOrigin || !isOrigin(target))) targets.push(target);
+    if (keepOrigin && this.delivers(origin.connector) && !isOrigin(target)) targets.push(origin);
+    return targets;
+  }
+
+  private delivers(network: string): boolean {
+    return this.delivering === undefined || this.delivering.has(network);
   }
 }

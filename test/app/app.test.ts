@@ -88,6 +88,29 @@ describe('startApp (memory driver, HTTP on a free port)', () => {
   });
 });
 
+describe('startApp: direct chats', () => {
+  test('a direct chat between two WS users goes through the app (router, mapper); one to a network that does not run here is refused, nothing queues for it', async () => {
+    const tree = makeConfigTree(appConfig(), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+    const app = await startOn(tree);
+    const alice = await connectClient(wsUrlOf(app), ALICE);
+    const bob = await connectClient(wsUrlOf(app), BOB);
+    try {
+      const ack = await alice.request({ type: 'send', room: '@websocket:bob', event: { kind: 'message', text: 'psst' } });
+      assert.equal(ack.type, 'ack');
+      const [got] = await bob.collectEvents(1);
+      assert.deepEqual([got?.room, got?.event.id, got?.event['text']], ['@websocket:alice', ack['id'], 'psst']);
+      const refused = await alice.request({ type: 'send', room: '@xmpp:romeo@example.org', event: { kind: 'message', text: 'hello?' } });
+      assert.equal(refused['code'], 'unknown_room');
+      assert.equal((await app.bus.stats()).egressWaiting['xmpp'] ?? 0, 0);
+    } finally {
+      await alice.close();
+      await bob.close();
+      await app.close();
+      tree.cleanup();
+    }
+  });
+});
+
 describe('startApp: health, metrics switch, shutdown, failed start', () => {
   test('/healthz is 503 when the bus is down; /metrics is 404 when disabled; close() is idempotent and frees the port', async () => {
     const tree = makeConfigTree(appConfig().replace('port: 8080', 'port: 8080\n  metrics: false'), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });

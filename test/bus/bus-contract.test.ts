@@ -63,6 +63,7 @@ function directEgress(bus: Bus): Bus {
     consumeEgress: (connector, handler, options) => bus.consumeEgress(connector, handler, { ...options, direct: true }),
     readStream: (room, since, limit) => bus.readStream(room, since, limit),
     latestCursor: (room) => bus.latestCursor(room),
+    rooms: () => bus.rooms(),
     subscribeStream: (room, since, onEntries) => bus.subscribeStream(room, since, onEntries),
     deadLetters: (limit) => bus.deadLetters(limit),
     stats: () => bus.stats(),

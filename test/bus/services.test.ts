@@ -151,6 +151,21 @@ for (const driver of drivers) {
       }
     });
 
+    test('rooms(): every room with a stream, direct chats included, rooms without events not', async () => {
+      const bus = await driver.make(busOptions());
+      const routing = bus.startRouting(lobbyRouter().route.bind(lobbyRouter()));
+      try {
+        const dm = 'dm:websocket:bob|xmpp:alice@example.org';
+        await bus.publish([message('in the lobby', XMPP), message('direct', XMPP, dm)]);
+        const seen = async () => { const all: string[] = []; for await (const r of bus.rooms()) all.push(r); return all.sort(); };
+        await waitFor(async () => (await seen()).length === 2, { what: 'both streams' });
+        assert.deepEqual(await seen(), [dm, ROOM].sort());
+      } finally {
+        await routing.close();
+        await bus.close();
+      }
+    });
+
     test('state: get/set/setIfAbsent/delete per namespace, with expiry and size limits', async () => {
       const bus = await driver.make(busOptions());
       try {

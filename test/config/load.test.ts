@@ -84,6 +84,12 @@ describe('loadConfig: malformed bridge files name file, line and field', () => {
     assert.match(issue.message, /WS room names use/);
   });
 
+  test('a WS room name starting with @ is refused: such names are direct chats', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - xmpp: a@muc.example.org\n  - websocket: "@xmpp:alice@example.org"\n' }));
+    assert.equal(issue.path, 'endpoints.1.websocket');
+    assert.match(issue.message, /starting with @ are direct chats/);
+  });
+
   test('a wrong type', async () => {
     const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: [a, b]\n' }));
     assert.equal(issue.line, 2);

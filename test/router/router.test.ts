@@ -4,6 +4,7 @@ import { Router } from '../../src/router/router.ts';
 import type { Bridge } from '../../src/core/endpoint.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
+import { directRoom } from '../../src/core/direct.ts';
 
 const bridges: Bridge[] = [
   { room: 'lobby', source: 'bridges/lobby.yaml', endpoints: [
@@ -49,4 +50,70 @@ test('a room declared twice, or an endpoint linked to two rooms, is refused with
   assert.throws(() => new Router([...bridges, { room: 'lobby', source: 'bridges/again.yaml', endpoints: [] }]), /declared twice \(bridges\/again\.yaml\)/);
   assert.throws(() => new Router([...bridges, { room: 'x', source: 'bridges/x.yaml', endpoints: [{ connector: 'mtproto', address: '-100' }] }]),
     /mtproto:-100 is linked to two rooms \("lobby" and "x", bridges\/x\.yaml\)/);
+});
+
+// ---------------------------------------------------------------- direct chats
+
+function directEvent(room: string, connector: string, endpoint: string): CanonicalEvent {
+  return { v: 1, id: newEventId(), ts: 0, room, kind: 'message', text: 'hi',
+    sender: { network: connector, id: endpoint }, origin: { connector, endpoint } };
+}
+
+const carolAlice = directRoom({ network: 'websocket', id: 'carol' }, { network: 'xmpp', id: 'alice@example.org' }) as string;
+
+test('a direct chat goes to the other party, without any bridge file', () => {
+  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'] });
+  // From the XMPP party: to carol's WS endpoint (never back to XMPP: no echo).
+  assert.deepEqual(router.route(directEvent(carolAlice, 'xmpp', 'alice@example.org')), [{ connector: 'websocket', address: 'carol' }]);
+  // From the hosted WS party: to alice, and to carol's own endpoint (her other sessions).
+  assert.deepEqual(router.route(directEvent(carolAlice, 'websocket', 'carol')),
+    [{ connector: 'xmpp', address: 'alice@example.org' }, { connector: 'websocket', address: 'carol' }]);
+  assert.deepEqual(router.endpointsOf(carolAlice), [{ connector: 'websocket', address: 'carol' }, { connector: 'xmpp', address: 'alice@example.org' }]);
+  assert.deepEqual(router.rooms, ['lobby', 'ops'], 'direct rooms are not listed');
+  assert.equal(router.roomOf({ connector: 'websocket', address: 'carol' }), undefined);
+});
+
+test('a direct chat between two WS users reaches both sides; a chat with oneself reaches one\'s other sessions only', () => {
+  const router = new Router([], { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket'] });
+  const room = directRoom({ network: 'websocket', id: 'dave' }, { network: 'websocket', id: 'carol' }) as string;
+  assert.deepEqual(router.route(directEvent(room, 'websocket', 'dave')), [{ connector: 'websocket', address: 'carol' }, { connector: 'websocket', address: 'dave' }]);
+  const self = directRoom({ network: 'websocket', id: 'carol' }, { network: 'websocket', id: 'carol' }) as string;
+  assert.deepEqual(router.route(directEvent(self, 'websocket', 'carol')), [{ connector: 'websocket', address: 'carol' }]);
+  // Not hosted: a chat with oneself goes nowhere (it would be an echo).
+  const xself = directRoom({ network: 'xmpp', id: 'a@b' }, { network: 'xmpp', id: 'a@b' }) as string;
+  assert.deepEqual(new Router([]).route(directEvent(xself, 'xmpp', 'a@b')), []);
+});
+
+test('only networks that deliver are targets of a direct chat', () => {
+  const router = new Router([], { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket'] });
+  // alice's network does not deliver here: carol's other sessions still see what she sent, nothing goes to xmpp.
+  assert.deepEqual(router.route(directEvent(carolAlice, 'websocket', 'carol')), [{ connector: 'websocket', address: 'carol' }]);
+  const toMtproto = directRoom({ network: 'websocket', id: 'carol' }, { network: 'mtproto', id: '777' }) as string;
+  assert.deepEqual(router.route(directEvent(toMtproto, 'websocket', 'carol')), [{ connector: 'websocket', address: 'carol' }]);
+  assert.deepEqual(router.endpointsOf(toMtproto), [{ connector: 'websocket', address: 'carol' }]);
+  // Without the option (tests without an app) every network counts as delivering.
+  assert.deepEqual(new Router([]).route(directEvent(toMtproto, 'websocket', 'carol')), [{ connector: 'mtproto', address: '777' }]);
+});
+
+test('an event claiming a direct room it is not a party of is routed nowhere (spoofing)', () => {
+  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp', 'mtproto'] });
+  // dave writing into carol's conversation with alice.
+  assert.deepEqual(router.route(directEvent(carolAlice, 'websocket', 'dave')), []);
+  // The right id on the wrong network, the right network with another id, a room endpoint.
+  assert.deepEqual(router.route(directEvent(carolAlice, 'mtproto', 'carol')), []);
+  assert.deepEqual(router.route(directEvent(carolAlice, 'xmpp', 'bob@example.org')), []);
+  assert.deepEqual(router.route(directEvent(carolAlice, 'xmpp', 'lobby@conference.example.org')), []);
+  // A sender naming itself in `sender` changes nothing: the origin counts.
+  const spoof = { ...directEvent(carolAlice, 'websocket', 'dave'), sender: { network: 'websocket', id: 'carol' } };
+  assert.deepEqual(router.route(spoof), []);
+  // Keys not in canonical form (other order, other escaping, three parties) are not direct rooms.
+  assert.deepEqual(router.route(directEvent('dm:xmpp:alice@example.org|websocket:carol', 'websocket', 'carol')), []);
+  assert.deepEqual(router.route(directEvent('dm:websocket:carol|xmpp:alice%40example.org', 'websocket', 'carol')), []);
+  assert.deepEqual(router.route(directEvent('dm:websocket:carol|xmpp:a@b|xmpp:c@d', 'websocket', 'carol')), []);
+  assert.deepEqual(router.route(directEvent('dm:garbage', 'websocket', 'carol')), []);
+  assert.deepEqual(router.endpointsOf('dm:garbage'), []);
+});
+
+test('a bridge may not take a room key of a direct chat', () => {
+  assert.throws(() => new Router([{ room: 'dm:websocket:a|websocket:b', source: 'bridges/x.yaml', endpoints: [] }]), /direct chats, not bridges/);
 });

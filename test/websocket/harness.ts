@@ -41,6 +41,8 @@ export interface BridgeOptions {
   readonly websocket?: Record<string, unknown>;
   /** A bus to use instead of a fresh MemoryBus; the harness does not close it. */
   readonly bus?: Bus;
+  /** The networks the router may send direct chats to (default: every network). */
+  readonly deliveringNetworks?: readonly string[];
 }
 
 export function busOptions(registry: Registry) {
@@ -70,7 +72,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge>
   }).websocket;
   const registry = createRegistry(false);
   const bus = opts.bus ?? new MemoryBus(busOptions(registry));
-  const router = new Router(BRIDGES, { hostedConnectors: ['websocket'] });
+  const router = new Router(BRIDGES, { hostedConnectors: ['websocket'], ...(opts.deliveringNetworks ? { deliveringNetworks: opts.deliveringNetworks } : {}) });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const connector = new WebSocketConnector(config);
   const host = await startConnector(connector, { bus, routing: router, registry });

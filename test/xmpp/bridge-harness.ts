@@ -50,7 +50,8 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   });
   const registry = createRegistry(false);
   const bus = opts.bus ?? new MemoryBus(busOptions(registry));
-  const router = new Router(bridges, { hostedConnectors: ['websocket'] });
+  // As the app does: direct chats go only to the networks that run here (websocket and xmpp).
+  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'] });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const ws = new WebSocketConnector(config.websocket);
   let xmpp = new XmppConnector(config.xmpp);

@@ -54,7 +54,7 @@ test('with five puppets in the room every message of alice is bridged exactly on
   assert.equal(stream.entries.filter((e) => e.event.origin.connector === 'xmpp' && e.event.kind === 'message').length, 10);
 });
 
-test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions of puppets answered; direct chats refused politely, never to a room', async (t) => {
+test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions of puppets answered; a direct message reaches the person, one to the component is refused politely, never to a room', async (t) => {
   const prosody = await startProsody();
   t.after(() => prosody.destroy());
   const alice = await connectUser(prosody, 'alice');
@@ -91,9 +91,14 @@ test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions 
   await alice.waitFor((el) => el.name === 'iq' && el.getChild('query', 'jabber:iq:roster')?.getChild('item')?.attrs['subscription'] === 'to', 'the roster push: subscribed', { since });
   await alice.waitFor((el) => el.name === 'presence' && el.attrs['from']?.split('/')[0] === carolJid && el.attrs['type'] === undefined, 'the puppet\'s presence', { since });
 
-  since = alice.mark();
+  // A direct message to the puppet reaches carol (test/xmpp/direct.test.ts has the rest); one to
+  // the component itself, which is nobody, is answered service-unavailable.
   await alice.send(xml('message', { to: carolJid, type: 'chat', id: 'dm1' }, xml('body', {}, 'psst')));
-  const bounce = await alice.waitFor((el) => el.name === 'message' && el.attrs['type'] === 'error' && el.attrs['id'] === 'dm1', 'the error for the direct chat', { since });
+  const dm = await carol.next((f) => f.type === 'event' && f.room === `@xmpp:${alice.bareJid}`, 10_000);
+  assert.equal((dm as unknown as { event: { text: string } }).event.text, 'psst');
+  since = alice.mark();
+  await alice.send(xml('message', { to: domain, type: 'chat', id: 'dm2' }, xml('body', {}, 'psst')));
+  const bounce = await alice.waitFor((el) => el.name === 'message' && el.attrs['type'] === 'error' && el.attrs['id'] === 'dm2', 'the error for a message to the component', { since });
   assert.equal(bounce.getChild('error')?.getChildElements()[0]?.name, 'service-unavailable');
   // Alice is still in the room (no error went to it).
   since = alice.mark();

@@ -31,7 +31,7 @@ export class MemoryBus implements Bus {
 
   private readonly ingress: CanonicalEvent[] = [];
   private readonly egress = new Map<string, Delivery[]>();
-  private readonly rooms = new Map<string, RoomStream>();
+  private readonly streams = new Map<string, RoomStream>();
   private readonly marks: RoomMarks;
   private readonly dead: DeadLetter[] = [];
   private readonly wakeRouter = new Set<() => void>();
@@ -138,10 +138,10 @@ export class MemoryBus implements Bus {
   }
 
   private room(name: string): RoomStream {
-    let room = this.rooms.get(name);
+    let room = this.streams.get(name);
     if (!room) {
       room = { entries: [], listeners: new Set() };
-      this.rooms.set(name, room);
+      this.streams.set(name, room);
     }
     return room;
   }
@@ -212,12 +212,16 @@ export class MemoryBus implements Bus {
   }
 
   async readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead> {
-    const stream = this.rooms.get(room);
+    const stream = this.streams.get(room);
     return readAfter(stream?.entries ?? [], since, limit, stream?.trimmedThrough);
   }
 
+  async *rooms(): AsyncIterable<string> {
+    for (const [room, stream] of this.streams) if (stream.entries.length > 0) yield room;
+  }
+
   async latestCursor(room: string): Promise<Cursor | undefined> {
-    const entries = this.rooms.get(room)?.entries;
+    const entries = this.streams.get(room)?.entries;
     return entries && entries.length > 0 ? entries[entries.length - 1]?.cursor : undefined;
   }
 

@@ -436,6 +436,17 @@ export class RedisBus implements Bus {
     return latestCursor(this.redis, this.keys, room);
   }
 
+  /** SCAN over the stream keys: a sweep's cost, not a hot path (keys.ts puts room names last). */
+  async *rooms(): AsyncIterable<string> {
+    const prefix = this.keys.stream('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000, 'TYPE', 'stream');
+      cursor = next;
+      for (const key of keys) yield key.slice(prefix.length);
+    } while (cursor !== '0');
+  }
+
   subscribeStream(room: string, since: Cursor | undefined, onEntries: (entries: readonly StreamEntry[]) => Promise<void> | void): StreamSubscription {
     if (this.closed) throw new Error('bus is closed');
     const follower = new StreamFollower(this.redis, this.keys, room, since, onEntries, this.opts.logger);

@@ -16,6 +16,8 @@ import { Outbound } from './outbound.ts';
 import { FanoutDelivery } from './fanout.ts';
 import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
+import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
+import { DirectIndex } from './direct-index.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
@@ -46,6 +48,7 @@ interface Running {
   readonly metrics: WsMetrics;
   readonly outbound: Outbound;
   readonly delivery: FanoutDelivery;
+  readonly directIndex: DirectIndex;
   readonly egress: Stoppable;
   readonly heartbeat: NodeJS.Timeout;
 }
@@ -103,11 +106,16 @@ export class WebSocketConnector implements Connector {
     const delivery = new FanoutDelivery(bus.fanout, outbound, metrics, logger);
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
     delivery.start();
+    const directIndex = new DirectIndex(bus.state(CONNECTOR), logger);
     // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
-    const egress = bus.consumeEgress(CONNECTOR, delivery.deliver, { direct: true });
+    // The direct chats of each token are noted on this path only (one consumer in the cluster), without waiting.
+    const egress = bus.consumeEgress(CONNECTOR, (deliveries) => {
+      directIndex.record(deliveries);
+      return delivery.deliver(deliveries);
+    }, { direct: true });
     const heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
     heartbeat.unref();
-    this.running = { bus, router, logger, metrics, outbound, delivery, egress, heartbeat };
+    this.running = { bus, router, logger, metrics, outbound, delivery, directIndex, egress, heartbeat };
     ctx.http.upgrade(this.config.path, (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${this.config.path}`;
     logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
@@ -171,7 +179,7 @@ export class WebSocketConnector implements Connector {
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
     const graceMs = Math.max(0, Math.min(SHUTDOWN_IDLE_MS, (deadline - Date.now()) / 2));
-    const finished = Promise.all([running.egress.close(), running.delivery.close(), ...sessions.map((s) => s.idle())]);
+    const finished = Promise.all([running.egress.close(), running.delivery.close(), running.directIndex.idle(), ...sessions.map((s) => s.idle())]);
     await Promise.race([finished, sleep(graceMs, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
@@ -211,10 +219,23 @@ export class WebSocketConnector implements Connector {
       this.live.metrics.connections.set(this.sessions.size);
       this.live.logger.info({ session: session.id, user: token.name, code, reason: reason.toString() }, 'websocket disconnected');
     });
-    session.send(this.hello(session));
+    if (!this.config.directMessages) {
+      session.send(this.hello(session, []));
+      return;
+    }
+    // The session receives its token's direct chats (no join needed) from now on; they wait until
+    // the hello, which lists the chats the token has, is out. Frames the client sends meanwhile
+    // queue behind it.
+    const live = this.live;
+    live.outbound.addUser(session);
+    session.enqueue(async () => {
+      const directChats = await live.directIndex.list(token.name);
+      session.send(this.hello(session, directChats));
+      live.outbound.releaseDirect(session);
+    });
   }
 
-  private hello(session: Session): HelloFrame {
+  private hello(session: Session, directChats: string[]): HelloFrame {
     const allowed = this.live.router.rooms.filter((room) => mayUse(session.token, room));
     return {
       type: 'hello',
@@ -224,6 +245,8 @@ export class WebSocketConnector implements Connector {
       scope: session.token.scope,
       rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
       streams: session.token.scope === 'bot' ? allowed : [],
+      directMessages: this.config.directMessages,
+      directChats,
       limits: {
         maxPayloadBytes: this.config.maxPayloadBytes,
         ratePerSecond: this.config.rateLimit.perSecond,
@@ -292,6 +315,14 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
         return;
       case 'join': {
+        if (isDirectAddress(frame.room)) {
+          const chat = this.directChat(frame.room, session);
+          if (!chat.ok) return fail(chat.code, chat.message, frame.room);
+          const since = await this.checkSince(frame.since, chat.room);
+          if (!since.ok) return fail(since.code, since.message, frame.room);
+          await this.live.outbound.join(session, ref, frame.room, chat.room, since.cursor);
+          return;
+        }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
@@ -305,6 +336,18 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
       case 'send': {
+        if (isDirectAddress(frame.room)) {
+          const chat = this.directChat(frame.room, session);
+          if (!chat.ok) return fail(chat.code, chat.message, frame.room);
+          // The token's own name is its party: the event can only ever speak for this token.
+          const built = buildEvent(frame.event, session, session.token.name, chat.room);
+          if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
+          // Published only if it reaches the person: a network that does not run (or not deliver) here would never see it.
+          const reaches = this.live.router.route(built.event).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
+          if (!reaches) return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
+          await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
+          return;
+        }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
@@ -327,6 +370,13 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /** A direct chat's WS room (`@<network>:<id>`) for this connection's token, or why there is none. */
+  private directChat(wsRoom: string, session: Session): (DirectChat & { ok: true }) | { ok: false; code: ErrorCode; message: string } {
+    if (!this.config.directMessages) return { ok: false, code: ErrorCode.Forbidden, message: 'direct chats are off on this server (websocket.directMessages: false)' };
+    const chat = resolveDirect(session.token.name, wsRoom);
+    return chat.ok ? chat : { ok: false, code: ErrorCode.UnknownRoom, message: chat.message };
   }
 
   /**

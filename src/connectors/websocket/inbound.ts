@@ -22,8 +22,11 @@ export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; mes
  * Turns the `event` of a send frame into a canonical event: the client gives the kind and its
  * fields, the server the id, time, room, sender and origin (with the session, so the sender gets
  * an ack instead of an echo). Validated whole; the error names the offending field.
+ *
+ * `originEndpoint` is the endpoint the event comes from: the WS room for a bridge room; for a
+ * direct chat the token's own name (its party in the chat: the router checks it).
  */
-export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: Session, wsRoom: string, room: string, now = Date.now()): BuildResult {
+export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: Session, originEndpoint: string, room: string, now = Date.now()): BuildResult {
   for (const field of SERVER_FIELDS) {
     if (field in input) return { ok: false, message: `event.${field}: set by the server, must not be sent` };
   }
@@ -41,7 +44,7 @@ export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: S
       id: session.token.name,
       ...(session.token.displayName !== undefined ? { name: session.token.displayName } : {}),
     },
-    origin: { connector: CONNECTOR, endpoint: wsRoom, session: session.id },
+    origin: { connector: CONNECTOR, endpoint: originEndpoint, session: session.id },
   };
   const result = validateEvent(candidate);
   if (!result.ok) {

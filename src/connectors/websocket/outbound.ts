@@ -4,8 +4,10 @@ import { ErrorCode } from '../../core/errors.ts';
 import type { Bus, Delivery } from '../../bus/types.ts';
 import { compareCursors, START_CURSOR, type Cursor } from '../../core/endpoint.ts';
 import type { RoutingView } from '../../core/endpoint.ts';
+import { isDirectRoom } from '../../core/direct.ts';
 import { type Membership, type Session, type Subscription } from './session.ts';
 import { CONNECTOR } from './inbound.ts';
+import { addressFor, isDirectAddress } from './direct.ts';
 
 /** Stream entries read per page while replaying. */
 const REPLAY_PAGE = 256;
@@ -17,6 +19,12 @@ const MAX_BACKLOG = 10_000;
  * queued on any socket until the verdict, so a socket's output stays under the limit plus one frame.
  */
 const SETTLE_TURNS = 16;
+/**
+ * Direct chats one session keeps a cursor for at most (each opened by its first event): past this
+ * the least recently opened is forgotten, which costs at most a repeated event if it is
+ * re-delivered later (a takeover, a resync).
+ */
+const MAX_DIRECT_MEMBERSHIPS = 1_024;
 
 /**
  * Canonical events -> `event` frames. Knows which sessions joined which WS room, and keeps each
@@ -26,6 +34,8 @@ const SETTLE_TURNS = 16;
  */
 export class Outbound {
   private readonly members = new Map<string, Set<Session>>();
+  /** Sessions by token name: a direct chat reaches every session of its token, joined or not. */
+  private readonly users = new Map<string, Set<Session>>();
 
   constructor(private readonly bus: Bus, private readonly router: RoutingView, private readonly logger: Logger) {}
 
@@ -34,6 +44,11 @@ export class Outbound {
     const congested = new Set<Session>();
     for (const { event, target, cursor } of deliveries) {
       if (target.connector !== CONNECTOR) continue;
+      if (isDirectRoom(event.room)) {
+        this.deliverDirect(event, target.address, cursor, congested);
+        if (congested.size > 0) await settle(congested);
+        continue;
+      }
       const sessions = this.members.get(target.address);
       if (!sessions) continue;
       for (const session of sessions) {
@@ -48,17 +63,80 @@ export class Outbound {
   };
 
   /**
+   * A direct-chat delivery to token `user`: to every session of that token, under the WS room
+   * named after the other party. Each session gets a membership for the chat on its first event
+   * (no join needed), which then keeps it gap- and duplicate-free like a joined room.
+   */
+  private deliverDirect(event: CanonicalEvent, user: string, cursor: Cursor, congested: Set<Session>): void {
+    const sessions = this.users.get(user);
+    const wsRoom = addressFor(user, event.room);
+    if (!sessions || wsRoom === undefined) return;
+    for (const session of sessions) {
+      if (isOwnEvent(session, event)) continue; // it got an ack instead
+      if (session.directHeld) {
+        session.directHeld.push({ wsRoom, room: event.room, cursor, event });
+        if (session.directHeld.length > MAX_BACKLOG) session.closeSlow();
+        continue;
+      }
+      const membership = session.memberships.get(wsRoom) ?? this.openDirect(session, wsRoom, event.room);
+      this.offer(session, membership, cursor, event);
+      if (session.overLimit()) congested.add(session);
+    }
+  }
+
+  private openDirect(session: Session, wsRoom: string, room: string): Membership {
+    const membership: Membership = { wsRoom, room, lastCursor: undefined, replaying: false, stale: false, backlog: [] };
+    let direct = 0;
+    let oldest: string | undefined;
+    for (const [name, m] of session.memberships) {
+      if (!isDirectAddress(name)) continue;
+      direct++;
+      if (oldest === undefined && !m.replaying) oldest = name;
+    }
+    if (direct >= MAX_DIRECT_MEMBERSHIPS && oldest !== undefined) session.memberships.delete(oldest);
+    session.memberships.set(wsRoom, membership);
+    return membership;
+  }
+
+  /**
+   * A new session of a token: it receives the token's direct chats from now on. What arrives
+   * before its hello went out waits (`session.directHeld`) until releaseDirect, so no event
+   * frame precedes the hello and nothing falls between the hello's list and live delivery.
+   */
+  addUser(session: Session): void {
+    session.directHeld = [];
+    let sessions = this.users.get(session.token.name);
+    if (!sessions) this.users.set(session.token.name, sessions = new Set());
+    sessions.add(session);
+  }
+
+  /** The session's hello is out: what waited goes out now, in order. */
+  releaseDirect(session: Session): void {
+    const held = session.directHeld ?? [];
+    session.directHeld = undefined;
+    for (const { wsRoom, room, cursor, event } of held) {
+      const membership = session.memberships.get(wsRoom) ?? this.openDirect(session, wsRoom, room);
+      this.offer(session, membership, cursor, event);
+    }
+    if (session.overLimit()) void settle(new Set([session]));
+  }
+
+  /**
    * Joins a session to a WS room: answers `joined`, then (with `since`) replays what it missed and
    * switches to live without a gap or a duplicate. Without `since` it starts at the room's newest cursor.
+   * A direct chat (`@<network>:<id>`) is joined the same way to resume it; its live events reach
+   * the session whether it joined or not.
    */
   async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined): Promise<void> {
     const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, stale: false, backlog: [] };
     // Register before reading the stream: whatever is appended from now on is either read or delivered.
     this.leave(session, wsRoom);
     session.memberships.set(wsRoom, membership);
-    let sessions = this.members.get(wsRoom);
-    if (!sessions) this.members.set(wsRoom, sessions = new Set());
-    sessions.add(session);
+    if (!isDirectAddress(wsRoom)) {
+      let sessions = this.members.get(wsRoom);
+      if (!sessions) this.members.set(wsRoom, sessions = new Set());
+      sessions.add(session);
+    }
 
     if (since === undefined) {
       membership.lastCursor = await this.bus.latestCursor(room);
@@ -81,6 +159,13 @@ export class Outbound {
       for (const session of sessions) {
         const membership = session.memberships.get(wsRoom);
         if (membership) this.resync(session, membership);
+      }
+    }
+    // Direct chats a session already has. One whose very first event was lost here is not known
+    // to the session: it learns of it with the chat's next event (docs/websocket-protocol.md).
+    for (const sessions of this.users.values()) {
+      for (const session of sessions) {
+        for (const membership of session.memberships.values()) if (isDirectAddress(membership.wsRoom)) this.resync(session, membership);
       }
     }
   }
@@ -165,6 +250,9 @@ export class Outbound {
 
   /** Takes a closing session out of everything at once, so nothing more is sent to it. */
   forget(session: Session): void {
+    const sessions = this.users.get(session.token.name);
+    sessions?.delete(session);
+    if (sessions?.size === 0) this.users.delete(session.token.name);
     for (const wsRoom of [...session.memberships.keys()]) this.leave(session, wsRoom);
     for (const room of [...session.subscriptions.keys()]) {
       void this.unsubscribe(session, room).catch((err: unknown) => this.logger.warn({ err, room }, 'closing a stream subscription failed'));
@@ -206,16 +294,17 @@ export class Outbound {
       if (read.entries.length === 0) return;
       for (const { cursor, event } of read.entries) {
         position = cursor;
-        if (isOwnEvent(session, event) || !this.routesTo(event, membership.wsRoom)) continue;
+        if (isOwnEvent(session, event) || !this.routesTo(event, session, membership.wsRoom)) continue;
         if (!this.push(session, membership, cursor, event)) return;
         if (!(await session.drain()) || !this.isCurrent(session, membership)) return;
       }
     }
   }
 
-  /** Replay sends exactly what live delivery would have: what the router sends to this WS room. */
-  private routesTo(event: CanonicalEvent, wsRoom: string): boolean {
-    return this.router.route(event).some((ep) => ep.connector === CONNECTOR && ep.address === wsRoom);
+  /** Replay sends exactly what live delivery would have: what the router sends to this WS room (for a direct chat: to the token). */
+  private routesTo(event: CanonicalEvent, session: Session, wsRoom: string): boolean {
+    const address = isDirectAddress(wsRoom) ? session.token.name : wsRoom;
+    return this.router.route(event).some((ep) => ep.connector === CONNECTOR && ep.address === address);
   }
 
   private isCurrent(session: Session, membership: Membership): boolean {

@@ -67,6 +67,8 @@ export class Session {
   rateDrops = 0;
   /** A publish of this session failed: it publishes nothing more (see publishFromClient). */
   publishFailed = false;
+  /** Direct-chat events that arrived before this session's hello went out: delivered right after it (Outbound.releaseDirect). */
+  directHeld: { wsRoom: string; room: string; cursor: Cursor; event: CanonicalEvent }[] | undefined;
   private closingReason: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;

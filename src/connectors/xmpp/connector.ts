@@ -18,8 +18,14 @@ import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { deliverToRoom, Reflections } from './outbound.ts';
-import { parsePuppetJid } from './puppets.ts';
-import { errorReply, mayBounce } from './stanza/errors.ts';
+import { parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
+import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
+import { isDirectRoom } from '../../core/direct.ts';
+import { Contacts, type ShownPresence } from './contacts.ts';
+import { directChatOf, publishDirectMessage, publishDirectPresence, type DirectChat, type Refusal } from './direct-inbound.ts';
+import { deliverToUser, SentOnStream } from './direct-outbound.ts';
+import { UserPresence } from './user-presence.ts';
+import { NS } from './ns.ts';
 import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
@@ -33,7 +39,8 @@ export const XMPP_CAPABILITIES: Capabilities = {
   threads: false,
   presence: ['available', 'away', 'dnd', 'xa', 'offline'],
   typing: true,
-  receipts: ['displayed'],
+  // delivered: XEP-0184 receipts, in direct chats (rooms skip them); displayed: XEP-0333 markers.
+  receipts: ['delivered', 'displayed'],
   attachments: { delivery: 'link', maxBytes: Number.MAX_SAFE_INTEGER },
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'quote'],
   maxTextLength: LIMITS.textChars,
@@ -84,6 +91,10 @@ interface Holding {
   archive: ArchiveReader;
   /** Per linked room: whether it keeps an archive (asked once). */
   hasArchive: Map<string, Promise<boolean>>;
+  /** Direct chats: subscriptions, chat marks and presences, read afresh by each holder. */
+  contacts: Contacts;
+  /** Direct-chat messages written on the current stream (a retried batch does not send them twice). */
+  sentDirect: SentOnStream;
 }
 
 /**
@@ -112,6 +123,8 @@ export class XmppConnector implements Connector {
   private readonly roster = new Map<string, RosterEntry>();
 
   private readonly originIds: OriginIds;
+  /** XMPP users' presence towards each puppet, over their resources. */
+  private readonly userPresence = new UserPresence();
 
   constructor(private readonly config: Config['xmpp']) {
     if (config.secret === undefined) throw new Error('xmpp.secret is required');
@@ -184,12 +197,15 @@ export class XmppConnector implements Connector {
       rejoinTimers: new Set(),
       archive: new ArchiveReader(link, this.relayJid),
       hasArchive: new Map(),
+      contacts: new Contacts(live.state, log),
+      sentDirect: new SentOnStream(),
     };
     this.holding = holding;
     // Deliveries are consumed only while the stream is online: during an outage they wait on the
     // bus (in order, durably) instead of burning their retries and landing in the dead-letter queue.
     link.on('online', () => {
       for (const room of live.rooms.keys()) this.scheduleRelayJoin(room, 0);
+      void this.announcePresences(holding);
       void (holding.egressClosing ?? Promise.resolve()).then(() => {
         if (this.holding !== holding || holding.stopping || link.status !== 'online') return;
         holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
@@ -197,6 +213,7 @@ export class XmppConnector implements Connector {
     });
     link.on('offline', () => {
       holding.occupancies.reset();
+      holding.sentDirect.clear();
       holding.reflections.failAll(new Error('component stream lost'));
       const egress = holding.egress;
       holding.egress = undefined;
@@ -256,6 +273,15 @@ export class XmppConnector implements Connector {
     const holding = this.holding;
     if (!live || !holding) throw new Error('xmpp component not held here');
     for (const d of deliveries) {
+      if (isDirectRoom(d.event.room)) {
+        const outcome = await deliverToUser(d, {
+          bus: live.bus, domain: this.config.domain, send: (el) => holding.link.send(el), logger: live.logger,
+          originIds: this.originIds, contacts: holding.contacts, sentOnStream: holding.sentDirect,
+          rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
+        });
+        live.metrics.direct.inc({ direction: 'out', outcome });
+        continue;
+      }
       if (!live.rooms.has(d.target.address)) {
         live.logger.warn({ target: d.target.address }, 'delivery to an xmpp endpoint that is not a linked room; dropped');
         live.metrics.delivered.inc({ outcome: 'unknown_room' });
@@ -333,18 +359,86 @@ export class XmppConnector implements Connector {
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUp(room));
       return;
     }
-    // Subscriptions to puppets (RFC 6121 §3): accepted, with the puppet's presence.
-    const to = bareJid(p.to);
-    if (to === undefined || parsePuppetJid(to, this.config.domain) === undefined) return;
-    const from = bareJid(p.from);
-    if (from === undefined) return;
-    if (p.type === 'subscribe') {
-      void holding.link.send(buildPresence({ from: to, to: from, type: 'subscribed' })).catch(() => {});
-      void holding.link.send(buildPresence({ from: to, to: from, state: 'available' })).catch(() => {});
-    } else if (p.type === 'probe') {
-      void holding.link.send(buildPresence({ from: to, to: from, state: 'available' })).catch(() => {});
-    } else if (p.type === 'unsubscribe') {
-      void holding.link.send(buildPresence({ from: to, to: from, type: 'unsubscribed' })).catch(() => {});
+    this.onUserPresence(p, holding);
+  }
+
+  /**
+   * Presence between an XMPP user and a puppet (RFC 6121): subscriptions are accepted (and
+   * remembered), answered with the puppet's presence, and the puppet asks for the user's in
+   * return; probes are answered; the user's own presence (directed to the puppet, or broadcast
+   * to it once it is subscribed) becomes a presence event in their direct chat, once per change.
+   * Presence never gets an error back.
+   */
+  private onUserPresence(p: InboundPresence, holding: Holding): void {
+    const live = this.live;
+    const from = parseJid(p.from);
+    if (!live || !from?.local || from.domain.toLowerCase() === this.config.domain.toLowerCase()) return;
+    const user = from.bare().toString().toLowerCase();
+    const chat = directChatOf(user, p.to, this.config.domain);
+    if ('refused' in chat) return;
+    const puppetFull = puppetFullJid(chat.peer, this.config.domain);
+    const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
+    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
+    const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
+    // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
+    if (p.type !== 'probe' && !this.senderAllowed(`dm:${user}`)) { count('flood'); return; }
+    switch (p.type) {
+      case 'subscribe':
+        this.inOrder(user, async () => {
+          await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
+          // RFC 6121 §3.1.5: subscription answers come from the bare JID.
+          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribed' }));
+          send(buildPresence({ from: puppetFull, to: user, ...await current() }));
+          // Ask for theirs in return: their presence then reaches the person (the server answers by itself if already granted).
+          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribe' }));
+          count('subscribed');
+        });
+        return;
+      case 'probe':
+        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: user, ...await current() })); });
+        return;
+      case 'unsubscribe':
+        this.inOrder(user, async () => {
+          await holding.contacts.unsubscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not forget a presence subscription'));
+          send(buildPresence({ from: puppetFull, to: user, type: 'unavailable' }));
+          count('unsubscribed');
+        });
+        return;
+      case 'available':
+      case 'unavailable': {
+        const state = canonicalState(p);
+        if (state === undefined) return;
+        const shown = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
+        if (!shown) return;
+        this.inOrder(user, async () => {
+          const published = await publishDirectPresence(chat, shown, p.nick, { bus: live.bus, routing: live.routing, logger: live.logger })
+            .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); return false; });
+          count(published ? 'published' : 'unrouted');
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The stream is (back) online: every remembered subscriber gets its puppets' presence again
+   * (what the person last showed in their chat, else available), so a restart of the bridge or the
+   * server does not leave contacts looking offline.
+   */
+  private async announcePresences(holding: Holding): Promise<void> {
+    const live = this.live;
+    try {
+      await holding.contacts.load();
+    } catch (err) {
+      live?.logger.warn({ err: (err as Error).message }, 'could not read the presence subscriptions; puppets\' presence not announced');
+      return;
+    }
+    for (const [user, puppet] of holding.contacts.all()) {
+      if (this.holding !== holding || holding.link.status !== 'online') return;
+      const shown = await holding.contacts.presenceOf(puppet, user).catch(() => undefined) ?? { state: 'available' as const };
+      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown })).catch(() => {});
     }
   }
 
@@ -408,15 +502,59 @@ export class XmppConnector implements Connector {
       return;
     }
     if (!linked || !room) {
-      // Direct chats are not bridged yet: tell a person (never a room) so, instead of silence.
+      if ((msg.type === 'chat' || msg.type === 'normal') && parseJid(msg.to)?.local) {
+        await this.onDirectMessage(el, msg, live, holding);
+        return;
+      }
+      // The component itself (or a room we do not link) is nobody to talk to: tell a person (never a room) so, instead of silence.
       live.metrics.inbound.inc({ outcome: 'not_linked' });
       if (msg.type === 'chat' && msg.body !== undefined && mayBounce(el, (bare) => live.rooms.has(bare))) {
-        void holding.link.send(errorReply(el, 'cancel', 'service-unavailable', 'direct chats are not bridged yet')).catch(() => {});
+        void holding.link.send(errorReply(el, 'cancel', 'service-unavailable', `write to a person: <network>.<id>@${this.config.domain}`)).catch(() => {});
       }
       return;
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
     await this.bridgeRoomMessage(msg, room, 'live', live, holding);
+  }
+
+  /**
+   * A message from an XMPP user to a puppet: published into their direct chat, or answered with
+   * the error that says why not (never to a room or an occupant: rooms kick occupants that send
+   * errors). Messages from our own domain (a puppet writing to a puppet) and private messages
+   * through a room (from an occupant, not an account) are dropped, counted.
+   */
+  private async onDirectMessage(el: Element, msg: InboundMessage, live: Live, holding: Holding): Promise<void> {
+    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome });
+    const from = parseJid(msg.from);
+    if (!from?.local) { count('bad_from'); return; }
+    if (from.domain.toLowerCase() === this.config.domain.toLowerCase()) { count('loop'); return; }
+    if (el.getChild('x', NS.mucUser)) { count('muc_private'); return; }
+    const user = from.bare().toString().toLowerCase();
+    const bounce = (r: { type: ErrorType; condition: string; text: string }): void => {
+      if (mayBounce(el, (bare) => live.rooms.has(bare))) void holding.link.send(errorReply(el, r.type, r.condition, r.text)).catch(() => {});
+    };
+    const chat: DirectChat | Refusal = directChatOf(user, msg.to, this.config.domain);
+    if ('refused' in chat) { count('refused'); bounce(chat); return; }
+    if (!this.senderAllowed(`dm:${user}`)) {
+      count('flood');
+      live.logger.warn({ user }, 'direct-chat sender over its message rate; message not bridged');
+      return;
+    }
+    let outcome;
+    try {
+      outcome = await publishDirectMessage(msg, chat, { bus: live.bus, routing: live.routing, logger: live.logger, media: live.media });
+    } catch (err) {
+      count('failed');
+      live.logger.error({ err: (err as Error).message, user }, 'publishing a direct message failed');
+      bounce({ type: 'wait', condition: 'internal-server-error', text: 'not bridged now: send it again later (with the same origin-id it is bridged once)' });
+      return;
+    }
+    if ('refused' in outcome) { count('refused'); bounce(outcome); return; }
+    if ('skipped' in outcome) { count('skipped'); live.logger.debug({ user, reason: outcome.skipped }, 'direct message not bridged'); return; }
+    count(outcome.duplicate ? 'duplicate' : 'published');
+    if (outcome.kind === 'message') {
+      await holding.contacts.markChat(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not mark a direct chat'));
+    }
   }
 
   private senderAllowed(key: string): boolean {

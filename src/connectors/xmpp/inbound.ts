@@ -89,23 +89,51 @@ async function canonicalOf(bus: Bus, endpoint: Endpoint, nativeId: string | unde
   return id !== undefined && isEventId(id) ? id : undefined;
 }
 
-/** Builds the canonical event for a room message, or says why there is none. */
-export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus,
-  media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() }, now = Date.now()): Promise<CanonicalEvent | string> {
-  const base = {
-    v: 1 as const, id: newEventId(now), ts: now, room, sender,
-    origin: { connector: CONNECTOR, endpoint: endpoint.address, ...(msg.stanzaId ?? msg.id ? { nativeId: (msg.stanzaId ?? msg.id) as string } : {}) },
-  };
+/** What a native id in a message points at: `correction` (XEP-0308) or any other reference (reply, reaction, retraction, marker, receipt). */
+export type ReferenceKind = 'correction' | 'other';
+
+/** Resolves the native ids a message refers to into canonical event ids (through the id map). */
+export type ResolveReference = (kind: ReferenceKind, nativeId: string) => Promise<EventId | undefined>;
+
+/**
+ * Reference resolution at an endpoint whose messages are linked under two native ids (see
+ * messageIdEndpoint): a correction names the id attribute (XEP-0308 §4), falling back to the
+ * primary id; everything else names the primary id (room: the room's stanza-id). In a direct chat
+ * (`aliasFallback`) those fall back to the id attribute too: the id attributes there are all of
+ * one conversation, and clients name a 1:1 message by its origin-id or, without one, its id.
+ */
+export function referencesAt(bus: Bus, endpoint: Endpoint, aliasFallback = false): ResolveReference {
+  const alias = messageIdEndpoint(endpoint);
+  return async (kind, nativeId) => kind === 'correction'
+    ? await canonicalOf(bus, alias, nativeId) ?? await canonicalOf(bus, endpoint, nativeId)
+    : await canonicalOf(bus, endpoint, nativeId) ?? (aliasFallback ? await canonicalOf(bus, alias, nativeId) : undefined);
+}
+
+/** The fields every event of a message gets from where it came from. */
+export interface EventBase {
+  room: string;
+  sender: Actor;
+  origin: CanonicalEvent['origin'];
+}
+
+/**
+ * Builds the canonical event for a message (room or direct chat), or says why there is none.
+ * `receipts`: XEP-0184 receipts become `receipt` events (direct chats; rooms do not use them).
+ */
+export async function messageToEvent(msg: InboundMessage, from: EventBase, resolve: ResolveReference,
+  media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() },
+  options: { receipts?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
+  const base = { v: 1 as const, id: newEventId(now), ts: now, ...from };
   if (msg.retract) {
-    const target = await canonicalOf(bus, endpoint, msg.retract.id);
+    const target = await resolve('other', msg.retract.id);
     return target ? { ...base, kind: 'retract', target } : `retraction of an unknown message ${msg.retract.id}`;
   }
   if (msg.reactions) {
-    const target = await canonicalOf(bus, endpoint, msg.reactions.id);
+    const target = await resolve('other', msg.reactions.id);
     return target ? { ...base, kind: 'reaction', target, reactions: msg.reactions.emojis } : `reaction to an unknown message ${msg.reactions.id}`;
   }
   if (msg.replaces) {
-    const target = await canonicalOf(bus, messageIdEndpoint(endpoint), msg.replaces) ?? await canonicalOf(bus, endpoint, msg.replaces);
+    const target = await resolve('correction', msg.replaces);
     const { text, spans } = bodyToText(msg);
     if (!target) return `correction of an unknown message ${msg.replaces}`;
     if (text.length === 0) return 'correction without text';
@@ -115,20 +143,31 @@ export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint
     const { text, spans } = bodyToText(msg, media.fetched);
     const attachments = media.attachments.slice(0, LIMITS.attachments);
     if (text.length === 0 && attachments.length === 0) return 'empty message';
-    const replyTo = msg.reply ? await canonicalOf(bus, endpoint, msg.reply.id) : undefined;
+    const replyTo = msg.reply ? await resolve('other', msg.reply.id) : undefined;
     return {
       ...base, kind: 'message', text, ...(spans.length > 0 ? { spans } : {}), ...(attachments.length > 0 ? { attachments } : {}), ...(replyTo ? { replyTo } : {}),
     };
   }
   if (msg.marker?.type === 'displayed') {
-    const target = await canonicalOf(bus, endpoint, msg.marker.id);
+    const target = await resolve('other', msg.marker.id);
     return target ? { ...base, kind: 'receipt', target, receipt: 'displayed' } : 'marker for an unknown message';
+  }
+  if (options.receipts && msg.receiptFor !== undefined) {
+    const target = await resolve('other', msg.receiptFor);
+    return target ? { ...base, kind: 'receipt', target, receipt: 'delivered' } : 'receipt for an unknown message';
   }
   if (msg.chatState) {
     const state = msg.chatState === 'composing' ? 'active' : msg.chatState === 'paused' ? 'paused' : 'stopped';
     return { ...base, kind: 'typing', state };
   }
   return 'nothing to bridge';
+}
+
+/** Builds the canonical event for a room message, or says why there is none. */
+export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus,
+  media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() }, now = Date.now()): Promise<CanonicalEvent | string> {
+  const origin = { connector: CONNECTOR, endpoint: endpoint.address, ...(msg.stanzaId ?? msg.id ? { nativeId: (msg.stanzaId ?? msg.id) as string } : {}) };
+  return await messageToEvent(msg, { room, sender, origin }, referencesAt(bus, endpoint), media, {}, now);
 }
 
 /**
