@@ -7,6 +7,7 @@
 import type { Bus, Delivery, Fanout } from '../../../bus/types.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
+import { isDirectRoom } from '../../../core/direct.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
@@ -61,6 +62,7 @@ export class Outbound {
     const after: After[] = [];
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
+      if (this.#directChat(delivery)) continue;
       const chat = this.d.directory.chatOfAddress(delivery.target.address);
       if (chat === undefined) {
         this.d.logger.warn({ endpoint: delivery.target.address, event: delivery.event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
@@ -105,7 +107,7 @@ export class Outbound {
   async #fannedIn(deliveries: readonly Delivery[]): Promise<void> {
     const refreshed = new Map<string, Promise<unknown>>();
     for (const delivery of deliveries) {
-      if (delivery.target.connector !== 'mtproto') continue;
+      if (delivery.target.connector !== 'mtproto' || isDirectRoom(delivery.event.room)) continue;
       const chat = this.d.directory.chatOfAddress(delivery.target.address);
       if (chat === undefined) continue;
       if (!refreshed.has(chat.address)) refreshed.set(chat.address, this.d.box.refresh(chat.address));
@@ -126,6 +128,17 @@ export class Outbound {
         await this.#pushEntry(chat, found.entry, record, origin);
       }
     }
+  }
+
+  /**
+   * A delivery of a direct chat (docs/connectors.md): its target address is a person, not a group.
+   * The chat layer serves basic groups only, so it is refused, visibly: taking the address for a
+   * chat id would put a private message into the group that has the same number.
+   */
+  #directChat(delivery: Delivery): boolean {
+    if (!isDirectRoom(delivery.event.room)) return false;
+    this.d.logger.warn({ room: delivery.event.room, user: delivery.target.address, event: delivery.event.id }, 'mtproto: direct chats are not served (only bridged groups): dropped');
+    return true;
   }
 
   /** `hints`: what the mapper says about the delivery (absent with the mapper off). */
