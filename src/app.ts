@@ -103,7 +103,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     const router = new Router(servedBridges(loaded.bridges, connectors, log), {
       hostedConnectors: connectors.filter((c) => c.hostsSessions).map((c) => c.network),
       // Direct chats are routed without bridges/ files: only to networks that read their deliveries.
-      deliveringNetworks: connectors.filter((c) => c.delivers).map((c) => c.network),
+      deliveringNetworks: connectors.filter((c) => c.delivers && c.capabilities.directChats === true).map((c) => c.network),
     });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());

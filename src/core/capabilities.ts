@@ -52,4 +52,10 @@ export interface Capabilities {
    * their canonical ids, as the WebSocket protocol does).
    */
   readonly nativeIds?: boolean;
+  /**
+   * Whether it takes part in direct chats (rooms `dm:`, src/core/direct.ts): it addresses a
+   * person on its network by their id and delivers to them. Absent: false, and the router sends
+   * no direct chat to it (a sender learns that the person cannot be reached).
+   */
+  readonly directChats?: boolean;
 }

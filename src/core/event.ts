@@ -204,13 +204,16 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * The path of the first string (or key) holding a lone UTF-16 surrogate: such text is not Unicode,
  * and relaying it breaks strict JSON decoders on other networks, so it is refused everywhere.
  */
-export function findLoneSurrogate(value: unknown, path: string[] = [], depth = 0): string[] | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+export function findLoneSurrogate(value: unknown, depth = 0): string[] | undefined {
+  // The path is built only on the way back from a finding: validation runs for every event, and
+  // a path array per key checked was most of its garbage.
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? [] : undefined;
   if (typeof value !== 'object' || value === null || depth > 16) return undefined;
-  for (const [key, v] of Object.entries(value)) {
-    if (LONE_SURROGATE.test(key)) return [...path, key];
-    const found = findLoneSurrogate(v, [...path, key], depth + 1);
-    if (found) return found;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (LONE_SURROGATE.test(key)) return [key];
+    const found = findLoneSurrogate((value as Record<string, unknown>)[key], depth + 1);
+    if (found) return [key, ...found];
   }
   return undefined;
 }

@@ -12,8 +12,8 @@ export interface RouterOptions {
    */
   readonly hostedConnectors?: Iterable<string>;
   /**
-   * The networks whose connector runs here and consumes its deliveries: the only targets of
-   * direct chats (which no bridges/ file lists, so the app cannot filter them beforehand). A
+   * The networks whose connector runs here, consumes its deliveries and takes direct chats
+   * (capabilities.directChats): the only targets of direct chats (which no bridges/ file lists, so the app cannot filter them beforehand). A
    * direct chat with someone on another network is recorded in its stream and goes nowhere.
    * Undefined: every network (for tests that route without an app).
    */

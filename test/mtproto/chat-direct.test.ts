@@ -20,6 +20,8 @@ test('a direct chat to an MTProto user id equal to a group chat id never lands i
     const rec = updateRecorder(bot);
     // The WS client writes privately to "mtproto user 1001", the number of the bridged group.
     const direct = await ws.request({ type: 'send', room: `@mtproto:${CHAT_ID}`, event: { kind: 'message', text: 'private, for user 1001' } });
+    // MTProto takes no direct chats yet (capabilities.directChats): the sender is told, nothing is published.
+    assert.deepEqual([direct.type, direct['code']], ['error', 'unknown_room'], JSON.stringify(direct));
     // Then something in the group, so the bot has surely seen everything before it.
     const inGroup = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'in the group' } });
     assert.equal(inGroup.type, 'ack', JSON.stringify(inGroup));

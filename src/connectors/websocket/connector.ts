@@ -38,6 +38,7 @@ export const WEBSOCKET_CAPABILITIES: Capabilities = {
   attachments: { delivery: 'reference', maxBytes: Number.MAX_SAFE_INTEGER },
   formatting: SPAN_TYPES,
   maxTextLength: LIMITS.textChars,
+  directChats: true,
 };
 
 /** Everything start() builds from the context; absent before start. */

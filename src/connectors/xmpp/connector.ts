@@ -44,6 +44,7 @@ export const XMPP_CAPABILITIES: Capabilities = {
   attachments: { delivery: 'link', maxBytes: Number.MAX_SAFE_INTEGER },
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'quote'],
   maxTextLength: LIMITS.textChars,
+  directChats: true,
 };
 
 /** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
