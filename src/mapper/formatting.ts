@@ -14,6 +14,13 @@ export interface Degraded extends FormattedText {
 interface Insertion {
   readonly at: number;
   readonly text: string;
+  /**
+   * Order among insertions at the same place, so the result does not depend on the order the
+   * spans were listed in (networks list them differently): a link's URL closes the text before
+   * it, so URLs come before a quote's line mark, and of two links ending there the inner one's
+   * (the later start) comes first.
+   */
+  readonly rank: readonly [number, number, string];
 }
 
 /**
@@ -35,14 +42,14 @@ export function degradeSpans(text: string, spans: readonly Span[], supported: re
     removed.add(span.type);
     const end = span.offset + span.length;
     if (span.type === 'link' && span.url !== undefined && !sameLink(text.slice(span.offset, end), span.url)) {
-      insertions.push({ at: end, text: ` (${span.url})` });
+      insertions.push({ at: end, text: ` (${span.url})`, rank: [0, -span.offset, span.url] });
     } else if (span.type === 'quote') {
-      insertions.push({ at: span.offset, text: '> ' });
-      for (let i = text.indexOf('\n', span.offset); i !== -1 && i + 1 < end; i = text.indexOf('\n', i + 1)) insertions.push({ at: i + 1, text: '> ' });
+      insertions.push({ at: span.offset, text: '> ', rank: [1, 0, ''] });
+      for (let i = text.indexOf('\n', span.offset); i !== -1 && i + 1 < end; i = text.indexOf('\n', i + 1)) insertions.push({ at: i + 1, text: '> ', rank: [1, 0, ''] });
     }
   }
   if (insertions.length === 0) return { text, spans: kept, removed: [...removed] };
-  insertions.sort((a, b) => a.at - b.at);
+  insertions.sort((a, b) => a.at - b.at || a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || (a.rank[2] < b.rank[2] ? -1 : a.rank[2] > b.rank[2] ? 1 : 0));
   let out = '';
   let from = 0;
   for (const ins of insertions) {

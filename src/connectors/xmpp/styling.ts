@@ -146,9 +146,14 @@ function parseBlocks(lines: readonly string[]): StyledText {
   return { text, spans };
 }
 
-/** Parses a styled body into canonical text and spans (directives removed). */
+/**
+ * Parses a styled body into canonical text and spans (directives removed). A body that would
+ * style to no text at all (">", an empty ``` block) is taken as plain text: the sender wrote
+ * something, and a message without text would be refused and lost.
+ */
 export function parseStyling(body: string): StyledText {
   const parsed = parseBlocks(body.split('\n'));
+  if (parsed.text.length === 0 && body.length > 0) return { text: body, spans: [] };
   return { text: parsed.text, spans: sortSpans(parsed.spans) };
 }
 
@@ -219,18 +224,27 @@ function normalise(text: string, spans: readonly Span[]): Span[] {
     }
     return lo;
   };
+  // The last line a block span covers. A block that ends right after a line end, where an empty
+  // line follows (the end of the text, or another line end), holds that empty line: that is how
+  // parsing reads "> a\n> " (quote "a\n") and an unclosed fence before a final line end, so a
+  // block read from a body renders back to the same body.
+  const lastLine = (s: Span): LineRange => {
+    const end = s.offset + s.length;
+    const emptyAfter = text[end - 1] === '\n' && (end === text.length || text[end] === '\n');
+    return lines[lineOf(emptyAfter ? end : Math.max(s.offset, end - 1))] as LineRange;
+  };
   const blocks: Span[] = [];
   const inline: Span[] = [];
   for (const s of spans) {
     const end = s.offset + s.length;
     if (s.type === 'quote') {
       const first = lines[lineOf(s.offset)] as LineRange;
-      const last = lines[lineOf(Math.max(s.offset, end - 1))] as LineRange;
+      const last = lastLine(s);
       blocks.push({ type: 'quote', offset: first.start, length: last.end - first.start });
       continue;
     }
     const l0 = lines[lineOf(s.offset)] as LineRange;
-    const l1 = lines[lineOf(Math.max(s.offset, end - 1))] as LineRange;
+    const l1 = s.type === 'pre' ? lastLine(s) : lines[lineOf(Math.max(s.offset, end - 1))] as LineRange;
     if (s.type === 'pre' && s.offset === l0.start && end === l1.end) {
       const pre: Span = { type: 'pre', offset: s.offset, length: s.length };
       const language = s.language?.replace(/[\s`]+/g, ' ').trim();
