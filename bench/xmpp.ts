@@ -99,7 +99,8 @@ async function bridged(prosody: ProsodyServer): Promise<Run> {
   // The production defaults of the bus (no batching timer), not the test harness's.
   const registry = createRegistry(false);
   const bus = new MemoryBus({ ...busOptions(registry), batch: { maxEvents: 256, maxWaitMs: 0 } });
-  const bridge = await startXmppBridge(prosody, { bus });
+  // One sender at 500 msg/s: the per-occupant flood limit (default 20/s) is not under test here.
+  const bridge = await startXmppBridge(prosody, { bus, xmpp: { inboundPerSenderPerSecond: 100_000, inboundPerSenderBurst: 100_000 } });
   try {
     await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
     const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);

@@ -1,3 +1,4 @@
+import { PuppetAvatars } from './avatars.ts';
 import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
@@ -45,6 +46,7 @@ export const XMPP_CAPABILITIES: Capabilities = {
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'quote'],
   maxTextLength: LIMITS.textChars,
   directChats: true,
+  avatars: true,
 };
 
 /** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
@@ -116,7 +118,9 @@ export class XmppConnector implements Connector {
   private holding: Holding | undefined;
   private fatal: ComponentLinkError | undefined;
   private closing: Promise<void> | undefined;
-  private readonly puppetNames = new Map<string, string>();
+  /** What a puppet's vCard and disco say: its person's display name and avatar URL (bounded). */
+  private readonly puppetNames = new Map<string, { name: string; avatar?: string }>();
+  private avatars: PuppetAvatars | undefined;
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new Map<string, TokenBucket>();
@@ -155,6 +159,7 @@ export class XmppConnector implements Connector {
       onLost: () => { void this.stopHolding('lease lost'); },
     });
     this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media };
+    this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -278,7 +283,7 @@ export class XmppConnector implements Connector {
         const outcome = await deliverToUser(d, {
           bus: live.bus, domain: this.config.domain, send: (el) => holding.link.send(el), logger: live.logger,
           originIds: this.originIds, contacts: holding.contacts, sentOnStream: holding.sentDirect,
-          rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
+          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
         });
         live.metrics.direct.inc({ direction: 'out', outcome });
         continue;
@@ -291,7 +296,7 @@ export class XmppConnector implements Connector {
       const outcome = await deliverToRoom(d, {
         bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
         send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
-        rememberPuppet: (jid, name) => { if (this.puppetNames.size < 100_000) this.puppetNames.set(jid, name); },
+        rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
         originIds: this.originIds, sent: live.state, archive: holding.archive,
         hasArchive: (room) => this.roomHasArchive(room, holding),
         onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
@@ -342,12 +347,29 @@ export class XmppConnector implements Connector {
       const puppet = parsePuppetJid(to, this.config.domain);
       if (puppet) {
         const bare = bareJid(to) ?? to;
-        const name = this.puppetNames.get(bare) ?? (puppet.kind === 'sender' ? puppet.id : bare);
+        const known = this.puppetNames.get(bare);
+        const name = known?.name ?? (puppet.kind === 'sender' ? puppet.id : bare);
         target = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
+        const avatar = known?.avatar;
+        if (avatar !== undefined && this.avatars && iq.getChild('vCard', NS.vcard) !== undefined) {
+          // The avatar goes into the vCard as its bytes (XEP-0054 PHOTO), fetched once.
+          const vcard = target.vcard;
+          void this.avatars.photoOf(avatar).then((photo) => this.answer(iq, { ...target, vcard: { ...vcard, photo } } as AddressedEntity, holding));
+          return;
+        }
       }
     }
+    this.answer(iq, target, holding);
+  }
+
+  private answer(iq: Element, target: AddressedEntity, holding: Holding): void {
     const answer = answerIq(iq, target);
     if (answer) holding.link.send(answer).catch(() => { /* refused sends are logged and counted by the link */ });
+  }
+
+  private rememberPuppet(bareJid: string, name: string, avatar: string | undefined): void {
+    if (this.puppetNames.size >= 100_000 && !this.puppetNames.has(bareJid)) return;
+    this.puppetNames.set(bareJid, { name, ...(avatar !== undefined ? { avatar } : {}) });
   }
 
   private onPresence(el: Element, holding: Holding): void {

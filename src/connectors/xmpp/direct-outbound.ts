@@ -44,7 +44,7 @@ export interface DirectOutboundDeps {
   originIds: OriginIds;
   contacts: Contacts;
   sentOnStream: SentOnStream;
-  rememberPuppet(bareJid: string, name: string): void;
+  rememberPuppet(bareJid: string, name: string, avatar?: string): void;
 }
 
 /**
@@ -73,7 +73,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
   // The puppet of the chat's other party (not the event's sender name): the JID the user writes to.
   const puppet = puppetFullJid(peer, deps.domain);
   const puppetBare = puppet.split('/')[0] as string;
-  deps.rememberPuppet(puppetBare, puppetNick(event.sender));
+  deps.rememberPuppet(puppetBare, puppetNick(event.sender), event.sender.avatar);
   const idEndpoint = directIdEndpoint(event.room);
   const originIdOf = (id: string): string => deps.originIds.of(id);
   const env = (ev: CanonicalEvent): Envelope => ({ from: puppet, to, type: 'chat', originId: originIdOf(ev.id) });

@@ -7,6 +7,7 @@ import { messageIdEndpoint } from './inbound.ts';
 import type { OriginIds } from './origin-ids.ts';
 import type { Occupancies } from './occupancy.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
+import { hintsOf } from '../../mapper/types.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
 import { buildPresence } from './stanza/presence.ts';
 
@@ -35,7 +36,7 @@ export interface OutboundDeps {
   /** Told of each archive lookup of a retried delivery (for the metrics). */
   onRetryLookup(found: boolean): void;
   /** Remembers a puppet's display name (for its vCard and disco). */
-  rememberPuppet(bareJid: string, name: string): void;
+  rememberPuppet(bareJid: string, name: string, avatar?: string): void;
 }
 
 /** How long a send is remembered (a retry later than this is sent without looking in the archive). */
@@ -161,7 +162,8 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   const sender = event.sender;
   const puppet = puppetFullJid(sender, deps.domain);
   const nick = puppetNick(sender);
-  deps.rememberPuppet(puppet.split('/')[0] as string, nick);
+  // The avatar the mapper resolved for this person (identities.yaml), else the one its network gave.
+  deps.rememberPuppet(puppet.split('/')[0] as string, nick, hintsOf(delivery)?.identity.avatar ?? sender.avatar);
   const originIdOf = (id: string): string => deps.originIds.of(id);
   const env = (ev: CanonicalEvent): Envelope => ({ from: puppet, to: room, type: 'groupchat', originId: originIdOf(ev.id) });
   const joined = (): Promise<string> => deps.occupancies.ensureJoined(room, puppet, nick, sender.network);

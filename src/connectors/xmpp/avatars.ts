@@ -1,0 +1,49 @@
+import type { MediaService } from '../../media/index.ts';
+import type { Logger } from '../../core/logger.ts';
+
+/** Largest avatar put into a vCard (BINVAL travels in-band: XMPP is poor at large binary payloads). */
+export const MAX_AVATAR_BYTES = 64 * 1024;
+/** Avatars remembered (by URL) at most. */
+const MAX_CACHED = 1_000;
+/** A URL that could not be fetched is not tried again for this long. */
+const RETRY_AFTER_MS = 10 * 60_000;
+
+export type VCardPhoto = { readonly type: string; readonly base64: string } | { readonly url: string };
+
+/**
+ * The PHOTO of a puppet's vCard (XEP-0054) from the avatar URL its person has on their network:
+ * fetched once through the media store (SSRF-safe, size-limited), kept as base64 for later
+ * queries. An image it cannot fetch, or one too large for a vCard, is given as its URL (EXTVAL)
+ * so a client that follows URLs still shows it. Without a media store: the URL.
+ */
+export class PuppetAvatars {
+  private readonly cache = new Map<string, { photo: VCardPhoto; until: number }>();
+
+  constructor(private readonly media: MediaService | undefined, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+
+  async photoOf(url: string): Promise<VCardPhoto> {
+    const hit = this.cache.get(url);
+    if (hit && hit.until > this.now()) return hit.photo;
+    const photo = await this.fetch(url);
+    this.cache.delete(url);
+    this.cache.set(url, { photo, until: 'base64' in photo ? Number.POSITIVE_INFINITY : this.now() + RETRY_AFTER_MS });
+    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+    return photo;
+  }
+
+  private async fetch(url: string): Promise<VCardPhoto> {
+    if (!this.media) return { url };
+    try {
+      const ref = await this.media.fetcher.fetch(url);
+      if (!ref.mime.startsWith('image/') || ref.size > MAX_AVATAR_BYTES) return { url };
+      const stream = await this.media.store.open(ref.id);
+      if (!stream) return { url };
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return { type: ref.mime, base64: Buffer.concat(chunks).toString('base64') };
+    } catch (err) {
+      this.logger.info({ err: (err as Error).message, url }, 'avatar not fetched; the vCard gives its URL');
+      return { url };
+    }
+  }
+}
