@@ -1,0 +1,58 @@
+import { createRequire } from 'node:module';
+import type { MtprotoLinkSpec } from './link.ts';
+
+/**
+ * The sending half of the chat bench's MTProto link: a stock gramjs 2.26 TelegramClient (only a
+ * Connection subclass for host and port, the pinned server key, a MemorySession) logged in as a
+ * bot, sending each text with messages.sendMessage without waiting for the answer (like a busy
+ * client: gramjs packs what is queued into containers).
+ */
+const require = createRequire(import.meta.url);
+
+interface GramClient {
+  start(params: Record<string, unknown>): Promise<void>;
+  invoke(request: unknown): Promise<unknown>;
+  getDialogs(params?: Record<string, unknown>): Promise<unknown>;
+  destroy(): Promise<void>;
+  floodSleepThreshold: number;
+}
+
+export interface GramjsSender {
+  /** Sends `text`; `onError` is told if the call fails. */
+  send(text: string, onError: (err: unknown) => void): void;
+  close(): Promise<void>;
+}
+
+export async function startGramjsSender(spec: MtprotoLinkSpec): Promise<GramjsSender> {
+  const bigInt = require('big-integer') as (v: string | number) => unknown;
+  const rsa = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> };
+  rsa._serverKeys.set(spec.serverKey.fingerprint, { n: bigInt(spec.serverKey.n), e: Number(spec.serverKey.e) });
+  const { TelegramClient } = require('telegram') as { TelegramClient: new (session: unknown, apiId: number, apiHash: string, opts: Record<string, unknown>) => GramClient };
+  const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(dc: number, ip: string, port: number): void } };
+  const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (p: Record<string, unknown>) => object };
+  const { Logger, LogLevel } = require('telegram/extensions/Logger') as { Logger: new (level: string) => unknown; LogLevel: { NONE: string } };
+  const { Api } = require('telegram/tl') as { Api: { messages: { SendMessage: new (a: Record<string, unknown>) => unknown }; InputPeerChat: new (a: Record<string, unknown>) => unknown } };
+  class Local extends ConnectionTCPFull {
+    constructor(p: Record<string, unknown>) {
+      super({ ...p, ip: '127.0.0.1', port: spec.port });
+    }
+  }
+  const session = new MemorySession();
+  session.setDC(2, '127.0.0.1', spec.port);
+  const client = new TelegramClient(session, 1, 'bench', { connection: Local, connectionRetries: 5, autoReconnect: false, requestRetries: 1, baseLogger: new Logger(LogLevel.NONE) });
+  client.floodSleepThreshold = 0;
+  await client.start({ botAuthToken: spec.botToken, onError: (err: unknown) => { throw err; } });
+  await client.getDialogs();
+  const peer = new Api.InputPeerChat({ chatId: bigInt(spec.chatId) });
+  let randomId = Math.floor(Math.random() * 1e12);
+  return {
+    send(text, onError) {
+      client.invoke(new Api.messages.SendMessage({ peer, message: text, randomId: bigInt(randomId++) })).catch(onError);
+    },
+    async close() {
+      const timers = (client as unknown as { _exportedSenderReleaseTimeouts?: Map<number, NodeJS.Timeout> })._exportedSenderReleaseTimeouts;
+      for (const t of timers?.values() ?? []) clearTimeout(t);
+      await client.destroy();
+    },
+  };
+}
