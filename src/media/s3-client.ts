@@ -131,14 +131,20 @@ export class S3Client {
     this.agent = endpoint.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
-  /** Where the bucket lives: path-style `endpoint/bucket/` or virtual-hosted `bucket.endpoint/`. */
-  private bucketBase(): string {
+  /**
+   * The bucket's own URL: path-style `endpoint/bucket` (no trailing slash, as the AWS SDKs send
+   * it and as some servers canonicalise it when checking the signature) or virtual-hosted
+   * `bucket.endpoint/`.
+   */
+  private bucketUrl(): URL {
     const { protocol, host } = this.endpoint;
-    return this.options.forcePathStyle ? `${protocol}//${host}/${this.options.bucket}/` : `${protocol}//${this.options.bucket}.${host}/`;
+    return new URL(this.options.forcePathStyle ? `${protocol}//${host}/${this.options.bucket}` : `${protocol}//${this.options.bucket}.${host}/`);
   }
 
   objectUrl(key: string): URL {
-    return new URL(this.bucketBase() + encodeKey(key));
+    const { protocol, host } = this.endpoint;
+    const base = this.options.forcePathStyle ? `${protocol}//${host}/${this.options.bucket}/` : `${protocol}//${this.options.bucket}.${host}/`;
+    return new URL(base + encodeKey(key));
   }
 
   private describe(operation: string, key?: string): string {
@@ -199,7 +205,14 @@ export class S3Client {
     const res = await this.send('HeadObject', 'HEAD', this.objectUrl(key), {});
     res.resume();
     if (res.statusCode === 404) return undefined;
-    if (res.statusCode !== 200) throw await this.failure('HeadObject', key, res);
+    if (res.statusCode !== 200) {
+      // A HEAD answer has no body, so no S3 error code: ask the same of a one-byte GET, whose
+      // error body says why (SignatureDoesNotMatch, AccessDenied, NoSuchBucket, ...).
+      const probe = await this.send('HeadObject', 'GET', this.objectUrl(key), { range: 'bytes=0-0' });
+      if (probe.statusCode !== undefined && probe.statusCode >= 400 && probe.statusCode !== 404) throw await this.failure('HeadObject', key, probe);
+      probe.resume();
+      throw new S3RequestError('HeadObject', res.statusCode, undefined, `${this.describe('HeadObject', key)}: ${res.statusCode ?? 0} HTTP ${res.statusCode ?? 0}`);
+    }
     const metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {
       if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice('x-amz-meta-'.length)] = value;
@@ -286,7 +299,7 @@ export class S3Client {
 
   /** One page of ListObjectsV2 under `prefix`. */
   async listPage(prefix: string, maxKeys: number, continuationToken?: string): Promise<ListPage> {
-    const url = new URL(this.bucketBase());
+    const url = this.bucketUrl();
     url.searchParams.set('list-type', '2');
     url.searchParams.set('max-keys', String(maxKeys));
     if (prefix !== '') url.searchParams.set('prefix', prefix);

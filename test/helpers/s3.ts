@@ -41,10 +41,14 @@ function requireServerPackage(): void {
 }
 
 /** Starts the server on a free loopback port with a fresh bucket; waits until it listens. */
-export async function startS3Server(bucket = 'switchboard-media'): Promise<S3Server> {
+export async function startS3Server(options: { readonly bucket?: string; readonly allowMismatchedSignatures?: boolean } = {}): Promise<S3Server> {
+  const bucket = options.bucket ?? 'switchboard-media';
   requireServerPackage();
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-s3-'));
-  const child = spawn(process.execPath, [MAIN, dataDir, bucket], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // s3rver's ListObjectsV2 continuation tokens are DES-encrypted, which OpenSSL 3 (Node 18+) only
+  // offers in its legacy provider: without it, the second page of a listing is a 500.
+  const args = ['--openssl-legacy-provider', MAIN, dataDir, bucket, ...(options.allowMismatchedSignatures ? ['--allow-mismatched-signatures'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
