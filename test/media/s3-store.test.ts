@@ -5,11 +5,15 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MediaConfigSchema } from '../../src/config/media-schema.ts';
+import { AttachmentSchema } from '../../src/core/event.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { startMediaService, type RouteHandler } from '../../src/media/index.ts';
 import { MediaErrorCode } from '../../src/media/errors.ts';
 import { S3Client, type S3ClientOptions } from '../../src/media/s3-client.ts';
 import { S3MediaStore } from '../../src/media/s3-store.ts';
 import { startS3Server, type S3Server } from '../helpers/s3.ts';
 import { filesUnder, readAll, sha256Hex, tempDir } from './helpers.ts';
+import { httpRequest, json, startRouteServer } from './http-harness.ts';
 import { rejectsWith, storeContract, type StoreOpenOptions } from './store-contract.ts';
 
 let server: S3Server;
@@ -199,4 +203,62 @@ test('s3: config: driver s3 needs endpoint, bucket and keys, and names the missi
   assert.deepEqual(pathOf({ store: { driver: 's3' }, s3: { endpoint: 'https://s3.example.org', bucket: 'media', prefix: '../x', accessKeyId: 'AK', secretAccessKey: 'SK' } }), ['s3.prefix']);
   assert.deepEqual(pathOf({ store: { driver: 's3' }, maxBytes: 6 * 1024 ** 3, s3: { endpoint: 'https://s3.example.org', bucket: 'media', accessKeyId: 'AK', secretAccessKey: 'SK' } }), ['maxBytes']);
   assert.deepEqual(pathOf({ store: { driver: 'ftp' } }), ['store.driver']);
+});
+
+test('s3: startMediaService with driver s3 stores an upload in the bucket and serves it back on a signed link, whole and by range; GC deletes from the bucket', async () => {
+  const dir = await tempDir();
+  let handler: RouteHandler = () => false;
+  const web = await startRouteServer((req, res) => handler(req, res));
+  let now = Date.now();
+  try {
+    const prefix = `svc-${process.pid}/`;
+    const config = MediaConfigSchema.parse({
+      dir: './media-data', maxBytes: 2 * 1024 * 1024,
+      store: { driver: 's3' },
+      s3: { endpoint: server.endpoint, bucket: server.bucket, prefix, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, timeoutMs: 5_000 },
+      urls: { secret: 's'.repeat(40), ttlSeconds: 600 },
+    });
+    const service = await startMediaService({
+      config, baseDir: dir.path, httpUrl: web.url, logger: silentLogger, now: () => now,
+      authorize: (req) => (req.headers.authorization === 'Bearer ok' ? { id: 'u' } : undefined),
+      liveReferences: () => [],
+    });
+    handler = service.routes;
+    assert.ok(service.store instanceof S3MediaStore);
+    const body = Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(100_000, 7)]);
+    const up = await httpRequest(`${web.url}/media?name=pic.gif`, { method: 'POST', headers: { authorization: 'Bearer ok', 'content-type': 'image/gif', 'content-length': body.length }, body });
+    assert.equal(up.status, 201, up.body.toString());
+    const att = AttachmentSchema.parse(json(up));
+    assert.equal(att.sha256, sha256Hex(body));
+    assert.equal(att.mime, 'image/gif');
+    assert.deepEqual(await keysUnder(prefix), [`${prefix}${att.id}`], 'in the bucket under the prefix');
+    assert.deepEqual(await filesUnder(join(dir.path, 'media-data')), [], 'the spool (media-data/spool) holds nothing after the put');
+
+    const whole = await httpRequest(att.url);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers['content-type'], 'image/gif');
+    assert.equal(whole.headers.etag, `"${att.sha256}"`);
+    assert.deepEqual(whole.body, body);
+    const part = await httpRequest(att.url, { headers: { range: 'bytes=2-5' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers['content-range'], `bytes 2-5/${body.length}`);
+    assert.equal(part.body.toString(), 'F89a');
+    const tail = await httpRequest(att.url, { headers: { range: `bytes=-3` } });
+    assert.deepEqual(tail.body, body.subarray(body.length - 3));
+    const tampered = await httpRequest(att.url.replace(/sig=./, (m) => (m.endsWith('A') ? 'sig=B' : 'sig=A')));
+    assert.equal(tampered.status, 403);
+
+    // Unreferenced and past the grace period: the collector removes it from the bucket.
+    now += (config.gc.graceSeconds + 60) * 1000;
+    const report = await service.gc!.runNow();
+    assert.equal(report?.removed, 1);
+    assert.deepEqual(await keysUnder(prefix), []);
+    assert.equal((await httpRequest(att.url.replace(/exp=\d+/, `exp=${Math.floor(now / 1000) + 60}`))).status, 403, 'a re-dated link is not valid');
+    const fresh = service.attachmentFor({ id: att.id as never, sha256: att.sha256, size: att.size, mime: att.mime }, 'pic.gif');
+    assert.equal((await httpRequest(fresh.url)).status, 404, 'gone from the bucket: 404 to a holder of a valid link');
+    await service.close();
+  } finally {
+    await web.close();
+    await dir.remove();
+  }
 });
