@@ -137,7 +137,8 @@ export class S3MediaStore implements MediaStore {
   private async publish(spooled: Spooled, path: string): Promise<MediaRef> {
     const { id, size } = spooled;
     const key = this.keyOf(id);
-    const existing = this.toStored(id, await this.client.head(key));
+    const head = await this.client.head(key);
+    const existing = this.toStored(id, head);
     // Same key means same bytes (the key is their hash); a size that differs is a damaged object,
     // which the upload below replaces.
     if (existing && existing.size === size) {
@@ -146,7 +147,9 @@ export class S3MediaStore implements MediaStore {
         return { id, sha256: id, size, mime: existing.mime };
       }
     }
-    const outcome = await this.client.putFile(key, { path, size, sha256: id }, { contentType: spooled.mime, metadata: this.metadataFor(spooled.mime) }, { ifNoneMatch: existing === undefined });
+    // Conditional only when nothing is there: an object without our metadata (copied in by
+    // another tool) or of the wrong size is replaced by the checked bytes and their type.
+    const outcome = await this.client.putFile(key, { path, size, sha256: id }, { contentType: spooled.mime, metadata: this.metadataFor(spooled.mime) }, { ifNoneMatch: head === undefined });
     if (outcome === 'stored') return { id, sha256: id, size, mime: spooled.mime };
     // Another instance stored the same bytes between our HEAD and PUT: take its type.
     const winner = this.toStored(id, await this.client.head(key));

@@ -141,6 +141,30 @@ test('s3: list follows ListObjectsV2 pagination and skips keys under the prefix 
   }
 });
 
+test('s3: an object at a media key without our metadata is not content; a put of those bytes replaces it with checked bytes and a type', async () => {
+  const s = await openS3();
+  const client = new S3Client(s3Options());
+  const scratch = await tempDir();
+  try {
+    const body = Buffer.from('copied in by another tool');
+    const id = sha256Hex(body);
+    const file = join(scratch.path, 'raw');
+    await writeFile(file, body);
+    await client.putFile(`${s.prefix}${id}`, { path: file, size: body.length, sha256: id }, { contentType: 'application/octet-stream', metadata: {} }, { ifNoneMatch: false });
+    assert.equal(await s.store.stat(id as never), undefined, 'no stored type: not served');
+    const listed = [];
+    for await (const m of s.store.list()) listed.push(m.id);
+    assert.deepEqual(listed, []);
+    const ref = await s.store.put(Readable.from([body]), { mime: 'text/plain' });
+    assert.equal(ref.id, id);
+    assert.equal((await s.store.stat(ref.id))?.mime, 'text/plain');
+  } finally {
+    client.close();
+    await scratch.remove();
+    await s.dispose();
+  }
+});
+
 test('s3: virtual-hosted addressing puts the bucket in the host name and the key alone in the path', async (t) => {
   // A server of its own: s3rver checks virtual-hosted signatures against /<bucket>/<key>, where
   // SigV4 signs the path as sent (/<key>), so this one skips the signature check. Path-style
