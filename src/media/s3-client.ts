@@ -169,14 +169,19 @@ export class S3Client {
         method, headers: out, agent: this.agent, timeout: this.options.timeoutMs,
         ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
       });
+      let response: IncomingMessage | undefined;
       req.on('timeout', () => {
-        req.destroy(new S3RequestError(operation, undefined, 'ETIMEDOUT', `${this.describe(operation)}: no answer from ${this.endpoint.host} within ${this.options.timeoutMs} ms`));
+        const err = new S3RequestError(operation, undefined, 'ETIMEDOUT', `${this.describe(operation)}: no answer from ${this.endpoint.host} within ${this.options.timeoutMs} ms`);
+        // Mid-body, the reader of the response must learn why it ended, not just "aborted".
+        if (response && !response.complete) response.destroy(err);
+        req.destroy(err);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof S3RequestError) reject(err);
         else reject(new S3RequestError(operation, undefined, err.code, `${this.describe(operation)}: ${this.endpoint.host} unreachable (${err.code ?? err.message})`, { cause: err }));
       });
       req.on('response', (res) => {
+        response = res;
         // The idle timeout goes on guarding the body: a server that stalls mid-file cuts the download.
         res.on('error', () => undefined);
         resolve(res);

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -110,6 +111,27 @@ test('s3: an endpoint that is down, or that accepts and never answers, fails the
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
+test('s3: a server that stalls in the middle of a body cuts the download within the timeout', async () => {
+  // A fault no real server shows on demand: headers and half the body, then silence.
+  const stalled = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 1000, 'content-type': 'application/octet-stream' });
+    res.write(Buffer.alloc(500, 1));
+  });
+  await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+  const client = new S3Client(s3Options({ endpoint: `http://127.0.0.1:${(stalled.address() as { port: number }).port}`, timeoutMs: 600 }));
+  try {
+    const started = Date.now();
+    const body = await client.get(`x/${'a'.repeat(64)}`);
+    assert.ok(body);
+    await assert.rejects(readAll(body), /no answer from 127\.0\.0\.1:\d+ within 600 ms/);
+    assert.ok(Date.now() - started < 5_000);
+  } finally {
+    client.close();
+    stalled.closeAllConnections();
+    await new Promise<void>((r) => stalled.close(() => r()));
   }
 });
 
