@@ -7,6 +7,10 @@ export interface MediaConfig {
   readonly enabled: boolean;
   /** Directory of the local store, relative to the config file. */
   readonly dir: string;
+  /** Which driver keeps the files (default local). */
+  readonly store?: { readonly driver: 'local' | 's3' };
+  /** The s3 driver's server, bucket and credentials. */
+  readonly s3?: MediaS3Config | undefined;
   /** Largest file stored (uploads, fetches), in bytes. */
   readonly maxBytes: number;
   readonly types: { readonly allow: readonly string[]; readonly deny: readonly string[] };
@@ -26,4 +30,16 @@ export interface MediaConfig {
     readonly maxConcurrent: number;
   };
   readonly gc: { readonly enabled: boolean; readonly intervalSeconds: number; readonly graceSeconds: number; readonly debrisSeconds: number };
+}
+
+export interface MediaS3Config {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly timeoutMs: number;
+  readonly listPageSize: number;
 }

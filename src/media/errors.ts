@@ -24,6 +24,12 @@ export const MediaErrorCode = {
   Unreachable: 'unreachable',
   /** Too many fetches or uploads at once. */
   Busy: 'busy',
+  /**
+   * The storage backend (an S3-compatible server) failed, refused (403, 5xx) or could not be
+   * reached in time: the put or read fails, the bridge goes on. The message names the operation
+   * and the server's error code for the log; routes answer a generic 500/503.
+   */
+  StoreUnavailable: 'store_unavailable',
 } as const;
 export type MediaErrorCode = (typeof MediaErrorCode)[keyof typeof MediaErrorCode];
 

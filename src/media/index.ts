@@ -3,6 +3,7 @@ export type { MediaConfig } from './config.ts';
 export { startMediaService, type MediaService, type MediaServiceDeps } from './service.ts';
 export type { MediaStore, MediaRef, StoredMedia, PutOptions, ByteRange, DeleteOptions } from './store.ts';
 export { LocalMediaStore, type LocalMediaStoreOptions } from './local-store.ts';
+export { S3MediaStore, type S3MediaStoreOptions } from './s3-store.ts';
 export { isMediaId, mediaIdOf, type MediaId } from './media-id.ts';
 export { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
 export { UrlSigner } from './url-signer.ts';

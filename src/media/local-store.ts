@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, opendir, readFile, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finished, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
-import { IngestSink, tooLarge } from './ingest-sink.ts';
+import { tooLarge } from './ingest-sink.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import { isMediaId, mediaIdOf, type MediaId } from './media-id.ts';
+import { isMediaId, type MediaId } from './media-id.ts';
+import { removeQuietly, spoolToFile } from './spool.ts';
 import type { ByteRange, DeleteOptions, MediaRef, MediaStore, PutOptions, StoredMedia } from './store.ts';
 import { TypePolicy, type TypePolicyOptions } from './type-policy.ts';
 
@@ -36,10 +36,6 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-async function removeQuietly(path: string): Promise<void> {
-  await unlink(path).catch((err: unknown) => { if (errno(err) !== 'ENOENT') throw err; });
-}
-
 /** Makes directory entries (a link, an unlink) durable, not just the file contents. */
 async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -48,46 +44,6 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** Which side of a put failed, and with what. */
-class IngestFailure extends Error {
-  constructor(readonly where: 'source' | 'store', override readonly cause: unknown) {
-    super(`${where} failed`);
-  }
-}
-
-/**
- * Pipes `input` into `sink` until the sink has finished (fsynced). On failure it unpipes and
- * destroys the sink but leaves `input` alone: the caller owns its source, and an HTTP request
- * destroyed here would take its socket, and the 413 the route still has to send, with it.
- */
-async function ingest(input: Readable, sink: IngestSink): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let settled = false;
-    let stopWatching = (): void => undefined;
-    const settle = (failure?: IngestFailure) => {
-      if (settled) return;
-      settled = true;
-      stopWatching();
-      if (!failure) {
-        resolve();
-        return;
-      }
-      input.unpipe(sink);
-      // A source we stop reading may still fail later (the client resets): that must not become
-      // an unhandled 'error' event.
-      input.on('error', () => undefined);
-      sink.destroy();
-      reject(failure);
-    };
-    stopWatching = finished(input, { writable: false }, (err) => {
-      if (err) settle(new IngestFailure('source', err));
-    });
-    sink.once('error', (err) => settle(new IngestFailure('store', err)));
-    sink.once('finish', () => settle());
-    input.pipe(sink);
-  });
 }
 
 /**
@@ -145,24 +101,12 @@ export class LocalMediaStore implements MediaStore {
     const maxBytes = Math.min(this.maxBytes, options.maxBytes ?? Infinity);
     if (options.declaredSize !== undefined && options.declaredSize > maxBytes) throw tooLarge(maxBytes);
     const tmpPath = join(this.tmpDir, `${randomUUID()}.part`);
-    const fh = await open(tmpPath, 'wx', 0o600);
-    const sink = new IngestSink({ file: fh, maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
-    const owned = !(source instanceof Readable);
-    const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+    const spooled = await spoolToFile(source, { path: tmpPath, maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
     try {
-      await ingest(input, sink);
-      await fh.close();
-      const id = mediaIdOf(sink.digest());
-      const meta = await this.publish(id, tmpPath, { v: 1, sha256: id, size: sink.size, mime: sink.mime, storedAt: this.now() });
-      return { id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
-    } catch (failure) {
-      if (owned) input.destroy();
-      await fh.close().catch(() => undefined);
+      const meta = await this.publish(spooled.id, tmpPath, { v: 1, sha256: spooled.id, size: spooled.size, mime: spooled.mime, storedAt: this.now() });
+      return { id: spooled.id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
+    } finally {
       await removeQuietly(tmpPath);
-      if (!(failure instanceof IngestFailure)) throw failure;
-      if (failure.where === 'store' || isMediaError(failure.cause)) throw failure.cause;
-      // The source failed (client gone, remote fetch cut off): "aborted"; a disk error is not.
-      throw new MediaError(MediaErrorCode.Aborted, 'the source failed before the file was complete', { cause: failure.cause });
     }
   }
 

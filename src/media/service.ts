@@ -8,11 +8,11 @@ import type { MediaConfig } from './config.ts';
 import { RemoteFetcher } from './fetch-remote.ts';
 import { sanitizeFileName } from './file-name.ts';
 import { MediaGarbageCollector } from './gc.ts';
-import { LocalMediaStore } from './local-store.ts';
+import { openConfiguredStore } from './store-driver.ts';
 import { createMediaMetrics } from './metrics.ts';
 import { createMediaRoutes, type RouteHandler } from './routes.ts';
 import { createSignedLinks, type LinkableAttachment } from './signed-links.ts';
-import type { MediaRef } from './store.ts';
+import type { MediaRef, MediaStore } from './store.ts';
 import type { UploadedAttachment, UploadPrincipal } from './upload-route.ts';
 import { UrlSigner } from './url-signer.ts';
 
@@ -36,7 +36,8 @@ export interface MediaServiceDeps<P extends UploadPrincipal> {
 }
 
 export interface MediaService {
-  readonly store: LocalMediaStore;
+  /** The configured driver's store (media.store.driver: local or s3). */
+  readonly store: MediaStore;
   readonly signer: UrlSigner;
   readonly fetcher: RemoteFetcher;
   /** For the app's HTTP server: true when it took the request. */
@@ -60,7 +61,8 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
   // Everything that can refuse the config is checked before anything is created on disk.
   const policy = new AddressPolicy({ allow: config.fetch.allow });
   const dir = isAbsolute(config.dir) ? config.dir : resolve(deps.baseDir, config.dir);
-  const store = await LocalMediaStore.open({ dir, maxBytes: config.maxBytes, types: config.types });
+  const { store, close: closeStore } = await openConfiguredStore(config, dir);
+  if (config.store?.driver === 's3') log.info({ endpoint: config.s3?.endpoint, bucket: config.s3?.bucket, prefix: config.s3?.prefix }, 'media store: S3-compatible bucket');
   if (config.urls.secret === undefined) {
     log.warn('media.urls.secret is not set: signed media links stop working after a restart and on other instances');
   }
@@ -107,6 +109,9 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
       const { path } = signer.signedPath(basePath, ref.id, clean, config.urls.ttlSeconds);
       return { id: ref.id, name: clean, mime: ref.mime, size: ref.size, sha256: ref.sha256, url: `${publicBaseUrl()}${path}` };
     },
-    close: async () => { await gc?.close(); },
+    close: async () => {
+      await gc?.close();
+      closeStore();
+    },
   };
 }
