@@ -1,8 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../core/logger.ts';
+import { isMediaError, MediaErrorCode } from './errors.ts';
 import { contentDisposition } from './file-name.ts';
-import { pathOf, queryOf, sendJsonError } from './http-reply.ts';
+import { pathOf, queryOf, RETRY_AFTER_SECONDS, sendJsonError } from './http-reply.ts';
 import { isMediaId } from './media-id.ts';
 import type { MediaMetrics } from './metrics.ts';
 import { isInlineSafe } from './mime-type.ts';
@@ -133,8 +134,11 @@ export function createMediaDownloadHandler(options: MediaDownloadOptions): Route
       return true;
     }
     serve(req, res, path).catch((err: unknown) => {
-      logger?.error({ err, url: req.url?.split('?')[0] }, 'media download failed');
+      const unavailable = isMediaError(err, MediaErrorCode.StoreUnavailable);
+      logger?.[unavailable ? 'warn' : 'error']({ err, url: req.url?.split('?')[0] }, 'media download failed');
       if (res.headersSent) res.destroy();
+      // The storage behind the store (an S3 endpoint) is away: a retry may work, the link is fine.
+      else if (unavailable) reply(res, 503, MediaErrorCode.StoreUnavailable, 'the media store is unavailable; try again later', { 'retry-after': String(RETRY_AFTER_SECONDS) });
       else reply(res, 500, 'internal', 'the media could not be read');
     });
     return true;

@@ -17,6 +17,9 @@ export function queryOf(req: IncomingMessage): URLSearchParams {
 }
 
 /** A JSON error body `{ error, message }`; never cached. */
+/** What a 503 of the media routes asks a client to wait before trying again (the storage behind the store was away). */
+export const RETRY_AFTER_SECONDS = 5;
+
 export function sendJsonError(res: ServerResponse, status: number, error: string, message: string, headers: OutgoingHttpHeaders = {}): void {
   sendJson(res, status, { error, message }, headers);
 }

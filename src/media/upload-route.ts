@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import { DEFAULT_MEDIA_BASE_PATH, type RouteHandler } from './download-route.ts';
 import { isMediaError, MediaErrorCode } from './errors.ts';
 import { sanitizeFileName } from './file-name.ts';
-import { pathOf, queryOf, sendJson, sendJsonError } from './http-reply.ts';
+import { pathOf, queryOf, RETRY_AFTER_SECONDS, sendJson, sendJsonError } from './http-reply.ts';
 import type { MediaMetrics } from './metrics.ts';
 import type { MediaRef, MediaStore } from './store.ts';
 import type { UrlSigner } from './url-signer.ts';
@@ -126,6 +126,14 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
         metrics?.refusals.inc({ source: 'upload', reason: err.code });
         logger?.debug({ principal: principal.id }, 'upload aborted by the client');
         res.destroy();
+        return;
+      }
+      if (isMediaError(err, MediaErrorCode.StoreUnavailable)) {
+        // The storage behind the store is away (its detail goes to the log, not to the client):
+        // nothing was stored, and the same upload may work later.
+        metrics?.refusals.inc({ source: 'upload', reason: err.code });
+        logger?.warn({ principal: principal.id, err }, 'upload failed: the media store is unavailable');
+        refuse(req, res, 503, err.code, 'the media store is unavailable; try again later', { 'retry-after': String(RETRY_AFTER_SECONDS) });
         return;
       }
       const status = isMediaError(err) ? STATUS_OF[err.code] : undefined;

@@ -308,3 +308,45 @@ test('s3: startMediaService with driver s3 stores an upload in the bucket and se
     await dir.remove();
   }
 });
+
+test('s3: with the endpoint down, the HTTP routes answer 503 store_unavailable with Retry-After (upload and download), the detail only in the log, nothing left in the spool', async () => {
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as { port: number }).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const dir = await tempDir();
+  let handler: RouteHandler = () => false;
+  const web = await startRouteServer((req, res) => handler(req, res));
+  try {
+    const config = MediaConfigSchema.parse({
+      dir: './media-data', maxBytes: 1024 * 1024, store: { driver: 's3' },
+      s3: { endpoint: `http://127.0.0.1:${closedPort}`, bucket: 'media', accessKeyId: 'AK', secretAccessKey: 'not-to-be-shown', timeoutMs: 1_000 },
+      urls: { secret: 's'.repeat(40), ttlSeconds: 600 },
+      gc: { enabled: false },
+    });
+    const service = await startMediaService({
+      config, baseDir: dir.path, httpUrl: web.url, logger: silentLogger,
+      authorize: (req) => (req.headers.authorization === 'Bearer ok' ? { id: 'u' } : undefined),
+      liveReferences: () => [],
+    });
+    try {
+      handler = service.routes;
+      const body = Buffer.from('hello, nobody');
+      const up = await httpRequest(`${web.url}/media?name=a.txt`, { method: 'POST', headers: { authorization: 'Bearer ok', 'content-type': 'text/plain', 'content-length': body.length }, body });
+      assert.equal(up.status, 503, up.body.toString());
+      assert.equal(up.headers['retry-after'], '5');
+      assert.deepEqual(json(up), { error: 'store_unavailable', message: 'the media store is unavailable; try again later' });
+      assert.deepEqual(await filesUnder(join(dir.path, 'media-data')), [], 'the spool holds nothing after the failed put');
+      const link = service.attachmentFor({ id: sha256Hex(body) as never, sha256: sha256Hex(body), size: body.length, mime: 'text/plain' }, 'a.txt');
+      const down = await httpRequest(link.url);
+      assert.equal(down.status, 503);
+      assert.equal(down.headers['retry-after'], '5');
+      assert.equal(json(down)['error'], 'store_unavailable');
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await web.close();
+    await dir.remove();
+  }
+});
