@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { xml } from '@xmpp/client';
@@ -17,7 +18,7 @@ import { startXmppBridge } from './bridge-harness.ts';
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
-test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, fetched through the media store; an unfetchable one as its URL', async (t) => {
+test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, fetched through the media store; an unfetchable one as its URL; its room presence advertises the bytes\' SHA-1 (XEP-0153) and keeps it through a presence change', async (t) => {
   const origin = createServer((req, res) => {
     if (req.url === '/face.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(PNG); return; }
     res.writeHead(404); res.end();
@@ -65,4 +66,21 @@ test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, 
   assert.equal(dana?.getChild('PHOTO')?.getChildText('BINVAL'), PNG.toString('base64'));
   const eli = await vcardOf(puppetJid(people[1] as { network: string; id: string }, prosody.componentDomain));
   assert.equal(eli?.getChild('PHOTO')?.getChildText('EXTVAL'), `${originUrl}/missing.png`);
+
+  // XEP-0153: once Dana's avatar is fetched, her occupant's presence carries its SHA-1, which is
+  // the hash of the very bytes her vCard gives; Eli's (no bytes) advertises nothing.
+  const sha1 = createHash('sha1').update(PNG).digest('hex');
+  const photoIn = (el: { getChild(name: string, ns?: string): { getChildText(name: string): string | null } | undefined }) => el.getChild('x', 'vcard-temp:x:update')?.getChildText('photo');
+  const danaOccupant = `${room}/Dana`;
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === danaOccupant && photoIn(el) === sha1, 'Dana\'s presence with her avatar hash');
+  const since = alice.stanzas.length;
+  await bridge.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'presence', state: 'away', status: 'lunch', sender: people[0]!, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+  const away = await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === danaOccupant && el.getChildText('show') === 'away', 'Dana going away', { since });
+  assert.equal(away.getChildText('status'), 'lunch');
+  assert.equal(photoIn(away), sha1, 'a presence change keeps advertising the avatar');
+  await bridge.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'last from Eli', sender: people[1]!, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+  await alice.waitFor((el) => el.getChildText('body') === 'last from Eli', 'Eli\'s last message');
+  const eliPresences = alice.stanzas.filter((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Eli`);
+  assert.ok(eliPresences.length > 0, 'Eli joined');
+  assert.deepEqual(eliPresences.filter((el) => el.getChild('x', 'vcard-temp:x:update') !== undefined).map(String), [], 'no avatar hash for a photo known only by its URL');
 });

@@ -205,6 +205,12 @@ test('presence: show/status both ways, join without history', () => {
   assert.equal(buildPresence({ from: 'p@bridge.example.org', to: 'a@b', state: 'offline' }).attrs['type'], 'unavailable');
   const join = buildMucJoin('p@bridge.example.org/switchboard', 'room@muc.example.com/Bob');
   assert.equal(join.getChild('x', 'http://jabber.org/protocol/muc')?.getChild('history')?.attrs['maxstanzas'], '0');
+  // XEP-0153: the avatar hash rides on every available presence (a join too), never on unavailable.
+  const hash = 'a'.repeat(40);
+  assert.equal(buildPresence({ from: 'p@b', to: 'a@b', state: 'away', photo: hash }).getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), hash);
+  assert.equal(buildMucJoin('p@b', 'room@muc/Bob', { photo: hash }).getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), hash);
+  assert.equal(buildPresence({ from: 'p@b', to: 'a@b', state: 'offline', photo: hash }).getChild('x', 'vcard-temp:x:update'), undefined);
+  assert.equal(buildPresence({ from: 'p@b', to: 'a@b', state: 'away' }).getChild('x', 'vcard-temp:x:update'), undefined);
 });
 
 test('iq answers: disco#info/#items for the component, a puppet and a room; ping; vCard with nick and photo; errors', () => {

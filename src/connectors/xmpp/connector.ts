@@ -1,4 +1,4 @@
-import { PuppetAvatars } from './avatars.ts';
+import { photoHash, PuppetAvatars } from './avatars.ts';
 import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
@@ -297,6 +297,7 @@ export class XmppConnector implements Connector {
         bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
         send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
         rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
+        advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
         originIds: this.originIds, sent: live.state, archive: holding.archive,
         hasArchive: (room) => this.roomHasArchive(room, holding),
         onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
@@ -370,6 +371,27 @@ export class XmppConnector implements Connector {
   private rememberPuppet(bareJid: string, name: string, avatar: string | undefined): void {
     if (this.puppetNames.size >= 100_000 && !this.puppetNames.has(bareJid)) return;
     this.puppetNames.set(bareJid, { name, ...(avatar !== undefined ? { avatar } : {}) });
+  }
+
+  /**
+   * XEP-0153 for a puppet in a room: once its person's avatar is fetched (through the media store,
+   * the same bytes its vCard gives), its presence there carries the image's SHA-1, so clients
+   * fetch the vCard and show the avatar. Cheap when nothing changed (the hash is kept per URL and
+   * the occupancy only sends a presence when what it shows changes).
+   */
+  private advertiseAvatar(room: string, puppet: string, holding: Holding): void {
+    const url = this.puppetNames.get(puppet.split('/')[0] as string)?.avatar;
+    const avatars = this.avatars;
+    if (url === undefined || !avatars) return;
+    const show = (hash: string | undefined): void => {
+      if (hash === undefined) return;
+      holding.occupancies.updatePresence(room, puppet, { photo: hash }).catch((err: unknown) => {
+        this.live?.logger.debug({ err, room, puppet }, 'avatar presence not sent');
+      });
+    };
+    const known = avatars.knownHash(url);
+    if (known) { show(known.hash); return; }
+    avatars.photoOf(url).then((photo) => show(photoHash(photo)), () => { /* photoOf logs and never rejects */ });
   }
 
   private onPresence(el: Element, holding: Holding): void {

@@ -2,7 +2,8 @@ import type { Element } from '@xmpp/xml';
 import type { Logger } from '../../core/logger.ts';
 import { parseJid } from './address.ts';
 import { nickForAttempt } from './puppets.ts';
-import { buildMucJoin, buildMucLeave, isSelfPresence, MucStatus, removalReason, type InboundPresence } from './stanza/presence.ts';
+import { buildMucJoin, buildMucLeave, buildPresence, isSelfPresence, MucStatus, removalReason, type InboundPresence } from './stanza/presence.ts';
+import type { CanonicalPresenceState } from './stanza/presence.ts';
 
 /**
  * Our occupants in MUC rooms (the relay and the puppets): joining (XEP-0045 §7.2 with
@@ -20,6 +21,14 @@ export interface OccupancyOptions {
 
 type State = 'joining' | 'joined' | 'out';
 
+/** The parts of an occupant's presence that later presences must repeat (a presence replaces the previous one whole). */
+export interface Shown {
+  readonly state?: Exclude<CanonicalPresenceState, 'offline'>;
+  readonly status?: string;
+  /** XEP-0153 photo hash. */
+  readonly photo?: string;
+}
+
 interface Occupancy {
   room: string;
   realJid: string;
@@ -28,6 +37,8 @@ interface Occupancy {
   nick: string;
   attempt: number;
   state: State;
+  /** What our presence in the room says (show/status, XEP-0153 avatar hash): a join and every update carry all of it. */
+  shown: Shown;
   joined?: Promise<string>;
   settle?: { resolve: (nick: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
 }
@@ -61,7 +72,7 @@ export class Occupancies {
     if (occ?.state === 'joined') return Promise.resolve(occ.nick);
     if (occ?.state === 'joining' && occ.joined) return occ.joined;
     if (!occ) {
-      occ = { room, realJid, baseNick, network, nick: baseNick, attempt: 0, state: 'out' };
+      occ = { room, realJid, baseNick, network, nick: baseNick, attempt: 0, state: 'out', shown: {} };
       this.byKey.set(key, occ);
     }
     occ.baseNick = baseNick;
@@ -77,7 +88,7 @@ export class Occupancies {
       occ.settle = { resolve, reject, timer };
     });
     occ.joined.catch(() => { /* the caller that asked for it sees the rejection */ });
-    this.send(buildMucJoin(occ.realJid, `${occ.room}/${occ.nick}`)).catch((err: Error) => this.fail(occ, `send failed: ${err.message}`));
+    this.send(buildMucJoin(occ.realJid, `${occ.room}/${occ.nick}`, occ.shown)).catch((err: Error) => this.fail(occ, `send failed: ${err.message}`));
     return occ.joined;
   }
 
@@ -157,6 +168,22 @@ export class Occupancies {
   nickOf(room: string, realJid: string): string | undefined {
     const occ = this.byKey.get(Occupancies.key(room, realJid));
     return occ?.state === 'joined' ? occ.nick : undefined;
+  }
+
+  /**
+   * Changes what a joined occupant's presence shows (the rest stays as it was) and sends the new
+   * presence when something changed. False when it is not joined (a join will carry it: it is
+   * remembered while the occupancy is known).
+   */
+  async updatePresence(room: string, realJid: string, change: Shown): Promise<boolean> {
+    const occ = this.byKey.get(Occupancies.key(room, realJid));
+    if (!occ) return false;
+    const next: Shown = { ...occ.shown, ...change };
+    const same = next.state === occ.shown.state && next.status === occ.shown.status && next.photo === occ.shown.photo;
+    occ.shown = next;
+    if (occ.state !== 'joined' || same) return occ.state === 'joined';
+    await this.send(buildPresence({ from: realJid, to: `${room}/${occ.nick}`, ...next }));
+    return true;
   }
 
   /** Leaves a room (a person went offline or left). */

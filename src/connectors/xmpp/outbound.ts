@@ -9,7 +9,6 @@ import type { Occupancies } from './occupancy.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
 import { hintsOf } from '../../mapper/types.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
-import { buildPresence } from './stanza/presence.ts';
 
 /**
  * Canonical -> XMPP, for deliveries to linked rooms. The sender's puppet joins the room before
@@ -37,6 +36,11 @@ export interface OutboundDeps {
   onRetryLookup(found: boolean): void;
   /** Remembers a puppet's display name (for its vCard and disco). */
   rememberPuppet(bareJid: string, name: string, avatar?: string): void;
+  /**
+   * The puppet is in the room: make its presence there advertise its avatar (XEP-0153), once the
+   * avatar is fetched. Never waits and never throws: a message is not held up by an avatar.
+   */
+  advertiseAvatar(room: string, puppet: string): void;
 }
 
 /** How long a send is remembered (a retry later than this is sent without looking in the archive). */
@@ -166,7 +170,11 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   deps.rememberPuppet(puppet.split('/')[0] as string, nick, hintsOf(delivery)?.identity.avatar ?? sender.avatar);
   const originIdOf = (id: string): string => deps.originIds.of(id);
   const env = (ev: CanonicalEvent): Envelope => ({ from: puppet, to: room, type: 'groupchat', originId: originIdOf(ev.id) });
-  const joined = (): Promise<string> => deps.occupancies.ensureJoined(room, puppet, nick, sender.network);
+  const joined = async (): Promise<string> => {
+    const mine = await deps.occupancies.ensureJoined(room, puppet, nick, sender.network);
+    deps.advertiseAvatar(room, puppet);
+    return mine;
+  };
   const nativeOf = (id: string): Promise<string | undefined> => deps.bus.idMap.nativeOf(id as CanonicalEvent['id'], target);
 
   switch (event.kind) {
@@ -218,10 +226,9 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
     }
     case 'presence': {
       if (event.state === 'offline') { await deps.occupancies.leave(room, puppet); return 'sent'; }
-      const mine = deps.occupancies.nickOf(room, puppet);
-      if (mine === undefined) return 'skipped';
-      await deps.send(buildPresence({ from: puppet, to: `${room}/${mine}`, state: event.state, ...(event.status ? { status: event.status } : {}) }));
-      return 'sent';
+      // Not in the room (yet): nothing to show now; a join later carries the state.
+      const shown = await deps.occupancies.updatePresence(room, puppet, { state: event.state, status: event.status });
+      return shown ? 'sent' : 'skipped';
     }
     case 'membership': {
       if (event.action === 'leave') await deps.occupancies.leave(room, puppet);

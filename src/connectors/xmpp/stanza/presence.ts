@@ -118,6 +118,11 @@ export interface PresenceOut {
   state?: CanonicalPresenceState;
   status?: string;
   nick?: string;
+  /**
+   * XEP-0153: the SHA-1 (hex) of the avatar the sender's vCard carries, so clients know to fetch
+   * it (and when it changed). Absent: the presence says nothing about an avatar.
+   */
+  photo?: string;
 }
 
 /** Availability/subscription presence; canonical `offline` becomes type=unavailable. */
@@ -127,12 +132,13 @@ export function buildPresence(p: PresenceOut): Element {
   return xml('presence', { from: p.from, to: p.to, ...(type ? { type } : {}) },
     show ? xml('show', {}, show) : undefined,
     p.status ? xml('status', {}, p.status.slice(0, LIMITS.statusChars)) : undefined,
-    p.nick ? xml('nick', { xmlns: NS.nick }, p.nick) : undefined);
+    p.nick ? xml('nick', { xmlns: NS.nick }, p.nick) : undefined,
+    p.photo !== undefined && type !== 'unavailable' ? xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, p.photo)) : undefined);
 }
 
 /** XEP-0045 join without history (maxstanzas=0: a puppet must not re-bridge the room's past). */
-export function buildMucJoin(from: string, occupantJid: string, opts: { state?: CanonicalPresenceState; status?: string; password?: string } = {}): Element {
-  const presence = buildPresence({ from, to: occupantJid, ...(opts.state && opts.state !== 'offline' ? { state: opts.state } : {}), ...(opts.status ? { status: opts.status } : {}) });
+export function buildMucJoin(from: string, occupantJid: string, opts: { state?: CanonicalPresenceState; status?: string; photo?: string; password?: string } = {}): Element {
+  const presence = buildPresence({ from, to: occupantJid, ...(opts.state && opts.state !== 'offline' ? { state: opts.state } : {}), ...(opts.status ? { status: opts.status } : {}), ...(opts.photo !== undefined ? { photo: opts.photo } : {}) });
   presence.append(xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '0' }), opts.password ? xml('password', {}, opts.password) : undefined));
   return presence;
 }
