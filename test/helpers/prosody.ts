@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { track } from './children.ts';
 import { freePort } from './ports.ts';
 
 /**
@@ -57,13 +58,6 @@ export interface ProsodyServer {
 }
 
 const HOST = 'localhost';
-const live = new Set<ChildProcess>();
-// A test that throws still stops its prosody: kill by PID on exit.
-process.on('exit', () => {
-  for (const child of live) {
-    try { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 function requireProsody(): void {
   // Not `prosody --version`: in 0.12 that starts a server with the system config.
@@ -168,10 +162,10 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     output = '';
     const proc = spawn('prosody', ['-F', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    live.add(proc);
+    track(proc);
     proc.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-    proc.once('exit', () => { live.delete(proc); if (child === proc) child = undefined; });
+    proc.once('exit', () => { if (child === proc) child = undefined; });
 
     const wanted = [
       `Activated service 'c2s' on [127.0.0.1]:${c2sPort}`,

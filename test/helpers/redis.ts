@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killNow, track } from './children.ts';
 import { Socket } from 'node:net';
 import { freePort } from './ports.ts';
 
@@ -12,13 +13,6 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-// A test that throws still stops its redis-server: kill by PID on exit.
-process.on('exit', () => {
-  for (const child of live) {
-    try { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 function requireRedisBinary(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -52,26 +46,20 @@ export async function startRedis(): Promise<RedisServer> {
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'yes',
     '--daemonize', 'no', '--loglevel', 'warning',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  live.add(child);
+  track(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   try {
     await waitForPort(port, 10_000);
   } catch (err) {
-    child.kill('SIGKILL');
-    live.delete(child);
+    await killNow(child);
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   const pid = child.pid ?? -1;
   return {
     port, pid, url: `redis://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        process.kill(pid, 'SIGKILL');
-        await exited;
-      }
-      live.delete(child);
+      await killNow(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

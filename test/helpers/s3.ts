@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killNow, track } from './children.ts';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -24,13 +25,6 @@ export interface S3Server {
 
 const MAIN = fileURLToPath(new URL('./s3-server-main.cjs', import.meta.url));
 
-const live = new Set<ChildProcess>();
-// A test that throws still stops its server: kill by PID on exit.
-process.on('exit', () => {
-  for (const child of live) {
-    try { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 function requireServerPackage(): void {
   try {
@@ -49,7 +43,7 @@ export async function startS3Server(options: { readonly bucket?: string; readonl
   // offers in its legacy provider: without it, the second page of a listing is a 500.
   const args = ['--openssl-legacy-provider', MAIN, dataDir, bucket, ...(options.allowMismatchedSignatures ? ['--allow-mismatched-signatures'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  live.add(child);
+  track(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const port = await new Promise<number>((resolve, reject) => {
@@ -68,9 +62,8 @@ export async function startS3Server(options: { readonly bucket?: string; readonl
       }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the S3 test server exited (${code}) before listening\n${stderr}`)); });
-  }).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    live.delete(child);
+  }).catch(async (err: unknown) => {
+    await killNow(child);
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
@@ -79,12 +72,7 @@ export async function startS3Server(options: { readonly bucket?: string; readonl
     endpoint: `http://127.0.0.1:${port}`, port, pid, bucket, dataDir,
     accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER',
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        process.kill(pid, 'SIGKILL');
-        await exited;
-      }
-      live.delete(child);
+      await killNow(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
