@@ -13,6 +13,9 @@ import type { Endpoint } from './endpoint.ts';
  * never appear raw in an id, so the key splits back into its parties unambiguously, and a key
  * that does not encode back to itself (another escaping, another order) is not a direct room.
  *
+ * Ids are written in their network's canonical form first (an XMPP address in lower case:
+ * canonicalParty), so every spelling of one account gives the same key.
+ *
  * A canonical room key has at most LIMITS.roomChars (256) characters. A pair whose key would be
  * longer has no direct chat: a hash would keep the key short, but the router must read the two
  * parties back out of the key to route an event (it is pure and keeps no table), and a hash
@@ -45,8 +48,26 @@ function escapeId(id: string): string | undefined {
   }
 }
 
-function partyText(party: DirectParty): string | undefined {
-  if (!NETWORK.test(party.network) || party.id.length === 0 || party.id.length > LIMITS.idChars) return undefined;
+/**
+ * Ids one account has in several spellings, written one way before they make a key. XMPP
+ * addresses compare case-insensitively (RFC 7622: the domain is case-folded, and servers map a
+ * localpart's case with the PRECIS username profile, as nodeprep did before), so
+ * `Alice@Example.org` and `alice@example.org` are one person and must be one direct chat, not two.
+ * Other networks' ids are taken as they are (WS token names and MTProto ids are exact).
+ */
+const ID_FORMS: ReadonlyMap<string, (id: string) => string> = new Map([
+  ['xmpp', (id: string) => id.normalize('NFC').toLowerCase()],
+]);
+
+/** `party` with its id in the one form its network writes it in (see ID_FORMS). */
+export function canonicalParty(party: DirectParty): DirectParty {
+  const form = ID_FORMS.get(party.network);
+  return form === undefined ? party : { network: party.network, id: form(party.id) };
+}
+
+function partyText(given: DirectParty): string | undefined {
+  if (!NETWORK.test(given.network) || given.id.length === 0 || given.id.length > LIMITS.idChars) return undefined;
+  const party = canonicalParty(given);
   const id = escapeId(party.id);
   return id === undefined ? undefined : `${party.network}:${id}`;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { directRoom, isDirectRoom, parseDirectRoom, peerOf, type DirectParty } from '../../src/core/direct.ts';
+import { canonicalParty, directRoom, isDirectRoom, parseDirectRoom, peerOf, type DirectParty } from '../../src/core/direct.ts';
 import { LIMITS } from '../../src/core/event.ts';
 
 const party = fc.record({
@@ -17,10 +17,11 @@ test('both sides compute the same key, and the key gives back its two parties', 
     assert.ok(isDirectRoom(key));
     const parsed = parseDirectRoom(key);
     assert.ok(parsed, key);
-    const sorted = [a, b].map((p) => `${p.network}\u0000${p.id}`).sort();
+    // (An xmpp party comes back in its canonical spelling: see the case test below.)
+    const sorted = [a, b].map(canonicalParty).map((p) => `${p.network}\u0000${p.id}`).sort();
     assert.deepEqual(new Set(parsed.map((p) => `${p.network}\u0000${p.id}`)), new Set(sorted));
-    assert.deepEqual(peerOf(key, a), { network: b.network, id: b.id });
-    assert.deepEqual(peerOf(key, b), { network: a.network, id: a.id });
+    assert.deepEqual(peerOf(key, canonicalParty(a)), canonicalParty(b));
+    assert.deepEqual(peerOf(key, canonicalParty(b)), canonicalParty(a));
   }), { numRuns: 500 });
 });
 
@@ -67,4 +68,19 @@ test('keys that are not in canonical form are not direct rooms', () => {
   assert.equal(peerOf('lobby', { network: 'websocket', id: 'carol' }), undefined);
   assert.equal(peerOf('dm:websocket:carol|xmpp:a@b', { network: 'websocket', id: 'dave' }), undefined);
   assert.deepEqual(peerOf('dm:websocket:carol|websocket:carol', { network: 'websocket', id: 'carol' }), { network: 'websocket', id: 'carol' });
+});
+
+test('an XMPP address in any case is one party (RFC 7622 case-insensitive); other networks\' ids are exact', () => {
+  const carol = { network: 'websocket', id: 'carol' };
+  const canonical = directRoom(carol, { network: 'xmpp', id: 'alice@example.org' });
+  assert.ok(canonical);
+  assert.equal(directRoom(carol, { network: 'xmpp', id: 'Alice@EXAMPLE.org' }), canonical);
+  assert.equal(directRoom({ network: 'xmpp', id: 'ALICE@example.org' }, carol), canonical);
+  assert.deepEqual(peerOf(canonical, carol), { network: 'xmpp', id: 'alice@example.org' });
+  // A key written with another spelling is not the canonical key of anything: not a direct room.
+  assert.equal(parseDirectRoom(canonical.replace('alice', 'Alice')), undefined);
+  // Token names are exact: two spellings, two people.
+  assert.notEqual(directRoom(carol, { network: 'websocket', id: 'Bob' }), directRoom(carol, { network: 'websocket', id: 'bob' }));
+  assert.deepEqual(canonicalParty({ network: 'mtproto', id: 'X1' }), { network: 'mtproto', id: 'X1' });
+  assert.deepEqual(canonicalParty({ network: 'xmpp', id: 'A\u0301@b.org' }), { network: 'xmpp', id: '\u00e1@b.org' }, 'NFC first, then lower case');
 });

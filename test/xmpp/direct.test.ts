@@ -8,6 +8,7 @@ import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-c
 import { metricValue } from '../websocket/harness.ts';
 import { startXmppBridge, type XmppBridge } from './bridge-harness.ts';
 import { directRoom } from '../../src/core/direct.ts';
+import { START_CURSOR } from '../../src/core/endpoint.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp } from '../../src/app.ts';
@@ -275,4 +276,30 @@ test('through the app (router with the delivering networks, the mapper in front 
   await alice.send(xml('presence', { to: carolPuppet }, xml('show', {}, 'dnd')));
   const dnd = await carol.next(presenceEvent, 10_000) as unknown as EventFrame;
   assert.deepEqual([dnd.room, dnd.event['state']], [aliceRoom, 'dnd']);
+});
+
+test('an XMPP address in any case is one direct chat: carol writing to @xmpp:ALICE@LOCALHOST reaches alice in the chat of her canonical address, answers name it canonically, replies land there', async (t) => {
+  const { alice, bridge, carolPuppet, aliceRoom, dm } = await setup(t);
+  const carol = await ws(t, bridge, bridge.tokens.carol);
+  const shouted = `@xmpp:${alice.bareJid.toUpperCase()}`;
+  assert.notEqual(shouted, aliceRoom);
+
+  const joined = await carol.request({ type: 'join', room: shouted });
+  assert.deepEqual([joined.type, joined['room']], ['joined', aliceRoom], 'joined under the canonical name');
+  const since = alice.mark();
+  const ack = await carol.request({ type: 'send', room: shouted, event: { kind: 'message', text: 'knock knock' } });
+  assert.deepEqual([ack.type, ack['room']], ['ack', aliceRoom]);
+  const got = await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChildText('body') === 'knock knock', 'carol\'s message', { since });
+  assert.equal(got.attrs['to']?.split('/')[0], alice.bareJid);
+
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'r1' }, xml('body', {}, 'who is there')));
+  const [reply] = await carol.collectEvents(1, 10_000);
+  assert.equal(reply?.event['text'], 'who is there');
+  assert.equal(reply?.room, aliceRoom);
+  assert.equal(reply?.event['room'], dm);
+  const stream = await bridge.bus.readStream(dm, START_CURSOR, 10);
+  assert.deepEqual(stream.entries.map((e) => e.event.id), [ack['id'], reply?.event.id], 'carol\'s message and alice\'s reply are one conversation');
+
+  const left = await carol.request({ type: 'leave', room: shouted });
+  assert.deepEqual([left.type, left['room']], ['left', aliceRoom], 'left under any spelling');
 });

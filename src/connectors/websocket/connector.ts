@@ -321,7 +321,8 @@ export class WebSocketConnector implements Connector {
           if (!chat.ok) return fail(chat.code, chat.message, frame.room);
           const since = await this.checkSince(frame.since, chat.room);
           if (!since.ok) return fail(since.code, since.message, frame.room);
-          await this.live.outbound.join(session, ref, frame.room, chat.room, since.cursor);
+          // Joined under the canonical spelling: the name the chat's events and hello.directChats use.
+          await this.live.outbound.join(session, ref, chat.wsRoom, chat.room, since.cursor);
           return;
         }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
@@ -332,10 +333,14 @@ export class WebSocketConnector implements Connector {
         await this.live.outbound.join(session, ref, frame.room, room, since.cursor);
         return;
       }
-      case 'leave':
-        if (!this.live.outbound.leave(session, frame.room)) return fail(ErrorCode.NotJoined, `not joined to "${frame.room}"`, frame.room);
-        session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: frame.room });
+      case 'leave': {
+        // A direct chat is left under any spelling of its address (it was joined under the canonical one).
+        const chat = isDirectAddress(frame.room) ? this.directChat(frame.room, session) : undefined;
+        const wsRoom = chat?.ok === true ? chat.wsRoom : frame.room;
+        if (!this.live.outbound.leave(session, wsRoom)) return fail(ErrorCode.NotJoined, `not joined to "${frame.room}"`, frame.room);
+        session.send({ type: 'left', ...(ref !== undefined ? { ref } : {}), room: wsRoom });
         return;
+      }
       case 'send': {
         if (isDirectAddress(frame.room)) {
           const chat = this.directChat(frame.room, session);
@@ -346,7 +351,7 @@ export class WebSocketConnector implements Connector {
           // Published only if it reaches the person: a network that does not run (or not deliver) here would never see it.
           const reaches = this.live.router.route(built.event).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
           if (!reaches) return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
-          await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
+          await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, chat.wsRoom, this.live.metrics, this.live.logger);
           return;
         }
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });

@@ -1,4 +1,4 @@
-import { directRoom, peerOf, type DirectParty } from '../../core/direct.ts';
+import { canonicalParty, directRoom, peerOf, type DirectParty } from '../../core/direct.ts';
 import { CONNECTOR } from './inbound.ts';
 
 /**
@@ -27,7 +27,8 @@ export function selfParty(tokenName: string): DirectParty {
 }
 
 export type DirectChat =
-  | { ok: true; peer: DirectParty; room: string }
+  /** `wsRoom`: the chat's name in its canonical spelling (`@xmpp:Alice@Example.org` is `@xmpp:alice@example.org`): what answers and events carry. */
+  | { ok: true; peer: DirectParty; room: string; wsRoom: string }
   | { ok: false; message: string };
 
 const NETWORK = /^[a-z0-9-]{1,64}$/;
@@ -44,10 +45,10 @@ export function resolveDirect(tokenName: string, wsRoom: string): DirectChat {
   if (!NETWORK.test(network) || id.length === 0) {
     return { ok: false, message: `"${wsRoom.slice(0, 80)}" is not a direct chat address: write @<network>:<id>, e.g. @xmpp:alice@example.org or @websocket:bob` };
   }
-  const peer = { network, id };
-  const room = directRoom(selfParty(tokenName), peer);
+  const room = directRoom(selfParty(tokenName), { network, id });
   if (room === undefined) return { ok: false, message: `no direct chat with "${wsRoom.slice(0, 80)}": the address is not valid text or too long for a room key` };
-  return { ok: true, peer, room };
+  const peer = canonicalParty({ network, id });
+  return { ok: true, peer, room, wsRoom: directAddress(peer) };
 }
 
 /** The WS room under which a token sees a direct room (the other party), or undefined if the token is not a party of it. */
