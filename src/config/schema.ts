@@ -31,6 +31,8 @@ export type TokenConfig = z.infer<typeof TokenSchema>;
  * 2^40 that widely used clients (TDLib) accept.
  */
 export const MTPROTO_MAX_ACCOUNT_ID = 2 ** 39 - 1;
+/** The login service's user id (Telegram's service notifications): it sends login codes, no account may have it. */
+export const MTPROTO_LOGIN_SERVICE_ID = 777000;
 
 const rate = (perSecond: number, burst: number) => z.object({
   perSecond: z.number().min(0.01).max(1_000_000).default(perSecond),
@@ -40,7 +42,7 @@ const rate = (perSecond: number, burst: number) => z.object({
 /** One MTProto account: a bot (logs in with a bridge-issued token) or a person (logs in with a phone number and a code). */
 export const MtprotoAccountSchema = z.object({
   /** The user id clients see; mappings/identities.yaml links it (`mtproto: <id>`). */
-  id: z.number().int().min(1).max(MTPROTO_MAX_ACCOUNT_ID),
+  id: z.number().int().min(1).max(MTPROTO_MAX_ACCOUNT_ID).refine((id) => id !== MTPROTO_LOGIN_SERVICE_ID, `${MTPROTO_LOGIN_SERVICE_ID} is the login service's id (it sends login codes): pick another`),
   firstName: z.string().min(1).max(64),
   lastName: z.string().max(64).optional(),
   username: z.string().regex(/^[A-Za-z]\w{4,31}$/, '5 to 32 characters: a letter, then letters, digits or _').optional(),

@@ -53,6 +53,8 @@ export interface ChatBridgeOptions {
   readonly keyEncryptionKey?: string;
   /** A fixed MTProto port (a free one, asked for once), so clients find the app again after `restart()`. */
   readonly keepPort?: boolean;
+  /** More files of the config tree (path -> content), e.g. mappings/identities.yaml. */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface ChatBridge {
@@ -90,7 +92,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     ...(opts.extra !== undefined ? [opts.extra] : []),
     '',
   ].join('\n');
-  const tree = makeConfigTree(config, { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n` });
+  const tree = makeConfigTree(config, { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n`, ...opts.files });
   tree.write('keys/server.pem', pem);
   if (opts.keyEncryptionKey === undefined) writeKekFile(join(tree.dir, 'keys', 'kek.key'));
   const logger = process.env['MTPROTO_TEST_LOG'] ? createLogger('debug') : silentLogger;

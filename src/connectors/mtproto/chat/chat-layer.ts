@@ -2,6 +2,7 @@
 // the message box with per-account pts, live updates, files, flood control. It plugs into the
 // API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
 // serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`, under `chat:`.
+import { CodeDelivery } from './code-delivery.ts';
 import type { Bus, Stoppable } from '../../../bus/types.ts';
 import type { KeyRing } from '../store/key-ring.ts';
 import { storedSecret } from '../store/open-stores.ts';
@@ -85,6 +86,8 @@ export class ChatLayer {
       live: new LiveSessions(opts.codec, opts.logger),
       authorizations: new Authorizations(state, directory),
       codes: new LoginCodes(state, opts.config.login),
+      codeDelivery: new CodeDelivery(opts.bus, opts.routing, opts.identities, opts.logger),
+      codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
       files,

@@ -27,7 +27,8 @@ export function registerAuth(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'auth.sendCode', 'none', async (call) => {
     const { account, digits } = personOf(stringField(call, 'phone_number'));
     const pending = await deps.codes.issue(digits);
-    deps.logger.info({ user: String(account.id) }, 'mtproto login code issued (switchboard mtproto-code --phone shows it)');
+    const sentTo = await deps.codeDelivery.deliver(account, pending.code, deps.codeTtlSeconds);
+    deps.logger.info({ user: String(account.id), sentTo }, 'mtproto login code issued (sent to the linked accounts listed; switchboard mtproto-code --phone shows it)');
     // "Sent through the app": the code reaches the person out of band, not by SMS.
     return { _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeApp', length: CODE_LENGTH }, phone_code_hash: pending.hash };
   });

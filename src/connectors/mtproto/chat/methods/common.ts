@@ -15,6 +15,7 @@ import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
 import type { LiveSessions } from '../live-sessions.ts';
+import type { CodeDelivery } from '../code-delivery.ts';
 import type { LoginCodes } from '../login-codes.ts';
 import type { MediaInfo, MessageBox, MessageRecord } from '../message-box.ts';
 import type { People } from '../people.ts';
@@ -35,6 +36,10 @@ export interface ChatDeps {
   readonly presence: PresenceBook;
   readonly authorizations: Authorizations;
   readonly codes: LoginCodes;
+  /** Sends login codes to a person's linked accounts on other networks. */
+  readonly codeDelivery: CodeDelivery;
+  /** How long a login code is valid, in seconds (for the message that carries it). */
+  readonly codeTtlSeconds: number;
   readonly flood: FloodControl;
   readonly order: PublishOrder;
   readonly files: ChatFiles;

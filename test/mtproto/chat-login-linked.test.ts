@@ -1,0 +1,48 @@
+// A person's login code reaches them through their linked account on another network
+// (mappings/identities.yaml): a stock gramjs client logs in with the code its person got as a
+// WebSocket direct-chat message from the login service, without the admin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, shutdown, startChatBridge } from './chat-harness.ts';
+import { connectClient } from '../helpers/ws-client.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { makeConfigTree } from '../config/fixture.ts';
+
+const IDENTITIES = `identities:\n  - canonical: bob\n    websocket: alice\n    mtproto: ${PERSON_ID}\n`;
+
+test('the login code goes to the person\'s linked WS account as a direct chat from the login service (@mtproto:777000), and logs the stock client in', { timeout: 60_000 }, async (t) => {
+  const bridge = await startChatBridge({ files: { 'mappings/identities.yaml': IDENTITIES } });
+  t.after(() => bridge.close());
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  t.after(() => ws.close());
+  const client = chatClient(bridge.mtprotoPort());
+  t.after(() => shutdown(client));
+
+  let delivered: { room: string; text: string; sender: { id: string; name?: string }; pending: string | undefined } | undefined;
+  await client.start({
+    phoneNumber: PERSON_PHONE,
+    phoneCode: async () => {
+      const [frame] = await ws.collectEvents(1, 10_000);
+      const text = String(frame?.event['text']);
+      delivered = { room: String(frame?.room), text, sender: frame?.event['sender'] as { id: string; name?: string }, pending: await bridge.pendingCode(PERSON_PHONE) };
+      return /Login code: (\d{5})\./.exec(text)?.[1] ?? 'none';
+    },
+    onError: (err: unknown) => { throw err; },
+  });
+  assert.ok(delivered, 'the code came as a WS event');
+  assert.equal(delivered.room, '@mtproto:777000');
+  assert.deepEqual([delivered.sender.id, delivered.sender.name], ['777000', 'Switchboard login']);
+  assert.match(delivered.text, /^Login code: \d{5}\. It logs your MTProto client in as Bob, once, within 5 minutes\./);
+  assert.equal(/(\d{5})/.exec(delivered.text)?.[1], delivered.pending, 'the code of the message is the pending one');
+  assert.equal(String((await client.getMe()).id), String(PERSON_ID), 'logged in with it');
+  assert.equal(await bridge.pendingCode(PERSON_PHONE), undefined, 'used up');
+});
+
+test('config: no MTProto account may have the login service\'s id 777000', async () => {
+  const tree = makeConfigTree('mtproto:\n  enabled: true\n  accounts:\n    - { id: 777000, phone: "+1 555 0199", firstName: Eve }\n');
+  try {
+    await assert.rejects(loadConfig(tree.configFile, { env: {} }), /mtproto\.accounts\.0\.id.*777000 is the login service's id/s);
+  } finally {
+    tree.cleanup();
+  }
+});
