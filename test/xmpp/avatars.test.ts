@@ -83,4 +83,13 @@ test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, 
   const eliPresences = alice.stanzas.filter((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Eli`);
   assert.ok(eliPresences.length > 0, 'Eli joined');
   assert.deepEqual(eliPresences.filter((el) => el.getChild('x', 'vcard-temp:x:update') !== undefined).map(String), [], 'no avatar hash for a photo known only by its URL');
+
+  // Direct chats too: alice subscribes to Dana's puppet; its presence to her carries the same hash.
+  await alice.send(xml('presence'));
+  const danaPuppet = puppetJid(people[0] as { network: string; id: string }, prosody.componentDomain);
+  const mark = alice.stanzas.length;
+  await alice.send(xml('presence', { to: danaPuppet, type: 'subscribe' }));
+  const direct = await alice.waitFor((el) => el.name === 'presence' && el.attrs['from']?.split('/')[0] === danaPuppet && el.attrs['type'] === undefined, 'the puppet\'s presence to alice', { since: mark });
+  assert.equal(photoIn(direct), sha1);
 });
+

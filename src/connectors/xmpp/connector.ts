@@ -284,6 +284,7 @@ export class XmppConnector implements Connector {
           bus: live.bus, domain: this.config.domain, send: (el) => holding.link.send(el), logger: live.logger,
           originIds: this.originIds, contacts: holding.contacts, sentOnStream: holding.sentDirect,
           rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
+          photoOf: (bare) => this.photoOf(bare),
         });
         live.metrics.direct.inc({ direction: 'out', outcome });
         continue;
@@ -394,6 +395,22 @@ export class XmppConnector implements Connector {
     avatars.photoOf(url).then((photo) => show(photoHash(photo)), () => { /* photoOf logs and never rejects */ });
   }
 
+  /**
+   * XEP-0153 for a puppet's presence to a direct-chat contact: its avatar hash when the avatar is
+   * fetched already; otherwise nothing now, and the fetch is started so the next presence has it
+   * (a probe, a resubscription, the next change, the presences sent after a reconnect).
+   */
+  private photoOf(puppetBare: string): { photo?: string } {
+    const url = this.puppetNames.get(puppetBare)?.avatar;
+    if (url === undefined || !this.avatars) return {};
+    const known = this.avatars.knownHash(url);
+    if (known === undefined) {
+      void this.avatars.photoOf(url);
+      return {};
+    }
+    return known.hash !== undefined ? { photo: known.hash } : {};
+  }
+
   private onPresence(el: Element, holding: Holding): void {
     const p = parsePresence(el);
     const room = bareJid(p.from);
@@ -433,14 +450,14 @@ export class XmppConnector implements Connector {
           await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
           // RFC 6121 §3.1.5: subscription answers come from the bare JID.
           send(buildPresence({ from: chat.puppet, to: user, type: 'subscribed' }));
-          send(buildPresence({ from: puppetFull, to: user, ...await current() }));
+          send(buildPresence({ from: puppetFull, to: user, ...await current(), ...this.photoOf(chat.puppet) }));
           // Ask for theirs in return: their presence then reaches the person (the server answers by itself if already granted).
           send(buildPresence({ from: chat.puppet, to: user, type: 'subscribe' }));
           count('subscribed');
         });
         return;
       case 'probe':
-        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: user, ...await current() })); });
+        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: user, ...await current(), ...this.photoOf(chat.puppet) })); });
         return;
       case 'unsubscribe':
         this.inOrder(user, async () => {
@@ -483,7 +500,7 @@ export class XmppConnector implements Connector {
     for (const [user, puppet] of holding.contacts.all()) {
       if (this.holding !== holding || holding.link.status !== 'online') return;
       const shown = await holding.contacts.presenceOf(puppet, user).catch(() => undefined) ?? { state: 'available' as const };
-      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown })).catch(() => {});
+      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown, ...this.photoOf(puppet) })).catch(() => {});
     }
   }
 

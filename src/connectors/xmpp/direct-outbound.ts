@@ -45,6 +45,8 @@ export interface DirectOutboundDeps {
   contacts: Contacts;
   sentOnStream: SentOnStream;
   rememberPuppet(bareJid: string, name: string, avatar?: string): void;
+  /** XEP-0153: the puppet's avatar hash for its presence, when its avatar is fetched already (`{}` otherwise). */
+  photoOf(puppetBare: string): { photo?: string };
 }
 
 /**
@@ -137,7 +139,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
       await deps.contacts.setPresence(puppetBare, to, shown);
       // Presence goes only where it was asked for (a subscription) or where a chat is going on.
       if (!(await deps.contacts.mayShowPresence(to, puppetBare))) return 'not_shown';
-      await deps.send(buildPresence({ from: puppet, to, ...shown }));
+      await deps.send(buildPresence({ from: puppet, to, ...shown, ...deps.photoOf(puppetBare) }));
       return 'sent';
     }
     case 'membership':
