@@ -296,3 +296,41 @@ test('routing at publish that fails half way (an egress add keeps failing): the 
       await admin.quit();
     }
   }));
+
+test('direct deliveries of one batch to several connectors run side by side: a slow one does not hold the others back; each keeps its order', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    let hold = false;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => { release = r; });
+    const ws = new Collector(bus, 'websocket', async () => { if (hold) await gate; }, { direct: true });
+    const mt = new Collector(bus, 'mtproto', undefined, { direct: true });
+    const xmpp = new Collector(bus, 'xmpp');
+    closers.push(ws, mt, xmpp);
+    try {
+      await waitForLease(bus, 'egress:xmpp');
+      await waitForDirect(bus, registry, ws, [mt, xmpp]);
+      await waitForDirect(bus, registry, mt, [ws, xmpp]);
+      const before = { ws: (await handOffs(registry, 'websocket')).delivered, mt: (await handOffs(registry, 'mtproto')).delivered };
+      hold = true;
+      // From XMPP: the room's WS endpoint (listed first) and its MTProto chat get it.
+      const first = message('first');
+      // Not awaited: a publish routed here resolves once its direct deliveries are done.
+      const published = bus.publish([first]);
+      await waitFor(() => ws.calls.some((c) => c.some((d) => d.event.id === first.id)), { what: 'the WS handler holding the batch' });
+      await waitFor(() => mt.ids().includes(first.id), { what: 'the MTProto delivery while the WS one is still held', timeoutMs: 5_000 });
+      assert.deepEqual(ws.ids(), [], 'the WS handler has not finished');
+      hold = false;
+      release();
+      await published;
+      const second = message('second');
+      await bus.publish([second]);
+      await waitFor(() => ws.ids().length === 2 && mt.ids().length === 2, { what: 'both events at both' });
+      assert.deepEqual(ws.ids(), [first.id, second.id]);
+      assert.deepEqual(mt.ids(), [first.id, second.id]);
+      assert.ok((await handOffs(registry, 'websocket')).delivered > before.ws && (await handOffs(registry, 'mtproto')).delivered > before.mt, 'both went direct');
+    } finally {
+      release();
+    }
+  }));

@@ -307,8 +307,13 @@ export class RedisBus implements Bus {
     });
 
     const triedOnce = new Set<string>();
-    for (const [connector, deliveries] of byConnector) {
-      const outcome = this.direct ? await this.direct.handOff(connector, deliveries, this.router?.leaseHeldSince) : 'not now';
+    // Side by side: each connector's handler runs under its own consumer, and a slow one (an
+    // MTProto chat log's writes) must not hold back another (a WebSocket room) listed after it.
+    // Each keeps its order: the next chunk is dispatched only once all of these are over.
+    const direct = this.direct;
+    const handOffs = direct === undefined ? [] : await Promise.all([...byConnector].map(async ([connector, deliveries]) =>
+      [connector, await direct.handOff(connector, deliveries, this.router?.leaseHeldSince)] as const));
+    for (const [connector, outcome] of handOffs) {
       if (outcome === 'delivered') byConnector.delete(connector);
       else if (outcome === 'failed') triedOnce.add(connector);
     }
