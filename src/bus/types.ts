@@ -122,6 +122,12 @@ export interface IdMap {
  * (Redis, shared by every instance; on the memory driver a local file when `bus.stateDir` is set),
  * so it survives a restart.
  */
+/**
+ * Small shared state (keys, positions, logs of a connector). Calls are applied in the order they
+ * are made, also when they are not awaited one by one (the redis driver sends them on one
+ * connection, the memory driver applies them at once): a caller may issue writes that depend on
+ * each other back to back and await them together, one round trip instead of several.
+ */
 export interface StateStore {
   get(key: string): Promise<string | undefined>;
   /** Sets a value; `ttlMs` makes it expire. */

@@ -171,13 +171,12 @@ export class ChatLog {
       const from = b * BLOCK - this.firstN;
       writes.push(this.state.set(`log:${this.chat}:${b}`, JSON.stringify(all.slice(from, from + BLOCK))));
     }
+    // After its blocks (issued after them, so applied after them: StateStore keeps call order):
+    // a head never names a block that is not written (load() probes one further).
+    const head = lastBlock > this.#head.last ? { ...this.#head, last: lastBlock } : undefined;
+    if (head !== undefined) writes.push(this.state.set(`head:${this.chat}`, JSON.stringify(head)));
     await Promise.all(writes);
-    // After its blocks: a head never names a block that is not written (load() probes one further).
-    if (lastBlock > this.#head.last) {
-      const head = { ...this.#head, last: lastBlock };
-      await this.state.set(`head:${this.chat}`, JSON.stringify(head));
-      this.#head = head;
-    }
+    if (head !== undefined) this.#head = head;
   }
 
   /** The written entries become visible. */
@@ -230,8 +229,8 @@ export class ChatLog {
       const gone = this.entries.slice(0, BLOCK);
       const lastG = gone.at(-1)!.g;
       const head: Head = { first: this.#head.first + 1, last: this.#head.last, droppedG: lastG };
-      await this.state.set(`head:${this.chat}`, JSON.stringify(head));
-      await this.state.delete(`log:${this.chat}:${this.#head.first}`);
+      // The head first (readers then never look for the block), the block right behind it.
+      await Promise.all([this.state.set(`head:${this.chat}`, JSON.stringify(head)), this.state.delete(`log:${this.chat}:${this.#head.first}`)]);
       this.#head = head;
       this.entries = this.entries.slice(BLOCK);
       this.firstN += BLOCK;

@@ -235,7 +235,8 @@ export class MessageBox {
 
   /**
    * Writes the batch in hand: its messages first (an entry never points at a message that is not
-   * stored), then each touched block of each log once; only then does it become visible (readers,
+   * stored), then each touched block of each log once, all issued back to back in that order (one
+   * round trip: the state keeps the order of calls); only then does it become visible (readers,
    * waiters). On a failed write nothing of the batch stays (the bus delivers the batch again) and
    * the error is thrown. Then old blocks past retention are dropped (best effort: retried next time).
    */
@@ -249,8 +250,12 @@ export class MessageBox {
     this.#stagedEntries = [];
     if (logs.length === 0) return;
     try {
-      await Promise.all(records.map((r) => this.state.set(`msg:${r.id}`, JSON.stringify(r))));
-      await Promise.all(logs.map((l) => l.write()));
+      // Records before the log entries that point at them, issued back to back: the state applies
+      // calls in the order they are made (StateStore), so this is one round trip, not two.
+      await Promise.all([
+        ...records.map((r) => this.state.set(`msg:${r.id}`, JSON.stringify(r))),
+        ...logs.map((l) => l.write()),
+      ]);
     } catch (err) {
       for (const l of logs) l.discard();
       // What was handed out of the lost batch is never reused: the next append claims a new block.
@@ -271,11 +276,10 @@ export class MessageBox {
 
   /** Messages whose `new` entry left the retained window are deleted with it. */
   async #forget(dropped: readonly LogEntry[]): Promise<void> {
-    for (const e of dropped) {
-      if (e.k !== 'new') continue;
-      this.#records.delete(e.m);
-      await this.state.delete(`msg:${e.m}`);
-    }
+    const gone = dropped.filter((e) => e.k === 'new');
+    for (const e of gone) this.#records.delete(e.m);
+    // A block's messages at once (a trim drops a whole block), not a round trip each.
+    await Promise.all(gone.map((e) => this.state.delete(`msg:${e.m}`)));
   }
 
   /** The entry `eventKey` made in `chat`, if the log has it (with `staged`: also if the batch in hand has it). */
