@@ -37,8 +37,6 @@ export interface MtprotoLinkSpec {
   readonly wsUrl: string;
   readonly wsToken: string;
   readonly room: string;
-  /** Where the gramjs sender runs: a thread of its own (default) or the receiver's (bench/mtproto-link.ts). */
-  readonly senderThread?: 'own' | 'shared';
 }
 
 export interface RelayUnderTest {

@@ -1,85 +1,58 @@
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
 import { joinedClient } from './clients.ts';
 import { decodeStamp, encodeStamp, type BenchLink, type MtprotoLinkSpec } from './link.ts';
-import { startGramjsSender, type GramjsSender } from './mtproto-sender.ts';
-import type { SenderIn, SenderOut } from './mtproto-sender-worker.ts';
 
 /**
- * The MTProto side of the chat bench: a stock gramjs 2.26 TelegramClient sends to the MTProto chat
- * (bench/mtproto-sender.ts); a WebSocket client of protocol v1 joined to the linked WS room
- * receives, in this thread, where the stamps are taken and read.
- *
- * The sender runs in a thread of its own by default (`senderThread: 'own'`): gramjs spends ~0.4 ms
- * of CPU per message (big-integer arithmetic, GC), and in the receiver's thread its work and
- * pauses delayed the receiver's reading of messages that had already arrived, which counted as
- * the bridge's latency (pacer lags of 12–22 ms where the WS sender's are 3–5). Real senders and
- * receivers do not share an event loop. The post to the sender's thread is inside the measured
- * time. `senderThread: 'shared'` keeps the earlier layout, to compare.
+ * The MTProto side of the chat bench: a stock gramjs 2.26 TelegramClient (only a Connection
+ * subclass for host and port, the pinned server key, a MemorySession) logged in as a bot, sending
+ * each stamp with messages.sendMessage without waiting for the answer (like a busy client: gramjs
+ * packs what is queued into containers); a WebSocket client of protocol v1 receives the events.
  */
-const WORKER_BOOT = `
-import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./mtproto-sender-worker.ts', import.meta.url).href)}); });
-`;
-const START_TIMEOUT_MS = 30_000;
-const CLOSE_TIMEOUT_MS = 10_000;
+const require = createRequire(import.meta.url);
+
+interface GramClient {
+  start(params: Record<string, unknown>): Promise<void>;
+  invoke(request: unknown): Promise<unknown>;
+  getDialogs(params?: Record<string, unknown>): Promise<unknown>;
+  destroy(): Promise<void>;
+  floodSleepThreshold: number;
+}
 
 interface Frame {
   readonly type?: string;
   readonly event?: { readonly kind?: string; readonly text?: string };
 }
 
-/** The gramjs sender in its own worker thread, behind the same interface. */
-async function senderInOwnThread(spec: MtprotoLinkSpec, onError: (err: Error) => void): Promise<GramjsSender> {
-  const worker = new Worker(WORKER_BOOT, { eval: true, workerData: spec });
-  const post = (m: SenderIn): void => worker.postMessage(m);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the gramjs sender did not log in in time')), START_TIMEOUT_MS);
-      worker.once('message', (m: SenderOut) => {
-        clearTimeout(timer);
-        if ('ready' in m) resolve();
-        else reject(new Error(`the gramjs sender did not start: ${'error' in m ? m.error : 'closed'}`));
-      });
-      worker.once('error', (err) => { clearTimeout(timer); reject(err); });
-    });
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
-  worker.on('message', (m: SenderOut) => { if ('error' in m) onError(new Error(m.error)); });
-  worker.on('error', (err) => onError(err));
-  return {
-    send(text) { post({ text }); },
-    async close() {
-      try {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-          worker.on('message', (m: SenderOut) => { if ('closed' in m) { clearTimeout(timer); resolve(); } });
-          post({ close: true });
-        });
-      } finally {
-        await worker.terminate();
-      }
-    },
-  };
-}
-
 export async function openMtprotoLink(spec: MtprotoLinkSpec): Promise<BenchLink> {
+  const bigInt = require('big-integer') as (v: string | number) => unknown;
+  const rsa = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> };
+  rsa._serverKeys.set(spec.serverKey.fingerprint, { n: bigInt(spec.serverKey.n), e: Number(spec.serverKey.e) });
+  const { TelegramClient } = require('telegram') as { TelegramClient: new (session: unknown, apiId: number, apiHash: string, opts: Record<string, unknown>) => GramClient };
+  const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(dc: number, ip: string, port: number): void } };
+  const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (p: Record<string, unknown>) => object };
+  const { Logger, LogLevel } = require('telegram/extensions/Logger') as { Logger: new (level: string) => unknown; LogLevel: { NONE: string } };
+  const { Api } = require('telegram/tl') as { Api: { messages: { SendMessage: new (a: Record<string, unknown>) => unknown }; InputPeerChat: new (a: Record<string, unknown>) => unknown } };
+  class Local extends ConnectionTCPFull {
+    constructor(p: Record<string, unknown>) {
+      super({ ...p, ip: '127.0.0.1', port: spec.port });
+    }
+  }
+  const session = new MemorySession();
+  session.setDC(2, '127.0.0.1', spec.port);
+  const client = new TelegramClient(session, 1, 'bench', { connection: Local, connectionRetries: 5, autoReconnect: false, requestRetries: 1, baseLogger: new Logger(LogLevel.NONE) });
+  client.floodSleepThreshold = 0;
+  await client.start({ botAuthToken: spec.botToken, onError: (err: unknown) => { throw err; } });
+  await client.getDialogs();
+  const receiver: WebSocket = await joinedClient(spec.wsUrl, spec.wsToken, spec.room);
+  const peer = new Api.InputPeerChat({ chatId: bigInt(spec.chatId) });
   let failure: ((err: Error) => void) | undefined;
   let closing = false;
-  const fail = (err: Error): void => { if (!closing) failure?.(err); };
-  const sender = spec.senderThread === 'shared' ? await startGramjsSender(spec) : await senderInOwnThread(spec, fail);
-  let receiver: WebSocket;
-  try {
-    receiver = await joinedClient(spec.wsUrl, spec.wsToken, spec.room);
-  } catch (err) {
-    await sender.close();
-    throw err;
-  }
+  let randomId = Math.floor(Math.random() * 1e12);
   return {
     send(seq, sentAt) {
-      sender.send(encodeStamp(seq, sentAt), (err) => fail(new Error(`sendMessage ${seq} failed: ${String(err)}`)));
+      client.invoke(new Api.messages.SendMessage({ peer, message: encodeStamp(seq, sentAt), randomId: bigInt(randomId++) }))
+        .catch((err: unknown) => { if (!closing) failure?.(new Error(`sendMessage ${seq} failed: ${String(err)}`)); });
     },
     onReceive(handler) {
       receiver.on('message', (data) => {
@@ -96,7 +69,9 @@ export async function openMtprotoLink(spec: MtprotoLinkSpec): Promise<BenchLink>
     async close() {
       closing = true;
       receiver.close();
-      await sender.close();
+      const timers = (client as unknown as { _exportedSenderReleaseTimeouts?: Map<number, NodeJS.Timeout> })._exportedSenderReleaseTimeouts;
+      for (const t of timers?.values() ?? []) clearTimeout(t);
+      await client.destroy();
     },
   };
 }
