@@ -7,6 +7,8 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { makeConfigTree } from '../config/fixture.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 import { wsUrlOf } from '../helpers/app.ts';
+import { UrlSigner } from '../../src/media/url-signer.ts';
+import type { MediaId } from '../../src/media/media-id.ts';
 
 const ALICE = 'sb_test_alice_media_wiring';
 const BOB = 'sb_test_bob_media_wiring';
@@ -43,6 +45,54 @@ test('the app serves the media store: a WS token uploads, the attachment travels
       assert.deepEqual(Buffer.from(await download.arrayBuffer()), bytes);
       const tampered = await fetch(String(received['url']).replace(/sig=[^&]+/, 'sig=AAAA'));
       assert.equal(tampered.status, 403);
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  } finally {
+    await app.close();
+    tree.cleanup();
+  }
+});
+
+test('attachment links go out freshly signed: a reference whose link expired arrives with a working one, live and on a replay (join since null); a foreign URL is passed on as it is', async () => {
+  const secret = '0123456789abcdef0123456789abcdef0123';
+  const tree = makeConfigTree([
+    'http: { port: 0 }\n',
+    `media: { urls: { secret: "${secret}" } }\n`,
+    `websocket:\n  tokens:\n    - { name: alice, hash: "${hashToken(ALICE)}" }\n    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
+  ].join(''), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+  const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger });
+  try {
+    const bytes = Buffer.from('%PDF-1.4 an old file\n');
+    const uploaded = await fetch(`${app.httpUrl}/media?name=old.pdf`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${ALICE}` } });
+    const attachment = await uploaded.json() as Record<string, unknown>;
+    // The same link as signed ten days ago: valid signature, expired.
+    const tenDaysAgo = new UrlSigner(secret, () => Date.now() - 10 * 86_400_000);
+    const expired = `${app.httpUrl}${tenDaysAgo.signedPath('/media', attachment['id'] as MediaId, 'old.pdf', 3_600).path}`;
+    assert.equal((await fetch(expired)).status, 410, 'the old link has expired');
+    const foreign = { id: 'a'.repeat(64), sha256: 'a'.repeat(64), name: 'elsewhere.txt', mime: 'text/plain', size: 3, url: 'https://files.example.org/elsewhere.txt' };
+
+    const alice = await connectClient(wsUrlOf(app), ALICE);
+    const bob = await connectClient(wsUrlOf(app), BOB);
+    try {
+      await alice.request({ type: 'join', room: 'lobby' });
+      await bob.request({ type: 'join', room: 'lobby' });
+      const ack = await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', attachments: [{ ...attachment, url: expired }, foreign] } });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      const urlsOf = (frame: { event: Record<string, unknown> } | undefined) => ((frame?.event['attachments'] as { url: string }[] | undefined) ?? []).map((a) => a.url);
+      const [live] = await bob.collectEvents(1);
+      const [liveUrl, liveForeign] = urlsOf(live);
+      assert.notEqual(liveUrl, expired);
+      assert.equal((await fetch(String(liveUrl))).status, 200, 'live: a working link');
+      assert.equal(liveForeign, foreign.url, 'a URL the store did not sign is left alone');
+
+      await bob.request({ type: 'leave', room: 'lobby' });
+      await bob.request({ type: 'join', room: 'lobby', since: null });
+      const [replayed] = await bob.collectEvents(1);
+      assert.equal(replayed?.event.id, live?.event.id);
+      const replayedUrl = urlsOf(replayed)[0];
+      assert.equal((await fetch(String(replayedUrl))).status, 200, 'replayed: a working link');
     } finally {
       await alice.close();
       await bob.close();

@@ -1,3 +1,4 @@
+import { FreshLinks, type AttachmentLinks } from './fresh-links.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import { ErrorCode } from '../../core/errors.ts';
@@ -37,7 +38,11 @@ export class Outbound {
   /** Sessions by token name: a direct chat reaches every session of its token, joined or not. */
   private readonly users = new Map<string, Set<Session>>();
 
-  constructor(private readonly bus: Bus, private readonly router: RoutingView, private readonly logger: Logger) {}
+  private readonly fresh: FreshLinks;
+
+  constructor(private readonly bus: Bus, private readonly router: RoutingView, private readonly logger: Logger, links?: AttachmentLinks) {
+    this.fresh = new FreshLinks(links);
+  }
 
   /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
@@ -234,7 +239,7 @@ export class Outbound {
         if (session.subscriptions.get(room) !== subscription) return;
         if (subscription.lastCursor !== undefined && compareCursors(cursor, subscription.lastCursor) <= 0) continue;
         subscription.lastCursor = cursor;
-        if (!session.send({ type: 'event', room, cursor, event })) return;
+        if (!session.send({ type: 'event', room, cursor, event: this.fresh.of(event) })) return;
         if (!(await session.drain())) return;
       }
     });
@@ -277,7 +282,7 @@ export class Outbound {
   private push(session: Session, membership: Membership, cursor: Cursor, event: CanonicalEvent): boolean {
     if (membership.lastCursor !== undefined && compareCursors(cursor, membership.lastCursor) <= 0) return true;
     membership.lastCursor = cursor;
-    return session.send({ type: 'event', room: membership.wsRoom, cursor, event });
+    return session.send({ type: 'event', room: membership.wsRoom, cursor, event: this.fresh.of(event) });
   }
 
   /** Sends what the membership missed after `since` (undefined: from the oldest retained), paced by the socket, page by page up to the stream's end. */
