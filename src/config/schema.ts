@@ -139,6 +139,7 @@ export const ConfigSchema = z.object({
       directDelivery: z.boolean().default(true),
       routeAtPublish: z.boolean().default(true),
       skipLonelyFanout: z.boolean().default(true),
+      corkWrites: z.boolean().default(true),
     }).strict().prefault({}),
   }).strict().prefault({}),
   http: z.object({

@@ -18,6 +18,8 @@ export interface FastPaths {
   readonly routeAtPublish: boolean;
   /** Fan-out publishes are skipped while the routing instance's last append found no other follower. */
   readonly skipLonelyFanout: boolean;
+  /** The commands one tick issues on the command connection go out in one socket write (corked-writes.ts). */
+  readonly corkWrites: boolean;
   // Measured and removed (gain within the bench's noise; bench/RESULTS.md, 2026-12-03): completing a
   // batch and fetching the next job in one call (BullMQ's fetchNext, through a protected method), and
   // the router reusing the events its process validated at publish instead of validating them again.
@@ -27,12 +29,14 @@ export const ALL_FAST_PATHS_ON: FastPaths = {
   directDelivery: true,
   routeAtPublish: true,
   skipLonelyFanout: true,
+  corkWrites: true,
 };
 
 export const ALL_FAST_PATHS_OFF: FastPaths = {
   directDelivery: false,
   routeAtPublish: false,
   skipLonelyFanout: false,
+  corkWrites: false,
 };
 
 export const FAST_PATH_NAMES = Object.keys(ALL_FAST_PATHS_ON) as (keyof FastPaths)[];

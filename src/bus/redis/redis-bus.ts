@@ -15,6 +15,7 @@ import { DeadLetterStream } from './dead-letters.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { DirectDelivery, TRIED_ONCE } from './direct-delivery.ts';
 import { fastPaths, type FastPaths } from './fast-paths.ts';
+import { corkWritesPerTick } from './corked-writes.ts';
 import { RedisFanout } from './fanout.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
@@ -110,6 +111,7 @@ export class RedisBus implements Bus {
 
   private constructor(private readonly opts: RedisBusOptions, private readonly redis: Redis, private readonly workerRedis: Redis) {
     this.fast = fastPaths(opts.fastPaths);
+    if (this.fast.corkWrites) corkWritesPerTick(redis);
     this.keys = busKeys(opts.prefix);
     this.metrics = busMetrics(opts.registry);
     this.direct = this.fast.directDelivery ? new DirectDelivery(this.metrics, opts.logger) : undefined;
