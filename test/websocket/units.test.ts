@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKEN_HASH_PATTERN } from '../../src/config/schema.ts';
 import { findToken, generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
-import { TokenBucket } from '../../src/connectors/websocket/rate-limit.ts';
+import { TokenBucket } from '../../src/core/token-bucket.ts';
 import { parseClientFrame } from '../../src/connectors/websocket/frames.ts';
 
 describe('websocket tokens', () => {

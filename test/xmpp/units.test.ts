@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OriginIds } from '../../src/connectors/xmpp/origin-ids.ts';
-import { TokenBucket } from '../../src/connectors/xmpp/token-bucket.ts';
+import { TokenBucket } from '../../src/core/token-bucket.ts';
 import { fromInsideDomain } from '../../src/connectors/xmpp/address.ts';
 import { buildMamQuery, parseFin, unwrapResult } from '../../src/connectors/xmpp/stanza/mam.ts';
 import { newEventId } from '../../src/core/ids.ts';

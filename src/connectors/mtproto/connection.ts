@@ -7,7 +7,7 @@ import type { MtprotoMetrics } from './metrics.ts';
 import { Handshake, HandshakeFailure, type HandshakeFailReason } from './auth/handshake.ts';
 import { buildUnencrypted, isUnencrypted, parseUnencrypted } from './auth/unencrypted.ts';
 import { EncryptedLayer, type LayerDeps } from './session/encrypted-layer.ts';
-import { TokenBucket } from './session/rate-limit.ts';
+import { TokenBucket } from '../../core/token-bucket.ts';
 
 /** The framing layer (transport/): the server side of abridged, intermediate, padded, full, obfuscated2. */
 export interface FramingTransport {
@@ -154,7 +154,7 @@ export class MtprotoConnection {
 
   #onPayload(data: Uint8Array, quickAck: boolean): void {
     if (this.#closed) return;
-    if (!this.#bucket.take()) {
+    if (!this.#bucket.tryTake()) {
       this.#transportError(TRANSPORT_FLOOD, 'rate-limit');
       return;
     }

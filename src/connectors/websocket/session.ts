@@ -10,7 +10,7 @@ import type { StreamSubscription } from '../../bus/types.ts';
 import type { Cursor } from '../../core/endpoint.ts';
 import type { ServerFrame } from './frames.ts';
 import type { WsMetrics } from './metrics.ts';
-import { TokenBucket } from './rate-limit.ts';
+import { TokenBucket } from '../../core/token-bucket.ts';
 
 /** One WS room this session joined: where it stands in the room's stream, and what waits while it replays. */
 export interface Membership {

@@ -7,7 +7,7 @@ import type { Registry } from '../../core/metrics.ts';
 import { fromInsideDomain, parseJid } from './address.ts';
 import { xmppMetrics, type XmppMetrics } from './metrics.ts';
 import { NS } from './ns.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../core/token-bucket.ts';
 
 /**
  * The component's one stream to its XMPP server (XEP-0114), on @xmpp/component-core's Component.

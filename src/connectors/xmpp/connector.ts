@@ -17,7 +17,7 @@ import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../core/token-bucket.ts';
 import { deliverToRoom, Reflections } from './outbound.ts';
 import { parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';

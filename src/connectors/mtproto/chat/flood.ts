@@ -1,6 +1,7 @@
 // Flood control of the API (core.telegram.org/api/errors#420-flood): per account and method
 // class, a token bucket; a call over it gets rpc_error 420 FLOOD_WAIT_X at once, X being the
 // seconds until the next call of that class would pass. Stock clients sleep X and retry.
+import { TokenBucket } from '../../../core/token-bucket.ts';
 import { RpcError } from '../session/rpc.ts';
 
 export type FloodClass = 'send' | 'read' | 'upload' | 'typing' | 'auth';
@@ -35,16 +36,11 @@ export function floodClassOf(method: string): FloodClass {
   return CLASS_OF[method] ?? 'read';
 }
 
-interface Bucket {
-  tokens: number;
-  last: number;
-}
-
 /** Buckets kept at most (the least recently used are forgotten: a forgotten bucket starts full). */
 const MAX_BUCKETS = 100_000;
 
 export class FloodControl {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly rates: FloodRates, private readonly now: () => number = Date.now) {}
 
@@ -53,26 +49,19 @@ export class FloodControl {
    * RpcError 420 FLOOD_WAIT_X when the bucket is empty (nothing is taken then).
    */
   take(who: string, cls: FloodClass): void {
-    const rate = this.rates[cls];
     const key = `${cls}:${who}`;
-    const t = this.now();
-    let b = this.#buckets.get(key);
-    if (b === undefined) {
-      b = { tokens: rate.burst, last: t };
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      const rate = this.rates[cls];
+      bucket = new TokenBucket(rate.perSecond, rate.burst, this.now);
       if (this.#buckets.size >= MAX_BUCKETS) {
         const oldest = this.#buckets.keys().next();
         if (oldest.done !== true) this.#buckets.delete(oldest.value);
       }
     } else {
       this.#buckets.delete(key); // re-inserted below: Map order tracks recency
-      b.tokens = Math.min(rate.burst, b.tokens + ((t - b.last) / 1000) * rate.perSecond);
-      b.last = t;
     }
-    this.#buckets.set(key, b);
-    if (b.tokens < 1) {
-      const seconds = Math.max(1, Math.ceil((1 - b.tokens) / rate.perSecond));
-      throw new RpcError(420, `FLOOD_WAIT_${seconds}`);
-    }
-    b.tokens -= 1;
+    this.#buckets.set(key, bucket);
+    if (!bucket.tryTake()) throw new RpcError(420, `FLOOD_WAIT_${Math.max(1, Math.ceil(bucket.msUntilToken() / 1000))}`);
   }
 }

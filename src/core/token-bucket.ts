@@ -1,6 +1,8 @@
 /**
- * Token bucket: `burst` at once, refilled at `perSecond`. Also says how long until the next
- * token, so a sender can wait for it instead of polling.
+ * Token bucket: `burst` at once, refilled at `perSecond`. Every rate limit of the bridge is one
+ * (a WS connection's frames, an MTProto connection's frames and its account's API calls, an XMPP
+ * sender's stanzas and the component's own output). Also says how long until the next token, so
+ * a sender can wait for it, or tell a client how long to wait, instead of polling.
  */
 export class TokenBucket {
   private tokens: number;
@@ -18,11 +20,21 @@ export class TokenBucket {
     this.last = t;
   }
 
-  tryTake(): boolean {
+  /**
+   * Takes one token if there is one: 'taken', 'taken-full' when the bucket was full before (the
+   * sender had paused long enough to earn a whole burst back), or 'empty' (nothing taken).
+   */
+  take(): 'taken' | 'taken-full' | 'empty' {
     this.refill();
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1) return 'empty';
+    const full = this.tokens >= this.burst;
     this.tokens -= 1;
-    return true;
+    return full ? 'taken-full' : 'taken';
+  }
+
+  /** Takes one token if there is one. */
+  tryTake(): boolean {
+    return this.take() !== 'empty';
   }
 
   /** Milliseconds until one token is available (0 if one is). */
