@@ -1,53 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { xml } from '@xmpp/client';
-import { silentLogger } from '../../src/core/logger.ts';
+import { PNG, startMediaRig } from './media-rig.ts';
 import { AttachmentSchema } from '../../src/core/event.ts';
-import { startMediaService, type RouteHandler } from '../../src/media/index.ts';
-import { MediaConfigSchema } from '../../src/config/media-schema.ts';
-import { startProsody } from '../helpers/prosody.ts';
-import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient } from '../helpers/ws-client.ts';
-import { tempDir } from '../media/helpers.ts';
-import { startRouteServer } from '../media/http-harness.ts';
-import { startXmppBridge } from './bridge-harness.ts';
-
-// A 1x1 PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives as an attachment; one that cannot be fetched stays a link', async (t) => {
-  const origin = createServer((req, res) => {
-    if (req.url === '/cat.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(PNG); return; }
-    res.writeHead(404); res.end();
-  });
-  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
-  t.after(() => new Promise<void>((r) => origin.close(() => r())));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-
-  const dir = await tempDir();
-  t.after(() => dir.remove());
-  let routes: RouteHandler = () => false;
-  const mediaServer = await startRouteServer((req, res) => routes(req, res));
-  t.after(() => mediaServer.close());
-  const media = await startMediaService({
-    config: MediaConfigSchema.parse({ dir: './media', urls: { secret: 'm'.repeat(40) }, fetch: { allow: ['127.0.0.1/32'] } }),
-    baseDir: dir.path, httpUrl: mediaServer.url, logger: silentLogger,
-  });
-  routes = media.routes;
-  t.after(() => media.close());
-
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  const room = `lobby@${prosody.mucDomain}`;
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody, { media });
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { originUrl, media, mediaUrl, alice, room, bridge } = await startMediaRig(t, { '/cat.png': { type: 'image/png', body: PNG } });
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
@@ -61,7 +21,7 @@ test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives
   assert.equal(att.size, PNG.length);
   assert.equal(att.sha256, createHash('sha256').update(PNG).digest('hex'));
   assert.equal(att.name, 'cat.png');
-  assert.ok(att.url.startsWith(mediaServer.url), 'served by our media store, signed');
+  assert.ok(att.url.startsWith(mediaUrl), 'served by our media store, signed');
   const served = Buffer.from(await (await fetch(att.url)).arrayBuffer());
   assert.deepEqual(served, PNG);
 

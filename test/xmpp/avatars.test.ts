@@ -1,53 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { xml } from '@xmpp/client';
-import { silentLogger } from '../../src/core/logger.ts';
+import { PNG, startMediaRig } from './media-rig.ts';
 import { newEventId } from '../../src/core/ids.ts';
-import { startMediaService, type RouteHandler } from '../../src/media/index.ts';
-import { MediaConfigSchema } from '../../src/config/media-schema.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
-import { startProsody } from '../helpers/prosody.ts';
-import { connectUser } from '../helpers/xmpp-client.ts';
-import { tempDir } from '../media/helpers.ts';
-import { startRouteServer } from '../media/http-harness.ts';
-import { startXmppBridge } from './bridge-harness.ts';
-
-// A 1x1 PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, fetched through the media store; an unfetchable one as its URL; its room presence advertises the bytes\' SHA-1 (XEP-0153) and keeps it through a presence change', async (t) => {
-  const origin = createServer((req, res) => {
-    if (req.url === '/face.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(PNG); return; }
-    res.writeHead(404); res.end();
-  });
-  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
-  t.after(() => new Promise<void>((r) => origin.close(() => r())));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-
-  const dir = await tempDir();
-  t.after(() => dir.remove());
-  let routes: RouteHandler = () => false;
-  const mediaServer = await startRouteServer((req, res) => routes(req, res));
-  t.after(() => mediaServer.close());
-  const media = await startMediaService({
-    config: MediaConfigSchema.parse({ dir: './media', urls: { secret: 'm'.repeat(40) }, fetch: { allow: ['127.0.0.1/32'] } }),
-    baseDir: dir.path, httpUrl: mediaServer.url, logger: silentLogger,
-  });
-  routes = media.routes;
-  t.after(() => media.close());
-
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  const room = `lobby@${prosody.mucDomain}`;
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody, { media });
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { originUrl, prosody, alice, room, bridge } = await startMediaRig(t, { '/face.png': { type: 'image/png', body: PNG } });
 
   // Two people of another network speak in the room: one with a reachable avatar, one without.
   const people = [

@@ -1,0 +1,68 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger } from '../../src/core/logger.ts';
+import { startMediaService, type MediaService, type RouteHandler } from '../../src/media/index.ts';
+import { MediaConfigSchema } from '../../src/config/media-schema.ts';
+import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { tempDir } from '../media/helpers.ts';
+import { startRouteServer } from '../media/http-harness.ts';
+import { startXmppBridge, type XmppBridge } from './bridge-harness.ts';
+
+// A 1x1 PNG.
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+type After = { after(fn: () => Promise<unknown> | void): void };
+
+export interface MediaRig {
+  /** Base URL of a plain HTTP server that serves `files` (anything else: 404), like a remote upload host. */
+  readonly originUrl: string;
+  readonly media: MediaService;
+  /** Where the media store's routes are served (its signed links start with it). */
+  readonly mediaUrl: string;
+  readonly prosody: ProsodyServer;
+  /** alice, joined to `room` as "Alice". */
+  readonly alice: TestUser;
+  readonly room: string;
+  /** The XMPP bridge with the media store, its relay already in `room`. */
+  readonly bridge: XmppBridge;
+}
+
+/**
+ * What the XMPP media tests share: a remote file host, the media store (allowed to fetch from
+ * loopback) on an HTTP server of its own, a Prosody with alice in the MUC `lobby`, and the bridge.
+ * Everything is stopped by `t.after`.
+ */
+export async function startMediaRig(t: After, files: Readonly<Record<string, { readonly type: string; readonly body: Buffer }>>): Promise<MediaRig> {
+  const origin = createServer((req, res) => {
+    const file = files[req.url ?? ''];
+    if (file) { res.writeHead(200, { 'content-type': file.type }); res.end(file.body); return; }
+    res.writeHead(404); res.end();
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise<void>((r) => origin.close(() => r())));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+
+  const dir = await tempDir();
+  t.after(() => dir.remove());
+  let routes: RouteHandler = () => false;
+  const mediaServer = await startRouteServer((req, res) => routes(req, res));
+  t.after(() => mediaServer.close());
+  const media = await startMediaService({
+    config: MediaConfigSchema.parse({ dir: './media', urls: { secret: 'm'.repeat(40) }, fetch: { allow: ['127.0.0.1/32'] } }),
+    baseDir: dir.path, httpUrl: mediaServer.url, logger: silentLogger,
+  });
+  routes = media.routes;
+  t.after(() => media.close());
+
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  const room = `lobby@${prosody.mucDomain}`;
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(prosody, { media });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  return { originUrl, media, mediaUrl: mediaServer.url, prosody, alice, room, bridge };
+}
