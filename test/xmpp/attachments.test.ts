@@ -7,7 +7,7 @@ import { AttachmentSchema } from '../../src/core/event.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 
 test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives as an attachment; one that cannot be fetched stays a link', async (t) => {
-  const { originUrl, media, mediaUrl, alice, room, bridge } = await startMediaRig(t, { '/cat.png': { type: 'image/png', body: PNG } });
+  const { originUrl, mediaUrl, alice, room, bridge } = await startMediaRig(t, { '/cat.png': { type: 'image/png', body: PNG } });
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
