@@ -6,6 +6,10 @@ import { fromInsideDomain } from '../../src/connectors/xmpp/address.ts';
 import { buildMamQuery, parseFin, unwrapResult } from '../../src/connectors/xmpp/stanza/mam.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import parse from '@xmpp/xml/lib/parse.js';
+import type { Element } from '@xmpp/xml';
+import { Occupancies } from '../../src/connectors/xmpp/occupancy.ts';
+import { parsePresence } from '../../src/connectors/xmpp/stanza/presence.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 
 test('origin-ids: deterministic per event, unforgeable without the secret', () => {
   const ids = new OriginIds('component secret');
@@ -53,4 +57,29 @@ test('MAM: query form and RSM paging; results unwrapped only for their query', (
   assert.equal(unwrapResult(result, 'other'), undefined);
   const fin = parse(`<iq type='result' id='juliet1'><fin xmlns='urn:xmpp:mam:2' complete='true'><set xmlns='http://jabber.org/protocol/rsm'><first index='0'>28482-98726-73623</first><last>09af3-cc343-b409f</last></set></fin></iq>`);
   assert.deepEqual(parseFin(fin), { complete: true, last: '09af3-cc343-b409f' });
+});
+
+test('occupancy: a presence change (or an avatar) that comes while the join is on its way is sent once the join completes; an unchanged one is not sent again', async () => {
+  const sent: Element[] = [];
+  const occupancies = new Occupancies(async (el) => { sent.push(el); }, { joinTimeoutMs: 5_000, maxNickAttempts: 3 }, silentLogger);
+  const room = 'lobby@muc.example.org';
+  const puppet = 'mtproto.41@bridge.example.org/switchboard';
+  const joined = occupancies.ensureJoined(room, puppet, 'Dana', 'mtproto');
+  assert.equal(sent.length, 1, 'the join');
+  assert.equal(await occupancies.updatePresence(room, puppet, { state: 'away', status: 'lunch', photo: 'a'.repeat(40) }), false, 'not joined yet');
+  assert.equal(sent.length, 1, 'nothing sent while the join is under way');
+  const selfPresence = (extra = '') => parsePresence(parse(`<presence from='${room}/Dana' to='${puppet}'${extra}><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>`));
+  occupancies.onPresence(selfPresence());
+  assert.equal(await joined, 'Dana');
+  assert.equal(sent.length, 2, 'the change, after the join');
+  const update = sent[1]!;
+  assert.deepEqual([update.attrs['to'], update.getChildText('show'), update.getChildText('status'), update.getChild('x', 'vcard-temp:x:update')?.getChildText('photo')], [`${room}/Dana`, 'away', 'lunch', 'a'.repeat(40)]);
+  // The room reflects our presence as a self-presence again: nothing more to send.
+  occupancies.onPresence(selfPresence());
+  assert.equal(await occupancies.updatePresence(room, puppet, { state: 'away', status: 'lunch' }), true);
+  assert.equal(sent.length, 2, 'no change, nothing sent');
+  assert.equal(await occupancies.updatePresence(room, puppet, { state: 'available', status: undefined }), true);
+  assert.equal(sent.length, 3);
+  assert.equal(sent[2]!.getChild('show'), undefined);
+  assert.equal(sent[2]!.getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), 'a'.repeat(40), 'the avatar hash stays on every presence');
 });

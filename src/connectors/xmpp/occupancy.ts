@@ -39,6 +39,8 @@ interface Occupancy {
   state: State;
   /** What our presence in the room says (show/status, XEP-0153 avatar hash): a join and every update carry all of it. */
   shown: Shown;
+  /** What the last presence we sent for it carried (its join, or an update). */
+  announced?: Shown;
   joined?: Promise<string>;
   settle?: { resolve: (nick: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
 }
@@ -88,6 +90,7 @@ export class Occupancies {
       occ.settle = { resolve, reject, timer };
     });
     occ.joined.catch(() => { /* the caller that asked for it sees the rejection */ });
+    occ.announced = occ.shown;
     this.send(buildMucJoin(occ.realJid, `${occ.room}/${occ.nick}`, occ.shown)).catch((err: Error) => this.fail(occ, `send failed: ${err.message}`));
     return occ.joined;
   }
@@ -105,6 +108,10 @@ export class Occupancies {
   private succeed(occ: Occupancy, nick: string): void {
     occ.nick = nick;
     occ.state = 'joined';
+    // What changed while the join was on its way (a presence, an avatar) was not in the join.
+    if (occ.announced !== occ.shown) {
+      this.announce(occ).catch((err: Error) => this.log.debug({ room: occ.room, err: err.message }, 'our occupant\'s changed presence was not sent after its join'));
+    }
     const settle = occ.settle;
     occ.settle = undefined;
     if (!settle) return;
@@ -172,18 +179,24 @@ export class Occupancies {
 
   /**
    * Changes what a joined occupant's presence shows (the rest stays as it was) and sends the new
-   * presence when something changed. False when it is not joined (a join will carry it: it is
-   * remembered while the occupancy is known).
+   * presence when something changed. False when it is not joined: it is remembered while the
+   * occupancy is known, and sent once a join under way completes (or carried by the next join).
    */
   async updatePresence(room: string, realJid: string, change: Shown): Promise<boolean> {
     const occ = this.byKey.get(Occupancies.key(room, realJid));
     if (!occ) return false;
     const next: Shown = { ...occ.shown, ...change };
     const same = next.state === occ.shown.state && next.status === occ.shown.status && next.photo === occ.shown.photo;
-    occ.shown = next;
+    if (!same) occ.shown = next;
     if (occ.state !== 'joined' || same) return occ.state === 'joined';
-    await this.send(buildPresence({ from: realJid, to: `${room}/${occ.nick}`, ...next }));
+    await this.announce(occ);
     return true;
+  }
+
+  /** Sends the occupant's presence as it is now. */
+  private announce(occ: Occupancy): Promise<void> {
+    occ.announced = occ.shown;
+    return this.send(buildPresence({ from: occ.realJid, to: `${occ.room}/${occ.nick}`, ...occ.shown }));
   }
 
   /** Leaves a room (a person went offline or left). */
