@@ -1,3 +1,4 @@
+import { canonicalParty } from '../core/direct.ts';
 import type { Actor } from '../core/event.ts';
 import { LIMITS } from '../core/event.ts';
 import type { Capabilities } from '../core/capabilities.ts';
@@ -85,7 +86,8 @@ export class IdentityResolver {
 export function normalizeAccount(network: string, id: string): string {
   if (network !== 'xmpp') return id;
   const slash = id.indexOf('/');
-  return (slash === -1 ? id : id.slice(0, slash)).toLowerCase();
+  // The spelling direct chats use too (core/direct.ts): one rule for "the same XMPP account".
+  return canonicalParty({ network, id: slash === -1 ? id : id.slice(0, slash) }).id;
 }
 
 function accountKey(network: string, id: string): string {
