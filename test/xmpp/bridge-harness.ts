@@ -9,7 +9,8 @@ import { WebSocketConnector } from '../../src/connectors/websocket/connector.ts'
 import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
 import { startConnector, type ConnectorHost } from '../helpers/connector-host.ts';
-import type { ProsodyServer } from '../helpers/prosody.ts';
+import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import type { MediaService } from '../../src/media/index.ts';
 import { busOptions } from '../websocket/harness.ts';
 
@@ -88,4 +89,23 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
     await stop();
     throw err;
   }
+}
+
+type After = { after(fn: () => Promise<unknown> | void): void };
+
+/**
+ * The usual room set-up of an XMPP test: a Prosody, alice joined to its MUC `lobby` as "Alice",
+ * and the bridge with its relay in the room. Everything is stopped by `t.after`.
+ */
+export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBridge>[1] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string; bridge: XmppBridge }> {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  const room = `lobby@${prosody.mucDomain}`;
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(prosody, opts);
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  return { prosody, alice, room, bridge };
 }

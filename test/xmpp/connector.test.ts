@@ -6,7 +6,7 @@ import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { startProsody } from '../helpers/prosody.ts';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { startXmppBridge } from './bridge-harness.ts';
+import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
 
 test('a wrong component secret fails the connector start with one clear error, no retry loop', async (t) => {
   const prosody = await startProsody();
@@ -17,15 +17,7 @@ test('a wrong component secret fails the connector start with one clear error, n
 });
 
 test('with five puppets in the room every message of alice is bridged exactly once, and each of theirs reaches the room once', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  const room = `lobby@${prosody.mucDomain}`;
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody);
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { alice, room, bridge } = await startRoomRig(t);
   const names = ['carol', 'dave', 'erin', 'frank', 'grace'] as const;
   const clients: TestClient[] = [];
   for (const name of names) {
@@ -107,15 +99,7 @@ test('nick conflicts are resolved with a suffix; disco, vCard and subscriptions 
 });
 
 test('presence both ways: a room occupant\'s show/status reaches WS clients; a WS user\'s presence shows on their puppet; offline makes the puppet leave', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  const room = `lobby@${prosody.mucDomain}`;
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody);
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { alice, room, bridge } = await startRoomRig(t);
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });

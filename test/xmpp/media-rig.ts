@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../src/core/logger.ts';
 import { startMediaService, type MediaService, type RouteHandler } from '../../src/media/index.ts';
 import { MediaConfigSchema } from '../../src/config/media-schema.ts';
-import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
-import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import type { ProsodyServer } from '../helpers/prosody.ts';
+import type { TestUser } from '../helpers/xmpp-client.ts';
 import { tempDir } from '../media/helpers.ts';
 import { startRouteServer } from '../media/http-harness.ts';
-import { startXmppBridge, type XmppBridge } from './bridge-harness.ts';
+import { startRoomRig, type XmppBridge } from './bridge-harness.ts';
 
 // A 1x1 PNG.
 export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -55,14 +55,6 @@ export async function startMediaRig(t: After, files: Readonly<Record<string, { r
   routes = media.routes;
   t.after(() => media.close());
 
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  const room = `lobby@${prosody.mucDomain}`;
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody, { media });
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { prosody, alice, room, bridge } = await startRoomRig(t, { media });
   return { originUrl, media, mediaUrl: mediaServer.url, prosody, alice, room, bridge };
 }
