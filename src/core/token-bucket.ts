@@ -43,3 +43,34 @@ export class TokenBucket {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 }
+
+/**
+ * One bucket per key (a sender, an account and a class of calls), at most `max` of them: the
+ * least recently used is forgotten first, and a forgotten key starts again with a full bucket
+ * (so the bound only ever forgives, never punishes).
+ */
+export class TokenBuckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly max: number, private readonly make: (key: string) => TokenBucket) {}
+
+  /** The bucket of `key` (made full on first use), marked as the most recently used. */
+  of(key: string): TokenBucket {
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      bucket = this.make(key);
+      if (this.#buckets.size >= this.max) {
+        const oldest = this.#buckets.keys().next();
+        if (oldest.done !== true) this.#buckets.delete(oldest.value);
+      }
+    } else {
+      this.#buckets.delete(key); // re-inserted below: the Map's order is the recency order
+    }
+    this.#buckets.set(key, bucket);
+    return bucket;
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+}

@@ -17,7 +17,7 @@ import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
-import { TokenBucket } from '../../core/token-bucket.ts';
+import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, Reflections } from './outbound.ts';
 import { parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
@@ -123,7 +123,7 @@ export class XmppConnector implements Connector {
   private avatars: PuppetAvatars | undefined;
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
-  private readonly senderBuckets = new Map<string, TokenBucket>();
+  private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
 
@@ -620,13 +620,7 @@ export class XmppConnector implements Connector {
   }
 
   private senderAllowed(key: string): boolean {
-    let bucket = this.senderBuckets.get(key);
-    if (!bucket) {
-      if (this.senderBuckets.size >= 100_000) this.senderBuckets.clear(); // bounded; a fresh bucket is full, so clearing only forgives
-      bucket = new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst);
-      this.senderBuckets.set(key, bucket);
-    }
-    return bucket.tryTake();
+    return this.senderBuckets.of(key).tryTake();
   }
 
   /**

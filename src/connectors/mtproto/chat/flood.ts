@@ -1,7 +1,7 @@
 // Flood control of the API (core.telegram.org/api/errors#420-flood): per account and method
 // class, a token bucket; a call over it gets rpc_error 420 FLOOD_WAIT_X at once, X being the
 // seconds until the next call of that class would pass. Stock clients sleep X and retry.
-import { TokenBucket } from '../../../core/token-bucket.ts';
+import { TokenBucket, TokenBuckets } from '../../../core/token-bucket.ts';
 import { RpcError } from '../session/rpc.ts';
 
 export type FloodClass = 'send' | 'read' | 'upload' | 'typing' | 'auth';
@@ -40,28 +40,21 @@ export function floodClassOf(method: string): FloodClass {
 const MAX_BUCKETS = 100_000;
 
 export class FloodControl {
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #buckets: TokenBuckets;
 
-  constructor(private readonly rates: FloodRates, private readonly now: () => number = Date.now) {}
+  constructor(rates: FloodRates, now: () => number = Date.now) {
+    this.#buckets = new TokenBuckets(MAX_BUCKETS, (key) => {
+      const rate = rates[key.slice(0, key.indexOf(':')) as FloodClass];
+      return new TokenBucket(rate.perSecond, rate.burst, now);
+    });
+  }
 
   /**
    * Takes one call of `cls` for `who` (a user id, or an auth key before login); throws
    * RpcError 420 FLOOD_WAIT_X when the bucket is empty (nothing is taken then).
    */
   take(who: string, cls: FloodClass): void {
-    const key = `${cls}:${who}`;
-    let bucket = this.#buckets.get(key);
-    if (bucket === undefined) {
-      const rate = this.rates[cls];
-      bucket = new TokenBucket(rate.perSecond, rate.burst, this.now);
-      if (this.#buckets.size >= MAX_BUCKETS) {
-        const oldest = this.#buckets.keys().next();
-        if (oldest.done !== true) this.#buckets.delete(oldest.value);
-      }
-    } else {
-      this.#buckets.delete(key); // re-inserted below: Map order tracks recency
-    }
-    this.#buckets.set(key, bucket);
+    const bucket = this.#buckets.of(`${cls}:${who}`);
     if (!bucket.tryTake()) throw new RpcError(420, `FLOOD_WAIT_${Math.max(1, Math.ceil(bucket.msUntilToken() / 1000))}`);
   }
 }
