@@ -248,3 +248,45 @@ test('a file a WS client uploads to the media store arrives as a native document
     await bridge.close();
   }
 });
+
+test('a text send answers updateShortSentMessage (id, pts, date, the entities); a resend with the same random_id answers the same message and publishes nothing', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge();
+  const client = chatClient(bridge.mtprotoPort());
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  try {
+    await ws.request({ type: 'join', room: 'lobby' });
+    await loginBot(bridge, client);
+    await client.getDialogs();
+    const before = (await client.invoke(new Api.updates.GetState())) as { pts: number };
+    const request = () => new Api.messages.SendMessage({
+      peer: inputChat(), message: 'once only, bold', randomId: bigInt('8070450532247928832'),
+      entities: [new Api.MessageEntityBold({ offset: 11, length: 4 })],
+    });
+    const first = (await client.invoke(request())) as { className: string; id: number; pts: number; ptsCount: number; date: number; out?: boolean; entities?: Array<{ className: string; offset: number; length: number }> };
+    assert.equal(first.className, 'UpdateShortSentMessage');
+    assert.equal(first.out, true);
+    assert.ok(first.id > 0);
+    assert.deepEqual([first.pts, first.ptsCount], [before.pts + 1, 1], 'the account\'s pts moved by one');
+    assert.ok(Math.abs(first.date - Date.now() / 1000) < 60);
+    assert.deepEqual(first.entities?.map((e) => [e.className, e.offset, e.length]), [['MessageEntityBold', 11, 4]]);
+    const event = await wsEvent(ws, 'message', (e) => e['text'] === 'once only, bold');
+
+    // The client did not see the answer (a lost connection, say) and sends the same request again.
+    const again = (await client.invoke(request())) as typeof first;
+    assert.deepEqual([again.className, again.id, again.pts], ['UpdateShortSentMessage', first.id, first.pts], 'the first send\'s message');
+    await client.sendMessage(PEER, { message: 'after the resend' });
+    const next = await wsEvent(ws, 'message');
+    assert.equal(next['text'], 'after the resend', 'the resend published nothing: the next message WS sees is the one after it');
+    assert.notEqual(next.id, event.id);
+    const history = await client.getMessages(PEER, { limit: 10 });
+    assert.equal(history.filter((m) => m.message === 'once only, bold').length, 1);
+    // A message with a file still answers in full: the client needs the stored media.
+    const bytes = Buffer.from('short and sweet');
+    const sentFile = await client.sendFile(PEER, { file: new CustomFile('s.txt', bytes.length, '', bytes), caption: 'with a file', forceDocument: true, workers: 1 });
+    assert.equal(sentFile.media?.className, 'MessageMediaDocument');
+  } finally {
+    await ws.close();
+    await shutdown(client);
+    await bridge.close();
+  }
+});
