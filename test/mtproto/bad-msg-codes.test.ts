@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientMsgId, codec, concat, connectAndAuth, type SpecSession } from './spec-client.ts';
+import { clientMsgId, codec, concat, connectAndAuth, containerBody, type ContainerItem, type SpecSession } from './spec-client.ts';
 import { isBadMsg, pinned, readySession, startServer, type Running } from './harness.ts';
-import { CONTAINER_ID } from '../../src/connectors/mtproto/session/container.ts';
 
 // The bad_msg_notification codes not covered by bad-input.test.ts: 19, 20, 32, 33 and 64.
 
@@ -12,24 +11,6 @@ after(async () => { await srv.stop(); });
 
 const session = (): Promise<SpecSession> => readySession(srv);
 
-
-interface Inner { msgId: bigint; seqNo: number; body: Uint8Array }
-
-/** msg_container body: constructor, count, then per message msg_id, seqno, length and the body. */
-function containerBody(items: readonly Inner[]): Uint8Array {
-  const head = Buffer.alloc(8);
-  head.writeUInt32LE(CONTAINER_ID, 0);
-  head.writeInt32LE(items.length, 4);
-  const parts: Uint8Array[] = [head];
-  for (const it of items) {
-    const h = Buffer.alloc(16);
-    h.writeBigInt64LE(it.msgId, 0);
-    h.writeInt32LE(it.seqNo, 8);
-    h.writeInt32LE(it.body.length, 12);
-    parts.push(h, it.body);
-  }
-  return concat(...parts);
-}
 
 test('seqno too low for a newer msg_id (32), too high for an older one (33)', async () => {
   const s = await session();
@@ -79,7 +60,7 @@ test('a msg_id below the replay window that was never seen (20): it cannot be ve
     // 1,200 acknowledgements (not content-related: even seqno) in two containers push the oldest
     // ids out of the per-session window of 1,024.
     for (let c = 0; c < 2; c++) {
-      const items: Inner[] = Array.from({ length: 600 }, () => ({ msgId: clientMsgId(), seqNo: s.seqNo(false), body: codec.encode({ _: 'msgs_ack', msg_ids: [] }) }));
+      const items: ContainerItem[] = Array.from({ length: 600 }, () => ({ msgId: clientMsgId(), seqNo: s.seqNo(false), body: codec.encode({ _: 'msgs_ack', msg_ids: [] }) }));
       s.conn.send(s.build(containerBody(items), false, { msgId: clientMsgId() }).payload);
     }
     assert.equal(await s.ping(), true, 'containers accepted');

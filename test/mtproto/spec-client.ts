@@ -12,6 +12,7 @@ import { authKeyId as deriveAuthKeyId, computeMsgKey, decryptPayload, deriveAesK
 import { rsaEncryptRaw } from '../../src/connectors/mtproto/crypto/rsa.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import { createServiceCodec } from '../../src/connectors/mtproto/session/service-codec.ts';
+import { CONTAINER_ID } from '../../src/connectors/mtproto/session/container.ts';
 
 export const codec = createServiceCodec();
 
@@ -426,4 +427,22 @@ export async function connectAndAuth(port: number, key: PinnedKey, framing: Fram
   const conn = await SpecConnection.connect(port, framing);
   const auth = await specHandshake(conn, key, opts);
   return new SpecSession(conn, auth);
+}
+
+export interface ContainerItem { msgId: bigint; seqNo: number; body: Uint8Array }
+
+/** msg_container body: constructor, count, then per message msg_id, seqno, length and the body. */
+export function containerBody(items: readonly ContainerItem[]): Uint8Array {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(CONTAINER_ID, 0);
+  head.writeInt32LE(items.length, 4);
+  const parts: Uint8Array[] = [head];
+  for (const it of items) {
+    const h = Buffer.alloc(16);
+    h.writeBigInt64LE(it.msgId, 0);
+    h.writeInt32LE(it.seqNo, 8);
+    h.writeInt32LE(it.body.length, 12);
+    parts.push(h, it.body);
+  }
+  return concat(...parts);
 }

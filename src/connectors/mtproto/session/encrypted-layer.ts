@@ -13,6 +13,7 @@ import type { ReplayGuard } from './replay-guard.ts';
 import type { RpcHandler, UpdateChannel } from './rpc.ts';
 import { RpcError } from './rpc.ts';
 import type { SaltSchedule } from './salts.ts';
+import { CallSlots } from './call-slots.ts';
 import { SessionRegistry, type SessionState } from './session-state.ts';
 import { intOf, longOf, longsOf } from './tl-access.ts';
 import { concat } from '../crypto/bytes.ts';
@@ -58,7 +59,9 @@ export interface LayerDeps {
 }
 
 /** Frames of one connection whose API calls may be running at once. */
-export const MAX_CALLS_IN_FLIGHT = 64;
+export const MAX_FRAMES_IN_FLIGHT = 64;
+/** API calls of one connection running at once (call-slots.ts); a frame's later calls start as earlier ones end. */
+export const MAX_CALLS_RUNNING = 256;
 /** Frames of one connection opened and waiting for their turn (their replay-guard answer, the frames before them). */
 export const MAX_FRAMES_WAITING = 16;
 
@@ -105,6 +108,8 @@ export class EncryptedLayer {
   #inOrder: Promise<void> = Promise.resolve();
   /** Frames whose in-order part has not run yet. */
   readonly #waiting = new Set<Promise<void>>();
+  /** The calls of this connection that run now. */
+  readonly #slots = new CallSlots(MAX_CALLS_RUNNING);
 
   constructor(deps: LayerDeps, link: LayerLink) {
     this.#deps = deps;
@@ -134,7 +139,7 @@ export class EncryptedLayer {
     this.#waiting.add(step);
     void step.then(() => this.#waiting.delete(step));
     // Bounded: frames waiting for their turn, and frames whose calls run, hold the next frame back.
-    while (this.#waiting.size >= MAX_FRAMES_WAITING || this.#inFlight.size >= MAX_CALLS_IN_FLIGHT) {
+    while (this.#waiting.size >= MAX_FRAMES_WAITING || this.#inFlight.size >= MAX_FRAMES_IN_FLIGHT) {
       await Promise.race([...this.#waiting, ...this.#inFlight]);
     }
   }
@@ -423,9 +428,14 @@ export class EncryptedLayer {
       case 'msg_detailed_info':
       case 'msg_new_detailed_info':
         return false;
-      default:
-        ctx.calls.push(this.#rpc(ctx, msgId, obj));
+      default: {
+        // In order: a call waits for a slot before the next message of the frame (or of a later
+        // frame) is looked at, so calls still start in the order they came.
+        const slot = this.#slots.acquire();
+        if (slot !== undefined) await slot;
+        ctx.calls.push(this.#rpc(ctx, msgId, obj).finally(() => this.#slots.release()));
         return true;
+      }
     }
   }
 
