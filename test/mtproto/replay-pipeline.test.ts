@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { ReplayGuard } from '../../src/connectors/mtproto/session/replay-guard.ts';
 import { MAX_FRAMES_WAITING } from '../../src/connectors/mtproto/session/encrypted-layer.ts';
+import { MAX_QUEUED_FRAMES } from '../../src/connectors/mtproto/connection.ts';
 import { codec } from './spec-client.ts';
-import { readySession, startServer } from './harness.ts';
+import { metricValue, readySession, startServer } from './harness.ts';
 
 interface Asked {
   readonly msgIds: readonly bigint[];
@@ -132,6 +133,39 @@ test('frames waiting when their connection closes are not processed, and their i
     while (guard.forgotten.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual([...guard.forgotten].sort(), [...msgIds].sort(), 'every id of the unprocessed frames forgotten');
     assert.equal(guard.seen.size, 1, 'only the first ping (processed) stays recorded');
+  } finally {
+    s.conn.close();
+    await srv.stop();
+  }
+});
+
+test(`a peer whose frames queue up is not read from past ${MAX_QUEUED_FRAMES} queued frames, and once they are handled every frame is answered in order`, { timeout: 30_000 }, async () => {
+  const guard = new HeldGuard();
+  const srv = await startServer({ replayGuard: guard });
+  const s = await readySession(srv);
+  try {
+    guard.held = true;
+    const n = MAX_QUEUED_FRAMES * 3;
+    const ids = Array.from({ length: n }, pingId);
+    for (const id of ids) s.send({ _: 'ping', ping_id: id });
+    // Nothing is answered while the guard holds its answers: the frames queue up, and reading stops.
+    const until = Date.now() + 5_000;
+    while (await metricValue(srv.registry, 'switchboard_mtproto_reads_paused_total') < 1) {
+      if (Date.now() > until) assert.fail('the connection never stopped reading');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(guard.asked.length <= MAX_QUEUED_FRAMES + MAX_FRAMES_WAITING, `frames opened while paused stay bounded (${guard.asked.length})`);
+    // Answers released as they are asked for: every ping is answered, in the order sent.
+    const pongs: bigint[] = [];
+    while (pongs.length < n) {
+      for (const a of guard.asked.splice(0)) a.release();
+      const r = await s.until((m) => m.obj._ === 'pong', 200);
+      for (const m of r.seen) if (m.obj._ === 'pong') pongs.push(m.obj['ping_id'] as bigint);
+      if (r.end === 'closed') assert.fail('the connection closed');
+    }
+    assert.deepEqual(pongs, ids);
+    guard.held = false;
+    assert.ok(await s.ping(), 'reading resumed: the session goes on');
   } finally {
     s.conn.close();
     await srv.stop();

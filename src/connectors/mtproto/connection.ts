@@ -35,7 +35,13 @@ export interface RawSocket {
   write(bytes: Uint8Array): void;
   /** Graceful close after pending writes. */
   end(): void;
+  /** Stop reading (the peer's bytes wait in the kernel, then in the peer): frames are queued faster than they are handled. */
+  pause(): void;
+  resume(): void;
 }
+
+/** Frames read but not handled yet, past which the socket stops reading until half of them are. */
+export const MAX_QUEUED_FRAMES = 32;
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
@@ -80,6 +86,9 @@ export class MtprotoConnection {
   #disconnectTimer: NodeJS.Timeout | undefined;
   #lastPlainMsgId = 0n;
   #chain: Promise<void> = Promise.resolve();
+  /** Frames on #chain not handled yet; #paused: reading stopped for them (MAX_QUEUED_FRAMES). */
+  #queued = 0;
+  #paused = false;
   #closed = false;
   readonly #onClose: () => void;
   readonly #closeListeners: (() => void)[] = [];
@@ -160,9 +169,21 @@ export class MtprotoConnection {
     }
     // Copy: the transport may reuse its buffer once onPayload returns.
     const payload = new Uint8Array(data);
+    // Backpressure: a peer that sends faster than its frames are handled (within the frame rate)
+    // is not read from until the queue is half empty, so its frames wait in TCP, not in memory.
+    if (++this.#queued >= MAX_QUEUED_FRAMES && !this.#paused) {
+      this.#paused = true;
+      this.#deps.metrics.readsPaused.inc();
+      this.#socket.pause();
+    }
     this.#chain = this.#chain.then(() => this.#process(payload, quickAck)).catch((err: unknown) => {
       this.#log.warn({ err }, 'mtproto frame handling failed');
       this.close('internal-error');
+    }).finally(() => {
+      if (--this.#queued <= MAX_QUEUED_FRAMES / 2 && this.#paused && !this.#closed) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
     });
   }
 

@@ -14,6 +14,7 @@ export interface MtprotoMetrics {
   badMsg: Counter<string>;
   dropped: Counter<string>;
   transportErrors: Counter<string>;
+  readsPaused: Counter<string>;
 }
 
 export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
@@ -29,5 +30,6 @@ export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
     badMsg: counter(registry, 'switchboard_mtproto_bad_msg_total', 'bad_msg_notification / bad_server_salt sent', ['code']),
     dropped: counter(registry, 'switchboard_mtproto_dropped_total', 'Frames or messages dropped without an answer', ['reason']),
     transportErrors: counter(registry, 'switchboard_mtproto_transport_errors_total', 'Transport errors sent / connection closes', ['reason']),
+    readsPaused: counter(registry, 'switchboard_mtproto_reads_paused_total', 'Times a connection stopped reading because its frames queued up faster than they were handled', []),
   };
 }

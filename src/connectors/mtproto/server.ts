@@ -160,6 +160,8 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     let entry: { conn: MtprotoConnection; kill(): void } | undefined;
     const conn = new MtprotoConnection(deps, {
       write: (bytes) => { if (!socket.destroyed) socket.write(bytes); },
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
       end: () => {
         socket.end();
         // A peer that never reads must not keep the socket: destroy shortly after end().
@@ -181,6 +183,8 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     let entry: { conn: MtprotoConnection; kill(): void } | undefined;
     const conn = new MtprotoConnection(deps, {
       write: (bytes) => { if (ws.readyState === ws.OPEN) ws.send(bytes, { binary: true }); },
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
       end: () => {
         ws.close();
         setTimeout(() => ws.terminate(), 2000).unref();
