@@ -1,10 +1,12 @@
 // How many API calls of one connection run at once. A stock client sends whatever it has queued
 // in one container (gramjs: hundreds of sendMessage calls), and every call started holds its
 // decoded request, its canonical event and its promises until the bus delivered the event back.
-// Started all at once, they wait behind each other for a long time, outlive the young
-// generation and make the garbage collector copy and then mark them: that, not the calls' own
-// work, was most of the bridge's cost per MTProto message (bench/RESULTS.md, 2026-12-04). Held
-// here instead, a call not yet started is a few bytes of its frame.
+// Started all at once (up to 1,000 in the chat bench), each waited about 190 ms behind the
+// others, outlived the young generation and was copied and then marked by the garbage
+// collector. Held here instead, a call not yet started is a few bytes of its frame: with 256 the
+// bench's calls took 15-25 ms, the bytes promoted fell to a third and MTProto throughput rose
+// about 10% (bench/RESULTS.md, 2026-12-04). Far fewer (64) cost more than they save: the bus
+// then batches fewer events per Redis round trip.
 
 export class CallSlots {
   #running = 0;
