@@ -7,8 +7,8 @@ export type ClientJob =
   | { readonly spec: LinkSpec; readonly scenario: 'latency'; readonly options: LatencyOptions };
 
 export type ClientJobOutcome =
-  | { readonly ok: true; readonly scenario: 'throughput'; readonly result: ThroughputResult }
-  | { readonly ok: true; readonly scenario: 'latency'; readonly result: LatencyResult }
+  | { readonly ok: true; readonly scenario: 'throughput'; readonly result: ThroughputResult; readonly clientCpuMs?: number }
+  | { readonly ok: true; readonly scenario: 'latency'; readonly result: LatencyResult; readonly clientCpuMs?: number }
   | { readonly ok: false; readonly error: string };
 
 /**
@@ -44,10 +44,15 @@ async function runJob(job: ClientJob): Promise<ClientJobOutcome> {
 }
 
 export async function throughputClients(spec: LinkSpec, options: ThroughputOptions): Promise<ThroughputResult> {
+  return (await throughputClientsWithCpu(spec, options)).result;
+}
+
+/** The same, with the CPU time the clients' thread used while the scenario ran (Linux only). */
+export async function throughputClientsWithCpu(spec: LinkSpec, options: ThroughputOptions): Promise<{ result: ThroughputResult; clientCpuMs?: number }> {
   const out = await runJob({ spec, scenario: 'throughput', options });
   if (!out.ok) throw new Error(out.error);
   if (out.scenario !== 'throughput') throw new Error('client worker answered another scenario');
-  return out.result;
+  return { result: out.result, ...(out.clientCpuMs !== undefined ? { clientCpuMs: out.clientCpuMs } : {}) };
 }
 
 export async function latencyClients(spec: LinkSpec, options: LatencyOptions): Promise<LatencyResult> {

@@ -30,6 +30,8 @@ export type LinkSpec =
 export interface MtprotoLinkSpec {
   readonly kind: 'mtproto';
   readonly port: number;
+  /** The floor (bench/mtproto-floor.ts): no login, and the receiver is a plain WebSocket. */
+  readonly floor?: boolean;
   readonly botToken: string;
   readonly chatId: number;
   /** The server's public key, for gramjs' pinned key table (decimal strings). */

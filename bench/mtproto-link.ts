@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
 import { joinedClient } from './clients.ts';
+import { openSocket } from './ws-client.ts';
 import { decodeStamp, encodeStamp, type BenchLink, type MtprotoLinkSpec } from './link.ts';
 
 /**
@@ -13,6 +14,7 @@ const require = createRequire(import.meta.url);
 
 interface GramClient {
   start(params: Record<string, unknown>): Promise<void>;
+  connect(): Promise<boolean>;
   invoke(request: unknown): Promise<unknown>;
   getDialogs(params?: Record<string, unknown>): Promise<unknown>;
   destroy(): Promise<void>;
@@ -42,9 +44,15 @@ export async function openMtprotoLink(spec: MtprotoLinkSpec): Promise<BenchLink>
   session.setDC(2, '127.0.0.1', spec.port);
   const client = new TelegramClient(session, 1, 'bench', { connection: Local, connectionRetries: 5, autoReconnect: false, requestRetries: 1, baseLogger: new Logger(LogLevel.NONE) });
   client.floodSleepThreshold = 0;
-  await client.start({ botAuthToken: spec.botToken, onError: (err: unknown) => { throw err; } });
-  await client.getDialogs();
-  const receiver: WebSocket = await joinedClient(spec.wsUrl, spec.wsToken, spec.room);
+  let receiver: WebSocket;
+  if (spec.floor === true) {
+    await client.connect();
+    receiver = await openSocket(spec.wsUrl);
+  } else {
+    await client.start({ botAuthToken: spec.botToken, onError: (err: unknown) => { throw err; } });
+    await client.getDialogs();
+    receiver = await joinedClient(spec.wsUrl, spec.wsToken, spec.room);
+  }
   const peer = new Api.InputPeerChat({ chatId: bigInt(spec.chatId) });
   let failure: ((err: Error) => void) | undefined;
   let closing = false;
