@@ -145,7 +145,8 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   void bridge;
 }
 
-async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, selfId: number, mapper = true): Promise<void> {
+/** A fresh bridge, a gramjs client logged in by `login` with its dialogs listed, and a WS client joined to the lobby. */
+async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, body: (bridge: ChatBridge, client: ChatClient, ws: TestClient) => Promise<void>, mapper = true): Promise<void> {
   const bridge = await startChatBridge(mapper ? {} : { extra: 'mapper: { enabled: false }\nmedia: { enabled: false }' });
   const client = chatClient(bridge.mtprotoPort());
   let ws: TestClient | undefined;
@@ -153,7 +154,7 @@ async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promi
     ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
     await login(bridge, client);
-    await converse(bridge, client, ws, selfId, mapper);
+    await body(bridge, client, ws);
   } finally {
     await ws?.close();
     await shutdown(client);
@@ -162,15 +163,15 @@ async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promi
 }
 
 test('a stock TelegramClient logged in as a bot chats with a WebSocket client', { timeout: 120_000 }, async () => {
-  await withRoom(loginBot, BOT_ID);
+  await withRoom(loginBot, (bridge, client, ws) => converse(bridge, client, ws, BOT_ID, true));
 });
 
 test('a stock TelegramClient logged in as a person (phone + code) chats with a WebSocket client', { timeout: 120_000 }, async () => {
-  await withRoom(loginPerson, PERSON_ID);
+  await withRoom(loginPerson, (bridge, client, ws) => converse(bridge, client, ws, PERSON_ID, true));
 });
 
 test('the same with the mapper and the media store off: deliveries as the router made them, files in the connector\'s own store', { timeout: 120_000 }, async () => {
-  await withRoom(loginBot, BOT_ID, false);
+  await withRoom(loginBot, (bridge, client, ws) => converse(bridge, client, ws, BOT_ID, false), false);
 });
 
 test('two MTProto accounts in one room: each sees the other\'s messages and downloads the other\'s file', { timeout: 120_000 }, async () => {
@@ -201,12 +202,7 @@ test('two MTProto accounts in one room: each sees the other\'s messages and down
 });
 
 test('a file a WS client uploads to the media store arrives as a native document (a photo for a PNG) an MTProto client downloads', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
-  const client = chatClient(bridge.mtprotoPort());
-  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-  try {
-    await ws.request({ type: 'join', room: 'lobby' });
-    await loginBot(bridge, client);
+  await withRoom(loginBot, async (bridge, client, ws) => {
     const rec = updateRecorder(client);
     await client.getDialogs();
     const upload = async (name: string, type: string, body: Buffer) => {
@@ -242,20 +238,11 @@ test('a file a WS client uploads to the media store arrives as a native document
     assert.equal(far.media ?? undefined, undefined);
     assert.equal(far.message, 'elsewhere\n📎 far.bin');
     assert.deepEqual(far.entities?.map((e) => [e.className, e.offset, e.length, e.url]), [['MessageEntityTextUrl', 10, 10, 'https://files.example.org/far.bin']]);
-  } finally {
-    await ws.close();
-    await shutdown(client);
-    await bridge.close();
-  }
+  });
 });
 
 test('a text send answers updateShortSentMessage (id, pts, date, the entities); a resend with the same random_id answers the same message and publishes nothing', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
-  const client = chatClient(bridge.mtprotoPort());
-  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-  try {
-    await ws.request({ type: 'join', room: 'lobby' });
-    await loginBot(bridge, client);
+  await withRoom(loginBot, async (_bridge, client, ws) => {
     await client.getDialogs();
     const before = (await client.invoke(new Api.updates.GetState())) as { pts: number };
     const request = () => new Api.messages.SendMessage({
@@ -284,9 +271,5 @@ test('a text send answers updateShortSentMessage (id, pts, date, the entities); 
     const bytes = Buffer.from('short and sweet');
     const sentFile = await client.sendFile(PEER, { file: new CustomFile('s.txt', bytes.length, '', bytes), caption: 'with a file', forceDocument: true, workers: 1 });
     assert.equal(sentFile.media?.className, 'MessageMediaDocument');
-  } finally {
-    await ws.close();
-    await shutdown(client);
-    await bridge.close();
-  }
+  });
 });
