@@ -188,7 +188,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     return {
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId,
       listings: () => connectors.flatMap((c) => c.describe()),
-      reloadMappings: () => reloadMappings(loaded, mapper, log),
+      reloadMappings: () => reloadMappings(loaded, mapper, log, connectors),
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {

@@ -60,12 +60,16 @@ export type ReloadOutcome = { readonly ok: true; readonly identities: number } |
  * Reads mappings/ again (SIGHUP) and puts it in force whole, or refuses it with every problem as
  * file:line:field while the tables in force stay. Never throws.
  */
-export async function reloadMappings(loaded: LoadedConfig, mapper: Mapper | undefined, logger: Logger): Promise<ReloadOutcome> {
+export async function reloadMappings(loaded: LoadedConfig, mapper: Mapper | undefined, logger: Logger, connectors: readonly Connector[] = []): Promise<ReloadOutcome> {
   let outcome: ReloadOutcome;
   try {
     const { mappings, issues } = await loadMappings(loaded.mappingsDir, process.env);
     outcome = issues.length > 0 ? { ok: false, issues } : { ok: true, identities: mappings.identities.length };
-    if (outcome.ok) mapper?.setTables(mapperTables(mappings));
+    if (outcome.ok) {
+      mapper?.setTables(mapperTables(mappings));
+      // Connectors with a view of their own (the MTProto users and login-code routes) follow.
+      for (const connector of connectors) connector.identitiesChanged?.(mappings.identities);
+    }
   } catch (err) {
     outcome = { ok: false, issues: [{ file: loaded.mappingsDir, line: 0, path: '', message: `cannot reload: ${(err as Error).message}` }] };
   }

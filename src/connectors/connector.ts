@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/types.ts';
-import type { LoadedConfig } from '../config/load.ts';
+import type { Identity, LoadedConfig } from '../config/load.ts';
 import type { ConfigIssue } from '../config/errors.ts';
 import type { Config } from '../config/schema.ts';
 import type { Capabilities } from '../core/capabilities.ts';
@@ -62,6 +62,11 @@ export interface Connector {
   health(): ConnectorHealth;
   /** Lines for the start banner and the log: where peers reach it (URLs, ports, fingerprints). */
   describe(): readonly ConnectorListing[];
+  /**
+   * Optional: a connector that keeps its own view of mappings/identities.yaml takes the list the
+   * app reloaded (SIGHUP, after the whole of mappings/ was checked). Synchronous; never throws.
+   */
+  identitiesChanged?(identities: readonly Identity[]): void;
 }
 
 export interface ConnectorContext {

@@ -3,7 +3,7 @@
 // WebSocket direct-chat message from the login service, without the admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, shutdown, startChatBridge } from './chat-harness.ts';
+import { Api, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, shutdown, startChatBridge } from './chat-harness.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeConfigTree } from '../config/fixture.ts';
@@ -36,6 +36,43 @@ test('the login code goes to the person\'s linked WS account as a direct chat fr
   assert.equal(/(\d{5})/.exec(delivered.text)?.[1], delivered.pending, 'the code of the message is the pending one');
   assert.equal(String((await client.getMe()).id), String(PERSON_ID), 'logged in with it');
   assert.equal(await bridge.pendingCode(PERSON_PHONE), undefined, 'used up');
+});
+
+test('a reload of mappings/ (SIGHUP) reaches the MTProto side: a link added routes the next login code, a link removed stops it', { timeout: 60_000 }, async (t) => {
+  const bridge = await startChatBridge({ mtprotoExtra: '  login: { resendSeconds: 0 }' });
+  t.after(() => bridge.close());
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  t.after(() => ws.close());
+  const sendCode = async (): Promise<string | undefined> => {
+    const client = chatClient(bridge.mtprotoPort());
+    try {
+      await client.connect();
+      await client.invoke(new Api.auth.SendCode({ phoneNumber: PERSON_PHONE, apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef', settings: new Api.CodeSettings({}) }));
+      return await bridge.pendingCode(PERSON_PHONE);
+    } finally {
+      await shutdown(client);
+    }
+  };
+  const codeAtWs = async (timeoutMs: number): Promise<string | undefined> => {
+    const [frame] = await ws.collectEvents(1, timeoutMs).catch(() => []);
+    return frame === undefined ? undefined : /Login code: (\d{5})\./.exec(String(frame.event['text']))?.[1];
+  };
+
+  // Not linked: the code is only for the admin's CLI.
+  assert.match(await sendCode() ?? '', /^\d{5}$/);
+  assert.equal(await codeAtWs(500), undefined, 'nothing reached the WS account');
+
+  // The admin links the accounts and reloads: the next code goes to the WS account too.
+  bridge.tree.write('mappings/identities.yaml', IDENTITIES);
+  assert.deepEqual(await bridge.app.reloadMappings(), { ok: true, identities: 1 });
+  const pending = await sendCode();
+  assert.equal(await codeAtWs(5_000), pending, 'the linked account got the pending code');
+
+  // And unlinks them again.
+  bridge.tree.write('mappings/identities.yaml', 'identities: []\n');
+  assert.deepEqual(await bridge.app.reloadMappings(), { ok: true, identities: 0 });
+  assert.match(await sendCode() ?? '', /^\d{5}$/);
+  assert.equal(await codeAtWs(500), undefined, 'no longer sent there');
 });
 
 test('config: no MTProto account may have the login service\'s id 777000', async () => {

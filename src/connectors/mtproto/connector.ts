@@ -1,4 +1,4 @@
-import type { LoadedConfig } from '../../config/load.ts';
+import type { Identity, LoadedConfig } from '../../config/load.ts';
 import { ConfigError } from '../../config/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import type { Stoppable } from '../../bus/types.ts';
@@ -150,6 +150,10 @@ export class MtprotoConnector implements Connector {
 
   health(): ConnectorHealth {
     return { status: this.server ? 'ok' : 'down', detail: { connections: this.server?.connections ?? 0, liveSessions: this.chat?.liveSessions ?? 0 } };
+  }
+
+  identitiesChanged(identities: readonly Identity[]): void {
+    this.chat?.identitiesChanged(identities);
   }
 
   describe(): readonly ConnectorListing[] {

@@ -112,6 +112,12 @@ export class ChatLayer {
     return this.deps.bus.fanout?.subscribe(FANOUT_CHANNEL, (deliveries) => this.outbound.fannedIn(deliveries), () => this.outbound.resync());
   }
 
+  /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */
+  identitiesChanged(identities: readonly Identity[]): void {
+    this.deps.people.setIdentities(identities);
+    this.deps.codeDelivery.setIdentities(identities);
+  }
+
   get authorizations(): AuthorizationLookup {
     return this.deps.authorizations;
   }

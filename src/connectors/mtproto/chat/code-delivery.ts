@@ -20,16 +20,23 @@ const SERVICE_NAME = 'Switchboard login';
 
 export class CodeDelivery {
   /** MTProto user id -> the person's accounts on the other networks. */
-  readonly #linked = new Map<string, readonly DirectParty[]>();
+  #linked = new Map<string, readonly DirectParty[]>();
 
   constructor(private readonly bus: Bus, private readonly routing: RoutingView, identities: readonly Identity[], private readonly logger: Logger) {
+    this.setIdentities(identities);
+  }
+
+  /** mappings/identities.yaml as loaded (at start, and again on SIGHUP): where codes go from now on. */
+  setIdentities(identities: readonly Identity[]): void {
+    const linked = new Map<string, readonly DirectParty[]>();
     for (const identity of identities) {
       if (identity.mtproto === undefined) continue;
       const others: DirectParty[] = [];
       if (identity.websocket !== undefined) others.push({ network: 'websocket', id: identity.websocket });
       if (identity.xmpp !== undefined) others.push({ network: 'xmpp', id: identity.xmpp });
-      if (others.length > 0) this.#linked.set(identity.mtproto, others);
+      if (others.length > 0) linked.set(identity.mtproto, others);
     }
+    this.#linked = linked;
   }
 
   /**

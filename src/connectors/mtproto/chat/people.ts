@@ -38,15 +38,22 @@ export function puppetIdOf(key: string): bigint {
 export class People implements MentionResolver {
   readonly #puppets = new Map<bigint, Puppet>();
   /** `<network>:<id>` of a linked account -> its identity. */
-  readonly #links = new Map<string, Identity>();
+  #links = new Map<string, Identity>();
 
   constructor(private readonly directory: Directory, identities: readonly Identity[], private readonly state: StateStore, private readonly logger: Logger) {
+    this.setIdentities(identities);
+  }
+
+  /** mappings/identities.yaml as loaded (at start, and again on SIGHUP): who is linked to whom from now on. */
+  setIdentities(identities: readonly Identity[]): void {
+    const links = new Map<string, Identity>();
     for (const identity of identities) {
       for (const network of ['websocket', 'xmpp', 'mtproto'] as const) {
         const id = identity[network];
-        if (id !== undefined) this.#links.set(`${network}:${id}`, identity);
+        if (id !== undefined) links.set(`${network}:${id}`, identity);
       }
     }
+    this.#links = links;
   }
 
   /** The MTProto account an actor is, if any (its own, or the one its linked identity names). */
