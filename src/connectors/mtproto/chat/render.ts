@@ -74,7 +74,7 @@ export class Renderer {
       return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: { _: 'messageActionChatCreate', title: chat?.title ?? '', users: members } };
     }
     const from = BigInt(record.from);
-    const entities = record.spans === undefined ? [] : spansToEntities(record.text, record.spans, this.people);
+    const entities = this.entitiesOf(record);
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
       message: record.text,
@@ -84,6 +84,11 @@ export class Renderer {
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
+  }
+
+  /** A message's formatting as MTProto entities (none: empty). */
+  entitiesOf(record: MessageRecord): TlObject[] {
+    return record.spans === undefined ? [] : spansToEntities(record.text, record.spans, this.people);
   }
 
   media(record: MessageRecord): TlObject {

@@ -9,7 +9,7 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
-import { entitiesToSpans, spansToEntities } from '../entities.ts';
+import { entitiesToSpans } from '../entities.ts';
 import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { readInboxOf } from './chats.ts';
@@ -60,7 +60,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     // a client several 64-bit reads per send (users, chats, peers): a stock gramjs client spent
     // more time parsing it than doing anything else at a steady send rate (bench/RESULTS.md).
     if (body.media === undefined) {
-      const entities = record.spans === undefined ? [] : spansToEntities(record.text, record.spans, deps.people);
+      const entities = deps.render.entitiesOf(record);
       return { _: 'updateShortSentMessage', out: true, id: record.id, pts, pts_count: 1, date: record.date, ...(entities.length > 0 ? { entities } : {}) };
     }
     const updates: TlObject[] = [
