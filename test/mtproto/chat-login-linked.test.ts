@@ -3,7 +3,8 @@
 // WebSocket direct-chat message from the login service, without the admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, shutdown, startChatBridge } from './chat-harness.ts';
+import { Api, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage } from './chat-harness.ts';
+import { PUPPET_ID_BASE } from '../../src/connectors/mtproto/chat/people.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeConfigTree } from '../config/fixture.ts';
@@ -73,6 +74,33 @@ test('a reload of mappings/ (SIGHUP) reaches the MTProto side: a link added rout
   assert.deepEqual(await bridge.app.reloadMappings(), { ok: true, identities: 0 });
   assert.match(await sendCode() ?? '', /^\d{5}$/);
   assert.equal(await codeAtWs(500), undefined, 'no longer sent there');
+});
+
+test('a reload of mappings/ (SIGHUP) also changes who MTProto clients see: a WS account linked to an MTProto account writes as that account from then on', { timeout: 60_000 }, async (t) => {
+  // The mapper off: MTProto's own view of the identities decides alone (with it on, the mapper's would too).
+  const bridge = await startChatBridge({ extra: 'mapper: { enabled: false }' });
+  t.after(() => bridge.close());
+  const bot = chatClient(bridge.mtprotoPort());
+  t.after(() => shutdown(bot));
+  await loginBot(bridge, bot);
+  const rec = updateRecorder(bot);
+  await bot.getDialogs();
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  t.after(() => ws.close());
+  await ws.request({ type: 'join', room: 'lobby' });
+  const senderOf = async (text: string): Promise<string> => {
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });
+    const u = await rec.next((x) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === text);
+    return String((u['message'] as GramMessage).fromId?.userId);
+  };
+
+  assert.ok(BigInt(await senderOf('not linked yet')) >= PUPPET_ID_BASE, 'a user of her own');
+  bridge.tree.write('mappings/identities.yaml', IDENTITIES);
+  assert.deepEqual(await bridge.app.reloadMappings(), { ok: true, identities: 1 });
+  assert.equal(await senderOf('linked now'), String(PERSON_ID), 'she writes as her MTProto account');
+  bridge.tree.write('mappings/identities.yaml', 'identities: []\n');
+  assert.deepEqual(await bridge.app.reloadMappings(), { ok: true, identities: 0 });
+  assert.ok(BigInt(await senderOf('unlinked again')) >= PUPPET_ID_BASE, 'a user of her own again');
 });
 
 test('config: no MTProto account may have the login service\'s id 777000', async () => {
