@@ -24,7 +24,7 @@ import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
 const WORKER_SLACK_MS = 15_000;
 
 function budgetOf(job: ClientJob): number {
-  return job.scenario === 'throughput' ? job.options.maxSendMs + job.options.drainTimeoutMs : job.options.durationMs + job.options.drainTimeoutMs;
+  return job.scenario === 'throughput' ? job.options.maxSendMs + job.options.drainTimeoutMs : (job.options.warmupMs ?? 0) + job.options.durationMs + job.options.drainTimeoutMs;
 }
 
 /** Runs a scenario's clients in a worker thread (killed if it outlives the scenario's bounds). */

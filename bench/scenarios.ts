@@ -107,7 +107,14 @@ export async function runThroughput(link: BenchLink, opts: ThroughputOptions): P
 
 export interface LatencyOptions {
   readonly ratePerSecond: number;
+  /** How long the measured part lasts. */
   readonly durationMs: number;
+  /**
+   * How long the same client sends at the same rate before it (default 0): those messages are
+   * sent and received like the rest but not counted, so a client that is still warming up (its
+   * JIT, its session's first calls) does not weigh on the steady state being measured.
+   */
+  readonly warmupMs?: number;
   /** How often the pacer wakes; each tick sends what the schedule says is due by now. */
   readonly tickMs: number;
   /** How long to wait after the last send for the rest to arrive. */
@@ -130,7 +137,8 @@ export interface LatencyResult extends LatencySummary {
  * hide latency: coordinated omission) is visible rather than silent.
  */
 export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise<LatencyResult> {
-  const total = Math.round((opts.ratePerSecond * opts.durationMs) / 1000);
+  const warmup = Math.round((opts.ratePerSecond * (opts.warmupMs ?? 0)) / 1000);
+  const total = warmup + Math.round((opts.ratePerSecond * opts.durationMs) / 1000);
   const receipts = new Receipts(() => total);
   const samples: number[] = [];
   const intervalMs = 1000 / opts.ratePerSecond;
@@ -141,8 +149,8 @@ export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise
   return await new Promise<LatencyResult>((resolve, reject) => {
     const hardTimer = setTimeout(() => {
       clearInterval(ticker);
-      reject(new Error(`latency: ${receipts.received}/${total} received after ${opts.durationMs + opts.drainTimeoutMs} ms`));
-    }, opts.durationMs + opts.drainTimeoutMs);
+      reject(new Error(`latency: ${receipts.received}/${total} received after ${(opts.warmupMs ?? 0) + opts.durationMs + opts.drainTimeoutMs} ms`));
+    }, (opts.warmupMs ?? 0) + opts.durationMs + opts.drainTimeoutMs);
     const finish = (err?: Error): void => {
       clearInterval(ticker);
       clearTimeout(hardTimer);
@@ -150,7 +158,7 @@ export async function runLatency(link: BenchLink, opts: LatencyOptions): Promise
       resolve({ ...summarize(samples), samples, sentPerSecond: total / (pacingMs / 1000), pacerLagMs });
     };
     link.onReceive((seq, sentAt) => {
-      samples.push(performance.now() - sentAt);
+      if (seq >= warmup) samples.push(performance.now() - sentAt);
       receipts.accept(seq);
       if (receipts.failure) finish(receipts.failure);
       else if (receipts.done) finish();

@@ -9,19 +9,29 @@ import { RedisProbe } from '../../bench/redis.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 
 /** An in-process link that delivers each message after `delayMs`, optionally corrupting the stream. */
-function fakeLink(opts: { delayMs?: number; mangle?: (seq: number) => number[] } = {}): BenchLink & { maxInFlight: number } {
+function fakeLink(opts: { delayMs?: number | ((seq: number) => number); mangle?: (seq: number) => number[] } = {}): BenchLink & { maxInFlight: number; sent: number } {
   let handler: ((seq: number, sentAt: number) => void) | undefined;
   let inFlight = 0;
+  let ordered = Promise.resolve();
   const link = {
     maxInFlight: 0,
+    sent: 0,
     send(seq: number, sentAt: number) {
       inFlight++;
+      link.sent++;
       link.maxInFlight = Math.max(link.maxInFlight, inFlight);
       const { seq: s, sentAt: t } = decodeStamp(encodeStamp(seq, sentAt));
-      setTimeout(() => {
+      const deliver = () => {
         inFlight--;
         for (const out of opts.mangle ? opts.mangle(s) : [s]) handler?.(out, t);
-      }, opts.delayMs ?? 0);
+      };
+      if (typeof opts.delayMs !== 'function') {
+        setTimeout(deliver, opts.delayMs ?? 0);
+        return;
+      }
+      // A delay per message, delivered in order like a real link: never before the one sent before it.
+      const dueAt = performance.now() + opts.delayMs(s);
+      ordered = ordered.then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, dueAt - performance.now())))).then(deliver);
     },
     onReceive(h: (seq: number, sentAt: number) => void) { handler = h; },
     onFailure() {},
@@ -87,6 +97,17 @@ describe('bench scenarios', () => {
     assert.ok(r.sentPerSecond > 400 && r.sentPerSecond < 600, `sent ${r.sentPerSecond}/s`);
     assert.ok(r.p50 >= 19, `p50 ${r.p50}`);
     assert.ok(r.max >= r.p99 && r.p99 >= r.p50);
+  });
+
+  test('latency sends its warm-up at the same rate, waits for it, and does not count it', async () => {
+    // The first 50 messages are slow (a client still warming up); the warm-up is 100 (200 ms at
+    // 500/s), so the slow ones and those queued behind them are all in it.
+    const link = fakeLink({ delayMs: (seq) => (seq < 50 ? 40 : 2) });
+    const r = await runLatency(link, { ratePerSecond: 500, warmupMs: 200, durationMs: 400, tickMs: 1, drainTimeoutMs: 2_000 });
+    assert.equal(link.sent, 300);
+    assert.equal(r.count, 200);
+    assert.ok(r.max < 30, `max ${r.max}: a warm-up message was counted`);
+    assert.ok(r.sentPerSecond > 400 && r.sentPerSecond < 600, `sent ${r.sentPerSecond}/s`);
   });
 });
 
