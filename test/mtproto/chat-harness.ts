@@ -29,6 +29,11 @@ export const PERSON_PHONE = '+1 555 0100';
 export const WS_TOKEN = 'sb_test_ws_alice_for_mtproto_chat_tests';
 
 let cachedKey: { pem: string; key: ServerRsaKey } | undefined;
+/** The server key every chat bridge of this process uses (clients other than gramjs pin it themselves). */
+export function chatServerKey(): ServerRsaKey {
+  return serverKey().key;
+}
+
 function serverKey(): { pem: string; key: ServerRsaKey } {
   if (cachedKey === undefined) {
     const { privateKeyPem } = generateServerRsaKey();

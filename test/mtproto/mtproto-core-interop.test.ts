@@ -1,0 +1,158 @@
+// The chat layer with a second, independent client library: @mtproto/core 6.3 (its own handshake,
+// crypto and TL code, layer 158 where gramjs 2.26 sends a newer one, every call wrapped in
+// invokeWithLayer + initConnection, and the obfuscated intermediate transport). It logs in as the
+// bot and chats with a WebSocket client in the bridged room; what each side sends is checked on
+// the other, and bad calls get rpc_errors while the session goes on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, type ChatBridge } from './chat-harness.ts';
+import { coreSession, rpcErrorOf, type CoreObject, type CoreSession } from './mtproto-core-client.ts';
+
+const PEER = { _: 'inputPeerChat', chat_id: String(CHAT_ID) };
+
+async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
+  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
+  return (frame as EventFrame).event;
+}
+
+const list = (v: unknown) => v as CoreObject[];
+const field = (o: CoreObject, name: string) => o[name] as CoreObject;
+
+/** The new chat messages an update (of any shape the library emits) carries. */
+function newMessagesOf(u: CoreObject): CoreObject[] {
+  if (u._ === 'updateShortChatMessage') return [u];
+  if (u._ === 'updates' || u._ === 'updatesCombined') return list(u['updates']).filter((x) => x._ === 'updateNewMessage').map((x) => field(x, 'message'));
+  if (u._ === 'updateShort' && field(u, 'update')._ === 'updateNewMessage') return [field(field(u, 'update'), 'message')];
+  return [];
+}
+
+async function withCoreClient(body: (s: CoreSession, ws: TestClient, bridge: ChatBridge) => Promise<void>): Promise<void> {
+  const bridge = await startChatBridge();
+  const s = coreSession(bridge.mtprotoPort(), chatServerKey());
+  let ws: TestClient | undefined;
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    const auth = await s.call('auth.importBotAuthorization', { flags: 0, api_id: 1, api_hash: 'switchboard-test', bot_auth_token: bridge.botToken });
+    assert.equal(auth._, 'auth.authorization');
+    assert.equal(String(field(auth, 'user')['id']), String(BOT_ID));
+    assert.equal(field(auth, 'user')['bot'], true);
+    await body(s, ws, bridge);
+  } finally {
+    s.close();
+    await ws?.close();
+    await bridge.close();
+  }
+}
+
+test('@mtproto/core (layer 158, obfuscated intermediate) logs in as the bot and chats with a WebSocket client', { timeout: 60_000 }, async () => {
+  await withCoreClient(async (s, ws) => {
+    // Who it is, and the bridged group as its one dialog (layer 158's shapes: user ids are longs).
+    const [me] = list(await s.call('users.getUsers', { id: [{ _: 'inputUserSelf' }] }));
+    assert.equal(me?._, 'user');
+    assert.equal(String(me?.['id']), String(BOT_ID));
+    assert.equal(me?.['self'], true);
+    const dialogs = await s.call('messages.getDialogs', { offset_peer: { _: 'inputPeerEmpty' }, limit: 20, hash: 0 });
+    assert.deepEqual(list(dialogs['chats']).map((c) => [c._, String(c['id']), c['title']]), [['chat', String(CHAT_ID), 'lobby']]);
+
+    // Text with formatting, MTProto -> WS: the short answer, then the event with its spans.
+    const randomId = '7311924398510327041';
+    const text = 'hello from @mtproto/core';
+    const sent = await s.call('messages.sendMessage', { peer: PEER, message: text, random_id: randomId, entities: [{ _: 'messageEntityBold', offset: 0, length: 5 }] });
+    assert.equal(sent._, 'updateShortSentMessage');
+    assert.ok(Number(sent['id']) > 0 && Number(sent['pts']) > 0);
+    const e1 = await wsEvent(ws, 'message', (e) => e['text'] === text);
+    assert.deepEqual(e1['sender'], { network: 'mtproto', id: String(BOT_ID), name: 'Relay Bot' });
+    assert.deepEqual(e1['spans'], [{ type: 'bold', offset: 0, length: 5 }]);
+
+    // The same random_id again: the same message, nothing new published.
+    const again = await s.call('messages.sendMessage', { peer: PEER, message: text, random_id: randomId });
+    assert.equal(again['id'], sent['id']);
+
+    // WS -> MTProto: an update the library decodes, with the span as an entity at its UTF-16 offset.
+    const wsText = '🧪 from ws, italic';
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: wsText, spans: [{ type: 'italic', offset: 11, length: 6 }] } });
+    const update = await s.nextUpdate((u) => newMessagesOf(u).some((m) => m['message'] === wsText));
+    const fromWs = newMessagesOf(update).find((m) => m['message'] === wsText)!;
+    assert.deepEqual(list(fromWs['entities']).map((e) => [e._, e['offset'], e['length']]), [['messageEntityItalic', 11, 6]]);
+    assert.equal(fromWs['out'], false);
+
+    // Edit, react and delete its own message; each reaches the WS client as its canonical event.
+    const edited = await s.call('messages.editMessage', { peer: PEER, id: sent['id'], message: `${text} (edited)` });
+    assert.ok(['updates', 'updateShort'].includes(edited._), edited._);
+    const edit = await wsEvent(ws, 'edit');
+    assert.equal(edit['target'], e1.id);
+    assert.equal(edit['text'], `${text} (edited)`);
+    await s.call('messages.sendReaction', { peer: PEER, msg_id: sent['id'], reaction: [{ _: 'reactionEmoji', emoticon: '👍' }] });
+    const reaction = await wsEvent(ws, 'reaction');
+    assert.equal(reaction['target'], e1.id);
+    assert.deepEqual(reaction['reactions'], ['👍']);
+
+    // History in layer 158: both messages, newest first, the edit applied.
+    const history = await s.call('messages.getHistory', { peer: PEER, offset_id: 0, offset_date: 0, add_offset: 0, limit: 10, max_id: 0, min_id: 0, hash: 0 });
+    const texts = list(history['messages']).filter((m) => m._ === 'message').map((m) => m['message']);
+    assert.deepEqual(texts.slice(0, 2), [wsText, `${text} (edited)`]);
+
+    const deleted = await s.call('messages.deleteMessages', { revoke: true, id: [sent['id']] });
+    assert.equal(deleted._, 'messages.affectedMessages');
+    const retract = await wsEvent(ws, 'retract');
+    assert.equal(retract['target'], e1.id);
+
+    // The update state the library would resume from matches what it was told.
+    const state = await s.call('updates.getState');
+    assert.equal(state['pts'], deleted['pts']);
+  });
+});
+
+test('@mtproto/core: a method the bridge does not serve and a chat it may not use get rpc_errors, and the session goes on', { timeout: 60_000 }, async () => {
+  await withCoreClient(async (s, ws) => {
+    const unknown = rpcErrorOf(await s.call('stickers.checkShortName', { short_name: 'switchboard' }).then(() => undefined, (err: unknown) => err));
+    assert.ok(unknown.error_code >= 400, `error ${unknown.error_code} ${unknown.error_message}`);
+    const badPeer = rpcErrorOf(await s.call('messages.sendMessage', { peer: { _: 'inputPeerChat', chat_id: '424242' }, message: 'x', random_id: '1' }).then(() => undefined, (err: unknown) => err));
+    assert.deepEqual([badPeer.error_code, badPeer.error_message], [400, 'PEER_ID_INVALID']);
+    const empty = rpcErrorOf(await s.call('messages.sendMessage', { peer: PEER, message: '', random_id: '2' }).then(() => undefined, (err: unknown) => err));
+    assert.deepEqual([empty.error_code, empty.error_message], [400, 'MESSAGE_EMPTY']);
+    // Still the same session: a send works and arrives.
+    await s.call('messages.sendMessage', { peer: PEER, message: 'still here', random_id: '3' });
+    await wsEvent(ws, 'message', (e) => e['text'] === 'still here');
+  });
+});
+
+test('@mtproto/core: a file each way (saveFilePart + sendMedia to a WS client; a WS upload fetched with upload.getFile)', { timeout: 60_000 }, async () => {
+  await withCoreClient(async (s, ws, bridge) => {
+    // MTProto -> WS: one part, a document with its file name; the WS client downloads the same bytes.
+    const notes = Buffer.from('notes from an older client\n'.repeat(40));
+    assert.equal(await s.call('upload.saveFilePart', { file_id: '424242', file_part: 0, bytes: new Uint8Array(notes) }), true);
+    await s.call('messages.sendMedia', {
+      peer: PEER, message: 'a file', random_id: '99',
+      media: {
+        _: 'inputMediaUploadedDocument', mime_type: 'text/plain',
+        file: { _: 'inputFile', id: '424242', parts: 1, name: 'notes.txt', md5_checksum: '' },
+        attributes: [{ _: 'documentAttributeFilename', file_name: 'notes.txt' }],
+      },
+    });
+    const withFile = await wsEvent(ws, 'message', (e) => e['text'] === 'a file');
+    const [attachment] = withFile['attachments'] as Array<{ name: string; size: number; sha256: string; url: string }>;
+    assert.deepEqual([attachment?.name, attachment?.size, attachment?.sha256], ['notes.txt', notes.length, createHash('sha256').update(notes).digest('hex')]);
+    assert.deepEqual(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()), notes);
+
+    // WS -> MTProto: a document the library finds in its update and reads back with upload.getFile.
+    const csv = Buffer.from('a,b\n1,2\n'.repeat(300));
+    const res = await fetch(`${bridge.app.httpUrl}/media?name=table.csv`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': 'text/csv' }, body: csv });
+    assert.equal(res.status, 201, await res.clone().text());
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [await res.json()] } });
+    const update = await s.nextUpdate((u) => newMessagesOf(u).some((m) => m['message'] === 'a table'));
+    const media = field(newMessagesOf(update).find((m) => m['message'] === 'a table')!, 'media');
+    assert.equal(media._, 'messageMediaDocument');
+    const doc = field(media, 'document');
+    assert.equal(Number(doc['size']), csv.length);
+    const file = await s.call('upload.getFile', {
+      location: { _: 'inputDocumentFileLocation', id: doc['id'], access_hash: doc['access_hash'], file_reference: doc['file_reference'], thumb_size: '' },
+      offset: 0, limit: 1024 * 1024,
+    });
+    assert.equal(file._, 'upload.file');
+    assert.deepEqual(Buffer.from(file['bytes'] as Uint8Array), csv);
+  });
+});
