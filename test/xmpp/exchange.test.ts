@@ -77,7 +77,10 @@ test('alice in a linked MUC and a WS client exchange messages, corrections, retr
   const [e6] = await carol.collectEvents(1, 10_000);
   assert.deepEqual([e6?.event.kind, e6?.event['target']], ['retract', aliceEventId]);
 
-  // WS -> XMPP: edit, reaction, reply, retraction of carol's own message.
+  // WS -> XMPP: edit, reaction, reply, retraction of carol's own message. (On a failure, what the
+  // room sent alice says whether a stanza came twice or an id map entry was wrong.)
+  const roomLog = () => alice.stanzas.filter((el) => el.name === 'message').map((el) =>
+    `${el.attrs['from']} id=${el.attrs['id']} origin-id=${el.getChild('origin-id', SID)?.attrs['id']} stanza-id=${el.getChild('stanza-id', SID)?.attrs['id']} ${el.getChildText('body') ?? ''}`).join('\n');
   since = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: ack['id'], text: 'hello there' } });
   const edit = await alice.waitFor((el) => el.name === 'message' && el.getChild('replace', 'urn:xmpp:message-correct:0') !== undefined, 'the correction', { since });
@@ -85,15 +88,21 @@ test('alice in a linked MUC and a WS client exchange messages, corrections, retr
   assert.equal(edit.getChildText('body'), 'hello there');
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: aliceEventId, reactions: ['🎉'] } });
   const reaction = await alice.waitFor((el) => el.name === 'message' && el.getChild('reactions', 'urn:xmpp:reactions:0') !== undefined, 'the reaction', { since });
-  assert.equal(reaction.getChild('reactions', 'urn:xmpp:reactions:0')?.attrs['id'], aliceStanzaId);
+  assert.equal(reaction.getChild('reactions', 'urn:xmpp:reactions:0')?.attrs['id'], aliceStanzaId, roomLog());
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'yes', replyTo: aliceEventId } });
   const reply = await alice.waitFor((el) => el.name === 'message' && el.getChild('reply', 'urn:xmpp:reply:0') !== undefined, 'the reply', { since });
-  assert.equal(reply.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], aliceStanzaId);
+  assert.equal(reply.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], aliceStanzaId, roomLog());
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'] } });
   const retract = await alice.waitFor((el) => el.name === 'message' && el.getChild('retract', 'urn:xmpp:message-retract:1') !== undefined, 'the retraction', { since });
-  assert.equal(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], carolStanzaId);
+  assert.equal(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], carolStanzaId, roomLog());
 
-  // Nothing was bridged twice, and nothing of carol's came back to her.
+  // Nothing was bridged twice, and nothing of carol's came back to her. In the room, each of
+  // carol's stanzas (message, correction, reaction, reply, retraction) came once: one origin-id
+  // and one stanza-id each.
+  const fromCarolInRoom = alice.stanzas.filter((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('origin-id', SID) !== undefined);
+  const originIds = fromCarolInRoom.map((el) => el.getChild('origin-id', SID)?.attrs['id']);
+  assert.equal(new Set(originIds).size, originIds.length, `a stanza of carol's reached the room twice: ${originIds.join(', ')}`);
+  assert.equal(fromCarolInRoom.length, 5);
   await carol.request({ type: 'ping' });
   assert.equal(carol.events.length, 6);
   const stream = await bridge.bus.readStream('lobby', undefined, 100);
