@@ -11,8 +11,17 @@ function have(cmd) {
   return !r.error && r.status === 0;
 }
 
-function ensurePackage(binary, debPackage) {
-  if (have(binary)) return;
+/** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
+function haveTelethon() {
+  return ['/usr/bin/python3', 'python3'].some((python) => {
+    const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
+    return !r.error && r.status === 0;
+  });
+}
+
+/** Installs `debPackage` with apt-get (as root) unless `present()`; otherwise one line saying what to install. */
+function ensurePackage(binary, debPackage, present = () => have(binary)) {
+  if (present()) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const aptGet = spawnSync('apt-get', ['--version'], { stdio: 'ignore' });
   if (!isRoot || aptGet.error) {
@@ -23,7 +32,7 @@ function ensurePackage(binary, debPackage) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debPackage], { stdio: 'inherit', env });
-  if (r.status !== 0 || !have(binary)) {
+  if (r.status !== 0 || !present()) {
     console.error(`npm test needs ${binary}: \`apt-get install ${debPackage}\` failed; install it by hand and run npm test again.`);
     process.exit(1);
   }
@@ -31,6 +40,7 @@ function ensurePackage(binary, debPackage) {
 
 ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
+ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {

@@ -1,0 +1,87 @@
+# A stock Telethon client (Debian's python3-telethon, layer 144) in a bridged chat, driven by
+# test/mtproto/telethon-interop.test.ts: pointed at the bridge (DC 2 on loopback, its RSA key added
+# the way Telethon documents), the intermediate TCP transport, logged in as the bot. Each step
+# prints one JSON line; the test answers on stdin where the WS side has to act first.
+import asyncio
+import json
+import sys
+
+import rsa
+from telethon import TelegramClient, events, functions, types
+from telethon.crypto import rsa as telethon_rsa
+from telethon.errors import RPCError
+from telethon.network import ConnectionTcpIntermediate
+from telethon.sessions import MemorySession
+
+
+def say(step, **fields):
+    print(json.dumps({'step': step, **fields}), flush=True)
+
+
+def entities_of(message):
+    return [[type(e).__name__, e.offset, e.length] for e in (message.entities or [])]
+
+
+async def line():
+    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
+
+
+async def main():
+    port, n, e, token, chat_id, ws_text = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+    telethon_rsa.add_key(rsa.PublicKey(n, e).save_pkcs1(), old=False)
+    session = MemorySession()
+    session.set_dc(2, '127.0.0.1', int(port))
+    client = TelegramClient(session, 1, 'switchboard-test', connection=ConnectionTcpIntermediate, connection_retries=3, request_retries=2, receive_updates=True)
+    from_ws = asyncio.get_running_loop().create_future()
+
+    @client.on(events.NewMessage(incoming=True))
+    async def on_new(event):
+        if event.raw_text == ws_text and not from_ws.done():
+            from_ws.set_result(event.message)
+
+    await client.start(bot_token=token)
+    me = await client.get_me()
+    say('me', id=me.id, bot=bool(me.bot))
+    dialogs = await client.get_dialogs()
+    say('dialogs', list=[[d.id, d.title, d.is_group] for d in dialogs])
+    peer = types.InputPeerChat(chat_id)
+
+    sent = await client.send_message(peer, 'hello from telethon', formatting_entities=[types.MessageEntityBold(0, 5)])
+    say('sent', id=sent.id, entities=entities_of(sent))
+    # The same random_id twice: one message (the second answer names the first).
+    once = await client(functions.messages.SendMessageRequest(peer=peer, message='once', random_id=0x5157_4954_4348_0001))
+    twice = await client(functions.messages.SendMessageRequest(peer=peer, message='once', random_id=0x5157_4954_4348_0001))
+    say('resent', first=once.id, second=twice.id)
+
+    got = await asyncio.wait_for(from_ws, 20)
+    say('got', text=got.raw_text, entities=entities_of(got), out=bool(got.out), sender=got.sender_id)
+
+    await client.edit_message(peer, sent.id, 'hello from telethon (edited)')
+    say('edited')
+    await client(functions.messages.SendReactionRequest(peer=peer, msg_id=sent.id, reaction='👍'))
+    say('reacted')
+    history = await client.get_messages(peer, limit=5)
+    say('history', texts=[m.raw_text for m in history if isinstance(m, types.Message) and m.action is None])
+    await client.delete_messages(peer, [sent.id])
+    say('deleted')
+
+    try:
+        await client(functions.stickers.CheckShortNameRequest(short_name='switchboard'))
+        say('unknown', code=None)
+    except RPCError as err:
+        say('unknown', code=err.code, error=type(err).__name__, text=str(err))
+    try:
+        await client.send_message(types.InputPeerChat(424242), 'nowhere')
+        say('bad-peer', code=None)
+    except RPCError as err:
+        say('bad-peer', code=err.code, error=type(err).__name__)
+    still = await client.send_message(peer, 'still here')
+    say('still', id=still.id)
+    state = await client(functions.updates.GetStateRequest())
+    say('state', pts=state.pts)
+    await line()  # the test has checked the WS side
+    await client.disconnect()
+    say('done')
+
+
+asyncio.run(main())

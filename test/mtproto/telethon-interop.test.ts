@@ -1,0 +1,110 @@
+// The chat layer with a third client library, in another language: Telethon (Debian's
+// python3-telethon 1.25, layer 144, the intermediate TCP transport), stock, run as a child process
+// by test/mtproto/telethon-chat.py. It logs in as the bot and chats with a WebSocket client in the
+// bridged room; each side's actions are checked on the other.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { killNow, track } from '../helpers/children.ts';
+import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge } from './chat-harness.ts';
+
+const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
+
+/** A python3 that has Telethon: Debian's (python3-telethon) first, whatever `python3` is on PATH. */
+function telethonPython(): string {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
+    if (!r.error && r.status === 0) return python;
+  }
+  throw new Error('Telethon is not installed: `apt-get install python3-telethon` (npm test installs it when run as root)');
+}
+
+async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
+  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
+  return (frame as EventFrame).event;
+}
+
+type Step = Record<string, unknown> & { step: string };
+
+test('a stock Telethon client (layer 144, intermediate transport) logs in as the bot and chats with a WebSocket client', { timeout: 120_000 }, async () => {
+  const python = telethonPython();
+  const bridge = await startChatBridge();
+  let ws: TestClient | undefined;
+  const key = chatServerKey();
+  const wsText = '🧪 from ws, bold';
+  const child = spawn(python, [SCRIPT, String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), bridge.botToken, String(CHAT_ID), wsText], { stdio: ['pipe', 'pipe', 'pipe'] });
+  track(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const steps: Step[] = [];
+  const waiting: { name: string; resolve: (s: Step) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    const s = JSON.parse(l) as Step;
+    steps.push(s);
+    for (const w of waiting.filter((x) => x.name === s.step)) { waiting.splice(waiting.indexOf(w), 1); w.resolve(s); }
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const step = (name: string, timeoutMs = 30_000): Promise<Step> => {
+    const seen = steps.find((s) => s.step === name);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Step>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Telethon did not reach "${name}" in ${timeoutMs} ms; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)), timeoutMs);
+      waiting.push({ name, resolve: (s) => { clearTimeout(timer); resolve(s); } });
+      void exited.then((code) => { clearTimeout(timer); reject(new Error(`Telethon exited (${code}) before "${name}"; stderr: ${stderr}`)); });
+    });
+  };
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+
+    assert.deepEqual(await step('me'), { step: 'me', id: BOT_ID, bot: true });
+    // Telethon marks a basic group's id negative.
+    assert.deepEqual((await step('dialogs'))['list'], [[-CHAT_ID, 'lobby', true]]);
+
+    const sent = await step('sent');
+    assert.deepEqual(sent['entities'], [['MessageEntityBold', 0, 5]]);
+    const e1 = await wsEvent(ws, 'message', (e) => e['text'] === 'hello from telethon');
+    assert.deepEqual(e1['sender'], { network: 'mtproto', id: String(BOT_ID), name: 'Relay Bot' });
+    assert.deepEqual(e1['spans'], [{ type: 'bold', offset: 0, length: 5 }]);
+    const resent = await step('resent');
+    assert.equal(resent['second'], resent['first'], 'a resend with the same random_id is the same message');
+    await wsEvent(ws, 'message', (e) => e['text'] === 'once');
+
+    // WS -> Telethon: a NewMessage event with the span as an entity at its UTF-16 offset (the emoji is two units).
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: wsText, spans: [{ type: 'bold', offset: 11, length: 4 }] } });
+    const got = await step('got');
+    assert.deepEqual([got['text'], got['entities'], got['out']], [wsText, [['MessageEntityBold', 11, 4]], false]);
+    assert.ok(typeof got['sender'] === 'number' && got['sender'] > 0 && got['sender'] !== BOT_ID);
+
+    await step('edited');
+    const edit = await wsEvent(ws, 'edit');
+    assert.deepEqual([edit['target'], edit['text']], [e1.id, 'hello from telethon (edited)']);
+    await step('reacted');
+    const reaction = await wsEvent(ws, 'reaction');
+    assert.deepEqual([reaction['target'], reaction['reactions']], [e1.id, ['👍']]);
+    const history = (await step('history'))['texts'] as string[];
+    assert.deepEqual(history.slice(0, 3), [wsText, 'once', 'hello from telethon (edited)']);
+    await step('deleted');
+    const retract = await wsEvent(ws, 'retract');
+    assert.equal(retract['target'], e1.id);
+
+    // Errors at once, the session going on.
+    const unknown = await step('unknown');
+    assert.ok(typeof unknown['code'] === 'number' && unknown['code'] >= 400, JSON.stringify(unknown));
+    // Telethon raises the class it has for the error's text.
+    assert.deepEqual(await step('bad-peer'), { step: 'bad-peer', code: 400, error: 'PeerIdInvalidError' });
+    await step('still');
+    await wsEvent(ws, 'message', (e) => e['text'] === 'still here');
+    assert.ok(Number((await step('state'))['pts']) > 0);
+    child.stdin.write('\n');
+    await step('done');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    await killNow(child);
+    await ws?.close();
+    await bridge.close();
+  }
+});
