@@ -79,6 +79,17 @@ async def main():
     say('still', id=still.id)
     state = await client(functions.updates.GetStateRequest())
     say('state', pts=state.pts)
+
+    # Away while the WS side talks; back on the same key, updates.getDifference from that state.
+    await client.disconnect()
+    say('away')
+    await line()
+    await client.connect()
+    diff = await client(functions.updates.GetDifferenceRequest(pts=state.pts, date=state.date, qts=0))
+    say('difference', kind=type(diff).__name__, texts=[m.message for m in diff.new_messages],
+        pts=diff.state.pts, users=sorted(u.id for u in diff.users), chats=[c.id for c in diff.chats])
+    again = await client(functions.updates.GetDifferenceRequest(pts=diff.state.pts, date=diff.state.date, qts=0))
+    say('difference-again', kind=type(again).__name__)
     await line()  # the test has checked the WS side
     await client.disconnect()
     say('done')

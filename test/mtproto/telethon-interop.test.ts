@@ -1,7 +1,8 @@
 // The chat layer with a third client library, in another language: Telethon (Debian's
 // python3-telethon 1.25, layer 144, the intermediate TCP transport), stock, run as a child process
 // by test/mtproto/telethon-chat.py. It logs in as the bot and chats with a WebSocket client in the
-// bridged room; each side's actions are checked on the other.
+// bridged room; each side's actions are checked on the other; away and back on the same key, it
+// gets what it missed with updates.getDifference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -98,7 +99,20 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     assert.deepEqual(await step('bad-peer'), { step: 'bad-peer', code: 400, error: 'PeerIdInvalidError' });
     await step('still');
     await wsEvent(ws, 'message', (e) => e['text'] === 'still here');
-    assert.ok(Number((await step('state'))['pts']) > 0);
+    const statePts = Number((await step('state'))['pts']);
+    assert.ok(statePts > 0);
+
+    // It goes away; the WS client sends two messages and edits the first; it comes back and asks.
+    await step('away');
+    const away1 = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 1' } });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 2' } });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: away1['id'], text: 'while away 1 (edited)' } });
+    child.stdin.write('\n');
+    const diff = await step('difference');
+    assert.deepEqual([diff['kind'], diff['texts'], diff['chats']], ['Difference', ['while away 1 (edited)', 'while away 2'], [CHAT_ID]]);
+    assert.equal(diff['pts'], statePts + 3, 'two new messages and an edit');
+    assert.ok((diff['users'] as number[]).length >= 1);
+    assert.equal((await step('difference-again'))['kind'], 'DifferenceEmpty');
     child.stdin.write('\n');
     await step('done');
     assert.equal(await exited, 0, stderr);
