@@ -26,12 +26,37 @@ async def line():
     return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
 
 
-async def main():
-    port, n, e, token, chat_id, ws_text = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+def client_for(port, n, e):
     telethon_rsa.add_key(rsa.PublicKey(n, e).save_pkcs1(), old=False)
     session = MemorySession()
     session.set_dc(2, '127.0.0.1', int(port))
-    client = TelegramClient(session, 1, 'switchboard-test', connection=ConnectionTcpIntermediate, connection_retries=3, request_retries=2, receive_updates=True)
+    return TelegramClient(session, 1, 'switchboard-test', connection=ConnectionTcpIntermediate, connection_retries=3, request_retries=2, receive_updates=True)
+
+
+async def person(port, n, e, phone, chat_id):
+    """A person: phone number and the code the admin passes on (here: the test, on stdin)."""
+    client = client_for(port, n, e)
+
+    async def code():
+        say('code-needed')
+        return await line()
+
+    await client.start(phone=phone, code_callback=code)
+    me = await client.get_me()
+    say('me', id=me.id, bot=bool(me.bot), first=me.first_name, last=me.last_name)
+    sent = await client.send_message(types.InputPeerChat(chat_id), 'hello from a person on telethon')
+    say('sent', id=sent.id)
+    await client.log_out()
+    say('logged-out')
+
+
+async def main():
+    if sys.argv[1] == 'person':
+        await person(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+        say('done')
+        return
+    port, n, e, token, chat_id, ws_text = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+    client = client_for(port, n, e)
     from_ws = asyncio.get_running_loop().create_future()
 
     @client.on(events.NewMessage(incoming=True))

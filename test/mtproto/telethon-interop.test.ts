@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { killNow, track } from '../helpers/children.ts';
-import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge } from './chat-harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
 
@@ -30,33 +30,53 @@ async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event
 
 type Step = Record<string, unknown> & { step: string };
 
-test('a stock Telethon client (layer 144, intermediate transport) logs in as the bot and chats with a WebSocket client', { timeout: 120_000 }, async () => {
-  const python = telethonPython();
-  const bridge = await startChatBridge();
-  let ws: TestClient | undefined;
-  const key = chatServerKey();
-  const wsText = '🧪 from ws, bold';
-  const child = spawn(python, [SCRIPT, String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), bridge.botToken, String(CHAT_ID), wsText], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** The script as a child process: its steps as they come, stdin to answer, stopped by PID at the end. */
+interface TelethonRun {
+  step(name: string, timeoutMs?: number): Promise<Step>;
+  answer(line: string): void;
+  readonly exited: Promise<number | null>;
+  readonly stderr: () => string;
+  stop(): Promise<void>;
+}
+
+function runTelethon(args: string[]): TelethonRun {
+  const child = spawn(telethonPython(), [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   track(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const steps: Step[] = [];
   const waiting: { name: string; resolve: (s: Step) => void }[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
+    if (!l.startsWith('{')) return; // Telethon's own chatter ("Signed in successfully as ...")
     const s = JSON.parse(l) as Step;
     steps.push(s);
     for (const w of waiting.filter((x) => x.name === s.step)) { waiting.splice(waiting.indexOf(w), 1); w.resolve(s); }
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const step = (name: string, timeoutMs = 30_000): Promise<Step> => {
-    const seen = steps.find((s) => s.step === name);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<Step>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Telethon did not reach "${name}" in ${timeoutMs} ms; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)), timeoutMs);
-      waiting.push({ name, resolve: (s) => { clearTimeout(timer); resolve(s); } });
-      void exited.then((code) => { clearTimeout(timer); reject(new Error(`Telethon exited (${code}) before "${name}"; stderr: ${stderr}`)); });
-    });
+  return {
+    exited,
+    stderr: () => stderr,
+    answer: (line) => { child.stdin.write(`${line}\n`); },
+    stop: () => killNow(child),
+    step(name, timeoutMs = 30_000) {
+      const seen = steps.find((s) => s.step === name);
+      if (seen) return Promise.resolve(seen);
+      return new Promise<Step>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`Telethon did not reach "${name}" in ${timeoutMs} ms; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)), timeoutMs);
+        waiting.push({ name, resolve: (s) => { clearTimeout(timer); resolve(s); } });
+        void exited.then((code) => { clearTimeout(timer); reject(new Error(`Telethon exited (${code}) before "${name}"; stderr: ${stderr}`)); });
+      });
+    },
   };
+}
+
+test('a stock Telethon client (layer 144, intermediate transport) logs in as the bot and chats with a WebSocket client', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge();
+  let ws: TestClient | undefined;
+  const key = chatServerKey();
+  const wsText = '🧪 from ws, bold';
+  const telethon = runTelethon([String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), bridge.botToken, String(CHAT_ID), wsText]);
+  const step = telethon.step;
   try {
     ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
@@ -107,17 +127,44 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     const away1 = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 1' } });
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 2' } });
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: away1['id'], text: 'while away 1 (edited)' } });
-    child.stdin.write('\n');
+    telethon.answer('');
     const diff = await step('difference');
     assert.deepEqual([diff['kind'], diff['texts'], diff['chats']], ['Difference', ['while away 1 (edited)', 'while away 2'], [CHAT_ID]]);
     assert.equal(diff['pts'], statePts + 3, 'two new messages and an edit');
     assert.ok((diff['users'] as number[]).length >= 1);
     assert.equal((await step('difference-again'))['kind'], 'DifferenceEmpty');
-    child.stdin.write('\n');
+    telethon.answer('');
     await step('done');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await telethon.exited, 0, telethon.stderr());
   } finally {
-    await killNow(child);
+    await telethon.stop();
+    await ws?.close();
+    await bridge.close();
+  }
+});
+
+test('a stock Telethon client logs in as a person (phone, then the code the admin passes on), sends, and logs out', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge();
+  let ws: TestClient | undefined;
+  const key = chatServerKey();
+  const telethon = runTelethon(['person', String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), PERSON_PHONE, String(CHAT_ID)]);
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    await telethon.step('code-needed');
+    const code = await bridge.pendingCode(PERSON_PHONE);
+    assert.match(code ?? '', /^\d{5,6}$/);
+    telethon.answer(code!);
+    assert.deepEqual(await telethon.step('me'), { step: 'me', id: PERSON_ID, bot: false, first: 'Bob', last: 'Builder' });
+    await telethon.step('sent');
+    const e = await wsEvent(ws, 'message', (ev) => ev['text'] === 'hello from a person on telethon');
+    assert.deepEqual(e['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
+    await telethon.step('logged-out');
+    await telethon.step('done');
+    assert.equal(await telethon.exited, 0, telethon.stderr());
+    assert.equal(await bridge.pendingCode(PERSON_PHONE), undefined, 'the code was used up');
+  } finally {
+    await telethon.stop();
     await ws?.close();
     await bridge.close();
   }
