@@ -43,6 +43,9 @@ function urlHost(host: string): string {
 }
 
 /** Resolves after `ms`, or when `work` settles first: `true` when the work finished in time. */
+/** How much before the connectors' drain deadline the app decides whether the drain finished (see close()). */
+const DRAIN_JUDGE_MARGIN_MS = 10;
+
 async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
@@ -162,7 +165,10 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       //    finishes its batch (after the connectors, so it routes what they published last).
       const drain = Promise.all(closeConnectors.map((close) => close()))
         .then(async (ok) => (await closeRouting()) && ok.every(Boolean));
-      const inTime = await within(drain, drainDeadline - Date.now());
+      // Judged a little before the deadline the connectors were given: one that had to cut a
+      // client off at that deadline (a peer that never answered its close) must count as not
+      // drained, and its cut-off and this timer would otherwise fire in the same millisecond.
+      const inTime = await within(drain, drainDeadline - DRAIN_JUDGE_MARGIN_MS - Date.now());
       const drained = inTime && await drain;
       if (!inTime) {
         log.warn({ drainTimeoutMs }, bus.durable
