@@ -177,6 +177,7 @@ export interface ChatClient {
   deleteMessages(entity: unknown, ids: number[], params: Record<string, unknown>): Promise<Array<{ pts: number; ptsCount: number }>>;
   sendFile(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
   downloadMedia(message: unknown, params?: Record<string, unknown>): Promise<Buffer>;
+  downloadProfilePhoto(entity: unknown, params?: Record<string, unknown>): Promise<Buffer | string | undefined>;
   markAsRead(entity: unknown, message?: unknown, params?: Record<string, unknown>): Promise<boolean>;
   addEventHandler(handler: (update: GramUpdate) => void, event?: unknown): void;
   session: { dcId: number };
@@ -210,6 +211,9 @@ export interface GramApi {
   MessageEntityCode: Ctor;
   MessageEntityTextUrl: Ctor;
   InputDocumentFileLocation: Ctor;
+  InputPeerPhotoFileLocation: Ctor;
+  InputPeerUser: Ctor;
+  InputUser: Ctor;
 }
 
 export interface ChatClientOptions {

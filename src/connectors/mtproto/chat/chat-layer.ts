@@ -23,6 +23,7 @@ import { FloodControl } from './flood.ts';
 import { LiveSessions } from './live-sessions.ts';
 import { LoginCodes } from './login-codes.ts';
 import { MediaIndex } from './media-index.ts';
+import { ProfilePhotos } from './profile-photos.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -76,10 +77,11 @@ export class ChatLayer {
     await box.start();
     const keys = new FileKeys(await storedSecret(state, opts.ring, FILE_SECRET_KEY, 'file secret'));
     const presence = new PresenceBook();
-    const render = new Renderer(directory, people, keys, presence, opts.dcId);
     const memoryFiles = opts.media === undefined ? new MemoryFileStore(opts.config.files.maxTotalBytes, opts.httpUrl, keys) : undefined;
     const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media.service, opts.media.basePath, opts.config.files.maxFileBytes) : memoryFiles!;
     const files = new ChatFiles(store, new MediaIndex(state));
+    const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, photos);
     const deps: ChatDeps = {
       bus: opts.bus, state, directory, people, box, render, presence,
       pts: new PtsBook(state, box, directory),

@@ -137,11 +137,12 @@ export class FileKeys {
   }
 
   checkAccessHash(id: string, presented: bigint): boolean {
-    const expected = Buffer.alloc(8);
-    expected.writeBigInt64BE(this.accessHash(id));
-    const got = Buffer.alloc(8);
-    got.writeBigInt64BE(BigInt.asIntN(64, presented));
-    return timingSafeEqual(expected, got);
+    return sameHash(this.accessHash(id), presented);
+  }
+
+  /** Whether `presented` is the access hash peerHash gives out (where one is checked: a profile photo's user). */
+  checkPeerHash(kind: string, id: string, presented: bigint): boolean {
+    return sameHash(this.peerHash(kind, id), presented);
   }
 
   urlSignature(id: string): string {
@@ -224,4 +225,13 @@ export function imageSize(bytes: Uint8Array): { w: number; h: number; mime: stri
     }
   }
   return undefined;
+}
+
+/** Constant-time comparison of two signed 64-bit hashes. */
+function sameHash(expected: bigint, presented: bigint): boolean {
+  const a = Buffer.alloc(8);
+  a.writeBigInt64BE(expected);
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(BigInt.asIntN(64, presented));
+  return timingSafeEqual(a, b);
 }

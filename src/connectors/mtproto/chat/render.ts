@@ -8,9 +8,10 @@ import type { LogEntry } from './chat-log.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import type { FileKeys } from './files.ts';
-import type { MessageRecord } from './message-box.ts';
+import type { MediaInfo, MessageRecord } from './message-box.ts';
 import type { People, Person } from './people.ts';
 import type { PresenceBook } from './presence.ts';
+import type { ProfilePhotos } from './profile-photos.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -29,7 +30,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly photos?: ProfilePhotos) {}
 
   userObject(person: Person, view: View): TlObject {
     if (person.kind === 'account') {
@@ -44,7 +45,17 @@ export class Renderer {
       };
     }
     const p = person.puppet;
-    return { _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now) };
+    const photo = this.photos?.photoOf(p.avatar);
+    return {
+      _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now),
+      ...(photo !== undefined ? { photo: { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId } } : {}),
+    };
+  }
+
+  /** The profile photo a user shows now (people of other networks with a fetched avatar), if any. */
+  async profilePhotoOf(userId: bigint): Promise<MediaInfo | undefined> {
+    const person = await this.people.person(userId);
+    return person?.kind === 'puppet' ? this.photos?.photoOf(person.puppet.avatar) : undefined;
   }
 
   /** The users among `ids` that exist (unknown ids are left out). */

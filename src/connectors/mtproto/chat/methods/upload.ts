@@ -82,21 +82,43 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'upload.getFile', 'user', async (call, ctx) => {
     accountOf(deps, ctx);
-    const location = objectField(call, 'location');
-    if (location?._ !== 'inputDocumentFileLocation' && location?._ !== 'inputPhotoFileLocation') throw badRequest('LOCATION_INVALID');
-    const id = location['id'];
-    const hash = location['access_hash'];
-    if (typeof id !== 'bigint' || typeof hash !== 'bigint' || !deps.keys.checkAccessHash(id.toString(), hash)) throw badRequest('LOCATION_INVALID');
+    const info = await fileAt(deps, objectField(call, 'location'));
     const offsetRaw = call['offset'];
     const offset = typeof offsetRaw === 'bigint' ? Number(offsetRaw) : typeof offsetRaw === 'number' ? offsetRaw : -1;
     const limit = intField(call, 'limit');
     const unit = call['precise'] === true ? 1024 : 4096;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % unit !== 0) throw badRequest('OFFSET_INVALID');
     if (limit <= 0 || limit > MAX_GET || limit % unit !== 0) throw badRequest('LIMIT_INVALID');
-    const info = await deps.files.info(id.toString());
-    const all = info === undefined ? undefined : await deps.files.read(info);
-    if (info === undefined || all === undefined) throw badRequest('FILE_ID_INVALID');
+    const all = await deps.files.read(info);
+    if (all === undefined) throw badRequest('FILE_ID_INVALID');
     const bytes = all.subarray(Math.min(offset, all.length), Math.min(offset + limit, all.length));
     return { _: 'upload.file', type: { _: FILE_TYPES[info.mime] ?? 'storage.fileUnknown' }, mtime: 0, bytes };
   });
+}
+
+/**
+ * The file an InputFileLocation names: a document or photo of a message (its id and the access
+ * hash we gave out with it), or a user's current profile photo (inputPeerPhotoFileLocation: the
+ * user, with the access hash we gave out for them, and the photo id their user object shows).
+ */
+async function fileAt(deps: ChatDeps, location: TlObject | undefined): Promise<MediaInfo> {
+  if (location?._ === 'inputPeerPhotoFileLocation') {
+    const peer = objectField(location, 'peer');
+    const userId = peer?._ === 'inputPeerUser' ? peer['user_id'] : undefined;
+    const userHash = peer?._ === 'inputPeerUser' ? peer['access_hash'] : undefined;
+    const photoId = location['photo_id'];
+    if (typeof userId !== 'bigint' || typeof userHash !== 'bigint' || typeof photoId !== 'bigint' || !deps.keys.checkPeerHash('user', userId.toString(), userHash)) {
+      throw badRequest('LOCATION_INVALID');
+    }
+    const photo = await deps.render.profilePhotoOf(userId);
+    if (photo === undefined || photo.file !== photoId.toString()) throw badRequest('LOCATION_INVALID');
+    return photo;
+  }
+  if (location?._ !== 'inputDocumentFileLocation' && location?._ !== 'inputPhotoFileLocation') throw badRequest('LOCATION_INVALID');
+  const id = location['id'];
+  const hash = location['access_hash'];
+  if (typeof id !== 'bigint' || typeof hash !== 'bigint' || !deps.keys.checkAccessHash(id.toString(), hash)) throw badRequest('LOCATION_INVALID');
+  const info = await deps.files.info(id.toString());
+  if (info === undefined) throw badRequest('FILE_ID_INVALID');
+  return info;
 }

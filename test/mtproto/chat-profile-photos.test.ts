@@ -1,0 +1,84 @@
+// People of other networks show their avatar as their profile photo: fetched through the media
+// store from the URL their network gives, offered as userProfilePhoto, and downloaded by a stock
+// gramjs client with its own downloadProfilePhoto (upload.getFile on inputPeerPhotoFileLocation).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { newEventId } from '../../src/core/ids.ts';
+import { Api, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
+
+// A 1x1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+interface GramUserObject { className: string; id: { toString(): string }; accessHash: unknown; firstName?: string; photo?: { className: string; photoId?: { toString(): string }; dcId?: number } }
+
+async function origin(files: Record<string, { type: string; body: Buffer }>): Promise<{ url: string; server: Server; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const file = files[req.url ?? ''];
+    if (file === undefined) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length }).end(file.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests };
+}
+
+test('a person of another network shows their avatar as a profile photo the client downloads; no photo when it cannot be fetched; a wrong location is refused', { timeout: 120_000 }, async () => {
+  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
+  const bridge = await startChatBridge({ extra: 'media: { fetch: { allow: ["127.0.0.1/32"] } }' });
+  const client = chatClient(bridge.mtprotoPort());
+  try {
+    await loginBot(bridge, client);
+    await client.getDialogs();
+    const rec = updateRecorder(client);
+    const people = [
+      { network: 'xmpp', id: 'dana@example.org', name: 'Dana', avatar: `${host.url}/face.png` },
+      { network: 'xmpp', id: 'eli@example.org', name: 'Eli', avatar: `${host.url}/missing.png` },
+      { network: 'xmpp', id: 'fay@example.org', name: 'Fay', avatar: `${host.url}/notes.txt` },
+    ];
+    const ids: string[] = [];
+    for (const sender of people) {
+      await bridge.app.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: `hi from ${sender.name}`, sender, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+      const u = await rec.next((x: GramUpdate) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === `hi from ${sender.name}`);
+      ids.push((u['message'] as GramMessage).fromId?.userId?.toString() ?? '');
+    }
+
+    // The users as the client asks for them again: Dana's photo once fetched (rendering never waits for it).
+    const usersNow = async () => await client.invoke(new Api.users.GetUsers({ id: ids.map((id) => new Api.InputUser({ userId: bigInt(id), accessHash: bigInt(0) })) })) as GramUserObject[];
+    let users = await usersNow();
+    for (let i = 0; i < 100 && !users[0]?.photo; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      users = await usersNow();
+    }
+    const [dana, eli, fay] = users;
+    assert.equal(dana?.firstName, 'Dana (xmpp)'); // the mapper's display name
+    assert.equal(dana?.photo?.className, 'UserProfilePhoto');
+    assert.equal(dana?.photo?.dcId, 2);
+    assert.ok(!eli?.photo, 'an avatar that cannot be fetched: no photo');
+    assert.ok(!fay?.photo, 'an avatar that is not an image: no photo');
+
+    // gramjs' own download of it: the same bytes.
+    const bytes = await client.downloadProfilePhoto(dana);
+    assert.ok(Buffer.isBuffer(bytes));
+    assert.deepEqual(bytes, PNG);
+
+    // Someone else's photo id, or a user access hash we did not give out: refused, the session goes on.
+    const getPhoto = (peer: unknown, photoId: unknown) => client.invoke(new Api.upload.GetFile({ location: new Api.InputPeerPhotoFileLocation({ peer, photoId }), offset: bigInt(0), limit: 1024 * 1024 }));
+    const danaPeer = new Api.InputPeerUser({ userId: dana!.id, accessHash: dana!.accessHash });
+    await assert.rejects(getPhoto(danaPeer, bigInt('12345')), /LOCATION_INVALID/);
+    await assert.rejects(getPhoto(new Api.InputPeerUser({ userId: dana!.id, accessHash: bigInt(42) }), dana!.photo!.photoId), /LOCATION_INVALID/);
+    await assert.rejects(getPhoto(new Api.InputPeerUser({ userId: eli!.id, accessHash: eli!.accessHash }), dana!.photo!.photoId), /LOCATION_INVALID/);
+    const file = await getPhoto(danaPeer, dana!.photo!.photoId) as { className: string; bytes: Buffer };
+    assert.equal(file.className, 'upload.File');
+    assert.deepEqual(Buffer.from(file.bytes), PNG);
+    // Rendered many times (the pushed update, every getUsers), fetched once; the failed ones not again yet.
+    assert.deepEqual(host.requests.filter((r) => r === '/face.png'), ['/face.png']);
+    assert.deepEqual(host.requests.filter((r) => r === '/missing.png'), ['/missing.png']);
+  } finally {
+    await shutdown(client);
+    await bridge.close();
+    host.server.close();
+  }
+});
