@@ -200,6 +200,7 @@ export interface GramApi {
   auth: { LogOut: Ctor; SendCode: Ctor; SignIn: Ctor; ImportBotAuthorization: Ctor };
   account: { UpdateStatus: Ctor };
   upload: { GetFile: Ctor };
+  photos: { GetUserPhotos: Ctor };
   help: { GetConfig: Ctor };
   ReactionEmoji: Ctor;
   InputPeerChat: Ctor;
@@ -212,6 +213,7 @@ export interface GramApi {
   MessageEntityTextUrl: Ctor;
   InputDocumentFileLocation: Ctor;
   InputPeerPhotoFileLocation: Ctor;
+  InputPhotoFileLocation: Ctor;
   InputPeerUser: Ctor;
   InputUser: Ctor;
 }

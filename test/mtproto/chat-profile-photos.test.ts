@@ -73,6 +73,17 @@ test('a person of another network shows their avatar as a profile photo the clie
     const file = await getPhoto(danaPeer, dana!.photo!.photoId) as { className: string; bytes: Buffer };
     assert.equal(file.className, 'upload.File');
     assert.deepEqual(Buffer.from(file.bytes), PNG);
+    // The full user and the photo list show the same photo; it downloads by its own id too.
+    const full = await client.invoke(new Api.users.GetFullUser({ id: new Api.InputUser({ userId: dana!.id, accessHash: dana!.accessHash }) })) as { fullUser: { profilePhoto?: { className: string; id: { toString(): string } } } };
+    assert.equal(full.fullUser.profilePhoto?.className, 'Photo');
+    assert.equal(full.fullUser.profilePhoto?.id.toString(), dana!.photo!.photoId!.toString());
+    const list = await client.invoke(new Api.photos.GetUserPhotos({ userId: new Api.InputUser({ userId: dana!.id, accessHash: dana!.accessHash }), offset: 0, maxId: bigInt(0), limit: 10 })) as { photos: Array<{ id: unknown; accessHash: unknown; fileReference: Buffer }> };
+    assert.equal(list.photos.length, 1);
+    const byId = await client.invoke(new Api.upload.GetFile({ location: new Api.InputPhotoFileLocation({ id: list.photos[0]!.id, accessHash: list.photos[0]!.accessHash, fileReference: list.photos[0]!.fileReference, thumbSize: 'y' }), offset: bigInt(0), limit: 1024 * 1024 })) as { bytes: Buffer };
+    assert.deepEqual(Buffer.from(byId.bytes), PNG);
+    const none = await client.invoke(new Api.photos.GetUserPhotos({ userId: new Api.InputUser({ userId: eli!.id, accessHash: eli!.accessHash }), offset: 0, maxId: bigInt(0), limit: 10 })) as { photos: unknown[] };
+    assert.deepEqual(none.photos, []);
+
     // Rendered many times (the pushed update, every getUsers), fetched once; the failed ones not again yet.
     assert.deepEqual(host.requests.filter((r) => r === '/face.png'), ['/face.png']);
     assert.deepEqual(host.requests.filter((r) => r === '/missing.png'), ['/missing.png']);

@@ -104,14 +104,19 @@ export class Renderer {
 
   media(record: MessageRecord): TlObject {
     const m = record.media!;
-    const id = BigInt(m.file);
-    const common = { id, access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
-    if (m.kind === 'photo' && m.w !== undefined && m.h !== undefined) {
-      return { _: 'messageMediaPhoto', photo: { _: 'photo', ...common, sizes: [{ _: 'photoSize', type: 'y', w: m.w, h: m.h, size: m.size }] } };
-    }
+    if (m.kind === 'photo' && m.w !== undefined && m.h !== undefined) return { _: 'messageMediaPhoto', photo: this.photo(m, record.date) };
+    const common = { id: BigInt(m.file), access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
     return {
       _: 'messageMediaDocument',
       document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }] },
+    };
+  }
+
+  /** A stored image as a `photo` (one size: the image as stored), dated `date`. */
+  photo(m: MediaInfo, date: number): TlObject {
+    return {
+      _: 'photo', id: BigInt(m.file), access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date, dc_id: this.dcId,
+      sizes: [{ _: 'photoSize', type: 'y', w: m.w ?? 0, h: m.h ?? 0, size: m.size }],
     };
   }
 

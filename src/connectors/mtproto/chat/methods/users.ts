@@ -21,14 +21,25 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const person = id === undefined ? undefined : await deps.people.person(id);
     if (id === undefined || person === undefined) throw badRequest('USER_ID_INVALID');
     const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : undefined;
+    const photo = await deps.render.profilePhotoOf(id);
     return {
       _: 'users.userFull',
       full_user: {
         _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: 0,
         ...(about !== undefined ? { about } : {}),
+        ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
       },
       chats: [], users: [deps.render.userObject(person, view)],
     };
+  });
+
+  // A person's photos: the one profile photo they show now, if any (downloadable by its id and access hash).
+  register(methods, deps, 'photos.getUserPhotos', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const id = userIdOfInput(view.account, objectField(call, 'user_id'));
+    if (id === undefined || await deps.people.person(id) === undefined) throw badRequest('USER_ID_INVALID');
+    const photo = await deps.render.profilePhotoOf(id);
+    return { _: 'photos.photos', photos: photo === undefined ? [] : [deps.render.photo(photo, 0)], users: [] };
   });
 
   // Everyone reachable is in the bridged groups; nobody is a contact.
