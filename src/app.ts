@@ -42,10 +42,10 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Resolves after `ms`, or when `work` settles first: `true` when the work finished in time. */
 /** How much before the connectors' drain deadline the app decides whether the drain finished (see close()). */
 const DRAIN_JUDGE_MARGIN_MS = 10;
 
+/** Resolves after `ms`, or when `work` settles first: `true` when the work finished in time. */
 async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });

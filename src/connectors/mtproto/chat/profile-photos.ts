@@ -6,7 +6,7 @@
 // fetched yet shows without one, and the fetch starts; the next time the user is rendered it has
 // it. Without a media store nothing is fetched (the connector's own store has no safe fetch).
 import type { Logger } from '../../../core/logger.ts';
-import type { MediaService } from '../../../media/index.ts';
+import { isMediaError, MediaErrorCode, type MediaService } from '../../../media/index.ts';
 import type { ChatFiles } from './chat-files.ts';
 import type { MediaInfo } from './message-box.ts';
 
@@ -32,17 +32,15 @@ export class ProfilePhotos {
     const known = this.#known.get(url);
     if (known !== undefined && (known.info !== undefined || known.until > this.now())) return known.info;
     if (!this.#fetching.has(url) && this.#fetching.size < MAX_REMEMBERED) {
-      this.#fetching.set(url, this.#fetch(url).then((info) => this.#remember(url, info)).finally(() => this.#fetching.delete(url)));
+      this.#fetching.set(url, this.#fetch(url).then((info) => {
+        if (info !== 'busy') this.#remember(url, info);
+      }).finally(() => this.#fetching.delete(url)));
     }
     return undefined;
   }
 
-  /** Resolves when the fetches under way are done. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.#fetching.values()]);
-  }
-
-  async #fetch(url: string): Promise<MediaInfo | undefined> {
+  /** The photo, undefined when the URL gives none, 'busy' when the media store had no fetch slot (tried again at the next render). */
+  async #fetch(url: string): Promise<MediaInfo | undefined | 'busy'> {
     try {
       const ref = await this.media!.fetcher.fetch(url, { name: 'photo' });
       if (!ref.mime.startsWith('image/') || ref.size > MAX_PROFILE_PHOTO_BYTES) {
@@ -52,6 +50,7 @@ export class ProfilePhotos {
       const info = await this.files.native(this.media!.attachmentFor(ref, 'photo'));
       return info?.kind === 'photo' ? info : undefined;
     } catch (err) {
+      if (isMediaError(err, MediaErrorCode.Busy)) return 'busy';
       this.logger.info({ err: (err as Error).message, url }, 'mtproto: avatar not fetched; the user shows without a photo');
       return undefined;
     }
