@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newEventId } from '../../src/core/ids.ts';
-import { Api, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { Api, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -26,9 +27,14 @@ async function origin(files: Record<string, { type: string; body: Buffer }>): Pr
 }
 
 test('a person of another network shows their avatar as a profile photo the client downloads; no photo when it cannot be fetched; a wrong location is refused', { timeout: 120_000 }, async () => {
-  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
-  const bridge = await startChatBridge({ extra: 'media: { fetch: { allow: ["127.0.0.1/32"] } }' });
+  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/alice.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
+  // The WS user's avatar comes from mappings/identities.yaml.
+  const bridge = await startChatBridge({
+    extra: 'media: { fetch: { allow: ["127.0.0.1/32"] } }',
+    files: { 'mappings/identities.yaml': `identities:\n  - canonical: alice\n    displayName: Alice\n    avatar: ${host.url}/alice.png\n    websocket: alice\n` },
+  });
   const client = chatClient(bridge.mtprotoPort());
+  let ws: TestClient | undefined;
   try {
     await loginBot(bridge, client);
     await client.getDialogs();
@@ -84,10 +90,27 @@ test('a person of another network shows their avatar as a profile photo the clie
     const none = await client.invoke(new Api.photos.GetUserPhotos({ userId: new Api.InputUser({ userId: eli!.id, accessHash: eli!.accessHash }), offset: 0, maxId: bigInt(0), limit: 10 })) as { photos: unknown[] };
     assert.deepEqual(none.photos, []);
 
+    // A WS user whose avatar identities.yaml gives has it as a profile photo too.
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi from alice' } });
+    const fromAlice = await rec.next((x: GramUpdate) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === 'hi from alice');
+    const aliceId = (fromAlice['message'] as GramMessage).fromId?.userId?.toString() ?? '';
+    let alice: GramUserObject | undefined;
+    for (let i = 0; i < 100 && !alice?.photo; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      [alice] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(aliceId), accessHash: bigInt(0) })] })) as GramUserObject[];
+    }
+    assert.equal(alice?.firstName, 'Alice (websocket)');
+    assert.equal(alice?.photo?.className, 'UserProfilePhoto');
+    assert.deepEqual(await client.downloadProfilePhoto(alice), PNG);
+
     // Rendered many times (the pushed update, every getUsers), fetched once; the failed ones not again yet.
     assert.deepEqual(host.requests.filter((r) => r === '/face.png'), ['/face.png']);
     assert.deepEqual(host.requests.filter((r) => r === '/missing.png'), ['/missing.png']);
+    assert.deepEqual(host.requests.filter((r) => r === '/alice.png'), ['/alice.png']);
   } finally {
+    await ws?.close();
     await shutdown(client);
     await bridge.close();
     host.server.close();

@@ -33,6 +33,8 @@ export const MTPROTO_CAPABILITIES: Capabilities = {
   maxTextLength: MTPROTO_MAX_TEXT,
   // Message ids are recorded in the bus's id map: the mapper resolves references to them.
   nativeIds: true,
+  // People of other networks show their avatar as their profile photo (chat/profile-photos.ts).
+  avatars: true,
 };
 
 /**

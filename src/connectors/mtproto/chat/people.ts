@@ -81,7 +81,8 @@ export class People implements MentionResolver {
     const id = puppetIdOf(key);
     const linked = this.#links.get(`${actor.network}:${actor.id}`);
     const name = (identity?.displayName ?? linked?.displayName ?? actor.name ?? actor.id).slice(0, 64) || actor.id.slice(0, 64);
-    const avatar = identity?.avatar ?? actor.avatar;
+    // The mapper's choice when it is on (identities.yaml, else the network's); the same rule without it.
+    const avatar = identity !== undefined ? identity.avatar : linked?.avatar ?? actor.avatar;
     const known = await this.puppet(id);
     if (known === undefined || known.name !== name || known.avatar !== avatar) {
       const puppet: Puppet = { id, key, name, network: actor.network, nativeId: actor.id, ...(avatar !== undefined ? { avatar } : {}) };
