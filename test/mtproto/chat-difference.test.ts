@@ -8,6 +8,8 @@ import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseKek } from '../../src/connectors/mtproto/store/key-ring.ts';
+import { authKeyId } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
+import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import { CHAT_KEY_PREFIX, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
   Api, BOT_ID, CHAT_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, stateFileOf, updateRecorder,
@@ -168,7 +170,12 @@ test('the same across a restart on the embedded defaults: the clients go on with
     const core = ['authkey:', 'authkey-binding:', 'client:', 'seen:', 'salt-secret', 'kek-check'];
     const strays = keys.filter((k) => !k.startsWith(CHAT_KEY_PREFIX) && !core.some((p) => k.startsWith(p)));
     assert.deepEqual(strays, [], 'every key is the core\'s or under chat:');
-    assert.equal(keys.filter((k) => k.startsWith('authkey:')).length, 2, 'the two clients\' keys');
+    // Both clients' keys are stored (gramjs drops a leading zero byte of about 1 key in 200 and
+    // retries its handshake: the key it dropped stays stored too, unused, so they are not counted).
+    const storedKeys = keys.filter((k) => k.startsWith('authkey:')).map((k) => k.slice('authkey:'.length));
+    for (const [who, key] of [['the bot', botKey], ['the person', personKey]] as const) {
+      assert.ok(key !== undefined && storedKeys.includes(authKeyIdHex(authKeyId(key))), `${who}'s key is stored`);
+    }
     assert.equal(keys.filter((k) => k.startsWith(`${CHAT_KEY_PREFIX}auth:`)).length, 2, 'their two logins');
     // The chat layer's secret (file access hashes, URL signatures) is sealed under the KEK like the core's.
     const kekId = parseKek(readFileSync(join(bridge.tree.dir, 'keys', 'kek.key'), 'utf8')).id;
