@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newEventId } from '../../src/core/ids.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { Api, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { Api, BOT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -27,11 +27,11 @@ async function origin(files: Record<string, { type: string; body: Buffer }>): Pr
 }
 
 test('a person of another network shows their avatar as a profile photo the client downloads; no photo when it cannot be fetched; a wrong location is refused', { timeout: 120_000 }, async () => {
-  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/alice.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
+  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/alice.png': { type: 'image/png', body: PNG }, '/bob.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
   // The WS user's avatar comes from mappings/identities.yaml.
   const bridge = await startChatBridge({
     extra: 'media: { fetch: { allow: ["127.0.0.1/32"] } }',
-    files: { 'mappings/identities.yaml': `identities:\n  - canonical: alice\n    displayName: Alice\n    avatar: ${host.url}/alice.png\n    websocket: alice\n` },
+    files: { 'mappings/identities.yaml': `identities:\n  - canonical: alice\n    displayName: Alice\n    avatar: ${host.url}/alice.png\n    websocket: alice\n  - canonical: bob\n    avatar: ${host.url}/bob.png\n    mtproto: ${PERSON_ID}\n` },
   });
   const client = chatClient(bridge.mtprotoPort());
   let ws: TestClient | undefined;
@@ -105,10 +105,22 @@ test('a person of another network shows their avatar as a profile photo the clie
     assert.equal(alice?.photo?.className, 'UserProfilePhoto');
     assert.deepEqual(await client.downloadProfilePhoto(alice), PNG);
 
+    // An MTProto account whose person identities.yaml gives an avatar shows it to other accounts; the bot (no avatar) shows none.
+    let bob: GramUserObject | undefined;
+    let bot: GramUserObject | undefined;
+    for (let i = 0; i < 100 && !bob?.photo; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      [bob, bot] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: bigInt(0) }), new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: bigInt(0) })] })) as GramUserObject[];
+    }
+    assert.equal(bob?.photo?.className, 'UserProfilePhoto');
+    assert.ok(!bot?.photo);
+    assert.deepEqual(await client.downloadProfilePhoto(bob), PNG);
+
     // Rendered many times (the pushed update, every getUsers), fetched once; the failed ones not again yet.
     assert.deepEqual(host.requests.filter((r) => r === '/face.png'), ['/face.png']);
     assert.deepEqual(host.requests.filter((r) => r === '/missing.png'), ['/missing.png']);
     assert.deepEqual(host.requests.filter((r) => r === '/alice.png'), ['/alice.png']);
+    assert.deepEqual(host.requests.filter((r) => r === '/bob.png'), ['/bob.png']);
   } finally {
     await ws?.close();
     await shutdown(client);

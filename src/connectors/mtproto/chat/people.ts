@@ -63,6 +63,11 @@ export class People implements MentionResolver {
     return linked === undefined ? undefined : this.directory.account(BigInt(linked));
   }
 
+  /** The avatar identities.yaml gives the person an account belongs to, if any. */
+  avatarOfAccount(account: Account): string | undefined {
+    return this.#links.get(`mtproto:${account.id}`)?.avatar;
+  }
+
   /** The key a non-account actor's user id derives from (the same as the mapper's TargetIdentity.key). */
   keyOf(actor: Pick<Actor, 'network' | 'id'>): string {
     const identity = this.#links.get(`${actor.network}:${actor.id}`);

@@ -33,6 +33,8 @@ export class Renderer {
     private readonly presence: PresenceBook, private readonly dcId: number, private readonly photos?: ProfilePhotos) {}
 
   userObject(person: Person, view: View): TlObject {
+    const photo = this.photoOfPerson(person);
+    const shown = photo !== undefined ? { photo: { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId } } : {};
     if (person.kind === 'account') {
       const a = person.account;
       const self = a.id === view.account.id;
@@ -42,20 +44,22 @@ export class Renderer {
         ...(a.username !== undefined ? { username: a.username } : {}),
         ...(self && a.phone !== undefined ? { phone: a.phone } : {}),
         ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.presence.statusOf(a.id, view.now) }),
+        ...shown,
       };
     }
     const p = person.puppet;
-    const photo = this.photos?.photoOf(p.avatar);
-    return {
-      _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now),
-      ...(photo !== undefined ? { photo: { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId } } : {}),
-    };
+    return { _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now), ...shown };
   }
 
-  /** The profile photo a user shows now (people of other networks with a fetched avatar), if any. */
+  /** The profile photo a user shows now, if any (a fetched avatar: see profile-photos.ts). */
   async profilePhotoOf(userId: bigint): Promise<MediaInfo | undefined> {
     const person = await this.people.person(userId);
-    return person?.kind === 'puppet' ? this.photos?.photoOf(person.puppet.avatar) : undefined;
+    return person === undefined ? undefined : this.photoOfPerson(person);
+  }
+
+  /** A person of another network: their avatar; an account: the one identities.yaml gives its person. */
+  private photoOfPerson(person: Person): MediaInfo | undefined {
+    return this.photos?.photoOf(person.kind === 'puppet' ? person.puppet.avatar : this.people.avatarOfAccount(person.account));
   }
 
   /** The users among `ids` that exist (unknown ids are left out). */
