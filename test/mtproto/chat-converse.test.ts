@@ -4,18 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import {
   Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, startChatBridge, updateRecorder,
-  shutdown, type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
+  shutdown, wsEvent, type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
 const PEER = -CHAT_ID; // gramjs' id of a basic group
-
-async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
-  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
-  return (frame as EventFrame).event;
-}
 
 const messageOf = (u: GramUpdate) => u['message'] as GramMessage;
 const inputChat = () => new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });

@@ -19,6 +19,7 @@ import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { freePort } from '../helpers/ports.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
 import { gramLogger, pinServerKey } from './gramjs-client.ts';
+import type { EventFrame, TestClient } from '../helpers/ws-client.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -135,6 +136,12 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     },
   };
   return bridge;
+}
+
+/** The next event of `kind` (and `pred`) the WS client gets. */
+export async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
+  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
+  return (frame as EventFrame).event;
 }
 
 export function stateFileOf(bridge: ChatBridge): string {

@@ -6,16 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
-import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, type ChatBridge } from './chat-harness.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
 import { coreSession, rpcErrorOf, type CoreObject, type CoreSession } from './mtproto-core-client.ts';
 
 const PEER = { _: 'inputPeerChat', chat_id: String(CHAT_ID) };
-
-async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
-  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
-  return (frame as EventFrame).event;
-}
 
 const list = (v: unknown) => v as CoreObject[];
 const field = (o: CoreObject, name: string) => o[name] as CoreObject;

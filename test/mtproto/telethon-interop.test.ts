@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { killNow, track } from '../helpers/children.ts';
-import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, wsEvent } from './chat-harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
 
@@ -21,11 +21,6 @@ function telethonPython(): string {
     if (!r.error && r.status === 0) return python;
   }
   throw new Error('Telethon is not installed: `apt-get install python3-telethon` (npm test installs it when run as root)');
-}
-
-async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
-  const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
-  return (frame as EventFrame).event;
 }
 
 type Step = Record<string, unknown> & { step: string };
