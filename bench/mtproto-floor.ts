@@ -42,7 +42,7 @@ export class MtprotoFloor {
     const server = createMtprotoServer({
       host: '127.0.0.1', port: 0, rsaKey: rsa, logger: silentLogger, registry: createRegistry(false),
       keyStore: new StateAuthKeyStore(new LocalState().store('mtproto'), KeyRing.plaintext(), { logger: silentLogger }),
-      framesPerSecond: 100_000, frameBurst: 1_000_000,
+      framesPerSecond: 100_000, frameBurst: 1_000_000, handshakesPerMinute: 1e9, handshakeBurst: 1e9,
       api: {
         extend: (methods) => methods.register('messages.sendMessage', {
           auth: 'none',

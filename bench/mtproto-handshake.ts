@@ -71,7 +71,7 @@ export async function runMtprotoHandshakeBench(): Promise<BenchResult[]> {
     host: '127.0.0.1', port: 0, rsaKey, logger: silentLogger,
     // As the connector stores keys: sealed under a KEK, in the bus's state (here in memory).
     keyStore: new StateAuthKeyStore(new LocalState().store('mtproto'), new KeyRing(parseKek(generateKek())), { logger: silentLogger }),
-    registry: createRegistry(false), framesPerSecond: 1e9, frameBurst: 1e9,
+    registry: createRegistry(false), framesPerSecond: 1e9, frameBurst: 1e9, handshakesPerMinute: 1e9, handshakeBurst: 1e9,
   });
   const { port } = await server.start();
   const pin: PinnedKey = { n: rsaKey.n, e: rsaKey.e, fingerprint: rsaKey.fingerprint };

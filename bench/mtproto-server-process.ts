@@ -80,7 +80,7 @@ const stores = await openMtprotoStores({ state: new LocalState().store('mtproto'
 const server = createMtprotoServer({
   host: '127.0.0.1', port: 0, rsaKey, logger, registry,
   keyStore: stores.keyStore, clientInfo: stores.clientInfo, saltSecret: stores.saltSecret,
-  framesPerSecond: 1e9, frameBurst: 1e9, maxPendingHandshakes: 4096,
+  framesPerSecond: 1e9, frameBurst: 1e9, handshakesPerMinute: 1e9, handshakeBurst: 1e9, maxPendingHandshakes: 4096,
   maxConnections: opts.maxConnections ?? 20000, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 30000,
 });
 const { port } = await server.start();

@@ -219,6 +219,9 @@ export const ConfigSchema = z.object({
     /** Frames one connection may send per second, sustained and in a burst; past them -429 and close. */
     framesPerSecond: z.number().int().min(1).max(1_000_000).default(200),
     frameBurst: z.number().int().min(1).max(10_000_000).default(400),
+    /** Auth keys one remote address may start making, per minute and in a burst; past them -429 and close. */
+    handshakesPerMinute: z.number().int().min(1).max(1_000_000).default(60),
+    handshakeBurst: z.number().int().min(1).max(1_000_000).default(120),
     /** Who may log in: bots (token) and people (phone number + code). */
     accounts: MtprotoAccountsSchema,
     login: z.object({

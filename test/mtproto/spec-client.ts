@@ -48,9 +48,13 @@ export class SpecConnection {
     socket.on('error', () => { /* surfaced as close */ });
   }
 
-  static async connect(port: number, framing: Framing, host = '127.0.0.1'): Promise<SpecConnection> {
+  /** `localAddress`: the address to connect from (another loopback address is another peer to the server). */
+  static async connect(port: number, framing: Framing, host = '127.0.0.1', localAddress?: string): Promise<SpecConnection> {
     const socket = new Socket();
-    await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.connect(port, host, () => { socket.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect({ port, host, ...(localAddress !== undefined ? { localAddress } : {}) }, () => { socket.off('error', reject); resolve(); });
+    });
     const c = new SpecConnection(socket, framing);
     socket.write(framing === 'abridged' ? Uint8Array.of(0xef) : framing === 'intermediate' ? new Uint8Array(4).fill(0xee) : new Uint8Array(4).fill(0xdd));
     return c;

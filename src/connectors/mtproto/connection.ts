@@ -7,7 +7,7 @@ import type { MtprotoMetrics } from './metrics.ts';
 import { Handshake, HandshakeFailure, type HandshakeFailReason } from './auth/handshake.ts';
 import { buildUnencrypted, isUnencrypted, parseUnencrypted } from './auth/unencrypted.ts';
 import { EncryptedLayer, type LayerDeps } from './session/encrypted-layer.ts';
-import { TokenBucket } from '../../core/token-bucket.ts';
+import { TokenBucket, type TokenBuckets } from '../../core/token-bucket.ts';
 
 /** The framing layer (transport/): the server side of abridged, intermediate, padded, full, obfuscated2. */
 export interface FramingTransport {
@@ -32,6 +32,8 @@ export type TransportFactory = (opts: FramingOptions) => FramingTransport;
 
 /** The byte pipe under one MTProto connection: a TCP socket or a WebSocket. */
 export interface RawSocket {
+  /** The peer's address (the proxy's, behind one): handshakes are limited per address. */
+  readonly peer: string;
   write(bytes: Uint8Array): void;
   /** Graceful close after pending writes. */
   end(): void;
@@ -60,6 +62,8 @@ export interface ConnectionDeps extends LayerDeps {
   metrics: MtprotoMetrics;
   limits: ConnectionLimits;
   pendingHandshakes: { count: number };
+  /** Per remote address: the auth keys it may start making (a token per req_DH_params). */
+  handshakeBuckets: TokenBuckets;
   createTransport: TransportFactory;
 }
 
@@ -214,6 +218,14 @@ export class MtprotoConnection {
         throw new HandshakeFailure('malformed');
       }
       if (request._ === 'req_pq_multi' || request._ === 'req_pq') this.#startHandshakeClock();
+      // The RSA step is the expensive one, and each handshake stores a key: one address may not
+      // start making keys faster than its budget (a stock client makes one per install).
+      if (request._ === 'req_DH_params' && !d.handshakeBuckets.of(this.#socket.peer).tryTake()) {
+        d.metrics.handshakesFailed.inc({ reason: 'flood' });
+        this.#log.warn({ peer: this.#socket.peer }, 'mtproto: too many auth keys started from one address; -429');
+        this.#transportError(TRANSPORT_FLOOD, 'handshake-flood');
+        return;
+      }
       this.#handshake ??= new Handshake({ codec: d.codec, rsaKey: d.rsaKey, keyStore: d.keyStore });
       const step = await this.#handshake.step(request);
       if (this.#closed) return;

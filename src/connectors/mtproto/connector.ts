@@ -108,6 +108,7 @@ export class MtprotoConnector implements Connector {
         ...(stores.replayGuard ? { replayGuard: stores.replayGuard } : {}),
         maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH, dcId: 2,
         framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst,
+        handshakesPerMinute: config.mtproto.handshakesPerMinute, handshakeBurst: config.mtproto.handshakeBurst,
         api: { extend: chat.extend, authorizations: chat.authorizations, codec },
       });
       const { port } = await server.start();

@@ -20,6 +20,10 @@ import { createApiRpc, type ApiOptions } from './api/index.ts';
 import type { ClientInfoStore } from './api/client-info.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
+import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
+
+/** Remote addresses whose handshake budget is remembered at most (the least recently used are forgotten: a forgotten one starts full). */
+const MAX_HANDSHAKE_ADDRESSES = 100_000;
 
 export interface MtprotoServerOptions {
   /** Default 127.0.0.1: exposing the port is an explicit decision. */
@@ -66,6 +70,12 @@ export interface MtprotoServerOptions {
   framesPerSecond?: number;
   frameBurst?: number;
   maxPendingHandshakes?: number;
+  /**
+   * Auth keys one remote address may start making (req_DH_params, the RSA step), per minute
+   * sustained and in a burst; past them -429 and close. Default 60 and 120.
+   */
+  handshakesPerMinute?: number;
+  handshakeBurst?: number;
   /** WebSocket path for handleUpgrade; Telegram clients use /apiws. */
   wsPath?: string;
   /** Framing layer; defaults to transport/'s ServerTransport (tests may inject another). */
@@ -130,6 +140,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
       maxPendingHandshakes: opts.maxPendingHandshakes ?? 512,
     },
     pendingHandshakes: { count: 0 },
+    handshakeBuckets: new TokenBuckets(MAX_HANDSHAKE_ADDRESSES, () => new TokenBucket((opts.handshakesPerMinute ?? 60) / 60, opts.handshakeBurst ?? 120)),
     createTransport: opts.createTransport ?? defaultTransport,
   };
 
@@ -159,6 +170,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     const connLog = log.child({ conn: ++nextId, transport: 'tcp', peer: socket.remoteAddress });
     let entry: { conn: MtprotoConnection; kill(): void } | undefined;
     const conn = new MtprotoConnection(deps, {
+      peer: socket.remoteAddress ?? '?',
       write: (bytes) => { if (!socket.destroyed) socket.write(bytes); },
       pause: () => socket.pause(),
       resume: () => socket.resume(),
@@ -182,6 +194,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     const connLog = log.child({ conn: ++nextId, transport: 'websocket', peer: req.socket.remoteAddress });
     let entry: { conn: MtprotoConnection; kill(): void } | undefined;
     const conn = new MtprotoConnection(deps, {
+      peer: req.socket.remoteAddress ?? '?',
       write: (bytes) => { if (ws.readyState === ws.OPEN) ws.send(bytes, { binary: true }); },
       pause: () => ws.pause(),
       resume: () => ws.resume(),
