@@ -222,6 +222,10 @@ export const ConfigSchema = z.object({
     /** Auth keys one remote address may start making, per minute and in a burst; past them -429 and close. */
     handshakesPerMinute: z.number().int().min(1).max(1_000_000).default(60),
     handshakeBurst: z.number().int().min(1).max(1_000_000).default(120),
+    /** A stored auth key no message has used since its handshake is dropped after this many minutes. */
+    unusedKeyMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+    /** A stored auth key unused for this many days is dropped (its client must make a new one); 0: kept until destroyed. */
+    idleKeyDays: z.number().int().min(0).max(3_650).default(180),
     /** Who may log in: bots (token) and people (phone number + code). */
     accounts: MtprotoAccountsSchema,
     login: z.object({

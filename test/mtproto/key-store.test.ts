@@ -242,12 +242,16 @@ test('on a real redis-server: the same contract, temporary keys carry a Redis tt
     const key = newKey();
     assert.equal(await a.create(id, { key }), true);
     assert.equal(await b.create(id, { key: newKey() }), false, 'SET NX across instances');
+    const redisKey = `sbt:state:mtproto:authkey:${authKeyIdHex(id)}`;
+    const unused = await redisA.pttl(redisKey);
+    assert.ok(unused > 3_500_000 && unused <= 3_600_000, `a key not used yet goes after an hour (pttl ${unused})`);
     assert.deepEqual((await b.get(id))?.key, key);
+    const idle = await redisA.pttl(redisKey);
+    assert.ok(idle > 179 * 86_400_000 && idle <= 180 * 86_400_000, `used: kept 180 days from now (pttl ${idle})`);
     const temp = newId();
     await a.create(temp, { key: newKey(), expiresAt: Date.now() + 90_000 });
     const pttl = await redisA.pttl(`sbt:state:mtproto:authkey:${authKeyIdHex(temp)}`);
     assert.ok(pttl > 80_000 && pttl <= 90_000, `pttl ${pttl}`);
-    assert.equal(await redisA.ttl(`sbt:state:mtproto:authkey:${authKeyIdHex(id)}`), -1, 'permanent keys do not expire');
     await b.delete(id);
     assert.equal(await a.get(id), undefined);
   } finally {

@@ -84,8 +84,13 @@ test('`switchboard start` restarted on the memory driver: a connected stock gram
     // On disk (bus.stateFile) the key is sealed under the key file's KEK.
     const kekId = parseKek(readFileSync(join(tree.dir, 'keys', 'kek.key'), 'utf8')).id;
     const stateLines = readFileSync(join(tree.dir, 'data', 'state.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"mtproto:authkey:'));
-    assert.equal(stateLines.length, 1);
-    assert.match(JSON.parse(stateLines[0]!)[2] as string, new RegExp(`^enc1:${kekId}:`));
+    // One key: written by the handshake, then again with its first use recorded (its ttl moves
+    // from "unused" to "idle", see docs/mtproto.md, "Keys nobody uses").
+    const stateRecords = stateLines.map((l) => JSON.parse(l) as [string, string, string, number | null]);
+    assert.equal(new Set(stateRecords.map((r) => r[1])).size, 1, 'one key');
+    for (const r of stateRecords) assert.match(r[2], new RegExp(`^enc1:${kekId}:`));
+    const kept = stateRecords.at(-1)![3];
+    assert.ok(kept !== null && kept > Date.now() + 179 * 86_400_000, `used: kept 180 days (until ${kept})`);
 
     bridge.signal('SIGTERM');
     assert.deepEqual(await bridge.exited, { code: 0, signal: null }, bridge.output());

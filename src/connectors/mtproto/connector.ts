@@ -80,6 +80,10 @@ export class MtprotoConnector implements Connector {
     try {
       stores = await openMtprotoStores({
         state: ctx.bus.state('mtproto'), driver: ctx.bus.driver, ring: kek.ring, logger: ctx.logger, registry: ctx.registry,
+        keyLifetimes: {
+          unusedMs: config.mtproto.unusedKeyMinutes * 60_000,
+          idleMs: config.mtproto.idleKeyDays === 0 ? undefined : config.mtproto.idleKeyDays * 86_400_000,
+        },
         ...(config.mtproto.saltSecret ? { saltSecret: new Uint8Array(Buffer.from(config.mtproto.saltSecret, 'utf8')) } : {}),
       });
     } catch (err) {

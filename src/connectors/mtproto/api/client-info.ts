@@ -87,6 +87,7 @@ export class MemoryClientInfoStore implements ClientInfoStore {
 }
 
 const CLIENT_PREFIX = 'client:';
+const EXPIRY_ENTRIES = 100_000;
 
 /**
  * Client records in the bus's state store (`client:<auth_key_id hex>`, JSON), in front of a
@@ -100,7 +101,7 @@ export class StoredClientInfo implements ClientInfoStore {
   readonly #logger: Logger;
   readonly #memory: MemoryClientInfoStore;
   readonly #now: () => number;
-  /** Expiry (ms) of temporary keys' records, so they go with their key. */
+  /** When each key's record goes (ms), so it is stored with its key's ttl. */
   readonly #expiry = new Map<string, number>();
 
   constructor(state: StateStore, logger: Logger, opts: { max?: number; now?: () => number } = {}) {
@@ -110,10 +111,17 @@ export class StoredClientInfo implements ClientInfoStore {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** Loads the stored record of a key into the cache; `expiresAt`: the key is temporary. */
-  async preload(authKeyIdHex: string, expiresAt?: number): Promise<void> {
-    if (expiresAt !== undefined) this.#rememberExpiry(authKeyIdHex, expiresAt);
-    if (this.#memory.get(authKeyIdHex) !== undefined) return;
+  /**
+   * Loads the stored record of a key into the cache. `keptUntil`: when the key goes unless used
+   * again (a temporary key's expiry, a permanent key's idle end), so the record is stored with the
+   * same ttl; `extend`: the key's ttl was just extended, so the stored record's is too.
+   */
+  async preload(authKeyIdHex: string, keptUntil?: number, extend = false): Promise<void> {
+    if (keptUntil !== undefined) this.#rememberExpiry(authKeyIdHex, keptUntil);
+    if (this.#memory.get(authKeyIdHex) !== undefined) {
+      if (extend) this.#persist(authKeyIdHex);
+      return;
+    }
     let raw: string | undefined;
     try {
       raw = await this.#state.get(CLIENT_PREFIX + authKeyIdHex);
@@ -127,6 +135,7 @@ export class StoredClientInfo implements ClientInfoStore {
     if (record === undefined || this.#memory.get(authKeyIdHex) !== undefined) return;
     if (record.layer !== undefined) this.#memory.setLayer(authKeyIdHex, record.layer);
     if (record.info !== undefined) this.#memory.setInfo(authKeyIdHex, record.info);
+    if (extend) this.#persist(authKeyIdHex);
   }
 
   get(authKeyIdHex: string): ClientRecord | undefined {
@@ -167,10 +176,16 @@ export class StoredClientInfo implements ClientInfoStore {
   }
 
   #rememberExpiry(authKeyIdHex: string, expiresAt: number): void {
+    this.#expiry.delete(authKeyIdHex); // re-inserted last: the map's order is load order
     this.#expiry.set(authKeyIdHex, expiresAt);
-    if (this.#expiry.size > 100_000) {
+    if (this.#expiry.size > EXPIRY_ENTRIES) {
       const now = this.#now();
       for (const [k, until] of this.#expiry) if (until <= now) this.#expiry.delete(k);
+      // Still full: forget the keys loaded longest ago (their next load remembers them again).
+      for (const k of this.#expiry.keys()) {
+        if (this.#expiry.size <= EXPIRY_ENTRIES) break;
+        this.#expiry.delete(k);
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ import { StoredClientInfo } from '../api/client-info.ts';
 import type { ReplayGuard } from '../session/replay-guard.ts';
 import type { AuthKeyStore } from './auth-key-store.ts';
 import { SealError, type KeyRing, type Opened } from './key-ring.ts';
-import { StateAuthKeyStore } from './state-auth-key-store.ts';
+import { StateAuthKeyStore, type KeyLifetimes } from './state-auth-key-store.ts';
 import { StateReplayGuard } from './state-replay-guard.ts';
 
 /** The key-check marker's key in the namespace (`switchboard check` reads it from the state file). */
@@ -39,18 +39,25 @@ export interface OpenStoresOptions {
   registry: Registry;
   /** mtproto.saltSecret when configured; otherwise one is drawn once and kept in the state. */
   saltSecret?: Uint8Array;
+  /** How long permanent keys are kept without use (mtproto.unusedKeyMinutes / idleKeyDays). */
+  keyLifetimes?: KeyLifetimes;
+  /** The clock of key lifetimes and expiries (tests). */
+  now?: () => number;
 }
 
 export async function openMtprotoStores(opts: OpenStoresOptions): Promise<MtprotoStores> {
   const { state, ring, logger } = opts;
   await checkKeyRing(state, ring, logger);
-  const clientInfo = new StoredClientInfo(state, logger);
+  const clientInfo = new StoredClientInfo(state, logger, opts.now ? { now: opts.now } : {});
   const keyStore = new StateAuthKeyStore(state, ring, {
     logger, registry: opts.registry,
-    onLoaded: async (hex, record) => {
-      await clientInfo.preload(hex, record.expiresAt);
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.keyLifetimes ? { lifetimes: opts.keyLifetimes } : {}),
+    onLoaded: async (hex, record, kept, boundKept) => {
+      // The client info lives as long as its key (and is extended when the key is).
+      await clientInfo.preload(hex, kept.until, kept.touched);
       // A bound temporary key's calls are its permanent key's (session/temp-keys.ts).
-      if (record.boundTo !== undefined) await clientInfo.preload(record.boundTo);
+      if (record.boundTo !== undefined) await clientInfo.preload(record.boundTo, boundKept?.until, boundKept?.touched ?? false);
     },
     onDeleted: async (hex) => clientInfo.delete(hex),
   });

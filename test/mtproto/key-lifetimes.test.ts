@@ -1,0 +1,228 @@
+// How long stored auth keys live without use: a key no message has used since its handshake goes
+// after `unusedMs` (orphans of clients that failed their own handshake check, floods of
+// handshakes), a used one `idleMs` after its last use. The store cannot be enumerated, so this is
+// the store's own ttl, refreshed on use; checked on a fake clock (state file and key store share
+// it), through a restart, on a real redis-server (key-store.test.ts) and through the server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import type { StateStore } from '../../src/bus/types.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
+import { generateKek, KeyRing, parseKek } from '../../src/connectors/mtproto/store/key-ring.ts';
+import { openMtprotoStores } from '../../src/connectors/mtproto/store/open-stores.ts';
+import { StateAuthKeyStore, type KeyLifetimes } from '../../src/connectors/mtproto/store/state-auth-key-store.ts';
+import { pinned, startServer } from './harness.ts';
+import { SpecConnection, SpecSession, specHandshake } from './spec-client.ts';
+
+const newId = () => new Uint8Array(randomBytes(8));
+const newKey = () => new Uint8Array(randomBytes(256));
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const lifetimes: KeyLifetimes = { unusedMs: 60 * MINUTE, idleMs: 180 * DAY };
+
+/** A fake clock shared by the state file and the key store. */
+function clock(start = 1_700_000_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => { now += ms; } };
+}
+
+/** Counts the writes that reach a state store. */
+function counting(state: StateStore): { state: StateStore; writes: () => number } {
+  let writes = 0;
+  return {
+    state: {
+      get: (k) => state.get(k),
+      set: async (k, v, ttl) => { writes++; await state.set(k, v, ttl); },
+      setIfAbsent: async (k, v, ttl) => { writes++; return await state.setIfAbsent(k, v, ttl); },
+      delete: (k) => state.delete(k),
+    },
+    writes: () => writes,
+  };
+}
+
+function withStateFile(body: (file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-keylife-'));
+  return body(join(dir, 'state.jsonl')).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+test('a permanent key nobody used goes after the unused lifetime; a used one stays until it is idle that long, through a restart', async () => {
+  await withStateFile(async (file) => {
+    const t = clock();
+    const ring = new KeyRing(parseKek(generateKek()));
+    let local = new LocalState(file, t.now);
+    const open = (s: StateStore) => new StateAuthKeyStore(s, ring, { logger: silentLogger, now: t.now, lifetimes });
+    const counted = counting(local.store('mtproto'));
+    let store = open(counted.state);
+    const orphan = newId();
+    const used = newId();
+    await store.create(orphan, { key: newKey() });
+    await store.create(used, { key: newKey() });
+    t.advance(30 * MINUTE);
+    assert.ok(await store.get(used), 'its first use');
+    t.advance(30 * MINUTE + 1);
+    assert.equal(await store.get(orphan), undefined, 'never used: gone after an hour');
+    assert.ok(await store.get(used), 'used: still there');
+
+    // Loads within a day write nothing; the first load a day after the last recorded use does.
+    const before = counted.writes();
+    for (let i = 0; i < 10; i++) {
+      t.advance(2 * 3_600_000);
+      assert.ok(await store.get(used));
+    }
+    assert.equal(counted.writes() - before, 0, 'no write within a day of the last recorded use');
+    t.advance(4 * 3_600_000 - 30 * MINUTE);
+    assert.ok(await store.get(used));
+    assert.equal(counted.writes() - before, 1, 'a day after: the use is recorded once');
+
+    // Restart: the ttl is in the state file; unused for 180 days, the key goes.
+    local.close();
+    local = new LocalState(file, t.now);
+    store = open(local.store('mtproto'));
+    t.advance(180 * DAY - 1);
+    assert.ok(await store.get(used), 'a restarted process reads it within its idle lifetime (and records the use)');
+    local.close();
+    local = new LocalState(file, t.now);
+    store = open(local.store('mtproto'));
+    t.advance(180 * DAY + 1);
+    assert.equal(await store.get(used), undefined, 'idle 180 days: gone');
+    local.close();
+  });
+});
+
+test('idle lifetime off (idleKeyDays 0): a used key is kept for good; an unused one still goes', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const store = new StateAuthKeyStore(local.store('mtproto'), KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes: { unusedMs: MINUTE, idleMs: undefined } });
+  const orphan = newId();
+  const used = newId();
+  await store.create(orphan, { key: newKey() });
+  await store.create(used, { key: newKey() });
+  assert.ok(await store.get(used));
+  t.advance(3_650 * DAY);
+  assert.equal(await store.get(orphan), undefined);
+  assert.ok(await store.get(used), 'kept for good');
+});
+
+test('temporary keys: unused, they go after the unused lifetime if that is sooner than their expiry; used, at their expiry; a bound one keeps its permanent key and its client info alive', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const state = local.store('mtproto');
+  // Another process on the same state (this one's loads would record uses).
+  const reader = () => new StateAuthKeyStore(state, KeyRing.plaintext(), { logger: silentLogger, now: t.now });
+  const store = new StateAuthKeyStore(state, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes: { unusedMs: 60 * MINUTE, idleMs: 8 * DAY } });
+
+  const unusedTemp = newId();
+  const usedTemp = newId();
+  await store.create(unusedTemp, { key: newKey(), expiresAt: t.now() + DAY });
+  await store.create(usedTemp, { key: newKey(), expiresAt: t.now() + DAY });
+  assert.ok(await store.get(usedTemp));
+  t.advance(60 * MINUTE + 1);
+  assert.equal(await reader().get(unusedTemp), undefined, 'unused temporary key: gone after an hour');
+  assert.ok(await reader().get(usedTemp), 'used: kept to its expiry');
+  t.advance(DAY);
+  assert.equal(await reader().get(usedTemp), undefined, 'expired');
+
+  // PFS: the client talks over a temporary key bound to its permanent key, which it never uses itself.
+  const perm = newId();
+  const temp = newId();
+  await store.create(perm, { key: newKey() });
+  await store.create(temp, { key: newKey(), expiresAt: t.now() + 30 * DAY });
+  assert.ok(await store.get(temp));
+  assert.ok(await store.get(perm), 'the binding message is checked with the permanent key: its first use');
+  assert.equal(await store.bind(temp, authKeyIdHex(perm), undefined), 'bound');
+  for (let day = 0; day < 20; day++) {
+    t.advance(DAY);
+    assert.ok(await store.get(temp), `day ${day}: the bound temporary key is used`);
+  }
+  assert.ok(await reader().get(perm), '20 days later the permanent key (idle lifetime 8 days) is still there: its temporary key\'s use counts');
+});
+
+test('client info lives as long as its key and is extended with it', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const state = local.store('mtproto');
+  const stores = await openMtprotoStores({ state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  const id = newId();
+  const hex = authKeyIdHex(id);
+  await stores.keyStore.create(id, { key: newKey() });
+  assert.ok(await stores.keyStore.get(id), 'first use');
+  stores.clientInfo.setLayer(hex, 158);
+  await new Promise((r) => setImmediate(r));
+  t.advance(7 * DAY);
+  assert.equal(await state.get(`client:${hex}`), '{"layer":158}', 'stored, kept while its key is');
+  // Another process loads the key a week later: the key's use is recorded, the info's ttl follows.
+  const other = await openMtprotoStores({ state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  assert.ok(await other.keyStore.get(id));
+  assert.equal(other.clientInfo.get(hex)?.layer, 158);
+  await new Promise((r) => setImmediate(r));
+  t.advance(7 * DAY);
+  assert.equal(await state.get(`client:${hex}`), '{"layer":158}', 'extended with the key');
+  assert.ok(await state.get(`authkey:${hex}`));
+  t.advance(DAY + 1);
+  assert.equal(await state.get(`client:${hex}`), undefined, 'gone with its key');
+  assert.equal(await state.get(`authkey:${hex}`), undefined);
+});
+
+test('a record from before lifetimes (no use time, no ttl) gets its ttl on its first load; a malformed use time is refused; a failed write keeps the key usable', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const state = local.store('mtproto');
+  const ring = KeyRing.plaintext();
+  const store = new StateAuthKeyStore(state, ring, { logger: silentLogger, now: t.now, lifetimes });
+  const legacy = newId();
+  const hex = authKeyIdHex(legacy);
+  const seal = (record: object) => ring.seal('auth key', hex, new Uint8Array(Buffer.from(JSON.stringify(record))));
+  await state.set(`authkey:${hex}`, seal({ k: Buffer.from(newKey()).toString('base64') }));
+  t.advance(1_000 * DAY);
+  assert.ok(await store.get(legacy), 'an old record still opens');
+  t.advance(180 * DAY + 1);
+  assert.equal(await state.get(`authkey:${hex}`), undefined, 'and now expires when idle');
+
+  await state.set(`authkey:${hex}`, seal({ k: Buffer.from(newKey()).toString('base64'), u: 'yesterday' }));
+  assert.equal(await store.get(legacy), undefined, 'a malformed use time: refused like an unknown key');
+
+  const id = newId();
+  await store.create(id, { key: newKey() });
+  const failing: StateStore = { ...state, get: (k) => state.get(k), delete: (k) => state.delete(k), setIfAbsent: (k, v, ttl) => state.setIfAbsent(k, v, ttl), set: async () => { throw new Error('store down'); } };
+  const broken = new StateAuthKeyStore(failing, ring, { logger: silentLogger, now: t.now, lifetimes });
+  assert.ok(await broken.get(id), 'the key is served although its use could not be recorded');
+  assert.ok(await store.get(id), 'the next load records it');
+  t.advance(60 * MINUTE + 1);
+  assert.ok(await store.get(id));
+});
+
+test('through the server: a key made by a handshake and never used is refused (-404) after the unused lifetime; a used one goes on working', async () => {
+  const t = clock(Date.now());
+  const local = new LocalState(undefined, t.now);
+  const keyStore = new StateAuthKeyStore(local.store('mtproto'), KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes: { unusedMs: MINUTE, idleMs: DAY } });
+  const srv = await startServer({ keyStore });
+  const key = pinned(srv.rsaKey);
+  const conns: SpecConnection[] = [];
+  const connect = async () => {
+    const c = await SpecConnection.connect(srv.port, 'intermediate');
+    conns.push(c);
+    return c;
+  };
+  try {
+    const orphan = await specHandshake(await connect(), key);
+    const used = await specHandshake(await connect(), key);
+    const session = new SpecSession(conns[1]!, used);
+    assert.ok(await session.ping(), 'the used key answers');
+    t.advance(MINUTE + 1);
+    assert.equal(await keyStore.get(orphan.authKeyId), undefined, 'the unused key is gone from the store');
+    const late = new SpecSession(await connect(), orphan);
+    late.send({ _: 'ping', ping_id: 7n });
+    assert.deepEqual(await late.recv(), { kind: 'error', code: -404 }, 'its client is told the key is unknown');
+    const again = new SpecSession(await connect(), used);
+    assert.ok(await again.ping(), 'the used key still works on a new connection');
+  } finally {
+    for (const c of conns) c.close();
+    await srv.stop();
+  }
+});
