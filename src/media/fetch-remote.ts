@@ -37,6 +37,11 @@ export interface FetchedMedia extends MediaRef {
   readonly finalUrl: string;
 }
 
+/** What connectors fetch URLs with (MediaService.fetcher): a stored reference for the file at `url`. */
+export interface MediaFetcher {
+  fetch(url: string, options?: { readonly name?: string }): Promise<FetchedMedia>;
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** The request in flight and, once we cut it (timeouts), why: the reason the caller gets. */
@@ -71,7 +76,7 @@ function nameFromUrl(url: URL): string | undefined {
  * - the total time, the idle time and the size are limited while downloading; the body streams
  *   into the store, which removes the partial file when the fetch is cut off.
  */
-export class RemoteFetcher {
+export class RemoteFetcher implements MediaFetcher {
   private readonly policy: AddressPolicy;
   private readonly resolver: Resolver;
   private readonly maxRedirects: number;

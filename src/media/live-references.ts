@@ -7,15 +7,37 @@ import { isMediaId, type MediaId } from './media-id.ts';
  * counting references).
  */
 
-/** The media ids an event refers to: its attachments' ids and content hashes (either keeps a file). */
+/**
+ * The media ids an event refers to: its attachments' ids and content hashes (either keeps a
+ * file), and the stored avatar of its sender (any kind of event: a presence carries one too).
+ */
 export function mediaIdsOfEvent(event: CanonicalEvent): MediaId[] {
-  if (event.kind !== 'message' || !event.attachments) return [];
   const ids: MediaId[] = [];
+  const avatar = event.sender.avatar === undefined ? undefined : mediaIdInUrl(event.sender.avatar);
+  if (avatar !== undefined) ids.push(avatar);
+  if (event.kind !== 'message' || !event.attachments) return ids;
   for (const a of event.attachments) {
     if (isMediaId(a.id)) ids.push(a.id);
     if (a.sha256 !== a.id && isMediaId(a.sha256)) ids.push(a.sha256);
   }
   return ids;
+}
+
+/**
+ * The media id of a URL whose path ends in `/<mediaId>/<name>` (our signed links: `<basePath>/<id>/<name>`).
+ * Neither the origin nor the signature is checked: this only decides what the GC keeps, and a
+ * foreign URL that happens to look like ours can only keep a file longer, never delete one.
+ */
+export function mediaIdInUrl(url: string): MediaId | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  const segments = path.split('/');
+  const id = segments[segments.length - 2];
+  return segments.length >= 3 && segments[segments.length - 1] !== '' && isMediaId(id) ? id : undefined;
 }
 
 /** The one bus method this needs (structurally: Bus.readStream of src/bus/types.ts). */

@@ -5,13 +5,14 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { AddressPolicy } from './address-policy.ts';
 import type { MediaConfig } from './config.ts';
-import { RemoteFetcher } from './fetch-remote.ts';
+import { RemoteFetcher, type MediaFetcher } from './fetch-remote.ts';
 import { sanitizeFileName } from './file-name.ts';
 import { MediaGarbageCollector } from './gc.ts';
 import { openConfiguredStore } from './store-driver.ts';
 import { createMediaMetrics } from './metrics.ts';
+import { OwnUrlFetcher } from './own-url-fetcher.ts';
 import { createMediaRoutes, type RouteHandler } from './routes.ts';
-import { createSignedLinks, type LinkableAttachment } from './signed-links.ts';
+import { createSignedLinks, type SignedLinks } from './signed-links.ts';
 import type { MediaRef, MediaStore } from './store.ts';
 import type { UploadedAttachment, UploadPrincipal } from './upload-route.ts';
 import { UrlSigner } from './url-signer.ts';
@@ -39,17 +40,22 @@ export interface MediaService {
   /** The configured driver's store (media.store.driver: local or s3). */
   readonly store: MediaStore;
   readonly signer: UrlSigner;
-  readonly fetcher: RemoteFetcher;
+  /**
+   * Stores the file at a URL and gives its reference: our own signed links (expired or not) from
+   * the store, anything else through the SSRF-safe RemoteFetcher.
+   */
+  readonly fetcher: MediaFetcher;
   /** For the app's HTTP server: true when it took the request. */
   readonly routes: RouteHandler;
   readonly gc: MediaGarbageCollector | undefined;
   /** A canonical Attachment for stored content, with a fresh signed URL. */
   attachmentFor(ref: MediaRef, name: string | undefined): UploadedAttachment;
   /**
-   * The mapper's MediaLinks seam: a fresh signed URL, per delivery, for attachments whose URL we
-   * signed; any other URL unchanged.
+   * Fresh signed URLs per delivery. `urlFor` is the mapper's MediaLinks seam (attachments whose
+   * URL we signed); `freshUrl` does the same for a bare URL (a sender's stored avatar). Any other
+   * URL unchanged.
    */
-  readonly links: { urlFor(attachment: LinkableAttachment): string };
+  readonly links: SignedLinks;
   close(): Promise<void>;
 }
 
@@ -78,7 +84,7 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
       maxConcurrentPerPrincipal: config.upload.maxConcurrentPerPrincipal,
       maxConcurrent: config.upload.maxConcurrent,
     } : undefined);
-  const fetcher = new RemoteFetcher({
+  const remote = new RemoteFetcher({
     store,
     policy,
     maxRedirects: config.fetch.maxRedirects,
@@ -89,6 +95,9 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
     ...(config.fetch.maxBytes !== undefined ? { maxBytes: config.fetch.maxBytes } : {}),
     ...(metrics ? { metrics } : {}),
   });
+  // Our own links resolve from the store: over HTTP they would point at our own (loopback,
+  // private) port, which the address policy refuses, and an old one has expired anyway.
+  const fetcher = new OwnUrlFetcher({ store, remote, signer, basePath, publicBaseUrl, logger: log });
   const gc = config.gc.enabled && deps.liveReferences
     ? new MediaGarbageCollector({
       store,

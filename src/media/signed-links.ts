@@ -1,4 +1,5 @@
-import { isMediaId, type MediaId } from './media-id.ts';
+import type { MediaId } from './media-id.ts';
+import { recognizeOwnUrl } from './own-urls.ts';
 import type { UrlSigner } from './url-signer.ts';
 
 export interface SignedLinksOptions {
@@ -15,37 +16,34 @@ export interface LinkableAttachment {
   readonly url: string;
 }
 
-/**
- * Fresh signed URLs for attachments on their way to a target: the mapper's `MediaLinks` seam
- * (`urlFor(attachment, target)`; synchronous, one HMAC). Only an attachment whose URL is one we
- * signed ourselves (expired or not: the reference may be old) gets a new link; a foreign URL, or
- * a reference that merely names the hash of a stored file, is passed on unchanged, so knowing a
- * file's hash never yields a link to it.
- */
-export function createSignedLinks(options: SignedLinksOptions): { urlFor(attachment: LinkableAttachment): string } {
-  const { signer, basePath, ttlSeconds } = options;
-  return {
-    urlFor: (attachment) => {
-      const ours = parseOurUrl(attachment.url, options.publicBaseUrl(), basePath);
-      if (!ours || ours.id !== attachment.id || !signer.signatureMatches(ours.id, ours.name, ours.exp, ours.sig)) return attachment.url;
-      return `${options.publicBaseUrl()}${signer.signedPath(basePath, ours.id, ours.name, ttlSeconds).path}`;
-    },
-  };
+/** Fresh links for what goes out (MediaService.links). */
+export interface SignedLinks {
+  /** The mapper's `MediaLinks` seam: a fresh URL for an attachment whose URL we signed for its own id; else its URL. */
+  urlFor(attachment: LinkableAttachment): string;
+  /** A fresh URL for any URL we signed (a stored avatar, say: no attachment around it); any other URL unchanged. */
+  freshUrl(url: string): string;
 }
 
-function parseOurUrl(url: string, publicBaseUrl: string, basePath: string): { id: MediaId; name: string; exp: string | null; sig: string | null } | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.origin !== new URL(publicBaseUrl).origin || !parsed.pathname.startsWith(`${basePath}/`)) return undefined;
-  const [id, encodedName, ...rest] = parsed.pathname.slice(basePath.length + 1).split('/');
-  if (rest.length > 0 || !isMediaId(id) || encodedName === undefined) return undefined;
-  try {
-    return { id, name: decodeURIComponent(encodedName), exp: parsed.searchParams.get('exp'), sig: parsed.searchParams.get('sig') };
-  } catch {
-    return undefined;
-  }
+/**
+ * Fresh signed URLs for links on their way to a target (synchronous, one HMAC each). Only a URL
+ * we signed ourselves (expired or not: the reference may be old; own-urls.ts) gets a new link; a
+ * foreign URL, or one that merely names the hash of a stored file, is passed on unchanged, so
+ * knowing a file's hash never yields a link to it. The new link names the same id and name, so it
+ * grants nothing the old one did not.
+ */
+export function createSignedLinks(options: SignedLinksOptions): SignedLinks {
+  const { signer, basePath, ttlSeconds } = options;
+  const resign = (id: MediaId, name: string): string => `${options.publicBaseUrl()}${signer.signedPath(basePath, id, name, ttlSeconds).path}`;
+  return {
+    urlFor: (attachment) => {
+      const ours = recognizeOwnUrl(attachment.url, options);
+      // The reference's id must be the one signed: a URL of ours pasted into another reference
+      // must not be renewed under that reference's (other) id.
+      return ours && ours.id === attachment.id ? resign(ours.id, ours.name) : attachment.url;
+    },
+    freshUrl: (url) => {
+      const ours = recognizeOwnUrl(url, options);
+      return ours ? resign(ours.id, ours.name) : url;
+    },
+  };
 }

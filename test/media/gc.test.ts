@@ -25,6 +25,19 @@ function message(text: string, refs: readonly MediaRef[] = []): CanonicalEvent {
   } as CanonicalEvent;
 }
 
+/** A presence of someone whose avatar is `avatar` (an XMPP occupant's vCard photo the bridge stored). */
+function presence(avatar: string): CanonicalEvent {
+  return {
+    v: 1, id: newEventId(), ts: Date.now(), kind: 'presence', room: ROOM, state: 'available',
+    sender: { network: 'xmpp', id: 'romeo@example.org', avatar }, origin: { connector: 'xmpp', endpoint: ROOM },
+  };
+}
+
+/** A link to a stored avatar as the media service gives it (signature irrelevant to the GC). */
+function avatarUrl(id: string, base = 'http://127.0.0.1/media'): string {
+  return `${base}/${id}/avatar?exp=1&sig=x`;
+}
+
 async function setUp() {
   const dir = await tempDir();
   let clock = Date.now();
@@ -86,6 +99,42 @@ test('when the event that referenced a file falls out of retention, the file is 
     assert.ok(read.entries.every((e) => mediaIdsOfEvent(e.event).length === 0), 'retention trimmed the message away');
     assert.equal((await collectGarbage(t.gcOptions)).removed, 1);
     assert.equal(await t.store.stat(file.id), undefined);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a sender\'s stored avatar is a reference: in a message, in a presence, under any base path, whatever the signature', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  const c = 'c'.repeat(64);
+  const withAvatar = (event: CanonicalEvent, avatar: string): CanonicalEvent => ({ ...event, sender: { ...event.sender, avatar } });
+  assert.deepEqual(mediaIdsOfEvent(withAvatar(message('hi'), avatarUrl(a))), [a]);
+  assert.deepEqual(mediaIdsOfEvent(presence(avatarUrl(b))), [b]);
+  assert.deepEqual(mediaIdsOfEvent(presence(avatarUrl(b, 'https://chat.example.org/bridge/files'))), [b], 'a proxy prefix or another basePath');
+  const both = withAvatar(message('file', [{ id: c as MediaRef['id'], sha256: c, size: 1, mime: 'text/plain' }]), avatarUrl(a));
+  assert.deepEqual(mediaIdsOfEvent(both).sort(), [a, c]);
+  for (const notOurs of ['https://avatars.example.net/romeo.png', `https://x.example/media/${a}`, `https://x.example/media/${a}/`, `https://x.example/media/${a.toUpperCase()}/avatar`, `https://x.example/media/${a}x/avatar`]) {
+    assert.deepEqual(mediaIdsOfEvent(presence(notOurs)), [], notOurs);
+  }
+});
+
+test('the GC keeps a stored avatar while a retained event names it, and collects it once retention drops that event', async () => {
+  const t = await setUp();
+  try {
+    const avatar = await t.put('an avatar');
+    const orphan = await t.put('nobody\'s');
+    await t.publish([presence(avatarUrl(avatar.id)), message('chatter')]);
+    t.advance(25 * HOUR);
+    const report = await collectGarbage(t.gcOptions);
+    assert.equal(report.removed, 1);
+    assert.deepEqual(report.kept, { referenced: 1, young: 0 });
+    assert.ok(await t.store.stat(avatar.id), 'kept: a retained presence shows it');
+    assert.equal(await t.store.stat(orphan.id), undefined);
+
+    await t.publish(Array.from({ length: 120 }, (_, i) => message(`newer ${i}`)));
+    assert.equal((await collectGarbage(t.gcOptions)).removed, 1);
+    assert.equal(await t.store.stat(avatar.id), undefined);
   } finally {
     await t.close();
   }

@@ -10,6 +10,7 @@ import { startConnector } from '../helpers/connector-host.ts';
 import { generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
+import type { MediaService } from '../../src/media/index.ts';
 
 /**
  * A bridge in one process for WebSocket tests: a bus (MemoryBus unless given), the router over
@@ -43,6 +44,8 @@ export interface BridgeOptions {
   readonly bus?: Bus;
   /** The networks the router may send direct chats to (default: every network). */
   readonly deliveringNetworks?: readonly string[];
+  /** The media store the connector gets (ctx.media); none by default. */
+  readonly media?: MediaService;
 }
 
 export function busOptions(registry: Registry) {
@@ -75,7 +78,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge>
   const router = new Router(BRIDGES, { hostedConnectors: ['websocket'], ...(opts.deliveringNetworks ? { deliveringNetworks: opts.deliveringNetworks } : {}) });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const connector = new WebSocketConnector(config);
-  const host = await startConnector(connector, { bus, routing: router, registry });
+  const host = await startConnector(connector, { bus, routing: router, registry, ...(opts.media ? { media: opts.media } : {}) });
   return {
     url: `${host.httpUrl.replace(/^http/, 'ws')}${config.path}`, bus, router, connector, registry, config, tokens,
     async stop() {

@@ -103,7 +103,7 @@ export class WebSocketConnector implements Connector {
     const { bus, routing: router } = ctx;
     const logger = ctx.logger;
     const metrics = wsMetrics(ctx.registry);
-    // Attachment links signed afresh as events go out (media store on): a replay gets working links.
+    // Media links (attachments, stored sender avatars) signed afresh as events go out (media store on): a replay gets working links.
     const outbound = new Outbound(bus, router, logger, ctx.media?.links);
     const delivery = new FanoutDelivery(bus.fanout, outbound, metrics, logger);
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
