@@ -94,7 +94,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 storage = "internal"
-modules_enabled = { "roster", "saslauth", "disco", "ping", "posix", "mam" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "posix", "mam", "vcard" }
 modules_disabled = { "s2s", "tls" }
 log = { ${o.logLevel} = ${lua(join(o.dir, 'prosody.log'))} }
 

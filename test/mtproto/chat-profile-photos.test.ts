@@ -129,3 +129,35 @@ test('a person of another network shows their avatar as a profile photo the clie
     host.server.close();
   }
 });
+
+test('an avatar the bridge stored itself (an XMPP user\'s vCard photo: one of its own signed links) shows as a profile photo, read from the store, although the fetch policy refuses loopback', { timeout: 120_000 }, async () => {
+  // The media store's default fetch policy: loopback is refused, so a fetch over HTTP of the
+  // bridge's own link could not work; only reading it from the store can.
+  const bridge = await startChatBridge();
+  const client = chatClient(bridge.mtprotoPort());
+  try {
+    const upload = await fetch(`${bridge.wsUrl().replace(/^ws/, 'http').replace(/\/ws$/, '')}/media?name=avatar.png`, {
+      method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': 'image/png' }, body: PNG,
+    });
+    assert.equal(upload.status, 201, await upload.clone().text());
+    const stored = await upload.json() as { url: string };
+    assert.match(stored.url, /^http:\/\/127\.0\.0\.1:\d+\/media\/[0-9a-f]{64}\/avatar\.png\?exp=\d+&sig=/);
+    await loginBot(bridge, client);
+    await client.getDialogs();
+    const rec = updateRecorder(client);
+    const sender = { network: 'xmpp', id: 'gus@example.org', name: 'Gus', avatar: stored.url };
+    await bridge.app.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'hi from Gus', sender, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+    const u = await rec.next((x: GramUpdate) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === 'hi from Gus');
+    const gusId = (u['message'] as GramMessage).fromId?.userId?.toString() ?? '';
+    let gus: GramUserObject | undefined;
+    for (let i = 0; i < 300 && !gus?.photo; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      [gus] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(gusId), accessHash: bigInt(0) })] })) as GramUserObject[];
+    }
+    assert.equal(gus?.photo?.className, 'UserProfilePhoto');
+    assert.deepEqual(await client.downloadProfilePhoto(gus), PNG);
+  } finally {
+    await shutdown(client);
+    await bridge.close();
+  }
+});

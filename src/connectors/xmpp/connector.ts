@@ -14,6 +14,7 @@ import { bareJid, parseJid } from './address.ts';
 import { ArchiveReader } from './archive.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
+import { OccupantAvatars } from './occupant-avatars.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
@@ -29,7 +30,7 @@ import { UserPresence } from './user-presence.ts';
 import { NS } from './ns.ts';
 import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
+import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
 export const XMPP_CAPABILITIES: Capabilities = {
@@ -56,7 +57,16 @@ const CLOSE_GRACE_MS = 2_000;
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
 const MAX_CATCHUP_PAGES = 100;
 
-interface RosterEntry { jid?: string; occupantId?: string; state?: string; status?: string }
+interface RosterEntry {
+  jid?: string;
+  occupantId?: string;
+  state?: CanonicalPresenceState;
+  status?: string;
+  /** XEP-0153 hash the occupant advertises ('' = none). */
+  photo?: string;
+  /** Its avatar in the media store, once fetched (occupant-avatars.ts). */
+  avatar?: string;
+}
 
 /** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
 const ARCHIVE_START = '^';
@@ -121,6 +131,8 @@ export class XmppConnector implements Connector {
   /** What a puppet's vCard and disco say: its person's display name and avatar URL (bounded). */
   private readonly puppetNames = new Map<string, { name: string; avatar?: string }>();
   private avatars: PuppetAvatars | undefined;
+  /** XMPP users' avatars for the other networks (needs the media store). */
+  private occupantAvatars: OccupantAvatars | undefined;
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
@@ -160,6 +172,12 @@ export class XmppConnector implements Connector {
     });
     this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media };
     this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
+    if (ctx.media !== undefined) {
+      this.occupantAvatars = new OccupantAvatars({
+        media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
+        request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
+      });
+    }
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -517,27 +535,43 @@ export class XmppConnector implements Connector {
     const state = canonicalState(p);
     if (state === undefined) return;
     const known = this.roster.get(key);
+    let entry: RosterEntry | undefined;
     if (p.type === 'unavailable') this.roster.delete(key);
     else {
-      const entry: RosterEntry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
+      entry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
       if (p.status === undefined) delete entry.status;
       const real = bareJid(p.muc?.jid);
       if (real) entry.jid = real;
       if (p.occupantId) entry.occupantId = p.occupantId;
+      // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
+      if (p.photo !== undefined && p.photo !== entry.photo) {
+        entry.photo = p.photo;
+        delete entry.avatar;
+        const stored = p.photo === '' ? undefined : this.occupantAvatars?.known(p.photo);
+        if (stored !== undefined) entry.avatar = stored;
+        else if (p.photo !== '') this.fetchOccupantAvatar(room, nick, p.photo);
+      }
       if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
     }
-    if (known?.state === state && known.status === p.status) return;
+    const avatarChanged = entry !== undefined && known?.avatar !== entry.avatar;
+    if (known?.state === state && known.status === p.status && !avatarChanged) return;
     if (!known && state === 'offline') return;
+    this.publishOccupantPresence(room, nick, state, entry ?? known);
+  }
+
+  /** An occupant's presence (state, status, avatar) as a canonical presence event, in the room's order. */
+  private publishOccupantPresence(room: string, nick: string, state: CanonicalPresenceState, entry: RosterEntry | undefined): void {
     const live = this.live;
     const linked = live?.rooms.get(room);
     const canonicalRoom = linked && live ? live.routing.roomOf(linked) : undefined;
     if (!live || !linked || canonicalRoom === undefined) return;
-    const sender = this.actorOf(room, nick, known);
+    const status = state !== 'offline' ? entry?.status : undefined;
+    const sender = this.actorOf(room, nick, entry);
     this.inOrder(room, async () => {
       const now = Date.now();
       const checked = validateEvent({
         v: 1, id: newEventId(now), ts: now, kind: 'presence', room: canonicalRoom, sender, state,
-        ...(p.status !== undefined && state !== 'offline' ? { status: p.status } : {}),
+        ...(status !== undefined ? { status } : {}),
         origin: { connector: CONNECTOR, endpoint: room },
       });
       if (!checked.ok) { live.logger.debug({ room, nick, error: checked.error }, 'occupant presence not bridged'); return; }
@@ -545,11 +579,28 @@ export class XmppConnector implements Connector {
     });
   }
 
+  /**
+   * Fetches the avatar an occupant advertises, in the background; once stored (and if the
+   * occupant still advertises it) its sender carries it and the other networks hear of it.
+   */
+  private fetchOccupantAvatar(room: string, nick: string, hash: string): void {
+    const avatars = this.occupantAvatars;
+    if (avatars === undefined) return;
+    void avatars.urlOf(hash, `${room}/${nick}`, this.relayJid).then((url) => {
+      const entry = this.roster.get(`${room}/${nick}`);
+      if (url === undefined || entry === undefined || entry.photo !== hash || entry.avatar === url) return;
+      entry.avatar = url;
+      const state = entry.state;
+      if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
+    });
+  }
+
   /** The canonical sender for a room occupant: its real bare JID when known, else the room's occupant-id, else the occupant JID. */
   private actorOf(room: string, nick: string, entry?: RosterEntry): Actor {
     const known = entry ?? this.roster.get(`${room}/${nick}`);
     const id = known?.jid ?? (known?.occupantId ? `${room}#${known.occupantId}` : `${room}/${nick}`);
-    return { network: CONNECTOR, id: id.slice(0, LIMITS.idChars), name: nick.slice(0, LIMITS.nameChars) };
+    const avatar = known?.avatar !== undefined && known.avatar.length <= LIMITS.urlChars ? { avatar: known.avatar } : {};
+    return { network: CONNECTOR, id: id.slice(0, LIMITS.idChars), name: nick.slice(0, LIMITS.nameChars), ...avatar };
   }
 
   private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {

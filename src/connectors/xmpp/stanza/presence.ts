@@ -41,6 +41,11 @@ export interface InboundPresence {
   nick?: string;
   muc?: MucOccupancy;
   occupantId?: string;
+  /**
+   * XEP-0153: the SHA-1 (hex, lower case) of the sender's vCard photo; '' when the sender says it
+   * has none (an empty <photo/>); absent when the presence says nothing about an avatar.
+   */
+  photo?: string;
   /** For type=error: the defined condition (e.g. conflict = nick taken, XEP-0045 §7.2.9). */
   errorCondition?: string;
 }
@@ -80,6 +85,12 @@ export function parsePresence(el: Element): InboundPresence {
   }
   const occupant = el.getChild('occupant-id', NS.occupantId)?.attrs['id'];
   if (occupant) p.occupantId = occupant;
+  const photo = el.getChild('x', NS.vcardUpdate)?.getChild('photo');
+  if (photo) {
+    // XEP-0153 §3.1: an empty element means "no avatar"; anything but a SHA-1 is ignored.
+    const hash = photo.getText().trim().toLowerCase();
+    if (hash === '' || /^[0-9a-f]{40}$/.test(hash)) p.photo = hash;
+  }
   if (type === 'error') {
     const cond = el.getChild('error')?.getChildElements().find((c) => c.attrs['xmlns'] === NS.stanzas);
     p.errorCondition = cond?.name ?? 'undefined-condition';

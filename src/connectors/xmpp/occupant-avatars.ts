@@ -1,0 +1,127 @@
+// Avatars of XMPP users, for the other networks: a room occupant advertises the SHA-1 of its
+// vCard photo in its presence (XEP-0153); the relay asks for the vCard through the room (an iq to
+// the occupant's room JID: XEP-0045 rooms pass vCard requests on to the occupant's account, so
+// this works in rooms that hide real JIDs too), checks the photo against the advertised hash,
+// keeps the image in the media store, and the occupant's canonical sender carries the store's URL
+// as its `avatar`. The URL is signed and expires, but the media layer re-signs its own URLs on
+// delivery and its fetcher reads them from the store, so every network can show it.
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import xml, { type Element } from '@xmpp/xml';
+import type { Logger } from '../../core/logger.ts';
+import type { Counter } from '../../core/metrics.ts';
+import type { MediaService } from '../../media/index.ts';
+import { SNIFF_BYTES, sniff } from '../../media/sniff.ts';
+import { NS } from './ns.ts';
+
+/** Largest vCard photo taken (Telegram's profile photos, the largest consumer here, are well under it). */
+export const MAX_OCCUPANT_AVATAR_BYTES = 1024 * 1024;
+/** Hashes remembered at most (each a URL or a failure). */
+const MAX_REMEMBERED = 4_096;
+/** vCard requests under way at most: a room full of people joining asks a few at a time. */
+const MAX_IN_FLIGHT = 4;
+/** A hash whose vCard gave no usable photo is not asked for again for this long. */
+const RETRY_AFTER_MS = 10 * 60_000;
+/**
+ * A stored avatar is taken as stored for this long, then asked for again (the media store's GC
+ * may have removed it once no retained event referred to it).
+ */
+const KEEP_STORED_MS = 24 * 3_600_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface OccupantAvatarsDeps {
+  readonly media: MediaService;
+  /** Sends an iq get and resolves with its result (the component link's request()). */
+  readonly request: (iq: Element, timeoutMs: number) => Promise<Element>;
+  readonly logger: Logger;
+  /** Requests by outcome: stored, no_photo, mismatch, not_image, failed. */
+  readonly outcomes?: Counter<'outcome'>;
+  readonly now?: () => number;
+}
+
+export class OccupantAvatars {
+  readonly #deps: OccupantAvatarsDeps;
+  readonly #now: () => number;
+  /** Hash -> the stored avatar's URL, or undefined (no usable photo) until `until`. */
+  readonly #known = new Map<string, { url: string | undefined; until: number }>();
+  readonly #fetching = new Map<string, Promise<string | undefined>>();
+
+  constructor(deps: OccupantAvatarsDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** The URL of the avatar with this hash when it is stored; never fetches. */
+  known(hash: string): string | undefined {
+    const known = this.#known.get(hash);
+    return known !== undefined && known.until > this.#now() ? known.url : undefined;
+  }
+
+  /**
+   * The URL of the avatar `occupantJid` advertises with `hash`: stored already, or its vCard is
+   * asked for (from `relayJid`, an occupant of the same room). Undefined when the vCard has no
+   * photo with that hash, is too large or not an image, or too many requests are under way (a
+   * later presence tries again).
+   */
+  async urlOf(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
+    const known = this.#known.get(hash);
+    if (known !== undefined && known.until > this.#now()) return known.url;
+    const running = this.#fetching.get(hash);
+    if (running !== undefined) return await running;
+    if (this.#fetching.size >= MAX_IN_FLIGHT) return undefined;
+    const fetching = this.#fetch(hash, occupantJid, relayJid).finally(() => this.#fetching.delete(hash));
+    this.#fetching.set(hash, fetching);
+    return await fetching;
+  }
+
+  async #fetch(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
+    const { logger } = this.#deps;
+    let url: string | undefined;
+    let outcome: 'stored' | 'no_photo' | 'mismatch' | 'not_image' | 'failed';
+    try {
+      const answer = await this.#deps.request(xml('iq', { type: 'get', from: relayJid, to: occupantJid }, xml('vCard', { xmlns: NS.vcard })), REQUEST_TIMEOUT_MS);
+      const photo = vcardPhotoOf(answer);
+      if (photo === undefined) {
+        outcome = 'no_photo';
+        logger.debug({ occupant: occupantJid }, 'xmpp: the vCard has no photo of a usable size; the user shows without an avatar');
+      } else if (createHash('sha1').update(photo.bytes).digest('hex') !== hash) {
+        // XEP-0153 §3.2: the hash is of the image's bytes. Another photo is not this avatar.
+        outcome = 'mismatch';
+        logger.info({ occupant: occupantJid, hash }, 'xmpp: the vCard photo does not match the advertised avatar hash; not shown');
+      } else {
+        // Only an image recognised by its signature (PNG, JPEG, GIF, WebP...): the declared TYPE is
+        // the sender's word, and SVG (which can carry script) is no avatar.
+        const sniffed = sniff(photo.bytes.subarray(0, SNIFF_BYTES));
+        if (sniffed.kind !== 'media' || !sniffed.mime.startsWith('image/')) {
+          outcome = 'not_image';
+          logger.info({ occupant: occupantJid, declared: photo.type, sniffed: sniffed.mime }, 'xmpp: the vCard photo is not an image; not shown');
+        } else {
+          const ref = await this.#deps.media.store.put(Readable.from([photo.bytes]), { mime: sniffed.mime, maxBytes: MAX_OCCUPANT_AVATAR_BYTES });
+          outcome = 'stored';
+          url = this.#deps.media.attachmentFor(ref, 'avatar').url;
+        }
+      }
+    } catch (err) {
+      outcome = 'failed';
+      logger.info({ occupant: occupantJid, err: (err as Error).message }, 'xmpp: avatar vCard not fetched; the user shows without an avatar');
+    }
+    this.#deps.outcomes?.inc({ outcome });
+    this.#known.delete(hash);
+    this.#known.set(hash, { url, until: this.#now() + (url !== undefined ? KEEP_STORED_MS : RETRY_AFTER_MS) });
+    if (this.#known.size > MAX_REMEMBERED) this.#known.delete(this.#known.keys().next().value as string);
+    return url;
+  }
+}
+
+/** The PHOTO of a vCard result (XEP-0054): its bytes and declared type; undefined when absent, empty or too large. */
+export function vcardPhotoOf(answer: Element): { bytes: Buffer; type: string | undefined } | undefined {
+  const photo = answer.getChild('vCard', NS.vcard)?.getChild('PHOTO');
+  const binval = photo?.getChildText('BINVAL');
+  if (binval === null || binval === undefined) return undefined;
+  // Checked before decoding: base64 is 4/3 of the bytes (whitespace aside).
+  if (binval.length > (MAX_OCCUPANT_AVATAR_BYTES * 4) / 3 + 4096) return undefined;
+  const bytes = Buffer.from(binval.replace(/\s+/g, ''), 'base64');
+  if (bytes.length === 0 || bytes.length > MAX_OCCUPANT_AVATAR_BYTES) return undefined;
+  const type = photo?.getChildText('TYPE')?.trim();
+  return { bytes, type: type !== undefined && type !== '' ? type : undefined };
+}
