@@ -108,7 +108,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
-test('a vCard photo that is not an image is no avatar (its declared TYPE is not believed); a hash is asked for once', async (t) => {
+test('a vCard photo that is not an image is no avatar (its declared TYPE is not believed); a hash is asked for once; an occupant changing avatars too fast is not asked every time', async (t) => {
   const { alice, room, bridge } = await startMediaRig(t, {});
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
@@ -124,8 +124,15 @@ test('a vCard photo that is not an image is no avatar (its declared TYPE is not 
   await advertise(alice, room, sha1(text), 'away');
   assert.equal((await alicePresence(carol, since, () => true, 'going away')).avatar, undefined);
   assert.equal(await metric(bridge.registry, 'not_image'), 1, 'the same hash is not asked for again (for 10 minutes)');
-
   assert.equal(await metric(bridge.registry, 'stored'), 0);
+
+  // Changing the advertised avatar over and over: 3 requests at once per occupant, then one a minute.
+  for (const [i, show] of (['xa', 'chat', 'away'] as const).entries()) {
+    await advertise(alice, room, sha1(Buffer.from(`photo ${i}`)), show);
+    await waitFor(async () => await metric(bridge.registry, 'mismatch') + await metric(bridge.registry, 'limited') === i + 1, `hash ${i} handled`);
+  }
+  assert.equal(await metric(bridge.registry, 'mismatch'), 2, 'two more requests');
+  assert.equal(await metric(bridge.registry, 'limited'), 1, 'the fourth change within the minute is not asked for');
 });
 
 test('vCard photos: BINVAL decoded with whitespace, TYPE kept; none, empty or over 1 MiB (checked before decoding) is no photo', () => {

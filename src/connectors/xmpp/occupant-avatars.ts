@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import xml, { type Element } from '@xmpp/xml';
 import type { Logger } from '../../core/logger.ts';
 import type { Counter } from '../../core/metrics.ts';
+import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import type { MediaService } from '../../media/index.ts';
 import { SNIFF_BYTES, sniff } from '../../media/sniff.ts';
 import { NS } from './ns.ts';
@@ -28,14 +29,22 @@ const RETRY_AFTER_MS = 10 * 60_000;
  */
 const KEEP_STORED_MS = 24 * 3_600_000;
 const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * vCard requests per occupant: 3 at once, then one a minute. Each new hash is a request and may
+ * store up to 1 MiB, so someone changing their photo over and over must not fill the media store.
+ */
+const PER_OCCUPANT_BURST = 3;
+const PER_OCCUPANT_PER_SECOND = 1 / 60;
 
 export interface OccupantAvatarsDeps {
   readonly media: MediaService;
   /** Sends an iq get and resolves with its result (the component link's request()). */
   readonly request: (iq: Element, timeoutMs: number) => Promise<Element>;
   readonly logger: Logger;
-  /** Requests by outcome: stored, no_photo, mismatch, not_image, failed. */
+  /** Requests by outcome: stored, no_photo, mismatch, not_image, failed, limited (not asked). */
   readonly outcomes?: Counter<'outcome'>;
+  /** Requests per occupant (tests); default 3 at once, then one a minute. */
+  readonly perOccupant?: { readonly burst: number; readonly perSecond: number };
   readonly now?: () => number;
 }
 
@@ -45,10 +54,13 @@ export class OccupantAvatars {
   /** Hash -> the stored avatar's URL, or undefined (no usable photo) until `until`. */
   readonly #known = new Map<string, { url: string | undefined; until: number }>();
   readonly #fetching = new Map<string, Promise<string | undefined>>();
+  readonly #perOccupant: TokenBuckets;
 
   constructor(deps: OccupantAvatarsDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+    const limit = deps.perOccupant ?? { burst: PER_OCCUPANT_BURST, perSecond: PER_OCCUPANT_PER_SECOND };
+    this.#perOccupant = new TokenBuckets(10_000, () => new TokenBucket(limit.perSecond, limit.burst));
   }
 
   /** The URL of the avatar with this hash when it is stored; never fetches. */
@@ -69,6 +81,12 @@ export class OccupantAvatars {
     const running = this.#fetching.get(hash);
     if (running !== undefined) return await running;
     if (this.#fetching.size >= MAX_IN_FLIGHT) return undefined;
+    if (!this.#perOccupant.of(occupantJid).tryTake()) {
+      // Not remembered: a later presence of theirs with this hash asks again once they may.
+      this.#deps.outcomes?.inc({ outcome: 'limited' });
+      this.#deps.logger.info({ occupant: occupantJid }, 'xmpp: avatar changes of this occupant come too fast; this one is not fetched now');
+      return undefined;
+    }
     const fetching = this.#fetch(hash, occupantJid, relayJid).finally(() => this.#fetching.delete(hash));
     this.#fetching.set(hash, fetching);
     return await fetching;
