@@ -5,6 +5,8 @@ import { xml } from '@xmpp/client';
 import { PNG, startMediaRig } from './media-rig.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
+import { Readable } from 'node:stream';
+import { UrlSigner } from '../../src/media/index.ts';
 
 test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, fetched through the media store; an unfetchable one as its URL; its room presence advertises the bytes\' SHA-1 (XEP-0153) and keeps it through a presence change', async (t) => {
   const { originUrl, prosody, alice, room, bridge } = await startMediaRig(t, { '/face.png': { type: 'image/png', body: PNG } });
@@ -53,3 +55,25 @@ test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, 
   assert.equal(photoIn(direct), sha1);
 });
 
+
+test('a person whose avatar is one of the media store\'s own links (an expired one) to an image too large for a vCard: the vCard gives its URL re-signed, and it downloads', async (t) => {
+  const { mediaUrl, media, prosody, alice, bridge } = await startMediaRig(t, {});
+  // A PNG (by its signature) over the vCard's 64 KiB, as an XMPP user's stored avatar may be.
+  const big = Buffer.concat([PNG, Buffer.alloc(70 * 1024, 0x20)]);
+  const ref = await media.store.put(Readable.from([big]), { mime: 'image/png' });
+  assert.equal(ref.mime, 'image/png');
+  // Signed a day ago with the store's secret: expired now.
+  const dayAgo = new UrlSigner('m'.repeat(40), () => Date.now() - 86_400_000);
+  const expired = `${mediaUrl}${dayAgo.signedPath('/media', ref.id, 'avatar', 3600).path}`;
+  assert.equal((await fetch(expired)).status, 410, 'the link as given has expired');
+
+  const hal = { network: 'mtproto', id: '43', name: 'Hal', avatar: expired };
+  await bridge.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'hi from Hal', sender: hal, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+  await alice.waitFor((el) => el.getChildText('body') === 'hi from Hal', 'Hal\'s message');
+  const card = (await alice.request(xml('iq', { type: 'get', to: puppetJid(hal, prosody.componentDomain), id: 'v-hal' }, xml('vCard', { xmlns: 'vcard-temp' })))).getChild('vCard', 'vcard-temp');
+  const url = card?.getChild('PHOTO')?.getChildText('EXTVAL') ?? '';
+  assert.notEqual(url, expired, 're-signed');
+  const got = await fetch(url);
+  assert.equal(got.status, 200, url);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), big);
+});

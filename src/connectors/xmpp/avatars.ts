@@ -34,6 +34,20 @@ export class PuppetAvatars {
   constructor(private readonly media: MediaService | undefined, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
   async photoOf(url: string): Promise<VCardPhoto> {
+    return this.linked(await this.cachedOrFetched(url));
+  }
+
+  /**
+   * A photo given by URL, with the URL re-signed when it is one of the media store's own links
+   * (an XMPP user's stored avatar too large for a vCard): signed links expire, vCards are read later.
+   */
+  private linked(photo: VCardPhoto): VCardPhoto {
+    if (!('url' in photo) || this.media === undefined) return photo;
+    const url = this.media.links.freshUrl(photo.url);
+    return url === photo.url ? photo : { url };
+  }
+
+  private async cachedOrFetched(url: string): Promise<VCardPhoto> {
     const hit = this.cache.get(url);
     if (hit && hit.until > this.now()) return hit.photo;
     let fetching = this.inFlight.get(url);
