@@ -18,6 +18,9 @@ import { generateKek, KeyRing, parseKek } from '../../src/connectors/mtproto/sto
 import { openMtprotoStores } from '../../src/connectors/mtproto/store/open-stores.ts';
 import { StateAuthKeyStore, type KeyLifetimes } from '../../src/connectors/mtproto/store/state-auth-key-store.ts';
 import { pinned, startServer } from './harness.ts';
+import { Authorizations } from '../../src/connectors/mtproto/chat/authorizations.ts';
+import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
+import type { RoutingView } from '../../src/core/endpoint.ts';
 import { SpecConnection, SpecSession, specHandshake } from './spec-client.ts';
 
 const newId = () => new Uint8Array(randomBytes(8));
@@ -225,4 +228,46 @@ test('through the server: a key made by a handshake and never used is refused (-
     for (const c of conns) c.close();
     await srv.stop();
   }
+});
+
+test('a login lives as long as its key: stored with the key\'s ttl, extended with it, removed when the key is destroyed', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const state = local.store('mtproto');
+  const lifetimes8 = { unusedMs: MINUTE, idleMs: 8 * DAY };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const directory = new Directory([{ id: 5, firstName: 'u5', bot: true, tokenHash: `sha256:${'0'.repeat(64)}`, rooms: [] }], [], routing);
+  const instance = async () => {
+    const stores = await openMtprotoStores({ state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: lifetimes8, now: t.now });
+    const logins = new Authorizations(state, directory, t.now);
+    stores.companions.add(logins);
+    return { stores, logins };
+  };
+  const first = await instance();
+  const id = newId();
+  const hex = authKeyIdHex(id);
+  await first.stores.keyStore.create(id, { key: newKey() });
+  assert.ok(await first.stores.keyStore.get(id), 'the key\'s first use');
+  await first.logins.logIn(hex, 5n);
+  t.advance(7 * DAY);
+  assert.ok(await state.get(`auth:${hex}`), 'logged in, within the key\'s lifetime');
+  // Another process loads the key a week later: the key's use is recorded, the login's ttl follows.
+  const second = await instance();
+  assert.ok(await second.stores.keyStore.get(id));
+  t.advance(7 * DAY);
+  assert.ok(await state.get(`auth:${hex}`), 'extended with the key');
+  t.advance(DAY + 1);
+  assert.equal(await state.get(`authkey:${hex}`), undefined, 'the key went, idle');
+  assert.equal(await state.get(`auth:${hex}`), undefined, 'and its login with it');
+
+  // destroy_auth_key ends the login at once.
+  const other = newId();
+  const otherHex = authKeyIdHex(other);
+  await second.stores.keyStore.create(other, { key: newKey() });
+  assert.ok(await second.stores.keyStore.get(other));
+  await second.logins.logIn(otherHex, 5n);
+  assert.deepEqual(await second.logins.userOf(otherHex), { userId: 5n, bot: true });
+  await second.stores.keyStore.delete(other);
+  assert.equal(await state.get(`auth:${otherHex}`), undefined);
+  assert.equal(await second.logins.userOf(otherHex), undefined);
 });

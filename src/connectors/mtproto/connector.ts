@@ -106,6 +106,7 @@ export class MtprotoConnector implements Connector {
         codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, ring: kek.ring,
         media: ctx.media === undefined ? undefined : { service: ctx.media, basePath: config.media.urls.basePath },
       });
+      stores.companions.add(chat.keyCompanion);
       server = createMtprotoServer({
         host: config.mtproto.host, port: config.mtproto.port, rsaKey: key.key, logger: ctx.logger, registry: ctx.registry,
         keyStore: stores.keyStore, clientInfo: stores.clientInfo, saltSecret: stores.saltSecret,

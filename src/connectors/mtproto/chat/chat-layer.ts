@@ -14,6 +14,7 @@ import type { AuthorizationLookup } from '../api/context.ts';
 import type { MethodRegistry } from '../api/registry.ts';
 import type { LayeredCodec } from '../tl/layered-codec.ts';
 import { Authorizations } from './authorizations.ts';
+import type { KeyCompanion } from '../store/key-companions.ts';
 import { Directory } from './directory.ts';
 import { FileKeys, fileRoute, Uploads } from './files.ts';
 import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
@@ -121,6 +122,11 @@ export class ChatLayer {
   }
 
   get authorizations(): AuthorizationLookup {
+    return this.deps.authorizations;
+  }
+
+  /** The logins live and die with their auth keys (the connector registers this with the key store). */
+  get keyCompanion(): KeyCompanion {
     return this.deps.authorizations;
   }
 

@@ -12,6 +12,7 @@ import type { AuthKeyStore } from './auth-key-store.ts';
 import { SealError, type KeyRing, type Opened } from './key-ring.ts';
 import { StateAuthKeyStore, type KeyLifetimes } from './state-auth-key-store.ts';
 import { StateReplayGuard } from './state-replay-guard.ts';
+import { KeyCompanions } from './key-companions.ts';
 
 /** The key-check marker's key in the namespace (`switchboard check` reads it from the state file). */
 export const KEK_CHECK_KEY = 'kek-check';
@@ -29,6 +30,8 @@ export interface MtprotoStores {
   /** Seen msg_ids shared by the instances on one Redis; undefined on the memory driver (restart floor instead). */
   readonly replayGuard: ReplayGuard | undefined;
   readonly saltSecret: Uint8Array;
+  /** What else lives and dies with a key (the chat layer registers its logins). */
+  readonly companions: KeyCompanions;
 }
 
 export interface OpenStoresOptions {
@@ -49,6 +52,7 @@ export async function openMtprotoStores(opts: OpenStoresOptions): Promise<Mtprot
   const { state, ring, logger } = opts;
   await checkKeyRing(state, ring, logger);
   const clientInfo = new StoredClientInfo(state, logger, opts.now ? { now: opts.now } : {});
+  const companions = new KeyCompanions(logger);
   const keyStore = new StateAuthKeyStore(state, ring, {
     logger, registry: opts.registry,
     ...(opts.now ? { now: opts.now } : {}),
@@ -56,14 +60,22 @@ export async function openMtprotoStores(opts: OpenStoresOptions): Promise<Mtprot
     onLoaded: async (hex, record, kept, boundKept) => {
       // The client info lives as long as its key (and is extended when the key is).
       await clientInfo.preload(hex, kept.until, kept.touched);
+      await companions.loaded(hex, kept);
       // A bound temporary key's calls are its permanent key's (session/temp-keys.ts).
-      if (record.boundTo !== undefined) await clientInfo.preload(record.boundTo, boundKept?.until, boundKept?.touched ?? false);
+      if (record.boundTo !== undefined) {
+        await clientInfo.preload(record.boundTo, boundKept?.until, boundKept?.touched ?? false);
+        if (boundKept !== undefined) await companions.loaded(record.boundTo, boundKept);
+      }
     },
-    onDeleted: async (hex) => clientInfo.delete(hex),
+    onDeleted: async (hex) => {
+      clientInfo.delete(hex);
+      await companions.deleted(hex);
+    },
   });
   return {
     keyStore,
     clientInfo,
+    companions,
     replayGuard: opts.driver === 'redis' ? new StateReplayGuard(state) : undefined,
     saltSecret: opts.saltSecret ?? await storedSaltSecret(state, ring),
   };
