@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { xml } from '@xmpp/client';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import type { TestUser } from '../helpers/xmpp-client.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { startProsody } from '../helpers/prosody.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { startMediaService, type RouteHandler } from '../../src/media/index.ts';
+import { MediaConfigSchema } from '../../src/config/media-schema.ts';
+import { tempDir } from '../media/helpers.ts';
+import { startRouteServer } from '../media/http-harness.ts';
+import { startXmppBridge } from './bridge-harness.ts';
 import { PNG, startMediaRig } from './media-rig.ts';
 import type { Registry } from '../../src/core/metrics.ts';
 import { MAX_OCCUPANT_AVATAR_BYTES, vcardPhotoOf } from '../../src/connectors/xmpp/occupant-avatars.ts';
@@ -156,4 +163,54 @@ test('XEP-0153 in presence: a SHA-1 (any case) is the hash, an empty <photo/> me
   assert.equal(parsePresence(pres('not-a-hash')).photo, undefined);
   assert.equal(parsePresence(pres()).photo, undefined);
   assert.equal(parsePresence(xml('presence', {}, xml('x', { xmlns: 'vcard-temp:x:update' }))).photo, undefined, 'no <photo/>: the client is not ready to say');
+});
+
+test('the relay joins a room where six people with avatars already are: every one of them gets an avatar (4 requests at a time, the rest wait their turn)', async (t) => {
+  const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+  const prosody = await startProsody({ users: Object.fromEntries(names.map((n) => [n, `pw-${n}`])) });
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const photos = new Map<string, Buffer>();
+  for (const [i, name] of names.entries()) {
+    const user = await connectUser(prosody, name);
+    t.after(() => user.stop());
+    // A different image each (PNG bytes plus a trailing chunk: still a PNG by its signature).
+    const photo = Buffer.concat([PNG, Buffer.from([i])]);
+    photos.set(name, photo);
+    await setVcardPhoto(user, photo);
+    await user.send(xml('presence', { to: `${room}/${name}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' }), xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(photo)))));
+    await user.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/${name}`, `${name} in the room`);
+  }
+  const dir = await tempDir();
+  t.after(() => dir.remove());
+  let routes: RouteHandler = () => false;
+  const mediaServer = await startRouteServer((req, res) => routes(req, res));
+  t.after(() => mediaServer.close());
+  const media = await startMediaService({ config: MediaConfigSchema.parse({ dir: './media', urls: { secret: 's'.repeat(40) } }), baseDir: dir.path, httpUrl: mediaServer.url, logger: silentLogger });
+  routes = media.routes;
+  t.after(() => media.close());
+  const bridge = await startXmppBridge(prosody, { media });
+  t.after(() => bridge.stop());
+
+  // Everyone's avatar arrives, as the presence that says it changed (read from the room's
+  // beginning: some may come before carol joins); the bytes are theirs.
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby', since: null });
+  const avatars = new Map<string, string>();
+  const deadline = Date.now() + 20_000;
+  while (avatars.size < names.length && Date.now() < deadline) {
+    for (const f of carol.events) {
+      const s = (f.event as unknown as { sender: Sender & { id: string } }).sender;
+      if (s.network === 'xmpp' && s.avatar !== undefined) avatars.set(s.name, s.avatar);
+    }
+    if (avatars.size < names.length) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual([...avatars.keys()].sort(), names, `avatars of ${JSON.stringify([...avatars.keys()])}`);
+  for (const name of names) {
+    const got = await fetch(avatars.get(name)!);
+    assert.equal(got.status, 200);
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), photos.get(name), name);
+  }
+  assert.equal(await metric(bridge.registry, 'stored'), 6);
 });

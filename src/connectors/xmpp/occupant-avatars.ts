@@ -19,8 +19,13 @@ import { NS } from './ns.ts';
 export const MAX_OCCUPANT_AVATAR_BYTES = 1024 * 1024;
 /** Hashes remembered at most (each a URL or a failure). */
 const MAX_REMEMBERED = 4_096;
-/** vCard requests under way at most: a room full of people joining asks a few at a time. */
+/**
+ * vCard requests under way at most: a room full of people (every occupant's presence arrives at
+ * once when the relay joins) is asked a few at a time; the others wait their turn, up to
+ * MAX_WAITING of them (past that a presence's avatar is not asked for now: its next one asks).
+ */
 const MAX_IN_FLIGHT = 4;
+const MAX_WAITING = 1_000;
 /** A hash whose vCard gave no usable photo is not asked for again for this long. */
 const RETRY_AFTER_MS = 10 * 60_000;
 /**
@@ -41,7 +46,7 @@ export interface OccupantAvatarsDeps {
   /** Sends an iq get and resolves with its result (the component link's request()). */
   readonly request: (iq: Element, timeoutMs: number) => Promise<Element>;
   readonly logger: Logger;
-  /** Requests by outcome: stored, no_photo, mismatch, not_image, failed, limited (not asked). */
+  /** Requests by outcome: stored, no_photo, mismatch, not_image, failed; not asked: limited, busy. */
   readonly outcomes?: Counter<'outcome'>;
   /** Requests per occupant (tests); default 3 at once, then one a minute. */
   readonly perOccupant?: { readonly burst: number; readonly perSecond: number };
@@ -55,6 +60,9 @@ export class OccupantAvatars {
   readonly #known = new Map<string, { url: string | undefined; until: number }>();
   readonly #fetching = new Map<string, Promise<string | undefined>>();
   readonly #perOccupant: TokenBuckets;
+  /** Requests under way, and those waiting for one of the MAX_IN_FLIGHT slots. */
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(deps: OccupantAvatarsDeps) {
     this.#deps = deps;
@@ -72,24 +80,41 @@ export class OccupantAvatars {
   /**
    * The URL of the avatar `occupantJid` advertises with `hash`: stored already, or its vCard is
    * asked for (from `relayJid`, an occupant of the same room). Undefined when the vCard has no
-   * photo with that hash, is too large or not an image, or too many requests are under way (a
-   * later presence tries again).
+   * photo with that hash, is too large or not an image, or the occupant changes avatars too fast
+   * or a thousand requests wait already (then a later presence tries again).
    */
   async urlOf(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
     const known = this.#known.get(hash);
     if (known !== undefined && known.until > this.#now()) return known.url;
     const running = this.#fetching.get(hash);
     if (running !== undefined) return await running;
-    if (this.#fetching.size >= MAX_IN_FLIGHT) return undefined;
+    if (this.#waiting.length >= MAX_WAITING) {
+      this.#deps.outcomes?.inc({ outcome: 'busy' });
+      return undefined;
+    }
     if (!this.#perOccupant.of(occupantJid).tryTake()) {
       // Not remembered: a later presence of theirs with this hash asks again once they may.
       this.#deps.outcomes?.inc({ outcome: 'limited' });
       this.#deps.logger.info({ occupant: occupantJid }, 'xmpp: avatar changes of this occupant come too fast; this one is not fetched now');
       return undefined;
     }
-    const fetching = this.#fetch(hash, occupantJid, relayJid).finally(() => this.#fetching.delete(hash));
+    const fetching = this.#inTurn(() => this.#fetch(hash, occupantJid, relayJid)).finally(() => this.#fetching.delete(hash));
     this.#fetching.set(hash, fetching);
     return await fetching;
+  }
+
+  /** Runs `work` in one of the MAX_IN_FLIGHT slots, waiting for one in arrival order. */
+  async #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter (the count stays), or is given back.
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#running--;
+    }
   }
 
   async #fetch(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
