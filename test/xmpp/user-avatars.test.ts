@@ -15,6 +15,7 @@ import { MediaConfigSchema } from '../../src/config/media-schema.ts';
 import { tempDir } from '../media/helpers.ts';
 import { startRouteServer } from '../media/http-harness.ts';
 import { startXmppBridge } from './bridge-harness.ts';
+import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { PNG, startMediaRig } from './media-rig.ts';
 import type { Registry } from '../../src/core/metrics.ts';
 import { MAX_OCCUPANT_AVATAR_BYTES, vcardPhotoOf } from '../../src/connectors/xmpp/occupant-avatars.ts';
@@ -213,4 +214,31 @@ test('the relay joins a room where six people with avatars already are: every on
     assert.deepEqual(Buffer.from(await got.arrayBuffer()), photos.get(name), name);
   }
   assert.equal(await metric(bridge.registry, 'stored'), 6);
+});
+
+test('in a direct chat too: alice\'s presence to carol\'s puppet carries her avatar hash; carol sees her avatar on that presence and on her messages', async (t) => {
+  const { prosody, alice, bridge } = await startMediaRig(t, {});
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await setVcardPhoto(alice, PNG);
+  const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
+  const since = carol.events.length;
+  await alice.send(xml('presence', { to: carolPuppet }, xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(PNG)))));
+  const withAvatar = await new Promise<Sender>((resolve, reject) => {
+    const deadline = Date.now() + 15_000;
+    const look = (): void => {
+      const hit = carol.events.slice(since).map((f) => f.event as unknown as { kind: string; sender: Sender }).find((e) => e.kind === 'presence' && e.sender.network === 'xmpp' && e.sender.avatar !== undefined);
+      if (hit) resolve(hit.sender);
+      else if (Date.now() > deadline) reject(new Error(`no presence with an avatar: ${JSON.stringify(carol.events.slice(since).map((f) => f.event))}`));
+      else setTimeout(look, 20);
+    };
+    look();
+  });
+  const got = await fetch(withAvatar.avatar!);
+  assert.equal(got.status, 200);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), PNG);
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'dm-av' }, xml('body', {}, 'hi carol, with my face')));
+  const msg = await carol.next((f) => f.type === 'event' && (f as unknown as { event: { text?: string } }).event.text === 'hi carol, with my face', 10_000);
+  assert.equal((msg as unknown as { event: { sender: Sender } }).event.sender.avatar, withAvatar.avatar);
+  assert.equal(await metric(bridge.registry, 'stored'), 1);
 });

@@ -133,6 +133,8 @@ export class XmppConnector implements Connector {
   private avatars: PuppetAvatars | undefined;
   /** XMPP users' avatars for the other networks (needs the media store). */
   private occupantAvatars: OccupantAvatars | undefined;
+  /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
+  private readonly userPhotos = new Map<string, { photo: string; avatar?: string }>();
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
@@ -488,10 +490,12 @@ export class XmppConnector implements Connector {
       case 'unavailable': {
         const state = canonicalState(p);
         if (state === undefined) return;
-        const shown = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
+        const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet);
+        const changed = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
+        const shown = changed ?? (avatarChanged ? this.userPresence.shownOf(user, chat.puppet) : undefined);
         if (!shown) return;
         this.inOrder(user, async () => {
-          const published = await publishDirectPresence(chat, shown, p.nick, { bus: live.bus, routing: live.routing, logger: live.logger })
+          const published = await publishDirectPresence(chat, shown, p.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
             .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); return false; });
           count(published ? 'published' : 'unrouted');
         });
@@ -500,6 +504,45 @@ export class XmppConnector implements Connector {
       default:
         return;
     }
+  }
+
+  /** An XMPP user's avatar as their direct chats show it (undefined: none known). */
+  private readonly avatarOfUser = (user: string): string | undefined => this.userPhotos.get(user)?.avatar;
+
+  /**
+   * A user's presence to a puppet carried an XEP-0153 hash: remembered, and its vCard asked for
+   * (from the puppet, to the user's bare JID, which their server answers) when the photo is not
+   * stored yet. True when the avatar shown changed now; when it is stored later, the user's
+   * presence goes out again with it.
+   */
+  private noteUserPhoto(user: string, photo: string, puppet: string): boolean {
+    const before = this.userPhotos.get(user);
+    if (before?.photo === photo) return false;
+    const stored = photo === '' ? undefined : this.occupantAvatars?.known(photo);
+    this.userPhotos.delete(user);
+    this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}) });
+    if (this.userPhotos.size > 100_000) this.userPhotos.delete(this.userPhotos.keys().next().value as string);
+    if (photo !== '' && stored === undefined && this.occupantAvatars !== undefined) {
+      void this.occupantAvatars.urlOf(photo, user, puppet).then((url) => {
+        const now = this.userPhotos.get(user);
+        if (url === undefined || now?.photo !== photo || now.avatar === url) return;
+        now.avatar = url;
+        this.republishUserPresence(user, puppet);
+      });
+    }
+    return before?.avatar !== stored;
+  }
+
+  /** The user's current presence in their direct chat with `puppet` again (its sender now has the avatar). */
+  private republishUserPresence(user: string, puppet: string): void {
+    const live = this.live;
+    const shown = this.userPresence.shownOf(user, puppet);
+    const chat = directChatOf(user, puppet, this.config.domain);
+    if (!live || !shown || 'refused' in chat) return;
+    this.inOrder(user, async () => {
+      await publishDirectPresence(chat, shown, undefined, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
+        .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); });
+    });
   }
 
   /**
@@ -655,7 +698,7 @@ export class XmppConnector implements Connector {
     }
     let outcome;
     try {
-      outcome = await publishDirectMessage(msg, chat, { bus: live.bus, routing: live.routing, logger: live.logger, media: live.media });
+      outcome = await publishDirectMessage(msg, chat, { bus: live.bus, routing: live.routing, logger: live.logger, media: live.media, avatarOf: this.avatarOfUser });
     } catch (err) {
       count('failed');
       live.logger.error({ err: (err as Error).message, user }, 'publishing a direct message failed');

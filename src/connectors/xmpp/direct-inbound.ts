@@ -24,6 +24,8 @@ export interface DirectInboundDeps {
   routing: RoutingView;
   logger: Logger;
   media?: MediaService | undefined;
+  /** The user's stored avatar (XEP-0153 hash in their presence, vCard photo in the media store). */
+  avatarOf?: (user: string) => string | undefined;
 }
 
 /** An XMPP error for the sender (RFC 6120 §8.3): the stanza reached nobody and nothing was published. */
@@ -81,8 +83,12 @@ export function directIdEndpoint(room: string): Endpoint {
   return { connector: CONNECTOR, address: room };
 }
 
-function senderOf(user: string, nick: string | undefined): Actor {
-  return { network: CONNECTOR, id: user.slice(0, LIMITS.idChars), ...(nick !== undefined ? { name: nick.slice(0, LIMITS.nameChars) } : {}) };
+function senderOf(user: string, nick: string | undefined, deps: DirectInboundDeps): Actor {
+  const avatar = deps.avatarOf?.(user);
+  return {
+    network: CONNECTOR, id: user.slice(0, LIMITS.idChars), ...(nick !== undefined ? { name: nick.slice(0, LIMITS.nameChars) } : {}),
+    ...(avatar !== undefined && avatar.length <= LIMITS.urlChars ? { avatar } : {}),
+  };
 }
 
 /**
@@ -100,7 +106,7 @@ export async function publishDirectMessage(msg: InboundMessage, chat: DirectChat
   const origin = { connector: CONNECTOR, endpoint: chat.user.id, ...(nativeId !== undefined ? { nativeId } : {}) };
   const isNewMessage = msg.oob.length > 0 && !msg.retract && !msg.reactions && !msg.replaces;
   const media = isNewMessage ? await fetchAttachments(msg, deps.media, deps.logger) : undefined;
-  const built = await messageToEvent(msg, { room: chat.room, sender: senderOf(chat.user.id, msg.nick), origin },
+  const built = await messageToEvent(msg, { room: chat.room, sender: senderOf(chat.user.id, msg.nick, deps), origin },
     referencesAt(deps.bus, idEndpoint, true), media, { receipts: true });
   if (typeof built === 'string') return { skipped: built };
   const checked = validateEvent(built);
@@ -124,7 +130,7 @@ export async function publishDirectPresence(chat: DirectChat, presence: ShownPre
   if (!reachesPeer(deps.routing, chat)) return false;
   const now = Date.now();
   const checked = validateEvent({
-    v: 1, id: newEventId(now), ts: now, kind: 'presence', room: chat.room, sender: senderOf(chat.user.id, nick),
+    v: 1, id: newEventId(now), ts: now, kind: 'presence', room: chat.room, sender: senderOf(chat.user.id, nick, deps),
     origin: { connector: CONNECTOR, endpoint: chat.user.id }, state: presence.state,
     ...(presence.status !== undefined && presence.state !== 'offline' ? { status: presence.status } : {}),
   });

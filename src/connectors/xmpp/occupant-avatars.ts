@@ -1,5 +1,6 @@
-// Avatars of XMPP users, for the other networks: a room occupant advertises the SHA-1 of its
-// vCard photo in its presence (XEP-0153); the relay asks for the vCard through the room (an iq to
+// Avatars of XMPP users, for the other networks: a room occupant (or a user writing to a puppet)
+// advertises the SHA-1 of its vCard photo in its presence (XEP-0153); the relay asks for the
+// vCard through the room (in a direct chat the puppet asks the user's bare JID) (an iq to
 // the occupant's room JID: XEP-0045 rooms pass vCard requests on to the occupant's account, so
 // this works in rooms that hide real JIDs too), checks the photo against the advertised hash,
 // keeps the image in the media store, and the occupant's canonical sender carries the store's URL
@@ -79,7 +80,8 @@ export class OccupantAvatars {
 
   /**
    * The URL of the avatar `occupantJid` advertises with `hash`: stored already, or its vCard is
-   * asked for (from `relayJid`, an occupant of the same room). Undefined when the vCard has no
+   * asked for from `relayJid` (in a room: the relay, an occupant of the same room, asking the
+   * occupant's room JID; in a direct chat: the puppet, asking the user's bare JID). Undefined when the vCard has no
    * photo with that hash, is too large or not an image, or the occupant changes avatars too fast
    * or a thousand requests wait already (then a later presence tries again).
    */

@@ -47,4 +47,9 @@ export class UserPresence {
     if (!before) return best.state === 'offline' ? undefined : best;
     return before.state === best.state && before.status === best.status ? undefined : best;
   }
+
+  /** What the user shows towards the puppet now (undefined: nothing yet). */
+  shownOf(user: string, puppet: string): ShownPresence | undefined {
+    return this.pairs.get(`${user}\n${puppet}`)?.shown;
+  }
 }
