@@ -14,6 +14,16 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 
 interface GramUserObject { className: string; id: { toString(): string }; accessHash: unknown; firstName?: string; photo?: { className: string; photoId?: { toString(): string }; dcId?: number } }
 
+/** The user as the client asks for it, again until it has a photo (the fetch writes to disk: a busy machine gets up to 15 s). */
+async function userOnceWithPhoto(client: ReturnType<typeof chatClient>, userId: string): Promise<GramUserObject | undefined> {
+  let user: GramUserObject | undefined;
+  for (let i = 0; i < 300 && !user?.photo; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    [user] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(userId), accessHash: bigInt(0) })] })) as GramUserObject[];
+  }
+  return user;
+}
+
 async function origin(files: Record<string, { type: string; body: Buffer }>): Promise<{ url: string; server: Server; requests: string[] }> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
@@ -97,11 +107,7 @@ test('a person of another network shows their avatar as a profile photo the clie
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi from alice' } });
     const fromAlice = await rec.next((x: GramUpdate) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === 'hi from alice');
     const aliceId = (fromAlice['message'] as GramMessage).fromId?.userId?.toString() ?? '';
-    let alice: GramUserObject | undefined;
-    for (let i = 0; i < 300 && !alice?.photo; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 50));
-      [alice] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(aliceId), accessHash: bigInt(0) })] })) as GramUserObject[];
-    }
+    const alice = await userOnceWithPhoto(client, aliceId);
     assert.equal(alice?.firstName, 'Alice (websocket)');
     assert.equal(alice?.photo?.className, 'UserProfilePhoto');
     assert.deepEqual(await client.downloadProfilePhoto(alice), PNG);
@@ -149,11 +155,7 @@ test('an avatar the bridge stored itself (an XMPP user\'s vCard photo: one of it
     await bridge.app.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'hi from Gus', sender, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
     const u = await rec.next((x: GramUpdate) => x.className === 'UpdateNewMessage' && (x['message'] as GramMessage).message === 'hi from Gus');
     const gusId = (u['message'] as GramMessage).fromId?.userId?.toString() ?? '';
-    let gus: GramUserObject | undefined;
-    for (let i = 0; i < 300 && !gus?.photo; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 50));
-      [gus] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(gusId), accessHash: bigInt(0) })] })) as GramUserObject[];
-    }
+    const gus = await userOnceWithPhoto(client, gusId);
     assert.equal(gus?.photo?.className, 'UserProfilePhoto');
     assert.deepEqual(await client.downloadProfilePhoto(gus), PNG);
   } finally {
