@@ -223,7 +223,7 @@ test('in a direct chat too: alice\'s presence to carol\'s puppet carries her ava
   await setVcardPhoto(alice, PNG);
   const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
   const since = carol.events.length;
-  await alice.send(xml('presence', { to: carolPuppet }, xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(PNG)))));
+  await alice.send(xml('presence', { to: carolPuppet }, xml('nick', { xmlns: 'http://jabber.org/protocol/nick' }, 'Alice A.'), xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(PNG)))));
   const withAvatar = await new Promise<Sender>((resolve, reject) => {
     const deadline = Date.now() + 15_000;
     const look = (): void => {
@@ -234,6 +234,7 @@ test('in a direct chat too: alice\'s presence to carol\'s puppet carries her ava
     };
     look();
   });
+  assert.equal(withAvatar.name, 'Alice A.', 'the presence that brings the avatar keeps her nick (XEP-0172)');
   const got = await fetch(withAvatar.avatar!);
   assert.equal(got.status, 200);
   assert.deepEqual(Buffer.from(await got.arrayBuffer()), PNG);

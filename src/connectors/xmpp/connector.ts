@@ -134,7 +134,7 @@ export class XmppConnector implements Connector {
   /** XMPP users' avatars for the other networks (needs the media store). */
   private occupantAvatars: OccupantAvatars | undefined;
   /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
-  private readonly userPhotos = new Map<string, { photo: string; avatar?: string }>();
+  private readonly userPhotos = new Map<string, { photo: string; avatar?: string; nick?: string }>();
   private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
@@ -490,7 +490,7 @@ export class XmppConnector implements Connector {
       case 'unavailable': {
         const state = canonicalState(p);
         if (state === undefined) return;
-        const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet);
+        const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet, p.nick);
         const changed = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
         const shown = changed ?? (avatarChanged ? this.userPresence.shownOf(user, chat.puppet) : undefined);
         if (!shown) return;
@@ -515,12 +515,12 @@ export class XmppConnector implements Connector {
    * stored yet. True when the avatar shown changed now; when it is stored later, the user's
    * presence goes out again with it.
    */
-  private noteUserPhoto(user: string, photo: string, puppet: string): boolean {
+  private noteUserPhoto(user: string, photo: string, puppet: string, nick: string | undefined): boolean {
     const before = this.userPhotos.get(user);
     if (before?.photo === photo) return false;
     const stored = photo === '' ? undefined : this.occupantAvatars?.known(photo);
     this.userPhotos.delete(user);
-    this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}) });
+    this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}), ...(nick !== undefined ? { nick } : {}) });
     if (this.userPhotos.size > 100_000) this.userPhotos.delete(this.userPhotos.keys().next().value as string);
     if (photo !== '' && stored === undefined && this.occupantAvatars !== undefined) {
       void this.occupantAvatars.urlOf(photo, user, puppet).then((url) => {
@@ -540,7 +540,7 @@ export class XmppConnector implements Connector {
     const chat = directChatOf(user, puppet, this.config.domain);
     if (!live || !shown || 'refused' in chat) return;
     this.inOrder(user, async () => {
-      await publishDirectPresence(chat, shown, undefined, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
+      await publishDirectPresence(chat, shown, this.userPhotos.get(user)?.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
         .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); });
     });
   }
