@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
@@ -242,6 +242,35 @@ describe('LocalState (the memory driver\'s state file)', () => {
         assert.deepEqual(values, ['secret', undefined, undefined, '1499', undefined]);
         second.close();
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('expired entries nobody reads again are swept out within a minute, and the journal is compacted after them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-state-'));
+    try {
+      const file = join(dir, 'state.jsonl');
+      let clock = 1_000_000;
+      const state = new LocalState(file, () => clock);
+      const s = state.store('mtproto');
+      await s.set('kept', 'for good');
+      // A flood of handshakes: keys stored with a short ttl and never read again.
+      for (let i = 0; i < 1_500; i++) await s.set(`authkey:${i}`, 'x', 60_000);
+      assert.equal(state.size, 1_501);
+      clock += 61_000;
+      await s.set('next', 'write'); // the write that sweeps (the last sweep was over a minute ago)
+      assert.equal(state.size, 2, 'only the live entries are left');
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      assert.ok(lines.length <= 3, `the journal was compacted (${lines.length} lines)`);
+      assert.equal(await s.get('kept'), 'for good');
+      // Within a minute of the last sweep, writes do not sweep (expired entries wait, unread).
+      await s.set('short', 'x', 1_000);
+      clock += 2_000;
+      await s.set('another', 'write');
+      assert.equal(state.size, 4, 'not swept yet');
+      assert.equal(await s.get('short'), undefined, 'but never served once expired');
+      state.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,6 +8,13 @@ interface Entry {
   expiresAt: number | undefined;
 }
 
+/**
+ * Expired entries are swept out at most this often (ms), on a write. A key is otherwise dropped
+ * when it is read after its expiry, or at the next start: one nobody reads again (an MTProto auth
+ * key made by a handshake and never used) would stay in memory and in the journal until then.
+ */
+export const SWEEP_EVERY_MS = 60_000;
+
 /** Longest key and value: the state is small by design (keys, positions), not a blob store. */
 export const MAX_STATE_KEY_CHARS = 512;
 export const MAX_STATE_VALUE_CHARS = 1_048_576;
@@ -28,8 +35,10 @@ export class LocalState {
   private readonly entries = new Map<string, Entry>();
   private fd: number | undefined;
   private journalLines = 0;
+  private lastSweep: number;
 
   constructor(private readonly file?: string, private readonly now: () => number = Date.now) {
+    this.lastSweep = now();
     if (file === undefined) return;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.load(file);
@@ -117,9 +126,31 @@ export class LocalState {
 
   private set(fullKey: string, key: string, value: string, ttlMs: number | undefined): void {
     checkSizes(key, value);
+    this.sweep();
     const expiresAt = ttlMs === undefined ? undefined : this.now() + ttlMs;
     this.entries.set(fullKey, { value, expiresAt });
     this.append(['set', fullKey, value, expiresAt ?? null]);
+  }
+
+  /** Entries held (expired ones not swept yet included). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Drops the expired entries (at most once per SWEEP_EVERY_MS); the journal is compacted when it is then mostly dead lines. */
+  private sweep(): void {
+    const now = this.now();
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    let removed = 0;
+    for (const [key, e] of this.entries) {
+      if (e.expiresAt !== undefined && e.expiresAt <= now) {
+        this.entries.delete(key);
+        removed++;
+      }
+    }
+    // Their journal lines carry the expiry, so a restart drops them too: no `del` line needed.
+    if (removed > 0 && this.journalLines > 2 * this.entries.size + 1_000) this.compact();
   }
 
   close(): void {
