@@ -264,7 +264,10 @@ function normalise(text: string, spans: readonly Span[]): Span[] {
     }
   }
   // Quote blocks must not overlap a pre block partially; pre blocks must not overlap each other.
-  const pres = blocks.filter((b) => b.type === 'pre').sort((a, b) => a.offset - b.offset);
+  // Of two starting at one place the longer (enclosing) one is kept, whatever order the spans
+  // came in: another network may list the same spans in another order (found by the round-trip
+  // property test: "😀\n" with pre 0+2 and pre 0+3).
+  const pres = blocks.filter((b) => b.type === 'pre').sort((a, b) => a.offset - b.offset || b.length - a.length);
   const keptPres: Span[] = [];
   for (const p of pres) {
     const prev = keptPres.at(-1);
