@@ -1,10 +1,10 @@
 // Avatars of XMPP users, for the other networks: a room occupant (or a user writing to a puppet)
-// advertises the SHA-1 of its vCard photo in its presence (XEP-0153); the relay asks for the
-// vCard through the room (in a direct chat the puppet asks the user's bare JID) (an iq to
-// the occupant's room JID: XEP-0045 rooms pass vCard requests on to the occupant's account, so
-// this works in rooms that hide real JIDs too), checks the photo against the advertised hash,
-// keeps the image in the media store, and the occupant's canonical sender carries the store's URL
-// as its `avatar`. The URL is signed and expires, but the media layer re-signs its own URLs on
+// advertises the SHA-1 of its vCard photo in its presence (XEP-0153). The relay asks for the
+// vCard through the room, with an iq to the occupant's room JID (XEP-0045 rooms pass vCard
+// requests on to the occupant's account, so this works in rooms that hide real JIDs too); in a
+// direct chat the puppet asks the user's bare JID. The photo is checked against the advertised
+// hash and kept in the media store, and the user's canonical sender carries the store's URL as
+// its `avatar`. The URL is signed and expires, but the media layer re-signs its own URLs on
 // delivery and its fetcher reads them from the store, so every network can show it.
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
