@@ -135,6 +135,11 @@ export interface StateStore {
   /** Sets only when the key is absent: true when it was set (atomic across instances). */
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * Gives an existing key a new ttl, its value untouched; false when there is none. Never creates
+   * or brings back a key: extending a record's life cannot undo a delete made meanwhile.
+   */
+  expire(key: string, ttlMs: number): Promise<boolean>;
 }
 
 /** A named lease that one instance of the cluster holds at a time (see Bus.holdLease). */

@@ -184,6 +184,19 @@ for (const driver of drivers) {
         assert.deepEqual([await xmpp.get('o'), await xmpp.get('p')], ['3', undefined]);
         await xmpp.set('short', 'lived', 50);
         await waitFor(async () => (await xmpp.get('short')) === undefined, { timeoutMs: 3_000, what: 'expiry' });
+        // expire: a new ttl for what exists, nothing for what does not (a delete is never undone).
+        assert.equal(await xmpp.expire('never-set', 60_000), false);
+        assert.equal(await xmpp.get('never-set'), undefined, 'expire creates nothing');
+        await xmpp.set('kept', 'v', 50);
+        assert.equal(await xmpp.expire('kept', 60_000), true);
+        await new Promise((r) => setTimeout(r, 150));
+        assert.equal(await xmpp.get('kept'), 'v', 'extended, value untouched');
+        await xmpp.delete('kept');
+        assert.equal(await xmpp.expire('kept', 60_000), false);
+        assert.equal(await xmpp.get('kept'), undefined, 'a deleted key stays deleted');
+        await xmpp.set('shortened', 'v');
+        assert.equal(await xmpp.expire('shortened', 50), true);
+        await waitFor(async () => (await xmpp.get('shortened')) === undefined, { timeoutMs: 3_000, what: 'a ttl given to a key that had none' });
         await assert.rejects(xmpp.set('', 'x'), RangeError);
         await assert.rejects(xmpp.set('big', 'x'.repeat(1_048_577)), RangeError);
         assert.equal(await xmpp.get('big'), undefined);

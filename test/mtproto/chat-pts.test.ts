@@ -182,6 +182,7 @@ test('a batch is invisible until written; a failed write leaves nothing and the 
     set: async (k: string, v: string, ttl?: number) => { if (failWrites && k.startsWith('log:')) throw new Error('state store down'); return real.set(k, v, ttl); },
     setIfAbsent: (k: string, v: string, ttl?: number) => real.setIfAbsent(k, v, ttl),
     delete: (k: string) => real.delete(k),
+    expire: (k: string, ttl: number) => real.expire(k, ttl),
   };
   const dir = directory([account(1, ['room11'])]);
   const box = new MessageBox(state, 1_000, silentLogger);

@@ -44,6 +44,7 @@ function counting(state: StateStore): { state: StateStore; writes: () => number 
       set: async (k, v, ttl) => { writes++; await state.set(k, v, ttl); },
       setIfAbsent: async (k, v, ttl) => { writes++; return await state.setIfAbsent(k, v, ttl); },
       delete: (k) => state.delete(k),
+      expire: async (k, ttl) => { writes++; return await state.expire(k, ttl); },
     },
     writes: () => writes,
   };
@@ -192,7 +193,7 @@ test('a record from before lifetimes (no use time, no ttl) gets its ttl on its f
 
   const id = newId();
   await store.create(id, { key: newKey() });
-  const failing: StateStore = { ...state, get: (k) => state.get(k), delete: (k) => state.delete(k), setIfAbsent: (k, v, ttl) => state.setIfAbsent(k, v, ttl), set: async () => { throw new Error('store down'); } };
+  const failing: StateStore = { ...state, get: (k) => state.get(k), delete: (k) => state.delete(k), setIfAbsent: (k, v, ttl) => state.setIfAbsent(k, v, ttl), expire: (k, ttl) => state.expire(k, ttl), set: async () => { throw new Error('store down'); } };
   const broken = new StateAuthKeyStore(failing, ring, { logger: silentLogger, now: t.now, lifetimes });
   assert.ok(await broken.get(id), 'the key is served although its use could not be recorded');
   assert.ok(await store.get(id), 'the next load records it');
@@ -239,7 +240,7 @@ test('a login lives as long as its key: stored with the key\'s ttl, extended wit
   const directory = new Directory([{ id: 5, firstName: 'u5', bot: true, tokenHash: `sha256:${'0'.repeat(64)}`, rooms: [] }], [], routing);
   const instance = async () => {
     const stores = await openMtprotoStores({ state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: lifetimes8, now: t.now });
-    const logins = new Authorizations(state, directory, t.now);
+    const logins = new Authorizations(state, directory, t.now, stores.companions.ttlOf);
     stores.companions.add(logins);
     return { stores, logins };
   };
@@ -270,4 +271,38 @@ test('a login lives as long as its key: stored with the key\'s ttl, extended wit
   await second.stores.keyStore.delete(other);
   assert.equal(await state.get(`auth:${otherHex}`), undefined);
   assert.equal(await second.logins.userOf(otherHex), undefined);
+});
+
+test('a logout made while the key\'s use is being recorded stays a logout (the login\'s life is extended with expire, never read and written back)', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const real = local.store('mtproto');
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const directory = new Directory([{ id: 5, firstName: 'u5', bot: true, tokenHash: `sha256:${'0'.repeat(64)}`, rooms: [] }], [], routing);
+  const id = newId();
+  const hex = authKeyIdHex(id);
+  // Another connection logs the key out at the very moment this instance touches the login.
+  let logoutNow: (() => Promise<void>) | undefined;
+  const racing: StateStore = {
+    get: async (k) => { const v = await real.get(k); if (k === `auth:${hex}` && logoutNow) await logoutNow(); return v; },
+    set: (k, v, ttl) => real.set(k, v, ttl),
+    setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
+    delete: (k) => real.delete(k),
+    expire: async (k, ttl) => { if (k === `auth:${hex}` && logoutNow) await logoutNow(); return await real.expire(k, ttl); },
+  };
+  const stores = await openMtprotoStores({ state: racing, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  const logins = new Authorizations(racing, directory, t.now, stores.companions.ttlOf);
+  stores.companions.add(logins);
+  await stores.keyStore.create(id, { key: newKey() });
+  assert.ok(await stores.keyStore.get(id));
+  await logins.logIn(hex, 5n);
+  // A day later another instance loads the key: the use is recorded, and the login's life extended.
+  const elsewhere = new Authorizations(real, directory, t.now);
+  logoutNow = async () => { logoutNow = undefined; await elsewhere.logOut(hex); };
+  t.advance(DAY + 1);
+  const second = await openMtprotoStores({ state: racing, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  second.companions.add(new Authorizations(racing, directory, t.now, second.companions.ttlOf));
+  assert.ok(await second.keyStore.get(id));
+  assert.equal(logoutNow, undefined, 'the logout ran while the use was recorded');
+  assert.equal(await real.get(`auth:${hex}`), undefined, 'logged out, and stays so');
 });

@@ -121,6 +121,13 @@ export class LocalState {
         checkSizes(key);
         if (this.entries.delete(full(key))) this.append(['del', full(key)]);
       },
+      expire: async (key, ttlMs) => {
+        checkSizes(key);
+        const e = this.live(full(key));
+        if (e === undefined) return false;
+        this.set(full(key), key, e.value, ttlMs);
+        return true;
+      },
     };
   }
 

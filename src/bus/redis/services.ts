@@ -133,6 +133,7 @@ export function redisStateStore(redis: Redis, prefix: string, namespace: string)
       return ok === 'OK';
     },
     delete: async (key) => { checkSizes(key); await redis.del(full(key)); },
+    expire: async (key, ttlMs) => { checkSizes(key); return await redis.pexpire(full(key), Math.max(1, Math.round(ttlMs))) === 1; },
   };
 }
 

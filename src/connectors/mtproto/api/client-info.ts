@@ -5,6 +5,8 @@
 // encoded in must outlive the process and be known to every instance (StoredClientInfo).
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
+import type { KeyCompanion } from '../store/key-companions.ts';
+import type { KeyKept } from '../store/state-auth-key-store.ts';
 
 /** initConnection's fields, strings capped (they are stored and later shown to the user). */
 export interface ClientInfo {
@@ -87,7 +89,6 @@ export class MemoryClientInfoStore implements ClientInfoStore {
 }
 
 const CLIENT_PREFIX = 'client:';
-const EXPIRY_ENTRIES = 100_000;
 
 /**
  * Client records in the bus's state store (`client:<auth_key_id hex>`, JSON), in front of a
@@ -96,32 +97,34 @@ const EXPIRY_ENTRIES = 100_000;
  * the first call after a restart already knows the layer. Writes go out only when a record
  * changes (clients announce the same layer and app on every connect), without blocking the call.
  */
-export class StoredClientInfo implements ClientInfoStore {
+export class StoredClientInfo implements ClientInfoStore, KeyCompanion {
   readonly #state: StateStore;
   readonly #logger: Logger;
   readonly #memory: MemoryClientInfoStore;
-  readonly #now: () => number;
-  /** When each key's record goes (ms), so it is stored with its key's ttl. */
-  readonly #expiry = new Map<string, number>();
+  /** The store ttl of a key's records (store/key-companions.ts): a record lives as long as its key. */
+  readonly #ttlOf: (authKeyIdHex: string) => number | undefined;
 
-  constructor(state: StateStore, logger: Logger, opts: { max?: number; now?: () => number } = {}) {
+  constructor(state: StateStore, logger: Logger, opts: { max?: number; ttlOf?: (authKeyIdHex: string) => number | undefined } = {}) {
     this.#state = state;
     this.#logger = logger;
     this.#memory = new MemoryClientInfoStore(opts.max);
-    this.#now = opts.now ?? Date.now;
+    this.#ttlOf = opts.ttlOf ?? (() => undefined);
   }
 
-  /**
-   * Loads the stored record of a key into the cache. `keptUntil`: when the key goes unless used
-   * again (a temporary key's expiry, a permanent key's idle end), so the record is stored with the
-   * same ttl; `extend`: the key's ttl was just extended, so the stored record's is too.
-   */
-  async preload(authKeyIdHex: string, keptUntil?: number, extend = false): Promise<void> {
-    if (keptUntil !== undefined) this.#rememberExpiry(authKeyIdHex, keptUntil);
-    if (this.#memory.get(authKeyIdHex) !== undefined) {
-      if (extend) this.#persist(authKeyIdHex);
-      return;
-    }
+  /** Its key was loaded: the record comes into the cache, and its ttl follows the key's when that was extended. */
+  async keyLoaded(authKeyIdHex: string, kept: KeyKept | undefined): Promise<void> {
+    await this.preload(authKeyIdHex);
+    const ttl = this.#ttlOf(authKeyIdHex);
+    if (kept?.touched === true && ttl !== undefined) await this.#state.expire(CLIENT_PREFIX + authKeyIdHex, ttl);
+  }
+
+  async keyDeleted(authKeyIdHex: string): Promise<void> {
+    this.delete(authKeyIdHex);
+  }
+
+  /** Loads the stored record of a key into the cache (the auth key store loads the key first). */
+  async preload(authKeyIdHex: string): Promise<void> {
+    if (this.#memory.get(authKeyIdHex) !== undefined) return;
     let raw: string | undefined;
     try {
       raw = await this.#state.get(CLIENT_PREFIX + authKeyIdHex);
@@ -135,7 +138,6 @@ export class StoredClientInfo implements ClientInfoStore {
     if (record === undefined || this.#memory.get(authKeyIdHex) !== undefined) return;
     if (record.layer !== undefined) this.#memory.setLayer(authKeyIdHex, record.layer);
     if (record.info !== undefined) this.#memory.setInfo(authKeyIdHex, record.info);
-    if (extend) this.#persist(authKeyIdHex);
   }
 
   get(authKeyIdHex: string): ClientRecord | undefined {
@@ -157,7 +159,6 @@ export class StoredClientInfo implements ClientInfoStore {
 
   delete(authKeyIdHex: string): void {
     this.#memory.delete(authKeyIdHex);
-    this.#expiry.delete(authKeyIdHex);
     this.#state.delete(CLIENT_PREFIX + authKeyIdHex).catch((err: unknown) => {
       this.#logger.warn({ err, authKeyId: authKeyIdHex }, 'mtproto client info could not be deleted (it expires with nothing)');
     });
@@ -166,27 +167,11 @@ export class StoredClientInfo implements ClientInfoStore {
   #persist(authKeyIdHex: string): void {
     const record = this.#memory.get(authKeyIdHex);
     if (record === undefined) return;
-    const expiresAt = this.#expiry.get(authKeyIdHex);
-    const ttl = expiresAt === undefined ? undefined : expiresAt - this.#now();
-    if (ttl !== undefined && ttl <= 0) return;
+    const ttl = this.#ttlOf(authKeyIdHex);
     // Whole record per write; writes of one process reach the store in call order.
     this.#state.set(CLIENT_PREFIX + authKeyIdHex, JSON.stringify(record), ttl).catch((err: unknown) => {
       this.#logger.warn({ err, authKeyId: authKeyIdHex }, 'mtproto client info could not be stored: another instance or a restart serves the newest layer until the client announces again');
     });
-  }
-
-  #rememberExpiry(authKeyIdHex: string, expiresAt: number): void {
-    this.#expiry.delete(authKeyIdHex); // re-inserted last: the map's order is load order
-    this.#expiry.set(authKeyIdHex, expiresAt);
-    if (this.#expiry.size > EXPIRY_ENTRIES) {
-      const now = this.#now();
-      for (const [k, until] of this.#expiry) if (until <= now) this.#expiry.delete(k);
-      // Still full: forget the keys loaded longest ago (their next load remembers them again).
-      for (const k of this.#expiry.keys()) {
-        if (this.#expiry.size <= EXPIRY_ENTRIES) break;
-        this.#expiry.delete(k);
-      }
-    }
   }
 }
 

@@ -3,7 +3,7 @@
 // Every API call asks (AuthorizationLookup): answers are cached here for a few seconds; a login or
 // logout on this instance updates the cache at once, elsewhere within the cache time.
 // A login lives as long as its auth key (store/key-companions.ts): stored with the key's ttl,
-// extended with it, removed when the key is destroyed.
+// extended with it (`expire`: a logout made meanwhile stays), removed when the key is destroyed.
 import type { StateStore } from '../../../bus/types.ts';
 import type { AuthorizationLookup, AuthorizedUser } from '../api/context.ts';
 import type { Directory } from './directory.ts';
@@ -17,8 +17,6 @@ interface StoredAuthorization {
 
 const CACHE_MS = 5_000;
 const CACHE_MAX = 100_000;
-/** Keys whose lifetime is remembered at most (a forgotten one's next login is stored without a ttl until its key's next recorded use). */
-const KEPT_MAX = 100_000;
 
 export class Authorizations implements AuthorizationLookup, KeyCompanion {
   readonly #cache = new Map<string, { user: AuthorizedUser | undefined; until: number }>();
@@ -29,10 +27,13 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
   readonly #reading = new Map<string, Promise<AuthorizedUser | undefined>>();
   /** Logins and logouts on this instance so far. */
   #changes = 0;
-  /** Until when each key loaded here is kept (ms), so its login is stored with the same ttl. */
-  readonly #keptUntil = new Map<string, number>();
 
-  constructor(private readonly state: StateStore, private readonly directory: Directory, private readonly now: () => number = Date.now) {}
+  /**
+   * `keyTtl`: the store ttl of a record that lives as long as the key (KeyCompanions.ttlOf;
+   * undefined: for good).
+   */
+  constructor(private readonly state: StateStore, private readonly directory: Directory, private readonly now: () => number = Date.now,
+    private readonly keyTtl: (authKeyIdHex: string) => number | undefined = () => undefined) {}
 
   async userOf(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
     const cached = this.#cache.get(authKeyIdHex);
@@ -74,7 +75,7 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
   async logIn(authKeyIdHex: string, userId: bigint): Promise<void> {
     const account = this.directory.account(userId);
     if (account === undefined) throw new Error(`no account ${userId}`);
-    await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization), this.#ttl(authKeyIdHex));
+    await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization), this.keyTtl(authKeyIdHex));
     this.#changes++;
     this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
   }
@@ -85,26 +86,12 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     this.#remember(authKeyIdHex, undefined, this.now());
   }
 
-  async keyLoaded(authKeyIdHex: string, kept: KeyKept): Promise<void> {
-    if (kept.until === undefined) this.#keptUntil.delete(authKeyIdHex);
-    else {
-      this.#keptUntil.delete(authKeyIdHex);
-      this.#keptUntil.set(authKeyIdHex, kept.until);
-      if (this.#keptUntil.size > KEPT_MAX) this.#keptUntil.delete(this.#keptUntil.keys().next().value as string);
-    }
-    if (!kept.touched) return;
-    const raw = await this.state.get(`auth:${authKeyIdHex}`);
-    if (raw !== undefined) await this.state.set(`auth:${authKeyIdHex}`, raw, this.#ttl(authKeyIdHex));
+  async keyLoaded(authKeyIdHex: string, kept: KeyKept | undefined): Promise<void> {
+    const ttl = this.keyTtl(authKeyIdHex);
+    if (kept?.touched === true && ttl !== undefined) await this.state.expire(`auth:${authKeyIdHex}`, ttl);
   }
 
   async keyDeleted(authKeyIdHex: string): Promise<void> {
-    this.#keptUntil.delete(authKeyIdHex);
     await this.logOut(authKeyIdHex);
-  }
-
-  /** The store ttl of a key's login: what is left of its key's lifetime (undefined: for good, or not known here). */
-  #ttl(authKeyIdHex: string): number | undefined {
-    const until = this.#keptUntil.get(authKeyIdHex);
-    return until === undefined ? undefined : Math.max(1, until - this.now());
   }
 }

@@ -50,6 +50,8 @@ export interface ChatLayerOptions {
   readonly config: Config['mtproto'];
   readonly identities: readonly Identity[];
   readonly codec: LayeredCodec;
+  /** The store ttl of records that live as long as an auth key (KeyCompanions.ttlOf): logins. */
+  readonly keyTtl?: (authKeyIdHex: string) => number | undefined;
   readonly logger: Logger;
   /** The HTTP server's public base URL (file URLs start with it). */
   readonly httpUrl: string;
@@ -87,7 +89,7 @@ export class ChatLayer {
       bus: opts.bus, state, directory, people, box, render, presence,
       pts: new PtsBook(state, box, directory),
       live: new LiveSessions(opts.codec, opts.logger),
-      authorizations: new Authorizations(state, directory),
+      authorizations: new Authorizations(state, directory, Date.now, opts.keyTtl),
       codes: new LoginCodes(state, opts.config.login),
       codeDelivery: new CodeDelivery(opts.bus, opts.routing, opts.identities, opts.logger),
       codeTtlSeconds: opts.config.login.codeTtlSeconds,

@@ -22,5 +22,6 @@ export function chatState(state: StateStore): StateStore {
     set: (key, value, ttlMs) => state.set(chatKey(key), value, ttlMs),
     setIfAbsent: (key, value, ttlMs) => state.setIfAbsent(chatKey(key), value, ttlMs),
     delete: (key) => state.delete(chatKey(key)),
+    expire: (key, ttlMs) => state.expire(chatKey(key), ttlMs),
   };
 }

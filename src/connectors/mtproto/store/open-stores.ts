@@ -51,26 +51,19 @@ export interface OpenStoresOptions {
 export async function openMtprotoStores(opts: OpenStoresOptions): Promise<MtprotoStores> {
   const { state, ring, logger } = opts;
   await checkKeyRing(state, ring, logger);
-  const clientInfo = new StoredClientInfo(state, logger, opts.now ? { now: opts.now } : {});
-  const companions = new KeyCompanions(logger);
+  const companions = new KeyCompanions(logger, opts.now);
+  const clientInfo = new StoredClientInfo(state, logger, { ttlOf: companions.ttlOf });
+  companions.add(clientInfo);
   const keyStore = new StateAuthKeyStore(state, ring, {
     logger, registry: opts.registry,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.keyLifetimes ? { lifetimes: opts.keyLifetimes } : {}),
     onLoaded: async (hex, record, kept, boundKept) => {
-      // The client info lives as long as its key (and is extended when the key is).
-      await clientInfo.preload(hex, kept.until, kept.touched);
       await companions.loaded(hex, kept);
       // A bound temporary key's calls are its permanent key's (session/temp-keys.ts).
-      if (record.boundTo !== undefined) {
-        await clientInfo.preload(record.boundTo, boundKept?.until, boundKept?.touched ?? false);
-        if (boundKept !== undefined) await companions.loaded(record.boundTo, boundKept);
-      }
+      if (record.boundTo !== undefined) await companions.loaded(record.boundTo, boundKept);
     },
-    onDeleted: async (hex) => {
-      clientInfo.delete(hex);
-      await companions.deleted(hex);
-    },
+    onDeleted: (hex) => companions.deleted(hex),
   });
   return {
     keyStore,
