@@ -193,7 +193,7 @@ test('a record from before lifetimes (no use time, no ttl) gets its ttl on its f
 
   const id = newId();
   await store.create(id, { key: newKey() });
-  const failing: StateStore = { ...state, get: (k) => state.get(k), delete: (k) => state.delete(k), setIfAbsent: (k, v, ttl) => state.setIfAbsent(k, v, ttl), expire: (k, ttl) => state.expire(k, ttl), set: async () => { throw new Error('store down'); } };
+  const failing: StateStore = { ...state, get: (k) => state.get(k), delete: (k) => state.delete(k), setIfAbsent: (k, v, ttl) => state.setIfAbsent(k, v, ttl), expire: async () => { throw new Error('store down'); }, set: async () => { throw new Error('store down'); } };
   const broken = new StateAuthKeyStore(failing, ring, { logger: silentLogger, now: t.now, lifetimes });
   assert.ok(await broken.get(id), 'the key is served although its use could not be recorded');
   assert.ok(await store.get(id), 'the next load records it');
@@ -305,4 +305,28 @@ test('a logout made while the key\'s use is being recorded stays a logout (the l
   assert.ok(await second.keyStore.get(id));
   assert.equal(logoutNow, undefined, 'the logout ran while the use was recorded');
   assert.equal(await real.get(`auth:${hex}`), undefined, 'logged out, and stays so');
+});
+
+test('a key destroyed on another instance while this one records its use stays destroyed (the use is an expire, never a read and a write back)', async () => {
+  const t = clock();
+  const local = new LocalState(undefined, t.now);
+  const real = local.store('mtproto');
+  const id = newId();
+  const hex = authKeyIdHex(id);
+  let destroyNow: (() => Promise<void>) | undefined;
+  const racing: StateStore = {
+    get: async (k) => { const v = await real.get(k); if (k === `authkey:${hex}` && destroyNow) await destroyNow(); return v; },
+    set: (k, v, ttl) => real.set(k, v, ttl),
+    setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
+    delete: (k) => real.delete(k),
+    expire: async (k, ttl) => { if (k === `authkey:${hex}` && destroyNow) await destroyNow(); return await real.expire(k, ttl); },
+  };
+  const elsewhere = new StateAuthKeyStore(real, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
+  await elsewhere.create(id, { key: newKey() });
+  destroyNow = async () => { destroyNow = undefined; await elsewhere.delete(id); };
+  const here = new StateAuthKeyStore(racing, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
+  await here.get(id); // its first use, recorded while the other instance destroys it
+  assert.equal(destroyNow, undefined, 'the destroy ran while the use was recorded');
+  assert.equal(await real.get(`authkey:${hex}`), undefined, 'destroyed, and stays so');
+  assert.equal(await elsewhere.get(id), undefined);
 });

@@ -2,7 +2,7 @@
 // fsynced local state file with the memory driver. So keys outlive a restart on the embedded
 // defaults too, and every instance sharing the Redis accepts every key.
 //
-//   authkey:<auth_key_id hex>         sealed { k: key, e?: expiresAt ms, b?: bound perm id hex, u?: used ms }
+//   authkey:<auth_key_id hex>         sealed { k: key, e?: expiresAt ms, b?: bound perm id hex }
 //   authkey-binding:<perm id hex>     the temporary key bound to that permanent key (hex)
 //
 // Temporary keys are stored with the state store's ttl, so they vanish when they expire; the
@@ -12,11 +12,12 @@
 // cannot be enumerated, so nothing could sweep them later): a key fresh from its handshake lives
 // `unusedMs` until a message uses it (orphans of clients that failed their own handshake check,
 // or a flood of handshakes, vanish within the hour; temporary keys too, if that is sooner than
-// their expiry); then `idleMs` after its last use. A load
-// from the store is a use: the session layer loads a key for its first frame and again every
-// KEY_REVALIDATE_MS while it is used, so "used" is refreshed by rewriting the record with a new
-// ttl at most once per `touchEveryMs`. A bound temporary key's load refreshes its permanent key
-// as well (PFS clients talk over temporary keys only).
+// their expiry); then `idleMs` after its last use. A load from the store is a use: the session
+// layer loads a key for its first frame and again every KEY_REVALIDATE_MS while it is used. A use
+// is recorded with the state store's `expire` (a new ttl, the record untouched, so a key destroyed
+// meanwhile on another instance stays destroyed), at most once per `touchEveryMs` per key and
+// process. A bound temporary key's load records a use of its permanent key as well (PFS clients
+// talk over temporary keys only).
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { counter, type Counter, type Registry } from '../../../core/metrics.ts';
@@ -32,13 +33,12 @@ interface StoredRecord {
   k: string;
   e?: number;
   b?: string;
-  /** ms since the epoch of the last recorded use; absent: not used since the handshake. */
+  /** A use time, written by an earlier version (uses are ttls now): still checked, not used. */
   u?: number;
 }
 
 interface ReadRecord {
   record: AuthKeyRecord;
-  usedAt: number | undefined;
   /** Sealed under a previous KEK (or in plaintext): written back under the current one. */
   stale: boolean;
 }
@@ -53,6 +53,10 @@ export interface KeyLifetimes {
 
 export const DEFAULT_KEY_LIFETIMES: KeyLifetimes = { unusedMs: 60 * 60_000, idleMs: 180 * 86_400_000 };
 const DAY_MS = 86_400_000;
+/** The ttl of a used key when idle keys are kept (idleMs undefined): a century, "for good". */
+const FOR_GOOD_MS = 100 * 365 * DAY_MS;
+/** Keys whose last recorded use this process remembers at most (a forgotten one is recorded again at its next load). */
+const REMEMBERED_USES = 100_000;
 
 /** What a load tells the key's companions (client info) so they live as long as the key. */
 export interface KeyKept {
@@ -83,8 +87,10 @@ export class StateAuthKeyStore implements AuthKeyStore {
   readonly #opts: StateAuthKeyStoreOptions;
   readonly #now: () => number;
   readonly #lifetimes: KeyLifetimes;
-  /** Least time between two recorded uses of a key (each is a write of the record). */
+  /** Least time between two recorded uses of a key by this process (each is one `expire`). */
   readonly #touchEveryMs: number;
+  /** When this process last recorded the use of each key (ms), least recently first. */
+  readonly #touchedAt = new Map<string, number>();
   readonly #rewrapped: Counter<string> | undefined;
   readonly #unreadable: Counter<string> | undefined;
   /** KEK ids already reported as missing, so a flood of such keys logs once per KEK. */
@@ -108,22 +114,21 @@ export class StateAuthKeyStore implements AuthKeyStore {
     const hex = authKeyIdHex(authKeyId);
     const read = await this.#read(hex);
     if (read === undefined) return undefined;
-    const { record, stale } = read;
-    let usedAt = read.usedAt;
-    // A temporary key is touched once (its first use: from then on it lives to its expiry).
-    const touched = record.expiresAt === undefined ? this.#touchDue(usedAt) : usedAt === undefined;
-    if (touched) usedAt = this.#now();
-    if (touched || stale) await this.#write(hex, record, usedAt, stale);
+    const { record } = read;
+    // Re-sealing writes the record with the ttl of a use, so it records the use too.
+    const touched = read.stale ? await this.#reseal(hex, record) : await this.#touch(hex, record);
     const boundKept = record.boundTo === undefined ? undefined : await this.#touchPermanent(record.boundTo);
-    await this.#opts.onLoaded?.(hex, record, { until: record.expiresAt ?? this.#idleEnd(usedAt), touched }, boundKept);
+    await this.#opts.onLoaded?.(hex, record, { until: record.expiresAt ?? this.#idleEnd(hex), touched }, boundKept);
     return record;
   }
 
   async create(authKeyId: Uint8Array, record: AuthKeyRecord): Promise<boolean> {
     const hex = authKeyIdHex(authKeyId);
-    const ttl = this.#ttl(record, undefined);
-    if (ttl !== undefined && ttl <= 0) return true; // expired before it was stored: nothing to keep
-    return await this.#state.setIfAbsent(KEY_PREFIX + hex, this.#seal(hex, record, undefined), ttl);
+    // Not used yet: it goes after unusedMs (or its own expiry, if sooner) unless a message uses it.
+    const left = record.expiresAt === undefined ? undefined : record.expiresAt - this.#now();
+    if (left !== undefined && left <= 0) return true; // expired before it was stored: nothing to keep
+    const ttl = left === undefined ? this.#lifetimes.unusedMs : Math.min(left, this.#lifetimes.unusedMs);
+    return await this.#state.setIfAbsent(KEY_PREFIX + hex, this.#seal(hex, record), ttl);
   }
 
   async delete(authKeyId: Uint8Array): Promise<void> {
@@ -144,28 +149,25 @@ export class StateAuthKeyStore implements AuthKeyStore {
 
   async bind(tempId: Uint8Array, permIdHex: string, expiresAt: number | undefined): Promise<BindResult> {
     const tempHex = authKeyIdHex(tempId);
-    const tempRead = await this.#read(tempHex);
-    if (tempRead === undefined) return 'gone';
-    const temp = tempRead.record;
+    const temp = (await this.#read(tempHex))?.record;
+    if (temp === undefined) return 'gone';
     if (temp.expiresAt === undefined) return 'not-temporary';
     if (temp.boundTo !== undefined && temp.boundTo !== permIdHex) return 'already-bound';
     // The binding message's expires_at may only shorten the key's life (a past or bogus one is ignored).
     const until = expiresAt !== undefined && expiresAt > this.#now() ? Math.min(temp.expiresAt, expiresAt) : temp.expiresAt;
-    const bound = { key: temp.key, expiresAt: until, boundTo: permIdHex };
-    const ttl = this.#ttl(bound, tempRead.usedAt) ?? 0;
+    // Bound over its own connection, so used: it lives to its expiry.
+    const ttl = until - this.#now();
     if (ttl <= 0) return 'gone';
     const previous = await this.#state.get(BINDING_PREFIX + permIdHex);
     if (previous !== undefined && previous !== tempHex) {
       // One bound temporary key per permanent key: the previous one goes back to unbound.
-      const oldRead = await this.#read(previous).catch(() => undefined);
-      const old = oldRead?.record;
+      const old = (await this.#read(previous).catch(() => undefined))?.record;
       if (old?.boundTo === permIdHex && old.expiresAt !== undefined) {
-        const unbound = { key: old.key, expiresAt: old.expiresAt };
-        const oldTtl = this.#ttl(unbound, oldRead?.usedAt);
-        if (oldTtl !== undefined && oldTtl > 0) await this.#state.set(KEY_PREFIX + previous, this.#seal(previous, unbound, oldRead?.usedAt), oldTtl);
+        const oldTtl = old.expiresAt - this.#now();
+        if (oldTtl > 0) await this.#state.set(KEY_PREFIX + previous, this.#seal(previous, { key: old.key, expiresAt: old.expiresAt }), oldTtl);
       }
     }
-    await this.#state.set(KEY_PREFIX + tempHex, this.#seal(tempHex, bound, tempRead.usedAt), ttl);
+    await this.#state.set(KEY_PREFIX + tempHex, this.#seal(tempHex, { key: temp.key, expiresAt: until, boundTo: permIdHex }), ttl);
     await this.#state.set(BINDING_PREFIX + permIdHex, tempHex, ttl);
     return 'bound';
   }
@@ -174,55 +176,93 @@ export class StateAuthKeyStore implements AuthKeyStore {
   async #read(hex: string): Promise<ReadRecord | undefined> {
     const stored = await this.#state.get(KEY_PREFIX + hex);
     if (stored === undefined) return undefined;
-    let decoded: { record: AuthKeyRecord; usedAt: number | undefined };
+    let record: AuthKeyRecord;
     let stale: boolean;
     try {
       const opened = this.#ring.open(PURPOSE, hex, stored);
-      decoded = decodeRecord(opened.plain);
+      record = decodeRecord(opened.plain);
       stale = opened.stale;
     } catch (err) {
       this.#refuse(hex, err);
       return undefined;
     }
-    if (decoded.record.expiresAt !== undefined && decoded.record.expiresAt <= this.#now()) return undefined;
-    return { ...decoded, stale };
+    if (record.expiresAt !== undefined && record.expiresAt <= this.#now()) return undefined;
+    return { record, stale };
   }
 
-  #touchDue(usedAt: number | undefined): boolean {
-    return usedAt === undefined || this.#now() - usedAt >= this.#touchEveryMs;
+  #touchDue(hex: string): boolean {
+    const at = this.#touchedAt.get(hex);
+    return at === undefined || this.#now() - at >= this.#touchEveryMs;
   }
 
-  #idleEnd(usedAt: number | undefined): number | undefined {
-    return this.#lifetimes.idleMs === undefined || usedAt === undefined ? undefined : usedAt + this.#lifetimes.idleMs;
+  #touchedNow(hex: string): void {
+    this.#touchedAt.delete(hex);
+    this.#touchedAt.set(hex, this.#now());
+    if (this.#touchedAt.size > REMEMBERED_USES) this.#touchedAt.delete(this.#touchedAt.keys().next().value as string);
   }
 
-  /** A bound temporary key was loaded: its permanent key is in use too. */
-  async #touchPermanent(permHex: string): Promise<KeyKept | undefined> {
-    const perm = await this.#read(permHex).catch(() => undefined);
-    if (perm === undefined || perm.record.expiresAt !== undefined) return undefined;
-    const touched = this.#touchDue(perm.usedAt);
-    const usedAt = touched ? this.#now() : perm.usedAt;
-    if (touched || perm.stale) await this.#write(permHex, perm.record, usedAt, perm.stale);
-    return { until: this.#idleEnd(usedAt), touched };
+  /** Until when a permanent key is kept after the last use recorded here (undefined: for good). */
+  #idleEnd(hex: string): number | undefined {
+    return this.#lifetimes.idleMs === undefined ? undefined : (this.#touchedAt.get(hex) ?? this.#now()) + this.#lifetimes.idleMs;
+  }
+
+  /** The store ttl from a use now on: a temporary key's expiry, a permanent key's idle lifetime. */
+  #useTtl(record: AuthKeyRecord): number {
+    return record.expiresAt !== undefined ? record.expiresAt - this.#now() : this.#lifetimes.idleMs ?? FOR_GOOD_MS;
   }
 
   /**
-   * Writes a record back: with its use time and the ttl that follows from it, and (rotation) under
-   * the current KEK, so an old KEK can be retired once clients came back. A failed write keeps the
-   * key usable: it is logged, and the next load tries again.
+   * Records a use of the key when due: a new ttl with `expire`, the record untouched (a key
+   * deleted meanwhile stays deleted). False when not due, gone, or the store failed (logged: the
+   * next load tries again; the key is served either way).
    */
-  async #write(hex: string, record: AuthKeyRecord, usedAt: number | undefined, resealed: boolean): Promise<void> {
-    const ttl = this.#ttl(record, usedAt);
-    if (ttl !== undefined && ttl <= 0) return;
+  async #touch(hex: string, record: AuthKeyRecord): Promise<boolean> {
+    if (!this.#touchDue(hex)) return false;
+    const ttl = this.#useTtl(record);
+    if (ttl <= 0) return false;
     try {
-      await this.#state.set(KEY_PREFIX + hex, this.#seal(hex, record, usedAt), ttl);
+      if (!await this.#state.expire(KEY_PREFIX + hex, ttl)) return false;
     } catch (err) {
-      this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key could not be written back (its use or re-sealing is recorded on a later load)');
-      return;
+      this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key use could not be recorded (the next load tries again)');
+      return false;
     }
-    if (!resealed) return;
+    this.#touchedNow(hex);
+    return true;
+  }
+
+  /** A bound temporary key was loaded: its permanent key is in use too. Undefined when it is gone. */
+  async #touchPermanent(permHex: string): Promise<KeyKept | undefined> {
+    if (!this.#touchDue(permHex)) return { until: this.#idleEnd(permHex), touched: false };
+    const ttl = this.#lifetimes.idleMs ?? FOR_GOOD_MS;
+    try {
+      if (!await this.#state.expire(KEY_PREFIX + permHex, ttl)) return undefined;
+    } catch (err) {
+      this.#opts.logger.warn({ err, authKeyId: permHex }, 'mtproto auth key use could not be recorded (the next load tries again)');
+      return { until: this.#idleEnd(permHex), touched: false };
+    }
+    this.#touchedNow(permHex);
+    return { until: this.#idleEnd(permHex), touched: true };
+  }
+
+  /**
+   * Rotation: a key opened with a previous KEK (or stored in plaintext before a KEK was set) is
+   * written back under the current KEK, so the old KEK can be retired once clients came back;
+   * with the ttl of a use (this is a load). A failed write keeps the key usable: it is logged, and
+   * the next load tries again. True when written.
+   */
+  async #reseal(hex: string, record: AuthKeyRecord): Promise<boolean> {
+    const ttl = this.#useTtl(record);
+    if (ttl <= 0) return false;
+    try {
+      await this.#state.set(KEY_PREFIX + hex, this.#seal(hex, record), ttl);
+    } catch (err) {
+      this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key could not be re-sealed (the next load tries again)');
+      return false;
+    }
+    this.#touchedNow(hex);
     this.#rewrapped?.inc();
     this.#opts.logger.debug({ authKeyId: hex }, 'mtproto auth key re-sealed under the current key-encryption key');
+    return true;
   }
 
   #refuse(hex: string, err: unknown): void {
@@ -235,29 +275,16 @@ export class StateAuthKeyStore implements AuthKeyStore {
       'mtproto stored auth key cannot be opened: refused like an unknown key (-404); is its key-encryption key still configured? (docs/mtproto.md, "Keys at rest")');
   }
 
-  #seal(hex: string, record: AuthKeyRecord, usedAt: number | undefined): string {
+  #seal(hex: string, record: AuthKeyRecord): string {
     const stored: StoredRecord = { k: Buffer.from(record.key).toString('base64') };
     if (record.expiresAt !== undefined) stored.e = record.expiresAt;
     if (record.boundTo !== undefined) stored.b = record.boundTo;
-    if (usedAt !== undefined) stored.u = usedAt;
     return this.#ring.seal(PURPOSE, hex, new Uint8Array(Buffer.from(JSON.stringify(stored), 'utf8')));
   }
 
-  /**
-   * The store ttl of a record: a key not used since its handshake, `unusedMs` (a temporary key's
-   * own expiry if sooner); then a temporary key's expiry, a permanent key's idle end.
-   */
-  #ttl(record: AuthKeyRecord, usedAt: number | undefined): number | undefined {
-    if (record.expiresAt !== undefined) {
-      const left = record.expiresAt - this.#now();
-      return usedAt === undefined ? Math.min(left, this.#lifetimes.unusedMs) : left;
-    }
-    if (usedAt === undefined) return this.#lifetimes.unusedMs;
-    return this.#lifetimes.idleMs === undefined ? undefined : usedAt + this.#lifetimes.idleMs - this.#now();
-  }
 }
 
-function decodeRecord(plain: Uint8Array): { record: AuthKeyRecord; usedAt: number | undefined } {
+function decodeRecord(plain: Uint8Array): AuthKeyRecord {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(plain).toString('utf8'));
@@ -271,6 +298,5 @@ function decodeRecord(plain: Uint8Array): { record: AuthKeyRecord; usedAt: numbe
   if (r.e !== undefined && typeof r.e !== 'number') throw new SealError('malformed', 'stored auth key has a bad expiry');
   if (r.b !== undefined && (typeof r.b !== 'string' || !/^[0-9a-f]{16}$/.test(r.b))) throw new SealError('malformed', 'stored auth key has a bad binding');
   if (r.u !== undefined && (typeof r.u !== 'number' || !Number.isFinite(r.u))) throw new SealError('malformed', 'stored auth key has a bad use time');
-  const record = { key, ...(r.e !== undefined ? { expiresAt: r.e } : {}), ...(r.b !== undefined ? { boundTo: r.b } : {}) };
-  return { record, usedAt: r.u };
+  return { key, ...(r.e !== undefined ? { expiresAt: r.e } : {}), ...(r.b !== undefined ? { boundTo: r.b } : {}) };
 }
