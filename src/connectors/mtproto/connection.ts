@@ -8,6 +8,7 @@ import { Handshake, HandshakeFailure, type HandshakeFailReason } from './auth/ha
 import { buildUnencrypted, isUnencrypted, parseUnencrypted } from './auth/unencrypted.ts';
 import { EncryptedLayer, type LayerDeps } from './session/encrypted-layer.ts';
 import { TokenBucket, type TokenBuckets } from '../../core/token-bucket.ts';
+import { addressBudgetKey } from './peer-address.ts';
 
 /** The framing layer (transport/): the server side of abridged, intermediate, padded, full, obfuscated2. */
 export interface FramingTransport {
@@ -220,7 +221,7 @@ export class MtprotoConnection {
       if (request._ === 'req_pq_multi' || request._ === 'req_pq') this.#startHandshakeClock();
       // The RSA step is the expensive one, and each handshake stores a key: one address may not
       // start making keys faster than its budget (a stock client makes one per install).
-      if (request._ === 'req_DH_params' && !d.handshakeBuckets.of(this.#socket.peer).tryTake()) {
+      if (request._ === 'req_DH_params' && !d.handshakeBuckets.of(addressBudgetKey(this.#socket.peer)).tryTake()) {
         d.metrics.handshakesFailed.inc({ reason: 'flood' });
         this.#log.warn({ peer: this.#socket.peer }, 'mtproto: too many auth keys started from one address; -429');
         this.#transportError(TRANSPORT_FLOOD, 'handshake-flood');
