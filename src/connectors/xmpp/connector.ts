@@ -518,18 +518,15 @@ export class XmppConnector implements Connector {
   private noteUserPhoto(user: string, photo: string, puppet: string, nick: string | undefined): boolean {
     const before = this.userPhotos.get(user);
     if (before?.photo === photo) return false;
-    const stored = photo === '' ? undefined : this.occupantAvatars?.known(photo);
+    const stored = this.occupantAvatars?.follow(photo, user, puppet, (url) => {
+      const now = this.userPhotos.get(user);
+      if (now?.photo !== photo || now.avatar === url) return;
+      now.avatar = url;
+      this.republishUserPresence(user, puppet);
+    });
     this.userPhotos.delete(user);
     this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}), ...(nick !== undefined ? { nick } : {}) });
     if (this.userPhotos.size > 100_000) this.userPhotos.delete(this.userPhotos.keys().next().value as string);
-    if (photo !== '' && stored === undefined && this.occupantAvatars !== undefined) {
-      void this.occupantAvatars.urlOf(photo, user, puppet).then((url) => {
-        const now = this.userPhotos.get(user);
-        if (url === undefined || now?.photo !== photo || now.avatar === url) return;
-        now.avatar = url;
-        this.republishUserPresence(user, puppet);
-      });
-    }
     return before?.avatar !== stored;
   }
 
@@ -588,11 +585,11 @@ export class XmppConnector implements Connector {
       if (p.occupantId) entry.occupantId = p.occupantId;
       // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
       if (p.photo !== undefined && p.photo !== entry.photo) {
-        entry.photo = p.photo;
+        const hash = p.photo;
+        entry.photo = hash;
         delete entry.avatar;
-        const stored = p.photo === '' ? undefined : this.occupantAvatars?.known(p.photo);
+        const stored = this.occupantAvatars?.follow(hash, `${room}/${nick}`, this.relayJid, (url) => this.occupantAvatarStored(room, nick, hash, url));
         if (stored !== undefined) entry.avatar = stored;
-        else if (p.photo !== '') this.fetchOccupantAvatar(room, nick, p.photo);
       }
       if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
     }
@@ -623,19 +620,15 @@ export class XmppConnector implements Connector {
   }
 
   /**
-   * Fetches the avatar an occupant advertises, in the background; once stored (and if the
-   * occupant still advertises it) its sender carries it and the other networks hear of it.
+   * The avatar an occupant advertises is stored now: if they still advertise it, their sender
+   * carries it and the other networks hear of it.
    */
-  private fetchOccupantAvatar(room: string, nick: string, hash: string): void {
-    const avatars = this.occupantAvatars;
-    if (avatars === undefined) return;
-    void avatars.urlOf(hash, `${room}/${nick}`, this.relayJid).then((url) => {
-      const entry = this.roster.get(`${room}/${nick}`);
-      if (url === undefined || entry === undefined || entry.photo !== hash || entry.avatar === url) return;
-      entry.avatar = url;
-      const state = entry.state;
-      if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
-    });
+  private occupantAvatarStored(room: string, nick: string, hash: string, url: string): void {
+    const entry = this.roster.get(`${room}/${nick}`);
+    if (entry === undefined || entry.photo !== hash || entry.avatar === url) return;
+    entry.avatar = url;
+    const state = entry.state;
+    if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
   }
 
   /** The canonical sender for a room occupant: its real bare JID when known, else the room's occupant-id, else the occupant JID. */

@@ -72,6 +72,19 @@ export class OccupantAvatars {
     this.#perOccupant = new TokenBuckets(10_000, () => new TokenBucket(limit.perSecond, limit.burst));
   }
 
+  /**
+   * What an XEP-0153 hash just advertised by `holderJid` shows: the stored avatar's URL at once
+   * when known ('' = no avatar: undefined); otherwise undefined now, the vCard is asked for from
+   * `askFrom`, and `later(url)` runs once it is stored (the caller checks the holder still
+   * advertises that hash).
+   */
+  follow(hash: string, holderJid: string, askFrom: string, later: (url: string) => void): string | undefined {
+    if (hash === '') return undefined;
+    const stored = this.known(hash);
+    if (stored === undefined) void this.#urlOf(hash, holderJid, askFrom).then((url) => { if (url !== undefined) later(url); });
+    return stored;
+  }
+
   /** The URL of the avatar with this hash when it is stored; never fetches. */
   known(hash: string): string | undefined {
     const known = this.#known.get(hash);
@@ -85,7 +98,7 @@ export class OccupantAvatars {
    * photo with that hash, is too large or not an image, or the occupant changes avatars too fast
    * or a thousand requests wait already (then a later presence tries again).
    */
-  async urlOf(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
+  async #urlOf(hash: string, occupantJid: string, relayJid: string): Promise<string | undefined> {
     const known = this.#known.get(hash);
     if (known !== undefined && known.until > this.#now()) return known.url;
     const running = this.#fetching.get(hash);
