@@ -50,6 +50,31 @@ function counting(state: StateStore): { state: StateStore; writes: () => number 
   };
 }
 
+/**
+ * A state store that runs `race()` once, at the moment a read or an expire reaches `key` (another
+ * instance acting between this one's read and write). `pending()`: whether it has not run yet.
+ */
+function racing(real: StateStore, key: string): { state: StateStore; arm(race: () => Promise<void>): void; pending(): boolean } {
+  let race: (() => Promise<void>) | undefined;
+  const fire = async (k: string): Promise<void> => {
+    if (k !== key || race === undefined) return;
+    const run = race;
+    race = undefined;
+    await run();
+  };
+  return {
+    state: {
+      get: async (k) => { const v = await real.get(k); await fire(k); return v; },
+      set: (k, v, ttl) => real.set(k, v, ttl),
+      setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
+      delete: (k) => real.delete(k),
+      expire: async (k, ttl) => { await fire(k); return await real.expire(k, ttl); },
+    },
+    arm: (r) => { race = r; },
+    pending: () => race !== undefined,
+  };
+}
+
 function withStateFile(body: (file: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-keylife-'));
   return body(join(dir, 'state.jsonl')).finally(() => rmSync(dir, { recursive: true, force: true }));
@@ -282,28 +307,21 @@ test('a logout made while the key\'s use is being recorded stays a logout (the l
   const id = newId();
   const hex = authKeyIdHex(id);
   // Another connection logs the key out at the very moment this instance touches the login.
-  let logoutNow: (() => Promise<void>) | undefined;
-  const racing: StateStore = {
-    get: async (k) => { const v = await real.get(k); if (k === `auth:${hex}` && logoutNow) await logoutNow(); return v; },
-    set: (k, v, ttl) => real.set(k, v, ttl),
-    setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
-    delete: (k) => real.delete(k),
-    expire: async (k, ttl) => { if (k === `auth:${hex}` && logoutNow) await logoutNow(); return await real.expire(k, ttl); },
-  };
-  const stores = await openMtprotoStores({ state: racing, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
-  const logins = new Authorizations(racing, directory, t.now, stores.companions.ttlOf);
+  const race = racing(real, `auth:${hex}`);
+  const stores = await openMtprotoStores({ state: race.state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  const logins = new Authorizations(race.state, directory, t.now, stores.companions.ttlOf);
   stores.companions.add(logins);
   await stores.keyStore.create(id, { key: newKey() });
   assert.ok(await stores.keyStore.get(id));
   await logins.logIn(hex, 5n);
   // A day later another instance loads the key: the use is recorded, and the login's life extended.
   const elsewhere = new Authorizations(real, directory, t.now);
-  logoutNow = async () => { logoutNow = undefined; await elsewhere.logOut(hex); };
+  race.arm(() => elsewhere.logOut(hex));
   t.advance(DAY + 1);
-  const second = await openMtprotoStores({ state: racing, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
-  second.companions.add(new Authorizations(racing, directory, t.now, second.companions.ttlOf));
+  const second = await openMtprotoStores({ state: race.state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: { unusedMs: MINUTE, idleMs: 8 * DAY }, now: t.now });
+  second.companions.add(new Authorizations(race.state, directory, t.now, second.companions.ttlOf));
   assert.ok(await second.keyStore.get(id));
-  assert.equal(logoutNow, undefined, 'the logout ran while the use was recorded');
+  assert.equal(race.pending(), false, 'the logout ran while the use was recorded');
   assert.equal(await real.get(`auth:${hex}`), undefined, 'logged out, and stays so');
 });
 
@@ -313,20 +331,13 @@ test('a key destroyed on another instance while this one records its use stays d
   const real = local.store('mtproto');
   const id = newId();
   const hex = authKeyIdHex(id);
-  let destroyNow: (() => Promise<void>) | undefined;
-  const racing: StateStore = {
-    get: async (k) => { const v = await real.get(k); if (k === `authkey:${hex}` && destroyNow) await destroyNow(); return v; },
-    set: (k, v, ttl) => real.set(k, v, ttl),
-    setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
-    delete: (k) => real.delete(k),
-    expire: async (k, ttl) => { if (k === `authkey:${hex}` && destroyNow) await destroyNow(); return await real.expire(k, ttl); },
-  };
+  const race = racing(real, `authkey:${hex}`);
   const elsewhere = new StateAuthKeyStore(real, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
   await elsewhere.create(id, { key: newKey() });
-  destroyNow = async () => { destroyNow = undefined; await elsewhere.delete(id); };
-  const here = new StateAuthKeyStore(racing, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
+  race.arm(() => elsewhere.delete(id));
+  const here = new StateAuthKeyStore(race.state, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
   await here.get(id); // its first use, recorded while the other instance destroys it
-  assert.equal(destroyNow, undefined, 'the destroy ran while the use was recorded');
+  assert.equal(race.pending(), false, 'the destroy ran while the use was recorded');
   assert.equal(await real.get(`authkey:${hex}`), undefined, 'destroyed, and stays so');
   assert.equal(await elsewhere.get(id), undefined);
 });
