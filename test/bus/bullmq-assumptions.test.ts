@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  addJobNow, BULLMQ_VERSION, EVENTS_STREAM_MAX_LEN, fetchWaiting, handBackToHead, manualWorker, queueKeys, queueOptions,
+  addHeldJob, BULLMQ_VERSION, EVENTS_STREAM_MAX_LEN, fetchWaiting, handBackToHead, manualWorker, queueKeys, queueOptions,
   takeOverActiveJobs, UNFINISHED_JOBS_LUA,
 } from '../../src/bus/redis/bullmq-adapter.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -125,14 +125,47 @@ describe(`BullMQ ${BULLMQ_VERSION} as bullmq-adapter.ts assumes it`, () => {
   test('hand-built job: Job#addJob sends the add at once, on the connection the queue was given, ahead of the next command on it', () =>
     withQueue(async ({ queue, worker, keys }) => {
       const client = await queue.client;
-      const added = addJobNow(queue, client, 'events', [{ n: 1 }], { jobId: 'built', removeOnComplete: { count: 10 } });
+      const { job, added } = addHeldJob(queue, client, 'events', [{ n: 1 }], { jobId: 'built', removeOnComplete: { count: 10 } }, 60_000);
       const existsRightAfter = conn.exists(keys.job('built')); // not awaited: sent right behind the add
       assert.equal(await existsRightAfter, 1);
       assert.equal(await added, 'built');
-      const job = await worker.getNextJob(token(), { block: false });
-      assert.equal(job?.id, 'built');
-      assert.deepEqual(job?.data, [{ n: 1 }]);
-      assert.equal(job?.name, 'events');
+      await job.promote();
+      const taken = await worker.getNextJob(token(), { block: false });
+      assert.deepEqual([taken?.id, taken?.name, taken?.data], ['built', 'events', [{ n: 1 }]]);
+    }));
+
+  test('held job: not in wait or active (the unfinished lists) though its hash exists; promote puts it behind the waiting jobs; remove deletes it; once due a blocked worker takes it', () =>
+    withQueue(async ({ queue, worker, keys }) => {
+      const client = await queue.client;
+      const unfinished = `${UNFINISHED_JOBS_LUA}
+        local all = bullmqUnfinished(KEYS[1], KEYS[2], 8)
+        table.sort(all)
+        return { table.concat(all, ','), bullmqJobExists(KEYS[3]) and 1 or 0 }`;
+      const look = (id: string) => conn.eval(unfinished, 3, keys.wait, keys.active, keys.job(id), '') as Promise<[string, number]>;
+      // Promoted: behind a job that was waiting already, data and name as added.
+      await queue.add('x', {}, { jobId: 'before' });
+      const held = addHeldJob(queue, client, 'events', [{ n: 1 }], { jobId: 'held' }, 60_000);
+      await held.added;
+      assert.deepEqual(await look('held'), ['before', 1], 'held: in neither list, its hash exists');
+      assert.equal(await worker.getNextJob(token(), { block: false }).then((j) => j?.id), 'before');
+      assert.equal(await worker.getNextJob(token(), { block: false }), undefined, 'a worker does not take a held job');
+      await held.job.promote();
+      const promoted = await worker.getNextJob(token(), { block: false });
+      assert.equal(promoted?.id, 'held');
+      assert.deepEqual([promoted?.name, promoted?.data], ['events', [{ n: 1 }]]);
+      // Removed: nothing is left of it, and no worker ever gets it.
+      const gone = addHeldJob(queue, client, 'events', [{ n: 2 }], { jobId: 'gone' }, 300);
+      await gone.added;
+      await gone.job.remove();
+      assert.equal(await conn.exists(keys.job('gone')), 0);
+      // Due: a worker blocked on the queue takes it once its hold is over.
+      const due = addHeldJob(queue, client, 'events', [{ n: 3 }], { jobId: 'due' }, 300);
+      await due.added;
+      const startedAt = Date.now();
+      let taken: Job | undefined;
+      while (taken === undefined && Date.now() - startedAt < 5_000) taken = await worker.getNextJob(token(), { block: true });
+      assert.equal(taken?.id, 'due', 'the removed job never came; the due one did');
+      assert.ok(Date.now() - startedAt >= 250, `taken only once due (after ${Date.now() - startedAt} ms)`);
     }));
 
   test('lists in Lua: unfinished jobs are the ids in wait and active, and a job\'s hash exists from its add on', () =>

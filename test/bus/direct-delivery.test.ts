@@ -2,6 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
+import { addHeldJob } from '../../src/bus/redis/bullmq-adapter.ts';
+import { appendBatch, defineAppendScript } from '../../src/bus/redis/append-script.ts';
+import { busKeys } from '../../src/bus/redis/keys.ts';
 import type { BusOptions } from '../../src/bus/options.ts';
 import type { Stoppable } from '../../src/bus/types.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
@@ -332,5 +335,114 @@ test('direct deliveries of one batch to several connectors run side by side: a s
       assert.ok((await handOffs(registry, 'websocket')).delivered > before.ws && (await handOffs(registry, 'mtproto')).delivered > before.mt, 'both went direct');
     } finally {
       release();
+    }
+  }));
+
+/** A Queue handle on the bus's ingress queue (admin's view), closed by the caller. */
+async function ingressOf(prefix: string) {
+  const { Queue } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(busKeys(prefix).ingressQueue, { connection, prefix });
+  return { queue, connection, close: async () => { await queue.close(); await connection.quit(); } };
+}
+
+test('routing at publish leaves no ingress job behind: none waiting, active, held or completed, so the router never wakes to fetch one', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    const prefix = (bus as unknown as { opts: { prefix: string } }).opts.prefix;
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const mt = new Collector(bus, 'mtproto', undefined, { direct: true });
+    const xmpp = new Collector(bus, 'xmpp');
+    closers.push(mt, xmpp);
+    await waitForLease(bus, 'egress:xmpp');
+    await waitForDirect(bus, registry, mt, [xmpp]);
+    const ingress = await ingressOf(prefix);
+    try {
+      // Whatever the set-up left (probes that went the router's way) is done first.
+      await waitFor(async () => Object.values(await ingress.queue.getJobCounts('wait', 'active', 'delayed')).every((n) => n === 0), { what: 'a quiet ingress queue' });
+      await ingress.queue.clean(0, 1_000, 'completed');
+      const routedBefore = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+      const sent: CanonicalEvent[] = [];
+      for (let i = 0; i < 10; i++) {
+        const e = message(`quiet ${i}`, WS);
+        sent.push(e);
+        await bus.publish([e]);
+        await waitFor(() => mt.deliveries.some((d) => d.event.id === e.id) && xmpp.deliveries.some((d) => d.event.id === e.id), { what: `quiet ${i} at both` });
+      }
+      const routed = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+      assert.equal(routed - routedBefore, 10, 'each went the routed-at-publish way');
+      await waitFor(async () => {
+        const counts = await ingress.queue.getJobCounts('wait', 'active', 'delayed', 'completed');
+        return Object.values(counts).every((n) => n === 0);
+      }, { what: `an empty ingress queue (now ${JSON.stringify(await ingress.queue.getJobCounts('wait', 'active', 'delayed', 'completed'))})` });
+      await settle(bus, [mt, xmpp]);
+      assert.deepEqual(mt.ids(), idsOf(sent));
+      assert.deepEqual(xmpp.ids(), idsOf(sent));
+    } finally {
+      await ingress.close();
+    }
+  }));
+
+test('an ingress job held by a publisher that died (before or after its append) reaches the router once its hold is over: delivered once, in the stream once', () =>
+  withBuses(1, async ([bus], [registry], closers) => {
+    assert.ok(bus && registry);
+    const prefix = (bus as unknown as { opts: { prefix: string; instanceId: string } }).opts.prefix;
+    closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+    const mt = new Collector(bus, 'mtproto', undefined, { direct: true });
+    const xmpp = new Collector(bus, 'xmpp');
+    closers.push(mt, xmpp);
+    await waitForLease(bus, 'egress:xmpp');
+    await waitForDirect(bus, registry, mt, [xmpp]);
+    const ingress = await ingressOf(prefix);
+    const keys = busKeys(prefix);
+    const { Redis } = await import('ioredis');
+    const writer = new Redis(redis.url);
+    defineAppendScript(writer);
+    try {
+      const client = await ingress.queue.client;
+      const holdMs = 700;
+      // What a publisher that died leaves: a held job it had appended but not dispatched, and one it never appended.
+      const appended = message('appended, never dispatched', WS);
+      const unappended = message('added, never appended', WS);
+      const started = Date.now();
+      await addHeldJob(ingress.queue, client, 'events', [appended], { jobId: 'dead-1' }, holdMs).added;
+      const first = await appendBatch(writer, keys, { events: [appended], ingressJobIds: ['dead-1'], instanceId: 'dead', retention: busOptions().retention });
+      assert.equal(first.outcomes[0]?.status, 'new');
+      await addHeldJob(ingress.queue, client, 'events', [unappended], { jobId: 'dead-2' }, holdMs).added;
+      await waitFor(() => [appended, unappended].every((e) => mt.deliveries.some((d) => d.event.id === e.id) && xmpp.deliveries.some((d) => d.event.id === e.id)),
+        { timeoutMs: 10_000, what: 'both held jobs routed' });
+      assert.ok(Date.now() - started >= holdMs - 50, 'not before their hold was over');
+      await settle(bus, [mt, xmpp]);
+      assert.deepEqual(xmpp.ids(), idsOf([appended, unappended]), 'queued target: once each, in order');
+      assert.deepEqual(mt.ids(), idsOf([appended, unappended]), 'direct target: once each, in order');
+      const stream = (await bus.readStream('lobby', undefined, 100)).entries.map((e) => e.event.id).filter((id) => id === appended.id || id === unappended.id);
+      assert.deepEqual(stream, idsOf([appended, unappended]), 'the stream has each once');
+    } finally {
+      await writer.quit();
+      await ingress.close();
+    }
+  }));
+
+test('a bus closed right after its publishes has removed every job it routed at publish: none is left to be routed again after its hold', () =>
+  withBuses(1, async ([bus], [registry]) => {
+    assert.ok(bus && registry);
+    const prefix = (bus as unknown as { opts: { prefix: string } }).opts.prefix;
+    const routing = bus.startRouting((e) => lobbyRouter().route(e));
+    const mt = new Collector(bus, 'mtproto', undefined, { direct: true });
+    await waitForDirect(bus, registry, mt);
+    const routedBefore = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+    // Published back to back and the bus closed at once: the last removals are still on their way.
+    for (let i = 0; i < 5; i++) await bus.publish([message(`last ${i}`, WS)]);
+    const routed = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+    assert.ok(routed - routedBefore >= 1, 'some went the routed-at-publish way');
+    await mt.close();
+    await routing.close();
+    await bus.close();
+    const ingress = await ingressOf(prefix);
+    try {
+      assert.equal(await ingress.queue.getDelayedCount(), 0, 'no held job is left');
+    } finally {
+      await ingress.close();
     }
   }));

@@ -99,13 +99,23 @@ export async function handBackToHead(jobs: readonly Job[], token: string, logger
 }
 
 /**
- * Adds a job with the queue's connection `client` and sends the command NOW: a command issued on
- * the same connection right after this call runs after the add, without waiting for its reply
+ * Adds a HELD job with the queue's connection `client` and sends the command NOW: a command issued
+ * on the same connection right after this call runs after the add, without waiting for its reply
  * (routing at publish sends its append right behind the add). Queue.add awaits things before
  * sending. Assumption "hand-built job": `new Job(...).addJob(client)` sends the add synchronously.
+ *
+ * Held: the job is added with a delay of `holdMs`, which no worker
+ * takes before then unless it is promoted. Routing at publish adds its ingress job this way: when
+ * it routes the job itself, it removes it and the router never has to wake for it; when it does
+ * not, it promotes it; if the process dies in between, the job becomes due and the router routes it.
+ * Assumption "held job": a delayed job is in neither `wait` nor `active` (so UNFINISHED_JOBS_LUA
+ * does not list it) but its hash exists from its add on; `promote` moves it to the fetch side of
+ * `wait`, behind the jobs already waiting; `remove` deletes it; once due, a worker blocked on the
+ * queue takes it.
  */
-export function addJobNow(queue: Queue, client: Awaited<Queue['client']>, name: string, data: unknown, opts: JobsOptions & { jobId: string }): Promise<string> {
-  return new Job(queue, name, data, opts, opts.jobId).addJob(client);
+export function addHeldJob(queue: Queue, client: Awaited<Queue['client']>, name: string, data: unknown, opts: JobsOptions & { jobId: string }, holdMs: number): { job: Job; added: Promise<string> } {
+  const job = new Job(queue, name, data, { ...opts, delay: holdMs }, opts.jobId);
+  return { job, added: job.addJob(client) };
 }
 
 /**

@@ -517,6 +517,7 @@ export class RedisBus implements Bus {
     this.closed = true;
     await Promise.all([...this.leases].map((l) => l.close()));
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
+    await this.atPublish?.drain();
     await this.redisFanout.close();
     await Promise.all([this.ingress.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);

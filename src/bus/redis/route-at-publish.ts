@@ -1,11 +1,11 @@
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CanonicalEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { BusOptions } from '../options.ts';
 import type { DeadLetter, RouteFn } from '../types.ts';
 import { appendIfFree, type AppendResult } from './append-script.ts';
-import { addJobNow, queueKeys } from './bullmq-adapter.ts';
+import { addHeldJob, queueKeys } from './bullmq-adapter.ts';
 import type { BusKeys } from './keys.ts';
 import { retryInlineFor } from './retry.ts';
 
@@ -13,8 +13,16 @@ import { retryInlineFor } from './retry.ts';
 const PUBLISH_ROUTING_DEADLINE_MS = 2_000;
 /** After a deferred routing at publish, publishes go the usual way for this long. */
 const PAUSE_AFTER_DEFERRED_MS = 2;
-/** Jobs routed at publish that are remembered until the router takes them, at most. */
+/** Jobs routed at publish that are remembered until removed or taken by the router, at most. */
 const MAX_REMEMBERED = 4_096;
+/**
+ * How long an ingress job added here is held back from the router (see RouteAtPublish): long
+ * enough that the router never takes a job this process is still routing, short enough that after
+ * a crash the jobs it held reach the router soon. 10 s is also how long the "if free" check counts a
+ * job routed at publish as done, so by the time a held job is due, a publish behind it defers to
+ * the router instead of overtaking it.
+ */
+export const HOLD_MS = 10_000;
 
 type Step = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -46,16 +54,24 @@ export interface RouteAtPublishDeps {
  * The events are then dispatched as the router would (direct delivery or egress jobs, under this
  * job's id), and only then does the next publish flush start, so publishes keep their order too.
  *
- * The ingress job stays the record: the router takes it later and, seeing it routed here,
- * completes it without routing it again; if dispatching failed half way, it routes it itself (the
- * script reuses the cursors the job appended). After a crash the next router re-routes it: at least
- * once, like any batch in flight. When the script defers, the router routes the job as usual.
+ * The ingress job stays the record until the events are dispatched, but it is added HELD (delayed
+ * by HOLD_MS, bullmq-adapter.ts addHeldJob), so the router's worker is not woken to fetch it and
+ * complete it afterwards: at low rates that was most of a message's Redis commands and of the
+ * bridge's CPU (bench/RESULTS.md, 2026-12-04 14:24). Once dispatched, the job is removed, without
+ * holding up the publish. When the script defers, the append fails, or dispatching fails half way,
+ * the job is promoted to the wait list and the router routes it as usual (the script reuses the
+ * cursors the job appended). If this process dies first, the job becomes due after its hold and
+ * the next router routes it: at least once, like any batch in flight, up to HOLD_MS late. Should
+ * the router meet a job of this process while it is still being routed here (its hold ran out),
+ * it waits for that to end (`settled`).
  */
 export class RouteAtPublish {
   /** Ingress jobs routed (or being routed) here: resolves true once done, false when the router must route it. */
   private readonly routed = new Map<string, Promise<boolean>>();
   /** performance.now() before which publishes are not routed at publish (the last try was deferred). */
   private pausedUntil = 0;
+  /** Removals of routed jobs not answered yet: close() waits for them, or the jobs would be routed again after their hold. */
+  private readonly removing = new Set<Promise<void>>();
 
   constructor(private readonly deps: RouteAtPublishDeps) {}
 
@@ -75,6 +91,11 @@ export class RouteAtPublish {
     return routed;
   }
 
+  /** Waits until the removals of routed jobs are answered (before the bus closes its connection). */
+  async drain(): Promise<void> {
+    while (this.removing.size > 0) await Promise.all(this.removing);
+  }
+
   /** Adds the ingress job and, when free, routes it. Rejects only when the add failed (nothing accepted). */
   async publish(events: CanonicalEvent[], jobId: string, route: RouteFn): Promise<void> {
     const { deps } = this;
@@ -87,7 +108,7 @@ export class RouteAtPublish {
       // saves): the add, then the append, which checks for itself what it needs (append-script.ts).
       // The queue's client wraps deps.redis (its connection): the add and the append share one socket.
       const client = await deps.ingress.client;
-      const added = addJobNow(deps.ingress, client, 'events', events, { ...deps.jobOptions, jobId }); // sent now, before the append below
+      const { job, added } = addHeldJob(deps.ingress, client, 'events', events, { ...deps.jobOptions, jobId }, HOLD_MS); // sent now, before the append below
       const bull = queueKeys(deps.prefix, deps.keys.ingressQueue);
       const append = appendIfFree(deps.redis, deps.keys,
         { events, ingressJobIds: events.map(() => jobId), instanceId: deps.instanceId, retention: deps.retention },
@@ -98,11 +119,13 @@ export class RouteAtPublish {
       if ('err' in reply) {
         // The job is in (accepted): the router routes it.
         deps.logger.warn({ err: reply.err, jobId }, 'append at publish failed; the router routes the job');
+        await this.toRouter(job);
         return;
       }
       if (reply.result === 'deferred') {
         // The router has work of its own: let it route this one too, and don't try again at once.
         this.pausedUntil = performance.now() + PAUSE_AFTER_DEFERRED_MS;
+        await this.toRouter(job);
         return;
       }
       const letters: DeadLetter[] = [];
@@ -112,14 +135,40 @@ export class RouteAtPublish {
         if (letters.length > 0) await deps.deadLetter(letters, AbortSignal.timeout(PUBLISH_ROUTING_DEADLINE_MS));
         routed = true;
         deps.onRouted();
+        this.remove(job);
       } catch (err) {
         deps.logger.warn({ err, jobId }, 'routing at publish failed half way; the router routes the job again (at least once)');
         // Still listed, the job would let later publishes be routed before the router has re-routed it.
         await deps.redis.zrem(deps.keys.routedAtPublish, jobId).catch(() => undefined);
+        await this.toRouter(job);
       }
     } finally {
       done(routed);
     }
+  }
+
+  /**
+   * Hands a held job to the router now: promoted, it joins the wait list behind the jobs already
+   * there, before the next publish is written (publishes keep their order). If even that fails,
+   * the router gets it once its hold is over.
+   */
+  private async toRouter(job: Job): Promise<void> {
+    try {
+      await job.promote();
+    } catch (err) {
+      this.deps.logger.warn({ err, jobId: job.id }, 'could not hand a held ingress job to the router; it routes it once its hold is over');
+    }
+  }
+
+  /** Removes a routed job (the router has nothing to do with it), in the background. */
+  private remove(job: Job): void {
+    const id = job.id ?? '';
+    const removal = job.remove().then(
+      // The router will never take it now: nothing to remember.
+      () => { this.routed.delete(id); },
+      (err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'could not remove an ingress job routed at publish; the router takes it once its hold is over and completes it (or, on another instance, routes it again: at least once)'),
+    ).finally(() => { this.removing.delete(removal); });
+    this.removing.add(removal);
   }
 
   /** Jobs routed here that the router never took (another instance took the lease) must not pile up. */
