@@ -24,7 +24,8 @@ function newMessagesOf(u: CoreObject): CoreObject[] {
 }
 
 async function withCoreClient(body: (s: CoreSession, ws: TestClient, bridge: ChatBridge) => Promise<void>): Promise<void> {
-  const bridge = await startChatBridge();
+  // Every answer of 64 bytes or more goes gzip_packed, as Telegram's servers pack large ones: this library reads those too.
+  const bridge = await startChatBridge({ mtprotoExtra: '  gzipResultsFrom: 64' });
   const s = coreSession(bridge.mtprotoPort(), chatServerKey());
   let ws: TestClient | undefined;
   try {
@@ -43,7 +44,7 @@ async function withCoreClient(body: (s: CoreSession, ws: TestClient, bridge: Cha
 }
 
 test('@mtproto/core (layer 158, obfuscated intermediate) logs in as the bot and chats with a WebSocket client', { timeout: 60_000 }, async () => {
-  await withCoreClient(async (s, ws) => {
+  await withCoreClient(async (s, ws, bridge) => {
     // Who it is, and the bridged group as its one dialog (layer 158's shapes: user ids are longs).
     const [me] = list(await s.call('users.getUsers', { id: [{ _: 'inputUserSelf' }] }));
     assert.equal(me?._, 'user');
@@ -98,6 +99,8 @@ test('@mtproto/core (layer 158, obfuscated intermediate) logs in as the bot and 
     // The update state the library would resume from matches what it was told.
     const state = await s.call('updates.getState');
     assert.equal(state['pts'], deleted['pts']);
+    const packed = (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+    assert.ok(packed >= 3, `answers went gzip_packed (${packed}) and the library read them`);
   });
 });
 

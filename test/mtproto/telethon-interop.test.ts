@@ -66,7 +66,8 @@ function runTelethon(args: string[]): TelethonRun {
 }
 
 test('a stock Telethon client (layer 144, intermediate transport) logs in as the bot and chats with a WebSocket client', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
+  // Every answer of 64 bytes or more goes gzip_packed, as Telegram's servers pack large ones: Telethon reads those too.
+  const bridge = await startChatBridge({ mtprotoExtra: '  gzipResultsFrom: 64' });
   let ws: TestClient | undefined;
   const key = chatServerKey();
   const wsText = '🧪 from ws, bold';
@@ -131,6 +132,8 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     telethon.answer('');
     await step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
+    const packed = (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+    assert.ok(packed >= 3, `answers went gzip_packed (${packed}) and Telethon read them`);
   } finally {
     await telethon.stop();
     await ws?.close();

@@ -112,7 +112,7 @@ export class MtprotoConnector implements Connector {
         keyStore: stores.keyStore, clientInfo: stores.clientInfo, saltSecret: stores.saltSecret,
         ...(stores.replayGuard ? { replayGuard: stores.replayGuard } : {}),
         maxConnections: config.mtproto.maxConnections, wsPath: MTPROTO_WS_PATH, dcId: 2,
-        framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst,
+        framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst, gzipResultsFrom: config.mtproto.gzipResultsFrom,
         handshakesPerMinute: config.mtproto.handshakesPerMinute, handshakeBurst: config.mtproto.handshakeBurst,
         api: { extend: chat.extend, authorizations: chat.authorizations, codec },
       });

@@ -15,6 +15,7 @@ export interface MtprotoMetrics {
   dropped: Counter<string>;
   transportErrors: Counter<string>;
   readsPaused: Counter<string>;
+  resultsGzipped: Counter<string>;
 }
 
 export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
@@ -31,5 +32,6 @@ export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
     dropped: counter(registry, 'switchboard_mtproto_dropped_total', 'Frames or messages dropped without an answer', ['reason']),
     transportErrors: counter(registry, 'switchboard_mtproto_transport_errors_total', 'Transport errors sent / connection closes', ['reason']),
     readsPaused: counter(registry, 'switchboard_mtproto_reads_paused_total', 'Times a connection stopped reading because its frames queued up faster than they were handled', []),
+    resultsGzipped: counter(registry, 'switchboard_mtproto_results_gzipped_total', 'API results sent as gzip_packed (mtproto.gzipResultsFrom)', []),
   };
 }

@@ -21,6 +21,7 @@ import type { ClientInfoStore } from './api/client-info.ts';
 import { createServiceCodec } from './session/service-codec.ts';
 import { ServerTransport } from './transport/server-transport.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
+import { DEFAULT_GZIP_RESULTS_FROM } from './session/gzip-results.ts';
 
 /** Remote addresses whose handshake budget is remembered at most (the least recently used are forgotten: a forgotten one starts full). */
 const MAX_HANDSHAKE_ADDRESSES = 100_000;
@@ -69,6 +70,8 @@ export interface MtprotoServerOptions {
   clientInfo?: ClientInfoStore;
   framesPerSecond?: number;
   frameBurst?: number;
+  /** API results of at least this many bytes are sent as gzip_packed when smaller (DEFAULT_GZIP_RESULTS_FROM); 0: never. */
+  gzipResultsFrom?: number;
   maxPendingHandshakes?: number;
   /**
    * Auth keys one remote address may start making (req_DH_params, the RSA step), per minute
@@ -131,6 +134,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     replayGuard: opts.replayGuard ?? localReplayGuard,
     msgIdFloorMs: opts.acceptMsgIdsFrom ?? (opts.replayGuard === undefined ? Date.now() : 0),
     failedMsgKeys: new FailedMsgKeys(),
+    gzipResultsFrom: opts.gzipResultsFrom ?? DEFAULT_GZIP_RESULTS_FROM,
     now: Date.now,
     limits: {
       maxFrameBytes,

@@ -4,6 +4,7 @@ import { rawObject, type TlCodec, type TlObject } from '../tl/codec.ts';
 import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
+import { packResult } from './gzip-results.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted, type InnerEnvelope } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
@@ -55,6 +56,8 @@ export interface LayerDeps {
   msgIdFloorMs: number;
   /** msg_keys that failed their check, never decrypted again (see failed-msg-keys.ts). */
   failedMsgKeys: FailedMsgKeys;
+  /** API results of at least this many bytes go out as gzip_packed when smaller (gzip-results.ts); 0: never. */
+  gzipResultsFrom: number;
   now: () => number;
 }
 
@@ -501,8 +504,10 @@ export class EncryptedLayer {
     this.#rpcResultBody(ctx, reqMsgId, this.#encode(result));
   }
 
-  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any encoded result fits. */
-  #rpcResultBody(ctx: Ctx, reqMsgId: bigint, body: Uint8Array): void {
+  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any encoded result fits; a large one packed. */
+  #rpcResultBody(ctx: Ctx, reqMsgId: bigint, result: Uint8Array): void {
+    const body = packResult(result, this.#deps.gzipResultsFrom);
+    if (body !== result) this.#deps.metrics.resultsGzipped.inc();
     const head = new Uint8Array(12);
     const view = new DataView(head.buffer);
     view.setUint32(0, RPC_RESULT_ID, true);

@@ -1,0 +1,47 @@
+// Large API results go out as gzip_packed (mtproto.gzipResultsFrom), as Telegram's servers send
+// them: a stock gramjs client reads a history that only fits its answer packed, byte for byte the
+// same as with packing off; small answers are never packed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectClient } from '../helpers/ws-client.ts';
+import { CHAT_ID, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, type ChatBridge } from './chat-harness.ts';
+
+const PEER = -CHAT_ID;
+const TEXTS = Array.from({ length: 40 }, (_, i) => `message ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(3)}`);
+
+async function gzipped(bridge: ChatBridge): Promise<number> {
+  return (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+}
+
+/** 40 messages from WS, then the bot reads them: what it got, and how many results went packed meanwhile. */
+async function readHistory(mtprotoExtra?: string): Promise<{ texts: string[]; packedForHistory: number; packedBefore: number }> {
+  const bridge = await startChatBridge(mtprotoExtra !== undefined ? { mtprotoExtra } : {});
+  const bot = chatClient(bridge.mtprotoPort());
+  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+  try {
+    await ws.request({ type: 'join', room: 'lobby' });
+    for (const text of TEXTS) assert.equal((await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } })).type, 'ack');
+    await loginBot(bridge, bot);
+    await bot.getDialogs(); // gramjs learns the group here
+    const before = await gzipped(bridge);
+    // One message alone: a small answer, never packed.
+    const [newest] = await bot.getMessages(PEER, { limit: 1 });
+    assert.equal(newest?.message, TEXTS.at(-1));
+    assert.equal(await gzipped(bridge), before, 'a small answer goes as it is');
+    const history = await bot.getMessages(PEER, { limit: 40 });
+    return { texts: [...history].map((m) => m.message).reverse(), packedForHistory: (await gzipped(bridge)) - before, packedBefore: before };
+  } finally {
+    await ws.close();
+    await shutdown(bot);
+    await bridge.close();
+  }
+}
+
+test('a history too large for one plain answer arrives gzip_packed and reads the same as with packing off', { timeout: 180_000 }, async () => {
+  const packed = await readHistory();
+  assert.deepEqual(packed.texts, TEXTS, 'gramjs reads the packed history');
+  assert.ok(packed.packedForHistory >= 1, `the 40-message history went gzip_packed (${packed.packedForHistory})`);
+  const plain = await readHistory('  gzipResultsFrom: 0');
+  assert.deepEqual(plain.texts, TEXTS);
+  assert.equal(plain.packedForHistory + plain.packedBefore, 0, 'gzipResultsFrom: 0 packs nothing');
+});
