@@ -37,6 +37,7 @@ interface ExtraBench {
 const CONNECTOR_BENCHES: readonly ExtraBench[] = [
   { file: 'mtproto-crypto.ts', exportName: 'runMtprotoCryptoBench', what: 'MTProto AES-IGE MB/s vs native CBC and gramjs (issue #3)' },
   { file: 'mtproto-handshake.ts', exportName: 'runMtprotoHandshakeBench', what: 'MTProto msgs/s, handshakes/s (issue #3) and server CPU per handshake (issue #9)' },
+  { file: 'mtproto-gzip.ts', exportName: 'runMtprotoGzipBench', what: 'MTProto gzip_packed of large API results: µs and size at level 1 vs 6 (issue #9)' },
   { file: 'mtproto-memory.ts', exportName: 'runMtprotoMemoryBench', what: 'MTProto resident memory per idle connection at 10,000 connections (issue #9)' },
   { file: 'mtproto-chat.ts', exportName: 'runMtprotoChatBench', what: 'gramjs -> bridge -> WS beside WS -> WS: msg/s and latency at 500 msg/s (issue #9)' },
   { file: 'xmpp.ts', exportName: 'runXmppBench', what: 'XMPP client -> MUC -> bridge -> WS vs Prosody\'s own client -> MUC -> client (issue #8)' },

@@ -4,7 +4,7 @@ import { rawObject, type TlCodec, type TlObject } from '../tl/codec.ts';
 import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
-import { packResult } from './gzip-results.ts';
+import { packResult, worthPacking } from './gzip-results.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted, type InnerEnvelope } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
@@ -464,6 +464,12 @@ export class EncryptedLayer {
       d.logger.error({ err, call: call._, result: result._ }, 'mtproto rpc result does not encode');
       body = this.#encode({ _: 'rpc_error', error_code: 500, error_message: 'INTERNAL' });
     }
+    if (worthPacking(body.length, d.gzipResultsFrom)) {
+      // A large answer goes gzip_packed when that is smaller (gzip-results.ts); the frame's answers wait for it.
+      const packed = await packResult(body);
+      if (packed !== body) d.metrics.resultsGzipped.inc();
+      body = packed;
+    }
     this.#rpcResultBody(ctx, msgId, body);
   }
 
@@ -504,10 +510,8 @@ export class EncryptedLayer {
     this.#rpcResultBody(ctx, reqMsgId, this.#encode(result));
   }
 
-  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any encoded result fits; a large one packed. */
-  #rpcResultBody(ctx: Ctx, reqMsgId: bigint, result: Uint8Array): void {
-    const body = packResult(result, this.#deps.gzipResultsFrom);
-    if (body !== result) this.#deps.metrics.resultsGzipped.inc();
+  /** rpc_result#f35c6d01 req_msg_id:long result:Object, built here so any encoded result fits. */
+  #rpcResultBody(ctx: Ctx, reqMsgId: bigint, body: Uint8Array): void {
     const head = new Uint8Array(12);
     const view = new DataView(head.buffer);
     view.setUint32(0, RPC_RESULT_ID, true);
