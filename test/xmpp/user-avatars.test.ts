@@ -243,3 +243,32 @@ test('in a direct chat too: alice\'s presence to carol\'s puppet carries her ava
   assert.equal((msg as unknown as { event: { sender: Sender } }).event.sender.avatar, withAvatar.avatar);
   assert.equal(await metric(bridge.registry, 'stored'), 1);
 });
+
+test('an avatar that arrives after the presence reaches every direct chat the user shows a presence in, not only the one whose presence carried the hash', async (t) => {
+  const { prosody, alice, bridge } = await startMediaRig(t, {});
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => Promise.all([carol.close(), dave.close()]));
+  await setVcardPhoto(alice, PNG);
+  const davePuppet = puppetJid({ network: 'websocket', id: 'dave' }, prosody.componentDomain);
+  const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
+  // Alice shows herself to dave's puppet first, without a hash: dave sees her present, with no face yet.
+  await alice.send(xml('presence', { to: davePuppet }));
+  await dave.next((f) => f.type === 'event' && (f as unknown as { event: { kind: string } }).event.kind === 'presence', 10_000);
+  const since = dave.events.length;
+  // Then to carol's puppet with her hash: the photo is fetched after that presence went out.
+  await alice.send(xml('presence', { to: carolPuppet }, xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(PNG)))));
+  const atDave = await new Promise<Sender>((resolve, reject) => {
+    const deadline = Date.now() + 15_000;
+    const look = (): void => {
+      const hit = dave.events.slice(since).map((f) => f.event as unknown as { kind: string; sender: Sender }).find((e) => e.kind === 'presence' && e.sender.avatar !== undefined);
+      if (hit) resolve(hit.sender);
+      else if (Date.now() > deadline) reject(new Error(`dave got no presence with her avatar: ${JSON.stringify(dave.events.slice(since).map((f) => f.event))}`));
+      else setTimeout(look, 20);
+    };
+    look();
+  });
+  const got = await fetch(atDave.avatar!);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), PNG);
+  await carol.next((f) => f.type === 'event' && ((f as unknown as { event: { kind: string; sender: Sender } }).event.sender.avatar !== undefined), 10_000);
+});

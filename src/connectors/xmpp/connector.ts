@@ -513,7 +513,7 @@ export class XmppConnector implements Connector {
    * A user's presence to a puppet carried an XEP-0153 hash: remembered, and its vCard asked for
    * (from the puppet, to the user's bare JID, which their server answers) when the photo is not
    * stored yet. True when the avatar shown changed now; when it is stored later, the user's
-   * presence goes out again with it.
+   * presence goes out again with it, in every direct chat they show a presence in.
    */
   private noteUserPhoto(user: string, photo: string, puppet: string, nick: string | undefined): boolean {
     const before = this.userPhotos.get(user);
@@ -522,7 +522,7 @@ export class XmppConnector implements Connector {
       const now = this.userPhotos.get(user);
       if (now?.photo !== photo || now.avatar === url) return;
       now.avatar = url;
-      this.republishUserPresence(user, puppet);
+      for (const shownTo of this.userPresence.puppetsOf(user)) this.republishUserPresence(user, shownTo);
     });
     this.userPhotos.delete(user);
     this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}), ...(nick !== undefined ? { nick } : {}) });

@@ -52,4 +52,15 @@ export class UserPresence {
   shownOf(user: string, puppet: string): ShownPresence | undefined {
     return this.pairs.get(`${user}\n${puppet}`)?.shown;
   }
+
+  /**
+   * The puppets the user shows a presence to. A scan of every pair: it serves only rare events (a
+   * user's avatar arriving), and an index beside the pairs would have to be kept in step with them.
+   */
+  puppetsOf(user: string): string[] {
+    const prefix = `${user}\n`;
+    const out: string[] = [];
+    for (const [key, pair] of this.pairs) if (pair.shown !== undefined && key.startsWith(prefix)) out.push(key.slice(prefix.length));
+    return out;
+  }
 }
