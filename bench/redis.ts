@@ -27,10 +27,30 @@ export class RedisProbe {
     this.admin = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
   }
 
-  /** Empties the data set and zeroes command stats: only between relays, never under a running one. */
+  /**
+   * Empties the data set, rewrites the (now empty) AOF and zeroes command stats: only between
+   * relays, never under a running one. Without the rewrite here the append-only file grows over
+   * the rounds (FLUSHALL only appends to it) until Redis rewrites it by itself, forking in the
+   * middle of whichever round is running: a 25-30 ms stall of that round, not of the path it
+   * measures (bench/RESULTS.md, 2026-12-04 15:10). A round writes far less than the 64 MB Redis
+   * waits for before rewriting on its own.
+   */
   async reset(): Promise<void> {
     await this.admin.flushall();
+    await this.rewriteAof();
     await this.admin.config('RESETSTAT');
+  }
+
+  /** Rewrites the AOF now and waits until no rewrite runs or waits (at most 10 s). */
+  private async rewriteAof(): Promise<void> {
+    await this.admin.bgrewriteaof().catch(() => undefined); // one already running: wait for it below
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const info = await this.admin.info('persistence');
+      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
+      if (Date.now() > deadline) throw new Error('the bench redis-server is still rewriting its AOF after 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Zeroes command stats only (a running relay's leases and queues must stay where they are). */
