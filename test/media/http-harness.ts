@@ -47,6 +47,10 @@ export async function httpRequest(url: string, options: { method?: string; heade
       req.end(body);
       return;
     }
+    // Headers go out now, as a streaming client sends them: node would hold them until the first
+    // chunk, and a body that is slow to come (or never comes) would keep the server from seeing
+    // the request at all.
+    req.flushHeaders();
     (async () => {
       for await (const chunk of body) {
         if (req.destroyed || req.writableEnded) return;
