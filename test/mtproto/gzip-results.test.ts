@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { GZIP_PACKED_ID, packResult, worthPacking } from '../../src/connectors/mtproto/session/gzip-results.ts';
+import { packResult, worthPacking } from '../../src/connectors/mtproto/session/gzip-results.ts';
+import { GZIP_PACKED_ID } from '../../src/connectors/mtproto/tl/codec.ts';
 import { TlReader } from '../../src/connectors/mtproto/tl/reader.ts';
 
 const compressible = (n: number) => new Uint8Array(Buffer.from('abcdefgh'.repeat(Math.ceil(n / 8)).slice(0, n)));

@@ -1,9 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip, gzipSync, constants } from 'node:zlib';
+import { GZIP_PACKED_ID } from '../tl/codec.ts';
 import { TlWriter } from '../tl/writer.ts';
-
-/** gzip_packed#3072cfa1 packed_data:bytes = Object (core.telegram.org/mtproto/service_messages#packed-object). */
-export const GZIP_PACKED_ID = 0x3072cfa1;
 
 /**
  * Results of at least this many bytes go out as gzip_packed when that is smaller: what Telegram's
@@ -28,8 +26,9 @@ export function worthPacking(length: number, fromBytes: number): boolean {
 }
 
 /**
- * The body of an rpc_result's `result`: gzip_packed holding `body` when that is smaller, else
- * `body` itself. Call it only when worthPacking says so.
+ * The body of an rpc_result's `result`: gzip_packed#3072cfa1 packed_data:bytes holding `body`
+ * (core.telegram.org/mtproto/service_messages#packed-object) when that is smaller, else `body`
+ * itself. Call it only when worthPacking says so.
  */
 export async function packResult(body: Uint8Array): Promise<Uint8Array> {
   const packed = body.length < PACK_INLINE_BELOW ? gzipSync(body, OPTIONS) : await gzipAsync(body, OPTIONS);
