@@ -3,8 +3,8 @@
  * (msg_id:long seqno:int bytes:int body). Parsed by hand so each inner body stays raw bytes:
  * bodies the codec cannot decode still reach the RPC layer, and errors name one message.
  */
+export { GZIP_PACKED_ID } from '../tl/codec.ts';
 export const CONTAINER_ID = 0x73f1f8dc;
-export const GZIP_PACKED_ID = 0x3072cfa1;
 export const MSGS_ACK_ID = 0x62d6b459;
 export const RPC_RESULT_ID = 0xf35c6d01;
 
