@@ -11,7 +11,7 @@ import type { CanonicalEvent } from '../../src/core/event.ts';
 import type { Registry } from '../../src/core/metrics.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { busOptions, Collector, handOffs, lobbyRouter, message, settle, sleep, waitForDirect, waitForLease } from './harness.ts';
+import { busOptions, Collector, handOffs, routedAtPublish, lobbyRouter, message, settle, sleep, waitForDirect, waitForLease } from './harness.ts';
 
 /**
  * Direct delivery (docs/bus.md): the router hands a batch straight to an idle local consumer that
@@ -215,8 +215,7 @@ test('routing at publish: a quiet room is routed by the publishing process itsel
       await a.publish([e]);
       await waitFor(() => mt.deliveries.some((d) => d.event.id === e.id), { what: `quiet event ${i}` });
     }
-    const atPublish = await ra.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get();
-    assert.ok((atPublish?.values[0]?.value ?? 0) > 0, 'some batches were routed at publish');
+    assert.ok((await routedAtPublish(ra)) > 0, 'some batches were routed at publish');
     // Busy: both instances publish at once; b's jobs always go through the router, a's when they can.
     const fromA = Array.from({ length: 150 }, (_, i) => message(`a${i}`, WS));
     const fromB = Array.from({ length: 150 }, (_, i) => message(`b${i}`, WS));
@@ -360,7 +359,7 @@ test('routing at publish leaves no ingress job behind: none waiting, active, hel
       // Whatever the set-up left (probes that went the router's way) is done first.
       await waitFor(async () => Object.values(await ingress.queue.getJobCounts('wait', 'active', 'delayed')).every((n) => n === 0), { what: 'a quiet ingress queue' });
       await ingress.queue.clean(0, 1_000, 'completed');
-      const routedBefore = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+      const routedBefore = await routedAtPublish(registry);
       const sent: CanonicalEvent[] = [];
       for (let i = 0; i < 10; i++) {
         const e = message(`quiet ${i}`, WS);
@@ -368,7 +367,7 @@ test('routing at publish leaves no ingress job behind: none waiting, active, hel
         await bus.publish([e]);
         await waitFor(() => mt.deliveries.some((d) => d.event.id === e.id) && xmpp.deliveries.some((d) => d.event.id === e.id), { what: `quiet ${i} at both` });
       }
-      const routed = (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+      const routed = await routedAtPublish(registry);
       assert.equal(routed - routedBefore, 10, 'each went the routed-at-publish way');
       await waitFor(async () => {
         const counts = await ingress.queue.getJobCounts('wait', 'active', 'delayed', 'completed');
@@ -423,16 +422,15 @@ test('a bus closed right after its publishes has removed every job it routed at 
     const routing = bus.startRouting((e) => lobbyRouter().route(e));
     const mt = new Collector(bus, 'mtproto', undefined, { direct: true });
     await waitForDirect(bus, registry, mt);
-    const routedAtPublish = async () => (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
-    const routedBefore = await routedAtPublish();
+    const routedBefore = await routedAtPublish(registry);
     // Quiet publishes until a few went the routed-at-publish way (a busy router defers some),
     // the bus closed right after the last one: its removal is still on its way.
-    for (let i = 0; i < 50 && (await routedAtPublish()) - routedBefore < 3; i++) {
+    for (let i = 0; i < 50 && (await routedAtPublish(registry)) - routedBefore < 3; i++) {
       const e = message(`last ${i}`, WS);
       await bus.publish([e]);
-      if ((await routedAtPublish()) - routedBefore < 3) await waitFor(() => mt.deliveries.some((d) => d.event.id === e.id), { what: `last ${i} delivered` });
+      if ((await routedAtPublish(registry)) - routedBefore < 3) await waitFor(() => mt.deliveries.some((d) => d.event.id === e.id), { what: `last ${i} delivered` });
     }
-    assert.ok((await routedAtPublish()) - routedBefore >= 3, 'some went the routed-at-publish way');
+    assert.ok((await routedAtPublish(registry)) - routedBefore >= 3, 'some went the routed-at-publish way');
     await mt.close();
     await routing.close();
     await bus.close();

@@ -115,6 +115,11 @@ export async function waitForLease(bus: RedisBus, lease: string): Promise<void> 
   await waitFor(async () => (await redis.get(`${prefix}:lease:${lease}`)) === instanceId, { what: `${instanceId} to hold the ${lease} lease` });
 }
 
+/** Ingress batches routed by their publishing process itself (routing at publish). */
+export async function routedAtPublish(registry: Registry): Promise<number> {
+  return (await registry.getSingleMetric('switchboard_bus_routed_at_publish_batches_total')?.get())?.values[0]?.value ?? 0;
+}
+
 /** Batches handed straight to `connector`'s consumer, by outcome. */
 export async function handOffs(registry: Registry, connector: string): Promise<{ delivered: number; failed: number }> {
   const metric = await registry.getSingleMetric('switchboard_bus_direct_deliveries_total')?.get();

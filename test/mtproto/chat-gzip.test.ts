@@ -4,13 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient } from '../helpers/ws-client.ts';
+import { metricValue } from './harness.ts';
 import { CHAT_ID, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, type ChatBridge } from './chat-harness.ts';
 
 const PEER = -CHAT_ID;
 const TEXTS = Array.from({ length: 40 }, (_, i) => `message ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(3)}`);
 
 async function gzipped(bridge: ChatBridge): Promise<number> {
-  return (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+  return metricValue(bridge.app.registry, 'switchboard_mtproto_results_gzipped_total');
 }
 
 /** 40 messages from WS, then the bot reads them: what it got, and how many results went packed meanwhile. */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
+import { metricValue } from './harness.ts';
 import { coreSession, rpcErrorOf, type CoreObject, type CoreSession } from './mtproto-core-client.ts';
 
 const PEER = { _: 'inputPeerChat', chat_id: String(CHAT_ID) };
@@ -99,7 +100,7 @@ test('@mtproto/core (layer 158, obfuscated intermediate) logs in as the bot and 
     // The update state the library would resume from matches what it was told.
     const state = await s.call('updates.getState');
     assert.equal(state['pts'], deleted['pts']);
-    const packed = (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+    const packed = await metricValue(bridge.app.registry, 'switchboard_mtproto_results_gzipped_total');
     assert.ok(packed >= 3, `answers went gzip_packed (${packed}) and the library read them`);
   });
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { killNow, track } from '../helpers/children.ts';
 import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, wsEvent } from './chat-harness.ts';
+import { metricValue } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
 
@@ -132,7 +133,7 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     telethon.answer('');
     await step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
-    const packed = (await bridge.app.registry.getSingleMetric('switchboard_mtproto_results_gzipped_total')?.get())?.values[0]?.value ?? 0;
+    const packed = await metricValue(bridge.app.registry, 'switchboard_mtproto_results_gzipped_total');
     assert.ok(packed >= 3, `answers went gzip_packed (${packed}) and Telethon read them`);
   } finally {
     await telethon.stop();
