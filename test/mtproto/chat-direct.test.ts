@@ -1,38 +1,233 @@
-// Direct chats (main's `dm:` rooms) are not served by the MTProto chat layer yet (basic groups
-// only). The router still hands the MTProto connector a direct chat addressed to an MTProto user
-// id; such a delivery must never be taken for the group chat that happens to have the same
-// number: a private message would land in a group. It is refused, logged, and nothing else moves.
+// Private chats (chat/direct-chats.ts): an MTProto account and a person of another network, or two
+// accounts, write to each other as the core's direct rooms (`dm:`), with stock gramjs clients on
+// the MTProto side and a WS client on the other. Everything a group has works the same way (send,
+// reply, edit, react, delete, typing, read marks, dialogs, history, pts and getDifference, and a
+// restart on the embedded defaults), and what must not go through is refused with nothing
+// published.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient } from '../helpers/ws-client.ts';
-import { CHAT_ID, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, updateRecorder } from './chat-harness.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { directRoom } from '../../src/core/direct.ts';
+import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
+import {
+  Api, BOT_ID, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
+} from './chat-harness.ts';
 
-const PEER = -CHAT_ID;
+const ALICE = puppetIdOf('websocket:alice');
+const ALICE_ROOM = `@mtproto:${PERSON_ID}`;
+const DM = directRoom({ network: 'mtproto', id: String(PERSON_ID) }, { network: 'websocket', id: 'alice' })!;
 
-test('a direct chat to an MTProto user id equal to a group chat id never lands in that group', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
-  const bot = chatClient(bridge.mtprotoPort());
-  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+interface RawMessage { className: string; id: number; message?: string; out?: boolean; peerId?: { className: string; userId?: { toString(): string }; chatId?: unknown }; fromId?: { userId?: { toString(): string } }; replyTo?: { replyToMsgId?: number } }
+
+const messageOf = (u: GramUpdate) => u['message'] as RawMessage;
+const newMessage = (text: string) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && messageOf(u).message === text;
+
+async function wsMessage(ws: TestClient, text: string): Promise<EventFrame> {
+  return await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'message' && (f as EventFrame).event['text'] === text) as EventFrame;
+}
+
+async function rpcError(p: Promise<unknown>): Promise<string> {
   try {
+    await p;
+  } catch (err) {
+    return String((err as { errorMessage?: string }).errorMessage ?? err);
+  }
+  return 'no error';
+}
+
+async function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestClient) => Promise<void>, opts: Parameters<typeof startChatBridge>[0] = {}): Promise<void> {
+  const bridge = await startChatBridge(opts);
+  const person = chatClient(bridge.mtprotoPort());
+  let ws: TestClient | undefined;
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
-    await loginBot(bridge, bot);
-    await bot.getDialogs();
-    const rec = updateRecorder(bot);
-    // The WS client writes privately to "mtproto user 1001", the number of the bridged group.
-    const direct = await ws.request({ type: 'send', room: `@mtproto:${CHAT_ID}`, event: { kind: 'message', text: 'private, for user 1001' } });
-    // MTProto takes no direct chats yet (capabilities.directChats): the sender is told, nothing is published.
-    assert.deepEqual([direct.type, direct['code']], ['error', 'unknown_room'], JSON.stringify(direct));
-    // Then something in the group, so the bot has surely seen everything before it.
-    const inGroup = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'in the group' } });
-    assert.equal(inGroup.type, 'ack', JSON.stringify(inGroup));
-    await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as { message: string }).message === 'in the group');
-    const texts = rec.all.filter((u) => u.className === 'UpdateNewMessage').map((u) => (u['message'] as { message: string }).message);
-    assert.deepEqual(texts, ['in the group'], `the direct message (ack: ${JSON.stringify(direct)}) is not in the group`);
-    const history = await bot.getMessages(PEER, { limit: 5 });
-    assert.ok(![...history].some((m) => m.message === 'private, for user 1001'), 'not in the group history either');
+    await loginPerson(bridge, person);
+    await person.getDialogs();
+    await fn(bridge, person, ws);
   } finally {
+    await ws?.close();
+    await shutdown(person);
+    await bridge.close();
+  }
+}
+
+test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, read mark, delete, both ways', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const rec = updateRecorder(person);
+    // alice (WS) writes first: bob gets a private message from her user, with her in the update's users.
+    const first = await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'hi bob, *privately*', spans: [{ type: 'bold', offset: 8, length: 11 }] } });
+    assert.equal(first.type, 'ack', JSON.stringify(first));
+    const got = messageOf(await rec.next(newMessage('hi bob, *privately*')).catch((err) => { throw new Error(`${String(err)} ${JSON.stringify(rec.all.map((u) => [u.className, messageOf(u)?.message]))}`); }));
+    assert.equal(got.peerId?.className, 'PeerUser');
+    assert.equal(got.peerId?.userId?.toString(), String(ALICE));
+    assert.equal(got.out, false);
+    const alice = await person.getEntity(bigInt(String(ALICE)));
+    assert.match(alice.firstName ?? '', /^Alice/);
+
+    // Her private chat is a dialog, beside the group.
+    const dialogs = await person.getDialogs();
+    const dialog = dialogs.find((d) => d.id.toString() === String(ALICE));
+    assert.ok(dialog !== undefined, `a dialog with alice: ${dialogs.map((d) => d.title).join(', ')}`);
+    assert.equal(dialog.message?.message, 'hi bob, *privately*');
+    assert.equal(dialog.unreadCount, 1);
+    assert.ok(dialogs.some((d) => d.id.toString() === String(-CHAT_ID)), 'the group is still listed');
+
+    // bob answers with a reply: alice gets it in her chat with him, pointing at her message.
+    const sent = await person.sendMessage(alice, { message: 'hello alice', replyTo: got.id });
+    const answer = await wsMessage(ws, 'hello alice');
+    assert.equal(answer.room, ALICE_ROOM);
+    assert.equal(answer.event.room, DM);
+    assert.deepEqual(answer.event['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
+    assert.equal(answer.event['replyTo'], first['id']);
+
+    // bob edits and reacts; alice sees both.
+    await person.editMessage(alice, { message: sent.id, text: 'hello alice!' });
+    const edit = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'edit') as EventFrame;
+    assert.deepEqual([edit.room, edit.event['target'], edit.event['text']], [ALICE_ROOM, answer.event.id, 'hello alice!']);
+    const peer = new Api.InputPeerUser({ userId: bigInt(String(ALICE)), accessHash: (alice as unknown as { accessHash: unknown }).accessHash });
+    await person.invoke(new Api.messages.SendReaction({ peer, msgId: got.id, reaction: [new Api.ReactionEmoji({ emoticon: '👍' })] }));
+    const reaction = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'reaction') as EventFrame;
+    assert.deepEqual([reaction.room, reaction.event['reactions']], [ALICE_ROOM, ['👍']]);
+
+    // alice reacts, types and edits in turn; bob gets each as the private chat's update.
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'reaction', target: answer.event.id, reactions: ['🎉'] } });
+    const reacted = messageOf(await rec.next((u) => u.className === 'UpdateEditMessage' && messageOf(u).id === sent.id));
+    assert.equal(reacted.peerId?.userId?.toString(), String(ALICE));
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'typing', state: 'active' } });
+    const typing = await rec.next((u) => u.className === 'UpdateUserTyping');
+    assert.equal(String(typing['userId']), String(ALICE));
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'second one' } });
+    const second = messageOf(await rec.next(newMessage('second one')));
+
+    // bob marks the chat read: alice gets a read receipt for her newest message.
+    await person.markAsRead(alice);
+    const receipt = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'receipt') as EventFrame;
+    assert.equal(receipt.room, ALICE_ROOM);
+
+    // alice deletes her second message: bob's client drops it.
+    const stream = await bridge.app.bus.readStream(DM, undefined, 50);
+    const secondEvent = stream.entries.map((e) => e.event).find((e) => e.kind === 'message' && e.text === 'second one');
+    assert.ok(secondEvent !== undefined, 'the private chat is a canonical stream of its own');
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'retract', target: secondEvent.id } });
+    const deleted = await rec.next((u) => u.className === 'UpdateDeleteMessages');
+    assert.deepEqual((deleted['messages'] as number[]).map(Number), [second.id]);
+
+    // History of the private chat, newest first, as bob's client reads it.
+    const history = await person.getMessages(alice, { limit: 10 });
+    assert.deepEqual([...history].map((m: GramMessage) => m.message), ['hello alice!', 'hi bob, *privately*']);
+    assert.equal(history[1]?.entities?.[0]?.className, 'MessageEntityBold');
+
+    // Nothing of the private chat leaked into the group.
+    const group = await person.getMessages(-CHAT_ID, { limit: 20 });
+    assert.ok(![...group].some((m) => ['hi bob, *privately*', 'hello alice', 'second one'].includes(m.message)), 'not in the group');
+  });
+});
+
+test('a private chat survives a restart on the embedded defaults: the dialog, its history, and getDifference from before', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge({ keepPort: true });
+  let person = chatClient(bridge.mtprotoPort());
+  let ws: TestClient | undefined;
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await loginPerson(bridge, person);
+    await person.getDialogs();
+    const rec = updateRecorder(person);
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'before the restart' } });
+    await rec.next(newMessage('before the restart'));
+    const state = await person.invoke(new Api.updates.GetState()) as { pts: number; date: number; qts: number };
+    // Then alice writes twice more, and the bridge restarts, while bob's client is away.
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'while you were away 1' } });
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'while you were away 2' } });
     await ws.close();
+    ws = undefined;
+    await bridge.restart();
+    await shutdown(person);
+    person = chatClient(bridge.mtprotoPort());
+    await loginPerson(bridge, person);
+    const diff = await person.invoke(new Api.updates.GetDifference({ pts: state.pts, date: state.date, qts: 0 })) as { className: string; newMessages?: RawMessage[]; state?: { pts: number } };
+    assert.equal(diff.className, 'updates.Difference');
+    assert.deepEqual(diff.newMessages?.map((m) => m.message), ['while you were away 1', 'while you were away 2']);
+    assert.ok(diff.newMessages?.every((m) => m.peerId?.userId?.toString() === String(ALICE)));
+    assert.equal(diff.state?.pts, state.pts + 2);
+    const dialogs = await person.getDialogs();
+    const dialog = dialogs.find((d) => d.id.toString() === String(ALICE));
+    assert.equal(dialog?.message?.message, 'while you were away 2');
+  } finally {
+    await ws?.close();
+    await shutdown(person);
+    await bridge.close();
+  }
+});
+
+test('two accounts write privately: each message reaches the other once, each side sees its peer', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge();
+  const person = chatClient(bridge.mtprotoPort());
+  const bot = chatClient(bridge.mtprotoPort());
+  try {
+    await loginPerson(bridge, person);
+    await loginBot(bridge, bot);
+    await person.getDialogs();
+    await bot.getDialogs();
+    const personRec = updateRecorder(person);
+    const botRec = updateRecorder(bot);
+    // The bot finds bob by his username (contacts.resolveUsername) and writes to him.
+    const sent = await bot.sendMessage('bobbuilder', { message: 'hello from the bot' });
+    const got = messageOf(await personRec.next(newMessage('hello from the bot')).catch((err) => { throw new Error(`${String(err)} ${JSON.stringify(personRec.all.map((u) => [u.className, messageOf(u)?.message, String(messageOf(u)?.peerId?.userId)]))}`); }));
+    assert.equal(got.peerId?.userId?.toString(), String(BOT_ID));
+    assert.equal(got.out, false);
+    assert.equal(sent.out, true);
+    const relay = await person.getEntity(bigInt(String(BOT_ID)));
+    await person.sendMessage(relay, { message: 'hello bot', replyTo: got.id });
+    const back = messageOf(await botRec.next(newMessage('hello bot')).catch((err) => { throw new Error(`${String(err)} ${JSON.stringify(botRec.all.map((u) => [u.className, messageOf(u)?.message, String(messageOf(u)?.peerId?.userId)]))}`); }));
+    assert.equal(back.peerId?.userId?.toString(), String(PERSON_ID));
+    assert.equal(back.replyTo?.replyToMsgId, sent.id);
+    // Each got each message once (two deliveries of one private chat: written and pushed once).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(personRec.all.filter(newMessage('hello from the bot')).length, 1);
+    assert.equal(botRec.all.filter(newMessage('hello bot')).length, 1);
+    assert.equal(botRec.all.filter(newMessage('hello from the bot')).length, 0, 'the sending session gets its answer, not an echo');
+    const personDialogs = await person.getDialogs();
+    assert.ok(personDialogs.some((d) => d.id.toString() === String(BOT_ID)));
+    const botHistory = await bot.getMessages('bobbuilder', { limit: 5 });
+    assert.deepEqual([...botHistory].map((m) => [m.message, m.out]), [['hello bot', false], ['hello from the bot', true]]);
+  } finally {
+    await shutdown(person);
     await shutdown(bot);
     await bridge.close();
   }
+});
+
+test('bad private-chat input: a wrong access hash, an unknown user, oneself, a network that does not deliver here; nothing is published', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const hashOf = async (id: bigint) => (await person.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(String(id)), accessHash: bigInt(0) })] })) as Array<{ accessHash?: unknown }>)[0]?.accessHash ?? bigInt(0);
+    // alice is known to bob (she wrote in the group).
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi all' } });
+    const rec = updateRecorder(person);
+    await rec.next(newMessage('hi all')).catch(() => undefined);
+    const send = (userId: bigint, accessHash: unknown) => person.invoke(new Api.messages.SendMessage({ peer: new Api.InputPeerUser({ userId: bigInt(String(userId)), accessHash }), message: 'should not go', randomId: bigInt(Date.now()) }));
+    assert.equal(await rpcError(send(ALICE, bigInt(12345))), 'PEER_ID_INVALID', 'a wrong access hash');
+    assert.equal(await rpcError(send(puppetIdOf('websocket:nobody'), await hashOf(puppetIdOf('websocket:nobody')))), 'PEER_ID_INVALID', 'an unknown user');
+    assert.equal(await rpcError(send(BigInt(PERSON_ID), await hashOf(BigInt(PERSON_ID)))), 'PEER_ID_INVALID', 'oneself');
+    // A person of a network that does not run here (an XMPP user met before XMPP was switched off).
+    const dave = puppetIdOf('xmpp:dave@example.org');
+    await chatState(bridge.app.bus.state(STATE_NAMESPACE)).set(`user:${dave}`, JSON.stringify({ id: String(dave), key: 'xmpp:dave@example.org', name: 'Dave', network: 'xmpp', nativeId: 'dave@example.org' }));
+    assert.equal(await rpcError(send(dave, await hashOf(dave))), 'PEER_ID_INVALID', 'a network that takes no direct chats here');
+    for (const parties of [[{ network: 'mtproto', id: String(PERSON_ID) }, { network: 'websocket', id: 'alice' }], [{ network: 'mtproto', id: String(PERSON_ID) }, { network: 'xmpp', id: 'dave@example.org' }]] as const) {
+      const room = directRoom(parties[0], parties[1])!;
+      assert.deepEqual((await bridge.app.bus.readStream(room, undefined, 10)).entries, [], `nothing published in ${room}`);
+    }
+    // A WS private message to an MTProto user id that is no account (1001 is the group's number): it never lands in the group.
+    const direct = await ws.request({ type: 'send', room: `@mtproto:${CHAT_ID}`, event: { kind: 'message', text: 'private, for user 1001' } });
+    assert.equal(direct.type, 'ack', JSON.stringify(direct));
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'in the group' } });
+    await rec.next(newMessage('in the group'));
+    const texts = rec.all.filter((u) => u.className === 'UpdateNewMessage').map((u) => messageOf(u).message);
+    assert.ok(!texts.includes('private, for user 1001'), 'not pushed');
+    const history = await person.getMessages(-CHAT_ID, { limit: 5 });
+    assert.ok(![...history].some((m) => m.message === 'private, for user 1001'), 'not in the group history either');
+    assert.ok(!(await person.getDialogs()).some((d) => d.id.toString() === String(ALICE)), 'no private chat with alice came of it');
+  });
 });

@@ -2,7 +2,8 @@
 // checked against a model: random appends to several chats, accounts that see different sets of
 // chats; every account's pts moves by one exactly for the entries of its chats, and getDifference
 // from any earlier pts returns exactly the entries since, in order, whole or in slices, also after
-// a reload from the state store and after retention dropped old blocks.
+// a reload from the state store and after retention dropped old blocks. Private chats join an
+// account's chats as they begin (direct-chats.ts) and count whole.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,11 +12,16 @@ import type { Bridge, Endpoint, RoutingView } from '../../src/core/endpoint.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { MessageBox } from '../../src/connectors/mtproto/chat/message-box.ts';
 import { PtsBook } from '../../src/connectors/mtproto/chat/pts.ts';
+import { DirectChats } from '../../src/connectors/mtproto/chat/direct-chats.ts';
+import { People } from '../../src/connectors/mtproto/chat/people.ts';
+import type { StateStore } from '../../src/bus/types.ts';
 import { Directory, type Account } from '../../src/connectors/mtproto/chat/directory.ts';
 import { BLOCK, ChatLog } from '../../src/connectors/mtproto/chat/chat-log.ts';
 import type { MtprotoAccountConfig } from '../../src/config/schema.ts';
 
 const CHATS = ['11', '12', '13'] as const;
+/** Private chats of the accounts below: with people of other networks, and between two accounts. */
+const DIRECTS = ['dm:mtproto:1|websocket:carol', 'dm:mtproto:1|mtproto:2', 'dm:mtproto:3|xmpp:dave@example.org', 'dm:mtproto:2|websocket:carol'] as const;
 
 /** The routing table of three rooms, one MTProto chat each (what the router would say). */
 function routing(): { view: RoutingView; endpoints: Endpoint[] } {
@@ -38,6 +44,10 @@ function directory(accounts: MtprotoAccountConfig[]): Directory {
   return new Directory(accounts, endpoints, view);
 }
 
+function directsOf(state: StateStore, dir: Directory): DirectChats {
+  return new DirectChats(state, dir, new People(dir, [], state, silentLogger), silentLogger);
+}
+
 const ACCOUNTS = [account(1, ['room11', 'room12']), account(2, ['room12', 'room13']), account(3, ['*'])];
 
 /** Appends one message and writes it (a batch of one). */
@@ -47,21 +57,26 @@ async function append(box: MessageBox, chat: string, key: string): Promise<numbe
   return r.entry.g;
 }
 
-test('pts moves by one per entry of the account\'s chats; getDifference from any earlier pts is exact, whole and sliced', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(...CHATS), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 7 }), async (ops, slice) => {
+test('pts moves by one per entry of the account\'s chats and private chats; getDifference from any earlier pts is exact, whole and sliced', async () => {
+  await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(...CHATS, ...DIRECTS), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 7 }), async (ops, slice) => {
     const state = new LocalState();
     const dir = directory(ACCOUNTS);
     const box = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
     await box.start();
-    const book = new PtsBook(state.store('mtproto'), box, dir);
+    const directs = directsOf(state.store('mtproto'), dir);
+    const book = new PtsBook(state.store('mtproto'), box, dir, directs);
     const accounts = dir.accounts;
-    const chatsOf = (a: Account) => new Set(dir.chatsOf(a).map((c) => c.address));
+    // A private chat counts for the accounts among its parties (from its first entry: before it, it has none).
+    const chatsOf = (a: Account) => new Set([...dir.chatsOf(a).map((c) => c.address), ...DIRECTS.filter((d) => d.split(/[:|]/).includes(String(a.id)))]);
     // Snapshots: the pts of each account before op i.
     const snapshots: number[][] = [];
     const appended: { chat: string; key: string }[] = [];
     for (const [i, chat] of ops.entries()) {
       snapshots.push(await Promise.all(accounts.map((a) => book.current(a))));
       const key = `e${i}`;
+      // The writer opens a private chat before its first entry (outbound.ts).
+      const direct = directs.chatOf(chat);
+      if (direct !== undefined) assert.equal(await directs.open(direct), true);
       await append(box, chat, key);
       appended.push({ chat, key });
       const after = await Promise.all(accounts.map((a) => book.current(a)));
@@ -98,6 +113,11 @@ test('pts moves by one per entry of the account\'s chats; getDifference from any
         assert.equal(at, now);
       }
     }
+    // Another process (or a restart) reads the same pts from the state.
+    const box2 = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
+    await box2.start();
+    const book2 = new PtsBook(state.store('mtproto'), box2, dir, directsOf(state.store('mtproto'), dir));
+    for (const a of accounts) assert.equal(await book2.current(a), await book.current(a));
   }), { numRuns: 40 });
 });
 
@@ -107,7 +127,7 @@ test('the logs and pts survive a reload from the state store; a re-delivered eve
   const box = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
   await box.start();
   for (let i = 0; i < 250; i++) await append(box, CHATS[i % 3]!, `k${i}`);
-  const book = new PtsBook(state.store('mtproto'), box, dir);
+  const book = new PtsBook(state.store('mtproto'), box, dir, directsOf(state.store('mtproto'), dir));
   const before = await Promise.all(dir.accounts.map((a) => book.current(a)));
   const again = await box.append('11', { kind: 'new', eventKey: 'k0', time: 1 }, () => assert.fail('not called for a known event'));
   await box.flush();
@@ -115,7 +135,7 @@ test('the logs and pts survive a reload from the state store; a re-delivered eve
 
   const box2 = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
   await box2.start();
-  const book2 = new PtsBook(state.store('mtproto'), box2, dir);
+  const book2 = new PtsBook(state.store('mtproto'), box2, dir, directsOf(state.store('mtproto'), dir));
   assert.deepEqual(await Promise.all(dir.accounts.map((a) => book2.current(a))), before);
   const a = dir.accounts[0]!;
   const diff = await book2.difference(a, before[0]! - 5, 100);
@@ -132,7 +152,7 @@ test('retention drops whole old blocks: getDifference from before them is differ
   const retain = 150;
   const box = new MessageBox(state.store('mtproto'), retain, silentLogger);
   await box.start();
-  const book = new PtsBook(state.store('mtproto'), box, dir);
+  const book = new PtsBook(state.store('mtproto'), box, dir, directsOf(state.store('mtproto'), dir));
   const a = dir.accounts[0]!;
   const start = await book.current(a);
   const total = Math.ceil(retain / BLOCK) * BLOCK + 3 * BLOCK;
@@ -156,13 +176,13 @@ test('an account whose chats change keeps its pts: it goes on from where it was'
   const box = new MessageBox(state.store('mtproto'), 1_000, silentLogger);
   await box.start();
   const narrow = directory([account(1, ['room11'])]);
-  const book = new PtsBook(state.store('mtproto'), box, narrow);
+  const book = new PtsBook(state.store('mtproto'), box, narrow, directsOf(state.store('mtproto'), narrow));
   for (let i = 0; i < 5; i++) await append(box, '11', `a${i}`);
   for (let i = 0; i < 7; i++) await append(box, '13', `c${i}`);
   const was = await book.current(narrow.accounts[0]!);
   // The config now gives the account a second chat (a restart with another config).
   const wide = directory([account(1, ['room11', 'room13'])]);
-  const book2 = new PtsBook(state.store('mtproto'), box, wide);
+  const book2 = new PtsBook(state.store('mtproto'), box, wide, directsOf(state.store('mtproto'), wide));
   const a = wide.accounts[0]!;
   assert.equal(await book2.current(a), was);
   await append(box, '13', 'c-new');
@@ -187,7 +207,7 @@ test('a batch is invisible until written; a failed write leaves nothing and the 
   const dir = directory([account(1, ['room11'])]);
   const box = new MessageBox(state, 1_000, silentLogger);
   await box.start();
-  const book = new PtsBook(state, box, dir);
+  const book = new PtsBook(state, box, dir, directsOf(state, dir));
   const a = dir.accounts[0]!;
   const before = await book.current(a);
   const batch = async () => {

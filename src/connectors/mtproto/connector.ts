@@ -35,12 +35,15 @@ export const MTPROTO_CAPABILITIES: Capabilities = {
   nativeIds: true,
   // People of other networks show their avatar as their profile photo (chat/profile-photos.ts).
   avatars: true,
+  // An account's private chats with people of other networks and with other accounts (chat/direct-chats.ts).
+  directChats: true,
 };
 
 /**
  * The MTProto connector: the MTProto 2.0 server (TCP, and WebSocket at /apiws on the HTTP port)
- * and its chat layer (chat/): accounts log in, bridged rooms are basic groups, the bus's
- * deliveries to `mtproto` endpoints become messages and live updates with per-account pts.
+ * and its chat layer (chat/): accounts log in, bridged rooms are basic groups and direct chats
+ * private chats, the bus's deliveries to `mtproto` endpoints become messages and live updates
+ * with per-account pts.
  */
 export class MtprotoConnector implements Connector {
   readonly network = 'mtproto';

@@ -1,4 +1,4 @@
-// The chat layer of the MTProto connector, put together: accounts and login, users and groups,
+// The chat layer of the MTProto connector, put together: accounts and login, users, groups and private chats,
 // the message box with per-account pts, live updates, files, flood control. It plugs into the
 // API dispatcher (`extend`, `authorizations`), consumes the connector's egress (`deliver`) and
 // serves files over HTTP (`fileRoute`). All persistent state is in `bus.state('mtproto')`, under `chat:`.
@@ -15,6 +15,7 @@ import type { MethodRegistry } from '../api/registry.ts';
 import type { LayeredCodec } from '../tl/layered-codec.ts';
 import { Authorizations } from './authorizations.ts';
 import type { KeyCompanion } from '../store/key-companions.ts';
+import { DirectChats } from './direct-chats.ts';
 import { Directory } from './directory.ts';
 import { FileKeys, fileRoute, Uploads } from './files.ts';
 import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
@@ -84,10 +85,11 @@ export class ChatLayer {
     const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media.service, opts.media.basePath, opts.config.files.maxFileBytes) : memoryFiles!;
     const files = new ChatFiles(store, new MediaIndex(state));
     const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, photos);
+    const directs = new DirectChats(state, directory, people, opts.logger);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos);
     const deps: ChatDeps = {
-      bus: opts.bus, state, directory, people, box, render, presence,
-      pts: new PtsBook(state, box, directory),
+      bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
+      pts: new PtsBook(state, box, directory, directs),
       live: new LiveSessions(opts.codec, opts.logger),
       authorizations: new Authorizations(state, directory, Date.now, opts.keyTtl),
       codes: new LoginCodes(state, opts.config.login),
@@ -101,7 +103,7 @@ export class ChatLayer {
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      bus: opts.bus, directory, people, box, pts: deps.pts, render, live: deps.live, presence, files,
+      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files,
       codec: opts.codec, logger: opts.logger,
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });

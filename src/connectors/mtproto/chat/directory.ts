@@ -3,6 +3,7 @@
 // sees which chat (its `rooms`).
 import type { MtprotoAccountConfig } from '../../../config/schema.ts';
 import { phoneDigits } from '../../../config/schema.ts';
+import type { DirectParty } from '../../../core/direct.ts';
 import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
 
 export interface Account {
@@ -18,14 +19,27 @@ export interface Account {
   readonly rooms: ReadonlySet<string> | undefined;
 }
 
+/**
+ * A conversation: a bridged basic group, or a private chat with one person (`direct`: a `dm:`
+ * room of the core, see direct-chats.ts). Its log, its messages' `chat` and its read marks are
+ * keyed by `address`.
+ */
 export interface ChatInfo {
+  /** A group's chat id; 0 for a private chat (whose peer depends on who looks: DirectChats.peerOf). */
   readonly id: bigint;
-  /** The endpoint address (decimal chat id). */
+  /** A group's endpoint address (decimal chat id); a private chat's `dm:` room key. */
   readonly address: string;
+  /**
+   * A group's endpoint: where the id map keeps its message ids. A private chat has no endpoint of
+   * its own (`{ mtproto, <room key> }` stands here): its ids are kept under each delivery's own,
+   * the account's (outbound.ts), where the mapper looks them up.
+   */
   readonly endpoint: Endpoint;
   /** The canonical room it belongs to. */
   readonly room: string;
   readonly title: string;
+  /** A private chat: its two parties, in key order. */
+  readonly direct?: { readonly parties: readonly [DirectParty, DirectParty] };
 }
 
 /** Largest basic-group id clients accept (TDLib: 999999999999). */

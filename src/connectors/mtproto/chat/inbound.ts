@@ -19,11 +19,26 @@ export function senderOf(account: Account): Actor {
 }
 
 /**
- * Where an event of a call comes from: the chat's endpoint and the calling session. No nativeId:
- * a message gets its id only when the bus delivers it back (outbound.ts links it in the id map).
+ * Where an event of a call comes from: the chat's endpoint (in a private chat, the account's own
+ * id: docs/connectors.md) and the calling session. No nativeId: a message gets its id only when
+ * the bus delivers it back (outbound.ts links it in the id map).
  */
 export function originOf(chat: ChatInfo, ctx: ApiCallContext): Origin {
-  return { connector: CONNECTOR, endpoint: chat.address, ...(ctx.channel !== undefined ? { session: ctx.channel.key } : {}) };
+  const endpoint = chat.direct !== undefined && ctx.user !== undefined ? String(ctx.user.userId) : chat.address;
+  return { connector: CONNECTOR, endpoint, ...(ctx.channel !== undefined ? { session: ctx.channel.key } : {}) };
+}
+
+/**
+ * A private chat's events must reach its other party: their network runs and takes direct chats
+ * here (the router says where an event goes), and the chat is not one too many for an account
+ * here. Otherwise the call fails before anything is published.
+ */
+async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, event: CanonicalEvent): Promise<void> {
+  const parties = chat.direct?.parties;
+  if (parties === undefined) return;
+  const peer = parties[0].network === CONNECTOR && parties[0].id === String(account.id) ? parties[1] : parties[0];
+  if (!deps.routing.route(event).some((ep) => ep.connector === peer.network && ep.address === peer.id)) throw new RpcError(400, 'PEER_ID_INVALID');
+  if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');
 }
 
 /** Validates an event built from a call; a refusal is the client's input: 400 with the field. */
@@ -57,6 +72,7 @@ export interface ToPublish {
  */
 export async function publishAll(deps: ChatDeps, account: Account, turn: Turn, items: readonly ToPublish[]): Promise<Published[]> {
   let pending: Promise<{ id: string; duplicate: boolean }>[];
+  for (const { chat, event } of items) await checkReach(deps, account, chat, event);
   await turn.ready;
   try {
     // Issued back to back, in order: the bus keeps the order of publish calls.

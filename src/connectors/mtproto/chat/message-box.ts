@@ -107,21 +107,22 @@ export class MessageBox {
    * held the egress consumer meanwhile, and reserved sequence numbers past ours), everything in
    * memory is stale: forget it and go on after what it used. One read per second of deliveries at
    * most: another instance can only have written after this one went a lease's time (about 10 s)
-   * without deliveries, and the first batch after such a pause always checks.
+   * without deliveries, and the first batch after such a pause always checks. True when it reloaded.
    */
-  async catchUp(now = Date.now()): Promise<void> {
+  async catchUp(now = Date.now()): Promise<boolean> {
     await this.#tail;
     const last = this.#checkedAt;
     this.#checkedAt = now;
-    if (now - last < CATCH_UP_EVERY_MS) return;
+    if (now - last < CATCH_UP_EVERY_MS) return false;
     const stored = await this.#storedReserve();
-    if (stored <= this.#reserved) return;
+    if (stored <= this.#reserved) return false;
     this.logger.info({ reserved: this.#reserved, stored }, 'mtproto: another instance appended meanwhile: reloading the message box');
     this.#chats.clear();
     this.#records.clear();
     this.#reserved = stored;
     this.#next = stored + 1;
     this.#blockEnd = 0;
+    return true;
   }
 
   /**

@@ -2,9 +2,12 @@
 // each delivery to a chat becomes an entry of that chat's log (new message, edit, reaction,
 // deletion, read mark) and an update pushed to every session here of every account that sees
 // the chat, with that account's pts; typing and presence are pushed only (they have no pts).
+// A delivery of a direct room is for an account's private chat (direct-chats.ts): when both
+// parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
 import type { Bus, Delivery, Fanout } from '../../../bus/types.ts';
+import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
 import { isDirectRoom } from '../../../core/direct.ts';
@@ -12,6 +15,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
+import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import type { LiveSessions } from './live-sessions.ts';
 import type { MediaInfo, MessageBox, MessageRecord } from './message-box.ts';
@@ -25,6 +29,7 @@ import type { LayeredCodec } from '../tl/layered-codec.ts';
 export interface OutboundDeps {
   readonly bus: Bus;
   readonly directory: Directory;
+  readonly directs: DirectChats;
   readonly people: People;
   readonly box: MessageBox;
   readonly pts: PtsBook;
@@ -43,6 +48,17 @@ export const FANOUT_CHANNEL = 'mtproto';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/** A delivery's conversation, and in a private chat the account it is addressed to. */
+interface Target {
+  readonly chat: ChatInfo;
+  /**
+   * Where the id map keeps the conversation's message ids: a group's endpoint; in a private chat,
+   * the delivery's own (the account's: where the mapper looks up what a reply or edit points at).
+   */
+  readonly endpoint: Endpoint;
+  readonly to?: Account;
+}
+
 /** Work that follows a batch's write: its id-map link, its live updates. */
 interface After {
   readonly link?: () => Promise<void>;
@@ -57,18 +73,20 @@ export class Outbound {
 
   /** The egress handler. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
-    await this.d.box.catchUp();
+    if (await this.d.box.catchUp()) this.d.directs.forget();
     // What follows the batch's write, in order: id-map links, then live updates.
     const after: After[] = [];
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
-      if (this.#directChat(delivery)) continue;
-      const chat = this.d.directory.chatOfAddress(delivery.target.address);
-      if (chat === undefined) {
-        this.d.logger.warn({ endpoint: delivery.target.address, event: delivery.event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
+      const target = this.#targetOf(delivery, true);
+      if (target === undefined) continue;
+      // A private chat joins its accounts' sets (their pts) before its first entry; typing and presence write none.
+      const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership';
+      if (target.chat.direct !== undefined && writes && !await this.d.directs.open(target.chat)) {
+        this.d.logger.warn({ room: target.chat.room, event: delivery.event.id }, 'mtproto: an account has too many private chats for a new one: dropped');
         continue;
       }
-      await this.#one(chat, delivery.event, hintsOf(delivery), after);
+      await this.#one(target, delivery.event, hintsOf(delivery), after);
     }
     // The id-map links go out together with the batch's writes, not one round trip after them:
     // this handler runs inside the bus's publish (direct delivery), so every round trip here holds
@@ -101,28 +119,38 @@ export class Outbound {
 
   /** Fanned-in batches may have been lost: read every chat again when it is next needed. */
   readonly resync = (): void => {
-    this.#fanChain = this.#fanChain.then(() => this.d.box.forgetAll());
+    this.#fanChain = this.#fanChain.then(() => {
+      this.d.box.forgetAll();
+      this.d.directs.forget();
+    });
   };
 
   async #fannedIn(deliveries: readonly Delivery[]): Promise<void> {
     const refreshed = new Map<string, Promise<unknown>>();
+    // A private chat between two accounts here comes once per party: its entries are pushed once.
+    const pushed = new Set<string>();
     for (const delivery of deliveries) {
-      if (delivery.target.connector !== 'mtproto' || isDirectRoom(delivery.event.room)) continue;
-      const chat = this.d.directory.chatOfAddress(delivery.target.address);
-      if (chat === undefined) continue;
+      if (delivery.target.connector !== 'mtproto') continue;
+      const target = this.#targetOf(delivery, false);
+      if (target === undefined) continue;
+      const { chat } = target;
+      if (chat.direct !== undefined) await this.d.directs.learn(chat);
       if (!refreshed.has(chat.address)) refreshed.set(chat.address, this.d.box.refresh(chat.address));
       await refreshed.get(chat.address);
       const { event } = delivery;
       const hints = hintsOf(delivery);
       const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
       if (event.kind === 'typing') {
-        await this.#pushTyping(chat, event, await this.d.people.senderIdOf(event.sender, hints?.identity));
+        await this.#pushTyping(target, event, await this.d.people.senderIdOf(event.sender, hints?.identity));
       } else if (event.kind === 'presence') {
         const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
-        this.#pushPresence(chat, event, await this.d.people.senderIdOf(event.sender, hints?.identity), at);
+        this.#pushPresence(target, event, await this.d.people.senderIdOf(event.sender, hints?.identity), at);
       } else if (event.kind !== 'membership') {
         const part = hints?.part?.index ?? 0;
-        const found = await this.d.box.find(chat.address, event.kind === 'message' && part > 0 ? `${event.id}#${part}` : event.id);
+        const eventKey = event.kind === 'message' && part > 0 ? `${event.id}#${part}` : event.id;
+        if (pushed.has(`${chat.address}\n${eventKey}`)) continue;
+        pushed.add(`${chat.address}\n${eventKey}`);
+        const found = await this.d.box.find(chat.address, eventKey);
         if (found === undefined) continue; // the writer dropped it (it pointed at an unknown message)
         const record = found.entry.k === 'read' ? undefined : await this.d.box.record(found.entry.m);
         await this.#pushEntry(chat, found.entry, record, origin);
@@ -131,35 +159,48 @@ export class Outbound {
   }
 
   /**
-   * A delivery of a direct chat (docs/connectors.md): its target address is a person, not a group.
-   * The chat layer serves basic groups only, so it is refused, visibly: taking the address for a
-   * chat id would put a private message into the group that has the same number.
+   * The conversation a delivery is for, and the account it is addressed to in a private chat; or
+   * undefined (logged when `log`). A direct room's target is a person, not a group: taking their
+   * id for a chat id would put a private message into the group that has the same number.
    */
-  #directChat(delivery: Delivery): boolean {
-    if (!isDirectRoom(delivery.event.room)) return false;
-    this.d.logger.warn({ room: delivery.event.room, user: delivery.target.address, event: delivery.event.id }, 'mtproto: direct chats are not served (only bridged groups): dropped');
-    return true;
+  #targetOf(delivery: Delivery, log: boolean): Target | undefined {
+    const { event, target } = delivery;
+    if (isDirectRoom(event.room)) {
+      const chat = this.d.directs.chatOf(event.room);
+      const account = chat?.direct?.parties.find((p) => p.network === 'mtproto' && p.id === target.address);
+      const to = account === undefined ? undefined : this.d.directs.accountOfParty(account);
+      if (chat === undefined || to === undefined) {
+        // The login service's messages (code-delivery.ts) come back to their own sender, who is no account: nothing to say.
+        const ownEcho = event.origin.connector === 'mtproto' && event.origin.endpoint === target.address;
+        if (log && !ownEcho) this.d.logger.info({ room: event.room, user: target.address, event: event.id }, 'mtproto: a private message for a user who is no account here: dropped');
+        return undefined;
+      }
+      return { chat, endpoint: target, to };
+    }
+    const chat = this.d.directory.chatOfAddress(target.address);
+    if (chat === undefined && log) this.d.logger.warn({ endpoint: target.address, event: event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
+    return chat === undefined ? undefined : { chat, endpoint: chat.endpoint };
   }
 
   /** `hints`: what the mapper says about the delivery (absent with the mapper off). */
-  async #one(chat: ChatInfo, event: CanonicalEvent, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+  async #one(to: Target, event: CanonicalEvent, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const target = hints?.refs?.target;
     switch (event.kind) {
-      case 'message': return this.#message(chat, event, hints, after);
-      case 'edit': return this.#change(chat, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
-      case 'retract': return this.#change(chat, event, after, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      case 'message': return this.#message(to, event, hints, after);
+      case 'edit': return this.#change(to, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'retract': return this.#change(to, event, after, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
-        return this.#change(chat, event, after, 'react', event.target, target, (r) => {
+        return this.#change(to, event, after, 'react', event.target, target, (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
           return { ...r, reactions };
         });
       }
-      case 'receipt': return this.#receipt(chat, event, hints, after);
-      case 'typing': return this.#typing(chat, event, hints, after);
-      case 'presence': return this.#presence(chat, event, hints, after);
+      case 'receipt': return this.#receipt(to, event, hints, after);
+      case 'typing': return this.#typing(to, event, hints, after);
+      case 'presence': return this.#presence(to, event, hints, after);
       case 'membership': return;
     }
   }
@@ -184,18 +225,19 @@ export class Outbound {
    * The message id a canonical event has in a chat (undefined: never delivered there, or
    * forgotten): the mapper's resolved native id when it gave one, else the id map, else the log.
    */
-  async #msgIdOf(chat: ChatInfo, eventId: EventId, resolved?: string): Promise<number | undefined> {
+  async #msgIdOf({ chat, endpoint }: Target, eventId: EventId, resolved?: string): Promise<number | undefined> {
     if (resolved !== undefined && /^\d{1,10}$/.test(resolved)) return Number(resolved);
-    const native = await this.d.bus.idMap.nativeOf(eventId, chat.endpoint);
+    const native = await this.d.bus.idMap.nativeOf(eventId, endpoint);
     if (native !== undefined && /^\d+$/.test(native)) return Number(native);
     // Earlier in this very batch: not linked yet.
     const found = await this.d.box.find(chat.address, eventId, true);
     return found?.entry.k === 'new' ? found.entry.m : undefined;
   }
 
-  async #message(chat: ChatInfo, event: EventOfKind<'message'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+  async #message(to: Target, event: EventOfKind<'message'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+    const { chat } = to;
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
-    const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(chat, event.replyTo, hints?.refs?.replyTo);
+    const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(to, event.replyTo, hints?.refs?.replyTo);
     let text = event.text;
     const spans: Span[] = [...(event.spans ?? [])];
     let media: MediaInfo | undefined;
@@ -225,12 +267,13 @@ export class Outbound {
     }));
     // The first part stands for the event (replies, edits and reactions point at it); linked
     // again for a re-delivered batch too, in case the link is what failed the first time.
-    const link = part === 0 ? () => this.d.bus.idMap.link(event.id, chat.endpoint, String(result.entry.m)) : undefined;
+    const link = part === 0 ? () => this.d.bus.idMap.link(event.id, to.endpoint, String(result.entry.m)) : undefined;
     after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record, origin) } : {}) });
   }
 
-  async #change(chat: ChatInfo, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
-    const id = await this.#msgIdOf(chat, target, resolved);
+  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const { chat } = to;
+    const id = await this.#msgIdOf(to, target, resolved);
     if (id === undefined) {
       this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
       return;
@@ -249,9 +292,10 @@ export class Outbound {
     if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, result.record, origin) });
   }
 
-  async #receipt(chat: ChatInfo, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+  async #receipt(to: Target, event: EventOfKind<'receipt'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     if (event.receipt !== 'displayed') return;
-    const id = await this.#msgIdOf(chat, event.target, hints?.refs?.target);
+    const { chat } = to;
+    const id = await this.#msgIdOf(to, event.target, hints?.refs?.target);
     if (id === undefined) return;
     const reader = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
@@ -265,7 +309,7 @@ export class Outbound {
    */
   async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined, origin: string | undefined): Promise<void> {
     // Only accounts with a session to push to: the sender's own session got the entry as its answer.
-    const members = this.d.directory.membersOf(chat).filter((a) => this.d.live.reaches(a.id, origin));
+    const members = this.#membersOf(chat).filter((a) => this.d.live.reaches(a.id, origin));
     if (members.length === 0) return;
     const userIds = new Set<bigint>();
     if (record !== undefined) {
@@ -276,48 +320,69 @@ export class Outbound {
     const persons = (await Promise.all([...userIds].map((id) => this.d.people.person(id)))).filter((p) => p !== undefined);
     for (const account of members) {
       const pts = await this.d.pts.at(account, entry.g);
+      // A private chat's peer is a user the update must carry (it may not have written in it).
+      const peer = chat.direct !== undefined ? this.d.directs.peerOf(chat, account.id) : undefined;
+      const peers = peer === undefined || userIds.has(peer) ? [] : [await this.d.people.person(peer)].filter((p) => p !== undefined);
       this.d.live.push(account.id, (layer) => {
         const view = this.#view(account, layer);
         const update = this.d.render.update(entry, record, chat.address, view, pts);
         if (update === undefined) return undefined;
-        return { _: 'updates', updates: [update], users: persons.map((p) => this.d.render.userObject(p, view)), chats: [this.d.render.chatObject(chat, view)], date: view.now, seq: 0 };
+        return { _: 'updates', updates: [update], users: [...persons, ...peers].map((p) => this.d.render.userObject(p, view)), chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0 };
       }, origin);
     }
+  }
+
+  /** The accounts of a conversation: a group's members, a private chat's parties here. */
+  #membersOf(chat: ChatInfo): Account[] {
+    return chat.direct !== undefined ? this.d.directs.accountsOf(chat) : this.d.directory.membersOf(chat);
   }
 
   #view(account: Account, layer: number): View {
     return { account, schema: this.d.codec.schemaFor(layer), now: seconds(Date.now()) };
   }
 
-  async #typing(chat: ChatInfo, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+  async #typing(to: Target, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
-    after.push({ push: () => this.#pushTyping(chat, event, from) });
+    after.push({ push: () => this.#pushTyping(to, event, from) });
   }
 
-  async #pushTyping(chat: ChatInfo, event: EventOfKind<'typing'>, from: bigint): Promise<void> {
+  /**
+   * Who hears typing and presence, which have no entry to write once: a group's members; in a
+   * private chat, the account the delivery is for (the other party gets its own delivery).
+   */
+  #audienceOf(to: Target): Account[] {
+    return to.to !== undefined ? [to.to] : this.d.directory.membersOf(to.chat);
+  }
+
+  async #pushTyping(to: Target, event: EventOfKind<'typing'>, from: bigint): Promise<void> {
+    const { chat } = to;
     const action = { _: event.state === 'active' ? 'sendMessageTypingAction' : 'sendMessageCancelAction' };
-    for (const account of this.d.directory.membersOf(chat)) {
+    for (const account of this.#audienceOf(to)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
       const person = await this.d.people.person(from);
       this.d.live.push(account.id, (layer) => {
         const view = this.#view(account, layer);
+        // In a private chat the one who types is the peer: updateUserTyping names only them.
+        const update = chat.direct !== undefined
+          ? { _: 'updateUserTyping', user_id: from, action }
+          : { _: 'updateChatUserTyping', chat_id: chat.id, from_id: peerUser(from), action };
         return {
-          _: 'updates', updates: [{ _: 'updateChatUserTyping', chat_id: chat.id, from_id: peerUser(from), action }],
-          users: person === undefined ? [] : [this.d.render.userObject(person, view)], chats: [this.d.render.chatObject(chat, view)], date: view.now, seq: 0,
+          _: 'updates', updates: [update],
+          users: person === undefined ? [] : [this.d.render.userObject(person, view)], chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0,
         };
       });
     }
   }
 
-  async #presence(chat: ChatInfo, event: EventOfKind<'presence'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
+  async #presence(to: Target, event: EventOfKind<'presence'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
     const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
-    after.push({ push: () => this.#pushPresence(chat, event, from, at) });
+    after.push({ push: () => this.#pushPresence(to, event, from, at) });
   }
 
-  #pushPresence(chat: ChatInfo, event: EventOfKind<'presence'>, from: bigint, at: number): void {
+  #pushPresence(to: Target, event: EventOfKind<'presence'>, from: bigint, at: number): void {
     this.d.presence.set(from, event.state, at);
-    for (const account of this.d.directory.membersOf(chat)) {
+    for (const account of this.#audienceOf(to)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
       this.d.live.push(account.id, (layer) => {
         const view = this.#view(account, layer);

@@ -8,8 +8,12 @@
 // (config change), so that its pts goes on from where it was. getDifference(pts) is then the
 // entries after the place where pts(g) reaches the client's pts: found by binary search over g,
 // read from the chats' logs, never copied per account.
+//
+// Private chats (direct-chats.ts) count whole, outside the offset: an account's set of them only
+// grows, and each joins it before its first entry, so every entry of one is an update for it.
 import type { StateStore } from '../../../bus/types.ts';
 import type { ChatLog, LogEntry } from './chat-log.ts';
+import type { DirectChats } from './direct-chats.ts';
 import type { Account, Directory } from './directory.ts';
 import type { MessageBox } from './message-box.ts';
 
@@ -34,10 +38,12 @@ interface OffsetRecord {
 export class PtsBook {
   readonly #offsets = new Map<bigint, Promise<number>>();
 
-  constructor(private readonly state: StateStore, private readonly box: MessageBox, private readonly directory: Directory) {}
+  constructor(private readonly state: StateStore, private readonly box: MessageBox, private readonly directory: Directory, private readonly directs: DirectChats) {}
 
+  /** The logs whose entries move the account's pts: its groups' and its private chats'. */
   async logsOf(account: Account): Promise<ChatLog[]> {
-    return Promise.all(this.directory.chatsOf(account).map((c) => this.box.chat(c.address)));
+    const chats = [...this.directory.chatsOf(account).map((c) => c.address), ...await this.directs.keysOf(account)];
+    return Promise.all(chats.map((c) => this.box.chat(c)));
   }
 
   offsetOf(account: Account): Promise<number> {

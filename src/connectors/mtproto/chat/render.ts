@@ -5,6 +5,8 @@
 import type { TlObject } from '../tl/codec.ts';
 import type { TlSchema } from '../tl/schema.ts';
 import type { LogEntry } from './chat-log.ts';
+import { isDirectRoom } from '../../../core/direct.ts';
+import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import type { FileKeys } from './files.ts';
@@ -30,7 +32,28 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly photos?: ProfilePhotos) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos) {}
+
+  /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
+  peer(chat: ChatInfo, view: View): TlObject {
+    return chat.direct !== undefined ? peerUser(this.directs.peerOf(chat, view.account.id)) : peerChat(chat.id);
+  }
+
+  /** The Peer of the conversation a log or message belongs to (its address: a chat id, or a `dm:` room key). */
+  peerOfAddress(address: string, view: View): TlObject {
+    const direct = isDirectRoom(address) ? this.directs.chatOf(address) : undefined;
+    return direct !== undefined ? this.peer(direct, view) : peerChat(address);
+  }
+
+  /** The user a private chat shows one account (a group: none). */
+  usersOfChat(chat: ChatInfo, view: View): bigint[] {
+    return chat.direct !== undefined ? [this.directs.peerOf(chat, view.account.id)] : [];
+  }
+
+  /** Chat objects of the groups among `chats` (private chats have none: their peer is a user). */
+  chatObjects(chats: Iterable<ChatInfo>, view: View): TlObject[] {
+    return [...chats].flatMap((c) => (c.direct === undefined ? [this.chatObject(c, view)] : []));
+  }
 
   userObject(person: Person, view: View): TlObject {
     const photo = this.photoOfPerson(person);
@@ -81,7 +104,7 @@ export class Renderer {
   }
 
   message(record: MessageRecord, view: View): TlObject {
-    const peer = peerChat(record.chat);
+    const peer = this.peerOfAddress(record.chat, view);
     if (record.deleted === true) return { _: 'messageEmpty', id: record.id, peer_id: peer };
     if (record.service === 'create') {
       const chat = this.directory.chatOfAddress(record.chat);
@@ -160,7 +183,7 @@ export class Renderer {
       case 'del':
         return { _: 'updateDeleteMessages', messages: [entry.m], ...counts };
       case 'read': {
-        const peer = peerChat(chat);
+        const peer = this.peerOfAddress(chat, view);
         return entry.u === String(view.account.id)
           ? { _: 'updateReadHistoryInbox', peer, max_id: entry.m, still_unread_count: 0, ...counts }
           : { _: 'updateReadHistoryOutbox', peer, max_id: entry.m, ...counts };

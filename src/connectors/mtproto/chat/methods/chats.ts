@@ -1,13 +1,13 @@
-// The bridged rooms as basic groups: dialogs, chats, full chats, history and messages by id.
-// History is the chat's log: the room's canonical stream as the bus delivered it to this chat
-// (after the mapper), with the message ids clients know.
+// The bridged rooms as basic groups, and private chats with people: dialogs, chats, full chats,
+// history and messages by id. History is the chat's log: the room's canonical stream as the bus
+// delivered it to this chat (after the mapper), with the message ids clients know.
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { ChatLog } from '../chat-log.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
-import { badRequest, chatOfPeer, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
 const DEFAULT_HISTORY = 20;
@@ -30,7 +30,7 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf): Pro
   const me = String(view.account.id);
   const inbox = await readInboxOf(deps, view.account, d.chat);
   return {
-    _: 'dialog', peer: { _: 'peerChat', chat_id: d.chat.id }, top_message: d.top?.id ?? 0,
+    _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
     unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: { _: 'peerNotifySettings' },
   };
@@ -49,12 +49,15 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const all: DialogOf[] = [];
-    for (const chat of deps.directory.chatsOf(view.account)) {
+    for (const chat of await chatsOfAccount(deps, view.account)) {
       const log = await deps.box.chat(chat.address);
-      all.push({ chat, log, top: await topOf(deps, log) });
+      const top = await topOf(deps, log);
+      // A private chat whose messages are all gone is not listed (a group always is).
+      if (chat.direct !== undefined && top === undefined) continue;
+      all.push({ chat, log, top });
     }
     // Newest activity first; chats without messages last, by id.
-    all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : 1));
+    all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');
     const offsetDate = intField(call, 'offset_date');
     const after = all.filter((d) => (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate));
@@ -64,8 +67,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const body = {
       dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d))),
       messages: tops.map((r) => deps.render.message(r, view)),
-      chats: page.map((d) => deps.render.chatObject(d.chat, view)),
-      users: await deps.render.users([view.account.id, ...tops.flatMap(usersOfRecord)], view),
+      chats: deps.render.chatObjects(page.map((d) => d.chat), view),
+      users: await deps.render.users([view.account.id, ...tops.flatMap(usersOfRecord), ...page.flatMap((d) => deps.render.usersOfChat(d.chat, view))], view),
     };
     return page.length < all.length ? { _: 'messages.dialogsSlice', count: all.length, ...body } : { _: 'messages.dialogs', ...body };
   });
@@ -78,16 +81,17 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const users: bigint[] = [view.account.id];
     for (const p of listField(call, 'peers')) {
       const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
-      const chat = chatOfPeer(deps, view.account, inner);
+      const chat = await chatOfPeer(deps, view.account, inner);
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log);
       dialogs.push(await dialogObject(deps, view, { chat, log, top }));
       if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
       chats.push(chat);
+      users.push(...deps.render.usersOfChat(chat, view));
     }
     const pts = await deps.pts.current(view.account);
     return {
-      _: 'messages.peerDialogs', dialogs, messages, chats: chats.map((c) => deps.render.chatObject(c, view)), users: await deps.render.users(users, view),
+      _: 'messages.peerDialogs', dialogs, messages, chats: deps.render.chatObjects(chats, view), users: await deps.render.users(users, view),
       state: { _: 'updates.state', pts, qts: 0, date: view.now, seq: 0, unread_count: 0 },
     };
   });
@@ -122,7 +126,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   // Newest first, from offset_id / offset_date, shifted by add_offset, within max_id / min_id.
   register(methods, deps, 'messages.getHistory', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const log = await deps.box.chat(chat.address);
     const ids = log.messageIds().reverse();
     const offsetId = intField(call, 'offset_id');
@@ -146,34 +150,31 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const records = (await Promise.all(picked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true);
     const body = {
       messages: records.map((r) => deps.render.message(r, view)),
-      chats: [deps.render.chatObject(chat, view)],
-      users: await deps.render.users(records.flatMap(usersOfRecord), view),
+      chats: deps.render.chatObjects([chat], view),
+      users: await deps.render.users([...records.flatMap(usersOfRecord), ...deps.render.usersOfChat(chat, view)], view),
     };
     return records.length < ids.length ? { _: 'messages.messagesSlice', count: ids.length, ...body } : { _: 'messages.messages', ...body };
   });
 
   register(methods, deps, 'messages.getMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const visible = new Set(deps.directory.chatsOf(view.account).map((c) => c.address));
+    const visible = new Map((await chatsOfAccount(deps, view.account)).map((c) => [c.address, c]));
     const messages: TlObject[] = [];
     const users: bigint[] = [];
-    const chats = new Set<string>();
+    const chats = new Set<ChatInfo>();
     for (const input of listField(call, 'id')) {
       const inner = typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined;
       const id = inner?._ === 'inputMessageID' || inner?._ === 'inputMessageReplyTo' ? intField(inner, 'id') : 0;
       const record = id > 0 ? await deps.box.record(id) : undefined;
-      if (record === undefined || !visible.has(record.chat)) {
+      const chat = record === undefined ? undefined : visible.get(record.chat);
+      if (record === undefined || chat === undefined) {
         messages.push({ _: 'messageEmpty', id });
         continue;
       }
       messages.push(deps.render.message(record, view));
-      users.push(...usersOfRecord(record));
-      chats.add(record.chat);
+      users.push(...usersOfRecord(record), ...deps.render.usersOfChat(chat, view));
+      chats.add(chat);
     }
-    return {
-      _: 'messages.messages', messages,
-      chats: [...chats].flatMap((c) => { const info = deps.directory.chatOfAddress(c); return info === undefined ? [] : [deps.render.chatObject(info, view)]; }),
-      users: await deps.render.users(users, view),
-    };
+    return { _: 'messages.messages', messages, chats: deps.render.chatObjects(chats, view), users: await deps.render.users(users, view) };
   });
 }

@@ -2,6 +2,7 @@
 // (flood control per account and method class, update channel registration) and the lookups of
 // input peers, users and messages with the rpc_errors Telegram answers for bad ones.
 import type { Bus } from '../../../../bus/types.ts';
+import type { RoutingView } from '../../../../core/endpoint.ts';
 import type { Logger } from '../../../../core/logger.ts';
 import type { ApiCallContext } from '../../api/context.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
@@ -9,6 +10,7 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { LayeredCodec } from '../../tl/layered-codec.ts';
 import type { Authorizations } from '../authorizations.ts';
+import type { DirectChats } from '../direct-chats.ts';
 import type { Account, ChatInfo, Directory } from '../directory.ts';
 import type { FileKeys, Uploads } from '../files.ts';
 import type { ChatFiles } from '../chat-files.ts';
@@ -26,8 +28,11 @@ import type { StateStore } from '../../../../bus/types.ts';
 
 export interface ChatDeps {
   readonly bus: Bus;
+  /** Where the router sends an event: whether a private chat's other party can be reached at all. */
+  readonly routing: RoutingView;
   readonly state: StateStore;
   readonly directory: Directory;
+  readonly directs: DirectChats;
   readonly people: People;
   readonly box: MessageBox;
   readonly pts: PtsBook;
@@ -126,12 +131,30 @@ export function listField(call: TlObject, name: string): TlValue[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** The chat an InputPeer names, if the account sees it; PEER_ID_INVALID otherwise (private chats are not bridged). */
-export function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): ChatInfo {
+/**
+ * The conversation an InputPeer names: a group the account sees, or its private chat with a user
+ * it was shown (the access hash must be the one it was given); PEER_ID_INVALID otherwise.
+ */
+export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): Promise<ChatInfo> {
+  if (peer?._ === 'inputPeerUser') {
+    const id = peer['user_id'];
+    const hash = peer['access_hash'];
+    const chat = typeof id === 'bigint' && typeof hash === 'bigint' && deps.keys.checkPeerHash('user', String(id), hash)
+      ? await deps.directs.with(account, id)
+      : undefined;
+    if (chat === undefined) throw badRequest('PEER_ID_INVALID');
+    return chat;
+  }
   const id = peer?._ === 'inputPeerChat' ? peer['chat_id'] : undefined;
   const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
   if (chat === undefined || !deps.directory.mayUse(account, chat)) throw badRequest('PEER_ID_INVALID');
   return chat;
+}
+
+/** Every conversation of an account: its groups, then its private chats. */
+export async function chatsOfAccount(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
+  const directs = (await deps.directs.keysOf(account)).flatMap((key) => { const chat = deps.directs.chatOf(key); return chat === undefined ? [] : [chat]; });
+  return [...deps.directory.chatsOf(account), ...directs];
 }
 
 /** The user an InputUser / InputPeer names (self included), or undefined. */
@@ -159,11 +182,11 @@ export async function liveMessage(deps: ChatDeps, chat: ChatInfo, id: number): P
   return record;
 }
 
-/** `updates` with the users and chats its updates mention. */
+/** `updates` with the users and chats its updates mention (a private chat: its peer, among the users). */
 export async function updatesOf(deps: ChatDeps, view: View, updates: TlObject[], userIds: Iterable<bigint>, chats: readonly ChatInfo[]): Promise<TlObject> {
   return {
-    _: 'updates', updates, users: await deps.render.users(userIds, view),
-    chats: chats.map((c) => deps.render.chatObject(c, view)), date: view.now, seq: 0,
+    _: 'updates', updates, users: await deps.render.users([...userIds, ...chats.flatMap((c) => deps.render.usersOfChat(c, view))], view),
+    chats: deps.render.chatObjects(chats, view), date: view.now, seq: 0,
   };
 }
 

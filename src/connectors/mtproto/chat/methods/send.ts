@@ -13,7 +13,7 @@ import { entitiesToSpans } from '../entities.ts';
 import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { readInboxOf } from './chats.ts';
-import { accountOf, badRequest, type ChatCallContext, chatOfPeer, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 
 /** Reactions one account may set on one message. */
@@ -72,13 +72,13 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
-    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     return send(ctx, account, chat, call, textOf(deps, call, false));
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
-    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = textOf(deps, call, true);
     const media = await mediaOfInput(deps, account, objectField(call, 'media'));
     return send(ctx, account, chat, call, { ...text, media });
@@ -86,7 +86,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.editMessage', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const record = await liveMessage(deps, chat, intField(call, 'id'));
     if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
@@ -103,10 +103,10 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
   });
 
-  // Basic groups: ids without a peer. Only one's own messages can be deleted for everyone.
+  // Basic groups and private chats: ids without a peer. Only one's own messages can be deleted, for everyone.
   register(methods, deps, 'messages.deleteMessages', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
-    const visible = new Map(deps.directory.chatsOf(account).map((c) => [c.address, c]));
+    const visible = new Map((await chatsOfAccount(deps, account)).map((c) => [c.address, c]));
     const ids = [...new Set(listField(call, 'id').filter((v): v is number => typeof v === 'number'))].slice(0, 100);
     const targets = [];
     for (const id of ids) {
@@ -130,7 +130,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.sendReaction', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const record = await liveMessage(deps, chat, intField(call, 'msg_id'));
     // Layer 145+: a vector of Reaction (empty or absent = none); before: one emoticon string ('' = none).
     const raw = call['reaction'];
@@ -152,7 +152,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   // Typing is fire and forget: published, not waited for.
   register(methods, deps, 'messages.setTyping', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
-    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const action = objectField(call, 'action');
     const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
     const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx), state });
@@ -170,7 +170,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.readHistory', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
-    const chat = chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const log = await deps.box.chat(chat.address);
     const maxId = intField(call, 'max_id');
     const ids = log.messageIds();

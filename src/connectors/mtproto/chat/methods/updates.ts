@@ -32,7 +32,7 @@ export function registerUpdates(methods: MethodRegistry, deps: ChatDeps): void {
     const chats = new Map<string, ChatInfo>();
     for (const item of diff.items) {
       const { entry } = item;
-      const chat = deps.directory.chatOfAddress(item.log.chat);
+      const chat = deps.directory.chatOfAddress(item.log.chat) ?? deps.directs.chatOf(item.log.chat);
       if (chat !== undefined) chats.set(chat.address, chat);
       if (entry.k === 'read') {
         const update = deps.render.update(entry, undefined, item.log.chat, view, item.pts);
@@ -55,7 +55,8 @@ export function registerUpdates(methods: MethodRegistry, deps: ChatDeps): void {
     const state = { _: 'updates.state', pts: diff.pts, qts: 0, date: view.now, seq: 0, unread_count: 0 };
     const body = {
       new_messages: newMessages, new_encrypted_messages: [], other_updates: others,
-      chats: [...chats.values()].map((c) => deps.render.chatObject(c, view)), users: await deps.render.users(users, view),
+      chats: deps.render.chatObjects(chats.values(), view),
+      users: await deps.render.users([...users, ...[...chats.values()].flatMap((c) => deps.render.usersOfChat(c, view))], view),
     };
     return diff.final ? { _: 'updates.difference', ...body, state } : { _: 'updates.differenceSlice', ...body, intermediate_state: state };
   });

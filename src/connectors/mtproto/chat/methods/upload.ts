@@ -75,7 +75,7 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.uploadMedia', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const info = await mediaOfInput(deps, view.account, objectField(call, 'media'));
     return deps.render.media({ id: 0, chat: '0', ev: '', from: String(view.account.id), date: ctx.now, text: '', media: info });
   });
