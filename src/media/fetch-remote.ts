@@ -82,7 +82,8 @@ export class RemoteFetcher implements MediaFetcher {
   private readonly maxRedirects: number;
   private readonly totalTimeoutMs: number;
   private readonly idleTimeoutMs: number;
-  private readonly maxBytes: number;
+  /** The largest body a fetch brings (the option, capped at the store's limit). */
+  readonly maxBytes: number;
   private readonly maxConcurrent: number;
   private running = 0;
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.ts';
+import { MediaError, MediaErrorCode } from './errors.ts';
 import type { FetchedMedia, MediaFetcher } from './fetch-remote.ts';
 import { sanitizeFileName } from './file-name.ts';
 import { recognizeOwnUrl, type OwnUrlOptions } from './own-urls.ts';
@@ -8,6 +9,8 @@ export interface OwnUrlFetcherOptions extends OwnUrlOptions {
   readonly store: MediaStore;
   /** Where every other URL goes: the SSRF-safe remote fetcher. */
   readonly remote: MediaFetcher;
+  /** The largest file a fetch may give (the remote fetcher's limit): a stored file above it is refused here too. */
+  readonly maxBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -20,7 +23,9 @@ export interface OwnUrlFetcherOptions extends OwnUrlOptions {
  *
  * Only a URL with our signature for that id and name is answered here (own-urls.ts; expired or
  * not); a made-up signature, another origin, or an id the store no longer has goes the remote way,
- * and is refused or fetched exactly as before, so knowing a file's hash never yields it.
+ * and is refused or fetched exactly as before, so knowing a file's hash never yields it. The size
+ * limit of fetches holds here too: a stored upload larger than what a fetch may bring is refused
+ * as TooLarge, as fetching it would be, rather than becoming a reference that fetching could not make.
  */
 export class OwnUrlFetcher implements MediaFetcher {
   constructor(private readonly options: OwnUrlFetcherOptions) {}
@@ -35,6 +40,10 @@ export class OwnUrlFetcher implements MediaFetcher {
       if (await store.touch(ours.id)) {
         const stored = await store.stat(ours.id);
         if (stored) {
+          const { maxBytes } = this.options;
+          if (maxBytes !== undefined && stored.size > maxBytes) {
+            throw new MediaError(MediaErrorCode.TooLarge, `the file has ${stored.size} bytes, more than the limit of ${maxBytes}`);
+          }
           this.options.logger?.debug({ id: ours.id }, 'media fetch of our own link answered from the store');
           // The shape RemoteFetcher gives for a fetched URL (no touchedAt): callers cannot tell the two apart.
           return { id: stored.id, sha256: stored.sha256, size: stored.size, mime: stored.mime, name: sanitizeFileName(options.name ?? ours.name), finalUrl: url };

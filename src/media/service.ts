@@ -97,7 +97,7 @@ export async function startMediaService<P extends UploadPrincipal>(deps: MediaSe
   });
   // Our own links resolve from the store: over HTTP they would point at our own (loopback,
   // private) port, which the address policy refuses, and an old one has expired anyway.
-  const fetcher = new OwnUrlFetcher({ store, remote, signer, basePath, publicBaseUrl, logger: log });
+  const fetcher = new OwnUrlFetcher({ store, remote, signer, basePath, publicBaseUrl, logger: log, maxBytes: remote.maxBytes });
   const gc = config.gc.enabled && deps.liveReferences
     ? new MediaGarbageCollector({
       store,

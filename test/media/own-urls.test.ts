@@ -18,7 +18,7 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
  * it gets (it serves the media routes, and `/files/avatar` as a plain remote file): a request
  * counted there is one the fetcher sent over the network.
  */
-async function setUp(fetchAllow: string[] = []) {
+async function setUp(fetchAllow: string[] = [], fetchMaxBytes?: number) {
   const dir = await tempDir();
   let now = Date.now();
   let requests = 0;
@@ -32,7 +32,7 @@ async function setUp(fetchAllow: string[] = []) {
     }
     return routes(req, res);
   });
-  const config = MediaConfigSchema.parse({ urls: { secret: SECRET, ttlSeconds: 600 }, fetch: { allow: fetchAllow } });
+  const config = MediaConfigSchema.parse({ urls: { secret: SECRET, ttlSeconds: 600 }, fetch: { allow: fetchAllow, ...(fetchMaxBytes !== undefined ? { maxBytes: fetchMaxBytes } : {}) } });
   const service = await startMediaService({ config, baseDir: dir.path, httpUrl: server.url, logger: silentLogger, now: () => now });
   routes = service.routes;
   const avatar = await service.store.put(Readable.from([PNG]), { mime: 'image/png' });
@@ -63,6 +63,19 @@ test('the fetcher answers our own signed links from the store, fresh or expired,
     const u = new URL(url);
     assert.deepEqual(t.service.signer.verify(t.avatar.id, 'avatar', u.searchParams.get('exp'), u.searchParams.get('sig')), { ok: false, reason: 'expired' });
     assert.deepEqual(await t.service.fetcher.fetch(url), expected, 'an expired link of ours still names what we stored');
+    assert.equal(t.requests(), 0, 'nothing was requested over the network');
+  } finally {
+    await t.close();
+  }
+});
+
+test('our own link to a stored file larger than fetches may bring is refused as TooLarge, as fetching it would be', async () => {
+  const t = await setUp([], 2048);
+  try {
+    const big = await t.service.store.put(Readable.from([Buffer.alloc(4096, 7)]), { mime: 'application/octet-stream' });
+    await assert.rejects(t.service.fetcher.fetch(t.service.attachmentFor(big, 'big.bin').url), code(MediaErrorCode.TooLarge));
+    // At the limit or below, as before.
+    assert.equal((await t.service.fetcher.fetch(t.service.attachmentFor(t.avatar, 'avatar').url)).id, t.avatar.id);
     assert.equal(t.requests(), 0, 'nothing was requested over the network');
   } finally {
     await t.close();
