@@ -140,6 +140,12 @@ export interface StateStore {
    * or brings back a key: extending a record's life cannot undo a delete made meanwhile.
    */
   expire(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Sets a value only while the key still holds `expected` (atomic across instances); false, and
+   * nothing written, when it was deleted, expired or changed meanwhile. For rewriting a record
+   * read earlier (a new encoding of the same thing) without undoing what another instance did since.
+   */
+  replace(key: string, expected: string, value: string, ttlMs?: number): Promise<boolean>;
 }
 
 /** A named lease that one instance of the cluster holds at a time (see Bus.holdLease). */

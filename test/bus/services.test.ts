@@ -166,7 +166,7 @@ for (const driver of drivers) {
       }
     });
 
-    test('state: get/set/setIfAbsent/delete per namespace, with expiry and size limits', async () => {
+    test('state: get/set/setIfAbsent/delete/expire/replace per namespace, with expiry and size limits', async () => {
       const bus = await driver.make(busOptions());
       try {
         const xmpp = bus.state('xmpp');
@@ -194,6 +194,18 @@ for (const driver of drivers) {
         await xmpp.delete('kept');
         assert.equal(await xmpp.expire('kept', 60_000), false);
         assert.equal(await xmpp.get('kept'), undefined, 'a deleted key stays deleted');
+        // replace: only over the value read, never over a delete or another write made meanwhile.
+        await xmpp.set('sealed', 'old', 60_000);
+        assert.equal(await xmpp.replace('sealed', 'old', 'new', 60_000), true);
+        assert.equal(await xmpp.get('sealed'), 'new');
+        assert.equal(await xmpp.replace('sealed', 'old', 'newer'), false, 'changed meanwhile');
+        assert.equal(await xmpp.get('sealed'), 'new');
+        await xmpp.delete('sealed');
+        assert.equal(await xmpp.replace('sealed', 'new', 'back'), false, 'deleted meanwhile');
+        assert.equal(await xmpp.get('sealed'), undefined, 'a delete is never undone');
+        await xmpp.set('brief', 'a');
+        assert.equal(await xmpp.replace('brief', 'a', 'b', 50), true);
+        await waitFor(async () => (await xmpp.get('brief')) === undefined, { timeoutMs: 3_000, what: 'the ttl a replace gave' });
         await xmpp.set('shortened', 'v');
         assert.equal(await xmpp.expire('shortened', 50), true);
         await waitFor(async () => (await xmpp.get('shortened')) === undefined, { timeoutMs: 3_000, what: 'a ttl given to a key that had none' });

@@ -203,6 +203,7 @@ test('a batch is invisible until written; a failed write leaves nothing and the 
     setIfAbsent: (k: string, v: string, ttl?: number) => real.setIfAbsent(k, v, ttl),
     delete: (k: string) => real.delete(k),
     expire: (k: string, ttl: number) => real.expire(k, ttl),
+    replace: (k: string, e: string, v: string, ttl?: number) => real.replace(k, e, v, ttl),
   };
   const dir = directory([account(1, ['room11'])]);
   const box = new MessageBox(state, 1_000, silentLogger);

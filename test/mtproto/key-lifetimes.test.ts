@@ -17,7 +17,7 @@ import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.
 import { generateKek, KeyRing, parseKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import { openMtprotoStores } from '../../src/connectors/mtproto/store/open-stores.ts';
 import { StateAuthKeyStore, type KeyLifetimes } from '../../src/connectors/mtproto/store/state-auth-key-store.ts';
-import { pinned, startServer } from './harness.ts';
+import { metricValue, pinned, startServer } from './harness.ts';
 import { Authorizations } from '../../src/connectors/mtproto/chat/authorizations.ts';
 import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import type { RoutingView } from '../../src/core/endpoint.ts';
@@ -45,6 +45,7 @@ function counting(state: StateStore): { state: StateStore; writes: () => number 
       setIfAbsent: async (k, v, ttl) => { writes++; return await state.setIfAbsent(k, v, ttl); },
       delete: (k) => state.delete(k),
       expire: async (k, ttl) => { writes++; return await state.expire(k, ttl); },
+      replace: async (k, e, v, ttl) => { writes++; return await state.replace(k, e, v, ttl); },
     },
     writes: () => writes,
   };
@@ -69,6 +70,7 @@ function racing(real: StateStore, key: string): { state: StateStore; arm(race: (
       setIfAbsent: (k, v, ttl) => real.setIfAbsent(k, v, ttl),
       delete: (k) => real.delete(k),
       expire: async (k, ttl) => { await fire(k); return await real.expire(k, ttl); },
+      replace: async (k, e, v, ttl) => { await fire(k); return await real.replace(k, e, v, ttl); },
     },
     arm: (r) => { race = r; },
     pending: () => race !== undefined,
@@ -340,4 +342,49 @@ test('a key destroyed on another instance while this one records its use stays d
   assert.equal(race.pending(), false, 'the destroy ran while the use was recorded');
   assert.equal(await real.get(`authkey:${hex}`), undefined, 'destroyed, and stays so');
   assert.equal(await elsewhere.get(id), undefined);
+});
+
+test('a key destroyed or rebound on another instance while this one re-seals it after a KEK rotation stays as that instance left it', async () => {
+  const t = clock();
+  const oldKek = parseKek(generateKek());
+  const newKek = parseKek(generateKek());
+  const perm = newId();
+  for (const act of ['destroy', 'rebind'] as const) {
+    const real = new LocalState(undefined, t.now).store('mtproto');
+    const id = newId();
+    const hex = authKeyIdHex(id);
+    const race = racing(real, `authkey:${hex}`);
+    // Stored under the old KEK; the other instance runs the new one too (it re-sealed nothing yet).
+    await new StateAuthKeyStore(real, new KeyRing(oldKek), { logger: silentLogger, now: t.now, lifetimes }).create(id, { key: newKey(), expiresAt: t.now() + DAY });
+    const registry = createRegistry(false);
+    const elsewhere = new StateAuthKeyStore(real, new KeyRing(newKek, [oldKek]), { logger: silentLogger, now: t.now, lifetimes });
+    race.arm(async () => {
+      if (act === 'destroy') await elsewhere.delete(id);
+      else await elsewhere.bind(id, authKeyIdHex(perm), t.now() + DAY);
+    });
+    const here = new StateAuthKeyStore(race.state, new KeyRing(newKek, [oldKek]), { logger: silentLogger, now: t.now, lifetimes, registry });
+    await here.get(id); // read under the old KEK, then re-sealed while the other instance acts
+    assert.equal(race.pending(), false, `the ${act} ran between the read and the re-seal`);
+    if (act === 'destroy') {
+      assert.equal(await real.get(`authkey:${hex}`), undefined, 'destroyed, and stays so');
+    } else {
+      assert.equal((await new StateAuthKeyStore(real, new KeyRing(newKek), { logger: silentLogger, now: t.now, lifetimes }).get(id))?.boundTo, authKeyIdHex(perm), 'the binding is kept');
+    }
+    assert.equal(await metricValue(registry, 'switchboard_mtproto_auth_keys_resealed_total'), 0, `nothing re-sealed over the ${act}`);
+  }
+});
+
+test('a temporary key destroyed on another instance while this one binds it stays destroyed, and the binding says gone', async () => {
+  const t = clock();
+  const real = new LocalState(undefined, t.now).store('mtproto');
+  const id = newId();
+  const hex = authKeyIdHex(id);
+  const race = racing(real, `authkey:${hex}`);
+  const elsewhere = new StateAuthKeyStore(real, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
+  await elsewhere.create(id, { key: newKey(), expiresAt: t.now() + DAY });
+  race.arm(() => elsewhere.delete(id));
+  const here = new StateAuthKeyStore(race.state, KeyRing.plaintext(), { logger: silentLogger, now: t.now, lifetimes });
+  assert.equal(await here.bind(id, authKeyIdHex(newId()), t.now() + DAY), 'gone');
+  assert.equal(race.pending(), false, 'the destroy ran between the read and the write');
+  assert.equal(await real.get(`authkey:${hex}`), undefined, 'destroyed, and stays so');
 });

@@ -128,6 +128,12 @@ export class LocalState {
         this.set(full(key), key, e.value, ttlMs);
         return true;
       },
+      replace: async (key, expected, value, ttlMs) => {
+        checkSizes(key, value);
+        if (this.live(full(key))?.value !== expected) return false;
+        this.set(full(key), key, value, ttlMs);
+        return true;
+      },
     };
   }
 

@@ -116,6 +116,11 @@ function checkSizes(key: string, value?: string): void {
   if (value !== undefined && value.length > MAX_STATE_VALUE_CHARS) throw new RangeError(`a state value has at most ${MAX_STATE_VALUE_CHARS} characters`);
 }
 
+/** SET only while the key holds ARGV[1] (replace): KEYS[1], expected, value, ttl in ms ('' = none). */
+const REPLACE_SCRIPT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1`;
+
 export function redisStateStore(redis: Redis, prefix: string, namespace: string): StateStore {
   const full = (key: string) => `${prefix}:state:${namespace}:${key}`;
   return {
@@ -134,6 +139,11 @@ export function redisStateStore(redis: Redis, prefix: string, namespace: string)
     },
     delete: async (key) => { checkSizes(key); await redis.del(full(key)); },
     expire: async (key, ttlMs) => { checkSizes(key); return await redis.pexpire(full(key), Math.max(1, Math.round(ttlMs))) === 1; },
+    replace: async (key, expected, value, ttlMs) => {
+      checkSizes(key, value);
+      const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.round(ttlMs)));
+      return await redis.eval(REPLACE_SCRIPT, 1, full(key), expected, value, ttl) === 1;
+    },
   };
 }
 

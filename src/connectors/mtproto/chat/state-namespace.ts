@@ -23,5 +23,6 @@ export function chatState(state: StateStore): StateStore {
     setIfAbsent: (key, value, ttlMs) => state.setIfAbsent(chatKey(key), value, ttlMs),
     delete: (key) => state.delete(chatKey(key)),
     expire: (key, ttlMs) => state.expire(chatKey(key), ttlMs),
+    replace: (key, expected, value, ttlMs) => state.replace(chatKey(key), expected, value, ttlMs),
   };
 }

@@ -26,6 +26,8 @@ import { SealError, type KeyRing } from './key-ring.ts';
 
 const KEY_PREFIX = 'authkey:';
 const BINDING_PREFIX = 'authkey-binding:';
+/** Reads and conditional writes a binding makes at most while other instances change the key under it. */
+const BIND_ATTEMPTS = 3;
 const PURPOSE = 'auth key';
 const AUTH_KEY_BYTES = 256;
 
@@ -41,6 +43,8 @@ interface ReadRecord {
   record: AuthKeyRecord;
   /** Sealed under a previous KEK (or in plaintext): written back under the current one. */
   stale: boolean;
+  /** The stored value as read (what a re-seal replaces). */
+  stored: string;
 }
 
 /** How long permanent keys are kept without use (docs/mtproto.md, "What survives a restart"). */
@@ -116,7 +120,7 @@ export class StateAuthKeyStore implements AuthKeyStore {
     if (read === undefined) return undefined;
     const { record } = read;
     // Re-sealing writes the record with the ttl of a use, so it records the use too.
-    const touched = read.stale ? await this.#reseal(hex, record) : await this.#touch(hex, record);
+    const touched = read.stale ? await this.#reseal(hex, record, read.stored) : await this.#touch(hex, record);
     const boundKept = record.boundTo === undefined ? undefined : await this.#touchPermanent(record.boundTo);
     await this.#opts.onLoaded?.(hex, record, { until: record.expiresAt ?? this.#idleEnd(hex), touched }, boundKept);
     return record;
@@ -149,27 +153,33 @@ export class StateAuthKeyStore implements AuthKeyStore {
 
   async bind(tempId: Uint8Array, permIdHex: string, expiresAt: number | undefined): Promise<BindResult> {
     const tempHex = authKeyIdHex(tempId);
-    const temp = (await this.#read(tempHex))?.record;
-    if (temp === undefined) return 'gone';
-    if (temp.expiresAt === undefined) return 'not-temporary';
-    if (temp.boundTo !== undefined && temp.boundTo !== permIdHex) return 'already-bound';
-    // The binding message's expires_at may only shorten the key's life (a past or bogus one is ignored).
-    const until = expiresAt !== undefined && expiresAt > this.#now() ? Math.min(temp.expiresAt, expiresAt) : temp.expiresAt;
-    // Bound over its own connection, so used: it lives to its expiry.
-    const ttl = until - this.#now();
-    if (ttl <= 0) return 'gone';
-    const previous = await this.#state.get(BINDING_PREFIX + permIdHex);
-    if (previous !== undefined && previous !== tempHex) {
-      // One bound temporary key per permanent key: the previous one goes back to unbound.
-      const old = (await this.#read(previous).catch(() => undefined))?.record;
-      if (old?.boundTo === permIdHex && old.expiresAt !== undefined) {
-        const oldTtl = old.expiresAt - this.#now();
-        if (oldTtl > 0) await this.#state.set(KEY_PREFIX + previous, this.#seal(previous, { key: old.key, expiresAt: old.expiresAt }), oldTtl);
+    // Each write replaces only what was read: a key destroyed (or re-sealed, or bound) by another
+    // instance in between is read again, never brought back or overwritten. A few tries at most.
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      const read = await this.#read(tempHex);
+      if (read === undefined) return 'gone';
+      const temp = read.record;
+      if (temp.expiresAt === undefined) return 'not-temporary';
+      if (temp.boundTo !== undefined && temp.boundTo !== permIdHex) return 'already-bound';
+      // The binding message's expires_at may only shorten the key's life (a past or bogus one is ignored).
+      const until = expiresAt !== undefined && expiresAt > this.#now() ? Math.min(temp.expiresAt, expiresAt) : temp.expiresAt;
+      // Bound over its own connection, so used: it lives to its expiry.
+      const ttl = until - this.#now();
+      if (ttl <= 0) return 'gone';
+      if (!await this.#state.replace(KEY_PREFIX + tempHex, read.stored, this.#seal(tempHex, { key: temp.key, expiresAt: until, boundTo: permIdHex }), ttl)) continue;
+      const previous = await this.#state.get(BINDING_PREFIX + permIdHex);
+      if (previous !== undefined && previous !== tempHex) {
+        // One bound temporary key per permanent key: the previous one goes back to unbound (unless it changed meanwhile).
+        const old = await this.#read(previous).catch(() => undefined);
+        if (old?.record.boundTo === permIdHex && old.record.expiresAt !== undefined) {
+          const oldTtl = old.record.expiresAt - this.#now();
+          if (oldTtl > 0) await this.#state.replace(KEY_PREFIX + previous, old.stored, this.#seal(previous, { key: old.record.key, expiresAt: old.record.expiresAt }), oldTtl);
+        }
       }
+      await this.#state.set(BINDING_PREFIX + permIdHex, tempHex, ttl);
+      return 'bound';
     }
-    await this.#state.set(KEY_PREFIX + tempHex, this.#seal(tempHex, { key: temp.key, expiresAt: until, boundTo: permIdHex }), ttl);
-    await this.#state.set(BINDING_PREFIX + permIdHex, tempHex, ttl);
-    return 'bound';
+    return 'gone';
   }
 
   /** The record, or undefined when absent, expired or unreadable (logged and counted: refused like an unknown key). */
@@ -187,7 +197,7 @@ export class StateAuthKeyStore implements AuthKeyStore {
       return undefined;
     }
     if (record.expiresAt !== undefined && record.expiresAt <= this.#now()) return undefined;
-    return { record, stale };
+    return { record, stale, stored };
   }
 
   #touchDue(hex: string): boolean {
@@ -247,14 +257,19 @@ export class StateAuthKeyStore implements AuthKeyStore {
   /**
    * Rotation: a key opened with a previous KEK (or stored in plaintext before a KEK was set) is
    * written back under the current KEK, so the old KEK can be retired once clients came back;
-   * with the ttl of a use (this is a load). A failed write keeps the key usable: it is logged, and
+   * with the ttl of a use (this is a load). Only over what was read (`stored`): a key destroyed
+   * or rebound by another instance in between stays as that instance left it (a plain write would
+   * bring it back, or drop the binding). A failed write keeps the key usable: it is logged, and
    * the next load tries again. True when written.
    */
-  async #reseal(hex: string, record: AuthKeyRecord): Promise<boolean> {
+  async #reseal(hex: string, record: AuthKeyRecord, stored: string): Promise<boolean> {
     const ttl = this.#useTtl(record);
     if (ttl <= 0) return false;
     try {
-      await this.#state.set(KEY_PREFIX + hex, this.#seal(hex, record), ttl);
+      if (!await this.#state.replace(KEY_PREFIX + hex, stored, this.#seal(hex, record), ttl)) {
+        this.#opts.logger.debug({ authKeyId: hex }, 'mtproto auth key changed or went while it was re-sealed: left as it is now');
+        return false;
+      }
     } catch (err) {
       this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key could not be re-sealed (the next load tries again)');
       return false;
