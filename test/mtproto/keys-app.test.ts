@@ -18,6 +18,8 @@ import { startRedis } from '../helpers/redis.ts';
 import { mtprotoOf } from '../helpers/app.ts';
 import { killAllBridges, spawnBridge } from '../e2e/bridge-process.ts';
 import { readFileSync } from 'node:fs';
+import { authKeyId } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
+import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import { GramApi, pinServerKey, stockClient, stockClientWithKey, type StockClient } from './gramjs-client.ts';
 
 after(async () => { await killAllBridges(); });
@@ -80,14 +82,19 @@ test('`switchboard start` restarted on the memory driver: a connected stock gram
     assert.equal(await within(30_000, 'connect', client.connect()), true);
     const key = client.session.getAuthKey(2)?.getKey();
     assert.ok(key, 'the client made a key');
-    assert.equal(counterValue(await metricsText(bridge.httpUrl), 'switchboard_mtproto_handshakes_ok_total'), 1);
+    // One handshake, or two when gramjs dropped a leading zero byte of the first key (about 1 in
+    // 200: it rejects our correct answer and runs another); the first key then stays unused.
+    const handshakes = counterValue(await metricsText(bridge.httpUrl), 'switchboard_mtproto_handshakes_ok_total');
+    assert.ok(handshakes >= 1 && handshakes <= 2, `handshakes: ${handshakes}`);
     // On disk (bus.stateFile) the key is sealed under the key file's KEK.
     const kekId = parseKek(readFileSync(join(tree.dir, 'keys', 'kek.key'), 'utf8')).id;
     const stateLines = readFileSync(join(tree.dir, 'data', 'state.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"mtproto:authkey:'));
-    // One key: written by the handshake, then again with its first use recorded (its ttl moves
-    // from "unused" to "idle", see docs/mtproto.md, "Keys nobody uses").
-    const stateRecords = stateLines.map((l) => JSON.parse(l) as [string, string, string, number | null]);
-    assert.equal(new Set(stateRecords.map((r) => r[1])).size, 1, 'one key');
+    // The client's key: written by the handshake, then again with its first use recorded (its ttl
+    // moves from "unused" to "idle", see docs/mtproto.md, "Keys nobody uses").
+    const all = stateLines.map((l) => JSON.parse(l) as [string, string, string, number | null]);
+    assert.equal(new Set(all.map((r) => r[1])).size, handshakes, 'one key per handshake');
+    const stateRecords = all.filter((r) => r[1] === `mtproto:authkey:${authKeyIdHex(authKeyId(new Uint8Array(key)))}`);
+    assert.ok(stateRecords.length >= 2, 'the client\'s key, stored and then used');
     for (const r of stateRecords) assert.match(r[2], new RegExp(`^enc1:${kekId}:`));
     const kept = stateRecords.at(-1)![3];
     assert.ok(kept !== null && kept > Date.now() + 179 * 86_400_000, `used: kept 180 days (until ${kept})`);
