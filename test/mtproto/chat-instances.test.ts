@@ -5,26 +5,35 @@
 // history agree on both instances; the same for private chats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient } from '../helpers/ws-client.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import {
   Api, BOT_ID, CHAT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
-  type ChatBridge, type GramMessage, type GramUpdate,
+  type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
 const PEER = -CHAT_ID;
 const messageOf = (u: GramUpdate) => u['message'] as GramMessage;
 
-test('two instances on one Redis: MTProto clients on either chat with each other and with WS', { timeout: 120_000 }, async () => {
+interface TwoInstances {
+  readonly a: ChatBridge;
+  readonly b: ChatBridge;
+  /** The bot, logged in on A; the person, on B; a WS client (alice) on A. */
+  readonly bot: ChatClient;
+  readonly person: ChatClient;
+  readonly ws: TestClient;
+}
+
+/** One deployment of two instances on one redis-server, the clients logged in; everything stopped afterwards, also on failure. */
+async function withTwoInstances(body: (t: TwoInstances) => Promise<void>): Promise<void> {
   const redis = await startRedis();
   const bridges: ChatBridge[] = [];
   try {
-    const botToken = generateBotToken(BOT_ID);
     // One deployment: the same bot token and key-encryption key (the salt secret is drawn once, in Redis).
-    const shared = { redisUrl: redis.url, botToken, keyEncryptionKey: generateKek() };
+    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek() };
     // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
     bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }' }));
     bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }' }));
@@ -33,37 +42,11 @@ test('two instances on one Redis: MTProto clients on either chat with each other
     const person = chatClient(b.mtprotoPort());
     const ws = await connectClient(a.wsUrl(), WS_TOKEN);
     try {
-      await ws.request({ type: 'join', room: 'lobby' });
       await loginBot(a, bot);
       await loginPerson(b, person);
-      const botUpdates = updateRecorder(bot);
-      const personUpdates = updateRecorder(person);
       await bot.getDialogs();
       await person.getDialogs();
-
-      // Sends on either instance are answered (whichever instance writes the log).
-      const fromPerson = await person.sendMessage(PEER, { message: 'from the person, on B' });
-      const fromBot = await bot.sendMessage(PEER, { message: 'from the bot, on A' });
-      assert.ok(fromBot.id > fromPerson.id, 'one sequence of message ids');
-      // Each gets the other's message live, the WS client both.
-      assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the person, on B')).id, fromPerson.id);
-      assert.equal(messageOf(await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the bot, on A')).id, fromBot.id);
-      const seen = (await ws.collectEvents(2)).map((e) => e.event['text']);
-      assert.deepEqual(seen, ['from the person, on B', 'from the bot, on A']);
-      // A WS message reaches both; an edit of the person's message reaches the bot.
-      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'from ws, on A' } });
-      await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
-      const live = await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
-      await person.editMessage(PEER, { message: fromPerson.id, text: 'from the person, edited on B' });
-      assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateEditMessage')).message, 'from the person, edited on B');
-
-      // Both instances' logs agree: history and pts.
-      const personState = (await person.invoke(new Api.updates.GetState())) as { pts: number };
-      assert.equal(personState.pts, live['pts'] as number + 1, 'the edit is the one entry after the WS message');
-      const onB = [...await person.getMessages(PEER, { limit: 5 })].map((m) => m.message);
-      const onA = [...await bot.getMessages(PEER, { limit: 5 })].map((m) => m.message);
-      assert.deepEqual(onB, onA);
-      assert.deepEqual(onA.slice(0, 3), ['from ws, on A', 'from the bot, on A', 'from the person, edited on B']);
+      await body({ a, b, bot, person, ws });
     } finally {
       await ws.close();
       await shutdown(bot);
@@ -73,64 +56,74 @@ test('two instances on one Redis: MTProto clients on either chat with each other
     for (const bridge of bridges.reverse()) await bridge.close();
     await redis.stop();
   }
+}
+
+test('two instances on one Redis: MTProto clients on either chat with each other and with WS', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ bot, person, ws }) => {
+    await ws.request({ type: 'join', room: 'lobby' });
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+
+    // Sends on either instance are answered (whichever instance writes the log).
+    const fromPerson = await person.sendMessage(PEER, { message: 'from the person, on B' });
+    const fromBot = await bot.sendMessage(PEER, { message: 'from the bot, on A' });
+    assert.ok(fromBot.id > fromPerson.id, 'one sequence of message ids');
+    // Each gets the other's message live, the WS client both.
+    assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the person, on B')).id, fromPerson.id);
+    assert.equal(messageOf(await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from the bot, on A')).id, fromBot.id);
+    const seen = (await ws.collectEvents(2)).map((e) => e.event['text']);
+    assert.deepEqual(seen, ['from the person, on B', 'from the bot, on A']);
+    // A WS message reaches both; an edit of the person's message reaches the bot.
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'from ws, on A' } });
+    await botUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
+    const live = await personUpdates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'from ws, on A');
+    await person.editMessage(PEER, { message: fromPerson.id, text: 'from the person, edited on B' });
+    assert.equal(messageOf(await botUpdates.next((u) => u.className === 'UpdateEditMessage')).message, 'from the person, edited on B');
+
+    // Both instances' logs agree: history and pts.
+    const personState = (await person.invoke(new Api.updates.GetState())) as { pts: number };
+    assert.equal(personState.pts, live['pts'] as number + 1, 'the edit is the one entry after the WS message');
+    const onB = [...await person.getMessages(PEER, { limit: 5 })].map((m) => m.message);
+    const onA = [...await bot.getMessages(PEER, { limit: 5 })].map((m) => m.message);
+    assert.deepEqual(onB, onA);
+    assert.deepEqual(onA.slice(0, 3), ['from ws, on A', 'from the bot, on A', 'from the person, edited on B']);
+  });
 });
 
 test('two instances on one Redis: private chats, with a WS user and between accounts on either instance, come once with consistent pts', { timeout: 120_000 }, async () => {
-  const redis = await startRedis();
-  const bridges: ChatBridge[] = [];
-  try {
-    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek() };
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }' }));
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }' }));
-    const [a, b] = bridges as [ChatBridge, ChatBridge];
-    const bot = chatClient(a.mtprotoPort());
-    const person = chatClient(b.mtprotoPort());
-    const ws = await connectClient(a.wsUrl(), WS_TOKEN);
-    try {
-      await loginBot(a, bot);
-      await loginPerson(b, person);
-      await bot.getDialogs();
-      await person.getDialogs();
-      const botUpdates = updateRecorder(bot);
-      const personUpdates = updateRecorder(person);
-      const start = (await person.invoke(new Api.updates.GetState())) as { pts: number; date: number };
-      const isNew = (text: string) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && messageOf(u).message === text;
+  await withTwoInstances(async ({ bot, person, ws }) => {
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+    const start = (await person.invoke(new Api.updates.GetState())) as { pts: number; date: number };
+    const isNew = (text: string) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && messageOf(u).message === text;
 
-      // alice (WS, on A) writes to bob (on B): his pts moves by one.
-      await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'psst, bob' } });
-      const fromAlice = await personUpdates.next(isNew('psst, bob'));
-      assert.equal(fromAlice['pts'], start.pts + 1);
-      assert.equal((messageOf(fromAlice).peerId as { userId?: unknown } | undefined)?.userId?.toString(), String(puppetIdOf('websocket:alice')));
-      // bob (on B) writes to the bot (on A) and the bot answers: each send is answered, each message comes once.
-      const toBot = await person.sendMessage('relaybot', { message: 'hello bot, from B' });
-      const atBot = messageOf(await botUpdates.next(isNew('hello bot, from B')));
-      const answer = await bot.sendMessage('bobbuilder', { message: 'hello bob, from A', replyTo: atBot.id });
-      const atPerson = messageOf(await personUpdates.next(isNew('hello bob, from A')));
-      assert.equal(atPerson.id, answer.id);
-      assert.equal(atPerson.replyTo?.replyToMsgId, toBot.id);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(personUpdates.all.filter(isNew('hello bob, from A')).length, 1);
-      assert.equal(botUpdates.all.filter(isNew('hello bot, from B')).length, 1);
+    // alice (WS, on A) writes to bob (on B): his pts moves by one.
+    await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'psst, bob' } });
+    const fromAlice = await personUpdates.next(isNew('psst, bob'));
+    assert.equal(fromAlice['pts'], start.pts + 1);
+    assert.equal((messageOf(fromAlice).peerId as { userId?: unknown } | undefined)?.userId?.toString(), String(puppetIdOf('websocket:alice')));
+    // bob (on B) writes to the bot (on A) and the bot answers: each send is answered, each message comes once.
+    const toBot = await person.sendMessage('relaybot', { message: 'hello bot, from B' });
+    const atBot = messageOf(await botUpdates.next(isNew('hello bot, from B')));
+    const answer = await bot.sendMessage('bobbuilder', { message: 'hello bob, from A', replyTo: atBot.id });
+    const atPerson = messageOf(await personUpdates.next(isNew('hello bob, from A')));
+    assert.equal(atPerson.id, answer.id);
+    assert.equal(atPerson.replyTo?.replyToMsgId, toBot.id);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(personUpdates.all.filter(isNew('hello bob, from A')).length, 1);
+    assert.equal(botUpdates.all.filter(isNew('hello bot, from B')).length, 1);
 
-      // On B, getDifference from before all of it: exactly the three private messages, in order.
-      const diff = (await person.invoke(new Api.updates.GetDifference({ pts: start.pts, date: start.date, qts: 0 }))) as { className: string; newMessages?: GramMessage[]; state?: { pts: number } };
-      assert.equal(diff.className, 'updates.Difference');
-      assert.deepEqual(diff.newMessages?.map((m) => m.message), ['psst, bob', 'hello bot, from B', 'hello bob, from A']);
-      assert.equal(diff.state?.pts, start.pts + 3);
-      // Both dialogs are listed on B; the bot's history on A agrees with bob's on B.
-      const dialogs = (await person.getDialogs()).map((d) => d.id.toString());
-      assert.ok(dialogs.includes(String(BOT_ID)) && dialogs.includes(String(puppetIdOf('websocket:alice'))), dialogs.join(', '));
-      const onA = [...await bot.getMessages('bobbuilder', { limit: 5 })].map((m) => m.message);
-      const onB = [...await person.getMessages('relaybot', { limit: 5 })].map((m) => m.message);
-      assert.deepEqual(onA, ['hello bob, from A', 'hello bot, from B']);
-      assert.deepEqual(onB, onA);
-    } finally {
-      await ws.close();
-      await shutdown(bot);
-      await shutdown(person);
-    }
-  } finally {
-    for (const bridge of bridges.reverse()) await bridge.close();
-    await redis.stop();
-  }
+    // On B, getDifference from before all of it: exactly the three private messages, in order.
+    const diff = (await person.invoke(new Api.updates.GetDifference({ pts: start.pts, date: start.date, qts: 0 }))) as { className: string; newMessages?: GramMessage[]; state?: { pts: number } };
+    assert.equal(diff.className, 'updates.Difference');
+    assert.deepEqual(diff.newMessages?.map((m) => m.message), ['psst, bob', 'hello bot, from B', 'hello bob, from A']);
+    assert.equal(diff.state?.pts, start.pts + 3);
+    // Both dialogs are listed on B; the bot's history on A agrees with bob's on B.
+    const dialogs = (await person.getDialogs()).map((d) => d.id.toString());
+    assert.ok(dialogs.includes(String(BOT_ID)) && dialogs.includes(String(puppetIdOf('websocket:alice'))), dialogs.join(', '));
+    const onA = [...await bot.getMessages('bobbuilder', { limit: 5 })].map((m) => m.message);
+    const onB = [...await person.getMessages('relaybot', { limit: 5 })].map((m) => m.message);
+    assert.deepEqual(onA, ['hello bob, from A', 'hello bot, from B']);
+    assert.deepEqual(onB, onA);
+  });
 });
