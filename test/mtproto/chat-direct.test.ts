@@ -6,12 +6,13 @@
 // published.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { directRoom } from '../../src/core/direct.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, BOT_ID, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -54,7 +55,7 @@ async function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestC
   }
 }
 
-test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, read mark, delete, both ways', { timeout: 120_000 }, async () => {
+test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, read mark, file, delete, both ways', { timeout: 120_000 }, async () => {
   await withPerson(async (bridge, person, ws) => {
     const rec = updateRecorder(person);
     // alice (WS) writes first: bob gets a private message from her user, with her in the update's users.
@@ -114,6 +115,21 @@ test('an MTProto person and a WS user write privately: message, reply, edit, rea
     await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'retract', target: secondEvent.id } });
     const deleted = await rec.next((u) => u.className === 'UpdateDeleteMessages');
     assert.deepEqual((deleted['messages'] as number[]).map(Number), [second.id]);
+
+    // bob sends a file privately: alice gets an attachment whose URL serves the same bytes.
+    const bytes = Buffer.from(`for alice only: ${'y'.repeat(2000)}`);
+    await person.sendFile(alice, { file: new CustomFile('private.txt', bytes.length, '', bytes), caption: 'a private file', forceDocument: true, workers: 1 });
+    const file = await wsMessage(ws, 'a private file');
+    assert.equal(file.room, ALICE_ROOM);
+    const [attachment] = file.event['attachments'] as Array<{ name: string; sha256: string; url: string }>;
+    assert.deepEqual([attachment?.name, attachment?.sha256], ['private.txt', createHash('sha256').update(bytes).digest('hex')]);
+    assert.deepEqual(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()), bytes);
+    // ... and deletes it again (his own message, for both sides): alice gets the retraction.
+    const sentFile = [...await person.getMessages(alice, { limit: 1 })][0]!;
+    assert.equal(sentFile.message, 'a private file');
+    await person.deleteMessages(alice, [sentFile.id], { revoke: true });
+    const retract = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'retract') as EventFrame;
+    assert.deepEqual([retract.room, retract.event['target']], [ALICE_ROOM, file.event.id]);
 
     // History of the private chat, newest first, as bob's client reads it.
     const history = await person.getMessages(alice, { limit: 10 });
