@@ -55,7 +55,7 @@ async function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestC
   }
 }
 
-test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, read mark, file, delete, both ways', { timeout: 120_000 }, async () => {
+test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, presence, read mark, file, delete, both ways', { timeout: 120_000 }, async () => {
   await withPerson(async (bridge, person, ws) => {
     const rec = updateRecorder(person);
     // alice (WS) writes first: bob gets a private message from her user, with her in the update's users.
@@ -102,6 +102,11 @@ test('an MTProto person and a WS user write privately: message, reply, edit, rea
     assert.equal(String(typing['userId']), String(ALICE));
     await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'second one' } });
     const second = messageOf(await rec.next(newMessage('second one')));
+
+    // bob comes online: alice sees his presence in their chat (and in the group).
+    await person.invoke(new Api.account.UpdateStatus({ offline: false }));
+    const presence = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'presence' && (f as EventFrame).room === ALICE_ROOM) as EventFrame;
+    assert.deepEqual([presence.event['state'], (presence.event['sender'] as { id?: string }).id], ['available', String(PERSON_ID)]);
 
     // bob marks the chat read: alice gets a read receipt for her newest message.
     await person.markAsRead(alice);

@@ -3,7 +3,21 @@ import { newEventId } from '../../../../core/ids.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, senderOf } from '../inbound.ts';
+import type { Account, ChatInfo } from '../directory.ts';
 import { accountOf, badRequest, listField, objectField, register, stringField, userIdOfInput, viewOf, type ChatDeps } from './common.ts';
+
+/** Private chats an account's presence goes to at most: a status change is that many events. */
+export const PRESENCE_DIRECT_CHATS = 50;
+
+/** The account's private chats with the newest entries, at most PRESENCE_DIRECT_CHATS (their logs are in memory: its pts reads them). */
+async function activeDirects(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
+  const active = await Promise.all((await deps.directs.keysOf(account)).map(async (key) => ({ key, lastG: (await deps.box.chat(key)).lastG })));
+  return active
+    .filter((d) => d.lastG > 0)
+    .sort((a, b) => b.lastG - a.lastG)
+    .slice(0, PRESENCE_DIRECT_CHATS)
+    .flatMap(({ key }) => { const chat = deps.directs.chatOf(key); return chat === undefined ? [] : [chat]; });
+}
 
 export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'users.getUsers', 'user', async (call, ctx) => {
@@ -52,13 +66,15 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     return { _: 'contacts.resolvedPeer', peer: { _: 'peerUser', user_id: account.id }, chats: [], users: [deps.render.userObject({ kind: 'account', account }, view)] };
   });
 
-  // Online / offline: shown to the other accounts, and published as canonical presence to every room the account uses.
+  // Online / offline: shown to the other accounts, and published as canonical presence to every
+  // room the account uses and to its most recently active private chats.
   register(methods, deps, 'account.updateStatus', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const state: 'offline' | 'available' = call['offline'] === true ? 'offline' : 'available';
     deps.presence.set(account.id, state, ctx.now);
     const ts = ctx.now * 1000;
-    const events = deps.directory.chatsOf(account).map((chat) => checked({
+    const chats = [...deps.directory.chatsOf(account), ...await activeDirects(deps, account)];
+    const events = chats.map((chat) => checked({
       v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
       sender: senderOf(account),
       origin: originOf(chat, ctx),
