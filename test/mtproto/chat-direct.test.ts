@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { directRoom } from '../../src/core/direct.ts';
+import { newEventId } from '../../src/core/ids.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
@@ -251,4 +252,35 @@ test('bad private-chat input: a wrong access hash, an unknown user, oneself, a n
     assert.ok(![...history].some((m) => m.message === 'private, for user 1001'), 'not in the group history either');
     assert.ok(!(await person.getDialogs()).some((d) => d.id.toString() === String(ALICE)), 'no private chat with alice came of it');
   });
+});
+
+test('past mtproto.maxDirectChats a new private chat is refused: PEER_FLOOD to an account, a message from elsewhere dropped; the ones it has go on', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const bot = chatClient(bridge.mtprotoPort());
+    try {
+      await loginBot(bridge, bot);
+      const rec = updateRecorder(person);
+      // bob's one private chat: alice's.
+      await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'the one chat' } });
+      await rec.next(newMessage('the one chat'));
+      // The bot may not open a second one with him.
+      assert.equal(await rpcError(bot.sendMessage('bobbuilder', { message: 'a second chat?' })), 'PEER_FLOOD');
+      const botRoom = directRoom({ network: 'mtproto', id: String(BOT_ID) }, { network: 'mtproto', id: String(PERSON_ID) })!;
+      assert.deepEqual((await bridge.app.bus.readStream(botRoom, undefined, 10)).entries, [], 'nothing published');
+      // Someone on another network cannot be refused at their end: their message is dropped here.
+      const daveRoom = directRoom({ network: 'websocket', id: 'dave' }, { network: 'mtproto', id: String(PERSON_ID) })!;
+      await bridge.app.bus.publish([{
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: daveRoom,
+        sender: { network: 'websocket', id: 'dave', name: 'Dave' }, origin: { connector: 'websocket', endpoint: 'dave' }, text: 'from dave',
+      }]);
+      // alice's chat goes on; by her next message bob would have had dave's.
+      await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'still here' } });
+      await rec.next(newMessage('still here'));
+      assert.ok(!rec.all.some(newMessage('from dave')), 'dave\'s message was not pushed');
+      const dialogs = [...await person.getDialogs()].map((d) => d.id.toString()).sort();
+      assert.deepEqual(dialogs, [String(-CHAT_ID), String(ALICE)].sort(), 'the group and alice, nobody else');
+    } finally {
+      await shutdown(bot);
+    }
+  }, { mtprotoExtra: '  maxDirectChats: 1' });
 });

@@ -85,7 +85,7 @@ export class ChatLayer {
     const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media.service, opts.media.basePath, opts.config.files.maxFileBytes) : memoryFiles!;
     const files = new ChatFiles(store, new MediaIndex(state));
     const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
-    const directs = new DirectChats(state, directory, people, opts.logger);
+    const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
     const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,

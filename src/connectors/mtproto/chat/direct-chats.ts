@@ -12,7 +12,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { puppetIdOf, type People } from './people.ts';
 
-/** Private chats one account may have; a chat past it is refused (the sender: PEER_FLOOD; a delivery: dropped and logged). */
+/** Private chats one account may have by default (`mtproto.maxDirectChats`); a chat past it is refused (the sender: PEER_FLOOD; a delivery: dropped and logged). */
 export const MAX_DIRECT_CHATS = 1_000;
 
 const NETWORK = 'mtproto';
