@@ -41,7 +41,7 @@ export const MTPROTO_CAPABILITIES: Capabilities = {
 
 /**
  * The MTProto connector: the MTProto 2.0 server (TCP, and WebSocket at /apiws on the HTTP port)
- * and its chat layer (chat/): accounts log in, bridged rooms are basic groups and direct chats
+ * and its chat layer (chat/): accounts log in, bridged rooms are basic groups, direct chats are
  * private chats, the bus's deliveries to `mtproto` endpoints become messages and live updates
  * with per-account pts.
  */
