@@ -41,11 +41,25 @@ async def person(port, n, e, phone, chat_id):
         say('code-needed')
         return await line()
 
+    private = asyncio.get_running_loop().create_future()
+
+    @client.on(events.NewMessage(incoming=True))
+    async def on_private(event):
+        if event.is_private and not private.done():
+            private.set_result(event.message)
+
     await client.start(phone=phone, code_callback=code)
     me = await client.get_me()
     say('me', id=me.id, bot=bool(me.bot), first=me.first_name, last=me.last_name)
     sent = await client.send_message(types.InputPeerChat(chat_id), 'hello from a person on telethon')
     say('sent', id=sent.id)
+    # A private chat: the WS side writes first; the answer goes to the user the update named.
+    say('waiting-private')
+    got = await asyncio.wait_for(private, 20)
+    sender = await got.get_sender()
+    say('private', text=got.raw_text, peer=type(got.peer_id).__name__, user=got.peer_id.user_id, out=bool(got.out), name=sender.first_name)
+    answer = await got.reply('hello alice, from telethon')
+    say('private-answered', id=answer.id, reply_to=answer.reply_to.reply_to_msg_id if answer.reply_to else None)
     await client.log_out()
     say('logged-out')
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { killNow, track } from '../helpers/children.ts';
 import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, wsEvent } from './chat-harness.ts';
 import { metricValue } from './harness.ts';
@@ -142,7 +143,7 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
   }
 });
 
-test('a stock Telethon client logs in as a person (phone, then the code the admin passes on), sends, and logs out', { timeout: 120_000 }, async () => {
+test('a stock Telethon client logs in as a person (phone, then the code the admin passes on), sends, answers a private message, and logs out', { timeout: 120_000 }, async () => {
   const bridge = await startChatBridge();
   let ws: TestClient | undefined;
   const key = chatServerKey();
@@ -158,6 +159,16 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('sent');
     const e = await wsEvent(ws, 'message', (ev) => ev['text'] === 'hello from a person on telethon');
     assert.deepEqual(e['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
+    // A private chat: alice (WS) writes to the person, who answers with a reply.
+    await telethon.step('waiting-private');
+    const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });
+    assert.equal(first.type, 'ack', JSON.stringify(first));
+    const got = await telethon.step('private');
+    assert.deepEqual([got['text'], got['peer'], got['user'], got['out']], ['hi bob, privately', 'PeerUser', Number(puppetIdOf('websocket:alice')), false]);
+    assert.match(String(got['name']), /^Alice/);
+    await telethon.step('private-answered');
+    const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
+    assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
     await telethon.step('logged-out');
     await telethon.step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
