@@ -16,6 +16,7 @@ import {
   Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
+import { metricValue } from './harness.ts';
 
 const ALICE = puppetIdOf('websocket:alice');
 const ALICE_ROOM = `@mtproto:${PERSON_ID}`;
@@ -250,6 +251,7 @@ test('bad private-chat input: a wrong access hash, an unknown user, oneself, a n
     assert.ok(!texts.includes('private, for user 1001'), 'not pushed');
     const history = await person.getMessages(-CHAT_ID, { limit: 5 });
     assert.ok(![...history].some((m) => m.message === 'private, for user 1001'), 'not in the group history either');
+    assert.equal(await metricValue(bridge.app.registry, 'switchboard_mtproto_direct_dropped_total', { reason: 'no_account' }), 1);
     assert.ok(!(await person.getDialogs()).some((d) => d.id.toString() === String(ALICE)), 'no private chat with alice came of it');
   });
 });
@@ -277,6 +279,7 @@ test('past mtproto.maxDirectChats a new private chat is refused: PEER_FLOOD to a
       await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'still here' } });
       await rec.next(newMessage('still here'));
       assert.ok(!rec.all.some(newMessage('from dave')), 'dave\'s message was not pushed');
+      assert.equal(await metricValue(bridge.app.registry, 'switchboard_mtproto_direct_dropped_total', { reason: 'full' }), 1);
       const dialogs = [...await person.getDialogs()].map((d) => d.id.toString()).sort();
       assert.deepEqual(dialogs, [String(-CHAT_ID), String(ALICE)].sort(), 'the group and alice, nobody else');
     } finally {

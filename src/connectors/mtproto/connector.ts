@@ -106,7 +106,7 @@ export class MtprotoConnector implements Connector {
     try {
       const chat = await ChatLayer.create({
         bus: ctx.bus, routing: ctx.routing, endpoints: ctx.endpoints, config: config.mtproto, identities: this.loaded.mappings.identities,
-        codec, logger: ctx.logger, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, ring: kek.ring, keyTtl: stores.companions.ttlOf,
+        codec, logger: ctx.logger, registry: ctx.registry, httpUrl: ctx.httpUrl, dcId: 2, maxTextLength: MTPROTO_MAX_TEXT, ring: kek.ring, keyTtl: stores.companions.ttlOf,
         media: ctx.media === undefined ? undefined : { service: ctx.media, basePath: config.media.urls.basePath },
       });
       stores.companions.add(chat.keyCompanion);

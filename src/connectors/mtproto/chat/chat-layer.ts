@@ -10,6 +10,7 @@ import type { Config } from '../../../config/schema.ts';
 import type { Identity } from '../../../config/load.ts';
 import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
 import type { Logger } from '../../../core/logger.ts';
+import { counter, type Registry } from '../../../core/metrics.ts';
 import type { AuthorizationLookup } from '../api/context.ts';
 import type { MethodRegistry } from '../api/registry.ts';
 import type { LayeredCodec } from '../tl/layered-codec.ts';
@@ -54,6 +55,8 @@ export interface ChatLayerOptions {
   /** The store ttl of records that live as long as an auth key (KeyCompanions.ttlOf): logins. */
   readonly keyTtl?: (authKeyIdHex: string) => number | undefined;
   readonly logger: Logger;
+  /** The instance's metrics (private messages dropped); none: not counted. */
+  readonly registry?: Registry;
   /** The HTTP server's public base URL (file URLs start with it). */
   readonly httpUrl: string;
   readonly dcId: number;
@@ -105,6 +108,7 @@ export class ChatLayer {
     const outbound = new Outbound({
       bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files,
       codec: opts.codec, logger: opts.logger,
+      ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     await outbound.prepare();

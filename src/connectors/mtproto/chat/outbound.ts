@@ -12,6 +12,7 @@ import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
 import { isDirectRoom } from '../../../core/direct.ts';
 import type { Logger } from '../../../core/logger.ts';
+import type { Counter } from '../../../core/metrics.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
@@ -41,6 +42,8 @@ export interface OutboundDeps {
   readonly logger: Logger;
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
+  /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
+  readonly dropped?: Counter<string>;
 }
 
 /** The fan-out channel of the MTProto connector's written batches. */
@@ -83,6 +86,7 @@ export class Outbound {
       // A private chat joins its accounts' sets (their pts) before its first entry; typing and presence write none.
       const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership';
       if (target.chat.direct !== undefined && writes && !await this.d.directs.open(target.chat)) {
+        this.d.dropped?.inc({ reason: 'full' });
         this.d.logger.warn({ room: target.chat.room, event: delivery.event.id }, 'mtproto: an account has too many private chats for a new one: dropped');
         continue;
       }
@@ -172,7 +176,10 @@ export class Outbound {
       if (chat === undefined || to === undefined) {
         // The login service's messages (code-delivery.ts) come back to their own sender, who is no account: nothing to say.
         const ownEcho = event.origin.connector === 'mtproto' && event.origin.endpoint === target.address;
-        if (log && !ownEcho) this.d.logger.info({ room: event.room, user: target.address, event: event.id }, 'mtproto: a private message for a user who is no account here: dropped');
+        if (log && !ownEcho) {
+          this.d.dropped?.inc({ reason: 'no_account' });
+          this.d.logger.info({ room: event.room, user: target.address, event: event.id }, 'mtproto: a private message for a user who is no account here: dropped');
+        }
         return undefined;
       }
       return { chat, endpoint: target, to };
