@@ -6,40 +6,22 @@
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
-import type { Bus, Delivery, Fanout } from '../../../bus/types.ts';
+import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
 import type { EventId } from '../../../core/ids.ts';
 import { isDirectRoom } from '../../../core/direct.ts';
-import type { Logger } from '../../../core/logger.ts';
 import type { Counter } from '../../../core/metrics.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
-import type { DirectChats } from './direct-chats.ts';
-import type { Account, ChatInfo, Directory } from './directory.ts';
-import type { LiveSessions } from './live-sessions.ts';
-import type { MediaInfo, MessageBox, MessageRecord } from './message-box.ts';
-import type { ChatFiles } from './chat-files.ts';
-import type { People } from './people.ts';
-import type { PresenceBook } from './presence.ts';
-import type { PtsBook } from './pts.ts';
-import { peerUser, type Renderer, type View } from './render.ts';
-import type { LayeredCodec } from '../tl/layered-codec.ts';
+import type { Account, ChatInfo } from './directory.ts';
+import type { MediaInfo, MessageRecord } from './message-box.ts';
+import { peerUser, type View } from './render.ts';
+import type { ChatDeps } from './methods/common.ts';
 
-export interface OutboundDeps {
-  readonly bus: Bus;
-  readonly directory: Directory;
-  readonly directs: DirectChats;
-  readonly people: People;
-  readonly box: MessageBox;
-  readonly pts: PtsBook;
-  readonly render: Renderer;
-  readonly live: LiveSessions;
-  readonly presence: PresenceBook;
-  readonly files: ChatFiles;
-  readonly codec: LayeredCodec;
-  readonly logger: Logger;
+/** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
+export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
