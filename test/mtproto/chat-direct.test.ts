@@ -287,3 +287,26 @@ test('past mtproto.maxDirectChats a new private chat is refused: PEER_FLOOD to a
     }
   }, { mtprotoExtra: '  maxDirectChats: 1' });
 });
+
+test('a person linked across networks who writes from two of them is one user with one dialog, the newest chat\'s', { timeout: 120_000 }, async () => {
+  const identities = 'identities:\n  - canonical: alice\n    displayName: Alice\n    websocket: alice\n    xmpp: alice@example.org\n';
+  await withPerson(async (bridge, person, ws) => {
+    const rec = updateRecorder(person);
+    const aliceUser = puppetIdOf('alice');
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'from her WS account' } });
+    const fromWs = messageOf(await rec.next(newMessage('from her WS account')));
+    // The same person from XMPP (published as the XMPP connector would: that connector does not run here).
+    const xmppRoom = directRoom({ network: 'xmpp', id: 'alice@example.org' }, { network: 'mtproto', id: String(PERSON_ID) })!;
+    await bridge.app.bus.publish([{
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: xmppRoom,
+      sender: { network: 'xmpp', id: 'alice@example.org', name: 'alice' }, origin: { connector: 'xmpp', endpoint: 'alice@example.org' }, text: 'from her XMPP account',
+    }]);
+    const fromXmpp = messageOf(await rec.next(newMessage('from her XMPP account')));
+    assert.deepEqual([fromWs.peerId?.userId?.toString(), fromXmpp.peerId?.userId?.toString()], [String(aliceUser), String(aliceUser)], 'one user');
+    // The server's own answer (gramjs would hide a second dialog with one peer).
+    const raw = await person.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100, hash: bigInt(0) })) as { dialogs: Array<{ peer: { userId?: { toString(): string } }; topMessage: number }> };
+    const hers = raw.dialogs.filter((d) => d.peer.userId?.toString() === String(aliceUser));
+    assert.equal(hers.length, 1, 'one dialog for her');
+    assert.equal(hers[0]?.topMessage, fromXmpp.id, 'the newest chat\'s');
+  }, { files: { 'mappings/identities.yaml': identities } });
+});

@@ -49,13 +49,25 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const all: DialogOf[] = [];
+    // One dialog per peer: a person linked across networks (identities.yaml) is one user, but each
+    // network they wrote from is a private chat of its own; clients key dialogs by peer, so only
+    // the one with the newest message is listed (the others' messages reached the client under
+    // the same peer anyway).
+    const byPeer = new Map<bigint, DialogOf>();
     for (const chat of await chatsOfAccount(deps, view.account)) {
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log);
+      if (chat.direct === undefined) {
+        all.push({ chat, log, top });
+        continue;
+      }
       // A private chat whose messages are all gone is not listed (a group always is).
-      if (chat.direct !== undefined && top === undefined) continue;
-      all.push({ chat, log, top });
+      if (top === undefined) continue;
+      const peer = deps.directs.peerOf(chat, view.account.id);
+      const seen = byPeer.get(peer);
+      if (seen === undefined || (seen.top?.id ?? 0) < top.id) byPeer.set(peer, { chat, log, top });
     }
+    all.push(...byPeer.values());
     // Newest activity first; chats without messages last, by id.
     all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');
