@@ -25,6 +25,11 @@ const DM = directRoom({ network: 'mtproto', id: String(PERSON_ID) }, { network: 
 interface RawMessage { className: string; id: number; message?: string; out?: boolean; peerId?: { className: string; userId?: { toString(): string }; chatId?: unknown }; fromId?: { userId?: { toString(): string } }; replyTo?: { replyToMsgId?: number } }
 
 const messageOf = (u: GramUpdate) => u['message'] as RawMessage;
+/**
+ * The mapper holds a person's typing and presence back behind the previous one for its window
+ * (2 s by default, tested in test/mapper/): short here, so each step's wait is short.
+ */
+const COALESCE_QUICKLY = 'coalesceMs: 100\n';
 const newMessage = (text: string) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && messageOf(u).message === text;
 
 async function wsMessage(ws: TestClient, text: string): Promise<EventFrame> {
@@ -114,6 +119,14 @@ test('an MTProto person and a WS user write privately: message, reply, edit, rea
     await person.markAsRead(alice);
     const receipt = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'receipt') as EventFrame;
     assert.equal(receipt.room, ALICE_ROOM);
+    // alice reads bob's answer: his client learns its outbox was read, in their chat.
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'receipt', receipt: 'displayed', target: answer.event.id } });
+    const read = await rec.next((u) => u.className === 'UpdateReadHistoryOutbox');
+    assert.deepEqual([(read['peer'] as { className: string; userId?: { toString(): string } }).userId?.toString(), read['maxId']], [String(ALICE), sent.id]);
+    // bob types: alice sees it in their chat.
+    await person.invoke(new Api.messages.SetTyping({ peer, action: new Api.SendMessageTypingAction() }));
+    const typed = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'typing' && (f as EventFrame).room === ALICE_ROOM) as EventFrame;
+    assert.equal(typed.event['state'], 'active');
 
     // alice deletes her second message: bob's client drops it.
     const stream = await bridge.app.bus.readStream(DM, undefined, 50);
@@ -146,7 +159,7 @@ test('an MTProto person and a WS user write privately: message, reply, edit, rea
     // Nothing of the private chat leaked into the group.
     const group = await person.getMessages(-CHAT_ID, { limit: 20 });
     assert.ok(![...group].some((m) => ['hi bob, *privately*', 'hello alice', 'second one'].includes(m.message)), 'not in the group');
-  });
+  }, { files: { 'mappings/presence.yaml': COALESCE_QUICKLY } });
 });
 
 test('a private chat survives a restart on the embedded defaults: the dialog, its history, and getDifference from before', { timeout: 120_000 }, async () => {
