@@ -198,23 +198,31 @@ test('a private chat survives a restart on the embedded defaults: the dialog, it
   }
 });
 
-test('two accounts write privately: each message reaches the other once, each side sees its peer', { timeout: 120_000 }, async () => {
+test('two accounts write privately: each message reaches the other once, each side sees its peer, the sender\'s other session its own message', { timeout: 120_000 }, async () => {
   const bridge = await startChatBridge();
   const person = chatClient(bridge.mtprotoPort());
   const bot = chatClient(bridge.mtprotoPort());
+  // The bot's second session (another client with the same token).
+  const bot2 = chatClient(bridge.mtprotoPort());
   try {
     await loginPerson(bridge, person);
     await loginBot(bridge, bot);
+    await loginBot(bridge, bot2);
     await person.getDialogs();
     await bot.getDialogs();
+    await bot2.getDialogs();
     const personRec = updateRecorder(person);
     const botRec = updateRecorder(bot);
+    const bot2Rec = updateRecorder(bot2);
     // The bot finds bob by his username (contacts.resolveUsername) and writes to him.
     const sent = await bot.sendMessage('bobbuilder', { message: 'hello from the bot' });
     const got = messageOf(await personRec.next(newMessage('hello from the bot')).catch((err) => { throw new Error(`${String(err)} ${JSON.stringify(personRec.all.map((u) => [u.className, messageOf(u)?.message, String(messageOf(u)?.peerId?.userId)]))}`); }));
     assert.equal(got.peerId?.userId?.toString(), String(BOT_ID));
     assert.equal(got.out, false);
     assert.equal(sent.out, true);
+    // The bot's other session sees what it sent: its own message, to bob.
+    const mirrored = messageOf(await bot2Rec.next(newMessage('hello from the bot')));
+    assert.deepEqual([mirrored.id, mirrored.out, mirrored.peerId?.userId?.toString()], [sent.id, true, String(PERSON_ID)]);
     const relay = await person.getEntity(bigInt(String(BOT_ID)));
     await person.sendMessage(relay, { message: 'hello bot', replyTo: got.id });
     const back = messageOf(await botRec.next(newMessage('hello bot')).catch((err) => { throw new Error(`${String(err)} ${JSON.stringify(botRec.all.map((u) => [u.className, messageOf(u)?.message, String(messageOf(u)?.peerId?.userId)]))}`); }));
@@ -232,6 +240,7 @@ test('two accounts write privately: each message reaches the other once, each si
   } finally {
     await shutdown(person);
     await shutdown(bot);
+    await shutdown(bot2);
     await bridge.close();
   }
 });
