@@ -42,6 +42,7 @@ export class DirectChats {
     return out;
   }
 
+  /** The account a party is, when it is one here. */
   accountOfParty(party: DirectParty): Account | undefined {
     return party.network === NETWORK && ACCOUNT_ID.test(party.id) ? this.directory.account(BigInt(party.id)) : undefined;
   }
@@ -58,7 +59,8 @@ export class DirectChats {
 
   /** The user at the other end of a private chat, for the account `viewer` (one of its parties). */
   peerOf(chat: ChatInfo, viewer: bigint): bigint {
-    const [a, b] = chat.direct!.parties;
+    if (chat.direct === undefined) throw new TypeError(`${chat.address} is not a private chat`);
+    const [a, b] = chat.direct.parties;
     return this.userIdOf(a.network === NETWORK && a.id === String(viewer) ? b : a);
   }
 
