@@ -11,6 +11,7 @@ import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-c
 import { directRoom } from '../../src/core/direct.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
+import { PRESENCE_DIRECT_CHATS } from '../../src/connectors/mtproto/chat/methods/users.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
   Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
@@ -331,4 +332,25 @@ test('a person linked across networks who writes from two of them is one user wi
     assert.equal(hers.length, 1, 'one dialog for her');
     assert.equal(hers[0]?.topMessage, fromXmpp.id, 'the newest chat\'s');
   }, { files: { 'mappings/identities.yaml': identities } });
+});
+
+test('an account\'s presence goes to its 50 most recently active private chats, not to older ones', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person) => {
+    const rec = updateRecorder(person);
+    const rooms: string[] = [];
+    // 51 people write to bob, one after the other: the first one's chat is then the least recently active.
+    for (let i = 1; i <= PRESENCE_DIRECT_CHATS + 1; i++) {
+      const room = directRoom({ network: 'websocket', id: `u${i}` }, { network: 'mtproto', id: String(PERSON_ID) })!;
+      rooms.push(room);
+      await bridge.app.bus.publish([{
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room,
+        sender: { network: 'websocket', id: `u${i}`, name: `U${i}` }, origin: { connector: 'websocket', endpoint: `u${i}` }, text: `hi ${i}`,
+      }]);
+      await rec.next(newMessage(`hi ${i}`));
+    }
+    await person.invoke(new Api.account.UpdateStatus({ offline: false }));
+    const presenceIn = async (room: string) => (await bridge.app.bus.readStream(room, undefined, 10)).entries.some((e) => e.event.kind === 'presence');
+    assert.equal(await presenceIn(rooms[0]!), false, 'not to the least recently active chat');
+    for (const room of rooms.slice(1)) assert.equal(await presenceIn(room), true, `to ${room}`);
+  });
 });
