@@ -354,3 +354,25 @@ test('an account\'s presence goes to its 50 most recently active private chats, 
     for (const room of rooms.slice(1)) assert.equal(await presenceIn(room), true, `to ${room}`);
   });
 });
+
+test('a user known only from a group message is addressed with inputPeerUserFromMessage (that message, that sender), nothing else', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    await ws.request({ type: 'join', room: 'lobby' });
+    const rec = updateRecorder(person);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'alice in the group' } });
+    const fromAlice = messageOf(await rec.next(newMessage('alice in the group')));
+    const own = await person.sendMessage(-CHAT_ID, { message: 'bob in the group' });
+    const group = new Api.InputPeerChat({ chatId: bigInt(String(CHAT_ID)) });
+    const send = (msgId: number, text: string) => person.invoke(new Api.messages.SendMessage({
+      peer: new Api.InputPeerUserFromMessage({ peer: group, msgId, userId: bigInt(String(ALICE)) }), message: text, randomId: bigInt(Date.now()),
+    }));
+    // Through one of bob's own messages, or one that is no message: refused, nothing published.
+    assert.equal(await rpcError(send(own.id, 'through my own message')), 'PEER_ID_INVALID');
+    assert.equal(await rpcError(send(999_999, 'through no message')), 'PEER_ID_INVALID');
+    assert.deepEqual((await bridge.app.bus.readStream(DM, undefined, 10)).entries, []);
+    // Through her message: their private chat.
+    await send(fromAlice.id, 'found you through your message');
+    const got = await wsMessage(ws, 'found you through your message');
+    assert.equal(got.room, ALICE_ROOM);
+  });
+});

@@ -212,6 +212,7 @@ export interface GramApi {
   ReactionEmoji: Ctor;
   InputPeerChat: Ctor;
   InputPeerEmpty: Ctor;
+  InputPeerUserFromMessage: Ctor;
   InputUserSelf: Ctor;
   CodeSettings: Ctor;
   SendMessageTypingAction: Ctor;

@@ -133,15 +133,12 @@ export function listField(call: TlObject, name: string): TlValue[] {
 
 /**
  * The conversation an InputPeer names: a group the account sees, or its private chat with a user
- * it was shown (the access hash must be the one it was given); PEER_ID_INVALID otherwise.
+ * it was shown (mayAddress); PEER_ID_INVALID otherwise.
  */
 export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): Promise<ChatInfo> {
-  if (peer?._ === 'inputPeerUser') {
+  if (peer?._ === 'inputPeerUser' || peer?._ === 'inputPeerUserFromMessage') {
     const id = peer['user_id'];
-    const hash = peer['access_hash'];
-    const chat = typeof id === 'bigint' && typeof hash === 'bigint' && deps.keys.checkPeerHash('user', String(id), hash)
-      ? await deps.directs.with(account, id)
-      : undefined;
+    const chat = typeof id === 'bigint' && await mayAddress(deps, account, peer, id) ? await deps.directs.with(account, id) : undefined;
     if (chat === undefined) throw badRequest('PEER_ID_INVALID');
     return chat;
   }
@@ -149,6 +146,24 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
   if (chat === undefined || !deps.directory.mayUse(account, chat)) throw badRequest('PEER_ID_INVALID');
   return chat;
+}
+
+/**
+ * Whether the account may name the user `id` this way: with the access hash it was given
+ * (inputPeerUser), or (inputPeerUserFromMessage, what clients use for a user they know only from a
+ * message) through a message of a group it sees that the user sent.
+ */
+async function mayAddress(deps: ChatDeps, account: Account, peer: TlObject, id: bigint): Promise<boolean> {
+  if (peer._ === 'inputPeerUser') {
+    const hash = peer['access_hash'];
+    return typeof hash === 'bigint' && deps.keys.checkPeerHash('user', String(id), hash);
+  }
+  const where = objectField(peer, 'peer');
+  if (where?._ !== 'inputPeerChat') return false;
+  const chat = await chatOfPeer(deps, account, where).catch(() => undefined);
+  const msgId = intField(peer, 'msg_id');
+  const record = chat === undefined || msgId <= 0 ? undefined : await deps.box.record(msgId);
+  return record !== undefined && record.chat === chat?.address && record.from === String(id);
 }
 
 /** Every conversation of an account: its groups, then its private chats. */
