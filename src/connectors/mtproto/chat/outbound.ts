@@ -58,7 +58,8 @@ export class Outbound {
 
   /** The egress handler. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
-    if (await this.d.box.catchUp()) this.d.directs.forget();
+    // Another instance wrote meanwhile (the box reloads itself): forget the private-chat sets too.
+    if (await this.d.box.catchUp()) this.#forgetAll();
     // What follows the batch's write, in order: id-map links, then live updates.
     const after: After[] = [];
     for (const delivery of deliveries) {
@@ -99,17 +100,24 @@ export class Outbound {
   readonly fannedIn = (deliveries: readonly Delivery[]): void => {
     this.#fanChain = this.#fanChain.then(() => this.#fannedIn(deliveries)).catch((err: unknown) => {
       this.d.logger.warn({ err }, 'mtproto: a fanned-in batch failed: reading everything again');
-      this.d.box.forgetAll();
+      this.#forgetAll();
     });
   };
 
   /** Fanned-in batches may have been lost: read every chat again when it is next needed. */
   readonly resync = (): void => {
-    this.#fanChain = this.#fanChain.then(() => {
-      this.d.box.forgetAll();
-      this.d.directs.forget();
-    });
+    this.#fanChain = this.#fanChain.then(() => this.#forgetAll());
   };
+
+  /**
+   * Everything read from the state may be stale: the chats' logs and messages, and which private
+   * chats each account has (both are read again when next needed). The one place that forgets,
+   * so neither is ever forgotten without the other.
+   */
+  #forgetAll(): void {
+    this.d.box.forgetAll();
+    this.d.directs.forget();
+  }
 
   async #fannedIn(deliveries: readonly Delivery[]): Promise<void> {
     const refreshed = new Map<string, Promise<unknown>>();
