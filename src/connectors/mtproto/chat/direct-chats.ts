@@ -57,11 +57,16 @@ export class DirectChats {
     return this.people.accountOf(actor)?.id ?? puppetIdOf(this.people.keyOf(actor));
   }
 
-  /** The user at the other end of a private chat, for the account `viewer` (one of its parties). */
-  peerOf(chat: ChatInfo, viewer: bigint): bigint {
+  /** The party at the other end of a private chat, for the account `viewer` (one of its parties). */
+  peerPartyOf(chat: ChatInfo, viewer: bigint): DirectParty {
     if (chat.direct === undefined) throw new TypeError(`${chat.address} is not a private chat`);
     const [a, b] = chat.direct.parties;
-    return this.userIdOf(a.network === NETWORK && a.id === String(viewer) ? b : a);
+    return a.network === NETWORK && a.id === String(viewer) ? b : a;
+  }
+
+  /** The user at the other end of a private chat, for the account `viewer` (one of its parties). */
+  peerOf(chat: ChatInfo, viewer: bigint): bigint {
+    return this.userIdOf(this.peerPartyOf(chat, viewer));
   }
 
   /**

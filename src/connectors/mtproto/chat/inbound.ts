@@ -34,9 +34,8 @@ export function originOf(chat: ChatInfo, ctx: ApiCallContext): Origin {
  * here. Otherwise the call fails before anything is published.
  */
 async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, event: CanonicalEvent): Promise<void> {
-  const parties = chat.direct?.parties;
-  if (parties === undefined) return;
-  const peer = parties[0].network === CONNECTOR && parties[0].id === String(account.id) ? parties[1] : parties[0];
+  if (chat.direct === undefined) return;
+  const peer = deps.directs.peerPartyOf(chat, account.id);
   if (!deps.routing.route(event).some((ep) => ep.connector === peer.network && ep.address === peer.id)) throw new RpcError(400, 'PEER_ID_INVALID');
   if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');
 }
