@@ -228,30 +228,27 @@ export class StateAuthKeyStore implements AuthKeyStore {
    */
   async #touch(hex: string, record: AuthKeyRecord): Promise<boolean> {
     if (!this.#touchDue(hex)) return false;
-    const ttl = this.#useTtl(record);
-    if (ttl <= 0) return false;
-    try {
-      if (!await this.#state.expire(KEY_PREFIX + hex, ttl)) return false;
-    } catch (err) {
-      this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key use could not be recorded (the next load tries again)');
-      return false;
-    }
-    this.#touchedNow(hex);
-    return true;
+    return await this.#recordUse(hex, this.#useTtl(record)) === 'recorded';
   }
 
   /** A bound temporary key was loaded: its permanent key is in use too. Undefined when it is gone. */
   async #touchPermanent(permHex: string): Promise<KeyKept | undefined> {
     if (!this.#touchDue(permHex)) return { until: this.#idleEnd(permHex), touched: false };
-    const ttl = this.#lifetimes.idleMs ?? FOR_GOOD_MS;
+    const outcome = await this.#recordUse(permHex, this.#lifetimes.idleMs ?? FOR_GOOD_MS);
+    return outcome === 'gone' ? undefined : { until: this.#idleEnd(permHex), touched: outcome === 'recorded' };
+  }
+
+  /** One recorded use: the key's new ttl (`expire`), remembered here so the next is not due at once. */
+  async #recordUse(hex: string, ttl: number): Promise<'recorded' | 'gone' | 'failed'> {
+    if (ttl <= 0) return 'failed';
     try {
-      if (!await this.#state.expire(KEY_PREFIX + permHex, ttl)) return undefined;
+      if (!await this.#state.expire(KEY_PREFIX + hex, ttl)) return 'gone';
     } catch (err) {
-      this.#opts.logger.warn({ err, authKeyId: permHex }, 'mtproto auth key use could not be recorded (the next load tries again)');
-      return { until: this.#idleEnd(permHex), touched: false };
+      this.#opts.logger.warn({ err, authKeyId: hex }, 'mtproto auth key use could not be recorded (the next load tries again)');
+      return 'failed';
     }
-    this.#touchedNow(permHex);
-    return { until: this.#idleEnd(permHex), touched: true };
+    this.#touchedNow(hex);
+    return 'recorded';
   }
 
   /**
