@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import type { TestClient } from '../helpers/ws-client.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, startChatBridge, updateRecorder, withChatClient,
   shutdown, wsEvent, type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -140,21 +140,9 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   void bridge;
 }
 
-/** A fresh bridge, a gramjs client logged in by `login` with its dialogs listed, and a WS client joined to the lobby. */
-async function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, body: (bridge: ChatBridge, client: ChatClient, ws: TestClient) => Promise<void>, mapper = true): Promise<void> {
-  const bridge = await startChatBridge(mapper ? {} : { extra: 'mapper: { enabled: false }\nmedia: { enabled: false }' });
-  const client = chatClient(bridge.mtprotoPort());
-  let ws: TestClient | undefined;
-  try {
-    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-    await ws.request({ type: 'join', room: 'lobby' });
-    await login(bridge, client);
-    await body(bridge, client, ws);
-  } finally {
-    await ws?.close();
-    await shutdown(client);
-    await bridge.close();
-  }
+/** A fresh bridge (mapper and media store on, or both off), a gramjs client logged in by `login`, and a WS client joined to the lobby. */
+function withRoom(login: (bridge: ChatBridge, client: ChatClient) => Promise<void>, body: (bridge: ChatBridge, client: ChatClient, ws: TestClient) => Promise<void>, mapper = true): Promise<void> {
+  return withChatClient(login, body, mapper ? {} : { extra: 'mapper: { enabled: false }\nmedia: { enabled: false }' });
 }
 
 test('a stock TelegramClient logged in as a bot chats with a WebSocket client', { timeout: 120_000 }, async () => {

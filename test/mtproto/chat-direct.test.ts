@@ -14,7 +14,7 @@ import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { PRESENCE_DIRECT_CHATS } from '../../src/connectors/mtproto/chat/methods/users.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder, withChatClient,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 import { metricValue } from './harness.ts';
@@ -46,21 +46,9 @@ async function rpcError(p: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-async function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestClient) => Promise<void>, opts: Parameters<typeof startChatBridge>[0] = {}): Promise<void> {
-  const bridge = await startChatBridge(opts);
-  const person = chatClient(bridge.mtprotoPort());
-  let ws: TestClient | undefined;
-  try {
-    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-    await ws.request({ type: 'join', room: 'lobby' });
-    await loginPerson(bridge, person);
-    await person.getDialogs();
-    await fn(bridge, person, ws);
-  } finally {
-    await ws?.close();
-    await shutdown(person);
-    await bridge.close();
-  }
+/** A fresh bridge (`opts`), the person logged in with his dialogs listed, and alice (WS) joined to the lobby. */
+function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestClient) => Promise<void>, opts: Parameters<typeof startChatBridge>[0] = {}): Promise<void> {
+  return withChatClient(async (bridge, person) => { await loginPerson(bridge, person); await person.getDialogs(); }, fn, opts);
 }
 
 test('an MTProto person and a WS user write privately: message, reply, edit, reaction, typing, presence, read mark, file, delete, both ways', { timeout: 120_000 }, async () => {

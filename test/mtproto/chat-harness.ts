@@ -19,7 +19,7 @@ import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { freePort } from '../helpers/ports.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
 import { gramLogger, pinServerKey } from './gramjs-client.ts';
-import type { EventFrame, TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -301,6 +301,30 @@ export function updateRecorder(client: ChatClient): { all: GramUpdate[]; next(pr
       });
     },
   };
+}
+
+/**
+ * A fresh bridge (`opts`), a stock client logged in by `login`, and a WS client (alice) joined to
+ * the lobby; everything stopped afterwards, also on failure.
+ */
+export async function withChatClient(
+  login: (bridge: ChatBridge, client: ChatClient) => Promise<void>,
+  body: (bridge: ChatBridge, client: ChatClient, ws: TestClient) => Promise<void>,
+  opts: ChatBridgeOptions = {},
+): Promise<void> {
+  const bridge = await startChatBridge(opts);
+  const client = chatClient(bridge.mtprotoPort());
+  let ws: TestClient | undefined;
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    await login(bridge, client);
+    await body(bridge, client, ws);
+  } finally {
+    await ws?.close();
+    await shutdown(client);
+    await bridge.close();
+  }
 }
 
 /**
