@@ -4,19 +4,20 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, senderOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
-import { accountOf, badRequest, listField, objectField, register, stringField, userIdOfInput, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userIdOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
 export const PRESENCE_DIRECT_CHATS = 50;
 
-/** The account's private chats with the newest entries, at most PRESENCE_DIRECT_CHATS (their logs are in memory: its pts reads them). */
-async function activeDirects(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
-  const active = await Promise.all((await deps.directs.keysOf(account)).map(async (key) => ({ key, lastG: (await deps.box.chat(key)).lastG })));
-  return active
-    .filter((d) => d.lastG > 0)
-    .sort((a, b) => b.lastG - a.lastG)
-    .slice(0, PRESENCE_DIRECT_CHATS)
-    .flatMap(({ key }) => { const chat = deps.directs.chatOf(key); return chat === undefined ? [] : [chat]; });
+/**
+ * Where an account's presence goes: its groups, and its private chats with the newest entries, at
+ * most PRESENCE_DIRECT_CHATS (their logs are in memory: its pts reads them).
+ */
+async function presenceChatsOf(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
+  const chats = await chatsOfAccount(deps, account);
+  const directs = await Promise.all(chats.filter((c) => c.direct !== undefined).map(async (chat) => ({ chat, lastG: (await deps.box.chat(chat.address)).lastG })));
+  const active = directs.filter((d) => d.lastG > 0).sort((a, b) => b.lastG - a.lastG).slice(0, PRESENCE_DIRECT_CHATS).map((d) => d.chat);
+  return [...chats.filter((c) => c.direct === undefined), ...active];
 }
 
 export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
@@ -73,8 +74,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const state: 'offline' | 'available' = call['offline'] === true ? 'offline' : 'available';
     deps.presence.set(account.id, state, ctx.now);
     const ts = ctx.now * 1000;
-    const chats = [...deps.directory.chatsOf(account), ...await activeDirects(deps, account)];
-    const events = chats.map((chat) => checked({
+    const events = (await presenceChatsOf(deps, account)).map((chat) => checked({
       v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
       sender: senderOf(account),
       origin: originOf(chat, ctx),
