@@ -14,7 +14,10 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/login-codes.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
-import { writeKekFile } from '../../src/connectors/mtproto/store/kek-config.ts';
+import { readKeyRing, writeKekFile } from '../../src/connectors/mtproto/store/kek-config.ts';
+import { storedSecret } from '../../src/connectors/mtproto/store/open-stores.ts';
+import { FILE_SECRET_KEY } from '../../src/connectors/mtproto/chat/chat-layer.ts';
+import { FileKeys } from '../../src/connectors/mtproto/chat/files.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { freePort } from '../helpers/ports.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
@@ -139,6 +142,17 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
 }
 
 /** The next event of `kind` (and `pred`) the WS client gets. */
+/**
+ * The access hash the bridge gives out for a user id, from its own stored secret: what no client
+ * can learn for a user it was never shown, for tests of the checks behind the hash check.
+ */
+export async function serverUserHash(bridge: ChatBridge, userId: bigint): Promise<unknown> {
+  const kek = readKeyRing(await loadConfig(bridge.tree.configFile, { env: {} }));
+  if (!kek.ok) throw new Error('the test bridge\'s key-encryption key does not load');
+  const secret = await storedSecret(chatState(bridge.app.bus.state(STATE_NAMESPACE)), kek.ring, FILE_SECRET_KEY, 'file secret');
+  return bigInt(new FileKeys(secret).peerHash('user', String(userId)).toString());
+}
+
 export async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
   const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
   return (frame as EventFrame).event;

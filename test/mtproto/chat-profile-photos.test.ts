@@ -7,19 +7,26 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newEventId } from '../../src/core/ids.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { Api, BOT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { Api, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 interface GramUserObject { className: string; id: { toString(): string }; accessHash: unknown; firstName?: string; photo?: { className: string; photoId?: { toString(): string }; dcId?: number } }
 
+/** The InputUser a stock client names a user it was shown with (the access hash from its entity cache). */
+async function inputUser(client: ReturnType<typeof chatClient>, userId: string): Promise<unknown> {
+  const peer = await (client as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(userId));
+  return new Api.InputUser({ userId: peer.userId, accessHash: peer.accessHash });
+}
+
 /** The user as the client asks for it, again until it has a photo (the fetch writes to disk: a busy machine gets up to 15 s). */
 async function userOnceWithPhoto(client: ReturnType<typeof chatClient>, userId: string): Promise<GramUserObject | undefined> {
   let user: GramUserObject | undefined;
+  const input = await inputUser(client, userId);
   for (let i = 0; i < 300 && !user?.photo; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 50));
-    [user] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(userId), accessHash: bigInt(0) })] })) as GramUserObject[];
+    [user] = await client.invoke(new Api.users.GetUsers({ id: [input] })) as GramUserObject[];
   }
   return user;
 }
@@ -63,7 +70,8 @@ test('a person of another network shows their avatar as a profile photo the clie
 
     // The users as the client asks for them again: Dana's photo once fetched (rendering never waits
     // for it; the fetch writes to disk, so a busy machine gets up to 15 s).
-    const usersNow = async () => await client.invoke(new Api.users.GetUsers({ id: ids.map((id) => new Api.InputUser({ userId: bigInt(id), accessHash: bigInt(0) })) })) as GramUserObject[];
+    const inputs = await Promise.all(ids.map((id) => inputUser(client, id)));
+    const usersNow = async () => await client.invoke(new Api.users.GetUsers({ id: inputs })) as GramUserObject[];
     let users = await usersNow();
     for (let i = 0; i < 300 && !users[0]?.photo; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -115,9 +123,12 @@ test('a person of another network shows their avatar as a profile photo the clie
     // An MTProto account whose person identities.yaml gives an avatar shows it to other accounts; the bot (no avatar) shows none.
     let bob: GramUserObject | undefined;
     let bot: GramUserObject | undefined;
+    // The bot is shown bob among the group's participants.
+    await client.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
+    const bobInput = await inputUser(client, String(PERSON_ID));
     for (let i = 0; i < 300 && !bob?.photo; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 50));
-      [bob, bot] = await client.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: bigInt(0) }), new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: bigInt(0) })] })) as GramUserObject[];
+      [bob, bot] = await client.invoke(new Api.users.GetUsers({ id: [bobInput, new Api.InputUserSelf()] })) as GramUserObject[];
     }
     assert.equal(bob?.photo?.className, 'UserProfilePhoto');
     assert.ok(!bot?.photo);

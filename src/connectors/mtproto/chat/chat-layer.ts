@@ -70,7 +70,7 @@ export interface ChatLayerOptions {
 }
 
 /** The key behind file access hashes and URL signatures: one per deployment, sealed in the shared state like the salt secret. */
-const FILE_SECRET_KEY = 'secret';
+export const FILE_SECRET_KEY = 'secret';
 
 export class ChatLayer {
   private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}

@@ -133,12 +133,12 @@ export function listField(call: TlObject, name: string): TlValue[] {
 
 /**
  * The conversation an InputPeer names: a group the account sees, or its private chat with a user
- * it was shown (mayAddress); PEER_ID_INVALID otherwise.
+ * it may name (userOfInput); PEER_ID_INVALID otherwise.
  */
 export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): Promise<ChatInfo> {
   if (peer?._ === 'inputPeerUser' || peer?._ === 'inputPeerUserFromMessage') {
-    const id = peer['user_id'];
-    const chat = typeof id === 'bigint' && await mayAddress(deps, account, peer, id) ? await deps.directs.with(account, id) : undefined;
+    const id = await userOfInput(deps, account, peer);
+    const chat = id === undefined ? undefined : await deps.directs.with(account, id);
     if (chat === undefined) throw badRequest('PEER_ID_INVALID');
     return chat;
   }
@@ -148,46 +148,49 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   return chat;
 }
 
-/**
- * Whether the account may name the user `id` this way: with the access hash it was given
- * (inputPeerUser), or (inputPeerUserFromMessage, what clients use for a user they know only from a
- * message) through a message of a group it sees that the user sent.
- */
-async function mayAddress(deps: ChatDeps, account: Account, peer: TlObject, id: bigint): Promise<boolean> {
-  if (peer._ === 'inputPeerUser') {
-    const hash = peer['access_hash'];
-    return typeof hash === 'bigint' && deps.keys.checkPeerHash('user', String(id), hash);
-  }
-  const where = objectField(peer, 'peer');
-  if (where?._ !== 'inputPeerChat') return false;
-  const chat = await chatOfPeer(deps, account, where).catch(() => undefined);
-  const msgId = intField(peer, 'msg_id');
-  const record = chat === undefined || msgId <= 0 ? undefined : await deps.box.record(msgId);
-  return record !== undefined && record.chat === chat?.address && record.from === String(id);
-}
-
 /** Every conversation of an account: its groups, then its private chats. */
 export async function chatsOfAccount(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
   const directs = (await deps.directs.keysOf(account)).flatMap((key) => { const chat = deps.directs.chatOf(key); return chat === undefined ? [] : [chat]; });
   return [...deps.directory.chatsOf(account), ...directs];
 }
 
-/** The user an InputUser / InputPeer names (self included), or undefined. */
-export function userIdOfInput(account: Account, input: TlObject | undefined): bigint | undefined {
+/**
+ * The user an InputUser / InputPeer names, when the account may name them that way (as Telegram,
+ * which answers a wrong access hash with USER_ID_INVALID or PEER_ID_INVALID): itself; a user with
+ * the access hash the account was given (inputUser, inputPeerUser); or (the *FromMessage forms,
+ * what clients use for a user they know only from a message) through a message of a group the
+ * account sees that the user sent. Undefined otherwise, and for an id nobody has: an account can
+ * not learn which ids exist by guessing.
+ */
+export async function userOfInput(deps: ChatDeps, account: Account, input: TlObject | undefined): Promise<bigint | undefined> {
   switch (input?._) {
     case 'inputUserSelf':
     case 'inputPeerSelf':
       return account.id;
     case 'inputUser':
-    case 'inputPeerUser':
+    case 'inputPeerUser': {
+      const id = input['user_id'];
+      const hash = input['access_hash'];
+      return typeof id === 'bigint' && typeof hash === 'bigint' && deps.keys.checkPeerHash('user', String(id), hash) ? id : undefined;
+    }
     case 'inputUserFromMessage':
     case 'inputPeerUserFromMessage': {
       const id = input['user_id'];
-      return typeof id === 'bigint' ? id : undefined;
+      return typeof id === 'bigint' && await sentInGroup(deps, account, input, id) ? id : undefined;
     }
     default:
       return undefined;
   }
+}
+
+/** Whether the message a *FromMessage input points at is in a group the account sees and was sent by `id`. */
+async function sentInGroup(deps: ChatDeps, account: Account, input: TlObject, id: bigint): Promise<boolean> {
+  const where = objectField(input, 'peer');
+  if (where?._ !== 'inputPeerChat') return false;
+  const chat = await chatOfPeer(deps, account, where).catch(() => undefined);
+  const msgId = intField(input, 'msg_id');
+  const record = chat === undefined || msgId <= 0 ? undefined : await deps.box.record(msgId);
+  return record !== undefined && record.chat === chat?.address && record.from === String(id);
 }
 
 /** A message of a chat the account sees, not deleted; MESSAGE_ID_INVALID otherwise. */

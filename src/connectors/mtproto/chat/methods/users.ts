@@ -4,10 +4,13 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, senderOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
-import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userIdOfInput, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
 export const PRESENCE_DIRECT_CHATS = 50;
+
+/** users.getUsers answers this many users at most, the first asked for (Telegram's own cap is 200). */
+export const MAX_USERS_ASKED = 200;
 
 /**
  * Where an account's presence goes: its groups, and its private chats with the newest entries, at
@@ -23,16 +26,14 @@ async function presenceChatsOf(deps: ChatDeps, account: Account): Promise<ChatIn
 export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'users.getUsers', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const ids = listField(call, 'id').flatMap((input) => {
-      const id = userIdOfInput(view.account, typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined);
-      return id === undefined ? [] : [id];
-    });
-    return deps.render.users(ids, view);
+    // A user the account may not name is left out, as an unknown one (Telegram leaves them out too).
+    const ids = await Promise.all(listField(call, 'id').slice(0, MAX_USERS_ASKED).map((input) => userOfInput(deps, view.account, typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined)));
+    return deps.render.users(ids.filter((id): id is bigint => id !== undefined), view);
   });
 
   register(methods, deps, 'users.getFullUser', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const id = userIdOfInput(view.account, objectField(call, 'id'));
+    const id = await userOfInput(deps, view.account, objectField(call, 'id'));
     const person = id === undefined ? undefined : await deps.people.person(id);
     if (id === undefined || person === undefined) throw badRequest('USER_ID_INVALID');
     const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : undefined;
@@ -51,7 +52,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   // A person's photos: the one profile photo they show now, if any (downloadable by its id and access hash).
   register(methods, deps, 'photos.getUserPhotos', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const id = userIdOfInput(view.account, objectField(call, 'user_id'));
+    const id = await userOfInput(deps, view.account, objectField(call, 'user_id'));
     if (id === undefined || await deps.people.person(id) === undefined) throw badRequest('USER_ID_INVALID');
     const photo = await deps.render.profilePhotoOf(id);
     return { _: 'photos.photos', photos: photo === undefined ? [] : [deps.render.photo(photo, 0)], users: [] };
