@@ -5,13 +5,17 @@
 // history agree on both instances; the same for private chats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import {
-  Api, BOT_ID, CHAT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -28,15 +32,15 @@ interface TwoInstances {
 }
 
 /** One deployment of two instances on one redis-server, the clients logged in; everything stopped afterwards, also on failure. */
-async function withTwoInstances(body: (t: TwoInstances) => Promise<void>): Promise<void> {
+async function withTwoInstances(body: (t: TwoInstances) => Promise<void>, extra = ''): Promise<void> {
   const redis = await startRedis();
   const bridges: ChatBridge[] = [];
   try {
     // One deployment: the same bot token and key-encryption key (the salt secret is drawn once, in Redis).
     const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek() };
     // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }' }));
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }' }));
+    bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-a }\n${extra}` }));
+    bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-b }\n${extra}` }));
     const [a, b] = bridges as [ChatBridge, ChatBridge];
     const bot = chatClient(a.mtprotoPort());
     const person = chatClient(b.mtprotoPort());
@@ -126,4 +130,40 @@ test('two instances on one Redis: private chats, with a WS user and between acco
     assert.deepEqual(onA, ['hello bob, from A', 'hello bot, from B']);
     assert.deepEqual(onB, onA);
   });
+});
+
+test('two instances on one Redis: an album from either instance reaches the other as one, and deleting it deletes every message of it there', { timeout: 120_000 }, async () => {
+  // The instances share a media store (one directory) and its URL secret, as a deployment of
+  // several instances must: a file sent to one is a file on the other.
+  const media = mkdtempSync(join(tmpdir(), 'sb-album-media-'));
+  try {
+  await withTwoInstances(async ({ bot, person }) => {
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+    const until = async (what: string, check: () => boolean) => {
+      for (const end = Date.now() + 5_000; !check();) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const deleted = (updates: readonly GramUpdate[]) => updates.filter((u) => u.className === 'UpdateDeleteMessages').flatMap((u) => u['messages'] as number[]);
+    // One of the two instances writes the logs; the other pushes what its fan-out tells it. Each
+    // client sends an album and deletes it, so both directions cross the fan-out whichever writes.
+    for (const [sender, receiver, received, name] of [[bot, person, personUpdates, 'bot'], [person, bot, botUpdates, 'person']] as const) {
+      const files = [1, 2, 3].map((i) => Buffer.from(`${name} file ${i} `.repeat(20 * i)));
+      const sent = await sender.sendFile(PEER, { file: files.map((b, i) => new CustomFile(`${name}${i}.txt`, b.length, '', b)), caption: `album of the ${name}`, forceDocument: true, workers: 1 }) as unknown as GramMessage[];
+      assert.equal(sent.length, 3);
+      const ids = sent.map((m) => m.id);
+      await until(`the ${name}'s album on the other instance`, () => ids.every((id) => received.all.some((u) => u.className === 'UpdateNewMessage' && messageOf(u).id === id)));
+      const got = ids.map((id) => messageOf(received.all.find((u) => u.className === 'UpdateNewMessage' && messageOf(u).id === id)!) as GramMessage & { groupedId?: { toString(): string } });
+      assert.equal(new Set(got.map((m) => m.groupedId?.toString())).size, 1);
+      assert.deepEqual(got.map((m) => m.message), [`album of the ${name}`, '', '']);
+      assert.deepEqual(Buffer.from(await receiver.downloadMedia(got[2]!)), files[2]);
+      await sender.deleteMessages(PEER, [ids[0]!], { revoke: true });
+      await until(`the ${name}'s album deleted on the other instance`, () => ids.every((id) => deleted(received.all).includes(id)));
+    }
+  }, `media: { dir: ${JSON.stringify(media)}, urls: { secret: "${randomBytes(24).toString('hex')}" } }`);
+  } finally {
+    rmSync(media, { recursive: true, force: true });
+  }
 });

@@ -17,6 +17,7 @@ export type FloodRates = Readonly<Record<FloodClass, FloodRate>>;
 const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.sendMessage': 'send',
   'messages.sendMedia': 'send',
+  'messages.sendMultiMedia': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.sendReaction': 'send',

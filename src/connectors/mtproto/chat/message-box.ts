@@ -36,6 +36,8 @@ export interface MessageRecord {
   readonly spans?: readonly Span[];
   readonly reply?: number;
   readonly media?: MediaInfo;
+  /** The album (grouped_id, decimal) of a message that is one file of several (event-entries.ts). */
+  readonly group?: string;
   readonly edited?: number;
   /** Each reactor's full set (user id decimal -> emoji), in the order they reacted. */
   readonly reactions?: Readonly<Record<string, readonly string[]>>;

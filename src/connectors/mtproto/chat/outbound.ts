@@ -17,6 +17,7 @@ import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
 import type { Account, ChatInfo } from './directory.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
+import { MAX_ALBUM_FILES, albumGroupOf, entriesOfDelivery, messagesOfEvent, moreKey, partKey } from './event-entries.ts';
 import { peerUser, type View } from './render.ts';
 import type { ChatDeps } from './methods/common.ts';
 
@@ -140,14 +141,14 @@ export class Outbound {
         const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
         this.#pushPresence(target, event, await this.d.people.senderIdOf(event.sender, hints?.identity), at);
       } else if (event.kind !== 'membership') {
-        const part = hints?.part?.index ?? 0;
-        const eventKey = event.kind === 'message' && part > 0 ? `${event.id}#${part}` : event.id;
+        const eventKey = event.kind === 'message' ? partKey(event.id, hints?.part?.index ?? 0) : event.id;
         if (pushed.has(`${chat.address}\n${eventKey}`)) continue;
         pushed.add(`${chat.address}\n${eventKey}`);
-        const found = await this.d.box.find(chat.address, eventKey);
-        if (found === undefined) continue; // the writer dropped it (it pointed at an unknown message)
-        const record = found.entry.k === 'read' ? undefined : await this.d.box.record(found.entry.m);
-        await this.#pushEntry(chat, found.entry, record, origin);
+        // Every entry the writer made of it (none: it dropped it, e.g. it pointed at an unknown message).
+        for (const entry of await entriesOfDelivery(this.d.box, chat.address, eventKey)) {
+          const record = entry.k === 'read' ? undefined : await this.d.box.record(entry.m);
+          await this.#pushEntry(chat, entry, record, origin);
+        }
       }
     }
   }
@@ -184,11 +185,11 @@ export class Outbound {
     const target = hints?.refs?.target;
     switch (event.kind) {
       case 'message': return this.#message(to, event, hints, after);
-      case 'edit': return this.#change(to, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
-      case 'retract': return this.#change(to, event, after, 'del', event.target, target, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      case 'edit': return this.#changeTarget(to, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'retract': return this.#retract(to, event, target, after);
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
-        return this.#change(to, event, after, 'react', event.target, target, (r) => {
+        return this.#changeTarget(to, event, after, 'react', event.target, target, (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
@@ -233,22 +234,22 @@ export class Outbound {
 
   async #message(to: Target, event: EventOfKind<'message'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const { chat } = to;
-    const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
+    const from = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
     const reply = event.replyTo === undefined ? undefined : await this.#msgIdOf(to, event.replyTo, hints?.refs?.replyTo);
     let text = event.text;
     const spans: Span[] = [...(event.spans ?? [])];
-    let media: MediaInfo | undefined;
+    const files: MediaInfo[] = [];
     // The mapper's plans carry the URL to use here (a signed media-store link); without it, the attachment's own.
     const urls = new Map(hints?.attachments?.map((p) => [p.attachment.id, p.url]));
     for (const a of event.attachments ?? []) {
       const url = urls.get(a.id) ?? a.url;
       // Bytes in our store (sent from here, or, with the media store, uploaded by another network): a native file.
-      const known = media === undefined ? await this.d.files.native(a) : undefined;
+      const known = files.length < MAX_ALBUM_FILES ? await this.d.files.native(a) : undefined;
       if (known !== undefined) {
-        media = known;
+        files.push(known);
         continue;
       }
-      // Elsewhere (or a second file: a message carries one): a line with a link to it.
+      // Elsewhere (or past an album's files): a line with a link to it.
       const label = `📎 ${a.name.trim() === '' ? 'file' : a.name}`;
       if (text !== '') text += '\n';
       spans.push({ type: 'link', offset: text.length, length: label.length, url });
@@ -256,28 +257,57 @@ export class Outbound {
     }
     // A long text split by the mapper: every part is a message of its own, under one event id.
     const part = hints?.part?.index ?? 0;
-    const eventKey = part === 0 ? event.id : `${event.id}#${part}`;
+    const eventKey = partKey(event.id, part);
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
-    const result = await this.d.box.append(chat.address, { kind: 'new', eventKey, time: seconds(event.ts), from: String(from) }, (g) => ({
-      id: g, chat: chat.address, ev: event.id, from: String(from), date: seconds(event.ts), text,
-      ...(spans.length > 0 ? { spans } : {}), ...(reply !== undefined ? { reply } : {}), ...(media !== undefined ? { media } : {}),
-    }));
-    // The first part stands for the event (replies, edits and reactions point at it); linked
-    // again for a re-delivered batch too, in case the link is what failed the first time.
-    const link = part === 0 ? () => this.d.bus.idMap.link(event.id, to.endpoint, String(result.entry.m)) : undefined;
-    after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record, origin) } : {}) });
+    const time = seconds(event.ts);
+    // Several files: an album, one message per file, the text (its caption) on the first.
+    const group = files.length > 1 ? { group: albumGroupOf(event.id) } : {};
+    const replyField = reply !== undefined ? { reply } : {};
+    for (let n = 0; n < Math.max(files.length, 1); n++) {
+      const media = files[n];
+      const body = n === 0 ? { text, ...(spans.length > 0 ? { spans } : {}) } : { text: '' };
+      const result = await this.d.box.append(chat.address, { kind: 'new', eventKey: n === 0 ? eventKey : moreKey(eventKey, n), time, from }, (g) => ({
+        id: g, chat: chat.address, ev: event.id, from, date: time, ...body, ...replyField, ...(media !== undefined ? { media } : {}), ...group,
+      }));
+      // The first message of the first part stands for the event (replies, edits and reactions
+      // point at it); linked again for a re-delivered batch too, in case the link is what failed.
+      const link = part === 0 && n === 0 ? () => this.d.bus.idMap.link(event.id, to.endpoint, String(result.entry.m)) : undefined;
+      after.push({ ...(link ? { link } : {}), ...(result.fresh ? { push: () => this.#pushEntry(chat, result.entry, result.record, origin) } : {}) });
+    }
   }
 
-  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  /** A retraction deletes every message its target became here: all parts, all files of an album. */
+  async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, after: After[]): Promise<void> {
     const { chat } = to;
-    const id = await this.#msgIdOf(to, target, resolved);
+    const id = await this.#msgIdOf(to, event.target, resolved);
     if (id === undefined) {
-      this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
+      this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target: event.target }, 'mtproto: the message this event points at is not known here: dropped');
       return;
     }
+    const first = await this.d.box.record(id);
+    const found = first === undefined ? [] : await messagesOfEvent(this.d.box, chat.address, first.ev, true);
+    const ids = found.includes(id) ? found : [id];
+    for (let n = 0; n < ids.length; n++) {
+      await this.#change(to, event, after, 'del', ids[n]!, n === 0 ? event.id : moreKey(event.id, n), (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+    }
+  }
+
+  /** Resolves the message `target` is here, then changes it (kind: the log entry's). */
+  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const id = await this.#msgIdOf(to, target, resolved);
+    if (id === undefined) {
+      this.d.logger.info({ chat: to.chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
+      return;
+    }
+    await this.#change(to, event, after, kind, id, event.id, apply);
+  }
+
+  /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten. */
+  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', id: number, eventKey: string, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const { chat } = to;
     const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
     let skipped = false;
-    const result = await this.d.box.append(chat.address, { kind, eventKey: event.id, time: seconds(event.ts), target: id }, async () => {
+    const result = await this.d.box.append(chat.address, { kind, eventKey, time: seconds(event.ts), target: id }, async () => {
       const current = await this.d.box.record(id);
       if (current === undefined || current.deleted === true) {
         skipped = true;

@@ -119,6 +119,7 @@ export class Renderer {
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
       ...(record.media !== undefined ? { media: this.media(record) } : {}),
+      ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };

@@ -11,7 +11,8 @@ import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
-import type { MediaInfo } from '../message-box.ts';
+import type { MediaInfo, MessageRecord } from '../message-box.ts';
+import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
@@ -39,41 +40,63 @@ function textOf(deps: ChatDeps, call: TlObject, allowEmpty: boolean): { text: st
   return { text, spans: entitiesToSpans(text, objects(listField(call, 'entities')), deps.people) };
 }
 
+/** The captions of an album's files as one text (the canonical message has one): the non-empty ones, a line each. */
+function captionsOf(deps: ChatDeps, items: readonly TlObject[]): { text: string; spans: Span[] } {
+  let text = '';
+  const spans: Span[] = [];
+  for (const caption of items.map((item) => textOf(deps, item, true)).filter((c) => c.text.trim() !== '')) {
+    if (text !== '') text += '\n';
+    spans.push(...caption.spans.map((span) => ({ ...span, offset: span.offset + text.length })));
+    text += caption.text;
+  }
+  if (text.length > deps.maxTextLength) throw badRequest('MEDIA_CAPTION_TOO_LONG');
+  return { text, spans };
+}
+
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
-  /** Publishes a new message and answers like Telegram: updateShortSentMessage, or (with media) updateMessageID + updateNewMessage. */
-  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media?: MediaInfo }) {
+  /**
+   * Publishes a new message and answers like Telegram: updateShortSentMessage for text; with
+   * files, updateMessageID (one per random_id) and an updateNewMessage per message: several files
+   * are an album, one message each (event-entries.ts).
+   */
+  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[], txn: string | undefined) {
     const view = viewOf(deps, ctx);
-    const randomId = call['random_id'];
     const replyId = replyIdOf(call);
     const reply = replyId === undefined ? undefined : await liveMessage(deps, chat, replyId);
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
-      ...(body.media !== undefined ? { attachments: [deps.files.attachment(body.media)] } : {}),
+      ...(body.media.length > 0 ? { attachments: body.media.map((m) => deps.files.attachment(m)) } : {}),
     });
-    const published = await publishAndWait(deps, account, ctx.turn, chat, event, typeof randomId === 'bigint' ? randomId.toString() : undefined);
+    const published = await publishAndWait(deps, account, ctx.turn, chat, event, txn);
     const record = await deps.box.record(published.entry.m);
     if (record === undefined) throw badRequest('MESSAGE_ID_INVALID');
-    const pts = await deps.pts.at(account, published.entry.g);
     // A text message answers in the short form (core.telegram.org/constructor/updateShortSentMessage):
     // the client knows the chat from its call and the text from its request. The full form costs
     // a client several 64-bit reads per send (users, chats, peers): a stock gramjs client spent
     // more time parsing it than doing anything else at a steady send rate (bench/RESULTS.md).
-    if (body.media === undefined) {
+    if (body.media.length === 0) {
+      const pts = await deps.pts.at(account, published.entry.g);
       const entities = deps.render.entitiesOf(record);
       return { _: 'updateShortSentMessage', out: true, id: record.id, pts, pts_count: 1, date: record.date, ...(entities.length > 0 ? { entities } : {}) };
     }
+    // The delivery's entries were written in one batch: all visible once the first is.
+    const entries = await entriesOfDelivery(deps.box, chat.address, published.id);
+    const messages = await Promise.all(entries.map(async (entry) => ({ entry, record: await deps.box.record(entry.m), pts: await deps.pts.at(account, entry.g) })));
     const updates: TlObject[] = [
-      ...(typeof randomId === 'bigint' ? [{ _: 'updateMessageID', id: record.id, random_id: randomId }] : []),
-      { _: 'updateNewMessage', message: deps.render.message(record, view), pts, pts_count: 1 },
+      ...randomIds.flatMap((randomId, i) => (entries[i] !== undefined ? [{ _: 'updateMessageID', id: entries[i].m, random_id: randomId }] : [])),
+      ...messages.flatMap(({ record: r, pts }) => (r === undefined ? [] : [{ _: 'updateNewMessage', message: deps.render.message(r, view), pts, pts_count: 1 }])),
     ];
-    return updatesOf(deps, view, updates, usersOfRecord(record), [chat]);
+    return updatesOf(deps, view, updates, messages.flatMap(({ record: r }) => (r === undefined ? [] : usersOfRecord(r))), [chat]);
   }
+
+  const randomIdOf = (call: TlObject): bigint[] => (typeof call['random_id'] === 'bigint' ? [call['random_id']] : []);
 
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
-    return send(ctx, account, chat, call, textOf(deps, call, false));
+    const ids = randomIdOf(call);
+    return send(ctx, account, chat, call, { ...textOf(deps, call, false), media: [] }, ids, ids[0]?.toString());
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
@@ -81,7 +104,24 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = textOf(deps, call, true);
     const media = await mediaOfInput(deps, account, objectField(call, 'media'));
-    return send(ctx, account, chat, call, { ...text, media });
+    const ids = randomIdOf(call);
+    return send(ctx, account, chat, call, { ...text, media: [media] }, ids, ids[0]?.toString());
+  });
+
+  // An album: one canonical message with all its files (and its captions as one text).
+  register(methods, deps, 'messages.sendMultiMedia', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const items = objects(listField(call, 'multi_media'));
+    if (items.length === 0 || items.some((item) => item._ !== 'inputSingleMedia')) throw badRequest('MEDIA_INVALID');
+    if (items.length > MAX_ALBUM_FILES) throw badRequest('MULTI_MEDIA_TOO_LONG');
+    const randomIds = items.map((item) => item['random_id']);
+    if (randomIds.some((id) => typeof id !== 'bigint') || new Set(randomIds).size !== randomIds.length) throw badRequest('RANDOM_ID_INVALID');
+    const caption = captionsOf(deps, items);
+    const media: MediaInfo[] = [];
+    for (const item of items) media.push(await mediaOfInput(deps, account, objectField(item, 'media')));
+    const ids = randomIds as bigint[];
+    return send(ctx, account, chat, call, { ...caption, media }, ids, `album:${ids[0]!.toString()}`);
   });
 
   register(methods, deps, 'messages.editMessage', 'user', async (call, ctx) => {
@@ -103,17 +143,22 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     return updatesOf(deps, view, [{ _: 'updateEditMessage', message: deps.render.message(now, view), pts, pts_count: 1 }], usersOfRecord(now), [chat]);
   });
 
-  // Basic groups and private chats: ids without a peer. Only one's own messages can be deleted, for everyone.
+  // Basic groups and private chats: ids without a peer. Only one's own messages can be deleted, for
+  // everyone. A message that is one of several of a canonical message (a file of an album, a part
+  // of a long text) deletes them all: the canonical retraction has no finer grain.
   register(methods, deps, 'messages.deleteMessages', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const visible = new Map((await chatsOfAccount(deps, account)).map((c) => [c.address, c]));
     const ids = [...new Set(listField(call, 'id').filter((v): v is number => typeof v === 'number'))].slice(0, 100);
-    const targets = [];
+    const targets: { record: MessageRecord; chat: ChatInfo }[] = [];
+    const events = new Set<string>();
     for (const id of ids) {
       const record = id > 0 ? await deps.box.record(id) : undefined;
       const chat = record === undefined ? undefined : visible.get(record.chat);
       if (record === undefined || chat === undefined || record.deleted === true) continue; // nothing to delete: not counted
       if (record.from !== String(account.id)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
+      if (events.has(record.ev)) continue; // another message of the same one: retracted once
+      events.add(record.ev);
       targets.push({ record, chat });
     }
     const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
@@ -123,9 +168,11 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
         target: record.ev,
       }),
     })));
-    const last = published.reduce<{ g: number } | undefined>((m, p) => (m === undefined || p.entry.g > m.g ? p.entry : m), undefined);
-    const pts = last === undefined ? await deps.pts.current(account) : await deps.pts.at(account, last.g);
-    return { _: 'messages.affectedMessages', pts, pts_count: targets.length };
+    // Every deletion each retraction wrote (one per message it deleted) moved the account's pts.
+    const entries = (await Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)))).flat();
+    const lastG = entries.reduce<number | undefined>((m, e) => (m === undefined || e.g > m ? e.g : m), undefined);
+    const pts = lastG === undefined ? await deps.pts.current(account) : await deps.pts.at(account, lastG);
+    return { _: 'messages.affectedMessages', pts, pts_count: entries.length };
   });
 
   register(methods, deps, 'messages.sendReaction', 'user', async (call, ctx) => {
