@@ -194,6 +194,7 @@ export interface ChatClient {
   getMessages(entity: unknown, params?: Record<string, unknown>): Promise<GramMessage[] & { total?: number }>;
   getEntity(id: unknown): Promise<GramEntity>;
   sendMessage(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
+  forwardMessages(entity: unknown, params: Record<string, unknown>): Promise<unknown>;
   editMessage(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;
   deleteMessages(entity: unknown, ids: number[], params: Record<string, unknown>): Promise<Array<{ pts: number; ptsCount: number }>>;
   sendFile(entity: unknown, params: Record<string, unknown>): Promise<GramMessage>;

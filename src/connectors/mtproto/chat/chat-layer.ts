@@ -32,6 +32,7 @@ import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
 import type { ChatDeps } from './methods/common.ts';
 import { registerSend } from './methods/send.ts';
+import { registerForward } from './methods/forward.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
@@ -144,6 +145,7 @@ export class ChatLayer {
     registerUsers(methods, this.deps);
     registerChats(methods, this.deps);
     registerSend(methods, this.deps);
+    registerForward(methods, this.deps);
     registerUpdates(methods, this.deps);
     registerUpload(methods, this.deps);
   };

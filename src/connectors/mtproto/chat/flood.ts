@@ -18,6 +18,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.sendMessage': 'send',
   'messages.sendMedia': 'send',
   'messages.sendMultiMedia': 'send',
+  'messages.forwardMessages': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.sendReaction': 'send',

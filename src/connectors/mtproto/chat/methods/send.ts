@@ -8,6 +8,7 @@ import type { Span } from '../../../../core/event.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
+import type { View } from '../render.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
@@ -53,6 +54,29 @@ function captionsOf(deps: ChatDeps, items: readonly TlObject[]): { text: string;
   return { text, spans };
 }
 
+/**
+ * What a send with files answers (besides the chats and users): for each published message, an
+ * updateMessageID per random_id (the n-th for the n-th message its delivery wrote: an album's
+ * files) and an updateNewMessage per message, with the account's pts after it.
+ */
+export async function newMessageUpdates(deps: ChatDeps, account: Account, view: View, chat: ChatInfo, published: readonly { id: string; randomIds: readonly bigint[] }[]): Promise<{ updates: TlObject[]; users: bigint[] }> {
+  const ids: TlObject[] = [];
+  const news: TlObject[] = [];
+  const users: bigint[] = [];
+  for (const { id, randomIds } of published) {
+    // A delivery's entries were written in one batch: all visible once the first is.
+    const entries = await entriesOfDelivery(deps.box, chat.address, id);
+    randomIds.forEach((randomId, i) => { if (entries[i] !== undefined) ids.push({ _: 'updateMessageID', id: entries[i].m, random_id: randomId }); });
+    for (const entry of entries) {
+      const record = await deps.box.record(entry.m);
+      if (record === undefined) continue;
+      news.push({ _: 'updateNewMessage', message: deps.render.message(record, view), pts: await deps.pts.at(account, entry.g), pts_count: 1 });
+      users.push(...usersOfRecord(record));
+    }
+  }
+  return { updates: [...ids, ...news], users };
+}
+
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /**
    * Publishes a new message and answers like Telegram: updateShortSentMessage for text; with
@@ -80,14 +104,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       const entities = deps.render.entitiesOf(record);
       return { _: 'updateShortSentMessage', out: true, id: record.id, pts, pts_count: 1, date: record.date, ...(entities.length > 0 ? { entities } : {}) };
     }
-    // The delivery's entries were written in one batch: all visible once the first is.
-    const entries = await entriesOfDelivery(deps.box, chat.address, published.id);
-    const messages = await Promise.all(entries.map(async (entry) => ({ entry, record: await deps.box.record(entry.m), pts: await deps.pts.at(account, entry.g) })));
-    const updates: TlObject[] = [
-      ...randomIds.flatMap((randomId, i) => (entries[i] !== undefined ? [{ _: 'updateMessageID', id: entries[i].m, random_id: randomId }] : [])),
-      ...messages.flatMap(({ record: r, pts }) => (r === undefined ? [] : [{ _: 'updateNewMessage', message: deps.render.message(r, view), pts, pts_count: 1 }])),
-    ];
-    return updatesOf(deps, view, updates, messages.flatMap(({ record: r }) => (r === undefined ? [] : usersOfRecord(r))), [chat]);
+    const sent = await newMessageUpdates(deps, account, view, chat, [{ id: published.id, randomIds }]);
+    return updatesOf(deps, view, sent.updates, sent.users, [chat]);
   }
 
   const randomIdOf = (call: TlObject): bigint[] => (typeof call['random_id'] === 'bigint' ? [call['random_id']] : []);
