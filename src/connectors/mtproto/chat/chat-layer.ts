@@ -33,6 +33,7 @@ import { registerChats } from './methods/chats.ts';
 import type { ChatDeps } from './methods/common.ts';
 import { registerSend } from './methods/send.ts';
 import { registerForward } from './methods/forward.ts';
+import { registerSearch } from './methods/search.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
@@ -146,6 +147,7 @@ export class ChatLayer {
     registerChats(methods, this.deps);
     registerSend(methods, this.deps);
     registerForward(methods, this.deps);
+    registerSearch(methods, this.deps);
     registerUpdates(methods, this.deps);
     registerUpload(methods, this.deps);
   };

@@ -1,0 +1,95 @@
+// messages.search: the messages of a conversation (or, with inputPeerEmpty, of all the account's
+// groups and private chats) that contain a text, come from a user, or hold a kind of file; newest
+// first, paged like messages.getHistory. What is searched is what the chat logs hold (the newest
+// `historyPerChat` messages of each chat). A call reads at most MAX_SEARCH_READS messages: a
+// search that has not found its page by then answers what it found as a slice, and the client
+// goes on from the last message it got (offset_id), as it pages anyway.
+import type { MethodRegistry } from '../../api/registry.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import type { ChatInfo } from '../directory.ts';
+import type { MessageRecord } from '../message-box.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, intField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+
+/** Messages one search call reads at most (each is a read of the state when it is not cached). */
+export const MAX_SEARCH_READS = 1_000;
+const MAX_RESULTS = 100;
+const DEFAULT_RESULTS = 20;
+/** Messages read at once while scanning. */
+const READ_BATCH = 100;
+
+/** Which messages a MessagesFilter lets through; filters for what the bridge never has match nothing. */
+function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) => boolean): (r: MessageRecord) => boolean {
+  const mime = (r: MessageRecord) => r.media?.mime ?? '';
+  switch (filter?._ ?? 'inputMessagesFilterEmpty') {
+    case 'inputMessagesFilterEmpty': return () => true;
+    case 'inputMessagesFilterPhotos': return (r) => r.media?.kind === 'photo';
+    case 'inputMessagesFilterVideo': return (r) => mime(r).startsWith('video/');
+    case 'inputMessagesFilterPhotoVideo': return (r) => r.media?.kind === 'photo' || mime(r).startsWith('video/');
+    case 'inputMessagesFilterDocument': return (r) => r.media?.kind === 'document';
+    case 'inputMessagesFilterMusic': return (r) => mime(r).startsWith('audio/');
+    case 'inputMessagesFilterGif': return (r) => mime(r) === 'image/gif';
+    case 'inputMessagesFilterUrl': return (r) => (r.spans ?? []).some((s) => s.type === 'link') || /\bhttps?:\/\//i.test(r.text);
+    case 'inputMessagesFilterMyMentions': return mentionsMe;
+    default: return () => false;
+  }
+}
+
+export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.search', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = view.account;
+    const peer = objectField(call, 'peer');
+    const chats: ChatInfo[] = peer?._ === 'inputPeerEmpty' ? await chatsOfAccount(deps, account) : [await chatOfPeer(deps, account, peer)];
+    const fromInput = objectField(call, 'from_id');
+    const from = fromInput === undefined ? undefined : await userOfInput(deps, account, fromInput);
+    if (fromInput !== undefined && from === undefined) throw badRequest('PEER_ID_INVALID');
+    const q = (stringField(call, 'q') ?? '').trim().toLocaleLowerCase();
+    if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
+    const me = deps.people.userRef(account.id);
+    const kind = filterOf(objectField(call, 'filter'), (r) => (r.spans ?? []).some((s) => s.type === 'mention' && s.user === me));
+    const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
+      && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
+
+    // The candidates, newest first, narrowed by what the logs tell without reading a message.
+    const offsetId = intField(call, 'offset_id');
+    const maxId = intField(call, 'max_id');
+    const minId = intField(call, 'min_id');
+    const minDate = intField(call, 'min_date');
+    const maxDate = intField(call, 'max_date');
+    const candidates: number[] = [];
+    for (const chat of chats) {
+      const log = await deps.box.chat(chat.address);
+      const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
+      for (const id of log.messageIds()) {
+        const date = dates.get(id) ?? 0;
+        if ((offsetId > 0 && id >= offsetId) || (maxId > 0 && id >= maxId) || (minId > 0 && id <= minId)) continue;
+        if ((minDate > 0 && date < minDate) || (maxDate > 0 && date > maxDate)) continue;
+        candidates.push(id);
+      }
+    }
+    candidates.sort((a, b) => b - a);
+
+    const limitIn = intField(call, 'limit');
+    const limit = limitIn <= 0 ? DEFAULT_RESULTS : Math.min(limitIn, MAX_RESULTS);
+    const skip = Math.max(0, intField(call, 'add_offset'));
+    const found: MessageRecord[] = [];
+    let read = 0;
+    while (read < candidates.length && read < MAX_SEARCH_READS && found.length < skip + limit) {
+      const batch = candidates.slice(read, Math.min(read + READ_BATCH, MAX_SEARCH_READS));
+      read += batch.length;
+      for (const r of await Promise.all(batch.map((id) => deps.box.record(id)))) if (r !== undefined && matches(r)) found.push(r);
+    }
+    const page = found.slice(skip, skip + limit);
+    const inChats = new Map(chats.map((c) => [c.address, c]));
+    const shownChats = [...new Set(page.map((r) => inChats.get(r.chat)).filter((c): c is ChatInfo => c !== undefined))];
+    const body = {
+      messages: page.map((r) => deps.render.message(r, view)),
+      chats: deps.render.chatObjects(shownChats, view),
+      users: await deps.render.users([...page.flatMap(usersOfRecord), ...shownChats.flatMap((c) => deps.render.usersOfChat(c, view))], view),
+    };
+    // Everything looked at and all of it on this page: the whole answer. Else a slice whose count
+    // is at most what there is: the matches found, and every message not read yet.
+    const complete = read === candidates.length && found.length <= skip + limit && skip === 0;
+    return complete ? { _: 'messages.messages', ...body } : { _: 'messages.messagesSlice', count: found.length + (candidates.length - read), ...body };
+  });
+}
