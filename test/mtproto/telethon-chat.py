@@ -3,6 +3,7 @@
 # the way Telethon documents), the intermediate TCP transport, logged in as the bot. Each step
 # prints one JSON line; the test answers on stdin where the WS side has to act first.
 import asyncio
+import io
 import json
 import sys
 
@@ -53,6 +54,18 @@ async def person(port, n, e, phone, chat_id):
     say('me', id=me.id, bot=bool(me.bot), first=me.first_name, last=me.last_name)
     sent = await client.send_message(types.InputPeerChat(chat_id), 'hello from a person on telethon')
     say('sent', id=sent.id)
+    # An album (messages.sendMultiMedia), forwarded whole (messages.forwardMessages), and a search (messages.search).
+    files = []
+    for name, body in (('one.txt', b'first file ' * 30), ('two.txt', b'second file ' * 40)):
+        f = io.BytesIO(body)
+        f.name = name
+        files.append(f)
+    album = await client.send_file(types.InputPeerChat(chat_id), files, caption=['one', 'two'], force_document=True)
+    say('album', ids=[m.id for m in album], groups=[m.grouped_id for m in album], texts=[m.raw_text for m in album])
+    forwarded = await client.forward_messages(types.InputPeerChat(chat_id), [m.id for m in album], types.InputPeerChat(chat_id))
+    say('forwarded', ids=[m.id for m in forwarded], groups=[m.grouped_id for m in forwarded], texts=[m.raw_text for m in forwarded])
+    found = await client.get_messages(types.InputPeerChat(chat_id), search='person on telethon')
+    say('searched', texts=[m.raw_text for m in found])
     # A private chat: the WS side writes first; the answer goes to the user the update named.
     say('waiting-private')
     got = await asyncio.wait_for(private, 20)

@@ -159,6 +159,20 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('sent');
     const e = await wsEvent(ws, 'message', (ev) => ev['text'] === 'hello from a person on telethon');
     assert.deepEqual(e['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
+    // Its album: one WS message with both files; forwarded whole: one message again, under the line naming bob; found by a search.
+    const album = await telethon.step('album');
+    const [g1, g2] = album['groups'] as Array<number | null>;
+    assert.ok(g1 !== null && g1 === g2, `one grouped_id: ${JSON.stringify(album)}`);
+    assert.deepEqual(album['texts'], ['one\ntwo', '']);
+    const albumAtWs = await wsEvent(ws, 'message', (ev) => ev['text'] === 'one\ntwo');
+    assert.deepEqual((albumAtWs['attachments'] as Array<{ name: string; size: number }>).map((a) => [a.name, a.size]), [['one.txt', 330], ['two.txt', 480]]);
+    const forwarded = await telethon.step('forwarded');
+    assert.deepEqual(forwarded['texts'], ['Forwarded from Bob Builder\none\ntwo', '']);
+    const [f1, f2] = forwarded['groups'] as Array<number | null>;
+    assert.ok(f1 !== null && f1 === f2 && f1 !== g1, 'an album of its own');
+    const forwardAtWs = await wsEvent(ws, 'message', (ev) => String(ev['text']).startsWith('Forwarded from Bob Builder'));
+    assert.equal((forwardAtWs['attachments'] as unknown[]).length, 2);
+    assert.deepEqual((await telethon.step('searched'))['texts'], ['hello from a person on telethon']);
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
     const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });
