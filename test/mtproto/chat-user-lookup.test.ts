@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import type { EventFrame } from '../helpers/ws-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { MAX_USERS_ASKED } from '../../src/connectors/mtproto/chat/methods/users.ts';
 import {
@@ -66,6 +67,23 @@ test('users are looked up by the access hash the account was given or through a 
     assert.deepEqual((await photos(alice(given.accessHash))).photos, []);
     assert.equal(await rpcError(photos(alice(bigInt(42)))), 'USER_ID_INVALID');
     assert.equal(await rpcError(photos(new Api.InputUser({ userId: bigInt(String(ALICE)), accessHash: bigInt(0) }))), 'USER_ID_INVALID');
+    // Mentions name a user the same way: with the hash given, a mention other networks see; a
+    // wrong hash is refused; the server's own form (a bare id) is plain text from a client.
+    const mention = (userId: unknown) => new AllApi['InputMessageEntityMentionName']!({ offset: 3, length: 5, userId });
+    const sendWith = (entities: unknown[], text = 'hi alice') => person.invoke(new Api.messages.SendMessage({ peer: group, message: text, entities, randomId: bigInt(String(Date.now() * 1000 + Math.floor(Math.random() * 1000))) }));
+    await sendWith([mention(alice(given.accessHash))], 'hi alice, rightly');
+    const mentioned = await ws.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'hi alice, rightly') as EventFrame;
+    assert.deepEqual(mentioned.event['spans'], [{ type: 'mention', offset: 3, length: 5, user: 'websocket:alice' }]);
+    assert.equal(await rpcError(sendWith([mention(alice(bigInt(42)))], 'hi alice, wrongly')), 'ENTITY_MENTION_USER_INVALID');
+    assert.equal(await rpcError(sendWith([mention(new Api.InputUser({ userId: bigInt(31337), accessHash: bigInt(0) }))], 'hi nobody')), 'ENTITY_MENTION_USER_INVALID');
+    await sendWith([new AllApi['MessageEntityMentionName']!({ offset: 3, length: 5, userId: bigInt(String(ALICE)) })], 'hi alice, barely');
+    const bare = await ws.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'hi alice, barely') as EventFrame;
+    assert.equal(bare.event['spans'], undefined);
+    // Nothing of the refused sends went out: the next message WS sees is the bare one's successor.
+    await sendWith([], 'after');
+    const after = await ws.next((f) => f.type === 'event') as EventFrame;
+    assert.equal(after.event['text'], 'after');
+
     // The session goes on.
     assert.equal((await person.getMe()).id.toString(), String(PERSON_ID));
   });

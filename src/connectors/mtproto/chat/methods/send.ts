@@ -15,7 +15,7 @@ import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbo
 import type { MediaInfo, MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
-import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 
 /** Reactions one account may set on one message. */
@@ -32,20 +32,36 @@ function replyIdOf(call: TlObject): number | undefined {
   return id > 0 ? id : undefined;
 }
 
-/** The text and spans of a call's message and entities, checked against the limits. */
-function textOf(deps: ChatDeps, call: TlObject, allowEmpty: boolean): { text: string; spans: Span[] } {
+/** Entities of one text looked at at most (entitiesToSpans keeps as many spans). */
+const MAX_ENTITIES = 1_024;
+
+/**
+ * The text and spans of a call's message and entities, checked against the limits. A mention
+ * names a user as any input does (userOfInput): one the account may not name is refused with
+ * ENTITY_MENTION_USER_INVALID, as Telegram does, so mentions cannot tell which ids exist. The
+ * server's own form (messageEntityMentionName, a bare id) is not taken from a client: plain text.
+ */
+async function textOf(deps: ChatDeps, account: Account, call: TlObject, allowEmpty: boolean): Promise<{ text: string; spans: Span[] }> {
   const text = stringField(call, 'message') ?? '';
   if (text.trim() === '' && !allowEmpty) throw badRequest('MESSAGE_EMPTY');
   if (text.length > deps.maxTextLength) throw badRequest('MESSAGE_TOO_LONG');
   if (/\p{Cs}/u.test(text)) throw badRequest('MESSAGE_EMPTY');
-  return { text, spans: entitiesToSpans(text, objects(listField(call, 'entities')), deps.people) };
+  const entities: TlObject[] = [];
+  for (const e of objects(listField(call, 'entities')).slice(0, MAX_ENTITIES)) {
+    if (e._ === 'messageEntityMentionName') continue;
+    if (e._ === 'inputMessageEntityMentionName' && await userOfInput(deps, account, objectField(e, 'user_id')) === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
+    entities.push(e);
+  }
+  return { text, spans: entitiesToSpans(text, entities, deps.people) };
 }
 
 /** The captions of an album's files as one text (the canonical message has one): the non-empty ones, a line each. */
-function captionsOf(deps: ChatDeps, items: readonly TlObject[]): { text: string; spans: Span[] } {
+async function captionsOf(deps: ChatDeps, account: Account, items: readonly TlObject[]): Promise<{ text: string; spans: Span[] }> {
   let text = '';
   const spans: Span[] = [];
-  for (const caption of items.map((item) => textOf(deps, item, true)).filter((c) => c.text.trim() !== '')) {
+  for (const item of items) {
+    const caption = await textOf(deps, account, item, true);
+    if (caption.text.trim() === '') continue;
     if (text !== '') text += '\n';
     spans.push(...caption.spans.map((span) => ({ ...span, offset: span.offset + text.length })));
     text += caption.text;
@@ -54,11 +70,6 @@ function captionsOf(deps: ChatDeps, items: readonly TlObject[]): { text: string;
   return { text, spans };
 }
 
-/**
- * What a send with files answers (besides the chats and users): for each published message, an
- * updateMessageID per random_id (the n-th for the n-th message its delivery wrote: an album's
- * files) and an updateNewMessage per message, with the account's pts after it.
- */
 export async function newMessageUpdates(deps: ChatDeps, account: Account, view: View, chat: ChatInfo, published: readonly { id: string; randomIds: readonly bigint[] }[]): Promise<{ updates: TlObject[]; users: bigint[] }> {
   const ids: TlObject[] = [];
   const news: TlObject[] = [];
@@ -114,13 +125,13 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const ids = randomIdOf(call);
-    return send(ctx, account, chat, call, { ...textOf(deps, call, false), media: [] }, ids, ids[0]?.toString());
+    return send(ctx, account, chat, call, { ...await textOf(deps, account, call, false), media: [] }, ids, ids[0]?.toString());
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
-    const text = textOf(deps, call, true);
+    const text = await textOf(deps, account, call, true);
     const media = await mediaOfInput(deps, account, objectField(call, 'media'));
     const ids = randomIdOf(call);
     return send(ctx, account, chat, call, { ...text, media: [media] }, ids, ids[0]?.toString());
@@ -135,7 +146,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (items.length > MAX_ALBUM_FILES) throw badRequest('MULTI_MEDIA_TOO_LONG');
     const randomIds = items.map((item) => item['random_id']);
     if (randomIds.some((id) => typeof id !== 'bigint') || new Set(randomIds).size !== randomIds.length) throw badRequest('RANDOM_ID_INVALID');
-    const caption = captionsOf(deps, items);
+    const caption = await captionsOf(deps, account, items);
     const media: MediaInfo[] = [];
     for (const item of items) media.push(await mediaOfInput(deps, account, objectField(item, 'media')));
     const ids = randomIds as bigint[];
@@ -149,7 +160,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
     if (call['message'] === undefined) throw badRequest('MESSAGE_EMPTY');
-    const { text, spans } = textOf(deps, call, false);
+    const { text, spans } = await textOf(deps, view.account, call, false);
     if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
