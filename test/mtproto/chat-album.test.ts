@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import type { EventFrame, TestClient } from '../helpers/ws-client.ts';
+import type { EventFrame } from '../helpers/ws-client.ts';
 import {
-  Api, CHAT_ID, CustomFile, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, updateRecorder, withChatClient,
-  type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
+  Api, CHAT_ID, CustomFile, bigInt, rpcError, until, updateRecorder, uploadToMedia, withPersonAndBot, wsEvent,
+  type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -22,43 +22,8 @@ interface WsAttachment { name: string; size: number; url: string; mime: string }
 const newMessage = (pred: (m: Album) => boolean) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && pred(u['message'] as Album);
 const deletedIds = (updates: readonly GramUpdate[]) => updates.filter((u) => u.className === 'UpdateDeleteMessages').flatMap((u) => u['messages'] as number[]);
 
-async function wsMessage(ws: TestClient, pred: (e: EventFrame['event']) => boolean): Promise<EventFrame['event']> {
-  return (await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'message' && pred((f as EventFrame).event)) as EventFrame).event;
-}
-
-async function rpcError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as { errorMessage?: string }).errorMessage ?? err);
-  }
-  return 'no error';
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The person logged in (the client of withChatClient), the bot as a second member watching, alice on WS. */
-function withAlbumRoom(body: (bridge: ChatBridge, person: ChatClient, bot: ChatClient, ws: TestClient) => Promise<void>): Promise<void> {
-  return withChatClient(async (bridge, person) => { await loginPerson(bridge, person); await person.getDialogs(); }, async (bridge, person, ws) => {
-    const bot = chatClient(bridge.mtprotoPort());
-    try {
-      await loginBot(bridge, bot);
-      await bot.getDialogs();
-      await body(bridge, person, bot, ws);
-    } finally {
-      await shutdown(bot);
-    }
-  });
-}
-
 test('a stock client\'s album is one message with all its files on WS and an album for other accounts; deleting one of its messages deletes it everywhere; bad albums publish nothing', { timeout: 120_000 }, async () => {
-  await withAlbumRoom(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     const botRec = updateRecorder(bot);
     const files = ['a.txt', 'b.txt', 'c.txt'].map((name, i) => ({ name, bytes: Buffer.from(`${name} `.repeat(100 * (i + 1))) }));
     const sent = await person.sendFile(PEER, {
@@ -70,7 +35,7 @@ test('a stock client\'s album is one message with all its files on WS and an alb
     assert.deepEqual(sent.map((m) => [m.groupedId?.toString(), m.message, m.media?.className]), sent.map((_, i) => [group, i === 0 ? 'first caption\nthird caption' : '', 'MessageMediaDocument']));
 
     // WS: one message, every file, the captions as its text.
-    const got = await wsMessage(ws, (e) => e['text'] === 'first caption\nthird caption');
+    const got = await wsEvent(ws, 'message', (e) => e['text'] === 'first caption\nthird caption');
     const attachments = got['attachments'] as WsAttachment[];
     assert.deepEqual(attachments.map((a) => [a.name, a.size]), files.map((f) => [f.name, f.bytes.length]));
     for (const [i, a] of attachments.entries()) assert.deepEqual(Buffer.from(await (await fetch(a.url)).arrayBuffer()), files[i]!.bytes, `${a.name} downloads`);
@@ -92,7 +57,7 @@ test('a stock client\'s album is one message with all its files on WS and an alb
     const first = idsOf(await again());
     assert.equal(first.length, 2);
     assert.deepEqual(idsOf(await again()), first, 'a resend answers the same messages');
-    await wsMessage(ws, (e) => e['text'] === 'again');
+    await wsEvent(ws, 'message', (e) => e['text'] === 'again');
 
     // Bad albums: refused at once, nothing published.
     const many = Array.from({ length: 11 }, (_, i) => single(i % 3, String(8000 + i)));
@@ -102,7 +67,7 @@ test('a stock client\'s album is one message with all its files on WS and an alb
     assert.equal(await rpcError(person.invoke(new AllApi['messages']!['SendMultiMedia']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), multiMedia: [single(0, '9002'), forged] }))), 'MEDIA_INVALID');
     assert.equal(await rpcError(person.invoke(new AllApi['messages']!['SendMultiMedia']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), multiMedia: [] }))), 'MEDIA_INVALID');
     await bot.sendMessage(PEER, { message: 'marker' });
-    const next = await wsMessage(ws, () => true);
+    const next = await wsEvent(ws, 'message', () => true);
     assert.equal(next['text'], 'marker', 'no bad album reached WS');
 
     // Deleting the second message of the album deletes the album: the WS message is retracted,
@@ -119,15 +84,10 @@ test('a stock client\'s album is one message with all its files on WS and an alb
 });
 
 test('a WS message with several stored files is an album on MTProto; retracting it deletes every message of it, and so does retracting a long text sent in parts', { timeout: 120_000 }, async () => {
-  await withAlbumRoom(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     const rec = updateRecorder(person);
-    const upload = async (name: string, type: string, body: Buffer) => {
-      const res = await fetch(`${bridge.app.httpUrl}/media?name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': type }, body });
-      assert.equal(res.status, 201, await res.clone().text());
-      return await res.json() as Record<string, unknown>;
-    };
     const bodies = [Buffer.from('one,two\n'.repeat(50)), Buffer.from('three,four\n'.repeat(60)), Buffer.from('five\n'.repeat(70))];
-    const stored = await Promise.all(bodies.map((b, i) => upload(`t${i}.csv`, 'text/csv', b)));
+    const stored = await Promise.all(bodies.map((b, i) => uploadToMedia(bridge, `t${i}.csv`, 'text/csv', b)));
     // A file whose bytes are elsewhere stays a link in the text.
     const far = { id: 'x1', name: 'far.bin', mime: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), url: 'https://files.example.org/far.bin' };
     const ack = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'three tables', attachments: [...stored, far] } });
@@ -141,7 +101,7 @@ test('a WS message with several stored files is an album on MTProto; retracting 
     assert.ok([...history].every((m) => m.groupedId?.toString() === album[0]!.groupedId?.toString()), 'history keeps the grouped_id');
     // A reply to the album from MTProto points at the WS message.
     await person.sendMessage(PEER, { message: 'nice tables', replyTo: album[2]!.id });
-    const reply = await wsMessage(ws, (e) => e['text'] === 'nice tables');
+    const reply = await wsEvent(ws, 'message', (e) => e['text'] === 'nice tables');
     assert.equal(reply['replyTo'], ack['id']);
 
     // Where the bot is now: its pts counts the album's three messages and the reply.

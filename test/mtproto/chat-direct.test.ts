@@ -14,7 +14,7 @@ import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { PRESENCE_DIRECT_CHATS } from '../../src/connectors/mtproto/chat/methods/users.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, serverUserHash, shutdown, startChatBridge, updateRecorder, withChatClient,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, rpcError, serverUserHash, shutdown, startChatBridge, updateRecorder, withChatClient,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 import { metricValue } from './harness.ts';
@@ -37,14 +37,6 @@ async function wsMessage(ws: TestClient, text: string): Promise<EventFrame> {
   return await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'message' && (f as EventFrame).event['text'] === text) as EventFrame;
 }
 
-async function rpcError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as { errorMessage?: string }).errorMessage ?? err);
-  }
-  return 'no error';
-}
 
 /** A fresh bridge (`opts`), the person logged in with his dialogs listed, and alice (WS) joined to the lobby. */
 function withPerson(fn: (bridge: ChatBridge, person: ChatClient, ws: TestClient) => Promise<void>, opts: Parameters<typeof startChatBridge>[0] = {}): Promise<void> {

@@ -153,6 +153,32 @@ export async function serverUserHash(bridge: ChatBridge, userId: bigint): Promis
   return bigInt(new FileKeys(secret).peerHash('user', String(userId)).toString());
 }
 
+/** The rpc_error text a call fails with ('no error' when it succeeds). */
+export async function rpcError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return String((err as { errorMessage?: string }).errorMessage ?? err);
+  }
+  return 'no error';
+}
+
+/** Waits until `check` holds, at most `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A file uploaded to the bridge's media store as the WS user (POST /media): the attachment to send. */
+export async function uploadToMedia(bridge: ChatBridge, name: string, type: string, body: Buffer): Promise<Record<string, unknown>> {
+  const res = await fetch(`${bridge.app.httpUrl}/media?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': type }, body });
+  if (res.status !== 201) throw new Error(`upload of ${name}: ${res.status} ${await res.text()}`);
+  return await res.json() as Record<string, unknown>;
+}
+
 export async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
   const frame = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind && pred((f as EventFrame).event));
   return (frame as EventFrame).event;
@@ -340,6 +366,23 @@ export async function withChatClient(
     await shutdown(client);
     await bridge.close();
   }
+}
+
+/**
+ * withChatClient with the person logged in (dialogs listed) and the bot logged in beside him on a
+ * client of its own (dialogs listed): two accounts of the group, and alice on WS.
+ */
+export function withPersonAndBot(body: (bridge: ChatBridge, person: ChatClient, bot: ChatClient, ws: TestClient) => Promise<void>, opts: ChatBridgeOptions = {}): Promise<void> {
+  return withChatClient(async (bridge, person) => { await loginPerson(bridge, person); await person.getDialogs(); }, async (bridge, person, ws) => {
+    const bot = chatClient(bridge.mtprotoPort());
+    try {
+      await loginBot(bridge, bot);
+      await bot.getDialogs();
+      await body(bridge, person, bot, ws);
+    } finally {
+      await shutdown(bot);
+    }
+  }, opts);
 }
 
 /**

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { newEventId } from '../../src/core/ids.ts';
 import { MAX_SEARCH_READS } from '../../src/connectors/mtproto/chat/methods/search.ts';
 import {
-  Api, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, shutdown, updateRecorder, withChatClient,
+  Api, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, uploadToMedia, withPersonAndBot,
   type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -19,93 +19,72 @@ const PEER = -CHAT_ID;
 
 interface Found { className: string; count?: number; messages: GramMessage[] }
 
-async function rpcError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as { errorMessage?: string }).errorMessage ?? err);
-  }
-  return 'no error';
-}
-
 test('search: by text, sender and kind of file, in a chat or in all of them, newest first and paged; deleted messages are not found; bad searches refused; one call reads a bounded number of messages', { timeout: 120_000 }, async () => {
-  await withChatClient(async (bridge, person) => { await loginPerson(bridge, person); await person.getDialogs(); }, async (bridge, person, ws) => {
-    const bot = chatClient(bridge.mtprotoPort());
-    try {
-      await loginBot(bridge, bot);
-      await bot.getDialogs();
-      const rec = updateRecorder(person);
-      const arrived = (text: string) => rec.next((u: GramUpdate) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message.startsWith(text));
-      const wsSend = async (event: Record<string, unknown>) => { const ack = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', ...event } }); await arrived(String(event['text'])); return ack; };
-      const upload = async (name: string, type: string, body: Buffer) => {
-        const res = await fetch(`${bridge.app.httpUrl}/media?name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': type }, body });
-        assert.equal(res.status, 201, await res.clone().text());
-        return await res.json() as Record<string, unknown>;
-      };
-      const png = Buffer.alloc(64);
-      png.writeUInt32BE(0x89504e47, 0); png.writeUInt32BE(0x0d0a1a0a, 4); png.writeUInt32BE(13, 8); png.write('IHDR', 12, 'latin1');
-      png.writeUInt32BE(32, 16); png.writeUInt32BE(24, 20);
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
+    const rec = updateRecorder(person);
+    const arrived = (text: string) => rec.next((u: GramUpdate) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message.startsWith(text));
+    const wsSend = async (event: Record<string, unknown>) => { const ack = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', ...event } }); await arrived(String(event['text'])); return ack; };
+    const png = Buffer.alloc(64);
+    png.writeUInt32BE(0x89504e47, 0); png.writeUInt32BE(0x0d0a1a0a, 4); png.writeUInt32BE(13, 8); png.write('IHDR', 12, 'latin1');
+    png.writeUInt32BE(32, 16); png.writeUInt32BE(24, 20);
 
-      await wsSend({ text: 'apple pie' });
-      const banana = await wsSend({ text: 'banana split' });
-      await bot.sendMessage(PEER, { message: 'apple from the bot' });
-      await arrived('apple from the bot');
-      await wsSend({ text: 'Apple juice, see https://example.org' });
-      await wsSend({ text: 'a table', attachments: [await upload('t.csv', 'text/csv', Buffer.from('a,b\n'))] });
-      await wsSend({ text: 'a picture', attachments: [await upload('p.png', 'image/png', png)] });
-      await wsSend({ text: 'hi bob', spans: [{ type: 'mention', offset: 3, length: 3, user: `mtproto:${PERSON_ID}` }] });
-      await bot.sendMessage('bobbuilder', { message: 'apple, privately' });
-      await arrived('apple, privately');
+    await wsSend({ text: 'apple pie' });
+    const banana = await wsSend({ text: 'banana split' });
+    await bot.sendMessage(PEER, { message: 'apple from the bot' });
+    await arrived('apple from the bot');
+    await wsSend({ text: 'Apple juice, see https://example.org' });
+    await wsSend({ text: 'a table', attachments: [await uploadToMedia(bridge, 't.csv', 'text/csv', Buffer.from('a,b\n'))] });
+    await wsSend({ text: 'a picture', attachments: [await uploadToMedia(bridge, 'p.png', 'image/png', png)] });
+    await wsSend({ text: 'hi bob', spans: [{ type: 'mention', offset: 3, length: 3, user: `mtproto:${PERSON_ID}` }] });
+    await bot.sendMessage('bobbuilder', { message: 'apple, privately' });
+    await arrived('apple, privately');
 
-      const texts = (ms: GramMessage[]) => [...ms].map((m) => m.message);
-      assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple' })), ['Apple juice, see https://example.org', 'apple from the bot', 'apple pie'], 'case-insensitive, newest first, this chat only');
-      assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple', fromUser: 'relaybot' })), ['apple from the bot']);
-      assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple', limit: 2 })), ['Apple juice, see https://example.org', 'apple from the bot'], 'a page');
-      assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterUrl') })), ['Apple juice, see https://example.org']);
-      assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterPhotos') })), ['a picture']);
-      assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterDocument') })), ['a table']);
-      assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterMyMentions') })), ['hi bob']);
-      assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterVoice') })), [], 'a kind the bridge never has');
+    const texts = (ms: GramMessage[]) => [...ms].map((m) => m.message);
+    assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple' })), ['Apple juice, see https://example.org', 'apple from the bot', 'apple pie'], 'case-insensitive, newest first, this chat only');
+    assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple', fromUser: 'relaybot' })), ['apple from the bot']);
+    assert.deepEqual(texts(await person.getMessages(PEER, { search: 'apple', limit: 2 })), ['Apple juice, see https://example.org', 'apple from the bot'], 'a page');
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterUrl') })), ['Apple juice, see https://example.org']);
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterPhotos') })), ['a picture']);
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterDocument') })), ['a table']);
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterMyMentions') })), ['hi bob']);
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterVoice') })), [], 'a kind the bridge never has');
 
-      // In every chat of the account (inputPeerEmpty): the private message too; paged by offset_id.
-      const everywhere = (fields: Record<string, unknown>) => person.invoke(new AllApi.messages['Search']!({
-        peer: new Api.InputPeerEmpty(), q: 'apple', filter: filter('InputMessagesFilterEmpty'), minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0), ...fields,
-      })) as Promise<Found>;
-      const all = await everywhere({});
-      assert.equal(all.className, 'messages.Messages');
-      assert.deepEqual(texts(all.messages), ['apple, privately', 'Apple juice, see https://example.org', 'apple from the bot', 'apple pie']);
-      const next = await everywhere({ offsetId: all.messages[1]!.id, limit: 1 });
-      assert.equal(next.className, 'messages.MessagesSlice');
-      assert.deepEqual(texts(next.messages), ['apple from the bot']);
+    // In every chat of the account (inputPeerEmpty): the private message too; paged by offset_id.
+    const everywhere = (fields: Record<string, unknown>) => person.invoke(new AllApi.messages['Search']!({
+      peer: new Api.InputPeerEmpty(), q: 'apple', filter: filter('InputMessagesFilterEmpty'), minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0), ...fields,
+    })) as Promise<Found>;
+    const all = await everywhere({});
+    assert.equal(all.className, 'messages.Messages');
+    assert.deepEqual(texts(all.messages), ['apple, privately', 'Apple juice, see https://example.org', 'apple from the bot', 'apple pie']);
+    const next = await everywhere({ offsetId: all.messages[1]!.id, limit: 1 });
+    assert.equal(next.className, 'messages.MessagesSlice');
+    assert.deepEqual(texts(next.messages), ['apple from the bot']);
 
-      // A retracted message is not found.
-      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: banana['id'] } });
-      await rec.next((u) => u.className === 'UpdateDeleteMessages');
-      assert.deepEqual(texts(await person.getMessages(PEER, { search: 'banana' })), []);
+    // A retracted message is not found.
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: banana['id'] } });
+    await rec.next((u) => u.className === 'UpdateDeleteMessages');
+    assert.deepEqual(texts(await person.getMessages(PEER, { search: 'banana' })), []);
 
-      // Bad searches.
-      const search = (fields: Record<string, unknown>) => person.invoke(new AllApi.messages['Search']!({
-        peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), q: 'apple', filter: filter('InputMessagesFilterEmpty'), minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0), ...fields,
-      }));
-      assert.equal(await rpcError(search({ peer: new Api.InputPeerChat({ chatId: bigInt(4242) }) })), 'PEER_ID_INVALID');
-      assert.equal(await rpcError(search({ fromId: new Api.InputPeerUser({ userId: bigInt(PERSON_ID), accessHash: bigInt(42) }) })), 'PEER_ID_INVALID');
-      assert.equal(await rpcError(search({ q: 'x'.repeat(300) })), 'QUERY_TOO_LONG');
+    // Bad searches.
+    const search = (fields: Record<string, unknown>) => person.invoke(new AllApi.messages['Search']!({
+      peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), q: 'apple', filter: filter('InputMessagesFilterEmpty'), minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0), ...fields,
+    }));
+    assert.equal(await rpcError(search({ peer: new Api.InputPeerChat({ chatId: bigInt(4242) }) })), 'PEER_ID_INVALID');
+    assert.equal(await rpcError(search({ fromId: new Api.InputPeerUser({ userId: bigInt(PERSON_ID), accessHash: bigInt(42) }) })), 'PEER_ID_INVALID');
+    assert.equal(await rpcError(search({ q: 'x'.repeat(300) })), 'QUERY_TOO_LONG');
 
-      // One call reads at most MAX_SEARCH_READS messages: a match older than that is not reached
-      // from the newest, and the slice's count says how many messages are left unread.
-      await bridge.app.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'the needle', sender: { network: 'xmpp', id: 'dana@example.org', name: 'Dana' }, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
-      const hay = Array.from({ length: MAX_SEARCH_READS + 5 }, (_, i) => ({ v: 1 as const, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message' as const, text: `hay ${i}`, sender: { network: 'xmpp', id: 'dana@example.org', name: 'Dana' }, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }));
-      for (let i = 0; i < hay.length; i += 100) await bridge.app.bus.publish(hay.slice(i, i + 100));
-      await arrived(`hay ${hay.length - 1}`);
-      const capped = await search({ q: 'needle' }) as Found;
-      assert.equal(capped.className, 'messages.MessagesSlice');
-      assert.deepEqual(capped.messages, []);
-      assert.ok((capped.count ?? 0) > 0, `count ${capped.count}: messages left unread`);
-      const needle = (rec.all.find((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'the needle')!['message'] as GramMessage).id;
-      const nearer = await search({ q: 'needle', offsetId: needle + 1 }) as Found;
-      assert.deepEqual(texts(nearer.messages), ['the needle'], 'found from an offset within reach');
-    } finally {
-      await shutdown(bot);
-    }
+    // One call reads at most MAX_SEARCH_READS messages: a match older than that is not reached
+    // from the newest, and the slice's count says how many messages are left unread.
+    await bridge.app.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message', text: 'the needle', sender: { network: 'xmpp', id: 'dana@example.org', name: 'Dana' }, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }]);
+    const hay = Array.from({ length: MAX_SEARCH_READS + 5 }, (_, i) => ({ v: 1 as const, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'message' as const, text: `hay ${i}`, sender: { network: 'xmpp', id: 'dana@example.org', name: 'Dana' }, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } }));
+    for (let i = 0; i < hay.length; i += 100) await bridge.app.bus.publish(hay.slice(i, i + 100));
+    await arrived(`hay ${hay.length - 1}`);
+    const capped = await search({ q: 'needle' }) as Found;
+    assert.equal(capped.className, 'messages.MessagesSlice');
+    assert.deepEqual(capped.messages, []);
+    assert.ok((capped.count ?? 0) > 0, `count ${capped.count}: messages left unread`);
+    const needle = (rec.all.find((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'the needle')!['message'] as GramMessage).id;
+    const nearer = await search({ q: 'needle', offsetId: needle + 1 }) as Found;
+    assert.deepEqual(texts(nearer.messages), ['the needle'], 'found from an offset within reach');
   });
 });

@@ -9,7 +9,7 @@ import type { EventFrame } from '../helpers/ws-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { MAX_USERS_ASKED } from '../../src/connectors/mtproto/chat/methods/users.ts';
 import {
-  Api, CHAT_ID, PERSON_ID, bigInt, loginPerson, serverUserHash, updateRecorder, withChatClient,
+  Api, CHAT_ID, PERSON_ID, bigInt, loginPerson, rpcError, serverUserHash, updateRecorder, withChatClient,
   type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -21,14 +21,6 @@ const ALICE = puppetIdOf('websocket:alice');
 
 interface UserObject { className: string; id: { toString(): string }; accessHash?: { toString(): string } }
 
-async function rpcError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as { errorMessage?: string }).errorMessage ?? err);
-  }
-  return 'no error';
-}
 
 test('users are looked up by the access hash the account was given or through a group message; a guessed id or a wrong hash gets nothing', { timeout: 120_000 }, async () => {
   await withChatClient(async (bridge, person) => { await loginPerson(bridge, person); await person.getDialogs(); }, async (bridge, person, ws) => {
