@@ -278,28 +278,27 @@ export class Outbound {
 
   /** A retraction deletes every message its target became here: all parts, all files of an album. */
   async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, after: After[]): Promise<void> {
-    const { chat } = to;
-    const id = await this.#msgIdOf(to, event.target, resolved);
-    if (id === undefined) {
-      this.d.logger.info({ chat: chat.address, event: event.id, kind: event.kind, target: event.target }, 'mtproto: the message this event points at is not known here: dropped');
-      return;
-    }
+    const id = await this.#targetIdOf(to, event, event.target, resolved);
+    if (id === undefined) return;
     const first = await this.d.box.record(id);
-    const found = first === undefined ? [] : await messagesOfEvent(this.d.box, chat.address, first.ev, true);
+    const found = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true);
     const ids = found.includes(id) ? found : [id];
     for (let n = 0; n < ids.length; n++) {
       await this.#change(to, event, after, 'del', ids[n]!, n === 0 ? event.id : moreKey(event.id, n), (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
     }
   }
 
-  /** Resolves the message `target` is here, then changes it (kind: the log entry's). */
-  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */
+  async #targetIdOf(to: Target, event: CanonicalEvent, target: EventId, resolved: string | undefined): Promise<number | undefined> {
     const id = await this.#msgIdOf(to, target, resolved);
-    if (id === undefined) {
-      this.d.logger.info({ chat: to.chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
-      return;
-    }
-    await this.#change(to, event, after, kind, id, event.id, apply);
+    if (id === undefined) this.d.logger.info({ chat: to.chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
+    return id;
+  }
+
+  /** Changes the message `target` is here (kind: the log entry's). */
+  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+    const id = await this.#targetIdOf(to, event, target, resolved);
+    if (id !== undefined) await this.#change(to, event, after, kind, id, event.id, apply);
   }
 
   /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten. */
