@@ -45,6 +45,17 @@ interface Target {
   readonly to?: Account;
 }
 
+/**
+ * The MTProto session a delivery's entries are not pushed to: the one whose call made the event
+ * got them as its answer. Except a retraction that deleted several messages here (an album, a
+ * split text): messages.affectedMessages cannot name them, so that session gets every deletion
+ * pushed like everyone else (and its answer is the pts before them: methods/send.ts).
+ */
+function answeredSession(event: CanonicalEvent, entries: number): string | undefined {
+  if (event.origin.connector !== 'mtproto') return undefined;
+  return event.kind === 'retract' && entries > 1 ? undefined : event.origin.session;
+}
+
 /** Work that follows a batch's write: its id-map link, its live updates. */
 interface After {
   readonly link?: () => Promise<void>;
@@ -134,7 +145,6 @@ export class Outbound {
       await refreshed.get(chat.address);
       const { event } = delivery;
       const hints = hintsOf(delivery);
-      const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
       if (event.kind === 'typing') {
         await this.#pushTyping(target, event, await this.d.people.senderIdOf(event.sender, hints?.identity));
       } else if (event.kind === 'presence') {
@@ -145,9 +155,10 @@ export class Outbound {
         if (pushed.has(`${chat.address}\n${eventKey}`)) continue;
         pushed.add(`${chat.address}\n${eventKey}`);
         // Every entry the writer made of it (none: it dropped it, e.g. it pointed at an unknown message).
-        for (const entry of await entriesOfDelivery(this.d.box, chat.address, eventKey)) {
+        const entries = await entriesOfDelivery(this.d.box, chat.address, eventKey);
+        for (const entry of entries) {
           const record = entry.k === 'read' ? undefined : await this.d.box.record(entry.m);
-          await this.#pushEntry(chat, entry, record, origin);
+          await this.#pushEntry(chat, entry, record, answeredSession(event, entries.length));
         }
       }
     }
@@ -258,7 +269,7 @@ export class Outbound {
     // A long text split by the mapper: every part is a message of its own, under one event id.
     const part = hints?.part?.index ?? 0;
     const eventKey = partKey(event.id, part);
-    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+    const origin = answeredSession(event, 1);
     const time = seconds(event.ts);
     // Several files: an album, one message per file, the text (its caption) on the first.
     const group = files.length > 1 ? { group: albumGroupOf(event.id) } : {};
@@ -283,8 +294,9 @@ export class Outbound {
     const first = await this.d.box.record(id);
     const found = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true);
     const ids = found.includes(id) ? found : [id];
+    const origin = answeredSession(event, ids.length);
     for (let n = 0; n < ids.length; n++) {
-      await this.#change(to, event, after, 'del', ids[n]!, n === 0 ? event.id : moreKey(event.id, n), (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      await this.#change(to, event, after, 'del', ids[n]!, n === 0 ? event.id : moreKey(event.id, n), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
     }
   }
 
@@ -298,13 +310,12 @@ export class Outbound {
   /** Changes the message `target` is here (kind: the log entry's). */
   async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
     const id = await this.#targetIdOf(to, event, target, resolved);
-    if (id !== undefined) await this.#change(to, event, after, kind, id, event.id, apply);
+    if (id !== undefined) await this.#change(to, event, after, kind, id, event.id, answeredSession(event, 1), apply);
   }
 
-  /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten. */
-  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', id: number, eventKey: string, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten; pushed to all but `origin`. */
+  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', id: number, eventKey: string, origin: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
     const { chat } = to;
-    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
     let skipped = false;
     const result = await this.d.box.append(chat.address, { kind, eventKey, time: seconds(event.ts), target: id }, async () => {
       const current = await this.d.box.record(id);
@@ -324,7 +335,7 @@ export class Outbound {
     const id = await this.#msgIdOf(to, event.target, hints?.refs?.target);
     if (id === undefined) return;
     const reader = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
-    const origin = event.origin.connector === 'mtproto' ? event.origin.session : undefined;
+    const origin = answeredSession(event, 1);
     const result = await this.d.box.append(chat.address, { kind: 'read', eventKey: event.id, time: seconds(event.ts), target: id, reader }, () => undefined);
     if (result.fresh) after.push({ push: () => this.#pushEntry(chat, result.entry, undefined, origin) });
   }

@@ -197,11 +197,15 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
         target: record.ev,
       }),
     })));
-    // Every deletion each retraction wrote (one per message it deleted) moved the account's pts.
-    const entries = (await Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)))).flat();
-    const lastG = entries.reduce<number | undefined>((m, e) => (m === undefined || e.g > m ? e.g : m), undefined);
-    const pts = lastG === undefined ? await deps.pts.current(account) : await deps.pts.at(account, lastG);
-    return { _: 'messages.affectedMessages', pts, pts_count: entries.length };
+    // Each retraction wrote a deletion per message it deleted here (event-entries.ts).
+    const written = await Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)));
+    const entries = written.flat();
+    if (entries.length === 0) return { _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 };
+    // One that deleted more than was asked (an album, a split text) is pushed to this session too
+    // (outbound.ts): this answer cannot name those messages. It then says where the account was
+    // before them, so the pushed deletions apply in order whichever arrives first.
+    if (written.some((w) => w.length > 1)) return { _: 'messages.affectedMessages', pts: await deps.pts.at(account, Math.min(...entries.map((e) => e.g)) - 1), pts_count: 0 };
+    return { _: 'messages.affectedMessages', pts: await deps.pts.at(account, Math.max(...entries.map((e) => e.g))), pts_count: entries.length };
   });
 
   register(methods, deps, 'messages.sendReaction', 'user', async (call, ctx) => {
