@@ -357,3 +357,39 @@ test('a user known only from a group message is addressed with inputPeerUserFrom
     assert.equal(got.room, ALICE_ROOM);
   });
 });
+
+test('an account finds someone it never met (contacts.search: accounts, people of identities.yaml, an exact address) and writes to them first; nobody a private chat cannot reach is found', { timeout: 120_000 }, async () => {
+  const identities = [
+    'identities:',
+    '  - { canonical: alice, displayName: Alice Liddell, websocket: alice }',
+    // XMPP does not run here: no private chat reaches dave.
+    '  - { canonical: dave, displayName: Dave Bowman, xmpp: dave@example.org }',
+    '',
+  ].join('\n');
+  // Linked in identities.yaml: her user derives from her canonical id.
+  const LINKED_ALICE = puppetIdOf('alice');
+  await withPerson(async (_bridge, person, ws) => {
+    const Search = (Api as unknown as { contacts: Record<string, new (a: Record<string, unknown>) => object> }).contacts['Search']!;
+    type Found = { results: Array<{ userId: { toString(): string } }>; users: Array<{ id: { toString(): string }; accessHash: unknown; firstName?: string }> };
+    const search = (q: string) => person.invoke(new Search({ q, limit: 10 })) as Promise<Found>;
+    const ids = (f: Found) => f.results.map((r) => r.userId.toString());
+
+    const byName = await search('liddell');
+    assert.deepEqual(ids(byName), [String(LINKED_ALICE)], 'by display name');
+    assert.equal(byName.users[0]?.firstName, 'Alice Liddell');
+    assert.deepEqual(ids(await search('websocket:alice')), [String(LINKED_ALICE)], 'by exact address: the same user');
+    assert.deepEqual(ids(await search('Relay')), [String(BOT_ID)], 'an account by name');
+    assert.deepEqual(ids(await search('bob')), [], 'not oneself');
+    assert.deepEqual(ids(await search('dave')), [], 'a person no private chat reaches');
+    assert.deepEqual(ids(await search('xmpp:dave@example.org')), []);
+    assert.equal(await rpcError(search('   ')), 'QUERY_TOO_SHORT');
+    assert.equal(await rpcError(search('x'.repeat(200))), 'QUERY_TOO_LONG');
+
+    // bob never met alice in a group: with the user the search gave, he writes to her first.
+    const alice = byName.users[0]!;
+    await person.sendMessage(new Api.InputPeerUser({ userId: alice.id, accessHash: alice.accessHash }), { message: 'hi alice, found you' });
+    const got = await wsMessage(ws, 'hi alice, found you');
+    assert.equal(got.room, ALICE_ROOM);
+    assert.equal(got.event.room, DM);
+  }, { files: { 'mappings/identities.yaml': identities } });
+});

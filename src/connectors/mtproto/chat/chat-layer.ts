@@ -34,6 +34,7 @@ import type { ChatDeps } from './methods/common.ts';
 import { registerSend } from './methods/send.ts';
 import { registerForward } from './methods/forward.ts';
 import { registerSearch } from './methods/search.ts';
+import { registerContacts } from './methods/contacts.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
@@ -148,6 +149,7 @@ export class ChatLayer {
     registerSend(methods, this.deps);
     registerForward(methods, this.deps);
     registerSearch(methods, this.deps);
+    registerContacts(methods, this.deps);
     registerUpdates(methods, this.deps);
     registerUpload(methods, this.deps);
   };

@@ -19,6 +19,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.sendMedia': 'send',
   'messages.sendMultiMedia': 'send',
   'messages.forwardMessages': 'send',
+  // Finding someone by address remembers them (a write): as costly as a send.
+  'contacts.search': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.sendReaction': 'send',

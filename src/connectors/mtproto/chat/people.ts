@@ -39,6 +39,7 @@ export class People implements MentionResolver {
   readonly #puppets = new Map<bigint, Puppet>();
   /** `<network>:<id>` of a linked account -> its identity. */
   #links = new Map<string, Identity>();
+  #identities: readonly Identity[] = [];
 
   constructor(private readonly directory: Directory, identities: readonly Identity[], private readonly state: StateStore, private readonly logger: Logger) {
     this.setIdentities(identities);
@@ -54,6 +55,12 @@ export class People implements MentionResolver {
       }
     }
     this.#links = links;
+    this.#identities = identities;
+  }
+
+  /** The people of mappings/identities.yaml whose canonical id, display name or one of whose accounts contains `q` (lower case). */
+  identitiesMatching(q: string): Identity[] {
+    return this.#identities.filter((i) => [i.canonical, i.displayName, i.websocket, i.xmpp].some((v) => v !== undefined && v.toLocaleLowerCase().includes(q)));
   }
 
   /** The MTProto account an actor is, if any (its own, or the one its linked identity names). */
