@@ -214,12 +214,13 @@ const ENTITY_CLASS: Readonly<Record<string, string>> = {
   mention: 'MessageEntityMentionName', spoiler: 'MessageEntitySpoiler', quote: 'MessageEntityBlockquote', pre: 'MessageEntityPre',
 };
 
-function gramEntities(): unknown[] {
+/** `bot`: the InputUser of the mentioned bot, with the access hash the client was given (as clients send a mention). */
+function gramEntities(bot: unknown): unknown[] {
   return FORMATTED.spans.map((s) => {
     const base = { offset: s.offset, length: s.length };
     switch (s.type) {
       case 'link': return new ApiAny['MessageEntityTextUrl']!({ ...base, url: s.url });
-      case 'mention': return new ApiAny['MessageEntityMentionName']!({ ...base, userId: bigInt(BOT_ID) });
+      case 'mention': return new ApiAny['InputMessageEntityMentionName']!({ ...base, userId: bot });
       case 'pre': return new ApiAny['MessageEntityPre']!({ ...base, language: s.language });
       default: return new ApiAny[ENTITY_CLASS[s.type] as string]!(base);
     }
@@ -231,7 +232,7 @@ const formatted: Kind = {
   sends: {
     websocket: 'spans of all nine types',
     xmpp: 'XEP-0393 styling: `*bold*` `_italic_` `~strike~` `` `code` ``, `> quote`, a ```` ```ts ```` block (styling has no link, mention or spoiler)',
-    mtproto: 'entities of all nine types (`messageEntityMentionName` for the mention)',
+    mtproto: 'entities of all nine types (`inputMessageEntityMentionName` with the bot\'s access hash for the mention)',
   },
   async run(source, ctx) {
     const { text } = FORMATTED;
@@ -245,7 +246,13 @@ const formatted: Kind = {
       ids.xmppId = id;
       ids.xmppStanzaId = roomStanzaId(reflection, ctx.rig.roomJid);
     }
-    if (source === 'mtproto') ids.mtproto = (await ctx.rig.bob.sendMessage(PEER, { message: text, parseMode: false, formattingEntities: gramEntities() })).id;
+    if (source === 'mtproto') {
+      // The bot as Bob's client knows it (among the group's participants): its user id and access hash.
+      await ctx.rig.bob.invoke(new ApiAny.messages['GetFullChat']!({ chatId: bigInt(CHAT_ID) }));
+      const peer = await (ctx.rig.bob as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(BOT_ID));
+      const bot = new ApiAny['InputUser']!({ userId: peer.userId, accessHash: peer.accessHash });
+      ids.mtproto = (await ctx.rig.bob.sendMessage(PEER, { message: text, parseMode: false, formattingEntities: gramEntities(bot) })).id;
+    }
     const types = sent.map((s) => s.type).join(', ');
     return await observeMessage(ctx, source, m, ids, {
       websocket: (e) => e['text'] === text, xmpp: (el) => (bodyOf(el) ?? '').includes('quoted line'), mtproto: (msg) => msg.message === text,
