@@ -87,7 +87,9 @@ describe('bench scenarios', () => {
     const r = await runThroughput(link, { messages: 1_000_000, window: 10, maxSendMs: 300, drainTimeoutMs: 1_000 });
     assert.equal(r.timeLimited, true);
     assert.ok(r.messages > 0 && r.messages < 1_000_000, `${r.messages} messages`);
-    assert.ok(r.seconds >= 0.3 && r.seconds < 1.3, `${r.seconds} s`);
+    // A 300 ms timer may fire up to 1 ms early by performance.now(): libuv counts timers from its
+    // loop time in whole milliseconds (a run had 0.2995 s).
+    assert.ok(r.seconds >= 0.299 && r.seconds < 1.3, `${r.seconds} s`);
   });
 
   test('latency paces at the asked rate and measures the added delay', async () => {
