@@ -358,7 +358,7 @@ test('a user known only from a group message is addressed with inputPeerUserFrom
   });
 });
 
-test('an account finds someone it never met (contacts.search: accounts, people of identities.yaml, an exact address) and writes to them first; nobody a private chat cannot reach is found', { timeout: 120_000 }, async () => {
+test('an account finds someone it never met (contacts.search: accounts, people of identities.yaml, an exact address; contacts.resolveUsername: their canonical id) and writes to them first; nobody a private chat cannot reach is found', { timeout: 120_000 }, async () => {
   const identities = [
     'identities:',
     '  - { canonical: alice, displayName: Alice Liddell, websocket: alice }',
@@ -391,5 +391,12 @@ test('an account finds someone it never met (contacts.search: accounts, people o
     const got = await wsMessage(ws, 'hi alice, found you');
     assert.equal(got.room, ALICE_ROOM);
     assert.equal(got.event.room, DM);
+
+    // Her canonical id works as a username (contacts.resolveUsername), as `@alice` in a client would.
+    await person.sendMessage('alice', { message: 'hi alice, by name' });
+    assert.equal((await wsMessage(ws, 'hi alice, by name')).event.room, DM);
+    const Resolve = (Api as unknown as { contacts: Record<string, new (a: Record<string, unknown>) => object> }).contacts['ResolveUsername']!;
+    assert.equal(await rpcError(person.invoke(new Resolve({ username: 'dave' }))), 'USERNAME_NOT_OCCUPIED', 'nobody a private chat reaches');
+    assert.equal(await rpcError(person.invoke(new Resolve({ username: 'nobody' }))), 'USERNAME_NOT_OCCUPIED');
   }, { files: { 'mappings/identities.yaml': identities } });
 });

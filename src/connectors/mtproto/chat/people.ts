@@ -58,6 +58,12 @@ export class People implements MentionResolver {
     this.#identities = identities;
   }
 
+  /** The person of mappings/identities.yaml whose canonical id is `name` (letter case aside). */
+  identityNamed(name: string): Identity | undefined {
+    const lower = name.toLocaleLowerCase();
+    return this.#identities.find((i) => i.canonical.toLocaleLowerCase() === lower);
+  }
+
   /** The people of mappings/identities.yaml whose canonical id, display name or one of whose accounts contains `q` (lower case). */
   identitiesMatching(q: string): Identity[] {
     return this.#identities.filter((i) => [i.canonical, i.displayName, i.websocket, i.xmpp].some((v) => v !== undefined && v.toLocaleLowerCase().includes(q)));

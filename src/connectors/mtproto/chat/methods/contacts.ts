@@ -10,6 +10,7 @@ import { directRoom } from '../../../../core/direct.ts';
 import type { CanonicalEvent } from '../../../../core/event.ts';
 import { newEventId } from '../../../../core/ids.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
+import type { Identity } from '../../../../config/load.ts';
 import type { Account } from '../directory.ts';
 import { CONNECTOR, senderOf } from '../inbound.ts';
 import { badRequest, intField, register, stringField, viewOf, type ChatDeps } from './common.ts';
@@ -39,6 +40,31 @@ function addressOf(q: string): DirectParty | undefined {
   return BARE_JID.test(q) ? { network: 'xmpp', id: q } : undefined;
 }
 
+/** Someone to write to: the parties a private chat with them could have, in order, and the name to show. */
+interface Someone {
+  readonly parties: readonly DirectParty[];
+  readonly name?: string;
+}
+
+/** A person of identities.yaml as someone to write to: their account here first, then their other networks. */
+export function someoneOf(identity: Identity): Someone {
+  const parties = (['mtproto', ...PERSON_NETWORKS] as const).flatMap((network) => { const id = identity[network]; return id === undefined ? [] : [{ network, id }]; });
+  return { parties, ...(identity.displayName !== undefined ? { name: identity.displayName } : {}) };
+}
+
+/**
+ * The user `account` writes to for someone: their account here if they have one, else a user for
+ * the first of their parties a private chat reaches (remembered like a sender); undefined when
+ * none does.
+ */
+export async function userFor(deps: ChatDeps, account: Account, someone: Someone): Promise<bigint | undefined> {
+  const own = someone.parties.map((p) => deps.people.accountOf(p)).find((a) => a !== undefined);
+  if (own !== undefined) return own.id;
+  const party = someone.parties.find((p) => p.network !== CONNECTOR && reaches(deps, account, p));
+  if (party === undefined) return undefined;
+  return deps.people.senderIdOf({ network: party.network, id: party.id, ...(someone.name !== undefined ? { name: someone.name } : {}) });
+}
+
 export function registerContacts(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'contacts.search', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
@@ -50,33 +76,17 @@ export function registerContacts(methods: MethodRegistry, deps: ChatDeps): void 
     const limit = limitIn <= 0 ? MAX_FOUND : Math.min(limitIn, MAX_FOUND);
     const lower = q.toLocaleLowerCase();
     const found: bigint[] = [];
-    const add = (id: bigint) => { if (found.length < limit && !found.includes(id)) found.push(id); };
+    const add = (id: bigint | undefined) => { if (id !== undefined && id !== account.id && found.length < limit && !found.includes(id)) found.push(id); };
 
     for (const a of deps.directory.accounts) {
-      if (a.id !== account.id && [a.firstName, a.lastName, a.username].some((v) => v !== undefined && v.toLocaleLowerCase().includes(lower))) add(a.id);
+      if ([a.firstName, a.lastName, a.username].some((v) => v !== undefined && v.toLocaleLowerCase().includes(lower))) add(a.id);
     }
-    // People as parties of a private chat: an exact address, and each person of identities.yaml
-    // on their first network a private chat reaches (their account here, if they have one).
+    // An exact address, then the people of identities.yaml the query names.
     const exact = addressOf(q);
-    const people: { parties: DirectParty[]; name?: string }[] = exact === undefined ? [] : [{ parties: [exact] }];
-    for (const identity of deps.people.identitiesMatching(lower)) {
-      const own = identity.mtproto === undefined ? undefined : deps.directory.account(BigInt(identity.mtproto));
-      if (own !== undefined) {
-        if (own.id !== account.id) add(own.id);
-        continue;
-      }
-      const parties = PERSON_NETWORKS.flatMap((network) => { const id = identity[network]; return id === undefined ? [] : [{ network, id }]; });
-      people.push({ parties, ...(identity.displayName !== undefined ? { name: identity.displayName } : {}) });
-    }
-    for (const { parties, name } of people) {
+    const people = [...(exact === undefined ? [] : [{ parties: [exact] }]), ...deps.people.identitiesMatching(lower).map(someoneOf)];
+    for (const someone of people) {
       if (found.length >= limit) break;
-      const linked = parties.map((p) => deps.people.accountOf(p)).find((a) => a !== undefined);
-      if (linked !== undefined) {
-        if (linked.id !== account.id) add(linked.id);
-        continue;
-      }
-      const party = parties.find((p) => reaches(deps, account, p));
-      if (party !== undefined) add(await deps.people.senderIdOf({ network: party.network, id: party.id, ...(name !== undefined ? { name } : {}) }));
+      add(await userFor(deps, account, someone));
     }
     return {
       _: 'contacts.found', my_results: [], results: found.map((id) => ({ _: 'peerUser', user_id: id })), chats: [],

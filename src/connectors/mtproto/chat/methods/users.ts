@@ -4,6 +4,7 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, senderOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
+import { someoneOf, userFor } from './contacts.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
@@ -61,11 +62,16 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   // Everyone reachable is in the bridged groups; nobody is a contact.
   register(methods, deps, 'contacts.getContacts', 'user', () => ({ _: 'contacts.contacts', contacts: [], saved_count: 0, users: [] }));
 
-  register(methods, deps, 'contacts.resolveUsername', 'user', (call, ctx) => {
+  // An account's username; else the canonical id of a person of identities.yaml, as the user a
+  // private chat with them goes to (contacts.ts: only when one reaches them).
+  register(methods, deps, 'contacts.resolveUsername', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const account = deps.directory.byUsername(stringField(call, 'username') ?? '');
-    if (account === undefined) throw badRequest('USERNAME_NOT_OCCUPIED');
-    return { _: 'contacts.resolvedPeer', peer: { _: 'peerUser', user_id: account.id }, chats: [], users: [deps.render.userObject({ kind: 'account', account }, view)] };
+    const username = stringField(call, 'username') ?? '';
+    const account = deps.directory.byUsername(username);
+    const identity = account === undefined ? deps.people.identityNamed(username) : undefined;
+    const id = account?.id ?? (identity === undefined ? undefined : await userFor(deps, view.account, someoneOf(identity)));
+    if (id === undefined) throw badRequest('USERNAME_NOT_OCCUPIED');
+    return { _: 'contacts.resolvedPeer', peer: { _: 'peerUser', user_id: id }, chats: [], users: await deps.render.users([id], view) };
   });
 
   // Online / offline: shown to the other accounts, and published as canonical presence to every
