@@ -14,8 +14,11 @@ import { startRedis } from '../helpers/redis.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
+import { DirectChats } from '../../src/connectors/mtproto/chat/direct-chats.ts';
+import { directRoom } from '../../src/core/direct.ts';
+import { newEventId } from '../../src/core/ids.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, until, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -140,12 +143,6 @@ test('two instances on one Redis: an album from either instance reaches the othe
   await withTwoInstances(async ({ bot, person }) => {
     const botUpdates = updateRecorder(bot);
     const personUpdates = updateRecorder(person);
-    const until = async (what: string, check: () => boolean) => {
-      for (const end = Date.now() + 5_000; !check();) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     const deleted = (updates: readonly GramUpdate[]) => updates.filter((u) => u.className === 'UpdateDeleteMessages').flatMap((u) => u['messages'] as number[]);
     // One of the two instances writes the logs; the other pushes what its fan-out tells it. Each
     // client sends an album and deletes it, so both directions cross the fan-out whichever writes.
@@ -166,4 +163,38 @@ test('two instances on one Redis: an album from either instance reaches the othe
   } finally {
     rmSync(media, { recursive: true, force: true });
   }
+});
+
+test('two instances on one Redis: a fanned-in batch that fails leaves nothing stale behind: the private chats it would have taught are read again, and getDifference is exact on either instance', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, bot, person }) => {
+    type State = { pts: number; date: number };
+    const startBot = await bot.invoke(new Api.updates.GetState()) as State;
+    const startPerson = await person.invoke(new Api.updates.GetState()) as State;
+    // The instance that does not write the logs follows by its fan-in, the only caller of
+    // DirectChats.learn: make that fail for a while (both instances run in this process).
+    const learn = DirectChats.prototype.learn;
+    let failures = 0;
+    DirectChats.prototype.learn = async function failing(): Promise<void> {
+      failures++;
+      throw new Error('test: this fanned-in batch fails');
+    };
+    try {
+      // alice (WS) writes to each account at once: a private chat new to both.
+      const dm = (to: number, text: string) => ({
+        v: 1 as const, id: newEventId(), ts: Date.now(), kind: 'message' as const, room: directRoom({ network: 'websocket', id: 'alice' }, { network: 'mtproto', id: String(to) })!,
+        sender: { network: 'websocket', id: 'alice', name: 'Alice' }, origin: { connector: 'websocket', endpoint: 'alice' }, text,
+      });
+      await a.app.bus.publish([dm(PERSON_ID, 'to bob, while it fails'), dm(BOT_ID, 'to the bot, while it fails')]);
+      await until('a fanned-in batch to fail', () => failures > 0, 10_000);
+    } finally {
+      DirectChats.prototype.learn = learn;
+    }
+    // Each client asks its own instance what it missed: its private message, exactly (on the
+    // instance whose batch failed, its account's pts counts the chat only if it was read again).
+    for (const [client, start, text] of [[bot, startBot, 'to the bot, while it fails'], [person, startPerson, 'to bob, while it fails']] as const) {
+      const diff = await client.invoke(new Api.updates.GetDifference({ pts: start.pts, date: start.date, qts: 0 })) as { newMessages?: GramMessage[]; state?: { pts: number } };
+      assert.deepEqual(diff.newMessages?.map((m) => m.message), [text]);
+      assert.equal(diff.state?.pts, start.pts + 1);
+    }
+  });
 });
