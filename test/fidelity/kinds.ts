@@ -496,7 +496,7 @@ const attachment: Kind = {
     }
     return await observeMessage(ctx, source, m, ids, {
       websocket: (e) => (e['attachments'] as Array<{ name: string }> | undefined)?.[0]?.name === name,
-      xmpp: (el) => el.getChild('x', NS.oob) !== undefined && bodyOf(el)?.startsWith(caption) === true,
+      xmpp: (el) => el.getChild('x', NS.oob) !== undefined,
       mtproto: (msg) => msg.media !== undefined && documentName(msg) === name,
     }, {
       websocket: async (e) => {
@@ -512,8 +512,10 @@ const attachment: Kind = {
         assert.equal(el.getChild('x', NS.oob)?.getChildText('desc'), name);
         assert.ok(url.startsWith(`${rig.app.httpUrl}/media/`), `a signed media-store URL: ${url}`);
         assert.deepEqual(await download(url), bytes);
-        assert.equal(bodyOf(el), caption, 'the caption is the body');
-        return native('XEP-0066 OOB `<x><url>` = a signed media-store URL (desc = file name), caption as body');
+        // What Conversations, Dino and Movim take for a file: the body is the URL alone.
+        assert.equal(bodyOf(el), url, 'the body is the URL alone');
+        await xmppNext(rig.alice, m.xmpp, (s) => fromPuppet(s, rig.roomJid) && bodyOf(s) === caption && s.getChild('x', NS.oob) === undefined, `the caption "${caption}"`);
+        return native('XEP-0066 OOB `<x><url>` = a signed media-store URL (desc = file name), the body that URL alone (what clients take for a file); the caption a message of its own');
       },
       mtproto: async (msg) => {
         assert.equal(msg.media?.className, 'MessageMediaDocument');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
 import { PNG, startMediaRig } from './media-rig.ts';
 import { AttachmentSchema } from '../../src/core/event.ts';
 import { connectClient } from '../helpers/ws-client.ts';
@@ -38,4 +39,50 @@ test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives
   // From carol's puppet: alice's own reflection of her second message (also with an OOB link) may arrive after the mark.
   const out = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('x', 'jabber:x:oob') !== undefined, 'carol\'s attachment', { since });
   assert.equal(out.getChild('x', 'jabber:x:oob')?.getChildText('url'), att.url);
+});
+
+test('a message with text and several files goes to the room as its text, then one message per file whose body is its URL alone (what XMPP clients take for a file); an edit corrects the text; a retraction retracts every one of them', async (t) => {
+  const TXT = Buffer.from('some notes\n');
+  const { originUrl, alice, room, bridge } = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.txt': { type: 'text/plain', body: TXT } });
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  // Two files in the media store, as alice's uploads become (the first test): carol sends them on.
+  const files = [];
+  for (const name of ['a.png', 'b.txt']) {
+    const url = `${originUrl}/${name}`;
+    await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url), xml('desc', {}, name))));
+    const [e] = await carol.collectEvents(1, 15_000);
+    files.push(AttachmentSchema.parse((e?.event['attachments'] as unknown[])[0]));
+  }
+
+  const since = alice.mark();
+  const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'two files', attachments: files } });
+  const fromCarol = (el: Element) => el.name === 'message' && el.attrs['from'] === `${room}/Carol`;
+  const caption = await alice.waitFor((el) => fromCarol(el) && el.getChildText('body') === 'two files', 'the text', { since });
+  assert.equal(caption.getChild('x', 'jabber:x:oob'), undefined, 'the text alone');
+  const fileMessages = [];
+  for (const f of files) {
+    const el = await alice.waitFor((m) => fromCarol(m) && m.getChild('x', 'jabber:x:oob')?.getChildText('url') === f.url, f.name, { since });
+    assert.equal(el.getChildText('body'), f.url, 'the body is the URL alone');
+    assert.equal(el.getChild('x', 'jabber:x:oob')?.getChildText('desc'), f.name);
+    fileMessages.push(el);
+  }
+
+  // An edit corrects the text's message (XEP-0308: the id it was sent with).
+  const beforeEdit = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: ack['id'], text: 'two files, corrected' } });
+  const correction = await alice.waitFor((el) => fromCarol(el) && el.getChild('replace', 'urn:xmpp:message-correct:0') !== undefined, 'the correction', { since: beforeEdit });
+  assert.equal(correction.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs['id'], caption.attrs['id']);
+  assert.equal(correction.getChildText('body'), 'two files, corrected');
+
+  // A retraction retracts the text and both files (XEP-0424, by the room's stanza-ids).
+  const beforeRetract = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'] } });
+  const stanzaIdOf = (el: Element) => el.getChildren('stanza-id', 'urn:xmpp:sid:0').find((s) => s.attrs['by'] === room)?.attrs['id'];
+  for (const el of [caption, ...fileMessages]) {
+    const id = stanzaIdOf(el);
+    assert.ok(id, 'the room gave it a stanza-id');
+    await alice.waitFor((m) => fromCarol(m) && m.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'] === id, `the retraction of ${el.getChildText('body')}`, { since: beforeRetract });
+  }
 });

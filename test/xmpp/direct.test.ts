@@ -303,3 +303,33 @@ test('an XMPP address in any case is one direct chat: carol writing to @xmpp:ALI
   const left = await carol.request({ type: 'leave', room: shouted });
   assert.deepEqual([left.type, left['room']], ['left', aliceRoom], 'left under any spelling');
 });
+
+test('a direct message with text and two files reaches the XMPP user as its text, then one message per file whose body is the URL alone; the last asks for the receipt and marker, and its read marker is the message\'s; a retraction retracts all three', async (t) => {
+  const { alice, bridge, carolPuppet, aliceRoom } = await setup(t);
+  const carol = await ws(t, bridge, bridge.tokens.carol);
+  const file = (name: string) => ({ id: name, name, mime: 'text/plain', size: 3, sha256: 'ab'.repeat(32), url: `https://files.example.org/${name}` });
+  const since = alice.mark();
+  const ack = await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'message', text: 'two files', attachments: [file('a.txt'), file('b.txt')] } });
+  const fromCarol = isChatFrom(carolPuppet);
+  const text = await alice.waitFor((el) => fromCarol(el) && el.getChildText('body') === 'two files', 'the text', { since });
+  const files: Element[] = [];
+  for (const name of ['a.txt', 'b.txt']) {
+    const url = `https://files.example.org/${name}`;
+    const el = await alice.waitFor((m) => fromCarol(m) && m.getChildText('body') === url, name, { since });
+    assert.equal(el.getChild('x', 'jabber:x:oob')?.getChildText('url'), url);
+    files.push(el);
+  }
+  assert.equal(text.getChild('x', 'jabber:x:oob'), undefined);
+  // Only the newest asks for the receipt and the marker: what the user's client says of it is said of carol's message.
+  assert.deepEqual([text, ...files].map((el) => [el.getChild('request', 'urn:xmpp:receipts') !== undefined, el.getChild('markable', 'urn:xmpp:chat-markers:0') !== undefined]), [[false, false], [false, false], [true, true]]);
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat' }, xml('displayed', { xmlns: 'urn:xmpp:chat-markers:0', id: files[1]!.attrs['id'] })));
+  const [read] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([read?.event.kind, read?.event['target'], read?.event['receipt']], ['receipt', ack['id'], 'displayed']);
+
+  // A retraction retracts the text and both files (XEP-0424, by the ids they were sent with).
+  const beforeRetract = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'retract', target: ack['id'] } });
+  for (const el of [text, ...files]) {
+    await alice.waitFor((m) => fromCarol(m) && m.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'] === el.attrs['id'], `the retraction of ${el.getChildText('body')}`, { since: beforeRetract });
+  }
+});

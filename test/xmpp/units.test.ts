@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OriginIds } from '../../src/connectors/xmpp/origin-ids.ts';
+import { pieceEndpoint, piecesOf } from '../../src/connectors/xmpp/message-pieces.ts';
 import { TokenBucket } from '../../src/core/token-bucket.ts';
 import { fromInsideDomain } from '../../src/connectors/xmpp/address.ts';
 import { buildMamQuery, parseFin, unwrapResult } from '../../src/connectors/xmpp/stanza/mam.ts';
@@ -21,6 +22,31 @@ test('origin-ids: deterministic per event, unforgeable without the secret', () =
   assert.equal(ids.isOurs(`sb-${id}-${'A'.repeat(16)}`), false);
   assert.equal(new OriginIds('another secret').isOurs(origin), false);
   for (const bad of [undefined, '', 'sb-', `sb-${id}`, 'x'.repeat(1000), `sb-${id}-${origin.slice(-16)}x`]) assert.equal(ids.isOurs(bad), false, String(bad));
+});
+
+test('origin-ids of a message\'s pieces (its caption, its further files): the event\'s, each its own, as unforgeable', () => {
+  const ids = new OriginIds('component secret');
+  const id = newEventId();
+  const caption = ids.of(id, 'caption');
+  const file = ids.of(id, 'f1');
+  assert.equal(new Set([ids.of(id), caption, file]).size, 3, 'each piece its own origin-id');
+  assert.equal(ids.eventOf(caption), id);
+  assert.equal(ids.eventOf(file), id);
+  // The tag covers the piece's name: another name with the same tag is not ours.
+  assert.equal(ids.isOurs(caption.replace('~caption-', '~f2-')), false);
+  assert.equal(ids.isOurs(`sb-${id}~caption-${ids.of(id).slice(-16)}`), false);
+  assert.equal(new OriginIds('another secret').isOurs(file), false);
+});
+
+test('message pieces: text alone is one message; files are one message each, the first standing for the event; a text with files goes first, as the caption', () => {
+  const a = { id: 'a', name: 'a.png', mime: 'image/png', size: 1, sha256: '0'.repeat(64), url: 'https://example.org/a.png' };
+  const b = { ...a, id: 'b', name: 'b.txt', url: 'https://example.org/b.txt' };
+  const shape = (ps: ReturnType<typeof piecesOf>) => ps.map((p) => [p.piece, p.content.text, p.oob.map((o) => o.url), p.carriesReply]);
+  assert.deepEqual(shape(piecesOf('hi', [], [])), [[undefined, 'hi', [], true]]);
+  assert.deepEqual(shape(piecesOf('', [], [a])), [[undefined, '', [a.url], true]]);
+  assert.deepEqual(shape(piecesOf('', [], [a, b])), [[undefined, '', [a.url], true], ['f1', '', [b.url], false]]);
+  assert.deepEqual(shape(piecesOf('look', [{ type: 'bold', offset: 0, length: 4 }], [a, b])), [['caption', 'look', [], true], [undefined, '', [a.url], false], ['f1', '', [b.url], false]]);
+  assert.deepEqual(pieceEndpoint({ connector: 'xmpp', address: 'lobby@muc.example.org' }, 'f1'), { connector: 'xmpp', address: 'lobby@muc.example.org#f1' });
 });
 
 test('token bucket: burst, then the rate; says how long until the next token', () => {

@@ -8,6 +8,7 @@ import { parseJid } from './address.ts';
 import type { Contacts } from './contacts.ts';
 import { directIdEndpoint } from './direct-inbound.ts';
 import { CONNECTOR, messageIdEndpoint } from './inbound.ts';
+import { CAPTION_PIECE, linkedPieces, pieceEndpoint, piecesOf } from './message-pieces.ts';
 import type { OriginIds } from './origin-ids.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildReceipt, buildRetraction, type Envelope } from './stanza/message-out.ts';
@@ -94,23 +95,33 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
   switch (event.kind) {
     case 'message': {
       const replyTo = event.replyTo ? await nativeOf(event.replyTo) : undefined;
-      const el = buildMessage(env(event), { text: event.text, spans: event.spans ?? [] }, {
-        ...(replyTo ? { reply: { id: replyTo } } : {}),
-        oob: (event.attachments ?? []).map((a) => ({ url: a.url, desc: a.name })),
-        requestReceipt: true, markable: true,
-        // XEP-0172 §4.2 asks for it in a first message; in every one, the person's current name
-        // reaches the user whichever message they see first (after a restart, on a new device).
-        nick: puppetNick(event.sender),
-      });
-      const originId = originIdOf(event.id);
-      await sendOnce(el, originId);
-      await deps.bus.idMap.link(event.id, idEndpoint, originId);
-      await deps.bus.idMap.link(event.id, messageIdEndpoint(idEndpoint), originId);
+      // Its text, then one message per file (message-pieces.ts). The last one sent asks for the
+      // receipt and the read marker (clients mark the newest message read) and is the event's
+      // id-attribute alias, so what the user's client says of it finds the event.
+      const parts = piecesOf(event.text, event.spans ?? [], event.attachments ?? []);
+      for (const [i, part] of parts.entries()) {
+        const last = i === parts.length - 1;
+        const originId = deps.originIds.of(event.id, part.piece);
+        const el = buildMessage({ from: puppet, to, type: 'chat', originId }, part.content, {
+          ...(replyTo && part.carriesReply ? { reply: { id: replyTo } } : {}),
+          oob: part.oob,
+          requestReceipt: last, markable: last,
+          // XEP-0172 §4.2 asks for it in a first message; in every one, the person's current name
+          // reaches the user whichever message they see first (after a restart, on a new device).
+          nick: puppetNick(event.sender),
+        });
+        await sendOnce(el, originId);
+        if (part.piece === undefined) await deps.bus.idMap.link(event.id, idEndpoint, originId);
+        else await deps.bus.idMap.link(event.id, pieceEndpoint(idEndpoint, part.piece), originId);
+        if (last) await deps.bus.idMap.link(event.id, messageIdEndpoint(idEndpoint), originId);
+      }
       await deps.contacts.markChat(to, puppetBare);
       return 'sent';
     }
     case 'edit': {
-      const replaces = await idAttrOf(event.target) ?? originIdOf(event.target);
+      // The caption's message, when the message went with files (message-pieces.ts).
+      const caption = await deps.bus.idMap.nativeOf(event.target, pieceEndpoint(idEndpoint, CAPTION_PIECE));
+      const replaces = caption ?? await idAttrOf(event.target) ?? originIdOf(event.target);
       await sendOnce(buildCorrection(env(event), replaces, { text: event.text, spans: event.spans ?? [] }), originIdOf(event.id));
       return 'sent';
     }
@@ -123,6 +134,13 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
       }
       const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
       await sendOnce(el, originIdOf(event.id));
+      // A retraction takes the message's caption and further files with it.
+      if (event.kind === 'retract') {
+        for (const [i, piece] of (await linkedPieces(deps.bus.idMap, idEndpoint, event.target)).entries()) {
+          const originId = deps.originIds.of(event.id, `r${i + 1}`);
+          await sendOnce(buildRetraction({ from: puppet, to, type: 'chat', originId }, piece), originId);
+        }
+      }
       return 'sent';
     }
     case 'typing':

@@ -18,17 +18,22 @@ export class OriginIds {
     return createHmac('sha256', this.key).update(eventId).digest('base64url').slice(0, 16);
   }
 
-  of(eventId: string): string {
-    return `sb-${eventId}-${this.tag(eventId)}`;
+  /**
+   * The origin-id of an event's message, or of one of its further messages (`piece`: a caption
+   * or a file sent as a message of its own, message-pieces.ts): `sb-<id>~<piece>-<tag>`.
+   */
+  of(eventId: string, piece?: string): string {
+    const named = piece === undefined ? eventId : `${eventId}~${piece}`;
+    return `sb-${named}-${this.tag(named)}`;
   }
 
-  /** The canonical event id behind one of our origin-ids, or undefined if it is not ours. */
+  /** The canonical event id behind one of our origin-ids (a piece's too), or undefined if it is not ours. */
   eventOf(originId: string | undefined): string | undefined {
-    const m = originId === undefined ? null : /^sb-([0-9A-HJKMNP-TV-Z]{26})-([\w-]{16})$/.exec(originId);
+    const m = originId === undefined ? null : /^sb-([0-9A-HJKMNP-TV-Z]{26})(~[a-z0-9]{1,12})?-([\w-]{16})$/.exec(originId);
     if (!m) return undefined;
     const eventId = m[1] as string;
-    const given = Buffer.from(m[2] as string);
-    const wanted = Buffer.from(this.tag(eventId));
+    const given = Buffer.from(m[3] as string);
+    const wanted = Buffer.from(this.tag(`${eventId}${m[2] ?? ''}`));
     return given.length === wanted.length && timingSafeEqual(given, wanted) ? eventId : undefined;
   }
 

@@ -4,6 +4,7 @@ import type { CanonicalEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ArchiveReader } from './archive.ts';
 import { messageIdEndpoint } from './inbound.ts';
+import { CAPTION_PIECE, linkedPieces, pieceEndpoint, piecesOf } from './message-pieces.ts';
 import type { OriginIds } from './origin-ids.ts';
 import type { Occupancies } from './occupancy.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
@@ -181,21 +182,30 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
     case 'message': {
       await joined();
       const replyTo = event.replyTo ? await nativeOf(event.replyTo) : undefined;
-      const el = buildMessage(env(event), { text: event.text, spans: event.spans ?? [] }, {
-        ...(replyTo ? { reply: { id: replyTo } } : {}),
-        oob: (event.attachments ?? []).map((a) => ({ url: a.url, desc: a.name })),
-      });
-      const originId = originIdOf(event.id);
-      const stanzaId = await sendAndAwaitReflection(deps, el, originId, room, event.ts);
-      // What others point at in a MUC is the room's stanza-id; a room without stanza-ids only has our id.
-      await deps.bus.idMap.link(event.id, target, stanzaId ?? originId);
-      await deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId);
+      // Its text, then one message per file (message-pieces.ts).
+      for (const part of piecesOf(event.text, event.spans ?? [], event.attachments ?? [])) {
+        const originId = deps.originIds.of(event.id, part.piece);
+        const el = buildMessage({ from: puppet, to: room, type: 'groupchat', originId }, part.content, {
+          ...(replyTo && part.carriesReply ? { reply: { id: replyTo } } : {}),
+          oob: part.oob,
+        });
+        const stanzaId = await sendAndAwaitReflection(deps, el, originId, room, event.ts);
+        // What others point at in a MUC is the room's stanza-id; a room without stanza-ids only has our id.
+        if (part.piece !== undefined) {
+          await deps.bus.idMap.link(event.id, pieceEndpoint(target, part.piece), stanzaId ?? originId);
+          continue;
+        }
+        await deps.bus.idMap.link(event.id, target, stanzaId ?? originId);
+        await deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId);
+      }
       return 'sent';
     }
     case 'edit': {
       await joined();
-      // A puppet corrects only its own messages, whose id attribute is their origin-id (XEP-0308 §4).
-      const el = buildCorrection(env(event), originIdOf(event.target), { text: event.text, spans: event.spans ?? [] });
+      // A puppet corrects only its own messages, whose id attribute is their origin-id (XEP-0308 §4):
+      // the caption's, when the message went with files.
+      const captioned = await deps.bus.idMap.nativeOf(event.target, pieceEndpoint(target, CAPTION_PIECE)) !== undefined;
+      const el = buildCorrection(env(event), deps.originIds.of(event.target, captioned ? CAPTION_PIECE : undefined), { text: event.text, spans: event.spans ?? [] });
       await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
       return 'sent';
     }
@@ -209,6 +219,14 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       await joined();
       const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
       await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
+      // A retraction takes the message's caption and further files with it.
+      if (event.kind === 'retract') {
+        const pieces = await linkedPieces(deps.bus.idMap, target, event.target);
+        for (const [i, piece] of pieces.entries()) {
+          const originId = deps.originIds.of(event.id, `r${i + 1}`);
+          await sendAndAwaitReflection(deps, buildRetraction({ from: puppet, to: room, type: 'groupchat', originId }, piece), originId, room, event.ts);
+        }
+      }
       return 'sent';
     }
     case 'typing': {
