@@ -41,7 +41,7 @@ test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives
   assert.equal(out.getChild('x', 'jabber:x:oob')?.getChildText('url'), att.url);
 });
 
-test('a message with text and several files goes to the room as its text, then one message per file whose body is its URL alone (what XMPP clients take for a file); an edit corrects the text; a retraction retracts every one of them', async (t) => {
+test('a message with text and several files goes to the room as its text, then one message per file whose body is its URL alone (what XMPP clients take for a file); a reaction or reply to any of them is to the message; an edit corrects the text; a retraction retracts every one of them', async (t) => {
   const TXT = Buffer.from('some notes\n');
   const { originUrl, alice, room, bridge } = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.txt': { type: 'text/plain', body: TXT } });
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
@@ -69,6 +69,14 @@ test('a message with text and several files goes to the room as its text, then o
     fileMessages.push(el);
   }
 
+  // What alice points at in any of them is carol's message: a reaction to the second file, a reply to the text.
+  const stanzaIdOf = (el: Element) => el.getChildren('stanza-id', 'urn:xmpp:sid:0').find((s) => s.attrs['by'] === room)?.attrs['id'];
+  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'r1' }, xml('reactions', { xmlns: 'urn:xmpp:reactions:0', id: stanzaIdOf(fileMessages[1]!) }, xml('reaction', {}, '👍'))));
+  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'r2' }, xml('body', {}, 'nice'), xml('reply', { xmlns: 'urn:xmpp:reply:0', id: stanzaIdOf(caption), to: `${room}/Carol` })));
+  const [reaction, reply] = await carol.collectEvents(2, 15_000);
+  assert.deepEqual([reaction?.event.kind, reaction?.event['target'], reaction?.event['reactions']], ['reaction', ack['id'], ['👍']]);
+  assert.deepEqual([reply?.event.kind, reply?.event['replyTo']], ['message', ack['id']]);
+
   // An edit corrects the text's message (XEP-0308: the id it was sent with).
   const beforeEdit = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: ack['id'], text: 'two files, corrected' } });
@@ -79,7 +87,6 @@ test('a message with text and several files goes to the room as its text, then o
   // A retraction retracts the text and both files (XEP-0424, by the room's stanza-ids).
   const beforeRetract = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'] } });
-  const stanzaIdOf = (el: Element) => el.getChildren('stanza-id', 'urn:xmpp:sid:0').find((s) => s.attrs['by'] === room)?.attrs['id'];
   for (const el of [caption, ...fileMessages]) {
     const id = stanzaIdOf(el);
     assert.ok(id, 'the room gave it a stanza-id');

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { MediaService } from '../../media/index.ts';
 import { parseStyling } from './styling.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
+import { pieceOwner } from './message-pieces.ts';
 
 /**
  * XMPP -> canonical: one room message (already parsed, already known to be news: not ours, not a
@@ -101,12 +102,17 @@ export type ResolveReference = (kind: ReferenceKind, nativeId: string) => Promis
  * primary id; everything else names the primary id (room: the room's stanza-id). In a direct chat
  * (`aliasFallback`) those fall back to the id attribute too: the id attributes there are all of
  * one conversation, and clients name a 1:1 message by its origin-id or, without one, its id.
+ * Last, a piece of a message sent as several (message-pieces.ts) names that message.
  */
 export function referencesAt(bus: Bus, endpoint: Endpoint, aliasFallback = false): ResolveReference {
   const alias = messageIdEndpoint(endpoint);
+  const ofPiece = async (nativeId: string): Promise<EventId | undefined> => {
+    const id = await pieceOwner(bus.idMap, endpoint, nativeId);
+    return id !== undefined && isEventId(id) ? id : undefined;
+  };
   return async (kind, nativeId) => kind === 'correction'
     ? await canonicalOf(bus, alias, nativeId) ?? await canonicalOf(bus, endpoint, nativeId)
-    : await canonicalOf(bus, endpoint, nativeId) ?? (aliasFallback ? await canonicalOf(bus, alias, nativeId) : undefined);
+    : await canonicalOf(bus, endpoint, nativeId) ?? (aliasFallback ? await canonicalOf(bus, alias, nativeId) : undefined) ?? await ofPiece(nativeId);
 }
 
 /** The fields every event of a message gets from where it came from. */

@@ -63,3 +63,14 @@ export async function linkedPieces(idMap: IdMap, endpoint: Endpoint, eventId: Ev
   }
   return out;
 }
+
+/**
+ * The event a native id at `endpoint` is a piece of (its caption or a further file): what an XMPP
+ * user points at there (a reaction to the second image, a reply to the caption) is the message.
+ * Asked only when the id is not one of the endpoint's own; the lookups go out together.
+ */
+export async function pieceOwner(idMap: IdMap, endpoint: Endpoint, nativeId: string): Promise<EventId | undefined> {
+  const names = [CAPTION_PIECE, ...Array.from({ length: LIMITS.attachments - 1 }, (_, i) => filePiece(i + 1))];
+  const found = await Promise.all(names.map((name) => idMap.canonicalOf(pieceEndpoint(endpoint, name), nativeId)));
+  return found.find((id) => id !== undefined);
+}
