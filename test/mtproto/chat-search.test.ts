@@ -56,6 +56,14 @@ test('search: by text, sender and kind of file, in a chat or in all of them, new
     const all = await everywhere({});
     assert.equal(all.className, 'messages.Messages');
     assert.deepEqual(texts(all.messages), ['apple, privately', 'Apple juice, see https://example.org', 'apple from the bot', 'apple pie']);
+    // The same through messages.searchGlobal (gramjs' getMessages without a chat).
+    assert.deepEqual(texts(await person.getMessages(undefined, { search: 'apple', limit: 10 })), texts(all.messages));
+    const global = (flags: Record<string, unknown>) => person.invoke(new AllApi.messages['SearchGlobal']!({
+      q: 'apple', filter: filter('InputMessagesFilterEmpty'), minDate: 0, maxDate: 0, offsetRate: 0, offsetPeer: new Api.InputPeerEmpty(), offsetId: 0, limit: 10, ...flags,
+    })) as Promise<Found>;
+    assert.deepEqual(texts((await global({ usersOnly: true })).messages), ['apple, privately'], 'private chats only');
+    assert.deepEqual(texts((await global({ groupsOnly: true })).messages), texts(all.messages).slice(1), 'groups only');
+    assert.deepEqual((await global({ broadcastsOnly: true })).messages, [], 'no channels here');
     const next = await everywhere({ offsetId: all.messages[1]!.id, limit: 1 });
     assert.equal(next.className, 'messages.MessagesSlice');
     assert.deepEqual(texts(next.messages), ['apple from the bot']);

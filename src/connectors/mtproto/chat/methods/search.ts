@@ -6,6 +6,7 @@
 // goes on from the last message it got (offset_id), as it pages anyway.
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
+import type { View } from '../render.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
@@ -34,62 +35,77 @@ function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) =
   }
 }
 
+/** One search: where, what, and the page (the fields messages.search and messages.searchGlobal share). */
+async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], call: TlObject, from: bigint | undefined): Promise<TlObject> {
+  const account = view.account;
+  const q = (stringField(call, 'q') ?? '').trim().toLocaleLowerCase();
+  if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
+  const me = deps.people.userRef(account.id);
+  const kind = filterOf(objectField(call, 'filter'), (r) => (r.spans ?? []).some((s) => s.type === 'mention' && s.user === me));
+  const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
+    && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
+
+  // The candidates, newest first, narrowed by what the logs tell without reading a message.
+  const offsetId = intField(call, 'offset_id');
+  const maxId = intField(call, 'max_id');
+  const minId = intField(call, 'min_id');
+  const minDate = intField(call, 'min_date');
+  const maxDate = intField(call, 'max_date');
+  const candidates: number[] = [];
+  for (const chat of chats) {
+    const log = await deps.box.chat(chat.address);
+    const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
+    for (const id of log.messageIds()) {
+      const date = dates.get(id) ?? 0;
+      if ((offsetId > 0 && id >= offsetId) || (maxId > 0 && id >= maxId) || (minId > 0 && id <= minId)) continue;
+      if ((minDate > 0 && date < minDate) || (maxDate > 0 && date > maxDate)) continue;
+      candidates.push(id);
+    }
+  }
+  candidates.sort((a, b) => b - a);
+
+  const limitIn = intField(call, 'limit');
+  const limit = limitIn <= 0 ? DEFAULT_RESULTS : Math.min(limitIn, MAX_RESULTS);
+  const skip = Math.max(0, intField(call, 'add_offset'));
+  const found: MessageRecord[] = [];
+  let read = 0;
+  while (read < candidates.length && read < MAX_SEARCH_READS && found.length < skip + limit) {
+    const batch = candidates.slice(read, Math.min(read + READ_BATCH, MAX_SEARCH_READS));
+    read += batch.length;
+    for (const r of await Promise.all(batch.map((id) => deps.box.record(id)))) if (r !== undefined && matches(r)) found.push(r);
+  }
+  const page = found.slice(skip, skip + limit);
+  const inChats = new Map(chats.map((c) => [c.address, c]));
+  const shownChats = [...new Set(page.map((r) => inChats.get(r.chat)).filter((c): c is ChatInfo => c !== undefined))];
+  const body = {
+    messages: page.map((r) => deps.render.message(r, view)),
+    chats: deps.render.chatObjects(shownChats, view),
+    users: await deps.render.users([...page.flatMap(usersOfRecord), ...shownChats.flatMap((c) => deps.render.usersOfChat(c, view))], view),
+  };
+  // Everything looked at and all of it on this page: the whole answer. Else a slice whose count
+  // is at most what there is: the matches found, and every message not read yet.
+  const complete = read === candidates.length && found.length <= skip + limit && skip === 0;
+  return complete ? { _: 'messages.messages', ...body } : { _: 'messages.messagesSlice', count: found.length + (candidates.length - read), ...body };
+}
+
 export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.search', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const account = view.account;
     const peer = objectField(call, 'peer');
-    const chats: ChatInfo[] = peer?._ === 'inputPeerEmpty' ? await chatsOfAccount(deps, account) : [await chatOfPeer(deps, account, peer)];
+    const chats = peer?._ === 'inputPeerEmpty' ? await chatsOfAccount(deps, view.account) : [await chatOfPeer(deps, view.account, peer)];
     const fromInput = objectField(call, 'from_id');
-    const from = fromInput === undefined ? undefined : await userOfInput(deps, account, fromInput);
+    const from = fromInput === undefined ? undefined : await userOfInput(deps, view.account, fromInput);
     if (fromInput !== undefined && from === undefined) throw badRequest('PEER_ID_INVALID');
-    const q = (stringField(call, 'q') ?? '').trim().toLocaleLowerCase();
-    if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
-    const me = deps.people.userRef(account.id);
-    const kind = filterOf(objectField(call, 'filter'), (r) => (r.spans ?? []).some((s) => s.type === 'mention' && s.user === me));
-    const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
-      && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
+    return searchIn(deps, view, chats, call, from);
+  });
 
-    // The candidates, newest first, narrowed by what the logs tell without reading a message.
-    const offsetId = intField(call, 'offset_id');
-    const maxId = intField(call, 'max_id');
-    const minId = intField(call, 'min_id');
-    const minDate = intField(call, 'min_date');
-    const maxDate = intField(call, 'max_date');
-    const candidates: number[] = [];
-    for (const chat of chats) {
-      const log = await deps.box.chat(chat.address);
-      const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
-      for (const id of log.messageIds()) {
-        const date = dates.get(id) ?? 0;
-        if ((offsetId > 0 && id >= offsetId) || (maxId > 0 && id >= maxId) || (minId > 0 && id <= minId)) continue;
-        if ((minDate > 0 && date < minDate) || (maxDate > 0 && date > maxDate)) continue;
-        candidates.push(id);
-      }
-    }
-    candidates.sort((a, b) => b - a);
-
-    const limitIn = intField(call, 'limit');
-    const limit = limitIn <= 0 ? DEFAULT_RESULTS : Math.min(limitIn, MAX_RESULTS);
-    const skip = Math.max(0, intField(call, 'add_offset'));
-    const found: MessageRecord[] = [];
-    let read = 0;
-    while (read < candidates.length && read < MAX_SEARCH_READS && found.length < skip + limit) {
-      const batch = candidates.slice(read, Math.min(read + READ_BATCH, MAX_SEARCH_READS));
-      read += batch.length;
-      for (const r of await Promise.all(batch.map((id) => deps.box.record(id)))) if (r !== undefined && matches(r)) found.push(r);
-    }
-    const page = found.slice(skip, skip + limit);
-    const inChats = new Map(chats.map((c) => [c.address, c]));
-    const shownChats = [...new Set(page.map((r) => inChats.get(r.chat)).filter((c): c is ChatInfo => c !== undefined))];
-    const body = {
-      messages: page.map((r) => deps.render.message(r, view)),
-      chats: deps.render.chatObjects(shownChats, view),
-      users: await deps.render.users([...page.flatMap(usersOfRecord), ...shownChats.flatMap((c) => deps.render.usersOfChat(c, view))], view),
-    };
-    // Everything looked at and all of it on this page: the whole answer. Else a slice whose count
-    // is at most what there is: the matches found, and every message not read yet.
-    const complete = read === candidates.length && found.length <= skip + limit && skip === 0;
-    return complete ? { _: 'messages.messages', ...body } : { _: 'messages.messagesSlice', count: found.length + (candidates.length - read), ...body };
+  // Every conversation of the account (there are no channels to leave out: broadcasts_only finds
+  // nothing); paged by offset_id, the message ids being one sequence across chats.
+  register(methods, deps, 'messages.searchGlobal', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    if (call['broadcasts_only'] === true) return { _: 'messages.messages', messages: [], chats: [], users: [] };
+    // Layer 158+: only groups, or only private chats.
+    const chats = (await chatsOfAccount(deps, view.account)).filter((c) => (call['groups_only'] !== true || c.direct === undefined) && (call['users_only'] !== true || c.direct !== undefined));
+    return searchIn(deps, view, chats, call, undefined);
   });
 }
