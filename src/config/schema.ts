@@ -219,7 +219,7 @@ export const ConfigSchema = z.object({
     /** Frames one connection may send per second, sustained and in a burst; past them -429 and close. */
     framesPerSecond: z.number().int().min(1).max(1_000_000).default(200),
     frameBurst: z.number().int().min(1).max(10_000_000).default(400),
-    /** API results of at least this many bytes go out as gzip_packed when that is smaller, as Telegram's servers do; 0: never. */
+    /** API results and pushed updates of at least this many bytes go out as gzip_packed when that is smaller, as Telegram's servers do; 0: never. */
     gzipResultsFrom: z.number().int().min(0).max(16 * 1024 * 1024).default(1024),
     /** Auth keys one remote address may start making, per minute and in a burst; past them -429 and close. */
     handshakesPerMinute: z.number().int().min(1).max(1_000_000).default(60),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient } from '../helpers/ws-client.ts';
 import { metricValue } from './harness.ts';
-import { CHAT_ID, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, type ChatBridge } from './chat-harness.ts';
+import { CHAT_ID, WS_TOKEN, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type ChatBridge, type GramMessage } from './chat-harness.ts';
 
 const PEER = -CHAT_ID;
 const TEXTS = Array.from({ length: 40 }, (_, i) => `message ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(3)}`);
@@ -45,4 +45,31 @@ test('a history too large for one plain answer arrives gzip_packed and reads the
   const plain = await readHistory('  gzipResultsFrom: 0');
   assert.deepEqual(plain.texts, TEXTS);
   assert.equal(plain.packedForHistory + plain.packedBefore, 0, 'gzipResultsFrom: 0 packs nothing');
+});
+
+test('a large pushed update goes gzip_packed too, and the client reads it the same; small ones and gzipResultsFrom 0 go as they are', { timeout: 180_000 }, async () => {
+  const long = `a long one: ${'the quick brown fox jumps over the lazy dog '.repeat(60)}`;
+  for (const [extra, packs] of [[undefined, true], ['  gzipResultsFrom: 0', false]] as const) {
+    const bridge = await startChatBridge(extra !== undefined ? { mtprotoExtra: extra } : {});
+    const bot = chatClient(bridge.mtprotoPort());
+    const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    try {
+      await ws.request({ type: 'join', room: 'lobby' });
+      await loginBot(bridge, bot);
+      await bot.getDialogs();
+      const rec = updateRecorder(bot);
+      const pushed = async () => metricValue(bridge.app.registry, 'switchboard_mtproto_updates_gzipped_total');
+      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a short one' } });
+      await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'a short one');
+      assert.equal(await pushed(), 0, 'a small update goes as it is');
+      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: long } });
+      const got = await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message.startsWith('a long one'));
+      assert.equal((got['message'] as GramMessage).message, long, 'read the same');
+      assert.equal(await pushed(), packs ? 1 : 0);
+    } finally {
+      await ws.close();
+      await shutdown(bot);
+      await bridge.close();
+    }
+  }
 });

@@ -16,6 +16,7 @@ export interface MtprotoMetrics {
   transportErrors: Counter<string>;
   readsPaused: Counter<string>;
   resultsGzipped: Counter<string>;
+  updatesGzipped: Counter<string>;
 }
 
 export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
@@ -33,5 +34,6 @@ export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
     transportErrors: counter(registry, 'switchboard_mtproto_transport_errors_total', 'Transport errors sent / connection closes', ['reason']),
     readsPaused: counter(registry, 'switchboard_mtproto_reads_paused_total', 'Times a connection stopped reading because its frames queued up faster than they were handled', []),
     resultsGzipped: counter(registry, 'switchboard_mtproto_results_gzipped_total', 'API results sent as gzip_packed (mtproto.gzipResultsFrom)', []),
+    updatesGzipped: counter(registry, 'switchboard_mtproto_updates_gzipped_total', 'Pushed updates sent as gzip_packed (mtproto.gzipResultsFrom)', []),
   };
 }

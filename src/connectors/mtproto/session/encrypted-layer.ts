@@ -4,7 +4,7 @@ import { rawObject, type TlCodec, type TlObject } from '../tl/codec.ts';
 import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
-import { packResult, worthPacking } from './gzip-results.ts';
+import { packResult, packUpdate, worthPacking } from './gzip-results.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted, type InnerEnvelope } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
@@ -56,7 +56,7 @@ export interface LayerDeps {
   msgIdFloorMs: number;
   /** msg_keys that failed their check, never decrypted again (see failed-msg-keys.ts). */
   failedMsgKeys: FailedMsgKeys;
-  /** API results of at least this many bytes go out as gzip_packed when smaller (gzip-results.ts); 0: never. */
+  /** API results and pushed updates of at least this many bytes go out as gzip_packed when smaller (gzip-results.ts); 0: never. */
   gzipResultsFrom: number;
   now: () => number;
 }
@@ -489,9 +489,12 @@ export class EncryptedLayer {
     channel = {
       key, authKeyIdHex: keyHex, sessionId,
       get open() { return link.isOpen(); },
-      push: (body: Uint8Array) => {
+      push: (update: Uint8Array) => {
         const session = d.sessions.get(keyHex, sessionId);
         if (session === undefined || !link.isOpen()) return;
+        // A large update goes gzip_packed when that is smaller, like a large result (gzip-results.ts).
+        const body = worthPacking(update.length, d.gzipResultsFrom) ? packUpdate(update) : update;
+        if (body !== update) d.metrics.updatesGzipped.inc();
         const msgId = d.msgIds.next('notification');
         const seqNo = session.nextSeqNo(true);
         session.rememberSent(msgId, seqNo, body);

@@ -31,10 +31,24 @@ export function worthPacking(length: number, fromBytes: number): boolean {
  * itself. Call it only when worthPacking says so.
  */
 export async function packResult(body: Uint8Array): Promise<Uint8Array> {
-  const packed = body.length < PACK_INLINE_BELOW ? gzipSync(body, OPTIONS) : await gzipAsync(body, OPTIONS);
+  return smaller(body, body.length < PACK_INLINE_BELOW ? gzipSync(body, OPTIONS) : await gzipAsync(body, OPTIONS));
+}
+
+/** gzip_packed#3072cfa1 packed_data:bytes around `packed` when that is smaller than `body`, else `body`. */
+function smaller(body: Uint8Array, packed: Uint8Array): Uint8Array {
   const w = new TlWriter(packed.length + 8);
   w.uint32(GZIP_PACKED_ID);
   w.bytes(packed);
   const out = w.finish();
   return out.length < body.length ? out : body;
+}
+
+/**
+ * An update pushed to a session, gzip_packed when that is smaller, as Telegram's servers send
+ * large ones. On the event loop, so pushes keep their order; one that would need the thread pool
+ * (PACK_INLINE_BELOW and up: a push that large is rare) goes as it is. Call it only when
+ * worthPacking says so.
+ */
+export function packUpdate(body: Uint8Array): Uint8Array {
+  return body.length >= PACK_INLINE_BELOW ? body : smaller(body, gzipSync(body, OPTIONS));
 }
