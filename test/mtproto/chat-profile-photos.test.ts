@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newEventId } from '../../src/core/ids.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { Api, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, shutdown, startChatBridge, updateRecorder, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, rpcError, shutdown, startChatBridge, updateRecorder, withPersonAndBot, wsEvent, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -173,4 +173,47 @@ test('an avatar the bridge stored itself (an XMPP user\'s vCard photo: one of it
     await shutdown(client);
     await bridge.close();
   }
+});
+
+test('an account sets its profile photo from its client (photos.uploadProfilePhoto): other accounts see it and download it, other networks get it as its avatar; it can be set to one sent before, and removed', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
+    const Photos = (Api as unknown as { photos: Record<string, new (a: Record<string, unknown>) => object> }).photos;
+    const upload = async (name: string, bytes: Buffer) => (person as unknown as { uploadFile(p: Record<string, unknown>): Promise<unknown> }).uploadFile({ file: new CustomFile(name, bytes.length, '', bytes), workers: 1 });
+    const set = await person.invoke(new Photos['UploadProfilePhoto']!({ file: await upload('me.png', PNG) })) as { photo: { className: string; id: { toString(): string } }; users: GramUserObject[] };
+    assert.equal(set.photo.className, 'Photo');
+    assert.equal(set.users[0]?.photo?.className, 'UserProfilePhoto', 'the answer shows it');
+
+    // The bot sees bob's photo and downloads it.
+    await bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
+    const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
+    assert.equal(bob?.photo?.photoId?.toString(), set.photo.id.toString());
+    assert.deepEqual(await bot.downloadProfilePhoto(bob), PNG);
+
+    // WS: what bob sends carries his avatar, a link of the media store with the same bytes.
+    await person.sendMessage(-CHAT_ID, { message: 'with my face' });
+    const withFace = await wsEvent(ws, 'message', (e) => e['text'] === 'with my face');
+    const avatar = (withFace['sender'] as { avatar?: string }).avatar;
+    assert.ok(avatar?.startsWith(`${bridge.app.httpUrl}/media/`), `a link of our store: ${avatar}`);
+    assert.deepEqual(Buffer.from(await (await fetch(avatar!)).arrayBuffer()), PNG);
+
+    // Not an image: refused, the photo stays.
+    assert.equal(await rpcError(person.invoke(new Photos['UploadProfilePhoto']!({ file: await upload('notes.txt', Buffer.from('not an image')) }))), 'IMAGE_PROCESS_FAILED');
+    assert.equal(await rpcError(person.invoke(new Photos['UpdateProfilePhoto']!({ id: new (Api as unknown as Record<string, new (a: Record<string, unknown>) => object>)['InputPhoto']!({ id: bigInt(123), accessHash: bigInt(456), fileReference: Buffer.alloc(0) }) }))), 'PHOTO_ID_INVALID');
+
+    // Removed (deletePhotos with the current one): nobody sees a photo, and the next message has no avatar.
+    const InputPhoto = (Api as unknown as Record<string, new (a: Record<string, unknown>) => object>)['InputPhoto']!;
+    const photo = set.photo as unknown as { id: unknown; accessHash: unknown; fileReference: Buffer };
+    const deleted = await person.invoke(new Photos['DeletePhotos']!({ id: [new InputPhoto({ id: photo.id, accessHash: photo.accessHash, fileReference: photo.fileReference })] })) as Array<{ toString(): string }>;
+    assert.deepEqual(deleted.map(String), [set.photo.id.toString()]);
+    const [bobAfter] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
+    assert.ok(!bobAfter?.photo || bobAfter.photo.className === 'UserProfilePhotoEmpty', 'no photo any more');
+    await person.sendMessage(-CHAT_ID, { message: 'faceless' });
+    assert.equal(((await wsEvent(ws, 'message', (e) => e['text'] === 'faceless'))['sender'] as { avatar?: string }).avatar, undefined);
+
+    // The same photo set again by its id (photos.updateProfilePhoto): it is back.
+    const again = await person.invoke(new Photos['UpdateProfilePhoto']!({ id: new InputPhoto({ id: photo.id, accessHash: photo.accessHash, fileReference: photo.fileReference }) })) as { photo: { id: { toString(): string } } };
+    assert.equal(again.photo.id.toString(), set.photo.id.toString());
+    const [bobAgain] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
+    assert.equal(bobAgain?.photo?.photoId?.toString(), set.photo.id.toString());
+  });
 });

@@ -27,6 +27,7 @@ import { LiveSessions } from './live-sessions.ts';
 import { LoginCodes } from './login-codes.ts';
 import { MediaIndex } from './media-index.ts';
 import { ProfilePhotos } from './profile-photos.ts';
+import { AccountAvatars } from './account-avatars.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -35,6 +36,7 @@ import { registerSend } from './methods/send.ts';
 import { registerForward } from './methods/forward.ts';
 import { registerSearch } from './methods/search.ts';
 import { registerContacts } from './methods/contacts.ts';
+import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
@@ -91,8 +93,10 @@ export class ChatLayer {
     const store: FileStore = opts.media !== undefined ? new MediaFileStore(opts.media.service, opts.media.basePath, opts.config.files.maxFileBytes) : memoryFiles!;
     const files = new ChatFiles(store, new MediaIndex(state));
     const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
+    const avatars = new AccountAvatars(state, directory, opts.logger);
+    await avatars.load();
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
       pts: new PtsBook(state, box, directory, directs),
@@ -103,7 +107,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files,
+      files, avatars,
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -150,6 +154,7 @@ export class ChatLayer {
     registerForward(methods, this.deps);
     registerSearch(methods, this.deps);
     registerContacts(methods, this.deps);
+    registerOwnPhoto(methods, this.deps);
     registerUpdates(methods, this.deps);
     registerUpload(methods, this.deps);
   };

@@ -13,9 +13,15 @@ import type { Turn } from './publish-order.ts';
 
 export const CONNECTOR = 'mtproto';
 
-export function senderOf(account: Account): Actor {
+export function senderOf(account: Account, avatar?: string): Actor {
   const name = displayName(account);
-  return { network: CONNECTOR, id: String(account.id), ...(name !== '' ? { name: name.slice(0, 256) } : {}) };
+  return { network: CONNECTOR, id: String(account.id), ...(name !== '' ? { name: name.slice(0, 256) } : {}), ...(avatar !== undefined ? { avatar } : {}) };
+}
+
+/** An account as the sender of what it does: with the profile photo it set, as a link of our store (account-avatars.ts). */
+export function actorOf(deps: Pick<ChatDeps, 'avatars' | 'files'>, account: Account): Actor {
+  const photo = deps.avatars.of(account.id);
+  return senderOf(account, photo === undefined ? undefined : deps.files.attachment(photo).url);
 }
 
 /**

@@ -14,6 +14,7 @@ import type { MediaInfo, MessageRecord } from './message-box.ts';
 import type { People, Person } from './people.ts';
 import type { PresenceBook } from './presence.ts';
 import type { ProfilePhotos } from './profile-photos.ts';
+import type { AccountAvatars } from './account-avatars.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -32,7 +33,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars) {}
 
   /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
   peer(chat: ChatInfo, view: View): TlObject {
@@ -80,9 +81,10 @@ export class Renderer {
     return person === undefined ? undefined : this.photoOfPerson(person);
   }
 
-  /** A person of another network: their avatar; an account: the one identities.yaml gives its person. */
+  /** A person of another network: their avatar; an account: the photo it set, else the one identities.yaml gives its person. */
   private photoOfPerson(person: Person): MediaInfo | undefined {
-    return this.photos?.photoOf(person.kind === 'puppet' ? person.puppet.avatar : this.people.avatarOfAccount(person.account));
+    if (person.kind === 'account') return this.avatars?.of(person.account.id) ?? this.photos?.photoOf(this.people.avatarOfAccount(person.account));
+    return this.photos?.photoOf(person.puppet.avatar);
   }
 
   /** The users among `ids` that exist (unknown ids are left out). */

@@ -13,6 +13,7 @@ import type { Authorizations } from '../authorizations.ts';
 import type { DirectChats } from '../direct-chats.ts';
 import type { Account, ChatInfo, Directory } from '../directory.ts';
 import type { FileKeys, Uploads } from '../files.ts';
+import type { AccountAvatars } from '../account-avatars.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -48,6 +49,8 @@ export interface ChatDeps {
   readonly flood: FloodControl;
   readonly order: PublishOrder;
   readonly files: ChatFiles;
+  /** Profile photos accounts set from their clients. */
+  readonly avatars: AccountAvatars;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;

@@ -9,7 +9,7 @@ import type { Span } from '../../../../core/event.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { displayName } from '../directory.ts';
-import { checked, originOf, publishAll, senderOf } from '../inbound.ts';
+import { checked, originOf, publishAll, actorOf } from '../inbound.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES } from '../event-entries.ts';
 import { accountOf, badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
@@ -84,7 +84,7 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
       const files = copy.originals.flatMap((r) => (r.media === undefined ? [] : [deps.files.attachment(r.media)]));
       if (text === '' && files.length === 0) throw badRequest('MESSAGE_EMPTY');
       const event = checked({
-        v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: to.room, sender: senderOf(account), origin: originOf(to, ctx),
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: to.room, sender: actorOf(deps, account), origin: originOf(to, ctx),
         text, ...(spans.length > 0 ? { spans } : {}), ...(files.length > 0 ? { attachments: files } : {}),
       });
       items.push({ chat: to, event, txn: `fwd:${copy.randomIds[0]!.toString()}` });

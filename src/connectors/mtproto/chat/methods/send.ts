@@ -11,7 +11,7 @@ import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { View } from '../render.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { entitiesToSpans } from '../entities.ts';
-import { checked, originOf, publishAll, publishAndWait, senderOf } from '../inbound.ts';
+import { checked, originOf, publishAll, publishAndWait, actorOf } from '../inbound.ts';
 import type { MediaInfo, MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
@@ -99,7 +99,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const replyId = replyIdOf(call);
     const reply = replyId === undefined ? undefined : await liveMessage(deps, chat, replyId);
     const event = checked({
-      v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
       ...(body.media.length > 0 ? { attachments: body.media.map((m) => deps.files.attachment(m)) } : {}),
     });
@@ -163,7 +163,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const { text, spans } = await textOf(deps, view.account, call, false);
     if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
     const event = checked({
-      v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: actorOf(deps, view.account), origin: originOf(chat, ctx),
       target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
     });
     const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
@@ -193,7 +193,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
       chat,
       event: checked({
-        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
         target: record.ev,
       }),
     })));
@@ -220,7 +220,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (emoji.includes('\u0000')) throw badRequest('REACTION_INVALID');
     if (emoji.length > MAX_REACTIONS || emoji.some((e) => e.length === 0 || e.length > 64)) throw badRequest('REACTION_INVALID');
     const event = checked({
-      v: 1, id: newEventId(), ts: Date.now(), kind: 'reaction', room: chat.room, sender: senderOf(view.account), origin: originOf(chat, ctx),
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'reaction', room: chat.room, sender: actorOf(deps, view.account), origin: originOf(chat, ctx),
       target: record.ev, reactions: [...new Set(emoji)],
     });
     const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
@@ -235,7 +235,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const action = objectField(call, 'action');
     const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
-    const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx), state });
+    const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx), state });
     await ctx.turn.ready;
     const published = deps.bus.publish([event]);
     ctx.turn.release();
@@ -260,7 +260,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const record = await liveMessage(deps, chat, upTo);
     await deps.state.set(`read:${account.id}:${chat.address}`, String(upTo));
     const event = checked({
-      v: 1, id: newEventId(), ts: Date.now(), kind: 'receipt', room: chat.room, sender: senderOf(account), origin: originOf(chat, ctx),
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'receipt', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
       target: record.ev, receipt: 'displayed',
     });
     const published = await publishAndWait(deps, account, ctx.turn, chat, event);

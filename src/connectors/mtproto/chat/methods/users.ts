@@ -2,7 +2,7 @@
 import { newEventId } from '../../../../core/ids.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import { checked, originOf, senderOf } from '../inbound.ts';
+import { checked, originOf, actorOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { someoneOf, userFor } from './contacts.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
@@ -83,7 +83,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const ts = ctx.now * 1000;
     const events = (await presenceChatsOf(deps, account)).map((chat) => checked({
       v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
-      sender: senderOf(account),
+      sender: actorOf(deps, account),
       origin: originOf(chat, ctx),
       ...(state === 'offline' ? { lastSeen: ts } : {}),
     }));
