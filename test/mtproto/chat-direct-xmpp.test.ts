@@ -8,7 +8,7 @@ import { xml } from '@xmpp/client';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { PERSON_ID, startRig } from '../fidelity/rig.ts';
-import { bigInt, updateRecorder, type GramUpdate } from './chat-harness.ts';
+import { Api, bigInt, updateRecorder, type GramUpdate } from './chat-harness.ts';
 
 interface RawMessage { id: number; message?: string; out?: boolean; peerId?: { className: string; userId?: { toString(): string } } }
 const messageOf = (u: GramUpdate) => u['message'] as RawMessage;
@@ -36,6 +36,30 @@ test('an XMPP user and an MTProto person write privately, both ways', { timeout:
     assert.equal(answer.attrs['from']?.split('/')[0], bobJid);
     const dialogs = await bob.getDialogs();
     assert.ok(dialogs.some((d) => d.id.toString() === String(aliceUser) && d.message?.message === 'hello alice, from mtproto'), dialogs.map((d) => d.title).join(', '));
+  } finally {
+    await rig.close();
+  }
+});
+
+test('an MTProto person finds an XMPP user he never met by her address (contacts.search, any letter case) and writes first; her answer comes in the same chat', { timeout: 120_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const { alice, bob, prosody } = rig;
+    const bobJid = puppetJid({ network: 'mtproto', id: String(PERSON_ID) }, prosody.componentDomain);
+    await alice.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+    await alice.send(xml('presence'));
+    const Search = (Api as unknown as { contacts: Record<string, new (a: Record<string, unknown>) => object> }).contacts['Search']!;
+    const found = await bob.invoke(new Search({ q: `xmpp:${alice.bareJid.toUpperCase()}`, limit: 5 })) as { users: Array<{ id: { toString(): string }; accessHash: unknown }> };
+    const her = found.users[0];
+    assert.equal(her?.id.toString(), String(puppetIdOf(`xmpp:${alice.bareJid}`)), 'her user, whatever the letter case');
+
+    const updates = updateRecorder(bob);
+    const since = alice.mark();
+    await bob.sendMessage(new Api.InputPeerUser({ userId: her!.id, accessHash: her!.accessHash }), { message: 'hello alice, I found you' });
+    await alice.waitFor((el) => el.name === 'message' && el.attrs['type'] === 'chat' && el.getChildText('body') === 'hello alice, I found you', 'bob\'s first message', { since, timeoutMs: 15_000 });
+    await alice.send(xml('message', { to: bobJid, type: 'chat', id: 'dm-found' }, xml('body', {}, 'hi bob, found me')));
+    const answer = messageOf(await updates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'hi bob, found me', 15_000));
+    assert.equal(answer.peerId?.userId?.toString(), her!.id.toString(), 'the same chat');
   } finally {
     await rig.close();
   }

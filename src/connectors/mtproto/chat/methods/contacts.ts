@@ -30,14 +30,16 @@ function reaches(deps: ChatDeps, account: Account, party: DirectParty): boolean 
   return deps.routing.route(probe).some((ep) => ep.connector === party.network && ep.address === party.id);
 }
 
-/** The party an exact address names (`<network>:<id>` of another network, or a bare JID). */
+/**
+ * The party an exact address names (`<network>:<id>` of another network, or a bare JID). A JID in
+ * lower case: XMPP addresses are, and its direct chat is the one of its canonical form (as the
+ * XMPP connector answers from it).
+ */
 function addressOf(q: string): DirectParty | undefined {
   const colon = q.indexOf(':');
-  if (colon > 0 && colon < q.length - 1) {
-    const network = q.slice(0, colon);
-    return network === CONNECTOR ? undefined : { network, id: q.slice(colon + 1) };
-  }
-  return BARE_JID.test(q) ? { network: 'xmpp', id: q } : undefined;
+  const [network, id] = colon > 0 && colon < q.length - 1 ? [q.slice(0, colon), q.slice(colon + 1)] : BARE_JID.test(q) ? ['xmpp', q] : [undefined, undefined];
+  if (network === undefined || id === undefined || network === CONNECTOR) return undefined;
+  return { network, id: network === 'xmpp' ? id.toLowerCase() : id };
 }
 
 /** Someone to write to: the parties a private chat with them could have, in order, and the name to show. */
