@@ -131,5 +131,18 @@ test('a WS message with several stored files is an album on MTProto; retracting 
     assert.deepEqual(deletedIds(diff.otherUpdates).sort(), album.map((m) => m.id).sort());
     assert.deepEqual(diff.newMessages.map((m) => m.id).filter((id) => parts.some((p) => p.id === id)), []);
     assert.equal(diff.state.pts, before.pts + 3 + 2 * parts.length, 'pts: three deletions, each part and its deletion');
+
+    // An edit of a text sent in parts: the mapper cuts it to one message; the first part takes it,
+    // the further parts (stale now) are deleted.
+    const again = Array.from({ length: 1_800 }, (_, i) => `v${i}`).join(' ');
+    const againAck = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: again } });
+    await until('the new parts', () => rec.all.filter(newMessage((m) => m.message.includes(' v1799'))).length === 1);
+    const againParts = rec.all.filter(newMessage((m) => /(^| )v\d+/.test(m.message) && !m.message.includes(' w'))).map((u) => u['message'] as Album);
+    assert.ok(againParts.length >= 2, `split into ${againParts.length} parts`);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: againAck['id'], text: 'short now' } });
+    await until('the edit and the stale parts deleted', () => rec.all.some((u) => u.className === 'UpdateEditMessage' && (u['message'] as Album).id === againParts[0]!.id)
+      && againParts.slice(1).every((m) => deletedIds(rec.all).includes(m.id)));
+    assert.equal((rec.all.find((u) => u.className === 'UpdateEditMessage' && (u['message'] as Album).id === againParts[0]!.id)!['message'] as Album).message, 'short now');
+    assert.ok(!deletedIds(rec.all).includes(againParts[0]!.id), 'the first part stays, edited');
   });
 });

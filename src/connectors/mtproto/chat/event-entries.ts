@@ -43,10 +43,13 @@ export async function entriesOfDelivery(box: MessageBox, chat: string, eventKey:
   }
 }
 
-/** The ids of every message a canonical message became in `chat`: its parts and their albums' files, in order. */
-export async function messagesOfEvent(box: MessageBox, chat: string, eventId: string, staged = false): Promise<number[]> {
+/**
+ * The ids of every message a canonical message became in `chat`: its parts and their albums'
+ * files, in order; from part `fromPart` on (1: the parts after the first, of a split text).
+ */
+export async function messagesOfEvent(box: MessageBox, chat: string, eventId: string, staged = false, fromPart = 0): Promise<number[]> {
   const ids: number[] = [];
-  for (let part = 0; ; part++) {
+  for (let part = fromPart; ; part++) {
     const entries = await entriesOfDelivery(box, chat, partKey(eventId, part), staged);
     if (entries.length === 0) return ids;
     for (const e of entries) if (e.k === 'new') ids.push(e.m);

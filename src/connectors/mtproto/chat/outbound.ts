@@ -196,7 +196,7 @@ export class Outbound {
     const target = hints?.refs?.target;
     switch (event.kind) {
       case 'message': return this.#message(to, event, hints, after);
-      case 'edit': return this.#changeTarget(to, event, after, 'edit', event.target, target, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+      case 'edit': return this.#edit(to, event, target, after);
       case 'retract': return this.#retract(to, event, target, after);
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
@@ -287,6 +287,23 @@ export class Outbound {
     }
   }
 
+  /**
+   * An edit changes the text of the message's first message (where an album's caption is). A
+   * text the mapper had split into parts becomes the edited text alone (the mapper cuts an edit to
+   * one message): its further parts, stale now, are deleted.
+   */
+  async #edit(to: Target, event: EventOfKind<'edit'>, resolved: string | undefined, after: After[]): Promise<void> {
+    const id = await this.#targetIdOf(to, event, event.target, resolved);
+    if (id === undefined) return;
+    const origin = answeredSession(event, 1);
+    await this.#change(to, event, after, 'edit', id, event.id, origin, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+    const first = await this.d.box.record(id);
+    const stale = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true, 1);
+    for (const [n, part] of stale.entries()) {
+      await this.#change(to, event, after, 'del', part, moreKey(event.id, n + 1), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+    }
+  }
+
   /** A retraction deletes every message its target became here: all parts, all files of an album. */
   async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, after: After[]): Promise<void> {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
@@ -308,7 +325,7 @@ export class Outbound {
   }
 
   /** Changes the message `target` is here (kind: the log entry's). */
-  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
     const id = await this.#targetIdOf(to, event, target, resolved);
     if (id !== undefined) await this.#change(to, event, after, kind, id, event.id, answeredSession(event, 1), apply);
   }
