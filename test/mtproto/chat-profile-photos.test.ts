@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newEventId } from '../../src/core/ids.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, rpcError, shutdown, startChatBridge, updateRecorder, withPersonAndBot, wsEvent, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, rpcError, shutdown, startChatBridge, until, updateRecorder, withPersonAndBot, wsEvent, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -179,9 +179,12 @@ test('an account sets its profile photo from its client (photos.uploadProfilePho
   await withPersonAndBot(async (bridge, person, bot, ws) => {
     const Photos = (Api as unknown as { photos: Record<string, new (a: Record<string, unknown>) => object> }).photos;
     const upload = async (name: string, bytes: Buffer) => (person as unknown as { uploadFile(p: Record<string, unknown>): Promise<unknown> }).uploadFile({ file: new CustomFile(name, bytes.length, '', bytes), workers: 1 });
+    const botUpdates = updateRecorder(bot);
     const set = await person.invoke(new Photos['UploadProfilePhoto']!({ file: await upload('me.png', PNG) })) as { photo: { className: string; id: { toString(): string } }; users: GramUserObject[] };
     assert.equal(set.photo.className, 'Photo');
     assert.equal(set.users[0]?.photo?.className, 'UserProfilePhoto', 'the answer shows it');
+    // The bot, in a group with bob, is told (updateUser in its layer, with bob's user object).
+    await botUpdates.next((u) => u.className === 'UpdateUser' && String(u['userId']) === String(PERSON_ID));
 
     // The bot sees bob's photo and downloads it.
     await bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
@@ -205,6 +208,7 @@ test('an account sets its profile photo from its client (photos.uploadProfilePho
     const photo = set.photo as unknown as { id: unknown; accessHash: unknown; fileReference: Buffer };
     const deleted = await person.invoke(new Photos['DeletePhotos']!({ id: [new InputPhoto({ id: photo.id, accessHash: photo.accessHash, fileReference: photo.fileReference })] })) as Array<{ toString(): string }>;
     assert.deepEqual(deleted.map(String), [set.photo.id.toString()]);
+    await until('the bot told of the removal too', () => botUpdates.all.filter((u) => u.className === 'UpdateUser').length === 2);
     const [bobAfter] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
     assert.ok(!bobAfter?.photo || bobAfter.photo.className === 'UserProfilePhotoEmpty', 'no photo any more');
     await person.sendMessage(-CHAT_ID, { message: 'faceless' });

@@ -58,7 +58,7 @@ export class Renderer {
 
   userObject(person: Person, view: View): TlObject {
     const photo = this.photoOfPerson(person);
-    const shown = photo !== undefined ? { photo: { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId } } : {};
+    const shown = photo !== undefined ? { photo: this.userProfilePhoto(photo) } : {};
     if (person.kind === 'account') {
       const a = person.account;
       const self = a.id === view.account.id;
@@ -125,6 +125,11 @@ export class Renderer {
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
+  }
+
+  /** The UserProfilePhoto a user object shows for `photo` (none: userProfilePhotoEmpty). */
+  userProfilePhoto(photo: MediaInfo | undefined): TlObject {
+    return photo === undefined ? { _: 'userProfilePhotoEmpty' } : { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId };
   }
 
   /** A message's formatting as MTProto entities (none: empty). */

@@ -7,9 +7,33 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { MAX_PROFILE_PHOTO_BYTES } from '../profile-photos.ts';
-import { badRequest, listField, objectField, register, viewOf, type ChatDeps } from './common.ts';
+import type { Account } from '../directory.ts';
+import { badRequest, chatsOfAccount, listField, objectField, register, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import type { View } from '../render.ts';
+
+/**
+ * Tells the accounts that see this one (the members of its groups, the accounts of its private
+ * chats, its own other sessions) that its photo changed, in their layer's words: updateUser (layer
+ * 152 on: the user object it carries is the news) or updateUserPhoto (before).
+ */
+async function announce(deps: ChatDeps, account: Account, info: MediaInfo | undefined): Promise<void> {
+  const audience = new Set<bigint>([account.id]);
+  for (const chat of await chatsOfAccount(deps, account)) {
+    for (const a of chat.direct !== undefined ? deps.directs.accountsOf(chat) : deps.directory.membersOf(chat)) audience.add(a.id);
+  }
+  for (const id of audience) {
+    const viewer = deps.directory.account(id);
+    if (viewer === undefined || !deps.live.has(id)) continue;
+    deps.live.push(id, (layer) => {
+      const view: View = { account: viewer, schema: deps.codec.schemaFor(layer), now: Math.floor(Date.now() / 1000) };
+      const update = view.schema.byName.has('updateUser')
+        ? { _: 'updateUser', user_id: account.id }
+        : { _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(info), previous: false };
+      return { _: 'updates', updates: [update], users: [deps.render.userObject({ kind: 'account', account }, view)], chats: [], date: view.now, seq: 0 };
+    });
+  }
+}
 
 export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void {
   const answer = (view: View, info: MediaInfo | undefined): TlObject => ({
@@ -26,6 +50,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const info = await mediaOfInput(deps, view.account, { _: 'inputMediaUploadedPhoto', file });
     if (info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('IMAGE_PROCESS_FAILED');
     await deps.avatars.set(view.account.id, info);
+    await announce(deps, view.account, info);
     return answer(view, info);
   });
 
@@ -35,6 +60,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const input = objectField(call, 'id');
     if (input?._ === 'inputPhotoEmpty') {
       await deps.avatars.set(view.account.id, undefined);
+      await announce(deps, view.account, undefined);
       return answer(view, undefined);
     }
     // A photo sent before (its id and access hash), as a profile photo.
@@ -44,6 +70,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     }) : undefined;
     if (info === undefined || info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('PHOTO_ID_INVALID');
     await deps.avatars.set(view.account.id, info);
+    await announce(deps, view.account, info);
     return answer(view, info);
   });
 
@@ -54,6 +81,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const asked = listField(call, 'id').flatMap((v) => (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && (v as TlObject)._ === 'inputPhoto' ? [(v as TlObject)['id']] : []));
     if (current === undefined || !asked.some((id) => typeof id === 'bigint' && id.toString() === current.file)) return [];
     await deps.avatars.set(view.account.id, undefined);
+    await announce(deps, view.account, undefined);
     return [BigInt(current.file)];
   });
 }
