@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
-import { PERSON_ID, startRig } from '../fidelity/rig.ts';
-import { Api, bigInt, updateRecorder, type GramUpdate } from './chat-harness.ts';
+import { PEER, PERSON_ID, startRig } from '../fidelity/rig.ts';
+import { Api, CustomFile, bigInt, updateRecorder, type GramUpdate } from './chat-harness.ts';
+import { PNG } from '../xmpp/media-rig.ts';
 
 interface RawMessage { id: number; message?: string; out?: boolean; peerId?: { className: string; userId?: { toString(): string } } }
 const messageOf = (u: GramUpdate) => u['message'] as RawMessage;
@@ -60,6 +61,30 @@ test('an MTProto person finds an XMPP user he never met by her address (contacts
     await alice.send(xml('message', { to: bobJid, type: 'chat', id: 'dm-found' }, xml('body', {}, 'hi bob, found me')));
     const answer = messageOf(await updates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'hi bob, found me', 15_000));
     assert.equal(answer.peerId?.userId?.toString(), her!.id.toString(), 'the same chat');
+  } finally {
+    await rig.close();
+  }
+});
+
+test('the profile photo an MTProto person sets from his client is his XMPP puppet\'s avatar: its vCard carries the same bytes', { timeout: 120_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const { alice, bob, prosody, roomJid } = rig;
+    const Photos = (Api as unknown as { photos: Record<string, new (a: Record<string, unknown>) => object> }).photos;
+    const file = await (bob as unknown as { uploadFile(p: Record<string, unknown>): Promise<unknown> }).uploadFile({ file: new CustomFile('me.png', PNG.length, '', PNG), workers: 1 });
+    await bob.invoke(new Photos['UploadProfilePhoto']!({ file }));
+    // His next message in the room: his puppet speaks, with the avatar the event carries.
+    const since = alice.mark();
+    await bob.sendMessage(PEER, { message: 'with my new face' });
+    await alice.waitFor((el) => el.name === 'message' && el.attrs['from']?.startsWith(`${roomJid}/`) === true && el.getChildText('body') === 'with my new face', 'bob\'s message in the room', { since, timeoutMs: 15_000 });
+    const puppet = puppetJid({ network: 'mtproto', id: String(PERSON_ID) }, prosody.componentDomain);
+    let photo: string | null | undefined;
+    for (let i = 0; i < 100 && !photo; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      const card = (await alice.request(xml('iq', { type: 'get', to: puppet, id: `v-${i}` }, xml('vCard', { xmlns: 'vcard-temp' })))).getChild('vCard', 'vcard-temp');
+      photo = card?.getChild('PHOTO')?.getChildText('BINVAL');
+    }
+    assert.equal(photo, PNG.toString('base64'));
   } finally {
     await rig.close();
   }
