@@ -54,6 +54,33 @@ function pinKey(key: ServerRsaKey): void {
   };
 }
 
+let retryPatched = false;
+
+/**
+ * @mtproto/core 6.3 makes its auth key as bigIntToBytes(g_a^b mod p) without padding it to 256
+ * bytes, so when the key begins with a zero byte (about 1 handshake in 256) its key is one byte
+ * short, its auth_key_aux_hash differs from the server's, and it throws "Invalid hash in
+ * mt_dh_gen_ok" out of its message handler, never to recover. The server is right (the key is
+ * 2048 bits: core.telegram.org/mtproto/auth_key); like the gramjs tests, which retry gramjs'
+ * handshake for the same bug, the test client starts its handshake over.
+ */
+function retryShortKeys(): void {
+  if (retryPatched) return;
+  retryPatched = true;
+  const RPC = require('@mtproto/core/src/rpc') as { prototype: { handleDHAnswer(buffer: unknown): Promise<void>; handleTransportOpen(): Promise<void>; setStorageItem(key: string, value: unknown): Promise<void> } };
+  const original = RPC.prototype.handleDHAnswer;
+  RPC.prototype.handleDHAnswer = async function (this: typeof RPC.prototype, buffer: unknown) {
+    try {
+      await original.call(this, buffer);
+    } catch (err) {
+      if (!(err instanceof Error) || err.message !== 'Invalid hash in mt_dh_gen_ok') throw err;
+      await this.setStorageItem('authKey', null);
+      await this.setStorageItem('serverSalt', null);
+      await this.handleTransportOpen();
+    }
+  };
+}
+
 export interface CoreSession {
   /** A call; rejects with the library's rpc_error object, or after `timeoutMs` (the library itself never gives up). */
   call(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<CoreObject>;
@@ -67,6 +94,7 @@ export interface CoreSession {
 /** A stock @mtproto/core client for the bridge's MTProto port (DC 2, its default). */
 export function coreSession(port: number, key: ServerRsaKey): CoreSession {
   pinKey(key);
+  retryShortKeys();
   const makeMTProto = require('@mtproto/core/src') as (env: Record<string, unknown>) => CoreClass;
   const Transport = require('@mtproto/core/envs/node/transport') as NodeTransport;
   const transports: InstanceType<NodeTransport>[] = [];
