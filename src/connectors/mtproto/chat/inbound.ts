@@ -4,6 +4,7 @@
 // (which gives it its message id and the account's pts).
 import type { Actor, CanonicalEvent, Origin } from '../../../core/event.ts';
 import { validateEvent } from '../../../core/event.ts';
+import { isPartyEndpoint } from '../../../core/direct.ts';
 import type { ApiCallContext } from '../api/context.ts';
 import { RpcError } from '../session/rpc.ts';
 import type { ChatLog, LogEntry } from './chat-log.ts';
@@ -42,7 +43,7 @@ export function originOf(chat: ChatInfo, ctx: ApiCallContext): Origin {
 async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, event: CanonicalEvent): Promise<void> {
   if (chat.direct === undefined) return;
   const peer = deps.directs.peerPartyOf(chat, account.id);
-  if (!deps.routing.route(event).some((ep) => ep.connector === peer.network && ep.address === peer.id)) throw new RpcError(400, 'PEER_ID_INVALID');
+  if (!deps.routing.route(event).some((ep) => isPartyEndpoint(peer, ep))) throw new RpcError(400, 'PEER_ID_INVALID');
   if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');
 }
 

@@ -18,8 +18,8 @@ import type { LogEntry } from './chat-log.ts';
 import type { Account, ChatInfo } from './directory.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
 import { MAX_ALBUM_FILES, albumGroupOf, entriesOfDelivery, messagesOfEvent, moreKey, partKey } from './event-entries.ts';
-import { peerUser, type View } from './render.ts';
-import type { ChatDeps } from './methods/common.ts';
+import { peerUser } from './render.ts';
+import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
 export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'codec' | 'logger'> {
@@ -200,7 +200,9 @@ export class Outbound {
       case 'retract': return this.#retract(to, event, target, after);
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
-        return this.#changeTarget(to, event, after, 'react', event.target, target, (r) => {
+        const id = await this.#targetIdOf(to, event, event.target, target);
+        if (id === undefined) return;
+        return this.#change(to, event, after, 'react', id, event.id, answeredSession(event, 1), (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
@@ -299,9 +301,7 @@ export class Outbound {
     await this.#change(to, event, after, 'edit', id, event.id, origin, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
     const first = await this.d.box.record(id);
     const stale = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true, 1);
-    for (const [n, part] of stale.entries()) {
-      await this.#change(to, event, after, 'del', part, moreKey(event.id, n + 1), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
-    }
+    await this.#delete(to, event, after, stale, 1, origin);
   }
 
   /** A retraction deletes every message its target became here: all parts, all files of an album. */
@@ -311,9 +311,17 @@ export class Outbound {
     const first = await this.d.box.record(id);
     const found = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true);
     const ids = found.includes(id) ? found : [id];
-    const origin = answeredSession(event, ids.length);
-    for (let n = 0; n < ids.length; n++) {
-      await this.#change(to, event, after, 'del', ids[n]!, n === 0 ? event.id : moreKey(event.id, n), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+    await this.#delete(to, event, after, ids, 0, answeredSession(event, ids.length));
+  }
+
+  /**
+   * Deletes `ids`, one log entry each, keyed as the event's entries from the `from`-th on
+   * (0: the event's own key, then `<key>#m<n>`: event-entries.ts), so a re-delivery writes none twice.
+   */
+  async #delete(to: Target, event: CanonicalEvent, after: After[], ids: readonly number[], from: number, origin: string | undefined): Promise<void> {
+    for (const [i, id] of ids.entries()) {
+      const n = from + i;
+      await this.#change(to, event, after, 'del', id, n === 0 ? event.id : moreKey(event.id, n), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
     }
   }
 
@@ -322,12 +330,6 @@ export class Outbound {
     const id = await this.#msgIdOf(to, target, resolved);
     if (id === undefined) this.d.logger.info({ chat: to.chat.address, event: event.id, kind: event.kind, target }, 'mtproto: the message this event points at is not known here: dropped');
     return id;
-  }
-
-  /** Changes the message `target` is here (kind: the log entry's). */
-  async #changeTarget(to: Target, event: CanonicalEvent, after: After[], kind: 'react', target: EventId, resolved: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
-    const id = await this.#targetIdOf(to, event, target, resolved);
-    if (id !== undefined) await this.#change(to, event, after, kind, id, event.id, answeredSession(event, 1), apply);
   }
 
   /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten; pushed to all but `origin`. */
@@ -363,7 +365,7 @@ export class Outbound {
    */
   async #pushEntry(chat: ChatInfo, entry: LogEntry, record: MessageRecord | undefined, origin: string | undefined): Promise<void> {
     // Only accounts with a session to push to: the sender's own session got the entry as its answer.
-    const members = this.#membersOf(chat).filter((a) => this.d.live.reaches(a.id, origin));
+    const members = accountsOfChat(this.d, chat).filter((a) => this.d.live.reaches(a.id, origin));
     if (members.length === 0) return;
     const userIds = new Set<bigint>();
     if (record !== undefined) {
@@ -378,7 +380,7 @@ export class Outbound {
       const peer = chat.direct !== undefined ? this.d.directs.peerOf(chat, account.id) : undefined;
       const peers = peer === undefined || userIds.has(peer) ? [] : [await this.d.people.person(peer)].filter((p) => p !== undefined);
       this.d.live.push(account.id, (layer) => {
-        const view = this.#view(account, layer);
+        const view = viewAt(this.d, account, layer);
         const update = this.d.render.update(entry, record, chat.address, view, pts);
         if (update === undefined) return undefined;
         return { _: 'updates', updates: [update], users: [...persons, ...peers].map((p) => this.d.render.userObject(p, view)), chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0 };
@@ -386,14 +388,6 @@ export class Outbound {
     }
   }
 
-  /** The accounts of a conversation: a group's members, a private chat's parties here. */
-  #membersOf(chat: ChatInfo): Account[] {
-    return chat.direct !== undefined ? this.d.directs.accountsOf(chat) : this.d.directory.membersOf(chat);
-  }
-
-  #view(account: Account, layer: number): View {
-    return { account, schema: this.d.codec.schemaFor(layer), now: seconds(Date.now()) };
-  }
 
   async #typing(to: Target, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);
@@ -415,7 +409,7 @@ export class Outbound {
       if (account.id === from || !this.d.live.has(account.id)) continue;
       const person = await this.d.people.person(from);
       this.d.live.push(account.id, (layer) => {
-        const view = this.#view(account, layer);
+        const view = viewAt(this.d, account, layer);
         // In a private chat the one who types is the peer: updateUserTyping names only them.
         const update = chat.direct !== undefined
           ? { _: 'updateUserTyping', user_id: from, action }
@@ -439,7 +433,7 @@ export class Outbound {
     for (const account of this.#audienceOf(to)) {
       if (account.id === from || !this.d.live.has(account.id)) continue;
       this.d.live.push(account.id, (layer) => {
-        const view = this.#view(account, layer);
+        const view = viewAt(this.d, account, layer);
         const update: TlObject = { _: 'updateUserStatus', user_id: from, status: this.d.presence.statusOf(from, view.now) };
         return { _: 'updateShort', update, date: view.now };
       });

@@ -111,6 +111,16 @@ export function viewOf(deps: ChatDeps, ctx: ApiCallContext): View {
   return { account: accountOf(deps, ctx), schema: ctx.schema, now: ctx.now };
 }
 
+/** How `account` sees things in a push to a session of its that speaks `layer` (no call to take them from). */
+export function viewAt(deps: Pick<ChatDeps, 'codec'>, account: Account, layer: number): View {
+  return { account, schema: deps.codec.schemaFor(layer), now: Math.floor(Date.now() / 1000) };
+}
+
+/** The accounts of a conversation: a group's members, a private chat's parties here. */
+export function accountsOfChat(deps: Pick<ChatDeps, 'directs' | 'directory'>, chat: ChatInfo): Account[] {
+  return chat.direct !== undefined ? deps.directs.accountsOf(chat) : deps.directory.membersOf(chat);
+}
+
 function obj(v: TlValue | undefined): TlObject | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : undefined;
 }

@@ -8,7 +8,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { MAX_PROFILE_PHOTO_BYTES } from '../profile-photos.ts';
 import type { Account } from '../directory.ts';
-import { badRequest, chatsOfAccount, listField, objectField, register, viewOf, type ChatDeps } from './common.ts';
+import { accountsOfChat, badRequest, chatsOfAccount, listField, objectField, register, viewAt, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import type { View } from '../render.ts';
 
@@ -19,14 +19,12 @@ import type { View } from '../render.ts';
  */
 async function announce(deps: ChatDeps, account: Account, info: MediaInfo | undefined): Promise<void> {
   const audience = new Set<bigint>([account.id]);
-  for (const chat of await chatsOfAccount(deps, account)) {
-    for (const a of chat.direct !== undefined ? deps.directs.accountsOf(chat) : deps.directory.membersOf(chat)) audience.add(a.id);
-  }
+  for (const chat of await chatsOfAccount(deps, account)) for (const a of accountsOfChat(deps, chat)) audience.add(a.id);
   for (const id of audience) {
     const viewer = deps.directory.account(id);
     if (viewer === undefined || !deps.live.has(id)) continue;
     deps.live.push(id, (layer) => {
-      const view: View = { account: viewer, schema: deps.codec.schemaFor(layer), now: Math.floor(Date.now() / 1000) };
+      const view = viewAt(deps, viewer, layer);
       const update = view.schema.byName.has('updateUser')
         ? { _: 'updateUser', user_id: account.id }
         : { _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(info), previous: false };
