@@ -66,6 +66,12 @@ test('a large pushed update goes gzip_packed too, and the client reads it the sa
       const got = await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message.startsWith('a long one'));
       assert.equal((got['message'] as GramMessage).message, long, 'read the same');
       assert.equal(await pushed(), packs ? 1 : 0);
+      // Packed or not, pushes keep their order (they are packed where they are sent, not beside).
+      const order = [`${long} (1)`, 'short (2)', `${long} (3)`, 'short (4)'];
+      for (const text of order) await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });
+      await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'short (4)');
+      const seen = rec.all.filter((u) => u.className === 'UpdateNewMessage').map((u) => (u['message'] as GramMessage).message).filter((m) => order.includes(m));
+      assert.deepEqual(seen, order);
     } finally {
       await ws.close();
       await shutdown(bot);
