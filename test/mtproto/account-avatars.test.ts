@@ -7,6 +7,7 @@ import { LocalState } from '../../src/bus/memory/state-store.ts';
 import type { RoutingView } from '../../src/core/endpoint.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { AccountAvatars, REFRESH_MS } from '../../src/connectors/mtproto/chat/account-avatars.ts';
+import { AccountProfiles } from '../../src/connectors/mtproto/chat/account-profiles.ts';
 import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import type { MediaInfo } from '../../src/connectors/mtproto/chat/message-box.ts';
 
@@ -43,4 +44,19 @@ test('a photo set on one instance shows on another once its copy is older than R
   await c.load();
   assert.equal(c.of(BOB), undefined, 'not a photo: none');
   assert.equal(c.of(777n), undefined, 'no such account');
+});
+
+test('a name an account set shows over the provisioned one; a malformed stored value is none (the provisioned name shows)', async () => {
+  const state = new LocalState().store('mtproto');
+  const directory = new Directory([{ id: Number(BOB), bot: false, firstName: 'Bob', lastName: 'Smith', phone: '+15550100', rooms: ['*'] }], [], NO_ROUTES);
+  const account = directory.account(BOB)!;
+  const profiles = new AccountProfiles(state, directory, silentLogger);
+  await profiles.set(BOB, { firstName: 'Robert' });
+  assert.deepEqual([profiles.shown(account).firstName, profiles.shown(account).lastName], ['Robert', undefined], 'a profile without a last name has none');
+  for (const bad of ['{"firstName":""}', '{"firstName":7}', '{"firstName":"R","about":[1]}', 'not json']) {
+    await state.set(`profile:${BOB}`, bad);
+    const fresh = new AccountProfiles(state, directory, silentLogger);
+    await fresh.load();
+    assert.equal(fresh.shown(account), account, bad);
+  }
 });

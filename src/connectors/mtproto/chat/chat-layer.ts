@@ -28,6 +28,7 @@ import { LoginCodes } from './login-codes.ts';
 import { MediaIndex } from './media-index.ts';
 import { ProfilePhotos } from './profile-photos.ts';
 import { AccountAvatars } from './account-avatars.ts';
+import { AccountProfiles } from './account-profiles.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -37,6 +38,7 @@ import { registerForward } from './methods/forward.ts';
 import { registerSearch } from './methods/search.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
+import { registerOwnProfile } from './methods/own-profile.ts';
 import { registerUpdates } from './methods/updates.ts';
 import { registerUpload } from './methods/upload.ts';
 import { registerUsers } from './methods/users.ts';
@@ -94,9 +96,10 @@ export class ChatLayer {
     const files = new ChatFiles(store, new MediaIndex(state));
     const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
     const avatars = new AccountAvatars(state, directory, opts.logger);
-    await avatars.load();
+    const profiles = new AccountProfiles(state, directory, opts.logger);
+    await Promise.all([avatars.load(), profiles.load()]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
       pts: new PtsBook(state, box, directory, directs),
@@ -107,7 +110,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars,
+      files, avatars, profiles,
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -155,6 +158,7 @@ export class ChatLayer {
     registerSearch(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
+    registerOwnProfile(methods, this.deps);
     registerUpdates(methods, this.deps);
     registerUpload(methods, this.deps);
   };

@@ -25,6 +25,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.deleteMessages': 'send',
   'messages.sendReaction': 'send',
   'messages.readHistory': 'send',
+  // A new name is written and announced to everyone who sees the account.
+  'account.updateProfile': 'send',
   'messages.uploadMedia': 'upload',
   'upload.saveFilePart': 'upload',
   'upload.saveBigFilePart': 'upload',

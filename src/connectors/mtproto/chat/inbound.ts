@@ -19,10 +19,10 @@ export function senderOf(account: Account, avatar?: string): Actor {
   return { network: CONNECTOR, id: String(account.id), ...(name !== '' ? { name: name.slice(0, 256) } : {}), ...(avatar !== undefined ? { avatar } : {}) };
 }
 
-/** An account as the sender of what it does: with the profile photo it set, as a link of our store (account-avatars.ts). */
-export function actorOf(deps: Pick<ChatDeps, 'avatars' | 'files'>, account: Account): Actor {
+/** An account as the sender of what it does: with the name and the profile photo it set (the photo as a link of our store: account-avatars.ts). */
+export function actorOf(deps: Pick<ChatDeps, 'avatars' | 'files' | 'profiles'>, account: Account): Actor {
   const photo = deps.avatars.of(account.id);
-  return senderOf(account, photo === undefined ? undefined : deps.files.attachment(photo).url);
+  return senderOf(deps.profiles.shown(account), photo === undefined ? undefined : deps.files.attachment(photo).url);
 }
 
 /**

@@ -15,6 +15,7 @@ import type { People, Person } from './people.ts';
 import type { PresenceBook } from './presence.ts';
 import type { ProfilePhotos } from './profile-photos.ts';
 import type { AccountAvatars } from './account-avatars.ts';
+import type { AccountProfiles } from './account-profiles.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -33,7 +34,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles) {}
 
   /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
   peer(chat: ChatInfo, view: View): TlObject {
@@ -60,7 +61,7 @@ export class Renderer {
     const photo = this.photoOfPerson(person);
     const shown = photo !== undefined ? { photo: this.userProfilePhoto(photo) } : {};
     if (person.kind === 'account') {
-      const a = person.account;
+      const a = this.profiles?.shown(person.account) ?? person.account;
       const self = a.id === view.account.id;
       return {
         _: 'user', id: a.id, access_hash: this.keys.peerHash('user', String(a.id)), self, bot: a.bot,

@@ -14,6 +14,7 @@ import type { DirectChats } from '../direct-chats.ts';
 import type { Account, ChatInfo, Directory } from '../directory.ts';
 import type { FileKeys, Uploads } from '../files.ts';
 import type { AccountAvatars } from '../account-avatars.ts';
+import type { AccountProfiles } from '../account-profiles.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -51,6 +52,8 @@ export interface ChatDeps {
   readonly files: ChatFiles;
   /** Profile photos accounts set from their clients. */
   readonly avatars: AccountAvatars;
+  /** Names and bios accounts set from their clients. */
+  readonly profiles: AccountProfiles;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;

@@ -80,7 +80,7 @@ export function registerContacts(methods: MethodRegistry, deps: ChatDeps): void 
     const found: bigint[] = [];
     const add = (id: bigint | undefined) => { if (id !== undefined && id !== account.id && found.length < limit && !found.includes(id)) found.push(id); };
 
-    for (const a of deps.directory.accounts) {
+    for (const a of deps.directory.accounts.map((c) => deps.profiles.shown(c))) {
       if ([a.firstName, a.lastName, a.username].some((v) => v !== undefined && v.toLocaleLowerCase().includes(lower))) add(a.id);
     }
     // An exact address, then the people of identities.yaml the query names.

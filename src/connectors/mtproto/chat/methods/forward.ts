@@ -44,7 +44,7 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
   /** The line naming whose a forwarded message was, with a mention of them when they have a canonical reference. */
   async function attributionOf(userId: string): Promise<{ text: string; spans: Span[] }> {
     const person = await deps.people.person(BigInt(userId));
-    const name = person === undefined ? 'someone' : person.kind === 'account' ? displayName(person.account) || String(person.account.id) : person.puppet.name;
+    const name = person === undefined ? 'someone' : person.kind === 'account' ? displayName(deps.profiles.shown(person.account)) || String(person.account.id) : person.puppet.name;
     const prefix = 'Forwarded from ';
     const user = person === undefined ? undefined : deps.people.userRef(BigInt(userId));
     return { text: `${prefix}${name}`, spans: user === undefined ? [] : [{ type: 'mention', offset: prefix.length, length: name.length, user }] };

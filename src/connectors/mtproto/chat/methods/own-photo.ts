@@ -8,29 +8,14 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { MAX_PROFILE_PHOTO_BYTES } from '../profile-photos.ts';
 import type { Account } from '../directory.ts';
-import { accountsOfChat, badRequest, chatsOfAccount, listField, objectField, register, viewAt, viewOf, type ChatDeps } from './common.ts';
+import { announceUser } from './announce-user.ts';
+import { badRequest, listField, objectField, register, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import type { View } from '../render.ts';
 
-/**
- * Tells the accounts that see this one (the members of its groups, the accounts of its private
- * chats, its own other sessions) that its photo changed, in their layer's words: updateUser (layer
- * 152 on: the user object it carries is the news) or updateUserPhoto (before).
- */
-async function announce(deps: ChatDeps, account: Account, info: MediaInfo | undefined): Promise<void> {
-  const audience = new Set<bigint>([account.id]);
-  for (const chat of await chatsOfAccount(deps, account)) for (const a of accountsOfChat(deps, chat)) audience.add(a.id);
-  for (const id of audience) {
-    const viewer = deps.directory.account(id);
-    if (viewer === undefined || !deps.live.has(id)) continue;
-    deps.live.push(id, (layer) => {
-      const view = viewAt(deps, viewer, layer);
-      const update = view.schema.byName.has('updateUser')
-        ? { _: 'updateUser', user_id: account.id }
-        : { _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(info), previous: false };
-      return { _: 'updates', updates: [update], users: [deps.render.userObject({ kind: 'account', account }, view)], chats: [], date: view.now, seq: 0 };
-    });
-  }
+/** Tells the accounts that see this one that its photo changed (updateUserPhoto before layer 152). */
+function announce(deps: ChatDeps, account: Account, info: MediaInfo | undefined): Promise<void> {
+  return announceUser(deps, account, (view) => ({ _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(info), previous: false }));
 }
 
 export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void {

@@ -37,7 +37,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const id = await userOfInput(deps, view.account, objectField(call, 'id'));
     const person = id === undefined ? undefined : await deps.people.person(id);
     if (id === undefined || person === undefined) throw badRequest('USER_ID_INVALID');
-    const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : undefined;
+    const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : deps.profiles.about(person.account);
     const photo = await deps.render.profilePhotoOf(id);
     return {
       _: 'users.userFull',

@@ -1,0 +1,72 @@
+// Something each account sets for itself from its client (its profile photo, its name), kept in
+// the shared state under `<prefix>:<user id>` (shared by every instance and kept across restarts)
+// and read where it is needed without waiting: every account's value is loaded at start and read
+// again in the background when it is older than REFRESH_MS, so a change made through another
+// instance shows here soon after.
+import type { StateStore } from '../../../bus/types.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { Directory } from './directory.ts';
+
+/** How old a remembered value may be before it is read again (another instance may have changed it). */
+export const REFRESH_MS = 30_000;
+
+interface Known<T> {
+  value: T | undefined;
+  readAt: number;
+  reading?: Promise<void>;
+}
+
+export class AccountRecords<T> {
+  readonly #known = new Map<bigint, Known<T>>();
+
+  /**
+   * `parse` turns a stored string into a value, or undefined when it is not one (then the account
+   * has none); `what` names the value in the log.
+   */
+  constructor(
+    private readonly state: StateStore, private readonly directory: Directory, private readonly logger: Logger,
+    private readonly prefix: string, private readonly parse: (raw: string) => T | undefined, private readonly what: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Reads every account's value (at start). */
+  async load(): Promise<void> {
+    await Promise.all(this.directory.accounts.map((a) => this.#read(a.id)));
+  }
+
+  /** The account's value as known here now; read again in the background when it is old. */
+  of(accountId: bigint): T | undefined {
+    const known = this.#known.get(accountId);
+    if (known === undefined) {
+      if (this.directory.account(accountId) !== undefined) void this.#read(accountId);
+      return undefined;
+    }
+    if (this.now() - known.readAt > REFRESH_MS && known.reading === undefined) void this.#read(accountId);
+    return known.value;
+  }
+
+  /** Sets (or with undefined, removes) the account's value, here and in the state. */
+  async set(accountId: bigint, value: T | undefined): Promise<void> {
+    if (value === undefined) await this.state.delete(`${this.prefix}:${accountId}`);
+    else await this.state.set(`${this.prefix}:${accountId}`, JSON.stringify(value));
+    this.#known.set(accountId, { value, readAt: this.now() });
+  }
+
+  async #read(accountId: bigint): Promise<void> {
+    const known: Known<T> = this.#known.get(accountId) ?? { value: undefined, readAt: 0 };
+    this.#known.set(accountId, known);
+    if (known.reading !== undefined) return known.reading;
+    known.reading = (async () => {
+      try {
+        const raw = await this.state.get(`${this.prefix}:${accountId}`);
+        known.value = raw === undefined ? undefined : this.parse(raw);
+      } catch (err) {
+        this.logger.warn({ err, user: String(accountId) }, `mtproto: reading an account's ${this.what} failed (the one known here stays)`);
+      } finally {
+        known.readAt = this.now();
+        known.reading = undefined;
+      }
+    })();
+    return known.reading;
+  }
+}
