@@ -36,6 +36,8 @@ import type { ChatDeps } from './methods/common.ts';
 import { registerSend } from './methods/send.ts';
 import { registerForward } from './methods/forward.ts';
 import { registerSearch } from './methods/search.ts';
+import { registerReactions } from './methods/reactions.ts';
+import { registerPeerInfo } from './methods/peer-info.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -156,6 +158,8 @@ export class ChatLayer {
     registerSend(methods, this.deps);
     registerForward(methods, this.deps);
     registerSearch(methods, this.deps);
+    registerReactions(methods, this.deps);
+    registerPeerInfo(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);

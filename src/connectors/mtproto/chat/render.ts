@@ -158,26 +158,27 @@ export class Renderer {
 
   reactions(record: MessageRecord, view: View): TlObject {
     const modern = hasParam(view.schema, 'reactionCount', 'chosen_order');
-    const me = String(view.account.id);
-    const mine = record.reactions?.[me] ?? [];
+    const mine = record.reactions?.[String(view.account.id)] ?? [];
     const counts = new Map<string, number>();
-    const recent: TlObject[] = [];
-    for (const [user, set] of Object.entries(record.reactions ?? {})) {
-      for (const emoji of set) {
-        counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
-        recent.push({
-          _: 'messagePeerReaction', peer_id: peerUser(user), date: record.date, my: user === me,
-          reaction: modern ? { _: 'reactionEmoji', emoticon: emoji } : emoji,
-        });
-      }
-    }
+    for (const set of Object.values(record.reactions ?? {})) for (const emoji of set) counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
     const results = [...counts].map(([emoji, count]) => {
       const chosen = mine.indexOf(emoji);
       return modern
         ? { _: 'reactionCount', reaction: { _: 'reactionEmoji', emoticon: emoji }, count, ...(chosen >= 0 ? { chosen_order: chosen } : {}) }
         : { _: 'reactionCount', reaction: emoji, count, chosen: chosen >= 0 };
     });
+    const recent = this.peerReactions(record, view);
     return { _: 'messageReactions', can_see_list: true, results, ...(recent.length <= 50 ? { recent_reactions: recent } : {}) };
+  }
+
+  /** Who reacted with what on a message (messagePeerReaction: one per user and emoji), in the viewer's layer. */
+  peerReactions(record: MessageRecord, view: View): TlObject[] {
+    const modern = hasParam(view.schema, 'reactionCount', 'chosen_order');
+    const me = String(view.account.id);
+    return Object.entries(record.reactions ?? {}).flatMap(([user, set]) => set.map((emoji) => ({
+      _: 'messagePeerReaction', peer_id: peerUser(user), date: record.date, my: user === me,
+      reaction: modern ? { _: 'reactionEmoji', emoticon: emoji } : emoji,
+    })));
   }
 
   /** The update an entry is for one account, with that account's pts after it. */

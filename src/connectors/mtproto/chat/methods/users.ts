@@ -5,6 +5,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, actorOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { someoneOf, userFor } from './contacts.ts';
+import { commonGroups } from './peer-info.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
@@ -42,7 +43,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     return {
       _: 'users.userFull',
       full_user: {
-        _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: 0,
+        _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: commonGroups(deps, view.account, id).length,
         ...(about !== undefined ? { about } : {}),
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
       },

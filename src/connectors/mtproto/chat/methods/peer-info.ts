@@ -1,0 +1,47 @@
+// Small questions clients ask about a chat or a user: how many of a group are online
+// (messages.getOnlines), which groups the account shares with someone (messages.getCommonChats),
+// the bar a client shows above a chat (messages.getPeerSettings: nothing to offer here), and the
+// statuses of contacts (contacts.getStatuses: there are no contacts).
+import type { MethodRegistry } from '../../api/registry.ts';
+import { accountsOfChat, badRequest, chatOfPeer, intField, objectField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
+import type { Account } from '../directory.ts';
+
+/** Groups getCommonChats answers at most (Telegram's cap). */
+export const MAX_COMMON_CHATS = 100;
+
+/** The groups an account shares with another account, by id (the people of other networks are no members of groups here). */
+export function commonGroups(deps: ChatDeps, account: Account, otherId: bigint) {
+  const other = deps.directory.account(otherId);
+  return other === undefined || other.id === account.id ? [] : deps.directory.chatsOf(account).filter((c) => deps.directory.mayUse(other, c));
+}
+
+export function registerPeerInfo(methods: MethodRegistry, deps: ChatDeps): void {
+  // The members of the conversation online now (the accounts: the people of other networks are not members).
+  register(methods, deps, 'messages.getOnlines', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const onlines = accountsOfChat(deps, chat).filter((a) => deps.presence.statusOf(a.id, ctx.now)._ === 'userStatusOnline').length;
+    return { _: 'chatOnlines', onlines };
+  });
+
+  register(methods, deps, 'messages.getCommonChats', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const id = await userOfInput(deps, view.account, objectField(call, 'user_id'));
+    if (id === undefined) throw badRequest('USER_ID_INVALID');
+    const limitIn = intField(call, 'limit');
+    if (limitIn < 0) throw badRequest('LIMIT_INVALID');
+    // Newest (highest id) first; a page goes on below the last chat of the one before (max_id).
+    const maxId = call['max_id'];
+    const below = typeof maxId === 'bigint' && maxId > 0n ? maxId : undefined;
+    const chats = commonGroups(deps, view.account, id).reverse().filter((c) => below === undefined || c.id < below).slice(0, Math.min(limitIn || MAX_COMMON_CHATS, MAX_COMMON_CHATS));
+    return { _: 'messages.chats', chats: deps.render.chatObjects(chats, view) };
+  });
+
+  register(methods, deps, 'messages.getPeerSettings', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    return { _: 'messages.peerSettings', settings: { _: 'peerSettings' }, chats: [], users: [] };
+  });
+
+  register(methods, deps, 'contacts.getStatuses', 'user', () => []);
+}

@@ -1,0 +1,91 @@
+// Who reacted (messages.getMessageReactionsList, messages.getMessagesReactions) and the small
+// questions clients ask about a chat or a user (messages.getOnlines, messages.getCommonChats,
+// messages.getPeerSettings, contacts.getStatuses, users.getFullUser's common_chats_count), asked
+// by a stock gramjs client; bad parameters get their rpc_errors and the session goes on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Api, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
+
+type Ctor = new (a: Record<string, unknown>) => object;
+const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+const Contacts = (Api as unknown as { contacts: Record<string, Ctor> }).contacts;
+const inputChat = (id = CHAT_ID) => new Api.InputPeerChat({ chatId: bigInt(id) });
+const emoji = (e: string) => new Api.ReactionEmoji({ emoticon: e });
+
+interface PeerReaction { peerId: { userId: { toString(): string } }; reaction: { emoticon: string }; my?: boolean }
+interface ReactionsList { count: number; reactions: PeerReaction[]; users: Array<{ id: { toString(): string } }>; nextOffset?: string | null }
+
+async function bobSeenBy(bot: ChatClient): Promise<unknown> {
+  await bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
+  const input = await (bot as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(PERSON_ID));
+  return new Api.InputUser({ userId: input.userId, accessHash: input.accessHash });
+}
+
+test('who reacted: the whole list, one emoji, in pages; the reactions of messages now; refused: a message not there, a bad offset, a chat not seen', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const rec = updateRecorder(bot);
+    const sent = await person.sendMessage(-CHAT_ID, { message: 'react to me' });
+    const ev = await wsEvent(ws, 'message', (e) => e['text'] === 'react to me');
+    await person.invoke(new Api.messages.SendReaction({ peer: inputChat(), msgId: sent.id, reaction: [emoji('👍')] }));
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: ev['id'], reactions: ['❤', '👍'] } });
+    await rec.next((u) => u.className === 'UpdateEditMessage' && ((u['message'] as GramMessage).reactions?.results.length ?? 0) === 2);
+
+    const list = (params: Record<string, unknown>) => bot.invoke(new Messages['GetMessageReactionsList']!({ peer: inputChat(), id: sent.id, limit: 10, ...params })) as Promise<ReactionsList>;
+    const all = await list({});
+    assert.equal(all.count, 3);
+    const rows = all.reactions.map((r) => [r.peerId.userId.toString() === String(PERSON_ID) ? 'bob' : 'alice', r.reaction.emoticon]);
+    assert.deepEqual(rows, [['bob', '👍'], ['alice', '❤'], ['alice', '👍']]);
+    assert.equal(all.users.length, 2, 'both reactors are among the users');
+    assert.ok(!all.nextOffset, 'everything fit: no next page');
+
+    const thumbs = await list({ reaction: emoji('👍') });
+    assert.equal(thumbs.count, 2);
+    assert.deepEqual(thumbs.reactions.map((r) => r.reaction.emoticon), ['👍', '👍']);
+    assert.equal((await list({ reaction: emoji('🎉') })).count, 0);
+
+    const first = await list({ limit: 2 });
+    assert.equal(first.reactions.length, 2);
+    assert.equal(first.nextOffset, '2');
+    const second = await list({ limit: 2, offset: first.nextOffset });
+    assert.deepEqual(second.reactions.map((r) => r.reaction.emoticon), ['👍']);
+    assert.ok(!second.nextOffset);
+
+    assert.equal(await rpcError(list({ offset: 'x' })), 'OFFSET_INVALID');
+    assert.equal(await rpcError(bot.invoke(new Messages['GetMessageReactionsList']!({ peer: inputChat(), id: 99_999, limit: 10 }))), 'MESSAGE_ID_INVALID');
+    assert.equal(await rpcError(bot.invoke(new Messages['GetMessageReactionsList']!({ peer: inputChat(4242), id: sent.id, limit: 10 }))), 'PEER_ID_INVALID');
+
+    // The reactions of messages as they are now: one update per message there (a missing id is left out).
+    const now = await bot.invoke(new Messages['GetMessagesReactions']!({ peer: inputChat(), id: [sent.id, 99_999] })) as { updates: Array<{ className: string; msgId: number; reactions: { results: Array<{ reaction: { emoticon: string }; count: number }> } }> };
+    assert.deepEqual(now.updates.map((u) => [u.className, u.msgId]), [['UpdateMessageReactions', sent.id]]);
+    assert.deepEqual(now.updates[0]!.reactions.results.map((r) => [r.reaction.emoticon, r.count]).sort(), [['❤', 1], ['👍', 2]]);
+    assert.equal(await rpcError(bot.invoke(new Messages['GetMessagesReactions']!({ peer: inputChat(), id: Array.from({ length: 101 }, (_, i) => i + 1) }))), 'MESSAGE_IDS_TOO_MUCH');
+    // The session goes on.
+    assert.equal((await list({})).count, 3);
+  });
+});
+
+test('a group\'s members online, the groups two accounts share (paged by max_id), the peer settings, the contacts\' statuses', { timeout: 120_000 }, async () => {
+  const files = { 'bridges/den.yaml': 'endpoints:\n  - websocket: den\n  - mtproto: 1002\n', 'bridges/attic.yaml': 'endpoints:\n  - websocket: attic\n  - mtproto: 1003\n' };
+  await withPersonAndBot(async (_bridge, person, bot) => {
+    const onlines = async () => (await bot.invoke(new Messages['GetOnlines']!({ peer: inputChat() })) as { onlines: number }).onlines;
+    await person.invoke(new Api.account.UpdateStatus({ offline: false }));
+    assert.equal(await onlines(), 1, 'bob is online (the bot has no status)');
+    await person.invoke(new Api.account.UpdateStatus({ offline: true }));
+    assert.equal(await onlines(), 0);
+
+    const bob = await bobSeenBy(bot);
+    const common = async (maxId: number, limit: number) => ((await bot.invoke(new Messages['GetCommonChats']!({ userId: bob, maxId: bigInt(maxId), limit })) as { chats: Array<{ id: { toString(): string } }> }).chats.map((c) => Number(c.id.toString())));
+    assert.deepEqual(await common(0, 100), [1003, 1002, 1001]);
+    assert.deepEqual(await common(0, 2), [1003, 1002]);
+    assert.deepEqual(await common(1002, 2), [1001], 'the next page: below the last one');
+    assert.deepEqual(((await bot.invoke(new Messages['GetCommonChats']!({ userId: new Api.InputUserSelf(), maxId: bigInt(0), limit: 10 }))) as { chats: unknown[] }).chats, [], 'none with itself');
+    assert.equal(await rpcError(bot.invoke(new Messages['GetCommonChats']!({ userId: new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: bigInt(1) }), maxId: bigInt(0), limit: 10 }))), 'USER_ID_INVALID');
+    const full = await bot.invoke(new Api.users.GetFullUser({ id: bob })) as { fullUser: { commonChatsCount: number } };
+    assert.equal(full.fullUser.commonChatsCount, 3);
+
+    const settings = await bot.invoke(new Messages['GetPeerSettings']!({ peer: inputChat() })) as { className: string; settings: { className: string } };
+    assert.deepEqual([settings.className, settings.settings.className], ['messages.PeerSettings', 'PeerSettings']);
+    assert.equal(await rpcError(bot.invoke(new Messages['GetPeerSettings']!({ peer: inputChat(4242) }))), 'PEER_ID_INVALID');
+    assert.deepEqual(await person.invoke(new Contacts['GetStatuses']!({})), []);
+  }, { files });
+});
