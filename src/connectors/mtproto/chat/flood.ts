@@ -27,6 +27,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.readHistory': 'send',
   // A new name is written and announced to everyone who sees the account.
   'account.updateProfile': 'send',
+  'messages.saveDraft': 'send',
   'messages.uploadMedia': 'upload',
   'upload.saveFilePart': 'upload',
   'upload.saveBigFilePart': 'upload',

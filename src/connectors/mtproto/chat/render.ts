@@ -25,7 +25,8 @@ export interface View {
   readonly now: number;
 }
 
-function hasParam(schema: TlSchema, ctor: string, param: string): boolean {
+/** Whether a constructor of the viewer's layer has a parameter (fields that changed between layers). */
+export function hasParam(schema: TlSchema, ctor: string, param: string): boolean {
   return schema.byName.get(ctor)?.params.some((p) => p.name === param) ?? false;
 }
 

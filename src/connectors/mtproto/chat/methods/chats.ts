@@ -7,6 +7,8 @@ import type { ChatLog } from '../chat-log.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
+import type { DraftsOfAccount } from '../drafts.ts';
+import { draftObject } from './drafts.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -26,13 +28,14 @@ interface DialogOf {
   top: MessageRecord | undefined;
 }
 
-export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf): Promise<TlObject> {
+export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, drafts: DraftsOfAccount): Promise<TlObject> {
   const me = String(view.account.id);
   const inbox = await readInboxOf(deps, view.account, d.chat);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
     unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: { _: 'peerNotifySettings' },
+    ...(drafts[d.chat.address] !== undefined ? { draft: draftObject(deps, drafts[d.chat.address], view) } : {}),
   };
 }
 
@@ -54,6 +57,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     // the one with the newest message is listed (the others' messages reached the client under
     // the same peer anyway).
     const byPeer = new Map<bigint, DialogOf>();
+    const drafts = await deps.drafts.of(view.account.id);
     for (const chat of await chatsOfAccount(deps, view.account)) {
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log);
@@ -77,7 +81,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const page = after.slice(0, limit);
     const tops = page.flatMap((d) => (d.top === undefined ? [] : [d.top]));
     const body = {
-      dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d))),
+      dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d, drafts))),
       messages: tops.map((r) => deps.render.message(r, view)),
       chats: deps.render.chatObjects(page.map((d) => d.chat), view),
       users: await deps.render.users([view.account.id, ...tops.flatMap(usersOfRecord), ...page.flatMap((d) => deps.render.usersOfChat(d.chat, view))], view),
@@ -91,12 +95,13 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const messages: TlObject[] = [];
     const chats: ChatInfo[] = [];
     const users: bigint[] = [view.account.id];
+    const drafts = await deps.drafts.of(view.account.id);
     for (const p of listField(call, 'peers')) {
       const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
       const chat = await chatOfPeer(deps, view.account, inner);
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log);
-      dialogs.push(await dialogObject(deps, view, { chat, log, top }));
+      dialogs.push(await dialogObject(deps, view, { chat, log, top }, drafts));
       if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
       chats.push(chat);
       users.push(...deps.render.usersOfChat(chat, view));

@@ -15,6 +15,7 @@ import type { Account, ChatInfo, Directory } from '../directory.ts';
 import type { FileKeys, Uploads } from '../files.ts';
 import type { AccountAvatars } from '../account-avatars.ts';
 import type { AccountProfiles } from '../account-profiles.ts';
+import type { Drafts } from '../drafts.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -54,6 +55,8 @@ export interface ChatDeps {
   readonly avatars: AccountAvatars;
   /** Names and bios accounts set from their clients. */
   readonly profiles: AccountProfiles;
+  /** What accounts were writing and did not send. */
+  readonly drafts: Drafts;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;

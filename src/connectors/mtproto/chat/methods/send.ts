@@ -10,50 +10,17 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { View } from '../render.ts';
 import type { Account, ChatInfo } from '../directory.ts';
-import { entitiesToSpans } from '../entities.ts';
 import { checked, originOf, publishAll, publishAndWait, actorOf } from '../inbound.ts';
 import type { MediaInfo, MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
+import { clearDraftOnSend } from './drafts.ts';
+import { objects, replyIdOf, textOf } from './message-input.ts';
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
-
-function objects(list: TlValue[]): TlObject[] {
-  return list.filter((v): v is TlObject => typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array));
-}
-
-/** The message a send replies to: `reply_to` (layer 158+) or `reply_to_msg_id` (older). */
-function replyIdOf(call: TlObject): number | undefined {
-  const replyTo = objectField(call, 'reply_to');
-  const id = replyTo?._ === 'inputReplyToMessage' ? intField(replyTo, 'reply_to_msg_id') : intField(call, 'reply_to_msg_id');
-  return id > 0 ? id : undefined;
-}
-
-/** Entities of one text looked at at most (entitiesToSpans keeps as many spans). */
-const MAX_ENTITIES = 1_024;
-
-/**
- * The text and spans of a call's message and entities, checked against the limits. A mention
- * names a user as any input does (userOfInput): one the account may not name is refused with
- * ENTITY_MENTION_USER_INVALID, as Telegram does, so mentions cannot tell which ids exist. The
- * server's own form (messageEntityMentionName, a bare id) is not taken from a client: plain text.
- */
-async function textOf(deps: ChatDeps, account: Account, call: TlObject, allowEmpty: boolean): Promise<{ text: string; spans: Span[] }> {
-  const text = stringField(call, 'message') ?? '';
-  if (text.trim() === '' && !allowEmpty) throw badRequest('MESSAGE_EMPTY');
-  if (text.length > deps.maxTextLength) throw badRequest('MESSAGE_TOO_LONG');
-  if (/\p{Cs}/u.test(text)) throw badRequest('MESSAGE_EMPTY');
-  const entities: TlObject[] = [];
-  for (const e of objects(listField(call, 'entities')).slice(0, MAX_ENTITIES)) {
-    if (e._ === 'messageEntityMentionName') continue;
-    if (e._ === 'inputMessageEntityMentionName' && await userOfInput(deps, account, objectField(e, 'user_id')) === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
-    entities.push(e);
-  }
-  return { text, spans: entitiesToSpans(text, entities, deps.people) };
-}
 
 /** The captions of an album's files as one text (the canonical message has one): the non-empty ones, a line each. */
 async function captionsOf(deps: ChatDeps, account: Account, items: readonly TlObject[]): Promise<{ text: string; spans: Span[] }> {
@@ -104,6 +71,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       ...(body.media.length > 0 ? { attachments: body.media.map((m) => deps.files.attachment(m)) } : {}),
     });
     const published = await publishAndWait(deps, account, ctx.turn, chat, event, txn);
+    await clearDraftOnSend(deps, call, ctx, account, chat);
     const record = await deps.box.record(published.entry.m);
     if (record === undefined) throw badRequest('MESSAGE_ID_INVALID');
     // A text message answers in the short form (core.telegram.org/constructor/updateShortSentMessage):

@@ -1,0 +1,78 @@
+// Drafts (chat/drafts.ts): messages.saveDraft keeps what the account was writing in a chat, its
+// other sessions are told (updateDraftMessage), dialogs show it, messages.getAllDrafts lists them,
+// and a send with clear_draft removes it.
+import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import { MAX_DRAFT_SPANS, type Draft } from '../drafts.ts';
+import { spansToEntities, type MentionResolver } from '../entities.ts';
+import { hasParam, type View } from '../render.ts';
+import { chatOfPeer, liveMessage, objectField, register, viewAt, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { replyIdOf, textOf } from './message-input.ts';
+
+/** A draft as a DraftMessage of the viewer's layer (none: draftMessageEmpty). */
+export function draftObject(deps: { readonly people: MentionResolver }, draft: Draft | undefined, view: View): TlObject {
+  if (draft === undefined) return { _: 'draftMessageEmpty' };
+  const entities = draft.spans === undefined ? [] : spansToEntities(draft.text, draft.spans, deps.people);
+  // The reply: `reply_to` (an InputReplyTo) from layer 158 on, `reply_to_msg_id` before.
+  const reply = draft.reply === undefined ? {}
+    : hasParam(view.schema, 'draftMessage', 'reply_to') ? { reply_to: { _: 'inputReplyToMessage', reply_to_msg_id: draft.reply } } : { reply_to_msg_id: draft.reply };
+  return { _: 'draftMessage', message: draft.text, date: draft.date, ...(entities.length > 0 ? { entities } : {}), ...reply };
+}
+
+/** Tells the account's sessions here, but the calling one, what the draft of a chat is now. */
+async function announce(deps: ChatDeps, account: Account, chat: ChatInfo, draft: Draft | undefined, view: View, skipSession: string | undefined): Promise<void> {
+  if (!deps.live.has(account.id)) return;
+  // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
+  const users = await deps.render.users(deps.render.usersOfChat(chat, view), view);
+  deps.live.push(account.id, (layer) => {
+    const at = viewAt(deps, account, layer);
+    const update = { _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) };
+    return { _: 'updates', updates: [update], users, chats: deps.render.chatObjects([chat], at), date: at.now, seq: 0 };
+  }, skipSession);
+}
+
+/** After a send with `clear_draft`: the chat's draft goes, and the account's other sessions are told. */
+export async function clearDraftOnSend(deps: ChatDeps, call: TlObject, ctx: ChatCallContext, account: Account, chat: ChatInfo): Promise<void> {
+  if (call['clear_draft'] !== true || (await deps.drafts.of(account.id))[chat.address] === undefined) return;
+  await deps.drafts.set(account.id, chat.address, undefined);
+  await announce(deps, account, chat, undefined, viewOf(deps, ctx), ctx.channel?.key);
+}
+
+export function registerDrafts(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.saveDraft', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = view.account;
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    // The same checks as a send's text (length, mentions); a file of a draft (layer 174+) is not kept.
+    const { text, spans } = await textOf(deps, account, call, true);
+    const replyId = replyIdOf(call);
+    if (replyId !== undefined) await liveMessage(deps, chat, replyId);
+    // An empty draft removes the chat's draft, as on Telegram.
+    const draft: Draft | undefined = text.trim() === '' && replyId === undefined ? undefined : {
+      text, date: view.now, ...(spans.length > 0 ? { spans: spans.slice(0, MAX_DRAFT_SPANS) } : {}), ...(replyId !== undefined ? { reply: replyId } : {}),
+    };
+    // Saves of one account that keep colliding (its sessions saving at once): the client tries again.
+    if (!await deps.drafts.set(account.id, chat.address, draft)) throw new RpcError(420, 'FLOOD_WAIT_1');
+    await announce(deps, account, chat, draft, view, ctx.channel?.key);
+    return true;
+  });
+
+  // Every draft of the account, as the updateDraftMessage each would be (a chat it no longer sees: left out).
+  register(methods, deps, 'messages.getAllDrafts', 'user', async (_call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const drafts = await deps.drafts.of(view.account.id);
+    // By address: a private chat whose first message is not written yet is no chat of the account's list, but may have a draft.
+    const chats = Object.keys(drafts).flatMap((address) => {
+      const chat = deps.directory.chatOfAddress(address) ?? deps.directs.chatOf(address);
+      const sees = chat !== undefined && (chat.direct !== undefined ? deps.directs.accountsOf(chat).includes(view.account) : deps.directory.mayUse(view.account, chat));
+      return sees ? [chat] : [];
+    });
+    const updates = chats.map((c) => ({ _: 'updateDraftMessage', peer: deps.render.peer(c, view), draft: draftObject(deps, drafts[c.address], view) }));
+    return {
+      _: 'updates', updates, users: await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view),
+      chats: deps.render.chatObjects(chats, view), date: view.now, seq: 0,
+    };
+  });
+}

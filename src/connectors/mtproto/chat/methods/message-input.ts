@@ -1,0 +1,41 @@
+// What a call says of the message it sends or saves: its text and formatting (checked like any
+// input: length, mentions) and the message it answers. One reading for sends, edits and drafts.
+import type { Span } from '../../../../core/event.ts';
+import type { TlObject, TlValue } from '../../tl/codec.ts';
+import type { Account } from '../directory.ts';
+import { entitiesToSpans } from '../entities.ts';
+import { badRequest, intField, listField, objectField, stringField, userOfInput, type ChatDeps } from './common.ts';
+
+export function objects(list: TlValue[]): TlObject[] {
+  return list.filter((v): v is TlObject => typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array));
+}
+
+/** The message a send replies to: `reply_to` (layer 158+) or `reply_to_msg_id` (older). */
+export function replyIdOf(call: TlObject): number | undefined {
+  const replyTo = objectField(call, 'reply_to');
+  const id = replyTo?._ === 'inputReplyToMessage' ? intField(replyTo, 'reply_to_msg_id') : intField(call, 'reply_to_msg_id');
+  return id > 0 ? id : undefined;
+}
+
+/** Entities of one text looked at at most (entitiesToSpans keeps as many spans). */
+const MAX_ENTITIES = 1_024;
+
+/**
+ * The text and spans of a call's message and entities, checked against the limits. A mention
+ * names a user as any input does (userOfInput): one the account may not name is refused with
+ * ENTITY_MENTION_USER_INVALID, as Telegram does, so mentions cannot tell which ids exist. The
+ * server's own form (messageEntityMentionName, a bare id) is not taken from a client: plain text.
+ */
+export async function textOf(deps: ChatDeps, account: Account, call: TlObject, allowEmpty: boolean): Promise<{ text: string; spans: Span[] }> {
+  const text = stringField(call, 'message') ?? '';
+  if (text.trim() === '' && !allowEmpty) throw badRequest('MESSAGE_EMPTY');
+  if (text.length > deps.maxTextLength) throw badRequest('MESSAGE_TOO_LONG');
+  if (/\p{Cs}/u.test(text)) throw badRequest('MESSAGE_EMPTY');
+  const entities: TlObject[] = [];
+  for (const e of objects(listField(call, 'entities')).slice(0, MAX_ENTITIES)) {
+    if (e._ === 'messageEntityMentionName') continue;
+    if (e._ === 'inputMessageEntityMentionName' && await userOfInput(deps, account, objectField(e, 'user_id')) === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
+    entities.push(e);
+  }
+  return { text, spans: entitiesToSpans(text, entities, deps.people) };
+}
