@@ -30,6 +30,7 @@ import { ProfilePhotos } from './profile-photos.ts';
 import { AccountAvatars } from './account-avatars.ts';
 import { AccountProfiles } from './account-profiles.ts';
 import { Drafts } from './drafts.ts';
+import { DialogSettings } from './dialog-settings.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -40,6 +41,7 @@ import { registerSearch } from './methods/search.ts';
 import { registerReactions } from './methods/reactions.ts';
 import { registerPeerInfo } from './methods/peer-info.ts';
 import { registerDrafts } from './methods/drafts.ts';
+import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -114,7 +116,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, drafts: new Drafts(state),
+      files, avatars, profiles, drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -163,6 +165,7 @@ export class ChatLayer {
     registerReactions(methods, this.deps);
     registerPeerInfo(methods, this.deps);
     registerDrafts(methods, this.deps);
+    registerDialogSettings(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);

@@ -1,16 +1,15 @@
 // What an account was writing in each of its chats and has not sent (messages.saveDraft), kept so
 // that its other sessions and devices show it too. One state key per account (`drafts:<user id>`,
-// a JSON object by chat address), changed with compare-and-set so that two sessions saving drafts
+// a JSON object by chat address), changed with compare-and-set (json-record.ts) so that two sessions saving drafts
 // of different chats at once both land, on one instance or several.
 import type { StateStore } from '../../../bus/types.ts';
 import { SpanSchema, splitsSurrogatePair, type Span } from '../../../core/event.ts';
+import { changeJson } from './json-record.ts';
 
 /** Drafts one account keeps at most: past it, the oldest goes (a client keeps a few). */
 export const MAX_DRAFTS = 20;
 /** Formatting spans one draft keeps at most. */
 export const MAX_DRAFT_SPANS = 100;
-/** Compare-and-set attempts before a save gives up (only under a storm of saves by one account). */
-const MAX_ATTEMPTS = 8;
 
 export interface Draft {
   readonly text: string;
@@ -32,23 +31,19 @@ export class Drafts {
   }
 
   /** Sets the draft of one chat (undefined: removes it). False when other saves kept winning. */
-  async set(accountId: bigint, address: string, draft: Draft | undefined): Promise<boolean> {
-    const key = keyOf(accountId);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const raw = await this.state.get(key);
-      const next: Record<string, Draft> = { ...parseDrafts(raw) };
+  set(accountId: bigint, address: string, draft: Draft | undefined): Promise<boolean> {
+    return changeJson(this.state, keyOf(accountId), parseDrafts, (current) => {
+      const next: Record<string, Draft> = { ...current };
       if (draft === undefined) {
-        if (!(address in next)) return true;
+        if (!Object.hasOwn(next, address)) return undefined;
         delete next[address];
-      } else {
-        next[address] = draft;
-        const byAge = Object.entries(next).sort(([, a], [, b]) => a.date - b.date);
-        for (const [old] of byAge.slice(0, Math.max(0, byAge.length - MAX_DRAFTS))) if (old !== address) delete next[old];
+        return next;
       }
-      const value = JSON.stringify(next);
-      if (raw === undefined ? await this.state.setIfAbsent(key, value) : await this.state.replace(key, raw, value)) return true;
-    }
-    return false;
+      next[address] = draft;
+      const byAge = Object.entries(next).sort(([, a], [, b]) => a.date - b.date);
+      for (const [old] of byAge.slice(0, Math.max(0, byAge.length - MAX_DRAFTS))) if (old !== address) delete next[old];
+      return next;
+    });
   }
 }
 

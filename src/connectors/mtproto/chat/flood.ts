@@ -28,6 +28,11 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   // A new name is written and announced to everyone who sees the account.
   'account.updateProfile': 'send',
   'messages.saveDraft': 'send',
+  'messages.toggleDialogPin': 'send',
+  'messages.reorderPinnedDialogs': 'send',
+  'messages.markDialogUnread': 'send',
+  'account.updateNotifySettings': 'send',
+  'account.resetNotifySettings': 'send',
   'messages.uploadMedia': 'upload',
   'upload.saveFilePart': 'upload',
   'upload.saveBigFilePart': 'upload',

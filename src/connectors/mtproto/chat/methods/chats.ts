@@ -8,6 +8,7 @@ import type { Account, ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
 import type { DraftsOfAccount } from '../drafts.ts';
+import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { draftObject } from './drafts.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
@@ -28,14 +29,47 @@ interface DialogOf {
   top: MessageRecord | undefined;
 }
 
-export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, drafts: DraftsOfAccount): Promise<TlObject> {
+/** What the account keeps for itself about its chats: drafts, pins, unread marks, notifications. */
+export interface OwnMarks {
+  readonly drafts: DraftsOfAccount;
+  readonly settings: DialogSettingsOf;
+}
+
+export async function ownMarksOf(deps: ChatDeps, account: Account): Promise<OwnMarks> {
+  const [drafts, settings] = await Promise.all([deps.drafts.of(account.id), deps.dialogSettings.of(account.id)]);
+  return { drafts, settings };
+}
+
+export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, marks: OwnMarks): Promise<TlObject> {
   const me = String(view.account.id);
   const inbox = await readInboxOf(deps, view.account, d.chat);
+  const address = d.chat.address;
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
-    unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: { _: 'peerNotifySettings' },
-    ...(drafts[d.chat.address] !== undefined ? { draft: draftObject(deps, drafts[d.chat.address], view) } : {}),
+    unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: peerNotifySettings(marks.settings.notify[address]),
+    pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
+    ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
+  };
+}
+
+/** The dialogs of some conversations, as messages.peerDialogs (getPeerDialogs, getPinnedDialogs). */
+export async function peerDialogs(deps: ChatDeps, view: View, chats: readonly ChatInfo[]): Promise<TlObject> {
+  const dialogs: TlObject[] = [];
+  const messages: TlObject[] = [];
+  const users: bigint[] = [view.account.id];
+  const marks = await ownMarksOf(deps, view.account);
+  for (const chat of chats) {
+    const log = await deps.box.chat(chat.address);
+    const top = await topOf(deps, log);
+    dialogs.push(await dialogObject(deps, view, { chat, log, top }, marks));
+    if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
+    users.push(...deps.render.usersOfChat(chat, view));
+  }
+  const pts = await deps.pts.current(view.account);
+  return {
+    _: 'messages.peerDialogs', dialogs, messages, chats: deps.render.chatObjects(chats, view), users: await deps.render.users(users, view),
+    state: { _: 'updates.state', pts, qts: 0, date: view.now, seq: 0, unread_count: 0 },
   };
 }
 
@@ -57,7 +91,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     // the one with the newest message is listed (the others' messages reached the client under
     // the same peer anyway).
     const byPeer = new Map<bigint, DialogOf>();
-    const drafts = await deps.drafts.of(view.account.id);
+    const marks = await ownMarksOf(deps, view.account);
     for (const chat of await chatsOfAccount(deps, view.account)) {
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log);
@@ -76,41 +110,35 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');
     const offsetDate = intField(call, 'offset_date');
-    const after = all.filter((d) => (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate));
+    // Pinned chats come first, in the account's order, on the first page only (later pages go on
+    // from the last dialog before; the pinned ones were on the first), none with exclude_pinned.
+    const pinned = marks.settings.pinned;
+    const rest = all.filter((d) => !pinned.includes(d.chat.address));
+    const excludePinned = call['exclude_pinned'] === true;
+    const firstPage = offsetId <= 0 && offsetDate <= 0;
+    const pinnedFirst = excludePinned || !firstPage ? [] : pinned.flatMap((address) => all.filter((d) => d.chat.address === address));
+    const after = [...pinnedFirst, ...rest.filter((d) => (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate))];
+    const total = excludePinned ? rest.length : all.length;
     const limit = Math.min(Math.max(intField(call, 'limit', MAX_DIALOGS), 1), MAX_DIALOGS);
     const page = after.slice(0, limit);
     const tops = page.flatMap((d) => (d.top === undefined ? [] : [d.top]));
     const body = {
-      dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d, drafts))),
+      dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d, marks))),
       messages: tops.map((r) => deps.render.message(r, view)),
       chats: deps.render.chatObjects(page.map((d) => d.chat), view),
       users: await deps.render.users([view.account.id, ...tops.flatMap(usersOfRecord), ...page.flatMap((d) => deps.render.usersOfChat(d.chat, view))], view),
     };
-    return page.length < all.length ? { _: 'messages.dialogsSlice', count: all.length, ...body } : { _: 'messages.dialogs', ...body };
+    return page.length < total ? { _: 'messages.dialogsSlice', count: total, ...body } : { _: 'messages.dialogs', ...body };
   });
 
   register(methods, deps, 'messages.getPeerDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const dialogs: TlObject[] = [];
-    const messages: TlObject[] = [];
     const chats: ChatInfo[] = [];
-    const users: bigint[] = [view.account.id];
-    const drafts = await deps.drafts.of(view.account.id);
     for (const p of listField(call, 'peers')) {
       const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
-      const chat = await chatOfPeer(deps, view.account, inner);
-      const log = await deps.box.chat(chat.address);
-      const top = await topOf(deps, log);
-      dialogs.push(await dialogObject(deps, view, { chat, log, top }, drafts));
-      if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
-      chats.push(chat);
-      users.push(...deps.render.usersOfChat(chat, view));
+      chats.push(await chatOfPeer(deps, view.account, inner));
     }
-    const pts = await deps.pts.current(view.account);
-    return {
-      _: 'messages.peerDialogs', dialogs, messages, chats: deps.render.chatObjects(chats, view), users: await deps.render.users(users, view),
-      state: { _: 'updates.state', pts, qts: 0, date: view.now, seq: 0, unread_count: 0 },
-    };
+    return peerDialogs(deps, view, chats);
   });
 
   register(methods, deps, 'messages.getChats', 'user', (call, ctx) => {

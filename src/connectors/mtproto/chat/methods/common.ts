@@ -16,6 +16,7 @@ import type { FileKeys, Uploads } from '../files.ts';
 import type { AccountAvatars } from '../account-avatars.ts';
 import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
+import type { DialogSettings } from '../dialog-settings.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -57,6 +58,8 @@ export interface ChatDeps {
   readonly profiles: AccountProfiles;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
+  /** How accounts arrange their chats: pins, unread marks, notifications. */
+  readonly dialogSettings: DialogSettings;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;
@@ -167,6 +170,19 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   return chat;
 }
 
+/**
+ * The conversations of `addresses` (a group's chat id, a private chat's room key) that the account
+ * sees, in that order: what it kept for a chat it no longer sees is left out. A private chat counts
+ * before its first message too.
+ */
+export function chatsSeenOf(deps: Pick<ChatDeps, 'directory' | 'directs'>, account: Account, addresses: readonly string[]): ChatInfo[] {
+  return addresses.flatMap((address) => {
+    const chat = deps.directory.chatOfAddress(address) ?? deps.directs.chatOf(address);
+    const sees = chat !== undefined && (chat.direct !== undefined ? deps.directs.accountsOf(chat).includes(account) : deps.directory.mayUse(account, chat));
+    return sees ? [chat] : [];
+  });
+}
+
 /** Every conversation of an account: its groups, then its private chats. */
 export async function chatsOfAccount(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
   const directs = (await deps.directs.keysOf(account)).flatMap((key) => { const chat = deps.directs.chatOf(key); return chat === undefined ? [] : [chat]; });
@@ -212,10 +228,14 @@ async function sentInGroup(deps: ChatDeps, account: Account, input: TlObject, id
   return record !== undefined && record.chat === chat?.address && record.from === String(id);
 }
 
-/** A message of a chat the account sees, not deleted; MESSAGE_ID_INVALID otherwise. */
+/**
+ * A message of a chat the account sees, not deleted and not a service message (the chat's
+ * creation: no canonical event stands behind it, so nothing can reply, react or point at it);
+ * MESSAGE_ID_INVALID otherwise.
+ */
 export async function liveMessage(deps: ChatDeps, chat: ChatInfo, id: number): Promise<MessageRecord> {
   const record = Number.isInteger(id) && id > 0 ? await deps.box.record(id) : undefined;
-  if (record === undefined || record.chat !== chat.address || record.deleted === true) throw badRequest('MESSAGE_ID_INVALID');
+  if (record === undefined || record.chat !== chat.address || record.deleted === true || record.service !== undefined) throw badRequest('MESSAGE_ID_INVALID');
   return record;
 }
 

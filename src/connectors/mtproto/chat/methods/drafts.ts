@@ -8,7 +8,8 @@ import type { Account, ChatInfo } from '../directory.ts';
 import { MAX_DRAFT_SPANS, type Draft } from '../drafts.ts';
 import { spansToEntities, type MentionResolver } from '../entities.ts';
 import { hasParam, type View } from '../render.ts';
-import { chatOfPeer, liveMessage, objectField, register, viewAt, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { chatOfPeer, chatsSeenOf, liveMessage, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { tellOwnSessions } from './own-sessions.ts';
 import { replyIdOf, textOf } from './message-input.ts';
 
 /** A draft as a DraftMessage of the viewer's layer (none: draftMessageEmpty). */
@@ -21,16 +22,9 @@ export function draftObject(deps: { readonly people: MentionResolver }, draft: D
   return { _: 'draftMessage', message: draft.text, date: draft.date, ...(entities.length > 0 ? { entities } : {}), ...reply };
 }
 
-/** Tells the account's sessions here, but the calling one, what the draft of a chat is now. */
-async function announce(deps: ChatDeps, account: Account, chat: ChatInfo, draft: Draft | undefined, view: View, skipSession: string | undefined): Promise<void> {
-  if (!deps.live.has(account.id)) return;
-  // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
-  const users = await deps.render.users(deps.render.usersOfChat(chat, view), view);
-  deps.live.push(account.id, (layer) => {
-    const at = viewAt(deps, account, layer);
-    const update = { _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) };
-    return { _: 'updates', updates: [update], users, chats: deps.render.chatObjects([chat], at), date: at.now, seq: 0 };
-  }, skipSession);
+/** Tells the account's other sessions here what the draft of a chat is now. */
+function announce(deps: ChatDeps, account: Account, chat: ChatInfo, draft: Draft | undefined, view: View, skipSession: string | undefined): Promise<void> {
+  return tellOwnSessions(deps, account, [chat], view, (at) => [{ _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) }], skipSession);
 }
 
 /** After a send with `clear_draft`: the chat's draft goes, and the account's other sessions are told. */
@@ -63,12 +57,7 @@ export function registerDrafts(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.getAllDrafts', 'user', async (_call, ctx) => {
     const view = viewOf(deps, ctx);
     const drafts = await deps.drafts.of(view.account.id);
-    // By address: a private chat whose first message is not written yet is no chat of the account's list, but may have a draft.
-    const chats = Object.keys(drafts).flatMap((address) => {
-      const chat = deps.directory.chatOfAddress(address) ?? deps.directs.chatOf(address);
-      const sees = chat !== undefined && (chat.direct !== undefined ? deps.directs.accountsOf(chat).includes(view.account) : deps.directory.mayUse(view.account, chat));
-      return sees ? [chat] : [];
-    });
+    const chats = chatsSeenOf(deps, view.account, Object.keys(drafts));
     const updates = chats.map((c) => ({ _: 'updateDraftMessage', peer: deps.render.peer(c, view), draft: draftObject(deps, drafts[c.address], view) }));
     return {
       _: 'updates', updates, users: await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view),

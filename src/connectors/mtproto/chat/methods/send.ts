@@ -17,6 +17,7 @@ import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import { clearDraftOnSend } from './drafts.ts';
+import { clearUnreadMark } from './dialog-settings.ts';
 import { objects, replyIdOf, textOf } from './message-input.ts';
 
 /** Reactions one account may set on one message. */
@@ -54,6 +55,18 @@ export async function newMessageUpdates(deps: ChatDeps, account: Account, view: 
   }
   return { updates: [...ids, ...news], users };
 }
+
+/** The newest of `ids` (ascending) that is a canonical message, looking at the last RECEIPT_LOOKBACK. */
+async function newestCanonical(deps: ChatDeps, ids: readonly number[]): Promise<MessageRecord | undefined> {
+  for (let i = ids.length - 1; i >= 0 && i >= ids.length - RECEIPT_LOOKBACK; i--) {
+    const record = await deps.box.record(ids[i]!);
+    if (record !== undefined && record.deleted !== true && record.service === undefined) return record;
+  }
+  return undefined;
+}
+
+/** Messages a read mark looks back through for one to point its receipt at. */
+const RECEIPT_LOOKBACK = 10;
 
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /**
@@ -219,14 +232,19 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.readHistory', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    await clearUnreadMark(deps, ctx, account, chat);
     const log = await deps.box.chat(chat.address);
     const maxId = intField(call, 'max_id');
     const ids = log.messageIds();
     const upTo = [...ids].reverse().find((id) => maxId <= 0 || id <= maxId);
     const already = await readInboxOf(deps, account, chat);
-    if (upTo === undefined || upTo <= already) return { _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 };
-    const record = await liveMessage(deps, chat, upTo);
+    const unchanged = async () => ({ _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 });
+    if (upTo === undefined || upTo <= already) return unchanged();
     await deps.state.set(`read:${account.id}:${chat.address}`, String(upTo));
+    // The receipt points at the newest message read that is a canonical one (not the chat's
+    // creation, not deleted); with none among the newest few, the mark is all there is.
+    const record = await newestCanonical(deps, ids.filter((id) => id > already && id <= upTo));
+    if (record === undefined) return unchanged();
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'receipt', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
       target: record.ev, receipt: 'displayed',

@@ -1,0 +1,132 @@
+// How an account arranges its chats on all its devices (chat/dialog-settings.ts): pinned chats
+// (messages.toggleDialogPin, reorderPinnedDialogs, getPinnedDialogs), chats marked unread
+// (messages.markDialogUnread, getDialogUnreadMarks; reading the chat takes the mark off) and
+// notification settings (account.updateNotifySettings, getNotifySettings, resetNotifySettings).
+// Each change is told to the account's other sessions; dialogs show all of it.
+import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import { MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import type { View } from '../render.ts';
+import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { peerDialogs } from './chats.ts';
+import { tellOwnSessions } from './own-sessions.ts';
+
+/** Notification defaults of a kind of chat, by the InputNotifyPeer that names them. */
+const NOTIFY_KINDS: Readonly<Record<string, { key: string; peer: string }>> = {
+  inputNotifyUsers: { key: 'users', peer: 'notifyUsers' },
+  inputNotifyChats: { key: 'chats', peer: 'notifyChats' },
+  inputNotifyBroadcasts: { key: 'broadcasts', peer: 'notifyBroadcasts' },
+};
+
+const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
+
+/** The conversation an InputDialogPeer names (folders are not served: PEER_ID_INVALID). */
+async function chatOfDialogPeer(deps: ChatDeps, account: Account, input: TlObject | undefined): Promise<ChatInfo> {
+  if (input?._ !== 'inputDialogPeer') throw badRequest('PEER_ID_INVALID');
+  return chatOfPeer(deps, account, objectField(input, 'peer'));
+}
+
+const asObject = (v: unknown): TlObject | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v as TlObject : undefined);
+
+/** A change that lost to other writers every time: the client tries again. */
+const busy = () => new RpcError(420, 'FLOOD_WAIT_1');
+
+function tell(deps: ChatDeps, ctx: ChatCallContext, view: View, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
+  return tellOwnSessions(deps, view.account, chats, view, updatesAt, ctx.channel?.key);
+}
+
+/** Reading a chat takes its unread mark off (as on Telegram); the other sessions are told. */
+export async function clearUnreadMark(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo): Promise<void> {
+  if (!await deps.dialogSettings.markUnread(account.id, chat.address, false)) return;
+  await tellOwnSessions(deps, account, [chat], viewOf(deps, ctx), (at) => [{ _: 'updateDialogUnreadMark', unread: false, peer: dialogPeer(deps.render.peer(chat, at)) }], ctx.channel?.key);
+}
+
+export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.toggleDialogPin', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfDialogPeer(deps, view.account, objectField(call, 'peer'));
+    const pinned = call['pinned'] === true;
+    const outcome = await deps.dialogSettings.pin(view.account.id, chat.address, pinned);
+    if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
+    if (outcome === 'busy') throw busy();
+    await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(chat, at)) }]);
+    return true;
+  });
+
+  register(methods, deps, 'messages.reorderPinnedDialogs', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    if (intField(call, 'folder_id') !== 0) throw badRequest('FOLDER_ID_INVALID');
+    const order = listField(call, 'order');
+    if (order.length > MAX_PINNED) throw badRequest('PINNED_DIALOGS_TOO_MUCH');
+    const chats = await Promise.all(order.map((p) => chatOfDialogPeer(deps, view.account, asObject(p))));
+    const outcome = await deps.dialogSettings.reorder(view.account.id, chats.map((c) => c.address), call['force'] === true);
+    if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
+    if (outcome === 'busy') throw busy();
+    const now = chatsSeenOf(deps, view.account, (await deps.dialogSettings.of(view.account.id)).pinned);
+    await tell(deps, ctx, view, now, (at) => [{ _: 'updatePinnedDialogs', order: now.map((c) => dialogPeer(deps.render.peer(c, at))) }]);
+    return true;
+  });
+
+  // Folder 0 is the main list; there are no other folders.
+  register(methods, deps, 'messages.getPinnedDialogs', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const pinned = intField(call, 'folder_id') === 0 ? (await deps.dialogSettings.of(view.account.id)).pinned : [];
+    return peerDialogs(deps, view, chatsSeenOf(deps, view.account, pinned));
+  });
+
+  register(methods, deps, 'messages.markDialogUnread', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfDialogPeer(deps, view.account, objectField(call, 'peer'));
+    const unread = call['unread'] === true;
+    if (await deps.dialogSettings.markUnread(view.account.id, chat.address, unread)) {
+      await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(chat, at)) }]);
+    }
+    return true;
+  });
+
+  register(methods, deps, 'messages.getDialogUnreadMarks', 'user', async (_call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chats = chatsSeenOf(deps, view.account, (await deps.dialogSettings.of(view.account.id)).unread);
+    return chats.map((c) => dialogPeer(deps.render.peer(c, view)));
+  });
+
+  register(methods, deps, 'account.updateNotifySettings', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const target = await notifyTarget(deps, view.account, objectField(call, 'peer'));
+    const input = objectField(call, 'settings');
+    const mute = input === undefined ? 0 : intField(input, 'mute_until', -1);
+    const settings: NotifySettings = {
+      ...(mute >= 0 ? { muteUntil: mute } : {}),
+      ...(typeof input?.['silent'] === 'boolean' ? { silent: input['silent'] } : {}),
+      ...(typeof input?.['show_previews'] === 'boolean' ? { showPreviews: input['show_previews'] } : {}),
+    };
+    if (!await deps.dialogSettings.setNotify(view.account.id, target.key, settings)) throw busy();
+    await tell(deps, ctx, view, target.chat === undefined ? [] : [target.chat], (at) => [{
+      _: 'updateNotifySettings', peer: target.chat === undefined ? { _: target.peer } : { _: 'notifyPeer', peer: deps.render.peer(target.chat, at) },
+      notify_settings: peerNotifySettings(settings),
+    }]);
+    return true;
+  });
+
+  register(methods, deps, 'account.getNotifySettings', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const target = await notifyTarget(deps, view.account, objectField(call, 'peer'));
+    return peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[target.key]);
+  });
+
+  register(methods, deps, 'account.resetNotifySettings', 'user', async (_call, ctx) => {
+    if (!await deps.dialogSettings.resetNotify(viewOf(deps, ctx).account.id)) throw busy();
+    return true;
+  });
+}
+
+/** Where notification settings apply: one chat (its address), or a kind of chat. */
+async function notifyTarget(deps: ChatDeps, account: Account, input: TlObject | undefined): Promise<{ key: string; peer: string; chat?: ChatInfo }> {
+  const kind = input === undefined ? undefined : NOTIFY_KINDS[input._];
+  if (kind !== undefined) return kind;
+  if (input?._ !== 'inputNotifyPeer') throw badRequest('PEER_ID_INVALID');
+  const chat = await chatOfPeer(deps, account, objectField(input, 'peer'));
+  return { key: chat.address, peer: 'notifyPeer', chat };
+}

@@ -1,0 +1,18 @@
+// Telling an account's other sessions what one of them changed for the account alone (a draft,
+// a pinned chat, a mute): pushed to its sessions on this instance but the calling one, which has
+// the answer. Sessions on other instances see it when they next ask (dialogs, getAllDrafts...).
+import type { TlObject } from '../../tl/codec.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import type { View } from '../render.ts';
+import { viewAt, type ChatDeps } from './common.ts';
+
+/** Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats`. */
+export async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined): Promise<void> {
+  if (!deps.live.reaches(account.id, skipSession)) return;
+  // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
+  const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
+  deps.live.push(account.id, (layer) => {
+    const at = viewAt(deps, account, layer);
+    return { _: 'updates', updates: updatesAt(at), users, chats: deps.render.chatObjects(chats, at), date: at.now, seq: 0 };
+  }, skipSession);
+}

@@ -1,0 +1,140 @@
+// How an account arranges its chats, the same on all its devices: pinned chats (toggle, reorder,
+// the pinned list, first in dialogs), chats marked unread (reading takes the mark off) and
+// notification settings (a chat's, a kind's, reset). Each change reaches the account's other
+// session, not the calling one and not another account. The store: at most five pinned, saves
+// at once all land, a malformed value is none.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import { DialogSettings, MAX_PINNED } from '../../src/connectors/mtproto/chat/dialog-settings.ts';
+import { Api, CHAT_ID, bigInt, chatClient, loginPerson, rpcError, shutdown, updateRecorder, withPersonAndBot, type ChatClient, type GramUpdate } from './chat-harness.ts';
+
+type Ctor = new (a: Record<string, unknown>) => object;
+const A = Api as unknown as Record<string, Ctor> & { messages: Record<string, Ctor>; account: Record<string, Ctor> };
+const chat = (id: number) => new Api.InputPeerChat({ chatId: bigInt(id) });
+const dialogPeer = (id: number) => new A['InputDialogPeer']!({ peer: chat(id) });
+const files = { 'bridges/den.yaml': 'endpoints:\n  - websocket: den\n  - mtproto: 1002\n', 'bridges/attic.yaml': 'endpoints:\n  - websocket: attic\n  - mtproto: 1003\n' };
+
+interface RawDialog { peer: { chatId?: { toString(): string } }; pinned?: boolean; unreadMark?: boolean; notifySettings: { muteUntil?: number | null; silent?: boolean | null } }
+async function dialogs(client: ChatClient, params: Record<string, unknown> = {}): Promise<RawDialog[]> {
+  const all = await client.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100, hash: bigInt(0), ...params })) as { dialogs: RawDialog[] };
+  return all.dialogs;
+}
+const idOf = (d: RawDialog) => Number(d.peer.chatId?.toString());
+const peerIdOf = (u: GramUpdate) => Number(((u['peer'] as { peer?: { chatId?: unknown }; chatId?: unknown }).peer?.chatId ?? (u['peer'] as { chatId?: unknown }).chatId)?.toString());
+
+test('pinned chats, unread marks and notification settings: set in one session, told to the other, shown in dialogs; bad calls change nothing', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot) => {
+    const second = chatClient(bridge.mtprotoPort());
+    try {
+      await loginPerson(bridge, second);
+      await second.getDialogs();
+      const elsewhere = updateRecorder(second);
+      const own = updateRecorder(person);
+      const botSees = updateRecorder(bot);
+      const is = (name: string) => (u: GramUpdate) => u.className === name;
+
+      // Pinned: first in dialogs, in the account's order, flagged; not with exclude_pinned.
+      await person.invoke(new A.messages['ToggleDialogPin']!({ pinned: true, peer: dialogPeer(1003) }));
+      const pinned = await elsewhere.next(is('UpdateDialogPinned'));
+      assert.deepEqual([pinned['pinned'], peerIdOf(pinned)], [true, 1003]);
+      await person.invoke(new A.messages['ToggleDialogPin']!({ pinned: true, peer: dialogPeer(1002) }));
+      await elsewhere.next(is('UpdateDialogPinned'));
+      let list = await dialogs(second);
+      assert.deepEqual(list.slice(0, 2).map((d) => [idOf(d), d.pinned]), [[1003, true], [1002, true]]);
+      assert.ok(!list.find((d) => idOf(d) === CHAT_ID)?.pinned);
+      assert.deepEqual((await dialogs(second, { excludePinned: true })).map(idOf), [CHAT_ID]);
+
+      await person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 0, order: [dialogPeer(1002), dialogPeer(1003)] }));
+      const order = await elsewhere.next(is('UpdatePinnedDialogs'));
+      assert.deepEqual((order['order'] as Array<{ peer: { chatId: unknown } }>).map((p) => Number(String(p.peer.chatId))), [1002, 1003]);
+      const pinnedList = await second.invoke(new A.messages['GetPinnedDialogs']!({ folderId: 0 })) as { dialogs: RawDialog[] };
+      assert.deepEqual(pinnedList.dialogs.map(idOf), [1002, 1003]);
+      assert.deepEqual((await second.invoke(new A.messages['GetPinnedDialogs']!({ folderId: 1 })) as { dialogs: unknown[] }).dialogs, [], 'no other folders');
+
+      // Refused, and the pins stay: another folder, six at once, a chat not seen.
+      assert.equal(await rpcError(person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 1, order: [dialogPeer(1002)] }))), 'FOLDER_ID_INVALID');
+      assert.equal(await rpcError(person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 0, order: [1001, 1002, 1003, 1001, 1002, 1003].map(dialogPeer) }))), 'PINNED_DIALOGS_TOO_MUCH');
+      assert.equal(await rpcError(person.invoke(new A.messages['ToggleDialogPin']!({ pinned: true, peer: dialogPeer(4242) }))), 'PEER_ID_INVALID');
+      assert.deepEqual((await dialogs(second)).slice(0, 2).map(idOf), [1002, 1003]);
+
+      // Forced: exactly these are pinned.
+      await person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 0, force: true, order: [dialogPeer(1003)] }));
+      await elsewhere.next(is('UpdatePinnedDialogs'));
+      list = await dialogs(second);
+      assert.deepEqual(list.filter((d) => d.pinned).map(idOf), [1003]);
+      await person.invoke(new A.messages['ToggleDialogPin']!({ peer: dialogPeer(1003) }));
+      const unpinned = await elsewhere.next(is('UpdateDialogPinned'));
+      assert.ok(!unpinned['pinned']);
+      assert.deepEqual((await dialogs(second)).filter((d) => d.pinned), []);
+
+      // A new chat holds only its creation (a service message): reading it marks it read without
+      // a receipt (no canonical message to point at); it cannot be reacted or replied to.
+      const created = (await dialogs(second)).find((d) => idOf(d) === 1002) as unknown as { topMessage: number };
+      assert.equal(await rpcError(person.invoke(new Api.messages.SendReaction({ peer: chat(1002), msgId: created.topMessage, reaction: [new Api.ReactionEmoji({ emoticon: '👍' })] }))), 'MESSAGE_ID_INVALID');
+      assert.equal(await rpcError(person.sendMessage(-1002, { message: 'to the creation', replyTo: created.topMessage })), 'MESSAGE_ID_INVALID');
+
+      // Marked unread, then read: the mark goes, and the other session is told both times.
+      await person.invoke(new A.messages['MarkDialogUnread']!({ unread: true, peer: dialogPeer(1002) }));
+      const marked = await elsewhere.next(is('UpdateDialogUnreadMark'));
+      assert.deepEqual([marked['unread'], peerIdOf(marked)], [true, 1002]);
+      assert.deepEqual(((await second.invoke(new A.messages['GetDialogUnreadMarks']!({}))) as Array<{ peer: { chatId: unknown } }>).map((p) => Number(String(p.peer.chatId))), [1002]);
+      assert.equal((await dialogs(second)).find((d) => idOf(d) === 1002)?.unreadMark, true);
+      await person.invoke(new Api.messages.ReadHistory({ peer: chat(1002), maxId: 0 }));
+      assert.ok(!(await elsewhere.next(is('UpdateDialogUnreadMark')))['unread']);
+      assert.deepEqual(await second.invoke(new A.messages['GetDialogUnreadMarks']!({})), []);
+
+      // Notifications: a chat muted and silent; the default of all groups without previews; reset.
+      const forever = 2_147_483_647;
+      const Settings = A['InputPeerNotifySettings']!;
+      await person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(CHAT_ID) }), settings: new Settings({ muteUntil: forever, silent: true }) }));
+      const muted = await elsewhere.next(is('UpdateNotifySettings'));
+      assert.equal(peerIdOf(muted), CHAT_ID);
+      assert.equal((muted['notifySettings'] as { muteUntil: number }).muteUntil, forever);
+      const got = await second.invoke(new A.account['GetNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(CHAT_ID) }) })) as { muteUntil?: number; silent?: boolean };
+      assert.deepEqual([got.muteUntil, got.silent], [forever, true]);
+      assert.equal((await dialogs(second)).find((d) => idOf(d) === CHAT_ID)?.notifySettings.muteUntil, forever);
+      await person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyChats']!({}), settings: new Settings({ showPreviews: false }) }));
+      assert.equal(((await elsewhere.next(is('UpdateNotifySettings')))['peer'] as { className: string }).className, 'NotifyChats');
+      assert.equal((await second.invoke(new A.account['GetNotifySettings']!({ peer: new A['InputNotifyChats']!({}) })) as { showPreviews?: boolean }).showPreviews, false);
+      assert.equal(await rpcError(person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(4242) }), settings: new Settings({ muteUntil: 1 }) }))), 'PEER_ID_INVALID');
+      await person.invoke(new A.account['ResetNotifySettings']!({}));
+      const reset = await second.invoke(new A.account['GetNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(CHAT_ID) }) })) as { muteUntil?: number | null };
+      assert.ok(!reset.muteUntil);
+
+      // Only the account's other session was told; the bot saw none of it and shows none of it.
+      assert.equal(own.all.filter((u) => /Dialog|Notify/.test(u.className)).length, 0);
+      assert.equal(botSees.all.filter((u) => /Dialog|Notify/.test(u.className)).length, 0);
+      assert.deepEqual((await dialogs(bot)).filter((d) => d.pinned || d.unreadMark).map(idOf), []);
+    } finally {
+      await shutdown(second);
+    }
+  }, { files });
+});
+
+test('the settings store: at most five pinned, pins of different chats at once all land, a malformed value is none', async () => {
+  const state = new LocalState().store('mtproto');
+  const settings = new DialogSettings(state);
+  const outcomes = await Promise.all(['1', '2', '3', '4', '5'].map((a) => settings.pin(1n, a, true)));
+  assert.deepEqual(outcomes, ['ok', 'ok', 'ok', 'ok', 'ok']);
+  assert.deepEqual([...(await settings.of(1n)).pinned].sort(), ['1', '2', '3', '4', '5']);
+  assert.equal(await settings.pin(1n, '6', true), 'too-many');
+  assert.equal((await settings.of(1n)).pinned.length, MAX_PINNED);
+  assert.equal(await settings.pin(1n, '3', true), 'ok', 'pinning a pinned chat again changes nothing');
+  assert.equal(await settings.reorder(1n, ['5', '4'], false), 'ok');
+  const reordered = (await settings.of(1n)).pinned;
+  assert.deepEqual(reordered.slice(0, 2), ['5', '4'], 'the named first, in order');
+  assert.deepEqual([...reordered].sort(), ['1', '2', '3', '4', '5'], 'the others stay pinned after them');
+  assert.equal(await settings.reorder(1n, ['6', '1'], false), 'too-many', 'a sixth through a reorder');
+  assert.equal(await settings.reorder(1n, ['2'], true), 'ok');
+  assert.deepEqual((await settings.of(1n)).pinned, ['2']);
+  assert.equal(await settings.markUnread(1n, '9', true), true);
+  assert.equal(await settings.markUnread(1n, '9', true), false, 'already marked: nothing changed');
+
+  for (const bad of ['not json', '[1,2]', '{"pinned":"x","unread":[1,"a"],"notify":{"1":{"muteUntil":"soon","silent":true}}}']) {
+    await state.set('dialogs:2', bad);
+    const s = await settings.of(2n);
+    assert.deepEqual([s.pinned, s.unread], bad.startsWith('{') ? [[], ['a']] : [[], []], bad);
+    if (bad.startsWith('{')) assert.deepEqual({ ...s.notify['1'] }, { silent: true });
+  }
+});
