@@ -107,6 +107,11 @@ test('unknown methods, malformed requests and bad parameters get rpc_errors at o
     assert.deepEqual(await failure(send({ message: '   ' })), { code: 400, message: 'MESSAGE_EMPTY' });
     assert.deepEqual(await failure(send({ message: 'y'.repeat(4097) })), { code: 400, message: 'MESSAGE_TOO_LONG' });
     assert.deepEqual(await failure(send({ replyTo: new (AllApi['InputReplyToMessage'] as unknown as new (a: Record<string, unknown>) => object)({ replyToMsgId: 999_999 }) })), { code: 400, message: 'MESSAGE_ID_INVALID' });
+    // Not served, so refused rather than done otherwise: a scheduled message would go at once.
+    assert.deepEqual(await failure(send({ message: 'at midnight', scheduleDate: Math.floor(Date.now() / 1000) + 3600 })), { code: 400, message: 'SCHEDULE_DATE_INVALID' });
+    assert.deepEqual(await failure(send({ message: 'as the group', sendAs: peer() })), { code: 400, message: 'SEND_AS_PEER_INVALID' });
+    const recent = await bot.getMessages(-CHAT_ID, { limit: 20 });
+    assert.ok(!recent.some((m) => m.message === 'at midnight' || m.message === 'as the group'), 'nothing was sent');
     assert.deepEqual(await failure(bot.invoke(new Api.messages.GetHistory({ peer: new Api.InputPeerChat({ chatId: bigInt(1) }), limit: 10, offsetId: 0, offsetDate: 0, addOffset: 0, maxId: 0, minId: 0, hash: bigInt(0) }))), { code: 400, message: 'PEER_ID_INVALID' });
     assert.deepEqual(await failure(bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(4242) }))), { code: 400, message: 'CHAT_ID_INVALID' });
     assert.deepEqual(await failure(bot.invoke(new Api.users.GetFullUser({ id: new (AllApi['InputUser'] as unknown as new (a: Record<string, unknown>) => object)({ userId: bigInt(31337), accessHash: bigInt(0) }) }))), { code: 400, message: 'USER_ID_INVALID' });

@@ -14,6 +14,7 @@ import type { MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES } from '../event-entries.ts';
 import { accountOf, badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
 import { newMessageUpdates } from './send.ts';
+import { refuseUnserved } from './message-input.ts';
 
 /** Messages one call forwards at most (Telegram's limit). */
 export const MAX_FORWARDED = 100;
@@ -51,6 +52,7 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
   }
 
   register(methods, deps, 'messages.forwardMessages', 'user', async (call, ctx) => {
+    refuseUnserved(call);
     const view = viewOf(deps, ctx);
     const account = view.account;
     const from = await chatOfPeer(deps, account, objectField(call, 'from_peer'));

@@ -39,3 +39,13 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
   }
   return { text, spans: entitiesToSpans(text, entities, deps.people) };
 }
+
+/**
+ * What a send asks for that is not served, refused before anything is published rather than
+ * done differently: a scheduled message (it would go at once: SCHEDULE_DATE_INVALID) and sending
+ * as another peer (SEND_AS_PEER_INVALID).
+ */
+export function refuseUnserved(call: TlObject): void {
+  if (call['schedule_date'] !== undefined) throw badRequest('SCHEDULE_DATE_INVALID');
+  if (call['send_as'] !== undefined) throw badRequest('SEND_AS_PEER_INVALID');
+}

@@ -18,7 +18,7 @@ import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount
 import { mediaOfInput } from './upload.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
-import { objects, replyIdOf, textOf } from './message-input.ts';
+import { objects, refuseUnserved, replyIdOf, textOf } from './message-input.ts';
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -103,6 +103,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   const randomIdOf = (call: TlObject): bigint[] => (typeof call['random_id'] === 'bigint' ? [call['random_id']] : []);
 
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const ids = randomIdOf(call);
@@ -110,6 +111,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = await textOf(deps, account, call, true);
@@ -120,6 +122,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   // An album: one canonical message with all its files (and its captions as one text).
   register(methods, deps, 'messages.sendMultiMedia', 'user', async (call, ctx) => {
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const items = objects(listField(call, 'multi_media'));
