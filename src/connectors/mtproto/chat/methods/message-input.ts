@@ -1,8 +1,9 @@
 // What a call says of the message it sends or saves: its text and formatting (checked like any
-// input: length, mentions) and the message it answers. One reading for sends, edits and drafts.
+// input: length, mentions; a bot's buttons as lines under it) and the message it answers. One reading for sends, edits and drafts.
 import type { Span } from '../../../../core/event.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
+import { buttonLines } from '../buttons.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { badRequest, intField, listField, objectField, stringField, userOfInput, type ChatDeps } from './common.ts';
 
@@ -37,7 +38,14 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
     if (e._ === 'inputMessageEntityMentionName' && await userOfInput(deps, account, objectField(e, 'user_id')) === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
     entities.push(e);
   }
-  return { text, spans: entitiesToSpans(text, entities, deps.people) };
+  const spans = entitiesToSpans(text, entities, deps.people);
+  // A bot's buttons go under its text (buttons.ts); Telegram takes reply_markup from bots only.
+  const buttons = account.bot ? buttonLines(objectField(call, 'reply_markup')) : undefined;
+  if (typeof buttons === 'string') throw badRequest(buttons);
+  if (buttons === undefined) return { text, spans };
+  const gap = text === '' ? '' : '\n\n';
+  const at = text.length + gap.length;
+  return { text: text + gap + buttons.text, spans: [...spans, ...buttons.spans.map((span) => ({ ...span, offset: span.offset + at }))] };
 }
 
 /**
