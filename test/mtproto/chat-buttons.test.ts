@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
+import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import { Api, CHAT_ID, bigInt, rpcError, withPersonAndBot, wsEvent } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
@@ -34,8 +35,8 @@ test('a bot\'s inline keyboard reaches WS as lines under its text: links for web
 });
 
 test('buttonLines: a reply keyboard\'s rows, empty rows skipped, labels squeezed, limits', () => {
-  const b = (text: string, u?: string) => ({ _: u === undefined ? 'keyboardButton' : 'keyboardButtonUrl', text, ...(u !== undefined ? { url: u } : {}) });
-  const r = (...buttons: object[]) => ({ _: 'keyboardButtonRow', buttons });
+  const b = (text: string, u?: string): TlObject => ({ _: u === undefined ? 'keyboardButton' : 'keyboardButtonUrl', text, ...(u !== undefined ? { url: u } : {}) });
+  const r = (...buttons: TlObject[]): TlObject => ({ _: 'keyboardButtonRow', buttons });
   assert.equal(buttonLines(undefined), undefined);
   assert.equal(buttonLines({ _: 'replyKeyboardForceReply' }), undefined);
   assert.deepEqual(buttonLines({ _: 'replyKeyboardMarkup', rows: [r(b('One')), r(), r(b(' Two\n lines '), b('Site', 'http://example.org/'))] }), {

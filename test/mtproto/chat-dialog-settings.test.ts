@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { DialogSettings, MAX_PINNED } from '../../src/connectors/mtproto/chat/dialog-settings.ts';
-import { Api, CHAT_ID, bigInt, chatClient, loginPerson, rpcError, shutdown, updateRecorder, withPersonAndBot, type ChatClient, type GramUpdate } from './chat-harness.ts';
+import { Api, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, withSecondSession, type ChatClient, type GramUpdate } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const A = Api as unknown as Record<string, Ctor> & { messages: Record<string, Ctor>; account: Record<string, Ctor> };
@@ -25,10 +25,7 @@ const peerIdOf = (u: GramUpdate) => Number(((u['peer'] as { peer?: { chatId?: un
 
 test('pinned chats, unread marks and notification settings: set in one session, told to the other, shown in dialogs; bad calls change nothing', { timeout: 120_000 }, async () => {
   await withPersonAndBot(async (bridge, person, bot) => {
-    const second = chatClient(bridge.mtprotoPort());
-    try {
-      await loginPerson(bridge, second);
-      await second.getDialogs();
+    await withSecondSession(bridge, async (second) => {
       const elsewhere = updateRecorder(second);
       const own = updateRecorder(person);
       const botSees = updateRecorder(bot);
@@ -106,9 +103,7 @@ test('pinned chats, unread marks and notification settings: set in one session, 
       assert.equal(own.all.filter((u) => /Dialog|Notify/.test(u.className)).length, 0);
       assert.equal(botSees.all.filter((u) => /Dialog|Notify/.test(u.className)).length, 0);
       assert.deepEqual((await dialogs(bot)).filter((d) => d.pinned || d.unreadMark).map(idOf), []);
-    } finally {
-      await shutdown(second);
-    }
+    });
   }, { files });
 });
 

@@ -9,7 +9,7 @@ import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { Drafts, MAX_DRAFTS } from '../../src/connectors/mtproto/chat/drafts.ts';
 import { draftObject } from '../../src/connectors/mtproto/chat/methods/drafts.ts';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
-import { Api, BOT_ID, CHAT_ID, bigInt, chatClient, loginPerson, rpcError, shutdown, updateRecorder, withPersonAndBot, type ChatClient, type GramUpdate } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, withSecondSession, type ChatClient, type GramUpdate } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -28,10 +28,7 @@ const draftUpdate = (u: GramUpdate) => u.className === 'UpdateDraftMessage';
 
 test('a draft saved in one session reaches the other, shows in dialogs and getAllDrafts, and goes with clear_draft or an empty draft; bad drafts change nothing', { timeout: 120_000 }, async () => {
   await withPersonAndBot(async (bridge, person, bot) => {
-    const second = chatClient(bridge.mtprotoPort());
-    try {
-      await loginPerson(bridge, second);
-      await second.getDialogs();
+    await withSecondSession(bridge, async (second) => {
       const elsewhere = updateRecorder(second);
       const own = updateRecorder(person);
       const target = await bot.sendMessage(-CHAT_ID, { message: 'answer me later' });
@@ -72,9 +69,7 @@ test('a draft saved in one session reaches the other, shows in dialogs and getAl
       await saveDraft(person, { peer: botPeer, message: '' });
       assert.equal(((await elsewhere.next(draftUpdate))['draft'] as GramDraft).className, 'DraftMessageEmpty');
       assert.deepEqual((await second.invoke(new Messages['GetAllDrafts']!({})) as { updates: unknown[] }).updates, []);
-    } finally {
-      await shutdown(second);
-    }
+    });
   });
 });
 

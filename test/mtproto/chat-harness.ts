@@ -385,6 +385,18 @@ export function withPersonAndBot(body: (bridge: ChatBridge, person: ChatClient, 
   }, opts);
 }
 
+/** A second client logged in as the person (dialogs listed): another of his devices, stopped afterwards. */
+export async function withSecondSession<T>(bridge: ChatBridge, body: (second: ChatClient) => Promise<T>): Promise<T> {
+  const second = chatClient(bridge.mtprotoPort());
+  try {
+    await loginPerson(bridge, second);
+    await second.getDialogs();
+    return await body(second);
+  } finally {
+    await shutdown(second);
+  }
+}
+
 /**
  * destroy(), plus what gramjs 2.26's destroy misses: it clears its exported senders' release
  * timers with Object.values() of a Map (always empty), so after a download a 30 s timer keeps
