@@ -51,9 +51,9 @@ test('a name an account set shows over the provisioned one; a malformed stored v
   const directory = new Directory([{ id: Number(BOB), bot: false, firstName: 'Bob', lastName: 'Smith', phone: '+15550100', rooms: ['*'] }], [], NO_ROUTES);
   const account = directory.account(BOB)!;
   const profiles = new AccountProfiles(state, directory, silentLogger);
-  await profiles.set(BOB, { firstName: 'Robert' });
+  await profiles.set(BOB, { name: { first: 'Robert' } });
   assert.deepEqual([profiles.shown(account).firstName, profiles.shown(account).lastName], ['Robert', undefined], 'a profile without a last name has none');
-  for (const bad of ['{"firstName":""}', '{"firstName":7}', '{"firstName":"R","about":[1]}', 'not json']) {
+  for (const bad of ['{"name":{"first":""}}', '{"name":{"first":7}}', '{"name":{"first":"R"},"about":[1]}', '{"name":"R"}', 'not json']) {
     await state.set(`profile:${BOB}`, bad);
     const fresh = new AccountProfiles(state, directory, silentLogger);
     await fresh.load();

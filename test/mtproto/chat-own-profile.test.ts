@@ -6,8 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { nameUpdate } from '../../src/connectors/mtproto/chat/methods/own-profile.ts';
-import type { Account } from '../../src/connectors/mtproto/chat/directory.ts';
-import { Api, CHAT_ID, PERSON_ID, bigInt, chatClient, loginBot, rpcError, shutdown, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramEntity } from './chat-harness.ts';
+import { Directory, type Account } from '../../src/connectors/mtproto/chat/directory.ts';
+import { AccountProfiles } from '../../src/connectors/mtproto/chat/account-profiles.ts';
+import { Usernames } from '../../src/connectors/mtproto/chat/usernames.ts';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, chatClient, loginBot, rpcError, shutdown, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramEntity } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Account = (Api as unknown as { account: Record<string, Ctor> }).account;
@@ -15,10 +19,10 @@ const Contacts = (Api as unknown as { contacts: Record<string, Ctor> }).contacts
 const updateProfile = (client: ChatClient, fields: Record<string, string>) => client.invoke(new Account['UpdateProfile']!(fields)) as Promise<GramEntity>;
 
 /** Bob as the bot sees him now (it was shown him among the group's participants). */
-async function bobSeenBy(bot: ChatClient): Promise<GramEntity & { lastName?: string }> {
+async function bobSeenBy(bot: ChatClient): Promise<GramEntity & { lastName?: string; username?: string | null }> {
   await bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
   const input = await (bot as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(PERSON_ID));
-  const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: input.userId, accessHash: input.accessHash })] })) as Array<GramEntity & { lastName?: string }>;
+  const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: input.userId, accessHash: input.accessHash })] })) as Array<GramEntity & { lastName?: string; username?: string | null }>;
   return bob!;
 }
 
@@ -98,4 +102,54 @@ test('before layer 152 a new name is updateUserName: the username a string up to
     assert.ok(codec.encode(layer, update).length > 0);
     assert.deepEqual(nameUpdate({ ...bob, username: undefined }, codec.schemaFor(layer))['usernames'], []);
   }
+});
+
+test('usernames: checked (taken by config.yaml, by a person of identities.yaml, by another account), taken case-insensitively, resolved, released when changed or removed', { timeout: 120_000 }, async () => {
+  const files = { 'mappings/identities.yaml': 'identities:\n  - canonical: alice\n    websocket: alice\n' };
+  await withPersonAndBot(async (_bridge, person, bot) => {
+    const check = (client: ChatClient, username: string) => client.invoke(new Account['CheckUsername']!({ username }));
+    const take = (client: ChatClient, username: string) => client.invoke(new Account['UpdateUsername']!({ username })) as Promise<GramEntity>;
+    const resolve = async (client: ChatClient, username: string) => ((await client.invoke(new Contacts['ResolveUsername']!({ username }))) as { peer: { userId: { toString(): string } } }).peer.userId.toString();
+
+    assert.equal(await check(person, 'relaybot'), false, 'the bot\'s, from config.yaml');
+    assert.equal(await check(person, 'alice'), false, 'a person of identities.yaml');
+    assert.equal(await check(person, 'bob_the_great'), true);
+    assert.equal(await rpcError(check(person, '1abcde')), 'USERNAME_INVALID');
+    assert.equal(await rpcError(check(person, 'abc')), 'USERNAME_INVALID');
+    assert.equal(await rpcError(take(person, 'bob_')), 'USERNAME_INVALID');
+
+    const botUpdates = updateRecorder(bot);
+    assert.equal((await take(person, 'Bob_The_Great')).username, 'Bob_The_Great');
+    await botUpdates.next((u) => u.className === 'UpdateUser' && String(u['userId']) === String(PERSON_ID));
+    assert.equal(await resolve(bot, 'bob_the_great'), String(PERSON_ID), 'case-insensitive');
+    assert.equal(await resolve(bot, 'bobbuilder'), String(PERSON_ID), 'the config.yaml username stays his');
+    assert.equal((await bobSeenBy(bot)).username, 'Bob_The_Great');
+
+    assert.equal(await rpcError(take(bot, 'BOB_the_great')), 'USERNAME_OCCUPIED');
+    assert.equal(await rpcError(take(bot, 'bobbuilder')), 'USERNAME_OCCUPIED');
+    assert.equal(await rpcError(take(person, 'bob_the_great')), 'USERNAME_NOT_MODIFIED');
+
+    // Changed: the old one is free for anyone.
+    await take(person, 'robert_tables');
+    assert.equal((await take(bot, 'bob_the_great')).username, 'bob_the_great');
+    assert.equal(await resolve(person, 'bob_the_great'), String(BOT_ID));
+    // Removed: nobody has it any more.
+    await take(person, '');
+    assert.equal(await rpcError(resolve(bot, 'robert_tables')), 'USERNAME_NOT_OCCUPIED');
+    assert.ok(!(await bobSeenBy(bot)).username, 'no username shown');
+  }, { files });
+});
+
+test('two accounts claiming one username at once: exactly one gets it', async () => {
+  const state = new LocalState().store('mtproto');
+  const directory = new Directory([
+    { id: 11, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] },
+    { id: 12, bot: false, firstName: 'B', phone: '+15550002', rooms: ['*'] },
+  ], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  const profiles = new AccountProfiles(state, directory, silentLogger);
+  const usernames = new Usernames(state, directory, { identityNamed: () => undefined }, profiles);
+  const outcomes = await Promise.all([usernames.change(directory.account(11n)!, 'shared_name'), usernames.change(directory.account(12n)!, 'Shared_Name')]);
+  assert.deepEqual([...outcomes].sort(), ['USERNAME_OCCUPIED', 'ok']);
+  const holder = await usernames.holder('SHARED_NAME');
+  assert.equal(holder?.id, outcomes[0] === 'ok' ? 11n : 12n);
 });

@@ -1,7 +1,8 @@
-// The name and bio an account set from its client (account.updateProfile), over the ones
-// config.yaml provisions: remembered in the state (`profile:<id>`, account-records.ts) and shown
-// wherever the account shows: its user object to MTProto clients, its name on the events it sends
-// (so other networks see it), the forward line, the contact search.
+// The name, bio and username an account set from its client (account.updateProfile,
+// account.updateUsername), over what config.yaml provisions: remembered in the state
+// (`profile:<id>`, account-records.ts) and shown wherever the account shows: its user object to
+// MTProto clients, its name on the events it sends (so other networks see it), the forward line,
+// the contact search.
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
@@ -11,10 +12,13 @@ import type { Account, Directory } from './directory.ts';
 export const MAX_NAME_LENGTH = 64;
 export const MAX_ABOUT_LENGTH = 70;
 
+/** What an account set itself; a part it never set shows what config.yaml gives. */
 export interface OwnProfile {
-  readonly firstName: string;
-  readonly lastName?: string;
+  /** Set together: a new name replaces both. */
+  readonly name?: { readonly first: string; readonly last?: string };
   readonly about?: string;
+  /** null: it removed its username. */
+  readonly username?: string | null;
 }
 
 /** What a client asked to change; a field left out keeps its value. */
@@ -26,19 +30,28 @@ export interface ProfileChange {
 
 export class AccountProfiles extends AccountRecords<OwnProfile> {
   constructor(state: StateStore, directory: Directory, logger: Logger, now: () => number = Date.now) {
-    super(state, directory, logger, 'profile', parseProfile, 'name', now);
+    super(state, directory, logger, 'profile', parseProfile, 'profile', now);
   }
 
-  /** The account as it shows now: with the name it set, if it set one. */
+  /** The account as it shows now: with the name and username it set, if it set them. */
   shown(account: Account): Account {
-    const own = this.of(account.id);
-    return own === undefined ? account : { ...account, firstName: own.firstName, lastName: own.lastName };
+    return shownWith(account, this.of(account.id));
   }
 
   /** The bio it set, if any. */
   about(account: Account): string | undefined {
     return this.of(account.id)?.about;
   }
+}
+
+/** An account with what it set over what config.yaml gives. */
+export function shownWith(account: Account, own: OwnProfile | undefined): Account {
+  if (own === undefined) return account;
+  return {
+    ...account,
+    ...(own.name !== undefined ? { firstName: own.name.first, lastName: own.name.last } : {}),
+    ...(own.username !== undefined ? { username: own.username ?? undefined } : {}),
+  };
 }
 
 /**
@@ -49,25 +62,38 @@ export class AccountProfiles extends AccountRecords<OwnProfile> {
  * is none.
  */
 export function changedProfile(account: Account, current: OwnProfile | undefined, change: ProfileChange): OwnProfile | string {
-  const firstName = change.firstName !== undefined ? clean(change.firstName) : current?.firstName ?? account.firstName;
-  const lastName = change.lastName !== undefined ? clean(change.lastName) : current !== undefined ? current.lastName : account.lastName;
+  const shown = shownWith(account, current);
+  const renamed = change.firstName !== undefined || change.lastName !== undefined;
+  const first = change.firstName !== undefined ? clean(change.firstName) : shown.firstName;
+  const last = change.lastName !== undefined ? clean(change.lastName) : shown.lastName;
   const about = change.about !== undefined ? clean(change.about) : current?.about;
-  if (firstName === '' || [...firstName].length > MAX_NAME_LENGTH) return 'FIRST_NAME_INVALID';
-  if (lastName !== undefined && [...lastName].length > MAX_NAME_LENGTH) return 'LASTNAME_INVALID';
+  if (first === '' || [...first].length > MAX_NAME_LENGTH) return 'FIRST_NAME_INVALID';
+  if (last !== undefined && [...last].length > MAX_NAME_LENGTH) return 'LASTNAME_INVALID';
   if (about !== undefined && [...about].length > MAX_ABOUT_LENGTH) return 'ABOUT_TOO_LONG';
-  return { firstName, ...(lastName ? { lastName } : {}), ...(about ? { about } : {}) };
+  const name = renamed ? { first, ...(last ? { last } : {}) } : current?.name;
+  return {
+    ...(name !== undefined ? { name } : {}),
+    ...(about ? { about } : {}),
+    ...(current?.username !== undefined ? { username: current.username } : {}),
+  };
 }
 
 function clean(s: string): string {
   return s.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
 }
 
+const optionalString = (x: unknown): boolean => x === undefined || typeof x === 'string';
+
 function parseProfile(raw: string): OwnProfile | undefined {
   try {
-    const v = JSON.parse(raw) as Partial<Record<keyof OwnProfile, unknown>>;
-    const optional = (x: unknown): boolean => x === undefined || typeof x === 'string';
-    if (typeof v.firstName !== 'string' || v.firstName === '' || !optional(v.lastName) || !optional(v.about)) return undefined;
-    return v as OwnProfile;
+    const v = JSON.parse(raw) as Record<string, unknown> | null;
+    if (typeof v !== 'object' || v === null || !optionalString(v['about'])) return undefined;
+    const about = typeof v['about'] === 'string' && v['about'] !== '' ? { about: v['about'] } : {};
+    const username = typeof v['username'] === 'string' || v['username'] === null ? { username: v['username'] } : {};
+    const n = v['name'] as Record<string, unknown> | undefined;
+    if (n !== undefined && (typeof n !== 'object' || n === null || typeof n['first'] !== 'string' || n['first'] === '' || !optionalString(n['last']))) return undefined;
+    const name = n !== undefined ? { name: { first: n['first'] as string, ...(typeof n['last'] === 'string' && n['last'] !== '' ? { last: n['last'] } : {}) } } : {};
+    return { ...name, ...about, ...username };
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Directory } from './directory.ts';
+import { changeJson } from './json-record.ts';
 
 /** How old a remembered value may be before it is read again (another instance may have changed it). */
 export const REFRESH_MS = 30_000;
@@ -43,6 +44,26 @@ export class AccountRecords<T> {
     }
     if (this.now() - known.readAt > REFRESH_MS && known.reading === undefined) void this.#read(accountId);
     return known.value;
+  }
+
+  /** The account's value as the state holds it now (for a decision another instance may have changed under us). */
+  async fresh(accountId: bigint): Promise<T | undefined> {
+    const raw = await this.state.get(`${this.prefix}:${accountId}`);
+    const value = raw === undefined ? undefined : this.parse(raw);
+    this.#known.set(accountId, { value, readAt: this.now() });
+    return value;
+  }
+
+  /**
+   * Changes the account's value with compare-and-set (json-record.ts): `change` gets what the
+   * state holds and returns the new value, or undefined to write nothing. False when other
+   * writers kept winning.
+   */
+  async change(accountId: bigint, change: (current: T | undefined) => T | undefined): Promise<boolean> {
+    let written: T | undefined;
+    const ok = await changeJson(this.state, `${this.prefix}:${accountId}`, (raw) => (raw === undefined ? undefined : this.parse(raw)), (current) => (written = change(current)));
+    if (ok && written !== undefined) this.#known.set(accountId, { value: written, readAt: this.now() });
+    return ok;
   }
 
   /** Sets (or with undefined, removes) the account's value, here and in the state. */

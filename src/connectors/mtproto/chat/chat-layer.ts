@@ -31,6 +31,7 @@ import { AccountAvatars } from './account-avatars.ts';
 import { AccountProfiles } from './account-profiles.ts';
 import { Drafts } from './drafts.ts';
 import { DialogSettings } from './dialog-settings.ts';
+import { Usernames } from './usernames.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -116,7 +117,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, usernames: new Usernames(state, directory, people, profiles), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,

@@ -27,6 +27,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.readHistory': 'send',
   // A new name is written and announced to everyone who sees the account.
   'account.updateProfile': 'send',
+  'account.updateUsername': 'send',
   'messages.saveDraft': 'send',
   'messages.toggleDialogPin': 'send',
   'messages.reorderPinnedDialogs': 'send',

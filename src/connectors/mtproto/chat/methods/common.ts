@@ -17,6 +17,7 @@ import type { AccountAvatars } from '../account-avatars.ts';
 import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
+import type { Usernames } from '../usernames.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -56,6 +57,8 @@ export interface ChatDeps {
   readonly avatars: AccountAvatars;
   /** Names and bios accounts set from their clients. */
   readonly profiles: AccountProfiles;
+  /** Who holds which username an account chose. */
+  readonly usernames: Usernames;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

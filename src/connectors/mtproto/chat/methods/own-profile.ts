@@ -4,6 +4,7 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { TlSchema } from '../../tl/schema.ts';
 import type { Account } from '../directory.ts';
+import { RpcError } from '../../session/rpc.ts';
 import { changedProfile } from '../account-profiles.ts';
 import { announceUser } from './announce-user.ts';
 import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
@@ -29,13 +30,36 @@ export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): voi
     const first = stringField(call, 'first_name');
     const last = stringField(call, 'last_name');
     const about = stringField(call, 'about');
-    const profile = changedProfile(account, deps.profiles.of(account.id), {
-      ...(first !== undefined ? { firstName: first } : {}), ...(last !== undefined ? { lastName: last } : {}), ...(about !== undefined ? { about } : {}),
+    const change = { ...(first !== undefined ? { firstName: first } : {}), ...(last !== undefined ? { lastName: last } : {}), ...(about !== undefined ? { about } : {}) };
+    let refused: string | undefined;
+    const written = await deps.profiles.change(account.id, (current) => {
+      const profile = changedProfile(account, current, change);
+      refused = typeof profile === 'string' ? profile : undefined;
+      return typeof profile === 'string' ? undefined : profile;
     });
-    if (typeof profile === 'string') throw badRequest(profile);
-    await deps.profiles.set(account.id, profile);
+    if (refused !== undefined) throw badRequest(refused);
+    if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
     const shown = deps.profiles.shown(account);
     await announceUser(deps, account, (v) => nameUpdate(shown, v.schema));
     return deps.render.userObject({ kind: 'account', account }, view);
+  });
+
+  // A username of the account's choice (usernames.ts): '' removes it.
+  register(methods, deps, 'account.updateUsername', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = view.account;
+    const outcome = await deps.usernames.change(account, stringField(call, 'username') ?? '');
+    if (outcome === 'busy') throw new RpcError(420, 'FLOOD_WAIT_1');
+    if (outcome !== 'ok') throw badRequest(outcome);
+    const shown = deps.profiles.shown(account);
+    await announceUser(deps, account, (v) => nameUpdate(shown, v.schema));
+    return deps.render.userObject({ kind: 'account', account }, view);
+  });
+
+  // Whether the account may take a username: false when someone has it (its own current one: true).
+  register(methods, deps, 'account.checkUsername', 'user', async (call, ctx) => {
+    const outcome = await deps.usernames.check(viewOf(deps, ctx).account, stringField(call, 'username') ?? '');
+    if (outcome === 'USERNAME_INVALID') throw badRequest(outcome);
+    return outcome !== 'USERNAME_OCCUPIED';
   });
 }

@@ -68,7 +68,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'contacts.resolveUsername', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const username = stringField(call, 'username') ?? '';
-    const account = deps.directory.byUsername(username);
+    const account = await deps.usernames.holder(username);
     const identity = account === undefined ? deps.people.identityNamed(username) : undefined;
     const id = account?.id ?? (identity === undefined ? undefined : await userFor(deps, view.account, someoneOf(identity)));
     if (id === undefined) throw badRequest('USERNAME_NOT_OCCUPIED');
