@@ -66,6 +66,17 @@ async def person(port, n, e, phone, chat_id):
     say('forwarded', ids=[m.id for m in forwarded], groups=[m.grouped_id for m in forwarded], texts=[m.raw_text for m in forwarded])
     found = await client.get_messages(types.InputPeerChat(chat_id), search='person on telethon')
     say('searched', texts=[m.raw_text for m in found])
+    # What the account keeps for itself, in this layer's shapes: a draft answering a message, a
+    # pinned chat; and who reacted to its message.
+    await client(functions.messages.SaveDraftRequest(peer=types.InputPeerChat(chat_id), message='later', reply_to_msg_id=sent.id))
+    drafts = await client(functions.messages.GetAllDraftsRequest())
+    say('drafts', texts=[u.draft.message for u in drafts.updates], replies=[u.draft.reply_to_msg_id for u in drafts.updates])
+    await client(functions.messages.ToggleDialogPinRequest(peer=types.InputDialogPeer(types.InputPeerChat(chat_id)), pinned=True))
+    pinned = await client(functions.messages.GetPinnedDialogsRequest(folder_id=0))
+    say('pinned', ids=[d.peer.chat_id for d in pinned.dialogs], flags=[bool(d.pinned) for d in pinned.dialogs])
+    await client(functions.messages.SendReactionRequest(peer=types.InputPeerChat(chat_id), msg_id=sent.id, reaction='👍'))
+    reactors = await client(functions.messages.GetMessageReactionsListRequest(peer=types.InputPeerChat(chat_id), id=sent.id, limit=10))
+    say('reactors', count=reactors.count, reactions=[[r.peer_id.user_id, r.reaction] for r in reactors.reactions])
     # A private chat: the WS side writes first; the answer goes to the user the update named.
     say('waiting-private')
     got = await asyncio.wait_for(private, 20)
@@ -73,6 +84,8 @@ async def person(port, n, e, phone, chat_id):
     say('private', text=got.raw_text, peer=type(got.peer_id).__name__, user=got.peer_id.user_id, out=bool(got.out), name=sender.first_name)
     answer = await got.reply('hello alice, from telethon')
     say('private-answered', id=answer.id, reply_to=answer.reply_to.reply_to_msg_id if answer.reply_to else None)
+    renamed = await client(functions.account.UpdateProfileRequest(first_name='Tele', last_name='Thon'))
+    say('renamed', first=renamed.first_name, last=renamed.last_name)
     await client.log_out()
     say('logged-out')
 

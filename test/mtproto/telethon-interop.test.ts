@@ -173,6 +173,11 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     const forwardAtWs = await wsEvent(ws, 'message', (ev) => String(ev['text']).startsWith('Forwarded from Bob Builder'));
     assert.equal((forwardAtWs['attachments'] as unknown[]).length, 2);
     assert.deepEqual((await telethon.step('searched'))['texts'], ['hello from a person on telethon']);
+    // Layer 144's shapes: a draft's reply_to_msg_id, a pinned dialog, who reacted (a string emoji).
+    const sentId = (await telethon.step('sent'))['id'];
+    assert.deepEqual(await telethon.step('drafts'), { step: 'drafts', texts: ['later'], replies: [sentId] });
+    assert.deepEqual(await telethon.step('pinned'), { step: 'pinned', ids: [CHAT_ID], flags: [true] });
+    assert.deepEqual(await telethon.step('reactors'), { step: 'reactors', count: 1, reactions: [[PERSON_ID, '👍']] });
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
     const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });
@@ -183,6 +188,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('private-answered');
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
+    assert.deepEqual(await telethon.step('renamed'), { step: 'renamed', first: 'Tele', last: 'Thon' });
     await telethon.step('logged-out');
     await telethon.step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
