@@ -4,6 +4,7 @@
 // by a stock gramjs client; bad parameters get their rpc_errors and the session goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { Api, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
@@ -88,4 +89,28 @@ test('a group\'s members online, the groups two accounts share (paged by max_id)
     assert.equal(await rpcError(bot.invoke(new Messages['GetPeerSettings']!({ peer: inputChat(4242) }))), 'PEER_ID_INVALID');
     assert.deepEqual(await person.invoke(new Contacts['GetStatuses']!({})), []);
   }, { files });
+});
+
+test('what clients ask at start about things the bridge does not have gets "none" in their layer, not an error', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person) => {
+    const Help = (Api as unknown as { help: Record<string, Ctor> }).help;
+    const Account = (Api as unknown as { account: Record<string, Ctor> }).account;
+    const classOf = async (req: object) => ((await person.invoke(req)) as { className?: string }).className;
+    assert.equal(await classOf(new Messages['GetDialogFilters']!({})), 'messages.DialogFilters');
+    assert.deepEqual(await person.invoke(new Messages['GetSuggestedDialogFilters']!({})), []);
+    assert.equal(await classOf(new Help['GetTermsOfServiceUpdate']!({})), 'help.TermsOfServiceUpdateEmpty');
+    assert.equal(await classOf(new Help['GetPromoData']!({})), 'help.PromoDataEmpty');
+    assert.equal(await classOf(new Contacts['GetTopPeers']!({ correspondents: true, offset: 0, limit: 10, hash: bigInt(0) })), 'contacts.TopPeersDisabled');
+    const stickers = await person.invoke(new Messages['GetAllStickers']!({ hash: bigInt(0) })) as { className: string; sets: unknown[] };
+    assert.deepEqual([stickers.className, stickers.sets], ['messages.AllStickers', []]);
+    assert.equal(await classOf(new Account['GetContentSettings']!({})), 'account.ContentSettings');
+    assert.equal(await classOf(new Account['GetGlobalPrivacySettings']!({})), 'GlobalPrivacySettings');
+  });
+});
+
+test('chat folders before layer 177 are a bare vector', () => {
+  const codec = new LayeredCodec();
+  assert.ok(codec.schemaFor(150).byName.get('messages.dialogFilters') === undefined, 'no messages.dialogFilters in layer 150');
+  assert.ok(codec.encodeResult(150, 'messages.getDialogFilters', []).length > 0);
+  assert.ok(codec.encodeResult(198, 'messages.getDialogFilters', { _: 'messages.dialogFilters', filters: [] }).length > 0);
 });

@@ -43,6 +43,7 @@ import { registerReactions } from './methods/reactions.ts';
 import { registerPeerInfo } from './methods/peer-info.ts';
 import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
+import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -167,6 +168,7 @@ export class ChatLayer {
     registerPeerInfo(methods, this.deps);
     registerDrafts(methods, this.deps);
     registerDialogSettings(methods, this.deps);
+    registerNothingToShow(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);
