@@ -32,6 +32,7 @@ import { AccountProfiles } from './account-profiles.ts';
 import { Drafts } from './drafts.ts';
 import { DialogSettings } from './dialog-settings.ts';
 import { Usernames } from './usernames.ts';
+import { BotCommands } from './bot-commands.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
 import { registerAuth } from './methods/auth.ts';
 import { registerChats } from './methods/chats.ts';
@@ -44,6 +45,7 @@ import { registerPeerInfo } from './methods/peer-info.ts';
 import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
+import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -118,7 +120,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, usernames: new Usernames(state, directory, people, profiles), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -169,6 +171,7 @@ export class ChatLayer {
     registerDrafts(methods, this.deps);
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
+    registerBotCommands(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);

@@ -28,6 +28,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   // A new name is written and announced to everyone who sees the account.
   'account.updateProfile': 'send',
   'account.updateUsername': 'send',
+  'bots.setBotCommands': 'send',
+  'bots.resetBotCommands': 'send',
   'messages.saveDraft': 'send',
   'messages.toggleDialogPin': 'send',
   'messages.reorderPinnedDialogs': 'send',

@@ -10,6 +10,7 @@ import type { View } from '../render.ts';
 import type { DraftsOfAccount } from '../drafts.ts';
 import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { draftObject } from './drafts.ts';
+import { botInfoOf } from './bot-commands.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -161,7 +162,9 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       full_chat: {
         _: 'chatFull', id: chat.id, about: `Bridged room "${chat.room}" (Switchboard)`,
         participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
-        notify_settings: { _: 'peerNotifySettings' },
+        notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
+        // The bots of the group and their commands, which clients list for "/".
+        bot_info: await Promise.all(members.filter((a) => a.bot).map((bot) => botInfoOf(deps, bot, chat))),
       },
       chats: [deps.render.chatObject(chat, view)],
       users: await deps.render.users(members.map((a) => a.id), view),

@@ -18,6 +18,7 @@ import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
+import type { BotCommands } from '../bot-commands.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -59,6 +60,8 @@ export interface ChatDeps {
   readonly profiles: AccountProfiles;
   /** Who holds which username an account chose. */
   readonly usernames: Usernames;
+  /** The commands bot accounts offer. */
+  readonly botCommands: BotCommands;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

@@ -6,6 +6,7 @@ import { checked, originOf, actorOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { someoneOf, userFor } from './contacts.ts';
 import { commonGroups } from './peer-info.ts';
+import { botInfoOf } from './bot-commands.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
@@ -46,6 +47,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
         _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: commonGroups(deps, view.account, id).length,
         ...(about !== undefined ? { about } : {}),
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
+        ...(person.kind === 'account' && person.account.bot ? { bot_info: await botInfoOf(deps, person.account, await deps.directs.with(view.account, id).catch(() => undefined)) } : {}),
       },
       chats: [], users: [deps.render.userObject(person, view)],
     };

@@ -1,0 +1,52 @@
+// A bot's commands (bots.setBotCommands and friends): by scope (default, private chats, groups,
+// one chat), shown to a person as the bot's botInfo in the group's full chat and the bot's full
+// user, where clients list them for "/". Bad commands are refused and change nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, withPersonAndBot, type ChatClient } from './chat-harness.ts';
+
+type Ctor = new (a: Record<string, unknown>) => object;
+const A = Api as unknown as Record<string, Ctor> & { bots: Record<string, Ctor> };
+const cmd = (command: string, description: string) => new A['BotCommand']!({ command, description });
+const scope = (name: string, fields: Record<string, unknown> = {}) => new A[name]!(fields);
+const chatPeer = (id = CHAT_ID) => new Api.InputPeerChat({ chatId: bigInt(id) });
+
+interface BotInfo { userId: { toString(): string }; commands: Array<{ command: string; description: string }> }
+
+async function groupCommands(person: ChatClient): Promise<string[]> {
+  const full = await person.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) })) as { fullChat: { botInfo?: BotInfo[] } };
+  const info = full.fullChat.botInfo?.find((b) => b.userId.toString() === String(BOT_ID));
+  return info?.commands.map((c) => c.command) ?? [];
+}
+
+test('a bot\'s commands by scope: shown in the group\'s full chat and the bot\'s full user; the most specific scope wins; bad commands change nothing', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot) => {
+    const set = (s: object, commands: object[], langCode = '') => bot.invoke(new A.bots['SetBotCommands']!({ scope: s, langCode, commands }));
+    assert.equal(await set(scope('BotCommandScopeDefault'), [cmd('/start', 'Start'), cmd('help', 'Help')]), true);
+    assert.deepEqual(await groupCommands(person), ['start', 'help'], 'the default (a leading / dropped)');
+
+    await set(scope('BotCommandScopeChats'), [cmd('roll', 'Roll a die')]);
+    assert.deepEqual(await groupCommands(person), ['roll'], 'the groups\' set over the default');
+    await set(scope('BotCommandScopePeer', { peer: chatPeer() }), [cmd('lobby', 'Lobby things')]);
+    assert.deepEqual(await groupCommands(person), ['lobby'], 'this group\'s own set over both');
+
+    // The bot's full user (its private chat with the person): the default, no private-chat set.
+    const botInput = await (person as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(BOT_ID));
+    const full = await person.invoke(new Api.users.GetFullUser({ id: new Api.InputUser({ userId: botInput.userId, accessHash: botInput.accessHash }) })) as { fullUser: { botInfo?: BotInfo } };
+    assert.deepEqual(full.fullUser.botInfo?.commands.map((c) => c.command), ['start', 'help']);
+
+    const got = await bot.invoke(new A.bots['GetBotCommands']!({ scope: scope('BotCommandScopeChats'), langCode: '' })) as Array<{ command: string; description: string }>;
+    assert.deepEqual(got.map((c) => [c.command, c.description]), [['roll', 'Roll a die']]);
+    assert.equal(await bot.invoke(new A.bots['ResetBotCommands']!({ scope: scope('BotCommandScopePeer', { peer: chatPeer() }), langCode: '' })), true);
+    assert.deepEqual(await groupCommands(person), ['roll'], 'reset: the groups\' set again');
+
+    // Refused, and nothing changes.
+    assert.equal(await rpcError(person.invoke(new A.bots['SetBotCommands']!({ scope: scope('BotCommandScopeDefault'), langCode: '', commands: [cmd('mine', 'Mine')] }))), 'USER_BOT_REQUIRED');
+    assert.equal(await rpcError(set(scope('BotCommandScopeChats'), [cmd('Bad Cmd', 'x')])), 'BOT_COMMAND_INVALID');
+    assert.equal(await rpcError(set(scope('BotCommandScopeChats'), [cmd('ok', '  ')])), 'BOT_COMMAND_DESCRIPTION_INVALID');
+    assert.equal(await rpcError(set(scope('BotCommandScopeChats'), Array.from({ length: 101 }, (_, i) => cmd(`c${i}`, 'x')))), 'BOT_COMMANDS_TOO_MUCH');
+    assert.equal(await rpcError(set(scope('BotCommandScopeChats'), [cmd('ok', 'x')], 'eng')), 'LANG_CODE_INVALID');
+    assert.equal(await rpcError(set(scope('BotCommandScopePeer', { peer: chatPeer(4242) }), [cmd('ok', 'x')])), 'PEER_ID_INVALID');
+    assert.deepEqual(await groupCommands(person), ['roll']);
+  });
+});
