@@ -17,6 +17,7 @@ import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import { clearDraftOnSend } from './drafts.ts';
+import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
 import { objects, refuseUnserved, replyIdOf, textOf } from './message-input.ts';
 
@@ -70,11 +71,12 @@ const RECEIPT_LOOKBACK = 10;
 
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /**
-   * Publishes a new message and answers like Telegram: updateShortSentMessage for text; with
-   * files, updateMessageID (one per random_id) and an updateNewMessage per message: several files
-   * are an album, one message each (event-entries.ts).
+   * Publishes a new message and answers like Telegram: updateShortSentMessage for text (`answer`
+   * 'short'); with files, or for a sendMedia that became text ('full'), updateMessageID (one per
+   * random_id) and an updateNewMessage per message: several files are an album, one message each
+   * (event-entries.ts).
    */
-  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[], txn: string | undefined) {
+  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[], txn: string | undefined, answer: 'short' | 'full' = 'short') {
     const view = viewOf(deps, ctx);
     const replyId = replyIdOf(call);
     const reply = replyId === undefined ? undefined : await liveMessage(deps, chat, replyId);
@@ -91,7 +93,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     // the client knows the chat from its call and the text from its request. The full form costs
     // a client several 64-bit reads per send (users, chats, peers): a stock gramjs client spent
     // more time parsing it than doing anything else at a steady send rate (bench/RESULTS.md).
-    if (body.media.length === 0) {
+    if (body.media.length === 0 && answer === 'short') {
       const pts = await deps.pts.at(account, published.entry.g);
       const entities = deps.render.entitiesOf(record);
       return { _: 'updateShortSentMessage', out: true, id: record.id, pts, pts_count: 1, date: record.date, ...(entities.length > 0 ? { entities } : {}) };
@@ -115,8 +117,16 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = await textOf(deps, account, call, true);
-    const media = await mediaOfInput(deps, account, objectField(call, 'media'));
     const ids = randomIdOf(call);
+    // A location, a contact, a dice, a poll: text with the caption under it (media-as-text.ts).
+    const asText = mediaAsText(objectField(call, 'media'));
+    if (typeof asText === 'string') throw badRequest(asText);
+    if (asText !== undefined) {
+      const gap = text.text === '' ? '' : '\n';
+      const body = { text: asText.text + gap + text.text, spans: [...asText.spans, ...text.spans.map((s) => ({ ...s, offset: s.offset + asText.text.length + gap.length }))], media: [] };
+      return send(ctx, account, chat, call, body, ids, ids[0]?.toString(), 'full');
+    }
+    const media = await mediaOfInput(deps, account, objectField(call, 'media'));
     return send(ctx, account, chat, call, { ...text, media: [media] }, ids, ids[0]?.toString());
   });
 
