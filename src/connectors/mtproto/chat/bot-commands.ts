@@ -15,7 +15,7 @@ export const MAX_COMMANDS = 100;
 export const COMMAND = /^[a-z0-9_]{1,32}$/;
 export const MAX_DESCRIPTION = 256;
 /** Sets (scope and language) one bot keeps at most: past it, a new set is refused. */
-export const MAX_SETS = 200;
+export const MAX_SETS = 50;
 
 type Sets = Readonly<Record<string, readonly BotCommand[]>>;
 
