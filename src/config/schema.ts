@@ -221,6 +221,12 @@ export const ConfigSchema = z.object({
     frameBurst: z.number().int().min(1).max(10_000_000).default(400),
     /** API results and pushed updates of at least this many bytes go out as gzip_packed when that is smaller, as Telegram's servers do; 0: never. */
     gzipResultsFrom: z.number().int().min(0).max(16 * 1024 * 1024).default(1024),
+    /**
+     * A frame of sends that are idempotent by their random_id (sendMessage, sendMedia,
+     * sendMultiMedia, forwardMessages) is processed without waiting for the shared replay guard's
+     * round trip (the transaction claim answers a replay of it); false: every frame waits.
+     */
+    sendsAheadOfReplayGuard: z.boolean().default(true),
     /** Auth keys one remote address may start making, per minute and in a burst; past them -429 and close. */
     handshakesPerMinute: z.number().int().min(1).max(1_000_000).default(60),
     handshakeBurst: z.number().int().min(1).max(1_000_000).default(120),

@@ -17,8 +17,10 @@ import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { DirectChats } from '../../src/connectors/mtproto/chat/direct-chats.ts';
 import { directRoom } from '../../src/core/direct.ts';
 import { newEventId } from '../../src/core/ids.ts';
+import { SpecConnection } from './spec-client.ts';
+import { metricValue } from './harness.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, until, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -196,5 +198,69 @@ test('two instances on one Redis: a fanned-in batch that fails leaves nothing st
       assert.deepEqual(diff.newMessages?.map((m) => m.message), [text]);
       assert.equal(diff.state?.pts, start.pts + 1);
     }
+  });
+});
+
+test('two instances on one Redis: a send frame captured on its way to A and replayed to B goes ahead of the replay guard there, and is the same send again (no second message); an edit frame replayed is not processed', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, b, bot, ws }) => {
+    await ws.request({ type: 'join', room: 'lobby' });
+    // What the bot's client encrypts: the plaintext beside the frame it becomes (test-only
+    // instrumentation of the client; the frame is then replayed as an on-path attacker would).
+    const state = (bot as unknown as { _sender: { _state: { encryptMessageData(d: Buffer): Promise<Buffer> } } })._sender._state;
+    const sentFrames: Array<{ plain: Buffer; frame: Buffer }> = [];
+    const encrypt = state.encryptMessageData.bind(state);
+    state.encryptMessageData = async (d: Buffer) => { const frame = await encrypt(d); sentFrames.push({ plain: Buffer.from(d), frame }); return frame; };
+    const frameWith = (marker: Buffer) => sentFrames.find((f) => f.plain.includes(marker))?.frame;
+    const replayToB = async (frame: Buffer) => {
+      const conn = await SpecConnection.connect(b.mtprotoPort(), 'intermediate');
+      conn.send(frame);
+      return conn;
+    };
+
+    const randomId = 0x5157_4954_4348_0042n;
+    const marker = Buffer.alloc(8);
+    marker.writeBigInt64LE(randomId);
+    const sent = await bot.invoke(new Api.messages.SendMessage({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), message: 'only once', randomId: bigInt(randomId.toString()) })) as { id: number };
+    assert.equal((await ws.collectEvents(1))[0]?.event['text'], 'only once');
+    const frame = frameWith(marker);
+    assert.ok(frame !== undefined, 'the send\'s frame was captured');
+
+    const aheadBefore = await metricValue(b.app.registry, 'switchboard_mtproto_frames_ahead_of_guard_total', { outcome: 'replayed' });
+    const conn = await replayToB(frame);
+    try {
+      let replayedSeen = false;
+      for (let i = 0; i < 100 && !replayedSeen; i++) {
+        replayedSeen = await metricValue(b.app.registry, 'switchboard_mtproto_frames_ahead_of_guard_total', { outcome: 'replayed' }) > aheadBefore;
+        if (!replayedSeen) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(replayedSeen, 'B went ahead with the replayed send, and its guard said it was a replay');
+    } finally {
+      conn.close();
+    }
+    // The transaction claim answered it: no second message anywhere.
+    const extra = await ws.collectEvents(1, 700).catch(() => []);
+    assert.deepEqual(extra.map((e) => e.event['text']), [], 'WS got nothing more');
+    const history = [...await bot.getMessages(PEER, { limit: 10 })].filter((m) => m.message === 'only once');
+    assert.deepEqual(history.map((m) => m.id), [sent.id]);
+
+    // An edit's frame replayed to B waits for the guard, which refuses it: not processed.
+    await bot.editMessage(PEER, { message: sent.id, text: 'only once, edited' });
+    await ws.collectEvents(1);
+    const editFrame = frameWith(Buffer.from('only once, edited'));
+    assert.ok(editFrame !== undefined);
+    await bot.editMessage(PEER, { message: sent.id, text: 'only once, edited twice' });
+    await ws.collectEvents(1);
+    // Refused as a replay: dropped (a lone message) or bad_msg_notification 19 (a container).
+    const refusals = async () => await metricValue(b.app.registry, 'switchboard_mtproto_dropped_total', { reason: 'duplicate-msg-id' }) + await metricValue(b.app.registry, 'switchboard_mtproto_bad_msg_total', { code: '19' });
+    const before = await refusals();
+    const conn2 = await replayToB(editFrame);
+    try {
+      for (let i = 0; i < 100 && await refusals() === before; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await refusals() > before, 'the replayed edit was refused');
+    } finally {
+      conn2.close();
+    }
+    assert.deepEqual((await ws.collectEvents(1, 700).catch(() => [])).map((e) => e.event['text']), [], 'the old edit did not come back');
+    assert.equal([...await bot.getMessages(PEER, { ids: [sent.id] })][0]?.message, 'only once, edited twice');
   });
 });

@@ -93,7 +93,7 @@ export class MtprotoConnector implements Connector {
       throw kekError(err);
     }
     const { LayeredCodec } = await import('./tl/layered-codec.ts');
-    const { ChatLayer } = await import('./chat/chat-layer.ts');
+    const { ChatLayer, transactionSends } = await import('./chat/chat-layer.ts');
     const { FILES_ROUTE } = await import('./chat/files.ts');
     const { DEFAULT_MAX_FRAME_BYTES } = await import('./server.ts');
     const { chatIdOf } = await import('./chat/directory.ts');
@@ -118,6 +118,7 @@ export class MtprotoConnector implements Connector {
         framesPerSecond: config.mtproto.framesPerSecond, frameBurst: config.mtproto.frameBurst, gzipResultsFrom: config.mtproto.gzipResultsFrom,
         handshakesPerMinute: config.mtproto.handshakesPerMinute, handshakeBurst: config.mtproto.handshakeBurst,
         api: { extend: chat.extend, authorizations: chat.authorizations, codec },
+        ...(config.mtproto.sendsAheadOfReplayGuard ? { aheadOfGuard: transactionSends(codec) } : {}),
       });
       const { port } = await server.start();
       this.server = server;

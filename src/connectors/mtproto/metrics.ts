@@ -17,6 +17,7 @@ export interface MtprotoMetrics {
   readsPaused: Counter<string>;
   resultsGzipped: Counter<string>;
   updatesGzipped: Counter<string>;
+  aheadOfGuard: Counter<string>;
 }
 
 export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
@@ -31,6 +32,7 @@ export function createMtprotoMetrics(registry: Registry): MtprotoMetrics {
     messagesOut: counter(registry, 'switchboard_mtproto_messages_out_total', 'Encrypted frames sent', ['type']),
     badMsg: counter(registry, 'switchboard_mtproto_bad_msg_total', 'bad_msg_notification / bad_server_salt sent', ['code']),
     dropped: counter(registry, 'switchboard_mtproto_dropped_total', 'Frames or messages dropped without an answer', ['reason']),
+    aheadOfGuard: counter(registry, 'switchboard_mtproto_frames_ahead_of_guard_total', 'Frames of transaction-idempotent sends processed before the shared replay guard answered (outcome ahead), and those the guard then found replayed (outcome replayed: the transaction claim answered them)', ['outcome']),
     transportErrors: counter(registry, 'switchboard_mtproto_transport_errors_total', 'Transport errors sent / connection closes', ['reason']),
     readsPaused: counter(registry, 'switchboard_mtproto_reads_paused_total', 'Times a connection stopped reading because its frames queued up faster than they were handled', []),
     resultsGzipped: counter(registry, 'switchboard_mtproto_results_gzipped_total', 'API results sent as gzip_packed (mtproto.gzipResultsFrom)', []),

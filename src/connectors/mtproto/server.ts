@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { AheadOfGuard } from './session/ahead-of-guard.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -72,6 +73,8 @@ export interface MtprotoServerOptions {
   frameBurst?: number;
   /** API results of at least this many bytes are sent as gzip_packed when smaller (DEFAULT_GZIP_RESULTS_FROM); 0: never. */
   gzipResultsFrom?: number;
+  /** Calls a frame may process before the shared replay guard answers (session/ahead-of-guard.ts); undefined: every frame waits. */
+  aheadOfGuard?: AheadOfGuard;
   maxPendingHandshakes?: number;
   /**
    * Auth keys one remote address may start making (req_DH_params, the RSA step), per minute
@@ -135,6 +138,7 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     msgIdFloorMs: opts.acceptMsgIdsFrom ?? (opts.replayGuard === undefined ? Date.now() : 0),
     failedMsgKeys: new FailedMsgKeys(),
     gzipResultsFrom: opts.gzipResultsFrom ?? DEFAULT_GZIP_RESULTS_FROM,
+    ...(opts.aheadOfGuard !== undefined ? { aheadOfGuard: opts.aheadOfGuard } : {}),
     now: Date.now,
     limits: {
       maxFrameBytes,

@@ -89,6 +89,18 @@ export interface ChatLayerOptions {
 /** The key behind file access hashes and URL signatures: one per deployment, sealed in the shared state like the salt secret. */
 export const FILE_SECRET_KEY = 'secret';
 
+/**
+ * The calls whose random_id is a transaction of the bus (a resend or a replay is the same send,
+ * answered with the first one's message): they need not wait for the shared replay guard
+ * (session/ahead-of-guard.ts). Every layer's constructor of them.
+ */
+const TRANSACTION_SENDS = new Set(['messages.sendMessage', 'messages.sendMedia', 'messages.sendMultiMedia', 'messages.forwardMessages']);
+
+export function transactionSends(codec: LayeredCodec): (constructorId: number) => boolean {
+  const ids = new Set(codec.layers.anyLayer().constructors.filter((c) => c.isFunction && TRANSACTION_SENDS.has(c.name)).map((c) => c.id >>> 0));
+  return (id) => ids.has(id >>> 0);
+}
+
 export class ChatLayer {
   private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}
 

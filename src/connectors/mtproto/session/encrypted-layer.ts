@@ -5,6 +5,7 @@ import { TlDecodeError } from '../tl/errors.ts';
 import { authKeyIdHex, type AuthKeyStore } from '../store/auth-key-store.ts';
 import type { MtprotoMetrics } from '../metrics.ts';
 import { packResult, packUpdate, worthPacking } from './gzip-results.ts';
+import { frameGoesAhead, type AheadOfGuard } from './ahead-of-guard.ts';
 import { buildContainer, constructorOf, CONTAINER_ID, GZIP_PACKED_ID, MAX_CONTAINER_MESSAGES, MSGS_ACK_ID, parseContainer, RPC_RESULT_ID, type RawMessage } from './container.ts';
 import { buildEnvelope, parseEnvelope, splitEncrypted, type InnerEnvelope } from './envelope.ts';
 import { checkClientMsgId, type ServerMsgIdGenerator, type ServerMsgKind } from './msg-id.ts';
@@ -58,6 +59,8 @@ export interface LayerDeps {
   failedMsgKeys: FailedMsgKeys;
   /** API results and pushed updates of at least this many bytes go out as gzip_packed when smaller (gzip-results.ts); 0: never. */
   gzipResultsFrom: number;
+  /** Calls a frame may process before the shared replay guard answers (ahead-of-guard.ts); undefined: every frame waits. */
+  aheadOfGuard?: AheadOfGuard;
   now: () => number;
 }
 
@@ -214,7 +217,14 @@ export class EncryptedLayer {
         this.#push(ctx, this.#encode({ _: 'bad_server_salt', bad_msg_id: env.msgId, bad_msg_seqno: env.seqNo, error_code: 48, new_server_salt: salt }), 'response', true);
         return;
       }
-      const answer = await guard!;
+      // A frame of transaction-idempotent sends goes ahead (ahead-of-guard.ts); the guard still
+      // records its ids, and a replay it finds among them was the same send again.
+      const ahead = d.aheadOfGuard !== undefined && frameGoesAhead(env.body, d.aheadOfGuard);
+      if (ahead) {
+        d.metrics.aheadOfGuard.inc({ outcome: 'ahead' });
+        void guard!.then((late) => { if (late !== null && late.replayed.size > 0) d.metrics.aheadOfGuard.inc({ outcome: 'replayed' }); });
+      }
+      const answer = ahead ? NOTHING_REPLAYED : await guard!;
       if (answer === null) return;
       if (!this.#link.isOpen()) {
         this.#unrecord(frame, answer);
@@ -589,6 +599,9 @@ interface GuardAnswer {
   readonly replayed: ReadonlySet<bigint>;
   readonly recorded: readonly bigint[];
 }
+
+/** What a frame that goes ahead of the guard assumes (the local window still refuses a replay here). */
+const NOTHING_REPLAYED: GuardAnswer = { replayed: new Set(), recorded: [] };
 
 interface Ctx {
   /** API calls of this frame still running: the frame's answers leave together once they are done. */
