@@ -1,5 +1,6 @@
 // How an account arranges its chats, the same on all its devices: which it pinned (in order),
-// which it marked unread, and how each notifies it (muted until, silent, previews). One state key
+// which it marked unread, how each notifies it (muted until, silent, previews), and up to which
+// message it has seen its mentions (messages.readMentions). One state key
 // per account (`dialogs:<user id>`), changed with compare-and-set (json-record.ts). Chats are
 // named by address (a group's chat id, a private chat's room key); the notification defaults of
 // all private chats, all groups and all channels by `users`, `chats` and `broadcasts`.
@@ -23,6 +24,8 @@ export interface DialogSettingsOf {
   readonly pinned: readonly string[];
   readonly unread: readonly string[];
   readonly notify: Readonly<Record<string, NotifySettings>>;
+  /** Per chat: the message up to which its mentions of the account are read. */
+  readonly mentionsRead: Readonly<Record<string, number>>;
 }
 
 /** Settings as a PeerNotifySettings (the fields every layer has; no sounds). */
@@ -35,7 +38,7 @@ export function peerNotifySettings(settings: NotifySettings | undefined): TlObje
   };
 }
 
-const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {} };
+const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {} };
 
 export type PinOutcome = 'ok' | 'too-many';
 
@@ -97,6 +100,17 @@ export class DialogSettings {
     });
   }
 
+  /** Marks the chat's mentions of the account read up to message `upTo` (never back). */
+  async readMentions(accountId: bigint, address: string, upTo: number): Promise<boolean> {
+    return this.#change(accountId, (s) => {
+      if ((s.mentionsRead[address] ?? 0) >= upTo) return undefined;
+      const mentionsRead: Record<string, number> = { ...s.mentionsRead, [address]: upTo };
+      const keys = Object.keys(mentionsRead);
+      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_MARKED))) if (old !== address) delete mentionsRead[old];
+      return { ...s, mentionsRead };
+    });
+  }
+
   /** Forgets every notification setting (account.resetNotifySettings). */
   async resetNotify(accountId: bigint): Promise<boolean> {
     return this.#change(accountId, (s) => (Object.keys(s.notify).length === 0 ? undefined : { ...s, notify: {} }));
@@ -124,7 +138,11 @@ function parseSettings(raw: string | undefined): DialogSettingsOf {
         if (settings !== undefined) notify[key] = settings;
       }
     }
-    return { pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify };
+    const mentionsRead: Record<string, number> = Object.create(null) as Record<string, number>;
+    if (typeof v.mentionsRead === 'object' && v.mentionsRead !== null && !Array.isArray(v.mentionsRead)) {
+      for (const [key, n] of Object.entries(v.mentionsRead as Record<string, unknown>)) if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) mentionsRead[key] = n;
+    }
+    return { pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify, mentionsRead };
   } catch {
     return NONE;
   }

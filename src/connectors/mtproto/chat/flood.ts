@@ -36,6 +36,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.markDialogUnread': 'send',
   'account.updateNotifySettings': 'send',
   'account.resetNotifySettings': 'send',
+  'messages.readMentions': 'send',
   'messages.uploadMedia': 'upload',
   'upload.saveFilePart': 'upload',
   'upload.saveBigFilePart': 'upload',

@@ -9,6 +9,7 @@ import { isDirectRoom } from '../../../core/direct.ts';
 import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
+import { mentions } from './mentions.ts';
 import type { FileKeys } from './files.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
 import type { People, Person } from './people.ts';
@@ -119,7 +120,7 @@ export class Renderer {
     const entities = this.entitiesOf(record);
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
-      message: record.text,
+      message: record.text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
       ...(record.media !== undefined ? { media: this.media(record) } : {}),

@@ -11,6 +11,7 @@ import type { DraftsOfAccount } from '../drafts.ts';
 import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { draftObject } from './drafts.ts';
 import { botInfoOf } from './bot-commands.ts';
+import { unreadMentionsIn } from '../mentions.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -45,10 +46,11 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
   const me = String(view.account.id);
   const inbox = await readInboxOf(deps, view.account, d.chat);
   const address = d.chat.address;
+  const mentioned = await unreadMentionsIn(deps.box, d.log, Math.max(inbox, marks.settings.mentionsRead[address] ?? 0), deps.people.userRef(view.account.id), me);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
-    unread_mentions_count: 0, unread_reactions_count: 0, notify_settings: peerNotifySettings(marks.settings.notify[address]),
+    unread_mentions_count: mentioned.length, unread_reactions_count: 0, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
   };

@@ -35,7 +35,13 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
   const entities: TlObject[] = [];
   for (const e of objects(listField(call, 'entities')).slice(0, MAX_ENTITIES)) {
     if (e._ === 'messageEntityMentionName') continue;
-    if (e._ === 'inputMessageEntityMentionName' && await userOfInput(deps, account, objectField(e, 'user_id')) === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
+    if (e._ === 'inputMessageEntityMentionName') {
+      // Checked, then named by its id: every input form (a hash, itself, from a message) the same.
+      const id = await userOfInput(deps, account, objectField(e, 'user_id'));
+      if (id === undefined) throw badRequest('ENTITY_MENTION_USER_INVALID');
+      entities.push({ ...e, _: 'messageEntityMentionName', user_id: id });
+      continue;
+    }
     entities.push(e);
   }
   const spans = entitiesToSpans(text, entities, deps.people);

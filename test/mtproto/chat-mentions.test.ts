@@ -1,0 +1,55 @@
+// Mentions of an account: a message that mentions it carries `mentioned`, its dialog counts the
+// unread ones (unread_mentions_count), messages.getUnreadMentions lists them, and
+// messages.readMentions or reading the chat clears them. Its own messages do not count.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Api, CHAT_ID, PERSON_ID, bigInt, updateRecorder, withPersonAndBot, type ChatClient, type GramMessage, type GramUpdate } from './chat-harness.ts';
+
+type Ctor = new (a: Record<string, unknown>) => object;
+const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+const peer = () => new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+
+async function unreadMentionsCount(client: ChatClient): Promise<number> {
+  const all = await client.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100, hash: bigInt(0) })) as { dialogs: Array<{ peer: { chatId?: { toString(): string } }; unreadMentionsCount: number }> };
+  return all.dialogs.find((d) => d.peer.chatId?.toString() === String(CHAT_ID))?.unreadMentionsCount ?? -1;
+}
+async function unreadMentions(client: ChatClient): Promise<string[]> {
+  const r = await client.invoke(new Messages['GetUnreadMentions']!({ peer: peer(), offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0 })) as { messages: GramMessage[] };
+  return r.messages.map((m) => m.message);
+}
+
+test('mentions of an account: flagged, counted in its dialog, listed, cleared by readMentions or by reading; its own do not count', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, _bot, ws) => {
+    const rec = updateRecorder(person);
+    const mention = (text: string) => ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text, spans: [{ type: 'mention', offset: 0, length: 4, user: `mtproto:${PERSON_ID}` }] } });
+    const got = (text: string) => rec.next((u: GramUpdate) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === text);
+
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'nobody in particular' } });
+    assert.ok(!((await got('nobody in particular'))['message'] as { mentioned?: boolean }).mentioned);
+    await mention('@bob look');
+    assert.equal(((await got('@bob look'))['message'] as { mentioned?: boolean }).mentioned, true);
+    await mention('@bob again');
+    await got('@bob again');
+    assert.equal(await unreadMentionsCount(person), 2);
+    assert.deepEqual(await unreadMentions(person), ['@bob again', '@bob look'], 'newest first');
+
+    await person.invoke(new Messages['ReadMentions']!({ peer: peer() }));
+    assert.equal(await unreadMentionsCount(person), 0);
+    assert.deepEqual(await unreadMentions(person), []);
+
+    await mention('@bob once more');
+    await got('@bob once more');
+    assert.equal(await unreadMentionsCount(person), 1);
+    await person.invoke(new Api.messages.ReadHistory({ peer: peer(), maxId: 0 }));
+    assert.equal(await unreadMentionsCount(person), 0, 'reading the chat reads its mentions');
+
+    // His own message mentioning himself is no mention of him.
+    const self = new (Api as unknown as Record<string, Ctor>)['InputMessageEntityMentionName']!({ offset: 0, length: 4, userId: new Api.InputUserSelf() });
+    await person.invoke(new Api.messages.SendMessage({ peer: peer(), message: '@bob talks to himself', entities: [self], randomId: bigInt(90001) }));
+    const own = await person.getMessages(-CHAT_ID, { limit: 1 });
+    assert.equal(own[0]?.message, '@bob talks to himself');
+    assert.ok((own[0] as unknown as { entities?: Array<{ className: string }> }).entities?.some((e) => e.className === 'MessageEntityMentionName'), 'it is a mention');
+    assert.ok(!(own[0] as unknown as { mentioned?: boolean }).mentioned);
+    assert.equal(await unreadMentionsCount(person), 0);
+  });
+});
