@@ -46,7 +46,7 @@ import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
-import { registerMentions } from './methods/mentions.ts';
+import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -185,7 +185,7 @@ export class ChatLayer {
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
     registerBotCommands(methods, this.deps);
-    registerMentions(methods, this.deps);
+    registerUnreadNotices(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);

@@ -14,7 +14,7 @@ export interface LogEntry {
   readonly k: EntryKind;
   /** The message: new: its own id; edit, react, del: the target; read: the highest id read. */
   readonly m: number;
-  /** read: the reader's user id (decimal). */
+  /** read: the reader's user id (decimal); react: who reacted (entries written since it is kept). */
   readonly u?: string;
   /** new: the sender's user id (decimal), for unread counts without reading the message. */
   readonly f?: string;

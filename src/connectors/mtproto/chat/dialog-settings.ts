@@ -1,6 +1,7 @@
 // How an account arranges its chats, the same on all its devices: which it pinned (in order),
-// which it marked unread, how each notifies it (muted until, silent, previews), and up to which
-// message it has seen its mentions (messages.readMentions). One state key
+// which it marked unread, how each notifies it (muted until, silent, previews), and up to where
+// it has seen the mentions of it (a message id: messages.readMentions) and the reactions to its
+// messages (a log position: messages.readReactions). One state key
 // per account (`dialogs:<user id>`), changed with compare-and-set (json-record.ts). Chats are
 // named by address (a group's chat id, a private chat's room key); the notification defaults of
 // all private chats, all groups and all channels by `users`, `chats` and `broadcasts`.
@@ -26,7 +27,12 @@ export interface DialogSettingsOf {
   readonly notify: Readonly<Record<string, NotifySettings>>;
   /** Per chat: the message up to which its mentions of the account are read. */
   readonly mentionsRead: Readonly<Record<string, number>>;
+  /** Per chat: the log position up to which the reactions to the account's messages are seen. */
+  readonly reactionsRead: Readonly<Record<string, number>>;
 }
+
+/** The marks that only move forward, one per chat. */
+export type SeenMark = 'mentionsRead' | 'reactionsRead';
 
 /** Settings as a PeerNotifySettings (the fields every layer has; no sounds). */
 export function peerNotifySettings(settings: NotifySettings | undefined): TlObject {
@@ -38,7 +44,7 @@ export function peerNotifySettings(settings: NotifySettings | undefined): TlObje
   };
 }
 
-const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {} };
+const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {}, reactionsRead: {} };
 
 export type PinOutcome = 'ok' | 'too-many';
 
@@ -100,14 +106,14 @@ export class DialogSettings {
     });
   }
 
-  /** Marks the chat's mentions of the account read up to message `upTo` (never back). */
-  async readMentions(accountId: bigint, address: string, upTo: number): Promise<boolean> {
+  /** Moves a chat's mark of mentions or reactions seen forward to `upTo` (never back). */
+  async markSeen(accountId: bigint, mark: SeenMark, address: string, upTo: number): Promise<boolean> {
     return this.#change(accountId, (s) => {
-      if ((s.mentionsRead[address] ?? 0) >= upTo) return undefined;
-      const mentionsRead: Record<string, number> = { ...s.mentionsRead, [address]: upTo };
-      const keys = Object.keys(mentionsRead);
-      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_MARKED))) if (old !== address) delete mentionsRead[old];
-      return { ...s, mentionsRead };
+      if ((s[mark][address] ?? 0) >= upTo) return undefined;
+      const marks: Record<string, number> = { ...s[mark], [address]: upTo };
+      const keys = Object.keys(marks);
+      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_MARKED))) if (old !== address) delete marks[old];
+      return { ...s, [mark]: marks };
     });
   }
 
@@ -138,14 +144,21 @@ function parseSettings(raw: string | undefined): DialogSettingsOf {
         if (settings !== undefined) notify[key] = settings;
       }
     }
-    const mentionsRead: Record<string, number> = Object.create(null) as Record<string, number>;
-    if (typeof v.mentionsRead === 'object' && v.mentionsRead !== null && !Array.isArray(v.mentionsRead)) {
-      for (const [key, n] of Object.entries(v.mentionsRead as Record<string, unknown>)) if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) mentionsRead[key] = n;
-    }
-    return { pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify, mentionsRead };
+    return {
+      pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify,
+      mentionsRead: positions(v.mentionsRead), reactionsRead: positions(v.reactionsRead),
+    };
   } catch {
     return NONE;
   }
+}
+
+/** A map of chat to a positive position; anything else in it is left out. */
+function positions(v: unknown): Record<string, number> {
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [key, n] of Object.entries(v as Record<string, unknown>)) if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) out[key] = n;
+  return out;
 }
 
 function notifyOf(v: unknown): NotifySettings | undefined {

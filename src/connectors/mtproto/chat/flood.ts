@@ -37,6 +37,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'account.updateNotifySettings': 'send',
   'account.resetNotifySettings': 'send',
   'messages.readMentions': 'send',
+  'messages.readReactions': 'send',
   'messages.uploadMedia': 'upload',
   'upload.saveFilePart': 'upload',
   'upload.saveBigFilePart': 'upload',

@@ -202,7 +202,7 @@ export class Outbound {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
         const id = await this.#targetIdOf(to, event, event.target, target);
         if (id === undefined) return;
-        return this.#change(to, event, after, 'react', id, event.id, answeredSession(event, 1), (r) => {
+        return this.#change(to, event, after, 'react', id, event.id, answeredSession(event, 1), reactor, (r) => {
           const reactions: Record<string, readonly string[]> = { ...r.reactions };
           if (event.reactions.length === 0) delete reactions[reactor];
           else reactions[reactor] = [...new Set(event.reactions)];
@@ -298,7 +298,7 @@ export class Outbound {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
     if (id === undefined) return;
     const origin = answeredSession(event, 1);
-    await this.#change(to, event, after, 'edit', id, event.id, origin, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+    await this.#change(to, event, after, 'edit', id, event.id, origin, undefined, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
     const first = await this.d.box.record(id);
     const stale = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true, 1);
     await this.#delete(to, event, after, stale, 1, origin);
@@ -321,7 +321,7 @@ export class Outbound {
   async #delete(to: Target, event: CanonicalEvent, after: After[], ids: readonly number[], from: number, origin: string | undefined): Promise<void> {
     for (const [i, id] of ids.entries()) {
       const n = from + i;
-      await this.#change(to, event, after, 'del', id, n === 0 ? event.id : moreKey(event.id, n), origin, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
+      await this.#change(to, event, after, 'del', id, n === 0 ? event.id : moreKey(event.id, n), origin, undefined, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
     }
   }
 
@@ -333,10 +333,11 @@ export class Outbound {
   }
 
   /** One log entry (`eventKey`) changing the message `id`, unless it is deleted or forgotten; pushed to all but `origin`. */
-  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', id: number, eventKey: string, origin: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
+  async #change(to: Target, event: CanonicalEvent, after: After[], kind: 'edit' | 'del' | 'react', id: number, eventKey: string, origin: string | undefined, who: string | undefined, apply: (r: MessageRecord) => MessageRecord): Promise<void> {
     const { chat } = to;
     let skipped = false;
-    const result = await this.d.box.append(chat.address, { kind, eventKey, time: seconds(event.ts), target: id }, async () => {
+    // A reaction's entry names who reacted (`u`): unread reactions are others' (unread-reactions.ts).
+    const result = await this.d.box.append(chat.address, { kind, eventKey, time: seconds(event.ts), target: id, ...(who !== undefined ? { reader: who } : {}) }, async () => {
       const current = await this.d.box.record(id);
       if (current === undefined || current.deleted === true) {
         skipped = true;

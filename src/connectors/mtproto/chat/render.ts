@@ -9,7 +9,7 @@ import { isDirectRoom } from '../../../core/direct.ts';
 import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
-import { mentions } from './mentions.ts';
+import { mentions } from './unread-notices.ts';
 import type { FileKeys } from './files.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
 import type { People, Person } from './people.ts';

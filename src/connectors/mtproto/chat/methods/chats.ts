@@ -11,7 +11,7 @@ import type { DraftsOfAccount } from '../drafts.ts';
 import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { draftObject } from './drafts.ts';
 import { botInfoOf } from './bot-commands.ts';
-import { unreadMentionsIn } from '../mentions.ts';
+import { unreadMentionsIn, unreadReactionsIn } from '../unread-notices.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -50,7 +50,7 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
-    unread_mentions_count: mentioned.length, unread_reactions_count: 0, notify_settings: peerNotifySettings(marks.settings.notify[address]),
+    unread_mentions_count: mentioned.length, unread_reactions_count: (await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me)).length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
   };

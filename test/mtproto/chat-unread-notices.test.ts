@@ -1,4 +1,4 @@
-// Mentions of an account: a message that mentions it carries `mentioned`, its dialog counts the
+// Unread mentions and reactions. Mentions of an account: a message that mentions it carries `mentioned`, its dialog counts the
 // unread ones (unread_mentions_count), messages.getUnreadMentions lists them, and
 // messages.readMentions or reading the chat clears them. Its own messages do not count.
 import { test } from 'node:test';
@@ -51,5 +51,42 @@ test('mentions of an account: flagged, counted in its dialog, listed, cleared by
     assert.ok((own[0] as unknown as { entities?: Array<{ className: string }> }).entities?.some((e) => e.className === 'MessageEntityMentionName'), 'it is a mention');
     assert.ok(!(own[0] as unknown as { mentioned?: boolean }).mentioned);
     assert.equal(await unreadMentionsCount(person), 0);
+  });
+});
+
+test('reactions of others to an account\'s messages: counted in its dialog, listed, cleared by readReactions; its own reactions and reactions to others\' messages do not count', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const count = async () => {
+      const all = await person.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100, hash: bigInt(0) })) as { dialogs: Array<{ peer: { chatId?: { toString(): string } }; unreadReactionsCount: number }> };
+      return all.dialogs.find((d) => d.peer.chatId?.toString() === String(CHAT_ID))?.unreadReactionsCount ?? -1;
+    };
+    const listed = async () => ((await person.invoke(new Messages['GetUnreadReactions']!({ peer: peer(), offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0 }))) as { messages: GramMessage[] }).messages.map((m) => m.message);
+    const wsIdOf = async (text: string) => String((await ws.next((f) => f.type === 'event' && (f as unknown as { event: { text?: string } }).event.text === text) as unknown as { event: { id: string } }).event.id);
+    const react = (target: string, reactions: string[]) => ws.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target, reactions } });
+    const botRec = updateRecorder(bot);
+    const settled = (n: number) => botRec.next((u) => u.className === 'UpdateEditMessage' && ((u['message'] as GramMessage).reactions?.results.length ?? 0) === n);
+
+    const mine = await person.sendMessage(-CHAT_ID, { message: 'react to this' });
+    const mineId = await wsIdOf('react to this');
+    await bot.sendMessage(-CHAT_ID, { message: 'the bot\'s own' });
+    const botsId = await wsIdOf('the bot\'s own');
+
+    // Bob's own reaction to his message is nothing he has not seen.
+    await person.invoke(new Api.messages.SendReaction({ peer: peer(), msgId: mine.id, reaction: [new Api.ReactionEmoji({ emoticon: '🎉' })] }));
+    await settled(1);
+    assert.equal(await count(), 0);
+    await react(mineId, ['👍']);
+    await settled(2);
+    await react(botsId, ['❤']);
+    await botRec.next((u) => u.className === 'UpdateEditMessage' && (u['message'] as GramMessage).message === 'the bot\'s own');
+    assert.equal(await count(), 1, 'only alice\'s reaction to bob\'s message');
+    assert.deepEqual(await listed(), ['react to this']);
+
+    await person.invoke(new Messages['ReadReactions']!({ peer: peer() }));
+    assert.equal(await count(), 0);
+    assert.deepEqual(await listed(), []);
+    await react(mineId, ['👍', '🔥']);
+    await settled(3);
+    assert.equal(await count(), 1, 'a new reaction after the mark');
   });
 });

@@ -1,0 +1,65 @@
+// The account's unread mentions and reactions (chat/unread-notices.ts): messages.getUnreadMentions
+// and getUnreadReactions page them like history; messages.readMentions and readReactions mark them
+// seen (the chat's marks, kept with its dialog settings; reading the chat reads its mentions too).
+// Dialogs count them (unread_mentions_count, unread_reactions_count), messages carry `mentioned`.
+import type { MethodRegistry } from '../../api/registry.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import type { SeenMark } from '../dialog-settings.ts';
+import type { ChatInfo } from '../directory.ts';
+import type { MessageRecord } from '../message-box.ts';
+import type { View } from '../render.ts';
+import { lastPosition, unreadMentionsIn, unreadReactionsIn } from '../unread-notices.ts';
+import { chatOfPeer, intField, objectField, register, usersOfRecord, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { readInboxOf } from './chats.ts';
+
+const MAX_PAGE = 100;
+
+/** A page of `all` (newest first) as history pages: from offset_id, shifted by add_offset, within max_id / min_id. */
+async function pageOf(deps: ChatDeps, view: View, chat: ChatInfo, all: readonly MessageRecord[], call: TlObject): Promise<TlObject> {
+  const offsetId = intField(call, 'offset_id');
+  const maxId = intField(call, 'max_id');
+  const minId = intField(call, 'min_id');
+  const limitIn = intField(call, 'limit');
+  const limit = limitIn <= 0 ? 20 : Math.min(limitIn, MAX_PAGE);
+  let start = offsetId > 0 ? all.findIndex((r) => r.id < offsetId) : 0;
+  if (start < 0) start = all.length;
+  start = Math.max(0, start + intField(call, 'add_offset'));
+  const page = all.slice(start, start + limit).filter((r) => (maxId <= 0 || r.id < maxId) && (minId <= 0 || r.id > minId));
+  return {
+    _: 'messages.messagesSlice', count: all.length,
+    messages: page.map((r) => deps.render.message(r, view)),
+    chats: deps.render.chatObjects([chat], view),
+    users: await deps.render.users([...page.flatMap(usersOfRecord), ...deps.render.usersOfChat(chat, view)], view),
+  };
+}
+
+export function registerUnreadNotices(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.getUnreadMentions', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const [inbox, settings, log] = await Promise.all([readInboxOf(deps, view.account, chat), deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
+    const all = await unreadMentionsIn(deps.box, log, Math.max(inbox, settings.mentionsRead[chat.address] ?? 0), deps.people.userRef(view.account.id), String(view.account.id));
+    return pageOf(deps, view, chat, all, call);
+  });
+
+  register(methods, deps, 'messages.getUnreadReactions', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const [settings, log] = await Promise.all([deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
+    const all = await unreadReactionsIn(deps.box, log, settings.reactionsRead[chat.address] ?? 0, String(view.account.id));
+    return pageOf(deps, view, chat, all, call);
+  });
+
+  // Everything of the chat so far is seen (mentions: up to its newest message; reactions: up to
+  // its newest log entry); pts does not move.
+  const markRead = (mark: SeenMark) => async (call: TlObject, ctx: ChatCallContext) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const log = await deps.box.chat(chat.address);
+    const upTo = mark === 'mentionsRead' ? log.messageIds().at(-1) ?? 0 : lastPosition(log);
+    if (upTo > 0) await deps.dialogSettings.markSeen(view.account.id, mark, chat.address, upTo);
+    return { _: 'messages.affectedHistory', pts: await deps.pts.current(view.account), pts_count: 0, offset: 0 };
+  };
+  register(methods, deps, 'messages.readMentions', 'user', markRead('mentionsRead'));
+  register(methods, deps, 'messages.readReactions', 'user', markRead('reactionsRead'));
+}
