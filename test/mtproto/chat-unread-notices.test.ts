@@ -85,6 +85,10 @@ test('reactions of others to an account\'s messages: counted in its dialog, list
     await person.invoke(new Messages['ReadReactions']!({ peer: peer() }));
     assert.equal(await count(), 0);
     assert.deepEqual(await listed(), []);
+    // Bob changes his own reaction on a message alice reacted to: still nothing new for him.
+    await person.invoke(new Api.messages.SendReaction({ peer: peer(), msgId: mine.id, reaction: [new Api.ReactionEmoji({ emoticon: '😀' })] }));
+    await botRec.next((u) => u.className === 'UpdateEditMessage' && ((u['message'] as GramMessage).reactions?.results ?? []).some((r) => r.reaction.emoticon === '😀'));
+    assert.equal(await count(), 0, 'his own reaction, although alice\'s is on the message');
     await react(mineId, ['👍', '🔥']);
     await settled(3);
     assert.equal(await count(), 1, 'a new reaction after the mark');
