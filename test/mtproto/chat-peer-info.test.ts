@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
-import { Api, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -113,4 +113,26 @@ test('chat folders before layer 177 are a bare vector', () => {
   assert.ok(codec.schemaFor(150).byName.get('messages.dialogFilters') === undefined, 'no messages.dialogFilters in layer 150');
   assert.ok(codec.encodeResult(150, 'messages.getDialogFilters', []).length > 0);
   assert.ok(codec.encodeResult(198, 'messages.getDialogFilters', { _: 'messages.dialogFilters', filters: [] }).length > 0);
+});
+
+test('who read a message of the account: everyone whose read mark reached it, with when; someone else\'s message: nobody', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const sent = await person.sendMessage(-CHAT_ID, { message: 'did you read this?' });
+    const ev = await wsEvent(ws, 'message', (e) => e['text'] === 'did you read this?');
+    const before = Math.floor(Date.now() / 1000) - 1;
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'receipt', target: ev['id'], receipt: 'displayed' } });
+    await bot.invoke(new Api.messages.ReadHistory({ peer: inputChat(), maxId: 0 }));
+    const ask = (client: typeof person, msgId: number) => client.invoke(new Messages['GetMessageReadParticipants']!({ peer: inputChat(), msgId })) as Promise<Array<{ userId: { toString(): string }; date: number }>>;
+    let readers: Array<{ userId: { toString(): string }; date: number }> = [];
+    for (let i = 0; i < 100 && readers.length < 2; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      readers = await ask(person, sent.id);
+    }
+    assert.equal(readers.length, 2, 'alice (WS) and the bot');
+    assert.ok(readers.some((r) => r.userId.toString() === String(BOT_ID)));
+    assert.ok(readers.every((r) => r.date >= before && r.date <= Math.floor(Date.now() / 1000) + 1));
+    const botsOwn = await bot.sendMessage(-CHAT_ID, { message: 'the bot speaks' });
+    assert.deepEqual(await ask(person, botsOwn.id), [], 'not his message');
+    assert.ok(new LayeredCodec().schemaFor(150).byName.get('readParticipantDate') === undefined, 'layer 150 answers bare user ids');
+  });
 });

@@ -41,7 +41,7 @@ import { registerSend } from './methods/send.ts';
 import { registerForward } from './methods/forward.ts';
 import { registerSearch } from './methods/search.ts';
 import { registerReactions } from './methods/reactions.ts';
-import { registerPeerInfo } from './methods/peer-info.ts';
+import { registerPeerInfo, registerReadParticipants } from './methods/peer-info.ts';
 import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
@@ -181,6 +181,7 @@ export class ChatLayer {
     registerSearch(methods, this.deps);
     registerReactions(methods, this.deps);
     registerPeerInfo(methods, this.deps);
+    registerReadParticipants(methods, this.deps);
     registerDrafts(methods, this.deps);
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);

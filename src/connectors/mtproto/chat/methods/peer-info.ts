@@ -1,9 +1,9 @@
-// Small questions clients ask about a chat or a user: how many of a group are online
+// Small questions clients ask about a chat or a user: who read a message, how many of a group are online
 // (messages.getOnlines), which groups the account shares with someone (messages.getCommonChats),
 // the bar a client shows above a chat (messages.getPeerSettings: nothing to offer here), and the
 // statuses of contacts (contacts.getStatuses: there are no contacts).
 import type { MethodRegistry } from '../../api/registry.ts';
-import { accountsOfChat, badRequest, chatOfPeer, intField, objectField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
+import { accountsOfChat, badRequest, chatOfPeer, intField, liveMessage, objectField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
 import type { Account } from '../directory.ts';
 
 /** Groups getCommonChats answers at most (Telegram's cap). */
@@ -44,4 +44,25 @@ export function registerPeerInfo(methods: MethodRegistry, deps: ChatDeps): void 
   });
 
   register(methods, deps, 'contacts.getStatuses', 'user', () => []);
+}
+
+/**
+ * Who read one of the account's messages (messages.getMessageReadParticipants): everyone whose
+ * read mark in the chat reached it, with when it first did; user ids up to layer 152,
+ * readParticipantDate from 158. Someone else's message: nobody (Telegram answers only for one's own).
+ */
+export function registerReadParticipants(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'messages.getMessageReadParticipants', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const record = await liveMessage(deps, chat, intField(call, 'msg_id'));
+    const me = String(view.account.id);
+    if (record.from !== me) return [];
+    const firstRead = new Map<string, number>();
+    for (const e of (await deps.box.chat(chat.address)).entries) {
+      if (e.k === 'read' && e.u !== undefined && e.u !== me && e.m >= record.id && !firstRead.has(e.u)) firstRead.set(e.u, e.t);
+    }
+    const dated = view.schema.byName.has('readParticipantDate');
+    return [...firstRead].map(([user, date]) => (dated ? { _: 'readParticipantDate', user_id: BigInt(user), date } : BigInt(user)));
+  });
 }
