@@ -47,10 +47,11 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
   const inbox = await readInboxOf(deps, view.account, d.chat);
   const address = d.chat.address;
   const mentioned = await unreadMentionsIn(deps.box, d.log, Math.max(inbox, marks.settings.mentionsRead[address] ?? 0), deps.people.userRef(view.account.id), me);
+  const reacted = await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
-    unread_mentions_count: mentioned.length, unread_reactions_count: (await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me)).length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
+    unread_mentions_count: mentioned.length, unread_reactions_count: reacted.length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
   };
