@@ -86,6 +86,21 @@ export interface Fanout {
 }
 
 /**
+ * Short notes between the instances of one deployment, best effort: a note reaches the instances
+ * subscribed at the moment it is published, once, and none is kept (a note is a hint to act
+ * sooner on something the state already holds, never the only copy of anything).
+ */
+export interface Notes {
+  /** Sends a note (at most MAX_NOTE_BYTES of UTF-8) to every other instance subscribed to `channel`. */
+  publish(channel: string, note: string): Promise<void>;
+  /** Receives the notes other instances publish on `channel` (never this instance's own). */
+  subscribe(channel: string, onNote: (note: string) => void): Stoppable;
+}
+
+/** The largest note (its bytes of UTF-8); a larger one is refused by publish. */
+export const MAX_NOTE_BYTES = 4_096;
+
+/**
  * A sender's transaction id: what recognises a retry of the same send (a WS `txn`, an XMPP
  * origin-id of that JID, an MTProto random_id of that user). `scope` names the authenticated
  * sender (`<connector>:<sender>`), so one sender can never collide with another's ids.
@@ -213,6 +228,13 @@ export interface Bus {
    * reach (memory: one process, the egress consumer already holds every client).
    */
   readonly fanout?: Fanout;
+
+  /**
+   * Best-effort notes to the other instances sharing this bus (redis): what a connector changed
+   * that they may want to tell their own clients at once (they find it in the state anyway).
+   * Undefined when there are none (memory: one process).
+   */
+  readonly notes?: Notes;
 
   /** Reads a room's stream after `since` (exclusive; undefined = from the oldest retained), at most `limit`. */
   readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead>;

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
-import { Drafts, MAX_DRAFTS } from '../../src/connectors/mtproto/chat/drafts.ts';
-import { draftObject } from '../../src/connectors/mtproto/chat/methods/drafts.ts';
+import { Drafts, MAX_DRAFTS, draftObject } from '../../src/connectors/mtproto/chat/drafts.ts';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, withSecondSession, type ChatClient, type GramUpdate } from './chat-harness.ts';
 

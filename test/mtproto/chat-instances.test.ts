@@ -264,3 +264,41 @@ test('two instances on one Redis: a send frame captured on its way to A and repl
     assert.equal([...await bot.getMessages(PEER, { ids: [sent.id] })][0]?.message, 'only once, edited twice');
   });
 });
+
+test('two instances on one Redis: what an account changes for itself on one instance reaches its sessions and the accounts that see it on the other at once (a note between instances)', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, bot, person }) => {
+    // The person is logged in on B; a second session of his on A, as another device.
+    const onA = chatClient(a.mtprotoPort());
+    try {
+      await loginPerson(a, onA);
+      await onA.getDialogs();
+      const seenOnA = updateRecorder(onA);
+      const botSees = updateRecorder(bot);
+      type Ctor = new (x: Record<string, unknown>) => object;
+      const A = Api as unknown as Record<string, Ctor> & { messages: Record<string, Ctor>; account: Record<string, Ctor> };
+      const chatPeer = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+
+      await person.invoke(new A.messages['ToggleDialogPin']!({ pinned: true, peer: new A['InputDialogPeer']!({ peer: chatPeer }) }));
+      const pinned = await seenOnA.next((u) => u.className === 'UpdateDialogPinned');
+      assert.equal(pinned['pinned'], true);
+      await person.invoke(new A.messages['SaveDraft']!({ peer: chatPeer, message: 'typed on B' }));
+      assert.equal(((await seenOnA.next((u) => u.className === 'UpdateDraftMessage'))['draft'] as { message: string }).message, 'typed on B');
+      await person.invoke(new A.messages['MarkDialogUnread']!({ unread: true, peer: new A['InputDialogPeer']!({ peer: chatPeer }) }));
+      assert.equal((await seenOnA.next((u) => u.className === 'UpdateDialogUnreadMark'))['unread'], true);
+      await person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chatPeer }), settings: new A['InputPeerNotifySettings']!({ muteUntil: 2_147_483_647 }) }));
+      assert.equal(((await seenOnA.next((u) => u.className === 'UpdateNotifySettings'))['notifySettings'] as { muteUntil: number }).muteUntil, 2_147_483_647);
+
+      // A new name on B: the bot (on A) is told, and A shows the new name at once, not 30 s later.
+      await person.invoke(new A.account['UpdateProfile']!({ firstName: 'Bobby' }));
+      await botSees.next((u) => u.className === 'UpdateUser' && String(u['userId']) === String(PERSON_ID));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(botSees.all.filter((u) => u.className === 'UpdateUser').length, 1, 'told once: a note is not told back');
+      await bot.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }));
+      const input = await (bot as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(PERSON_ID));
+      const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: input.userId, accessHash: input.accessHash })] })) as Array<{ firstName?: string }>;
+      assert.equal(bob?.firstName, 'Bobby');
+    } finally {
+      await shutdown(onA);
+    }
+  });
+});

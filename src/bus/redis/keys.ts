@@ -22,6 +22,8 @@ export interface BusKeys {
   readonly connectors: string;
   /** Pub/sub channel of the cross-instance fan-out of one channel name (see Fanout). */
   fanout(channel: string): string;
+  /** Pub/sub channel of the notes between instances of one channel name (see Notes). */
+  notes(channel: string): string;
   /** Sorted set of the instances following the fan-out (score: when their registration expires, ms). */
   readonly fanoutMembers: string;
   /** Sorted set of the newest ingress jobs appended when they were published (score: when, ms; append-script.ts). */
@@ -43,6 +45,7 @@ export function busKeys(prefix: string): BusKeys {
     connectors: `${prefix}:egress-connectors`,
     fanout: (channel) => `${prefix}:fanout:${channel}`,
     fanoutMembers: `${prefix}:fanout-members`,
+    notes: (channel) => `${prefix}:notes:${channel}`,
     routedAtPublish: `${prefix}:routed-at-publish`,
   };
 }

@@ -17,6 +17,7 @@ import { DirectDelivery, TRIED_ONCE } from './direct-delivery.ts';
 import { fastPaths, type FastPaths } from './fast-paths.ts';
 import { corkWritesPerTick } from './corked-writes.ts';
 import { RedisFanout } from './fanout.ts';
+import { RedisNotes } from './notes.ts';
 import { OrderedConsumer, type BatchProcessor } from './ordered-consumer.ts';
 import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
@@ -88,6 +89,8 @@ export class RedisBus implements Bus {
   private readonly egress = new Map<string, Queue>();
   private readonly batcher: PublishBatcher;
   private readonly redisFanout: RedisFanout;
+  /** Redis pub/sub on `<prefix>:notes:<channel>`, on a subscriber connection of its own (opened at the first subscribe). */
+  readonly notes: RedisNotes;
   private readonly consumers = new Set<Stoppable>();
   private readonly localEgress = new Set<string>();
   /** The fast path `directDelivery`, when on. */
@@ -130,6 +133,7 @@ export class RedisBus implements Bus {
     this.redisFanout = new RedisFanout(opts.url, this.keys, opts.instanceId, redis, opts.logger,
       () => this.nobodyElseFollows(), (outcome) => this.metrics.fanoutPublishes.inc({ outcome }));
     this.fanout = this.redisFanout;
+    this.notes = new RedisNotes(opts.url, this.keys, opts.instanceId, redis, opts.logger);
     this.dead = new DeadLetterStream(redis, this.keys.dead, opts.logger);
     this.batcher = new PublishBatcher(opts.batch.maxEvents, opts.batch.maxWaitMs, (batches) => this.writeIngress(batches));
   }
@@ -519,6 +523,7 @@ export class RedisBus implements Bus {
     await Promise.all([this.batcher.close(), ...[...this.consumers].map((c) => c.close())]);
     await this.atPublish?.drain();
     await this.redisFanout.close();
+    await this.notes.close();
     await Promise.all([this.ingress.close(), ...[...this.egress.values()].map((q) => q.close())]);
     await Promise.all([this.redis.quit().catch(() => undefined), this.workerRedis.quit().catch(() => undefined)]);
   }

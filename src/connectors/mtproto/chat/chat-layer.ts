@@ -47,6 +47,8 @@ import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
+import { followNews } from './methods/own-news.ts';
+import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
@@ -153,7 +155,11 @@ export class ChatLayer {
    * Redis), so calls and sessions here see it; a no-op with one instance.
    */
   followOthers(): Stoppable | undefined {
-    return this.deps.bus.fanout?.subscribe(FANOUT_CHANNEL, (deliveries) => this.outbound.fannedIn(deliveries), () => this.outbound.resync());
+    const deliveries = this.deps.bus.fanout?.subscribe(FANOUT_CHANNEL, (batch) => this.outbound.fannedIn(batch), () => this.outbound.resync());
+    // What accounts change for themselves on other instances (own-news.ts).
+    const news = followNews(this.deps, (account, change) => announceUser(this.deps, account, change, false));
+    if (deliveries === undefined && news === undefined) return undefined;
+    return { close: async () => { await Promise.all([deliveries?.close(), news?.close()]); } };
   }
 
   /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */

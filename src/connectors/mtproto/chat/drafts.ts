@@ -4,7 +4,10 @@
 // of different chats at once both land, on one instance or several.
 import type { StateStore } from '../../../bus/types.ts';
 import { SpanSchema, splitsSurrogatePair, type Span } from '../../../core/event.ts';
+import type { TlObject } from '../tl/codec.ts';
+import { spansToEntities, type MentionResolver } from './entities.ts';
 import { changeJson } from './json-record.ts';
+import { hasParam, type View } from './render.ts';
 
 /** Drafts one account keeps at most: past it, the oldest goes (a client keeps a few). */
 export const MAX_DRAFTS = 20;
@@ -45,6 +48,16 @@ export class Drafts {
       return next;
     });
   }
+}
+
+/** A draft as a DraftMessage of the viewer's layer (none: draftMessageEmpty). */
+export function draftObject(deps: { readonly people: MentionResolver }, draft: Draft | undefined, view: View): TlObject {
+  if (draft === undefined) return { _: 'draftMessageEmpty' };
+  const entities = draft.spans === undefined ? [] : spansToEntities(draft.text, draft.spans, deps.people);
+  // The reply: `reply_to` (an InputReplyTo) from layer 158 on, `reply_to_msg_id` before.
+  const reply = draft.reply === undefined ? {}
+    : hasParam(view.schema, 'draftMessage', 'reply_to') ? { reply_to: { _: 'inputReplyToMessage', reply_to_msg_id: draft.reply } } : { reply_to_msg_id: draft.reply };
+  return { _: 'draftMessage', message: draft.text, date: draft.date, ...(entities.length > 0 ? { entities } : {}), ...reply };
 }
 
 const keyOf = (accountId: bigint) => `drafts:${accountId}`;

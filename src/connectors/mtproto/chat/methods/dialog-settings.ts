@@ -12,6 +12,7 @@ import type { View } from '../render.ts';
 import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { peerDialogs } from './chats.ts';
 import { tellOwnSessions } from './own-sessions.ts';
+import type { OwnNews } from './own-news.ts';
 
 /** Notification defaults of a kind of chat, by the InputNotifyPeer that names them. */
 const NOTIFY_KINDS: Readonly<Record<string, { key: string; peer: string }>> = {
@@ -33,14 +34,15 @@ const asObject = (v: unknown): TlObject | undefined => (typeof v === 'object' &&
 /** A change that lost to other writers every time: the client tries again. */
 const busy = () => new RpcError(420, 'FLOOD_WAIT_1');
 
-function tell(deps: ChatDeps, ctx: ChatCallContext, view: View, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
-  return tellOwnSessions(deps, view.account, chats, view, updatesAt, ctx.channel?.key);
+function tell(deps: ChatDeps, ctx: ChatCallContext, view: View, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[], news: OwnNews): Promise<void> {
+  return tellOwnSessions(deps, view.account, chats, view, updatesAt, ctx.channel?.key, news);
 }
 
 /** Reading a chat takes its unread mark off (as on Telegram); the other sessions are told. */
 export async function clearUnreadMark(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo): Promise<void> {
   if (!await deps.dialogSettings.markUnread(account.id, chat.address, false)) return;
-  await tellOwnSessions(deps, account, [chat], viewOf(deps, ctx), (at) => [{ _: 'updateDialogUnreadMark', unread: false, peer: dialogPeer(deps.render.peer(chat, at)) }], ctx.channel?.key);
+  await tellOwnSessions(deps, account, [chat], viewOf(deps, ctx), (at) => [{ _: 'updateDialogUnreadMark', unread: false, peer: dialogPeer(deps.render.peer(chat, at)) }], ctx.channel?.key,
+    { kind: 'unread', account: String(account.id), chat: chat.address, unread: false });
 }
 
 export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps): void {
@@ -51,7 +53,8 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const outcome = await deps.dialogSettings.pin(view.account.id, chat.address, pinned);
     if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
     if (outcome === 'busy') throw busy();
-    await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(chat, at)) }]);
+    await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(chat, at)) }],
+      { kind: 'pin', account: String(view.account.id), chat: chat.address, pinned });
     return true;
   });
 
@@ -65,7 +68,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
     if (outcome === 'busy') throw busy();
     const now = chatsSeenOf(deps, view.account, (await deps.dialogSettings.of(view.account.id)).pinned);
-    await tell(deps, ctx, view, now, (at) => [{ _: 'updatePinnedDialogs', order: now.map((c) => dialogPeer(deps.render.peer(c, at))) }]);
+    await tell(deps, ctx, view, now, (at) => [{ _: 'updatePinnedDialogs', order: now.map((c) => dialogPeer(deps.render.peer(c, at))) }], { kind: 'pins', account: String(view.account.id) });
     return true;
   });
 
@@ -81,7 +84,8 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const chat = await chatOfDialogPeer(deps, view.account, objectField(call, 'peer'));
     const unread = call['unread'] === true;
     if (await deps.dialogSettings.markUnread(view.account.id, chat.address, unread)) {
-      await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(chat, at)) }]);
+      await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(chat, at)) }],
+        { kind: 'unread', account: String(view.account.id), chat: chat.address, unread });
     }
     return true;
   });
@@ -106,7 +110,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     await tell(deps, ctx, view, target.chat === undefined ? [] : [target.chat], (at) => [{
       _: 'updateNotifySettings', peer: target.chat === undefined ? { _: target.peer } : { _: 'notifyPeer', peer: deps.render.peer(target.chat, at) },
       notify_settings: peerNotifySettings(settings),
-    }]);
+    }], { kind: 'notify', account: String(view.account.id), key: target.key });
     return true;
   });
 

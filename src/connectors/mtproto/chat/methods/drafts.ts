@@ -5,26 +5,17 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
-import { MAX_DRAFT_SPANS, type Draft } from '../drafts.ts';
-import { spansToEntities, type MentionResolver } from '../entities.ts';
-import { hasParam, type View } from '../render.ts';
+import { MAX_DRAFT_SPANS, draftObject, type Draft } from '../drafts.ts';
+
+import type { View } from '../render.ts';
 import { chatOfPeer, chatsSeenOf, liveMessage, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { tellOwnSessions } from './own-sessions.ts';
 import { replyIdOf, textOf } from './message-input.ts';
 
-/** A draft as a DraftMessage of the viewer's layer (none: draftMessageEmpty). */
-export function draftObject(deps: { readonly people: MentionResolver }, draft: Draft | undefined, view: View): TlObject {
-  if (draft === undefined) return { _: 'draftMessageEmpty' };
-  const entities = draft.spans === undefined ? [] : spansToEntities(draft.text, draft.spans, deps.people);
-  // The reply: `reply_to` (an InputReplyTo) from layer 158 on, `reply_to_msg_id` before.
-  const reply = draft.reply === undefined ? {}
-    : hasParam(view.schema, 'draftMessage', 'reply_to') ? { reply_to: { _: 'inputReplyToMessage', reply_to_msg_id: draft.reply } } : { reply_to_msg_id: draft.reply };
-  return { _: 'draftMessage', message: draft.text, date: draft.date, ...(entities.length > 0 ? { entities } : {}), ...reply };
-}
-
 /** Tells the account's other sessions here what the draft of a chat is now. */
 function announce(deps: ChatDeps, account: Account, chat: ChatInfo, draft: Draft | undefined, view: View, skipSession: string | undefined): Promise<void> {
-  return tellOwnSessions(deps, account, [chat], view, (at) => [{ _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) }], skipSession);
+  return tellOwnSessions(deps, account, [chat], view, (at) => [{ _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) }], skipSession,
+    { kind: 'draft', account: String(account.id), chat: chat.address });
 }
 
 /** After a send with `clear_draft`: the chat's draft goes, and the account's other sessions are told. */

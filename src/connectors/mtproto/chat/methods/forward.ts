@@ -7,12 +7,11 @@
 import { newEventId } from '../../../../core/ids.ts';
 import type { Span } from '../../../../core/event.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
-import type { TlObject } from '../../tl/codec.ts';
 import { displayName } from '../directory.ts';
 import { checked, originOf, publishAll, actorOf } from '../inbound.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES } from '../event-entries.ts';
-import { accountOf, badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
 import { newMessageUpdates } from './send.ts';
 import { refuseUnserved } from './message-input.ts';
 

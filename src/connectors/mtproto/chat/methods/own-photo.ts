@@ -7,16 +7,10 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { MAX_PROFILE_PHOTO_BYTES } from '../profile-photos.ts';
-import type { Account } from '../directory.ts';
 import { announceUser } from './announce-user.ts';
 import { badRequest, listField, objectField, register, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import type { View } from '../render.ts';
-
-/** Tells the accounts that see this one that its photo changed (updateUserPhoto before layer 152). */
-function announce(deps: ChatDeps, account: Account, info: MediaInfo | undefined): Promise<void> {
-  return announceUser(deps, account, (view) => ({ _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(info), previous: false }));
-}
 
 export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void {
   const answer = (view: View, info: MediaInfo | undefined): TlObject => ({
@@ -33,7 +27,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const info = await mediaOfInput(deps, view.account, { _: 'inputMediaUploadedPhoto', file });
     if (info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('IMAGE_PROCESS_FAILED');
     await deps.avatars.set(view.account.id, info);
-    await announce(deps, view.account, info);
+    await announceUser(deps, view.account, 'photo');
     return answer(view, info);
   });
 
@@ -43,7 +37,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const input = objectField(call, 'id');
     if (input?._ === 'inputPhotoEmpty') {
       await deps.avatars.set(view.account.id, undefined);
-      await announce(deps, view.account, undefined);
+      await announceUser(deps, view.account, 'photo');
       return answer(view, undefined);
     }
     // A photo sent before (its id and access hash), as a profile photo.
@@ -53,7 +47,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     }) : undefined;
     if (info === undefined || info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('PHOTO_ID_INVALID');
     await deps.avatars.set(view.account.id, info);
-    await announce(deps, view.account, info);
+    await announceUser(deps, view.account, 'photo');
     return answer(view, info);
   });
 
@@ -64,7 +58,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const asked = listField(call, 'id').flatMap((v) => (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && (v as TlObject)._ === 'inputPhoto' ? [(v as TlObject)['id']] : []));
     if (current === undefined || !asked.some((id) => typeof id === 'bigint' && id.toString() === current.file)) return [];
     await deps.avatars.set(view.account.id, undefined);
-    await announce(deps, view.account, undefined);
+    await announceUser(deps, view.account, 'photo');
     return [BigInt(current.file)];
   });
 }

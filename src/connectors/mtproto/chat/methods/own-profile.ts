@@ -1,27 +1,12 @@
 // An account's own name and bio, set from its client: account.updateProfile. The name shows
 // wherever the account shows (account-profiles.ts); the accounts that see it are told at once.
 import type { MethodRegistry } from '../../api/registry.ts';
-import type { TlObject } from '../../tl/codec.ts';
-import type { TlSchema } from '../../tl/schema.ts';
-import type { Account } from '../directory.ts';
 import { RpcError } from '../../session/rpc.ts';
 import { changedProfile } from '../account-profiles.ts';
 import { announceUser } from './announce-user.ts';
-import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
-/**
- * The news of a changed name before layer 152: updateUserName, with the username as a string up
- * to layer 145 and as a vector of usernames from 148.
- */
-export function nameUpdate(shown: Account, schema: TlSchema): TlObject {
-  const vector = schema.byName.get('updateUserName')?.params.some((p) => p.name === 'usernames') === true;
-  return {
-    _: 'updateUserName', user_id: shown.id, first_name: shown.firstName, last_name: shown.lastName ?? '',
-    ...(vector
-      ? { usernames: shown.username === undefined ? [] : [{ _: 'username', editable: true, active: true, username: shown.username }] }
-      : { username: shown.username ?? '' }),
-  };
-}
+export { nameUpdate } from './announce-user.ts';
+import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
 export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'account.updateProfile', 'user', async (call, ctx) => {
@@ -39,8 +24,7 @@ export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): voi
     });
     if (refused !== undefined) throw badRequest(refused);
     if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
-    const shown = deps.profiles.shown(account);
-    await announceUser(deps, account, (v) => nameUpdate(shown, v.schema));
+    await announceUser(deps, account, 'name');
     return deps.render.userObject({ kind: 'account', account }, view);
   });
 
@@ -51,8 +35,7 @@ export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): voi
     const outcome = await deps.usernames.change(account, stringField(call, 'username') ?? '');
     if (outcome === 'busy') throw new RpcError(420, 'FLOOD_WAIT_1');
     if (outcome !== 'ok') throw badRequest(outcome);
-    const shown = deps.profiles.shown(account);
-    await announceUser(deps, account, (v) => nameUpdate(shown, v.schema));
+    await announceUser(deps, account, 'name');
     return deps.render.userObject({ kind: 'account', account }, view);
   });
 

@@ -1,13 +1,16 @@
 // Telling an account's other sessions what one of them changed for the account alone (a draft,
 // a pinned chat, a mute): pushed to its sessions on this instance but the calling one, which has
-// the answer. Sessions on other instances see it when they next ask (dialogs, getAllDrafts...).
+// the answer, and told to the other instances as a note (own-news.ts), whose sessions get the
+// same updates from there.
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
 import { viewAt, type ChatDeps } from './common.ts';
+import { tellOtherInstances, type OwnNews } from './own-news.ts';
 
 /** Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats`. */
-export async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined): Promise<void> {
+export async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined, news: OwnNews): Promise<void> {
+  tellOtherInstances(deps, news);
   if (!deps.live.reaches(account.id, skipSession)) return;
   // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
   const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);

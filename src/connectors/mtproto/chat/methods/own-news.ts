@@ -1,0 +1,100 @@
+// What an account changed for itself (its name or photo, a draft, a pin, an unread mark, a
+// notification setting) is pushed to its sessions on this instance at once (own-sessions.ts,
+// announce-user.ts), and told to the other instances of the deployment as a note (the bus's
+// notes, best effort), so that its sessions there are told at once too: each instance rebuilds
+// the same updates from the state, which already holds the change. Without notes (one instance),
+// or when one is lost, those sessions see the change when they next ask.
+import { z } from 'zod';
+import type { Stoppable } from '../../../../bus/types.ts';
+import { peerNotifySettings } from '../dialog-settings.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import type { View } from '../render.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
+import { draftObject } from '../drafts.ts';
+
+export const OWN_NEWS_CHANNEL = 'mtproto-own';
+
+const NewsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('user'), account: z.string().regex(/^\d{1,20}$/), change: z.enum(['name', 'photo']) }),
+  z.object({ kind: z.literal('draft'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512) }),
+  z.object({ kind: z.literal('pin'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), pinned: z.boolean() }),
+  z.object({ kind: z.literal('pins'), account: z.string().regex(/^\d{1,20}$/) }),
+  z.object({ kind: z.literal('unread'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), unread: z.boolean() }),
+  z.object({ kind: z.literal('notify'), account: z.string().regex(/^\d{1,20}$/), key: z.string().max(512) }),
+]);
+export type OwnNews = z.infer<typeof NewsSchema>;
+
+/** Tells the other instances (best effort: a failure is logged, the change stands). */
+export function tellOtherInstances(deps: ChatDeps, news: OwnNews): void {
+  deps.bus.notes?.publish(OWN_NEWS_CHANNEL, JSON.stringify(news)).catch((err: unknown) => {
+    deps.logger.warn({ err, kind: news.kind }, 'mtproto: could not tell the other instances of an account\'s change (their sessions see it when they ask)');
+  });
+}
+
+const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
+
+/** Pushes `updatesAt` to every session of the account here (none is the one that made it). */
+async function pushToAll(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
+  if (!deps.live.has(account.id)) return;
+  const view = viewAt(deps, account, 0);
+  const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
+  deps.live.push(account.id, (layer) => {
+    const at = viewAt(deps, account, layer);
+    return { _: 'updates', updates: updatesAt(at), users, chats: deps.render.chatObjects(chats, at), date: at.now, seq: 0 };
+  });
+}
+
+/** What another instance told: the same updates its sessions got, to the sessions here. */
+export async function onNews(deps: ChatDeps, raw: string, announce: (account: Account, change: 'name' | 'photo') => Promise<void>): Promise<void> {
+  let news: OwnNews;
+  try {
+    news = NewsSchema.parse(JSON.parse(raw));
+  } catch {
+    deps.logger.warn('mtproto: a note from another instance that is no account change, dropped');
+    return;
+  }
+  const account = deps.directory.account(BigInt(news.account));
+  if (account === undefined) return;
+  switch (news.kind) {
+    case 'user':
+      // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
+      await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
+      return announce(account, news.change);
+    case 'draft': {
+      const chats = chatsSeenOf(deps, account, [news.chat]);
+      const draft = (await deps.drafts.of(account.id))[news.chat];
+      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDraftMessage', peer: deps.render.peer(c, at), draft: draftObject(deps, draft, at) })));
+    }
+    case 'pin': {
+      const chats = chatsSeenOf(deps, account, [news.chat]);
+      const pinned = news.pinned;
+      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(c, at)) })));
+    }
+    case 'pins': {
+      const chats = chatsSeenOf(deps, account, (await deps.dialogSettings.of(account.id)).pinned);
+      return pushToAll(deps, account, chats, (at) => [{ _: 'updatePinnedDialogs', order: chats.map((c) => dialogPeer(deps.render.peer(c, at))) }]);
+    }
+    case 'unread': {
+      const chats = chatsSeenOf(deps, account, [news.chat]);
+      const unread = news.unread;
+      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })));
+    }
+    case 'notify': {
+      const settings = peerNotifySettings((await deps.dialogSettings.of(account.id)).notify[news.key]);
+      const kind = ({ users: 'notifyUsers', chats: 'notifyChats', broadcasts: 'notifyBroadcasts' } as Record<string, string>)[news.key];
+      const chats = kind === undefined ? chatsSeenOf(deps, account, [news.key]) : [];
+      if (kind === undefined && chats.length === 0) return;
+      return pushToAll(deps, account, chats, (at) => [{
+        _: 'updateNotifySettings', peer: kind !== undefined ? { _: kind } : { _: 'notifyPeer', peer: deps.render.peer(chats[0]!, at) }, notify_settings: settings,
+      }]);
+    }
+  }
+}
+
+/** Follows the other instances' notes; undefined without notes (one instance). */
+export function followNews(deps: ChatDeps, announce: (account: Account, change: 'name' | 'photo') => Promise<void>): Stoppable | undefined {
+  return deps.bus.notes?.subscribe(OWN_NEWS_CHANNEL, (raw) => {
+    onNews(deps, raw, announce).catch((err: unknown) => deps.logger.warn({ err }, 'mtproto: telling the sessions here of another instance\'s account change failed'));
+  });
+}
