@@ -12,6 +12,7 @@ import type { View } from '../render.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
 import { draftObject } from '../drafts.ts';
+import { tellOwnSessions } from './own-sessions.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
@@ -34,15 +35,9 @@ export function tellOtherInstances(deps: ChatDeps, news: OwnNews): void {
 
 const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
 
-/** Pushes `updatesAt` to every session of the account here (none is the one that made it). */
-async function pushToAll(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
-  if (!deps.live.has(account.id)) return;
-  const view = viewAt(deps, account, 0);
-  const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
-  deps.live.push(account.id, (layer) => {
-    const at = viewAt(deps, account, layer);
-    return { _: 'updates', updates: updatesAt(at), users, chats: deps.render.chatObjects(chats, at), date: at.now, seq: 0 };
-  });
+/** Pushes `updatesAt` to every session of the account here (none of them made the change). */
+function pushToAll(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
+  return tellOwnSessions(deps, account, chats, viewAt(deps, account, 0), updatesAt, undefined, undefined);
 }
 
 /** What another instance told: the same updates its sessions got, to the sessions here. */

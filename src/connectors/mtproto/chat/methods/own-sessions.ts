@@ -8,9 +8,12 @@ import type { View } from '../render.ts';
 import { viewAt, type ChatDeps } from './common.ts';
 import { tellOtherInstances, type OwnNews } from './own-news.ts';
 
-/** Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats`. */
-export async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined, news: OwnNews): Promise<void> {
-  tellOtherInstances(deps, news);
+/**
+ * Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats`, and tells the
+ * other instances `news` (undefined: this is what another instance told; not told back).
+ */
+export async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined, news: OwnNews | undefined): Promise<void> {
+  if (news !== undefined) tellOtherInstances(deps, news);
   if (!deps.live.reaches(account.id, skipSession)) return;
   // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
   const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
