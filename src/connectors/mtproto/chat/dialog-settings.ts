@@ -29,10 +29,12 @@ export interface DialogSettingsOf {
   readonly mentionsRead: Readonly<Record<string, number>>;
   /** Per chat: the log position up to which the reactions to the account's messages are seen. */
   readonly reactionsRead: Readonly<Record<string, number>>;
+  /** Per chat: the message up to which the account cleared its history (messages.deleteHistory): hidden from it. */
+  readonly clearedUpTo: Readonly<Record<string, number>>;
 }
 
 /** The marks that only move forward, one per chat. */
-export type SeenMark = 'mentionsRead' | 'reactionsRead';
+export type SeenMark = 'mentionsRead' | 'reactionsRead' | 'clearedUpTo';
 
 /** Settings as a PeerNotifySettings (the fields every layer has; no sounds). */
 export function peerNotifySettings(settings: NotifySettings | undefined): TlObject {
@@ -44,7 +46,7 @@ export function peerNotifySettings(settings: NotifySettings | undefined): TlObje
   };
 }
 
-const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {}, reactionsRead: {} };
+const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {}, reactionsRead: {}, clearedUpTo: {} };
 
 export type PinOutcome = 'ok' | 'too-many';
 
@@ -146,7 +148,7 @@ function parseSettings(raw: string | undefined): DialogSettingsOf {
     }
     return {
       pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify,
-      mentionsRead: positions(v.mentionsRead), reactionsRead: positions(v.reactionsRead),
+      mentionsRead: positions(v.mentionsRead), reactionsRead: positions(v.reactionsRead), clearedUpTo: positions(v.clearedUpTo),
     };
   } catch {
     return NONE;

@@ -23,6 +23,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'contacts.search': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
+  'messages.deleteHistory': 'send',
   'messages.sendReaction': 'send',
   'messages.readHistory': 'send',
   // A new name is written and announced to everyone who sees the account.

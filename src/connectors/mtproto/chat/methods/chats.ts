@@ -43,10 +43,12 @@ export async function ownMarksOf(deps: ChatDeps, account: Account): Promise<OwnM
 
 export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, marks: OwnMarks): Promise<TlObject> {
   const me = String(view.account.id);
-  const inbox = await readInboxOf(deps, view.account, d.chat);
   const address = d.chat.address;
+  // What the account cleared (deleteHistory) counts as read.
+  const cleared = marks.settings.clearedUpTo[address] ?? 0;
+  const inbox = Math.max(await readInboxOf(deps, view.account, d.chat), cleared);
   const mentioned = await unreadMentionsIn(deps.box, d.log, Math.max(inbox, marks.settings.mentionsRead[address] ?? 0), deps.people.userRef(view.account.id), me);
-  const reacted = await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me);
+  const reacted = (await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me)).filter((r) => r.id > cleared);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
@@ -64,7 +66,7 @@ export async function peerDialogs(deps: ChatDeps, view: View, chats: readonly Ch
   const marks = await ownMarksOf(deps, view.account);
   for (const chat of chats) {
     const log = await deps.box.chat(chat.address);
-    const top = await topOf(deps, log);
+    const top = await topOf(deps, log, marks.settings.clearedUpTo[chat.address]);
     dialogs.push(await dialogObject(deps, view, { chat, log, top }, marks));
     if (top !== undefined) { messages.push(deps.render.message(top, view)); users.push(...usersOfRecord(top)); }
     users.push(...deps.render.usersOfChat(chat, view));
@@ -76,8 +78,9 @@ export async function peerDialogs(deps: ChatDeps, view: View, chats: readonly Ch
   };
 }
 
-async function topOf(deps: ChatDeps, log: ChatLog): Promise<MessageRecord | undefined> {
-  const ids = log.messageIds();
+/** The newest message of a chat the account has not cleared (`above`: its cleared mark). */
+async function topOf(deps: ChatDeps, log: ChatLog, above = 0): Promise<MessageRecord | undefined> {
+  const ids = log.messageIds().filter((id) => id > above);
   for (let i = ids.length - 1; i >= 0 && i >= ids.length - 10; i--) {
     const record = await deps.box.record(ids[i]!);
     if (record !== undefined && record.deleted !== true) return record;
@@ -97,7 +100,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const marks = await ownMarksOf(deps, view.account);
     for (const chat of await chatsOfAccount(deps, view.account)) {
       const log = await deps.box.chat(chat.address);
-      const top = await topOf(deps, log);
+      const top = await topOf(deps, log, marks.settings.clearedUpTo[chat.address]);
       if (chat.direct === undefined) {
         all.push({ chat, log, top });
         continue;
@@ -178,7 +181,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const log = await deps.box.chat(chat.address);
-    const ids = log.messageIds().reverse();
+    const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
+    const ids = log.messageIds().filter((id) => id > cleared).reverse();
     const offsetId = intField(call, 'offset_id');
     const offsetDate = intField(call, 'offset_date');
     const maxId = intField(call, 'max_id');
@@ -209,6 +213,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.getMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const visible = new Map((await chatsOfAccount(deps, view.account)).map((c) => [c.address, c]));
+    const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo;
     const messages: TlObject[] = [];
     const users: bigint[] = [];
     const chats = new Set<ChatInfo>();
@@ -217,7 +222,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       const id = inner?._ === 'inputMessageID' || inner?._ === 'inputMessageReplyTo' ? intField(inner, 'id') : 0;
       const record = id > 0 ? await deps.box.record(id) : undefined;
       const chat = record === undefined ? undefined : visible.get(record.chat);
-      if (record === undefined || chat === undefined) {
+      if (record === undefined || chat === undefined || record.id <= (cleared[record.chat] ?? 0)) {
         messages.push({ _: 'messageEmpty', id });
         continue;
       }

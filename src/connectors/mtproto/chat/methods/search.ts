@@ -52,10 +52,12 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   const minDate = intField(call, 'min_date');
   const maxDate = intField(call, 'max_date');
   const candidates: number[] = [];
+  const cleared = (await deps.dialogSettings.of(account.id)).clearedUpTo;
   for (const chat of chats) {
     const log = await deps.box.chat(chat.address);
     const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
-    for (const id of log.messageIds()) {
+    // What the account cleared (deleteHistory) is not found.
+    for (const id of log.messageIds().filter((m) => m > (cleared[chat.address] ?? 0))) {
       const date = dates.get(id) ?? 0;
       if ((offsetId > 0 && id >= offsetId) || (maxId > 0 && id >= maxId) || (minId > 0 && id <= minId)) continue;
       if ((minDate > 0 && date < minDate) || (maxDate > 0 && date > maxDate)) continue;

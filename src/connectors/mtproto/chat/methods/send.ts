@@ -66,6 +66,9 @@ async function newestCanonical(deps: ChatDeps, ids: readonly number[]): Promise<
   return undefined;
 }
 
+/** Own messages one messages.deleteHistory with `revoke` retracts at most (the client calls again for more). */
+const MAX_RETRACTED = 100;
+
 /** Messages a read mark looks back through for one to point its receipt at. */
 const RECEIPT_LOOKBACK = 10;
 
@@ -169,6 +172,50 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   // Basic groups and private chats: ids without a peer. Only one's own messages can be deleted, for
   // everyone. A message that is one of several of a canonical message (a file of an album, a part
   // of a long text) deletes them all: the canonical retraction has no finer grain.
+  /** Publishes a canonical retraction per target; each wrote a deletion per message it deleted here (event-entries.ts). */
+  async function retract(ctx: ChatCallContext, account: Account, targets: readonly { record: MessageRecord; chat: ChatInfo }[]) {
+    const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
+      chat,
+      event: checked({
+        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
+        target: record.ev,
+      }),
+    })));
+    return Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)));
+  }
+
+  /**
+   * Clearing a chat's history for the account (messages.deleteHistory): everything up to max_id
+   * (0: all) is hidden from it (its cleared mark: history, dialogs, search, unread counts; other
+   * accounts and networks keep theirs). With `revoke`, its own messages among them are also
+   * retracted, for everyone, 100 a call: while more remain the answer's `offset` is positive and
+   * the client calls again (as Telegram's). Others' messages cannot be deleted on their networks.
+   */
+  register(methods, deps, 'messages.deleteHistory', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = view.account;
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const maxId = intField(call, 'max_id');
+    const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => maxId <= 0 || id <= maxId);
+    const upTo = ids.at(-1);
+    const unchanged = async () => ({ _: 'messages.affectedHistory', pts: await deps.pts.current(account), pts_count: 0, offset: 0 });
+    if (upTo === undefined) return unchanged();
+    if (!await deps.dialogSettings.markSeen(account.id, 'clearedUpTo', chat.address, upTo)) throw new RpcError(420, 'FLOOD_WAIT_1');
+    if (call['revoke'] !== true) return unchanged();
+    const own: { record: MessageRecord; chat: ChatInfo }[] = [];
+    const events = new Set<string>();
+    let more = false;
+    for (const id of [...ids].reverse()) {
+      const record = await deps.box.record(id);
+      if (record === undefined || record.deleted === true || record.service !== undefined || record.from !== String(account.id) || events.has(record.ev)) continue;
+      if (own.length === MAX_RETRACTED) { more = true; break; }
+      events.add(record.ev);
+      own.push({ record, chat });
+    }
+    await retract(ctx, account, own);
+    return { _: 'messages.affectedHistory', pts: await deps.pts.current(account), pts_count: 0, offset: more ? own.at(-1)!.record.id : 0 };
+  });
+
   register(methods, deps, 'messages.deleteMessages', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const visible = new Map((await chatsOfAccount(deps, account)).map((c) => [c.address, c]));
@@ -184,15 +231,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       events.add(record.ev);
       targets.push({ record, chat });
     }
-    const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
-      chat,
-      event: checked({
-        v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
-        target: record.ev,
-      }),
-    })));
-    // Each retraction wrote a deletion per message it deleted here (event-entries.ts).
-    const written = await Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)));
+    const written = await retract(ctx, account, targets);
     const entries = written.flat();
     if (entries.length === 0) return { _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 };
     // One that deleted more than was asked (an album, a split text) is pushed to this session too

@@ -38,7 +38,7 @@ export function registerUnreadNotices(methods: MethodRegistry, deps: ChatDeps): 
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const [inbox, settings, log] = await Promise.all([readInboxOf(deps, view.account, chat), deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
-    const all = await unreadMentionsIn(deps.box, log, Math.max(inbox, settings.mentionsRead[chat.address] ?? 0), deps.people.userRef(view.account.id), String(view.account.id));
+    const all = await unreadMentionsIn(deps.box, log, Math.max(inbox, settings.mentionsRead[chat.address] ?? 0, settings.clearedUpTo[chat.address] ?? 0), deps.people.userRef(view.account.id), String(view.account.id));
     return pageOf(deps, view, chat, all, call);
   });
 
@@ -46,7 +46,7 @@ export function registerUnreadNotices(methods: MethodRegistry, deps: ChatDeps): 
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const [settings, log] = await Promise.all([deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
-    const all = await unreadReactionsIn(deps.box, log, settings.reactionsRead[chat.address] ?? 0, String(view.account.id));
+    const all = (await unreadReactionsIn(deps.box, log, settings.reactionsRead[chat.address] ?? 0, String(view.account.id))).filter((r) => r.id > (settings.clearedUpTo[chat.address] ?? 0));
     return pageOf(deps, view, chat, all, call);
   });
 
