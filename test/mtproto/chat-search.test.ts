@@ -48,6 +48,11 @@ test('search: by text, sender and kind of file, in a chat or in all of them, new
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterDocument') })), ['a table']);
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterMyMentions') })), ['hi bob']);
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterVoice') })), [], 'a kind the bridge never has');
+    // The counters clients show for a chat's shared media: one per filter asked.
+    const counters = await person.invoke(new AllApi.messages['GetSearchCounters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), filters: ['InputMessagesFilterPhotos', 'InputMessagesFilterDocument', 'InputMessagesFilterUrl', 'InputMessagesFilterMyMentions', 'InputMessagesFilterVoice'].map(filter) })) as Array<{ filter: { className: string }; count: number; inexact?: boolean }>;
+    assert.deepEqual(counters.map((c) => [c.filter.className, c.count, Boolean(c.inexact)]), [
+      ['InputMessagesFilterPhotos', 1, false], ['InputMessagesFilterDocument', 1, false], ['InputMessagesFilterUrl', 1, false], ['InputMessagesFilterMyMentions', 1, false], ['InputMessagesFilterVoice', 0, false],
+    ]);
 
     // In every chat of the account (inputPeerEmpty): the private message too; paged by offset_id.
     const everywhere = (fields: Record<string, unknown>) => person.invoke(new AllApi.messages['Search']!({
@@ -94,5 +99,8 @@ test('search: by text, sender and kind of file, in a chat or in all of them, new
     const needle = (rec.all.find((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'the needle')!['message'] as GramMessage).id;
     const nearer = await search({ q: 'needle', offsetId: needle + 1 }) as Found;
     assert.deepEqual(texts(nearer.messages), ['the needle'], 'found from an offset within reach');
+    // The counters count the newest MAX_SEARCH_READS and say they are a floor: the picture is older.
+    const [photos] = await person.invoke(new AllApi.messages['GetSearchCounters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), filters: [filter('InputMessagesFilterPhotos')] })) as Array<{ count: number; inexact?: boolean }>;
+    assert.deepEqual([photos?.count, photos?.inexact], [0, true]);
   });
 });

@@ -9,7 +9,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { View } from '../render.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
-import { badRequest, chatOfPeer, chatsOfAccount, intField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 /** Messages one search call reads at most (each is a read of the state when it is not cached). */
 export const MAX_SEARCH_READS = 1_000;
@@ -90,7 +90,27 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   return complete ? { _: 'messages.messages', ...body } : { _: 'messages.messagesSlice', count: found.length + (candidates.length - read), ...body };
 }
 
+/** Filters one getSearchCounters call counts at most. */
+const MAX_COUNTERS = 16;
+
 export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
+  // How many messages of a chat each filter finds (clients show "12 photos, 3 files" from it):
+  // the newest MAX_SEARCH_READS messages are counted; past them a count is `inexact` (a floor).
+  register(methods, deps, 'messages.getSearchCounters', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const filters = listField(call, 'filters').slice(0, MAX_COUNTERS).filter((f): f is TlObject => typeof f === 'object' && f !== null && !Array.isArray(f) && !(f instanceof Uint8Array));
+    const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
+    const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => id > cleared);
+    const counted = ids.slice(-MAX_SEARCH_READS);
+    const me = deps.people.userRef(view.account.id);
+    const records = (await Promise.all(counted.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
+    return filters.map((filter) => {
+      const kind = filterOf(filter, (r) => (r.spans ?? []).some((sp) => sp.type === 'mention' && sp.user === me));
+      return { _: 'messages.searchCounter', filter, count: records.filter(kind).length, ...(counted.length < ids.length ? { inexact: true } : {}) };
+    });
+  });
+
   register(methods, deps, 'messages.search', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const peer = objectField(call, 'peer');
