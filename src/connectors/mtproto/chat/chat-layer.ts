@@ -47,6 +47,7 @@ import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
+import { registerPins } from './methods/pins.ts';
 import { followNews } from './methods/own-news.ts';
 import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
@@ -193,6 +194,7 @@ export class ChatLayer {
     registerNothingToShow(methods, this.deps);
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
+    registerPins(methods, this.deps);
     registerContacts(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);

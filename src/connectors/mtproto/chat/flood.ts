@@ -24,6 +24,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.deleteHistory': 'send',
+  'messages.updatePinnedMessage': 'send',
+  'messages.unpinAllMessages': 'send',
   'messages.sendReaction': 'send',
   'messages.readHistory': 'send',
   // A new name is written and announced to everyone who sees the account.

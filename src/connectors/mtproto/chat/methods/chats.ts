@@ -10,6 +10,7 @@ import type { View } from '../render.ts';
 import { draftObject, type DraftsOfAccount } from '../drafts.ts';
 import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { botInfoOf } from './bot-commands.ts';
+import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsIn, unreadReactionsIn } from '../unread-notices.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
@@ -86,6 +87,12 @@ async function topOf(deps: ChatDeps, log: ChatLog, above = 0): Promise<MessageRe
     if (record !== undefined && record.deleted !== true) return record;
   }
   return undefined;
+}
+
+/** The chat's pinned message for its full chat, when there is one. */
+async function pinnedField(deps: ChatDeps, chat: ChatInfo): Promise<{ pinned_msg_id?: number }> {
+  const id = await pinnedOf(deps, chat);
+  return id > 0 ? { pinned_msg_id: id } : {};
 }
 
 export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
@@ -168,6 +175,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
         _: 'chatFull', id: chat.id, about: `Bridged room "${chat.room}" (Switchboard)`,
         participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
         notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
+        ...await pinnedField(deps, chat),
         // The bots of the group and their commands, which clients list for "/".
         bot_info: await Promise.all(members.filter((a) => a.bot).map((bot) => botInfoOf(deps, bot, chat))),
       },
