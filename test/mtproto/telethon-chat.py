@@ -77,6 +77,14 @@ async def person(port, n, e, phone, chat_id):
     await client(functions.messages.SendReactionRequest(peer=types.InputPeerChat(chat_id), msg_id=sent.id, reaction='👍'))
     reactors = await client(functions.messages.GetMessageReactionsListRequest(peer=types.InputPeerChat(chat_id), id=sent.id, limit=10))
     say('reactors', count=reactors.count, reactions=[[r.peer_id.user_id, r.reaction] for r in reactors.reactions])
+    # A pin, the shared-media counts, and clearing the chat for itself (layer 144's shapes).
+    await client.pin_message(types.InputPeerChat(chat_id), sent.id)
+    full = await client(functions.messages.GetFullChatRequest(chat_id))
+    counters = await client(functions.messages.GetSearchCountersRequest(peer=types.InputPeerChat(chat_id), filters=[types.InputMessagesFilterDocument()]))
+    say('pinned-message', id=full.full_chat.pinned_msg_id, documents=[c.count for c in counters])
+    await client(functions.messages.DeleteHistoryRequest(peer=types.InputPeerChat(chat_id), max_id=0, just_clear=True))
+    left = await client.get_messages(types.InputPeerChat(chat_id), limit=10)
+    say('cleared', texts=[m.raw_text for m in left if isinstance(m, types.Message)])
     # A private chat: the WS side writes first; the answer goes to the user the update named.
     say('waiting-private')
     got = await asyncio.wait_for(private, 20)

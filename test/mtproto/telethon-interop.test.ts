@@ -178,6 +178,9 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.deepEqual(await telethon.step('drafts'), { step: 'drafts', texts: ['later'], replies: [sentId] });
     assert.deepEqual(await telethon.step('pinned'), { step: 'pinned', ids: [CHAT_ID], flags: [true] });
     assert.deepEqual(await telethon.step('reactors'), { step: 'reactors', count: 1, reactions: [[PERSON_ID, '👍']] });
+    assert.deepEqual(await telethon.step('pinned-message'), { step: 'pinned-message', id: sentId, documents: [4] }, 'its message pinned; the album and its forward: four documents');
+    assert.equal((await wsEvent(ws, 'message', (ev) => String(ev['text']).startsWith('📌')))['text'], '📌 Pinned: «hello from a person on telethon»');
+    assert.deepEqual(await telethon.step('cleared'), { step: 'cleared', texts: [] }, 'its history, cleared for it');
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
     const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });
