@@ -155,3 +155,26 @@ test('@mtproto/core: a file each way (saveFilePart + sendMedia to a WS client; a
     assert.deepEqual(Buffer.from(file['bytes'] as Uint8Array), csv);
   });
 });
+
+test('@mtproto/core: a bot\'s own things in its shapes (commands, a draft, a pin, a location as text, the arrangements)', { timeout: 60_000 }, async () => {
+  await withCoreClient(async (s, ws) => {
+    assert.equal(await s.call('bots.setBotCommands', { scope: { _: 'botCommandScopeDefault' }, lang_code: '', commands: [{ _: 'botCommand', command: 'start', description: 'Start' }] }), true);
+    const commands = list(await s.call('bots.getBotCommands', { scope: { _: 'botCommandScopeDefault' }, lang_code: '' }));
+    assert.deepEqual(commands.map((c) => c['command']), ['start']);
+
+    assert.equal(await s.call('messages.saveDraft', { peer: PEER, message: 'half written' }), true);
+    const drafts = await s.call('messages.getAllDrafts');
+    assert.deepEqual(list(drafts['updates']).map((u) => (u['draft'] as Record<string, unknown>)['message']), ['half written']);
+
+    await s.call('messages.sendMedia', { peer: PEER, media: { _: 'inputMediaGeoPoint', geo_point: { _: 'inputGeoPoint', lat: 48.8584, long: 2.2945 } }, message: '', random_id: '77' });
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📍')))['text'], '📍 Location: 48.85840, 2.29450');
+
+    const sent = await s.call('messages.sendMessage', { peer: PEER, message: 'pin me', random_id: '78' });
+    await s.call('messages.updatePinnedMessage', { peer: PEER, id: sent['id'] });
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌')))['text'], '📌 Pinned: «pin me»');
+
+    assert.equal(await s.call('messages.toggleDialogPin', { pinned: true, peer: { _: 'inputDialogPeer', peer: PEER } }), true);
+    const pinned = await s.call('messages.getPinnedDialogs', { folder_id: 0 });
+    assert.equal(list(pinned['dialogs']).length, 1);
+  });
+});
