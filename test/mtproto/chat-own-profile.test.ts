@@ -8,7 +8,7 @@ import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { nameUpdate } from '../../src/connectors/mtproto/chat/methods/own-profile.ts';
 import { Directory, type Account } from '../../src/connectors/mtproto/chat/directory.ts';
 import { AccountProfiles } from '../../src/connectors/mtproto/chat/account-profiles.ts';
-import { Usernames } from '../../src/connectors/mtproto/chat/usernames.ts';
+import { FREED_TTL_MS, Usernames } from '../../src/connectors/mtproto/chat/usernames.ts';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, chatClient, loginBot, rpcError, shutdown, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramEntity } from './chat-harness.ts';
@@ -152,4 +152,19 @@ test('two accounts claiming one username at once: exactly one gets it', async ()
   assert.deepEqual([...outcomes].sort(), ['USERNAME_OCCUPIED', 'ok']);
   const holder = await usernames.holder('SHARED_NAME');
   assert.equal(holder?.id, outcomes[0] === 'ok' ? 11n : 12n);
+});
+
+test('a released username claim expires: an account cycling through names leaves no claims behind', async () => {
+  let now = 1_000_000;
+  const state = new LocalState(undefined, () => now).store('mtproto');
+  const directory = new Directory([{ id: 11, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  const profiles = new AccountProfiles(state, directory, silentLogger, () => now);
+  const usernames = new Usernames(state, directory, { identityNamed: () => undefined }, profiles);
+  const a = directory.account(11n)!;
+  assert.equal(await usernames.change(a, 'first_name'), 'ok');
+  assert.equal(await usernames.change(a, 'second_name'), 'ok');
+  assert.equal(await state.get('username:first_name'), '', 'released');
+  now += FREED_TTL_MS + 1;
+  assert.equal(await state.get('username:first_name'), undefined, 'and gone');
+  assert.equal(await state.get('username:second_name'), '11', 'the one it has stays');
 });

@@ -13,6 +13,11 @@ export const USERNAME = /^[a-zA-Z][a-zA-Z0-9_]{3,30}[a-zA-Z0-9]$/;
 
 /** A released claim: anyone may take the username. */
 const FREE = '';
+/**
+ * How long a released claim is kept before it expires (absent is free too): released claims must
+ * not pile up in the state, one for every username an account ever had.
+ */
+export const FREED_TTL_MS = 60_000;
 
 export type UsernameOutcome = 'ok' | 'USERNAME_INVALID' | 'USERNAME_OCCUPIED' | 'USERNAME_NOT_MODIFIED';
 /** A change that lost to other writers of the account's profile every time (its claim is then stale: free). */
@@ -58,7 +63,7 @@ export class Usernames {
       await this.profiles.change(account.id, (current) => ({ ...current, username: before?.username }));
       return 'USERNAME_OCCUPIED';
     }
-    if (previous !== undefined && previous.toLowerCase() !== lower) await this.state.replace(keyOf(previous.toLowerCase()), String(account.id), FREE);
+    if (previous !== undefined && previous.toLowerCase() !== lower) await this.state.replace(keyOf(previous.toLowerCase()), String(account.id), FREE, FREED_TTL_MS);
     return 'ok';
   }
 
