@@ -11,8 +11,7 @@ import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
 import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { peerDialogs } from './chats.ts';
-import { tellOwnSessions } from './own-sessions.ts';
-import type { OwnNews } from './own-news.ts';
+import { dialogPeer, tellAccount, type OwnNews } from './own-news.ts';
 
 /** Notification defaults of a kind of chat, by the InputNotifyPeer that names them. */
 const NOTIFY_KINDS: Readonly<Record<string, { key: string; peer: string }>> = {
@@ -20,8 +19,6 @@ const NOTIFY_KINDS: Readonly<Record<string, { key: string; peer: string }>> = {
   inputNotifyChats: { key: 'chats', peer: 'notifyChats' },
   inputNotifyBroadcasts: { key: 'broadcasts', peer: 'notifyBroadcasts' },
 };
-
-const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
 
 /** The conversation an InputDialogPeer names (folders are not served: PEER_ID_INVALID). */
 async function chatOfDialogPeer(deps: ChatDeps, account: Account, input: TlObject | undefined): Promise<ChatInfo> {
@@ -34,15 +31,15 @@ const asObject = (v: unknown): TlObject | undefined => (typeof v === 'object' &&
 /** A change that lost to other writers every time: the client tries again. */
 const busy = () => new RpcError(420, 'FLOOD_WAIT_1');
 
-function tell(deps: ChatDeps, ctx: ChatCallContext, view: View, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[], news: OwnNews): Promise<void> {
-  return tellOwnSessions(deps, view.account, chats, view, updatesAt, ctx.channel?.key, news);
+/** Tells the account's other sessions (here and on other instances) of its change. */
+function tell(deps: ChatDeps, ctx: ChatCallContext, view: View, news: Exclude<OwnNews, { kind: 'user' }>): Promise<void> {
+  return tellAccount(deps, view.account, news, ctx.channel?.key);
 }
 
 /** Reading a chat takes its unread mark off (as on Telegram); the other sessions are told. */
 export async function clearUnreadMark(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo): Promise<void> {
   if (!await deps.dialogSettings.markUnread(account.id, chat.address, false)) return;
-  await tellOwnSessions(deps, account, [chat], viewOf(deps, ctx), (at) => [{ _: 'updateDialogUnreadMark', unread: false, peer: dialogPeer(deps.render.peer(chat, at)) }], ctx.channel?.key,
-    { kind: 'unread', account: String(account.id), chat: chat.address, unread: false });
+  await tellAccount(deps, account, { kind: 'unread', account: String(account.id), chat: chat.address, unread: false }, ctx.channel?.key);
 }
 
 export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps): void {
@@ -53,8 +50,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const outcome = await deps.dialogSettings.pin(view.account.id, chat.address, pinned);
     if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
     if (outcome === 'busy') throw busy();
-    await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(chat, at)) }],
-      { kind: 'pin', account: String(view.account.id), chat: chat.address, pinned });
+    await tell(deps, ctx, view, { kind: 'pin', account: String(view.account.id), chat: chat.address, pinned });
     return true;
   });
 
@@ -67,8 +63,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const outcome = await deps.dialogSettings.reorder(view.account.id, chats.map((c) => c.address), call['force'] === true);
     if (outcome === 'too-many') throw badRequest('PINNED_DIALOGS_TOO_MUCH');
     if (outcome === 'busy') throw busy();
-    const now = chatsSeenOf(deps, view.account, (await deps.dialogSettings.of(view.account.id)).pinned);
-    await tell(deps, ctx, view, now, (at) => [{ _: 'updatePinnedDialogs', order: now.map((c) => dialogPeer(deps.render.peer(c, at))) }], { kind: 'pins', account: String(view.account.id) });
+    await tell(deps, ctx, view, { kind: 'pins', account: String(view.account.id) });
     return true;
   });
 
@@ -84,8 +79,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const chat = await chatOfDialogPeer(deps, view.account, objectField(call, 'peer'));
     const unread = call['unread'] === true;
     if (await deps.dialogSettings.markUnread(view.account.id, chat.address, unread)) {
-      await tell(deps, ctx, view, [chat], (at) => [{ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(chat, at)) }],
-        { kind: 'unread', account: String(view.account.id), chat: chat.address, unread });
+      await tell(deps, ctx, view, { kind: 'unread', account: String(view.account.id), chat: chat.address, unread });
     }
     return true;
   });
@@ -107,10 +101,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
       ...(typeof input?.['show_previews'] === 'boolean' ? { showPreviews: input['show_previews'] } : {}),
     };
     if (!await deps.dialogSettings.setNotify(view.account.id, target.key, settings)) throw busy();
-    await tell(deps, ctx, view, target.chat === undefined ? [] : [target.chat], (at) => [{
-      _: 'updateNotifySettings', peer: target.chat === undefined ? { _: target.peer } : { _: 'notifyPeer', peer: deps.render.peer(target.chat, at) },
-      notify_settings: peerNotifySettings(settings),
-    }], { kind: 'notify', account: String(view.account.id), key: target.key });
+    await tell(deps, ctx, view, { kind: 'notify', account: String(view.account.id), key: target.key });
     return true;
   });
 

@@ -6,23 +6,15 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { MAX_DRAFT_SPANS, draftObject, type Draft } from '../drafts.ts';
-
-import type { View } from '../render.ts';
 import { chatOfPeer, chatsSeenOf, liveMessage, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
-import { tellOwnSessions } from './own-sessions.ts';
+import { tellAccount } from './own-news.ts';
 import { replyIdOf, textOf } from './message-input.ts';
-
-/** Tells the account's other sessions here what the draft of a chat is now. */
-function announce(deps: ChatDeps, account: Account, chat: ChatInfo, draft: Draft | undefined, view: View, skipSession: string | undefined): Promise<void> {
-  return tellOwnSessions(deps, account, [chat], view, (at) => [{ _: 'updateDraftMessage', peer: deps.render.peer(chat, at), draft: draftObject(deps, draft, at) }], skipSession,
-    { kind: 'draft', account: String(account.id), chat: chat.address });
-}
 
 /** After a send with `clear_draft`: the chat's draft goes, and the account's other sessions are told. */
 export async function clearDraftOnSend(deps: ChatDeps, call: TlObject, ctx: ChatCallContext, account: Account, chat: ChatInfo): Promise<void> {
   if (call['clear_draft'] !== true || (await deps.drafts.of(account.id))[chat.address] === undefined) return;
   await deps.drafts.set(account.id, chat.address, undefined);
-  await announce(deps, account, chat, undefined, viewOf(deps, ctx), ctx.channel?.key);
+  await tellAccount(deps, account, { kind: 'draft', account: String(account.id), chat: chat.address }, ctx.channel?.key);
 }
 
 export function registerDrafts(methods: MethodRegistry, deps: ChatDeps): void {
@@ -40,7 +32,7 @@ export function registerDrafts(methods: MethodRegistry, deps: ChatDeps): void {
     };
     // Saves of one account that keep colliding (its sessions saving at once): the client tries again.
     if (!await deps.drafts.set(account.id, chat.address, draft)) throw new RpcError(420, 'FLOOD_WAIT_1');
-    await announce(deps, account, chat, draft, view, ctx.channel?.key);
+    await tellAccount(deps, account, { kind: 'draft', account: String(account.id), chat: chat.address }, ctx.channel?.key);
     return true;
   });
 

@@ -12,7 +12,6 @@ import type { View } from '../render.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
 import { draftObject } from '../drafts.ts';
-import { tellOwnSessions } from './own-sessions.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
@@ -33,14 +32,79 @@ export function tellOtherInstances(deps: ChatDeps, news: OwnNews): void {
   });
 }
 
-const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
+export const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
 
-/** Pushes `updatesAt` to every session of the account here (none of them made the change). */
-function pushToAll(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], updatesAt: (at: View) => TlObject[]): Promise<void> {
-  return tellOwnSessions(deps, account, chats, viewAt(deps, account, 0), updatesAt, undefined, undefined);
+/** Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats` to the account's sessions here but `skipSession`. */
+async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined): Promise<void> {
+  if (!deps.live.reaches(account.id, skipSession)) return;
+  // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
+  const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
+  deps.live.push(account.id, (layer) => {
+    const at = viewAt(deps, account, layer);
+    return { _: 'updates', updates: updatesAt(at), users, chats: deps.render.chatObjects(chats, at), date: at.now, seq: 0 };
+  }, skipSession);
 }
 
-/** What another instance told: the same updates its sessions got, to the sessions here. */
+
+/**
+ * The updates that tell an account's sessions of a change of its own (not a user change: those
+ * are announceUser's), built from the state as it is now, so the instance that made the change
+ * and the instances a note reaches tell the same. Undefined when there is nothing to tell (the
+ * chat is one the account no longer sees).
+ */
+async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>): Promise<{ chats: ChatInfo[]; updatesAt: (at: View) => TlObject[] } | undefined> {
+  const one = (address: string) => chatsSeenOf(deps, account, [address]);
+  switch (news.kind) {
+    case 'draft': {
+      const chats = one(news.chat);
+      const draft = (await deps.drafts.of(account.id))[news.chat];
+      return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDraftMessage', peer: deps.render.peer(c, at), draft: draftObject(deps, draft, at) })) };
+    }
+    case 'pin': {
+      const chats = one(news.chat);
+      const pinned = news.pinned;
+      return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(c, at)) })) };
+    }
+    case 'pins': {
+      const chats = chatsSeenOf(deps, account, (await deps.dialogSettings.of(account.id)).pinned);
+      return { chats, updatesAt: (at) => [{ _: 'updatePinnedDialogs', order: chats.map((c) => dialogPeer(deps.render.peer(c, at))) }] };
+    }
+    case 'unread': {
+      const chats = one(news.chat);
+      const unread = news.unread;
+      return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
+    }
+    case 'notify': {
+      const settings = peerNotifySettings((await deps.dialogSettings.of(account.id)).notify[news.key]);
+      const kind = ({ users: 'notifyUsers', chats: 'notifyChats', broadcasts: 'notifyBroadcasts' } as Record<string, string>)[news.key];
+      const chats = kind === undefined ? one(news.key) : [];
+      if (kind === undefined && chats.length === 0) return undefined;
+      return {
+        chats, updatesAt: (at) => [{
+          _: 'updateNotifySettings', peer: kind !== undefined ? { _: kind } : { _: 'notifyPeer', peer: deps.render.peer(chats[0]!, at) }, notify_settings: settings,
+        }],
+      };
+    }
+  }
+}
+
+/** Pushes the updates of `news` to the account's sessions here but `skipSession`. */
+async function pushNews(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>, skipSession: string | undefined): Promise<void> {
+  if (!deps.live.reaches(account.id, skipSession)) return;
+  const built = await newsUpdates(deps, account, news);
+  if (built !== undefined) await tellOwnSessions(deps, account, built.chats, viewAt(deps, account, 0), built.updatesAt, skipSession);
+}
+
+/**
+ * Tells the account's other sessions of a change it made for itself: those here but the calling
+ * one (it has the answer), and those on the other instances through a note.
+ */
+export async function tellAccount(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>, skipSession: string | undefined): Promise<void> {
+  tellOtherInstances(deps, news);
+  await pushNews(deps, account, news, skipSession);
+}
+
+/** What another instance told: the same updates its sessions got, to the sessions here (not told back). */
 export async function onNews(deps: ChatDeps, raw: string, announce: (account: Account, change: 'name' | 'photo') => Promise<void>): Promise<void> {
   let news: OwnNews;
   try {
@@ -51,40 +115,10 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   }
   const account = deps.directory.account(BigInt(news.account));
   if (account === undefined) return;
-  switch (news.kind) {
-    case 'user':
-      // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
-      await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
-      return announce(account, news.change);
-    case 'draft': {
-      const chats = chatsSeenOf(deps, account, [news.chat]);
-      const draft = (await deps.drafts.of(account.id))[news.chat];
-      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDraftMessage', peer: deps.render.peer(c, at), draft: draftObject(deps, draft, at) })));
-    }
-    case 'pin': {
-      const chats = chatsSeenOf(deps, account, [news.chat]);
-      const pinned = news.pinned;
-      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDialogPinned', pinned, peer: dialogPeer(deps.render.peer(c, at)) })));
-    }
-    case 'pins': {
-      const chats = chatsSeenOf(deps, account, (await deps.dialogSettings.of(account.id)).pinned);
-      return pushToAll(deps, account, chats, (at) => [{ _: 'updatePinnedDialogs', order: chats.map((c) => dialogPeer(deps.render.peer(c, at))) }]);
-    }
-    case 'unread': {
-      const chats = chatsSeenOf(deps, account, [news.chat]);
-      const unread = news.unread;
-      return pushToAll(deps, account, chats, (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })));
-    }
-    case 'notify': {
-      const settings = peerNotifySettings((await deps.dialogSettings.of(account.id)).notify[news.key]);
-      const kind = ({ users: 'notifyUsers', chats: 'notifyChats', broadcasts: 'notifyBroadcasts' } as Record<string, string>)[news.key];
-      const chats = kind === undefined ? chatsSeenOf(deps, account, [news.key]) : [];
-      if (kind === undefined && chats.length === 0) return;
-      return pushToAll(deps, account, chats, (at) => [{
-        _: 'updateNotifySettings', peer: kind !== undefined ? { _: kind } : { _: 'notifyPeer', peer: deps.render.peer(chats[0]!, at) }, notify_settings: settings,
-      }]);
-    }
-  }
+  if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
+  // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
+  await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
+  return announce(account, news.change);
 }
 
 /** Follows the other instances' notes; undefined without notes (one instance). */
