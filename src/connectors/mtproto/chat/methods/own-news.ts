@@ -1,6 +1,6 @@
 // What an account changed for itself (its name or photo, a draft, a pin, an unread mark, a
-// notification setting) is pushed to its sessions on this instance at once (own-sessions.ts,
-// announce-user.ts), and told to the other instances of the deployment as a note (the bus's
+// notification setting) is pushed to its sessions on this instance at once (here, and
+// announce-user.ts for names and photos), and told to the other instances of the deployment as a note (the bus's
 // notes, best effort), so that its sessions there are told at once too: each instance rebuilds
 // the same updates from the state, which already holds the change. Without notes (one instance),
 // or when one is lost, those sessions see the change when they next ask.
