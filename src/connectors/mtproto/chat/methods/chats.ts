@@ -11,7 +11,7 @@ import { draftObject, type DraftsOfAccount } from '../drafts.ts';
 import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
-import { unreadMentionsIn, unreadReactionsIn } from '../unread-notices.ts';
+import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -48,8 +48,9 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
   // What the account cleared (deleteHistory) counts as read.
   const cleared = marks.settings.clearedUpTo[address] ?? 0;
   const inbox = Math.max(await readInboxOf(deps, view.account, d.chat), cleared);
-  const mentioned = await unreadMentionsIn(deps.box, d.log, Math.max(inbox, marks.settings.mentionsRead[address] ?? 0), deps.people.userRef(view.account.id), me);
-  const reacted = (await unreadReactionsIn(deps.box, d.log, marks.settings.reactionsRead[address] ?? 0, me)).filter((r) => r.id > cleared);
+  const who = { userId: me, ref: deps.people.userRef(view.account.id), inbox, settings: marks.settings };
+  const mentioned = await unreadMentionsOf(deps.box, d.log, address, who);
+  const reacted = await unreadReactionsOf(deps.box, d.log, address, who);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
     read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),

@@ -9,6 +9,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { View } from '../render.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
+import { mentions } from '../unread-notices.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 /** Messages one search call reads at most (each is a read of the state when it is not cached). */
@@ -41,7 +42,7 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   const q = (stringField(call, 'q') ?? '').trim().toLocaleLowerCase();
   if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
   const me = deps.people.userRef(account.id);
-  const kind = filterOf(objectField(call, 'filter'), (r) => (r.spans ?? []).some((s) => s.type === 'mention' && s.user === me));
+  const kind = filterOf(objectField(call, 'filter'), (r) => mentions(r, me, String(account.id)));
   const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
     && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
 
@@ -106,7 +107,7 @@ export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
     const me = deps.people.userRef(view.account.id);
     const records = (await Promise.all(counted.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
     return filters.map((filter) => {
-      const kind = filterOf(filter, (r) => (r.spans ?? []).some((sp) => sp.type === 'mention' && sp.user === me));
+      const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)));
       return { _: 'messages.searchCounter', filter, count: records.filter(kind).length, ...(counted.length < ids.length ? { inexact: true } : {}) };
     });
   });

@@ -8,7 +8,7 @@ import type { SeenMark } from '../dialog-settings.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
-import { lastPosition, unreadMentionsIn, unreadReactionsIn } from '../unread-notices.ts';
+import { lastPosition, unreadMentionsOf, unreadReactionsOf, type Looker } from '../unread-notices.ts';
 import { chatOfPeer, intField, objectField, register, usersOfRecord, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { readInboxOf } from './chats.ts';
 
@@ -34,20 +34,23 @@ async function pageOf(deps: ChatDeps, view: View, chat: ChatInfo, all: readonly 
 }
 
 export function registerUnreadNotices(methods: MethodRegistry, deps: ChatDeps): void {
-  register(methods, deps, 'messages.getUnreadMentions', 'user', async (call, ctx) => {
+  /** The caller, the chat it names, and where its marks of that chat stand. */
+  async function lookerIn(call: TlObject, ctx: ChatCallContext) {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const [inbox, settings, log] = await Promise.all([readInboxOf(deps, view.account, chat), deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
-    const all = await unreadMentionsIn(deps.box, log, Math.max(inbox, settings.mentionsRead[chat.address] ?? 0, settings.clearedUpTo[chat.address] ?? 0), deps.people.userRef(view.account.id), String(view.account.id));
-    return pageOf(deps, view, chat, all, call);
+    const who: Looker = { userId: String(view.account.id), ref: deps.people.userRef(view.account.id), inbox, settings };
+    return { view, chat, log, who };
+  }
+
+  register(methods, deps, 'messages.getUnreadMentions', 'user', async (call, ctx) => {
+    const { view, chat, log, who } = await lookerIn(call, ctx);
+    return pageOf(deps, view, chat, await unreadMentionsOf(deps.box, log, chat.address, who), call);
   });
 
   register(methods, deps, 'messages.getUnreadReactions', 'user', async (call, ctx) => {
-    const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
-    const [settings, log] = await Promise.all([deps.dialogSettings.of(view.account.id), deps.box.chat(chat.address)]);
-    const all = (await unreadReactionsIn(deps.box, log, settings.reactionsRead[chat.address] ?? 0, String(view.account.id))).filter((r) => r.id > (settings.clearedUpTo[chat.address] ?? 0));
-    return pageOf(deps, view, chat, all, call);
+    const { view, chat, log, who } = await lookerIn(call, ctx);
+    return pageOf(deps, view, chat, await unreadReactionsOf(deps.box, log, chat.address, who), call);
   });
 
   // Everything of the chat so far is seen (mentions: up to its newest message; reactions: up to
