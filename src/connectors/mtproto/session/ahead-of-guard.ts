@@ -7,7 +7,7 @@
 // a frame that reaches another instance first is the same send again, which the bus answers with
 // the first one's message and publishes nothing. Every other frame (an edit, a reaction, a login,
 // anything wrapped or gzip_packed) waits for the guard as before. Measured: bench/RESULTS.md.
-import { CONTAINER_ID, MSGS_ACK_ID, constructorOf, parseContainer } from './container.ts';
+import { MSGS_ACK_ID, constructorOf, type RawMessage } from './container.ts';
 
 /** ping and ping_delay_disconnect: a replay only makes a pong the sender cannot read. */
 const PINGS = new Set([0x7abe77ec, 0xf3427b8c]);
@@ -16,12 +16,12 @@ const PINGS = new Set([0x7abe77ec, 0xf3427b8c]);
 export type AheadOfGuard = (constructorId: number) => boolean;
 
 /**
- * Whether a frame may go ahead: its body is such a send, or a container of them with
+ * Whether a frame may go ahead (`members`: its container's, as parsed when it was opened;
+ * undefined for a body that is no container): its body is such a send, or a container of them with
  * acknowledgements and pings beside them (a frame without a send has nothing to hurry).
  */
-export function frameGoesAhead(body: Uint8Array, ahead: AheadOfGuard): boolean {
-  if (constructorOf(body) !== CONTAINER_ID) return ahead(constructorOf(body));
-  const members = parseContainer(body);
+export function frameGoesAhead(body: Uint8Array, members: readonly RawMessage[] | null | undefined, ahead: AheadOfGuard): boolean {
+  if (members === undefined) return ahead(constructorOf(body));
   if (members === null) return false;
   const ctors = members.map((m) => constructorOf(m.body));
   return ctors.some(ahead) && ctors.every((c) => c === MSGS_ACK_ID || PINGS.has(c) || ahead(c));

@@ -191,7 +191,9 @@ export class EncryptedLayer {
     // Quick ack as soon as the frame is authenticated and well-formed: the client learns it
     // arrived before its answer is ready (its token is the start of msg_key_large).
     if (quickAck) this.#link.quickAck(quickAckToken(authKey, plain));
-    return { keyHex, authKey, authKeyId: new Uint8Array(parts.authKeyId), env };
+    // A container's members are read once, here, for the replay guard, the fast path and processing.
+    const members = constructorOf(env.body) === CONTAINER_ID ? parseContainer(env.body) : undefined;
+    return { keyHex, authKey, authKeyId: new Uint8Array(parts.authKeyId), env, members };
   }
 
   /** The in-order part of a frame (see handle). Never rejects: a failure closes the connection. */
@@ -204,7 +206,7 @@ export class EncryptedLayer {
       return;
     }
     const session = d.sessions.getOrCreate(frame.keyHex, env.sessionId, d.now());
-    const ctx: Ctx = { calls: [], session, authKey: frame.authKey, authKeyId: frame.authKeyId, keyHex: frame.keyHex, out: new Outbox(), replayed: new Set() };
+    const ctx: Ctx = { calls: [], session, authKey: frame.authKey, authKeyId: frame.authKeyId, keyHex: frame.keyHex, out: new Outbox(), replayed: new Set(), members: frame.members };
     try {
       if (verdict !== 'ok') {
         this.#badMsg(ctx, env.msgId, env.seqNo, verdict === 'bad-parity' ? 18 : verdict === 'too-old' ? 16 : 17);
@@ -219,7 +221,7 @@ export class EncryptedLayer {
       }
       // A frame of transaction-idempotent sends goes ahead (ahead-of-guard.ts); the guard still
       // records its ids, and a replay it finds among them was the same send again.
-      const ahead = d.aheadOfGuard !== undefined && frameGoesAhead(env.body, d.aheadOfGuard);
+      const ahead = d.aheadOfGuard !== undefined && frameGoesAhead(env.body, frame.members, d.aheadOfGuard);
       if (ahead) {
         d.metrics.aheadOfGuard.inc({ outcome: 'ahead' });
         void guard!.then((late) => { if (late !== null && late.replayed.size > 0) d.metrics.aheadOfGuard.inc({ outcome: 'replayed' }); });
@@ -304,7 +306,7 @@ export class EncryptedLayer {
     }
 
     if (ctor === CONTAINER_ID) {
-      const messages = inner ? null : parseContainer(m.body);
+      const messages = inner ? null : ctx.members ?? null;
       if (messages === null) { this.#badMsg(ctx, m.msgId, m.seqNo, 64); return; }
       d.metrics.messagesIn.inc({ type: 'container' });
       for (const im of messages) await this.#message(ctx, im, true);
@@ -343,12 +345,10 @@ export class EncryptedLayer {
    */
   async #sharedReplays(frame: OpenedFrame): Promise<GuardAnswer | null> {
     const d = this.#deps;
-    const { msgId, body, sessionId } = frame.env;
+    const { msgId, sessionId } = frame.env;
     const ids = new Set([msgId]);
-    if (constructorOf(body) === CONTAINER_ID) {
-      // Members failing the time check are never accepted, so they are not recorded either.
-      for (const m of parseContainer(body) ?? []) if (checkClientMsgId(m.msgId, d.now(), d.msgIdFloorMs) === 'ok') ids.add(m.msgId);
-    }
+    // Members failing the time check are never accepted, so they are not recorded either.
+    for (const m of frame.members ?? []) if (checkClientMsgId(m.msgId, d.now(), d.msgIdFloorMs) === 'ok') ids.add(m.msgId);
     // Deduplicated: an id twice in one frame is the local window's business (first one wins).
     const asked = [...ids];
     let first: boolean[];
@@ -592,6 +592,8 @@ interface OpenedFrame {
   readonly authKey: Uint8Array;
   readonly authKeyId: Uint8Array;
   readonly env: InnerEnvelope;
+  /** A container's members (null: a container that does not parse); undefined: no container. */
+  readonly members: RawMessage[] | null | undefined;
 }
 
 /** The replay guard about one frame: the ids seen before, and the ids this server recorded now. */
@@ -613,4 +615,6 @@ interface Ctx {
   out: Outbox;
   /** Ids of this frame another instance (or an earlier frame) already recorded in the replay guard. */
   replayed: ReadonlySet<bigint>;
+  /** The frame's container members, read when it was opened (OpenedFrame.members). */
+  members: RawMessage[] | null | undefined;
 }
