@@ -96,6 +96,31 @@ async function pinnedField(deps: ChatDeps, chat: ChatInfo): Promise<{ pinned_msg
   return id > 0 ? { pinned_msg_id: id } : {};
 }
 
+/**
+ * A page of message ids (newest first) as history pages them: from offset_id (or offset_date,
+ * with the ids' dates, read only then), shifted by add_offset, `limit` of them (20 when none,
+ * at most 100), within max_id / min_id. getHistory, getUnreadMentions and getUnreadReactions.
+ */
+export function pageOfIds(ids: readonly number[], call: TlObject, datesOf?: () => ReadonlyMap<number, number>): number[] {
+  const offsetId = intField(call, 'offset_id');
+  const offsetDate = intField(call, 'offset_date');
+  const maxId = intField(call, 'max_id');
+  const minId = intField(call, 'min_id');
+  const limitIn = intField(call, 'limit');
+  const limit = limitIn <= 0 ? DEFAULT_HISTORY : Math.min(limitIn, MAX_HISTORY);
+  let start = 0;
+  if (offsetId > 0) {
+    start = ids.findIndex((id) => id < offsetId);
+    if (start < 0) start = ids.length;
+  } else if (offsetDate > 0 && datesOf !== undefined) {
+    const dates = datesOf();
+    start = ids.findIndex((id) => (dates.get(id) ?? 0) < offsetDate);
+    if (start < 0) start = ids.length;
+  }
+  start = Math.max(0, start + intField(call, 'add_offset'));
+  return ids.slice(start, start + limit).filter((id) => (maxId <= 0 || id < maxId) && (minId <= 0 || id > minId));
+}
+
 export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
@@ -192,24 +217,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const log = await deps.box.chat(chat.address);
     const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
     const ids = log.messageIds().filter((id) => id > cleared).reverse();
-    const offsetId = intField(call, 'offset_id');
-    const offsetDate = intField(call, 'offset_date');
-    const maxId = intField(call, 'max_id');
-    const minId = intField(call, 'min_id');
-    const limitIn = intField(call, 'limit');
-    const limit = limitIn <= 0 ? DEFAULT_HISTORY : Math.min(limitIn, MAX_HISTORY);
-    let start = 0;
-    if (offsetId > 0) {
-      start = ids.findIndex((id) => id < offsetId);
-      if (start < 0) start = ids.length;
-    } else if (offsetDate > 0) {
-      // Entries carry their time: no message read to find the place.
-      const dates = new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t]));
-      start = ids.findIndex((id) => (dates.get(id) ?? 0) < offsetDate);
-      if (start < 0) start = ids.length;
-    }
-    start = Math.max(0, start + intField(call, 'add_offset'));
-    const picked = ids.slice(start, start + limit).filter((id) => (maxId <= 0 || id < maxId) && (minId <= 0 || id > minId));
+    // Entries carry their time: no message read to find an offset_date's place.
+    const picked = pageOfIds(ids, call, () => new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t])));
     const records = (await Promise.all(picked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true);
     const body = {
       messages: records.map((r) => deps.render.message(r, view)),

@@ -9,22 +9,14 @@ import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
 import { lastPosition, unreadMentionsOf, unreadReactionsOf, type Looker } from '../unread-notices.ts';
-import { chatOfPeer, intField, objectField, register, usersOfRecord, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
-import { readInboxOf } from './chats.ts';
+import { chatOfPeer, objectField, register, usersOfRecord, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { pageOfIds, readInboxOf } from './chats.ts';
 
-const MAX_PAGE = 100;
 
-/** A page of `all` (newest first) as history pages: from offset_id, shifted by add_offset, within max_id / min_id. */
+/** A page of `all` (newest first) as history pages them (pageOfIds). */
 async function pageOf(deps: ChatDeps, view: View, chat: ChatInfo, all: readonly MessageRecord[], call: TlObject): Promise<TlObject> {
-  const offsetId = intField(call, 'offset_id');
-  const maxId = intField(call, 'max_id');
-  const minId = intField(call, 'min_id');
-  const limitIn = intField(call, 'limit');
-  const limit = limitIn <= 0 ? 20 : Math.min(limitIn, MAX_PAGE);
-  let start = offsetId > 0 ? all.findIndex((r) => r.id < offsetId) : 0;
-  if (start < 0) start = all.length;
-  start = Math.max(0, start + intField(call, 'add_offset'));
-  const page = all.slice(start, start + limit).filter((r) => (maxId <= 0 || r.id < maxId) && (minId <= 0 || r.id > minId));
+  const byId = new Map(all.map((r) => [r.id, r]));
+  const page = pageOfIds(all.map((r) => r.id), call).map((id) => byId.get(id)!);
   return {
     _: 'messages.messagesSlice', count: all.length,
     messages: page.map((r) => deps.render.message(r, view)),
