@@ -4,7 +4,7 @@
 // the answer's offset asking for the next call while more remain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, CHAT_ID, bigInt, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
+import { Api, CHAT_ID, bigInt, rpcError, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -35,6 +35,10 @@ test('cleared for the account only: hidden from its history, search, messages by
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'four' } });
     for (let i = 0; i < 50 && (await texts(person)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await texts(person), ['four'], 'what comes after shows');
+
+    // A chat the account does not see: refused, nothing cleared.
+    assert.equal(await rpcError(person.invoke(new Messages['DeleteHistory']!({ peer: new Api.InputPeerChat({ chatId: bigInt(4242) }), maxId: 0 }))), 'PEER_ID_INVALID');
+    assert.deepEqual(await texts(person), ['four']);
   });
 });
 

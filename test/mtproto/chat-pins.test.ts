@@ -26,6 +26,7 @@ test('a pin is told to everyone as a message answering the pinned one, and is th
     await (bot as unknown as Pinner).unpinMessage(-CHAT_ID, sent.id);
     assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌')))['text'], '📌 Unpinned: «announcement: the bridge is up»');
     assert.equal(await pinnedOf(person), undefined);
+    assert.equal(await rpcError((bot as unknown as Pinner).unpinMessage(-CHAT_ID, sent.id)), 'MESSAGE_NOT_MODIFIED', 'not pinned: nothing to unpin');
 
     // Pinned again, then everything unpinned at once.
     await (bot as unknown as Pinner).pinMessage(-CHAT_ID, sent.id);

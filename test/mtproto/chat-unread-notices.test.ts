@@ -3,7 +3,7 @@
 // messages.readMentions or reading the chat clears them. Its own messages do not count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, CHAT_ID, PERSON_ID, bigInt, updateRecorder, withPersonAndBot, type ChatClient, type GramMessage, type GramUpdate } from './chat-harness.ts';
+import { Api, CHAT_ID, PERSON_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, type ChatClient, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -33,6 +33,11 @@ test('mentions of an account: flagged, counted in its dialog, listed, cleared by
     assert.equal(await unreadMentionsCount(person), 2);
     assert.deepEqual(await unreadMentions(person), ['@bob again', '@bob look'], 'newest first');
 
+    // A chat the account does not see: refused, the mentions stay unread.
+    const elsewhere = new Api.InputPeerChat({ chatId: bigInt(4242) });
+    assert.equal(await rpcError(person.invoke(new Messages['ReadMentions']!({ peer: elsewhere }))), 'PEER_ID_INVALID');
+    assert.equal(await rpcError(person.invoke(new Messages['GetUnreadMentions']!({ peer: elsewhere, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0 }))), 'PEER_ID_INVALID');
+    assert.equal(await unreadMentionsCount(person), 2);
     await person.invoke(new Messages['ReadMentions']!({ peer: peer() }));
     assert.equal(await unreadMentionsCount(person), 0);
     assert.deepEqual(await unreadMentions(person), []);
