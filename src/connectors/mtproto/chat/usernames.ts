@@ -34,10 +34,15 @@ export class Usernames {
 
   /** Whether `account` may take `name` (account.checkUsername; '' is no username). */
   async check(account: Account, name: string): Promise<UsernameOutcome> {
+    return this.#verdict(account, name, await this.profiles.fresh(account.id));
+  }
+
+  /** check() against the profile the account has (`own`, read by the caller). */
+  async #verdict(account: Account, name: string, own: { readonly username?: string | null } | undefined): Promise<UsernameOutcome> {
     if (name === '') return 'ok';
     if (!USERNAME.test(name)) return 'USERNAME_INVALID';
     const lower = name.toLowerCase();
-    const current = this.#shown(account, await this.profiles.fresh(account.id));
+    const current = this.#shown(account, own);
     if (current?.toLowerCase() === lower) return 'USERNAME_NOT_MODIFIED';
     const configured = this.directory.byUsername(lower);
     if (configured !== undefined && configured.id !== account.id) return 'USERNAME_OCCUPIED';
@@ -49,9 +54,9 @@ export class Usernames {
 
   /** Takes `name` for the account ('' removes its username), releasing the one it had. */
   async change(account: Account, name: string): Promise<ChangeOutcome> {
-    const verdict = await this.check(account, name);
-    if (verdict !== 'ok') return verdict;
     const before = await this.profiles.fresh(account.id);
+    const verdict = await this.#verdict(account, name, before);
+    if (verdict !== 'ok') return verdict;
     const previous = this.#shown(account, before);
     if (name === '' && previous === undefined) return 'USERNAME_NOT_MODIFIED';
     const lower = name.toLowerCase();
