@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * Generates src/connectors/mtproto/tl/api-layers.json: the Telegram API schema of every layer
- * in SOURCES, from the published .tl text that npm releases of gramjs (package `telegram`)
- * ship in `tl/apiTl.js` (a CommonJS module exporting the api.tl text as a template string).
+ * in SOURCES and TELETHON_SOURCES, from published .tl texts: the ones npm releases of gramjs
+ * (package `telegram`) ship in `tl/apiTl.js` (a CommonJS module exporting the api.tl text as a
+ * template string), and, for the layers between those releases, the api.tl that Telethon's
+ * history holds at its "Update to layer N" commits (telethon_generator/data/api.tl).
  *
- *   node --import tsx scripts/gen-mtproto-layers.ts            # regenerate (needs the npm registry)
+ *   node --import tsx scripts/gen-mtproto-layers.ts            # regenerate (needs the npm registry and github.com)
  *   node --import tsx scripts/gen-mtproto-layers.ts --check    # regenerate in memory, compare with the file
+ *   ... --telethon DIR                                         # a Telethon git clone to read instead of cloning one
  *
  * For each source it runs `npm pack telegram@VERSION` into a temp dir, extracts the two files it
  * needs with `tar`, and checks, before anything is written:
@@ -17,6 +20,9 @@
  *     and names and ids are unique within the layer.
  * Which release carries which layer was found by packing the releases and comparing their text
  * with the gram-js/gramjs history of gramjs/tl/static/api.tl (commits named "Update to layer N").
+ * A Telethon text is pinned by commit and SHA-256 too, and its `// LAYER N` line must be N.
+ * Where both projects have a layer, their definition sets must be the same (checked here for
+ * every such layer: two independent copies of Telegram's text), and the gramjs one is used.
  *
  * Output: every distinct definition line once (normalized: comment-free, single spaces), with
  * the layers that contain it as spans over the known layers ("140-181" = every known layer from
@@ -83,10 +89,72 @@ const SOURCES: Source[] = [
     sha256: '21d90024d9db9e6f0ff3cf5be998fb47318e051b76014766cbef5cc1ecc54090' },
 ];
 
+/** A layer from Telethon's history: the api.tl at one commit of LonamiWebs/Telethon. */
+interface TelethonSource {
+  layer: number;
+  commit: string;
+  sha256: string;
+}
+
+const TELETHON_REPOSITORY = 'https://github.com/LonamiWebs/Telethon';
+const TELETHON_PATH = 'telethon_generator/data/api.tl';
+
+/**
+ * Layers between the gramjs releases above that clients announce (Telethon 1.25 speaks 144, 1.26
+ * 149...): served by the nearest older layer, a client would get constructors it cannot read
+ * wherever Telegram changed one in between (layer 144's userFull is not 143's).
+ */
+const TELETHON_SOURCES: TelethonSource[] = [
+  { layer: 144, commit: 'd5c864597c39290e1b0c8685f435c5c922440bd8', sha256: '4d4c5adf6d67cfb12d5b309020a3d05fef86758a03baf45bcf306fffe311cc4f' },
+  { layer: 146, commit: 'f819593cbf42cbfa5d51c6474a6cd34a58706d4c', sha256: 'ba16bf92d16a2cdcb07672ac0b463e9fea6bc3d9b5641adced6f9cd9f006ebdc' },
+  { layer: 149, commit: 'bd1ba3bf1e600d816ef0ceeb51779835e90d4924', sha256: 'ad5229b179d1350bca43eee099a5c538613f9d4148b7933cd87a4fca02e2cc8f' },
+  { layer: 151, commit: '2007c83c9e1b1c85e60e4eca8e8651fcb120ee88', sha256: '53b88e0873d7e5c9aab54d9d0b8ef4d4eaa15dde37e1df618c361206bf9c53eb' },
+  { layer: 154, commit: '373601500fb48108ad76a948ae0db6c2a065de8a', sha256: '837aa13de32b168d84ecb00368f2a34a768552d6720d3273b382281f3c6b27ee' },
+  { layer: 155, commit: '177386e75561275e55aaa9aef3416fe391706956', sha256: '509400232b134c9e6be6610d12fe34faec9ca9afa2ebc8906401b0d64c7fbb39' },
+  { layer: 161, commit: '72f16ef73e879d42f3fb80840b6c58d00b9f7d8f', sha256: '5b4f1ccbee7458c784452a8f91c213bb3381d873158b58c7c53a8b8c6cc37439' },
+  { layer: 162, commit: 'ba99b8b4665b69fe1d2c9fa90c3ece6c86df0210', sha256: '7f64fe3af92044159e1bad9c2db56238fe9788bb20c310f91f779d9360cf43fb' },
+  { layer: 164, commit: '6a36066d19aa61979d4fb490b45d9a2403c6531d', sha256: '1c2f523a6e20b08a73bcb0782d2831459535d4573729bfb9df730fe429a7f4dd' },
+  { layer: 166, commit: '046dbb58b8bb9c33bd6d7a3f7db33918b1bafbf1', sha256: '539238e704ac8d574d4c943d8b954846c061ec5360c4f09ed6edf0bc7cde1c1f' },
+  { layer: 167, commit: '1ef66896bda804cdf89424296d1f6f2115272257', sha256: '4313c183fe2e60588dc1323061b46db2b105347501d9a5fb33032d2fe58ecfaa' },
+  { layer: 169, commit: '1241671e722cb2e0f07364677bdddd8c0f9334d5', sha256: 'af77ecca722a36320c78d681dac9a9ccdfa2ba5282c0d7426619c6d866a4865e' },
+  { layer: 170, commit: 'c445684be8405a81e79d6f7274fd6aaa5796488a', sha256: '8b65a10c0b08104a5e6db51a611e61bc23c6d57d13888de4c941bd251a180e3c' },
+  { layer: 171, commit: '32a4cb82ce86117800f7e39f4525a785a00e8d21', sha256: '1f6f4c8d13f73d5649ebf26977e0d30503b477db6b95cde88661839c2ee666f8' },
+  { layer: 172, commit: '6187ff7dcb1926ebf49e48e4e4d7fdfcb9c088c9', sha256: 'fbaa11d3539fd1f369fb788b89b3e7ff55cf25f5bcc6a9822d0da5f14fbd9433' },
+  { layer: 173, commit: 'd76f3b75563daa240843382b1127d2a1fddc411e', sha256: 'e9fedcc9c68ac53e741e5ea9122fa99f7918d8931635a213217fd4c1e947f7da' },
+  { layer: 176, commit: '47178dfaef64612de19a186d01d098abd0aa5d73', sha256: 'e447f36c77d29528496ba50bba150f93d90641232d01fbb0fe1d55ddf1eb29f7' },
+  { layer: 178, commit: '10a6d16af6f8f862eaed3f711fad9104d329cc6e', sha256: '7a4c0f192ad4dd77a24614884fd716bcf680b683c45bd2b921af13369ebcf68a' },
+  { layer: 183, commit: 'a5c98aec50891e973b1ae4f38b8c080444aae664', sha256: '2fe40c704d7e99cee6c66ba26009eb804559e4909d4ec6c26cee752c4ae35549' },
+  { layer: 186, commit: '90f1e5b0733239ed18a0feb369dfd80d99b65088', sha256: '35167eaa90ebc3170311143745be0c43d5881c3bd3b94fe6dc99f3e80d5e3363' },
+  { layer: 187, commit: 'd37b0f812f6b7099bf1a5ce908586545e477a9f1', sha256: '13e5ee643d6d776ab46f2cd1a21c9b274a4cb46106dea20770ebce90115e1e42' },
+  { layer: 188, commit: '693c73ec1dc65365f1e3cf962251187c2ab5804c', sha256: '89808bbed6042add7f7ed5bf49c07086c6e4b17e38744a4653d30865ab7eb3da' },
+  { layer: 189, commit: 'a0e42c1eb7b884c2247cf845bc2acbf545563f50', sha256: '274a71c5b60947275de376cce5cecb0a907181439ae6d53c54f4a0331c66be75' },
+  { layer: 190, commit: '8138be250329224a7b9d3b8223b22c1c89897040', sha256: 'c11f249c649c94dceb1f98240ae67b6ada880367eb6f94805c66b69ff1237848' },
+];
+
+/**
+ * Telethon commits of layers gramjs has too, read only to compare: the two projects' copies of a
+ * layer must define the same set (their texts differ in comments and order).
+ */
+const TELETHON_CROSS_CHECKS: Array<{ layer: number; commit: string }> = [
+  { layer: 143, commit: '06682090' },
+  { layer: 148, commit: 'fb43f638' },
+  { layer: 150, commit: '7288c993' },
+  { layer: 152, commit: '6dece6e8' },
+  { layer: 158, commit: '9aad453e' },
+  { layer: 160, commit: '75ed58ad' },
+  { layer: 165, commit: '7d7dbdf4' },
+  { layer: 174, commit: '319db57c' },
+  { layer: 177, commit: '723fbd57' },
+  { layer: 181, commit: 'b3e210a1' },
+  { layer: 184, commit: '087191e9' },
+];
+
 const OUTPUT = new URL('../src/connectors/mtproto/tl/api-layers.json', import.meta.url);
 
 interface LayerText {
-  source: Source;
+  layer: number;
+  /** Where the text came from, as api-layers.json names it. */
+  origin: { package: string; file: string; note?: string };
   types: string[];
   functions: string[];
 }
@@ -122,8 +190,34 @@ function fetchLayer(source: Source, dir: string): string {
   return text;
 }
 
+/** A Telethon clone: the one `--telethon DIR` names, else a blob-less clone into `dir`. */
+function telethonClone(dir: string): string {
+  const at = process.argv.indexOf('--telethon');
+  if (at > 0) {
+    const given = process.argv[at + 1];
+    if (!given) throw new Error('--telethon needs a directory');
+    return given;
+  }
+  const clone = join(dir, 'telethon.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', '--filter=blob:none', TELETHON_REPOSITORY, clone], { stdio: 'inherit' });
+  return clone;
+}
+
+/** Telethon's api.tl at one commit, checked: its `// LAYER` line, and its SHA-256 where pinned. */
+function telethonText(clone: string, layer: number, commit: string, pinned?: string): string {
+  const text = execFileSync('git', ['-C', clone, 'show', `${commit}:${TELETHON_PATH}`], { encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\r/g, '');
+  const declared = /\/\/ LAYER (\d+)/.exec(text);
+  if (Number(declared?.[1]) !== layer) throw new Error(`Telethon ${commit}: says LAYER ${declared?.[1]}, filed under ${layer}`);
+  if (pinned !== undefined) {
+    const digest = sha256(text);
+    if (pinned === '') console.log(`Telethon ${commit} (layer ${layer}): record sha256 '${digest}'`);
+    else if (digest !== pinned) throw new Error(`Telethon ${commit}: schema text sha256 ${digest}, expected ${pinned}`);
+  }
+  return text;
+}
+
 /** The definition lines of one api.tl text, split into types and functions, checked. */
-function definitionsOf(source: Source, text: string): LayerText {
+function definitionsOf(layer: number, origin: LayerText['origin'], text: string): LayerText {
   const types: string[] = [];
   const functions: string[] = [];
   const names = new Set<string>();
@@ -136,7 +230,7 @@ function definitionsOf(source: Source, text: string): LayerText {
     if (section) { isFunction = section[1] === 'functions'; return; }
     const c = parseTlDefinition(line, isFunction, i + 1);
     if (c === null) return;
-    const where = `layer ${source.layer} line ${i + 1} (${c.name})`;
+    const where = `layer ${layer} line ${i + 1} (${c.name})`;
     if (c.computedId) throw new Error(`${where}: no explicit id`);
     if (computeConstructorId(line) !== c.id) throw new Error(`${where}: id does not match the CRC32 of the line`);
     if (names.has(c.name) || ids.has(c.id)) throw new Error(`${where}: duplicate name or id`);
@@ -144,8 +238,8 @@ function definitionsOf(source: Source, text: string): LayerText {
     ids.add(c.id);
     (isFunction ? functions : types).push(line);
   });
-  if (functions.length < 100 || types.length < 500) throw new Error(`layer ${source.layer}: only ${types.length} types, ${functions.length} functions`);
-  return { source, types, functions };
+  if (functions.length < 100 || types.length < 500) throw new Error(`layer ${layer}: only ${types.length} types, ${functions.length} functions`);
+  return { layer, origin, types, functions };
 }
 
 /** Spans over the known layers: [140, 143, 145] of [138..198] -> "140-145". */
@@ -167,21 +261,21 @@ function spans(present: number[], known: number[]): string {
 }
 
 function render(layers: LayerText[]): string {
-  const known = layers.map((l) => l.source.layer);
+  const known = layers.map((l) => l.layer);
   const collect = (pick: (l: LayerText) => string[]): Array<[string, string]> => {
     const where = new Map<string, number[]>();
-    for (const l of layers) for (const line of pick(l)) where.set(line, [...(where.get(line) ?? []), l.source.layer]);
+    for (const l of layers) for (const line of pick(l)) where.set(line, [...(where.get(line) ?? []), l.layer]);
     // Ordered by first layer, then by position in that layer's file: diffs stay small.
     return [...where].map(([line, in_]) => [line, spans(in_, known)]);
   };
   const meta = {
-    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs). Do not edit.',
+    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs) and, for layers between them, the api.tl of Telethon\'s history. Do not edit.',
     layers: known,
     sources: layers.map((l) => ({
-      layer: l.source.layer,
-      package: `telegram@${l.source.version}`,
-      file: 'package/tl/apiTl.js',
-      ...(l.source.note ? { note: l.source.note } : {}),
+      layer: l.layer,
+      package: l.origin.package,
+      file: l.origin.file,
+      ...(l.origin.note ? { note: l.origin.note } : {}),
       definitions: l.types.length + l.functions.length,
       definitionSetSha256: definitionSetDigest([...l.types, ...l.functions]),
     })),
@@ -195,7 +289,19 @@ function main(): void {
   const check = process.argv.includes('--check');
   const dir = mkdtempSync(join(tmpdir(), 'sb-tl-layers-'));
   try {
-    const layers = SOURCES.map((s) => definitionsOf(s, fetchLayer(s, dir)));
+    const fromNpm = SOURCES.map((s) => definitionsOf(s.layer, { package: `telegram@${s.version}`, file: 'package/tl/apiTl.js', ...(s.note ? { note: s.note } : {}) }, fetchLayer(s, dir)));
+    const telethon = telethonClone(dir);
+    const fromTelethon = TELETHON_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:LonamiWebs/Telethon@${s.commit}`, file: TELETHON_PATH }, telethonText(telethon, s.layer, s.commit, s.sha256)));
+    for (const { layer, commit } of TELETHON_CROSS_CHECKS) {
+      const ours = fromNpm.find((l) => l.layer === layer);
+      if (!ours) throw new Error(`cross-check of layer ${layer}: no gramjs source`);
+      const theirs = definitionsOf(layer, { package: `github:LonamiWebs/Telethon@${commit}`, file: TELETHON_PATH }, telethonText(telethon, layer, commit));
+      const a = definitionSetDigest([...ours.types, ...ours.functions]);
+      const b = definitionSetDigest([...theirs.types, ...theirs.functions]);
+      if (a !== b) throw new Error(`layer ${layer}: gramjs and Telethon (${commit}) define different sets`);
+    }
+    if (fromTelethon.some((t) => fromNpm.some((n) => n.layer === t.layer))) throw new Error('a layer has two sources');
+    const layers = [...fromNpm, ...fromTelethon].sort((a, b) => a.layer - b.layer);
     const json = render(layers);
     if (check) {
       const same = readFileSync(OUTPUT, 'utf8') === json;

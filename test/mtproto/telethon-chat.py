@@ -52,6 +52,9 @@ async def person(port, n, e, phone, chat_id):
     await client.start(phone=phone, code_callback=code)
     me = await client.get_me()
     say('me', id=me.id, bot=bool(me.bot), first=me.first_name, last=me.last_name)
+    # users.userFull in this layer's own shape (144's userFull is not 143's).
+    full = await client(functions.users.GetFullUserRequest('relaybot'))
+    say('full-user', id=full.full_user.id, bot=[bool(u.bot) for u in full.users if u.id == full.full_user.id], common=full.full_user.common_chats_count)
     sent = await client.send_message(types.InputPeerChat(chat_id), 'hello from a person on telethon')
     say('sent', id=sent.id)
     # An album (messages.sendMultiMedia), forwarded whole (messages.forwardMessages), and a search (messages.search).

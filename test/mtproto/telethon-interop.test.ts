@@ -156,6 +156,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.match(code ?? '', /^\d{5,6}$/);
     telethon.answer(code!);
     assert.deepEqual(await telethon.step('me'), { step: 'me', id: PERSON_ID, bot: false, first: 'Bob', last: 'Builder' });
+    assert.deepEqual(await telethon.step('full-user'), { step: 'full-user', id: BOT_ID, bot: [true], common: 1 });
     await telethon.step('sent');
     const e = await wsEvent(ws, 'message', (ev) => ev['text'] === 'hello from a person on telethon');
     assert.deepEqual(e['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
