@@ -190,6 +190,31 @@ test('requests from an old layer decode: wrappers, a method whose id changed, a 
   assert.equal(lc.decodeRequest(old.encode(args))._, gone.name);
 });
 
+test('an InputPeer of a user where an InputUser is asked for reads as that user (gramjs and Telethon send mentions so); any other InputPeer is refused', () => {
+  const codec = lc.forLayer(198);
+  const send = (user: TlObject): Uint8Array => codec.encode({
+    _: 'messages.sendMessage', peer: { _: 'inputPeerChat', chat_id: 1001n }, message: 'hi bot', random_id: 7n,
+    entities: [{ _: 'inputMessageEntityMentionName', offset: 3, length: 3, user_id: user }],
+  });
+  // The bytes a stock client sends: the InputUser's constructor id swapped for the InputPeer's (same fields).
+  const swapped = (bytes: Uint8Array, from: string, to: string): Uint8Array => {
+    const out = Uint8Array.from(bytes);
+    const view = new DataView(out.buffer);
+    const [a, b] = [idOf(198, from), idOf(198, to)];
+    let hits = 0;
+    for (let i = 0; i + 4 <= out.length; i += 4) if (view.getUint32(i, true) === a) { view.setUint32(i, b, true); hits++; }
+    assert.equal(hits, 1, `${from} once in the request`);
+    return out;
+  };
+  const mentioned = (bytes: Uint8Array): unknown => ((lc.decodeRequest(bytes)['entities'] as TlObject[])[0]!)['user_id'];
+  assert.deepEqual(mentioned(swapped(send({ _: 'inputUser', user_id: 5001n, access_hash: 42n }), 'inputUser', 'inputPeerUser')), { _: 'inputUser', user_id: 5001n, access_hash: 42n });
+  assert.deepEqual(mentioned(swapped(send({ _: 'inputUserSelf' }), 'inputUserSelf', 'inputPeerSelf')), { _: 'inputUserSelf' });
+  const fromMessage = { peer: { _: 'inputPeerChat', chat_id: 1001n }, msg_id: 5, user_id: 5001n };
+  assert.deepEqual(mentioned(swapped(send({ _: 'inputUserFromMessage', ...fromMessage }), 'inputUserFromMessage', 'inputPeerUserFromMessage')), { _: 'inputUserFromMessage', ...fromMessage });
+  // No user in it: still the wrong type.
+  assert.throws(() => lc.decodeRequest(swapped(send({ _: 'inputUserSelf' }), 'inputUserSelf', 'inputPeerEmpty')), (e: unknown) => e instanceof TlDecodeError && e.code === 'unexpected-constructor');
+});
+
 test('bad requests: only TlDecodeError, with limits on depth, vectors and gzip', () => {
   const ok = lc.forLayer(198).encode({ _: 'invokeWithLayer', layer: 198, query: initConnection({ _: 'help.getConfig' }) });
   const rejects = (bytes: Uint8Array, code?: string): void => {

@@ -16,6 +16,7 @@
 // bigint when the value fits (a field's width changed between layers).
 import { unzipSync } from 'node:zlib';
 import { TlDecodeError, TlEncodeError } from './errors.ts';
+import { inputUserOfPeer } from './peer-as-user.ts';
 import { TlReader } from './reader.ts';
 import { TlWriter } from './writer.ts';
 import type { TlConstructor, TlParam, TlSchema, TlType } from './schema.ts';
@@ -441,6 +442,10 @@ export class TlCodec {
         if (this.schema.byType.has(t.type)) {
           // By id: in a schema merged from several layers a name can stand for two definitions.
           const c = id === GZIP_PACKED_ID ? this.schema.byName.get(obj._) : this.schema.byId.get(id);
+          if (c && c.type === 'InputPeer' && t.type === 'InputUser') {
+            const user = inputUserOfPeer(obj);
+            if (user !== undefined) return user;
+          }
           if (!c || c.type !== t.type) throw new TlDecodeError('unexpected-constructor', `${obj._} where ${t.type} was expected`);
         }
         return obj;
