@@ -2,7 +2,7 @@
 // user: gramjs 2.26 and Telethon 1.25 build a mention from `getInputEntity()` (their
 // `_replaceWithMention`), which returns an inputPeerUser, and put it in
 // `inputMessageEntityMentionName.user_id` as it is. That is every `<a href="tg://user?id=...">`
-// and `[name](tg://user?id=...)` they send. Telegram reads it as that user; so does the bridge,
+// and `[name](tg://user?id=...)` they send. Telegram takes it (those mentions work there); so does the bridge,
 // by taking it as the InputUser of the same user (the same fields under the InputUser name).
 import type { TlObject } from './codec.ts';
 
