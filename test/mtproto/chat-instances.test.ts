@@ -19,6 +19,8 @@ import { directRoom } from '../../src/core/direct.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import { SpecConnection } from './spec-client.ts';
 import { metricValue } from './harness.ts';
+import { loginsKey, parseLogins } from '../../src/connectors/mtproto/chat/login-list.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
   Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
@@ -266,7 +268,7 @@ test('two instances on one Redis: a send frame captured on its way to A and repl
 });
 
 test('two instances on one Redis: what an account changes for itself on one instance reaches its sessions and the accounts that see it on the other at once (a note between instances)', { timeout: 120_000 }, async () => {
-  await withTwoInstances(async ({ a, bot, person }) => {
+  await withTwoInstances(async ({ a, b, bot, person }) => {
     // The person is logged in on B; a second session of his on A, as another device.
     const onA = chatClient(a.mtprotoPort());
     try {
@@ -274,6 +276,7 @@ test('two instances on one Redis: what an account changes for itself on one inst
       await onA.getDialogs();
       const seenOnA = updateRecorder(onA);
       const botSees = updateRecorder(bot);
+      const personSees = updateRecorder(person);
       type Ctor = new (x: Record<string, unknown>) => object;
       const A = Api as unknown as Record<string, Ctor> & { messages: Record<string, Ctor>; account: Record<string, Ctor> };
       const chatPeer = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
@@ -297,6 +300,27 @@ test('two instances on one Redis: what an account changes for itself on one inst
       const input = await (bot as unknown as { getInputEntity(id: unknown): Promise<{ userId: unknown; accessHash: unknown }> }).getInputEntity(bigInt(PERSON_ID));
       const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: input.userId, accessHash: input.accessHash })] })) as Array<{ firstName?: string }>;
       assert.equal(bob?.firstName, 'Bobby');
+
+      // The session on A ended from B (account.resetAuthorization, a day after both logins): A
+      // forgets its cached login at once (not within its cache time) and stops its updates.
+      const state = chatState(b.app.bus.state(STATE_NAMESPACE));
+      const loginList = parseLogins(await state.get(loginsKey(BigInt(PERSON_ID))));
+      await state.set(loginsKey(BigInt(PERSON_ID)), JSON.stringify(loginList.map((e) => ({ ...e, at: e.at - 86_460_000 }))));
+      const sessions = await person.invoke(new A.account['GetAuthorizations']!({})) as { authorizations: Array<{ current?: boolean; hash: unknown }> };
+      const other = sessions.authorizations.find((x) => x.current !== true)!;
+      await onA.getMe(); // A has the login cached now
+      assert.equal(await person.invoke(new A.account['ResetAuthorization']!({ hash: other.hash })), true);
+      let refused = false;
+      const deadline = Date.now() + 2_000;
+      while (!refused && Date.now() < deadline) {
+        refused = await onA.getMe().then(() => false, (err: { errorMessage?: string }) => err.errorMessage === 'AUTH_KEY_UNREGISTERED');
+        if (!refused) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(refused, 'A still served the ended session (its cache holds a login 5 s)');
+      await bot.sendMessage(PEER, { message: 'after the reset on A' });
+      await personSees.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'after the reset on A');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!seenOnA.all.some((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'after the reset on A'), 'the ended session on A was told');
     } finally {
       await shutdown(onA);
     }

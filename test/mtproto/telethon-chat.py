@@ -55,6 +55,8 @@ async def person(port, n, e, phone, chat_id):
     # users.userFull in this layer's own shape (144's userFull is not 143's).
     full = await client(functions.users.GetFullUserRequest('relaybot'))
     say('full-user', id=full.full_user.id, bot=[bool(u.bot) for u in full.users if u.id == full.full_user.id], common=full.full_user.common_chats_count)
+    sessions = await client(functions.account.GetAuthorizationsRequest())
+    say('sessions', list=[[bool(a.current), a.hash, a.api_id] for a in sessions.authorizations])
     # An HTML mention: Telethon sends the bot's inputPeerUser as the mention's InputUser.
     mention = await client.send_message(types.InputPeerChat(chat_id), 'hi <a href="tg://user?id=%d">Relay Bot</a>' % full.full_user.id, parse_mode='html')
     say('mentioned', entities=entities_of(mention))

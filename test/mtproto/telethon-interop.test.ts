@@ -157,6 +157,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     telethon.answer(code!);
     assert.deepEqual(await telethon.step('me'), { step: 'me', id: PERSON_ID, bot: false, first: 'Bob', last: 'Builder' });
     assert.deepEqual(await telethon.step('full-user'), { step: 'full-user', id: BOT_ID, bot: [true], common: 1 });
+    assert.deepEqual((await telethon.step('sessions'))['list'], [[true, 0, 1]]);
     assert.deepEqual((await telethon.step('mentioned'))['entities'], [['MessageEntityMentionName', 3, 9]]);
     const mention = await wsEvent(ws, 'message', (ev) => ev['text'] === 'hi Relay Bot');
     assert.deepEqual(mention['spans'], [{ type: 'mention', offset: 3, length: 9, user: `mtproto:${BOT_ID}` }]);

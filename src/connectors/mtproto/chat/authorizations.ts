@@ -4,8 +4,12 @@
 // logout on this instance updates the cache at once, elsewhere within the cache time.
 // A login lives as long as its auth key (store/key-companions.ts): stored with the key's ttl,
 // extended with it (`expire`: a logout made meanwhile stays), removed when the key is destroyed.
+// Each account's logins are also listed (login-list.ts), for its "active sessions".
 import type { StateStore } from '../../../bus/types.ts';
+import type { ClientInfo } from '../api/client-info.ts';
 import type { AuthorizationLookup, AuthorizedUser } from '../api/context.ts';
+import { changeJson } from './json-record.ts';
+import { loginEntry, loginsKey, parseLogins, withLogin, withoutLogins, type LoginEntry } from './login-list.ts';
 import type { Directory } from './directory.ts';
 import type { KeyCompanion } from '../store/key-companions.ts';
 import type { KeyKept } from '../store/state-auth-key-store.ts';
@@ -72,18 +76,75 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     }
   }
 
-  async logIn(authKeyIdHex: string, userId: bigint): Promise<void> {
+  /** Logs the key in as `userId`, and lists it among the account's logins (`client`: what it said about itself). */
+  async logIn(authKeyIdHex: string, userId: bigint, client?: ClientInfo): Promise<void> {
     const account = this.directory.account(userId);
     if (account === undefined) throw new Error(`no account ${userId}`);
+    const before = await this.#storedUser(authKeyIdHex);
     await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization), this.keyTtl(authKeyIdHex));
     this.#changes++;
     this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
+    if (before !== undefined && before !== userId) await this.#unlist(before, new Set([authKeyIdHex]));
+    let evicted: LoginEntry[] = [];
+    const entry = loginEntry(authKeyIdHex, this.now(), client);
+    await changeJson(this.state, loginsKey(userId), parseLogins, (list) => {
+      const next = withLogin(list, entry);
+      evicted = next.evicted;
+      return next.list;
+    });
+    // Past the bound the oldest logins end: a list that silently forgot them would hide them.
+    for (const old of evicted) if (await this.#storedUser(old.key) === userId) await this.#forgetLogin(old.key);
   }
 
+  /** Ends the key's login (and its place in its account's list). */
   async logOut(authKeyIdHex: string): Promise<void> {
-    await this.state.delete(`auth:${authKeyIdHex}`);
+    const user = await this.#storedUser(authKeyIdHex);
+    await this.#forgetLogin(authKeyIdHex);
+    if (user !== undefined) await this.#unlist(user, new Set([authKeyIdHex]));
+  }
+
+  /**
+   * The account's logins that hold now, oldest first (an entry whose key expired, was destroyed
+   * or logged in as someone else is dropped from the list on the way).
+   */
+  async loginsOf(userId: bigint): Promise<LoginEntry[]> {
+    const list = parseLogins(await this.state.get(loginsKey(userId)));
+    const holds = await Promise.all(list.map(async (e) => await this.#storedUser(e.key) === userId));
+    const gone = new Set(list.filter((_, i) => !holds[i]).map((e) => e.key));
+    if (gone.size > 0) await this.#unlist(userId, gone);
+    return list.filter((_, i) => holds[i]);
+  }
+
+  /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */
+  lifetimeOf(authKeyIdHex: string): number | undefined {
+    return this.keyTtl(authKeyIdHex);
+  }
+
+  /** What another instance logged out: its cached login here goes at once (not within the cache time). */
+  forget(authKeyIdHex: string): void {
     this.#changes++;
     this.#remember(authKeyIdHex, undefined, this.now());
+  }
+
+  async #forgetLogin(authKeyIdHex: string): Promise<void> {
+    await this.state.delete(`auth:${authKeyIdHex}`);
+    this.forget(authKeyIdHex);
+  }
+
+  async #unlist(userId: bigint, keys: ReadonlySet<string>): Promise<void> {
+    await changeJson(this.state, loginsKey(userId), parseLogins, (list) => withoutLogins(list, keys));
+  }
+
+  /** Whom the stored login of a key names (undefined: none, or unreadable). */
+  async #storedUser(authKeyIdHex: string): Promise<bigint | undefined> {
+    const raw = await this.state.get(`auth:${authKeyIdHex}`);
+    if (raw === undefined) return undefined;
+    try {
+      const stored = JSON.parse(raw) as StoredAuthorization;
+      return /^\d+$/.test(stored.user) ? BigInt(stored.user) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async keyLoaded(authKeyIdHex: string, kept: KeyKept | undefined): Promise<void> {

@@ -45,6 +45,7 @@ import { registerPeerInfo, registerReadParticipants } from './methods/peer-info.
 import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
+import { registerSessions } from './methods/sessions.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerPins } from './methods/pins.ts';
@@ -192,6 +193,7 @@ export class ChatLayer {
     registerDrafts(methods, this.deps);
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
+    registerSessions(methods, this.deps);
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);

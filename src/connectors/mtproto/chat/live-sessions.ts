@@ -55,6 +55,12 @@ export class LiveSessions {
     }
   }
 
+  /** Whether a session of this auth key is connected here for the account now. */
+  hasAuthKey(userId: bigint, authKeyIdHex: string): boolean {
+    for (const l of this.#byUser.get(userId)?.values() ?? []) if (l.channel.authKeyIdHex === authKeyIdHex) return true;
+    return false;
+  }
+
   has(userId: bigint): boolean {
     return this.#byUser.has(userId);
   }

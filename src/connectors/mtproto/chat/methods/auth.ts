@@ -11,7 +11,7 @@ import type { TlObject } from '../../tl/codec.ts';
 
 export function registerAuth(methods: MethodRegistry, deps: ChatDeps): void {
   const authorization = async (account: Account, ctx: ApiCallContext): Promise<TlObject> => {
-    await deps.authorizations.logIn(ctx.authKeyIdHex, account.id);
+    await deps.authorizations.logIn(ctx.authKeyIdHex, account.id, ctx.client);
     deps.logger.info({ user: String(account.id), bot: account.bot, authKeyId: ctx.authKeyIdHex }, 'mtproto login');
     return { _: 'auth.authorization', user: deps.render.userObject({ kind: 'account', account }, { account, schema: ctx.schema, now: ctx.now }) };
   };

@@ -22,6 +22,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pins'), account: z.string().regex(/^\d{1,20}$/) }),
   z.object({ kind: z.literal('unread'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), unread: z.boolean() }),
   z.object({ kind: z.literal('notify'), account: z.string().regex(/^\d{1,20}$/), key: z.string().max(512) }),
+  // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
+  z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
 export type OwnNews = z.infer<typeof NewsSchema>;
 
@@ -74,6 +76,7 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       const unread = news.unread;
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
+    case 'logout': return undefined;
     case 'notify': {
       const settings = peerNotifySettings((await deps.dialogSettings.of(account.id)).notify[news.key]);
       const kind = ({ users: 'notifyUsers', chats: 'notifyChats', broadcasts: 'notifyBroadcasts' } as Record<string, string>)[news.key];
@@ -115,6 +118,11 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   }
   const account = deps.directory.account(BigInt(news.account));
   if (account === undefined) return;
+  if (news.kind === 'logout') {
+    deps.authorizations.forget(news.key);
+    deps.live.dropAuthKey(news.key);
+    return;
+  }
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
