@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
   Api, BOT_ID, CHAT_ID, PERSON_PHONE, bigInt, chatClient, loginBot, loginPerson, shutdown, startChatBridge,
-  type ChatBridge, type ChatClient,
+  type ChatBridge,
 } from './chat-harness.ts';
 
 const require = createRequire(import.meta.url);

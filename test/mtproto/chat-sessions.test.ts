@@ -13,10 +13,14 @@ import { loginsKey, MAX_LOGINS, parseLogins } from '../../src/connectors/mtproto
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { Api, PERSON_ID, bigInt, chatClient, loginPerson, rpcError, shutdown, updateRecorder, withChatClient, type ChatBridge, type ChatClient } from './chat-harness.ts';
 
+type Ctor = new (x?: Record<string, unknown>) => object;
+/** The requests of this test, beside the harness' typed ones. */
+const SessionApi = Api as unknown as { account: Record<'GetAuthorizations' | 'ResetAuthorization', Ctor>; auth: Record<'ResetAuthorizations', Ctor> };
+
 interface GramAuthorization { current?: boolean; hash: { toString(): string }; apiId: number; deviceModel: string; appVersion: string; dateCreated: number }
 
 async function sessionsOf(client: ChatClient): Promise<GramAuthorization[]> {
-  const r = await client.invoke(new Api.account.GetAuthorizations()) as { authorizations: GramAuthorization[] };
+  const r = await client.invoke(new SessionApi.account.GetAuthorizations()) as { authorizations: GramAuthorization[] };
   return r.authorizations;
 }
 
@@ -56,20 +60,20 @@ test('active sessions: listed with the calling one first (hash 0); one ended by 
 
       // Within a day of its own login, a session may end no other (someone who just got hold of a code cannot lock the owner out).
       const laptopHash = listed[1]!.hash.toString();
-      assert.equal(await rpcError(phone.invoke(new Api.account.ResetAuthorization({ hash: bigInt(laptopHash) }))), 'FRESH_RESET_AUTHORISATION_FORBIDDEN');
-      assert.equal(await rpcError(phone.invoke(new Api.auth.ResetAuthorizations())), 'FRESH_RESET_AUTHORISATION_FORBIDDEN');
+      assert.equal(await rpcError(phone.invoke(new SessionApi.account.ResetAuthorization({ hash: bigInt(laptopHash) }))), 'FRESH_RESET_AUTHORISATION_FORBIDDEN');
+      assert.equal(await rpcError(phone.invoke(new SessionApi.auth.ResetAuthorizations())), 'FRESH_RESET_AUTHORISATION_FORBIDDEN');
       assert.equal((await sessionsOf(phone)).length, 2, 'nothing ended');
       await ageLogins(bridge);
 
       // Bad hashes: refused, nothing ended.
-      assert.equal(await rpcError(phone.invoke(new Api.account.ResetAuthorization({ hash: bigInt(0) }))), 'HASH_INVALID');
-      assert.equal(await rpcError(phone.invoke(new Api.account.ResetAuthorization({ hash: bigInt('1234567890123') }))), 'HASH_INVALID');
+      assert.equal(await rpcError(phone.invoke(new SessionApi.account.ResetAuthorization({ hash: bigInt(0) }))), 'HASH_INVALID');
+      assert.equal(await rpcError(phone.invoke(new SessionApi.account.ResetAuthorization({ hash: bigInt('1234567890123') }))), 'HASH_INVALID');
       assert.equal((await sessionsOf(phone)).length, 2, 'nothing ended');
 
       await laptop.getDialogs();
       const laptopUpdates = updateRecorder(laptop);
       const phoneUpdates = updateRecorder(phone);
-      assert.equal(await phone.invoke(new Api.account.ResetAuthorization({ hash: bigInt(laptopHash) })), true);
+      assert.equal(await phone.invoke(new SessionApi.account.ResetAuthorization({ hash: bigInt(laptopHash) })), true);
       // The ended session gets no more updates: alice's next message reaches the phone, not the laptop.
       await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after the reset' } });
       await phoneUpdates.next((u) => JSON.stringify(u).includes('after the reset'));
@@ -78,14 +82,14 @@ test('active sessions: listed with the calling one first (hash 0); one ended by 
       assert.equal(await rpcError(laptop.getMe()), 'AUTH_KEY_UNREGISTERED');
       assert.equal((await sessionsOf(phone)).length, 1);
       // The hash of an ended session names nothing any more.
-      assert.equal(await rpcError(phone.invoke(new Api.account.ResetAuthorization({ hash: bigInt(laptopHash) }))), 'HASH_INVALID');
+      assert.equal(await rpcError(phone.invoke(new SessionApi.account.ResetAuthorization({ hash: bigInt(laptopHash) }))), 'HASH_INVALID');
 
       // A new device, then every session but the caller's ended at once.
       tablet = await loggedIn(bridge);
       const third = await loggedIn(bridge);
       try {
         assert.equal((await sessionsOf(phone)).length, 3);
-        assert.equal(await phone.invoke(new Api.auth.ResetAuthorizations()), true);
+        assert.equal(await phone.invoke(new SessionApi.auth.ResetAuthorizations()), true);
         assert.equal(await rpcError(tablet.getMe()), 'AUTH_KEY_UNREGISTERED');
         assert.equal(await rpcError(third.getMe()), 'AUTH_KEY_UNREGISTERED');
         const left = await sessionsOf(phone);
@@ -106,8 +110,8 @@ test('the login list: at most MAX_LOGINS, the oldest login past it is logged out
   const state = new LocalState(undefined, () => now).store('mtproto');
   const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
   const directory = new Directory([
-    { id: 5, firstName: 'p5', phone: '15550005', rooms: [] },
-    { id: 6, firstName: 'p6', phone: '15550006', rooms: [] },
+    { id: 5, firstName: 'p5', bot: false, phone: '15550005', rooms: [] },
+    { id: 6, firstName: 'p6', bot: false, phone: '15550006', rooms: [] },
   ], [], routing);
   const logins = new Authorizations(state, directory, () => now);
   const key = (i: number) => i.toString(16).padStart(16, '0');
@@ -119,7 +123,7 @@ test('the login list: at most MAX_LOGINS, the oldest login past it is logged out
   assert.equal(listed.length, MAX_LOGINS);
   assert.equal(listed[0]!.key, key(2));
   assert.equal(await logins.userOf(key(1)), undefined, 'the oldest login ended');
-  assert.equal((await logins.userOf(key(2)))?.userId, 5n);
+  assert.deepEqual(await logins.userOf(key(2)), { userId: 5n, bot: false });
   // A logout leaves the list.
   await logins.logOut(key(2));
   assert.ok(!(await logins.loginsOf(5n)).some((e) => e.key === key(2)));
