@@ -105,6 +105,51 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual([stickers.className, stickers.sets], ['messages.AllStickers', []]);
     assert.equal(await classOf(new Account['GetContentSettings']!({})), 'account.ContentSettings');
     assert.equal(await classOf(new Account['GetGlobalPrivacySettings']!({})), 'GlobalPrivacySettings');
+    // Stickers, GIFs, emoji keywords: none.
+    const none = async (req: object, field: string) => ((await person.invoke(req)) as Record<string, unknown>)[field];
+    assert.deepEqual(await none(new Messages['GetStickers']!({ emoticon: '👍', hash: bigInt(0) }), 'stickers'), []);
+    assert.deepEqual(await none(new Messages['GetSavedGifs']!({ hash: bigInt(0) }), 'gifs'), []);
+    assert.deepEqual(await none(new Messages['GetRecentStickers']!({ hash: bigInt(0) }), 'stickers'), []);
+    assert.deepEqual(await none(new Messages['GetFavedStickers']!({ hash: bigInt(0) }), 'stickers'), []);
+    assert.deepEqual(await none(new Messages['GetFeaturedStickers']!({ hash: bigInt(0) }), 'sets'), []);
+    assert.deepEqual(await none(new Messages['GetEmojiKeywords']!({ langCode: 'en' }), 'keywords'), []);
+    // No link preview (layer 198's messages.webPagePreview around an empty media).
+    const preview = await person.invoke(new Messages['GetWebPagePreview']!({ message: 'see https://example.org' })) as { className: string; media: { className: string } };
+    assert.deepEqual([preview.className, preview.media.className], ['messages.WebPagePreview', 'MessageMediaEmpty']);
+    // No cloud password, and none can be set here.
+    const password = await person.invoke(new Account['GetPassword']!({})) as { hasPassword?: boolean; newAlgo: { className: string }; secureRandom: Buffer };
+    assert.deepEqual([Boolean(password.hasPassword), password.newAlgo.className, password.secureRandom.length], [false, 'PasswordKdfAlgoUnknown', 32]);
+    assert.deepEqual(await none(new Contacts['GetBlocked']!({ offset: 0, limit: 10 }), 'blocked'), []);
+    // Privacy as it is: presence for everyone, the phone number for nobody; a key the server does not know is refused.
+    const rule = async (key: string) => ((await person.invoke(new Account['GetPrivacy']!({ key: new (Api as unknown as Record<string, Ctor>)[key]!({}) }))) as { rules: Array<{ className: string }> }).rules.map((r) => r.className);
+    assert.deepEqual(await rule('InputPrivacyKeyStatusTimestamp'), ['PrivacyValueAllowAll']);
+    assert.deepEqual(await rule('InputPrivacyKeyPhoneNumber'), ['PrivacyValueDisallowAll']);
+    assert.deepEqual(await rule('InputPrivacyKeyChatInvite'), ['PrivacyValueDisallowAll']);
+    // No language packs: the client keeps its own strings.
+    const Langpack = (Api as unknown as { langpack: Record<string, Ctor> }).langpack;
+    assert.deepEqual(await person.invoke(new Langpack['GetLanguages']!({ langPack: 'tdesktop' })), []);
+    assert.equal(await rpcError(person.invoke(new Langpack['GetLangPack']!({ langPack: 'tdesktop', langCode: 'en' }))), 'LANG_PACK_INVALID');
+  });
+});
+
+test('a bridged room is the operator\'s: what a group admin could change is refused as to a member who is not one, and changes nothing', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, _bot, ws) => {
+    const chatId = bigInt(CHAT_ID);
+    const bot = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: bigInt(0) });
+    for (const req of [
+      new Messages['EditChatTitle']!({ chatId, title: 'mine now' }),
+      new Messages['DeleteChatUser']!({ chatId, userId: new Api.InputUserSelf() }),
+      new Messages['AddChatUser']!({ chatId, userId: bot, fwdLimit: 10 }),
+      new Messages['EditChatAdmin']!({ chatId, userId: bot, isAdmin: true }),
+      new Messages['ExportChatInvite']!({ peer: inputChat() }),
+      new Messages['MigrateChat']!({ chatId }),
+    ]) assert.equal(await rpcError(person.invoke(req)), 'CHAT_ADMIN_REQUIRED', (req as { className?: string }).className);
+    const full = await person.invoke(new Api.messages.GetFullChat({ chatId })) as { chats: Array<{ title: string }>; fullChat: { participants: { participants: unknown[] } } };
+    assert.equal(full.chats[0]!.title, 'lobby');
+    assert.equal(full.fullChat.participants.participants.length, 2, 'the person is still a member');
+    // And the room goes on: nothing was published for those calls.
+    await person.sendMessage(-CHAT_ID, { message: 'still a member' });
+    assert.equal((await wsEvent(ws, 'message'))['text'], 'still a member');
   });
 });
 

@@ -46,6 +46,8 @@ import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerSessions } from './methods/sessions.ts';
+import { registerPrivacy } from './methods/privacy.ts';
+import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerPins } from './methods/pins.ts';
@@ -194,6 +196,8 @@ export class ChatLayer {
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
     registerSessions(methods, this.deps);
+    registerPrivacy(methods, this.deps);
+    registerGroupAdmin(methods, this.deps);
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);

@@ -1,9 +1,11 @@
 // What clients ask at start about things the bridge does not have (chat folders, terms of
-// service, promoted chats, top peers, stickers, content and privacy settings): an answer that
-// says "none" in the client's layer, rather than an error each start. TDLib and the official apps
-// ask these; gramjs and Telethon do when their users call them.
+// service, promoted chats, top peers, stickers and GIFs, emoji keywords, link previews, a cloud
+// password, blocked users, content and privacy settings, translations): an answer that says
+// "none" in the client's layer, rather than an error each start. TDLib and the official apps ask
+// these; gramjs and Telethon do when their users call them.
+import { randomBytes } from 'node:crypto';
 import type { MethodRegistry } from '../../api/registry.ts';
-import { register, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
 /** How long a client may keep an empty "terms of service" or "promotion" answer, in seconds. */
 const EXPIRES_SECONDS = 86_400;
@@ -19,4 +21,26 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.getAllStickers', 'user', () => ({ _: 'messages.allStickers', hash: 0n, sets: [] }));
   register(methods, deps, 'account.getContentSettings', 'user', () => ({ _: 'account.contentSettings' }));
   register(methods, deps, 'account.getGlobalPrivacySettings', 'user', () => ({ _: 'globalPrivacySettings' }));
+  // Stickers, GIFs and emoji keywords: none (hash 0: the client asks again next time).
+  register(methods, deps, 'messages.getStickers', 'user', () => ({ _: 'messages.stickers', hash: 0n, stickers: [] }));
+  register(methods, deps, 'messages.getSavedGifs', 'user', () => ({ _: 'messages.savedGifs', hash: 0n, gifs: [] }));
+  register(methods, deps, 'messages.getRecentStickers', 'user', () => ({ _: 'messages.recentStickers', hash: 0n, packs: [], stickers: [], dates: [] }));
+  register(methods, deps, 'messages.getFavedStickers', 'user', () => ({ _: 'messages.favedStickers', hash: 0n, packs: [], stickers: [] }));
+  register(methods, deps, 'messages.getFeaturedStickers', 'user', () => ({ _: 'messages.featuredStickers', hash: 0n, count: 0, sets: [], unread: [] }));
+  register(methods, deps, 'messages.getEmojiKeywords', 'user', (call) => ({ _: 'emojiKeywordsDifference', lang_code: (stringField(call, 'lang_code') ?? '').slice(0, 16), from_version: 0, version: 0, keywords: [] }));
+  // Link previews: none (the bridge fetches nobody's links; a MessageMedia up to layer 193, messages.webPagePreview from 198).
+  register(methods, deps, 'messages.getWebPagePreview', 'user', (_call, ctx) =>
+    (viewOf(deps, ctx).schema.byName.has('messages.webPagePreview') ? { _: 'messages.webPagePreview', media: { _: 'messageMediaEmpty' }, users: [] } : { _: 'messageMediaEmpty' }));
+  // No cloud password (two-step verification) exists here, and none can be set: algorithms this
+  // server names "unknown", as Telegram tells a client too old to set one.
+  register(methods, deps, 'account.getPassword', 'user', () => ({
+    _: 'account.password', has_password: false, new_algo: { _: 'passwordKdfAlgoUnknown' }, new_secure_algo: { _: 'securePasswordKdfAlgoUnknown' }, secure_random: randomBytes(32),
+  }));
+  // Nobody is blocked (there is no blocking here).
+  register(methods, deps, 'contacts.getBlocked', 'user', () => ({ _: 'contacts.blocked', blocked: [], chats: [], users: [] }));
+  // No translations of the clients' own texts: no language packs (clients keep their built-in strings).
+  register(methods, deps, 'langpack.getLanguages', 'none', () => []);
+  for (const name of ['langpack.getLangPack', 'langpack.getDifference', 'langpack.getStrings', 'langpack.getLanguage']) {
+    register(methods, deps, name, 'none', () => { throw badRequest('LANG_PACK_INVALID'); });
+  }
 }
