@@ -49,6 +49,21 @@ test('pinned chats, unread marks and notification settings: set in one session, 
       assert.deepEqual(pinnedList.dialogs.map(idOf), [1002, 1003]);
       assert.deepEqual((await second.invoke(new A.messages['GetPinnedDialogs']!({ folderId: 1 })) as { dialogs: unknown[] }).dialogs, [], 'no other folders');
 
+      // Paging one dialog at a time, as a client whose page is smaller than its pins: from a
+      // pinned one on come the pinned after it, then every other chat, even one whose top message
+      // is newer than the pinned one's (the lobby's, here); nothing twice, nothing left out.
+      await person.sendMessage(-CHAT_ID, { message: 'the newest message of all' });
+      const paged: number[] = [];
+      let offset = { peer: new Api.InputPeerEmpty() as object, id: 0, date: 0 };
+      for (let i = 0; i < 5; i++) {
+        const page = await second.invoke(new Api.messages.GetDialogs({ offsetPeer: offset.peer, offsetId: offset.id, offsetDate: offset.date, limit: 1, hash: bigInt(0) })) as { dialogs: Array<RawDialog & { topMessage: number }>; messages: Array<{ id: number; date: number }> };
+        if (page.dialogs.length === 0) break;
+        const last = page.dialogs[page.dialogs.length - 1]!;
+        paged.push(...page.dialogs.map(idOf));
+        offset = { peer: chat(idOf(last)), id: last.topMessage, date: page.messages.find((m) => m.id === last.topMessage)!.date };
+      }
+      assert.deepEqual(paged, [1002, 1003, CHAT_ID]);
+
       // Refused, and the pins stay: another folder, six at once, a chat not seen.
       assert.equal(await rpcError(person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 1, order: [dialogPeer(1002)] }))), 'FOLDER_ID_INVALID');
       assert.equal(await rpcError(person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 0, order: [1001, 1002, 1003, 1001, 1002, 1003].map(dialogPeer) }))), 'PINNED_DIALOGS_TOO_MUCH');

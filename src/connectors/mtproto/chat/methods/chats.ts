@@ -121,7 +121,18 @@ export function pageOfIds(ids: readonly number[], call: TlObject, datesOf?: () =
   return ids.slice(start, start + limit).filter((id) => (maxId <= 0 || id < maxId) && (minId <= 0 || id > minId));
 }
 
+/** Whether a client's InputPeer names the peer the server shows (a group by chat id, a user by user id). */
+function namesPeer(input: TlObject, peer: TlObject): boolean {
+  if (input._ === 'inputPeerChat') return peer._ === 'peerChat' && input['chat_id'] === peer['chat_id'];
+  if (input._ === 'inputPeerUser' || input._ === 'inputPeerUserFromMessage') return peer._ === 'peerUser' && input['user_id'] === peer['user_id'];
+  return false;
+}
+
 export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
+  /** A dialog older than the offset a client pages from (0: no bound). */
+  const olderThanOffset = (d: DialogOf, offsetId: number, offsetDate: number): boolean =>
+    (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate);
+
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const all: DialogOf[] = [];
@@ -149,14 +160,21 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');
     const offsetDate = intField(call, 'offset_date');
-    // Pinned chats come first, in the account's order, on the first page only (later pages go on
-    // from the last dialog before; the pinned ones were on the first), none with exclude_pinned.
+    // Pinned chats come first, in the account's order, then the others newest first; none with
+    // exclude_pinned. Clients page on from the last dialog they got (its top message's date and
+    // id, and its peer): after a pinned one come the pinned after it, then every other chat (its
+    // top message says nothing about where the others stand); after another one, the older ones.
     const pinned = marks.settings.pinned;
+    const pinnedDialogs = pinned.flatMap((address) => all.filter((d) => d.chat.address === address));
     const rest = all.filter((d) => !pinned.includes(d.chat.address));
     const excludePinned = call['exclude_pinned'] === true;
     const firstPage = offsetId <= 0 && offsetDate <= 0;
-    const pinnedFirst = excludePinned || !firstPage ? [] : pinned.flatMap((address) => all.filter((d) => d.chat.address === address));
-    const after = [...pinnedFirst, ...rest.filter((d) => (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate))];
+    const offsetPeer = objectField(call, 'offset_peer');
+    const afterPinned = excludePinned || firstPage || offsetPeer === undefined ? -1 : pinnedDialogs.findIndex((d) => namesPeer(offsetPeer, deps.render.peer(d.chat, view)));
+    const after = excludePinned ? rest.filter((d) => olderThanOffset(d, offsetId, offsetDate))
+      : firstPage ? [...pinnedDialogs, ...rest]
+        : afterPinned >= 0 ? [...pinnedDialogs.slice(afterPinned + 1), ...rest]
+          : rest.filter((d) => olderThanOffset(d, offsetId, offsetDate));
     const total = excludePinned ? rest.length : all.length;
     const limit = Math.min(Math.max(intField(call, 'limit', MAX_DIALOGS), 1), MAX_DIALOGS);
     const page = after.slice(0, limit);
