@@ -60,7 +60,7 @@ test('pinned chats, unread marks and notification settings: set in one session, 
         if (page.dialogs.length === 0) break;
         const last = page.dialogs[page.dialogs.length - 1]!;
         paged.push(...page.dialogs.map(idOf));
-        offset = { peer: chat(idOf(last)), id: last.topMessage, date: page.messages.find((m) => m.id === last.topMessage)!.date };
+        offset = { peer: chat(idOf(last)) as object, id: last.topMessage, date: page.messages.find((m) => m.id === last.topMessage)!.date };
       }
       assert.deepEqual(paged, [1002, 1003, CHAT_ID]);
 
