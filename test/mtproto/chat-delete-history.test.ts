@@ -4,7 +4,7 @@
 // the answer's offset asking for the next call while more remain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, CHAT_ID, bigInt, rpcError, withPersonAndBot, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
+import { Api, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, withSecondSession, wsEvent, type ChatClient, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -14,14 +14,24 @@ const deleteHistory = (client: ChatClient, params: Record<string, unknown> = {})
   client.invoke(new Messages['DeleteHistory']!({ peer: peer(), maxId: 0, ...params })) as Promise<{ offset: number }>;
 
 test('cleared for the account only: hidden from its history, search, messages by id and unread count; new messages show; others keep everything', { timeout: 120_000 }, async () => {
-  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'one' } });
     const two = await person.sendMessage(-CHAT_ID, { message: 'two' });
     await bot.sendMessage(-CHAT_ID, { message: 'three' });
     await wsEvent(ws, 'message', (e) => e['text'] === 'three');
     assert.deepEqual((await texts(person)).slice(0, 3), ['three', 'two', 'one']);
 
-    assert.equal((await deleteHistory(person, { justClear: true })).offset, 0);
+    const ids = [...await person.getMessages(-CHAT_ID, { limit: 10 })].map((m) => m.id).sort((a, b) => a - b);
+    await withSecondSession(bridge, async (second) => {
+      const elsewhere = updateRecorder(second);
+      const own = updateRecorder(person);
+      assert.equal((await deleteHistory(person, { justClear: true })).offset, 0);
+      // The person's other device drops them too: the messages cleared, no pts moved (pts_count 0).
+      const told = await elsewhere.next((u) => u.className === 'UpdateDeleteMessages');
+      assert.deepEqual([told['messages'], told['ptsCount']], [ids, 0]);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(!own.all.some((u) => u.className === 'UpdateDeleteMessages'), 'the calling session has its answer');
+    });
     assert.deepEqual(await texts(person), [], 'nothing before the clear');
     assert.deepEqual((await texts(bot)).slice(0, 3), ['three', 'two', 'one'], 'the bot keeps all of it');
     const byId = await person.invoke(new Messages['GetMessages']!({ id: [new (Api as unknown as Record<string, Ctor>)['InputMessageID']!({ id: two.id })] })) as { messages: Array<{ className: string }> };

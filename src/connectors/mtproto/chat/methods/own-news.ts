@@ -15,6 +15,9 @@ import { draftObject } from '../drafts.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
+/** Message ids a cleared chat's update names at most (the newest up to the clear). */
+export const CLEARED_TOLD = 1000;
+
 const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('user'), account: z.string().regex(/^\d{1,20}$/), change: z.enum(['name', 'photo']) }),
   z.object({ kind: z.literal('draft'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512) }),
@@ -22,6 +25,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pins'), account: z.string().regex(/^\d{1,20}$/) }),
   z.object({ kind: z.literal('unread'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), unread: z.boolean() }),
   z.object({ kind: z.literal('notify'), account: z.string().regex(/^\d{1,20}$/), key: z.string().max(512) }),
+  // A chat the account cleared for itself (messages.deleteHistory): its sessions drop those messages.
+  z.object({ kind: z.literal('cleared'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512) }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
   z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
@@ -77,6 +82,16 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
     case 'logout': return undefined;
+    case 'cleared': {
+      // What the clear hid, newest first (at most CLEARED_TOLD: a client holds the newest of a chat);
+      // no pts moves (a clear is the account's alone), so pts_count 0 at its pts as it is.
+      const chats = one(news.chat);
+      const upTo = (await deps.dialogSettings.of(account.id)).clearedUpTo[news.chat];
+      if (chats.length === 0 || upTo === undefined) return undefined;
+      const ids = (await deps.box.chat(news.chat)).messageIds().filter((id) => id <= upTo).slice(-CLEARED_TOLD);
+      const pts = await deps.pts.current(account);
+      return { chats, updatesAt: () => [{ _: 'updateDeleteMessages', messages: ids, pts, pts_count: 0 }] };
+    }
     case 'notify': {
       const settings = peerNotifySettings((await deps.dialogSettings.of(account.id)).notify[news.key]);
       const kind = ({ users: 'notifyUsers', chats: 'notifyChats', broadcasts: 'notifyBroadcasts' } as Record<string, string>)[news.key];

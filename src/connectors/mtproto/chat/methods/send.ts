@@ -19,6 +19,7 @@ import { mediaOfInput } from './upload.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
+import { tellAccount } from './own-news.ts';
 import { objects, refuseUnserved, replyIdOf, textOf } from './message-input.ts';
 
 /** Reactions one account may set on one message. */
@@ -201,6 +202,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const unchanged = async () => ({ _: 'messages.affectedHistory', pts: await deps.pts.current(account), pts_count: 0, offset: 0 });
     if (upTo === undefined) return unchanged();
     if (!await deps.dialogSettings.markSeen(account.id, 'clearedUpTo', chat.address, upTo)) throw new RpcError(420, 'FLOOD_WAIT_1');
+    // The account's other sessions drop the cleared messages too (here, and through a note elsewhere).
+    await tellAccount(deps, account, { kind: 'cleared', account: String(account.id), chat: chat.address }, ctx.channel?.key);
     if (call['revoke'] !== true) return unchanged();
     const own: { record: MessageRecord; chat: ChatInfo }[] = [];
     const events = new Set<string>();
