@@ -63,6 +63,14 @@ async function converse(bridge: ChatBridge, client: ChatClient, ws: TestClient, 
   const ackReply = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'reply from ws', replyTo: e1.id } });
   const wsReply = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'reply from ws'));
   assert.equal(wsReply.replyTo?.replyToMsgId, m1.id);
+  // The message a reply answers, as gramjs asks for it (messages.getMessages with inputMessageReplyTo).
+  const [fetched] = await client.getMessages(PEER, { ids: [wsReply.id] });
+  const answered = await (fetched as unknown as { getReplyMessage(): Promise<GramMessage | undefined> }).getReplyMessage();
+  assert.equal(answered?.id, m1.id);
+  assert.equal(answered?.message, m1.message);
+  const ReplyTo = (Api as unknown as Record<string, new (a: Record<string, unknown>) => object>)['InputMessageReplyTo']!;
+  const none = await client.invoke(new (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages['GetMessages']!({ id: [new ReplyTo({ id: m1.id })] })) as { messages: Array<{ className: string }> };
+  assert.deepEqual(none.messages.map((m) => m.className), ['MessageEmpty'], 'a message that answers nothing: none');
 
   // Edits, both ways.
   const edited = await client.editMessage(PEER, { message: m1.id, text: 'hello (edited)' });

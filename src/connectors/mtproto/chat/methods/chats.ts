@@ -246,6 +246,13 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     return records.length < ids.length ? { _: 'messages.messagesSlice', count: ids.length, ...body } : { _: 'messages.messages', ...body };
   });
 
+  /** The id of the message that `id` answers, if the account sees `id` (0: none). */
+  const repliedTo = async (id: number, visible: ReadonlyMap<string, ChatInfo>, cleared: Readonly<Record<string, number>>): Promise<number> => {
+    const record = id > 0 ? await deps.box.record(id) : undefined;
+    if (record === undefined || !visible.has(record.chat) || record.id <= (cleared[record.chat] ?? 0)) return 0;
+    return record.reply ?? 0;
+  };
+
   register(methods, deps, 'messages.getMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const visible = new Map((await chatsOfAccount(deps, view.account)).map((c) => [c.address, c]));
@@ -255,11 +262,15 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const chats = new Set<ChatInfo>();
     for (const input of listField(call, 'id')) {
       const inner = typeof input === 'object' && !Array.isArray(input) && !(input instanceof Uint8Array) ? input as TlObject : undefined;
-      const id = inner?._ === 'inputMessageID' || inner?._ === 'inputMessageReplyTo' ? intField(inner, 'id') : 0;
+      // inputMessageReplyTo names the message that message `id` answers (gramjs' getReplyMessage and
+      // Telethon's get_reply_message ask so). None: messageEmpty with the id asked about (gramjs
+      // refuses a message of id 0).
+      const asked = inner?._ === 'inputMessageID' || inner?._ === 'inputMessageReplyTo' ? intField(inner, 'id') : 0;
+      const id = inner?._ === 'inputMessageReplyTo' ? await repliedTo(asked, visible, cleared) : asked;
       const record = id > 0 ? await deps.box.record(id) : undefined;
       const chat = record === undefined ? undefined : visible.get(record.chat);
       if (record === undefined || chat === undefined || record.id <= (cleared[record.chat] ?? 0)) {
-        messages.push({ _: 'messageEmpty', id });
+        messages.push({ _: 'messageEmpty', id: id > 0 ? id : asked });
         continue;
       }
       messages.push(deps.render.message(record, view));
