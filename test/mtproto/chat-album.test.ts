@@ -146,3 +146,23 @@ test('a WS message with several stored files is an album on MTProto; retracting 
     assert.ok(!deletedIds(rec.all).includes(againParts[0]!.id), 'the first part stays, edited');
   });
 });
+
+test('audio files from other networks play inline: documentAttributeAudio, Ogg/Opus as a voice message; other files stay files', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, _bot, ws) => {
+    const rec = updateRecorder(person);
+    const kinds: Array<[string, string]> = [['note.ogg', 'audio/ogg'], ['song.mp3', 'audio/mpeg'], ['paper.pdf', 'application/pdf']];
+    for (const [name, mime] of kinds) {
+      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: name, attachments: [await uploadToMedia(bridge, name, mime, Buffer.from(`${name} `.repeat(40)))] } });
+    }
+    await until('the three files', () => rec.all.filter(newMessage((m) => kinds.some(([n]) => m.message === n))).length === 3);
+    const seen = rec.all.filter(newMessage((m) => kinds.some(([n]) => m.message === n))).map((u) => u['message'] as GramMessage & { media: { document: { attributes: Array<{ className: string; voice?: boolean }> } } });
+    const shape = (m: (typeof seen)[number]) => m.media.document.attributes.map((a) => (a.className === 'DocumentAttributeAudio' ? `audio${a.voice === true ? ' (voice)' : ''}` : a.className));
+    assert.deepEqual(seen.map((m) => [m.message, shape(m)]), [
+      ['note.ogg', ['DocumentAttributeFilename', 'audio (voice)']],
+      ['song.mp3', ['DocumentAttributeFilename', 'audio']],
+      ['paper.pdf', ['DocumentAttributeFilename']],
+    ]);
+    // Still the same bytes to download.
+    assert.deepEqual(Buffer.from(await person.downloadMedia(seen[0]!)), Buffer.from('note.ogg '.repeat(40)));
+  });
+});

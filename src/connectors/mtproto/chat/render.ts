@@ -146,7 +146,7 @@ export class Renderer {
     const common = { id: BigInt(m.file), access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
     return {
       _: 'messageMediaDocument',
-      document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }] },
+      document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }, ...audioAttributes(m.mime)] },
     };
   }
 
@@ -202,4 +202,17 @@ export class Renderer {
       }
     }
   }
+}
+
+/**
+ * How clients should show an audio file: with an inline player (documentAttributeAudio) rather
+ * than as a file to save, and Ogg/Opus (what Telegram's voice messages and most XMPP clients'
+ * recordings are) as a voice message. The canonical attachment has no duration or voice flag,
+ * so the duration is 0 (clients read it from the file as they play) and the voice flag follows
+ * the format alone.
+ */
+export function audioAttributes(mime: string): TlObject[] {
+  if (!mime.startsWith('audio/')) return [];
+  const voice = mime === 'audio/ogg' || mime === 'audio/opus';
+  return [{ _: 'documentAttributeAudio', voice, duration: 0 }];
 }
