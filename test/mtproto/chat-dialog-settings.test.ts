@@ -41,6 +41,7 @@ test('pinned chats, unread marks and notification settings: set in one session, 
       assert.deepEqual(list.slice(0, 2).map((d) => [idOf(d), d.pinned]), [[1003, true], [1002, true]]);
       assert.ok(!list.find((d) => idOf(d) === CHAT_ID)?.pinned);
       assert.deepEqual((await dialogs(second, { excludePinned: true })).map(idOf), [CHAT_ID]);
+      assert.deepEqual(await dialogs(second, { folderId: 1 }), [], 'nothing archived');
 
       await person.invoke(new A.messages['ReorderPinnedDialogs']!({ folderId: 0, order: [dialogPeer(1002), dialogPeer(1003)] }));
       const order = await elsewhere.next(is('UpdatePinnedDialogs'));

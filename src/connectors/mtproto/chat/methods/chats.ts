@@ -134,6 +134,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate);
 
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
+    // The archive (folder 1) and any other folder hold nothing: chats cannot be moved there here.
+    if (intField(call, 'folder_id') !== 0) return { _: 'messages.dialogs', dialogs: [], messages: [], chats: [], users: [] };
     const view = viewOf(deps, ctx);
     const all: DialogOf[] = [];
     // One dialog per peer: a person linked across networks (identities.yaml) is one user, but each
