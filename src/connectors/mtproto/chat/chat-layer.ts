@@ -46,6 +46,8 @@ import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerSessions } from './methods/sessions.ts';
+import { registerBlocking } from './methods/blocking.ts';
+import { BlockedUsers } from './blocked-users.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
@@ -126,7 +128,8 @@ export class ChatLayer {
     const photos = new ProfilePhotos(opts.media?.service, files, opts.logger);
     const avatars = new AccountAvatars(state, directory, opts.logger);
     const profiles = new AccountProfiles(state, directory, opts.logger);
-    await Promise.all([avatars.load(), profiles.load()]);
+    const blocked = new BlockedUsers(state, directory, opts.logger);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load()]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
     const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles);
     const deps: ChatDeps = {
@@ -139,15 +142,15 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files,
+      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked,
       codec: opts.codec, logger: opts.logger,
-      ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats)', ['reason']) } : {}),
+      ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     await outbound.prepare();
@@ -196,6 +199,7 @@ export class ChatLayer {
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
     registerSessions(methods, this.deps);
+    registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);
     registerGroupAdmin(methods, this.deps);
     registerBotCommands(methods, this.deps);

@@ -42,6 +42,12 @@ export function originOf(chat: ChatInfo, ctx: ApiCallContext): Origin {
  */
 async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, event: CanonicalEvent): Promise<void> {
   if (chat.direct === undefined) return;
+  // Blocked either way, nothing new is written (retracting one's own messages, or reading, still is).
+  if (event.kind === 'message' || event.kind === 'edit' || event.kind === 'reaction') {
+    const other = deps.directs.peerOf(chat, account.id);
+    if (deps.blocked.blocks(account.id, other)) throw new RpcError(400, 'YOU_BLOCKED_USER');
+    if (deps.directory.account(other) !== undefined && deps.blocked.blocks(other, account.id)) throw new RpcError(400, 'USER_IS_BLOCKED');
+  }
   const peer = deps.directs.peerPartyOf(chat, account.id);
   if (!deps.routing.route(event).some((ep) => isPartyEndpoint(peer, ep))) throw new RpcError(400, 'PEER_ID_INVALID');
   if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');

@@ -22,7 +22,7 @@ import { peerUser } from './render.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
@@ -78,6 +78,10 @@ export class Outbound {
       if (delivery.target.connector !== 'mtproto') continue;
       const target = this.#targetOf(delivery, true);
       if (target === undefined) continue;
+      if (this.#blockedFor(target, delivery)) {
+        this.d.dropped?.inc({ reason: 'blocked' });
+        continue;
+      }
       // A private chat joins its accounts' sets (their pts) before its first entry; typing and presence write none.
       const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership';
       if (target.chat.direct !== undefined && writes && !await this.d.directs.open(target.chat)) {
@@ -138,7 +142,7 @@ export class Outbound {
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
       const target = this.#targetOf(delivery, false);
-      if (target === undefined) continue;
+      if (target === undefined || this.#blockedFor(target, delivery)) continue;
       const { chat } = target;
       if (chat.direct !== undefined) await this.d.directs.learn(chat);
       if (!refreshed.has(chat.address)) refreshed.set(chat.address, this.d.box.refresh(chat.address));
@@ -162,6 +166,13 @@ export class Outbound {
         }
       }
     }
+  }
+
+  /** Whether the delivery is from someone the addressed account blocked (private chats only: in groups both see each other). */
+  #blockedFor(target: Target, delivery: Delivery): boolean {
+    if (target.to === undefined) return false;
+    const sender = this.d.people.senderIdNow(delivery.event.sender, hintsOf(delivery)?.identity);
+    return sender !== target.to.id && this.d.blocked.blocks(target.to.id, sender);
   }
 
   /**

@@ -87,6 +87,13 @@ export class People implements MentionResolver {
     return identity !== undefined ? identity.canonical : `${actor.network}:${actor.id}`;
   }
 
+  /** The user id of an event's sender, nothing remembered (senderIdOf remembers a new person too). */
+  senderIdNow(actor: Actor, identity?: TargetIdentity): bigint {
+    const linkedAccount = identity?.account !== undefined && /^\d{1,15}$/.test(identity.account) ? this.directory.account(BigInt(identity.account)) : undefined;
+    const account = linkedAccount ?? this.accountOf(actor);
+    return account !== undefined ? account.id : puppetIdOf(identity?.key ?? this.keyOf(actor));
+  }
+
   /**
    * The user id of an event's sender, remembering a person of another network (persisted before
    * it is shown). `identity` is the mapper's view of the sender when the mapper is on.

@@ -19,6 +19,7 @@ import type { Drafts } from '../drafts.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
+import type { BlockedUsers } from '../blocked-users.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -62,6 +63,8 @@ export interface ChatDeps {
   readonly usernames: Usernames;
   /** The commands bot accounts offer. */
   readonly botCommands: BotCommands;
+  /** Whom accounts blocked. */
+  readonly blocked: BlockedUsers;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

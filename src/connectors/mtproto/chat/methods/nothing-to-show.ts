@@ -1,6 +1,6 @@
 // What clients ask at start about things the bridge does not have (chat folders, terms of
 // service, promoted chats, top peers, stickers and GIFs, emoji keywords, link previews, a cloud
-// password, blocked users, content and privacy settings, translations): an answer that says
+// password, content and privacy settings, translations): an answer that says
 // "none" in the client's layer, rather than an error each start. TDLib and the official apps ask
 // these; gramjs and Telethon do when their users call them.
 import { randomBytes } from 'node:crypto';
@@ -36,8 +36,6 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'account.getPassword', 'user', () => ({
     _: 'account.password', has_password: false, new_algo: { _: 'passwordKdfAlgoUnknown' }, new_secure_algo: { _: 'securePasswordKdfAlgoUnknown' }, secure_random: randomBytes(32),
   }));
-  // Nobody is blocked (there is no blocking here).
-  register(methods, deps, 'contacts.getBlocked', 'user', () => ({ _: 'contacts.blocked', blocked: [], chats: [], users: [] }));
   // No translations of the clients' own texts: no language packs (clients keep their built-in strings).
   register(methods, deps, 'langpack.getLanguages', 'none', () => []);
   for (const name of ['langpack.getLangPack', 'langpack.getDifference', 'langpack.getStrings', 'langpack.getLanguage']) {

@@ -27,6 +27,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('notify'), account: z.string().regex(/^\d{1,20}$/), key: z.string().max(512) }),
   // A chat the account cleared for itself (messages.deleteHistory): its sessions drop those messages.
   z.object({ kind: z.literal('cleared'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512) }),
+  // A user the account blocked or unblocked (blocking.ts): its list here is read again, its sessions told.
+  z.object({ kind: z.literal('blocked'), account: z.string().regex(/^\d{1,20}$/), user: z.string().regex(/^\d{1,20}$/), blocked: z.boolean() }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
   z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
@@ -82,6 +84,10 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
     case 'logout': return undefined;
+    case 'blocked': {
+      const blocked = news.blocked;
+      return { chats: [], updatesAt: () => [{ _: 'updatePeerBlocked', blocked, peer_id: { _: 'peerUser', user_id: BigInt(news.user) } }] };
+    }
     case 'cleared': {
       // What the clear hid, newest first (at most CLEARED_TOLD: a client holds the newest of a chat);
       // no pts moves (a clear is the account's alone), so pts_count 0 at its pts as it is.
@@ -138,6 +144,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
     deps.live.dropAuthKey(news.key);
     return;
   }
+  if (news.kind === 'blocked') await deps.blocked.refresh(account.id);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);

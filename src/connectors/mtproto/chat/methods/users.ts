@@ -45,6 +45,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
       _: 'users.userFull',
       full_user: {
         _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: commonGroups(deps, view.account, id).length,
+        ...(deps.blocked.blocks(view.account.id, id) ? { blocked: true } : {}),
         ...(about !== undefined ? { about } : {}),
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
         ...(person.kind === 'account' && person.account.bot ? { bot_info: await botInfoOf(deps, person.account, await deps.directs.with(view.account, id).catch(() => undefined)) } : {}),
