@@ -11,7 +11,7 @@ import { Authorizations } from '../../src/connectors/mtproto/chat/authorizations
 import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import { loginsKey, MAX_LOGINS, parseLogins } from '../../src/connectors/mtproto/chat/login-list.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
-import { Api, PERSON_ID, bigInt, chatClient, loginPerson, rpcError, shutdown, updateRecorder, withChatClient, type ChatBridge, type ChatClient } from './chat-harness.ts';
+import { Api, BOT_ID, PERSON_ID, bigInt, chatClient, loginBot, loginPerson, rpcError, shutdown, updateRecorder, withChatClient, type ChatBridge, type ChatClient } from './chat-harness.ts';
 
 type Ctor = new (x?: Record<string, unknown>) => object;
 /** The requests of this test, beside the harness' typed ones. */
@@ -138,4 +138,24 @@ test('the login list: at most MAX_LOGINS, the oldest login past it is logged out
   // Unreadable lists are empty lists, not errors.
   assert.deepEqual(parseLogins('{"not":"a list"}'), []);
   assert.deepEqual(parseLogins('[{"key":"zz","hash":"1","at":1}]'), []);
+});
+
+test('bots have no active sessions: never listed (a bot run as many processes keeps every login), the methods refused', { timeout: 60_000 }, async () => {
+  await withChatClient(loginBot, async (bridge, bot) => {
+    const others: ChatClient[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = chatClient(bridge.mtprotoPort());
+        others.push(c);
+        await loginBot(bridge, c);
+      }
+      assert.equal(await rpcError(bot.invoke(new SessionApi.account.GetAuthorizations())), 'BOT_METHOD_INVALID');
+      assert.equal(await rpcError(bot.invoke(new SessionApi.auth.ResetAuthorizations())), 'BOT_METHOD_INVALID');
+      const state = chatState(bridge.app.bus.state(STATE_NAMESPACE));
+      assert.equal(await state.get(loginsKey(BigInt(BOT_ID))), undefined, 'no list kept');
+      for (const c of [bot, ...others]) assert.equal(((await c.getMe()) as { id: { toString(): string } }).id.toString(), String(BOT_ID));
+    } finally {
+      for (const c of others) await shutdown(c);
+    }
+  });
 });

@@ -85,6 +85,9 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     this.#changes++;
     this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
     if (before !== undefined && before !== userId) await this.#unlist(before, new Set([authKeyIdHex]));
+    // Bots have no "active sessions" (as on Telegram): a bot run as many processes, each with a
+    // key of its own, must never push its own logins out of a list.
+    if (account.bot) return;
     let evicted: LoginEntry[] = [];
     const entry = loginEntry(authKeyIdHex, this.now(), client);
     await changeJson(this.state, loginsKey(userId), parseLogins, (list) => {
