@@ -176,5 +176,16 @@ test('@mtproto/core: a bot\'s own things in its shapes (commands, a draft, a pin
     assert.equal(await s.call('messages.toggleDialogPin', { pinned: true, peer: { _: 'inputDialogPeer', peer: PEER } }), true);
     const pinned = await s.call('messages.getPinnedDialogs', { folder_id: 0 });
     assert.equal(list(pinned['dialogs']).length, 1);
+
+    // What clients ask beyond the minimum, in layer 158's shapes: no link preview (a bare
+    // MessageMedia before 198), no cloud password, privacy as it is, nobody blocked, no group admin.
+    assert.equal((await s.call('messages.getWebPagePreview', { message: 'https://example.org' }))['_'], 'messageMediaEmpty');
+    const password = await s.call('account.getPassword');
+    assert.deepEqual([password['_'], Boolean(password['has_password']), (password['new_algo'] as Record<string, unknown>)['_']], ['account.password', false, 'passwordKdfAlgoUnknown']);
+    const privacy = await s.call('account.getPrivacy', { key: { _: 'inputPrivacyKeyPhoneNumber' } });
+    assert.deepEqual(list(privacy['rules']).map((r) => (r as Record<string, unknown>)['_']), ['privacyValueDisallowAll']);
+    assert.deepEqual(list((await s.call('contacts.getBlocked', { offset: 0, limit: 10 }))['blocked']), []);
+    const admin = rpcErrorOf(await s.call('messages.editChatTitle', { chat_id: String(CHAT_ID), title: 'mine' }).then(() => undefined, (err: unknown) => err));
+    assert.deepEqual([admin.error_code, admin.error_message], [400, 'CHAT_ADMIN_REQUIRED']);
   });
 });
