@@ -135,6 +135,15 @@ test('the login list: at most MAX_LOGINS, the oldest login past it is logged out
   await state.delete(`auth:${key(4)}`);
   assert.ok(!(await logins.loginsOf(5n)).some((e) => e.key === key(4)));
   assert.ok(!parseLogins(await state.get(loginsKey(5n))).some((e) => e.key === key(4)), 'and from the stored list');
+  // A login made before logins were listed (or whose list was lost) is listed when it asks, with its own login time.
+  await state.delete(loginsKey(6n));
+  await logins.ensureListed(key(3), 6n);
+  assert.deepEqual((await logins.loginsOf(6n)).map((e) => [e.key, e.at]), [[key(3), JSON.parse((await state.get(`auth:${key(3)}`))!).at]]);
+  await logins.ensureListed(key(3), 5n);
+  assert.ok(!(await logins.loginsOf(5n)).some((e) => e.key === key(3)), 'not for someone it is not logged in as');
+  // A stored login that does not read as one is no login (not an error on every call).
+  await state.set(`auth:${key(9)}`, '{not json');
+  assert.equal(await logins.userOf(key(9)), undefined);
   // Unreadable lists are empty lists, not errors.
   assert.deepEqual(parseLogins('{"not":"a list"}'), []);
   assert.deepEqual(parseLogins('[{"key":"zz","hash":"1","at":1}]'), []);

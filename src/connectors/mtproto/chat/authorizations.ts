@@ -20,6 +20,17 @@ interface StoredAuthorization {
 }
 
 const CACHE_MS = 5_000;
+
+/** A stored login, or undefined when it does not read as one. */
+function parseStored(raw: string): StoredAuthorization | undefined {
+  try {
+    const stored = JSON.parse(raw) as Partial<StoredAuthorization>;
+    return typeof stored.user === 'string' && /^\d{1,20}$/.test(stored.user) && typeof stored.at === 'number' && Number.isFinite(stored.at) && stored.at >= 0
+      ? { user: stored.user, at: Math.floor(stored.at) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const CACHE_MAX = 100_000;
 
 export class Authorizations implements AuthorizationLookup, KeyCompanion {
@@ -55,10 +66,11 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     const generation = this.#changes;
     const raw = await this.state.get(`auth:${authKeyIdHex}`);
     let user: AuthorizedUser | undefined;
-    if (raw !== undefined) {
-      const stored = JSON.parse(raw) as StoredAuthorization;
+    // A record that does not read as a login is none (not a failed call on every request).
+    const stored = raw === undefined ? undefined : parseStored(raw);
+    if (stored !== undefined) {
       // An account removed from the config is logged out everywhere.
-      const account = /^\d+$/.test(stored.user) ? this.directory.account(BigInt(stored.user)) : undefined;
+      const account = this.directory.account(BigInt(stored.user));
       if (account !== undefined) user = { userId: account.id, bot: account.bot };
     }
     // A login or logout here while the read was out decides: what the read found is older.
@@ -118,6 +130,19 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     return list.filter((_, i) => holds[i]);
   }
 
+  /**
+   * Lists the key's login if it holds for `userId` and is not listed: one made before logins were
+   * listed, or a list that was lost. Its time is the login's own.
+   */
+  async ensureListed(authKeyIdHex: string, userId: bigint, client?: ClientInfo): Promise<void> {
+    const raw = await this.state.get(`auth:${authKeyIdHex}`);
+    const stored = raw === undefined ? undefined : parseStored(raw);
+    if (stored === undefined || stored.user !== String(userId)) return;
+    if (parseLogins(await this.state.get(loginsKey(userId))).some((e) => e.key === authKeyIdHex)) return;
+    const entry = loginEntry(authKeyIdHex, stored.at, client);
+    await changeJson(this.state, loginsKey(userId), parseLogins, (list) => (list.some((e) => e.key === authKeyIdHex) ? undefined : withLogin(list, entry).list));
+  }
+
   /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */
   lifetimeOf(authKeyIdHex: string): number | undefined {
     return this.keyTtl(authKeyIdHex);
@@ -141,13 +166,8 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
   /** Whom the stored login of a key names (undefined: none, or unreadable). */
   async #storedUser(authKeyIdHex: string): Promise<bigint | undefined> {
     const raw = await this.state.get(`auth:${authKeyIdHex}`);
-    if (raw === undefined) return undefined;
-    try {
-      const stored = JSON.parse(raw) as StoredAuthorization;
-      return /^\d+$/.test(stored.user) ? BigInt(stored.user) : undefined;
-    } catch {
-      return undefined;
-    }
+    const stored = raw === undefined ? undefined : parseStored(raw);
+    return stored === undefined ? undefined : BigInt(stored.user);
   }
 
   async keyLoaded(authKeyIdHex: string, kept: KeyKept | undefined): Promise<void> {

@@ -33,15 +33,17 @@ function authorizationObject(entry: LoginEntry, current: boolean, active: number
 }
 
 /** The calling person (bots have no active sessions to list or end, as on Telegram). */
-function personOf(deps: ChatDeps, ctx: Parameters<typeof accountOf>[1]): Account {
+async function personOf(deps: ChatDeps, ctx: Parameters<typeof accountOf>[1]): Promise<Account> {
   const account = accountOf(deps, ctx);
   if (account.bot) throw badRequest('BOT_METHOD_INVALID');
+  // A session logged in before logins were listed is listed now, so it can see and end the others.
+  await deps.authorizations.ensureListed(ctx.authKeyIdHex, account.id, ctx.client);
   return account;
 }
 
 export function registerSessions(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'account.getAuthorizations', 'user', async (_call, ctx) => {
-    const account = personOf(deps, ctx);
+    const account = await personOf(deps, ctx);
     const logins = await deps.authorizations.loginsOf(account.id);
     const ttl = deps.authorizations.lifetimeOf(ctx.authKeyIdHex);
     return {
@@ -71,7 +73,7 @@ export function registerSessions(methods: MethodRegistry, deps: ChatDeps): void 
   };
 
   register(methods, deps, 'account.resetAuthorization', 'user', async (call, ctx) => {
-    const account = personOf(deps, ctx);
+    const account = await personOf(deps, ctx);
     const hash = call['hash'];
     if (typeof hash !== 'bigint' || hash === 0n) throw badRequest('HASH_INVALID');
     const others = await othersOf(account, ctx.authKeyIdHex, ctx.now);
@@ -83,7 +85,7 @@ export function registerSessions(methods: MethodRegistry, deps: ChatDeps): void 
   });
 
   register(methods, deps, 'auth.resetAuthorizations', 'user', async (_call, ctx) => {
-    const account = personOf(deps, ctx);
+    const account = await personOf(deps, ctx);
     const others = await othersOf(account, ctx.authKeyIdHex, ctx.now);
     await end(account, others);
     deps.logger.info({ user: String(account.id), authKeyId: ctx.authKeyIdHex, ended: others.length }, 'mtproto: every other session ended by its account');
