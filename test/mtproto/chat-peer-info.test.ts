@@ -120,11 +120,12 @@ test('what clients ask at start about things the bridge does not have gets "none
     const password = await person.invoke(new Account['GetPassword']!({})) as { hasPassword?: boolean; newAlgo: { className: string }; secureRandom: Buffer };
     assert.deepEqual([Boolean(password.hasPassword), password.newAlgo.className, password.secureRandom.length], [false, 'PasswordKdfAlgoUnknown', 32]);
     assert.deepEqual(await none(new Contacts['GetBlocked']!({ offset: 0, limit: 10 }), 'blocked'), []);
-    // Privacy as it is: presence for everyone, the phone number for nobody; a key the server does not know is refused.
+    // Privacy as it is: presence for everyone, the phone number for nobody; something else in the key's place is refused.
     const rule = async (key: string) => ((await person.invoke(new Account['GetPrivacy']!({ key: new (Api as unknown as Record<string, Ctor>)[key]!({}) }))) as { rules: Array<{ className: string }> }).rules.map((r) => r.className);
     assert.deepEqual(await rule('InputPrivacyKeyStatusTimestamp'), ['PrivacyValueAllowAll']);
     assert.deepEqual(await rule('InputPrivacyKeyPhoneNumber'), ['PrivacyValueDisallowAll']);
     assert.deepEqual(await rule('InputPrivacyKeyChatInvite'), ['PrivacyValueDisallowAll']);
+    assert.equal(await rpcError(person.invoke(new Account['GetPrivacy']!({ key: new Api.InputPeerEmpty() }))), 'INPUT_CONSTRUCTOR_INVALID', 'no privacy key at all');
     // No language packs: the client keeps its own strings.
     const Langpack = (Api as unknown as { langpack: Record<string, Ctor> }).langpack;
     assert.deepEqual(await person.invoke(new Langpack['GetLanguages']!({ langPack: 'tdesktop' })), []);
