@@ -162,7 +162,10 @@ test('audio files from other networks play inline: documentAttributeAudio, Ogg/O
       ['song.mp3', ['DocumentAttributeFilename', 'audio']],
       ['paper.pdf', ['DocumentAttributeFilename']],
     ]);
-    // Still the same bytes to download.
+    // Still the same bytes to download; found as clients look for them: voice messages, music.
     assert.deepEqual(Buffer.from(await person.downloadMedia(seen[0]!)), Buffer.from('note.ogg '.repeat(40)));
+    const filtered = async (name: string) => [...await person.getMessages(-CHAT_ID, { filter: new (Api as unknown as Record<string, new (a: object) => object>)[name]!({}) } as never)].map((m) => m.message);
+    assert.deepEqual(await filtered('InputMessagesFilterVoice'), ['note.ogg']);
+    assert.deepEqual(await filtered('InputMessagesFilterMusic'), ['song.mp3']);
   });
 });

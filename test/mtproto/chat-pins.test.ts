@@ -36,3 +36,43 @@ test('a pin is told to everyone as a message answering the pinned one, and is th
     assert.equal(await pinnedOf(bot), undefined);
   });
 });
+
+test('several pinned messages, as on Telegram: the newest is the chat\'s, all of them found with the pinned filter and counted; unpinning one leaves the others; unpinning all clears them', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const peer = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const filter = new (Api as unknown as Record<string, Ctor>)['InputMessagesFilterPinned']!({});
+    const pinnedList = async () => ((await person.invoke(new Messages['Search']!({ peer, q: '', filter, minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0) }))) as { messages: Array<{ message: string }> }).messages.map((m) => m.message);
+    const counted = async () => ((await person.invoke(new Messages['GetSearchCounters']!({ peer, filters: [filter] }))) as Array<{ count: number }>)[0]!.count;
+    const ids: number[] = [];
+    for (const text of ['rule one', 'rule two', 'rule three']) {
+      const m = await bot.sendMessage(-CHAT_ID, { message: text });
+      ids.push(m.id);
+      await (bot as unknown as Pinner).pinMessage(-CHAT_ID, m.id);
+      await wsEvent(ws, 'message', (e) => e['text'] === `📌 Pinned: «${text}»`);
+    }
+    assert.equal(await pinnedOf(person), ids[2], 'the newest is the chat\'s');
+    assert.deepEqual(await pinnedList(), ['rule three', 'rule two', 'rule one']);
+    assert.equal(await counted(), 3);
+
+    await (bot as unknown as Pinner).unpinMessage(-CHAT_ID, ids[2]!);
+    await wsEvent(ws, 'message', (e) => e['text'] === '📌 Unpinned: «rule three»');
+    assert.equal(await pinnedOf(person), ids[1], 'the one before is the chat\'s again');
+    assert.deepEqual(await pinnedList(), ['rule two', 'rule one']);
+
+    await person.invoke(new Messages['UnpinAllMessages']!({ peer }));
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌 Unpinned all')))['text'], '📌 Unpinned all 2 messages, the newest: «rule two»');
+    assert.equal(await pinnedOf(person), undefined);
+    assert.deepEqual(await pinnedList(), []);
+    assert.equal(await counted(), 0);
+  });
+});
+
+test('the pins of a chat as stored: a value from before lists (one id) reads as one pin; anything else as none; at most MAX_PINNED', async () => {
+  const { parsePins, MAX_PINNED } = await import('../../src/connectors/mtproto/chat/pinned.ts');
+  assert.deepEqual(parsePins('1234'), [1234]);
+  assert.deepEqual(parsePins('[5,6,7]'), [5, 6, 7]);
+  assert.deepEqual(parsePins('{"x":1}'), []);
+  assert.deepEqual(parsePins('not json'), []);
+  assert.deepEqual(parsePins('[1,-2,"3",4.5,8]'), [1, 8]);
+  assert.equal(parsePins(JSON.stringify(Array.from({ length: MAX_PINNED + 5 }, (_, i) => i + 1))).length, MAX_PINNED);
+});

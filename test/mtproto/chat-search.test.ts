@@ -47,11 +47,11 @@ test('search: by text, sender and kind of file, in a chat or in all of them, new
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterPhotos') })), ['a picture']);
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterDocument') })), ['a table']);
     assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterMyMentions') })), ['hi bob']);
-    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterVoice') })), [], 'a kind the bridge never has');
+    assert.deepEqual(texts(await person.getMessages(PEER, { filter: filter('InputMessagesFilterChatPhotos') })), [], 'a kind the bridge never has');
     // The counters clients show for a chat's shared media: one per filter asked.
-    const counters = await person.invoke(new AllApi.messages['GetSearchCounters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), filters: ['InputMessagesFilterPhotos', 'InputMessagesFilterDocument', 'InputMessagesFilterUrl', 'InputMessagesFilterMyMentions', 'InputMessagesFilterVoice'].map(filter) })) as Array<{ filter: { className: string }; count: number; inexact?: boolean }>;
+    const counters = await person.invoke(new AllApi.messages['GetSearchCounters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), filters: ['InputMessagesFilterPhotos', 'InputMessagesFilterDocument', 'InputMessagesFilterUrl', 'InputMessagesFilterMyMentions', 'InputMessagesFilterChatPhotos'].map(filter) })) as Array<{ filter: { className: string }; count: number; inexact?: boolean }>;
     assert.deepEqual(counters.map((c) => [c.filter.className, c.count, Boolean(c.inexact)]), [
-      ['InputMessagesFilterPhotos', 1, false], ['InputMessagesFilterDocument', 1, false], ['InputMessagesFilterUrl', 1, false], ['InputMessagesFilterMyMentions', 1, false], ['InputMessagesFilterVoice', 0, false],
+      ['InputMessagesFilterPhotos', 1, false], ['InputMessagesFilterDocument', 1, false], ['InputMessagesFilterUrl', 1, false], ['InputMessagesFilterMyMentions', 1, false], ['InputMessagesFilterChatPhotos', 0, false],
     ]);
 
     // In every chat of the account (inputPeerEmpty): the private message too; paged by offset_id.

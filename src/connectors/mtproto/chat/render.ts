@@ -212,7 +212,10 @@ export class Renderer {
  * the format alone.
  */
 export function audioAttributes(mime: string): TlObject[] {
-  if (!mime.startsWith('audio/')) return [];
-  const voice = mime === 'audio/ogg' || mime === 'audio/opus';
-  return [{ _: 'documentAttributeAudio', voice, duration: 0 }];
+  return mime.startsWith('audio/') ? [{ _: 'documentAttributeAudio', voice: isVoice(mime), duration: 0 }] : [];
+}
+
+/** Whether an audio file shows as a voice message (Ogg/Opus). */
+export function isVoice(mime: string): boolean {
+  return mime === 'audio/ogg' || mime === 'audio/opus';
 }

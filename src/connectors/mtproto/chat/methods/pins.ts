@@ -1,8 +1,8 @@
 // Pinning a message (messages.updatePinnedMessage, unpinAllMessages). The canonical event has no
 // pin, so a pin is told to everyone as a message of the account answering the pinned one
 // ("📌 Pinned: …"), as Telegram shows its own service message to all members; MTProto clients
-// also find it as the chat's pinned message (chatFull.pinned_msg_id). One pinned message a chat
-// (the latest), kept in the state (`pin:<chat>`), shared by every account of the chat.
+// also find the newest as the chat's pinned message (chatFull.pinned_msg_id) and all of them with
+// messages.search's pinned filter. Several a chat, as on Telegram (pinned.ts).
 import { newEventId } from '../../../../core/ids.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { ChatInfo } from '../directory.ts';
@@ -10,7 +10,8 @@ import type { MessageRecord } from '../message-box.ts';
 import { actorOf, checked, originOf, publishAndWait } from '../inbound.ts';
 import { badRequest, chatOfPeer, intField, liveMessage, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { newMessageUpdates } from './send.ts';
-import { pinnedOf } from '../pinned.ts';
+import { changePins } from '../pinned.ts';
+import { RpcError } from '../../session/rpc.ts';
 
 /** Characters of the pinned message's text the notice quotes. */
 const PREVIEW_CHARS = 60;
@@ -22,11 +23,11 @@ function preview(record: MessageRecord): string {
 }
 
 /** Publishes the notice (answering the message) and answers with it, as a send does. */
-async function notice(deps: ChatDeps, ctx: ChatCallContext, chat: ChatInfo, record: MessageRecord, pinned: boolean) {
+async function notice(deps: ChatDeps, ctx: ChatCallContext, chat: ChatInfo, record: MessageRecord, what: string) {
   const view = viewOf(deps, ctx);
   const event = checked({
     v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: actorOf(deps, view.account), origin: originOf(chat, ctx),
-    text: `📌 ${pinned ? 'Pinned' : 'Unpinned'}: ${preview(record)}`, replyTo: record.ev,
+    text: `📌 ${what}: ${preview(record)}`, replyTo: record.ev,
   });
   const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
   const sent = await newMessageUpdates(deps, view.account, view, chat, [{ id: published.id, randomIds: [] }]);
@@ -39,23 +40,26 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const record = await liveMessage(deps, chat, intField(call, 'id'));
     const unpin = call['unpin'] === true;
-    const current = await pinnedOf(deps, chat);
-    if (unpin ? current !== record.id : current === record.id) throw badRequest('MESSAGE_NOT_MODIFIED');
-    if (unpin) await deps.state.delete(`pin:${chat.address}`);
-    else await deps.state.set(`pin:${chat.address}`, String(record.id));
-    return notice(deps, ctx, chat, record, !unpin);
+    let changed = false;
+    const written = await changePins(deps, chat, (ids) => {
+      changed = unpin ? ids.includes(record.id) : !ids.includes(record.id);
+      if (!changed) return undefined;
+      return unpin ? ids.filter((id) => id !== record.id) : [...ids, record.id];
+    });
+    if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
+    if (!changed) throw badRequest('MESSAGE_NOT_MODIFIED');
+    return notice(deps, ctx, chat, record, unpin ? 'Unpinned' : 'Pinned');
   });
 
-  // Every pin of the chat goes (there is one at most); told like an unpin.
+  // Every pin of the chat goes; told once, answering the newest.
   register(methods, deps, 'messages.unpinAllMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
-    const current = await pinnedOf(deps, chat);
-    if (current > 0) {
-      await deps.state.delete(`pin:${chat.address}`);
-      const record = await deps.box.record(current);
-      if (record !== undefined && record.deleted !== true) await notice(deps, ctx, chat, record, false);
-    }
+    let were: number[] = [];
+    if (!await changePins(deps, chat, (ids) => { were = ids; return ids.length > 0 ? [] : undefined; })) throw new RpcError(420, 'FLOOD_WAIT_1');
+    const newest = were.at(-1);
+    const record = newest === undefined ? undefined : await deps.box.record(newest);
+    if (record !== undefined && record.deleted !== true) await notice(deps, ctx, chat, record, were.length > 1 ? `Unpinned all ${were.length} messages, the newest` : 'Unpinned');
     return { _: 'messages.affectedHistory', pts: await deps.pts.current(view.account), pts_count: 0, offset: 0 };
   });
 }

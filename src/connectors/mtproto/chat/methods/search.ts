@@ -10,6 +10,8 @@ import type { View } from '../render.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { mentions } from '../unread-notices.ts';
+import { pinnedIdsOf } from '../pinned.ts';
+import { isVoice } from '../render.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 /** Messages one search call reads at most (each is a read of the state when it is not cached). */
@@ -19,8 +21,14 @@ const DEFAULT_RESULTS = 20;
 /** Messages read at once while scanning. */
 const READ_BATCH = 100;
 
+/** The pinned messages of `chats` when `filter` asks for them (else none are read). */
+async function pinnedFor(deps: ChatDeps, filter: TlObject | undefined, chats: readonly ChatInfo[]): Promise<ReadonlySet<number>> {
+  if (filter?._ !== 'inputMessagesFilterPinned') return new Set();
+  return new Set((await Promise.all(chats.map((c) => pinnedIdsOf(deps, c)))).flat());
+}
+
 /** Which messages a MessagesFilter lets through; filters for what the bridge never has match nothing. */
-function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) => boolean): (r: MessageRecord) => boolean {
+function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) => boolean, pinned: ReadonlySet<number>): (r: MessageRecord) => boolean {
   const mime = (r: MessageRecord) => r.media?.mime ?? '';
   switch (filter?._ ?? 'inputMessagesFilterEmpty') {
     case 'inputMessagesFilterEmpty': return () => true;
@@ -28,10 +36,14 @@ function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) =
     case 'inputMessagesFilterVideo': return (r) => mime(r).startsWith('video/');
     case 'inputMessagesFilterPhotoVideo': return (r) => r.media?.kind === 'photo' || mime(r).startsWith('video/');
     case 'inputMessagesFilterDocument': return (r) => r.media?.kind === 'document';
-    case 'inputMessagesFilterMusic': return (r) => mime(r).startsWith('audio/');
+    // As render.ts shows them: Ogg/Opus is a voice message, any other audio music.
+    case 'inputMessagesFilterMusic': return (r) => mime(r).startsWith('audio/') && !isVoice(mime(r));
+    case 'inputMessagesFilterVoice':
+    case 'inputMessagesFilterRoundVoice': return (r) => isVoice(mime(r));
     case 'inputMessagesFilterGif': return (r) => mime(r) === 'image/gif';
     case 'inputMessagesFilterUrl': return (r) => (r.spans ?? []).some((s) => s.type === 'link') || /\bhttps?:\/\//i.test(r.text);
     case 'inputMessagesFilterMyMentions': return mentionsMe;
+    case 'inputMessagesFilterPinned': return (r) => pinned.has(r.id);
     default: return () => false;
   }
 }
@@ -42,7 +54,8 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   const q = (stringField(call, 'q') ?? '').trim().toLocaleLowerCase();
   if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
   const me = deps.people.userRef(account.id);
-  const kind = filterOf(objectField(call, 'filter'), (r) => mentions(r, me, String(account.id)));
+  const filter = objectField(call, 'filter');
+  const kind = filterOf(filter, (r) => mentions(r, me, String(account.id)), await pinnedFor(deps, filter, chats));
   const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
     && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
 
@@ -106,8 +119,9 @@ export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
     const counted = ids.slice(-MAX_SEARCH_READS);
     const me = deps.people.userRef(view.account.id);
     const records = (await Promise.all(counted.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
+    const pinned = new Set(await pinnedIdsOf(deps, chat));
     return filters.map((filter) => {
-      const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)));
+      const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)), pinned);
       return { _: 'messages.searchCounter', filter, count: records.filter(kind).length, ...(counted.length < ids.length ? { inexact: true } : {}) };
     });
   });
