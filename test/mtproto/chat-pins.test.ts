@@ -3,7 +3,8 @@
 // canonical event has no pin), and MTProto clients find it as the chat's pinned message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, CHAT_ID, bigInt, rpcError, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
+import { MAX_PINNED, parsePins } from '../../src/connectors/mtproto/chat/pinned.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -68,11 +69,24 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
 });
 
 test('the pins of a chat as stored: a value from before lists (one id) reads as one pin; anything else as none; at most MAX_PINNED', async () => {
-  const { parsePins, MAX_PINNED } = await import('../../src/connectors/mtproto/chat/pinned.ts');
   assert.deepEqual(parsePins('1234'), [1234]);
   assert.deepEqual(parsePins('[5,6,7]'), [5, 6, 7]);
   assert.deepEqual(parsePins('{"x":1}'), []);
   assert.deepEqual(parsePins('not json'), []);
   assert.deepEqual(parsePins('[1,-2,"3",4.5,8]'), [1, 8]);
   assert.equal(parsePins(JSON.stringify(Array.from({ length: MAX_PINNED + 5 }, (_, i) => i + 1))).length, MAX_PINNED);
+});
+
+test('a pin in a private chat: both sides find it as the other\'s full user\'s pinned message', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot) => {
+    const bob = new Api.InputPeerUser({ userId: bigInt(PERSON_ID), accessHash: await serverUserHash(bridge, BigInt(PERSON_ID)) as never });
+    const botUser = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) as never });
+    const bobUser = new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: await serverUserHash(bridge, BigInt(PERSON_ID)) as never });
+    const sent = await bot.sendMessage(bob, { message: 'keep this' });
+    const pinnedIn = async (client: ChatClient, user: unknown) => ((await client.invoke(new Api.users.GetFullUser({ id: user as never }))) as { fullUser: { pinnedMsgId?: number | null } }).fullUser.pinnedMsgId ?? undefined;
+    assert.equal(await pinnedIn(bot, bobUser), undefined);
+    await (bot as unknown as Pinner).pinMessage(bob, sent.id);
+    assert.equal(await pinnedIn(bot, bobUser), sent.id);
+    assert.equal(await pinnedIn(person, botUser), sent.id);
+  });
 });

@@ -6,6 +6,7 @@ import { checked, originOf, actorOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { someoneOf, userFor } from './contacts.ts';
 import { commonGroups } from './peer-info.ts';
+import { pinnedOf } from '../pinned.ts';
 import { botInfoOf } from './bot-commands.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
@@ -41,6 +42,9 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     if (id === undefined || person === undefined) throw badRequest('USER_ID_INVALID');
     const about = person.kind === 'puppet' ? `on ${person.puppet.network} (bridged by Switchboard)` : deps.profiles.about(person.account);
     const photo = await deps.render.profilePhotoOf(id);
+    // The private chat with them: its commands (a bot's) and its newest pinned message.
+    const direct = await deps.directs.with(view.account, id).catch(() => undefined);
+    const pinned = direct === undefined ? 0 : await pinnedOf(deps, direct);
     return {
       _: 'users.userFull',
       full_user: {
@@ -48,7 +52,8 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
         ...(deps.blocked.blocks(view.account.id, id) ? { blocked: true } : {}),
         ...(about !== undefined ? { about } : {}),
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
-        ...(person.kind === 'account' && person.account.bot ? { bot_info: await botInfoOf(deps, person.account, await deps.directs.with(view.account, id).catch(() => undefined)) } : {}),
+        ...(person.kind === 'account' && person.account.bot ? { bot_info: await botInfoOf(deps, person.account, direct) } : {}),
+        ...(pinned > 0 ? { pinned_msg_id: pinned } : {}),
       },
       chats: [], users: [deps.render.userObject(person, view)],
     };
@@ -60,6 +65,9 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const id = await userOfInput(deps, view.account, objectField(call, 'user_id'));
     if (id === undefined || await deps.people.person(id) === undefined) throw badRequest('USER_ID_INVALID');
     const photo = await deps.render.profilePhotoOf(id);
+    // The private chat with them: its commands (a bot's) and its newest pinned message.
+    const direct = await deps.directs.with(view.account, id).catch(() => undefined);
+    const pinned = direct === undefined ? 0 : await pinnedOf(deps, direct);
     return { _: 'photos.photos', photos: photo === undefined ? [] : [deps.render.photo(photo, 0)], users: [] };
   });
 
