@@ -423,7 +423,8 @@ function unpack(msgId: bigint, seqNo: number, body: Uint8Array): InMessage[] {
     // API results are not in the service schema: they stay { _: 'raw', bytes } for the test to decode.
     return [{ msgId, seqNo, obj: { _: 'rpc_result', req_msg_id: reqMsgId, result: codec.decodeOrRaw(body.subarray(12)) } }];
   }
-  return [{ msgId, seqNo, obj: codec.decode(body) }];
+  // An API update pushed to a logged-in session (updates, updateShort...) is not in the service schema either: raw.
+  return [{ msgId, seqNo, obj: codec.decodeOrRaw(body) }];
 }
 
 /** Handshake + session, retrying only on the documented -404 of a lost race (none expected). */
