@@ -3,7 +3,7 @@
 // canonical event has no pin), and MTProto clients find it as the chat's pinned message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramUpdate } from './chat-harness.ts';
 import { MAX_PINNED, parsePins } from '../../src/connectors/mtproto/chat/pinned.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
@@ -45,11 +45,16 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
     const pinnedList = async () => ((await person.invoke(new Messages['Search']!({ peer, q: '', filter, minDate: 0, maxDate: 0, offsetId: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0) }))) as { messages: Array<{ message: string }> }).messages.map((m) => m.message);
     const counted = async () => ((await person.invoke(new Messages['GetSearchCounters']!({ peer, filters: [filter] }))) as Array<{ count: number }>)[0]!.count;
     const ids: number[] = [];
+    const seen = updateRecorder(person);
+    const pinUpdate = (pinned: boolean) => (u: GramUpdate) => u.className === 'UpdatePinnedMessages' && Boolean(u['pinned']) === pinned;
     for (const text of ['rule one', 'rule two', 'rule three']) {
       const m = await bot.sendMessage(-CHAT_ID, { message: text });
       ids.push(m.id);
       await (bot as unknown as Pinner).pinMessage(-CHAT_ID, m.id);
       await wsEvent(ws, 'message', (e) => e['text'] === `📌 Pinned: «${text}»`);
+      // The person's client is told at once (its pinned bar follows), with no pts moved.
+      const told = await seen.next(pinUpdate(true));
+      assert.deepEqual([told['messages'], told['ptsCount'], String((told['peer'] as { chatId: unknown }).chatId)], [[m.id], 0, String(CHAT_ID)]);
     }
     assert.equal(await pinnedOf(person), ids[2], 'the newest is the chat\'s');
     assert.deepEqual(await pinnedList(), ['rule three', 'rule two', 'rule one']);
@@ -57,11 +62,13 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
 
     await (bot as unknown as Pinner).unpinMessage(-CHAT_ID, ids[2]!);
     await wsEvent(ws, 'message', (e) => e['text'] === '📌 Unpinned: «rule three»');
+    assert.deepEqual((await seen.next(pinUpdate(false)))['messages'], [ids[2]]);
     assert.equal(await pinnedOf(person), ids[1], 'the one before is the chat\'s again');
     assert.deepEqual(await pinnedList(), ['rule two', 'rule one']);
 
     await person.invoke(new Messages['UnpinAllMessages']!({ peer }));
     assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌 Unpinned all')))['text'], '📌 Unpinned all 2 messages, the newest: «rule two»');
+    assert.deepEqual((await seen.next(pinUpdate(false)))['messages'], [ids[0], ids[1]]);
     assert.equal(await pinnedOf(person), undefined);
     assert.deepEqual(await pinnedList(), []);
     assert.equal(await counted(), 0);

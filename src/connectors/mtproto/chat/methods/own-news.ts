@@ -27,6 +27,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('notify'), account: z.string().regex(/^\d{1,20}$/), key: z.string().max(512) }),
   // A chat the account cleared for itself (messages.deleteHistory): its sessions drop those messages.
   z.object({ kind: z.literal('cleared'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512) }),
+  // Messages pinned or unpinned in a chat the account sees (pins.ts): its clients' pinned bar follows.
+  z.object({ kind: z.literal('pinned'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), messages: z.array(z.number().int().positive()).min(1).max(100), pinned: z.boolean() }),
   // A user the account blocked or unblocked (blocking.ts): its list here is read again, its sessions told.
   z.object({ kind: z.literal('blocked'), account: z.string().regex(/^\d{1,20}$/), user: z.string().regex(/^\d{1,20}$/), blocked: z.boolean() }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
@@ -84,6 +86,13 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
     case 'logout': return undefined;
+    case 'pinned': {
+      // No pts moves (pins are the chat's, not in its log): pts_count 0 at the account's pts.
+      const chats = one(news.chat);
+      const pts = await deps.pts.current(account);
+      const { messages, pinned } = news;
+      return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updatePinnedMessages', pinned, peer: deps.render.peer(c, at), messages, pts, pts_count: 0 })) };
+    }
     case 'blocked': {
       const blocked = news.blocked;
       return { chats: [], updatesAt: () => [{ _: 'updatePeerBlocked', blocked, peer_id: { _: 'peerUser', user_id: BigInt(news.user) } }] };

@@ -8,7 +8,8 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { actorOf, checked, originOf, publishAndWait } from '../inbound.ts';
-import { badRequest, chatOfPeer, intField, liveMessage, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { accountsOfChat, badRequest, chatOfPeer, intField, liveMessage, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { tellAccount } from './own-news.ts';
 import { newMessageUpdates } from './send.ts';
 import { changePins } from '../pinned.ts';
 import { RpcError } from '../../session/rpc.ts';
@@ -34,6 +35,13 @@ async function notice(deps: ChatDeps, ctx: ChatCallContext, chat: ChatInfo, reco
   return updatesOf(deps, view, sent.updates, sent.users, [chat]);
 }
 
+/** Every account of the chat, on every instance, is told (its clients' pinned bar follows at once). */
+async function tellMembers(deps: ChatDeps, chat: ChatInfo, messages: readonly number[], pinned: boolean): Promise<void> {
+  for (const account of accountsOfChat(deps, chat)) {
+    await tellAccount(deps, account, { kind: 'pinned', account: String(account.id), chat: chat.address, messages: [...messages], pinned }, undefined);
+  }
+}
+
 export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.updatePinnedMessage', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
@@ -48,6 +56,7 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
     });
     if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
     if (!changed) throw badRequest('MESSAGE_NOT_MODIFIED');
+    await tellMembers(deps, chat, [record.id], !unpin);
     return notice(deps, ctx, chat, record, unpin ? 'Unpinned' : 'Pinned');
   });
 
@@ -57,6 +66,7 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     let were: number[] = [];
     if (!await changePins(deps, chat, (ids) => { were = ids; return ids.length > 0 ? [] : undefined; })) throw new RpcError(420, 'FLOOD_WAIT_1');
+    if (were.length > 0) await tellMembers(deps, chat, were, false);
     const newest = were.at(-1);
     const record = newest === undefined ? undefined : await deps.box.record(newest);
     if (record !== undefined && record.deleted !== true) await notice(deps, ctx, chat, record, were.length > 1 ? `Unpinned all ${were.length} messages, the newest` : 'Unpinned');
