@@ -22,7 +22,7 @@ import { metricValue } from './harness.ts';
 import { loginsKey, parseLogins } from '../../src/connectors/mtproto/chat/login-list.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, serverUserHash, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -324,5 +324,29 @@ test('two instances on one Redis: what an account changes for itself on one inst
     } finally {
       await shutdown(onA);
     }
+  });
+});
+
+test('two instances on one Redis: a block made on one instance holds on the other at once (a note), whichever delivers the private message', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, b, person, ws }) => {
+    const ALICE = puppetIdOf('websocket:alice');
+    const rec = updateRecorder(person);
+    const direct = `@mtproto:${PERSON_ID}`;
+    await ws.request({ type: 'join', room: 'lobby' });
+    await ws.request({ type: 'send', room: direct, event: { kind: 'message', text: 'hi bob, from A' } });
+    await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'hi bob, from A');
+    // Both instances have read the person's block list by now (it is loaded at start and on use).
+    const alice = new Api.InputPeerUser({ userId: bigInt(String(ALICE)), accessHash: await serverUserHash(b, ALICE) as never });
+    const Contacts = (Api as unknown as { contacts: Record<string, new (x: Record<string, unknown>) => object> }).contacts;
+    assert.equal(await person.invoke(new Contacts['Block']!({ id: alice })), true);
+    // Right away: whichever instance writes the person's private chat drops her message.
+    await ws.request({ type: 'send', room: direct, event: { kind: 'message', text: 'blocked already?' } });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after the block, in the group' } });
+    await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'after the block, in the group');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!rec.all.some((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'blocked already?'), 'her private message reached him');
+    assert.ok(!(await person.getMessages(alice, { limit: 5 })).some((m) => m.message === 'blocked already?'), 'nor his history');
+    const dropped = await metricValue(a.app.registry, 'switchboard_mtproto_direct_dropped_total', { reason: 'blocked' }) + await metricValue(b.app.registry, 'switchboard_mtproto_direct_dropped_total', { reason: 'blocked' });
+    assert.ok(dropped >= 1, 'dropped as blocked on one of them');
   });
 });
