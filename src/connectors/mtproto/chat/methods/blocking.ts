@@ -16,11 +16,9 @@ export function registerBlocking(methods: MethodRegistry, deps: ChatDeps): void 
   const change = (blocked: boolean) => async (call: TlObject, ctx: ChatCallContext): Promise<boolean> => {
     const account = accountOf(deps, ctx);
     const input = objectField(call, 'id');
-    if (input?._ === 'inputPeerSelf') throw badRequest('CONTACT_ID_INVALID');
-    if (input?._ !== 'inputPeerUser' && input?._ !== 'inputPeerUserFromMessage') throw badRequest('CONTACT_ID_INVALID');
-    const user = await userOfInput(deps, account, input);
-    if (user === undefined) throw badRequest('CONTACT_ID_INVALID');
-    if (user === account.id) throw badRequest('CONTACT_ID_INVALID');
+    // Someone else, named the ways a user is (not oneself, not a group).
+    const user = input?._ === 'inputPeerUser' || input?._ === 'inputPeerUserFromMessage' ? await userOfInput(deps, account, input) : undefined;
+    if (user === undefined || user === account.id) throw badRequest('CONTACT_ID_INVALID');
     let outcome: boolean | 'full';
     try {
       outcome = await deps.blocked.set(account.id, user, blocked, ctx.now);
