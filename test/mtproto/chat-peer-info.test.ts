@@ -126,6 +126,20 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual(await rule('InputPrivacyKeyPhoneNumber'), ['PrivacyValueDisallowAll']);
     assert.deepEqual(await rule('InputPrivacyKeyChatInvite'), ['PrivacyValueDisallowAll']);
     assert.equal(await rpcError(person.invoke(new Account['GetPrivacy']!({ key: new Api.InputPeerEmpty() }))), 'INPUT_CONSTRUCTOR_INVALID', 'no privacy key at all');
+    // What newer clients ask besides: none, off.
+    const Help2 = (Api as unknown as { help: Record<string, Ctor> }).help;
+    assert.deepEqual(await none(new Messages['GetTopReactions']!({ limit: 10, hash: bigInt(0) }), 'reactions'), []);
+    assert.deepEqual(await none(new Messages['GetRecentReactions']!({ limit: 10, hash: bigInt(0) }), 'reactions'), []);
+    assert.deepEqual(await none(new Messages['GetAttachMenuBots']!({ hash: bigInt(0) }), 'bots'), []);
+    assert.deepEqual(await none(new Account['GetDefaultEmojiStatuses']!({ hash: bigInt(0) }), 'statuses'), []);
+    assert.deepEqual(await none(new Messages['GetSavedReactionTags']!({ hash: bigInt(0) }), 'tags'), []);
+    assert.deepEqual(await none(new Messages['GetQuickReplies']!({ hash: bigInt(0) }), 'quickReplies'), []);
+    assert.deepEqual(await none(new Contacts['GetBirthdays']!({}), 'contacts'), []);
+    assert.deepEqual(await none(new Help2['GetPeerColors']!({ hash: 0 }), 'colors'), []);
+    assert.deepEqual(await none(new Help2['GetPeerProfileColors']!({ hash: 0 }), 'colors'), []);
+    assert.deepEqual(await none(new Help2['GetTimezonesList']!({ hash: 0 }), 'timezones'), []);
+    assert.equal(await none(new Messages['GetDefaultHistoryTTL']!({}), 'period'), 0);
+    assert.equal(await person.invoke(new Account['GetContactSignUpNotification']!({})), false);
     // No language packs: the client keeps its own strings.
     const Langpack = (Api as unknown as { langpack: Record<string, Ctor> }).langpack;
     assert.deepEqual(await person.invoke(new Langpack['GetLanguages']!({ langPack: 'tdesktop' })), []);

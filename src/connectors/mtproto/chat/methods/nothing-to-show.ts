@@ -1,6 +1,6 @@
 // What clients ask at start about things the bridge does not have (chat folders, terms of
 // service, promoted chats, top peers, stickers and GIFs, emoji keywords, link previews, a cloud
-// password, content and privacy settings, translations): an answer that says
+// password, content and privacy settings, translations, and what newer clients ask besides): an answer that says
 // "none" in the client's layer, rather than an error each start. TDLib and the official apps ask
 // these; gramjs and Telethon do when their users call them.
 import { randomBytes } from 'node:crypto';
@@ -36,6 +36,21 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'account.getPassword', 'user', () => ({
     _: 'account.password', has_password: false, new_algo: { _: 'passwordKdfAlgoUnknown' }, new_secure_algo: { _: 'securePasswordKdfAlgoUnknown' }, secure_random: randomBytes(32),
   }));
+  // What newer clients (TDLib's among them) also ask at start: reactions to put first, attachment-menu
+  // bots, emoji statuses, saved-reaction tags, quick replies, birthdays, name colours, time zones,
+  // the default auto-delete timer and sign-up notices: none, off.
+  register(methods, deps, 'messages.getTopReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
+  register(methods, deps, 'messages.getRecentReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
+  register(methods, deps, 'messages.getAttachMenuBots', 'user', () => ({ _: 'attachMenuBots', hash: 0n, bots: [], users: [] }));
+  register(methods, deps, 'account.getDefaultEmojiStatuses', 'user', () => ({ _: 'account.emojiStatuses', hash: 0n, statuses: [] }));
+  register(methods, deps, 'messages.getSavedReactionTags', 'user', () => ({ _: 'messages.savedReactionTags', tags: [], hash: 0n }));
+  register(methods, deps, 'messages.getQuickReplies', 'user', () => ({ _: 'messages.quickReplies', quick_replies: [], messages: [], chats: [], users: [] }));
+  register(methods, deps, 'contacts.getBirthdays', 'user', () => ({ _: 'contacts.contactBirthdays', contacts: [], users: [] }));
+  register(methods, deps, 'help.getPeerColors', 'user', () => ({ _: 'help.peerColors', hash: 0, colors: [] }));
+  register(methods, deps, 'help.getPeerProfileColors', 'user', () => ({ _: 'help.peerColors', hash: 0, colors: [] }));
+  register(methods, deps, 'help.getTimezonesList', 'user', () => ({ _: 'help.timezonesList', timezones: [], hash: 0 }));
+  register(methods, deps, 'messages.getDefaultHistoryTTL', 'user', () => ({ _: 'defaultHistoryTTL', period: 0 }));
+  register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
   // No translations of the clients' own texts: no language packs (clients keep their built-in strings).
   register(methods, deps, 'langpack.getLanguages', 'none', () => []);
   for (const name of ['langpack.getLangPack', 'langpack.getDifference', 'langpack.getStrings', 'langpack.getLanguage']) {
