@@ -185,6 +185,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.deepEqual(await telethon.step('reactors'), { step: 'reactors', count: 1, reactions: [[PERSON_ID, '👍']] });
     assert.deepEqual(await telethon.step('pinned-message'), { step: 'pinned-message', id: sentId, documents: [4] }, 'its message pinned; the album and its forward: four documents');
     assert.equal((await wsEvent(ws, 'message', (ev) => String(ev['text']).startsWith('📌')))['text'], '📌 Pinned: «hello from a person on telethon»');
+    assert.deepEqual((await telethon.step('pins'))['texts'], ['second pin', 'hello from a person on telethon'], 'several pins, newest first');
     assert.deepEqual(await telethon.step('cleared'), { step: 'cleared', texts: [] }, 'its history, cleared for it');
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
@@ -194,6 +195,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.deepEqual([got['text'], got['peer'], got['user'], got['out']], ['hi bob, privately', 'PeerUser', Number(puppetIdOf('websocket:alice')), false]);
     assert.match(String(got['name']), /^Alice/);
     await telethon.step('private-answered');
+    assert.deepEqual(await telethon.step('blocked'), { step: 'blocked', ids: [Number(puppetIdOf('websocket:alice'))], after: 0 });
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
     assert.deepEqual(await telethon.step('renamed'), { step: 'renamed', first: 'Tele', last: 'Thon' });
