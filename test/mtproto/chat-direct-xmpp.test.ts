@@ -10,6 +10,7 @@ import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { PEER, PERSON_ID, startRig } from '../fidelity/rig.ts';
 import { Api, CustomFile, bigInt, updateRecorder, type GramUpdate } from './chat-harness.ts';
 import { PNG } from '../xmpp/media-rig.ts';
+import { metricValue } from './harness.ts';
 
 interface RawMessage { id: number; message?: string; out?: boolean; peerId?: { className: string; userId?: { toString(): string } } }
 const messageOf = (u: GramUpdate) => u['message'] as RawMessage;
@@ -37,6 +38,19 @@ test('an XMPP user and an MTProto person write privately, both ways', { timeout:
     assert.equal(answer.attrs['from']?.split('/')[0], bobJid);
     const dialogs = await bob.getDialogs();
     assert.ok(dialogs.some((d) => d.id.toString() === String(aliceUser) && d.message?.message === 'hello alice, from mtproto'), dialogs.map((d) => d.title).join(', '));
+
+    // bob blocks her: her next chat message is dropped (she is not told); unblocked, the one after reaches him.
+    const her = await (bob as unknown as { getInputEntity(id: unknown): Promise<object> }).getInputEntity(bigInt(String(aliceUser)));
+    const Contacts = (Api as unknown as { contacts: Record<string, new (a: Record<string, unknown>) => object> }).contacts;
+    assert.equal(await bob.invoke(new Contacts['Block']!({ id: her })), true);
+    const dropped = () => metricValue(rig.app.registry, 'switchboard_mtproto_direct_dropped_total', { reason: 'blocked' });
+    await alice.send(xml('message', { to: bobJid, type: 'chat', id: 'dm-2' }, xml('body', {}, 'are you there, bob?')));
+    for (let i = 0; i < 150 && await dropped() === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await dropped(), 1, 'dropped as blocked');
+    assert.ok(!updates.all.some((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'are you there, bob?'), 'her message reached him while blocked');
+    assert.equal(await bob.invoke(new Contacts['Unblock']!({ id: her })), true);
+    await alice.send(xml('message', { to: bobJid, type: 'chat', id: 'dm-3' }, xml('body', {}, 'hello again')));
+    await updates.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'hello again', 15_000);
   } finally {
     await rig.close();
   }
