@@ -64,10 +64,9 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
   async #read(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
     const t = this.now();
     const generation = this.#changes;
-    const raw = await this.state.get(`auth:${authKeyIdHex}`);
     let user: AuthorizedUser | undefined;
     // A record that does not read as a login is none (not a failed call on every request).
-    const stored = raw === undefined ? undefined : parseStored(raw);
+    const stored = await this.#stored(authKeyIdHex);
     if (stored !== undefined) {
       // An account removed from the config is logged out everywhere.
       const account = this.directory.account(BigInt(stored.user));
@@ -100,14 +99,22 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     // Bots have no "active sessions" (as on Telegram): a bot run as many processes, each with a
     // key of its own, must never push its own logins out of a list.
     if (account.bot) return;
+    await this.#list(userId, loginEntry(authKeyIdHex, this.now(), client), false);
+  }
+
+  /**
+   * Puts `entry` on the account's list (replacing one of its key; `ifAbsent`: only when its key is
+   * not there yet). Past the bound the oldest logins end: a list that silently forgot them would
+   * hide them.
+   */
+  async #list(userId: bigint, entry: LoginEntry, ifAbsent: boolean): Promise<void> {
     let evicted: LoginEntry[] = [];
-    const entry = loginEntry(authKeyIdHex, this.now(), client);
     await changeJson(this.state, loginsKey(userId), parseLogins, (list) => {
+      if (ifAbsent && list.some((e) => e.key === entry.key)) return undefined;
       const next = withLogin(list, entry);
       evicted = next.evicted;
       return next.list;
     });
-    // Past the bound the oldest logins end: a list that silently forgot them would hide them.
     for (const old of evicted) if (await this.#storedUser(old.key) === userId) await this.#forgetLogin(old.key);
   }
 
@@ -135,12 +142,9 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
    * listed, or a list that was lost. Its time is the login's own.
    */
   async ensureListed(authKeyIdHex: string, userId: bigint, client?: ClientInfo): Promise<void> {
-    const raw = await this.state.get(`auth:${authKeyIdHex}`);
-    const stored = raw === undefined ? undefined : parseStored(raw);
+    const stored = await this.#stored(authKeyIdHex);
     if (stored === undefined || stored.user !== String(userId)) return;
-    if (parseLogins(await this.state.get(loginsKey(userId))).some((e) => e.key === authKeyIdHex)) return;
-    const entry = loginEntry(authKeyIdHex, stored.at, client);
-    await changeJson(this.state, loginsKey(userId), parseLogins, (list) => (list.some((e) => e.key === authKeyIdHex) ? undefined : withLogin(list, entry).list));
+    await this.#list(userId, loginEntry(authKeyIdHex, stored.at, client), true);
   }
 
   /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */
@@ -165,9 +169,14 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
 
   /** Whom the stored login of a key names (undefined: none, or unreadable). */
   async #storedUser(authKeyIdHex: string): Promise<bigint | undefined> {
-    const raw = await this.state.get(`auth:${authKeyIdHex}`);
-    const stored = raw === undefined ? undefined : parseStored(raw);
+    const stored = await this.#stored(authKeyIdHex);
     return stored === undefined ? undefined : BigInt(stored.user);
+  }
+
+  /** The key's stored login, when there is one that reads as a login. */
+  async #stored(authKeyIdHex: string): Promise<StoredAuthorization | undefined> {
+    const raw = await this.state.get(`auth:${authKeyIdHex}`);
+    return raw === undefined ? undefined : parseStored(raw);
   }
 
   async keyLoaded(authKeyIdHex: string, kept: KeyKept | undefined): Promise<void> {

@@ -21,9 +21,9 @@ const DEFAULT_RESULTS = 20;
 /** Messages read at once while scanning. */
 const READ_BATCH = 100;
 
-/** The pinned messages of `chats` when `filter` asks for them (else none are read). */
-async function pinnedFor(deps: ChatDeps, filter: TlObject | undefined, chats: readonly ChatInfo[]): Promise<ReadonlySet<number>> {
-  if (filter?._ !== 'inputMessagesFilterPinned') return new Set();
+/** The pinned messages of `chats` when one of `filters` asks for them (else none are read). */
+async function pinnedFor(deps: ChatDeps, filters: readonly (TlObject | undefined)[], chats: readonly ChatInfo[]): Promise<ReadonlySet<number>> {
+  if (!filters.some((f) => f?._ === 'inputMessagesFilterPinned')) return new Set();
   return new Set((await Promise.all(chats.map((c) => pinnedIdsOf(deps, c)))).flat());
 }
 
@@ -55,7 +55,7 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   if (q.length > 256) throw badRequest('QUERY_TOO_LONG');
   const me = deps.people.userRef(account.id);
   const filter = objectField(call, 'filter');
-  const kind = filterOf(filter, (r) => mentions(r, me, String(account.id)), await pinnedFor(deps, filter, chats));
+  const kind = filterOf(filter, (r) => mentions(r, me, String(account.id)), await pinnedFor(deps, [filter], chats));
   const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
     && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
 
@@ -119,7 +119,7 @@ export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
     const counted = ids.slice(-MAX_SEARCH_READS);
     const me = deps.people.userRef(view.account.id);
     const records = (await Promise.all(counted.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
-    const pinned = new Set(await pinnedIdsOf(deps, chat));
+    const pinned = await pinnedFor(deps, filters, [chat]);
     return filters.map((filter) => {
       const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)), pinned);
       return { _: 'messages.searchCounter', filter, count: records.filter(kind).length, ...(counted.length < ids.length ? { inexact: true } : {}) };

@@ -65,9 +65,6 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     const id = await userOfInput(deps, view.account, objectField(call, 'user_id'));
     if (id === undefined || await deps.people.person(id) === undefined) throw badRequest('USER_ID_INVALID');
     const photo = await deps.render.profilePhotoOf(id);
-    // The private chat with them: its commands (a bot's) and its newest pinned message.
-    const direct = await deps.directs.with(view.account, id).catch(() => undefined);
-    const pinned = direct === undefined ? 0 : await pinnedOf(deps, direct);
     return { _: 'photos.photos', photos: photo === undefined ? [] : [deps.render.photo(photo, 0)], users: [] };
   });
 
