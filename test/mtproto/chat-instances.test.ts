@@ -301,6 +301,15 @@ test('two instances on one Redis: what an account changes for itself on one inst
       const [bob] = await bot.invoke(new Api.users.GetUsers({ id: [new Api.InputUser({ userId: input.userId, accessHash: input.accessHash })] })) as Array<{ firstName?: string }>;
       assert.equal(bob?.firstName, 'Bobby');
 
+      // A pin made on B reaches the person's session on A at once, and so does clearing the chat.
+      const pinMe = await person.sendMessage(PEER, { message: 'pin me, on B' });
+      await person.invoke(new A.messages['UpdatePinnedMessage']!({ peer: chatPeer, id: pinMe.id }));
+      const pinnedOnA = await seenOnA.next((u) => u.className === 'UpdatePinnedMessages');
+      assert.deepEqual([pinnedOnA['pinned'], pinnedOnA['messages']], [true, [pinMe.id]]);
+      await person.invoke(new A.messages['DeleteHistory']!({ peer: chatPeer, maxId: 0, justClear: true }));
+      const clearedOnA = await seenOnA.next((u) => u.className === 'UpdateDeleteMessages');
+      assert.ok((clearedOnA['messages'] as number[]).includes(pinMe.id), 'the cleared messages, told on A');
+
       // The session on A ended from B (account.resetAuthorization, a day after both logins): A
       // forgets its cached login at once (not within its cache time) and stops its updates.
       const state = chatState(b.app.bus.state(STATE_NAMESPACE));

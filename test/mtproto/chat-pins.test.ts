@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramUpdate } from './chat-harness.ts';
-import { MAX_PINNED, parsePins } from '../../src/connectors/mtproto/chat/pinned.ts';
+import { MAX_PINNED, changePins, parsePins, pinnedIdsOf } from '../../src/connectors/mtproto/chat/pinned.ts';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import type { ChatInfo } from '../../src/connectors/mtproto/chat/directory.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const Messages = (Api as unknown as { messages: Record<string, Ctor> }).messages;
@@ -75,13 +77,23 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
   });
 });
 
-test('the pins of a chat as stored: a value from before lists (one id) reads as one pin; anything else as none; at most MAX_PINNED', async () => {
+test('the pins of a chat as stored: a value from before lists (one id) reads as one pin; anything else as none; at most MAX_PINNED, the oldest unpinned past it; pins at once all land', async () => {
   assert.deepEqual(parsePins('1234'), [1234]);
   assert.deepEqual(parsePins('[5,6,7]'), [5, 6, 7]);
   assert.deepEqual(parsePins('{"x":1}'), []);
   assert.deepEqual(parsePins('not json'), []);
   assert.deepEqual(parsePins('[1,-2,"3",4.5,8]'), [1, 8]);
   assert.equal(parsePins(JSON.stringify(Array.from({ length: MAX_PINNED + 5 }, (_, i) => i + 1))).length, MAX_PINNED);
+  // A pin past the bound unpins the oldest; pins made at once all land (compare-and-set).
+  const state = new LocalState().store('mtproto');
+  const chat = { address: '1001' } as ChatInfo;
+  for (let id = 1; id <= MAX_PINNED; id++) await changePins({ state }, chat, (ids) => [...ids, id]);
+  await changePins({ state }, chat, (ids) => [...ids, 9_999]);
+  const ids = await pinnedIdsOf({ state }, chat);
+  assert.deepEqual([ids.length, ids[0], ids.at(-1)], [MAX_PINNED, 2, 9_999]);
+  await changePins({ state }, chat, () => []);
+  await Promise.all([7, 8, 9].map((id) => changePins({ state }, chat, (now) => [...now, id])));
+  assert.deepEqual((await pinnedIdsOf({ state }, chat)).sort(), [7, 8, 9]);
 });
 
 test('a pin in a private chat: both sides find it as the other\'s full user\'s pinned message', { timeout: 120_000 }, async () => {
