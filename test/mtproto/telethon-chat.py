@@ -5,6 +5,7 @@
 import asyncio
 import io
 import json
+import os
 import sys
 
 import rsa
@@ -98,6 +99,12 @@ async def person(port, n, e, phone, chat_id):
     await client(functions.messages.DeleteHistoryRequest(peer=types.InputPeerChat(chat_id), max_id=0, just_clear=True))
     left = await client.get_messages(types.InputPeerChat(chat_id), limit=10)
     say('cleared', texts=[m.raw_text for m in left if isinstance(m, types.Message)])
+    # A video: without hachoir Telethon declares it 1x1, 0 s; the bridge reads the file (stored
+    # 64x48 turned a quarter, 2 s) and answers in layer 144's shape (an int duration).
+    clip = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'media', 'clip-rotated.mp4')
+    video = await client.send_file(types.InputPeerChat(chat_id), clip, caption='clip')
+    shape = next(a for a in video.media.document.attributes if isinstance(a, types.DocumentAttributeVideo))
+    say('video', shape=[shape.w, shape.h, shape.duration], video=video.video is not None, mime=video.file.mime_type)
     # A private chat: the WS side writes first; the answer goes to the user the update named.
     say('waiting-private')
     got = await asyncio.wait_for(private, 20)

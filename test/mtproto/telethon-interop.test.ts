@@ -187,6 +187,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.equal((await wsEvent(ws, 'message', (ev) => String(ev['text']).startsWith('📌')))['text'], '📌 Pinned: «hello from a person on telethon»');
     assert.deepEqual((await telethon.step('pins'))['texts'], ['second pin', 'hello from a person on telethon'], 'several pins, newest first');
     assert.deepEqual(await telethon.step('cleared'), { step: 'cleared', texts: [] }, 'its history, cleared for it');
+    assert.deepEqual(await telethon.step('video'), { step: 'video', shape: [48, 64, 2], video: true, mime: 'video/mp4' }, 'a video shown upright, with its length');
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
     const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });

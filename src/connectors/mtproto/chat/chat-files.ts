@@ -1,31 +1,34 @@
 // The chat layer's files as messages show them: a FileStore for the bytes (file-store.ts) and the
 // index of what the connector knows about each (`file:<id>` in the state: photo or document,
-// name, type, size, image size), so a message renders the same after a restart and on every
+// name, type, size, image size, how long and how large it plays), so a message renders the same after a restart and on every
 // instance.
 import type { Attachment } from '../../../core/event.ts';
 import type { FileStore, StoredFile } from './file-store.ts';
 import { imageSize } from './files.ts';
+import { playInfo, plays, type DeclaredShape, type PlayInfo } from './media-attributes.ts';
 import type { MediaIndex } from './media-index.ts';
 import type { MediaInfo } from './message-box.ts';
 
-/** Files of other networks larger than this are not read for an image size: they show as documents. */
+/** Files of other networks larger than this are not read for an image size or a length: they show as documents without. */
 const SNIFF_MAX_BYTES = 20 * 1024 * 1024;
 
 export class ChatFiles {
   constructor(private readonly files: FileStore, private readonly index: MediaIndex) {}
 
-  /** Stores a client's upload: a photo when it was sent as one and its size can be read, else a document. */
-  async store(bytes: Uint8Array, meta: { name: string; mime: string; photo: boolean }): Promise<MediaInfo> {
+  /**
+   * Stores a client's upload: a photo when it was sent as one and its size can be read, else a
+   * document (a video or audio file with its shape: read from the file, `declared` filling gaps).
+   */
+  async store(bytes: Uint8Array, meta: { name: string; mime: string; photo: boolean; declared?: DeclaredShape }): Promise<MediaInfo> {
     const image = imageSize(bytes);
     const photo = meta.photo && image !== undefined;
     const stored = await this.files.put(bytes, { name: meta.name, mime: photo ? image.mime : meta.mime });
-    return this.#remember(stored, photo ? 'photo' : 'document', image);
+    return this.#remember(stored, photo ? 'photo' : 'document', photo ? { w: image.w, h: image.h } : playInfo(bytes, stored.mime, meta.declared));
   }
 
-  async #remember(stored: StoredFile, kind: MediaInfo['kind'], image: { w: number; h: number } | undefined): Promise<MediaInfo> {
+  async #remember(stored: StoredFile, kind: MediaInfo['kind'], shape: PlayInfo): Promise<MediaInfo> {
     const info: MediaInfo = {
-      kind, file: stored.id, name: stored.name, mime: stored.mime, size: stored.size, sha256: stored.sha256,
-      ...(image !== undefined ? { w: image.w, h: image.h } : {}),
+      kind, file: stored.id, name: stored.name, mime: stored.mime, size: stored.size, sha256: stored.sha256, ...shape,
     };
     await this.index.put(info);
     return info;
@@ -48,19 +51,18 @@ export class ChatFiles {
   /**
    * The file an attachment of a delivery is, when its bytes are in the store: one sent from
    * here, or (with the media store) one another network uploaded, which becomes a document (a
-   * photo when it is an image whose size can be read).
+   * photo when it is an image whose size can be read, a video or audio file with its shape).
    */
   async native(attachment: Attachment): Promise<MediaInfo | undefined> {
     const stored = await this.files.recognize(attachment);
     if (stored === undefined) return undefined;
     const known = await this.index.get(stored.id);
     if (known !== undefined) return known;
-    let image: { w: number; h: number } | undefined;
-    if (stored.mime.startsWith('image/') && stored.size <= SNIFF_MAX_BYTES) {
-      const bytes = await this.files.read(stored);
-      image = bytes === undefined ? undefined : imageSize(bytes);
-    }
-    return this.#remember(stored, image !== undefined ? 'photo' : 'document', image);
+    const sniffed = (stored.mime.startsWith('image/') || plays(stored.mime)) && stored.size <= SNIFF_MAX_BYTES;
+    const bytes = sniffed ? await this.files.read(stored) : undefined;
+    const image = stored.mime.startsWith('image/') && bytes !== undefined ? imageSize(bytes) : undefined;
+    if (image !== undefined) return this.#remember(stored, 'photo', { w: image.w, h: image.h });
+    return this.#remember(stored, 'document', playInfo(bytes, stored.mime));
   }
 
   #stored(info: MediaInfo): StoredFile {

@@ -18,8 +18,15 @@ export interface MediaInfo {
   readonly mime: string;
   readonly size: number;
   readonly sha256: string;
+  /** A photo's size, or a video's picture as shown. */
   readonly w?: number;
   readonly h?: number;
+  /** How long a video or audio file plays, in seconds, when known (media-attributes.ts). */
+  readonly duration?: number;
+  /** An audio file is a voice message (true) or music (false), as its sender declared. */
+  readonly voice?: boolean;
+  /** A video whose index comes first: clients play it while downloading. */
+  readonly streamable?: boolean;
 }
 
 /** A message as it is now (edits, reactions and deletion applied). */

@@ -9,6 +9,7 @@ import { isDirectRoom } from '../../../core/direct.ts';
 import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
+import { playAttributes } from './media-attributes.ts';
 import { mentions } from './unread-notices.ts';
 import type { FileKeys } from './files.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
@@ -146,7 +147,7 @@ export class Renderer {
     const common = { id: BigInt(m.file), access_hash: this.keys.accessHash(m.file), file_reference: new Uint8Array(0), date: record.date, dc_id: this.dcId };
     return {
       _: 'messageMediaDocument',
-      document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }, ...audioAttributes(m.mime)] },
+      document: { _: 'document', ...common, mime_type: m.mime, size: m.size, attributes: [{ _: 'documentAttributeFilename', file_name: m.name }, ...playAttributes(m)] },
     };
   }
 
@@ -202,20 +203,4 @@ export class Renderer {
       }
     }
   }
-}
-
-/**
- * How clients should show an audio file: with an inline player (documentAttributeAudio) rather
- * than as a file to save, and Ogg/Opus (what Telegram's voice messages and most XMPP clients'
- * recordings are) as a voice message. The canonical attachment has no duration or voice flag,
- * so the duration is 0 (clients read it from the file as they play) and the voice flag follows
- * the format alone.
- */
-export function audioAttributes(mime: string): TlObject[] {
-  return mime.startsWith('audio/') ? [{ _: 'documentAttributeAudio', voice: isVoice(mime), duration: 0 }] : [];
-}
-
-/** Whether an audio file shows as a voice message (Ogg/Opus). */
-export function isVoice(mime: string): boolean {
-  return mime === 'audio/ogg' || mime === 'audio/opus';
 }

@@ -11,7 +11,7 @@ import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { mentions } from '../unread-notices.ts';
 import { pinnedIdsOf } from '../pinned.ts';
-import { isVoice } from '../render.ts';
+import { isVoice } from '../media-attributes.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, stringField, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 /** Messages one search call reads at most (each is a read of the state when it is not cached). */
@@ -36,10 +36,10 @@ function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) =
     case 'inputMessagesFilterVideo': return (r) => mime(r).startsWith('video/');
     case 'inputMessagesFilterPhotoVideo': return (r) => r.media?.kind === 'photo' || mime(r).startsWith('video/');
     case 'inputMessagesFilterDocument': return (r) => r.media?.kind === 'document';
-    // As render.ts shows them: Ogg/Opus is a voice message, any other audio music.
-    case 'inputMessagesFilterMusic': return (r) => mime(r).startsWith('audio/') && !isVoice(mime(r));
+    // As media-attributes.ts shows them: a voice message as declared (else Ogg/Opus), any other audio music.
+    case 'inputMessagesFilterMusic': return (r) => r.media !== undefined && mime(r).startsWith('audio/') && !isVoice(r.media);
     case 'inputMessagesFilterVoice':
-    case 'inputMessagesFilterRoundVoice': return (r) => isVoice(mime(r));
+    case 'inputMessagesFilterRoundVoice': return (r) => r.media !== undefined && isVoice(r.media);
     case 'inputMessagesFilterGif': return (r) => mime(r) === 'image/gif';
     case 'inputMessagesFilterUrl': return (r) => (r.spans ?? []).some((s) => s.type === 'link') || /\bhttps?:\/\//i.test(r.text);
     case 'inputMessagesFilterMyMentions': return mentionsMe;

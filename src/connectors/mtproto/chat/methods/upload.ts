@@ -5,6 +5,7 @@
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
+import { declaredShape } from '../media-attributes.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, intField, listField, objectField, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
@@ -37,7 +38,7 @@ export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlOb
       const declared = stringField(media, 'mime_type');
       const mime = declared !== undefined && MIME.test(declared) ? declared.toLowerCase() : photo ? 'image/jpeg' : 'application/octet-stream';
       const name = cleanName(stringField(named ?? media, 'file_name') ?? stringField(file, 'name'), photo ? 'photo.jpg' : 'file');
-      const info = await deps.files.store(bytes, { name, mime, photo });
+      const info = await deps.files.store(bytes, { name, mime, photo, declared: declaredShape(attributes) });
       deps.uploads.markDone(String(account.id), uploadId, info);
       return info;
     }
