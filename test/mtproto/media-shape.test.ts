@@ -69,6 +69,8 @@ test('what is not believed: no moov, a zero timescale, a length past a week, a p
   const head = Buffer.concat([Buffer.from('OpusHead'), Buffer.from([1, 1]), Buffer.from([0x38, 0x01]), Buffer.alloc(9)]);
   assert.deepEqual(mediaShape(Buffer.concat([page(0n, head), page(200n, Buffer.alloc(20))])), { duration: 0 }, 'the pre-skip (312) is not a negative length');
   assert.deepEqual(mediaShape(Buffer.concat([page(0n, head), page(96_312n, Buffer.alloc(20)), page(-1n, Buffer.alloc(20))])), { duration: 2 }, 'a last page ending no packet (-1) is passed over');
+  const junkTail = Buffer.concat([page(0n, head), page(96_312n, Buffer.alloc(20)), Buffer.alloc(70_000)]);
+  assert.deepEqual(mediaShape(junkTail), {}, 'pages are looked for in the last 64 KiB only');
 });
 
 test('every prefix and thousands of mutations of the real files: no exception, and any shape inside the bounds', () => {

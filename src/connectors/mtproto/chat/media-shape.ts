@@ -122,9 +122,11 @@ function oggShape(b: Buffer): MediaShape | undefined {
     rate = first.readUInt32LE(12);
   }
   if (rate === undefined) return {};
-  for (let at = b.lastIndexOf('OggS', b.length - 27, 'latin1'); at >= 0 && at >= b.length - OGG_TAIL; at = b.lastIndexOf('OggS', at - 1, 'latin1')) {
-    if (at + 14 > b.length || b[at + 4] !== 0) continue;
-    const granule = b.readBigInt64LE(at + 6);
+  // Only the tail is searched: a file with no page there has no length, however long it is.
+  const tail = b.subarray(Math.max(0, b.length - OGG_TAIL));
+  for (let at = tail.lastIndexOf('OggS', tail.length - 27, 'latin1'); at >= 0; at = at === 0 ? -1 : tail.lastIndexOf('OggS', at - 1, 'latin1')) {
+    if (at + 14 > tail.length || tail[at + 4] !== 0) continue;
+    const granule = tail.readBigInt64LE(at + 6);
     if (granule < 0n) continue; // -1: no packet ends on this page
     const duration = seconds(Math.max(0, Number(granule) - preSkip), rate);
     return duration === undefined ? {} : { duration };
