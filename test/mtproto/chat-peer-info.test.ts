@@ -147,6 +147,47 @@ test('what clients ask at start about things the bridge does not have gets "none
   });
 });
 
+test('what apps report and ask as they show messages: a voice message played, messages received, spam reported, views, edit data, scheduled and saved messages, contacts', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, _bot, ws) => {
+    const Updates = (Api as unknown as { updates: Record<string, Ctor> }).updates;
+    const own = await person.sendMessage(-CHAT_ID, { message: 'mine' });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'from alice' } });
+    const theirs = [...await person.getMessages(-CHAT_ID, { limit: 5 })].find((m) => m.message === 'from alice')!;
+    const state = await person.invoke(new Updates['GetState']!({})) as { pts: number };
+    // Played a voice message / opened a mention: nothing here is unopened, so nothing moves.
+    const read = await person.invoke(new Messages['ReadMessageContents']!({ id: [own.id, theirs.id] })) as { pts: number; ptsCount: number };
+    assert.deepEqual([read.pts, read.ptsCount], [state.pts, 0]);
+    assert.deepEqual(await person.invoke(new Messages['ReceivedMessages']!({ maxId: theirs.id })), []);
+    // Spam reported: answered, and a bad peer refused.
+    assert.equal(await person.invoke(new Messages['ReportSpam']!({ peer: inputChat() })), true);
+    assert.equal(await rpcError(person.invoke(new Messages['ReportSpam']!({ peer: inputChat(4242) }))), 'PEER_ID_INVALID');
+    // Views: one empty counter per id asked (groups and private chats count none); at most 100 ids.
+    const views = await person.invoke(new Messages['GetMessagesViews']!({ peer: inputChat(), id: [own.id, theirs.id, 99_999], increment: true })) as { views: Array<{ className: string; views?: number }> };
+    assert.deepEqual(views.views.map((v) => [v.className, v.views ?? 'none']), [['MessageViews', 'none'], ['MessageViews', 'none'], ['MessageViews', 'none']]);
+    assert.equal(await rpcError(person.invoke(new Messages['GetMessagesViews']!({ peer: inputChat(), id: Array.from({ length: 101 }, (_, i) => i + 1), increment: false }))), 'LIMIT_INVALID');
+    assert.equal(await rpcError(person.invoke(new Messages['GetMessagesViews']!({ peer: inputChat(4242), id: [own.id], increment: false }))), 'PEER_ID_INVALID');
+    // Edit data: one's own text is no caption; someone else's message or none at all is refused.
+    const edit = await person.invoke(new Messages['GetMessageEditData']!({ peer: inputChat(), id: own.id })) as { caption?: boolean };
+    assert.equal(Boolean(edit.caption), false);
+    assert.equal(await rpcError(person.invoke(new Messages['GetMessageEditData']!({ peer: inputChat(), id: theirs.id }))), 'MESSAGE_AUTHOR_REQUIRED');
+    assert.equal(await rpcError(person.invoke(new Messages['GetMessageEditData']!({ peer: inputChat(), id: 99_999 }))), 'MESSAGE_ID_INVALID');
+    // No scheduled messages, no Saved Messages dialogs, no contacts, no sponsored messages.
+    assert.deepEqual(((await person.invoke(new Messages['GetScheduledHistory']!({ peer: inputChat(), hash: bigInt(0) }))) as { messages: unknown[] }).messages, []);
+    assert.deepEqual(((await person.invoke(new Messages['GetScheduledMessages']!({ peer: inputChat(), id: [1] }))) as { messages: unknown[] }).messages, []);
+    assert.equal(await rpcError(person.invoke(new Messages['GetScheduledHistory']!({ peer: inputChat(4242), hash: bigInt(0) }))), 'PEER_ID_INVALID');
+    const saved = await person.invoke(new Messages['GetSavedDialogs']!({ offsetDate: 0, offsetId: 0, offsetPeer: new Api.InputPeerEmpty(), limit: 20, hash: bigInt(0) })) as { className: string; dialogs: unknown[] };
+    assert.deepEqual([saved.className, saved.dialogs], ['messages.SavedDialogs', []]);
+    assert.deepEqual(((await person.invoke(new Messages['GetPinnedSavedDialogs']!({}))) as { dialogs: unknown[] }).dialogs, []);
+    assert.deepEqual(((await person.invoke(new Messages['GetSavedHistory']!({ peer: new (Api as unknown as Record<string, Ctor>)['InputPeerSelf']!({}), offsetId: 0, offsetDate: 0, addOffset: 0, limit: 20, maxId: 0, minId: 0, hash: bigInt(0) }))) as { messages: unknown[] }).messages, []);
+    assert.deepEqual(await person.invoke(new Contacts['GetContactIDs']!({ hash: bigInt(0) })), []);
+    const imported = await person.invoke(new Contacts['ImportContacts']!({ contacts: [new (Api as unknown as Record<string, Ctor>)['InputPhoneContact']!({ clientId: bigInt(1), phone: '+15550100', firstName: 'Bob', lastName: '' })] })) as { imported: unknown[]; users: unknown[] };
+    assert.deepEqual([imported.imported, imported.users], [[], []], 'nobody is found by phone number');
+    assert.equal(((await person.invoke(new Messages['GetSponsoredMessages']!({ peer: inputChat() }))) as { className: string }).className, 'messages.SponsoredMessagesEmpty');
+    // Nothing of it published anything: the person's pts did not move.
+    assert.equal(((await person.invoke(new Updates['GetState']!({}))) as { pts: number }).pts, state.pts);
+  });
+});
+
 test('a bridged room is the operator\'s: what a group admin could change is refused as to a member who is not one, and changes nothing', { timeout: 120_000 }, async () => {
   await withPersonAndBot(async (_bridge, person, _bot, ws) => {
     const chatId = bigInt(CHAT_ID);

@@ -45,6 +45,7 @@ import { registerPeerInfo, registerReadParticipants } from './methods/peer-info.
 import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
+import { registerClientReports } from './methods/client-reports.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
@@ -198,6 +199,7 @@ export class ChatLayer {
     registerDrafts(methods, this.deps);
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
+    registerClientReports(methods, this.deps);
     registerSessions(methods, this.deps);
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);

@@ -5,7 +5,7 @@
 // these; gramjs and Telethon do when their users call them.
 import { randomBytes } from 'node:crypto';
 import type { MethodRegistry } from '../../api/registry.ts';
-import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, chatOfPeer, objectField, register, stringField, viewOf, type ChatDeps, type ChatHandler } from './common.ts';
 
 /** How long a client may keep an empty "terms of service" or "promotion" answer, in seconds. */
 const EXPIRES_SECONDS = 86_400;
@@ -51,6 +51,22 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'help.getTimezonesList', 'user', () => ({ _: 'help.timezonesList', timezones: [], hash: 0 }));
   register(methods, deps, 'messages.getDefaultHistoryTTL', 'user', () => ({ _: 'defaultHistoryTTL', period: 0 }));
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
+  // What apps ask when a chat opens or the contact list syncs: no scheduled messages (scheduling is
+  // refused), no Saved Messages dialogs, no contacts (so none found by phone number either: the
+  // privacy settings say nobody is found by number), no sponsored messages.
+  const noMessages = { _: 'messages.messages', messages: [], chats: [], users: [] };
+  const scheduled: ChatHandler = async (call, ctx) => {
+    await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));
+    return noMessages;
+  };
+  register(methods, deps, 'messages.getScheduledHistory', 'user', scheduled);
+  register(methods, deps, 'messages.getScheduledMessages', 'user', scheduled);
+  register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
+  register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
+  register(methods, deps, 'messages.getSavedHistory', 'user', () => noMessages);
+  register(methods, deps, 'contacts.getContactIDs', 'user', () => []);
+  register(methods, deps, 'contacts.importContacts', 'user', () => ({ _: 'contacts.importedContacts', imported: [], popular_invites: [], retry_contacts: [], users: [] }));
+  register(methods, deps, 'messages.getSponsoredMessages', 'user', () => ({ _: 'messages.sponsoredMessagesEmpty' }));
   // No translations of the clients' own texts: no language packs (clients keep their built-in strings).
   register(methods, deps, 'langpack.getLanguages', 'none', () => []);
   for (const name of ['langpack.getLangPack', 'langpack.getDifference', 'langpack.getStrings', 'langpack.getLanguage']) {
