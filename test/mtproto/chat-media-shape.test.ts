@@ -1,7 +1,8 @@
 // Videos and audio play inline in stock clients, with their length and picture size: read from
 // the file (FFmpeg-made fixtures, test/fixtures/media), whether it came from another network
 // through the media store or from a stock client that declared a placeholder; what the file does
-// not say comes from the sender's declaration; a voice message is what its sender declared.
+// not say comes from the sender's declaration; a voice message is what its sender declared, and so
+// are a round video message, a song's title and performer and a voice message's waveform.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,15 +12,18 @@ const PEER = -CHAT_ID;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/media/${name}`, import.meta.url));
 const GramApi = Api as unknown as Record<string, new (a: object) => object>;
 
-interface Attribute { className: string; w?: number; h?: number; duration?: number; supportsStreaming?: boolean; voice?: boolean }
+interface Attribute { className: string; w?: number; h?: number; duration?: number; supportsStreaming?: boolean; voice?: boolean; roundMessage?: boolean; title?: string; performer?: string; waveform?: Buffer }
 type Media = GramMessage & { media: { document: { mimeType: string; attributes: Attribute[] } }; video?: unknown; voice?: unknown; audio?: unknown };
 
 /** What a client shows of a document: video WxH Ns (streaming), audio Ns (voice), or file. */
 function shown(m: Media): string {
   const video = m.media.document.attributes.find((a) => a.className === 'DocumentAttributeVideo');
   const audio = m.media.document.attributes.find((a) => a.className === 'DocumentAttributeAudio');
-  if (video !== undefined) return `video ${video.w}x${video.h} ${video.duration}s${video.supportsStreaming === true ? ' streaming' : ''}`;
-  if (audio !== undefined) return `audio ${audio.duration}s${audio.voice === true ? ' voice' : ''}`;
+  if (video !== undefined) return `${video.roundMessage === true ? 'round ' : ''}video ${video.w}x${video.h} ${video.duration}s${video.supportsStreaming === true ? ' streaming' : ''}`;
+  if (audio !== undefined) {
+    const said = [audio.title, audio.performer, audio.waveform === undefined || audio.waveform === null ? undefined : `waveform ${audio.waveform.toString('hex')}`].filter((x) => x !== undefined && x !== null);
+    return `audio ${audio.duration}s${audio.voice === true ? ' voice' : ''}${said.length > 0 ? ` (${said.join(', ')})` : ''}`;
+  }
   return 'file';
 }
 const newMessage = (text: string) => (u: GramUpdate) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === text;
@@ -56,19 +60,23 @@ test("a stock client's uploads: the file wins over gramjs' placeholder, a declar
     // WebM is not read: the declaration is what there is.
     await person.sendFile(PEER, { file: file('talk.webm', Buffer.from('webm '.repeat(50))), caption: 'webm', workers: 1, attributes: [new GramApi['DocumentAttributeVideo']!({ duration: 9, w: 640, h: 360 })] } as never);
     // Music in Ogg, declared so (with a wrong length: the file's is 3 s); and the same format as a voice note.
-    await person.sendFile(PEER, { file: file('tune.ogg', fixture('music.ogg')), caption: 'tune', workers: 1, attributes: [new GramApi['DocumentAttributeAudio']!({ duration: 30, voice: false, title: 'Tune' })] } as never);
-    await person.sendFile(PEER, { file: file('note.ogg', fixture('voice.ogg')), caption: 'note', workers: 1, voiceNote: true } as never);
+    await person.sendFile(PEER, { file: file('tune.ogg', fixture('music.ogg')), caption: 'tune', workers: 1, attributes: [new GramApi['DocumentAttributeAudio']!({ duration: 30, voice: false, title: 'Tune', performer: 'Band' })] } as never);
+    await person.sendFile(PEER, { file: file('note.ogg', fixture('voice.ogg')), caption: 'note', workers: 1, voiceNote: true, attributes: [new GramApi['DocumentAttributeAudio']!({ duration: 4, voice: true, waveform: Buffer.from([0x1f, 0x00, 0xa5]) })] } as never);
+    // A round video message (gramjs' videoNote): round for the other MTProto clients.
+    await person.sendFile(PEER, { file: file('round.mp4', fixture('clip-faststart.mp4')), caption: 'round', workers: 1, videoNote: true } as never);
     // A declaration out of range is not taken.
     await person.sendFile(PEER, { file: file('odd.webm', Buffer.from('odd '.repeat(50))), caption: 'odd', workers: 1, attributes: [new GramApi['DocumentAttributeVideo']!({ duration: -4, w: 1, h: 1 })] } as never);
-    const captions = ['clip', 'webm', 'tune', 'note', 'odd'];
+    const captions = ['clip', 'webm', 'tune', 'note', 'odd', 'round'];
     for (const c of captions) await until(c, () => botRec.all.some(newMessage(c)));
     const atBot = captions.map((c) => botRec.all.find(newMessage(c))!['message'] as Media);
-    assert.deepEqual(atBot.map(shown), ['video 64x48 3s streaming', 'video 640x360 9s', 'audio 3s', 'audio 4s voice', 'video 0x0 0s']);
+    assert.deepEqual(atBot.map(shown), ['video 64x48 3s streaming', 'video 640x360 9s', 'audio 3s (Tune, Band)', 'audio 4s voice (waveform 1f00a5)', 'video 0x0 0s', 'round video 64x48 3s streaming']);
     // Found as clients look for them: music is the declared music, voice the voice note.
     const filtered = async (name: string) => [...await bot.getMessages(PEER, { filter: new GramApi[name]!({}) } as never)].map((m) => m.message);
     assert.deepEqual(await filtered('InputMessagesFilterMusic'), ['tune']);
     assert.deepEqual(await filtered('InputMessagesFilterVoice'), ['note']);
-    assert.deepEqual((await filtered('InputMessagesFilterVideo')).sort(), ['clip', 'odd', 'webm']);
+    assert.deepEqual((await filtered('InputMessagesFilterVideo')).sort(), ['clip', 'odd', 'webm'], 'round videos apart, as on Telegram');
+    assert.deepEqual(await filtered('InputMessagesFilterRoundVideo'), ['round']);
+    assert.deepEqual(await filtered('InputMessagesFilterRoundVoice'), ['round', 'note']);
     // The other network gets the file as sent.
     const got = (await wsEvent(ws, 'message', (e) => e['text'] === 'clip'))['attachments'] as Array<{ url: string; mime: string }>;
     assert.equal(got[0]!.mime, 'video/mp4');

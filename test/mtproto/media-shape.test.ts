@@ -102,6 +102,11 @@ test('a declaration: taken within bounds, a 1x1 placeholder is no picture, a voi
   assert.deepEqual(declaredShape([{ _: 'documentAttributeAudio', duration: 12, voice: true }]), { duration: 12, voice: true });
   assert.deepEqual(declaredShape([{ _: 'documentAttributeAudio', duration: 200 }]), { duration: 200, voice: false });
   assert.deepEqual(declaredShape([{ _: 'documentAttributeFilename', file_name: 'x' }]), {});
+  // What only the sender knows: a round video message, a song's title and performer, a voice message's waveform.
+  assert.deepEqual(declaredShape([{ _: 'documentAttributeVideo', round_message: true, duration: 5, w: 240, h: 240 }]), { duration: 5, w: 240, h: 240, round: true });
+  assert.deepEqual(declaredShape([{ _: 'documentAttributeAudio', duration: 1, title: ' Tune\n\u0007x ', performer: 'Band'.repeat(100), waveform: new Uint8Array([1, 2, 3]) }]),
+    { duration: 1, voice: false, title: 'Tune x', performer: 'Band'.repeat(64), waveform: 'AQID' });
+  assert.deepEqual(declaredShape([{ _: 'documentAttributeAudio', duration: 1, title: ' \u0000 ', waveform: new Uint8Array(129) }]), { duration: 1, voice: false }, 'an empty title and an oversized waveform are not taken');
 });
 
 test('the file wins where it speaks, the declaration fills the rest; only playing types get a shape', () => {
@@ -112,12 +117,16 @@ test('the file wins where it speaks, the declaration fills the rest; only playin
   assert.deepEqual(playInfo(clip, 'application/octet-stream', { duration: 3 }), {}, 'a file that does not say it plays does not');
   assert.deepEqual(playInfo(fixture('music.ogg'), 'audio/ogg', { voice: false }), { duration: 3, voice: false });
   assert.deepEqual(playInfo(fixture('song.m4a'), 'audio/mp4', { w: 50, h: 50 }), { duration: 5 }, 'audio has no picture');
+  assert.deepEqual(playInfo(fixture('song.m4a'), 'audio/mp4', { title: 'Song', performer: 'Band', round: true }), { duration: 5, title: 'Song', performer: 'Band' }, 'audio is never round');
+  assert.deepEqual(playInfo(fixture('clip-faststart.mp4'), 'video/mp4', { round: true, title: 'x', waveform: 'AQID' }), { duration: 3, w: 64, h: 48, streamable: true, round: true }, 'a video has no title or waveform');
 });
 
 test('the attributes a document shows: a video with its shape or zeros, audio with its length and voice flag', () => {
   const doc = (over: Partial<MediaInfo>): MediaInfo => ({ kind: 'document', file: '1', name: 'f', mime: 'application/pdf', size: 1, sha256: '', ...over });
-  assert.deepEqual(playAttributes(doc({ mime: 'video/mp4', duration: 3, w: 64, h: 48, streamable: true })), [{ _: 'documentAttributeVideo', supports_streaming: true, duration: 3, w: 64, h: 48 }]);
-  assert.deepEqual(playAttributes(doc({ mime: 'video/webm' })), [{ _: 'documentAttributeVideo', supports_streaming: false, duration: 0, w: 0, h: 0 }]);
+  assert.deepEqual(playAttributes(doc({ mime: 'video/mp4', duration: 3, w: 64, h: 48, streamable: true })), [{ _: 'documentAttributeVideo', round_message: false, supports_streaming: true, duration: 3, w: 64, h: 48 }]);
+  assert.deepEqual(playAttributes(doc({ mime: 'video/webm' })), [{ _: 'documentAttributeVideo', round_message: false, supports_streaming: false, duration: 0, w: 0, h: 0 }]);
+  assert.deepEqual(playAttributes(doc({ mime: 'video/mp4', round: true, w: 240, h: 240 })), [{ _: 'documentAttributeVideo', round_message: true, supports_streaming: false, duration: 0, w: 240, h: 240 }]);
+  assert.deepEqual(playAttributes(doc({ mime: 'audio/mpeg', title: 'Song', performer: 'Band', waveform: 'AQID' })), [{ _: 'documentAttributeAudio', voice: false, duration: 0, title: 'Song', performer: 'Band', waveform: new Uint8Array([1, 2, 3]) }]);
   assert.deepEqual(playAttributes(doc({ mime: 'audio/ogg', duration: 4 })), [{ _: 'documentAttributeAudio', voice: true, duration: 4 }]);
   assert.deepEqual(playAttributes(doc({ mime: 'audio/ogg', voice: false })), [{ _: 'documentAttributeAudio', voice: false, duration: 0 }], 'declared music in Ogg');
   assert.deepEqual(playAttributes(doc({ mime: 'audio/mpeg', voice: true })), [{ _: 'documentAttributeAudio', voice: true, duration: 0 }], 'a declared voice message in MP3');

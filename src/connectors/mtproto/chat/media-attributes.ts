@@ -3,7 +3,9 @@
 // and the attributes a document shows it with. The file wins over the declaration where it
 // speaks (a declaration is often a placeholder: gramjs says 1x1 and 0 s when it cannot read the
 // file); the declaration fills what the file does not say, and alone says whether an audio file
-// is a voice message or music (without one, the format decides: Ogg/Opus is a voice message).
+// is a voice message or music (without one, the format decides: Ogg/Opus is a voice message),
+// whether a video is a round video message, and what a voice message's waveform and a song's
+// title and performer are: kept for other MTProto clients (other networks get the file as sent).
 import type { TlObject, TlValue } from '../tl/codec.ts';
 import { mediaShape, type MediaShape } from './media-shape.ts';
 import type { MediaInfo } from './message-box.ts';
@@ -14,13 +16,29 @@ export interface DeclaredShape {
   readonly w?: number;
   readonly h?: number;
   readonly voice?: boolean;
+  readonly round?: true;
+  readonly title?: string;
+  readonly performer?: string;
+  /** A voice message's waveform as Telegram packs it (5-bit samples), base64. */
+  readonly waveform?: string;
 }
 
 /** What a stored file's info keeps of its shape (MediaInfo's optional fields). */
-export type PlayInfo = Pick<MediaInfo, 'duration' | 'w' | 'h' | 'voice' | 'streamable'>;
+export type PlayInfo = Pick<MediaInfo, 'duration' | 'w' | 'h' | 'voice' | 'streamable' | 'round' | 'title' | 'performer' | 'waveform'>;
 
 const MAX_SECONDS = 7 * 24 * 3600;
 const MAX_SIDE = 16_384;
+/** Characters of a song's title or performer kept. */
+export const MAX_AUDIO_TEXT = 256;
+/** Bytes of a waveform kept (Telegram's clients send 63: 100 samples of 5 bits). */
+export const MAX_WAVEFORM = 128;
+
+/** A title or performer: control characters become spaces, trimmed, bounded; empty is none. */
+function audioText(v: TlValue | undefined): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const s = typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_AUDIO_TEXT) : '';
+  return s === '' ? undefined : s;
+}
 
 const count = (v: TlValue | undefined, max: number): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max ? Math.round(v) : undefined;
@@ -38,6 +56,11 @@ export function declaredShape(attributes: readonly TlObject[]): DeclaredShape {
     ...(duration !== undefined && duration > 0 ? { duration } : {}),
     ...(sized ? { w, h } : {}),
     ...(audio !== undefined ? { voice: audio['voice'] === true } : {}),
+    ...(video?.['round_message'] === true ? { round: true as const } : {}),
+    ...(audioText(audio?.['title']) !== undefined ? { title: audioText(audio?.['title'])! } : {}),
+    ...(audioText(audio?.['performer']) !== undefined ? { performer: audioText(audio?.['performer'])! } : {}),
+    ...(audio?.['waveform'] instanceof Uint8Array && audio['waveform'].length > 0 && audio['waveform'].length <= MAX_WAVEFORM
+      ? { waveform: Buffer.from(audio['waveform']).toString('base64') } : {}),
   };
 }
 
@@ -60,6 +83,10 @@ export function playInfo(bytes: Uint8Array | undefined, mime: string, declared: 
     ...(picture ?? {}),
     ...(!video && declared.voice !== undefined ? { voice: declared.voice } : {}),
     ...(video && read.streamable === true ? { streamable: true } : {}),
+    ...(video && declared.round === true ? { round: true as const } : {}),
+    ...(!video && declared.title !== undefined ? { title: declared.title } : {}),
+    ...(!video && declared.performer !== undefined ? { performer: declared.performer } : {}),
+    ...(!video && declared.waveform !== undefined ? { waveform: declared.waveform } : {}),
   };
 }
 
@@ -76,8 +103,18 @@ export function isVoice(info: Pick<MediaInfo, 'mime' | 'voice'>): boolean {
  */
 export function playAttributes(info: MediaInfo): TlObject[] {
   if (info.mime.startsWith('video/')) {
-    return [{ _: 'documentAttributeVideo', supports_streaming: info.streamable === true, duration: info.duration ?? 0, w: info.w ?? 0, h: info.h ?? 0 }];
+    return [{
+      _: 'documentAttributeVideo', round_message: info.round === true, supports_streaming: info.streamable === true,
+      duration: info.duration ?? 0, w: info.w ?? 0, h: info.h ?? 0,
+    }];
   }
-  if (info.mime.startsWith('audio/')) return [{ _: 'documentAttributeAudio', voice: isVoice(info), duration: info.duration ?? 0 }];
+  if (info.mime.startsWith('audio/')) {
+    return [{
+      _: 'documentAttributeAudio', voice: isVoice(info), duration: info.duration ?? 0,
+      ...(info.title !== undefined ? { title: info.title } : {}),
+      ...(info.performer !== undefined ? { performer: info.performer } : {}),
+      ...(info.waveform !== undefined ? { waveform: new Uint8Array(Buffer.from(info.waveform, 'base64')) } : {}),
+    }];
+  }
   return [];
 }

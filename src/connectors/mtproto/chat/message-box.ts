@@ -27,6 +27,11 @@ export interface MediaInfo {
   readonly voice?: boolean;
   /** A video whose index comes first: clients play it while downloading. */
   readonly streamable?: boolean;
+  /** As its sender declared (media-attributes.ts): a round video message; a song's title and performer; a voice message's waveform (base64). */
+  readonly round?: true;
+  readonly title?: string;
+  readonly performer?: string;
+  readonly waveform?: string;
 }
 
 /** A message as it is now (edits, reactions and deletion applied). */

@@ -33,13 +33,14 @@ function filterOf(filter: TlObject | undefined, mentionsMe: (r: MessageRecord) =
   switch (filter?._ ?? 'inputMessagesFilterEmpty') {
     case 'inputMessagesFilterEmpty': return () => true;
     case 'inputMessagesFilterPhotos': return (r) => r.media?.kind === 'photo';
-    case 'inputMessagesFilterVideo': return (r) => mime(r).startsWith('video/');
+    case 'inputMessagesFilterVideo': return (r) => mime(r).startsWith('video/') && r.media?.round !== true;
     case 'inputMessagesFilterPhotoVideo': return (r) => r.media?.kind === 'photo' || mime(r).startsWith('video/');
     case 'inputMessagesFilterDocument': return (r) => r.media?.kind === 'document';
     // As media-attributes.ts shows them: a voice message as declared (else Ogg/Opus), any other audio music.
     case 'inputMessagesFilterMusic': return (r) => r.media !== undefined && mime(r).startsWith('audio/') && !isVoice(r.media);
-    case 'inputMessagesFilterVoice':
-    case 'inputMessagesFilterRoundVoice': return (r) => r.media !== undefined && isVoice(r.media);
+    case 'inputMessagesFilterVoice': return (r) => r.media !== undefined && isVoice(r.media);
+    case 'inputMessagesFilterRoundVideo': return (r) => r.media?.round === true;
+    case 'inputMessagesFilterRoundVoice': return (r) => r.media !== undefined && (isVoice(r.media) || r.media.round === true);
     case 'inputMessagesFilterGif': return (r) => mime(r) === 'image/gif';
     case 'inputMessagesFilterUrl': return (r) => (r.spans ?? []).some((s) => s.type === 'link') || /\bhttps?:\/\//i.test(r.text);
     case 'inputMessagesFilterMyMentions': return mentionsMe;
