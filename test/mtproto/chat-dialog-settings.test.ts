@@ -111,7 +111,15 @@ test('pinned chats, unread marks and notification settings: set in one session, 
       assert.equal(((await elsewhere.next(is('UpdateNotifySettings')))['peer'] as { className: string }).className, 'NotifyChats');
       assert.equal((await second.invoke(new A.account['GetNotifySettings']!({ peer: new A['InputNotifyChats']!({}) })) as { showPreviews?: boolean }).showPreviews, false);
       assert.equal(await rpcError(person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(4242) }), settings: new Settings({ muteUntil: 1 }) }))), 'PEER_ID_INVALID');
+      // The exceptions screen: the muted chat alone (the default of all groups is no exception), with its chat.
+      type Exceptions = { updates: Array<{ className: string; peer: { peer: { chatId: { toString(): string } } }; notifySettings: { muteUntil?: number } }>; chats: Array<{ id: { toString(): string } }> };
+      const exceptions = await second.invoke(new A.account['GetNotifyExceptions']!({})) as Exceptions;
+      assert.deepEqual(exceptions.updates.map((u) => [u.className, Number(u.peer.peer.chatId.toString()), u.notifySettings.muteUntil]), [['UpdateNotifySettings', CHAT_ID, forever]]);
+      assert.deepEqual(exceptions.chats.map((c) => Number(c.id.toString())), [CHAT_ID]);
+      const one = await second.invoke(new A.account['GetNotifyExceptions']!({ peer: new A['InputNotifyPeer']!({ peer: chat(1002) }) })) as Exceptions;
+      assert.deepEqual(one.updates, [], 'only the chat asked about, which has none');
       await person.invoke(new A.account['ResetNotifySettings']!({}));
+      assert.deepEqual(((await second.invoke(new A.account['GetNotifyExceptions']!({}))) as Exceptions).updates, [], 'reset: no exceptions left');
       const reset = await second.invoke(new A.account['GetNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(CHAT_ID) }) })) as { muteUntil?: number | null };
       assert.ok(!reset.muteUntil);
 

@@ -92,7 +92,7 @@ test('a group\'s members online, the groups two accounts share (paged by max_id)
 });
 
 test('what clients ask at start about things the bridge does not have gets "none" in their layer, not an error', { timeout: 120_000 }, async () => {
-  await withPersonAndBot(async (_bridge, person) => {
+  await withPersonAndBot(async (_bridge, person, bot) => {
     const Help = (Api as unknown as { help: Record<string, Ctor> }).help;
     const Account = (Api as unknown as { account: Record<string, Ctor> }).account;
     const classOf = async (req: object) => ((await person.invoke(req)) as { className?: string }).className;
@@ -140,6 +140,26 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual(await none(new Help2['GetTimezonesList']!({ hash: 0 }), 'timezones'), []);
     assert.equal(await none(new Messages['GetDefaultHistoryTTL']!({}), 'period'), 0);
     assert.equal(await person.invoke(new Account['GetContactSignUpNotification']!({})), false);
+    // What an app tells about itself and its device: accepted, nothing kept; no app update, no deep link to explain.
+    const A = Api as unknown as Record<string, Ctor>;
+    assert.equal(await person.invoke(new Account['RegisterDevice']!({ tokenType: 2, token: 'push-token', appSandbox: false, secret: Buffer.alloc(0), otherUids: [] })), true);
+    assert.equal(await person.invoke(new Account['UnregisterDevice']!({ tokenType: 2, token: 'push-token', otherUids: [] })), true);
+    assert.equal(await person.invoke(new Account['UpdateDeviceLocked']!({ period: 60 })), true);
+    assert.equal(await person.invoke(new Help2['SaveAppLog']!({ events: [new A['InputAppEvent']!({ time: 1, type: 'start', peer: bigInt(0), data: new A['JsonNull']!({}) })] })), true);
+    assert.equal(await person.invoke(new Help2['DismissSuggestion']!({ peer: new Api.InputPeerEmpty(), suggestion: 'VALIDATE_PHONE_NUMBER' })), true);
+    assert.equal(await person.invoke(new Help2['AcceptTermsOfService']!({ id: new A['DataJSON']!({ data: '{}' }) })), true);
+    assert.equal(await person.invoke(new Help2['HidePromoData']!({ peer: new Api.InputPeerEmpty() })), true);
+    assert.equal(await bot.invoke(new Help2['SetBotUpdatesStatus']!({ pendingUpdatesCount: 0, message: '' })), true);
+    assert.equal(await classOf(new Help2['GetAppUpdate']!({ source: '' })), 'help.NoAppUpdate');
+    assert.equal(await classOf(new Help2['GetDeepLinkInfo']!({ path: 'settings' })), 'help.DeepLinkInfoEmpty');
+    // What settings screens ask: no wallpapers, themes, ringtones, emoji lists, recent statuses, web logins.
+    assert.deepEqual(await none(new Account['GetWallPapers']!({ hash: bigInt(0) }), 'wallpapers'), []);
+    assert.deepEqual(await none(new Account['GetThemes']!({ format: 'android', hash: bigInt(0) }), 'themes'), []);
+    assert.deepEqual(await none(new Account['GetChatThemes']!({ hash: bigInt(0) }), 'themes'), []);
+    assert.deepEqual(await none(new Account['GetSavedRingtones']!({ hash: bigInt(0) }), 'ringtones'), []);
+    assert.deepEqual(await none(new Account['GetRecentEmojiStatuses']!({ hash: bigInt(0) }), 'statuses'), []);
+    assert.deepEqual(await none(new Account['GetDefaultProfilePhotoEmojis']!({ hash: bigInt(0) }), 'documentId'), []);
+    assert.deepEqual(await none(new Account['GetWebAuthorizations']!({}), 'authorizations'), []);
     // No language packs: the client keeps its own strings.
     const Langpack = (Api as unknown as { langpack: Record<string, Ctor> }).langpack;
     assert.deepEqual(await person.invoke(new Langpack['GetLanguages']!({ langPack: 'tdesktop' })), []);

@@ -46,6 +46,7 @@ import { registerDrafts } from './methods/drafts.ts';
 import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerClientReports } from './methods/client-reports.ts';
+import { registerAppReports } from './methods/app-reports.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
@@ -200,6 +201,7 @@ export class ChatLayer {
     registerDialogSettings(methods, this.deps);
     registerNothingToShow(methods, this.deps);
     registerClientReports(methods, this.deps);
+    registerAppReports(methods, this.deps);
     registerSessions(methods, this.deps);
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);

@@ -9,7 +9,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import { MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
-import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { peerDialogs } from './chats.ts';
 import { dialogPeer, tellAccount, type OwnNews } from './own-news.ts';
 
@@ -109,6 +109,17 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const view = viewOf(deps, ctx);
     const target = await notifyTarget(deps, view.account, objectField(call, 'peer'));
     return peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[target.key]);
+  });
+
+  // The chats whose notifications the account set apart (those it still sees), as the
+  // updateNotifySettings an app lists on its exceptions screen; only one when `peer` names it.
+  register(methods, deps, 'account.getNotifyExceptions', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const notify = (await deps.dialogSettings.of(view.account.id)).notify;
+    const only = call['peer'] === undefined ? undefined : (await notifyTarget(deps, view.account, objectField(call, 'peer'))).key;
+    const chats = chatsSeenOf(deps, view.account, Object.keys(notify).filter((key) => only === undefined || key === only));
+    const updates = chats.map((c) => ({ _: 'updateNotifySettings', peer: { _: 'notifyPeer', peer: deps.render.peer(c, view) }, notify_settings: peerNotifySettings(notify[c.address]) }));
+    return updatesOf(deps, view, updates, [], chats);
   });
 
   register(methods, deps, 'account.resetNotifySettings', 'user', async (_call, ctx) => {

@@ -67,6 +67,17 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'contacts.getContactIDs', 'user', () => []);
   register(methods, deps, 'contacts.importContacts', 'user', () => ({ _: 'contacts.importedContacts', imported: [], popular_invites: [], retry_contacts: [], users: [] }));
   register(methods, deps, 'messages.getSponsoredMessages', 'user', () => ({ _: 'messages.sponsoredMessagesEmpty' }));
+  // What an app's settings screens ask: no wallpapers, themes, ringtones, emoji lists for photos
+  // and backgrounds, recent emoji statuses or logins on websites.
+  register(methods, deps, 'account.getWallPapers', 'user', () => ({ _: 'account.wallPapers', hash: 0n, wallpapers: [] }));
+  register(methods, deps, 'account.getThemes', 'user', () => ({ _: 'account.themes', hash: 0n, themes: [] }));
+  register(methods, deps, 'account.getChatThemes', 'user', () => ({ _: 'account.themes', hash: 0n, themes: [] }));
+  register(methods, deps, 'account.getSavedRingtones', 'user', () => ({ _: 'account.savedRingtones', hash: 0n, ringtones: [] }));
+  register(methods, deps, 'account.getRecentEmojiStatuses', 'user', () => ({ _: 'account.emojiStatuses', hash: 0n, statuses: [] }));
+  for (const name of ['account.getDefaultProfilePhotoEmojis', 'account.getDefaultGroupPhotoEmojis', 'account.getDefaultBackgroundEmojis']) {
+    register(methods, deps, name, 'user', () => ({ _: 'emojiList', hash: 0n, document_id: [] }));
+  }
+  register(methods, deps, 'account.getWebAuthorizations', 'user', () => ({ _: 'account.webAuthorizations', authorizations: [], users: [] }));
   // No translations of the clients' own texts: no language packs (clients keep their built-in strings).
   register(methods, deps, 'langpack.getLanguages', 'none', () => []);
   for (const name of ['langpack.getLangPack', 'langpack.getDifference', 'langpack.getStrings', 'langpack.getLanguage']) {
