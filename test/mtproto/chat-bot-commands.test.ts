@@ -3,10 +3,10 @@
 // user, where clients list them for "/". Bad commands are refused and change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, withPersonAndBot, type ChatClient } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
-const A = Api as unknown as Record<string, Ctor> & { bots: Record<string, Ctor> };
+const A = Api as unknown as Record<string, Ctor> & { bots: Record<string, Ctor>; messages: Record<string, Ctor> };
 const cmd = (command: string, description: string) => new A['BotCommand']!({ command, description });
 const scope = (name: string, fields: Record<string, unknown> = {}) => new A[name]!(fields);
 const chatPeer = (id = CHAT_ID) => new Api.InputPeerChat({ chatId: bigInt(id) });
@@ -48,5 +48,43 @@ test('a bot\'s commands by scope: shown in the group\'s full chat and the bot\'s
     assert.equal(await rpcError(set(scope('BotCommandScopeChats'), [cmd('ok', 'x')], 'eng')), 'LANG_CODE_INVALID');
     assert.equal(await rpcError(set(scope('BotCommandScopePeer', { peer: chatPeer(4242) }), [cmd('ok', 'x')])), 'PEER_ID_INVALID');
     assert.deepEqual(await groupCommands(person), ['roll']);
+  });
+});
+
+test('a bot\'s START button (messages.startBot): "/start <param>" to the bot privately, "/start@relaybot <param>" in a group it is in; a resend is the same message; bad starts send nothing', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const botRec = updateRecorder(bot);
+    const relay = await (person as unknown as { getInputEntity(name: string): Promise<object> }).getInputEntity('relaybot');
+    const start = (peer: object, startParam: string, randomId: string, botUser: object = relay) =>
+      person.invoke(new A.messages!['StartBot']!({ bot: botUser, peer, randomId: bigInt(randomId), startParam }));
+    const texts = (u: { className: string; [k: string]: unknown }) => (u.className === 'UpdateNewMessage' ? (u['message'] as { message: string }).message : undefined);
+
+    // Privately: the bot gets it from the person, in their private chat; the person's answer is the message.
+    const answer = await start(relay, 'ref_42-x', '9001') as { updates: Array<{ className: string; message?: { id: number; message: string } }> };
+    const mine = answer.updates.find((u) => u.className === 'UpdateNewMessage')?.message;
+    assert.equal(mine?.message, '/start ref_42-x');
+    const got = await botRec.next((u) => texts(u) === '/start ref_42-x');
+    assert.equal(((got['message'] as { peerId: { userId: { toString(): string } } }).peerId.userId.toString()), '777000123', 'from the person, in their private chat');
+    // The same random_id again: the same message, nothing sent twice.
+    const again = await start(relay, 'ref_42-x', '9001') as typeof answer;
+    assert.equal(again.updates.find((u) => u.className === 'UpdateNewMessage')?.message?.id, mine!.id);
+    // In the group: addressed to the bot by its username, seen by everyone there (WS too); no parameter is fine.
+    await start(chatPeer() as object, '', '9002');
+    await botRec.next((u) => texts(u) === '/start@relaybot');
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('/start')))['text'], '/start@relaybot');
+
+    // Refused, nothing sent: a parameter Telegram would not take, a person in the bot's place, another private chat, a chat not seen.
+    assert.equal(await rpcError(start(relay, 'has space', '9003')), 'START_PARAM_INVALID');
+    assert.equal(await rpcError(start(relay, 'x'.repeat(65), '9004')), 'START_PARAM_INVALID');
+    assert.equal(await rpcError(start(relay, 'x', '9005', new Api.InputUserSelf() as object)), 'BOT_INVALID');
+    assert.equal(await rpcError(start(chatPeer(4242) as object, 'x', '9006')), 'PEER_ID_INVALID');
+    // A group the bot is not in (it sees the lobby only): adding it is the operator's.
+    assert.equal(await rpcError(start(chatPeer(1002) as object, 'x', '9007')), 'CHAT_ADMIN_REQUIRED');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(botRec.all.map(texts).filter((t) => t?.startsWith('/start')), ['/start ref_42-x', '/start@relaybot'], 'each start once, no bad one');
+    assert.deepEqual([...await person.getMessages(-1002, { limit: 5 })].map((m) => m.message).filter((t) => t?.startsWith('/start')), [], 'nothing in the group the bot is not in');
+  }, {
+    files: { 'bridges/den.yaml': 'endpoints:\n  - websocket: den\n  - mtproto: 1002\n' },
+    botRooms: ['lobby'],
   });
 });

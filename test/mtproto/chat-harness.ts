@@ -64,6 +64,8 @@ export interface ChatBridgeOptions {
   readonly keepPort?: boolean;
   /** More files of the config tree (path -> content), e.g. mappings/identities.yaml. */
   readonly files?: Readonly<Record<string, string>>;
+  /** The canonical rooms the bot sees (default: all). */
+  readonly botRooms?: readonly string[];
 }
 
 export interface ChatBridge {
@@ -95,7 +97,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     '  rsaKeyFile: ./keys/server.pem',
     opts.keyEncryptionKey !== undefined ? `  keyEncryptionKey: "${opts.keyEncryptionKey}"` : '  keyEncryptionKeyFile: ./keys/kek.key',
     '  accounts:',
-    `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}" }`,
+    `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}"${opts.botRooms !== undefined ? `, rooms: [${opts.botRooms.join(', ')}]` : ''} }`,
     `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder }`,
     ...(opts.mtprotoExtra !== undefined ? [opts.mtprotoExtra] : []),
     ...(opts.extra !== undefined ? [opts.extra] : []),

@@ -16,6 +16,7 @@ export type FloodRates = Readonly<Record<FloodClass, FloodRate>>;
 /** The class of each method the chat layer serves; a method not listed counts as `read`. */
 const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.sendMessage': 'send',
+  'messages.startBot': 'send',
   'messages.sendMedia': 'send',
   'messages.sendMultiMedia': 'send',
   'messages.forwardMessages': 'send',

@@ -14,7 +14,7 @@ import { checked, originOf, publishAll, publishAndWait, actorOf } from '../inbou
 import type { MediaInfo, MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
-import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, updatesOf, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
@@ -73,6 +73,9 @@ const MAX_RETRACTED = 100;
 /** Messages a read mark looks back through for one to point its receipt at. */
 const RECEIPT_LOOKBACK = 10;
 
+/** A bot's start parameter as Telegram allows it: up to 64 of A-Z, a-z, 0-9, _ and -. */
+const START_PARAM = /^[A-Za-z0-9_-]{0,64}$/;
+
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /**
    * Publishes a new message and answers like Telegram: updateShortSentMessage for text (`answer`
@@ -114,6 +117,27 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const ids = randomIdOf(call);
     return send(ctx, account, chat, call, { ...await textOf(deps, account, call, false), media: [] }, ids, ids[0]?.toString());
+  });
+
+  // A bot's START button (and t.me/<bot>?start=<param> links): "/start <param>" from the person
+  // to the bot, as Telegram sends it: in their private chat, or as "/start@<bot> <param>" in a
+  // group the bot is in (adding a bot to a bridged group is the operator's, as every member change).
+  register(methods, deps, 'messages.startBot', 'user', async (call, ctx) => {
+    const account = accountOf(deps, ctx);
+    const botId = await userOfInput(deps, account, objectField(call, 'bot'));
+    const bot = botId === undefined ? undefined : deps.directory.account(botId);
+    if (bot === undefined || !bot.bot || bot.id === account.id) throw badRequest('BOT_INVALID');
+    const param = stringField(call, 'start_param') ?? '';
+    if (!START_PARAM.test(param)) throw badRequest('START_PARAM_INVALID');
+    const peer = objectField(call, 'peer');
+    const chat = await chatOfPeer(deps, account, peer);
+    if (chat.direct !== undefined ? await userOfInput(deps, account, peer) !== bot.id : !deps.directory.mayUse(bot, chat)) {
+      throw badRequest(chat.direct !== undefined ? 'PEER_ID_INVALID' : 'CHAT_ADMIN_REQUIRED');
+    }
+    const username = deps.profiles.shown(bot).username;
+    const command = chat.direct === undefined && username !== undefined ? `/start@${username}` : '/start';
+    const ids = randomIdOf(call);
+    return send(ctx, account, chat, call, { text: param === '' ? command : `${command} ${param}`, spans: [], media: [] }, ids, ids[0]?.toString(), 'full');
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
