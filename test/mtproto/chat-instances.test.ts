@@ -359,3 +359,25 @@ test('two instances on one Redis: a block made on one instance holds on the othe
     assert.ok(dropped >= 1, 'dropped as blocked on one of them');
   });
 });
+
+test('two instances on one Redis: a status hidden on one instance is hidden on the other at once (a note): "recently", not the offline it published to the other networks', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ bot, person }) => {
+    const Messages = (Api as unknown as { messages: Record<string, new (x: Record<string, unknown>) => object> }).messages;
+    const A = Api as unknown as Record<string, new (x: Record<string, unknown>) => object> & { account: Record<string, new (x: Record<string, unknown>) => object> };
+    let seen = 'none';
+    const bobAsBotSees = async () => {
+      const full = await bot.invoke(new Messages['GetFullChat']!({ chatId: bigInt(CHAT_ID) })) as { users: Array<{ id: { toString(): string }; status?: { className: string } }> };
+      seen = full.users.find((u) => u.id.toString() === String(PERSON_ID))?.status?.className ?? 'none';
+      return seen;
+    };
+    // bob (on B) goes online: the bot (on A) sees it through the canonical presence.
+    await person.invoke(new Api.account.UpdateStatus({ offline: false }));
+    for (let i = 0; i < 50 && await bobAsBotSees() !== 'UserStatusOnline'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen, 'UserStatusOnline');
+    // He hides it on B: A reads his rule again on the note, so the bot sees "recently" (without the
+    // note, A's copy of the rule is up to 30 s old and shows the offline he published).
+    await person.invoke(new A.account['SetPrivacy']!({ key: new A['InputPrivacyKeyStatusTimestamp']!({}), rules: [new A['InputPrivacyValueDisallowAll']!({})] }));
+    for (let i = 0; i < 30 && await bobAsBotSees() !== 'UserStatusRecently'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen, 'UserStatusRecently');
+  });
+});

@@ -50,6 +50,7 @@ import { registerAppReports } from './methods/app-reports.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
+import { StatusPrivacy } from './status-privacy.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
@@ -131,9 +132,10 @@ export class ChatLayer {
     const avatars = new AccountAvatars(state, directory, opts.logger);
     const profiles = new AccountProfiles(state, directory, opts.logger);
     const blocked = new BlockedUsers(state, directory, opts.logger);
-    await Promise.all([avatars.load(), profiles.load(), blocked.load()]);
+    const statusPrivacy = new StatusPrivacy(state, directory, opts.logger);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load(), statusPrivacy.load()]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
       pts: new PtsBook(state, box, directory, directs),
@@ -144,13 +146,13 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, statusPrivacy, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked,
+      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),

@@ -51,6 +51,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'photos.deletePhotos': 'upload',
   'messages.setTyping': 'typing',
   'account.updateStatus': 'typing',
+  // Hiding the status publishes the account offline once (privacy.ts), in order with its status.
+  'account.setPrivacy': 'typing',
   'auth.sendCode': 'auth',
   'auth.signIn': 'auth',
   'auth.importBotAuthorization': 'auth',

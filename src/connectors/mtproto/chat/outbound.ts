@@ -22,7 +22,7 @@ import { peerUser } from './render.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
@@ -443,7 +443,8 @@ export class Outbound {
   #pushPresence(to: Target, event: EventOfKind<'presence'>, from: bigint, at: number): void {
     this.d.presence.set(from, event.state, at);
     for (const account of this.#audienceOf(to)) {
-      if (account.id === from || !this.d.live.has(account.id)) continue;
+      // An account that hid its status from this one (status-privacy.ts): nothing is pushed.
+      if (account.id === from || !this.d.live.has(account.id) || !this.d.statusPrivacy.shows(from, account.id)) continue;
       this.d.live.push(account.id, (layer) => {
         const view = viewAt(this.d, account, layer);
         const update: TlObject = { _: 'updateUserStatus', user_id: from, status: this.d.presence.statusOf(from, view.now) };

@@ -18,6 +18,7 @@ import type { PresenceBook } from './presence.ts';
 import type { ProfilePhotos } from './profile-photos.ts';
 import type { AccountAvatars } from './account-avatars.ts';
 import type { AccountProfiles } from './account-profiles.ts';
+import type { StatusPrivacy } from './status-privacy.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -37,7 +38,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles, private readonly statusPrivacy?: StatusPrivacy) {}
 
   /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
   peer(chat: ChatInfo, view: View): TlObject {
@@ -71,7 +72,7 @@ export class Renderer {
         first_name: a.firstName, ...(a.lastName !== undefined ? { last_name: a.lastName } : {}),
         ...(a.username !== undefined ? { username: a.username } : {}),
         ...(self && a.phone !== undefined ? { phone: a.phone } : {}),
-        ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.presence.statusOf(a.id, view.now) }),
+        ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.statusPrivacy?.shows(a.id, view.account.id) === false ? { _: 'userStatusRecently' } : this.presence.statusOf(a.id, view.now) }),
         ...shown,
       };
     }

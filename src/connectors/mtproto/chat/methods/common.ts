@@ -20,6 +20,7 @@ import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
 import type { BlockedUsers } from '../blocked-users.ts';
+import type { StatusPrivacy } from '../status-privacy.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -65,6 +66,7 @@ export interface ChatDeps {
   readonly botCommands: BotCommands;
   /** Whom accounts blocked. */
   readonly blocked: BlockedUsers;
+  readonly statusPrivacy: StatusPrivacy;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

@@ -12,6 +12,7 @@ import type { View } from '../render.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
 import { draftObject } from '../drafts.ts';
+import { statusRules } from '../status-privacy.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
@@ -31,6 +32,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pinned'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), messages: z.array(z.number().int().positive()).min(1).max(100), pinned: z.boolean() }),
   // A user the account blocked or unblocked (blocking.ts): its list here is read again, its sessions told.
   z.object({ kind: z.literal('blocked'), account: z.string().regex(/^\d{1,20}$/), user: z.string().regex(/^\d{1,20}$/), blocked: z.boolean() }),
+  // Who sees the account's status changed (privacy.ts): its rule here is read again, its sessions told.
+  z.object({ kind: z.literal('privacy'), account: z.string().regex(/^\d{1,20}$/) }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
   z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
@@ -93,6 +96,10 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       const { messages, pinned } = news;
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updatePinnedMessages', pinned, peer: deps.render.peer(c, at), messages, pts, pts_count: 0 })) };
     }
+    case 'privacy': {
+      const rules = statusRules(deps.statusPrivacy.ruleOf(account.id));
+      return { chats: [], updatesAt: () => [{ _: 'updatePrivacy', key: { _: 'privacyKeyStatusTimestamp' }, rules }] };
+    }
     case 'blocked': {
       const blocked = news.blocked;
       return { chats: [], updatesAt: () => [{ _: 'updatePeerBlocked', blocked, peer_id: { _: 'peerUser', user_id: BigInt(news.user) } }] };
@@ -154,6 +161,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
     return;
   }
   if (news.kind === 'blocked') await deps.blocked.refresh(account.id);
+  if (news.kind === 'privacy') await deps.statusPrivacy.refresh(account.id);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);

@@ -8,7 +8,7 @@ import { someoneOf, userFor } from './contacts.ts';
 import { commonGroups } from './peer-info.ts';
 import { pinnedOf } from '../pinned.ts';
 import { botInfoOf } from './bot-commands.ts';
-import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
 export const PRESENCE_DIRECT_CHATS = 50;
@@ -83,23 +83,32 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     return { _: 'contacts.resolvedPeer', peer: { _: 'peerUser', user_id: id }, chats: [], users: await deps.render.users([id], view) };
   });
 
-  // Online / offline: shown to the other accounts, and published as canonical presence to every
-  // room the account uses and to its most recently active private chats.
+  // Online / offline: shown to the other accounts (as its status privacy lets them: a hidden one is
+  // "recently"), and published as canonical presence to every room the account uses and to its
+  // most recently active private chats, unless it hid its status (status-privacy.ts).
   register(methods, deps, 'account.updateStatus', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const state: 'offline' | 'available' = call['offline'] === true ? 'offline' : 'available';
     deps.presence.set(account.id, state, ctx.now);
-    const ts = ctx.now * 1000;
-    const events = (await presenceChatsOf(deps, account)).map((chat) => checked({
-      v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
-      sender: actorOf(deps, account),
-      origin: originOf(chat, ctx),
-      ...(state === 'offline' ? { lastSeen: ts } : {}),
-    }));
-    await ctx.turn.ready;
-    const published = events.length > 0 ? deps.bus.publish(events) : Promise.resolve();
-    ctx.turn.release();
-    await published;
+    if (deps.statusPrivacy.isPublic(account.id)) await publishStatus(deps, ctx, account, state, state === 'offline');
     return true;
   });
+}
+
+/**
+ * Publishes the account's presence (`lastSeen` now, or none: what an account that hides its
+ * status shows the other networks once) in its call's turn.
+ */
+export async function publishStatus(deps: ChatDeps, ctx: ChatCallContext, account: Account, state: 'offline' | 'available', withLastSeen: boolean): Promise<void> {
+  const ts = ctx.now * 1000;
+  const events = (await presenceChatsOf(deps, account)).map((chat) => checked({
+    v: 1 as const, id: newEventId(), ts, kind: 'presence' as const, room: chat.room, state,
+    sender: actorOf(deps, account),
+    origin: originOf(chat, ctx),
+    ...(withLastSeen ? { lastSeen: ts } : {}),
+  }));
+  await ctx.turn.ready;
+  const published = events.length > 0 ? deps.bus.publish(events) : Promise.resolve();
+  ctx.turn.release();
+  await published;
 }
