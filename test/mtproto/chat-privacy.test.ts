@@ -59,6 +59,9 @@ test('status privacy: hidden from the other accounts ("recently", no pushes) and
     assert.equal((next as unknown as { event: { kind: string } }).event.kind, 'message', 'no presence published while hidden');
     assert.equal(await bobAsBotSees(bot), 'UserStatusRecently');
     assert.equal(statusPushes(), pushedBefore, 'no status pushed to the bot while hidden');
+    const onlines = async (who: ChatClient) => ((await who.invoke(new A.messages['GetOnlines']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }) }))) as { onlines: number }).onlines;
+    assert.equal(await onlines(bot), 0, 'nor counted among the group\'s online members');
+    assert.equal(await onlines(person), 1, 'he counts himself');
 
     // Nobody but the bot: the bot sees him online; the rule reads back with the bot among its users.
     const botUser = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) });

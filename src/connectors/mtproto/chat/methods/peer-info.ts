@@ -16,11 +16,13 @@ export function commonGroups(deps: ChatDeps, account: Account, otherId: bigint) 
 }
 
 export function registerPeerInfo(methods: MethodRegistry, deps: ChatDeps): void {
-  // The members of the conversation online now (the accounts: the people of other networks are not members).
+  // The members of the conversation online now (the accounts: the people of other networks are not
+  // members), of those whose status the caller may see (status-privacy.ts).
   register(methods, deps, 'messages.getOnlines', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
-    const onlines = accountsOfChat(deps, chat).filter((a) => deps.presence.statusOf(a.id, ctx.now)._ === 'userStatusOnline').length;
+    const onlines = accountsOfChat(deps, chat)
+      .filter((a) => deps.statusPrivacy.shows(a.id, view.account.id) && deps.presence.statusOf(a.id, ctx.now)._ === 'userStatusOnline').length;
     return { _: 'chatOnlines', onlines };
   });
 
