@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
-import { Api, CHAT_ID, bigInt, rpcError, withPersonAndBot, wsEvent } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, serverUserHash, withPersonAndBot, wsEvent } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const A = Api as unknown as Record<string, Ctor>;
@@ -31,6 +31,24 @@ test('a bot\'s inline keyboard reaches WS as lines under its text: links for web
     assert.equal(await rpcError(send(bot, 'blank', new A['ReplyInlineMarkup']!({ rows: [row(callback('  '))] }))), 'BUTTON_TEXT_INVALID');
     await send(bot, 'after', new A['ReplyKeyboardHide']!({}));
     assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('after')))['text'], 'after', 'the refused ones sent nothing; a hide adds nothing');
+  });
+});
+
+test('what bots do on Telegram that cannot be carried gets Telegram\'s error for the case: inline mode, pressing a callback button, answering a query that never came', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot) => {
+    const M = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const relay = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) });
+    const sent = await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'press', randomId: bigInt(77), replyMarkup: new A['ReplyInlineMarkup']!({ rows: [row(callback('Yes'))] }) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
+    const msgId = sent.id ?? sent.updates!.find((u) => u.className === 'UpdateMessageID')!.id!;
+    assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: relay, peer: chat, query: 'cats', offset: '' }))), 'BOT_INLINE_DISABLED');
+    assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: new Api.InputUserSelf(), peer: chat, query: 'cats', offset: '' }))), 'BOT_INVALID', 'a person is no bot');
+    assert.equal(await rpcError(person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId, data: Buffer.from('Yes') }))), 'DATA_INVALID', 'its buttons are text here');
+    assert.equal(await rpcError(person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId: 99_999, data: Buffer.from('Yes') }))), 'MESSAGE_ID_INVALID');
+    assert.equal(await rpcError(bot.invoke(new M['SetBotCallbackAnswer']!({ queryId: bigInt(1), cacheTime: 0, message: 'hi' }))), 'QUERY_ID_INVALID');
+    assert.equal(await rpcError(bot.invoke(new M['SetInlineBotResults']!({ queryId: bigInt(1), results: [], cacheTime: 0 }))), 'QUERY_ID_INVALID');
+    assert.equal(await rpcError(person.invoke(new M['SetBotCallbackAnswer']!({ queryId: bigInt(1), cacheTime: 0 }))), 'USER_BOT_REQUIRED');
+    assert.equal(await rpcError(person.invoke(new M['SendInlineBotResult']!({ peer: chat, randomId: bigInt(5), queryId: bigInt(1), id: 'r1' }))), 'QUERY_ID_INVALID');
   });
 });
 

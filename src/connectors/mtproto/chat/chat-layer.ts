@@ -47,6 +47,7 @@ import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerClientReports } from './methods/client-reports.ts';
 import { registerAppReports } from './methods/app-reports.ts';
+import { registerInlineBots } from './methods/inline-bots.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
@@ -204,6 +205,7 @@ export class ChatLayer {
     registerNothingToShow(methods, this.deps);
     registerClientReports(methods, this.deps);
     registerAppReports(methods, this.deps);
+    registerInlineBots(methods, this.deps);
     registerSessions(methods, this.deps);
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);
