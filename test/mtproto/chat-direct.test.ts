@@ -101,9 +101,16 @@ test('an MTProto person and a WS user write privately: message, reply, edit, rea
     const receipt = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'receipt') as EventFrame;
     assert.equal(receipt.room, ALICE_ROOM);
     // alice reads bob's answer: his client learns its outbox was read, in their chat.
+    const Messages = (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages;
+    const readDate = (p: unknown, msgId: number) => person.invoke(new Messages['GetOutboxReadDate']!({ peer: p, msgId })) as Promise<{ date: number }>;
+    assert.equal(await rpcError(readDate(peer, sent.id)), 'MESSAGE_NOT_READ_YET');
     await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'receipt', receipt: 'displayed', target: answer.event.id } });
     const read = await rec.next((u) => u.className === 'UpdateReadHistoryOutbox');
     assert.deepEqual([(read['peer'] as { className: string; userId?: { toString(): string } }).userId?.toString(), read['maxId']], [String(ALICE), sent.id]);
+    // ... and when (messages.getOutboxReadDate): only for his own message, only in a private chat.
+    assert.ok(Math.abs((await readDate(peer, sent.id)).date - Date.now() / 1000) < 60, 'read just now');
+    assert.equal(await rpcError(readDate(peer, got.id)), 'MESSAGE_ID_INVALID', 'her message is not his outbox');
+    assert.equal(await rpcError(readDate(new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }) as object, sent.id)), 'PEER_ID_INVALID');
     // bob types: alice sees it in their chat.
     await person.invoke(new Api.messages.SetTyping({ peer, action: new Api.SendMessageTypingAction() }));
     const typed = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'typing' && (f as EventFrame).room === ALICE_ROOM) as EventFrame;

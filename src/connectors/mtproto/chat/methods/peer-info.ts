@@ -67,4 +67,17 @@ export function registerReadParticipants(methods: MethodRegistry, deps: ChatDeps
     const dated = view.schema.byName.has('readParticipantDate');
     return [...firstRead].map(([user, date]) => (dated ? { _: 'readParticipantDate', user_id: BigInt(user), date } : BigInt(user)));
   });
+
+  // When the other side of a private chat read one's message: its first read mark at or past it.
+  register(methods, deps, 'messages.getOutboxReadDate', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    if (chat.direct === undefined) throw badRequest('PEER_ID_INVALID');
+    const record = await liveMessage(deps, chat, intField(call, 'msg_id'));
+    const me = String(view.account.id);
+    if (record.from !== me) throw badRequest('MESSAGE_ID_INVALID');
+    const read = (await deps.box.chat(chat.address)).entries.find((e) => e.k === 'read' && e.u !== undefined && e.u !== me && e.m >= record.id);
+    if (read === undefined) throw badRequest('MESSAGE_NOT_READ_YET');
+    return { _: 'outboxReadDate', date: read.t };
+  });
 }
