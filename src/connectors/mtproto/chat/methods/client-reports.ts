@@ -24,7 +24,7 @@ export function registerClientReports(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.reportSpam', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
-    deps.logger.warn({ account: account.id, chat: chat.address, room: chat.room }, 'mtproto: an account reported a chat as spam');
+    deps.logger.info({ account: String(account.id), chat: chat.address, room: chat.room }, 'mtproto: an account reported a chat as spam');
     return true;
   });
 
