@@ -306,6 +306,9 @@ test('two instances on one Redis: what an account changes for itself on one inst
       await person.invoke(new A.messages['UpdatePinnedMessage']!({ peer: chatPeer, id: pinMe.id }));
       const pinnedOnA = await seenOnA.next((u) => u.className === 'UpdatePinnedMessages');
       assert.deepEqual([pinnedOnA['pinned'], pinnedOnA['messages']], [true, [pinMe.id]]);
+      // ... and A shows the message pinned at once (its copy of the chat's pins read again on the note).
+      const [onBotsSide] = [...await bot.getMessages(PEER, { ids: [pinMe.id] } as never)] as Array<{ pinned?: boolean }>;
+      assert.equal(onBotsSide?.pinned, true, 'pinned, as A shows it');
       await person.invoke(new A.messages['DeleteHistory']!({ peer: chatPeer, maxId: 0, justClear: true }));
       const clearedOnA = await seenOnA.next((u) => u.className === 'UpdateDeleteMessages');
       assert.ok((clearedOnA['messages'] as number[]).includes(pinMe.id), 'the cleared messages, told on A');

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type ChatClient, type GramUpdate } from './chat-harness.ts';
-import { MAX_PINNED, changePins, parsePins, pinnedIdsOf } from '../../src/connectors/mtproto/chat/pinned.ts';
+import { MAX_PINNED, PINS_REFRESH_MS, PinnedIndex, changePins, parsePins, pinnedIdsOf } from '../../src/connectors/mtproto/chat/pinned.ts';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import type { ChatInfo } from '../../src/connectors/mtproto/chat/directory.ts';
 
@@ -61,12 +61,18 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
     assert.equal(await pinnedOf(person), ids[2], 'the newest is the chat\'s');
     assert.deepEqual(await pinnedList(), ['rule three', 'rule two', 'rule one']);
     assert.equal(await counted(), 3);
+    // Each message shows whether it is pinned (history, getMessages), to the pinner and the others.
+    const flags = async (who: typeof person) => [...await who.getMessages(-CHAT_ID, { ids } as never)].map((m) => Boolean((m as { pinned?: boolean }).pinned));
+    const historyFlags = async (who: typeof person) => [...await who.getMessages(-CHAT_ID, { limit: 20 })].filter((m) => ids.includes(m.id)).map((m) => Boolean((m as { pinned?: boolean }).pinned)).reverse();
+    assert.deepEqual(await flags(person), [true, true, true]);
+    assert.deepEqual(await historyFlags(bot), [true, true, true]);
 
     await (bot as unknown as Pinner).unpinMessage(-CHAT_ID, ids[2]!);
     await wsEvent(ws, 'message', (e) => e['text'] === '📌 Unpinned: «rule three»');
     assert.deepEqual((await seen.next(pinUpdate(false)))['messages'], [ids[2]]);
     assert.equal(await pinnedOf(person), ids[1], 'the one before is the chat\'s again');
     assert.deepEqual(await pinnedList(), ['rule two', 'rule one']);
+    assert.deepEqual(await flags(person), [true, true, false]);
 
     await person.invoke(new Messages['UnpinAllMessages']!({ peer }));
     assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌 Unpinned all')))['text'], '📌 Unpinned all 2 messages, the newest: «rule two»');
@@ -74,6 +80,7 @@ test('several pinned messages, as on Telegram: the newest is the chat\'s, all of
     assert.equal(await pinnedOf(person), undefined);
     assert.deepEqual(await pinnedList(), []);
     assert.equal(await counted(), 0);
+    assert.deepEqual(await historyFlags(bot), [false, false, false]);
   });
 });
 
@@ -94,6 +101,28 @@ test('the pins of a chat as stored: a value from before lists (one id) reads as 
   await changePins({ state }, chat, () => []);
   await Promise.all([7, 8, 9].map((id) => changePins({ state }, chat, (now) => [...now, id])));
   assert.deepEqual((await pinnedIdsOf({ state }, chat)).sort(), [7, 8, 9]);
+});
+
+test('the pins as known here (a message\'s pinned flag): read when first asked or made ready, again on refresh and when older than 30 s', async () => {
+  const state = new LocalState().store('mtproto');
+  let now = 1_000_000;
+  const index = new PinnedIndex(state, () => now);
+  await state.set('pin:1001', '[3,4]');
+  assert.equal(index.has('1001', 3), false, 'not known yet: read in the background');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(index.has('1001', 3), true);
+  await state.set('pin:1001', '[4]');
+  assert.equal(index.has('1001', 3), true, 'a change elsewhere, not yet read');
+  await index.refresh('1001');
+  assert.deepEqual([index.has('1001', 3), index.has('1001', 4)], [false, true]);
+  await state.set('pin:1001', '[5]');
+  now += PINS_REFRESH_MS + 1;
+  index.has('1001', 5);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(index.has('1001', 5), true, 'read again once old');
+  await state.set('pin:dm:x', '[9]');
+  await index.ready(['dm:x', 'dm:x']);
+  assert.equal(index.has('dm:x', 9), true, 'ready: read before answering');
 });
 
 test('a pin in a private chat: both sides find it as the other\'s full user\'s pinned message', { timeout: 120_000 }, async () => {

@@ -52,6 +52,7 @@ import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
 import { StatusPrivacy } from './status-privacy.ts';
+import { PinnedIndex } from './pinned.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
@@ -134,9 +135,10 @@ export class ChatLayer {
     const profiles = new AccountProfiles(state, directory, opts.logger);
     const blocked = new BlockedUsers(state, directory, opts.logger);
     const statusPrivacy = new StatusPrivacy(state, directory, opts.logger);
-    await Promise.all([avatars.load(), profiles.load(), blocked.load(), statusPrivacy.load()]);
+    const pins = new PinnedIndex(state);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy, pins);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
       pts: new PtsBook(state, box, directory, directs),
@@ -147,7 +149,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, statusPrivacy, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, statusPrivacy, pins, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,

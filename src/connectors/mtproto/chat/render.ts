@@ -19,6 +19,7 @@ import type { ProfilePhotos } from './profile-photos.ts';
 import type { AccountAvatars } from './account-avatars.ts';
 import type { AccountProfiles } from './account-profiles.ts';
 import type { StatusPrivacy } from './status-privacy.ts';
+import type { PinnedIndex } from './pinned.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -38,7 +39,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles, private readonly statusPrivacy?: StatusPrivacy) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles, private readonly statusPrivacy?: StatusPrivacy, private readonly pins?: PinnedIndex) {}
 
   /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
   peer(chat: ChatInfo, view: View): TlObject {
@@ -128,6 +129,7 @@ export class Renderer {
       ...(record.media !== undefined ? { media: this.media(record) } : {}),
       ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
+      ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
   }

@@ -66,6 +66,7 @@ export async function peerDialogs(deps: ChatDeps, view: View, chats: readonly Ch
   const messages: TlObject[] = [];
   const users: bigint[] = [view.account.id];
   const marks = await ownMarksOf(deps, view.account);
+  await deps.pins.ready(chats.map((c) => c.address));
   for (const chat of chats) {
     const log = await deps.box.chat(chat.address);
     const top = await topOf(deps, log, marks.settings.clearedUpTo[chat.address]);
@@ -181,6 +182,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const limit = Math.min(Math.max(intField(call, 'limit', MAX_DIALOGS), 1), MAX_DIALOGS);
     const page = after.slice(0, limit);
     const tops = page.flatMap((d) => (d.top === undefined ? [] : [d.top]));
+    await deps.pins.ready(page.map((d) => d.chat.address));
     const body = {
       dialogs: await Promise.all(page.map((d) => dialogObject(deps, view, d, marks))),
       messages: tops.map((r) => deps.render.message(r, view)),
@@ -240,6 +242,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     // Entries carry their time: no message read to find an offset_date's place.
     const picked = pageOfIds(ids, call, () => new Map(log.entries.filter((e) => e.k === 'new').map((e) => [e.m, e.t])));
     const records = (await Promise.all(picked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true);
+    await deps.pins.ready([chat.address]);
     const body = {
       messages: records.map((r) => deps.render.message(r, view)),
       chats: deps.render.chatObjects([chat], view),
@@ -275,6 +278,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
         messages.push({ _: 'messageEmpty', id: id > 0 ? id : asked });
         continue;
       }
+      await deps.pins.ready([chat.address]);
       messages.push(deps.render.message(record, view));
       users.push(...usersOfRecord(record), ...deps.render.usersOfChat(chat, view));
       chats.add(chat);

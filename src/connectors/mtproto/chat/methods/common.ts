@@ -21,6 +21,7 @@ import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
 import type { BlockedUsers } from '../blocked-users.ts';
 import type { StatusPrivacy } from '../status-privacy.ts';
+import type { PinnedIndex } from '../pinned.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -67,6 +68,8 @@ export interface ChatDeps {
   /** Whom accounts blocked. */
   readonly blocked: BlockedUsers;
   readonly statusPrivacy: StatusPrivacy;
+  /** The chats' pinned ids as known here (a message's `pinned` flag). */
+  readonly pins: PinnedIndex;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

@@ -162,6 +162,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   }
   if (news.kind === 'blocked') await deps.blocked.refresh(account.id);
   if (news.kind === 'privacy') await deps.statusPrivacy.refresh(account.id);
+  if (news.kind === 'pinned') await deps.pins.refresh(news.chat);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);

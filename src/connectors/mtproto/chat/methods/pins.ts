@@ -56,6 +56,7 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
     });
     if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
     if (!changed) throw badRequest('MESSAGE_NOT_MODIFIED');
+    await deps.pins.refresh(chat.address);
     await tellMembers(deps, chat, [record.id], !unpin);
     return notice(deps, ctx, chat, record, unpin ? 'Unpinned' : 'Pinned');
   });
@@ -66,6 +67,7 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     let were: number[] = [];
     if (!await changePins(deps, chat, (ids) => { were = ids; return ids.length > 0 ? [] : undefined; })) throw new RpcError(420, 'FLOOD_WAIT_1');
+    await deps.pins.refresh(chat.address);
     if (were.length > 0) await tellMembers(deps, chat, were, false);
     const newest = were.at(-1);
     const record = newest === undefined ? undefined : await deps.box.record(newest);

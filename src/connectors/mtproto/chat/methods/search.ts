@@ -94,6 +94,7 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   const page = found.slice(skip, skip + limit);
   const inChats = new Map(chats.map((c) => [c.address, c]));
   const shownChats = [...new Set(page.map((r) => inChats.get(r.chat)).filter((c): c is ChatInfo => c !== undefined))];
+  await deps.pins.ready(shownChats.map((c) => c.address));
   const body = {
     messages: page.map((r) => deps.render.message(r, view)),
     chats: deps.render.chatObjects(shownChats, view),

@@ -17,6 +17,7 @@ import { pageOfIds, readInboxOf } from './chats.ts';
 async function pageOf(deps: ChatDeps, view: View, chat: ChatInfo, all: readonly MessageRecord[], call: TlObject): Promise<TlObject> {
   const byId = new Map(all.map((r) => [r.id, r]));
   const page = pageOfIds(all.map((r) => r.id), call).map((id) => byId.get(id)!);
+  await deps.pins.ready([chat.address]);
   return {
     _: 'messages.messagesSlice', count: all.length,
     messages: page.map((r) => deps.render.message(r, view)),

@@ -30,6 +30,7 @@ export function registerUpdates(methods: MethodRegistry, deps: ChatDeps): void {
     const others: TlObject[] = [];
     const users = new Set<bigint>();
     const chats = new Map<string, ChatInfo>();
+    await deps.pins.ready(diff.items.map((i) => i.log.chat));
     for (const item of diff.items) {
       const { entry } = item;
       const chat = deps.directory.chatOfAddress(item.log.chat) ?? deps.directs.chatOf(item.log.chat);
