@@ -51,6 +51,29 @@ test('files from other networks: a video with its picture (rotation applied) and
   });
 });
 
+test('a GIF is an animation, from another network or sent as a photo: a document of its size that clients play, found with the GIF filter, not among photos', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
+    const rec = updateRecorder(person);
+    const botRec = updateRecorder(bot);
+    type Gif = GramMessage & { media: { className: string; document?: { mimeType: string; attributes: Attribute[] } }; gif?: unknown; photo?: unknown };
+    const attrs = (m: Gif) => m.media.document?.attributes.map((a) => (a.className === 'DocumentAttributeImageSize' ? `size ${a.w}x${a.h}` : a.className));
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'from ws', attachments: [await uploadToMedia(bridge, 'anim.gif', 'image/gif', fixture('anim.gif'))] } });
+    await until('the GIF', () => rec.all.some(newMessage('from ws')));
+    const fromWs = rec.all.find(newMessage('from ws'))!['message'] as Gif;
+    assert.deepEqual([fromWs.media.className, fromWs.media.document?.mimeType, attrs(fromWs)], ['MessageMediaDocument', 'image/gif', ['DocumentAttributeFilename', 'size 32x24', 'DocumentAttributeAnimated']]);
+    assert.ok(fromWs.gif !== undefined && fromWs.gif !== null, 'gramjs sees a GIF');
+    // Sent by a stock client the way it sends pictures (an uploaded photo): an animation too.
+    await person.sendFile(PEER, { file: new CustomFile('anim.gif', fixture('anim.gif').length, '', fixture('anim.gif')), caption: 'from gramjs', workers: 1 } as never);
+    await until('the GIF at the bot', () => botRec.all.some(newMessage('from gramjs')));
+    const fromGram = botRec.all.find(newMessage('from gramjs'))!['message'] as Gif;
+    assert.deepEqual([fromGram.media.className, attrs(fromGram)?.slice(1)], ['MessageMediaDocument', ['size 32x24', 'DocumentAttributeAnimated']]);
+    const filtered = async (name: string) => [...await bot.getMessages(PEER, { filter: new GramApi[name]!({}) } as never)].map((m) => m.message).sort();
+    assert.deepEqual(await filtered('InputMessagesFilterGif'), ['from gramjs', 'from ws']);
+    assert.deepEqual(await filtered('InputMessagesFilterPhotos'), []);
+    assert.deepEqual(Buffer.from(await bot.downloadMedia(fromGram as never)), fixture('anim.gif'), 'the same bytes');
+  });
+});
+
 test("a stock client's uploads: the file wins over gramjs' placeholder, a declaration fills what the file does not say, the voice flag is the sender's", { timeout: 120_000 }, async () => {
   await withPersonAndBot(async (_bridge, person, bot, ws) => {
     const botRec = updateRecorder(bot);

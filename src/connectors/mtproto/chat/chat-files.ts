@@ -21,6 +21,8 @@ export class ChatFiles {
    */
   async store(bytes: Uint8Array, meta: { name: string; mime: string; photo: boolean; declared?: DeclaredShape }): Promise<MediaInfo> {
     const image = imageSize(bytes);
+    // A GIF is an animation (a document clients play), even sent as a photo.
+    if (image?.mime === 'image/gif') return this.#remember(await this.files.put(bytes, { name: meta.name, mime: image.mime }), 'document', { w: image.w, h: image.h });
     const photo = meta.photo && image !== undefined;
     const stored = await this.files.put(bytes, { name: meta.name, mime: photo ? image.mime : meta.mime });
     return this.#remember(stored, photo ? 'photo' : 'document', photo ? { w: image.w, h: image.h } : playInfo(bytes, stored.mime, meta.declared));
@@ -51,7 +53,8 @@ export class ChatFiles {
   /**
    * The file an attachment of a delivery is, when its bytes are in the store: one sent from
    * here, or (with the media store) one another network uploaded, which becomes a document (a
-   * photo when it is an image whose size can be read, a video or audio file with its shape).
+   * photo when it is an image whose size can be read, a GIF an animation, a video or audio file
+   * with its shape).
    */
   async native(attachment: Attachment): Promise<MediaInfo | undefined> {
     const stored = await this.files.recognize(attachment);
@@ -61,7 +64,7 @@ export class ChatFiles {
     const sniffed = (stored.mime.startsWith('image/') || plays(stored.mime)) && stored.size <= SNIFF_MAX_BYTES;
     const bytes = sniffed ? await this.files.read(stored) : undefined;
     const image = stored.mime.startsWith('image/') && bytes !== undefined ? imageSize(bytes) : undefined;
-    if (image !== undefined) return this.#remember(stored, 'photo', { w: image.w, h: image.h });
+    if (image !== undefined) return this.#remember(stored, image.mime === 'image/gif' ? 'document' : 'photo', { w: image.w, h: image.h });
     return this.#remember(stored, 'document', playInfo(bytes, stored.mime));
   }
 

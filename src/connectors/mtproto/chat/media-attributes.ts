@@ -99,9 +99,12 @@ export function isVoice(info: Pick<MediaInfo, 'mime' | 'voice'>): boolean {
 /**
  * The attributes that make clients play a document inline: a video with its shape (0 where it is
  * not known: clients read it from the file as they play), an audio file with its length and
- * whether it is a voice message. Other files: none.
+ * whether it is a voice message, a GIF as an animation of its size. Other files: none.
  */
 export function playAttributes(info: MediaInfo): TlObject[] {
+  if (info.mime === 'image/gif' && info.w !== undefined && info.h !== undefined) {
+    return [{ _: 'documentAttributeImageSize', w: info.w, h: info.h }, { _: 'documentAttributeAnimated' }];
+  }
   if (info.mime.startsWith('video/')) {
     return [{
       _: 'documentAttributeVideo', round_message: info.round === true, supports_streaming: info.streamable === true,
