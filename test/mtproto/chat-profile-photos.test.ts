@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { newEventId } from '../../src/core/ids.ts';
+import { parseAvatar } from '../../src/connectors/mtproto/chat/account-avatars.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, rpcError, shutdown, startChatBridge, until, updateRecorder, withPersonAndBot, wsEvent, type GramMessage, type GramUpdate } from './chat-harness.ts';
 
@@ -44,7 +47,8 @@ async function origin(files: Record<string, { type: string; body: Buffer }>): Pr
 }
 
 test('a person of another network shows their avatar as a profile photo the client downloads; no photo when it cannot be fetched; a wrong location is refused', { timeout: 120_000 }, async () => {
-  const host = await origin({ '/face.png': { type: 'image/png', body: PNG }, '/alice.png': { type: 'image/png', body: PNG }, '/bob.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
+  const GIF = readFileSync(new URL('../fixtures/media/anim.gif', import.meta.url));
+  const host = await origin({ '/gia.gif': { type: 'image/gif', body: GIF }, '/face.png': { type: 'image/png', body: PNG }, '/alice.png': { type: 'image/png', body: PNG }, '/bob.png': { type: 'image/png', body: PNG }, '/notes.txt': { type: 'text/plain', body: Buffer.from('not an image') } });
   // The WS user's avatar comes from mappings/identities.yaml.
   const bridge = await startChatBridge({
     extra: 'media: { fetch: { allow: ["127.0.0.1/32"] } }',
@@ -60,6 +64,8 @@ test('a person of another network shows their avatar as a profile photo the clie
       { network: 'xmpp', id: 'dana@example.org', name: 'Dana', avatar: `${host.url}/face.png` },
       { network: 'xmpp', id: 'eli@example.org', name: 'Eli', avatar: `${host.url}/missing.png` },
       { network: 'xmpp', id: 'fay@example.org', name: 'Fay', avatar: `${host.url}/notes.txt` },
+      // A GIF avatar (an animation in messages) is a profile photo all the same.
+      { network: 'xmpp', id: 'gia@example.org', name: 'Gia', avatar: `${host.url}/gia.gif` },
     ];
     const ids: string[] = [];
     for (const sender of people) {
@@ -73,11 +79,13 @@ test('a person of another network shows their avatar as a profile photo the clie
     const inputs = await Promise.all(ids.map((id) => inputUser(client, id)));
     const usersNow = async () => await client.invoke(new Api.users.GetUsers({ id: inputs })) as GramUserObject[];
     let users = await usersNow();
-    for (let i = 0; i < 300 && !users[0]?.photo; i++) {
+    for (let i = 0; i < 300 && (!users[0]?.photo || !users[3]?.photo); i++) {
       await new Promise((r) => setTimeout(r, 50));
       users = await usersNow();
     }
-    const [dana, eli, fay] = users;
+    const [dana, eli, fay, gia] = users;
+    assert.equal(gia?.photo?.className, 'UserProfilePhoto', 'a GIF avatar');
+    assert.deepEqual(await client.downloadProfilePhoto(gia!), GIF);
     assert.equal(dana?.firstName, 'Dana (xmpp)'); // the mapper's display name
     assert.equal(dana?.photo?.className, 'UserProfilePhoto');
     assert.equal(dana?.photo?.dcId, 2);
@@ -219,5 +227,16 @@ test('an account sets its profile photo from its client (photos.uploadProfilePho
     assert.equal(again.photo.id.toString(), set.photo.id.toString());
     const [bobAgain] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
     assert.equal(bobAgain?.photo?.photoId?.toString(), set.photo.id.toString());
+
+    // A GIF (an animation in messages) is still a profile photo, and stays one across a restart of the
+    // stored value (account-avatars reads it back).
+    const gif = readFileSync(new URL('../fixtures/media/anim.gif', import.meta.url));
+    const gifSet = await person.invoke(new Photos['UploadProfilePhoto']!({ file: await upload('me.gif', gif) })) as { photo: { className: string; id: { toString(): string } } };
+    assert.equal(gifSet.photo.className, 'Photo');
+    const [bobGif] = await bot.invoke(new Api.users.GetUsers({ id: [await inputUser(bot as unknown as ReturnType<typeof chatClient>, String(PERSON_ID))] })) as GramUserObject[];
+    assert.equal(bobGif?.photo?.photoId?.toString(), gifSet.photo.id.toString());
+    assert.deepEqual(await bot.downloadProfilePhoto(bobGif), gif);
+    const stored = await chatState(bridge.app.bus.state(STATE_NAMESPACE)).get(`avatar:${PERSON_ID}`);
+    assert.ok(stored !== undefined && parseAvatar(stored)?.file === gifSet.photo.id.toString(), 'the stored avatar reads back');
   });
 });

@@ -3,6 +3,7 @@
 // clients as the account's userProfilePhoto, and carried as the account's avatar (`sender.avatar`,
 // a link of our own store) on the events it sends, so other networks show it too (the XMPP
 // puppet's vCard, WS clients).
+import { profilePicture } from './media-attributes.ts';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
@@ -13,14 +14,15 @@ export { REFRESH_MS } from './account-records.ts';
 
 export class AccountAvatars extends AccountRecords<MediaInfo> {
   constructor(state: StateStore, directory: Directory, logger: Logger, now: () => number = Date.now) {
-    super(state, directory, logger, 'avatar', parseInfo, 'profile photo', now);
+    super(state, directory, logger, 'avatar', parseAvatar, 'profile photo', now);
   }
 }
 
-function parseInfo(raw: string): MediaInfo | undefined {
+/** A stored avatar, or undefined when it is none (a file that cannot be a profile photo, or not one at all). */
+export function parseAvatar(raw: string): MediaInfo | undefined {
   try {
     const v = JSON.parse(raw) as Partial<MediaInfo>;
-    return v.kind === 'photo' && typeof v.file === 'string' && typeof v.sha256 === 'string' ? v as MediaInfo : undefined;
+    return typeof v.kind === 'string' && typeof v.mime === 'string' && profilePicture(v as MediaInfo) && typeof v.file === 'string' && typeof v.sha256 === 'string' ? v as MediaInfo : undefined;
   } catch {
     return undefined;
   }

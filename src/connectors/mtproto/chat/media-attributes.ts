@@ -121,3 +121,11 @@ export function playAttributes(info: MediaInfo): TlObject[] {
   }
   return [];
 }
+
+/**
+ * Whether a stored image can be a profile photo: a photo, or a GIF (an animation in messages; as
+ * an avatar, a picture of its size, as it was before GIFs became animations).
+ */
+export function profilePicture(info: Pick<MediaInfo, 'kind' | 'mime' | 'w' | 'h'>): boolean {
+  return info.kind === 'photo' || (info.mime === 'image/gif' && info.w !== undefined && info.h !== undefined);
+}

@@ -5,6 +5,7 @@
 // `upload.getFile(inputPeerPhotoFileLocation)`. Rendering never waits: a user whose photo is not
 // fetched yet shows without one, and the fetch starts; the next time the user is rendered it has
 // it. Without a media store nothing is fetched (the connector's own store has no safe fetch).
+import { profilePicture } from './media-attributes.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { isMediaError, MediaErrorCode, type MediaService } from '../../../media/index.ts';
 import type { ChatFiles } from './chat-files.ts';
@@ -48,7 +49,7 @@ export class ProfilePhotos {
         return undefined;
       }
       const info = await this.files.native(this.media!.attachmentFor(ref, 'photo'));
-      return info?.kind === 'photo' ? info : undefined;
+      return info !== undefined && profilePicture(info) ? info : undefined;
     } catch (err) {
       if (isMediaError(err, MediaErrorCode.Busy)) return 'busy';
       this.logger.info({ err: (err as Error).message, url }, 'mtproto: avatar not fetched; the user shows without a photo');

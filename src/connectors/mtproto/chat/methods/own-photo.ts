@@ -2,6 +2,7 @@
 // photos.updateProfilePhoto (one sent before, or inputPhotoEmpty to remove it) and
 // photos.deletePhotos. The photo is one of the chat layer's files (account-avatars.ts): MTProto
 // clients see it as the account's userProfilePhoto, other networks as its avatar.
+import { profilePicture } from '../media-attributes.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
@@ -25,7 +26,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
     const file = objectField(call, 'file');
     if (file === undefined) throw badRequest('PHOTO_FILE_MISSING');
     const info = await mediaOfInput(deps, view.account, { _: 'inputMediaUploadedPhoto', file });
-    if (info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('IMAGE_PROCESS_FAILED');
+    if (!profilePicture(info) || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('IMAGE_PROCESS_FAILED');
     await deps.avatars.set(view.account.id, info);
     await announceUser(deps, view.account, 'photo');
     return answer(view, info);
@@ -45,7 +46,7 @@ export function registerOwnPhoto(methods: MethodRegistry, deps: ChatDeps): void 
       if (err instanceof RpcError) return undefined; // not a photo of ours, or a wrong access hash
       throw err;
     }) : undefined;
-    if (info === undefined || info.kind !== 'photo' || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('PHOTO_ID_INVALID');
+    if (info === undefined || !profilePicture(info) || info.size > MAX_PROFILE_PHOTO_BYTES) throw badRequest('PHOTO_ID_INVALID');
     await deps.avatars.set(view.account.id, info);
     await announceUser(deps, view.account, 'photo');
     return answer(view, info);
