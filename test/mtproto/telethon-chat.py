@@ -105,6 +105,14 @@ async def person(port, n, e, phone, chat_id):
     video = await client.send_file(types.InputPeerChat(chat_id), clip, caption='clip')
     shape = next(a for a in video.media.document.attributes if isinstance(a, types.DocumentAttributeVideo))
     say('video', shape=[shape.w, shape.h, shape.duration], video=video.video is not None, mime=video.file.mime_type)
+    # A GIF is an animation; the bot's START button; the last seen hidden from everyone and read back (layer 144's shapes).
+    gif = await client.send_file(types.InputPeerChat(chat_id), os.path.join(os.path.dirname(clip), 'anim.gif'), caption='gif')
+    started = await client(functions.messages.StartBotRequest(bot='relaybot', peer='relaybot', random_id=4242, start_param='tele'))
+    texts = [u.message.message for u in started.updates if isinstance(u, types.UpdateNewMessage)]
+    await client(functions.account.SetPrivacyRequest(key=types.InputPrivacyKeyStatusTimestamp(), rules=[types.InputPrivacyValueDisallowAll()]))
+    rules = await client(functions.account.GetPrivacyRequest(key=types.InputPrivacyKeyStatusTimestamp()))
+    await client(functions.account.SetPrivacyRequest(key=types.InputPrivacyKeyStatusTimestamp(), rules=[types.InputPrivacyValueAllowAll()]))
+    say('gif-start-privacy', gif=gif.gif is not None, started=texts, rules=[type(r).__name__ for r in rules.rules])
     # A private chat: the WS side writes first; the answer goes to the user the update named.
     say('waiting-private')
     got = await asyncio.wait_for(private, 20)

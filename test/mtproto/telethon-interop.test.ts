@@ -188,6 +188,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.deepEqual((await telethon.step('pins'))['texts'], ['second pin', 'hello from a person on telethon'], 'several pins, newest first');
     assert.deepEqual(await telethon.step('cleared'), { step: 'cleared', texts: [] }, 'its history, cleared for it');
     assert.deepEqual(await telethon.step('video'), { step: 'video', shape: [48, 64, 2], video: true, mime: 'video/mp4' }, 'a video shown upright, with its length');
+    assert.deepEqual(await telethon.step('gif-start-privacy'), { step: 'gif-start-privacy', gif: true, started: ['/start tele'], rules: ['PrivacyValueDisallowAll'] }, 'a GIF, the START button and a hidden last seen, in layer 144');
     // A private chat: alice (WS) writes to the person, who answers with a reply.
     await telethon.step('waiting-private');
     const first = await ws.request({ type: 'send', room: `@mtproto:${PERSON_ID}`, event: { kind: 'message', text: 'hi bob, privately' } });
