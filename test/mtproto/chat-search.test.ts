@@ -104,3 +104,40 @@ test('search: by text, sender and kind of file, in a chat or in all of them, new
     assert.deepEqual([photos?.count, photos?.inexact], [0, true]);
   });
 });
+
+test('shared media views: the calendar counts a filter\'s messages by day, newest day first, with each day\'s newest; positions spread over them for a scrollbar; bad calls refused', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person) => {
+    const rec = updateRecorder(person);
+    const day = 86_400_000;
+    // Noon (UTC) yesterday: every message below is seconds from a noon, never near midnight.
+    const now = Date.now() - (Date.now() % day) - day / 2;
+    // Links (the URL filter) on three days: two, one and two (the newest day), and a text without one.
+    const sent = [[now - 2 * day, 'see https://a.example/1'], [now - 2 * day + 1000, 'see https://a.example/2'], [now - day, 'see https://a.example/3'], [now - 1000, 'no link'], [now, 'see https://a.example/4'], [now + 1, 'see https://a.example/5']] as const;
+    await bridge.app.bus.publish(sent.map(([ts, text]) => ({ v: 1 as const, id: newEventId(), ts, room: 'lobby', kind: 'message' as const, text, sender: { network: 'websocket', id: 'alice', name: 'Alice' }, origin: { connector: 'websocket', endpoint: 'lobby', session: 's_test' } })));
+    await rec.next((u: GramUpdate) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'see https://a.example/5');
+    const ids = new Map([...await person.getMessages(PEER, { limit: 10 })].map((m) => [m.message, m.id]));
+    const link = (n: number) => ids.get(`see https://a.example/${n}`)!;
+    const peer = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const M = AllApi.messages;
+    type Calendar = { count: number; minMsgId: number; offsetIdOffset?: number; periods: Array<{ date: number; minMsgId: number; maxMsgId: number; count: number }>; messages: GramMessage[] };
+    const calendar = async (offsetId = 0) => await person.invoke(new M['GetSearchResultsCalendar']!({ peer, filter: filter('InputMessagesFilterUrl'), offsetId, offsetDate: 0 })) as Calendar;
+
+    const all = await calendar();
+    assert.equal(all.count, 5);
+    assert.equal(all.minMsgId, link(1));
+    assert.deepEqual(all.periods.map((p) => [p.count, p.maxMsgId, p.minMsgId]), [[2, link(5), link(4)], [1, link(3), link(3)], [2, link(2), link(1)]]);
+    assert.ok(all.periods.every((p, i) => p.date % 86_400 === 0 && (i === 0 || p.date < all.periods[i - 1]!.date)), 'whole days (UTC), newest first');
+    assert.deepEqual(all.messages.map((m) => m.id), [link(5), link(3), link(2)], 'each day\'s newest');
+    const older = await calendar(link(3));
+    assert.deepEqual([older.periods.map((p) => p.count), older.offsetIdOffset], [[2], 3], 'from before yesterday\'s: the three newer ones skipped');
+
+    type Positions = { count: number; positions: Array<{ msgId: number; offset: number }> };
+    const positions = async (offsetId: number, limit: number) => await person.invoke(new M['GetSearchResultsPositions']!({ peer, filter: filter('InputMessagesFilterUrl'), offsetId, limit })) as Positions;
+    const spread = await positions(0, 2);
+    assert.deepEqual([spread.count, spread.positions.map((p) => [p.offset, p.msgId])], [5, [[0, link(5)], [3, link(2)]]]);
+    assert.deepEqual((await positions(link(5), 10)).positions.map((p) => p.offset), [1, 2, 3, 4]);
+    assert.equal(await rpcError(positions(0, 0)), 'LIMIT_INVALID');
+    assert.equal(await rpcError(positions(0, 101)), 'LIMIT_INVALID');
+    assert.equal(await rpcError(person.invoke(new M['GetSearchResultsCalendar']!({ peer: new Api.InputPeerChat({ chatId: bigInt(4242) }), filter: filter('InputMessagesFilterUrl'), offsetId: 0, offsetDate: 0 }))), 'PEER_ID_INVALID');
+  });
+});

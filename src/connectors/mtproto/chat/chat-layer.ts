@@ -48,6 +48,7 @@ import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerClientReports } from './methods/client-reports.ts';
 import { registerAppReports } from './methods/app-reports.ts';
 import { registerInlineBots } from './methods/inline-bots.ts';
+import { registerSharedMedia } from './methods/shared-media.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
@@ -208,6 +209,7 @@ export class ChatLayer {
     registerClientReports(methods, this.deps);
     registerAppReports(methods, this.deps);
     registerInlineBots(methods, this.deps);
+    registerSharedMedia(methods, this.deps);
     registerSessions(methods, this.deps);
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);

@@ -106,6 +106,20 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   return complete ? { _: 'messages.messages', ...body } : { _: 'messages.messagesSlice', count: found.length + (candidates.length - read), ...body };
 }
 
+/**
+ * The messages of a chat that a filter finds, newest first, among its newest MAX_SEARCH_READS
+ * (`inexact`: it has more, not looked at), past what the account cleared.
+ */
+export async function filteredIn(deps: ChatDeps, view: View, chat: ChatInfo, filter: TlObject | undefined): Promise<{ found: MessageRecord[]; inexact: boolean }> {
+  const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
+  const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => id > cleared);
+  const looked = ids.slice(-MAX_SEARCH_READS);
+  const me = deps.people.userRef(view.account.id);
+  const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)), await pinnedFor(deps, [filter], [chat]));
+  const records = (await Promise.all(looked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
+  return { found: records.filter(kind).reverse(), inexact: looked.length < ids.length };
+}
+
 /** Filters one getSearchCounters call counts at most. */
 const MAX_COUNTERS = 16;
 
