@@ -140,6 +140,13 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual(await none(new Help2['GetTimezonesList']!({ hash: 0 }), 'timezones'), []);
     assert.equal(await none(new Messages['GetDefaultHistoryTTL']!({}), 'period'), 0);
     assert.equal(await person.invoke(new Account['GetContactSignUpNotification']!({})), false);
+    assert.deepEqual(await none(new Messages['GetDefaultTagReactions']!({ hash: bigInt(0) }), 'reactions'), []);
+    assert.deepEqual(await none(new Messages['GetAvailableEffects']!({ hash: 0 }), 'effects'), []);
+    const page = await person.invoke(new Messages['GetWebPage']!({ url: 'https://example.org/', hash: 0 })) as { className: string; webpage: { className: string } };
+    assert.deepEqual([page.className, page.webpage.className], ['messages.WebPage', 'WebPageEmpty']);
+    const Users = (Api as unknown as { users: Record<string, Ctor> }).users;
+    assert.deepEqual(await person.invoke(new Users['GetIsPremiumRequiredToContact']!({ id: [new Api.InputUserSelf(), new Api.InputUserSelf()] })), [false, false]);
+    assert.equal(await rpcError(person.invoke(new Users['GetIsPremiumRequiredToContact']!({ id: Array.from({ length: 201 }, () => new Api.InputUserSelf()) }))), 'LIMIT_INVALID');
     // What an app tells about itself and its device: accepted, nothing kept; no app update, no deep link to explain.
     const A = Api as unknown as Record<string, Ctor>;
     assert.equal(await person.invoke(new Account['RegisterDevice']!({ tokenType: 2, token: 'push-token', appSandbox: false, secret: Buffer.alloc(0), otherUids: [] })), true);

@@ -180,6 +180,7 @@ test('@mtproto/core: a bot\'s own things in its shapes (commands, a draft, a pin
     // What clients ask beyond the minimum, in layer 158's shapes: no link preview (a bare
     // MessageMedia before 198), no cloud password, privacy as it is, nobody blocked, no group admin.
     assert.equal((await s.call('messages.getWebPagePreview', { message: 'https://example.org' }))['_'], 'messageMediaEmpty');
+    assert.equal((await s.call('messages.getWebPage', { url: 'https://example.org', hash: 0 }))['_'], 'webPageEmpty', 'a bare WebPage before layer 165');
     const password = await s.call('account.getPassword');
     assert.deepEqual([password['_'], Boolean(password['has_password']), (password['new_algo'] as Record<string, unknown>)['_']], ['account.password', false, 'passwordKdfAlgoUnknown']);
     const privacy = await s.call('account.getPrivacy', { key: { _: 'inputPrivacyKeyPhoneNumber' } });

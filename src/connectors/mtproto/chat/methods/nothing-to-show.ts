@@ -5,7 +5,8 @@
 // these; gramjs and Telethon do when their users call them.
 import { randomBytes } from 'node:crypto';
 import type { MethodRegistry } from '../../api/registry.ts';
-import { accountOf, badRequest, chatOfPeer, objectField, register, stringField, viewOf, type ChatDeps, type ChatHandler } from './common.ts';
+import { accountOf, badRequest, chatOfPeer, listField, objectField, register, stringField, viewOf, type ChatDeps, type ChatHandler } from './common.ts';
+import { MAX_USERS_ASKED } from './users.ts';
 
 /** How long a client may keep an empty "terms of service" or "promotion" answer, in seconds. */
 const EXPIRES_SECONDS = 86_400;
@@ -38,7 +39,8 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   }));
   // What newer clients (TDLib's among them) also ask at start: reactions to put first, attachment-menu
   // bots, emoji statuses, saved-reaction tags, quick replies, birthdays, name colours, time zones,
-  // the default auto-delete timer and sign-up notices: none, off.
+  // the default auto-delete timer and sign-up notices, tag reactions, message effects, pages behind
+  // links, whether Premium is needed to write to someone: none, off.
   register(methods, deps, 'messages.getTopReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
   register(methods, deps, 'messages.getRecentReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
   register(methods, deps, 'messages.getAttachMenuBots', 'user', () => ({ _: 'attachMenuBots', hash: 0n, bots: [], users: [] }));
@@ -50,6 +52,17 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'help.getPeerProfileColors', 'user', () => ({ _: 'help.peerColors', hash: 0, colors: [] }));
   register(methods, deps, 'help.getTimezonesList', 'user', () => ({ _: 'help.timezonesList', timezones: [], hash: 0 }));
   register(methods, deps, 'messages.getDefaultHistoryTTL', 'user', () => ({ _: 'defaultHistoryTTL', period: 0 }));
+  register(methods, deps, 'messages.getDefaultTagReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
+  register(methods, deps, 'messages.getAvailableEffects', 'user', () => ({ _: 'messages.availableEffects', hash: 0, effects: [], documents: [] }));
+  // No link previews here, so no page behind one (a bare WebPage up to layer 164, messages.webPage from 165).
+  register(methods, deps, 'messages.getWebPage', 'user', (_call, ctx) =>
+    (viewOf(deps, ctx).schema.byName.has('messages.webPage') ? { _: 'messages.webPage', webpage: { _: 'webPageEmpty', id: 0n }, chats: [], users: [] } : { _: 'webPageEmpty', id: 0n }));
+  // Nobody here needs Premium to be written to: false for each user asked about (at most MAX_USERS_ASKED).
+  register(methods, deps, 'users.getIsPremiumRequiredToContact', 'user', (call) => {
+    const asked = listField(call, 'id');
+    if (asked.length > MAX_USERS_ASKED) throw badRequest('LIMIT_INVALID');
+    return asked.map(() => false);
+  });
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
   // What apps ask when a chat opens or the contact list syncs: no scheduled messages (scheduling is
   // refused), no Saved Messages dialogs, no contacts (so none found by phone number either: the
