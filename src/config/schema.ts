@@ -252,6 +252,8 @@ export const ConfigSchema = z.object({
     }).strict().prefault({}),
     /** Entries of each chat's update log kept for getDifference and history (older: differenceTooLong). */
     historyPerChat: z.number().int().min(100).max(1_000_000).default(10_000),
+    /** How long a press of a bot's callback button waits for the bot's answer, in seconds (then BOT_RESPONSE_TIMEOUT). */
+    callbackTimeoutSeconds: z.number().int().min(1).max(60).default(10),
     /** Private chats one account may have (each a log, counted in its pts); past it a new one is refused (PEER_FLOOD). */
     maxDirectChats: z.number().int().min(1).max(100_000).default(1_000),
     /** Per account and method class: sustained calls per second and burst; past them FLOOD_WAIT_X. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
-import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, serverUserHash, withPersonAndBot, wsEvent } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const A = Api as unknown as Record<string, Ctor>;
@@ -34,22 +34,64 @@ test('a bot\'s inline keyboard reaches WS as lines under its text: links for web
   });
 });
 
-test('what bots do on Telegram that cannot be carried gets Telegram\'s error for the case: inline mode, pressing a callback button, answering a query that never came', { timeout: 120_000 }, async () => {
-  await withPersonAndBot(async (bridge, person, bot) => {
+test('a bot\'s inline keyboard for MTProto clients: the text without the lines and the real buttons; a press reaches the bot and its answer the presser; edits bring a new keyboard or none; bad presses and answers refused', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
     const M = (Api as unknown as { messages: Record<string, Ctor> }).messages;
     const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
-    const relay = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) });
-    const sent = await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'press', randomId: bigInt(77), replyMarkup: new A['ReplyInlineMarkup']!({ rows: [row(callback('Yes'))] }) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
+    const personRec = updateRecorder(person);
+    const botRec = updateRecorder(bot);
+    const markup = (...rows: object[]) => new A['ReplyInlineMarkup']!({ rows });
+    const sent = await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'pick **one**', randomId: bigInt(77), replyMarkup: markup(row(callback('Yes'), url('Docs', 'https://example.org/docs')), row(callback('No'))) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
     const msgId = sent.id ?? sent.updates!.find((u) => u.className === 'UpdateMessageID')!.id!;
+    // WS: the lines under the text, as before.
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('pick')))['text'], 'pick **one**\n\n[Yes] · Docs\n[No]');
+    // MTProto: the text alone and the keyboard, pushed and in history alike.
+    type Shown = GramMessage & { replyMarkup?: { className: string; rows: Array<{ buttons: Array<{ className: string; text: string; data?: Buffer; url?: string }> }> } };
+    const shape = (m: Shown) => [m.message, m.replyMarkup?.rows.map((r) => r.buttons.map((b) => `${b.className}:${b.text}:${b.data?.toString() ?? b.url}`))];
+    const pushed = (await personRec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).id === msgId))['message'] as Shown;
+    const want = ['pick **one**', [['KeyboardButtonCallback:Yes:Yes', 'KeyboardButtonUrl:Docs:https://example.org/docs'], ['KeyboardButtonCallback:No:No']]];
+    assert.deepEqual(shape(pushed), want);
+    assert.deepEqual(shape([...await person.getMessages(-CHAT_ID, { ids: [msgId] } as never)][0] as Shown), want);
+
+    // A press: the bot is asked, answers, and the presser gets the answer.
+    const press = (data: string, id = msgId) => person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId: id, data: Buffer.from(data) }));
+    const pressed = press('Yes') as Promise<{ message?: string; alert?: boolean }>;
+    const query = await botRec.next((u) => u.className === 'UpdateBotCallbackQuery');
+    assert.deepEqual([String(query['userId']), query['msgId'], Buffer.from(query['data'] as Buffer).toString()], [String(PERSON_ID), msgId, 'Yes']);
+    const answer = (queryId: unknown, fields: Record<string, unknown> = {}, who = bot) => who.invoke(new M['SetBotCallbackAnswer']!({ queryId, cacheTime: 0, ...fields }));
+    assert.equal(await answer(query['queryId'], { message: 'thanks', alert: true }), true);
+    const got = await pressed;
+    assert.deepEqual([got.message, got.alert], ['thanks', true]);
+    assert.equal(await rpcError(answer(query['queryId'], { message: 'again' })), 'QUERY_ID_INVALID', 'answered once');
+    assert.equal(await rpcError(answer(bigInt(12345))), 'QUERY_ID_INVALID', 'no such query');
+    assert.equal(await rpcError(answer(bigInt(1), {}, person)), 'USER_BOT_REQUIRED');
+
+    // Refused presses: no such button, no such message. A press the bot leaves unanswered times out.
+    assert.equal(await rpcError(press('Maybe')), 'DATA_INVALID');
+    assert.equal(await rpcError(press('Yes', 99_999)), 'MESSAGE_ID_INVALID');
+    const unanswered = press('No');
+    const second = await botRec.next((u) => u.className === 'UpdateBotCallbackQuery' && Buffer.from(u['data'] as Buffer).toString() === 'No');
+    assert.equal(await rpcError(unanswered), 'BOT_RESPONSE_TIMEOUT');
+    assert.equal(await rpcError(answer(second['queryId'], { url: 'https://example.org/game' })), 'URL_INVALID');
+    assert.equal(await rpcError(answer(second['queryId'], { message: 'x'.repeat(201) })), 'MESSAGE_TOO_LONG');
+
+    // Edits: a new keyboard, then none (as on Telegram, an edit without one takes it away).
+    const edit = (message: string, replyMarkup?: object) => bot.invoke(new M['EditMessage']!({ peer: chat, id: msgId, message, ...(replyMarkup !== undefined ? { replyMarkup } : {}) }));
+    await edit('pick again', markup(row(callback('Maybe'))));
+    const edited = (await personRec.next((u) => u.className === 'UpdateEditMessage' && (u['message'] as GramMessage).message === 'pick again'))['message'] as Shown;
+    assert.deepEqual(shape(edited), ['pick again', [['KeyboardButtonCallback:Maybe:Maybe']]]);
+    assert.equal(await rpcError(press('Yes')), 'DATA_INVALID', 'the old buttons are gone');
+    await edit('no buttons now');
+    const plain = (await personRec.next((u) => u.className === 'UpdateEditMessage' && (u['message'] as GramMessage).message === 'no buttons now'))['message'] as Shown;
+    assert.equal(plain.replyMarkup ?? undefined, undefined);
+
+    // What cannot be carried: inline mode, and its results.
+    const relay = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(_bridge, BigInt(BOT_ID)) });
     assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: relay, peer: chat, query: 'cats', offset: '' }))), 'BOT_INLINE_DISABLED');
     assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: new Api.InputUserSelf(), peer: chat, query: 'cats', offset: '' }))), 'BOT_INVALID', 'a person is no bot');
-    assert.equal(await rpcError(person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId, data: Buffer.from('Yes') }))), 'DATA_INVALID', 'its buttons are text here');
-    assert.equal(await rpcError(person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId: 99_999, data: Buffer.from('Yes') }))), 'MESSAGE_ID_INVALID');
-    assert.equal(await rpcError(bot.invoke(new M['SetBotCallbackAnswer']!({ queryId: bigInt(1), cacheTime: 0, message: 'hi' }))), 'QUERY_ID_INVALID');
     assert.equal(await rpcError(bot.invoke(new M['SetInlineBotResults']!({ queryId: bigInt(1), results: [], cacheTime: 0 }))), 'QUERY_ID_INVALID');
-    assert.equal(await rpcError(person.invoke(new M['SetBotCallbackAnswer']!({ queryId: bigInt(1), cacheTime: 0 }))), 'USER_BOT_REQUIRED');
     assert.equal(await rpcError(person.invoke(new M['SendInlineBotResult']!({ peer: chat, randomId: bigInt(5), queryId: bigInt(1), id: 'r1' }))), 'QUERY_ID_INVALID');
-  });
+  }, { mtprotoExtra: '  callbackTimeoutSeconds: 1' });
 });
 
 test('buttonLines: a reply keyboard\'s rows, empty rows skipped, labels squeezed, limits', () => {

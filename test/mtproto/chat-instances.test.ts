@@ -387,3 +387,21 @@ test('two instances on one Redis: a status hidden on one instance is hidden on t
     assert.equal(seen, 'UserStatusRecently');
   });
 });
+
+test('two instances on one Redis: a press of a bot\'s callback button on B reaches the bot on A, and its answer the presser on B', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ bot, person }) => {
+    type Ctor = new (x: Record<string, unknown>) => object;
+    const A = Api as unknown as Record<string, Ctor> & { messages: Record<string, Ctor> };
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const personSees = updateRecorder(person);
+    const botSees = updateRecorder(bot);
+    const keyboard = new A['ReplyInlineMarkup']!({ rows: [new A['KeyboardButtonRow']!({ buttons: [new A['KeyboardButtonCallback']!({ text: 'Go', data: Buffer.from('go') })] })] });
+    await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'press me', randomId: bigInt(991), replyMarkup: keyboard }));
+    const shown = (await personSees.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'press me'))['message'] as GramMessage & { replyMarkup?: { rows: unknown[] } };
+    assert.equal(shown.replyMarkup?.rows.length, 1, 'B shows the keyboard the bot sent on A');
+    const pressed = person.invoke(new A.messages['GetBotCallbackAnswer']!({ peer: chat, msgId: shown.id, data: Buffer.from('go') })) as Promise<{ message?: string }>;
+    const query = await botSees.next((u) => u.className === 'UpdateBotCallbackQuery');
+    assert.equal(await bot.invoke(new A.messages['SetBotCallbackAnswer']!({ queryId: query['queryId'], message: 'went', cacheTime: 0 })), true);
+    assert.equal((await pressed).message, 'went');
+  });
+});

@@ -54,6 +54,7 @@ import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
 import { StatusPrivacy } from './status-privacy.ts';
 import { PinnedIndex } from './pinned.ts';
+import { CallbackQueries } from './callback-queries.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
@@ -150,13 +151,13 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, statusPrivacy, pins, usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy,
+      state, bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
@@ -173,8 +174,10 @@ export class ChatLayer {
     const deliveries = this.deps.bus.fanout?.subscribe(FANOUT_CHANNEL, (batch) => this.outbound.fannedIn(batch), () => this.outbound.resync());
     // What accounts change for themselves on other instances (own-news.ts).
     const news = followNews(this.deps, (account, change) => announceUser(this.deps, account, change, false));
-    if (deliveries === undefined && news === undefined) return undefined;
-    return { close: async () => { await Promise.all([deliveries?.close(), news?.close()]); } };
+    // Presses of callback buttons and bots' answers, between instances (callback-queries.ts).
+    const callbacks = this.deps.callbacks.follow();
+    if (deliveries === undefined && news === undefined && callbacks === undefined) return undefined;
+    return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close()]); } };
   }
 
   /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */

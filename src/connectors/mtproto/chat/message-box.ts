@@ -4,6 +4,7 @@
 // time), a delivery batch at a time: appends are staged, `flush()` writes the batch with one
 // write per touched block and message (pipelined), and only then do readers see it. API handlers
 // read, and wait for the entry their own publish produced.
+import type { Keyboard } from './keyboards.ts';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Span } from '../../../core/event.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -56,6 +57,8 @@ export interface MessageRecord {
   readonly deleted?: boolean;
   /** A service message: `create` opens every chat's history (clients expect a dialog to have a message). */
   readonly service?: 'create';
+  /** A bot's inline keyboard, shown to MTProto clients instead of the button lines (keyboards.ts). */
+  readonly keyboard?: Keyboard;
 }
 
 /**

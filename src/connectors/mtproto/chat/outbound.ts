@@ -6,6 +6,7 @@
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
+import { keptKeyboard, type Keyboard } from './keyboards.ts';
 import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
@@ -22,7 +23,7 @@ import { peerUser } from './render.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
@@ -287,11 +288,14 @@ export class Outbound {
     // Several files: an album, one message per file, the text (its caption) on the first.
     const group = files.length > 1 ? { group: albumGroupOf(event.id) } : {};
     const replyField = reply !== undefined ? { reply } : {};
+    // A bot's inline keyboard (keyboards.ts): on a message that is one part, not an album.
+    const keyboard = hints?.part === undefined && files.length <= 1 ? await this.#keyboardOf(event) : undefined;
     for (let n = 0; n < Math.max(files.length, 1); n++) {
       const media = files[n];
       const body = n === 0 ? { text, ...(spans.length > 0 ? { spans } : {}) } : { text: '' };
       const result = await this.d.box.append(chat.address, { kind: 'new', eventKey: n === 0 ? eventKey : moreKey(eventKey, n), time, from }, (g) => ({
         id: g, chat: chat.address, ev: event.id, from, date: time, ...body, ...replyField, ...(media !== undefined ? { media } : {}), ...group,
+        ...(keyboard !== undefined ? { keyboard } : {}),
       }));
       // The first message of the first part stands for the event (replies, edits and reactions
       // point at it); linked again for a re-delivered batch too, in case the link is what failed.
@@ -309,7 +313,13 @@ export class Outbound {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
     if (id === undefined) return;
     const origin = answeredSession(event, 1);
-    await this.#change(to, event, after, 'edit', id, event.id, origin, undefined, (r) => ({ ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts) }));
+    // A bot's edit brings its keyboard anew, or takes it away (as on Telegram); others leave it.
+    const byBot = this.#fromBot(event);
+    const keyboard = byBot ? await keptKeyboard(this.d.state, event.id) : undefined;
+    await this.#change(to, event, after, 'edit', id, event.id, origin, undefined, (r) => ({
+      ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts),
+      ...(byBot ? { keyboard } : {}),
+    }));
     const first = await this.d.box.record(id);
     const stale = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true, 1);
     await this.#delete(to, event, after, stale, 1, origin);
@@ -334,6 +344,17 @@ export class Outbound {
       const n = from + i;
       await this.#change(to, event, after, 'del', id, n === 0 ? event.id : moreKey(event.id, n), origin, undefined, (r) => ({ id: r.id, chat: r.chat, ev: r.ev, from: r.from, date: r.date, text: '', deleted: true }));
     }
+  }
+
+  /** Whether an MTProto bot account sent the event (only they have keyboards). */
+  #fromBot(event: CanonicalEvent): boolean {
+    if (event.origin.connector !== 'mtproto' || event.sender?.network !== 'mtproto' || !/^\d{1,20}$/.test(event.sender.id)) return false;
+    return this.d.directory.account(BigInt(event.sender.id))?.bot === true;
+  }
+
+  /** The keyboard a bot's message was sent with (one state read, for bots' messages only). */
+  async #keyboardOf(event: CanonicalEvent): Promise<Keyboard | undefined> {
+    return this.#fromBot(event) ? keptKeyboard(this.d.state, event.id) : undefined;
   }
 
   /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */

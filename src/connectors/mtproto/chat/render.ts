@@ -10,6 +10,8 @@ import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import { playAttributes } from './media-attributes.ts';
+import { replyMarkupOf } from './keyboards.ts';
+import type { Span } from '../../../core/event.ts';
 import { mentions } from './unread-notices.ts';
 import type { FileKeys } from './files.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
@@ -123,13 +125,14 @@ export class Renderer {
     const entities = this.entitiesOf(record);
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
-      message: record.text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
+      message: shownText(record).text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
       ...(record.media !== undefined ? { media: this.media(record) } : {}),
       ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
+      ...(record.keyboard !== undefined ? { reply_markup: replyMarkupOf(record.keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
   }
@@ -139,9 +142,10 @@ export class Renderer {
     return photo === undefined ? { _: 'userProfilePhotoEmpty' } : { _: 'userProfilePhoto', photo_id: BigInt(photo.file), dc_id: this.dcId };
   }
 
-  /** A message's formatting as MTProto entities (none: empty). */
+  /** A message's formatting as MTProto entities (none: empty), of its text as shown (shownText). */
   entitiesOf(record: MessageRecord): TlObject[] {
-    return record.spans === undefined ? [] : spansToEntities(record.text, record.spans, this.people);
+    const { text, spans } = shownText(record);
+    return spans === undefined ? [] : spansToEntities(text, spans, this.people);
   }
 
   media(record: MessageRecord): TlObject {
@@ -206,4 +210,14 @@ export class Renderer {
       }
     }
   }
+}
+
+/**
+ * A message's text and spans as MTProto clients see them: with a bot's keyboard (keyboards.ts),
+ * the text before the button lines every other network gets, and the spans within it.
+ */
+export function shownText(record: MessageRecord): { text: string; spans: readonly Span[] | undefined } {
+  if (record.keyboard === undefined) return { text: record.text, spans: record.spans };
+  const at = Math.min(record.keyboard.at, record.text.length);
+  return { text: record.text.slice(0, at), spans: record.spans?.filter((s) => s.offset + s.length <= at) };
 }

@@ -22,6 +22,7 @@ import type { BotCommands } from '../bot-commands.ts';
 import type { BlockedUsers } from '../blocked-users.ts';
 import type { StatusPrivacy } from '../status-privacy.ts';
 import type { PinnedIndex } from '../pinned.ts';
+import type { CallbackQueries } from '../callback-queries.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
 import type { PublishOrder, Turn } from '../publish-order.ts';
@@ -70,6 +71,8 @@ export interface ChatDeps {
   readonly statusPrivacy: StatusPrivacy;
   /** The chats' pinned ids as known here (a message's `pinned` flag). */
   readonly pins: PinnedIndex;
+  /** Presses of bots' callback buttons and the bots' answers, across instances. */
+  readonly callbacks: CallbackQueries;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */

@@ -4,6 +4,7 @@ import type { Span } from '../../../../core/event.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
 import { buttonLines } from '../buttons.ts';
+import { inlineRowsOf, type Keyboard } from '../keyboards.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { badRequest, intField, listField, objectField, stringField, userOfInput, type ChatDeps } from './common.ts';
 
@@ -27,7 +28,7 @@ const MAX_ENTITIES = 1_024;
  * ENTITY_MENTION_USER_INVALID, as Telegram does, so mentions cannot tell which ids exist. The
  * server's own form (messageEntityMentionName, a bare id) is not taken from a client: plain text.
  */
-export async function textOf(deps: ChatDeps, account: Account, call: TlObject, allowEmpty: boolean): Promise<{ text: string; spans: Span[] }> {
+export async function textOf(deps: ChatDeps, account: Account, call: TlObject, allowEmpty: boolean): Promise<{ text: string; spans: Span[]; keyboard?: Keyboard }> {
   const text = stringField(call, 'message') ?? '';
   if (text.trim() === '' && !allowEmpty) throw badRequest('MESSAGE_EMPTY');
   if (text.length > deps.maxTextLength) throw badRequest('MESSAGE_TOO_LONG');
@@ -46,12 +47,19 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
   }
   const spans = entitiesToSpans(text, entities, deps.people);
   // A bot's buttons go under its text (buttons.ts); Telegram takes reply_markup from bots only.
-  const buttons = account.bot ? buttonLines(objectField(call, 'reply_markup')) : undefined;
+  const markup = account.bot ? objectField(call, 'reply_markup') : undefined;
+  const buttons = buttonLines(markup);
   if (typeof buttons === 'string') throw badRequest(buttons);
   if (buttons === undefined) return { text, spans };
+  // MTProto clients get an inline keyboard of links and callbacks as it is (keyboards.ts).
+  const rows = inlineRowsOf(markup);
+  if (typeof rows === 'string') throw badRequest(rows);
   const gap = text === '' ? '' : '\n\n';
   const at = text.length + gap.length;
-  return { text: text + gap + buttons.text, spans: [...spans, ...buttons.spans.map((span) => ({ ...span, offset: span.offset + at }))] };
+  return {
+    text: text + gap + buttons.text, spans: [...spans, ...buttons.spans.map((span) => ({ ...span, offset: span.offset + at }))],
+    ...(rows !== undefined ? { keyboard: { at: text.length, rows } } : {}),
+  };
 }
 
 /**

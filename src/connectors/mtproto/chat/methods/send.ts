@@ -16,6 +16,7 @@ import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
+import { keepKeyboard, type Keyboard } from '../keyboards.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
@@ -83,7 +84,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
    * random_id) and an updateNewMessage per message: several files are an album, one message each
    * (event-entries.ts).
    */
-  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[], txn: string | undefined, answer: 'short' | 'full' = 'short') {
+  async function send(ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, body: { text: string; spans: Span[]; media: readonly MediaInfo[]; keyboard?: Keyboard }, randomIds: readonly bigint[], txn: string | undefined, answer: 'short' | 'full' = 'short') {
     const view = viewOf(deps, ctx);
     const replyId = replyIdOf(call);
     const reply = replyId === undefined ? undefined : await liveMessage(deps, chat, replyId);
@@ -92,6 +93,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
       ...(body.media.length > 0 ? { attachments: body.media.map((m) => deps.files.attachment(m)) } : {}),
     });
+    // A bot's inline keyboard, for MTProto clients: kept for the writer before the event goes out.
+    if (body.keyboard !== undefined) await keepKeyboard(deps.state, event.id, body.keyboard);
     const published = await publishAndWait(deps, account, ctx.turn, chat, event, txn);
     await clearDraftOnSend(deps, call, ctx, account, chat);
     const record = await deps.box.record(published.entry.m);
@@ -182,12 +185,13 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
     if (call['message'] === undefined) throw badRequest('MESSAGE_EMPTY');
-    const { text, spans } = await textOf(deps, view.account, call, false);
+    const { text, spans, keyboard } = await textOf(deps, view.account, call, false);
     if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: actorOf(deps, view.account), origin: originOf(chat, ctx),
       target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
     });
+    if (keyboard !== undefined) await keepKeyboard(deps.state, event.id, keyboard);
     const published = await publishAndWait(deps, view.account, ctx.turn, chat, event);
     const now = await deps.box.record(record.id) ?? record;
     const pts = await deps.pts.at(view.account, published.entry.g);

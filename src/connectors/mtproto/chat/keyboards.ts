@@ -1,0 +1,98 @@
+// A bot's inline keyboard as MTProto clients see it. The canonical message has no buttons, so
+// every network gets them as lines under the text (buttons.ts); MTProto clients get the real
+// keyboard instead, when it holds only what they can use here: links and callback buttons (a
+// press goes to the bot: callback-queries.ts). The sending call keeps it in the state under the
+// canonical event's id (`kb:<event id>`, for a day) before publishing; the connector's writer
+// reads it back for a bot's message or edit and keeps it on the message record with where the
+// lines begin, so every instance renders the message alike: the text before the lines, and the
+// keyboard.
+import type { StateStore } from '../../../bus/types.ts';
+import type { TlObject, TlValue } from '../tl/codec.ts';
+
+/** A button of a kept keyboard: a link, or a callback with its data (base64). */
+export interface InlineButton {
+  readonly label: string;
+  readonly url?: string;
+  readonly data?: string;
+}
+
+/** A kept keyboard: its rows, and where the button lines begin in the canonical text (UTF-16). */
+export interface Keyboard {
+  readonly at: number;
+  readonly rows: readonly (readonly InlineButton[])[];
+}
+
+/** Bytes of a callback button's data (Telegram's limit). */
+export const MAX_CALLBACK_DATA = 64;
+/** How long a kept keyboard waits for the writer (it reads it right after the publish). */
+const KEEP_MS = 86_400_000;
+
+const asObjects = (v: TlValue | undefined): TlObject[] =>
+  (Array.isArray(v) ? v : []).filter((x): x is TlObject => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array));
+
+/**
+ * The rows MTProto clients get of a bot's reply_markup, or undefined when it is not an inline
+ * keyboard of links and callback buttons alone (then everyone gets the lines, MTProto clients
+ * too); a string: the rpc_error message refusing it (callback data over MAX_CALLBACK_DATA bytes).
+ * Labels and addresses are checked by buttonLines, which every keyboard goes through first.
+ */
+export function inlineRowsOf(markup: TlObject | undefined): InlineButton[][] | string | undefined {
+  if (markup?._ !== 'replyInlineMarkup') return undefined;
+  const rows: InlineButton[][] = [];
+  for (const row of asObjects(markup['rows']).map((r) => asObjects(r['buttons']))) {
+    const kept: InlineButton[] = [];
+    for (const button of row) {
+      const label = typeof button['text'] === 'string' ? button['text'].replace(/\s+/g, ' ').trim() : '';
+      if (button._ === 'keyboardButtonUrl' && typeof button['url'] === 'string') {
+        kept.push({ label, url: button['url'] });
+      } else if (button._ === 'keyboardButtonCallback' && button['data'] instanceof Uint8Array && button['requires_password'] !== true) {
+        if (button['data'].length > MAX_CALLBACK_DATA) return 'BUTTON_DATA_INVALID';
+        kept.push({ label, data: Buffer.from(button['data']).toString('base64') });
+      } else {
+        return undefined;
+      }
+    }
+    if (kept.length > 0) rows.push(kept);
+  }
+  return rows.length > 0 ? rows : undefined;
+}
+
+/** The keyboard as a ReplyMarkup. */
+export function replyMarkupOf(keyboard: Keyboard): TlObject {
+  return {
+    _: 'replyInlineMarkup',
+    rows: keyboard.rows.map((row) => ({
+      _: 'keyboardButtonRow',
+      buttons: row.map((b) => (b.url !== undefined
+        ? { _: 'keyboardButtonUrl', text: b.label, url: b.url }
+        : { _: 'keyboardButtonCallback', text: b.label, data: new Uint8Array(Buffer.from(b.data ?? '', 'base64')) })),
+    })),
+  };
+}
+
+/** Whether the keyboard has a callback button with this data. */
+export function hasCallback(keyboard: Keyboard | undefined, data: Uint8Array): boolean {
+  const wanted = Buffer.from(data).toString('base64');
+  return keyboard?.rows.some((row) => row.some((b) => b.data === wanted)) ?? false;
+}
+
+const keyOf = (eventId: string): string => `kb:${eventId}`;
+
+/** Keeps the keyboard of the event about to be published (for the writer to read). */
+export async function keepKeyboard(state: StateStore, eventId: string, keyboard: Keyboard): Promise<void> {
+  await state.set(keyOf(eventId), JSON.stringify(keyboard), KEEP_MS);
+}
+
+/** The keyboard kept for an event, if any (a value that does not parse: none). */
+export async function keptKeyboard(state: StateStore, eventId: string): Promise<Keyboard | undefined> {
+  const raw = await state.get(keyOf(eventId));
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as Keyboard;
+    const ok = Number.isSafeInteger(v.at) && v.at >= 0 && Array.isArray(v.rows)
+      && v.rows.every((r) => Array.isArray(r) && r.every((b) => typeof b.label === 'string' && (typeof b.url === 'string' || typeof b.data === 'string')));
+    return ok ? { at: v.at, rows: v.rows } : undefined;
+  } catch {
+    return undefined;
+  }
+}
