@@ -3,7 +3,9 @@
 // as Telegram does; bad keyboards are refused and nothing is sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
+import { mayEndInButtons } from '../../src/connectors/mtproto/chat/keyboards.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
 
@@ -92,6 +94,20 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     assert.equal(await rpcError(bot.invoke(new M['SetInlineBotResults']!({ queryId: bigInt(1), results: [], cacheTime: 0 }))), 'QUERY_ID_INVALID');
     assert.equal(await rpcError(person.invoke(new M['SendInlineBotResult']!({ peer: chat, randomId: bigInt(5), queryId: bigInt(1), id: 'r1' }))), 'QUERY_ID_INVALID');
   }, { mtprotoExtra: '  callbackTimeoutSeconds: 1' });
+});
+
+test('a text with button lines always passes the writer\'s cheap check (no keyboard is missed); plain texts do not (no state read for them)', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.array(fc.array(fc.record({ label: fc.string({ minLength: 1, maxLength: 12 }).filter((l) => l.trim() !== ''), link: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), (text, rows) => {
+    const markup: TlObject = { _: 'replyInlineMarkup', rows: rows.map((r) => ({ _: 'keyboardButtonRow', buttons: r.map((b) => (b.link ? { _: 'keyboardButtonUrl', text: b.label, url: 'https://example.org/' } : { _: 'keyboardButtonCallback', text: b.label, data: new Uint8Array([1]) })) })) };
+    const lines = buttonLines(markup);
+    if (lines === undefined || typeof lines === 'string') return;
+    const gap = text === '' ? '' : '\n\n';
+    const at = text.length + gap.length;
+    assert.ok(mayEndInButtons(text + gap + lines.text, lines.spans.map((sp) => ({ ...sp, offset: sp.offset + at }))));
+  }), { numRuns: 500 });
+  assert.equal(mayEndInButtons('123:456.789', undefined), false, 'a bench stamp');
+  assert.equal(mayEndInButtons('see https://example.org', [{ type: 'link', offset: 4, length: 19, url: 'https://example.org' }]), true, 'a false yes: one read, nothing else');
+  assert.equal(mayEndInButtons('hello', [{ type: 'bold', offset: 0, length: 5 }]), false);
 });
 
 test('buttonLines: a reply keyboard\'s rows, empty rows skipped, labels squeezed, limits', () => {

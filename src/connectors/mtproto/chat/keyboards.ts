@@ -7,6 +7,7 @@
 // lines begin, so every instance renders the message alike: the text before the lines, and the
 // keyboard.
 import type { StateStore } from '../../../bus/types.ts';
+import type { Span } from '../../../core/event.ts';
 import type { TlObject, TlValue } from '../tl/codec.ts';
 
 /** A button of a kept keyboard: a link, or a callback with its data (base64). */
@@ -74,6 +75,15 @@ export function replyMarkupOf(keyboard: Keyboard): TlObject {
 export function hasCallback(keyboard: Keyboard | undefined, data: Uint8Array): boolean {
   const wanted = Buffer.from(data).toString('base64');
   return keyboard?.rows.some((row) => row.some((b) => b.data === wanted)) ?? false;
+}
+
+/**
+ * Whether a text can end in button lines (buttons.ts): its last button is `[label]` or a link
+ * label, so it ends with `]` or with a link span. Only such a bot's text is looked up in the
+ * state, so a message without buttons costs no read (a false yes costs one read, never a miss).
+ */
+export function mayEndInButtons(text: string, spans: readonly Span[] | undefined): boolean {
+  return text.endsWith(']') || (spans?.some((s) => s.type === 'link' && s.offset + s.length === text.length) ?? false);
 }
 
 const keyOf = (eventId: string): string => `kb:${eventId}`;

@@ -6,7 +6,7 @@
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
-import { keptKeyboard, type Keyboard } from './keyboards.ts';
+import { keptKeyboard, mayEndInButtons, type Keyboard } from './keyboards.ts';
 import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
@@ -315,7 +315,7 @@ export class Outbound {
     const origin = answeredSession(event, 1);
     // A bot's edit brings its keyboard anew, or takes it away (as on Telegram); others leave it.
     const byBot = this.#fromBot(event);
-    const keyboard = byBot ? await keptKeyboard(this.d.state, event.id) : undefined;
+    const keyboard = byBot && mayEndInButtons(event.text, event.spans) ? await keptKeyboard(this.d.state, event.id) : undefined;
     await this.#change(to, event, after, 'edit', id, event.id, origin, undefined, (r) => ({
       ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts),
       ...(byBot ? { keyboard } : {}),
@@ -352,9 +352,9 @@ export class Outbound {
     return this.d.directory.account(BigInt(event.sender.id))?.bot === true;
   }
 
-  /** The keyboard a bot's message was sent with (one state read, for bots' messages only). */
-  async #keyboardOf(event: CanonicalEvent): Promise<Keyboard | undefined> {
-    return this.#fromBot(event) ? keptKeyboard(this.d.state, event.id) : undefined;
+  /** The keyboard a bot's message was sent with (one state read, for bots' texts that can end in buttons only). */
+  async #keyboardOf(event: EventOfKind<'message'>): Promise<Keyboard | undefined> {
+    return this.#fromBot(event) && mayEndInButtons(event.text, event.spans) ? keptKeyboard(this.d.state, event.id) : undefined;
   }
 
   /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */
