@@ -6,7 +6,7 @@
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
-import { keptKeyboard, mayEndInButtons, type Keyboard } from './keyboards.ts';
+import { keptKeyboard, mayEndInButtons } from './keyboards.ts';
 import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
@@ -289,7 +289,7 @@ export class Outbound {
     const group = files.length > 1 ? { group: albumGroupOf(event.id) } : {};
     const replyField = reply !== undefined ? { reply } : {};
     // A bot's inline keyboard (keyboards.ts): on a message that is one part, not an album.
-    const keyboard = hints?.part === undefined && files.length <= 1 ? await this.#keyboardOf(event) : undefined;
+    const keyboard = hints?.part === undefined && files.length <= 1 && this.#mayHaveKeyboard(event) ? await keptKeyboard(this.d.state, event.id) : undefined;
     for (let n = 0; n < Math.max(files.length, 1); n++) {
       const media = files[n];
       const body = n === 0 ? { text, ...(spans.length > 0 ? { spans } : {}) } : { text: '' };
@@ -352,9 +352,9 @@ export class Outbound {
     return this.d.directory.account(BigInt(event.sender.id))?.bot === true;
   }
 
-  /** The keyboard a bot's message was sent with (one state read, for bots' texts that can end in buttons only). */
-  async #keyboardOf(event: EventOfKind<'message'>): Promise<Keyboard | undefined> {
-    return this.#fromBot(event) && mayEndInButtons(event.text, event.spans) ? keptKeyboard(this.d.state, event.id) : undefined;
+  /** Whether a message may have a keyboard to read (a bot's text that can end in buttons): no read, no wait for any other. */
+  #mayHaveKeyboard(event: EventOfKind<'message'>): boolean {
+    return mayEndInButtons(event.text, event.spans) && this.#fromBot(event);
   }
 
   /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */
