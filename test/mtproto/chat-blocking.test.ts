@@ -105,3 +105,28 @@ test('the block list: at most MAX_BLOCKED, newest first, paged; a malformed stor
   assert.deepEqual(await blocked.listOf(5n), []);
   assert.equal(blocked.blocks(5n, 10_002n), false);
 });
+
+test('a block told by another instance: a delivery checked while the list is being read again waits for the read (no window between the note and its answer)', async () => {
+  const inner = new LocalState(undefined, () => 1).store('mtproto');
+  let slow: (() => void) | undefined;
+  // The state answers the refresh's read only when told to.
+  const state = new Proxy(inner, { get: (t, k) => (k === 'get' ? async (key: string) => { if (slow !== undefined) await new Promise<void>((r) => { const go = slow!; slow = () => { go(); r(); }; }); return t.get(key); } : Reflect.get(t, k)) });
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const directory = new Directory([{ id: 5, firstName: 'p5', bot: false, phone: '15550005', rooms: [] }], [], routing);
+  const here = new BlockedUsers(state, directory, silentLogger);
+  await here.load();
+  // Another instance blocks 77 (it writes the state); its note makes this one read the list again, slowly.
+  await new BlockedUsers(inner, directory, silentLogger).set(5n, 77n, true, 1);
+  slow = () => undefined;
+  const refreshing = here.refresh(5n);
+  assert.equal(here.blocks(5n, 77n), false, 'the old list, while the read is under way');
+  let checked: boolean | undefined;
+  const delivery = here.settled(5n).then(() => { checked = here.blocks(5n, 77n); });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(checked, undefined, 'the delivery waits');
+  slow!();
+  await refreshing;
+  await delivery;
+  assert.equal(checked, true, 'and is checked against the new list');
+  await here.settled(5n);
+});

@@ -351,7 +351,10 @@ test('two instances on one Redis: a block made on one instance holds on the othe
     const alice = new Api.InputPeerUser({ userId: bigInt(String(ALICE)), accessHash: await serverUserHash(b, ALICE) as never });
     const Contacts = (Api as unknown as { contacts: Record<string, new (x: Record<string, unknown>) => object> }).contacts;
     assert.equal(await person.invoke(new Contacts['Block']!({ id: alice })), true);
-    // Right away: whichever instance writes the person's private chat drops her message.
+    // As soon as the note has reached A (notes are best effort and take a moment; a loaded run
+    // once delivered her message on A before it): whichever instance writes the person's private
+    // chat drops her message.
+    await new Promise((r) => setTimeout(r, 200));
     await ws.request({ type: 'send', room: direct, event: { kind: 'message', text: 'blocked already?' } });
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after the block, in the group' } });
     await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'after the block, in the group');

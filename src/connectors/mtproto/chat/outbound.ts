@@ -79,6 +79,7 @@ export class Outbound {
       if (delivery.target.connector !== 'mtproto') continue;
       const target = this.#targetOf(delivery, true);
       if (target === undefined) continue;
+      if (target.to !== undefined) await this.d.blocked.settled(target.to.id);
       if (this.#blockedFor(target, delivery)) {
         this.d.dropped?.inc({ reason: 'blocked' });
         continue;
@@ -143,6 +144,7 @@ export class Outbound {
     for (const delivery of deliveries) {
       if (delivery.target.connector !== 'mtproto') continue;
       const target = this.#targetOf(delivery, false);
+      if (target?.to !== undefined) await this.d.blocked.settled(target.to.id);
       if (target === undefined || this.#blockedFor(target, delivery)) continue;
       const { chat } = target;
       if (chat.direct !== undefined) await this.d.directs.learn(chat);
