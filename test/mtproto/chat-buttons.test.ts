@@ -54,6 +54,9 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     const want = ['pick **one**', [['KeyboardButtonCallback:Yes:Yes', 'KeyboardButtonUrl:Docs:https://example.org/docs'], ['KeyboardButtonCallback:No:No']]];
     assert.deepEqual(shape(pushed), want);
     assert.deepEqual(shape([...await person.getMessages(-CHAT_ID, { ids: [msgId] } as never)][0] as Shown), want);
+    // Search looks at the text as shown: a button's label is no word of the message here.
+    assert.deepEqual([...await person.getMessages(-CHAT_ID, { search: 'Docs' })].map((m) => m.id), []);
+    assert.deepEqual([...await person.getMessages(-CHAT_ID, { search: 'pick' })].map((m) => m.id), [msgId]);
 
     // A press: the bot is asked, answers, and the presser gets the answer.
     const press = (data: string, id = msgId) => person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId: id, data: Buffer.from(data) }));
@@ -86,6 +89,19 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     await edit('no buttons now');
     const plain = (await personRec.next((u) => u.className === 'UpdateEditMessage' && (u['message'] as GramMessage).message === 'no buttons now'))['message'] as Shown;
     assert.equal(plain.replyMarkup ?? undefined, undefined);
+
+    // Keyboards MTProto clients cannot be given as they are keep the lines for them too: a reply
+    // keyboard, and an inline one with a button of another kind. Callback data over 64 bytes is refused.
+    for (const [text, kb] of [
+      ['reply kb', new A['ReplyKeyboardMarkup']!({ rows: [row(new A['KeyboardButton']!({ text: 'Hi' }))] })],
+      ['switch kb', markup(row(callback('Go'), new A['KeyboardButtonSwitchInline']!({ text: 'Share', query: 'x' })))],
+    ] as const) {
+      await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: text, randomId: bigInt(Math.floor(Math.random() * 1e12)), replyMarkup: kb }));
+      const got = (await personRec.next((u) => u.className === 'UpdateNewMessage' && String((u['message'] as GramMessage).message).startsWith(text)))['message'] as Shown;
+      assert.deepEqual([got.message.includes('\n\n['), got.replyMarkup ?? undefined], [true, undefined], `${text}: the lines, no keyboard`);
+    }
+    const bigData = new A['KeyboardButtonCallback']!({ text: 'Big', data: Buffer.alloc(65) });
+    assert.equal(await rpcError(bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'big', randomId: bigInt(78), replyMarkup: markup(row(bigData)) }))), 'BUTTON_DATA_INVALID');
 
     // What cannot be carried: inline mode, and its results.
     const relay = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(_bridge, BigInt(BOT_ID)) });

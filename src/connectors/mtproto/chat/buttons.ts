@@ -12,7 +12,8 @@ export const MAX_LABEL = 64;
 /** Characters of one button's address. */
 export const MAX_BUTTON_URL = 2048;
 
-const asObjects = (v: TlValue | undefined): TlObject[] =>
+/** The TL objects of a vector field (anything else in it, or no vector: none). */
+export const asObjects = (v: TlValue | undefined): TlObject[] =>
   (Array.isArray(v) ? v : []).filter((x): x is TlObject => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array));
 
 function webAddress(url: string): boolean {
@@ -22,6 +23,11 @@ function webAddress(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A button's label as shown: its text with runs of white space squeezed ('' when it has none). */
+export function buttonLabel(button: TlObject): string {
+  return typeof button['text'] === 'string' ? button['text'].replace(/\s+/g, ' ').trim() : '';
 }
 
 /**
@@ -41,7 +47,7 @@ export function buttonLines(markup: TlObject | undefined): { text: string; spans
     if (row.length === 0) continue;
     let line = '';
     for (const button of row) {
-      const label = typeof button['text'] === 'string' ? button['text'].replace(/\s+/g, ' ').trim() : '';
+      const label = buttonLabel(button);
       if (label === '' || [...label].length > MAX_LABEL) return 'BUTTON_TEXT_INVALID';
       const url = typeof button['url'] === 'string' ? button['url'] : undefined;
       if (url !== undefined && url.length > MAX_BUTTON_URL) return 'BUTTON_URL_INVALID';

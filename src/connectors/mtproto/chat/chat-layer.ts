@@ -47,7 +47,7 @@ import { registerDialogSettings } from './methods/dialog-settings.ts';
 import { registerNothingToShow } from './methods/nothing-to-show.ts';
 import { registerClientReports } from './methods/client-reports.ts';
 import { registerAppReports } from './methods/app-reports.ts';
-import { registerInlineBots } from './methods/inline-bots.ts';
+import { deliverQuery, registerInlineBots } from './methods/inline-bots.ts';
 import { registerSharedMedia } from './methods/shared-media.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
@@ -162,6 +162,8 @@ export class ChatLayer {
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
+    // A press reaches the bot's sessions here (or, through a note, on the instance serving them).
+    deps.callbacks.deliverWith((query) => deliverQuery(deps, query));
     await outbound.prepare();
     return new ChatLayer(deps, outbound, memoryFiles);
   }

@@ -8,7 +8,8 @@
 // keyboard.
 import type { StateStore } from '../../../bus/types.ts';
 import type { Span } from '../../../core/event.ts';
-import type { TlObject, TlValue } from '../tl/codec.ts';
+import type { TlObject } from '../tl/codec.ts';
+import { asObjects, buttonLabel } from './buttons.ts';
 
 /** A button of a kept keyboard: a link, or a callback with its data (base64). */
 export interface InlineButton {
@@ -28,9 +29,6 @@ export const MAX_CALLBACK_DATA = 64;
 /** How long a kept keyboard waits for the writer (it reads it right after the publish). */
 const KEEP_MS = 86_400_000;
 
-const asObjects = (v: TlValue | undefined): TlObject[] =>
-  (Array.isArray(v) ? v : []).filter((x): x is TlObject => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array));
-
 /**
  * The rows MTProto clients get of a bot's reply_markup, or undefined when it is not an inline
  * keyboard of links and callback buttons alone (then everyone gets the lines, MTProto clients
@@ -43,7 +41,7 @@ export function inlineRowsOf(markup: TlObject | undefined): InlineButton[][] | s
   for (const row of asObjects(markup['rows']).map((r) => asObjects(r['buttons']))) {
     const kept: InlineButton[] = [];
     for (const button of row) {
-      const label = typeof button['text'] === 'string' ? button['text'].replace(/\s+/g, ' ').trim() : '';
+      const label = buttonLabel(button);
       if (button._ === 'keyboardButtonUrl' && typeof button['url'] === 'string') {
         kept.push({ label, url: button['url'] });
       } else if (button._ === 'keyboardButtonCallback' && button['data'] instanceof Uint8Array && button['requires_password'] !== true) {

@@ -122,10 +122,11 @@ export class Renderer {
       return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: { _: 'messageActionChatCreate', title: chat?.title ?? '', users: members } };
     }
     const from = BigInt(record.from);
-    const entities = this.entitiesOf(record);
+    const shown = shownText(record);
+    const entities = this.#entities(shown);
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
-      message: shownText(record).text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
+      message: shown.text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
       ...(record.media !== undefined ? { media: this.media(record) } : {}),
@@ -144,7 +145,10 @@ export class Renderer {
 
   /** A message's formatting as MTProto entities (none: empty), of its text as shown (shownText). */
   entitiesOf(record: MessageRecord): TlObject[] {
-    const { text, spans } = shownText(record);
+    return this.#entities(shownText(record));
+  }
+
+  #entities({ text, spans }: { text: string; spans: readonly Span[] | undefined }): TlObject[] {
     return spans === undefined ? [] : spansToEntities(text, spans, this.people);
   }
 

@@ -21,7 +21,7 @@ function chatInstanceOf(address: string): bigint {
 }
 
 /** Pushes a press to the bot's sessions on this instance; false when it has none here. */
-async function deliverQuery(deps: ChatDeps, query: CallbackQuery): Promise<boolean> {
+export async function deliverQuery(deps: ChatDeps, query: CallbackQuery): Promise<boolean> {
   const bot = deps.directory.account(BigInt(query.bot));
   const chat = deps.directory.chatOfAddress(query.chat) ?? deps.directs.chatOf(query.chat);
   if (bot === undefined || chat === undefined || !deps.live.has(bot.id)) return false;
@@ -38,8 +38,6 @@ async function deliverQuery(deps: ChatDeps, query: CallbackQuery): Promise<boole
 }
 
 export function registerInlineBots(methods: MethodRegistry, deps: ChatDeps): void {
-  deps.callbacks.deliverWith((query) => deliverQuery(deps, query));
-
   register(methods, deps, 'messages.getInlineBotResults', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const id = await userOfInput(deps, account, objectField(call, 'bot'));

@@ -67,16 +67,16 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   // What apps ask when a chat opens or the contact list syncs: no scheduled messages (scheduling is
   // refused), no Saved Messages dialogs, no contacts (so none found by phone number either: the
   // privacy settings say nobody is found by number), no sponsored messages.
-  const noMessages = { _: 'messages.messages', messages: [], chats: [], users: [] };
+  const noMessages = () => ({ _: 'messages.messages', messages: [], chats: [], users: [] });
   const scheduled: ChatHandler = async (call, ctx) => {
     await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));
-    return noMessages;
+    return noMessages();
   };
   register(methods, deps, 'messages.getScheduledHistory', 'user', scheduled);
   register(methods, deps, 'messages.getScheduledMessages', 'user', scheduled);
   register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
-  register(methods, deps, 'messages.getSavedHistory', 'user', () => noMessages);
+  register(methods, deps, 'messages.getSavedHistory', 'user', noMessages);
   register(methods, deps, 'contacts.getContactIDs', 'user', () => []);
   register(methods, deps, 'contacts.importContacts', 'user', () => ({ _: 'contacts.importedContacts', imported: [], popular_invites: [], retry_contacts: [], users: [] }));
   register(methods, deps, 'messages.getSponsoredMessages', 'user', () => ({ _: 'messages.sponsoredMessagesEmpty' }));

@@ -7,11 +7,12 @@
 // operator's config) or find it by its number. Setting one of those to what it is answers it;
 // to anything else is refused (PRIVACY_VALUE_INVALID).
 import type { MethodRegistry } from '../../api/registry.ts';
-import type { TlObject, TlValue } from '../../tl/codec.ts';
+import type { TlObject } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
 import type { View } from '../render.ts';
 import { MAX_PRIVACY_USERS, statusRules, type StatusRule } from '../status-privacy.ts';
-import { badRequest, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, listField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
+import { objects } from './message-input.ts';
 import { tellAccount } from './own-news.ts';
 import { publishStatus } from './users.ts';
 
@@ -38,9 +39,6 @@ async function rulesAnswer(deps: ChatDeps, view: View, rules: TlObject[], userId
   return { _: 'account.privacyRules', rules, chats: [], users: await deps.render.users(userIds.map(BigInt), view) };
 }
 
-const objects = (v: TlValue | undefined): TlObject[] =>
-  (Array.isArray(v) ? v : []).filter((x): x is TlObject => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array));
-
 /**
  * The status rule the client's InputPrivacyRules ask for, or the rpc_error message refusing them:
  * a rule the bridge has no way to honour (chat participants, close friends, premium users, bots:
@@ -61,7 +59,7 @@ async function statusRuleOf(deps: ChatDeps, account: Account, input: readonly Tl
       case 'inputPrivacyValueAllowUsers':
       case 'inputPrivacyValueDisallowUsers': {
         const into = rule._ === 'inputPrivacyValueAllowUsers' ? allow : disallow;
-        for (const user of objects(rule['users'])) {
+        for (const user of objects(listField(rule, 'users'))) {
           const id = await userOfInput(deps, account, user);
           if (id === undefined || id === account.id) return 'USER_ID_INVALID';
           into.add(String(id));
@@ -95,7 +93,7 @@ export function registerPrivacy(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const account = view.account;
     const key = (call['key'] as TlObject | undefined)?._;
-    const input = objects(call['rules']);
+    const input = objects(listField(call, 'rules'));
     if (key !== STATUS_KEY) {
       const fixed = key === undefined ? undefined : FIXED_RULE_OF_KEY[key];
       if (fixed === undefined) throw badRequest('PRIVACY_KEY_INVALID');

@@ -6,7 +6,7 @@
 // goes on from the last message it got (offset_id), as it pages anyway.
 import type { MethodRegistry } from '../../api/registry.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import type { View } from '../render.ts';
+import { shownText, type View } from '../render.ts';
 import type { ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { mentions } from '../unread-notices.ts';
@@ -58,7 +58,7 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
   const filter = objectField(call, 'filter');
   const kind = filterOf(filter, (r) => mentions(r, me, String(account.id)), await pinnedFor(deps, [filter], chats));
   const matches = (r: MessageRecord) => r.deleted !== true && r.service === undefined
-    && (from === undefined || r.from === String(from)) && (q === '' || r.text.toLocaleLowerCase().includes(q)) && kind(r);
+    && (from === undefined || r.from === String(from)) && (q === '' || shownText(r).text.toLocaleLowerCase().includes(q)) && kind(r);
 
   // The candidates, newest first, narrowed by what the logs tell without reading a message.
   const offsetId = intField(call, 'offset_id');
@@ -107,17 +107,25 @@ async function searchIn(deps: ChatDeps, view: View, chats: readonly ChatInfo[], 
 }
 
 /**
- * The messages of a chat that a filter finds, newest first, among its newest MAX_SEARCH_READS
- * (`inexact`: it has more, not looked at), past what the account cleared.
+ * For counting and locating a chat's media: its newest MAX_SEARCH_READS messages past what the
+ * account cleared, oldest first (`inexact`: it has more, not looked at), and each filter's test.
  */
-export async function filteredIn(deps: ChatDeps, view: View, chat: ChatInfo, filter: TlObject | undefined): Promise<{ found: MessageRecord[]; inexact: boolean }> {
+async function lookedAt(deps: ChatDeps, view: View, chat: ChatInfo, filters: readonly (TlObject | undefined)[]): Promise<{
+  records: MessageRecord[]; inexact: boolean; kindOf: (filter: TlObject | undefined) => (r: MessageRecord) => boolean;
+}> {
   const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
   const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => id > cleared);
   const looked = ids.slice(-MAX_SEARCH_READS);
   const me = deps.people.userRef(view.account.id);
-  const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)), await pinnedFor(deps, [filter], [chat]));
+  const pinned = await pinnedFor(deps, filters, [chat]);
   const records = (await Promise.all(looked.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
-  return { found: records.filter(kind).reverse(), inexact: looked.length < ids.length };
+  return { records, inexact: looked.length < ids.length, kindOf: (filter) => filterOf(filter, (r) => mentions(r, me, String(view.account.id)), pinned) };
+}
+
+/** The messages of a chat that a filter finds, newest first, among what lookedAt looks at. */
+export async function filteredIn(deps: ChatDeps, view: View, chat: ChatInfo, filter: TlObject | undefined): Promise<{ found: MessageRecord[]; inexact: boolean }> {
+  const { records, inexact, kindOf } = await lookedAt(deps, view, chat, [filter]);
+  return { found: records.filter(kindOf(filter)).reverse(), inexact };
 }
 
 /** Filters one getSearchCounters call counts at most. */
@@ -130,16 +138,8 @@ export function registerSearch(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const filters = listField(call, 'filters').slice(0, MAX_COUNTERS).filter((f): f is TlObject => typeof f === 'object' && f !== null && !Array.isArray(f) && !(f instanceof Uint8Array));
-    const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
-    const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => id > cleared);
-    const counted = ids.slice(-MAX_SEARCH_READS);
-    const me = deps.people.userRef(view.account.id);
-    const records = (await Promise.all(counted.map((id) => deps.box.record(id)))).filter((r): r is MessageRecord => r !== undefined && r.deleted !== true && r.service === undefined);
-    const pinned = await pinnedFor(deps, filters, [chat]);
-    return filters.map((filter) => {
-      const kind = filterOf(filter, (r) => mentions(r, me, String(view.account.id)), pinned);
-      return { _: 'messages.searchCounter', filter, count: records.filter(kind).length, ...(counted.length < ids.length ? { inexact: true } : {}) };
-    });
+    const { records, inexact, kindOf } = await lookedAt(deps, view, chat, filters);
+    return filters.map((filter) => ({ _: 'messages.searchCounter', filter, count: records.filter(kindOf(filter)).length, ...(inexact ? { inexact: true } : {}) }));
   });
 
   register(methods, deps, 'messages.search', 'user', async (call, ctx) => {
