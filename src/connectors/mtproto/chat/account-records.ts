@@ -19,6 +19,8 @@ interface Known<T> {
 
 export class AccountRecords<T> {
   readonly #known = new Map<bigint, Known<T>>();
+  /** Reads of `fresh` under way, by account: `settled` waits for them. */
+  readonly #freshening = new Map<bigint, Promise<unknown>>();
 
   /**
    * `parse` turns a stored string into a value, or undefined when it is not one (then the account
@@ -48,10 +50,24 @@ export class AccountRecords<T> {
 
   /** The account's value as the state holds it now (for a decision another instance may have changed under us). */
   async fresh(accountId: bigint): Promise<T | undefined> {
-    const raw = await this.state.get(`${this.prefix}:${accountId}`);
-    const value = raw === undefined ? undefined : this.parse(raw);
-    this.#known.set(accountId, { value, readAt: this.now() });
-    return value;
+    const reading = this.state.get(`${this.prefix}:${accountId}`);
+    this.#freshening.set(accountId, reading);
+    try {
+      const raw = await reading;
+      const value = raw === undefined ? undefined : this.parse(raw);
+      this.#known.set(accountId, { value, readAt: this.now() });
+      return value;
+    } finally {
+      if (this.#freshening.get(accountId) === reading) this.#freshening.delete(accountId);
+    }
+  }
+
+  /**
+   * Waits for a `fresh` read of the account's value under way, if any (another instance's note
+   * started it), so that a decision made meanwhile uses the value it brings.
+   */
+  async settled(accountId: bigint): Promise<void> {
+    await this.#freshening.get(accountId)?.catch(() => undefined);
   }
 
   /**

@@ -28,8 +28,6 @@ function parseBlockList(raw: string): BlockList | undefined {
 
 export class BlockedUsers {
   readonly #records: AccountRecords<BlockList>;
-  /** Lists being read again on another instance's note: a delivery to the account waits for it. */
-  readonly #refreshing = new Map<bigint, Promise<void>>();
 
   constructor(state: StateStore, directory: Directory, logger: Logger) {
     this.#records = new AccountRecords(state, directory, logger, 'blocked', parseBlockList, 'blocked users');
@@ -71,20 +69,14 @@ export class BlockedUsers {
 
   /** Another instance changed the account's list: read it now. */
   async refresh(accountId: bigint): Promise<void> {
-    const reading = this.#records.fresh(accountId).then(() => undefined);
-    this.#refreshing.set(accountId, reading);
-    try {
-      await reading;
-    } finally {
-      if (this.#refreshing.get(accountId) === reading) this.#refreshing.delete(accountId);
-    }
+    await this.#records.fresh(accountId);
   }
 
   /**
    * Waits for a read of the account's list that a note started, if one is under way, so that a
    * delivery handled between the note and the read's answer is checked against the new list.
    */
-  async settled(accountId: bigint): Promise<void> {
-    await this.#refreshing.get(accountId)?.catch(() => undefined);
+  settled(accountId: bigint): Promise<void> {
+    return this.#records.settled(accountId);
   }
 }
