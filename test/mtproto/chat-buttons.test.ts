@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
 import { mayEndInButtons } from '../../src/connectors/mtproto/chat/keyboards.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
-import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const A = Api as unknown as Record<string, Ctor>;
@@ -110,6 +110,58 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     assert.equal(await rpcError(bot.invoke(new M['SetInlineBotResults']!({ queryId: bigInt(1), results: [], cacheTime: 0 }))), 'QUERY_ID_INVALID');
     assert.equal(await rpcError(person.invoke(new M['SendInlineBotResult']!({ peer: chat, randomId: bigInt(5), queryId: bigInt(1), id: 'r1' }))), 'QUERY_ID_INVALID');
   }, { mtprotoExtra: '  callbackTimeoutSeconds: 1' });
+});
+
+test('a bot edits its buttons alone (no text in the edit): the lines and the keyboard replaced, the text and its formatting kept; none takes them away; what cannot be done is refused', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const M = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const personRec = updateRecorder(person);
+    const markup = (...rows: object[]) => new A['ReplyInlineMarkup']!({ rows });
+    const data = (text: string, d: string) => new A['KeyboardButtonCallback']!({ text, data: Buffer.from(d) });
+    const idOf = (r: unknown) => { const x = r as { id?: number; updates?: Array<{ id?: number; className: string }> }; return x.id ?? x.updates!.find((u) => u.className === 'UpdateMessageID')!.id!; };
+    const sendWith = async (message: string, replyMarkup: object, entities: object[] = []) => idOf(await bot.invoke(new Api.messages.SendMessage({ peer: chat, message, entities, randomId: bigInt(Math.floor(Math.random() * 1e12)), replyMarkup })));
+    const buttonsOnly = (id: number, replyMarkup?: object, who = bot) => who.invoke(new M['EditMessage']!({ peer: chat, id, ...(replyMarkup !== undefined ? { replyMarkup } : {}) }));
+    type Shown = GramMessage & { entities?: Array<{ className: string; offset: number; length: number }>; replyMarkup?: { rows: Array<{ buttons: Array<{ text: string; data?: Buffer }> }> } };
+    const editAt = async (pred: (m: Shown) => boolean) => (await personRec.next((u) => u.className === 'UpdateEditMessage' && pred(u['message'] as Shown)))['message'] as Shown;
+    const labels = (m: Shown) => m.replyMarkup?.rows.map((r) => r.buttons.map((b) => `${b.text}:${b.data?.toString()}`));
+
+    const id = await sendWith('choose wisely', markup(row(callback('Yes'), url('Docs', 'https://example.org/docs'))), [new A['MessageEntityBold']!({ offset: 0, length: 6 })]);
+    await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('choose wisely'));
+    await buttonsOnly(id, markup(row(data('Done', 'd1'))));
+    const ws1 = await wsEvent(ws, 'edit', (e) => String(e['text']).startsWith('choose wisely'));
+    assert.deepEqual([ws1['text'], ws1['spans']], ['choose wisely\n\n[Done]', [{ type: 'bold', offset: 0, length: 6 }]], 'WS: the text, its bold, the new lines');
+    const m1 = await editAt((m) => m.id === id && labels(m)?.[0]?.[0] === 'Done:d1');
+    assert.deepEqual([m1.message, m1.entities?.map((e) => [e.className, e.offset, e.length])], ['choose wisely', [['MessageEntityBold', 0, 6]]]);
+    assert.equal(await rpcError(person.invoke(new M['GetBotCallbackAnswer']!({ peer: chat, msgId: id, data: Buffer.from('Yes') }))), 'DATA_INVALID', 'the old buttons are gone');
+
+    assert.equal(await rpcError(buttonsOnly(id, markup(row(data('Done', 'd1'))))), 'MESSAGE_NOT_MODIFIED');
+    await buttonsOnly(id, markup(row(data('Done', 'd2'))));
+    await editAt((m) => m.id === id && labels(m)?.[0]?.[0] === 'Done:d2');
+    // None: the buttons go, for WS too.
+    await buttonsOnly(id);
+    assert.equal((await wsEvent(ws, 'edit', (e) => e['text'] === 'choose wisely'))['text'], 'choose wisely');
+    assert.equal((await editAt((m) => m.id === id && m.replyMarkup == null)).message, 'choose wisely');
+    assert.equal(await rpcError(buttonsOnly(id)), 'MESSAGE_NOT_MODIFIED');
+
+    // A keyboard MTProto clients get as lines: its lines are replaced too, not kept under the new ones.
+    const shared = await sendWith('share it', markup(row(callback('Go'), new A['KeyboardButtonSwitchInline']!({ text: 'Share', query: 'x' }))));
+    await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('share it'));
+    await buttonsOnly(shared, markup(row(callback('Ok'))));
+    assert.equal((await wsEvent(ws, 'edit', (e) => String(e['text']).startsWith('share it')))['text'], 'share it\n\n[Ok]');
+    assert.deepEqual(labels(await editAt((m) => m.id === shared && m.replyMarkup != null)), [['Ok:Ok']]);
+
+    // Refused, nothing published: a person's edit without text; an album (its buttons are on no message); a file with no caption left.
+    const mine = idOf(await person.invoke(new Api.messages.SendMessage({ peer: chat, message: 'mine', randomId: bigInt(Math.floor(Math.random() * 1e12)) })));
+    assert.equal(await rpcError(buttonsOnly(mine, markup(row(callback('x'))), person)), 'MESSAGE_EMPTY');
+    const album = await bot.sendFile(-CHAT_ID, { file: ['a.txt', 'b.txt'].map((n) => new CustomFile(n, 2, '', Buffer.from('hi'))), caption: ['two files', ''], forceDocument: true, workers: 1 } as never) as unknown as GramMessage[];
+    assert.equal(await rpcError(buttonsOnly(album[0]!.id, markup(row(callback('x'))))), 'REPLY_MARKUP_INVALID');
+    const file = await bot.sendFile(-CHAT_ID, { file: new CustomFile('c.txt', 2, '', Buffer.from('hi')), forceDocument: true, workers: 1, buttons: markup(row(callback('Del'))) } as never) as unknown as GramMessage;
+    assert.equal(await rpcError(buttonsOnly(file.id)), 'MESSAGE_EMPTY', 'a file whose text would be empty: the canonical edit needs a text');
+    await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'last', randomId: bigInt(Math.floor(Math.random() * 1e12)) }));
+    await wsEvent(ws, 'message', (e) => e['text'] === 'last');
+    assert.equal(ws.events.filter((f) => f.event.kind === 'edit').length, 4, 'the refused edits published nothing');
+  });
 });
 
 test('a text with button lines always passes the writer\'s cheap check (no keyboard is missed); plain texts do not (no state read for them)', () => {

@@ -1,7 +1,8 @@
 // A bot's inline keyboard as MTProto clients see it. The canonical message has no buttons, so
 // every network gets them as lines under the text (buttons.ts); MTProto clients get the real
 // keyboard instead, when it holds only what they can use here: links and callback buttons (a
-// press goes to the bot: callback-queries.ts). The sending call keeps it in the state under the
+// press goes to the bot: callback-queries.ts). Other keyboards stay lines for them too, but are
+// kept all the same, for where their lines begin. The sending call keeps it in the state under the
 // canonical event's id (`kb:<event id>`, for a day) before publishing; the connector's writer
 // reads it back for a bot's message or edit and keeps it on the message record with where the
 // lines begin, so every instance renders the message alike: the text before the lines, and the
@@ -18,10 +19,20 @@ export interface InlineButton {
   readonly data?: string;
 }
 
-/** A kept keyboard: its rows, and where the button lines begin in the canonical text (UTF-16). */
+/**
+ * A kept keyboard: where the button lines begin in the canonical text (UTF-16), and the rows
+ * MTProto clients get instead of them; no rows: a keyboard they cannot use as such (a reply
+ * keyboard, other kinds of buttons), shown as the lines, kept for where they begin (an edit of
+ * the buttons alone replaces the lines: messages.editMessage).
+ */
 export interface Keyboard {
   readonly at: number;
   readonly rows: readonly (readonly InlineButton[])[];
+}
+
+/** Whether MTProto clients get the keyboard's rows instead of its lines. */
+export function shownAsKeyboard(keyboard: Keyboard | undefined): keyboard is Keyboard {
+  return keyboard !== undefined && keyboard.rows.length > 0;
 }
 
 /** Bytes of a callback button's data (Telegram's limit). */

@@ -10,7 +10,7 @@ import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import { playAttributes } from './media-attributes.ts';
-import { replyMarkupOf } from './keyboards.ts';
+import { replyMarkupOf, shownAsKeyboard } from './keyboards.ts';
 import type { Span } from '../../../core/event.ts';
 import { mentions } from './unread-notices.ts';
 import type { FileKeys } from './files.ts';
@@ -133,7 +133,7 @@ export class Renderer {
       ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
-      ...(record.keyboard !== undefined ? { reply_markup: replyMarkupOf(record.keyboard) } : {}),
+      ...(shownAsKeyboard(record.keyboard) ? { reply_markup: replyMarkupOf(record.keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
   }
@@ -221,7 +221,7 @@ export class Renderer {
  * the text before the button lines every other network gets, and the spans within it.
  */
 export function shownText(record: MessageRecord): { text: string; spans: readonly Span[] | undefined } {
-  if (record.keyboard === undefined) return { text: record.text, spans: record.spans };
+  if (!shownAsKeyboard(record.keyboard)) return { text: record.text, spans: record.spans };
   const at = Math.min(record.keyboard.at, record.text.length);
   return { text: record.text.slice(0, at), spans: record.spans?.filter((s) => s.offset + s.length <= at) };
 }

@@ -46,19 +46,27 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
     entities.push(e);
   }
   const spans = entitiesToSpans(text, entities, deps.people);
-  // A bot's buttons go under its text (buttons.ts); Telegram takes reply_markup from bots only.
-  const markup = account.bot ? objectField(call, 'reply_markup') : undefined;
+  // Telegram takes reply_markup from bots only.
+  return withButtons(text, spans, account.bot ? objectField(call, 'reply_markup') : undefined);
+}
+
+/**
+ * A text with a bot's buttons as lines under it (buttons.ts), and the keyboard (keyboards.ts):
+ * where the lines begin, and the rows MTProto clients get instead of them when it holds only
+ * links and callbacks.
+ */
+export function withButtons(text: string, spans: Span[], markup: TlObject | undefined): { text: string; spans: Span[]; keyboard?: Keyboard } {
   const buttons = buttonLines(markup);
   if (typeof buttons === 'string') throw badRequest(buttons);
   if (buttons === undefined) return { text, spans };
-  // MTProto clients get an inline keyboard of links and callbacks as it is (keyboards.ts).
   const rows = inlineRowsOf(markup);
   if (typeof rows === 'string') throw badRequest(rows);
   const gap = text === '' ? '' : '\n\n';
   const at = text.length + gap.length;
   return {
     text: text + gap + buttons.text, spans: [...spans, ...buttons.spans.map((span) => ({ ...span, offset: span.offset + at }))],
-    ...(rows !== undefined ? { keyboard: { at: text.length, rows } } : {}),
+    // Rows of none: the lines stay for MTProto clients too; where they begin is kept all the same (a later edit of the buttons alone replaces them).
+    keyboard: { at: text.length, rows: rows ?? [] },
   };
 }
 

@@ -12,7 +12,7 @@ import type { View } from '../render.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { checked, originOf, publishAll, publishAndWait, actorOf } from '../inbound.ts';
 import type { MediaInfo, MessageRecord } from '../message-box.ts';
-import { MAX_ALBUM_FILES, entriesOfDelivery } from '../event-entries.ts';
+import { MAX_ALBUM_FILES, entriesOfDelivery, messagesOfEvent } from '../event-entries.ts';
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
@@ -21,7 +21,7 @@ import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
 import { tellAccount } from './own-news.ts';
-import { objects, refuseUnserved, replyIdOf, textOf } from './message-input.ts';
+import { objects, refuseUnserved, replyIdOf, textOf, withButtons } from './message-input.ts';
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -39,6 +39,17 @@ async function captionsOf(deps: ChatDeps, account: Account, items: readonly TlOb
   }
   if (text.length > deps.maxTextLength) throw badRequest('MEDIA_CAPTION_TOO_LONG');
   return { text, spans };
+}
+
+/**
+ * A bot's message without its buttons, for an edit of the buttons alone: the text before the
+ * lines its keyboard began at, or all of it when it had none. A message that is several here (an
+ * album, a text the mapper split) has its buttons on no message: REPLY_MARKUP_INVALID.
+ */
+async function textBeforeButtons(deps: ChatDeps, chat: ChatInfo, record: MessageRecord): Promise<[string, Span[]]> {
+  if ((await messagesOfEvent(deps.box, chat.address, record.ev)).length > 1) throw badRequest('REPLY_MARKUP_INVALID');
+  const at = Math.min(record.keyboard?.at ?? record.text.length, record.text.length);
+  return [record.text.slice(0, at), (record.spans ?? []).filter((s) => s.offset + s.length <= at)];
 }
 
 export async function newMessageUpdates(deps: ChatDeps, account: Account, view: View, chat: ChatInfo, published: readonly { id: string; randomIds: readonly bigint[] }[]): Promise<{ updates: TlObject[]; users: bigint[] }> {
@@ -184,9 +195,14 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const record = await liveMessage(deps, chat, intField(call, 'id'));
     if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
-    if (call['message'] === undefined) throw badRequest('MESSAGE_EMPTY');
-    const { text, spans, keyboard } = await textOf(deps, view.account, call, false);
-    if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
+    // Without a text, a bot edits its buttons alone (the Bot API's editMessageReplyMarkup): none takes them away.
+    if (call['message'] === undefined && !view.account.bot) throw badRequest('MESSAGE_EMPTY');
+    const { text, spans, keyboard } = call['message'] === undefined
+      ? withButtons(...await textBeforeButtons(deps, chat, record), objectField(call, 'reply_markup'))
+      : await textOf(deps, view.account, call, false);
+    // A file's buttons taken away with no caption left: the canonical edit has no empty text.
+    if (text === '') throw badRequest('MESSAGE_EMPTY');
+    if (text === record.text && JSON.stringify(spans) === JSON.stringify(record.spans ?? []) && JSON.stringify(keyboard?.rows ?? []) === JSON.stringify(record.keyboard?.rows ?? [])) throw badRequest('MESSAGE_NOT_MODIFIED');
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'edit', room: chat.room, sender: actorOf(deps, view.account), origin: originOf(chat, ctx),
       target: record.ev, text, ...(spans.length > 0 ? { spans } : {}),
