@@ -9,7 +9,7 @@ import os
 import sys
 
 import rsa
-from telethon import TelegramClient, events, functions, types
+from telethon import Button, TelegramClient, events, functions, types
 from telethon.crypto import rsa as telethon_rsa
 from telethon.errors import RPCError
 from telethon.network import ConnectionTcpIntermediate
@@ -166,6 +166,9 @@ async def main():
 
     await client.edit_message(peer, sent.id, 'hello from telethon (edited)')
     say('edited')
+    # The buttons alone (no text: Telethon leaves `message` out), as bots do after a press.
+    pressed = await client.edit_message(peer, sent.id, buttons=Button.inline('Done', b'done'))
+    say('buttons', text=pressed.raw_text, rows=[[b.text for b in row.buttons] for row in pressed.reply_markup.rows])
     await client(functions.messages.SendReactionRequest(peer=peer, msg_id=sent.id, reaction='👍'))
     say('reacted')
     history = await client.get_messages(peer, limit=5)

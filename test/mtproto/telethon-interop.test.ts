@@ -101,6 +101,9 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     await step('edited');
     const edit = await wsEvent(ws, 'edit');
     assert.deepEqual([edit['target'], edit['text']], [e1.id, 'hello from telethon (edited)']);
+    const buttons = await step('buttons');
+    assert.deepEqual([buttons['text'], buttons['rows']], ['hello from telethon (edited)', [['Done']]], 'Telethon: the text, and the keyboard');
+    assert.equal((await wsEvent(ws, 'edit'))['text'], 'hello from telethon (edited)\n\n[Done]', 'WS: the button line under the text');
     await step('reacted');
     const reaction = await wsEvent(ws, 'reaction');
     assert.deepEqual([reaction['target'], reaction['reactions']], [e1.id, ['👍']]);
