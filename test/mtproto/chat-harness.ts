@@ -303,11 +303,11 @@ export async function loginBot(bridge: ChatBridge, client: ChatClient): Promise<
 }
 
 /** Logs a stock client in as the person: phone number, then the code the admin would pass on. */
-export async function loginPerson(bridge: ChatBridge, client: ChatClient): Promise<void> {
+export async function loginPerson(bridge: ChatBridge, client: ChatClient, phone = PERSON_PHONE): Promise<void> {
   await client.start({
-    phoneNumber: PERSON_PHONE,
+    phoneNumber: phone,
     phoneCode: async () => {
-      const code = await bridge.pendingCode(PERSON_PHONE);
+      const code = await bridge.pendingCode(phone);
       if (code === undefined) throw new Error('no login code is waiting');
       return code;
     },

@@ -52,6 +52,7 @@ import { registerSharedMedia } from './methods/shared-media.ts';
 import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
+import { ContactLists } from './contact-lists.ts';
 import { StatusPrivacy } from './status-privacy.ts';
 import { PinnedIndex } from './pinned.ts';
 import { CallbackQueries } from './callback-queries.ts';
@@ -63,6 +64,7 @@ import { registerPins } from './methods/pins.ts';
 import { followNews } from './methods/own-news.ts';
 import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
+import { registerContactList } from './methods/contact-list.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
 import { registerUpdates } from './methods/updates.ts';
@@ -136,11 +138,12 @@ export class ChatLayer {
     const avatars = new AccountAvatars(state, directory, opts.logger);
     const profiles = new AccountProfiles(state, directory, opts.logger);
     const blocked = new BlockedUsers(state, directory, opts.logger);
-    const statusPrivacy = new StatusPrivacy(state, directory, opts.logger);
+    const contacts = new ContactLists(state, directory, opts.logger);
+    const statusPrivacy = new StatusPrivacy(state, directory, opts.logger, contacts);
     const pins = new PinnedIndex(state);
-    await Promise.all([avatars.load(), profiles.load(), blocked.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
-    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy, pins);
+    const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy, pins, contacts);
     const deps: ChatDeps = {
       bus: opts.bus, routing: opts.routing, state, directory, directs, people, box, render, presence,
       pts: new PtsBook(state, box, directory, directs),
@@ -151,7 +154,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, contacts, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -223,6 +226,7 @@ export class ChatLayer {
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);
     registerContacts(methods, this.deps);
+    registerContactList(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);
     registerUpdates(methods, this.deps);

@@ -22,6 +22,7 @@ import type { AccountAvatars } from './account-avatars.ts';
 import type { AccountProfiles } from './account-profiles.ts';
 import type { StatusPrivacy } from './status-privacy.ts';
 import type { PinnedIndex } from './pinned.ts';
+import type { ContactLists } from './contact-lists.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -41,7 +42,7 @@ export const peerUser = (userId: bigint | string): TlObject => ({ _: 'peerUser',
 
 export class Renderer {
   constructor(private readonly directory: Directory, private readonly people: People, private readonly keys: FileKeys,
-    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles, private readonly statusPrivacy?: StatusPrivacy, private readonly pins?: PinnedIndex) {}
+    private readonly presence: PresenceBook, private readonly dcId: number, private readonly directs: DirectChats, private readonly photos?: ProfilePhotos, private readonly avatars?: AccountAvatars, private readonly profiles?: AccountProfiles, private readonly statusPrivacy?: StatusPrivacy, private readonly pins?: PinnedIndex, private readonly contacts?: Pick<ContactLists, 'contactOf'>) {}
 
   /** The Peer a conversation is for one account: the group, or the other party of a private chat. */
   peer(chat: ChatInfo, view: View): TlObject {
@@ -67,12 +68,17 @@ export class Renderer {
   userObject(person: Person, view: View): TlObject {
     const photo = this.photoOfPerson(person);
     const shown = photo !== undefined ? { photo: this.userProfilePhoto(photo) } : {};
+    const id = person.kind === 'account' ? person.account.id : person.puppet.id;
+    // A contact of the viewer's shows to it under the name it saved, as on Telegram.
+    const contact = id === view.account.id ? undefined : this.contacts?.contactOf(view.account.id, id);
+    const saved = contact === undefined ? {} : { contact: true, first_name: contact.first, ...(contact.last !== '' ? { last_name: contact.last } : { last_name: undefined }) };
     if (person.kind === 'account') {
       const a = this.profiles?.shown(person.account) ?? person.account;
       const self = a.id === view.account.id;
       return {
         _: 'user', id: a.id, access_hash: this.keys.peerHash('user', String(a.id)), self, bot: a.bot,
-        first_name: a.firstName, ...(a.lastName !== undefined ? { last_name: a.lastName } : {}),
+        first_name: a.firstName, ...(a.lastName !== undefined ? { last_name: a.lastName } : {}), ...saved,
+        ...(contact !== undefined && this.contacts?.contactOf(a.id, view.account.id) !== undefined ? { mutual_contact: true } : {}),
         ...(a.username !== undefined ? { username: a.username } : {}),
         ...(self && a.phone !== undefined ? { phone: a.phone } : {}),
         ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.statusPrivacy?.shows(a.id, view.account.id) === false ? { _: 'userStatusRecently' } : this.presence.statusOf(a.id, view.now) }),
@@ -80,7 +86,7 @@ export class Renderer {
       };
     }
     const p = person.puppet;
-    return { _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, status: this.presence.statusOf(p.id, view.now), ...shown };
+    return { _: 'user', id: p.id, access_hash: this.keys.peerHash('user', String(p.id)), first_name: p.name, ...saved, status: this.presence.statusOf(p.id, view.now), ...shown };
   }
 
   /** The profile photo a user shows now, if any (a fetched avatar: see profile-photos.ts). */

@@ -1,7 +1,6 @@
 // Who sees when an account is online and was last seen (account.setPrivacy with the key
-// inputPrivacyKeyStatusTimestamp): everybody (the default), "my contacts" or nobody, with users
-// always or never allowed. Nobody is a contact here, so "my contacts" shows it to the allowed
-// users alone; it is kept as chosen so the app shows the choice back. Kept as `privacy:<account>`
+// inputPrivacyKeyStatusTimestamp): everybody (the default), "my contacts" (contact-lists.ts) or
+// nobody, with users always or never allowed. Kept as `privacy:<account>`
 // with what else an account sets for itself (account-records.ts: read at start, consulted without
 // waiting; another instance's change arrives by a note).
 //
@@ -14,6 +13,7 @@ import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { AccountRecords } from './account-records.ts';
+import type { ContactLists } from './contact-lists.ts';
 import type { Directory } from './directory.ts';
 
 /** Users one list (always / never) may name; past it, setPrivacy is refused (PRIVACY_TOO_LONG). */
@@ -51,8 +51,11 @@ export function statusRules(rule: StatusRule): TlObject[] {
 export class StatusPrivacy {
   readonly #records: AccountRecords<StatusRule>;
 
-  constructor(state: StateStore, directory: Directory, logger: Logger) {
+  readonly #contacts: Pick<ContactLists, 'contactOf'> | undefined;
+
+  constructor(state: StateStore, directory: Directory, logger: Logger, contacts?: Pick<ContactLists, 'contactOf'>) {
     this.#records = new AccountRecords(state, directory, logger, 'privacy', parseRule, 'status privacy');
+    this.#contacts = contacts;
   }
 
   load(): Promise<void> {
@@ -71,7 +74,7 @@ export class StatusPrivacy {
     if (rule === undefined) return true;
     const id = String(viewer);
     if (rule.disallow.includes(id)) return false;
-    return rule.base === 'everybody' || rule.allow.includes(id);
+    return rule.base === 'everybody' || rule.allow.includes(id) || (rule.base === 'contacts' && this.#contacts?.contactOf(owner, viewer) !== undefined);
   }
 
   /** Whether the account's status goes to everybody (and so to the other networks). */

@@ -20,6 +20,7 @@ import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
 import type { BlockedUsers } from '../blocked-users.ts';
+import type { ContactLists } from '../contact-lists.ts';
 import type { StatusPrivacy } from '../status-privacy.ts';
 import type { PinnedIndex } from '../pinned.ts';
 import type { CallbackQueries } from '../callback-queries.ts';
@@ -68,6 +69,8 @@ export interface ChatDeps {
   readonly botCommands: BotCommands;
   /** Whom accounts blocked. */
   readonly blocked: BlockedUsers;
+  /** Whom accounts keep as contacts. */
+  readonly contacts: ContactLists;
   readonly statusPrivacy: StatusPrivacy;
   /** The chats' pinned ids as known here (a message's `pinned` flag). */
   readonly pins: PinnedIndex;

@@ -77,8 +77,6 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getSavedHistory', 'user', noMessages);
-  register(methods, deps, 'contacts.getContactIDs', 'user', () => []);
-  register(methods, deps, 'contacts.importContacts', 'user', () => ({ _: 'contacts.importedContacts', imported: [], popular_invites: [], retry_contacts: [], users: [] }));
   register(methods, deps, 'messages.getSponsoredMessages', 'user', () => ({ _: 'messages.sponsoredMessagesEmpty' }));
   // What an app's settings screens ask: no wallpapers, themes, ringtones, emoji lists for photos
   // and backgrounds, recent emoji statuses or logins on websites.

@@ -32,6 +32,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pinned'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), messages: z.array(z.number().int().positive()).min(1).max(100), pinned: z.boolean() }),
   // A user the account blocked or unblocked (blocking.ts): its list here is read again, its sessions told.
   z.object({ kind: z.literal('blocked'), account: z.string().regex(/^\d{1,20}$/), user: z.string().regex(/^\d{1,20}$/), blocked: z.boolean() }),
+  // Contacts the account added, renamed or removed (contact-list.ts): its list here is read again, its sessions told.
+  z.object({ kind: z.literal('contacts'), account: z.string().regex(/^\d{1,20}$/), users: z.array(z.string().regex(/^\d{1,20}$/)).min(1).max(200) }),
   // Who sees the account's status changed (privacy.ts): its rule here is read again, its sessions told.
   z.object({ kind: z.literal('privacy'), account: z.string().regex(/^\d{1,20}$/) }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
@@ -48,11 +50,11 @@ export function tellOtherInstances(deps: ChatDeps, news: OwnNews): void {
 
 export const dialogPeer = (peer: TlObject): TlObject => ({ _: 'dialogPeer', peer });
 
-/** Pushes `updatesAt(view)` (built per layer) with the users and chats of `chats` to the account's sessions here but `skipSession`. */
-async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined): Promise<void> {
+/** Pushes `updatesAt(view)` (built per layer) with `userIds` and the users and chats of `chats` to the account's sessions here but `skipSession`. */
+async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly ChatInfo[], view: View, updatesAt: (at: View) => TlObject[], skipSession: string | undefined, userIds: readonly bigint[] = []): Promise<void> {
   if (!deps.live.reaches(account.id, skipSession)) return;
   // A private chat's peer is a user: the update carries it (a user object reads the same in every layer).
-  const users = await deps.render.users(chats.flatMap((c) => deps.render.usersOfChat(c, view)), view);
+  const users = await deps.render.users([...userIds, ...chats.flatMap((c) => deps.render.usersOfChat(c, view))], view);
   deps.live.push(account.id, (layer) => {
     const at = viewAt(deps, account, layer);
     return { _: 'updates', updates: updatesAt(at), users, chats: deps.render.chatObjects(chats, at), date: at.now, seq: 0 };
@@ -66,7 +68,7 @@ async function tellOwnSessions(deps: ChatDeps, account: Account, chats: readonly
  * and the instances a note reaches tell the same. Undefined when there is nothing to tell (the
  * chat is one the account no longer sees).
  */
-async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>): Promise<{ chats: ChatInfo[]; updatesAt: (at: View) => TlObject[] } | undefined> {
+async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>): Promise<{ chats: ChatInfo[]; users?: bigint[]; updatesAt: (at: View) => TlObject[] } | undefined> {
   const one = (address: string) => chatsSeenOf(deps, account, [address]);
   switch (news.kind) {
     case 'draft': {
@@ -100,6 +102,11 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       const rules = statusRules(deps.statusPrivacy.ruleOf(account.id));
       return { chats: [], updatesAt: () => [{ _: 'updatePrivacy', key: { _: 'privacyKeyStatusTimestamp' }, rules }] };
     }
+    case 'contacts': {
+      // The users as the account sees them now (a contact, its saved name, or neither again).
+      const users = news.users.map(BigInt);
+      return { chats: [], users, updatesAt: () => users.map((id) => ({ _: 'updatePeerSettings', peer: { _: 'peerUser', user_id: id }, settings: { _: 'peerSettings' } })) };
+    }
     case 'blocked': {
       const blocked = news.blocked;
       return { chats: [], updatesAt: () => [{ _: 'updatePeerBlocked', blocked, peer_id: { _: 'peerUser', user_id: BigInt(news.user) } }] };
@@ -132,7 +139,7 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
 async function pushNews(deps: ChatDeps, account: Account, news: Exclude<OwnNews, { kind: 'user' }>, skipSession: string | undefined): Promise<void> {
   if (!deps.live.reaches(account.id, skipSession)) return;
   const built = await newsUpdates(deps, account, news);
-  if (built !== undefined) await tellOwnSessions(deps, account, built.chats, viewAt(deps, account, 0), built.updatesAt, skipSession);
+  if (built !== undefined) await tellOwnSessions(deps, account, built.chats, viewAt(deps, account, 0), built.updatesAt, skipSession, built.users);
 }
 
 /**
@@ -162,6 +169,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   }
   if (news.kind === 'blocked') await deps.blocked.refresh(account.id);
   if (news.kind === 'privacy') await deps.statusPrivacy.refresh(account.id);
+  if (news.kind === 'contacts') await deps.contacts.refresh(account.id);
   if (news.kind === 'pinned') await deps.pins.refresh(news.chat);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.

@@ -1,7 +1,6 @@
 // Small questions clients ask about a chat or a user: who read a message, how many of a group are online
 // (messages.getOnlines), which groups the account shares with someone (messages.getCommonChats),
-// the bar a client shows above a chat (messages.getPeerSettings: nothing to offer here), and the
-// statuses of contacts (contacts.getStatuses: there are no contacts).
+// and the bar a client shows above a chat (messages.getPeerSettings: nothing to offer here).
 import type { MethodRegistry } from '../../api/registry.ts';
 import { accountsOfChat, badRequest, chatOfPeer, intField, liveMessage, objectField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
 import type { Account } from '../directory.ts';
@@ -44,8 +43,6 @@ export function registerPeerInfo(methods: MethodRegistry, deps: ChatDeps): void 
     await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     return { _: 'messages.peerSettings', settings: { _: 'peerSettings' }, chats: [], users: [] };
   });
-
-  register(methods, deps, 'contacts.getStatuses', 'user', () => []);
 }
 
 /**

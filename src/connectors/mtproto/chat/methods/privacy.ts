@@ -18,6 +18,7 @@ import { publishStatus } from './users.ts';
 
 const EVERYONE = 'privacyValueAllowAll';
 const NOBODY = 'privacyValueDisallowAll';
+const CONTACTS = 'privacyValueAllowContacts';
 const STATUS_KEY = 'inputPrivacyKeyStatusTimestamp';
 
 /** The keys the bridge fixes, and their one rule. */
@@ -27,7 +28,8 @@ const FIXED_RULE_OF_KEY: Readonly<Record<string, string>> = {
   inputPrivacyKeyForwards: EVERYONE,
   inputPrivacyKeyVoiceMessages: EVERYONE,
   inputPrivacyKeyPhoneNumber: NOBODY,
-  inputPrivacyKeyAddedByPhone: NOBODY,
+  // Found by number (contacts.importContacts) only by one's own contacts: Telegram's stricter choice.
+  inputPrivacyKeyAddedByPhone: CONTACTS,
   inputPrivacyKeyChatInvite: NOBODY,
   inputPrivacyKeyPhoneCall: NOBODY,
   inputPrivacyKeyPhoneP2P: NOBODY,

@@ -68,9 +68,6 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     return { _: 'photos.photos', photos: photo === undefined ? [] : [deps.render.photo(photo, 0)], users: [] };
   });
 
-  // Everyone reachable is in the bridged groups; nobody is a contact.
-  register(methods, deps, 'contacts.getContacts', 'user', () => ({ _: 'contacts.contacts', contacts: [], saved_count: 0, users: [] }));
-
   // An account's username; else the canonical id of a person of identities.yaml, as the user a
   // private chat with them goes to (contacts.ts: only when one reaches them).
   register(methods, deps, 'contacts.resolveUsername', 'user', async (call, ctx) => {

@@ -1,0 +1,99 @@
+// Each account's contacts (contacts.addContact, importContacts by phone number, deleteContacts),
+// kept as `contacts:<account>` in the chat state with the other things an account sets for
+// itself (account-records.ts: read at start, consulted without waiting, read again in the
+// background; another instance's change arrives by a note). A contact is any user: another
+// account, or a person of another network. It shows to the account that added it under the name
+// it was saved with (as on Telegram), marked as a contact, and as a mutual contact when that user
+// is an account that has the account among its own; status privacy's "my contacts" means them.
+import { z } from 'zod';
+import type { StateStore } from '../../../bus/types.ts';
+import type { Logger } from '../../../core/logger.ts';
+import { AccountRecords } from './account-records.ts';
+import type { Directory } from './directory.ts';
+
+/** Contacts one account may keep; past it, adding is refused (CONTACTS_TOO_MUCH) and an import returns the rest to retry. */
+export const MAX_CONTACTS = 1000;
+
+const ContactSchema = z.object({
+  id: z.string().regex(/^\d{1,20}$/),
+  first: z.string().max(256),
+  last: z.string().max(256),
+  at: z.number().int().nonnegative(),
+});
+const ContactListSchema = z.object({ users: z.array(ContactSchema).max(MAX_CONTACTS) });
+export type Contact = z.infer<typeof ContactSchema>;
+type ContactList = z.infer<typeof ContactListSchema>;
+
+function parseContactList(raw: string): ContactList | undefined {
+  try {
+    return ContactListSchema.parse(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What one change did to a list: users added or renamed, users removed, users that did not fit. */
+export interface ContactsChanged {
+  readonly saved: readonly bigint[];
+  readonly removed: readonly bigint[];
+  readonly full: readonly bigint[];
+}
+
+export class ContactLists {
+  readonly #records: AccountRecords<ContactList>;
+
+  constructor(state: StateStore, directory: Directory, logger: Logger) {
+    this.#records = new AccountRecords(state, directory, logger, 'contacts', parseContactList, 'contacts');
+  }
+
+  load(): Promise<void> {
+    return this.#records.load();
+  }
+
+  /** The contact `owner` keeps for `user`, as known here now (no wait: used on every render). */
+  contactOf(owner: bigint, user: bigint): Contact | undefined {
+    const id = String(user);
+    return this.#records.of(owner)?.users.find((u) => u.id === id);
+  }
+
+  /** The account's contacts as the state holds them, in the order added. */
+  async listOf(owner: bigint): Promise<readonly Contact[]> {
+    return (await this.#records.fresh(owner))?.users ?? [];
+  }
+
+  /**
+   * Saves contacts (a user already there is renamed) and removes others, in one change. Throws
+   * when other writers kept winning.
+   */
+  async change(owner: bigint, save: readonly { user: bigint; first: string; last: string }[], remove: readonly bigint[], at: number): Promise<ContactsChanged> {
+    let outcome: ContactsChanged = { saved: [], removed: [], full: [] };
+    const ok = await this.#records.change(owner, (current) => {
+      const gone = new Set(remove.map(String));
+      const users = (current?.users ?? []).filter((u) => !gone.has(u.id));
+      const removed = (current?.users ?? []).filter((u) => gone.has(u.id)).map((u) => BigInt(u.id));
+      const saved: bigint[] = [];
+      const full: bigint[] = [];
+      for (const c of save) {
+        const id = String(c.user);
+        const i = users.findIndex((u) => u.id === id);
+        if (i >= 0) {
+          if (users[i]!.first !== c.first || users[i]!.last !== c.last) { users[i] = { ...users[i]!, first: c.first, last: c.last }; saved.push(c.user); }
+        } else if (users.length >= MAX_CONTACTS) {
+          full.push(c.user);
+        } else {
+          users.push({ id, first: c.first, last: c.last, at });
+          saved.push(c.user);
+        }
+      }
+      outcome = { saved, removed, full };
+      return saved.length === 0 && removed.length === 0 ? undefined : { users };
+    });
+    if (!ok) throw new Error('the contact list kept changing under us');
+    return outcome;
+  }
+
+  /** Another instance changed the account's list: read it now. */
+  async refresh(owner: bigint): Promise<void> {
+    await this.#records.fresh(owner);
+  }
+}
