@@ -41,6 +41,8 @@ export interface ContactsChanged {
 
 export class ContactLists {
   readonly #records: AccountRecords<ContactList>;
+  /** Each list read, by user id: a render looks a user up in the viewer's list (up to 1,000 long). */
+  readonly #byId = new WeakMap<ContactList, Map<string, Contact>>();
 
   constructor(state: StateStore, directory: Directory, logger: Logger) {
     this.#records = new AccountRecords(state, directory, logger, 'contacts', parseContactList, 'contacts');
@@ -52,8 +54,14 @@ export class ContactLists {
 
   /** The contact `owner` keeps for `user`, as known here now (no wait: used on every render). */
   contactOf(owner: bigint, user: bigint): Contact | undefined {
-    const id = String(user);
-    return this.#records.of(owner)?.users.find((u) => u.id === id);
+    const list = this.#records.of(owner);
+    if (list === undefined) return undefined;
+    let byId = this.#byId.get(list);
+    if (byId === undefined) {
+      byId = new Map(list.users.map((u) => [u.id, u]));
+      this.#byId.set(list, byId);
+    }
+    return byId.get(String(user));
   }
 
   /** The account's contacts as the state holds them, in the order added. */
