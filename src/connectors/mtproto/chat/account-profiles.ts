@@ -78,7 +78,8 @@ export function changedProfile(account: Account, current: OwnProfile | undefined
   };
 }
 
-function clean(s: string): string {
+/** A name or bio as Telegram keeps one: line breaks and control characters become spaces, the ends trimmed. */
+export function clean(s: string): string {
   return s.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
 }
 

@@ -7,7 +7,7 @@ import { phoneDigits } from '../../../../config/schema.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import { MAX_NAME_LENGTH } from '../account-profiles.ts';
+import { MAX_NAME_LENGTH, clean } from '../account-profiles.ts';
 import type { ContactsChanged } from '../contact-lists.ts';
 import type { Account } from '../directory.ts';
 import { peerUser, type View } from '../render.ts';
@@ -19,15 +19,10 @@ import { tellAccount } from './own-news.ts';
 export const MAX_PER_CALL = 100;
 const INT32_MAX = 2 ** 31 - 1;
 
-/** A saved name as Telegram keeps one: line breaks and control characters become spaces, the ends trimmed. */
-function cleanName(s: string | undefined): string {
-  return (s ?? '').replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
-}
-
 /** The name a contact is saved under, or the rpc_error refusing it. */
 function savedName(call: TlObject): { first: string; last: string } | string {
-  const first = cleanName(stringField(call, 'first_name'));
-  const last = cleanName(stringField(call, 'last_name'));
+  const first = clean(stringField(call, 'first_name') ?? '');
+  const last = clean(stringField(call, 'last_name') ?? '');
   if (first === '' && last === '') return 'CONTACT_NAME_EMPTY';
   if ([...first].length > MAX_NAME_LENGTH) return 'FIRST_NAME_INVALID';
   if ([...last].length > MAX_NAME_LENGTH) return 'LASTNAME_INVALID';
