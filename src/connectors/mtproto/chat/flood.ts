@@ -22,6 +22,11 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.forwardMessages': 'send',
   // Finding someone by address remembers them (a write): as costly as a send.
   'contacts.search': 'send',
+  // Contacts are written to the state and told to the other sessions; importing asks about numbers.
+  'contacts.addContact': 'send',
+  'contacts.importContacts': 'send',
+  'contacts.deleteContacts': 'send',
+  'contacts.deleteByPhones': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.deleteHistory': 'send',
