@@ -391,6 +391,34 @@ test('two instances on one Redis: a status hidden on one instance is hidden on t
   });
 });
 
+test('two instances on one Redis: a contact saved on one instance shows under its saved name on the other at once (a note)', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, b, person, ws }) => {
+    const C = (Api as unknown as { contacts: Record<string, new (x: Record<string, unknown>) => object> }).contacts;
+    const U = (Api as unknown as { users: Record<string, new (x: Record<string, unknown>) => object> }).users;
+    // alice writes from WS (on A): bob (on B) saves her as "Ally".
+    const rec = updateRecorder(person);
+    await ws.request({ type: 'join', room: 'lobby' });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hello' } });
+    const from = (await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'hello'))['message'] as { fromId: { userId: { toString(): string } } };
+    const aliceId = BigInt(from.fromId.userId.toString());
+    const aliceOn = async (bridge: ChatBridge) => new Api.InputUser({ userId: bigInt(aliceId.toString()), accessHash: await serverUserHash(bridge, aliceId) });
+    // His session on A, logged in before the change: A has read his (empty) list by then.
+    const there = chatClient(a.mtprotoPort());
+    try {
+      await loginPerson(a, there);
+      const nameThere = async () => ((await there.invoke(new U['GetUsers']!({ id: [await aliceOn(a)] }))) as Array<{ firstName?: string }>)[0]?.firstName;
+      assert.notEqual(await nameThere(), 'Ally');
+      await person.invoke(new C['AddContact']!({ id: await aliceOn(b), firstName: 'Ally', lastName: '', phone: '' }));
+      // Without the note's read, A's copy is up to 30 s old and shows her own name.
+      let name: string | undefined;
+      for (let i = 0; i < 30 && (name = await nameThere()) !== 'Ally'; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(name, 'Ally');
+    } finally {
+      await shutdown(there);
+    }
+  });
+});
+
 test('two instances on one Redis: a press of a bot\'s callback button on B reaches the bot on A, and its answer the presser on B', { timeout: 120_000 }, async () => {
   await withTwoInstances(async ({ bot, person }) => {
     type Ctor = new (x: Record<string, unknown>) => object;
