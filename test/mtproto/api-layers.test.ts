@@ -147,6 +147,10 @@ test('method results are typed by the layer: help.getAppConfig answers JSONValue
   const at158 = lc.encodeResult(158, 'help.getAppConfig', { _: 'help.appConfig', hash: 0, config: json });
   assert.equal(lc.forLayer(158).decode(at158)._, 'help.appConfig');
   // Vector results and Bool.
+  // bots.getBotInfo: two strings before layer 158 (bot-info.ts answers so), an object from 158.
+  const info154 = lc.encodeResult(154, 'bots.getBotInfo', ['about', 'description']);
+  assert.equal(u32(info154), 0x1cb5c415, 'a vector');
+  assert.equal(u32(lc.encodeResult(158, 'bots.getBotInfo', { _: 'bots.botInfo', name: 'n', about: 'a', description: 'd' })), idOf(158, 'bots.botInfo'));
   const users = lc.encodeResult(198, 'users.getUsers', []);
   assert.deepEqual([...users], [0x15, 0xc4, 0xb5, 0x1c, 0, 0, 0, 0]);
   assert.equal(u32(lc.encodeResult(198, 'account.updateStatus', true)), 0x997275b5);

@@ -3,10 +3,10 @@
 // user, where clients list them for "/". Bad commands are refused and change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, BOT_ID, CHAT_ID, bigInt, rpcError, updateRecorder, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type ChatClient } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
-const A = Api as unknown as Record<string, Ctor> & { bots: Record<string, Ctor>; messages: Record<string, Ctor> };
+const A = Api as unknown as Record<string, Ctor> & { bots: Record<string, Ctor>; messages: Record<string, Ctor>; users: Record<string, Ctor> };
 const cmd = (command: string, description: string) => new A['BotCommand']!({ command, description });
 const scope = (name: string, fields: Record<string, unknown> = {}) => new A[name]!(fields);
 const chatPeer = (id = CHAT_ID) => new Api.InputPeerChat({ chatId: bigInt(id) });
@@ -48,6 +48,44 @@ test('a bot\'s commands by scope: shown in the group\'s full chat and the bot\'s
     assert.equal(await rpcError(set(scope('BotCommandScopeChats'), [cmd('ok', 'x')], 'eng')), 'LANG_CODE_INVALID');
     assert.equal(await rpcError(set(scope('BotCommandScopePeer', { peer: chatPeer(4242) }), [cmd('ok', 'x')])), 'PEER_ID_INVALID');
     assert.deepEqual(await groupCommands(person), ['roll']);
+  });
+});
+
+test('what a bot says of itself (bots.setBotInfo / getBotInfo): its about text and description in its full user, a new name everywhere it shows; bad input refused, nothing changed', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
+    const setInfo = (fields: Record<string, unknown>, who = bot) => who.invoke(new A.bots['SetBotInfo']!({ langCode: '', ...fields }));
+    const getInfo = () => bot.invoke(new A.bots['GetBotInfo']!({ langCode: '' })) as Promise<{ name: string; about: string; description: string }>;
+    const botInput = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) });
+    const fullBot = async () => {
+      const full = await person.invoke(new A.users['GetFullUser']!({ id: botInput })) as { fullUser: { about?: string; botInfo?: { description?: string } } };
+      return [full.fullUser.about ?? null, full.fullUser.botInfo?.description ?? null];
+    };
+    const first = await getInfo();
+    assert.deepEqual([first.name, first.about, first.description], ['Relay Bot', '', ''], 'nothing set yet');
+    assert.equal(await setInfo({ about: 'I roll dice', description: 'Line one\nLine two\u0007 ' }), true);
+    assert.deepEqual(await fullBot(), ['I roll dice', 'Line one\nLine two'], 'the description keeps its line break, a control character goes');
+    const info = await getInfo();
+    assert.deepEqual([info.name, info.about, info.description], ['Relay Bot', 'I roll dice', 'Line one\nLine two']);
+
+    // A new name: the person's client and WS see it.
+    assert.equal(await setInfo({ name: 'Dice Bot' }), true);
+    const [shown] = await person.invoke(new A.users['GetUsers']!({ id: [botInput] })) as Array<{ firstName: string }>;
+    assert.equal(shown!.firstName, 'Dice Bot');
+    await bot.sendMessage(-CHAT_ID, { message: 'rolled 4' });
+    const sent = await wsEvent(ws, 'message', (e) => e['text'] === 'rolled 4');
+    assert.equal((sent['sender'] as { name?: string }).name, 'Dice Bot');
+    assert.deepEqual(await fullBot(), ['I roll dice', 'Line one\nLine two'], 'the rest kept');
+
+    // Refused, nothing changed.
+    assert.equal(await rpcError(setInfo({ about: 'x' }, person)), 'USER_BOT_REQUIRED');
+    assert.equal(await rpcError(setInfo({ about: 'x', langCode: 'de' })), 'LANG_CODE_NOT_SUPPORTED');
+    assert.equal(await rpcError(setInfo({ about: 'x'.repeat(121) })), 'ABOUT_TOO_LONG');
+    assert.equal(await rpcError(setInfo({ description: 'x'.repeat(513) })), 'BOT_DESCRIPTION_INVALID');
+    assert.equal(await rpcError(setInfo({ name: ' ' })), 'FIRST_NAME_INVALID');
+    const bob = new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: await serverUserHash(bridge, BigInt(PERSON_ID)) });
+    assert.equal(await rpcError(setInfo({ bot: bob, about: 'x' })), 'BOT_INVALID');
+    const after = await getInfo();
+    assert.deepEqual([after.name, after.about, after.description], ['Dice Bot', 'I roll dice', 'Line one\nLine two']);
   });
 });
 

@@ -161,6 +161,9 @@ test('@mtproto/core: a bot\'s own things in its shapes (commands, a draft, a pin
     assert.equal(await s.call('bots.setBotCommands', { scope: { _: 'botCommandScopeDefault' }, lang_code: '', commands: [{ _: 'botCommand', command: 'start', description: 'Start' }] }), true);
     const commands = list(await s.call('bots.getBotCommands', { scope: { _: 'botCommandScopeDefault' }, lang_code: '' }));
     assert.deepEqual(commands.map((c) => c['command']), ['start']);
+    assert.equal(await s.call('bots.setBotInfo', { lang_code: '', about: 'core bot', description: 'from @mtproto/core' }), true);
+    const info = await s.call('bots.getBotInfo', { lang_code: '' });
+    assert.deepEqual([info._, info['about'], info['description']], ['bots.botInfo', 'core bot', 'from @mtproto/core']);
 
     assert.equal(await s.call('messages.saveDraft', { peer: PEER, message: 'half written' }), true);
     const drafts = await s.call('messages.getAllDrafts');

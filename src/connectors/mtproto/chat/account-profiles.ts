@@ -8,9 +8,11 @@ import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
 import type { Account, Directory } from './directory.ts';
 
-/** Telegram's limits: 64 characters per name, 70 for the bio (non-premium). */
+/** Telegram's limits: 64 characters per name, 70 for the bio (non-premium), 120 for a bot's, 512 for a bot's description. */
 export const MAX_NAME_LENGTH = 64;
 export const MAX_ABOUT_LENGTH = 70;
+export const MAX_BOT_ABOUT_LENGTH = 120;
+export const MAX_DESCRIPTION_LENGTH = 512;
 
 /** What an account set itself; a part it never set shows what config.yaml gives. */
 export interface OwnProfile {
@@ -19,6 +21,8 @@ export interface OwnProfile {
   readonly about?: string;
   /** null: it removed its username. */
   readonly username?: string | null;
+  /** A bot's description: what its empty private chat shows ("What can this bot do?"). */
+  readonly description?: string;
 }
 
 /** What a client asked to change; a field left out keeps its value. */
@@ -26,6 +30,7 @@ export interface ProfileChange {
   readonly firstName?: string;
   readonly lastName?: string;
   readonly about?: string;
+  readonly description?: string;
 }
 
 export class AccountProfiles extends AccountRecords<OwnProfile> {
@@ -42,6 +47,11 @@ export class AccountProfiles extends AccountRecords<OwnProfile> {
   about(account: Account): string | undefined {
     return this.of(account.id)?.about;
   }
+
+  /** A bot's description, if it set one. */
+  description(account: Account): string | undefined {
+    return this.of(account.id)?.description;
+  }
 }
 
 /** An account with what it set over what config.yaml gives. */
@@ -57,9 +67,10 @@ export function shownWith(account: Account, own: OwnProfile | undefined): Accoun
 /**
  * The profile after a change, or the rpc_error message that refuses it: an empty first name
  * (`FIRST_NAME_INVALID`), a name longer than 64 characters (`FIRST_NAME_INVALID` /
- * `LASTNAME_INVALID`), a bio longer than 70 (`ABOUT_TOO_LONG`). Line breaks and control
- * characters become spaces and the ends are trimmed, as Telegram does; an empty last name or bio
- * is none.
+ * `LASTNAME_INVALID`), a bio longer than 70, a bot's than 120 (`ABOUT_TOO_LONG`), a bot's
+ * description longer than 512 (`BOT_DESCRIPTION_INVALID`). Line breaks (but in a description) and
+ * control characters become spaces and the ends are trimmed, as Telegram does; an empty last
+ * name, bio or description is none.
  */
 export function changedProfile(account: Account, current: OwnProfile | undefined, change: ProfileChange): OwnProfile | string {
   const shown = shownWith(account, current);
@@ -67,14 +78,17 @@ export function changedProfile(account: Account, current: OwnProfile | undefined
   const first = change.firstName !== undefined ? clean(change.firstName) : shown.firstName;
   const last = change.lastName !== undefined ? clean(change.lastName) : shown.lastName;
   const about = change.about !== undefined ? clean(change.about) : current?.about;
+  const description = change.description !== undefined ? change.description.replace(/[^\P{Cc}\n]+/gu, ' ').trim() : current?.description;
   if (first === '' || [...first].length > MAX_NAME_LENGTH) return 'FIRST_NAME_INVALID';
   if (last !== undefined && [...last].length > MAX_NAME_LENGTH) return 'LASTNAME_INVALID';
-  if (about !== undefined && [...about].length > MAX_ABOUT_LENGTH) return 'ABOUT_TOO_LONG';
+  if (about !== undefined && [...about].length > (account.bot ? MAX_BOT_ABOUT_LENGTH : MAX_ABOUT_LENGTH)) return 'ABOUT_TOO_LONG';
+  if (description !== undefined && [...description].length > MAX_DESCRIPTION_LENGTH) return 'BOT_DESCRIPTION_INVALID';
   const name = renamed ? { first, ...(last ? { last } : {}) } : current?.name;
   return {
     ...(name !== undefined ? { name } : {}),
     ...(about ? { about } : {}),
     ...(current?.username !== undefined ? { username: current.username } : {}),
+    ...(description ? { description } : {}),
   };
 }
 
@@ -90,11 +104,12 @@ function parseProfile(raw: string): OwnProfile | undefined {
     const v = JSON.parse(raw) as Record<string, unknown> | null;
     if (typeof v !== 'object' || v === null || !optionalString(v['about'])) return undefined;
     const about = typeof v['about'] === 'string' && v['about'] !== '' ? { about: v['about'] } : {};
+    const description = typeof v['description'] === 'string' && v['description'] !== '' ? { description: v['description'] } : {};
     const username = typeof v['username'] === 'string' || v['username'] === null ? { username: v['username'] } : {};
     const n = v['name'] as Record<string, unknown> | undefined;
     if (n !== undefined && (typeof n !== 'object' || n === null || typeof n['first'] !== 'string' || n['first'] === '' || !optionalString(n['last']))) return undefined;
     const name = n !== undefined ? { name: { first: n['first'] as string, ...(typeof n['last'] === 'string' && n['last'] !== '' ? { last: n['last'] } : {}) } } : {};
-    return { ...name, ...about, ...username };
+    return { ...name, ...about, ...username, ...description };
   } catch {
     return undefined;
   }

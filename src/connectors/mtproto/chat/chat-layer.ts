@@ -65,6 +65,7 @@ import { followNews } from './methods/own-news.ts';
 import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerContactList } from './methods/contact-list.ts';
+import { registerBotInfo } from './methods/bot-info.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
 import { registerUpdates } from './methods/updates.ts';
@@ -227,6 +228,7 @@ export class ChatLayer {
     registerPins(methods, this.deps);
     registerContacts(methods, this.deps);
     registerContactList(methods, this.deps);
+    registerBotInfo(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);
     registerUpdates(methods, this.deps);

@@ -38,6 +38,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'account.updateProfile': 'send',
   'account.updateUsername': 'send',
   'bots.setBotCommands': 'send',
+  'bots.setBotInfo': 'send',
   'bots.resetBotCommands': 'send',
   'messages.saveDraft': 'send',
   'messages.toggleDialogPin': 'send',

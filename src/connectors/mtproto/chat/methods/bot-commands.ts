@@ -48,12 +48,12 @@ function botOf(account: Account): Account {
   return account;
 }
 
-/** A bot's botInfo with the commands a chat shows (most specific scope first). */
+/** A bot's botInfo with its description (bot-info.ts) and the commands a chat shows (most specific scope first). */
 export async function botInfoOf(deps: ChatDeps, bot: Account, chat: ChatInfo | undefined): Promise<TlObject> {
   const scopes = chat === undefined ? ['default'] : [`peer:${chat.address}`, chat.direct !== undefined ? 'users' : 'chats', 'default'];
   const commands = await deps.botCommands.shown(bot.id, scopes);
   return {
-    _: 'botInfo', user_id: bot.id, description: '', menu_button: { _: 'botMenuButtonCommands' },
+    _: 'botInfo', user_id: bot.id, description: deps.profiles.description(bot) ?? '', menu_button: { _: 'botMenuButtonCommands' },
     commands: commands.map((c) => ({ _: 'botCommand', command: c.command, description: c.description })),
   };
 }

@@ -1,0 +1,53 @@
+// What a bot says of itself (bots.setBotInfo, bots.getBotInfo): its name, its about text (its
+// profile's bio) and its description (what its empty private chat shows people). Kept with the
+// profile an account sets itself (account-profiles.ts); a new name shows wherever the bot shows,
+// and the accounts that see it are told at once. One language: the default (lang_code empty).
+import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import { changedProfile, type ProfileChange } from '../account-profiles.ts';
+import type { Account } from '../directory.ts';
+import { announceUser } from './announce-user.ts';
+import { badRequest, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
+
+/** The bot a call is about: the caller itself (named or not); a bot may not set another's. */
+async function botOfCall(deps: ChatDeps, account: Account, call: TlObject): Promise<Account> {
+  if (!account.bot) throw badRequest('USER_BOT_REQUIRED');
+  const named = objectField(call, 'bot');
+  if (named !== undefined && await userOfInput(deps, account, named) !== account.id) throw badRequest('BOT_INVALID');
+  // Localised texts are not kept: the default language only.
+  if ((stringField(call, 'lang_code') ?? '') !== '') throw badRequest('LANG_CODE_NOT_SUPPORTED');
+  return account;
+}
+
+export function registerBotInfo(methods: MethodRegistry, deps: ChatDeps): void {
+  register(methods, deps, 'bots.setBotInfo', 'user', async (call, ctx) => {
+    const bot = await botOfCall(deps, viewOf(deps, ctx).account, call);
+    const name = stringField(call, 'name');
+    const about = stringField(call, 'about');
+    const description = stringField(call, 'description');
+    const change: ProfileChange = { ...(name !== undefined ? { firstName: name, lastName: '' } : {}), ...(about !== undefined ? { about } : {}), ...(description !== undefined ? { description } : {}) };
+    let refused: string | undefined;
+    const written = await deps.profiles.change(bot.id, (current) => {
+      const profile = changedProfile(bot, current, change);
+      refused = typeof profile === 'string' ? profile : undefined;
+      return typeof profile === 'string' ? undefined : profile;
+    });
+    if (refused !== undefined) throw badRequest(refused);
+    if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
+    if (name !== undefined) await announceUser(deps, bot, 'name');
+    return true;
+  });
+
+  register(methods, deps, 'bots.getBotInfo', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const bot = await botOfCall(deps, view.account, call);
+    const own = await deps.profiles.fresh(bot.id);
+    const shown = deps.profiles.shown(bot);
+    const about = own?.about ?? '';
+    const description = own?.description ?? '';
+    // Layers before 158 answer the two texts as a vector.
+    if (!view.schema.byName.has('bots.botInfo')) return [about, description];
+    return { _: 'bots.botInfo', name: [shown.firstName, shown.lastName].filter((s) => s !== undefined && s !== '').join(' '), about, description };
+  });
+}
