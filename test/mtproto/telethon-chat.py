@@ -127,6 +127,13 @@ async def person(port, n, e, phone, chat_id):
     await client(functions.contacts.UnblockRequest(id=alice))
     after = await client(functions.contacts.GetBlockedRequest(offset=0, limit=10))
     say('blocked', ids=[b.peer_id.user_id for b in blocked.blocked], after=len(after.blocked))
+    # Saved as a contact in layer 144, listed under the saved name, then removed.
+    added = await client(functions.contacts.AddContactRequest(id=alice, first_name='Ally', last_name='', phone=''))
+    contacts = await client(functions.contacts.GetContactsRequest(hash=0))
+    await client(functions.contacts.DeleteContactsRequest(id=[alice]))
+    left = await client(functions.contacts.GetContactsRequest(hash=0))
+    say('contact', added=[[u.first_name, bool(u.contact)] for u in added.users], listed=[[c.user_id, c.mutual] for c in contacts.contacts],
+        names=[u.first_name for u in contacts.users], after=len(left.contacts))
     renamed = await client(functions.account.UpdateProfileRequest(first_name='Tele', last_name='Thon'))
     say('renamed', first=renamed.first_name, last=renamed.last_name)
     await client.log_out()

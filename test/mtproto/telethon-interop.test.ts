@@ -201,6 +201,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.match(String(got['name']), /^Alice/);
     await telethon.step('private-answered');
     assert.deepEqual(await telethon.step('blocked'), { step: 'blocked', ids: [Number(puppetIdOf('websocket:alice'))], after: 0 });
+    assert.deepEqual(await telethon.step('contact'), { step: 'contact', added: [['Ally', true]], listed: [[Number(puppetIdOf('websocket:alice')), false]], names: ['Ally'], after: 0 }, 'a contact in layer 144');
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
     assert.deepEqual(await telethon.step('renamed'), { step: 'renamed', first: 'Tele', last: 'Thon' });
