@@ -35,7 +35,18 @@ test('contacts: added from a person of another network and from an account, show
     const aliceId = msg.fromId.userId.toString();
     const alice = new Api.InputUser({ userId: bigInt(aliceId), accessHash: await serverUserHash(bridge, BigInt(aliceId)) });
     const add = (who: ChatClient, id: unknown, firstName: string, lastName = '') => who.invoke(new C['AddContact']!({ id, firstName, lastName, phone: '' })) as Promise<{ users: User[] }>;
+    // Her private chat offers the bar to add her or block her (not the bot's, not a group's).
+    const M = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+    const bar = async (peer: unknown) => {
+      const s = (await bob.invoke(new M['GetPeerSettings']!({ peer })) as { settings: { addContact?: boolean; blockContact?: boolean } }).settings;
+      return [s.addContact ?? false, s.blockContact ?? false];
+    };
+    const alicePeer = new Api.InputPeerUser({ userId: bigInt(aliceId), accessHash: await serverUserHash(bridge, BigInt(aliceId)) });
+    assert.deepEqual(await bar(alicePeer), [true, true]);
+    assert.deepEqual(await bar(new Api.InputPeerUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(bridge, BigInt(BOT_ID)) })), [false, false], 'a bot: none');
+    assert.deepEqual(await bar(new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) })), [false, false], 'a group: none');
     const added = await add(bob, alice, '  Ally\n', 'WS');
+    assert.deepEqual(await bar(alicePeer), [false, false], 'a contact: none');
     assert.deepEqual(added.users.map((u) => [u.id.toString(), u.firstName, u.lastName, u.contact, u.mutualContact ?? false]), [[aliceId, 'Ally', 'WS', true, false]]);
     assert.deepEqual(await contactsOf(bob), [[aliceId, 'Ally', 'WS', false]]);
     const ids = await bob.invoke(new C['GetContactIDs']!({ hash: bigInt(0) })) as number[];
@@ -86,7 +97,13 @@ test('contacts: added from a person of another network and from an account, show
         const told = updateRecorder(second);
         const removed = await bob.invoke(new C['DeleteContacts']!({ id: [alice] })) as { users: User[] };
         assert.deepEqual(removed.users.map((u) => [u.firstName === 'Ally', u.contact ?? false]), [[false, false]]);
-        await told.next((u) => u.className === 'UpdatePeerSettings' && String((u['peer'] as { userId: unknown }).userId) === aliceId);
+        const settings = await told.next((u) => u.className === 'UpdatePeerSettings' && String((u['peer'] as { userId: unknown }).userId) === aliceId);
+        assert.equal((settings['settings'] as { addContact?: boolean }).addContact, true, 'the bar is back');
+        // Dismissed: gone for good, on his other session too.
+        assert.equal(await bob.invoke(new M['HidePeerSettingsBar']!({ peer: alicePeer })), true);
+        assert.deepEqual(await bar(alicePeer), [false, false]);
+        const hidden = await told.next((u) => u.className === 'UpdatePeerSettings' && String((u['peer'] as { userId: unknown }).userId) === aliceId);
+        assert.equal((hidden['settings'] as { addContact?: boolean }).addContact ?? false, false);
       });
       assert.equal(await bob.invoke(new C['DeleteByPhones']!({ phones: [CAROL_PHONE] })), true);
       assert.deepEqual(await contactsOf(bob), []);

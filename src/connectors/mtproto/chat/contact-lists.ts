@@ -10,6 +10,7 @@ import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
 import type { Directory } from './directory.ts';
+import type { TlObject } from '../tl/codec.ts';
 
 /** Contacts one account may keep; past it, adding is refused (CONTACTS_TOO_MUCH) and an import returns the rest to retry. */
 export const MAX_CONTACTS = 1000;
@@ -20,7 +21,13 @@ const ContactSchema = z.object({
   last: z.string().max(256),
   at: z.number().int().nonnegative(),
 });
-const ContactListSchema = z.object({ users: z.array(ContactSchema).max(MAX_CONTACTS) });
+/** Users whose "add contact / block" bar an account dismissed (messages.hidePeerSettingsBar), at most this many (the oldest go). */
+export const MAX_BARS_HIDDEN = 1000;
+
+const ContactListSchema = z.object({
+  users: z.array(ContactSchema).max(MAX_CONTACTS),
+  barHidden: z.array(z.string().regex(/^\d{1,20}$/)).max(MAX_BARS_HIDDEN).optional(),
+});
 export type Contact = z.infer<typeof ContactSchema>;
 type ContactList = z.infer<typeof ContactListSchema>;
 
@@ -30,6 +37,15 @@ function parseContactList(raw: string): ContactList | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The bar `owner`'s client shows over its private chat with `user` (PeerSettings): add them as a
+ * contact, block them, report spam; none with a bot, oneself, a contact, or once dismissed.
+ */
+export function peerSettingsOf(contacts: ContactLists, directory: Directory, owner: bigint, user: bigint): TlObject {
+  const bar = directory.account(user)?.bot !== true && contacts.offersBar(owner, user);
+  return { _: 'peerSettings', ...(bar ? { add_contact: true, block_contact: true, report_spam: true } : {}) };
 }
 
 /** What one change did to a list: users added or renamed, users removed, users that did not fit. */
@@ -64,6 +80,28 @@ export class ContactLists {
     return byId.get(String(user));
   }
 
+  /**
+   * Whether `owner`'s private chat with `user` offers the bar to add them as a contact or block
+   * them (as Telegram's apps show it): someone not among its contacts, whose bar it did not dismiss.
+   */
+  offersBar(owner: bigint, user: bigint): boolean {
+    if (owner === user || this.contactOf(owner, user) !== undefined) return false;
+    return !(this.#records.of(owner)?.barHidden?.includes(String(user)) ?? false);
+  }
+
+  /** Dismisses the bar of `owner`'s chat with `user`; false when it was dismissed already. Throws when other writers kept winning. */
+  async hideBar(owner: bigint, user: bigint): Promise<boolean> {
+    const id = String(user);
+    let changed = false;
+    const ok = await this.#records.change(owner, (current) => {
+      const hidden = current?.barHidden ?? [];
+      changed = !hidden.includes(id);
+      return changed ? { users: current?.users ?? [], barHidden: [...hidden, id].slice(-MAX_BARS_HIDDEN) } : undefined;
+    });
+    if (!ok) throw new Error('the contact list kept changing under us');
+    return changed;
+  }
+
   /** The account's contacts as the state holds them, in the order added. */
   async listOf(owner: bigint): Promise<readonly Contact[]> {
     return (await this.#records.fresh(owner))?.users ?? [];
@@ -94,7 +132,7 @@ export class ContactLists {
         }
       }
       outcome = { saved, removed, full };
-      return saved.length === 0 && removed.length === 0 ? undefined : { users };
+      return saved.length === 0 && removed.length === 0 ? undefined : { users, ...(current?.barHidden !== undefined ? { barHidden: current.barHidden } : {}) };
     });
     if (!ok) throw new Error('the contact list kept changing under us');
     return outcome;

@@ -27,6 +27,7 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'contacts.importContacts': 'send',
   'contacts.deleteContacts': 'send',
   'contacts.deleteByPhones': 'send',
+  'messages.hidePeerSettingsBar': 'send',
   'messages.editMessage': 'send',
   'messages.deleteMessages': 'send',
   'messages.deleteHistory': 'send',

@@ -8,10 +8,10 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { MAX_NAME_LENGTH, clean } from '../account-profiles.ts';
-import type { ContactsChanged } from '../contact-lists.ts';
+import { peerSettingsOf, type ContactsChanged } from '../contact-lists.ts';
 import type { Account } from '../directory.ts';
 import { peerUser, type View } from '../render.ts';
-import { badRequest, listField, objectField, register, stringField, updatesOf, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, listField, objectField, register, stringField, updatesOf, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { objects } from './message-input.ts';
 import { tellAccount } from './own-news.ts';
 
@@ -55,7 +55,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
     if (users.length > 0) await tellAccount(deps, account, { kind: 'contacts', account: String(account.id), users }, ctx.channel?.key);
     return changed;
   };
-  const peerSettings = (ids: readonly bigint[]): TlObject[] => ids.map((id) => ({ _: 'updatePeerSettings', peer: peerUser(id), settings: { _: 'peerSettings' } }));
+  const peerSettings = (account: Account, ids: readonly bigint[]): TlObject[] => ids.map((id) => ({ _: 'updatePeerSettings', peer: peerUser(id), settings: peerSettingsOf(deps.contacts, deps.directory, account.id, id) }));
 
   register(methods, deps, 'contacts.addContact', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
@@ -66,7 +66,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
     if (typeof name === 'string') throw badRequest(name);
     const changed = await change(ctx, view.account, [{ user, ...name }], []);
     if (changed.full.length > 0) throw badRequest('CONTACTS_TOO_MUCH');
-    return updatesOf(deps, view, peerSettings([user]), [user], []);
+    return updatesOf(deps, view, peerSettings(view.account, [user]), [user], []);
   });
 
   register(methods, deps, 'contacts.importContacts', 'user', async (call, ctx) => {
@@ -101,7 +101,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
       if (id !== undefined) ids.push(id);
     }
     const changed = await change(ctx, view.account, [], ids);
-    return updatesOf(deps, view, peerSettings(changed.removed), changed.removed, []);
+    return updatesOf(deps, view, peerSettings(view.account, changed.removed), changed.removed, []);
   });
 
   register(methods, deps, 'contacts.deleteByPhones', 'user', async (call, ctx) => {
@@ -113,6 +113,22 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
       return other === undefined ? [] : [other.id];
     });
     if (ids.length > 0) await change(ctx, view.account, [], ids);
+    return true;
+  });
+
+  // The bar over a private chat (peerSettingsOf), dismissed for good; a group has none.
+  register(methods, deps, 'messages.hidePeerSettingsBar', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const user = deps.render.usersOfChat(chat, view)[0];
+    if (user === undefined) return true;
+    let hidden: boolean;
+    try {
+      hidden = await deps.contacts.hideBar(view.account.id, user);
+    } catch {
+      throw new RpcError(420, 'FLOOD_WAIT_1');
+    }
+    if (hidden) await tellAccount(deps, view.account, { kind: 'contacts', account: String(view.account.id), users: [String(user)] }, ctx.channel?.key);
     return true;
   });
 

@@ -13,6 +13,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
 import { draftObject } from '../drafts.ts';
 import { statusRules } from '../status-privacy.ts';
+import { peerSettingsOf } from '../contact-lists.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
@@ -32,7 +33,7 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pinned'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512), messages: z.array(z.number().int().positive()).min(1).max(100), pinned: z.boolean() }),
   // A user the account blocked or unblocked (blocking.ts): its list here is read again, its sessions told.
   z.object({ kind: z.literal('blocked'), account: z.string().regex(/^\d{1,20}$/), user: z.string().regex(/^\d{1,20}$/), blocked: z.boolean() }),
-  // Contacts the account added, renamed or removed (contact-list.ts): its list here is read again, its sessions told.
+  // Contacts the account added, renamed or removed, or a bar it dismissed (contact-list.ts): its list here is read again, its sessions told.
   z.object({ kind: z.literal('contacts'), account: z.string().regex(/^\d{1,20}$/), users: z.array(z.string().regex(/^\d{1,20}$/)).min(1).max(200) }),
   // Who sees the account's status changed (privacy.ts): its rule here is read again, its sessions told.
   z.object({ kind: z.literal('privacy'), account: z.string().regex(/^\d{1,20}$/) }),
@@ -105,7 +106,7 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
     case 'contacts': {
       // The users as the account sees them now (a contact, its saved name, or neither again).
       const users = news.users.map(BigInt);
-      return { chats: [], users, updatesAt: () => users.map((id) => ({ _: 'updatePeerSettings', peer: { _: 'peerUser', user_id: id }, settings: { _: 'peerSettings' } })) };
+      return { chats: [], users, updatesAt: () => users.map((id) => ({ _: 'updatePeerSettings', peer: { _: 'peerUser', user_id: id }, settings: peerSettingsOf(deps.contacts, deps.directory, account.id, id) })) };
     }
     case 'blocked': {
       const blocked = news.blocked;

@@ -1,9 +1,11 @@
 // Small questions clients ask about a chat or a user: who read a message, how many of a group are online
 // (messages.getOnlines), which groups the account shares with someone (messages.getCommonChats),
-// and the bar a client shows above a chat (messages.getPeerSettings: nothing to offer here).
+// and the bar a client shows above a private chat (messages.getPeerSettings: add as a contact,
+// block, report; contact-lists.ts).
 import type { MethodRegistry } from '../../api/registry.ts';
 import { accountsOfChat, badRequest, chatOfPeer, intField, liveMessage, objectField, register, userOfInput, viewOf, type ChatDeps } from './common.ts';
 import type { Account } from '../directory.ts';
+import { peerSettingsOf } from '../contact-lists.ts';
 
 /** Groups getCommonChats answers at most (Telegram's cap). */
 export const MAX_COMMON_CHATS = 100;
@@ -40,8 +42,10 @@ export function registerPeerInfo(methods: MethodRegistry, deps: ChatDeps): void 
 
   register(methods, deps, 'messages.getPeerSettings', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    await chatOfPeer(deps, view.account, objectField(call, 'peer'));
-    return { _: 'messages.peerSettings', settings: { _: 'peerSettings' }, chats: [], users: [] };
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const user = deps.render.usersOfChat(chat, view)[0];
+    const settings = user === undefined ? { _: 'peerSettings' } : peerSettingsOf(deps.contacts, deps.directory, view.account.id, user);
+    return { _: 'messages.peerSettings', settings, chats: [], users: await deps.render.users(user === undefined ? [] : [user], view) };
   });
 }
 

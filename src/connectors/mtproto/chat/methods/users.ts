@@ -5,6 +5,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import { checked, originOf, actorOf } from '../inbound.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import { someoneOf, userFor } from './contacts.ts';
+import { peerSettingsOf } from '../contact-lists.ts';
 import { commonGroups } from './peer-info.ts';
 import { pinnedOf } from '../pinned.ts';
 import { botInfoOf } from './bot-commands.ts';
@@ -48,7 +49,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
     return {
       _: 'users.userFull',
       full_user: {
-        _: 'userFull', id, settings: { _: 'peerSettings' }, notify_settings: { _: 'peerNotifySettings' }, common_chats_count: commonGroups(deps, view.account, id).length,
+        _: 'userFull', id, settings: peerSettingsOf(deps.contacts, deps.directory, view.account.id, id), notify_settings: { _: 'peerNotifySettings' }, common_chats_count: commonGroups(deps, view.account, id).length,
         ...(deps.blocked.blocks(view.account.id, id) ? { blocked: true } : {}),
         ...(about !== undefined ? { about } : {}),
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
