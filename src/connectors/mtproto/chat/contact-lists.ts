@@ -5,6 +5,7 @@
 // account, or a person of another network. It shows to the account that added it under the name
 // it was saved with (as on Telegram), marked as a contact, and as a mutual contact when that user
 // is an account that has the account among its own; status privacy's "my contacts" means them.
+// The same record keeps whose private chats' "add contact / block" bar the account dismissed.
 import { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -14,6 +15,8 @@ import type { TlObject } from '../tl/codec.ts';
 
 /** Contacts one account may keep; past it, adding is refused (CONTACTS_TOO_MUCH) and an import returns the rest to retry. */
 export const MAX_CONTACTS = 1000;
+/** Users whose "add contact / block" bar an account dismissed (messages.hidePeerSettingsBar), at most this many (the oldest go). */
+export const MAX_BARS_HIDDEN = 1000;
 
 const ContactSchema = z.object({
   id: z.string().regex(/^\d{1,20}$/),
@@ -21,9 +24,6 @@ const ContactSchema = z.object({
   last: z.string().max(256),
   at: z.number().int().nonnegative(),
 });
-/** Users whose "add contact / block" bar an account dismissed (messages.hidePeerSettingsBar), at most this many (the oldest go). */
-export const MAX_BARS_HIDDEN = 1000;
-
 const ContactListSchema = z.object({
   users: z.array(ContactSchema).max(MAX_CONTACTS),
   barHidden: z.array(z.string().regex(/^\d{1,20}$/)).max(MAX_BARS_HIDDEN).optional(),
