@@ -3,11 +3,11 @@
 // profile an account sets itself (account-profiles.ts); a new name shows wherever the bot shows,
 // and the accounts that see it are told at once. One language: the default (lang_code empty).
 import type { MethodRegistry } from '../../api/registry.ts';
-import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import { changedProfile, type ProfileChange } from '../account-profiles.ts';
+import type { ProfileChange } from '../account-profiles.ts';
 import type { Account } from '../directory.ts';
 import { announceUser } from './announce-user.ts';
+import { changeOwnProfile } from './own-profile.ts';
 import { badRequest, objectField, register, stringField, userOfInput, viewOf, type ChatDeps } from './common.ts';
 
 /** The bot a call is about: the caller itself (named or not); a bot may not set another's. */
@@ -27,14 +27,7 @@ export function registerBotInfo(methods: MethodRegistry, deps: ChatDeps): void {
     const about = stringField(call, 'about');
     const description = stringField(call, 'description');
     const change: ProfileChange = { ...(name !== undefined ? { firstName: name, lastName: '' } : {}), ...(about !== undefined ? { about } : {}), ...(description !== undefined ? { description } : {}) };
-    let refused: string | undefined;
-    const written = await deps.profiles.change(bot.id, (current) => {
-      const profile = changedProfile(bot, current, change);
-      refused = typeof profile === 'string' ? profile : undefined;
-      return typeof profile === 'string' ? undefined : profile;
-    });
-    if (refused !== undefined) throw badRequest(refused);
-    if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
+    await changeOwnProfile(deps, bot, change);
     if (name !== undefined) await announceUser(deps, bot, 'name');
     return true;
   });

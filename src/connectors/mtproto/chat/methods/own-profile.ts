@@ -2,11 +2,24 @@
 // wherever the account shows (account-profiles.ts); the accounts that see it are told at once.
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
-import { changedProfile } from '../account-profiles.ts';
+import { changedProfile, type ProfileChange } from '../account-profiles.ts';
+import type { Account } from '../directory.ts';
 import { announceUser } from './announce-user.ts';
 
 export { nameUpdate } from './announce-user.ts';
 import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
+
+/** Changes what the account set of its profile (changedProfile's checks: a refusal is its rpc_error); FLOOD_WAIT_1 when other writers kept winning. */
+export async function changeOwnProfile(deps: ChatDeps, account: Account, change: ProfileChange): Promise<void> {
+  let refused: string | undefined;
+  const written = await deps.profiles.change(account.id, (current) => {
+    const profile = changedProfile(account, current, change);
+    refused = typeof profile === 'string' ? profile : undefined;
+    return typeof profile === 'string' ? undefined : profile;
+  });
+  if (refused !== undefined) throw badRequest(refused);
+  if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
+}
 
 export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'account.updateProfile', 'user', async (call, ctx) => {
@@ -15,15 +28,7 @@ export function registerOwnProfile(methods: MethodRegistry, deps: ChatDeps): voi
     const first = stringField(call, 'first_name');
     const last = stringField(call, 'last_name');
     const about = stringField(call, 'about');
-    const change = { ...(first !== undefined ? { firstName: first } : {}), ...(last !== undefined ? { lastName: last } : {}), ...(about !== undefined ? { about } : {}) };
-    let refused: string | undefined;
-    const written = await deps.profiles.change(account.id, (current) => {
-      const profile = changedProfile(account, current, change);
-      refused = typeof profile === 'string' ? profile : undefined;
-      return typeof profile === 'string' ? undefined : profile;
-    });
-    if (refused !== undefined) throw badRequest(refused);
-    if (!written) throw new RpcError(420, 'FLOOD_WAIT_1');
+    await changeOwnProfile(deps, account, { ...(first !== undefined ? { firstName: first } : {}), ...(last !== undefined ? { lastName: last } : {}), ...(about !== undefined ? { about } : {}) });
     await announceUser(deps, account, 'name');
     return deps.render.userObject({ kind: 'account', account }, view);
   });
