@@ -91,9 +91,10 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     assert.equal(plain.replyMarkup ?? undefined, undefined);
 
     // Keyboards MTProto clients cannot be given as they are keep the lines for them too: a reply
-    // keyboard, and an inline one with a button of another kind. Callback data over 64 bytes is refused.
+    // keyboard asking for a phone number, and an inline one with a button of another kind.
+    // Callback data over 64 bytes is refused.
     for (const [text, kb] of [
-      ['reply kb', new A['ReplyKeyboardMarkup']!({ rows: [row(new A['KeyboardButton']!({ text: 'Hi' }))] })],
+      ['reply kb', new A['ReplyKeyboardMarkup']!({ rows: [row(new A['KeyboardButton']!({ text: 'Hi' }), new A['KeyboardButtonRequestPhone']!({ text: 'My number' }))] })],
       ['switch kb', markup(row(callback('Go'), new A['KeyboardButtonSwitchInline']!({ text: 'Share', query: 'x' })))],
     ] as const) {
       await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: text, randomId: bigInt(Math.floor(Math.random() * 1e12)), replyMarkup: kb }));
@@ -161,6 +162,54 @@ test('a bot edits its buttons alone (no text in the edit): the lines and the key
     await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'last', randomId: bigInt(Math.floor(Math.random() * 1e12)) }));
     await wsEvent(ws, 'message', (e) => e['text'] === 'last');
     assert.equal(ws.events.filter((f) => f.event.kind === 'edit').length, 4, 'the refused edits published nothing');
+  });
+});
+
+test('a bot\'s reply keyboard for MTProto clients: a real keyboard with its flags (a press is a message), kept through the bot\'s edits, taken away by its later message; a selective one only for those mentioned; other networks see lines', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+    const M = (Api as unknown as { messages: Record<string, Ctor> }).messages;
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const personRec = updateRecorder(person);
+    const plain = (text: string) => new A['KeyboardButton']!({ text });
+    const send = async (message: string, replyMarkup?: object, entities: object[] = []) => {
+      const r = await bot.invoke(new Api.messages.SendMessage({ peer: chat, message, entities, randomId: bigInt(Math.floor(Math.random() * 1e12)), ...(replyMarkup !== undefined ? { replyMarkup } : {}) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
+      return r.id ?? r.updates!.find((u) => u.className === 'UpdateMessageID')!.id!;
+    };
+    type Markup = { className: string; resize?: boolean; singleUse?: boolean; selective?: boolean; placeholder?: string; rows?: Array<{ buttons: Array<{ className: string; text: string }> }> };
+    type Shown = GramMessage & { replyMarkup?: Markup };
+    const pushed = async (pred: (m: Shown) => boolean, kind = 'UpdateNewMessage') => (await personRec.next((u) => u.className === kind && pred(u['message'] as Shown)))['message'] as Shown;
+    const shape = (m: Markup | undefined) => (m === undefined || m === null ? null : [m.className, m.resize ?? false, m.singleUse ?? false, m.placeholder ?? null, m.rows?.map((r) => r.buttons.map((b) => `${b.className}:${b.text}`)) ?? null]);
+
+    const id = await send('pick a color', new A['ReplyKeyboardMarkup']!({ resize: true, singleUse: true, placeholder: 'Color?', rows: [row(plain('Red'), plain('Blue')), row(plain('Green'))] }));
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('pick a color')))['text'], 'pick a color\n\n[Red] · [Blue]\n[Green]', 'WS: lines');
+    const want = ['ReplyKeyboardMarkup', true, true, 'Color?', [['KeyboardButton:Red', 'KeyboardButton:Blue'], ['KeyboardButton:Green']]];
+    const first = await pushed((m) => m.id === id);
+    assert.deepEqual([first.message, shape(first.replyMarkup)], ['pick a color', want]);
+    assert.deepEqual(shape(([...await person.getMessages(-CHAT_ID, { ids: [id] } as never)][0] as Shown).replyMarkup), want, 'in history too');
+
+    // Its next plain message leaves the keyboard alone; the bot's edit keeps it; a later message takes it away.
+    const noted = await send('noted');
+    assert.equal((await pushed((m) => m.id === noted)).replyMarkup ?? null, null);
+    await bot.invoke(new M['EditMessage']!({ peer: chat, id, message: 'pick one color' }));
+    const edited = await pushed((m) => m.id === id, 'UpdateEditMessage');
+    assert.deepEqual([edited.message, shape(edited.replyMarkup)], ['pick one color', want]);
+    assert.equal((await wsEvent(ws, 'edit', (e) => e['text'] === 'pick one color'))['text'], 'pick one color');
+    const bye = await send('bye', new A['ReplyKeyboardHide']!({}));
+    assert.deepEqual(shape((await pushed((m) => m.id === bye)).replyMarkup), ['ReplyKeyboardHide', false, false, null, null]);
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('bye')))['text'], 'bye', 'WS: nothing added');
+
+    // Only inline keyboards are edited.
+    assert.equal(await rpcError(bot.invoke(new M['EditMessage']!({ peer: chat, id, message: 'x', replyMarkup: new A['ReplyKeyboardMarkup']!({ rows: [row(plain('A'))] }) }))), 'REPLY_MARKUP_INVALID');
+    assert.equal(await rpcError(bot.invoke(new M['EditMessage']!({ peer: chat, id, replyMarkup: new A['ReplyInlineMarkup']!({ rows: [row(callback('A'))] }) }))), 'REPLY_MARKUP_INVALID');
+    assert.equal(await rpcError(bot.invoke(new M['EditMessage']!({ peer: chat, id }))), 'REPLY_MARKUP_INVALID');
+
+    // Selective: bob gets it when the message mentions him, not otherwise.
+    const bob = new A['InputMessageEntityMentionName']!({ offset: 0, length: 3, userId: new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: await serverUserHash(_bridge, BigInt(PERSON_ID)) }) });
+    const forBob = await send('Bob, yes or no?', new A['ReplyKeyboardMarkup']!({ selective: true, rows: [row(plain('Yes'), plain('No'))] }), [bob]);
+    assert.equal((await pushed((m) => m.id === forBob)).replyMarkup?.className, 'ReplyKeyboardMarkup');
+    const forOthers = await send('someone else, yes or no?', new A['ReplyKeyboardMarkup']!({ selective: true, rows: [row(plain('Yes'), plain('No'))] }));
+    const others = await pushed((m) => m.id === forOthers);
+    assert.deepEqual([others.message, others.replyMarkup ?? null], ['someone else, yes or no?', null], 'the text without the lines, no keyboard');
   });
 });
 

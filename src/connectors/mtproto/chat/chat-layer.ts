@@ -53,6 +53,7 @@ import { registerSessions } from './methods/sessions.ts';
 import { registerBlocking } from './methods/blocking.ts';
 import { BlockedUsers } from './blocked-users.ts';
 import { ContactLists } from './contact-lists.ts';
+import { ReplyKeyboardBots } from './reply-keyboard-bots.ts';
 import { StatusPrivacy } from './status-privacy.ts';
 import { PinnedIndex } from './pinned.ts';
 import { CallbackQueries } from './callback-queries.ts';
@@ -140,9 +141,10 @@ export class ChatLayer {
     const profiles = new AccountProfiles(state, directory, opts.logger);
     const blocked = new BlockedUsers(state, directory, opts.logger);
     const contacts = new ContactLists(state, directory, opts.logger);
+    const replyKeyboardBots = new ReplyKeyboardBots(state, directory, opts.logger);
     const statusPrivacy = new StatusPrivacy(state, directory, opts.logger, contacts);
     const pins = new PinnedIndex(state);
-    await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), replyKeyboardBots.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
     const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy, pins, contacts);
     const deps: ChatDeps = {
@@ -155,13 +157,13 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, contacts, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
     };
     const outbound = new Outbound({
-      state, bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy,
+      state, bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy, replyKeyboardBots,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),

@@ -7,6 +7,7 @@
 // reads it back for a bot's message or edit and keeps it on the message record with where the
 // lines begin, so every instance renders the message alike: the text before the lines, and the
 // keyboard.
+import { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Span } from '../../../core/event.ts';
 import type { TlObject } from '../tl/codec.ts';
@@ -19,20 +20,64 @@ export interface InlineButton {
   readonly data?: string;
 }
 
+/** How a reply keyboard shows (replyKeyboardMarkup's flags): fitted to its buttons, gone after one press, only to the users the message mentions, a hint in the input field. */
+export interface ReplyOptions {
+  readonly resize?: true;
+  readonly once?: true;
+  readonly selective?: true;
+  readonly placeholder?: string;
+}
+
 /**
  * A kept keyboard: where the button lines begin in the canonical text (UTF-16), and the rows
- * MTProto clients get instead of them; no rows: a keyboard they cannot use as such (a reply
- * keyboard, other kinds of buttons), shown as the lines, kept for where they begin (an edit of
- * the buttons alone replaces the lines: messages.editMessage).
+ * MTProto clients get instead of them. Inline (no `reply`): links and callbacks. `reply`: a reply
+ * keyboard, labels only (a press sends the label as a message: nothing to carry but the text).
+ * `hide`: the bot takes its reply keyboard away (no lines). No rows: a keyboard MTProto clients
+ * cannot use as such (other kinds of buttons), shown as the lines, kept for where they begin (an
+ * edit of the buttons alone replaces the lines: messages.editMessage).
  */
 export interface Keyboard {
   readonly at: number;
   readonly rows: readonly (readonly InlineButton[])[];
+  readonly reply?: ReplyOptions;
+  readonly hide?: true;
 }
 
-/** Whether MTProto clients get the keyboard's rows instead of its lines. */
+/** Whether MTProto clients get the keyboard (its rows instead of its lines, or a reply keyboard's removal). */
 export function shownAsKeyboard(keyboard: Keyboard | undefined): keyboard is Keyboard {
-  return keyboard !== undefined && keyboard.rows.length > 0;
+  return keyboard !== undefined && (keyboard.rows.length > 0 || keyboard.hide === true);
+}
+
+/** A reply keyboard or its removal, which stay with a message through a bot's edits (only inline keyboards are edited). */
+export function isReplyKind(keyboard: Keyboard | undefined): boolean {
+  return keyboard?.reply !== undefined || keyboard?.hide === true;
+}
+
+/** Characters of a reply keyboard's placeholder (Telegram's limit). */
+const MAX_PLACEHOLDER = 64;
+
+/**
+ * A bot's reply keyboard as MTProto clients get it: its rows and flags, when every button is a
+ * plain one (a press sends its label); undefined otherwise (one that asks for a phone number, a
+ * location, a poll... stays lines). Labels are checked by buttonLines, which every keyboard goes
+ * through first.
+ */
+export function replyKeyboardOf(markup: TlObject | undefined): { rows: InlineButton[][]; reply: ReplyOptions } | undefined {
+  if (markup?._ !== 'replyKeyboardMarkup') return undefined;
+  const rows: InlineButton[][] = [];
+  for (const row of asObjects(markup['rows']).map((r) => asObjects(r['buttons']))) {
+    if (!row.every((b) => b._ === 'keyboardButton')) return undefined;
+    if (row.length > 0) rows.push(row.map((b) => ({ label: buttonLabel(b) })));
+  }
+  if (rows.length === 0) return undefined;
+  const placeholder = typeof markup['placeholder'] === 'string' ? markup['placeholder'].replace(/\s+/g, ' ').trim().slice(0, MAX_PLACEHOLDER) : '';
+  return {
+    rows,
+    reply: {
+      ...(markup['resize'] === true ? { resize: true } : {}), ...(markup['single_use'] === true ? { once: true } : {}),
+      ...(markup['selective'] === true ? { selective: true } : {}), ...(placeholder !== '' ? { placeholder } : {}),
+    },
+  };
 }
 
 /** Bytes of a callback button's data (Telegram's limit). */
@@ -69,6 +114,16 @@ export function inlineRowsOf(markup: TlObject | undefined): InlineButton[][] | s
 
 /** The keyboard as a ReplyMarkup. */
 export function replyMarkupOf(keyboard: Keyboard): TlObject {
+  if (keyboard.hide === true) return { _: 'replyKeyboardHide' };
+  const reply = keyboard.reply;
+  if (reply !== undefined) {
+    return {
+      _: 'replyKeyboardMarkup',
+      ...(reply.resize === true ? { resize: true } : {}), ...(reply.once === true ? { single_use: true } : {}),
+      ...(reply.selective === true ? { selective: true } : {}), ...(reply.placeholder !== undefined ? { placeholder: reply.placeholder } : {}),
+      rows: keyboard.rows.map((row) => ({ _: 'keyboardButtonRow', buttons: row.map((b) => ({ _: 'keyboardButton', text: b.label })) })),
+    };
+  }
   return {
     _: 'replyInlineMarkup',
     rows: keyboard.rows.map((row) => ({
@@ -102,15 +157,24 @@ export async function keepKeyboard(state: StateStore, eventId: string, keyboard:
   await state.set(keyOf(eventId), JSON.stringify(keyboard), KEEP_MS);
 }
 
+const KeptSchema = z.object({
+  at: z.number().int().nonnegative(),
+  rows: z.array(z.array(z.object({ label: z.string(), url: z.string().optional(), data: z.string().optional() }).strict())),
+  reply: z.object({
+    resize: z.literal(true).optional(), once: z.literal(true).optional(), selective: z.literal(true).optional(), placeholder: z.string().max(MAX_PLACEHOLDER).optional(),
+  }).strict().optional(),
+  hide: z.literal(true).optional(),
+}).strict()
+  // An inline keyboard's buttons are links or callbacks; a reply keyboard's, labels.
+  .refine((k) => k.reply !== undefined || k.rows.every((r) => r.every((b) => b.url !== undefined || b.data !== undefined)));
+
 /** The keyboard kept for an event, if any (a value that does not parse: none). */
 export async function keptKeyboard(state: StateStore, eventId: string): Promise<Keyboard | undefined> {
   const raw = await state.get(keyOf(eventId));
   if (raw === undefined) return undefined;
   try {
-    const v = JSON.parse(raw) as Keyboard;
-    const ok = Number.isSafeInteger(v.at) && v.at >= 0 && Array.isArray(v.rows)
-      && v.rows.every((r) => Array.isArray(r) && r.every((b) => typeof b.label === 'string' && (typeof b.url === 'string' || typeof b.data === 'string')));
-    return ok ? { at: v.at, rows: v.rows } : undefined;
+    const parsed = KeptSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data as Keyboard : undefined;
   } catch {
     return undefined;
   }

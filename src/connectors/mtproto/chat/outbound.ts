@@ -6,7 +6,7 @@
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
-import { keptKeyboard, mayEndInButtons } from './keyboards.ts';
+import { isReplyKind, keptKeyboard, mayEndInButtons } from './keyboards.ts';
 import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
 import type { CanonicalEvent, EventOfKind, Span } from '../../../core/event.ts';
@@ -23,7 +23,7 @@ import { peerUser } from './render.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'replyKeyboardBots' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
@@ -292,6 +292,7 @@ export class Outbound {
     const replyField = reply !== undefined ? { reply } : {};
     // A bot's inline keyboard (keyboards.ts): on a message that is one part, not an album.
     const keyboard = hints?.part === undefined && files.length <= 1 && this.#mayHaveKeyboard(event) ? await keptKeyboard(this.d.state, event.id) : undefined;
+    if (keyboard?.reply !== undefined) await this.d.replyKeyboardBots.mark(BigInt(event.sender.id));
     for (let n = 0; n < Math.max(files.length, 1); n++) {
       const media = files[n];
       const body = n === 0 ? { text, ...(spans.length > 0 ? { spans } : {}) } : { text: '' };
@@ -315,12 +316,13 @@ export class Outbound {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
     if (id === undefined) return;
     const origin = answeredSession(event, 1);
-    // A bot's edit brings its keyboard anew, or takes it away (as on Telegram); others leave it.
+    // A bot's edit brings its inline keyboard anew, or takes it away (as on Telegram); others leave
+    // it. A reply keyboard (or its removal) stays with the message, after the edited text.
     const byBot = this.#fromBot(event);
     const keyboard = byBot && mayEndInButtons(event.text, event.spans) ? await keptKeyboard(this.d.state, event.id) : undefined;
     await this.#change(to, event, after, 'edit', id, event.id, origin, undefined, (r) => ({
       ...r, text: event.text, ...(event.spans !== undefined ? { spans: event.spans } : { spans: undefined }), edited: seconds(event.ts),
-      ...(byBot ? { keyboard } : {}),
+      ...(byBot ? { keyboard: isReplyKind(r.keyboard) ? { ...r.keyboard!, at: event.text.length } : keyboard } : {}),
     }));
     const first = await this.d.box.record(id);
     const stale = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true, 1);
@@ -354,9 +356,14 @@ export class Outbound {
     return this.d.directory.account(BigInt(event.sender.id))?.bot === true;
   }
 
-  /** Whether a message may have a keyboard to read (a bot's text that can end in buttons): no read, no wait for any other. */
+  /**
+   * Whether a message may have a keyboard to read: a bot's text that can end in buttons, or any
+   * message of a bot that has shown a reply keyboard (its removal adds no lines: reply-keyboard-bots.ts).
+   * No read, no wait for any other.
+   */
   #mayHaveKeyboard(event: EventOfKind<'message'>): boolean {
-    return mayEndInButtons(event.text, event.spans) && this.#fromBot(event);
+    if (!this.#fromBot(event)) return false;
+    return mayEndInButtons(event.text, event.spans) || this.d.replyKeyboardBots.uses(BigInt(event.sender.id));
   }
 
   /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */

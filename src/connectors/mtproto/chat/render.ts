@@ -130,16 +130,19 @@ export class Renderer {
     const from = BigInt(record.from);
     const shown = shownText(record);
     const entities = this.#entities(shown);
+    const mentioned = mentions(record, this.people.userRef(view.account.id), String(view.account.id));
+    // A selective reply keyboard shows to the users the message mentions (Telegram's first target; not the sender of the message it answers).
+    const keyboard = shownAsKeyboard(record.keyboard) && (record.keyboard.reply?.selective !== true || mentioned) ? record.keyboard : undefined;
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
-      message: shown.text, mentioned: mentions(record, this.people.userRef(view.account.id), String(view.account.id)),
+      message: shown.text, mentioned,
       ...(entities.length > 0 ? { entities } : {}),
       ...(record.reply !== undefined ? { reply_to: { _: 'messageReplyHeader', reply_to_msg_id: record.reply } } : {}),
       ...(record.media !== undefined ? { media: this.media(record) } : {}),
       ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
-      ...(shownAsKeyboard(record.keyboard) ? { reply_markup: replyMarkupOf(record.keyboard) } : {}),
+      ...(keyboard !== undefined ? { reply_markup: replyMarkupOf(keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
   }

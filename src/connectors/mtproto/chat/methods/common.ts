@@ -21,6 +21,7 @@ import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
 import type { BlockedUsers } from '../blocked-users.ts';
 import type { ContactLists } from '../contact-lists.ts';
+import type { ReplyKeyboardBots } from '../reply-keyboard-bots.ts';
 import type { StatusPrivacy } from '../status-privacy.ts';
 import type { PinnedIndex } from '../pinned.ts';
 import type { CallbackQueries } from '../callback-queries.ts';
@@ -71,6 +72,8 @@ export interface ChatDeps {
   readonly blocked: BlockedUsers;
   /** Whom accounts keep as contacts. */
   readonly contacts: ContactLists;
+  /** Which bots have shown a reply keyboard (the writer reads their every message's keyboard). */
+  readonly replyKeyboardBots: ReplyKeyboardBots;
   readonly statusPrivacy: StatusPrivacy;
   /** The chats' pinned ids as known here (a message's `pinned` flag). */
   readonly pins: PinnedIndex;

@@ -4,7 +4,7 @@ import type { Span } from '../../../../core/event.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
 import { buttonLines } from '../buttons.ts';
-import { inlineRowsOf, type Keyboard } from '../keyboards.ts';
+import { inlineRowsOf, replyKeyboardOf, type Keyboard } from '../keyboards.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { badRequest, intField, listField, objectField, stringField, userOfInput, type ChatDeps } from './common.ts';
 
@@ -56,17 +56,20 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
  * links and callbacks.
  */
 export function withButtons(text: string, spans: Span[], markup: TlObject | undefined): { text: string; spans: Span[]; keyboard?: Keyboard } {
+  // Taking a reply keyboard away adds no lines; MTProto clients get it (the writer reads it: keyboards.ts).
+  if (markup?._ === 'replyKeyboardHide') return { text, spans, keyboard: { at: text.length, rows: [], hide: true } };
   const buttons = buttonLines(markup);
   if (typeof buttons === 'string') throw badRequest(buttons);
   if (buttons === undefined) return { text, spans };
   const rows = inlineRowsOf(markup);
   if (typeof rows === 'string') throw badRequest(rows);
+  const reply = replyKeyboardOf(markup);
   const gap = text === '' ? '' : '\n\n';
   const at = text.length + gap.length;
   return {
     text: text + gap + buttons.text, spans: [...spans, ...buttons.spans.map((span) => ({ ...span, offset: span.offset + at }))],
     // Rows of none: the lines stay for MTProto clients too; where they begin is kept all the same (a later edit of the buttons alone replaces them).
-    keyboard: { at: text.length, rows: rows ?? [] },
+    keyboard: reply !== undefined ? { at: text.length, ...reply } : { at: text.length, rows: rows ?? [] },
   };
 }
 

@@ -16,12 +16,15 @@ import { MAX_ALBUM_FILES, entriesOfDelivery, messagesOfEvent } from '../event-en
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
-import { keepKeyboard, type Keyboard } from '../keyboards.ts';
+import { isReplyKind, keepKeyboard, type Keyboard } from '../keyboards.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
 import { tellAccount } from './own-news.ts';
 import { objects, refuseUnserved, replyIdOf, textOf, withButtons } from './message-input.ts';
+
+/** Reply markups that are no inline keyboard. */
+const REPLY_KINDS = new Set(['replyKeyboardMarkup', 'replyKeyboardHide', 'replyKeyboardForceReply']);
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -104,8 +107,12 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}), ...(reply !== undefined ? { replyTo: reply.ev } : {}),
       ...(body.media.length > 0 ? { attachments: body.media.map((m) => deps.files.attachment(m)) } : {}),
     });
-    // A bot's inline keyboard, for MTProto clients: kept for the writer before the event goes out.
-    if (body.keyboard !== undefined) await keepKeyboard(deps.state, event.id, body.keyboard);
+    // A bot's keyboard, for MTProto clients: kept for the writer before the event goes out (a reply
+    // keyboard first marks its bot, so the writer reads its later messages for the keyboard's removal).
+    if (body.keyboard !== undefined) {
+      if (body.keyboard.reply !== undefined) await deps.replyKeyboardBots.mark(account.id);
+      await keepKeyboard(deps.state, event.id, body.keyboard);
+    }
     const published = await publishAndWait(deps, account, ctx.turn, chat, event, txn);
     await clearDraftOnSend(deps, call, ctx, account, chat);
     const record = await deps.box.record(published.entry.m);
@@ -197,8 +204,11 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
     // Without a text, a bot edits its buttons alone (the Bot API's editMessageReplyMarkup): none takes them away.
     if (call['message'] === undefined && !view.account.bot) throw badRequest('MESSAGE_EMPTY');
+    // Only inline keyboards are edited (as on Telegram): a reply keyboard is neither given nor replaced by an edit.
+    const markup = view.account.bot ? objectField(call, 'reply_markup') : undefined;
+    if (REPLY_KINDS.has(markup?._ ?? '') || ((markup !== undefined || call['message'] === undefined) && isReplyKind(record.keyboard))) throw badRequest('REPLY_MARKUP_INVALID');
     const { text, spans, keyboard } = call['message'] === undefined
-      ? withButtons(...await textBeforeButtons(deps, chat, record), objectField(call, 'reply_markup'))
+      ? withButtons(...await textBeforeButtons(deps, chat, record), markup)
       : await textOf(deps, view.account, call, false);
     // A file's buttons taken away with no caption left: the canonical edit has no empty text.
     if (text === '') throw badRequest('MESSAGE_EMPTY');
