@@ -210,6 +210,16 @@ test('a bot\'s reply keyboard for MTProto clients: a real keyboard with its flag
     const forOthers = await send('someone else, yes or no?', new A['ReplyKeyboardMarkup']!({ selective: true, rows: [row(plain('Yes'), plain('No'))] }));
     const others = await pushed((m) => m.id === forOthers);
     assert.deepEqual([others.message, others.replyMarkup ?? null], ['someone else, yes or no?', null], 'the text without the lines, no keyboard');
+    // ...and when it answers his message.
+    const his = await person.sendMessage(-CHAT_ID, { message: 'ask me' });
+    const r = await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'sure?', randomId: bigInt(Math.floor(Math.random() * 1e12)), replyTo: new A['InputReplyToMessage']!({ replyToMsgId: his.id }), replyMarkup: new A['ReplyKeyboardMarkup']!({ selective: true, rows: [row(plain('Sure'))] }) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
+    const answered = r.id ?? r.updates!.find((u) => u.className === 'UpdateMessageID')!.id!;
+    assert.equal((await pushed((m) => m.id === answered)).replyMarkup?.className, 'ReplyKeyboardMarkup', 'to the sender of the message it answers');
+
+    // A force reply: his client opens a reply to it; nothing added elsewhere.
+    const name = await send('What is your name?', new A['ReplyKeyboardForceReply']!({ placeholder: 'Your name' }));
+    assert.deepEqual(shape((await pushed((m) => m.id === name)).replyMarkup), ['ReplyKeyboardForceReply', false, false, 'Your name', null]);
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('What is your name?')))['text'], 'What is your name?');
   });
 });
 

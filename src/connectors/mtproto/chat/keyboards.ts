@@ -20,11 +20,16 @@ export interface InlineButton {
   readonly data?: string;
 }
 
-/** How a reply keyboard shows (replyKeyboardMarkup's flags): fitted to its buttons, gone after one press, only to the users the message mentions, a hint in the input field. */
+/**
+ * How a reply keyboard (or a force reply) shows: fitted to its buttons, gone after one press, a
+ * hint in the input field; `selective`: only to the users the message mentions and to `to`, the
+ * sender of the message it answers (user id).
+ */
 export interface ReplyOptions {
   readonly resize?: true;
   readonly once?: true;
   readonly selective?: true;
+  readonly to?: string;
   readonly placeholder?: string;
 }
 
@@ -32,7 +37,8 @@ export interface ReplyOptions {
  * A kept keyboard: where the button lines begin in the canonical text (UTF-16), and the rows
  * MTProto clients get instead of them. Inline (no `reply`): links and callbacks. `reply`: a reply
  * keyboard, labels only (a press sends the label as a message: nothing to carry but the text).
- * `hide`: the bot takes its reply keyboard away (no lines). No rows: a keyboard MTProto clients
+ * `hide`: the bot takes its reply keyboard away; `forceReply`: clients open a reply to the message
+ * (neither adds lines; `reply` holds a force reply's flags). No rows: a keyboard MTProto clients
  * cannot use as such (other kinds of buttons), shown as the lines, kept for where they begin (an
  * edit of the buttons alone replaces the lines: messages.editMessage).
  */
@@ -41,20 +47,37 @@ export interface Keyboard {
   readonly rows: readonly (readonly InlineButton[])[];
   readonly reply?: ReplyOptions;
   readonly hide?: true;
+  readonly forceReply?: true;
 }
 
 /** Whether MTProto clients get the keyboard (its rows instead of its lines, or a reply keyboard's removal). */
 export function shownAsKeyboard(keyboard: Keyboard | undefined): keyboard is Keyboard {
-  return keyboard !== undefined && (keyboard.rows.length > 0 || keyboard.hide === true);
+  return keyboard !== undefined && (keyboard.rows.length > 0 || keyboard.hide === true || keyboard.forceReply === true);
 }
 
-/** A reply keyboard or its removal, which stay with a message through a bot's edits (only inline keyboards are edited). */
+/** A reply keyboard, its removal or a force reply, which stay with a message through a bot's edits (only inline keyboards are edited). */
 export function isReplyKind(keyboard: Keyboard | undefined): boolean {
   return keyboard?.reply !== undefined || keyboard?.hide === true;
 }
 
 /** Characters of a reply keyboard's placeholder (Telegram's limit). */
 const MAX_PLACEHOLDER = 64;
+
+/** A reply keyboard's or force reply's flags as a bot gave them. */
+function replyOptionsOf(markup: TlObject): ReplyOptions {
+  const placeholder = typeof markup['placeholder'] === 'string' ? markup['placeholder'].replace(/\s+/g, ' ').trim().slice(0, MAX_PLACEHOLDER) : '';
+  return {
+    ...(markup['resize'] === true ? { resize: true } : {}), ...(markup['single_use'] === true ? { once: true } : {}),
+    ...(markup['selective'] === true ? { selective: true } : {}), ...(placeholder !== '' ? { placeholder } : {}),
+  };
+}
+
+/** A bot's markup that adds no lines, as MTProto clients get it: a reply keyboard's removal, or a force reply. */
+export function linelessKeyboardOf(markup: TlObject | undefined, at: number): Keyboard | undefined {
+  if (markup?._ === 'replyKeyboardHide') return { at, rows: [], hide: true };
+  if (markup?._ === 'replyKeyboardForceReply') return { at, rows: [], forceReply: true, reply: replyOptionsOf(markup) };
+  return undefined;
+}
 
 /**
  * A bot's reply keyboard as MTProto clients get it: its rows and flags, when every button is a
@@ -69,15 +92,7 @@ export function replyKeyboardOf(markup: TlObject | undefined): { rows: InlineBut
     if (!row.every((b) => b._ === 'keyboardButton')) return undefined;
     if (row.length > 0) rows.push(row.map((b) => ({ label: buttonLabel(b) })));
   }
-  if (rows.length === 0) return undefined;
-  const placeholder = typeof markup['placeholder'] === 'string' ? markup['placeholder'].replace(/\s+/g, ' ').trim().slice(0, MAX_PLACEHOLDER) : '';
-  return {
-    rows,
-    reply: {
-      ...(markup['resize'] === true ? { resize: true } : {}), ...(markup['single_use'] === true ? { once: true } : {}),
-      ...(markup['selective'] === true ? { selective: true } : {}), ...(placeholder !== '' ? { placeholder } : {}),
-    },
-  };
+  return rows.length === 0 ? undefined : { rows, reply: replyOptionsOf(markup) };
 }
 
 /** Bytes of a callback button's data (Telegram's limit). */
@@ -116,6 +131,12 @@ export function inlineRowsOf(markup: TlObject | undefined): InlineButton[][] | s
 export function replyMarkupOf(keyboard: Keyboard): TlObject {
   if (keyboard.hide === true) return { _: 'replyKeyboardHide' };
   const reply = keyboard.reply;
+  if (keyboard.forceReply === true) {
+    return {
+      _: 'replyKeyboardForceReply', ...(reply?.once === true ? { single_use: true } : {}),
+      ...(reply?.selective === true ? { selective: true } : {}), ...(reply?.placeholder !== undefined ? { placeholder: reply.placeholder } : {}),
+    };
+  }
   if (reply !== undefined) {
     return {
       _: 'replyKeyboardMarkup',
@@ -161,9 +182,11 @@ const KeptSchema = z.object({
   at: z.number().int().nonnegative(),
   rows: z.array(z.array(z.object({ label: z.string(), url: z.string().optional(), data: z.string().optional() }).strict())),
   reply: z.object({
-    resize: z.literal(true).optional(), once: z.literal(true).optional(), selective: z.literal(true).optional(), placeholder: z.string().max(MAX_PLACEHOLDER).optional(),
+    resize: z.literal(true).optional(), once: z.literal(true).optional(), selective: z.literal(true).optional(),
+    to: z.string().regex(/^\d{1,20}$/).optional(), placeholder: z.string().max(MAX_PLACEHOLDER).optional(),
   }).strict().optional(),
   hide: z.literal(true).optional(),
+  forceReply: z.literal(true).optional(),
 }).strict()
   // An inline keyboard's buttons are links or callbacks; a reply keyboard's, labels.
   .refine((k) => k.reply !== undefined || k.rows.every((r) => r.every((b) => b.url !== undefined || b.data !== undefined)));

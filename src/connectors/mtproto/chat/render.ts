@@ -10,7 +10,7 @@ import type { DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import { playAttributes } from './media-attributes.ts';
-import { replyMarkupOf, shownAsKeyboard } from './keyboards.ts';
+import { replyMarkupOf, shownAsKeyboard, type Keyboard } from './keyboards.ts';
 import type { Span } from '../../../core/event.ts';
 import { mentions } from './unread-notices.ts';
 import type { FileKeys } from './files.ts';
@@ -131,8 +131,9 @@ export class Renderer {
     const shown = shownText(record);
     const entities = this.#entities(shown);
     const mentioned = mentions(record, this.people.userRef(view.account.id), String(view.account.id));
-    // A selective reply keyboard shows to the users the message mentions (Telegram's first target; not the sender of the message it answers).
-    const keyboard = shownAsKeyboard(record.keyboard) && (record.keyboard.reply?.selective !== true || mentioned) ? record.keyboard : undefined;
+    // A selective reply keyboard shows to the users the message mentions and to the sender of the message it answers.
+    const targeted = (k: Keyboard) => k.reply?.selective !== true || mentioned || k.reply.to === String(view.account.id);
+    const keyboard = shownAsKeyboard(record.keyboard) && targeted(record.keyboard) ? record.keyboard : undefined;
     return {
       _: 'message', id: record.id, out: from === view.account.id, from_id: peerUser(from), peer_id: peer, date: record.date,
       message: shown.text, mentioned,

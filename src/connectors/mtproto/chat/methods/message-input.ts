@@ -4,7 +4,7 @@ import type { Span } from '../../../../core/event.ts';
 import type { TlObject, TlValue } from '../../tl/codec.ts';
 import type { Account } from '../directory.ts';
 import { buttonLines } from '../buttons.ts';
-import { inlineRowsOf, replyKeyboardOf, type Keyboard } from '../keyboards.ts';
+import { inlineRowsOf, linelessKeyboardOf, replyKeyboardOf, type Keyboard } from '../keyboards.ts';
 import { entitiesToSpans } from '../entities.ts';
 import { badRequest, intField, listField, objectField, stringField, userOfInput, type ChatDeps } from './common.ts';
 
@@ -56,8 +56,9 @@ export async function textOf(deps: ChatDeps, account: Account, call: TlObject, a
  * links and callbacks.
  */
 export function withButtons(text: string, spans: Span[], markup: TlObject | undefined): { text: string; spans: Span[]; keyboard?: Keyboard } {
-  // Taking a reply keyboard away adds no lines; MTProto clients get it (the writer reads it: keyboards.ts).
-  if (markup?._ === 'replyKeyboardHide') return { text, spans, keyboard: { at: text.length, rows: [], hide: true } };
+  // Taking a reply keyboard away, or a force reply, adds no lines; MTProto clients get it (keyboards.ts).
+  const lineless = linelessKeyboardOf(markup, text.length);
+  if (lineless !== undefined) return { text, spans, keyboard: lineless };
   const buttons = buttonLines(markup);
   if (typeof buttons === 'string') throw badRequest(buttons);
   if (buttons === undefined) return { text, spans };

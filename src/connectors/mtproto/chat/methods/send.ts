@@ -111,7 +111,9 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     // keyboard first marks its bot, so the writer reads its later messages for the keyboard's removal).
     if (body.keyboard !== undefined) {
       if (body.keyboard.reply !== undefined) await deps.replyKeyboardBots.mark(account.id);
-      await keepKeyboard(deps.state, event.id, body.keyboard);
+      // A selective one also shows to the sender of the message it answers.
+      const selective = body.keyboard.reply?.selective === true && reply !== undefined ? { ...body.keyboard, reply: { ...body.keyboard.reply, to: reply.from } } : body.keyboard;
+      await keepKeyboard(deps.state, event.id, selective);
     }
     const published = await publishAndWait(deps, account, ctx.turn, chat, event, txn);
     await clearDraftOnSend(deps, call, ctx, account, chat);
