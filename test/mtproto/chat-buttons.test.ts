@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { buttonLines, MAX_BUTTONS } from '../../src/connectors/mtproto/chat/buttons.ts';
 import { mayEndInButtons } from '../../src/connectors/mtproto/chat/keyboards.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
-import { Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, bigInt, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, bigInt, chatClient, loginBot, shutdown, withChatClient, rpcError, serverUserHash, updateRecorder, withPersonAndBot, wsEvent, type GramMessage } from './chat-harness.ts';
 
 type Ctor = new (a: Record<string, unknown>) => object;
 const A = Api as unknown as Record<string, Ctor>;
@@ -220,6 +220,26 @@ test('a bot\'s reply keyboard for MTProto clients: a real keyboard with its flag
     const name = await send('What is your name?', new A['ReplyKeyboardForceReply']!({ placeholder: 'Your name' }));
     assert.deepEqual(shape((await pushed((m) => m.id === name)).replyMarkup), ['ReplyKeyboardForceReply', false, false, 'Your name', null]);
     assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('What is your name?')))['text'], 'What is your name?');
+  });
+});
+
+test('a reply keyboard\'s removal after a restart: the writer still knows the bot shows reply keyboards (replykb, on the embedded defaults: the state file)', { timeout: 120_000 }, async () => {
+  await withChatClient(loginBot, async (bridge, bot) => {
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    await bot.getDialogs();
+    await bot.invoke(new Api.messages.SendMessage({ peer: chat, message: 'menu', randomId: bigInt(1), replyMarkup: new A['ReplyKeyboardMarkup']!({ rows: [row(new A['KeyboardButton']!({ text: 'Go' }))] }) }));
+    await bridge.restart();
+    const again = chatClient(bridge.mtprotoPort());
+    try {
+      await loginBot(bridge, again);
+      await again.getDialogs();
+      const r = await again.invoke(new Api.messages.SendMessage({ peer: chat, message: 'closed', randomId: bigInt(2), replyMarkup: new A['ReplyKeyboardHide']!({}) })) as { id?: number; updates?: Array<{ id?: number; className: string }> };
+      const id = r.id ?? r.updates!.find((u) => u.className === 'UpdateMessageID')!.id!;
+      const [shown] = [...await again.getMessages(-CHAT_ID, { ids: [id] } as never)] as Array<GramMessage & { replyMarkup?: { className: string } }>;
+      assert.equal(shown?.replyMarkup?.className, 'ReplyKeyboardHide');
+    } finally {
+      await shutdown(again);
+    }
   });
 });
 
