@@ -113,6 +113,14 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual(await none(new Messages['GetFavedStickers']!({ hash: bigInt(0) }), 'stickers'), []);
     assert.deepEqual(await none(new Messages['GetFeaturedStickers']!({ hash: bigInt(0) }), 'sets'), []);
     assert.deepEqual(await none(new Messages['GetEmojiKeywords']!({ langCode: 'en' }), 'keywords'), []);
+    const animatedEmoji = new (Api as unknown as Record<string, Ctor>)['InputStickerSetAnimatedEmoji']!({});
+    assert.equal(await rpcError(person.invoke(new Messages['GetStickerSet']!({ stickerset: animatedEmoji, hash: 0 }))), 'STICKERSET_INVALID');
+    assert.deepEqual(await none(new Messages['SearchStickerSets']!({ q: 'cats', hash: bigInt(0) }), 'sets'), []);
+    // Invite links: none here (rooms come from the config); their importers are an admin's.
+    assert.equal(await rpcError(person.invoke(new Messages['CheckChatInvite']!({ hash: 'AbCdEf' }))), 'INVITE_HASH_INVALID');
+    assert.equal(await rpcError(person.invoke(new Messages['ImportChatInvite']!({ hash: 'AbCdEf' }))), 'INVITE_HASH_INVALID');
+    assert.equal(await rpcError(person.invoke(new Messages['GetChatInviteImporters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), offsetDate: 0, offsetUser: new Api.InputUserSelf(), limit: 10 }))), 'CHAT_ADMIN_REQUIRED');
+    assert.deepEqual(await none(new Messages['GetRecentLocations']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), limit: 10, hash: bigInt(0) }), 'messages'), []);
     // No link preview (layer 198's messages.webPagePreview around an empty media).
     const preview = await person.invoke(new Messages['GetWebPagePreview']!({ message: 'see https://example.org' })) as { className: string; media: { className: string } };
     assert.deepEqual([preview.className, preview.media.className], ['messages.WebPagePreview', 'MessageMediaEmpty']);

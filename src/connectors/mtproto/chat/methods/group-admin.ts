@@ -10,7 +10,7 @@ export const ADMIN_METHODS = [
   'messages.editChatTitle', 'messages.editChatPhoto', 'messages.editChatAbout', 'messages.editChatAdmin',
   'messages.editChatDefaultBannedRights', 'messages.addChatUser', 'messages.deleteChatUser', 'messages.migrateChat',
   'messages.exportChatInvite', 'messages.getExportedChatInvites', 'messages.toggleNoForwards', 'messages.setChatTheme',
-  'messages.setChatAvailableReactions', 'messages.setHistoryTTL', 'messages.hideChatJoinRequest',
+  'messages.setChatAvailableReactions', 'messages.setHistoryTTL', 'messages.hideChatJoinRequest', 'messages.getChatInviteImporters',
 ] as const;
 
 export function registerGroupAdmin(methods: MethodRegistry, deps: ChatDeps): void {

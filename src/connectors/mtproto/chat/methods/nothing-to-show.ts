@@ -20,6 +20,12 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'help.getPromoData', 'user', (_call, ctx) => ({ _: 'help.promoDataEmpty', expires: ctx.now + EXPIRES_SECONDS }));
   register(methods, deps, 'contacts.getTopPeers', 'user', () => ({ _: 'contacts.topPeersDisabled' }));
   register(methods, deps, 'messages.getAllStickers', 'user', () => ({ _: 'messages.allStickers', hash: 0n, sets: [] }));
+  // No sticker sets at all (apps ask for their animated emoji and others at start): Telegram's answer for a set it does not have.
+  register(methods, deps, 'messages.getStickerSet', 'user', () => { throw badRequest('STICKERSET_INVALID'); });
+  register(methods, deps, 'messages.searchStickerSets', 'user', () => ({ _: 'messages.foundStickerSets', hash: 0n, sets: [] }));
+  // Rooms are joined through the operator's config, not invite links: every link is unknown here.
+  register(methods, deps, 'messages.checkChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
+  register(methods, deps, 'messages.importChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
   register(methods, deps, 'account.getContentSettings', 'user', () => ({ _: 'account.contentSettings' }));
   register(methods, deps, 'account.getGlobalPrivacySettings', 'user', () => ({ _: 'globalPrivacySettings' }));
   // Stickers, GIFs and emoji keywords: none (hash 0: the client asks again next time).
@@ -73,6 +79,8 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
     return noMessages();
   };
   register(methods, deps, 'messages.getScheduledHistory', 'user', scheduled);
+  // Nobody shares a live location here (a location is text: media-as-text.ts).
+  register(methods, deps, 'messages.getRecentLocations', 'user', scheduled);
   register(methods, deps, 'messages.getScheduledMessages', 'user', scheduled);
   register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
