@@ -1,8 +1,10 @@
-// A bot's inline keyboard as MTProto clients see it. The canonical message has no buttons, so
-// every network gets them as lines under the text (buttons.ts); MTProto clients get the real
-// keyboard instead, when it holds only what they can use here: links and callback buttons (a
-// press goes to the bot: callback-queries.ts). Other keyboards stay lines for them too, but are
-// kept all the same, for where their lines begin. The sending call keeps it in the state under the
+// A bot's keyboard as MTProto clients see it. The canonical message has no buttons, so every
+// network gets them as lines under the text (buttons.ts); MTProto clients get the real keyboard
+// instead, when it holds only what they can use here: an inline keyboard of links and callback
+// buttons (a press goes to the bot: callback-queries.ts), or a reply keyboard of plain buttons (a
+// press is a message); a reply keyboard's removal and a force reply, which add no lines, reach
+// them too (reply-keyboard-bots.ts). Other keyboards stay lines for them too, but are kept all
+// the same, for where their lines begin. The sending call keeps it in the state under the
 // canonical event's id (`kb:<event id>`, for a day) before publishing; the connector's writer
 // reads it back for a bot's message or edit and keeps it on the message record with where the
 // lines begin, so every instance renders the message alike: the text before the lines, and the
@@ -50,7 +52,7 @@ export interface Keyboard {
   readonly forceReply?: true;
 }
 
-/** Whether MTProto clients get the keyboard (its rows instead of its lines, or a reply keyboard's removal). */
+/** Whether MTProto clients get the keyboard (its rows instead of its lines, a reply keyboard's removal, or a force reply). */
 export function shownAsKeyboard(keyboard: Keyboard | undefined): keyboard is Keyboard {
   return keyboard !== undefined && (keyboard.rows.length > 0 || keyboard.hide === true || keyboard.forceReply === true);
 }
