@@ -182,6 +182,12 @@ async def main():
     say('history', texts=[m.raw_text for m in history if isinstance(m, types.Message) and m.action is None])
     await client.delete_messages(peer, [sent.id])
     say('deleted')
+    # A reply keyboard and its removal in layer 144, read back from the server.
+    menu = await client.send_message(peer, 'menu', buttons=[Button.text('Go', resize=True, single_use=True)])
+    closed = await client.send_message(peer, 'closed', buttons=Button.clear())
+    shown = await client.get_messages(peer, ids=[menu.id, closed.id])
+    say('reply-keyboard', kinds=[type(m.reply_markup).__name__ for m in shown], labels=[b.text for row in shown[0].reply_markup.rows for b in row.buttons],
+        resize=bool(shown[0].reply_markup.resize), once=bool(shown[0].reply_markup.single_use), texts=[m.raw_text for m in shown])
 
     try:
         await client(functions.stickers.CheckShortNameRequest(short_name='switchboard'))

@@ -112,6 +112,8 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     await step('deleted');
     const retract = await wsEvent(ws, 'retract');
     assert.equal(retract['target'], e1.id);
+    assert.deepEqual(await telethon.step('reply-keyboard'), { step: 'reply-keyboard', kinds: ['ReplyKeyboardMarkup', 'ReplyKeyboardHide'], labels: ['Go'], resize: true, once: true, texts: ['menu', 'closed'] }, 'a reply keyboard and its removal in layer 144');
+    assert.equal((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('menu')))['text'], 'menu\n\n[Go]');
 
     // Errors at once, the session going on.
     const unknown = await step('unknown');
