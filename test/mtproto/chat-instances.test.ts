@@ -419,6 +419,20 @@ test('two instances on one Redis: a contact saved on one instance shows under it
   });
 });
 
+test('two instances on one Redis: a bot\'s reply keyboard sent on A, and then its removal, reach the person on B', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ bot, person }) => {
+    const A = Api as unknown as Record<string, new (x: Record<string, unknown>) => object>;
+    const rec = updateRecorder(person);
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    const send = (message: string, replyMarkup: object) => bot.invoke(new Api.messages.SendMessage({ peer: chat, message, randomId: bigInt(Math.floor(Math.random() * 1e12)), replyMarkup }));
+    const markupOf = async (text: string) => ((await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === text))['message'] as { replyMarkup?: { className: string } }).replyMarkup?.className;
+    await send('menu', new A['ReplyKeyboardMarkup']!({ rows: [new A['KeyboardButtonRow']!({ buttons: [new A['KeyboardButton']!({ text: 'Go' })] })] }));
+    assert.equal(await markupOf('menu'), 'ReplyKeyboardMarkup');
+    await send('closed', new A['ReplyKeyboardHide']!({}));
+    assert.equal(await markupOf('closed'), 'ReplyKeyboardHide');
+  });
+});
+
 test('two instances on one Redis: a press of a bot\'s callback button on B reaches the bot on A, and its answer the presser on B', { timeout: 120_000 }, async () => {
   await withTwoInstances(async ({ bot, person }) => {
     type Ctor = new (x: Record<string, unknown>) => object;
