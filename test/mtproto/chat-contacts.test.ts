@@ -15,7 +15,7 @@ const A = Api as unknown as Record<string, Ctor> & { contacts: Record<string, Ct
 const CAROL_ID = 777000124;
 const CAROL_PHONE = '+1 555 0101';
 
-interface User { id: { toString(): string }; firstName?: string; lastName?: string; contact?: boolean; mutualContact?: boolean; status?: { className: string } }
+interface User { id: { toString(): string }; firstName?: string; lastName?: string; phone?: string; contact?: boolean; mutualContact?: boolean; status?: { className: string } }
 interface Contacts { contacts: Array<{ userId: { toString(): string }; mutual: boolean }>; users: User[] }
 const contactsOf = async (c: ChatClient) => {
   const r = await c.invoke(new A.contacts['GetContacts']!({ hash: bigInt(0) })) as Contacts;
@@ -47,7 +47,7 @@ test('contacts: added from a person of another network and from an account, show
     assert.deepEqual(await bar(new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) })), [false, false], 'a group: none');
     const added = await add(bob, alice, '  Ally\n', 'WS');
     assert.deepEqual(await bar(alicePeer), [false, false], 'a contact: none');
-    assert.deepEqual(added.users.map((u) => [u.id.toString(), u.firstName, u.lastName, u.contact, u.mutualContact ?? false]), [[aliceId, 'Ally', 'WS', true, false]]);
+    assert.deepEqual(added.users.map((u) => [u.id.toString(), u.firstName, u.lastName, u.contact, u.mutualContact ?? false, u.phone ?? null]), [[aliceId, 'Ally', 'WS', true, false, null]]);
     assert.deepEqual(await contactsOf(bob), [[aliceId, 'Ally', 'WS', false]]);
     const ids = await bob.invoke(new C['GetContactIDs']!({ hash: bigInt(0) })) as number[];
     assert.deepEqual(ids.map(String), BigInt(aliceId) < 2n ** 31n ? [aliceId] : [], 'ids that fit an int');
@@ -80,7 +80,8 @@ test('contacts: added from a person of another network and from an account, show
       await add(carol, bobInput, 'Bobby');
       const found = await importCarol();
       assert.deepEqual(found.imported.map((i) => [i.userId.toString(), i.clientId.toString()]), [[String(CAROL_ID), '7']]);
-      assert.deepEqual(found.users.map((u) => [u.firstName, u.contact, u.mutualContact]), [['Caz', true, true]]);
+      assert.deepEqual(found.users.map((u) => [u.firstName, u.contact, u.mutualContact, u.phone]), [['Caz', true, true, '15550101']], 'with the number he found her by');
+      assert.equal((await userAs(carol, bobInput)).phone ?? null, null, 'added by name: no number');
       assert.deepEqual(await contactsOf(carol), [[String(PERSON_ID), 'Bobby', null, true]]);
       assert.deepEqual(await contactsOf(bob), [[aliceId, 'Ally', 'WS', false], [String(CAROL_ID), 'Caz', null, true]]);
 

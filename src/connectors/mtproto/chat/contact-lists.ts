@@ -22,6 +22,8 @@ const ContactSchema = z.object({
   id: z.string().regex(/^\d{1,20}$/),
   first: z.string().max(256),
   last: z.string().max(256),
+  /** The number it was found by (importContacts): the account that knows it sees it on the user. */
+  phone: z.string().regex(/^\d{1,20}$/).optional(),
   at: z.number().int().nonnegative(),
 });
 const ContactListSchema = z.object({
@@ -111,7 +113,7 @@ export class ContactLists {
    * Saves contacts (a user already there is renamed) and removes others, in one change. Throws
    * when other writers kept winning.
    */
-  async change(owner: bigint, save: readonly { user: bigint; first: string; last: string }[], remove: readonly bigint[], at: number): Promise<ContactsChanged> {
+  async change(owner: bigint, save: readonly { user: bigint; first: string; last: string; phone?: string }[], remove: readonly bigint[], at: number): Promise<ContactsChanged> {
     let outcome: ContactsChanged = { saved: [], removed: [], full: [] };
     const ok = await this.#records.change(owner, (current) => {
       const gone = new Set(remove.map(String));
@@ -122,12 +124,14 @@ export class ContactLists {
       for (const c of save) {
         const id = String(c.user);
         const i = users.findIndex((u) => u.id === id);
+        const phone = c.phone !== undefined ? { phone: c.phone } : {};
         if (i >= 0) {
-          if (users[i]!.first !== c.first || users[i]!.last !== c.last) { users[i] = { ...users[i]!, first: c.first, last: c.last }; saved.push(c.user); }
+          const was = users[i]!;
+          if (was.first !== c.first || was.last !== c.last || (c.phone !== undefined && was.phone !== c.phone)) { users[i] = { ...was, first: c.first, last: c.last, ...phone }; saved.push(c.user); }
         } else if (users.length >= MAX_CONTACTS) {
           full.push(c.user);
         } else {
-          users.push({ id, first: c.first, last: c.last, at });
+          users.push({ id, first: c.first, last: c.last, ...phone, at });
           saved.push(c.user);
         }
       }

@@ -80,7 +80,8 @@ export class Renderer {
         first_name: a.firstName, ...(a.lastName !== undefined ? { last_name: a.lastName } : {}), ...saved,
         ...(contact !== undefined && this.contacts?.contactOf(a.id, view.account.id) !== undefined ? { mutual_contact: true } : {}),
         ...(a.username !== undefined ? { username: a.username } : {}),
-        ...(self && a.phone !== undefined ? { phone: a.phone } : {}),
+        // Its own number, and a number the viewer found it by (importContacts): it knows that one.
+        ...(self && a.phone !== undefined ? { phone: a.phone } : contact?.phone !== undefined ? { phone: contact.phone } : {}),
         ...(a.bot ? { bot_info_version: 1, bot_nochats: true } : { status: this.statusPrivacy?.shows(a.id, view.account.id) === false ? { _: 'userStatusRecently' } : this.presence.statusOf(a.id, view.now) }),
         ...shown,
       };

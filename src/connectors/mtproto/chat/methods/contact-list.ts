@@ -72,14 +72,14 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
   register(methods, deps, 'contacts.importContacts', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const inputs = objects(listField(call, 'contacts')).filter((c) => c._ === 'inputPhoneContact');
-    const found: { clientId: bigint; user: bigint; first: string; last: string }[] = [];
+    const found: { clientId: bigint; user: bigint; first: string; last: string; phone?: string }[] = [];
     const retry: bigint[] = [];
     for (const [i, c] of inputs.entries()) {
       const clientId = typeof c['client_id'] === 'bigint' ? c['client_id'] : 0n;
       if (i >= MAX_PER_CALL) { retry.push(clientId); continue; }
       const other = accountByPhone(deps, view.account, stringField(c, 'phone'));
       const name = savedName(c);
-      if (other !== undefined && typeof name !== 'string') found.push({ clientId, user: other.id, ...name });
+      if (other !== undefined && typeof name !== 'string') found.push({ clientId, user: other.id, ...name, ...(other.phone !== undefined ? { phone: other.phone } : {}) });
     }
     const changed = found.length === 0 ? { saved: [], removed: [], full: [] } : await change(ctx, view.account, found, []);
     const full = new Set(changed.full);
