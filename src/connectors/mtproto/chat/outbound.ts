@@ -290,7 +290,8 @@ export class Outbound {
     // Several files: an album, one message per file, the text (its caption) on the first.
     const group = files.length > 1 ? { group: albumGroupOf(event.id) } : {};
     const replyField = reply !== undefined ? { reply } : {};
-    // A bot's inline keyboard (keyboards.ts): on a message that is one part, not an album.
+    // A bot's keyboard (keyboards.ts): on a message that is one part, not an album. A reply keyboard
+    // marks its bot here too, for a writer that is not the sending instance (whose mark it may not see for 30 s).
     const keyboard = hints?.part === undefined && files.length <= 1 && this.#mayHaveKeyboard(event) ? await keptKeyboard(this.d.state, event.id) : undefined;
     if (keyboard?.reply !== undefined) await this.d.replyKeyboardBots.mark(BigInt(event.sender.id));
     for (let n = 0; n < Math.max(files.length, 1); n++) {
