@@ -49,6 +49,9 @@ test('contacts: added from a person of another network and from an account, show
     assert.deepEqual(await bar(alicePeer), [false, false], 'a contact: none');
     assert.deepEqual(added.users.map((u) => [u.id.toString(), u.firstName, u.lastName, u.contact, u.mutualContact ?? false, u.phone ?? null]), [[aliceId, 'Ally', 'WS', true, false, null]]);
     assert.deepEqual(await contactsOf(bob), [[aliceId, 'Ally', 'WS', false]]);
+    // His search finds her by the name he gave her, among his own results.
+    const searched = await bob.invoke(new C['Search']!({ q: 'ally', limit: 10 })) as { myResults: Array<{ userId: { toString(): string } }>; results: unknown[] };
+    assert.deepEqual([searched.myResults.map((p) => p.userId.toString()), searched.results.length], [[aliceId], 0]);
     const ids = await bob.invoke(new C['GetContactIDs']!({ hash: bigInt(0) })) as number[];
     assert.deepEqual(ids.map(String), BigInt(aliceId) < 2n ** 31n ? [aliceId] : [], 'ids that fit an int');
     // Only to bob: the bot sees her under her own name.

@@ -1,5 +1,5 @@
 // contacts.search: how an account finds someone to write to privately that it has not met in a
-// group. Telegram searches its users by name and username; here that is the accounts, the people
+// group (and its own contacts by the names it saved them under, first). Telegram searches its users by name and username; here that is the accounts, the people
 // of mappings/identities.yaml (by canonical id, display name, or one of their accounts), and an
 // exact address on another network (`xmpp:bob@example.org`, `websocket:carol`, or a bare JID).
 // Only people a private chat can reach are found: their network runs here and takes direct chats
@@ -77,8 +77,12 @@ export function registerContacts(methods: MethodRegistry, deps: ChatDeps): void 
     const limitIn = intField(call, 'limit');
     const limit = limitIn <= 0 ? MAX_FOUND : Math.min(limitIn, MAX_FOUND);
     const lower = q.toLocaleLowerCase();
+    // The account's own contacts by the names it saved them under come first, as Telegram lists them (my_results).
+    const mine = (await deps.contacts.listOf(account.id))
+      .filter((c) => [c.first, c.last].some((n) => n.toLocaleLowerCase().includes(lower)))
+      .slice(0, limit).map((c) => BigInt(c.id));
     const found: bigint[] = [];
-    const add = (id: bigint | undefined) => { if (id !== undefined && id !== account.id && found.length < limit && !found.includes(id)) found.push(id); };
+    const add = (id: bigint | undefined) => { if (id !== undefined && id !== account.id && found.length + mine.length < limit && !found.includes(id) && !mine.includes(id)) found.push(id); };
 
     for (const a of deps.directory.accounts.map((c) => deps.profiles.shown(c))) {
       if ([a.firstName, a.lastName, a.username].some((v) => v !== undefined && v.toLocaleLowerCase().includes(lower))) add(a.id);
@@ -91,8 +95,8 @@ export function registerContacts(methods: MethodRegistry, deps: ChatDeps): void 
       add(await userFor(deps, account, someone));
     }
     return {
-      _: 'contacts.found', my_results: [], results: found.map((id) => ({ _: 'peerUser', user_id: id })), chats: [],
-      users: await deps.render.users(found, view),
+      _: 'contacts.found', my_results: mine.map((id) => ({ _: 'peerUser', user_id: id })), results: found.map((id) => ({ _: 'peerUser', user_id: id })), chats: [],
+      users: await deps.render.users([...mine, ...found], view),
     };
   });
 }
