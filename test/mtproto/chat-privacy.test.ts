@@ -83,6 +83,7 @@ test('status privacy refused: rules the bridge cannot honour, users nobody knows
   await withPersonAndBot(async (_bridge, person, bot) => {
     const set = (key: object, rules: object[], who: ChatClient = person) => who.invoke(new A.account['SetPrivacy']!({ key, rules }));
     assert.equal(await rpcError(set(statusKey(), [rule('InputPrivacyValueAllowChatParticipants', { chats: [bigInt(CHAT_ID)] })])), 'PRIVACY_VALUE_INVALID');
+    assert.equal(await rpcError(set(statusKey(), [rule('InputPrivacyValueAllowAll'), rule('InputPrivacyValueDisallowContacts')])), 'PRIVACY_VALUE_INVALID', 'everybody but contacts is not offered');
     assert.equal(await rpcError(set(statusKey(), [rule('InputPrivacyValueAllowUsers', { users: [new Api.InputUser({ userId: bigInt(424242), accessHash: bigInt(1) })] })])), 'USER_ID_INVALID');
     assert.equal(await rpcError(set(statusKey(), [rule('InputPrivacyValueAllowUsers', { users: [new Api.InputUserSelf() as object] })])), 'USER_ID_INVALID', 'oneself');
     assert.equal(await rpcError(set(statusKey(), [rule('InputPrivacyValueDisallowAll')], bot)), 'BOT_METHOD_INVALID');

@@ -70,9 +70,8 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
     return asked.map(() => false);
   });
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
-  // What apps ask when a chat opens or the contact list syncs: no scheduled messages (scheduling is
-  // refused), no Saved Messages dialogs, no contacts (so none found by phone number either: the
-  // privacy settings say nobody is found by number), no sponsored messages.
+  // What apps ask when a chat opens: no scheduled messages (scheduling is refused), no Saved
+  // Messages dialogs, no sponsored messages.
   const noMessages = () => ({ _: 'messages.messages', messages: [], chats: [], users: [] });
   const scheduled: ChatHandler = async (call, ctx) => {
     await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));

@@ -56,8 +56,6 @@ async function statusRuleOf(deps: ChatDeps, account: Account, input: readonly Tl
       case 'inputPrivacyValueAllowAll': base = 'everybody'; break;
       case 'inputPrivacyValueAllowContacts': base = 'contacts'; break;
       case 'inputPrivacyValueDisallowAll': base = 'nobody'; break;
-      // Everybody but contacts: nobody is a contact here.
-      case 'inputPrivacyValueDisallowContacts': break;
       case 'inputPrivacyValueAllowUsers':
       case 'inputPrivacyValueDisallowUsers': {
         const into = rule._ === 'inputPrivacyValueAllowUsers' ? allow : disallow;
