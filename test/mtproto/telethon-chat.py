@@ -134,6 +134,12 @@ async def person(port, n, e, phone, chat_id):
     left = await client(functions.contacts.GetContactsRequest(hash=0))
     say('contact', added=[[u.first_name, bool(u.contact)] for u in added.users], listed=[[c.user_id, c.mutual] for c in contacts.contacts],
         names=[u.first_name for u in contacts.users], after=len(left.contacts))
+    # Carol (an account) adds him first; then her number finds her, and Telethon's get_entity by number too.
+    say('waiting-contact')
+    carol_phone = await line()
+    imported = await client(functions.contacts.ImportContactsRequest(contacts=[types.InputPhoneContact(client_id=1, phone=carol_phone, first_name='Caz', last_name='')]))
+    carol = await client.get_entity(carol_phone)
+    say('found-by-number', imported=[i.user_id for i in imported.imported], entity=carol.id, name=carol.first_name, mutual=bool(carol.mutual_contact))
     renamed = await client(functions.account.UpdateProfileRequest(first_name='Tele', last_name='Thon'))
     say('renamed', first=renamed.first_name, last=renamed.last_name)
     await client.log_out()

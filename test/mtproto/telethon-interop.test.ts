@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { killNow, track } from '../helpers/children.ts';
-import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, wsEvent } from './chat-harness.ts';
+import { Api, BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, bigInt, chatClient, chatServerKey, loginPerson, serverUserHash, shutdown, startChatBridge, wsEvent } from './chat-harness.ts';
+
+const CAROL_ID = 777000124;
+const CAROL_PHONE = '+1 555 0101';
 import { metricValue } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
@@ -149,7 +152,8 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
 });
 
 test('a stock Telethon client logs in as a person (phone, then the code the admin passes on), sends, answers a private message, and logs out', { timeout: 120_000 }, async () => {
-  const bridge = await startChatBridge();
+  // Carol: an account of her own, who adds bob as a contact (so that his import of her number finds her).
+  const bridge = await startChatBridge({ mtprotoExtra: `    - { id: ${CAROL_ID}, phone: "${CAROL_PHONE}", firstName: Carol }` });
   let ws: TestClient | undefined;
   const key = chatServerKey();
   const telethon = runTelethon(['person', String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), PERSON_PHONE, String(CHAT_ID)]);
@@ -204,6 +208,18 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('private-answered');
     assert.deepEqual(await telethon.step('blocked'), { step: 'blocked', ids: [Number(puppetIdOf('websocket:alice'))], after: 0 });
     assert.deepEqual(await telethon.step('contact'), { step: 'contact', added: [['Ally', true]], listed: [[Number(puppetIdOf('websocket:alice')), false]], names: ['Ally'], after: 0 }, 'a contact in layer 144');
+    // Carol (gramjs) adds bob; his import of her number finds her, and Telethon's get_entity('+…') resolves it through getContacts.
+    await telethon.step('waiting-contact');
+    const carol = chatClient(bridge.mtprotoPort());
+    try {
+      await loginPerson(bridge, carol, CAROL_PHONE);
+      const bob = new Api.InputUser({ userId: bigInt(PERSON_ID), accessHash: await serverUserHash(bridge, BigInt(PERSON_ID)) });
+      await carol.invoke(new (Api as unknown as { contacts: Record<string, new (a: Record<string, unknown>) => object> }).contacts['AddContact']!({ id: bob, firstName: 'Bob', lastName: '', phone: '' }));
+    } finally {
+      await shutdown(carol);
+    }
+    telethon.answer(CAROL_PHONE);
+    assert.deepEqual(await telethon.step('found-by-number'), { step: 'found-by-number', imported: [CAROL_ID], entity: CAROL_ID, name: 'Caz', mutual: true });
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
     assert.deepEqual(await telethon.step('renamed'), { step: 'renamed', first: 'Tele', last: 'Thon' });
