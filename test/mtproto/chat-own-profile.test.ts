@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
-import { nameUpdate } from '../../src/connectors/mtproto/chat/methods/own-profile.ts';
+import { namedAs, nameUpdate } from '../../src/connectors/mtproto/chat/methods/own-profile.ts';
 import { Directory, type Account } from '../../src/connectors/mtproto/chat/directory.ts';
 import { AccountProfiles } from '../../src/connectors/mtproto/chat/account-profiles.ts';
 import { FREED_TTL_MS, Usernames } from '../../src/connectors/mtproto/chat/usernames.ts';
@@ -102,6 +102,10 @@ test('before layer 152 a new name is updateUserName: the username a string up to
     assert.ok(codec.encode(layer, update).length > 0);
     assert.deepEqual(nameUpdate({ ...bob, username: undefined }, codec.schemaFor(layer))['usernames'], []);
   }
+  // To a viewer that keeps him as a contact, the name it saved him under (his username stays his).
+  const saved = nameUpdate(namedAs(bob, { first: 'Bobby', last: 'B' }), codec.schemaFor(144));
+  assert.deepEqual([saved['first_name'], saved['last_name'], saved['username']], ['Bobby', 'B', 'bob']);
+  assert.deepEqual([nameUpdate(namedAs(bob, { first: 'Bobby', last: '' }), codec.schemaFor(144))['last_name'], namedAs(bob, undefined)], ['', bob]);
 });
 
 test('usernames: checked (taken by config.yaml, by a person of identities.yaml, by another account), taken case-insensitively, resolved, released when changed or removed', { timeout: 120_000 }, async () => {

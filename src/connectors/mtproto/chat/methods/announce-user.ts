@@ -3,6 +3,7 @@
 import type { TlObject } from '../../tl/codec.ts';
 import type { TlSchema } from '../../tl/schema.ts';
 import type { Account } from '../directory.ts';
+import type { Contact } from '../contact-lists.ts';
 import type { View } from '../render.ts';
 import { accountsOfChat, chatsOfAccount, viewAt, type ChatDeps } from './common.ts';
 import { tellOtherInstances } from './own-news.ts';
@@ -21,10 +22,15 @@ export function nameUpdate(shown: Account, schema: TlSchema): TlObject {
   };
 }
 
+/** The account as a viewer names it: under the name it saved it with, when it keeps it as a contact (contact-lists.ts); the username stays the account's. */
+export function namedAs(shown: Account, saved: Pick<Contact, 'first' | 'last'> | undefined): Account {
+  return saved === undefined ? shown : { ...shown, firstName: saved.first, lastName: saved.last === '' ? undefined : saved.last };
+}
+
 /** The update before layer 152 for a kind of change (from 152 on it is updateUser for all). */
 function before152(deps: ChatDeps, account: Account, change: 'name' | 'photo', view: View): TlObject {
   return change === 'name'
-    ? nameUpdate(deps.profiles.shown(account), view.schema)
+    ? nameUpdate(namedAs(deps.profiles.shown(account), deps.contacts.contactOf(view.account.id, account.id)), view.schema)
     : { _: 'updateUserPhoto', user_id: account.id, date: view.now, photo: deps.render.userProfilePhoto(deps.avatars.of(account.id)), previous: false };
 }
 

@@ -6,7 +6,7 @@ import { changedProfile, type ProfileChange } from '../account-profiles.ts';
 import type { Account } from '../directory.ts';
 import { announceUser } from './announce-user.ts';
 
-export { nameUpdate } from './announce-user.ts';
+export { nameUpdate, namedAs } from './announce-user.ts';
 import { badRequest, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
 /** Changes what the account set of its profile (changedProfile's checks: a refusal is its rpc_error); FLOOD_WAIT_1 when other writers kept winning. */
