@@ -66,6 +66,9 @@ test('contacts: added from a person of another network and from an account, show
     assert.equal(await rpcError(add(bob, alice, 'x'.repeat(65))), 'FIRST_NAME_INVALID');
     assert.equal(await rpcError(add(bob, alice, 'Ally', 'y'.repeat(65))), 'LASTNAME_INVALID');
     assert.equal(await rpcError(add(bob, new Api.InputUser({ userId: bigInt(424242), accessHash: bigInt(1) }), 'Nobody')), 'CONTACT_ID_INVALID');
+    // Bots keep no contacts, as on Telegram.
+    assert.equal(await rpcError(add(bot, alice, 'Ally')), 'BOT_METHOD_INVALID');
+    assert.equal(await rpcError(bot.invoke(new C['GetContacts']!({ hash: bigInt(0) }))), 'BOT_METHOD_INVALID');
     assert.deepEqual(await contactsOf(bob), [[aliceId, 'Ally', 'WS', false]], 'unchanged');
 
     // Carol has an account: bob cannot find her by number until she has him among her contacts.

@@ -11,7 +11,7 @@ import { MAX_NAME_LENGTH, clean } from '../account-profiles.ts';
 import { peerSettingsOf, type ContactsChanged } from '../contact-lists.ts';
 import type { Account } from '../directory.ts';
 import { peerUser, type View } from '../render.ts';
-import { badRequest, chatOfPeer, listField, objectField, register, stringField, updatesOf, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { accountOf, badRequest, chatOfPeer, listField, type ChatHandler, objectField, register, stringField, updatesOf, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { objects } from './message-input.ts';
 import { tellAccount } from './own-news.ts';
 
@@ -43,6 +43,11 @@ function accountByPhone(deps: ChatDeps, account: Account, phone: string | undefi
 }
 
 export function registerContactList(methods: MethodRegistry, deps: ChatDeps): void {
+  // Bots keep no contacts (Telegram answers them BOT_METHOD_INVALID; Telethon counts on it to tell a bot it cannot look people up by number).
+  const registerForPeople = (name: string, auth: 'user', handle: ChatHandler): void => register(methods, deps, name, auth, (call, ctx) => {
+    if (accountOf(deps, ctx).bot) throw badRequest('BOT_METHOD_INVALID');
+    return handle(call, ctx);
+  });
   /** Changes the list; tells the other sessions of what changed. */
   const change = async (ctx: ChatCallContext, account: Account, save: readonly { user: bigint; first: string; last: string }[], remove: readonly bigint[]): Promise<ContactsChanged> => {
     let changed: ContactsChanged;
@@ -57,7 +62,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
   };
   const peerSettings = (account: Account, ids: readonly bigint[]): TlObject[] => ids.map((id) => ({ _: 'updatePeerSettings', peer: peerUser(id), settings: peerSettingsOf(deps.contacts, deps.directory, account.id, id) }));
 
-  register(methods, deps, 'contacts.addContact', 'user', async (call, ctx) => {
+  registerForPeople('contacts.addContact', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const user = await userOfInput(deps, view.account, objectField(call, 'id'));
     const person = user === undefined ? undefined : await deps.people.person(user);
@@ -69,7 +74,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
     return updatesOf(deps, view, peerSettings(view.account, [user]), [user], []);
   });
 
-  register(methods, deps, 'contacts.importContacts', 'user', async (call, ctx) => {
+  registerForPeople('contacts.importContacts', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const inputs = objects(listField(call, 'contacts')).filter((c) => c._ === 'inputPhoneContact');
     const found: { clientId: bigint; user: bigint; first: string; last: string; phone?: string }[] = [];
@@ -93,7 +98,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
     };
   });
 
-  register(methods, deps, 'contacts.deleteContacts', 'user', async (call, ctx) => {
+  registerForPeople('contacts.deleteContacts', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const ids: bigint[] = [];
     for (const input of objects(listField(call, 'id')).slice(0, MAX_PER_CALL)) {
@@ -104,7 +109,7 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
     return updatesOf(deps, view, peerSettings(view.account, changed.removed), changed.removed, []);
   });
 
-  register(methods, deps, 'contacts.deleteByPhones', 'user', async (call, ctx) => {
+  registerForPeople('contacts.deleteByPhones', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     // One's own contacts by their number (no finding here: a number not among them removes nothing).
     const ids = listField(call, 'phones').slice(0, MAX_PER_CALL).flatMap((p) => {
@@ -133,11 +138,11 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
   });
 
   // Phone contacts the app uploaded are not kept apart from the added ones: nothing to reset.
-  register(methods, deps, 'contacts.resetSaved', 'user', () => true);
+  registerForPeople('contacts.resetSaved', 'user', () => true);
 
   const contactUsers = async (view: View) => (await deps.contacts.listOf(view.account.id)).map((c) => BigInt(c.id));
 
-  register(methods, deps, 'contacts.getContacts', 'user', async (_call, ctx) => {
+  registerForPeople('contacts.getContacts', 'user', async (_call, ctx) => {
     const view = viewOf(deps, ctx);
     const ids = await contactUsers(view);
     const users = await deps.render.users(ids, view);
@@ -151,9 +156,9 @@ export function registerContactList(methods: MethodRegistry, deps: ChatDeps): vo
   });
 
   // The ids as ints (Telegram's old form): the contacts whose id fits in one.
-  register(methods, deps, 'contacts.getContactIDs', 'user', async (_call, ctx) => (await contactUsers(viewOf(deps, ctx))).filter((id) => id <= BigInt(INT32_MAX)).map(Number));
+  registerForPeople('contacts.getContactIDs', 'user', async (_call, ctx) => (await contactUsers(viewOf(deps, ctx))).filter((id) => id <= BigInt(INT32_MAX)).map(Number));
 
-  register(methods, deps, 'contacts.getStatuses', 'user', async (_call, ctx) => {
+  registerForPeople('contacts.getStatuses', 'user', async (_call, ctx) => {
     const view = viewOf(deps, ctx);
     const users = await deps.render.users(await contactUsers(view), view);
     return users.flatMap((u) => (u['status'] !== undefined ? [{ _: 'contactStatus', user_id: u['id'], status: u['status'] }] : []));
