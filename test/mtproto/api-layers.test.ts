@@ -9,6 +9,7 @@ import { computeConstructorId, type TlConstructor } from '../../src/connectors/m
 import { TlDecodeError, TlEncodeError } from '../../src/connectors/mtproto/tl/errors.ts';
 import { GZIP_PACKED_ID, type TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import { TlWriter } from '../../src/connectors/mtproto/tl/writer.ts';
+import { noStories } from '../../src/connectors/mtproto/chat/methods/no-stories.ts';
 import { normalize, tlArbitraries, Unbounded } from './tl-arbitrary.ts';
 
 const layers = apiLayers();
@@ -147,6 +148,13 @@ test('method results are typed by the layer: help.getAppConfig answers JSONValue
   const at158 = lc.encodeResult(158, 'help.getAppConfig', { _: 'help.appConfig', hash: 0, config: json });
   assert.equal(lc.forLayer(158).decode(at158)._, 'help.appConfig');
   // Vector results and Bool.
+  // No stories in each layer's words: 160 (users' stories), 161–162 (a stealth mode), 164 on (any peer's).
+  for (const layer of [160, 161, 162, 164, 198]) {
+    const none = noStories(layers.schema(layer));
+    assert.equal(u32(lc.encodeResult(layer, 'stories.getAllStories', none)), idOf(layer, 'stories.allStories'), `layer ${layer}`);
+    assert.equal('peer_stories' in none, layer >= 164);
+    assert.equal('stealth_mode' in none, layer >= 161);
+  }
   // bots.getBotInfo: two strings before layer 158 (bot-info.ts answers so), an object from 158.
   const info154 = lc.encodeResult(154, 'bots.getBotInfo', ['about', 'description']);
   assert.equal(u32(info154), 0x1cb5c415, 'a vector');

@@ -120,6 +120,16 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.equal(await rpcError(person.invoke(new Messages['CheckChatInvite']!({ hash: 'AbCdEf' }))), 'INVITE_HASH_INVALID');
     assert.equal(await rpcError(person.invoke(new Messages['ImportChatInvite']!({ hash: 'AbCdEf' }))), 'INVITE_HASH_INVALID');
     assert.equal(await rpcError(person.invoke(new Messages['GetChatInviteImporters']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), offsetDate: 0, offsetUser: new Api.InputUserSelf(), limit: 10 }))), 'CHAT_ADMIN_REQUIRED');
+    // Stories: none (layer 198's shapes here; the older ones in test/mtproto/api-layers.test.ts).
+    const Stories = (Api as unknown as { stories: Record<string, Ctor> }).stories;
+    const all = await person.invoke(new Stories['GetAllStories']!({})) as { className: string; count: number; peerStories: unknown[] };
+    assert.deepEqual([all.className, all.count, all.peerStories], ['stories.AllStories', 0, []]);
+    const own = await person.invoke(new Stories['GetPeerStories']!({ peer: new (Api as unknown as Record<string, Ctor>)['InputPeerSelf']!({}) })) as { stories: { stories: unknown[]; peer: { userId: { toString(): string } } } };
+    assert.deepEqual([own.stories.stories, own.stories.peer.userId.toString()], [[], String(PERSON_ID)]);
+    assert.equal(await rpcError(person.invoke(new Stories['GetPeerStories']!({ peer: new Api.InputPeerChat({ chatId: bigInt(424242) }) }))), 'PEER_ID_INVALID');
+    assert.equal(await person.invoke(new Account['SetContactSignUpNotification']!({ silent: true })), true);
+    assert.equal(await classOf(new Account['GetReactionsNotifySettings']!({})), 'ReactionsNotifySettings');
+    assert.deepEqual(await none(new Account['GetRecentEmojiStatuses']!({ hash: bigInt(0) }), 'statuses'), []);
     assert.deepEqual(await none(new Messages['GetRecentLocations']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), limit: 10, hash: bigInt(0) }), 'messages'), []);
     // No link preview (layer 198's messages.webPagePreview around an empty media).
     const preview = await person.invoke(new Messages['GetWebPagePreview']!({ message: 'see https://example.org' })) as { className: string; media: { className: string } };

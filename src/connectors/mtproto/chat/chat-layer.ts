@@ -67,6 +67,7 @@ import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
 import { registerContactList } from './methods/contact-list.ts';
 import { registerBotInfo } from './methods/bot-info.ts';
+import { registerNoStories } from './methods/no-stories.ts';
 import { registerOwnPhoto } from './methods/own-photo.ts';
 import { registerOwnProfile } from './methods/own-profile.ts';
 import { registerUpdates } from './methods/updates.ts';
@@ -231,6 +232,7 @@ export class ChatLayer {
     registerContacts(methods, this.deps);
     registerContactList(methods, this.deps);
     registerBotInfo(methods, this.deps);
+    registerNoStories(methods, this.deps);
     registerOwnPhoto(methods, this.deps);
     registerOwnProfile(methods, this.deps);
     registerUpdates(methods, this.deps);

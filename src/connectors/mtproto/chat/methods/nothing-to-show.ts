@@ -51,6 +51,10 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.getRecentReactions', 'user', () => ({ _: 'messages.reactions', hash: 0n, reactions: [] }));
   register(methods, deps, 'messages.getAttachMenuBots', 'user', () => ({ _: 'attachMenuBots', hash: 0n, bots: [], users: [] }));
   register(methods, deps, 'account.getDefaultEmojiStatuses', 'user', () => ({ _: 'account.emojiStatuses', hash: 0n, statuses: [] }));
+  // Nobody is told here when a contact joins (there are no sign-ups to tell of): the setting is taken as it is.
+  register(methods, deps, 'account.setContactSignUpNotification', 'user', () => true);
+  // Reactions notify like messages (the app's settings screen asks, layer 178+): the defaults.
+  register(methods, deps, 'account.getReactionsNotifySettings', 'user', () => ({ _: 'reactionsNotifySettings', sound: { _: 'notificationSoundDefault' }, show_previews: true }));
   register(methods, deps, 'messages.getSavedReactionTags', 'user', () => ({ _: 'messages.savedReactionTags', tags: [], hash: 0n }));
   register(methods, deps, 'messages.getQuickReplies', 'user', () => ({ _: 'messages.quickReplies', quick_replies: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'contacts.getBirthdays', 'user', () => ({ _: 'contacts.contactBirthdays', contacts: [], users: [] }));
