@@ -472,7 +472,7 @@ export class Outbound {
   }
 
   #pushPresence(to: Target, event: EventOfKind<'presence'>, from: bigint, at: number): void {
-    this.d.presence.set(from, event.state, at);
+    this.d.presence.set(from, event.state, at, event.ts);
     for (const account of this.#audienceOf(to)) {
       // An account that hid its status from this one (status-privacy.ts): nothing is pushed.
       if (account.id === from || !this.d.live.has(account.id) || !this.d.statusPrivacy.shows(from, account.id)) continue;

@@ -12,14 +12,24 @@ interface Status {
   state: PresenceState;
   /** Unix seconds of the report (or the last-seen time it carried). */
   at: number;
+  /** When it was reported (ms): a report older than the one held is late, and changes nothing. */
+  reportedMs: number;
 }
 
 export class PresenceBook {
   readonly #status = new Map<bigint, Status>();
 
-  set(userId: bigint, state: PresenceState, at: number): void {
+  /**
+   * A report of `userId`'s presence, made at `reportedMs`. One older than the report held is
+   * dropped: an account's own status, set here at once by its call, must not be undone by the
+   * bus delivering an earlier event of it late (the "offline" a hidden status tells the other
+   * networks, published a moment before the account said it is online again).
+   */
+  set(userId: bigint, state: PresenceState, at: number, reportedMs: number = at * 1000): void {
+    const held = this.#status.get(userId);
+    if (held !== undefined && reportedMs < held.reportedMs) return;
     this.#status.delete(userId);
-    this.#status.set(userId, { state, at });
+    this.#status.set(userId, { state, at, reportedMs });
     if (this.#status.size > MAX_USERS) {
       const oldest = this.#status.keys().next();
       if (oldest.done !== true) this.#status.delete(oldest.value);

@@ -87,7 +87,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'account.updateStatus', 'user', async (call, ctx) => {
     const account = accountOf(deps, ctx);
     const state: 'offline' | 'available' = call['offline'] === true ? 'offline' : 'available';
-    deps.presence.set(account.id, state, ctx.now);
+    deps.presence.set(account.id, state, ctx.now, Date.now());
     if (deps.statusPrivacy.isPublic(account.id)) await publishStatus(deps, ctx, account, state, state === 'offline');
     return true;
   });
