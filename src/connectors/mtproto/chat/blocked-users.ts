@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
+import { parseJsonAs } from './json-record.ts';
 import type { Directory } from './directory.ts';
 
 /** Users one account may block; past it, contacts.block is refused (BLOCKED_TOO_MUCH). */
@@ -18,19 +19,11 @@ const BlockListSchema = z.object({
 });
 export type BlockList = z.infer<typeof BlockListSchema>;
 
-function parseBlockList(raw: string): BlockList | undefined {
-  try {
-    return BlockListSchema.parse(JSON.parse(raw));
-  } catch {
-    return undefined;
-  }
-}
-
 export class BlockedUsers {
   readonly #records: AccountRecords<BlockList>;
 
   constructor(state: StateStore, directory: Directory, logger: Logger) {
-    this.#records = new AccountRecords(state, directory, logger, 'blocked', parseBlockList, 'blocked users');
+    this.#records = new AccountRecords(state, directory, logger, 'blocked', (raw) => parseJsonAs(BlockListSchema, raw), 'blocked users');
   }
 
   load(): Promise<void> {

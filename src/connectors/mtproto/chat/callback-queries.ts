@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Notes, StateStore, Stoppable } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
+import { parseJsonAs } from './json-record.ts';
 
 export const CALLBACK_CHANNEL = 'mtproto-callbacks';
 /** How long a query and its answer are kept (longer than any wait for them). */
@@ -91,15 +92,15 @@ export class CallbackQueries {
   }
 
   async #onNote(raw: string): Promise<void> {
-    const note = NoteSchema.safeParse((() => { try { return JSON.parse(raw) as unknown; } catch { return undefined; } })());
-    if (!note.success) return;
-    if (note.data.kind === 'answer') {
-      if (!this.#waiting.has(note.data.id)) return;
-      const answer = await this.#answerOf(note.data.id);
-      if (answer !== undefined) this.#settle(note.data.id, answer);
+    const note = parseJsonAs(NoteSchema, raw);
+    if (note === undefined) return;
+    if (note.kind === 'answer') {
+      if (!this.#waiting.has(note.id)) return;
+      const answer = await this.#answerOf(note.id);
+      if (answer !== undefined) this.#settle(note.id, answer);
       return;
     }
-    const query = await this.#queryOf(note.data.id);
+    const query = await this.#queryOf(note.id);
     if (query !== undefined) await this.#deliver(query);
   }
 
@@ -111,20 +112,10 @@ export class CallbackQueries {
 
   async #queryOf(id: string): Promise<CallbackQuery | undefined> {
     if (!/^\d{1,20}$/.test(id)) return undefined;
-    return parse(QuerySchema, await this.state.get(`cbq:${id}`));
+    return parseJsonAs(QuerySchema, await this.state.get(`cbq:${id}`));
   }
 
   async #answerOf(id: string): Promise<CallbackAnswer | undefined> {
-    return parse(AnswerSchema, await this.state.get(`cba:${id}`));
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, raw: string | undefined): T | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+    return parseJsonAs(AnswerSchema, await this.state.get(`cba:${id}`));
   }
 }

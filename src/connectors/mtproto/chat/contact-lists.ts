@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { AccountRecords } from './account-records.ts';
+import { parseJsonAs } from './json-record.ts';
 import type { Directory } from './directory.ts';
 import type { TlObject } from '../tl/codec.ts';
 
@@ -33,14 +34,6 @@ const ContactListSchema = z.object({
 export type Contact = z.infer<typeof ContactSchema>;
 type ContactList = z.infer<typeof ContactListSchema>;
 
-function parseContactList(raw: string): ContactList | undefined {
-  try {
-    return ContactListSchema.parse(JSON.parse(raw));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The bar `owner`'s client shows over its private chat with `user` (PeerSettings): add them as a
  * contact, block them, report spam; none with a bot, oneself, a contact, or once dismissed.
@@ -63,7 +56,7 @@ export class ContactLists {
   readonly #byId = new WeakMap<ContactList, Map<string, Contact>>();
 
   constructor(state: StateStore, directory: Directory, logger: Logger) {
-    this.#records = new AccountRecords(state, directory, logger, 'contacts', parseContactList, 'contacts');
+    this.#records = new AccountRecords(state, directory, logger, 'contacts', (raw) => parseJsonAs(ContactListSchema, raw), 'contacts');
   }
 
   load(): Promise<void> {

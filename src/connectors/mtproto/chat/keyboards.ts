@@ -14,6 +14,7 @@ import type { StateStore } from '../../../bus/types.ts';
 import type { Span } from '../../../core/event.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { asObjects, buttonLabel } from './buttons.ts';
+import { parseJsonAs } from './json-record.ts';
 
 /** A button of a kept keyboard: a link, or a callback with its data (base64). */
 export interface InlineButton {
@@ -60,6 +61,11 @@ export function shownAsKeyboard(keyboard: Keyboard | undefined): keyboard is Key
 /** A reply keyboard, its removal or a force reply, which stay with a message through a bot's edits (only inline keyboards are edited). */
 export function isReplyKind(keyboard: Keyboard | undefined): boolean {
   return keyboard?.reply !== undefined || keyboard?.hide === true;
+}
+
+/** Whether a bot's reply_markup is a reply keyboard, its removal or a force reply (no inline keyboard). */
+export function isReplyMarkup(markup: TlObject | undefined): boolean {
+  return markup?._ === 'replyKeyboardMarkup' || markup?._ === 'replyKeyboardHide' || markup?._ === 'replyKeyboardForceReply';
 }
 
 /** Characters of a reply keyboard's placeholder (Telegram's limit). */
@@ -195,12 +201,5 @@ const KeptSchema = z.object({
 
 /** The keyboard kept for an event, if any (a value that does not parse: none). */
 export async function keptKeyboard(state: StateStore, eventId: string): Promise<Keyboard | undefined> {
-  const raw = await state.get(keyOf(eventId));
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = KeptSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data as Keyboard : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseJsonAs(KeptSchema, await state.get(keyOf(eventId))) as Keyboard | undefined;
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ClientInfo } from '../api/client-info.ts';
+import { parseJsonAs } from './json-record.ts';
 
 /** Logins kept per account; a login past this logs the oldest one out (it is not just hidden). */
 export const MAX_LOGINS = 100;
@@ -29,12 +30,7 @@ export const loginsKey = (accountId: bigint): string => `logins:${accountId}`;
 
 /** A stored list; anything unreadable is an empty one (the logins themselves are `auth:` records). */
 export function parseLogins(raw: string | undefined): LoginEntry[] {
-  if (raw === undefined) return [];
-  try {
-    return ListSchema.parse(JSON.parse(raw));
-  } catch {
-    return [];
-  }
+  return parseJsonAs(ListSchema, raw) ?? [];
 }
 
 /** A positive 63-bit id, as a decimal string (the `long` hash clients get). */

@@ -13,6 +13,7 @@ import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { AccountRecords } from './account-records.ts';
+import { parseJsonAs } from './json-record.ts';
 import type { ContactLists } from './contact-lists.ts';
 import type { Directory } from './directory.ts';
 
@@ -28,14 +29,6 @@ const RuleSchema = z.object({
 export type StatusRule = z.infer<typeof RuleSchema>;
 
 export const EVERYBODY: StatusRule = { base: 'everybody', allow: [], disallow: [] };
-
-function parseRule(raw: string): StatusRule | undefined {
-  try {
-    return RuleSchema.parse(JSON.parse(raw));
-  } catch {
-    return undefined;
-  }
-}
 
 const BASE_RULE: Readonly<Record<StatusRule['base'], string>> = { everybody: 'privacyValueAllowAll', contacts: 'privacyValueAllowContacts', nobody: 'privacyValueDisallowAll' };
 
@@ -54,7 +47,7 @@ export class StatusPrivacy {
   readonly #contacts: Pick<ContactLists, 'contactOf'> | undefined;
 
   constructor(state: StateStore, directory: Directory, logger: Logger, contacts?: Pick<ContactLists, 'contactOf'>) {
-    this.#records = new AccountRecords(state, directory, logger, 'privacy', parseRule, 'status privacy');
+    this.#records = new AccountRecords(state, directory, logger, 'privacy', (raw) => parseJsonAs(RuleSchema, raw), 'status privacy');
     this.#contacts = contacts;
   }
 
