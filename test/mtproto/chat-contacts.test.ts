@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { ContactLists, MAX_CONTACTS } from '../../src/connectors/mtproto/chat/contact-lists.ts';
+import { ContactLists, MAX_BARS_HIDDEN, MAX_CONTACTS } from '../../src/connectors/mtproto/chat/contact-lists.ts';
 import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, bigInt, chatClient, loginPerson, rpcError, serverUserHash, shutdown, updateRecorder, withPersonAndBot, withSecondSession, wsEvent, type ChatClient } from './chat-harness.ts';
 
@@ -134,6 +134,11 @@ test('a contact list holds at most MAX_CONTACTS: past it nothing is added (the c
   assert.deepEqual((await lists.change(1n, [], [101n, 999_999n], 3)).removed, [101n], 'only what was there');
   assert.equal((await lists.listOf(1n)).length, MAX_CONTACTS - 1);
   assert.deepEqual(await lists.change(1n, [{ user: 100n, first: 'Renamed', last: 'X' }], [], 4), { saved: [], removed: [], full: [] }, 'the same name again changes nothing');
+  // Dismissed bars: at most MAX_BARS_HIDDEN, the oldest go (its bar is offered again); the contacts stay.
+  for (let i = 0; i <= MAX_BARS_HIDDEN; i++) assert.equal(await lists.hideBar(1n, BigInt(5_000 + i)), true);
+  assert.equal(await lists.hideBar(1n, 5_001n), false, 'dismissed already');
+  assert.deepEqual([lists.offersBar(1n, 5_000n), lists.offersBar(1n, 5_001n), lists.offersBar(1n, BigInt(5_000 + MAX_BARS_HIDDEN))], [true, false, false]);
+  assert.equal((await lists.listOf(1n)).length, MAX_CONTACTS - 1);
 });
 
 void CHAT_ID;

@@ -5,7 +5,7 @@
 // instance shows here soon after.
 import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { Directory } from './directory.ts';
+import type { Account, Directory } from './directory.ts';
 import { changeJson } from './json-record.ts';
 
 /** How old a remembered value may be before it is read again (another instance may have changed it). */
@@ -32,9 +32,9 @@ export class AccountRecords<T> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Reads every account's value (at start). */
-  async load(): Promise<void> {
-    await Promise.all(this.directory.accounts.map((a) => this.#read(a.id)));
+  /** Reads every account's value (at start), or only those of the accounts `only` keeps (a value only they can have). */
+  async load(only: (account: Account) => boolean = () => true): Promise<void> {
+    await Promise.all(this.directory.accounts.filter(only).map((a) => this.#read(a.id)));
   }
 
   /** The account's value as known here now; read again in the background when it is old. */

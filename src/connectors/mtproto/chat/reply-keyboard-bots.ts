@@ -15,8 +15,9 @@ export class ReplyKeyboardBots {
     this.#records = new AccountRecords(state, directory, logger, 'replykb', (raw) => (raw === 'true' ? true : undefined), 'reply keyboards');
   }
 
+  /** Reads the bots' marks (at start; only a bot has one). */
   load(): Promise<void> {
-    return this.#records.load();
+    return this.#records.load((a) => a.bot);
   }
 
   /** Whether the bot has shown a reply keyboard, as known here now (another instance's mark shows within 30 s). */

@@ -16,15 +16,12 @@ import { MAX_ALBUM_FILES, entriesOfDelivery, messagesOfEvent } from '../event-en
 import { readInboxOf } from './chats.ts';
 import { accountOf, badRequest, type ChatCallContext, chatOfPeer, chatsOfAccount, intField, listField, liveMessage, objectField, register, stringField, updatesOf, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 import { mediaOfInput } from './upload.ts';
-import { isReplyKind, keepKeyboard, type Keyboard } from '../keyboards.ts';
+import { isReplyKind, isReplyMarkup, keepKeyboard, type Keyboard } from '../keyboards.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
 import { tellAccount } from './own-news.ts';
 import { objects, refuseUnserved, replyIdOf, textOf, withButtons } from './message-input.ts';
-
-/** Reply markups that are no inline keyboard. */
-const REPLY_KINDS = new Set(['replyKeyboardMarkup', 'replyKeyboardHide', 'replyKeyboardForceReply']);
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -208,7 +205,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (call['message'] === undefined && !view.account.bot) throw badRequest('MESSAGE_EMPTY');
     // Only inline keyboards are edited (as on Telegram): a reply keyboard is neither given nor replaced by an edit.
     const markup = view.account.bot ? objectField(call, 'reply_markup') : undefined;
-    if (REPLY_KINDS.has(markup?._ ?? '') || ((markup !== undefined || call['message'] === undefined) && isReplyKind(record.keyboard))) throw badRequest('REPLY_MARKUP_INVALID');
+    if (isReplyMarkup(markup) || ((markup !== undefined || call['message'] === undefined) && isReplyKind(record.keyboard))) throw badRequest('REPLY_MARKUP_INVALID');
     const { text, spans, keyboard } = call['message'] === undefined
       ? withButtons(...await textBeforeButtons(deps, chat, record), markup)
       : await textOf(deps, view.account, call, false);
