@@ -245,7 +245,7 @@ export const bigInt = require('big-integer') as (v: string | number) => unknown;
 type Ctor = new (args?: Record<string, unknown>) => unknown;
 export interface GramApi {
   updates: { GetState: Ctor; GetDifference: Ctor };
-  messages: { SendReaction: Ctor; SetTyping: Ctor; GetHistory: Ctor; GetFullChat: Ctor; ReadHistory: Ctor; SendMessage: Ctor; GetDialogs: Ctor };
+  messages: { SendReaction: Ctor; SetTyping: Ctor; GetHistory: Ctor; GetFullChat: Ctor; ReadHistory: Ctor; SendMessage: Ctor; GetDialogs: Ctor; GetPeerDialogs: Ctor };
   users: { GetUsers: Ctor; GetFullUser: Ctor };
   auth: { LogOut: Ctor; SendCode: Ctor; SignIn: Ctor; ImportBotAuthorization: Ctor };
   account: { UpdateStatus: Ctor };
@@ -255,6 +255,8 @@ export interface GramApi {
   ReactionEmoji: Ctor;
   InputPeerChat: Ctor;
   InputPeerEmpty: Ctor;
+  InputPeerSelf: Ctor;
+  InputDialogPeer: Ctor;
   InputPeerUserFromMessage: Ctor;
   InputUserSelf: Ctor;
   CodeSettings: Ctor;

@@ -54,7 +54,12 @@ test('a dm room is a private chat of the accounts among its parties; each side s
   assert.equal(await directs.with(directory.account(BOB)!, puppetIdOf('websocket:carol')), undefined, 'carol was never shown to anyone');
   const carol = await people.senderIdOf({ network: 'websocket', id: 'carol', name: 'Carol' });
   assert.equal((await directs.with(directory.account(BOB)!, carol))?.address, withCarol(BOB));
-  assert.equal(await directs.with(directory.account(BOB)!, BOB), undefined, 'not with oneself');
+  // With oneself: a person's Saved Messages, one account that is its own peer; a bot has none.
+  const saved = (await directs.with(directory.account(BOB)!, BOB))!;
+  assert.equal(saved.address, key({ network: 'mtproto', id: String(BOB) }, { network: 'mtproto', id: String(BOB) }));
+  assert.deepEqual([directs.isSaved(saved), directs.accountsOf(saved).map((a) => a.id), directs.peerOf(saved, BOB)], [true, [BOB], BOB]);
+  assert.deepEqual([directs.isSaved(carolChat), directs.isSaved(pair)], [false, false]);
+  assert.equal(await directs.with(directory.account(BOT)!, BOT), undefined, 'a bot has no Saved Messages');
 });
 
 test('a person linked to an account (identities.yaml) is that account as a peer', () => {

@@ -140,6 +140,10 @@ async def person(port, n, e, phone, chat_id):
     imported = await client(functions.contacts.ImportContactsRequest(contacts=[types.InputPhoneContact(client_id=1, phone=carol_phone, first_name='Caz', last_name='')]))
     carol = await client.get_entity(carol_phone)
     say('found-by-number', imported=[i.user_id for i in imported.imported], entity=carol.id, name=carol.first_name, mutual=bool(carol.mutual_contact))
+    # Telethon's quick start: a note to oneself (Saved Messages), read back.
+    note = await client.send_message('me', 'Hello, **myself**!')
+    saved = await client.get_messages('me', limit=5)
+    say('saved', texts=[m.raw_text for m in saved], out=[bool(m.out) for m in saved], peer=note.peer_id.user_id, bold=[type(e).__name__ for e in note.entities or []])
     renamed = await client(functions.account.UpdateProfileRequest(first_name='Tele', last_name='Thon'))
     say('renamed', first=renamed.first_name, last=renamed.last_name)
     await client.log_out()

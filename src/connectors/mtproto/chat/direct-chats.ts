@@ -1,6 +1,7 @@
 // Private chats: an account and one person, who is on another network or is another account
-// here. Each is a direct room of the core (`dm:<party>|<party>`, docs/connectors.md) and a chat
-// log of its own, keyed by that room key and shared by both parties when both are accounts here.
+// here, or the account itself (its Saved Messages). Each is a direct room of the core
+// (`dm:<party>|<party>`, docs/connectors.md) and a chat log of its own, keyed by that room key and
+// shared by both parties when both are accounts here.
 //
 // An account's pts counts every entry of each of its private chats (pts.ts), so which private
 // chats an account has is kept per account (`dms:<account id>`): the writer (the egress consumer)
@@ -30,6 +31,16 @@ export class DirectChats {
     const parties = parseDirectRoom(key);
     if (parties === undefined) return undefined;
     return { id: 0n, address: key, endpoint: { connector: NETWORK, address: key }, room: key, title: '', direct: { parties } };
+  }
+
+  /**
+   * Whether a private chat is an account's Saved Messages (its chat with itself: the core's direct
+   * room of one party twice, which the router delivers to that party alone). Nobody else reads or
+   * writes it, so there is nothing to tell anyone of typing, reading or presence in it.
+   */
+  isSaved(chat: ChatInfo): boolean {
+    const parties = chat.direct?.parties;
+    return parties !== undefined && parties[0].network === parties[1].network && parties[0].id === parties[1].id;
   }
 
   /** The accounts here among a private chat's parties (one, or two when two accounts talk). */
@@ -71,16 +82,21 @@ export class DirectChats {
 
   /**
    * The private chat of `account` with the user `userId` (another account, or a person of another
-   * network it was shown), or undefined: an unknown user, itself, or a pair too long for a key.
+   * network it was shown), or undefined: an unknown user, or a pair too long for a key. With itself
+   * it is its Saved Messages (a person's only: a bot has none, as on Telegram).
    */
   async with(account: Account, userId: bigint): Promise<ChatInfo | undefined> {
-    if (userId === account.id) return undefined;
-    const person = await this.people.person(userId);
-    if (person === undefined) return undefined;
-    const party: DirectParty = person.kind === 'account'
-      ? { network: NETWORK, id: String(person.account.id) }
-      : { network: person.puppet.network, id: person.puppet.nativeId };
-    const key = directRoom({ network: NETWORK, id: String(account.id) }, party);
+    const own: DirectParty = { network: NETWORK, id: String(account.id) };
+    let party: DirectParty;
+    if (userId === account.id) {
+      if (account.bot) return undefined;
+      party = own;
+    } else {
+      const person = await this.people.person(userId);
+      if (person === undefined) return undefined;
+      party = person.kind === 'account' ? { network: NETWORK, id: String(person.account.id) } : { network: person.puppet.network, id: person.puppet.nativeId };
+    }
+    const key = directRoom(own, party);
     return key === undefined ? undefined : this.chatOf(key);
   }
 

@@ -47,13 +47,15 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
   const address = d.chat.address;
   // What the account cleared (deleteHistory) counts as read.
   const cleared = marks.settings.clearedUpTo[address] ?? 0;
-  const inbox = Math.max(await readInboxOf(deps, view.account, d.chat), cleared);
+  // Saved Messages has nothing to read but one's own messages: all of it reads as read, both ways (as on Telegram).
+  const saved = deps.directs.isSaved(d.chat) ? d.top?.id ?? 0 : undefined;
+  const inbox = saved ?? Math.max(await readInboxOf(deps, view.account, d.chat), cleared);
   const who = { userId: me, ref: deps.people.userRef(view.account.id), inbox, settings: marks.settings };
   const mentioned = await unreadMentionsOf(deps.box, d.log, address, who);
   const reacted = await unreadReactionsOf(deps.box, d.log, address, who);
   return {
     _: 'dialog', peer: deps.render.peer(d.chat, view), top_message: d.top?.id ?? 0,
-    read_inbox_max_id: inbox, read_outbox_max_id: d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
+    read_inbox_max_id: inbox, read_outbox_max_id: saved ?? d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
     unread_mentions_count: mentioned.length, unread_reactions_count: reacted.length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),

@@ -178,10 +178,11 @@ export function listField(call: TlObject, name: string): TlValue[] {
 
 /**
  * The conversation an InputPeer names: a group the account sees, or its private chat with a user
- * it may name (userOfInput); PEER_ID_INVALID otherwise.
+ * it may name (userOfInput), itself included (its Saved Messages, a person's only); PEER_ID_INVALID
+ * otherwise.
  */
 export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): Promise<ChatInfo> {
-  if (peer?._ === 'inputPeerUser' || peer?._ === 'inputPeerUserFromMessage') {
+  if (peer?._ === 'inputPeerUser' || peer?._ === 'inputPeerUserFromMessage' || peer?._ === 'inputPeerSelf') {
     const id = await userOfInput(deps, account, peer);
     const chat = id === undefined ? undefined : await deps.directs.with(account, id);
     if (chat === undefined) throw badRequest('PEER_ID_INVALID');

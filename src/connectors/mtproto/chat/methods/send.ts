@@ -324,6 +324,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const action = objectField(call, 'action');
     const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
+    // Typing in Saved Messages is told to nobody: only the account is there.
+    if (deps.directs.isSaved(chat)) return true;
     const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx), state });
     await ctx.turn.ready;
     const published = deps.bus.publish([event]);
@@ -341,6 +343,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     await clearUnreadMark(deps, ctx, account, chat);
+    // Saved Messages holds the account's own messages only: nothing to mark read, nobody to tell.
+    if (deps.directs.isSaved(chat)) return { _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 };
     const log = await deps.box.chat(chat.address);
     const maxId = intField(call, 'max_id');
     const ids = log.messageIds();

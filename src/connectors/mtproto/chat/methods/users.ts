@@ -19,11 +19,12 @@ export const MAX_USERS_ASKED = 200;
 
 /**
  * Where an account's presence goes: its groups, and its private chats with the newest entries, at
- * most PRESENCE_DIRECT_CHATS (their logs are in memory: its pts reads them).
+ * most PRESENCE_DIRECT_CHATS (their logs are in memory: its pts reads them); not its Saved
+ * Messages, where nobody else is.
  */
 async function presenceChatsOf(deps: ChatDeps, account: Account): Promise<ChatInfo[]> {
   const chats = await chatsOfAccount(deps, account);
-  const directs = await Promise.all(chats.filter((c) => c.direct !== undefined).map(async (chat) => ({ chat, lastG: (await deps.box.chat(chat.address)).lastG })));
+  const directs = await Promise.all(chats.filter((c) => c.direct !== undefined && !deps.directs.isSaved(c)).map(async (chat) => ({ chat, lastG: (await deps.box.chat(chat.address)).lastG })));
   const active = directs.filter((d) => d.lastG > 0).sort((a, b) => b.lastG - a.lastG).slice(0, PRESENCE_DIRECT_CHATS).map((d) => d.chat);
   return [...chats.filter((c) => c.direct === undefined), ...active];
 }
