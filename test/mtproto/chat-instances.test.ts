@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
@@ -456,5 +456,34 @@ test('two instances on one Redis: a press of a bot\'s callback button on B reach
     const query = await botSees.next((u) => u.className === 'UpdateBotCallbackQuery');
     assert.equal(await bot.invoke(new A.messages['SetBotCallbackAnswer']!({ queryId: query['queryId'], message: 'went', cacheTime: 0 })), true);
     assert.equal((await pressed).message, 'went');
+  });
+});
+
+test('two instances on one Redis: a message scheduled on B is in his queue on A too, and goes once when due, whichever instance holds the scheduler', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, person, ws }) => {
+    const M = (Api as unknown as { messages: Record<string, new (x: Record<string, unknown>) => object> }).messages;
+    const chat = new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
+    await ws.request({ type: 'join', room: 'lobby' });
+    const there = chatClient(a.mtprotoPort());
+    try {
+      await loginPerson(a, there);
+      await there.getDialogs();
+      const rec = updateRecorder(there);
+      // Queued on B for an hour from now: his session on A is told (a note) and finds it in his queue there.
+      const at = Math.floor(Date.now() / 1000) + 3600;
+      const queued = await person.sendMessage(chat, { message: 'from the queue', schedule: at });
+      await rec.next((u) => u.className === 'UpdateNewScheduledMessage' && messageOf(u).message === 'from the queue');
+      const queue = await there.invoke(new M['GetScheduledHistory']!({ peer: chat, hash: bigInt(0) })) as { messages: GramMessage[] };
+      assert.deepEqual(queue.messages.map((m) => [m.id, m.message]), [[queued.id, 'from the queue']]);
+      // Moved to now on B: the scheduler (A, started first, told by a note; or B) sends it, once.
+      await person.editMessage(chat, { message: queued.id, text: 'from the queue', schedule: Math.floor(Date.now() / 1000) - 1 });
+      await ws.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'from the queue', 10_000);
+      await rec.next((u) => u.className === 'UpdateDeleteScheduledMessages' && (u['messages'] as number[]).includes(queued.id));
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(ws.events.filter((f) => f.event['text'] === 'from the queue').length, 1, 'sent once');
+      assert.deepEqual((await there.invoke(new M['GetScheduledHistory']!({ peer: chat, hash: bigInt(0) })) as { messages: unknown[] }).messages, []);
+    } finally {
+      await shutdown(there);
+    }
   });
 });

@@ -216,7 +216,7 @@ test('what apps report and ask as they show messages: a voice message played, me
     assert.equal(Boolean(edit.caption), false);
     assert.equal(await rpcError(person.invoke(new Messages['GetMessageEditData']!({ peer: inputChat(), id: theirs.id }))), 'MESSAGE_AUTHOR_REQUIRED');
     assert.equal(await rpcError(person.invoke(new Messages['GetMessageEditData']!({ peer: inputChat(), id: 99_999 }))), 'MESSAGE_ID_INVALID');
-    // No scheduled messages, no Saved Messages dialogs, no contacts, no sponsored messages.
+    // Nothing queued (chat-scheduled.test.ts queues), no Saved Messages dialogs, no contacts, no sponsored messages.
     assert.deepEqual(((await person.invoke(new Messages['GetScheduledHistory']!({ peer: inputChat(), hash: bigInt(0) }))) as { messages: unknown[] }).messages, []);
     assert.deepEqual(((await person.invoke(new Messages['GetScheduledMessages']!({ peer: inputChat(), id: [1] }))) as { messages: unknown[] }).messages, []);
     assert.equal(await rpcError(person.invoke(new Messages['GetScheduledHistory']!({ peer: inputChat(4242), hash: bigInt(0) }))), 'PEER_ID_INVALID');

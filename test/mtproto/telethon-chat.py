@@ -3,6 +3,7 @@
 # the way Telethon documents), the intermediate TCP transport, logged in as the bot. Each step
 # prints one JSON line; the test answers on stdin where the WS side has to act first.
 import asyncio
+import datetime
 import io
 import json
 import os
@@ -140,6 +141,13 @@ async def person(port, n, e, phone, chat_id):
     imported = await client(functions.contacts.ImportContactsRequest(contacts=[types.InputPhoneContact(client_id=1, phone=carol_phone, first_name='Caz', last_name='')]))
     carol = await client.get_entity(carol_phone)
     say('found-by-number', imported=[i.user_id for i in imported.imported], entity=carol.id, name=carol.first_name, mutual=bool(carol.mutual_contact))
+    # A message for later (Telethon's own example: schedule=timedelta), its queue, and deleting it from the queue.
+    group = types.InputPeerChat(chat_id)
+    later = await client.send_message(group, 'Hi, future!', schedule=datetime.timedelta(hours=1))
+    queued = await client.get_messages(group, scheduled=True)
+    await client(functions.messages.DeleteScheduledMessagesRequest(peer=group, id=[later.id]))
+    left = await client.get_messages(group, scheduled=True)
+    say('scheduled', text=later.raw_text, ahead=round((later.date.timestamp() - datetime.datetime.now().timestamp()) / 60), queued=[m.raw_text for m in queued], left=len(left))
     # Telethon's quick start: a note to oneself (Saved Messages), read back.
     note = await client.send_message('me', 'Hello, **myself**!')
     saved = await client.get_messages('me', limit=5)

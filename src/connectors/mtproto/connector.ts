@@ -55,6 +55,7 @@ export class MtprotoConnector implements Connector {
   private chat: ChatLayer | undefined;
   private egress: Stoppable | undefined;
   private following: Stoppable | undefined;
+  private scheduler: Stoppable | undefined;
   private listening: { port: number; fingerprint: string } | undefined;
   private closing: Promise<void> | undefined;
   private wsUrl = '';
@@ -135,6 +136,7 @@ export class MtprotoConnector implements Connector {
       this.egress = ctx.bus.consumeEgress(this.network, chat.outbound.deliver, { direct: true });
       // Several instances: what the egress consumer (maybe another instance) writes reaches the sessions here too.
       this.following = chat.followOthers();
+      this.scheduler = chat.startScheduler();
     } catch (err) {
       await server?.stop().catch(() => undefined);
       throw kekError(err);
@@ -153,6 +155,7 @@ export class MtprotoConnector implements Connector {
   close(deadline = Date.now() + 10_000): Promise<void> {
     return (this.closing ??= (async () => {
       // The delivery batch in hand is finished (bounded: a hanging bus must not keep clients from hearing the close).
+      await this.scheduler?.close();
       await this.following?.close();
       const egress = this.egress?.close();
       if (egress) await Promise.race([egress, new Promise((resolve) => setTimeout(resolve, Math.max(0, (deadline - Date.now()) / 2)).unref())]);

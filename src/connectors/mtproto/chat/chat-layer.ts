@@ -62,6 +62,9 @@ import { registerGroupAdmin } from './methods/group-admin.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerPins } from './methods/pins.ts';
+import { registerScheduled, sendScheduled } from './methods/scheduled.ts';
+import { ScheduledQueue } from './scheduled-queue.ts';
+import { Scheduler } from './scheduler.ts';
 import { followNews } from './methods/own-news.ts';
 import { announceUser } from './methods/announce-user.ts';
 import { registerContacts } from './methods/contacts.ts';
@@ -159,6 +162,7 @@ export class ChatLayer {
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
       files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      scheduled: new ScheduledQueue(state),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,
@@ -187,6 +191,23 @@ export class ChatLayer {
     const callbacks = this.deps.callbacks.follow();
     if (deliveries === undefined && news === undefined && callbacks === undefined) return undefined;
     return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close()]); } };
+  }
+
+  /**
+   * Sends scheduled messages when due (on the one instance that holds the scheduler's lease at a
+   * time): started once the connector delivers, closed before it stops.
+   */
+  startScheduler(): Stoppable {
+    const deps = this.deps;
+    return new Scheduler({
+      bus: deps.bus, queue: deps.scheduled, logger: deps.logger,
+      accounts: () => deps.directory.accounts.filter((a) => !a.bot).map((a) => a.id),
+      send: async (id, items) => {
+        const account = deps.directory.account(id);
+        // An account gone from the config: its queue waits (it may come back), sending nothing.
+        return account === undefined ? true : !(await sendScheduled(deps, account, items)).retry;
+      },
+    });
   }
 
   /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */
@@ -229,6 +250,7 @@ export class ChatLayer {
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);
+    registerScheduled(methods, this.deps);
     registerContacts(methods, this.deps);
     registerContactList(methods, this.deps);
     registerBotInfo(methods, this.deps);

@@ -20,6 +20,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.sendMedia': 'send',
   'messages.sendMultiMedia': 'send',
   'messages.forwardMessages': 'send',
+  'messages.sendScheduledMessages': 'send',
+  'messages.deleteScheduledMessages': 'send',
   // Finding someone by address remembers them (a write): as costly as a send.
   'contacts.search': 'send',
   // Contacts are written to the state and told to the other sessions; importing asks about numbers.

@@ -23,6 +23,7 @@ import type { AccountProfiles } from './account-profiles.ts';
 import type { StatusPrivacy } from './status-privacy.ts';
 import type { PinnedIndex } from './pinned.ts';
 import type { ContactLists } from './contact-lists.ts';
+import type { ScheduledItem } from './scheduled-queue.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -147,6 +148,19 @@ export class Renderer {
       ...(keyboard !== undefined ? { reply_markup: replyMarkupOf(keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
+  }
+
+  /** A queued message (scheduled-queue.ts) as clients show it in the chat's schedule: the account's own, dated when it is to go. */
+  scheduled(item: ScheduledItem, account: bigint, view: View): TlObject {
+    const record: MessageRecord = {
+      id: item.id, chat: item.chat, ev: '', from: String(account), date: item.at, text: item.text,
+      ...(item.spans !== undefined ? { spans: item.spans } : {}), ...(item.reply !== undefined ? { reply: item.reply } : {}),
+      ...(item.media !== undefined ? { media: item.media } : {}), ...(item.edited !== undefined ? { edited: item.edited } : {}),
+    };
+    // Its id is the queue's, not the chat's: what the chat's message of that id has (a pin) is not its.
+    const message = { ...this.message(record, view) };
+    delete message['pinned'];
+    return message;
   }
 
   /** The UserProfilePhoto a user object shows for `photo` (none: userProfilePhotoEmpty). */

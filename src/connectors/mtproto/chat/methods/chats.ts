@@ -226,6 +226,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
         participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
         notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
         ...await pinnedField(deps, chat),
+        // The account has messages queued here (apps show the schedule's button).
+        ...((await deps.scheduled.list(view.account.id, chat.address)).length > 0 ? { has_scheduled: true } : {}),
         // The bots of the group and their commands, which clients list for "/".
         bot_info: await Promise.all(members.filter((a) => a.bot).map((bot) => botInfoOf(deps, bot, chat))),
       },

@@ -16,6 +16,7 @@ import type { FileKeys, Uploads } from '../files.ts';
 import type { AccountAvatars } from '../account-avatars.ts';
 import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
+import type { ScheduledQueue } from '../scheduled-queue.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
@@ -83,6 +84,8 @@ export interface ChatDeps {
   readonly drafts: Drafts;
   /** How accounts arrange their chats: pins, unread marks, notifications. */
   readonly dialogSettings: DialogSettings;
+  /** What accounts queued to be sent later (scheduled messages). */
+  readonly scheduled: ScheduledQueue;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;

@@ -12,7 +12,7 @@ import { checked, originOf, publishAll, actorOf } from '../inbound.ts';
 import type { MessageRecord } from '../message-box.ts';
 import { MAX_ALBUM_FILES } from '../event-entries.ts';
 import { badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
-import { newMessageUpdates } from './send.ts';
+import { newMessageUpdates } from './sent-updates.ts';
 import { refuseUnserved } from './message-input.ts';
 
 /** Messages one call forwards at most (Telegram's limit). */

@@ -74,17 +74,14 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
     return asked.map(() => false);
   });
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
-  // What apps ask when a chat opens: no scheduled messages (scheduling is refused), no Saved
-  // Messages dialogs, no sponsored messages.
+  // What apps ask when a chat opens: no Saved Messages dialogs (Saved Messages is one chat), no
+  // sponsored messages. (A chat's scheduled messages: scheduled.ts.)
   const noMessages = () => ({ _: 'messages.messages', messages: [], chats: [], users: [] });
-  const scheduled: ChatHandler = async (call, ctx) => {
+  // Nobody shares a live location here (a location is text: media-as-text.ts).
+  register(methods, deps, 'messages.getRecentLocations', 'user', async (call, ctx) => {
     await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));
     return noMessages();
-  };
-  register(methods, deps, 'messages.getScheduledHistory', 'user', scheduled);
-  // Nobody shares a live location here (a location is text: media-as-text.ts).
-  register(methods, deps, 'messages.getRecentLocations', 'user', scheduled);
-  register(methods, deps, 'messages.getScheduledMessages', 'user', scheduled);
+  });
   register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
   register(methods, deps, 'messages.getSavedHistory', 'user', noMessages);

@@ -37,6 +37,13 @@ const NewsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('contacts'), account: z.string().regex(/^\d{1,20}$/), users: z.array(z.string().regex(/^\d{1,20}$/)).min(1).max(200) }),
   // Who sees the account's status changed (privacy.ts): its rule here is read again, its sessions told.
   z.object({ kind: z.literal('privacy'), account: z.string().regex(/^\d{1,20}$/) }),
+  // Messages the account queued, changed in or took out of a chat's schedule (scheduled.ts): its
+  // sessions are shown the queue's change (`sent`: the messages those taken out became), and the
+  // scheduler reads the queue again.
+  z.object({
+    kind: z.literal('scheduled'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512),
+    ids: z.array(z.number().int().positive()).max(100), gone: z.array(z.number().int().positive()).max(100), sent: z.array(z.number().int().positive()).max(100),
+  }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
   z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
@@ -92,6 +99,17 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
     case 'logout': return undefined;
+    case 'scheduled': {
+      const chats = one(news.chat);
+      const queued = (await deps.scheduled.list(account.id, news.chat)).filter((i) => news.ids.includes(i.id));
+      const { gone, sent } = news;
+      return {
+        chats, updatesAt: (at) => chats.flatMap((c) => [
+          ...queued.map((item) => ({ _: 'updateNewScheduledMessage', message: deps.render.scheduled(item, account.id, at) })),
+          ...(gone.length > 0 ? [{ _: 'updateDeleteScheduledMessages', peer: deps.render.peer(c, at), messages: gone, ...(sent.length > 0 ? { sent_messages: sent } : {}) }] : []),
+        ]),
+      };
+    }
     case 'pinned': {
       // No pts moves (pins are the chat's, not in its log): pts_count 0 at the account's pts.
       const chats = one(news.chat);
@@ -172,6 +190,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   if (news.kind === 'privacy') await deps.statusPrivacy.refresh(account.id);
   if (news.kind === 'contacts') await deps.contacts.refresh(account.id);
   if (news.kind === 'pinned') await deps.pins.refresh(news.chat);
+  if (news.kind === 'scheduled') deps.scheduled.changed(account.id);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);

@@ -10,7 +10,7 @@ import type { MessageRecord } from '../message-box.ts';
 import { actorOf, checked, originOf, publishAndWait } from '../inbound.ts';
 import { accountsOfChat, badRequest, chatOfPeer, intField, liveMessage, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { tellAccount } from './own-news.ts';
-import { newMessageUpdates } from './send.ts';
+import { newMessageUpdates } from './sent-updates.ts';
 import { changePins } from '../pinned.ts';
 import { RpcError } from '../../session/rpc.ts';
 

@@ -22,6 +22,8 @@ import { mediaAsText } from '../media-as-text.ts';
 import { clearUnreadMark } from './dialog-settings.ts';
 import { tellAccount } from './own-news.ts';
 import { objects, refuseUnserved, replyIdOf, textOf, withButtons } from './message-input.ts';
+import { editScheduled, scheduleSend } from './scheduled.ts';
+import { newMessageUpdates } from './sent-updates.ts';
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -50,24 +52,6 @@ async function textBeforeButtons(deps: ChatDeps, chat: ChatInfo, record: Message
   if ((await messagesOfEvent(deps.box, chat.address, record.ev)).length > 1) throw badRequest('REPLY_MARKUP_INVALID');
   const at = Math.min(record.keyboard?.at ?? record.text.length, record.text.length);
   return [record.text.slice(0, at), (record.spans ?? []).filter((s) => s.offset + s.length <= at)];
-}
-
-export async function newMessageUpdates(deps: ChatDeps, account: Account, view: View, chat: ChatInfo, published: readonly { id: string; randomIds: readonly bigint[] }[]): Promise<{ updates: TlObject[]; users: bigint[] }> {
-  const ids: TlObject[] = [];
-  const news: TlObject[] = [];
-  const users: bigint[] = [];
-  for (const { id, randomIds } of published) {
-    // A delivery's entries were written in one batch: all visible once the first is.
-    const entries = await entriesOfDelivery(deps.box, chat.address, id);
-    randomIds.forEach((randomId, i) => { if (entries[i] !== undefined) ids.push({ _: 'updateMessageID', id: entries[i].m, random_id: randomId }); });
-    for (const entry of entries) {
-      const record = await deps.box.record(entry.m);
-      if (record === undefined) continue;
-      news.push({ _: 'updateNewMessage', message: deps.render.message(record, view), pts: await deps.pts.at(account, entry.g), pts_count: 1 });
-      users.push(...usersOfRecord(record));
-    }
-  }
-  return { updates: [...ids, ...news], users };
 }
 
 /** The newest of `ids` (ascending) that is a canonical message, looking at the last RECEIPT_LOOKBACK. */
@@ -132,11 +116,12 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   const randomIdOf = (call: TlObject): bigint[] => (typeof call['random_id'] === 'bigint' ? [call['random_id']] : []);
 
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
-    refuseUnserved(call);
+    refuseUnserved(call, true);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const ids = randomIdOf(call);
-    return send(ctx, account, chat, call, { ...await textOf(deps, account, call, false), media: [] }, ids, ids[0]?.toString());
+    const body = { ...await textOf(deps, account, call, false), media: [] };
+    return await scheduleSend(deps, ctx, account, chat, call, body, ids) ?? send(ctx, account, chat, call, body, ids, ids[0]?.toString());
   });
 
   // A bot's START button (and t.me/<bot>?start=<param> links): "/start <param>" from the person
@@ -161,7 +146,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
-    refuseUnserved(call);
+    refuseUnserved(call, true);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = await textOf(deps, account, call, true);
@@ -172,10 +157,11 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     if (asText !== undefined) {
       const gap = text.text === '' ? '' : '\n';
       const body = { text: asText.text + gap + text.text, spans: [...asText.spans, ...text.spans.map((s) => ({ ...s, offset: s.offset + asText.text.length + gap.length }))], media: [] };
-      return send(ctx, account, chat, call, body, ids, ids[0]?.toString(), 'full');
+      return await scheduleSend(deps, ctx, account, chat, call, body, ids) ?? send(ctx, account, chat, call, body, ids, ids[0]?.toString(), 'full');
     }
     const media = await mediaOfInput(deps, account, objectField(call, 'media'));
-    return send(ctx, account, chat, call, { ...text, media: [media] }, ids, ids[0]?.toString());
+    const body = { ...text, media: [media] };
+    return await scheduleSend(deps, ctx, account, chat, call, body, ids) ?? send(ctx, account, chat, call, body, ids, ids[0]?.toString());
   });
 
   // An album: one canonical message with all its files (and its captions as one text).
@@ -196,6 +182,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   register(methods, deps, 'messages.editMessage', 'user', async (call, ctx) => {
+    // With schedule_date, the id is of the chat's schedule, not of a message (scheduled.ts).
+    if (call['schedule_date'] !== undefined) return editScheduled(deps, ctx, call);
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const record = await liveMessage(deps, chat, intField(call, 'id'));

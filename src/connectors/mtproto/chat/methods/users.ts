@@ -56,6 +56,7 @@ export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
         ...(photo !== undefined ? { profile_photo: deps.render.photo(photo, 0) } : {}),
         ...(person.kind === 'account' && person.account.bot ? { bot_info: await botInfoOf(deps, person.account, direct) } : {}),
         ...(pinned > 0 ? { pinned_msg_id: pinned } : {}),
+        ...(direct !== undefined && (await deps.scheduled.list(view.account.id, direct.address)).length > 0 ? { has_scheduled: true } : {}),
       },
       chats: [], users: [deps.render.userObject(person, view)],
     };

@@ -1,0 +1,184 @@
+// Scheduled messages (core.telegram.org/api/scheduled-messages): a send with `schedule_date`
+// joins the account's queue of that chat (scheduled-queue.ts) instead of going out; the account
+// sees it there (getScheduledHistory), edits, deletes or sends it at once; when it is due the
+// scheduler (scheduler.ts) sends it as the account's message, as if sent then. Until then nobody
+// else sees anything: the other networks get the message when it goes. Bots cannot schedule, as
+// on Telegram.
+import { newEventId } from '../../../../core/ids.ts';
+import type { Span } from '../../../../core/event.ts';
+import type { MethodRegistry } from '../../api/registry.ts';
+import { RpcError } from '../../session/rpc.ts';
+import type { TlObject } from '../../tl/codec.ts';
+import type { Account, ChatInfo } from '../directory.ts';
+import type { MediaInfo } from '../message-box.ts';
+import { actorOf, checked, CONNECTOR, publishAll } from '../inbound.ts';
+import { SCHEDULE_AHEAD_SECONDS, SEND_AT_ONCE_SECONDS, txnOf, type ScheduledItem } from '../scheduled-queue.ts';
+import { accountOf, badRequest, chatOfPeer, chatsSeenOf, intField, listField, liveMessage, objectField, register, stringField, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
+import { clearDraftOnSend } from './drafts.ts';
+import { tellAccount } from './own-news.ts';
+import { replyIdOf, textOf } from './message-input.ts';
+import { newMessageUpdates } from './sent-updates.ts';
+
+/** `schedule_date` of "send when the user comes online" (Telegram's SCHEDULE_WHEN_ONLINE). */
+const WHEN_ONLINE = 0x7ffffffe;
+
+/**
+ * The date a send asks to be sent at, checked: undefined when it goes at once (no schedule_date,
+ * or one less than SEND_AT_ONCE_SECONDS ahead, as on Telegram).
+ */
+function scheduleDateOf(deps: ChatDeps, account: Account, call: TlObject, now: number): number | undefined {
+  if (call['schedule_date'] === undefined) return undefined;
+  if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
+  const at = intField(call, 'schedule_date');
+  // Whether someone of another network is online is not known well enough to wait for it.
+  if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
+  if (at < now + SEND_AT_ONCE_SECONDS) return undefined;
+  if (at > now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
+  return at;
+}
+
+/**
+ * A send with a schedule_date: queued, and answered as Telegram does (updateMessageID with the
+ * queue's id, updateNewScheduledMessage); undefined when it goes at once (the caller sends it).
+ */
+export async function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject,
+  body: { text: string; spans: readonly Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[]): Promise<TlObject | undefined> {
+  const view = viewOf(deps, ctx);
+  const at = scheduleDateOf(deps, account, call, view.now);
+  if (at === undefined) return undefined;
+  if (body.media.length > 1) throw badRequest('SCHEDULE_DATE_INVALID');
+  const replyId = replyIdOf(call);
+  if (replyId !== undefined) await liveMessage(deps, chat, replyId);
+  const media = body.media[0];
+  const item = await deps.scheduled.add(account.id, {
+    chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
+    ...(replyId !== undefined ? { reply: replyId } : {}), ...(media !== undefined ? { media } : {}),
+  });
+  if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
+  if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
+  await clearDraftOnSend(deps, call, ctx, account, chat);
+  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [item.id], gone: [], sent: [] }, ctx.channel?.key);
+  return updatesOf(deps, view, [
+    ...randomIds.map((random_id) => ({ _: 'updateMessageID', id: item.id, random_id })),
+    { _: 'updateNewScheduledMessage', message: deps.render.scheduled(item, account.id, view) },
+  ], [], [chat]);
+}
+
+/** What sending queued messages did: each one sent (its message's canonical id), and whether one must be tried again later. */
+export interface ScheduledSends {
+  readonly sent: ReadonlyArray<{ readonly item: ScheduledItem; readonly chat: ChatInfo; readonly id: string }>;
+  readonly retry: boolean;
+}
+
+/**
+ * Sends queued messages of an account, in order, each as its message of now, and takes them out
+ * of the queue; its sessions are told. One the account may no longer send (a chat it no longer
+ * sees, a user who blocked it) is dropped and logged; when the bus refuses, the rest waits.
+ */
+export async function sendScheduled(deps: ChatDeps, account: Account, items: readonly ScheduledItem[]): Promise<ScheduledSends> {
+  const sent: Array<{ item: ScheduledItem; chat: ChatInfo; id: string }> = [];
+  for (const item of items) {
+    const chat = chatsSeenOf(deps, account, [item.chat])[0];
+    let outcome: { id: string; messageId: number } | 'dropped' | 'retry';
+    if (chat === undefined) {
+      outcome = 'dropped';
+    } else {
+      // The message it answers, if it is still there.
+      const reply = item.reply === undefined ? undefined : await deps.box.record(item.reply);
+      const replyTo = reply !== undefined && reply.chat === chat.address && reply.deleted !== true && reply.service === undefined ? reply.ev : undefined;
+      const origin = { connector: CONNECTOR, endpoint: chat.direct !== undefined ? String(account.id) : chat.address };
+      try {
+        const event = checked({
+          v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: actorOf(deps, account), origin,
+          text: item.text, ...(item.spans !== undefined && item.spans.length > 0 ? { spans: item.spans } : {}), ...(replyTo !== undefined ? { replyTo } : {}),
+          ...(item.media !== undefined ? { attachments: [deps.files.attachment(item.media)] } : {}),
+        });
+        const [published] = await publishAll(deps, account, deps.order.take(undefined), [{ chat, event, txn: txnOf(item) }]);
+        outcome = { id: published!.id, messageId: published!.entry.m };
+      } catch (err) {
+        const refused = err instanceof RpcError && err.code === 400;
+        outcome = refused ? 'dropped' : 'retry';
+        if (!refused) deps.logger.warn({ err, user: String(account.id), chat: item.chat }, 'mtproto: a scheduled message could not be sent yet');
+      }
+    }
+    if (outcome === 'retry') return { sent, retry: true };
+    if (outcome === 'dropped') deps.logger.warn({ user: String(account.id), chat: item.chat, scheduled: item.id }, 'mtproto: a scheduled message the account may no longer send was dropped');
+    const taken = await deps.scheduled.take(account.id, [item.id], item.chat);
+    const messageIds = outcome === 'dropped' ? [] : [outcome.messageId];
+    if (outcome !== 'dropped' && chat !== undefined) sent.push({ item, chat, id: outcome.id });
+    if (taken.length > 0) await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: item.chat, ids: [], gone: [item.id], sent: messageIds }, undefined);
+  }
+  return { sent, retry: false };
+}
+
+/** The queued messages of the chat a call names, of the ids it lists (all without `ids`). */
+async function itemsOf(deps: ChatDeps, account: Account, chat: ChatInfo, ids?: readonly number[]): Promise<ScheduledItem[]> {
+  const items = await deps.scheduled.list(account.id, chat.address);
+  return ids === undefined ? items : items.filter((i) => ids.includes(i.id));
+}
+
+const idsOf = (call: TlObject): number[] => listField(call, 'id').filter((v): v is number => typeof v === 'number').slice(0, 100);
+
+/** An edit of a queued message (messages.editMessage with schedule_date): its text, its date. */
+export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: TlObject): Promise<TlObject> {
+  const view = viewOf(deps, ctx);
+  const account = view.account;
+  const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+  if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
+  if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
+  const id = intField(call, 'id');
+  const [item] = await itemsOf(deps, account, chat, [id]);
+  if (item === undefined) throw badRequest('MESSAGE_ID_INVALID');
+  const text = stringField(call, 'message') !== undefined ? await textOf(deps, account, call, item.media !== undefined) : undefined;
+  const at = intField(call, 'schedule_date');
+  if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
+  if (at > view.now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
+  const edited = await deps.scheduled.edit(account.id, chat.address, id, (current) => ({
+    id: current.id, chat: current.chat, made: current.made,
+    ...(current.reply !== undefined ? { reply: current.reply } : {}), ...(current.media !== undefined ? { media: current.media } : {}),
+    text: text?.text ?? current.text, ...((text?.spans ?? current.spans ?? []).length > 0 ? { spans: text?.spans ?? current.spans } : {}),
+    // A date now or past: due at once (the scheduler sends it).
+    at: Math.max(at, view.now), edited: view.now,
+  }));
+  if (edited === undefined) throw badRequest('MESSAGE_ID_INVALID');
+  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [id], gone: [], sent: [] }, ctx.channel?.key);
+  return updatesOf(deps, view, [{ _: 'updateNewScheduledMessage', message: deps.render.scheduled(edited, account.id, view) }], [], [chat]);
+}
+
+export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void {
+  // The chat's queue, next first ... as Telegram lists it: newest (latest due) first.
+  const history = async (call: TlObject, ctx: ChatCallContext, ids?: readonly number[]) => {
+    const view = viewOf(deps, ctx);
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const items = (await itemsOf(deps, view.account, chat, ids)).reverse();
+    return { _: 'messages.messages', messages: items.map((i) => deps.render.scheduled(i, view.account.id, view)), chats: deps.render.chatObjects([chat], view), users: await deps.render.users([view.account.id, ...deps.render.usersOfChat(chat, view)], view) };
+  };
+  register(methods, deps, 'messages.getScheduledHistory', 'user', (call, ctx) => history(call, ctx));
+  register(methods, deps, 'messages.getScheduledMessages', 'user', (call, ctx) => history(call, ctx, idsOf(call)));
+
+  register(methods, deps, 'messages.deleteScheduledMessages', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = accountOf(deps, ctx);
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const taken = await deps.scheduled.take(account.id, idsOf(call), chat.address);
+    const gone = taken.map((i) => i.id);
+    if (gone.length > 0) await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [], gone, sent: [] }, ctx.channel?.key);
+    return updatesOf(deps, view, [{ _: 'updateDeleteScheduledMessages', peer: deps.render.peer(chat, view), messages: gone }], [], [chat]);
+  });
+
+  // "Send now": each goes as it would have when due; the answer holds the new messages.
+  register(methods, deps, 'messages.sendScheduledMessages', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const account = accountOf(deps, ctx);
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const items = await itemsOf(deps, account, chat, idsOf(call));
+    if (items.length === 0) throw badRequest('MESSAGE_ID_INVALID');
+    const { sent, retry } = await sendScheduled(deps, account, items);
+    if (retry && sent.length === 0) throw new RpcError(500, 'INTERNAL');
+    const news = await newMessageUpdates(deps, account, view, chat, sent.map((s) => ({ id: s.id, randomIds: [] })));
+    const messageIds = news.updates.flatMap((u) => (u['message'] as TlObject | undefined)?.['id'] as number | undefined ?? []);
+    return updatesOf(deps, view, [
+      { _: 'updateDeleteScheduledMessages', peer: deps.render.peer(chat, view), messages: sent.map((s) => s.item.id), sent_messages: messageIds }, ...news.updates,
+    ], news.users, [chat]);
+  });
+}

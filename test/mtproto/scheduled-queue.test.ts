@@ -1,0 +1,95 @@
+// The queue of scheduled messages (chat/scheduled-queue.ts) and the scheduler that sends them
+// (chat/scheduler.ts), on the memory state store: limits, ids never given twice, a malformed
+// record, what the scheduler sends when, and that a failed send is tried again, not in a loop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { LeaseCallbacks } from '../../src/bus/types.ts';
+import { MAX_SCHEDULED_PER_ACCOUNT, MAX_SCHEDULED_PER_CHAT, ScheduledQueue, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
+import { RETRY_MS, Scheduler } from '../../src/connectors/mtproto/chat/scheduler.ts';
+
+const BOB = 777n;
+const item = (chat: string, at: number, text = 'x') => ({ chat, at, made: 1_000, text });
+
+test('the queue: ids in order and never given twice, per-chat and per-account limits, edits and takes by chat, a malformed record is an empty queue', async () => {
+  const state = new LocalState().store('mtproto');
+  const queue = new ScheduledQueue(state);
+  const a = await queue.add(BOB, item('1001', 500, 'a'));
+  const b = await queue.add(BOB, item('1001', 400, 'b'));
+  assert.ok(typeof a === 'object' && typeof b === 'object');
+  assert.deepEqual([a.id, b.id], [1, 2]);
+  assert.deepEqual((await queue.list(BOB)).map((i) => i.text), ['b', 'a'], 'in the order they are due');
+  // An edit names its chat: the same id in another chat is not it.
+  assert.equal(await queue.edit(BOB, 'other', a.id, (i) => ({ ...i, text: 'no' })), undefined);
+  assert.equal((await queue.edit(BOB, '1001', a.id, (i) => ({ ...i, text: 'a2', chat: 'moved', id: 99 })))?.text, 'a2');
+  assert.deepEqual((await queue.list(BOB, '1001')).map((i) => [i.id, i.text]), [[2, 'b'], [1, 'a2']], 'an edit keeps its id and chat');
+  assert.deepEqual(await queue.take(BOB, [a.id], 'other'), []);
+  assert.deepEqual((await queue.take(BOB, [a.id, b.id, 42])).map((i) => i.id), [1, 2]);
+  // Emptied, the next id still goes on: a send's transaction (txnOf) is never another's.
+  const c = await queue.add(BOB, item('1001', 600));
+  assert.equal(typeof c === 'object' && c.id, 3);
+  assert.notEqual(txnOf(c as ScheduledItem), txnOf({ ...(c as ScheduledItem), id: 1 }));
+  // At most MAX_SCHEDULED_PER_CHAT in one chat; the account's other chats still take more.
+  for (let n = 1; n < MAX_SCHEDULED_PER_CHAT; n++) assert.equal(typeof await queue.add(BOB, item('1001', 700 + n)), 'object');
+  assert.equal(await queue.add(BOB, item('1001', 900)), 'SCHEDULE_TOO_MUCH');
+  assert.equal((await queue.list(BOB, '1001')).length, MAX_SCHEDULED_PER_CHAT);
+  let chat = 0;
+  while ((await queue.list(BOB)).length < MAX_SCHEDULED_PER_ACCOUNT) assert.equal(typeof await queue.add(BOB, item(`dm:${chat++ % 5}`, 800)), 'object');
+  assert.equal(await queue.add(BOB, item('dm:new', 800)), 'SCHEDULE_TOO_MUCH', 'the account\'s own limit');
+  // Someone else's queue is another record.
+  assert.equal(typeof await queue.add(BOB + 1n, item('1001', 5)), 'object');
+  // A record that is no queue reads as an empty one (and is written over by the next add).
+  await state.set(`sched:${BOB}`, '{"next":"x"}');
+  assert.deepEqual(await queue.list(BOB), []);
+  assert.equal(typeof await queue.add(BOB, item('1001', 1)), 'object');
+});
+
+/** A lease granted at once, as the memory bus does, that the test can take away. */
+function lease() {
+  let callbacks: LeaseCallbacks | undefined;
+  return {
+    bus: { holdLease: (_name: string, cb: LeaseCallbacks) => { callbacks = cb; queueMicrotask(() => cb.onAcquired()); return { held: true, close: async () => undefined }; } },
+    lose: () => callbacks?.onLost(),
+  };
+}
+
+test('the scheduler sends what is due, in order, when it is due; a queue changed here is looked at at once; a failed send is tried again after RETRY_MS; without the lease nothing goes', { timeout: 30_000 }, async () => {
+  const state = new LocalState().store('mtproto');
+  const queue = new ScheduledQueue(state);
+  const now = () => Math.floor(Date.now() / 1000);
+  await queue.add(BOB, item('1001', now() - 5, 'overdue'));
+  await queue.add(BOB, item('1001', now() + 3600, 'later'));
+  const sent: Array<{ text: string; at: number }> = [];
+  let fail = 1;
+  const { bus, lose } = lease();
+  const scheduler = new Scheduler({
+    bus, queue, logger: silentLogger, accounts: () => [BOB],
+    send: async (account, items) => {
+      if (fail-- > 0) return false;
+      for (const i of items) sent.push({ text: i.text, at: Date.now() });
+      await queue.take(account, items.map((i) => i.id));
+      return true;
+    },
+  });
+  try {
+    // The first try fails: nothing goes before RETRY_MS, then the overdue one goes (and only it).
+    const started = Date.now();
+    while (sent.length === 0 && Date.now() - started < RETRY_MS + 3_000) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent.map((s) => s.text), ['overdue']);
+    assert.ok(sent[0]!.at - started >= RETRY_MS - 200, `tried again after ${sent[0]!.at - started} ms, not in a loop`);
+    // One queued for 1 s from now, here: the scheduler wakes for it, not at its next sweep.
+    await queue.add(BOB, item('1001', now() + 1, 'soon'));
+    const asked = Date.now();
+    while (sent.length < 2 && Date.now() - asked < 4_000) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent.map((s) => s.text), ['overdue', 'soon']);
+    // The lease lost: a due message waits.
+    lose();
+    await queue.add(BOB, item('1001', now() - 1, 'while not holding'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(sent.length, 2);
+    assert.deepEqual((await queue.list(BOB)).map((i) => i.text), ['while not holding', 'later']);
+  } finally {
+    await scheduler.close();
+  }
+});
