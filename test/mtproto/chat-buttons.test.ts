@@ -107,6 +107,9 @@ test('a bot\'s inline keyboard for MTProto clients: the text without the lines a
     // What cannot be carried: inline mode, and its results.
     const relay = new Api.InputUser({ userId: bigInt(BOT_ID), accessHash: await serverUserHash(_bridge, BigInt(BOT_ID)) });
     assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: relay, peer: chat, query: 'cats', offset: '' }))), 'BOT_INLINE_DISABLED');
+    // With no chat (inputPeerEmpty, Telethon's inline_query() default) the same answer; a chat he does not see is still refused.
+    assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: relay, peer: new Api.InputPeerEmpty(), query: 'cats', offset: '' }))), 'BOT_INLINE_DISABLED');
+    assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: relay, peer: new Api.InputPeerChat({ chatId: bigInt(4242) }), query: 'cats', offset: '' }))), 'PEER_ID_INVALID');
     assert.equal(await rpcError(person.invoke(new M['GetInlineBotResults']!({ bot: new Api.InputUserSelf(), peer: chat, query: 'cats', offset: '' }))), 'BOT_INVALID', 'a person is no bot');
     assert.equal(await rpcError(bot.invoke(new M['SetInlineBotResults']!({ queryId: bigInt(1), results: [], cacheTime: 0 }))), 'QUERY_ID_INVALID');
     assert.equal(await rpcError(person.invoke(new M['SendInlineBotResult']!({ peer: chat, randomId: bigInt(5), queryId: bigInt(1), id: 'r1' }))), 'QUERY_ID_INVALID');

@@ -43,7 +43,9 @@ export function registerInlineBots(methods: MethodRegistry, deps: ChatDeps): voi
     const id = await userOfInput(deps, account, objectField(call, 'bot'));
     const bot = id === undefined ? undefined : deps.directory.account(id);
     if (bot === undefined || !bot.bot) throw badRequest('BOT_INVALID');
-    await chatOfPeer(deps, account, objectField(call, 'peer'));
+    // Where the query is typed; none (inputPeerEmpty) is what Telethon's inline_query() sends by default.
+    const peer = objectField(call, 'peer');
+    if (peer?._ !== 'inputPeerEmpty') await chatOfPeer(deps, account, peer);
     throw badRequest('BOT_INLINE_DISABLED');
   });
 
