@@ -209,3 +209,45 @@ test('auth.bindTempAuthKey refuses every mismatch of the binding message, and th
     await srv.stop();
   }
 });
+
+/** auth.dropTempAuthKeys#8e48a188 except_auth_keys:Vector<long>, each key id as the long its 8 bytes are. */
+function dropTempKeysCall(except: readonly Uint8Array[]): Uint8Array {
+  const b = Buffer.alloc(12 + 8 * except.length);
+  b.writeUInt32LE(0x8e48a188, 0);
+  b.writeUInt32LE(0x1cb5c415, 4);
+  b.writeInt32LE(except.length, 8);
+  except.forEach((id, i) => Buffer.from(id).copy(b, 12 + 8 * i));
+  return new Uint8Array(b);
+}
+
+test('auth.dropTempAuthKeys (TDLib\'s watchdog): the bound temporary key stays while listed, goes when not; the permanent key and an unbound temporary key go on', async () => {
+  const srv = await startServer();
+  try {
+    const perm = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate');
+    const temp = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate', { inner: 'p_q_inner_data_temp_dc', expiresIn: 3600 });
+    const loose = await connectAndAuth(srv.port, pinned(srv.rsaKey), 'intermediate', { inner: 'p_q_inner_data_temp_dc', expiresIn: 3600 });
+    const msgId = clientMsgId();
+    const nonce = 5n;
+    const expiresAt = Math.floor(Date.now() / 1000) + 1800;
+    const encrypted = bindingMessage({ nonce, tempKeyId: temp.auth.authKeyId, permKeyId: perm.auth.authKeyId, permKey: perm.auth.authKey, tempSessionId: temp.sessionId, expiresAt, msgId });
+    assert.ok(isTrue(await call(temp, bindCall(perm.auth.authKeyId, nonce, expiresAt, encrypted), msgId)));
+    // Listed (called over the bound key itself, which acts for the permanent one): kept.
+    const kept = await call(temp, dropTempKeysCall([temp.auth.authKeyId, loose.auth.authKeyId]));
+    assert.ok(isTrue(kept), JSON.stringify(kept, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.equal((await srv.keyStore.get(temp.auth.authKeyId))?.boundTo, authKeyIdHex(perm.auth.authKeyId));
+    assert.equal(await temp.ping(), true);
+    // An unbound temporary key has none to drop: it and the bound one go on.
+    assert.ok(isTrue(await call(loose, dropTempKeysCall([]))));
+    assert.equal(await loose.ping(), true);
+    assert.ok(await srv.keyStore.get(temp.auth.authKeyId) !== undefined);
+    // Not listed: the bound key is gone (its next frame gets -404); the permanent key goes on.
+    assert.ok(isTrue(await call(perm, dropTempKeysCall([loose.auth.authKeyId]))));
+    assert.equal(await srv.keyStore.get(temp.auth.authKeyId), undefined);
+    temp.send({ _: 'ping', ping_id: 2n });
+    assert.deepEqual(await temp.conn.next(3000), { kind: 'error', code: -404 });
+    assert.equal(await perm.ping(), true);
+    assert.equal(await loose.ping(), true);
+  } finally {
+    await srv.stop();
+  }
+});

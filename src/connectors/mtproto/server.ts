@@ -1,3 +1,4 @@
+import { registerTempKeyMethods } from './api/methods/temp-keys.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AheadOfGuard } from './session/ahead-of-guard.ts';
 import type { IncomingMessage } from 'node:http';
@@ -120,6 +121,11 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
     logger: log,
     maxInflatedBytes: maxFrameBytes * 8,
     ...opts.api,
+    // The keys' own calls (auth.dropTempAuthKeys), beside what the chat layer serves.
+    extend: (methods) => {
+      registerTempKeyMethods(methods, { keyStore: opts.keyStore, keyCache });
+      opts.api?.extend?.(methods);
+    },
     ...(opts.clientInfo ? { clients: opts.clientInfo } : {}),
   }), { keyStore: opts.keyStore, keyCache });
   const deps: ConnectionDeps = {

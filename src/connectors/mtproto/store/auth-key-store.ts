@@ -31,6 +31,8 @@ export interface AuthKeyStore {
    * temporary key at a time: binding another unbinds the previous one.
    */
   bind(tempId: Uint8Array, permIdHex: string, expiresAt: number | undefined): Promise<BindResult>;
+  /** The temporary key bound to permanent key `permIdHex` (hex), if one is. */
+  boundTemp(permIdHex: string): Promise<string | undefined>;
 }
 
 export function authKeyIdHex(authKeyId: Uint8Array): string {

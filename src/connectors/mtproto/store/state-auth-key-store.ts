@@ -182,6 +182,12 @@ export class StateAuthKeyStore implements AuthKeyStore {
     return 'gone';
   }
 
+  async boundTemp(permIdHex: string): Promise<string | undefined> {
+    const temp = await this.#state.get(BINDING_PREFIX + permIdHex);
+    // Still bound to it (a binding outlives nothing: the key may have expired or been rebound).
+    return temp !== undefined && (await this.#read(temp).catch(() => undefined))?.record.boundTo === permIdHex ? temp : undefined;
+  }
+
   /** The record, or undefined when absent, expired or unreadable (logged and counted: refused like an unknown key). */
   async #read(hex: string): Promise<ReadRecord | undefined> {
     const stored = await this.#state.get(KEY_PREFIX + hex);
