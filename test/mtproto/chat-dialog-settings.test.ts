@@ -131,6 +131,43 @@ test('pinned chats, unread marks and notification settings: set in one session, 
   }, { files });
 });
 
+test('the archive: chats moved there leave the main list, are listed in folder 1, come back with a new message unless muted when archived; told to the other session; unpinned; bad calls change nothing', { timeout: 120_000 }, async () => {
+  await withPersonAndBot(async (bridge, person, _bot, ws) => {
+    await withSecondSession(bridge, async (second) => {
+      const elsewhere = updateRecorder(second);
+      const folders = (A as unknown as { folders: Record<string, Ctor> }).folders;
+      const move = (id: number, folderId: number) => new A['InputFolderPeer']!({ peer: chat(id), folderId });
+      const folderOf = (u: GramUpdate) => (u['folderPeers'] as Array<{ peer: { chatId: unknown }; folderId: number }>).map((p) => [Number(String(p.peer.chatId)), p.folderId]);
+      await person.invoke(new A.messages['ToggleDialogPin']!({ pinned: true, peer: dialogPeer(1002) }));
+      await elsewhere.next((u) => u.className === 'UpdateDialogPinned');
+      // den (1002, pinned) and attic (1003, muted) go to the archive.
+      await person.invoke(new A.account['UpdateNotifySettings']!({ peer: new A['InputNotifyPeer']!({ peer: chat(1003) }), settings: new A['InputPeerNotifySettings']!({ muteUntil: 2 ** 31 - 1 }) }));
+      const answer = await person.invoke(new folders['EditPeerFolders']!({ folderPeers: [move(1002, 1), move(1003, 1)] })) as { updates: GramUpdate[] };
+      assert.deepEqual(answer.updates.map((u) => [u.className, folderOf(u)]), [['UpdateFolderPeers', [[1002, 1], [1003, 1]]]]);
+      assert.deepEqual(folderOf(await elsewhere.next((u) => u.className === 'UpdateFolderPeers')), [[1002, 1], [1003, 1]]);
+      await elsewhere.next((u) => u.className === 'UpdatePinnedDialogs');
+      assert.deepEqual((await dialogs(second)).map(idOf), [CHAT_ID], 'the main list');
+      const archive = await dialogs(second, { folderId: 1 });
+      assert.deepEqual(archive.map((d) => [idOf(d), (d as RawDialog & { folderId?: number }).folderId, d.pinned]).sort(), [[1002, 1, false], [1003, 1, false]], 'the archive, unpinned');
+      // A message in den (not muted) takes it back; one in attic (muted when archived) leaves it there.
+      await ws.request({ type: 'join', room: 'den' });
+      await ws.request({ type: 'join', room: 'attic' });
+      await ws.request({ type: 'send', room: 'den', event: { kind: 'message', text: 'back to the list' } });
+      await ws.request({ type: 'send', room: 'attic', event: { kind: 'message', text: 'still archived' } });
+      await elsewhere.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as { message: string }).message === 'still archived');
+      assert.deepEqual((await dialogs(second)).map(idOf).sort(), [CHAT_ID, 1002].sort());
+      assert.deepEqual((await dialogs(second, { folderId: 1 })).map(idOf), [1003]);
+      // Moved back by hand (the older layers' deleteFolder: telethon-interop.test.ts).
+      await person.invoke(new folders['EditPeerFolders']!({ folderPeers: [move(1003, 0)] }));
+      assert.deepEqual(await dialogs(second, { folderId: 1 }), []);
+      // Refused, nothing moved: another folder, a chat he does not see.
+      assert.equal(await rpcError(person.invoke(new folders['EditPeerFolders']!({ folderPeers: [move(1002, 1), move(CHAT_ID, 2)] }))), 'FOLDER_ID_INVALID');
+      assert.equal(await rpcError(person.invoke(new folders['EditPeerFolders']!({ folderPeers: [move(1002, 1), move(4242, 1)] }))), 'PEER_ID_INVALID');
+      assert.deepEqual(await dialogs(second, { folderId: 1 }), []);
+    });
+  }, { files });
+});
+
 test('the settings store: at most five pinned, pins of different chats at once all land, a malformed value is none', async () => {
   const state = new LocalState().store('mtproto');
   const settings = new DialogSettings(state);

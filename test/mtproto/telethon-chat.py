@@ -141,8 +141,15 @@ async def person(port, n, e, phone, chat_id):
     imported = await client(functions.contacts.ImportContactsRequest(contacts=[types.InputPhoneContact(client_id=1, phone=carol_phone, first_name='Caz', last_name='')]))
     carol = await client.get_entity(carol_phone)
     say('found-by-number', imported=[i.user_id for i in imported.imported], entity=carol.id, name=carol.first_name, mutual=bool(carol.mutual_contact))
-    # A message for later (Telethon's own example: schedule=timedelta), its queue, and deleting it from the queue.
+    # The archive: edit_folder, get_dialogs(archived=True), and layer 144's folders.deleteFolder.
     group = types.InputPeerChat(chat_id)
+    await client.edit_folder(group, 1)
+    archived = await client.get_dialogs(archived=True)
+    main = await client.get_dialogs()
+    await client(functions.folders.DeleteFolderRequest(folder_id=1))
+    emptied = await client.get_dialogs(archived=True)
+    say('archive', archived=[d.id for d in archived], main=[d.id for d in main if d.id == -chat_id], emptied=len(emptied))
+    # A message for later (Telethon's own example: schedule=timedelta), its queue, and deleting it from the queue.
     later = await client.send_message(group, 'Hi, future!', schedule=datetime.timedelta(hours=1))
     queued = await client.get_messages(group, scheduled=True)
     await client(functions.messages.DeleteScheduledMessagesRequest(peer=group, id=[later.id]))

@@ -1,7 +1,7 @@
 // How an account arranges its chats, the same on all its devices: which it pinned (in order),
 // which it marked unread, how each notifies it (muted until, silent, previews), and up to where
 // it has seen the mentions of it (a message id: messages.readMentions) and the reactions to its
-// messages (a log position: messages.readReactions). One state key
+// messages (a log position: messages.readReactions), and which it moved to the archive. One state key
 // per account (`dialogs:<user id>`), changed with compare-and-set (json-record.ts). Chats are
 // named by address (a group's chat id, a private chat's room key); the notification defaults of
 // all private chats, all groups and all channels by `users`, `chats` and `broadcasts`.
@@ -31,6 +31,23 @@ export interface DialogSettingsOf {
   readonly reactionsRead: Readonly<Record<string, number>>;
   /** Per chat: the message up to which the account cleared its history (messages.deleteHistory): hidden from it. */
   readonly clearedUpTo: Readonly<Record<string, number>>;
+  /**
+   * Per chat in the archive (folder 1): its newest message when archived. A newer one takes it
+   * back to the main list (as on Telegram) unless it was muted when archived (ARCHIVED_FOR_GOOD).
+   */
+  readonly archived: Readonly<Record<string, number>>;
+}
+
+/** The archive's folder id (the main list is 0). */
+export const ARCHIVE_FOLDER = 1;
+
+/** The archive mark of a chat muted when archived: new messages leave it there. */
+export const ARCHIVED_FOR_GOOD = 2 ** 31 - 1;
+
+/** Whether a chat is in the account's archive now, with `top` its newest message id (0: none; a mark is at least 1). */
+export function isArchived(settings: DialogSettingsOf, address: string, top: number): boolean {
+  const mark = settings.archived[address];
+  return mark !== undefined && top <= mark;
 }
 
 /** The marks that only move forward, one per chat. */
@@ -46,7 +63,7 @@ export function peerNotifySettings(settings: NotifySettings | undefined): TlObje
   };
 }
 
-const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {}, reactionsRead: {}, clearedUpTo: {} };
+const NONE: DialogSettingsOf = { pinned: [], unread: [], notify: {}, mentionsRead: {}, reactionsRead: {}, clearedUpTo: {}, archived: {} };
 
 export type PinOutcome = 'ok' | 'too-many';
 
@@ -119,6 +136,24 @@ export class DialogSettings {
     });
   }
 
+  /**
+   * Moves chats to the archive (`mark`: see `archived`) or back to the main list (undefined).
+   * Archived, a chat is unpinned (pins are the main list's). True when written.
+   */
+  async fileChats(accountId: bigint, moves: ReadonlyArray<{ readonly address: string; readonly mark: number | undefined }>): Promise<boolean> {
+    return this.#change(accountId, (s) => {
+      const archived: Record<string, number> = { ...s.archived };
+      for (const { address, mark } of moves) {
+        delete archived[address];
+        if (mark !== undefined) archived[address] = mark;
+      }
+      const keys = Object.keys(archived);
+      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_MARKED))) delete archived[old];
+      const pinned = s.pinned.filter((a) => archived[a] === undefined);
+      return { ...s, archived, pinned };
+    });
+  }
+
   /** Forgets every notification setting (account.resetNotifySettings). */
   async resetNotify(accountId: bigint): Promise<boolean> {
     return this.#change(accountId, (s) => (Object.keys(s.notify).length === 0 ? undefined : { ...s, notify: {} }));
@@ -149,6 +184,7 @@ function parseSettings(raw: string | undefined): DialogSettingsOf {
     return {
       pinned: strings(v.pinned).slice(0, MAX_PINNED), unread: strings(v.unread).slice(-MAX_MARKED), notify,
       mentionsRead: positions(v.mentionsRead), reactionsRead: positions(v.reactionsRead), clearedUpTo: positions(v.clearedUpTo),
+      archived: positions(v.archived),
     };
   } catch {
     return NONE;

@@ -22,6 +22,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.forwardMessages': 'send',
   'messages.sendScheduledMessages': 'send',
   'messages.deleteScheduledMessages': 'send',
+  'folders.editPeerFolders': 'send',
+  'folders.deleteFolder': 'send',
   // Finding someone by address remembers them (a write): as costly as a send.
   'contacts.search': 'send',
   // Contacts are written to the state and told to the other sessions; importing asks about numbers.

@@ -8,7 +8,7 @@ import type { Account, ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
 import type { View } from '../render.ts';
 import { draftObject, type DraftsOfAccount } from '../drafts.ts';
-import { peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
+import { ARCHIVE_FOLDER, isArchived, peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
@@ -58,6 +58,7 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
     read_inbox_max_id: inbox, read_outbox_max_id: saved ?? d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
     unread_mentions_count: mentioned.length, unread_reactions_count: reacted.length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
+    ...(isArchived(marks.settings, address, d.top?.id ?? 0) ? { folder_id: ARCHIVE_FOLDER } : {}),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
   };
 }
@@ -137,8 +138,9 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     (offsetId <= 0 || (d.top?.id ?? 0) < offsetId) && (offsetDate <= 0 || (d.top?.date ?? 0) < offsetDate);
 
   register(methods, deps, 'messages.getDialogs', 'user', async (call, ctx) => {
-    // The archive (folder 1) and any other folder hold nothing: chats cannot be moved there here.
-    if (intField(call, 'folder_id') !== 0) return { _: 'messages.dialogs', dialogs: [], messages: [], chats: [], users: [] };
+    // The main list (folder 0) or the archive (folder 1); there are no other folders.
+    const folder = intField(call, 'folder_id');
+    if (folder !== 0 && folder !== ARCHIVE_FOLDER) return { _: 'messages.dialogs', dialogs: [], messages: [], chats: [], users: [] };
     const view = viewOf(deps, ctx);
     const all: DialogOf[] = [];
     // One dialog per peer: a person linked across networks (identities.yaml) is one user, but each
@@ -161,17 +163,20 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       if (seen === undefined || (seen.top?.id ?? 0) < top.id) byPeer.set(peer, { chat, log, top });
     }
     all.push(...byPeer.values());
+    // The folder asked for: the archive's chats, or the others.
+    const shown = all.filter((d) => isArchived(marks.settings, d.chat.address, d.top?.id ?? 0) === (folder === ARCHIVE_FOLDER));
     // Newest activity first; chats without messages last, by id.
-    all.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
+    shown.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');
     const offsetDate = intField(call, 'offset_date');
     // Pinned chats come first, in the account's order, then the others newest first; none with
     // exclude_pinned. Clients page on from the last dialog they got (its top message's date and
     // id, and its peer): after a pinned one come the pinned after it, then every other chat (its
     // top message says nothing about where the others stand); after another one, the older ones.
-    const pinned = marks.settings.pinned;
-    const pinnedDialogs = pinned.flatMap((address) => all.filter((d) => d.chat.address === address));
-    const rest = all.filter((d) => !pinned.includes(d.chat.address));
+    // The archive has no pins of its own here (archiving a chat unpins it).
+    const pinned = folder === 0 ? marks.settings.pinned : [];
+    const pinnedDialogs = pinned.flatMap((address) => shown.filter((d) => d.chat.address === address));
+    const rest = shown.filter((d) => !pinned.includes(d.chat.address));
     const excludePinned = call['exclude_pinned'] === true;
     const firstPage = offsetId <= 0 && offsetDate <= 0;
     const offsetPeer = objectField(call, 'offset_peer');
@@ -180,7 +185,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       : firstPage ? [...pinnedDialogs, ...rest]
         : afterPinned >= 0 ? [...pinnedDialogs.slice(afterPinned + 1), ...rest]
           : rest.filter((d) => olderThanOffset(d, offsetId, offsetDate));
-    const total = excludePinned ? rest.length : all.length;
+    const total = excludePinned ? rest.length : shown.length;
     const limit = Math.min(Math.max(intField(call, 'limit', MAX_DIALOGS), 1), MAX_DIALOGS);
     const page = after.slice(0, limit);
     const tops = page.flatMap((d) => (d.top === undefined ? [] : [d.top]));

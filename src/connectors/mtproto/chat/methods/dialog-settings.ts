@@ -1,12 +1,16 @@
 // How an account arranges its chats on all its devices (chat/dialog-settings.ts): pinned chats
 // (messages.toggleDialogPin, reorderPinnedDialogs, getPinnedDialogs), chats marked unread
 // (messages.markDialogUnread, getDialogUnreadMarks; reading the chat takes the mark off) and
-// notification settings (account.updateNotifySettings, getNotifySettings, resetNotifySettings).
+// notification settings (account.updateNotifySettings, getNotifySettings, resetNotifySettings),
+// and the archive (folders.editPeerFolders, deleteFolder; getDialogs' folder 1).
 // Each change is told to the account's other sessions; dialogs show all of it.
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import { MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
+import { ARCHIVE_FOLDER, ARCHIVED_FOR_GOOD, MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
+
+/** Chats one folders.editPeerFolders moves at most (the news of it names as many). */
+const MAX_FOLDER_PEERS = 100;
 import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
 import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
@@ -67,11 +71,53 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     return true;
   });
 
-  // Folder 0 is the main list; there are no other folders.
+  // Folder 0 is the main list; the archive (1) has no pins here, and there are no other folders.
   register(methods, deps, 'messages.getPinnedDialogs', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const pinned = intField(call, 'folder_id') === 0 ? (await deps.dialogSettings.of(view.account.id)).pinned : [];
     return peerDialogs(deps, view, chatsSeenOf(deps, view.account, pinned));
+  });
+
+  // The archive (folder 1): chats moved there leave the main list, and come back with a new message
+  // unless muted when archived (dialog-settings.ts); archived, a chat is unpinned.
+  const fileChats = async (ctx: ChatCallContext, view: View, moves: ReadonlyArray<{ chat: ChatInfo; folder: number }>) => {
+    const before = await deps.dialogSettings.of(view.account.id);
+    const marked = await Promise.all(moves.map(async ({ chat, folder }) => {
+      if (folder === 0) return { address: chat.address, mark: undefined };
+      const mute = before.notify[chat.address]?.muteUntil ?? 0;
+      const newest = (await deps.box.chat(chat.address)).messageIds().at(-1) ?? 0;
+      return { address: chat.address, mark: mute > view.now ? ARCHIVED_FOR_GOOD : Math.max(1, newest) };
+    }));
+    if (!await deps.dialogSettings.fileChats(view.account.id, marked)) throw busy();
+    const chats = moves.map((m) => m.chat);
+    await tell(deps, ctx, view, { kind: 'folders', account: String(view.account.id), chats: chats.map((c) => c.address) });
+    if (moves.some((m) => m.folder !== 0 && before.pinned.includes(m.chat.address))) await tell(deps, ctx, view, { kind: 'pins', account: String(view.account.id) });
+    const pts = await deps.pts.current(view.account);
+    return updatesOf(deps, view, [{
+      _: 'updateFolderPeers', folder_peers: moves.map(({ chat, folder }) => ({ _: 'folderPeer', peer: deps.render.peer(chat, view), folder_id: folder })), pts, pts_count: 0,
+    }], [], chats);
+  };
+
+  register(methods, deps, 'folders.editPeerFolders', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const items = listField(call, 'folder_peers');
+    if (items.length > MAX_FOLDER_PEERS) throw badRequest('LIMIT_INVALID');
+    const moves: Array<{ chat: ChatInfo; folder: number }> = [];
+    for (const item of items.map(asObject)) {
+      if (item?._ !== 'inputFolderPeer') throw badRequest('PEER_ID_INVALID');
+      const folder = intField(item, 'folder_id');
+      if (folder !== 0 && folder !== ARCHIVE_FOLDER) throw badRequest('FOLDER_ID_INVALID');
+      moves.push({ chat: await chatOfPeer(deps, view.account, objectField(item, 'peer')), folder });
+    }
+    return fileChats(ctx, view, moves);
+  });
+
+  // Older layers' "delete the archive": every chat in it back to the main list.
+  register(methods, deps, 'folders.deleteFolder', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    if (intField(call, 'folder_id') !== ARCHIVE_FOLDER) throw badRequest('FOLDER_ID_INVALID');
+    const archived = chatsSeenOf(deps, view.account, Object.keys((await deps.dialogSettings.of(view.account.id)).archived));
+    return fileChats(ctx, view, archived.slice(0, MAX_FOLDER_PEERS).map((chat) => ({ chat, folder: 0 })));
   });
 
   register(methods, deps, 'messages.markDialogUnread', 'user', async (call, ctx) => {

@@ -6,7 +6,7 @@
 // or when one is lost, those sessions see the change when they next ask.
 import { z } from 'zod';
 import type { Stoppable } from '../../../../bus/types.ts';
-import { peerNotifySettings } from '../dialog-settings.ts';
+import { ARCHIVE_FOLDER, isArchived, peerNotifySettings } from '../dialog-settings.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
 import type { TlObject } from '../../tl/codec.ts';
@@ -44,6 +44,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
     kind: z.literal('scheduled'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512),
     ids: z.array(z.number().int().positive()).max(100), gone: z.array(z.number().int().positive()).max(100), sent: z.array(z.number().int().positive()).max(100),
   }),
+  // Chats the account moved to or from its archive (dialog-settings.ts): its sessions are shown where each is now.
+  z.object({ kind: z.literal('folders'), account: z.string().regex(/^\d{1,20}$/), chats: z.array(z.string().max(512)).min(1).max(100) }),
   // A session the account ended (sessions.ts): the login cached here goes, and its updates stop.
   z.object({ kind: z.literal('logout'), account: z.string().regex(/^\d{1,20}$/), key: z.string().regex(/^[0-9a-f]{16}$/) }),
 ]);
@@ -99,6 +101,13 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       return { chats, updatesAt: (at) => chats.map((c) => ({ _: 'updateDialogUnreadMark', unread, peer: dialogPeer(deps.render.peer(c, at)) })) };
     }
     case 'logout': return undefined;
+    case 'folders': {
+      const chats = chatsSeenOf(deps, account, news.chats);
+      const settings = await deps.dialogSettings.of(account.id);
+      const folders = await Promise.all(chats.map(async (c) => (isArchived(settings, c.address, (await deps.box.chat(c.address)).messageIds().at(-1) ?? 0) ? ARCHIVE_FOLDER : 0)));
+      const pts = await deps.pts.current(account);
+      return { chats, updatesAt: (at) => [{ _: 'updateFolderPeers', folder_peers: chats.map((c, i) => ({ _: 'folderPeer', peer: deps.render.peer(c, at), folder_id: folders[i] })), pts, pts_count: 0 }] };
+    }
     case 'scheduled': {
       const chats = one(news.chat);
       const queued = (await deps.scheduled.list(account.id, news.chat)).filter((i) => news.ids.includes(i.id));
