@@ -95,7 +95,7 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
   });
 });
 
-test('bad scheduling is refused with nothing queued: too late, when online, by a bot, an album, a forward, unknown ids', { timeout: 120_000 }, async () => {
+test('bad scheduling is refused with nothing queued: too late, when online, by a bot, an album, a forward, unknown ids; a resend is the same queued message', { timeout: 120_000 }, async () => {
   await withChatClient(async (bridge, p) => { await loginPerson(bridge, p); await p.getDialogs(); }, async (bridge, person, ws) => {
     const send = (scheduleDate: number, peer: unknown = group()) => person.invoke(new Messages['SendMessage']!({ peer, message: 'x', randomId: bigInt(Date.now() + Math.floor(Math.random() * 1e6)), scheduleDate }));
     assert.equal(await rpcError(send(nowS() + 367 * 86_400)), 'SCHEDULE_DATE_TOO_LATE');
@@ -116,6 +116,14 @@ test('bad scheduling is refused with nothing queued: too late, when online, by a
     } finally {
       await shutdown(bot);
     }
+    // The same send again (its random_id: a client's resend after a lost answer) is the same queued message.
+    const queue = (randomId: number) => person.invoke(new Messages['SendMessage']!({ peer: group(), message: 'once', randomId: bigInt(randomId), scheduleDate: nowS() + HOUR })) as Promise<{ updates: GramUpdate[] }>;
+    const idOf = (r: { updates: GramUpdate[] }) => (r.updates.find((u) => u.className === 'UpdateNewScheduledMessage')!['message'] as RawMessage).id;
+    const first = idOf(await queue(4242));
+    assert.equal(idOf(await queue(4242)), first);
+    assert.deepEqual((await queueOf(person)).map((m) => m.id), [first]);
+    assert.notEqual(idOf(await queue(4243)), first, 'another random_id is another message');
+    await person.invoke(new Messages['DeleteScheduledMessages']!({ peer: group(), id: [first, first + 1] }));
     assert.deepEqual(await queueOf(person), []);
     assert.deepEqual(wsTexts(ws), [], 'nothing went out');
   });

@@ -40,6 +40,8 @@ const ItemSchema = z.object({
   reply: z.number().int().positive().optional(),
   media: MediaSchema.optional(),
   edited: z.number().int().positive().optional(),
+  /** The send's random_id (decimal): the same send again is the same item, not a second one. */
+  random: z.string().regex(/^-?\d{1,20}$/).optional(),
 });
 export type ScheduledItem = Omit<z.infer<typeof ItemSchema>, 'spans' | 'media'> & { readonly spans?: readonly Span[]; readonly media?: MediaInfo };
 
@@ -70,10 +72,18 @@ export class ScheduledQueue {
     return items.filter((i) => chat === undefined || i.chat === chat).sort((a, b) => a.at - b.at || a.id - b.id);
   }
 
-  /** Queues a message: the item with its id, or the refusal (SCHEDULE_TOO_MUCH; INTERNAL when other writers kept winning). */
+  /**
+   * Queues a message: the item with its id (the one queued before, for a send with the same
+   * random_id), or the refusal (SCHEDULE_TOO_MUCH; INTERNAL when other writers kept winning).
+   */
   async add(account: bigint, item: Omit<ScheduledItem, 'id'>): Promise<ScheduledItem | 'SCHEDULE_TOO_MUCH' | 'INTERNAL'> {
     let added: ScheduledItem | 'SCHEDULE_TOO_MUCH' | undefined;
     const ok = await this.#change(account, (queue) => {
+      const again = item.random === undefined ? undefined : queue.items.find((i) => i.random === item.random && i.chat === item.chat);
+      if (again !== undefined) {
+        added = again;
+        return undefined;
+      }
       if (queue.items.length >= MAX_SCHEDULED_PER_ACCOUNT || queue.items.filter((i) => i.chat === item.chat).length >= MAX_SCHEDULED_PER_CHAT) {
         added = 'SCHEDULE_TOO_MUCH';
         return undefined;

@@ -26,7 +26,7 @@ const WHEN_ONLINE = 0x7ffffffe;
  * The date a send asks to be sent at, checked: undefined when it goes at once (no schedule_date,
  * or one less than SEND_AT_ONCE_SECONDS ahead, as on Telegram).
  */
-function scheduleDateOf(deps: ChatDeps, account: Account, call: TlObject, now: number): number | undefined {
+function scheduleDateOf(account: Account, call: TlObject, now: number): number | undefined {
   if (call['schedule_date'] === undefined) return undefined;
   if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
   const at = intField(call, 'schedule_date');
@@ -44,7 +44,7 @@ function scheduleDateOf(deps: ChatDeps, account: Account, call: TlObject, now: n
 export async function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject,
   body: { text: string; spans: readonly Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[]): Promise<TlObject | undefined> {
   const view = viewOf(deps, ctx);
-  const at = scheduleDateOf(deps, account, call, view.now);
+  const at = scheduleDateOf(account, call, view.now);
   if (at === undefined) return undefined;
   if (body.media.length > 1) throw badRequest('SCHEDULE_DATE_INVALID');
   const replyId = replyIdOf(call);
@@ -53,6 +53,7 @@ export async function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account
   const item = await deps.scheduled.add(account.id, {
     chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
     ...(replyId !== undefined ? { reply: replyId } : {}), ...(media !== undefined ? { media } : {}),
+    ...(randomIds[0] !== undefined ? { random: randomIds[0].toString() } : {}),
   });
   if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
   if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
@@ -134,7 +135,7 @@ export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: 
   if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
   if (at > view.now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
   const edited = await deps.scheduled.edit(account.id, chat.address, id, (current) => ({
-    id: current.id, chat: current.chat, made: current.made,
+    id: current.id, chat: current.chat, made: current.made, ...(current.random !== undefined ? { random: current.random } : {}),
     ...(current.reply !== undefined ? { reply: current.reply } : {}), ...(current.media !== undefined ? { media: current.media } : {}),
     text: text?.text ?? current.text, ...((text?.spans ?? current.spans ?? []).length > 0 ? { spans: text?.spans ?? current.spans } : {}),
     // A date now or past: due at once (the scheduler sends it).
