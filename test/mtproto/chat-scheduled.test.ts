@@ -65,7 +65,8 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
       assert.equal(replied['replyTo'], question['id']);
       const gone = await rec.next((u) => u.className === 'UpdateDeleteScheduledMessages');
       assert.deepEqual(gone['messages'], [reply.id]);
-      assert.equal(((await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as RawMessage).message === 'I will'))['message'] as RawMessage).out, true);
+      const sentReply = (await rec.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as RawMessage).message === 'I will'))['message'] as RawMessage & { fromScheduled?: boolean };
+      assert.deepEqual([sentReply.out, sentReply.fromScheduled], [true, true], 'his, and from the schedule');
 
       // He moves the first to now: the scheduler sends it, formatted, and his sessions see it leave the queue.
       await person.editMessage(group(), { message: later.id, text: 'see you **much** later', schedule: nowS() - 60 });
@@ -74,8 +75,8 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
       const flushed = await rec.next((u) => u.className === 'UpdateDeleteScheduledMessages' && (u['messages'] as number[]).includes(later.id));
       const sentAs = flushed['sentMessages'] as number[];
       assert.equal(sentAs.length, 1, 'the message it became is named');
-      const history = [...await person.getMessages(group(), { limit: 3 })] as GramMessage[];
-      assert.equal(history.find((m) => m.id === sentAs[0])?.message, 'see you much later');
+      const history = [...await person.getMessages(group(), { limit: 3 })] as Array<GramMessage & { fromScheduled?: boolean }>;
+      assert.deepEqual([history.find((m) => m.id === sentAs[0])?.message, history.find((m) => m.id === sentAs[0])?.fromScheduled], ['see you much later', true]);
 
       // He deletes the file from the queue: it never goes.
       const deleted = await person.invoke(new Messages['DeleteScheduledMessages']!({ peer: group(), id: [file.id] })) as { updates: GramUpdate[] };
@@ -88,6 +89,7 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
       const soon = await person.sendMessage(group(), { message: 'right now', schedule: nowS() + 2 });
       assert.ok(soon.date <= nowS(), 'sent, not queued');
       await wsEvent(ws, 'message', (e) => e['text'] === 'right now');
+      assert.equal(([...await person.getMessages(group(), { limit: 1 })][0] as GramMessage & { fromScheduled?: boolean }).fromScheduled, false, 'a plain message is not from the schedule');
 
       // WS saw each message once, when it went, and never the deleted one.
       assert.deepEqual(wsTexts(ws), ['I will', 'see you much later', 'right now']);

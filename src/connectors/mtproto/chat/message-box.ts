@@ -59,6 +59,8 @@ export interface MessageRecord {
   readonly service?: 'create';
   /** A bot's inline keyboard, shown to MTProto clients instead of the button lines (keyboards.ts). */
   readonly keyboard?: Keyboard;
+  /** Sent by the scheduler from its sender's queue of scheduled messages (`from_scheduled`). */
+  readonly scheduled?: true;
 }
 
 /**

@@ -20,6 +20,7 @@ import type { Account, ChatInfo } from './directory.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
 import { MAX_ALBUM_FILES, albumGroupOf, entriesOfDelivery, messagesOfEvent, moreKey, partKey } from './event-entries.ts';
 import { peerUser } from './render.ts';
+import { SCHEDULER_SESSION } from './scheduled-queue.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
@@ -294,12 +295,14 @@ export class Outbound {
     // marks its bot here too, for a writer that is not the sending instance (whose mark it may not see for 30 s).
     const keyboard = hints?.part === undefined && files.length <= 1 && this.#mayHaveKeyboard(event) ? await keptKeyboard(this.d.state, event.id) : undefined;
     if (keyboard?.reply !== undefined) await this.d.replyKeyboardBots.mark(BigInt(event.sender.id));
+    // Sent from its account's schedule (methods/scheduled.ts): clients show it as such.
+    const fromScheduled = event.origin.connector === 'mtproto' && event.origin.session === SCHEDULER_SESSION;
     for (let n = 0; n < Math.max(files.length, 1); n++) {
       const media = files[n];
       const body = n === 0 ? { text, ...(spans.length > 0 ? { spans } : {}) } : { text: '' };
       const result = await this.d.box.append(chat.address, { kind: 'new', eventKey: n === 0 ? eventKey : moreKey(eventKey, n), time, from }, (g) => ({
         id: g, chat: chat.address, ev: event.id, from, date: time, ...body, ...replyField, ...(media !== undefined ? { media } : {}), ...group,
-        ...(keyboard !== undefined ? { keyboard } : {}),
+        ...(keyboard !== undefined ? { keyboard } : {}), ...(fromScheduled ? { scheduled: true as const } : {}),
       }));
       // The first message of the first part stands for the event (replies, edits and reactions
       // point at it); linked again for a re-delivered batch too, in case the link is what failed.

@@ -145,6 +145,7 @@ export class Renderer {
       ...(record.group !== undefined ? { grouped_id: BigInt(record.group) } : {}),
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
+      ...(record.scheduled === true ? { from_scheduled: true } : {}),
       ...(keyboard !== undefined ? { reply_markup: replyMarkupOf(keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };

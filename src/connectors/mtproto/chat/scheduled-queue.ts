@@ -56,6 +56,13 @@ function parseQueue(raw: string | undefined): Queue {
   return queue === undefined ? { ...EMPTY, next: EMPTY.next } : { next: queue.next, items: queue.items as ScheduledItem[] };
 }
 
+/**
+ * The origin session of a queued message when the scheduler sends it: no client session has it
+ * (every session of the account gets the message), and the writer marks what it writes from it
+ * `from_scheduled`, as Telegram does.
+ */
+export const SCHEDULER_SESSION = 'scheduler';
+
 /** The bus transaction of an item's send: a second send of it (two instances, a retry after a crash) publishes nothing new. */
 export function txnOf(item: ScheduledItem): string {
   return `sched:${item.id}:${item.made}`;

@@ -12,7 +12,7 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { actorOf, checked, CONNECTOR, publishAll } from '../inbound.ts';
-import { SCHEDULE_AHEAD_SECONDS, SEND_AT_ONCE_SECONDS, txnOf, type ScheduledItem } from '../scheduled-queue.ts';
+import { SCHEDULE_AHEAD_SECONDS, SCHEDULER_SESSION, SEND_AT_ONCE_SECONDS, txnOf, type ScheduledItem } from '../scheduled-queue.ts';
 import { accountOf, badRequest, chatOfPeer, chatsSeenOf, intField, listField, liveMessage, objectField, register, stringField, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { tellAccount } from './own-news.ts';
@@ -87,7 +87,7 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
       // The message it answers, if it is still there.
       const reply = item.reply === undefined ? undefined : await deps.box.record(item.reply);
       const replyTo = reply !== undefined && reply.chat === chat.address && reply.deleted !== true && reply.service === undefined ? reply.ev : undefined;
-      const origin = { connector: CONNECTOR, endpoint: chat.direct !== undefined ? String(account.id) : chat.address };
+      const origin = { connector: CONNECTOR, endpoint: chat.direct !== undefined ? String(account.id) : chat.address, session: SCHEDULER_SESSION };
       try {
         const event = checked({
           v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: actorOf(deps, account), origin,
