@@ -206,6 +206,15 @@ test('what apps report and ask as they show messages: a voice message played, me
     // Spam reported: answered, and a bad peer refused.
     assert.equal(await person.invoke(new Messages['ReportSpam']!({ peer: inputChat() })), true);
     assert.equal(await rpcError(person.invoke(new Messages['ReportSpam']!({ peer: inputChat(4242) }))), 'PEER_ID_INVALID');
+    // A message reported (layer 198's dialogue): asked with no option, the reasons; with one, reported. A message not in the chat is refused.
+    const report = (option: Buffer, id = theirs.id) => person.invoke(new Messages['Report']!({ peer: inputChat(), id: [id], option, message: 'rude' })) as Promise<{ className: string; options?: Array<{ text: string; option: Buffer }> }>;
+    const offered = await report(Buffer.alloc(0));
+    assert.equal(offered.className, 'ReportResultChooseOption');
+    assert.ok(offered.options!.length > 1, 'reasons to choose from');
+    assert.equal((await report(Buffer.from(offered.options![0]!.option))).className, 'ReportResultReported');
+    assert.equal(await rpcError(report(Buffer.from('spam'), 99_999)), 'MESSAGE_ID_INVALID');
+    const Account = (Api as unknown as { account: Record<string, Ctor> }).account;
+    assert.equal(await person.invoke(new Account['ReportPeer']!({ peer: inputChat(), reason: new (Api as unknown as Record<string, Ctor>)['InputReportReasonSpam']!({}), message: '' })), true);
     // Views: one empty counter per id asked (groups and private chats count none); at most 100 ids.
     const views = await person.invoke(new Messages['GetMessagesViews']!({ peer: inputChat(), id: [own.id, theirs.id, 99_999], increment: true })) as { views: Array<{ className: string; views?: number }> };
     assert.deepEqual(views.views.map((v) => [v.className, v.views ?? 'none']), [['MessageViews', 'none'], ['MessageViews', 'none'], ['MessageViews', 'none']]);

@@ -141,6 +141,9 @@ async def person(port, n, e, phone, chat_id):
     imported = await client(functions.contacts.ImportContactsRequest(contacts=[types.InputPhoneContact(client_id=1, phone=carol_phone, first_name='Caz', last_name='')]))
     carol = await client.get_entity(carol_phone)
     say('found-by-number', imported=[i.user_id for i in imported.imported], entity=carol.id, name=carol.first_name, mutual=bool(carol.mutual_contact))
+    # A message reported in layer 144's form (a reason, answered with a Bool).
+    reported = await client(functions.messages.ReportRequest(peer=types.InputPeerChat(chat_id), id=[sent.id], reason=types.InputReportReasonSpam(), message='test'))
+    say('report', reported=reported)
     # The archive: edit_folder, get_dialogs(archived=True), and layer 144's folders.deleteFolder.
     group = types.InputPeerChat(chat_id)
     await client.edit_folder(group, 1)

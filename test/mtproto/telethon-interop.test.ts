@@ -222,6 +222,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     assert.deepEqual(await telethon.step('found-by-number'), { step: 'found-by-number', imported: [CAROL_ID], entity: CAROL_ID, name: 'Caz', mutual: true });
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);
+    assert.deepEqual(await telethon.step('report'), { step: 'report', reported: true });
     assert.deepEqual(await telethon.step('archive'), { step: 'archive', archived: [-CHAT_ID], main: [], emptied: 0 });
     assert.deepEqual(await telethon.step('scheduled'), { step: 'scheduled', text: 'Hi, future!', ahead: 60, queued: ['Hi, future!'], left: 0 });
     assert.deepEqual(await telethon.step('saved'), { step: 'saved', texts: ['Hello, myself!'], out: [true], peer: PERSON_ID, bold: ['MessageEntityBold'] });
