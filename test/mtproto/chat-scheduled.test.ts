@@ -97,14 +97,11 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
   });
 });
 
-test('bad scheduling is refused with nothing queued: too late, when online, by a bot, an album, a forward, unknown ids; a resend is the same queued message', { timeout: 120_000 }, async () => {
+test('bad scheduling is refused with nothing queued: too late, when online, by a bot, a forward, unknown ids; a resend is the same queued message', { timeout: 120_000 }, async () => {
   await withChatClient(async (bridge, p) => { await loginPerson(bridge, p); await p.getDialogs(); }, async (bridge, person, ws) => {
     const send = (scheduleDate: number, peer: unknown = group()) => person.invoke(new Messages['SendMessage']!({ peer, message: 'x', randomId: bigInt(Date.now() + Math.floor(Math.random() * 1e6)), scheduleDate }));
     assert.equal(await rpcError(send(nowS() + 367 * 86_400)), 'SCHEDULE_DATE_TOO_LATE');
     assert.equal(await rpcError(send(0x7ffffffe)), 'SCHEDULE_STATUS_PRIVATE');
-    const types = Api as unknown as Record<string, new (a?: Record<string, unknown>) => object>;
-    const one = (name: string) => new types['InputSingleMedia']!({ media: new types['InputMediaEmpty']!(), randomId: bigInt(name.length), message: name });
-    assert.equal(await rpcError(person.invoke(new Messages['SendMultiMedia']!({ peer: group(), multiMedia: [one('a'), one('bb')], scheduleDate: nowS() + HOUR }))), 'SCHEDULE_DATE_INVALID');
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'forward me' } });
     const [toForward] = [...await person.getMessages(group(), { limit: 1 })];
     assert.equal(await rpcError(person.invoke(new Messages['ForwardMessages']!({ fromPeer: group(), toPeer: group(), id: [toForward!.id], randomId: [bigInt(99)], scheduleDate: nowS() + HOUR }))), 'SCHEDULE_DATE_INVALID');
@@ -128,6 +125,32 @@ test('bad scheduling is refused with nothing queued: too late, when online, by a
     await person.invoke(new Messages['DeleteScheduledMessages']!({ peer: group(), id: [first, first + 1] }));
     assert.deepEqual(await queueOf(person), []);
     assert.deepEqual(wsTexts(ws), [], 'nothing went out');
+  });
+});
+
+test('an album scheduled: one queued message a file, grouped, its caption on the first; any of them names all of it; sent now, it reaches WS as one message with every file', { timeout: 120_000 }, async () => {
+  await withChatClient(async (bridge, p) => { await loginPerson(bridge, p); await p.getDialogs(); }, async (_bridge, person, ws) => {
+    const file = (name: string) => { const bytes = Buffer.from(`${name}: ${'a'.repeat(500)}`); return new CustomFile(name, bytes.length, '', bytes); };
+    const at = nowS() + HOUR;
+    const sent = await person.sendFile(group(), { file: [file('one.txt'), file('two.txt'), file('three.txt')], caption: 'three files', forceDocument: true, workers: 1, scheduleDate: at }) as unknown as GramMessage[];
+    assert.equal(sent.length, 3, 'gramjs maps each file to its queued message');
+    const queue = await queueOf(person);
+    const ids = queue.map((m) => m.id).sort((a, b) => a - b);
+    assert.deepEqual(ids, [ids[0]!, ids[0]! + 1, ids[0]! + 2]);
+    const grouped = new Set(queue.map((m) => String((m as RawMessage & { groupedId?: unknown }).groupedId)));
+    assert.equal(grouped.size, 1, 'one album');
+    assert.deepEqual(queue.find((m) => m.id === ids[0])?.message, 'three files');
+    // Asked by its second message: the queue answers that one only.
+    const one = await person.invoke(new Messages['GetScheduledMessages']!({ peer: group(), id: [ids[1]] })) as { messages: RawMessage[] };
+    assert.deepEqual(one.messages.map((m) => m.id), [ids[1]]);
+    // "Send now" by its last message sends all of it.
+    const now = await person.invoke(new Messages['SendScheduledMessages']!({ peer: group(), id: [ids[2]] })) as { updates: GramUpdate[] };
+    const flushed = now.updates.find((u) => u.className === 'UpdateDeleteScheduledMessages')!;
+    assert.deepEqual([...(flushed['messages'] as number[])].sort((a, b) => a - b), ids);
+    assert.equal((flushed['sentMessages'] as number[]).length, 3, 'the three messages it became');
+    const went = await wsEvent(ws, 'message', (e) => e['text'] === 'three files');
+    assert.deepEqual((went['attachments'] as Array<{ name: string }>).map((a) => a.name), ['one.txt', 'two.txt', 'three.txt']);
+    assert.deepEqual(await queueOf(person), []);
   });
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { LeaseCallbacks } from '../../src/bus/types.ts';
-import { MAX_SCHEDULED_PER_ACCOUNT, MAX_SCHEDULED_PER_CHAT, ScheduledQueue, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
+import { MAX_SCHEDULED_PER_ACCOUNT, MAX_SCHEDULED_PER_CHAT, ScheduledQueue, idsOfItem, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
 import { RETRY_MS, Scheduler } from '../../src/connectors/mtproto/chat/scheduler.ts';
 
 const BOB = 777n;
@@ -30,6 +30,16 @@ test('the queue: ids in order and never given twice, per-chat and per-account li
   const c = await queue.add(BOB, item('1001', 600));
   assert.equal(typeof c === 'object' && c.id, 3);
   assert.notEqual(txnOf(c as ScheduledItem), txnOf({ ...(c as ScheduledItem), id: 1 }));
+  // An album is one item that shows as a message a file: its ids are consecutive, and any of them names it.
+  const file = { kind: 'document' as const, file: '1', name: 'f', mime: 'text/plain', size: 1, sha256: 'x' };
+  const album = await queue.add(BOB, { ...item('album', 650), files: [file, file, file] });
+  assert.equal(typeof album === 'object' && album.id, 4);
+  assert.equal(typeof album === 'object' && idsOfItem(album).join(), '4,5,6');
+  assert.equal((await queue.edit(BOB, 'album', 6, (i) => ({ ...i, text: 'caption' })))?.id, 4);
+  assert.deepEqual((await queue.take(BOB, [5], 'album')).map((i) => i.id), [4]);
+  const afterAlbum = await queue.add(BOB, item('1001', 660));
+  assert.equal(typeof afterAlbum === 'object' && afterAlbum.id, 7, 'the album\'s ids are never given again');
+  await queue.take(BOB, [7]);
   // At most MAX_SCHEDULED_PER_CHAT in one chat; the account's other chats still take more.
   for (let n = 1; n < MAX_SCHEDULED_PER_CHAT; n++) assert.equal(typeof await queue.add(BOB, item('1001', 700 + n)), 'object');
   assert.equal(await queue.add(BOB, item('1001', 900)), 'SCHEDULE_TOO_MUCH');

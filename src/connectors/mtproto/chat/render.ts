@@ -23,7 +23,7 @@ import type { AccountProfiles } from './account-profiles.ts';
 import type { StatusPrivacy } from './status-privacy.ts';
 import type { PinnedIndex } from './pinned.ts';
 import type { ContactLists } from './contact-lists.ts';
-import type { ScheduledItem } from './scheduled-queue.ts';
+import { idsOfItem, type ScheduledItem } from './scheduled-queue.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -151,17 +151,25 @@ export class Renderer {
     };
   }
 
-  /** A queued message (scheduled-queue.ts) as clients show it in the chat's schedule: the account's own, dated when it is to go. */
-  scheduled(item: ScheduledItem, account: bigint, view: View): TlObject {
-    const record: MessageRecord = {
-      id: item.id, chat: item.chat, ev: '', from: String(account), date: item.at, text: item.text,
-      ...(item.spans !== undefined ? { spans: item.spans } : {}), ...(item.reply !== undefined ? { reply: item.reply } : {}),
-      ...(item.media !== undefined ? { media: item.media } : {}), ...(item.edited !== undefined ? { edited: item.edited } : {}),
-    };
-    // Its id is the queue's, not the chat's: what the chat's message of that id has (a pin) is not its.
-    const message = { ...this.message(record, view) };
-    delete message['pinned'];
-    return message;
+  /**
+   * A queued item (scheduled-queue.ts) as clients show it in the chat's schedule: the account's
+   * own messages, dated when they are to go; an album one message a file (grouped), its caption
+   * on the first.
+   */
+  scheduled(item: ScheduledItem, account: bigint, view: View): TlObject[] {
+    const files = item.files ?? [];
+    const group = files.length > 1 ? { group: String(BigInt(item.made) * 1_000_000n + BigInt(item.id)) } : {};
+    return idsOfItem(item).map((id, k) => {
+      const record: MessageRecord = {
+        id, chat: item.chat, ev: '', from: String(account), date: item.at, text: k === 0 ? item.text : '',
+        ...(k === 0 && item.spans !== undefined ? { spans: item.spans } : {}), ...(item.reply !== undefined ? { reply: item.reply } : {}),
+        ...(files[k] !== undefined ? { media: files[k] } : {}), ...group, ...(item.edited !== undefined ? { edited: item.edited } : {}),
+      };
+      // Its id is the queue's, not the chat's: what the chat's message of that id has (a pin) is not its.
+      const message = { ...this.message(record, view) };
+      delete message['pinned'];
+      return message;
+    });
   }
 
   /** The UserProfilePhoto a user object shows for `photo` (none: userProfilePhotoEmpty). */

@@ -19,6 +19,8 @@ export const MAX_SCHEDULED_PER_CHAT = 100;
 export const MAX_SCHEDULED_PER_ACCOUNT = 300;
 /** How far ahead a message may be scheduled (Telegram: 365 days and a day of slack): later is SCHEDULE_DATE_TOO_LATE. */
 export const SCHEDULE_AHEAD_SECONDS = 366 * 86_400;
+/** Files of one queued album at most (Telegram's album limit). */
+export const MAX_SCHEDULED_FILES = 10;
 /** A schedule_date closer than this is sent at once, as Telegram does. */
 export const SEND_AT_ONCE_SECONDS = 10;
 
@@ -38,12 +40,21 @@ const ItemSchema = z.object({
   spans: z.array(SpanSchema).optional(),
   /** The message it answers (a message id of the chat). */
   reply: z.number().int().positive().optional(),
-  media: MediaSchema.optional(),
+  /** Its files: one, or an album of several (each a message of its own in the queue, as on Telegram). */
+  files: z.array(MediaSchema).min(1).max(MAX_SCHEDULED_FILES).optional(),
   edited: z.number().int().positive().optional(),
   /** The send's random_id (decimal): the same send again is the same item, not a second one. */
   random: z.string().regex(/^-?\d{1,20}$/).optional(),
 });
-export type ScheduledItem = Omit<z.infer<typeof ItemSchema>, 'spans' | 'media'> & { readonly spans?: readonly Span[]; readonly media?: MediaInfo };
+export type ScheduledItem = Omit<z.infer<typeof ItemSchema>, 'spans' | 'files'> & { readonly spans?: readonly Span[]; readonly files?: readonly MediaInfo[] };
+
+/**
+ * The queue's ids of an item: one per message it shows as, from its own id on (an album of n
+ * files is n messages, its caption on the first), as clients count them.
+ */
+export function idsOfItem(item: ScheduledItem): number[] {
+  return Array.from({ length: Math.max(item.files?.length ?? 0, 1) }, (_, k) => item.id + k);
+}
 
 const QueueSchema = z.object({ next: z.number().int().positive(), items: z.array(ItemSchema).max(MAX_SCHEDULED_PER_ACCOUNT) });
 interface Queue { next: number; items: ScheduledItem[] }
@@ -96,29 +107,30 @@ export class ScheduledQueue {
         return undefined;
       }
       added = { ...item, id: queue.next };
-      return { next: queue.next + 1, items: [...queue.items, added] };
+      return { next: queue.next + idsOfItem(added).length, items: [...queue.items, added] };
     });
     return ok ? added! : 'INTERNAL';
   }
 
-  /** Changes one queued message of `chat` (its text, its date): the item as it now is, or undefined when there is none such. */
+  /** Changes the queued item of `chat` that shows as message `id` (its text, its date): the item as it now is, or undefined when there is none such. */
   async edit(account: bigint, chat: string, id: number, change: (item: ScheduledItem) => ScheduledItem): Promise<ScheduledItem | undefined> {
     let edited: ScheduledItem | undefined;
     const ok = await this.#change(account, (queue) => {
-      const at = queue.items.findIndex((i) => i.id === id && i.chat === chat);
+      const at = queue.items.findIndex((i) => i.chat === chat && idsOfItem(i).includes(id));
       if (at < 0) return undefined;
-      edited = { ...change(queue.items[at]!), id, chat };
+      const current = queue.items[at]!;
+      edited = { ...change(current), id: current.id, chat };
       return { next: queue.next, items: queue.items.map((i, n) => (n === at ? edited! : i)) };
     });
     return ok ? edited : undefined;
   }
 
-  /** Takes queued messages out (those of `ids` found in `chat`, or in any chat without it): the ones taken. */
+  /** Takes queued items out (those showing as one of `ids`, in `chat`, or in any chat without it; an album goes whole): the ones taken. */
   async take(account: bigint, ids: readonly number[], chat?: string): Promise<ScheduledItem[]> {
     let taken: ScheduledItem[] = [];
     const wanted = new Set(ids);
     const ok = await this.#change(account, (queue) => {
-      taken = queue.items.filter((i) => wanted.has(i.id) && (chat === undefined || i.chat === chat));
+      taken = queue.items.filter((i) => idsOfItem(i).some((id) => wanted.has(id)) && (chat === undefined || i.chat === chat));
       if (taken.length === 0) return undefined;
       return { next: queue.next, items: queue.items.filter((i) => !taken.includes(i)) };
     });

@@ -14,6 +14,7 @@ import { chatsSeenOf, viewAt, type ChatDeps } from './common.ts';
 import { draftObject } from '../drafts.ts';
 import { statusRules } from '../status-privacy.ts';
 import { peerSettingsOf } from '../contact-lists.ts';
+import { idsOfItem } from '../scheduled-queue.ts';
 
 export const OWN_NEWS_CHANNEL = 'mtproto-own';
 
@@ -110,11 +111,11 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
     }
     case 'scheduled': {
       const chats = one(news.chat);
-      const queued = (await deps.scheduled.list(account.id, news.chat)).filter((i) => news.ids.includes(i.id));
+      const queued = (await deps.scheduled.list(account.id, news.chat)).filter((i) => idsOfItem(i).some((id) => news.ids.includes(id)));
       const { gone, sent } = news;
       return {
         chats, updatesAt: (at) => chats.flatMap((c) => [
-          ...queued.map((item) => ({ _: 'updateNewScheduledMessage', message: deps.render.scheduled(item, account.id, at) })),
+          ...queued.flatMap((item) => deps.render.scheduled(item, account.id, at).map((message) => ({ _: 'updateNewScheduledMessage', message }))),
           ...(gone.length > 0 ? [{ _: 'updateDeleteScheduledMessages', peer: deps.render.peer(c, at), messages: gone, ...(sent.length > 0 ? { sent_messages: sent } : {}) }] : []),
         ]),
       };

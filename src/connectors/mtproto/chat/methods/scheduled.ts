@@ -12,7 +12,8 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { MediaInfo } from '../message-box.ts';
 import { actorOf, checked, CONNECTOR, publishAll } from '../inbound.ts';
-import { SCHEDULE_AHEAD_SECONDS, SCHEDULER_SESSION, SEND_AT_ONCE_SECONDS, txnOf, type ScheduledItem } from '../scheduled-queue.ts';
+import { entriesOfDelivery } from '../event-entries.ts';
+import { idsOfItem, SCHEDULE_AHEAD_SECONDS, SCHEDULER_SESSION, SEND_AT_ONCE_SECONDS, txnOf, type ScheduledItem } from '../scheduled-queue.ts';
 import { accountOf, badRequest, chatOfPeer, chatsSeenOf, intField, listField, liveMessage, objectField, register, stringField, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { clearDraftOnSend } from './drafts.ts';
 import { tellAccount } from './own-news.ts';
@@ -46,22 +47,22 @@ export async function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account
   const view = viewOf(deps, ctx);
   const at = scheduleDateOf(account, call, view.now);
   if (at === undefined) return undefined;
-  if (body.media.length > 1) throw badRequest('SCHEDULE_DATE_INVALID');
   const replyId = replyIdOf(call);
   if (replyId !== undefined) await liveMessage(deps, chat, replyId);
-  const media = body.media[0];
   const item = await deps.scheduled.add(account.id, {
     chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
-    ...(replyId !== undefined ? { reply: replyId } : {}), ...(media !== undefined ? { media } : {}),
+    ...(replyId !== undefined ? { reply: replyId } : {}), ...(body.media.length > 0 ? { files: body.media } : {}),
     ...(randomIds[0] !== undefined ? { random: randomIds[0].toString() } : {}),
   });
   if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
   if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
   await clearDraftOnSend(deps, call, ctx, account, chat);
   await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [item.id], gone: [], sent: [] }, ctx.channel?.key);
+  // An album's random_ids name its messages in order.
+  const ids = idsOfItem(item);
   return updatesOf(deps, view, [
-    ...randomIds.map((random_id) => ({ _: 'updateMessageID', id: item.id, random_id })),
-    { _: 'updateNewScheduledMessage', message: deps.render.scheduled(item, account.id, view) },
+    ...randomIds.map((random_id, k) => ({ _: 'updateMessageID', id: ids[k] ?? item.id, random_id })),
+    ...deps.render.scheduled(item, account.id, view).map((message) => ({ _: 'updateNewScheduledMessage', message })),
   ], [], [chat]);
 }
 
@@ -80,7 +81,7 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
   const sent: Array<{ item: ScheduledItem; chat: ChatInfo; id: string }> = [];
   for (const item of items) {
     const chat = chatsSeenOf(deps, account, [item.chat])[0];
-    let outcome: { id: string; messageId: number } | 'dropped' | 'retry';
+    let outcome: { id: string; messageIds: number[] } | 'dropped' | 'retry';
     if (chat === undefined) {
       outcome = 'dropped';
     } else {
@@ -92,10 +93,11 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
         const event = checked({
           v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: chat.room, sender: actorOf(deps, account), origin,
           text: item.text, ...(item.spans !== undefined && item.spans.length > 0 ? { spans: item.spans } : {}), ...(replyTo !== undefined ? { replyTo } : {}),
-          ...(item.media !== undefined ? { attachments: [deps.files.attachment(item.media)] } : {}),
+          ...(item.files !== undefined ? { attachments: item.files.map((f) => deps.files.attachment(f)) } : {}),
         });
         const [published] = await publishAll(deps, account, deps.order.take(undefined), [{ chat, event, txn: txnOf(item) }]);
-        outcome = { id: published!.id, messageId: published!.entry.m };
+        // Every message it became (an album's files are one each).
+        outcome = { id: published!.id, messageIds: (await entriesOfDelivery(deps.box, chat.address, published!.id)).map((e) => e.m) };
       } catch (err) {
         const refused = err instanceof RpcError && err.code === 400;
         outcome = refused ? 'dropped' : 'retry';
@@ -105,17 +107,17 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
     if (outcome === 'retry') return { sent, retry: true };
     if (outcome === 'dropped') deps.logger.warn({ user: String(account.id), chat: item.chat, scheduled: item.id }, 'mtproto: a scheduled message the account may no longer send was dropped');
     const taken = await deps.scheduled.take(account.id, [item.id], item.chat);
-    const messageIds = outcome === 'dropped' ? [] : [outcome.messageId];
+    const messageIds = outcome === 'dropped' ? [] : outcome.messageIds;
     if (outcome !== 'dropped' && chat !== undefined) sent.push({ item, chat, id: outcome.id });
-    if (taken.length > 0) await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: item.chat, ids: [], gone: [item.id], sent: messageIds }, undefined);
+    if (taken.length > 0) await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: item.chat, ids: [], gone: idsOfItem(item), sent: messageIds }, undefined);
   }
   return { sent, retry: false };
 }
 
-/** The queued messages of the chat a call names, of the ids it lists (all without `ids`). */
+/** The queued items of the chat a call names, of the ids it lists (all without `ids`; an album by any of its messages). */
 async function itemsOf(deps: ChatDeps, account: Account, chat: ChatInfo, ids?: readonly number[]): Promise<ScheduledItem[]> {
   const items = await deps.scheduled.list(account.id, chat.address);
-  return ids === undefined ? items : items.filter((i) => ids.includes(i.id));
+  return ids === undefined ? items : items.filter((i) => idsOfItem(i).some((id) => ids.includes(id)));
 }
 
 const idsOf = (call: TlObject): number[] => listField(call, 'id').filter((v): v is number => typeof v === 'number').slice(0, 100);
@@ -130,20 +132,21 @@ export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: 
   const id = intField(call, 'id');
   const [item] = await itemsOf(deps, account, chat, [id]);
   if (item === undefined) throw badRequest('MESSAGE_ID_INVALID');
-  const text = stringField(call, 'message') !== undefined ? await textOf(deps, account, call, item.media !== undefined) : undefined;
+  const text = stringField(call, 'message') !== undefined ? await textOf(deps, account, call, item.files !== undefined) : undefined;
   const at = intField(call, 'schedule_date');
   if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
   if (at > view.now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
   const edited = await deps.scheduled.edit(account.id, chat.address, id, (current) => ({
     id: current.id, chat: current.chat, made: current.made, ...(current.random !== undefined ? { random: current.random } : {}),
-    ...(current.reply !== undefined ? { reply: current.reply } : {}), ...(current.media !== undefined ? { media: current.media } : {}),
+    ...(current.reply !== undefined ? { reply: current.reply } : {}), ...(current.files !== undefined ? { files: current.files } : {}),
     text: text?.text ?? current.text, ...((text?.spans ?? current.spans ?? []).length > 0 ? { spans: text?.spans ?? current.spans } : {}),
     // A date now or past: due at once (the scheduler sends it).
     at: Math.max(at, view.now), edited: view.now,
   }));
   if (edited === undefined) throw badRequest('MESSAGE_ID_INVALID');
-  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [id], gone: [], sent: [] }, ctx.channel?.key);
-  return updatesOf(deps, view, [{ _: 'updateNewScheduledMessage', message: deps.render.scheduled(edited, account.id, view) }], [], [chat]);
+  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [edited.id], gone: [], sent: [] }, ctx.channel?.key);
+  // The message edited (an album's caption is its first's; a new time moves all of it).
+  return updatesOf(deps, view, deps.render.scheduled(edited, account.id, view).map((message) => ({ _: 'updateNewScheduledMessage', message })), [], [chat]);
 }
 
 export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void {
@@ -152,7 +155,9 @@ export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const items = (await itemsOf(deps, view.account, chat, ids)).reverse();
-    return { _: 'messages.messages', messages: items.map((i) => deps.render.scheduled(i, view.account.id, view)), chats: deps.render.chatObjects([chat], view), users: await deps.render.users([view.account.id, ...deps.render.usersOfChat(chat, view)], view) };
+    // Latest first, an album's messages too; by id, only those asked for.
+    const messages = items.flatMap((i) => deps.render.scheduled(i, view.account.id, view).reverse()).filter((m) => ids === undefined || ids.includes(m['id'] as number));
+    return { _: 'messages.messages', messages, chats: deps.render.chatObjects([chat], view), users: await deps.render.users([view.account.id, ...deps.render.usersOfChat(chat, view)], view) };
   };
   register(methods, deps, 'messages.getScheduledHistory', 'user', (call, ctx) => history(call, ctx));
   register(methods, deps, 'messages.getScheduledMessages', 'user', (call, ctx) => history(call, ctx, idsOf(call)));
@@ -162,7 +167,7 @@ export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const taken = await deps.scheduled.take(account.id, idsOf(call), chat.address);
-    const gone = taken.map((i) => i.id);
+    const gone = taken.flatMap(idsOfItem);
     if (gone.length > 0) await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [], gone, sent: [] }, ctx.channel?.key);
     return updatesOf(deps, view, [{ _: 'updateDeleteScheduledMessages', peer: deps.render.peer(chat, view), messages: gone }], [], [chat]);
   });
@@ -179,7 +184,7 @@ export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void
     const news = await newMessageUpdates(deps, account, view, chat, sent.map((s) => ({ id: s.id, randomIds: [] })));
     const messageIds = news.updates.flatMap((u) => (u['message'] as TlObject | undefined)?.['id'] as number | undefined ?? []);
     return updatesOf(deps, view, [
-      { _: 'updateDeleteScheduledMessages', peer: deps.render.peer(chat, view), messages: sent.map((s) => s.item.id), sent_messages: messageIds }, ...news.updates,
+      { _: 'updateDeleteScheduledMessages', peer: deps.render.peer(chat, view), messages: sent.flatMap((s) => idsOfItem(s.item)), sent_messages: messageIds }, ...news.updates,
     ], news.users, [chat]);
   });
 }

@@ -166,7 +166,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   // An album: one canonical message with all its files (and its captions as one text).
   register(methods, deps, 'messages.sendMultiMedia', 'user', async (call, ctx) => {
-    refuseUnserved(call);
+    refuseUnserved(call, true);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const items = objects(listField(call, 'multi_media'));
@@ -178,7 +178,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const media: MediaInfo[] = [];
     for (const item of items) media.push(await mediaOfInput(deps, account, objectField(item, 'media')));
     const ids = randomIds as bigint[];
-    return send(ctx, account, chat, call, { ...caption, media }, ids, `album:${ids[0]!.toString()}`);
+    const body = { ...caption, media };
+    return await scheduleSend(deps, ctx, account, chat, call, body, ids) ?? send(ctx, account, chat, call, body, ids, `album:${ids[0]!.toString()}`);
   });
 
   register(methods, deps, 'messages.editMessage', 'user', async (call, ctx) => {
