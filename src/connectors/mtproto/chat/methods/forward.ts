@@ -3,7 +3,8 @@
 // message of the account with the original's text, formatting and files, under a first line that
 // names whose it was ("Forwarded from <name>", the name a mention of them), as mautrix-telegram
 // renders Telegram's forwards on other networks; `drop_author` leaves the line out. The messages
-// of one album forwarded together stay one message (an album again).
+// of one album forwarded together stay one message (an album again). With a schedule_date, each
+// copy is queued instead (methods/scheduled.ts).
 import { newEventId } from '../../../../core/ids.ts';
 import type { Span } from '../../../../core/event.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
@@ -14,6 +15,7 @@ import { MAX_ALBUM_FILES } from '../event-entries.ts';
 import { badRequest, chatOfPeer, listField, liveMessage, objectField, register, updatesOf, viewOf, type ChatDeps } from './common.ts';
 import { newMessageUpdates } from './sent-updates.ts';
 import { refuseUnserved } from './message-input.ts';
+import { scheduleAll, type ToQueue } from './scheduled.ts';
 
 /** Messages one call forwards at most (Telegram's limit). */
 export const MAX_FORWARDED = 100;
@@ -70,6 +72,7 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
     const dropAuthor = call['drop_author'] === true;
     const dropCaptions = call['drop_media_captions'] === true;
     const copies = copiesOf(originals, randomIds as bigint[]);
+    const bodies: ToQueue[] = [];
     const items = [];
     for (const copy of copies) {
       const first = copy.originals[0]!;
@@ -82,14 +85,19 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
         spans = [...line.spans, ...spans.map((s) => ({ ...s, offset: s.offset + shift }))];
         text = text === '' ? line.text : `${line.text}\n${text}`;
       }
-      const files = copy.originals.flatMap((r) => (r.media === undefined ? [] : [deps.files.attachment(r.media)]));
+      const media = copy.originals.flatMap((r) => (r.media === undefined ? [] : [r.media]));
+      const files = media.map((m) => deps.files.attachment(m));
       if (text === '' && files.length === 0) throw badRequest('MESSAGE_EMPTY');
+      bodies.push({ text, spans, media, randomIds: copy.randomIds });
       const event = checked({
         v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: to.room, sender: actorOf(deps, account), origin: originOf(to, ctx),
         text, ...(spans.length > 0 ? { spans } : {}), ...(files.length > 0 ? { attachments: files } : {}),
       });
       items.push({ chat: to, event, txn: `fwd:${copy.randomIds[0]!.toString()}` });
     }
+    // With a schedule_date: queued (methods/scheduled.ts), one queued item a copy.
+    const queued = await scheduleAll(deps, ctx, account, to, call, bodies);
+    if (queued !== undefined) return queued;
     const published = await publishAll(deps, account, ctx.turn, items);
     const sent = await newMessageUpdates(deps, account, view, to, published.map((p, i) => ({ id: p.id, randomIds: copies[i]!.randomIds })));
     return updatesOf(deps, view, sent.updates, sent.users, [to]);

@@ -76,10 +76,8 @@ export function withButtons(text: string, spans: Span[], markup: TlObject | unde
 
 /**
  * What a send asks for that is not served, refused before anything is published rather than
- * done differently: sending as another peer (SEND_AS_PEER_INVALID) and, where `scheduling` is not
- * served (a forward), a scheduled message (it would go at once: SCHEDULE_DATE_INVALID).
+ * done differently: sending as another peer (SEND_AS_PEER_INVALID).
  */
-export function refuseUnserved(call: TlObject, scheduling = false): void {
-  if (!scheduling && call['schedule_date'] !== undefined) throw badRequest('SCHEDULE_DATE_INVALID');
+export function refuseUnserved(call: TlObject): void {
   if (call['send_as'] !== undefined) throw badRequest('SEND_AS_PEER_INVALID');
 }

@@ -38,31 +38,47 @@ function scheduleDateOf(account: Account, call: TlObject, now: number): number |
   return at;
 }
 
+/** One message a call would send: its text, formatting and files, and the random_ids naming it (an album's, one a file). */
+export interface ToQueue {
+  readonly text: string;
+  readonly spans: readonly Span[];
+  readonly media: readonly MediaInfo[];
+  readonly randomIds: readonly bigint[];
+}
+
 /**
  * A send with a schedule_date: queued, and answered as Telegram does (updateMessageID with the
  * queue's id, updateNewScheduledMessage); undefined when it goes at once (the caller sends it).
  */
-export async function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject,
+export function scheduleSend(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject,
   body: { text: string; spans: readonly Span[]; media: readonly MediaInfo[] }, randomIds: readonly bigint[]): Promise<TlObject | undefined> {
+  return scheduleAll(deps, ctx, account, chat, call, [{ ...body, randomIds }]);
+}
+
+/** scheduleSend of several messages of one call (a forward of several): each its own queued item, in order. */
+export async function scheduleAll(deps: ChatDeps, ctx: ChatCallContext, account: Account, chat: ChatInfo, call: TlObject, sends: readonly ToQueue[]): Promise<TlObject | undefined> {
   const view = viewOf(deps, ctx);
   const at = scheduleDateOf(account, call, view.now);
   if (at === undefined) return undefined;
   const replyId = replyIdOf(call);
   if (replyId !== undefined) await liveMessage(deps, chat, replyId);
-  const item = await deps.scheduled.add(account.id, {
-    chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
-    ...(replyId !== undefined ? { reply: replyId } : {}), ...(body.media.length > 0 ? { files: body.media } : {}),
-    ...(randomIds[0] !== undefined ? { random: randomIds[0].toString() } : {}),
-  });
-  if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
-  if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
+  const items: ScheduledItem[] = [];
+  for (const body of sends) {
+    const item = await deps.scheduled.add(account.id, {
+      chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
+      ...(replyId !== undefined ? { reply: replyId } : {}), ...(body.media.length > 0 ? { files: body.media } : {}),
+      ...(body.randomIds[0] !== undefined ? { random: body.randomIds[0].toString() } : {}),
+    });
+    if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
+    if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
+    items.push(item);
+  }
   await clearDraftOnSend(deps, call, ctx, account, chat);
-  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [item.id], gone: [], sent: [] }, ctx.channel?.key);
+  await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: items.map((i) => i.id), gone: [], sent: [] }, ctx.channel?.key);
   // An album's random_ids name its messages in order.
-  const ids = idsOfItem(item);
   return updatesOf(deps, view, [
-    ...randomIds.map((random_id, k) => ({ _: 'updateMessageID', id: ids[k] ?? item.id, random_id })),
-    ...deps.render.scheduled(item, account.id, view).map((message) => ({ _: 'updateNewScheduledMessage', message })),
+    ...items.flatMap((item, n) => { const ids = idsOfItem(item); return sends[n]!.randomIds.map((random_id, k) => ({ _: 'updateMessageID', id: ids[k] ?? item.id, random_id })); }),
+    ...items.flatMap((item) => deps.render.scheduled(item, account.id, view).map((message) => ({ _: 'updateNewScheduledMessage', message }))),
   ], [], [chat]);
 }
 

@@ -116,7 +116,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   const randomIdOf = (call: TlObject): bigint[] => (typeof call['random_id'] === 'bigint' ? [call['random_id']] : []);
 
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
-    refuseUnserved(call, true);
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const ids = randomIdOf(call);
@@ -146,7 +146,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
-    refuseUnserved(call, true);
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const text = await textOf(deps, account, call, true);
@@ -166,7 +166,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   // An album: one canonical message with all its files (and its captions as one text).
   register(methods, deps, 'messages.sendMultiMedia', 'user', async (call, ctx) => {
-    refuseUnserved(call, true);
+    refuseUnserved(call);
     const account = accountOf(deps, ctx);
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const items = objects(listField(call, 'multi_media'));
