@@ -11,6 +11,7 @@ import {
   Api, CHAT_ID, CustomFile, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, withSecondSession, wsEvent,
   type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
+import { metricValue } from './harness.ts';
 
 const Messages = (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages;
 const group = () => new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
@@ -78,6 +79,8 @@ test('a person schedules messages in the group: his queue, edits, "send now", se
       const history = [...await person.getMessages(group(), { limit: 3 })] as Array<GramMessage & { fromScheduled?: boolean }>;
       assert.deepEqual([history.find((m) => m.id === sentAs[0])?.message, history.find((m) => m.id === sentAs[0])?.fromScheduled], ['see you much later', true]);
 
+      // Both went as sent (the operator's counter).
+      assert.equal(await metricValue(bridge.app.registry, 'switchboard_mtproto_scheduled_total', { outcome: 'sent' }), 2);
       // He deletes the file from the queue: it never goes.
       const deleted = await person.invoke(new Messages['DeleteScheduledMessages']!({ peer: group(), id: [file.id] })) as { updates: GramUpdate[] };
       assert.deepEqual(deleted.updates.map((u) => [u.className, u['messages']]), [['UpdateDeleteScheduledMessages', [file.id]]]);

@@ -163,6 +163,7 @@ export class ChatLayer {
       order: new PublishOrder(),
       files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
       scheduled: new ScheduledQueue(state),
+      ...(opts.registry !== undefined ? { scheduledOutcomes: counter(opts.registry, 'switchboard_mtproto_scheduled_total', 'Scheduled messages at their time (outcome: sent; dropped, the account may no longer send it there; retry, the bus refused it and it waits 5 s)', ['outcome']) } : {}),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
       keys, codec: opts.codec, httpUrl: opts.httpUrl, logger: opts.logger,
       publishWaitMs: opts.publishWaitMs ?? 5_000, maxTextLength: opts.maxTextLength,

@@ -16,6 +16,7 @@ import type { FileKeys, Uploads } from '../files.ts';
 import type { AccountAvatars } from '../account-avatars.ts';
 import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
+import type { Counter } from '../../../../core/metrics.ts';
 import type { ScheduledQueue } from '../scheduled-queue.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
@@ -86,6 +87,8 @@ export interface ChatDeps {
   readonly dialogSettings: DialogSettings;
   /** What accounts queued to be sent later (scheduled messages). */
   readonly scheduled: ScheduledQueue;
+  /** Queued messages sent, dropped or left to retry (outcome); none: not counted. */
+  readonly scheduledOutcomes?: Counter<string>;
   readonly uploads: Uploads<MediaInfo>;
   readonly keys: FileKeys;
   readonly codec: LayeredCodec;

@@ -120,6 +120,7 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
         if (!refused) deps.logger.warn({ err, user: String(account.id), chat: item.chat }, 'mtproto: a scheduled message could not be sent yet');
       }
     }
+    deps.scheduledOutcomes?.inc({ outcome: typeof outcome === 'string' ? outcome : 'sent' });
     if (outcome === 'retry') return { sent, retry: true };
     if (outcome === 'dropped') deps.logger.warn({ user: String(account.id), chat: item.chat, scheduled: item.id }, 'mtproto: a scheduled message the account may no longer send was dropped');
     const taken = await deps.scheduled.take(account.id, [item.id], item.chat);
