@@ -55,7 +55,8 @@ function aimed(l: At, v: TlValue, known: { messages: number[] }, pick: () => num
   const o: TlObject = { _: v._ };
   for (const [k, x] of Object.entries(v)) {
     if (k === '_') continue;
-    // What sends refuse outright (scheduling, sending as another), mostly left out to get further.
+    // What takes a send another way (scheduling: queued, or refused when out of range) or refuses
+    // it outright (sending as another), mostly left out to get further.
     const optional = l.schema.byName.get(v._)?.params.find((p) => p.name === k)?.flag !== undefined;
     if (optional && ['schedule_date', 'send_as', 'quick_reply_shortcut', 'effect'].includes(k) && pick() % 4 !== 0) continue;
     if (k === 'chat_id' && typeof x === 'bigint' && pick() % 2 === 0) o[k] = BigInt(CHAT_ID);
