@@ -131,7 +131,7 @@ test('pinned chats, unread marks and notification settings: set in one session, 
   }, { files });
 });
 
-test('the archive: chats moved there leave the main list, are listed in folder 1, come back with a new message unless muted when archived; told to the other session; unpinned; bad calls change nothing', { timeout: 120_000 }, async () => {
+test('the archive: chats moved there leave the main list, are listed in folder 1, come back with a new message unless muted when archived (told with it); told to the other session; unpinned; bad calls change nothing', { timeout: 120_000 }, async () => {
   await withPersonAndBot(async (bridge, person, _bot, ws) => {
     await withSecondSession(bridge, async (second) => {
       const elsewhere = updateRecorder(second);
@@ -155,6 +155,9 @@ test('the archive: chats moved there leave the main list, are listed in folder 1
       await ws.request({ type: 'send', room: 'den', event: { kind: 'message', text: 'back to the list' } });
       await ws.request({ type: 'send', room: 'attic', event: { kind: 'message', text: 'still archived' } });
       await elsewhere.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as { message: string }).message === 'still archived');
+      // Told at once, with the message that brought it back (and only for den).
+      assert.deepEqual(folderOf(await elsewhere.next((u) => u.className === 'UpdateFolderPeers')), [[1002, 0]]);
+      assert.equal(elsewhere.all.filter((u) => u.className === 'UpdateFolderPeers').length, 2, 'the archiving, and den\'s return: nothing for attic');
       assert.deepEqual((await dialogs(second)).map(idOf).sort(), [CHAT_ID, 1002].sort());
       assert.deepEqual((await dialogs(second, { folderId: 1 })).map(idOf), [1003]);
       // Moved back by hand (the older layers' deleteFolder: telethon-interop.test.ts).

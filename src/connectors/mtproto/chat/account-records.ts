@@ -82,6 +82,11 @@ export class AccountRecords<T> {
     return ok;
   }
 
+  /** The account's value as known here from now on (until the next read): the state was changed another way. */
+  remember(accountId: bigint, value: T | undefined): void {
+    this.#known.set(accountId, { value, readAt: this.now() });
+  }
+
   /** Sets (or with undefined, removes) the account's value, here and in the state. */
   async set(accountId: bigint, value: T | undefined): Promise<void> {
     if (value === undefined) await this.state.delete(`${this.prefix}:${accountId}`);

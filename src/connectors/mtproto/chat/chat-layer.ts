@@ -31,6 +31,7 @@ import { AccountAvatars } from './account-avatars.ts';
 import { AccountProfiles } from './account-profiles.ts';
 import { Drafts } from './drafts.ts';
 import { DialogSettings } from './dialog-settings.ts';
+import { ArchiveMarks } from './archive-marks.ts';
 import { Usernames } from './usernames.ts';
 import { BotCommands } from './bot-commands.ts';
 import { MessageBox, type MediaInfo } from './message-box.ts';
@@ -148,7 +149,8 @@ export class ChatLayer {
     const replyKeyboardBots = new ReplyKeyboardBots(state, directory, opts.logger);
     const statusPrivacy = new StatusPrivacy(state, directory, opts.logger, contacts);
     const pins = new PinnedIndex(state);
-    await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), replyKeyboardBots.load(), statusPrivacy.load(), pins.ready(directory.chats.map((c) => c.address))]);
+    const archives = new ArchiveMarks(state, directory, opts.logger);
+    await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), replyKeyboardBots.load(), statusPrivacy.load(), archives.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
     const render = new Renderer(directory, people, keys, presence, opts.dcId, directs, photos, avatars, profiles, statusPrivacy, pins, contacts);
     const deps: ChatDeps = {
@@ -161,7 +163,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state),
+      files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state), archives,
       scheduled: new ScheduledQueue(state),
       ...(opts.registry !== undefined ? { scheduledOutcomes: counter(opts.registry, 'switchboard_mtproto_scheduled_total', 'Scheduled messages at their time (outcome: sent; dropped, the account may no longer send it there; retry, the bus refused it and it waits 5 s)', ['outcome']) } : {}),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
@@ -170,6 +172,7 @@ export class ChatLayer {
     };
     const outbound = new Outbound({
       state, bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy, replyKeyboardBots,
+      archives, dialogSettings: deps.dialogSettings,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),

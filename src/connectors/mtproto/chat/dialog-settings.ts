@@ -154,6 +154,17 @@ export class DialogSettings {
     });
   }
 
+  /** A new message `messageId` took a chat out of the archive (its mark is below it): the mark goes. True when written (or nothing was to be). */
+  async leaveArchive(accountId: bigint, address: string, messageId: number): Promise<boolean> {
+    return this.#change(accountId, (s) => {
+      const mark = s.archived[address];
+      if (mark === undefined || mark >= messageId) return undefined;
+      const archived: Record<string, number> = { ...s.archived };
+      delete archived[address];
+      return { ...s, archived };
+    });
+  }
+
   /** Forgets every notification setting (account.resetNotifySettings). */
   async resetNotify(accountId: bigint): Promise<boolean> {
     return this.#change(accountId, (s) => (Object.keys(s.notify).length === 0 ? undefined : { ...s, notify: {} }));
@@ -167,6 +178,11 @@ export class DialogSettings {
 const keyOf = (accountId: bigint) => `dialogs:${accountId}`;
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** The archive marks of a stored value (archive-marks.ts reads only those). */
+export function archivedOf(raw: string): Readonly<Record<string, number>> {
+  return parseSettings(raw).archived;
+}
 
 /** A stored value as settings: what is malformed is left out (a value that is not JSON: none). */
 function parseSettings(raw: string | undefined): DialogSettingsOf {

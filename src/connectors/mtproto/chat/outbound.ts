@@ -24,7 +24,7 @@ import { SCHEDULER_SESSION } from './scheduled-queue.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'replyKeyboardBots' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'replyKeyboardBots' | 'archives' | 'dialogSettings' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
@@ -425,15 +425,28 @@ export class Outbound {
       // A private chat's peer is a user the update must carry (it may not have written in it).
       const peer = chat.direct !== undefined ? this.d.directs.peerOf(chat, account.id) : undefined;
       const peers = peer === undefined || userIds.has(peer) ? [] : [await this.d.people.person(peer)].filter((p) => p !== undefined);
+      // A new message takes an unmuted chat out of the account's archive (archive-marks.ts): told with it.
+      const returns = entry.k === 'new' && this.d.archives.returns(account.id, chat.address, entry.m);
+      if (returns) this.#leaveArchive(account.id, chat.address, entry.m);
       this.d.live.push(account.id, (layer) => {
         const view = viewAt(this.d, account, layer);
         const update = this.d.render.update(entry, record, chat.address, view, pts);
         if (update === undefined) return undefined;
-        return { _: 'updates', updates: [update], users: [...persons, ...peers].map((p) => this.d.render.userObject(p, view)), chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0 };
+        // After the message (its pts first), pts_count 0: no gap for a client that checks.
+        const folders = returns ? [{ _: 'updateFolderPeers', folder_peers: [{ _: 'folderPeer', peer: this.d.render.peer(chat, view), folder_id: 0 }], pts, pts_count: 0 }] : [];
+        return { _: 'updates', updates: [update, ...folders], users: [...persons, ...peers].map((p) => this.d.render.userObject(p, view)), chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0 };
       }, origin);
     }
   }
 
+
+  /** A chat left the account's archive with a new message: known here at once, written behind (every instance pushing it writes the same). */
+  #leaveArchive(accountId: bigint, chat: string, messageId: number): void {
+    this.d.archives.left(accountId, chat);
+    this.d.dialogSettings.leaveArchive(accountId, chat, messageId).catch((err: unknown) => {
+      this.d.logger.warn({ err, user: String(accountId), chat }, 'mtproto: a chat that left the archive could not be written so (the dialogs list it in the main list all the same)');
+    });
+  }
 
   async #typing(to: Target, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const from = await this.d.people.senderIdOf(event.sender, hints?.identity);

@@ -18,6 +18,7 @@ import type { AccountProfiles } from '../account-profiles.ts';
 import type { Drafts } from '../drafts.ts';
 import type { Counter } from '../../../../core/metrics.ts';
 import type { ScheduledQueue } from '../scheduled-queue.ts';
+import type { ArchiveMarks } from '../archive-marks.ts';
 import type { DialogSettings } from '../dialog-settings.ts';
 import type { Usernames } from '../usernames.ts';
 import type { BotCommands } from '../bot-commands.ts';
@@ -83,8 +84,10 @@ export interface ChatDeps {
   readonly callbacks: CallbackQueries;
   /** What accounts were writing and did not send. */
   readonly drafts: Drafts;
-  /** How accounts arrange their chats: pins, unread marks, notifications. */
+  /** How accounts arrange their chats: pins, unread marks, notifications, the archive. */
   readonly dialogSettings: DialogSettings;
+  /** Which chats accounts keep in their archive, as known here (the writer's check for a chat's return). */
+  readonly archives: ArchiveMarks;
   /** What accounts queued to be sent later (scheduled messages). */
   readonly scheduled: ScheduledQueue;
   /** Queued messages sent, dropped or left to retry (outcome); none: not counted. */

@@ -89,6 +89,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
       return { address: chat.address, mark: mute > view.now ? ARCHIVED_FOR_GOOD : Math.max(1, newest) };
     }));
     if (!await deps.dialogSettings.fileChats(view.account.id, marked)) throw busy();
+    await deps.archives.refresh(view.account.id);
     const chats = moves.map((m) => m.chat);
     await tell(deps, ctx, view, { kind: 'folders', account: String(view.account.id), chats: chats.map((c) => c.address) });
     if (moves.some((m) => m.folder !== 0 && before.pinned.includes(m.chat.address))) await tell(deps, ctx, view, { kind: 'pins', account: String(view.account.id) });

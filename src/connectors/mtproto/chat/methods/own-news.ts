@@ -201,6 +201,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   if (news.kind === 'contacts') await deps.contacts.refresh(account.id);
   if (news.kind === 'pinned') await deps.pins.refresh(news.chat);
   if (news.kind === 'scheduled') deps.scheduled.changed(account.id);
+  if (news.kind === 'folders') await deps.archives.refresh(account.id);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
