@@ -33,7 +33,7 @@ export interface DialogSettingsOf {
   readonly clearedUpTo: Readonly<Record<string, number>>;
   /**
    * Per chat in the archive (folder 1): its newest message when archived. A newer one takes it
-   * back to the main list (as on Telegram) unless it was muted when archived (ARCHIVED_FOR_GOOD).
+   * back to the main list (as on Telegram) unless the chat is muted (isArchived).
    */
   readonly archived: Readonly<Record<string, number>>;
 }
@@ -41,13 +41,14 @@ export interface DialogSettingsOf {
 /** The archive's folder id (the main list is 0). */
 export const ARCHIVE_FOLDER = 1;
 
-/** The archive mark of a chat muted when archived: new messages leave it there. */
-export const ARCHIVED_FOR_GOOD = 2 ** 31 - 1;
-
-/** Whether a chat is in the account's archive now, with `top` its newest message id (0: none; a mark is at least 1). */
-export function isArchived(settings: DialogSettingsOf, address: string, top: number): boolean {
+/**
+ * Whether a chat is in the account's archive at `now` (unix seconds), with `top` its newest
+ * message id (0: none; a mark is at least 1): archived, and no newer message since, or muted
+ * (as on Telegram, a muted chat's messages leave it there).
+ */
+export function isArchived(settings: Pick<DialogSettingsOf, 'archived' | 'notify'>, address: string, top: number, now: number): boolean {
   const mark = settings.archived[address];
-  return mark !== undefined && top <= mark;
+  return mark !== undefined && (top <= mark || (settings.notify[address]?.muteUntil ?? 0) > now);
 }
 
 /** The marks that only move forward, one per chat. */
@@ -137,7 +138,7 @@ export class DialogSettings {
   }
 
   /**
-   * Moves chats to the archive (`mark`: see `archived`) or back to the main list (undefined).
+   * Moves chats to the archive (`mark`: their newest message now) or back to the main list (undefined).
    * Archived, a chat is unpinned (pins are the main list's). True when written.
    */
   async fileChats(accountId: bigint, moves: ReadonlyArray<{ readonly address: string; readonly mark: number | undefined }>): Promise<boolean> {
@@ -179,9 +180,10 @@ const keyOf = (accountId: bigint) => `dialogs:${accountId}`;
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-/** The archive marks of a stored value (archive-marks.ts reads only those). */
-export function archivedOf(raw: string): Readonly<Record<string, number>> {
-  return parseSettings(raw).archived;
+/** What isArchived needs of a stored value (archive-marks.ts reads only that), or undefined when nothing is archived. */
+export function archiveOf(raw: string): Pick<DialogSettingsOf, 'archived' | 'notify'> | undefined {
+  const { archived, notify } = parseSettings(raw);
+  return Object.keys(archived).length > 0 ? { archived, notify } : undefined;
 }
 
 /** A stored value as settings: what is malformed is left out (a value that is not JSON: none). */

@@ -58,7 +58,7 @@ export async function dialogObject(deps: ChatDeps, view: View, d: DialogOf, mark
     read_inbox_max_id: inbox, read_outbox_max_id: saved ?? d.log.readByOthers(me), unread_count: d.log.unreadAfter(inbox, me),
     unread_mentions_count: mentioned.length, unread_reactions_count: reacted.length, notify_settings: peerNotifySettings(marks.settings.notify[address]),
     pinned: marks.settings.pinned.includes(address), unread_mark: marks.settings.unread.includes(address),
-    ...(isArchived(marks.settings, address, d.top?.id ?? 0) ? { folder_id: ARCHIVE_FOLDER } : {}),
+    ...(isArchived(marks.settings, address, d.top?.id ?? 0, view.now) ? { folder_id: ARCHIVE_FOLDER } : {}),
     ...(marks.drafts[address] !== undefined ? { draft: draftObject(deps, marks.drafts[address], view) } : {}),
   };
 }
@@ -164,7 +164,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     }
     all.push(...byPeer.values());
     // The folder asked for: the archive's chats, or the others.
-    const shown = all.filter((d) => isArchived(marks.settings, d.chat.address, d.top?.id ?? 0) === (folder === ARCHIVE_FOLDER));
+    const shown = all.filter((d) => isArchived(marks.settings, d.chat.address, d.top?.id ?? 0, view.now) === (folder === ARCHIVE_FOLDER));
     // Newest activity first; chats without messages last, by id.
     shown.sort((a, b) => (b.top?.id ?? 0) - (a.top?.id ?? 0) || (a.chat.id < b.chat.id ? -1 : a.chat.id > b.chat.id ? 1 : a.chat.address < b.chat.address ? -1 : 1));
     const offsetId = intField(call, 'offset_id');

@@ -7,7 +7,7 @@
 import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
-import { ARCHIVE_FOLDER, ARCHIVED_FOR_GOOD, MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
+import { ARCHIVE_FOLDER, MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
 
 /** Chats one folders.editPeerFolders moves at most (the news of it names as many). */
 const MAX_FOLDER_PEERS = 100;
@@ -79,14 +79,13 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
   });
 
   // The archive (folder 1): chats moved there leave the main list, and come back with a new message
-  // unless muted when archived (dialog-settings.ts); archived, a chat is unpinned.
+  // unless muted (dialog-settings.ts); archived, a chat is unpinned.
   const fileChats = async (ctx: ChatCallContext, view: View, moves: ReadonlyArray<{ chat: ChatInfo; folder: number }>) => {
     const before = await deps.dialogSettings.of(view.account.id);
     const marked = await Promise.all(moves.map(async ({ chat, folder }) => {
       if (folder === 0) return { address: chat.address, mark: undefined };
-      const mute = before.notify[chat.address]?.muteUntil ?? 0;
       const newest = (await deps.box.chat(chat.address)).messageIds().at(-1) ?? 0;
-      return { address: chat.address, mark: mute > view.now ? ARCHIVED_FOR_GOOD : Math.max(1, newest) };
+      return { address: chat.address, mark: Math.max(1, newest) };
     }));
     if (!await deps.dialogSettings.fileChats(view.account.id, marked)) throw busy();
     await deps.archives.refresh(view.account.id);
@@ -148,6 +147,8 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
       ...(typeof input?.['show_previews'] === 'boolean' ? { showPreviews: input['show_previews'] } : {}),
     };
     if (!await deps.dialogSettings.setNotify(view.account.id, target.key, settings)) throw busy();
+    // A muted chat stays in the archive with new messages: the writer's copy follows.
+    await deps.archives.refresh(view.account.id);
     await tell(deps, ctx, view, { kind: 'notify', account: String(view.account.id), key: target.key });
     return true;
   });

@@ -105,7 +105,8 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
     case 'folders': {
       const chats = chatsSeenOf(deps, account, news.chats);
       const settings = await deps.dialogSettings.of(account.id);
-      const folders = await Promise.all(chats.map(async (c) => (isArchived(settings, c.address, (await deps.box.chat(c.address)).messageIds().at(-1) ?? 0) ? ARCHIVE_FOLDER : 0)));
+      const now = Math.floor(Date.now() / 1000);
+      const folders = await Promise.all(chats.map(async (c) => (isArchived(settings, c.address, (await deps.box.chat(c.address)).messageIds().at(-1) ?? 0, now) ? ARCHIVE_FOLDER : 0)));
       const pts = await deps.pts.current(account);
       return { chats, updatesAt: (at) => [{ _: 'updateFolderPeers', folder_peers: chats.map((c, i) => ({ _: 'folderPeer', peer: deps.render.peer(c, at), folder_id: folders[i] })), pts, pts_count: 0 }] };
     }
@@ -201,7 +202,7 @@ export async function onNews(deps: ChatDeps, raw: string, announce: (account: Ac
   if (news.kind === 'contacts') await deps.contacts.refresh(account.id);
   if (news.kind === 'pinned') await deps.pins.refresh(news.chat);
   if (news.kind === 'scheduled') deps.scheduled.changed(account.id);
-  if (news.kind === 'folders') await deps.archives.refresh(account.id);
+  if (news.kind === 'folders' || news.kind === 'notify') await deps.archives.refresh(account.id);
   if (news.kind !== 'user') return pushNews(deps, account, news, undefined);
   // The copy here may be up to 30 s old: read it now, then tell as the other instance did.
   await Promise.all([deps.profiles.fresh(account.id), deps.avatars.fresh(account.id)]);
