@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { LeaseCallbacks } from '../../src/bus/types.ts';
-import { MAX_SCHEDULED_PER_ACCOUNT, MAX_SCHEDULED_PER_CHAT, ScheduledQueue, idsOfItem, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
+import { MAX_QUEUE_BYTES, MAX_SCHEDULED_PER_ACCOUNT, MAX_SCHEDULED_PER_CHAT, ScheduledQueue, idsOfItem, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
 import { RETRY_MS, Scheduler } from '../../src/connectors/mtproto/chat/scheduler.ts';
 
 const BOB = 777n;
@@ -22,7 +22,7 @@ test('the queue: ids in order and never given twice, per-chat and per-account li
   assert.deepEqual((await queue.list(BOB)).map((i) => i.text), ['b', 'a'], 'in the order they are due');
   // An edit names its chat: the same id in another chat is not it.
   assert.equal(await queue.edit(BOB, 'other', a.id, (i) => ({ ...i, text: 'no' })), undefined);
-  assert.equal((await queue.edit(BOB, '1001', a.id, (i) => ({ ...i, text: 'a2', chat: 'moved', id: 99 })))?.text, 'a2');
+  assert.equal((await queue.edit(BOB, '1001', a.id, (i) => ({ ...i, text: 'a2', chat: 'moved', id: 99 })) as ScheduledItem).text, 'a2');
   assert.deepEqual((await queue.list(BOB, '1001')).map((i) => [i.id, i.text]), [[2, 'b'], [1, 'a2']], 'an edit keeps its id and chat');
   assert.deepEqual(await queue.take(BOB, [a.id], 'other'), []);
   assert.deepEqual((await queue.take(BOB, [a.id, b.id, 42])).map((i) => i.id), [1, 2]);
@@ -35,7 +35,7 @@ test('the queue: ids in order and never given twice, per-chat and per-account li
   const album = await queue.add(BOB, { ...item('album', 650), files: [file, file, file] });
   assert.equal(typeof album === 'object' && album.id, 4);
   assert.equal(typeof album === 'object' && idsOfItem(album).join(), '4,5,6');
-  assert.equal((await queue.edit(BOB, 'album', 6, (i) => ({ ...i, text: 'caption' })))?.id, 4);
+  assert.equal((await queue.edit(BOB, 'album', 6, (i) => ({ ...i, text: 'caption' })) as ScheduledItem).id, 4);
   assert.deepEqual((await queue.take(BOB, [5], 'album')).map((i) => i.id), [4]);
   const afterAlbum = await queue.add(BOB, item('1001', 660));
   assert.equal(typeof afterAlbum === 'object' && afterAlbum.id, 7, 'the album\'s ids are never given again');
@@ -53,6 +53,24 @@ test('the queue: ids in order and never given twice, per-chat and per-account li
   await state.set(`sched:${BOB}`, '{"next":"x"}');
   assert.deepEqual(await queue.list(BOB), []);
   assert.equal(typeof await queue.add(BOB, item('1001', 1)), 'object');
+});
+
+test('the queue\'s stored size is bounded: long messages are refused before the count limits, and an edit that would pass the bound changes nothing', async () => {
+  const queue = new ScheduledQueue(new LocalState().store('mtproto'));
+  const long = 'x'.repeat(4096);
+  let queued = 0;
+  let refused: unknown;
+  for (let n = 0; n < MAX_SCHEDULED_PER_ACCOUNT && refused === undefined; n++) {
+    const r = await queue.add(BOB, item(`chat${n % 3}`, 1000 + n, long.repeat(n === 0 ? 1 : 20)));
+    if (typeof r === 'object') queued++;
+    else refused = r;
+  }
+  assert.equal(refused, 'SCHEDULE_TOO_MUCH');
+  assert.ok(queued > 0 && queued < MAX_SCHEDULED_PER_CHAT, `refused by size after ${queued}, not by count`);
+  const first = (await queue.list(BOB))[0]!;
+  assert.equal(await queue.edit(BOB, first.chat, first.id, (i) => ({ ...i, text: long.repeat(300) })), 'SCHEDULE_TOO_MUCH');
+  assert.equal((await queue.list(BOB))[0]!.text, first.text, 'unchanged');
+  assert.equal(Buffer.byteLength(JSON.stringify({ next: 1, items: await queue.list(BOB) })) <= MAX_QUEUE_BYTES, true);
 });
 
 /** A lease granted at once, as the memory bus does, that the test can take away. */

@@ -19,6 +19,12 @@ export const MAX_SCHEDULED_PER_CHAT = 100;
 export const MAX_SCHEDULED_PER_ACCOUNT = 300;
 /** How far ahead a message may be scheduled (Telegram: 365 days and a day of slack): later is SCHEDULE_DATE_TOO_LATE. */
 export const SCHEDULE_AHEAD_SECONDS = 366 * 86_400;
+/**
+ * Bytes one account's queue may take as stored (its record is rewritten on each change): a
+ * message that would pass it is SCHEDULE_TOO_MUCH, however few are queued. 300 messages of 4096
+ * characters with all their formatting would otherwise make a record of many megabytes.
+ */
+export const MAX_QUEUE_BYTES = 1024 * 1024;
 /** Files of one queued album at most (Telegram's album limit). */
 export const MAX_SCHEDULED_FILES = 10;
 /** A schedule_date closer than this is sent at once, as Telegram does. */
@@ -74,6 +80,10 @@ function parseQueue(raw: string | undefined): Queue {
  */
 export const SCHEDULER_SESSION = 'scheduler';
 
+function tooBig(queue: Queue): boolean {
+  return Buffer.byteLength(JSON.stringify(queue)) > MAX_QUEUE_BYTES;
+}
+
 /** The bus transaction of an item's send: a second send of it (two instances, a retry after a crash) publishes nothing new. */
 export function txnOf(item: ScheduledItem): string {
   return `sched:${item.id}:${item.made}`;
@@ -92,7 +102,8 @@ export class ScheduledQueue {
 
   /**
    * Queues a message: the item with its id (the one queued before, for a send with the same
-   * random_id), or the refusal (SCHEDULE_TOO_MUCH; INTERNAL when other writers kept winning).
+   * random_id), or the refusal (SCHEDULE_TOO_MUCH: past the count limits or MAX_QUEUE_BYTES;
+   * INTERNAL when other writers kept winning).
    */
   async add(account: bigint, item: Omit<ScheduledItem, 'id'>): Promise<ScheduledItem | 'SCHEDULE_TOO_MUCH' | 'INTERNAL'> {
     let added: ScheduledItem | 'SCHEDULE_TOO_MUCH' | undefined;
@@ -107,20 +118,36 @@ export class ScheduledQueue {
         return undefined;
       }
       added = { ...item, id: queue.next };
-      return { next: queue.next + idsOfItem(added).length, items: [...queue.items, added] };
+      const next = { next: queue.next + idsOfItem(added).length, items: [...queue.items, added] };
+      if (tooBig(next)) {
+        added = 'SCHEDULE_TOO_MUCH';
+        return undefined;
+      }
+      return next;
     });
     return ok ? added! : 'INTERNAL';
   }
 
-  /** Changes the queued item of `chat` that shows as message `id` (its text, its date): the item as it now is, or undefined when there is none such. */
-  async edit(account: bigint, chat: string, id: number, change: (item: ScheduledItem) => ScheduledItem): Promise<ScheduledItem | undefined> {
-    let edited: ScheduledItem | undefined;
+  /**
+   * Changes the queued item of `chat` that shows as message `id` (its text, its date): the item
+   * as it now is, undefined when there is none such, or SCHEDULE_TOO_MUCH when the queue would
+   * pass MAX_QUEUE_BYTES.
+   */
+  async edit(account: bigint, chat: string, id: number, change: (item: ScheduledItem) => ScheduledItem): Promise<ScheduledItem | 'SCHEDULE_TOO_MUCH' | undefined> {
+    let edited: ScheduledItem | 'SCHEDULE_TOO_MUCH' | undefined;
     const ok = await this.#change(account, (queue) => {
+      edited = undefined;
       const at = queue.items.findIndex((i) => i.chat === chat && idsOfItem(i).includes(id));
       if (at < 0) return undefined;
       const current = queue.items[at]!;
-      edited = { ...change(current), id: current.id, chat };
-      return { next: queue.next, items: queue.items.map((i, n) => (n === at ? edited! : i)) };
+      const changed: ScheduledItem = { ...change(current), id: current.id, chat };
+      const next = { next: queue.next, items: queue.items.map((i, n) => (n === at ? changed : i)) };
+      if (tooBig(next)) {
+        edited = 'SCHEDULE_TOO_MUCH';
+        return undefined;
+      }
+      edited = changed;
+      return next;
     });
     return ok ? edited : undefined;
   }

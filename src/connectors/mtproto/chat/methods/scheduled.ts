@@ -161,6 +161,7 @@ export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: 
     at: Math.max(at, view.now), edited: view.now,
   }));
   if (edited === undefined) throw badRequest('MESSAGE_ID_INVALID');
+  if (edited === 'SCHEDULE_TOO_MUCH') throw badRequest(edited);
   await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: [edited.id], gone: [], sent: [] }, ctx.channel?.key);
   // The message edited (an album's caption is its first's; a new time moves all of it).
   return updatesOf(deps, view, deps.render.scheduled(edited, account.id, view).map((message) => ({ _: 'updateNewScheduledMessage', message })), [], [chat]);
