@@ -44,6 +44,11 @@ test('the queue: ids in order and never given twice, per-chat and per-account li
   for (let n = 1; n < MAX_SCHEDULED_PER_CHAT; n++) assert.equal(typeof await queue.add(BOB, item('1001', 700 + n)), 'object');
   assert.equal(await queue.add(BOB, item('1001', 900)), 'SCHEDULE_TOO_MUCH');
   assert.equal((await queue.list(BOB, '1001')).length, MAX_SCHEDULED_PER_CHAT);
+  // Several of one call go all or none: one free place in a chat and two to queue is neither.
+  await queue.take(BOB, [(await queue.list(BOB, '1001'))[0]!.id]);
+  assert.equal(await queue.addAll(BOB, [item('1001', 901), item('1001', 902)]), 'SCHEDULE_TOO_MUCH');
+  assert.equal((await queue.list(BOB, '1001')).length, MAX_SCHEDULED_PER_CHAT - 1, 'nothing of it queued');
+  assert.equal((await queue.addAll(BOB, [item('1001', 903)]) as ScheduledItem[]).length, 1);
   let chat = 0;
   while ((await queue.list(BOB)).length < MAX_SCHEDULED_PER_ACCOUNT) assert.equal(typeof await queue.add(BOB, item(`dm:${chat++ % 5}`, 800)), 'object');
   assert.equal(await queue.add(BOB, item('dm:new', 800)), 'SCHEDULE_TOO_MUCH', 'the account\'s own limit');

@@ -106,26 +106,39 @@ export class ScheduledQueue {
    * INTERNAL when other writers kept winning).
    */
   async add(account: bigint, item: Omit<ScheduledItem, 'id'>): Promise<ScheduledItem | 'SCHEDULE_TOO_MUCH' | 'INTERNAL'> {
-    let added: ScheduledItem | 'SCHEDULE_TOO_MUCH' | undefined;
+    const added = await this.addAll(account, [item]);
+    return typeof added === 'string' ? added : added[0]!;
+  }
+
+  /** Queues several messages of one call (a forward of several) all or none, in order: as `add`. */
+  async addAll(account: bigint, items: ReadonlyArray<Omit<ScheduledItem, 'id'>>): Promise<ScheduledItem[] | 'SCHEDULE_TOO_MUCH' | 'INTERNAL'> {
+    let added: ScheduledItem[] | 'SCHEDULE_TOO_MUCH' = [];
     const ok = await this.#change(account, (queue) => {
-      const again = item.random === undefined ? undefined : queue.items.find((i) => i.random === item.random && i.chat === item.chat);
-      if (again !== undefined) {
-        added = again;
-        return undefined;
+      const out: ScheduledItem[] = [];
+      let next: Queue = queue;
+      for (const item of items) {
+        // The same send again (its random_id): the item it queued the first time.
+        const again = item.random === undefined ? undefined : next.items.find((i) => i.random === item.random && i.chat === item.chat);
+        if (again !== undefined) {
+          out.push(again);
+          continue;
+        }
+        if (next.items.length >= MAX_SCHEDULED_PER_ACCOUNT || next.items.filter((i) => i.chat === item.chat).length >= MAX_SCHEDULED_PER_CHAT) {
+          added = 'SCHEDULE_TOO_MUCH';
+          return undefined;
+        }
+        const queued: ScheduledItem = { ...item, id: next.next };
+        next = { next: next.next + idsOfItem(queued).length, items: [...next.items, queued] };
+        out.push(queued);
       }
-      if (queue.items.length >= MAX_SCHEDULED_PER_ACCOUNT || queue.items.filter((i) => i.chat === item.chat).length >= MAX_SCHEDULED_PER_CHAT) {
-        added = 'SCHEDULE_TOO_MUCH';
-        return undefined;
-      }
-      added = { ...item, id: queue.next };
-      const next = { next: queue.next + idsOfItem(added).length, items: [...queue.items, added] };
       if (tooBig(next)) {
         added = 'SCHEDULE_TOO_MUCH';
         return undefined;
       }
-      return next;
+      added = out;
+      return next === queue ? undefined : next;
     });
-    return ok ? added! : 'INTERNAL';
+    return ok ? added : 'INTERNAL';
   }
 
   /**

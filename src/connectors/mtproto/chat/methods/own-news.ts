@@ -43,7 +43,8 @@ const NewsSchema = z.discriminatedUnion('kind', [
   // scheduler reads the queue again.
   z.object({
     kind: z.literal('scheduled'), account: z.string().regex(/^\d{1,20}$/), chat: z.string().max(512),
-    ids: z.array(z.number().int().positive()).max(100), gone: z.array(z.number().int().positive()).max(100), sent: z.array(z.number().int().positive()).max(100),
+    // At most 100 items of a call, an album 10 messages each.
+    ids: z.array(z.number().int().positive()).max(1000), gone: z.array(z.number().int().positive()).max(1000), sent: z.array(z.number().int().positive()).max(1000),
   }),
   // Chats the account moved to or from its archive (dialog-settings.ts): its sessions are shown where each is now.
   z.object({ kind: z.literal('folders'), account: z.string().regex(/^\d{1,20}$/), chats: z.array(z.string().max(512)).min(1).max(100) }),

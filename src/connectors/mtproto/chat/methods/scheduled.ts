@@ -62,17 +62,14 @@ export async function scheduleAll(deps: ChatDeps, ctx: ChatCallContext, account:
   if (at === undefined) return undefined;
   const replyId = replyIdOf(call);
   if (replyId !== undefined) await liveMessage(deps, chat, replyId);
-  const items: ScheduledItem[] = [];
-  for (const body of sends) {
-    const item = await deps.scheduled.add(account.id, {
-      chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
-      ...(replyId !== undefined ? { reply: replyId } : {}), ...(body.media.length > 0 ? { files: body.media } : {}),
-      ...(body.randomIds[0] !== undefined ? { random: body.randomIds[0].toString() } : {}),
-    });
-    if (item === 'SCHEDULE_TOO_MUCH') throw badRequest(item);
-    if (item === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
-    items.push(item);
-  }
+  // All of the call's messages or none.
+  const items = await deps.scheduled.addAll(account.id, sends.map((body) => ({
+    chat: chat.address, at, made: view.now, text: body.text, ...(body.spans.length > 0 ? { spans: body.spans } : {}),
+    ...(replyId !== undefined ? { reply: replyId } : {}), ...(body.media.length > 0 ? { files: body.media } : {}),
+    ...(body.randomIds[0] !== undefined ? { random: body.randomIds[0].toString() } : {}),
+  })));
+  if (items === 'SCHEDULE_TOO_MUCH') throw badRequest(items);
+  if (items === 'INTERNAL') throw new RpcError(500, 'INTERNAL');
   await clearDraftOnSend(deps, call, ctx, account, chat);
   await tellAccount(deps, account, { kind: 'scheduled', account: String(account.id), chat: chat.address, ids: items.map((i) => i.id), gone: [], sent: [] }, ctx.channel?.key);
   // An album's random_ids name its messages in order.
@@ -168,7 +165,7 @@ export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: 
 }
 
 export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void {
-  // The chat's queue, next first ... as Telegram lists it: newest (latest due) first.
+  // The chat's queue as Telegram lists it: the latest due first.
   const history = async (call: TlObject, ctx: ChatCallContext, ids?: readonly number[]) => {
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
