@@ -487,3 +487,22 @@ test('two instances on one Redis: a message scheduled on B is in his queue on A 
     }
   });
 });
+
+test('two instances on one Redis: a note to himself (Saved Messages) sent on B reaches his session on A once, and is in his Saved Messages on both', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ a, person }) => {
+    const there = chatClient(a.mtprotoPort());
+    try {
+      await loginPerson(a, there);
+      await there.getDialogs();
+      const rec = updateRecorder(there);
+      const sent = await person.sendMessage('me', { message: 'a note, from B' });
+      const got = messageOf(await rec.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'a note, from B'));
+      assert.deepEqual([got.id, got.out], [sent.id, true]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(rec.all.filter((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'a note, from B').length, 1, 'once');
+      for (const client of [person, there]) assert.deepEqual([...await client.getMessages('me', { limit: 5 })].map((m) => m.message), ['a note, from B']);
+    } finally {
+      await shutdown(there);
+    }
+  });
+});
