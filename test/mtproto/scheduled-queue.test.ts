@@ -2,6 +2,7 @@
 // (chat/scheduler.ts), on the memory state store: limits, ids never given twice, a malformed
 // record, what the scheduler sends when, and that a failed send is tried again, not in a loop.
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -125,4 +126,55 @@ test('the scheduler sends what is due, in order, when it is due; a queue changed
   } finally {
     await scheduler.close();
   }
+});
+
+test('property: whatever adds, edits and takes come, the queue holds its limits, every id is given once, and an item is found by each of its ids', async () => {
+  const file = { kind: 'document' as const, file: '1', name: 'f', mime: 'text/plain', size: 1, sha256: 'x' };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), chat: fc.constantFrom('a', 'b'), files: fc.integer({ min: 0, max: 10 }), text: fc.integer({ min: 0, max: 3000 }), random: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }) }),
+    fc.record({ kind: fc.constant('addAll' as const), chat: fc.constantFrom('a', 'b'), n: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ kind: fc.constant('edit' as const), pick: fc.nat(), text: fc.integer({ min: 0, max: 200_000 }) }),
+    fc.record({ kind: fc.constant('take' as const), pick: fc.nat() }),
+  );
+  await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+    const queue = new ScheduledQueue(new LocalState().store('mtproto'));
+    const given = new Set<number>();
+    const record = (item: ScheduledItem) => {
+      for (const id of idsOfItem(item)) {
+        if (given.has(id) && !seenItems.has(item.id)) throw new Error(`id ${id} given twice`);
+        given.add(id);
+      }
+      seenItems.add(item.id);
+    };
+    const seenItems = new Set<number>();
+    for (const o of ops) {
+      const items = await queue.list(BOB);
+      if (o.kind === 'add') {
+        const r = await queue.add(BOB, { ...item(o.chat, 1_000 + given.size, 'x'.repeat(o.text)), ...(o.files > 0 ? { files: Array(o.files).fill(file) } : {}), ...(o.random !== undefined ? { random: String(o.random) } : {}) });
+        if (typeof r === 'object') record(r);
+        else assert.equal(r, 'SCHEDULE_TOO_MUCH');
+      } else if (o.kind === 'addAll') {
+        const before = (await queue.list(BOB)).length;
+        const r = await queue.addAll(BOB, Array.from({ length: o.n }, (_, k) => item(o.chat, 2_000 + k, 'y'.repeat(200))));
+        if (typeof r === 'string') assert.equal((await queue.list(BOB)).length, before, 'all or none');
+        else r.forEach(record);
+      } else if (items.length > 0) {
+        const target = items[o.pick % items.length]!;
+        const ids = idsOfItem(target);
+        const id = ids[o.pick % ids.length]!;
+        if (o.kind === 'edit') {
+          const r = await queue.edit(BOB, target.chat, id, (i) => ({ ...i, text: 'z'.repeat(o.text) }));
+          assert.ok(r === 'SCHEDULE_TOO_MUCH' || (typeof r === 'object' && r.id === target.id), 'found by any of its ids');
+        } else {
+          assert.deepEqual((await queue.take(BOB, [id], target.chat)).map((i) => i.id), [target.id], 'taken by any of its ids');
+        }
+      }
+      const now = await queue.list(BOB);
+      assert.ok(now.length <= MAX_SCHEDULED_PER_ACCOUNT);
+      for (const chat of ['a', 'b']) assert.ok(now.filter((i) => i.chat === chat).length <= MAX_SCHEDULED_PER_CHAT);
+      assert.ok(Buffer.byteLength(JSON.stringify({ next: 1, items: now })) <= MAX_QUEUE_BYTES);
+      const all = now.flatMap(idsOfItem);
+      assert.equal(new Set(all).size, all.length, 'no id shows twice');
+    }
+  }), { numRuns: 40 });
 });
