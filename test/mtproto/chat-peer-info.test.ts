@@ -105,6 +105,10 @@ test('what clients ask at start about things the bridge does not have gets "none
     assert.deepEqual([stickers.className, stickers.sets], ['messages.AllStickers', []]);
     assert.equal(await classOf(new Account['GetContentSettings']!({})), 'account.ContentSettings');
     assert.equal(await classOf(new Account['GetGlobalPrivacySettings']!({})), 'GlobalPrivacySettings');
+    const Phone = (Api as unknown as { phone: Record<string, Ctor> }).phone;
+    assert.deepEqual([await classOf(new Phone['GetCallConfig']!({})), ((await person.invoke(new Phone['GetCallConfig']!({}))) as { data: string }).data], ['DataJSON', '{}']);
+    assert.equal(await classOf(new Help['GetInviteText']!({})), 'help.InviteText');
+    assert.equal(await classOf(new Help['GetPassportConfig']!({ hash: 0 })), 'help.PassportConfig');
     // Stickers, GIFs, emoji keywords: none.
     const none = async (req: object, field: string) => ((await person.invoke(req)) as Record<string, unknown>)[field];
     assert.deepEqual(await none(new Messages['GetStickers']!({ emoticon: '👍', hash: bigInt(0) }), 'stickers'), []);

@@ -1,6 +1,6 @@
 // What clients ask at start about things the bridge does not have (chat folders, terms of
 // service, promoted chats, top peers, stickers and GIFs, emoji keywords, link previews, a cloud
-// password, content and privacy settings, translations, and what newer clients ask besides): an answer that says
+// password, content and privacy settings, translations, calls' and Passport's configuration, and what newer clients ask besides): an answer that says
 // "none" in the client's layer, rather than an error each start. TDLib and the official apps ask
 // these; gramjs and Telethon do when their users call them.
 import { randomBytes } from 'node:crypto';
@@ -27,6 +27,11 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.checkChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
   register(methods, deps, 'messages.importChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
   register(methods, deps, 'account.getContentSettings', 'user', () => ({ _: 'account.contentSettings' }));
+  // Calls are not bridged (an empty configuration: MadelineProto asks for it at start), there is
+  // no invitation text to share, and no Telegram Passport here (no countries' languages).
+  register(methods, deps, 'phone.getCallConfig', 'user', () => ({ _: 'dataJSON', data: '{}' }));
+  register(methods, deps, 'help.getInviteText', 'user', () => ({ _: 'help.inviteText', message: '' }));
+  register(methods, deps, 'help.getPassportConfig', 'user', () => ({ _: 'help.passportConfig', hash: 0, countries_langs: { _: 'dataJSON', data: '{}' } }));
   register(methods, deps, 'account.getGlobalPrivacySettings', 'user', () => ({ _: 'globalPrivacySettings' }));
   // Stickers, GIFs and emoji keywords: none (hash 0: the client asks again next time).
   register(methods, deps, 'messages.getStickers', 'user', () => ({ _: 'messages.stickers', hash: 0n, stickers: [] }));
