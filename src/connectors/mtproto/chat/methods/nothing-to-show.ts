@@ -27,7 +27,7 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   register(methods, deps, 'messages.checkChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
   register(methods, deps, 'messages.importChatInvite', 'user', () => { throw badRequest('INVITE_HASH_INVALID'); });
   register(methods, deps, 'account.getContentSettings', 'user', () => ({ _: 'account.contentSettings' }));
-  // Calls are not bridged (an empty configuration: MadelineProto asks for it at start), there is
+  // Calls are not bridged (an empty configuration; MadelineProto asks for it where it can place calls), there is
   // no invitation text to share, and no Telegram Passport here (no countries' languages).
   register(methods, deps, 'phone.getCallConfig', 'user', () => ({ _: 'dataJSON', data: '{}' }));
   register(methods, deps, 'help.getInviteText', 'user', () => ({ _: 'help.inviteText', message: '' }));
