@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { EventFrame } from '../helpers/ws-client.ts';
 import { directRoom } from '../../src/core/direct.ts';
 import {
-  Api, CHAT_ID, CustomFile, PERSON_ID, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, withSecondSession,
+  Api, CHAT_ID, CustomFile, PERSON_ID, bigInt, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, withSecondSession,
   type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -62,6 +62,14 @@ test('a person writes to himself (Saved Messages): his other session sees each c
       const byUser = new Api.InputPeerUser({ userId: me.id, accessHash: (me as unknown as { accessHash: unknown }).accessHash });
       assert.deepEqual(texts([...await person.getMessages(byUser, { limit: 1 })]), ['a file for later']);
       assert.deepEqual(texts([...await person.getMessages('me', { search: 'thought' })]), ['a second thought']);
+      // Layer 170's Saved Messages dialogs: one, "my notes" (himself), holding all of it; its messages say so.
+      assert.ok(history.every((m) => String((m as unknown as { savedPeerId?: { userId?: unknown } }).savedPeerId?.userId) === String(PERSON_ID)), 'saved_peer_id: himself');
+      const M = (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages;
+      const savedDialogs = await person.invoke(new M['GetSavedDialogs']!({ offsetDate: 0, offsetId: 0, offsetPeer: new Api.InputPeerEmpty(), limit: 20, hash: bigInt(0) })) as { dialogs: Array<{ peer: { userId: unknown }; topMessage: number }> };
+      assert.deepEqual(savedDialogs.dialogs.map((d) => [String(d.peer.userId), d.topMessage]), [[String(PERSON_ID), file.id]]);
+      const savedHistory = async (peer: object) => ((await person.invoke(new M['GetSavedHistory']!({ peer, offsetId: 0, offsetDate: 0, addOffset: 0, limit: 10, maxId: 0, minId: 0, hash: bigInt(0) }))) as { messages: GramMessage[] }).messages;
+      assert.deepEqual(texts(await savedHistory(new Api.InputPeerSelf() as object)), texts(history));
+      assert.deepEqual(await savedHistory(new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }) as object), [], 'nothing saved from the group');
 
       // He deletes the reply: both sessions lose it.
       await person.deleteMessages('me', [reply.id], { revoke: true });
@@ -76,6 +84,7 @@ test('a person writes to himself (Saved Messages): his other session sees each c
       await person.sendMessage(-CHAT_ID, { message: 'back in the group' });
       const next = await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'message') as EventFrame;
       assert.equal(next.event['text'], 'back in the group');
+      assert.equal(([...await person.getMessages(-CHAT_ID, { limit: 1 })][0] as unknown as { savedPeerId?: unknown }).savedPeerId ?? undefined, undefined, 'a group message is in no saved dialog');
       assert.ok(!ws.events.some((f) => f.event.room === SAVED), 'no event of his Saved Messages reached WS');
       // His presence went to the group, not to his Saved Messages.
       assert.ok(ws.events.some((f) => f.event.kind === 'presence'), 'his presence reached the group');

@@ -19,6 +19,12 @@ export const MAX_DIRECT_CHATS = 1_000;
 const NETWORK = 'mtproto';
 const ACCOUNT_ID = /^[1-9]\d{0,14}$/;
 
+/** The room of an account's Saved Messages (its chat with itself: its party twice). */
+export function savedRoomOf(accountId: bigint): string | undefined {
+  const own: DirectParty = { network: NETWORK, id: String(accountId) };
+  return directRoom(own, own);
+}
+
 export class DirectChats {
   /** Each account's private chats (room keys, in the order they began), as last read or written. */
   readonly #sets = new Map<bigint, Promise<readonly string[]>>();

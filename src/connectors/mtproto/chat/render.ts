@@ -5,8 +5,8 @@
 import type { TlObject } from '../tl/codec.ts';
 import type { TlSchema } from '../tl/schema.ts';
 import type { LogEntry } from './chat-log.ts';
-import { isDirectRoom } from '../../../core/direct.ts';
-import type { DirectChats } from './direct-chats.ts';
+import { DIRECT_ROOM_PREFIX, isDirectRoom } from '../../../core/direct.ts';
+import { savedRoomOf, type DirectChats } from './direct-chats.ts';
 import type { Account, ChatInfo, Directory } from './directory.ts';
 import { spansToEntities } from './entities.ts';
 import { playAttributes } from './media-attributes.ts';
@@ -146,6 +146,8 @@ export class Renderer {
       ...(record.edited !== undefined ? { edit_date: record.edited } : {}),
       ...(this.pins?.has(record.chat, record.id) === true ? { pinned: true } : {}),
       ...(record.scheduled === true ? { from_scheduled: true } : {}),
+      // In the viewer's Saved Messages: its "my notes" dialog (layer 170 on; chats.ts getSavedDialogs).
+      ...(record.chat.startsWith(DIRECT_ROOM_PREFIX) && record.chat === savedRoomOf(view.account.id) ? { saved_peer_id: peerUser(view.account.id) } : {}),
       ...(keyboard !== undefined ? { reply_markup: replyMarkupOf(keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };

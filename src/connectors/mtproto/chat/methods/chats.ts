@@ -6,13 +6,13 @@ import type { TlObject } from '../../tl/codec.ts';
 import type { ChatLog } from '../chat-log.ts';
 import type { Account, ChatInfo } from '../directory.ts';
 import type { MessageRecord } from '../message-box.ts';
-import type { View } from '../render.ts';
+import { peerUser, type View } from '../render.ts';
 import { draftObject, type DraftsOfAccount } from '../drafts.ts';
 import { ARCHIVE_FOLDER, isArchived, peerNotifySettings, type DialogSettingsOf } from '../dialog-settings.ts';
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
-import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
 const DEFAULT_HISTORY = 20;
@@ -242,9 +242,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   // Newest first, from offset_id / offset_date, shifted by add_offset, within max_id / min_id.
-  register(methods, deps, 'messages.getHistory', 'user', async (call, ctx) => {
-    const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+  /** A page of a conversation's history, as `call` (getHistory's paging fields) asks. */
+  const historyOf = async (call: TlObject, view: View, chat: ChatInfo): Promise<TlObject> => {
     const log = await deps.box.chat(chat.address);
     const cleared = (await deps.dialogSettings.of(view.account.id)).clearedUpTo[chat.address] ?? 0;
     const ids = log.messageIds().filter((id) => id > cleared).reverse();
@@ -258,6 +257,40 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       users: await deps.render.users([...records.flatMap(usersOfRecord), ...deps.render.usersOfChat(chat, view)], view),
     };
     return records.length < ids.length ? { _: 'messages.messagesSlice', count: ids.length, ...body } : { _: 'messages.messages', ...body };
+  };
+
+  register(methods, deps, 'messages.getHistory', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    return historyOf(call, view, await chatOfPeer(deps, view.account, objectField(call, 'peer')));
+  });
+
+  // Saved Messages' dialogs (layer 170 on), as Telegram splits it by where each message came
+  // from: everything here is the account's own (a forward is a copy), so one, "my notes" (the
+  // account itself), holding all of it; another peer's holds nothing.
+  register(methods, deps, 'messages.getSavedDialogs', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const none = { _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] };
+    const saved = await deps.directs.with(view.account, view.account.id);
+    const offsetPeer = objectField(call, 'offset_peer');
+    // One dialog: a page after it is empty.
+    if (saved === undefined || intField(call, 'offset_id') > 0 || intField(call, 'offset_date') > 0 || (offsetPeer !== undefined && offsetPeer._ !== 'inputPeerEmpty')) return none;
+    const top = await topOf(deps, await deps.box.chat(saved.address), (await deps.dialogSettings.of(view.account.id)).clearedUpTo[saved.address]);
+    if (top === undefined) return none;
+    return {
+      _: 'messages.savedDialogs', dialogs: [{ _: 'savedDialog', peer: peerUser(view.account.id), top_message: top.id }],
+      messages: [deps.render.message(top, view)], chats: [], users: await deps.render.users([view.account.id], view),
+    };
+  });
+
+  register(methods, deps, 'messages.getSavedHistory', 'user', async (call, ctx) => {
+    const view = viewOf(deps, ctx);
+    const peer = objectField(call, 'peer');
+    const mine = peer?._ === 'inputPeerSelf' || (peer?._ === 'inputPeerUser' && await userOfInput(deps, view.account, peer) === view.account.id);
+    const saved = mine ? await deps.directs.with(view.account, view.account.id) : undefined;
+    if (saved !== undefined) return historyOf(call, view, saved);
+    // Another peer's (one the account may name; else PEER_ID_INVALID): nothing was saved from it.
+    await chatOfPeer(deps, view.account, peer);
+    return { _: 'messages.messages', messages: [], chats: [], users: [] };
   });
 
   /** The id of the message that `id` answers, if the account sees `id` (0: none). */

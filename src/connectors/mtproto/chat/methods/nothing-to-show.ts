@@ -79,17 +79,16 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
     return asked.map(() => false);
   });
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
-  // What apps ask when a chat opens: no Saved Messages dialogs (Saved Messages is one chat), no
-  // sponsored messages. (A chat's scheduled messages: scheduled.ts.)
+  // What apps ask when a chat opens: no sponsored messages. (A chat's scheduled messages:
+  // scheduled.ts; Saved Messages' dialogs: chats.ts.)
   const noMessages = () => ({ _: 'messages.messages', messages: [], chats: [], users: [] });
   // Nobody shares a live location here (a location is text: media-as-text.ts).
   register(methods, deps, 'messages.getRecentLocations', 'user', async (call, ctx) => {
     await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));
     return noMessages();
   });
-  register(methods, deps, 'messages.getSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
+  // Saved Messages' own dialogs (getSavedDialogs, getSavedHistory): chats.ts. None of them pinned.
   register(methods, deps, 'messages.getPinnedSavedDialogs', 'user', () => ({ _: 'messages.savedDialogs', dialogs: [], messages: [], chats: [], users: [] }));
-  register(methods, deps, 'messages.getSavedHistory', 'user', noMessages);
   register(methods, deps, 'messages.getSponsoredMessages', 'user', () => ({ _: 'messages.sponsoredMessagesEmpty' }));
   // What an app's settings screens ask: no wallpapers, themes, ringtones, emoji lists for photos
   // and backgrounds, recent emoji statuses or logins on websites.
