@@ -8,10 +8,14 @@ import assert from 'node:assert/strict';
 import type { EventFrame } from '../helpers/ws-client.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import {
-  Api, CHAT_ID, CustomFile, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, withSecondSession, wsEvent,
+  Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, withSecondSession, wsEvent,
   type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 import { metricValue } from './harness.ts';
+import { newEventId } from '../../src/core/ids.ts';
+import { parseEvent } from '../../src/core/event.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
+import { SCHEDULER_SESSION, txnOf, type ScheduledItem } from '../../src/connectors/mtproto/chat/scheduled-queue.ts';
 
 const Messages = (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages;
 const group = () => new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) });
@@ -158,6 +162,30 @@ test('an album scheduled: one queued message a file, grouped, its caption on the
     const went = await wsEvent(ws, 'message', (e) => e['text'] === 'three files');
     assert.deepEqual((went['attachments'] as Array<{ name: string }>).map((a) => a.name), ['one.txt', 'two.txt', 'three.txt']);
     assert.deepEqual(await queueOf(person), []);
+  });
+});
+
+test('a queued message sent once already (a scheduler that died before taking it out) is not sent again: its send is a transaction of the account', { timeout: 120_000 }, async () => {
+  await withChatClient(async (bridge, p) => { await loginPerson(bridge, p); await p.getDialogs(); }, async (bridge, person, ws) => {
+    const rec = updateRecorder(person);
+    const queued = await person.sendMessage(group(), { message: 'once only', schedule: nowS() + HOUR });
+    // What a scheduler did before it died: the send, under the item's transaction, and no more.
+    const stored = JSON.parse((await chatState(bridge.app.bus.state(STATE_NAMESPACE)).get(`sched:${PERSON_ID}`))!) as { items: ScheduledItem[] };
+    const item = stored.items.find((i) => i.id === queued.id)!;
+    const event = parseEvent({
+      v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: 'lobby', text: 'once only',
+      sender: { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' }, origin: { connector: 'mtproto', endpoint: String(CHAT_ID), session: SCHEDULER_SESSION },
+    });
+    await bridge.app.bus.publishOnce(event, { scope: `mtproto:${PERSON_ID}`, id: txnOf(item) });
+    await wsEvent(ws, 'message', (e) => e['text'] === 'once only');
+    // The scheduler that takes over sends it (moved to now): the same transaction, so the same message; it leaves the queue.
+    await person.editMessage(group(), { message: queued.id, text: 'once only', schedule: nowS() - 1 });
+    const flushed = await rec.next((u) => u.className === 'UpdateDeleteScheduledMessages' && (u['messages'] as number[]).includes(queued.id), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(wsTexts(ws).filter((t) => t === 'once only').length, 1, 'one message');
+    assert.deepEqual(await queueOf(person), []);
+    const history = [...await person.getMessages(group(), { limit: 5 })].filter((m) => m.message === 'once only');
+    assert.deepEqual(history.map((m) => m.id), flushed['sentMessages'] as number[], 'the message it became is the one sent before');
   });
 });
 

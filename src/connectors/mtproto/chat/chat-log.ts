@@ -115,6 +115,11 @@ export class ChatLog {
     return ids;
   }
 
+  /** The newest message still there (0: none): what a chat's archive mark and its "read up to the end" are. */
+  newestMessageId(): number {
+    return this.messageIds().at(-1) ?? 0;
+  }
+
   /** The newest `new` entries' senders after message `after` not from `me` (unread count). */
   unreadAfter(after: number, me: string): number {
     const deleted = new Set<number>();

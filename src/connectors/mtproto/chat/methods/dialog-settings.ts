@@ -9,13 +9,14 @@ import { RpcError } from '../../session/rpc.ts';
 import type { TlObject } from '../../tl/codec.ts';
 import { ARCHIVE_FOLDER, MAX_PINNED, peerNotifySettings, type NotifySettings } from '../dialog-settings.ts';
 
-/** Chats one folders.editPeerFolders moves at most (the news of it names as many). */
-const MAX_FOLDER_PEERS = 100;
 import type { Account, ChatInfo } from '../directory.ts';
 import type { View } from '../render.ts';
 import { badRequest, chatOfPeer, chatsSeenOf, intField, listField, objectField, register, updatesOf, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 import { peerDialogs } from './chats.ts';
 import { dialogPeer, tellAccount, type OwnNews } from './own-news.ts';
+
+/** Chats one folders.editPeerFolders moves at most (the news of it names as many). */
+const MAX_FOLDER_PEERS = 100;
 
 /** Notification defaults of a kind of chat, by the InputNotifyPeer that names them. */
 const NOTIFY_KINDS: Readonly<Record<string, { key: string; peer: string }>> = {
@@ -84,7 +85,7 @@ export function registerDialogSettings(methods: MethodRegistry, deps: ChatDeps):
     const before = await deps.dialogSettings.of(view.account.id);
     const marked = await Promise.all(moves.map(async ({ chat, folder }) => {
       if (folder === 0) return { address: chat.address, mark: undefined };
-      const newest = (await deps.box.chat(chat.address)).messageIds().at(-1) ?? 0;
+      const newest = (await deps.box.chat(chat.address)).newestMessageId();
       return { address: chat.address, mark: Math.max(1, newest) };
     }));
     if (!await deps.dialogSettings.fileChats(view.account.id, marked)) throw busy();

@@ -107,7 +107,7 @@ async function newsUpdates(deps: ChatDeps, account: Account, news: Exclude<OwnNe
       const chats = chatsSeenOf(deps, account, news.chats);
       const settings = await deps.dialogSettings.of(account.id);
       const now = Math.floor(Date.now() / 1000);
-      const folders = await Promise.all(chats.map(async (c) => (isArchived(settings, c.address, (await deps.box.chat(c.address)).messageIds().at(-1) ?? 0, now) ? ARCHIVE_FOLDER : 0)));
+      const folders = await Promise.all(chats.map(async (c) => (isArchived(settings, c.address, (await deps.box.chat(c.address)).newestMessageId(), now) ? ARCHIVE_FOLDER : 0)));
       const pts = await deps.pts.current(account);
       return { chats, updatesAt: (at) => [{ _: 'updateFolderPeers', folder_peers: chats.map((c, i) => ({ _: 'folderPeer', peer: deps.render.peer(c, at), folder_id: folders[i] })), pts, pts_count: 0 }] };
     }

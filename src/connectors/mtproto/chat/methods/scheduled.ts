@@ -23,19 +23,24 @@ import { newMessageUpdates } from './sent-updates.ts';
 /** `schedule_date` of "send when the user comes online" (Telegram's SCHEDULE_WHEN_ONLINE). */
 const WHEN_ONLINE = 0x7ffffffe;
 
+/** A call's schedule_date as asked, refused when it is not served: a bot's, "when online", too far ahead. */
+function askedDateOf(account: Account, call: TlObject, now: number): number {
+  if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
+  const at = intField(call, 'schedule_date');
+  // Whether someone of another network is online is not known well enough to wait for it.
+  if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
+  if (at > now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
+  return at;
+}
+
 /**
  * The date a send asks to be sent at, checked: undefined when it goes at once (no schedule_date,
  * or one less than SEND_AT_ONCE_SECONDS ahead, as on Telegram).
  */
 function scheduleDateOf(account: Account, call: TlObject, now: number): number | undefined {
   if (call['schedule_date'] === undefined) return undefined;
-  if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
-  const at = intField(call, 'schedule_date');
-  // Whether someone of another network is online is not known well enough to wait for it.
-  if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
-  if (at < now + SEND_AT_ONCE_SECONDS) return undefined;
-  if (at > now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
-  return at;
+  const at = askedDateOf(account, call, now);
+  return at < now + SEND_AT_ONCE_SECONDS ? undefined : at;
 }
 
 /** One message a call would send: its text, formatting and files, and the random_ids naming it (an album's, one a file). */
@@ -141,15 +146,12 @@ export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: 
   const view = viewOf(deps, ctx);
   const account = view.account;
   const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
-  if (account.bot) throw badRequest('SCHEDULE_BOT_NOT_ALLOWED');
+  const at = askedDateOf(account, call, view.now);
   if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
   const id = intField(call, 'id');
   const [item] = await itemsOf(deps, account, chat, [id]);
   if (item === undefined) throw badRequest('MESSAGE_ID_INVALID');
   const text = stringField(call, 'message') !== undefined ? await textOf(deps, account, call, item.files !== undefined) : undefined;
-  const at = intField(call, 'schedule_date');
-  if (at === WHEN_ONLINE) throw badRequest('SCHEDULE_STATUS_PRIVATE');
-  if (at > view.now + SCHEDULE_AHEAD_SECONDS) throw badRequest('SCHEDULE_DATE_TOO_LATE');
   const edited = await deps.scheduled.edit(account.id, chat.address, id, (current) => ({
     id: current.id, chat: current.chat, made: current.made, ...(current.random !== undefined ? { random: current.random } : {}),
     ...(current.reply !== undefined ? { reply: current.reply } : {}), ...(current.files !== undefined ? { files: current.files } : {}),

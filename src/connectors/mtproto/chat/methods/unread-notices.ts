@@ -52,7 +52,7 @@ export function registerUnreadNotices(methods: MethodRegistry, deps: ChatDeps): 
     const view = viewOf(deps, ctx);
     const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
     const log = await deps.box.chat(chat.address);
-    const upTo = mark === 'mentionsRead' ? log.messageIds().at(-1) ?? 0 : lastPosition(log);
+    const upTo = mark === 'mentionsRead' ? log.newestMessageId() : lastPosition(log);
     if (upTo > 0) await deps.dialogSettings.markSeen(view.account.id, mark, chat.address, upTo);
     return { _: 'messages.affectedHistory', pts: await deps.pts.current(view.account), pts_count: 0, offset: 0 };
   };
