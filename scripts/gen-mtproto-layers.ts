@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * Generates src/connectors/mtproto/tl/api-layers.json: the Telegram API schema of every layer
- * in SOURCES and TELETHON_SOURCES, from published .tl texts: the ones npm releases of gramjs
- * (package `telegram`) ship in `tl/apiTl.js` (a CommonJS module exporting the api.tl text as a
- * template string), and, for the layers between those releases, the api.tl that Telethon's
- * history holds at its "Update to layer N" commits (telethon_generator/data/api.tl).
+ * in SOURCES, TELETHON_SOURCES and TDLIB_SOURCES, from published .tl texts: the ones npm releases
+ * of gramjs (package `telegram`) ship in `tl/apiTl.js` (a CommonJS module exporting the api.tl
+ * text as a template string); for the layers between those releases, the api.tl that Telethon's
+ * history holds at its "Update to layer N" commits (telethon_generator/data/api.tl); and for the
+ * layers after both (199 on), TDLib's telegram_api.tl at its "Update layer to N." commits.
  *
  *   node --import tsx scripts/gen-mtproto-layers.ts            # regenerate (needs the npm registry and github.com)
  *   node --import tsx scripts/gen-mtproto-layers.ts --check    # regenerate in memory, compare with the file
  *   ... --telethon DIR                                         # a Telethon git clone to read instead of cloning one
+ *   ... --tdlib DIR                                            # the same for TDLib (tdlib/td)
  *
  * For each source it runs `npm pack telegram@VERSION` into a temp dir, extracts the two files it
  * needs with `tar`, and checks, before anything is written:
@@ -131,6 +133,60 @@ const TELETHON_SOURCES: TelethonSource[] = [
   { layer: 190, commit: '8138be250329224a7b9d3b8223b22c1c89897040', sha256: 'c11f249c649c94dceb1f98240ae67b6ada880367eb6f94805c66b69ff1237848' },
 ];
 
+const TDLIB_REPOSITORY = 'https://github.com/tdlib/td';
+const TDLIB_PATH = 'td/generate/scheme/telegram_api.tl';
+const TDLIB_VERSION_PATH = 'td/telegram/Version.h';
+
+/**
+ * Layers newer than every gramjs release and Telethon's last (190), which current clients speak
+ * (mtcute 0.30 sends 227, TDLib-based apps theirs): TDLib's telegram_api.tl at its "Update layer
+ * to N." commits, filed under the MTPROTO_LAYER its Version.h declares at that commit (the commit
+ * named "Update layer to 210." declares 211). TDLib's file opens with a prologue of its own
+ * (built-in types, the config-simple types, two legacy file locations, test methods and the
+ * invokeWith...Prefix pseudo-types); the layer is the text from its `---types---` line on, plus
+ * the prologue's boolFalse, boolTrue, true and error, plus `null#56730bcc = Null;`, which every
+ * other source has and TDLib leaves out. With that rule TDLib's copies of layers 184, 190 and 198
+ * define exactly the sets the gramjs and Telethon copies do (TDLIB_CROSS_CHECKS).
+ */
+const TDLIB_SOURCES: TelethonSource[] = [
+  { layer: 199, commit: 'ce17020f661c42c3e149ecde655ddfe85e849949', sha256: 'f9d1c5dd9728e4aa28e8ecfec55d5e1f279ff99a5d384028fccbbff8425b1c37' },
+  { layer: 200, commit: 'f5462e3d92628c80bc5327def7c1328eb4143449', sha256: '5fd4ac22738b597bd256aebcd39e1d3ffd2e156cfee0c66549b782ebf899f8f9' },
+  { layer: 201, commit: 'ca8525d322ae6b43b994ac2c6f0e10fdc44d2673', sha256: 'dcad00ce2accc5dfe2c1d739a9b722f432bb80663416f5466ca51d3137144cd1' },
+  { layer: 202, commit: '0ad4672586a1ee3ea916d0a6f1bd5c72c59ea89f', sha256: '0c256cbebd95bea87c6b4d75ed2b56e89a0c43d790fe014b50550edd746be866' },
+  { layer: 203, commit: 'cdf35d3733dedd20b0859172e0dd007e807d5ec5', sha256: '45e7157ba4835a49559a97b88d5879c4522c61b0d13a7c30c00f7a68926de1a7' },
+  { layer: 204, commit: '8743b9c219eb23df23ffe108d00bb75e745e70e8', sha256: 'e39e4ec7b5e23a972775fa0a92cadfe44aaed3e8522735b085939a10c10f81ec' },
+  { layer: 205, commit: '695d2f2ded30ac629928acabe699adf5215db2c5', sha256: '94f28414800f5b1a6616e0c16be8112c4f59f912de5229cb3798be3bc648cd04' },
+  { layer: 206, commit: '3d22a8ec0a04a2248036d411489e638a742b21ca', sha256: 'cc15259faffa06c4cfd25704f68eeb0b9a987054133213ce059ebb1722a2cd9f' },
+  { layer: 207, commit: '51684adb7ce324e5c7fd69f00d4043cb7a0aa6f7', sha256: 'cb659856e0361294f6dba49f568d5a7bd368bd164531b781b992bd3c837725e3' },
+  { layer: 208, commit: '4f2b299d120e485bb7c97dc46141cabbf5a7e1c4', sha256: '3d45049feac83efdc6155ea9ea13721f427123172f931e834c377219b1b9836e' },
+  { layer: 211, commit: '05eeb8df256464327d3100cc4776608c6676b269', sha256: '5078868f9a408fa129609f345f75bbf9564b38cb4590508c25c65facc6896eaf' },
+  { layer: 212, commit: '5107dfa8f8bae4d696f04c4bb507d15450af67f6', sha256: '75d6f6d5472c3f3b4d0d781b006c884785a2c06099c36df5fcd03e36f032c2f1' },
+  { layer: 214, commit: '9581c743097ae9e7ccfde21bd800230a2b404a9f', sha256: 'f705ab5a06ff8db7bc5b67659df71632fa61a141104c2cae53ddaa2df16fac81' },
+  { layer: 216, commit: '948de0062bcfba793e8050018f36136fa1978ad3', sha256: 'd6b2d178cff859332f2ba8f018c6ffb92162f53bda573d2fd457593462f8f8f6' },
+  { layer: 217, commit: '9cbccaf3cf0ed456a723463c305cc58dd7653fa1', sha256: '1ed022fa4fa0b92427239e620cc59e925cf85d9c9e6bfedf36119f3aff613193' },
+  { layer: 218, commit: '93c9734e90926b4d405386085876f3b19af7f0e1', sha256: '50cb93625845125d5926c0a55e6d204fbdd3a07cbb69c8453f44e0930b1d0d33' },
+  { layer: 220, commit: '3416b288129cb289c60b2157621d88058c1a5b9a', sha256: 'e9896f5ebc8a147ee612baa8d3513aa4444bedaf5cd8642e4ee3530e829d1a73' },
+  { layer: 221, commit: 'cfacc913c4db0a424b4db196498e54bb56d3775a', sha256: '8b06e0af29dcf9bcb841f213b3ac945ea678159ee3a3f7379abae5caa88694df' },
+  { layer: 222, commit: 'd6ca5cc0d0a049b524625def29668cd0c92ca0ed', sha256: '1cf619a9c35f2900c4441dec31ddec5ad75d9701459595630536ffedf90757e4' },
+  { layer: 223, commit: '8b005a6ec7277728c506553162e2e3aafe29fc2f', sha256: 'a1cb9dd036f150b2b1d5000d5dd6ff07e3a7a1c2ecb37304eb81501712c1ac51' },
+  { layer: 224, commit: '6f8eb8e89998c7b5a44777acefda24734c2ed486', sha256: 'b37b527d87d3cacc043826dd7732197d30a63d852de39c3e27c6a067e26cb827' },
+  { layer: 225, commit: '7e3361e5a4bd477c52fbf9501381a2009f2a9dff', sha256: '6ea33fd3dab8b7144a4de659ae8e521f4750fad10770fc4106b7104338314975' },
+  { layer: 227, commit: '5aec5b120e995340f588f175c9e3720a390d608e', sha256: 'eb841074c076c62effa1ef01523da9d9d8157430b7276e849a8e0ce7f4f71bf9' },
+  { layer: 228, commit: 'b768eb2911f494c0678f4a4ff2c4a0529cb3cc6e', sha256: '921a58e71f2baebb840609366c506fb92ffac8db3c5bb832423aacd7cd6817cf' },
+];
+
+/**
+ * TDLib commits of layers the other sources have, read only to compare (the rule above). Telegram
+ * sometimes adds a `flags.N?true` field to a layer after publishing it (such fields are not in the
+ * constructor id), and TDLib then updates its copy in place; the others copied a layer once. So
+ * the comparison is with TDLib's first commit of each layer.
+ */
+const TDLIB_CROSS_CHECKS: Array<{ layer: number; commit: string }> = [
+  { layer: 184, commit: 'f39b10d8ef53587f1406a263a147ba5520f9149e' },
+  { layer: 190, commit: '73464c717ed08f8dd9a618b42f9749f4b64fe76a' }, // its first "Update layer to 190.": Telethon's copy; the second (9c8dc358b) adds allow_paid_floodskip flags, as Telegram did in place
+  { layer: 198, commit: '943cfa6c4e5a131ed7df9406fa51fba985dc191c' }, // likewise its first; the second (154c2eaf1) adds webPage's video_cover_photo flag
+];
+
 /**
  * Telethon commits of layers gramjs has too, read only to compare: the two projects' copies of a
  * layer must define the same set (their texts differ in comments and order).
@@ -190,22 +246,42 @@ function fetchLayer(source: Source, dir: string): string {
   return text;
 }
 
-/** A Telethon clone: the one `--telethon DIR` names, else a blob-less clone into `dir`. */
-function telethonClone(dir: string): string {
-  const at = process.argv.indexOf('--telethon');
+/** A clone of `repository`: the one `--<flag> DIR` names, else a blob-less clone into `dir`. */
+function gitClone(flag: string, repository: string, dir: string): string {
+  const at = process.argv.indexOf(`--${flag}`);
   if (at > 0) {
     const given = process.argv[at + 1];
-    if (!given) throw new Error('--telethon needs a directory');
+    if (!given) throw new Error(`--${flag} needs a directory`);
     return given;
   }
-  const clone = join(dir, 'telethon.git');
-  execFileSync('git', ['clone', '--quiet', '--bare', '--filter=blob:none', TELETHON_REPOSITORY, clone], { stdio: 'inherit' });
+  const clone = join(dir, `${flag}.git`);
+  execFileSync('git', ['clone', '--quiet', '--bare', '--filter=blob:none', repository, clone], { stdio: 'inherit' });
   return clone;
+}
+
+const gitShow = (clone: string, commit: string, path: string): string =>
+  execFileSync('git', ['-C', clone, 'show', `${commit}:${path}`], { encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\r/g, '');
+
+/** TDLib's telegram_api.tl at one commit as a layer's text (the rule at TDLIB_SOURCES), checked: its Version.h layer, and its SHA-256 where pinned. */
+function tdlibText(clone: string, layer: number, commit: string, pinned?: string): string {
+  const text = gitShow(clone, commit, TDLIB_PATH);
+  const declared = /MTPROTO_LAYER\s*=\s*(\d+)/.exec(gitShow(clone, commit, TDLIB_VERSION_PATH));
+  if (Number(declared?.[1]) !== layer) throw new Error(`TDLib ${commit}: Version.h says MTPROTO_LAYER ${declared?.[1]}, filed under ${layer}`);
+  if (pinned !== undefined) {
+    const digest = sha256(text);
+    if (pinned === '') console.log(`TDLib ${commit} (layer ${layer}): record sha256 '${digest}'`);
+    else if (digest !== pinned) throw new Error(`TDLib ${commit}: schema text sha256 ${digest}, expected ${pinned}`);
+  }
+  const start = text.indexOf('\n---types---\n');
+  if (start < 0) throw new Error(`TDLib ${commit}: no ---types--- line`);
+  const kept = text.slice(0, start).split('\n').filter((line) => /^(boolFalse|boolTrue|true|error)#/.test(line));
+  if (kept.length !== 4) throw new Error(`TDLib ${commit}: the prologue lacks one of boolFalse, boolTrue, true, error`);
+  return [...kept, 'null#56730bcc = Null;', text.slice(start + 1)].join('\n');
 }
 
 /** Telethon's api.tl at one commit, checked: its `// LAYER` line, and its SHA-256 where pinned. */
 function telethonText(clone: string, layer: number, commit: string, pinned?: string): string {
-  const text = execFileSync('git', ['-C', clone, 'show', `${commit}:${TELETHON_PATH}`], { encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\r/g, '');
+  const text = gitShow(clone, commit, TELETHON_PATH);
   const declared = /\/\/ LAYER (\d+)/.exec(text);
   if (Number(declared?.[1]) !== layer) throw new Error(`Telethon ${commit}: says LAYER ${declared?.[1]}, filed under ${layer}`);
   if (pinned !== undefined) {
@@ -269,7 +345,7 @@ function render(layers: LayerText[]): string {
     return [...where].map(([line, in_]) => [line, spans(in_, known)]);
   };
   const meta = {
-    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs) and, for layers between them, the api.tl of Telethon\'s history. Do not edit.',
+    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs), for layers between them the api.tl of Telethon\'s history, and for layers after both the telegram_api.tl of TDLib\'s history. Do not edit.',
     layers: known,
     sources: layers.map((l) => ({
       layer: l.layer,
@@ -290,7 +366,7 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'sb-tl-layers-'));
   try {
     const fromNpm = SOURCES.map((s) => definitionsOf(s.layer, { package: `telegram@${s.version}`, file: 'package/tl/apiTl.js', ...(s.note ? { note: s.note } : {}) }, fetchLayer(s, dir)));
-    const telethon = telethonClone(dir);
+    const telethon = gitClone('telethon', TELETHON_REPOSITORY, dir);
     const fromTelethon = TELETHON_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:LonamiWebs/Telethon@${s.commit}`, file: TELETHON_PATH }, telethonText(telethon, s.layer, s.commit, s.sha256)));
     for (const { layer, commit } of TELETHON_CROSS_CHECKS) {
       const ours = fromNpm.find((l) => l.layer === layer);
@@ -300,8 +376,19 @@ function main(): void {
       const b = definitionSetDigest([...theirs.types, ...theirs.functions]);
       if (a !== b) throw new Error(`layer ${layer}: gramjs and Telethon (${commit}) define different sets`);
     }
-    if (fromTelethon.some((t) => fromNpm.some((n) => n.layer === t.layer))) throw new Error('a layer has two sources');
-    const layers = [...fromNpm, ...fromTelethon].sort((a, b) => a.layer - b.layer);
+    const tdlib = gitClone('tdlib', TDLIB_REPOSITORY, dir);
+    const fromTdlib = TDLIB_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:tdlib/td@${s.commit}`, file: TDLIB_PATH }, tdlibText(tdlib, s.layer, s.commit, s.sha256)));
+    for (const { layer, commit } of TDLIB_CROSS_CHECKS) {
+      const ours = [...fromNpm, ...fromTelethon].find((l) => l.layer === layer);
+      if (!ours) throw new Error(`cross-check of layer ${layer}: no gramjs or Telethon source`);
+      const theirs = definitionsOf(layer, { package: `github:tdlib/td@${commit}`, file: TDLIB_PATH }, tdlibText(tdlib, layer, commit));
+      if (definitionSetDigest([...ours.types, ...ours.functions]) !== definitionSetDigest([...theirs.types, ...theirs.functions])) {
+        throw new Error(`layer ${layer}: ${ours.origin.package} and TDLib (${commit}) define different sets`);
+      }
+    }
+    const all = [...fromNpm, ...fromTelethon, ...fromTdlib];
+    if (new Set(all.map((l) => l.layer)).size !== all.length) throw new Error('a layer has two sources');
+    const layers = all.sort((a, b) => a.layer - b.layer);
     const json = render(layers);
     if (check) {
       const same = readFileSync(OUTPUT, 'utf8') === json;
