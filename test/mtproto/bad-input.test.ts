@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { connectAndAuth, SpecConnection, SpecSession, specHandshake, HandshakeRejected, codec, type HandshakeTamper } from './spec-client.ts';
+import { clientMsgId, connectAndAuth, containerBody, SpecConnection, SpecSession, specHandshake, HandshakeRejected, codec, type HandshakeTamper } from './spec-client.ts';
 import { isBadMsg, metricValue, pinned, readySession, startServer, type Running } from './harness.ts';
 
 let srv: Running;
@@ -73,13 +73,20 @@ test('msg_id too old (16), too new (17), not divisible by 4 (18)', async () => {
   }
 });
 
-test('seq_no parity: even for a content-related message (35), odd for msgs_ack (34)', async () => {
+test('seq_no parity: even for a content-related message (35), odd for a container (34); msgs_ack either way (mtcute numbers it odd)', async () => {
   const s = await session();
   try {
     const a = s.send({ _: 'ping', ping_id: 9n }, true, { seqNo: 100 });
     assert.ok((await s.until(isBadMsg(35, a))).found);
     const b = s.send({ _: 'msgs_ack', msg_ids: [1n] }, false, { seqNo: 101 });
-    assert.ok((await s.until(isBadMsg(34, b))).found);
+    const odd = s.build(containerBody([{ msgId: clientMsgId(), seqNo: 103, body: codec.encode({ _: 'ping', ping_id: 11n }) }]), false, { seqNo: 103 });
+    s.conn.send(odd.payload);
+    const r = await s.until(isBadMsg(34, odd.msgId));
+    assert.ok(r.found, 'the odd container is refused (34)');
+    assert.ok(!r.seen.some((m) => m.obj._ === 'bad_msg_notification' && m.obj['bad_msg_id'] === b), 'the odd msgs_ack is taken');
+    // ...and counted: the session's seqno is now 101 (a ping numbered below it would be 32).
+    s.send({ _: 'ping', ping_id: 12n }, true, { seqNo: 105 });
+    assert.ok((await s.until((m) => m.obj._ === 'pong' && m.obj['ping_id'] === 12n)).found);
   } finally {
     s.conn.close();
   }

@@ -72,9 +72,15 @@ export const MAX_CALLS_RUNNING = 256;
 export const MAX_FRAMES_WAITING = 16;
 
 /** Client messages that are not content-related: their seqno must be even (code 34). */
-const EVEN_SEQNO = new Set([CONTAINER_ID, MSGS_ACK_ID]);
-/** Informational service messages clients send with either parity (gramjs sends them even). */
+const EVEN_SEQNO = new Set([CONTAINER_ID]);
+/**
+ * Messages that are not content-related but that clients send with either parity: the
+ * informational service messages (gramjs sends them even), and msgs_ack, which mtcute 0.30
+ * numbers as content-related (odd) and Telegram accepts so. Nothing in them is answered or has an
+ * effect beyond the acknowledgement, so their parity changes nothing we do.
+ */
 const ANY_SEQNO = new Set([
+  MSGS_ACK_ID,
   0x04deb57d, // msgs_state_info
   0x8cc0d131, // msgs_all_info
   0x276d3ec6, // msg_detailed_info
