@@ -76,17 +76,19 @@ function pinKey(key: ServerRsaKey): void {
 export type MtcuteClient = TelegramClient;
 
 /**
- * A stock mtcute client for the bridge on 127.0.0.1:`port` (its DC 2), with an in-memory session.
+ * A stock mtcute client for the bridge on 127.0.0.1:`port` (its DC 2), with an in-memory session
+ * (`storage`: one kept by the test, so that a new client takes up where an old one stopped, as an
+ * app started again does with its stored session).
  * `catchUp`: mtcute's own option to ask for what was missed (updates.getDifference) each time its
  * updates loop starts, as apps set it; without it mtcute learns of a gap from the next update.
  */
-export function mtcuteClient(port: number, key: ServerRsaKey, opts: { catchUp?: boolean } = {}): TelegramClient {
+export function mtcuteClient(port: number, key: ServerRsaKey, opts: { catchUp?: boolean; storage?: MemoryStorage } = {}): TelegramClient {
   pinKey(key);
   const dc = { id: 2, ipAddress: '127.0.0.1', port };
   const base = new BaseTelegramClient({
     apiId: 12345,
     apiHash: '0123456789abcdef0123456789abcdef',
-    storage: new MemoryStorage(),
+    storage: opts.storage ?? new MemoryStorage(),
     crypto: new NodeCrypto(),
     transport: new TcpTransport() as never,
     platform,

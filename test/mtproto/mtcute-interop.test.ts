@@ -7,12 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { InputMedia, type Message } from '@mtcute/core';
+import { InputMedia, MemoryStorage, type Message } from '@mtcute/core';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, wsEvent, type ChatBridge } from './chat-harness.ts';
 import { mtcuteClient, type MtcuteClient } from './mtcute-client.ts';
+import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 
 const CHAT = -CHAT_ID;
+const ALICE = Number(puppetIdOf('websocket:alice'));
+const ALICE_ROOM = `@mtproto:${PERSON_ID}`;
 
 type Login = 'bot' | 'person';
 
@@ -32,20 +35,37 @@ async function start(c: MtcuteClient, bridge: ChatBridge, login: Login): Promise
   assert.equal(me.isBot, login === 'bot');
 }
 
-async function withMtcute(login: Login, body: (c: MtcuteClient, ws: TestClient, bridge: ChatBridge) => Promise<void>, opts: { catchUp?: boolean } = {}): Promise<void> {
-  const bridge = await startChatBridge({ keepPort: true });
-  const c = mtcuteClient(bridge.mtprotoPort(), chatServerKey(), opts);
+async function withMtcute(login: Login, body: (c: MtcuteClient, ws: TestClient, bridge: ChatBridge) => Promise<void>, opts: { storage?: MemoryStorage; files?: Record<string, string> } = {}): Promise<void> {
+  const bridge = await startChatBridge({ keepPort: true, ...(opts.files !== undefined ? { files: opts.files } : {}) });
+  const c = mtcuteClient(bridge.mtprotoPort(), chatServerKey(), opts.storage !== undefined ? { storage: opts.storage } : {});
   let ws: TestClient | undefined;
   try {
     ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
     await ws.request({ type: 'join', room: 'lobby' });
     await start(c, bridge, login);
+    await untilListening(c, ws);
     await body(c, ws, bridge);
   } finally {
     await c.destroy().catch(() => {});
     ws?.close();
     await bridge.close();
   }
+}
+
+/**
+ * After a login mtcute starts its updates loop in the background: it reads the account's state
+ * first (getState, then getDifference up to it, dispatching nothing: a new login does not replay
+ * history) and only then listens. What arrives before is part of that state, not an update for
+ * the app. So the WS side says something in the group until mtcute hands one over.
+ */
+async function untilListening(c: MtcuteClient, ws: TestClient): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const text = `are you listening? ${i}`;
+    const heard = nextMessage(c, (m) => m.text === text, 250).then(() => true, () => false);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });
+    if (await heard) return;
+  }
+  throw new Error('mtcute did not start listening');
 }
 
 /** The next new message mtcute's update machinery hands the app that matches. */
@@ -98,7 +118,7 @@ test('mtcute (layer 227) logs in as the bot and chats with a WebSocket client: f
     assert.deepEqual([reaction['target'], reaction['reactions']], [e1.id, ['👍']]);
 
     // History through mtcute: the edit applied, newest first.
-    const history = await c.getHistory(CHAT, { limit: 10 });
+    const history = await c.getHistory(CHAT, { limit: 3 });
     assert.deepEqual(history.map((m) => m.text).slice(0, 3), ['a reply from mtcute', wsText, `${text} (edited)`]);
 
     // A file each way.
@@ -125,29 +145,39 @@ test('mtcute (layer 227) logs in as the bot and chats with a WebSocket client: f
 });
 
 test('mtcute logs in as a person (phone and code), chats, and after time away gets exactly what it missed, also across a restart of the bridge', { timeout: 90_000 }, async () => {
-  await withMtcute('person', async (c, ws, bridge) => {
-    const seen: string[] = [];
+  const storage = new MemoryStorage();
+  const seen: string[] = [];
+  /** The app (again): a new client on the stored session, started with mtcute's catchUp option. */
+  const app = async (bridge: ChatBridge): Promise<MtcuteClient> => {
+    const c = mtcuteClient(bridge.mtprotoPort(), chatServerKey(), { storage, catchUp: true });
     c.onNewMessage.add((m) => { if (!m.isOutgoing) seen.push(m.text); });
-
-    const sent = await c.sendText(CHAT, 'hi from a person on mtcute');
+    await start(c, bridge, 'person');
+    return c;
+  };
+  await withMtcute('person', async (first, ws, bridge) => {
+    first.onNewMessage.add((m) => { if (!m.isOutgoing) seen.push(m.text); });
+    const sent = await first.sendText(CHAT, 'hi from a person on mtcute');
     const e1 = await wsEvent(ws, 'message', (e) => e['text'] === 'hi from a person on mtcute');
     assert.deepEqual(e1['sender'], { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' });
     assert.ok(sent.id > 0);
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while connected' } });
     await until('the live message', () => seen.includes('while connected'));
 
-    // Away: the WS side goes on talking. Back (the app starts the client again), mtcute asks for
-    // what it missed (its catchUp option: updates.getDifference) and hands it over in order.
-    await c.disconnect();
+    // Away (the app quits): the WS side goes on talking. The app started again on its stored
+    // session asks for what it missed (updates.getDifference) and hands it over in order.
+    await first.destroy();
     for (const text of ['missed 1', 'missed 2', 'missed 3']) await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });
-    await start(c, bridge, 'person');
-    await until('the missed messages', () => seen.includes('missed 3'), 15_000);
-    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'back' } });
-    await until('the live message after', () => seen.includes('back'));
-    assert.deepEqual(seen, ['while connected', 'missed 1', 'missed 2', 'missed 3', 'back']);
+    const second = await app(bridge);
+    try {
+      await until('the missed messages', () => seen.includes('missed 3'), 15_000);
+      await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'back' } });
+      await until('the live message after', () => seen.includes('back'));
+      assert.deepEqual(seen, ['while connected', 'missed 1', 'missed 2', 'missed 3', 'back']);
+    } finally {
+      await second.destroy();
+    }
 
-    // The same across a restart of the bridge on the embedded defaults while the client is away.
-    await c.disconnect();
+    // The same across a restart of the bridge on the embedded defaults while the app is away.
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'before the restart' } });
     ws.close();
     await bridge.restart();
@@ -155,13 +185,63 @@ test('mtcute logs in as a person (phone and code), chats, and after time away ge
     try {
       await ws2.request({ type: 'join', room: 'lobby' });
       await ws2.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after the restart' } });
-      await start(c, bridge, 'person');
-      await until('the messages of the restart', () => seen.includes('after the restart'), 15_000);
-      await ws2.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'live again' } });
-      await until('live again', () => seen.includes('live again'));
-      assert.deepEqual(seen.slice(5), ['before the restart', 'after the restart', 'live again']);
+      const third = await app(bridge);
+      try {
+        await until('the messages of the restart', () => seen.includes('after the restart'), 15_000);
+        await ws2.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'live again' } });
+        await until('live again', () => seen.includes('live again'));
+        assert.deepEqual(seen.slice(5), ['before the restart', 'after the restart', 'live again']);
+      } finally {
+        await third.destroy();
+      }
     } finally {
       ws2.close();
     }
-  }, { catchUp: true });
+  }, { storage });
+});
+
+test('mtcute as a person in a private chat with a WS user (message, reply, typing and read marks both ways, her full profile), and what an app asks at start, all in layer 227\'s shapes', { timeout: 90_000 }, async () => {
+  await withMtcute('person', async (c, ws) => {
+    // alice (WS) writes first: a private message from her user.
+    const arriving = nextMessage(c, (m) => m.text === 'hi bob, privately');
+    const first = await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'message', text: 'hi bob, privately' } });
+    const got = await arriving;
+    assert.deepEqual([got.chat.type, got.chat.id, got.sender.id, got.isOutgoing], ['user', ALICE, ALICE, false]);
+
+    // Her full profile, and the group's, read in layer 227's userFull and chatFull.
+    const alice = await c.getFullUser(ALICE);
+    assert.match(alice.displayName, /^Alice/);
+    const group = await c.getFullChat(CHAT);
+    assert.equal(group.title, 'lobby');
+
+    // bob answers with a reply; alice gets it in her chat with him.
+    await c.replyText(got, 'hello alice');
+    const answer = await wsEvent(ws, 'message', (e) => e['text'] === 'hello alice');
+    assert.equal(answer['replyTo'], first['id']);
+
+    // Typing both ways.
+    const typing = new Promise<number>((resolve) => c.onUserTyping.add((t) => resolve(t.userId)));
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'typing', state: 'active' } });
+    assert.equal(await typing, ALICE);
+    await c.sendTyping(ALICE, 'typing');
+    const typed = await wsEvent(ws, 'typing');
+    assert.equal(typed['state'], 'active');
+
+    // Read marks both ways: bob reads her message (a receipt for her), she reads his (his outbox read).
+    await c.readHistory(ALICE);
+    await wsEvent(ws, 'receipt');
+    const outboxRead = new Promise<number>((resolve) => c.onHistoryRead.add((r) => { if (r.isOutbox) resolve(r.maxReadId); }));
+    await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'receipt', receipt: 'displayed', target: answer.id } });
+    assert.ok(await outboxRead > got.id);
+
+    // What apps ask at start, answered in the client's layer (raw calls through mtcute's own TL).
+    const config = await c.call({ _: 'help.getConfig' });
+    assert.equal(config.thisDc, 2);
+    assert.equal((await c.call({ _: 'help.getAppConfig', hash: 0 }))._, 'help.appConfig');
+    assert.equal((await c.call({ _: 'messages.getDialogFilters' }))._, 'messages.dialogFilters');
+    assert.equal((await c.call({ _: 'account.getPassword' })).hasPassword, false);
+    assert.equal((await c.call({ _: 'help.getTermsOfServiceUpdate' }))._, 'help.termsOfServiceUpdateEmpty');
+    const dialogs = await c.call({ _: 'messages.getPeerDialogs', peers: [{ _: 'inputDialogPeer', peer: await c.resolvePeer(ALICE) }] });
+    assert.equal(dialogs.dialogs.length, 1);
+  }, { files: { 'mappings/presence.yaml': 'coalesceMs: 100\n' } });
 });
