@@ -243,5 +243,7 @@ test('mtcute as a person in a private chat with a WS user (message, reply, typin
     assert.equal((await c.call({ _: 'help.getTermsOfServiceUpdate' }))._, 'help.termsOfServiceUpdateEmpty');
     const dialogs = await c.call({ _: 'messages.getPeerDialogs', peers: [{ _: 'inputDialogPeer', peer: await c.resolvePeer(ALICE) }] });
     assert.equal(dialogs.dialogs.length, 1);
+    const aliceUser = { _: 'inputUser' as const, userId: ALICE, accessHash: (await c.resolvePeer(ALICE) as unknown as { accessHash: never }).accessHash };
+    assert.deepEqual((await c.call({ _: 'users.getRequirementsToContact', id: [aliceUser] })).map((r) => r._), ['requirementToContactEmpty']);
   }, { files: { 'mappings/presence.yaml': 'coalesceMs: 100\n' } });
 });

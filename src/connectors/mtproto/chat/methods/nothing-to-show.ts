@@ -78,6 +78,12 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
     if (asked.length > MAX_USERS_ASKED) throw badRequest('LIMIT_INVALID');
     return asked.map(() => false);
   });
+  // Its successor from layer 200: nobody needs Premium or paid messages to be written to here.
+  register(methods, deps, 'users.getRequirementsToContact', 'user', (call) => {
+    const asked = listField(call, 'id');
+    if (asked.length > MAX_USERS_ASKED) throw badRequest('LIMIT_INVALID');
+    return asked.map(() => ({ _: 'requirementToContactEmpty' }));
+  });
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
   // What apps ask when a chat opens: no sponsored messages. (A chat's scheduled messages:
   // scheduled.ts; Saved Messages' dialogs: chats.ts.)
