@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
-import type { ServerRsaKey } from './crypto/rsa.ts';
+import { fingerprintLosesLeadingZero, type ServerRsaKey } from './crypto/rsa.ts';
 import type { AuthKeyStore } from './store/auth-key-store.ts';
 import { localReplayGuard, type ReplayGuard } from './session/replay-guard.ts';
 import { createMtprotoMetrics } from './metrics.ts';
@@ -258,6 +258,9 @@ export function createMtprotoServer(opts: MtprotoServerOptions): MtprotoServer {
         log.warn({ host }, 'mtproto bound to a wildcard address without advertiseHost: the config sends clients to 127.0.0.1');
       }
       log.info({ host, port, fingerprint: opts.rsaKey.fingerprintHex }, 'mtproto server listening');
+      if (fingerprintLosesLeadingZero(opts.rsaKey.fingerprintHex)) {
+        log.warn({ fingerprint: opts.rsaKey.fingerprintHex }, 'mtproto: this key\'s fingerprint begins with 0, which mtcute 0.30 clients cannot find (they retry the handshake forever); `switchboard keygen` makes keys without one');
+      }
       return { port };
     },
 

@@ -27,15 +27,28 @@ export interface ServerRsaKey {
   decryptRaw(data: Uint8Array): Uint8Array;
 }
 
+/**
+ * Whether some clients cannot find this key by its fingerprint: mtcute 0.30 files the keys it is
+ * given under their fingerprint as 16 hex digits but looks the server's up without leading zeros,
+ * so a fingerprint whose first hex digit is 0 (one key in 16) is never found and its handshake
+ * is retried forever. Telegram's own keys have none.
+ */
+export function fingerprintLosesLeadingZero(fingerprintHex: string): boolean {
+  return fingerprintHex.startsWith('0');
+}
+
 export function generateServerRsaKey(): { privateKeyPem: string; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicExponent: 65537,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    // PKCS#1 "BEGIN RSA PUBLIC KEY" is the form Telegram clients embed.
-    publicKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  });
-  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
+  // A fingerprint beginning with 0 is one some clients cannot find (above): another key is drawn.
+  for (let attempt = 0; ; attempt++) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicExponent: 65537,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      // PKCS#1 "BEGIN RSA PUBLIC KEY" is the form Telegram clients embed.
+      publicKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    });
+    if (attempt >= 32 || !fingerprintLosesLeadingZero(loadServerRsaKey(privateKey).fingerprintHex)) return { privateKeyPem: privateKey, publicKeyPem: publicKey };
+  }
 }
 
 /** TL `bytes` serialization (length prefix, data, zero padding to 4). */
