@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { InputMedia, MemoryStorage, type Message } from '@mtcute/core';
+import { BotKeyboard, InputMedia, MemoryStorage, type Message } from '@mtcute/core';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, wsEvent, type ChatBridge } from './chat-harness.ts';
 import { mtcuteClient, type MtcuteClient } from './mtcute-client.ts';
@@ -246,4 +246,60 @@ test('mtcute as a person in a private chat with a WS user (message, reply, typin
     const aliceUser = { _: 'inputUser' as const, userId: ALICE, accessHash: (await c.resolvePeer(ALICE) as unknown as { accessHash: never }).accessHash };
     assert.deepEqual((await c.call({ _: 'users.getRequirementsToContact', id: [aliceUser] })).map((r) => r._), ['requirementToContactEmpty']);
   }, { files: { 'mappings/presence.yaml': 'coalesceMs: 100\n' } });
+});
+
+test('mtcute on both sides (the bot and the person, layer 227): an inline button pressed and answered, an album, a forward, a pin, a search, the members, the bot\'s commands', { timeout: 90_000 }, async () => {
+  await withMtcute('bot', async (bot, ws, bridge) => {
+    const person = mtcuteClient(bridge.mtprotoPort(), chatServerKey());
+    try {
+      await start(person, bridge, 'person');
+      await untilListening(person, ws);
+
+      // An inline button: the person gets the keyboard, presses, the bot answers the press.
+      const question = nextMessage(person, (m) => m.text === 'ready?');
+      await bot.sendText(CHAT, 'ready?', { replyMarkup: BotKeyboard.inline([[BotKeyboard.callback('Yes', 'yes')]]) });
+      const asked = await question;
+      assert.equal((asked.markup as { type?: string } | null)?.type, 'inline');
+      bot.onCallbackQuery.add((q) => { void bot.answerCallbackQuery(q, { text: `noted: ${q.dataStr}` }); });
+      // (mtcute keeps its timer for the answer running after it comes: 5 s, not its default 10, keeps the file's tail short.)
+      const answer = await person.getCallbackAnswer({ chatId: CHAT, message: asked.id, data: 'yes', timeout: 5_000 });
+      assert.equal(answer.message, 'noted: yes');
+      assert.deepEqual((await wsEvent(ws, 'message', (e) => e['text'] !== undefined && String(e['text']).startsWith('ready?')))['text'], 'ready?\n\n[Yes]');
+
+      // The bot's commands, as the person reads them from its full profile.
+      await bot.setMyCommands({ commands: [{ _: 'botCommand', command: 'help', description: 'what I do' }] });
+      const botFull = (await person.getFullUser(BOT_ID)).full;
+      assert.deepEqual(botFull.botInfo?.commands?.map((c) => [c.command, c.description]), [['help', 'what I do']]);
+
+      // An album of two files: the bot gets two grouped messages, WS one message with both.
+      const grouped: Message[] = [];
+      bot.onNewMessage.add((m) => { if (m.groupedId !== null) grouped.push(m); });
+      await person.sendMediaGroup(CHAT, [
+        InputMedia.document(new Uint8Array(Buffer.from('first file')), { fileName: 'a.txt', fileMime: 'text/plain', caption: 'two files' }),
+        InputMedia.document(new Uint8Array(Buffer.from('second file')), { fileName: 'b.txt', fileMime: 'text/plain' }),
+      ]);
+      const album = await wsEvent(ws, 'message', (e) => e['text'] === 'two files');
+      assert.deepEqual((album['attachments'] as Array<{ name: string }>).map((a) => a.name), ['a.txt', 'b.txt']);
+      await until('the album at the bot', () => grouped.length === 2);
+      assert.equal(String(grouped[0]!.groupedId), String(grouped[1]!.groupedId));
+
+      // A forward of the bot's question into the same chat, a pin, a search.
+      const [forwarded] = await person.forwardMessagesById({ fromChatId: CHAT, toChatId: CHAT, messages: [asked.id] });
+      // Forwards are copies under a "Forwarded from" line everywhere (the canonical event has no forward header).
+      assert.match(forwarded?.text ?? '', /Forwarded from Relay Bot[\s\S]*ready\?/);
+      const fwd = await wsEvent(ws, 'message', (e) => String(e['text']).includes('Forwarded from'));
+      assert.match(String(fwd['text']), /Forwarded from Relay Bot/);
+      await person.pinMessage({ chatId: CHAT, message: asked.id });
+      assert.match(String((await wsEvent(ws, 'message', (e) => String(e['text']).startsWith('📌')))['text']), /ready\?/);
+      const found = await person.searchMessages({ chatId: CHAT, query: 'two files' });
+      assert.deepEqual(found.map((m) => m.text), ['two files']);
+
+      // Who is in the group, as mtcute lists a basic group's members.
+      const members = await person.getChatMembers(CHAT);
+      const ids = members.map((m) => m.user.id);
+      assert.ok(ids.includes(PERSON_ID) && ids.includes(BOT_ID), ids.join(', '));
+    } finally {
+      await person.destroy();
+    }
+  });
 });
