@@ -234,6 +234,12 @@ test('mtcute as a person in a private chat with a WS user (message, reply, typin
     await ws.request({ type: 'send', room: ALICE_ROOM, event: { kind: 'receipt', receipt: 'displayed', target: answer.id } });
     assert.ok(await outboxRead > got.id);
 
+    // A note to itself, mtcute's quick start (`sendText('self', …)`): Saved Messages, answered in
+    // full (the short answer cannot carry saved_peer_id, and mtcute cannot build a message from it).
+    const note = await c.sendText('self', 'note to self');
+    assert.deepEqual([note.chat.id, note.isOutgoing, note.text], [PERSON_ID, true, 'note to self']);
+    assert.deepEqual((await c.getHistory('self', { limit: 5 })).map((m) => m.text), ['note to self']);
+
     // What apps ask at start, answered in the client's layer (raw calls through mtcute's own TL).
     const config = await c.call({ _: 'help.getConfig' });
     assert.equal(config.thisDc, 2);

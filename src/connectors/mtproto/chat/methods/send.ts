@@ -75,7 +75,7 @@ const START_PARAM = /^[A-Za-z0-9_-]{0,64}$/;
 export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   /**
    * Publishes a new message and answers like Telegram: updateShortSentMessage for text (`answer`
-   * 'short'); with files, or for a sendMedia that became text ('full'), updateMessageID (one per
+   * 'short'; not in Saved Messages); with files, or for a sendMedia that became text ('full'), updateMessageID (one per
    * random_id) and an updateNewMessage per message: several files are an album, one message each
    * (event-entries.ts).
    */
@@ -104,7 +104,9 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     // the client knows the chat from its call and the text from its request. The full form costs
     // a client several 64-bit reads per send (users, chats, peers): a stock gramjs client spent
     // more time parsing it than doing anything else at a steady send rate (bench/RESULTS.md).
-    if (body.media.length === 0 && answer === 'short') {
+    // Not in Saved Messages: its messages carry saved_peer_id (layer 170 on), which the short form
+    // cannot, and mtcute 0.30 cannot build a message from it for a chat it named inputPeerSelf.
+    if (body.media.length === 0 && answer === 'short' && !deps.directs.isSaved(chat)) {
       const pts = await deps.pts.at(account, published.entry.g);
       const entities = deps.render.entitiesOf(record);
       return { _: 'updateShortSentMessage', out: true, id: record.id, pts, pts_count: 1, date: record.date, ...(entities.length > 0 ? { entities } : {}) };
