@@ -91,8 +91,8 @@ const SOURCES: Source[] = [
     sha256: '21d90024d9db9e6f0ff3cf5be998fb47318e051b76014766cbef5cc1ecc54090' },
 ];
 
-/** A layer from Telethon's history: the api.tl at one commit of LonamiWebs/Telethon. */
-interface TelethonSource {
+/** A layer from a project's git history: its schema file at one commit (Telethon's api.tl, TDLib's telegram_api.tl). */
+interface GitSource {
   layer: number;
   commit: string;
   sha256: string;
@@ -106,7 +106,7 @@ const TELETHON_PATH = 'telethon_generator/data/api.tl';
  * 149...): served by the nearest older layer, a client would get constructors it cannot read
  * wherever Telegram changed one in between (layer 144's userFull is not 143's).
  */
-const TELETHON_SOURCES: TelethonSource[] = [
+const TELETHON_SOURCES: GitSource[] = [
   { layer: 144, commit: 'd5c864597c39290e1b0c8685f435c5c922440bd8', sha256: '4d4c5adf6d67cfb12d5b309020a3d05fef86758a03baf45bcf306fffe311cc4f' },
   { layer: 146, commit: 'f819593cbf42cbfa5d51c6474a6cd34a58706d4c', sha256: 'ba16bf92d16a2cdcb07672ac0b463e9fea6bc3d9b5641adced6f9cd9f006ebdc' },
   { layer: 149, commit: 'bd1ba3bf1e600d816ef0ceeb51779835e90d4924', sha256: 'ad5229b179d1350bca43eee099a5c538613f9d4148b7933cd87a4fca02e2cc8f' },
@@ -148,7 +148,7 @@ const TDLIB_VERSION_PATH = 'td/telegram/Version.h';
  * other source has and TDLib leaves out. With that rule TDLib's copies of layers 184, 190 and 198
  * define exactly the sets the gramjs and Telethon copies do (TDLIB_CROSS_CHECKS).
  */
-const TDLIB_SOURCES: TelethonSource[] = [
+const TDLIB_SOURCES: GitSource[] = [
   { layer: 199, commit: 'ce17020f661c42c3e149ecde655ddfe85e849949', sha256: 'f9d1c5dd9728e4aa28e8ecfec55d5e1f279ff99a5d384028fccbbff8425b1c37' },
   { layer: 200, commit: 'f5462e3d92628c80bc5327def7c1328eb4143449', sha256: '5fd4ac22738b597bd256aebcd39e1d3ffd2e156cfee0c66549b782ebf899f8f9' },
   { layer: 201, commit: 'ca8525d322ae6b43b994ac2c6f0e10fdc44d2673', sha256: 'dcad00ce2accc5dfe2c1d739a9b722f432bb80663416f5466ca51d3137144cd1' },

@@ -4,6 +4,8 @@
  * loopback ports, one bot and one person provisioned, and stock gramjs TelegramClients that log
  * in as either. `restart()` stops the app and starts it again on the same tree (state file kept).
  */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
@@ -179,6 +181,19 @@ export async function uploadToMedia(bridge: ChatBridge, name: string, type: stri
   const res = await fetch(`${bridge.app.httpUrl}/media?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': type }, body });
   if (res.status !== 201) throw new Error(`upload of ${name}: ${res.status} ${await res.text()}`);
   return await res.json() as Record<string, unknown>;
+}
+
+/**
+ * The WS message with `text` carries one file named `name` whose size and SHA-256 are those of
+ * `bytes`, and its signed URL serves exactly those bytes.
+ */
+export async function wsFileArrives(ws: TestClient, text: string, name: string, bytes: Buffer): Promise<void> {
+  const event = await wsEvent(ws, 'message', (e) => e['text'] === text);
+  const attachments = event['attachments'] as Array<{ name: string; size: number; sha256: string; url: string }>;
+  assert.equal(attachments.length, 1);
+  const [attachment] = attachments;
+  assert.deepEqual([attachment!.name, attachment!.size, attachment!.sha256], [name, bytes.length, createHash('sha256').update(bytes).digest('hex')]);
+  assert.deepEqual(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()), bytes);
 }
 
 export async function wsEvent(ws: TestClient, kind: string, pred: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {

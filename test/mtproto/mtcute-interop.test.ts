@@ -6,10 +6,9 @@
 // machinery (updates.getDifference).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { BotKeyboard, InputMedia, MemoryStorage, type Message } from '@mtcute/core';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, wsEvent, type ChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, uploadToMedia, wsEvent, wsFileArrives, type ChatBridge } from './chat-harness.ts';
 import { mtcuteClient, type MtcuteClient } from './mtcute-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 
@@ -124,15 +123,10 @@ test('mtcute (layer 227) logs in as the bot and chats with a WebSocket client: f
     // A file each way.
     const notes = Buffer.from('notes from mtcute\n'.repeat(50));
     await c.sendMedia(CHAT, InputMedia.document(new Uint8Array(notes), { fileName: 'notes.txt', fileMime: 'text/plain', caption: 'a file' }));
-    const withFile = await wsEvent(ws, 'message', (e) => e['text'] === 'a file');
-    const [attachment] = withFile['attachments'] as Array<{ name: string; size: number; sha256: string; url: string }>;
-    assert.deepEqual([attachment?.name, attachment?.size, attachment?.sha256], ['notes.txt', notes.length, createHash('sha256').update(notes).digest('hex')]);
-    assert.deepEqual(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()), notes);
+    await wsFileArrives(ws, 'a file', 'notes.txt', notes);
     const csv = Buffer.from('a,b\n1,2\n'.repeat(300));
-    const res = await fetch(`${bridge.app.httpUrl}/media?name=table.csv`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': 'text/csv' }, body: csv });
-    assert.equal(res.status, 201, await res.clone().text());
     const table = nextMessage(c, (m) => m.text === 'a table');
-    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [await res.json()] } });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [await uploadToMedia(bridge, 'table.csv', 'text/csv', csv)] } });
     const got = await table;
     assert.equal(got.media?.type, 'document');
     assert.deepEqual(Buffer.from(await c.downloadAsBuffer(got.media as never)), csv);

@@ -5,9 +5,8 @@
 // the other, and bad calls get rpc_errors while the session goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, uploadToMedia, wsEvent, wsFileArrives, type ChatBridge } from './chat-harness.ts';
 import { metricValue } from './harness.ts';
 import { coreSession, rpcErrorOf, type CoreObject, type CoreSession } from './mtproto-core-client.ts';
 
@@ -132,16 +131,11 @@ test('@mtproto/core: a file each way (saveFilePart + sendMedia to a WS client; a
         attributes: [{ _: 'documentAttributeFilename', file_name: 'notes.txt' }],
       },
     });
-    const withFile = await wsEvent(ws, 'message', (e) => e['text'] === 'a file');
-    const [attachment] = withFile['attachments'] as Array<{ name: string; size: number; sha256: string; url: string }>;
-    assert.deepEqual([attachment?.name, attachment?.size, attachment?.sha256], ['notes.txt', notes.length, createHash('sha256').update(notes).digest('hex')]);
-    assert.deepEqual(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()), notes);
+    await wsFileArrives(ws, 'a file', 'notes.txt', notes);
 
     // WS -> MTProto: a document the library finds in its update and reads back with upload.getFile.
     const csv = Buffer.from('a,b\n1,2\n'.repeat(300));
-    const res = await fetch(`${bridge.app.httpUrl}/media?name=table.csv`, { method: 'POST', headers: { authorization: `Bearer ${WS_TOKEN}`, 'content-type': 'text/csv' }, body: csv });
-    assert.equal(res.status, 201, await res.clone().text());
-    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [await res.json()] } });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a table', attachments: [await uploadToMedia(bridge, 'table.csv', 'text/csv', csv)] } });
     const update = await s.nextUpdate((u) => newMessagesOf(u).some((m) => m['message'] === 'a table'));
     const media = field(newMessagesOf(update).find((m) => m['message'] === 'a table')!, 'media');
     assert.equal(media._, 'messageMediaDocument');
