@@ -69,7 +69,7 @@ const platform = {
 };
 
 /** The server's key into mtcute's own key table (what a user of mtcute does for a private server). */
-function pinKey(key: ServerRsaKey): void {
+function pinKey(key: Pick<ServerRsaKey, 'publicKeyPem'>): void {
   addPublicKey(new NodeCrypto(), key.publicKeyPem);
 }
 
@@ -82,7 +82,7 @@ export type MtcuteClient = TelegramClient;
  * `catchUp`: mtcute's own option to ask for what was missed (updates.getDifference) each time its
  * updates loop starts, as apps set it; without it mtcute learns of a gap from the next update.
  */
-export function mtcuteClient(port: number, key: ServerRsaKey, opts: { catchUp?: boolean; storage?: MemoryStorage } = {}): TelegramClient {
+export function mtcuteClient(port: number, key: Pick<ServerRsaKey, 'publicKeyPem'>, opts: { catchUp?: boolean; storage?: MemoryStorage; usePfs?: boolean } = {}): TelegramClient {
   pinKey(key);
   const dc = { id: 2, ipAddress: '127.0.0.1', port };
   const base = new BaseTelegramClient({
@@ -94,6 +94,7 @@ export function mtcuteClient(port: number, key: ServerRsaKey, opts: { catchUp?: 
     platform,
     defaultDcs: { main: dc, media: { ...dc, mediaOnly: true } },
     updates: { catchUp: opts.catchUp ?? false },
+    ...(opts.usePfs === true ? { network: { usePfs: true } } : {}),
   });
   return new TelegramClient({ client: base });
 }

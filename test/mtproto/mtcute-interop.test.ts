@@ -6,13 +6,18 @@
 // machinery (updates.getDifference).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { BotKeyboard, InputMedia, MemoryStorage, type Message } from '@mtcute/core';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, uploadToMedia, wsEvent, wsFileArrives, type ChatBridge } from './chat-harness.ts';
 import { mtcuteClient, type MtcuteClient } from './mtcute-client.ts';
+import { metricValue } from './harness.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 
 const CHAT = -CHAT_ID;
+const execFileAsync = promisify(execFile);
 const ALICE = Number(puppetIdOf('websocket:alice'));
 const ALICE_ROOM = `@mtproto:${PERSON_ID}`;
 
@@ -302,4 +307,27 @@ test('mtcute on both sides (the bot and the person, layer 227): an inline button
       await person.destroy();
     }
   });
+});
+
+test('mtcute with perfect forward secrecy (usePfs, a client process of its own): a temporary key, bound to its permanent one with auth.bindTempAuthKey, carries the login and the chat', { timeout: 90_000 }, async () => {
+  const bridge = await startChatBridge();
+  let ws: TestClient | undefined;
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    // Asynchronously: the bridge answering it runs in this process.
+    const child = await execFileAsync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./mtcute-pfs-client.ts', import.meta.url)), String(bridge.mtprotoPort()), bridge.botToken, String(CHAT), 'sent over a temporary key'], {
+      env: { ...process.env, MTCUTE_SERVER_KEY: chatServerKey().publicKeyPem }, timeout: 60_000,
+    });
+    assert.equal(JSON.parse(child.stdout.trim().split('\n').pop()!).me, BOT_ID);
+    await wsEvent(ws, 'message', (e) => e['text'] === 'sent over a temporary key');
+    const handshakes = async (inner: string) => await metricValue(bridge.app.registry, 'switchboard_mtproto_handshakes_ok_total', { inner });
+    assert.ok(await handshakes('p_q_inner_data_temp_dc') >= 1, 'a temporary key was made');
+    assert.ok(await handshakes('p_q_inner_data_dc') >= 1, 'and the permanent one it is bound to');
+    // No seqno refusals on the way (a first salt to learn, 48, is normal).
+    assert.equal(await metricValue(bridge.app.registry, 'switchboard_mtproto_bad_msg_total', { code: '34' }), 0);
+  } finally {
+    ws?.close();
+    await bridge.close();
+  }
 });
