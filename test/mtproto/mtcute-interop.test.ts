@@ -3,7 +3,8 @@
 // TDLib's copy of that layer), driven through its high-level client as an app would be. It logs
 // in as the bot and, separately, as a person; each chats with a WebSocket client in the bridged
 // room, and the person catches up on what it missed while away through mtcute's own update
-// machinery (updates.getDifference).
+// machinery (updates.getDifference). Then: a private chat, mtcute on both sides (buttons, an
+// album, a forward, a pin, a search), and perfect forward secrecy (temporary keys).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
