@@ -5,12 +5,14 @@
  * of gramjs (package `telegram`) ship in `tl/apiTl.js` (a CommonJS module exporting the api.tl
  * text as a template string); for the layers between those releases, the api.tl that Telethon's
  * history holds at its "Update to layer N" commits (telethon_generator/data/api.tl); and for the
- * layers after both (199 on), TDLib's telegram_api.tl at its "Update layer to N." commits.
+ * layers after both (199 on), TDLib's telegram_api.tl at its "Update layer to N." commits; and
+ * for layers none of those has, Telegram Desktop's api.tl at its last commit of the layer.
  *
  *   node --import tsx scripts/gen-mtproto-layers.ts            # regenerate (needs the npm registry and github.com)
  *   node --import tsx scripts/gen-mtproto-layers.ts --check    # regenerate in memory, compare with the file
  *   ... --telethon DIR                                         # a Telethon git clone to read instead of cloning one
  *   ... --tdlib DIR                                            # the same for TDLib (tdlib/td)
+ *   ... --tdesktop DIR                                         # and for Telegram Desktop
  *
  * For each source it runs `npm pack telegram@VERSION` into a temp dir, extracts the two files it
  * needs with `tar`, and checks, before anything is written:
@@ -175,6 +177,41 @@ const TDLIB_SOURCES: GitSource[] = [
   { layer: 228, commit: 'b768eb2911f494c0678f4a4ff2c4a0529cb3cc6e', sha256: '921a58e71f2baebb840609366c506fb92ffac8db3c5bb832423aacd7cd6817cf' },
 ];
 
+const TDESKTOP_REPOSITORY = 'https://github.com/telegramdesktop/tdesktop';
+const TDESKTOP_PATH = 'Telegram/SourceFiles/mtproto/scheme/api.tl';
+
+/**
+ * Layers no source above has, which some clients announce (Telegram Desktop's own builds among
+ * them): Telegram Desktop's api.tl at the last commit whose `// LAYER N` line says N, before its
+ * first of N+1. It updates its copy many times within a layer, as Telegram develops it; its last
+ * copy of a layer is what it shipped. Read so, its copies of every layer from 167 to 214 that
+ * another source has define the same set (a few checked on every run: TDESKTOP_CROSS_CHECKS),
+ * but for 198, 201 and 205, where they differ by one or two lines (fields Telegram changed in
+ * place). Its history before 167 keeps the file elsewhere, and its snapshot here ends at 214.
+ */
+const TDESKTOP_SOURCES: GitSource[] = [
+  { layer: 168, commit: '60e72768e19a85c3ba535fb2ed09f15b9b5c9127', sha256: 'bde3d113a68a00b9b563aa7f49f5a09aa57adcf45e364f6949be266555c91907' },
+  { layer: 175, commit: '0c991466f5b1918178d0d878af6b86050b997b7b', sha256: 'aa523bc5adf3ee975e45e95902851e93f7ff96e23e7ae3b829eb29fd06a93937' },
+  { layer: 180, commit: '5bfbae3afc9c666823d0589911e24aec35281247', sha256: '195d7da7e247fd5844e9e3a644ae98cda0c44f5c3c4a69753f7de59e79993d7e' },
+  { layer: 182, commit: 'fbbcc21198fb73138d3ac1dcd782526fa803ba48', sha256: 'e640c56daa413a55e2cdea8ae75746bcf32aa6326d5baf48936d8c86548a594e' },
+  { layer: 185, commit: '5c797d1f316f7e9cca5a3a18f7b9712b22c9df3f', sha256: 'c488cd16de64bea5e744d4a0954cfdec14947c71bcf21084f281bf062b23a173' },
+  { layer: 191, commit: 'f2a92c9122805991855c8da8a83658e3c80db489', sha256: '411041b7e6e1f5aa8087d05134305e9da7b832f6642d350a60c998af170f0648' },
+  { layer: 192, commit: 'b9ebb02e72a5e3f4ae403ee3fe832033e1c347ce', sha256: '8de881afe6424446c01b781ba56351db3ae6853674140329dcea4bcf17bded31' },
+  { layer: 195, commit: '51ddfbc340b5006362653bf1b2b5484be2ee06af', sha256: 'a2228b646b7d44dd8aedbf3e4c22749697bd16bf628aca14fb1031cee656e9f6' },
+  { layer: 196, commit: '6ddf241293c48f1efe19070fb086db278b538f8a', sha256: '85572a379b8d07b2713026487070b7254aca403b7c3264de7a231f815208cdc5' },
+  { layer: 197, commit: 'ba34d92cd3fdb70ccef677dd2c7b39c43294bbb9', sha256: '1102e379a687262155f7b09046d9aaf58ae9ffd5ac732694554ad045d57fa0d1' },
+  { layer: 209, commit: '1c41e01f0d9e359b58b1e57e594cff4f24eaccfe', sha256: '0898f4a6aaf19eef901911067282b1fd1b5359e884ab9f7bb4f559d35e2bc33a' },
+  { layer: 210, commit: '9b990728f64f142f7ca3ce8e45c147c1680f0733', sha256: '57528b0241145928bbdefee72285449c239e1e25d1cd3d7e8750419ab08e1eaa' },
+  { layer: 213, commit: '0e43fd4d00ec6aed1a84304797ddbb358b2d7dfb', sha256: '9059cecaecb05260f2726723d2ba071285dac57d30b186f7d24030f6504b9195' },
+];
+
+/** Telegram Desktop's last commits of layers other sources have, read only to compare. */
+const TDESKTOP_CROSS_CHECKS: Array<{ layer: number; commit: string }> = [
+  { layer: 184, commit: 'c6e1cf639e16249ab811b153b8e956740403851a' },
+  { layer: 204, commit: 'fdce4bada78e1a11a119b0d8f67a2faf1982dde2' },
+  { layer: 214, commit: 'd51944e6a5fa42cfaddbf948fe3777e1b226f6e5' },
+];
+
 /**
  * TDLib commits of layers the other sources have, read only to compare (the rule above). Telegram
  * sometimes adds a `flags.N?true` field to a layer after publishing it (such fields are not in the
@@ -279,15 +316,15 @@ function tdlibText(clone: string, layer: number, commit: string, pinned?: string
   return [...kept, 'null#56730bcc = Null;', text.slice(start + 1)].join('\n');
 }
 
-/** Telethon's api.tl at one commit, checked: its `// LAYER` line, and its SHA-256 where pinned. */
-function telethonText(clone: string, layer: number, commit: string, pinned?: string): string {
-  const text = gitShow(clone, commit, TELETHON_PATH);
+/** A schema file with a `// LAYER N` line (Telethon's api.tl, Telegram Desktop's) at one commit, checked: that line, and its SHA-256 where pinned. */
+function layerFileText(who: string, clone: string, path: string, layer: number, commit: string, pinned?: string): string {
+  const text = gitShow(clone, commit, path);
   const declared = /\/\/ LAYER (\d+)/.exec(text);
-  if (Number(declared?.[1]) !== layer) throw new Error(`Telethon ${commit}: says LAYER ${declared?.[1]}, filed under ${layer}`);
+  if (Number(declared?.[1]) !== layer) throw new Error(`${who} ${commit}: says LAYER ${declared?.[1]}, filed under ${layer}`);
   if (pinned !== undefined) {
     const digest = sha256(text);
-    if (pinned === '') console.log(`Telethon ${commit} (layer ${layer}): record sha256 '${digest}'`);
-    else if (digest !== pinned) throw new Error(`Telethon ${commit}: schema text sha256 ${digest}, expected ${pinned}`);
+    if (pinned === '') console.log(`${who} ${commit} (layer ${layer}): record sha256 '${digest}'`);
+    else if (digest !== pinned) throw new Error(`${who} ${commit}: schema text sha256 ${digest}, expected ${pinned}`);
   }
   return text;
 }
@@ -345,7 +382,7 @@ function render(layers: LayerText[]): string {
     return [...where].map(([line, in_]) => [line, spans(in_, known)]);
   };
   const meta = {
-    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs), for layers between them the api.tl of Telethon\'s history, and for layers after both the telegram_api.tl of TDLib\'s history. Do not edit.',
+    about: 'Telegram API schema of several layers, generated by scripts/gen-mtproto-layers.ts from the tl/apiTl.js of npm releases of `telegram` (gramjs), for layers between them the api.tl of Telethon\'s history, for layers after both the telegram_api.tl of TDLib\'s history, and for layers none of those has the api.tl of Telegram Desktop\'s. Do not edit.',
     layers: known,
     sources: layers.map((l) => ({
       layer: l.layer,
@@ -367,11 +404,11 @@ function main(): void {
   try {
     const fromNpm = SOURCES.map((s) => definitionsOf(s.layer, { package: `telegram@${s.version}`, file: 'package/tl/apiTl.js', ...(s.note ? { note: s.note } : {}) }, fetchLayer(s, dir)));
     const telethon = gitClone('telethon', TELETHON_REPOSITORY, dir);
-    const fromTelethon = TELETHON_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:LonamiWebs/Telethon@${s.commit}`, file: TELETHON_PATH }, telethonText(telethon, s.layer, s.commit, s.sha256)));
+    const fromTelethon = TELETHON_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:LonamiWebs/Telethon@${s.commit}`, file: TELETHON_PATH }, layerFileText('Telethon', telethon, TELETHON_PATH, s.layer, s.commit, s.sha256)));
     for (const { layer, commit } of TELETHON_CROSS_CHECKS) {
       const ours = fromNpm.find((l) => l.layer === layer);
       if (!ours) throw new Error(`cross-check of layer ${layer}: no gramjs source`);
-      const theirs = definitionsOf(layer, { package: `github:LonamiWebs/Telethon@${commit}`, file: TELETHON_PATH }, telethonText(telethon, layer, commit));
+      const theirs = definitionsOf(layer, { package: `github:LonamiWebs/Telethon@${commit}`, file: TELETHON_PATH }, layerFileText('Telethon', telethon, TELETHON_PATH, layer, commit));
       const a = definitionSetDigest([...ours.types, ...ours.functions]);
       const b = definitionSetDigest([...theirs.types, ...theirs.functions]);
       if (a !== b) throw new Error(`layer ${layer}: gramjs and Telethon (${commit}) define different sets`);
@@ -386,7 +423,17 @@ function main(): void {
         throw new Error(`layer ${layer}: ${ours.origin.package} and TDLib (${commit}) define different sets`);
       }
     }
-    const all = [...fromNpm, ...fromTelethon, ...fromTdlib];
+    const tdesktop = gitClone('tdesktop', TDESKTOP_REPOSITORY, dir);
+    const fromTdesktop = TDESKTOP_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:telegramdesktop/tdesktop@${s.commit}`, file: TDESKTOP_PATH }, layerFileText('Telegram Desktop', tdesktop, TDESKTOP_PATH, s.layer, s.commit, s.sha256)));
+    for (const { layer, commit } of TDESKTOP_CROSS_CHECKS) {
+      const ours = [...fromNpm, ...fromTelethon, ...fromTdlib].find((l) => l.layer === layer);
+      if (!ours) throw new Error(`cross-check of layer ${layer}: no other source`);
+      const theirs = definitionsOf(layer, { package: `github:telegramdesktop/tdesktop@${commit}`, file: TDESKTOP_PATH }, layerFileText('Telegram Desktop', tdesktop, TDESKTOP_PATH, layer, commit));
+      if (definitionSetDigest([...ours.types, ...ours.functions]) !== definitionSetDigest([...theirs.types, ...theirs.functions])) {
+        throw new Error(`layer ${layer}: ${ours.origin.package} and Telegram Desktop (${commit}) define different sets`);
+      }
+    }
+    const all = [...fromNpm, ...fromTelethon, ...fromTdlib, ...fromTdesktop];
     if (new Set(all.map((l) => l.layer)).size !== all.length) throw new Error('a layer has two sources');
     const layers = all.sort((a, b) => a.layer - b.layer);
     const json = render(layers);

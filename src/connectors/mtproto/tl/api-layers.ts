@@ -1,6 +1,6 @@
 // The Telegram API schema of every layer in api-layers.json (generated from npm releases of
-// gramjs, Telethon's history between them and TDLib's after them by scripts/gen-mtproto-layers.ts;
-// the file names each layer's source). Each distinct
+// gramjs, Telethon's history between them, TDLib's after them and Telegram Desktop's where none
+// has a layer, by scripts/gen-mtproto-layers.ts; the file names each layer's source). Each distinct
 // definition line is stored once with the layers that contain it; this module expands that into
 // one TlSchema per layer (built on first use) and one schema of every definition of every layer
 // for decoding requests, whatever layer the client speaks.
@@ -10,7 +10,7 @@ import { parseTlDefinition, type TlConstructor, type TlSchema } from './schema.t
 
 export interface ApiLayerSource {
   layer: number;
-  /** Where the layer's text came from: `telegram@2.7.27` (npm), `github:LonamiWebs/Telethon@<commit>` or `github:tdlib/td@<commit>`. */
+  /** Where the layer's text came from: `telegram@2.7.27` (npm), `github:LonamiWebs/Telethon@<commit>`, `github:tdlib/td@<commit>` or `github:telegramdesktop/tdesktop@<commit>`. */
   package: string;
   file: string;
   note?: string;
@@ -142,7 +142,7 @@ function index(nameOrder: TlConstructor[], all: TlConstructor[]): TlSchema {
 
 let cached: ApiLayers | undefined;
 
-/** The generated layers beside this file, loaded on first use (about 0.64 MB of JSON). */
+/** The generated layers beside this file, loaded on first use (about 0.66 MB of JSON). */
 export function apiLayers(): ApiLayers {
   if (cached === undefined) {
     const text = readFileSync(new URL('./api-layers.json', import.meta.url), 'utf8');
