@@ -41,6 +41,8 @@ test('a location, a venue, a contact, a dice and a poll reach WS as text; the cl
     // Refused, nothing sent.
     assert.equal(await rpcError(sendMedia(person, new A['InputMediaGeoPoint']!({ geoPoint: geo(91, 0) }))), 'GEO_POINT_INVALID');
     assert.equal(await rpcError(sendMedia(person, new A['InputMediaDice']!({ emoticon: '🐱' }))), 'EMOTICON_INVALID');
+    // Names of Object.prototype are no dice either (the fuzz found "valueOf" answered 500).
+    for (const emoticon of ['valueOf', 'constructor', '__proto__']) assert.equal(await rpcError(sendMedia(person, new A['InputMediaDice']!({ emoticon }))), 'EMOTICON_INVALID', emoticon);
     const lonely = new A['Poll']!({ id: bigInt(2), question: twe('Only?'), answers: [new A['PollAnswer']!({ text: twe('Yes'), option: Buffer.from('0') })] });
     assert.equal(await rpcError(sendMedia(person, new A['InputMediaPoll']!({ poll: lonely }))), 'POLL_OPTION_INVALID');
     await person.sendMessage(-CHAT_ID, { message: 'after the refusals' });

@@ -7,7 +7,8 @@ import type { Span } from '../../../core/event.ts';
 import type { TlObject, TlValue } from '../tl/codec.ts';
 
 /** What each dice emoji can land on (Telegram's: 1–6, 1–5 for the balls, 1–64 for the slot machine). */
-const DICE_FACES: Readonly<Record<string, number>> = { '🎲': 6, '🎯': 6, '🎳': 6, '🏀': 5, '⚽': 5, '🎰': 64 };
+// A Map, not an object: a client's emoticon is a key, and "valueOf" must not find Object.prototype's.
+const DICE_FACES: ReadonlyMap<string, number> = new Map([['🎲', 6], ['🎯', 6], ['🎳', 6], ['🏀', 5], ['⚽', 5], ['🎰', 64]]);
 /** Poll options shown at most (Telegram allows 10; newer layers more). */
 const MAX_POLL_OPTIONS = 12;
 /** Characters of one field kept (a name, an address, a question...). */
@@ -57,7 +58,7 @@ export function mediaAsText(media: TlObject | undefined): { text: string; spans:
     }
     case 'inputMediaDice': {
       const emoji = str(media['emoticon']);
-      const faces = DICE_FACES[emoji];
+      const faces = DICE_FACES.get(emoji);
       if (faces === undefined) return 'EMOTICON_INVALID';
       // The server throws the dice, as Telegram's does: everyone sees the same value.
       return { text: `${emoji} ${randomInt(1, faces + 1)}`, spans: [] };

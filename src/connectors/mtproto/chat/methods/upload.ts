@@ -57,10 +57,11 @@ export async function mediaOfInput(deps: ChatDeps, account: Account, media: TlOb
   }
 }
 
-const FILE_TYPES: Readonly<Record<string, string>> = {
-  'image/jpeg': 'storage.fileJpeg', 'image/png': 'storage.filePng', 'image/gif': 'storage.fileGif', 'image/webp': 'storage.fileWebp',
-  'application/pdf': 'storage.filePdf', 'audio/mpeg': 'storage.fileMp3', 'video/mp4': 'storage.fileMp4', 'video/quicktime': 'storage.fileMov',
-};
+// A Map: the key is a file's stored type, which an uploader chose ("constructor" must find nothing).
+const FILE_TYPES: ReadonlyMap<string, string> = new Map([
+  ['image/jpeg', 'storage.fileJpeg'], ['image/png', 'storage.filePng'], ['image/gif', 'storage.fileGif'], ['image/webp', 'storage.fileWebp'],
+  ['application/pdf', 'storage.filePdf'], ['audio/mpeg', 'storage.fileMp3'], ['video/mp4', 'storage.fileMp4'], ['video/quicktime', 'storage.fileMov'],
+]);
 
 export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
   const save = (big: boolean) => (call: TlObject, ctx: ChatCallContext) => {
@@ -93,7 +94,7 @@ export function registerUpload(methods: MethodRegistry, deps: ChatDeps): void {
     const all = await deps.files.read(info);
     if (all === undefined) throw badRequest('FILE_ID_INVALID');
     const bytes = all.subarray(Math.min(offset, all.length), Math.min(offset + limit, all.length));
-    return { _: 'upload.file', type: { _: FILE_TYPES[info.mime] ?? 'storage.fileUnknown' }, mtime: 0, bytes };
+    return { _: 'upload.file', type: { _: FILE_TYPES.get(info.mime) ?? 'storage.fileUnknown' }, mtime: 0, bytes };
   });
 }
 
