@@ -100,6 +100,18 @@ interface GitSource {
   sha256: string;
 }
 
+/** A project whose git history holds layers: where, which, what to compare, and how to read a layer's text from it. */
+interface GitHistory {
+  /** `--<flag> DIR` reads a clone of it instead of cloning one. */
+  flag: string;
+  repository: string;
+  name: string;
+  path: string;
+  sources: GitSource[];
+  crossChecks: Array<{ layer: number; commit: string }>;
+  text(clone: string, layer: number, commit: string, pinned?: string): string;
+}
+
 const TELETHON_REPOSITORY = 'https://github.com/LonamiWebs/Telethon';
 const TELETHON_PATH = 'telethon_generator/data/api.tl';
 
@@ -403,37 +415,29 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'sb-tl-layers-'));
   try {
     const fromNpm = SOURCES.map((s) => definitionsOf(s.layer, { package: `telegram@${s.version}`, file: 'package/tl/apiTl.js', ...(s.note ? { note: s.note } : {}) }, fetchLayer(s, dir)));
-    const telethon = gitClone('telethon', TELETHON_REPOSITORY, dir);
-    const fromTelethon = TELETHON_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:LonamiWebs/Telethon@${s.commit}`, file: TELETHON_PATH }, layerFileText('Telethon', telethon, TELETHON_PATH, s.layer, s.commit, s.sha256)));
-    for (const { layer, commit } of TELETHON_CROSS_CHECKS) {
-      const ours = fromNpm.find((l) => l.layer === layer);
-      if (!ours) throw new Error(`cross-check of layer ${layer}: no gramjs source`);
-      const theirs = definitionsOf(layer, { package: `github:LonamiWebs/Telethon@${commit}`, file: TELETHON_PATH }, layerFileText('Telethon', telethon, TELETHON_PATH, layer, commit));
-      const a = definitionSetDigest([...ours.types, ...ours.functions]);
-      const b = definitionSetDigest([...theirs.types, ...theirs.functions]);
-      if (a !== b) throw new Error(`layer ${layer}: gramjs and Telethon (${commit}) define different sets`);
-    }
-    const tdlib = gitClone('tdlib', TDLIB_REPOSITORY, dir);
-    const fromTdlib = TDLIB_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:tdlib/td@${s.commit}`, file: TDLIB_PATH }, tdlibText(tdlib, s.layer, s.commit, s.sha256)));
-    for (const { layer, commit } of TDLIB_CROSS_CHECKS) {
-      const ours = [...fromNpm, ...fromTelethon].find((l) => l.layer === layer);
-      if (!ours) throw new Error(`cross-check of layer ${layer}: no gramjs or Telethon source`);
-      const theirs = definitionsOf(layer, { package: `github:tdlib/td@${commit}`, file: TDLIB_PATH }, tdlibText(tdlib, layer, commit));
-      if (definitionSetDigest([...ours.types, ...ours.functions]) !== definitionSetDigest([...theirs.types, ...theirs.functions])) {
-        throw new Error(`layer ${layer}: ${ours.origin.package} and TDLib (${commit}) define different sets`);
+    // Each history in turn: its layers, then its copies of layers the sources before it have,
+    // which must define the same sets (two independent copies of Telegram's text).
+    const histories: GitHistory[] = [
+      { flag: 'telethon', repository: TELETHON_REPOSITORY, name: 'Telethon', path: TELETHON_PATH, sources: TELETHON_SOURCES, crossChecks: TELETHON_CROSS_CHECKS, text: (clone, layer, commit, pinned) => layerFileText('Telethon', clone, TELETHON_PATH, layer, commit, pinned) },
+      { flag: 'tdlib', repository: TDLIB_REPOSITORY, name: 'TDLib', path: TDLIB_PATH, sources: TDLIB_SOURCES, crossChecks: TDLIB_CROSS_CHECKS, text: tdlibText },
+      { flag: 'tdesktop', repository: TDESKTOP_REPOSITORY, name: 'Telegram Desktop', path: TDESKTOP_PATH, sources: TDESKTOP_SOURCES, crossChecks: TDESKTOP_CROSS_CHECKS, text: (clone, layer, commit, pinned) => layerFileText('Telegram Desktop', clone, TDESKTOP_PATH, layer, commit, pinned) },
+    ];
+    const fromGit: LayerText[] = [];
+    for (const h of histories) {
+      const clone = gitClone(h.flag, h.repository, dir);
+      const origin = (commit: string) => ({ package: `github:${h.repository.replace('https://github.com/', '')}@${commit}`, file: h.path });
+      const before = [...fromNpm, ...fromGit];
+      fromGit.push(...h.sources.map((src) => definitionsOf(src.layer, origin(src.commit), h.text(clone, src.layer, src.commit, src.sha256))));
+      for (const { layer, commit } of h.crossChecks) {
+        const ours = before.find((l) => l.layer === layer);
+        if (!ours) throw new Error(`cross-check of layer ${layer}: no source before ${h.name}`);
+        const theirs = definitionsOf(layer, origin(commit), h.text(clone, layer, commit));
+        if (definitionSetDigest([...ours.types, ...ours.functions]) !== definitionSetDigest([...theirs.types, ...theirs.functions])) {
+          throw new Error(`layer ${layer}: ${ours.origin.package} and ${h.name} (${commit}) define different sets`);
+        }
       }
     }
-    const tdesktop = gitClone('tdesktop', TDESKTOP_REPOSITORY, dir);
-    const fromTdesktop = TDESKTOP_SOURCES.map((s) => definitionsOf(s.layer, { package: `github:telegramdesktop/tdesktop@${s.commit}`, file: TDESKTOP_PATH }, layerFileText('Telegram Desktop', tdesktop, TDESKTOP_PATH, s.layer, s.commit, s.sha256)));
-    for (const { layer, commit } of TDESKTOP_CROSS_CHECKS) {
-      const ours = [...fromNpm, ...fromTelethon, ...fromTdlib].find((l) => l.layer === layer);
-      if (!ours) throw new Error(`cross-check of layer ${layer}: no other source`);
-      const theirs = definitionsOf(layer, { package: `github:telegramdesktop/tdesktop@${commit}`, file: TDESKTOP_PATH }, layerFileText('Telegram Desktop', tdesktop, TDESKTOP_PATH, layer, commit));
-      if (definitionSetDigest([...ours.types, ...ours.functions]) !== definitionSetDigest([...theirs.types, ...theirs.functions])) {
-        throw new Error(`layer ${layer}: ${ours.origin.package} and Telegram Desktop (${commit}) define different sets`);
-      }
-    }
-    const all = [...fromNpm, ...fromTelethon, ...fromTdlib, ...fromTdesktop];
+    const all = [...fromNpm, ...fromGit];
     if (new Set(all.map((l) => l.layer)).size !== all.length) throw new Error('a layer has two sources');
     const layers = all.sort((a, b) => a.layer - b.layer);
     const json = render(layers);
