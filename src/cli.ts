@@ -46,7 +46,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.out(HELP);
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
-  const command = COMMANDS[name];
+  // Own keys only: "constructor" or "toString" is an unknown command, not Object.prototype's.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     io.err(`unknown command "${name}"\n\n${HELP}`);
     return ExitCode.Usage;

@@ -66,6 +66,14 @@ describe('switchboard check (subprocess)', () => {
   });
 });
 
+test('an unknown command is a usage error (2) naming it, also one named like a property of every object', async () => {
+  for (const name of ['nosuch', 'constructor', 'toString', '__proto__']) {
+    const r = await runInProcess([name]);
+    assert.equal(r.code, 2, name);
+    assert.match(r.stderr, new RegExp(`unknown command "${name}"`), name);
+  }
+});
+
 describe('switchboard token', () => {
   test('prints a token once and a config entry whose hash verifies against it (subprocess)', async () => {
     const r = await runCli(['token', '--name', 'alice', '--scope', 'bot', '--rooms', 'lobby,ops']);
