@@ -38,7 +38,7 @@ export class PresenceStates {
   /** A network's native state name as a canonical state (for connectors, inbound); undefined when the table does not know it. */
   toCanonical(network: string, native: string): PresenceState | undefined {
     const table = this.tables[network];
-    if (!table) return (FALLBACKS as Record<string, unknown>)[native] ? native as PresenceState : undefined;
+    if (!table) return Object.hasOwn(FALLBACKS, native) ? native as PresenceState : undefined;
     return Object.hasOwn(table, native) ? table[native] : undefined;
   }
 
