@@ -59,11 +59,6 @@ export class Mapper {
     return this.inForce.tables;
   }
 
-  /** The presence state tables in force (connectors translate their native states with them). */
-  get presenceStates(): PresenceStates {
-    return this.inForce.presence;
-  }
-
   /**
    * Puts new tables in force, whole: the next batch of every target is mapped with them. What
    * the coalescer remembers stays (a changed window applies from the next window on).

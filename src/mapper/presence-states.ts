@@ -20,11 +20,11 @@ const FALLBACKS: Readonly<Record<PresenceState, readonly PresenceState[]>> = {
  */
 export const PRESENCE_RANK: Readonly<Record<PresenceState, number>> = { available: 0, dnd: 1, away: 2, xa: 3, offline: 4 };
 
-/** The state tables of mappings/presence.yaml, both ways. A network without a table uses the canonical names. */
+/** The state tables of mappings/presence.yaml, canonical to native. A network without a table uses the canonical names. */
 export class PresenceStates {
   private readonly toNativeByNetwork = new Map<string, Map<PresenceState, string>>();
 
-  constructor(private readonly tables: Readonly<Record<string, Readonly<Record<string, PresenceState>>>>) {
+  constructor(tables: Readonly<Record<string, Readonly<Record<string, PresenceState>>>>) {
     for (const [network, table] of Object.entries(tables)) {
       const reverse = new Map<PresenceState, string>();
       for (const [native, canonical] of Object.entries(table)) {
@@ -33,13 +33,6 @@ export class PresenceStates {
       }
       this.toNativeByNetwork.set(network, reverse);
     }
-  }
-
-  /** A network's native state name as a canonical state (for connectors, inbound); undefined when the table does not know it. */
-  toCanonical(network: string, native: string): PresenceState | undefined {
-    const table = this.tables[network];
-    if (!table) return Object.hasOwn(FALLBACKS, native) ? native as PresenceState : undefined;
-    return Object.hasOwn(table, native) ? table[native] : undefined;
   }
 
   /**

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { MethodRegistry } from '../../api/registry.ts';
 import { accountOf, badRequest, chatOfPeer, listField, objectField, register, stringField, viewOf, type ChatDeps, type ChatHandler } from './common.ts';
 import { MAX_USERS_ASKED } from './users.ts';
+import type { TlObject, TlValue } from '../../tl/codec.ts';
 
 /** How long a client may keep an empty "terms of service" or "promotion" answer, in seconds. */
 const EXPIRES_SECONDS = 86_400;
@@ -72,18 +73,15 @@ export function registerNothingToShow(methods: MethodRegistry, deps: ChatDeps): 
   // No link previews here, so no page behind one (a bare WebPage up to layer 164, messages.webPage from 165).
   register(methods, deps, 'messages.getWebPage', 'user', (_call, ctx) =>
     (viewOf(deps, ctx).schema.byName.has('messages.webPage') ? { _: 'messages.webPage', webpage: { _: 'webPageEmpty', id: 0n }, chats: [], users: [] } : { _: 'webPageEmpty', id: 0n }));
-  // Nobody here needs Premium to be written to: false for each user asked about (at most MAX_USERS_ASKED).
-  register(methods, deps, 'users.getIsPremiumRequiredToContact', 'user', (call) => {
+  // Nobody here needs Premium (or, from layer 200, paid messages) to be written to: the same
+  // answer for each user asked about, at most MAX_USERS_ASKED.
+  const eachUserAsked = (answer: TlValue) => (call: TlObject) => {
     const asked = listField(call, 'id');
     if (asked.length > MAX_USERS_ASKED) throw badRequest('LIMIT_INVALID');
-    return asked.map(() => false);
-  });
-  // Its successor from layer 200: nobody needs Premium or paid messages to be written to here.
-  register(methods, deps, 'users.getRequirementsToContact', 'user', (call) => {
-    const asked = listField(call, 'id');
-    if (asked.length > MAX_USERS_ASKED) throw badRequest('LIMIT_INVALID');
-    return asked.map(() => ({ _: 'requirementToContactEmpty' }));
-  });
+    return asked.map(() => answer);
+  };
+  register(methods, deps, 'users.getIsPremiumRequiredToContact', 'user', eachUserAsked(false));
+  register(methods, deps, 'users.getRequirementsToContact', 'user', eachUserAsked({ _: 'requirementToContactEmpty' }));
   register(methods, deps, 'account.getContactSignUpNotification', 'user', () => false);
   // What apps ask when a chat opens: no sponsored messages. (A chat's scheduled messages:
   // scheduled.ts; Saved Messages' dialogs: chats.ts.)
