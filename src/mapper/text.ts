@@ -1,19 +1,8 @@
 /** Small text helpers of the mapper. Every length counts UTF-16 code units, like spans do. */
 
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
-}
+import { safeIndex } from '../core/text.ts';
 
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
-}
-
-/** The largest index <= `at` that does not fall between the two halves of a surrogate pair. */
-export function safeIndex(text: string, at: number): number {
-  if (at <= 0) return 0;
-  if (at >= text.length) return text.length;
-  return isLowSurrogate(text.charCodeAt(at)) && isHighSurrogate(text.charCodeAt(at - 1)) ? at - 1 : at;
-}
+export { safeIndex };
 
 /** At most `max` units of `text`, never ending in half a surrogate pair; `…` marks a cut (and counts in max). */
 export function truncate(text: string, max: number): string {

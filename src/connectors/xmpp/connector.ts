@@ -31,6 +31,7 @@ import { NS } from './ns.ts';
 import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
+import { clip } from '../../core/text.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
 export const XMPP_CAPABILITIES: Capabilities = {
@@ -636,7 +637,7 @@ export class XmppConnector implements Connector {
     const known = entry ?? this.roster.get(`${room}/${nick}`);
     const id = known?.jid ?? (known?.occupantId ? `${room}#${known.occupantId}` : `${room}/${nick}`);
     const avatar = known?.avatar !== undefined && known.avatar.length <= LIMITS.urlChars ? { avatar: known.avatar } : {};
-    return { network: CONNECTOR, id: id.slice(0, LIMITS.idChars), name: nick.slice(0, LIMITS.nameChars), ...avatar };
+    return { network: CONNECTOR, id: clip(id, LIMITS.idChars), name: clip(nick, LIMITS.nameChars), ...avatar };
   }
 
   private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {

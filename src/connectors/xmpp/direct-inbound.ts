@@ -11,6 +11,7 @@ import { CONNECTOR, fetchAttachments, messageIdEndpoint, messageToEvent, referen
 import { parsePuppetJid } from './puppets.ts';
 import type { ErrorType } from './stanza/errors.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
+import { clip } from '../../core/text.ts';
 
 /**
  * XMPP -> canonical for direct chats: a message (or presence) from an XMPP user to a puppet JID
@@ -86,7 +87,7 @@ export function directIdEndpoint(room: string): Endpoint {
 function senderOf(user: string, nick: string | undefined, deps: DirectInboundDeps): Actor {
   const avatar = deps.avatarOf?.(user);
   return {
-    network: CONNECTOR, id: user.slice(0, LIMITS.idChars), ...(nick !== undefined ? { name: nick.slice(0, LIMITS.nameChars) } : {}),
+    network: CONNECTOR, id: clip(user, LIMITS.idChars), ...(nick !== undefined ? { name: clip(nick, LIMITS.nameChars) } : {}),
     ...(avatar !== undefined && avatar.length <= LIMITS.urlChars ? { avatar } : {}),
   };
 }

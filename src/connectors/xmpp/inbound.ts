@@ -7,6 +7,7 @@ import type { MediaService } from '../../media/index.ts';
 import { parseStyling } from './styling.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
 import { pieceOwner } from './message-pieces.ts';
+import { clip } from '../../core/text.ts';
 
 /**
  * XMPP -> canonical: one room message (already parsed, already known to be news: not ours, not a
@@ -68,7 +69,7 @@ export function bodyToText(msg: InboundMessage, fetched: ReadonlySet<string> = n
     spans.push({ type: 'link', offset: at, length: link.url.length, url: link.url });
   }
   if (text.length > LIMITS.textChars) {
-    text = text.slice(0, LIMITS.textChars);
+    text = clip(text, LIMITS.textChars);
     return { text, spans: spans.filter((s) => s.offset + s.length <= text.length).slice(0, LIMITS.spans) };
   }
   return { text, spans: spans.slice(0, LIMITS.spans) };

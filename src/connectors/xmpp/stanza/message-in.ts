@@ -2,6 +2,7 @@ import type { Element } from '@xmpp/xml';
 import { LIMITS } from '../../../core/event.ts';
 import { bareJid } from '../address.ts';
 import { NS } from '../ns.ts';
+import { clip } from '../../../core/text.ts';
 
 /**
  * Inbound <message> -> a structured record: every XEP the bridge understands, parsed once, with
@@ -210,7 +211,7 @@ export function parseMessage(el: Element, ctx: ParseContext): InboundMessage {
     if (!url || url.length > LIMITS.urlChars || !/^https?:\/\//i.test(url)) { problems.push('oob: missing, oversized or non-http(s) url'); continue; }
     if (msg.oob.length >= LIMITS.attachments) { problems.push('oob: too many links'); break; }
     const desc = x.getChildText('desc')?.trim();
-    msg.oob.push(desc ? { url, desc: desc.slice(0, LIMITS.nameChars) } : { url });
+    msg.oob.push(desc ? { url, desc: clip(desc, LIMITS.nameChars) } : { url });
   }
 
   const delay = el.getChild('delay', NS.delay);
@@ -223,7 +224,7 @@ export function parseMessage(el: Element, ctx: ParseContext): InboundMessage {
   const occupant = el.getChild('occupant-id', NS.occupantId)?.attrs['id'];
   if (occupant && occupant.length <= MAX_ID) msg.occupantId = occupant;
   const nick = el.getChildText('nick', NS.nick)?.trim();
-  if (nick) msg.nick = nick.slice(0, LIMITS.nameChars);
+  if (nick) msg.nick = clip(nick, LIMITS.nameChars);
 
   if (type === 'error') {
     const cond = el.getChild('error')?.getChildElements().find((c) => c.attrs['xmlns'] === NS.stanzas);

@@ -1,6 +1,7 @@
 import xml, { type Element } from '@xmpp/xml';
 import { LIMITS } from '../../../core/event.ts';
 import { NS } from '../ns.ts';
+import { clip } from '../../../core/text.ts';
 
 /** Presence parse/build: availability (show, status), subscriptions, XEP-0045 occupancy and its status codes. */
 
@@ -60,11 +61,11 @@ export function parsePresence(el: Element): InboundPresence {
   const show = el.getChildText('show')?.trim();
   if (show !== undefined && (SHOWS as readonly string[]).includes(show)) p.show = show as Show;
   const status = el.getChildText('status');
-  if (status !== null && status !== undefined && status.length > 0) p.status = status.slice(0, LIMITS.statusChars);
+  if (status !== null && status !== undefined && status.length > 0) p.status = clip(status, LIMITS.statusChars);
   const priority = Number(el.getChildText('priority'));
   if (el.getChild('priority') && Number.isInteger(priority) && priority >= -128 && priority <= 127) p.priority = priority;
   const nick = el.getChildText('nick', NS.nick)?.trim();
-  if (nick) p.nick = nick.slice(0, LIMITS.nameChars);
+  if (nick) p.nick = clip(nick, LIMITS.nameChars);
   const x = el.getChild('x', NS.mucUser);
   if (x) {
     const muc: MucOccupancy = { codes: [] };
@@ -79,7 +80,7 @@ export function parsePresence(el: Element): InboundPresence {
       if (item.attrs['jid']) muc.jid = item.attrs['jid'];
       if (item.attrs['nick']) muc.nick = item.attrs['nick'];
       const reason = item.getChildText('reason');
-      if (reason) muc.reason = reason.slice(0, LIMITS.statusChars);
+      if (reason) muc.reason = clip(reason, LIMITS.statusChars);
     }
     p.muc = muc;
   }
@@ -142,7 +143,7 @@ export function buildPresence(p: PresenceOut): Element {
   const show = p.state === 'away' || p.state === 'dnd' || p.state === 'xa' ? p.state : undefined;
   return xml('presence', { from: p.from, to: p.to, ...(type ? { type } : {}) },
     show ? xml('show', {}, show) : undefined,
-    p.status ? xml('status', {}, p.status.slice(0, LIMITS.statusChars)) : undefined,
+    p.status ? xml('status', {}, clip(p.status, LIMITS.statusChars)) : undefined,
     p.nick ? xml('nick', { xmlns: NS.nick }, p.nick) : undefined,
     p.photo !== undefined && type !== 'unavailable' ? xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, p.photo)) : undefined);
 }
