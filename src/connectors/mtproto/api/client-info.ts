@@ -7,6 +7,7 @@ import type { StateStore } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { KeyCompanion } from '../store/key-companions.ts';
 import type { KeyKept } from '../store/state-auth-key-store.ts';
+import { clip } from '../../../core/text.ts';
 
 /** initConnection's fields, strings capped (they are stored and later shown to the user). */
 export interface ClientInfo {
@@ -198,7 +199,7 @@ function parseRecord(raw: string): ClientRecord | undefined {
   if (o['info'] !== undefined) {
     const i = o['info'] as Record<string, unknown> | null;
     if (i === null || typeof i !== 'object' || typeof i['apiId'] !== 'number') return undefined;
-    const str = (k: string): string | undefined => (typeof i[k] === 'string' ? (i[k] as string).slice(0, MAX_CLIENT_STRING) : undefined);
+    const str = (k: string): string | undefined => (typeof i[k] === 'string' ? clip(i[k] as string, MAX_CLIENT_STRING) : undefined);
     const fields = ['deviceModel', 'systemVersion', 'appVersion', 'systemLangCode', 'langPack', 'langCode'] as const;
     const values = fields.map(str);
     if (values.some((x) => x === undefined)) return undefined;

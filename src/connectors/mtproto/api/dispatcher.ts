@@ -15,6 +15,7 @@ import { MAX_CLIENT_STRING, type ClientInfo, type ClientInfoStore } from './clie
 import { apiErrors } from './errors.ts';
 import { servedBeforeLogin } from './no-login.ts';
 import type { MethodRegistry } from './registry.ts';
+import { clip } from '../../../core/text.ts';
 
 export interface ApiDispatcherOptions {
   codec: LayeredCodec;
@@ -148,7 +149,7 @@ export function createApiDispatcher(opts: ApiDispatcherOptions): RpcHandler {
 function clientInfoOf(init: TlObject): ClientInfo {
   const str = (field: string): string => {
     const v = init[field];
-    return typeof v === 'string' ? v.slice(0, MAX_CLIENT_STRING) : '';
+    return typeof v === 'string' ? clip(v, MAX_CLIENT_STRING) : '';
   };
   const apiId = init['api_id'];
   return {

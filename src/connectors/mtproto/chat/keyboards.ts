@@ -15,6 +15,7 @@ import type { Span } from '../../../core/event.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { asObjects, buttonLabel } from './buttons.ts';
 import { parseJsonAs } from './json-record.ts';
+import { clip } from '../../../core/text.ts';
 
 /** A button of a kept keyboard: a link, or a callback with its data (base64). */
 export interface InlineButton {
@@ -73,7 +74,7 @@ const MAX_PLACEHOLDER = 64;
 
 /** A reply keyboard's or force reply's flags as a bot gave them. */
 function replyOptionsOf(markup: TlObject): ReplyOptions {
-  const placeholder = typeof markup['placeholder'] === 'string' ? markup['placeholder'].replace(/\s+/g, ' ').trim().slice(0, MAX_PLACEHOLDER) : '';
+  const placeholder = typeof markup['placeholder'] === 'string' ? clip(markup['placeholder'].replace(/\s+/g, ' ').trim(), MAX_PLACEHOLDER) : '';
   return {
     ...(markup['resize'] === true ? { resize: true } : {}), ...(markup['single_use'] === true ? { once: true } : {}),
     ...(markup['selective'] === true ? { selective: true } : {}), ...(placeholder !== '' ? { placeholder } : {}),

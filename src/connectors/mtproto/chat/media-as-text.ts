@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { Span } from '../../../core/event.ts';
 import type { TlObject, TlValue } from '../tl/codec.ts';
+import { clip } from '../../../core/text.ts';
 
 /** What each dice emoji can land on (Telegram's: 1–6, 1–5 for the balls, 1–64 for the slot machine). */
 // A Map, not an object: a client's emoticon is a key, and "valueOf" must not find Object.prototype's.
@@ -14,7 +15,7 @@ const MAX_POLL_OPTIONS = 12;
 /** Characters of one field kept (a name, an address, a question...). */
 const MAX_FIELD = 256;
 
-const str = (v: TlValue | undefined): string => (typeof v === 'string' ? v.replace(/[\p{Cc}]+/gu, ' ').trim().slice(0, MAX_FIELD) : '');
+const str = (v: TlValue | undefined): string => (typeof v === 'string' ? clip(v.replace(/[\p{Cc}]+/gu, ' ').trim(), MAX_FIELD) : '');
 /** A poll's text: a string up to layer 177, a TextWithEntities from 179. */
 const textOf = (v: TlValue | undefined): string => str(typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? (v as TlObject)['text'] : v);
 const objectOf = (v: TlValue | undefined): TlObject | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v as TlObject : undefined);

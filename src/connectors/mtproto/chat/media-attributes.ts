@@ -9,6 +9,7 @@
 import type { TlObject, TlValue } from '../tl/codec.ts';
 import { mediaShape, type MediaShape } from './media-shape.ts';
 import type { MediaInfo } from './message-box.ts';
+import { clip } from '../../../core/text.ts';
 
 /** What a client said about the file it uploaded. */
 export interface DeclaredShape {
@@ -36,7 +37,7 @@ export const MAX_WAVEFORM = 128;
 /** A title or performer: control characters become spaces, trimmed, bounded; empty is none. */
 function audioText(v: TlValue | undefined): string | undefined {
   // eslint-disable-next-line no-control-regex
-  const s = typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_AUDIO_TEXT) : '';
+  const s = typeof v === 'string' ? clip(v.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim(), MAX_AUDIO_TEXT) : '';
   return s === '' ? undefined : s;
 }
 
