@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import { fromInsideDomain, parseJid } from './address.ts';
 import { xmppMetrics, type XmppMetrics } from './metrics.ts';
+import { xmlSafe } from './xml-chars.ts';
 import { NS } from './ns.ts';
 import { TokenBucket } from '../../core/token-bucket.ts';
 
@@ -223,7 +224,7 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
   }
 
   /**
-   * Sends one stanza. A missing `from` becomes the component domain; a `from` outside it, a
+   * Sends one stanza. Characters XML does not allow become U+FFFD (xml-chars.ts). A missing `from` becomes the component domain; a `from` outside it, a
    * missing `to`, an oversized stanza, or a send while offline is refused (SendRefusedError,
    * logged and counted) and nothing is written. Resolves once written to the socket.
    */
@@ -235,7 +236,12 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
       return this.refuse('bad_from', `from ${JSON.stringify(stanza.attrs['from'])} is outside the component domain ${this.opts.domain}`, stanza);
     }
     if (parseJid(stanza.attrs['to']) === undefined) return this.refuse('bad_to', `to ${JSON.stringify(stanza.attrs['to'])} is not a JID`, stanza);
-    const text = stanza.toString();
+    // Text from other networks may hold characters XML does not allow; one would end the stream.
+    const { text, replaced } = xmlSafe(stanza.toString());
+    if (replaced > 0) {
+      this.metrics.charsReplaced.inc(replaced);
+      this.log.debug({ to: stanza.attrs['to'], name, replaced }, 'outbound stanza: characters XML does not allow replaced by U+FFFD');
+    }
     const bytes = Buffer.byteLength(text);
     if (bytes > this.opts.maxOutboundStanzaBytes) {
       return this.refuse('too_large', `stanza of ${bytes} bytes exceeds maxOutboundStanzaBytes (${this.opts.maxOutboundStanzaBytes})`, stanza);

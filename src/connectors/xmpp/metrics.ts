@@ -13,6 +13,7 @@ export function xmppMetrics(registry: Registry) {
     inboundDropped: counter(registry, 'switchboard_xmpp_inbound_dropped_total', 'Inbound stanzas dropped before any handling, by reason', ['reason']),
     outboundRefused: counter(registry, 'switchboard_xmpp_outbound_refused_total', 'Outbound stanzas refused locally and never sent, by reason', ['reason']),
     handlerErrors: counter(registry, 'switchboard_xmpp_handler_errors_total', 'Inbound stanzas whose handler threw'),
+    charsReplaced: counter(registry, 'switchboard_xmpp_outbound_chars_replaced_total', 'Characters XML does not allow (controls, U+FFFE, U+FFFF, half a surrogate pair) replaced by U+FFFD in outgoing stanzas'),
   };
 }
 export type XmppMetrics = ReturnType<typeof xmppMetrics>;
