@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { ExitCode, UsageError, processIo, type Io } from './cli/args.ts';
+import { ConfigError, formatIssue } from './config/errors.ts';
 import { startCommand, START_HELP } from './cli/start.ts';
 import { checkCommand, CHECK_HELP } from './cli/check.ts';
 import { tokenCommand, TOKEN_HELP } from './cli/token.ts';
@@ -58,6 +59,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     if (err instanceof UsageError) {
       io.err(`${name}: ${err.message}\n\n${command.help}`);
       return ExitCode.Usage;
+    }
+    // Any command that reads the config (a missing file, a bad field): exit 1, each problem as
+    // file:line: field: message, no stack (check and start print their own summary too).
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) io.err(formatIssue(issue));
+      return ExitCode.ConfigInvalid;
     }
     io.err(`${name} failed: ${(err as Error).stack ?? String(err)}`);
     return ExitCode.Failed;

@@ -74,6 +74,29 @@ test('an unknown command is a usage error (2) naming it, also one named like a p
   }
 });
 
+test('every command that reads the config: a missing or invalid one is exit 1 with file:line: field: message, no stack', async () => {
+  const tree = makeConfigTree('http:\n  port: nope\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+  try {
+    const commands: string[][] = [['check'], ['start'], ['mtproto-code', '--phone', '+1 555 0100']];
+    for (const command of commands) {
+      const missing = await runInProcess([...command, '--config', '/nonexistent/sb.yaml']);
+      assert.equal(missing.code, 1, `${command[0]}: ${missing.stderr}`);
+      assert.match(missing.stderr.split('\n')[0] ?? '', /^\/nonexistent\/sb\.yaml: cannot read: ENOENT$/, command[0]);
+      assert.doesNotMatch(missing.stderr, /\n\s+at /, `${command[0]}: no stack trace`);
+      const invalid = await runInProcess([...command, '--config', tree.configFile]);
+      assert.equal(invalid.code, 1, `${command[0]}: ${invalid.stderr}`);
+      assert.match(invalid.stderr, /config\.yaml:2: http\.port: /, command[0]);
+      assert.doesNotMatch(invalid.stderr, /\n\s+at /, `${command[0]}: no stack trace`);
+    }
+    // As an operator runs it: the one line, and exit 1 from the process.
+    const r = await runCli(['mtproto-code', '--phone', '+1 555 0100', '--config', '/nonexistent/sb.yaml']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, '/nonexistent/sb.yaml: cannot read: ENOENT\n');
+  } finally {
+    tree.cleanup();
+  }
+});
+
 describe('switchboard token', () => {
   test('prints a token once and a config entry whose hash verifies against it (subprocess)', async () => {
     const r = await runCli(['token', '--name', 'alice', '--scope', 'bot', '--rooms', 'lobby,ops']);
