@@ -16,7 +16,8 @@ Commands:
   check   [--config FILE]      validate the config, bridges/, mappings/ and keys; starts nothing
   token   --name NAME [--scope client|bot] [--rooms a,b]
                                make an access token; prints it once and its config entry
-  keygen  [--out FILE]         make the MTProto server RSA key; prints its fingerprint
+  keygen  [--out FILE] [--kek KEKFILE] [--force] | --kek-only
+                               make the MTProto server RSA key and the KEK; prints its fingerprint
   token   --mtproto-bot ID --name NAME
                                make an MTProto bot token; prints it once and its account entry
   mtproto-code --phone NUMBER  show the login code waiting for a person's MTProto login

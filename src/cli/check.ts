@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
+import { loadConfig, resolveFromConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
 import { CONNECTOR_MODULES } from '../connectors/registry.ts';
 import { lineAt } from '../config/yaml-file.ts';
 import { configuredDemoTokens, isLoopbackHost } from './demo-tokens.ts';
@@ -65,7 +65,7 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
       const previous = kek.ring.ids.filter((id) => id !== kek.ring.current?.id);
       const rotation = previous.length > 0 ? `; previous: ${previous.join(', ')}` : '';
       if (kek.ring.current === undefined) {
-        io.out('  WARNING: no key-encryption key (mtproto.keyEncryptionKey or its key file): MTProto auth keys will be stored in PLAINTEXT. Run `switchboard keygen` or set mtproto.keyEncryptionKey.');
+        io.out(`  WARNING: no key-encryption key (mtproto.keyEncryptionKey or its key file): MTProto auth keys will be stored in PLAINTEXT. Run \`switchboard keygen --kek-only --kek ${resolveFromConfig(loaded, config.mtproto.keyEncryptionKeyFile)}\` or set mtproto.keyEncryptionKey.`);
       } else {
         io.out(`  mtproto keys at rest: sealed under key-encryption key ${kek.ring.current.id} (${kek.source === 'config' ? 'mtproto.keyEncryptionKey' : kek.file})${rotation}`);
       }

@@ -113,6 +113,15 @@ test('check: a malformed keyEncryptionKey or previous key is an error that never
     const r = await check(none);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /WARNING: no key-encryption key .*PLAINTEXT/);
+    // The command it names adds the KEK beside the existing RSA key, and the warning is gone.
+    const hint = /Run `(switchboard keygen --kek-only --kek (\S+))`/.exec(r.out);
+    assert.equal(hint?.[2], join(none.dir, 'data', 'mtproto-kek.key'), r.out);
+    const { main } = await import('../../src/cli.ts');
+    assert.equal(await main(['keygen', '--kek-only', '--kek', hint[2]], { out: () => {}, err: () => {} }), 0);
+    const after = await check(none);
+    assert.equal(after.code, 0, after.err);
+    assert.doesNotMatch(after.out, /PLAINTEXT/);
+    assert.match(after.out, /sealed under key-encryption key [0-9a-f]{8}/);
   } finally {
     none.cleanup();
   }

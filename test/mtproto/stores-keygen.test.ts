@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeServerKey } from '../../src/connectors/mtproto/keygen.ts';
@@ -64,6 +64,56 @@ test('`switchboard keygen` writes the KEK beside the RSA key and keeps it on a r
     const other = join(dir, 'elsewhere', 'k.key');
     assert.equal((await run(['keygen', '--out', join(dir, 'x.pem'), '--kek', other])).code, 0);
     parseKek(readFileSync(other, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('`switchboard keygen` over an existing key refuses before writing anything (no KEK, no directory); --kek-only adds just the KEK', async () => {
+  const { main } = await import('../../src/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-keygen-refuse-'));
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, { out: (l: string) => { out += `${l}\n`; }, err: (l: string) => { err += `${l}\n`; } });
+    return { code, out, err };
+  };
+  /** Every path under dir with its content (directories as '/'), to compare before and after. */
+  const snapshot = (): Record<string, string> => {
+    const files: Record<string, string> = {};
+    for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+      const path = join(dir, name);
+      files[name] = statSync(path).isDirectory() ? '/' : readFileSync(path, 'utf8');
+    }
+    return files;
+  };
+  try {
+    const rsa = join(dir, 'k', 'r.pem');
+    const kekFile = join(dir, 'k', 'kek.key');
+    assert.equal((await run(['keygen', '--out', rsa, '--kek', kekFile])).code, 0);
+    rmSync(kekFile);   // an install from before keygen wrote a KEK
+    const before = snapshot();
+
+    const refused = await run(['keygen', '--out', rsa, '--kek', kekFile]);
+    assert.equal(refused.code, 3);
+    assert.match(refused.err, /r\.pem already exists: .*Nothing was written .*keygen --kek-only --kek .*kek\.key/);
+    assert.equal(refused.out, '');
+    assert.deepEqual(snapshot(), before, 'a refused keygen writes no KEK and changes no file');
+    const elsewhere = await run(['keygen', '--out', rsa, '--kek', join(dir, 'new', 'kek.key')]);
+    assert.equal(elsewhere.code, 3);
+    assert.deepEqual(snapshot(), before, 'nor makes the KEK\'s directory');
+    assert.equal((await run(['keygen', '--out', join(dir, 'x', 'a.pem'), '--kek', join(dir, 'x', 'a.pem.pub')])).code, 2);
+    assert.equal((await run(['keygen', '--kek-only', '--force', '--kek', kekFile])).code, 2);
+    assert.deepEqual(snapshot(), before, 'usage errors write nothing either');
+
+    const kekOnly = await run(['keygen', '--kek-only', '--out', rsa, '--kek', kekFile]);
+    assert.equal(kekOnly.code, 0, kekOnly.err);
+    assert.match(kekOnly.out, /Key-encryption key for stored auth keys written to .*kek\.key/);
+    parseKek(readFileSync(kekFile, 'utf8'));
+    assert.equal(readFileSync(rsa, 'utf8'), before['k/r.pem'], 'the RSA key is left alone');
+    const kek = readFileSync(kekFile, 'utf8');
+    assert.match((await run(['keygen', '--kek-only', '--kek', kekFile])).out, /exists: kept/);
+    assert.equal(readFileSync(kekFile, 'utf8'), kek);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -84,7 +84,7 @@ export async function checkKeyRing(state: StateStore, ring: KeyRing, logger: Log
   const marker = (): string => ring.seal('key check', KEK_CHECK_KEY, new TextEncoder().encode(KEK_CHECK_TEXT));
   const stored = (await state.get(KEK_CHECK_KEY)) ?? (await state.setIfAbsent(KEK_CHECK_KEY, marker()) ? undefined : await state.get(KEK_CHECK_KEY));
   if (!ring.encrypting) {
-    logger.warn('mtproto auth keys are stored in PLAINTEXT (no mtproto.keyEncryptionKey and no key file): whoever reads the store (Redis, its backups, bus.stateFile) can decrypt clients\' traffic. Run `switchboard keygen` or set mtproto.keyEncryptionKey (docs/mtproto.md, "Keys at rest")');
+    logger.warn('mtproto auth keys are stored in PLAINTEXT (no mtproto.keyEncryptionKey and no key file): whoever reads the store (Redis, its backups, bus.stateFile) can decrypt clients\' traffic. Run `switchboard keygen --kek-only --kek <mtproto.keyEncryptionKeyFile>` or set mtproto.keyEncryptionKey (docs/mtproto.md, "Keys at rest")');
   }
   if (stored === undefined) return; // fresh store: the marker was just written
   const opened = openKekMarker(ring, stored);
