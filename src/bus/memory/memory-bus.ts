@@ -3,6 +3,7 @@ import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
 import { MAX_DEAD_LETTERS } from '../retention.ts';
 import { RoomMarks } from './room-marks.ts';
+import { START_CURSOR } from '../../core/endpoint.ts';
 import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type LeaseCallbacks, type LeaseHandle,
   type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
@@ -11,6 +12,15 @@ import { LocalState } from './state-store.ts';
 
 /** Upper bound of deliveries waiting for one connector before new ones are dead-lettered. */
 const MAX_EGRESS_BACKLOG = 1_000_000;
+
+/**
+ * Where the bus notes, in the state file, the cursor time (ms) its cursors may reach: written ahead
+ * of the cursors it hands out, RESERVE_MS at a time, so the next run starts its cursors after every
+ * cursor of this one, even after a crash or with a clock set back meanwhile.
+ */
+const RESERVE_NAMESPACE = 'memory-bus';
+const RESERVE_KEY = 'cursors-reserved-through';
+const RESERVE_MS = 10_000;
 
 interface RoomStream {
   entries: StreamEntry[];
@@ -21,7 +31,8 @@ interface RoomStream {
 
 /**
  * In-process bus driver. Same semantics as the redis driver, but NOT DURABLE: everything is lost
- * when the process exits. It exists for `npm start` on the embedded defaults and for unit tests;
+ * when the process exits (room streams, queues, transaction ids, the id map; only StateStore is
+ * kept, in the state file). A cursor of an earlier run reads as expired (see `origin`). It exists for `npm start` on the embedded defaults and for unit tests;
  * the app logs a warning when it runs.
  */
 export class MemoryBus implements Bus {
@@ -36,8 +47,16 @@ export class MemoryBus implements Bus {
   private readonly dead: DeadLetter[] = [];
   private readonly wakeRouter = new Set<() => void>();
   private readonly wakeEgress = new Map<string, () => void>();
-  private lastCursorMs = 0;
+  /**
+   * Every cursor of this run comes after this one. The streams live in memory only, so a cursor
+   * before it was handed out by an earlier run (or another bus) and whatever followed it there is
+   * gone: readStream says so (`truncated`, which clients see as cursor_expired) instead of serving
+   * only this run's events as if nothing had been missed.
+   */
+  readonly origin: Cursor;
+  private lastCursorMs: number;
   private lastCursorSeq = 0;
+  private reservedThroughMs: number;
   private closed = false;
   private readonly metrics: BusMetrics;
   private readonly transactions: MemoryTransactionLog;
@@ -51,6 +70,12 @@ export class MemoryBus implements Bus {
     this.transactions = new MemoryTransactionLog(opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
     this.idMap = new MemoryIdMap(opts.retention.idMapPerEndpoint);
     this.localState = new LocalState(opts.stateFile);
+    const reserved = Number(this.localState.peek(RESERVE_NAMESPACE, RESERVE_KEY));
+    const originMs = Math.max(Date.now(), Number.isSafeInteger(reserved) ? reserved + 1 : 0);
+    this.origin = `${originMs}-0`;
+    // The first cursor is `${originMs}-1` or later: strictly after the origin.
+    this.lastCursorMs = originMs;
+    this.reservedThroughMs = originMs - 1;
   }
 
   publishOnce(event: CanonicalEvent, transaction: Transaction): Promise<PublishOnceResult> {
@@ -134,7 +159,19 @@ export class MemoryBus implements Bus {
     } else {
       this.lastCursorSeq++;
     }
+    if (this.lastCursorMs > this.reservedThroughMs) this.reserveCursors();
     return `${this.lastCursorMs}-${this.lastCursorSeq}`;
+  }
+
+  /** Notes in the state file that cursors of this run may reach RESERVE_MS past the current one (see RESERVE_KEY). */
+  private reserveCursors(): void {
+    this.reservedThroughMs = this.lastCursorMs + RESERVE_MS;
+    try {
+      this.localState.put(RESERVE_NAMESPACE, RESERVE_KEY, String(this.reservedThroughMs));
+    } catch (err) {
+      // Only a clock set back before the next start could then make an old cursor look like a new one.
+      this.opts.logger.warn({ err }, 'memory bus: could not note its cursor reservation in the state file');
+    }
   }
 
   private room(name: string): RoomStream {
@@ -213,7 +250,10 @@ export class MemoryBus implements Bus {
 
   async readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead> {
     const stream = this.streams.get(room);
-    return readAfter(stream?.entries ?? [], since, limit, stream?.trimmedThrough);
+    const read = readAfter(stream?.entries ?? [], since, limit, stream?.trimmedThrough);
+    // `since: null` (START_CURSOR) names no position, so nothing is known to be missed: no notice.
+    const beforeThisRun = since !== undefined && since !== START_CURSOR && compareCursors(since, this.origin) < 0;
+    return beforeThisRun ? { entries: read.entries, truncated: true } : read;
   }
 
   async *rooms(): AsyncIterable<string> {

@@ -137,6 +137,16 @@ export class LocalState {
     };
   }
 
+  /** One key's value, read at once (for a constructor, which cannot await a StateStore). */
+  peek(namespace: string, key: string): string | undefined {
+    return this.live(`${namespace}:${key}`)?.value;
+  }
+
+  /** Sets one key at once, written (and fsynced, with a file) before it returns; throws as a StateStore set rejects. */
+  put(namespace: string, key: string, value: string): void {
+    this.set(`${namespace}:${key}`, key, value, undefined);
+  }
+
   private set(fullKey: string, key: string, value: string, ttlMs: number | undefined): void {
     checkSizes(key, value);
     this.sweep();

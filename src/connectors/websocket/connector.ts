@@ -390,14 +390,16 @@ export class WebSocketConnector implements Connector {
    * A `since` as the outbound side takes it: undefined (from now), START_CURSOR for null (no
    * cursor yet: everything retained), or a cursor of the room's stream. A cursor after the
    * stream's newest event (the stream was reset, or the cursor is another deployment's) would
-   * silently wait for events that may never come after it: refused with cursor_ahead.
+   * silently wait for events that may never come after it: refused with cursor_ahead, unless the
+   * bus says what came after it is gone (a memory bus restarted since that cursor): then it is
+   * taken, and the replay answers cursor_expired.
    */
   private async checkSince(since: string | null | undefined, room: string): Promise<{ ok: true; cursor: Cursor | undefined } | { ok: false; code: ErrorCode; message: string }> {
     if (since === undefined) return { ok: true, cursor: undefined };
     if (since === null) return { ok: true, cursor: START_CURSOR };
     if (!isCursor(since)) return { ok: false, code: ErrorCode.BadCursor, message: 'since: must be a cursor as received in an event, joined or subscribed frame, or null' };
     const latest = await this.live.bus.latestCursor(room);
-    if (latest === undefined || compareCursors(since, latest) > 0) {
+    if ((latest === undefined || compareCursors(since, latest) > 0) && !(await this.live.bus.readStream(room, since, 1)).truncated) {
       return { ok: false, code: ErrorCode.CursorAhead, message: 'since: is after the newest event of the room (the stream was reset, or the cursor is from elsewhere): join without since, or with since null for everything retained' };
     }
     return { ok: true, cursor: since };
