@@ -17,7 +17,7 @@ import { busOptions } from '../websocket/harness.ts';
 /**
  * One bridge process for XMPP tests: a bus (MemoryBus unless given), the router over one bridge
  * linking the WS room `lobby` with the MUC lobby@<muc domain> of the test Prosody, the WebSocket
- * connector (tokens carol, dave, erin, frank, grace) and the XMPP connector as that Prosody's component.
+ * connector (tokens carol, dave, erin, frank, grace; display names: carol's Carol unless `displayNames` says otherwise) and the XMPP connector as that Prosody's component.
  */
 export interface XmppBridge {
   readonly bus: Bus;
@@ -35,13 +35,16 @@ export interface XmppBridge {
   stop(): Promise<void>;
 }
 
-export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService } = {}): Promise<XmppBridge> {
+export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService; displayNames?: Partial<Record<keyof XmppBridge['tokens'], string>> } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
   const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
   const config = ConfigSchema.parse({
     websocket: {
-      tokens: Object.entries(tokens).map(([name, token]) => ({ name, hash: hashToken(token), ...(name === 'carol' ? { displayName: 'Carol' } : {}) })),
+      tokens: Object.entries(tokens).map(([name, token]) => {
+        const displayName = opts.displayNames?.[name as keyof typeof tokens] ?? (name === 'carol' ? 'Carol' : undefined);
+        return { name, hash: hashToken(token), ...(displayName !== undefined ? { displayName } : {}) };
+      }),
       rateLimit: { perSecond: 1_000, burst: 1_000 },
     },
     xmpp: {

@@ -77,13 +77,24 @@ test('puppet nicks: the display name, cleaned and bounded; conflicts get a suffi
   assert.equal(puppetNick({ network: 'websocket', id: 'alice', name: '  A\u0000li\u200Bce\n\tL. ' }), 'Alice L.');
   assert.equal(puppetNick({ network: 'websocket', id: 'x', name: 'e\u0301' }), 'é'); // NFC
   assert.equal(puppetNick({ network: 'websocket', id: '\u0000', name: '\u0001' }), 'websocket');
-  const long = puppetNick({ network: 'websocket', id: 'x', name: '😀'.repeat(100) });
+  const long = puppetNick({ network: 'websocket', id: 'x', name: 'ж'.repeat(100) });
   assert.equal(Array.from(long).length, MAX_NICK_CHARS);
+  // What Prosody's MUC refuses (strict resourceprep on Unicode 3.2, checked against a real Prosody in
+  // nick-prep.test.ts) is left out: emoji, private use, U+FFFD, bidi controls, letters of the other direction.
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: 'Anna 🌸' }), 'Anna');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: '😀'.repeat(100) }), 'x', 'a name of emoji only: the id');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: '\uf8ff Apple \ufffd' }), 'Apple');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: 'Dana דנה' }), 'Dana');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: 'דנה Dana (tg)' }), 'דנה');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: '\u202eEvil' }), 'Evil');
+  assert.equal(puppetNick({ network: 'websocket', id: 'x', name: 'ℌello\u00a0Ⅻ' }), 'Hello XII', 'NFKC, as the server would make it');
   assert.equal(nickForAttempt('Alice', 'websocket', 0), 'Alice');
   assert.equal(nickForAttempt('Alice', 'websocket', 1), 'Alice (websocket)');
   assert.equal(nickForAttempt('Alice', 'websocket', 2), 'Alice (2)');
   assert.equal(nickForAttempt('Alice', 'websocket', 7), 'Alice (7)');
-  const bounded = nickForAttempt('😀'.repeat(MAX_NICK_CHARS), 'websocket', 3);
+  assert.equal(nickForAttempt('דנה', 'websocket', 1), 'websocket (1)', 'nothing may follow a right-to-left name');
+  assert.equal(nickForAttempt('דנה', 'websocket', 2), 'websocket (2)');
+  const bounded = nickForAttempt('ж'.repeat(MAX_NICK_CHARS), 'websocket', 3);
   assert.equal(Array.from(bounded).length, MAX_NICK_CHARS);
   assert.ok(bounded.endsWith(' (3)'));
   const nicks = new Set(Array.from({ length: 50 }, (_, i) => nickForAttempt('Alice', 'websocket', i)));

@@ -109,3 +109,24 @@ test('occupancy: a presence change (or an avatar) that comes while the join is o
   assert.equal(sent[2]!.getChild('show'), undefined);
   assert.equal(sent[2]!.getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), 'a'.repeat(40), 'the avatar hash stays on every presence');
 });
+
+test('occupancy: a nick the room refuses as malformed is tried again in its plainest form, once; a second refusal fails the join', async () => {
+  const sent: Element[] = [];
+  const occupancies = new Occupancies(async (el) => { sent.push(el); }, { joinTimeoutMs: 5_000, maxNickAttempts: 3 }, silentLogger);
+  const room = 'lobby@muc.example.org';
+  const puppet = 'mtproto.41@bridge.example.org/switchboard';
+  const malformed = (nick: string) => parsePresence(parse(`<presence type='error' from='${room}/${nick}' to='${puppet}'><error type='modify'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`));
+  const joined = occupancies.ensureJoined(room, puppet, 'Zoë ☕ Ω', 'mtproto');
+  assert.equal(sent[0]!.attrs['to'], `${room}/Zoë ☕ Ω`);
+  occupancies.onPresence(malformed('Zoë ☕ Ω'));
+  assert.equal(sent[1]!.attrs['to'], `${room}/Zoe`, 'ASCII letters, digits and a few marks are left');
+  occupancies.onPresence(parsePresence(parse(`<presence from='${room}/Zoe' to='${puppet}'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>`)));
+  assert.equal(await joined, 'Zoe');
+
+  const other = 'mtproto.42@bridge.example.org/switchboard';
+  const refused = occupancies.ensureJoined(room, other, '☕', 'mtproto');
+  occupancies.onPresence(parsePresence(parse(`<presence type='error' from='${room}/☕' to='${other}'><error type='modify'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`)));
+  assert.equal(sent.at(-1)!.attrs['to'], `${room}/mtproto`, 'nothing plain is left: the network\'s name');
+  occupancies.onPresence(parsePresence(parse(`<presence type='error' from='${room}/mtproto' to='${other}'><error type='modify'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`)));
+  await assert.rejects(refused, /jid-malformed/);
+});

@@ -57,7 +57,7 @@ test('property: arbitrary texts from WS (any code point, controls, emoji, RTL, s
     { weight: 2, arbitrary: fc.constantFrom('\u0000', '\u0007', '\u001b[1m', '\t', '\n', '\r\n', '\r', '\u0085', '\u2028', '\ufeff', '\ufffe', '\uffff', '\u{1fffe}', '\u202e', '\u200d') },
     { weight: 2, arbitrary: fc.constantFrom('*', '_', '~', '`', '```\n', '> ', '😀', '👩‍👩‍👧', '\u{10ffff}', 'e\u0301', 'שלום', '&', '<', ']]>') },
   );
-  const texts = fc.sample(fc.array(unit, { minLength: 1, maxLength: 12 }).map((a) => a.join('')).filter((s) => s.trim() !== '' && s.isWellFormed()), { numRuns: 40, seed });
+  const texts = fc.sample(fc.array(unit, { minLength: 1, maxLength: 12 }).map((a) => a.join('')).filter((s) => s.trim() !== '' && !/\p{Cs}/u.test(s)), { numRuns: 40, seed });
   for (const [i, text] of texts.entries()) {
     const since = alice.mark();
     const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });

@@ -1,6 +1,7 @@
 import type { Element } from '@xmpp/xml';
 import type { Logger } from '../../core/logger.ts';
 import { parseJid } from './address.ts';
+import { asciiNick } from './nick-prep.ts';
 import { nickForAttempt } from './puppets.ts';
 import { buildMucJoin, buildMucLeave, buildPresence, isSelfPresence, MucStatus, removalReason, type InboundPresence } from './stanza/presence.ts';
 import type { CanonicalPresenceState } from './stanza/presence.ts';
@@ -36,6 +37,8 @@ interface Occupancy {
   network: string;
   nick: string;
   attempt: number;
+  /** The room refused the base nick as malformed, so the attempts go on with its plainest form (asciiNick). */
+  plain: boolean;
   state: State;
   /** What our presence in the room says (show/status, XEP-0153 avatar hash): a join and every update carry all of it. */
   shown: Shown;
@@ -74,11 +77,12 @@ export class Occupancies {
     if (occ?.state === 'joined') return Promise.resolve(occ.nick);
     if (occ?.state === 'joining' && occ.joined) return occ.joined;
     if (!occ) {
-      occ = { room, realJid, baseNick, network, nick: baseNick, attempt: 0, state: 'out', shown: {} };
+      occ = { room, realJid, baseNick, network, nick: baseNick, attempt: 0, plain: false, state: 'out', shown: {} };
       this.byKey.set(key, occ);
     }
     occ.baseNick = baseNick;
     occ.attempt = 0;
+    occ.plain = false;
     return this.join(occ);
   }
 
@@ -136,6 +140,18 @@ export class Occupancies {
         occ.settle = undefined;
         if (settle) clearTimeout(settle.timer);
         this.log.info({ room, nick, next: nickForAttempt(occ.baseNick, occ.network, occ.attempt) }, 'nick taken in room; trying the next');
+        this.join(occ).then((n) => settle?.resolve(n), (err: Error) => settle?.reject(err));
+        return true;
+      }
+      if (p.errorCondition === 'jid-malformed' && !occ.plain) {
+        // A server whose rules are stricter than those puppetNick keeps (nick-prep.ts): the plainest form of the nick.
+        occ.plain = true;
+        occ.baseNick = asciiNick(occ.baseNick) || occ.network;
+        occ.attempt = 0;
+        const settle = occ.settle;
+        occ.settle = undefined;
+        if (settle) clearTimeout(settle.timer);
+        this.log.info({ room, nick, next: occ.baseNick }, 'room refused the nick as malformed; trying its plainest form');
         this.join(occ).then((n) => settle?.resolve(n), (err: Error) => settle?.reject(err));
         return true;
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import jid from '@xmpp/jid';
+import { acceptedNick, isRightToLeft } from './nick-prep.ts';
 
 /**
  * Puppets: every remote person appears on XMPP as a JID on the component's domain, derived from
@@ -122,26 +123,24 @@ export function parsePuppetJid(address: string, domain: string): PuppetAddress |
 /** MUC nicks are resourceparts (RFC 7622 OpaqueString): no controls, not empty, at most 1023 bytes. We keep them short. */
 export const MAX_NICK_CHARS = 64;
 
-/** The puppet's MUC nick: its display name, cleaned (NFC, no control characters, collapsed spaces, bounded). */
+/**
+ * The puppet's MUC nick: its display name as a strict resourceprep accepts it (nick-prep.ts: what
+ * Prosody and ejabberd refuse, such as emoji, is left out), else its id, else its network.
+ */
 export function puppetNick(sender: PuppetSender): string {
-  const clean = (s: string | undefined): string => (s ?? '')
-    .normalize('NFC')
-    .replace(/\s+/gu, ' ')
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
-    .trim();
-  let nick = clean(sender.name);
-  if (nick.length === 0) nick = clean(sender.id);
-  if (nick.length === 0) nick = sender.network;
-  const chars = Array.from(nick);
-  return chars.length > MAX_NICK_CHARS ? chars.slice(0, MAX_NICK_CHARS).join('').trimEnd() : nick;
+  const clean = (s: string | undefined): string => acceptedNick((s ?? '').replace(/\p{White_Space}+/gu, ' ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ''), MAX_NICK_CHARS);
+  return clean(sender.name) || clean(sender.id) || sender.network;
 }
 
 /**
  * The nick to try after `attempt` conflicts (XEP-0045 409): the base, then "base (network)",
- * then "base (2)", "base (3)", ... Never fails: a puppet always finds a nick.
+ * then "base (2)", "base (3)", ... Never fails: a puppet always finds a nick. A right-to-left base
+ * can take no suffix (nothing may follow its last right-to-left letter: nick-prep.ts), so its
+ * later attempts are the network's name with the number.
  */
 export function nickForAttempt(base: string, network: string, attempt: number): string {
   if (attempt <= 0) return base;
+  if (isRightToLeft(base)) return `${network} (${attempt})`;
   const suffix = attempt === 1 ? ` (${network})` : ` (${attempt})`;
   const chars = Array.from(base);
   const room = MAX_NICK_CHARS - Array.from(suffix).length;
