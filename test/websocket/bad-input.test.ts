@@ -107,6 +107,41 @@ describe('websocket: bad input gets its documented error, changes nothing, and o
     await mallory.request({ type: 'leave', room: 'lobby' });
   });
 
+  test('every problem inside event is invalid_event with the room (a missing or mistyped kind, __proto__ at any depth); a frame-level __proto__ is bad_frame', async () => {
+    const joined = await mallory.request({ type: 'join', room: 'lobby' });
+    assert.equal(joined.type, 'joined');
+    const send = (ref: string, event: string) => `{"type":"send","ref":"${ref}","room":"lobby","event":${event}}`;
+    const cases: [string, string, RegExp][] = [
+      ['e23', send('e23', '{"text":"no kind"}'), /^event\.kind: must be one of message, /],
+      ['e24', send('e24', '{"kind":7,"text":"x"}'), /^event\.kind: must be one of /],
+      ['e25', send('e25', `{"kind":"${'m'.repeat(40)}","text":"x"}`), /^event\.kind: must be one of /],
+      ['e26', send('e26', '{"kind":"message","text":"x","__proto__":{"a":1}}'), /^event: unknown field "__proto__"$/],
+      // The same key spelled with a JSON escape is the same key once parsed.
+      ['e27', send('e27', '{"kind":"message","text":"x","\\u005f_proto__":{"a":1}}'), /^event: unknown field "__proto__"$/],
+      ['e28', send('e28', '{"kind":"message","text":"xy","spans":[{"type":"bold","offset":0,"length":1,"__proto__":{}}]}'), /^event\.spans\.0: unknown field "__proto__"$/],
+      ['e29', send('e29', '{"kind":"message","text":"x","colour":"red"}'), /^event: unknown field "colour"$/],
+    ];
+    for (const [ref, text, pattern] of cases) {
+      mallory.send(text);
+      const reply = await mallory.next((f) => f.ref === ref);
+      assert.deepEqual({ type: reply.type, code: reply['code'], room: reply['room'] }, { type: 'error', code: 'invalid_event', room: 'lobby' }, text);
+      assert.match(String(reply['message']), pattern, JSON.stringify(reply));
+    }
+    // The frame itself: bad_frame, the message naming the field without an empty path before it.
+    for (const [ref, text, message] of [
+      ['f1', '{"type":"ping","ref":"f1","__proto__":{"a":1}}', 'unknown field "__proto__"'],
+      ['f2', '{"type":"send","ref":"f2","room":"lobby","__proto__":{},"event":{"kind":"message","text":"x"}}', 'unknown field "__proto__"'],
+      ['f3', '{"type":"send","ref":"f3","room":"lobby","event":"hello"}', 'event: must be an object'],
+      ['f4', '{"type":"send","ref":"f4","room":"lobby","event":[]}', 'event: must be an object'],
+    ] as const) {
+      mallory.send(text);
+      const reply = await mallory.next((f) => f.ref === ref);
+      assert.deepEqual({ type: reply.type, code: reply['code'], message: reply['message'] }, { type: 'error', code: 'bad_frame', message }, text);
+    }
+    await unchangedAndStillServed();
+    await mallory.request({ type: 'leave', room: 'lobby' });
+  });
+
   test('an oversize frame closes that connection with 1009; others are unaffected', async () => {
     const big = await connectClient(bridge.url, bridge.tokens.carol);
     big.send({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'x'.repeat(bridge.config.maxPayloadBytes + 1) } });

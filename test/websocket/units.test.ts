@@ -47,8 +47,9 @@ describe('websocket rate limit bucket', () => {
 });
 
 describe('websocket client frames', () => {
-  test('valid frames parse', () => {
+  test('valid frames parse (what is inside a send\'s event is the event\'s business: buildEvent)', () => {
     for (const frame of [
+      { type: 'send', room: 'lobby', event: { text: 'no kind' } },
       { type: 'join', room: 'lobby' }, { type: 'join', room: 'lobby', since: '1-0', ref: 'r' },
       { type: 'leave', room: 'lobby' }, { type: 'send', room: 'lobby', event: { kind: 'message', text: 'x' } },
       { type: 'subscribe', room: 'lobby' }, { type: 'unsubscribe', room: 'lobby' }, { type: 'ping' },
@@ -68,7 +69,8 @@ describe('websocket client frames', () => {
       ['{"type":"join","ref":"c","room":""}', 'bad_frame', 'c'],
       ['{"type":"join","ref":"d","room":"x","extra":1}', 'bad_frame', 'd'],
       ['{"type":"send","ref":"e","room":"x"}', 'bad_frame', 'e'],
-      ['{"type":"send","room":"x","event":{"text":"no kind"}}', 'bad_frame', undefined],
+      ['{"type":"send","room":"x","event":"no object"}', 'bad_frame', undefined],
+      ['{"type":"ping","ref":"f","__proto__":{}}', 'bad_frame', 'f'],
       [`{"type":"ping","ref":"${'r'.repeat(65)}"}`, 'bad_frame', undefined],
     ];
     for (const [text, code, ref] of cases) {

@@ -3,8 +3,6 @@ import { formatIssue, validateEvent, type CanonicalEvent, type EventKind } from 
 import { newEventId } from '../../core/ids.ts';
 import type { Bus } from '../../bus/types.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { z } from 'zod';
-import type { SendFrame } from './frames.ts';
 import { CloseCode, type Session } from './session.ts';
 import type { WsMetrics } from './metrics.ts';
 
@@ -26,11 +24,12 @@ export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; mes
  * `originEndpoint` is the endpoint the event comes from: the WS room for a bridge room; for a
  * direct chat the token's own name (its party in the chat: the router checks it).
  */
-export function buildEvent(input: z.infer<typeof SendFrame>['event'], session: Session, originEndpoint: string, room: string, now = Date.now()): BuildResult {
+export function buildEvent(input: Readonly<Record<string, unknown>>, session: Session, originEndpoint: string, room: string, now = Date.now()): BuildResult {
   for (const field of SERVER_FIELDS) {
-    if (field in input) return { ok: false, message: `event.${field}: set by the server, must not be sent` };
+    if (Object.hasOwn(input, field)) return { ok: false, message: `event.${field}: set by the server, must not be sent` };
   }
-  if (!(SENDABLE_KINDS as readonly string[]).includes(input.kind)) {
+  const kind = input['kind'];
+  if (typeof kind !== 'string' || !(SENDABLE_KINDS as readonly string[]).includes(kind)) {
     return { ok: false, message: `event.kind: must be one of ${SENDABLE_KINDS.join(', ')}` };
   }
   const candidate = {
