@@ -6,6 +6,7 @@ import { checkCommand, CHECK_HELP } from './cli/check.ts';
 import { tokenCommand, TOKEN_HELP } from './cli/token.ts';
 import { keygenCommand, KEYGEN_HELP } from './cli/keygen.ts';
 import { mtprotoCodeCommand, MTPROTO_CODE_HELP } from './cli/mtproto-code.ts';
+import { mtprotoKeyCommand, MTPROTO_KEY_HELP } from './cli/mtproto-key.ts';
 
 const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
 
@@ -21,6 +22,8 @@ Commands:
   token   --mtproto-bot ID --name NAME
                                make an MTProto bot token; prints it once and its account entry
   mtproto-code --phone NUMBER  show the login code waiting for a person's MTProto login
+  mtproto-key [--config FILE | --key PEMFILE]
+                               print the server key's fingerprint, modulus, exponent and PEM for clients
 
 --config defaults to $SWITCHBOARD_CONFIG, else ./config.yaml. \`switchboard <command> --help\` for more.
 
@@ -40,6 +43,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[], io: Io) => Promi
   token: { run: tokenCommand, help: TOKEN_HELP },
   keygen: { run: keygenCommand, help: KEYGEN_HELP },
   'mtproto-code': { run: mtprotoCodeCommand, help: MTPROTO_CODE_HELP },
+  'mtproto-key': { run: mtprotoKeyCommand, help: MTPROTO_KEY_HELP },
 };
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {

@@ -45,3 +45,9 @@ export function parseOptions<O extends Options>(args: readonly string[], options
 export function configPath(value: unknown): string {
   return typeof value === 'string' ? value : process.env['SWITCHBOARD_CONFIG'] ?? 'config.yaml';
 }
+
+/** "Label:" then the value, the values in one column at least one space after the longest label (12 columns at least). */
+export function labelled(rows: readonly { label: string; value: string }[], minWidth = 12): string[] {
+  const width = Math.max(minWidth, ...rows.map((r) => r.label.length + 2));
+  return rows.map(({ label, value }) => `${`${label}:`.padEnd(width)}${value}`);
+}

@@ -1,7 +1,9 @@
-import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeServerKey } from '../connectors/mtproto/keygen.ts';
 import { writeKekFile } from '../connectors/mtproto/store/kek-config.ts';
+import { publicKeyValues } from '../connectors/mtproto/key-values.ts';
+import { keyValueLines } from './mtproto-key.ts';
 import { ExitCode, UsageError, parseOptions, type Io } from './args.ts';
 
 const DEFAULT_OUT = './data/mtproto-rsa.pem';
@@ -11,7 +13,8 @@ export const KEYGEN_HELP = `Usage: switchboard keygen [--out FILE] [--kek KEKFIL
        switchboard keygen --kek-only [--out FILE] [--kek KEKFILE]
 
 Generates the MTProto server's 2048-bit RSA key: FILE (private, mode 0600; default ${DEFAULT_OUT})
-and FILE.pub (public, for client configuration), and prints the fingerprint clients pin.
+and FILE.pub (public, for client configuration), and prints what clients pin: the fingerprint
+(hex and signed decimal), modulus, exponent and PEM (as switchboard mtproto-key does).
 Refuses to replace an existing key unless --force: a new key breaks every client that pinned the old one.
 A refusal writes nothing at all.
 
@@ -68,9 +71,8 @@ export async function keygenCommand(args: readonly string[], io: Io): Promise<Ex
   }
 
   mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
-  let fingerprint: string;
   try {
-    fingerprint = writeServerKey(out, { overwrite: force });
+    writeServerKey(out, { overwrite: force });
   } catch (err) {
     // Created between the check above and now (another keygen): still refused.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
@@ -80,8 +82,8 @@ export async function keygenCommand(args: readonly string[], io: Io): Promise<Ex
     throw err;
   }
   writeKek(kekFile, io);
-  io.out(`MTProto RSA key written to ${out} (public key: ${out}.pub)`);
-  io.out(`fingerprint: ${fingerprint}`);
+  io.out(`MTProto RSA key written to ${out} (public key: ${out}.pub); what clients need (again: switchboard mtproto-key --key ${out}.pub):`);
+  for (const line of keyValueLines(publicKeyValues(readFileSync(`${out}.pub`, 'utf8')))) io.out(line);
   io.out('Set mtproto.rsaKeyFile (and mtproto.keyEncryptionKeyFile, if not the default) to these paths and mtproto.enabled: true in config.yaml.');
   return ExitCode.Ok;
 }

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -77,7 +78,7 @@ test('an unknown command is a usage error (2) naming it, also one named like a p
 test('every command that reads the config: a missing or invalid one is exit 1 with file:line: field: message, no stack', async () => {
   const tree = makeConfigTree('http:\n  port: nope\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
   try {
-    const commands: string[][] = [['check'], ['start'], ['mtproto-code', '--phone', '+1 555 0100']];
+    const commands: string[][] = [['check'], ['start'], ['mtproto-code', '--phone', '+1 555 0100'], ['mtproto-key']];
     for (const command of commands) {
       const missing = await runInProcess([...command, '--config', '/nonexistent/sb.yaml']);
       assert.equal(missing.code, 1, `${command[0]}: ${missing.stderr}`);
@@ -134,7 +135,7 @@ describe('switchboard check: keys and demo tokens; keygen; usage', () => {
       const keyFile = join(tree.dir, 'keys', 'rsa.pem');
       const made = await runInProcess(['keygen', '--out', keyFile]);
       assert.equal(made.code, 0, made.stderr);
-      const fingerprint = made.stdout.match(/fingerprint: ([0-9a-f]{16})/)?.[1];
+      const fingerprint = made.stdout.match(/fingerprint \(hex\): +([0-9a-f]{16})$/m)?.[1];
       assert.equal(fingerprint, loadServerRsaKey(readFileSync(keyFile, 'utf8')).fingerprintHex);
       assert.equal((await runInProcess(['check', '--config', tree.configFile])).code, 0);
 
@@ -146,6 +147,75 @@ describe('switchboard check: keys and demo tokens; keygen; usage', () => {
       const bad = await runInProcess(['check', '--config', tree.configFile]);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /mtproto\.rsaKeyFile: .* is not a usable MTProto key/);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('keygen and mtproto-key print what clients pin, matching the key as node:crypto reads it', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  rsaKeyFile: ./keys/rsa.pem\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const keyFile = join(tree.dir, 'keys', 'rsa.pem');
+      // Independently of the bridge's code: n and e from node:crypto's JWK export of FILE.pub, the
+      // fingerprint as Telegram defines it (SHA1 of TL rsa_public_key n:bytes e:bytes, its last 8
+      // bytes little-endian), signed as gramjs keys its table.
+      const expected = (): Record<string, string> => {
+        const pub = readFileSync(`${keyFile}.pub`, 'utf8');
+        const jwk = createPublicKey(pub).export({ format: 'jwk' });
+        const n = Buffer.from(String(jwk.n), 'base64url');
+        const e = Buffer.from(String(jwk.e), 'base64url');
+        const tlBytes = (b: Buffer) => {
+          const head = b.length <= 253 ? Buffer.from([b.length]) : Buffer.from([254, b.length & 0xff, (b.length >> 8) & 0xff, b.length >> 16]);
+          const body = Buffer.concat([head, b]);
+          return Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+        };
+        const sha = createHash('sha1').update(tlBytes(n)).update(tlBytes(e)).digest();
+        return {
+          'fingerprint (hex)': sha.readBigUInt64LE(12).toString(16).padStart(16, '0'),
+          'fingerprint (signed decimal)': sha.readBigInt64LE(12).toString(),
+          'modulus (decimal)': BigInt(`0x${n.toString('hex')}`).toString(),
+          'modulus (hex)': n.toString('hex'),
+          exponent: `${BigInt(`0x${e.toString('hex')}`)} (hex ${BigInt(`0x${e.toString('hex')}`).toString(16)})`,
+          pem: pub.trimEnd(),
+        };
+      };
+      const printed = (stdout: string): Record<string, string> => {
+        const values: Record<string, string> = {};
+        for (const m of stdout.matchAll(/^ {2}(fingerprint \(hex\)|fingerprint \(signed decimal\)|modulus \(decimal\)|modulus \(hex\)|exponent): +(\S.*)$/gm)) values[m[1] ?? ''] = m[2] ?? '';
+        values['pem'] = /-----BEGIN RSA PUBLIC KEY-----\n[^]*?-----END RSA PUBLIC KEY-----/.exec(stdout)?.[0] ?? '';
+        return values;
+      };
+
+      const made = await runInProcess(['keygen', '--out', keyFile]);
+      assert.equal(made.code, 0, made.stderr);
+      const want = expected();
+      assert.match(want['fingerprint (signed decimal)'] ?? '', /^-?\d+$/);
+      assert.equal(want['modulus (hex)']?.length, 512);
+      assert.deepEqual(printed(made.stdout), want, 'keygen prints every value');
+      assert.equal(want['fingerprint (hex)'], loadServerRsaKey(readFileSync(keyFile, 'utf8')).fingerprintHex, 'the fingerprint the server offers');
+
+      // For an existing key: the config's mtproto.rsaKeyFile (as an operator runs it), the private key, its .pub.
+      const fromConfig = await runCli(['mtproto-key', '--config', tree.configFile]);
+      assert.equal(fromConfig.code, 0, fromConfig.stderr);
+      assert.match(fromConfig.stdout, /^MTProto server key .*keys\/rsa\.pem$/m);
+      assert.deepEqual(printed(fromConfig.stdout), want);
+      for (const file of [keyFile, `${keyFile}.pub`]) {
+        const r = await runInProcess(['mtproto-key', '--key', file]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(printed(r.stdout), want, file);
+      }
+
+      assert.equal((await runInProcess(['mtproto-key', '--key', keyFile, '--config', tree.configFile])).code, 2);
+      const missing = await runInProcess(['mtproto-key', '--key', join(tree.dir, 'nope.pem')]);
+      assert.equal(missing.code, 3);
+      assert.match(missing.stderr, /cannot read .*nope\.pem \(ENOENT\)/);
+      const notKey = await runInProcess(['mtproto-key', '--key', tree.configFile]);
+      assert.equal(notKey.code, 3);
+      assert.match(notKey.stderr, /is not an RSA key/);
+      tree.write('keys/rsa.pem', 'not a key');
+      const bad = await runInProcess(['mtproto-key', '--config', tree.configFile]);
+      assert.equal(bad.code, 1, 'the config\'s key file is checked as check does');
+      assert.match(bad.stderr, /config\.yaml:3: mtproto\.rsaKeyFile: .* is not a usable MTProto key/);
     } finally {
       tree.cleanup();
     }
