@@ -68,6 +68,9 @@ describe('websocket: bad input gets its documented error, changes nothing, and o
   test('an unknown field is bad_frame naming it', () => expectError({ type: 'join', room: 'lobby', sinse: '1-0' }, 'bad_frame', /sinse/));
   test('a ref over 64 chars is bad_frame', () => expectError({ type: 'ping', ref: 'x'.repeat(65) }, 'bad_frame', /ref/));
   test('an unknown room is unknown_room', () => expectError({ type: 'join', room: 'nowhere' }, 'unknown_room'));
+  test('a room field over 256 characters is bad_frame, also for a direct chat', () => expectError({ type: 'join', room: `@xmpp:${'a'.repeat(251)}` }, 'bad_frame', /^room: Too big/));
+  test('a direct chat address too long for a room key (both parties over 256) is unknown_room', () =>
+    expectError({ type: 'send', room: `@xmpp:${'a'.repeat(250)}`, event: { kind: 'message', text: 'x' } }, 'unknown_room', /too long for a room key/));
   test('sending to a room not joined is not_joined', () => expectError({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'sneaky' } }, 'not_joined'));
   test('leaving a room not joined is not_joined', () => expectError({ type: 'leave', room: 'lobby' }, 'not_joined'));
   test('subscribe from a client token is forbidden', () => expectError({ type: 'subscribe', room: 'lobby' }, 'forbidden', /bot/));
