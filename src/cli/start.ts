@@ -2,7 +2,7 @@ import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { App } from '../app.ts';
 import { configuredDemoTokens } from './demo-tokens.ts';
 import { loadAndVerify, printConfigError } from './check.ts';
-import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
+import { ExitCode, configPath, labelled, parseOptions, type Io } from './args.ts';
 
 export const START_HELP = `Usage: switchboard start [--config FILE]
 
@@ -18,10 +18,13 @@ function banner(app: App, io: Io, config: Awaited<ReturnType<typeof loadAndVerif
   const { config: c } = config;
   io.out('');
   io.out(`Switchboard is running (instance ${app.instanceId}, bus: ${app.bus.driver}${app.bus.durable ? '' : ' - NOT durable'})`);
-  for (const { label, value } of app.listings()) io.out(`  ${`${label}:`.padEnd(12)}${value}`);
-  io.out(`  Health:     ${app.httpUrl}/healthz`);
-  if (c.http.metrics) io.out(`  Metrics:    ${app.httpUrl}/metrics`);
-  io.out(`  Rooms:      ${config.bridges.map((b) => b.room).join(', ') || '(none: add a file to bridges/)'}`);
+  const rows: { label: string; value: string }[] = [
+    ...app.listings(),
+    { label: 'Health', value: `${app.httpUrl}/healthz` },
+    ...(c.http.metrics ? [{ label: 'Metrics', value: `${app.httpUrl}/metrics` }] : []),
+    { label: 'Rooms', value: config.bridges.map((b) => b.room).join(', ') || '(none: add a file to bridges/)' },
+  ];
+  for (const line of labelled(rows)) io.out(`  ${line}`);
   const demos = configuredDemoTokens(c);
   if (demos.length > 0) {
     io.out('');

@@ -56,7 +56,7 @@ export class MtprotoConnector implements Connector {
   private egress: Stoppable | undefined;
   private following: Stoppable | undefined;
   private scheduler: Stoppable | undefined;
-  private listening: { port: number; fingerprint: string } | undefined;
+  private listening: { port: number; fingerprint: string; fingerprintSigned: string } | undefined;
   private closing: Promise<void> | undefined;
   private wsUrl = '';
 
@@ -124,7 +124,7 @@ export class MtprotoConnector implements Connector {
       const { port } = await server.start();
       this.server = server;
       this.chat = chat;
-      this.listening = { port, fingerprint: key.key.fingerprintHex };
+      this.listening = { port, fingerprint: key.key.fingerprintHex, fingerprintSigned: BigInt.asIntN(64, key.key.fingerprint).toString() };
       const live = server;
       ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => live.handleUpgrade(req, socket, head));
       const files = chat.fileRoute;
@@ -175,7 +175,7 @@ export class MtprotoConnector implements Connector {
     if (!this.listening) return [];
     return [
       { label: 'MTProto', value: `${this.loaded.config.mtproto.host}:${this.listening.port} (TCP) and ${this.wsUrl}` },
-      { label: 'MTProto key', value: `RSA key fingerprint ${this.listening.fingerprint}` },
+      { label: 'MTProto key', value: `RSA key fingerprint ${this.listening.fingerprint} (signed decimal ${this.listening.fingerprintSigned}; modulus and PEM: switchboard mtproto-key)` },
     ];
   }
 }
