@@ -78,6 +78,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
   const instanceId = `${config.instance.id ?? hostname()}-${process.pid}`;
   const startedAt = Date.now();
   const log = logger.child({ instance: instanceId });
+  for (const warning of loaded.warnings) log.warn({ file: warning.file, line: warning.line, field: warning.path }, `config: ${warning.path}: ${warning.message}`);
 
   // Undo stack for a failed start.
   const started: (() => Promise<void>)[] = [];

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { ConfigSchema, type Config } from './schema.ts';
+import { ConfigSchema, RETIRED_SETTINGS, type Config } from './schema.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
@@ -24,6 +24,8 @@ export interface LoadedConfig {
   readonly mappings: Mappings;
   /** The parsed config.yaml, so later checks (the RSA key file) can name a line too. */
   readonly configSource?: YamlSource;
+  /** What loads but deserves the operator's attention (a retired setting still set), as file:line: field: message. */
+  readonly warnings: readonly ConfigIssue[];
 }
 
 export interface LoadOptions {
@@ -43,6 +45,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   const parsed = await readYamlFile(configFile, env);
   if (!parsed.ok) throw new ConfigError(parsed.issues);
+  const warnings = dropRetiredSettings(parsed.value, parsed.source);
   const checked = validateWith(ConfigSchema, parsed.value, parsed.source);
   if (!checked.ok) throw new ConfigError(checked.issues);
   const config = checked.data;
@@ -55,7 +58,25 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   if (issues.length > 0) throw new ConfigError(issues);
 
-  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source };
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings };
+}
+
+/** Deletes every retired setting (RETIRED_SETTINGS) from the parsed file, and says where each was. */
+function dropRetiredSettings(value: unknown, source: YamlSource): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  for (const { path, why } of RETIRED_SETTINGS) {
+    let holder: unknown = value;
+    for (const key of path.slice(0, -1)) holder = isRecord(holder) ? holder[key] : undefined;
+    const last = path[path.length - 1];
+    if (last === undefined || !isRecord(holder) || !Object.hasOwn(holder, last)) continue;
+    delete holder[last];
+    warnings.push({ file: source.file, line: lineAt(source, path, true), path: path.join('.'), message: why });
+  }
+  return warnings;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Token names and hashes are unique; the rooms a token names exist (when the bridges loaded cleanly). */

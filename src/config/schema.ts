@@ -78,6 +78,15 @@ const MtprotoAccountsSchema = z.array(MtprotoAccountSchema).max(100_000).default
   });
 });
 
+/**
+ * Settings that were removed but that an older config.yaml may still set: such a file keeps
+ * loading, the key is dropped before validation (the schema stays strict for everything else, so a
+ * typo is still an error), and the loader reports it as a warning (file:line) saying why.
+ */
+export const RETIRED_SETTINGS: readonly { readonly path: readonly string[]; readonly why: string }[] = [
+  { path: ['websocket', 'helloTimeoutMs'], why: 'ignored: no longer a setting (nothing ever read it: the server sends hello, clients send none); delete it' },
+];
+
 export const ConfigSchema = z.object({
   instance: z.object({
     /** Name of this instance (default: the hostname); the app appends the pid, so every process names its consumers and leases uniquely. */
@@ -162,8 +171,6 @@ export const ConfigSchema = z.object({
       perSecond: z.number().min(1).max(100_000).default(100),
       burst: z.number().int().min(1).max(1_000_000).default(500),
     }).strict().prefault({}),
-    /** How long a new connection may take to authenticate with hello, in ms. */
-    helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     /** Whether tokens (client and bot) may chat directly with people on any network (WS rooms `@<network>:<id>`). */
     directMessages: z.boolean().default(true),
     tokens: z.array(TokenSchema).default([]),

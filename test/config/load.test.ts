@@ -55,6 +55,31 @@ describe('loadConfig: valid files', () => {
   });
 });
 
+describe('loadConfig: retired settings', () => {
+  test('websocket.helloTimeoutMs (never read) still loads, is dropped from the config, and is reported as a warning with its line', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\nwebsocket:\n  path: /ws\n  helloTimeoutMs: 5000\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      assert.equal(Object.hasOwn(loaded.config.websocket, 'helloTimeoutMs'), false);
+      assert.deepEqual(loaded.warnings.map((w) => [w.line, w.path]), [[4, 'websocket.helloTimeoutMs']]);
+      assert.match(loaded.warnings[0]?.message ?? '', /ignored/);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('without retired settings there is no warning; an unknown key is still an error', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+    try {
+      assert.deepEqual((await loadConfig(tree.configFile, { env: {} })).warnings, []);
+    } finally {
+      tree.cleanup();
+    }
+    const issue = only(await issuesOf('websocket:\n  helloTimeout: 5000\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE }));
+    assert.equal(issue.path, 'websocket.helloTimeout');
+  });
+});
+
 describe('loadConfig: malformed bridge files name file, line and field', () => {
   test('bad YAML syntax', async () => {
     const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: [unclosed\n' }));
