@@ -6,6 +6,7 @@ export const NS = {
   ping: 'urn:xmpp:ping',
   muc: 'http://jabber.org/protocol/muc',
   mucUser: 'http://jabber.org/protocol/muc#user',
+  mucOwner: 'http://jabber.org/protocol/muc#owner',
   sid: 'urn:xmpp:sid:0',
   delay: 'urn:xmpp:delay',
   correction: 'urn:xmpp:message-correct:0',

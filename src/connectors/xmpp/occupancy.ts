@@ -1,4 +1,6 @@
-import type { Element } from '@xmpp/xml';
+import { randomBytes } from 'node:crypto';
+import xml, { type Element } from '@xmpp/xml';
+import { NS } from './ns.ts';
 import type { Logger } from '../../core/logger.ts';
 import { parseJid } from './address.ts';
 import { asciiNick } from './nick-prep.ts';
@@ -109,6 +111,20 @@ export class Occupancies {
     settle.reject(new JoinError(occ.room, condition));
   }
 
+  /**
+   * Our join created the room (XEP-0045 201: it did not exist). The server keeps a new room locked
+   * until its owner configures it (§10.1; Prosody: up to 300 s, and everyone else who tries to
+   * join gets item-not-found meanwhile), so we accept its default configuration at once (an
+   * instant room, §10.1.2), as a person's client would. Sent before anything else of ours on the
+   * stream, so the room is open for the joins and messages that follow.
+   */
+  private unlockCreatedRoom(occ: Occupancy): void {
+    this.log.warn({ room: occ.room }, 'the linked room did not exist: our join created it, with the server\'s default configuration (create and configure linked rooms beforehand to choose it)');
+    const form = xml('iq', { type: 'set', from: occ.realJid, to: occ.room, id: `sb-instant-${randomBytes(6).toString('base64url')}` },
+      xml('query', { xmlns: NS.mucOwner }, xml('x', { xmlns: NS.dataForms, type: 'submit' })));
+    this.send(form).catch((err: Error) => this.log.warn({ room: occ.room, err: err.message }, 'the created room could not be unlocked; it stays locked until the server gives up on it'));
+  }
+
   private succeed(occ: Occupancy, nick: string): void {
     occ.nick = nick;
     occ.state = 'joined';
@@ -161,6 +177,7 @@ export class Occupancies {
     }
     if (!isSelfPresence(p)) return true;
     if (p.type === 'available') {
+      if (p.muc?.codes.includes(MucStatus.RoomCreated) && occ.state === 'joining') this.unlockCreatedRoom(occ);
       // 210: the room assigned or changed our nick; the self-presence's resource is authoritative.
       this.succeed(occ, nick);
       return true;
