@@ -67,6 +67,19 @@ test('component link: a wrong secret gives one clear error and no reconnect loop
   assert.equal(componentHandshakes(prosody.log()), 1);
 });
 
+test('component link: a domain the server does not serve gives one clear error (host-unknown) and no reconnect loop', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  // Prosody opens the stream without an id for a domain it has no component for, then sends <host-unknown/>.
+  const tl = makeLink(prosody, { domain: `other.${prosody.componentDomain}` });
+  t.after(() => tl.link.stop());
+  tl.link.start();
+  await assert.rejects(tl.link.whenOnline(), (err: unknown) => err instanceof ComponentLinkError && err.code === 'host_unknown' && /does not know component/.test(err.message));
+  await tl.link.finished;
+  assert.equal(tl.link.status, 'failed');
+  assert.deepEqual(tl.statuses, ['connecting', 'failed']);
+});
+
 test('component link: a second link for the same domain gets conflict once and stops; the first stays online', async (t) => {
   const prosody = await startProsody();
   t.after(() => prosody.destroy());

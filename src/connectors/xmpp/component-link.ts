@@ -63,6 +63,8 @@ export interface ComponentLinkOptions {
 
 /** Conditions after which reconnecting cannot help: one clear error and a stop. */
 const FATAL_CONDITIONS = new Set(['not-authorized', 'conflict', 'host-unknown']);
+/** How long a stream opened without an id may take to say why (its stream error) before it is a plain failure. */
+const NO_ID_GRACE_MS = 2_000;
 
 export type LinkErrorCode = 'not_authorized' | 'conflict' | 'host_unknown';
 
@@ -429,10 +431,12 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
       this.lossReason = undefined;
       let settled = false;
       let streamError: StreamError | undefined;
+      let noIdGrace: NodeJS.Timeout | undefined;
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(noIdGrace);
         this.abortConnect = undefined;
         this.dropEntity(entity);
         reject(streamError ?? err);
@@ -446,7 +450,13 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
       });
       entity.on('open', (header) => {
         const id = header.attrs['id'];
-        if (!id) { fail(new Error('the server opened the stream without an id')); return; }
+        if (!id) {
+          // A server refusing the domain (Prosody: no component of that name) opens the stream
+          // without an id and then sends its reason, host-unknown: wait for that briefly, so the
+          // failure is the fatal one it is, not a retried "no id".
+          noIdGrace = setTimeout(() => fail(new Error('the server opened the stream without an id')), NO_ID_GRACE_MS);
+          return;
+        }
         entity.authenticate(id, this.opts.secret).catch((err: Error) => fail(err));
       });
       entity.on('online', () => {
