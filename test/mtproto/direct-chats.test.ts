@@ -105,3 +105,9 @@ test('a malformed stored set is taken as empty and said loudly', async () => {
   assert.deepEqual(await setup({ state, logger }).directs.keysOf(BOB), []);
   assert.equal(lines.filter((l) => l.includes('malformed')).length, 2, lines.join('\n'));
 });
+
+test('a person of another network named past 64 units is shown with the name cut before a character that would not fit whole', async () => {
+  const { people } = setup();
+  const id = await people.senderIdOf({ network: 'websocket', id: 'long', name: `${'a'.repeat(63)}😀 and more` });
+  assert.equal((await people.puppet(id))?.name, 'a'.repeat(63));
+});

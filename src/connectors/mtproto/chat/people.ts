@@ -12,6 +12,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { TargetIdentity } from '../../../mapper/types.ts';
 import type { Account, Directory } from './directory.ts';
 import type { MentionResolver } from './entities.ts';
+import { clip } from '../../../core/text.ts';
 
 export const PUPPET_ID_BASE = 2n ** 39n;
 const PUPPET_CACHE = 10_000;
@@ -105,7 +106,7 @@ export class People implements MentionResolver {
     const key = identity?.key ?? this.keyOf(actor);
     const id = puppetIdOf(key);
     const linked = this.#links.get(`${actor.network}:${actor.id}`);
-    const name = (identity?.displayName ?? linked?.displayName ?? actor.name ?? actor.id).slice(0, 64) || actor.id.slice(0, 64);
+    const name = clip(identity?.displayName ?? linked?.displayName ?? actor.name ?? actor.id, 64) || clip(actor.id, 64);
     // The mapper's choice when it is on (identities.yaml, else the network's); the same rule without it.
     const avatar = identity !== undefined ? identity.avatar : linked?.avatar ?? actor.avatar;
     const known = await this.puppet(id);
