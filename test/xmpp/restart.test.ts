@@ -222,3 +222,33 @@ async function roomArchiveUntil(user: TestUser, room: string, body: string): Pro
   await waitFor(async () => (bodies = await roomArchive(user, room)).includes(body), { what: `${body} in the room archive`, timeoutMs: 30_000, intervalMs: 200 });
   return bodies;
 }
+
+test('a person who spoke and left while the component was away is the same sender caught up from the archive as live (the message\'s occupant-id)', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const bob = await connectUser(prosody, 'bob');
+  t.after(() => bob.stop());
+  await bob.joinMuc(room, 'Bob');
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-live')));
+  await carol.next((f) => isText(f, 'B-live'), 10_000);
+  await bridge.stopXmpp();
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-away')));
+  await alice.waitFor((el) => el.getChildText('body') === 'B-away', 'B-away in the room');
+  await bob.stop(); // gone before the bridge is back: the relay never sees him in the room again
+  await bridge.startXmpp();
+  await carol.next((f) => isText(f, 'B-away'), 20_000);
+  const senders = carol.events.filter((e) => e.event.kind === 'message').map((e) => (e.event['sender'] as { id: string }).id);
+  assert.equal(senders.length, 2);
+  assert.equal(senders[1], senders[0], 'one person, one sender');
+  assert.match(senders[0]!, new RegExp(`^${room.replace(/\./g, '\\.')}#`), 'named by the room\'s occupant-id (the room does not show real JIDs to the relay)');
+});

@@ -141,6 +141,13 @@ export class XmppConnector implements Connector {
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
+  /**
+   * Rooms that stamp XEP-0421 occupant-ids: the relay's own presence there carries one (a room that
+   * does not would pass on whatever a client put in its stanzas, so ids from it are not trusted).
+   */
+  private readonly occupantIdRooms = new Set<string>();
+  /** Real bare JIDs seen behind occupant-ids (`<room>#<occupant-id>`): a message from the archive names its sender by occupant-id only. */
+  private readonly realJidOfOccupant = new Map<string, string>();
 
   private readonly originIds: OriginIds;
   /** XMPP users' presence towards each puppet, over their resources. */
@@ -571,6 +578,7 @@ export class XmppConnector implements Connector {
   private trackOccupant(room: string, p: InboundPresence, holding: Holding): void {
     if (p.to !== this.relayJid) return;
     const nick = parseJid(p.from)?.resource;
+    if (nick && isSelfPresence(p) && p.occupantId !== undefined) this.occupantIdRooms.add(room);
     if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
     const key = `${room}/${nick}`;
     const state = canonicalState(p);
@@ -584,6 +592,11 @@ export class XmppConnector implements Connector {
       const real = bareJid(p.muc?.jid);
       if (real) entry.jid = real;
       if (p.occupantId) entry.occupantId = p.occupantId;
+      if (real && p.occupantId) {
+        const occupant = `${room}#${p.occupantId}`;
+        if (this.realJidOfOccupant.size >= 100_000 && !this.realJidOfOccupant.has(occupant)) this.realJidOfOccupant.delete(this.realJidOfOccupant.keys().next().value as string);
+        this.realJidOfOccupant.set(occupant, real);
+      }
       // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
       if (p.photo !== undefined && p.photo !== entry.photo) {
         const hash = p.photo;
@@ -632,10 +645,21 @@ export class XmppConnector implements Connector {
     if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
   }
 
-  /** The canonical sender for a room occupant: its real bare JID when known, else the room's occupant-id, else the occupant JID. */
-  private actorOf(room: string, nick: string, entry?: RosterEntry): Actor {
-    const known = entry ?? this.roster.get(`${room}/${nick}`);
-    const id = known?.jid ?? (known?.occupantId ? `${room}#${known.occupantId}` : `${room}/${nick}`);
+  /**
+   * The canonical sender for a room occupant: its real bare JID when known, else the room's
+   * occupant-id (XEP-0421, stable across nick changes and visits), else the occupant JID. A
+   * message's own occupant-id (`messageOccupantId`) names its sender when the nick is no longer in
+   * the room, or now someone else's (a message from the archive), so the same person is the same
+   * sender live and caught up.
+   */
+  private actorOf(room: string, nick: string, entry?: RosterEntry, messageOccupantId?: string): Actor {
+    const trusted = this.occupantIdRooms.has(room);
+    let known = entry ?? this.roster.get(`${room}/${nick}`);
+    const fromMessage = trusted ? messageOccupantId : undefined;
+    if (fromMessage !== undefined && known?.occupantId !== undefined && known.occupantId !== fromMessage) known = undefined;
+    const occupantId = trusted ? known?.occupantId ?? fromMessage : undefined;
+    const realJid = known?.jid ?? (occupantId !== undefined ? this.realJidOfOccupant.get(`${room}#${occupantId}`) : undefined);
+    const id = realJid ?? (occupantId !== undefined ? `${room}#${occupantId}` : `${room}/${nick}`);
     const avatar = known?.avatar !== undefined && known.avatar.length <= LIMITS.urlChars ? { avatar: known.avatar } : {};
     return { network: CONNECTOR, id: clip(id, LIMITS.idChars), name: clip(nick, LIMITS.nameChars), ...avatar };
   }
@@ -737,7 +761,7 @@ export class XmppConnector implements Connector {
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
     if (!linked || canonicalRoom === undefined) return;
-    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick), { bus: live.bus, logger: live.logger, media: live.media });
+    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick, undefined, msg.occupantId), { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
     if (msg.stanzaId !== undefined) {
