@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -9,6 +11,7 @@ import {
   takeOverActiveJobs, UNFINISHED_JOBS_LUA,
 } from '../../src/bus/redis/bullmq-adapter.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { killNow, track } from '../helpers/children.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -17,6 +20,8 @@ import { waitFor } from '../helpers/wait.ts';
  * redis-server. When a BullMQ upgrade breaks one, the test named after it fails: fix the adapter
  * (and only the adapter) before taking that version.
  */
+
+const CLOSE_WHILE_CONNECTING = fileURLToPath(new URL('./fixtures/close-while-connecting.ts', import.meta.url));
 
 let redis: RedisServer;
 let conn: Redis;
@@ -233,6 +238,23 @@ describe(`BullMQ ${BULLMQ_VERSION} as bullmq-adapter.ts assumes it`, () => {
       await queue.add('x', {}, { jobId: 'j1' });
       assert.deepEqual(await conn.lrange(keys.wait, 0, -1), ['j1']);
     }));
+
+  test('close while connecting: a worker closed before its blocking connection is ready ends the process ("Connection is closed." emitted on a connection with no listener); closeWorker waits for it and does not', async () => {
+    const run = (mode: string) => new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_WHILE_CONNECTING, redis.url, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+      track(child);
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+      const timer = setTimeout(() => { void killNow(child); reject(new Error(`${mode}: no exit in 20 s:\n${output}`)); }, 20_000);
+      child.once('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
+    });
+    const [bullmq, ours] = await Promise.all([run('bullmq'), run('closeWorker')]);
+    assert.notEqual(bullmq.code, 0, `BullMQ's own close survived: if it no longer crashes, closeWorker's wait may go\n${bullmq.output}`);
+    assert.match(bullmq.output, /Connection is closed\.[\s\S]*Emitted 'error' event on RedisConnection/);
+    assert.equal(ours.code, 0, ours.output);
+    assert.equal(ours.output, 'survived\n');
+  });
 });
 
 describe(`BullMQ ${BULLMQ_VERSION}'s stalled checker, which the bus keeps off (docs/bus.md)`, () => {

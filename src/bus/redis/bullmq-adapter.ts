@@ -50,6 +50,39 @@ export function manualWorker(queue: string, connection: Redis, prefix: string, l
   return new Worker(queue, null, { connection, prefix, concurrency: 1, lockDuration: lockDurationMs, skipStalledCheck: true });
 }
 
+/** The close of each worker closeWorker was asked to close. */
+const closings = new WeakMap<Worker, Promise<void>>();
+
+/**
+ * Closes a worker of manualWorker (forcibly: a blocked fetch returns at once), never while it is
+ * still opening its blocking connection. Assumption "close while connecting": a Worker opens that
+ * connection (a duplicate of the one it was given) in the background, connect then INFO; closed
+ * before that finished, the connection's init fails with "Connection is closed." and BullMQ emits
+ * the failure as 'error' on the connection after its close removed every listener: an uncaught
+ * exception that ends the process (a start that failed a few ms after a consumer took its lease:
+ * test/app/start-failure-redis.test.ts). So the close waits for the worker to be ready first, a
+ * round trip, since Redis answered the lease just before it was made; at most `readyWaitMs`, past
+ * which it is closed in the background once it is ready or its connection failed (Redis went away
+ * meanwhile). Idempotent per worker. Never rejects: a close that fails is logged.
+ */
+export function closeWorker(worker: Worker, logger: Logger, readyWaitMs = 5_000): Promise<void> {
+  let closing = closings.get(worker);
+  if (closing === undefined) {
+    const close = () => worker.close(true).catch((err: unknown) => logger.warn({ err }, 'worker close failed'));
+    const ready = worker.waitUntilReady().then(() => true, () => true);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), readyWaitMs); });
+    closing = Promise.race([ready, waited]).then(async (inTime) => {
+      clearTimeout(timer);
+      if (inTime) return close();
+      logger.warn({ queue: worker.name, ms: readyWaitMs }, 'worker connection still not ready: it is closed once it is');
+      void ready.then(close);
+    });
+    closings.set(worker, closing);
+  }
+  return closing;
+}
+
 /**
  * Takes up to `count` waiting jobs without blocking, oldest first, in one round trip: the fetches
  * are sent together. Assumption "fetch order": concurrent non-blocking getNextJob calls send their

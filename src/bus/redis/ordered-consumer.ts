@@ -6,7 +6,7 @@ import type { BusOptions } from '../options.ts';
 import type { Stoppable } from '../types.ts';
 import { Lease } from './lease.ts';
 import { HandBack, retryInlineFor, sleepUnlessStopped } from './retry.ts';
-import { fetchWaiting, handBackToHead, manualWorker, takeOverActiveJobs } from './bullmq-adapter.ts';
+import { closeWorker, fetchWaiting, handBackToHead, manualWorker, takeOverActiveJobs } from './bullmq-adapter.ts';
 
 /**
  * Processes a run of consecutive jobs (oldest first) as one batch. Throws HandBack (only) when
@@ -119,7 +119,7 @@ export class OrderedConsumer implements Stoppable {
         this.lease = undefined;
         term.abort();
         await this.settled();
-        await worker.close(true).catch((err: unknown) => logger.warn({ err }, 'worker close failed'));
+        await closeWorker(worker, logger);
         await lease.release();
       }
       if (!this.closed) await sleepUnlessStopped(100, this.closing.signal).catch(() => undefined);
@@ -131,7 +131,7 @@ export class OrderedConsumer implements Stoppable {
     // A blocked fetch only returns when a job arrives or the worker closes: closing it on abort frees
     // the fetch, but only while idle; a batch in hand finishes (or is handed back) first.
     let idle = false;
-    const onAbort = () => { if (idle) void worker.close(true).catch(() => undefined); };
+    const onAbort = () => { if (idle) void closeWorker(worker, this.opts.logger); };
     signal.addEventListener('abort', onAbort, { once: true });
     let batch: Job[] = [];
     try {
