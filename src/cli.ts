@@ -1,30 +1,34 @@
 import { pathToFileURL } from 'node:url';
 import { ExitCode, UsageError, processIo, type Io } from './cli/args.ts';
 import { ConfigError, formatIssue } from './config/errors.ts';
-import { startCommand, START_HELP } from './cli/start.ts';
-import { checkCommand, CHECK_HELP } from './cli/check.ts';
-import { tokenCommand, TOKEN_HELP } from './cli/token.ts';
-import { keygenCommand, KEYGEN_HELP } from './cli/keygen.ts';
-import { mtprotoCodeCommand, MTPROTO_CODE_HELP } from './cli/mtproto-code.ts';
-import { mtprotoKeyCommand, MTPROTO_KEY_HELP } from './cli/mtproto-key.ts';
+import { startCommand, START_HELP, START_OPTIONS } from './cli/start.ts';
+import { checkCommand, CHECK_HELP, CHECK_OPTIONS } from './cli/check.ts';
+import { tokenCommand, TOKEN_HELP, TOKEN_OPTIONS } from './cli/token.ts';
+import { keygenCommand, KEYGEN_HELP, KEYGEN_OPTIONS } from './cli/keygen.ts';
+import { mtprotoCodeCommand, MTPROTO_CODE_HELP, MTPROTO_CODE_OPTIONS } from './cli/mtproto-code.ts';
+import { mtprotoKeyCommand, MTPROTO_KEY_HELP, MTPROTO_KEY_OPTIONS } from './cli/mtproto-key.ts';
 
-const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
+export const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
 
 Usage: switchboard <command> [options]
 
 Commands:
   start   [--config FILE]      run the bridge; prints where to connect
   check   [--config FILE]      validate the config, bridges/, mappings/ and keys; starts nothing
-  token   --name NAME [--scope client|bot] [--rooms a,b]
+  token   --name NAME [--scope client|bot] [--rooms a,b] [--display-name TEXT]
                                make an access token; prints it once and its config entry
-  keygen  [--out FILE] [--kek KEKFILE] [--force] | --kek-only
-                               make the MTProto server RSA key and the KEK; prints its fingerprint
-  token   --mtproto-bot ID --name NAME
+  token   --mtproto-bot ID --name NAME [--rooms a,b] [--display-name TEXT]
                                make an MTProto bot token; prints it once and its account entry
-  mtproto-code --phone NUMBER  show the login code waiting for a person's MTProto login
+  keygen  [--out FILE] [--kek KEKFILE] [--force]
+                               make the MTProto server RSA key and the KEK; prints what clients pin
+  keygen  --kek-only [--out FILE] [--kek KEKFILE]
+                               make only the KEK (default: beside FILE), for a key that predates it
+  mtproto-code --phone NUMBER [--config FILE]
+                               show the login code waiting for a person's MTProto login
   mtproto-key [--config FILE | --key PEMFILE]
                                print the server key's fingerprint, modulus, exponent and PEM for clients
 
+Short forms: -c --config, -n --name, -s --scope, -r --rooms, -o --out, -p --phone, -k --key, -h --help.
 --config defaults to $SWITCHBOARD_CONFIG, else ./config.yaml. \`switchboard <command> --help\` for more.
 
 Exit codes:
@@ -37,13 +41,18 @@ Exit codes:
 Environment: SWITCHBOARD_CONFIG (config path), SWITCHBOARD_LOG_LEVEL (overrides log.level),
 and any \${VAR} the config refers to.`;
 
-const COMMANDS: Record<string, { run: (args: readonly string[], io: Io) => Promise<ExitCode>; help: string }> = {
-  start: { run: startCommand, help: START_HELP },
-  check: { run: checkCommand, help: CHECK_HELP },
-  token: { run: tokenCommand, help: TOKEN_HELP },
-  keygen: { run: keygenCommand, help: KEYGEN_HELP },
-  'mtproto-code': { run: mtprotoCodeCommand, help: MTPROTO_CODE_HELP },
-  'mtproto-key': { run: mtprotoKeyCommand, help: MTPROTO_KEY_HELP },
+/** Every command: what runs it, its --help text, and the options it parses (besides --help). */
+export const COMMANDS: Record<string, {
+  run: (args: readonly string[], io: Io) => Promise<ExitCode>;
+  help: string;
+  options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>;
+}> = {
+  start: { run: startCommand, help: START_HELP, options: START_OPTIONS },
+  check: { run: checkCommand, help: CHECK_HELP, options: CHECK_OPTIONS },
+  token: { run: tokenCommand, help: TOKEN_HELP, options: TOKEN_OPTIONS },
+  keygen: { run: keygenCommand, help: KEYGEN_HELP, options: KEYGEN_OPTIONS },
+  'mtproto-code': { run: mtprotoCodeCommand, help: MTPROTO_CODE_HELP, options: MTPROTO_CODE_OPTIONS },
+  'mtproto-key': { run: mtprotoKeyCommand, help: MTPROTO_KEY_HELP, options: MTPROTO_KEY_OPTIONS },
 };
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {

@@ -4,6 +4,9 @@ import { lineAt } from '../config/yaml-file.ts';
 import { configuredDemoTokens, isLoopbackHost } from './demo-tokens.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const CHECK_OPTIONS = { config: { type: 'string', short: 'c' } } as const;
+
 export const CHECK_HELP = `Usage: switchboard check [--config FILE]
 
 Validates config.yaml, every file in bridges/ and mappings/, token hashes, and when mtproto is
@@ -42,7 +45,7 @@ export function printConfigError(err: ConfigError, io: Io): void {
 }
 
 export async function checkCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, { config: { type: 'string', short: 'c' } });
+  const opts = parseOptions(args, CHECK_OPTIONS);
   if (opts['help']) { io.out(CHECK_HELP); return ExitCode.Ok; }
   let loaded: LoadedConfig;
   try {

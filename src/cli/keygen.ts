@@ -9,6 +9,9 @@ import { ExitCode, UsageError, parseOptions, type Io } from './args.ts';
 const DEFAULT_OUT = './data/mtproto-rsa.pem';
 const KEK_FILE_NAME = 'mtproto-kek.key';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const KEYGEN_OPTIONS = { out: { type: 'string', short: 'o' }, kek: { type: 'string' }, force: { type: 'boolean' }, 'kek-only': { type: 'boolean' } } as const;
+
 export const KEYGEN_HELP = `Usage: switchboard keygen [--out FILE] [--kek KEKFILE] [--force]
        switchboard keygen --kek-only [--out FILE] [--kek KEKFILE]
 
@@ -40,7 +43,7 @@ function writeKek(kekFile: string, io: Io): void {
 }
 
 export async function keygenCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, { out: { type: 'string', short: 'o' }, kek: { type: 'string' }, force: { type: 'boolean' }, 'kek-only': { type: 'boolean' } });
+  const opts = parseOptions(args, KEYGEN_OPTIONS);
   if (opts['help']) { io.out(KEYGEN_HELP); return ExitCode.Ok; }
   const out = resolve(typeof opts['out'] === 'string' ? opts['out'] : DEFAULT_OUT);
   const kekFile = resolve(typeof opts['kek'] === 'string' ? opts['kek'] : join(dirname(out), KEK_FILE_NAME));

@@ -5,6 +5,9 @@ import { chatKey, STATE_NAMESPACE } from '../connectors/mtproto/chat/state-names
 import { readStateFileKey } from '../connectors/mtproto/store/state-file-reader.ts';
 import { ExitCode, UsageError, configPath, parseOptions, type Io } from './args.ts';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const MTPROTO_CODE_OPTIONS = { phone: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } } as const;
+
 export const MTPROTO_CODE_HELP = `Usage: switchboard mtproto-code --phone NUMBER [--config FILE]
 
 Shows the login code waiting for a person's MTProto login (their client called auth.sendCode),
@@ -34,7 +37,7 @@ export async function pendingLoginCode(loaded: LoadedConfig, phone: string, now 
 }
 
 export async function mtprotoCodeCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, { phone: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } });
+  const opts = parseOptions(args, MTPROTO_CODE_OPTIONS);
   if (opts['help']) { io.out(MTPROTO_CODE_HELP); return ExitCode.Ok; }
   if (typeof opts['phone'] !== 'string' || phoneDigits(opts['phone']) === '') throw new UsageError('--phone is required (the number the person logs in with)');
   const loaded = await loadConfig(configPath(opts['config']));

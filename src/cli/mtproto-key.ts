@@ -5,6 +5,9 @@ import { publicKeyValues, type PublicKeyValues } from '../connectors/mtproto/key
 import { readMtprotoRsaKey } from '../connectors/mtproto/rsa-key-file.ts';
 import { ExitCode, UsageError, configPath, labelled, parseOptions, type Io } from './args.ts';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const MTPROTO_KEY_OPTIONS = { config: { type: 'string', short: 'c' }, key: { type: 'string', short: 'k' } } as const;
+
 export const MTPROTO_KEY_HELP = `Usage: switchboard mtproto-key [--config FILE]
        switchboard mtproto-key --key PEMFILE
 
@@ -31,7 +34,7 @@ export function keyValueLines(v: PublicKeyValues): string[] {
 }
 
 export async function mtprotoKeyCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, { config: { type: 'string', short: 'c' }, key: { type: 'string', short: 'k' } });
+  const opts = parseOptions(args, MTPROTO_KEY_OPTIONS);
   if (opts['help']) { io.out(MTPROTO_KEY_HELP); return ExitCode.Ok; }
   if (typeof opts['key'] === 'string' && opts['config'] !== undefined) throw new UsageError('--key or --config, not both');
   let file: string;

@@ -4,6 +4,9 @@ import { configuredDemoTokens } from './demo-tokens.ts';
 import { loadAndVerify, printConfigError } from './check.ts';
 import { ExitCode, configPath, labelled, parseOptions, type Io } from './args.ts';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const START_OPTIONS = { config: { type: 'string', short: 'c' } } as const;
+
 export const START_HELP = `Usage: switchboard start [--config FILE]
 
 Starts Switchboard and prints where to connect. SIGTERM or SIGINT (Ctrl-C) shut it down
@@ -42,7 +45,7 @@ function banner(app: App, io: Io, config: Awaited<ReturnType<typeof loadAndVerif
 }
 
 export async function startCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, { config: { type: 'string', short: 'c' } });
+  const opts = parseOptions(args, START_OPTIONS);
   if (opts['help']) { io.out(START_HELP); return ExitCode.Ok; }
 
   let loaded: Awaited<ReturnType<typeof loadAndVerify>>;

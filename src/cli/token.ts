@@ -4,6 +4,15 @@ import { generateToken, hashToken } from '../connectors/websocket/tokens.ts';
 import { generateBotToken, hashBotToken } from '../connectors/mtproto/chat/bot-tokens.ts';
 import { ExitCode, UsageError, parseOptions, type Io } from './args.ts';
 
+/** What the command parses (besides --help): `switchboard --help` and the README list each. */
+export const TOKEN_OPTIONS = {
+  name: { type: 'string', short: 'n' },
+  scope: { type: 'string', short: 's' },
+  rooms: { type: 'string', short: 'r' },
+  'display-name': { type: 'string' },
+  'mtproto-bot': { type: 'string' },
+} as const;
+
 export const TOKEN_HELP = `Usage: switchboard token --name NAME [--scope client|bot] [--rooms ROOM,ROOM] [--display-name TEXT]
        switchboard token --mtproto-bot ID --name NAME [--rooms ROOM,ROOM] [--display-name TEXT]
 
@@ -49,13 +58,7 @@ function mtprotoBotToken(opts: Record<string, unknown>, io: Io): ExitCode {
 }
 
 export async function tokenCommand(args: readonly string[], io: Io): Promise<ExitCode> {
-  const opts = parseOptions(args, {
-    name: { type: 'string', short: 'n' },
-    scope: { type: 'string', short: 's' },
-    rooms: { type: 'string', short: 'r' },
-    'display-name': { type: 'string' },
-    'mtproto-bot': { type: 'string' },
-  });
+  const opts = parseOptions(args, TOKEN_OPTIONS);
   if (opts['help']) { io.out(TOKEN_HELP); return ExitCode.Ok; }
   if (typeof opts['name'] !== 'string') throw new UsageError('--name is required');
   if (opts['mtproto-bot'] !== undefined) {
