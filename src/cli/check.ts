@@ -12,7 +12,8 @@ export const CHECK_HELP = `Usage: switchboard check [--config FILE]
 Validates config.yaml, every file in bridges/ and mappings/, token hashes, and when mtproto is
 enabled its RSA key file and its key-encryption key (with the memory driver also against the
 state file's stored keys). Starts nothing, changes nothing and opens no network connection.
-Prints a summary and exits 0, or prints every problem as "file:line: field: message" and exits 1.`;
+Prints a summary (with the warnings start would log, such as retired settings) and exits 0, or
+prints every problem as "file:line: field: message" and exits 1.`;
 
 /**
  * Everything `check` verifies, shared with `start` so it refuses the same configs: the files, the
@@ -56,9 +57,13 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   }
   const { config } = loaded;
   io.out(`OK: ${loaded.configFile}`);
+  // What start would log as warnings (retired settings...): valid, but worth fixing.
+  for (const warning of loaded.warnings) io.out(`  WARNING: ${formatIssue(warning)}`);
   io.out(`  bus:        ${config.bus.driver}${config.bus.driver === 'memory' ? ' (NOT durable: for trying out and tests)' : ` (${config.bus.redis.prefix}: prefix)`}`);
   io.out(`  http:       ${config.http.host}:${config.http.port}${config.http.metrics ? ' (with /metrics)' : ''}`);
   io.out(`  websocket:  ${config.websocket.enabled ? `${config.websocket.path}, ${config.websocket.tokens.length} token(s)` : 'disabled'}`);
+  // The component's domain and the server's component port; never the secret.
+  io.out(`  xmpp:       ${config.xmpp.enabled ? `component ${config.xmpp.domain} on ${config.xmpp.host}:${config.xmpp.port}` : 'disabled'}`);
   io.out(`  mtproto:    ${config.mtproto.enabled ? `${config.mtproto.host}:${config.mtproto.port}, key ${config.mtproto.rsaKeyFile}` : 'disabled'}`);
   if (config.mtproto.enabled) {
     // Verified by the connector's check above; here only how stored auth keys will be kept.

@@ -246,3 +246,24 @@ describe('switchboard check: keys and demo tokens; keygen; usage', () => {
     assert.match(noFile.stderr, /sb\.yaml: cannot read: ENOENT/);
   });
 });
+
+test('check prints an xmpp line (component domain and server port, never the secret) and the config warnings start would log', async () => {
+  const secret = 'not-to-be-printed-7f3a';
+  const tree = makeConfigTree([
+    'http: { port: 0 }\n',
+    'websocket:\n  helloTimeoutMs: 10000\n',
+    `xmpp:\n  enabled: true\n  host: 192.0.2.7\n  port: 5348\n  domain: chat.example.org\n  secret: ${secret}\n`,
+  ].join(''), { 'bridges/lobby.yaml': LOBBY_BRIDGE });
+  try {
+    const r = await runInProcess(['check', '--config', tree.configFile]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}xmpp: +component chat\.example\.org on 192\.0\.2\.7:5348$/m);
+    assert.ok(!r.stdout.includes(secret), r.stdout);
+    assert.match(r.stdout, /^ {2}WARNING: .*config\.yaml:3: websocket\.helloTimeoutMs: ignored: no longer a setting/m);
+    const off = await runInProcess(['check', '--config', 'config.example.yaml']);
+    assert.match(off.stdout, /^ {2}xmpp: +disabled$/m);
+    assert.doesNotMatch(off.stdout, /helloTimeoutMs/);
+  } finally {
+    tree.cleanup();
+  }
+});
