@@ -19,7 +19,7 @@ import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
-import { deliverToRoom, Reflections } from './outbound.ts';
+import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
 import { parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
@@ -322,15 +322,25 @@ export class XmppConnector implements Connector {
         live.metrics.delivered.inc({ outcome: 'unknown_room' });
         continue;
       }
-      const outcome = await deliverToRoom(d, {
-        bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
-        send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
-        rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
-        advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
-        originIds: this.originIds, sent: live.state, archive: holding.archive,
-        hasArchive: (room) => this.roomHasArchive(room, holding),
-        onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
-      });
+      let outcome: Awaited<ReturnType<typeof deliverToRoom>> | 'refused';
+      try {
+        outcome = await deliverToRoom(d, {
+          bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
+          send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
+          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
+          advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
+          originIds: this.originIds, sent: live.state, archive: holding.archive,
+          hasArchive: (room) => this.roomHasArchive(room, holding),
+          onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
+        });
+      } catch (err) {
+        // A room that will not take us: this event is not delivered there (logged, counted), and
+        // the deliveries behind it, to every room, go on. Anything else is retried by the bus.
+        const condition = roomRefusal(err);
+        if (condition === undefined) throw err;
+        live.logger.warn({ room: d.target.address, event: d.event.id, kind: d.event.kind, condition }, 'the room refused us: event not delivered there');
+        outcome = 'refused';
+      }
       live.metrics.delivered.inc({ outcome });
     }
   }
@@ -671,7 +681,7 @@ export class XmppConnector implements Connector {
     const linked = room !== undefined ? live.rooms.get(room) : undefined;
     if (msg.type === 'error') {
       // A room refusing one of our messages: fail its delivery (the bus retries it).
-      if (this.originIds.isOurs(msg.id)) holding.reflections.failed(msg.id as string, new Error(`room answered ${msg.errorCondition}`));
+      if (this.originIds.isOurs(msg.id)) holding.reflections.failed(msg.id as string, new RoomAnswerError(msg.errorCondition ?? 'undefined-condition'));
       live.logger.warn({ from: msg.from, condition: msg.errorCondition, id: msg.id }, 'xmpp error message received');
       return;
     }

@@ -6,7 +6,7 @@ import type { ArchiveReader } from './archive.ts';
 import { messageIdEndpoint } from './inbound.ts';
 import { CAPTION_PIECE, linkedPieces, pieceEndpoint, piecesOf } from './message-pieces.ts';
 import type { OriginIds } from './origin-ids.ts';
-import type { Occupancies } from './occupancy.ts';
+import { JoinError, type Occupancies } from './occupancy.ts';
 import { puppetFullJid, puppetNick } from './puppets.ts';
 import { hintsOf } from '../../mapper/types.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
@@ -48,6 +48,31 @@ export interface OutboundDeps {
 const SENT_MARK_MS = 24 * 3_600_000;
 /** Clock skew allowed between the bridge and the server when looking for a message in the archive. */
 const ARCHIVE_SKEW_MS = 60_000;
+
+/** A room answered one of our messages with an error (XEP-0045: not allowed to speak, not an occupant...). */
+export class RoomAnswerError extends Error {
+  constructor(readonly condition: string) {
+    super(`room answered ${condition}`);
+    this.name = 'RoomAnswerError';
+  }
+}
+
+/**
+ * What a room answers when it will not take us, now or on a retry soon: banned or not a member
+ * (forbidden, registration-required), no voice (forbidden), a password (not-authorized), no new
+ * rooms (not-allowed, item-not-found), a nick refused even plain (jid-malformed). Retrying such
+ * a delivery in place would hold up every room's deliveries behind it (one egress queue per
+ * connector) and end in the dead-letter queue anyway. What may pass is retried: the server away, a
+ * timeout, a full room (service-unavailable), and not-acceptable (not an occupant: a puppet
+ * kicked just before its message, which the retry's join fixes).
+ */
+const REFUSALS = new Set(['forbidden', 'registration-required', 'not-authorized', 'not-allowed', 'item-not-found', 'jid-malformed']);
+
+/** The room's condition when `err` is a refusal a retry will not change; undefined otherwise. */
+export function roomRefusal(err: unknown): string | undefined {
+  const condition = err instanceof JoinError || err instanceof RoomAnswerError ? err.condition : undefined;
+  return condition !== undefined && REFUSALS.has(condition) ? condition : undefined;
+}
 
 export class ReflectionTimeout extends Error {
   constructor(originId: string, room: string, ms: number) {
@@ -160,7 +185,7 @@ async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId:
   return await reflection;
 }
 
-/** Delivers one event to one linked room. Throws when a retry can help (offline, join refused, no reflection). */
+/** Delivers one event to one linked room. Throws when the room did not take it: offline, join refused, no reflection, an error answer (the caller tells a refusal from what a retry can help: roomRefusal). */
 export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Promise<'sent' | 'skipped'> {
   const { event, target } = delivery;
   const room = target.address;
