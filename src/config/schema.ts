@@ -66,7 +66,13 @@ export function phoneDigits(phone: string): string {
   return phone.replace(/\D/g, '');
 }
 
-const MtprotoAccountsSchema = z.array(MtprotoAccountSchema).max(100_000).default([]).superRefine((accounts, ctx) => {
+/**
+ * A list key with nothing under it (`accounts:` followed only by comments, or by nothing) is YAML
+ * null: read as the empty list, so entries can be pasted under such a key and removed again.
+ */
+const emptyWhenNull = <T extends z.ZodType>(list: T) => z.preprocess((v) => (v === null ? undefined : v), list);
+
+const MtprotoAccountsSchema = emptyWhenNull(z.array(MtprotoAccountSchema).max(100_000).default([]).superRefine((accounts, ctx) => {
   const seen = new Map<string, number>();
   accounts.forEach((a, i) => {
     for (const [what, key] of [['id', `id:${a.id}`], ['phone', a.phone === undefined ? undefined : `phone:${phoneDigits(a.phone)}`], ['username', a.username === undefined ? undefined : `username:${a.username.toLowerCase()}`]] as const) {
@@ -76,7 +82,7 @@ const MtprotoAccountsSchema = z.array(MtprotoAccountSchema).max(100_000).default
       else seen.set(key, i);
     }
   });
-});
+}));
 
 /**
  * Settings that were removed but that an older config.yaml may still set: such a file keeps
@@ -173,7 +179,7 @@ export const ConfigSchema = z.object({
     }).strict().prefault({}),
     /** Whether tokens (client and bot) may chat directly with people on any network (WS rooms `@<network>:<id>`). */
     directMessages: z.boolean().default(true),
-    tokens: z.array(TokenSchema).default([]),
+    tokens: emptyWhenNull(z.array(TokenSchema).default([])),
   }).strict().prefault({}),
   xmpp: z.object({
     enabled: z.boolean().default(false),
