@@ -22,7 +22,7 @@ import { makeConfigTree } from '../config/fixture.ts';
 
 const RUNS = 16;
 const AT_ONCE = 4;
-const REFUSED = 'switchboard could not start: the XMPP server refused the component secret for bridge.localhost: check the secret\n';
+const REFUSED = 'switchboard could not start: the XMPP server refused the component secret for bridge.localhost: check the secret, and that the server serves this domain as a component\n';
 
 let redis: RedisServer;
 let component: Server;

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import jid from '@xmpp/jid';
-import { MAX_LOCALPART_BYTES, MAX_NICK_CHARS, nickForAttempt, parsePuppetJid, puppetFullJid, puppetJid, puppetLocalpart, puppetNick } from '../../src/connectors/xmpp/puppets.ts';
+import parseXml from '@xmpp/xml/lib/parse.js';
+import { leftoverOfOurs, MAX_LOCALPART_BYTES, MAX_NICK_CHARS, nickForAttempt, parsePuppetJid, puppetFullJid, puppetJid, puppetLocalpart, puppetNick } from '../../src/connectors/xmpp/puppets.ts';
+import { parsePresence } from '../../src/connectors/xmpp/stanza/presence.ts';
 
 const D = 'bridge.example.org';
 
@@ -99,4 +101,15 @@ test('puppet nicks: the display name, cleaned and bounded; conflicts get a suffi
   assert.ok(bounded.endsWith(' (3)'));
   const nicks = new Set(Array.from({ length: 50 }, (_, i) => nickForAttempt('Alice', 'websocket', i)));
   assert.equal(nicks.size, 50);
+});
+
+test('an occupant that is one of our addresses but not held by us (left over from an earlier stream) is never news; a puppet\'s ghost is made to leave', () => {
+  const presence = (jidAttr: string | undefined, type = '') => parsePresence(parseXml(`<presence from='lobby@muc.example.org/Anna' to='bridge.example.org/relay'${type}><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'${jidAttr !== undefined ? ` jid='${jidAttr}'` : ''}/></x></presence>`));
+  const ghost = leftoverOfOurs(presence('websocket.anna@bridge.example.org/switchboard'), D);
+  assert.equal(ghost?.leave?.toString(), `<presence from="websocket.anna@bridge.example.org/switchboard" to="lobby@muc.example.org/Anna" type="unavailable"/>`);
+  assert.deepEqual(leftoverOfOurs(presence('websocket.anna@Bridge.Example.org/switchboard', " type='unavailable'"), D), {}, 'leaving already: nothing to send');
+  assert.deepEqual(leftoverOfOurs(presence('bridge.example.org/relay'), D), {}, 'the relay of an earlier stream: not news, nothing to send');
+  assert.equal(leftoverOfOurs(presence('anna@example.org/phone'), D), undefined, 'a person of XMPP');
+  assert.equal(leftoverOfOurs(presence(undefined), D), undefined, 'the room does not show real JIDs');
+  assert.equal(leftoverOfOurs(presence('not a jid@@'), D), undefined);
 });

@@ -401,7 +401,8 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
     const text = err.text ? ` (${err.text})` : '';
     switch (condition) {
       case 'not-authorized':
-        return new ComponentLinkError('not_authorized', `the XMPP server refused the component secret for ${this.opts.domain}${text}: check the secret`, condition);
+        // ejabberd answers not-authorized for a domain it has no component for, too.
+        return new ComponentLinkError('not_authorized', `the XMPP server refused the component secret for ${this.opts.domain}${text}: check the secret, and that the server serves this domain as a component`, condition);
       case 'conflict':
         return new ComponentLinkError('conflict', `another connection already serves component ${this.opts.domain}${text}`, condition);
       default:

@@ -20,7 +20,7 @@ import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
-import { parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
+import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts, type ShownPresence } from './contacts.ts';
@@ -590,6 +590,11 @@ export class XmppConnector implements Connector {
     const nick = parseJid(p.from)?.resource;
     if (nick && isSelfPresence(p) && p.occupantId !== undefined) this.occupantIdRooms.add(room);
     if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
+    const leftover = leftoverOfOurs(p, this.config.domain);
+    if (leftover !== undefined) {
+      if (leftover.leave) holding.link.send(leftover.leave).catch(() => { /* counted in send */ });
+      return;
+    }
     const key = `${room}/${nick}`;
     const state = canonicalState(p);
     if (state === undefined) return;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import jid from '@xmpp/jid';
+import type { Element } from '@xmpp/xml';
 import { acceptedNick, isRightToLeft } from './nick-prep.ts';
+import { buildMucLeave, type InboundPresence } from './stanza/presence.ts';
 
 /**
  * Puppets: every remote person appears on XMPP as a JID on the component's domain, derived from
@@ -145,4 +147,20 @@ export function nickForAttempt(base: string, network: string, attempt: number): 
   const chars = Array.from(base);
   const room = MAX_NICK_CHARS - Array.from(suffix).length;
   return (chars.length > room ? chars.slice(0, room).join('').trimEnd() : base) + suffix;
+}
+
+/**
+ * A room occupant whose real JID (as the room shows it) is on our domain, though we do not hold it
+ * there: one left over from an earlier stream (ejabberd keeps a component's occupants when its
+ * stream drops; a crash leaves them until the server notices). It is never news (not a person of
+ * XMPP), and a puppet's ghost is made to leave (`leave`: the presence that does it). Undefined:
+ * not ours, or the room does not show real JIDs to the relay.
+ */
+export function leftoverOfOurs(p: InboundPresence, domain: string): { leave?: Element } | undefined {
+  let real;
+  try { real = p.muc?.jid !== undefined ? jid(p.muc.jid) : undefined; } catch { return undefined; }
+  if (real === undefined || real.domain.toLowerCase() !== domain.toLowerCase()) return undefined;
+  const room = p.from.split('/')[0];
+  if (p.type === 'unavailable' || !real.resource || !room || parsePuppetJid(real.bare().toString(), domain) === undefined) return {};
+  return { leave: buildMucLeave(real.toString(), p.from) };
 }
