@@ -7,6 +7,9 @@ import { newEventId } from '../../src/core/ids.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import { Readable } from 'node:stream';
 import { UrlSigner } from '../../src/media/index.ts';
+import { connectClient } from '../helpers/ws-client.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { startRoomRig } from './bridge-harness.ts';
 
 test('a puppet\'s vCard (XEP-0054) carries its person\'s avatar as PHOTO bytes, fetched through the media store; an unfetchable one as its URL; its room presence advertises the bytes\' SHA-1 (XEP-0153) and keeps it through a presence change', async (t) => {
   const { originUrl, prosody, alice, room, bridge } = await startMediaRig(t, { '/face.png': { type: 'image/png', body: PNG } });
@@ -76,4 +79,20 @@ test('a person whose avatar is one of the media store\'s own links (an expired o
   const got = await fetch(url);
   assert.equal(got.status, 200, url);
   assert.deepEqual(Buffer.from(await got.arrayBuffer()), big);
+});
+
+test('after a restart a puppet\'s vCard still gives its person\'s name before they speak again (kept in the bus state)', async (t) => {
+  const { alice, bridge, prosody } = await startRoomRig(t);
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hello' } });
+  await alice.waitFor((el) => el.getChildText('body') === 'hello', 'carol\'s message');
+  const carolJid = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
+  const fullNameOf = async (id: string) => (await alice.request(xml('iq', { type: 'get', to: carolJid, id }, xml('vCard', { xmlns: 'vcard-temp' })))).getChild('vCard', 'vcard-temp')?.getChildText('FN');
+  assert.equal(await fullNameOf('before'), 'Carol');
+  await bridge.stopXmpp();
+  await bridge.startXmpp();
+  await waitFor(async () => (await fullNameOf(`after-${Date.now()}`).catch(() => undefined)) !== undefined, { what: 'the component back', intervalMs: 100 });
+  assert.equal(await fullNameOf('after'), 'Carol', 'her name, not her id');
 });

@@ -119,6 +119,11 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
+/** Bus-state key prefix of a puppet's name and avatar (see rememberPuppet). */
+const PUPPET_INFO_KEY = 'puppet:';
+/** How long a puppet's name and avatar are kept after its person last spoke. */
+const PUPPET_INFO_TTL_MS = 365 * 24 * 3_600_000;
+
 export class XmppConnector implements Connector {
   readonly network = CONNECTOR;
   readonly capabilities = XMPP_CAPABILITIES;
@@ -386,18 +391,23 @@ export class XmppConnector implements Connector {
     } else {
       const puppet = parsePuppetJid(to, this.config.domain);
       if (puppet) {
-        const bare = bareJid(to) ?? to;
-        const known = this.puppetNames.get(bare);
-        const name = known?.name ?? (puppet.kind === 'sender' ? puppet.id : bare);
-        target = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
-        const avatar = known?.avatar;
-        if (avatar !== undefined && this.avatars && iq.getChild('vCard', NS.vcard) !== undefined) {
-          // The avatar goes into the vCard as its bytes (XEP-0054 PHOTO), fetched once.
-          const vcard = target.vcard;
-          void this.avatars.photoOf(avatar).then((photo) => this.answer(iq, { ...target, vcard: { ...vcard, photo } } as AddressedEntity, holding));
-          return;
-        }
+        void this.answerAsPuppet(iq, bareJid(to) ?? to, puppet.kind === 'sender' ? puppet.id : undefined, holding);
+        return;
       }
+    }
+    this.answer(iq, target, holding);
+  }
+
+  /** An iq to a puppet (disco, vCard, ping), answered with what is known of its person. */
+  private async answerAsPuppet(iq: Element, bare: string, id: string | undefined, holding: Holding): Promise<void> {
+    const known = await this.puppetInfo(bare);
+    const name = known?.name ?? id ?? bare;
+    const target: AddressedEntity = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
+    const avatar = known?.avatar;
+    if (avatar !== undefined && this.avatars && iq.getChild('vCard', NS.vcard) !== undefined) {
+      // The avatar goes into the vCard as its bytes (XEP-0054 PHOTO), fetched once.
+      const photo = await this.avatars.photoOf(avatar).catch(() => undefined);
+      if (photo !== undefined) { this.answer(iq, { ...target, vcard: { ...target.vcard, photo } }, holding); return; }
     }
     this.answer(iq, target, holding);
   }
@@ -407,9 +417,37 @@ export class XmppConnector implements Connector {
     if (answer) holding.link.send(answer).catch(() => { /* refused sends are logged and counted by the link */ });
   }
 
+  /**
+   * What a puppet's vCard and disco name say: kept in memory, and in the bus state
+   * (`puppet:<bare JID>`, for a year after it was last saved: on a change, or on its person's
+   * first message after a start), so that after a restart (or on
+   * another instance) a puppet asked about before its person speaks again still has their name
+   * and avatar, not its id.
+   */
   private rememberPuppet(bareJid: string, name: string, avatar: string | undefined): void {
-    if (this.puppetNames.size >= 100_000 && !this.puppetNames.has(bareJid)) return;
-    this.puppetNames.set(bareJid, { name, ...(avatar !== undefined ? { avatar } : {}) });
+    const known = this.puppetNames.get(bareJid);
+    if (known?.name === name && known.avatar === avatar) return;
+    const info = { name, ...(avatar !== undefined ? { avatar } : {}) };
+    if (this.puppetNames.size < 100_000 || known) this.puppetNames.set(bareJid, info);
+    this.live?.state.set(`${PUPPET_INFO_KEY}${bareJid}`, JSON.stringify(info), PUPPET_INFO_TTL_MS)
+      .catch((err: Error) => this.live?.logger.debug({ puppet: bareJid, err: err.message }, 'a puppet\'s name was not saved'));
+  }
+
+  /** A puppet's name and avatar: from memory, else from the bus state (a restart), else undefined. */
+  private async puppetInfo(bareJid: string): Promise<{ name: string; avatar?: string } | undefined> {
+    const known = this.puppetNames.get(bareJid);
+    if (known !== undefined || !this.live) return known;
+    const raw = await this.live.state.get(`${PUPPET_INFO_KEY}${bareJid}`).catch(() => undefined);
+    if (raw === undefined) return undefined;
+    try {
+      const v = JSON.parse(raw) as { name?: unknown; avatar?: unknown };
+      if (typeof v.name !== 'string') return undefined;
+      const info = { name: v.name, ...(typeof v.avatar === 'string' ? { avatar: v.avatar } : {}) };
+      if (this.puppetNames.size < 100_000) this.puppetNames.set(bareJid, info);
+      return info;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
