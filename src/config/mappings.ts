@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { canonicalParty } from '../core/direct.ts';
 import type { ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { yamlFilesIn } from './bridges.ts';
@@ -28,8 +29,13 @@ export async function loadMappings(dir: string, env: Env): Promise<{ mappings: M
       // One account can only be one person, and a canonical id names one person.
       const seen = new Map<string, number>();
       identities.forEach((identity, i) => {
+        // Accounts as the bridge compares them (an XMPP JID in any case is one account): a
+        // spelling that differs only in case must not let a second identity take the account over.
         const keys = [`canonical:${identity.canonical}`,
-          ...(['websocket', 'xmpp', 'mtproto'] as const).flatMap((net) => identity[net] !== undefined ? [`${net}:${identity[net]}`] : [])];
+          ...(['websocket', 'xmpp', 'mtproto'] as const).flatMap((net) => {
+            const id = identity[net];
+            return id !== undefined ? [`${net}:${canonicalParty({ network: net, id }).id}`] : [];
+          })];
         for (const key of keys) {
           const earlier = seen.get(key);
           const field = key.slice(0, key.indexOf(':'));

@@ -79,7 +79,9 @@ export function rewriteReaction(event: EventOfKind<'reaction'>, target: Endpoint
     return { type: 'deliver', parts: [reactions === event.reactions ? event : { ...event, reactions: [...reactions] }], hints, degraded };
   }
   if (event.reactions.length === 0) return { type: 'drop', degraded: [{ kind: 'reaction', how: 'removal_dropped' }] };
-  degraded.push({ kind: 'reaction', how: ctx.caps.reactions === false ? 'text' : 'text_unknown_original' });
+  // As text because the target has no reactions, or none of these could be shown natively (`text`);
+  // or because the original cannot be pointed at there (`text_unknown_original`).
+  degraded.push({ kind: 'reaction', how: ctx.caps.reactions === false || ref.resolvable ? 'text' : 'text_unknown_original' });
   const original = ctx.recent.get(event.target);
   const canReply = ctx.caps.replies && ctx.reference(event.target, target).resolvable;
   const text = reactionText(event.reactions, original ? preview(original.text, ctx.quoteChars) : undefined);

@@ -204,6 +204,11 @@ describe('loadConfig: config.yaml, tokens and mappings', () => {
     const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': twice }));
     assert.deepEqual([issue.line, issue.path], [5, 'identities.1.xmpp']);
     assert.match(issue.message, /xmpp:alice@example.org already appears in identities.0 \(line 2\)/);
+    // The same JID spelt in another case is the same account (it would take the account over).
+    const cased = 'identities:\n  - canonical: alice\n    xmpp: Alice@Example.ORG\n  - canonical: impostor\n    xmpp: alice@example.org\n    mtproto: "777000125"\n';
+    const casedIssue = only(await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': cased }));
+    assert.deepEqual([casedIssue.line, casedIssue.path], [5, 'identities.1.xmpp']);
+    assert.match(casedIssue.message, /xmpp:alice@example.org already appears in identities.0/);
   });
 
   test('presence mapping rejects a state that is not canonical', async () => {

@@ -110,6 +110,8 @@ test('an emoji-only target gets the emoji reactions natively and the others left
   const [text] = await rig.batch(delivery(event('reaction', { target, reactions: [':shipit:'] }, WS, 'demo-bob'), MT));
   assert.equal(text!.event.kind, 'message');
   assert.equal(textOf(text!), 'reacted :shipit: to an earlier message');
+  assert.equal(await rig.degraded('reaction', 'text'), 1, 'counted as text: the original was known, the reaction not showable');
+  assert.equal(await rig.degraded('reaction', 'text_unknown_original'), 0);
 });
 
 test('a retraction where the target cannot retract becomes a notice that does not quote what was deleted', async () => {
