@@ -13,6 +13,7 @@ import { MountTable, startHttpServer, type HttpServer } from './http/server.ts';
 import { healthReport } from './http/health.ts';
 import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
 import { startMedia } from './app/media-wiring.ts';
+import type { MediaService } from './media/index.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -29,6 +30,8 @@ export interface App {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly instanceId: string;
+  /** The media store (docs/media.md), when config.yaml enables it. */
+  readonly media: MediaService | undefined;
   /** What peers connect to, per connector (the start banner). */
   listings(): readonly ConnectorListing[];
   /** Reads mappings/ again and puts it in force, or refuses it (file:line:field) keeping the old tables (SIGHUP). */
@@ -94,13 +97,13 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     const mounts = new MountTable();
     let httpUrl = '';
     // The media store (docs/media.md): mounted now, served once the HTTP server listens below.
-    const media = await startMedia(loaded, { bus, mounts, httpUrl: () => httpUrl, logger: log, registry });
+    const connectors: Connector[] = [];
+    const media = await startMedia(loaded, { bus, mounts, httpUrl: () => httpUrl, logger: log, registry, connectors: () => connectors });
     if (media) started.push(() => media.close());
 
     // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
     const mapper = createMapper(loaded, bus, registry, log, media?.links);
 
-    const connectors: Connector[] = [];
     for (const module of CONNECTOR_MODULES) {
       if (module.enabled(config)) connectors.push(await module.create(loaded));
     }
@@ -193,7 +196,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     };
 
     return {
-      httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId,
+      httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId, media,
       listings: () => connectors.flatMap((c) => c.describe()),
       reloadMappings: () => reloadMappings(loaded, mapper, log, connectors),
       close: () => (closing ??= shutdown()),

@@ -5,6 +5,7 @@ import type { Registry } from '../core/metrics.ts';
 import type { Bus } from '../bus/types.ts';
 import type { HttpMounts } from '../core/http.ts';
 import { mediaReferencesInStreams, startMediaService, type MediaService } from '../media/index.ts';
+import type { Connector } from '../connectors/connector.ts';
 
 /**
  * The media store of the instance, when config.yaml enables it (`media.enabled`, default on):
@@ -13,6 +14,8 @@ import { mediaReferencesInStreams, startMediaService, type MediaService } from '
  */
 export async function startMedia(loaded: LoadedConfig, deps: {
   bus: Bus; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
+  /** The app's connectors (filled after the store starts): what they show beyond the streams is kept too. */
+  connectors: () => readonly Connector[];
 }): Promise<MediaService | undefined> {
   const { config } = loaded;
   if (!config.media.enabled) return undefined;
@@ -28,8 +31,9 @@ export async function startMedia(loaded: LoadedConfig, deps: {
   const media = await startMediaService({
     config: config.media, baseDir: loaded.configDir, httpUrl: deps.httpUrl, logger: deps.logger, registry: deps.registry,
     ...(authorize ? { authorize } : {}),
-    // Every room with a stream: bridged rooms and direct chats alike.
-    liveReferences: () => mediaReferencesInStreams(deps.bus, deps.bus.rooms()),
+    // Every room with a stream (bridged rooms and direct chats alike), and what connectors keep
+    // beyond them (the MTProto chat layer's logs and profile photos).
+    liveReferences: () => allReferences(mediaReferencesInStreams(deps.bus, deps.bus.rooms()), deps.connectors()),
   });
   deps.mounts.route(config.media.urls.basePath, (req, res) => {
     if (media.routes(req, res)) return;
@@ -37,4 +41,10 @@ export async function startMedia(loaded: LoadedConfig, deps: {
     res.end('{"error":"not found"}');
   });
   return media;
+}
+
+/** The streams' references, then each connector's own (a connector that cannot tell makes the whole read fail: nothing is swept). */
+async function* allReferences(streams: AsyncIterable<string>, connectors: readonly Connector[]): AsyncGenerator<string> {
+  yield* streams;
+  for (const connector of connectors) if (connector.mediaReferences !== undefined) yield* connector.mediaReferences();
 }

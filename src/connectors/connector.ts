@@ -67,6 +67,13 @@ export interface Connector {
    * app reloaded (SIGHUP, after the whole of mappings/ was checked). Synchronous; never throws.
    */
   identitiesChanged?(identities: readonly Identity[]): void;
+  /**
+   * Optional: the stored media (ids or content hashes) the connector still shows its peers beyond
+   * what the rooms' retained streams refer to (files of messages it keeps itself, profile photos).
+   * The media store's garbage collector keeps them. Throws, or the iteration fails, when it cannot
+   * tell (not running): the collector then deletes nothing.
+   */
+  mediaReferences?(): AsyncIterable<string>;
 }
 
 export interface ConnectorContext {

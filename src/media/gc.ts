@@ -100,12 +100,15 @@ export class MediaGarbageCollector {
     return this;
   }
 
-  /** One run now (or the one in progress); undefined when closed or when the run failed. */
-  async runNow(): Promise<GcReport | undefined> {
+  /**
+   * One run now (or the one in progress); undefined when closed or when the run failed.
+   * `graceMs` shortens the grace period for this run only (tests: content just stored).
+   */
+  async runNow(override: { readonly graceMs?: number } = {}): Promise<GcReport | undefined> {
     if (this.state === 'closed') return undefined;
     if (this.current) return await this.current;
     this.state = 'running';
-    this.current = collectGarbage(this.options).catch((err: unknown) => {
+    this.current = collectGarbage({ ...this.options, ...override }).catch((err: unknown) => {
       this.options.logger?.error({ err }, 'media garbage collection failed; nothing was deleted after the failure');
       return undefined;
     }).finally(() => {

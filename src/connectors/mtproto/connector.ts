@@ -171,6 +171,13 @@ export class MtprotoConnector implements Connector {
     this.chat?.identitiesChanged(identities);
   }
 
+  mediaReferences(): AsyncIterable<string> {
+    const chat = this.chat;
+    // Not started (or closed): it cannot say what it shows, so the collector must delete nothing.
+    if (chat === undefined) throw new Error('the MTProto chat layer is not running: its files cannot be listed');
+    return chat.mediaReferences();
+  }
+
   describe(): readonly ConnectorListing[] {
     if (!this.listening) return [];
     return [

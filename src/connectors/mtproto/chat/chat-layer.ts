@@ -214,6 +214,28 @@ export class ChatLayer {
     });
   }
 
+  /**
+   * The stored files the chat layer still shows (content hashes, as the media store names them),
+   * beyond what the rooms' streams refer to: the accounts' profile photos, the files of every
+   * message the chats' logs retain (groups and every account's private chats), and those waiting
+   * in scheduled queues. The media store's garbage collector keeps them (docs/media.md): the logs
+   * outlive the streams on the memory driver's restart, and a profile photo is in a stream only
+   * when its account speaks. A chat's log as this instance knows it (another instance's newest
+   * entries may be missing: their files are young, which the collector keeps anyway). An error
+   * propagates, and the collector then deletes nothing.
+   */
+  async *mediaReferences(): AsyncGenerator<string> {
+    const { directory, directs, box, avatars, scheduled } = this.deps;
+    for (const account of directory.accounts) {
+      const avatar = await avatars.fresh(account.id);
+      if (avatar !== undefined) yield avatar.sha256;
+      for (const item of await scheduled.list(account.id)) for (const file of item.files ?? []) yield file.sha256;
+    }
+    const chats = new Set(directory.chats.map((c) => c.address));
+    for (const account of directory.accounts) for (const key of await directs.keysOf(account)) chats.add(key);
+    for (const chat of chats) for await (const media of box.mediaOf(chat)) yield media.sha256;
+  }
+
   /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */
   identitiesChanged(identities: readonly Identity[]): void {
     this.deps.people.setIdentities(identities);

@@ -186,6 +186,24 @@ export class MessageBox {
     return p;
   }
 
+  /**
+   * The files of the messages `chat`'s log retains as stored now (for the media store's garbage
+   * collector: any instance's view, however old its caches), read without filling the caches: a
+   * sweep over every chat must not keep them all in memory. What the writer has not stored yet is
+   * young, and the collector keeps young files anyway.
+   */
+  async *mediaOf(chat: string): AsyncGenerator<MediaInfo> {
+    const log = await ChatLog.load(chat, this.state, this.retain);
+    const seen = new Set<number>();
+    for (const entry of log.entries) {
+      if (seen.has(entry.m)) continue;
+      seen.add(entry.m);
+      const raw = await this.state.get(`msg:${entry.m}`);
+      const media = raw === undefined ? undefined : (JSON.parse(raw) as MessageRecord).media;
+      if (media !== undefined) yield media;
+    }
+  }
+
   async record(id: number): Promise<MessageRecord | undefined> {
     const cached = this.#stagedRecords.get(id) ?? this.#records.get(id);
     if (cached !== undefined) return cached;
