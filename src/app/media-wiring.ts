@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import type { Bus } from '../bus/types.ts';
 import type { HttpMounts } from '../core/http.ts';
-import { mediaReferencesInStreams, startMediaService, type MediaService } from '../media/index.ts';
+import { mediaReferencesInStreams, startMediaService, type MediaService, type UploadForbidden } from '../media/index.ts';
 import type { Connector } from '../connectors/connector.ts';
 
 /**
@@ -19,13 +19,15 @@ export async function startMedia(loaded: LoadedConfig, deps: {
 }): Promise<MediaService | undefined> {
   const { config } = loaded;
   if (!config.media.enabled) return undefined;
-  let authorize: ((req: IncomingMessage) => { id: string } | undefined) | undefined;
+  let authorize: ((req: IncomingMessage) => { id: string } | UploadForbidden | undefined) | undefined;
   if (config.websocket.enabled) {
     // Uploads take the same bearer tokens as the WebSocket connector (docs/media.md).
     const { authorizeUpgrade } = await import('../connectors/websocket/upgrade.ts');
     authorize = (req) => {
       const decision = authorizeUpgrade(req, config.websocket);
-      return decision.ok ? { id: decision.token.name } : undefined;
+      if (decision.ok) return { id: decision.token.name };
+      // A good token from an origin that may not use it is 403, as for the WebSocket itself.
+      return decision.status === 403 ? { forbidden: { code: decision.code, message: decision.message } } : undefined;
     };
   }
   const media = await startMediaService({

@@ -11,7 +11,7 @@ export { createSignedLinks, type LinkableAttachment, type SignedLinks, type Sign
 export { recognizeOwnUrl, type OwnUrlOptions, type OwnMediaUrl } from './own-urls.ts';
 export { createMediaRoutes, type RouteHandler } from './routes.ts';
 export { createMediaDownloadHandler, type MediaDownloadOptions } from './download-route.ts';
-export { createMediaUploadHandler, type MediaUploadOptions, type UploadPrincipal, type UploadedAttachment } from './upload-route.ts';
+export { createMediaUploadHandler, type MediaUploadOptions, type UploadForbidden, type UploadPrincipal, type UploadedAttachment } from './upload-route.ts';
 export { RemoteFetcher, type RemoteFetcherOptions, type FetchedMedia, type MediaFetcher } from './fetch-remote.ts';
 export { OwnUrlFetcher, type OwnUrlFetcherOptions } from './own-url-fetcher.ts';
 export { AddressPolicy, type AddressPolicyOptions } from './address-policy.ts';

@@ -3,6 +3,7 @@ import { link, mkdir, open, opendir, readFile, stat, unlink, utimes, type FileHa
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { MediaError, MediaErrorCode } from './errors.ts';
 import { tooLarge } from './ingest-sink.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { isMediaId, type MediaId } from './media-id.ts';
@@ -31,6 +32,16 @@ type Meta = z.infer<typeof MetaSchema>;
 
 /** Read streams hand out chunks of this size: fewer, larger reads for big files. */
 const READ_CHUNK = 256 * 1024;
+
+/**
+ * A disk that takes no more (full, over quota, read-only) is the store being unavailable, as an
+ * unreachable S3 is: the upload gets 503 and a Retry-After, not 500, and nothing is stored.
+ */
+export function diskFull(err: unknown): MediaError | undefined {
+  const code = errno(err);
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return undefined;
+  return new MediaError(MediaErrorCode.StoreUnavailable, `the media store's disk takes no more (${code})`, { cause: err });
+}
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -101,10 +112,12 @@ export class LocalMediaStore implements MediaStore {
     const maxBytes = Math.min(this.maxBytes, options.maxBytes ?? Infinity);
     if (options.declaredSize !== undefined && options.declaredSize > maxBytes) throw tooLarge(maxBytes);
     const tmpPath = join(this.tmpDir, `${randomUUID()}.part`);
-    const spooled = await spoolToFile(source, { path: tmpPath, maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
     try {
+      const spooled = await spoolToFile(source, { path: tmpPath, maxBytes, declaredMime: options.mime, declaredSize: options.declaredSize, typePolicy: this.typePolicy });
       const meta = await this.publish(spooled.id, tmpPath, { v: 1, sha256: spooled.id, size: spooled.size, mime: spooled.mime, storedAt: this.now() });
       return { id: spooled.id, sha256: meta.sha256, size: meta.size, mime: meta.mime };
+    } catch (err) {
+      throw diskFull(err) ?? err;
     } finally {
       await removeQuietly(tmpPath);
     }

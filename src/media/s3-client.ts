@@ -152,7 +152,7 @@ export class S3Client {
   }
 
   /** Signs and sends one request; resolves with the response once its headers are in. */
-  private async send(operation: string, method: string, url: URL, headers: Record<string, string>, body?: { readonly path: string; readonly size: number; readonly sha256: string }): Promise<IncomingMessage> {
+  private async send(operation: string, method: string, url: URL, headers: Record<string, string>, body?: { readonly path: string; readonly size: number; readonly sha256: string }, key?: string): Promise<IncomingMessage> {
     const signer = new AwsV4Signer({
       method, url: url.toString(),
       headers: { ...headers, 'x-amz-content-sha256': body?.sha256 ?? EMPTY_SHA256 },
@@ -171,14 +171,14 @@ export class S3Client {
       });
       let response: IncomingMessage | undefined;
       req.on('timeout', () => {
-        const err = new S3RequestError(operation, undefined, 'ETIMEDOUT', `${this.describe(operation)}: no answer from ${this.endpoint.host} within ${this.options.timeoutMs} ms`);
+        const err = new S3RequestError(operation, undefined, 'ETIMEDOUT', `${this.describe(operation, key)}: no answer from ${this.endpoint.host} within ${this.options.timeoutMs} ms`);
         // Mid-body, the reader of the response must learn why it ended, not just "aborted".
         if (response && !response.complete) response.destroy(err);
         req.destroy(err);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof S3RequestError) reject(err);
-        else reject(new S3RequestError(operation, undefined, err.code, `${this.describe(operation)}: ${this.endpoint.host} unreachable (${err.code ?? err.message})`, { cause: err }));
+        else reject(new S3RequestError(operation, undefined, err.code, `${this.describe(operation, key)}: ${this.endpoint.host} unreachable (${err.code ?? err.message})`, { cause: err }));
       });
       req.on('response', (res) => {
         response = res;
@@ -207,13 +207,13 @@ export class S3Client {
 
   /** HeadObject: the object's size and metadata, or undefined when there is none. */
   async head(key: string): Promise<ObjectHead | undefined> {
-    const res = await this.send('HeadObject', 'HEAD', this.objectUrl(key), {});
+    const res = await this.send('HeadObject', 'HEAD', this.objectUrl(key), {}, undefined, key);
     res.resume();
     if (res.statusCode === 404) return undefined;
     if (res.statusCode !== 200) {
       // A HEAD answer has no body, so no S3 error code: ask the same of a one-byte GET, whose
       // error body says why (SignatureDoesNotMatch, AccessDenied, NoSuchBucket, ...).
-      const probe = await this.send('HeadObject', 'GET', this.objectUrl(key), { range: 'bytes=0-0' });
+      const probe = await this.send('HeadObject', 'GET', this.objectUrl(key), { range: 'bytes=0-0' }, undefined, key);
       if (probe.statusCode !== undefined && probe.statusCode >= 400 && probe.statusCode !== 404) throw await this.failure('HeadObject', key, probe);
       probe.resume();
       throw new S3RequestError('HeadObject', res.statusCode, undefined, `${this.describe('HeadObject', key)}: ${res.statusCode ?? 0} HTTP ${res.statusCode ?? 0}`);
@@ -230,7 +230,7 @@ export class S3Client {
 
   /** GetObject, whole or an inclusive byte range: the body as a stream, or undefined when there is none. */
   async get(key: string, range?: ByteRange): Promise<IncomingMessage | undefined> {
-    const res = await this.send('GetObject', 'GET', this.objectUrl(key), range ? { range: `bytes=${range.start}-${range.end}` } : {});
+    const res = await this.send('GetObject', 'GET', this.objectUrl(key), range ? { range: `bytes=${range.start}-${range.end}` } : {}, undefined, key);
     if (res.statusCode === 404) {
       res.resume();
       return undefined;
@@ -256,7 +256,7 @@ export class S3Client {
   async putFile(key: string, file: { readonly path: string; readonly size: number; readonly sha256: string }, write: ObjectWrite, options: { readonly ifNoneMatch: boolean }): Promise<'stored' | 'exists'> {
     const headers: Record<string, string> = { 'content-type': write.contentType, ...metaHeaders(write.metadata) };
     if (options.ifNoneMatch) headers['if-none-match'] = '*';
-    const res = await this.send('PutObject', 'PUT', this.objectUrl(key), headers, file);
+    const res = await this.send('PutObject', 'PUT', this.objectUrl(key), headers, file, key);
     if (res.statusCode === 200) {
       res.resume();
       return 'stored';
@@ -281,7 +281,7 @@ export class S3Client {
       'content-type': write.contentType,
       ...metaHeaders(write.metadata),
     };
-    const res = await this.send('CopyObject', 'PUT', this.objectUrl(key), headers);
+    const res = await this.send('CopyObject', 'PUT', this.objectUrl(key), headers, undefined, key);
     if (res.statusCode === 404) {
       res.resume();
       return false;
@@ -297,7 +297,7 @@ export class S3Client {
 
   /** DeleteObject (S3 answers 204 whether or not the key existed). */
   async delete(key: string): Promise<void> {
-    const res = await this.send('DeleteObject', 'DELETE', this.objectUrl(key), {});
+    const res = await this.send('DeleteObject', 'DELETE', this.objectUrl(key), {}, undefined, key);
     if (res.statusCode !== 204 && res.statusCode !== 200) throw await this.failure('DeleteObject', key, res);
     res.resume();
   }

@@ -39,7 +39,9 @@ const PREFIX_PATTERN = /^(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]*$/;
 /** Any S3 failure, as the media layer reports it. */
 function unavailable(err: unknown): MediaError {
   if (err instanceof MediaError) return err;
-  const message = err instanceof S3RequestError ? err.message : `S3 request failed: ${String(err)}`;
+  // The detail (operation, bucket and key, what went wrong) is the cause's: a log line shows the
+  // message and then its causes', so repeating it here would print it twice.
+  const message = err instanceof S3RequestError ? 'the S3 store is unavailable' : `S3 request failed: ${String(err)}`;
   return new MediaError(MediaErrorCode.StoreUnavailable, message, { cause: err });
 }
 

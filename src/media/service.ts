@@ -14,7 +14,7 @@ import { OwnUrlFetcher } from './own-url-fetcher.ts';
 import { createMediaRoutes, type RouteHandler } from './routes.ts';
 import { createSignedLinks, type SignedLinks } from './signed-links.ts';
 import type { MediaRef, MediaStore } from './store.ts';
-import type { UploadedAttachment, UploadPrincipal } from './upload-route.ts';
+import type { UploadedAttachment, UploadForbidden, UploadPrincipal } from './upload-route.ts';
 import { UrlSigner } from './url-signer.ts';
 
 export interface MediaServiceDeps<P extends UploadPrincipal> {
@@ -29,7 +29,7 @@ export interface MediaServiceDeps<P extends UploadPrincipal> {
   readonly logger: Logger;
   readonly registry?: Registry;
   /** Who may upload; without it the upload route is off. */
-  readonly authorize?: (req: IncomingMessage) => P | undefined | Promise<P | undefined>;
+  readonly authorize?: (req: IncomingMessage) => P | UploadForbidden | undefined | Promise<P | UploadForbidden | undefined>;
   /** Clock of URL expiry and GC (tests). */
   readonly now?: () => number;
   /** Media ids referenced by retained events; without it GC does not run. */

@@ -13,6 +13,11 @@ export interface UploadPrincipal {
   readonly id: string;
 }
 
+/** An authorize hook's refusal of a known uploader (403). */
+export interface UploadForbidden {
+  readonly forbidden: { readonly code: string; readonly message: string };
+}
+
 /** What an upload answers: the shape of a canonical Attachment (src/core/event.ts). */
 export interface UploadedAttachment {
   readonly id: string;
@@ -26,8 +31,12 @@ export interface UploadedAttachment {
 export interface MediaUploadOptions<P extends UploadPrincipal> {
   readonly store: MediaStore;
   readonly signer: UrlSigner;
-  /** Who may upload: the WebSocket connector's token check plugs in here. undefined = 401. */
-  readonly authorize: (req: IncomingMessage) => P | undefined | Promise<P | undefined>;
+  /**
+   * Who may upload: the WebSocket connector's token check plugs in here. undefined = 401 (no or an
+   * unknown token); an UploadForbidden = 403 with its code and message (a good token from an
+   * origin that may not use it).
+   */
+  readonly authorize: (req: IncomingMessage) => P | UploadForbidden | undefined | Promise<P | UploadForbidden | undefined>;
   /**
    * Absolute base of the URLs handed out (scheme://host[:port]), as clients reach this server;
    * a function when it is known only once the server listens (port 0).
@@ -86,11 +95,16 @@ export function createMediaUploadHandler<P extends UploadPrincipal>(options: Med
   };
 
   const upload = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const principal = await options.authorize(req);
-    if (principal === undefined) {
+    const decision = await options.authorize(req);
+    if (decision === undefined) {
       refuse(req, res, 401, 'unauthorized', 'a valid token is required to upload', { 'www-authenticate': 'Bearer' });
       return;
     }
+    if ('forbidden' in decision) {
+      refuse(req, res, 403, decision.forbidden.code, decision.forbidden.message);
+      return;
+    }
+    const principal = decision;
     const lengthHeader = req.headers['content-length'];
     if (lengthHeader !== undefined && !/^\d{1,15}$/.test(lengthHeader)) {
       refuse(req, res, 400, 'bad_request', 'Content-Length must be a decimal number');

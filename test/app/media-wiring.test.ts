@@ -102,3 +102,26 @@ test('attachment links go out freshly signed: a reference whose link expired arr
     tree.cleanup();
   }
 });
+
+test('an upload with a good token from a browser Origin the WebSocket does not allow is 403 forbidden_origin (not 401), and nothing is stored', async () => {
+  const tree = makeConfigTree([
+    'http: { port: 0 }\n',
+    'media: { urls: { secret: "0123456789abcdef0123456789abcdef0123" } }\n',
+    `websocket:\n  allowedOrigins: ["https://chat.example.org"]\n  tokens:\n    - { name: alice, hash: "${hashToken(ALICE)}" }\n`,
+  ].join(''), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
+  const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger });
+  try {
+    const bytes = Buffer.from('%PDF-1.4 a tiny file\n');
+    const evil = await fetch(`${app.httpUrl}/media?name=doc.pdf`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${ALICE}`, origin: 'https://evil.example' } });
+    assert.equal(evil.status, 403);
+    assert.equal(((await evil.json()) as { error?: string }).error, 'forbidden_origin');
+    const stored: string[] = [];
+    for await (const item of app.media!.store.list()) stored.push(item.id);
+    assert.deepEqual(stored, []);
+    const allowed = await fetch(`${app.httpUrl}/media?name=doc.pdf`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${ALICE}`, origin: 'https://chat.example.org' } });
+    assert.equal(allowed.status, 201);
+  } finally {
+    await app.close();
+    tree.cleanup();
+  }
+});

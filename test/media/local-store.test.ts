@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { LocalMediaStore } from '../../src/media/local-store.ts';
+import { diskFull, LocalMediaStore } from '../../src/media/local-store.ts';
+import { MediaErrorCode } from '../../src/media/errors.ts';
 import { mediaIdOf } from '../../src/media/media-id.ts';
 import { filesUnder, sha256Hex, tempDir } from './helpers.ts';
 import { storeContract, type StoreOpenOptions } from './store-contract.ts';
@@ -59,4 +60,15 @@ test('local: removeDebris also removes half-published content (a blob without me
   } finally {
     await s.dispose();
   }
+});
+
+test('local: a disk that takes no more (full, over quota, read-only) is the store being unavailable (503 and Retry-After for an upload), other failures are not', () => {
+  // A put on a full tmpfs fails with exactly this (checked by hand: mount -t tmpfs -o size=64k).
+  for (const code of ['ENOSPC', 'EDQUOT', 'EROFS']) {
+    const err = Object.assign(new Error(`write failed: ${code}`), { code });
+    assert.equal(diskFull(err)?.code, MediaErrorCode.StoreUnavailable, code);
+    assert.equal(diskFull(err)?.cause, err);
+  }
+  assert.equal(diskFull(Object.assign(new Error('no such file'), { code: 'ENOENT' })), undefined);
+  assert.equal(diskFull(new Error('no code')), undefined);
 });

@@ -71,7 +71,9 @@ test('s3: a wrong secret or an unknown access key is a clear store_unavailable e
       const body = Buffer.from(`credentials test ${code}`);
       const err = await s.store.put(Readable.from([body])).then(() => undefined, (e: unknown) => e);
       assert.ok(rejectsWith(MediaErrorCode.StoreUnavailable)(err));
-      const message = (err as Error).message;
+      // The error says the store is away; its cause says which request, on which key, failed how.
+      assert.equal((err as Error).message, 'the S3 store is unavailable');
+      const message = ((err as Error).cause as Error).message;
       assert.match(message, new RegExp(`403 ${code}`), message);
       assert.doesNotMatch(message, /S3RVER|not-the-secret/, 'no credential in the message');
       assert.deepEqual(await s.traces(), [], 'no object, no spool file');
@@ -101,7 +103,10 @@ test('s3: an endpoint that is down, or that accepts and never answers, fails the
         const err = await s.store.put(Readable.from([Buffer.from('nobody home')])).then(() => undefined, (e: unknown) => e);
         const took = Date.now() - started;
         assert.ok(rejectsWith(MediaErrorCode.StoreUnavailable)(err));
-        assert.match((err as Error).message, expect);
+        const cause = ((err as Error).cause as Error).message;
+        assert.match(cause, expect);
+        assert.match(cause, /^S3 (HeadObject|PutObject) [\w.-]+\/\S*[0-9a-f]{64}: /, 'names the operation, the bucket and the key');
+        assert.doesNotMatch(`${(err as Error).message}: ${cause}`, /(unreachable|no answer)[\s\S]*\1/, 'said once');
         assert.ok(took < 5_000, `failed after ${took} ms with an 800 ms timeout`);
         assert.deepEqual(await s.debris(), [], 'the spool file is gone');
       } finally {
