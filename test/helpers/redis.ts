@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   readonly pid: number;
+  /** Kills it (-9) and, `downMs` later, starts it again on the same port and data dir (its AOF: what was synced stays). */
+  crashAndRestart(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,26 +43,36 @@ export async function startRedis(): Promise<RedisServer> {
   requireRedisBinary();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'yes',
-    '--daemonize', 'no', '--loglevel', 'warning',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  track(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-  try {
-    await waitForPort(port, 10_000);
-  } catch (err) {
-    await killNow(child);
-    throw new Error(`${(err as Error).message}\n${stderr}`);
-  }
-  const pid = child.pid ?? -1;
-  return {
-    port, pid, url: `redis://127.0.0.1:${port}`,
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'yes',
+      '--daemonize', 'no', '--loglevel', 'warning',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    track(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    try {
+      await waitForPort(port, 10_000);
+    } catch (err) {
+      await killNow(child);
+      throw new Error(`${(err as Error).message}\n${stderr}`);
+    }
+    return child;
+  };
+  let child = await launch();
+  const server = {
+    port, pid: child.pid ?? -1, url: `redis://127.0.0.1:${port}`,
+    async crashAndRestart(downMs: number) {
+      await killNow(child);
+      await new Promise((r) => setTimeout(r, downMs));
+      child = await launch();
+      server.pid = child.pid ?? -1;
+    },
     async stop() {
       await killNow(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }

@@ -85,3 +85,46 @@ test('the component holder is killed -9: another instance takes the component ov
   const carolsAtAlice = alice.stanzas.filter((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol`).map((el) => el.getChildText('body'));
   assert.deepEqual(carolsAtAlice, ['C1', 'C2', 'C3', 'C4'], 'each of carol\'s messages reached the room once, in order');
 });
+
+test('Redis unreachable for longer than the component lease: the holder lets the stream go, exactly one instance holds the component afterwards, and both directions flow again', { timeout: 150_000 }, async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice: TestUser = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const configFor = (port: number): string => [
+    `http: { port: ${port} }\n`,
+    `bus:\n  driver: redis\n  redis: { url: "${redis.url}", prefix: sbo }\n  delivery: { maxAttempts: 1000, backoffMs: 50, maxBackoffMs: 1000 }\n`,
+    'shutdown: { drainTimeoutMs: 3000 }\n',
+    `websocket:\n  tokens:\n    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }\n`,
+    `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: "${prosody.componentSecret}"\n  reconnectMaxMs: 1000\n  reflectionTimeoutMs: 3000\n`,
+  ].join('');
+  const bridgeFile = { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - xmpp: ${room}\n` };
+  const treeA = makeConfigTree(configFor(await freePort()), bridgeFile);
+  const treeB = makeConfigTree(configFor(await freePort()), bridgeFile);
+  t.after(() => { treeA.cleanup(); treeB.cleanup(); });
+  const a = await spawnBridge(treeA.configFile, 30_000);
+  await waitFor(() => holdsOnline(a), { what: 'instance A holding the component', timeoutMs: 20_000 });
+  const b = await spawnBridge(treeB.configFile, 30_000);
+
+  // Redis goes away (killed, refusing connections) for longer than the lease's 10 s, and comes back with its data.
+  await redis.crashAndRestart(15_000);
+
+  // Exactly one holder with its stream online, and it stays so (no instance shut out by a lingering stream).
+  const holders = async (): Promise<number> => (await Promise.all([a, b].map(holdsOnline))).filter(Boolean).length;
+  await waitFor(async () => await holders() === 1, { what: 'one instance holding the component again', timeoutMs: 60_000, intervalMs: 250 });
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.equal(await holders(), 1, 'one holder, still');
+
+  const carol = await connectClient(b.wsUrl, CAROL);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const since = alice.mark();
+  assert.equal((await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after the outage' } })).type, 'ack');
+  await alice.waitFor((el) => el.getChildText('body') === 'after the outage', 'carol\'s message at alice', { since, timeoutMs: 30_000 });
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'alice after the outage')));
+  await carol.next((f) => isText(f, 'alice after the outage'), 30_000);
+});

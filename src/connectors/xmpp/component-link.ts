@@ -49,6 +49,11 @@ export interface ComponentLinkOptions {
    * `conflict`; within this window a conflict is retried, after it (or on a first connect) it is fatal.
    */
   conflictGraceMs?: number;
+  /**
+   * This link takes over from another instance, whose stream the server may still hold: a
+   * conflict within conflictGraceMs of the start is retried too (a first connect is otherwise fatal).
+   */
+  takeover?: boolean;
   maxInboundStanzaBytes?: number;
   maxOutboundStanzaBytes?: number;
   /** Outbound stanza rate; beyond it sends wait in a bounded queue. */
@@ -115,7 +120,7 @@ function isStreamError(err: unknown): err is StreamError {
 }
 
 export class ComponentLink extends EventEmitter<LinkEvents> {
-  private readonly opts: Required<Omit<ComponentLinkOptions, 'backoff' | 'serverDomain'>> & { serverDomain: string; initialBackoffMs: number; maxBackoffMs: number };
+  private readonly opts: Required<Omit<ComponentLinkOptions, 'backoff' | 'serverDomain' | 'takeover'>> & { serverDomain: string; initialBackoffMs: number; maxBackoffMs: number };
   private readonly metrics: XmppMetrics;
   private readonly log: Logger;
   private readonly bucket: TokenBucket;
@@ -131,6 +136,7 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
   private lossReason: string | undefined;
   private abortConnect: ((err: Error) => void) | undefined;
   private lostStreamAt = 0;
+  private readonly takeover: boolean;
   private inflightBytes = 0;
   private running: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -143,6 +149,7 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
     if (options.secret.length === 0) throw new Error('component secret is empty');
     const dot = domain.indexOf('.');
     const serverDomain = options.serverDomain ?? (dot > 0 ? domain.slice(dot + 1) : domain);
+    this.takeover = options.takeover === true;
     this.opts = {
       host: options.host,
       port: options.port,
@@ -183,6 +190,8 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
   /** Starts connecting (and reconnecting) in the background. Watch `status`, or await whenOnline(). */
   start(): void {
     if (this.state !== 'idle') throw new Error(`component link already started (${this.state})`);
+    // Taking over: the previous holder's stream counts as ours, just lost.
+    if (this.takeover) this.lostStreamAt = Date.now();
     this.running = this.run();
   }
 

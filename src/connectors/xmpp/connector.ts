@@ -119,6 +119,17 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
+/** Whether `work` settled within `ms` (its outcome either way; a rejection counts as settled). */
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Bus-state key prefix of a puppet's name and avatar (see rememberPuppet). */
 const PUPPET_INFO_KEY = 'puppet:';
 /** How long a puppet's name and avatar are kept after its person last spoke. */
@@ -146,6 +157,8 @@ export class XmppConnector implements Connector {
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
+  /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
+  private pastStart = false;
   /**
    * Rooms that stamp XEP-0421 occupant-ids: the relay's own presence there carries one (a room that
    * does not would pass on whatever a client put in its stanzas, so ids from it are not trusted).
@@ -197,7 +210,10 @@ export class XmppConnector implements Connector {
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
     const leaseWait = new Promise<'standby'>((resolve) => setTimeout(() => resolve('standby'), 1_000).unref());
-    if (await Promise.race([firstAcquire.then(() => 'held' as const), leaseWait]) === 'standby') return;
+    const first = await Promise.race([firstAcquire.then(() => 'held' as const), leaseWait]);
+    // From now on an acquisition is a takeover: the previous holder's stream may linger a moment.
+    this.pastStart = true;
+    if (first === 'standby') return;
     const link = this.holding?.link;
     if (!link) return;
     await new Promise<void>((resolve, reject) => {
@@ -225,6 +241,9 @@ export class XmppConnector implements Connector {
       pingIntervalMs: this.config.pingIntervalMs, pingTimeoutMs: this.config.pingTimeoutMs,
       maxInboundStanzaBytes: this.config.maxStanzaBytes, maxOutboundStanzaBytes: this.config.maxStanzaBytes,
       outboundPerSecond: this.config.outboundPerSecond, outboundBurst: Math.max(1, Math.round(this.config.outboundPerSecond)),
+      // Taking over from another instance (or after our own lease was lost and came back): the
+      // server may still hold the previous holder's stream and answer conflict for a while.
+      takeover: this.pastStart,
       onStanza: (el) => this.onStanza(el),
       logger: log, registry: live.registry,
     });
@@ -282,12 +301,17 @@ export class XmppConnector implements Connector {
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([egressClosed, new Promise<void>((r) => { grace = setTimeout(r, CLOSE_GRACE_MS); })]);
     clearTimeout(grace);
-    holding.reflections.failAll(new Error(reason));
-    await egressClosed;
     this.holding = undefined;
     holding.reflections.failAll(new Error(reason));
-    if (holding.link.status === 'online') await holding.occupancies.leaveAll();
+    // The stream goes now, whether the egress consumer has closed or not: with the lease lost
+    // (Redis away longer than its ttl) another instance takes the component over, and a stream
+    // left open here would keep it from connecting (conflict) while this one bridges on alone.
+    // A delivery still in hand fails with the stream and stays on the bus for the next holder.
+    if (holding.link.status === 'online') await withTimeout(holding.occupancies.leaveAll(), CLOSE_GRACE_MS);
     await holding.link.stop();
+    if (!await withTimeout(egressClosed, CLOSE_GRACE_MS)) {
+      this.live?.logger.warn({ reason }, 'the xmpp egress consumer had not closed when the component was released (the bus unreachable?); it closes when it can');
+    }
   }
 
   private scheduleRelayJoin(room: string, delayMs: number): void {
