@@ -230,6 +230,12 @@ export interface Bus {
   readonly fanout?: Fanout;
 
   /**
+   * Optional: whether `err`, thrown by one of this bus's calls, means the bus cannot be reached now
+   * (a later try may work: clients get `unavailable`), not a bug. The memory driver has none.
+   */
+  isUnavailable?(err: unknown): boolean;
+
+  /**
    * Best-effort notes to the other instances sharing this bus (redis): what a connector changed
    * that they may want to tell their own clients at once (they find it in the state anyway).
    * Undefined when there are none (memory: one process).

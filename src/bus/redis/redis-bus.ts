@@ -509,6 +509,10 @@ export class RedisBus implements Bus {
     return redisStateStore(this.redis, this.opts.prefix, namespace);
   }
 
+  isUnavailable(err: unknown): boolean {
+    return isRedisUnreachable(err);
+  }
+
   holdLease(name: string, callbacks: LeaseCallbacks): LeaseHandle {
     const lease = holdRedisLease(this.redis, `${this.opts.prefix}:lease:named:${name}`, this.opts.instanceId, this.opts.leaseMs ?? 10_000, callbacks,
       (err) => this.opts.logger.warn({ err, lease: name }, 'lease: could not reach Redis'));
@@ -546,4 +550,17 @@ function jobItems(jobs: readonly Job[]): unknown[] {
     else items.push(data);
   }
   return items;
+}
+
+/**
+ * What ioredis throws when Redis cannot be reached: a command given up after its retries
+ * (MaxRetriesPerRequestError), a connection closed or refused, a timeout. Everything else (a
+ * script's error, a wrong type) is not an outage.
+ */
+export function isRedisUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE') return true;
+  return /^(Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Command timed out)/.test(err.message);
 }

@@ -295,8 +295,14 @@ export class WebSocketConnector implements Connector {
         if (parsed.frame.type !== 'send') await session.answered();
         await this.dispatch(session, parsed.frame);
       } catch (err) {
-        this.live.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
-        session.sendError(parsed.frame.ref, ErrorCode.Internal, 'internal error; the frame may not have been handled');
+        if (this.live?.bus.isUnavailable?.(err) === true) {
+          // The bus is out of reach (Redis away): the frame did nothing, and the same frame may work later.
+          this.live.logger.warn({ err, session: session.id, type: parsed.frame.type }, 'websocket frame not handled: the bus is unavailable');
+          session.sendError(parsed.frame.ref, ErrorCode.Unavailable, 'the bus is unavailable; try again later');
+        } else {
+          this.live?.logger.error({ err, session: session.id, type: parsed.frame.type }, 'websocket frame handler failed');
+          session.sendError(parsed.frame.ref, ErrorCode.Internal, 'internal error; the frame may not have been handled');
+        }
       }
       // Answers count against the buffer too: a client that sends but never reads waits here (its
       // socket stops being read once its queue is full) and is cut off if it never drains.
