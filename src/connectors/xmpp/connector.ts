@@ -157,6 +157,9 @@ export class XmppConnector implements Connector {
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
+  /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
+  private readonly unsavedRooms = new Set<string>();
+  private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;
   /**
@@ -293,6 +296,9 @@ export class XmppConnector implements Connector {
     if (!holding || holding.stopping) return;
     holding.stopping = true;
     this.live?.logger.warn({ reason }, 'xmpp component released');
+    // The next holder catches up from the saved positions when its relay joins.
+    for (const timer of this.catchUpTimers.values()) clearTimeout(timer);
+    this.catchUpTimers.clear();
     for (const t of holding.rejoinTimers) clearTimeout(t);
     // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
     // a reflection that does not come within the grace fails its delivery (the bus keeps it for
@@ -381,10 +387,46 @@ export class XmppConnector implements Connector {
     if (el.name === 'iq') { this.onIq(el, holding); return; }
     if (el.name === 'presence') { this.onPresence(el, holding); return; }
     if (el.name === 'message' && holding.archive.onMessage(el)) return;
-    if (el.name === 'message') this.inOrder(bareJid(el.attrs['from']) ?? '', () => this.onMessage(el, live, holding).catch((err: Error) => {
+    if (el.name !== 'message') return;
+    const from = el.attrs['from'] ?? '';
+    const room = bareJid(from) ?? '';
+    // A room occupant's rate is counted as the messages arrive, not as they are worked through: a
+    // backlog held up by an outage (Redis away) is not a flood.
+    if (el.attrs['type'] === 'groupchat' && el.attrs['to'] === this.relayJid && live.rooms.has(room) && parseJid(from)?.resource
+      && el.getChild('delay', NS.delay) === undefined && !this.senderAllowed(from)) {
+      live.metrics.inbound.inc({ outcome: 'flood' });
+      live.logger.warn({ room, from }, 'room occupant over its message rate; message not bridged');
+      return;
+    }
+    this.inOrder(room, () => this.onMessage(el, live, holding).catch((err: Error) => {
       live.metrics.inbound.inc({ outcome: 'failed' });
-      live.logger.error({ err: err.message, from: el.attrs['from'] }, 'bridging an xmpp message failed');
+      live.logger.error({ err: err.message, from }, 'bridging an xmpp message failed');
+      // Not lost: the room's archive has it, and is read again from the last position saved.
+      if (live.rooms.has(room)) this.catchUpLater(room);
     }));
+  }
+
+  /** Catches up now; what could not be bridged (the bus away) is tried again later (catchUpLater). */
+  private async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
+    if (await this.catchUp(room)) this.unsavedRooms.delete(room);
+    else this.catchUpLater(room, nextDelayMs);
+  }
+
+  /**
+   * A room message could not be bridged (the bus away): positions are no longer saved for the
+   * room, and its archive is read again from the last one saved, later, until that works; what
+   * was bridged meanwhile is recognised by its stanza-id and published once.
+   */
+  private catchUpLater(room: string, delayMs = 2_000): void {
+    if (this.catchUpTimers.has(room)) return;
+    this.unsavedRooms.add(room);
+    const timer = setTimeout(() => {
+      this.catchUpTimers.delete(room);
+      if (!this.holding || !this.live) return;
+      this.inOrder(room, () => this.catchUpOrLater(room, Math.min(delayMs * 2, 30_000)));
+    }, delayMs);
+    timer.unref();
+    this.catchUpTimers.set(room, timer);
   }
 
   /**
@@ -400,7 +442,10 @@ export class XmppConnector implements Connector {
       return;
     }
     queue.length++;
-    queue.tail = queue.tail.then(work).finally(() => {
+    // One failed piece of work must not stop the ones queued behind it (a rejected tail would skip them).
+    queue.tail = queue.tail.then(work).catch((err: unknown) => {
+      this.live?.logger.error({ err: (err as Error).message, key }, 'xmpp inbound work failed');
+    }).finally(() => {
       queue.length--;
       if (queue.length === 0 && this.inbound.get(key) === queue) this.inbound.delete(key);
     });
@@ -518,7 +563,7 @@ export class XmppConnector implements Connector {
       this.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
-      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUp(room));
+      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUpOrLater(room));
       return;
     }
     this.onUserPresence(p, holding);
@@ -829,11 +874,6 @@ export class XmppConnector implements Connector {
       // Every occupant of ours gets a copy: only the relay's is read.
       if (msg.to !== this.relayJid) return;
       if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
-      if (!this.senderAllowed(`${room}/${nick}`)) {
-        live.metrics.inbound.inc({ outcome: 'flood' });
-        live.logger.warn({ room, nick }, 'room occupant over its message rate; message not bridged');
-        return;
-      }
     }
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
@@ -841,7 +881,7 @@ export class XmppConnector implements Connector {
     const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick, undefined, msg.occupantId), { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
-    if (msg.stanzaId !== undefined) {
+    if (msg.stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {
       live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
     }
   }
@@ -868,12 +908,19 @@ export class XmppConnector implements Connector {
    * bridged, in order, through the same path as live messages (published once per stanza-id,
    * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
    */
-  private async catchUp(room: string): Promise<void> {
+  /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
+  private async catchUp(room: string): Promise<boolean> {
     const live = this.live;
     const holding = this.holding;
-    if (!live || !holding) return;
-    if (!await this.roomHasArchive(room, holding).catch(() => false)) return;
-    const stored = await live.state.get(positionKey(room));
+    if (!live || !holding) return false;
+    if (!await this.roomHasArchive(room, holding).catch(() => false)) return true;
+    let stored: string | undefined;
+    try {
+      stored = await live.state.get(positionKey(room));
+    } catch (err) {
+      live.logger.warn({ room, err: (err as Error).message }, 'could not read the archive position; catching up later');
+      return false;
+    }
     if (stored === undefined) {
       // First join ever: remember where the archive ends now (or that it is empty), so that a crash
       // before the first bridged message is saved still leaves a place to catch up from.
@@ -883,7 +930,7 @@ export class XmppConnector implements Connector {
       } catch (err) {
         live.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
       }
-      return;
+      return true;
     }
     let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
     let caught = 0;
@@ -892,13 +939,21 @@ export class XmppConnector implements Connector {
       try {
         page = await holding.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
       } catch (err) {
+        // The archive does not answer (a room that refuses queries, a server without it): as if read.
         live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
-        return;
+        return true;
       }
       for (const m of page.messages) {
         const msg = parseMessage(m.message, { componentDomain: this.config.domain });
         msg.stanzaId = m.id; // the archive's id is the room's stanza-id
-        if (msg.type === 'groupchat') await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
+        if (msg.type === 'groupchat') {
+          try {
+            await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
+          } catch (err) {
+            live.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
+            return false;
+          }
+        }
         after = m.id;
         caught++;
       }
@@ -906,6 +961,7 @@ export class XmppConnector implements Connector {
       after = page.end.last ?? after;
     }
     live.logger.info({ room, messages: caught }, 'caught up from the room archive');
+    return true;
   }
 
   stopAccepting(): void {
