@@ -18,14 +18,17 @@ test('what ioredis throws when Redis cannot be reached is an outage; other error
 });
 
 test('a join that needs the bus while Redis is away answers unavailable (retry), not internal; it works once Redis is back', { timeout: 60_000 }, async (t) => {
+  // Cleanups run in the order they are registered: clients, the bridge and the bus go before Redis.
+  const cleanups: (() => Promise<void>)[] = [];
+  t.after(async () => { for (const c of cleanups.reverse()) await c(); });
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanups.push(() => redis.stop());
   const bus = await RedisBus.connect({ ...busOptions(createRegistry(false)), url: redis.url, prefix: `wsd${randomUUID().slice(0, 8)}`, instanceId: `ws-down-${randomUUID()}` });
-  t.after(() => bus.close());
+  cleanups.push(() => bus.close());
   const bridge = await startBridge({ bus });
-  t.after(() => bridge.stop());
+  cleanups.push(() => bridge.stop());
   const alice = await connectClient(bridge.url, bridge.tokens.alice);
-  t.after(() => alice.close());
+  cleanups.push(() => alice.close());
   await alice.request({ type: 'join', room: 'lobby' });
   assert.equal((await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'before' } })).type, 'ack');
   const since = String((await alice.request({ type: 'join', room: 'lobby' }))['cursor']);
@@ -35,7 +38,7 @@ test('a join that needs the bus while Redis is away answers unavailable (retry),
   const back = redis.crashAndRestart(8_000);
   await new Promise((r) => setTimeout(r, 500));
   const bob = await connectClient(bridge.url, bridge.tokens.bob);
-  t.after(() => bob.close());
+  cleanups.push(() => bob.close());
   const answer = await bob.request({ type: 'join', room: 'lobby', since }, 7_000);
   assert.equal(answer.type, 'error', JSON.stringify(answer));
   assert.equal(answer['code'], 'unavailable', JSON.stringify(answer));
