@@ -28,7 +28,7 @@ test('a join that needs the bus while Redis is away answers unavailable (retry),
   const bridge = await startBridge({ bus });
   cleanups.push(() => bridge.stop());
   const alice = await connectClient(bridge.url, bridge.tokens.alice);
-  cleanups.push(() => alice.close());
+  cleanups.push(async () => { await alice.close(); });
   await alice.request({ type: 'join', room: 'lobby' });
   assert.equal((await alice.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'before' } })).type, 'ack');
   const since = String((await alice.request({ type: 'join', room: 'lobby' }))['cursor']);
@@ -38,7 +38,7 @@ test('a join that needs the bus while Redis is away answers unavailable (retry),
   const back = redis.crashAndRestart(8_000);
   await new Promise((r) => setTimeout(r, 500));
   const bob = await connectClient(bridge.url, bridge.tokens.bob);
-  cleanups.push(() => bob.close());
+  cleanups.push(async () => { await bob.close(); });
   const answer = await bob.request({ type: 'join', room: 'lobby', since }, 7_000);
   assert.equal(answer.type, 'error', JSON.stringify(answer));
   assert.equal(answer['code'], 'unavailable', JSON.stringify(answer));

@@ -9,7 +9,7 @@ import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { busOptions } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startXmppBridge } from './bridge-harness.ts';
+import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
 
 const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 
@@ -224,15 +224,7 @@ async function roomArchiveUntil(user: TestUser, room: string, body: string): Pro
 }
 
 test('a person who spoke and left while the component was away is the same sender caught up from the archive as live (the message\'s occupant-id)', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody);
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const { prosody, alice, room, bridge } = await startRoomRig(t);
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });

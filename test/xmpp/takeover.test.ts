@@ -27,7 +27,8 @@ async function holdsOnline(b: BridgeProcess): Promise<boolean> {
 
 const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 
-test('the component holder is killed -9: another instance takes the component over, and nothing is lost or doubled', { timeout: 120_000 }, async (t) => {
+/** Redis, Prosody with alice in the MUC, and two bridge config trees (instances A and B) on them; everything stopped by `t.after`. */
+async function twoInstanceRig(t: { after(fn: () => unknown): void }, prefix: string) {
   const redis = await startRedis();
   t.after(() => redis.stop());
   const prosody = await startProsody();
@@ -38,7 +39,7 @@ test('the component holder is killed -9: another instance takes the component ov
   await alice.joinMuc(room, 'Alice');
   const configFor = (port: number): string => [
     `http: { port: ${port} }\n`,
-    `bus:\n  driver: redis\n  redis: { url: "${redis.url}", prefix: sbx }\n  delivery: { maxAttempts: 1000, backoffMs: 50, maxBackoffMs: 1000 }\n`,
+    `bus:\n  driver: redis\n  redis: { url: "${redis.url}", prefix: ${prefix} }\n  delivery: { maxAttempts: 1000, backoffMs: 50, maxBackoffMs: 1000 }\n`,
     'shutdown: { drainTimeoutMs: 3000 }\n',
     `websocket:\n  tokens:\n    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }\n`,
     `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: "${prosody.componentSecret}"\n  reconnectMaxMs: 1000\n  reflectionTimeoutMs: 3000\n`,
@@ -47,6 +48,11 @@ test('the component holder is killed -9: another instance takes the component ov
   const treeA = makeConfigTree(configFor(await freePort()), bridgeFile);
   const treeB = makeConfigTree(configFor(await freePort()), bridgeFile);
   t.after(() => { treeA.cleanup(); treeB.cleanup(); });
+  return { redis, prosody, room, alice, treeA, treeB };
+}
+
+test('the component holder is killed -9: another instance takes the component over, and nothing is lost or doubled', { timeout: 120_000 }, async (t) => {
+  const { room, alice, treeA, treeB } = await twoInstanceRig(t, 'sbx');
 
   const a = await spawnBridge(treeA.configFile, 30_000);
   await waitFor(() => holdsOnline(a), { what: 'instance A holding the component', timeoutMs: 20_000 });
@@ -87,25 +93,7 @@ test('the component holder is killed -9: another instance takes the component ov
 });
 
 test('Redis unreachable for longer than the component lease: the holder lets the stream go, exactly one instance holds the component afterwards, and both directions flow again', { timeout: 150_000 }, async (t) => {
-  const redis = await startRedis();
-  t.after(() => redis.stop());
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice: TestUser = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
-  const configFor = (port: number): string => [
-    `http: { port: ${port} }\n`,
-    `bus:\n  driver: redis\n  redis: { url: "${redis.url}", prefix: sbo }\n  delivery: { maxAttempts: 1000, backoffMs: 50, maxBackoffMs: 1000 }\n`,
-    'shutdown: { drainTimeoutMs: 3000 }\n',
-    `websocket:\n  tokens:\n    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }\n`,
-    `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: "${prosody.componentSecret}"\n  reconnectMaxMs: 1000\n  reflectionTimeoutMs: 3000\n`,
-  ].join('');
-  const bridgeFile = { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - xmpp: ${room}\n` };
-  const treeA = makeConfigTree(configFor(await freePort()), bridgeFile);
-  const treeB = makeConfigTree(configFor(await freePort()), bridgeFile);
-  t.after(() => { treeA.cleanup(); treeB.cleanup(); });
+  const { redis, room, alice, treeA, treeB } = await twoInstanceRig(t, 'sbo');
   const a = await spawnBridge(treeA.configFile, 30_000);
   await waitFor(() => holdsOnline(a), { what: 'instance A holding the component', timeoutMs: 20_000 });
   const b = await spawnBridge(treeB.configFile, 30_000);
