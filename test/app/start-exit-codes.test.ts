@@ -1,6 +1,5 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,36 +11,13 @@ import { freePort } from '../helpers/ports.ts';
 import { stubbornClient } from '../helpers/raw-upgrade.ts';
 import { makeConfigTree } from '../config/fixture.ts';
 import { killAllBridges, spawnBridge } from '../e2e/bridge-process.ts';
+import { runStart } from '../helpers/run-start.ts';
 
 const ALICE = 'sb_test_alice_token_for_exit_code_tests';
 const LOBBY = { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' };
 
 after(async () => { await killAllBridges(); });
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** `node --import tsx src/cli.ts start --config FILE` as a child; SIGKILLed by PID in finally / on timeout. */
-async function runStart(configFile: string, timeoutMs = 20_000): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent', NODE_TEST_CONTEXT: '' },
-  });
-  const pid = child.pid;
-  try {
-    return await new Promise<Run>((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const timer = setTimeout(() => reject(new Error(`start did not exit in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
-      child.on('error', (err) => { clearTimeout(timer); reject(err); });
-      child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-    });
-  } finally {
-    if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-    }
-  }
-}
 
 function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

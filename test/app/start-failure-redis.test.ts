@@ -1,11 +1,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { track, killNow } from '../helpers/children.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { makeConfigTree } from '../config/fixture.ts';
+import { runStart, type StartRun } from '../helpers/run-start.ts';
 
 /**
  * A start on the redis bus that fails after the bus connected (here: the XMPP server refuses the
@@ -112,39 +111,24 @@ after(async () => {
   await redis.stop();
 });
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
 /** `switchboard start` as a child, with its own Redis prefix (no run waits for another's leases). */
-async function failingStart(i: number, redisUrl: string): Promise<Run> {
+async function failingStart(i: number, redisUrl: string): Promise<StartRun> {
   const tree = makeConfigTree([
     'log: { level: silent }\n',
     'http: { port: 0 }\n',
     `bus:\n  driver: redis\n  redis: { url: "${redisUrl}", prefix: "sfr${i}" }\n`,
     `xmpp:\n  enabled: true\n  port: ${componentPort}\n  domain: bridge.localhost\n  secret: wrong\n`,
   ].join(''), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}, {xmpp: lobby@conference.localhost}]\n' });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', tree.configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent', NODE_TEST_CONTEXT: '' },
-  });
-  track(child);
   try {
-    return await new Promise<Run>((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const timer = setTimeout(() => reject(new Error(`run ${i}: start did not exit in 15 s:\n${stdout}\n${stderr}`)), 15_000);
-      child.on('error', (err) => { clearTimeout(timer); reject(err); });
-      child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-    });
+    return await runStart(tree.configFile, { timeoutMs: 15_000 }).catch((err: Error) => { throw new Error(`run ${i}: ${err.message}`); });
   } finally {
-    await killNow(child);
     tree.cleanup();
   }
 }
 
 test(`a start that fails after the redis bus connected exits 3 with one line, ${RUNS} runs out of ${RUNS}`, { timeout: 60_000 }, async () => {
   const proxyUrl = `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  const runs: Run[] = [];
+  const runs: StartRun[] = [];
   for (let first = 0; first < RUNS; first += AT_ONCE) {
     runs.push(...await Promise.all(Array.from({ length: Math.min(AT_ONCE, RUNS - first) },
       (_, k) => failingStart(first + k, (first + k) % 2 === 0 ? redis.url : proxyUrl))));
