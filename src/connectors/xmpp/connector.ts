@@ -391,9 +391,12 @@ export class XmppConnector implements Connector {
     const from = el.attrs['from'] ?? '';
     const room = bareJid(from) ?? '';
     // A room occupant's rate is counted as the messages arrive, not as they are worked through: a
-    // backlog held up by an outage (Redis away) is not a flood.
-    if (el.attrs['type'] === 'groupchat' && el.attrs['to'] === this.relayJid && live.rooms.has(room) && parseJid(from)?.resource
-      && el.getChild('delay', NS.delay) === undefined && !this.senderAllowed(from)) {
+    // backlog held up by an outage (Redis away) is not a flood. Our own occupants' copies (the
+    // reflections their deliveries wait for) are never counted.
+    const nick = parseJid(from)?.resource;
+    if (el.attrs['type'] === 'groupchat' && el.attrs['to'] === this.relayJid && live.rooms.has(room) && nick
+      && el.getChild('delay', NS.delay) === undefined && !holding.occupancies.isOurs(room, nick)
+      && !this.originIds.isOurs(el.attrs['id']) && !this.senderAllowed(from)) {
       live.metrics.inbound.inc({ outcome: 'flood' });
       live.logger.warn({ room, from }, 'room occupant over its message rate; message not bridged');
       return;
