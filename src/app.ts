@@ -14,6 +14,7 @@ import { healthReport } from './http/health.ts';
 import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
 import { startMedia } from './app/media-wiring.ts';
 import type { MediaService } from './media/index.ts';
+import { within } from './core/within.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -47,17 +48,6 @@ function urlHost(host: string): string {
 
 /** How much before the connectors' drain deadline the app decides whether the drain finished (see close()). */
 const DRAIN_JUDGE_MARGIN_MS = 10;
-
-/** Resolves after `ms`, or when `work` settles first: `true` when the work finished in time. */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
-  try {
-    return await Promise.race([work.then(() => true as const, () => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The bus section of config.yaml as the bus's own options (the bus knows nothing of config files). */
 function busOptionsOf(loaded: LoadedConfig): BusDriverOptions {

@@ -32,6 +32,7 @@ import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from '.
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
 import { clip } from '../../core/text.ts';
+import { within } from '../../core/within.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
 export const XMPP_CAPABILITIES: Capabilities = {
@@ -119,17 +120,6 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
-/** Whether `work` settled within `ms` (its outcome either way; a rejection counts as settled). */
-async function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([work.then(() => true as const, () => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Bus-state key prefix of a puppet's name and avatar (see rememberPuppet). */
 const PUPPET_INFO_KEY = 'puppet:';
 /** How long a puppet's name and avatar are kept after its person last spoke. */
@@ -304,18 +294,16 @@ export class XmppConnector implements Connector {
     // a reflection that does not come within the grace fails its delivery (the bus keeps it for
     // the next holder), so closing stays bounded.
     const egressClosed = Promise.all([holding.egress?.close(), holding.egressClosing]);
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([egressClosed, new Promise<void>((r) => { grace = setTimeout(r, CLOSE_GRACE_MS); })]);
-    clearTimeout(grace);
+    const closedInTime = await within(egressClosed, CLOSE_GRACE_MS);
     this.holding = undefined;
     holding.reflections.failAll(new Error(reason));
     // The stream goes now, whether the egress consumer has closed or not: with the lease lost
     // (Redis away longer than its ttl) another instance takes the component over, and a stream
     // left open here would keep it from connecting (conflict) while this one bridges on alone.
     // A delivery still in hand fails with the stream and stays on the bus for the next holder.
-    if (holding.link.status === 'online') await withTimeout(holding.occupancies.leaveAll(), CLOSE_GRACE_MS);
+    if (holding.link.status === 'online') await within(holding.occupancies.leaveAll(), CLOSE_GRACE_MS);
     await holding.link.stop();
-    if (!await withTimeout(egressClosed, CLOSE_GRACE_MS)) {
+    if (!closedInTime && !await within(egressClosed, CLOSE_GRACE_MS)) {
       this.live?.logger.warn({ reason }, 'the xmpp egress consumer had not closed when the component was released (the bus unreachable?); it closes when it can');
     }
   }

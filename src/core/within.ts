@@ -1,0 +1,14 @@
+/**
+ * Resolves after `ms`, or when `work` settles first: `true` when the work settled in time (its
+ * outcome either way; a rejection counts as settled). The timer is cleared either way, so a
+ * bounded wait never keeps the process alive.
+ */
+export async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
