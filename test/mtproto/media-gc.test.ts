@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, CHAT_ID, CustomFile, WS_TOKEN, withPersonAndBot, type GramMessage } from './chat-harness.ts';
+import { MtprotoConnector } from '../../src/connectors/mtproto/connector.ts';
+import type { LoadedConfig } from '../../src/config/load.ts';
 
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -36,4 +38,9 @@ test('the collector keeps what MTProto clients still see (a profile photo, a doc
     assert.deepEqual([report.removed, report.kept.referenced], [1, 2], 'the orphan went, the photo and the document stayed');
     assert.equal((await storedIds(bridge.app)).length, 2);
   }, { keepPort: true });
+});
+
+test('an MTProto connector that is not running cannot say what it shows: listing throws, so a collection deletes nothing', () => {
+  const connector = new MtprotoConnector({} as LoadedConfig);
+  assert.throws(() => connector.mediaReferences(), /not running/);
 });

@@ -7,6 +7,10 @@ import { startProsody } from '../helpers/prosody.ts';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { busOptions, metricValue } from '../websocket/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 test('a wrong component secret fails the connector start with one clear error, no retry loop', async (t) => {
   const prosody = await startProsody();
@@ -182,4 +186,34 @@ test('a flood from one occupant is cut at its rate (logged, counted), the others
   for (let i = 0; i < 6; i++) assert.equal((await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: `carol ${i}` } })).type, 'ack');
   await alice.waitFor((el) => el.getChildText('body') === 'carol 5', 'carol\'s last message', { since, timeoutMs: 4_000 });
   assert.equal(await flood(), 7, 'no reflection counted as a flood');
+});
+
+test('an occupant\'s rate is counted as their messages arrive: messages within it, held up behind a bus that stalled, are all bridged when it goes on', async (t) => {
+  // A bus whose publishes wait while `held` (Redis slow or away): the room's inbound queue backs up.
+  const registry = createRegistry(false);
+  const real = new MemoryBus(busOptions(registry));
+  t.after(() => real.close());
+  let release: () => void = () => {};
+  let held: Promise<void> = Promise.resolve();
+  const gated = (fn: (...a: unknown[]) => Promise<unknown>) => async (...args: unknown[]) => { await held; return await fn(...args); };
+  const bus = new Proxy(real, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'publish' || property === 'publishOnce') return gated((value as (...a: unknown[]) => Promise<unknown>).bind(target));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const { alice, room, bridge } = await startRoomRig(t, { bus, xmpp: { inboundPerSenderPerSecond: 1, inboundPerSenderBurst: 2 } });
+  held = new Promise<void>((resolve) => { release = resolve; });
+  // Five messages at 1.2 s apart: within 1/s, so none is a flood however late it is worked through.
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1_200));
+    await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, `paced ${i}`)));
+  }
+  await alice.waitFor((el) => el.getChildText('body') === 'paced 4', 'the last one in the room');
+  release();
+  const texts = async () => (await real.readStream('lobby', undefined, 1_000)).entries.map((e) => e.event).filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text);
+  await waitFor(async () => (await texts()).length >= 5, { what: 'the five on the bus', timeoutMs: 10_000 });
+  assert.deepEqual(await texts(), ['paced 0', 'paced 1', 'paced 2', 'paced 3', 'paced 4']);
+  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'flood' }), 0);
 });
