@@ -144,7 +144,7 @@ export class OrderedConsumer implements Stoppable {
           try {
             idle = true;
             this.waitingIdle = true;
-            first = await worker.getNextJob(token, { block: true });
+            first = await untilAborted(worker.getNextJob(token, { block: true }), signal);
           } catch (err) {
             if (signal.aborted) return;
             this.opts.logger.warn({ err, queue: this.opts.queueName }, 'fetching the next job failed; retrying');
@@ -288,4 +288,23 @@ export class OrderedConsumer implements Stoppable {
     this.term?.abort();
     await this.running;
   }
+}
+
+/**
+ * A blocked fetch, given up when `signal` aborts (it then rejects). Closing the worker frees a
+ * fetch blocked on a live Redis, but not one whose blocking connection is reconnecting to a Redis
+ * that is gone: BullMQ's worker connection retries its commands without limit, so the fetch, and
+ * the close that waited for it, would never end. A job such a fetch takes later stays active under
+ * this token, and the lease's next holder takes it over (takeOverActiveJobs), as after a crash.
+ */
+function untilAborted<T>(fetch: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    fetch.catch(() => undefined);
+    return Promise.reject(new Error('aborted'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    fetch.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
