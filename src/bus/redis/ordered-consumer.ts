@@ -144,7 +144,7 @@ export class OrderedConsumer implements Stoppable {
           try {
             idle = true;
             this.waitingIdle = true;
-            first = await untilAborted(worker.getNextJob(token, { block: true }), signal);
+            first = await untilAborted(worker.getNextJob(token, { block: true }), this.closing.signal);
           } catch (err) {
             if (signal.aborted) return;
             this.opts.logger.warn({ err, queue: this.opts.queueName }, 'fetching the next job failed; retrying');
@@ -291,11 +291,14 @@ export class OrderedConsumer implements Stoppable {
 }
 
 /**
- * A blocked fetch, given up when `signal` aborts (it then rejects). Closing the worker frees a
+ * A blocked fetch, given up when the consumer closes (it then rejects). Closing the worker frees a
  * fetch blocked on a live Redis, but not one whose blocking connection is reconnecting to a Redis
- * that is gone: BullMQ's worker connection retries its commands without limit, so the fetch, and
- * the close that waited for it, would never end. A job such a fetch takes later stays active under
- * this token, and the lease's next holder takes it over (takeOverActiveJobs), as after a crash.
+ * that is gone: BullMQ's worker connection retries without limit, and closeWorker does not close
+ * a worker that is not ready, so the fetch, and the bus's close() that waited for it, never ended.
+ * Only on close: a consumer that lost its lease waits for its fetch as before, and hands back what
+ * it took. Given up, the fetch may still take a job if Redis comes back while this process lives
+ * on: that job stays active under this token, and the lease's next holder takes it over first
+ * (takeOverActiveJobs), as after a crash.
  */
 function untilAborted<T>(fetch: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
