@@ -28,8 +28,8 @@ type Step = Record<string, unknown> & { step: string };
 type Frame = Record<string, unknown>;
 
 /** The script as a child process: its steps as they come, stdin to go on, stopped by PID at the end. */
-function runPython(args: string[]) {
-  const child = spawn(websocketsPython(), [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+function runPython(python: string, args: string[]) {
+  const child = spawn(python, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   track(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
@@ -63,11 +63,12 @@ async function nodeEvent(c: TestClient, kind: string): Promise<EventFrame['event
 }
 
 test('a python websockets 10.4 bot, written from the protocol document, chats, resumes, is refused bad input cleanly and hears the shutdown', { timeout: 90_000 }, async () => {
+  const python = websocketsPython(); // first: without it the test fails here, with nothing started
   // The shortest heartbeat the config takes, so that the server's pings show within the test.
   const bridge: TestBridge = await startBridge({ websocket: { heartbeatMs: 1_000 } });
   let stopped = false;
   const bob = await connectClient(bridge.url, bridge.tokens.bob);
-  const py = runPython([bridge.url, bridge.tokens.alice]);
+  const py = runPython(python, [bridge.url, bridge.tokens.alice]);
   try {
     await bob.request({ type: 'join', room: 'lobby' });
 
