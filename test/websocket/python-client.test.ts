@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { killNow, track } from '../helpers/children.ts';
-import { startBridge, streamOf, type TestBridge } from './harness.ts';
+import { startBridge, streamOf, xmppMessage, type TestBridge } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./python-client.py', import.meta.url));
 
@@ -154,11 +154,11 @@ test('a python websockets 10.4 bot, written from the protocol document, chats, r
     assert.deepEqual([(binary['frame'] as Frame)['code'], binary['then']], ['bad_frame', 'pong'], JSON.stringify(binary));
     const json = await bad('json');
     assert.deepEqual([(json['frame'] as Frame)['code'], json['then']], ['bad_json', 'pong'], JSON.stringify(json));
-    assert.deepEqual(await bad('utf8'), { code: 1007, reason: '', local: 1007 });
-    assert.deepEqual(await bad('oversize'), { code: 1009, reason: '', local: 1009 });
-    assert.deepEqual(await bad('inflated'), { code: 1009, reason: '', local: 1009 });
-    assert.deepEqual(await bad('fragments'), { code: 1009, reason: '', local: 1009 });
-    assert.deepEqual(await bad('unmasked'), { code: 1002, reason: '', local: 1002 });
+    assert.deepEqual(await bad('utf8'), { code: 1007, reason: '', sent: 1007 });
+    assert.deepEqual(await bad('oversize'), { code: 1009, reason: '', sent: 1009 });
+    assert.deepEqual(await bad('inflated'), { code: 1009, reason: '', sent: 1009 });
+    assert.deepEqual(await bad('fragments'), { code: 1009, reason: '', sent: 1009 });
+    assert.deepEqual(await bad('unmasked'), { code: 1002, reason: '', sent: 1002 });
     assert.deepEqual(await streamOf(bridge.bus, 'lobby'), before, 'bad input published nothing');
     assert.equal((await bob.request({ type: 'ping' })).type, 'pong', 'the node client is still served');
 
@@ -177,11 +177,22 @@ test('a python websockets 10.4 bot, written from the protocol document, chats, r
     const back = await py.step('live');
     assert.deepEqual([(back['frame'] as EventFrame).event.id, back['extra']], [live['id'], []]);
 
+    // An MTProto message may carry 1,024 links (TextUrl entities), each URL up to 2,048 characters.
+    assert.equal((await py.step('waiting-large'))['max_size'], 2 ** 20, "the library's default");
+    const url = `https://example.org/${'u'.repeat(1_500)}`;
+    const links = Array.from({ length: 1_024 }, (_, i) => ({ type: 'link' as const, offset: i, length: 1, url }));
+    await bridge.bus.publish([{ ...xmppMessage('x'.repeat(1_024)), spans: links }]);
+    const large = await py.step('large');
+    const { seconds, ...cut } = large['cut'] as Frame;
+    assert.deepEqual(cut, { code: null, reason: null, sent: 1009 }, `python closed it itself, "message too big", and gave up on the server's answer after ${String(seconds)} s`);
+    assert.ok(Number(large['bytes']) > 2 ** 20, String(large['bytes']));
+    assert.equal(large['spans'], 1_024);
+
     await py.step('waiting-shutdown');
     const bobClosed = bob.closed;
     await bridge.stop();
     stopped = true;
-    assert.deepEqual((await py.step('shutdown'))['close'], { code: 1001, reason: 'going away', local: 1001 });
+    assert.deepEqual((await py.step('shutdown'))['close'], { code: 1001, reason: 'going away', sent: 1001 });
     assert.deepEqual(await bobClosed, { code: 1001, reason: 'going away' });
     assert.equal(await py.exited, 0, py.stderr());
   } finally {
