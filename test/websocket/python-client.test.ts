@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { killNow, track } from '../helpers/children.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startBridge, streamOf, xmppMessage, type TestBridge } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./python-client.py', import.meta.url));
@@ -165,6 +166,8 @@ test('a python websockets 10.4 bot, written from the protocol document, chats, r
     // Away: three things happen; back: exactly those, then live.
     const away = await py.step('away');
     assert.equal(away['code'], 1000);
+    // Every bad connection is gone from the server, and python's main one: bob's is left.
+    await waitFor(() => bridge.connector.connections === 1, { timeoutMs: 5_000, what: 'bob alone connected' });
     const m1 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 1' } });
     const m2 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 2' } });
     const e1 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: m1['id'], text: 'while away 1 (edited)' } });
