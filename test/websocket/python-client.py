@@ -180,7 +180,8 @@ async def main():
     frag_send = await frame_until(ws, lambda f: f.get('ref') == 'fs')
     say('fragmented', pong=pong, ack=frag_send)
 
-    # Compression: a large, compressible message (well under maxPayloadBytes once inflated) both ways.
+    # A large, compressible message both ways: the server declined permessage-deflate, so it goes
+    # as it is (just under maxPayloadBytes), and the library needs no setting for that.
     big = 'compressible ' * ((limits['maxPayloadBytes'] - 200) // 13)
     big_ack = await request(ws, {'type': 'send', 'ref': 'big', 'room': 'lobby', 'event': {'kind': 'message', 'text': big}})
     say('big', ack=big_ack, chars=len(big))
