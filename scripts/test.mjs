@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server, prosody), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody, python3's telethon and websockets), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -15,6 +15,14 @@ function have(cmd) {
 function haveTelethon() {
   return ['/usr/bin/python3', 'python3'].some((python) => {
     const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
+    return !r.error && r.status === 0;
+  });
+}
+
+/** python websockets for the WebSocket interop test: Debian's python3-websockets, for the system python3. */
+function havePythonWebsockets() {
+  return ['/usr/bin/python3', 'python3'].some((python) => {
+    const r = spawnSync(python, ['-c', 'import websockets'], { stdio: 'ignore' });
     return !r.error && r.status === 0;
   });
 }
@@ -41,6 +49,7 @@ function ensurePackage(binary, debPackage, present = () => have(binary)) {
 ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
+ensurePackage('websockets (python3)', 'python3-websockets', havePythonWebsockets);
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
@@ -129,6 +130,17 @@ describe('websocket: what an outside client relies on', () => {
     } finally {
       await carol.close();
     }
+  });
+
+  test('a subprotocol offered is not agreed to (v1 defines none): no Sec-WebSocket-Protocol in the answer, and ws then fails the connection itself', async () => {
+    const ws = new WebSocket(bridge.url, ['switchboard.v1', 'graphql-ws'], { headers: { authorization: `Bearer ${bridge.tokens.carol}` } });
+    const answer = new Promise<Record<string, unknown>>((resolve) => ws.once('upgrade', (res) => resolve(res.headers)));
+    const failed = await new Promise<Error | undefined>((resolve) => {
+      ws.once('error', resolve);
+      ws.once('open', () => { ws.close(); resolve(undefined); });
+    });
+    assert.equal((await answer)['sec-websocket-protocol'], undefined);
+    assert.match(String(failed?.message), /no subprotocol/);
   });
 });
 

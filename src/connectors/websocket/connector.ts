@@ -90,6 +90,10 @@ export class WebSocketConnector implements Connector {
       perMessageDeflate: false, // compression costs CPU and memory per socket and invites zip bombs
       clientTracking: false,
       closeTimeout: CLOSE_TIMEOUT_MS,
+      // Protocol v1 defines no subprotocol. ws's default agrees to the first one a client offers,
+      // telling it the server speaks whatever it named (a token passed that way came back in the
+      // answer's headers); selecting none is the RFC 6455 answer for "none of these".
+      handleProtocols: () => false,
     };
     this.wss = new WebSocketServer(options);
   }
