@@ -11,13 +11,18 @@ function have(cmd) {
   return !r.error && r.status === 0;
 }
 
-/** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
-function haveTelethon() {
+/** Whether the system python3 (or the one on PATH) can import `modules` (Debian's python3-* packages). */
+function havePython(modules) {
   return ['/usr/bin/python3', 'python3'].some((python) => {
-    const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
+    const r = spawnSync(python, ['-c', `import ${modules}`], { stdio: 'ignore' });
     return !r.error && r.status === 0;
   });
 }
+
+/** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
+const haveTelethon = () => havePython('telethon, rsa');
+/** slixmpp for the XMPP interop test (test/xmpp/slixmpp-interop.test.ts): Debian's python3-slixmpp. */
+const haveSlixmpp = () => havePython('slixmpp');
 
 /** Installs `debPackage` with apt-get (as root) unless `present()`; otherwise one line saying what to install. */
 function ensurePackage(binary, debPackage, present = () => have(binary)) {
@@ -41,6 +46,7 @@ function ensurePackage(binary, debPackage, present = () => have(binary)) {
 ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
+ensurePackage('slixmpp (python3)', 'python3-slixmpp', haveSlixmpp);
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {
