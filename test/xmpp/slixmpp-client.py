@@ -136,7 +136,8 @@ class Client(slixmpp.ClientXMPP):
             except IqError as e:
                 return {'error': e.iq['error']['condition']}
             q = info['disco_info']
-            return {'identities': sorted([list(i[:3]) for i in q['identities']]), 'features': sorted(q['features'])}
+            # slixmpp's identity tuples: (category, type, lang, name).
+            return {'identities': sorted([[i[0], i[1], i[3]] for i in q['identities']]), 'features': sorted(q['features'])}
         if do == 'vcard':
             try:
                 iq = await self['xep_0054'].get_vcard(jid=c['jid'], timeout=10)
@@ -144,6 +145,14 @@ class Client(slixmpp.ClientXMPP):
                 return {'error': e.iq['error']['condition']}
             v = iq['vcard_temp']
             return {'nicknames': [str(n) for n in v['NICKNAME']], 'fn': v['FN'] or None}
+        if do == 'namespaces':
+            # The feature each plugin stands for, as slixmpp itself names it.
+            oob = self['xep_0066'].stanza.OOB.namespace
+            chatstates = self['xep_0085'].stanza.ChatState.namespace
+            return {'namespaces': {
+                'xep_0308': self['xep_0308'].stanza.Replace.namespace, 'xep_0424': self['xep_0424'].namespace,
+                'xep_0444': self['xep_0444'].namespace, 'xep_0461': self['xep_0461'].namespace,
+                'xep_0085': chatstates, 'xep_0333': self['xep_0333'].stanza.NS, 'xep_0066': oob}}
         if do == 'ping':
             try:
                 await self['xep_0199'].ping(jid=c['jid'], timeout=10)

@@ -171,6 +171,12 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
   const replied = await slix.step('reply', (s) => s['nick'] === 'Carol');
   assert.equal(replied['id'], replyReflection['stanza_id']);
 
+  // WS -> slixmpp: typing, and a displayed marker (XEP-0333: in a room, by the stanza-id slixmpp saw).
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'typing', state: 'active' } });
+  assert.equal((await slix.step('chatstate', (s) => s['nick'] === 'Carol'))['state'], 'composing');
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'receipt', target: reactTo.id, receipt: 'displayed' } });
+  assert.equal((await slix.step('marker', (s) => s['nick'] === 'Carol'))['id'], replyReflection['stanza_id']);
+
   // WS -> slixmpp: a retraction: slixmpp 1.8 knows XEP-0424 0.3 (the fastening), which names the origin-id.
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: sent['id'] } });
   const retracted = await slix.step('retract', (s) => s['nick'] === 'Carol');
@@ -178,12 +184,17 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
 
   // The puppet, from slixmpp's side: disco#info of the component and of carol's puppet in the
   // room (the room passes it on), her vCard, a ping: answers, no errors.
+  const slixNamespaces = (await slix.run({ do: 'namespaces' }))['namespaces'] as Record<string, string>;
   const component = await slix.run({ do: 'disco', jid: prosody.componentDomain });
   assert.equal(component['error'], undefined, JSON.stringify(component));
   assert.ok((component['identities'] as string[][]).some(([category]) => category === 'gateway' || category === 'component'), JSON.stringify(component));
   const puppetInRoom = await slix.run({ do: 'disco', jid: `${room}/Carol` });
   assert.equal(puppetInRoom['error'], undefined, JSON.stringify(puppetInRoom));
-  assert.deepEqual((puppetInRoom['identities'] as string[][]).map(([c, ty]) => [c, ty]), [['client', 'pc']]);
+  assert.deepEqual(puppetInRoom['identities'], [['client', 'pc', 'Carol']]);
+  // What the puppet reads and sends, as slixmpp's plugins name it: XEP-0424 in both versions (1.8 knows only :0).
+  for (const plugin of ['xep_0308', 'xep_0424', 'xep_0444', 'xep_0461', 'xep_0085', 'xep_0333', 'xep_0066']) {
+    assert.ok((puppetInRoom['features'] as string[]).includes(slixNamespaces[plugin] as string), `${plugin}: ${JSON.stringify(puppetInRoom)}`);
+  }
   const vcard = await slix.run({ do: 'vcard', jid: `websocket.carol@${prosody.componentDomain}` });
   assert.deepEqual([vcard['error'], vcard['nicknames'], vcard['fn']], [undefined, ['Carol'], 'Carol'], JSON.stringify(vcard));
   const vcardInRoom = await slix.run({ do: 'vcard', jid: `${room}/Carol` });
