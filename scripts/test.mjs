@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server, prosody, python3's telethon and websockets), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody, python3's telethon, websockets and slixmpp), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -11,21 +11,20 @@ function have(cmd) {
   return !r.error && r.status === 0;
 }
 
-/** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
-function haveTelethon() {
+/** Whether the system python3 (or the one on PATH) can import `modules` (Debian's python3-* packages). */
+function havePython(modules) {
   return ['/usr/bin/python3', 'python3'].some((python) => {
-    const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
+    const r = spawnSync(python, ['-c', `import ${modules}`], { stdio: 'ignore' });
     return !r.error && r.status === 0;
   });
 }
 
-/** python websockets for the WebSocket interop test: Debian's python3-websockets, for the system python3. */
-function havePythonWebsockets() {
-  return ['/usr/bin/python3', 'python3'].some((python) => {
-    const r = spawnSync(python, ['-c', 'import websockets'], { stdio: 'ignore' });
-    return !r.error && r.status === 0;
-  });
-}
+/** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
+const haveTelethon = () => havePython('telethon, rsa');
+/** slixmpp for the XMPP interop test (test/xmpp/slixmpp-interop.test.ts): Debian's python3-slixmpp. */
+const haveSlixmpp = () => havePython('slixmpp');
+/** python websockets for the WebSocket interop test (test/websocket/python-client.test.ts): Debian's python3-websockets. */
+const havePythonWebsockets = () => havePython('websockets');
 
 /** Installs `debPackage` with apt-get (as root) unless `present()`; otherwise one line saying what to install. */
 function ensurePackage(binary, debPackage, present = () => have(binary)) {
@@ -50,6 +49,7 @@ ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
 ensurePackage('websockets (python3)', 'python3-websockets', havePythonWebsockets);
+ensurePackage('slixmpp (python3)', 'python3-slixmpp', haveSlixmpp);
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {

@@ -84,12 +84,14 @@ test('a message with text and several files goes to the room as its text, then o
   assert.equal(correction.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs['id'], caption.attrs['id']);
   assert.equal(correction.getChildText('body'), 'two files, corrected');
 
-  // A retraction retracts the text and both files (XEP-0424, by the room's stanza-ids).
+  // A retraction retracts the text and both files (XEP-0424, by the room's stanza-ids; its older
+  // fasten form, XEP-0424 0.3, by each one's origin-id).
   const beforeRetract = alice.mark();
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'] } });
   for (const el of [caption, ...fileMessages]) {
     const id = stanzaIdOf(el);
     assert.ok(id, 'the room gave it a stanza-id');
-    await alice.waitFor((m) => fromCarol(m) && m.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'] === id, `the retraction of ${el.getChildText('body')}`, { since: beforeRetract });
+    const retraction = await alice.waitFor((m) => fromCarol(m) && m.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'] === id, `the retraction of ${el.getChildText('body')}`, { since: beforeRetract });
+    assert.equal(retraction.getChild('apply-to', 'urn:xmpp:fasten:0')?.attrs['id'], el.getChild('origin-id', 'urn:xmpp:sid:0')?.attrs['id']);
   }
 });

@@ -153,6 +153,10 @@ test('outbound: a puppet message carries an origin-id, a styled body, and a repl
   const goneBack = parseMessage(parse(gone.toString()), ctx);
   assert.deepEqual(goneBack.retract, { id: 'stanza-7', legacy: false });
   assert.equal(gone.getChild('apply-to', 'urn:xmpp:fasten:0')?.attrs['id'], 'stanza-7', 'the old fasten form rides along');
+  // In a room the two forms name the message differently: XEP-0424 0.4+ by stanza-id, 0.3 by origin-id.
+  const goneInRoom = buildRetraction({ ...e, originId: 'o-3' }, 'stanza-7', 'o-1');
+  assert.equal(goneInRoom.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], 'stanza-7');
+  assert.equal(goneInRoom.getChild('apply-to', 'urn:xmpp:fasten:0')?.attrs['id'], 'o-1');
   const react = parseMessage(parse(buildReactions({ ...e, originId: 'o-4' }, 'stanza-7', ['👍', '🎂']).toString()), ctx);
   assert.deepEqual(react.reactions, { id: 'stanza-7', emojis: ['👍', '🎂'] });
   assert.equal(parseMessage(parse(buildReceipt('p@bridge.example.org', 'a@b/c', 'm1').toString()), ctx).receiptFor, 'm1');

@@ -138,7 +138,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
       if (event.kind === 'retract') {
         for (const [i, piece] of (await linkedPieces(deps.bus.idMap, idEndpoint, event.target)).entries()) {
           const originId = deps.originIds.of(event.id, `r${i + 1}`);
-          await sendOnce(buildRetraction({ from: puppet, to, type: 'chat', originId }, piece), originId);
+          await sendOnce(buildRetraction({ from: puppet, to, type: 'chat', originId }, piece.native), originId);
         }
       }
       return 'sent';

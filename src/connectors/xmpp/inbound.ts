@@ -91,16 +91,22 @@ async function canonicalOf(bus: Bus, endpoint: Endpoint, nativeId: string | unde
   return id !== undefined && isEventId(id) ? id : undefined;
 }
 
-/** What a native id in a message points at: `correction` (XEP-0308) or any other reference (reply, reaction, retraction, marker, receipt). */
-export type ReferenceKind = 'correction' | 'other';
+/**
+ * What a native id in a message points at: `correction` (XEP-0308: the id attribute), `origin`
+ * (a retraction in the XEP-0422 fasten form of XEP-0424 before 0.4, as slixmpp 1.8 sends it: the
+ * origin-id, which clients set as the id attribute too) or any other reference (reply, reaction,
+ * retraction, marker, receipt).
+ */
+export type ReferenceKind = 'correction' | 'origin' | 'other';
 
 /** Resolves the native ids a message refers to into canonical event ids (through the id map). */
 export type ResolveReference = (kind: ReferenceKind, nativeId: string) => Promise<EventId | undefined>;
 
 /**
  * Reference resolution at an endpoint whose messages are linked under two native ids (see
- * messageIdEndpoint): a correction names the id attribute (XEP-0308 §4), falling back to the
- * primary id; everything else names the primary id (room: the room's stanza-id). In a direct chat
+ * messageIdEndpoint): a correction names the id attribute (XEP-0308 §4), an old-style retraction
+ * the origin-id (alike), each falling back to the primary id; everything else names the primary
+ * id (room: the room's stanza-id). In a direct chat
  * (`aliasFallback`) those fall back to the id attribute too: the id attributes there are all of
  * one conversation, and clients name a 1:1 message by its origin-id or, without one, its id.
  * Last, a piece of a message sent as several (message-pieces.ts) names that message.
@@ -111,7 +117,7 @@ export function referencesAt(bus: Bus, endpoint: Endpoint, aliasFallback = false
     const id = await pieceOwner(bus.idMap, endpoint, nativeId);
     return id !== undefined && isEventId(id) ? id : undefined;
   };
-  return async (kind, nativeId) => kind === 'correction'
+  return async (kind, nativeId) => kind !== 'other'
     ? await canonicalOf(bus, alias, nativeId) ?? await canonicalOf(bus, endpoint, nativeId)
     : await canonicalOf(bus, endpoint, nativeId) ?? (aliasFallback ? await canonicalOf(bus, alias, nativeId) : undefined) ?? await ofPiece(nativeId);
 }
@@ -132,7 +138,7 @@ export async function messageToEvent(msg: InboundMessage, from: EventBase, resol
   options: { receipts?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
   const base = { v: 1 as const, id: newEventId(now), ts: now, ...from };
   if (msg.retract) {
-    const target = await resolve('other', msg.retract.id);
+    const target = await resolve(msg.retract.legacy ? 'origin' : 'other', msg.retract.id);
     return target ? { ...base, kind: 'retract', target } : `retraction of an unknown message ${msg.retract.id}`;
   }
   if (msg.reactions) {

@@ -50,16 +50,17 @@ export function piecesOf(text: string, spans: readonly Span[], attachments: read
 }
 
 /**
- * The ids the further messages of an event were linked with at `endpoint` (its caption, then its
- * further files, in order): what a retraction must retract besides the event's own message.
+ * The further messages of an event at `endpoint` (its caption, then its further files, in order),
+ * each by its name and the id it was linked with: what a retraction must retract besides the
+ * event's own message.
  */
-export async function linkedPieces(idMap: IdMap, endpoint: Endpoint, eventId: EventId): Promise<string[]> {
+export async function linkedPieces(idMap: IdMap, endpoint: Endpoint, eventId: EventId): Promise<{ piece: string; native: string }[]> {
   const caption = await idMap.nativeOf(eventId, pieceEndpoint(endpoint, CAPTION_PIECE));
-  const out = caption === undefined ? [] : [caption];
+  const out = caption === undefined ? [] : [{ piece: CAPTION_PIECE, native: caption }];
   for (let n = 1; n <= LIMITS.attachments; n++) {
     const native = await idMap.nativeOf(eventId, pieceEndpoint(endpoint, filePiece(n)));
     if (native === undefined) break;
-    out.push(native);
+    out.push({ piece: filePiece(n), native });
   }
   return out;
 }

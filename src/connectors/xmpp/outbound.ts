@@ -242,14 +242,19 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
         return 'skipped';
       }
       await joined();
-      const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
+      // The older fasten form of a retraction names the message's origin-id, kept at the id alias
+      // (a puppet's message: its own origin-id, which is its id); see buildRetraction.
+      const el = event.kind === 'retract'
+        ? buildRetraction(env(event), native, await deps.bus.idMap.nativeOf(event.target, messageIdEndpoint(target)) ?? native)
+        : buildReactions(env(event), native, event.reactions);
       await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
       // A retraction takes the message's caption and further files with it.
       if (event.kind === 'retract') {
         const pieces = await linkedPieces(deps.bus.idMap, target, event.target);
-        for (const [i, piece] of pieces.entries()) {
+        for (const [i, { piece, native: pieceId }] of pieces.entries()) {
           const originId = deps.originIds.of(event.id, `r${i + 1}`);
-          await sendAndAwaitReflection(deps, buildRetraction({ from: puppet, to: room, type: 'groupchat', originId }, piece), originId, room, event.ts);
+          const retraction = buildRetraction({ from: puppet, to: room, type: 'groupchat', originId }, pieceId, deps.originIds.of(event.target, piece));
+          await sendAndAwaitReflection(deps, retraction, originId, room, event.ts);
         }
       }
       return 'sent';

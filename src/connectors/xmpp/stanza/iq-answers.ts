@@ -25,12 +25,16 @@ export function componentEntity(name: string, items: DiscoEntity['items'] = []):
   };
 }
 
-/** What a puppet (a person on another network) supports as a chat partner. */
+/**
+ * What a puppet (a person on another network) supports as a chat partner. Both retraction
+ * namespaces: it reads and sends the XEP-0424 element and the older fasten form, and clients of
+ * that older version (slixmpp 1.8 and those built on it) look for theirs.
+ */
 export function puppetEntity(name: string): DiscoEntity {
   return {
     identities: [{ category: 'client', type: 'pc', name }],
     features: [
-      NS.discoInfo, NS.ping, NS.receipts, NS.markers, NS.chatStates, NS.correction, NS.retract, NS.reactions,
+      NS.discoInfo, NS.ping, NS.receipts, NS.markers, NS.chatStates, NS.correction, NS.retract, NS.retractLegacy, NS.reactions,
       NS.reply, NS.oob, NS.vcard, NS.nick,
     ].sort(),
     items: [],

@@ -103,11 +103,16 @@ export function buildCorrection(e: Envelope, replaces: string, content: TextCont
 
 const RETRACT_FALLBACK = 'This person attempted to retract a previous message, but it\'s unsupported by your client.';
 
-/** XEP-0424 retraction, with the older XEP-0422 fasten form beside it for clients that only know that. */
-export function buildRetraction(e: Envelope, target: string): Element {
+/**
+ * XEP-0424 retraction, with the older XEP-0422 fasten form beside it for clients that only know
+ * that (slixmpp 1.8 and its clients). The two name the message differently: XEP-0424 0.4+ by the
+ * room's stanza-id in a MUC (`target`), 0.3 and before by the message's origin-id everywhere
+ * (`originIdTarget`; the same as `target` where that already is the origin-id, in direct chats).
+ */
+export function buildRetraction(e: Envelope, target: string, originIdTarget = target): Element {
   return envelope(e,
     xml('retract', { xmlns: NS.retract, id: target }),
-    xml('apply-to', { xmlns: NS.fasten, id: target }, xml('retract', { xmlns: NS.retractLegacy })),
+    xml('apply-to', { xmlns: NS.fasten, id: originIdTarget }, xml('retract', { xmlns: NS.retractLegacy })),
     xml('fallback', { xmlns: NS.fallback, for: NS.retract }),
     xml('body', {}, RETRACT_FALLBACK),
     xml('store', { xmlns: NS.hints }));

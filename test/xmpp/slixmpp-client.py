@@ -1,0 +1,190 @@
+# A stock slixmpp client (Debian's python3-slixmpp 1.8) in a bridged MUC, driven by
+# test/xmpp/slixmpp-interop.test.ts. Every stanza it sends is built with slixmpp's own plugins
+# (their encoding, not ours); everything it receives is reported as slixmpp's plugins parsed it.
+#
+# stdout: one JSON object a line, {"step": ...}: what happened (joined, a room message, a plugin
+# event) and the answer to each command ({"step": "done", "ref": ...}).
+# stdin: one JSON command a line, {"ref": n, "do": "send" | "correct" | ..., ...}.
+import asyncio
+import json
+import sys
+import uuid
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+PLUGINS = ['xep_0030', 'xep_0045', 'xep_0054', 'xep_0066', 'xep_0085', 'xep_0153', 'xep_0199', 'xep_0308',
+           'xep_0333', 'xep_0334', 'xep_0359', 'xep_0422', 'xep_0424', 'xep_0428', 'xep_0444', 'xep_0461']
+
+
+def say(step, **fields):
+    print(json.dumps({'step': step, **fields}), flush=True)
+
+
+async def line():
+    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, room, nick):
+        super().__init__(jid, password)
+        self.room = slixmpp.JID(room)
+        self.nick = nick
+        # Our own messages' reflections by id: what the room stamped on them (their stanza-id).
+        self.reflections = {}
+        for p in PLUGINS:
+            self.register_plugin(p)
+        self.add_event_handler('session_start', self.on_start)
+        self.add_event_handler('groupchat_message', self.on_groupchat)
+        self.add_event_handler('groupchat_presence', self.on_presence)
+        # groupchat_message (xep_0045) is only for messages with a body; reactions and retractions have none.
+        self.register_handler(Callback('reflections', StanzaPath('message@type=groupchat'), self.on_reflection))
+        self.add_event_handler('message_correction', lambda m: self.report(m, 'correction', replace_id=m['replace']['id'], body=m['body']))
+        self.add_event_handler('reactions', lambda m: self.report(m, 'reactions', id=m['reactions']['id'], emojis=sorted(m['reactions']['values'])))
+        self.add_event_handler('message_reply', lambda m: self.report(m, 'reply', id=m['reply']['id'], to=str(m['reply']['to']), body=m['body']))
+        self.add_event_handler('message_retract', lambda m: self.report(m, 'retract', id=m['apply_to']['id']))
+        self.add_event_handler('chatstate', lambda m: self.report(m, 'chatstate', state=m['chat_state']))
+        self.add_event_handler('marker_displayed', lambda m: self.report(m, 'marker', id=m['displayed']['id']))
+        self.started = asyncio.get_event_loop().create_future()
+
+    def report(self, msg, step, **fields):
+        # Only what came through the room from someone else: the room echoes our own stanzas too.
+        if msg['from'].bare != self.room.bare or msg['from'].resource == self.nick:
+            return
+        say(step, nick=msg['from'].resource, **fields)
+
+    async def on_start(self, _):
+        self.send_presence()
+        self.started.set_result(True)
+
+    def on_presence(self, pres):
+        if pres['from'].bare == self.room.bare:
+            say('presence', nick=pres['from'].resource, type=pres['type'], jid=str(pres['muc']['jid']), affiliation=pres['muc']['affiliation'])
+
+    def on_reflection(self, msg):
+        sid = msg['stanza_id']
+        waiter = self.reflections.get(msg['id'])
+        if msg['from'].resource == self.nick and waiter is not None and not waiter.done():
+            waiter.set_result({'stanza_id': sid['id'], 'by': str(sid['by'])})
+
+    def on_groupchat(self, msg):
+        sid = msg['stanza_id']
+        if msg['from'].resource == self.nick:
+            return
+        oob = msg['oob']['url'] if msg.xml.find('{jabber:x:oob}x') is not None else None
+        self.report(msg, 'message', id=msg['id'], origin_id=msg['origin_id']['id'], stanza_id=sid['id'], by=str(sid['by']),
+                    body=msg['body'], oob=oob, replace=msg['replace']['id'] or None,
+                    reply=msg['reply']['id'] or None, reactions=msg['reactions']['id'] or None)
+
+    def groupchat(self, body=None):
+        """A room message with an id that is also its origin-id (XEP-0359, what XEP-0424 0.3 asks of every message)."""
+        msg = self.make_message(mto=self.room, mbody=body, mtype='groupchat')
+        msg['id'] = 'slix-' + uuid.uuid4().hex[:12]
+        msg['origin_id']['id'] = msg['id']
+        return msg
+
+    async def sent(self, msg):
+        """Sends a message and waits for the room's reflection: the id the room gave it (stanza-id)."""
+        waiter = asyncio.get_event_loop().create_future()
+        self.reflections[msg['id']] = waiter
+        msg.send()
+        got = await asyncio.wait_for(waiter, 10)
+        return {'id': msg['id'], 'stanza_id': got['stanza_id'], 'by': got['by']}
+
+    async def command(self, c):
+        do = c['do']
+        if do == 'send':
+            msg = self.groupchat(c['body'])
+            if c.get('oob'):
+                msg['oob']['url'] = c['oob']
+            return await self.sent(msg)
+        if do == 'correct':
+            msg = self.groupchat(c['body'])
+            msg['replace']['id'] = c['id']
+            return await self.sent(msg)
+        if do == 'react':
+            msg = self.groupchat()
+            # send_reactions() of 1.8 has no message type (a room needs groupchat): the plugin's own setter.
+            self['xep_0444'].set_reactions(msg, c['id'], c['emojis'])
+            msg.enable('store')
+            return await self.sent(msg)
+        if do == 'reply':
+            msg = self.groupchat(c['body'])
+            msg['reply']['id'] = c['id']
+            msg['reply']['to'] = c['to']
+            return await self.sent(msg)
+        if do == 'retract':
+            # The plugin's own stanza (XEP-0424 0.3: an XEP-0422 fastening, by origin-id), sent as it builds it.
+            self['xep_0424'].send_retraction(self.room, c['id'], mtype='groupchat')
+            return {}
+        if do == 'chatstate':
+            msg = self.make_message(mto=self.room, mtype='groupchat')
+            msg['chat_state'] = c['state']
+            msg.send()
+            return {}
+        if do == 'displayed':
+            # send_marker() of 1.8 has no message type either: the plugin's stanza on a groupchat message.
+            msg = self.make_message(mto=self.room, mtype='groupchat')
+            msg['displayed']['id'] = c['id']
+            msg.send()
+            return {}
+        if do == 'disco':
+            try:
+                info = await self['xep_0030'].get_info(jid=c['jid'], timeout=10)
+            except IqError as e:
+                return {'error': e.iq['error']['condition']}
+            q = info['disco_info']
+            # slixmpp's identity tuples: (category, type, lang, name).
+            return {'identities': sorted([[i[0], i[1], i[3]] for i in q['identities']]), 'features': sorted(q['features'])}
+        if do == 'vcard':
+            try:
+                iq = await self['xep_0054'].get_vcard(jid=c['jid'], timeout=10)
+            except IqError as e:
+                return {'error': e.iq['error']['condition']}
+            v = iq['vcard_temp']
+            return {'nicknames': [str(n) for n in v['NICKNAME']], 'fn': v['FN'] or None}
+        if do == 'namespaces':
+            # The feature each plugin stands for, as slixmpp itself names it.
+            oob = self['xep_0066'].stanza.OOB.namespace
+            chatstates = self['xep_0085'].stanza.ChatState.namespace
+            return {'namespaces': {
+                'xep_0308': self['xep_0308'].stanza.Replace.namespace, 'xep_0424': self['xep_0424'].namespace,
+                'xep_0444': self['xep_0444'].namespace, 'xep_0461': self['xep_0461'].namespace,
+                'xep_0085': chatstates, 'xep_0333': self['xep_0333'].stanza.NS, 'xep_0066': oob}}
+        if do == 'ping':
+            try:
+                await self['xep_0199'].ping(jid=c['jid'], timeout=10)
+                return {'pong': True}
+            except IqError as e:
+                return {'error': e.iq['error']['condition']}
+        raise ValueError('unknown command ' + do)
+
+
+async def main(port, jid, password, room, nick):
+    client = Client(jid, password, room, nick)
+    # The test's Prosody: plain TCP on loopback, no TLS (SCRAM over it is fine for a throwaway server).
+    client.connect(address=('127.0.0.1', int(port)), force_starttls=False, disable_starttls=True)
+    await asyncio.wait_for(client.started, 20)
+    await client['xep_0045'].join_muc_wait(client.room, nick, maxstanzas=0, timeout=20)
+    say('joined', room=str(client.room), nick=nick)
+    while True:
+        raw = await line()
+        if raw == '':
+            break
+        c = json.loads(raw)
+        if c['do'] == 'quit':
+            break
+        try:
+            answer = await client.command(c)
+        except (IqTimeout, asyncio.TimeoutError) as e:
+            answer = {'error': 'timeout: ' + type(e).__name__}
+        say('done', ref=c['ref'], **answer)
+    client.disconnect()
+    await asyncio.sleep(0.2)
+    say('bye')
+
+
+if __name__ == '__main__':
+    asyncio.run(main(*sys.argv[1:6]))

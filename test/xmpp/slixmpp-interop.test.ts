@@ -1,0 +1,205 @@
+// The XMPP side with an independent, spec-following client library: Debian's python3-slixmpp
+// (1.8), stock, run as a child process by test/xmpp/slixmpp-client.py. It joins the linked MUC and
+// talks with a WebSocket client through the bridge: every stanza it sends is built by slixmpp's
+// own plugins (XEP-0308, 0424, 0444, 0461, 0085, 0333, 0066), and what it receives is checked as
+// those plugins parse it, with the ids it saw (XEP-0359).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { killNow, track } from '../helpers/children.ts';
+import { startProsody } from '../helpers/prosody.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { startXmppBridge } from './bridge-harness.ts';
+
+const SCRIPT = fileURLToPath(new URL('./slixmpp-client.py', import.meta.url));
+
+/** A python3 that has slixmpp: Debian's (python3-slixmpp) first, whatever `python3` is on PATH. */
+function slixmppPython(): string {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(python, ['-c', 'import slixmpp'], { stdio: 'ignore' });
+    if (!r.error && r.status === 0) return python;
+  }
+  throw new Error('slixmpp is not installed: `apt-get install python3-slixmpp` (npm test installs it when run as root)');
+}
+
+type Step = Record<string, unknown> & { step: string };
+
+/** The script as a child process: its steps, taken one by one as they match; commands on stdin; stopped by PID. */
+interface SlixmppRun {
+  /** The next step not yet taken with this name (and matching `where`), waiting up to timeoutMs. */
+  step(name: string, where?: (s: Step) => boolean, timeoutMs?: number): Promise<Step>;
+  /** Sends a command and waits for its `done` answer. */
+  run(command: Record<string, unknown>, timeoutMs?: number): Promise<Step>;
+  /** Asks it to leave and waits for its exit code. */
+  quit(): Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+function runSlixmpp(args: string[]): SlixmppRun {
+  const child = spawn(slixmppPython(), [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  track(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const steps: Step[] = [];
+  const taken = new Set<Step>();
+  let wake: () => void = () => {};
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    if (!l.startsWith('{')) return;
+    steps.push(JSON.parse(l) as Step);
+    wake();
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => { exitCode = code; wake(); r(code); }));
+  let ref = 0;
+  const step = async (name: string, where: (s: Step) => boolean = () => true, timeoutMs = 10_000): Promise<Step> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = steps.find((s) => !taken.has(s) && s.step === name && where(s));
+      if (found) { taken.add(found); return found; }
+      const seen = steps.map((s) => JSON.stringify(s)).join('\n');
+      if (exitCode !== undefined) throw new Error(`slixmpp exited (${exitCode}) before "${name}"; steps:\n${seen}\nstderr: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`slixmpp did not reach "${name}" in ${timeoutMs} ms; steps:\n${seen}\nstderr: ${stderr}`);
+      await new Promise<void>((r) => { const t = setTimeout(r, deadline - Date.now()); wake = () => { clearTimeout(t); r(); }; });
+    }
+  };
+  return {
+    step,
+    quit: async () => { child.stdin.write(`${JSON.stringify({ do: 'quit' })}\n`); return await exited; },
+    stop: () => killNow(child),
+    async run(command, timeoutMs = 15_000) {
+      const r = ++ref;
+      child.stdin.write(`${JSON.stringify({ ref: r, ...command })}\n`);
+      return await step('done', (s) => s['ref'] === r, timeoutMs);
+    },
+  };
+}
+
+/** The next WS event of `kind` (matching `where`) that carol has not taken yet. */
+async function wsEvent(ws: TestClient, kind: string, where: (e: EventFrame['event']) => boolean = () => true): Promise<EventFrame['event']> {
+  try {
+    const f = await ws.next((x) => x.type === 'event' && (x as EventFrame).event.kind === kind && where((x as EventFrame).event), 10_000) as EventFrame;
+    return f.event;
+  } catch (err) {
+    throw new Error(`no WS ${kind} event: ${(err as Error).message}; events: ${ws.events.map((e) => JSON.stringify(e.event)).join('\n')}`);
+  }
+}
+
+test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each side\'s messages, corrections, retractions, reactions, replies, chat states and markers, as the other parses them', { timeout: 90_000 }, async (t) => {
+  const python = slixmppPython(); // fails here, with how to install it, when slixmpp is missing
+  assert.ok(python);
+  const prosody = await startProsody({ users: { sally: 'sally-pw' } });
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  // slixmpp joins first: it creates the room, as a person would, before the bridge links it.
+  const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
+  t.after(() => slix.stop());
+  await slix.step('joined', undefined, 30_000);
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+
+  // slixmpp -> WS: plain text.
+  const hello = await slix.run({ do: 'send', body: 'hello from slixmpp' });
+  assert.equal(hello['by'], room, 'the room stamps its stanza-id');
+  const e1 = await wsEvent(carol, 'message', (e) => e['text'] === 'hello from slixmpp');
+  // The room is semi-anonymous (Prosody's default): the sender is the room's occupant-id (XEP-0421).
+  const sender = e1['sender'] as Record<string, string>;
+  assert.deepEqual([sender['network'], sender['name']], ['xmpp', 'Sally']);
+  assert.ok(sender['id']?.startsWith(`${room}#`), JSON.stringify(sender));
+
+  // WS -> slixmpp: text; slixmpp sees carol's puppet with the ids XEP-0359 says.
+  const sent = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi sally' } });
+  assert.equal(sent.type, 'ack', JSON.stringify(sent));
+  const fromCarol = await slix.step('message', (s) => s['nick'] === 'Carol' && s['body'] === 'hi sally');
+  assert.equal(fromCarol['by'], room);
+  assert.ok(fromCarol['stanza_id'], 'a stanza-id by the room');
+  assert.equal(fromCarol['origin_id'], fromCarol['id'], 'the puppet\'s origin-id is its id');
+
+  // slixmpp -> WS: a correction of its message (XEP-0308: by the id attribute).
+  await slix.run({ do: 'correct', id: hello['id'], body: 'hello from slixmpp!' });
+  const edit = await wsEvent(carol, 'edit');
+  assert.deepEqual([edit['target'], edit['text']], [e1.id, 'hello from slixmpp!']);
+
+  // slixmpp -> WS: a reaction (XEP-0444: in a room, by the room's stanza-id) to carol's message.
+  await slix.run({ do: 'react', id: fromCarol['stanza_id'], emojis: ['👍'] });
+  const reaction = await wsEvent(carol, 'reaction');
+  assert.deepEqual([reaction['target'], reaction['reactions']], [sent['id'], ['👍']]);
+
+  // slixmpp -> WS: a reply (XEP-0461: by stanza-id, to the occupant).
+  await slix.run({ do: 'reply', id: fromCarol['stanza_id'], to: `${room}/Carol`, body: 'hi carol' });
+  const reply = await wsEvent(carol, 'message', (e) => e['text'] === 'hi carol');
+  assert.equal(reply['replyTo'], sent['id']);
+
+  // slixmpp -> WS: typing (XEP-0085) and a displayed marker (XEP-0333: in a room, by stanza-id).
+  await slix.run({ do: 'chatstate', state: 'composing' });
+  assert.equal((await wsEvent(carol, 'typing'))['state'], 'active');
+  await slix.run({ do: 'displayed', id: fromCarol['stanza_id'] });
+  const receipt = await wsEvent(carol, 'receipt');
+  assert.deepEqual([receipt['target'], receipt['receipt']], [sent['id'], 'displayed']);
+
+  // slixmpp -> WS: a link (XEP-0066), the URL in the body too, as clients send it.
+  const url = 'https://example.org/cat.jpg';
+  await slix.run({ do: 'send', body: url, oob: url });
+  const link = await wsEvent(carol, 'message', (e) => e['text'] === url);
+  assert.deepEqual(link['spans'], [{ type: 'link', offset: 0, length: url.length, url }]);
+
+  // slixmpp -> WS: a retraction as the plugin builds it (XEP-0424 0.3: an XEP-0422 fastening naming
+  // the message's origin-id, which is the id slixmpp gave it).
+  await slix.run({ do: 'retract', id: hello['id'] });
+  const retract = await wsEvent(carol, 'retract');
+  assert.equal(retract['target'], e1.id);
+
+  // WS -> slixmpp: an edit: slixmpp's correction plugin sees `replace` naming the id it saw.
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: sent['id'], text: 'hi sally!' } });
+  const correction = await slix.step('correction', (s) => s['nick'] === 'Carol');
+  assert.deepEqual([correction['replace_id'], correction['body']], [fromCarol['id'], 'hi sally!']);
+
+  // WS -> slixmpp: a reaction to slixmpp's reply: the reactions plugin yields the set for the stanza-id slixmpp saw.
+  const replyReflection = await slix.run({ do: 'send', body: 'react to me' });
+  const reactTo = await wsEvent(carol, 'message', (e) => e['text'] === 'react to me');
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: reactTo.id, reactions: ['🎉', '👍'] } });
+  const reactions = await slix.step('reactions', (s) => s['nick'] === 'Carol');
+  assert.deepEqual([reactions['id'], reactions['emojis']], [replyReflection['stanza_id'], ['🎉', '👍'].sort()]);
+
+  // WS -> slixmpp: a reply: the reply plugin names the stanza-id (and the fallback is for clients without it).
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'you bet', replyTo: reactTo.id } });
+  const replied = await slix.step('reply', (s) => s['nick'] === 'Carol');
+  assert.equal(replied['id'], replyReflection['stanza_id']);
+
+  // WS -> slixmpp: typing, and a displayed marker (XEP-0333: in a room, by the stanza-id slixmpp saw).
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'typing', state: 'active' } });
+  assert.equal((await slix.step('chatstate', (s) => s['nick'] === 'Carol'))['state'], 'composing');
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'receipt', target: reactTo.id, receipt: 'displayed' } });
+  assert.equal((await slix.step('marker', (s) => s['nick'] === 'Carol'))['id'], replyReflection['stanza_id']);
+
+  // WS -> slixmpp: a retraction: slixmpp 1.8 knows XEP-0424 0.3 (the fastening), which names the origin-id.
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: sent['id'] } });
+  const retracted = await slix.step('retract', (s) => s['nick'] === 'Carol');
+  assert.equal(retracted['id'], fromCarol['origin_id']);
+
+  // The puppet, from slixmpp's side: disco#info of the component and of carol's puppet in the
+  // room (the room passes it on), her vCard, a ping: answers, no errors.
+  const slixNamespaces = (await slix.run({ do: 'namespaces' }))['namespaces'] as Record<string, string>;
+  const component = await slix.run({ do: 'disco', jid: prosody.componentDomain });
+  assert.equal(component['error'], undefined, JSON.stringify(component));
+  assert.ok((component['identities'] as string[][]).some(([category]) => category === 'gateway' || category === 'component'), JSON.stringify(component));
+  const puppetInRoom = await slix.run({ do: 'disco', jid: `${room}/Carol` });
+  assert.equal(puppetInRoom['error'], undefined, JSON.stringify(puppetInRoom));
+  assert.deepEqual(puppetInRoom['identities'], [['client', 'pc', 'Carol']]);
+  // What the puppet reads and sends, as slixmpp's plugins name it: XEP-0424 in both versions (1.8 knows only :0).
+  for (const plugin of ['xep_0308', 'xep_0424', 'xep_0444', 'xep_0461', 'xep_0085', 'xep_0333', 'xep_0066']) {
+    assert.ok((puppetInRoom['features'] as string[]).includes(slixNamespaces[plugin] as string), `${plugin}: ${JSON.stringify(puppetInRoom)}`);
+  }
+  const vcard = await slix.run({ do: 'vcard', jid: `websocket.carol@${prosody.componentDomain}` });
+  assert.deepEqual([vcard['error'], vcard['nicknames'], vcard['fn']], [undefined, ['Carol'], 'Carol'], JSON.stringify(vcard));
+  const vcardInRoom = await slix.run({ do: 'vcard', jid: `${room}/Carol` });
+  assert.deepEqual([vcardInRoom['error'], vcardInRoom['nicknames']], [undefined, ['Carol']], JSON.stringify(vcardInRoom));
+  assert.equal((await slix.run({ do: 'ping', jid: `${room}/Carol` }))['pong'], true);
+
+  assert.equal(await slix.quit(), 0);
+});
