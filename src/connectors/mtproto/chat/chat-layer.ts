@@ -175,6 +175,7 @@ export class ChatLayer {
       archives, dialogSettings: deps.dialogSettings,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
+      ...(opts.registry !== undefined ? { notAuthor: counter(opts.registry, 'switchboard_mtproto_not_author_total', 'Edits and retractions from another network not applied: their sender did not send the message they change (kind: edit, retract)', ['kind']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     // A press reaches the bot's sessions here (or, through a note, on the instance serving them).

@@ -29,6 +29,8 @@ export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'director
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
   readonly dropped?: Counter<string>;
+  /** Edits and retractions dropped because their sender did not send the message (`switchboard_mtproto_not_author_total`). */
+  readonly notAuthor?: Counter<'kind'>;
 }
 
 /** The fan-out channel of the MTProto connector's written batches. */
@@ -211,8 +213,8 @@ export class Outbound {
     const target = hints?.refs?.target;
     switch (event.kind) {
       case 'message': return this.#message(to, event, hints, after);
-      case 'edit': return this.#edit(to, event, target, after);
-      case 'retract': return this.#retract(to, event, target, after);
+      case 'edit': return this.#edit(to, event, target, hints, after);
+      case 'retract': return this.#retract(to, event, target, hints, after);
       case 'reaction': {
         const reactor = String(await this.d.people.senderIdOf(event.sender, hints?.identity));
         const id = await this.#targetIdOf(to, event, event.target, target);
@@ -316,9 +318,9 @@ export class Outbound {
    * text the mapper had split into parts becomes the edited text alone (the mapper cuts an edit to
    * one message): its further parts, stale now, are deleted.
    */
-  async #edit(to: Target, event: EventOfKind<'edit'>, resolved: string | undefined, after: After[]): Promise<void> {
+  async #edit(to: Target, event: EventOfKind<'edit'>, resolved: string | undefined, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
-    if (id === undefined) return;
+    if (id === undefined || !await this.#byAuthor(to, event, id, hints)) return;
     const origin = answeredSession(event, 1);
     // A bot's edit brings its inline keyboard anew, or takes it away (as on Telegram); others leave
     // it. A reply keyboard (or its removal) stays with the message, after the edited text.
@@ -334,9 +336,9 @@ export class Outbound {
   }
 
   /** A retraction deletes every message its target became here: all parts, all files of an album. */
-  async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, after: After[]): Promise<void> {
+  async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
-    if (id === undefined) return;
+    if (id === undefined || !await this.#byAuthor(to, event, id, hints)) return;
     const first = await this.d.box.record(id);
     const found = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true);
     const ids = found.includes(id) ? found : [id];
@@ -368,6 +370,26 @@ export class Outbound {
   #mayHaveKeyboard(event: EventOfKind<'message'>): boolean {
     if (!this.#fromBot(event)) return false;
     return mayEndInButtons(event.text, event.spans) || this.d.replyKeyboardBots.uses(BigInt(event.sender.id));
+  }
+
+  /**
+   * Whether an edit or retraction comes from the one who sent the message it changes. The bus
+   * carries what each network sent, and not every network checks this before it is sent (an XMPP
+   * room passes on any occupant's correction of anyone's message, XEP-0308 leaves the check to
+   * the receiver, as Matrix does for edits), so a receiver that applies changes checks it, as the
+   * bridge's MTProto methods check their own users' calls (MESSAGE_AUTHOR_REQUIRED). The sender's
+   * user id as the message was shown (the mapper's linked account, or their puppet) or their
+   * puppet's id without the mapper's view (a link made since). Otherwise the event is dropped,
+   * logged and counted (`switchboard_mtproto_not_author_total`).
+   */
+  async #byAuthor(to: Target, event: EventOfKind<'edit' | 'retract'>, id: number, hints: DeliveryHints | undefined): Promise<boolean> {
+    const record = await this.d.box.record(id);
+    if (record === undefined) return true; // forgotten: the change finds nothing to apply either
+    const shown = String(this.d.people.senderIdNow(event.sender, hints?.identity));
+    if (record.from === shown || record.from === String(this.d.people.senderIdNow(event.sender))) return true;
+    this.d.notAuthor?.inc({ kind: event.kind });
+    this.d.logger.warn({ chat: to.chat.address, event: event.id, kind: event.kind, id, sender: `${event.sender.network}:${event.sender.id}` }, 'mtproto: an edit or retraction of a message its sender did not send: dropped');
+    return false;
   }
 
   /** The message an event's `target` is here; undefined (logged: the event is dropped) when it is not known. */
