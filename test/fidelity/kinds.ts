@@ -438,8 +438,9 @@ const retraction: Kind = {
         if (source === 'xmpp') return ROOM_ITSELF;
         const el = await xmppNext(rig.alice, m.xmpp, (s) => fromPuppet(s, rig.roomJid) && s.getChild('retract', NS.retract) !== undefined, 'the retraction');
         assert.equal(el.getChild('retract', NS.retract)?.attrs['id'], original.xmppStanzaId, 'XEP-0424 names the room stanza-id');
-        assert.equal(el.getChild('apply-to', NS.fasten)?.attrs['id'], original.xmppStanzaId, 'and the older fasten form');
-        return native('XEP-0424 `<retract id>` = the original\'s room stanza-id (and the older XEP-0422 form)');
+        // XEP-0424 0.3 (what slixmpp 1.8 reads) named the message by its origin-id, in rooms too; the puppets' is their id attribute.
+        assert.equal(el.getChild('apply-to', NS.fasten)?.attrs['id'], original.xmppId, 'and the older fasten form, by origin-id');
+        return native('XEP-0424 `<retract id>` = the original\'s room stanza-id (and the older XEP-0422 form, by its origin-id)');
       },
       mtproto: async () => {
         const u = await mtprotoNext(rig.botUpdates, m.mtproto, (x) => x.className === 'UpdateDeleteMessages', 'the deletion');
