@@ -209,6 +209,9 @@ describe('loadConfig: config.yaml, tokens and mappings', () => {
     const casedIssue = only(await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': cased }));
     assert.deepEqual([casedIssue.line, casedIssue.path], [5, 'identities.1.xmpp']);
     assert.match(casedIssue.message, /xmpp:alice@example.org already appears in identities.0/);
+    // A file with a schema problem and a duplicate reports both at once (not the duplicate only once the first is fixed).
+    const both = await issuesOf('{}', { 'bridges/lobby.yaml': LOBBY_BRIDGE, 'mappings/identities.yaml': `${twice}  - canonical: nobody\n` });
+    assert.deepEqual(both.map((i) => `${i.line}:${i.path}`).sort(), ['5:identities.1.xmpp', '6:identities.2']);
   });
 
   test('presence mapping rejects a state that is not canonical', async () => {
