@@ -244,3 +244,32 @@ test('a person who spoke and left while the component was away is the same sende
   assert.equal(senders[1], senders[0], 'one person, one sender');
   assert.match(senders[0]!, new RegExp(`^${room.replace(/\./g, '\\.')}#`), 'named by the room\'s occupant-id (the room does not show real JIDs to the relay)');
 });
+
+test('in a room that shows real JIDs, a person who spoke and left while the component was away is caught up under their JID after a restart of the connector, as live', async (t) => {
+  const prosody = await startProsody({ mucPublicJids: true });
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const bob = await connectUser(prosody, 'bob');
+  t.after(() => bob.stop());
+  await bob.joinMuc(room, 'Bob');
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-live')));
+  await carol.next((f) => isText(f, 'B-live'), 10_000);
+  // A new connector: nothing of the old one's memory is left, only the bus (and its state).
+  await bridge.stopXmpp();
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-away')));
+  await alice.waitFor((el) => el.getChildText('body') === 'B-away', 'B-away in the room');
+  await bob.stop();
+  await bridge.startXmpp();
+  await carol.next((f) => isText(f, 'B-away'), 20_000);
+  const senders = carol.events.filter((e) => e.event.kind === 'message').map((e) => (e.event['sender'] as { id: string }).id);
+  assert.deepEqual(senders, [`bob@${prosody.domain}`, `bob@${prosody.domain}`], 'one person, one sender: their JID live and caught up');
+});

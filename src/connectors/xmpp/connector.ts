@@ -124,6 +124,10 @@ interface Holding {
 const PUPPET_INFO_KEY = 'puppet:';
 /** How long a puppet's name and avatar are kept after its person last spoke. */
 const PUPPET_INFO_TTL_MS = 365 * 24 * 3_600_000;
+/** Bus-state key prefix of the real JID behind an occupant-id (see rememberRealJid). */
+const OCCUPANT_JID_KEY = 'occupant:';
+/** How long it is kept: as long as a room's archive is read back at most (a catch-up reads what was said while away). */
+const OCCUPANT_JID_TTL_MS = 30 * 24 * 3_600_000;
 
 export class XmppConnector implements Connector {
   readonly network = CONNECTOR;
@@ -705,11 +709,7 @@ export class XmppConnector implements Connector {
       const real = bareJid(p.muc?.jid);
       if (real) entry.jid = real;
       if (p.occupantId) entry.occupantId = p.occupantId;
-      if (real && p.occupantId) {
-        const occupant = `${room}#${p.occupantId}`;
-        if (this.realJidOfOccupant.size >= 100_000 && !this.realJidOfOccupant.has(occupant)) this.realJidOfOccupant.delete(this.realJidOfOccupant.keys().next().value as string);
-        this.realJidOfOccupant.set(occupant, real);
-      }
+      if (real && p.occupantId) this.rememberRealJid(`${room}#${p.occupantId}`, real);
       // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
       if (p.photo !== undefined && p.photo !== entry.photo) {
         const hash = p.photo;
@@ -756,6 +756,30 @@ export class XmppConnector implements Connector {
     entry.avatar = url;
     const state = entry.state;
     if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
+  }
+
+  /**
+   * The real bare JID seen behind an occupant-id (`<room>#<occupant-id>`): kept in memory, and in
+   * the bus state (`occupant:<room>#<occupant-id>`, for OCCUPANT_JID_TTL_MS after it was last
+   * seen to change), so that after a restart (or on another instance) a person's messages caught
+   * up from the archive, said while the component was away by someone who left before it came
+   * back, still name them by their JID, as live ones do (one person, one sender elsewhere).
+   */
+  private rememberRealJid(occupant: string, real: string): void {
+    if (this.realJidOfOccupant.get(occupant) === real) return;
+    if (this.realJidOfOccupant.size >= 100_000 && !this.realJidOfOccupant.has(occupant)) this.realJidOfOccupant.delete(this.realJidOfOccupant.keys().next().value as string);
+    this.realJidOfOccupant.set(occupant, real);
+    this.live?.state.set(`${OCCUPANT_JID_KEY}${occupant}`, real, OCCUPANT_JID_TTL_MS)
+      .catch((err: Error) => this.live?.logger.debug({ occupant, err: err.message }, 'the real JID behind an occupant-id was not saved'));
+  }
+
+  /** Reads back the real JID behind a message's occupant-id when this process has not seen it (a restart): see rememberRealJid. */
+  private async recallRealJid(room: string, occupantId: string | undefined): Promise<void> {
+    if (occupantId === undefined || !this.live || !this.occupantIdRooms.has(room)) return;
+    const occupant = `${room}#${occupantId}`;
+    if (this.realJidOfOccupant.has(occupant)) return;
+    const real = await this.live.state.get(`${OCCUPANT_JID_KEY}${occupant}`).catch(() => undefined);
+    if (real !== undefined && this.realJidOfOccupant.size < 100_000) this.realJidOfOccupant.set(occupant, real);
   }
 
   /**
@@ -869,6 +893,8 @@ export class XmppConnector implements Connector {
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
     if (!linked || canonicalRoom === undefined) return;
+    // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
+    if (this.roster.get(`${room}/${nick}`)?.occupantId !== msg.occupantId) await this.recallRealJid(room, msg.occupantId);
     const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick, undefined, msg.occupantId), { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
