@@ -50,6 +50,8 @@ ensurePackage('prosody', 'prosody');
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
 ensurePackage('websockets (python3)', 'python3-websockets', havePythonWebsockets);
 ensurePackage('slixmpp (python3)', 'python3-slixmpp', haveSlixmpp);
+// Chromium for the browser-client test (test/websocket/browser-client.test.ts, driven by playwright-core).
+ensurePackage('chromium', 'chromium');
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
 if (tsc.status !== 0) {

@@ -4,13 +4,13 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import type { Bus } from '../bus/types.ts';
 import type { HttpMounts } from '../core/http.ts';
-import { mediaReferencesInStreams, startMediaService, type MediaService, type UploadForbidden } from '../media/index.ts';
+import { mediaCorsRule, mediaReferencesInStreams, startMediaService, type MediaService, type UploadForbidden } from '../media/index.ts';
 import type { Connector } from '../connectors/connector.ts';
 
 /**
  * The media store of the instance, when config.yaml enables it (`media.enabled`, default on):
  * mounted on the HTTP server at `media.urls.basePath` (signed downloads, and uploads by holders of
- * a WebSocket token), garbage-collected against the rooms' retained streams.
+ * a WebSocket token; CORS for `websocket.allowedOrigins`), garbage-collected against the rooms' retained streams.
  */
 export async function startMedia(loaded: LoadedConfig, deps: {
   bus: Bus; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
@@ -37,11 +37,13 @@ export async function startMedia(loaded: LoadedConfig, deps: {
     // beyond them (the MTProto chat layer's logs and profile photos).
     liveReferences: () => allReferences(mediaReferencesInStreams(deps.bus, deps.bus.rooms()), deps.connectors()),
   });
+  // Browser pages on the origins that may open the WebSocket may upload and read media too (CORS,
+  // src/http/cors.ts): one allow-list, websocket.allowedOrigins.
   deps.mounts.route(config.media.urls.basePath, (req, res) => {
     if (media.routes(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
     res.end('{"error":"not found"}');
-  });
+  }, { cors: mediaCorsRule(config.websocket.allowedOrigins) });
   return media;
 }
 

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { HttpMounts, RequestHandler, UpgradeHandler } from '../core/http.ts';
+import type { HttpMounts, RequestHandler, RouteOptions, UpgradeHandler } from '../core/http.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
+import { applyCors } from './cors.ts';
 import type { HealthReport } from './health.ts';
 
 export type { UpgradeHandler } from '../core/http.ts';
@@ -13,7 +14,7 @@ export type { UpgradeHandler } from '../core/http.ts';
  */
 export class MountTable implements HttpMounts {
   readonly upgrades = new Map<string, UpgradeHandler>();
-  private readonly routes = new Map<string, RequestHandler>();
+  private readonly routes = new Map<string, { readonly handler: RequestHandler; readonly options: RouteOptions }>();
   private static readonly RESERVED = ['/healthz', '/metrics'];
 
   upgrade(path: string, handler: UpgradeHandler): void {
@@ -21,17 +22,17 @@ export class MountTable implements HttpMounts {
     this.upgrades.set(path, handler);
   }
 
-  route(prefix: string, handler: RequestHandler): void {
+  route(prefix: string, handler: RequestHandler, options: RouteOptions = {}): void {
     if (!prefix.startsWith('/') || prefix.endsWith('/')) throw new Error(`HTTP route prefix ${prefix} must start and must not end with /`);
     if (this.routes.has(prefix) || MountTable.RESERVED.includes(prefix)) throw new Error(`HTTP route ${prefix} is mounted twice`);
-    this.routes.set(prefix, handler);
+    this.routes.set(prefix, { handler, options });
   }
 
-  /** The handler of the longest mounted prefix of `path`. */
-  routeFor(path: string): RequestHandler | undefined {
+  /** The handler (and its options) of the longest mounted prefix of `path`. */
+  routeFor(path: string): { readonly handler: RequestHandler; readonly options: RouteOptions } | undefined {
     for (let p = path; p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
-      const handler = this.routes.get(p);
-      if (handler) return handler;
+      const mounted = this.routes.get(p);
+      if (mounted) return mounted;
     }
     return undefined;
   }
@@ -76,7 +77,8 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 
 /**
  * The one HTTP server of an instance: /healthz, /metrics, and what the connectors and the media
- * store mount (routes by path prefix, WebSocket upgrades by path). Everything else is 404.
+ * store mount (routes by path prefix, WebSocket upgrades by path; CORS for routes mounted with a
+ * rule, src/http/cors.ts). Everything else is 404.
  * Listens before it resolves.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
@@ -86,7 +88,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const path = pathOf(req);
     const mounted = options.mounts.routeFor(path);
     if (mounted) {
-      await mounted(req, res);
+      // CORS only where a route asked for it (the media routes); /healthz and /metrics never.
+      if (mounted.options.cors && applyCors(mounted.options.cors, req, res) === 'answered') return;
+      await mounted.handler(req, res);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -9,7 +9,7 @@ export { MediaError, MediaErrorCode, isMediaError } from './errors.ts';
 export { UrlSigner } from './url-signer.ts';
 export { createSignedLinks, type LinkableAttachment, type SignedLinks, type SignedLinksOptions } from './signed-links.ts';
 export { recognizeOwnUrl, type OwnUrlOptions, type OwnMediaUrl } from './own-urls.ts';
-export { createMediaRoutes, type RouteHandler } from './routes.ts';
+export { createMediaRoutes, mediaCorsRule, type RouteHandler } from './routes.ts';
 export { createMediaDownloadHandler, type MediaDownloadOptions } from './download-route.ts';
 export { createMediaUploadHandler, type MediaUploadOptions, type UploadForbidden, type UploadPrincipal, type UploadedAttachment } from './upload-route.ts';
 export { RemoteFetcher, type RemoteFetcherOptions, type FetchedMedia, type MediaFetcher } from './fetch-remote.ts';

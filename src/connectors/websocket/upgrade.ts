@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../../core/errors.ts';
+import { originAllowed } from '../../core/origin.ts';
 import type { Config, TokenConfig } from '../../config/schema.ts';
 import { findToken } from './tokens.ts';
 
@@ -20,7 +21,7 @@ export function authorizeUpgrade(req: IncomingMessage, config: Config['websocket
     return { ok: false, status: 401, code: ErrorCode.Unauthorized, message: presented === undefined ? 'missing access token' : 'unknown access token' };
   }
   const origin = req.headers.origin;
-  if (origin !== undefined && !config.allowedOrigins.some((allowed) => sameOrigin(allowed, origin))) {
+  if (origin !== undefined && !originAllowed(config.allowedOrigins, origin)) {
     return { ok: false, status: 403, code: ErrorCode.ForbiddenOrigin, message: `origin ${origin.slice(0, 200)} is not allowed` };
   }
   return { ok: true, token };
@@ -35,15 +36,6 @@ function bearerToken(req: IncomingMessage): string | undefined {
 function queryToken(req: IncomingMessage): string | undefined {
   const url = new URL(req.url ?? '/', 'http://localhost');
   return url.searchParams.get('access_token') ?? undefined;
-}
-
-/** Compares scheme://host:port the way browsers send Origin (no path, default ports dropped). */
-function sameOrigin(allowed: string, origin: string): boolean {
-  try {
-    return new URL(allowed).origin === new URL(origin).origin;
-  } catch {
-    return false;
-  }
 }
 
 /** Answers a refused upgrade with a plain HTTP response and a JSON error body, then closes the socket. */
