@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server, prosody, python3's telethon, websockets and slixmpp), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody, python3's telethon, websockets and slixmpp, chromium), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
