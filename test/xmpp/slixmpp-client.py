@@ -111,9 +111,15 @@ class Client(slixmpp.ClientXMPP):
             msg.enable('store')
             return await self.sent(msg)
         if do == 'reply':
-            msg = self.groupchat(c['body'])
+            quote = c.get('quote')
+            msg = self.groupchat((quote or '') + c['body'])
             msg['reply']['id'] = c['id']
             msg['reply']['to'] = c['to']
+            if quote:
+                # The fallback as the plugin models it (XEP-0428 under its first name, urn:xmpp:feature-fallback:0).
+                msg['feature_fallback']['for'] = 'urn:xmpp:reply:0'
+                msg['feature_fallback']['fallback_body']['start'] = '0'
+                msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
             return await self.sent(msg)
         if do == 'retract':
             # The plugin's own stanza (XEP-0424 0.3: an XEP-0422 fastening, by origin-id), sent as it builds it.

@@ -134,6 +134,10 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
   await slix.run({ do: 'reply', id: fromCarol['stanza_id'], to: `${room}/Carol`, body: 'hi carol' });
   const reply = await wsEvent(carol, 'message', (e) => e['text'] === 'hi carol');
   assert.equal(reply['replyTo'], sent['id']);
+  // With the quote for clients without replies, marked by slixmpp's fallback element (its old namespace): not in the text.
+  await slix.run({ do: 'reply', id: fromCarol['stanza_id'], to: `${room}/Carol`, quote: '> Carol: 🙂 hello\n', body: 'quoted' });
+  const quoted = await wsEvent(carol, 'message', (e) => typeof e['text'] === 'string' && (e['text'] as string).endsWith('quoted'));
+  assert.deepEqual([quoted['text'], quoted['replyTo']], ['quoted', sent['id']]);
 
   // slixmpp -> WS: typing (XEP-0085) and a displayed marker (XEP-0333: in a room, by stanza-id).
   await slix.run({ do: 'chatstate', state: 'composing' });

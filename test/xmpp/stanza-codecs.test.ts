@@ -67,6 +67,11 @@ test('XEP-0461 reply: the XEP-0428 fallback (code point offsets) is stripped', (
     <fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='99'/></fallback></message>`), ctx);
   assert.equal(bad.body, 'short');
   assert.match(bad.problems.join(), /fallback/);
+  // XEP-0461's first versions named XEP-0428 urn:xmpp:feature-fallback:0, as slixmpp 1.8 still does.
+  const legacy = parseMessage(X(`<message to='room@muc' type='groupchat'><body>&gt; Anna: cake?\nYes!</body>
+    <reply id='m1' to='room@muc/Anna' xmlns='urn:xmpp:reply:0'/>
+    <fallback xmlns='urn:xmpp:feature-fallback:0' for='urn:xmpp:reply:0'><body start='0' end='14'/></fallback></message>`), ctx);
+  assert.equal(legacy.body, 'Yes!');
 });
 
 test('XEP-0184 receipts and XEP-0333 markers (Examples 1, 2 / 2, 4)', () => {

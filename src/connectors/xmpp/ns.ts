@@ -17,6 +17,8 @@ export const NS = {
   reactions: 'urn:xmpp:reactions:0',
   reply: 'urn:xmpp:reply:0',
   fallback: 'urn:xmpp:fallback:0',
+  /** XEP-0428's namespace in XEP-0461's first versions, still sent by slixmpp-based clients and gateways (slixmpp 1.8's xep_0461). */
+  fallbackLegacy: 'urn:xmpp:feature-fallback:0',
   receipts: 'urn:xmpp:receipts',
   markers: 'urn:xmpp:chat-markers:0',
   chatStates: 'http://jabber.org/protocol/chatstates',

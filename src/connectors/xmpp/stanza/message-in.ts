@@ -88,7 +88,8 @@ function codePointIndex(s: string, cp: number): number | undefined {
 function stripFallback(el: Element, body: string, forNs: readonly string[], noForIsOurs: boolean, problems: string[]): { body: string; whole: boolean } {
   const ranges: [number, number][] = [];
   let whole = false;
-  for (const fb of el.getChildren('fallback', NS.fallback)) {
+  // The old namespace too: replies from slixmpp-based clients (and gateways built on it) use it.
+  for (const fb of [...el.getChildren('fallback', NS.fallback), ...el.getChildren('fallback', NS.fallbackLegacy)]) {
     const target = fb.attrs['for'];
     // Early XEP-0461 fallbacks carried no `for`: they belong to the reply element beside them.
     if (target === undefined ? !noForIsOurs : !forNs.includes(target)) continue;
