@@ -1,10 +1,13 @@
 # A stock slixmpp client (Debian's python3-slixmpp 1.8) in a bridged MUC, driven by
-# test/xmpp/slixmpp-interop.test.ts. Every stanza it sends is built with slixmpp's own plugins
+# test/xmpp/slixmpp-interop.test.ts, and in direct chats with puppets, driven by
+# test/xmpp/slixmpp-direct.test.ts. Every stanza it sends is built with slixmpp's own plugins
 # (their encoding, not ours); everything it receives is reported as slixmpp's plugins parsed it.
 #
-# stdout: one JSON object a line, {"step": ...}: what happened (joined, a room message, a plugin
-# event) and the answer to each command ({"step": "done", "ref": ...}).
-# stdin: one JSON command a line, {"ref": n, "do": "send" | "correct" | ..., ...}.
+# argv: port jid password room nick; room '-' joins no room (direct chats only).
+# stdout: one JSON object a line, {"step": ...}: what happened (joined or started, a room message,
+# a plugin event; in direct chats the same steps prefixed `dm-`, with the sender as `from`) and the
+# answer to each command ({"step": "done", "ref": ...}).
+# stdin: one JSON command a line, {"ref": n, "do": "send" | "correct" | ... | "dm-send" | ..., ...}.
 import asyncio
 import json
 import sys
@@ -15,7 +18,8 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-PLUGINS = ['xep_0030', 'xep_0045', 'xep_0054', 'xep_0066', 'xep_0085', 'xep_0153', 'xep_0199', 'xep_0308',
+# xep_0184 as it comes: it acknowledges every message that asks for a receipt (auto_ack), as clients built on it do.
+PLUGINS = ['xep_0030', 'xep_0045', 'xep_0054', 'xep_0066', 'xep_0085', 'xep_0153', 'xep_0184', 'xep_0199', 'xep_0308',
            'xep_0333', 'xep_0334', 'xep_0359', 'xep_0422', 'xep_0424', 'xep_0428', 'xep_0444', 'xep_0461']
 
 
@@ -30,7 +34,7 @@ async def line():
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, room, nick):
         super().__init__(jid, password)
-        self.room = slixmpp.JID(room)
+        self.room = slixmpp.JID(room) if room != '-' else None
         self.nick = nick
         # Our own messages' reflections by id: what the room stamped on them (their stanza-id).
         self.reflections = {}
@@ -47,20 +51,43 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler('message_retract', lambda m: self.report(m, 'retract', id=m['apply_to']['id']))
         self.add_event_handler('chatstate', lambda m: self.report(m, 'chatstate', state=m['chat_state']))
         self.add_event_handler('marker_displayed', lambda m: self.report(m, 'marker', id=m['displayed']['id']))
+        # Direct chats only (rooms use no receipts): XEP-0184 receipts, and every message with a body.
+        self.add_event_handler('receipt_received', lambda m: self.report(m, 'receipt', id=m['receipt']))
+        self.add_event_handler('message', self.on_message)
+        self.add_event_handler('message_error', lambda m: self.report(m, 'error', id=m['id'], condition=m['error']['condition']))
         self.started = asyncio.get_event_loop().create_future()
 
+    def in_room(self, jid):
+        return self.room is not None and jid.bare == self.room.bare
+
     def report(self, msg, step, **fields):
+        if not self.in_room(msg['from']):
+            # A direct chat: what a puppet (or anybody else but the room) sent us, with its type.
+            if msg['type'] != 'groupchat':
+                say('dm-' + step, **{'from': str(msg['from']), 'type': msg['type']}, **fields)
+            return
         # Only what came through the room from someone else: the room echoes our own stanzas too.
-        if msg['from'].bare != self.room.bare or msg['from'].resource == self.nick:
+        if msg['from'].resource == self.nick:
             return
         say(step, nick=msg['from'].resource, **fields)
+
+    def on_message(self, msg):
+        # Room messages have their own handler; a direct chat's messages with a body (not fallbacks of retractions).
+        if msg['type'] == 'groupchat' or self.in_room(msg['from']) or not msg['body'] or msg.xml.find('{urn:xmpp:fasten:0}apply-to') is not None:
+            return
+        oob = msg['oob']['url'] if msg.xml.find('{jabber:x:oob}x') is not None else None
+        nick = msg.xml.find('{http://jabber.org/protocol/nick}nick')
+        self.report(msg, 'message', id=msg['id'], origin_id=msg['origin_id']['id'], body=msg['body'], oob=oob,
+                    replace=msg['replace']['id'] or None, reply=msg['reply']['id'] or None,
+                    request_receipt=bool(msg['request_receipt']), markable=msg.xml.find('{urn:xmpp:chat-markers:0}markable') is not None,
+                    nick=nick.text if nick is not None else None)
 
     async def on_start(self, _):
         self.send_presence()
         self.started.set_result(True)
 
     def on_presence(self, pres):
-        if pres['from'].bare == self.room.bare:
+        if self.in_room(pres['from']):
             say('presence', nick=pres['from'].resource, type=pres['type'], jid=str(pres['muc']['jid']), affiliation=pres['muc']['affiliation'])
 
     def on_reflection(self, msg):
@@ -93,8 +120,57 @@ class Client(slixmpp.ClientXMPP):
         got = await asyncio.wait_for(waiter, 10)
         return {'id': msg['id'], 'stanza_id': got['stanza_id'], 'by': got['by']}
 
+    def chat(self, to, body=None):
+        """A direct message as clients send one: its id also its origin-id, a receipt request (XEP-0184), active (XEP-0085)."""
+        msg = self.make_message(mto=to, mbody=body, mtype='chat')
+        msg['id'] = 'slix-' + uuid.uuid4().hex[:12]
+        msg['origin_id']['id'] = msg['id']
+        if body is not None:
+            msg['request_receipt'] = True
+            msg['chat_state'] = 'active'
+        return msg
+
+    def direct(self, c):
+        """The direct-chat commands (`dm-...`): each sends one message to the puppet `to` and answers with its id."""
+        do, to = c['do'], slixmpp.JID(c['to'])
+        if do == 'dm-send':
+            msg = self.chat(to, c['body'])
+        elif do == 'dm-correct':
+            msg = self.chat(to, c['body'])
+            msg['replace']['id'] = c['id']
+        elif do == 'dm-react':
+            msg = self.chat(to)
+            self['xep_0444'].set_reactions(msg, c['id'], c['emojis'])
+            msg.enable('store')
+        elif do == 'dm-reply':
+            quote = c.get('quote')
+            msg = self.chat(to, (quote or '') + c['body'])
+            msg['reply']['id'] = c['id']
+            msg['reply']['to'] = c['reply_to']
+            if quote:
+                msg['feature_fallback']['for'] = 'urn:xmpp:reply:0'
+                msg['feature_fallback']['fallback_body']['start'] = '0'
+                msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
+        elif do == 'dm-retract':
+            # The plugin's own stanza: XEP-0424 0.3, an XEP-0422 fastening naming the origin-id.
+            self['xep_0424'].send_retraction(to, c['id'], mtype='chat')
+            return {}
+        elif do == 'dm-displayed':
+            # The plugin's own stanza (send_marker sets no type: a `normal` message).
+            self['xep_0333'].send_marker(to, c['id'], 'displayed')
+            return {}
+        elif do == 'dm-chatstate':
+            msg = self.make_message(mto=to, mtype='chat')
+            msg['chat_state'] = c['state']
+        else:
+            raise ValueError('unknown command ' + do)
+        msg.send()
+        return {'id': msg['id']}
+
     async def command(self, c):
         do = c['do']
+        if do.startswith('dm-'):
+            return self.direct(c)
         if do == 'send':
             msg = self.groupchat(c['body'])
             if c.get('oob'):
@@ -173,8 +249,11 @@ async def main(port, jid, password, room, nick):
     # The test's Prosody: plain TCP on loopback, no TLS (SCRAM over it is fine for a throwaway server).
     client.connect(address=('127.0.0.1', int(port)), force_starttls=False, disable_starttls=True)
     await asyncio.wait_for(client.started, 20)
-    await client['xep_0045'].join_muc_wait(client.room, nick, maxstanzas=0, timeout=20)
-    say('joined', room=str(client.room), nick=nick)
+    if client.room is None:
+        say('started', jid=str(client.boundjid))
+    else:
+        await client['xep_0045'].join_muc_wait(client.room, nick, maxstanzas=0, timeout=20)
+        say('joined', room=str(client.room), nick=nick)
     while True:
         raw = await line()
         if raw == '':
