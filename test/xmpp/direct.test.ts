@@ -76,6 +76,7 @@ test('a direct chat alice (XMPP) <-> carol (WS) works both ways: messages, repli
   assert.match(carolOriginId, new RegExp(`^sb-${String(ack['id'])}-[\\w-]{16}$`));
   assert.equal(fromCarol.attrs['id'], carolOriginId);
   assert.equal(fromCarol.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], 'o1', 'the reply names alice\'s message by its origin-id');
+  assert.equal(fromCarol.getChild('reply', 'urn:xmpp:reply:0')?.attrs['to'], alice.bareJid, 'and its author (XEP-0461 §3: a bare JID in 1:1)');
   assert.ok(fromCarol.getChild('request', 'urn:xmpp:receipts'));
   assert.equal(fromCarol.getChildText('nick', 'http://jabber.org/protocol/nick'), 'Carol');
   // carol's other session sees what she sent, under the same chat.

@@ -94,7 +94,10 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
 
   switch (event.kind) {
     case 'message': {
-      const replyTo = event.replyTo ? await nativeOf(event.replyTo) : undefined;
+      const replyId = event.replyTo ? await nativeOf(event.replyTo) : undefined;
+      // XEP-0461 §3: `to` SHOULD name the replied-to message's author (a bare JID will do in 1:1):
+      // the puppet for its own messages (our origin-ids), else the user.
+      const replyTo = replyId === undefined ? undefined : { id: replyId, to: deps.originIds.isOurs(replyId) ? puppet : to };
       // Its text, then one message per file (message-pieces.ts). The last one sent asks for the
       // receipt and the read marker (clients mark the newest message read) and is the event's
       // id-attribute alias, so what the user's client says of it finds the event.
@@ -103,7 +106,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
         const last = i === parts.length - 1;
         const originId = deps.originIds.of(event.id, part.piece);
         const el = buildMessage({ from: puppet, to, type: 'chat', originId }, part.content, {
-          ...(replyTo && part.carriesReply ? { reply: { id: replyTo } } : {}),
+          ...(replyTo && part.carriesReply ? { reply: replyTo } : {}),
           oob: part.oob,
           requestReceipt: last, markable: last,
           // XEP-0172 §4.2 asks for it in a first message; in every one, the person's current name
