@@ -101,6 +101,18 @@ test('a stock slixmpp 1.8 client in a direct chat with a WebSocket user: each si
   await carol.request({ type: 'send', room: chat, event: { kind: 'typing', state: 'active' } });
   assert.equal((await slix.step('dm-chatstate', fromPuppet))['state'], 'composing');
 
+  // WS -> slixmpp: carol's edit or retraction of sally's message (the bus carries it; docs/websocket-protocol.md
+  // "Whose edit counts") is not sent: a puppet corrects and retracts only its own messages (XEP-0308 and
+  // XEP-0424 leave the check to the receiver, and slixmpp's plugins make none).
+  await carol.request({ type: 'send', room: chat, event: { kind: 'edit', target: reactTo.id, text: 'not yours' } });
+  await carol.request({ type: 'send', room: chat, event: { kind: 'retract', target: reactTo.id } });
+  await carol.request({ type: 'send', room: chat, event: { kind: 'typing', state: 'paused' } });
+  assert.equal((await slix.step('dm-chatstate', fromPuppet))['state'], 'paused');
+  const notMine = async (name: string, field: string): Promise<unknown> =>
+    await slix.step(name, (s) => s[field] === mine['id'], 0).then((s) => s, () => undefined);
+  assert.equal(await notMine('dm-correction', 'replace_id'), undefined);
+  assert.equal(await notMine('dm-retract', 'id'), undefined);
+
   // WS -> slixmpp: a retraction of carol's message: the fastening names its origin-id.
   await carol.request({ type: 'send', room: chat, event: { kind: 'retract', target: sent['id'] } });
   const retracted = await slix.step('dm-retract', fromPuppet);

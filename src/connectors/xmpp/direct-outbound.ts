@@ -86,6 +86,15 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
   /** A message's id attribute (what corrections, receipts and markers name), else its origin-id. */
   const idAttrOf = async (id: EventId): Promise<string | undefined> =>
     await deps.bus.idMap.nativeOf(id, messageIdEndpoint(idEndpoint)) ?? await deps.bus.idMap.nativeOf(id, idEndpoint);
+  /**
+   * A puppet corrects and retracts only its own messages: the bus carries anyone's edit of any
+   * message (docs/websocket-protocol.md, "Whose edit counts"), and the user's client may not check
+   * the sender as XEP-0308 and XEP-0424 ask (slixmpp's plugins do not).
+   */
+  const notOwn = (kind: string, target: string): DirectOutcome => {
+    deps.logger.info({ kind, target }, 'an edit or retraction of a message its sender did not send in this direct chat; not sent');
+    return 'skipped';
+  };
   const sendOnce = async (el: Element, originId: string): Promise<void> => {
     if (deps.sentOnStream.has(originId)) return;
     await deps.send(el);
@@ -125,6 +134,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
       // The caption's message, when the message went with files (message-pieces.ts).
       const caption = await deps.bus.idMap.nativeOf(event.target, pieceEndpoint(idEndpoint, CAPTION_PIECE));
       const replaces = caption ?? await idAttrOf(event.target) ?? originIdOf(event.target);
+      if (!deps.originIds.isOurs(replaces)) return notOwn(event.kind, event.target);
       await sendOnce(buildCorrection(env(event), replaces, { text: event.text, spans: event.spans ?? [] }), originIdOf(event.id));
       return 'sent';
     }
@@ -135,6 +145,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
         deps.logger.info({ kind: event.kind, target: event.target }, 'target message unknown in this direct chat; nothing to send');
         return 'skipped';
       }
+      if (event.kind === 'retract' && !deps.originIds.isOurs(native)) return notOwn(event.kind, event.target);
       const el = event.kind === 'retract' ? buildRetraction(env(event), native) : buildReactions(env(event), native, event.reactions);
       await sendOnce(el, originIdOf(event.id));
       // A retraction takes the message's caption and further files with it.
