@@ -241,11 +241,20 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
         deps.logger.info({ room, kind: event.kind, target: event.target }, 'target message unknown in this room; nothing to send');
         return 'skipped';
       }
-      await joined();
       // The older fasten form of a retraction names the message's origin-id, kept at the id alias
       // (a puppet's message: its own origin-id, which is its id); see buildRetraction.
+      const originOfTarget = event.kind === 'retract' ? await deps.bus.idMap.nativeOf(event.target, messageIdEndpoint(target)) ?? native : undefined;
+      // A puppet retracts only what puppets said: never an XMPP user's message. The bus carries anyone's
+      // retraction of any message (docs/websocket-protocol.md, "Whose edit counts"), and not every
+      // client checks the sender as XEP-0424 asks (slixmpp's plugin does not). (Which puppet said it
+      // is not told here: receivers that check, as the XEP asks, refuse one puppet's retraction of another's.)
+      if (originOfTarget !== undefined && !deps.originIds.isOurs(originOfTarget)) {
+        deps.logger.info({ room, target: event.target }, 'a retraction of an XMPP user\'s message from another network; not sent');
+        return 'skipped';
+      }
+      await joined();
       const el = event.kind === 'retract'
-        ? buildRetraction(env(event), native, await deps.bus.idMap.nativeOf(event.target, messageIdEndpoint(target)) ?? native)
+        ? buildRetraction(env(event), native, originOfTarget ?? native)
         : buildReactions(env(event), native, event.reactions);
       await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
       // A retraction takes the message's caption and further files with it.
