@@ -5,12 +5,10 @@
 // gets what it missed with updates.getDifference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
-import { killNow, track } from '../helpers/children.ts';
+import { pythonWith, runPythonChild, type PythonChild } from '../helpers/python-child.ts';
 import { Api, BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, bigInt, chatClient, chatServerKey, loginPerson, serverUserHash, shutdown, startChatBridge, wsEvent } from './chat-harness.ts';
 
 const CAROL_ID = 777000124;
@@ -19,55 +17,9 @@ import { metricValue } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-chat.py', import.meta.url));
 
-/** A python3 that has Telethon: Debian's (python3-telethon) first, whatever `python3` is on PATH. */
-function telethonPython(): string {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(python, ['-c', 'import telethon, rsa'], { stdio: 'ignore' });
-    if (!r.error && r.status === 0) return python;
-  }
-  throw new Error('Telethon is not installed: `apt-get install python3-telethon` (npm test installs it when run as root)');
-}
-
-type Step = Record<string, unknown> & { step: string };
-
-/** The script as a child process: its steps as they come, stdin to answer, stopped by PID at the end. */
-interface TelethonRun {
-  step(name: string, timeoutMs?: number): Promise<Step>;
-  answer(line: string): void;
-  readonly exited: Promise<number | null>;
-  readonly stderr: () => string;
-  stop(): Promise<void>;
-}
-
-function runTelethon(args: string[]): TelethonRun {
-  const child = spawn(telethonPython(), [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  track(child);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const steps: Step[] = [];
-  const waiting: { name: string; resolve: (s: Step) => void }[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    if (!l.startsWith('{')) return; // Telethon's own chatter ("Signed in successfully as ...")
-    const s = JSON.parse(l) as Step;
-    steps.push(s);
-    for (const w of waiting.filter((x) => x.name === s.step)) { waiting.splice(waiting.indexOf(w), 1); w.resolve(s); }
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    exited,
-    stderr: () => stderr,
-    answer: (line) => { child.stdin.write(`${line}\n`); },
-    stop: () => killNow(child),
-    step(name, timeoutMs = 30_000) {
-      const seen = steps.find((s) => s.step === name);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<Step>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`Telethon did not reach "${name}" in ${timeoutMs} ms; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)), timeoutMs);
-        waiting.push({ name, resolve: (s) => { clearTimeout(timer); resolve(s); } });
-        void exited.then((code) => { clearTimeout(timer); reject(new Error(`Telethon exited (${code}) before "${name}"; stderr: ${stderr}`)); });
-      });
-    },
-  };
+/** The script as a child process (test/helpers/python-child.ts); a line on stdin answers what it asks. */
+function runTelethon(args: string[]): PythonChild {
+  return runPythonChild(pythonWith('telethon, rsa', 'Telethon', 'python3-telethon'), SCRIPT, args, 'Telethon', 30_000);
 }
 
 test('a stock Telethon client (layer 144, intermediate transport) logs in as the bot and chats with a WebSocket client', { timeout: 120_000 }, async () => {
@@ -133,13 +85,13 @@ test('a stock Telethon client (layer 144, intermediate transport) logs in as the
     const away1 = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 1' } });
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 2' } });
     await ws.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: away1['id'], text: 'while away 1 (edited)' } });
-    telethon.answer('');
+    telethon.write('');
     const diff = await step('difference');
     assert.deepEqual([diff['kind'], diff['texts'], diff['chats']], ['Difference', ['while away 1 (edited)', 'while away 2'], [CHAT_ID]]);
     assert.equal(diff['pts'], statePts + 3, 'two new messages and an edit');
     assert.ok((diff['users'] as number[]).length >= 1);
     assert.equal((await step('difference-again'))['kind'], 'DifferenceEmpty');
-    telethon.answer('');
+    telethon.write('');
     await step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
     const packed = await metricValue(bridge.app.registry, 'switchboard_mtproto_results_gzipped_total');
@@ -163,7 +115,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('code-needed');
     const code = await bridge.pendingCode(PERSON_PHONE);
     assert.match(code ?? '', /^\d{5,6}$/);
-    telethon.answer(code!);
+    telethon.write(code!);
     assert.deepEqual(await telethon.step('me'), { step: 'me', id: PERSON_ID, bot: false, first: 'Bob', last: 'Builder' });
     assert.deepEqual(await telethon.step('full-user'), { step: 'full-user', id: BOT_ID, bot: [true], common: 1 });
     assert.deepEqual((await telethon.step('sessions'))['list'], [[true, 0, 1]]);
@@ -218,7 +170,7 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     } finally {
       await shutdown(carol);
     }
-    telethon.answer(CAROL_PHONE);
+    telethon.write(CAROL_PHONE);
     assert.deepEqual(await telethon.step('found-by-number'), { step: 'found-by-number', imported: [CAROL_ID], entity: CAROL_ID, name: 'Caz', mutual: true });
     const answer = await ws.next((f) => f.type === 'event' && (f as EventFrame).room === `@mtproto:${PERSON_ID}`) as EventFrame;
     assert.deepEqual([answer.event['text'], answer.event['replyTo']], ['hello alice, from telethon', first['id']]);

@@ -6,71 +6,28 @@
 // checked here; after every bad input the room's stream is unchanged and the others are served.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
-import { killNow, track } from '../helpers/children.ts';
+import { pythonWith, runPythonChild } from '../helpers/python-child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
 import { startBridge, streamOf, xmppMessage, type TestBridge } from './harness.ts';
 
 const SCRIPT = fileURLToPath(new URL('./python-client.py', import.meta.url));
 
-/** A python3 that has websockets: Debian's (python3-websockets) first, whatever `python3` is on PATH. */
-function websocketsPython(): string {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(python, ['-c', 'import websockets'], { stdio: 'ignore' });
-    if (!r.error && r.status === 0) return python;
-  }
-  throw new Error('python websockets is not installed: `apt-get install python3-websockets` (npm test installs it when run as root)');
-}
-
-type Step = Record<string, unknown> & { step: string };
 type Frame = Record<string, unknown>;
-
-/** The script as a child process: its steps as they come, stdin to go on, stopped by PID at the end. */
-function runPython(python: string, args: string[]) {
-  const child = spawn(python, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  track(child);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const steps: Step[] = [];
-  const waiting: { name: string; resolve: (s: Step) => void }[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    const s = JSON.parse(l) as Step;
-    steps.push(s);
-    for (const w of waiting.filter((x) => x.name === s.step)) { waiting.splice(waiting.indexOf(w), 1); w.resolve(s); }
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    exited,
-    stderr: () => stderr,
-    go: () => { child.stdin.write('go\n'); },
-    stop: () => killNow(child),
-    step(name: string, timeoutMs = 20_000): Promise<Step> {
-      const seen = steps.find((s) => s.step === name);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<Step>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`python did not reach "${name}" in ${timeoutMs} ms; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)), timeoutMs);
-        waiting.push({ name, resolve: (s) => { clearTimeout(timer); resolve(s); } });
-        void exited.then((code) => { clearTimeout(timer); reject(new Error(`python exited (${code}) before "${name}"; steps: ${steps.map((s) => s.step).join(', ')}; stderr: ${stderr}`)); });
-      });
-    },
-  };
-}
 
 async function nodeEvent(c: TestClient, kind: string): Promise<EventFrame['event']> {
   return ((await c.next((f) => f.type === 'event' && (f as EventFrame).event.kind === kind, 10_000)) as EventFrame).event;
 }
 
 test('a python websockets 10.4 bot, written from the protocol document, chats, resumes, is refused bad input cleanly and hears the shutdown', { timeout: 90_000 }, async () => {
-  const python = websocketsPython(); // first: without it the test fails here, with nothing started
+  const python = pythonWith('websockets', 'python websockets', 'python3-websockets'); // first: without it the test fails here, with nothing started
   // The shortest heartbeat the config takes, so that the server's pings show within the test.
   const bridge: TestBridge = await startBridge({ websocket: { heartbeatMs: 1_000 } });
   let stopped = false;
   const bob = await connectClient(bridge.url, bridge.tokens.bob);
-  const py = runPython(python, [bridge.url, bridge.tokens.alice]);
+  const py = runPythonChild(python, SCRIPT, [bridge.url, bridge.tokens.alice], 'python', 20_000);
   try {
     await bob.request({ type: 'join', room: 'lobby' });
 
@@ -172,7 +129,7 @@ test('a python websockets 10.4 bot, written from the protocol document, chats, r
     const m1 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 1' } });
     const m2 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while away 2' } });
     const e1 = await bob.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: m1['id'], text: 'while away 1 (edited)' } });
-    py.go();
+    py.write('go');
     const resumed = await py.step('resumed');
     assert.deepEqual((resumed['joined'] as Frame)['type'], 'joined');
     const missed = resumed['missed'] as EventFrame[];

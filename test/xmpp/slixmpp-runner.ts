@@ -1,21 +1,18 @@
 // The child-process runner for test/xmpp/slixmpp-client.py (a stock slixmpp 1.8 client, Debian's
 // python3-slixmpp), shared by the slixmpp interop tests: the room (slixmpp-interop.test.ts) and
 // direct chats (slixmpp-direct.test.ts).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { killNow, track } from '../helpers/children.ts';
+import { pythonWith } from '../helpers/python-child.ts';
 import type { EventFrame, TestClient } from '../helpers/ws-client.ts';
 
 const SCRIPT = fileURLToPath(new URL('./slixmpp-client.py', import.meta.url));
 
-/** A python3 that has slixmpp: Debian's (python3-slixmpp) first, whatever `python3` is on PATH. */
+/** A python3 that has slixmpp (test/helpers/python-child.ts). */
 export function slixmppPython(): string {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(python, ['-c', 'import slixmpp'], { stdio: 'ignore' });
-    if (!r.error && r.status === 0) return python;
-  }
-  throw new Error('slixmpp is not installed: `apt-get install python3-slixmpp` (npm test installs it when run as root)');
+  return pythonWith('slixmpp', 'slixmpp', 'python3-slixmpp');
 }
 
 export type Step = Record<string, unknown> & { step: string };
