@@ -94,14 +94,14 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
   }
 }
 
-type After = { after(fn: () => Promise<unknown> | void): void };
+export type After = { after(fn: () => Promise<unknown> | void): void };
 
 /**
  * The usual room set-up of an XMPP test: a Prosody, alice joined to its MUC `lobby` as "Alice",
  * and the bridge with its relay in the room. Everything is stopped by `t.after`.
  */
-export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBridge>[1] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string; bridge: XmppBridge }> {
-  const prosody = await startProsody();
+export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBridge>[1] = {}, prosodyOptions: Parameters<typeof startProsody>[0] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string; bridge: XmppBridge }> {
+  const prosody = await startProsody(prosodyOptions);
   t.after(() => prosody.destroy());
   const alice = await connectUser(prosody, 'alice');
   t.after(() => alice.stop());

@@ -9,7 +9,7 @@ import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { busOptions } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
+import { startRoomRig, startXmppBridge, type After } from './bridge-harness.ts';
 
 const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 
@@ -223,8 +223,13 @@ async function roomArchiveUntil(user: TestUser, room: string, body: string): Pro
   return bodies;
 }
 
-test('a person who spoke and left while the component was away is the same sender caught up from the archive as live (the message\'s occupant-id)', async (t) => {
-  const { prosody, alice, room, bridge } = await startRoomRig(t);
+/**
+ * Bob says B-live, then B-away while the component is away (stopXmpp: the next start is a new
+ * connector, with nothing of the old one's memory, only the bus and its state), and leaves before
+ * it is back. The senders carol saw for his two messages.
+ */
+async function spokeAndLeftWhileAway(t: After, rig: Awaited<ReturnType<typeof startRoomRig>>): Promise<string[]> {
+  const { prosody, alice, room, bridge } = rig;
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
@@ -239,37 +244,19 @@ test('a person who spoke and left while the component was away is the same sende
   await bob.stop(); // gone before the bridge is back: the relay never sees him in the room again
   await bridge.startXmpp();
   await carol.next((f) => isText(f, 'B-away'), 20_000);
-  const senders = carol.events.filter((e) => e.event.kind === 'message').map((e) => (e.event['sender'] as { id: string }).id);
+  return carol.events.filter((e) => e.event.kind === 'message').map((e) => (e.event['sender'] as { id: string }).id);
+}
+
+test('a person who spoke and left while the component was away is the same sender caught up from the archive as live (the message\'s occupant-id)', async (t) => {
+  const rig = await startRoomRig(t);
+  const senders = await spokeAndLeftWhileAway(t, rig);
   assert.equal(senders.length, 2);
   assert.equal(senders[1], senders[0], 'one person, one sender');
-  assert.match(senders[0]!, new RegExp(`^${room.replace(/\./g, '\\.')}#`), 'named by the room\'s occupant-id (the room does not show real JIDs to the relay)');
+  assert.match(senders[0]!, new RegExp(`^${rig.room.replace(/\./g, '\\.')}#`), 'named by the room\'s occupant-id (the room does not show real JIDs to the relay)');
 });
 
 test('in a room that shows real JIDs, a person who spoke and left while the component was away is caught up under their JID after a restart of the connector, as live', async (t) => {
-  const prosody = await startProsody({ mucPublicJids: true });
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(prosody);
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  await carol.request({ type: 'join', room: 'lobby' });
-  const bob = await connectUser(prosody, 'bob');
-  t.after(() => bob.stop());
-  await bob.joinMuc(room, 'Bob');
-  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-live')));
-  await carol.next((f) => isText(f, 'B-live'), 10_000);
-  // A new connector: nothing of the old one's memory is left, only the bus (and its state).
-  await bridge.stopXmpp();
-  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'B-away')));
-  await alice.waitFor((el) => el.getChildText('body') === 'B-away', 'B-away in the room');
-  await bob.stop();
-  await bridge.startXmpp();
-  await carol.next((f) => isText(f, 'B-away'), 20_000);
-  const senders = carol.events.filter((e) => e.event.kind === 'message').map((e) => (e.event['sender'] as { id: string }).id);
-  assert.deepEqual(senders, [`bob@${prosody.domain}`, `bob@${prosody.domain}`], 'one person, one sender: their JID live and caught up');
+  const rig = await startRoomRig(t, {}, { mucPublicJids: true });
+  const senders = await spokeAndLeftWhileAway(t, rig);
+  assert.deepEqual(senders, [`bob@${rig.prosody.domain}`, `bob@${rig.prosody.domain}`], 'one person, one sender: their JID live and caught up');
 });

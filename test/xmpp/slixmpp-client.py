@@ -31,6 +31,17 @@ async def line():
     return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
 
 
+def reply_to(msg, reply_id, author, quote):
+    """A reply (xep_0461's stanza) to `reply_id` by `author`; the body starts with `quote` (or None), marked as
+    its fallback the way the plugin models it (XEP-0428 under its first name, urn:xmpp:feature-fallback:0)."""
+    msg['reply']['id'] = reply_id
+    msg['reply']['to'] = author
+    if quote:
+        msg['feature_fallback']['for'] = 'urn:xmpp:reply:0'
+        msg['feature_fallback']['fallback_body']['start'] = '0'
+        msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
+
+
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, room, nick):
         super().__init__(jid, password)
@@ -145,12 +156,7 @@ class Client(slixmpp.ClientXMPP):
         elif do == 'dm-reply':
             quote = c.get('quote')
             msg = self.chat(to, (quote or '') + c['body'])
-            msg['reply']['id'] = c['id']
-            msg['reply']['to'] = c['reply_to']
-            if quote:
-                msg['feature_fallback']['for'] = 'urn:xmpp:reply:0'
-                msg['feature_fallback']['fallback_body']['start'] = '0'
-                msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
+            reply_to(msg, c['id'], c['reply_to'], quote)
         elif do == 'dm-retract':
             # The plugin's own stanza: XEP-0424 0.3, an XEP-0422 fastening naming the origin-id.
             self['xep_0424'].send_retraction(to, c['id'], mtype='chat')
@@ -189,13 +195,7 @@ class Client(slixmpp.ClientXMPP):
         if do == 'reply':
             quote = c.get('quote')
             msg = self.groupchat((quote or '') + c['body'])
-            msg['reply']['id'] = c['id']
-            msg['reply']['to'] = c['to']
-            if quote:
-                # The fallback as the plugin models it (XEP-0428 under its first name, urn:xmpp:feature-fallback:0).
-                msg['feature_fallback']['for'] = 'urn:xmpp:reply:0'
-                msg['feature_fallback']['fallback_body']['start'] = '0'
-                msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
+            reply_to(msg, c['id'], c['to'], quote)
             return await self.sent(msg)
         if do == 'retract':
             # The plugin's own stanza (XEP-0424 0.3: an XEP-0422 fastening, by origin-id), sent as it builds it.
