@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server, prosody, python3's telethon, websockets and slixmpp, chromium), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody, ejabberd, python3's telethon, websockets and slixmpp, chromium), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function have(cmd) {
@@ -18,6 +18,12 @@ function havePython(modules) {
     return !r.error && r.status === 0;
   });
 }
+
+/**
+ * ejabberd for the second-server XMPP test (test/xmpp/ejabberd-interop.test.ts, test/helpers/ejabberd.ts):
+ * Debian's ejabberd. Its ejabberdctl is in /usr/sbin, which is not on every user's PATH.
+ */
+const haveEjabberd = () => have('ejabberdctl') || existsSync('/usr/sbin/ejabberdctl');
 
 /** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
 const haveTelethon = () => havePython('telethon, rsa');
@@ -47,6 +53,7 @@ function ensurePackage(binary, debPackage, present = () => have(binary)) {
 
 ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
+ensurePackage('ejabberd', 'ejabberd', haveEjabberd);
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
 ensurePackage('websockets (python3)', 'python3-websockets', havePythonWebsockets);
 ensurePackage('slixmpp (python3)', 'python3-slixmpp', haveSlixmpp);

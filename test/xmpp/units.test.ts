@@ -130,3 +130,40 @@ test('occupancy: a nick the room refuses as malformed is tried again in its plai
   occupancies.onPresence(parsePresence(parse(`<presence type='error' from='${room}/mtproto' to='${other}'><error type='modify'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`)));
   await assert.rejects(refused, /jid-malformed/);
 });
+
+test('occupancy: an unavailable self-presence we did not ask for is a removal whatever its codes (ejabberd removes an occupant it could not deliver to with 110 alone); while joining it is the echo of an earlier leave', async () => {
+  const sent: Element[] = [];
+  const removed: string[] = [];
+  const occupancies = new Occupancies(async (el) => { sent.push(el); }, { joinTimeoutMs: 5_000, maxNickAttempts: 3 }, silentLogger,
+    (room, realJid, reason) => { removed.push(`${room} ${realJid} ${reason}`); });
+  const room = 'lobby@conference.localhost';
+  const relay = 'bridge.localhost/relay';
+  const self = parsePresence(parse(`<presence to='${relay}' from='${room}/Switchboard'><x xmlns='http://jabber.org/protocol/muc#user'><item jid='${relay}' role='participant' affiliation='none'/><status code='110'/></x></presence>`));
+  // What ejabberd 23.01 sent the relay (verbatim but for the ids) after a message to a leftover of
+  // an earlier stream of ours, with the same JID, could not be delivered.
+  const removedByEjabberd = parsePresence(parse(`<presence to='${relay}' from='${room}/Switchboard' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item jid='${relay}' role='none' affiliation='none'/><status code='110'/></x><status xml:lang='en'>It is not allowed to send error messages to the room. The participant (Switchboard) has sent an error message (remote-server-not-found) and got kicked from the room</status></presence>`));
+
+  // While the join is under way, an unavailable self-presence is the echo of an earlier leave: the join goes on.
+  const joined = occupancies.ensureJoined(room, relay, 'Switchboard', 'xmpp');
+  occupancies.onPresence(removedByEjabberd);
+  assert.deepEqual(removed, []);
+  occupancies.onPresence(self);
+  assert.equal(await joined, 'Switchboard');
+  assert.equal(occupancies.isOurs(room, 'Switchboard'), true);
+
+  // Joined: the same presence means we are out, and the owner hears of it (the relay joins again).
+  occupancies.onPresence(removedByEjabberd);
+  assert.deepEqual(removed, [`${room} ${relay} removed`]);
+  assert.equal(occupancies.isOurs(room, 'Switchboard'), false);
+  assert.equal(occupancies.nickOf(room, relay), undefined);
+  const before = sent.length;
+  const again = occupancies.ensureJoined(room, relay, 'Switchboard', 'xmpp');
+  assert.equal(sent.length, before + 1, 'a new join goes out');
+  occupancies.onPresence(self);
+  assert.equal(await again, 'Switchboard');
+
+  // A room destroyed by its owner (XEP-0045 §10.9) is not joined again: that would create it anew.
+  occupancies.onPresence(parsePresence(parse(`<presence to='${relay}' from='${room}/Switchboard' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none' affiliation='none'/><destroy/><status code='110'/></x></presence>`)));
+  assert.deepEqual(removed, [`${room} ${relay} removed`], 'no second removal');
+  assert.equal(occupancies.isOurs(room, 'Switchboard'), false);
+});

@@ -184,7 +184,13 @@ export class Occupancies {
     }
     if (p.type === 'unavailable') {
       if (p.muc?.codes.includes(MucStatus.NickChanged) && p.muc.nick) { occ.nick = p.muc.nick; return true; }
-      const reason = removalReason(p) ?? 'left';
+      // leave() forgets an occupancy before its leave goes out, so an unavailable self-presence
+      // that finds one joined here was not asked for: we were removed, whatever its codes say.
+      // Prosody marks a kick 307; ejabberd removes an occupant it could not deliver to (it takes
+      // the delivery error for an error the occupant sent) with 110 alone and the reason as text.
+      // (While joining, it is the echo of an earlier leave: the join's own self-presence follows.
+      // A destroyed room is left alone: joining it again would create it anew.)
+      const reason = removalReason(p) ?? (occ.state === 'joined' && p.muc?.destroyed !== true ? 'removed' : 'left');
       occ.state = 'out';
       occ.joined = undefined;
       if (reason !== 'left') {

@@ -30,6 +30,8 @@ export interface MucOccupancy {
   nick?: string;
   /** Why (kick reason). */
   reason?: string;
+  /** The room is gone: destroyed by its owner (XEP-0045 §10.9, `<destroy/>`). */
+  destroyed?: boolean;
 }
 
 export interface InboundPresence {
@@ -82,6 +84,7 @@ export function parsePresence(el: Element): InboundPresence {
       const reason = item.getChildText('reason');
       if (reason) muc.reason = clip(reason, LIMITS.statusChars);
     }
+    if (x.getChild('destroy')) muc.destroyed = true;
     p.muc = muc;
   }
   const occupant = el.getChild('occupant-id', NS.occupantId)?.attrs['id'];
