@@ -58,8 +58,8 @@ prev(S) (WS → MTProto's, XMPP → WS's, MTProto → XMPP's): every (acting net
 network) pair is checked on every target against the id that target's client knows the
 original by (a canonical id on WS, the room's stanza-id or the id attribute on XMPP, the message
 id on MTProto). Edits and retractions change the sender's own message; one of someone else's is
-not applied on MTProto and is ignored by XMPP clients (XEP-0308), and WS clients are asked to
-ignore it too ([websocket-protocol.md](websocket-protocol.md#events)). The mapper's coalescing
+not applied on MTProto, not sent to XMPP (a puppet changes only its own messages), and WS
+clients are asked to ignore it ([websocket-protocol.md](websocket-protocol.md#events)). The mapper's coalescing
 window is ${COALESCE_MS} ms in this run (default 2 s): it changes when presence and typing leave,
 not what arrives.
 

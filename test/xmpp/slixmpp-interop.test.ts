@@ -82,6 +82,14 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
   const retract = await wsEvent(carol, 'retract');
   assert.equal(retract['target'], e1.id);
 
+  // WS -> slixmpp: dave edits and retracts carol's message: the bus carries both, but no puppet
+  // corrects or retracts another's message (slixmpp's plugins would take them: they check no sender).
+  const dave: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: sent['id'], text: 'dave was here' } });
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: sent['id'] } });
+
   // WS -> slixmpp: an edit: slixmpp's correction plugin sees `replace` naming the id it saw.
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: sent['id'], text: 'hi sally!' } });
   const correction = await slix.step('correction', (s) => s['nick'] === 'Carol');
@@ -112,6 +120,10 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: sent['id'] } });
   const retracted = await slix.step('retract', (s) => s['nick'] === 'Carol');
   assert.equal(retracted['id'], fromCarol['origin_id'], 'the first retraction slixmpp sees is of carol\'s own message');
+  // XMPP deliveries go out in order: dave's, sent before carol's, would have come first.
+  for (const kind of ['correction', 'retract']) {
+    await assert.rejects(slix.step(kind, (s) => s['nick'] !== 'Carol', 300), /did not reach/, `no ${kind} from another puppet`);
+  }
 
   // The puppet, from slixmpp's side: disco#info of the component and of carol's puppet in the
   // room (the room passes it on), her vCard, a ping: answers, no errors.

@@ -85,6 +85,11 @@ export function messageIdEndpoint(endpoint: Endpoint): Endpoint {
   return { connector: endpoint.connector, address: `${endpoint.address}#id` };
 }
 
+/** Where the id map keeps which puppet (its bare JID) said each puppet message in a room: only that puppet may correct or retract it. */
+export function authorEndpoint(endpoint: Endpoint): Endpoint {
+  return { connector: endpoint.connector, address: `${endpoint.address}#by` };
+}
+
 async function canonicalOf(bus: Bus, endpoint: Endpoint, nativeId: string | undefined): Promise<EventId | undefined> {
   if (nativeId === undefined) return undefined;
   const id = await bus.idMap.canonicalOf(endpoint, nativeId);

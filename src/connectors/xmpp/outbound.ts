@@ -3,7 +3,7 @@ import type { Bus, Delivery, StateStore } from '../../bus/types.ts';
 import type { CanonicalEvent } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ArchiveReader } from './archive.ts';
-import { messageIdEndpoint } from './inbound.ts';
+import { authorEndpoint, messageIdEndpoint } from './inbound.ts';
 import { CAPTION_PIECE, linkedPieces, pieceEndpoint, piecesOf } from './message-pieces.ts';
 import type { OriginIds } from './origin-ids.ts';
 import { JoinError, type Occupancies } from './occupancy.ts';
@@ -202,6 +202,20 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
     return mine;
   };
   const nativeOf = (id: string): Promise<string | undefined> => deps.bus.idMap.nativeOf(id as CanonicalEvent['id'], target);
+  const puppetBare = puppet.split('/')[0] as string;
+  /**
+   * Whether this puppet said the message an edit or retraction changes: each puppet message's
+   * puppet is kept (authorEndpoint). The bus carries anyone's edit of any message
+   * (docs/websocket-protocol.md, "Whose edit counts"), and not every client checks the sender as
+   * XEP-0308 and XEP-0424 ask (slixmpp's plugins do not). Unknown (sent before this was kept): as before.
+   */
+  const byAuthor = async (): Promise<boolean> => {
+    if (event.kind !== 'edit' && event.kind !== 'retract') return true;
+    const author = await deps.bus.idMap.nativeOf(event.target, authorEndpoint(target));
+    if (author === undefined || author === puppetBare) return true;
+    deps.logger.info({ room, kind: event.kind, target: event.target }, 'an edit or retraction of another puppet\'s message; not sent');
+    return false;
+  };
 
   switch (event.kind) {
     case 'message': {
@@ -220,12 +234,16 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
           await deps.bus.idMap.link(event.id, pieceEndpoint(target, part.piece), stanzaId ?? originId);
           continue;
         }
-        await deps.bus.idMap.link(event.id, target, stanzaId ?? originId);
-        await deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId);
+        await Promise.all([
+          deps.bus.idMap.link(event.id, target, stanzaId ?? originId),
+          deps.bus.idMap.link(event.id, messageIdEndpoint(target), originId),
+          deps.bus.idMap.link(event.id, authorEndpoint(target), puppetBare),
+        ]);
       }
       return 'sent';
     }
     case 'edit': {
+      if (!await byAuthor()) return 'skipped';
       await joined();
       // A puppet corrects only its own messages, whose id attribute is their origin-id (XEP-0308 §4):
       // the caption's, when the message went with files.
@@ -252,6 +270,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
         deps.logger.info({ room, target: event.target }, 'a retraction of an XMPP user\'s message from another network; not sent');
         return 'skipped';
       }
+      if (event.kind === 'retract' && !await byAuthor()) return 'skipped';
       await joined();
       const el = event.kind === 'retract'
         ? buildRetraction(env(event), native, originOfTarget ?? native)
