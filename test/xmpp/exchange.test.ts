@@ -5,7 +5,7 @@ import type { Element } from '@xmpp/xml';
 import { startProsody } from '../helpers/prosody.ts';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient } from '../helpers/ws-client.ts';
-import { startXmppBridge } from './bridge-harness.ts';
+import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
 
 const SID = 'urn:xmpp:sid:0';
 
@@ -111,4 +111,20 @@ test('alice in a linked MUC and a WS client exchange messages, corrections, retr
   const stream = await bridge.bus.readStream('lobby', undefined, 100);
   const fromXmpp = stream.entries.filter((e) => e.event.origin.connector === 'xmpp' && e.event.kind !== 'presence');
   assert.equal(fromXmpp.length, 6, 'each of alice\'s stanzas became one event');
+});
+
+test('a room retraction that names the message by its origin-id, as Converse.js 14 sends it (XEP-0424 asks the room\'s stanza-id), retracts that message on WS', async (t) => {
+  const { alice, room, bridge } = await startRoomRig(t);
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'conv-1' }, xml('body', {}, 'to be retracted'), xml('origin-id', { xmlns: SID, id: 'conv-1' })));
+  const [said] = await carol.collectEvents(1, 10_000);
+  assert.equal(said?.event['text'], 'to be retracted');
+  // Converse's retractOwnMessage: <retract id="<origin-id>"/>, a fallback body, a store hint.
+  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'conv-2' }, xml('retract', { xmlns: 'urn:xmpp:message-retract:1', id: 'conv-1' }),
+    xml('body', {}, '/me retracted a message'), xml('store', { xmlns: 'urn:xmpp:hints' }),
+    xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: 'urn:xmpp:message-retract:1' })));
+  const [retracted] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([retracted?.event.kind, retracted?.event['target']], ['retract', said?.event.id]);
 });

@@ -143,7 +143,11 @@ export async function messageToEvent(msg: InboundMessage, from: EventBase, resol
   options: { receipts?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
   const base = { v: 1 as const, id: newEventId(now), ts: now, ...from };
   if (msg.retract) {
-    const target = await resolve(msg.retract.legacy ? 'origin' : 'other', msg.retract.id);
+    // XEP-0424 0.4 names a room message by the room's stanza-id; Converse.js (14) names it by its
+    // origin-id, as the older fasten form did: looked for there when no stanza-id matches.
+    const target = msg.retract.legacy
+      ? await resolve('origin', msg.retract.id)
+      : await resolve('other', msg.retract.id) ?? await resolve('origin', msg.retract.id);
     return target ? { ...base, kind: 'retract', target } : `retraction of an unknown message ${msg.retract.id}`;
   }
   if (msg.reactions) {
