@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -12,6 +12,7 @@ import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { wsUrlOf } from '../helpers/app.ts';
 import { metricValue } from './harness.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 
 /**
  * A web chat client in a real browser (headless Chromium, Debian's package, driven by
@@ -27,7 +28,6 @@ import { metricValue } from './harness.ts';
  * without --no-sandbox, so the flag is passed then; as a normal user its sandbox stays on.
  */
 
-const CHROMIUM = process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium';
 const PAGE_HTML = readFileSync(new URL('./browser-client.html', import.meta.url), 'utf8');
 const ALICE = 'sb_test_alice_browser_client';
 const BOB = 'sb_test_bob_browser_client';
@@ -62,8 +62,6 @@ let other = '';
 const consoleLines: string[] = [];
 
 before(async () => {
-  // Fails (never skips) without Chromium, with the one line that fixes it.
-  if (!existsSync(CHROMIUM)) assert.fail(`Chromium not found at ${CHROMIUM}: install it with \`sudo apt-get install chromium\` (npm test does that as root)`);
   const page = await servePage();
   const otherPage = await servePage();
   pageServers.push(page.server, otherPage.server);
@@ -75,12 +73,8 @@ before(async () => {
     `websocket:\n  allowedOrigins: ["${allowed}"]\n  tokens:\n    - { name: alice, hash: "${hashToken(ALICE)}" }\n    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
   ].join(''), { 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n' });
   app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger });
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...(isRoot ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
-    timeout: 30_000,
-  });
+  // Fails (never skips) without Chromium, with the one line that fixes it.
+  browser = await launchChromium();
 });
 
 // Runs even when a test or `before` failed: whatever was started is stopped.
