@@ -52,7 +52,7 @@ export interface ProsodyServer {
   readonly componentSecret: string;
   readonly mucDomain: string;
   /** ws://127.0.0.1:<port>/xmpp-websocket when started with `websocket`, else undefined. */
-  readonly websocketUrl: string | undefined;
+  readonly websocketUrl?: string | undefined;
   readonly dir: string;
   readonly users: Readonly<Record<string, string>>;
   /** PID of the running prosody, or undefined while stopped. */
