@@ -1,0 +1,218 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
+import { startProsody } from '../helpers/prosody.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
+import { startXmppBridge } from './bridge-harness.ts';
+
+/**
+ * The XMPP side tried with a real, widely used web client: Converse.js 14 (npm `converse.js`,
+ * its dist/ served from node_modules) in headless Chromium, logged in as alice over XMPP over
+ * WebSocket (RFC 7395, the test Prosody's mod_websocket), in the linked room. A WS user, carol,
+ * talks with her through the bridge. What Converse shows is read from its DOM, as the user sees
+ * it; the page's small plugin (converse-client.html) hands the test Converse's api, used only to
+ * wait for models and to act where the UI would need many clicks.
+ *
+ * Chromium must be installed (`apt-get install chromium`; npm test does it as root).
+ */
+
+const DIST = join(fileURLToPath(new URL('../../node_modules/converse.js/dist/', import.meta.url)));
+const PAGE_HTML = readFileSync(new URL('./converse-client.html', import.meta.url), 'utf8');
+/** A 1x1 PNG: carol's file. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const TYPES: Record<string, string> = { js: 'text/javascript', css: 'text/css', json: 'application/json', wasm: 'application/wasm', png: 'image/png', svg: 'image/svg+xml', woff2: 'font/woff2', mp3: 'audio/mpeg', ogg: 'audio/ogg' };
+
+/** The page, Converse's dist/ under /converse/, and carol's picture at /files/dot.png. */
+async function servePage(): Promise<{ server: Server; origin: string }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://page').pathname;
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(PAGE_HTML);
+      return;
+    }
+    if (path === '/files/dot.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' });
+      res.end(PNG);
+      return;
+    }
+    const file = join(DIST, decodeURIComponent(path.slice('/converse/'.length)));
+    if (path.startsWith('/converse/') && file.startsWith(DIST) && !file.includes(`${sep}..`) && existsSync(file)) {
+      res.writeHead(200, { 'content-type': TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream' });
+      res.end(readFileSync(file));
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** What Converse shows of one message (window.probe.shown in the page), by the id Converse keeps for it (data-msgid). */
+interface Shown { count: number; author?: string; edited?: boolean; text?: string; html?: string; reply?: string; reactions?: string; retracted?: string; images?: string[]; imagesLoaded?: boolean }
+
+/** Calls window.probe.<method>(...args) in the page (the page has the DOM code; args go as JSON). */
+function probe<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(`window.probe.${method}(...${JSON.stringify(args)})`) as Promise<T>;
+}
+
+function shown(page: Page, msgidPrefix: string): Promise<Shown> {
+  return probe<Shown>(page, 'shown', msgidPrefix);
+}
+
+/** Polls `probe` until `ok` holds (or 10 s), then returns the last look for the assertion. */
+async function poll<T>(look: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await look();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The next event carol gets that matches (skipping others: typing, presence, membership). */
+async function nextEvent(client: TestClient, match: (e: EventFrame['event']) => boolean): Promise<EventFrame['event']> {
+  const frame = await client.next((f) => f.type === 'event' && match((f as EventFrame).event), 10_000);
+  return (frame as EventFrame).event;
+}
+
+function until(page: Page, msgidPrefix: string, ok: (s: Shown) => boolean): Promise<Shown> {
+  return poll(() => shown(page, msgidPrefix), ok);
+}
+
+test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a WS user through the bridge: styling, corrections, replies, reactions, retractions and a file show as Converse shows them; its own messages, corrections and retractions reach WS as edit and retract of the right message', { timeout: 90_000 }, async (t) => {
+  const { server, origin } = await servePage();
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] } });
+  t.after(() => prosody.destroy());
+  const bridge = await startXmppBridge(prosody);
+  t.after(() => bridge.stop());
+  const browser: Browser = await launchChromium();
+  t.after(() => browser.close());
+  const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const consoleLines: string[] = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  page.setDefaultTimeout(15_000);
+  const room = bridge.roomJid;
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForFunction('"converse" in window && "startConverse" in window');
+    await page.evaluate(`window.startConverse(${JSON.stringify({
+      assets_path: '/converse/',
+      view_mode: 'fullscreen',
+      auto_login: true,
+      jid: `alice@${prosody.domain}`,
+      password: 'alice-pw',
+      websocket_url: prosody.websocketUrl,
+      discover_connection_methods: false,
+      persistent_store: 'sessionStorage',
+      nickname: 'Alice',
+      auto_join_rooms: [room],
+      play_sounds: false,
+      show_retraction_warning: false,
+      loglevel: 'warn',
+    })})`);
+    // Converse shows the room once it has entered it.
+    await page.waitForSelector(`converse-muc[jid="${room}"] converse-muc-chatarea`);
+
+    const occupants = async (): Promise<string[]> => (await probe<string[]>(page, 'occupants')).sort();
+    const textarea = page.locator(`converse-muc[jid="${room}"] textarea.chat-textarea`);
+
+    // --- WS -> Converse -----------------------------------------------------------------------
+    // Spans become XEP-0393 styling, which Converse renders (showing the directives, greyed).
+    const styled = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hello bold and italic', spans: [{ type: 'bold', offset: 6, length: 4 }, { type: 'italic', offset: 15, length: 6 }] } });
+    assert.equal(styled['type'], 'ack', JSON.stringify(styled));
+    const carolSaid = `sb-${String(styled['id'])}-`;
+    let seen = await until(page, carolSaid, (s) => /<b>bold<\/b>/.test(s.html ?? '') && /<i>italic<\/i>/.test(s.html ?? ''));
+    assert.ok(/<b>bold<\/b>/.test(seen.html ?? '') && /<i>italic<\/i>/.test(seen.html ?? ''), `Alice sees "bold" in bold and "italic" in italics: ${JSON.stringify(seen)}`);
+    assert.equal(seen.author, 'Carol', 'from Carol');
+
+    // The puppet is an occupant, by its nick, beside the relay and Alice.
+    assert.deepEqual(await poll(occupants, (o) => o.includes('Carol')), ['Alice', 'Carol', 'Switchboard'], 'Alice\'s occupant list: Carol\'s puppet, the relay and herself');
+
+    // A correction replaces the text in place: one message, marked edited.
+    const edit = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: styled['id'], text: 'hello bold, corrected', spans: [{ type: 'bold', offset: 6, length: 4 }] } });
+    assert.equal(edit['type'], 'ack', JSON.stringify(edit));
+    seen = await until(page, carolSaid, (s) => s.text === 'hello *bold*, corrected');
+    assert.equal(seen.text, 'hello *bold*, corrected', `Alice sees the corrected text: ${JSON.stringify(seen)}`);
+    assert.equal(seen.count, 1, 'in place of the first, not as a second message');
+    assert.equal(seen.edited, true, 'with Converse\'s "edited" mark');
+    assert.equal(await page.locator('converse-chat-message', { hasText: 'hello bold and italic' }).count(), 0, 'the old text is gone');
+
+    // --- Converse -> WS: Alice types a message and presses Enter --------------------------------
+    await textarea.fill('hi from Converse');
+    await textarea.press('Enter');
+    const fromAlice = await nextEvent(carol, (e) => e.kind === 'message' && e['text'] === 'hi from Converse');
+    assert.deepEqual(fromAlice['sender'], { network: 'xmpp', id: `alice@${prosody.domain}`, name: 'Alice' });
+
+    // Carol replies to it: Converse shows the quoted message above the reply.
+    const reply = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'a reply to Alice', replyTo: fromAlice.id } });
+    const carolReplied = `sb-${String(reply['id'])}-`;
+    seen = await until(page, carolReplied, (s) => s.count > 0 && s.reply !== '');
+    assert.equal(seen.text, 'a reply to Alice');
+    assert.equal(seen.reply, 'Alice hi from Converse', `Alice sees the reply with her message quoted: ${JSON.stringify(seen)}`);
+
+    // Carol reacts to it: Converse shows the emoji and its count under Alice's message.
+    const reaction = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: fromAlice.id, reactions: ['👍'] } });
+    assert.equal(reaction['type'], 'ack', JSON.stringify(reaction));
+    const reactions = await poll(() => probe<string>(page, 'reactionsOn', 'hi from Converse'), (r) => r !== '');
+    assert.match(reactions, /^👍\s*1$/, 'Alice sees 👍 1 under her message');
+
+    // Alice corrects her message: UP in the empty field takes her last message to edit.
+    await textarea.press('ArrowUp');
+    assert.equal(await textarea.inputValue(), 'hi from Converse', 'UP took her last message into the field');
+    await textarea.fill('hi from Converse, corrected');
+    await textarea.press('Enter');
+    const aliceEdit = await nextEvent(carol, (e) => e.kind === 'edit');
+    assert.deepEqual([aliceEdit['target'], aliceEdit['text']], [fromAlice.id, 'hi from Converse, corrected'], 'carol gets an edit of Alice\'s message');
+
+    // Carol retracts her reply. The bridge names it by the room's stanza-id (XEP-0424 in a room);
+    // Converse 14 looks a retraction up by origin-id only, so it keeps showing the message (and
+    // keeps the retraction aside as "dangling", waiting for a message with that id).
+    const retract = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: reply['id'] } });
+    assert.equal(retract['type'], 'ack', JSON.stringify(retract));
+    const dangling = await poll(() => probe<string[]>(page, 'danglingRetractions', room), (d) => d.length > 0);
+    assert.equal(dangling.length, 1, 'Converse got the retraction');
+    seen = await shown(page, carolReplied);
+    assert.deepEqual([seen.count, seen.text, seen.retracted], [1, 'a reply to Alice', ''], 'Converse 14 got the retraction but still shows the reply (its gap, see docs/xmpp.md)');
+
+    // A file: an XEP-0066 link; Converse shows the picture.
+    const file = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', attachments: [{ id: 'dot', name: 'dot.png', mime: 'image/png', size: PNG.length, sha256: createHash('sha256').update(PNG).digest('hex'), url: `${origin}/files/dot.png` }] } });
+    assert.equal(file['type'], 'ack', JSON.stringify(file));
+    seen = await until(page, `sb-${String(file['id'])}-`, (s) => (s.images ?? []).length > 0 && s.imagesLoaded === true);
+    assert.deepEqual(seen.images, [`${origin}/files/dot.png`], `Alice sees the picture inline: ${JSON.stringify(seen)}`);
+    assert.equal(seen.imagesLoaded, true, 'loaded and shown');
+
+    // Alice retracts her message through its menu (Retract, then OK).
+    const aliceMsg = page.locator('converse-chat-message .chat-msg', { hasText: 'hi from Converse, corrected' });
+    await aliceMsg.locator('converse-dropdown button.dropdown-toggle').click();
+    await aliceMsg.locator('.chat-msg__action-retract').click();
+    await page.locator('.modal.show .btn-primary').click();
+    const aliceRetract = await nextEvent(carol, (e) => e.kind === 'retract');
+    assert.equal(aliceRetract['target'], fromAlice.id, 'carol gets a retract of Alice\'s message');
+
+    // Nobody was thrown out on the way, and Converse showed no error.
+    assert.deepEqual(await occupants(), ['Alice', 'Carol', 'Switchboard'], 'everyone is still in the room');
+    assert.deepEqual(await probe<string[]>(page, 'errors'), [], 'Converse shows no error');
+  } finally {
+    if (process.env['SWITCHBOARD_TEST_CONVERSE_LOG']) console.log(consoleLines.join('\n'));
+    await page.close().catch(() => undefined);
+  }
+});
+
