@@ -28,3 +28,23 @@ export async function killNow(child: ChildProcess): Promise<void> {
   }
   live.delete(child);
 }
+
+/**
+ * Stops a server the way it is asked to at the end of its life: SIGCONT (a SIGSTOPped process cannot
+ * handle SIGTERM), SIGTERM (Prosody and Erlang shut down cleanly on it), and SIGKILL if it has not
+ * exited `graceMs` later; resolves once it has exited (at once when it is gone already).
+ */
+export async function stopGracefully(child: ChildProcess, graceMs: number): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((r) => {
+    timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } r(); }, graceMs);
+  });
+  await Promise.race([exited, killed]);
+  clearTimeout(timer);
+  await exited;
+}

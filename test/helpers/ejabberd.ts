@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killNow, track } from './children.ts';
+import { killNow, stopGracefully, track } from './children.ts';
 import { freePort } from './ports.ts';
+import { untilServing } from './server-start.ts';
 import type { ProsodyServer } from './prosody.ts';
 
 /**
@@ -114,15 +114,6 @@ modules:
 `;
 }
 
-async function portAccepts(port: number): Promise<boolean> {
-  return await new Promise<boolean>((resolve) => {
-    const s = new Socket();
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
-    s.connect(port, '127.0.0.1');
-  });
-}
-
 async function distinctFreePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
@@ -216,39 +207,16 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
       `Start accepting TCP connections at 127.0.0.1:${c2sPort} for ejabberd_c2s`,
       `Start accepting TCP connections at 127.0.0.1:${componentPort} for ejabberd_service`,
     ];
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const log = readLog().slice(logBefore);
-      const fail = (why: string): Error => new Error(`ejabberd did not start: ${why}\n--- ejabberd.log (tail) ---\n${tail()}\n--- output ---\n${output.slice(-2_000)}`);
-      if (proc.exitCode !== null || proc.signalCode !== null) throw fail(`it exited (${proc.exitCode ?? proc.signalCode})`);
-      if (/Failed to start listener|eaddrinuse|Failed to start application/i.test(log + output)) {
-        await stop();
-        throw fail('a port could not be opened, or an application did not start');
-      }
-      if (wanted.every((w) => log.includes(w)) && await portAccepts(c2sPort) && await portAccepts(componentPort)) return;
-      if (Date.now() > deadline) {
-        await stop();
-        throw fail('not ready within 30 s');
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await untilServing({
+      name: 'ejabberd', proc, log: () => readLog().slice(logBefore), wanted,
+      refused: /Failed to start listener|eaddrinuse|Failed to start application/i, refusedIn: () => readLog().slice(logBefore) + output,
+      ports: [c2sPort, componentPort], timeoutMs: 30_000, stop,
+      tails: () => `--- ejabberd.log (tail) ---\n${tail()}\n--- output ---\n${output.slice(-2_000)}`,
+    });
   }
 
   async function stop(graceMs = 5_000): Promise<void> {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) { child = undefined; return; }
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    const pid = proc.pid;
-    if (pid === undefined) return;
-    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } // a SIGSTOPped node cannot handle SIGTERM
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } // Erlang: SIGTERM is init:stop()
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((r) => {
-      timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } r(); }, graceMs);
-    });
-    await Promise.race([exited, killed]);
-    clearTimeout(timer);
-    await exited;
+    if (child) await stopGracefully(child, graceMs);
     child = undefined;
   }
 

@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { track } from './children.ts';
+import { stopGracefully, track } from './children.ts';
 import { freePort } from './ports.ts';
+import { untilServing } from './server-start.ts';
 
 /**
  * A real, throwaway Prosody (0.12, Debian package `prosody`) for one test: generated config in a
@@ -133,15 +133,6 @@ Component ${lua(o.componentDomain)}
 `;
 }
 
-async function portAccepts(port: number): Promise<boolean> {
-  return await new Promise<boolean>((resolve) => {
-    const s = new Socket();
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
-    s.connect(port, '127.0.0.1');
-  });
-}
-
 export async function startProsody(options: ProsodyOptions = {}): Promise<ProsodyServer> {
   requireProsody();
   const dir = mkdtempSync(join(tmpdir(), 'sb-prosody-'));
@@ -199,40 +190,16 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       `Activated service 'component' on [127.0.0.1]:${componentPort}`,
       ...(websocket ? [`Activated service 'http' on [127.0.0.1]:${websocket.port}`] : []),
     ];
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const log = readLog().slice(logBefore);
-      const fail = (why: string): Error => new Error(`prosody did not start: ${why}\n--- prosody.log (tail) ---\n${tail()}\n--- output ---\n${output.slice(-2_000)}`);
-      if (proc.exitCode !== null || proc.signalCode !== null) throw fail(`it exited (${proc.exitCode ?? proc.signalCode})`);
-      if (/Failed to open server port|Could not bind/i.test(log)) {
-        await stop();
-        throw fail('a port could not be opened');
-      }
-      if (wanted.every((w) => log.includes(w)) && await portAccepts(c2sPort) && await portAccepts(componentPort)
-        && (!websocket || await portAccepts(websocket.port))) return;
-      if (Date.now() > deadline) {
-        await stop();
-        throw fail('not ready within 20 s');
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await untilServing({
+      name: 'prosody', proc, log: () => readLog().slice(logBefore), wanted,
+      refused: /Failed to open server port|Could not bind/i, refusedIn: () => readLog().slice(logBefore),
+      ports: [c2sPort, componentPort, ...(websocket ? [websocket.port] : [])], timeoutMs: 20_000, stop,
+      tails: () => `--- prosody.log (tail) ---\n${tail()}\n--- output ---\n${output.slice(-2_000)}`,
+    });
   }
 
   async function stop(graceMs = 5_000): Promise<void> {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) { child = undefined; return; }
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    const pid = proc.pid;
-    if (pid === undefined) return;
-    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } // a SIGSTOPped server cannot handle SIGTERM
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((r) => {
-      timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } r(); }, graceMs);
-    });
-    await Promise.race([exited, killed]);
-    clearTimeout(timer);
-    await exited;
+    if (child) await stopGracefully(child, graceMs);
     child = undefined;
   }
 
