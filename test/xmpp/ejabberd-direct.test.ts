@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import { startEjabberd, type EjabberdServer } from '../helpers/ejabberd.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { connectClient, type EventFrame, type ServerFrame, type TestClient } from '../helpers/ws-client.ts';
+import { startXmppBridge, type XmppBridge } from './bridge-harness.ts';
+import { PNG } from './media-rig.ts';
+import { tempDir } from '../media/helpers.ts';
+import { startRouteServer } from '../media/http-harness.ts';
+import { startMediaService, type MediaService, type RouteHandler } from '../../src/media/index.ts';
+import { MediaConfigSchema } from '../../src/config/media-schema.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { directRoom } from '../../src/core/direct.ts';
+import { newEventId } from '../../src/core/ids.ts';
+import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
+
+/**
+ * Direct chats (docs/xmpp.md "Direct chats") and avatars through a puppet against a second server
+ * implementation: a throwaway ejabberd 23.01 (test/helpers/ejabberd.ts) with mod_roster and
+ * mod_vcard, an ejabberd user (alice) and a WS user (carol).
+ */
+
+const SID = 'urn:xmpp:sid:0';
+const NS_CORRECT = 'urn:xmpp:message-correct:0';
+const NS_RETRACT = 'urn:xmpp:message-retract:1';
+const NS_RECEIPTS = 'urn:xmpp:receipts';
+const NS_MARKERS = 'urn:xmpp:chat-markers:0';
+const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates';
+const NS_ROSTER = 'jabber:iq:roster';
+
+type Sender = { network: string; id: string; name?: string; avatar?: string };
+type Cleanup = (fn: () => Promise<unknown> | void) => void;
+
+/** Cleanups run last registered first, at the end of the test: the bridge goes before the server it would reconnect to. */
+function cleanups(t: { after(fn: () => Promise<void>): void }): Cleanup {
+  const fns: (() => Promise<unknown> | void)[] = [];
+  t.after(async () => { for (const fn of fns.reverse()) await fn(); });
+  return (fn) => { fns.push(fn); };
+}
+
+interface Setup { ejabberd: EjabberdServer; alice: TestUser; bridge: XmppBridge; carol: TestClient; carolPuppet: string; aliceRoom: string; dm: string }
+
+/** An ejabberd, alice online on it (roster fetched, available: an interested resource), the bridge, carol on WS. */
+async function setup(after: Cleanup, media?: MediaService): Promise<Setup> {
+  const ejabberd = await startEjabberd();
+  after(() => ejabberd.destroy());
+  const alice = await connectUser(ejabberd, 'alice');
+  after(() => alice.stop());
+  await alice.request(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER })));
+  await alice.send(xml('presence'));
+  const bridge = await startXmppBridge(ejabberd, media ? { media } : {});
+  after(() => bridge.stop());
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  after(() => carol.close());
+  const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, ejabberd.componentDomain);
+  const dm = directRoom({ network: 'xmpp', id: alice.bareJid }, { network: 'websocket', id: 'carol' }) as string;
+  return { ejabberd, alice, bridge, carol, carolPuppet, aliceRoom: `@xmpp:${alice.bareJid}`, dm };
+}
+
+const isChatFrom = (puppet: string) => (el: Element): boolean => el.name === 'message' && el.attrs['type'] === 'chat' && el.attrs['from']?.split('/')[0] === puppet;
+const isPresenceFrom = (puppet: string) => (el: Element): boolean => el.name === 'presence' && el.attrs['from']?.split('/')[0] === puppet;
+const presenceEvent = (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event.kind === 'presence';
+
+test('ejabberd: a direct chat alice (ejabberd) <-> carol (WS) through carol\'s puppet: messages, receipts and markers, corrections and retractions of one\'s own message, typing, both ways, each once', async (t) => {
+  const after = cleanups(t);
+  const { alice, bridge, carol, carolPuppet, aliceRoom, dm } = await setup(after);
+  const fromCarol = isChatFrom(carolPuppet);
+
+  // XMPP -> WS.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'm1' }, xml('body', {}, 'hi carol'), xml('origin-id', { xmlns: SID, id: 'o1' }),
+    xml('request', { xmlns: NS_RECEIPTS }), xml('markable', { xmlns: NS_MARKERS })));
+  const [m1] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([m1?.room, m1?.event['room'], m1?.event.kind, m1?.event['text']], [aliceRoom, dm, 'message', 'hi carol']);
+  assert.deepEqual(m1?.event['origin'], { connector: 'xmpp', endpoint: alice.bareJid, nativeId: 'o1' });
+  assert.equal((m1?.event['sender'] as Sender).id, alice.bareJid);
+  const aliceEventId = m1?.event.id as string;
+
+  // WS -> XMPP: carol's answer from her puppet, with origin-id, receipt request, marker, nick.
+  let since = alice.mark();
+  const ack = await carol.request({ type: 'send', room: aliceRoom, txn: 'c1', event: { kind: 'message', text: 'hello alice' } });
+  assert.equal(ack.type, 'ack');
+  const c1 = await alice.waitFor((el) => fromCarol(el) && el.getChildText('body') === 'hello alice', 'carol\'s message', { since });
+  const carolOriginId = c1.getChild('origin-id', SID)?.attrs['id'] ?? '';
+  assert.equal(c1.attrs['id'], carolOriginId);
+  assert.equal(c1.attrs['to']?.split('/')[0], alice.bareJid);
+  assert.ok(c1.getChild('request', NS_RECEIPTS));
+  assert.ok(c1.getChild('markable', NS_MARKERS));
+  assert.equal(c1.getChildText('nick', 'http://jabber.org/protocol/nick'), 'Carol');
+
+  // Receipts and markers, both ways.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat' }, xml('received', { xmlns: NS_RECEIPTS, id: carolOriginId })));
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat' }, xml('displayed', { xmlns: NS_MARKERS, id: carolOriginId })));
+  const receipts = await carol.collectEvents(2, 10_000);
+  assert.deepEqual(receipts.map((e) => [e.event.kind, e.event['target'], e.event['receipt']]), [['receipt', ack['id'], 'delivered'], ['receipt', ack['id'], 'displayed']]);
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'receipt', target: aliceEventId, receipt: 'delivered' } });
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'receipt', target: aliceEventId, receipt: 'displayed' } });
+  const received = await alice.waitFor((el) => fromCarol(el) && el.getChild('received', NS_RECEIPTS) !== undefined, 'the receipt', { since });
+  assert.equal(received.getChild('received', NS_RECEIPTS)?.attrs['id'], 'm1', 'XEP-0184 names the message\'s id attribute');
+  const displayed = await alice.waitFor((el) => fromCarol(el) && el.getChild('displayed', NS_MARKERS) !== undefined, 'the marker', { since });
+  assert.equal(displayed.getChild('displayed', NS_MARKERS)?.attrs['id'], 'm1');
+
+  // Corrections of one's own message, both ways.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'm2' }, xml('body', {}, 'hi carol!'), xml('replace', { xmlns: NS_CORRECT, id: 'm1' })));
+  const [edit] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([edit?.event.kind, edit?.event['target'], edit?.event['text']], ['edit', aliceEventId, 'hi carol!']);
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'edit', target: ack['id'], text: 'hello alice!' } });
+  const correction = await alice.waitFor((el) => fromCarol(el) && el.getChild('replace', NS_CORRECT) !== undefined, 'carol\'s correction', { since });
+  assert.deepEqual([correction.getChild('replace', NS_CORRECT)?.attrs['id'], correction.getChildText('body')], [carolOriginId, 'hello alice!']);
+
+  // Typing, both ways.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat' }, xml('composing', { xmlns: NS_CHATSTATES })));
+  const [typing] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([typing?.event.kind, typing?.event['state'], (typing?.event['sender'] as Sender).id], ['typing', 'active', alice.bareJid]);
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'typing', state: 'active' } });
+  await alice.waitFor((el) => fromCarol(el) && el.getChild('composing', NS_CHATSTATES) !== undefined, 'carol composing', { since });
+
+  // Retractions of one's own message, both ways (XEP-0424 by origin-id).
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'm3' }, xml('retract', { xmlns: NS_RETRACT, id: 'o1' }),
+    xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: NS_RETRACT }), xml('body', {}, 'retracted')));
+  const [retract] = await carol.collectEvents(1, 10_000);
+  assert.deepEqual([retract?.event.kind, retract?.event['target']], ['retract', aliceEventId]);
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'retract', target: ack['id'] } });
+  const retraction = await alice.waitFor((el) => fromCarol(el) && el.getChild('retract', NS_RETRACT) !== undefined, 'carol\'s retraction', { since });
+  assert.equal(retraction.getChild('retract', NS_RETRACT)?.attrs['id'], carolOriginId);
+
+  // Each once: a fence message, then count.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'm4' }, xml('body', {}, 'fence')));
+  const [fence] = await carol.collectEvents(1, 10_000);
+  assert.equal(fence?.event['text'], 'fence');
+  await carol.request({ type: 'ping' });
+  assert.deepEqual(carol.events.map((e) => e.event.kind), ['message', 'receipt', 'receipt', 'edit', 'typing', 'retract', 'message']);
+  const carolsToAlice = alice.stanzas.filter((el) => fromCarol(el) && el.getChild('body') !== undefined && el.getChild('retract', NS_RETRACT) === undefined);
+  assert.deepEqual(carolsToAlice.map((el) => el.getChildText('body')), ['hello alice', 'hello alice!'], carolsToAlice.map(String).join('\n'));
+  const stream = await bridge.bus.readStream(dm, undefined, 100);
+  assert.equal(stream.entries.length, 13, 'alice: message, 2 receipts, edit, typing, retract, message; carol: message, 2 receipts, edit, typing, retract');
+});
