@@ -143,3 +143,54 @@ test('ejabberd: a direct chat alice (ejabberd) <-> carol (WS) through carol\'s p
   const stream = await bridge.bus.readStream(dm, undefined, 100);
   assert.equal(stream.entries.length, 13, 'alice: message, 2 receipts, edit, typing, retract, message; carol: message, 2 receipts, edit, typing, retract');
 });
+
+test('ejabberd: a roster subscription to a puppet is accepted as ejabberd keeps rosters (both ways, pushed), presence flows both ways, ejabberd\'s probes at a new login are answered, an unsubscribe is answered', async (t) => {
+  const after = cleanups(t);
+  const { ejabberd, alice, bridge, carol, carolPuppet, aliceRoom } = await setup(after);
+  const rosterItem = (el: Element): Element | undefined => el.name === 'iq' && el.attrs['type'] === 'set' ? el.getChild('query', NS_ROSTER)?.getChild('item') : undefined;
+  const pushed = (subscription: string) => (el: Element): boolean => rosterItem(el)?.attrs['jid'] === carolPuppet && rosterItem(el)?.attrs['subscription'] === subscription && rosterItem(el)?.attrs['ask'] === undefined;
+
+  // alice subscribes to carol's puppet: ejabberd's roster push (to), the puppet's presence, and its own request.
+  let since = alice.mark();
+  await alice.send(xml('presence', { to: carolPuppet, type: 'subscribe' }));
+  await alice.waitFor(pushed('to'), 'the roster push: subscribed (to)', { since });
+  await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === undefined, 'the puppet\'s presence', { since });
+  await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === 'subscribe', 'the puppet asking for alice\'s presence', { since });
+  // alice grants it: the roster is both, and ejabberd sends her presence to the puppet, which carol sees.
+  await alice.send(xml('presence', { to: carolPuppet, type: 'subscribed' }));
+  await alice.waitFor(pushed('both'), 'the roster push: both', { since });
+  const online = await carol.next(presenceEvent, 10_000) as EventFrame;
+  assert.deepEqual([online.room, online.event['state'], (online.event['sender'] as Sender).id], [aliceRoom, 'available', alice.bareJid]);
+
+  // Her broadcast presence reaches carol (ejabberd sends it to the puppet: a contact with 'from').
+  await alice.send(xml('presence', {}, xml('show', {}, 'away'), xml('status', {}, 'lunch')));
+  const away = await carol.next(presenceEvent, 10_000) as EventFrame;
+  assert.deepEqual([away.event['state'], away.event['status']], ['away', 'lunch']);
+  // carol's presence shows on her puppet.
+  since = alice.mark();
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'presence', state: 'dnd', status: 'focus' } });
+  const dnd = await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.getChildText('show') === 'dnd', 'carol dnd', { since });
+  assert.equal(dnd.getChildText('status'), 'focus');
+
+  // alice logs in again elsewhere: ejabberd probes the puppet for her new session's initial
+  // presence, from that session's full JID (Prosody probes from the bare JID). The answer goes to
+  // that session only: her first session, which has it already, gets no copy.
+  const sinceFirst = alice.mark();
+  const alice2 = await connectUser(ejabberd, 'alice', 'second');
+  after(() => alice2.stop());
+  await alice2.request(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER })));
+  await alice2.send(xml('presence'));
+  const probed = await alice2.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === undefined, 'the puppet\'s presence at alice\'s new session');
+  assert.deepEqual([probed.getChildText('show'), probed.getChildText('status')], ['dnd', 'focus']);
+  assert.equal(probed.attrs['to'], alice2.jid);
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === alice2.jid, 'her second session\'s presence at the first');
+  await carol.request({ type: 'send', room: aliceRoom, event: { kind: 'presence', state: 'dnd', status: 'still focused' } });
+  await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.getChildText('status') === 'still focused', 'carol still focused', { since: sinceFirst });
+  assert.deepEqual(alice.stanzas.slice(sinceFirst).filter((el) => isPresenceFrom(carolPuppet)(el) && el.getChildText('status') === 'focus').map(String), [], 'no copy of the probe\'s answer');
+
+  // alice unsubscribes: answered with unavailable, and the roster says from (the puppet still has hers).
+  since = alice.mark();
+  await alice.send(xml('presence', { to: carolPuppet, type: 'unsubscribe' }));
+  await alice.waitFor(pushed('from'), 'the roster push: from', { since });
+  await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === 'unavailable', 'the puppet unavailable', { since });
+});

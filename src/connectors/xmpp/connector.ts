@@ -597,7 +597,8 @@ export class XmppConnector implements Connector {
         });
         return;
       case 'probe':
-        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: user, ...await current(), ...this.photoOf(chat.puppet) })); });
+        // To the address that asked: ejabberd probes from the new session's full JID, and an answer to the bare JID would reach every session again.
+        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...this.photoOf(chat.puppet) })); });
         return;
       case 'unsubscribe':
         this.inOrder(user, async () => {
