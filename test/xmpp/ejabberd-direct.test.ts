@@ -194,3 +194,66 @@ test('ejabberd: a roster subscription to a puppet is accepted as ejabberd keeps 
   await alice.waitFor(pushed('from'), 'the roster push: from', { since });
   await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === 'unavailable', 'the puppet unavailable', { since });
 });
+
+const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
+
+/** The media store (allowed to fetch from loopback) on an HTTP server of its own, and a plain file host serving `/face.png`. */
+async function mediaWithOrigin(after: Cleanup, face: Buffer): Promise<{ media: MediaService; faceUrl: string }> {
+  const origin = createServer((req, res) => {
+    if (req.url === '/face.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(face); return; }
+    res.writeHead(404); res.end();
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  after(() => new Promise<void>((r) => origin.close(() => r())));
+  const dir = await tempDir();
+  after(() => dir.remove());
+  let routes: RouteHandler = () => false;
+  const mediaServer = await startRouteServer((req, res) => routes(req, res));
+  after(() => mediaServer.close());
+  const media = await startMediaService({
+    config: MediaConfigSchema.parse({ dir: './media', urls: { secret: 'm'.repeat(40) }, fetch: { allow: ['127.0.0.1/32'] } }),
+    baseDir: dir.path, httpUrl: mediaServer.url, logger: silentLogger,
+  });
+  routes = media.routes;
+  after(() => media.close());
+  return { media, faceUrl: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/face.png` };
+}
+
+test('ejabberd: avatars in a direct chat both ways: alice\'s vCard photo (XEP-0153 hash in her presence to the puppet, her vCard fetched from ejabberd) is her avatar at carol; carol\'s avatar is in her puppet\'s vCard as ejabberd relays alice\'s request, and in its presence', async (t) => {
+  const after = cleanups(t);
+  const aliceFace = Buffer.concat([PNG, Buffer.from('alice')]); // still a PNG by its signature
+  const { media, faceUrl } = await mediaWithOrigin(after, PNG);
+  const { alice, bridge, carol, carolPuppet, aliceRoom, dm } = await setup(after, media);
+
+  // XMPP -> WS: alice stores her vCard on ejabberd (mod_vcard) and shows herself to carol's puppet with its hash.
+  const stored = await alice.request(xml('iq', { type: 'set', id: 'vc-set' }, xml('vCard', { xmlns: 'vcard-temp' }, xml('NICKNAME', {}, 'Alice'),
+    xml('PHOTO', {}, xml('TYPE', {}, 'image/png'), xml('BINVAL', {}, aliceFace.toString('base64'))))));
+  assert.equal(stored.attrs['type'], 'result', 'ejabberd stored the vCard');
+  await alice.send(xml('presence', { to: carolPuppet }, xml('x', { xmlns: 'vcard-temp:x:update' }, xml('photo', {}, sha1(aliceFace)))));
+  const withAvatar = await carol.next((f) => presenceEvent(f) && (f as EventFrame).event['room'] === dm && ((f as EventFrame).event['sender'] as Sender).avatar !== undefined, 15_000) as EventFrame;
+  const sender = withAvatar.event['sender'] as Sender;
+  assert.deepEqual([withAvatar.room, sender.network, sender.id], [aliceRoom, 'xmpp', alice.bareJid]);
+  const got = await fetch(sender.avatar!);
+  assert.equal(got.status, 200, sender.avatar);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), aliceFace, 'the avatar URL gives her vCard photo\'s bytes');
+  // Her messages carry it too.
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'av1' }, xml('body', {}, 'with a face')));
+  const msg = await carol.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'with a face', 10_000) as EventFrame;
+  assert.ok((msg.event['sender'] as Sender).avatar, 'her message carries her avatar');
+
+  // WS -> XMPP: carol (with an avatar, as a mapping or her network gives it) writes to alice.
+  const carolSender = { network: 'websocket', id: 'carol', name: 'Carol', avatar: faceUrl };
+  let since = alice.mark();
+  await bridge.bus.publish([{ v: 1, id: newEventId(), ts: Date.now(), room: dm, kind: 'message', text: 'hi with my face', sender: carolSender, origin: { connector: 'websocket', endpoint: 'carol', session: 's_test' } }]);
+  await alice.waitFor((el) => isChatFrom(carolPuppet)(el) && el.getChildText('body') === 'hi with my face', 'carol\'s message', { since });
+  // alice asks carol's puppet for its vCard (to the bare JID: ejabberd routes it to the component).
+  const card = (await alice.request(xml('iq', { type: 'get', to: carolPuppet, id: 'vc-carol' }, xml('vCard', { xmlns: 'vcard-temp' })))).getChild('vCard', 'vcard-temp');
+  assert.equal(card?.getChildText('FN'), 'Carol');
+  assert.equal(card?.getChild('PHOTO')?.getChildText('TYPE'), 'image/png');
+  assert.equal(card?.getChild('PHOTO')?.getChildText('BINVAL'), PNG.toString('base64'));
+  // The puppet's presence to alice (she subscribes) advertises the same bytes' SHA-1.
+  since = alice.mark();
+  await alice.send(xml('presence', { to: carolPuppet, type: 'subscribe' }));
+  const shown = await alice.waitFor((el) => isPresenceFrom(carolPuppet)(el) && el.attrs['type'] === undefined, 'the puppet\'s presence', { since });
+  assert.equal(shown.getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), sha1(PNG));
+});
