@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's Chromium (apt package `chromium`), or SWITCHBOARD_CHROMIUM. */
@@ -18,4 +20,17 @@ export async function launchChromium(): Promise<Browser> {
     args: [...(isRoot ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
     timeout: 30_000,
   });
+}
+
+/**
+ * Serves a test page from its own origin (a free 127.0.0.1 port): what a web client on another
+ * origin than the bridge is. `handle` answers each request.
+ */
+export async function servePageOrigin(handle: RequestListener): Promise<{ server: Server; origin: string }> {
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

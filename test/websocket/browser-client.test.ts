@@ -1,8 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp, type App } from '../../src/app.ts';
@@ -12,7 +11,7 @@ import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { wsUrlOf } from '../helpers/app.ts';
 import { metricValue } from './harness.ts';
-import { launchChromium } from '../helpers/chromium.ts';
+import { launchChromium, servePageOrigin } from '../helpers/chromium.ts';
 
 /**
  * A web chat client in a real browser (headless Chromium, Debian's package, driven by
@@ -35,8 +34,8 @@ const BOB = 'sb_test_bob_browser_client';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 /** A static server for the page on its own loopback port: its own origin. */
-async function servePage(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
+function servePage(): Promise<{ server: Server; origin: string }> {
+  return servePageOrigin((req, res) => {
     if (req.url === '/' || req.url === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(PAGE_HTML);
@@ -45,11 +44,6 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
       res.end();
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 let browser: Browser | undefined;

@@ -2,12 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.ts';
+import { launchChromium, servePageOrigin } from '../helpers/chromium.ts';
 import { startProsody } from '../helpers/prosody.ts';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { startXmppBridge } from './bridge-harness.ts';
@@ -30,8 +29,8 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 const TYPES: Record<string, string> = { js: 'text/javascript', css: 'text/css', json: 'application/json', wasm: 'application/wasm', png: 'image/png', svg: 'image/svg+xml', woff2: 'font/woff2', mp3: 'audio/mpeg', ogg: 'audio/ogg' };
 
 /** The page, Converse's dist/ under /converse/, and carol's picture at /files/dot.png. */
-async function servePage(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
+function servePage(): Promise<{ server: Server; origin: string }> {
+  return servePageOrigin((req, res) => {
     const path = new URL(req.url ?? '/', 'http://page').pathname;
     if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -52,11 +51,6 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
     res.writeHead(404);
     res.end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 /** What Converse shows of one message (window.probe.shown in the page), by the id Converse keeps for it (data-msgid). */

@@ -15,6 +15,7 @@ import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-
 import { busOptions } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startXmppBridge } from './bridge-harness.ts';
+import { aliceChangesReachCarol, carolChangesReachAlice, roomLog } from './exchange-steps.ts';
 
 /**
  * The XMPP connector against a second server implementation: a throwaway ejabberd 23.01
@@ -60,11 +61,9 @@ test('ejabberd: alice in a linked room and a WS client exchange text, correction
   after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
   const fromCarolPuppet = (el: Element): boolean => el.name === 'message' && el.attrs['from'] === `${room}/Carol`;
-  const roomLog = (): string => alice.stanzas.filter((el) => el.name === 'message').map((el) =>
-    `${el.attrs['from']} id=${el.attrs['id']} origin-id=${el.getChild('origin-id', SID)?.attrs['id']} stanza-id=${el.getChild('stanza-id', SID)?.attrs['id']} ${el.getChildText('body') ?? ''}`).join('\n');
 
   // WS -> XMPP: text, from carol's puppet, with an origin-id and the room's stanza-id.
-  let since = alice.mark();
+  const since = alice.mark();
   const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hello world' } });
   assert.equal(ack.type, 'ack');
   const fromCarol = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('body') !== undefined, 'carol\'s message', { since });
@@ -90,43 +89,19 @@ test('ejabberd: alice in a linked room and a WS client exchange text, correction
   assert.ok(aliceStanzaId);
 
   // XMPP correction, reaction, reply, retraction -> WS.
-  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'a2' }, xml('body', {}, 'hi carol!'), xml('replace', { xmlns: 'urn:xmpp:message-correct:0', id: 'a1' })));
-  const [e2] = await carol.collectEvents(1, 10_000);
-  assert.deepEqual([e2?.event.kind, e2?.event['target'], e2?.event['text']], ['edit', aliceEventId, 'hi carol!']);
-  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'a3' }, xml('reactions', { xmlns: 'urn:xmpp:reactions:0', id: carolStanzaId }, xml('reaction', {}, '👍'))));
-  const [e3] = await carol.collectEvents(1, 10_000);
-  assert.deepEqual([e3?.event.kind, e3?.event['target'], e3?.event['reactions']], ['reaction', ack['id'], ['👍']]);
-  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'a4' }, xml('body', {}, '> Carol:\n> hello world\nindeed'),
-    xml('reply', { xmlns: 'urn:xmpp:reply:0', id: carolStanzaId, to: `${room}/Carol` }),
-    xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: 'urn:xmpp:reply:0' }, xml('body', { start: '0', end: '23' }))));
-  const [e4] = await carol.collectEvents(1, 10_000);
-  assert.deepEqual([e4?.event.kind, e4?.event['text'], e4?.event['replyTo']], ['message', 'indeed', ack['id']]);
+  await aliceChangesReachCarol(alice, carol, room, { aliceEventId, carolEventId: ack['id'], carolStanzaId });
   await alice.send(xml('message', { to: room, type: 'groupchat', id: 'a5' }, xml('retract', { xmlns: 'urn:xmpp:message-retract:1', id: aliceStanzaId }),
     xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: 'urn:xmpp:message-retract:1' }), xml('body', {}, 'retracted')));
   const [e5] = await carol.collectEvents(1, 10_000);
   assert.deepEqual([e5?.event.kind, e5?.event['target']], ['retract', aliceEventId]);
 
-  // WS -> XMPP: correction, reaction, reply, retraction (carol's stanzas only: alice's own
-  // reflections carry the same elements).
-  since = alice.mark();
-  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'edit', target: ack['id'], text: 'hello there' } });
-  const edit = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('replace', 'urn:xmpp:message-correct:0') !== undefined, 'the correction', { since });
-  assert.equal(edit.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs['id'], carolOriginId);
-  assert.equal(edit.getChildText('body'), 'hello there');
-  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'reaction', target: aliceEventId, reactions: ['🎉'] } });
-  const reaction = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('reactions', 'urn:xmpp:reactions:0') !== undefined, 'the reaction', { since });
-  assert.equal(reaction.getChild('reactions', 'urn:xmpp:reactions:0')?.attrs['id'], aliceStanzaId, roomLog());
-  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'yes', replyTo: aliceEventId } });
-  const reply = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('reply', 'urn:xmpp:reply:0') !== undefined, 'the reply', { since });
-  assert.equal(reply.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], aliceStanzaId, roomLog());
-  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'] } });
-  const retract = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('retract', 'urn:xmpp:message-retract:1') !== undefined, 'the retraction', { since });
-  assert.equal(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], carolStanzaId, roomLog());
+  // WS -> XMPP: correction, reaction, reply, retraction.
+  await carolChangesReachAlice(alice, carol, room, { carolEventId: ack['id'], carolOriginId, carolStanzaId, aliceEventId, aliceStanzaId });
 
   // Each once: carol's five stanzas reached the room once each; alice's five became five events.
   const carolOriginIds = alice.stanzas.filter((el) => fromCarolPuppet(el) && el.getChild('origin-id', SID) !== undefined).map((el) => el.getChild('origin-id', SID)?.attrs['id']);
-  assert.equal(carolOriginIds.length, 5, roomLog());
-  assert.equal(new Set(carolOriginIds).size, 5, roomLog());
+  assert.equal(carolOriginIds.length, 5, roomLog(alice));
+  assert.equal(new Set(carolOriginIds).size, 5, roomLog(alice));
   await carol.request({ type: 'ping' });
   assert.equal(carol.events.filter((e) => e.event.kind !== 'presence').length, 5);
   const stream = await bridge.bus.readStream('lobby', undefined, 100);
