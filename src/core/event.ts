@@ -112,7 +112,23 @@ export const EditEventSchema = z.object({
   spans: z.array(SpanSchema).max(LIMITS.spans).optional(),
 }).strict().refine((e) => spansFit(e.text, e.spans), SPANS_MSG);
 
-export const RetractEventSchema = z.object({ ...base, kind: z.literal('retract'), target: EventIdSchema }).strict();
+/**
+ * A room moderator's removal of someone's message (XEP-0425 in an XMPP room): set only by a
+ * connector that heard it from the room itself, which checked the moderator's role. Receivers
+ * apply such a retraction whoever sent the message; any other retraction only from its author.
+ * The event's sender is the moderator (or the room, when it did not say who).
+ */
+export const ModerationSchema = z.object({
+  reason: z.string().max(LIMITS.statusChars).optional(),
+}).strict();
+export type Moderation = z.infer<typeof ModerationSchema>;
+
+export const RetractEventSchema = z.object({
+  ...base,
+  kind: z.literal('retract'),
+  target: EventIdSchema,
+  moderation: ModerationSchema.optional(),
+}).strict();
 
 export const ReactionEventSchema = z.object({
   ...base,

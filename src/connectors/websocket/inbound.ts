@@ -11,8 +11,12 @@ export const CONNECTOR = 'websocket';
 /** Kinds a WS client may send. membership is the bridge's own doing (join/leave), not a client's claim. */
 export const SENDABLE_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'typing', 'presence', 'receipt'];
 
-/** Fields of the canonical event the server fills in: a client may not choose its id, time, room or identity. */
-const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin'] as const;
+/**
+ * Fields of the canonical event the server fills in: a client may not choose its id, time, room or
+ * identity, nor claim a room moderator's removal (`moderation` comes only from a room that checked
+ * the moderator's role: core/event.ts).
+ */
+const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin', 'moderation'] as const;
 
 export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; message: string };
 
