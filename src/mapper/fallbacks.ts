@@ -26,6 +26,11 @@ export const CORRECTED_PREFIX = '✎ corrected: ';
 /** A retraction where the target cannot retract. The text is deliberately not quoted: its sender wanted it gone. */
 export const RETRACTED_NOTICE = '✗ deleted a message';
 
+/** A room moderator's removal (its sender is the moderator) where the target cannot retract: who did it shows, and why. */
+export function moderatedNotice(reason: string | undefined): string {
+  return reason !== undefined ? `✗ removed a message as a moderator: ${reason}` : '✗ removed a message as a moderator';
+}
+
 /** `reacted 👍 to "did you see…"` where the target has no reactions. */
 export function reactionText(reactions: readonly string[], preview: string | undefined): string {
   const what = reactions.join(' ');

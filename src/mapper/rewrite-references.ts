@@ -1,6 +1,6 @@
 import type { EventOfKind } from '../core/event.ts';
 import type { Endpoint } from '../core/endpoint.ts';
-import { CORRECTED_PREFIX, RETRACTED_NOTICE, plain, reactionText, withPrefix } from './fallbacks.ts';
+import { CORRECTED_PREFIX, RETRACTED_NOTICE, moderatedNotice, plain, reactionText, withPrefix } from './fallbacks.ts';
 import { degradeSpans, sliceSpans } from './formatting.ts';
 import { composeMessage, maxLength, quoteOf } from './rewrite-message.ts';
 import { safeIndex, preview } from './text.ts';
@@ -54,7 +54,8 @@ export function rewriteRetract(event: EventOfKind<'retract'>, target: Endpoint, 
   }
   const degraded: Degrade[] = [{ kind: 'retract', how: ctx.caps.retractions ? 'notice_unknown_original' : 'notice' }];
   const canReply = ctx.caps.replies && ctx.reference(event.target, target).resolvable;
-  const parts = composeMessage(event, plain(RETRACTED_NOTICE), undefined, { replyTo: canReply ? event.target : undefined }, ctx, degraded);
+  const notice = event.moderation !== undefined ? moderatedNotice(event.moderation.reason) : RETRACTED_NOTICE;
+  const parts = composeMessage(event, plain(notice), undefined, { replyTo: canReply ? event.target : undefined }, ctx, degraded);
   return { type: 'deliver', parts, hints: { identity, ...refsOf(canReply, event.target, target, ctx) }, degraded };
 }
 

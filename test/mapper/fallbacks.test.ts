@@ -121,6 +121,11 @@ test('a retraction where the target cannot retract becomes a notice that does no
   assert.equal(textOf(out[1]!), '✗ deleted a message');
   assert.ok(!JSON.stringify(out[1]!.event).includes('hunter2'));
   assert.equal(await rig.degraded('retract', 'notice'), 1);
+  // A room moderator's removal says so, with the reason, and still quotes nothing.
+  const spam = event('message', { text: 'cheap watches' }, WS, 'demo-bob');
+  const removed = await rig.batch(delivery(spam, XMPP), delivery(event('retract', { target: spam.id, moderation: { reason: 'spam' } }, WS, 'demo-carol'), XMPP));
+  assert.equal(textOf(removed[1]!), '✗ removed a message as a moderator: spam');
+  assert.ok(!JSON.stringify(removed[1]!.event).includes('watches'));
 });
 
 test('typing and receipts a target cannot show, and presence where it has none, are dropped and counted', async () => {
