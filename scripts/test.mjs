@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: set up what the suite needs (redis-server, prosody, ejabberd, python3's telethon, websockets and slixmpp, chromium), type-check, then run every test file
+// npm test: set up what the suite needs (redis-server, prosody and its community modules, ejabberd, python3's telethon, websockets and slixmpp, chromium), type-check, then run every test file
 // with node's test runner. On a fresh machine as root it installs missing system packages itself.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -25,6 +25,8 @@ function havePython(modules) {
  */
 const haveEjabberd = () => have('ejabberdctl') || existsSync('/usr/sbin/ejabberdctl');
 
+/** Prosody's community mod_muc_moderation (XEP-0425) for the moderation test: Debian's prosody-modules (test/helpers/prosody.ts). */
+const haveMucModeration = () => existsSync('/usr/lib/prosody/modules/mod_muc_moderation/mod_muc_moderation.lua');
 /** Telethon for the MTProto interop test: Debian's python3-telethon, for the system python3. */
 const haveTelethon = () => havePython('telethon, rsa');
 /** slixmpp for the XMPP interop test (test/xmpp/slixmpp-interop.test.ts): Debian's python3-slixmpp. */
@@ -53,6 +55,7 @@ function ensurePackage(binary, debPackage, present = () => have(binary)) {
 
 ensurePackage('redis-server', 'redis-server');
 ensurePackage('prosody', 'prosody');
+ensurePackage('mod_muc_moderation (prosody)', 'prosody-modules', haveMucModeration);
 ensurePackage('ejabberd', 'ejabberd', haveEjabberd);
 ensurePackage('telethon (python3)', 'python3-telethon', haveTelethon);
 ensurePackage('websockets (python3)', 'python3-websockets', havePythonWebsockets);

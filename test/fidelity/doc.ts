@@ -59,7 +59,9 @@ network) pair is checked on every target against the id that target's client kno
 original by (a canonical id on WS, the room's stanza-id or the id attribute on XMPP, the message
 id on MTProto). Edits and retractions change the sender's own message; one of someone else's is
 not applied on MTProto, not sent to XMPP (a puppet changes only its own messages), and WS
-clients are asked to ignore it ([websocket-protocol.md](websocket-protocol.md#events)). The mapper's coalescing
+clients are asked to ignore it ([websocket-protocol.md](websocket-protocol.md#events)); an XMPP
+room moderator's removal (XEP-0425) is the one exception, applied whoever sent the message
+([xmpp.md](xmpp.md#moderation); \`test/xmpp/moderation.test.ts\`). The mapper's coalescing
 window is ${COALESCE_MS} ms in this run (default 2 s): it changes when presence and typing leave,
 not what arrives.
 

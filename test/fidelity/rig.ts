@@ -26,7 +26,7 @@ import { codeKey, parsePendingCode } from '../../src/connectors/mtproto/chat/log
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { writeKekFile } from '../../src/connectors/mtproto/store/kek-config.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
-import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
+import { startProsody, type ProsodyOptions, type ProsodyServer } from '../helpers/prosody.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { mtprotoOf, wsUrlOf } from '../helpers/app.ts';
@@ -126,7 +126,8 @@ const PRESENCE_TABLE = [
   '',
 ].join('\n');
 
-export async function startRig(): Promise<Rig> {
+/** `prosody`: options of the throwaway Prosody (mod_muc_moderation for the moderation test). */
+export async function startRig(options: { prosody?: ProsodyOptions } = {}): Promise<Rig> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async (): Promise<void> => {
     for (const step of cleanups.reverse()) {
@@ -139,7 +140,7 @@ export async function startRig(): Promise<Rig> {
     cleanups.push(() => new Promise<void>((r) => { upload.closeAllConnections(); upload.close(() => r()); }));
     const uploadHost = `http://127.0.0.1:${(upload.address() as AddressInfo).port}`;
 
-    const prosody = await startProsody();
+    const prosody = await startProsody(options.prosody);
     cleanups.push(() => prosody.destroy());
     const roomJid = `lobby@${prosody.mucDomain}`;
     // alice is in the room before the bridge: the relay then finds an occupied room.

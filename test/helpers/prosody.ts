@@ -41,6 +41,11 @@ export interface ProsodyOptions {
    * from these origins (cross_domain_websocket). Default off: no HTTP port at all.
    */
   websocket?: { origins: string[] };
+  /**
+   * XEP-0425 message moderation on the MUC: mod_muc_moderation from Debian's prosody-modules (the
+   * community modules; 2023's, which speaks XEP-0425 0.2: urn:xmpp:message-moderate:0). Default off.
+   */
+  mucModeration?: boolean;
 }
 
 export interface ProsodyServer {
@@ -88,7 +93,7 @@ function lua(s: string): string {
 
 function configText(o: {
   dir: string; c2sPort: number; componentPort: number; componentDomain: string; componentSecret: string;
-  mucDomain: string; mucMam: boolean; mucArchiveByDefault: boolean; mucRoomLocking: boolean; mucPublicJids: boolean; logLevel: string;
+  mucDomain: string; mucMam: boolean; mucArchiveByDefault: boolean; mucRoomLocking: boolean; mucPublicJids: boolean; mucModeration: boolean; logLevel: string;
   websocket: { port: number; origins: string[] } | undefined;
 }): string {
   const ws = o.websocket;
@@ -121,7 +126,7 @@ log = { ${o.logLevel} = ${lua(join(o.dir, 'prosody.log'))} }
 VirtualHost "${HOST}"
 
 Component ${lua(o.mucDomain)} "muc"
-  modules_enabled = { ${o.mucMam ? '"muc_mam"' : ''} }
+  modules_enabled = { ${[...(o.mucMam ? ['"muc_mam"'] : []), ...(o.mucModeration ? ['"muc_moderation"'] : [])].join(', ')} }
   muc_log_by_default = ${o.mucArchiveByDefault ? 'true' : 'false'}
   restrict_room_creation = false
   muc_room_locking = ${o.mucRoomLocking ? 'true' : 'false'}
@@ -133,8 +138,14 @@ Component ${lua(o.componentDomain)}
 `;
 }
 
+/** Where Debian's prosody-modules puts mod_muc_moderation (on Prosody's default plugin path). */
+export const MUC_MODERATION_MODULE = '/usr/lib/prosody/modules/mod_muc_moderation/mod_muc_moderation.lua';
+
 export async function startProsody(options: ProsodyOptions = {}): Promise<ProsodyServer> {
   requireProsody();
+  if (options.mucModeration && !existsSync(MUC_MODERATION_MODULE)) {
+    throw new Error(`Prosody's mod_muc_moderation is not installed (${MUC_MODERATION_MODULE}): install it with \`apt-get install prosody-modules\` (npm test does this itself when run as root)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'sb-prosody-'));
   mkdirSync(join(dir, 'data'));
   mkdirSync(join(dir, 'certs'));
@@ -156,7 +167,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   writeFileSync(configPath, configText({
     dir, c2sPort, componentPort, componentDomain, componentSecret, mucDomain,
     mucMam: options.mucMam ?? true, mucArchiveByDefault: options.mucArchiveByDefault ?? true, mucRoomLocking: options.mucRoomLocking ?? false, mucPublicJids: options.mucPublicJids ?? false,
-    logLevel: options.logLevel ?? 'info', websocket,
+    mucModeration: options.mucModeration ?? false, logLevel: options.logLevel ?? 'info', websocket,
   }));
 
   for (const [name, password] of Object.entries(users)) {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import parse from '@xmpp/xml/lib/parse.js';
 import type { Element } from '@xmpp/xml';
 import { parseMessage } from '../../src/connectors/xmpp/stanza/message-in.ts';
+import { messageToEvent } from '../../src/connectors/xmpp/inbound.ts';
+import { validateEvent } from '../../src/core/event.ts';
+import type { EventId } from '../../src/core/ids.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildReceipt, buildRetraction } from '../../src/connectors/xmpp/stanza/message-out.ts';
 import { buildMucJoin, buildPresence, canonicalState, isSelfPresence, parsePresence, removalReason } from '../../src/connectors/xmpp/stanza/presence.ts';
 import { answerIq, componentEntity, puppetEntity, roomEntity } from '../../src/connectors/xmpp/stanza/iq-answers.ts';
@@ -37,6 +40,44 @@ test('XEP-0424 retraction: current form and the older XEP-0422 fasten form; the 
     <body>This person attempted to retract a previous message, but it's unsupported by your client.</body></message>`), ctx);
   assert.deepEqual(old.retract, { id: 'origin-id-1', legacy: true });
   assert.equal(old.body, undefined);
+});
+
+test('XEP-0425 moderation: 0.3 (inside the room\'s retraction) and 0.2 (inside a fastening, as Prosody\'s mod_muc_moderation of 2023 sends it); only the room\'s own word counts', async () => {
+  // After XEP-0425 0.3.0's broadcast example.
+  const now = parseMessage(X(`<message type='groupchat' from='channel@muc.example.org' to='p@bridge.example.org/x' id='retraction-id-1'>
+    <retract id='stanza-id-1' xmlns='urn:xmpp:message-retract:1'>
+      <moderated by='channel@muc.example.org/macbeth' xmlns='urn:xmpp:message-moderate:1'>
+        <occupant-id xmlns='urn:xmpp:occupant-id:0' id='dd72603deec90a38ba552f7c68cbcc61bca202cd'/>
+      </moderated>
+      <reason>This message contains inappropriate content for this forum</reason>
+    </retract>
+    <fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:message-retract:1'/>
+    <body>/me retracted a message: This message contains inappropriate content for this forum</body></message>`), ctx);
+  assert.deepEqual(now.moderated, { id: 'stanza-id-1', by: 'channel@muc.example.org/macbeth', occupantId: 'dd72603deec90a38ba552f7c68cbcc61bca202cd', reason: 'This message contains inappropriate content for this forum' });
+  assert.equal(now.retract, undefined, 'not the sender\'s own retraction');
+  assert.equal(now.body, undefined);
+  // Prosody 0.12 + Debian 12's prosody-modules, word for word but the addresses.
+  const old = parseMessage(X(`<message type='groupchat' from='lobby@conference.localhost' to='bridge.localhost/Switchboard' id='Ljv8tx3Y'>
+    <apply-to id='4f7a0c1e' xmlns='urn:xmpp:fasten:0'><moderated by='lobby@conference.localhost/Alice' xmlns='urn:xmpp:message-moderate:0'>
+      <retract xmlns='urn:xmpp:message-retract:0'/><reason>spam</reason></moderated></apply-to>
+    <stanza-id by='lobby@conference.localhost' id='9e1b2c' xmlns='urn:xmpp:sid:0'/></message>`), ctx);
+  assert.deepEqual(old.moderated, { id: '4f7a0c1e', by: 'lobby@conference.localhost/Alice', reason: 'spam' });
+  assert.equal(old.retract, undefined);
+  // A moderation that only flags (no <retract/> in it) removes nothing.
+  const flag = parseMessage(X(`<message type='groupchat' from='lobby@conference.localhost'>
+    <apply-to id='4f7a0c1e' xmlns='urn:xmpp:fasten:0'><moderated xmlns='urn:xmpp:message-moderate:0'/></apply-to></message>`), ctx);
+  assert.equal(flag.moderated, undefined);
+
+  // The canonical event: a retraction with `moderation` from the room; from anyone else, nothing.
+  const target = '01JEK6V2Q6W3M5R7T9V1X3Z5B7' as EventId;
+  const resolve = async (_kind: string, id: string): Promise<EventId | undefined> => (id === 'stanza-id-1' ? target : undefined);
+  const from = { room: 'lobby', sender: { network: 'xmpp', id: 'macbeth@example.org', name: 'macbeth' }, origin: { connector: 'xmpp', endpoint: 'channel@muc.example.org' } };
+  const event = await messageToEvent(now, from, resolve, undefined, { fromRoom: true });
+  assert.ok(typeof event !== 'string');
+  assert.deepEqual([event.kind, event.kind === 'retract' ? event.target : '', event.kind === 'retract' ? event.moderation : {}], ['retract', target, { reason: 'This message contains inappropriate content for this forum' }]);
+  assert.equal(validateEvent(event).ok, true);
+  assert.equal(await messageToEvent(now, from, resolve), 'a moderation not announced by the room');
+  assert.equal(await messageToEvent({ ...now, moderated: { id: 'unknown' } }, from, resolve, undefined, { fromRoom: true }), 'moderation of an unknown message unknown');
 });
 
 test('XEP-0444 reactions (Example 1), duplicates collapsed; an oversized reaction is a problem, not a crash', () => {

@@ -784,6 +784,20 @@ export class XmppConnector implements Connector {
   }
 
   /**
+   * Who removed a message, as the room announced it (XEP-0425 `by`: the moderator's occupant JID,
+   * with its occupant-id in 0.3): that occupant as any of its messages names it; the room itself
+   * when it did not say.
+   */
+  private async moderatorOf(room: string, moderated: InboundMessage['moderated']): Promise<Actor> {
+    const by = parseJid(moderated?.by);
+    if (by !== undefined && by.resource && by.bare().toString().toLowerCase() === room.toLowerCase()) {
+      if (this.roster.get(by.toString())?.occupantId !== moderated?.occupantId) await this.recallRealJid(room, moderated?.occupantId);
+      return this.actorOf(room, by.resource, undefined, moderated?.occupantId);
+    }
+    return { network: CONNECTOR, id: clip(room, LIMITS.idChars), name: clip(parseJid(room)?.local || room, LIMITS.nameChars) };
+  }
+
+  /**
    * The canonical sender for a room occupant: its real bare JID when known, else the room's
    * occupant-id (XEP-0421, stable across nick changes and visits), else the occupant JID. A
    * message's own occupant-id (`messageOccupantId`) names its sender when the nick is no longer in
@@ -879,8 +893,15 @@ export class XmppConnector implements Connector {
    */
   private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
     const nick = parseJid(msg.from)?.resource;
-    if (!nick) return; // the room itself (subject, status)
-    if (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId)) {
+    // The room itself speaks for subjects and status codes (not bridged) and for a moderator's
+    // removal of a message (XEP-0425), which only it may announce.
+    if (!nick && msg.moderated === undefined) return;
+    if (nick && msg.moderated !== undefined) {
+      live.metrics.inbound.inc({ outcome: 'forged_moderation' });
+      live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
+      return;
+    }
+    if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {
       // Our own message, reflected (or archived): its delivery is done, and it is not news.
       if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
       live.metrics.inbound.inc({ outcome: 'echo' });
@@ -894,9 +915,13 @@ export class XmppConnector implements Connector {
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
     if (!linked || canonicalRoom === undefined) return;
-    // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
-    if (this.roster.get(`${room}/${nick}`)?.occupantId !== msg.occupantId) await this.recallRealJid(room, msg.occupantId);
-    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, this.actorOf(room, nick, undefined, msg.occupantId), { bus: live.bus, logger: live.logger, media: live.media });
+    let sender: Actor;
+    if (nick) {
+      // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
+      if (this.roster.get(`${room}/${nick}`)?.occupantId !== msg.occupantId) await this.recallRealJid(room, msg.occupantId);
+      sender = this.actorOf(room, nick, undefined, msg.occupantId);
+    } else sender = await this.moderatorOf(room, msg.moderated);
+    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
     if (msg.stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {

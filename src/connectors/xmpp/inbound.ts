@@ -5,6 +5,7 @@ import { isEventId, newEventId, type EventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { MediaService } from '../../media/index.ts';
 import { parseStyling } from './styling.ts';
+import { parseJid } from './address.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
 import { pieceOwner } from './message-pieces.ts';
 import { clip } from '../../core/text.ts';
@@ -137,11 +138,20 @@ export interface EventBase {
 /**
  * Builds the canonical event for a message (room or direct chat), or says why there is none.
  * `receipts`: XEP-0184 receipts become `receipt` events (direct chats; rooms do not use them).
+ * `fromRoom`: the message comes from the room's own bare JID, so a XEP-0425 moderation in it is
+ * the room's word (it checked the moderator's role); from anyone else one is a forgery, dropped.
  */
 export async function messageToEvent(msg: InboundMessage, from: EventBase, resolve: ResolveReference,
   media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() },
-  options: { receipts?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
+  options: { receipts?: boolean; fromRoom?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
   const base = { v: 1 as const, id: newEventId(now), ts: now, ...from };
+  if (msg.moderated) {
+    if (!options.fromRoom) return 'a moderation not announced by the room';
+    // XEP-0425 names the message by the room's stanza-id.
+    const target = await resolve('other', msg.moderated.id);
+    const moderation = msg.moderated.reason !== undefined ? { reason: msg.moderated.reason } : {};
+    return target ? { ...base, kind: 'retract', target, moderation } : `moderation of an unknown message ${msg.moderated.id}`;
+  }
   if (msg.retract) {
     // XEP-0424 0.4 names a room message by the room's stanza-id; Converse.js (14) names it by its
     // origin-id, as the older fasten form did: looked for there when no stanza-id matches.
@@ -189,7 +199,9 @@ export async function messageToEvent(msg: InboundMessage, from: EventBase, resol
 export async function roomMessageToEvent(msg: InboundMessage, endpoint: Endpoint, room: string, sender: Actor, bus: Bus,
   media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() }, now = Date.now()): Promise<CanonicalEvent | string> {
   const origin = { connector: CONNECTOR, endpoint: endpoint.address, ...(msg.stanzaId ?? msg.id ? { nativeId: (msg.stanzaId ?? msg.id) as string } : {}) };
-  return await messageToEvent(msg, { room, sender, origin }, referencesAt(bus, endpoint), media, {}, now);
+  const from = parseJid(msg.from);
+  const fromRoom = from !== undefined && !from.resource;
+  return await messageToEvent(msg, { room, sender, origin }, referencesAt(bus, endpoint), media, { fromRoom }, now);
 }
 
 /**

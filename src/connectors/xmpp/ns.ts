@@ -14,6 +14,10 @@ export const NS = {
   /** XEP-0424 before 0.4: retraction as a XEP-0422 fastening. */
   retractLegacy: 'urn:xmpp:message-retract:0',
   fasten: 'urn:xmpp:fasten:0',
+  /** XEP-0425 (0.3): a room moderator's retraction, inside the room's XEP-0424 <retract/>. */
+  moderate: 'urn:xmpp:message-moderate:1',
+  /** XEP-0425 before 0.3 (Prosody's mod_muc_moderation of 2023): inside a XEP-0422 fastening. */
+  moderateLegacy: 'urn:xmpp:message-moderate:0',
   reactions: 'urn:xmpp:reactions:0',
   reply: 'urn:xmpp:reply:0',
   fallback: 'urn:xmpp:fallback:0',

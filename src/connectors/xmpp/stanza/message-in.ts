@@ -32,6 +32,12 @@ export interface InboundMessage {
   replaces?: string;
   /** XEP-0424: retracts the message with this id (`legacy` = the XEP-0422 fasten form). */
   retract?: { id: string; legacy: boolean };
+  /**
+   * XEP-0425: a room moderator retracted the message with this room stanza-id (`by`: the
+   * moderator's occupant JID, when the room says). Only worth anything from the room's own bare
+   * JID: an occupant can write the same elements (the caller checks; parsing trusts nobody).
+   */
+  moderated?: { id: string; by?: string; occupantId?: string; reason?: string };
   /** XEP-0444: the sender's full reaction set on the message with this id. */
   reactions?: { id: string; emojis: string[] };
   /** XEP-0461: a reply to the message with this id (of `to`, when given). */
@@ -122,6 +128,19 @@ function parseStamp(stamp: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** XEP-0425's <moderated/>: who (the occupant JID and, 0.3, occupant-id, each when given and sane) and why. */
+function moderationOf(id: string, el: Element, reason: string | undefined): NonNullable<InboundMessage['moderated']> {
+  const by = el.attrs['by'];
+  const occupantId = el.getChild('occupant-id', NS.occupantId)?.attrs['id'];
+  const why = reason?.trim();
+  return {
+    id,
+    ...(by !== undefined && by.length > 0 && by.length <= 3_071 ? { by } : {}),
+    ...(occupantId !== undefined && occupantId.length > 0 && occupantId.length <= MAX_ID ? { occupantId } : {}),
+    ...(why ? { reason: clip(why, LIMITS.statusChars) } : {}),
+  };
+}
+
 export interface ParseContext {
   /** Our component domain: a stanza-id by it is ours, so trusted. */
   componentDomain: string;
@@ -155,13 +174,19 @@ export function parseMessage(el: Element, ctx: ParseContext): InboundMessage {
 
   const retract = el.getChild('retract', NS.retract);
   const retractId = idAttr(retract, problems, 'retract');
-  if (retractId !== undefined) msg.retract = { id: retractId, legacy: false };
-  else {
-    const applyTo = el.getChild('apply-to', NS.fasten);
-    if (applyTo?.getChild('retract', NS.retractLegacy)) {
-      const legacyId = idAttr(applyTo, problems, 'apply-to');
-      if (legacyId !== undefined) msg.retract = { id: legacyId, legacy: true };
-    }
+  const applyTo = el.getChild('apply-to', NS.fasten);
+  // XEP-0425 0.3: <retract id><moderated by/><reason/></retract>; before 0.3: <apply-to id><moderated by><retract/><reason/></moderated></apply-to>.
+  const moderated = retract?.getChild('moderated', NS.moderate);
+  const moderatedLegacy = applyTo?.getChild('moderated', NS.moderateLegacy);
+  if (retractId !== undefined && moderated) {
+    msg.moderated = moderationOf(retractId, moderated, retract?.getChildText('reason') ?? undefined);
+  } else if (moderatedLegacy?.getChild('retract', NS.retractLegacy)) {
+    const legacyId = idAttr(applyTo, problems, 'apply-to');
+    if (legacyId !== undefined) msg.moderated = moderationOf(legacyId, moderatedLegacy, moderatedLegacy.getChildText('reason') ?? undefined);
+  } else if (retractId !== undefined) msg.retract = { id: retractId, legacy: false };
+  else if (applyTo?.getChild('retract', NS.retractLegacy)) {
+    const legacyId = idAttr(applyTo, problems, 'apply-to');
+    if (legacyId !== undefined) msg.retract = { id: legacyId, legacy: true };
   }
 
   const reactions = el.getChild('reactions', NS.reactions);
@@ -189,7 +214,7 @@ export function parseMessage(el: Element, ctx: ParseContext): InboundMessage {
     const raw = bodyEl.getText();
     // Fallback bodies of a retraction/reaction are for clients without support: the record has the real thing.
     const stripped = stripFallback(el, raw, [NS.reply, NS.retract, NS.retractLegacy, NS.reactions], msg.reply !== undefined, problems);
-    const body = stripped.whole || msg.retract ? '' : stripped.body;
+    const body = stripped.whole || msg.retract || msg.moderated ? '' : stripped.body;
     if (body.length > LIMITS.textChars) problems.push(`body over ${LIMITS.textChars} chars`);
     if (body.length > 0) msg.body = body;
   }
