@@ -15,7 +15,7 @@ Usage: switchboard <command> [options]
 Commands:
   start   [--config FILE]      run the bridge; prints where to connect
   check   [--config FILE]      validate the config, bridges/, mappings/ and keys; starts nothing
-  token   --name NAME [--scope client|bot] [--rooms a,b] [--display-name TEXT]
+  token   --name NAME [--scope client|bot] [--rooms a,b] [--display-name TEXT] [--moderator]
                                make an access token; prints it once and its config entry
   token   --mtproto-bot ID --name NAME [--rooms a,b] [--display-name TEXT]
                                make an MTProto bot token; prints it once and its account entry

@@ -10,16 +10,18 @@ export const TOKEN_OPTIONS = {
   scope: { type: 'string', short: 's' },
   rooms: { type: 'string', short: 'r' },
   'display-name': { type: 'string' },
+  moderator: { type: 'boolean' },
   'mtproto-bot': { type: 'string' },
 } as const;
 
-export const TOKEN_HELP = `Usage: switchboard token --name NAME [--scope client|bot] [--rooms ROOM,ROOM] [--display-name TEXT]
+export const TOKEN_HELP = `Usage: switchboard token --name NAME [--scope client|bot] [--rooms ROOM,ROOM] [--display-name TEXT] [--moderator]
        switchboard token --mtproto-bot ID --name NAME [--rooms ROOM,ROOM] [--display-name TEXT]
 
 Makes a new access token for a WebSocket client or bot. Prints the token ONCE (it is not stored
 anywhere) and the entry with its SHA-256 hash to paste under websocket.tokens in config.yaml.
   --scope   client (default): joins rooms and talks; bot: also reads the canonical stream
   --rooms   canonical rooms it may use (default: all, '*')
+  --moderator  may remove anyone's message in those rooms, on every network (anti-spam bots, admins)
 
 With --mtproto-bot ID: a bot account of the MTProto server instead (user id ID, below 2^39):
 the token, shaped like Telegram's "ID:secret", is what the bot's client passes to
@@ -63,6 +65,7 @@ export async function tokenCommand(args: readonly string[], io: Io): Promise<Exi
   if (typeof opts['name'] !== 'string') throw new UsageError('--name is required');
   if (opts['mtproto-bot'] !== undefined) {
     if (opts['scope'] !== undefined) throw new UsageError('--scope is for WebSocket tokens, not --mtproto-bot');
+    if (opts['moderator'] !== undefined) throw new UsageError('--moderator is for WebSocket tokens, not --mtproto-bot');
     return mtprotoBotToken(opts, io);
   }
   const token = generateToken();
@@ -74,6 +77,7 @@ export async function tokenCommand(args: readonly string[], io: Io): Promise<Exi
     scope: opts['scope'] ?? 'client',
     rooms,
     ...(typeof opts['display-name'] === 'string' ? { displayName: opts['display-name'] } : {}),
+    ...(opts['moderator'] === true ? { moderator: true } : {}),
   });
   if (!entry.success) {
     const issue = entry.error.issues[0];
@@ -85,6 +89,8 @@ export async function tokenCommand(args: readonly string[], io: Io): Promise<Exi
   io.out('');
   io.out('Add this under websocket.tokens in config.yaml, then restart (or run `switchboard check`):');
   io.out('');
-  for (const line of stringify([entry.data], { flowCollectionPadding: false }).trimEnd().split('\n')) io.out(`    ${line}`);
+  // `moderator: false` is the default: printed only when it is true.
+  const { moderator, ...plain } = entry.data;
+  for (const line of stringify([moderator ? entry.data : plain], { flowCollectionPadding: false }).trimEnd().split('\n')) io.out(`    ${line}`);
   return ExitCode.Ok;
 }

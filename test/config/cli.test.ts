@@ -112,6 +112,10 @@ describe('switchboard token', () => {
     assert.equal(entry.hash, hashToken(token));
     assert.deepEqual([entry.name, entry.scope, entry.rooms], ['alice', 'bot', ['lobby', 'ops']]);
     assert.equal(r.stdout.split(token).length - 1, 1, 'the token is printed exactly once');
+    assert.ok(!snippet.includes('moderator'), 'the default is not printed');
+    const moderator = await runInProcess(['token', '--name', 'spamguard', '--scope', 'bot', '--moderator']);
+    assert.equal(moderator.code, 0);
+    assert.equal(TokenSchema.parse((parse(moderator.stdout.slice(moderator.stdout.indexOf('    - name:'))) as unknown[])[0]).moderator, true);
   });
 
   test('two runs give different tokens; a bad name or scope is a usage error (exit 2)', async () => {
@@ -121,6 +125,7 @@ describe('switchboard token', () => {
     assert.equal((await runInProcess(['token', '--name', 'bad name'])).code, 2);
     assert.equal((await runInProcess(['token', '--name', 'x', '--scope', 'admin'])).code, 2);
     assert.equal((await runInProcess(['token'])).code, 2);
+    assert.equal((await runInProcess(['token', '--mtproto-bot', '5001', '--name', 'x', '--moderator'])).code, 2);
   });
 });
 

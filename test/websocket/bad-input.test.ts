@@ -99,8 +99,8 @@ describe('websocket: bad input gets its documented error, changes nothing, and o
       [{ kind: 'shout', text: 'x' }, /^event\.kind/],
       [{ kind: 'message', text: 'x', id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }, /^event\.id: set by the server/],
       [{ kind: 'message', text: 'x', sender: { network: 'xmpp', id: 'admin' } }, /^event\.sender/],
-      // A moderator's removal is the room's word, never a client's claim.
-      [{ kind: 'retract', target: '01ARZ3NDEKTSV4RRFFQ69G5FAV', moderation: { reason: 'spam' } }, /^event\.moderation: set by the server/],
+      // A moderator's removal of anyone's message: only a moderator token's.
+      [{ kind: 'retract', target: '01ARZ3NDEKTSV4RRFFQ69G5FAV', moderation: { reason: 'spam' } }, /^event\.moderation: only a moderator token/],
       [{ kind: 'message', text: 'x', color: 'red' }, /^event.*color/],
     ];
     for (const [event, pattern] of cases) {

@@ -249,6 +249,7 @@ export class WebSocketConnector implements Connector {
       session: session.id,
       user: session.token.name,
       scope: session.token.scope,
+      moderator: session.token.moderator,
       rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
       streams: session.token.scope === 'bot' ? allowed : [],
       directMessages: this.config.directMessages,
@@ -368,7 +369,7 @@ export class WebSocketConnector implements Connector {
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
-        const built = buildEvent(frame.event, session, frame.room, room);
+        const built = buildEvent(frame.event, session, frame.room, room, Date.now(), { mayModerate: session.token.moderator });
         if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
         await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
         return;

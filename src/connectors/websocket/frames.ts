@@ -85,6 +85,8 @@ export interface HelloFrame {
   session: string;
   user: string;
   scope: Scope;
+  /** Whether this token may remove anyone's message in its rooms (a `retract` with `moderation`). */
+  moderator: boolean;
   /** WS rooms this token may join. */
   rooms: string[];
   /** Canonical rooms this token may subscribe to (bot scope only; empty for clients). */

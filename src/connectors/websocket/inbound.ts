@@ -11,12 +11,8 @@ export const CONNECTOR = 'websocket';
 /** Kinds a WS client may send. membership is the bridge's own doing (join/leave), not a client's claim. */
 export const SENDABLE_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'typing', 'presence', 'receipt'];
 
-/**
- * Fields of the canonical event the server fills in: a client may not choose its id, time, room or
- * identity, nor claim a room moderator's removal (`moderation` comes only from a room that checked
- * the moderator's role: core/event.ts).
- */
-const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin', 'moderation'] as const;
+/** Fields of the canonical event the server fills in: a client may not choose its id, time, room or identity. */
+const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin'] as const;
 
 export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; message: string };
 
@@ -28,9 +24,14 @@ export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; mes
  * `originEndpoint` is the endpoint the event comes from: the WS room for a bridge room; for a
  * direct chat the token's own name (its party in the chat: the router checks it).
  */
-export function buildEvent(input: Readonly<Record<string, unknown>>, session: Session, originEndpoint: string, room: string, now = Date.now()): BuildResult {
+export function buildEvent(input: Readonly<Record<string, unknown>>, session: Session, originEndpoint: string, room: string, now = Date.now(),
+  options: { mayModerate?: boolean } = {}): BuildResult {
   for (const field of SERVER_FIELDS) {
     if (Object.hasOwn(input, field)) return { ok: false, message: `event.${field}: set by the server, must not be sent` };
+  }
+  // A moderator's removal of anyone's message (core/event.ts): only a moderator token's, in a room.
+  if (Object.hasOwn(input, 'moderation') && options.mayModerate !== true) {
+    return { ok: false, message: 'event.moderation: only a moderator token (websocket.tokens[].moderator), in a bridged room, may send it' };
   }
   const kind = input['kind'];
   if (typeof kind !== 'string' || !(SENDABLE_KINDS as readonly string[]).includes(kind)) {
