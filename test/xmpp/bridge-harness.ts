@@ -35,7 +35,11 @@ export interface XmppBridge {
   stop(): Promise<void>;
 }
 
-export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService; displayNames?: Partial<Record<keyof XmppBridge['tokens'], string>> } = {}): Promise<XmppBridge> {
+export async function startXmppBridge(prosody: ProsodyServer, opts: {
+  bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService; displayNames?: Partial<Record<keyof XmppBridge['tokens'], string>>;
+  /** WS tokens that may remove anyone's message (websocket.tokens[].moderator). */
+  moderators?: ReadonlyArray<keyof XmppBridge['tokens']>;
+} = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
   const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
@@ -43,7 +47,10 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: { bus?: Bus;
     websocket: {
       tokens: Object.entries(tokens).map(([name, token]) => {
         const displayName = opts.displayNames?.[name as keyof typeof tokens] ?? (name === 'carol' ? 'Carol' : undefined);
-        return { name, hash: hashToken(token), ...(displayName !== undefined ? { displayName } : {}) };
+        return {
+          name, hash: hashToken(token), ...(displayName !== undefined ? { displayName } : {}),
+          ...(opts.moderators?.includes(name as keyof typeof tokens) ? { moderator: true } : {}),
+        };
       }),
       rateLimit: { perSecond: 1_000, burst: 1_000 },
     },

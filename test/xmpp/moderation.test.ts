@@ -10,6 +10,8 @@ import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame } from '../helpers/ws-client.ts';
 import { PEER, startRig } from '../fidelity/rig.ts';
 import { startRoomRig } from './bridge-harness.ts';
+import { metricValue } from '../websocket/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { NS, fromPuppet, isNewMessage, marks, messageOf, mtprotoNext, roomStanzaId, wsNext, xmppNext } from '../fidelity/observe.ts';
 
 const MODERATE_LEGACY = 'urn:xmpp:message-moderate:0';
@@ -103,4 +105,58 @@ test('a moderation announced while the component was away is caught up from the 
   await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'after')));
   await carol.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'after', 10_000);
   assert.deepEqual(carol.events.map((e) => e.event.kind).filter((k) => k !== 'presence'), ['message', 'retract', 'message'], 'the removal once, nothing else');
+});
+
+test('a WS moderator token removes an XMPP user\'s message through the relay (XEP-0425, once the bridge is the room\'s moderator) and a WS user\'s by their puppet\'s own retraction; the room\'s announcement is not bridged back', async (t) => {
+  const { prosody, alice, room, bridge } = await startRoomRig(t, { moderators: ['dave'] }, { mucModeration: true });
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  assert.deepEqual([carol.hello['moderator'], dave.hello['moderator']], [false, true]);
+  await carol.request({ type: 'join', room: 'lobby' });
+  await dave.request({ type: 'join', room: 'lobby' });
+  const isText = (text: string) => (f: { type: string }): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
+  const aliceSays = async (id: string, text: string): Promise<{ event: string; stanzaId: string }> => {
+    const since = alice.mark();
+    await alice.send(xml('message', { to: room, type: 'groupchat', id }, xml('body', {}, text)));
+    const reflected = await alice.waitFor((el) => el.name === 'message' && el.attrs['id'] === id, `${id} reflected`, { since });
+    const got = await dave.next(isText(text), 10_000) as EventFrame;
+    return { event: got.event.id, stanzaId: roomStanzaId(reflected, room) };
+  };
+  const announcedFor = (stanzaId: string) => (el: Element): boolean => el.name === 'message' && el.attrs['from'] === room
+    && el.getChild('apply-to', NS.fasten)?.attrs['id'] === stanzaId && el.getChild('apply-to', NS.fasten)?.getChild('moderated', MODERATE_LEGACY) !== undefined;
+
+  // The relay is a plain participant of alice's room: the room refuses; nothing is removed, nothing retried.
+  const first = await aliceSays('m1', 'first');
+  const refused = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: first.event, moderation: { reason: 'spam' } } });
+  assert.equal(refused.type, 'ack', 'a moderator\'s removal is taken whatever a room will do with it');
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'not_done' }) === 1, { what: 'the room refusing the relay' });
+
+  // alice makes the bridge's address an admin of the room: the relay is now a moderator there.
+  await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+    xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
+  const second = await aliceSays('m2', 'second');
+  let since = alice.mark();
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: second.event, moderation: { reason: 'spam' } } });
+  const announced = await alice.waitFor(announcedFor(second.stanzaId), 'the room announcing the relay\'s moderation', { since });
+  const moderated = announced.getChild('apply-to', NS.fasten)?.getChild('moderated', MODERATE_LEGACY);
+  assert.equal(moderated?.attrs['by'], `${room}/Switchboard`);
+  assert.equal(moderated?.getChildText('reason'), 'spam');
+
+  // carol's message: her own puppet retracts it (XEP-0424, shown by more clients than a moderation).
+  const carolSpam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
+  const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
+  since = alice.mark();
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: carolSpam['id'], moderation: {} } });
+  const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
+  assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+
+  // Nothing came back: after a fence, carol has dave's two removals and the first one's target is still in the room.
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
+  await carol.next(isText('fence'), 10_000);
+  assert.deepEqual(carol.events.filter((e) => e.event.kind === 'retract').map((e) => [e.event['target'], (e.event.sender as { id: string }).id]),
+    [[first.event, 'dave'], [second.event, 'dave'], [carolSpam['id'], 'dave']]);
+  assert.equal(alice.stanzas.filter(announcedFor(first.stanzaId)).length, 0, 'the first message was not removed');
+  assert.deepEqual(await Promise.all(['moderated', 'retracted', 'not_done'].map((outcome) => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome }))), [1, 1, 1]);
 });

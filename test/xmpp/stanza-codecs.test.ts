@@ -4,6 +4,7 @@ import parse from '@xmpp/xml/lib/parse.js';
 import type { Element } from '@xmpp/xml';
 import { parseMessage } from '../../src/connectors/xmpp/stanza/message-in.ts';
 import { messageToEvent } from '../../src/connectors/xmpp/inbound.ts';
+import { buildModerationRequest, moderationFormOf } from '../../src/connectors/xmpp/moderation.ts';
 import { validateEvent } from '../../src/core/event.ts';
 import type { EventId } from '../../src/core/ids.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildReceipt, buildRetraction } from '../../src/connectors/xmpp/stanza/message-out.ts';
@@ -78,6 +79,20 @@ test('XEP-0425 moderation: 0.3 (inside the room\'s retraction) and 0.2 (inside a
   assert.equal(validateEvent(event).ok, true);
   assert.equal(await messageToEvent(now, from, resolve), 'a moderation not announced by the room');
   assert.equal(await messageToEvent({ ...now, moderated: { id: 'unknown' } }, from, resolve, undefined, { fromRoom: true }), 'moderation of an unknown message unknown');
+});
+
+test('XEP-0425 requests: 0.3 where the room lists urn:xmpp:message-moderate:1, else 0.2 (Prosody\'s 2023 module), else none', () => {
+  assert.equal(moderationFormOf(['http://jabber.org/protocol/muc', 'urn:xmpp:message-moderate:0', 'urn:xmpp:message-moderate:1']), 'v1');
+  assert.equal(moderationFormOf(['urn:xmpp:message-moderate:0']), 'v0');
+  assert.equal(moderationFormOf(['urn:xmpp:mam:2']), undefined);
+  // XEP-0425 0.3.0's request example, from the relay.
+  const v1 = buildModerationRequest('v1', 'bridge.example.org/relay', 'channel@muc.example.org', 'stanza-id-1', 'This message contains inappropriate content for this forum');
+  assert.equal(v1.toString(), X(`<iq type='set' from='bridge.example.org/relay' to='channel@muc.example.org'>
+    <moderate xmlns='urn:xmpp:message-moderate:1' id='stanza-id-1'><retract xmlns='urn:xmpp:message-retract:1'/>
+    <reason>This message contains inappropriate content for this forum</reason></moderate></iq>`).toString());
+  const v0 = buildModerationRequest('v0', 'bridge.example.org/relay', 'channel@muc.example.org', 'stanza-id-1', undefined);
+  assert.equal(v0.toString(), X(`<iq type='set' from='bridge.example.org/relay' to='channel@muc.example.org'>
+    <apply-to xmlns='urn:xmpp:fasten:0' id='stanza-id-1'><moderate xmlns='urn:xmpp:message-moderate:0'><retract xmlns='urn:xmpp:message-retract:0'/></moderate></apply-to></iq>`).toString());
 });
 
 test('XEP-0444 reactions (Example 1), duplicates collapsed; an oversized reaction is a problem, not a crash', () => {

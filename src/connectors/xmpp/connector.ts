@@ -80,6 +80,8 @@ function positionKey(room: string): string {
 
 /** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
 const RELAY_RESOURCE = 'relay';
+/** How long the relay waits for a room's answer to a request of its own (disco, moderation). */
+const IQ_TIMEOUT_MS = 30_000;
 
 interface Live {
   bus: Bus;
@@ -358,6 +360,8 @@ export class XmppConnector implements Connector {
           advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
           originIds: this.originIds, sent: live.state, archive: holding.archive,
           hasArchive: (room) => this.roomHasArchive(room, holding),
+          relayJid: this.relayJid, request: (iq) => holding.link.request(iq, IQ_TIMEOUT_MS),
+          onModeration: (outcome) => live.metrics.moderations.inc({ outcome }),
           onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
         });
       } catch (err) {
@@ -899,6 +903,12 @@ export class XmppConnector implements Connector {
     if (nick && msg.moderated !== undefined) {
       live.metrics.inbound.inc({ outcome: 'forged_moderation' });
       live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
+      return;
+    }
+    // The relay's own moderation (for a moderator of another network), announced back: not news.
+    const moderatorNick = !nick ? parseJid(msg.moderated?.by)?.resource : undefined;
+    if (moderatorNick && holding.occupancies.isOurs(room, moderatorNick)) {
+      live.metrics.inbound.inc({ outcome: 'echo' });
       return;
     }
     if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {

@@ -1,13 +1,14 @@
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, StateStore } from '../../bus/types.ts';
-import type { CanonicalEvent } from '../../core/event.ts';
+import type { CanonicalEvent, EventOfKind } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ArchiveReader } from './archive.ts';
 import { authorEndpoint, messageIdEndpoint } from './inbound.ts';
 import { CAPTION_PIECE, linkedPieces, pieceEndpoint, piecesOf } from './message-pieces.ts';
 import type { OriginIds } from './origin-ids.ts';
 import { JoinError, type Occupancies } from './occupancy.ts';
-import { puppetFullJid, puppetNick } from './puppets.ts';
+import { PUPPET_RESOURCE, puppetFullJid, puppetNick } from './puppets.ts';
+import { moderateInRoom } from './moderation.ts';
 import { hintsOf } from '../../mapper/types.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
 
@@ -35,6 +36,12 @@ export interface OutboundDeps {
   hasArchive(room: string): Promise<boolean>;
   /** Told of each archive lookup of a retried delivery (for the metrics). */
   onRetryLookup(found: boolean): void;
+  /** The relay's occupant JID: it moderates (XEP-0425) for moderators of other networks. */
+  relayJid: string;
+  /** Told how each moderator's removal went (for the metrics). */
+  onModeration(outcome: 'moderated' | 'retracted' | 'not_done'): void;
+  /** An iq to the server, answered (rejects with IqErrorReply on an error answer). */
+  request(iq: Element): Promise<Element>;
   /** Remembers a puppet's display name (for its vCard and disco). */
   rememberPuppet(bareJid: string, name: string, avatar?: string): void;
   /**
@@ -185,6 +192,32 @@ async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId:
   return await reflection;
 }
 
+/**
+ * A moderator's removal from another network (`moderation`: a WS moderator token, another linked
+ * room's moderator). A puppet's message is retracted by that puppet (XEP-0424: shown by more
+ * clients than a moderation), when it is still in the room; any other message (an XMPP user's,
+ * or a puppet's that has left) is removed by the relay as the room's moderator (XEP-0425,
+ * moderation.ts). What cannot be removed is logged, naming what the room needs.
+ */
+async function removeAsModerator(event: EventOfKind<'retract'>, native: string, originOfTarget: string, deps: OutboundDeps,
+  at: { target: Delivery['target']; room: string; retract(from: string): Promise<void> }): Promise<'sent' | 'skipped'> {
+  if (deps.originIds.isOurs(originOfTarget)) {
+    const author = await deps.bus.idMap.nativeOf(event.target, authorEndpoint(at.target));
+    const authorJid = author !== undefined ? `${author}/${PUPPET_RESOURCE}` : undefined;
+    if (authorJid !== undefined && deps.occupancies.nickOf(at.room, authorJid) !== undefined) {
+      await at.retract(authorJid);
+      deps.onModeration('retracted');
+      return 'sent';
+    }
+  }
+  const outcome = await moderateInRoom(deps, at.room, native, event.moderation?.reason);
+  deps.onModeration(outcome.done ? 'moderated' : 'not_done');
+  if (outcome.done) return 'sent';
+  deps.logger.warn({ room: at.room, target: event.target, why: outcome.why },
+    'a moderator\'s removal could not be carried out in this room: the bridge\'s address must be its moderator (admin or owner), and the room must support XEP-0425 (Prosody: mod_muc_moderation)');
+  return 'skipped';
+}
+
 /** Delivers one event to one linked room. Throws when the room did not take it: offline, join refused, no reflection, an error answer (the caller tells a refusal from what a retry can help: roomRefusal). */
 export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Promise<'sent' | 'skipped'> {
   const { event, target } = delivery;
@@ -215,6 +248,17 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
     if (author === undefined || author === puppetBare) return true;
     deps.logger.info({ room, kind: event.kind, target: event.target }, 'an edit or retraction of another puppet\'s message; not sent');
     return false;
+  };
+
+  /** `from` (a puppet in the room) retracts the message, and its caption and further files with it. */
+  const retractAs = async (from: string, targetId: CanonicalEvent['id'], native: string, originOfTarget: string): Promise<void> => {
+    await sendAndAwaitReflection(deps, buildRetraction({ from, to: room, type: 'groupchat', originId: originIdOf(event.id) }, native, originOfTarget), originIdOf(event.id), room, event.ts);
+    const pieces = await linkedPieces(deps.bus.idMap, target, targetId);
+    for (const [i, { piece, native: pieceId }] of pieces.entries()) {
+      const originId = deps.originIds.of(event.id, `r${i + 1}`);
+      const retraction = buildRetraction({ from, to: room, type: 'groupchat', originId }, pieceId, deps.originIds.of(targetId, piece));
+      await sendAndAwaitReflection(deps, retraction, originId, room, event.ts);
+    }
   };
 
   switch (event.kind) {
@@ -266,25 +310,17 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       // retraction of any message (docs/websocket-protocol.md, "Whose edit counts"), and not every
       // client checks the sender as XEP-0424 asks (slixmpp's plugin does not). (Which puppet said it
       // is not told here: receivers that check, as the XEP asks, refuse one puppet's retraction of another's.)
+      if (event.kind === 'retract' && event.moderation !== undefined) {
+        return await removeAsModerator(event, native, originOfTarget ?? native, deps, { target, room, retract: (from) => retractAs(from, event.target, native, originOfTarget ?? native) });
+      }
       if (originOfTarget !== undefined && !deps.originIds.isOurs(originOfTarget)) {
         deps.logger.info({ room, target: event.target }, 'a retraction of an XMPP user\'s message from another network; not sent');
         return 'skipped';
       }
       if (event.kind === 'retract' && !await byAuthor()) return 'skipped';
       await joined();
-      const el = event.kind === 'retract'
-        ? buildRetraction(env(event), native, originOfTarget ?? native)
-        : buildReactions(env(event), native, event.reactions);
-      await sendAndAwaitReflection(deps, el, originIdOf(event.id), room, event.ts);
-      // A retraction takes the message's caption and further files with it.
-      if (event.kind === 'retract') {
-        const pieces = await linkedPieces(deps.bus.idMap, target, event.target);
-        for (const [i, { piece, native: pieceId }] of pieces.entries()) {
-          const originId = deps.originIds.of(event.id, `r${i + 1}`);
-          const retraction = buildRetraction({ from: puppet, to: room, type: 'groupchat', originId }, pieceId, deps.originIds.of(event.target, piece));
-          await sendAndAwaitReflection(deps, retraction, originId, room, event.ts);
-        }
-      }
+      if (event.kind === 'retract') await retractAs(puppet, event.target, native, originOfTarget ?? native);
+      else await sendAndAwaitReflection(deps, buildReactions(env(event), native, event.reactions), originIdOf(event.id), room, event.ts);
       return 'sent';
     }
     case 'typing': {
