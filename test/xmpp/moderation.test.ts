@@ -133,6 +133,11 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
   assert.equal(refused.type, 'ack', 'a moderator\'s removal is taken whatever a room will do with it');
   await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'not_done' }) === 1, { what: 'the room refusing the relay' });
 
+  // Not in a direct chat: there is nobody to moderate.
+  const inDirect = await dave.request({ type: 'send', room: '@websocket:carol', event: { kind: 'retract', target: first.event, moderation: {} } });
+  assert.deepEqual([inDirect.type, inDirect['code']], ['error', 'invalid_event']);
+  assert.match(String(inDirect['message']), /^event\.moderation: only a moderator token .*, in a bridged room/);
+
   // alice makes the bridge's address an admin of the room: the relay is now a moderator there.
   await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
     xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
