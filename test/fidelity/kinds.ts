@@ -318,8 +318,10 @@ const reply: Kind = {
       xmpp: (el) => {
         const ref = el.getChild('reply', NS.reply);
         assert.equal(ref?.attrs['id'], original.xmppStanzaId, 'XEP-0461 reply to the stanza-id alice knows the original by');
+        const author = next(source) === 'xmpp' ? ALICE_NICK : ctx.puppetNick[next(source)];
+        assert.equal(ref?.attrs['to'], `${ctx.rig.roomJid}/${need(author, 'the original\'s author\'s nick')}`, 'XEP-0461 `to`: the original\'s author, as the room shows them');
         const fallback = el.getChild('fallback', NS.fallback) !== undefined;
-        return native(`XEP-0461 \`<reply id>\` = the original's room stanza-id${fallback ? '' : ' (no XEP-0428 fallback quote for clients without replies)'}`);
+        return native(`XEP-0461 \`<reply id to>\` = the original's room stanza-id and its author's occupant JID${fallback ? '' : ' (no XEP-0428 fallback quote for clients without replies)'}`);
       },
       mtproto: (msg) => {
         assert.equal(msg.replyTo?.replyToMsgId, original.mtproto, 'reply_to the original\'s message id');

@@ -57,6 +57,7 @@ export async function carolChangesReachAlice(alice: TestUser, carol: TestClient,
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'yes', replyTo: ids.aliceEventId } });
   const reply = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('reply', 'urn:xmpp:reply:0') !== undefined, 'the reply', { since });
   assert.equal(reply.getChild('reply', 'urn:xmpp:reply:0')?.attrs['id'], ids.aliceStanzaId, roomLog(alice));
+  assert.equal(reply.getChild('reply', 'urn:xmpp:reply:0')?.attrs['to'], `${room}/Alice`, 'XEP-0461: the author\'s occupant JID');
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ids.carolEventId } });
   const retract = await alice.waitFor((el) => fromCarolPuppet(el) && el.getChild('retract', 'urn:xmpp:message-retract:1') !== undefined, 'the retraction', { since });
   assert.equal(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs['id'], ids.carolStanzaId, roomLog(alice));

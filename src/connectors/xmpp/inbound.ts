@@ -86,7 +86,11 @@ export function messageIdEndpoint(endpoint: Endpoint): Endpoint {
   return { connector: endpoint.connector, address: `${endpoint.address}#id` };
 }
 
-/** Where the id map keeps which puppet (its bare JID) said each puppet message in a room: only that puppet may correct or retract it. */
+/**
+ * Where the id map keeps who said each message in a room: a puppet's bare JID (only that puppet
+ * may correct or retract it), or an XMPP user's occupant JID (`room/nick`, as the room showed it).
+ * Replies name that author (XEP-0461 `to`).
+ */
 export function authorEndpoint(endpoint: Endpoint): Endpoint {
   return { connector: endpoint.connector, address: `${endpoint.address}#by` };
 }
@@ -225,8 +229,12 @@ export async function publishRoomMessage(msg: InboundMessage, endpoint: Endpoint
     : await deps.bus.publish([event]).then(() => ({ id: event.id, duplicate: false }));
   if (event.kind === 'message' && !result.duplicate) {
     const primary = msg.stanzaId ?? msg.id;
-    if (primary !== undefined) await deps.bus.idMap.link(result.id, endpoint, primary);
-    if (msg.id !== undefined) await deps.bus.idMap.link(result.id, messageIdEndpoint(endpoint), msg.id);
+    // Its author's occupant JID too: what the puppets' replies to it name (XEP-0461 `to`).
+    await Promise.all([
+      primary !== undefined ? deps.bus.idMap.link(result.id, endpoint, primary) : undefined,
+      msg.id !== undefined ? deps.bus.idMap.link(result.id, messageIdEndpoint(endpoint), msg.id) : undefined,
+      deps.bus.idMap.link(result.id, authorEndpoint(endpoint), msg.from),
+    ]);
   }
   return { kind: event.kind, id: result.id, duplicate: result.duplicate };
 }

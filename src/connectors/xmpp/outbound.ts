@@ -218,6 +218,19 @@ async function removeAsModerator(event: EventOfKind<'retract'>, native: string, 
   return 'skipped';
 }
 
+/**
+ * Whom a reply names as the author of the message it answers (XEP-0461 `to`: their occupant JID
+ * in the room): an XMPP user as the room showed them then, a puppet by its nick now. Nothing when
+ * not known (messages from before authors were kept; a puppet no longer in the room).
+ */
+async function replyAuthor(replyTo: CanonicalEvent['id'], deps: OutboundDeps, target: Delivery['target'], room: string): Promise<{ to?: string }> {
+  const author = await deps.bus.idMap.nativeOf(replyTo, authorEndpoint(target));
+  if (author === undefined) return {};
+  if (author.includes('/')) return { to: author };
+  const nick = deps.occupancies.nickOf(room, `${author}/${PUPPET_RESOURCE}`);
+  return nick !== undefined ? { to: `${room}/${nick}` } : {};
+}
+
 /** Delivers one event to one linked room. Throws when the room did not take it: offline, join refused, no reflection, an error answer (the caller tells a refusal from what a retry can help: roomRefusal). */
 export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Promise<'sent' | 'skipped'> {
   const { event, target } = delivery;
@@ -237,8 +250,8 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   const nativeOf = (id: string): Promise<string | undefined> => deps.bus.idMap.nativeOf(id as CanonicalEvent['id'], target);
   const puppetBare = puppet.split('/')[0] as string;
   /**
-   * Whether this puppet said the message an edit or retraction changes: each puppet message's
-   * puppet is kept (authorEndpoint). The bus carries anyone's edit of any message
+   * Whether this puppet said the message an edit or retraction changes: each room message's
+   * author is kept (authorEndpoint: a puppet's bare JID, an XMPP user's occupant JID). The bus carries anyone's edit of any message
    * (docs/websocket-protocol.md, "Whose edit counts"), and not every client checks the sender as
    * XEP-0308 and XEP-0424 ask (slixmpp's plugins do not). Unknown (sent before this was kept): as before.
    */
@@ -246,7 +259,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
     if (event.kind !== 'edit' && event.kind !== 'retract') return true;
     const author = await deps.bus.idMap.nativeOf(event.target, authorEndpoint(target));
     if (author === undefined || author === puppetBare) return true;
-    deps.logger.info({ room, kind: event.kind, target: event.target }, 'an edit or retraction of another puppet\'s message; not sent');
+    deps.logger.info({ room, kind: event.kind, target: event.target }, 'an edit or retraction of a message someone else said (another puppet, an XMPP user); not sent');
     return false;
   };
 
@@ -264,12 +277,13 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   switch (event.kind) {
     case 'message': {
       await joined();
-      const replyTo = event.replyTo ? await nativeOf(event.replyTo) : undefined;
+      const replyId = event.replyTo ? await nativeOf(event.replyTo) : undefined;
+      const replyTo = replyId !== undefined && event.replyTo !== undefined ? { id: replyId, ...await replyAuthor(event.replyTo, deps, target, room) } : undefined;
       // Its text, then one message per file (message-pieces.ts).
       for (const part of piecesOf(event.text, event.spans ?? [], event.attachments ?? [])) {
         const originId = deps.originIds.of(event.id, part.piece);
         const el = buildMessage({ from: puppet, to: room, type: 'groupchat', originId }, part.content, {
-          ...(replyTo && part.carriesReply ? { reply: { id: replyTo } } : {}),
+          ...(replyTo && part.carriesReply ? { reply: replyTo } : {}),
           oob: part.oob,
         });
         const stanzaId = await sendAndAwaitReflection(deps, el, originId, room, event.ts);
