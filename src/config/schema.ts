@@ -58,6 +58,11 @@ export const MtprotoAccountSchema = z.object({
   tokenHash: z.string().regex(TOKEN_HASH_PATTERN, 'must be sha256:<64 hex> as printed by `switchboard token --mtproto-bot`').optional(),
   /** Canonical rooms (bridge names) whose MTProto chats the account sees; '*' for all. */
   rooms: z.array(z.string().min(1)).min(1).default(['*']),
+  /**
+   * An admin of its groups: may delete anyone's message there, for everyone, which is a
+   * moderator's removal on every network of the room (docs/mtproto.md). Absent: false.
+   */
+  moderator: z.boolean().optional(),
 }).strict().superRefine((a, ctx) => {
   if (a.bot && a.tokenHash === undefined) ctx.addIssue({ code: 'custom', path: ['tokenHash'], message: 'a bot needs tokenHash (switchboard token --mtproto-bot)' });
   if (a.bot && a.phone !== undefined) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'a bot logs in with its token, not a phone number' });

@@ -68,6 +68,8 @@ export interface ChatBridgeOptions {
   readonly files?: Readonly<Record<string, string>>;
   /** The canonical rooms the bot sees (default: all). */
   readonly botRooms?: readonly string[];
+  /** The person is a moderator (the groups' admin: deletes anyone's message there). */
+  readonly personModerator?: boolean;
 }
 
 export interface ChatBridge {
@@ -100,7 +102,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     opts.keyEncryptionKey !== undefined ? `  keyEncryptionKey: "${opts.keyEncryptionKey}"` : '  keyEncryptionKeyFile: ./keys/kek.key',
     '  accounts:',
     `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}"${opts.botRooms !== undefined ? `, rooms: [${opts.botRooms.join(', ')}]` : ''} }`,
-    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder }`,
+    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder${opts.personModerator === true ? ', moderator: true' : ''} }`,
     ...(opts.mtprotoExtra !== undefined ? [opts.mtprotoExtra] : []),
     ...(opts.extra !== undefined ? [opts.extra] : []),
     '',

@@ -17,6 +17,8 @@ export interface Account {
   readonly tokenHash: string | undefined;
   /** Canonical rooms it may use; undefined = all. */
   readonly rooms: ReadonlySet<string> | undefined;
+  /** An admin of its groups: deletes anyone's message there (a moderator's removal). Absent: no. */
+  readonly moderator?: boolean;
 }
 
 /**
@@ -63,7 +65,7 @@ export class Directory {
       const account: Account = {
         id: BigInt(a.id), bot: a.bot, firstName: a.firstName, lastName: a.lastName, username: a.username,
         phone: a.phone === undefined ? undefined : phoneDigits(a.phone), tokenHash: a.tokenHash,
-        rooms: a.rooms.includes('*') ? undefined : new Set(a.rooms),
+        rooms: a.rooms.includes('*') ? undefined : new Set(a.rooms), moderator: a.moderator === true,
       };
       this.#accounts.set(account.id, account);
       if (account.phone !== undefined) this.#byPhone.set(account.phone, account);

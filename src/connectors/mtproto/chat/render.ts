@@ -114,10 +114,14 @@ export class Renderer {
   }
 
   chatObject(chat: ChatInfo, view: View): TlObject {
+    const member = this.directory.mayUse(view.account, chat);
     return {
       _: 'chat', id: chat.id, title: chat.title, photo: { _: 'chatPhotoEmpty' },
       participants_count: this.directory.membersOf(chat).length, date: 0, version: 1,
-      ...(this.directory.mayUse(view.account, chat) ? {} : { left: true }),
+      ...(member ? {} : { left: true }),
+      // A moderator account is the group's admin with one right: deleting messages (apps then offer
+      // to delete others' messages for everyone).
+      ...(member && view.account.moderator === true ? { admin_rights: { _: 'chatAdminRights', delete_messages: true } } : {}),
     };
   }
 

@@ -228,7 +228,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       _: 'messages.chatFull',
       full_chat: {
         _: 'chatFull', id: chat.id, about: `Bridged room "${chat.room}" (Switchboard)`,
-        participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
+        participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: a.moderator === true ? 'chatParticipantAdmin' : 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
         notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
         ...await pinnedField(deps, chat),
         // The account has messages queued here (apps show the schedule's button).

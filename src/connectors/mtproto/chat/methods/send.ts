@@ -215,15 +215,17 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   });
 
   // Basic groups and private chats: ids without a peer. Only one's own messages can be deleted, for
-  // everyone. A message that is one of several of a canonical message (a file of an album, a part
-  // of a long text) deletes them all: the canonical retraction has no finer grain.
+  // everyone, except by a group's admin (an account with `moderator`), who deletes anyone's there:
+  // a moderator's removal (canonical `moderation`), carried out on every network of the room. A
+  // message that is one of several of a canonical message (a file of an album, a part of a long
+  // text) deletes them all: the canonical retraction has no finer grain.
   /** Publishes a canonical retraction per target; each wrote a deletion per message it deleted here (event-entries.ts). */
-  async function retract(ctx: ChatCallContext, account: Account, targets: readonly { record: MessageRecord; chat: ChatInfo }[]) {
-    const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat }) => ({
+  async function retract(ctx: ChatCallContext, account: Account, targets: readonly { record: MessageRecord; chat: ChatInfo; moderated?: boolean }[]) {
+    const published = await publishAll(deps, account, ctx.turn, targets.map(({ record, chat, moderated }) => ({
       chat,
       event: checked({
         v: 1, id: newEventId(), ts: Date.now(), kind: 'retract', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx),
-        target: record.ev,
+        target: record.ev, ...(moderated === true ? { moderation: {} } : {}),
       }),
     })));
     return Promise.all(published.map((p, i) => entriesOfDelivery(deps.box, targets[i]!.chat.address, p.id)));
@@ -267,16 +269,18 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const account = accountOf(deps, ctx);
     const visible = new Map((await chatsOfAccount(deps, account)).map((c) => [c.address, c]));
     const ids = [...new Set(listField(call, 'id').filter((v): v is number => typeof v === 'number'))].slice(0, 100);
-    const targets: { record: MessageRecord; chat: ChatInfo }[] = [];
+    const targets: { record: MessageRecord; chat: ChatInfo; moderated: boolean }[] = [];
     const events = new Set<string>();
     for (const id of ids) {
       const record = id > 0 ? await deps.box.record(id) : undefined;
       const chat = record === undefined ? undefined : visible.get(record.chat);
       if (record === undefined || chat === undefined || record.deleted === true) continue; // nothing to delete: not counted
-      if (record.from !== String(account.id)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
+      const someoneElses = record.from !== String(account.id);
+      // A group's admin deletes anyone's message there (not a service message); nobody another's in a private chat.
+      if (someoneElses && (account.moderator !== true || chat.direct !== undefined || record.service !== undefined)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
       if (events.has(record.ev)) continue; // another message of the same one: retracted once
       events.add(record.ev);
-      targets.push({ record, chat });
+      targets.push({ record, chat, moderated: someoneElses });
     }
     const written = await retract(ctx, account, targets);
     const entries = written.flat();
