@@ -33,7 +33,8 @@ export interface MediaRig {
  * loopback) on an HTTP server of its own, a Prosody with alice in the MUC `lobby`, and the bridge.
  * Everything is stopped by `t.after`.
  */
-export async function startMediaRig(t: After, files: Readonly<Record<string, { readonly type: string; readonly body: Buffer }>>): Promise<MediaRig> {
+export async function startMediaRig(t: After, files: Readonly<Record<string, { readonly type: string; readonly body: Buffer }>>,
+  more: { bridge?: Omit<Parameters<typeof startRoomRig>[1], 'media'>; prosody?: Parameters<typeof startRoomRig>[2] } = {}): Promise<MediaRig> {
   const origin = createServer((req, res) => {
     const file = files[req.url ?? ''];
     if (file) { res.writeHead(200, { 'content-type': file.type }); res.end(file.body); return; }
@@ -55,6 +56,6 @@ export async function startMediaRig(t: After, files: Readonly<Record<string, { r
   routes = media.routes;
   t.after(() => media.close());
 
-  const { prosody, alice, room, bridge } = await startRoomRig(t, { media });
+  const { prosody, alice, room, bridge } = await startRoomRig(t, { ...more.bridge, media }, more.prosody);
   return { originUrl, media, mediaUrl: mediaServer.url, prosody, alice, room, bridge };
 }

@@ -10,6 +10,8 @@ import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame } from '../helpers/ws-client.ts';
 import { PEER, startRig } from '../fidelity/rig.ts';
 import { startRoomRig } from './bridge-harness.ts';
+import { PNG, startMediaRig } from './media-rig.ts';
+import { AttachmentSchema } from '../../src/core/event.ts';
 import { metricValue } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { NS, fromPuppet, isNewMessage, marks, messageOf, mtprotoNext, roomStanzaId, wsNext, xmppNext } from '../fidelity/observe.ts';
@@ -164,4 +166,46 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
     [[first.event, 'dave'], [second.event, 'dave'], [carolSpam['id'], 'dave']]);
   assert.equal(alice.stanzas.filter(announcedFor(first.stanzaId)).length, 0, 'the first message was not removed');
   assert.deepEqual(await Promise.all(['moderated', 'retracted', 'not_done'].map((outcome) => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome }))), [1, 1, 1]);
+});
+
+test('a WS moderator\'s removal of a message with files whose puppet has left the room: the relay removes its every piece (XEP-0425)', async (t) => {
+  const { originUrl, alice, room, bridge, prosody } = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.png': { type: 'image/png', body: PNG } },
+    { bridge: { moderators: ['dave'] }, prosody: { mucModeration: true } });
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const files = [];
+  for (const name of ['a.png', 'b.png']) {
+    const url = `${originUrl}/${name}`;
+    await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url), xml('desc', {}, name))));
+    const [e] = await carol.collectEvents(1, 15_000);
+    files.push(AttachmentSchema.parse((e?.event['attachments'] as unknown[])[0]));
+  }
+  let since = alice.mark();
+  const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'two files', attachments: files } });
+  const fromCarol = (el: Element): boolean => el.name === 'message' && el.attrs['from'] === `${room}/Carol`;
+  const pieces = [await alice.waitFor((el) => fromCarol(el) && el.getChildText('body') === 'two files', 'the text', { since })];
+  for (const f of files) pieces.push(await alice.waitFor((el) => fromCarol(el) && el.getChildText('body') === f.url, f.name, { since }));
+  const stanzaIds = pieces.map((el) => roomStanzaId(el, room));
+
+  // carol goes offline: her puppet leaves the room, so only the relay can remove what it said.
+  since = alice.mark();
+  await carol.request({ type: 'send', room: 'lobby', event: { kind: 'presence', state: 'offline' } });
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Carol` && el.attrs['type'] === 'unavailable', 'carol\'s puppet leaving', { since });
+  await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+    xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
+
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+  since = alice.mark();
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: ack['id'], moderation: { reason: 'spam' } } });
+  const removed = new Set<string>();
+  for (let i = 0; i < stanzaIds.length; i++) {
+    const el = await alice.waitFor((m) => m.name === 'message' && m.attrs['from'] === room && m.getChild('apply-to', NS.fasten) !== undefined
+      && !removed.has(m.getChild('apply-to', NS.fasten)?.attrs['id'] ?? ''), `the room's moderation ${i + 1}`, { since });
+    removed.add(el.getChild('apply-to', NS.fasten)?.attrs['id'] ?? '');
+  }
+  assert.deepEqual([...removed].sort(), [...stanzaIds].sort(), 'the text and both files');
+  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'moderated' }), 1, 'one removal (of one message)');
 });

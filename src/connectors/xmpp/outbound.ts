@@ -212,7 +212,13 @@ async function removeAsModerator(event: EventOfKind<'retract'>, native: string, 
   }
   const outcome = await moderateInRoom(deps, at.room, native, event.moderation?.reason);
   deps.onModeration(outcome.done ? 'moderated' : 'not_done');
-  if (outcome.done) return 'sent';
+  if (outcome.done) {
+    // A puppet's message sent as several (its caption, its files: message-pieces.ts) goes whole.
+    for (const { native: pieceId } of await linkedPieces(deps.bus.idMap, at.target, event.target)) {
+      await moderateInRoom(deps, at.room, pieceId, event.moderation?.reason);
+    }
+    return 'sent';
+  }
   deps.logger.warn({ room: at.room, target: event.target, why: outcome.why },
     'a moderator\'s removal could not be carried out in this room: the bridge\'s address must be its moderator (admin or owner), and the room must support XEP-0425 (Prosody: mod_muc_moderation)');
   return 'skipped';
