@@ -257,9 +257,10 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
   const puppetBare = puppet.split('/')[0] as string;
   /**
    * Whether this puppet said the message an edit or retraction changes: each room message's
-   * author is kept (authorEndpoint: a puppet's bare JID, an XMPP user's occupant JID). The bus carries anyone's edit of any message
-   * (docs/websocket-protocol.md, "Whose edit counts"), and not every client checks the sender as
-   * XEP-0308 and XEP-0424 ask (slixmpp's plugins do not). Unknown (sent before this was kept): as before.
+   * author is kept (authorEndpoint: a puppet's bare JID, an XMPP user's occupant JID). The bus
+   * carries anyone's edit of any message (docs/websocket-protocol.md, "Whose edit counts"), and
+   * not every client checks the sender as XEP-0308 and XEP-0424 ask (slixmpp's plugins do not).
+   * Unknown (sent before this was kept): as before.
    */
   const byAuthor = async (): Promise<boolean> => {
     if (event.kind !== 'edit' && event.kind !== 'retract') return true;
@@ -326,13 +327,14 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       // The older fasten form of a retraction names the message's origin-id, kept at the id alias
       // (a puppet's message: its own origin-id, which is its id); see buildRetraction.
       const originOfTarget = event.kind === 'retract' ? await deps.bus.idMap.nativeOf(event.target, messageIdEndpoint(target)) ?? native : undefined;
-      // A puppet retracts only what puppets said: never an XMPP user's message. The bus carries anyone's
-      // retraction of any message (docs/websocket-protocol.md, "Whose edit counts"), and not every
-      // client checks the sender as XEP-0424 asks (slixmpp's plugin does not). (Which puppet said it
-      // is not told here: receivers that check, as the XEP asks, refuse one puppet's retraction of another's.)
+      // A moderator's removal is carried out whoever said the message (removeAsModerator).
       if (event.kind === 'retract' && event.moderation !== undefined) {
         return await removeAsModerator(event, native, originOfTarget ?? native, deps, { target, room, retract: (from) => retractAs(from, event.target, native, originOfTarget ?? native) });
       }
+      // Otherwise a puppet retracts only what puppets said: never an XMPP user's message. The bus carries anyone's
+      // retraction of any message (docs/websocket-protocol.md, "Whose edit counts"), and not every
+      // client checks the sender as XEP-0424 asks (slixmpp's plugin does not). (Which puppet said it
+      // is checked next, byAuthor: receivers that check, as the XEP asks, would refuse one puppet's retraction of another's.)
       if (originOfTarget !== undefined && !deps.originIds.isOurs(originOfTarget)) {
         deps.logger.info({ room, target: event.target }, 'a retraction of an XMPP user\'s message from another network; not sent');
         return 'skipped';
