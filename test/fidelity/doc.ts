@@ -35,7 +35,10 @@ Switchboard. **Generated** by \`test/fidelity/matrix.test.ts\` from a real run: 
 (\`src/app.ts\`, memory bus, media store on) links one room across a WebSocket room, a MUC on a real
 Prosody and an MTProto basic group; a WS client (carol) sends and another (dave) receives; alice,
 a stock \`@xmpp/client\` user, sends and receives in the MUC; a stock gramjs \`TelegramClient\`
-logged in as a person (Bob) sends and one logged in as the bot receives. Every cell is an
+logged in as a person (Bob) sends and one logged in as the bot receives. The senders are their
+networks' moderators too: carol's token (\`moderator: true\`), alice (the MUC's owner, on a Prosody
+with mod_muc_moderation, who has made the bridge's address the room's admin) and Bob (the
+group's admin, \`moderator: true\`). Every cell is an
 assertion on what the target's client really got (the stanza and the ids it points at, the
 gramjs update and its message ids, the WS event), not a label. The test compares its result with
 this file and fails when they differ; after a change of behaviour, regenerate it:
@@ -59,9 +62,10 @@ network) pair is checked on every target against the id that target's client kno
 original by (a canonical id on WS, the room's stanza-id or the id attribute on XMPP, the message
 id on MTProto). Edits and retractions change the sender's own message; one of someone else's is
 not applied on MTProto, not sent to XMPP (a puppet changes only its own messages), and WS
-clients are asked to ignore it ([websocket-protocol.md](websocket-protocol.md#events)); an XMPP
-room moderator's removal (XEP-0425) is the one exception, applied whoever sent the message
-([xmpp.md](xmpp.md#moderation); \`test/xmpp/moderation.test.ts\`). The mapper's coalescing
+clients are asked to ignore it ([websocket-protocol.md](websocket-protocol.md#events)); a
+moderator's removal is the one exception, applied whoever sent the message ([the last
+row](#moderation); [xmpp.md](xmpp.md#moderation); \`test/xmpp/moderation.test.ts\`,
+\`test/mtproto/chat-moderation.test.ts\`). The mapper's coalescing
 window is ${COALESCE_MS} ms in this run (default 2 s): it changes when presence and typing leave,
 not what arrives.
 

@@ -698,4 +698,59 @@ const delivered: Kind = {
   },
 };
 
-export const KINDS: readonly Kind[] = [plain, formatted, reply, edit, reaction, retraction, attachment, typing, displayed, delivered, presence];
+// ---- a moderator's removal -----------------------------------------------------------------------
+
+const MODERATE_LEGACY = 'urn:xmpp:message-moderate:0';
+
+/**
+ * Each network's moderator removes someone else's message: carol's token is a moderator, alice
+ * owns the MUC (and has made the bridge's address its admin), Bob's account is the group's admin.
+ * Last of the kinds: it removes the plain messages the kinds before point at.
+ */
+const moderation: Kind = {
+  key: 'moderation', title: 'Moderator\'s removal (of the plain message of next(source), someone else\'s)', canonical: 'retract',
+  sends: {
+    websocket: '`retract` with `moderation` (a moderator token)',
+    xmpp: 'XEP-0425 request to the room (its owner), which announces the removal',
+    mtproto: '`messages.deleteMessages` of another\'s message (a moderator account: the group\'s admin)',
+  },
+  async run(source, ctx) {
+    const { rig } = ctx;
+    const original = need(ctx.plain[next(source)], `the plain message of ${next(source)}`);
+    const m = marks(rig);
+    if (source === 'websocket') await wsSend(ctx, { kind: 'retract', target: need(original.canonical, 'its id'), moderation: { reason: 'spam' } });
+    if (source === 'xmpp') {
+      await rig.alice.request(xml('iq', { type: 'set', to: rig.roomJid }, xml('apply-to', { xmlns: NS.fasten, id: need(original.xmppStanzaId, 'its stanza-id') },
+        xml('moderate', { xmlns: MODERATE_LEGACY }, xml('retract', { xmlns: 'urn:xmpp:message-retract:0' }), xml('reason', {}, 'spam')))));
+    }
+    if (source === 'mtproto') await rig.bob.deleteMessages(PEER, [need(original.mtproto, 'its id')], { revoke: true });
+    return await row({
+      websocket: async () => {
+        const e = await wsNext(rig.dave, m.ws, (ev) => ev.kind === 'retract' && ev['target'] === original.canonical, 'the removal');
+        assert.deepEqual(e['moderation'], source === 'mtproto' ? {} : { reason: 'spam' });
+        assert.equal((e.sender as { network: string }).network, source, 'sent by the moderator');
+        return native(`\`retract\` with \`moderation\`${source === 'mtproto' ? '' : ' (its reason)'}, \`target\` = the original's canonical id, from the moderator`);
+      },
+      xmpp: async () => {
+        if (source === 'xmpp') return ROOM_ITSELF;
+        if (next(source) === 'xmpp') {
+          // alice's own message: the relay, the room's admin, asks the room to remove it.
+          const el = await xmppNext(rig.alice, m.xmpp, (s) => s.name === 'message' && s.attrs['from'] === rig.roomJid && s.getChild('apply-to', NS.fasten)?.attrs['id'] === original.xmppStanzaId, 'the room\'s moderation');
+          assert.equal(el.getChild('apply-to', NS.fasten)?.getChild('moderated', MODERATE_LEGACY)?.attrs['by'], `${rig.roomJid}/Switchboard`);
+          return native('XEP-0425: the bridge\'s relay, the room\'s admin, asks the room to remove the XMPP user\'s message; the room announces it');
+        }
+        // A puppet's message: that puppet retracts it.
+        const el = await xmppNext(rig.alice, m.xmpp, (s) => fromPuppet(s, rig.roomJid, ctx.puppetNick[next(source)]) && s.getChild('retract', NS.retract)?.attrs['id'] === original.xmppStanzaId, 'the puppet\'s retraction');
+        assert.ok(el);
+        return native('XEP-0424 `<retract id>` from the puppet that said it (more clients show a sender\'s retraction than a moderation)');
+      },
+      mtproto: async () => {
+        const u = await mtprotoNext(rig.botUpdates, m.mtproto, (x) => x.className === 'UpdateDeleteMessages' && (x['messages'] as number[]).includes(need(original.mtproto, 'its id')), 'the deletion');
+        assert.deepEqual(u['messages'], [original.mtproto]);
+        return native('`updateDeleteMessages` for every member, whoever sent it (as a group admin\'s deletion)');
+      },
+    });
+  },
+};
+
+export const KINDS: readonly Kind[] = [plain, formatted, reply, edit, reaction, retraction, attachment, typing, displayed, delivered, presence, moderation];

@@ -9,6 +9,10 @@
  * - MTProto: stock gramjs TelegramClients, the person Bob (sender, phone login) and the bot
  *   (receiver, bot token login).
  *
+ * The senders are their networks' moderators (the moderation kind): carol's token and Bob's
+ * account have `moderator: true`; alice owns the MUC (Prosody with mod_muc_moderation) and makes
+ * the bridge's address its admin.
+ *
  * A small HTTP server on loopback plays the XMPP user's upload host (XEP-0066 links point at it).
  * Everything is started on free loopback ports and stopped by the test's cleanup, even on failure.
  */
@@ -94,7 +98,7 @@ function configText(prosody: ProsodyServer, botToken: string): string {
     'websocket:',
     '  rateLimit: { perSecond: 1000, burst: 1000 }',
     '  tokens:',
-    `    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }`,
+    `    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol, moderator: true }`,
     `    - { name: dave, hash: "${hashToken(DAVE)}", displayName: Dave }`,
     'xmpp:',
     '  enabled: true',
@@ -109,7 +113,7 @@ function configText(prosody: ProsodyServer, botToken: string): string {
     '  keyEncryptionKeyFile: ./keys/kek.key',
     '  accounts:',
     `    - { id: ${BOT_ID}, bot: true, firstName: Relay Bot, username: relaybot, tokenHash: "${hashBotToken(botToken)}" }`,
-    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder }`,
+    `    - { id: ${PERSON_ID}, phone: "${PERSON_PHONE}", firstName: Bob, lastName: Builder, username: bobbuilder, moderator: true }`,
     'media:',
     '  urls: { secret: "fidelity-matrix-media-secret-0123456789" }',
     // The XMPP user's upload host is this test's loopback server.
@@ -126,7 +130,11 @@ const PRESENCE_TABLE = [
   '',
 ].join('\n');
 
-/** `prosody`: options of the throwaway Prosody (mod_muc_moderation for the moderation test). */
+/**
+ * Moderators on every network: carol's token, Bob's account, alice (the MUC's owner, on a Prosody
+ * with mod_muc_moderation), who has made the bridge's address the room's admin. `prosody`: more
+ * options of the throwaway Prosody.
+ */
 export async function startRig(options: { prosody?: ProsodyOptions } = {}): Promise<Rig> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async (): Promise<void> => {
@@ -140,7 +148,7 @@ export async function startRig(options: { prosody?: ProsodyOptions } = {}): Prom
     cleanups.push(() => new Promise<void>((r) => { upload.closeAllConnections(); upload.close(() => r()); }));
     const uploadHost = `http://127.0.0.1:${(upload.address() as AddressInfo).port}`;
 
-    const prosody = await startProsody(options.prosody);
+    const prosody = await startProsody({ mucModeration: true, ...options.prosody });
     cleanups.push(() => prosody.destroy());
     const roomJid = `lobby@${prosody.mucDomain}`;
     // alice is in the room before the bridge: the relay then finds an occupied room.
@@ -162,6 +170,9 @@ export async function startRig(options: { prosody?: ProsodyOptions } = {}): Prom
     const app = await startApp(await loadConfig(tree.configFile, { env: { XMPP_SECRET: prosody.componentSecret } }), { logger, httpPortOverride: 0 });
     cleanups.push(() => app.close());
     await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${roomJid}/Switchboard`, 'the relay joining the MUC', { timeoutMs: 15_000 });
+    // The room's admin: the relay may then remove an XMPP user's message for another network's moderator.
+    await alice.request(xml('iq', { type: 'set', to: roomJid }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+      xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
 
     const carol = await connectClient(wsUrlOf(app), CAROL);
     cleanups.push(() => carol.close());

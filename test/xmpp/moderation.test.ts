@@ -28,7 +28,7 @@ function moderate(room: string, stanzaId: string, reason?: string): Element {
 }
 
 test('a room moderator removes a WS user\'s and an MTProto user\'s message (XEP-0425 on Prosody): gone on WS and MTProto; an occupant\'s forged moderation and a participant\'s request change nothing', async (t) => {
-  const rig = await startRig({ prosody: { mucModeration: true } });
+  const rig = await startRig();
   t.after(() => rig.close());
   const { roomJid } = rig;
 
