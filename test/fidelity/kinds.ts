@@ -739,10 +739,10 @@ const moderation: Kind = {
           assert.equal(el.getChild('apply-to', NS.fasten)?.getChild('moderated', MODERATE_LEGACY)?.attrs['by'], `${rig.roomJid}/Switchboard`);
           return native('XEP-0425: the bridge\'s relay, the room\'s admin, asks the room to remove the XMPP user\'s message; the room announces it');
         }
-        // A puppet's message: that puppet retracts it.
-        const el = await xmppNext(rig.alice, m.xmpp, (s) => fromPuppet(s, rig.roomJid, ctx.puppetNick[next(source)]) && s.getChild('retract', NS.retract)?.attrs['id'] === original.xmppStanzaId, 'the puppet\'s retraction');
-        assert.ok(el);
-        return native('XEP-0424 `<retract id>` from the puppet that said it (more clients show a sender\'s retraction than a moderation)');
+        // A puppet's message: that puppet retracts it, and the relay removes it as the room's moderator.
+        await xmppNext(rig.alice, m.xmpp, (s) => fromPuppet(s, rig.roomJid, ctx.puppetNick[next(source)]) && s.getChild('retract', NS.retract)?.attrs['id'] === original.xmppStanzaId, 'the puppet\'s retraction');
+        await xmppNext(rig.alice, m.xmpp, (s) => s.name === 'message' && s.attrs['from'] === rig.roomJid && s.getChild('apply-to', NS.fasten)?.attrs['id'] === original.xmppStanzaId, 'the room\'s moderation');
+        return native('XEP-0424 `<retract id>` from the puppet that said it, then XEP-0425: the relay, the room\'s admin, has the room remove it (clients show one or the other)');
       },
       mtproto: async () => {
         const u = await mtprotoNext(rig.botUpdates, m.mtproto, (x) => x.className === 'UpdateDeleteMessages' && (x['messages'] as number[]).includes(need(original.mtproto, 'its id')), 'the deletion');

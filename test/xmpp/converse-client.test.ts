@@ -85,12 +85,12 @@ function until(page: Page, msgidPrefix: string, ok: (s: Shown) => boolean): Prom
   return poll(() => shown(page, msgidPrefix), ok);
 }
 
-test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a WS user through the bridge: styling, corrections, replies, reactions, retractions and a file show as Converse shows them; its own messages, corrections and retractions reach WS as edit and retract of the right message', { timeout: 90_000 }, async (t) => {
+test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a WS user through the bridge: styling, corrections, replies, reactions, retractions and a file show as Converse shows them; its own messages, corrections and retractions reach WS as edit and retract of the right message; a WS moderator\'s removal of its message shows as the room\'s moderation', { timeout: 90_000 }, async (t) => {
   const { server, origin } = await servePage();
   t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] } });
+  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] }, mucModeration: true });
   t.after(() => prosody.destroy());
-  const bridge = await startXmppBridge(prosody);
+  const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
   t.after(() => bridge.stop());
   const browser: Browser = await launchChromium();
   t.after(() => browser.close());
@@ -200,6 +200,29 @@ test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a 
     await page.locator('.modal.show .btn-primary').click();
     const aliceRetract = await nextEvent(carol, (e) => e.kind === 'retract');
     assert.equal(aliceRetract['target'], fromAlice.id, 'carol gets a retract of Alice\'s message');
+
+    // A WS moderator (dave) removes Alice's spam. The relay made the room (it joined first), so it
+    // is its owner: it asks the room (XEP-0425), and Converse shows the message removed by it.
+    await textarea.fill('spam from Converse');
+    await textarea.press('Enter');
+    const spam = await nextEvent(carol, (e) => e.kind === 'message' && e['text'] === 'spam from Converse');
+    const spamId = await poll(() => probe<string>(page, 'msgidOf', 'spam from Converse'), (id) => id !== '');
+    const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+    t.after(() => dave.close());
+    await dave.request({ type: 'join', room: 'lobby' });
+    const removal = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: spam.id, moderation: { reason: 'spam' } } });
+    assert.equal(removal['type'], 'ack', JSON.stringify(removal));
+    seen = await until(page, spamId, (s) => (s.retracted ?? '') !== '');
+    assert.match(seen.retracted ?? '', /^Switchboard has removed a message\b.*\bspam$/, `Alice sees her message removed by the room's moderator, with the reason: ${JSON.stringify(seen)}`);
+    assert.equal(seen.text, '', 'its text is gone');
+    // And carol's message, which Converse does not take back from her puppet's retraction (above):
+    // the relay's moderation of it follows the puppet's, and Converse shows that.
+    const carolSpam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
+    const carolSpamSaid = `sb-${String(carolSpam['id'])}-`;
+    await until(page, carolSpamSaid, (s) => s.text === 'cheap watches');
+    await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: carolSpam['id'], moderation: {} } });
+    seen = await until(page, carolSpamSaid, (s) => (s.retracted ?? '') !== '');
+    assert.match(seen.retracted ?? '', /^Switchboard has removed a message$/, `Alice sees carol's message removed by the room's moderator: ${JSON.stringify(seen)}`);
 
     // Nobody was thrown out on the way, and Converse showed no error.
     assert.deepEqual(await occupants(), ['Alice', 'Carol', 'Switchboard'], 'everyone is still in the room');

@@ -151,13 +151,15 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
   assert.equal(moderated?.attrs['by'], `${room}/Switchboard`);
   assert.equal(moderated?.getChildText('reason'), 'spam');
 
-  // carol's message: her own puppet retracts it (XEP-0424, shown by more clients than a moderation).
+  // carol's message: her own puppet retracts it (XEP-0424, what Conversations and Dino show), and
+  // the relay removes it as the room's moderator too (XEP-0425, what Converse.js shows).
   const carolSpam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
   const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
   since = alice.mark();
   await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: carolSpam['id'], moderation: {} } });
   const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
   assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+  await alice.waitFor(announcedFor(roomStanzaId(inRoom, room)), 'the room announcing the relay\'s moderation of carol\'s message', { since });
 
   // Nothing came back: after a fence, carol has dave's two removals and the first one's target is still in the room.
   await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
@@ -165,7 +167,7 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
   assert.deepEqual(carol.events.filter((e) => e.event.kind === 'retract').map((e) => [e.event['target'], (e.event.sender as { id: string }).id]),
     [[first.event, 'dave'], [second.event, 'dave'], [carolSpam['id'], 'dave']]);
   assert.equal(alice.stanzas.filter(announcedFor(first.stanzaId)).length, 0, 'the first message was not removed');
-  assert.deepEqual(await Promise.all(['moderated', 'retracted', 'not_done'].map((outcome) => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome }))), [1, 1, 1]);
+  assert.deepEqual(await Promise.all(['moderated', 'retracted', 'not_done'].map((outcome) => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome }))), [2, 1, 1]);
 });
 
 test('a WS moderator\'s removal of a message with files whose puppet has left the room: the relay removes its every piece (XEP-0425)', async (t) => {

@@ -25,7 +25,7 @@ export function xmppConnectorMetrics(registry: Registry) {
     delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room, refused: the room would not take us)', ['outcome']),
     direct: counter(registry, 'switchboard_xmpp_direct_total', 'Direct-chat stanzas (XMPP users <-> puppets), by direction (in, out) and outcome', ['direction', 'outcome']),
     occupantAvatars: counter(registry, 'switchboard_xmpp_occupant_avatars_total', 'vCard photos asked for behind an avatar hash an XMPP user advertised, by outcome (stored, no_photo, mismatch, not_image, failed; not asked: limited, the occupant changed avatars too fast; busy, a thousand requests waited already)', ['outcome']),
-    moderations: counter(registry, 'switchboard_xmpp_moderations_total', 'Removals by moderators of other networks carried out in linked rooms, by outcome (moderated: by the relay, XEP-0425; retracted: by the puppet that said it; not_done: the room refused or has no moderation)', ['outcome']),
+    moderations: counter(registry, 'switchboard_xmpp_moderations_total', 'Removals by moderators of other networks carried out in linked rooms, by outcome (retracted: by the puppet that said it, XEP-0424; moderated: by the relay, XEP-0425, also after a puppet\'s retraction; not_done: neither)', ['outcome']),
     retryLookups: counter(registry, 'switchboard_xmpp_retry_archive_lookups_total', 'Retried room deliveries looked up in the room archive by origin-id, by whether they were found (then not sent again)', ['found']),
   };
 }

@@ -8,8 +8,8 @@ import { IqErrorReply } from './component-link.ts';
  * token, another linked room's moderator) of a message an XMPP user said in a linked room. The
  * relay, as an occupant with the moderator role there, asks the room to retract it; the room
  * checks the role, retracts it for every occupant and announces it (the announcement names the
- * relay, so it is recognised as ours when it comes back). Puppets' own messages are retracted by
- * their puppet instead (outbound.ts): more clients show a sender's retraction than a moderation.
+ * relay, so it is recognised as ours when it comes back). A puppet's message is also retracted by
+ * its puppet first (outbound.ts): clients show either a sender's retraction or a moderation.
  */
 
 /** Which XEP-0425 a room speaks, from its disco#info features: 0.3 (`:1`) preferred, else 0.2 (`:0`). */

@@ -193,32 +193,40 @@ async function sendAndAwaitReflection(deps: OutboundDeps, el: Element, originId:
 }
 
 /**
- * A moderator's removal from another network (`moderation`: a WS moderator token, another linked
- * room's moderator). A puppet's message is retracted by that puppet (XEP-0424: shown by more
- * clients than a moderation), when it is still in the room; any other message (an XMPP user's,
- * or a puppet's that has left) is removed by the relay as the room's moderator (XEP-0425,
- * moderation.ts). What cannot be removed is logged, naming what the room needs.
+ * A moderator's removal from another network (`moderation`: a WS moderator token, an MTProto
+ * moderator account, another linked room's moderator). Clients show one of two things: a sender's
+ * retraction (XEP-0424: Conversations, Dino, Gajim, slixmpp's) or a room's moderation (XEP-0425:
+ * Converse.js, Gajim, Cheogram). So a puppet's message is retracted by that puppet while it is in
+ * the room, and then, as every message, removed by the relay as the room's moderator
+ * (moderation.ts), every piece of it. What could not be removed at all is logged, naming what the
+ * room needs; a moderation refused after the puppet's retraction only at debug.
  */
 async function removeAsModerator(event: EventOfKind<'retract'>, native: string, originOfTarget: string, deps: OutboundDeps,
   at: { target: Delivery['target']; room: string; retract(from: string): Promise<void> }): Promise<'sent' | 'skipped'> {
+  let retracted = false;
   if (deps.originIds.isOurs(originOfTarget)) {
     const author = await deps.bus.idMap.nativeOf(event.target, authorEndpoint(at.target));
     const authorJid = author !== undefined ? `${author}/${PUPPET_RESOURCE}` : undefined;
     if (authorJid !== undefined && deps.occupancies.nickOf(at.room, authorJid) !== undefined) {
       await at.retract(authorJid);
       deps.onModeration('retracted');
-      return 'sent';
+      retracted = true;
     }
   }
   const outcome = await moderateInRoom(deps, at.room, native, event.moderation?.reason);
-  deps.onModeration(outcome.done ? 'moderated' : 'not_done');
   if (outcome.done) {
+    deps.onModeration('moderated');
     // A puppet's message sent as several (its caption, its files: message-pieces.ts) goes whole.
     for (const { native: pieceId } of await linkedPieces(deps.bus.idMap, at.target, event.target)) {
       await moderateInRoom(deps, at.room, pieceId, event.moderation?.reason);
     }
     return 'sent';
   }
+  if (retracted) {
+    deps.logger.debug({ room: at.room, target: event.target, why: outcome.why }, 'a moderator\'s removal: the puppet retracted its message; the room\'s moderation was not done');
+    return 'sent';
+  }
+  deps.onModeration('not_done');
   deps.logger.warn({ room: at.room, target: event.target, why: outcome.why },
     'a moderator\'s removal could not be carried out in this room: the bridge\'s address must be its moderator (admin or owner), and the room must support XEP-0425 (Prosody: mod_muc_moderation)');
   return 'skipped';
