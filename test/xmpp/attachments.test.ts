@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
-import { PNG, startMediaRig } from './media-rig.ts';
+import { PNG, startMediaRig, storedFiles } from './media-rig.ts';
 import { AttachmentSchema } from '../../src/core/event.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 
@@ -43,18 +43,13 @@ test('an XEP-0066 OOB link from XMPP is fetched into the media store and arrives
 
 test('a message with text and several files goes to the room as its text, then one message per file whose body is its URL alone (what XMPP clients take for a file); a reaction or reply to any of them is to the message; an edit corrects the text; a retraction retracts every one of them', async (t) => {
   const TXT = Buffer.from('some notes\n');
-  const { originUrl, alice, room, bridge } = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.txt': { type: 'text/plain', body: TXT } });
+  const rig = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.txt': { type: 'text/plain', body: TXT } });
+  const { alice, room, bridge } = rig;
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
   // Two files in the media store, as alice's uploads become (the first test): carol sends them on.
-  const files = [];
-  for (const name of ['a.png', 'b.txt']) {
-    const url = `${originUrl}/${name}`;
-    await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url), xml('desc', {}, name))));
-    const [e] = await carol.collectEvents(1, 15_000);
-    files.push(AttachmentSchema.parse((e?.event['attachments'] as unknown[])[0]));
-  }
+  const files = await storedFiles(rig, carol, ['a.png', 'b.txt']);
 
   const since = alice.mark();
   const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'two files', attachments: files } });

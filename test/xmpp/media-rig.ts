@@ -8,6 +8,9 @@ import type { TestUser } from '../helpers/xmpp-client.ts';
 import { tempDir } from '../media/helpers.ts';
 import { startRouteServer } from '../media/http-harness.ts';
 import { startRoomRig, type XmppBridge } from './bridge-harness.ts';
+import { xml } from '@xmpp/client';
+import { AttachmentSchema, type Attachment } from '../../src/core/event.ts';
+import type { TestClient } from '../helpers/ws-client.ts';
 
 // A 1x1 PNG.
 export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -58,4 +61,19 @@ export async function startMediaRig(t: After, files: Readonly<Record<string, { r
 
   const { prosody, alice, room, bridge } = await startRoomRig(t, { ...more.bridge, media }, more.prosody);
   return { originUrl, media, mediaUrl: mediaServer.url, prosody, alice, room, bridge };
+}
+
+/**
+ * Files in the media store, as alice's uploads become: she links each (XEP-0066) from the origin
+ * host, the bridge fetches it, and `receiver` (a WS client in the room) gets it as an attachment.
+ */
+export async function storedFiles(rig: Pick<MediaRig, 'alice' | 'room' | 'originUrl'>, receiver: TestClient, names: readonly string[]): Promise<Attachment[]> {
+  const files: Attachment[] = [];
+  for (const name of names) {
+    const url = `${rig.originUrl}/${name}`;
+    await rig.alice.send(xml('message', { to: rig.room, type: 'groupchat' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url), xml('desc', {}, name))));
+    const [e] = await receiver.collectEvents(1, 15_000);
+    files.push(AttachmentSchema.parse((e?.event['attachments'] as unknown[])[0]));
+  }
+  return files;
 }

@@ -10,8 +10,7 @@ import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame } from '../helpers/ws-client.ts';
 import { PEER, startRig } from '../fidelity/rig.ts';
 import { startRoomRig } from './bridge-harness.ts';
-import { PNG, startMediaRig } from './media-rig.ts';
-import { AttachmentSchema } from '../../src/core/event.ts';
+import { PNG, startMediaRig, storedFiles } from './media-rig.ts';
 import { metricValue } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { NS, fromPuppet, isNewMessage, marks, messageOf, mtprotoNext, roomStanzaId, wsNext, xmppNext } from '../fidelity/observe.ts';
@@ -171,18 +170,13 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
 });
 
 test('a WS moderator\'s removal of a message with files whose puppet has left the room: the relay removes its every piece (XEP-0425)', async (t) => {
-  const { originUrl, alice, room, bridge, prosody } = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.png': { type: 'image/png', body: PNG } },
+  const rig = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.png': { type: 'image/png', body: PNG } },
     { bridge: { moderators: ['dave'] }, prosody: { mucModeration: true } });
+  const { alice, room, bridge, prosody } = rig;
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
-  const files = [];
-  for (const name of ['a.png', 'b.png']) {
-    const url = `${originUrl}/${name}`;
-    await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url), xml('desc', {}, name))));
-    const [e] = await carol.collectEvents(1, 15_000);
-    files.push(AttachmentSchema.parse((e?.event['attachments'] as unknown[])[0]));
-  }
+  const files = await storedFiles(rig, carol, ['a.png', 'b.png']);
   let since = alice.mark();
   const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'two files', attachments: files } });
   const fromCarol = (el: Element): boolean => el.name === 'message' && el.attrs['from'] === `${room}/Carol`;
