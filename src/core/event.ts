@@ -113,10 +113,11 @@ export const EditEventSchema = z.object({
 }).strict().refine((e) => spansFit(e.text, e.spans), SPANS_MSG);
 
 /**
- * A room moderator's removal of someone's message (XEP-0425 in an XMPP room): set only by a
- * connector that heard it from the room itself, which checked the moderator's role. Receivers
- * apply such a retraction whoever sent the message; any other retraction only from its author.
- * The event's sender is the moderator (or the room, when it did not say who).
+ * A moderator's removal of someone's message, set only by a connector that checked the right: an
+ * XMPP room's announcement (XEP-0425: the room checked the moderator's role), a WS token or an
+ * MTProto account the operator made a moderator. Receivers apply such a retraction whoever sent
+ * the message; any other retraction only from its author. The event's sender is the moderator
+ * (or the XMPP room, when it did not say who).
  */
 export const ModerationSchema = z.object({
   reason: z.string().max(LIMITS.statusChars).optional(),

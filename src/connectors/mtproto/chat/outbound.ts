@@ -337,14 +337,14 @@ export class Outbound {
 
   /**
    * A retraction deletes every message its target became here: all parts, all files of an album.
-   * A room moderator's (`moderation`: only a room that checked the role says so) deletes anyone's,
-   * for everyone, as a group admin's deletion does; any other only its author's.
+   * A moderator's (`moderation`: set only where the right was checked, core/event.ts) deletes
+   * anyone's, for everyone, as a group admin's deletion does; any other only its author's.
    */
   async #retract(to: Target, event: EventOfKind<'retract'>, resolved: string | undefined, hints: DeliveryHints | undefined, after: After[]): Promise<void> {
     const id = await this.#targetIdOf(to, event, event.target, resolved);
     if (id === undefined) return;
     if (event.moderation !== undefined) {
-      this.d.logger.info({ chat: to.chat.address, event: event.id, id, by: `${event.sender.network}:${event.sender.id}`, reason: event.moderation.reason }, 'mtproto: a message removed by a room moderator');
+      this.d.logger.info({ chat: to.chat.address, event: event.id, id, by: `${event.sender.network}:${event.sender.id}`, reason: event.moderation.reason }, 'mtproto: a message removed by a moderator');
     } else if (!await this.#byAuthor(to, event, id, hints)) return;
     const first = await this.d.box.record(id);
     const found = first === undefined ? [] : await messagesOfEvent(this.d.box, to.chat.address, first.ev, true);
