@@ -20,7 +20,7 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 # xep_0184 as it comes: it acknowledges every message that asks for a receipt (auto_ack), as clients built on it do.
 PLUGINS = ['xep_0030', 'xep_0045', 'xep_0054', 'xep_0066', 'xep_0085', 'xep_0153', 'xep_0184', 'xep_0199', 'xep_0308',
-           'xep_0333', 'xep_0334', 'xep_0359', 'xep_0422', 'xep_0424', 'xep_0428', 'xep_0444', 'xep_0461']
+           'xep_0333', 'xep_0334', 'xep_0359', 'xep_0422', 'xep_0424', 'xep_0425', 'xep_0428', 'xep_0444', 'xep_0461']
 
 
 def say(step, **fields):
@@ -60,6 +60,9 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler('reactions', lambda m: self.report(m, 'reactions', id=m['reactions']['id'], emojis=sorted(m['reactions']['values'])))
         self.add_event_handler('message_reply', lambda m: self.report(m, 'reply', id=m['reply']['id'], to=str(m['reply']['to']), body=m['body']))
         self.add_event_handler('message_retract', lambda m: self.report(m, 'retract', id=m['apply_to']['id']))
+        # XEP-0425 (0.2, slixmpp 1.8's): a room's announcement that a moderator removed a message.
+        self.add_event_handler('moderated_message', lambda m: self.report(m, 'moderated', id=m['apply_to']['id'],
+                               by=str(m['apply_to']['moderated']['by']), reason=m['apply_to']['moderated']['reason']))
         self.add_event_handler('chatstate', lambda m: self.report(m, 'chatstate', state=m['chat_state']))
         self.add_event_handler('marker_displayed', lambda m: self.report(m, 'marker', id=m['displayed']['id']))
         # Direct chats only (rooms use no receipts): XEP-0184 receipts, and every message with a body.
@@ -200,6 +203,17 @@ class Client(slixmpp.ClientXMPP):
         if do == 'retract':
             # The plugin's own stanza (XEP-0424 0.3: an XEP-0422 fastening, by origin-id), sent as it builds it.
             self['xep_0424'].send_retraction(self.room, c['id'], mtype='groupchat')
+            return {}
+        if do == 'moderate':
+            # The plugin's own request (XEP-0425 0.2), to the room, which checks our role.
+            try:
+                await self['xep_0425'].moderate(self.room, c['id'], c.get('reason', ''), timeout=10)
+                return {}
+            except IqError as e:
+                return {'error': e.iq['error']['condition']}
+        if do == 'affiliate':
+            # XEP-0045 §10.6 (the owner grants an affiliation), the plugin's own request.
+            await self['xep_0045'].set_affiliation(self.room, c['affiliation'], jid=slixmpp.JID(c['jid']), timeout=10)
             return {}
         if do == 'chatstate':
             msg = self.make_message(mto=self.room, mtype='groupchat')

@@ -146,3 +146,38 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
 
   assert.equal(await slix.quit(), 0);
 });
+
+test('slixmpp as the room\'s owner moderates a WS user\'s message with its XEP-0425 plugin (a retract with moderation on WS); a WS moderator\'s removal of slixmpp\'s message reaches it as the room\'s moderation', { timeout: 90_000 }, async (t) => {
+  const python = slixmppPython();
+  assert.ok(python);
+  const prosody = await startProsody({ users: { sally: 'sally-pw' }, mucModeration: true });
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
+  t.after(() => slix.stop());
+  await slix.step('joined', undefined, 30_000);
+  const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
+  t.after(() => bridge.stop());
+  await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const dave: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+
+  // slixmpp -> WS: Sally, who made the room, removes carol's spam.
+  const spam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
+  const inRoom = await slix.step('message', (s) => s['nick'] === 'Carol' && s['body'] === 'cheap watches');
+  assert.equal((await slix.run({ do: 'moderate', id: inRoom['stanza_id'], reason: 'spam' }))['error'], undefined, 'the room took it');
+  const removed = await wsEvent(dave, 'retract');
+  assert.deepEqual([removed['target'], removed['moderation'], (removed['sender'] as { name: string }).name], [spam['id'], { reason: 'spam' }, 'Sally']);
+
+  // WS -> slixmpp: dave (a moderator token) removes Sally's message; she has made the bridge's address an admin.
+  await slix.run({ do: 'affiliate', affiliation: 'admin', jid: prosody.componentDomain });
+  const said = await slix.run({ do: 'send', body: 'sally says' });
+  const hers = await wsEvent(dave, 'message', (e) => e['text'] === 'sally says');
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: hers.id, moderation: { reason: 'off topic' } } });
+  const seen = await slix.step('moderated', (s) => s['id'] === said['stanza_id']);
+  assert.deepEqual([seen['by'], seen['reason']], [`${room}/Switchboard`, 'off topic'], 'slixmpp\'s plugin reads who and why');
+});
