@@ -61,10 +61,12 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   for (const warning of loaded.warnings) io.out(`  WARNING: ${formatIssue(warning)}`);
   io.out(`  bus:        ${config.bus.driver}${config.bus.driver === 'memory' ? ' (NOT durable: for trying out and tests)' : ` (${config.bus.redis.prefix}: prefix)`}`);
   io.out(`  http:       ${config.http.host}:${config.http.port}${config.http.metrics ? ' (with /metrics)' : ''}`);
-  io.out(`  websocket:  ${config.websocket.enabled ? `${config.websocket.path}, ${config.websocket.tokens.length} token(s)` : 'disabled'}`);
+  // Who may remove anyone's message: named, as they hold that power on every network of their rooms.
+  const moderators = (names: string[]): string => (names.length > 0 ? `; moderators: ${names.join(', ')}` : '');
+  io.out(`  websocket:  ${config.websocket.enabled ? `${config.websocket.path}, ${config.websocket.tokens.length} token(s)${moderators(config.websocket.tokens.filter((t) => t.moderator).map((t) => t.name))}` : 'disabled'}`);
   // The component's domain and the server's component port; never the secret.
   io.out(`  xmpp:       ${config.xmpp.enabled ? `component ${config.xmpp.domain} on ${config.xmpp.host}:${config.xmpp.port}` : 'disabled'}`);
-  io.out(`  mtproto:    ${config.mtproto.enabled ? `${config.mtproto.host}:${config.mtproto.port}, key ${config.mtproto.rsaKeyFile}` : 'disabled'}`);
+  io.out(`  mtproto:    ${config.mtproto.enabled ? `${config.mtproto.host}:${config.mtproto.port}, key ${config.mtproto.rsaKeyFile}, ${config.mtproto.accounts.length} account(s)${moderators(config.mtproto.accounts.filter((a) => a.moderator === true).map((a) => String(a.id)))}` : 'disabled'}`);
   if (config.mtproto.enabled) {
     // Verified by the connector's check above; here only how stored auth keys will be kept.
     const { readKeyRing } = await import('../connectors/mtproto/store/kek-config.ts');

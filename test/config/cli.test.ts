@@ -143,6 +143,25 @@ describe('switchboard check: keys and demo tokens; keygen; usage', () => {
       const fingerprint = made.stdout.match(/fingerprint \(hex\): +([0-9a-f]{16})$/m)?.[1];
       assert.equal(fingerprint, loadServerRsaKey(readFileSync(keyFile, 'utf8')).fingerprintHex);
       assert.equal((await runInProcess(['check', '--config', tree.configFile])).code, 0);
+      // Who may remove anyone's message is named in the summary.
+      tree.write('config.yaml', [
+        'http: { port: 0 }',
+        'websocket:',
+        '  tokens:',
+        `    - { name: spamguard, hash: "${hashToken('sb_x')}", scope: bot, moderator: true }`,
+        `    - { name: alice, hash: "${hashToken('sb_y')}" }`,
+        'mtproto:',
+        '  enabled: true',
+        '  rsaKeyFile: ./keys/rsa.pem',
+        '  accounts:',
+        '    - { id: 5002, bot: true, firstName: Guard, tokenHash: "sha256:' + '0'.repeat(64) + '", moderator: true }',
+        '    - { id: 777000123, phone: "+1 555 0100", firstName: Bob }',
+        '',
+      ].join('\n'));
+      const named = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(named.code, 0, named.stderr);
+      assert.match(named.stdout, /websocket: +\/ws, 2 token\(s\); moderators: spamguard$/m);
+      assert.match(named.stdout, /mtproto: +.*, 2 account\(s\); moderators: 5002$/m);
 
       const again = await runInProcess(['keygen', '--out', keyFile]);
       assert.equal(again.code, 3, 'an existing key is never replaced without --force');
