@@ -38,6 +38,9 @@ test('a moderator account deletes a WS user\'s and a bot\'s message for everyone
     const privateWord = messageOf(await personSees.next((u) => u.className === 'UpdateNewMessage' && messageOf(u).message === 'a private word'));
     assert.equal(await rpcError(person.deleteMessages(await person.getEntity(bigInt(String(BOT_ID))), [privateWord.id], { revoke: true })), 'MESSAGE_DELETE_FORBIDDEN');
 
+    // A moderator's "delete for me" (no revoke) of another's message is no removal: refused too.
+    assert.equal(await rpcError(person.deleteMessages(PEER, [spam.id], { revoke: false })), 'MESSAGE_DELETE_FORBIDDEN');
+
     // The person deletes alice's and the bot's: gone for the bot too, and a moderator's removal on WS.
     await person.deleteMessages(PEER, [spam.id, fromBot.id], { revoke: true });
     const removed = [await wsEvent(ws, 'retract'), await wsEvent(ws, 'retract')];

@@ -276,8 +276,10 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
       const chat = record === undefined ? undefined : visible.get(record.chat);
       if (record === undefined || chat === undefined || record.deleted === true) continue; // nothing to delete: not counted
       const someoneElses = record.from !== String(account.id);
-      // A group's admin deletes anyone's message there (not a service message); nobody another's in a private chat.
-      if (someoneElses && (account.moderator !== true || chat.direct !== undefined || record.service !== undefined)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
+      // A group's admin deletes anyone's message there, for everyone (`revoke`: a "delete for me"
+      // of another's message is no removal, and there is no hiding one message for one account);
+      // never a service message, nor another's in a private chat.
+      if (someoneElses && (account.moderator !== true || call['revoke'] !== true || chat.direct !== undefined || record.service !== undefined)) throw badRequest('MESSAGE_DELETE_FORBIDDEN');
       if (events.has(record.ev)) continue; // another message of the same one: retracted once
       events.add(record.ev);
       targets.push({ record, chat, moderated: someoneElses });
