@@ -81,6 +81,7 @@ test('a room moderator removes a WS user\'s and an MTProto user\'s message (XEP-
   await wsNext(rig.dave, m.ws, (e) => e.kind === 'message' && e['text'] === 'fence', 'the fence after the forgery');
   const since = rig.dave.events.slice(m.ws).map((f) => f.event);
   assert.deepEqual(since.filter((e) => e.kind === 'retract'), [], 'nothing retracted');
+  assert.equal(await metricValue(rig.app.registry, 'switchboard_xmpp_inbound_total', { outcome: 'forged_moderation' }), 1, 'the forgery counted');
   assert.ok(aliceMessage.id);
 });
 
@@ -204,4 +205,31 @@ test('a WS moderator\'s removal of a message with files whose puppet has left th
   }
   assert.deepEqual([...removed].sort(), [...stanzaIds].sort(), 'the text and both files');
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'moderated' }), 1, 'one removal (of one message)');
+});
+
+test('in a room without message moderation (no mod_muc_moderation), a WS moderator\'s removal is carried out where it can be: a puppet\'s message by its retraction; an XMPP user\'s is not removed, counted', async (t) => {
+  const { alice, room, bridge } = await startRoomRig(t, { moderators: ['dave'] });
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  await dave.request({ type: 'join', room: 'lobby' });
+  const moderations = (outcome: string): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome });
+
+  await alice.send(xml('message', { to: room, type: 'groupchat', id: 'u1' }, xml('body', {}, 'alice\'s')));
+  const hers = (await dave.next((f) => f.type === 'event' && (f as EventFrame).event['text'] === 'alice\'s', 10_000) as EventFrame).event;
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: hers.id, moderation: {} } });
+  await waitFor(async () => await moderations('not_done') === 1, { what: 'the removal counted as not done' });
+
+  let since = alice.mark();
+  const spam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
+  const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
+  since = alice.mark();
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: spam['id'], moderation: {} } });
+  const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
+  assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+  await waitFor(async () => await moderations('retracted') === 1, { what: 'the puppet\'s retraction counted' });
+  assert.deepEqual([await moderations('moderated'), await moderations('not_done')], [0, 1], 'no moderation, and the puppet\'s message counts as done');
+  assert.equal(alice.stanzas.filter((el) => el.name === 'message' && el.attrs['from'] === room && el.getChild('apply-to', NS.fasten) !== undefined).length, 0);
 });

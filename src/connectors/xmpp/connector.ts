@@ -900,17 +900,6 @@ export class XmppConnector implements Connector {
     // The room itself speaks for subjects and status codes (not bridged) and for a moderator's
     // removal of a message (XEP-0425), which only it may announce.
     if (!nick && msg.moderated === undefined) return;
-    if (nick && msg.moderated !== undefined) {
-      live.metrics.inbound.inc({ outcome: 'forged_moderation' });
-      live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
-      return;
-    }
-    // The relay's own moderation (for a moderator of another network), announced back: not news.
-    const moderatorNick = !nick ? parseJid(msg.moderated?.by)?.resource : undefined;
-    if (moderatorNick && holding.occupancies.isOurs(room, moderatorNick)) {
-      live.metrics.inbound.inc({ outcome: 'echo' });
-      return;
-    }
     if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {
       // Our own message, reflected (or archived): its delivery is done, and it is not news.
       if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
@@ -921,6 +910,18 @@ export class XmppConnector implements Connector {
       // Every occupant of ours gets a copy: only the relay's is read.
       if (msg.to !== this.relayJid) return;
       if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
+    }
+    // (Checked on the relay's copy only: every occupant of ours gets one.)
+    if (nick && msg.moderated !== undefined) {
+      live.metrics.inbound.inc({ outcome: 'forged_moderation' });
+      live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
+      return;
+    }
+    // The relay's own moderation (for a moderator of another network), announced back: not news.
+    const moderatorNick = !nick ? parseJid(msg.moderated?.by)?.resource : undefined;
+    if (moderatorNick && holding.occupancies.isOurs(room, moderatorNick)) {
+      live.metrics.inbound.inc({ outcome: 'echo' });
+      return;
     }
     const linked = live.rooms.get(room);
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
