@@ -40,20 +40,25 @@ export interface ModerationDeps {
 export type ModerationOutcome = { done: true } | { done: false; why: string };
 
 /**
- * Asks the room to retract a message (by its stanza-id). The room's features are asked each
- * time: moderations are rare, and a room's modules can change under a running bridge.
- * A timeout or a lost stream throws (the delivery is retried); a refusal is an outcome.
+ * Asks the room to retract a message: its stanza-ids, the message's own first, then its further
+ * pieces (a puppet's message sent as several). The room's features are asked once per removal
+ * (removals are rare, and a room's modules can change under a running bridge). The outcome is the
+ * first id's; the pieces follow only when it was done. A timeout or a lost stream throws (the
+ * delivery is retried); a refusal is an outcome.
  */
-export async function moderateInRoom(deps: ModerationDeps, room: string, stanzaId: string, reason: string | undefined): Promise<ModerationOutcome> {
+export async function moderateInRoom(deps: ModerationDeps, room: string, stanzaIds: readonly string[], reason: string | undefined): Promise<ModerationOutcome> {
   const info = await deps.request(xml('iq', { type: 'get', from: deps.relayJid, to: room }, xml('query', { xmlns: NS.discoInfo })));
   const features = info.getChild('query', NS.discoInfo)?.getChildren('feature').map((f) => f.attrs['var'] ?? '') ?? [];
   const form = moderationFormOf(features);
   if (form === undefined) return { done: false, why: 'the room has no message moderation (XEP-0425)' };
-  try {
-    await deps.request(buildModerationRequest(form, deps.relayJid, room, stanzaId, reason));
-    return { done: true };
-  } catch (err) {
-    if (err instanceof IqErrorReply) return { done: false, why: `the room answered ${err.condition}` };
-    throw err;
+  for (const [i, stanzaId] of stanzaIds.entries()) {
+    try {
+      await deps.request(buildModerationRequest(form, deps.relayJid, room, stanzaId, reason));
+    } catch (err) {
+      if (!(err instanceof IqErrorReply)) throw err;
+      if (i === 0) return { done: false, why: `the room answered ${err.condition}` };
+      // A piece the room no longer has (its archive pruned): the message itself is gone.
+    }
   }
+  return { done: true };
 }

@@ -213,13 +213,11 @@ async function removeAsModerator(event: EventOfKind<'retract'>, native: string, 
       retracted = true;
     }
   }
-  const outcome = await moderateInRoom(deps, at.room, native, event.moderation?.reason);
+  // A puppet's message sent as several (its caption, its files: message-pieces.ts) goes whole.
+  const pieces = (await linkedPieces(deps.bus.idMap, at.target, event.target)).map((p) => p.native);
+  const outcome = await moderateInRoom(deps, at.room, [native, ...pieces], event.moderation?.reason);
   if (outcome.done) {
     deps.onModeration('moderated');
-    // A puppet's message sent as several (its caption, its files: message-pieces.ts) goes whole.
-    for (const { native: pieceId } of await linkedPieces(deps.bus.idMap, at.target, event.target)) {
-      await moderateInRoom(deps, at.room, pieceId, event.moderation?.reason);
-    }
     return 'sent';
   }
   if (retracted) {
