@@ -42,6 +42,14 @@ def reply_to(msg, reply_id, author, quote):
         msg['feature_fallback']['fallback_body']['end'] = str(len(quote))
 
 
+async def answered(request):
+    """An iq request's answer and no error, or no answer and the error condition the server gave."""
+    try:
+        return await request, None
+    except IqError as e:
+        return None, {'error': e.iq['error']['condition']}
+
+
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, room, nick):
         super().__init__(jid, password)
@@ -206,11 +214,8 @@ class Client(slixmpp.ClientXMPP):
             return {}
         if do == 'moderate':
             # The plugin's own request (XEP-0425 0.2), to the room, which checks our role.
-            try:
-                await self['xep_0425'].moderate(self.room, c['id'], c.get('reason', ''), timeout=10)
-                return {}
-            except IqError as e:
-                return {'error': e.iq['error']['condition']}
+            _, error = await answered(self['xep_0425'].moderate(self.room, c['id'], c.get('reason', ''), timeout=10))
+            return error or {}
         if do == 'affiliate':
             # XEP-0045 §10.6 (the owner grants an affiliation), the plugin's own request.
             await self['xep_0045'].set_affiliation(self.room, c['affiliation'], jid=slixmpp.JID(c['jid']), timeout=10)
@@ -227,18 +232,16 @@ class Client(slixmpp.ClientXMPP):
             msg.send()
             return {}
         if do == 'disco':
-            try:
-                info = await self['xep_0030'].get_info(jid=c['jid'], timeout=10)
-            except IqError as e:
-                return {'error': e.iq['error']['condition']}
+            info, error = await answered(self['xep_0030'].get_info(jid=c['jid'], timeout=10))
+            if error:
+                return error
             q = info['disco_info']
             # slixmpp's identity tuples: (category, type, lang, name).
             return {'identities': sorted([[i[0], i[1], i[3]] for i in q['identities']]), 'features': sorted(q['features'])}
         if do == 'vcard':
-            try:
-                iq = await self['xep_0054'].get_vcard(jid=c['jid'], timeout=10)
-            except IqError as e:
-                return {'error': e.iq['error']['condition']}
+            iq, error = await answered(self['xep_0054'].get_vcard(jid=c['jid'], timeout=10))
+            if error:
+                return error
             v = iq['vcard_temp']
             return {'nicknames': [str(n) for n in v['NICKNAME']], 'fn': v['FN'] or None}
         if do == 'namespaces':
@@ -250,11 +253,8 @@ class Client(slixmpp.ClientXMPP):
                 'xep_0444': self['xep_0444'].namespace, 'xep_0461': self['xep_0461'].namespace,
                 'xep_0085': chatstates, 'xep_0333': self['xep_0333'].stanza.NS, 'xep_0066': oob}}
         if do == 'ping':
-            try:
-                await self['xep_0199'].ping(jid=c['jid'], timeout=10)
-                return {'pong': True}
-            except IqError as e:
-                return {'error': e.iq['error']['condition']}
+            _, error = await answered(self['xep_0199'].ping(jid=c['jid'], timeout=10))
+            return error or {'pong': True}
         raise ValueError('unknown command ' + do)
 
 
