@@ -58,4 +58,10 @@ export interface Capabilities {
    * no direct chat to it (a sender learns that the person cannot be reached).
    */
   readonly directChats?: boolean;
+  /**
+   * Whether it shows a room's topic (an XMPP room's subject, a group's description) and takes a
+   * `topic` event as a change of it. Absent: false, and the mapper sends a short notice message
+   * instead (`✎ set the topic: …`).
+   */
+  readonly topics?: boolean;
 }

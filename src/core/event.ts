@@ -17,6 +17,7 @@ export const LIMITS = {
   nameChars: 256,
   urlChars: 2_048,
   statusChars: 1_024,
+  topicChars: 1_024,
   roomChars: 256,
 } as const;
 
@@ -167,15 +168,27 @@ export const MembershipEventSchema = z.object({
   action: z.enum(['join', 'leave']),
 }).strict();
 
+/**
+ * A room's topic set (an XMPP room's subject, an MTProto group's description, a WS room's topic):
+ * the whole new topic, '' when it was cleared. Its sender is who set it (or the XMPP room, when
+ * the subject changed while the bridge was away and nobody is named). A room's topic, never a
+ * direct chat's.
+ */
+export const TopicEventSchema = z.object({
+  ...base,
+  kind: z.literal('topic'),
+  text: z.string().max(LIMITS.topicChars),
+}).strict();
+
 export const CanonicalEventSchema = z.discriminatedUnion('kind', [
   MessageEventSchema, EditEventSchema, RetractEventSchema, ReactionEventSchema,
-  PresenceEventSchema, TypingEventSchema, ReceiptEventSchema, MembershipEventSchema,
+  PresenceEventSchema, TypingEventSchema, ReceiptEventSchema, MembershipEventSchema, TopicEventSchema,
 ]);
 
 export type CanonicalEvent = z.infer<typeof CanonicalEventSchema>;
 export type EventKind = CanonicalEvent['kind'];
 export type EventOfKind<K extends EventKind> = Extract<CanonicalEvent, { kind: K }>;
-export const EVENT_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'presence', 'typing', 'receipt', 'membership'];
+export const EVENT_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'presence', 'typing', 'receipt', 'membership', 'topic'];
 
 export type ValidationResult =
   | { ok: true; event: CanonicalEvent }

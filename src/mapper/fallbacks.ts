@@ -31,6 +31,11 @@ export function moderatedNotice(reason: string | undefined): string {
   return reason !== undefined ? `✗ removed a message as a moderator: ${reason}` : '✗ removed a message as a moderator';
 }
 
+/** A room's topic set, where the target shows no topic: who set it shows as the sender. */
+export function topicNotice(topic: string): string {
+  return topic === '' ? '✎ cleared the topic' : `✎ set the topic: ${topic}`;
+}
+
 /** `reacted 👍 to "did you see…"` where the target has no reactions. */
 export function reactionText(reactions: readonly string[], preview: string | undefined): string {
   const what = reactions.join(' ');

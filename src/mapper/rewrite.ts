@@ -11,6 +11,7 @@ import type { DeliveryHints, TargetIdentity } from './types.ts';
 import { rewriteMessage } from './rewrite-message.ts';
 import { rewriteEdit, rewriteReaction, rewriteReceipt, rewriteRetract } from './rewrite-references.ts';
 import { rewriteMembership, rewritePresence, rewriteTyping } from './rewrite-state.ts';
+import { rewriteTopic } from './rewrite-topic.ts';
 
 /** Everything a rewrite reads about one target connector, for one batch. */
 export interface RewriteContext {
@@ -56,6 +57,7 @@ export function rewriteEvent(event: CanonicalEvent, target: Endpoint, ctx: Rewri
     case 'presence': return rewritePresence(event, target, identity, ctx);
     case 'typing': return rewriteTyping(event, identity, ctx);
     case 'membership': return rewriteMembership(event, identity, ctx);
+    case 'topic': return rewriteTopic(event, identity, ctx);
   }
 }
 

@@ -89,6 +89,8 @@ export class Router implements RoutingView {
    * target, so their other sessions see what they sent (the connector skips the sending session).
    */
   private routeDirect(event: CanonicalEvent): readonly Endpoint[] {
+    // A direct chat has no topic (connectors refuse one at their door; this holds for any other).
+    if (event.kind === 'topic') return [];
     const parties = parseDirectRoom(event.room);
     if (!parties) return [];
     const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };

@@ -23,6 +23,7 @@ const goodOfEachKind: Record<string, Record<string, unknown>> = {
   typing: { kind: 'typing', state: 'active' },
   receipt: { kind: 'receipt', target, receipt: 'displayed' },
   membership: { kind: 'membership', action: 'join' },
+  topic: { kind: 'topic', text: 'Release day: ship 2.0 🚀' },
 };
 
 test('one valid event of every kind passes and keeps its fields', () => {
@@ -51,6 +52,8 @@ test('bad events are rejected with the field named', () => {
     [baseEvent({ kind: 'edit', target: 'not-an-id', text: 'x' }), /target/],
     [baseEvent({ kind: 'reaction', target, reactions: Array(LIMITS.reactions + 1).fill('x') }), /reactions/],
     [baseEvent({ kind: 'presence', state: 'sleeping' }), /state/],
+    [baseEvent({ kind: 'topic', text: 'x'.repeat(LIMITS.topicChars + 1) }), /^text: /],
+    [baseEvent({ kind: 'topic' }), /^text: /],
     [{ ...baseEvent({ kind: 'typing', state: 'active' }), v: 2 }, /^v: /],
     [{ ...baseEvent({ kind: 'typing', state: 'active' }), extra: true }, /extra|Unrecognized/i],
     [{ ...baseEvent({ kind: 'typing', state: 'active' }), sender: { network: 'ws' } }, /sender/],

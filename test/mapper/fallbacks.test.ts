@@ -21,6 +21,7 @@ test('a target with everything gets every kind as it is, with an identity hint a
     event('message', { text: 'a reply', replyTo: original.id, thread: original.id }, XMPP, 'dave@example.org'),
     event('receipt', { target: original.id, receipt: 'displayed' }, XMPP, 'dave@example.org'),
     event('retract', { target: original.id }, XMPP, 'carol@example.org'),
+    event('topic', { text: 'release day' }, XMPP, 'carol@example.org'),
   ];
   const out = await rig.batch(...kinds.map((e) => delivery(e, WS)));
   assert.deepEqual(out.map((d) => d.event), kinds, 'the very same events, in order');
@@ -126,6 +127,20 @@ test('a retraction where the target cannot retract becomes a notice that does no
   const removed = await rig.batch(delivery(spam, XMPP), delivery(event('retract', { target: spam.id, moderation: { reason: 'spam' } }, WS, 'demo-carol'), XMPP));
   assert.equal(textOf(removed[1]!), '✗ removed a message as a moderator: spam');
   assert.ok(!JSON.stringify(removed[1]!.event).includes('watches'));
+});
+
+test('a topic where the target shows none becomes a notice from who set it; a cleared one says so', async () => {
+  const rig = new Rig('xmpp', BARE);
+  const [set] = await rig.batch(delivery(event('topic', { text: 'release day: ship 2.0' }, WS, 'demo-carol', 'Carol'), XMPP));
+  assert.equal(textOf(set!), '✎ set the topic: release day: ship 2.0');
+  assert.equal(hintsOf(set!)?.identity.displayName, 'Carol (websocket)');
+  assert.ok(validateEvent(set!.event).ok);
+  const [cleared] = await rig.batch(delivery(event('topic', { text: '' }, WS, 'demo-carol'), XMPP));
+  assert.equal(textOf(cleared!), '✎ cleared the topic');
+  assert.equal(await rig.degraded('topic', 'notice'), 2);
+  // A long topic is split at the target's length like any text (BARE: 100).
+  const long = await rig.batch(delivery(event('topic', { text: 'x'.repeat(150) }, WS, 'demo-carol'), XMPP));
+  assert.equal(long.length, 2);
 });
 
 test('typing and receipts a target cannot show, and presence where it has none, are dropped and counted', async () => {

@@ -22,7 +22,7 @@ export const MT: Endpoint = { connector: 'mtproto', address: '100' };
 export const FULL: Capabilities = {
   edits: true, retractions: true, reactions: 'any', replies: true, threads: true, presence: PRESENCE_STATES, typing: true,
   receipts: ['delivered', 'displayed'], attachments: { delivery: 'reference', maxBytes: Number.MAX_SAFE_INTEGER },
-  formatting: SPAN_TYPES, maxTextLength: LIMITS.textChars,
+  formatting: SPAN_TYPES, maxTextLength: LIMITS.textChars, topics: true,
 };
 
 /** A network that can express almost nothing: every fallback shows. */

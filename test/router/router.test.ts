@@ -95,6 +95,13 @@ test('only networks that deliver are targets of a direct chat', () => {
   assert.deepEqual(new Router([]).route(directEvent(toMtproto, 'websocket', 'carol')), [{ connector: 'mtproto', address: '777' }]);
 });
 
+test('a topic in a direct chat goes nowhere: a direct chat has none', () => {
+  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'] });
+  const topic = { ...directEvent(carolAlice, 'websocket', 'carol'), kind: 'topic', text: 'ours' } as unknown as CanonicalEvent;
+  assert.deepEqual(router.route(topic), []);
+  assert.notDeepEqual(router.route(directEvent(carolAlice, 'websocket', 'carol')), [], 'a message in the same chat is routed');
+});
+
 test('an event claiming a direct room it is not a party of is routed nowhere (spoofing)', () => {
   const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp', 'mtproto'] });
   // dave writing into carol's conversation with alice.

@@ -39,6 +39,7 @@ export const WEBSOCKET_CAPABILITIES: Capabilities = {
   formatting: SPAN_TYPES,
   maxTextLength: LIMITS.textChars,
   directChats: true,
+  topics: true,
 };
 
 /** Everything start() builds from the context; absent before start. */

@@ -8,8 +8,11 @@ import type { WsMetrics } from './metrics.ts';
 
 export const CONNECTOR = 'websocket';
 
-/** Kinds a WS client may send. membership is the bridge's own doing (join/leave), not a client's claim. */
-export const SENDABLE_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'typing', 'presence', 'receipt'];
+/**
+ * Kinds a WS client may send. membership is the bridge's own doing (join/leave), not a client's
+ * claim; topic only a moderator token's (below).
+ */
+export const SENDABLE_KINDS: readonly EventKind[] = ['message', 'edit', 'retract', 'reaction', 'typing', 'presence', 'receipt', 'topic'];
 
 /** Fields of the canonical event the server fills in: a client may not choose its id, time, room or identity. */
 const SERVER_FIELDS = ['v', 'id', 'ts', 'room', 'sender', 'origin'] as const;
@@ -36,6 +39,11 @@ export function buildEvent(input: Readonly<Record<string, unknown>>, session: Se
   const kind = input['kind'];
   if (typeof kind !== 'string' || !(SENDABLE_KINDS as readonly string[]).includes(kind)) {
     return { ok: false, message: `event.kind: must be one of ${SENDABLE_KINDS.join(', ')}` };
+  }
+  // A room's topic shows on every linked network, where only its moderators may set one (an XMPP
+  // room's default, an MTProto group's admins): the same holds here.
+  if (kind === 'topic' && options.mayModerate !== true) {
+    return { ok: false, message: 'event.kind: topic: only a moderator token (websocket.tokens[].moderator), in a bridged room, may set the topic' };
   }
   const candidate = {
     ...input,

@@ -175,6 +175,7 @@ export async function deliverToUser(delivery: Delivery, deps: DirectOutboundDeps
       return 'sent';
     }
     case 'membership':
+    case 'topic': // the router sends no topic to a direct chat
       return 'skipped';
   }
 }

@@ -375,5 +375,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       else await joined();
       return 'sent';
     }
+    case 'topic':
+      return 'skipped'; // not yet carried into rooms
   }
 }
