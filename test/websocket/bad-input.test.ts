@@ -101,6 +101,8 @@ describe('websocket: bad input gets its documented error, changes nothing, and o
       [{ kind: 'message', text: 'x', sender: { network: 'xmpp', id: 'admin' } }, /^event\.sender/],
       // A moderator's removal of anyone's message: only a moderator token's.
       [{ kind: 'retract', target: '01ARZ3NDEKTSV4RRFFQ69G5FAV', moderation: { reason: 'spam' } }, /^event\.moderation: only a moderator token/],
+      // A room's topic: only a moderator token's.
+      [{ kind: 'topic', text: 'hijacked' }, /^event\.kind: topic: only a moderator token/],
       [{ kind: 'message', text: 'x', color: 'red' }, /^event.*color/],
     ];
     for (const [event, pattern] of cases) {

@@ -24,7 +24,7 @@ export const BRIDGES: Bridge[] = [
   { room: 'secret', source: 'test', endpoints: [{ connector: 'websocket', address: 'secret' }] },
 ];
 
-export interface TestTokens { alice: string; bob: string; carol: string; bot: string; limited: string }
+export interface TestTokens { alice: string; bob: string; carol: string; bot: string; limited: string; mod: string }
 
 export interface TestBridge {
   readonly url: string;
@@ -59,7 +59,7 @@ export function busOptions(registry: Registry) {
 }
 
 export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge> {
-  const tokens: TestTokens = { alice: generateToken(), bob: generateToken(), carol: generateToken(), bot: generateToken(), limited: generateToken() };
+  const tokens: TestTokens = { alice: generateToken(), bob: generateToken(), carol: generateToken(), bot: generateToken(), limited: generateToken(), mod: generateToken() };
   const config = ConfigSchema.parse({
     websocket: {
       allowedOrigins: ['https://chat.example.org'],
@@ -70,6 +70,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge>
         { name: 'carol', hash: hashToken(tokens.carol) },
         { name: 'bot', hash: hashToken(tokens.bot), scope: 'bot' },
         { name: 'limited', hash: hashToken(tokens.limited), rooms: ['lobby'] },
+        { name: 'mod', hash: hashToken(tokens.mod), displayName: 'Mod', moderator: true },
       ],
     },
   }).websocket;
