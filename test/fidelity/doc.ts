@@ -38,7 +38,9 @@ a stock \`@xmpp/client\` user, sends and receives in the MUC; a stock gramjs \`T
 logged in as a person (Bob) sends and one logged in as the bot receives. The senders are their
 networks' moderators too: carol's token (\`moderator: true\`), alice (the MUC's owner, on a Prosody
 with mod_muc_moderation, who has made the bridge's address the room's admin) and Bob (the
-group's admin, \`moderator: true\`). Every cell is an
+group's admin, \`moderator: true\`); they also set the room's topic (an XMPP room's subject, set
+for the other networks by the bridge's relay as the room's admin; an MTProto group's
+description). Every cell is an
 assertion on what the target's client really got (the stanza and the ids it points at, the
 gramjs update and its message ids, the WS event), not a label. The test compares its result with
 this file and fails when they differ; after a change of behaviour, regenerate it:

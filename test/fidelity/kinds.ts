@@ -698,6 +698,52 @@ const delivered: Kind = {
   },
 };
 
+// ---- a room's topic -------------------------------------------------------------------------------
+
+/**
+ * Each network's moderator sets the room's topic: carol's token (a moderator), alice (the MUC's
+ * owner: a subject change), Bob (the group's admin: its description). The relay, the room's
+ * admin, may set the MUC's subject.
+ */
+const topic: Kind = {
+  key: 'topic', title: 'Room topic (set by the network\'s moderator)', canonical: 'topic',
+  sends: {
+    websocket: '`topic` (a moderator token)',
+    xmpp: 'groupchat `<subject>` without a body (XEP-0045 §8.1; the room\'s owner)',
+    mtproto: '`messages.editChatAbout` (a moderator account: the group\'s admin)',
+  },
+  async run(source, ctx) {
+    const { rig } = ctx;
+    const text = `topic from ${source}: release day 🚀`;
+    const m = marks(rig);
+    if (source === 'websocket') await wsSend(ctx, { kind: 'topic', text });
+    if (source === 'xmpp') await xmppSendBare(ctx, [xml('subject', {}, text)]);
+    if (source === 'mtproto') assert.equal(await rig.bob.invoke(new ApiAny.messages['EditChatAbout']!({ peer: inputChat(), about: text })), true);
+    return await row({
+      websocket: async () => {
+        const e = await wsNext(rig.dave, m.ws, (ev) => ev.kind === 'topic', 'the topic');
+        assert.equal(e['text'], text);
+        assert.equal((e.sender as { network: string }).network, source, 'sent by who set it');
+        return native('`topic` event, same text, from who set it');
+      },
+      xmpp: async () => {
+        if (source === 'xmpp') return ROOM_ITSELF;
+        const el = await xmppNext(rig.alice, m.xmpp, (s) => s.name === 'message' && s.getChild('subject') !== undefined, 'the room\'s subject');
+        assert.equal(el.attrs['from'], `${rig.roomJid}/Switchboard`, 'set by the relay');
+        assert.equal(el.getChildText('subject'), text);
+        assert.equal(el.getChild('body'), undefined);
+        return native('the room\'s subject (XEP-0045 §8.1), set by the bridge\'s relay, the room\'s admin');
+      },
+      mtproto: async () => {
+        await mtprotoNext(rig.botUpdates, m.mtproto, (u) => u.className === 'UpdateChat' && String(u['chatId']) === String(CHAT_ID), 'the group\'s change');
+        const full = await rig.bot.invoke(new ApiAny.messages['GetFullChat']!({ chatId: bigInt(CHAT_ID) })) as { fullChat: { about: string } };
+        assert.equal(full.fullChat.about, text);
+        return native('`updateChat`; the group\'s description (`messages.getFullChat` `about`) is the topic');
+      },
+    });
+  },
+};
+
 // ---- a moderator's removal -----------------------------------------------------------------------
 
 const MODERATE_LEGACY = 'urn:xmpp:message-moderate:0';
@@ -753,4 +799,4 @@ const moderation: Kind = {
   },
 };
 
-export const KINDS: readonly Kind[] = [plain, formatted, reply, edit, reaction, retraction, attachment, typing, displayed, delivered, presence, moderation];
+export const KINDS: readonly Kind[] = [plain, formatted, reply, edit, reaction, retraction, attachment, typing, displayed, delivered, presence, topic, moderation];

@@ -74,7 +74,12 @@ test('fidelity matrix: every kind from every network, as each network\'s own cli
     // (a retraction's fallback body is the same words for everyone)
     || (el.getChild('retract', 'urn:xmpp:message-retract:1') === undefined && ctx.aliceBodies.includes(el.getChildText('body') ?? '\u0000'))));
   assert.deepEqual(echoes.map(String), [], 'the bridge echoed alice\'s own stanzas back into the MUC');
+  // Topics: the relay set the MUC's subject once for each other network, and never alice's back;
+  // the WS receiver got each network's topic once.
+  const relaySubjects = rig.alice.stanzas.filter((el) => el.name === 'message' && el.attrs['from'] === `${rig.roomJid}/Switchboard` && el.getChild('subject') !== undefined);
+  assert.deepEqual(relaySubjects.map((el) => el.getChildText('subject')), ['topic from websocket: release day 🚀', 'topic from mtproto: release day 🚀']);
   await wsNext(rig.dave, m.ws, (e) => e['text'] === 'last word', 'the last word');
+  assert.deepEqual(rig.dave.events.filter((e) => e.event.kind === 'topic').map((e) => (e.event['sender'] as { network: string }).network), ['websocket', 'xmpp', 'mtproto']);
   assert.deepEqual(rig.carol.events.filter((e) => (e.event['sender'] as { id: string }).id === 'carol').map((e) => e.event.kind), [], 'a WS sender gets none of its own events back');
   const ownAsOthers = rig.botUpdates.all.filter((u) => u.className === 'UpdateNewMessage' && messageOf(u).fromId?.userId?.toString() === '5001');
   assert.deepEqual(ownAsOthers.map((u) => messageOf(u).message), [], 'the bot (which sent nothing) got no message of its own');
