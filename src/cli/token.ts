@@ -21,7 +21,7 @@ Makes a new access token for a WebSocket client or bot. Prints the token ONCE (i
 anywhere) and the entry with its SHA-256 hash to paste under websocket.tokens in config.yaml.
   --scope   client (default): joins rooms and talks; bot: also reads the canonical stream
   --rooms   canonical rooms it may use (default: all, '*')
-  --moderator  may remove anyone's message in those rooms, on every network (anti-spam bots, admins)
+  --moderator  may remove anyone's message and set the topic in those rooms, on every network (anti-spam bots, admins)
 
 With --mtproto-bot ID: a bot account of the MTProto server instead (user id ID, below 2^39):
 the token, shaped like Telegram's "ID:secret", is what the bot's client passes to

@@ -23,8 +23,9 @@ export const TokenSchema = z.object({
   rooms: z.array(z.string().min(1)).min(1).default(['*']),
   displayName: z.string().max(256).optional(),
   /**
-   * May remove anyone's message in its rooms (a `retract` with `moderation`): for anti-spam bots
-   * and admins. Carried out on every network of the room (docs/websocket-protocol.md).
+   * May remove anyone's message in its rooms (a `retract` with `moderation`) and set their topic
+   * (`topic`): for anti-spam bots and admins. Carried out on every network of the room
+   * (docs/websocket-protocol.md).
    */
   moderator: z.boolean().default(false),
 }).strict();
