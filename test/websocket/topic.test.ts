@@ -1,10 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient } from '../helpers/ws-client.ts';
-import { startBridge, streamOf } from './harness.ts';
-import { LIMITS } from '../../src/core/event.ts';
+import { busOptions, startBridge, streamOf } from './harness.ts';
+import { LIMITS, parseEvent } from '../../src/core/event.ts';
+import { newEventId } from '../../src/core/ids.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { silentLogger, type Logger } from '../../src/core/logger.ts';
+import { RoomTopics } from '../../src/connectors/websocket/room-topics.ts';
 
-test('a moderator token sets and clears a room\'s topic; members get it with the moderator as sender; bad topics change nothing', async () => {
+test('a moderator token sets and clears a room\'s topic; members get it with the moderator as sender, a join says the current one; bad topics change nothing', async () => {
   const bridge = await startBridge();
   const mod = await connectClient(bridge.url, bridge.tokens.mod);
   const alice = await connectClient(bridge.url, bridge.tokens.alice);
@@ -24,6 +29,20 @@ test('a moderator token sets and clears a room\'s topic; members get it with the
       ['topic', '', 'mod', 'Mod'],
     ]);
 
+    // A join says what the room's topic is now: the last one set (here: cleared), with who set it.
+    const bob = await connectClient(bridge.url, bridge.tokens.bob);
+    try {
+      const joined = await bob.request({ type: 'join', room: 'lobby' });
+      const topic = joined['topic'] as { kind: string; text: string; sender: { id: string }; id: string } | undefined;
+      assert.deepEqual([topic?.kind, topic?.text, topic?.sender.id, topic?.id], ['topic', '', 'mod', cleared['id']]);
+      // A direct chat has none.
+      const direct = await bob.request({ type: 'join', room: '@websocket:mod' });
+      assert.equal(direct.type, 'joined');
+      assert.equal(direct['topic'], undefined);
+    } finally {
+      await bob.close();
+    }
+
     // Too long, or in a direct chat (which has no topic): invalid_event, nothing on the bus.
     const before = await streamOf(bridge.bus, 'lobby');
     const long = await mod.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'x'.repeat(LIMITS.topicChars + 1) } });
@@ -41,5 +60,35 @@ test('a moderator token sets and clears a room\'s topic; members get it with the
   } finally {
     await Promise.all([mod.close(), alice.close()]);
     await bridge.stop();
+  }
+});
+
+test('the stored topic is the newest: an older topic written late (a consumer that changed hands) leaves it; a store that fails is logged, never thrown', async () => {
+  const registry = createRegistry(false);
+  const bus = new MemoryBus(busOptions(registry));
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (_o: unknown, msg: string) => { warnings.push(msg); } } as unknown as Logger;
+  try {
+    const topics = new RoomTopics(bus.state('websocket'), logger);
+    const topicEvent = (text: string, ms: number) => parseEvent({
+      v: 1, id: newEventId(ms), ts: ms, room: 'lobby', kind: 'topic', text,
+      sender: { network: 'websocket', id: 'mod' }, origin: { connector: 'websocket', endpoint: 'lobby' },
+    });
+    const older = topicEvent('older', 1_000);
+    const newer = topicEvent('newer', 2_000);
+    const to = { connector: 'websocket', address: 'lobby' };
+    assert.equal(await topics.of('lobby'), undefined, 'no topic yet');
+    topics.record([{ event: newer, target: to, cursor: '2-0' }]);
+    topics.record([{ event: older, target: to, cursor: '1-0' }, { event: topicEvent('elsewhere', 3_000), target: { connector: 'xmpp', address: 'r@muc' }, cursor: '3-0' }]);
+    await topics.idle();
+    assert.equal((await topics.of('lobby'))?.text, 'newer');
+
+    const broken = new RoomTopics({ ...bus.state('websocket'), get: () => Promise.reject(new Error('store away')) }, logger);
+    broken.record([{ event: topicEvent('lost', 4_000), target: to, cursor: '4-0' }]);
+    await broken.idle();
+    assert.equal(await broken.of('lobby'), undefined);
+    assert.equal(warnings.length, 2, warnings.join('; '));
+  } finally {
+    await bus.close();
   }
 });

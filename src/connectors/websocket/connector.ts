@@ -18,6 +18,7 @@ import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
 import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
 import { DirectIndex } from './direct-index.ts';
+import { RoomTopics } from './room-topics.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
@@ -51,6 +52,7 @@ interface Running {
   readonly outbound: Outbound;
   readonly delivery: FanoutDelivery;
   readonly directIndex: DirectIndex;
+  readonly topics: RoomTopics;
   readonly egress: Stoppable;
   readonly heartbeat: NodeJS.Timeout;
 }
@@ -114,15 +116,17 @@ export class WebSocketConnector implements Connector {
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
     delivery.start();
     const directIndex = new DirectIndex(bus.state(CONNECTOR), logger);
+    const topics = new RoomTopics(bus.state(CONNECTOR), logger);
     // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
     // The direct chats of each token are noted on this path only (one consumer in the cluster), without waiting.
     const egress = bus.consumeEgress(CONNECTOR, (deliveries) => {
       directIndex.record(deliveries);
+      topics.record(deliveries);
       return delivery.deliver(deliveries);
     }, { direct: true });
     const heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
     heartbeat.unref();
-    this.running = { bus, router, logger, metrics, outbound, delivery, directIndex, egress, heartbeat };
+    this.running = { bus, router, logger, metrics, outbound, delivery, directIndex, topics, egress, heartbeat };
     ctx.http.upgrade(this.config.path, (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${this.config.path}`;
     logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
@@ -186,7 +190,7 @@ export class WebSocketConnector implements Connector {
     const sessions = [...this.sessions];
     for (const s of sessions) s.stopReading();
     const graceMs = Math.max(0, Math.min(SHUTDOWN_IDLE_MS, (deadline - Date.now()) / 2));
-    const finished = Promise.all([running.egress.close(), running.delivery.close(), running.directIndex.idle(), ...sessions.map((s) => s.idle())]);
+    const finished = Promise.all([running.egress.close(), running.delivery.close(), running.directIndex.idle(), running.topics.idle(), ...sessions.map((s) => s.idle())]);
     await Promise.race([finished, sleep(graceMs, undefined, { ref: false })]);
     const closed = sessions.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) resolve();
@@ -343,7 +347,7 @@ export class WebSocketConnector implements Connector {
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
         const since = await this.checkSince(frame.since, room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
-        await this.live.outbound.join(session, ref, frame.room, room, since.cursor);
+        await this.live.outbound.join(session, ref, frame.room, room, since.cursor, await this.live.topics.of(room));
         return;
       }
       case 'leave': {

@@ -97,7 +97,8 @@ export interface HelloFrame {
   directChats: string[];
   limits: { maxPayloadBytes: number; ratePerSecond: number; rateBurst: number; heartbeatMs: number; maxBufferedBytes: number };
 }
-export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null }
+/** `topic`: the room's current topic (its last `topic` event), absent when it has none (and for a direct chat). */
+export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
 export interface LeftFrame { type: 'left'; ref?: string; room: string }
 /** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
 export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }

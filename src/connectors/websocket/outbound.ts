@@ -132,8 +132,9 @@ export class Outbound {
    * A direct chat (`@<network>:<id>`) is joined the same way to resume it; its live events reach
    * the session whether it joined or not.
    */
-  async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined): Promise<void> {
+  async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined, topic?: CanonicalEvent): Promise<void> {
     const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, stale: false, backlog: [] };
+    const shown = topic !== undefined ? { topic: this.fresh.of(topic) } : {};
     // Register before reading the stream: whatever is appended from now on is either read or delivered.
     this.leave(session, wsRoom);
     session.memberships.set(wsRoom, membership);
@@ -146,9 +147,9 @@ export class Outbound {
     if (since === undefined) {
       membership.lastCursor = await this.bus.latestCursor(room);
       if (!this.isCurrent(session, membership)) return;
-      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: membership.lastCursor ?? null });
+      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: membership.lastCursor ?? null, ...shown });
     } else {
-      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since === START_CURSOR ? null : since });
+      session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: wsRoom, cursor: since === START_CURSOR ? null : since, ...shown });
     }
     // The catch-up runs on its own: the session's next frames (a send, a ping) need not wait for a long replay.
     this.startCatchUp(session, membership, since, ref);
