@@ -61,6 +61,7 @@ import { GroupAbouts } from './group-about.ts';
 import { CallbackQueries } from './callback-queries.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
+import { registerGroupAbout } from './methods/group-about.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerPins } from './methods/pins.ts';
@@ -277,6 +278,7 @@ export class ChatLayer {
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);
     registerGroupAdmin(methods, this.deps);
+    registerGroupAbout(methods, this.deps);
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);
