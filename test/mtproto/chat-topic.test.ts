@@ -7,6 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import { GroupAbouts } from '../../src/connectors/mtproto/chat/group-about.ts';
+import type { ChatInfo } from '../../src/connectors/mtproto/chat/directory.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import {
   Api, BOT_ID, CHAT_ID, PERSON_ID, WS_TOKEN, bigInt, chatClient, loginBot, rpcError, shutdown, startChatBridge, updateRecorder, withPersonAndBot, wsEvent,
@@ -137,4 +140,26 @@ test('a moderator\'s change_info and updateChat are in every served layer', () =
     const rights = shown!['admin_rights'] as TlObject;
     assert.deepEqual([update!['_'], update!['chat_id'], rights['change_info'], rights['delete_messages']], ['updateChat', BigInt(CHAT_ID), true, true], `layer ${layer}`);
   }
+});
+
+test('the writer\'s record of a description: a re-delivered topic is told again, another with the same text is not; a call waits for its topic, or not past its time', async () => {
+  const abouts = new GroupAbouts(new LocalState().store('mtproto'));
+  const chat: ChatInfo = { id: 1001n, address: '1001', endpoint: { connector: 'mtproto', address: '1001' }, room: 'lobby', title: 'lobby' };
+  assert.equal(await abouts.apply(chat, DEFAULT_ABOUT, 'e0'), false, 'the default text is no change');
+  assert.equal(await abouts.apply(chat, 'rules', 'e1'), true);
+  // The bus retries a batch whose write failed after this one: its members are told again.
+  assert.equal(await abouts.apply(chat, 'rules', 'e1'), true);
+  assert.equal(await abouts.apply(chat, 'rules', 'e2'), false, 'the same text from another event');
+  assert.deepEqual([await abouts.of(chat), await abouts.isCurrent(chat, 'e1'), await abouts.isCurrent(chat, 'e2')], ['rules', true, false]);
+  assert.equal(await abouts.apply(chat, '', 'e3'), true);
+  assert.equal(await abouts.of(chat), '', 'cleared, not the default');
+
+  const waited = abouts.expect('e4', 5_000);
+  abouts.applied('e4');
+  assert.equal(await waited.done, true);
+  assert.equal(await abouts.expect('e5', 10).done, false, 'not applied in time');
+  const cancelled = abouts.expect('e6', 5_000);
+  cancelled.cancel();
+  abouts.applied('e6');
+  assert.equal(await cancelled.done, false);
 });
