@@ -90,7 +90,7 @@ export class Outbound {
         this.d.dropped?.inc({ reason: 'blocked' });
         continue;
       }
-      // A private chat joins its accounts' sets (their pts) before its first entry; typing and presence write none.
+      // A private chat joins its accounts' sets (their pts) before its first entry; typing, presence, membership and topics write none.
       const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership' && delivery.event.kind !== 'topic';
       if (target.chat.direct !== undefined && writes && !await this.d.directs.open(target.chat)) {
         this.d.dropped?.inc({ reason: 'full' });
