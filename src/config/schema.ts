@@ -61,7 +61,8 @@ export const MtprotoAccountSchema = z.object({
   rooms: z.array(z.string().min(1)).min(1).default(['*']),
   /**
    * An admin of its groups: may delete anyone's message there, for everyone, which is a
-   * moderator's removal on every network of the room (docs/mtproto.md). Absent: false.
+   * moderator's removal on every network of the room, and set a group's description, which is
+   * the room's topic there too (docs/mtproto.md). Absent: false.
    */
   moderator: z.boolean().optional(),
 }).strict().superRefine((a, ctx) => {

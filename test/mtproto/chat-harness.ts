@@ -70,6 +70,8 @@ export interface ChatBridgeOptions {
   readonly botRooms?: readonly string[];
   /** The person is a moderator (the groups' admin: deletes anyone's message there). */
   readonly personModerator?: boolean;
+  /** alice's WS token is a moderator's (websocket.tokens[].moderator: may set a room's topic). */
+  readonly wsModerator?: boolean;
 }
 
 export interface ChatBridge {
@@ -94,7 +96,7 @@ export async function startChatBridge(opts: ChatBridgeOptions = {}): Promise<Cha
     opts.redisUrl !== undefined ? `bus: { driver: redis, redis: { url: "${opts.redisUrl}", prefix: sbchat } }` : 'bus: { driver: memory, stateFile: ./data/state.jsonl }',
     'websocket:',
     '  tokens:',
-    `    - { name: alice, hash: "${hashToken(WS_TOKEN)}", displayName: Alice }`,
+    `    - { name: alice, hash: "${hashToken(WS_TOKEN)}", displayName: Alice${opts.wsModerator === true ? ', moderator: true' : ''} }`,
     'mtproto:',
     '  enabled: true',
     `  port: ${mtprotoPort}`,

@@ -23,7 +23,7 @@ import { loginsKey, parseLogins } from '../../src/connectors/mtproto/chat/login-
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
   Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, serverUserHash, shutdown, startChatBridge, updateRecorder,
-  type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
+  type ChatBridge, type ChatBridgeOptions, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
 const PEER = -CHAT_ID;
@@ -39,12 +39,12 @@ interface TwoInstances {
 }
 
 /** One deployment of two instances on one redis-server, the clients logged in; everything stopped afterwards, also on failure. */
-async function withTwoInstances(body: (t: TwoInstances) => Promise<void>, extra = ''): Promise<void> {
+async function withTwoInstances(body: (t: TwoInstances) => Promise<void>, extra = '', opts: Pick<ChatBridgeOptions, 'personModerator' | 'wsModerator'> = {}): Promise<void> {
   const redis = await startRedis();
   const bridges: ChatBridge[] = [];
   try {
     // One deployment: the same bot token and key-encryption key (the salt secret is drawn once, in Redis).
-    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek() };
+    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek(), ...opts };
     // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
     bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-a }\n${extra}` }));
     bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-b }\n${extra}` }));
@@ -505,4 +505,30 @@ test('two instances on one Redis: a note to himself (Saved Messages) sent on B r
       await shutdown(there);
     }
   });
+});
+
+test('two instances on one Redis: a group\'s description set on either instance (a moderator\'s editChatAbout on B, a WS topic on A) is answered, told to the sessions of both and shown by both', { timeout: 120_000 }, async () => {
+  await withTwoInstances(async ({ bot, person, ws }) => {
+    await ws.request({ type: 'join', room: 'lobby' });
+    const isUpdateChat = (u: GramUpdate) => u.className === 'UpdateChat' && String(u['chatId']) === String(CHAT_ID);
+    const aboutOn = async (client: ChatClient) => ((await client.invoke(new Api.messages.GetFullChat({ chatId: bigInt(CHAT_ID) }))) as { fullChat: { about: string } }).fullChat.about;
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+
+    // The person on B: answered once stored, whichever instance writes; both sessions are told.
+    const edit = new (Api as unknown as { messages: Record<string, new (a: Record<string, unknown>) => object> }).messages['EditChatAbout']!({ peer: new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }), about: 'set on B' });
+    assert.equal(await person.invoke(edit), true);
+    assert.equal(await aboutOn(person), 'set on B');
+    await personUpdates.next(isUpdateChat);
+    await botUpdates.next(isUpdateChat);
+    assert.equal(await aboutOn(bot), 'set on B');
+    assert.equal((await ws.next((f) => f.type === 'event' && (f as EventFrame).event.kind === 'topic') as EventFrame).event['text'], 'set on B');
+
+    // alice's topic on A: both sessions are told, both instances show it.
+    const reply = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'set on A' } });
+    assert.notEqual(reply.type, 'error', JSON.stringify(reply));
+    await botUpdates.next(isUpdateChat);
+    await personUpdates.next(isUpdateChat);
+    assert.deepEqual([await aboutOn(bot), await aboutOn(person)], ['set on A', 'set on A']);
+  }, '', { personModerator: true, wsModerator: true });
 });

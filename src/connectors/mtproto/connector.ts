@@ -37,6 +37,8 @@ export const MTPROTO_CAPABILITIES: Capabilities = {
   avatars: true,
   // An account's private chats with people of other networks and with other accounts (chat/direct-chats.ts).
   directChats: true,
+  // A room's topic is its groups' description (chat/group-about.ts); a moderator account sets it.
+  topics: true,
 };
 
 /**

@@ -57,9 +57,11 @@ import { ContactLists } from './contact-lists.ts';
 import { ReplyKeyboardBots } from './reply-keyboard-bots.ts';
 import { StatusPrivacy } from './status-privacy.ts';
 import { PinnedIndex } from './pinned.ts';
+import { GroupAbouts } from './group-about.ts';
 import { CallbackQueries } from './callback-queries.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
+import { registerGroupAbout } from './methods/group-about.ts';
 import { registerBotCommands } from './methods/bot-commands.ts';
 import { registerUnreadNotices } from './methods/unread-notices.ts';
 import { registerPins } from './methods/pins.ts';
@@ -149,6 +151,7 @@ export class ChatLayer {
     const replyKeyboardBots = new ReplyKeyboardBots(state, directory, opts.logger);
     const statusPrivacy = new StatusPrivacy(state, directory, opts.logger, contacts);
     const pins = new PinnedIndex(state);
+    const abouts = new GroupAbouts(state);
     const archives = new ArchiveMarks(state, directory, opts.logger);
     await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), replyKeyboardBots.load(), statusPrivacy.load(), archives.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);
@@ -163,7 +166,7 @@ export class ChatLayer {
       codeTtlSeconds: opts.config.login.codeTtlSeconds,
       flood: new FloodControl(opts.config.flood),
       order: new PublishOrder(),
-      files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state), archives,
+      files, avatars, profiles, blocked, contacts, replyKeyboardBots, statusPrivacy, pins, abouts, callbacks: new CallbackQueries(state, opts.bus.notes, opts.logger, opts.config.callbackTimeoutSeconds * 1000), usernames: new Usernames(state, directory, people, profiles), botCommands: new BotCommands(state), drafts: new Drafts(state), dialogSettings: new DialogSettings(state), archives,
       scheduled: new ScheduledQueue(state),
       ...(opts.registry !== undefined ? { scheduledOutcomes: counter(opts.registry, 'switchboard_mtproto_scheduled_total', 'Scheduled messages at their time (outcome: sent; dropped, the account may no longer send it there; retry, the bus refused it and it waits 5 s)', ['outcome']) } : {}),
       uploads: new Uploads<MediaInfo>(opts.config.files.maxFileBytes),
@@ -172,10 +175,11 @@ export class ChatLayer {
     };
     const outbound = new Outbound({
       state, bus: opts.bus, directory, directs, people, box, pts: deps.pts, render, live: deps.live, presence, files, blocked, statusPrivacy, replyKeyboardBots,
-      archives, dialogSettings: deps.dialogSettings,
+      archives, dialogSettings: deps.dialogSettings, abouts,
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.registry !== undefined ? { notAuthor: counter(opts.registry, 'switchboard_mtproto_not_author_total', 'Edits and retractions from another network not applied: their sender did not send the message they change (kind: edit, retract)', ['kind']) } : {}),
+      ...(opts.registry !== undefined ? { topics: counter(opts.registry, 'switchboard_mtproto_topics_total', 'Room topics delivered to groups (outcome: set, the group\'s description is now the topic; unchanged, it already was)', ['outcome']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     // A press reaches the bot's sessions here (or, through a note, on the instance serving them).
@@ -274,6 +278,7 @@ export class ChatLayer {
     registerBlocking(methods, this.deps);
     registerPrivacy(methods, this.deps);
     registerGroupAdmin(methods, this.deps);
+    registerGroupAbout(methods, this.deps);
     registerBotCommands(methods, this.deps);
     registerUnreadNotices(methods, this.deps);
     registerPins(methods, this.deps);

@@ -17,7 +17,7 @@ export interface Account {
   readonly tokenHash: string | undefined;
   /** Canonical rooms it may use; undefined = all. */
   readonly rooms: ReadonlySet<string> | undefined;
-  /** An admin of its groups: deletes anyone's message there (a moderator's removal). Absent: no. */
+  /** An admin of its groups: deletes anyone's message there (a moderator's removal) and sets their description (the room's topic). Absent: no. */
   readonly moderator?: boolean;
 }
 

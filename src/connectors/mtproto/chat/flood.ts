@@ -37,6 +37,8 @@ const CLASS_OF: Readonly<Record<string, FloodClass>> = {
   'messages.deleteHistory': 'send',
   'messages.updatePinnedMessage': 'send',
   'messages.unpinAllMessages': 'send',
+  // A new description is a topic published to every network of the room.
+  'messages.editChatAbout': 'send',
   'messages.sendReaction': 'send',
   'messages.readHistory': 'send',
   // A new name is written and announced to everyone who sees the account.

@@ -83,24 +83,8 @@ export interface ToPublish {
  * bus, and a resend with the same random_id is recognised.
  */
 export async function publishAll(deps: ChatDeps, account: Account, turn: Turn, items: readonly ToPublish[]): Promise<Published[]> {
-  let pending: Promise<{ id: string; duplicate: boolean }>[];
   for (const { chat, event } of items) await checkReach(deps, account, chat, event);
-  await turn.ready;
-  try {
-    // Issued back to back, in order: the bus keeps the order of publish calls.
-    pending = items.map(({ event, txn }) => txn !== undefined
-      ? deps.bus.publishOnce(event, { scope: `${CONNECTOR}:${account.id}`, id: txn })
-      : deps.bus.publish([event]).then(() => ({ id: event.id, duplicate: false })));
-  } finally {
-    turn.release();
-  }
-  let results: { id: string; duplicate: boolean }[];
-  try {
-    results = await Promise.all(pending);
-  } catch (err) {
-    deps.logger.warn({ err, user: String(account.id) }, 'mtproto: the bus did not accept an event');
-    throw new RpcError(500, 'INTERNAL');
-  }
+  const results = await publishInTurn(deps, account, turn, items);
   return Promise.all(results.map(async (result, i) => {
     const { chat } = items[i]!;
     const found = await deps.box.waitFor(chat.address, result.id, deps.publishWaitMs);
@@ -110,6 +94,30 @@ export async function publishAll(deps: ChatDeps, account: Account, turn: Turn, i
     }
     return { ...found, ...result };
   }));
+}
+
+/**
+ * Publishes events of one call in its session's turn, without waiting for their delivery (what
+ * writes no log entry waits its own way: a group's description, methods/group-about.ts). A bus
+ * that refuses is a 500.
+ */
+export async function publishInTurn(deps: ChatDeps, account: Account, turn: Turn, items: readonly ToPublish[]): Promise<{ id: string; duplicate: boolean }[]> {
+  let pending: Promise<{ id: string; duplicate: boolean }>[];
+  await turn.ready;
+  try {
+    // Issued back to back, in order: the bus keeps the order of publish calls.
+    pending = items.map(({ event, txn }) => txn !== undefined
+      ? deps.bus.publishOnce(event, { scope: `${CONNECTOR}:${account.id}`, id: txn })
+      : deps.bus.publish([event]).then(() => ({ id: event.id, duplicate: false })));
+  } finally {
+    turn.release();
+  }
+  try {
+    return await Promise.all(pending);
+  } catch (err) {
+    deps.logger.warn({ err, user: String(account.id) }, 'mtproto: the bus did not accept an event');
+    throw new RpcError(500, 'INTERNAL');
+  }
 }
 
 /** One event: publishAll of one. */

@@ -4,6 +4,7 @@
 // the chat, with that account's pts; typing and presence are pushed only (they have no pts).
 // A delivery of a direct room is for an account's private chat (direct-chats.ts): when both
 // parties are accounts here it comes twice (once per party), and is written and pushed once.
+// A room's topic sets a group's description (group-about.ts) and tells its members (updateChat).
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
 import { isReplyKind, keptKeyboard, mayEndInButtons } from './keyboards.ts';
@@ -24,13 +25,15 @@ import { SCHEDULER_SESSION } from './scheduled-queue.ts';
 import { accountsOfChat, viewAt, type ChatDeps } from './methods/common.ts';
 
 /** What the egress handler needs of the chat layer (the same parts the API methods get), and its own extras. */
-export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'replyKeyboardBots' | 'archives' | 'dialogSettings' | 'codec' | 'logger'> {
+export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'directory' | 'directs' | 'people' | 'box' | 'pts' | 'render' | 'live' | 'presence' | 'files' | 'blocked' | 'statusPrivacy' | 'replyKeyboardBots' | 'archives' | 'dialogSettings' | 'abouts' | 'codec' | 'logger'> {
   /** The bus's fan-out to the other instances, when there are any to reach. */
   readonly fanout?: Fanout;
   /** Private messages dropped here, by reason (`switchboard_mtproto_direct_dropped_total`). */
   readonly dropped?: Counter<string>;
   /** Edits and retractions dropped because their sender did not send the message (`switchboard_mtproto_not_author_total`). */
   readonly notAuthor?: Counter<'kind'>;
+  /** Room topics delivered to groups, by outcome (`switchboard_mtproto_topics_total`). */
+  readonly topics?: Counter<'outcome'>;
 }
 
 /** The fan-out channel of the MTProto connector's written batches. */
@@ -87,8 +90,8 @@ export class Outbound {
         this.d.dropped?.inc({ reason: 'blocked' });
         continue;
       }
-      // A private chat joins its accounts' sets (their pts) before its first entry; typing and presence write none.
-      const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership';
+      // A private chat joins its accounts' sets (their pts) before its first entry; typing, presence, membership and topics write none.
+      const writes = delivery.event.kind !== 'typing' && delivery.event.kind !== 'presence' && delivery.event.kind !== 'membership' && delivery.event.kind !== 'topic';
       if (target.chat.direct !== undefined && writes && !await this.d.directs.open(target.chat)) {
         this.d.dropped?.inc({ reason: 'full' });
         this.d.logger.warn({ room: target.chat.room, event: delivery.event.id }, 'mtproto: an account has too many private chats for a new one: dropped');
@@ -160,6 +163,10 @@ export class Outbound {
       } else if (event.kind === 'presence') {
         const at = event.state === 'offline' && event.lastSeen !== undefined ? seconds(event.lastSeen) : seconds(event.ts);
         this.#pushPresence(target, event, await this.d.people.senderIdOf(event.sender, hints?.identity), at);
+      } else if (event.kind === 'topic') {
+        // The writer stored it: members here are told when it is what the group shows now.
+        if (chat.direct === undefined && await this.d.abouts.isCurrent(chat, event.id)) this.#pushChatChanged(chat);
+        this.d.abouts.applied(event.id);
       } else if (event.kind !== 'membership') {
         const eventKey = event.kind === 'message' ? partKey(event.id, hints?.part?.index ?? 0) : event.id;
         if (pushed.has(`${chat.address}\n${eventKey}`)) continue;
@@ -230,6 +237,7 @@ export class Outbound {
       case 'typing': return this.#typing(to, event, hints, after);
       case 'presence': return this.#presence(to, event, hints, after);
       case 'membership': return;
+      case 'topic': return this.#topic(to, event, after);
     }
   }
 
@@ -475,6 +483,35 @@ export class Outbound {
     this.d.dialogSettings.leaveArchive(accountId, chat, messageId).catch((err: unknown) => {
       this.d.logger.warn({ err, user: String(accountId), chat }, 'mtproto: a chat that left the archive could not be written so (the dialogs list it in the main list all the same)');
     });
+  }
+
+  /**
+   * A room's topic becomes the group's description. Telegram has no service message for a basic
+   * group's new description: members' sessions get updateChat, and apps that care ask for the
+   * full chat again. A call waiting for the topic (methods/group-about.ts) answers once it is stored.
+   */
+  async #topic(to: Target, event: EventOfKind<'topic'>, after: After[]): Promise<void> {
+    const { chat } = to;
+    if (chat.direct !== undefined) {
+      // The router sends none (a direct chat has no topic): nothing to set, should one come.
+      this.d.logger.info({ room: event.room, event: event.id }, 'mtproto: a topic for a private chat: dropped');
+      return;
+    }
+    const shown = await this.d.abouts.apply(chat, event.text, event.id);
+    this.d.topics?.inc({ outcome: shown ? 'set' : 'unchanged' });
+    this.d.logger.info({ chat: chat.address, event: event.id, by: `${event.sender.network}:${event.sender.id}`, cleared: event.text === '', unchanged: !shown }, 'mtproto: a room\'s topic is the group\'s description');
+    after.push({ push: () => { if (shown) this.#pushChatChanged(chat); this.d.abouts.applied(event.id); } });
+  }
+
+  /** updateChat to every session here of the group's members (the one that set it too: its answer was a bare boolTrue). */
+  #pushChatChanged(chat: ChatInfo): void {
+    for (const account of this.d.directory.membersOf(chat)) {
+      if (!this.d.live.has(account.id)) continue;
+      this.d.live.push(account.id, (layer) => {
+        const view = viewAt(this.d, account, layer);
+        return { _: 'updates', updates: [{ _: 'updateChat', chat_id: chat.id }], users: [], chats: this.d.render.chatObjects([chat], view), date: view.now, seq: 0 };
+      });
+    }
   }
 
   async #typing(to: Target, event: EventOfKind<'typing'>, hints: DeliveryHints | undefined, after: After[]): Promise<void> {

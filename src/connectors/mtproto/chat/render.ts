@@ -119,9 +119,10 @@ export class Renderer {
       _: 'chat', id: chat.id, title: chat.title, photo: { _: 'chatPhotoEmpty' },
       participants_count: this.directory.membersOf(chat).length, date: 0, version: 1,
       ...(member ? {} : { left: true }),
-      // A moderator account is the group's admin with one right: deleting messages (apps then offer
-      // to delete others' messages for everyone).
-      ...(member && view.account.moderator === true ? { admin_rights: { _: 'chatAdminRights', delete_messages: true } } : {}),
+      // A moderator account is the group's admin with two rights: deleting messages (apps then offer
+      // to delete others' messages for everyone) and changing its info, of which only the
+      // description is an admin's here (the room's topic; the title and photo stay refused).
+      ...(member && view.account.moderator === true ? { admin_rights: { _: 'chatAdminRights', change_info: true, delete_messages: true } } : {}),
     };
   }
 

@@ -227,7 +227,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     return {
       _: 'messages.chatFull',
       full_chat: {
-        _: 'chatFull', id: chat.id, about: `Bridged room "${chat.room}" (Switchboard)`,
+        // The room's topic (group-about.ts), else the bridge's default text.
+        _: 'chatFull', id: chat.id, about: await deps.abouts.of(chat),
         participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: a.moderator === true ? 'chatParticipantAdmin' : 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
         notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
         ...await pinnedField(deps, chat),

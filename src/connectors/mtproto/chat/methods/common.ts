@@ -27,6 +27,7 @@ import type { ContactLists } from '../contact-lists.ts';
 import type { ReplyKeyboardBots } from '../reply-keyboard-bots.ts';
 import type { StatusPrivacy } from '../status-privacy.ts';
 import type { PinnedIndex } from '../pinned.ts';
+import type { GroupAbouts } from '../group-about.ts';
 import type { CallbackQueries } from '../callback-queries.ts';
 import type { ChatFiles } from '../chat-files.ts';
 import { floodClassOf, type FloodControl } from '../flood.ts';
@@ -80,6 +81,8 @@ export interface ChatDeps {
   readonly statusPrivacy: StatusPrivacy;
   /** The chats' pinned ids as known here (a message's `pinned` flag). */
   readonly pins: PinnedIndex;
+  /** The groups' descriptions: their rooms' topics. */
+  readonly abouts: GroupAbouts;
   /** Presses of bots' callback buttons and the bots' answers, across instances. */
   readonly callbacks: CallbackQueries;
   /** What accounts were writing and did not send. */

@@ -1,0 +1,90 @@
+// A bridged group's description (chatFull.about) is its room's topic: the canonical `topic` sets
+// it, and a moderator account's messages.editChatAbout publishes one (methods/group-about.ts).
+// Only the writer (outbound.ts) stores it, in bus order, so every MTProto group of a room ends
+// with the room's last topic whichever network set it; the state key `about:<chat>` (JSON, so
+// that a cleared topic, '', is told apart from none) keeps it across restarts and instances.
+// A group whose room never had a topic shows the bridge's default text.
+import { z } from 'zod';
+import type { StateStore } from '../../../bus/types.ts';
+import type { ChatInfo } from './directory.ts';
+import { parseJsonAs } from './json-record.ts';
+
+/** Longest description a client may set (Telegram's limit for a group's about), in characters. */
+export const MAX_ABOUT_CHARS = 255;
+
+const aboutKey = (chat: ChatInfo): string => `about:${chat.address}`;
+
+/** What is stored: the text, and the topic event that set it (a re-delivery is recognised by it). */
+const StoredAboutSchema = z.object({ text: z.string(), ev: z.string() }).strict();
+type StoredAbout = z.infer<typeof StoredAboutSchema>;
+
+/** The description of a group whose room never had a topic. */
+export function defaultAbout(chat: ChatInfo): string {
+  return `Bridged room "${chat.room}" (Switchboard)`;
+}
+
+/** A wait for a topic event to be applied here (GroupAbouts.expect). */
+export interface AboutWait {
+  /** True once applied; false when `timeoutMs` passed first (or the wait was cancelled). */
+  readonly done: Promise<boolean>;
+  cancel(): void;
+}
+
+export class GroupAbouts {
+  /** Calls waiting for their topic event to come back from the bus, by event id. */
+  readonly #waiting = new Map<string, (applied: boolean) => void>();
+
+  constructor(private readonly state: StateStore) {}
+
+  /** The group's description now: its room's last topic, else the default. */
+  async of(chat: ChatInfo): Promise<string> {
+    return (await this.#stored(chat))?.text ?? defaultAbout(chat);
+  }
+
+  /**
+   * The writer's: the topic event `ev` sets the group's description. True when it is the event
+   * that set the text shown now (just written, or written by an earlier attempt at the same
+   * batch): members are to be told. False when the text was already that: nothing is written.
+   */
+  async apply(chat: ChatInfo, text: string, ev: string): Promise<boolean> {
+    const stored = await this.#stored(chat);
+    if (stored?.ev === ev) return true;
+    if ((stored?.text ?? defaultAbout(chat)) === text) return false;
+    const next: StoredAbout = { text, ev };
+    await this.state.set(aboutKey(chat), JSON.stringify(next));
+    return true;
+  }
+
+  /** Whether `ev` set the description shown now (an instance told of another's write asks this). */
+  async isCurrent(chat: ChatInfo, ev: string): Promise<boolean> {
+    return (await this.#stored(chat))?.ev === ev;
+  }
+
+  /**
+   * Starts waiting for the topic event `ev` to be applied here (by the writer, or read after
+   * another instance's write): set up before the event is published, so that a delivery made
+   * within the publish is not missed.
+   */
+  expect(ev: string, timeoutMs: number): AboutWait {
+    let finish: (applied: boolean) => void = () => undefined;
+    const done = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      finish = (applied) => {
+        clearTimeout(timer);
+        if (this.#waiting.get(ev) === finish) this.#waiting.delete(ev);
+        resolve(applied);
+      };
+    });
+    this.#waiting.set(ev, finish);
+    return { done, cancel: () => finish(false) };
+  }
+
+  /** The topic event `ev` was applied: a call waiting for it answers. */
+  applied(ev: string): void {
+    this.#waiting.get(ev)?.(true);
+  }
+
+  async #stored(chat: ChatInfo): Promise<StoredAbout | undefined> {
+    return parseJsonAs(StoredAboutSchema, await this.state.get(aboutKey(chat)));
+  }
+}
