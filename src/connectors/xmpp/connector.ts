@@ -846,8 +846,8 @@ export class XmppConnector implements Connector {
   private async onSubject(msg: InboundMessage, text: string, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
     if (source === 'live' && msg.to !== this.relayJid) return;
     const nick = parseJid(msg.from)?.resource;
-    // Prosody stamps the join's subject with a delay from the room, when it knows when it was set.
-    const atJoin = source === 'live' && (holding.joinSubjects.delete(room) || msg.delay?.from === room);
+    // XEP-0045 §7.2.15: a room MUST send its subject (even empty) as the last stanza of a join.
+    const atJoin = source === 'live' && holding.joinSubjects.delete(room);
     const ours = nick !== undefined && holding.occupancies.isOurs(room, nick);
     const known = source === 'live' ? await holding.subjects.known(room) : undefined;
     const news = subjectNews({ source, atJoin, ours, known, text });
@@ -859,7 +859,7 @@ export class XmppConnector implements Connector {
       await holding.subjects.remember(room, text);
       const originId = holding.subjects.broadcast(room, text);
       if (originId !== undefined) holding.reflections.reflected(originId, undefined);
-      count('echo');
+      count('subject_echo');
       return;
     }
     if (news === 'changed') {
@@ -921,8 +921,6 @@ export class XmppConnector implements Connector {
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
     if (msg.subject !== undefined) { await this.onSubject(msg, msg.subject, room, 'live', live, holding); return; }
-    // The join's subject comes before anything live (XEP-0045 §7.2.15): a room that sent none has done so.
-    if (msg.to === this.relayJid) holding.joinSubjects.delete(room);
     await this.bridgeRoomMessage(msg, room, 'live', live, holding);
   }
 

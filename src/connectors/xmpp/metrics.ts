@@ -21,7 +21,7 @@ export type XmppMetrics = ReturnType<typeof xmppMetrics>;
 /** The connector's own metrics (beside the link's). */
 export function xmppConnectorMetrics(registry: Registry) {
   return {
-    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed, flood, private_in_room, forged_moderation; subject messages: subject_published, subject_initial, subject_unchanged, subject_archived)', ['outcome']),
+    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed, flood, private_in_room, forged_moderation; subject messages: subject_published, subject_initial, subject_unchanged, subject_echo, subject_archived)', ['outcome']),
     delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room, refused: the room would not take us)', ['outcome']),
     direct: counter(registry, 'switchboard_xmpp_direct_total', 'Direct-chat stanzas (XMPP users <-> puppets), by direction (in, out) and outcome', ['direction', 'outcome']),
     occupantAvatars: counter(registry, 'switchboard_xmpp_occupant_avatars_total', 'vCard photos asked for behind an avatar hash an XMPP user advertised, by outcome (stored, no_photo, mismatch, not_image, failed; not asked: limited, the occupant changed avatars too fast; busy, a thousand requests waited already)', ['outcome']),
