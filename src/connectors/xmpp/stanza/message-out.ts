@@ -124,7 +124,7 @@ export function buildRetraction(e: Envelope, target: string, originIdTarget = ta
  * Its id and origin-id are ours, so the room's error answer finds the change it refuses.
  */
 export function buildSubject(e: Envelope, text: string): Element {
-  return envelope(e, text === '' ? xml('subject') : xml('subject', {}, text));
+  return envelope(e, xml('subject', {}, text)); // '' adds no text: <subject/>
 }
 
 /** XEP-0444: the sender's complete reaction set on `target` (empty = all removed). */
