@@ -12,6 +12,12 @@ import { connectClient, type EventFrame, type ServerFrame, type TestClient } fro
 import { metricValue } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp } from '../../src/app.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { makeConfigTree } from '../config/fixture.ts';
+import { wsUrlOf } from '../helpers/app.ts';
 
 const isText = (text: string) => (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 const isTopic = (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event.kind === 'topic';
@@ -140,6 +146,16 @@ test('a WS moderator\'s topic: refused while the relay is a participant (counted
     'alice\'s change, then dave\'s as he sent them: none came back from the room');
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_echo' }), 2, 'the relay\'s two changes, recognised');
   assert.equal(await subjectOnJoin(await connectUser(prosody, 'bob', 'again'), room, 'Bob2'), '', 'the room\'s subject as dave left it');
+
+  // A topic sent while the component is away waits on the bus; when it is back, the relay sets it
+  // once it is in the room again (not before: the room would refuse a stranger's subject).
+  since = alice.mark();
+  await bridge.stopXmpp();
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === relay && el.attrs['type'] === 'unavailable', 'the relay leaving', { since });
+  await setTopic('set on the way back');
+  await bridge.startXmpp();
+  await alice.waitFor(subjectFrom(relay, 'set on the way back'), 'the relay setting the subject after its comeback', { since, timeoutMs: 20_000 });
+  assert.equal(await topics('not_done'), 1, 'only the first refusal');
 });
 
 test('the subject changed while the component was away: one topic when it is back, from who set it; none when it did not change', async (t) => {
@@ -172,4 +188,38 @@ test('the subject changed while the component was away: one topic when it is bac
   await fence('fence 2');
   assert.deepEqual(topicsAt(carol).map((e) => e.text), ['set while away'], 'exactly one topic');
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_unchanged' }), 1, 'the second join\'s subject known');
+});
+
+test('through the app (the mapper in front of each connector): XMPP shows topics, so a WS moderator\'s topic is the room\'s subject, not a notice, and the room\'s subject reaches WS as a topic', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  // The bridge's address is the room's admin beforehand: its relay joins as a moderator.
+  await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+    xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
+  const DAVE = 'sb_test_dave_token_for_topics';
+  const tree = makeConfigTree([
+    'http: { port: 8080 }\n',
+    `websocket:\n  tokens:\n    - { name: dave, hash: "${hashToken(DAVE)}", displayName: Dave, moderator: true }\n`,
+    `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: \${SECRET}\n`,
+  ].join(''), { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - xmpp: ${room}\n` });
+  t.after(() => tree.cleanup());
+  const since = alice.mark();
+  const app = await startApp(await loadConfig(tree.configFile, { env: { SECRET: prosody.componentSecret } }), { logger: silentLogger, httpPortOverride: 0 });
+  t.after(() => app.close());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining', { since });
+  const dave = await connectClient(wsUrlOf(app), DAVE);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+
+  const ack = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'from the app' } });
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+  await alice.waitFor(subjectFrom(`${room}/Switchboard`, 'from the app'), 'the relay setting the subject', { since });
+  await setSubject(alice, room, 'Alice', 'alice\'s answer');
+  const topic = await dave.next(isTopic, 10_000) as EventFrame;
+  assert.deepEqual([topic.event['text'], (topic.event.sender as { name?: string }).name], ['alice\'s answer', 'Alice']);
+  assert.equal(alice.stanzas.slice(since).filter((el) => el.name === 'message' && el.getChild('body') !== undefined).length, 0, 'no notice message in the room');
 });
