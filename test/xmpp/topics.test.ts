@@ -9,7 +9,9 @@ import type { Element } from '@xmpp/xml';
 import { startProsody } from '../helpers/prosody.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame, type TestClient } from '../helpers/ws-client.ts';
-import { metricValue } from '../websocket/harness.ts';
+import { busOptions, metricValue } from '../websocket/harness.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -222,4 +224,32 @@ test('through the app (the mapper in front of each connector): XMPP shows topics
   const topic = await dave.next(isTopic, 10_000) as EventFrame;
   assert.deepEqual([topic.event['text'], (topic.event.sender as { name?: string }).name], ['alice\'s answer', 'Alice']);
   assert.equal(alice.stanzas.slice(since).filter((el) => el.name === 'message' && el.getChild('body') !== undefined).length, 0, 'no notice message in the room');
+});
+
+test('a room that does not answer the relay\'s subject change in time (a hung server): the delivery fails, counted, and the bus retries it; the subject is set once', async (t) => {
+  // Deliveries are retried for as long as it takes (the default test bus gives up after 3); pings
+  // off: the hung server must look like a slow room, not a dead stream.
+  const bus = new MemoryBus({ ...busOptions(createRegistry(false)), delivery: { maxAttempts: 10_000, backoffMs: 20, maxBackoffMs: 200 } });
+  t.after(() => bus.close());
+  const { prosody, alice, room, bridge } = await startRoomRig(t, { bus, moderators: ['dave'], xmpp: { reflectionTimeoutMs: 300, pingIntervalMs: 0 } });
+  await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+    xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+  const topics = (outcome: string): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_topics_total', { outcome });
+
+  const since = alice.mark();
+  prosody.signal('SIGSTOP');
+  t.after(() => { if (prosody.running) prosody.signal('SIGCONT'); });
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'slow room' } });
+  await waitFor(async () => await topics('failed') >= 1, { what: 'the unanswered change failing' });
+  prosody.signal('SIGCONT');
+  await alice.waitFor(subjectFrom(`${room}/Switchboard`, 'slow room'), 'the subject set', { since, timeoutMs: 20_000 });
+  // Done by the attempt whose wait the room's broadcast met, or, when it came between two attempts, by the next one finding it set.
+  await waitFor(async () => await topics('set') + await topics('unchanged') === 1, { what: 'the retry done' });
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
+  await alice.waitFor((el) => el.getChildText('body') === 'fence', 'the fence', { since });
+  assert.equal(alice.stanzas.slice(since).filter(subjectFrom(`${room}/Switchboard`)).length, 1, 'set once');
+  assert.equal(await topics('not_done'), 0);
 });
