@@ -253,3 +253,25 @@ test('a room that does not answer the relay\'s subject change in time (a hung se
   assert.equal(alice.stanzas.slice(since).filter(subjectFrom(`${room}/Switchboard`)).length, 1, 'set once');
   assert.equal(await topics('not_done'), 0);
 });
+
+test('a subject the room names nobody for (never set: Prosody sends it from the room itself) that differs from the one kept: one topic from the room', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice'); // a new room: no subject
+  // The bridge knew this room with a subject (a room destroyed and made again since, say).
+  const bus = new MemoryBus(busOptions(createRegistry(false)));
+  t.after(() => bus.close());
+  await bus.state('xmpp').set(`subject:${room}`, 'kept from before');
+  const bridge = await startXmppBridge(prosody, { bus });
+  t.after(() => bridge.stop());
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby', since: null });
+  const topic = await carol.next(isTopic, 10_000) as EventFrame;
+  assert.equal(topic.event['text'], '');
+  assert.deepEqual(topic.event.sender, { network: 'xmpp', id: room, name: 'lobby' }, 'the room itself');
+  assert.equal(await bus.state('xmpp').get(`subject:${room}`), '', 'the room\'s subject kept');
+});
