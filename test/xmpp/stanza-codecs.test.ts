@@ -5,9 +5,9 @@ import type { Element } from '@xmpp/xml';
 import { parseMessage } from '../../src/connectors/xmpp/stanza/message-in.ts';
 import { messageToEvent } from '../../src/connectors/xmpp/inbound.ts';
 import { buildModerationRequest, moderationFormOf } from '../../src/connectors/xmpp/moderation.ts';
-import { validateEvent } from '../../src/core/event.ts';
+import { LIMITS, validateEvent } from '../../src/core/event.ts';
 import type { EventId } from '../../src/core/ids.ts';
-import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildReceipt, buildRetraction } from '../../src/connectors/xmpp/stanza/message-out.ts';
+import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildReceipt, buildRetraction, buildSubject } from '../../src/connectors/xmpp/stanza/message-out.ts';
 import { buildMucJoin, buildPresence, canonicalState, isSelfPresence, parsePresence, removalReason } from '../../src/connectors/xmpp/stanza/presence.ts';
 import { answerIq, componentEntity, puppetEntity, roomEntity } from '../../src/connectors/xmpp/stanza/iq-answers.ts';
 import { errorReply, mayBounce } from '../../src/connectors/xmpp/stanza/errors.ts';
@@ -166,6 +166,58 @@ test('XEP-0085 chat state, XEP-0066 OOB, XEP-0203 delay, XEP-0172 nick', () => {
     <nick xmlns='http://jabber.org/protocol/nick'>Ishmael</nick></presence>`));
   assert.equal(nick.type, 'subscribe');
   assert.equal(nick.nick, 'Ishmael');
+});
+
+test('XEP-0045 §8.1 subject: a <subject> alone is a change (an empty one clears); with a <body> or <thread> it is a message (§8.1 SHALL NOT); never bridged as anything else', async () => {
+  // Example 59, as the room broadcasts it (Example 60), and the join's subject (§7.2.15) with a delay as Prosody sends it.
+  const change = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' id='5BCE07C5-0729-4353-A6A3-ED9818C9B498'
+    to='crone1@shakespeare.lit/desktop' type='groupchat'><subject>Fire Burn and Cauldron Bubble!</subject></message>`), ctx);
+  assert.equal(change.subject, 'Fire Burn and Cauldron Bubble!');
+  assert.equal(change.body, undefined);
+  const atJoin = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='crone1@shakespeare.lit/desktop' type='groupchat'>
+    <subject>Cauldron, ho!</subject><delay xmlns='urn:xmpp:delay' from='coven@chat.shakespeare.lit' stamp='2002-10-13T23:58:37Z'/></message>`), ctx);
+  assert.equal(atJoin.subject, 'Cauldron, ho!');
+  assert.equal(atJoin.delay?.from, 'coven@chat.shakespeare.lit');
+  // Example 61: cleared. Prosody broadcasts an empty element both ways.
+  for (const cleared of ['<subject></subject>', '<subject/>']) {
+    assert.equal(parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='c@s/d' type='groupchat'>${cleared}</message>`), ctx).subject, '', cleared);
+  }
+  // A message that has a subject too: a message, not a change.
+  const withBody = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='c@s/d' type='groupchat'>
+    <subject>Re: the cauldron</subject><body>Double, double toil and trouble</body></message>`), ctx);
+  assert.equal(withBody.subject, undefined);
+  assert.equal(withBody.body, 'Double, double toil and trouble');
+  const withThread = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='c@s/d' type='groupchat'>
+    <subject>Re: the cauldron</subject><thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread></message>`), ctx);
+  assert.equal(withThread.subject, undefined);
+  // Longer than a canonical topic: clipped, said so.
+  const long = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='c@s/d' type='groupchat'><subject>${'x'.repeat(LIMITS.topicChars + 5)}</subject></message>`), ctx);
+  assert.equal(long.subject?.length, LIMITS.topicChars);
+  assert.match(long.problems.join(), /subject over/);
+  // A subject change is never a message, a typing or any other kind (whatever else it carries), in a room or a direct chat.
+  const from = { room: 'lobby', sender: { network: 'xmpp', id: 'x@y' }, origin: { connector: 'xmpp', endpoint: 'coven@chat.shakespeare.lit' } };
+  const none = async (): Promise<undefined> => undefined;
+  const typing = parseMessage(X(`<message from='coven@chat.shakespeare.lit/secondwitch' to='c@s/d' type='groupchat'>
+    <subject/><active xmlns='http://jabber.org/protocol/chatstates'/></message>`), ctx);
+  assert.equal(await messageToEvent(typing, from, none), 'a subject change');
+  const direct = parseMessage(X(`<message from='romeo@montague.net/orchard' to='p@bridge.example.org' type='chat'><subject>hi</subject></message>`), ctx);
+  assert.equal(direct.subject, 'hi');
+  assert.equal(await messageToEvent(direct, from, none), 'a subject change');
+  const bodied = await messageToEvent(withBody, from, none);
+  assert.equal(typeof bodied !== 'string' && bodied.kind, 'message');
+});
+
+test('XEP-0045 §8.1 the relay\'s subject change: a groupchat message with the subject and no body, our id on it; an empty element clears; it parses back', () => {
+  const e = { from: 'bridge.example.org/relay', to: 'room@muc.example.com', type: 'groupchat' as const, originId: 'o-7' };
+  const set = buildSubject(e, 'Release day 🚀');
+  assert.deepEqual([set.name, set.attrs['type'], set.attrs['to'], set.attrs['id']], ['message', 'groupchat', 'room@muc.example.com', 'o-7']);
+  assert.equal(set.getChildText('subject'), 'Release day 🚀');
+  assert.equal(set.getChild('body'), undefined);
+  assert.equal(set.getChild('origin-id', 'urn:xmpp:sid:0')?.attrs['id'], 'o-7');
+  assert.equal(parseMessage(parse(set.toString()), ctx).subject, 'Release day 🚀');
+  const cleared = buildSubject(e, '');
+  assert.match(cleared.toString(), /<subject\/>/);
+  assert.equal(parseMessage(parse(cleared.toString()), ctx).subject, '');
 });
 
 test('XEP-0359: origin-id always; stanza-id only when stamped by the room (groupchat) or our domain', () => {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { OriginIds } from '../../src/connectors/xmpp/origin-ids.ts';
 import { pieceEndpoint, piecesOf } from '../../src/connectors/xmpp/message-pieces.ts';
 import { TokenBucket } from '../../src/core/token-bucket.ts';
-import { fromInsideDomain } from '../../src/connectors/xmpp/address.ts';
 import { buildMamQuery, parseFin, unwrapResult } from '../../src/connectors/xmpp/stanza/mam.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import parse from '@xmpp/xml/lib/parse.js';
@@ -11,6 +10,11 @@ import type { Element } from '@xmpp/xml';
 import { Occupancies } from '../../src/connectors/xmpp/occupancy.ts';
 import { parsePresence } from '../../src/connectors/xmpp/stanza/presence.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { fromInsideDomain, roomStateKey } from '../../src/connectors/xmpp/address.ts';
+import { RoomSubjects, subjectNews } from '../../src/connectors/xmpp/topics.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { busOptions } from '../websocket/harness.ts';
 
 test('origin-ids: deterministic per event, unforgeable without the secret', () => {
   const ids = new OriginIds('component secret');
@@ -166,4 +170,43 @@ test('occupancy: an unavailable self-presence we did not ask for is a removal wh
   occupancies.onPresence(parsePresence(parse(`<presence to='${relay}' from='${room}/Switchboard' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none' affiliation='none'/><destroy/><status code='110'/></x></presence>`)));
   assert.deepEqual(removed, [`${room} ${relay} removed`], 'no second removal');
   assert.equal(occupancies.isOurs(room, 'Switchboard'), false);
+});
+
+test('a room\'s subject message: a change only when live, not ours, and not the subject known; at the relay\'s join with none known, only stored', () => {
+  const news = (s: Partial<Parameters<typeof subjectNews>[0]>): string => subjectNews({ source: 'live', atJoin: false, ours: false, known: 'old', text: 'new', ...s });
+  assert.equal(news({}), 'changed', 'a live change by an occupant');
+  assert.equal(news({ known: undefined }), 'changed', 'a live change, nothing known before');
+  assert.equal(news({ text: '' }), 'changed', 'cleared');
+  assert.equal(news({ text: 'old' }), 'unchanged');
+  assert.equal(news({ ours: true }), 'echo', 'the relay\'s own change, coming back');
+  assert.equal(news({ ours: true, text: 'old' }), 'echo');
+  assert.equal(news({ atJoin: true }), 'changed', 'changed while the bridge was away');
+  assert.equal(news({ atJoin: true, text: 'old' }), 'unchanged');
+  assert.equal(news({ atJoin: true, known: undefined }), 'initial', 'a newly linked room: its subject overwrites nothing');
+  assert.equal(news({ atJoin: true, ours: true }), 'echo');
+  assert.equal(news({ source: 'archive' }), 'archived');
+  assert.equal(news({ source: 'archive', known: undefined, atJoin: true }), 'archived');
+});
+
+test('room subjects: kept in the bus state per room (a long room JID hashed); the relay\'s change waits for its broadcast with that very text', async () => {
+  const bus = new MemoryBus(busOptions(createRegistry(false)));
+  const subjects = new RoomSubjects(bus.state('xmpp'));
+  const room = 'lobby@conference.example.org';
+  assert.equal(await subjects.known(room), undefined);
+  await subjects.remember(room, 'release day');
+  assert.equal(await subjects.known(room), 'release day');
+  assert.equal(await bus.state('xmpp').get(`subject:${room}`), 'release day');
+  const long = `${'x'.repeat(500)}@conference.example.org`;
+  await subjects.remember(long, '');
+  assert.equal(await subjects.known(long), '', 'cleared is known as cleared');
+  assert.equal(roomStateKey('subject', long).length < 100, true);
+  subjects.asked(room, 'o-1', 'new');
+  assert.equal(subjects.broadcast(room, 'other'), undefined, 'someone else\'s text is not the answer');
+  assert.equal(subjects.broadcast(room, 'new'), 'o-1');
+  assert.equal(subjects.broadcast(room, 'new'), undefined, 'answered once');
+  subjects.asked(room, 'o-2', 'newer');
+  subjects.forget(room, 'o-1');
+  subjects.forget(room, 'o-2');
+  assert.equal(subjects.broadcast(room, 'newer'), undefined, 'forgotten when its delivery is over');
+  await bus.close();
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import jid, { type JID } from '@xmpp/jid';
 
 /** Parses a JID, or undefined if it is not one (never throws: it runs on peer input). */
@@ -29,4 +30,12 @@ export function fromInsideDomain(from: string | undefined, domain: string): bool
 /** The bare form (local@domain or domain) of an address, or undefined if it is not a JID. */
 export function bareJid(address: string | undefined): string | undefined {
   return parseJid(address)?.bare().toString();
+}
+
+/**
+ * The bus-state key of something kept per room (`<prefix>:<room>`), hashed (`<prefix>#<sha-256>`)
+ * when a long room JID would pass the store's key limit.
+ */
+export function roomStateKey(prefix: string, room: string): string {
+  return room.length <= 400 ? `${prefix}:${room}` : `${prefix}#${createHash('sha256').update(room).digest('hex')}`;
 }

@@ -1,5 +1,4 @@
 import { photoHash, PuppetAvatars } from './avatars.ts';
-import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
@@ -10,7 +9,7 @@ import { newEventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
-import { bareJid, parseJid } from './address.ts';
+import { bareJid, parseJid, roomStateKey } from './address.ts';
 import { ArchiveReader } from './archive.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
@@ -20,6 +19,7 @@ import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
+import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
 import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
@@ -50,6 +50,8 @@ export const XMPP_CAPABILITIES: Capabilities = {
   maxTextLength: LIMITS.textChars,
   directChats: true,
   avatars: true,
+  // A linked room's subject (XEP-0045 §8.1), both ways: topics.ts.
+  topics: true,
 };
 
 /** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
@@ -75,7 +77,7 @@ const ARCHIVE_START = '^';
 
 /** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
 function positionKey(room: string): string {
-  return room.length <= 400 ? `mam:${room}` : `mam#${createHash('sha256').update(room).digest('hex')}`;
+  return roomStateKey('mam', room);
 }
 
 /** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
@@ -112,6 +114,13 @@ interface Holding {
   contacts: Contacts;
   /** Direct-chat messages written on the current stream (a retried batch does not send them twice). */
   sentDirect: SentOnStream;
+  /** Rooms' subjects known (bus state), and the relay's changes under way. */
+  subjects: RoomSubjects;
+  /**
+   * Rooms the relay has just joined: the next subject message from there is the room's subject
+   * as a join gets it (XEP-0045 §7.2.15, the join's last stanza), not a change.
+   */
+  joinSubjects: Set<string>;
 }
 
 /**
@@ -256,6 +265,8 @@ export class XmppConnector implements Connector {
       hasArchive: new Map(),
       contacts: new Contacts(live.state, log),
       sentDirect: new SentOnStream(),
+      subjects: new RoomSubjects(live.state),
+      joinSubjects: new Set(),
     };
     this.holding = holding;
     // Deliveries are consumed only while the stream is online: during an outage they wait on the
@@ -363,6 +374,12 @@ export class XmppConnector implements Connector {
           relayJid: this.relayJid, request: (iq) => holding.link.request(iq, IQ_TIMEOUT_MS),
           onModeration: (outcome) => live.metrics.moderations.inc({ outcome }),
           onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
+          setTopic: (room, event) => setRoomSubject({
+            relayJid: this.relayJid, send: (el) => holding.link.send(el), reflections: holding.reflections,
+            reflectionTimeoutMs: this.config.reflectionTimeoutMs, originIds: this.originIds, subjects: holding.subjects,
+            relayIn: (r) => holding.occupancies.ensureJoined(r, this.relayJid, this.config.name, CONNECTOR),
+            onTopic: (outcome) => live.metrics.topics.inc({ outcome }), logger: live.logger,
+          }, room, event),
         });
       } catch (err) {
         // A room that will not take us: this event is not delivered there (logged, counted), and
@@ -559,10 +576,18 @@ export class XmppConnector implements Connector {
     const p = parsePresence(el);
     const room = bareJid(p.from);
     if (room !== undefined && this.live?.rooms.has(room)) {
+      // (Before the occupancy takes it: a self-presence while not yet joined is the join's.)
+      const joining = p.to === this.relayJid && holding.occupancies.nickOf(room, this.relayJid) === undefined;
       this.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
-      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) this.inOrder(room, () => this.catchUpOrLater(room));
+      if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) {
+        // (In the room's queue: a message queued before the join must not take the join's subject for it.)
+        this.inOrder(room, () => {
+          if (joining) holding.joinSubjects.add(room);
+          return this.catchUpOrLater(room);
+        });
+      }
       return;
     }
     this.onUserPresence(p, holding);
@@ -798,7 +823,58 @@ export class XmppConnector implements Connector {
       if (this.roster.get(by.toString())?.occupantId !== moderated?.occupantId) await this.recallRealJid(room, moderated?.occupantId);
       return this.actorOf(room, by.resource, undefined, moderated?.occupantId);
     }
+    return this.roomActor(room);
+  }
+
+  /** The room itself as a sender: for what it did and names nobody for. */
+  private roomActor(room: string): Actor {
     return { network: CONNECTOR, id: clip(room, LIMITS.idChars), name: clip(parseJid(room)?.local || room, LIMITS.nameChars) };
+  }
+
+  /** A room occupant as the sender of what it did: as for its messages (see actorOf). */
+  private async occupantActor(room: string, nick: string, occupantId: string | undefined): Promise<Actor> {
+    // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
+    if (this.roster.get(`${room}/${nick}`)?.occupantId !== occupantId) await this.recallRealJid(room, occupantId);
+    return this.actorOf(room, nick, undefined, occupantId);
+  }
+
+  /**
+   * A linked room's subject message (XEP-0045 §8.1; what it is: topics.ts subjectNews): a change
+   * is published as a `topic` from who set it (the room itself when it names nobody), and the
+   * room's subject stored. Only the relay's copy is read (each occupant of ours gets one).
+   */
+  private async onSubject(msg: InboundMessage, text: string, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
+    if (source === 'live' && msg.to !== this.relayJid) return;
+    const nick = parseJid(msg.from)?.resource;
+    // XEP-0045 §7.2.15: a room MUST send its subject (even empty) as the last stanza of a join.
+    const atJoin = source === 'live' && holding.joinSubjects.delete(room);
+    const ours = nick !== undefined && holding.occupancies.isOurs(room, nick);
+    const known = source === 'live' ? await holding.subjects.known(room) : undefined;
+    const news = subjectNews({ source, atJoin, ours, known, text });
+    const count = (outcome: string): void => live.metrics.inbound.inc({ outcome });
+    if (news === 'archived' || news === 'unchanged') { count(`subject_${news}`); return; }
+    if (news === 'echo') {
+      // The relay's change for another network, done: what its delivery waits for (stored first,
+      // so the next topic delivery finds it).
+      await holding.subjects.remember(room, text);
+      const originId = holding.subjects.broadcast(room, text);
+      if (originId !== undefined) holding.reflections.reflected(originId, undefined);
+      count('subject_echo');
+      return;
+    }
+    if (news === 'changed') {
+      const linked = live.rooms.get(room);
+      const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+      if (canonicalRoom === undefined) return;
+      const sender = nick ? await this.occupantActor(room, nick, msg.occupantId) : this.roomActor(room);
+      const now = Date.now();
+      const checked = validateEvent({ v: 1, id: newEventId(now), ts: now, kind: 'topic', room: canonicalRoom, sender, text, origin: { connector: CONNECTOR, endpoint: room } });
+      if (!checked.ok) { count('skipped'); live.logger.warn({ room, error: checked.error }, 'room subject does not make a valid topic; dropped'); return; }
+      await live.bus.publish([checked.event]);
+      live.logger.info({ room, nick, atJoin }, atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
+    }
+    await holding.subjects.remember(room, text);
+    count(news === 'changed' ? 'subject_published' : 'subject_initial');
   }
 
   /**
@@ -844,6 +920,7 @@ export class XmppConnector implements Connector {
       return;
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
+    if (msg.subject !== undefined) { await this.onSubject(msg, msg.subject, room, 'live', live, holding); return; }
     await this.bridgeRoomMessage(msg, room, 'live', live, holding);
   }
 
@@ -897,7 +974,7 @@ export class XmppConnector implements Connector {
    */
   private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
     const nick = parseJid(msg.from)?.resource;
-    // The room itself speaks for subjects and status codes (not bridged) and for a moderator's
+    // The room itself speaks for status codes (not bridged), subjects (onSubject) and for a moderator's
     // removal of a message (XEP-0425), which only it may announce.
     if (!nick && msg.moderated === undefined) return;
     if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {
@@ -927,11 +1004,8 @@ export class XmppConnector implements Connector {
     const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
     if (!linked || canonicalRoom === undefined) return;
     let sender: Actor;
-    if (nick) {
-      // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
-      if (this.roster.get(`${room}/${nick}`)?.occupantId !== msg.occupantId) await this.recallRealJid(room, msg.occupantId);
-      sender = this.actorOf(room, nick, undefined, msg.occupantId);
-    } else sender = await this.moderatorOf(room, msg.moderated);
+    if (nick) sender = await this.occupantActor(room, nick, msg.occupantId);
+    else sender = await this.moderatorOf(room, msg.moderated);
     const outcome = await publishRoomMessage(msg, linked, canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
     live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
     live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
@@ -1002,7 +1076,8 @@ export class XmppConnector implements Connector {
         msg.stanzaId = m.id; // the archive's id is the room's stanza-id
         if (msg.type === 'groupchat') {
           try {
-            await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
+            if (msg.subject !== undefined) await this.onSubject(msg, msg.subject, room, 'archive', live, holding);
+            else await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
           } catch (err) {
             live.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
             return false;

@@ -149,6 +149,9 @@ export async function messageToEvent(msg: InboundMessage, from: EventBase, resol
   media: { attachments: Attachment[]; fetched: ReadonlySet<string> } = { attachments: [], fetched: new Set() },
   options: { receipts?: boolean; fromRoom?: boolean } = {}, now = Date.now()): Promise<CanonicalEvent | string> {
   const base = { v: 1 as const, id: newEventId(now), ts: now, ...from };
+  // A subject change is a room's topic (topics.ts) or nothing: never a message, a typing or the
+  // like of whatever else it carries (a direct chat's, one from a room's archive).
+  if (msg.subject !== undefined) return 'a subject change';
   if (msg.moderated) {
     if (!options.fromRoom) return 'a moderation not announced by the room';
     // XEP-0425 names the message by the room's stanza-id.

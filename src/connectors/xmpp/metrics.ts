@@ -21,11 +21,12 @@ export type XmppMetrics = ReturnType<typeof xmppMetrics>;
 /** The connector's own metrics (beside the link's). */
 export function xmppConnectorMetrics(registry: Registry) {
   return {
-    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed, flood, private_in_room, forged_moderation)', ['outcome']),
+    inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed, flood, private_in_room, forged_moderation; subject messages: subject_published, subject_initial, subject_unchanged, subject_echo, subject_archived)', ['outcome']),
     delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room, refused: the room would not take us)', ['outcome']),
     direct: counter(registry, 'switchboard_xmpp_direct_total', 'Direct-chat stanzas (XMPP users <-> puppets), by direction (in, out) and outcome', ['direction', 'outcome']),
     occupantAvatars: counter(registry, 'switchboard_xmpp_occupant_avatars_total', 'vCard photos asked for behind an avatar hash an XMPP user advertised, by outcome (stored, no_photo, mismatch, not_image, failed; not asked: limited, the occupant changed avatars too fast; busy, a thousand requests waited already)', ['outcome']),
     moderations: counter(registry, 'switchboard_xmpp_moderations_total', 'Removals by moderators of other networks carried out in linked rooms, by outcome (retracted: by the puppet that said it, XEP-0424; moderated: by the relay, XEP-0425, also after a puppet\'s retraction; not_done: neither)', ['outcome']),
+    topics: counter(registry, 'switchboard_xmpp_topics_total', 'Topics from other networks set as linked rooms\' subjects by the relay, by outcome (set; unchanged: the room had it already; not_done: the room refused, not retried; failed: no answer in time or the stream lost, retried)', ['outcome']),
     retryLookups: counter(registry, 'switchboard_xmpp_retry_archive_lookups_total', 'Retried room deliveries looked up in the room archive by origin-id, by whether they were found (then not sent again)', ['found']),
   };
 }

@@ -40,6 +40,8 @@ export interface OutboundDeps {
   relayJid: string;
   /** Told how each moderator's removal went (for the metrics). */
   onModeration(outcome: 'moderated' | 'retracted' | 'not_done'): void;
+  /** A room's topic from another network: the relay sets the room's subject (topics.ts). */
+  setTopic(room: string, event: EventOfKind<'topic'>): Promise<'sent' | 'skipped'>;
   /** An iq to the server, answered (rejects with IqErrorReply on an error answer). */
   request(iq: Element): Promise<Element>;
   /** Remembers a puppet's display name (for its vCard and disco). */
@@ -376,6 +378,7 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       return 'sent';
     }
     case 'topic':
-      return 'skipped'; // not yet carried into rooms
+      // The room's, not its sender's: the relay sets it (no puppet joins for it).
+      return await deps.setTopic(room, event);
   }
 }

@@ -58,6 +58,12 @@ export interface InboundMessage {
   occupantId?: string;
   /** XEP-0172 nick the sender announced. */
   nick?: string;
+  /**
+   * XEP-0045 §8.1: the room's whole new subject ('' = cleared), when this is a subject change: a
+   * `<subject>` without `<body>` or `<thread>` (with either it is a normal message, which the XEP
+   * says SHALL NOT be taken as one). Said of any message type; only a room's counts (the caller).
+   */
+  subject?: string;
   /** For type=error: the defined condition. */
   errorCondition?: string;
   /** What was present but not usable (oversized, malformed): for the log. */
@@ -251,6 +257,13 @@ export function parseMessage(el: Element, ctx: ParseContext): InboundMessage {
   if (occupant && occupant.length <= MAX_ID) msg.occupantId = occupant;
   const nick = el.getChildText('nick', NS.nick)?.trim();
   if (nick) msg.nick = clip(nick, LIMITS.nameChars);
+
+  const subject = el.getChild('subject');
+  if (subject && !bodyEl && !el.getChild('thread')) {
+    const text = subject.getText();
+    if (text.length > LIMITS.topicChars) problems.push(`subject over ${LIMITS.topicChars} chars, clipped`);
+    msg.subject = clip(text, LIMITS.topicChars);
+  }
 
   if (type === 'error') {
     const cond = el.getChild('error')?.getChildElements().find((c) => c.attrs['xmlns'] === NS.stanzas);

@@ -118,6 +118,15 @@ export function buildRetraction(e: Envelope, target: string, originIdTarget = ta
     xml('store', { xmlns: NS.hints }));
 }
 
+/**
+ * XEP-0045 §8.1: the room's new subject, set by an occupant (the relay): a groupchat message with
+ * a `<subject>` and no body (with one it would be a normal message); an empty element clears it.
+ * Its id and origin-id are ours, so the room's error answer finds the change it refuses.
+ */
+export function buildSubject(e: Envelope, text: string): Element {
+  return envelope(e, xml('subject', {}, text)); // '' adds no text: <subject/>
+}
+
 /** XEP-0444: the sender's complete reaction set on `target` (empty = all removed). */
 export function buildReactions(e: Envelope, target: string, emojis: readonly string[]): Element {
   return envelope(e,
