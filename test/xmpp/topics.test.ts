@@ -125,6 +125,11 @@ test('a WS moderator\'s topic: refused while the relay is a participant (counted
   await alice.waitFor((el) => el.getChildText('body') === 'after the refusal', 'dave\'s message after the refused topic', { since });
   assert.deepEqual(await Promise.all(['not_done', 'set', 'failed'].map(topics)), [1, 0, 0], 'refused once, not retried');
   assert.equal(alice.stanzas.slice(since).filter(subjectFrom(relay)).length, 0, 'no subject from the relay');
+  // Its occupants still learn of it: a notice from dave's puppet, as on a network without topics (not bridged back).
+  const notices = alice.stanzas.slice(since).filter((el) => el.getChildText('body') === '✎ set the topic: not here');
+  assert.deepEqual(notices.map((el) => el.attrs['from']), [`${room}/dave`], 'one notice, from dave\'s puppet');
+  await carol.next(isText('after the refusal'), 10_000);
+  assert.equal(carol.events.filter((f) => String(f.event['text']).startsWith('✎')).length, 0, 'the notice is not bridged back');
   assert.equal(await subjectOnJoin(await connectUser(prosody, 'bob'), room, 'Bob'), 'alice\'s', 'the room\'s subject unchanged');
 
   // alice makes the bridge's address an admin of the room: the relay is a moderator there now.

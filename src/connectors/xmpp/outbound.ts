@@ -9,7 +9,11 @@ import type { OriginIds } from './origin-ids.ts';
 import { JoinError, type Occupancies } from './occupancy.ts';
 import { PUPPET_RESOURCE, puppetFullJid, puppetNick } from './puppets.ts';
 import { moderateInRoom } from './moderation.ts';
+
+/** The piece name of a topic's notice, where the room keeps its subject (its origin-id is its own). */
+const TOPIC_NOTICE_PIECE = 'topic';
 import { hintsOf } from '../../mapper/types.ts';
+import { topicNotice } from '../../mapper/fallbacks.ts';
 import { buildChatState, buildCorrection, buildMarker, buildMessage, buildReactions, buildRetraction, type Envelope } from './stanza/message-out.ts';
 
 /**
@@ -41,7 +45,7 @@ export interface OutboundDeps {
   /** Told how each moderator's removal went (for the metrics). */
   onModeration(outcome: 'moderated' | 'retracted' | 'not_done'): void;
   /** A room's topic from another network: the relay sets the room's subject (topics.ts). */
-  setTopic(room: string, event: EventOfKind<'topic'>): Promise<'sent' | 'skipped'>;
+  setTopic(room: string, event: EventOfKind<'topic'>): Promise<'set' | 'unchanged' | 'refused'>;
   /** An iq to the server, answered (rejects with IqErrorReply on an error answer). */
   request(iq: Element): Promise<Element>;
   /** Remembers a puppet's display name (for its vCard and disco). */
@@ -377,8 +381,16 @@ export async function deliverToRoom(delivery: Delivery, deps: OutboundDeps): Pro
       else await joined();
       return 'sent';
     }
-    case 'topic':
+    case 'topic': {
       // The room's, not its sender's: the relay sets it (no puppet joins for it).
-      return await deps.setTopic(room, event);
+      if (await deps.setTopic(room, event) !== 'refused') return 'sent';
+      // The room keeps its subject (the relay may not change it): its occupants still learn of the
+      // change, as a notice from who made it, in the words a network without topics gets (the mapper's).
+      await joined();
+      const originId = deps.originIds.of(event.id, TOPIC_NOTICE_PIECE);
+      const notice = buildMessage({ from: puppet, to: room, type: 'groupchat', originId }, { text: topicNotice(event.text), spans: [] });
+      await sendAndAwaitReflection(deps, notice, originId, room, event.ts);
+      return 'sent';
+    }
   }
 }

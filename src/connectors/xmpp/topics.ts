@@ -92,15 +92,15 @@ export interface TopicDeps {
  * answer. Its broadcast from the relay's nick: done (the inbound side stores it). An error (the
  * relay is no moderator and the room does not let occupants change the subject): not done,
  * logged and counted, not retried (a retry would be refused alike, holding up every room's
- * deliveries meanwhile). A timeout or a lost stream throws: the bus retries it. A subject the room
+ * deliveries meanwhile): `refused`, and the caller tells the room's occupants otherwise. A timeout or a lost stream throws: the bus retries it. A subject the room
  * has already is not sent (Prosody broadcasts nothing when its setter sets it again: it would
  * look like a timeout).
  */
-export async function setRoomSubject(deps: TopicDeps, room: string, event: EventOfKind<'topic'>): Promise<'sent' | 'skipped'> {
+export async function setRoomSubject(deps: TopicDeps, room: string, event: EventOfKind<'topic'>): Promise<'set' | 'unchanged' | 'refused'> {
   await deps.relayIn(room);
   if (await deps.subjects.known(room) === event.text) {
     deps.onTopic('unchanged');
-    return 'sent';
+    return 'unchanged';
   }
   const originId = deps.originIds.of(event.id);
   const answered = deps.reflections.expect(originId, room, deps.reflectionTimeoutMs);
@@ -116,12 +116,12 @@ export async function setRoomSubject(deps: TopicDeps, room: string, event: Event
     }
     deps.onTopic('not_done');
     deps.logger.warn({ room, event: event.id, condition: err.condition },
-      'the room refused the relay\'s subject change: the topic was not set there. The bridge\'s address must be the room\'s moderator (admin or owner), or the room must let occupants change the subject (muc#roomconfig_changesubject)');
-    return 'skipped';
+      'the room refused the relay\'s subject change: the topic was not set there (its occupants get a notice instead). The bridge\'s address must be the room\'s moderator (admin or owner), or the room must let occupants change the subject (muc#roomconfig_changesubject)');
+    return 'refused';
   } finally {
     deps.subjects.forget(room, originId);
   }
   deps.onTopic('set');
   deps.logger.info({ room, event: event.id }, 'room subject set for another network\'s topic');
-  return 'sent';
+  return 'set';
 }
