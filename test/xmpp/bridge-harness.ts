@@ -103,17 +103,23 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: {
 
 export type After = { after(fn: () => Promise<unknown> | void): void };
 
-/**
- * The usual room set-up of an XMPP test: a Prosody, alice joined to its MUC `lobby` as "Alice",
- * and the bridge with its relay in the room. Everything is stopped by `t.after`.
- */
-export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBridge>[1] = {}, prosodyOptions: Parameters<typeof startProsody>[0] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string; bridge: XmppBridge }> {
+/** A throwaway Prosody with alice (nick Alice) in its `lobby` MUC, no bridge yet; all stopped after the test. */
+export async function startAliceInLobby(t: After, prosodyOptions: Parameters<typeof startProsody>[0] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string }> {
   const prosody = await startProsody(prosodyOptions);
   t.after(() => prosody.destroy());
   const alice = await connectUser(prosody, 'alice');
   t.after(() => alice.stop());
   const room = `lobby@${prosody.mucDomain}`;
   await alice.joinMuc(room, 'Alice');
+  return { prosody, alice, room };
+}
+
+/**
+ * The usual room set-up of an XMPP test: a Prosody, alice joined to its MUC `lobby` as "Alice",
+ * and the bridge with its relay in the room. Everything is stopped by `t.after`.
+ */
+export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBridge>[1] = {}, prosodyOptions: Parameters<typeof startProsody>[0] = {}): Promise<{ prosody: ProsodyServer; alice: TestUser; room: string; bridge: XmppBridge }> {
+  const { prosody, alice, room } = await startAliceInLobby(t, prosodyOptions);
   const bridge = await startXmppBridge(prosody, opts);
   t.after(() => bridge.stop());
   await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');

@@ -6,14 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
-import { startProsody } from '../helpers/prosody.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame, type TestClient } from '../helpers/ws-client.ts';
 import { busOptions, metricValue } from '../websocket/harness.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startRoomRig, startXmppBridge } from './bridge-harness.ts';
+import { startAliceInLobby, startRoomRig, startXmppBridge } from './bridge-harness.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -45,12 +44,7 @@ async function subjectOnJoin(user: TestUser, room: string, nick: string): Promis
 }
 
 test('an occupant\'s subject change reaches WS as a topic from them (once, though a puppet is in the room too); a room\'s subject from before it was linked is stored, not published; a subject with a body is a message; a direct chat\'s subject is nothing', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
+  const { prosody, alice, room } = await startAliceInLobby(t);
   await setSubject(alice, room, 'Alice', 'before the bridge');
   const bridge = await startXmppBridge(prosody);
   t.after(() => bridge.stop());
@@ -198,12 +192,7 @@ test('the subject changed while the component was away: one topic when it is bac
 });
 
 test('through the app (the mapper in front of each connector): XMPP shows topics, so a WS moderator\'s topic is the room\'s subject, not a notice, and the room\'s subject reaches WS as a topic', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
+  const { prosody, alice, room } = await startAliceInLobby(t);
   // The bridge's address is the room's admin beforehand: its relay joins as a moderator.
   await alice.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
     xml('item', { affiliation: 'admin', jid: prosody.componentDomain }))));
@@ -260,12 +249,7 @@ test('a room that does not answer the relay\'s subject change in time (a hung se
 });
 
 test('a subject the room names nobody for (never set: Prosody sends it from the room itself) that differs from the one kept: one topic from the room', async (t) => {
-  const prosody = await startProsody();
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const alice = await connectUser(prosody, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice'); // a new room: no subject
+  const { prosody, alice, room } = await startAliceInLobby(t); // a new room: no subject
   // The bridge knew this room with a subject (a room destroyed and made again since, say).
   const bus = new MemoryBus(busOptions(createRegistry(false)));
   t.after(() => bus.close());
