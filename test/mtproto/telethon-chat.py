@@ -198,8 +198,9 @@ async def moderator(port, n, e, phone, chat_id):
     perms = await client.get_permissions(types.InputPeerChat(chat_id), 'me')
     say('rights', change_info=bool(rights and rights.change_info), delete=bool(rights and rights.delete_messages), about=full.full_chat.about,
         admin=perms.is_admin, may_change_info=perms.change_info)
-    # Telethon has no helper for a basic group's description: its users call the raw request.
-    done = await client(functions.messages.EditChatAboutRequest(peer=types.InputPeerChat(chat_id), about='Rules, from Telethon'))
+    # Telethon has no helper for a basic group's description: its users call the raw request,
+    # naming the group by its marked id (Telethon makes the InputPeerChat).
+    done = await client(functions.messages.EditChatAboutRequest(peer=-chat_id, about='Rules, from Telethon'))
     say('about-set', result=done, told=await asyncio.wait_for(told.get(), 20), about=await about())
     say('refused', same=await refused('Rules, from Telethon'), long=await refused('x' * 256))
     say('waiting-topic')
