@@ -4,7 +4,8 @@
 // in as the bot and, separately, as a person; each chats with a WebSocket client in the bridged
 // room, and the person catches up on what it missed while away through mtcute's own update
 // machinery (updates.getDifference). Then: a private chat, mtcute on both sides (buttons, an
-// album, a forward, a pin, a search), and perfect forward secrecy (temporary keys).
+// album, a forward, a pin, a search), the room's topic as a moderator account (the group's
+// description, both ways), and perfect forward secrecy (temporary keys).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -2,7 +2,8 @@
 // python3-telethon 1.25, layer 144, the intermediate TCP transport), stock, run as a child process
 // by test/mtproto/telethon-chat.py. It logs in as the bot and chats with a WebSocket client in the
 // bridged room; each side's actions are checked on the other; away and back on the same key, it
-// gets what it missed with updates.getDifference.
+// gets what it missed with updates.getDifference. As a moderator account, it sets the group's
+// description (the room's topic) and is told of one set on WS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
