@@ -161,12 +161,13 @@ export async function serverUserHash(bridge: ChatBridge, userId: bigint): Promis
   return bigInt(new FileKeys(secret).peerHash('user', String(userId)).toString());
 }
 
-/** The rpc_error text a call fails with ('no error' when it succeeds). */
+/** The rpc_error text a call fails with (gramjs's errorMessage, mtcute's text; 'no error' when it succeeds). */
 export async function rpcError(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (err) {
-    return String((err as { errorMessage?: string }).errorMessage ?? err);
+    const e = err as { errorMessage?: string; text?: string };
+    return String(e.errorMessage ?? e.text ?? err);
   }
   return 'no error';
 }

@@ -4,7 +4,8 @@
 // in as the bot and, separately, as a person; each chats with a WebSocket client in the bridged
 // room, and the person catches up on what it missed while away through mtcute's own update
 // machinery (updates.getDifference). Then: a private chat, mtcute on both sides (buttons, an
-// album, a forward, a pin, a search), and perfect forward secrecy (temporary keys).
+// album, a forward, a pin, a search), the room's topic as a moderator account (the group's
+// description, both ways), and perfect forward secrecy (temporary keys).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,7 +13,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { BotKeyboard, InputMedia, MemoryStorage, type Message } from '@mtcute/core';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, startChatBridge, until, uploadToMedia, wsEvent, wsFileArrives, type ChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatServerKey, rpcError, startChatBridge, until, uploadToMedia, wsEvent, wsFileArrives, type ChatBridge } from './chat-harness.ts';
 import { mtcuteClient, type MtcuteClient } from './mtcute-client.ts';
 import { metricValue } from './harness.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
@@ -40,8 +41,9 @@ async function start(c: MtcuteClient, bridge: ChatBridge, login: Login): Promise
   assert.equal(me.isBot, login === 'bot');
 }
 
-async function withMtcute(login: Login, body: (c: MtcuteClient, ws: TestClient, bridge: ChatBridge) => Promise<void>, opts: { storage?: MemoryStorage; files?: Record<string, string> } = {}): Promise<void> {
-  const bridge = await startChatBridge({ keepPort: true, ...(opts.files !== undefined ? { files: opts.files } : {}) });
+/** `moderators`: the person and alice's WS token are moderators (may set the room's topic). */
+async function withMtcute(login: Login, body: (c: MtcuteClient, ws: TestClient, bridge: ChatBridge) => Promise<void>, opts: { storage?: MemoryStorage; files?: Record<string, string>; moderators?: boolean } = {}): Promise<void> {
+  const bridge = await startChatBridge({ keepPort: true, personModerator: opts.moderators === true, wsModerator: opts.moderators === true, ...(opts.files !== undefined ? { files: opts.files } : {}) });
   const c = mtcuteClient(bridge.mtprotoPort(), chatServerKey(), opts.storage !== undefined ? { storage: opts.storage } : {});
   let ws: TestClient | undefined;
   try {
@@ -308,6 +310,39 @@ test('mtcute on both sides (the bot and the person, layer 227): an inline button
       await person.destroy();
     }
   });
+});
+
+test('mtcute as a moderator account (layer 227): setChatDescription is the room\'s topic on WS, him its sender; a WS moderator\'s topic is a raw updateChat and getFullChat\'s bio; his adminRights offer changeInfo', { timeout: 90_000 }, async () => {
+  await withMtcute('person', async (c, ws) => {
+    const told: number[] = [];
+    c.onRawUpdate.add(({ update }) => { if (update._ === 'updateChat') told.push(update.chatId); });
+    const before = await c.getFullChat(CHAT);
+    assert.deepEqual([before.bio, before.adminRights?.changeInfo, before.adminRights?.deleteMessages], ['Bridged room "lobby" (Switchboard)', true, true]);
+    // And getChatMember reads his place in the member list: an admin.
+    assert.equal((await c.getChatMember({ chatId: CHAT, userId: 'self' }))?.status, 'admin');
+
+    // mtcute -> WS: its high-level setChatDescription (messages.editChatAbout); his session is told too.
+    await c.setChatDescription(CHAT, 'Rules, from mtcute');
+    const topic = await wsEvent(ws, 'topic');
+    assert.deepEqual([topic['text'], topic['sender']], ['Rules, from mtcute', { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' }]);
+    assert.equal((await c.getFullChat(CHAT)).bio, 'Rules, from mtcute');
+    await until('his own updateChat', () => told.length === 1);
+    assert.deepEqual(told, [CHAT_ID]);
+    // Refused, as mtcute's RpcError, nothing published.
+    assert.equal(await rpcError(c.setChatDescription(CHAT, 'Rules, from mtcute')), 'CHAT_ABOUT_NOT_MODIFIED');
+    assert.equal(await rpcError(c.setChatDescription(CHAT, 'x'.repeat(256))), 'CHAT_ABOUT_TOO_LONG');
+
+    // WS -> mtcute: a raw updateChat (mtcute has no parsed update for it), and the new bio.
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'Release party on Friday 🎉' } });
+    await until('updateChat for the WS topic', () => told.length === 2);
+    assert.deepEqual(told, [CHAT_ID, CHAT_ID]);
+    assert.equal((await c.getFullChat(CHAT)).bio, 'Release party on Friday 🎉');
+    // Cleared from mtcute: an empty description, not the default.
+    await c.setChatDescription(CHAT, '');
+    assert.equal((await wsEvent(ws, 'topic', (e) => e['text'] === ''))['text'], '');
+    assert.equal((await c.getFullChat(CHAT)).bio, '');
+    assert.deepEqual(ws.events.filter((e) => e.event.kind === 'topic' && (e.event['sender'] as { network?: string }).network === 'mtproto').map((e) => e.event['text']), ['Rules, from mtcute', ''], 'the refused ones published nothing');
+  }, { moderators: true });
 });
 
 test('mtcute with perfect forward secrecy (usePfs, a client process of its own): a temporary key, bound to its permanent one with auth.bindTempAuthKey, carries the login and the chat', { timeout: 90_000 }, async () => {

@@ -168,7 +168,52 @@ async def person(port, n, e, phone, chat_id):
     say('logged-out')
 
 
+async def moderator(port, n, e, phone, chat_id):
+    """A moderator account and the group's description (the room's topic), both ways, in layer 144."""
+    client = client_for(port, n, e)
+    told = asyncio.Queue()
+
+    @client.on(events.Raw(types.UpdateChat))
+    async def on_chat(update):
+        told.put_nowait(update.chat_id)
+
+    async def code():
+        say('code-needed')
+        return await line()
+
+    async def about():
+        return (await client(functions.messages.GetFullChatRequest(chat_id))).full_chat.about
+
+    async def refused(text):
+        try:
+            await client(functions.messages.EditChatAboutRequest(peer=types.InputPeerChat(chat_id), about=text))
+            return None
+        except RPCError as err:
+            return type(err).__name__
+
+    await client.start(phone=phone, code_callback=code)
+    full = await client(functions.messages.GetFullChatRequest(chat_id))
+    rights = next(c.admin_rights for c in full.chats if c.id == chat_id)
+    # Its high-level view too: get_permissions reads the member list (a chatParticipantAdmin).
+    perms = await client.get_permissions(types.InputPeerChat(chat_id), 'me')
+    say('rights', change_info=bool(rights and rights.change_info), delete=bool(rights and rights.delete_messages), about=full.full_chat.about,
+        admin=perms.is_admin, may_change_info=perms.change_info)
+    # Telethon has no helper for a basic group's description: its users call the raw request,
+    # naming the group by its marked id (Telethon makes the InputPeerChat).
+    done = await client(functions.messages.EditChatAboutRequest(peer=-chat_id, about='Rules, from Telethon'))
+    say('about-set', result=done, told=await asyncio.wait_for(told.get(), 20), about=await about())
+    say('refused', same=await refused('Rules, from Telethon'), long=await refused('x' * 256))
+    say('waiting-topic')
+    chat = await asyncio.wait_for(told.get(), 20)
+    say('topic', told=chat, about=await about())
+    await client.disconnect()
+
+
 async def main():
+    if sys.argv[1] == 'moderator':
+        await moderator(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+        say('done')
+        return
     if sys.argv[1] == 'person':
         await person(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
         say('done')

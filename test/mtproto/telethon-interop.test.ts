@@ -2,7 +2,8 @@
 // python3-telethon 1.25, layer 144, the intermediate TCP transport), stock, run as a child process
 // by test/mtproto/telethon-chat.py. It logs in as the bot and chats with a WebSocket client in the
 // bridged room; each side's actions are checked on the other; away and back on the same key, it
-// gets what it missed with updates.getDifference.
+// gets what it missed with updates.getDifference. As a moderator account, it sets the group's
+// description (the room's topic) and is told of one set on WS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +184,40 @@ test('a stock Telethon client logs in as a person (phone, then the code the admi
     await telethon.step('done');
     assert.equal(await telethon.exited, 0, telethon.stderr());
     assert.equal(await bridge.pendingCode(PERSON_PHONE), undefined, 'the code was used up');
+  } finally {
+    await telethon.stop();
+    await ws?.close();
+    await bridge.close();
+  }
+});
+
+test('a stock Telethon client logged in as a moderator account sets the group\'s description (the room\'s topic), and gets the one a WS moderator sets, in layer 144', { timeout: 120_000 }, async () => {
+  const bridge = await startChatBridge({ personModerator: true, wsModerator: true });
+  let ws: TestClient | undefined;
+  const key = chatServerKey();
+  const telethon = runTelethon(['moderator', String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), PERSON_PHONE, String(CHAT_ID)]);
+  try {
+    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    await ws.request({ type: 'join', room: 'lobby' });
+    await telethon.step('code-needed');
+    telethon.write((await bridge.pendingCode(PERSON_PHONE))!);
+    // Telethon reads its chatAdminRights (layer 144's flags), and get_permissions its place in the
+    // member list: it may change the group's info.
+    assert.deepEqual(await telethon.step('rights'), { step: 'rights', change_info: true, delete: true, about: 'Bridged room "lobby" (Switchboard)', admin: true, may_change_info: true });
+    // Telethon -> WS: messages.editChatAbout, answered true once stored; its own session is told (a raw UpdateChat).
+    assert.deepEqual(await telethon.step('about-set'), { step: 'about-set', result: true, told: CHAT_ID, about: 'Rules, from Telethon' });
+    const topic = await wsEvent(ws, 'topic');
+    assert.deepEqual([topic['text'], topic['sender']], ['Rules, from Telethon', { network: 'mtproto', id: String(PERSON_ID), name: 'Bob Builder' }]);
+    // Telethon raises its own classes for the refusals.
+    assert.deepEqual(await telethon.step('refused'), { step: 'refused', same: 'ChatAboutNotModifiedError', long: 'ChatAboutTooLongError' });
+    assert.deepEqual(ws.events.filter((e) => e.event.kind === 'topic').map((e) => e.event['text']), ['Rules, from Telethon'], 'the refused ones published nothing');
+    // WS -> Telethon: an events.Raw handler gets UpdateChat, and getFullChat shows the new about.
+    await telethon.step('waiting-topic');
+    const sent = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'Release party on Friday 🎉' } });
+    assert.notEqual(sent.type, 'error', JSON.stringify(sent));
+    assert.deepEqual(await telethon.step('topic'), { step: 'topic', told: CHAT_ID, about: 'Release party on Friday 🎉' });
+    await telethon.step('done');
+    assert.equal(await telethon.exited, 0, telethon.stderr());
   } finally {
     await telethon.stop();
     await ws?.close();
