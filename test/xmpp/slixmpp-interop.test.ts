@@ -206,6 +206,12 @@ test('slixmpp as the room\'s owner changes and clears its subject with its XEP-0
   const sallyId = (fromSally['sender'] as Record<string, string>)['id'];
   assert.deepEqual(fromSally['sender'], { network: 'xmpp', id: sallyId, name: 'Sally' });
   assert.ok(sallyId?.startsWith(`${room}#`), 'named as her messages are (the occupant-id: the room is semi-anonymous)');
+  // A WS user who comes in now is told the room's topic with the join's answer: Sally's.
+  const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const joined = await carol.request({ type: 'join', room: 'lobby' });
+  const current = joined['topic'] as EventFrame['event'] | undefined;
+  assert.deepEqual([current?.['text'], current?.['sender']], ['Plans for Friday', fromSally['sender']], JSON.stringify(joined));
   const bySally = (e: EventFrame['event']): boolean => (e['sender'] as Record<string, string>)['id'] === sallyId;
   const sallysTopics = (): unknown[] => dave.events.filter((f) => f.event.kind === 'topic' && bySally(f.event)).map((f) => f.event['text']);
 
