@@ -17,7 +17,8 @@ import { startXmppBridge } from './bridge-harness.ts';
  * WebSocket (RFC 7395, the test Prosody's mod_websocket), in the linked room. A WS user, carol,
  * talks with her through the bridge. What Converse shows is read from its DOM, as the user sees
  * it; the page's small plugin (converse-client.html) hands the test Converse's api, used only to
- * wait for models and to act where the UI would need many clicks.
+ * wait for models, to read what Converse knows but does not show (an occupant's affiliation, the
+ * room's disco#info, the commands it offers) and to act where the UI would need many clicks.
  *
  * Chromium must be installed (`apt-get install chromium`; npm test does it as root).
  */
