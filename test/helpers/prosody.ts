@@ -46,6 +46,8 @@ export interface ProsodyOptions {
    * community modules; 2023's, which speaks XEP-0425 0.2: urn:xmpp:message-moderate:0). Default off.
    */
   mucModeration?: boolean;
+  /** Whether new rooms let every occupant change the subject (muc_room_default_change_subject, muc#roomconfig_changesubject). Default false (moderators only, Prosody's default). */
+  mucChangeSubject?: boolean;
 }
 
 export interface ProsodyServer {
@@ -93,7 +95,7 @@ function lua(s: string): string {
 
 function configText(o: {
   dir: string; c2sPort: number; componentPort: number; componentDomain: string; componentSecret: string;
-  mucDomain: string; mucMam: boolean; mucArchiveByDefault: boolean; mucRoomLocking: boolean; mucPublicJids: boolean; mucModeration: boolean; logLevel: string;
+  mucDomain: string; mucMam: boolean; mucArchiveByDefault: boolean; mucRoomLocking: boolean; mucPublicJids: boolean; mucModeration: boolean; mucChangeSubject: boolean; logLevel: string;
   websocket: { port: number; origins: string[] } | undefined;
 }): string {
   const ws = o.websocket;
@@ -132,6 +134,7 @@ Component ${lua(o.mucDomain)} "muc"
   muc_room_locking = ${o.mucRoomLocking ? 'true' : 'false'}
   muc_room_default_persistent = true
   muc_room_default_public_jids = ${o.mucPublicJids ? 'true' : 'false'}
+  muc_room_default_change_subject = ${o.mucChangeSubject ? 'true' : 'false'}
 
 Component ${lua(o.componentDomain)}
   component_secret = ${lua(o.componentSecret)}
@@ -167,7 +170,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   writeFileSync(configPath, configText({
     dir, c2sPort, componentPort, componentDomain, componentSecret, mucDomain,
     mucMam: options.mucMam ?? true, mucArchiveByDefault: options.mucArchiveByDefault ?? true, mucRoomLocking: options.mucRoomLocking ?? false, mucPublicJids: options.mucPublicJids ?? false,
-    mucModeration: options.mucModeration ?? false, logLevel: options.logLevel ?? 'info', websocket,
+    mucModeration: options.mucModeration ?? false, mucChangeSubject: options.mucChangeSubject ?? false, logLevel: options.logLevel ?? 'info', websocket,
   }));
 
   for (const [name, password] of Object.entries(users)) {

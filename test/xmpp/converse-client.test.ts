@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, servePageOrigin } from '../helpers/chromium.ts';
-import { startProsody } from '../helpers/prosody.ts';
+import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { startXmppBridge } from './bridge-harness.ts';
 
@@ -17,7 +17,8 @@ import { startXmppBridge } from './bridge-harness.ts';
  * WebSocket (RFC 7395, the test Prosody's mod_websocket), in the linked room. A WS user, carol,
  * talks with her through the bridge. What Converse shows is read from its DOM, as the user sees
  * it; the page's small plugin (converse-client.html) hands the test Converse's api, used only to
- * wait for models and to act where the UI would need many clicks.
+ * wait for models, to read what Converse knows but does not show (an occupant's affiliation, the
+ * room's disco#info, the commands it offers) and to act where the UI would need many clicks.
  *
  * Chromium must be installed (`apt-get install chromium`; npm test does it as root).
  */
@@ -85,10 +86,43 @@ function until(page: Page, msgidPrefix: string, ok: (s: Shown) => boolean): Prom
   return poll(() => shown(page, msgidPrefix), ok);
 }
 
+/** A page for Converse, its console kept (printed with SWITCHBOARD_TEST_CONVERSE_LOG set). */
+async function newPage(browser: Browser): Promise<{ page: Page; consoleLines: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const consoleLines: string[] = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  page.setDefaultTimeout(15_000);
+  return { page, consoleLines };
+}
+
+/** Converse on the page, logged in as alice (nick Alice), once it shows `room` entered (it creates the room if there is none). */
+async function startAlice(page: Page, origin: string, prosody: ProsodyServer, room: string): Promise<void> {
+  await page.goto(`${origin}/`);
+  await page.waitForFunction('"converse" in window && "startConverse" in window');
+  await page.evaluate(`window.startConverse(${JSON.stringify({
+    assets_path: '/converse/',
+    view_mode: 'fullscreen',
+    auto_login: true,
+    jid: `alice@${prosody.domain}`,
+    password: 'alice-pw',
+    websocket_url: prosody.websocketUrl,
+    discover_connection_methods: false,
+    persistent_store: 'sessionStorage',
+    nickname: 'Alice',
+    auto_join_rooms: [room],
+    play_sounds: false,
+    show_retraction_warning: false,
+    loglevel: 'warn',
+  })})`);
+  // Converse shows the room once it has entered it.
+  await page.waitForSelector(`converse-muc[jid="${room}"] converse-muc-chatarea`);
+}
+
 test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a WS user through the bridge: styling, corrections, replies, reactions, retractions and a file show as Converse shows them; its own messages, corrections and retractions reach WS as edit and retract of the right message; a WS moderator\'s removal of its message shows as the room\'s moderation', { timeout: 90_000 }, async (t) => {
   const { server, origin } = await servePage();
   t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] }, mucModeration: true });
+  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] }, mucModeration: true, mucChangeSubject: true });
   t.after(() => prosody.destroy());
   const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
   t.after(() => bridge.stop());
@@ -98,32 +132,10 @@ test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a 
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
 
-  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-  const consoleLines: string[] = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  page.setDefaultTimeout(15_000);
+  const { page, consoleLines } = await newPage(browser);
   const room = bridge.roomJid;
   try {
-    await page.goto(`${origin}/`);
-    await page.waitForFunction('"converse" in window && "startConverse" in window');
-    await page.evaluate(`window.startConverse(${JSON.stringify({
-      assets_path: '/converse/',
-      view_mode: 'fullscreen',
-      auto_login: true,
-      jid: `alice@${prosody.domain}`,
-      password: 'alice-pw',
-      websocket_url: prosody.websocketUrl,
-      discover_connection_methods: false,
-      persistent_store: 'sessionStorage',
-      nickname: 'Alice',
-      auto_join_rooms: [room],
-      play_sounds: false,
-      show_retraction_warning: false,
-      loglevel: 'warn',
-    })})`);
-    // Converse shows the room once it has entered it.
-    await page.waitForSelector(`converse-muc[jid="${room}"] converse-muc-chatarea`);
+    await startAlice(page, origin, prosody, room);
 
     const occupants = async (): Promise<string[]> => (await probe<string[]>(page, 'occupants')).sort();
     const textarea = page.locator(`converse-muc[jid="${room}"] textarea.chat-textarea`);
@@ -224,6 +236,24 @@ test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a 
     seen = await until(page, carolSpamSaid, (s) => (s.retracted ?? '') !== '');
     assert.match(seen.retracted ?? '', /^Switchboard has removed a message$/, `Alice sees carol's message removed by the room's moderator: ${JSON.stringify(seen)}`);
 
+    // --- Topics --------------------------------------------------------------------------------
+    // WS -> Converse: dave's topic is the room's subject, set by the relay (the room's owner): Converse
+    // shows it under the room's name in its heading, noting who set it (the relay, by its nick).
+    const topic = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'Welcome to the lobby' } });
+    assert.equal(topic['type'], 'ack', JSON.stringify(topic));
+    assert.equal(await poll(() => probe<string>(page, 'subject', room), (s) => s !== ''), 'Welcome to the lobby', 'Converse\'s heading shows the topic');
+    assert.ok((await probe<string[]>(page, 'notices', room)).includes('Topic set by Switchboard'));
+    // Converse -> WS, Alice a participant in a room that lets every occupant change the subject (the
+    // test Prosody's rooms do here): Converse 14 offers /topic only to an owner or admin, or when the
+    // room's disco#info has muc#roominfo_changesubject; Prosody 0.12 tells it as muc#roomconfig_changesubject,
+    // so Converse sends "/topic ..." as a message, bridged as one (their gap, not the bridge's: docs/xmpp.md).
+    assert.equal(await probe<string>(page, 'roomInfoField', room, 'muc#roomconfig_changesubject'), '1', 'the room says every occupant may');
+    assert.ok(!(await probe<string[]>(page, 'allowedCommands', room)).includes('topic'), 'Converse 14 does not offer /topic here');
+    await textarea.fill('/topic Lunch at one');
+    await textarea.press('Enter');
+    await nextEvent(carol, (e) => e.kind === 'message' && e['text'] === '/topic Lunch at one');
+    assert.equal(await probe<string>(page, 'subject', room), 'Welcome to the lobby', 'the subject stays');
+
     // Nobody was thrown out on the way, and Converse showed no error.
     assert.deepEqual(await occupants(), ['Alice', 'Carol', 'Switchboard'], 'everyone is still in the room');
     assert.deepEqual(await probe<string[]>(page, 'errors'), [], 'Converse shows no error');
@@ -233,3 +263,54 @@ test('Converse.js in Chromium, logged in over XMPP-over-WebSocket, chats with a 
   }
 });
 
+
+test('Converse.js\'s user owns the room: /admin makes the bridge its admin, a WS moderator\'s topic shows in Converse\'s heading, and her /topic (and /topic alone, which clears it) reaches WS as a topic from her', { timeout: 90_000 }, async (t) => {
+  const { server, origin } = await servePage();
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const prosody = await startProsody({ users: { alice: 'alice-pw' }, websocket: { origins: [origin] } });
+  t.after(() => prosody.destroy());
+  const browser: Browser = await launchChromium();
+  t.after(() => browser.close());
+  const { page, consoleLines } = await newPage(browser);
+  const room = `lobby@${prosody.mucDomain}`;
+  try {
+    // Alice joins first: Converse creates the room (an instant room), and she is its owner.
+    await startAlice(page, origin, prosody, room);
+    const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
+    t.after(() => bridge.stop());
+    const dave: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+    t.after(() => dave.close());
+    await dave.request({ type: 'join', room: 'lobby' });
+    const textarea = page.locator(`converse-muc[jid="${room}"] textarea.chat-textarea`);
+    const affiliation = (nick: string): Promise<string> => probe<string>(page, 'affiliationOf', room, nick);
+    assert.equal(await poll(() => affiliation('Switchboard'), (a) => a !== ''), 'none', 'the relay came in as nobody in particular');
+
+    // She makes the bridge the room's admin (docs/xmpp.md: what the relay needs), with Converse's /admin.
+    await textarea.fill('/admin Switchboard');
+    await textarea.press('Enter');
+    assert.equal(await poll(() => affiliation('Switchboard'), (a) => a === 'admin'), 'admin', 'Converse\'s /admin made the relay an admin');
+
+    // WS -> Converse: dave's topic shows in Converse's heading.
+    const set = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'Welcome to the lobby' } });
+    assert.equal(set['type'], 'ack', JSON.stringify(set));
+    assert.equal(await poll(() => probe<string>(page, 'subject', room), (s) => s !== ''), 'Welcome to the lobby');
+
+    // Converse -> WS: an owner has /topic; dave gets her topic, from her.
+    assert.ok((await probe<string[]>(page, 'allowedCommands', room)).includes('topic'), 'Converse offers /topic to the owner');
+    await textarea.fill('/topic Lunch at one');
+    await textarea.press('Enter');
+    const fromAlice = await nextEvent(dave, (e) => e.kind === 'topic' && (e['sender'] as { network: string }).network === 'xmpp');
+    assert.deepEqual([fromAlice['text'], fromAlice['sender']], ['Lunch at one', { network: 'xmpp', id: `alice@${prosody.domain}`, name: 'Alice' }]);
+    assert.equal(await poll(() => probe<string>(page, 'subject', room), (s) => s === 'Lunch at one'), 'Lunch at one', 'her heading shows hers');
+    // /topic alone clears it: an empty <subject/>, a topic ''.
+    await textarea.fill('/topic');
+    await textarea.press('Enter');
+    const cleared = await nextEvent(dave, (e) => e.kind === 'topic' && (e['sender'] as { network: string }).network === 'xmpp' && e.id !== fromAlice.id);
+    assert.equal(cleared['text'], '');
+    assert.equal(await poll(() => probe<string>(page, 'subject', room), (s) => s === ''), '', 'the heading shows no topic');
+    assert.deepEqual(await probe<string[]>(page, 'errors'), [], 'Converse shows no error');
+  } finally {
+    if (process.env['SWITCHBOARD_TEST_CONVERSE_LOG']) console.log(consoleLines.join('\n'));
+    await page.close().catch(() => undefined);
+  }
+});

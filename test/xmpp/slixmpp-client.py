@@ -12,6 +12,7 @@ import asyncio
 import json
 import sys
 import uuid
+import xml.etree.ElementTree as ET
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
@@ -71,6 +72,8 @@ class Client(slixmpp.ClientXMPP):
         # XEP-0425 (0.2, slixmpp 1.8's): a room's announcement that a moderator removed a message.
         self.add_event_handler('moderated_message', lambda m: self.report(m, 'moderated', id=m['apply_to']['id'],
                                by=str(m['apply_to']['moderated']['by']), reason=m['apply_to']['moderated']['reason']))
+        # XEP-0045 §8.1 (xep_0045's own handler: a <subject/> without <body> or <thread>): a change, or the join's subject.
+        self.add_event_handler('groupchat_subject', lambda m: self.report(m, 'subject', subject=m['subject'], delayed=m.xml.find('{urn:xmpp:delay}delay') is not None))
         self.add_event_handler('chatstate', lambda m: self.report(m, 'chatstate', state=m['chat_state']))
         self.add_event_handler('marker_displayed', lambda m: self.report(m, 'marker', id=m['displayed']['id']))
         # Direct chats only (rooms use no receipts): XEP-0184 receipts, and every message with a body.
@@ -126,6 +129,11 @@ class Client(slixmpp.ClientXMPP):
         self.report(msg, 'message', id=msg['id'], origin_id=msg['origin_id']['id'], stanza_id=sid['id'], by=str(sid['by']),
                     body=msg['body'], oob=oob, replace=msg['replace']['id'] or None,
                     reply=msg['reply']['id'] or None, reactions=msg['reactions']['id'] or None)
+
+    async def joined(self):
+        """Joins the room (no history) and answers with the subject message the join ended with: its text and sender."""
+        _, subject, _, _ = await self['xep_0045'].join_muc_wait(self.room, self.nick, maxstanzas=0, timeout=20)
+        return {'room': str(self.room), 'nick': self.nick, 'subject': subject['subject'], 'subject_from': str(subject['from'])}
 
     def groupchat(self, body=None):
         """A room message with an id that is also its origin-id (XEP-0359, what XEP-0424 0.3 asks of every message)."""
@@ -220,6 +228,34 @@ class Client(slixmpp.ClientXMPP):
             # XEP-0045 §10.6 (the owner grants an affiliation), the plugin's own request.
             await self['xep_0045'].set_affiliation(self.room, c['affiliation'], jid=slixmpp.JID(c['jid']), timeout=10)
             return {}
+        if do == 'subject':
+            # XEP-0045 §8.1, the plugin's own stanza (its set_subject waits for nothing: the room's broadcast is a `subject` step).
+            # An empty text drops the element (slixmpp removes a sub-element set to ''): no <subject/> is sent at all.
+            self['xep_0045'].set_subject(self.room, c['text'])
+            return {}
+        if do == 'clear-subject':
+            # What a client built on slixmpp 1.8 has to send itself to clear the subject: an empty <subject/>.
+            msg = self.make_message(mto=self.room, mtype='groupchat')
+            msg.xml.append(ET.Element('{%s}subject' % msg.namespace))
+            msg.send()
+            return {}
+        if do == 'rejoin':
+            # Leaves the room and joins again: the subject the join gets (§7.2.15), as join_muc_wait returns it.
+            # It joins once the room has said we left: join_muc_wait takes the first self-presence (status 110)
+            # as the join's, so the leave's would be taken, and the join's then raise in its handler (set
+            # twice), which slixmpp answers with an error that gets us kicked (333).
+            # (The plugin forgets the room as it leaves, and slixmpp raises no presence event for a room: a
+            # handler of its own sees the room's answer.)
+            left = asyncio.get_event_loop().create_future()
+            me = slixmpp.JID('%s/%s' % (self.room.bare, self.nick))
+            self.register_handler(Callback('left', StanzaPath('presence@type=unavailable'),
+                                           lambda p: p['from'] != me or left.done() or left.set_result(p)))
+            try:
+                self['xep_0045'].leave_muc(self.room, self.nick)
+                await asyncio.wait_for(left, 10)
+            finally:
+                self.remove_handler('left')
+            return await self.joined()
         if do == 'chatstate':
             msg = self.make_message(mto=self.room, mtype='groupchat')
             msg['chat_state'] = c['state']
@@ -266,8 +302,7 @@ async def main(port, jid, password, room, nick):
     if client.room is None:
         say('started', jid=str(client.boundjid))
     else:
-        await client['xep_0045'].join_muc_wait(client.room, nick, maxstanzas=0, timeout=20)
-        say('joined', room=str(client.room), nick=nick)
+        say('joined', **await client.joined())
     while True:
         raw = await line()
         if raw == '':

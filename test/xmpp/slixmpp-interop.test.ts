@@ -1,12 +1,13 @@
 // The XMPP side with an independent, spec-following client library: Debian's python3-slixmpp
 // (1.8), stock, run as a child process by test/xmpp/slixmpp-client.py. It joins the linked MUC and
 // talks with a WebSocket client through the bridge: every stanza it sends is built by slixmpp's
-// own plugins (XEP-0308, 0424, 0444, 0461, 0085, 0333, 0066), and what it receives is checked as
-// those plugins parse it, with the ids it saw (XEP-0359).
+// own plugins (XEP-0308, 0424, 0444, 0461, 0085, 0333, 0066, 0045's subject; but the empty <subject/>
+// that clears a subject, which 1.8's plugin cannot send), and what it receives is checked as those
+// plugins parse it, with the ids it saw (XEP-0359).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProsody } from '../helpers/prosody.ts';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { startXmppBridge } from './bridge-harness.ts';
 import { runSlixmpp, slixmppPython, wsEvent } from './slixmpp-runner.ts';
 
@@ -180,4 +181,63 @@ test('slixmpp as the room\'s owner moderates a WS user\'s message with its XEP-0
   await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: hers.id, moderation: { reason: 'off topic' } } });
   const seen = await slix.step('moderated', (s) => s['id'] === said['stanza_id']);
   assert.deepEqual([seen['by'], seen['reason']], [`${room}/Switchboard`, 'off topic'], 'slixmpp\'s plugin reads who and why');
+});
+
+test('slixmpp as the room\'s owner changes and clears its subject with its XEP-0045 plugin (a topic on WS, from Sally); a WS moderator\'s topic, set by the relay once it is the room\'s admin, is the subject slixmpp\'s plugin reports, live and at its next join, and so is its clearing', { timeout: 90_000 }, async (t) => {
+  const python = slixmppPython();
+  assert.ok(python);
+  const prosody = await startProsody({ users: { sally: 'sally-pw' } });
+  t.after(() => prosody.destroy());
+  const room = `lobby@${prosody.mucDomain}`;
+  const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
+  t.after(() => slix.stop());
+  assert.equal((await slix.step('joined', undefined, 30_000))['subject'], '', 'a new room has no subject');
+  const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
+  t.after(() => bridge.stop());
+  await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  const dave: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+
+  // slixmpp -> WS: Sally, who made the room, sets its subject (xep_0045's set_subject).
+  await slix.run({ do: 'subject', text: 'Plans for Friday' });
+  const fromSally = await wsEvent(dave, 'topic');
+  assert.equal(fromSally['text'], 'Plans for Friday');
+  const sallyId = (fromSally['sender'] as Record<string, string>)['id'];
+  assert.deepEqual(fromSally['sender'], { network: 'xmpp', id: sallyId, name: 'Sally' });
+  assert.ok(sallyId?.startsWith(`${room}#`), 'named as her messages are (the occupant-id: the room is semi-anonymous)');
+  // A WS user who comes in now is told the room's topic with the join's answer: Sally's.
+  const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const joined = await carol.request({ type: 'join', room: 'lobby' });
+  const current = joined['topic'] as EventFrame['event'] | undefined;
+  assert.deepEqual([current?.['text'], current?.['sender']], ['Plans for Friday', fromSally['sender']], JSON.stringify(joined));
+  const bySally = (e: EventFrame['event']): boolean => (e['sender'] as Record<string, string>)['id'] === sallyId;
+  const sallysTopics = (): unknown[] => dave.events.filter((f) => f.event.kind === 'topic' && bySally(f.event)).map((f) => f.event['text']);
+
+  // slixmpp 1.8's set_subject('') cannot clear it: an empty text drops the <subject/>, so it sends an
+  // empty groupchat message, which is no subject change (§8.1): nothing reaches WS (by the message after it).
+  await slix.run({ do: 'subject', text: '' });
+  await slix.run({ do: 'send', body: 'still Friday' });
+  await wsEvent(dave, 'message', (e) => e['text'] === 'still Friday');
+  assert.deepEqual(sallysTopics(), ['Plans for Friday'], 'no topic from slixmpp\'s empty set_subject');
+  // An empty <subject/> (the client builds it itself) clears it: a topic '' from Sally.
+  await slix.run({ do: 'clear-subject' });
+  assert.equal((await wsEvent(dave, 'topic', bySally))['text'], '');
+
+  // WS -> slixmpp: dave (a moderator token) sets the topic; Sally has made the bridge's address an admin.
+  await slix.run({ do: 'affiliate', affiliation: 'admin', jid: prosody.componentDomain });
+  const set = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: 'Picnic at noon' } });
+  assert.equal(set.type, 'ack', JSON.stringify(set));
+  const live = await slix.step('subject', (s) => s['nick'] === 'Switchboard');
+  assert.deepEqual([live['subject'], live['delayed']], ['Picnic at noon', false], 'the room\'s broadcast, from the relay\'s nick');
+  // Sally joins again: the room's subject is dave's, from the relay's nick (Prosody names who set it).
+  const back = await slix.run({ do: 'rejoin' }, 30_000);
+  assert.deepEqual([back['subject'], back['subject_from']], ['Picnic at noon', `${room}/Switchboard`], JSON.stringify(back));
+
+  // WS -> slixmpp: dave clears it: an empty <subject/>, which slixmpp reports as the subject ''.
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text: '' } });
+  const cleared = await slix.step('subject', (s) => s['nick'] === 'Switchboard' && s['delayed'] === false);
+  assert.equal(cleared['subject'], '');
+  assert.equal(await slix.quit(), 0);
 });
