@@ -9,6 +9,7 @@ import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { metricValue } from '../websocket/harness.ts';
 import { startXmppBridge } from './bridge-harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const isText = (text: string) => (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 const isTopic = (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event.kind === 'topic';
@@ -55,4 +56,40 @@ test('ejabberd: an occupant\'s subject change is a topic; changes made while the
     [['topic', 'live one'], ['message', 'said while away'], ['topic', 'away two'], ['message', 'fence']], 'nothing else from the archive');
   assert.ok(await inbound('subject_archived') >= 2, 'the archived subjects were read and passed over');
   assert.equal(await inbound('subject_published'), 2);
+});
+
+test('ejabberd: a WS moderator\'s topic is set by the relay (ejabberd lets every occupant change the subject), and cleared; nothing comes back', async (t) => {
+  const ejabberd = await startEjabberd();
+  t.after(() => ejabberd.destroy());
+  await ejabberd.ctl('create_room', 'lobby', ejabberd.mucDomain, ejabberd.domain);
+  const room = `lobby@${ejabberd.mucDomain}`;
+  const alice = await connectUser(ejabberd, 'alice');
+  t.after(() => alice.stop());
+  await alice.joinMuc(room, 'Alice');
+  const bridge = await startXmppBridge(ejabberd, { moderators: ['dave'] });
+  t.after(() => bridge.stop());
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  await dave.request({ type: 'join', room: 'lobby' });
+  await carol.request({ type: 'join', room: 'lobby' });
+  const fromRelay = (text: string) => (el: { name: string; attrs: Record<string, string | undefined>; getChildText(n: string): string | null }): boolean =>
+    el.name === 'message' && el.attrs['from'] === `${room}/Switchboard` && el.getChildText('subject') === text;
+
+  for (const text of ['Release day 🚀', '']) {
+    const since = alice.mark();
+    const ack = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text } });
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    await alice.waitFor(fromRelay(text), `the relay setting the subject to "${text}"`, { since });
+  }
+  // (alice may see the room's broadcast before the connector has read the relay's copy.)
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_topics_total', { outcome: 'set' }) === 2, { what: 'both topics counted as set' });
+  // A fence from alice: by then an echo of either subject would have reached carol before it.
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
+  await carol.next(isText('fence'), 10_000);
+  assert.deepEqual(carol.events.filter((e) => e.event.kind === 'topic').map((e) => [e.event['text'], (e.event.sender as { id: string }).id]),
+    [['Release day 🚀', 'dave'], ['', 'dave']], 'dave\'s two topics (WS to WS), none back from the room');
+  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_echo' }), 2, 'the room\'s broadcasts recognised as the relay\'s');
 });
