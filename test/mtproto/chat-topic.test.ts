@@ -9,6 +9,10 @@ import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { GroupAbouts } from '../../src/connectors/mtproto/chat/group-about.ts';
+import { RoomTopics } from '../../src/connectors/room-topics.ts';
+import { parseEvent } from '../../src/core/event.ts';
+import { newEventId } from '../../src/core/ids.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import type { ChatInfo } from '../../src/connectors/mtproto/chat/directory.ts';
 import type { TlObject } from '../../src/connectors/mtproto/tl/codec.ts';
 import {
@@ -62,7 +66,7 @@ test('a WS moderator token\'s topic is the group\'s description: members get upd
 });
 
 test('a moderator account\'s editChatAbout is the room\'s topic on WS, him its sender; the bot, not one, and bad abouts are refused with nothing published', { timeout: 120_000 }, async () => {
-  await withPersonAndBot(async (_bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     // Apps offer editing the description to a moderator, and not to the bot.
     const rights = (await fullChat(person)).chats[0]?.adminRights;
     assert.deepEqual([rights?.changeInfo, rights?.deleteMessages], [true, true]);
@@ -100,6 +104,15 @@ test('a moderator account\'s editChatAbout is the room\'s topic on WS, him its s
     assert.equal((await wsEvent(ws, 'topic'))['text'], '');
     assert.equal(await aboutOf(bot), '');
     assert.deepEqual(ws.events.filter((e) => e.event.kind === 'topic').map((e) => e.event['text']), ['Be kind. No spam.', longest, ''], 'only the three accepted ones were published');
+    // His last is the room's current topic for every network: a WS join says so.
+    const late = await connectClient(bridge.wsUrl(), WS_TOKEN);
+    try {
+      const joined = await late.request({ type: 'join', room: 'lobby' });
+      const current = joined['topic'] as { text?: string; sender?: { id?: string } } | undefined;
+      assert.deepEqual([current?.text, current?.sender?.id], ['', String(PERSON_ID)]);
+    } finally {
+      await late.close();
+    }
   }, { personModerator: true });
 });
 
@@ -142,10 +155,22 @@ test('a moderator\'s change_info and updateChat are in every served layer', () =
   }
 });
 
-test('the writer\'s record of a description: a re-delivered topic is told again, another with the same text is not; a call waits for its topic, or not past its time', async () => {
-  const abouts = new GroupAbouts(new LocalState().store('mtproto'));
+test('the writer\'s record of a description: a group new to a room with a topic shows it; a re-delivered topic is told again, another with the same text is not; a call waits for its topic, or not past its time', async () => {
+  const local = new LocalState();
+  const roomTopics = new RoomTopics(local.store('rooms'), silentLogger);
+  const abouts = new GroupAbouts(local.store('mtproto'), roomTopics);
   const chat: ChatInfo = { id: 1001n, address: '1001', endpoint: { connector: 'mtproto', address: '1001' }, room: 'lobby', title: 'lobby' };
-  assert.equal(await abouts.apply(chat, DEFAULT_ABOUT, 'e0'), false, 'the default text is no change');
+  assert.equal(await abouts.of(chat), DEFAULT_ABOUT, 'no topic anywhere: the default');
+  // The room got a topic on another network before this group was linked: the group shows it.
+  const earlier = parseEvent({ v: 1, id: newEventId(), ts: 1, room: 'lobby', kind: 'topic', text: 'the room\'s topic',
+    sender: { network: 'websocket', id: 'alice' }, origin: { connector: 'websocket', endpoint: 'lobby' } });
+  if (earlier.kind === 'topic') abouts.published(earlier);
+  await roomTopics.idle();
+  assert.equal(await abouts.of(chat), 'the room\'s topic');
+  // Its delivery here is still a change of this group (its members are told).
+  assert.equal(await abouts.apply(chat, 'the room\'s topic', earlier.id), true);
+  assert.equal(await abouts.apply(chat, DEFAULT_ABOUT, 'e0'), true, 'back to the default text: a change');
+  assert.equal(await abouts.apply(chat, DEFAULT_ABOUT, 'e0b'), false, 'the same text again is none');
   assert.equal(await abouts.apply(chat, 'rules', 'e1'), true);
   // The bus retries a batch whose write failed after this one: its members are told again.
   assert.equal(await abouts.apply(chat, 'rules', 'e1'), true);

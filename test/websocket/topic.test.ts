@@ -7,7 +7,7 @@ import { newEventId } from '../../src/core/ids.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { silentLogger, type Logger } from '../../src/core/logger.ts';
-import { RoomTopics } from '../../src/connectors/websocket/room-topics.ts';
+import { RoomTopics } from '../../src/connectors/room-topics.ts';
 
 test('a moderator token sets and clears a room\'s topic; members get it with the moderator as sender, a join says the current one; bad topics change nothing', async () => {
   const bridge = await startBridge();
@@ -35,6 +35,15 @@ test('a moderator token sets and clears a room\'s topic; members get it with the
       const joined = await bob.request({ type: 'join', room: 'lobby' });
       const topic = joined['topic'] as { kind: string; text: string; sender: { id: string }; id: string } | undefined;
       assert.deepEqual([topic?.kind, topic?.text, topic?.sender.id, topic?.id], ['topic', '', 'mod', cleared['id']]);
+      // A bot subscribing to the canonical stream gets it too.
+      const bot = await connectClient(bridge.url, bridge.tokens.bot);
+      try {
+        const subscribed = await bot.request({ type: 'subscribe', room: 'lobby' });
+        assert.equal(subscribed.type, 'subscribed', JSON.stringify(subscribed));
+        assert.equal((subscribed['topic'] as { id?: string } | undefined)?.id, cleared['id']);
+      } finally {
+        await bot.close();
+      }
       // A direct chat has none.
       const direct = await bob.request({ type: 'join', room: '@websocket:mod' });
       assert.equal(direct.type, 'joined');
@@ -63,28 +72,30 @@ test('a moderator token sets and clears a room\'s topic; members get it with the
   }
 });
 
-test('the stored topic is the newest: an older topic written late (a consumer that changed hands) leaves it; a store that fails is logged, never thrown', async () => {
+test('the stored topic is the newest: an older topic written late (a slower writer, another instance) leaves it; a store that fails is logged, never thrown', async () => {
   const registry = createRegistry(false);
   const bus = new MemoryBus(busOptions(registry));
   const warnings: string[] = [];
   const logger = { ...silentLogger, warn: (_o: unknown, msg: string) => { warnings.push(msg); } } as unknown as Logger;
   try {
-    const topics = new RoomTopics(bus.state('websocket'), logger);
-    const topicEvent = (text: string, ms: number) => parseEvent({
-      v: 1, id: newEventId(ms), ts: ms, room: 'lobby', kind: 'topic', text,
-      sender: { network: 'websocket', id: 'mod' }, origin: { connector: 'websocket', endpoint: 'lobby' },
-    });
+    const topics = RoomTopics.of(bus, logger);
+    const topicEvent = (text: string, ms: number, room = 'lobby') => parseEvent({
+      v: 1, id: newEventId(ms), ts: ms, room, kind: 'topic', text,
+      sender: { network: 'websocket', id: 'mod' }, origin: { connector: 'websocket', endpoint: room },
+    }) as Parameters<RoomTopics['record']>[0];
+    assert.equal(await topics.of('lobby'), undefined, 'no topic yet');
+    // (Made in time order: ids are monotonic.)
     const older = topicEvent('older', 1_000);
     const newer = topicEvent('newer', 2_000);
-    const to = { connector: 'websocket', address: 'lobby' };
-    assert.equal(await topics.of('lobby'), undefined, 'no topic yet');
-    topics.record([{ event: newer, target: to, cursor: '2-0' }]);
-    topics.record([{ event: older, target: to, cursor: '1-0' }, { event: topicEvent('elsewhere', 3_000), target: { connector: 'xmpp', address: 'r@muc' }, cursor: '3-0' }]);
+    topics.record(newer);
+    topics.record(older);
+    topics.record(topicEvent('elsewhere', 3_000, 'ops'));
     await topics.idle();
     assert.equal((await topics.of('lobby'))?.text, 'newer');
+    assert.equal((await topics.of('ops'))?.text, 'elsewhere', 'each room its own');
 
-    const broken = new RoomTopics({ ...bus.state('websocket'), get: () => Promise.reject(new Error('store away')) }, logger);
-    broken.record([{ event: topicEvent('lost', 4_000), target: to, cursor: '4-0' }]);
+    const broken = new RoomTopics({ ...bus.state('rooms'), get: () => Promise.reject(new Error('store away')) }, logger);
+    broken.record(topicEvent('lost', 4_000));
     await broken.idle();
     assert.equal(await broken.of('lobby'), undefined);
     assert.equal(warnings.length, 2, warnings.join('; '));

@@ -11,6 +11,8 @@ import { connectClient, type EventFrame, type ServerFrame, type TestClient } fro
 import { busOptions, metricValue } from '../websocket/harness.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
+import { parseEvent } from '../../src/core/event.ts';
+import { newEventId } from '../../src/core/ids.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startAliceInLobby, startRoomRig, startXmppBridge } from './bridge-harness.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -43,16 +45,18 @@ async function subjectOnJoin(user: TestUser, room: string, nick: string): Promis
   return el.getChildText('subject') ?? '';
 }
 
-test('an occupant\'s subject change reaches WS as a topic from them (once, though a puppet is in the room too); a room\'s subject from before it was linked is stored, not published; a subject with a body is a message; a direct chat\'s subject is nothing', async (t) => {
+test('a room\'s subject from before it was linked is the room\'s first topic (no network gave it one); an occupant\'s subject change reaches WS as a topic from them (once, though a puppet is in the room too); a subject with a body is a message; a direct chat\'s subject is nothing', async (t) => {
   const { prosody, alice, room } = await startAliceInLobby(t);
   await setSubject(alice, room, 'Alice', 'before the bridge');
   const bridge = await startXmppBridge(prosody);
   t.after(() => bridge.stop());
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
-  // Every event the room retains: a topic published at the relay's join would be among them.
+  // Every event the room retains: the topic published at the relay's join is among them.
   await carol.request({ type: 'join', room: 'lobby', since: null });
-  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_initial' }) === 1, { what: 'the join\'s subject stored' });
+  const first = await carol.next(isTopic, 10_000) as EventFrame;
+  assert.deepEqual([first.event['text'], (first.event.sender as { name?: string }).name], ['before the bridge', 'Alice'], 'from who set it');
+  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_first' }), 1);
 
   // carol speaks: her puppet is in the room and gets its own copy of everything.
   let since = alice.mark();
@@ -85,12 +89,18 @@ test('an occupant\'s subject change reaches WS as a topic from them (once, thoug
   since = alice.mark();
   await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
   await carol.next(isText('fence'), 10_000);
-  assert.deepEqual(topicsAt(carol).map((e) => e.text), ['Release day 🚀', ''], 'each change once, and nothing else');
+  assert.deepEqual(topicsAt(carol).map((e) => e.text), ['before the bridge', 'Release day 🚀', ''], 'each change once, and nothing else');
   assert.deepEqual(carol.events.filter((e) => e.room === 'lobby' && e.event.kind === 'message').map((e) => e.event['text']), ['hello', 'with a subject line', 'fence']);
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_published' }), 2);
   // Only the relay's copy is read: carol's puppet's copies are not even looked at.
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_unchanged' }), 0);
   assert.equal(await subjectOnJoin(await connectUser(prosody, 'bob'), room, 'Bob'), '', 'the room\'s subject is as alice left it');
+  // The room's current topic is alice's last (from XMPP, kept for every network): a WS join says so.
+  const late = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => late.close());
+  const joined = await late.request({ type: 'join', room: 'lobby' });
+  const current = joined['topic'] as { text?: string; sender?: { name?: string } } | undefined;
+  assert.deepEqual([current?.text, current?.sender?.name], ['', 'Alice']);
 });
 
 test('a WS moderator\'s topic: refused while the relay is a participant (counted not_done, not retried, the subject unchanged); set from the relay\'s nick once the bridge is the room\'s admin; nothing comes back', async (t) => {
@@ -263,4 +273,27 @@ test('a subject the room names nobody for (never set: Prosody sends it from the 
   assert.equal(topic.event['text'], '');
   assert.deepEqual(topic.event.sender, { network: 'xmpp', id: room, name: 'lobby' }, 'the room itself');
   assert.equal(await bus.state('xmpp').get(`subject:${room}`), '', 'the room\'s subject kept');
+});
+
+test('a newly linked room\'s subject is only kept when the room already has a topic from another network: linking a room overwrites nothing', async (t) => {
+  const { prosody, alice, room } = await startAliceInLobby(t);
+  await setSubject(alice, room, 'Alice', 'the MUC\'s own');
+  // The canonical room had a topic before this MUC was linked (a WS moderator's, say).
+  const bus = new MemoryBus(busOptions(createRegistry(false)));
+  t.after(() => bus.close());
+  const earlier = parseEvent({ v: 1, id: newEventId(), ts: Date.now(), room: 'lobby', kind: 'topic', text: 'the room\'s topic',
+    sender: { network: 'websocket', id: 'dave' }, origin: { connector: 'websocket', endpoint: 'lobby' } });
+  await bus.state('rooms').set('topic:lobby', JSON.stringify(earlier));
+  const bridge = await startXmppBridge(prosody, { bus });
+  t.after(() => bridge.stop());
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_initial' }) === 1, { what: 'the join\'s subject kept' });
+  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'subject_first' }), 0);
+  assert.equal(await bus.state('xmpp').get(`subject:${room}`), 'the MUC\'s own');
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const joined = await carol.request({ type: 'join', room: 'lobby', since: null });
+  assert.equal((joined['topic'] as { text?: string } | undefined)?.text, 'the room\'s topic', 'the room keeps its topic');
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
+  await carol.next(isText('fence'), 10_000);
+  assert.deepEqual(topicsAt(carol), [], 'no topic from the MUC');
 });

@@ -18,7 +18,7 @@ import { CloseCode, Session, type SessionLimits } from './session.ts';
 import { authorizeUpgrade, refuseUpgrade } from './upgrade.ts';
 import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
 import { DirectIndex } from './direct-index.ts';
-import { RoomTopics } from './room-topics.ts';
+import { RoomTopics } from '../room-topics.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
 
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
@@ -116,12 +116,11 @@ export class WebSocketConnector implements Connector {
     // Follow the other instances' batches; the subscription's first resync covers whatever came before it.
     delivery.start();
     const directIndex = new DirectIndex(bus.state(CONNECTOR), logger);
-    const topics = new RoomTopics(bus.state(CONNECTOR), logger);
+    const topics = RoomTopics.of(bus, logger);
     // Delivering is queueing frames on sockets (bounded; slow clients are cut off): quick enough for the router to call directly.
     // The direct chats of each token are noted on this path only (one consumer in the cluster), without waiting.
     const egress = bus.consumeEgress(CONNECTOR, (deliveries) => {
       directIndex.record(deliveries);
-      topics.record(deliveries);
       return delivery.deliver(deliveries);
     }, { direct: true });
     const heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
@@ -376,7 +375,9 @@ export class WebSocketConnector implements Connector {
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
         const built = buildEvent(frame.event, session, frame.room, room, Date.now(), { mayModerate: session.token.moderator });
         if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
-        await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger);
+        // A topic the bus took is the room's current one (../room-topics.ts).
+        await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, frame.room, this.live.metrics, this.live.logger,
+          (event) => { if (event.kind === 'topic') this.live.topics.record(event); });
         return;
       }
       case 'subscribe': {
@@ -385,7 +386,7 @@ export class WebSocketConnector implements Connector {
         if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
         const since = await this.checkSince(frame.since, frame.room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
-        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor);
+        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor, await this.live.topics.of(frame.room));
         return;
       }
       case 'unsubscribe':

@@ -102,7 +102,8 @@ export interface JoinedFrame { type: 'joined'; ref?: string; room: string; curso
 export interface LeftFrame { type: 'left'; ref?: string; room: string }
 /** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
 export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }
-export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null }
+/** `topic`: the room's current topic, as in `joined`. */
+export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
 export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string }
 export interface PongFrame { type: 'pong'; ref?: string }
 export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; event: CanonicalEvent }

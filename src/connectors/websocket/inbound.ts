@@ -81,7 +81,8 @@ export function buildEvent(input: Readonly<Record<string, unknown>>, session: Se
  * nothing more: every later send gets `unavailable` too, and the connection is closed with 1013
  * once the answers are out (the bus also fails the publishes queued behind a failed write).
  */
-export function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, txn: string | undefined, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger): Promise<void> {
+export function publishFromClient(bus: Bus, session: Session, event: CanonicalEvent, txn: string | undefined, ref: string | undefined, wsRoom: string, metrics: WsMetrics, logger: Logger,
+  onAccepted?: (event: CanonicalEvent) => void): Promise<void> {
   const work: Promise<{ id: string; duplicate: boolean }> = session.publishFailed
     ? Promise.reject(new Error('an earlier send of this connection was not accepted'))
     : txn === undefined
@@ -99,6 +100,7 @@ export function publishFromClient(bus: Bus, session: Session, event: CanonicalEv
       return;
     }
     metrics.acks.inc();
+    if (!outcome.value.duplicate) onAccepted?.(event);
     session.send({ type: 'ack', ...(ref !== undefined ? { ref } : {}), id: outcome.value.id, room: wsRoom, ...(outcome.value.duplicate ? { duplicate: true as const } : {}) });
   });
 }

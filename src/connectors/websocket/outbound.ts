@@ -225,7 +225,7 @@ export class Outbound {
   }
 
   /** Bot scope: follows a canonical room's stream from `since` (or from now), as `event` frames. */
-  async subscribe(session: Session, ref: string | undefined, room: string, since: Cursor | undefined): Promise<void> {
+  async subscribe(session: Session, ref: string | undefined, room: string, since: Cursor | undefined, topic?: CanonicalEvent): Promise<void> {
     await this.unsubscribe(session, room);
     const start = since ?? await this.bus.latestCursor(room);
     // Answered like join: `subscribed` first, then (non-fatal) cursor_expired, then the events.
@@ -233,7 +233,8 @@ export class Outbound {
     if (session.closing) return;
     const subscription: Subscription = { room, lastCursor: start, stream: undefined };
     session.subscriptions.set(room, subscription);
-    session.send({ type: 'subscribed', ...(ref !== undefined ? { ref } : {}), room, cursor: start === undefined || start === START_CURSOR ? null : start });
+    session.send({ type: 'subscribed', ...(ref !== undefined ? { ref } : {}), room, cursor: start === undefined || start === START_CURSOR ? null : start,
+      ...(topic !== undefined ? { topic: this.fresh.of(topic) } : {}) });
     if (expired) session.sendError(ref, ErrorCode.CursorExpired, 'events after this cursor are no longer retained; continuing from the oldest retained one', room);
     subscription.stream = this.bus.subscribeStream(room, start, async (entries) => {
       for (const { cursor, event } of entries) {

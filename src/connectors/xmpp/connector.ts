@@ -20,6 +20,7 @@ import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
 import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
+import { RoomTopics } from '../room-topics.ts';
 import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
@@ -95,6 +96,8 @@ interface Live {
   registry: Registry;
   state: StateStore;
   media: ConnectorContext['media'];
+  /** Each canonical room's current topic, whichever network set it (../room-topics.ts). */
+  roomTopics: RoomTopics;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -206,7 +209,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media };
+    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media, roomTopics: RoomTopics.of(ctx.bus, ctx.logger) };
     this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
     if (ctx.media !== undefined) {
       this.occupantAvatars = new OccupantAvatars({
@@ -862,19 +865,23 @@ export class XmppConnector implements Connector {
       count('subject_echo');
       return;
     }
-    if (news === 'changed') {
-      const linked = live.rooms.get(room);
-      const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
-      if (canonicalRoom === undefined) return;
+    const linked = live.rooms.get(room);
+    const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+    // A room's subject first seen (a room linked just now) is the room's first topic when no
+    // network has given it one yet; else the topic it has stays (linking a room overwrites nothing).
+    const first = news === 'initial' && text !== '' && canonicalRoom !== undefined && await live.roomTopics.of(canonicalRoom) === undefined;
+    if ((news === 'changed' || first) && canonicalRoom !== undefined) {
       const sender = nick ? await this.occupantActor(room, nick, msg.occupantId) : this.roomActor(room);
       const now = Date.now();
       const checked = validateEvent({ v: 1, id: newEventId(now), ts: now, kind: 'topic', room: canonicalRoom, sender, text, origin: { connector: CONNECTOR, endpoint: room } });
-      if (!checked.ok) { count('skipped'); live.logger.warn({ room, error: checked.error }, 'room subject does not make a valid topic; dropped'); return; }
+      if (!checked.ok || checked.event.kind !== 'topic') { count('skipped'); live.logger.warn({ room, error: checked.ok ? 'not a topic' : checked.error }, 'room subject does not make a valid topic; dropped'); return; }
       await live.bus.publish([checked.event]);
-      live.logger.info({ room, nick, atJoin }, atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
+      live.roomTopics.record(checked.event);
+      live.logger.info({ room, nick, atJoin }, first ? 'a newly linked room\'s subject is the room\'s first topic: bridged'
+        : atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
     }
     await holding.subjects.remember(room, text);
-    count(news === 'changed' ? 'subject_published' : 'subject_initial');
+    count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
   }
 
   /**

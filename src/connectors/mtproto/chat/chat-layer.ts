@@ -58,6 +58,7 @@ import { ReplyKeyboardBots } from './reply-keyboard-bots.ts';
 import { StatusPrivacy } from './status-privacy.ts';
 import { PinnedIndex } from './pinned.ts';
 import { GroupAbouts } from './group-about.ts';
+import { RoomTopics } from '../../room-topics.ts';
 import { CallbackQueries } from './callback-queries.ts';
 import { registerPrivacy } from './methods/privacy.ts';
 import { registerGroupAdmin } from './methods/group-admin.ts';
@@ -151,7 +152,7 @@ export class ChatLayer {
     const replyKeyboardBots = new ReplyKeyboardBots(state, directory, opts.logger);
     const statusPrivacy = new StatusPrivacy(state, directory, opts.logger, contacts);
     const pins = new PinnedIndex(state);
-    const abouts = new GroupAbouts(state);
+    const abouts = new GroupAbouts(state, RoomTopics.of(opts.bus, opts.logger));
     const archives = new ArchiveMarks(state, directory, opts.logger);
     await Promise.all([avatars.load(), profiles.load(), blocked.load(), contacts.load(), replyKeyboardBots.load(), statusPrivacy.load(), archives.load(), pins.ready(directory.chats.map((c) => c.address))]);
     const directs = new DirectChats(state, directory, people, opts.logger, opts.config.maxDirectChats);

@@ -3,9 +3,12 @@
 // Only the writer (outbound.ts) stores it, in bus order, so every MTProto group of a room ends
 // with the room's last topic whichever network set it; the state key `about:<chat>` (JSON, so
 // that a cleared topic, '', is told apart from none) keeps it across restarts and instances.
-// A group whose room never had a topic shows the bridge's default text.
+// A group newly linked to a room that has a topic (../../room-topics.ts: the room's last, from
+// any network) shows it until the next one is written here; a group whose room never had a topic
+// shows the bridge's default text.
 import { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
+import type { RoomTopics, TopicEvent } from '../../room-topics.ts';
 import type { ChatInfo } from './directory.ts';
 import { parseJsonAs } from './json-record.ts';
 
@@ -34,11 +37,16 @@ export class GroupAbouts {
   /** Calls waiting for their topic event to come back from the bus, by event id. */
   readonly #waiting = new Map<string, (applied: boolean) => void>();
 
-  constructor(private readonly state: StateStore) {}
+  constructor(private readonly state: StateStore, private readonly roomTopics: RoomTopics) {}
 
-  /** The group's description now: its room's last topic, else the default. */
+  /** The group's description now: its room's last topic (written here, else the room's own record), else the default. */
   async of(chat: ChatInfo): Promise<string> {
-    return (await this.#stored(chat))?.text ?? defaultAbout(chat);
+    return (await this.#stored(chat))?.text ?? (await this.roomTopics.of(chat.room))?.text ?? defaultAbout(chat);
+  }
+
+  /** A topic an account here published (the bus took it): the room's current topic, for every network. */
+  published(event: TopicEvent): void {
+    this.roomTopics.record(event);
   }
 
   /**
@@ -49,6 +57,8 @@ export class GroupAbouts {
   async apply(chat: ChatInfo, text: string, ev: string): Promise<boolean> {
     const stored = await this.#stored(chat);
     if (stored?.ev === ev) return true;
+    // Against what was written here (not the room's record, which already holds this very topic
+    // once its publisher wrote it): members are told of every change this group saw.
     if ((stored?.text ?? defaultAbout(chat)) === text) return false;
     const next: StoredAbout = { text, ev };
     await this.state.set(aboutKey(chat), JSON.stringify(next));

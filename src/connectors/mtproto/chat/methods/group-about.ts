@@ -34,6 +34,8 @@ export function registerGroupAbout(methods: MethodRegistry, deps: ChatDeps): voi
       wait.cancel();
       throw err;
     }
+    // The room's current topic for every network (../../room-topics.ts).
+    if (event.kind === 'topic') deps.abouts.published(event);
     if (!await wait.done) {
       deps.logger.warn({ user: String(account.id), event: event.id, waitMs: deps.publishWaitMs }, 'mtproto: a published topic was not delivered back in time');
       throw new RpcError(500, 'MSG_WAIT_TIMEOUT');
