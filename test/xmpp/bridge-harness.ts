@@ -11,6 +11,7 @@ import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
 import { startConnector, type ConnectorHost } from '../helpers/connector-host.ts';
 import { startProsody, type ProsodyServer } from '../helpers/prosody.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import type { MediaService } from '../../src/media/index.ts';
 import { busOptions } from '../websocket/harness.ts';
 
@@ -124,4 +125,16 @@ export async function startRoomRig(t: After, opts: Parameters<typeof startXmppBr
   t.after(() => bridge.stop());
   await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
   return { prosody, alice, room, bridge };
+}
+
+/** WS clients of these tokens, in this order, each joined to the WS room `lobby`; closed after the test. */
+export async function wsInLobby<N extends readonly (keyof XmppBridge['tokens'])[]>(t: After, bridge: XmppBridge, ...names: N): Promise<{ [K in keyof N]: TestClient }> {
+  const clients: TestClient[] = [];
+  for (const name of names) {
+    const client = await connectClient(bridge.wsUrl, bridge.tokens[name]);
+    t.after(() => client.close());
+    clients.push(client);
+  }
+  for (const client of clients) await client.request({ type: 'join', room: 'lobby' });
+  return clients as { [K in keyof N]: TestClient };
 }

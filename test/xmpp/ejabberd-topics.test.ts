@@ -8,13 +8,15 @@ import { startEjabberd } from '../helpers/ejabberd.ts';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { metricValue } from '../websocket/harness.ts';
-import { startXmppBridge } from './bridge-harness.ts';
+import { startXmppBridge, type After, wsInLobby } from './bridge-harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const isText = (text: string) => (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 const isTopic = (f: ServerFrame): boolean => f.type === 'event' && (f as EventFrame).event.kind === 'topic';
 
-test('ejabberd: an occupant\'s subject change is a topic; changes made while the component was away are read back from the archive but not published: the join\'s subject is, once', async (t) => {
+
+/** A throwaway ejabberd with its `lobby` room, alice (Alice) in it, and the bridge, its relay seen by alice. */
+async function startEjabberdRoom(t: After, bridgeOptions: Parameters<typeof startXmppBridge>[1] = {}) {
   const ejabberd = await startEjabberd();
   t.after(() => ejabberd.destroy());
   await ejabberd.ctl('create_room', 'lobby', ejabberd.mucDomain, ejabberd.domain);
@@ -22,9 +24,14 @@ test('ejabberd: an occupant\'s subject change is a topic; changes made while the
   const alice = await connectUser(ejabberd, 'alice');
   t.after(() => alice.stop());
   await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(ejabberd);
+  const bridge = await startXmppBridge(ejabberd, bridgeOptions);
   t.after(() => bridge.stop());
   await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
+  return { room, alice, bridge };
+}
+
+test('ejabberd: an occupant\'s subject change is a topic; changes made while the component was away are read back from the archive but not published: the join\'s subject is, once', async (t) => {
+  const { room, alice, bridge } = await startEjabberdRoom(t);
   const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
@@ -59,22 +66,8 @@ test('ejabberd: an occupant\'s subject change is a topic; changes made while the
 });
 
 test('ejabberd: a WS moderator\'s topic is set by the relay (ejabberd lets every occupant change the subject), and cleared; nothing comes back', async (t) => {
-  const ejabberd = await startEjabberd();
-  t.after(() => ejabberd.destroy());
-  await ejabberd.ctl('create_room', 'lobby', ejabberd.mucDomain, ejabberd.domain);
-  const room = `lobby@${ejabberd.mucDomain}`;
-  const alice = await connectUser(ejabberd, 'alice');
-  t.after(() => alice.stop());
-  await alice.joinMuc(room, 'Alice');
-  const bridge = await startXmppBridge(ejabberd, { moderators: ['dave'] });
-  t.after(() => bridge.stop());
-  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard`, 'the relay joining');
-  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
-  t.after(() => dave.close());
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  await dave.request({ type: 'join', room: 'lobby' });
-  await carol.request({ type: 'join', room: 'lobby' });
+  const { room, alice, bridge } = await startEjabberdRoom(t, { moderators: ['dave'] });
+  const [dave, carol] = await wsInLobby(t, bridge, 'dave', 'carol');
   const fromRelay = (text: string) => (el: { name: string; attrs: Record<string, string | undefined>; getChildText(n: string): string | null }): boolean =>
     el.name === 'message' && el.attrs['from'] === `${room}/Switchboard` && el.getChildText('subject') === text;
 

@@ -9,7 +9,7 @@ import type { Element } from '@xmpp/xml';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame } from '../helpers/ws-client.ts';
 import { PEER, startRig } from '../fidelity/rig.ts';
-import { startRoomRig } from './bridge-harness.ts';
+import { startRoomRig, wsInLobby } from './bridge-harness.ts';
 import { PNG, startMediaRig, storedFiles } from './media-rig.ts';
 import { metricValue } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -111,13 +111,8 @@ test('a moderation announced while the component was away is caught up from the 
 
 test('a WS moderator token removes an XMPP user\'s message through the relay (XEP-0425, once the bridge is the room\'s moderator) and a WS user\'s by their puppet\'s own retraction; the room\'s announcement is not bridged back', async (t) => {
   const { prosody, alice, room, bridge } = await startRoomRig(t, { moderators: ['dave'] }, { mucModeration: true });
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
-  t.after(() => dave.close());
+  const [carol, dave] = await wsInLobby(t, bridge, 'carol', 'dave');
   assert.deepEqual([carol.hello['moderator'], dave.hello['moderator']], [false, true]);
-  await carol.request({ type: 'join', room: 'lobby' });
-  await dave.request({ type: 'join', room: 'lobby' });
   const isText = (text: string) => (f: { type: string }): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
   const aliceSays = async (id: string, text: string): Promise<{ event: string; stanzaId: string }> => {
     const since = alice.mark();
@@ -209,12 +204,7 @@ test('a WS moderator\'s removal of a message with files whose puppet has left th
 
 test('in a room without message moderation (no mod_muc_moderation), a WS moderator\'s removal is carried out where it can be: a puppet\'s message by its retraction; an XMPP user\'s is not removed, counted', async (t) => {
   const { alice, room, bridge } = await startRoomRig(t, { moderators: ['dave'] });
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
-  t.after(() => dave.close());
-  await carol.request({ type: 'join', room: 'lobby' });
-  await dave.request({ type: 'join', room: 'lobby' });
+  const [carol, dave] = await wsInLobby(t, bridge, 'carol', 'dave');
   const moderations = (outcome: string): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome });
 
   await alice.send(xml('message', { to: room, type: 'groupchat', id: 'u1' }, xml('body', {}, 'alice\'s')));

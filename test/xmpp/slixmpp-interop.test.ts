@@ -8,22 +8,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProsody } from '../helpers/prosody.ts';
 import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
-import { startXmppBridge } from './bridge-harness.ts';
+import { startXmppBridge, type After } from './bridge-harness.ts';
 import { runSlixmpp, slixmppPython, wsEvent } from './slixmpp-runner.ts';
 
-test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each side\'s messages, corrections, retractions, reactions, replies, chat states and markers, as the other parses them', { timeout: 90_000 }, async (t) => {
-  const python = slixmppPython(); // fails here, with how to install it, when slixmpp is missing
-  assert.ok(python);
-  const prosody = await startProsody({ users: { sally: 'sally-pw' } });
+
+/**
+ * A Prosody whose `lobby` slixmpp's Sally joins first (so she creates it and owns it, as a person
+ * would, before the bridge links it), then the bridge, its relay seen by Sally. All stopped after the test.
+ */
+async function startSallysRoom(t: After, prosodyOptions: Parameters<typeof startProsody>[0] = {}, bridgeOptions: Parameters<typeof startXmppBridge>[1] = {}) {
+  assert.ok(slixmppPython()); // fails here, with how to install it, when slixmpp is missing
+  const prosody = await startProsody({ users: { sally: 'sally-pw' }, ...prosodyOptions });
   t.after(() => prosody.destroy());
   const room = `lobby@${prosody.mucDomain}`;
-  // slixmpp joins first: it creates the room, as a person would, before the bridge links it.
   const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
   t.after(() => slix.stop());
-  await slix.step('joined', undefined, 30_000);
-  const bridge = await startXmppBridge(prosody);
+  const joined = await slix.step('joined', undefined, 30_000);
+  const bridge = await startXmppBridge(prosody, bridgeOptions);
   t.after(() => bridge.stop());
   await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  return { prosody, room, slix, bridge, joined };
+}
+
+test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each side\'s messages, corrections, retractions, reactions, replies, chat states and markers, as the other parses them', { timeout: 90_000 }, async (t) => {
+  const { prosody, room, slix, bridge } = await startSallysRoom(t);
   const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
@@ -149,17 +157,7 @@ test('a stock slixmpp 1.8 client in a linked MUC and a WebSocket client: each si
 });
 
 test('slixmpp as the room\'s owner moderates a WS user\'s message with its XEP-0425 plugin (a retract with moderation on WS); a WS moderator\'s removal of slixmpp\'s message reaches it as the room\'s moderation', { timeout: 90_000 }, async (t) => {
-  const python = slixmppPython();
-  assert.ok(python);
-  const prosody = await startProsody({ users: { sally: 'sally-pw' }, mucModeration: true });
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
-  t.after(() => slix.stop());
-  await slix.step('joined', undefined, 30_000);
-  const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
-  t.after(() => bridge.stop());
-  await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  const { prosody, room, slix, bridge } = await startSallysRoom(t, { mucModeration: true }, { moderators: ['dave'] });
   const carol: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.carol);
   t.after(() => carol.close());
   await carol.request({ type: 'join', room: 'lobby' });
@@ -184,17 +182,8 @@ test('slixmpp as the room\'s owner moderates a WS user\'s message with its XEP-0
 });
 
 test('slixmpp as the room\'s owner changes and clears its subject with its XEP-0045 plugin (a topic on WS, from Sally); a WS moderator\'s topic, set by the relay once it is the room\'s admin, is the subject slixmpp\'s plugin reports, live and at its next join, and so is its clearing', { timeout: 90_000 }, async (t) => {
-  const python = slixmppPython();
-  assert.ok(python);
-  const prosody = await startProsody({ users: { sally: 'sally-pw' } });
-  t.after(() => prosody.destroy());
-  const room = `lobby@${prosody.mucDomain}`;
-  const slix = runSlixmpp([String(prosody.c2sPort), `sally@${prosody.domain}`, 'sally-pw', room, 'Sally']);
-  t.after(() => slix.stop());
-  assert.equal((await slix.step('joined', undefined, 30_000))['subject'], '', 'a new room has no subject');
-  const bridge = await startXmppBridge(prosody, { moderators: ['dave'] });
-  t.after(() => bridge.stop());
-  await slix.step('presence', (s) => s['nick'] === 'Switchboard', 15_000);
+  const { prosody, room, slix, bridge, joined: sallyJoined } = await startSallysRoom(t, {}, { moderators: ['dave'] });
+  assert.equal(sallyJoined['subject'], '', 'a new room has no subject');
   const dave: TestClient = await connectClient(bridge.wsUrl, bridge.tokens.dave);
   t.after(() => dave.close());
   await dave.request({ type: 'join', room: 'lobby' });

@@ -14,7 +14,7 @@ import { createRegistry } from '../../src/core/metrics.ts';
 import { parseEvent } from '../../src/core/event.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startAliceInLobby, startRoomRig, startXmppBridge } from './bridge-harness.ts';
+import { startAliceInLobby, startRoomRig, startXmppBridge, wsInLobby } from './bridge-harness.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -105,12 +105,7 @@ test('a room\'s subject from before it was linked is the room\'s first topic (no
 
 test('a WS moderator\'s topic: refused while the relay is a participant (counted not_done, not retried, the subject unchanged); set from the relay\'s nick once the bridge is the room\'s admin; nothing comes back', async (t) => {
   const { prosody, alice, room, bridge } = await startRoomRig(t, { moderators: ['dave'] });
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
-  t.after(() => dave.close());
-  await carol.request({ type: 'join', room: 'lobby' });
-  await dave.request({ type: 'join', room: 'lobby' });
+  const [carol, dave] = await wsInLobby(t, bridge, 'carol', 'dave');
   const topics = (outcome: string): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_topics_total', { outcome });
   const setTopic = async (text: string): Promise<void> => {
     const ack = await dave.request({ type: 'send', room: 'lobby', event: { kind: 'topic', text } });
