@@ -1,6 +1,8 @@
 import type { Bus, StateStore } from '../bus/types.ts';
 import { validateEvent, type EventOfKind } from '../core/event.ts';
 import type { Logger } from '../core/logger.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
+import { valueWithin } from '../core/within.ts';
 
 /**
  * The current topic of each canonical room: its last `topic` event, whichever network set it.
@@ -37,7 +39,8 @@ function parseTopic(text: string | undefined): TopicEvent | undefined {
 }
 
 export class RoomTopics {
-  private readonly chains = new Map<string, Promise<void>>();
+  /** A room's writes, one after the other (each reads what the one before wrote). */
+  private readonly writes = new KeyedLock();
 
   constructor(private readonly state: StateStore, private readonly logger: Logger) {}
 
@@ -48,36 +51,28 @@ export class RoomTopics {
 
   /** The room's current topic event; undefined when it never had one, or the store does not answer in time. */
   async of(room: string): Promise<TopicEvent | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), READ_TIMEOUT_MS); });
     try {
-      return parseTopic(await Promise.race([this.state.get(keyOf(room)), timeout]));
+      return parseTopic(await valueWithin(this.state.get(keyOf(room)), READ_TIMEOUT_MS));
     } catch (err) {
       this.logger.warn({ room, err: (err as Error).message }, 'could not read a room\'s topic');
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   /** Notes a topic the bus took (its publisher's). Never throws, never waits. */
   record(event: TopicEvent): void {
     const room = event.room;
-    const previous = this.chains.get(room) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    void this.writes.run(room, async () => {
       const stored = parseTopic(await this.state.get(keyOf(room)));
       if (stored !== undefined && stored.id >= event.id) return;
       await this.state.set(keyOf(room), JSON.stringify(event));
     }).catch((err: unknown) => {
       this.logger.warn({ room, err: (err as Error).message }, 'could not keep a room\'s topic; it shows the one before until the next');
-    }).finally(() => {
-      if (this.chains.get(room) === next) this.chains.delete(room);
     });
-    this.chains.set(room, next);
   }
 
   /** Resolves when every queued write is done (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  idle(): Promise<void> {
+    return this.writes.idle();
   }
 }

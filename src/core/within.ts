@@ -12,3 +12,17 @@ export async function within(work: Promise<unknown>, ms: number): Promise<boolea
     clearTimeout(timer);
   }
 }
+
+/**
+ * `work`'s value, or undefined when it has not settled after `ms` (a rejection in time rejects):
+ * for a read that must not hold up its caller (a stalled store). The timer is cleared either way.
+ */
+export async function valueWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), Math.max(0, ms)); });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { MediaError, MediaErrorCode } from './errors.ts';
 import { tooLarge } from './ingest-sink.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 import { isMediaId, type MediaId } from './media-id.ts';
 import { removeQuietly, spoolToFile } from './spool.ts';
 import type { ByteRange, DeleteOptions, MediaRef, MediaStore, PutOptions, StoredMedia } from './store.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MediaError, MediaErrorCode } from './errors.ts';
 import { tooLarge } from './ingest-sink.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 import { isMediaId, type MediaId } from './media-id.ts';
 import { S3Client, S3RequestError, type ObjectHead, type S3ClientOptions } from './s3-client.ts';
 import { removeQuietly, spoolToFile, type Spooled } from './spool.ts';

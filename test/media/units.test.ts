@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { contentDisposition, sanitizeFileName } from '../../src/media/file-name.ts';
-import { KeyedLock } from '../../src/media/keyed-lock.ts';
 import { mediaIdOf } from '../../src/media/media-id.ts';
 import { mimeEssence, parseMimePattern } from '../../src/media/mime-type.ts';
 import { parseRange } from '../../src/media/range.ts';
@@ -144,15 +143,3 @@ test('file names: control, bidi and separators removed, length capped with the e
   }), { numRuns: 500 });
 });
 
-test('KeyedLock runs work for one key one at a time, other keys in parallel, and forgets idle keys', async () => {
-  const lock = new KeyedLock();
-  const order: string[] = [];
-  const slow = (tag: string, ms: number) => async () => { order.push(`${tag}+`); await new Promise((r) => setTimeout(r, ms)); order.push(`${tag}-`); return tag; };
-  const results = await Promise.all([lock.run('a', slow('a1', 30)), lock.run('a', slow('a2', 1)), lock.run('b', slow('b1', 1))]);
-  assert.deepEqual(results, ['a1', 'a2', 'b1']);
-  assert.ok(order.indexOf('a1-') < order.indexOf('a2+'), order.join(' '));
-  assert.ok(order.indexOf('b1-') < order.indexOf('a1-'), 'b did not wait for a');
-  await assert.rejects(lock.run('a', async () => { throw new Error('boom'); }), /boom/);
-  assert.equal(await lock.run('a', async () => 'after a failure'), 'after a failure');
-  assert.equal(lock.size, 0);
-});

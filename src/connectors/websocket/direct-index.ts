@@ -1,6 +1,8 @@
 import type { Delivery, StateStore } from '../../bus/types.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import type { Logger } from '../../core/logger.ts';
+import { KeyedLock } from '../../core/keyed-lock.ts';
+import { valueWithin } from '../../core/within.ts';
 import { addressFor } from './direct.ts';
 import { CONNECTOR } from './inbound.ts';
 
@@ -39,22 +41,18 @@ function parseList(text: string | undefined): string[] {
 export class DirectIndex {
   /** Per token: the chat last written at the head of its list. */
   private readonly heads = new Map<string, string>();
-  private readonly chains = new Map<string, Promise<void>>();
+  /** A token's writes, one after the other (each reads the list the one before wrote). */
+  private readonly writes = new KeyedLock();
 
   constructor(private readonly state: StateStore, private readonly logger: Logger) {}
 
   /** A token's chats (WS room names `@<network>:<id>`), most recently active first; empty when the store does not answer in time. */
   async list(user: string): Promise<string[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), LIST_TIMEOUT_MS); });
     try {
-      const text = await Promise.race([this.state.get(keyOf(user)), timeout]);
-      return parseList(text);
+      return parseList(await valueWithin(this.state.get(keyOf(user)), LIST_TIMEOUT_MS));
     } catch (err) {
       this.logger.warn({ user, err: (err as Error).message }, 'could not read a token\'s direct chats for its hello');
       return [];
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -70,8 +68,8 @@ export class DirectIndex {
   }
 
   /** Resolves when every queued write is done (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  idle(): Promise<void> {
+    return this.writes.idle();
   }
 
   private setHead(user: string, wsRoom: string): void {
@@ -81,7 +79,7 @@ export class DirectIndex {
   }
 
   private touch(user: string, wsRoom: string): void {
-    const run = (this.chains.get(user) ?? Promise.resolve()).then(async () => {
+    void this.writes.run(user, async () => {
       const list = parseList(await this.state.get(keyOf(user)));
       if (list[0] === wsRoom) return;
       const next = [wsRoom, ...list.filter((room) => room !== wsRoom)].slice(0, MAX_LISTED_CHATS);
@@ -90,7 +88,5 @@ export class DirectIndex {
       this.heads.delete(user); // try again with the chat's next event
       this.logger.warn({ user, err: (err as Error).message }, 'could not note a direct chat for its token');
     });
-    this.chains.set(user, run);
-    void run.finally(() => { if (this.chains.get(user) === run) this.chains.delete(user); });
   }
 }
