@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
-import { connectUser } from '../helpers/xmpp-client.ts';
-import { connectClient, type EventFrame } from '../helpers/ws-client.ts';
+import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
 import { PEER, startRig } from '../fidelity/rig.ts';
 import { startRoomRig, wsInLobby } from './bridge-harness.ts';
 import { PNG, startMediaRig, storedFiles } from './media-rig.ts';
@@ -24,6 +24,23 @@ function moderate(room: string, stanzaId: string, reason?: string): Element {
   return xml('iq', { type: 'set', to: room },
     xml('apply-to', { xmlns: NS.fasten, id: stanzaId },
       xml('moderate', { xmlns: MODERATE_LEGACY }, xml('retract', { xmlns: RETRACT_LEGACY }), ...(reason !== undefined ? [xml('reason', {}, reason)] : []))));
+}
+
+
+/**
+ * carol says "cheap watches"; dave, a moderator token, removes it: her puppet retracts it (XEP-0424),
+ * naming the room's stanza-id. Her message as the room reflected it, its canonical id, and alice's
+ * mark from just before the removal (what the room says of it comes after).
+ */
+async function carolsSpamRetractedByPuppet(carol: TestClient, dave: TestClient, alice: TestUser, room: string): Promise<{ inRoom: Element; id: unknown; since: number }> {
+  let since = alice.mark();
+  const spam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
+  const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
+  since = alice.mark();
+  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: spam['id'], moderation: {} } });
+  const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
+  assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+  return { inRoom, id: spam['id'], since };
 }
 
 test('a room moderator removes a WS user\'s and an MTProto user\'s message (XEP-0425 on Prosody): gone on WS and MTProto; an occupant\'s forged moderation and a participant\'s request change nothing', async (t) => {
@@ -148,19 +165,16 @@ test('a WS moderator token removes an XMPP user\'s message through the relay (XE
 
   // carol's message: her own puppet retracts it (XEP-0424, what Conversations and Dino show), and
   // the relay removes it as the room's moderator too (XEP-0425, what Converse.js shows).
-  const carolSpam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
-  const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
-  since = alice.mark();
-  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: carolSpam['id'], moderation: {} } });
-  const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
-  assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+  const removed = await carolsSpamRetractedByPuppet(carol, dave, alice, room);
+  const inRoom = removed.inRoom;
+  since = removed.since;
   await alice.waitFor(announcedFor(roomStanzaId(inRoom, room)), 'the room announcing the relay\'s moderation of carol\'s message', { since });
 
   // Nothing came back: after a fence, carol has dave's two removals and the first one's target is still in the room.
   await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'fence')));
   await carol.next(isText('fence'), 10_000);
   assert.deepEqual(carol.events.filter((e) => e.event.kind === 'retract').map((e) => [e.event['target'], (e.event.sender as { id: string }).id]),
-    [[first.event, 'dave'], [second.event, 'dave'], [carolSpam['id'], 'dave']]);
+    [[first.event, 'dave'], [second.event, 'dave'], [removed.id, 'dave']]);
   assert.equal(alice.stanzas.filter(announcedFor(first.stanzaId)).length, 0, 'the first message was not removed');
   assert.deepEqual(await Promise.all(['moderated', 'retracted', 'not_done'].map((outcome) => metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome }))), [2, 1, 1]);
 });
@@ -169,9 +183,7 @@ test('a WS moderator\'s removal of a message with files whose puppet has left th
   const rig = await startMediaRig(t, { '/a.png': { type: 'image/png', body: PNG }, '/b.png': { type: 'image/png', body: PNG } },
     { bridge: { moderators: ['dave'] }, prosody: { mucModeration: true } });
   const { alice, room, bridge, prosody } = rig;
-  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
-  t.after(() => carol.close());
-  await carol.request({ type: 'join', room: 'lobby' });
+  const [carol] = await wsInLobby(t, bridge, 'carol');
   const files = await storedFiles(rig, carol, ['a.png', 'b.png']);
   let since = alice.mark();
   const ack = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'two files', attachments: files } });
@@ -212,13 +224,7 @@ test('in a room without message moderation (no mod_muc_moderation), a WS moderat
   await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: hers.id, moderation: {} } });
   await waitFor(async () => await moderations('not_done') === 1, { what: 'the removal counted as not done' });
 
-  let since = alice.mark();
-  const spam = await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'cheap watches' } });
-  const inRoom = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChildText('body') === 'cheap watches', 'carol\'s message', { since });
-  since = alice.mark();
-  await dave.request({ type: 'send', room: 'lobby', event: { kind: 'retract', target: spam['id'], moderation: {} } });
-  const retraction = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('retract', NS.retract) !== undefined, 'carol\'s puppet retracting', { since });
-  assert.equal(retraction.getChild('retract', NS.retract)?.attrs['id'], roomStanzaId(inRoom, room));
+  await carolsSpamRetractedByPuppet(carol, dave, alice, room);
   await waitFor(async () => await moderations('retracted') === 1, { what: 'the puppet\'s retraction counted' });
   assert.deepEqual([await moderations('moderated'), await moderations('not_done')], [0, 1], 'no moderation, and the puppet\'s message counts as done');
   assert.equal(alice.stanzas.filter((el) => el.name === 'message' && el.attrs['from'] === room && el.getChild('apply-to', NS.fasten) !== undefined).length, 0);
