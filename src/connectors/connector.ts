@@ -3,7 +3,7 @@ import type { Identity, LoadedConfig } from '../config/load.ts';
 import type { ConfigIssue } from '../config/errors.ts';
 import type { Config } from '../config/schema.ts';
 import type { Capabilities } from '../core/capabilities.ts';
-import type { Endpoint, RoutingView } from '../core/endpoint.ts';
+import type { Endpoint, EndpointDiff, RoutingView } from '../core/endpoint.ts';
 import type { ComponentHealth } from '../core/health.ts';
 import type { MediaService } from '../media/index.ts';
 import type { HttpMounts } from '../core/http.ts';
@@ -68,6 +68,16 @@ export interface Connector {
    */
   identitiesChanged?(identities: readonly Identity[]): void;
   /**
+   * Optional: bridges/ was reloaded (SIGHUP) and passed every check. The routing view given at
+   * start already answers for the new table when this is called. The connector serves
+   * `change.endpoints` from now on: it starts serving the added ones (an XMPP relay joins the
+   * MUC), stops serving the removed ones (it leaves, tells its clients), and looks up the room of
+   * the moved ones again. Synchronous and never throws: work with peers runs in the background,
+   * logged. A connector without it is told nothing: the app refuses a reload that changes its
+   * endpoints (a restart applies them).
+   */
+  endpointsChanged?(change: EndpointChange): void;
+  /**
    * Optional: the stored media (ids or content hashes) the connector still shows its peers beyond
    * what the rooms' retained streams refer to (files of messages it keeps itself, profile photos).
    * The media store's garbage collector keeps them. Throws, or the iteration fails, when it cannot
@@ -79,7 +89,7 @@ export interface Connector {
 export interface ConnectorContext {
   readonly bus: Bus;
   readonly routing: RoutingView;
-  /** The bridges/ endpoints of this connector's network: what it serves. */
+  /** The bridges/ endpoints of this connector's network at start: what it serves (later changes: endpointsChanged). */
   readonly endpoints: readonly Endpoint[];
   /** Already names the instance and the connector. */
   readonly logger: Logger;
@@ -97,6 +107,9 @@ export interface ConnectorContext {
    */
   readonly media: MediaService | undefined;
 }
+
+/** What a bridges/ reload changed for one network (Connector.endpointsChanged). */
+export type EndpointChange = EndpointDiff;
 
 export type ConnectorHealth = ComponentHealth;
 

@@ -66,3 +66,35 @@ export interface RoutingView {
   /** Where the router sends an event (what a replay from the stream must match). */
   route(event: CanonicalEvent): readonly Endpoint[];
 }
+
+/** What changed for one network between two routing tables (see Connector.endpointsChanged). */
+export interface EndpointDiff {
+  /** Every endpoint of the network the new table links: what its connector serves from now on. */
+  readonly endpoints: readonly Endpoint[];
+  /** Newly linked: not served before. */
+  readonly added: readonly Endpoint[];
+  /** No longer linked: served before, not any more. */
+  readonly removed: readonly Endpoint[];
+  /** Still linked, to another canonical room (`from` -> `to`): the same place, now bridged with other endpoints. */
+  readonly moved: readonly { readonly endpoint: Endpoint; readonly from: string; readonly to: string }[];
+}
+
+/** The endpoints of `network` in `before` and `after` compared: added, removed, moved to another room. */
+export function diffEndpoints(before: readonly Bridge[], after: readonly Bridge[], network: string): EndpointDiff {
+  const roomsOf = (bridges: readonly Bridge[]) => {
+    const rooms = new Map<string, { endpoint: Endpoint; room: string }>();
+    for (const b of bridges) for (const e of b.endpoints) if (e.connector === network) rooms.set(endpointKey(e), { endpoint: e, room: b.room });
+    return rooms;
+  };
+  const was = roomsOf(before);
+  const now = roomsOf(after);
+  const added: Endpoint[] = [];
+  const moved: { endpoint: Endpoint; from: string; to: string }[] = [];
+  for (const [key, { endpoint, room }] of now) {
+    const earlier = was.get(key);
+    if (earlier === undefined) added.push(endpoint);
+    else if (earlier.room !== room) moved.push({ endpoint, from: earlier.room, to: room });
+  }
+  const removed = [...was].filter(([key]) => !now.has(key)).map(([, { endpoint }]) => endpoint);
+  return { endpoints: [...now.values()].map(({ endpoint }) => endpoint), added, removed, moved };
+}

@@ -27,27 +27,40 @@ export interface RouterOptions {
  * it runs inside the bus's ingress loop for every event.
  */
 export class Router implements RoutingView {
-  private readonly byRoom = new Map<string, readonly Endpoint[]>();
-  private readonly roomOfEndpoint = new Map<string, string>();
+  private byRoom = new Map<string, readonly Endpoint[]>();
+  private roomOfEndpoint = new Map<string, string>();
   private readonly hosted: ReadonlySet<string>;
   private readonly delivering: ReadonlySet<string> | undefined;
 
   constructor(bridges: readonly Bridge[], options: RouterOptions = {}) {
     this.hosted = new Set(options.hostedConnectors ?? []);
     this.delivering = options.deliveringNetworks === undefined ? undefined : new Set(options.deliveringNetworks);
+    this.replaceBridges(bridges);
+  }
+
+  /**
+   * Puts a new routing table in force whole (bridges/ reloaded): the next event routed sees only
+   * the new one. Throws, changing nothing, on what the config loader also refuses (a room declared
+   * twice, an endpoint linked to two rooms, a `dm:` room key).
+   */
+  replaceBridges(bridges: readonly Bridge[]): void {
+    const byRoom = new Map<string, readonly Endpoint[]>();
+    const roomOfEndpoint = new Map<string, string>();
     for (const bridge of bridges) {
       if (isDirectRoom(bridge.room)) throw new Error(`room "${bridge.room}" (${bridge.source}): room keys starting with "dm:" are direct chats, not bridges`);
-      if (this.byRoom.has(bridge.room)) throw new Error(`room "${bridge.room}" is declared twice (${bridge.source})`);
+      if (byRoom.has(bridge.room)) throw new Error(`room "${bridge.room}" is declared twice (${bridge.source})`);
       for (const ep of bridge.endpoints) {
         const key = endpointKey(ep);
-        const other = this.roomOfEndpoint.get(key);
+        const other = roomOfEndpoint.get(key);
         if (other !== undefined) {
           throw new Error(`endpoint ${key} is linked to two rooms ("${other}" and "${bridge.room}", ${bridge.source})`);
         }
-        this.roomOfEndpoint.set(key, bridge.room);
+        roomOfEndpoint.set(key, bridge.room);
       }
-      this.byRoom.set(bridge.room, [...bridge.endpoints]);
+      byRoom.set(bridge.room, [...bridge.endpoints]);
     }
+    this.byRoom = byRoom;
+    this.roomOfEndpoint = roomOfEndpoint;
   }
 
   /** The canonical room an endpoint belongs to, or undefined when no bridge links it (direct chats are not looked up this way). */
