@@ -129,6 +129,12 @@ export interface ConnectorModule {
   enabled(config: Config): boolean;
   /** What `switchboard check` verifies beyond the schema (key files...), without network. */
   check?(loaded: LoadedConfig): Promise<readonly ConfigIssue[]>;
+  /**
+   * What it verifies of bridges/ (its endpoints' addresses) and of config.yaml's references to
+   * rooms: pure (no files, no network), run by `switchboard check`, at start and at every
+   * bridges/ reload, so a reload that a restart would refuse is refused.
+   */
+  checkBridges?(loaded: LoadedConfig): readonly ConfigIssue[];
   /** A connector for this configuration, not started. */
   create(loaded: LoadedConfig): Promise<Connector>;
 }
