@@ -12,7 +12,7 @@ export function isRoomJid(address: string): boolean {
 /** Every XMPP endpoint is a room JID (also at every bridges/ reload). */
 function checkXmppBridges(loaded: LoadedConfig): ConfigIssue[] {
   return loaded.bridges.flatMap((bridge) => bridge.endpoints.flatMap((e, i) => e.connector === 'xmpp' && !isRoomJid(e.address)
-    ? [{ file: bridge.source, line: 0, path: `endpoints.${i}.xmpp`, message: `"${e.address}" is not a room JID (room@conference.example.org)` }]
+    ? [{ file: bridge.source, line: bridge.endpointLines?.[i] ?? 0, path: `endpoints.${i}.xmpp`, message: `"${e.address}" is not a room JID (room@conference.example.org)` }]
     : []));
 }
 
