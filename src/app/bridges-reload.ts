@@ -95,6 +95,7 @@ export class BridgesInForce {
     const diffs = connectors.map((connector) => ({ connector, diff: diffEndpoints(before, after, connector.network) }));
     const changed = diffs.filter(({ diff }) => diff.added.length + diff.removed.length + diff.moved.length > 0);
     const deaf = changed.filter(({ connector }) => connector.endpointsChanged === undefined);
+    const roomsChanged = !sameRooms(before, after);
     if (deaf.length > 0) {
       return { ok: false, issues: deaf.map(({ connector }) => ({ file: loaded.bridgesDir, line: 0, path: '', message: `the ${connector.network} connector cannot change its endpoints while running: restart to apply this bridges/` })) };
     }
@@ -103,7 +104,9 @@ export class BridgesInForce {
     router.replaceBridges(after);
     this.#bridges = bridges;
     this.#rooms.set(router.rooms.length);
-    for (const { connector, diff } of changed) {
+    // Every connector hears of any change (its own diff may be empty): one serving the canonical
+    // streams (a WS bot's subscription) follows rooms it has no endpoint in.
+    for (const { connector, diff } of changed.length > 0 || roomsChanged ? diffs : []) {
       try {
         connector.endpointsChanged?.(diff);
       } catch (err) {
@@ -117,4 +120,10 @@ export class BridgesInForce {
       changes: changed.map(({ connector, diff }) => ({ network: connector.network, added: diff.added.length, removed: diff.removed.length, moved: diff.moved.length })),
     };
   }
+}
+
+/** Whether two tables declare the same canonical rooms. */
+function sameRooms(a: readonly Bridge[], b: readonly Bridge[]): boolean {
+  const rooms = new Set(a.map((bridge) => bridge.room));
+  return a.length === b.length && b.every((bridge) => rooms.has(bridge.room));
 }

@@ -72,9 +72,11 @@ export interface Connector {
    * start already answers for the new table when this is called. The connector serves
    * `change.endpoints` from now on: it starts serving the added ones (an XMPP relay joins the
    * MUC), stops serving the removed ones (it leaves, tells its clients), and looks up the room of
-   * the moved ones again. Synchronous and never throws: work with peers runs in the background,
-   * logged. A connector without it is told nothing: the app refuses a reload that changes its
-   * endpoints (a restart applies them).
+   * the moved ones again. Called at every reload that changed the table at all, so the change
+   * may be empty for this network (a connector serving canonical streams follows rooms it has no
+   * endpoint in). Synchronous and never throws: work with peers runs in the background, logged.
+   * A connector without it is told nothing: the app refuses a reload that changes its endpoints
+   * (a restart applies them).
    */
   endpointsChanged?(change: EndpointChange): void;
   /**

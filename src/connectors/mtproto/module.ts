@@ -56,7 +56,7 @@ function checkMtprotoBridges(loaded: LoadedConfig): ConfigIssue[] {
   for (const bridge of loaded.bridges) {
     bridge.endpoints.forEach((e, i) => {
       if (e.connector === 'mtproto' && chatIdOf(e.address) === undefined) {
-        issues.push({ file: bridge.source, line: 0, path: `endpoints.${i}.mtproto`, message: `"${e.address}" is not an MTProto chat id: a number from 1 to 999999999999` });
+        issues.push({ file: bridge.source, line: bridge.endpointLines?.[i] ?? 0, path: `endpoints.${i}.mtproto`, message: `"${e.address}" is not an MTProto chat id: a number from 1 to 999999999999` });
       }
     });
   }

@@ -28,7 +28,7 @@ export function roomJidIssues(bridges: readonly Bridge[]): ConfigIssue[] {
     bridge.endpoints.forEach((e, i) => {
       if (e.connector !== 'xmpp') return;
       const problem = roomJidProblem(e.address);
-      if (problem !== undefined) issues.push({ file: bridge.source, line: 0, path: `endpoints.${i}.xmpp`, message: `"${e.address}" is not a room JID (room@conference.example.org): ${problem}` });
+      if (problem !== undefined) issues.push({ file: bridge.source, line: bridge.endpointLines?.[i] ?? 0, path: `endpoints.${i}.xmpp`, message: `"${e.address}" is not a room JID (room@conference.example.org): ${problem}` });
     });
   }
   return issues;
