@@ -384,7 +384,11 @@ export class WebSocketConnector implements Connector {
         if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
         const since = await this.checkSince(frame.since, room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
-        await this.live.outbound.join(session, ref, frame.room, room, since.cursor, await this.live.topics.of(room));
+        const topic = await this.live.topics.of(room);
+        // bridges/ may have been reloaded during the awaits: a room unlinked or moved meanwhile is
+        // not joined (its `left` went out to those joined before).
+        if (this.live.router.roomOf({ connector: CONNECTOR, address: frame.room }) !== room) return fail(ErrorCode.UnknownRoom, `the WS room "${frame.room}" was unlinked or moved while joining: join again`, frame.room);
+        await this.live.outbound.join(session, ref, frame.room, room, since.cursor, topic);
         return;
       }
       case 'leave': {
@@ -424,7 +428,9 @@ export class WebSocketConnector implements Connector {
         if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
         const since = await this.checkSince(frame.since, frame.room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
-        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor, await this.live.topics.of(frame.room));
+        const topic = await this.live.topics.of(frame.room);
+        if (!this.live.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `the room "${frame.room}" was unlinked while subscribing`, frame.room);
+        await this.live.outbound.subscribe(session, ref, frame.room, since.cursor, topic);
         return;
       }
       case 'unsubscribe':
