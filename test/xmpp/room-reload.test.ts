@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { EventFrame } from '../helpers/ws-client.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { connectUser } from '../helpers/xmpp-client.ts';
 import { isText, presenceOf, startReloadRig, textsIn } from './reload-rig.ts';
 
 const UNLINKED = 'This room was unlinked from the bridge by its operator';
@@ -190,4 +191,43 @@ test('quick reloads: linked and unlinked before the relay\'s join was answered, 
   assert.deepEqual(textsIn(carol, 'dev'), ['after the races', 'fence'], 'each once');
   assert.deepEqual(relayPresences(since), ['available', 'unavailable', 'available'], 'joined, left, joined: once each');
   assert.equal(await rig.metric('switchboard_xmpp_rooms'), 2);
+});
+
+test('a MUC linked by a reload while the component stream is down: joined once the stream is back, with the others', async (t) => {
+  const rig = await startReloadRig(t, { linked: ['lobby'], xmpp: '  reconnectMaxMs: 1000\n' });
+  const { prosody } = rig;
+  await prosody.stop();
+  await waitFor(async () => await rig.metric('switchboard_xmpp_component_up') === 0, { what: 'the stream down' });
+  await rig.link('dev');
+  assert.equal(await rig.metric('switchboard_xmpp_rooms'), 2);
+  await prosody.start();
+  await waitFor(async () => await rig.metric('switchboard_xmpp_component_up') === 1, { what: 'the stream back', timeoutMs: 20_000 });
+  // alice lost her session with the server: bob looks (the room lists the relay to him, joined before or after him).
+  const bob = await connectUser(prosody, 'bob');
+  t.after(() => bob.stop());
+  const dev = rig.muc('dev');
+  await bob.joinMuc(dev, 'Bob');
+  await bob.waitFor(presenceOf(`${dev}/Switchboard`), 'the relay in dev');
+  const carol = await rig.carolIn('dev');
+  await bob.send(xml('message', { to: dev, type: 'groupchat' }, xml('body', {}, 'bob in dev')));
+  await carol.next(isText('bob in dev'), 10_000);
+});
+
+test('an xmpp address that is no room JID: the reload is refused saying why, nothing changes; told to the connector anyway, it is logged, counted and not served, and nothing throws', async (t) => {
+  const rig = await startReloadRig(t, { linked: ['lobby'] });
+  rig.tree.write('bridges/bad.yaml', `endpoints:\n  - websocket: bad\n  - xmpp: ${rig.muc('bad')}/Nick\n`);
+  const refused = await rig.app.reloadBridges();
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? '' : refused.issues.map((i) => `${i.path}: ${i.message}`).join('\n'), /endpoints\.1\.xmpp: ".*\/Nick" is not a room JID .*full JID/);
+  assert.equal(await rig.metric('switchboard_xmpp_rooms'), 1);
+
+  const xmpp = rig.app.connectors.find((c) => c.network === 'xmpp');
+  const lobby = { connector: 'xmpp', address: rig.muc('lobby') };
+  const bad = { connector: 'xmpp', address: 'conference.localhost' };
+  assert.doesNotThrow(() => xmpp?.endpointsChanged?.({ endpoints: [lobby, bad], added: [bad], removed: [], moved: [] }));
+  assert.equal(await rig.metric('switchboard_xmpp_room_links_total', { change: 'refused' }), 1);
+  assert.equal(await rig.metric('switchboard_xmpp_rooms'), 1, 'lobby only');
+  const carol = await rig.carolIn('lobby');
+  await rig.aliceSays('lobby', 'lobby goes on');
+  await carol.next(isText('lobby goes on'), 10_000);
 });
