@@ -15,6 +15,7 @@ import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from '
 import { startMedia } from './app/media-wiring.ts';
 import type { MediaService } from './media/index.ts';
 import { within } from './core/within.ts';
+import { BridgesInForce, type BridgesReloadOutcome } from './app/bridges-reload.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -37,6 +38,11 @@ export interface App {
   listings(): readonly ConnectorListing[];
   /** Reads mappings/ again and puts it in force, or refuses it (file:line:field) keeping the old tables (SIGHUP). */
   reloadMappings(): Promise<ReloadOutcome>;
+  /**
+   * Reads bridges/ again and puts it in force (rooms linked, unlinked, moved; connectors follow), or
+   * refuses it (file:line:field) keeping the rooms in force (SIGHUP).
+   */
+  reloadBridges(): Promise<BridgesReloadOutcome>;
   /** Graceful shutdown: stop accepting, drain, close. Idempotent; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -97,11 +103,15 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     for (const module of CONNECTOR_MODULES) {
       if (module.enabled(config)) connectors.push(await module.create(loaded));
     }
-    const router = new Router(servedBridges(loaded.bridges, connectors, log), {
+    const served = (bridges: readonly Bridge[]): Bridge[] => servedBridges(bridges, connectors);
+    const unserved = unservedEndpoints(loaded.bridges, connectors);
+    if (unserved.length > 0) log.info({ endpoints: unserved }, 'endpoints of connectors that are not enabled (or do not deliver yet) are not served');
+    const router = new Router(served(loaded.bridges), {
       hostedConnectors: connectors.filter((c) => c.hostsSessions).map((c) => c.network),
       // Direct chats are routed without bridges/ files: only to networks that read their deliveries.
       deliveringNetworks: connectors.filter((c) => c.delivers && c.capabilities.directChats === true).map((c) => c.network),
     });
+    const bridges = new BridgesInForce({ loaded, router, connectors, logger: log, served, registry });
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
 
@@ -189,6 +199,10 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId, media,
       listings: () => connectors.flatMap((c) => c.describe()),
       reloadMappings: () => reloadMappings(loaded, mapper, log, connectors),
+      // A reload while shutting down would have connectors that are closing join rooms again.
+      reloadBridges: () => draining
+        ? Promise.resolve({ ok: false, issues: [{ file: loaded.bridgesDir, line: 0, path: '', message: 'shutting down: bridges/ is not reloaded' }] })
+        : bridges.reload(),
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {
@@ -202,9 +216,13 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
  * endpoint of a connector that is off (or does not deliver yet) would otherwise collect
  * deliveries nobody reads, without bound; its room's canonical stream still records everything.
  */
-function servedBridges(bridges: readonly Bridge[], connectors: readonly Connector[], logger: Logger): Bridge[] {
+function servedBridges(bridges: readonly Bridge[], connectors: readonly Connector[]): Bridge[] {
   const served = new Set(connectors.filter((c) => c.delivers).map((c) => c.network));
-  const unserved = bridges.flatMap((b) => b.endpoints.filter((e) => !served.has(e.connector)).map((e) => `${b.room}: ${e.connector} ${e.address}`));
-  if (unserved.length > 0) logger.info({ endpoints: unserved }, 'endpoints of connectors that are not enabled (or do not deliver yet) are not served');
   return bridges.map((b) => ({ ...b, endpoints: b.endpoints.filter((e) => served.has(e.connector)) }));
+}
+
+/** The endpoints servedBridges leaves out, for the start's log line. */
+function unservedEndpoints(bridges: readonly Bridge[], connectors: readonly Connector[]): string[] {
+  const served = new Set(connectors.filter((c) => c.delivers).map((c) => c.network));
+  return bridges.flatMap((b) => b.endpoints.filter((e) => !served.has(e.connector)).map((e) => `${b.room}: ${e.connector} ${e.address}`));
 }

@@ -23,7 +23,9 @@ export async function loadAndVerify(path: string): Promise<LoadedConfig> {
   const loaded = await loadConfig(path);
   const issues: ConfigIssue[] = [];
   for (const module of CONNECTOR_MODULES) {
-    if (module.enabled(loaded.config) && module.check) issues.push(...await module.check(loaded));
+    if (!module.enabled(loaded.config)) continue;
+    issues.push(...module.checkBridges?.(loaded) ?? []);
+    if (module.check) issues.push(...await module.check(loaded));
   }
   if (!isLoopbackHost(loaded.config.http.host)) {
     for (const demo of configuredDemoTokens(loaded.config)) {

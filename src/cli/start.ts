@@ -11,8 +11,9 @@ export const START_HELP = `Usage: switchboard start [--config FILE]
 
 Starts Switchboard and prints where to connect. SIGTERM or SIGINT (Ctrl-C) shut it down
 gracefully: new connections are refused, in-flight work drains (shutdown.drainTimeoutMs), then it
-exits 0. A second signal exits at once with code 130. SIGHUP reloads mappings/ without a restart
-(a file with errors is refused, with file:line:field, and the tables in force stay).`;
+exits 0. A second signal exits at once with code 130. SIGHUP reloads bridges/ (rooms linked,
+unlinked, moved) and mappings/ without a restart; a folder with errors is refused, with
+file:line:field, and what is in force stays.`;
 
 /** Extra time over drainTimeoutMs before a stuck shutdown is cut short: the process must always exit. */
 const EXIT_GRACE_MS = 10_000;
@@ -90,11 +91,15 @@ export async function startCommand(args: readonly string[], io: Io): Promise<Exi
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // SIGHUP: mappings/ again, without a restart; a broken file is refused and the old tables stay.
+    // SIGHUP: bridges/ and mappings/ again, without a restart; each is checked whole, and a
+    // broken one is refused (what is in force stays) without keeping the other from applying.
     process.on('SIGHUP', () => {
-      void app.reloadMappings().then((outcome) => {
-        if (!outcome.ok) io.err(`mappings reload refused (the tables in force stay):\n${outcome.issues.map(formatIssue).join('\n')}`);
-      });
+      void (async () => {
+        const bridges = await app.reloadBridges();
+        if (!bridges.ok) io.err(`bridges reload refused (the rooms in force stay):\n${bridges.issues.map(formatIssue).join('\n')}`);
+        const mappings = await app.reloadMappings();
+        if (!mappings.ok) io.err(`mappings reload refused (the tables in force stay):\n${mappings.issues.map(formatIssue).join('\n')}`);
+      })();
     });
   });
 }

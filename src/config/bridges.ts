@@ -88,5 +88,5 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
     issues.push({ file, line: lineAt(source, []), path: 'room', message: `the file name "${fromName}" is not a valid room key (letters, digits, _ . -): rename the file or set room:` });
     return undefined;
   }
-  return { room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file };
+  return { room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file, endpointLines: data.endpoints.map((_, i) => lineAt(source, ['endpoints', i])) };
 }

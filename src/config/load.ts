@@ -82,7 +82,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Token names and hashes are unique; the rooms a token names exist (when the bridges loaded cleanly). */
 function checkTokens(config: Config, bridges: readonly Bridge[], source: YamlSource, bridgesComplete: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const rooms = new Set(bridges.map((b) => b.room));
   const names = new Map<string, number>();
   const hashes = new Map<string, number>();
   config.websocket.tokens.forEach((token, i) => {
@@ -93,13 +92,25 @@ function checkTokens(config: Config, bridges: readonly Bridge[], source: YamlSou
     const earlierHash = hashes.get(token.hash);
     if (earlierHash !== undefined) issues.push({ ...at('hash'), message: `the same hash is already used by websocket.tokens.${earlierHash}: make a new token for each client` });
     else hashes.set(token.hash, i);
-    if (bridgesComplete) {
-      token.rooms.forEach((room, r) => {
-        if (room !== '*' && !rooms.has(room)) {
-          issues.push({ file: source.file, line: lineAt(source, ['websocket', 'tokens', i, 'rooms', r]), path: `websocket.tokens.${i}.rooms.${r}`, message: `no bridge declares room "${room}"` });
-        }
-      });
-    }
+  });
+  if (bridgesComplete) issues.push(...checkTokenRooms(config, bridges, source.file, source));
+  return issues;
+}
+
+/**
+ * The rooms each token names are declared in bridges/ (a bridges/ reload runs it against the
+ * config.yaml in force: a reload that a restart would refuse is refused).
+ */
+export function checkTokenRooms(config: Config, bridges: readonly Bridge[], configFile: string, source: YamlSource | undefined): ConfigIssue[] {
+  const rooms = new Set(bridges.map((b) => b.room));
+  const issues: ConfigIssue[] = [];
+  config.websocket.tokens.forEach((token, i) => {
+    token.rooms.forEach((room, r) => {
+      if (room !== '*' && !rooms.has(room)) {
+        const path = ['websocket', 'tokens', i, 'rooms', r];
+        issues.push({ file: configFile, line: source ? lineAt(source, path) : 0, path: path.join('.'), message: `no bridge declares room "${room}"` });
+      }
+    });
   });
   return issues;
 }

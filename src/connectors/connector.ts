@@ -72,9 +72,11 @@ export interface Connector {
    * start already answers for the new table when this is called. The connector serves
    * `change.endpoints` from now on: it starts serving the added ones (an XMPP relay joins the
    * MUC), stops serving the removed ones (it leaves, tells its clients), and looks up the room of
-   * the moved ones again. Synchronous and never throws: work with peers runs in the background,
-   * logged. A connector without it is told nothing: the app refuses a reload that changes its
-   * endpoints (a restart applies them).
+   * the moved ones again. Called at every reload that changed the table at all, so the change
+   * may be empty for this network (a connector serving canonical streams follows rooms it has no
+   * endpoint in). Synchronous and never throws: work with peers runs in the background, logged.
+   * A connector without it is told nothing: the app refuses a reload that changes its endpoints
+   * (a restart applies them).
    */
   endpointsChanged?(change: EndpointChange): void;
   /**
@@ -129,6 +131,12 @@ export interface ConnectorModule {
   enabled(config: Config): boolean;
   /** What `switchboard check` verifies beyond the schema (key files...), without network. */
   check?(loaded: LoadedConfig): Promise<readonly ConfigIssue[]>;
+  /**
+   * What it verifies of bridges/ (its endpoints' addresses) and of config.yaml's references to
+   * rooms: pure (no files, no network), run by `switchboard check`, at start and at every
+   * bridges/ reload, so a reload that a restart would refuse is refused.
+   */
+  checkBridges?(loaded: LoadedConfig): readonly ConfigIssue[];
   /** A connector for this configuration, not started. */
   create(loaded: LoadedConfig): Promise<Connector>;
 }

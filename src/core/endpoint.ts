@@ -24,6 +24,8 @@ export interface Bridge {
   readonly endpoints: readonly Endpoint[];
   /** The file it came from, for error messages. */
   readonly source: string;
+  /** The line of each endpoint in that file (same order), for error messages. */
+  readonly endpointLines?: readonly number[];
 }
 
 /**

@@ -130,6 +130,25 @@ describe('switchboard token', () => {
 });
 
 describe('switchboard check: keys and demo tokens; keygen; usage', () => {
+  test('check refuses an XMPP endpoint that is not a room JID (start would fail on it), naming the file', async () => {
+    const tree = makeConfigTree('http: { port: 0 }\nxmpp:\n  enabled: true\n  domain: bridge.localhost\n  secret: s3cret\n', {
+      'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: conference.example.org\n',
+      'bridges/ops.yaml': 'endpoints:\n  - xmpp: ops@conference.example.org/nick\n',
+    });
+    try {
+      const r = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /lobby\.yaml:3: endpoints\.1\.xmpp: "conference\.example\.org" is not a room JID/);
+      assert.match(r.stderr, /ops\.yaml:2: endpoints\.0\.xmpp: "ops@conference\.example\.org\/nick" is not a room JID/);
+      tree.write('bridges/ops.yaml', 'endpoints:\n  - xmpp: ops@conference.example.org\n');
+      tree.write('bridges/lobby.yaml', 'endpoints:\n  - xmpp: lobby@conference.example.org\n');
+      const ok = await runInProcess(['check', '--config', tree.configFile]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('mtproto enabled without its key file: exit 1 naming mtproto.rsaKeyFile; keygen makes it and check passes', async () => {
     const tree = makeConfigTree('http: { port: 0 }\nmtproto:\n  enabled: true\n  rsaKeyFile: ./keys/rsa.pem\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });
     try {

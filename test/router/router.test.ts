@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Router } from '../../src/router/router.ts';
-import type { Bridge } from '../../src/core/endpoint.ts';
+import { diffEndpoints, type Bridge } from '../../src/core/endpoint.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
 import { directRoom } from '../../src/core/direct.ts';
@@ -50,6 +50,40 @@ test('a room declared twice, or an endpoint linked to two rooms, is refused with
   assert.throws(() => new Router([...bridges, { room: 'lobby', source: 'bridges/again.yaml', endpoints: [] }]), /declared twice \(bridges\/again\.yaml\)/);
   assert.throws(() => new Router([...bridges, { room: 'x', source: 'bridges/x.yaml', endpoints: [{ connector: 'mtproto', address: '-100' }] }]),
     /mtproto:-100 is linked to two rooms \("lobby" and "x", bridges\/x\.yaml\)/);
+});
+
+test('replaceBridges puts a new table in force whole; a table it refuses changes nothing', () => {
+  const router = new Router(bridges);
+  const moved: Bridge[] = [
+    { room: 'lobby', source: 'bridges/lobby.yaml', endpoints: [{ connector: 'websocket', address: 'lobby' }] },
+    { room: 'ops', source: 'bridges/ops.yaml', endpoints: [{ connector: 'xmpp', address: 'ops@conference.example.org' }, { connector: 'mtproto', address: '-100' }] },
+  ];
+  router.replaceBridges(moved);
+  assert.equal(router.roomOf({ connector: 'mtproto', address: '-100' }), 'ops');
+  assert.equal(router.roomOf({ connector: 'xmpp', address: 'lobby@conference.example.org' }), undefined);
+  assert.deepEqual(router.route(eventFrom('mtproto', '-100', 'ops')), [{ connector: 'xmpp', address: 'ops@conference.example.org' }]);
+  assert.deepEqual(router.route(eventFrom('mtproto', '-100', 'lobby')), [], 'an event of the old room from a moved endpoint goes nowhere');
+
+  assert.throws(() => router.replaceBridges([...moved, { room: 'x', source: 'bridges/x.yaml', endpoints: [{ connector: 'websocket', address: 'lobby' }] }]), /linked to two rooms/);
+  assert.throws(() => router.replaceBridges([{ room: 'dm:a', source: 'bridges/dm.yaml', endpoints: [] }]), /direct chats/);
+  assert.deepEqual(router.rooms, ['lobby', 'ops'], 'the refused tables left the one in force');
+  assert.equal(router.roomOf({ connector: 'mtproto', address: '-100' }), 'ops');
+  assert.equal(router.roomOf({ connector: 'websocket', address: 'x' }), undefined);
+});
+
+test('diffEndpoints: what one network gains, loses and moves between two tables', () => {
+  const after: Bridge[] = [
+    { room: 'lobby', source: 'a', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: 'new@conference.example.org' }] },
+    { room: 'ops', source: 'b', endpoints: [{ connector: 'xmpp', address: 'lobby@conference.example.org' }] },
+  ];
+  assert.deepEqual(diffEndpoints(bridges, after, 'xmpp'), {
+    endpoints: [{ connector: 'xmpp', address: 'new@conference.example.org' }, { connector: 'xmpp', address: 'lobby@conference.example.org' }],
+    added: [{ connector: 'xmpp', address: 'new@conference.example.org' }],
+    removed: [{ connector: 'xmpp', address: 'ops@conference.example.org' }],
+    moved: [{ endpoint: { connector: 'xmpp', address: 'lobby@conference.example.org' }, from: 'lobby', to: 'ops' }],
+  });
+  assert.deepEqual(diffEndpoints(bridges, after, 'websocket'), { endpoints: [{ connector: 'websocket', address: 'lobby' }], added: [], removed: [], moved: [] });
+  assert.deepEqual(diffEndpoints(bridges, after, 'mtproto').removed, [{ connector: 'mtproto', address: '-100' }]);
 });
 
 // ---------------------------------------------------------------- direct chats

@@ -1,6 +1,9 @@
 import type { ConfigIssue } from '../../config/errors.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { ConnectorModule } from '../connector.ts';
+import { lineAt } from '../../config/yaml-file.ts';
+// Light (no connector code): the reload check runs it synchronously.
+import { chatIdOf } from './chat/directory.ts';
 
 /**
  * The key-encryption key: its sources read and parsed (kek-config.ts); with the memory driver,
@@ -37,19 +40,23 @@ async function checkKeyEncryptionKey(loaded: LoadedConfig): Promise<ConfigIssue[
   return [];
 }
 
-/** What `switchboard check` verifies for MTProto beyond the schema: the key files, chat ids, account rooms. */
+/** What `switchboard check` verifies for MTProto beyond the schema and bridges/: the key files. */
 async function checkMtproto(loaded: LoadedConfig): Promise<ConfigIssue[]> {
   const { readMtprotoRsaKey } = await import('./rsa-key-file.ts');
-  const { chatIdOf } = await import('./chat/directory.ts');
-  const { lineAt } = await import('../../config/yaml-file.ts');
   const issues: ConfigIssue[] = [];
   const key = await readMtprotoRsaKey(loaded);
   if (!key.ok) issues.push(key.issue);
   issues.push(...await checkKeyEncryptionKey(loaded));
+  return issues;
+}
+
+/** The MTProto endpoints are chat ids; the rooms each account names are declared (also at every bridges/ reload). */
+function checkMtprotoBridges(loaded: LoadedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   for (const bridge of loaded.bridges) {
     bridge.endpoints.forEach((e, i) => {
       if (e.connector === 'mtproto' && chatIdOf(e.address) === undefined) {
-        issues.push({ file: bridge.source, line: 0, path: `endpoints.${i}.mtproto`, message: `"${e.address}" is not an MTProto chat id: a number from 1 to 999999999999` });
+        issues.push({ file: bridge.source, line: bridge.endpointLines?.[i] ?? 0, path: `endpoints.${i}.mtproto`, message: `"${e.address}" is not an MTProto chat id: a number from 1 to 999999999999` });
       }
     });
   }
@@ -68,6 +75,7 @@ export const mtprotoModule: ConnectorModule = {
   network: 'mtproto',
   enabled: (config) => config.mtproto.enabled,
   check: checkMtproto,
+  checkBridges: checkMtprotoBridges,
   async create(loaded) {
     const { MtprotoConnector } = await import('./connector.ts');
     return new MtprotoConnector(loaded);

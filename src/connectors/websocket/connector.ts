@@ -9,7 +9,7 @@ import type { Capabilities } from '../../core/capabilities.ts';
 import { LIMITS, PRESENCE_STATES, SPAN_TYPES } from '../../core/event.ts';
 import type { Bus, Stoppable } from '../../bus/types.ts';
 import { compareCursors, isCursor, START_CURSOR, type Cursor, type RoutingView } from '../../core/endpoint.ts';
-import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
+import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
 import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
 import { Outbound } from './outbound.ts';
@@ -129,6 +129,44 @@ export class WebSocketConnector implements Connector {
     ctx.http.upgrade(this.config.path, (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.wsUrl = `${ctx.httpUrl.replace(/^http/, 'ws')}${this.config.path}`;
     logger.info({ path: this.config.path, tokens: this.config.tokens.length }, 'websocket connector started');
+  }
+
+  /**
+   * bridges/ reloaded: joins and sends already look the room up in the new table; what is open is
+   * made to agree. A session joined to a WS room that is unlinked, or now belongs to another
+   * canonical room, is taken out of it and told (`left` with a reason: the cursor it holds points
+   * into the old room's stream); a bot subscribed to a canonical room that no bridge declares any
+   * more is unsubscribed and told. Runs at every reload that changed anything (the app calls every
+   * connector), so rooms without a WS endpoint are followed too.
+   */
+  endpointsChanged(change: EndpointChange): void {
+    if (!this.running) return;
+    const { outbound, router, logger } = this.running;
+    const reasons = new Map<string, 'unlinked' | 'moved'>([
+      ...change.removed.map((e): [string, 'unlinked'] => [e.address, 'unlinked']),
+      ...change.moved.map((m): [string, 'moved'] => [m.endpoint.address, 'moved']),
+    ]);
+    const rooms = new Set(router.rooms);
+    let left = 0;
+    let unsubscribed = 0;
+    for (const session of this.sessions) {
+      if (session.closing) continue;
+      for (const wsRoom of [...session.memberships.keys()]) {
+        const reason = reasons.get(wsRoom);
+        if (reason === undefined || !outbound.leave(session, wsRoom)) continue;
+        session.send({ type: 'left', room: wsRoom, reason });
+        left++;
+      }
+      for (const room of [...session.subscriptions.keys()]) {
+        if (rooms.has(room)) continue;
+        unsubscribed++;
+        void outbound.unsubscribe(session, room).then(
+          () => { if (!session.closing) session.send({ type: 'unsubscribed', room, reason: 'unlinked' }); },
+          (err: unknown) => logger.warn({ err, room }, 'closing a stream subscription failed'),
+        );
+      }
+    }
+    logger.info({ added: change.added.length, removed: change.removed.length, moved: change.moved.length, left, unsubscribed }, 'websocket rooms follow the reloaded bridges/');
   }
 
   health(): ConnectorHealth {

@@ -99,12 +99,19 @@ export interface HelloFrame {
 }
 /** `topic`: the room's current topic (its last `topic` event), absent when it has none (and for a direct chat). */
 export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
-export interface LeftFrame { type: 'left'; ref?: string; room: string }
+/**
+ * The answer to `leave`; or, without `ref`, the server's notice that the session is no longer
+ * joined: `reason` `unlinked` (the operator unlinked the WS room: bridges/ reloaded) or `moved`
+ * (the WS room now belongs to another canonical room, whose stream the cursor does not point into:
+ * join again, without `since`).
+ */
+export interface LeftFrame { type: 'left'; ref?: string; room: string; reason?: 'unlinked' | 'moved' }
 /** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
 export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }
 /** `topic`: the room's current topic, as in `joined`. */
 export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
-export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string }
+/** The answer to `unsubscribe`; or, without `ref`, the server's notice that no bridge declares the room any more (`reason` `unlinked`). */
+export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string; reason?: 'unlinked' }
 export interface PongFrame { type: 'pong'; ref?: string }
 export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; event: CanonicalEvent }
 export interface ErrorFrame { type: 'error'; ref?: string; code: ErrorCode; message: string; room?: string }
