@@ -196,8 +196,13 @@ export class ChatLinks {
       const key = `${base}:join`;
       messages.push({ key, record: service(key, empty ? { service: 'create' } : { service: 'join', users: joined }), audience: members });
     }
-    // One message per account removed, naming it (messageActionChatDeleteUser names one user): told to it and to those who stay.
-    for (const id of left) messages.push({ key: `${base}:leave:${id}`, record: service(`${base}:leave:${id}`, { service: 'leave', users: [id] }), audience: [...members, BigInt(id)] });
+    if (!after.linked && left.length > 0) {
+      // Unlinked: everyone is removed at once. One message, which shows each of them its own removal (render.ts): one update each, not one per member.
+      messages.push({ key: `${base}:leave`, record: service(`${base}:leave`, { service: 'leave', users: left }), audience: left.map(BigInt) });
+    } else {
+      // Some members leave a group that stays (its room changed): one message per account removed, naming it, told to it and to those who stay.
+      for (const id of left) messages.push({ key: `${base}:leave:${id}`, record: service(`${base}:leave:${id}`, { service: 'leave', users: [id] }), audience: [...members, BigInt(id)] });
+    }
     await this.d.exclusive(async () => {
       for (const m of messages) await this.d.box.append(chat.address, { kind: 'new', eventKey: m.key, time, from: '0' }, m.record);
       await this.d.box.flush();
@@ -216,7 +221,8 @@ export class ChatLinks {
     await this.d.box.refresh(chat.address);
     const log = await this.d.box.chat(chat.address);
     const base = `link:${chat.address}:${record.v}`;
-    const members = record.linked ? record.members.map(BigInt) : [];
+    // Linked: its members; unlinked: those it was taken from (the audience of its one removal message).
+    const members = record.members.map(BigInt);
     const told: Told[] = [];
     for (const e of log.entries) {
       if (!e.e.startsWith(`${base}:`)) continue;

@@ -61,7 +61,7 @@ export interface MessageRecord {
    * to the group, an account removed from it, its new title.
    */
   readonly service?: 'create' | 'join' | 'leave' | 'title';
-  /** join: the accounts added; leave: the account removed (user ids, decimal). */
+  /** join: the accounts added; leave: the accounts removed (user ids, decimal). */
   readonly users?: readonly string[];
   /** title: the group's new title. */
   readonly title?: string;

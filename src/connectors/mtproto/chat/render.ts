@@ -131,7 +131,7 @@ export class Renderer {
   message(record: MessageRecord, view: View): TlObject {
     const peer = this.peerOfAddress(record.chat, view);
     if (record.deleted === true) return { _: 'messageEmpty', id: record.id, peer_id: peer };
-    if (record.service !== undefined) return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: this.#action(record) };
+    if (record.service !== undefined) return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: this.#action(record, view) };
     const from = BigInt(record.from);
     const shown = shownText(record);
     const entities = this.#entities(shown);
@@ -157,11 +157,12 @@ export class Renderer {
   }
 
   /** What a service message says, as Telegram says it of a basic group (no one did it: no from_id). */
-  #action(record: MessageRecord): TlObject {
+  #action(record: MessageRecord, view: View): TlObject {
     const users = (record.users ?? []).map((u) => BigInt(u));
     switch (record.service) {
       case 'join': return { _: 'messageActionChatAddUser', users };
-      case 'leave': return { _: 'messageActionChatDeleteUser', user_id: users[0] ?? 0n };
+      // A group unlinked removes all its members with one message: each sees its own removal.
+      case 'leave': return { _: 'messageActionChatDeleteUser', user_id: users.includes(view.account.id) ? view.account.id : users[0] ?? 0n };
       case 'title': return { _: 'messageActionChatEditTitle', title: record.title ?? '' };
       default: {
         const chat = this.directory.knownChatOfAddress(record.chat);
