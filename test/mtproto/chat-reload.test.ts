@@ -144,6 +144,11 @@ test('a group unlinked by a reload: its member is told it was removed, is refuse
     const told = await updates.next(serviceIn(OPS_ID, 'MessageActionChatDeleteUser'));
     assert.equal((told['message'] as ServiceMessage).action?.userId?.toString(), String(PERSON_ID), 'removed: the person itself');
     assert.equal(told['pts'], before.pts + 1);
+    // A session that was away learns the same from getDifference: the removal, with the group as chatForbidden.
+    const diff = await getDifference(person, before);
+    assert.deepEqual(diff.newMessages?.map((m) => (m as unknown as ServiceMessage).action?.className), ['MessageActionChatDeleteUser']);
+    assert.deepEqual(diff.chats?.map((c) => [c.className, c.id.toString(), c.title]), [['ChatForbidden', String(OPS_ID), 'ops']]);
+    assert.equal(diff.state?.pts, before.pts + 1);
 
     assert.equal(await rpcError(person.sendMessage(OPS_PEER, { message: 'after the unlink' })), 'CHAT_WRITE_FORBIDDEN');
     assert.equal(await rpcError(person.invoke(new Api.messages.GetHistory({ peer: new Api.InputPeerChat({ chatId: BigInt(OPS_ID) as unknown as never }), limit: 10 }))), 'CHAT_FORBIDDEN');
@@ -212,4 +217,33 @@ test('a group moved to another room: its members see the new title (chat edit ti
     const sent = await person.sendMessage(OPS_PEER, { message: 'still here' });
     assert.equal(sent.message, 'still here');
   }, { [OPS_FILE]: OPS_BRIDGE });
+});
+
+test('bad changes never crash and change nothing: a reload naming no chat id is refused; junk told to the connector is logged and skipped', { timeout: 60_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const updates = updateRecorder(person);
+    const before = await getState(person);
+    bridge.tree.write(OPS_FILE, 'endpoints:\n  - websocket: ops\n  - mtproto: not-a-chat\n');
+    const refused = await bridge.app.reloadBridges();
+    assert.equal(refused.ok, false);
+    assert.match(JSON.stringify(refused), /not an MTProto chat id/);
+    rmSync(join(bridge.tree.dir, OPS_FILE));
+
+    // What the app's check refuses, told anyway (and a group never served removed, an empty change): nothing thrown, nothing changed.
+    const connector = mtprotoOf(bridge.app)!;
+    const junk = { connector: 'mtproto', address: 'not-a-chat' };
+    assert.doesNotThrow(() => connector.endpointsChanged({
+      endpoints: [junk], added: [junk, { connector: 'mtproto', address: '0' }, { connector: 'mtproto', address: '1000000000000' }],
+      removed: [{ connector: 'mtproto', address: '4242' }], moved: [{ endpoint: { connector: 'mtproto', address: '-1' }, from: 'a', to: 'b' }],
+    }));
+    await connector.reloaded;
+    assert.doesNotThrow(() => connector.endpointsChanged({ endpoints: [], added: [], removed: [], moved: [] }));
+    await connector.reloaded;
+    assert.equal((await getState(person)).pts, before.pts, 'no update');
+    assert.equal(updates.all.length, 0);
+    assert.match(await metric(bridge, 'switchboard_mtproto_groups '), /switchboard_mtproto_groups 1/);
+    // The lobby works as before.
+    await person.sendMessage(-CHAT_ID, { message: 'still bridged' });
+    assert.equal((await wsEvent(ws, 'message'))['text'], 'still bridged');
+  });
 });
