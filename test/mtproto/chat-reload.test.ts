@@ -247,3 +247,29 @@ test('bad changes never crash and change nothing: a reload naming no chat id is 
     assert.equal((await wsEvent(ws, 'message'))['text'], 'still bridged');
   });
 });
+
+test('a group unlinked stays a group its members were removed from across a restart, and is added back by a later reload', { timeout: 60_000 }, async () => {
+  const bridge = await startChatBridge({ keepPort: true, files: { [OPS_FILE]: OPS_BRIDGE } });
+  let person = chatClient(bridge.mtprotoPort());
+  try {
+    await loginPerson(bridge, person);
+    await person.getDialogs();
+    await reload(bridge, { [OPS_FILE]: undefined });
+    await shutdown(person);
+    await bridge.restart();
+
+    person = chatClient(bridge.mtprotoPort());
+    await loginPerson(bridge, person);
+    const dialogs = await person.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100 })) as { chats: Array<{ className: string; id: { toString(): string } }> };
+    assert.deepEqual(dialogs.chats.map((c) => [c.className, c.id.toString()]).sort(), [['Chat', String(CHAT_ID)], ['ChatForbidden', String(OPS_ID)]]);
+    assert.equal(await rpcError(person.sendMessage(OPS_PEER, { message: 'after the restart' })), 'CHAT_WRITE_FORBIDDEN');
+
+    const updates = updateRecorder(person);
+    await reload(bridge, { [OPS_FILE]: OPS_BRIDGE });
+    await updates.next(serviceIn(OPS_ID, 'MessageActionChatAddUser'));
+    assert.equal((await person.sendMessage(OPS_PEER, { message: 'back after the restart' })).message, 'back after the restart');
+  } finally {
+    await shutdown(person);
+    await bridge.close();
+  }
+});
