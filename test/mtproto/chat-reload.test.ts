@@ -273,3 +273,29 @@ test('a group unlinked stays a group its members were removed from across a rest
     await bridge.close();
   }
 });
+
+test('a group unlinked by a restart (not a reload) and linked again by a reload: its members are told they were added', { timeout: 60_000 }, async () => {
+  const bridge = await startChatBridge({ keepPort: true, files: { [OPS_FILE]: OPS_BRIDGE } });
+  let person = chatClient(bridge.mtprotoPort());
+  try {
+    await loginPerson(bridge, person);
+    await person.getDialogs();
+    await shutdown(person);
+    rmSync(join(bridge.tree.dir, OPS_FILE));
+    await bridge.restart();
+
+    person = chatClient(bridge.mtprotoPort());
+    await loginPerson(bridge, person);
+    const dialogs = await person.getDialogs();
+    assert.deepEqual([...dialogs].map((d) => d.id.toString()), [String(-CHAT_ID)], 'no one was told of a removal: it is simply gone');
+    const updates = updateRecorder(person);
+    const before = await getState(person);
+    await reload(bridge, { [OPS_FILE]: OPS_BRIDGE });
+    const told = await updates.next(serviceIn(OPS_ID, 'MessageActionChatAddUser'));
+    assert.equal(told['pts'], before.pts + 1);
+    assert.equal((await person.sendMessage(OPS_PEER, { message: 'back' })).message, 'back');
+  } finally {
+    await shutdown(person);
+    await bridge.close();
+  }
+});

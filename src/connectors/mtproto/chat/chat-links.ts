@@ -88,10 +88,17 @@ export class ChatLinks {
    */
   async start(): Promise<void> {
     const index = await this.#index();
+    const linked = new Set(this.d.directory.chats.map((c) => c.address));
     for (const address of index) {
       const record = await this.#read(address);
-      const chat = record === undefined || record.linked ? undefined : this.d.directory.restoreFormer(address, record.room, record.members.map(BigInt));
-      if (chat !== undefined) this.d.logger.debug({ chat: address }, 'mtproto: a group unlinked earlier is listed to its former members');
+      if (record === undefined || linked.has(address)) continue;
+      if (!record.linked) {
+        this.d.directory.restoreFormer(address, record.room, record.members.map(BigInt));
+        continue;
+      }
+      // Unlinked by the restart itself: no one was told (their pts offsets simply left it out), so
+      // no one lists it; a later reload that links it again tells its members they were added.
+      await this.d.state.set(`link:${address}`, JSON.stringify({ v: record.v + 1, linked: false, room: record.room, members: [] } satisfies LinkRecord));
     }
     for (const chat of this.d.directory.chats) {
       const raw = await this.d.state.get(`link:${chat.address}`);
