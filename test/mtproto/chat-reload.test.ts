@@ -299,3 +299,48 @@ test('a group unlinked by a restart (not a reload) and linked again by a reload:
     await bridge.close();
   }
 });
+
+test('a group moved into a room an account sees: it is added (and everyone sees the title); moved out again: the others see it leave, and the group leaves its list', { timeout: 60_000 }, async () => {
+  // The bot sees only the lobby; the person sees every room.
+  const bridge = await startChatBridge({ botRooms: ['lobby'], files: { [OPS_FILE]: OPS_BRIDGE } });
+  const bot = chatClient(bridge.mtprotoPort());
+  const person = chatClient(bridge.mtprotoPort());
+  const lobbyWithOps = `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n  - mtproto: ${OPS_ID}\n`;
+  try {
+    await loginBot(bridge, bot);
+    await loginPerson(bridge, person);
+    await bot.getDialogs();
+    await person.getDialogs();
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+    const botBefore = await getState(bot);
+
+    await reload(bridge, { [OPS_FILE]: 'endpoints:\n  - websocket: ops\n', 'bridges/lobby.yaml': lobbyWithOps });
+    const added = await botUpdates.next(serviceIn(OPS_ID, 'MessageActionChatAddUser'));
+    assert.deepEqual((added['message'] as ServiceMessage).action?.users?.map(String), ['5001']);
+    await personUpdates.next(serviceIn(OPS_ID, 'MessageActionChatAddUser'));
+    assert.equal((await personUpdates.next(serviceIn(OPS_ID, 'MessageActionChatEditTitle')))['message'] !== undefined, true);
+    await botUpdates.next(serviceIn(OPS_ID, 'MessageActionChatEditTitle'));
+    assert.equal((await getState(bot)).pts, botBefore.pts + 2, 'the bot counts the group from its title change on: two updates');
+    assert.equal((await bot.sendMessage(OPS_PEER, { message: 'the bot in ops' })).message, 'the bot in ops');
+    const titles = [...await bot.getDialogs()].map((d) => [d.id.toString(), d.title]);
+    assert.deepEqual(titles.filter(([id]) => id === String(OPS_PEER)), [[String(OPS_PEER), 'lobby']]);
+
+    const botMoved = await getState(bot);
+    await reload(bridge, { [OPS_FILE]: OPS_BRIDGE, 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\n  - mtproto: ${CHAT_ID}\n` });
+    const gone = await personUpdates.next(serviceIn(OPS_ID, 'MessageActionChatDeleteUser'));
+    assert.equal((gone['message'] as ServiceMessage).action?.userId?.toString(), '5001', 'the person sees the bot leave');
+    await personUpdates.next((u) => serviceIn(OPS_ID, 'MessageActionChatEditTitle')(u) && (u['message'] as { action: { title: string } }).action.title === 'ops');
+    // The bot no longer counts the group: nothing of it moves its pts, nor comes in a difference.
+    await person.sendMessage(OPS_PEER, { message: 'after the bot left' });
+    assert.equal((await getState(bot)).pts, botMoved.pts);
+    assert.equal((await getDifference(bot, botMoved)).className, 'updates.DifferenceEmpty');
+    assert.deepEqual([...await bot.getDialogs()].map((d) => d.id.toString()), [String(-CHAT_ID)]);
+    assert.equal(botUpdates.all.filter(serviceIn(OPS_ID, 'MessageActionChatDeleteUser')).length, 0, 'not pushed an update its pts does not count');
+    assert.equal(await rpcError(bot.sendMessage(OPS_PEER, { message: 'not any more' })), 'PEER_ID_INVALID');
+  } finally {
+    await shutdown(bot);
+    await shutdown(person);
+    await bridge.close();
+  }
+});

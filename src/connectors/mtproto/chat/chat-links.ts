@@ -130,6 +130,11 @@ export class ChatLinks {
     // The sets of groups changed: every pts offset is read again (moved on where a set grew).
     this.d.pts.forget();
     const run = this.#chain.then(async () => {
+      try {
+        await this.d.exclusive(() => this.#rebase());
+      } catch (err) {
+        this.d.logger.warn({ err }, 'mtproto: the accounts\' pts could not all be moved to their new sets of groups (each is moved when next read)');
+      }
       for (const change of changes) {
         this.d.changes?.inc({ change: !change.linked ? 'removed' : change.retitledFrom !== undefined ? 'moved' : 'added' });
         try {
@@ -141,6 +146,17 @@ export class ChatLinks {
     });
     this.#chain = run;
     return run;
+  }
+
+  /**
+   * Every account whose set of groups changed has its pts offset moved now, between egress
+   * batches and before any service message is written: its pts goes on from the entries of its
+   * former set as they are at this moment. Left for later, the move would take in whatever a
+   * group it left got meanwhile (its pts would jump by entries it is never shown), and a group it
+   * joined would have its service message taken into the offset instead of being an update.
+   */
+  async #rebase(): Promise<void> {
+    for (const account of this.d.directory.accounts) await this.d.pts.offsetOf(account);
   }
 
   /** A group's record as a reload leaves it. */
@@ -186,12 +202,6 @@ export class ChatLinks {
     const left = after.linked ? was.filter((m) => !after.members.includes(m)) : was;
     const retitled = after.linked && before?.linked === true && before.room !== after.room;
     const members = after.linked ? after.members.map(BigInt) : [];
-    // Those who join count the group's log from now on: their pts offsets are moved first, or the
-    // service message that tells them would be taken into their offset instead of being an update.
-    for (const id of joined) {
-      const account = this.d.directory.account(BigInt(id));
-      if (account !== undefined) await this.d.pts.offsetOf(account);
-    }
     const time = seconds(Date.now());
     const base = `link:${chat.address}:${after.v}`;
     const messages: { key: string; record: (g: number) => MessageRecord; audience: bigint[] }[] = [];
@@ -207,8 +217,11 @@ export class ChatLinks {
       // Unlinked: everyone is removed at once. One message, which shows each of them its own removal (render.ts): one update each, not one per member.
       messages.push({ key: `${base}:leave`, record: service(`${base}:leave`, { service: 'leave', users: left }), audience: left.map(BigInt) });
     } else {
-      // Some members leave a group that stays (its room changed): one message per account removed, naming it, told to it and to those who stay.
-      for (const id of left) messages.push({ key: `${base}:leave:${id}`, record: service(`${base}:leave:${id}`, { service: 'leave', users: [id] }), audience: [...members, BigInt(id)] });
+      // Some members leave a group that stays (its room changed): one message per account removed,
+      // naming it, told to those who stay. Not to it: it no longer counts the group's log (its pts
+      // left it when its set of groups changed), so the group simply leaves its list, as after a
+      // restart; counting the log on would hand it the group's later messages in getDifference.
+      for (const id of left) messages.push({ key: `${base}:leave:${id}`, record: service(`${base}:leave:${id}`, { service: 'leave', users: [id] }), audience: members });
     }
     await this.d.exclusive(async () => {
       for (const m of messages) await this.d.box.append(chat.address, { kind: 'new', eventKey: m.key, time, from: '0' }, m.record);
@@ -231,11 +244,7 @@ export class ChatLinks {
     // Linked: its members; unlinked: those it was taken from (the audience of its one removal message).
     const members = record.members.map(BigInt);
     const told: Told[] = [];
-    for (const e of log.entries) {
-      if (!e.e.startsWith(`${base}:`)) continue;
-      const leaving = e.e.startsWith(`${base}:leave:`) ? [BigInt(e.e.slice(`${base}:leave:`.length))] : [];
-      told.push({ key: e.e, audience: [...members, ...leaving] });
-    }
+    for (const e of log.entries) if (e.e.startsWith(`${base}:`)) told.push({ key: e.e, audience: members });
     await this.#push(chat, told);
   }
 
