@@ -135,7 +135,7 @@ test('a member away during the reload gets the new group from getDifference', { 
 test('a group unlinked by a reload: its member is told it was removed, is refused, still lists it as Telegram does, and nothing is published', { timeout: 60_000 }, async () => {
   await withPerson(async (bridge, person, ws) => {
     await ws.request({ type: 'join', room: 'ops' });
-    await person.sendMessage(OPS_PEER, { message: 'before the unlink' });
+    const mine = await person.sendMessage(OPS_PEER, { message: 'before the unlink' });
     await wsEvent(ws, 'message', (e) => e['text'] === 'before the unlink');
     const updates = updateRecorder(person);
     const before = await getState(person);
@@ -151,6 +151,11 @@ test('a group unlinked by a reload: its member is told it was removed, is refuse
     assert.equal(diff.state?.pts, before.pts + 1);
 
     assert.equal(await rpcError(person.sendMessage(OPS_PEER, { message: 'after the unlink' })), 'CHAT_WRITE_FORBIDDEN');
+    const ops = new Api.InputPeerChat({ chatId: BigInt(OPS_ID) as unknown as never });
+    assert.equal(await rpcError(person.editMessage(OPS_PEER, { message: mine.id, text: 'edited after the unlink' })), 'CHAT_WRITE_FORBIDDEN');
+    assert.equal(await rpcError(person.invoke(new Api.messages.SendReaction({ peer: ops, msgId: mine.id, reaction: [new Api.ReactionEmoji({ emoticon: '👍' })] }))), 'CHAT_WRITE_FORBIDDEN');
+    const listed = await person.invoke(new Api.messages.GetChats({ id: [BigInt(OPS_ID)] as unknown as never })) as { chats: Array<{ className: string; title: string }> };
+    assert.deepEqual(listed.chats.map((c) => [c.className, c.title]), [['ChatForbidden', 'ops']]);
     assert.equal(await rpcError(person.invoke(new Api.messages.GetHistory({ peer: new Api.InputPeerChat({ chatId: BigInt(OPS_ID) as unknown as never }), limit: 10 }))), 'CHAT_FORBIDDEN');
     assert.equal(await rpcError(person.invoke(new Api.messages.GetFullChat({ chatId: BigInt(OPS_ID) as unknown as never }))), 'CHAT_FORBIDDEN');
 
