@@ -143,6 +143,7 @@ test('a group unlinked by a reload: its member is told it was removed, is refuse
 
     const told = await updates.next(serviceIn(OPS_ID, 'MessageActionChatDeleteUser'));
     assert.equal((told['message'] as ServiceMessage).action?.userId?.toString(), String(PERSON_ID), 'removed: the person itself');
+    const ops = new Api.InputPeerChat({ chatId: BigInt(OPS_ID) as unknown as never });
     assert.equal(told['pts'], before.pts + 1);
     // A session that was away learns the same from getDifference: the removal, with the group as chatForbidden.
     const diff = await getDifference(person, before);
@@ -151,7 +152,6 @@ test('a group unlinked by a reload: its member is told it was removed, is refuse
     assert.equal(diff.state?.pts, before.pts + 1);
 
     assert.equal(await rpcError(person.sendMessage(OPS_PEER, { message: 'after the unlink' })), 'CHAT_WRITE_FORBIDDEN');
-    const ops = new Api.InputPeerChat({ chatId: BigInt(OPS_ID) as unknown as never });
     assert.equal(await rpcError(person.editMessage(OPS_PEER, { message: mine.id, text: 'edited after the unlink' })), 'CHAT_WRITE_FORBIDDEN');
     assert.equal(await rpcError(person.invoke(new Api.messages.SendReaction({ peer: ops, msgId: mine.id, reaction: [new Api.ReactionEmoji({ emoticon: '👍' })] }))), 'CHAT_WRITE_FORBIDDEN');
     const listed = await person.invoke(new Api.messages.GetChats({ id: [BigInt(OPS_ID)] as unknown as never })) as { chats: Array<{ className: string; title: string }> };
@@ -163,6 +163,8 @@ test('a group unlinked by a reload: its member is told it was removed, is refuse
     const shown = dialogs.chats.find((c) => c.id.toString() === String(OPS_ID));
     assert.deepEqual([shown?.className, shown?.title], ['ChatForbidden', 'ops'], 'listed as a group it was removed from');
     assert.ok(dialogs.messages.some((m) => m.peerId?.chatId?.toString() === String(OPS_ID) && m.action?.className === 'MessageActionChatDeleteUser'), 'its last message is the removal');
+    const peerDialogs = await person.invoke(new Api.messages.GetPeerDialogs({ peers: [new Api.InputDialogPeer({ peer: ops })] })) as { chats: Array<{ className: string }>; messages: ServiceMessage[] };
+    assert.deepEqual([peerDialogs.chats.map((c) => c.className), peerDialogs.messages.map((m) => m.action?.className)], [['ChatForbidden'], ['MessageActionChatDeleteUser']], 'and asked for by peer');
 
     // A delivery to it still queued on the bus (routed before the reload) is dropped and counted, not written.
     const chatLayer = (mtprotoOf(bridge.app) as unknown as { chat: { outbound: { deliver(d: readonly Delivery[]): Promise<void> } } }).chat;

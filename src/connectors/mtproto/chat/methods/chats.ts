@@ -12,7 +12,7 @@ import { ARCHIVE_FOLDER, isArchived, peerNotifySettings, type DialogSettingsOf }
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
-import { badRequest, chatOfPeer, chatsOfAccount, refuseFormer, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, formerOfPeer, refuseFormer, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
 const DEFAULT_HISTORY = 20;
@@ -205,7 +205,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const chats: ChatInfo[] = [];
     for (const p of listField(call, 'peers')) {
       const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
-      chats.push(await chatOfPeer(deps, view.account, inner));
+      // A group it was removed from is still one of its dialogs (its last message the removal), as on Telegram.
+      chats.push(formerOfPeer(deps, view.account, inner) ?? await chatOfPeer(deps, view.account, inner));
     }
     return peerDialogs(deps, view, chats);
   });
@@ -215,7 +216,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const chats = listField(call, 'id').flatMap((id) => {
       const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
       // A group it was removed from: chatForbidden, as Telegram lists it.
-      const former = typeof id === 'bigint' && deps.directory.wasMember(view.account, id) ? deps.directory.formerChat(id) : undefined;
+      const former = typeof id === 'bigint' ? formerOfPeer(deps, view.account, { _: 'inputPeerChat', chat_id: id }) : undefined;
       if (former !== undefined) return [deps.render.chatObject(former, view)];
       return chat !== undefined && deps.directory.mayUse(view.account, chat) ? [deps.render.chatObject(chat, view)] : [];
     });

@@ -207,6 +207,12 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   return chat;
 }
 
+/** The group an InputPeer names when it is one the account was removed from (its dialog is still listed). */
+export function formerOfPeer(deps: Pick<ChatDeps, 'directory'>, account: Account, peer: TlObject | undefined): ChatInfo | undefined {
+  const id = peer?._ === 'inputPeerChat' ? peer['chat_id'] : undefined;
+  return typeof id === 'bigint' && deps.directory.wasMember(account, id) ? deps.directory.formerChat(id) : undefined;
+}
+
 /** What a call does with a group: reads it (history, full chat) or acts in it (everything else). */
 export type GroupUse = 'read' | 'write';
 
