@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis } from '../helpers/redis.ts';
+import { connectClient } from '../helpers/ws-client.ts';
 import { mtprotoOf } from '../helpers/app.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import {
-  Api, BOT_ID, PERSON_ID, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
+  Api, BOT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -87,6 +88,51 @@ test('two instances, each reloaded on its own: one service message per change, e
       assert.equal(botUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
       assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
     } finally {
+      await shutdown(bot);
+      await shutdown(person);
+    }
+  } finally {
+    for (const bridge of bridges.reverse()) await bridge.close();
+    await redis.stop();
+  }
+});
+
+test('two instances: a reload on the instance that does not write the logs, between two messages to the group, loses neither', { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  const bridges: ChatBridge[] = [];
+  try {
+    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek(), files: { [OPS_FILE]: OPS_BRIDGE } };
+    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }\n' }));
+    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }\n' }));
+    const [a, b] = bridges as [ChatBridge, ChatBridge];
+    const bot = chatClient(a.mtprotoPort());
+    const person = chatClient(b.mtprotoPort());
+    const ws = await connectClient(a.wsUrl(), WS_TOKEN);
+    try {
+      await loginBot(a, bot);
+      await loginPerson(b, person);
+      await bot.getDialogs();
+      await person.getDialogs();
+      await ws.request({ type: 'join', room: 'ops' });
+      const botUpdates = updateRecorder(bot);
+      const said = async (text: string) => {
+        const ack = await ws.request({ type: 'send', room: 'ops', event: { kind: 'message', text } });
+        assert.equal(ack.type, 'ack', JSON.stringify(ack));
+        await botUpdates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === text);
+      };
+      // A delivers (it started first); B takes the move and writes its message between A's two batches.
+      await said('before the move');
+      await reload(b, `room: ops-renamed\n${OPS_BRIDGE}`);
+      await said('right after the move');
+      await reload(a, `room: ops-renamed\n${OPS_BRIDGE}`);
+      await botUpdates.next(serviceIn('MessageActionChatEditTitle'));
+
+      const history = async (client: typeof bot) => [...await client.getMessages(OPS_PEER, { limit: 10 })].map((m) => m.message || (m as unknown as ServiceMessage).action?.className);
+      const onA = await history(bot);
+      assert.deepEqual(onA.slice(0, 3), ['right after the move', 'MessageActionChatEditTitle', 'before the move']);
+      assert.deepEqual(await history(person), onA);
+    } finally {
+      await ws.close();
       await shutdown(bot);
       await shutdown(person);
     }

@@ -114,6 +114,8 @@ export class ChatLinks {
   /** Follows the other instances' notes: a reload's service messages they wrote reach the sessions here. */
   follow(): Stoppable | undefined {
     return this.d.notes?.subscribe(LINKS_NOTES, (note) => {
+      // It wrote outside the egress: if this instance is the egress writer, it reloads before its next batch.
+      this.d.box.othersAppended();
       this.#chain = this.#chain.then(() => this.#pushWritten(note)).catch((err: unknown) => {
         this.d.logger.warn({ err, note }, 'mtproto: the service messages of another instance\'s reload could not be pushed (clients get them from getDifference)');
       });

@@ -153,6 +153,15 @@ export class MessageBox {
   }
 
   /**
+   * Another instance appended outside the egress (a bridges/ reload's service messages,
+   * chat-links.ts): the next delivery batch checks who appended last however soon it comes, so a
+   * writer never appends after entries it has not seen.
+   */
+  othersAppended(): void {
+    this.#checkedAt = 0;
+  }
+
+  /**
    * Another instance wrote to a chat (its fan-out says so): what it appended becomes visible here,
    * messages it changed are read again, and calls waiting for one of its entries are answered.
    * Returns the new entries (none when this instance never loaded the chat: it reads it whole later).
