@@ -14,7 +14,7 @@ import type { Notes, StateStore, Stoppable } from '../../../bus/types.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Counter, Gauge } from '../../../core/metrics.ts';
 import type { LogEntry } from './chat-log.ts';
-import type { Account, ChatInfo, Directory, GroupChange } from './directory.ts';
+import type { ChatInfo, Directory, GroupChange } from './directory.ts';
 import type { MessageBox, MessageRecord } from './message-box.ts';
 import type { People } from './people.ts';
 import type { PtsBook } from './pts.ts';
@@ -103,7 +103,7 @@ export class ChatLinks {
     for (const chat of this.d.directory.chats) {
       const raw = await this.d.state.get(`link:${chat.address}`);
       const stored = raw === undefined ? undefined : this.#parse(raw);
-      const now = this.#desired(chat, true, []);
+      const now = this.#linkedNow(chat);
       if (stored !== undefined && stored.linked && stored.room === now.room && sameSet(stored.members, now.members)) continue;
       await this.d.state.set(`link:${chat.address}`, JSON.stringify({ ...now, v: (stored?.v ?? 0) + 1 }));
     }
@@ -129,7 +129,8 @@ export class ChatLinks {
    */
   changed(changes: readonly GroupChange[]): Promise<void> {
     this.d.groups?.set(this.d.directory.chats.length);
-    // The sets of groups changed: every pts offset is read again (moved on where a set grew).
+    if (changes.length === 0) return this.#chain;
+    // The sets of groups changed: every pts offset is read again (moved where a set changed: #rebase).
     this.d.pts.forget();
     const run = this.#chain.then(async () => {
       try {
@@ -161,10 +162,9 @@ export class ChatLinks {
     for (const account of this.d.directory.accounts) await this.d.pts.offsetOf(account);
   }
 
-  /** A group's record as a reload leaves it. */
-  #desired(chat: ChatInfo, linked: boolean, left: readonly Account[]): Omit<LinkRecord, 'v'> {
-    const members = linked ? this.d.directory.membersOf(chat) : left;
-    return { linked, room: chat.room, members: members.map((a) => String(a.id)).sort() };
+  /** A linked group's record as this instance's directory has it now. */
+  #linkedNow(chat: ChatInfo): Omit<LinkRecord, 'v'> {
+    return { linked: true, room: chat.room, members: this.d.directory.membersOf(chat).map((a) => String(a.id)).sort() };
   }
 
   async #one(change: GroupChange): Promise<void> {
@@ -172,9 +172,9 @@ export class ChatLinks {
     const key = `link:${chat.address}`;
     const raw = await this.d.state.get(key);
     const before = raw === undefined ? undefined : this.#parse(raw);
-    // Unlinked: those it is taken from are its members as last told (another instance may have told them already).
-    const left = change.linked ? [] : before?.linked === false ? before.members : (before?.members ?? change.left.map((a) => String(a.id)));
-    const wanted = change.linked ? this.#desired(chat, true, []) : { linked: false, room: chat.room, members: [...left].sort() };
+    // Unlinked: it is taken from its members as last told (by this instance's start or reload, or
+    // by another instance that told them already: then the record is the one wanted).
+    const wanted = change.linked ? this.#linkedNow(chat) : { linked: false, room: chat.room, members: [...before?.members ?? change.left.map((a) => String(a.id))].sort() };
     if (!change.linked) this.d.directory.restoreFormer(chat.address, chat.room, wanted.members.map(BigInt));
     await this.#remember([chat.address]);
     if (before !== undefined && before.linked === wanted.linked && before.room === wanted.room && sameSet(before.members, wanted.members)) {
@@ -236,11 +236,12 @@ export class ChatLinks {
   async #pushWritten(note: string): Promise<void> {
     const parsed = JSON.parse(note) as { chat?: unknown; v?: unknown };
     if (typeof parsed.chat !== 'string' || typeof parsed.v !== 'number') return;
+    // What it wrote is read here in any case (calls here see it), pushed only once this instance serves the change.
+    await this.d.box.refresh(parsed.chat);
     const chat = this.d.directory.knownChatOfAddress(parsed.chat);
     const record = await this.#read(parsed.chat);
     // This instance has not taken that reload yet (its own SIGHUP pushes them), or a newer change came.
     if (chat === undefined || record === undefined || record.v !== parsed.v || record.linked !== this.d.directory.isLinked(chat)) return;
-    await this.d.box.refresh(chat.address);
     const log = await this.d.box.chat(chat.address);
     const base = `link:${chat.address}:${record.v}`;
     // Linked: its members; unlinked: those it was taken from (the audience of its one removal message).
