@@ -7,6 +7,7 @@
 // a group moved to another room shows the new title.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
@@ -15,7 +16,7 @@ import type { Delivery } from '../../src/bus/types.ts';
 import type { CanonicalEvent } from '../../src/core/event.ts';
 import { newEventId } from '../../src/core/ids.ts';
 import {
-  Api, CHAT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, wsEvent,
+  Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, wsEvent,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -189,17 +190,26 @@ test('a group unlinked then linked again: removed, then added back with its old 
     await ws.request({ type: 'join', room: 'ops' });
     await person.sendMessage(OPS_PEER, { message: 'old history' });
     await wsEvent(ws, 'message', (e) => e['text'] === 'old history');
+    const bytes = Buffer.from('a file of the old history');
+    const file = await person.sendFile(OPS_PEER, { file: new CustomFile('old.txt', bytes.length, '', bytes), forceDocument: true, workers: 1 } as never) as unknown as GramMessage;
+    await wsEvent(ws, 'message', (e) => (e['attachments'] as unknown[] | undefined)?.length === 1);
+    const referenced = async () => { const all: string[] = []; for await (const r of mtprotoOf(bridge.app)!.mediaReferences()) all.push(r); return all; };
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    assert.ok((await referenced()).includes(sha));
     // The WS room stays; the group is no longer linked with it.
     await reload(bridge, { [OPS_FILE]: 'endpoints:\n  - websocket: ops\n' });
     // Said in the WS room while the group is not linked: never bridged, not even after the link comes back.
     const ack = await ws.request({ type: 'send', room: 'ops', event: { kind: 'message', text: 'while unlinked' } });
     assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    // Its files are still shown (the media store's collector must keep them).
+    assert.ok((await referenced()).includes(sha), 'the unlinked group\'s files are still referenced');
     const updates = updateRecorder(person);
     const before = await getState(person);
     await reload(bridge, { [OPS_FILE]: OPS_BRIDGE });
 
     const told = await updates.next(serviceIn(OPS_ID, 'MessageActionChatAddUser'));
     assert.equal(told['pts'], before.pts + 1, 'added back: one update');
+    assert.deepEqual(await person.downloadMedia((await person.getMessages(OPS_PEER, { ids: [file.id] }))[0]), bytes, 'its file as before');
     const history = await person.getMessages(OPS_PEER, { limit: 20 });
     const texts = [...history].map((m) => m.message ?? '').filter((t) => t !== '');
     assert.deepEqual(texts, ['old history'], 'the old history is back, nothing of the unlinked time');

@@ -264,7 +264,8 @@ export class ChatLayer {
       if (avatar !== undefined) yield avatar.sha256;
       for (const item of await scheduled.list(account.id)) for (const file of item.files ?? []) yield file.sha256;
     }
-    const chats = new Set(directory.chats.map((c) => c.address));
+    // Groups unlinked by a reload too: their members still list them, and linked again they show their old history.
+    const chats = new Set([...directory.chats, ...directory.formerChats].map((c) => c.address));
     for (const account of directory.accounts) for (const key of await directs.keysOf(account)) chats.add(key);
     for (const chat of chats) for await (const media of box.mediaOf(chat)) yield media.sha256;
   }

@@ -160,6 +160,11 @@ export class Directory {
     return id === undefined ? undefined : this.#chats.get(id) ?? this.#former.get(id)?.chat;
   }
 
+  /** Every group no longer linked that its former members still list (their files are still shown). */
+  get formerChats(): ChatInfo[] {
+    return [...this.#former.values()].map((f) => f.chat);
+  }
+
   /** Whether a group is linked now. */
   isLinked(chat: ChatInfo): boolean {
     return this.#chats.has(chat.id);
