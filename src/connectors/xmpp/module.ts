@@ -10,7 +10,7 @@ export function isRoomJid(address: string): boolean {
 }
 
 /** Every XMPP endpoint is a room JID (also at every bridges/ reload). */
-function checkXmppBridges(loaded: LoadedConfig): ConfigIssue[] {
+function checkXmppReloadable(loaded: LoadedConfig): ConfigIssue[] {
   return loaded.bridges.flatMap((bridge) => bridge.endpoints.flatMap((e, i) => e.connector === 'xmpp' && !isRoomJid(e.address)
     ? [{ file: bridge.source, line: bridge.endpointLines?.[i] ?? 0, path: `endpoints.${i}.xmpp`, message: `"${e.address}" is not a room JID (room@conference.example.org)` }]
     : []));
@@ -19,7 +19,7 @@ function checkXmppBridges(loaded: LoadedConfig): ConfigIssue[] {
 export const xmppModule: ConnectorModule = {
   network: 'xmpp',
   enabled: (config) => config.xmpp.enabled,
-  checkBridges: checkXmppBridges,
+  checkReloadable: checkXmppReloadable,
   async create(loaded) {
     const { XmppConnector } = await import('./connector.ts');
     return new XmppConnector(loaded.config.xmpp);
