@@ -361,3 +361,20 @@ test('a group moved into a room an account sees: it is added (and everyone sees 
     await bridge.close();
   }
 });
+
+test('a delivery batch waits while a reload writes its service messages, and then goes on', { timeout: 60_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const outbound = (mtprotoOf(bridge.app) as unknown as { chat: { outbound: { exclusive<T>(work: () => Promise<T>): Promise<T> } } }).chat.outbound;
+    const updates = updateRecorder(person);
+    let release: () => void = () => undefined;
+    // What a reload's write holds (chat-links.ts): the logs are written by it alone meanwhile.
+    const held = outbound.exclusive(() => new Promise<void>((resolve) => { release = resolve; }));
+    const ack = ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'while a reload writes' } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(updates.all.length, 0, 'not delivered into the reload\'s write');
+    release();
+    await held;
+    await updates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'while a reload writes');
+    assert.equal((await ack).type, 'ack');
+  });
+});
