@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { LoadedConfig } from './config/load.ts';
+import type { ConfigIssue, LoadedConfig } from './config/load.ts';
 import { resolveFromConfig } from './config/load.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createRegistry, type Registry } from './core/metrics.ts';
@@ -11,11 +11,11 @@ import type { Connector, ConnectorListing } from './connectors/connector.ts';
 import { CONNECTOR_MODULES } from './connectors/registry.ts';
 import { MountTable, startHttpServer, type HttpServer } from './http/server.ts';
 import { healthReport } from './http/health.ts';
-import { connectorBus, createMapper, reloadMappings, type ReloadOutcome } from './app/mapper-wiring.ts';
+import { connectorBus, createMapper, type ReloadOutcome } from './app/mapper-wiring.ts';
 import { startMedia } from './app/media-wiring.ts';
 import type { MediaService } from './media/index.ts';
 import { within } from './core/within.ts';
-import { BridgesInForce, type BridgesReloadOutcome } from './app/bridges-reload.ts';
+import { LiveConfig, type BridgesReloadOutcome, type ConfigReloadOutcome } from './app/reload.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -36,12 +36,16 @@ export interface App {
   readonly media: MediaService | undefined;
   /** What peers connect to, per connector (the start banner). */
   listings(): readonly ConnectorListing[];
-  /** Reads mappings/ again and puts it in force, or refuses it (file:line:field) keeping the old tables (SIGHUP). */
-  reloadMappings(): Promise<ReloadOutcome>;
   /**
-   * Reads bridges/ again and puts it in force (rooms linked, unlinked, moved; connectors follow), or
-   * refuses it (file:line:field) keeping the rooms in force (SIGHUP).
+   * SIGHUP: reads config.yaml, bridges/ and mappings/ again and puts in force, together, what can
+   * change while running (rooms linked, unlinked, moved; the WebSocket tokens; the mapper's
+   * tables), or refuses all of it (file:line:field) keeping what is in force. Settings that need a
+   * restart are named in a warning (`needsRestart`).
    */
+  reload(): Promise<ConfigReloadOutcome>;
+  /** mappings/ alone again, or refused (file:line:field) keeping the tables in force. */
+  reloadMappings(): Promise<ReloadOutcome>;
+  /** bridges/ alone again, checked against the config.yaml in force, or refused keeping the rooms in force. */
   reloadBridges(): Promise<BridgesReloadOutcome>;
   /** Graceful shutdown: stop accepting, drain, close. Idempotent; resolves when everything is closed. */
   close(): Promise<void>;
@@ -94,7 +98,11 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     let httpUrl = '';
     // The media store (docs/media.md): mounted now, served once the HTTP server listens below.
     const connectors: Connector[] = [];
-    const media = await startMedia(loaded, { bus, mounts, httpUrl: () => httpUrl, logger: log, registry, connectors: () => connectors });
+    let live: LiveConfig | undefined;
+    const media = await startMedia(loaded, {
+      bus, mounts, httpUrl: () => httpUrl, logger: log, registry, connectors: () => connectors,
+      tokens: () => live?.tokens ?? config.websocket.tokens,
+    });
     if (media) started.push(() => media.close());
 
     // Between the router and each connector: rewrites every delivery for the connector's capabilities (docs/mapper.md).
@@ -111,7 +119,8 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       // Direct chats are routed without bridges/ files: only to networks that read their deliveries.
       deliveringNetworks: connectors.filter((c) => c.delivers && c.capabilities.directChats === true).map((c) => c.network),
     });
-    const bridges = new BridgesInForce({ loaded, router, connectors, logger: log, served, registry });
+    live = new LiveConfig({ loaded, router, connectors, mapper, logger: log, registry, served });
+    const liveConfig = live;
     const routing: Stoppable = bus.startRouting((event) => router.route(event));
     started.push(() => routing.close());
 
@@ -198,17 +207,20 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     return {
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId, media,
       listings: () => connectors.flatMap((c) => c.describe()),
-      reloadMappings: () => reloadMappings(loaded, mapper, log, connectors),
       // A reload while shutting down would have connectors that are closing join rooms again.
-      reloadBridges: () => draining
-        ? Promise.resolve({ ok: false, issues: [{ file: loaded.bridgesDir, line: 0, path: '', message: 'shutting down: bridges/ is not reloaded' }] })
-        : bridges.reload(),
+      reload: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reload(),
+      reloadMappings: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reloadMappings(),
+      reloadBridges: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reloadBridges(),
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {
     await undo();
     throw err;
   }
+}
+
+function shuttingDown(loaded: LoadedConfig): { ok: false; issues: ConfigIssue[] } {
+  return { ok: false, issues: [{ file: loaded.configFile, line: 0, path: '', message: 'shutting down: nothing is reloaded' }] };
 }
 
 /**

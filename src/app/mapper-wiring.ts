@@ -57,29 +57,33 @@ export function connectorBus(bus: Bus, mapper: Mapper | undefined, connector: Co
 export type ReloadOutcome = { readonly ok: true; readonly identities: number } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 /**
- * Reads mappings/ again (SIGHUP) and puts it in force whole, or refuses it with every problem as
+ * Reads mappings/ again and puts it in force whole, or refuses it with every problem as
  * file:line:field while the tables in force stay. Never throws.
  */
 export async function reloadMappings(loaded: LoadedConfig, mapper: Mapper | undefined, logger: Logger, connectors: readonly Connector[] = []): Promise<ReloadOutcome> {
   let outcome: ReloadOutcome;
   try {
     const { mappings, issues } = await loadMappings(loaded.mappingsDir, process.env);
-    outcome = issues.length > 0 ? { ok: false, issues } : { ok: true, identities: mappings.identities.length };
-    if (outcome.ok) {
-      mapper?.setTables(mapperTables(mappings));
-      // Connectors with a view of their own (the MTProto users and login-code routes) follow.
-      for (const connector of connectors) connector.identitiesChanged?.(mappings.identities);
-    }
+    outcome = issues.length > 0 ? { ok: false, issues } : applyMappings(mappings, mapper, logger, connectors);
   } catch (err) {
     outcome = { ok: false, issues: [{ file: loaded.mappingsDir, line: 0, path: '', message: `cannot reload: ${(err as Error).message}` }] };
   }
-  const reloads = mapper?.metrics.reloads;
-  if (outcome.ok) {
-    reloads?.inc({ result: 'ok' });
-    logger.info({ identities: outcome.identities, mapper: mapper !== undefined }, 'mappings reloaded');
-  } else {
-    reloads?.inc({ result: 'refused' });
-    logger.error({ issues: outcome.issues.map(formatIssue) }, 'mappings reload refused: the tables in force stay');
-  }
+  if (!outcome.ok) refusedMappings(mapper, logger, outcome.issues);
   return outcome;
+}
+
+/** Puts mappings/ that passed every check in force: the mapper's tables, and connectors with a view of their own. */
+export function applyMappings(mappings: Mappings, mapper: Mapper | undefined, logger: Logger, connectors: readonly Connector[]): { readonly ok: true; readonly identities: number } {
+  mapper?.setTables(mapperTables(mappings));
+  // Connectors with a view of their own (the MTProto users and login-code routes) follow.
+  for (const connector of connectors) connector.identitiesChanged?.(mappings.identities);
+  mapper?.metrics.reloads.inc({ result: 'ok' });
+  logger.info({ identities: mappings.identities.length, mapper: mapper !== undefined }, 'mappings reloaded');
+  return { ok: true, identities: mappings.identities.length };
+}
+
+/** A reload of mappings/ refused: counted and logged; the tables in force stay. */
+export function refusedMappings(mapper: Mapper | undefined, logger: Logger, issues: readonly ConfigIssue[]): void {
+  mapper?.metrics.reloads.inc({ result: 'refused' });
+  logger.error({ issues: issues.map(formatIssue) }, 'mappings reload refused: the tables in force stay');
 }

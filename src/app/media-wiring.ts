@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { LoadedConfig } from '../config/load.ts';
+import type { TokenConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import type { Bus } from '../bus/types.ts';
@@ -16,6 +17,8 @@ export async function startMedia(loaded: LoadedConfig, deps: {
   bus: Bus; mounts: HttpMounts; httpUrl: () => string; logger: Logger; registry: Registry;
   /** The app's connectors (filled after the store starts): what they show beyond the streams is kept too. */
   connectors: () => readonly Connector[];
+  /** The WebSocket tokens in force (config.yaml's, until a reload changes them): who may upload. */
+  tokens: () => readonly TokenConfig[];
 }): Promise<MediaService | undefined> {
   const { config } = loaded;
   if (!config.media.enabled) return undefined;
@@ -24,7 +27,7 @@ export async function startMedia(loaded: LoadedConfig, deps: {
     // Uploads take the same bearer tokens as the WebSocket connector (docs/media.md).
     const { authorizeUpgrade } = await import('../connectors/websocket/upgrade.ts');
     authorize = (req) => {
-      const decision = authorizeUpgrade(req, config.websocket);
+      const decision = authorizeUpgrade(req, deps.tokens(), config.websocket.allowedOrigins);
       if (decision.ok) return { id: decision.token.name };
       // A good token from an origin that may not use it is 403, as for the WebSocket itself.
       return decision.status === 403 ? { forbidden: { code: decision.code, message: decision.message } } : undefined;

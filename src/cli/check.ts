@@ -1,7 +1,6 @@
 import { loadConfig, resolveFromConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
 import { CONNECTOR_MODULES } from '../connectors/registry.ts';
-import { lineAt } from '../config/yaml-file.ts';
-import { configuredDemoTokens, isLoopbackHost } from './demo-tokens.ts';
+import { configuredDemoTokens, demoTokenIssues } from '../connectors/websocket/demo-tokens.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
 
 /** What the command parses (besides --help): `switchboard --help` and the README list each. */
@@ -24,20 +23,10 @@ export async function loadAndVerify(path: string): Promise<LoadedConfig> {
   const issues: ConfigIssue[] = [];
   for (const module of CONNECTOR_MODULES) {
     if (!module.enabled(loaded.config)) continue;
-    issues.push(...module.checkBridges?.(loaded) ?? []);
+    issues.push(...module.checkReloadable?.(loaded) ?? []);
     if (module.check) issues.push(...await module.check(loaded));
   }
-  if (!isLoopbackHost(loaded.config.http.host)) {
-    for (const demo of configuredDemoTokens(loaded.config)) {
-      const i = loaded.config.websocket.tokens.findIndex((t) => t.name === demo.name);
-      issues.push({
-        file: loaded.configFile,
-        line: loaded.configSource ? lineAt(loaded.configSource, ['websocket', 'tokens', i, 'hash']) : 0,
-        path: `websocket.tokens.${i}.hash`,
-        message: `"${demo.name}" is a published demo token and http.host ${loaded.config.http.host} is not loopback: delete it and make a real one with \`switchboard token\``,
-      });
-    }
-  }
+  issues.push(...demoTokenIssues(loaded));
   if (issues.length > 0) throw new ConfigError(issues);
   return loaded;
 }

@@ -1,6 +1,6 @@
 import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { App } from '../app.ts';
-import { configuredDemoTokens } from './demo-tokens.ts';
+import { configuredDemoTokens } from '../connectors/websocket/demo-tokens.ts';
 import { loadAndVerify, printConfigError } from './check.ts';
 import { ExitCode, configPath, labelled, parseOptions, type Io } from './args.ts';
 
@@ -11,9 +11,11 @@ export const START_HELP = `Usage: switchboard start [--config FILE]
 
 Starts Switchboard and prints where to connect. SIGTERM or SIGINT (Ctrl-C) shut it down
 gracefully: new connections are refused, in-flight work drains (shutdown.drainTimeoutMs), then it
-exits 0. A second signal exits at once with code 130. SIGHUP reloads bridges/ (rooms linked,
-unlinked, moved) and mappings/ without a restart; a folder with errors is refused, with
-file:line:field, and what is in force stays.`;
+exits 0. A second signal exits at once with code 130. SIGHUP reloads, without a restart,
+bridges/ (rooms linked, unlinked, moved), the WebSocket tokens of config.yaml (new, changed,
+revoked) and mappings/: all checked as a start checks them and put in force together, or, with
+any problem, refused with file:line:field while what is in force stays. Other changed settings
+of config.yaml are named as needing a restart.`;
 
 /** Extra time over drainTimeoutMs before a stuck shutdown is cut short: the process must always exit. */
 const EXIT_GRACE_MS = 10_000;
@@ -91,15 +93,13 @@ export async function startCommand(args: readonly string[], io: Io): Promise<Exi
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // SIGHUP: bridges/ and mappings/ again, without a restart; each is checked whole, and a
-    // broken one is refused (what is in force stays) without keeping the other from applying.
+    // SIGHUP: config.yaml, bridges/ and mappings/ again, without a restart: checked whole and put
+    // in force together, or refused (what is in force stays).
     process.on('SIGHUP', () => {
-      void (async () => {
-        const bridges = await app.reloadBridges();
-        if (!bridges.ok) io.err(`bridges reload refused (the rooms in force stay):\n${bridges.issues.map(formatIssue).join('\n')}`);
-        const mappings = await app.reloadMappings();
-        if (!mappings.ok) io.err(`mappings reload refused (the tables in force stay):\n${mappings.issues.map(formatIssue).join('\n')}`);
-      })();
+      void app.reload().then((outcome) => {
+        if (!outcome.ok) io.err(`reload refused (what is in force stays):\n${outcome.issues.map(formatIssue).join('\n')}`);
+        else if (outcome.needsRestart.length > 0) io.err(`reloaded; these config.yaml settings need a restart to change: ${outcome.needsRestart.join(', ')}`);
+      });
     });
   });
 }

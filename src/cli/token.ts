@@ -87,7 +87,7 @@ export async function tokenCommand(args: readonly string[], io: Io): Promise<Exi
   io.out('');
   io.out(`  ${token}`);
   io.out('');
-  io.out('Add this under websocket.tokens in config.yaml, then restart (or run `switchboard check`):');
+  io.out('Add this under websocket.tokens in config.yaml, then `kill -HUP` the running bridge (or restart it; `switchboard check` checks it first):');
   io.out('');
   // `moderator: false` is the default: printed only when it is true.
   const { moderator, ...plain } = entry.data;

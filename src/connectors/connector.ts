@@ -80,6 +80,13 @@ export interface Connector {
    */
   endpointsChanged?(change: EndpointChange): void;
   /**
+   * Optional: config.yaml was reloaded (SIGHUP) and passed every check (`loaded` is the whole new
+   * configuration, bridges/ and mappings/ included). The connector puts in force what of its
+   * section it can apply live, and answers those settings' paths (`websocket.tokens`); the app
+   * warns that every other changed setting needs a restart. Synchronous, never throws.
+   */
+  settingsChanged?(loaded: LoadedConfig): readonly string[];
+  /**
    * Optional: the stored media (ids or content hashes) the connector still shows its peers beyond
    * what the rooms' retained streams refer to (files of messages it keeps itself, profile photos).
    * The media store's garbage collector keeps them. Throws, or the iteration fails, when it cannot
@@ -136,7 +143,7 @@ export interface ConnectorModule {
    * rooms: pure (no files, no network), run by `switchboard check`, at start and at every
    * bridges/ reload, so a reload that a restart would refuse is refused.
    */
-  checkBridges?(loaded: LoadedConfig): readonly ConfigIssue[];
+  checkReloadable?(loaded: LoadedConfig): readonly ConfigIssue[];
   /** A connector for this configuration, not started. */
   create(loaded: LoadedConfig): Promise<Connector>;
 }

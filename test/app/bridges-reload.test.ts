@@ -70,7 +70,7 @@ test('a room linked by a reload is joined and bridged at once; the clients alrea
   assert.equal((await alice.request({ type: 'join', room: 'side-a' }))['type'], 'joined');
   assert.equal((await bob.request({ type: 'join', room: 'side-b' }))['type'], 'joined');
   await says(alice, bob, 'side-a', 'across the new link');
-  assert.match(await metric(app, 'switchboard_bridges_reloads_total'), /result="ok"} 1/);
+  assert.match(await metric(app, 'switchboard_config_reloads_total'), /what="bridges",result="ok"} 1/);
   assert.match(await metric(app, 'switchboard_rooms'), /switchboard_rooms 3/);
 
   // The next reload compares with the table now in force.
@@ -186,7 +186,7 @@ test('a reload with any problem is refused whole (file:line:field) and the rooms
   assert.equal((await alice.request({ type: 'join', room: 'side' }))['code'], 'unknown_room');
   await says(alice, bob, 'lobby', 'unchanged');
   assert.equal(alice.frames.some((f) => f.type === 'left'), false);
-  assert.match(await metric(app, 'switchboard_bridges_reloads_total'), /result="refused"} 4/);
+  assert.match(await metric(app, 'switchboard_config_reloads_total'), /what="bridges",result="refused"} 4/);
   assert.match(await metric(app, 'switchboard_rooms'), /switchboard_rooms 2/);
 
   // The same folder, mended, reloads.

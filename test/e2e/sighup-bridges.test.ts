@@ -9,7 +9,7 @@ import { killAllBridges, spawnBridge, type BridgeProcess } from './bridge-proces
 /**
  * bridges/ on SIGHUP, on a real `switchboard start` process: a new room is linked while the
  * clients stay connected; a broken folder is refused, printed as file:line: field: message, and
- * the rooms in force stay; mappings/ still reloads beside a refused bridges/.
+ * everything in force stays (the reload is whole: mappings/ is not put in force either).
  */
 
 const ALICE = 'sb_test_alice_sighup_bridges';
@@ -44,7 +44,7 @@ test('SIGHUP links a room from a new bridges/ file without a restart, and refuse
     tree.write('bridges/side.yaml', 'endpoints: [{websocket: side}]\n');
     let mark = bridge.output().length;
     bridge.signal('SIGHUP');
-    await waitForOutput(bridge, /"msg":"bridges reloaded"/, mark);
+    await waitForOutput(bridge, /"msg":"config reloaded"/, mark);
     await waitForOutput(bridge, /"msg":"mappings reloaded"/, mark);
     await alice.request({ type: 'join', room: 'side' });
     await bob.request({ type: 'join', room: 'side' });
@@ -56,8 +56,8 @@ test('SIGHUP links a room from a new bridges/ file without a restart, and refuse
     tree.write('bridges/side.yaml', 'endpoints: [{websocket: side}\n');
     mark = bridge.output().length;
     bridge.signal('SIGHUP');
-    await waitForOutput(bridge, /bridges reload refused \(the rooms in force stay\):\n[^\n]*bridges\/side\.yaml:\d+/, mark);
-    await waitForOutput(bridge, /"msg":"mappings reloaded"/, mark);
+    await waitForOutput(bridge, /reload refused \(what is in force stays\):\n[^\n]*bridges\/side\.yaml:\d+/, mark);
+    await waitForOutput(bridge, /"msg":"mappings reload refused: the tables in force stay"/, mark);
     await alice.request({ type: 'send', room: 'side', event: { kind: 'message', text: 'still linked' } });
     const [again] = await bob.collectEvents(1);
     assert.equal((again!.event as { text?: string }).text, 'still linked');

@@ -265,7 +265,7 @@ export const bigInt = require('big-integer') as (v: string | number) => unknown;
 type Ctor = new (args?: Record<string, unknown>) => unknown;
 export interface GramApi {
   updates: { GetState: Ctor; GetDifference: Ctor };
-  messages: { SendReaction: Ctor; SetTyping: Ctor; GetHistory: Ctor; GetFullChat: Ctor; ReadHistory: Ctor; SendMessage: Ctor; GetDialogs: Ctor; GetPeerDialogs: Ctor };
+  messages: { SendReaction: Ctor; SetTyping: Ctor; GetHistory: Ctor; GetFullChat: Ctor; ReadHistory: Ctor; SendMessage: Ctor; GetDialogs: Ctor; GetPeerDialogs: Ctor; GetChats: Ctor };
   users: { GetUsers: Ctor; GetFullUser: Ctor };
   auth: { LogOut: Ctor; SendCode: Ctor; SignIn: Ctor; ImportBotAuthorization: Ctor };
   account: { UpdateStatus: Ctor };

@@ -2,7 +2,9 @@ import type { Identity, LoadedConfig } from '../../config/load.ts';
 import { ConfigError } from '../../config/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import type { Stoppable } from '../../bus/types.ts';
-import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
+import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
+import type { Logger } from '../../core/logger.ts';
+import { chatIdOf } from './chat/directory.ts';
 import type { MtprotoServer } from './server.ts';
 import type { ChatLayer } from './chat/chat-layer.ts';
 import { readMtprotoRsaKey } from './rsa-key-file.ts';
@@ -60,6 +62,8 @@ export class MtprotoConnector implements Connector {
   private scheduler: Stoppable | undefined;
   private listening: { port: number; fingerprint: string; fingerprintSigned: string } | undefined;
   private closing: Promise<void> | undefined;
+  private logger: Logger | undefined;
+  private reloading: Promise<void> = Promise.resolve();
   private wsUrl = '';
 
   constructor(private readonly loaded: LoadedConfig) {}
@@ -99,7 +103,6 @@ export class MtprotoConnector implements Connector {
     const { ChatLayer, transactionSends } = await import('./chat/chat-layer.ts');
     const { FILES_ROUTE } = await import('./chat/files.ts');
     const { DEFAULT_MAX_FRAME_BYTES } = await import('./server.ts');
-    const { chatIdOf } = await import('./chat/directory.ts');
     for (const e of ctx.endpoints) {
       if (chatIdOf(e.address) === undefined) ctx.logger.warn({ endpoint: e.address }, 'mtproto endpoint is not a chat id (1..999999999999): not served');
     }
@@ -126,6 +129,7 @@ export class MtprotoConnector implements Connector {
       const { port } = await server.start();
       this.server = server;
       this.chat = chat;
+      this.logger = ctx.logger;
       this.listening = { port, fingerprint: key.key.fingerprintHex, fingerprintSigned: BigInt.asIntN(64, key.key.fingerprint).toString() };
       const live = server;
       ctx.http.upgrade(MTPROTO_WS_PATH, (req, socket, head) => live.handleUpgrade(req, socket, head));
@@ -171,6 +175,30 @@ export class MtprotoConnector implements Connector {
 
   identitiesChanged(identities: readonly Identity[]): void {
     this.chat?.identitiesChanged(identities);
+  }
+
+  /**
+   * bridges/ was reloaded: the groups follow at once, their members are told in the background
+   * (chat/chat-links.ts). Synchronous, never throws: the app's check refused addresses that are
+   * no chat id, and one that came through anyway is logged and not served, as at start.
+   */
+  endpointsChanged(change: EndpointChange): void {
+    const chat = this.chat;
+    if (chat === undefined || this.logger === undefined) return;
+    const logger = this.logger;
+    try {
+      for (const e of [...change.added, ...change.moved.map((m) => m.endpoint)]) {
+        if (chatIdOf(e.address) === undefined) logger.warn({ endpoint: e.address }, 'mtproto endpoint is not a chat id (1..999999999999): not served');
+      }
+      this.reloading = chat.endpointsChanged(change);
+    } catch (err) {
+      logger.error({ err }, 'mtproto: a bridges/ reload could not be applied to the groups');
+    }
+  }
+
+  /** The members of the groups the last reload changed have been told (tests). */
+  get reloaded(): Promise<void> {
+    return this.reloading;
   }
 
   mediaReferences(): AsyncIterable<string> {

@@ -51,7 +51,7 @@ async function checkMtproto(loaded: LoadedConfig): Promise<ConfigIssue[]> {
 }
 
 /** The MTProto endpoints are chat ids; the rooms each account names are declared (also at every bridges/ reload). */
-function checkMtprotoBridges(loaded: LoadedConfig): ConfigIssue[] {
+function checkMtprotoReloadable(loaded: LoadedConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const bridge of loaded.bridges) {
     bridge.endpoints.forEach((e, i) => {
@@ -75,7 +75,7 @@ export const mtprotoModule: ConnectorModule = {
   network: 'mtproto',
   enabled: (config) => config.mtproto.enabled,
   check: checkMtproto,
-  checkBridges: checkMtprotoBridges,
+  checkReloadable: checkMtprotoReloadable,
   async create(loaded) {
     const { MtprotoConnector } = await import('./connector.ts');
     return new MtprotoConnector(loaded);

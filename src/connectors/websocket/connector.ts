@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
 import type { Config, TokenConfig } from '../../config/schema.ts';
+import type { LoadedConfig } from '../../config/load.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
@@ -78,8 +79,11 @@ export class WebSocketConnector implements Connector {
   private running: Running | undefined;
   private wsUrl = '';
   private closing: Promise<void> | undefined;
+  /** The tokens in force: config.yaml's at start, then each reload's (settingsChanged). */
+  private tokens: readonly TokenConfig[];
 
   constructor(private readonly config: Config['websocket']) {
+    this.tokens = config.tokens;
     this.limits = {
       maxBufferedBytes: this.config.maxBufferedBytes,
       ratePerSecond: this.config.rateLimit.perSecond,
@@ -169,6 +173,50 @@ export class WebSocketConnector implements Connector {
     logger.info({ added: change.added.length, removed: change.removed.length, moved: change.moved.length, left, unsubscribed }, 'websocket rooms follow the reloaded bridges/');
   }
 
+  /**
+   * config.yaml reloaded: its `websocket.tokens` are in force at once. New tokens connect; a
+   * removed token (or one whose hash changed: rotated) can no longer connect or upload, and its
+   * open sessions are closed (1008 `token revoked`). A token still there with other rooms, scope
+   * or moderator flag applies to its open sessions too: they leave what it may no longer use
+   * (`left` / `unsubscribed` with `reason` `forbidden`). The other settings of the section need a
+   * restart: not applied (the app says so).
+   */
+  settingsChanged(loaded: LoadedConfig): readonly string[] {
+    const next = loaded.config.websocket.tokens;
+    if (JSON.stringify(next) === JSON.stringify(this.tokens)) return [];
+    this.tokens = next;
+    if (!this.running) return ['websocket.tokens'];
+    const { outbound, logger } = this.running;
+    const byName = new Map(next.map((t) => [t.name, t]));
+    let revoked = 0;
+    let narrowed = 0;
+    for (const session of this.sessions) {
+      if (session.closing) continue;
+      const token = byName.get(session.token.name);
+      if (token === undefined || token.hash !== session.token.hash) {
+        revoked++;
+        session.close(CloseCode.PolicyViolation, 'token revoked');
+        continue;
+      }
+      session.token = token;
+      for (const [wsRoom, membership] of [...session.memberships]) {
+        if (isDirectAddress(wsRoom) || mayUse(token, membership.room) || !outbound.leave(session, wsRoom)) continue;
+        narrowed++;
+        session.send({ type: 'left', room: wsRoom, reason: 'forbidden' });
+      }
+      for (const room of [...session.subscriptions.keys()]) {
+        if (token.scope === 'bot' && mayUse(token, room)) continue;
+        narrowed++;
+        void outbound.unsubscribe(session, room).then(
+          () => { if (!session.closing) session.send({ type: 'unsubscribed', room, reason: 'forbidden' }); },
+          (err: unknown) => logger.warn({ err, room }, 'closing a stream subscription failed'),
+        );
+      }
+    }
+    logger.info({ tokens: next.length, revoked, narrowed }, 'websocket tokens reloaded');
+    return ['websocket.tokens'];
+  }
+
   health(): ConnectorHealth {
     return { status: this.running ? 'ok' : 'down', detail: { connections: this.sessions.size } };
   }
@@ -186,7 +234,7 @@ export class WebSocketConnector implements Connector {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.live.logger.debug({ err }, 'upgrade socket error'));
     if (!this.accepting) return this.refuse(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
-    const decision = authorizeUpgrade(req, this.config);
+    const decision = authorizeUpgrade(req, this.tokens, this.config.allowedOrigins);
     if (!decision.ok) return this.refuse(socket, decision.status, decision.code, decision.message);
     if (this.sessions.size + this.pendingUpgrades >= this.config.maxConnections) {
       return this.refuse(socket, 503, ErrorCode.Unavailable, 'too many connections');
@@ -252,8 +300,14 @@ export class WebSocketConnector implements Connector {
     refuseUpgrade(socket, status, code, message);
   }
 
-  private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage, socket: Duplex): void {
-    const session = new Session(ws, token, this.limits, this.live.metrics, this.live.logger, (s) => this.live.outbound.forget(s), socket);
+  private onConnection(ws: WebSocket, authorized: TokenConfig, req: IncomingMessage, socket: Duplex): void {
+    // A reload may have come while the handshake was completing: the token's entry in force now.
+    const token = this.tokens.find((t) => t.name === authorized.name && t.hash === authorized.hash);
+    const session = new Session(ws, token ?? authorized, this.limits, this.live.metrics, this.live.logger, (s) => this.live.outbound.forget(s), socket);
+    if (token === undefined) {
+      session.close(CloseCode.PolicyViolation, 'token revoked');
+      return;
+    }
     this.sessions.add(session);
     this.live.metrics.connections.set(this.sessions.size);
     this.live.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');

@@ -101,17 +101,21 @@ export interface HelloFrame {
 export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
 /**
  * The answer to `leave`; or, without `ref`, the server's notice that the session is no longer
- * joined: `reason` `unlinked` (the operator unlinked the WS room: bridges/ reloaded) or `moved`
- * (the WS room now belongs to another canonical room, whose stream the cursor does not point into:
- * join again, without `since`).
+ * joined (the operator's reload): `reason` `unlinked` (no bridge links the WS room any more),
+ * `moved` (the WS room now belongs to another canonical room, whose stream the cursor does not
+ * point into: join again, without `since`) or `forbidden` (the token may no longer use the room).
  */
-export interface LeftFrame { type: 'left'; ref?: string; room: string; reason?: 'unlinked' | 'moved' }
+export interface LeftFrame { type: 'left'; ref?: string; room: string; reason?: 'unlinked' | 'moved' | 'forbidden' }
 /** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
 export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }
 /** `topic`: the room's current topic, as in `joined`. */
 export interface SubscribedFrame { type: 'subscribed'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
-/** The answer to `unsubscribe`; or, without `ref`, the server's notice that no bridge declares the room any more (`reason` `unlinked`). */
-export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string; reason?: 'unlinked' }
+/**
+ * The answer to `unsubscribe`; or, without `ref`, the server's notice (the operator's reload):
+ * `reason` `unlinked` (no bridge declares the room any more) or `forbidden` (the token may no
+ * longer follow it: its rooms or scope changed).
+ */
+export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: string; reason?: 'unlinked' | 'forbidden' }
 export interface PongFrame { type: 'pong'; ref?: string }
 export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; event: CanonicalEvent }
 export interface ErrorFrame { type: 'error'; ref?: string; code: ErrorCode; message: string; room?: string }

@@ -82,7 +82,8 @@ export class Session {
 
   constructor(
     readonly ws: WebSocket,
-    readonly token: TokenConfig,
+    /** Replaced when a reload changes the token's entry (same name and hash): its rooms, scope, moderator flag. */
+    public token: TokenConfig,
     private readonly limits: SessionLimits,
     private readonly metrics: WsMetrics,
     private readonly logger: Logger,

@@ -14,14 +14,14 @@ export type UpgradeDecision =
  * (Authorization: Bearer, or ?access_token= for browsers, which cannot set headers on a WebSocket),
  * then the Origin allow-list. Requests without an Origin header are not from a browser and pass.
  */
-export function authorizeUpgrade(req: IncomingMessage, config: Config['websocket']): UpgradeDecision {
+export function authorizeUpgrade(req: IncomingMessage, tokens: readonly TokenConfig[], allowedOrigins: Config['websocket']['allowedOrigins']): UpgradeDecision {
   const presented = bearerToken(req) ?? queryToken(req);
-  const token = findToken(config.tokens, presented);
+  const token = findToken(tokens, presented);
   if (!token) {
     return { ok: false, status: 401, code: ErrorCode.Unauthorized, message: presented === undefined ? 'missing access token' : 'unknown access token' };
   }
   const origin = req.headers.origin;
-  if (origin !== undefined && !originAllowed(config.allowedOrigins, origin)) {
+  if (origin !== undefined && !originAllowed(allowedOrigins, origin)) {
     return { ok: false, status: 403, code: ErrorCode.ForbiddenOrigin, message: `origin ${origin.slice(0, 200)} is not allowed` };
   }
   return { ok: true, token };

@@ -10,14 +10,14 @@ export function isRoomJid(address: string): boolean {
 }
 
 /** Every XMPP endpoint is a room JID (also at every bridges/ reload). */
-function checkXmppBridges(loaded: LoadedConfig): ConfigIssue[] {
+function checkXmppReloadable(loaded: LoadedConfig): ConfigIssue[] {
   return roomJidIssues(loaded.bridges);
 }
 
 export const xmppModule: ConnectorModule = {
   network: 'xmpp',
   enabled: (config) => config.xmpp.enabled,
-  checkBridges: checkXmppBridges,
+  checkReloadable: checkXmppReloadable,
   async create(loaded) {
     const { XmppConnector } = await import('./connector.ts');
     return new XmppConnector(loaded.config.xmpp);

@@ -7,7 +7,7 @@ import { bareJid } from './address.ts';
  * with a localpart (`room@conference.example.org`), written as the server normalises it. The
  * connector keys its rooms by that exact text and matches the `from` of every stanza against it,
  * so a form the server rewrites (upper case) would never match. Pure and free of I/O: the
- * connector's start and the module's checkBridges (`switchboard check`, start, every bridges/
+ * connector's start and the module's checkReloadable (`switchboard check`, start, every bridges/
  * reload) all ask it, so what one refuses the others refuse alike.
  *
  * @returns why the address is not a room JID, or undefined when it is one.

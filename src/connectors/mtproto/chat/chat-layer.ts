@@ -8,9 +8,9 @@ import type { KeyRing } from '../store/key-ring.ts';
 import { storedSecret } from '../store/open-stores.ts';
 import type { Config } from '../../../config/schema.ts';
 import type { Identity } from '../../../config/load.ts';
-import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
+import type { Endpoint, EndpointDiff, RoutingView } from '../../../core/endpoint.ts';
 import type { Logger } from '../../../core/logger.ts';
-import { counter, type Registry } from '../../../core/metrics.ts';
+import { counter, gauge, type Registry } from '../../../core/metrics.ts';
 import type { AuthorizationLookup } from '../api/context.ts';
 import type { MethodRegistry } from '../api/registry.ts';
 import type { LayeredCodec } from '../tl/layered-codec.ts';
@@ -21,6 +21,7 @@ import { Directory } from './directory.ts';
 import { FileKeys, fileRoute, Uploads } from './files.ts';
 import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
 import { ChatFiles } from './chat-files.ts';
+import { ChatLinks } from './chat-links.ts';
 import type { MediaService } from '../../../media/index.ts';
 import { FloodControl } from './flood.ts';
 import { LiveSessions } from './live-sessions.ts';
@@ -130,7 +131,7 @@ export function transactionSends(codec: LayeredCodec): (constructorId: number) =
 }
 
 export class ChatLayer {
-  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined) {}
+  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined, private readonly links: ChatLinks) {}
 
   static async create(opts: ChatLayerOptions): Promise<ChatLayer> {
     // Keys under `chat:`, beside the core's keys of the same namespace (state-namespace.ts).
@@ -180,13 +181,37 @@ export class ChatLayer {
       codec: opts.codec, logger: opts.logger,
       ...(opts.registry !== undefined ? { dropped: counter(opts.registry, 'switchboard_mtproto_direct_dropped_total', 'Private messages to an account dropped by the connector (reason: no_account, the user id is no account here; full, a new private chat past mtproto.maxDirectChats; blocked, the account blocked the sender)', ['reason']) } : {}),
       ...(opts.registry !== undefined ? { notAuthor: counter(opts.registry, 'switchboard_mtproto_not_author_total', 'Edits and retractions from another network not applied: their sender did not send the message they change (kind: edit, retract)', ['kind']) } : {}),
+      ...(opts.registry !== undefined ? { unlinkedDropped: counter(opts.registry, 'switchboard_mtproto_unlinked_dropped_total', 'Deliveries to groups a bridges/ reload unlinked, dropped (routed before the reload; never retried)') } : {}),
       ...(opts.registry !== undefined ? { topics: counter(opts.registry, 'switchboard_mtproto_topics_total', 'Room topics delivered to groups (outcome: set, the group\'s description is now the topic; unchanged, it already was)', ['outcome']) } : {}),
       ...(opts.bus.fanout !== undefined ? { fanout: opts.bus.fanout } : {}),
     });
     // A press reaches the bot's sessions here (or, through a note, on the instance serving them).
     deps.callbacks.deliverWith((query) => deliverQuery(deps, query));
+    const links = new ChatLinks({
+      state, directory, box, pts: deps.pts, render, people, live: deps.live, codec: opts.codec, logger: opts.logger, exclusive: outbound.exclusive,
+      ...(opts.bus.notes !== undefined ? { notes: opts.bus.notes } : {}),
+      ...(opts.registry !== undefined ? {
+        groups: gauge(opts.registry, 'switchboard_mtproto_groups', 'Basic groups served: the mtproto endpoints of bridges/ in force'),
+        changes: counter(opts.registry, 'switchboard_mtproto_group_changes_total', 'Groups changed by a bridges/ reload (change: added, removed, moved to another room)', ['change']),
+      } : {}),
+    });
+    // Before any pts is read: the groups unlinked earlier count for their former members.
+    await links.start();
     await outbound.prepare();
-    return new ChatLayer(deps, outbound, memoryFiles);
+    return new ChatLayer(deps, outbound, memoryFiles, links);
+  }
+
+  /**
+   * bridges/ was reloaded (the routing view already answers for the new table): the groups
+   * follow at once (calls see the new set from now on), and their members are told in the
+   * background. Never throws; resolves when the members were told (tests), never rejects.
+   */
+  endpointsChanged(change: EndpointDiff): Promise<void> {
+    const changes = this.deps.directory.apply(change, this.deps.routing);
+    for (const c of changes) {
+      this.deps.logger.info({ chat: c.chat.address, room: c.chat.room, linked: c.linked, joined: c.joined.length, left: c.left.length, ...(c.retitledFrom !== undefined ? { from: c.retitledFrom } : {}) }, 'mtproto: bridges/ reload: a group changed');
+    }
+    return this.links.changed(changes);
   }
 
   /**
@@ -199,8 +224,10 @@ export class ChatLayer {
     const news = followNews(this.deps, (account, change) => announceUser(this.deps, account, change, false));
     // Presses of callback buttons and bots' answers, between instances (callback-queries.ts).
     const callbacks = this.deps.callbacks.follow();
-    if (deliveries === undefined && news === undefined && callbacks === undefined) return undefined;
-    return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close()]); } };
+    // The service messages another instance's bridges/ reload wrote (chat-links.ts).
+    const links = this.links.follow();
+    if (deliveries === undefined && news === undefined && callbacks === undefined && links === undefined) return undefined;
+    return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close(), links?.close()]); } };
   }
 
   /**
@@ -237,7 +264,8 @@ export class ChatLayer {
       if (avatar !== undefined) yield avatar.sha256;
       for (const item of await scheduled.list(account.id)) for (const file of item.files ?? []) yield file.sha256;
     }
-    const chats = new Set(directory.chats.map((c) => c.address));
+    // Groups unlinked by a reload too: their members still list them, and linked again they show their old history.
+    const chats = new Set([...directory.chats, ...directory.formerChats].map((c) => c.address));
     for (const account of directory.accounts) for (const key of await directs.keysOf(account)) chats.add(key);
     for (const chat of chats) for await (const media of box.mediaOf(chat)) yield media.sha256;
   }

@@ -4,7 +4,7 @@
 import type { MtprotoAccountConfig } from '../../../config/schema.ts';
 import { phoneDigits } from '../../../config/schema.ts';
 import type { DirectParty } from '../../../core/direct.ts';
-import type { Endpoint, RoutingView } from '../../../core/endpoint.ts';
+import type { Endpoint, EndpointDiff, RoutingView } from '../../../core/endpoint.ts';
 
 export interface Account {
   readonly id: bigint;
@@ -54,11 +54,32 @@ export function chatIdOf(address: string): bigint | undefined {
   return id <= MAX_CHAT_ID ? id : undefined;
 }
 
+/**
+ * What a bridges/ reload changed for one group (Directory.apply): who joined it, who left it (all
+ * of its members when it was unlinked), and its title before when its room changed.
+ */
+export interface GroupChange {
+  /** The group as it is now (an unlinked one: as it was last, see Directory.formerChat). */
+  readonly chat: ChatInfo;
+  readonly linked: boolean;
+  readonly joined: readonly Account[];
+  readonly left: readonly Account[];
+  /** Its title before, when its room (and so its title) changed while it stayed linked. */
+  readonly retitledFrom?: string;
+}
+
+/** A group no longer linked: the accounts that were its members when it was unlinked still see it, as a group they were removed from. */
+interface FormerChat {
+  readonly chat: ChatInfo;
+  readonly members: ReadonlySet<bigint>;
+}
+
 export class Directory {
   readonly #accounts = new Map<bigint, Account>();
   readonly #byPhone = new Map<string, Account>();
   readonly #byUsername = new Map<string, Account>();
   readonly #chats = new Map<bigint, ChatInfo>();
+  readonly #former = new Map<bigint, FormerChat>();
 
   constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], routing: RoutingView) {
     for (const a of accounts) {
@@ -72,11 +93,86 @@ export class Directory {
       if (account.username !== undefined) this.#byUsername.set(account.username.toLowerCase(), account);
     }
     for (const endpoint of endpoints) {
-      const id = chatIdOf(endpoint.address);
-      const room = routing.roomOf(endpoint);
-      if (id === undefined || room === undefined) continue;
-      this.#chats.set(id, { id, address: endpoint.address, endpoint, room, title: room });
+      const chat = groupOf(endpoint, routing);
+      if (chat !== undefined) this.#chats.set(chat.id, chat);
     }
+  }
+
+  /**
+   * Takes a bridges/ reload (the routing view already answers for the new table): added groups
+   * are served, removed ones become former chats of their members, moved ones take their new
+   * room and title. Returns what changed per group; endpoints that are no chat id are skipped
+   * (the app's check refuses them; the connector logs them).
+   */
+  apply(change: EndpointDiff, routing: RoutingView): GroupChange[] {
+    const changes: GroupChange[] = [];
+    for (const endpoint of change.removed) {
+      const id = chatIdOf(endpoint.address);
+      const chat = id === undefined ? undefined : this.#chats.get(id);
+      if (chat === undefined) continue;
+      const left = this.membersOf(chat);
+      this.#chats.delete(chat.id);
+      this.#former.set(chat.id, { chat, members: new Set(left.map((a) => a.id)) });
+      changes.push({ chat, linked: false, joined: [], left });
+    }
+    for (const endpoint of [...change.added, ...change.moved.map((m) => m.endpoint)]) {
+      const chat = groupOf(endpoint, routing);
+      if (chat === undefined) continue;
+      const before = this.#chats.get(chat.id);
+      const was = before === undefined ? [] : this.membersOf(before);
+      this.#chats.set(chat.id, chat);
+      // Linked again: its former members are members as any others (its history is theirs again).
+      this.#former.delete(chat.id);
+      const now = this.membersOf(chat);
+      const joined = now.filter((a) => !was.includes(a));
+      const left = was.filter((a) => !now.includes(a));
+      const retitled = before !== undefined && before.title !== chat.title ? { retitledFrom: before.title } : {};
+      changes.push({ chat, linked: true, joined, left, ...retitled });
+    }
+    return changes;
+  }
+
+  /**
+   * A group unlinked earlier (chat-links.ts keeps who it was taken from): a former chat of those
+   * `members`. Nothing when it is linked now, or `address` is no chat id.
+   */
+  restoreFormer(address: string, room: string, members: readonly bigint[]): ChatInfo | undefined {
+    const id = chatIdOf(address);
+    if (id === undefined || this.#chats.has(id)) return undefined;
+    const chat: ChatInfo = this.#former.get(id)?.chat ?? { id, address, endpoint: { connector: 'mtproto', address }, room, title: room };
+    this.#former.set(id, { chat, members: new Set(members) });
+    return chat;
+  }
+
+  /** A group that was linked and is not any more, as it was last (undefined: linked, or never known). */
+  formerChat(id: bigint): ChatInfo | undefined {
+    return this.#former.get(id)?.chat;
+  }
+
+  /** Whether the account was a member of the former chat `id` when it was unlinked. */
+  wasMember(account: Account, id: bigint): boolean {
+    return this.#former.get(id)?.members.has(account.id) === true;
+  }
+
+  /** A linked group, or a former one (updates and history of it still name it). */
+  knownChatOfAddress(address: string): ChatInfo | undefined {
+    const id = chatIdOf(address);
+    return id === undefined ? undefined : this.#chats.get(id) ?? this.#former.get(id)?.chat;
+  }
+
+  /** Every group no longer linked that its former members still list (their files are still shown). */
+  get formerChats(): ChatInfo[] {
+    return [...this.#former.values()].map((f) => f.chat);
+  }
+
+  /** Whether a group is linked now. */
+  isLinked(chat: ChatInfo): boolean {
+    return this.#chats.has(chat.id);
+  }
+
+  /** The former chats an account was a member of: listed as groups it was removed from. */
+  formerChatsOf(account: Account): ChatInfo[] {
+    return [...this.#former.values()].filter((f) => f.members.has(account.id)).map((f) => f.chat).sort(byId);
   }
 
   account(id: bigint): Account | undefined {
@@ -118,13 +214,31 @@ export class Directory {
 
   /** The chats an account sees, by id. */
   chatsOf(account: Account): ChatInfo[] {
-    return this.chats.filter((c) => this.mayUse(account, c)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.chats.filter((c) => this.mayUse(account, c)).sort(byId);
+  }
+
+  /**
+   * The groups whose logs move an account's pts: those it sees and those it was removed from (the
+   * removal's own service message is an update of its, and a group linked again goes on from there).
+   */
+  groupsCountedFor(account: Account): ChatInfo[] {
+    return [...this.chatsOf(account), ...this.formerChatsOf(account)].sort(byId);
   }
 
   /** The accounts that see a chat. */
   membersOf(chat: ChatInfo): Account[] {
     return this.accounts.filter((a) => this.mayUse(a, chat));
   }
+}
+
+const byId = (a: ChatInfo, b: ChatInfo) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The group an endpoint is now (its room from the routing view; undefined: no chat id, or not linked). */
+function groupOf(endpoint: Endpoint, routing: RoutingView): ChatInfo | undefined {
+  const id = chatIdOf(endpoint.address);
+  const room = routing.roomOf(endpoint);
+  if (id === undefined || room === undefined) return undefined;
+  return { id, address: endpoint.address, endpoint, room, title: room };
 }
 
 /** How an account's name shows on other networks. */

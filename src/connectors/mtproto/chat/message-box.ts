@@ -55,8 +55,16 @@ export interface MessageRecord {
   /** Each reactor's full set (user id decimal -> emoji), in the order they reacted. */
   readonly reactions?: Readonly<Record<string, readonly string[]>>;
   readonly deleted?: boolean;
-  /** A service message: `create` opens every chat's history (clients expect a dialog to have a message). */
-  readonly service?: 'create';
+  /**
+   * A service message: `create` opens every chat's history (clients expect a dialog to have a
+   * message); `join`, `leave` and `title` are a bridges/ reload's (chat-links.ts): accounts added
+   * to the group, an account removed from it, its new title.
+   */
+  readonly service?: 'create' | 'join' | 'leave' | 'title';
+  /** join: the accounts added; leave: the accounts removed (user ids, decimal). */
+  readonly users?: readonly string[];
+  /** title: the group's new title. */
+  readonly title?: string;
   /** A bot's inline keyboard, shown to MTProto clients instead of the button lines (keyboards.ts). */
   readonly keyboard?: Keyboard;
   /** Sent by the scheduler from its sender's queue of scheduled messages (`from_scheduled`). */
@@ -142,6 +150,15 @@ export class MessageBox {
     this.#next = stored + 1;
     this.#blockEnd = 0;
     return true;
+  }
+
+  /**
+   * Another instance appended outside the egress (a bridges/ reload's service messages,
+   * chat-links.ts): the next delivery batch checks who appended last however soon it comes, so a
+   * writer never appends after entries it has not seen.
+   */
+  othersAppended(): void {
+    this.#checkedAt = 0;
   }
 
   /**

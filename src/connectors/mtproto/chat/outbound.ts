@@ -17,7 +17,7 @@ import type { Counter } from '../../../core/metrics.ts';
 import type { TlObject } from '../tl/codec.ts';
 import { hintsOf, type DeliveryHints } from '../../../mapper/types.ts';
 import type { LogEntry } from './chat-log.ts';
-import type { Account, ChatInfo } from './directory.ts';
+import { chatIdOf, type Account, type ChatInfo } from './directory.ts';
 import type { MediaInfo, MessageRecord } from './message-box.ts';
 import { MAX_ALBUM_FILES, albumGroupOf, entriesOfDelivery, messagesOfEvent, moreKey, partKey } from './event-entries.ts';
 import { peerUser } from './render.ts';
@@ -34,6 +34,8 @@ export interface OutboundDeps extends Pick<ChatDeps, 'state' | 'bus' | 'director
   readonly notAuthor?: Counter<'kind'>;
   /** Room topics delivered to groups, by outcome (`switchboard_mtproto_topics_total`). */
   readonly topics?: Counter<'outcome'>;
+  /** Deliveries to groups a bridges/ reload unlinked, dropped (`switchboard_mtproto_unlinked_dropped_total`). */
+  readonly unlinkedDropped?: Counter<string>;
 }
 
 /** The fan-out channel of the MTProto connector's written batches. */
@@ -75,8 +77,23 @@ export class Outbound {
 
   constructor(private readonly d: OutboundDeps) {}
 
-  /** The egress handler. */
-  readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
+  /** The egress handler: one batch at a time, and never while other work writes the logs (exclusive). */
+  readonly deliver = (deliveries: readonly Delivery[]): Promise<void> => this.exclusive(() => this.#deliver(deliveries));
+
+  /**
+   * Runs `work` between batches: a bridges/ reload's service messages (chat-links.ts) are
+   * appended and flushed on their own, never into a batch in hand (whose flush, or failure, they
+   * would share).
+   */
+  readonly exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = this.#writing.then(work);
+    this.#writing = run.then(() => undefined, () => undefined);
+    return run;
+  };
+
+  #writing: Promise<void> = Promise.resolve();
+
+  readonly #deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
     // Another instance wrote meanwhile (the box reloads itself): forget the private-chat sets too.
     if (await this.d.box.catchUp()) this.#forgetAll();
     // What follows the batch's write, in order: id-map links, then live updates.
@@ -211,8 +228,23 @@ export class Outbound {
       return { chat, endpoint: target, to };
     }
     const chat = this.d.directory.chatOfAddress(target.address);
-    if (chat === undefined && log) this.d.logger.warn({ endpoint: target.address, event: event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
+    if (chat === undefined && log) this.#notServed(target.address, event);
     return chat === undefined ? undefined : { chat, endpoint: chat.endpoint };
+  }
+
+  /**
+   * A delivery to a chat not served here is dropped, never retried (a retry cannot make it
+   * served). One to a group a bridges/ reload unlinked was routed before the reload (it waited
+   * on the bus): nothing is bridged to an unlinked group, and linking it again replays none of it.
+   */
+  #notServed(address: string, event: CanonicalEvent): void {
+    const id = chatIdOf(address);
+    if (id !== undefined && this.d.directory.formerChat(id) !== undefined) {
+      this.d.unlinkedDropped?.inc();
+      this.d.logger.info({ endpoint: address, event: event.id, kind: event.kind }, 'mtproto: delivery to a group unlinked by a bridges/ reload: dropped');
+      return;
+    }
+    this.d.logger.warn({ endpoint: address, event: event.id }, 'mtproto: delivery to a chat that is not served (not a numeric chat id?): dropped');
   }
 
   /** `hints`: what the mapper says about the delivery (absent with the mapper off). */

@@ -42,7 +42,7 @@ export class PtsBook {
 
   /** The logs whose entries move the account's pts: its groups' and its private chats'. */
   async logsOf(account: Account): Promise<ChatLog[]> {
-    const chats = [...this.directory.chatsOf(account).map((c) => c.address), ...await this.directs.keysOf(account)];
+    const chats = [...this.directory.groupsCountedFor(account).map((c) => c.address), ...await this.directs.keysOf(account)];
     return Promise.all(chats.map((c) => this.box.chat(c)));
   }
 
@@ -57,7 +57,7 @@ export class PtsBook {
   }
 
   async #loadOffset(account: Account): Promise<number> {
-    const chats = this.directory.chatsOf(account).map((c) => c.address);
+    const chats = this.directory.groupsCountedFor(account).map((c) => c.address);
     const sig = chats.join(',');
     const key = `pts:${account.id}`;
     const raw = await this.state.get(key);
@@ -73,6 +73,16 @@ export class PtsBook {
     }
     await this.state.set(key, JSON.stringify({ sig, offset } satisfies OffsetRecord));
     return offset;
+  }
+
+  /**
+   * The accounts' sets of groups changed (a bridges/ reload): each offset is read again, and where
+   * the set differs from the stored one, moved so that the pts goes on from where it was. Call
+   * `offsetOf` for an account before writing an entry its new set counts, or the entry is taken
+   * into its offset instead of being an update.
+   */
+  forget(): void {
+    this.#offsets.clear();
   }
 
   /** The account's pts now. */

@@ -114,6 +114,8 @@ export class Renderer {
   }
 
   chatObject(chat: ChatInfo, view: View): TlObject {
+    // A group no longer linked is one the viewer was removed from: Telegram shows such a group so.
+    if (!this.directory.isLinked(chat)) return { _: 'chatForbidden', id: chat.id, title: chat.title };
     const member = this.directory.mayUse(view.account, chat);
     return {
       _: 'chat', id: chat.id, title: chat.title, photo: { _: 'chatPhotoEmpty' },
@@ -129,11 +131,7 @@ export class Renderer {
   message(record: MessageRecord, view: View): TlObject {
     const peer = this.peerOfAddress(record.chat, view);
     if (record.deleted === true) return { _: 'messageEmpty', id: record.id, peer_id: peer };
-    if (record.service === 'create') {
-      const chat = this.directory.chatOfAddress(record.chat);
-      const members = chat === undefined ? [] : this.directory.membersOf(chat).map((a) => a.id);
-      return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: { _: 'messageActionChatCreate', title: chat?.title ?? '', users: members } };
-    }
+    if (record.service !== undefined) return { _: 'messageService', id: record.id, peer_id: peer, date: record.date, action: this.#action(record, view) };
     const from = BigInt(record.from);
     const shown = shownText(record);
     const entities = this.#entities(shown);
@@ -156,6 +154,22 @@ export class Renderer {
       ...(keyboard !== undefined ? { reply_markup: replyMarkupOf(keyboard) } : {}),
       ...(record.reactions !== undefined && Object.keys(record.reactions).length > 0 ? { reactions: this.reactions(record, view) } : {}),
     };
+  }
+
+  /** What a service message says, as Telegram says it of a basic group (no one did it: no from_id). */
+  #action(record: MessageRecord, view: View): TlObject {
+    const users = (record.users ?? []).map((u) => BigInt(u));
+    switch (record.service) {
+      case 'join': return { _: 'messageActionChatAddUser', users };
+      // A group unlinked removes all its members with one message: each sees its own removal.
+      case 'leave': return { _: 'messageActionChatDeleteUser', user_id: users.includes(view.account.id) ? view.account.id : users[0] ?? 0n };
+      case 'title': return { _: 'messageActionChatEditTitle', title: record.title ?? '' };
+      default: {
+        const chat = this.directory.knownChatOfAddress(record.chat);
+        const members = chat === undefined ? [] : this.directory.membersOf(chat).map((a) => a.id);
+        return { _: 'messageActionChatCreate', title: chat?.title ?? '', users: members };
+      }
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ import { ARCHIVE_FOLDER, isArchived, peerNotifySettings, type DialogSettingsOf }
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
-import { badRequest, chatOfPeer, chatsOfAccount, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
+import { badRequest, chatOfPeer, chatsOfAccount, formerOfPeer, refuseFormer, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
 const DEFAULT_HISTORY = 20;
@@ -149,7 +149,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     // the same peer anyway).
     const byPeer = new Map<bigint, DialogOf>();
     const marks = await ownMarksOf(deps, view.account);
-    for (const chat of await chatsOfAccount(deps, view.account)) {
+    // The groups it was removed from stay listed (chatForbidden, their last message the removal), as on Telegram.
+    for (const chat of [...await chatsOfAccount(deps, view.account), ...deps.directory.formerChatsOf(view.account)]) {
       const log = await deps.box.chat(chat.address);
       const top = await topOf(deps, log, marks.settings.clearedUpTo[chat.address]);
       if (chat.direct === undefined) {
@@ -204,7 +205,8 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const chats: ChatInfo[] = [];
     for (const p of listField(call, 'peers')) {
       const inner = typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array) ? objectField(p as TlObject, 'peer') : undefined;
-      chats.push(await chatOfPeer(deps, view.account, inner));
+      // A group it was removed from is still one of its dialogs (its last message the removal), as on Telegram.
+      chats.push(formerOfPeer(deps, view.account, inner) ?? await chatOfPeer(deps, view.account, inner));
     }
     return peerDialogs(deps, view, chats);
   });
@@ -213,6 +215,9 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const chats = listField(call, 'id').flatMap((id) => {
       const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+      // A group it was removed from: chatForbidden, as Telegram lists it.
+      const former = typeof id === 'bigint' ? formerOfPeer(deps, view.account, { _: 'inputPeerChat', chat_id: id }) : undefined;
+      if (former !== undefined) return [deps.render.chatObject(former, view)];
       return chat !== undefined && deps.directory.mayUse(view.account, chat) ? [deps.render.chatObject(chat, view)] : [];
     });
     return { _: 'messages.chats', chats };
@@ -222,6 +227,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const id = call['chat_id'];
     const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+    if (chat === undefined && typeof id === 'bigint') refuseFormer(deps, view.account, id, 'read');
     if (chat === undefined || !deps.directory.mayUse(view.account, chat)) throw badRequest('CHAT_ID_INVALID');
     const members = deps.directory.membersOf(chat);
     return {
@@ -262,7 +268,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.getHistory', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    return historyOf(call, view, await chatOfPeer(deps, view.account, objectField(call, 'peer')));
+    return historyOf(call, view, await chatOfPeer(deps, view.account, objectField(call, 'peer'), 'read'));
   });
 
   // Saved Messages' dialogs (layer 170 on), as Telegram splits it by where each message came

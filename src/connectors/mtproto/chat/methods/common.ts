@@ -193,7 +193,7 @@ export function listField(call: TlObject, name: string): TlValue[] {
  * it may name (userOfInput), itself included (its Saved Messages, a person's only); PEER_ID_INVALID
  * otherwise.
  */
-export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined): Promise<ChatInfo> {
+export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObject | undefined, use: GroupUse = 'write'): Promise<ChatInfo> {
   if (peer?._ === 'inputPeerUser' || peer?._ === 'inputPeerUserFromMessage' || peer?._ === 'inputPeerSelf') {
     const id = await userOfInput(deps, account, peer);
     const chat = id === undefined ? undefined : await deps.directs.with(account, id);
@@ -202,8 +202,27 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   }
   const id = peer?._ === 'inputPeerChat' ? peer['chat_id'] : undefined;
   const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
+  if (chat === undefined && typeof id === 'bigint') refuseFormer(deps, account, id, use);
   if (chat === undefined || !deps.directory.mayUse(account, chat)) throw badRequest('PEER_ID_INVALID');
   return chat;
+}
+
+/** The group an InputPeer names when it is one the account was removed from (its dialog is still listed). */
+export function formerOfPeer(deps: Pick<ChatDeps, 'directory'>, account: Account, peer: TlObject | undefined): ChatInfo | undefined {
+  const id = peer?._ === 'inputPeerChat' ? peer['chat_id'] : undefined;
+  return typeof id === 'bigint' && deps.directory.wasMember(account, id) ? deps.directory.formerChat(id) : undefined;
+}
+
+/** What a call does with a group: reads it (history, full chat) or acts in it (everything else). */
+export type GroupUse = 'read' | 'write';
+
+/**
+ * A group the account was removed from (unlinked by a bridges/ reload) answers as Telegram
+ * answers a member removed from a basic group: CHAT_WRITE_FORBIDDEN to what would act in it,
+ * CHAT_FORBIDDEN to reading it; anyone else's call does not learn it existed.
+ */
+export function refuseFormer(deps: Pick<ChatDeps, 'directory'>, account: Account, id: bigint, use: GroupUse): void {
+  if (deps.directory.wasMember(account, id)) throw new RpcError(403, use === 'read' ? 'CHAT_FORBIDDEN' : 'CHAT_WRITE_FORBIDDEN');
 }
 
 /**
@@ -283,7 +302,7 @@ export async function updatesOf(deps: ChatDeps, view: View, updates: TlObject[],
   };
 }
 
-/** The users a message shows: its sender and its reactors. */
+/** The users a message shows: its sender, its reactors, and those a service message names. */
 export function usersOfRecord(record: MessageRecord): bigint[] {
-  return [BigInt(record.from), ...Object.keys(record.reactions ?? {}).map((u) => BigInt(u))];
+  return [BigInt(record.from), ...Object.keys(record.reactions ?? {}).map((u) => BigInt(u)), ...(record.users ?? []).map((u) => BigInt(u))];
 }

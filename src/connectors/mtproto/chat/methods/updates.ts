@@ -33,7 +33,8 @@ export function registerUpdates(methods: MethodRegistry, deps: ChatDeps): void {
     await deps.pins.ready(diff.items.map((i) => i.log.chat));
     for (const item of diff.items) {
       const { entry } = item;
-      const chat = deps.directory.chatOfAddress(item.log.chat) ?? deps.directs.chatOf(item.log.chat);
+      // A group the account was removed from too: its removal is among the entries, shown with the group as chatForbidden.
+      const chat = deps.directory.knownChatOfAddress(item.log.chat) ?? deps.directs.chatOf(item.log.chat);
       if (chat !== undefined) chats.set(chat.address, chat);
       if (entry.k === 'read') {
         const update = deps.render.update(entry, undefined, item.log.chat, view, item.pts);

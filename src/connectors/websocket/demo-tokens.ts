@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
-import type { Config } from '../config/schema.ts';
-import { hashToken } from '../connectors/websocket/tokens.ts';
+import type { Config } from '../../config/schema.ts';
+import type { ConfigIssue, LoadedConfig } from '../../config/load.ts';
+import { lineAt } from '../../config/yaml-file.ts';
+import { hashToken } from './tokens.ts';
 
 /**
  * The demo tokens of config.example.yaml. They are published (README), so the only safe place for
@@ -25,4 +27,18 @@ export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1';
+}
+
+/** A published demo token on a listener reachable from elsewhere: refused by check, start and every reload. */
+export function demoTokenIssues(loaded: LoadedConfig): ConfigIssue[] {
+  if (isLoopbackHost(loaded.config.http.host)) return [];
+  return configuredDemoTokens(loaded.config).map((demo) => {
+    const i = loaded.config.websocket.tokens.findIndex((t) => t.name === demo.name);
+    return {
+      file: loaded.configFile,
+      line: loaded.configSource ? lineAt(loaded.configSource, ['websocket', 'tokens', i, 'hash']) : 0,
+      path: `websocket.tokens.${i}.hash`,
+      message: `"${demo.name}" is a published demo token and http.host ${loaded.config.http.host} is not loopback: delete it and make a real one with \`switchboard token\``,
+    };
+  });
 }
