@@ -2,12 +2,7 @@ import type { ConfigIssue } from '../../config/errors.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { ConnectorModule } from '../connector.ts';
 // Light (no connector code): the reload check runs it synchronously.
-import { roomJidIssues, roomJidProblem } from './room-jid.ts';
-
-/** Whether an XMPP endpoint address is a room's bare JID (room@conference.example.org), what the connector joins. */
-export function isRoomJid(address: string): boolean {
-  return roomJidProblem(address) === undefined;
-}
+import { roomJidIssues } from './room-jid.ts';
 
 /** Every XMPP endpoint is a room JID (also at every bridges/ reload). */
 function checkXmppReloadable(loaded: LoadedConfig): ConfigIssue[] {
