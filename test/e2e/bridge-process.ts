@@ -80,3 +80,14 @@ export async function spawnBridge(configFile: string, timeoutMs = 20_000, logLev
     },
   };
 }
+
+/** The first match of `pattern` in what the bridge printed after offset `from`, waiting up to timeoutMs for it. */
+export async function waitForOutput(bridge: BridgeProcess, pattern: RegExp, from: number, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = pattern.exec(bridge.output().slice(from));
+    if (found) return found[0];
+    if (Date.now() > until) throw new Error(`no ${pattern} in the output after ${timeoutMs} ms:\n${bridge.output().slice(from)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -4,7 +4,7 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { connectClient } from '../helpers/ws-client.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeConfigTree } from '../config/fixture.ts';
-import { killAllBridges, spawnBridge, type BridgeProcess } from './bridge-process.ts';
+import { killAllBridges, spawnBridge, waitForOutput } from './bridge-process.ts';
 
 /**
  * bridges/ on SIGHUP, on a real `switchboard start` process: a new room is linked while the
@@ -16,16 +16,6 @@ const ALICE = 'sb_test_alice_sighup_bridges';
 const BOB = 'sb_test_bob_sighup_bridges';
 
 after(async () => { await killAllBridges(); });
-
-async function waitForOutput(bridge: BridgeProcess, pattern: RegExp, from: number, timeoutMs = 10_000): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = pattern.exec(bridge.output().slice(from));
-    if (found) return found[0];
-    if (Date.now() > until) throw new Error(`no ${pattern} in the output after ${timeoutMs} ms:\n${bridge.output().slice(from)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('SIGHUP links a room from a new bridges/ file without a restart, and refuses a broken one keeping the rooms in force', async () => {
   const port = await freePort();

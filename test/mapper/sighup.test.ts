@@ -4,7 +4,7 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeConfigTree } from '../config/fixture.ts';
-import { killAllBridges, spawnBridge, type BridgeProcess } from '../e2e/bridge-process.ts';
+import { killAllBridges, spawnBridge, waitForOutput, type BridgeProcess } from '../e2e/bridge-process.ts';
 
 /**
  * mappings/ changes on SIGHUP, on a real `switchboard start` process: a valid change is in force
@@ -20,16 +20,6 @@ after(async () => { await killAllBridges(); });
 
 const IDENTITIES = 'identities:\n  - canonical: carol\n    xmpp: carol@example.org\n';
 const presenceYaml = (coalesceMs: number) => `states:\n  xmpp:\n    available: available\n    away: away\ncoalesceMs: ${coalesceMs}\n`;
-
-async function waitForOutput(bridge: BridgeProcess, pattern: RegExp, from: number, timeoutMs = 10_000): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = pattern.exec(bridge.output().slice(from));
-    if (found) return found[0];
-    if (Date.now() > until) throw new Error(`no ${pattern} in the output after ${timeoutMs} ms:\n${bridge.output().slice(from)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function metric(bridge: BridgeProcess, line: RegExp): Promise<string | undefined> {
   const text = await (await fetch(`${bridge.httpUrl}/metrics`)).text();

@@ -4,17 +4,15 @@
 // it, and every instance's history and pts agree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { startRedis } from '../helpers/redis.ts';
 import { connectClient } from '../helpers/ws-client.ts';
-import { mtprotoOf } from '../helpers/app.ts';
 import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
 import {
   Api, BOT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
   type ChatBridge, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
+import { reloadBridgeFiles } from './reload-steps.ts';
 
 const OPS_ID = 1002;
 const OPS_PEER = -OPS_ID;
@@ -23,12 +21,9 @@ const OPS_BRIDGE = `endpoints:\n  - websocket: ops\n  - mtproto: ${OPS_ID}\n`;
 
 interface ServiceMessage { className: string; id: number; action?: { className: string; userId?: { toString(): string } } }
 
+/** Rewrites (or removes: undefined) the ops bridge file and reloads. */
 async function reload(bridge: ChatBridge, text: string | undefined): Promise<void> {
-  if (text === undefined) rmSync(join(bridge.tree.dir, OPS_FILE));
-  else bridge.tree.write(OPS_FILE, text);
-  const outcome = await bridge.app.reloadBridges();
-  assert.equal(outcome.ok, true, JSON.stringify(outcome));
-  await mtprotoOf(bridge.app)!.reloaded;
+  await reloadBridgeFiles(bridge, { [OPS_FILE]: text });
 }
 
 const serviceIn = (action: string) => (u: GramUpdate) => {

@@ -19,6 +19,7 @@ import {
   Api, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, wsEvent,
   type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
+import { reloadBridgeFiles } from './reload-steps.ts';
 
 const OPS_ID = 1002;
 const OPS_PEER = -OPS_ID; // gramjs' id of a basic group
@@ -32,16 +33,7 @@ interface ServiceMessage { className: string; id: number; peerId?: { chatId?: { 
 const getState = async (c: ChatClient) => (await c.invoke(new Api.updates.GetState())) as State;
 const getDifference = async (c: ChatClient, from: State) => (await c.invoke(new Api.updates.GetDifference({ pts: from.pts, date: from.date, qts: 0 }))) as Difference;
 
-/** Rewrites bridges/ and reloads it as SIGHUP does; waits until the MTProto members were told. */
-async function reload(bridge: ChatBridge, files: Readonly<Record<string, string | undefined>>): Promise<void> {
-  for (const [path, text] of Object.entries(files)) {
-    if (text === undefined) rmSync(join(bridge.tree.dir, path));
-    else bridge.tree.write(path, text);
-  }
-  const outcome = await bridge.app.reloadBridges();
-  assert.equal(outcome.ok, true, JSON.stringify(outcome));
-  await mtprotoOf(bridge.app)!.reloaded;
-}
+const reload = reloadBridgeFiles;
 
 /** The service message of `action` in chat `chatId` among a client's updates. */
 function serviceIn(chatId: number, action: string): (u: GramUpdate) => boolean {

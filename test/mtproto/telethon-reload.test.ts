@@ -5,24 +5,19 @@
 // then removed: the bot itself), in order, without a gap it would have to fetch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pythonWith, runPythonChild } from '../helpers/python-child.ts';
 import { connectClient } from '../helpers/ws-client.ts';
-import { mtprotoOf } from '../helpers/app.ts';
 import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
+import { reloadBridgeFiles } from './reload-steps.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-reload.py', import.meta.url));
 const OPS_ID = 1002;
 const OPS_FILE = 'bridges/ops.yaml';
 
+/** Rewrites (or removes: undefined) the ops bridge file and reloads. */
 async function reload(bridge: ChatBridge, text: string | undefined): Promise<void> {
-  if (text === undefined) rmSync(join(bridge.tree.dir, OPS_FILE));
-  else bridge.tree.write(OPS_FILE, text);
-  const outcome = await bridge.app.reloadBridges();
-  assert.equal(outcome.ok, true, JSON.stringify(outcome));
-  await mtprotoOf(bridge.app)!.reloaded;
+  await reloadBridgeFiles(bridge, { [OPS_FILE]: text });
 }
 
 test('a stock Telethon client (layer 144) is told of a group linked and then unlinked by reloads, speaks in it between, and is refused after', { timeout: 120_000 }, async () => {

@@ -14,6 +14,7 @@ import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import type { MediaService } from '../../src/media/index.ts';
 import { busOptions } from '../websocket/harness.ts';
+import type { BridgeProcess } from '../e2e/bridge-process.ts';
 
 /**
  * One bridge process for XMPP tests: a bus (MemoryBus unless given), the router over one bridge
@@ -137,4 +138,14 @@ export async function wsInLobby<N extends readonly (keyof XmppBridge['tokens'])[
   }
   for (const client of clients) await client.request({ type: 'join', room: 'lobby' });
   return clients as { [K in keyof N]: TestClient };
+}
+
+/** Whether a `switchboard start` process's /healthz says it holds the component and its stream is online. */
+export async function holdsOnline(b: BridgeProcess): Promise<boolean> {
+  try {
+    const body = await (await fetch(`${b.httpUrl}/healthz`)).text();
+    return /"holder":true/.test(body) && /"stream":"online"/.test(body);
+  } catch {
+    return false;
+  }
 }

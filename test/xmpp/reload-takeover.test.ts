@@ -13,22 +13,12 @@ import { freePort } from '../helpers/ports.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectClient } from '../helpers/ws-client.ts';
-import { startAliceInLobby } from './bridge-harness.ts';
+import { holdsOnline, startAliceInLobby } from './bridge-harness.ts';
 import { isText, presenceOf } from './reload-rig.ts';
 
 const CAROL = 'sb_test_carol_xmpp_reload_takeover';
 
 after(async () => { await killAllBridges(); });
-
-/** Whether this bridge's /healthz says it holds the component and its stream is online. */
-async function holdsOnline(b: BridgeProcess): Promise<boolean> {
-  try {
-    const body = await (await fetch(`${b.httpUrl}/healthz`)).text();
-    return /"holder":true/.test(body) && /"stream":"online"/.test(body);
-  } catch {
-    return false;
-  }
-}
 
 const reloads = (b: BridgeProcess): number => b.output().split('"msg":"bridges reloaded"').length - 1;
 

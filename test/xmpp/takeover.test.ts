@@ -3,27 +3,18 @@ import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { makeConfigTree } from '../config/fixture.ts';
-import { killAllBridges, spawnBridge, type BridgeProcess } from '../e2e/bridge-process.ts';
+import { killAllBridges, spawnBridge } from '../e2e/bridge-process.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startProsody } from '../helpers/prosody.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
+import { holdsOnline } from './bridge-harness.ts';
 
 const CAROL = 'sb_test_carol_xmpp_takeover';
 
 after(async () => { await killAllBridges(); });
-
-/** Whether this bridge's /healthz says it holds the component and its stream is online. */
-async function holdsOnline(b: BridgeProcess): Promise<boolean> {
-  try {
-    const body = await (await fetch(`${b.httpUrl}/healthz`)).text();
-    return /"holder":true/.test(body) && /"stream":"online"/.test(body);
-  } catch {
-    return false;
-  }
-}
 
 const isText = (f: ServerFrame, text: string): boolean => f.type === 'event' && (f as EventFrame).event['text'] === text;
 
