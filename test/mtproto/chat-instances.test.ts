@@ -9,10 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { connectClient, type EventFrame, type TestClient } from '../helpers/ws-client.ts';
-import { startRedis } from '../helpers/redis.ts';
-import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
-import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
+import type { EventFrame } from '../helpers/ws-client.ts';
 import { puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts';
 import { DirectChats } from '../../src/connectors/mtproto/chat/direct-chats.ts';
 import { directRoom } from '../../src/core/direct.ts';
@@ -22,52 +19,14 @@ import { metricValue } from './harness.ts';
 import { loginsKey, parseLogins } from '../../src/connectors/mtproto/chat/login-list.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import {
-  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, WS_TOKEN, bigInt, chatClient, until, loginBot, loginPerson, serverUserHash, shutdown, startChatBridge, updateRecorder,
-  type ChatBridge, type ChatBridgeOptions, type ChatClient, type GramMessage, type GramUpdate,
+  Api, BOT_ID, CHAT_ID, CustomFile, PERSON_ID, bigInt, chatClient, until, loginBot, loginPerson, serverUserHash, shutdown, updateRecorder,
+  type ChatBridge, type ChatClient, type GramMessage, type GramUpdate,
 } from './chat-harness.ts';
+import { withTwoInstances } from './two-instances.ts';
 
 const PEER = -CHAT_ID;
 const messageOf = (u: GramUpdate) => u['message'] as GramMessage;
 
-interface TwoInstances {
-  readonly a: ChatBridge;
-  readonly b: ChatBridge;
-  /** The bot, logged in on A; the person, on B; a WS client (alice) on A. */
-  readonly bot: ChatClient;
-  readonly person: ChatClient;
-  readonly ws: TestClient;
-}
-
-/** One deployment of two instances on one redis-server, the clients logged in; everything stopped afterwards, also on failure. */
-async function withTwoInstances(body: (t: TwoInstances) => Promise<void>, extra = '', opts: Pick<ChatBridgeOptions, 'personModerator' | 'wsModerator'> = {}): Promise<void> {
-  const redis = await startRedis();
-  const bridges: ChatBridge[] = [];
-  try {
-    // One deployment: the same bot token and key-encryption key (the salt secret is drawn once, in Redis).
-    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek(), ...opts };
-    // One process, two instances: their ids must differ (leases and fan-out tell instances apart by them).
-    bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-a }\n${extra}` }));
-    bridges.push(await startChatBridge({ ...shared, extra: `instance: { id: instance-b }\n${extra}` }));
-    const [a, b] = bridges as [ChatBridge, ChatBridge];
-    const bot = chatClient(a.mtprotoPort());
-    const person = chatClient(b.mtprotoPort());
-    const ws = await connectClient(a.wsUrl(), WS_TOKEN);
-    try {
-      await loginBot(a, bot);
-      await loginPerson(b, person);
-      await bot.getDialogs();
-      await person.getDialogs();
-      await body({ a, b, bot, person, ws });
-    } finally {
-      await ws.close();
-      await shutdown(bot);
-      await shutdown(person);
-    }
-  } finally {
-    for (const bridge of bridges.reverse()) await bridge.close();
-    await redis.stop();
-  }
-}
 
 test('two instances on one Redis: MTProto clients on either chat with each other and with WS', { timeout: 120_000 }, async () => {
   await withTwoInstances(async ({ bot, person, ws }) => {

@@ -4,15 +4,9 @@
 // it, and every instance's history and pts agree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis } from '../helpers/redis.ts';
-import { connectClient } from '../helpers/ws-client.ts';
-import { generateBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
-import { generateKek } from '../../src/connectors/mtproto/store/key-ring.ts';
-import {
-  Api, BOT_ID, PERSON_ID, WS_TOKEN, chatClient, loginBot, loginPerson, shutdown, startChatBridge, updateRecorder,
-  type ChatBridge, type GramMessage, type GramUpdate,
-} from './chat-harness.ts';
+import { Api, BOT_ID, PERSON_ID, updateRecorder, type ChatBridge, type GramMessage, type GramUpdate } from './chat-harness.ts';
 import { reloadBridgeFiles } from './reload-steps.ts';
+import { withTwoInstances } from './two-instances.ts';
 
 const OPS_ID = 1002;
 const OPS_PEER = -OPS_ID;
@@ -32,107 +26,65 @@ const serviceIn = (action: string) => (u: GramUpdate) => {
 };
 
 test('two instances, each reloaded on its own: one service message per change, each instance\'s clients told when it takes it', { timeout: 120_000 }, async () => {
-  const redis = await startRedis();
-  const bridges: ChatBridge[] = [];
-  try {
-    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek() };
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }\n' }));
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }\n' }));
-    const [a, b] = bridges as [ChatBridge, ChatBridge];
-    const bot = chatClient(a.mtprotoPort());
-    const person = chatClient(b.mtprotoPort());
-    try {
-      await loginBot(a, bot);
-      await loginPerson(b, person);
-      await bot.getDialogs();
-      await person.getDialogs();
-      const botUpdates = updateRecorder(bot);
-      const personUpdates = updateRecorder(person);
-      const personBefore = (await person.invoke(new Api.updates.GetState())) as { pts: number };
+  await withTwoInstances(async ({ a, b, bot, person }) => {
+    const botUpdates = updateRecorder(bot);
+    const personUpdates = updateRecorder(person);
+    const personBefore = (await person.invoke(new Api.updates.GetState())) as { pts: number };
 
-      // A takes the new group: its client is told; B's is not, until B takes it too.
-      await reload(a, OPS_BRIDGE);
-      const onA = await botUpdates.next(serviceIn('MessageActionChatCreate'));
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatCreate')).length, 0, 'B serves the old table until its own reload');
-      await reload(b, OPS_BRIDGE);
-      const onB = await personUpdates.next(serviceIn('MessageActionChatCreate'));
-      assert.equal((onB['message'] as ServiceMessage).id, (onA['message'] as ServiceMessage).id, 'the one message A wrote');
-      assert.equal(onB['pts'], personBefore.pts + 1);
-      assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatCreate')).length, 1, 'B wrote none of its own');
+    // A takes the new group: its client is told; B's is not, until B takes it too.
+    await reload(a, OPS_BRIDGE);
+    const onA = await botUpdates.next(serviceIn('MessageActionChatCreate'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatCreate')).length, 0, 'B serves the old table until its own reload');
+    await reload(b, OPS_BRIDGE);
+    const onB = await personUpdates.next(serviceIn('MessageActionChatCreate'));
+    assert.equal((onB['message'] as ServiceMessage).id, (onA['message'] as ServiceMessage).id, 'the one message A wrote');
+    assert.equal(onB['pts'], personBefore.pts + 1);
+    assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatCreate')).length, 1, 'B wrote none of its own');
 
-      // Both talk in it, across the instances.
-      await person.sendMessage(OPS_PEER, { message: 'hello from B' });
-      await botUpdates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'hello from B');
+    // Both talk in it, across the instances.
+    await person.sendMessage(OPS_PEER, { message: 'hello from B' });
+    await botUpdates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === 'hello from B');
 
-      // Unlinked, B first this time: one removal, seen by each.
-      await reload(b, undefined);
-      const removedB = await personUpdates.next(serviceIn('MessageActionChatDeleteUser'));
-      assert.equal((removedB['message'] as ServiceMessage).action?.userId?.toString(), String(PERSON_ID));
-      await reload(a, undefined);
-      const removedA = await botUpdates.next(serviceIn('MessageActionChatDeleteUser'));
-      assert.equal((removedA['message'] as ServiceMessage).action?.userId?.toString(), String(BOT_ID), 'each sees its own removal');
-      assert.equal((removedA['message'] as ServiceMessage).id, (removedB['message'] as ServiceMessage).id);
+    // Unlinked, B first this time: one removal, seen by each.
+    await reload(b, undefined);
+    const removedB = await personUpdates.next(serviceIn('MessageActionChatDeleteUser'));
+    assert.equal((removedB['message'] as ServiceMessage).action?.userId?.toString(), String(PERSON_ID));
+    await reload(a, undefined);
+    const removedA = await botUpdates.next(serviceIn('MessageActionChatDeleteUser'));
+    assert.equal((removedA['message'] as ServiceMessage).action?.userId?.toString(), String(BOT_ID), 'each sees its own removal');
+    assert.equal((removedA['message'] as ServiceMessage).id, (removedB['message'] as ServiceMessage).id);
 
-      // One message per change in the group's log, whichever instance is asked.
-      const history = async (client: typeof bot) => {
-        const got = await client.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100 })) as { messages: Array<ServiceMessage & { peerId?: { chatId?: { toString(): string } } }> };
-        return got.messages.filter((m) => m.peerId?.chatId?.toString() === String(OPS_ID)).map((m) => [m.id, m.action?.className]);
-      };
-      assert.deepEqual(await history(bot), await history(person));
-      assert.equal(botUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
-      assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
-    } finally {
-      await shutdown(bot);
-      await shutdown(person);
-    }
-  } finally {
-    for (const bridge of bridges.reverse()) await bridge.close();
-    await redis.stop();
-  }
+    // One message per change in the group's log, whichever instance is asked.
+    const history = async (client: typeof bot) => {
+      const got = await client.invoke(new Api.messages.GetDialogs({ offsetPeer: new Api.InputPeerEmpty(), limit: 100 })) as { messages: Array<ServiceMessage & { peerId?: { chatId?: { toString(): string } } }> };
+      return got.messages.filter((m) => m.peerId?.chatId?.toString() === String(OPS_ID)).map((m) => [m.id, m.action?.className]);
+    };
+    assert.deepEqual(await history(bot), await history(person));
+    assert.equal(botUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
+    assert.equal(personUpdates.all.filter(serviceIn('MessageActionChatDeleteUser')).length, 1);
+  });
 });
 
 test('two instances: a reload on the instance that does not write the logs, between two messages to the group, loses neither', { timeout: 120_000 }, async () => {
-  const redis = await startRedis();
-  const bridges: ChatBridge[] = [];
-  try {
-    const shared = { redisUrl: redis.url, botToken: generateBotToken(BOT_ID), keyEncryptionKey: generateKek(), files: { [OPS_FILE]: OPS_BRIDGE } };
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-a }\n' }));
-    bridges.push(await startChatBridge({ ...shared, extra: 'instance: { id: instance-b }\n' }));
-    const [a, b] = bridges as [ChatBridge, ChatBridge];
-    const bot = chatClient(a.mtprotoPort());
-    const person = chatClient(b.mtprotoPort());
-    const ws = await connectClient(a.wsUrl(), WS_TOKEN);
-    try {
-      await loginBot(a, bot);
-      await loginPerson(b, person);
-      await bot.getDialogs();
-      await person.getDialogs();
-      await ws.request({ type: 'join', room: 'ops' });
-      const botUpdates = updateRecorder(bot);
-      const said = async (text: string) => {
-        const ack = await ws.request({ type: 'send', room: 'ops', event: { kind: 'message', text } });
-        assert.equal(ack.type, 'ack', JSON.stringify(ack));
-        await botUpdates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === text);
-      };
-      // A delivers (it started first); B takes the move and writes its message between A's two batches.
-      await said('before the move');
-      await reload(b, `room: ops-renamed\n${OPS_BRIDGE}`);
-      await said('right after the move');
-      await reload(a, `room: ops-renamed\n${OPS_BRIDGE}`);
-      await botUpdates.next(serviceIn('MessageActionChatEditTitle'));
+  await withTwoInstances(async ({ a, b, bot, person, ws }) => {
+    await ws.request({ type: 'join', room: 'ops' });
+    const botUpdates = updateRecorder(bot);
+    const said = async (text: string) => {
+      const ack = await ws.request({ type: 'send', room: 'ops', event: { kind: 'message', text } });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      await botUpdates.next((u) => u.className === 'UpdateNewMessage' && (u['message'] as GramMessage).message === text);
+    };
+    // A delivers (it started first); B takes the move and writes its message between A's two batches.
+    await said('before the move');
+    await reload(b, `room: ops-renamed\n${OPS_BRIDGE}`);
+    await said('right after the move');
+    await reload(a, `room: ops-renamed\n${OPS_BRIDGE}`);
+    await botUpdates.next(serviceIn('MessageActionChatEditTitle'));
 
-      const history = async (client: typeof bot) => [...await client.getMessages(OPS_PEER, { limit: 10 })].map((m) => m.message || (m as unknown as ServiceMessage).action?.className);
-      const onA = await history(bot);
-      assert.deepEqual(onA.slice(0, 3), ['right after the move', 'MessageActionChatEditTitle', 'before the move']);
-      assert.deepEqual(await history(person), onA);
-    } finally {
-      await ws.close();
-      await shutdown(bot);
-      await shutdown(person);
-    }
-  } finally {
-    for (const bridge of bridges.reverse()) await bridge.close();
-    await redis.stop();
-  }
+    const history = async (client: typeof bot) => [...await client.getMessages(OPS_PEER, { limit: 10 })].map((m) => m.message || (m as unknown as ServiceMessage).action?.className);
+    const onA = await history(bot);
+    assert.deepEqual(onA.slice(0, 3), ['right after the move', 'MessageActionChatEditTitle', 'before the move']);
+    assert.deepEqual(await history(person), onA);
+  }, '', { files: { [OPS_FILE]: OPS_BRIDGE } });
 });
