@@ -166,6 +166,8 @@ export class MtprotoConnector implements Connector {
       const egress = this.egress?.close();
       if (egress) await Promise.race([egress, new Promise((resolve) => setTimeout(resolve, Math.max(0, (deadline - Date.now()) / 2)).unref())]);
       await this.server?.stop();
+      // A description set just before the stop is the room's topic on the other networks too: its record is written before the bus closes.
+      await this.chat?.idle();
     })());
   }
 

@@ -1253,6 +1253,8 @@ export class XmppConnector implements Connector {
   private async shutdown(): Promise<void> {
     const live = this.live;
     await this.stopHolding('closing');
+    // A subject published just before the stop is the room's topic on the other networks too: its record is written before the bus closes.
+    await live?.roomTopics.idle();
     await live?.lease.close();
     live?.logger.info('xmpp connector closed');
   }

@@ -270,6 +270,11 @@ export class ChatLayer {
     for (const chat of chats) for await (const media of box.mediaOf(chat)) yield media.sha256;
   }
 
+  /** Resolves when what it queued for the bus state is written (room-topic records): at shutdown, before the bus closes. */
+  idle(): Promise<void> {
+    return this.deps.abouts.idle();
+  }
+
   /** mappings/identities.yaml reloaded (SIGHUP): users' links and login-code routes follow it. */
   identitiesChanged(identities: readonly Identity[]): void {
     this.deps.people.setIdentities(identities);

@@ -44,6 +44,11 @@ export class GroupAbouts {
     return (await this.#stored(chat))?.text ?? (await this.roomTopics.of(chat.room))?.text ?? defaultAbout(chat);
   }
 
+  /** Resolves when the room-topic records queued here are written (shutdown: before the bus closes). */
+  idle(): Promise<void> {
+    return this.roomTopics.idle();
+  }
+
   /** A topic an account here published (the bus took it): the room's current topic, for every network. */
   published(event: TopicEvent): void {
     this.roomTopics.record(event);
