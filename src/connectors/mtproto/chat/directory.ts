@@ -82,6 +82,17 @@ export class Directory {
   readonly #former = new Map<bigint, FormerChat>();
 
   constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], routing: RoutingView) {
+    this.#setAccounts(accounts);
+    for (const endpoint of endpoints) {
+      const chat = groupOf(endpoint, routing);
+      if (chat !== undefined) this.#chats.set(chat.id, chat);
+    }
+  }
+
+  #setAccounts(accounts: readonly MtprotoAccountConfig[]): void {
+    this.#accounts.clear();
+    this.#byPhone.clear();
+    this.#byUsername.clear();
     for (const a of accounts) {
       const account: Account = {
         id: BigInt(a.id), bot: a.bot, firstName: a.firstName, lastName: a.lastName, username: a.username,
@@ -92,10 +103,16 @@ export class Directory {
       if (account.phone !== undefined) this.#byPhone.set(account.phone, account);
       if (account.username !== undefined) this.#byUsername.set(account.username.toLowerCase(), account);
     }
-    for (const endpoint of endpoints) {
-      const chat = groupOf(endpoint, routing);
-      if (chat !== undefined) this.#chats.set(chat.id, chat);
-    }
+  }
+
+  /**
+   * config.yaml's accounts reloaded (checked whole by the app): from now on these are the accounts,
+   * for every lookup and every group's membership. Answers the accounts as they were before.
+   */
+  replaceAccounts(accounts: readonly MtprotoAccountConfig[]): Account[] {
+    const before = this.accounts;
+    this.#setAccounts(accounts);
+    return before;
   }
 
   /**
