@@ -129,6 +129,8 @@ export class AccountReload {
     if (change.kinds.some((k) => k === 'added' || k === 'removed' || k === 'credential')) {
       // Added too: an account removed earlier and provisioned again must not get its old logins back.
       const raised = await deps.authorizations.epochs.raise(change.id, credentialOf(was), credentialOf(account));
+      // A person's logins are listed: what is stored of them goes too (a bot's go as each is next looked up, or with its key).
+      if (change.kinds.some((k) => k === 'removed' || k === 'credential') && was !== undefined && !was.bot) await deps.authorizations.endListed(change.id);
       if (raised) {
         await deps.bus.notes?.publish(ACCOUNTS_NOTES, JSON.stringify({ account: String(change.id) })).catch((err: unknown) => {
           deps.logger.warn({ err, user: String(change.id) }, 'mtproto: other instances were not told of an account\'s ended logins (they see it within seconds)');

@@ -187,6 +187,17 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     await this.#list(userId, loginEntry(authKeyIdHex, stored.at, client), true);
   }
 
+  /**
+   * Ends every listed login of the account (a person's: bots keep no list), deleting what is
+   * stored of them: what login-epochs.ts already made void is also gone from the state. Used when
+   * config.yaml took the account away or changed its phone.
+   */
+  async endListed(userId: bigint): Promise<void> {
+    const list = parseLogins(await this.state.get(loginsKey(userId)));
+    for (const e of list) if (await this.#storedUser(e.key) === userId) await this.#forgetLogin(e.key);
+    await this.#unlist(userId, new Set(list.map((e) => e.key)));
+  }
+
   /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */
   lifetimeOf(authKeyIdHex: string): number | undefined {
     return this.keyTtl(authKeyIdHex);
