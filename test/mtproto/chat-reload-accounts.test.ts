@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { mtprotoOf } from '../helpers/app.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
+import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
+import { authKeyId } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
+import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import {
   Api, BOT_ID, CHAT_ID, bigInt, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, wsEvent,
   type ChatBridge, type ChatBridgeOptions, type ChatClient, type GramUpdate,
@@ -156,6 +159,11 @@ test('a person removed by a reload: his session gets 401 on its next call, publi
     assert.equal(personSees.all.some((u) => (u['message'] as { message?: string } | undefined)?.message === 'the bot after the removal'), false);
     // Nothing he tried reached WS: the bot's message was the next thing there (checked above), and nothing after it.
     assert.equal(ws.events.some((e) => e.event['text'] === 'after my removal'), false);
+    // What was stored of his login is gone (a restart of any instance finds nothing to bring back).
+    const key = (person as unknown as { session: { getAuthKey(dc: number): { getKey(): Buffer | undefined } | undefined } }).session.getAuthKey(2)?.getKey();
+    assert.ok(key !== undefined);
+    const state = chatState(bridge.app.bus.state(STATE_NAMESPACE));
+    assert.equal(await state.get(`auth:${authKeyIdHex(authKeyId(key))}`), undefined, 'his authorization is deleted');
     // He cannot log in again.
     const again = chatClient(bridge.mtprotoPort());
     try {
@@ -172,9 +180,15 @@ test('a person removed by a reload: his session gets 401 on its next call, publi
 });
 
 test('a bot token rotated by a reload: the old login ends (401), the old token is refused, the new one logs in as the same bot', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, _person, bot, ws) => {
+  await withBoth(async (bridge, person, bot, ws) => {
     const token = generateBotToken(BOT_ID);
+    const oldSees = updateRecorder(bot);
     await reloadOk(bridge, (yaml) => yaml.replace(hashBotToken(bridge.botToken), hashBotToken(token)));
+    // Its updates stop at once: the person's message after the rotation is not pushed to the old login.
+    await person.sendMessage(LOBBY, { message: 'after the rotation' });
+    await wsEvent(ws, 'message', (e) => e['text'] === 'after the rotation');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(oldSees.all.some((u) => (u['message'] as { message?: string } | undefined)?.message === 'after the rotation'), false, 'no update for the ended login');
     assert.equal(await rpcError(bot.sendMessage(LOBBY, { message: 'old token speaking' })), 'AUTH_KEY_UNREGISTERED');
     const old = chatClient(bridge.mtprotoPort());
     const renewed = chatClient(bridge.mtprotoPort());
@@ -216,6 +230,7 @@ test('rooms narrowed then widened by reloads: the group is told he left, then th
     await person.sendMessage(OPS, { message: 'back in ops' });
     await wsEvent(ws, 'message', (e) => e['text'] === 'back in ops');
     assert.match(await metric(bridge, 'switchboard_mtproto_account_changes_total'), /change="rooms"\} 2/);
+    assert.equal(await metric(bridge, 'switchboard_mtproto_group_changes_total{'), '', 'no group changed: only who is in it');
   }, { files: OPS_FILE });
 });
 
