@@ -80,6 +80,8 @@ export class Directory {
   readonly #byUsername = new Map<string, Account>();
   readonly #chats = new Map<bigint, ChatInfo>();
   readonly #former = new Map<bigint, FormerChat>();
+  /** Accounts a reload of config.yaml took away while this instance ran: shown as deleted accounts. */
+  readonly #removed = new Set<bigint>();
 
   constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], routing: RoutingView) {
     this.#setAccounts(accounts);
@@ -112,6 +114,8 @@ export class Directory {
   replaceAccounts(accounts: readonly MtprotoAccountConfig[]): Account[] {
     const before = this.accounts;
     this.#setAccounts(accounts);
+    for (const a of before) if (!this.#accounts.has(a.id)) this.#removed.add(a.id);
+    for (const id of this.#accounts.keys()) this.#removed.delete(id);
     return before;
   }
 
@@ -190,6 +194,11 @@ export class Directory {
   /** The former chats an account was a member of: listed as groups it was removed from. */
   formerChatsOf(account: Account): ChatInfo[] {
     return [...this.#former.values()].filter((f) => f.members.has(account.id)).map((f) => f.chat).sort(byId);
+  }
+
+  /** Whether `id` is an account a reload took away (while this instance ran): Telegram shows such a user as a deleted account. */
+  wasRemoved(id: bigint): boolean {
+    return this.#removed.has(id);
   }
 
   account(id: bigint): Account | undefined {
