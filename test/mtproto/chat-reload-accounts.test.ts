@@ -145,6 +145,7 @@ test('a person added by a reload logs in with the code the admin passes on', { t
 
 test('a person removed by a reload: his session gets 401 on its next call, publishes nothing, cannot log in again, and the group is told he left', { timeout: 60_000 }, async () => {
   await withBoth(async (bridge, person, bot, ws) => {
+    const said = await person.sendMessage(LOBBY, { message: 'before my removal' });
     const botSees = updateRecorder(bot);
     const personSees = updateRecorder(person);
     await reloadOk(bridge, (yaml) => yaml.replace(PERSON_LINE, '').replace(/\n\n/g, '\n'));
@@ -159,6 +160,11 @@ test('a person removed by a reload: his session gets 401 on its next call, publi
     assert.equal(personSees.all.some((u) => (u['message'] as { message?: string } | undefined)?.message === 'the bot after the removal'), false);
     // Nothing he tried reached WS: the bot's message was the next thing there (checked above), and nothing after it.
     assert.equal(ws.events.some((e) => e.event['text'] === 'after my removal'), false);
+    // What he said stays, its sender shown as Telegram shows a deleted account.
+    const history = await bot.invoke(new Api.messages.GetHistory({ peer: new Api.InputPeerChat({ chatId: BigInt(CHAT_ID) as unknown as never }), limit: 20 })) as { messages: Array<{ id: number }>; users: Array<{ id: { toString(): string }; deleted?: boolean; firstName?: string }> };
+    assert.ok(history.messages.some((m) => m.id === said.id));
+    const shown = history.users.find((u) => u.id.toString() === String(PERSON_ID));
+    assert.deepEqual([shown?.deleted, shown?.firstName ?? undefined], [true, undefined], 'a deleted account');
     // What was stored of his login is gone (a restart of any instance finds nothing to bring back).
     const key = (person as unknown as { session: { getAuthKey(dc: number): { getKey(): Buffer | undefined } | undefined } }).session.getAuthKey(2)?.getKey();
     assert.ok(key !== undefined);
