@@ -226,7 +226,7 @@ test('rooms narrowed then widened by reloads: the group is told he left, then th
     await reloadOk(bridge, narrow);
     const left = await botSees.next(serviceIn(OPS_ID, 'MessageActionChatDeleteUser'));
     assert.equal((left['message'] as ServiceMessage).action?.userId?.toString(), String(PERSON_ID));
-    assert.notEqual(await rpcError(person.sendMessage(OPS, { message: 'in ops while out' })), 'no error');
+    assert.equal(await rpcError(person.sendMessage(OPS, { message: 'in ops while out' })), 'PEER_ID_INVALID', 'a group it does not see');
     await person.sendMessage(LOBBY, { message: 'the lobby still works' });
     assert.equal((await wsEvent(ws, 'message'))['text'], 'the lobby still works', 'nothing of his reached ops');
 
