@@ -211,6 +211,8 @@ test('a WS moderator\'s removal of a message with files whose puppet has left th
     removed.add(el.getChild('apply-to', NS.fasten)?.attrs['id'] ?? '');
   }
   assert.deepEqual([...removed].sort(), [...stanzaIds].sort(), 'the text and both files');
+  // Counted once the room answered the last request, which may come after alice saw its broadcast.
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'moderated' }) >= 1, { what: 'the removal counted' });
   assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_moderations_total', { outcome: 'moderated' }), 1, 'one removal (of one message)');
 });
 

@@ -8,7 +8,7 @@ import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
 import { newEventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
-import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing } from '../connector.ts';
+import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
 import { bareJid, parseJid, roomStateKey } from './address.ts';
 import { ArchiveReader } from './archive.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
@@ -21,6 +21,8 @@ import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
 import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
+import { roomJidProblem } from './room-jid.ts';
+import { planRoomLinks } from './room-links.ts';
 import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
@@ -85,6 +87,10 @@ function positionKey(room: string): string {
 const RELAY_RESOURCE = 'relay';
 /** How long the relay waits for a room's answer to a request of its own (disco, moderation). */
 const IQ_TIMEOUT_MS = 30_000;
+/** The status text of our occupants' leave when a reload unlinks their room: what the room's people see. */
+const UNLINKED_STATUS = 'This room was unlinked from the bridge by its operator';
+/** Rooms unlinked by a reload remembered (to name what a delivery to one still queued is): at most. */
+const MAX_UNLINKED_REMEMBERED = 10_000;
 
 interface Live {
   bus: Bus;
@@ -109,7 +115,8 @@ interface Holding {
   /** The consumer being closed (the stream went away): a new one starts only after it. */
   egressClosing?: Promise<void>;
   stopping?: boolean;
-  rejoinTimers: Set<NodeJS.Timeout>;
+  /** The relay's join due per room (one at most: a reload, a reconnect and a retry do not stack). */
+  relayJoins: Map<string, NodeJS.Timeout>;
   archive: ArchiveReader;
   /** Per linked room: whether it keeps an archive (asked once). */
   hasArchive: Map<string, Promise<boolean>>;
@@ -165,6 +172,8 @@ export class XmppConnector implements Connector {
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
   private readonly roster = new Map<string, RosterEntry>();
+  /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
+  private readonly unlinkedRooms = new Set<string>();
   /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
   private readonly unsavedRooms = new Set<string>();
   private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
@@ -195,14 +204,13 @@ export class XmppConnector implements Connector {
     if (this.live) throw new Error('xmpp connector already started');
     const rooms = new Map<string, Endpoint>();
     for (const e of ctx.endpoints) {
-      const room = bareJid(e.address);
-      if (room === undefined || room !== e.address || !room.includes('@')) {
-        throw new Error(`xmpp endpoint ${JSON.stringify(e.address)} is not a room JID (room@conference.example.org)`);
-      }
-      rooms.set(room, e);
+      const problem = roomJidProblem(e.address);
+      if (problem !== undefined) throw new Error(`xmpp endpoint ${JSON.stringify(e.address)} is not a room JID (room@conference.example.org): ${problem}`);
+      rooms.set(e.address, e);
     }
     xmppMetrics(ctx.registry); // registers the link's metrics now, so /metrics shows them from the start
     const metrics = xmppConnectorMetrics(ctx.registry);
+    metrics.rooms.set(rooms.size);
     let acquired: (() => void) | undefined;
     const firstAcquire = new Promise<void>((resolve) => { acquired = resolve; });
     const lease = ctx.bus.holdLease(`xmpp-component:${this.config.domain}`, {
@@ -263,7 +271,7 @@ export class XmppConnector implements Connector {
       occupancies: new Occupancies((el) => link.send(el), { joinTimeoutMs: 10_000, maxNickAttempts: 20 }, log,
         (room, realJid) => { if (realJid === this.relayJid) this.scheduleRelayJoin(room, 1_000); }),
       reflections: new Reflections(),
-      rejoinTimers: new Set(),
+      relayJoins: new Map(),
       archive: new ArchiveReader(link, this.relayJid),
       hasArchive: new Map(),
       contacts: new Contacts(live.state, log),
@@ -309,7 +317,8 @@ export class XmppConnector implements Connector {
     // The next holder catches up from the saved positions when its relay joins.
     for (const timer of this.catchUpTimers.values()) clearTimeout(timer);
     this.catchUpTimers.clear();
-    for (const t of holding.rejoinTimers) clearTimeout(t);
+    for (const t of holding.relayJoins.values()) clearTimeout(t);
+    holding.relayJoins.clear();
     // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
     // a reflection that does not come within the grace fails its delivery (the bus keeps it for
     // the next holder), so closing stays bounded.
@@ -331,17 +340,125 @@ export class XmppConnector implements Connector {
   private scheduleRelayJoin(room: string, delayMs: number): void {
     const holding = this.holding;
     if (!holding) return;
+    clearTimeout(holding.relayJoins.get(room));
     const timer = setTimeout(() => {
-      holding.rejoinTimers.delete(timer);
-      if (this.holding !== holding || holding.stopping || holding.link.status !== 'online') return;
-      holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR).then(
-        () => this.live?.logger.info({ room }, 'relay joined linked room'),
-        (err: Error) => {
-          this.live?.logger.warn({ room, err: err.message }, 'relay could not join linked room; retrying');
-          this.scheduleRelayJoin(room, Math.min(60_000, Math.max(1_000, delayMs * 2)));
-        });
+      if (holding.relayJoins.get(room) === timer) holding.relayJoins.delete(room);
+      void this.joinRelay(room, holding, delayMs);
     }, delayMs);
-    holding.rejoinTimers.add(timer);
+    holding.relayJoins.set(room, timer);
+  }
+
+  /**
+   * The relay joins a linked room, if the room is linked still when its turn comes: a reload may
+   * unlink it meanwhile. A leave of the relay from that room still unanswered (unlinked and linked
+   * again at once) is waited for first, so the join goes after it and is answered as a join.
+   */
+  private async joinRelay(room: string, holding: Holding, delayMs: number): Promise<void> {
+    const stillWanted = (): boolean => this.holding === holding && !holding.stopping && holding.link.status === 'online' && this.live?.rooms.has(room) === true;
+    if (!stillWanted()) return;
+    await holding.occupancies.leftFrom(room, this.relayJid);
+    if (!stillWanted()) return;
+    try {
+      await holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR);
+      this.live?.logger.info({ room }, 'relay joined linked room');
+    } catch (err) {
+      if (!stillWanted()) return; // unlinked (or the stream gone) while joining: nothing to retry
+      this.live?.logger.warn({ room, err: (err as Error).message }, 'relay could not join linked room; retrying');
+      this.scheduleRelayJoin(room, Math.min(60_000, Math.max(1_000, delayMs * 2)));
+    }
+  }
+
+  /**
+   * bridges/ was reloaded (Connector.endpointsChanged): the rooms served become the new table's
+   * xmpp endpoints. Every instance keeps its map (a standby that takes the component over serves
+   * the new set); the holder's relay joins the rooms linked now and everyone of ours leaves the
+   * rooms unlinked. Synchronous, never throws: the work with the server runs on, logged.
+   */
+  endpointsChanged(change: EndpointChange): void {
+    const live = this.live;
+    if (!live) return;
+    try {
+      const plan = planRoomLinks(live.rooms, change);
+      for (const { address, problem } of plan.refused) {
+        live.metrics.roomLinks.inc({ change: 'refused' });
+        live.logger.error({ address, problem }, 'bridges/ reload: an xmpp endpoint is not a room JID; not served');
+      }
+      for (const room of plan.unlink) {
+        live.rooms.delete(room);
+        this.unlinkRoom(room, live);
+      }
+      for (const [room, endpoint] of plan.serve) live.rooms.set(room, endpoint);
+      for (const { room, from, to } of plan.moved) {
+        // Nothing here keeps a room's canonical key: every use asks live.routing, which has the new table.
+        live.metrics.roomLinks.inc({ change: 'moved' });
+        live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged into another canonical room now');
+      }
+      for (const { address: room } of plan.link) this.linkRoom(room, live);
+      live.metrics.rooms.set(live.rooms.size);
+      live.logger.info({ rooms: live.rooms.size, linked: plan.link.length, unlinked: plan.unlink.length, moved: plan.moved.length, holder: this.holding !== undefined },
+        'bridges/ reload: linked rooms updated');
+    } catch (err) {
+      live.logger.error({ err: (err as Error).message }, 'bridges/ reload: the xmpp connector could not follow it');
+    }
+  }
+
+  /**
+   * A room linked by a reload is served as one linked at start: the relay joins it now when the
+   * stream is up here, else at the next 'online' with the others. Its first join reads no
+   * history: there is no archive position for it (none ever, or forgotten when it was unlinked),
+   * so catchUp only notes where the archive ends, as for a room linked for the first time.
+   */
+  private linkRoom(room: string, live: Live): void {
+    this.unlinkedRooms.delete(room);
+    live.metrics.roomLinks.inc({ change: 'linked' });
+    const holding = this.holding;
+    const now = holding !== undefined && !holding.stopping && holding.link.status === 'online';
+    live.logger.info({ room, joining: now ? 'now' : 'when this instance holds the stream' }, 'bridges/ reload: room linked');
+    if (now) this.scheduleRelayJoin(room, 0);
+  }
+
+  /**
+   * A room unlinked by a reload stops being served at once: its stanzas are not read from now on
+   * (every handler asks live.rooms), its timers stop, whatever waits for it fails, everyone of ours
+   * leaves it with a status saying why, and what is kept for it goes. Its archive position and
+   * subject are forgotten after the room's queued work (which may still save them), so a later
+   * link is a first link: what was said meanwhile is not replayed. Every instance forgets them, not
+   * only the holder: there may be no holder at this moment (a takeover under way).
+   */
+  private unlinkRoom(room: string, live: Live): void {
+    live.metrics.roomLinks.inc({ change: 'unlinked' });
+    if (!this.unlinkedRooms.has(room) && this.unlinkedRooms.size >= MAX_UNLINKED_REMEMBERED) this.unlinkedRooms.delete(this.unlinkedRooms.values().next().value as string);
+    this.unlinkedRooms.add(room);
+    clearTimeout(this.catchUpTimers.get(room));
+    this.catchUpTimers.delete(room);
+    this.unsavedRooms.delete(room);
+    this.occupantIdRooms.delete(room);
+    for (const key of [...this.roster.keys()]) if (key.startsWith(`${room}/`)) this.roster.delete(key);
+    const holding = this.holding;
+    if (holding) {
+      clearTimeout(holding.relayJoins.get(room));
+      holding.relayJoins.delete(room);
+      holding.joinSubjects.delete(room);
+      holding.hasArchive.delete(room);
+      holding.reflections.failRoom(room, new Error(`${room} was unlinked`));
+      this.leaveUnlinked(room, holding);
+    }
+    live.logger.info({ room }, 'bridges/ reload: room unlinked; the bridge\'s occupants leave it');
+    // (Also when the room is linked again before this runs: that link's first catch-up is queued
+    // behind it, at its relay's join, and so finds nothing kept.)
+    this.inOrder(room, async () => {
+      const subjects = holding?.subjects ?? new RoomSubjects(live.state);
+      await Promise.all([live.state.delete(positionKey(room)), subjects.forgetRoom(room)])
+        .catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not forget an unlinked room\'s archive position and subject: linking it again may bridge what was said meanwhile'));
+    }, { essential: true });
+  }
+
+  /** Everyone of ours leaves a room that is not linked (any more), with the status that says why. */
+  private leaveUnlinked(room: string, holding: Holding): void {
+    if (holding.link.status !== 'online') return; // the server removed them with the stream
+    holding.occupancies.leaveRoom(room, UNLINKED_STATUS).then(({ left, failed }) => {
+      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the bridge\'s occupants left an unlinked room');
+    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'leaving an unlinked room failed'));
   }
 
   /** The egress handler: deliveries to linked rooms, in order; a throw makes the bus retry the batch. */
@@ -361,8 +478,11 @@ export class XmppConnector implements Connector {
         continue;
       }
       if (!live.rooms.has(d.target.address)) {
-        live.logger.warn({ target: d.target.address }, 'delivery to an xmpp endpoint that is not a linked room; dropped');
-        live.metrics.delivered.inc({ outcome: 'unknown_room' });
+        // Routed before a reload unlinked its room (queued since): not sent, and not retried into the dead-letter queue.
+        const unlinked = this.unlinkedRooms.has(d.target.address);
+        live.logger.warn({ target: d.target.address, event: d.event.id, kind: d.event.kind },
+          unlinked ? 'delivery to a room unlinked by a bridges/ reload; dropped' : 'delivery to an xmpp endpoint that is not a linked room; dropped');
+        live.metrics.delivered.inc({ outcome: unlinked ? 'unlinked' : 'unknown_room' });
         continue;
       }
       let outcome: Awaited<ReturnType<typeof deliverToRoom>> | 'refused';
@@ -385,13 +505,23 @@ export class XmppConnector implements Connector {
           }, room, event),
         });
       } catch (err) {
+        const room = d.target.address;
+        if (!live.rooms.has(room)) {
+          // Unlinked while it was under way (its wait for the room failed with it): dropped, not retried.
+          live.logger.warn({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room unlinked by a bridges/ reload while under way; dropped');
+          live.metrics.delivered.inc({ outcome: 'unlinked' });
+          this.leaveUnlinked(room, holding);
+          continue;
+        }
         // A room that will not take us: this event is not delivered there (logged, counted), and
         // the deliveries behind it, to every room, go on. Anything else is retried by the bus.
         const condition = roomRefusal(err);
         if (condition === undefined) throw err;
-        live.logger.warn({ room: d.target.address, event: d.event.id, kind: d.event.kind, condition }, 'the room refused us: event not delivered there');
+        live.logger.warn({ room, event: d.event.id, kind: d.event.kind, condition }, 'the room refused us: event not delivered there');
         outcome = 'refused';
       }
+      // Unlinked while it was under way: a puppet it joined must not stay in the room.
+      if (!live.rooms.has(d.target.address)) this.leaveUnlinked(d.target.address, holding);
       live.metrics.delivered.inc({ outcome });
     }
   }
@@ -453,9 +583,10 @@ export class XmppConnector implements Connector {
    * a room is the order its messages reached us, and a correction must find the message it
    * corrects already linked. Bounded: a sender flooding faster than the bus takes is cut off.
    */
-  private inOrder(key: string, work: () => Promise<void>): void {
+  private inOrder(key: string, work: () => Promise<void>, opts: { essential?: boolean } = {}): void {
     const queue = this.inbound.get(key) ?? { tail: Promise.resolve(), length: 0 };
-    if (queue.length >= MAX_QUEUED_PER_ROOM) {
+    // (Essential work, the forgetting of an unlinked room's state, is never cut: it is one per reload.)
+    if (queue.length >= MAX_QUEUED_PER_ROOM && opts.essential !== true) {
       this.live?.metrics.inbound.inc({ outcome: 'flood' });
       this.live?.logger.warn({ from: key }, 'inbound queue full for this room or sender; stanza dropped');
       return;
@@ -591,6 +722,12 @@ export class XmppConnector implements Connector {
           return this.catchUpOrLater(room);
         });
       }
+      return;
+    }
+    if (p.muc !== undefined) {
+      // A room not linked (any more): only the answers to our leaves matter; an occupant's presence
+      // is never a user's presence in a direct chat (it reaches our puppets too).
+      holding.occupancies.onPresence(p);
       return;
     }
     this.onUserPresence(p, holding);
@@ -762,12 +899,14 @@ export class XmppConnector implements Connector {
   /** An occupant's presence (state, status, avatar) as a canonical presence event, in the room's order. */
   private publishOccupantPresence(room: string, nick: string, state: CanonicalPresenceState, entry: RosterEntry | undefined): void {
     const live = this.live;
-    const linked = live?.rooms.get(room);
-    const canonicalRoom = linked && live ? live.routing.roomOf(linked) : undefined;
-    if (!live || !linked || canonicalRoom === undefined) return;
+    if (!live?.rooms.has(room)) return;
     const status = state !== 'offline' ? entry?.status : undefined;
     const sender = this.actorOf(room, nick, entry);
     this.inOrder(room, async () => {
+      // The room as linked when its turn comes: a reload may have unlinked it, or moved it to another canonical room.
+      const linked = live.rooms.get(room);
+      const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+      if (!linked || canonicalRoom === undefined) return;
       const now = Date.now();
       const checked = validateEvent({
         v: 1, id: newEventId(now), ts: now, kind: 'presence', room: canonicalRoom, sender, state,
@@ -1048,6 +1187,9 @@ export class XmppConnector implements Connector {
     const live = this.live;
     const holding = this.holding;
     if (!live || !holding) return false;
+    // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
+    // note, which would make a later link read from here.
+    if (!live.rooms.has(room)) return true;
     if (!await this.roomHasArchive(room, holding).catch(() => false)) return true;
     let stored: string | undefined;
     try {

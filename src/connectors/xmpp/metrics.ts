@@ -22,7 +22,9 @@ export type XmppMetrics = ReturnType<typeof xmppMetrics>;
 export function xmppConnectorMetrics(registry: Registry) {
   return {
     inbound: counter(registry, 'switchboard_xmpp_inbound_total', 'Room messages seen by the relay, by outcome (published, duplicate, echo, skipped, history, not_linked, failed, flood, private_in_room, forged_moderation; subject messages: subject_published, subject_initial, subject_unchanged, subject_echo, subject_archived)', ['outcome']),
-    delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room, refused: the room would not take us)', ['outcome']),
+    delivered: counter(registry, 'switchboard_xmpp_delivered_total', 'Deliveries to XMPP rooms, by outcome (sent, skipped, unknown_room, refused: the room would not take us; unlinked: the room was unlinked by a bridges/ reload, not sent)', ['outcome']),
+    rooms: gauge(registry, 'switchboard_xmpp_rooms', 'Linked rooms (bridges/) this instance serves: its relay sits in each while it holds the component'),
+    roomLinks: counter(registry, 'switchboard_xmpp_room_links_total', 'Linked rooms changed by a bridges/ reload, by change (linked: joined, unlinked: left, moved: to another canonical room; refused: not a room JID, not served)', ['change']),
     direct: counter(registry, 'switchboard_xmpp_direct_total', 'Direct-chat stanzas (XMPP users <-> puppets), by direction (in, out) and outcome', ['direction', 'outcome']),
     occupantAvatars: counter(registry, 'switchboard_xmpp_occupant_avatars_total', 'vCard photos asked for behind an avatar hash an XMPP user advertised, by outcome (stored, no_photo, mismatch, not_image, failed; not asked: limited, the occupant changed avatars too fast; busy, a thousand requests waited already)', ['outcome']),
     moderations: counter(registry, 'switchboard_xmpp_moderations_total', 'Removals by moderators of other networks carried out in linked rooms, by outcome (retracted: by the puppet that said it, XEP-0424; moderated: by the relay, XEP-0425, also after a puppet\'s retraction; not_done: neither)', ['outcome']),

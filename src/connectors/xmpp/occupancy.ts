@@ -59,6 +59,12 @@ export class JoinError extends Error {
 
 export class Occupancies {
   private readonly byKey = new Map<string, Occupancy>();
+  /**
+   * Leaves sent and not yet answered by the room (its unavailable self-presence). A join of the
+   * same occupant waits for the answer: sent before it, the join's own answer could not be told
+   * from the answers to the join and the leave before it (a link undone and done again at once).
+   */
+  private readonly leaving = new Map<string, { done: Promise<void>; finish: () => void }>();
 
   constructor(
     private readonly send: (el: Element) => Promise<void>,
@@ -75,6 +81,8 @@ export class Occupancies {
   /** Joins `room` as `realJid` (if not joined) and resolves with the nick it has there. */
   ensureJoined(room: string, realJid: string, baseNick: string, network: string): Promise<string> {
     const key = Occupancies.key(room, realJid);
+    const leaving = this.leaving.get(key);
+    if (leaving) return leaving.done.then(() => this.ensureJoined(room, realJid, baseNick, network));
     let occ = this.byKey.get(key);
     if (occ?.state === 'joined') return Promise.resolve(occ.nick);
     if (occ?.state === 'joining' && occ.joined) return occ.joined;
@@ -144,8 +152,15 @@ export class Occupancies {
     const from = parseJid(p.from);
     if (!from || !from.resource) return false;
     const room = from.bare().toString();
-    const occ = this.byKey.get(Occupancies.key(room, p.to));
-    if (!occ) return false;
+    const key = Occupancies.key(room, p.to);
+    const occ = this.byKey.get(key);
+    if (!occ) {
+      // The room's answer to our leave: a join waiting for it may go now.
+      const leaving = this.leaving.get(key);
+      if (!leaving || p.type !== 'unavailable' || !isSelfPresence(p)) return false;
+      leaving.finish();
+      return true;
+    }
     const nick = from.resource;
     if (p.type === 'error') {
       if (occ.state !== 'joining' || nick !== occ.nick) return true;
@@ -238,14 +253,34 @@ export class Occupancies {
     return this.send(buildPresence({ from: occ.realJid, to: `${occ.room}/${occ.nick}`, ...occ.shown }));
   }
 
-  /** Leaves a room (a person went offline or left). */
-  async leave(room: string, realJid: string): Promise<void> {
+  /** Leaves a room (a person went offline or left; the room was unlinked), with `status` as the leave's text when given. */
+  async leave(room: string, realJid: string, status?: string): Promise<void> {
     const key = Occupancies.key(room, realJid);
     const occ = this.byKey.get(key);
     if (!occ || occ.state === 'out') return;
     this.byKey.delete(key);
     if (occ.settle) { clearTimeout(occ.settle.timer); occ.settle.reject(new JoinError(room, 'left')); }
-    await this.send(buildMucLeave(realJid, `${room}/${occ.nick}`));
+    this.awaitLeft(key);
+    await this.send(buildMucLeave(realJid, `${room}/${occ.nick}`, status)).catch((err: unknown) => {
+      this.leaving.get(key)?.finish(); // not sent: nothing to wait for
+      throw err;
+    });
+  }
+
+  /** Resolves once no leave of `realJid` from `room` waits for the room's answer (at once when none does). */
+  leftFrom(room: string, realJid: string): Promise<void> {
+    return this.leaving.get(Occupancies.key(room, realJid))?.done ?? Promise.resolve();
+  }
+
+  /** Notes a leave on its way; the room's answer (or, from a room that does not answer, the join timeout) ends the wait. */
+  private awaitLeft(key: string): void {
+    if (this.leaving.has(key)) return;
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => { finish = resolve; });
+    const timer = setTimeout(() => finish(), this.opts.joinTimeoutMs);
+    timer.unref();
+    this.leaving.set(key, { done, finish });
+    void done.then(() => { clearTimeout(timer); this.leaving.delete(key); });
   }
 
   /** Leaves every room we are in (closing): the rooms show the bridge's people leaving instead of ghosts. */
@@ -254,9 +289,22 @@ export class Occupancies {
     await Promise.allSettled(joined.map((o) => this.leave(o.room, o.realJid)));
   }
 
+  /**
+   * Everyone of ours leaves `room` (the relay and every puppet, joined or joining), with `status`
+   * as the leave's text, and what is kept of their presence there goes: the room is not served any
+   * more. Resolves when the leaves are sent; a leave that could not be sent is counted in the result.
+   */
+  async leaveRoom(room: string, status: string): Promise<{ left: number; failed: number }> {
+    const here = [...this.byKey.values()].filter((o) => o.room === room);
+    for (const o of here) if (o.state === 'out') this.byKey.delete(Occupancies.key(o.room, o.realJid));
+    const sent = await Promise.allSettled(here.filter((o) => o.state !== 'out').map((o) => this.leave(o.room, o.realJid, status)));
+    return { left: sent.filter((r) => r.status === 'fulfilled').length, failed: sent.filter((r) => r.status === 'rejected').length };
+  }
+
   /** The stream is gone: every occupancy with it (the server removes them); pending joins fail. */
   reset(): void {
     for (const occ of this.byKey.values()) this.fail(occ, 'stream lost');
     this.byKey.clear();
+    for (const leaving of [...this.leaving.values()]) leaving.finish();
   }
 }

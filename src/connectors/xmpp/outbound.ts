@@ -114,7 +114,7 @@ function remember<K>(set: Set<K> | Map<K, unknown>, key: K, value?: unknown): vo
  * sending it again (which the archive, not holding it yet, could not have prevented).
  */
 export class Reflections {
-  private readonly pending = new Map<string, { resolve: (stanzaId: string | undefined) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { room: string; resolve: (stanzaId: string | undefined) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
   /** Sent on the current stream and not refused by the room. */
   private readonly sentOnStream = new Set<string>();
   /** Reflected when nobody waited for it any more. */
@@ -134,7 +134,7 @@ export class Reflections {
     this.pending.get(originId)?.reject(new Error('superseded by a resend'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(originId); reject(new ReflectionTimeout(originId, room, timeoutMs)); }, timeoutMs);
-      this.pending.set(originId, { resolve, reject, timer });
+      this.pending.set(originId, { room, resolve, reject, timer });
     });
   }
 
@@ -160,6 +160,11 @@ export class Reflections {
     this.pending.delete(originId);
     clearTimeout(p.timer);
     p.reject(err);
+  }
+
+  /** The room is not served any more (unlinked): nobody waits for its reflections, which are not read. */
+  failRoom(room: string, err: Error): void {
+    for (const [id, p] of [...this.pending]) if (p.room === room) this.failed(id, err);
   }
 
   /** The stream went (or the component closes): what was sent on it may be lost, a retry must look. */

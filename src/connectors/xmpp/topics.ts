@@ -50,6 +50,12 @@ export class RoomSubjects {
     return this.state.set(roomStateKey('subject', room), text);
   }
 
+  /** The room is unlinked: its subject is forgotten, so linking it again is a first link (topics of a newly linked room). */
+  async forgetRoom(room: string): Promise<void> {
+    this.pending.delete(room);
+    await this.state.delete(roomStateKey('subject', room));
+  }
+
   /** The relay asked the room to set this subject (under this origin-id). */
   asked(room: string, originId: string, text: string): void {
     this.pending.set(room, { originId, text });
