@@ -288,3 +288,28 @@ test('a config.yaml with a bad accounts entry changes nothing: the old accounts 
     }
   });
 });
+
+test('a bot removed by a reload, then the app restarted with the bot provisioned again: its old login stays ended, a new login works', { timeout: 90_000 }, async () => {
+  const bridge = await startChatBridge({ keepPort: true });
+  const bot = chatClient(bridge.mtprotoPort());
+  const again = chatClient(bridge.mtprotoPort());
+  try {
+    await loginBot(bridge, bot);
+    await bot.getDialogs();
+    await bot.disconnect();
+    const provisioned = readFileSync(bridge.tree.configFile, 'utf8');
+    await reloadOk(bridge, (yaml) => yaml.replace(BOT_LINE, '').replace(/\n\n/g, '\n'));
+    // The config file as it was (a restart of an instance whose copy still names the bot, or the bot provisioned again).
+    bridge.tree.write('config.yaml', provisioned);
+    await bridge.restart();
+
+    await bot.connect();
+    assert.equal(await rpcError(bot.invoke(new Api.updates.GetState())), 'AUTH_KEY_UNREGISTERED', 'the login the reload ended does not come back');
+    await loginBot(bridge, again);
+    assert.equal((await again.getMe()).id.toString(), String(BOT_ID));
+  } finally {
+    await shutdown(bot);
+    await shutdown(again);
+    await bridge.close();
+  }
+});
