@@ -92,13 +92,19 @@ export class AccountReload {
       logger.info({ user: String(c.id), changes: c.kinds }, 'mtproto: config.yaml reload: an account changed');
     }
     const wasById = new Map(before.map((a) => [a.id, a]));
+    // Started now: a login made from here on waits for it (login-epochs.ts).
+    const raised = new Map(changes.filter((c) => c.kinds.some((k) => k === 'added' || k === 'removed' || k === 'credential')).map((c) => {
+      const raising = authorizations.epochs.raise(c.id, credentialOf(directory.account(c.id)), !c.kinds.includes('added'));
+      raising.catch(() => undefined);
+      return [c.id, raising] as const;
+    }));
     const groups = this.#groupChanges(before);
     const members = this.d.links.changed(groups, 'accounts');
     const run = this.#chain.then(async () => {
       await members;
       for (const c of changes) {
         try {
-          await this.#tell(c, wasById.get(c.id));
+          await this.#tell(c, wasById.get(c.id), raised.get(c.id));
         } catch (err) {
           logger.warn({ err, user: String(c.id), changes: c.kinds }, 'mtproto: telling of an account change failed (clients see it when they ask)');
         }
@@ -122,13 +128,16 @@ export class AccountReload {
     return changes;
   }
 
-  /** The background of one account's change: its logins' epoch raised (and the other instances told), those who see it told. */
-  async #tell(change: AccountChange, was: Account | undefined): Promise<void> {
+  /**
+   * The background of one account's change: once its logins' epoch is raised (`raising`; added
+   * accounts too: one removed earlier and provisioned again must not get back logins made
+   * meanwhile on an instance that lagged), the other instances are told; those who see it are told.
+   */
+  async #tell(change: AccountChange, was: Account | undefined, raising: Promise<boolean> | undefined): Promise<void> {
     const deps = this.d.chat;
     const account = deps.directory.account(change.id);
-    if (change.kinds.some((k) => k === 'added' || k === 'removed' || k === 'credential')) {
-      // Added too: an account removed earlier and provisioned again must not get its old logins back.
-      const raised = await deps.authorizations.epochs.raise(change.id, credentialOf(was), credentialOf(account));
+    if (raising !== undefined) {
+      const raised = await raising;
       // A person's logins are listed: what is stored of them goes too (a bot's go as each is next looked up, or with its key).
       if (change.kinds.some((k) => k === 'removed' || k === 'credential') && was !== undefined && !was.bot) await deps.authorizations.endListed(change.id);
       if (raised) {

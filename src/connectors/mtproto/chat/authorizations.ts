@@ -188,14 +188,22 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
   }
 
   /**
-   * Ends every listed login of the account (a person's: bots keep no list), deleting what is
-   * stored of them: what login-epochs.ts already made void is also gone from the state. Used when
+   * Deletes what is stored of the account's listed logins (a person's: bots keep no list) that an
+   * epoch raise made void: they could never hold again, and now they are gone from the state too.
+   * Logins made since (in the current epoch: the person with a new number) stay. Used when
    * config.yaml took the account away or changed its phone.
    */
   async endListed(userId: bigint): Promise<void> {
     const list = parseLogins(await this.state.get(loginsKey(userId)));
-    for (const e of list) if (await this.#storedUser(e.key) === userId) await this.#forgetLogin(e.key);
-    await this.#unlist(userId, new Set(list.map((e) => e.key)));
+    const epoch = await this.epochs.of(userId);
+    const ended = new Set<string>();
+    for (const e of list) {
+      const stored = await this.#stored(e.key);
+      if (stored === undefined || stored.user !== String(userId) || (stored.epoch ?? 0) >= epoch) continue;
+      await this.#forgetLogin(e.key);
+      ended.add(e.key);
+    }
+    if (ended.size > 0) await this.#unlist(userId, ended);
   }
 
   /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */

@@ -42,11 +42,18 @@ function parseRecord(raw: string | undefined): EpochRecord | undefined {
 
 export class LoginEpochs {
   readonly #cache = new Map<bigint, { epoch: number; until: number }>();
+  /**
+   * Raises this instance started and has not finished: a login or lookup of the account waits for
+   * them, so a login made just after the reload (the bot restarted with its new token at once) is
+   * made in the new epoch, never in the old one the raise then voids.
+   */
+  readonly #raising = new Map<bigint, Promise<unknown>>();
 
   constructor(private readonly state: StateStore, private readonly now: () => number = Date.now) {}
 
   /** The account's login epoch now (0: never raised). Cached a few seconds, like logins (a raise here drops it at once). */
   async of(account: bigint): Promise<number> {
+    await this.#raising.get(account)?.catch(() => undefined);
     const cached = this.#cache.get(account);
     if (cached !== undefined && cached.until > this.now()) return cached.epoch;
     const epoch = parseRecord(await this.state.get(`epoch:${account}`))?.epoch ?? 0;
@@ -56,17 +63,28 @@ export class LoginEpochs {
 
   /**
    * Ends every login of the account made so far: its epoch is raised, unless another instance's
-   * reload already raised it to this same credential (`cred`, '' for a removed account;
-   * `before`: the credential this instance had in force, which a first raise compares with).
-   * Answers whether this call raised it.
+   * reload already raised it to this same credential (`cred`; '' for a removed account). With
+   * nothing recorded yet, `unrecorded` says whether there is something to end (an account removed
+   * or whose credential changed: yes; one added: no, it had no logins unless it was removed
+   * before, which the record then says). Answers whether this call raised it. Call it at once
+   * (synchronously with the reload): logins wait for it from then on.
    */
-  async raise(account: bigint, before: string, cred: string): Promise<boolean> {
+  raise(account: bigint, cred: string, unrecorded: boolean): Promise<boolean> {
+    const run = (this.#raising.get(account) ?? Promise.resolve()).catch(() => undefined).then(() => this.#raise(account, cred, unrecorded));
+    const settled = run.finally(() => {
+      if (this.#raising.get(account) === settled) this.#raising.delete(account);
+    });
+    this.#raising.set(account, settled);
+    return run;
+  }
+
+  async #raise(account: bigint, cred: string, unrecorded: boolean): Promise<boolean> {
     const key = `epoch:${account}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const raw = await this.state.get(key);
       const stored = parseRecord(raw);
       this.#cache.delete(account);
-      if ((stored?.cred ?? before) === cred) return false;
+      if (stored === undefined ? !unrecorded : stored.cred === cred) return false;
       const next = JSON.stringify({ epoch: (stored?.epoch ?? 0) + 1, cred } satisfies EpochRecord);
       const won = raw === undefined ? await this.state.setIfAbsent(key, next) : await this.state.replace(key, raw, next);
       if (won) return true;
