@@ -222,7 +222,9 @@ export class MtprotoConnector implements Connector {
         this.logger.info({ accounts: accounts.length, changed: changes.length }, 'mtproto: config.yaml reload: accounts in force');
       }
     } catch (err) {
+      // Not in force: the app names the setting as needing a restart.
       this.logger.error({ err }, 'mtproto: a config.yaml reload could not be applied to the accounts');
+      return [];
     }
     return changed || !isDeepStrictEqual(this.accountsInForce, this.loaded.config.mtproto.accounts) ? ['mtproto.accounts'] : [];
   }
