@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Identity, LoadedConfig } from '../../config/load.ts';
 import { ConfigError } from '../../config/errors.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
@@ -65,8 +66,12 @@ export class MtprotoConnector implements Connector {
   private logger: Logger | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private wsUrl = '';
+  /** config.yaml's accounts in force (a reload may have changed the start's). */
+  private accountsInForce: LoadedConfig['config']['mtproto']['accounts'];
 
-  constructor(private readonly loaded: LoadedConfig) {}
+  constructor(private readonly loaded: LoadedConfig) {
+    this.accountsInForce = loaded.config.mtproto.accounts;
+  }
 
   async start(ctx: ConnectorContext): Promise<void> {
     const { config } = this.loaded;
@@ -196,6 +201,34 @@ export class MtprotoConnector implements Connector {
     } catch (err) {
       logger.error({ err }, 'mtproto: a bridges/ reload could not be applied to the groups');
     }
+  }
+
+  /**
+   * config.yaml was reloaded and checked whole: `mtproto.accounts` is put in force at once
+   * (chat/account-reload.ts): accounts added log in, removed ones and old credentials have their
+   * logins ended, rooms, the moderator flag and names follow. Answers `mtproto.accounts` when they
+   * changed, and also while the accounts in force are not the start's (the app may compare with
+   * those: it must name no restart for them); every other MTProto setting needs a restart.
+   * Synchronous, never throws.
+   */
+  settingsChanged(loaded: LoadedConfig): readonly string[] {
+    const chat = this.chat;
+    if (chat === undefined || this.logger === undefined) return [];
+    const accounts = loaded.config.mtproto.accounts;
+    const changed = !isDeepStrictEqual(accounts, this.accountsInForce);
+    try {
+      if (changed) {
+        const { changes, done } = chat.accountsChanged(accounts);
+        this.accountsInForce = accounts;
+        this.reloading = Promise.all([this.reloading, done]).then(() => undefined);
+        this.logger.info({ accounts: accounts.length, changed: changes.length }, 'mtproto: config.yaml reload: accounts in force');
+      }
+    } catch (err) {
+      // Not in force: the app names the setting as needing a restart.
+      this.logger.error({ err }, 'mtproto: a config.yaml reload could not be applied to the accounts');
+      return [];
+    }
+    return changed || !isDeepStrictEqual(this.accountsInForce, this.loaded.config.mtproto.accounts) ? ['mtproto.accounts'] : [];
   }
 
   /** The members of the groups the last reload changed have been told (tests). */

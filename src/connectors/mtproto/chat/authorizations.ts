@@ -5,6 +5,9 @@
 // A login lives as long as its auth key (store/key-companions.ts): stored with the key's ttl,
 // extended with it (`expire`: a logout made meanwhile stays), removed when the key is destroyed.
 // Each account's logins are also listed (login-list.ts), for its "active sessions".
+// A login holds while its account's credential and login epoch are those it was made with
+// (login-epochs.ts): config.yaml reloaded without an account, or with a new token or phone,
+// ends it.
 import type { StateStore } from '../../../bus/types.ts';
 import type { ClientInfo } from '../api/client-info.ts';
 import type { AuthorizationLookup, AuthorizedUser } from '../api/context.ts';
@@ -13,10 +16,15 @@ import { loginEntry, loginsKey, parseLogins, withLogin, withoutLogins, type Logi
 import type { Directory } from './directory.ts';
 import type { KeyCompanion } from '../store/key-companions.ts';
 import type { KeyKept } from '../store/state-auth-key-store.ts';
+import { credentialOf, LoginEpochs } from './login-epochs.ts';
 
 interface StoredAuthorization {
   user: string;
   at: number;
+  /** The account's login epoch when it logged in (absent: made before epochs, 0). */
+  epoch?: number;
+  /** The fingerprint of the credential it logged in with (absent: made before, not checked). */
+  cred?: string;
 }
 
 const CACHE_MS = 5_000;
@@ -25,8 +33,12 @@ const CACHE_MS = 5_000;
 function parseStored(raw: string): StoredAuthorization | undefined {
   try {
     const stored = JSON.parse(raw) as Partial<StoredAuthorization>;
-    return typeof stored.user === 'string' && /^\d{1,20}$/.test(stored.user) && typeof stored.at === 'number' && Number.isFinite(stored.at) && stored.at >= 0
-      ? { user: stored.user, at: Math.floor(stored.at) } : undefined;
+    if (!(typeof stored.user === 'string' && /^\d{1,20}$/.test(stored.user) && typeof stored.at === 'number' && Number.isFinite(stored.at) && stored.at >= 0)) return undefined;
+    return {
+      user: stored.user, at: Math.floor(stored.at),
+      ...(typeof stored.epoch === 'number' && Number.isSafeInteger(stored.epoch) ? { epoch: stored.epoch } : {}),
+      ...(typeof stored.cred === 'string' ? { cred: stored.cred } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -48,7 +60,8 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
    * undefined: for good).
    */
   constructor(private readonly state: StateStore, private readonly directory: Directory, private readonly now: () => number = Date.now,
-    private readonly keyTtl: (authKeyIdHex: string) => number | undefined = () => undefined) {}
+    private readonly keyTtl: (authKeyIdHex: string) => number | undefined = () => undefined,
+    readonly epochs: LoginEpochs = new LoginEpochs(state, now)) {}
 
   async userOf(authKeyIdHex: string): Promise<AuthorizedUser | undefined> {
     const cached = this.#cache.get(authKeyIdHex);
@@ -70,7 +83,7 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     if (stored !== undefined) {
       // An account removed from the config is logged out everywhere.
       const account = this.directory.account(BigInt(stored.user));
-      if (account !== undefined) user = { userId: account.id, bot: account.bot };
+      if (account !== undefined && await this.#holds(authKeyIdHex, stored, account.id)) user = { userId: account.id, bot: account.bot };
     }
     // A login or logout here while the read was out decides: what the read found is older.
     if (generation !== this.#changes) return this.#cache.get(authKeyIdHex)?.user ?? user;
@@ -87,12 +100,36 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     }
   }
 
+  /**
+   * Whether a stored login of `userId` still holds: made with the credential the account has now
+   * (as this instance's config says) and in its current login epoch. One of an epoch past is
+   * deleted: it can never hold again, on any instance (a credential that differs may be this
+   * instance lagging behind a reload, so that one is left for the others).
+   */
+  async #holds(authKeyIdHex: string, stored: StoredAuthorization, userId: bigint): Promise<boolean> {
+    if (stored.cred !== undefined && stored.cred !== credentialOf(this.directory.account(userId))) return false;
+    if ((stored.epoch ?? 0) === await this.epochs.of(userId)) return true;
+    await this.#forgetLogin(authKeyIdHex);
+    return false;
+  }
+
+  /**
+   * config.yaml changed the accounts (a reload): every login cached here is looked up again, so
+   * one that ended (its account removed, its credential changed) answers 401 on its next call.
+   */
+  accountsChanged(): void {
+    this.#changes++;
+    this.#cache.clear();
+  }
+
   /** Logs the key in as `userId`, and lists it among the account's logins (`client`: what it said about itself). */
   async logIn(authKeyIdHex: string, userId: bigint, client?: ClientInfo): Promise<void> {
     const account = this.directory.account(userId);
     if (account === undefined) throw new Error(`no account ${userId}`);
     const before = await this.#storedUser(authKeyIdHex);
-    await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify({ user: String(userId), at: this.now() } satisfies StoredAuthorization), this.keyTtl(authKeyIdHex));
+    const epoch = await this.epochs.of(userId);
+    const login: StoredAuthorization = { user: String(userId), at: this.now(), epoch, cred: credentialOf(account) };
+    await this.state.set(`auth:${authKeyIdHex}`, JSON.stringify(login), this.keyTtl(authKeyIdHex));
     this.#changes++;
     this.#remember(authKeyIdHex, { userId, bot: account.bot }, this.now());
     if (before !== undefined && before !== userId) await this.#unlist(before, new Set([authKeyIdHex]));
@@ -131,7 +168,10 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
    */
   async loginsOf(userId: bigint): Promise<LoginEntry[]> {
     const list = parseLogins(await this.state.get(loginsKey(userId)));
-    const holds = await Promise.all(list.map(async (e) => await this.#storedUser(e.key) === userId));
+    const holds = await Promise.all(list.map(async (e) => {
+      const stored = await this.#stored(e.key);
+      return stored !== undefined && stored.user === String(userId) && await this.#holds(e.key, stored, userId);
+    }));
     const gone = new Set(list.filter((_, i) => !holds[i]).map((e) => e.key));
     if (gone.size > 0) await this.#unlist(userId, gone);
     return list.filter((_, i) => holds[i]);
@@ -145,6 +185,25 @@ export class Authorizations implements AuthorizationLookup, KeyCompanion {
     const stored = await this.#stored(authKeyIdHex);
     if (stored === undefined || stored.user !== String(userId)) return;
     await this.#list(userId, loginEntry(authKeyIdHex, stored.at, client), true);
+  }
+
+  /**
+   * Deletes what is stored of the account's listed logins (a person's: bots keep no list) that an
+   * epoch raise made void: they could never hold again, and now they are gone from the state too.
+   * Logins made since (in the current epoch: the person with a new number) stay. Used when
+   * config.yaml took the account away or changed its phone.
+   */
+  async endListed(userId: bigint): Promise<void> {
+    const list = parseLogins(await this.state.get(loginsKey(userId)));
+    const epoch = await this.epochs.of(userId);
+    const ended = new Set<string>();
+    for (const e of list) {
+      const stored = await this.#stored(e.key);
+      if (stored === undefined || stored.user !== String(userId) || (stored.epoch ?? 0) >= epoch) continue;
+      await this.#forgetLogin(e.key);
+      ended.add(e.key);
+    }
+    if (ended.size > 0) await this.#unlist(userId, ended);
   }
 
   /** How long the key's login lives on unused, in ms (its key's; undefined: for good). */

@@ -22,6 +22,8 @@ import { FileKeys, fileRoute, Uploads } from './files.ts';
 import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
 import { ChatFiles } from './chat-files.ts';
 import { ChatLinks } from './chat-links.ts';
+import { AccountReload, type AccountChange } from './account-reload.ts';
+import type { MtprotoAccountConfig } from '../../../config/schema.ts';
 import type { MediaService } from '../../../media/index.ts';
 import { FloodControl } from './flood.ts';
 import { LiveSessions } from './live-sessions.ts';
@@ -131,7 +133,8 @@ export function transactionSends(codec: LayeredCodec): (constructorId: number) =
 }
 
 export class ChatLayer {
-  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined, private readonly links: ChatLinks) {}
+  private constructor(private readonly deps: ChatDeps, readonly outbound: Outbound, private readonly memoryFiles: MemoryFileStore | undefined, private readonly links: ChatLinks,
+    private readonly accounts: AccountReload) {}
 
   static async create(opts: ChatLayerOptions): Promise<ChatLayer> {
     // Keys under `chat:`, beside the core's keys of the same namespace (state-namespace.ts).
@@ -198,7 +201,11 @@ export class ChatLayer {
     // Before any pts is read: the groups unlinked earlier count for their former members.
     await links.start();
     await outbound.prepare();
-    return new ChatLayer(deps, outbound, memoryFiles, links);
+    const accounts = new AccountReload({
+      chat: deps, links,
+      ...(opts.registry !== undefined ? { changes: counter(opts.registry, 'switchboard_mtproto_account_changes_total', 'Accounts changed by config.yaml reloads (change: added, removed, credential (a bot\'s token or a person\'s phone: its logins end), rooms, moderator, names)', ['change']) } : {}),
+    });
+    return new ChatLayer(deps, outbound, memoryFiles, links, accounts);
   }
 
   /**
@@ -215,6 +222,15 @@ export class ChatLayer {
   }
 
   /**
+   * config.yaml's `mtproto.accounts` reloaded (checked whole by the app): in force at once for
+   * every call and session here, their groups' members told in the background (account-reload.ts).
+   * Never throws; `done` resolves when everyone was told (tests), never rejects.
+   */
+  accountsChanged(accounts: readonly MtprotoAccountConfig[]): { changes: AccountChange[]; done: Promise<void> } {
+    return this.accounts.apply(accounts);
+  }
+
+  /**
    * Follows what the instance consuming the connector's egress writes (several instances on one
    * Redis), so calls and sessions here see it; a no-op with one instance.
    */
@@ -226,8 +242,10 @@ export class ChatLayer {
     const callbacks = this.deps.callbacks.follow();
     // The service messages another instance's bridges/ reload wrote (chat-links.ts).
     const links = this.links.follow();
-    if (deliveries === undefined && news === undefined && callbacks === undefined && links === undefined) return undefined;
-    return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close(), links?.close()]); } };
+    // Logins another instance's reload of config.yaml's accounts ended (account-reload.ts).
+    const accounts = this.accounts.follow();
+    if (deliveries === undefined && news === undefined && callbacks === undefined && links === undefined && accounts === undefined) return undefined;
+    return { close: async () => { await Promise.all([deliveries?.close(), news?.close(), callbacks?.close(), links?.close(), accounts?.close()]); } };
   }
 
   /**

@@ -1,5 +1,6 @@
-// What a bridges/ reload does to the MTProto groups (Connector.endpointsChanged): members of a
-// group linked now learn of it, members of a group unlinked learn they were removed, members of a
+// What a bridges/ reload does to the MTProto groups (Connector.endpointsChanged), and a reload of
+// config.yaml's accounts to their members (account-reload.ts: a group moves into or out of an
+// account's set as a bridges/ move does): members of a group linked now learn of it, members of a group unlinked learn they were removed, members of a
 // group moved to another room see its new title, each the way Telegram tells a user of a basic
 // group: a service message in the group's log (messageActionChatAddUser / ChatCreate,
 // messageActionChatDeleteUser of themselves, messageActionChatEditTitle), with pts, so a client
@@ -127,7 +128,7 @@ export class ChatLinks {
    * background. Resolves when done (tests); never rejects: a failure is logged, and clients then
    * learn of it from getDifference once an instance writes it (the next reload retries).
    */
-  changed(changes: readonly GroupChange[]): Promise<void> {
+  changed(changes: readonly GroupChange[], cause: 'bridges' | 'accounts' = 'bridges'): Promise<void> {
     this.d.groups?.set(this.d.directory.chats.length);
     if (changes.length === 0) return this.#chain;
     // The sets of groups changed: every pts offset is read again (moved where a set changed: #rebase).
@@ -139,11 +140,12 @@ export class ChatLinks {
         this.d.logger.warn({ err }, 'mtproto: the accounts\' pts could not all be moved to their new sets of groups (each is moved when next read)');
       }
       for (const change of changes) {
-        this.d.changes?.inc({ change: !change.linked ? 'removed' : change.retitledFrom !== undefined ? 'moved' : 'added' });
+        // Groups an accounts reload gave or took members are no group changes (account changes count them).
+        if (cause === 'bridges') this.d.changes?.inc({ change: !change.linked ? 'removed' : change.retitledFrom !== undefined ? 'moved' : 'added' });
         try {
           await this.#one(change);
         } catch (err) {
-          this.d.logger.warn({ err, chat: change.chat.address }, 'mtproto: telling a group\'s members of a bridges/ reload failed (the next reload tries again)');
+          this.d.logger.warn({ err, chat: change.chat.address }, 'mtproto: telling a group\'s members of a reload failed (the next reload tries again)');
         }
       }
     });
@@ -191,7 +193,7 @@ export class ChatLinks {
     }
     const told = await this.#write(chat, before, record);
     await this.#push(chat, told);
-    this.d.logger.info({ chat: chat.address, room: chat.room, linked: record.linked, messages: told.length }, 'mtproto: a group\'s members were told of a bridges/ reload');
+    this.d.logger.info({ chat: chat.address, room: chat.room, linked: record.linked, messages: told.length }, 'mtproto: a group\'s members were told of a reload');
     await this.d.notes?.publish(LINKS_NOTES, JSON.stringify({ chat: chat.address, v: record.v })).catch((err: unknown) => {
       this.d.logger.warn({ err, chat: chat.address }, 'mtproto: other instances were not told of a reload\'s service messages (their clients get them from getDifference)');
     });

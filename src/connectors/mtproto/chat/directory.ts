@@ -80,8 +80,21 @@ export class Directory {
   readonly #byUsername = new Map<string, Account>();
   readonly #chats = new Map<bigint, ChatInfo>();
   readonly #former = new Map<bigint, FormerChat>();
+  /** Accounts a reload of config.yaml took away while this instance ran: shown as deleted accounts. */
+  readonly #removed = new Set<bigint>();
 
   constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], routing: RoutingView) {
+    this.#setAccounts(accounts);
+    for (const endpoint of endpoints) {
+      const chat = groupOf(endpoint, routing);
+      if (chat !== undefined) this.#chats.set(chat.id, chat);
+    }
+  }
+
+  #setAccounts(accounts: readonly MtprotoAccountConfig[]): void {
+    this.#accounts.clear();
+    this.#byPhone.clear();
+    this.#byUsername.clear();
     for (const a of accounts) {
       const account: Account = {
         id: BigInt(a.id), bot: a.bot, firstName: a.firstName, lastName: a.lastName, username: a.username,
@@ -92,10 +105,18 @@ export class Directory {
       if (account.phone !== undefined) this.#byPhone.set(account.phone, account);
       if (account.username !== undefined) this.#byUsername.set(account.username.toLowerCase(), account);
     }
-    for (const endpoint of endpoints) {
-      const chat = groupOf(endpoint, routing);
-      if (chat !== undefined) this.#chats.set(chat.id, chat);
-    }
+  }
+
+  /**
+   * config.yaml's accounts reloaded (checked whole by the app): from now on these are the accounts,
+   * for every lookup and every group's membership. Answers the accounts as they were before.
+   */
+  replaceAccounts(accounts: readonly MtprotoAccountConfig[]): Account[] {
+    const before = this.accounts;
+    this.#setAccounts(accounts);
+    for (const a of before) if (!this.#accounts.has(a.id)) this.#removed.add(a.id);
+    for (const id of this.#accounts.keys()) this.#removed.delete(id);
+    return before;
   }
 
   /**
@@ -173,6 +194,11 @@ export class Directory {
   /** The former chats an account was a member of: listed as groups it was removed from. */
   formerChatsOf(account: Account): ChatInfo[] {
     return [...this.#former.values()].filter((f) => f.members.has(account.id)).map((f) => f.chat).sort(byId);
+  }
+
+  /** Whether `id` is an account a reload took away (while this instance ran): Telegram shows such a user as a deleted account. */
+  wasRemoved(id: bigint): boolean {
+    return this.#removed.has(id);
   }
 
   account(id: bigint): Account | undefined {

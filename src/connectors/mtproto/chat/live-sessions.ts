@@ -55,6 +55,11 @@ export class LiveSessions {
     }
   }
 
+  /** The auth keys of the account's sessions here (each once). */
+  authKeysOf(userId: bigint): string[] {
+    return [...new Set([...this.#byUser.get(userId)?.values() ?? []].map((l) => l.channel.authKeyIdHex))];
+  }
+
   /** Whether a session of this auth key is connected here for the account now. */
   hasAuthKey(userId: bigint, authKeyIdHex: string): boolean {
     for (const l of this.#byUser.get(userId)?.values() ?? []) if (l.channel.authKeyIdHex === authKeyIdHex) return true;

@@ -109,6 +109,8 @@ export class Renderer {
     for (const id of new Set(ids)) {
       const person = await this.people.person(id);
       if (person !== undefined) out.push(this.userObject(person, view));
+      // Its messages stay in the groups' history: their sender shows as Telegram shows a deleted account (no name, "Deleted Account").
+      else if (this.directory.wasRemoved(id)) out.push({ _: 'user', id, access_hash: this.keys.peerHash('user', String(id)), deleted: true });
     }
     return out;
   }
