@@ -64,7 +64,7 @@ interface BridgesPlan {
  */
 export class LiveConfig {
   readonly #deps: LiveConfigDeps;
-  /** What is in force: the start's config.yaml, with the settings reloads applied; the current bridges/. */
+  /** What is in force: the start's config.yaml with the settings reloads applied (connectors' settingsChanged); the current bridges/ and mappings/. */
   #inForce: LoadedConfig;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #reloads: Counter<string>;
@@ -162,10 +162,7 @@ export class LiveConfig {
     const { identities } = applyMappings(next.mappings, mapper, logger, connectors);
     const needsRestart = changedSettings(inForce.config, next.config).filter((path) => !applied.has(path));
     if (needsRestart.length > 0) logger.warn({ settings: needsRestart }, 'config.yaml: these settings changed and need a restart; the values in force stay');
-    this.#inForce = {
-      ...inForce, bridges: next.bridges, mappings: next.mappings,
-      config: { ...inForce.config, websocket: { ...inForce.config.websocket, tokens: next.config.websocket.tokens } },
-    };
+    this.#inForce = { ...inForce, bridges: next.bridges, mappings: next.mappings, config: withSettings(inForce.config, next.config, applied) };
     logger.info({ rooms, changes, identities, applied: [...applied], needsRestart }, 'config reloaded');
     return { ok: true, rooms, changes, identities, applied: [...applied], needsRestart };
   }
@@ -226,6 +223,18 @@ function summary(network: string, diff: EndpointDiff): NetworkChange {
 function sameRooms(a: readonly Bridge[], b: readonly Bridge[]): boolean {
   const rooms = new Set(a.map((bridge) => bridge.room));
   return a.length === b.length && b.every((bridge) => rooms.has(bridge.room));
+}
+
+/** `config` with the settings at `paths` (`section.key`, as changedSettings names them) taken from `from`. */
+function withSettings<C extends object>(config: C, from: C, paths: ReadonlySet<string>): C {
+  const out = { ...config } as Record<string, unknown>;
+  const source = from as Record<string, unknown>;
+  for (const path of paths) {
+    const [section, key] = path.split('.', 2) as [string, string | undefined];
+    if (key === undefined) out[section] = source[section];
+    else out[section] = { ...(out[section] as Record<string, unknown>), [key]: (source[section] as Record<string, unknown>)[key] };
+  }
+  return out as C;
 }
 
 /** The settings of config.yaml that differ, by section and key (`websocket.tokens`, `http.port`, `log`). */

@@ -53,7 +53,7 @@ function mtprotoBotToken(opts: Record<string, unknown>, io: Io): ExitCode {
   io.out('');
   io.out(`  ${token}`);
   io.out('');
-  io.out('Add this under mtproto.accounts in config.yaml, then restart (or run `switchboard check`):');
+  io.out('Add this under mtproto.accounts in config.yaml, then `kill -HUP` the running bridge (or restart it; `switchboard check` checks it first):');
   io.out('');
   for (const line of stringify([entry.data], { flowCollectionPadding: false }).trimEnd().split('\n')) io.out(`    ${line}`);
   return ExitCode.Ok;

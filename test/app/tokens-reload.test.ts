@@ -69,6 +69,8 @@ test('a token added by a reload connects at once; a removed one is cut off (1008
   assert.equal(outcome.ok, true);
   if (!outcome.ok) return;
   assert.deepEqual([outcome.applied, outcome.needsRestart], [['websocket.tokens'], []]);
+  const again = await app.reload();
+  assert.deepEqual(again.ok ? [again.applied, again.needsRestart] : again, [[], []], 'the tokens applied are the ones in force: nothing changed since');
 
   assert.deepEqual(await closedBy(bob), { code: 1008, reason: 'token revoked' });
   await assert.rejects(connectClient(wsUrlOf(app), BOB), (err) => err instanceof UpgradeRefused && err.status === 401);

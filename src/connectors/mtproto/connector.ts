@@ -228,7 +228,7 @@ export class MtprotoConnector implements Connector {
       this.logger.error({ err }, 'mtproto: a config.yaml reload could not be applied to the accounts');
       return [];
     }
-    return changed || !isDeepStrictEqual(this.accountsInForce, this.loaded.config.mtproto.accounts) ? ['mtproto.accounts'] : [];
+    return changed ? ['mtproto.accounts'] : [];
   }
 
   /** The members of the groups the last reload changed have been told (tests). */
