@@ -38,8 +38,8 @@ export interface App {
   listings(): readonly ConnectorListing[];
   /**
    * SIGHUP: reads config.yaml, bridges/ and mappings/ again and puts in force, together, what can
-   * change while running (rooms linked, unlinked, moved; the WebSocket tokens; the mapper's
-   * tables), or refuses all of it (file:line:field) keeping what is in force. Settings that need a
+   * change while running (rooms linked, unlinked, moved; the WebSocket tokens and MTProto
+   * accounts; the mapper's tables), or refuses all of it (file:line:field) keeping what is in force. Settings that need a
    * restart are named in a warning (`needsRestart`).
    */
   reload(): Promise<ConfigReloadOutcome>;

@@ -12,8 +12,8 @@ export const START_HELP = `Usage: switchboard start [--config FILE]
 Starts Switchboard and prints where to connect. SIGTERM or SIGINT (Ctrl-C) shut it down
 gracefully: new connections are refused, in-flight work drains (shutdown.drainTimeoutMs), then it
 exits 0. A second signal exits at once with code 130. SIGHUP reloads, without a restart,
-bridges/ (rooms linked, unlinked, moved), the WebSocket tokens of config.yaml (new, changed,
-revoked) and mappings/: all checked as a start checks them and put in force together, or, with
+bridges/ (rooms linked, unlinked, moved), config.yaml's WebSocket tokens and MTProto accounts
+(new, changed, revoked) and mappings/: all checked as a start checks them and put in force together, or, with
 any problem, refused with file:line:field while what is in force stays. Other changed settings
 of config.yaml are named as needing a restart.`;
 
