@@ -66,12 +66,10 @@ export class MtprotoConnector implements Connector {
   private logger: Logger | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private wsUrl = '';
-  /** config.yaml's accounts in force (a reload may have changed the start's). */
-  private accountsInForce: LoadedConfig['config']['mtproto']['accounts'];
+  /** config.yaml's accounts put in force by a reload; undefined: the start's. */
+  private reloadedAccounts: LoadedConfig['config']['mtproto']['accounts'] | undefined;
 
-  constructor(private readonly loaded: LoadedConfig) {
-    this.accountsInForce = loaded.config.mtproto.accounts;
-  }
+  constructor(private readonly loaded: LoadedConfig) {}
 
   async start(ctx: ConnectorContext): Promise<void> {
     const { config } = this.loaded;
@@ -215,11 +213,11 @@ export class MtprotoConnector implements Connector {
     const chat = this.chat;
     if (chat === undefined || this.logger === undefined) return [];
     const accounts = loaded.config.mtproto.accounts;
-    const changed = !isDeepStrictEqual(accounts, this.accountsInForce);
+    const changed = !isDeepStrictEqual(accounts, this.reloadedAccounts ?? this.loaded.config.mtproto.accounts);
     try {
       if (changed) {
         const { changes, done } = chat.accountsChanged(accounts);
-        this.accountsInForce = accounts;
+        this.reloadedAccounts = accounts;
         this.reloading = Promise.all([this.reloading, done]).then(() => undefined);
         this.logger.info({ accounts: accounts.length, changed: changes.length }, 'mtproto: config.yaml reload: accounts in force');
       }
