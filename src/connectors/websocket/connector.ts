@@ -300,14 +300,10 @@ export class WebSocketConnector implements Connector {
     refuseUpgrade(socket, status, code, message);
   }
 
-  private onConnection(ws: WebSocket, authorized: TokenConfig, req: IncomingMessage, socket: Duplex): void {
-    // A reload may have come while the handshake was completing: the token's entry in force now.
-    const token = this.tokens.find((t) => t.name === authorized.name && t.hash === authorized.hash);
-    const session = new Session(ws, token ?? authorized, this.limits, this.live.metrics, this.live.logger, (s) => this.live.outbound.forget(s), socket);
-    if (token === undefined) {
-      session.close(CloseCode.PolicyViolation, 'token revoked');
-      return;
-    }
+  // Called back synchronously by handleUpgrade (no verifyClient): no reload comes between the
+  // token check and this, so the token is the one in force.
+  private onConnection(ws: WebSocket, token: TokenConfig, req: IncomingMessage, socket: Duplex): void {
+    const session = new Session(ws, token, this.limits, this.live.metrics, this.live.logger, (s) => this.live.outbound.forget(s), socket);
     this.sessions.add(session);
     this.live.metrics.connections.set(this.sessions.size);
     this.live.logger.info({ session: session.id, user: token.name, scope: token.scope, remote: req.socket.remoteAddress }, 'websocket connected');
