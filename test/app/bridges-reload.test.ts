@@ -73,6 +73,15 @@ test('a room linked by a reload is joined and bridged at once; the clients alrea
   assert.match(await metric(app, 'switchboard_config_reloads_total'), /what="bridges",result="ok"} 1/);
   assert.match(await metric(app, 'switchboard_rooms'), /switchboard_rooms 3/);
 
+  // Two reloads at once: the connectors are told of the new room once; the second reload finds
+  // the first's table in force and changes nothing.
+  tree.write('bridges/extra.yaml', 'endpoints: [{websocket: extra}]\n');
+  const [first, second] = await Promise.all([app.reloadBridges(), app.reload()]);
+  assert.deepEqual(first, { ok: true, rooms: 4, changes: [{ network: 'websocket', added: 1, removed: 0, moved: 0 }] });
+  assert.deepEqual(second.ok ? [second.rooms, second.changes] : second, [4, []]);
+  rmSync(join(tree.dir, 'bridges/extra.yaml'));
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 0, removed: 1, moved: 0 }] });
+
   // The next reload compares with the table now in force.
   rmSync(join(tree.dir, 'bridges/side.yaml'));
   assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 2, moved: 0 }] });

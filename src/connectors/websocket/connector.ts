@@ -11,7 +11,7 @@ import { LIMITS, PRESENCE_STATES, SPAN_TYPES } from '../../core/event.ts';
 import type { Bus, Stoppable } from '../../bus/types.ts';
 import { compareCursors, isCursor, START_CURSOR, type Cursor, type RoutingView } from '../../core/endpoint.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
-import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame } from './frames.ts';
+import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame, type LeftFrame, type UnsubscribedFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
 import { Outbound } from './outbound.ts';
 import { FanoutDelivery } from './fanout.ts';
@@ -145,8 +145,8 @@ export class WebSocketConnector implements Connector {
    */
   endpointsChanged(change: EndpointChange): void {
     if (!this.running) return;
-    const { outbound, router, logger } = this.running;
-    const reasons = new Map<string, 'unlinked' | 'moved'>([
+    const { router, logger } = this.running;
+    const reasons = new Map<string, NonNullable<LeftFrame['reason']>>([
       ...change.removed.map((e): [string, 'unlinked'] => [e.address, 'unlinked']),
       ...change.moved.map((m): [string, 'moved'] => [m.endpoint.address, 'moved']),
     ]);
@@ -157,17 +157,12 @@ export class WebSocketConnector implements Connector {
       if (session.closing) continue;
       for (const wsRoom of [...session.memberships.keys()]) {
         const reason = reasons.get(wsRoom);
-        if (reason === undefined || !outbound.leave(session, wsRoom)) continue;
-        session.send({ type: 'left', room: wsRoom, reason });
-        left++;
+        if (reason !== undefined && this.evict(session, wsRoom, reason)) left++;
       }
       for (const room of [...session.subscriptions.keys()]) {
         if (rooms.has(room)) continue;
         unsubscribed++;
-        void outbound.unsubscribe(session, room).then(
-          () => { if (!session.closing) session.send({ type: 'unsubscribed', room, reason: 'unlinked' }); },
-          (err: unknown) => logger.warn({ err, room }, 'closing a stream subscription failed'),
-        );
+        this.unfollow(session, room, 'unlinked');
       }
     }
     logger.info({ added: change.added.length, removed: change.removed.length, moved: change.moved.length, left, unsubscribed }, 'websocket rooms follow the reloaded bridges/');
@@ -186,7 +181,7 @@ export class WebSocketConnector implements Connector {
     if (JSON.stringify(next) === JSON.stringify(this.tokens)) return [];
     this.tokens = next;
     if (!this.running) return ['websocket.tokens'];
-    const { outbound, logger } = this.running;
+    const { logger } = this.running;
     const byName = new Map(next.map((t) => [t.name, t]));
     let revoked = 0;
     let narrowed = 0;
@@ -200,21 +195,31 @@ export class WebSocketConnector implements Connector {
       }
       session.token = token;
       for (const [wsRoom, membership] of [...session.memberships]) {
-        if (isDirectAddress(wsRoom) || mayUse(token, membership.room) || !outbound.leave(session, wsRoom)) continue;
-        narrowed++;
-        session.send({ type: 'left', room: wsRoom, reason: 'forbidden' });
+        if (!isDirectAddress(wsRoom) && !mayUse(token, membership.room) && this.evict(session, wsRoom, 'forbidden')) narrowed++;
       }
       for (const room of [...session.subscriptions.keys()]) {
         if (token.scope === 'bot' && mayUse(token, room)) continue;
         narrowed++;
-        void outbound.unsubscribe(session, room).then(
-          () => { if (!session.closing) session.send({ type: 'unsubscribed', room, reason: 'forbidden' }); },
-          (err: unknown) => logger.warn({ err, room }, 'closing a stream subscription failed'),
-        );
+        this.unfollow(session, room, 'forbidden');
       }
     }
     logger.info({ tokens: next.length, revoked, narrowed }, 'websocket tokens reloaded');
     return ['websocket.tokens'];
+  }
+
+  /** Takes a session out of a WS room it may no longer be in, and tells it why (`left` without `ref`). False: it was not joined. */
+  private evict(session: Session, wsRoom: string, reason: NonNullable<LeftFrame['reason']>): boolean {
+    if (!this.live.outbound.leave(session, wsRoom)) return false;
+    session.send({ type: 'left', room: wsRoom, reason });
+    return true;
+  }
+
+  /** Ends a stream subscription the session may no longer have, and tells it why (`unsubscribed` without `ref`). */
+  private unfollow(session: Session, room: string, reason: NonNullable<UnsubscribedFrame['reason']>): void {
+    void this.live.outbound.unsubscribe(session, room).then(
+      () => { if (!session.closing) session.send({ type: 'unsubscribed', room, reason }); },
+      (err: unknown) => this.live.logger.warn({ err, room }, 'closing a stream subscription failed'),
+    );
   }
 
   health(): ConnectorHealth {
