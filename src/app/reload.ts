@@ -189,6 +189,7 @@ export class LiveConfig {
       return { ok: false, issues: deaf.map(({ connector }) => ({ file: this.#inForce.bridgesDir, line: 0, path: '', message: `the ${connector.network} connector cannot change its endpoints while running: restart to apply this bridges/` })) };
     }
     const tableChanged = changed.length > 0 || !sameRooms(before, after);
+    const summaries = changed.map(({ connector, diff }) => summary(connector.network, diff));
     return {
       ok: true,
       commit: () => {
@@ -203,9 +204,9 @@ export class LiveConfig {
               logger.error({ err, connector: connector.network }, 'a connector failed to take the new bridges/');
             }
           }
-          logger.info({ rooms: router.rooms.length, changes: changed.map(({ connector, diff }) => summary(connector.network, diff)) }, 'bridges reloaded');
+          logger.info({ rooms: router.rooms.length, changes: summaries }, 'bridges reloaded');
         }
-        return { rooms: router.rooms.length, changes: changed.map(({ connector, diff }) => summary(connector.network, diff)) };
+        return { rooms: router.rooms.length, changes: summaries };
       },
     };
   }
