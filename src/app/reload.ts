@@ -9,6 +9,7 @@ import { loadBridges } from '../config/bridges.ts';
 import { formatIssue } from '../config/errors.ts';
 import { diffEndpoints, type Bridge, type EndpointDiff } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 import { counter, gauge, type Counter, type Gauge, type Registry } from '../core/metrics.ts';
 import type { Connector } from '../connectors/connector.ts';
 import { CONNECTOR_MODULES } from '../connectors/registry.ts';
@@ -66,7 +67,8 @@ export class LiveConfig {
   readonly #deps: LiveConfigDeps;
   /** What is in force: the start's config.yaml with the settings reloads applied (connectors' settingsChanged); the current bridges/ and mappings/. */
   #inForce: LoadedConfig;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Reloads, one at a time (a single key). */
+  readonly #turns = new KeyedLock();
   readonly #reloads: Counter<string>;
   readonly #rooms: Gauge<string>;
 
@@ -105,9 +107,7 @@ export class LiveConfig {
   }
 
   #inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work);
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#turns.run('reload', work);
   }
 
   async #counted<T extends { ok: boolean }>(what: 'all' | 'bridges', work: () => Promise<T | Refused>): Promise<T | Refused> {

@@ -2,7 +2,8 @@
  * One async critical section per key, in this process, taken in call order. The media stores run
  * "publish content" and "delete content" for the same id under it, so a GC sweep can never delete
  * a file between a concurrent put finding it already there and that put returning its reference;
- * the WS direct-chat index and the room-topic record queue their read-then-write of one key under it.
+ * the WS direct-chat index and the room-topic record queue their read-then-write of one key under it;
+ * under a single key it is a plain queue (reloads, the MTProto log writers, account reloads).
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();

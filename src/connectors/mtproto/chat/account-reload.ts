@@ -19,6 +19,7 @@ import type { Stoppable } from '../../../bus/types.ts';
 import type { Counter } from '../../../core/metrics.ts';
 import type { ChatLinks } from './chat-links.ts';
 import type { Account, GroupChange } from './directory.ts';
+import { KeyedLock } from '../../../core/keyed-lock.ts';
 import { credentialOf } from './login-epochs.ts';
 import { announceUser } from './methods/announce-user.ts';
 import { viewAt, type ChatDeps } from './methods/common.ts';
@@ -67,7 +68,7 @@ export interface AccountReloadDeps {
 
 export class AccountReload {
   /** Reloads apply one after another (a second SIGHUP's background work waits for the first's). */
-  #chain: Promise<void> = Promise.resolve();
+  readonly #turns = new KeyedLock();
 
   constructor(private readonly d: AccountReloadDeps) {}
 
@@ -81,7 +82,7 @@ export class AccountReload {
     const { directory, authorizations, live, logger } = this.d.chat;
     const before = directory.replaceAccounts(accounts);
     const changes = diffAccounts(before, directory.accounts);
-    if (changes.length === 0) return { changes, done: this.#chain };
+    if (changes.length === 0) return { changes, done: this.#turns.idle() };
     // Every login is looked up again: an ended one answers 401 on its next call.
     authorizations.accountsChanged();
     const ended = changes.filter((c) => c.kinds.includes('removed') || c.kinds.includes('credential'));
@@ -100,7 +101,7 @@ export class AccountReload {
     }));
     const groups = this.#groupChanges(before);
     const members = this.d.links.changed(groups, 'accounts');
-    const run = this.#chain.then(async () => {
+    const run = this.#turns.run('accounts', async () => {
       await members;
       for (const c of changes) {
         try {
@@ -110,7 +111,6 @@ export class AccountReload {
         }
       }
     });
-    this.#chain = run;
     return { changes, done: run };
   }
 

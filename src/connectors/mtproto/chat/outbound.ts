@@ -7,6 +7,7 @@
 // A room's topic sets a group's description (group-about.ts) and tells its members (updateChat).
 // Deliveries are handled one at a time, in order; a failed write throws, and the bus retries the
 // batch (entries already written are recognised by their event id and not written twice).
+import { KeyedLock } from '../../../core/keyed-lock.ts';
 import { isReplyKind, keptKeyboard, mayEndInButtons } from './keyboards.ts';
 import type { Delivery, Fanout } from '../../../bus/types.ts';
 import type { Endpoint } from '../../../core/endpoint.ts';
@@ -85,13 +86,10 @@ export class Outbound {
    * appended and flushed on their own, never into a batch in hand (whose flush, or failure, they
    * would share).
    */
-  readonly exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = this.#writing.then(work);
-    this.#writing = run.then(() => undefined, () => undefined);
-    return run;
-  };
+  readonly exclusive = <T>(work: () => Promise<T>): Promise<T> => this.#writing.run('logs', work);
 
-  #writing: Promise<void> = Promise.resolve();
+  /** The logs' writers, one at a time (a single key). */
+  readonly #writing = new KeyedLock();
 
   readonly #deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
     // Another instance wrote meanwhile (the box reloads itself): forget the private-chat sets too.
