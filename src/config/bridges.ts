@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { BridgeFileSchema, type BridgeFile } from './schema.ts';
-import { endpointKey, type Bridge, type Endpoint } from '../core/endpoint.ts';
+import { endpointKey, type Bridge, type LinkedEndpoint } from '../core/endpoint.ts';
 import { displayFile, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
@@ -25,10 +25,11 @@ export async function yamlFilesIn(dir: string): Promise<string[] | undefined> {
   }
 }
 
-function toEndpoint(entry: BridgeFile['endpoints'][number]): Endpoint {
-  if (entry.websocket !== undefined) return { connector: 'websocket', address: entry.websocket };
-  if (entry.xmpp !== undefined) return { connector: 'xmpp', address: entry.xmpp };
-  if (entry.mtproto !== undefined) return { connector: 'mtproto', address: entry.mtproto };
+function toEndpoint(entry: BridgeFile['endpoints'][number]): LinkedEndpoint {
+  const direction = entry.direction === undefined || entry.direction === 'both' ? {} : { direction: entry.direction };
+  if (entry.websocket !== undefined) return { connector: 'websocket', address: entry.websocket, ...direction };
+  if (entry.xmpp !== undefined) return { connector: 'xmpp', address: entry.xmpp, ...direction };
+  if (entry.mtproto !== undefined) return { connector: 'mtproto', address: entry.mtproto, ...direction };
   throw new Error('unreachable: the schema requires exactly one network per endpoint');
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MediaConfigSchema } from './media-schema.ts';
+import { DIRECTIONS } from '../core/endpoint.ts';
 
 /**
  * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
@@ -323,7 +324,13 @@ export const EndpointEntrySchema = z.object({
     .refine((name) => !name.startsWith('@'), 'WS room names starting with @ are direct chats (@<network>:<id>), not bridge rooms').optional(),
   xmpp: z.string().min(3).max(1024).optional(),
   mtproto: z.union([z.string().min(1).max(64), z.number().int()]).transform(String).optional(),
-}).strict().refine((e) => Object.values(e).filter((v) => v !== undefined).length === 1, {
+  /**
+   * Which way the bridge carries messages for this endpoint (core/endpoint.ts `Direction`):
+   * `both` (the default), `send-only` (what is said there reaches the others; nothing is posted
+   * into it) or `receive-only` (it gets what the others say; what is said there stays there).
+   */
+  direction: z.enum(DIRECTIONS).optional(),
+}).strict().refine((e) => [e.websocket, e.xmpp, e.mtproto].filter((v) => v !== undefined).length === 1, {
   message: 'each endpoint names exactly one network (websocket, xmpp or mtproto)',
 });
 

@@ -17,11 +17,29 @@ export function endpointKey(e: Endpoint): string {
   return `${e.connector}:${e.address}`;
 }
 
+/**
+ * Which way the bridge carries an endpoint's traffic (bridges/ `direction:`, like matterbridge's
+ * gateway in/out/inout):
+ * - `both`: what is said there reaches the other endpoints, and what they say is posted there;
+ * - `send-only`: what is said there reaches the others; nothing of theirs is posted there
+ *   (matterbridge's `in`): a source, such as an announcements room mirrored elsewhere;
+ * - `receive-only`: it gets what the others say; what is said there stays there and never enters
+ *   the room's stream (matterbridge's `out`): a read-only mirror. Connectors that host the place
+ *   themselves (WebSocket rooms, MTProto groups) refuse a post there with their "read-only" error.
+ */
+export const DIRECTIONS = ['both', 'send-only', 'receive-only'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/** An endpoint as a bridge links it: the place, and which way it is bridged (absent: `both`). */
+export interface LinkedEndpoint extends Endpoint {
+  readonly direction?: Direction;
+}
+
 /** One linked room set, as loaded from a file in bridges/. */
 export interface Bridge {
   /** The canonical room key every event of these endpoints carries. */
   readonly room: string;
-  readonly endpoints: readonly Endpoint[];
+  readonly endpoints: readonly LinkedEndpoint[];
   /** The file it came from, for error messages. */
   readonly source: string;
   /** The line of each endpoint in that file (same order), for error messages. */
@@ -65,6 +83,8 @@ export interface RoutingView {
   endpointsOf(room: string): readonly Endpoint[];
   /** Every canonical room. */
   readonly rooms: readonly string[];
+  /** Which way a linked endpoint is bridged (`both` for one no bridge links, and for direct chats). */
+  directionOf(endpoint: Endpoint): Direction;
   /** Where the router sends an event (what a replay from the stream must match). */
   route(event: CanonicalEvent): readonly Endpoint[];
 }
@@ -79,24 +99,35 @@ export interface EndpointDiff {
   readonly removed: readonly Endpoint[];
   /** Still linked, to another canonical room (`from` -> `to`): the same place, now bridged with other endpoints. */
   readonly moved: readonly { readonly endpoint: Endpoint; readonly from: string; readonly to: string }[];
+  /** Still linked (in the same or another room), bridged another way now (`from` -> `to`). */
+  readonly redirected: readonly { readonly endpoint: Endpoint; readonly from: Direction; readonly to: Direction }[];
 }
 
 /** The endpoints of `network` in `before` and `after` compared: added, removed, moved to another room. */
 export function diffEndpoints(before: readonly Bridge[], after: readonly Bridge[], network: string): EndpointDiff {
   const roomsOf = (bridges: readonly Bridge[]) => {
-    const rooms = new Map<string, { endpoint: Endpoint; room: string }>();
-    for (const b of bridges) for (const e of b.endpoints) if (e.connector === network) rooms.set(endpointKey(e), { endpoint: e, room: b.room });
+    const rooms = new Map<string, { endpoint: Endpoint; room: string; direction: Direction }>();
+    for (const b of bridges) {
+      for (const e of b.endpoints) if (e.connector === network) rooms.set(endpointKey(e), { endpoint: placeOf(e), room: b.room, direction: e.direction ?? 'both' });
+    }
     return rooms;
   };
   const was = roomsOf(before);
   const now = roomsOf(after);
   const added: Endpoint[] = [];
   const moved: { endpoint: Endpoint; from: string; to: string }[] = [];
-  for (const [key, { endpoint, room }] of now) {
+  const redirected: { endpoint: Endpoint; from: Direction; to: Direction }[] = [];
+  for (const [key, { endpoint, room, direction }] of now) {
     const earlier = was.get(key);
-    if (earlier === undefined) added.push(endpoint);
-    else if (earlier.room !== room) moved.push({ endpoint, from: earlier.room, to: room });
+    if (earlier === undefined) { added.push(endpoint); continue; }
+    if (earlier.room !== room) moved.push({ endpoint, from: earlier.room, to: room });
+    if (earlier.direction !== direction) redirected.push({ endpoint, from: earlier.direction, to: direction });
   }
   const removed = [...was].filter(([key]) => !now.has(key)).map(([, { endpoint }]) => endpoint);
-  return { endpoints: [...now.values()].map(({ endpoint }) => endpoint), added, removed, moved };
+  return { endpoints: [...now.values()].map(({ endpoint }) => endpoint), added, removed, moved, redirected };
+}
+
+/** The place alone (connector and address), without how a bridge links it: what connectors compare and store. */
+export function placeOf(e: Endpoint): Endpoint {
+  return { connector: e.connector, address: e.address };
 }

@@ -1,5 +1,5 @@
 import type { CanonicalEvent } from '../core/event.ts';
-import { endpointKey, type Bridge, type Endpoint, type RoutingView } from '../core/endpoint.ts';
+import { endpointKey, placeOf, type Bridge, type Direction, type Endpoint, type RoutingView } from '../core/endpoint.ts';
 import { isDirectRoom, isPartyEndpoint, parseDirectRoom, partyEndpoint } from '../core/direct.ts';
 
 export interface RouterOptions {
@@ -22,13 +22,18 @@ export interface RouterOptions {
 
 /**
  * The router: each event goes to every endpoint linked with its room except the one it came
- * from (see RouterOptions.hostedConnectors for the one refinement). Direct chats (rooms `dm:`,
+ * from (see RouterOptions.hostedConnectors for the one refinement), and as the endpoints'
+ * directions allow (core/endpoint.ts `Direction`): nothing from a `receive-only` endpoint goes
+ * anywhere (its connector should not publish it: this is the net), and nothing from elsewhere goes
+ * to a `send-only` one. Direct chats (rooms `dm:`,
  * src/core/direct.ts) are routed from their key alone: to the other party. Pure and synchronous:
  * it runs inside the bus's ingress loop for every event.
  */
 export class Router implements RoutingView {
   private byRoom = new Map<string, readonly Endpoint[]>();
   private roomOfEndpoint = new Map<string, string>();
+  /** Endpoints bridged one way only, by endpointKey (absent: `both`). */
+  private directions = new Map<string, Direction>();
   private readonly hosted: ReadonlySet<string>;
   private readonly delivering: ReadonlySet<string> | undefined;
 
@@ -46,6 +51,7 @@ export class Router implements RoutingView {
   replaceBridges(bridges: readonly Bridge[]): void {
     const byRoom = new Map<string, readonly Endpoint[]>();
     const roomOfEndpoint = new Map<string, string>();
+    const directions = new Map<string, Direction>();
     for (const bridge of bridges) {
       if (isDirectRoom(bridge.room)) throw new Error(`room "${bridge.room}" (${bridge.source}): room keys starting with "dm:" are direct chats, not bridges`);
       if (byRoom.has(bridge.room)) throw new Error(`room "${bridge.room}" is declared twice (${bridge.source})`);
@@ -56,11 +62,17 @@ export class Router implements RoutingView {
           throw new Error(`endpoint ${key} is linked to two rooms ("${other}" and "${bridge.room}", ${bridge.source})`);
         }
         roomOfEndpoint.set(key, bridge.room);
+        if (ep.direction !== undefined && ep.direction !== 'both') directions.set(key, ep.direction);
       }
-      byRoom.set(bridge.room, [...bridge.endpoints]);
+      byRoom.set(bridge.room, bridge.endpoints.map(placeOf));
     }
     this.byRoom = byRoom;
     this.roomOfEndpoint = roomOfEndpoint;
+    this.directions = directions;
+  }
+
+  directionOf(endpoint: Endpoint): Direction {
+    return this.directions.get(endpointKey(endpoint)) ?? 'both';
   }
 
   /** The canonical room an endpoint belongs to, or undefined when no bridge links it (direct chats are not looked up this way). */
@@ -91,8 +103,20 @@ export class Router implements RoutingView {
     if (!endpoints) return [];
     const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };
     if (this.roomOf(origin) !== event.room) return [];
+    if (this.directions.size > 0) return this.routeDirected(endpoints, origin);
     const keepOrigin = this.hosted.has(origin.connector);
     return endpoints.filter((ep) => keepOrigin || ep.connector !== origin.connector || ep.address !== origin.address);
+  }
+
+  /** route() where some endpoint is bridged one way: the origin itself (hosted) still sees its own. */
+  private routeDirected(endpoints: readonly Endpoint[], origin: Endpoint): readonly Endpoint[] {
+    if (this.directionOf(origin) === 'receive-only') return [];
+    const keepOrigin = this.hosted.has(origin.connector);
+    return endpoints.filter((ep) => {
+      const isOrigin = ep.connector === origin.connector && ep.address === origin.address;
+      if (isOrigin) return keepOrigin;
+      return this.directionOf(ep) !== 'send-only';
+    });
   }
 
   /**

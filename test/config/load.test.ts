@@ -53,6 +53,21 @@ describe('loadConfig: valid files', () => {
       tree.cleanup();
     }
   });
+
+  test('an endpoint\'s direction is kept; both (written or not) is left out', async () => {
+    const tree = makeConfigTree('{}', { 'bridges/news.yaml': 'endpoints:\n  - xmpp: announce@muc.example.org\n    direction: send-only\n  - websocket: news\n    direction: receive-only\n  - mtproto: 42\n    direction: both\n  - websocket: talk\n' });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      assert.deepEqual(loaded.bridges[0]?.endpoints, [
+        { connector: 'xmpp', address: 'announce@muc.example.org', direction: 'send-only' },
+        { connector: 'websocket', address: 'news', direction: 'receive-only' },
+        { connector: 'mtproto', address: '42' },
+        { connector: 'websocket', address: 'talk' },
+      ]);
+    } finally {
+      tree.cleanup();
+    }
+  });
 });
 
 describe('loadConfig: retired settings', () => {
@@ -100,6 +115,16 @@ describe('loadConfig: malformed bridge files name file, line and field', () => {
     assert.equal(issue.line, 3);
     assert.equal(issue.path, 'endpoints.1');
     assert.match(issue.message, /exactly one network/);
+  });
+
+  test('an unknown direction names its line and the three there are; a direction alone names no network', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: a@muc.example.org\n    direction: in\n' }));
+    assert.equal(issue.line, 4);
+    assert.equal(issue.path, 'endpoints.1.direction');
+    assert.match(issue.message, /both.*send-only.*receive-only/);
+    const alone = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - direction: send-only\n' }));
+    assert.equal(alone.path, 'endpoints.1');
+    assert.match(alone.message, /exactly one network/);
   });
 
   test('a bad WS room name names the field, as in bridges/lobby.yaml:4: endpoints.1.websocket', async () => {

@@ -11,7 +11,7 @@ import { AccountProfiles } from '../../src/connectors/mtproto/chat/account-profi
 import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import type { MediaInfo } from '../../src/connectors/mtproto/chat/message-box.ts';
 
-const NO_ROUTES: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+const NO_ROUTES: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
 const BOB = 6001n;
 const PHOTO: MediaInfo = { kind: 'photo', file: '42', name: 'me.png', mime: 'image/png', size: 70, sha256: 'ab'.repeat(32), w: 1, h: 1 };
 

@@ -89,7 +89,7 @@ test('an account blocked by another cannot write to it (USER_IS_BLOCKED); bad bl
 
 test('the block list: at most MAX_BLOCKED, newest first, paged; a malformed stored list is none', async () => {
   const state = new LocalState(undefined, () => 1).store('mtproto');
-  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
   const directory = new Directory([{ id: 5, firstName: 'p5', bot: false, phone: '15550005', rooms: [] }], [], routing);
   const blocked = new BlockedUsers(state, directory, silentLogger);
   await blocked.load();
@@ -111,7 +111,7 @@ test('a block told by another instance: a delivery checked while the list is bei
   let slow: (() => void) | undefined;
   // The state answers the refresh's read only when told to.
   const state = new Proxy(inner, { get: (t, k) => (k === 'get' ? async (key: string) => { if (slow !== undefined) await new Promise<void>((r) => { const go = slow!; slow = () => { go(); r(); }; }); return t.get(key); } : Reflect.get(t, k)) });
-  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
   const directory = new Directory([{ id: 5, firstName: 'p5', bot: false, phone: '15550005', rooms: [] }], [], routing);
   const here = new BlockedUsers(state, directory, silentLogger);
   await here.load();

@@ -124,7 +124,7 @@ test('contacts: added from a person of another network and from an account, show
 });
 
 test('a contact list holds at most MAX_CONTACTS: past it nothing is added (the caller is told which), renaming and removing still work', async () => {
-  const directory = new Directory([{ id: 1, bot: false, firstName: 'A', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  const directory = new Directory([{ id: 1, bot: false, firstName: 'A', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' });
   const lists = new ContactLists(new LocalState().store('mtproto'), directory, silentLogger);
   const all = Array.from({ length: MAX_CONTACTS }, (_, i) => ({ user: BigInt(100 + i), first: `U${i}`, last: '' }));
   assert.equal((await lists.change(1n, all, [], 1)).saved.length, MAX_CONTACTS);

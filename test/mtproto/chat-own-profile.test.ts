@@ -149,7 +149,7 @@ test('two accounts claiming one username at once: exactly one gets it', async ()
   const directory = new Directory([
     { id: 11, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] },
     { id: 12, bot: false, firstName: 'B', phone: '+15550002', rooms: ['*'] },
-  ], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  ], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' });
   const profiles = new AccountProfiles(state, directory, silentLogger);
   const usernames = new Usernames(state, directory, { identityNamed: () => undefined }, profiles);
   const outcomes = await Promise.all([usernames.change(directory.account(11n)!, 'shared_name'), usernames.change(directory.account(12n)!, 'Shared_Name')]);
@@ -161,7 +161,7 @@ test('two accounts claiming one username at once: exactly one gets it', async ()
 test('a released username claim expires: an account cycling through names leaves no claims behind', async () => {
   let now = 1_000_000;
   const state = new LocalState(undefined, () => now).store('mtproto');
-  const directory = new Directory([{ id: 11, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  const directory = new Directory([{ id: 11, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' });
   const profiles = new AccountProfiles(state, directory, silentLogger, () => now);
   const usernames = new Usernames(state, directory, { identityNamed: () => undefined }, profiles);
   const a = directory.account(11n)!;

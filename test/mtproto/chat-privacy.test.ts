@@ -97,7 +97,7 @@ test('status privacy refused: rules the bridge cannot honour, users nobody knows
 
 test('the rule store: who sees whom, the default stored as nothing, a malformed value is the default, the rules as clients read them', async () => {
   const state = new LocalState().store('mtproto');
-  const directory = new Directory([{ id: 1, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] });
+  const directory = new Directory([{ id: 1, bot: false, firstName: 'A', phone: '+15550001', rooms: ['*'] }], [], { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' });
   const privacy = new StatusPrivacy(state, directory, silentLogger);
   await privacy.load();
   assert.equal(privacy.shows(1n, 2n), true, 'everybody by default');

@@ -30,7 +30,7 @@ function routing(): { view: RoutingView; endpoints: Endpoint[] } {
     roomOf: (e) => bridges.find((b) => b.endpoints.some((x) => x.connector === e.connector && x.address === e.address))?.room,
     endpointsOf: (room) => bridges.find((b) => b.room === room)?.endpoints ?? [],
     rooms: bridges.map((b) => b.room),
-    route: () => [],
+    route: () => [], directionOf: () => 'both',
   };
   return { view, endpoints: bridges.flatMap((b) => b.endpoints) };
 }

@@ -243,10 +243,10 @@ test('bad changes never crash and change nothing: a reload naming no chat id is 
     const junk = { connector: 'mtproto', address: 'not-a-chat' };
     assert.doesNotThrow(() => connector.endpointsChanged({
       endpoints: [junk], added: [junk, { connector: 'mtproto', address: '0' }, { connector: 'mtproto', address: '1000000000000' }],
-      removed: [{ connector: 'mtproto', address: '4242' }], moved: [{ endpoint: { connector: 'mtproto', address: '-1' }, from: 'a', to: 'b' }],
+      removed: [{ connector: 'mtproto', address: '4242' }], moved: [{ endpoint: { connector: 'mtproto', address: '-1' }, from: 'a', to: 'b' }], redirected: [],
     }));
     await connector.reloaded;
-    assert.doesNotThrow(() => connector.endpointsChanged({ endpoints: [], added: [], removed: [], moved: [] }));
+    assert.doesNotThrow(() => connector.endpointsChanged({ endpoints: [], added: [], removed: [], moved: [], redirected: [] }));
     await connector.reloaded;
     assert.equal((await getState(person)).pts, before.pts, 'no update');
     assert.equal(updates.all.length, 0);

@@ -108,7 +108,7 @@ test('active sessions: listed with the calling one first (hash 0); one ended by 
 test('the login list: at most MAX_LOGINS, the oldest login past it is logged out (not just hidden); a logout, an expired or re-used key leaves the list', async () => {
   let now = 1_000_000;
   const state = new LocalState(undefined, () => now).store('mtproto');
-  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
   const directory = new Directory([
     { id: 5, firstName: 'p5', bot: false, phone: '15550005', rooms: [] },
     { id: 6, firstName: 'p6', bot: false, phone: '15550006', rooms: [] },

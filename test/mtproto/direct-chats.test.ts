@@ -16,7 +16,7 @@ import { People, puppetIdOf } from '../../src/connectors/mtproto/chat/people.ts'
 import type { Identity } from '../../src/config/mappings-schema.ts';
 import type { StateStore } from '../../src/bus/types.ts';
 
-const NO_ROUTES: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+const NO_ROUTES: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
 const BOT = 5001n;
 const BOB = 6001n;
 

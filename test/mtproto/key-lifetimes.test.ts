@@ -263,7 +263,7 @@ test('a login lives as long as its key: stored with the key\'s ttl, extended wit
   const local = new LocalState(undefined, t.now);
   const state = local.store('mtproto');
   const lifetimes8 = { unusedMs: MINUTE, idleMs: 8 * DAY };
-  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
   const directory = new Directory([{ id: 5, firstName: 'u5', bot: true, tokenHash: `sha256:${'0'.repeat(64)}`, rooms: [] }], [], routing);
   const instance = async () => {
     const stores = await openMtprotoStores({ state, driver: 'memory', ring: KeyRing.plaintext(), logger: silentLogger, registry: createRegistry(false), keyLifetimes: lifetimes8, now: t.now });
@@ -304,7 +304,7 @@ test('a logout made while the key\'s use is being recorded stays a logout (the l
   const t = clock();
   const local = new LocalState(undefined, t.now);
   const real = local.store('mtproto');
-  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+  const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
   const directory = new Directory([{ id: 5, firstName: 'u5', bot: true, tokenHash: `sha256:${'0'.repeat(64)}`, rooms: [] }], [], routing);
   const id = newId();
   const hex = authKeyIdHex(id);

@@ -11,7 +11,7 @@ import { Directory } from '../../src/connectors/mtproto/chat/directory.ts';
 import { credentialOf, LoginEpochs } from '../../src/connectors/mtproto/chat/login-epochs.ts';
 import type { MtprotoAccountConfig } from '../../src/config/schema.ts';
 
-const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [] };
+const routing: RoutingView = { roomOf: () => undefined, endpointsOf: () => [], rooms: [], route: () => [], directionOf: () => 'both' };
 const bot = (tokenHash: string): MtprotoAccountConfig => ({ id: 5, bot: true, firstName: 'b', tokenHash, rooms: ['*'] } as MtprotoAccountConfig);
 const HASH_A = `sha256:${'a'.repeat(64)}`;
 const HASH_B = `sha256:${'b'.repeat(64)}`;

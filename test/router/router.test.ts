@@ -81,9 +81,68 @@ test('diffEndpoints: what one network gains, loses and moves between two tables'
     added: [{ connector: 'xmpp', address: 'new@conference.example.org' }],
     removed: [{ connector: 'xmpp', address: 'ops@conference.example.org' }],
     moved: [{ endpoint: { connector: 'xmpp', address: 'lobby@conference.example.org' }, from: 'lobby', to: 'ops' }],
+    redirected: [],
   });
-  assert.deepEqual(diffEndpoints(bridges, after, 'websocket'), { endpoints: [{ connector: 'websocket', address: 'lobby' }], added: [], removed: [], moved: [] });
+  assert.deepEqual(diffEndpoints(bridges, after, 'websocket'), { endpoints: [{ connector: 'websocket', address: 'lobby' }], added: [], removed: [], moved: [], redirected: [] });
   assert.deepEqual(diffEndpoints(bridges, after, 'mtproto').removed, [{ connector: 'mtproto', address: '-100' }]);
+});
+
+test('diffEndpoints: an endpoint bridged another way is redirected, in its room or moved; its place is what every list names', () => {
+  const after: Bridge[] = [
+    { room: 'lobby', source: 'a', endpoints: [{ connector: 'websocket', address: 'lobby', direction: 'receive-only' }, { connector: 'mtproto', address: '-100' }] },
+    { room: 'ops', source: 'b', endpoints: [{ connector: 'xmpp', address: 'ops@conference.example.org' }, { connector: 'xmpp', address: 'lobby@conference.example.org', direction: 'send-only' }] },
+  ];
+  assert.deepEqual(diffEndpoints(bridges, after, 'websocket'), {
+    endpoints: [{ connector: 'websocket', address: 'lobby' }], added: [], removed: [], moved: [],
+    redirected: [{ endpoint: { connector: 'websocket', address: 'lobby' }, from: 'both', to: 'receive-only' }],
+  });
+  const xmpp = diffEndpoints(bridges, after, 'xmpp');
+  assert.deepEqual(xmpp.moved, [{ endpoint: { connector: 'xmpp', address: 'lobby@conference.example.org' }, from: 'lobby', to: 'ops' }]);
+  assert.deepEqual(xmpp.redirected, [{ endpoint: { connector: 'xmpp', address: 'lobby@conference.example.org' }, from: 'both', to: 'send-only' }]);
+  assert.deepEqual(diffEndpoints(after, bridges, 'websocket').redirected, [{ endpoint: { connector: 'websocket', address: 'lobby' }, from: 'receive-only', to: 'both' }]);
+  assert.deepEqual(diffEndpoints(bridges, after, 'mtproto'), { endpoints: [{ connector: 'mtproto', address: '-100' }], added: [], removed: [], moved: [], redirected: [] });
+});
+
+// ---------------------------------------------------------------- directions
+
+const directed: Bridge[] = [
+  { room: 'news', source: 'bridges/news.yaml', endpoints: [
+    { connector: 'xmpp', address: 'announce@conference.example.org', direction: 'send-only' },
+    { connector: 'websocket', address: 'news', direction: 'receive-only' },
+    { connector: 'mtproto', address: '-200' },
+    { connector: 'xmpp', address: 'mirror@conference.example.org', direction: 'receive-only' },
+  ] },
+  { room: 'lobby', source: 'bridges/lobby.yaml', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: 'lobby@conference.example.org' }] },
+];
+
+test('a send-only endpoint reaches the others and gets nothing of theirs; nothing from a receive-only one goes anywhere', () => {
+  const router = new Router(directed, { hostedConnectors: ['websocket', 'mtproto'] });
+  const targets = (connector: string, endpoint: string, room = 'news') => router.route(eventFrom(connector, endpoint, room)).map((e) => `${e.connector}:${e.address}`);
+  assert.deepEqual(targets('xmpp', 'announce@conference.example.org'), ['websocket:news', 'mtproto:-200', 'xmpp:mirror@conference.example.org']);
+  assert.deepEqual(targets('mtproto', '-200'), ['websocket:news', 'mtproto:-200', 'xmpp:mirror@conference.example.org'], 'a both endpoint reaches every receiving one (and its own sessions), never the send-only source');
+  assert.deepEqual(targets('websocket', 'news'), [], 'a receive-only endpoint\'s events go nowhere, not even to its own sessions');
+  assert.deepEqual(targets('xmpp', 'mirror@conference.example.org'), []);
+  assert.deepEqual(targets('websocket', 'lobby', 'lobby'), ['websocket:lobby', 'xmpp:lobby@conference.example.org'], 'rooms without directions route as before');
+  assert.equal(router.directionOf({ connector: 'xmpp', address: 'announce@conference.example.org' }), 'send-only');
+  assert.equal(router.directionOf({ connector: 'websocket', address: 'news' }), 'receive-only');
+  assert.equal(router.directionOf({ connector: 'mtproto', address: '-200' }), 'both');
+  assert.equal(router.directionOf({ connector: 'websocket', address: 'unlinked' }), 'both');
+  assert.deepEqual(router.endpointsOf('news')[0], { connector: 'xmpp', address: 'announce@conference.example.org' }, 'endpointsOf lists places, not how they are linked');
+});
+
+test('a hosted send-only endpoint still shows its own sessions what they sent', () => {
+  const router = new Router([{ room: 'src', source: 's', endpoints: [{ connector: 'websocket', address: 'src', direction: 'send-only' }, { connector: 'xmpp', address: 'out@conference.example.org' }] }], { hostedConnectors: ['websocket'] });
+  assert.deepEqual(router.route(eventFrom('websocket', 'src', 'src')).map((e) => e.address), ['src', 'out@conference.example.org']);
+  assert.deepEqual(router.route(eventFrom('xmpp', 'out@conference.example.org', 'src')), []);
+});
+
+test('a reload changes directions whole: the next event routes by the new table', () => {
+  const router = new Router(directed);
+  router.replaceBridges(directed.map((b) => ({ ...b, endpoints: b.endpoints.map(({ connector, address }) => ({ connector, address })) })));
+  assert.equal(router.directionOf({ connector: 'websocket', address: 'news' }), 'both');
+  assert.deepEqual(router.route(eventFrom('websocket', 'news', 'news')).map((e) => e.address), ['announce@conference.example.org', '-200', 'mirror@conference.example.org']);
+  assert.throws(() => router.replaceBridges([...directed, { room: 'x', source: 'x', endpoints: [{ connector: 'websocket', address: 'news', direction: 'both' }] }]), /linked to two rooms/);
+  assert.equal(router.directionOf({ connector: 'websocket', address: 'news' }), 'both', 'a refused table leaves the directions in force');
 });
 
 // ---------------------------------------------------------------- direct chats

@@ -50,7 +50,7 @@ test('planRoomLinks: linked, unlinked and moved rooms from a reload\'s change; w
 
 test('planRoomLinks: an address that is no room JID (which the app\'s check refuses first) is refused, not served, and does not throw', () => {
   const served = new Map<string, Endpoint>();
-  const plan = planRoomLinks(served, { endpoints: [xmpp('good@muc.example.org'), xmpp('muc.example.org')], added: [xmpp('good@muc.example.org'), xmpp('muc.example.org')], removed: [], moved: [] });
+  const plan = planRoomLinks(served, { endpoints: [xmpp('good@muc.example.org'), xmpp('muc.example.org')], added: [xmpp('good@muc.example.org'), xmpp('muc.example.org')], removed: [], moved: [], redirected: [] });
   assert.deepEqual(plan.link.map((e) => e.address), ['good@muc.example.org']);
   assert.deepEqual(plan.refused.map((r) => r.address), ['muc.example.org']);
   assert.equal(plan.serve.has('muc.example.org'), false);

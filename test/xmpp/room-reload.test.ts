@@ -224,7 +224,7 @@ test('an xmpp address that is no room JID: the reload is refused saying why, not
   const xmpp = rig.app.connectors.find((c) => c.network === 'xmpp');
   const lobby = { connector: 'xmpp', address: rig.muc('lobby') };
   const bad = { connector: 'xmpp', address: 'conference.localhost' };
-  assert.doesNotThrow(() => xmpp?.endpointsChanged?.({ endpoints: [lobby, bad], added: [bad], removed: [], moved: [] }));
+  assert.doesNotThrow(() => xmpp?.endpointsChanged?.({ endpoints: [lobby, bad], added: [bad], removed: [], moved: [], redirected: [] }));
   assert.equal(await rig.metric('switchboard_xmpp_room_links_total', { change: 'refused' }), 1);
   assert.equal(await rig.metric('switchboard_xmpp_rooms'), 1, 'lobby only');
   const carol = await rig.carolIn('lobby');
