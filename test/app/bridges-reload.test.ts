@@ -65,7 +65,7 @@ test('a room linked by a reload is joined and bridged at once; the clients alrea
 
   tree.write('bridges/side.yaml', 'endpoints: [{websocket: side-a}, {websocket: side-b}]\n');
   const outcome = await app.reloadBridges();
-  assert.deepEqual(outcome, { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 2, removed: 0, moved: 0 }] });
+  assert.deepEqual(outcome, { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 2, removed: 0, moved: 0, redirected: 0 }] });
 
   assert.equal((await alice.request({ type: 'join', room: 'side-a' }))['type'], 'joined');
   assert.equal((await bob.request({ type: 'join', room: 'side-b' }))['type'], 'joined');
@@ -77,14 +77,14 @@ test('a room linked by a reload is joined and bridged at once; the clients alrea
   // the first's table in force and changes nothing.
   tree.write('bridges/extra.yaml', 'endpoints: [{websocket: extra}]\n');
   const [first, second] = await Promise.all([app.reloadBridges(), app.reload()]);
-  assert.deepEqual(first, { ok: true, rooms: 4, changes: [{ network: 'websocket', added: 1, removed: 0, moved: 0 }] });
+  assert.deepEqual(first, { ok: true, rooms: 4, changes: [{ network: 'websocket', added: 1, removed: 0, moved: 0, redirected: 0 }] });
   assert.deepEqual(second.ok ? [second.rooms, second.changes] : second, [4, []]);
   rmSync(join(tree.dir, 'bridges/extra.yaml'));
-  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 0, removed: 1, moved: 0 }] });
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 0, removed: 1, moved: 0, redirected: 0 }] });
 
   // The next reload compares with the table now in force.
   rmSync(join(tree.dir, 'bridges/side.yaml'));
-  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 2, moved: 0 }] });
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 2, moved: 0, redirected: 0 }] });
   assert.match(await metric(app, 'switchboard_rooms'), /switchboard_rooms 2/);
   await alice.close(); await bob.close();
 });
@@ -105,7 +105,7 @@ test('an unlinked room: its joined sessions get `left` (unlinked), a bot its `un
 
   rmSync(join(tree.dir, 'bridges/side.yaml'));
   const outcome = await app.reloadBridges();
-  assert.deepEqual(outcome, { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 1, moved: 0 }] });
+  assert.deepEqual(outcome, { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 1, moved: 0, redirected: 0 }] });
 
   for (const c of [alice, bob]) {
     const left = await c.next((f) => f.type === 'left');
@@ -152,7 +152,7 @@ test('a WS room moved to another canonical room: `left` (moved), and joined agai
   tree.write('bridges/lobby.yaml', 'endpoints: [{websocket: lobby}]\n');
   tree.write('bridges/ops.yaml', 'endpoints: [{websocket: ops}, {websocket: annex}]\n');
   const outcome = await app.reloadBridges();
-  assert.deepEqual(outcome, { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 0, moved: 1 }] });
+  assert.deepEqual(outcome, { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 0, moved: 1, redirected: 0 }] });
   assert.deepEqual(await alice.next((f) => f.type === 'left'), { type: 'left', room: 'annex', reason: 'moved' });
   assert.equal(bob.frames.some((f) => f.type === 'left'), false, 'lobby itself did not change');
 

@@ -146,7 +146,10 @@ export class WebSocketConnector implements Connector {
   endpointsChanged(change: EndpointChange): void {
     if (!this.running) return;
     const { router, logger } = this.running;
+    // A redirected room is left so that joining again says how it is linked now (`joined.direction`);
+    // one also moved is told `moved` (its cursor is of no use).
     const reasons = new Map<string, NonNullable<LeftFrame['reason']>>([
+      ...change.redirected.map((r): [string, 'redirected'] => [r.endpoint.address, 'redirected']),
       ...change.removed.map((e): [string, 'unlinked'] => [e.address, 'unlinked']),
       ...change.moved.map((m): [string, 'moved'] => [m.endpoint.address, 'moved']),
     ]);
@@ -165,7 +168,7 @@ export class WebSocketConnector implements Connector {
         this.unfollow(session, room, 'unlinked');
       }
     }
-    logger.info({ added: change.added.length, removed: change.removed.length, moved: change.moved.length, left, unsubscribed }, 'websocket rooms follow the reloaded bridges/');
+    logger.info({ added: change.added.length, removed: change.removed.length, moved: change.moved.length, redirected: change.redirected.length, left, unsubscribed }, 'websocket rooms follow the reloaded bridges/');
   }
 
   /**
@@ -443,7 +446,10 @@ export class WebSocketConnector implements Connector {
         // bridges/ may have been reloaded during the awaits: a room unlinked or moved meanwhile is
         // not joined (its `left` went out to those joined before).
         if (this.live.router.roomOf({ connector: CONNECTOR, address: frame.room }) !== room) return fail(ErrorCode.UnknownRoom, `the WS room "${frame.room}" was unlinked or moved while joining: join again`, frame.room);
-        await this.live.outbound.join(session, ref, frame.room, room, since.cursor, topic);
+        const place = { connector: CONNECTOR, address: frame.room };
+        // A send-only room shows only what is said in it: another network's topic is not shown either.
+        const shownTopic = topic !== undefined && this.live.router.route(topic).some((ep) => ep.connector === CONNECTOR && ep.address === frame.room) ? { topic } : {};
+        await this.live.outbound.join(session, ref, frame.room, room, since.cursor, { ...shownTopic, direction: this.live.router.directionOf(place) });
         return;
       }
       case 'leave': {
@@ -470,6 +476,10 @@ export class WebSocketConnector implements Connector {
         const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
         if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
         if (!session.memberships.has(frame.room)) return fail(ErrorCode.NotJoined, `join "${frame.room}" before sending to it`, frame.room);
+        // Nothing said in a receive-only room enters the stream (bridges/ direction): refused whole, edits and reactions too.
+        if (this.live.router.directionOf({ connector: CONNECTOR, address: frame.room }) === 'receive-only') {
+          return fail(ErrorCode.Forbidden, `the WS room "${frame.room}" is receive-only: it shows what the room's other endpoints say and takes no posts`, frame.room);
+        }
         const built = buildEvent(frame.event, session, frame.room, room, Date.now(), { mayModerate: session.token.moderator });
         if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
         // A topic the bus took is the room's current one (../room-topics.ts).

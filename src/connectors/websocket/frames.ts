@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../core/errors.ts';
 import { describeIssue, formatIssue, type CanonicalEvent } from '../../core/event.ts';
-import type { Cursor } from '../../core/endpoint.ts';
+import type { Cursor, Direction } from '../../core/endpoint.ts';
 
 /**
  * Protocol v1 frames (docs/websocket-protocol.md). Client frames are validated here with zod;
@@ -97,15 +97,20 @@ export interface HelloFrame {
   directChats: string[];
   limits: { maxPayloadBytes: number; ratePerSecond: number; rateBurst: number; heartbeatMs: number; maxBufferedBytes: number };
 }
-/** `topic`: the room's current topic (its last `topic` event), absent when it has none (and for a direct chat). */
-export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent }
+/**
+ * `topic`: the room's current topic (its last `topic` event), absent when it has none (and for a
+ * direct chat). `direction`: how bridges/ links this WS room, absent for `both`: `receive-only`
+ * (its sends are refused: `forbidden`) or `send-only` (only what is said in this WS room is shown).
+ */
+export interface JoinedFrame { type: 'joined'; ref?: string; room: string; cursor: Cursor | null; topic?: CanonicalEvent; direction?: Exclude<Direction, 'both'> }
 /**
  * The answer to `leave`; or, without `ref`, the server's notice that the session is no longer
  * joined (the operator's reload): `reason` `unlinked` (no bridge links the WS room any more),
  * `moved` (the WS room now belongs to another canonical room, whose stream the cursor does not
- * point into: join again, without `since`) or `forbidden` (the token may no longer use the room).
+ * point into: join again, without `since`), `redirected` (bridges/ links it another way now: join
+ * again, with `since`, and `joined.direction` says how) or `forbidden` (the token may no longer use the room).
  */
-export interface LeftFrame { type: 'left'; ref?: string; room: string; reason?: 'unlinked' | 'moved' | 'forbidden' }
+export interface LeftFrame { type: 'left'; ref?: string; room: string; reason?: 'unlinked' | 'moved' | 'redirected' | 'forbidden' }
 /** `duplicate`: this send's `txn` was published before; `id` is that first event's. */
 export interface AckFrame { type: 'ack'; ref?: string; id: string; room: string; duplicate?: true }
 /** `topic`: the room's current topic, as in `joined`. */

@@ -4,7 +4,7 @@ import type { CanonicalEvent } from '../../core/event.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { Bus, Delivery } from '../../bus/types.ts';
 import { compareCursors, START_CURSOR, type Cursor } from '../../core/endpoint.ts';
-import type { RoutingView } from '../../core/endpoint.ts';
+import type { Direction, RoutingView } from '../../core/endpoint.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { type Membership, type Session, type Subscription } from './session.ts';
 import { CONNECTOR } from './inbound.ts';
@@ -132,9 +132,12 @@ export class Outbound {
    * A direct chat (`@<network>:<id>`) is joined the same way to resume it; its live events reach
    * the session whether it joined or not.
    */
-  async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined, topic?: CanonicalEvent): Promise<void> {
+  async join(session: Session, ref: string | undefined, wsRoom: string, room: string, since: Cursor | undefined, about: { topic?: CanonicalEvent; direction?: Direction } = {}): Promise<void> {
     const membership: Membership = { wsRoom, room, lastCursor: since, replaying: true, stale: false, backlog: [] };
-    const shown = topic !== undefined ? { topic: this.fresh.of(topic) } : {};
+    const shown = {
+      ...(about.topic !== undefined ? { topic: this.fresh.of(about.topic) } : {}),
+      ...(about.direction !== undefined && about.direction !== 'both' ? { direction: about.direction } : {}),
+    };
     // Register before reading the stream: whatever is appended from now on is either read or delivered.
     this.leave(session, wsRoom);
     session.memberships.set(wsRoom, membership);
