@@ -5,7 +5,7 @@
 // warning and left as they are.
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfig, ConfigError, checkTokenRooms, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
-import { loadBridges } from '../config/bridges.ts';
+import { directionWarnings, loadBridges } from '../config/bridges.ts';
 import { formatIssue } from '../config/errors.ts';
 import { diffEndpoints, type Bridge, type EndpointDiff } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
@@ -207,6 +207,7 @@ export class LiveConfig {
             }
           }
           logger.info({ rooms: router.rooms.length, changes: summaries }, 'bridges reloaded');
+          for (const w of directionWarnings(bridges)) logger.warn({ file: w.file, line: w.line, field: w.path }, `bridges: ${w.message}`);
         }
         return { rooms: router.rooms.length, changes: summaries };
       },

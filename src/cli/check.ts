@@ -75,10 +75,11 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   }
   io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
   for (const bridge of loaded.bridges) {
-    io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}`).join(', ')}`);
+    io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}${e.direction !== undefined && e.direction !== 'both' ? ` (${e.direction})` : ''}`).join(', ')}`);
   }
   io.out(`  mappings:   ${loaded.mappings.identities.length} identit${loaded.mappings.identities.length === 1 ? 'y' : 'ies'}, presence states for ${Object.keys(loaded.mappings.presence.states).join(', ') || 'no network'}`);
   const demos = configuredDemoTokens(config);
   if (demos.length > 0) io.out(`  WARNING: demo token(s) ${demos.map((d) => d.name).join(', ')} are configured; they are public. Replace them before exposing Switchboard.`);
   return ExitCode.Ok;
 }
+

@@ -91,3 +91,20 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
   }
   return { room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file, endpointLines: data.endpoints.map((_, i) => lineAt(source, ['endpoints', i])) };
 }
+
+/**
+ * Rooms their directions leave with nothing to carry: valid (bots may still read the stream, and
+ * a reload may turn an endpoint around), but most likely a mistake: start logs these and `check`
+ * prints them as warnings.
+ */
+export function directionWarnings(bridges: readonly Bridge[]): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  for (const bridge of bridges) {
+    const directions = bridge.endpoints.map((e) => e.direction ?? 'both');
+    if (directions.length < 2 || directions.includes('both')) continue;
+    const where = { file: bridge.source, line: bridge.endpointLines?.[0] ?? 1, path: 'endpoints' };
+    if (directions.every((d) => d === 'receive-only')) warnings.push({ ...where, message: `room "${bridge.room}": every endpoint is receive-only, so nothing said on any network enters it` });
+    else if (directions.every((d) => d === 'send-only')) warnings.push({ ...where, message: `room "${bridge.room}": every endpoint is send-only, so nothing said reaches another network` });
+  }
+  return warnings;
+}

@@ -3,7 +3,7 @@ import { ConfigSchema, RETIRED_SETTINGS, type Config } from './schema.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
-import { loadBridges } from './bridges.ts';
+import { directionWarnings, loadBridges } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
 import type { Bridge } from '../core/endpoint.ts';
@@ -58,7 +58,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   if (issues.length > 0) throw new ConfigError(issues);
 
-  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings };
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridgeResult.bridges)] };
 }
 
 /** Deletes every retired setting (RETIRED_SETTINGS) from the parsed file, and says where each was. */

@@ -48,6 +48,24 @@ describe('switchboard check (subprocess)', () => {
     assert.match(r.stdout, /lobby: websocket lobby, xmpp lobby@conference\.example\.org, mtproto 1001/);
   });
 
+  test('directions are listed; a room that can carry nothing is valid and named in a warning', async () => {
+    const tree = makeConfigTree('http:\n  port: 0\n', {
+      'bridges/news.yaml': 'endpoints:\n  - websocket: desk\n    direction: send-only\n  - websocket: readers\n    direction: receive-only\n  - websocket: talk\n',
+      'bridges/mute.yaml': 'endpoints:\n  - websocket: m1\n    direction: receive-only\n  - websocket: m2\n    direction: receive-only\n',
+      'bridges/deaf.yaml': 'endpoints:\n  - websocket: d1\n    direction: send-only\n  - websocket: d2\n    direction: send-only\n',
+    });
+    try {
+      const r = await runCli(['check', '--config', tree.configFile]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /news: websocket desk \(send-only\), websocket readers \(receive-only\), websocket talk$/m);
+      assert.match(r.stdout, /WARNING: .*mute\.yaml:2: endpoints: room "mute": every endpoint is receive-only/);
+      assert.match(r.stdout, /WARNING: .*deaf\.yaml:2: endpoints: room "deaf": every endpoint is send-only/);
+      assert.equal(r.stdout.match(/WARNING/g)?.length, 2, 'a room with a way through is not warned about');
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('a bad config: exit 1 and every problem as file:line: field: message on stderr', async () => {
     const tree = makeConfigTree('http:\n  port: 0\n', {
       'bridges/lobby.yaml': '# lobby\nendpoints:\n  - xmpp: lobby@muc.example.org\n  - websocket: "has space"\n',
