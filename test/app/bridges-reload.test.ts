@@ -67,6 +67,12 @@ test('a room linked by a reload is joined and bridged at once; the clients alrea
   const outcome = await app.reloadBridges();
   assert.deepEqual(outcome, { ok: true, rooms: 3, changes: [{ network: 'websocket', added: 2, removed: 0, moved: 0, redirected: 0 }] });
 
+  assert.deepEqual(alice.hello['rooms'], ['lobby', 'ops'], 'hello lists the rooms of when the connection opened');
+  const listed = await alice.request({ type: 'rooms' });
+  assert.deepEqual([listed['rooms'], listed['streams'], listed['directions']], [['lobby', 'ops', 'side-a', 'side-b'], [], {}], '`rooms` lists them as they are now');
+  const bot = await connectClient(wsUrlOf(app), BOT);
+  assert.deepEqual((await bot.request({ type: 'rooms' }))['streams'], ['lobby', 'ops', 'side'], 'a bot is told its streams too');
+  await bot.close();
   assert.equal((await alice.request({ type: 'join', room: 'side-a' }))['type'], 'joined');
   assert.equal((await bob.request({ type: 'join', room: 'side-b' }))['type'], 'joined');
   await says(alice, bob, 'side-a', 'across the new link');

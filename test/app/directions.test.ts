@@ -85,6 +85,7 @@ test('a send-only room reaches the others and shows only its own; a receive-only
   clients.push(bot);
   await bot.request({ type: 'subscribe', room: 'news' });
 
+  assert.deepEqual(desk.client.hello['directions'], { desk: 'send-only', readers: 'receive-only' }, 'hello names the rooms bridged one way');
   assert.equal(desk.joined['direction'], 'send-only', '`joined` says how the room is linked');
   assert.equal(readers.joined['direction'], 'receive-only');
   assert.equal('direction' in talk.joined, false, 'both ways is the default: not said');
@@ -145,6 +146,11 @@ test('a reload that changes a room\'s direction: its sessions get `left` (redire
   await say(talk.client, 'talk', 'talk after');
   assert.deepEqual(await texts(talk.client, 1), ['readers may talk now']);
   assert.deepEqual(await texts(desk.client, 2), ['readers may talk now', 'talk after'], 'the former source now receives');
+
+  // `rooms` answers the lists as they are now; hello's stay as they were.
+  assert.deepEqual(readers.client.hello['directions'], { desk: 'send-only', readers: 'receive-only' });
+  const now = await readers.client.request({ type: 'rooms' });
+  assert.deepEqual(now, { type: 'rooms', ref: now.ref, rooms: ['desk', 'readers', 'talk'], streams: [], directions: { desk: 'receive-only' } });
 
   // Only a direction changed: a refused reload of it leaves the one in force.
   tree.write('bridges/news.yaml', 'endpoints:\n  - websocket: desk\n    direction: sideways\n  - websocket: readers\n  - websocket: talk\n');

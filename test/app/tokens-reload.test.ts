@@ -122,6 +122,8 @@ test('a token narrowed by a reload leaves what it may no longer use (left / unsu
   assert.equal((await alice.request({ type: 'join', room: 'ops' }))['code'], 'forbidden');
   assert.equal((await alice.request({ type: 'subscribe', room: 'lobby' }))['code'], 'forbidden', 'no longer a bot');
   assert.equal(alice.frames.filter((f) => f.type === 'left').length, 1, 'lobby stays joined');
+  const listed = await alice.request({ type: 'rooms' });
+  assert.deepEqual([listed['rooms'], listed['streams']], [['lobby'], []], '`rooms` answers what the token may use now');
 
   assert.equal((await bob.request({ type: 'join', room: 'ops' }))['type'], 'joined');
   assert.equal((await bob.request(topic))['type'], 'ack', 'a moderator now, on the same connection');

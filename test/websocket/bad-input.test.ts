@@ -66,6 +66,7 @@ describe('websocket: bad input gets its documented error, changes nothing, and o
   });
   test('a missing field is bad_frame naming it', () => expectError({ type: 'join' }, 'bad_frame', /^room:/));
   test('an unknown field is bad_frame naming it', () => expectError({ type: 'join', room: 'lobby', sinse: '1-0' }, 'bad_frame', /sinse/));
+  test('a rooms request takes nothing but ref: another field is bad_frame naming it', () => expectError({ type: 'rooms', room: 'lobby' }, 'bad_frame', /room/));
   test('a ref over 64 chars is bad_frame', () => expectError({ type: 'ping', ref: 'x'.repeat(65) }, 'bad_frame', /ref/));
   test('an unknown room is unknown_room', () => expectError({ type: 'join', room: 'nowhere' }, 'unknown_room'));
   test('a room field over 256 characters is bad_frame, also for a direct chat', () => expectError({ type: 'join', room: `@xmpp:${'a'.repeat(251)}` }, 'bad_frame', /^room: Too big/));

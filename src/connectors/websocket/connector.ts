@@ -342,7 +342,6 @@ export class WebSocketConnector implements Connector {
   }
 
   private hello(session: Session, directChats: string[]): HelloFrame {
-    const allowed = this.live.router.rooms.filter((room) => mayUse(session.token, room));
     return {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -350,8 +349,7 @@ export class WebSocketConnector implements Connector {
       user: session.token.name,
       scope: session.token.scope,
       moderator: session.token.moderator,
-      rooms: allowed.flatMap((room) => this.live.router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address)),
-      streams: session.token.scope === 'bot' ? allowed : [],
+      ...this.roomsOf(session),
       directMessages: this.config.directMessages,
       directChats,
       limits: {
@@ -362,6 +360,19 @@ export class WebSocketConnector implements Connector {
         maxBufferedBytes: this.config.maxBufferedBytes,
       },
     };
+  }
+
+  /** The WS rooms the session's token may join, the streams it may follow and the rooms of those bridged one way: from the tables in force. */
+  private roomsOf(session: Session): Pick<HelloFrame, 'rooms' | 'streams' | 'directions'> {
+    const { router } = this.live;
+    const allowed = router.rooms.filter((room) => mayUse(session.token, room));
+    const rooms = allowed.flatMap((room) => router.endpointsOf(room).filter((ep) => ep.connector === CONNECTOR).map((ep) => ep.address));
+    const directions: HelloFrame['directions'] = {};
+    for (const address of rooms) {
+      const direction = router.directionOf({ connector: CONNECTOR, address });
+      if (direction !== 'both') directions[address] = direction;
+    }
+    return { rooms, streams: session.token.scope === 'bot' ? allowed : [], directions };
   }
 
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
@@ -426,6 +437,9 @@ export class WebSocketConnector implements Connector {
     switch (frame.type) {
       case 'ping':
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
+        return;
+      case 'rooms':
+        session.send({ type: 'rooms', ...(ref !== undefined ? { ref } : {}), ...this.roomsOf(session) });
         return;
       case 'join': {
         if (isDirectAddress(frame.room)) {

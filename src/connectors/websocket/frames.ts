@@ -39,11 +39,13 @@ export const SendFrame = z.object({
 export const SubscribeFrame = z.object({ type: z.literal('subscribe'), ref, room, since }).strict();
 export const UnsubscribeFrame = z.object({ type: z.literal('unsubscribe'), ref, room }).strict();
 export const PingFrame = z.object({ type: z.literal('ping'), ref }).strict();
+/** Asks for the rooms this connection may use now (hello's lists, after the operator's reloads). */
+export const RoomsRequestFrame = z.object({ type: z.literal('rooms'), ref }).strict();
 
-export const ClientFrameSchema = z.discriminatedUnion('type', [JoinFrame, LeaveFrame, SendFrame, SubscribeFrame, UnsubscribeFrame, PingFrame]);
+export const ClientFrameSchema = z.discriminatedUnion('type', [JoinFrame, LeaveFrame, SendFrame, SubscribeFrame, UnsubscribeFrame, PingFrame, RoomsRequestFrame]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ClientFrameType = ClientFrame['type'];
-export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['join', 'leave', 'send', 'subscribe', 'unsubscribe', 'ping'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['join', 'leave', 'send', 'subscribe', 'unsubscribe', 'ping', 'rooms'];
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }
@@ -91,6 +93,8 @@ export interface HelloFrame {
   rooms: string[];
   /** Canonical rooms this token may subscribe to (bot scope only; empty for clients). */
   streams: string[];
+  /** The rooms of `rooms` bridged one way (bridges/ `direction`); a room not named here is bridged both ways. */
+  directions: Record<string, Exclude<Direction, 'both'>>;
   /** Whether this server takes direct chats (WS rooms `@<network>:<id>`). */
   directMessages: boolean;
   /** The token's direct chats, most recently active first (at most 100): join them with `since` to catch up. */
@@ -124,4 +128,6 @@ export interface UnsubscribedFrame { type: 'unsubscribed'; ref?: string; room: s
 export interface PongFrame { type: 'pong'; ref?: string }
 export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; event: CanonicalEvent }
 export interface ErrorFrame { type: 'error'; ref?: string; code: ErrorCode; message: string; room?: string }
-export type ServerFrame = HelloFrame | JoinedFrame | LeftFrame | AckFrame | SubscribedFrame | UnsubscribedFrame | PongFrame | EventPushFrame | ErrorFrame;
+/** The answer to `rooms`: hello's `rooms`, `streams` and `directions` as they are now. */
+export type RoomsFrame = { type: 'rooms'; ref?: string } & Pick<HelloFrame, 'rooms' | 'streams' | 'directions'>;
+export type ServerFrame = HelloFrame | RoomsFrame | JoinedFrame | LeftFrame | AckFrame | SubscribedFrame | UnsubscribedFrame | PongFrame | EventPushFrame | ErrorFrame;
