@@ -245,6 +245,13 @@ export interface Bus {
   /** Reads a room's stream after `since` (exclusive; undefined = from the oldest retained), at most `limit`. */
   readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead>;
 
+  /**
+   * Reads a room's stream backwards: the newest `limit` entries before `before` (exclusive;
+   * undefined = up to the newest), returned oldest first. Fewer than `limit` means the oldest
+   * retained entry was reached. For history pages ("show the last 50").
+   */
+  readStreamBefore(room: string, before: Cursor | undefined, limit: number): Promise<readonly StreamEntry[]>;
+
   /** The newest cursor of a room's stream, or undefined when it is empty. */
   latestCursor(room: string): Promise<Cursor | undefined>;
 

@@ -62,6 +62,7 @@ function directEgress(bus: Bus): Bus {
     startRouting: (route) => bus.startRouting(route),
     consumeEgress: (connector, handler, options) => bus.consumeEgress(connector, handler, { ...options, direct: true }),
     readStream: (room, since, limit) => bus.readStream(room, since, limit),
+    readStreamBefore: (room, before, limit) => bus.readStreamBefore(room, before, limit),
     latestCursor: (room) => bus.latestCursor(room),
     rooms: () => bus.rooms(),
     subscribeStream: (room, since, onEntries) => bus.subscribeStream(room, since, onEntries),
@@ -114,6 +115,29 @@ for (const driver of drivers) {
         assert.deepEqual(mt.deliveries.map((d) => d.target), [MT, MT]);
         // Every target sees the same cursor for one event, and it is the stream's.
         assert.deepEqual(mt.deliveries.map((d) => d.cursor), stream.entries.map((e) => e.cursor));
+      }));
+
+    test('readStreamBefore pages a stream backwards: the newest entries before a cursor, oldest first', () =>
+      withBus(busOptions(), async (bus, closers) => {
+        closers.push(bus.startRouting((e) => lobbyRouter().route(e)));
+        const events = [1, 2, 3, 4, 5].map((n) => message(`m${n}`));
+        for (const e of events) await bus.publish([e]);
+        await waitFor(async () => (await bus.readStream(ROOM, undefined, 10)).entries.length === 5, { what: 'the stream' });
+        const all = (await bus.readStream(ROOM, undefined, 10)).entries;
+        assert.equal(all.length, 5);
+        const cursorOf = (i: number) => all[i]!.cursor;
+        const texts = (entries: readonly StreamEntry[]) => entries.map((e) => (e.event as { text?: string }).text);
+        assert.deepEqual(texts(await bus.readStreamBefore(ROOM, undefined, 2)), ['m4', 'm5'], 'from the newest');
+        assert.deepEqual(texts(await bus.readStreamBefore(ROOM, cursorOf(3), 2)), ['m2', 'm3'], 'before is exclusive');
+        assert.deepEqual(texts(await bus.readStreamBefore(ROOM, cursorOf(2), 10)), ['m1', 'm2'], 'fewer than asked: the start was reached');
+        assert.deepEqual(await bus.readStreamBefore(ROOM, cursorOf(0), 10), []);
+        assert.deepEqual((await bus.readStreamBefore(ROOM, undefined, 10)).map((e) => e.cursor), all.map((e) => e.cursor), 'the cursors are the stream\'s');
+        assert.deepEqual(await bus.readStreamBefore(ROOM, undefined, 0), []);
+        assert.deepEqual(await bus.readStreamBefore('no-such-room', undefined, 10), []);
+        // A cursor between two entries (or after the newest) pages from there.
+        const [ms] = cursorOf(4).split('-');
+        assert.deepEqual(texts(await bus.readStreamBefore(ROOM, `${BigInt(ms!) + 1n}-0`, 1)), ['m5']);
+        await assert.rejects(bus.readStreamBefore(ROOM, 'not a cursor', 10), /not a stream cursor/);
       }));
 
     test('an event published twice (same id, separate calls) is routed and appended once', () =>

@@ -3,7 +3,8 @@ import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
 import { MAX_DEAD_LETTERS } from '../retention.ts';
 import { RoomMarks } from './room-marks.ts';
-import { START_CURSOR } from '../../core/endpoint.ts';
+import { START_CURSOR, isCursor } from '../../core/endpoint.ts';
+import { ErrorCode, SwitchboardError } from '../../core/errors.ts';
 import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type LeaseCallbacks, type LeaseHandle,
   type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
@@ -256,6 +257,14 @@ export class MemoryBus implements Bus {
     return beforeThisRun ? { entries: read.entries, truncated: true } : read;
   }
 
+  async readStreamBefore(room: string, before: Cursor | undefined, limit: number): Promise<readonly StreamEntry[]> {
+    if (before !== undefined && !isCursor(before)) throw new SwitchboardError(ErrorCode.BadCursor, `not a stream cursor: ${String(before).slice(0, 64)}`);
+    const entries = this.streams.get(room)?.entries ?? [];
+    if (limit <= 0) return [];
+    const end = before === undefined ? entries.length : firstAtOrAfter(entries, before);
+    return entries.slice(Math.max(0, end - limit), end);
+  }
+
   async *rooms(): AsyncIterable<string> {
     for (const [room, stream] of this.streams) if (stream.entries.length > 0) yield room;
   }
@@ -317,15 +326,30 @@ export class MemoryBus implements Bus {
 /** Entries strictly after `since` (all when undefined), and whether `since` fell out of retention. */
 export function readAfter(entries: readonly StreamEntry[], since: Cursor | undefined, limit: number, trimmedThrough?: Cursor): StreamRead {
   if (since === undefined) return { entries: entries.slice(0, limit), truncated: false };
-  // Binary search: entries are in cursor order.
+  const lo = firstAfter(entries, since);
+  const truncated = trimmedThrough !== undefined && compareCursors(since, trimmedThrough) < 0;
+  return { entries: entries.slice(lo, lo + limit), truncated };
+}
+
+/** The index of the first entry after `cursor` (binary search: entries are in cursor order). */
+function firstAfter(entries: readonly StreamEntry[], cursor: Cursor): number {
+  return search(entries, (c) => compareCursors(c, cursor) <= 0);
+}
+
+/** The index of the first entry at or after `cursor`. */
+function firstAtOrAfter(entries: readonly StreamEntry[], cursor: Cursor): number {
+  return search(entries, (c) => compareCursors(c, cursor) < 0);
+}
+
+/** The first index whose cursor is not `before` (which holds for a prefix of the entries). */
+function search(entries: readonly StreamEntry[], before: (cursor: Cursor) => boolean): number {
   let lo = 0;
   let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const e = entries[mid];
-    if (e && compareCursors(e.cursor, since) <= 0) lo = mid + 1;
+    if (e && before(e.cursor)) lo = mid + 1;
     else hi = mid;
   }
-  const truncated = trimmedThrough !== undefined && compareCursors(since, trimmedThrough) < 0;
-  return { entries: entries.slice(lo, lo + limit), truncated };
+  return lo;
 }

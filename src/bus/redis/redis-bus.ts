@@ -23,7 +23,7 @@ import { parseDelivery } from './parse-delivery.ts';
 import { PublishBatcher } from './publish-batcher.ts';
 import { RouteAtPublish } from './route-at-publish.ts';
 import { HandBack, retryInline, sleepUnlessStopped } from './retry.ts';
-import { latestCursor, readStream, StreamFollower } from './stream-reads.ts';
+import { latestCursor, readStream, readStreamBefore, StreamFollower } from './stream-reads.ts';
 
 export interface RedisBusOptions extends BusOptions {
   readonly url: string;
@@ -441,6 +441,10 @@ export class RedisBus implements Bus {
 
   readStream(room: string, since: Cursor | undefined, limit: number): Promise<StreamRead> {
     return readStream(this.redis, this.keys, room, since, limit, this.opts.logger);
+  }
+
+  readStreamBefore(room: string, before: Cursor | undefined, limit: number): Promise<readonly StreamEntry[]> {
+    return readStreamBefore(this.redis, this.keys, room, before, limit, this.opts.logger);
   }
 
   latestCursor(room: string): Promise<Cursor | undefined> {

@@ -49,6 +49,14 @@ export async function readStream(redis: Redis, keys: BusKeys, room: string, sinc
   return { entries: toEntries(raw, logger), truncated };
 }
 
+/** XREVRANGE before `before` (exclusive), turned oldest first. */
+export async function readStreamBefore(redis: Redis, keys: BusKeys, room: string, before: Cursor | undefined, limit: number, logger: Logger): Promise<StreamEntry[]> {
+  checkCursor(before);
+  if (limit <= 0) return [];
+  const raw = (await redis.xrevrange(keys.stream(room), before === undefined ? '+' : `(${before}`, '-', 'COUNT', limit)) as RawEntry[];
+  return toEntries(raw.reverse(), logger);
+}
+
 export async function latestCursor(redis: Redis, keys: BusKeys, room: string): Promise<Cursor | undefined> {
   const raw = (await redis.xrevrange(keys.stream(room), '+', '-', 'COUNT', 1)) as RawEntry[];
   return raw[0]?.[0];
