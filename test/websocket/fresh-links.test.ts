@@ -150,6 +150,14 @@ test('websocket: an event whose sender avatar is our expired link reaches client
         assert.equal(got.status, 200, 'replayed: a working avatar link');
         assert.deepEqual(got.body, PNG);
       }
+
+      const history = await bob.request({ type: 'history', room: 'lobby' });
+      const paged = history['events'] as { event: Record<string, unknown> }[];
+      assert.deepEqual(paged.map((f) => f.event['id']), live.map((f) => f.event.id));
+      for (const url of avatarsOf(paged)) {
+        const got = await httpRequest(String(url));
+        assert.equal(got.status, 200, 'a history page: a working avatar link');
+      }
     } finally {
       await bob.close();
     }

@@ -46,6 +46,8 @@ export interface BridgeOptions {
   readonly deliveringNetworks?: readonly string[];
   /** The media store the connector gets (ctx.media); none by default. */
   readonly media?: MediaService;
+  /** The bridges the router links (default: BRIDGES). */
+  readonly bridges?: readonly Bridge[];
 }
 
 export function busOptions(registry: Registry) {
@@ -76,7 +78,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<TestBridge>
   }).websocket;
   const registry = createRegistry(false);
   const bus = opts.bus ?? new MemoryBus(busOptions(registry));
-  const router = new Router(BRIDGES, { hostedConnectors: ['websocket'], ...(opts.deliveringNetworks ? { deliveringNetworks: opts.deliveringNetworks } : {}) });
+  const router = new Router(opts.bridges ?? BRIDGES, { hostedConnectors: ['websocket'], ...(opts.deliveringNetworks ? { deliveringNetworks: opts.deliveringNetworks } : {}) });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const connector = new WebSocketConnector(config);
   const host = await startConnector(connector, { bus, routing: router, registry, ...(opts.media ? { media: opts.media } : {}) });

@@ -21,7 +21,10 @@ import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
 import { DirectIndex } from './direct-index.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
+import { HISTORY_DEFAULT_EVENTS, readHistory } from './history.ts';
 
+/** The most a `history` answer holds (with at least one event, and within half of maxBufferedBytes). */
+const HISTORY_MAX_BYTES = 1024 * 1024;
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** At shutdown: how long frames already received may take to be answered (their acks) before clients are told to go. */
@@ -438,6 +441,22 @@ export class WebSocketConnector implements Connector {
       case 'ping':
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
         return;
+      case 'history': {
+        const place = isDirectAddress(frame.room) ? this.directChat(frame.room, session) : this.bridgedRoom(frame.room, session);
+        if (!place.ok) return fail(place.code, place.message, frame.room);
+        if (frame.before !== undefined && !isCursor(frame.before)) return fail(ErrorCode.BadCursor, 'before: must be a cursor as received in an event, joined or history frame', frame.room);
+        const { outbound } = this.live;
+        const page = await readHistory(this.live.bus, place.room, frame.before, {
+          limit: frame.limit ?? HISTORY_DEFAULT_EVENTS,
+          // Half the slow-consumer limit: one answer never gets its own reader cut off.
+          maxBytes: Math.min(HISTORY_MAX_BYTES, this.config.maxBufferedBytes / 2),
+          shown: ({ event }) => outbound.reaches(event, session, place.wsRoom),
+          sizeOf: ({ event }) => JSON.stringify(outbound.withFreshLinks(event)).length,
+        });
+        session.send({ type: 'history', ...(ref !== undefined ? { ref } : {}), room: place.wsRoom,
+          events: page.entries.map(({ cursor, event }) => ({ cursor, event: outbound.withFreshLinks(event) })), before: page.before });
+        return;
+      }
       case 'rooms':
         session.send({ type: 'rooms', ...(ref !== undefined ? { ref } : {}), ...this.roomsOf(session) });
         return;
@@ -451,9 +470,9 @@ export class WebSocketConnector implements Connector {
           await this.live.outbound.join(session, ref, chat.wsRoom, chat.room, since.cursor);
           return;
         }
-        const room = this.live.router.roomOf({ connector: CONNECTOR, address: frame.room });
-        if (room === undefined) return fail(ErrorCode.UnknownRoom, `no bridge links the WS room "${frame.room}"`, frame.room);
-        if (!mayUse(session.token, room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
+        const bridged = this.bridgedRoom(frame.room, session);
+        if (!bridged.ok) return fail(bridged.code, bridged.message, frame.room);
+        const { room } = bridged;
         const since = await this.checkSince(frame.since, room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
         const topic = await this.live.topics.of(room);
@@ -517,6 +536,14 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /** A bridged WS room this connection's token may use, with its canonical room, or why not. */
+  private bridgedRoom(wsRoom: string, session: Session): { ok: true; wsRoom: string; room: string } | { ok: false; code: ErrorCode; message: string } {
+    const room = this.live.router.roomOf({ connector: CONNECTOR, address: wsRoom });
+    if (room === undefined) return { ok: false, code: ErrorCode.UnknownRoom, message: `no bridge links the WS room "${wsRoom}"` };
+    if (!mayUse(session.token, room)) return { ok: false, code: ErrorCode.Forbidden, message: `this token may not use room "${wsRoom}"` };
+    return { ok: true, wsRoom, room };
   }
 
   /** A direct chat's WS room (`@<network>:<id>`) for this connection's token, or why there is none. */

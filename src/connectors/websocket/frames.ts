@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCode } from '../../core/errors.ts';
 import { describeIssue, formatIssue, type CanonicalEvent } from '../../core/event.ts';
 import type { Cursor, Direction } from '../../core/endpoint.ts';
+import { HISTORY_MAX_EVENTS } from './history.ts';
 
 /**
  * Protocol v1 frames (docs/websocket-protocol.md). Client frames are validated here with zod;
@@ -39,13 +40,18 @@ export const SendFrame = z.object({
 export const SubscribeFrame = z.object({ type: z.literal('subscribe'), ref, room, since }).strict();
 export const UnsubscribeFrame = z.object({ type: z.literal('unsubscribe'), ref, room }).strict();
 export const PingFrame = z.object({ type: z.literal('ping'), ref }).strict();
+/** A page of a room's history, newest first from `before` (exclusive; absent: from the newest). */
+export const HistoryFrame = z.object({
+  type: z.literal('history'), ref, room, before: z.string().max(64).optional(),
+  limit: z.number().int().min(1).max(HISTORY_MAX_EVENTS).optional(),
+}).strict();
 /** Asks for the rooms this connection may use now (hello's lists, after the operator's reloads). */
 export const RoomsRequestFrame = z.object({ type: z.literal('rooms'), ref }).strict();
 
-export const ClientFrameSchema = z.discriminatedUnion('type', [JoinFrame, LeaveFrame, SendFrame, SubscribeFrame, UnsubscribeFrame, PingFrame, RoomsRequestFrame]);
+export const ClientFrameSchema = z.discriminatedUnion('type', [JoinFrame, LeaveFrame, SendFrame, SubscribeFrame, UnsubscribeFrame, PingFrame, RoomsRequestFrame, HistoryFrame]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ClientFrameType = ClientFrame['type'];
-export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['join', 'leave', 'send', 'subscribe', 'unsubscribe', 'ping', 'rooms'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['join', 'leave', 'send', 'subscribe', 'unsubscribe', 'ping', 'rooms', 'history'];
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }
@@ -130,4 +136,9 @@ export interface EventPushFrame { type: 'event'; room: string; cursor: Cursor; e
 export interface ErrorFrame { type: 'error'; ref?: string; code: ErrorCode; message: string; room?: string }
 /** The answer to `rooms`: hello's `rooms`, `streams` and `directions` as they are now. */
 export type RoomsFrame = { type: 'rooms'; ref?: string } & Pick<HelloFrame, 'rooms' | 'streams' | 'directions'>;
-export type ServerFrame = HelloFrame | RoomsFrame | JoinedFrame | LeftFrame | AckFrame | SubscribedFrame | UnsubscribedFrame | PongFrame | EventPushFrame | ErrorFrame;
+/**
+ * The answer to `history`: the page's events oldest first (each as in an `event` frame), and
+ * `before`, the cursor that asks for the next older page, or null at the oldest retained event.
+ */
+export interface HistoryAnswerFrame { type: 'history'; ref?: string; room: string; events: { cursor: Cursor; event: CanonicalEvent }[]; before: Cursor | null }
+export type ServerFrame = HelloFrame | RoomsFrame | HistoryAnswerFrame | JoinedFrame | LeftFrame | AckFrame | SubscribedFrame | UnsubscribedFrame | PongFrame | EventPushFrame | ErrorFrame;

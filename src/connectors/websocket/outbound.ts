@@ -44,6 +44,11 @@ export class Outbound {
     this.fresh = new FreshLinks(links);
   }
 
+  /** The event as a client gets it now: media links the store signed are renewed (fresh-links.ts). */
+  withFreshLinks(event: CanonicalEvent): CanonicalEvent {
+    return this.fresh.of(event);
+  }
+
   /** The egress handler of 'websocket'. Never waits for a socket and never throws: one slow client must not hold up the others. */
   readonly deliver = async (deliveries: readonly Delivery[]): Promise<void> => {
     const congested = new Set<Session>();
@@ -304,15 +309,18 @@ export class Outbound {
       if (read.entries.length === 0) return;
       for (const { cursor, event } of read.entries) {
         position = cursor;
-        if (isOwnEvent(session, event) || !this.routesTo(event, session, membership.wsRoom)) continue;
+        if (isOwnEvent(session, event) || !this.reaches(event, session, membership.wsRoom)) continue;
         if (!this.push(session, membership, cursor, event)) return;
         if (!(await session.drain()) || !this.isCurrent(session, membership)) return;
       }
     }
   }
 
-  /** Replay sends exactly what live delivery would have: what the router sends to this WS room (for a direct chat: to the token). */
-  private routesTo(event: CanonicalEvent, session: Session, wsRoom: string): boolean {
+  /**
+   * Whether live delivery sends this event to this WS room (for a direct chat: to the token): what
+   * a replay and a history page send too.
+   */
+  reaches(event: CanonicalEvent, session: Session, wsRoom: string): boolean {
     const address = isDirectAddress(wsRoom) ? session.token.name : wsRoom;
     return this.router.route(event).some((ep) => ep.connector === CONNECTOR && ep.address === address);
   }
