@@ -481,7 +481,7 @@ export class WebSocketConnector implements Connector {
         if (this.live.router.roomOf({ connector: CONNECTOR, address: frame.room }) !== room) return fail(ErrorCode.UnknownRoom, `the WS room "${frame.room}" was unlinked or moved while joining: join again`, frame.room);
         const place = { connector: CONNECTOR, address: frame.room };
         // A send-only room shows only what is said in it: another network's topic is not shown either.
-        const shownTopic = topic !== undefined && this.live.router.route(topic).some((ep) => ep.connector === CONNECTOR && ep.address === frame.room) ? { topic } : {};
+        const shownTopic = topic !== undefined && this.live.outbound.reaches(topic, session, frame.room) ? { topic } : {};
         await this.live.outbound.join(session, ref, frame.room, room, since.cursor, { ...shownTopic, direction: this.live.router.directionOf(place) });
         return;
       }
