@@ -213,7 +213,8 @@ export class LiveConfig {
 }
 
 function changes(diff: EndpointDiff): boolean {
-  return diff.added.length + diff.removed.length + diff.moved.length > 0;
+  // A redirect alone (bridges/ `direction:`) changes where the router sends events, and what the connector does there.
+  return diff.added.length + diff.removed.length + diff.moved.length + diff.redirected.length > 0;
 }
 
 function summary(network: string, diff: EndpointDiff): NetworkChange {
