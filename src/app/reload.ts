@@ -216,6 +216,7 @@ export class LiveConfig {
 }
 
 function changes(diff: EndpointDiff): boolean {
+  // A redirect alone (bridges/ `direction:`) changes where the router sends events, and what the connector does there.
   return diff.added.length + diff.removed.length + diff.moved.length + diff.redirected.length > 0;
 }
 

@@ -170,6 +170,25 @@ test('a WS room moved to another canonical room: `left` (moved), and joined agai
   for (const c of [alice, bob]) await c.close();
 });
 
+test('a reload that only changes an endpoint\'s direction is put in force: a room made send-only gets nothing more, and still sends', async () => {
+  const { app, tree } = await startWith({ 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}, {websocket: annex}]\n', 'bridges/ops.yaml': 'endpoints: [{websocket: ops}]\n' });
+  const alice = await connectClient(wsUrlOf(app), ALICE);
+  const bob = await connectClient(wsUrlOf(app), BOB);
+  await alice.request({ type: 'join', room: 'annex' });
+  await bob.request({ type: 'join', room: 'lobby' });
+  await says(bob, alice, 'lobby', 'before');
+
+  tree.write('bridges/lobby.yaml', 'endpoints: [{websocket: lobby}, {websocket: annex, direction: send-only}]\n');
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 0, moved: 0, redirected: 1 }] });
+  assert.deepEqual(await alice.next((f) => f.type === 'left'), { type: 'left', room: 'annex', reason: 'redirected' });
+  assert.equal((await alice.request({ type: 'join', room: 'annex' }))['direction'], 'send-only');
+  await bob.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'after' } });
+  // One canonical room, one WS egress queue: once alice's next reached bob, bob's "after" had its turn at annex.
+  await says(alice, bob, 'annex', 'fence');
+  assert.deepEqual(alice.events.filter((e) => e.room === 'annex' && e.event.kind === 'message').map((e) => e.event['text']), ['before'], 'nothing of lobby after the reload');
+  await alice.close(); await bob.close();
+});
+
 test('a reload with any problem is refused whole (file:line:field) and the rooms in force stay', async () => {
   const { app, tree } = await startWith({ 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n', 'bridges/ops.yaml': 'endpoints: [{websocket: ops}]\n' });
   const alice = await connectClient(wsUrlOf(app), ALICE);

@@ -2,7 +2,7 @@ import { ConfigSchema, type Config } from '../../src/config/schema.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import type { Bus, Stoppable } from '../../src/bus/types.ts';
 import { Router } from '../../src/router/router.ts';
-import type { Bridge } from '../../src/core/endpoint.ts';
+import type { Bridge, Direction } from '../../src/core/endpoint.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { createLogger, silentLogger } from '../../src/core/logger.ts';
 import { WebSocketConnector } from '../../src/connectors/websocket/connector.ts';
@@ -41,9 +41,12 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: {
   bus?: Bus; xmpp?: Partial<Config['xmpp']>; media?: MediaService; displayNames?: Partial<Record<keyof XmppBridge['tokens'], string>>;
   /** WS tokens that may remove anyone's message (websocket.tokens[].moderator). */
   moderators?: ReadonlyArray<keyof XmppBridge['tokens']>;
+  /** How the bridge links each endpoint (bridges/ `direction:`; absent: both). */
+  directions?: Partial<Record<'websocket' | 'xmpp', Direction>>;
 } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
-  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby' }, { connector: 'xmpp', address: roomJid }] }];
+  const direction = (network: 'websocket' | 'xmpp') => { const d = opts.directions?.[network]; return d !== undefined ? { direction: d } : {}; };
+  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby', ...direction('websocket') }, { connector: 'xmpp', address: roomJid, ...direction('xmpp') }] }];
   const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
   const config = ConfigSchema.parse({
     websocket: {

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
+import type { Direction } from '../../src/core/endpoint.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { createLogger, silentLogger } from '../../src/core/logger.ts';
@@ -28,8 +29,8 @@ export interface ReloadRig {
   readonly tree: ConfigTree;
   /** The MUC JID of a room name (`dev` -> dev@<muc domain>). */
   muc(name: string): string;
-  /** Links the MUC `name` with the WS room `ws` (default: the same name) as canonical room `room` (default: the file's name). */
-  link(name: string, opts?: { ws?: string; file?: string }): Promise<void>;
+  /** Links the MUC `name` with the WS room `ws` (default: the same name) as canonical room `room` (default: the file's name), the MUC bridged `direction` (default: both). */
+  link(name: string, opts?: { ws?: string; file?: string; direction?: Direction }): Promise<void>;
   /** Removes the bridge file `file` (default: the room's name) and reloads. */
   unlink(file: string): Promise<void>;
   /** carol on WS, joined to these WS rooms; closed after the test. */
@@ -55,7 +56,8 @@ export async function startReloadRig(t: After, opts: { linked: readonly string[]
   const { prosody, alice } = await startAliceInLobby(t);
   const muc = (name: string): string => `${name}@${prosody.mucDomain}`;
   await alice.joinMuc(muc('dev'), 'Alice');
-  const bridgeFile = (name: string, ws: string): string => `endpoints:\n  - websocket: ${ws}\n  - xmpp: ${muc(name)}\n`;
+  const bridgeFile = (name: string, ws: string, direction?: Direction): string =>
+    `endpoints:\n  - websocket: ${ws}\n  - xmpp: ${muc(name)}\n${direction !== undefined ? `    direction: ${direction}\n` : ''}`;
   const tree = makeConfigTree([
     `websocket:\n  tokens:\n    - { name: carol, hash: "${hashToken(CAROL)}", displayName: Carol }\n`,
     `xmpp:\n  enabled: true\n  port: ${prosody.componentPort}\n  domain: ${prosody.componentDomain}\n  secret: \${SECRET}\n  reflectionTimeoutMs: 30000\n${opts.xmpp ?? ''}`,
@@ -74,7 +76,7 @@ export async function startReloadRig(t: After, opts: { linked: readonly string[]
   return {
     prosody, alice, app, tree, muc,
     async link(name, o = {}) {
-      tree.write(`bridges/${o.file ?? name}.yaml`, bridgeFile(name, o.ws ?? name));
+      tree.write(`bridges/${o.file ?? name}.yaml`, bridgeFile(name, o.ws ?? name, o.direction));
       await reload();
     },
     async unlink(file) {

@@ -55,3 +55,22 @@ test('planRoomLinks: an address that is no room JID (which the app\'s check refu
   assert.deepEqual(plan.refused.map((r) => r.address), ['muc.example.org']);
   assert.equal(plan.serve.has('muc.example.org'), false);
 });
+
+test('planRoomLinks: rooms bridged another way (bridges/ direction), also when moved at once; a refused address is not redirected', () => {
+  const linked = (room: string, address: string, direction?: 'send-only' | 'receive-only'): Bridge =>
+    ({ room, source: `${room}.yaml`, endpoints: [{ ...xmpp(address), ...(direction ? { direction } : {}) }] });
+  const before = [linked('lobby', 'lobby@muc.example.org'), linked('dev', 'dev@muc.example.org', 'receive-only'), linked('ops', 'ops@muc.example.org')];
+  const after = [linked('lobby', 'lobby@muc.example.org', 'send-only'), linked('all', 'dev@muc.example.org'), linked('ops', 'ops@muc.example.org')];
+  const served = new Map(before.flatMap((b) => b.endpoints).map((e) => [e.address, xmpp(e.address)]));
+  const plan = planRoomLinks(served, diffEndpoints(before, after, 'xmpp'));
+  assert.deepEqual(plan.redirected, [
+    { room: 'lobby@muc.example.org', from: 'both', to: 'send-only' },
+    { room: 'dev@muc.example.org', from: 'receive-only', to: 'both' },
+  ]);
+  assert.deepEqual(plan.moved, [{ room: 'dev@muc.example.org', from: 'dev', to: 'all' }]);
+  assert.deepEqual([plan.link, plan.unlink], [[], []]);
+
+  const bad = xmpp('muc.example.org');
+  const refused = planRoomLinks(new Map(), { endpoints: [bad], added: [], removed: [], moved: [], redirected: [{ endpoint: bad, from: 'both', to: 'send-only' }] });
+  assert.deepEqual(refused.redirected, []);
+});

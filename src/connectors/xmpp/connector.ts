@@ -3,7 +3,7 @@ import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
-import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
+import type { Direction, Endpoint, RoutingView } from '../../core/endpoint.ts';
 import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
 import { newEventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -23,6 +23,7 @@ import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks } from './room-links.ts';
+import { publishTargetOf, SEND_ONLY_STATUS, takesDeliveries, type PublishTarget } from './directions.ts';
 import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
@@ -393,9 +394,10 @@ export class XmppConnector implements Connector {
         live.metrics.roomLinks.inc({ change: 'moved' });
         live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged into another canonical room now');
       }
+      for (const { room, from, to } of plan.redirected) this.redirectRoom(room, from, to, live);
       for (const { address: room } of plan.link) this.linkRoom(room, live);
       live.metrics.rooms.set(live.rooms.size);
-      live.logger.info({ rooms: live.rooms.size, linked: plan.link.length, unlinked: plan.unlink.length, moved: plan.moved.length, holder: this.holding !== undefined },
+      live.logger.info({ rooms: live.rooms.size, linked: plan.link.length, unlinked: plan.unlink.length, moved: plan.moved.length, redirected: plan.redirected.length, holder: this.holding !== undefined },
         'bridges/ reload: linked rooms updated');
     } catch (err) {
       live.logger.error({ err: (err as Error).message }, 'bridges/ reload: the xmpp connector could not follow it');
@@ -453,6 +455,28 @@ export class XmppConnector implements Connector {
     }, { essential: true });
   }
 
+  /**
+   * A room bridged another way by a reload (directions.ts). To receive-only, or back to both,
+   * nothing is to be done here: the direction is read from the routing view at each stanza and
+   * each delivery, and the puppets join again as they always do, when someone of another network
+   * speaks. To send-only: nothing of the others is posted there any more, so the puppets present
+   * leave; the relay stays, as it reads the room.
+   */
+  private redirectRoom(room: string, from: Direction, to: Direction, live: Live): void {
+    live.metrics.roomLinks.inc({ change: 'redirected' });
+    live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged another way now');
+    const holding = this.holding;
+    if (to === 'send-only' && holding !== undefined) this.withdrawPuppets(room, holding);
+  }
+
+  /** Our puppets leave a room that only sends to the bridge now, saying so; the relay stays. */
+  private withdrawPuppets(room: string, holding: Holding): void {
+    if (holding.link.status !== 'online') return; // the server removed them with the stream, and nothing joins them there again
+    holding.occupancies.leaveRoom(room, SEND_ONLY_STATUS, { except: this.relayJid }).then(({ left, failed }) => {
+      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the puppets left a room that only sends to the bridge now');
+    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'the puppets could not leave a room that only sends to the bridge now'));
+  }
+
   /** Everyone of ours leaves a room that is not linked (any more), with the status that says why. */
   private leaveUnlinked(room: string, holding: Holding): void {
     if (holding.link.status !== 'online') return; // the server removed them with the stream
@@ -485,6 +509,13 @@ export class XmppConnector implements Connector {
         live.metrics.delivered.inc({ outcome: unlinked ? 'unlinked' : 'unknown_room' });
         continue;
       }
+      if (!takesDeliveries(live.routing, d.target)) {
+        // Routed before a reload made the room send-only (queued since): not posted there, and not
+        // retried either. (The router never targets a send-only room: nothing else gets here.)
+        live.logger.info({ target: d.target.address, event: d.event.id, kind: d.event.kind }, 'delivery to a room that only sends to the bridge now (bridges/ reload); dropped');
+        live.metrics.delivered.inc({ outcome: 'send_only' });
+        continue;
+      }
       let outcome: Awaited<ReturnType<typeof deliverToRoom>> | 'refused';
       try {
         outcome = await deliverToRoom(d, {
@@ -513,6 +544,13 @@ export class XmppConnector implements Connector {
           this.leaveUnlinked(room, holding);
           continue;
         }
+        if (!takesDeliveries(live.routing, d.target)) {
+          // Made send-only while it was under way (a puppet's join cut short by its leave, say): dropped, not retried.
+          live.logger.info({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room made send-only by a bridges/ reload while under way; dropped');
+          live.metrics.delivered.inc({ outcome: 'send_only' });
+          this.withdrawPuppets(room, holding);
+          continue;
+        }
         // A room that will not take us: this event is not delivered there (logged, counted), and
         // the deliveries behind it, to every room, go on. Anything else is retried by the bus.
         const condition = roomRefusal(err);
@@ -520,8 +558,9 @@ export class XmppConnector implements Connector {
         live.logger.warn({ room, event: d.event.id, kind: d.event.kind, condition }, 'the room refused us: event not delivered there');
         outcome = 'refused';
       }
-      // Unlinked while it was under way: a puppet it joined must not stay in the room.
+      // Unlinked, or made send-only, while it was under way: a puppet it joined must not stay in the room.
       if (!live.rooms.has(d.target.address)) this.leaveUnlinked(d.target.address, holding);
+      else if (!takesDeliveries(live.routing, d.target)) this.withdrawPuppets(d.target.address, holding);
       live.metrics.delivered.inc({ outcome });
     }
   }
@@ -903,13 +942,12 @@ export class XmppConnector implements Connector {
     const status = state !== 'offline' ? entry?.status : undefined;
     const sender = this.actorOf(room, nick, entry);
     this.inOrder(room, async () => {
-      // The room as linked when its turn comes: a reload may have unlinked it, or moved it to another canonical room.
-      const linked = live.rooms.get(room);
-      const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
-      if (!linked || canonicalRoom === undefined) return;
+      // The room as linked when its turn comes: a reload may have unlinked it, moved it to another canonical room or made it receive-only.
+      const target = this.publishTarget(room, live, { kind: 'presence', nick });
+      if (target === undefined || target === 'kept') return;
       const now = Date.now();
       const checked = validateEvent({
-        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: canonicalRoom, sender, state,
+        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: target.canonicalRoom, sender, state,
         ...(status !== undefined ? { status } : {}),
         origin: { connector: CONNECTOR, endpoint: room },
       });
@@ -1004,8 +1042,9 @@ export class XmppConnector implements Connector {
       count('subject_echo');
       return;
     }
-    const linked = live.rooms.get(room);
-    const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
+    // (Asked only for what may be published: a receive-only room's subject is counted as kept then.)
+    const target = news === 'changed' || (news === 'initial' && text !== '') ? this.publishTarget(room, live, { kind: 'topic', nick, source }) : undefined;
+    const canonicalRoom = target !== undefined && target !== 'kept' ? target.canonicalRoom : undefined;
     // A room's subject first seen (a room linked just now) is the room's first topic when no
     // network has given it one yet; else the topic it has stays (linking a room overwrites nothing).
     const first = news === 'initial' && text !== '' && canonicalRoom !== undefined && await live.roomTopics.of(canonicalRoom) === undefined;
@@ -1019,8 +1058,23 @@ export class XmppConnector implements Connector {
       live.logger.info({ room, nick, atJoin }, first ? 'a newly linked room\'s subject is the room\'s first topic: bridged'
         : atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
     }
+    // (Kept in a receive-only room, it is the room's subject still: known, so it is not news when the room is bridged both ways again.)
     await holding.subjects.remember(room, text);
-    count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
+    if (target !== 'kept') count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
+  }
+
+  /**
+   * The one door of a linked room's own traffic to the bus (directions.ts): where its messages,
+   * subject changes and occupants' presence are published. What a receive-only room's occupants do
+   * stays in the room: `kept`, counted (inbound `receive_only`) and logged here, once per event.
+   */
+  private publishTarget(room: string, live: Live, what: { kind: string; nick?: string | undefined; source?: 'live' | 'archive' }): PublishTarget {
+    const target = publishTargetOf(live.rooms, live.routing, room);
+    if (target === 'kept') {
+      live.metrics.inbound.inc({ outcome: 'receive_only' });
+      live.logger.debug({ room, ...what }, 'receive-only room: what its occupants do stays there; not published');
+    }
+    return target;
   }
 
   /**
@@ -1146,15 +1200,18 @@ export class XmppConnector implements Connector {
       live.metrics.inbound.inc({ outcome: 'echo' });
       return;
     }
-    const linked = live.rooms.get(room);
-    const canonicalRoom = linked ? live.routing.roomOf(linked) : undefined;
-    if (!linked || canonicalRoom === undefined) return;
-    let sender: Actor;
-    if (nick) sender = await this.occupantActor(room, nick, msg.occupantId);
-    else sender = await this.moderatorOf(room, msg.moderated);
-    const outcome = await publishRoomMessage(msg, linked, canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
-    live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
-    live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
+    const target = this.publishTarget(room, live, { kind: 'message', nick, source });
+    if (target === undefined) return;
+    if (target !== 'kept') {
+      let sender: Actor;
+      if (nick) sender = await this.occupantActor(room, nick, msg.occupantId);
+      else sender = await this.moderatorOf(room, msg.moderated);
+      const outcome = await publishRoomMessage(msg, target.endpoint, target.canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
+      live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
+      live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
+    }
+    // (A message kept in a receive-only room is read all the same: no catch-up reads it again, nor
+    // publishes it once the room is bridged both ways again.)
     if (msg.stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {
       live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
     }

@@ -292,10 +292,11 @@ export class Occupancies {
   /**
    * Everyone of ours leaves `room` (the relay and every puppet, joined or joining), with `status`
    * as the leave's text, and what is kept of their presence there goes: the room is not served any
-   * more. Resolves when the leaves are sent; a leave that could not be sent is counted in the result.
+   * more. `except` stays (the relay of a room that only sends to the bridge now: it still reads
+   * the room). Resolves when the leaves are sent; a leave that could not be sent is counted in the result.
    */
-  async leaveRoom(room: string, status: string): Promise<{ left: number; failed: number }> {
-    const here = [...this.byKey.values()].filter((o) => o.room === room);
+  async leaveRoom(room: string, status: string, opts: { except?: string } = {}): Promise<{ left: number; failed: number }> {
+    const here = [...this.byKey.values()].filter((o) => o.room === room && o.realJid !== opts.except);
     for (const o of here) if (o.state === 'out') this.byKey.delete(Occupancies.key(o.room, o.realJid));
     const sent = await Promise.allSettled(here.filter((o) => o.state !== 'out').map((o) => this.leave(o.room, o.realJid, status)));
     return { left: sent.filter((r) => r.status === 'fulfilled').length, failed: sent.filter((r) => r.status === 'rejected').length };

@@ -1,5 +1,5 @@
 import type { EndpointChange } from '../connector.ts';
-import type { Endpoint } from '../../core/endpoint.ts';
+import type { Direction, Endpoint } from '../../core/endpoint.ts';
 import { roomJidProblem } from './room-jid.ts';
 
 /** What a bridges/ reload asks of the XMPP connector, room by room (see planRoomLinks). */
@@ -12,6 +12,8 @@ export interface RoomLinkPlan {
   readonly unlink: readonly string[];
   /** Rooms served still, under another canonical room: nothing to do with the server. */
   readonly moved: readonly { readonly room: string; readonly from: string; readonly to: string }[];
+  /** Rooms served still (or linked now), bridged another way from now on (directions.ts); also when moved at once. */
+  readonly redirected: readonly { readonly room: string; readonly from: Direction; readonly to: Direction }[];
   /** Addresses that are no room JID (the app's check refuses them first): not served, logged. */
   readonly refused: readonly { readonly address: string; readonly problem: string }[];
 }
@@ -36,6 +38,8 @@ export function planRoomLinks(served: ReadonlyMap<string, Endpoint>, change: End
     unlink: [...served.keys()].filter((room) => !next.has(room)),
     moved: change.moved.filter((m) => next.has(m.endpoint.address) && served.has(m.endpoint.address))
       .map((m) => ({ room: m.endpoint.address, from: m.from, to: m.to })),
+    redirected: change.redirected.filter((r) => next.has(r.endpoint.address))
+      .map((r) => ({ room: r.endpoint.address, from: r.from, to: r.to })),
     refused,
   };
 }
