@@ -23,6 +23,8 @@ export interface NetworkChange {
   readonly added: number;
   readonly removed: number;
   readonly moved: number;
+  /** Endpoints bridged another way now (bridges/ `direction:`); absent when none. */
+  readonly redirected?: number;
 }
 
 type Refused = { readonly ok: false; readonly issues: readonly ConfigIssue[] };
@@ -213,11 +215,12 @@ export class LiveConfig {
 }
 
 function changes(diff: EndpointDiff): boolean {
-  return diff.added.length + diff.removed.length + diff.moved.length > 0;
+  // A direction changed alone is a change too: the router must take the new table, and the connectors hear of it.
+  return diff.added.length + diff.removed.length + diff.moved.length + diff.redirected.length > 0;
 }
 
 function summary(network: string, diff: EndpointDiff): NetworkChange {
-  return { network, added: diff.added.length, removed: diff.removed.length, moved: diff.moved.length };
+  return { network, added: diff.added.length, removed: diff.removed.length, moved: diff.moved.length, ...(diff.redirected.length > 0 ? { redirected: diff.redirected.length } : {}) };
 }
 
 /** Whether two tables declare the same canonical rooms. */

@@ -164,6 +164,24 @@ test('a WS room moved to another canonical room: `left` (moved), and joined agai
   for (const c of [alice, bob]) await c.close();
 });
 
+test('a reload that only changes an endpoint\'s direction is a change: the router takes it and the connectors hear of it', async () => {
+  const { app, tree } = await startWith({ 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby-a}, {websocket: lobby-b}]\n', 'bridges/ops.yaml': 'endpoints: [{websocket: ops}]\n' });
+  const alice = await connectClient(wsUrlOf(app), ALICE);
+  const bob = await connectClient(wsUrlOf(app), BOB);
+  assert.equal((await alice.request({ type: 'join', room: 'lobby-a' }))['type'], 'joined');
+  assert.equal((await bob.request({ type: 'join', room: 'lobby-b' }))['type'], 'joined');
+  await says(alice, bob, 'lobby-a', 'both ways');
+
+  tree.write('bridges/lobby.yaml', 'endpoints: [{websocket: lobby-a}, {websocket: lobby-b, direction: send-only}]\n');
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 2, changes: [{ network: 'websocket', added: 0, removed: 0, moved: 0, redirected: 1 }] });
+  // lobby-b is a source now: alice's next message is not posted there, bob's still reaches her (after hers: ordered per room).
+  await alice.request({ type: 'send', room: 'lobby-a', event: { kind: 'message', text: 'not for the source' } });
+  await says(bob, alice, 'lobby-b', 'from the source');
+  assert.deepEqual(bob.events.map((f) => (f.event as { text?: string }).text), ['both ways']);
+  await alice.close();
+  await bob.close();
+});
+
 test('a reload with any problem is refused whole (file:line:field) and the rooms in force stay', async () => {
   const { app, tree } = await startWith({ 'bridges/lobby.yaml': 'endpoints: [{websocket: lobby}]\n', 'bridges/ops.yaml': 'endpoints: [{websocket: ops}]\n' });
   const alice = await connectClient(wsUrlOf(app), ALICE);
