@@ -169,6 +169,58 @@ test('a send-only group: what WS says never reaches its members (live, getDiffer
   });
 });
 
+test('a reload makes a group read-only: its online member is told at once (updateChatDefaultBannedRights) and refused; back to both, told and heard again', { timeout: 60_000 }, async () => {
+  await withPerson(LOBBY_BOTH, async (bridge, person, ws) => {
+    await person.sendMessage(LOBBY_PEER, { message: 'before the reload' });
+    await wsEvent(ws, 'message', (e) => e['text'] === 'before the reload');
+    const updates = updateRecorder(person);
+    await reloadBridgeFiles(bridge, { 'bridges/lobby.yaml': lobbyBridge('receive-only') });
+
+    const told = await updates.next((u) => u.className === 'UpdateChatDefaultBannedRights');
+    assert.equal((told['peer'] as { chatId?: { toString(): string } }).chatId?.toString(), String(CHAT_ID));
+    assert.equal((told['defaultBannedRights'] as Rights).sendMessages, true);
+    assert.equal(typeof told['version'], 'number');
+    assert.equal(await rpcError(person.sendMessage(LOBBY_PEER, { message: 'after the reload' })), 'CHAT_WRITE_FORBIDDEN');
+    // A client that asks again (or was away) sees the rights in the chat.
+    assert.equal((await getChat(person, CHAT_ID))?.defaultBannedRights?.sendMessages, true);
+    // WS is still heard there.
+    const heard = updates.next((u) => u.className === 'UpdateNewMessage' && textOf(u) === 'ws after the reload');
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'ws after the reload' } });
+    await heard;
+
+    await reloadBridgeFiles(bridge, { 'bridges/lobby.yaml': LOBBY_BOTH });
+    const back = await updates.next((u) => u.className === 'UpdateChatDefaultBannedRights');
+    assert.notEqual((back['defaultBannedRights'] as Rights).sendMessages, true, 'writing given back');
+    await person.sendMessage(LOBBY_PEER, { message: 'writable again' });
+    await wsEvent(ws, 'message', (e) => e['text'] === 'writable again');
+    assert.ok(absent((await getChat(person, CHAT_ID))?.defaultBannedRights));
+    assert.deepEqual((await fromMtproto(bridge, 'lobby')).filter((k) => k === 'message'), ['message', 'message'], 'nothing said while read-only entered the stream');
+  });
+});
+
+test('a reload moves a group to another room and makes it read-only at once: its member sees the new title and the rights, and reads the new room', { timeout: 60_000 }, async () => {
+  await withPerson(LOBBY_BOTH, async (bridge, person, ws) => {
+    const updates = updateRecorder(person);
+    // The group leaves lobby.yaml for news.yaml (room "news"), receive-only there.
+    await reloadBridgeFiles(bridge, {
+      'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n',
+      'bridges/news.yaml': `endpoints:\n  - websocket: news\n  - mtproto: ${CHAT_ID}\n    direction: receive-only\n`,
+    });
+    const title = await updates.next((u) => u.className === 'UpdateNewMessage' && ((u['message'] as { action?: { className: string } }).action?.className === 'MessageActionChatEditTitle'));
+    assert.equal(((title['message'] as { action: { title: string } }).action.title), 'news');
+    const rights = await updates.next((u) => u.className === 'UpdateChatDefaultBannedRights');
+    assert.equal((rights['defaultBannedRights'] as Rights).sendMessages, true);
+    const chat = await getChat(person, CHAT_ID);
+    assert.deepEqual([chat?.title, chat?.defaultBannedRights?.sendMessages], ['news', true]);
+    assert.equal(await rpcError(person.sendMessage(LOBBY_PEER, { message: 'in news' })), 'CHAT_WRITE_FORBIDDEN');
+    await ws.request({ type: 'join', room: 'news' });
+    const heard = updates.next((u) => u.className === 'UpdateNewMessage' && textOf(u) === 'news from ws');
+    await ws.request({ type: 'send', room: 'news', event: { kind: 'message', text: 'news from ws' } });
+    await heard;
+    assert.deepEqual(await fromMtproto(bridge, 'news'), []);
+  });
+});
+
 test('a message scheduled before a reload made the group read-only is dropped when due, never published (the net under the refusals)', { timeout: 60_000 }, async () => {
   await withPerson(LOBBY_BOTH, async (bridge, person) => {
     const at = Math.floor(Date.now() / 1000) + 11; // the nearest a send is queued rather than sent (scheduled-queue.ts)

@@ -9,9 +9,17 @@
 // - `send-only`: a source. The router delivers no other endpoint's events to it, and what members
 //   see (live updates, getDifference, history) is only what was delivered into its log; its
 //   description is its own too, never the room's topic set on another network (group-about.ts).
+// A bridges/ reload that turns `receive-only` on or off tells the members' sessions here at once
+// (updateChatDefaultBannedRights); a client that was away gets the rights with the chat objects.
+import type { Endpoint, EndpointDiff } from '../../../core/endpoint.ts';
+import type { Logger } from '../../../core/logger.ts';
 import { RpcError } from '../session/rpc.ts';
 import type { TlObject } from '../tl/codec.ts';
 import type { ChatInfo, Directory } from './directory.ts';
+import type { LiveSessions } from './live-sessions.ts';
+import { peerChat, type Renderer } from './render.ts';
+import { viewAt } from './methods/common.ts';
+import type { LayeredCodec } from '../tl/layered-codec.ts';
 
 /**
  * The version basic groups' chat objects carry (render.ts). An update of a chat's rights names its
@@ -58,7 +66,60 @@ const READ_ONLY_RIGHTS: TlObject = {
   until_date: 0,
 };
 
+/** Rights that take nothing: what an update tells when a group stops being read-only. */
+const NO_RIGHTS_TAKEN: TlObject = { _: 'chatBannedRights', until_date: 0 };
+
 /** A group's default_banned_rights field, for its chat object: set in a read-only group only. */
 export function bannedRightsOf(directory: Pick<Directory, 'directionOf'>, chat: ChatInfo): { default_banned_rights?: TlObject } {
   return isReadOnly(directory, chat) ? { default_banned_rights: READ_ONLY_RIGHTS } : {};
+}
+
+/** Of a reload's redirects, the endpoints that became read-only or stopped being read-only. */
+export function rightsChangedBy(redirected: EndpointDiff['redirected']): Endpoint[] {
+  return redirected.filter((r) => (r.from === 'receive-only') !== (r.to === 'receive-only')).map((r) => r.endpoint);
+}
+
+export interface RightsPushDeps {
+  readonly directory: Directory;
+  readonly render: Renderer;
+  readonly live: LiveSessions;
+  readonly codec: LayeredCodec;
+}
+
+/**
+ * Tells the members' sessions here of a group's rights now (a reload made it read-only, or writable
+ * again): updateChatDefaultBannedRights, with the chat, so the input greys or comes back without a
+ * reconnect. No pts: a session that was away sees the rights in the chat objects it gets next
+ * (dialogs, full chat, difference). Each instance tells its own sessions on its own reload.
+ * Answers how many sessions were told.
+ */
+export function pushRights(d: RightsPushDeps, chat: ChatInfo): number {
+  let told = 0;
+  for (const account of d.directory.membersOf(chat)) {
+    if (!d.live.has(account.id)) continue;
+    told += d.live.push(account.id, (layer) => {
+      const view = viewAt(d, account, layer);
+      const rights = bannedRightsOf(d.directory, chat).default_banned_rights ?? NO_RIGHTS_TAKEN;
+      return {
+        _: 'updates', updates: [{ _: 'updateChatDefaultBannedRights', peer: peerChat(chat.id), default_banned_rights: rights, version: CHAT_VERSION }],
+        users: [], chats: d.render.chatObjects([chat], view), date: view.now, seq: 0,
+      };
+    });
+  }
+  return told;
+}
+
+/**
+ * A bridges/ reload's redirects of groups (EndpointDiff.redirected; the directory already took the
+ * reload): each is logged, and the members of those that became read-only or writable again are
+ * told. A group redirected and moved in the same reload is told of both (its move by chat-links.ts).
+ */
+export function tellRedirects(d: RightsPushDeps & { readonly logger: Logger }, redirected: EndpointDiff['redirected']): void {
+  const changed = new Set(rightsChangedBy(redirected).map((e) => e.address));
+  for (const { endpoint, from, to } of redirected) {
+    const chat = d.directory.chatOfAddress(endpoint.address);
+    if (chat === undefined) continue;
+    const sessions = changed.has(chat.address) ? pushRights(d, chat) : 0;
+    d.logger.info({ chat: chat.address, room: chat.room, from, to, sessions }, 'mtproto: bridges/ reload: a group is bridged another way');
+  }
 }
