@@ -184,7 +184,8 @@ export class MtprotoConnector implements Connector {
 
   /**
    * bridges/ was reloaded: the groups follow at once, their members are told in the background
-   * (chat/chat-links.ts). Synchronous, never throws: the app's check refused addresses that are
+   * (chat/chat-links.ts); those of a group made read-only or writable again, at once
+   * (chat/group-direction.ts). Synchronous, never throws: the app's check refused addresses that are
    * no chat id, and one that came through anyway is logged and not served, as at start.
    */
   endpointsChanged(change: EndpointChange): void {

@@ -22,6 +22,7 @@ import { FileKeys, fileRoute, Uploads } from './files.ts';
 import { MediaFileStore, MemoryFileStore, type FileStore } from './file-store.ts';
 import { ChatFiles } from './chat-files.ts';
 import { ChatLinks } from './chat-links.ts';
+import { tellRedirects } from './group-direction.ts';
 import { AccountReload, type AccountChange } from './account-reload.ts';
 import type { MtprotoAccountConfig } from '../../../config/schema.ts';
 import type { MediaService } from '../../../media/index.ts';
@@ -218,6 +219,8 @@ export class ChatLayer {
     for (const c of changes) {
       this.deps.logger.info({ chat: c.chat.address, room: c.chat.room, linked: c.linked, joined: c.joined.length, left: c.left.length, ...(c.retitledFrom !== undefined ? { from: c.retitledFrom } : {}) }, 'mtproto: bridges/ reload: a group changed');
     }
+    // Made read-only or writable again: the members' sessions here are told at once (no pts, nothing written).
+    tellRedirects(this.deps, change.redirected);
     return this.links.changed(changes);
   }
 

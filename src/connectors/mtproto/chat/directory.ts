@@ -4,7 +4,7 @@
 import type { MtprotoAccountConfig } from '../../../config/schema.ts';
 import { phoneDigits } from '../../../config/schema.ts';
 import type { DirectParty } from '../../../core/direct.ts';
-import type { Endpoint, EndpointDiff, RoutingView } from '../../../core/endpoint.ts';
+import type { Direction, Endpoint, EndpointDiff, RoutingView } from '../../../core/endpoint.ts';
 
 export interface Account {
   readonly id: bigint;
@@ -83,7 +83,7 @@ export class Directory {
   /** Accounts a reload of config.yaml took away while this instance ran: shown as deleted accounts. */
   readonly #removed = new Set<bigint>();
 
-  constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], routing: RoutingView) {
+  constructor(accounts: readonly MtprotoAccountConfig[], endpoints: readonly Endpoint[], private readonly routing: RoutingView) {
     this.#setAccounts(accounts);
     for (const endpoint of endpoints) {
       const chat = groupOf(endpoint, routing);
@@ -189,6 +189,14 @@ export class Directory {
   /** Whether a group is linked now. */
   isLinked(chat: ChatInfo): boolean {
     return this.#chats.has(chat.id);
+  }
+
+  /**
+   * Which way a group is bridged now (bridges/ `direction:`; the routing view follows reloads):
+   * `both` for a private chat and for a group no longer linked (group-direction.ts says what each means here).
+   */
+  directionOf(chat: ChatInfo): Direction {
+    return chat.direct === undefined && this.isLinked(chat) ? this.routing.directionOf(chat.endpoint) : 'both';
   }
 
   /** The former chats an account was a member of: listed as groups it was removed from. */

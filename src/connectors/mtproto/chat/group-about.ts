@@ -39,9 +39,13 @@ export class GroupAbouts {
 
   constructor(private readonly state: StateStore, private readonly roomTopics: RoomTopics) {}
 
-  /** The group's description now: its room's last topic (written here, else the room's own record), else the default. */
-  async of(chat: ChatInfo): Promise<string> {
-    return (await this.#stored(chat))?.text ?? (await this.roomTopics.of(chat.room))?.text ?? defaultAbout(chat);
+  /**
+   * The group's description now: its room's last topic (written here, else the room's own record,
+   * unless `fromOthers` is false: a send-only group gets nothing of the other networks, their
+   * topics neither), else the default.
+   */
+  async of(chat: ChatInfo, fromOthers = true): Promise<string> {
+    return (await this.#stored(chat))?.text ?? (fromOthers ? (await this.roomTopics.of(chat.room))?.text : undefined) ?? defaultAbout(chat);
   }
 
   /** Resolves when the room-topic records queued here are written (shutdown: before the bus closes). */

@@ -11,6 +11,7 @@ import type { ChatLog, LogEntry } from './chat-log.ts';
 import { displayName, type Account, type ChatInfo } from './directory.ts';
 import type { ChatDeps } from './methods/common.ts';
 import type { Turn } from './publish-order.ts';
+import { refuseReadOnly } from './group-direction.ts';
 
 export const CONNECTOR = 'mtproto';
 
@@ -102,6 +103,11 @@ export async function publishAll(deps: ChatDeps, account: Account, turn: Turn, i
  * that refuses is a 500.
  */
 export async function publishInTurn(deps: ChatDeps, account: Account, turn: Turn, items: readonly ToPublish[]): Promise<{ id: string; duplicate: boolean }[]> {
+  // Nothing from a read-only group enters the room's stream (group-direction.ts), whatever the call:
+  // the net under chatOfPeer's refusal of posts (common.ts), and the refusal itself where no peer names
+  // the group and nothing changes before the publish (messages.deleteMessages: the messages name it),
+  // or where no call does (a scheduled message falling due after a reload made the group read-only).
+  for (const { chat } of items) refuseReadOnly(deps.directory, chat);
   let pending: Promise<{ id: string; duplicate: boolean }>[];
   await turn.ready;
   try {

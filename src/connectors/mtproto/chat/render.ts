@@ -24,6 +24,7 @@ import type { StatusPrivacy } from './status-privacy.ts';
 import type { PinnedIndex } from './pinned.ts';
 import type { ContactLists } from './contact-lists.ts';
 import { idsOfItem, type ScheduledItem } from './scheduled-queue.ts';
+import { bannedRightsOf, CHAT_VERSION, isReadOnly } from './group-direction.ts';
 
 /** Who looks, in which layer. */
 export interface View {
@@ -119,14 +120,18 @@ export class Renderer {
     // A group no longer linked is one the viewer was removed from: Telegram shows such a group so.
     if (!this.directory.isLinked(chat)) return { _: 'chatForbidden', id: chat.id, title: chat.title };
     const member = this.directory.mayUse(view.account, chat);
+    const readOnly = isReadOnly(this.directory, chat);
     return {
       _: 'chat', id: chat.id, title: chat.title, photo: { _: 'chatPhotoEmpty' },
-      participants_count: this.directory.membersOf(chat).length, date: 0, version: 1,
+      participants_count: this.directory.membersOf(chat).length, date: 0, version: CHAT_VERSION,
       ...(member ? {} : { left: true }),
       // A moderator account is the group's admin with two rights: deleting messages (apps then offer
       // to delete others' messages for everyone) and changing its info, of which only the
-      // description is an admin's here (the room's topic; the title and photo stay refused).
-      ...(member && view.account.moderator === true ? { admin_rights: { _: 'chatAdminRights', change_info: true, delete_messages: true } } : {}),
+      // description is an admin's here (the room's topic; the title and photo stay refused). Not in
+      // a read-only group: nobody writes there (apps let an admin write past the default rights).
+      ...(member && view.account.moderator === true && !readOnly ? { admin_rights: { _: 'chatAdminRights', change_info: true, delete_messages: true } } : {}),
+      // Bridged receive-only: writing is taken from everyone (group-direction.ts), and apps grey the input.
+      ...bannedRightsOf(this.directory, chat),
     };
   }
 

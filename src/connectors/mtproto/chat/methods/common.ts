@@ -40,6 +40,7 @@ import type { People } from '../people.ts';
 import type { PresenceBook } from '../presence.ts';
 import type { PtsBook } from '../pts.ts';
 import type { Renderer, View } from '../render.ts';
+import { refuseReadOnly } from '../group-direction.ts';
 import type { StateStore } from '../../../../bus/types.ts';
 
 export interface ChatDeps {
@@ -204,6 +205,7 @@ export async function chatOfPeer(deps: ChatDeps, account: Account, peer: TlObjec
   const chat = typeof id === 'bigint' ? deps.directory.chat(id) : undefined;
   if (chat === undefined && typeof id === 'bigint') refuseFormer(deps, account, id, use);
   if (chat === undefined || !deps.directory.mayUse(account, chat)) throw badRequest('PEER_ID_INVALID');
+  if (use === 'post') refuseReadOnly(deps.directory, chat);
   return chat;
 }
 
@@ -213,8 +215,14 @@ export function formerOfPeer(deps: Pick<ChatDeps, 'directory'>, account: Account
   return typeof id === 'bigint' && deps.directory.wasMember(account, id) ? deps.directory.formerChat(id) : undefined;
 }
 
-/** What a call does with a group: reads it (history, full chat) or acts in it (everything else). */
-export type GroupUse = 'read' | 'write';
+/**
+ * What a call does with a group: reads it (history, full chat), acts in it (everything else), or,
+ * acting, posts there: puts there what its other members and the bridged networks see (a message,
+ * an edit, a reaction, a deletion, a pin, its description). A read-only group (bridged
+ * receive-only) refuses a post before anything changes (group-direction.ts); typing and read marks
+ * are no posts: they answer, and publish nothing from there.
+ */
+export type GroupUse = 'read' | 'write' | 'post';
 
 /**
  * A group the account was removed from (unlinked by a bridges/ reload) answers as Telegram

@@ -57,7 +57,7 @@ export function registerForward(methods: MethodRegistry, deps: ChatDeps): void {
     const view = viewOf(deps, ctx);
     const account = view.account;
     const from = await chatOfPeer(deps, account, objectField(call, 'from_peer'));
-    const to = await chatOfPeer(deps, account, objectField(call, 'to_peer'));
+    const to = await chatOfPeer(deps, account, objectField(call, 'to_peer'), 'post');
     const ids = listField(call, 'id');
     const randomIds = listField(call, 'random_id');
     if (ids.length === 0) throw badRequest('MESSAGE_IDS_EMPTY');

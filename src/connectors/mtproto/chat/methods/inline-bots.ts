@@ -85,7 +85,7 @@ export function registerInlineBots(methods: MethodRegistry, deps: ChatDeps): voi
   });
 
   register(methods, deps, 'messages.sendInlineBotResult', 'user', async (call, ctx) => {
-    await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'));
+    await chatOfPeer(deps, accountOf(deps, ctx), objectField(call, 'peer'), 'post');
     throw badRequest('QUERY_ID_INVALID');
   });
 }

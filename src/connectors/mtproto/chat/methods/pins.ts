@@ -45,7 +45,7 @@ async function tellMembers(deps: ChatDeps, chat: ChatInfo, messages: readonly nu
 export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.updatePinnedMessage', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'), 'post');
     const record = await liveMessage(deps, chat, intField(call, 'id'));
     const unpin = call['unpin'] === true;
     let changed = false;
@@ -64,7 +64,7 @@ export function registerPins(methods: MethodRegistry, deps: ChatDeps): void {
   // Every pin of the chat goes; told once, answering the newest.
   register(methods, deps, 'messages.unpinAllMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'), 'post');
     let were: number[] = [];
     if (!await changePins(deps, chat, (ids) => { were = ids; return ids.length > 0 ? [] : undefined; })) throw new RpcError(420, 'FLOOD_WAIT_1');
     await deps.pins.refresh(chat.address);

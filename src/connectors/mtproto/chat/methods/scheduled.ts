@@ -117,7 +117,8 @@ export async function sendScheduled(deps: ChatDeps, account: Account, items: rea
         // Every message it became (an album's files are one each).
         outcome = { id: published!.id, messageIds: (await entriesOfDelivery(deps.box, chat.address, published!.id)).map((e) => e.m) };
       } catch (err) {
-        const refused = err instanceof RpcError && err.code === 400;
+        // Refused (400; 403 CHAT_WRITE_FORBIDDEN: a reload made the group read-only since it was queued): it never will be sent.
+        const refused = err instanceof RpcError && (err.code === 400 || err.code === 403);
         outcome = refused ? 'dropped' : 'retry';
         if (!refused) deps.logger.warn({ err, user: String(account.id), chat: item.chat }, 'mtproto: a scheduled message could not be sent yet');
       }
@@ -145,7 +146,7 @@ const idsOf = (call: TlObject): number[] => listField(call, 'id').filter((v): v 
 export async function editScheduled(deps: ChatDeps, ctx: ChatCallContext, call: TlObject): Promise<TlObject> {
   const view = viewOf(deps, ctx);
   const account = view.account;
-  const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+  const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), 'post');
   const at = askedDateOf(account, call, view.now);
   if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
   const id = intField(call, 'id');
@@ -193,7 +194,7 @@ export function registerScheduled(methods: MethodRegistry, deps: ChatDeps): void
   register(methods, deps, 'messages.sendScheduledMessages', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const account = accountOf(deps, ctx);
-    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), 'post');
     const items = await itemsOf(deps, account, chat, idsOf(call));
     if (items.length === 0) throw badRequest('MESSAGE_ID_INVALID');
     const { sent, retry } = await sendScheduled(deps, account, items);

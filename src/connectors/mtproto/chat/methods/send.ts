@@ -24,6 +24,7 @@ import { tellAccount } from './own-news.ts';
 import { objects, refuseUnserved, replyIdOf, textOf, withButtons } from './message-input.ts';
 import { editScheduled, scheduleSend } from './scheduled.ts';
 import { newMessageUpdates } from './sent-updates.ts';
+import { publishesFrom } from '../group-direction.ts';
 
 /** Reactions one account may set on one message. */
 const MAX_REACTIONS = 3;
@@ -120,7 +121,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.sendMessage', 'user', async (call, ctx) => {
     refuseUnserved(call);
     const account = accountOf(deps, ctx);
-    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), 'post');
     const ids = randomIdOf(call);
     const body = { ...await textOf(deps, account, call, false), media: [] };
     return await scheduleSend(deps, ctx, account, chat, call, body, ids) ?? send(ctx, account, chat, call, body, ids, ids[0]?.toString());
@@ -137,7 +138,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const param = stringField(call, 'start_param') ?? '';
     if (!START_PARAM.test(param)) throw badRequest('START_PARAM_INVALID');
     const peer = objectField(call, 'peer');
-    const chat = await chatOfPeer(deps, account, peer);
+    const chat = await chatOfPeer(deps, account, peer, 'post');
     if (chat.direct !== undefined ? await userOfInput(deps, account, peer) !== bot.id : !deps.directory.mayUse(bot, chat)) {
       throw badRequest(chat.direct !== undefined ? 'PEER_ID_INVALID' : 'CHAT_ADMIN_REQUIRED');
     }
@@ -150,7 +151,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.sendMedia', 'user', async (call, ctx) => {
     refuseUnserved(call);
     const account = accountOf(deps, ctx);
-    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), 'post');
     const text = await textOf(deps, account, call, true);
     const ids = randomIdOf(call);
     // A location, a contact, a dice, a poll: text with the caption under it (media-as-text.ts).
@@ -170,7 +171,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.sendMultiMedia', 'user', async (call, ctx) => {
     refuseUnserved(call);
     const account = accountOf(deps, ctx);
-    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), 'post');
     const items = objects(listField(call, 'multi_media'));
     if (items.length === 0 || items.some((item) => item._ !== 'inputSingleMedia')) throw badRequest('MEDIA_INVALID');
     if (items.length > MAX_ALBUM_FILES) throw badRequest('MULTI_MEDIA_TOO_LONG');
@@ -188,7 +189,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     // With schedule_date, the id is of the chat's schedule, not of a message (scheduled.ts).
     if (call['schedule_date'] !== undefined) return editScheduled(deps, ctx, call);
     const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'), 'post');
     const record = await liveMessage(deps, chat, intField(call, 'id'));
     if (record.from !== String(view.account.id)) throw badRequest('MESSAGE_AUTHOR_REQUIRED');
     if (call['media'] !== undefined) throw badRequest('MEDIA_PREV_INVALID');
@@ -241,7 +242,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
   register(methods, deps, 'messages.deleteHistory', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
     const account = view.account;
-    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
+    // Clearing it for oneself is no post; retracting one's messages for everyone (`revoke`) is.
+    const chat = await chatOfPeer(deps, account, objectField(call, 'peer'), call['revoke'] === true ? 'post' : 'write');
     const maxId = intField(call, 'max_id');
     const ids = (await deps.box.chat(chat.address)).messageIds().filter((id) => maxId <= 0 || id <= maxId);
     const upTo = ids.at(-1);
@@ -296,7 +298,7 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
 
   register(methods, deps, 'messages.sendReaction', 'user', async (call, ctx) => {
     const view = viewOf(deps, ctx);
-    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'));
+    const chat = await chatOfPeer(deps, view.account, objectField(call, 'peer'), 'post');
     const record = await liveMessage(deps, chat, intField(call, 'msg_id'));
     // Layer 145+: a vector of Reaction (empty or absent = none); before: one emoticon string ('' = none).
     const raw = call['reaction'];
@@ -321,8 +323,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const chat = await chatOfPeer(deps, account, objectField(call, 'peer'));
     const action = objectField(call, 'action');
     const state = action?._ === 'sendMessageCancelAction' ? 'stopped' : 'active';
-    // Typing in Saved Messages is told to nobody: only the account is there.
-    if (deps.directs.isSaved(chat)) return true;
+    // Typing in Saved Messages is told to nobody: only the account is there; in a read-only group, to nobody else.
+    if (deps.directs.isSaved(chat) || !publishesFrom(deps.directory, chat)) return true;
     const event = checked({ v: 1, id: newEventId(), ts: Date.now(), kind: 'typing', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx), state });
     await ctx.turn.ready;
     const published = deps.bus.publish([event]);
@@ -350,6 +352,8 @@ export function registerSend(methods: MethodRegistry, deps: ChatDeps): void {
     const unchanged = async () => ({ _: 'messages.affectedMessages', pts: await deps.pts.current(account), pts_count: 0 });
     if (upTo === undefined || upTo <= already) return unchanged();
     await deps.state.set(`read:${account.id}:${chat.address}`, String(upTo));
+    // Read in a read-only group: the account's own mark, no receipt for the other networks.
+    if (!publishesFrom(deps.directory, chat)) return unchanged();
     // The receipt points at the newest message read that is a canonical one (not the chat's
     // creation, not deleted); with none among the newest few, the mark is all there is.
     const record = await newestCanonical(deps, ids.filter((id) => id > already && id <= upTo));

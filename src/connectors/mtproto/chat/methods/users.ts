@@ -9,6 +9,7 @@ import { peerSettingsOf } from '../contact-lists.ts';
 import { commonGroups } from './peer-info.ts';
 import { pinnedOf } from '../pinned.ts';
 import { botInfoOf } from './bot-commands.ts';
+import { publishesFrom } from '../group-direction.ts';
 import { accountOf, badRequest, chatsOfAccount, listField, objectField, register, stringField, userOfInput, viewOf, type ChatCallContext, type ChatDeps } from './common.ts';
 
 /** Private chats an account's presence goes to at most: a status change is that many events. */
@@ -26,7 +27,8 @@ async function presenceChatsOf(deps: ChatDeps, account: Account): Promise<ChatIn
   const chats = await chatsOfAccount(deps, account);
   const directs = await Promise.all(chats.filter((c) => c.direct !== undefined && !deps.directs.isSaved(c)).map(async (chat) => ({ chat, lastG: (await deps.box.chat(chat.address)).lastG })));
   const active = directs.filter((d) => d.lastG > 0).sort((a, b) => b.lastG - a.lastG).slice(0, PRESENCE_DIRECT_CHATS).map((d) => d.chat);
-  return [...chats.filter((c) => c.direct === undefined), ...active];
+  // Not into a read-only group's room: nothing from there enters its stream (group-direction.ts).
+  return [...chats.filter((c) => c.direct === undefined && publishesFrom(deps.directory, c)), ...active];
 }
 
 export function registerUsers(methods: MethodRegistry, deps: ChatDeps): void {
