@@ -5,35 +5,16 @@
 import asyncio
 import datetime
 import io
-import json
 import os
 import sys
 
-import rsa
-from telethon import Button, TelegramClient, events, functions, types
-from telethon.crypto import rsa as telethon_rsa
+from telethon import Button, events, functions, types
 from telethon.errors import RPCError
-from telethon.network import ConnectionTcpIntermediate
-from telethon.sessions import MemorySession
-
-
-def say(step, **fields):
-    print(json.dumps({'step': step, **fields}), flush=True)
+from telethon_steps import client_for, line, say
 
 
 def entities_of(message):
     return [[type(e).__name__, e.offset, e.length] for e in (message.entities or [])]
-
-
-async def line():
-    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
-
-
-def client_for(port, n, e):
-    telethon_rsa.add_key(rsa.PublicKey(n, e).save_pkcs1(), old=False)
-    session = MemorySession()
-    session.set_dc(2, '127.0.0.1', int(port))
-    return TelegramClient(session, 1, 'switchboard-test', connection=ConnectionTcpIntermediate, connection_retries=3, request_retries=2, receive_updates=True)
 
 
 async def person(port, n, e, phone, chat_id):

@@ -4,31 +4,14 @@
 # by updateChatDefaultBannedRights when a reload makes the group writable, and speaks there. Each
 # step prints one JSON line; the test answers on stdin once it has reloaded.
 import asyncio
-import json
-import sys
 
-import rsa
-from telethon import TelegramClient, events, types
-from telethon.crypto import rsa as telethon_rsa
+from telethon import events, types
 from telethon.errors import RPCError
-from telethon.network import ConnectionTcpIntermediate
-from telethon.sessions import MemorySession
-
-
-def say(step, **fields):
-    print(json.dumps({'step': step, **fields}), flush=True)
-
-
-async def line():
-    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
+from telethon_steps import bot_client, line, say
 
 
 async def main():
-    port, n, e, token, chat_id = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-    telethon_rsa.add_key(rsa.PublicKey(n, e).save_pkcs1(), old=False)
-    session = MemorySession()
-    session.set_dc(2, '127.0.0.1', int(port))
-    client = TelegramClient(session, 1, 'switchboard-test', connection=ConnectionTcpIntermediate, connection_retries=3, request_retries=2, receive_updates=True)
+    client, token, chat_id = bot_client()
     told = asyncio.Queue()
 
     @client.on(events.Raw(types.UpdateChatDefaultBannedRights))
