@@ -6,10 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { pythonWith, runPythonChild } from '../helpers/python-child.ts';
-import { connectClient } from '../helpers/ws-client.ts';
-import { BOT_ID, CHAT_ID, WS_TOKEN, chatServerKey, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
+import { BOT_ID, CHAT_ID, startChatBridge, wsEvent, type ChatBridge } from './chat-harness.ts';
 import { reloadBridgeFiles } from './reload-steps.ts';
+import { withTelethonBot } from './telethon-bot.ts';
 
 const SCRIPT = fileURLToPath(new URL('./telethon-reload.py', import.meta.url));
 const OPS_ID = 1002;
@@ -22,11 +21,7 @@ async function reload(bridge: ChatBridge, text: string | undefined): Promise<voi
 
 test('a stock Telethon client (layer 144) is told of a group linked and then unlinked by reloads, speaks in it between, and is refused after', { timeout: 120_000 }, async () => {
   const bridge = await startChatBridge();
-  const key = chatServerKey();
-  const telethon = runPythonChild(pythonWith('telethon, rsa', 'Telethon', 'python3-telethon'), SCRIPT,
-    [String(bridge.mtprotoPort()), key.n.toString(), key.e.toString(), bridge.botToken, String(OPS_ID)], 'Telethon', 30_000);
-  const ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-  try {
+  await withTelethonBot(SCRIPT, bridge, OPS_ID, async (telethon, ws) => {
     await telethon.step('ready');
     await reload(bridge, `endpoints:\n  - websocket: ops\n  - mtproto: ${OPS_ID}\n`);
     await ws.request({ type: 'join', room: 'ops' });
@@ -42,11 +37,5 @@ test('a stock Telethon client (layer 144) is told of a group linked and then unl
     assert.deepEqual([removed['action'], removed['user'], removed['refused']], ['MessageActionChatDeleteUser', BOT_ID, 'ChatWriteForbiddenError']);
     assert.deepEqual(removed['dialogs'], [[-OPS_ID, 'ChatForbidden'], [-CHAT_ID, 'Chat']], 'the group it was removed from is still listed, as Telegram lists it');
     await telethon.step('done');
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${telethon.stderr()}`);
-  } finally {
-    await ws.close();
-    await telethon.stop();
-    await bridge.close();
-  }
+  });
 });
