@@ -168,6 +168,7 @@ export const ConfigSchema = z.object({
       routeAtPublish: z.boolean().default(true),
       skipLonelyFanout: z.boolean().default(true),
       corkWrites: z.boolean().default(true),
+      batchClaims: z.boolean().default(true),
     }).strict().prefault({}),
   }).strict().prefault({}),
   http: z.object({

@@ -42,7 +42,7 @@ async function routedAtPublishAndDirect(fastPaths: string, redisUrl: string, pre
 test('bus.fastPaths in config.yaml reaches the redis driver: all off, no batch takes a fast path', { timeout: 90_000 }, async () => {
   const redis = await startRedis();
   try {
-    const off = await routedAtPublishAndDirect('{ directDelivery: false, routeAtPublish: false, skipLonelyFanout: false, corkWrites: false }', redis.url, 'fpoff');
+    const off = await routedAtPublishAndDirect('{ directDelivery: false, routeAtPublish: false, skipLonelyFanout: false, corkWrites: false, batchClaims: false }', redis.url, 'fpoff');
     assert.deepEqual(off, [0, 0]);
     const on = await routedAtPublishAndDirect('{}', redis.url, 'fpon');
     assert.ok(on[0] + on[1] > 0, `with the defaults some batches take a fast path (${on.join(', ')})`);

@@ -81,7 +81,7 @@ describe('redis bus', () => {
       assert.equal(durable.durable, true);
       assert.equal(await durable.healthy(), true);
       // bus.fastPaths reaches the driver: the one switched off is off, the others keep their default (on).
-      assert.deepEqual((durable as unknown as { fast: unknown }).fast, { directDelivery: false, routeAtPublish: true, skipLonelyFanout: true, corkWrites: true });
+      assert.deepEqual((durable as unknown as { fast: unknown }).fast, { directDelivery: false, routeAtPublish: true, skipLonelyFanout: true, corkWrites: true, batchClaims: true });
     } finally {
       await durable.close();
     }

@@ -20,6 +20,8 @@ export interface FastPaths {
   readonly skipLonelyFanout: boolean;
   /** The commands one tick issues on the command connection go out in one socket write (corked-writes.ts). */
   readonly corkWrites: boolean;
+  /** The transaction claims of one tick (publishOnce) go to Redis as one script call (claim-batcher.ts). */
+  readonly batchClaims: boolean;
   // Measured and removed (gain within the bench's noise; bench/RESULTS.md, 2026-12-03): completing a
   // batch and fetching the next job in one call (BullMQ's fetchNext, through a protected method), and
   // the router reusing the events its process validated at publish instead of validating them again.
@@ -30,6 +32,7 @@ export const ALL_FAST_PATHS_ON: FastPaths = {
   routeAtPublish: true,
   skipLonelyFanout: true,
   corkWrites: true,
+  batchClaims: true,
 };
 
 export const ALL_FAST_PATHS_OFF: FastPaths = {
@@ -37,6 +40,7 @@ export const ALL_FAST_PATHS_OFF: FastPaths = {
   routeAtPublish: false,
   skipLonelyFanout: false,
   corkWrites: false,
+  batchClaims: false,
 };
 
 export const FAST_PATH_NAMES = Object.keys(ALL_FAST_PATHS_ON) as (keyof FastPaths)[];

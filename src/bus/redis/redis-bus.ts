@@ -15,6 +15,7 @@ import { DeadLetterStream } from './dead-letters.ts';
 import { busKeys, type BusKeys } from './keys.ts';
 import { DirectDelivery, TRIED_ONCE } from './direct-delivery.ts';
 import { fastPaths, type FastPaths } from './fast-paths.ts';
+import { ClaimBatcher } from './claim-batcher.ts';
 import { corkWritesPerTick } from './corked-writes.ts';
 import { RedisFanout } from './fanout.ts';
 import { RedisNotes } from './notes.ts';
@@ -120,7 +121,9 @@ export class RedisBus implements Bus {
     this.direct = this.fast.directDelivery ? new DirectDelivery(this.metrics, opts.logger) : undefined;
     defineAppendScript(redis);
     defineServiceScripts(redis);
-    this.transactions = new RedisTransactionLog(redis, opts.prefix, opts.retention.transactionsPerRoom, opts.retention.transactionSeconds * 1000);
+    const txnWindowMs = opts.retention.transactionSeconds * 1000;
+    this.transactions = new RedisTransactionLog(redis, opts.prefix, opts.retention.transactionsPerRoom, txnWindowMs,
+      this.fast.batchClaims ? new ClaimBatcher(redis, txnWindowMs, opts.retention.transactionsPerRoom) : undefined);
     this.idMap = new RedisIdMap(redis, opts.prefix, opts.retention.idMapPerEndpoint);
     this.ingress = this.queue(this.keys.ingressQueue);
     this.atPublish = this.fast.routeAtPublish ? new RouteAtPublish({

@@ -5,6 +5,7 @@ import type { IdMap, LeaseCallbacks, LeaseHandle, StateStore, Transaction } from
 import type { TransactionClaim, TransactionLog } from '../services/publish-once.ts';
 import { MAX_STATE_KEY_CHARS, MAX_STATE_VALUE_CHARS } from '../memory/state-store.ts';
 import { Lease } from './lease.ts';
+import type { ClaimBatcher } from './claim-batcher.ts';
 
 // Both structures below are bounded per room / endpoint by count AND kept only for a window: a
 // hash (the lookup) beside a sorted set (insertion order, score = ms) that says what to forget.
@@ -76,12 +77,16 @@ export function defineServiceScripts(redis: Redis): void {
 }
 
 export class RedisTransactionLog implements TransactionLog {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly perRoom: number, private readonly windowMs: number) {}
+  /** `batcher`: the fast path `batchClaims` (claim-batcher.ts); without it, one script call per claim. */
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly perRoom: number, private readonly windowMs: number, private readonly batcher?: ClaimBatcher) {}
 
   async claim(room: string, transaction: Transaction, first: TransactionClaim): Promise<TransactionClaim | undefined> {
     const field = `${transaction.scope}\u0000${transaction.id}`;
-    const prev = await commands(this.redis).sbClaimTxn(2, `${this.prefix}:txn:${room}`, `${this.prefix}:txn-order:${room}`,
-      field, `${first.id}|${first.ts}`, String(Date.now()), String(this.windowMs), String(this.perRoom));
+    const value = `${first.id}|${first.ts}`;
+    const keys = [`${this.prefix}:txn:${room}`, `${this.prefix}:txn-order:${room}`] as const;
+    const prev = this.batcher !== undefined
+      ? await this.batcher.claim(keys, field, value)
+      : await commands(this.redis).sbClaimTxn(2, ...keys, field, value, String(Date.now()), String(this.windowMs), String(this.perRoom));
     if (prev === null || prev === undefined) return undefined;
     const [id, ts] = String(prev).split('|');
     if (id === undefined || ts === undefined || !Number.isFinite(Number(ts))) throw new Error(`unreadable transaction record in ${room}`);
