@@ -113,6 +113,36 @@ test('a room\'s history is what it was shown: a send-only room skips the other e
   ] }],
 }));
 
+test('a bot pages a canonical room\'s stream (stream: true): everything that entered it, whichever endpoint it came from', () => withBridge(async (bridge) => {
+  const bot = await connectClient(bridge.url, bridge.tokens.bot);
+  const bob = await connectClient(bridge.url, bridge.tokens.bob);
+  try {
+    await bob.request({ type: 'join', room: 'desk' });
+    await bob.request({ type: 'send', room: 'desk', event: { kind: 'message', text: 'desk line' } });
+    await bridge.bus.publish([xmppMessage('from xmpp', 'news', 'news@conference.example.org')]);
+    await published(bridge, 'news', 2);
+    const stream = await page(bot, { room: 'news', stream: true });
+    assert.deepEqual([stream.events.map((e) => e.event.text), stream.before, (bot.frames.at(-1) as ServerFrame)['room']], [['desk line', 'from xmpp'], null, 'news']);
+    assert.deepEqual((await page(bob, { room: 'desk' })).events.map((e) => e.event.text), ['desk line'], 'the send-only WS room is shown only its own');
+    const refusals: [TestClient, Record<string, unknown>, string][] = [
+      [bob, { room: 'news', stream: true }, 'forbidden'],
+      [bot, { room: 'nowhere', stream: true }, 'unknown_room'],
+      [bot, { room: 'desk', stream: true }, 'unknown_room'],
+    ];
+    for (const [client, frame, code] of refusals) {
+      const answer = await client.request({ type: 'history', ...frame });
+      assert.deepEqual([answer.type, answer['code']], ['error', code], JSON.stringify(frame));
+    }
+  } finally {
+    await bot.close(); await bob.close();
+  }
+}, {
+  bridges: [...BRIDGES, { room: 'news', source: 'test', endpoints: [
+    { connector: 'websocket', address: 'desk', direction: 'send-only' },
+    { connector: 'xmpp', address: 'news@conference.example.org' },
+  ] }],
+}));
+
 test('an answer stays within half of maxBufferedBytes, always with at least one event', () => withBridge(async (bridge) => {
   const bob = await connectClient(bridge.url, bridge.tokens.bob);
   try {

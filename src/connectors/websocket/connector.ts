@@ -442,7 +442,9 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'pong', ...(ref !== undefined ? { ref } : {}) });
         return;
       case 'history': {
-        const place = isDirectAddress(frame.room) ? this.directChat(frame.room, session) : this.bridgedRoom(frame.room, session);
+        // A bot may page a canonical room's stream (`stream: true`), as it follows one with subscribe.
+        const place = frame.stream === true ? this.followedStream(frame.room, session, 'history of a stream')
+          : isDirectAddress(frame.room) ? this.directChat(frame.room, session) : this.bridgedRoom(frame.room, session);
         if (!place.ok) return fail(place.code, place.message, frame.room);
         if (frame.before !== undefined && !isCursor(frame.before)) return fail(ErrorCode.BadCursor, 'before: must be a cursor as received in an event, joined or history frame', frame.room);
         const { outbound } = this.live;
@@ -450,7 +452,8 @@ export class WebSocketConnector implements Connector {
           limit: frame.limit ?? HISTORY_DEFAULT_EVENTS,
           // Half the slow-consumer limit: one answer never gets its own reader cut off.
           maxBytes: Math.min(HISTORY_MAX_BYTES, this.config.maxBufferedBytes / 2),
-          shown: ({ event }) => outbound.reaches(event, session, place.wsRoom),
+          // A stream shows everything that entered it; a WS room what live delivery showed it.
+          shown: frame.stream === true ? () => true : ({ event }) => outbound.reaches(event, session, place.wsRoom),
           sizeOf: ({ event }) => JSON.stringify(outbound.withFreshLinks(event)).length,
         });
         session.send({ type: 'history', ...(ref !== undefined ? { ref } : {}), room: place.wsRoom,
@@ -521,9 +524,8 @@ export class WebSocketConnector implements Connector {
         return;
       }
       case 'subscribe': {
-        if (session.token.scope !== 'bot') return fail(ErrorCode.Forbidden, 'subscribe needs a token with scope bot', frame.room);
-        if (!this.live.router.rooms.includes(frame.room)) return fail(ErrorCode.UnknownRoom, `no canonical room "${frame.room}"`, frame.room);
-        if (!mayUse(session.token, frame.room)) return fail(ErrorCode.Forbidden, `this token may not use room "${frame.room}"`, frame.room);
+        const stream = this.followedStream(frame.room, session, 'subscribe');
+        if (!stream.ok) return fail(stream.code, stream.message, frame.room);
         const since = await this.checkSince(frame.since, frame.room);
         if (!since.ok) return fail(since.code, since.message, frame.room);
         const topic = await this.live.topics.of(frame.room);
@@ -536,6 +538,14 @@ export class WebSocketConnector implements Connector {
         session.send({ type: 'unsubscribed', ...(ref !== undefined ? { ref } : {}), room: frame.room });
         return;
     }
+  }
+
+  /** A canonical room whose stream this connection's token may follow (a bot's, as for subscribe), or why not. */
+  private followedStream(room: string, session: Session, what: string): { ok: true; wsRoom: string; room: string } | { ok: false; code: ErrorCode; message: string } {
+    if (session.token.scope !== 'bot') return { ok: false, code: ErrorCode.Forbidden, message: `${what} needs a token with scope bot` };
+    if (!this.live.router.rooms.includes(room)) return { ok: false, code: ErrorCode.UnknownRoom, message: `no canonical room "${room}"` };
+    if (!mayUse(session.token, room)) return { ok: false, code: ErrorCode.Forbidden, message: `this token may not use room "${room}"` };
+    return { ok: true, wsRoom: room, room };
   }
 
   /** A bridged WS room this connection's token may use, with its canonical room, or why not. */

@@ -40,9 +40,12 @@ export const SendFrame = z.object({
 export const SubscribeFrame = z.object({ type: z.literal('subscribe'), ref, room, since }).strict();
 export const UnsubscribeFrame = z.object({ type: z.literal('unsubscribe'), ref, room }).strict();
 export const PingFrame = z.object({ type: z.literal('ping'), ref }).strict();
-/** A page of a room's history, newest first from `before` (exclusive; absent: from the newest). */
+/**
+ * A page of a room's history, newest first from `before` (exclusive; absent: from the newest).
+ * `stream: true`: `room` is a canonical room whose stream a bot follows (as with subscribe).
+ */
 export const HistoryFrame = z.object({
-  type: z.literal('history'), ref, room, before: z.string().max(64).optional(),
+  type: z.literal('history'), ref, room, stream: z.boolean().optional(), before: z.string().max(64).optional(),
   limit: z.number().int().min(1).max(HISTORY_MAX_EVENTS).optional(),
 }).strict();
 /** Asks for the rooms this connection may use now (hello's lists, after the operator's reloads). */
