@@ -43,7 +43,7 @@ const typed = fc.oneof(
   fc.record({ type: fc.constant('send'), room, txn, event }, { requiredKeys: ['type', 'room', 'event'] }),
   fc.record({ type: fc.constant('send'), room, txn, event }, { requiredKeys: ['type', 'room', 'event'] }),
   fc.record({ type: fc.constantFrom('subscribe', 'unsubscribe'), room, since }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('history'), room, before: since, limit: fc.oneof(fc.integer({ min: -2, max: 120 }), fc.double(), fc.string({ maxLength: 3 })) }, { requiredKeys: ['type', 'room'] }),
+  fc.record({ type: fc.constant('history'), room, stream: fc.oneof(fc.boolean(), fc.constant('yes')), before: since, limit: fc.oneof(fc.integer({ min: -2, max: 120 }), fc.double(), fc.string({ maxLength: 3 })) }, { requiredKeys: ['type', 'room'] }),
   fc.record({ type: fc.constantFrom('ping', 'rooms', 'hello', 'bogus') }),
 );
 
