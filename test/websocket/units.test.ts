@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { TOKEN_HASH_PATTERN } from '../../src/config/schema.ts';
 import { findToken, generateToken, hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { TokenBucket } from '../../src/core/token-bucket.ts';
-import { parseClientFrame } from '../../src/connectors/websocket/frames.ts';
+import { parseClientFrame, type ServerFrame } from '../../src/connectors/websocket/frames.ts';
+import WebSocket from 'ws';
+import { Session } from '../../src/connectors/websocket/session.ts';
+import { wsMetrics } from '../../src/connectors/websocket/metrics.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { ErrorCode } from '../../src/core/errors.ts';
 
 describe('websocket tokens', () => {
   test('generateToken is sb_ + 32 random bytes in base64url; tokens differ', () => {
@@ -81,5 +87,38 @@ describe('websocket client frames', () => {
         assert.equal(r.ref, ref, text);
       }
     }
+  });
+});
+
+describe('websocket slow-consumer limit', () => {
+  /** A socket stand-in whose unsent output the test sets: the rule under test is Session.overLimit's arithmetic. */
+  function sessionWith(maxBufferedBytes: number) {
+    const socket = { readyState: WebSocket.OPEN, bufferedAmount: 0, send: () => undefined };
+    const token = { name: 'alice', hash: hashToken(generateToken()), scope: 'client' as const, rooms: [], moderator: false };
+    const session = new Session(socket as unknown as WebSocket, token, { maxBufferedBytes, ratePerSecond: 10, rateBurst: 10, drainTimeoutMs: 1_000 },
+      wsMetrics(createRegistry(false)), silentLogger, () => undefined);
+    return { session, socket };
+  }
+  const frameOf = (chars: number): ServerFrame => ({ type: 'error', code: ErrorCode.BadFrame, message: 'x'.repeat(chars) });
+
+  test('past maxBufferedBytes is over the limit; one frame larger than the limit raises it to that frame, so a reader that keeps up is not cut off', () => {
+    const small = sessionWith(16 * 1024);
+    small.session.send(frameOf(1_000));
+    small.socket.bufferedAmount = 16 * 1024;
+    assert.equal(small.session.overLimit(), false);
+    small.socket.bufferedAmount = 16 * 1024 + 1;
+    assert.equal(small.session.overLimit(), true, 'the plain limit holds with ordinary frames');
+
+    const big = sessionWith(16 * 1024);
+    big.session.send(frameOf(40_000));
+    big.socket.bufferedAmount = 40_000; // that frame alone, not taken by the network yet
+    assert.equal(big.session.overLimit(), false, 'one large frame queued is not a slow reader');
+    big.socket.bufferedAmount = 40_100;
+    assert.equal(big.session.overLimit(), true, 'beyond that frame it is');
+
+    const wide = sessionWith(16 * 1024);
+    wide.session.send({ type: 'error', code: ErrorCode.BadFrame, message: '€'.repeat(8_000) });
+    wide.socket.bufferedAmount = 24_000; // 8,000 euro signs are 24,000 bytes: counted in bytes, not characters
+    assert.equal(wide.session.overLimit(), false);
   });
 });

@@ -79,6 +79,12 @@ export class Session {
   private inFlight = 0;
 
   private corked = false;
+  /**
+   * The largest frame queued on this socket so far, in bytes (at least). One frame larger than
+   * maxBufferedBytes would otherwise cut off even a reader that keeps up, as the limit counts a
+   * frame the moment it is queued: the limit is never below it (overLimit).
+   */
+  private largestFrame = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -108,7 +114,10 @@ export class Session {
   send(frame: ServerFrame): boolean {
     if (this.closing) return false;
     this.corkUntilNextTick();
-    this.ws.send(JSON.stringify(frame));
+    const text = JSON.stringify(frame);
+    // text.length is the byte count for ASCII and a lower bound otherwise: measured exactly only where it could matter.
+    if (text.length > this.largestFrame) this.largestFrame = text.length * 3 > this.limits.maxBufferedBytes ? Buffer.byteLength(text) : text.length;
+    this.ws.send(text);
     this.metrics.framesOut.inc({ type: frame.type });
     if (frame.type === 'error') this.metrics.errors.inc({ code: frame.code });
     const buffered = this.ws.bufferedAmount;
@@ -134,9 +143,9 @@ export class Session {
     });
   }
 
-  /** Whether the socket's unsent output is past maxBufferedBytes. */
+  /** Whether the socket's unsent output is past maxBufferedBytes (or past the largest frame it was given, when that one alone is larger). */
   overLimit(): boolean {
-    return this.ws.bufferedAmount > this.limits.maxBufferedBytes;
+    return this.ws.bufferedAmount > Math.max(this.limits.maxBufferedBytes, this.largestFrame);
   }
 
   /** The slow-consumer verdict: 1008, nothing more is sent; the client can resume from its cursor. */
