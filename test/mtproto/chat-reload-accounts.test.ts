@@ -8,14 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import type { TestClient } from '../helpers/ws-client.ts';
 import { mtprotoOf } from '../helpers/app.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { authKeyId } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
 import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import {
-  Api, BOT_ID, CHAT_ID, bigInt, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, wsEvent,
+  Api, BOT_ID, CHAT_ID, bigInt, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, wsEvent,
   type ChatBridge, type ChatBridgeOptions, type ChatClient, type GramUpdate,
 } from './chat-harness.ts';
 
@@ -62,26 +62,21 @@ async function metric(bridge: ChatBridge, name: string): Promise<string> {
   return (await bridge.app.registry.metrics()).split('\n').filter((l) => l.startsWith(name)).join('\n');
 }
 
-/** A bridge with the person and the bot logged in (dialogs listed), alice on WS in the lobby; all stopped afterwards. */
+/** A bridge with the person and the bot logged in (dialogs listed), alice on WS in the lobby; all stopped afterwards (withChatClient). */
 async function withBoth(body: (bridge: ChatBridge, person: ChatClient, bot: ChatClient, ws: TestClient) => Promise<void>, opts: ChatBridgeOptions = {}): Promise<void> {
-  const bridge = await startChatBridge(opts);
-  const person = chatClient(bridge.mtprotoPort());
-  const bot = chatClient(bridge.mtprotoPort());
-  let ws: TestClient | undefined;
-  try {
-    ws = await connectClient(bridge.wsUrl(), WS_TOKEN);
-    await ws.request({ type: 'join', room: 'lobby' });
+  await withChatClient(async (bridge, person) => {
     await loginPerson(bridge, person);
     await person.getDialogs();
-    await loginBot(bridge, bot);
-    await bot.getDialogs();
-    await body(bridge, person, bot, ws);
-  } finally {
-    await ws?.close();
-    await shutdown(person);
-    await shutdown(bot);
-    await bridge.close();
-  }
+  }, async (bridge, person, ws) => {
+    const bot = chatClient(bridge.mtprotoPort());
+    try {
+      await loginBot(bridge, bot);
+      await bot.getDialogs();
+      await body(bridge, person, bot, ws);
+    } finally {
+      await shutdown(bot);
+    }
+  }, opts);
 }
 
 test('a bot added by a reload logs in at once and chats with a WS client both ways', { timeout: 60_000 }, async () => {
