@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ClaimBatcher } from '../../src/bus/redis/claim-batcher.ts';
+import { ClaimBatcher, defineClaimScript } from '../../src/bus/redis/claim-batcher.ts';
 import { RedisBus } from '../../src/bus/redis/redis-bus.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -25,6 +25,7 @@ test('claims of one tick are one script call; the first claim of a transaction w
   const redis = new Redis(server.url);
   const admin = new Redis(server.url);
   t.after(() => { redis.disconnect(); admin.disconnect(); });
+  defineClaimScript(redis);
   const batcher = new ClaimBatcher(redis, 60_000, 100);
   const room = (name: string) => [`t:txn:${name}`, `t:txn-order:${name}`] as const;
   await batcher.claim(room('warm'), 'w', 'w|0'); // loads the script: EVALSHA from here on
@@ -53,6 +54,7 @@ test('a room keeps at most its cap of transactions, also when one tick claims mo
   t.after(() => server.stop());
   const redis = new Redis(server.url);
   t.after(() => redis.disconnect());
+  defineClaimScript(redis);
   const batcher = new ClaimBatcher(redis, 60_000, 3);
   const keys = ['t:txn:r', 't:txn-order:r'] as const;
   await Promise.all(Array.from({ length: 8 }, (_, i) => batcher.claim(keys, `s\u0000${i}`, `id${i}|${i}`)));

@@ -5,40 +5,10 @@ import type { IdMap, LeaseCallbacks, LeaseHandle, StateStore, Transaction } from
 import type { TransactionClaim, TransactionLog } from '../services/publish-once.ts';
 import { MAX_STATE_KEY_CHARS, MAX_STATE_VALUE_CHARS } from '../memory/state-store.ts';
 import { Lease } from './lease.ts';
-import type { ClaimBatcher } from './claim-batcher.ts';
+import { claimAll, defineClaimScript, type ClaimBatcher } from './claim-batcher.ts';
 
 // Both structures below are bounded per room / endpoint by count AND kept only for a window: a
 // hash (the lookup) beside a sorted set (insertion order, score = ms) that says what to forget.
-
-/**
- * KEYS: hash, order zset. ARGV: field, value "<id>|<ts>", now ms, window ms, cap.
- * Returns the earlier value when the field is claimed and younger than the window, else false
- * after claiming it.
- */
-const CLAIM_TXN_LUA = `
-local now = tonumber(ARGV[3])
-local window = tonumber(ARGV[4])
-local cap = tonumber(ARGV[5])
-local since = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if since and tonumber(since) > now - window then
-  local prev = redis.call('HGET', KEYS[1], ARGV[1])
-  if prev then return prev end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window, 'LIMIT', 0, 64)
-local over = redis.call('ZCARD', KEYS[2]) - cap
-if over > 0 then
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do table.insert(old, m) end
-end
-for _, m in ipairs(old) do
-  redis.call('HDEL', KEYS[1], m)
-  redis.call('ZREM', KEYS[2], m)
-end
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('PEXPIRE', KEYS[2], window)
-return false
-`;
 
 /**
  * KEYS: canonical->native hash, native->canonical hash, order zset. ARGV: id, native id, now, cap.
@@ -62,7 +32,6 @@ return 1
 `;
 
 interface ServiceCommands {
-  sbClaimTxn(numKeys: number, ...args: string[]): Promise<string | null>;
   sbLinkId(numKeys: number, ...args: string[]): Promise<number>;
 }
 
@@ -72,12 +41,12 @@ function commands(redis: Redis): ServiceCommands {
 
 /** Registers the scripts on a connection (ioredis runs them with EVALSHA). */
 export function defineServiceScripts(redis: Redis): void {
-  redis.defineCommand('sbClaimTxn', { lua: CLAIM_TXN_LUA });
+  defineClaimScript(redis);
   redis.defineCommand('sbLinkId', { lua: LINK_ID_LUA });
 }
 
 export class RedisTransactionLog implements TransactionLog {
-  /** `batcher`: the fast path `batchClaims` (claim-batcher.ts); without it, one script call per claim. */
+  /** `batcher`: the fast path `batchClaims` (claim-batcher.ts); without it, one claimAll call per claim. */
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly perRoom: number, private readonly windowMs: number, private readonly batcher?: ClaimBatcher) {}
 
   async claim(room: string, transaction: Transaction, first: TransactionClaim): Promise<TransactionClaim | undefined> {
@@ -86,9 +55,9 @@ export class RedisTransactionLog implements TransactionLog {
     const keys = [`${this.prefix}:txn:${room}`, `${this.prefix}:txn-order:${room}`] as const;
     const prev = this.batcher !== undefined
       ? await this.batcher.claim(keys, field, value)
-      : await commands(this.redis).sbClaimTxn(2, ...keys, field, value, String(Date.now()), String(this.windowMs), String(this.perRoom));
-    if (prev === null || prev === undefined) return undefined;
-    const [id, ts] = String(prev).split('|');
+      : (await claimAll(this.redis, this.windowMs, this.perRoom, [{ keys, field, value }]))[0];
+    if (prev === undefined) return undefined;
+    const [id, ts] = prev.split('|');
     if (id === undefined || ts === undefined || !Number.isFinite(Number(ts))) throw new Error(`unreadable transaction record in ${room}`);
     return { id: id as EventId, ts: Number(ts) };
   }
