@@ -3,8 +3,8 @@ import { backoffDelay, type BusOptions } from '../options.ts';
 import { busMetrics, type BusMetrics } from '../bus-metrics.ts';
 import { MAX_DEAD_LETTERS } from '../retention.ts';
 import { RoomMarks } from './room-marks.ts';
-import { START_CURSOR, isCursor } from '../../core/endpoint.ts';
-import { ErrorCode, SwitchboardError } from '../../core/errors.ts';
+import { START_CURSOR } from '../../core/endpoint.ts';
+import { checkCursor } from '../check-cursor.ts';
 import { compareCursors, type Bus, type BusStats, type Cursor, type DeadLetter, type Delivery, type DeliveryHandler, type LeaseCallbacks, type LeaseHandle,
   type PublishOnceResult, type RouteFn, type StateStore, type Stoppable, type StreamEntry, type StreamRead, type StreamSubscription, type Transaction } from '../types.ts';
 import { publishOnce } from '../services/publish-once.ts';
@@ -258,7 +258,7 @@ export class MemoryBus implements Bus {
   }
 
   async readStreamBefore(room: string, before: Cursor | undefined, limit: number): Promise<readonly StreamEntry[]> {
-    if (before !== undefined && !isCursor(before)) throw new SwitchboardError(ErrorCode.BadCursor, `not a stream cursor: ${String(before).slice(0, 64)}`);
+    checkCursor(before);
     const entries = this.streams.get(room)?.entries ?? [];
     if (limit <= 0) return [];
     const end = before === undefined ? entries.length : firstAtOrAfter(entries, before);

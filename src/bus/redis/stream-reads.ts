@@ -1,16 +1,12 @@
 import type { Redis } from 'ioredis';
 import { validateEvent } from '../../core/event.ts';
-import { ErrorCode, SwitchboardError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { compareCursors, isCursor, type Cursor, type StreamEntry, type StreamRead } from '../types.ts';
+import { compareCursors, type Cursor, type StreamEntry, type StreamRead } from '../types.ts';
 import type { BusKeys } from './keys.ts';
+import { checkCursor } from '../check-cursor.ts';
 
 /** A raw XRANGE/XREAD entry: [id, [field, value, ...]]. */
 type RawEntry = [id: string, fields: string[]];
-
-export function checkCursor(since: Cursor | undefined): void {
-  if (since !== undefined && !isCursor(since)) throw new SwitchboardError(ErrorCode.BadCursor, `not a stream cursor: ${String(since).slice(0, 64)}`);
-}
 
 /** Turns raw stream entries into StreamEntry[]; an entry that no longer parses is logged and skipped, never thrown at a reader. */
 export function toEntries(raw: readonly RawEntry[], logger: Logger): StreamEntry[] {
