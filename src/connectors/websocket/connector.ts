@@ -21,10 +21,8 @@ import { isDirectAddress, resolveDirect, type DirectChat } from './direct.ts';
 import { DirectIndex } from './direct-index.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { wsMetrics, type WsMetrics } from './metrics.ts';
-import { HISTORY_DEFAULT_EVENTS, readHistory } from './history.ts';
+import { HISTORY_DEFAULT_EVENTS, HISTORY_MAX_BYTES, readHistory } from './history.ts';
 
-/** The most a `history` answer holds (with at least one event, and within half of maxBufferedBytes). */
-const HISTORY_MAX_BYTES = 1024 * 1024;
 /** How long a closing handshake may take before the socket is destroyed (ws defaults to 30 s). */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** At shutdown: how long frames already received may take to be answered (their acks) before clients are told to go. */

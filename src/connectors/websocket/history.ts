@@ -11,6 +11,8 @@ import type { Cursor } from '../../core/endpoint.ts';
 /** Most events in one answer (and the default a client gets without `limit`). */
 export const HISTORY_MAX_EVENTS = 100;
 export const HISTORY_DEFAULT_EVENTS = 50;
+/** The most an answer holds in bytes (with at least one event; the connector also keeps it within half of maxBufferedBytes). */
+export const HISTORY_MAX_BYTES = 1024 * 1024;
 /**
  * Most stream entries one request reads. Entries not shown to this WS room (a send-only room's
  * other endpoints, say) are skipped, so a page may hold fewer events than asked: `before` then
