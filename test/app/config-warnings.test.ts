@@ -22,3 +22,29 @@ test('a retired setting (websocket.helloTimeoutMs) in config.yaml: the app start
     tree.cleanup();
   }
 });
+
+test('a room whose directions carry nothing: start and a reload that makes one both log a warning naming it; a reload that mends it logs none', async () => {
+  const twoWays = 'endpoints:\n  - websocket: a\n  - websocket: b\n';
+  const mute = 'endpoints:\n  - websocket: a\n    direction: receive-only\n  - websocket: b\n    direction: receive-only\n';
+  const tree = makeConfigTree('http: { port: 8080 }\n', { 'bridges/lobby.yaml': mute });
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+  const warnings = () => lines.filter((l) => l['level'] === 40 && /every endpoint is receive-only/.test(String(l['msg'])));
+  try {
+    const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: pino({ level: 'info' }, sink), httpPortOverride: 0 });
+    try {
+      assert.equal(warnings().length, 1, 'at start');
+      assert.match(String(warnings()[0]?.['msg']), /room "lobby"/);
+      tree.write('bridges/lobby.yaml', twoWays);
+      assert.equal((await app.reloadBridges()).ok, true);
+      assert.equal(warnings().length, 1, 'mended: no new warning');
+      tree.write('bridges/lobby.yaml', mute);
+      assert.equal((await app.reloadBridges()).ok, true);
+      assert.equal(warnings().length, 2, 'made mute again by a reload');
+    } finally {
+      await app.close();
+    }
+  } finally {
+    tree.cleanup();
+  }
+});
