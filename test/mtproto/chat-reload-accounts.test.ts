@@ -8,15 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { TestClient } from '../helpers/ws-client.ts';
 import { mtprotoOf } from '../helpers/app.ts';
 import { generateBotToken, hashBotToken } from '../../src/connectors/mtproto/chat/bot-tokens.ts';
 import { chatState, STATE_NAMESPACE } from '../../src/connectors/mtproto/chat/state-namespace.ts';
 import { authKeyId } from '../../src/connectors/mtproto/crypto/mtproto2.ts';
 import { authKeyIdHex } from '../../src/connectors/mtproto/store/auth-key-store.ts';
 import {
-  Api, BOT_ID, CHAT_ID, bigInt, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withChatClient, wsEvent,
-  type ChatBridge, type ChatBridgeOptions, type ChatClient, type GramUpdate,
+  Api, BOT_ID, CHAT_ID, bigInt, PERSON_ID, PERSON_PHONE, WS_TOKEN, chatClient, loginBot, loginPerson, rpcError, shutdown, startChatBridge, updateRecorder, withPersonAndBot, wsEvent,
+  type ChatBridge, type ChatClient, type GramUpdate,
 } from './chat-harness.ts';
 
 const LOBBY = -CHAT_ID; // gramjs' id of a basic group
@@ -62,25 +61,8 @@ async function metric(bridge: ChatBridge, name: string): Promise<string> {
   return (await bridge.app.registry.metrics()).split('\n').filter((l) => l.startsWith(name)).join('\n');
 }
 
-/** A bridge with the person and the bot logged in (dialogs listed), alice on WS in the lobby; all stopped afterwards (withChatClient). */
-async function withBoth(body: (bridge: ChatBridge, person: ChatClient, bot: ChatClient, ws: TestClient) => Promise<void>, opts: ChatBridgeOptions = {}): Promise<void> {
-  await withChatClient(async (bridge, person) => {
-    await loginPerson(bridge, person);
-    await person.getDialogs();
-  }, async (bridge, person, ws) => {
-    const bot = chatClient(bridge.mtprotoPort());
-    try {
-      await loginBot(bridge, bot);
-      await bot.getDialogs();
-      await body(bridge, person, bot, ws);
-    } finally {
-      await shutdown(bot);
-    }
-  }, opts);
-}
-
 test('a bot added by a reload logs in at once and chats with a WS client both ways', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, _bot, ws) => {
+  await withPersonAndBot(async (bridge, person, _bot, ws) => {
     const token = generateBotToken(5002);
     const early = chatClient(bridge.mtprotoPort());
     try {
@@ -139,7 +121,7 @@ test('a person added by a reload logs in with the code the admin passes on', { t
 });
 
 test('a person removed by a reload: his session gets 401 on its next call, publishes nothing, cannot log in again, and the group is told he left', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     const said = await person.sendMessage(LOBBY, { message: 'before my removal' });
     const botSees = updateRecorder(bot);
     const personSees = updateRecorder(person);
@@ -181,7 +163,7 @@ test('a person removed by a reload: his session gets 401 on its next call, publi
 });
 
 test('a bot token rotated by a reload: the old login ends (401), the old token is refused, the new one logs in as the same bot', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     const token = generateBotToken(BOT_ID);
     const oldSees = updateRecorder(bot);
     await reloadOk(bridge, (yaml) => yaml.replace(hashBotToken(bridge.botToken), hashBotToken(token)));
@@ -211,7 +193,7 @@ test('a bot token rotated by a reload: the old login ends (401), the old token i
 });
 
 test('rooms narrowed then widened by reloads: the group is told he left, then that he was added; his sends are refused, then allowed', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     await ws.request({ type: 'join', room: 'ops' });
     await person.sendMessage(OPS, { message: 'in ops before' });
     await wsEvent(ws, 'message', (e) => e['text'] === 'in ops before');
@@ -236,7 +218,7 @@ test('rooms narrowed then widened by reloads: the group is told he left, then th
 });
 
 test('moderator granted by a reload: the open session, refused before, now deletes the bot\'s message for everyone, and is told it is the admin', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot) => {
+  await withPersonAndBot(async (bridge, person, bot) => {
     const said = await bot.sendMessage(LOBBY, { message: 'delete me if you can' });
     assert.equal(await rpcError(person.deleteMessages(LOBBY, [said.id], { revoke: true })), 'MESSAGE_DELETE_FORBIDDEN');
     const personSees = updateRecorder(person);
@@ -252,7 +234,7 @@ test('moderator granted by a reload: the open session, refused before, now delet
 });
 
 test('names changed by a reload: the others are told and getUsers answers the new name', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot) => {
+  await withPersonAndBot(async (bridge, person, bot) => {
     const botSees = updateRecorder(bot);
     await reloadOk(bridge, (yaml) => yaml.replace('firstName: Bob, lastName: Builder', 'firstName: Robert, lastName: Builder'));
     const told = await botSees.next((u) => u.className === 'UpdateUser' || u.className === 'UpdateUserName');
@@ -264,7 +246,7 @@ test('names changed by a reload: the others are told and getUsers answers the ne
 });
 
 test('a config.yaml with a bad accounts entry changes nothing: the old accounts go on, the new one cannot log in', { timeout: 60_000 }, async () => {
-  await withBoth(async (bridge, person, bot, ws) => {
+  await withPersonAndBot(async (bridge, person, bot, ws) => {
     const token = generateBotToken(5002);
     // The person removed, and a bot added whose rooms name no bridge: refused whole, the removal too.
     const outcome = await reloadConfig(bridge, (yaml) => yaml.replace(PERSON_LINE, `    - { id: 5002, bot: true, firstName: Night Bot, tokenHash: "${hashBotToken(token)}", rooms: [nowhere] }`));
