@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import type { ConfigIssue, LoadedConfig } from './config/load.ts';
 import { resolveFromConfig } from './config/load.ts';
 import { createLogger, type Logger } from './core/logger.ts';
-import { createRegistry, type Registry } from './core/metrics.ts';
+import { counter, createRegistry, type Registry } from './core/metrics.ts';
 import type { Bridge } from './core/endpoint.ts';
+import type { IgnoredBy } from './core/ignore.ts';
 import type { Bus, Stoppable } from './bus/types.ts';
 import { createBus, type BusDriverOptions } from './bus/create.ts';
 import { Router } from './router/router.ts';
@@ -121,7 +122,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     });
     live = new LiveConfig({ loaded, router, connectors, mapper, logger: log, registry, served });
     const liveConfig = live;
-    const routing: Stoppable = bus.startRouting((event) => router.route(event));
+    const ignored = counter(registry, 'switchboard_router_ignored_total', 'Events a room\'s bridges/ `ignore:` rules kept from the other networks, by rule: sender, message', ['rule']);
+    const countIgnored = (rule: IgnoredBy): void => { ignored.inc({ rule }); };
+    const routing: Stoppable = bus.startRouting((event) => router.route(event, countIgnored));
     started.push(() => routing.close());
 
     let draining = false;

@@ -190,7 +190,8 @@ export class LiveConfig {
     if (deaf.length > 0) {
       return { ok: false, issues: deaf.map(({ connector }) => ({ file: this.#inForce.bridgesDir, line: 0, path: '', message: `the ${connector.network} connector cannot change its endpoints while running: restart to apply this bridges/` })) };
     }
-    const tableChanged = changed.length > 0 || !sameRooms(before, after);
+    const ignoring = ignoreChanges(before, after);
+    const tableChanged = changed.length > 0 || !sameRooms(before, after) || ignoring.length > 0;
     const summaries = changed.map(({ connector, diff }) => summary(connector.network, diff));
     return {
       ok: true,
@@ -206,7 +207,7 @@ export class LiveConfig {
               logger.error({ err, connector: connector.network }, 'a connector failed to take the new bridges/');
             }
           }
-          logger.info({ rooms: router.rooms.length, changes: summaries }, 'bridges reloaded');
+          logger.info({ rooms: router.rooms.length, changes: summaries, ...(ignoring.length > 0 ? { ignoreChanged: ignoring } : {}) }, 'bridges reloaded');
           for (const w of directionWarnings(bridges)) logger.warn({ file: w.file, line: w.line, field: w.path }, `bridges: ${w.message}`);
         }
         return { rooms: router.rooms.length, changes: summaries };
@@ -222,6 +223,13 @@ function changes(diff: EndpointDiff): boolean {
 
 function summary(network: string, diff: EndpointDiff): NetworkChange {
   return { network, added: diff.added.length, removed: diff.removed.length, moved: diff.moved.length, redirected: diff.redirected.length };
+}
+
+/** The rooms whose `ignore:` rules differ between two tables (a room new or gone counts when it has rules). */
+function ignoreChanges(a: readonly Bridge[], b: readonly Bridge[]): string[] {
+  const rulesOf = (bridges: readonly Bridge[]) => new Map(bridges.map((bridge) => [bridge.room, bridge.ignore]));
+  const [was, now] = [rulesOf(a), rulesOf(b)];
+  return [...new Set([...was.keys(), ...now.keys()])].filter((room) => !isDeepStrictEqual(was.get(room), now.get(room)));
 }
 
 /** Whether two tables declare the same canonical rooms. */

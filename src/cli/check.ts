@@ -76,6 +76,12 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
   for (const bridge of loaded.bridges) {
     io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}${e.direction !== undefined && e.direction !== 'both' ? ` (${e.direction})` : ''}`).join(', ')}`);
+    const ignore = bridge.ignore;
+    if (ignore !== undefined && ignore.senders.length + ignore.messages.length > 0) {
+      const senders = ignore.senders.map((s) => `${s.network} ${s.id}`);
+      const patterns = ignore.messages.map((p) => JSON.stringify(p));
+      io.out(`      not relayed: ${[...(senders.length > 0 ? [`from ${senders.join(', ')}`] : []), ...(patterns.length > 0 ? [`messages matching ${patterns.join(', ')}`] : [])].join('; ')}`);
+    }
   }
   io.out(`  mappings:   ${loaded.mappings.identities.length} identit${loaded.mappings.identities.length === 1 ? 'y' : 'ies'}, presence states for ${Object.keys(loaded.mappings.presence.states).join(', ') || 'no network'}`);
   const demos = configuredDemoTokens(config);

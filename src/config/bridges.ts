@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { BridgeFileSchema, type BridgeFile } from './schema.ts';
 import { endpointKey, type Bridge, type LinkedEndpoint } from '../core/endpoint.ts';
+import { patternProblem, type IgnoreRules } from '../core/ignore.ts';
 import { displayFile, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
@@ -89,7 +90,32 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
     issues.push({ file, line: lineAt(source, []), path: 'room', message: `the file name "${fromName}" is not a valid room key (letters, digits, _ . -): rename the file or set room:` });
     return undefined;
   }
-  return { room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file, endpointLines: data.endpoints.map((_, i) => lineAt(source, ['endpoints', i])) };
+  const ignore = data.ignore === undefined ? undefined : toIgnoreRules(file, data.ignore, source, issues);
+  if (ignore === null) return undefined;
+  return {
+    room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file,
+    endpointLines: data.endpoints.map((_, i) => lineAt(source, ['endpoints', i])),
+    ...(ignore === undefined ? {} : { ignore }),
+  };
+}
+
+/** A file's `ignore:`, its patterns compiled once to check them; null (with issues) when one does not compile. */
+function toIgnoreRules(file: string, data: NonNullable<BridgeFile['ignore']>, source: YamlSource, issues: ConfigIssue[]): IgnoreRules | null {
+  const messages = data.messages ?? [];
+  let ok = true;
+  messages.forEach((pattern, i) => {
+    const problem = patternProblem(pattern);
+    if (problem === undefined) return;
+    ok = false;
+    issues.push({ file, line: lineAt(source, ['ignore', 'messages', i]), path: `ignore.messages.${i}`, message: `not an RE2 pattern (${problem})` });
+  });
+  if (!ok) return null;
+  const senders = (data.senders ?? []).map((s) => (
+    s.websocket !== undefined ? { network: 'websocket', id: s.websocket }
+      : s.xmpp !== undefined ? { network: 'xmpp', id: s.xmpp }
+        : { network: 'mtproto', id: s.mtproto! }
+  ));
+  return { senders, messages };
 }
 
 /**

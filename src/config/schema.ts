@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MediaConfigSchema } from './media-schema.ts';
 import { DIRECTIONS } from '../core/endpoint.ts';
+import { LIMITS } from '../core/event.ts';
+import { MAX_IGNORE_PATTERN_CHARS, MAX_IGNORE_PATTERNS, MAX_IGNORED_SENDERS } from '../core/ignore.ts';
 
 /**
  * The shape of config.yaml (see config.example.yaml for the annotated version). Every size, rate
@@ -335,10 +337,26 @@ export const EndpointEntrySchema = z.object({
   message: 'each endpoint names exactly one network (websocket, xmpp or mtproto)',
 });
 
+/** An account of `ignore.senders`: one network and the id its events carry (as identities.yaml names accounts). */
+const IgnoredSenderSchema = z.object({
+  websocket: z.string().min(1).max(LIMITS.idChars).optional(),
+  xmpp: z.string().min(1).max(LIMITS.idChars).optional(),
+  mtproto: z.union([z.string().min(1).max(LIMITS.idChars), z.number().int()]).transform(String).optional(),
+}).strict().refine((e) => [e.websocket, e.xmpp, e.mtproto].filter((v) => v !== undefined).length === 1, {
+  message: 'each ignored sender names exactly one network (websocket, xmpp or mtproto) and its id there',
+});
+
+/** What a room keeps from the other networks (core/ignore.ts); the patterns' syntax is checked by the loader. */
+const IgnoreSchema = z.object({
+  senders: z.array(IgnoredSenderSchema).max(MAX_IGNORED_SENDERS).optional(),
+  messages: z.array(z.string().min(1).max(MAX_IGNORE_PATTERN_CHARS)).max(MAX_IGNORE_PATTERNS).optional(),
+}).strict();
+
 export const BridgeFileSchema = z.object({
   /** Canonical room key; defaults to the file name without .yaml. */
   room: z.string().min(1).max(256).regex(/^[\w.-]+$/, 'room keys use letters, digits and _ . -').optional(),
   description: z.string().max(1_024).optional(),
   endpoints: z.array(EndpointEntrySchema).min(1).max(64),
+  ignore: IgnoreSchema.optional(),
 }).strict();
 export type BridgeFile = z.infer<typeof BridgeFileSchema>;

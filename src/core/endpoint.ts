@@ -1,4 +1,5 @@
 import type { CanonicalEvent } from './event.ts';
+import type { IgnoreRules } from './ignore.ts';
 
 /**
  * The shared vocabulary of where things are: endpoints (a linked place on one network), bridges
@@ -44,6 +45,8 @@ export interface Bridge {
   readonly source: string;
   /** The line of each endpoint in that file (same order), for error messages. */
   readonly endpointLines?: readonly number[];
+  /** What the room keeps from the other networks (bridges/ `ignore:`, core/ignore.ts); absent: nothing. */
+  readonly ignore?: IgnoreRules;
 }
 
 /**

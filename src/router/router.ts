@@ -1,6 +1,10 @@
 import type { CanonicalEvent } from '../core/event.ts';
 import { endpointKey, placeOf, type Bridge, type Direction, type Endpoint, type RoutingView } from '../core/endpoint.ts';
 import { isDirectRoom, isPartyEndpoint, parseDirectRoom, partyEndpoint } from '../core/direct.ts';
+import { IgnoreMatcher, type IgnoredBy } from '../core/ignore.ts';
+
+/** Told when route() keeps an event from the other networks by a room's `ignore:` rules (for a metric). */
+export type IgnoredObserver = (rule: IgnoredBy) => void;
 
 export interface RouterOptions {
   /**
@@ -25,7 +29,8 @@ export interface RouterOptions {
  * from (see RouterOptions.hostedConnectors for the one refinement), and as the endpoints'
  * directions allow (core/endpoint.ts `Direction`): nothing from a `receive-only` endpoint goes
  * anywhere (its connector should not publish it: this is the net), and nothing from elsewhere goes
- * to a `send-only` one. Direct chats (rooms `dm:`,
+ * to a `send-only` one. An event a room's `ignore:` rules match (core/ignore.ts) goes to no other
+ * endpoint; a hosted origin still shows it to its other sessions. Direct chats (rooms `dm:`,
  * src/core/direct.ts) are routed from their key alone: to the other party. Pure and synchronous:
  * it runs inside the bus's ingress loop for every event.
  */
@@ -34,6 +39,8 @@ export class Router implements RoutingView {
   private roomOfEndpoint = new Map<string, string>();
   /** Endpoints bridged one way only, by endpointKey (absent: `both`). */
   private directions = new Map<string, Direction>();
+  /** Rooms with `ignore:` rules that keep something back, by room. */
+  private ignoring = new Map<string, IgnoreMatcher>();
   private readonly hosted: ReadonlySet<string>;
   private readonly delivering: ReadonlySet<string> | undefined;
 
@@ -52,6 +59,7 @@ export class Router implements RoutingView {
     const byRoom = new Map<string, readonly Endpoint[]>();
     const roomOfEndpoint = new Map<string, string>();
     const directions = new Map<string, Direction>();
+    const ignoring = new Map<string, IgnoreMatcher>();
     for (const bridge of bridges) {
       if (isDirectRoom(bridge.room)) throw new Error(`room "${bridge.room}" (${bridge.source}): room keys starting with "dm:" are direct chats, not bridges`);
       if (byRoom.has(bridge.room)) throw new Error(`room "${bridge.room}" is declared twice (${bridge.source})`);
@@ -65,10 +73,13 @@ export class Router implements RoutingView {
         if (ep.direction !== undefined && ep.direction !== 'both') directions.set(key, ep.direction);
       }
       byRoom.set(bridge.room, bridge.endpoints.map(placeOf));
+      const matcher = bridge.ignore === undefined ? undefined : new IgnoreMatcher(bridge.ignore);
+      if (matcher !== undefined && !matcher.empty) ignoring.set(bridge.room, matcher);
     }
     this.byRoom = byRoom;
     this.roomOfEndpoint = roomOfEndpoint;
     this.directions = directions;
+    this.ignoring = ignoring;
   }
 
   directionOf(endpoint: Endpoint): Direction {
@@ -96,13 +107,25 @@ export class Router implements RoutingView {
     return [...this.byRoom.keys()];
   }
 
-  /** The targets of an event. Events of an unknown room, or from an endpoint not linked to it, go nowhere. */
-  route(event: CanonicalEvent): readonly Endpoint[] {
+  /**
+   * The targets of an event. Events of an unknown room, or from an endpoint not linked to it, go
+   * nowhere. `ignored` hears of an event the room's `ignore:` rules keep back (the bus's routing
+   * passes it; replays and history pages asking where an event went do not).
+   */
+  route(event: CanonicalEvent, ignored?: IgnoredObserver): readonly Endpoint[] {
     if (isDirectRoom(event.room)) return this.routeDirect(event);
     const endpoints = this.byRoom.get(event.room);
     if (!endpoints) return [];
     const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };
     if (this.roomOf(origin) !== event.room) return [];
+    if (this.ignoring.size > 0) {
+      const rule = this.ignoring.get(event.room)?.match(event);
+      if (rule !== undefined) {
+        ignored?.(rule);
+        // Shown where it was said: a hosted origin's other sessions still get it (none from a receive-only one).
+        return this.hosted.has(origin.connector) && this.directionOf(origin) !== 'receive-only' ? [origin] : [];
+      }
+    }
     if (this.directions.size > 0) return this.routeDirected(endpoints, origin);
     const keepOrigin = this.hosted.has(origin.connector);
     return endpoints.filter((ep) => keepOrigin || ep.connector !== origin.connector || ep.address !== origin.address);

@@ -66,6 +66,27 @@ describe('switchboard check (subprocess)', () => {
     }
   });
 
+  test('a room\'s ignore: rules are listed under it; a pattern that is not RE2 is a problem with its line', async () => {
+    const tree = makeConfigTree('http:\n  port: 0\n', {
+      'bridges/talk.yaml': 'endpoints:\n  - websocket: here\n  - xmpp: talk@muc.example.org\nignore:\n  senders:\n    - xmpp: helpbot@example.org\n  messages: ["^!", "(?i)spam"]\n',
+      'bridges/quiet.yaml': 'endpoints:\n  - websocket: quiet\nignore:\n  messages: ["^!"]\n',
+      'bridges/ops.yaml': 'endpoints:\n  - websocket: ops\n',
+    });
+    try {
+      const r = await runCli(['check', '--config', tree.configFile]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /talk: websocket here, xmpp talk@muc\.example\.org\n +not relayed: from xmpp helpbot@example\.org; messages matching "\^!", "\(\?i\)spam"$/m);
+      assert.match(r.stdout, /quiet: websocket quiet\n +not relayed: messages matching "\^!"$/m);
+      assert.equal(r.stdout.match(/not relayed/g)?.length, 2, 'a room without rules lists none');
+      tree.write('bridges/quiet.yaml', 'endpoints:\n  - websocket: quiet\nignore:\n  messages: ["^!", "(?!x)"]\n');
+      const bad = await runCli(['check', '--config', tree.configFile]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /quiet\.yaml:4: ignore\.messages\.1: not an RE2 pattern/);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('a bad config: exit 1 and every problem as file:line: field: message on stderr', async () => {
     const tree = makeConfigTree('http:\n  port: 0\n', {
       'bridges/lobby.yaml': '# lobby\nendpoints:\n  - xmpp: lobby@muc.example.org\n  - websocket: "has space"\n',

@@ -70,6 +70,45 @@ describe('loadConfig: valid files', () => {
   });
 });
 
+describe('loadConfig: a room\'s ignore: rules', () => {
+  test('senders (one network each, as identities name accounts) and patterns are kept; a file without them has none', async () => {
+    const tree = makeConfigTree('{}', {
+      'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\n  - xmpp: lobby@muc.example.org\nignore:\n  senders:\n    - xmpp: helpbot@example.org\n    - websocket: ci\n    - mtproto: 777000\n  messages:\n    - "^!"\n    - "(?i)\\\\bbuy now\\\\b"\n',
+      'bridges/ops.yaml': 'endpoints:\n  - websocket: ops\n',
+    });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      const lobby = loaded.bridges.find((b) => b.room === 'lobby');
+      assert.deepEqual(lobby?.ignore, {
+        senders: [{ network: 'xmpp', id: 'helpbot@example.org' }, { network: 'websocket', id: 'ci' }, { network: 'mtproto', id: '777000' }],
+        messages: ['^!', '(?i)\\bbuy now\\b'],
+      });
+      assert.equal(Object.hasOwn(loaded.bridges.find((b) => b.room === 'ops') ?? {}, 'ignore'), false);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('a pattern that is not RE2 names its line and why; nothing of the file is loaded', async () => {
+    const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  messages:\n    - "^!"\n    - "(a)\\\\1"\n' }));
+    assert.equal(issue.line, 6);
+    assert.equal(issue.path, 'ignore.messages.1');
+    assert.match(issue.message, /not an RE2 pattern \(.*invalid escape sequence/);
+    const look = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  messages: ["(?=x)"]\n' }));
+    assert.equal(look.path, 'ignore.messages.0');
+  });
+
+  test('a sender naming two networks or none, an unknown key, too many patterns: each refused with its field', async () => {
+    const two = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  senders:\n    - websocket: ci\n      xmpp: ci@example.org\n' }));
+    assert.equal(two.path, 'ignore.senders.0');
+    assert.match(two.message, /exactly one network/);
+    const unknown = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  nicks: [bob]\n' }));
+    assert.equal(unknown.path, 'ignore.nicks');
+    const many = only(await issuesOf('{}', { 'bridges/lobby.yaml': `endpoints:\n  - websocket: lobby\nignore:\n  messages: [${Array.from({ length: 17 }, (_, i) => `"p${i}"`).join(', ')}]\n` }));
+    assert.equal(many.path, 'ignore.messages');
+  });
+});
+
 describe('loadConfig: retired settings', () => {
   test('websocket.helloTimeoutMs (never read) still loads, is dropped from the config, and is reported as a warning with its line', async () => {
     const tree = makeConfigTree('http: { port: 0 }\nwebsocket:\n  path: /ws\n  helloTimeoutMs: 5000\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE });

@@ -1,0 +1,147 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config/load.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { hashToken } from '../../src/connectors/websocket/tokens.ts';
+import { connectClient, type TestClient } from '../helpers/ws-client.ts';
+import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
+import { wsUrlOf } from '../helpers/app.ts';
+
+/**
+ * bridges/ `ignore:` on a real app (memory bus), seen from WebSocket clients: two WS rooms of one
+ * canonical room stand for two networks. What the rules match stays where it was said (its room's
+ * other sessions see it), reaches the other room neither live nor in a replay or a history page,
+ * and is in the canonical stream a bot reads; a reload changes the rules without a restart.
+ * "Nothing arrived" is shown by a later message that did: one room's events reach a session in order.
+ */
+
+const ALICE = 'sb_test_alice_ignore';
+const BOB = 'sb_test_bob_ignore';
+const CI = 'sb_test_ci_ignore';
+const BOT = 'sb_test_bot_ignore';
+
+const CONFIG = [
+  'websocket:\n  tokens:\n',
+  `    - { name: alice, hash: "${hashToken(ALICE)}" }\n`,
+  `    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
+  `    - { name: ci, hash: "${hashToken(CI)}" }\n`,
+  `    - { name: bot, hash: "${hashToken(BOT)}", scope: bot }\n`,
+].join('');
+
+const WITH_RULES = [
+  'endpoints:',
+  '  - websocket: here',
+  '  - websocket: there',
+  'ignore:',
+  '  senders:',
+  '    - websocket: ci',
+  '  messages:',
+  '    - "^!"',
+  '',
+].join('\n');
+
+const WITHOUT_RULES = 'endpoints:\n  - websocket: here\n  - websocket: there\n';
+
+const trees: ConfigTree[] = [];
+const apps: App[] = [];
+const clients: TestClient[] = [];
+after(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  for (const app of apps) await app.close();
+  for (const tree of trees) tree.cleanup();
+});
+
+async function start(): Promise<{ app: App; tree: ConfigTree }> {
+  const tree = makeConfigTree(CONFIG, { 'bridges/talk.yaml': WITH_RULES });
+  trees.push(tree);
+  const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
+  apps.push(app);
+  return { app, tree };
+}
+
+async function client(app: App, token: string): Promise<TestClient> {
+  const c = await connectClient(wsUrlOf(app), token);
+  clients.push(c);
+  return c;
+}
+
+async function joined(app: App, token: string, room: string): Promise<TestClient> {
+  const c = await client(app, token);
+  const answer = await c.request({ type: 'join', room });
+  assert.equal(answer.type, 'joined', JSON.stringify(answer));
+  return c;
+}
+
+async function say(c: TestClient, room: string, text: string): Promise<void> {
+  const ack = await c.request({ type: 'send', room, event: { kind: 'message', text } });
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+}
+
+async function texts(c: TestClient, n: number): Promise<string[]> {
+  return (await c.collectEvents(n)).map((f) => (f.event as { text?: string }).text ?? `(${(f.event as { kind: string }).kind})`);
+}
+
+async function ignoredCount(app: App, rule: string): Promise<number> {
+  const metric = await app.registry.getSingleMetric('switchboard_router_ignored_total')?.get();
+  return metric?.values.find((v) => v.labels['rule'] === rule)?.value ?? 0;
+}
+
+test('what the rules match stays where it was said: not relayed live, replayed or paged, but in the bot\'s stream', async () => {
+  const { app } = await start();
+  const here = await joined(app, ALICE, 'here');
+  const hereToo = await joined(app, BOB, 'here');
+  const there = await joined(app, BOB, 'there');
+  const ci = await joined(app, CI, 'there');
+  const bot = await client(app, BOT);
+  await bot.request({ type: 'subscribe', room: 'talk' });
+
+  await say(here, 'here', '!deploy');
+  await say(ci, 'there', 'build 41 passed');
+  const typing = await ci.request({ type: 'send', room: 'there', event: { kind: 'typing', state: 'active' } });
+  assert.equal(typing.type, 'ack', 'an ignored sender is not refused: what it does just stays in its room');
+  await say(here, 'here', 'hello');
+  await say(there, 'there', 'hi alice');
+
+  assert.deepEqual(await texts(there, 3), ['build 41 passed', '(typing)', 'hello'], 'the CI bot is shown in its own room; the command did not reach it');
+  assert.deepEqual(await texts(hereToo, 2), ['!deploy', 'hello'], 'the room it was said in still shows it to its other sessions');
+  assert.deepEqual(await texts(here, 1), ['hi alice'], 'what the CI bot said and did did not reach here');
+  assert.equal(here.frames.some((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'typing'), false);
+  assert.deepEqual(await texts(bot, 5), ['!deploy', 'build 41 passed', '(typing)', 'hello', 'hi alice'], 'the bot following the canonical stream gets everything');
+  assert.equal(await ignoredCount(app, 'message'), 1);
+  assert.equal(await ignoredCount(app, 'sender'), 2);
+
+  // A late joiner's replay and a history page of `there` match live delivery.
+  const late = await client(app, BOB);
+  const rejoined = await late.request({ type: 'join', room: 'there', since: null });
+  assert.equal(rejoined.type, 'joined');
+  assert.deepEqual(await texts(late, 4), ['build 41 passed', '(typing)', 'hello', 'hi alice'], 'replayed: what the CI bot did there, not the command');
+  const page = await late.request({ type: 'history', room: 'here' });
+  assert.deepEqual((page['events'] as { event: { text: string } }[]).map((e) => e.event.text), ['!deploy', 'hello', 'hi alice']);
+  assert.equal(await ignoredCount(app, 'message'), 1, 'a replay or a page asking where an event went is not counted again');
+});
+
+test('a reload changes the rules in force without a restart; one with a bad pattern changes nothing', async () => {
+  const { app, tree } = await start();
+  const here = await joined(app, ALICE, 'here');
+  const there = await joined(app, BOB, 'there');
+
+  tree.write('bridges/talk.yaml', WITHOUT_RULES);
+  assert.deepEqual(await app.reloadBridges(), { ok: true, rooms: 1, changes: [] });
+  await say(here, 'here', '!deploy now relayed');
+  assert.deepEqual(await texts(there, 1), ['!deploy now relayed']);
+
+  tree.write('bridges/talk.yaml', WITH_RULES.replace('"^!"', '"(?i)secret"'));
+  assert.equal((await app.reloadBridges()).ok, true);
+  await say(here, 'here', 'the SECRET plan');
+  await say(here, 'here', '!status');
+  assert.deepEqual(await texts(there, 1), ['!status'], 'the new pattern is in force, the old one gone');
+
+  tree.write('bridges/talk.yaml', WITH_RULES.replace('"^!"', '"(?<=x)"'));
+  const refused = await app.reloadBridges();
+  assert.equal(refused.ok, false);
+  assert.match(JSON.stringify(refused), /ignore\.messages\.0.*not an RE2 pattern/);
+  await say(here, 'here', 'another secret');
+  await say(here, 'here', 'public');
+  assert.deepEqual(await texts(there, 1), ['public'], 'the rules in force stayed');
+});
