@@ -43,10 +43,12 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: {
   moderators?: ReadonlyArray<keyof XmppBridge['tokens']>;
   /** How the bridge links each endpoint (bridges/ `direction:`; absent: both). */
   directions?: Partial<Record<'websocket' | 'xmpp', Direction>>;
+  /** What the room keeps to where it was said (bridges/ `ignore:`). */
+  ignore?: Bridge['ignore'];
 } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const direction = (network: 'websocket' | 'xmpp') => { const d = opts.directions?.[network]; return d !== undefined ? { direction: d } : {}; };
-  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby', ...direction('websocket') }, { connector: 'xmpp', address: roomJid, ...direction('xmpp') }] }];
+  const bridges: Bridge[] = [{ room: 'lobby', source: 'test', endpoints: [{ connector: 'websocket', address: 'lobby', ...direction('websocket') }, { connector: 'xmpp', address: roomJid, ...direction('xmpp') }], ...(opts.ignore !== undefined ? { ignore: opts.ignore } : {}) }];
   const tokens = { carol: generateToken(), dave: generateToken(), erin: generateToken(), frank: generateToken(), grace: generateToken() };
   const config = ConfigSchema.parse({
     websocket: {
