@@ -168,6 +168,13 @@ async function main(ablate: readonly (keyof FastPaths)[] | undefined): Promise<n
     } catch (err) {
       failures.push(`presence bench: ${(err as Error).stack ?? String(err)}`);
     }
+    try {
+      console.log('running bench/router-ignore.ts ...');
+      const { runRouterIgnoreBench } = await import('./router-ignore.ts');
+      results.push(...await runRouterIgnoreBench());
+    } catch (err) {
+      failures.push(`router ignore bench: ${(err as Error).stack ?? String(err)}`);
+    }
   }
   for (const bench of ablate ? [] : WITH_MEDIA ? [...CONNECTOR_BENCHES, MEDIA_BENCH] : CONNECTOR_BENCHES) {
     console.log(`running bench/${bench.file} ...`);
