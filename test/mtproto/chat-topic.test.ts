@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { LayeredCodec } from '../../src/connectors/mtproto/tl/layered-codec.ts';
 import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { GroupAbouts } from '../../src/connectors/mtproto/chat/group-about.ts';
+import { topicShownIn } from '../../src/connectors/mtproto/chat/group-direction.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Bridge } from '../../src/core/endpoint.ts';
 import { RoomTopics } from '../../src/connectors/room-topics.ts';
 import { parseEvent } from '../../src/core/event.ts';
 import { newEventId } from '../../src/core/ids.ts';
@@ -153,6 +156,32 @@ test('a moderator\'s change_info and updateChat are in every served layer', () =
     const rights = shown!['admin_rights'] as TlObject;
     assert.deepEqual([update!['_'], update!['chat_id'], rights['change_info'], rights['delete_messages']], ['updateChat', BigInt(CHAT_ID), true, true], `layer ${layer}`);
   }
+});
+
+test('a group new to a room shows the room\'s topic record only as the router would have delivered it: not one a room\'s ignore: rules kept back, not another network\'s in a send-only group', async () => {
+  const local = new LocalState();
+  const roomTopics = new RoomTopics(local.store('rooms'), silentLogger);
+  const abouts = new GroupAbouts(local.store('mtproto'), roomTopics);
+  const chat: ChatInfo = { id: 1001n, address: '1001', endpoint: { connector: 'mtproto', address: '1001' }, room: 'lobby', title: 'lobby' };
+  const table = (direction?: 'send-only'): Bridge[] => [{
+    room: 'lobby', source: 'test', ignore: { senders: [{ network: 'xmpp', id: 'helpbot@example.org' }], messages: [] },
+    endpoints: [{ connector: 'xmpp', address: 'lobby@muc.example.org' }, { connector: 'mtproto', address: '1001', ...(direction !== undefined ? { direction } : {}) }],
+  }];
+  const router = new Router(table(), { hostedConnectors: ['mtproto'] });
+  const topicFrom = async (senderId: string, origin: { connector: string; endpoint: string }, text: string): Promise<void> => {
+    const topic = parseEvent({ v: 1, id: newEventId(), ts: 1, room: 'lobby', kind: 'topic', text, sender: { network: origin.connector, id: senderId }, origin });
+    if (topic.kind === 'topic') abouts.published(topic);
+    await roomTopics.idle();
+  };
+  await topicFrom('helpbot@example.org', { connector: 'xmpp', endpoint: 'lobby@muc.example.org' }, 'set by the ignored bot');
+  assert.equal(await abouts.of(chat, topicShownIn(router, chat)), DEFAULT_ABOUT, 'kept back by the rules: never shown here');
+  assert.equal(await abouts.of(chat), 'set by the ignored bot', 'the record itself holds it (bots read the stream)');
+  await topicFrom('alice@example.org', { connector: 'xmpp', endpoint: 'lobby@muc.example.org' }, 'set by alice');
+  assert.equal(await abouts.of(chat, topicShownIn(router, chat)), 'set by alice');
+  router.replaceBridges(table('send-only'));
+  assert.equal(await abouts.of(chat, topicShownIn(router, chat)), DEFAULT_ABOUT, 'a send-only group gets no other network\'s topic');
+  await topicFrom('42', { connector: 'mtproto', endpoint: '1001' }, 'set in the group');
+  assert.equal(await abouts.of(chat, topicShownIn(router, chat)), 'set in the group', 'its own is shown');
 });
 
 test('the writer\'s record of a description: a group new to a room with a topic shows it; a re-delivered topic is told again, another with the same text is not; a call waits for its topic, or not past its time', async () => {

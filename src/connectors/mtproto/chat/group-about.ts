@@ -40,12 +40,16 @@ export class GroupAbouts {
   constructor(private readonly state: StateStore, private readonly roomTopics: RoomTopics) {}
 
   /**
-   * The group's description now: its room's last topic (written here, else the room's own record,
-   * unless `fromOthers` is false: a send-only group gets nothing of the other networks, their
-   * topics neither), else the default.
+   * The group's description now: its room's last topic (written here, else the room's own record
+   * when `shown` says the router would have delivered it here: a send-only group gets nothing of
+   * the other networks, their topics neither, and no group gets a topic a room's `ignore:` rules
+   * kept back), else the default.
    */
-  async of(chat: ChatInfo, fromOthers = true): Promise<string> {
-    return (await this.#stored(chat))?.text ?? (fromOthers ? (await this.roomTopics.of(chat.room))?.text : undefined) ?? defaultAbout(chat);
+  async of(chat: ChatInfo, shown: (topic: TopicEvent) => boolean = () => true): Promise<string> {
+    const stored = await this.#stored(chat);
+    if (stored !== undefined) return stored.text;
+    const topic = await this.roomTopics.of(chat.room);
+    return (topic !== undefined && shown(topic) ? topic.text : undefined) ?? defaultAbout(chat);
   }
 
   /** Resolves when the room-topic records queued here are written (shutdown: before the bus closes). */

@@ -11,7 +11,8 @@
 //   description is its own too, never the room's topic set on another network (group-about.ts).
 // A bridges/ reload that turns `receive-only` on or off tells the members' sessions here at once
 // (updateChatDefaultBannedRights); a client that was away gets the rights with the chat objects.
-import type { Endpoint, EndpointDiff } from '../../../core/endpoint.ts';
+import type { Endpoint, EndpointDiff, RoutingView } from '../../../core/endpoint.ts';
+import type { TopicEvent } from '../../room-topics.ts';
 import type { Logger } from '../../../core/logger.ts';
 import { RpcError } from '../session/rpc.ts';
 import type { TlObject } from '../tl/codec.ts';
@@ -33,9 +34,13 @@ export function isReadOnly(directory: Pick<Directory, 'directionOf'>, chat: Chat
   return directory.directionOf(chat) === 'receive-only';
 }
 
-/** Whether a chat gets what the other endpoints of its room say: not a send-only group (a source). */
-export function receivesFromOthers(directory: Pick<Directory, 'directionOf'>, chat: ChatInfo): boolean {
-  return directory.directionOf(chat) !== 'send-only';
+/**
+ * Whether the router delivers a room's topic event to this group: not another network's to a
+ * send-only group (a source), not one a room's `ignore:` rules keep back. What a group newly linked
+ * shows from the room's topic record (group-about.ts) must match what live delivery would have shown.
+ */
+export function topicShownIn(routing: Pick<RoutingView, 'route'>, chat: ChatInfo): (topic: TopicEvent) => boolean {
+  return (topic) => routing.route(topic).some((ep) => ep.connector === chat.endpoint.connector && ep.address === chat.endpoint.address);
 }
 
 /** Whether what members do in a chat (typing, read marks, presence) may be published: not from a read-only group. */

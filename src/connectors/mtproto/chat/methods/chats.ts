@@ -12,7 +12,7 @@ import { ARCHIVE_FOLDER, isArchived, peerNotifySettings, type DialogSettingsOf }
 import { botInfoOf } from './bot-commands.ts';
 import { pinnedOf } from '../pinned.ts';
 import { unreadMentionsOf, unreadReactionsOf } from '../unread-notices.ts';
-import { isReadOnly, receivesFromOthers } from '../group-direction.ts';
+import { isReadOnly, topicShownIn } from '../group-direction.ts';
 import { badRequest, chatOfPeer, chatsOfAccount, formerOfPeer, refuseFormer, intField, listField, objectField, register, userOfInput, usersOfRecord, viewOf, type ChatDeps } from './common.ts';
 
 const MAX_HISTORY = 100;
@@ -237,7 +237,7 @@ export function registerChats(methods: MethodRegistry, deps: ChatDeps): void {
       _: 'messages.chatFull',
       full_chat: {
         // The room's topic (group-about.ts), else the bridge's default text.
-        _: 'chatFull', id: chat.id, about: await deps.abouts.of(chat, receivesFromOthers(deps.directory, chat)),
+        _: 'chatFull', id: chat.id, about: await deps.abouts.of(chat, topicShownIn(deps.routing, chat)),
         participants: { _: 'chatParticipants', chat_id: chat.id, participants: members.map((a) => ({ _: a.moderator === true && admins ? 'chatParticipantAdmin' : 'chatParticipant', user_id: a.id, inviter_id: a.id, date: 0 })), version: 1 },
         notify_settings: peerNotifySettings((await deps.dialogSettings.of(view.account.id)).notify[chat.address]),
         ...await pinnedField(deps, chat),

@@ -7,7 +7,7 @@ import type { MethodRegistry } from '../../api/registry.ts';
 import { RpcError } from '../../session/rpc.ts';
 import { MAX_ABOUT_CHARS } from '../group-about.ts';
 import { actorOf, checked, originOf, publishInTurn } from '../inbound.ts';
-import { receivesFromOthers } from '../group-direction.ts';
+import { topicShownIn } from '../group-direction.ts';
 import { badRequest, chatOfPeer, objectField, register, stringField, viewOf, type ChatDeps } from './common.ts';
 
 export function registerGroupAbout(methods: MethodRegistry, deps: ChatDeps): void {
@@ -21,7 +21,7 @@ export function registerGroupAbout(methods: MethodRegistry, deps: ChatDeps): voi
     if (account.moderator !== true) throw badRequest('CHAT_ADMIN_REQUIRED');
     const about = stringField(call, 'about') ?? '';
     if ([...about].length > MAX_ABOUT_CHARS) throw badRequest('CHAT_ABOUT_TOO_LONG');
-    if (about === await deps.abouts.of(chat, receivesFromOthers(deps.directory, chat))) throw badRequest('CHAT_ABOUT_NOT_MODIFIED');
+    if (about === await deps.abouts.of(chat, topicShownIn(deps.routing, chat))) throw badRequest('CHAT_ABOUT_NOT_MODIFIED');
     const event = checked({
       v: 1, id: newEventId(), ts: Date.now(), kind: 'topic', room: chat.room, sender: actorOf(deps, account), origin: originOf(chat, ctx), text: about,
     });
