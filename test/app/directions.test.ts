@@ -1,12 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config/load.ts';
-import { startApp, type App } from '../../src/app.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { hashToken } from '../../src/connectors/websocket/tokens.ts';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
-import { wsUrlOf } from '../helpers/app.ts';
+import { say, texts, wsRoomsRig } from './ws-rooms-rig.ts';
 
 /**
  * bridges/ `direction:` seen from WebSocket clients, on a real app (memory bus): a send-only WS
@@ -22,15 +16,6 @@ const CAROL = 'sb_test_carol_directions';
 const MOD = 'sb_test_mod_directions';
 const BOT = 'sb_test_bot_directions';
 
-const CONFIG = [
-  'websocket:\n  tokens:\n',
-  `    - { name: alice, hash: "${hashToken(ALICE)}" }\n`,
-  `    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
-  `    - { name: carol, hash: "${hashToken(CAROL)}" }\n`,
-  `    - { name: mod, hash: "${hashToken(MOD)}", moderator: true }\n`,
-  `    - { name: bot, hash: "${hashToken(BOT)}", scope: bot }\n`,
-].join('');
-
 const NEWS = [
   'endpoints:',
   '  - websocket: desk',
@@ -41,39 +26,13 @@ const NEWS = [
   '',
 ].join('\n');
 
-const trees: ConfigTree[] = [];
-const apps: App[] = [];
-const clients: TestClient[] = [];
-after(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
-  for (const app of apps) await app.close();
-  for (const tree of trees) tree.cleanup();
-});
-
-async function start(): Promise<{ app: App; tree: ConfigTree }> {
-  const tree = makeConfigTree(CONFIG, { 'bridges/news.yaml': NEWS });
-  trees.push(tree);
-  const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
-  apps.push(app);
-  return { app, tree };
-}
-
-async function joined(app: App, token: string, room: string): Promise<{ client: TestClient; joined: Record<string, unknown> }> {
-  const client = await connectClient(wsUrlOf(app), token);
-  clients.push(client);
-  const answer = await client.request({ type: 'join', room });
-  assert.equal(answer.type, 'joined', JSON.stringify(answer));
-  return { client, joined: answer };
-}
-
-async function say(client: TestClient, room: string, text: string): Promise<void> {
-  const ack = await client.request({ type: 'send', room, event: { kind: 'message', text } });
-  assert.equal(ack.type, 'ack', JSON.stringify(ack));
-}
-
-async function texts(client: TestClient, n: number): Promise<string[]> {
-  return (await client.collectEvents(n)).map((f) => (f.event as { text?: string }).text ?? `(${(f.event as { kind: string }).kind})`);
-}
+const rig = wsRoomsRig([
+  { name: 'alice', token: ALICE }, { name: 'bob', token: BOB }, { name: 'carol', token: CAROL },
+  { name: 'mod', token: MOD, moderator: true }, { name: 'bot', token: BOT, bot: true },
+]);
+after(() => rig.cleanup());
+const start = () => rig.start({ 'bridges/news.yaml': NEWS });
+const joined = rig.joined;
 
 test('a send-only room reaches the others and shows only its own; a receive-only room shows the others and refuses posts', async () => {
   const { app } = await start();
@@ -81,8 +40,7 @@ test('a send-only room reaches the others and shows only its own; a receive-only
   const desk2 = await joined(app, ALICE, 'desk');
   const readers = await joined(app, BOB, 'readers');
   const talk = await joined(app, CAROL, 'talk');
-  const bot = await connectClient(wsUrlOf(app), BOT);
-  clients.push(bot);
+  const bot = await rig.client(app, BOT);
   await bot.request({ type: 'subscribe', room: 'news' });
 
   assert.deepEqual(desk.client.hello['directions'], { desk: 'send-only', readers: 'receive-only' }, 'hello names the rooms bridged one way');
@@ -115,8 +73,7 @@ test('a replay matches live delivery; a send-only room is not shown another room
   const deskSender = await joined(app, ALICE, 'desk');
   await say(deskSender.client, 'desk', 'desk line');
 
-  const late = await connectClient(wsUrlOf(app), CAROL);
-  clients.push(late);
+  const late = await rig.client(app, CAROL);
   const atDesk = await late.request({ type: 'join', room: 'desk', since: null });
   assert.equal('topic' in atDesk, false, 'the topic set in talk is not shown in the send-only desk');
   assert.deepEqual(await texts(late, 1), ['desk line'], 'replayed: only what was said at the desk');

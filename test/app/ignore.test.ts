@@ -1,12 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config/load.ts';
-import { startApp, type App } from '../../src/app.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { hashToken } from '../../src/connectors/websocket/tokens.ts';
-import { connectClient, type TestClient } from '../helpers/ws-client.ts';
-import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
-import { wsUrlOf } from '../helpers/app.ts';
+import type { App } from '../../src/app.ts';
+import { say, texts, wsRoomsRig } from './ws-rooms-rig.ts';
 
 /**
  * bridges/ `ignore:` on a real app (memory bus), seen from WebSocket clients: two WS rooms of one
@@ -20,14 +15,6 @@ const ALICE = 'sb_test_alice_ignore';
 const BOB = 'sb_test_bob_ignore';
 const CI = 'sb_test_ci_ignore';
 const BOT = 'sb_test_bot_ignore';
-
-const CONFIG = [
-  'websocket:\n  tokens:\n',
-  `    - { name: alice, hash: "${hashToken(ALICE)}" }\n`,
-  `    - { name: bob, hash: "${hashToken(BOB)}" }\n`,
-  `    - { name: ci, hash: "${hashToken(CI)}" }\n`,
-  `    - { name: bot, hash: "${hashToken(BOT)}", scope: bot }\n`,
-].join('');
 
 const WITH_RULES = [
   'endpoints:',
@@ -43,44 +30,11 @@ const WITH_RULES = [
 
 const WITHOUT_RULES = 'endpoints:\n  - websocket: here\n  - websocket: there\n';
 
-const trees: ConfigTree[] = [];
-const apps: App[] = [];
-const clients: TestClient[] = [];
-after(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
-  for (const app of apps) await app.close();
-  for (const tree of trees) tree.cleanup();
-});
-
-async function start(): Promise<{ app: App; tree: ConfigTree }> {
-  const tree = makeConfigTree(CONFIG, { 'bridges/talk.yaml': WITH_RULES });
-  trees.push(tree);
-  const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
-  apps.push(app);
-  return { app, tree };
-}
-
-async function client(app: App, token: string): Promise<TestClient> {
-  const c = await connectClient(wsUrlOf(app), token);
-  clients.push(c);
-  return c;
-}
-
-async function joined(app: App, token: string, room: string): Promise<TestClient> {
-  const c = await client(app, token);
-  const answer = await c.request({ type: 'join', room });
-  assert.equal(answer.type, 'joined', JSON.stringify(answer));
-  return c;
-}
-
-async function say(c: TestClient, room: string, text: string): Promise<void> {
-  const ack = await c.request({ type: 'send', room, event: { kind: 'message', text } });
-  assert.equal(ack.type, 'ack', JSON.stringify(ack));
-}
-
-async function texts(c: TestClient, n: number): Promise<string[]> {
-  return (await c.collectEvents(n)).map((f) => (f.event as { text?: string }).text ?? `(${(f.event as { kind: string }).kind})`);
-}
+const rig = wsRoomsRig([{ name: 'alice', token: ALICE }, { name: 'bob', token: BOB }, { name: 'ci', token: CI }, { name: 'bot', token: BOT, bot: true }]);
+after(() => rig.cleanup());
+const start = () => rig.start({ 'bridges/talk.yaml': WITH_RULES });
+const client = rig.client;
+const joined = async (app: App, token: string, room: string) => (await rig.joined(app, token, room)).client;
 
 async function ignoredCount(app: App, rule: string): Promise<number> {
   const metric = await app.registry.getSingleMetric('switchboard_router_ignored_total')?.get();
