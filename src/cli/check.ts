@@ -2,6 +2,8 @@ import { loadConfig, resolveFromConfig, ConfigError, formatIssue, type ConfigIss
 import { CONNECTOR_MODULES } from '../connectors/registry.ts';
 import { configuredDemoTokens, demoTokenIssues } from '../connectors/websocket/demo-tokens.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
+import { ignoreRulesOf } from '../config/bridges.ts';
+import type { IgnoreRules } from '../core/ignore.ts';
 
 /** What the command parses (besides --help): `switchboard --help` and the README list each. */
 export const CHECK_OPTIONS = { config: { type: 'string', short: 'c' } } as const;
@@ -74,14 +76,16 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
     }
   }
   io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
+  // config.yaml's `ignore:` comes first in every room's rules (withSharedIgnore): listed once, each room's own under it.
+  const shared = config.ignore === undefined ? { senders: [], messages: [] } : ignoreRulesOf(config.ignore);
+  const sharedLine = notRelayed(shared);
+  if (sharedLine !== undefined) io.out(`    (every room, config.yaml ignore:) not relayed: ${sharedLine}`);
   for (const bridge of loaded.bridges) {
     io.out(`    ${bridge.room}: ${bridge.endpoints.map((e) => `${e.connector} ${e.address}${e.direction !== undefined && e.direction !== 'both' ? ` (${e.direction})` : ''}`).join(', ')}`);
-    const ignore = bridge.ignore;
-    if (ignore !== undefined && ignore.senders.length + ignore.messages.length > 0) {
-      const senders = ignore.senders.map((s) => `${s.network} ${s.id}`);
-      const patterns = ignore.messages.map((p) => JSON.stringify(p));
-      io.out(`      not relayed: ${[...(senders.length > 0 ? [`from ${senders.join(', ')}`] : []), ...(patterns.length > 0 ? [`messages matching ${patterns.join(', ')}`] : [])].join('; ')}`);
-    }
+    const own = bridge.ignore === undefined ? undefined : notRelayed({
+      senders: bridge.ignore.senders.slice(shared.senders.length), messages: bridge.ignore.messages.slice(shared.messages.length),
+    });
+    if (own !== undefined) io.out(`      not relayed: ${own}`);
   }
   io.out(`  mappings:   ${loaded.mappings.identities.length} identit${loaded.mappings.identities.length === 1 ? 'y' : 'ies'}, presence states for ${Object.keys(loaded.mappings.presence.states).join(', ') || 'no network'}`);
   const demos = configuredDemoTokens(config);
@@ -89,3 +93,11 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   return ExitCode.Ok;
 }
 
+/** A room's `ignore:` rules as `check` lists them; undefined when they keep nothing back. */
+function notRelayed(rules: IgnoreRules): string | undefined {
+  const parts = [
+    ...(rules.senders.length > 0 ? [`from ${rules.senders.map((s) => `${s.network} ${s.id}`).join(', ')}`] : []),
+    ...(rules.messages.length > 0 ? [`messages matching ${rules.messages.map((p) => JSON.stringify(p)).join(', ')}`] : []),
+  ];
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}

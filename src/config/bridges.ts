@@ -90,7 +90,7 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
     issues.push({ file, line: lineAt(source, []), path: 'room', message: `the file name "${fromName}" is not a valid room key (letters, digits, _ . -): rename the file or set room:` });
     return undefined;
   }
-  const ignore = data.ignore === undefined ? undefined : toIgnoreRules(file, data.ignore, source, issues);
+  const ignore = data.ignore === undefined ? undefined : checkedIgnoreRules(file, data.ignore, source, issues);
   if (ignore === null) return undefined;
   return {
     room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file,
@@ -99,23 +99,42 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
   };
 }
 
-/** A file's `ignore:`, its patterns compiled once to check them; null (with issues) when one does not compile. */
-function toIgnoreRules(file: string, data: NonNullable<BridgeFile['ignore']>, source: YamlSource, issues: ConfigIssue[]): IgnoreRules | null {
-  const messages = data.messages ?? [];
+type IgnoreData = NonNullable<BridgeFile['ignore']>;
+
+/** A file's `ignore:` (a bridge file's or config.yaml's), its patterns compiled once to check them; null (with issues) when one does not compile. */
+export function checkedIgnoreRules(file: string, data: IgnoreData, source: YamlSource, issues: ConfigIssue[]): IgnoreRules | null {
   let ok = true;
-  messages.forEach((pattern, i) => {
+  (data.messages ?? []).forEach((pattern, i) => {
     const problem = patternProblem(pattern);
     if (problem === undefined) return;
     ok = false;
     issues.push({ file, line: lineAt(source, ['ignore', 'messages', i]), path: `ignore.messages.${i}`, message: `not an RE2 pattern (${problem})` });
   });
-  if (!ok) return null;
+  return ok ? ignoreRulesOf(data) : null;
+}
+
+/** `ignore:` as the router takes it (its patterns already checked). */
+export function ignoreRulesOf(data: IgnoreData): IgnoreRules {
   const senders = (data.senders ?? []).map((s) => (
     s.websocket !== undefined ? { network: 'websocket', id: s.websocket }
       : s.xmpp !== undefined ? { network: 'xmpp', id: s.xmpp }
         : { network: 'mtproto', id: s.mtproto! }
   ));
-  return { senders, messages };
+  return { senders, messages: data.messages ?? [] };
+}
+
+/**
+ * config.yaml's `ignore:` (rules for every room) put before each room's own: what the router
+ * gets for every bridged room. Applied by loadConfig and by a bridges/ reload (with the
+ * config.yaml in force), so the two never differ.
+ */
+export function withSharedIgnore(bridges: readonly Bridge[], shared: IgnoreData | undefined): Bridge[] {
+  const rules = shared === undefined ? undefined : ignoreRulesOf(shared);
+  if (rules === undefined || rules.senders.length + rules.messages.length === 0) return [...bridges];
+  return bridges.map((b) => ({
+    ...b,
+    ignore: { senders: [...rules.senders, ...(b.ignore?.senders ?? [])], messages: [...rules.messages, ...(b.ignore?.messages ?? [])] },
+  }));
 }
 
 /**

@@ -3,7 +3,7 @@ import { ConfigSchema, RETIRED_SETTINGS, type Config } from './schema.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
-import { directionWarnings, loadBridges } from './bridges.ts';
+import { checkedIgnoreRules, directionWarnings, loadBridges, withSharedIgnore } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
 import type { Bridge } from '../core/endpoint.ts';
@@ -56,9 +56,12 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   const issues: ConfigIssue[] = [...bridgeResult.issues, ...mappingResult.issues];
   issues.push(...checkTokens(config, bridgeResult.bridges, parsed.source, bridgeResult.issues.length === 0));
 
+  if (config.ignore !== undefined) checkedIgnoreRules(configFile, config.ignore, parsed.source, issues);
+
   if (issues.length > 0) throw new ConfigError(issues);
 
-  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges: bridgeResult.bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridgeResult.bridges)] };
+  const bridges = withSharedIgnore(bridgeResult.bridges, config.ignore);
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridges)] };
 }
 
 /** Deletes every retired setting (RETIRED_SETTINGS) from the parsed file, and says where each was. */

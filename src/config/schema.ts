@@ -108,6 +108,21 @@ export const RETIRED_SETTINGS: readonly { readonly path: readonly string[]; read
   { path: ['websocket', 'helloTimeoutMs'], why: 'ignored: no longer a setting (nothing ever read it: the server sends hello, clients send none); delete it' },
 ];
 
+/** An account of `ignore.senders`: one network and the id its events carry (as identities.yaml names accounts). */
+const IgnoredSenderSchema = z.object({
+  websocket: z.string().min(1).max(LIMITS.idChars).optional(),
+  xmpp: z.string().min(1).max(LIMITS.idChars).optional(),
+  mtproto: z.union([z.string().min(1).max(LIMITS.idChars), z.number().int()]).transform(String).optional(),
+}).strict().refine((e) => [e.websocket, e.xmpp, e.mtproto].filter((v) => v !== undefined).length === 1, {
+  message: 'each ignored sender names exactly one network (websocket, xmpp or mtproto) and its id there',
+});
+
+/** What a room keeps from the other networks (core/ignore.ts): a bridge file's and config.yaml's `ignore:`. The patterns' syntax is checked by the loader. */
+const IgnoreSchema = z.object({
+  senders: z.array(IgnoredSenderSchema).max(MAX_IGNORED_SENDERS).optional(),
+  messages: z.array(z.string().min(1).max(MAX_IGNORE_PATTERN_CHARS)).max(MAX_IGNORE_PATTERNS).optional(),
+}).strict();
+
 export const ConfigSchema = z.object({
   instance: z.object({
     /** Name of this instance (default: the hostname); the app appends the pid, so every process names its consumers and leases uniquely. */
@@ -310,6 +325,11 @@ export const ConfigSchema = z.object({
   }).strict().prefault({}),
   /** The media store: files of attachments, served with signed URLs (docs/media.md). */
   media: MediaConfigSchema.prefault({}),
+  /**
+   * What every bridged room keeps to the network it was said on, beside its own bridges/ `ignore:`
+   * (core/ignore.ts): a spammer or a network's helper bot kept off every room at once.
+   */
+  ignore: IgnoreSchema.optional(),
   /** Folder of bridge files (one YAML per linked room set), relative to the config file. */
   bridgesDir: z.string().min(1).default('./bridges'),
   /** Folder of mapping tables, relative to the config file. */
@@ -336,21 +356,6 @@ export const EndpointEntrySchema = z.object({
 }).strict().refine((e) => [e.websocket, e.xmpp, e.mtproto].filter((v) => v !== undefined).length === 1, {
   message: 'each endpoint names exactly one network (websocket, xmpp or mtproto)',
 });
-
-/** An account of `ignore.senders`: one network and the id its events carry (as identities.yaml names accounts). */
-const IgnoredSenderSchema = z.object({
-  websocket: z.string().min(1).max(LIMITS.idChars).optional(),
-  xmpp: z.string().min(1).max(LIMITS.idChars).optional(),
-  mtproto: z.union([z.string().min(1).max(LIMITS.idChars), z.number().int()]).transform(String).optional(),
-}).strict().refine((e) => [e.websocket, e.xmpp, e.mtproto].filter((v) => v !== undefined).length === 1, {
-  message: 'each ignored sender names exactly one network (websocket, xmpp or mtproto) and its id there',
-});
-
-/** What a room keeps from the other networks (core/ignore.ts); the patterns' syntax is checked by the loader. */
-const IgnoreSchema = z.object({
-  senders: z.array(IgnoredSenderSchema).max(MAX_IGNORED_SENDERS).optional(),
-  messages: z.array(z.string().min(1).max(MAX_IGNORE_PATTERN_CHARS)).max(MAX_IGNORE_PATTERNS).optional(),
-}).strict();
 
 export const BridgeFileSchema = z.object({
   /** Canonical room key; defaults to the file name without .yaml. */

@@ -99,3 +99,43 @@ test('a reload changes the rules in force without a restart; one with a bad patt
   await say(here, 'here', 'public');
   assert.deepEqual(await texts(there, 1), ['public'], 'the rules in force stayed');
 });
+
+test('config.yaml\'s ignore: holds in every room beside each room\'s own, and a reload of either changes it without a restart', async () => {
+  const SHARED = 'ignore:\n  senders:\n    - websocket: ci\n';
+  const { app, tree } = await rig.start({ 'bridges/talk.yaml': WITH_RULES.replace('    - websocket: ci\n', '    - websocket: bob\n'), 'bridges/side.yaml': 'endpoints:\n  - websocket: a\n  - websocket: b\n' }, SHARED);
+  const ciInA = await joined(app, CI, 'a');
+  const aliceInB = await joined(app, ALICE, 'b');
+  const ciHere = await joined(app, CI, 'here');
+  const there = await joined(app, ALICE, 'there');
+  // side has no rules of its own: config.yaml's keep ci's line in its room.
+  await say(ciInA, 'a', 'ci in a');
+  await say(aliceInB, 'b', 'alice in b');
+  await say(ciInA, 'a', 'ci again');
+  assert.equal(aliceInB.events.length, 0, 'nothing of ci\'s reached b');
+  // talk: config.yaml's sender and its own pattern both hold.
+  await say(ciHere, 'here', 'ci here');
+  await say(ciHere, 'here', '!x');
+  const bobHere = await joined(app, BOB, 'here');
+  await say(bobHere, 'here', 'bob is ignored in talk');
+  const aliceHere = await joined(app, ALICE, 'here');
+  await say(aliceHere, 'here', 'alice here');
+  assert.deepEqual(await texts(there, 1), ['alice here']);
+
+  // config.yaml without its rules: a full reload puts that in force (and needs no restart).
+  tree.write('config.yaml', rig.configYaml());
+  const reloaded = await app.reload();
+  assert.equal(reloaded.ok, true, JSON.stringify(reloaded));
+  assert.ok(reloaded.ok && reloaded.needsRestart.length === 0 && reloaded.applied.some((p) => p.startsWith('ignore')), JSON.stringify(reloaded));
+  await say(ciInA, 'a', 'ci now relayed');
+  assert.deepEqual(await texts(aliceInB, 1), ['ci now relayed']);
+
+  // And back; then a reload of bridges/ alone keeps config.yaml's rules in force.
+  tree.write('config.yaml', rig.configYaml(SHARED));
+  assert.equal((await app.reload()).ok, true);
+  assert.equal((await app.reloadBridges()).ok, true);
+  await say(ciInA, 'a', 'ci kept back again');
+  await say(ciInA, 'a', 'and again');
+  const aliceInA = await joined(app, ALICE, 'a');
+  await say(aliceInA, 'a', 'alice in a');
+  assert.deepEqual(await texts(aliceInB, 1), ['alice in a']);
+});

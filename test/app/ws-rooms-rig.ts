@@ -13,8 +13,10 @@ import { wsUrlOf } from '../helpers/app.ts';
  * through a rig is stopped by its `cleanup` (register it with `after`).
  */
 export interface WsRoomsRig {
-  /** Starts an app with these WS tokens (name -> secret token; `bot`: bot scope, `mod`: moderator) and config-tree files. */
-  start(files: Record<string, string>): Promise<{ app: App; tree: ConfigTree }>;
+  /** Starts an app with the rig's WS tokens, config.yaml's `extra` sections and these other files of the config tree. */
+  start(files: Record<string, string>, extra?: string): Promise<{ app: App; tree: ConfigTree }>;
+  /** The config.yaml the rig writes: its tokens, then `extra` (to rewrite it before a reload). */
+  configYaml(extra?: string): string;
   /** A connected client of `token` (its hello read). */
   client(app: App, token: string): Promise<TestClient>;
   /** A client of `token` joined to `room`, with the `joined` answer. */
@@ -34,14 +36,16 @@ export function wsRoomsRig(tokens: readonly RigToken[]): WsRoomsRig {
   const apps: App[] = [];
   const clients: TestClient[] = [];
   const config = ['websocket:\n  tokens:\n', ...tokens.map((t) => `    - { name: ${t.name}, hash: "${hashToken(t.token)}"${t.bot === true ? ', scope: bot' : ''}${t.moderator === true ? ', moderator: true' : ''} }\n`)].join('');
+  const configYaml = (extra = ''): string => config + extra;
   const client = async (app: App, token: string): Promise<TestClient> => {
     const c = await connectClient(wsUrlOf(app), token);
     clients.push(c);
     return c;
   };
   return {
-    async start(files) {
-      const tree = makeConfigTree(config, files);
+    configYaml,
+    async start(files, extra) {
+      const tree = makeConfigTree(configYaml(extra), files);
       trees.push(tree);
       const app = await startApp(await loadConfig(tree.configFile, { env: {} }), { logger: silentLogger, httpPortOverride: 0 });
       apps.push(app);

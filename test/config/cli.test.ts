@@ -78,6 +78,14 @@ describe('switchboard check (subprocess)', () => {
       assert.match(r.stdout, /talk: websocket here, xmpp talk@muc\.example\.org\n +not relayed: from xmpp helpbot@example\.org; messages matching "\^!", "\(\?i\)spam"$/m);
       assert.match(r.stdout, /quiet: websocket quiet\n +not relayed: messages matching "\^!"$/m);
       assert.equal(r.stdout.match(/not relayed/g)?.length, 2, 'a room without rules lists none');
+      // config.yaml's rules for every room: listed once, each room's own under it.
+      tree.write('config.yaml', 'http:\n  port: 0\nignore:\n  senders:\n    - websocket: spammer\n');
+      const shared = await runCli(['check', '--config', tree.configFile]);
+      assert.equal(shared.code, 0, shared.stderr);
+      assert.match(shared.stdout, /\(every room, config\.yaml ignore:\) not relayed: from websocket spammer$/m);
+      assert.match(shared.stdout, /quiet: websocket quiet\n +not relayed: messages matching "\^!"$/m);
+      assert.match(shared.stdout, /ops: websocket ops\n/);
+      assert.equal(shared.stdout.match(/not relayed/g)?.length, 3);
       tree.write('bridges/quiet.yaml', 'endpoints:\n  - websocket: quiet\nignore:\n  messages: ["^!", "(?!x)"]\n');
       const bad = await runCli(['check', '--config', tree.configFile]);
       assert.equal(bad.code, 1);

@@ -89,6 +89,28 @@ describe('loadConfig: a room\'s ignore: rules', () => {
     }
   });
 
+  test('config.yaml\'s ignore: comes first in every room\'s rules; a pattern there that is not RE2 names config.yaml\'s line', async () => {
+    const tree = makeConfigTree('ignore:\n  senders:\n    - websocket: spammer\n  messages: ["(?i)free crypto"]\n', {
+      'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  senders:\n    - xmpp: helpbot@example.org\n  messages: ["^!"]\n',
+      'bridges/ops.yaml': 'endpoints:\n  - websocket: ops\n',
+    });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      assert.deepEqual(loaded.bridges.find((b) => b.room === 'lobby')?.ignore, {
+        senders: [{ network: 'websocket', id: 'spammer' }, { network: 'xmpp', id: 'helpbot@example.org' }],
+        messages: ['(?i)free crypto', '^!'],
+      });
+      assert.deepEqual(loaded.bridges.find((b) => b.room === 'ops')?.ignore, { senders: [{ network: 'websocket', id: 'spammer' }], messages: ['(?i)free crypto'] });
+    } finally {
+      tree.cleanup();
+    }
+    const issue = only(await issuesOf('ignore:\n  messages:\n    - "ok"\n    - "(?P<x"\n', { 'bridges/lobby.yaml': LOBBY_BRIDGE }));
+    assert.match(issue.file, /config\.yaml$/);
+    assert.equal(issue.line, 4);
+    assert.equal(issue.path, 'ignore.messages.1');
+    assert.match(issue.message, /not an RE2 pattern/);
+  });
+
   test('a pattern that is not RE2 names its line and why; nothing of the file is loaded', async () => {
     const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  messages:\n    - "^!"\n    - "(a)\\\\1"\n' }));
     assert.equal(issue.line, 6);
