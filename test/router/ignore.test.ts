@@ -146,3 +146,19 @@ test(`patterns see a text's first ${IGNORE_SCAN_CHARS} characters`, () => {
   // Attachments-only messages have no text to match; topics are not messages.
   assert.equal(new IgnoreMatcher({ senders: [], messages: ['.*'] }).match({ ...probe('x'), kind: 'topic', text: 'x' }), undefined);
 });
+
+test('a room remembers the pattern verdicts of its newest events by id (replays and history pages ask again), boundedly; 0 remembers none', () => {
+  const probe = (id: ReturnType<typeof newEventId>, text: string): CanonicalEvent => ({ v: 1, id, ts: 0, room: 'lobby', kind: 'message', text, sender: { network: 'websocket', id: 'x' }, origin: { connector: 'websocket', endpoint: 'lobby' } });
+  const [a, b, c] = [newEventId(), newEventId(), newEventId()];
+  const matcher = new IgnoreMatcher({ senders: [], messages: ['^!'] }, 2);
+  assert.equal(matcher.match(probe(a, '!one')), 'message');
+  // The same id asked again is answered from memory (an id always names the same text; this one says otherwise to show it).
+  assert.equal(matcher.match(probe(a, 'plain')), 'message');
+  assert.equal(matcher.match(probe(b, 'two')), undefined);
+  assert.equal(matcher.match(probe(c, 'three')), undefined);
+  // Two remembered at most: a's verdict was the oldest, so it is worked out again.
+  assert.equal(matcher.match(probe(a, 'plain')), undefined);
+  const forgetful = new IgnoreMatcher({ senders: [], messages: ['^!'] }, 0);
+  assert.equal(forgetful.match(probe(a, '!one')), 'message');
+  assert.equal(forgetful.match(probe(a, 'plain')), undefined);
+});
