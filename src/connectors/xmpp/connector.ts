@@ -13,6 +13,7 @@ import { bareJid, parseJid, roomStateKey } from './address.ts';
 import { ArchiveReader } from './archive.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
+import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
@@ -58,8 +59,6 @@ export const XMPP_CAPABILITIES: Capabilities = {
   topics: true,
 };
 
-/** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
-const MAX_QUEUED_PER_ROOM = 10_000;
 /** At close or lease loss: how long the delivery in hand may wait for its room's reflection. */
 const CLOSE_GRACE_MS = 2_000;
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
@@ -105,6 +104,8 @@ interface Live {
   media: ConnectorContext['media'];
   /** Each canonical room's current topic, whichever network set it (../room-topics.ts). */
   roomTopics: RoomTopics;
+  /** Inbound work per room (or user), in arrival order (inbound-order.ts). */
+  order: InboundOrder;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -168,7 +169,6 @@ export class XmppConnector implements Connector {
   private occupantAvatars: OccupantAvatars | undefined;
   /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
   private readonly userPhotos = new Map<string, { photo: string; avatar?: string; nick?: string }>();
-  private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
@@ -218,7 +218,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media, roomTopics: RoomTopics.of(ctx.bus, ctx.logger) };
+    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media, roomTopics: RoomTopics.of(ctx.bus, ctx.logger), order: new InboundOrder(ctx.logger, metrics.inbound) };
     this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
     if (ctx.media !== undefined) {
       this.occupantAvatars = new OccupantAvatars({
@@ -617,28 +617,9 @@ export class XmppConnector implements Connector {
     this.catchUpTimers.set(room, timer);
   }
 
-  /**
-   * Runs inbound work for one room (or sender) strictly in arrival order: the canonical order of
-   * a room is the order its messages reached us, and a correction must find the message it
-   * corrects already linked. Bounded: a sender flooding faster than the bus takes is cut off.
-   */
+  /** Inbound work for one room (or sender), in arrival order (inbound-order.ts). */
   private inOrder(key: string, work: () => Promise<void>, opts: { essential?: boolean } = {}): void {
-    const queue = this.inbound.get(key) ?? { tail: Promise.resolve(), length: 0 };
-    // (Essential work, the forgetting of an unlinked room's state, is never cut: it is one per reload.)
-    if (queue.length >= MAX_QUEUED_PER_ROOM && opts.essential !== true) {
-      this.live?.metrics.inbound.inc({ outcome: 'flood' });
-      this.live?.logger.warn({ from: key }, 'inbound queue full for this room or sender; stanza dropped');
-      return;
-    }
-    queue.length++;
-    // One failed piece of work must not stop the ones queued behind it (a rejected tail would skip them).
-    queue.tail = queue.tail.then(work).catch((err: unknown) => {
-      this.live?.logger.error({ err: (err as Error).message, key }, 'xmpp inbound work failed');
-    }).finally(() => {
-      queue.length--;
-      if (queue.length === 0 && this.inbound.get(key) === queue) this.inbound.delete(key);
-    });
-    this.inbound.set(key, queue);
+    this.live?.order.run(key, work, opts);
   }
 
   private onIq(iq: Element, holding: Holding): void {
