@@ -1,4 +1,4 @@
-import { photoHash, PuppetAvatars } from './avatars.ts';
+import { PuppetAvatars } from './avatars.ts';
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
@@ -15,6 +15,7 @@ import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
+import { PuppetProfiles } from './puppet-profiles.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
@@ -25,7 +26,7 @@ import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks } from './room-links.ts';
 import { publishTargetOf, SEND_ONLY_STATUS, takesDeliveries, type PublishTarget } from './directions.ts';
-import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
+import { leftoverOfOurs, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts, type ShownPresence } from './contacts.ts';
@@ -33,7 +34,6 @@ import { directChatOf, publishDirectMessage, publishDirectPresence, type DirectC
 import { deliverToUser, SentOnStream } from './direct-outbound.ts';
 import { UserPresence } from './user-presence.ts';
 import { NS } from './ns.ts';
-import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
 import { clip } from '../../core/text.ts';
@@ -106,6 +106,8 @@ interface Live {
   roomTopics: RoomTopics;
   /** Inbound work per room (or user), in arrival order (inbound-order.ts). */
   order: InboundOrder;
+  /** Puppets' names and avatars, and the answers to iqs (puppet-profiles.ts). */
+  puppets: PuppetProfiles;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -143,10 +145,6 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
-/** Bus-state key prefix of a puppet's name and avatar (see rememberPuppet). */
-const PUPPET_INFO_KEY = 'puppet:';
-/** How long a puppet's name and avatar are kept after its person last spoke. */
-const PUPPET_INFO_TTL_MS = 365 * 24 * 3_600_000;
 /** Bus-state key prefix of the real JID behind an occupant-id (see rememberRealJid). */
 const OCCUPANT_JID_KEY = 'occupant:';
 /** How long it is kept: as long as a room's archive is read back at most (a catch-up reads what was said while away). */
@@ -162,9 +160,6 @@ export class XmppConnector implements Connector {
   private holding: Holding | undefined;
   private fatal: ComponentLinkError | undefined;
   private closing: Promise<void> | undefined;
-  /** What a puppet's vCard and disco say: its person's display name and avatar URL (bounded). */
-  private readonly puppetNames = new Map<string, { name: string; avatar?: string }>();
-  private avatars: PuppetAvatars | undefined;
   /** XMPP users' avatars for the other networks (needs the media store). */
   private occupantAvatars: OccupantAvatars | undefined;
   /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
@@ -218,8 +213,12 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media, roomTopics: RoomTopics.of(ctx.bus, ctx.logger), order: new InboundOrder(ctx.logger, metrics.inbound) };
-    this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
+    const state = ctx.bus.state(CONNECTOR);
+    this.live = {
+      bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state, media: ctx.media,
+      roomTopics: RoomTopics.of(ctx.bus, ctx.logger), order: new InboundOrder(ctx.logger, metrics.inbound),
+      puppets: new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars: new PuppetAvatars(ctx.media, ctx.logger) }),
+    };
     if (ctx.media !== undefined) {
       this.occupantAvatars = new OccupantAvatars({
         media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
@@ -495,8 +494,8 @@ export class XmppConnector implements Connector {
         const outcome = await deliverToUser(d, {
           bus: live.bus, domain: this.config.domain, send: (el) => holding.link.send(el), logger: live.logger,
           originIds: this.originIds, contacts: holding.contacts, sentOnStream: holding.sentDirect,
-          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
-          photoOf: (bare) => this.photoOf(bare),
+          rememberPuppet: (jid, name, avatar) => live.puppets.rememberPuppet(jid, name, avatar),
+          photoOf: (bare) => live.puppets.photoOf(bare),
         });
         live.metrics.direct.inc({ direction: 'out', outcome });
         continue;
@@ -521,8 +520,8 @@ export class XmppConnector implements Connector {
         outcome = await deliverToRoom(d, {
           bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
           send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
-          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
-          advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
+          rememberPuppet: (jid, name, avatar) => live.puppets.rememberPuppet(jid, name, avatar),
+          advertiseAvatar: (room, puppet) => live.puppets.advertiseAvatar(room, puppet, holding.occupancies),
           originIds: this.originIds, sent: live.state, archive: holding.archive,
           hasArchive: (room) => this.roomHasArchive(room, holding),
           relayJid: this.relayJid, request: (iq) => holding.link.request(iq, IQ_TIMEOUT_MS),
@@ -569,7 +568,7 @@ export class XmppConnector implements Connector {
     const live = this.live;
     const holding = this.holding;
     if (!live || !holding) return;
-    if (el.name === 'iq') { this.onIq(el, holding); return; }
+    if (el.name === 'iq') { live.puppets.onIq(el, (answer) => holding.link.send(answer)); return; }
     if (el.name === 'presence') { this.onPresence(el, holding); return; }
     if (el.name === 'message' && holding.archive.onMessage(el)) return;
     if (el.name !== 'message') return;
@@ -620,110 +619,6 @@ export class XmppConnector implements Connector {
   /** Inbound work for one room (or sender), in arrival order (inbound-order.ts). */
   private inOrder(key: string, work: () => Promise<void>, opts: { essential?: boolean } = {}): void {
     this.live?.order.run(key, work, opts);
-  }
-
-  private onIq(iq: Element, holding: Holding): void {
-    const to = iq.attrs['to'] ?? '';
-    let target: AddressedEntity = { kind: 'unknown' };
-    if (to === this.config.domain) {
-      target = { kind: 'component', entity: componentEntity(this.config.name) };
-    } else {
-      const puppet = parsePuppetJid(to, this.config.domain);
-      if (puppet) {
-        void this.answerAsPuppet(iq, bareJid(to) ?? to, puppet.kind === 'sender' ? puppet.id : undefined, holding);
-        return;
-      }
-    }
-    this.answer(iq, target, holding);
-  }
-
-  /** An iq to a puppet (disco, vCard, ping), answered with what is known of its person. */
-  private async answerAsPuppet(iq: Element, bare: string, id: string | undefined, holding: Holding): Promise<void> {
-    const known = await this.puppetInfo(bare);
-    const name = known?.name ?? id ?? bare;
-    const target: AddressedEntity = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
-    const avatar = known?.avatar;
-    if (avatar !== undefined && this.avatars && iq.getChild('vCard', NS.vcard) !== undefined) {
-      // The avatar goes into the vCard as its bytes (XEP-0054 PHOTO), fetched once.
-      const photo = await this.avatars.photoOf(avatar).catch(() => undefined);
-      if (photo !== undefined) { this.answer(iq, { ...target, vcard: { ...target.vcard, photo } }, holding); return; }
-    }
-    this.answer(iq, target, holding);
-  }
-
-  private answer(iq: Element, target: AddressedEntity, holding: Holding): void {
-    const answer = answerIq(iq, target);
-    if (answer) holding.link.send(answer).catch(() => { /* refused sends are logged and counted by the link */ });
-  }
-
-  /**
-   * What a puppet's vCard and disco name say: kept in memory, and in the bus state
-   * (`puppet:<bare JID>`, for a year after it was last saved: on a change, or on its person's
-   * first message after a start), so that after a restart (or on
-   * another instance) a puppet asked about before its person speaks again still has their name
-   * and avatar, not its id.
-   */
-  private rememberPuppet(bareJid: string, name: string, avatar: string | undefined): void {
-    const known = this.puppetNames.get(bareJid);
-    if (known?.name === name && known.avatar === avatar) return;
-    const info = { name, ...(avatar !== undefined ? { avatar } : {}) };
-    if (this.puppetNames.size < 100_000 || known) this.puppetNames.set(bareJid, info);
-    this.live?.state.set(`${PUPPET_INFO_KEY}${bareJid}`, JSON.stringify(info), PUPPET_INFO_TTL_MS)
-      .catch((err: Error) => this.live?.logger.debug({ puppet: bareJid, err: err.message }, 'a puppet\'s name was not saved'));
-  }
-
-  /** A puppet's name and avatar: from memory, else from the bus state (a restart), else undefined. */
-  private async puppetInfo(bareJid: string): Promise<{ name: string; avatar?: string } | undefined> {
-    const known = this.puppetNames.get(bareJid);
-    if (known !== undefined || !this.live) return known;
-    const raw = await this.live.state.get(`${PUPPET_INFO_KEY}${bareJid}`).catch(() => undefined);
-    if (raw === undefined) return undefined;
-    try {
-      const v = JSON.parse(raw) as { name?: unknown; avatar?: unknown };
-      if (typeof v.name !== 'string') return undefined;
-      const info = { name: v.name, ...(typeof v.avatar === 'string' ? { avatar: v.avatar } : {}) };
-      if (this.puppetNames.size < 100_000) this.puppetNames.set(bareJid, info);
-      return info;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * XEP-0153 for a puppet in a room: once its person's avatar is fetched (through the media store,
-   * the same bytes its vCard gives), its presence there carries the image's SHA-1, so clients
-   * fetch the vCard and show the avatar. Cheap when nothing changed (the hash is kept per URL and
-   * the occupancy only sends a presence when what it shows changes).
-   */
-  private advertiseAvatar(room: string, puppet: string, holding: Holding): void {
-    const url = this.puppetNames.get(puppet.split('/')[0] as string)?.avatar;
-    const avatars = this.avatars;
-    if (url === undefined || !avatars) return;
-    const show = (hash: string | undefined): void => {
-      if (hash === undefined) return;
-      holding.occupancies.updatePresence(room, puppet, { photo: hash }).catch((err: unknown) => {
-        this.live?.logger.debug({ err, room, puppet }, 'avatar presence not sent');
-      });
-    };
-    const known = avatars.knownHash(url);
-    if (known) { show(known.hash); return; }
-    avatars.photoOf(url).then((photo) => show(photoHash(photo)), () => { /* photoOf logs and never rejects */ });
-  }
-
-  /**
-   * XEP-0153 for a puppet's presence to a direct-chat contact: its avatar hash when the avatar is
-   * fetched already; otherwise nothing now, and the fetch is started so the next presence has it
-   * (a probe, a resubscription, the next change, the presences sent after a reconnect).
-   */
-  private photoOf(puppetBare: string): { photo?: string } {
-    const url = this.puppetNames.get(puppetBare)?.avatar;
-    if (url === undefined || !this.avatars) return {};
-    const known = this.avatars.knownHash(url);
-    if (known === undefined) {
-      void this.avatars.photoOf(url);
-      return {};
-    }
-    return known.hash !== undefined ? { photo: known.hash } : {};
   }
 
   private onPresence(el: Element, holding: Holding): void {
@@ -779,7 +674,7 @@ export class XmppConnector implements Connector {
           await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
           // RFC 6121 §3.1.5: subscription answers come from the bare JID.
           send(buildPresence({ from: chat.puppet, to: user, type: 'subscribed' }));
-          send(buildPresence({ from: puppetFull, to: user, ...await current(), ...this.photoOf(chat.puppet) }));
+          send(buildPresence({ from: puppetFull, to: user, ...await current(), ...live.puppets.photoOf(chat.puppet) }));
           // Ask for theirs in return: their presence then reaches the person (the server answers by itself if already granted).
           send(buildPresence({ from: chat.puppet, to: user, type: 'subscribe' }));
           count('subscribed');
@@ -787,7 +682,7 @@ export class XmppConnector implements Connector {
         return;
       case 'probe':
         // To the address that asked: ejabberd probes from the new session's full JID, and an answer to the bare JID would reach every session again.
-        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...this.photoOf(chat.puppet) })); });
+        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...live.puppets.photoOf(chat.puppet) })); });
         return;
       case 'unsubscribe':
         this.inOrder(user, async () => {
@@ -868,7 +763,7 @@ export class XmppConnector implements Connector {
     for (const [user, puppet] of holding.contacts.all()) {
       if (this.holding !== holding || holding.link.status !== 'online') return;
       const shown = await holding.contacts.presenceOf(puppet, user).catch(() => undefined) ?? { state: 'available' as const };
-      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown, ...this.photoOf(puppet) })).catch(() => {});
+      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown, ...live?.puppets.photoOf(puppet) })).catch(() => {});
     }
   }
 
