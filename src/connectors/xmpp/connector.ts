@@ -16,6 +16,8 @@ import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
 import { PuppetProfiles } from './puppet-profiles.ts';
+import { OccupantPresence } from './occupant-presence.ts';
+import { RoomOccupants, roomActor } from './room-occupants.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
@@ -25,8 +27,8 @@ import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks } from './room-links.ts';
-import { publishTargetOf, SEND_ONLY_STATUS, takesDeliveries, type PublishTarget } from './directions.ts';
-import { leftoverOfOurs, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
+import { publishTarget, SEND_ONLY_STATUS, takesDeliveries } from './directions.ts';
+import { puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts, type ShownPresence } from './contacts.ts';
@@ -35,8 +37,7 @@ import { deliverToUser, SentOnStream } from './direct-outbound.ts';
 import { UserPresence } from './user-presence.ts';
 import { NS } from './ns.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
-import { clip } from '../../core/text.ts';
+import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
 import { within } from '../../core/within.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
@@ -63,17 +64,6 @@ export const XMPP_CAPABILITIES: Capabilities = {
 const CLOSE_GRACE_MS = 2_000;
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
 const MAX_CATCHUP_PAGES = 100;
-
-interface RosterEntry {
-  jid?: string;
-  occupantId?: string;
-  state?: CanonicalPresenceState;
-  status?: string;
-  /** XEP-0153 hash the occupant advertises ('' = none). */
-  photo?: string;
-  /** Its avatar in the media store, once fetched (occupant-avatars.ts). */
-  avatar?: string;
-}
 
 /** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
 const ARCHIVE_START = '^';
@@ -108,6 +98,10 @@ interface Live {
   order: InboundOrder;
   /** Puppets' names and avatars, and the answers to iqs (puppet-profiles.ts). */
   puppets: PuppetProfiles;
+  /** The linked rooms' other occupants: who is behind each nick, as a canonical sender (room-occupants.ts). */
+  occupants: RoomOccupants;
+  /** Their presences, followed and bridged (occupant-presence.ts). */
+  occupantPresence: OccupantPresence;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -145,10 +139,6 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
-/** Bus-state key prefix of the real JID behind an occupant-id (see rememberRealJid). */
-const OCCUPANT_JID_KEY = 'occupant:';
-/** How long it is kept: as long as a room's archive is read back at most (a catch-up reads what was said while away). */
-const OCCUPANT_JID_TTL_MS = 30 * 24 * 3_600_000;
 
 export class XmppConnector implements Connector {
   readonly network = CONNECTOR;
@@ -166,8 +156,6 @@ export class XmppConnector implements Connector {
   private readonly userPhotos = new Map<string, { photo: string; avatar?: string; nick?: string }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
-  /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
-  private readonly roster = new Map<string, RosterEntry>();
   /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
   private readonly unlinkedRooms = new Set<string>();
   /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
@@ -175,13 +163,6 @@ export class XmppConnector implements Connector {
   private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;
-  /**
-   * Rooms that stamp XEP-0421 occupant-ids: the relay's own presence there carries one (a room that
-   * does not would pass on whatever a client put in its stanzas, so ids from it are not trusted).
-   */
-  private readonly occupantIdRooms = new Set<string>();
-  /** Real bare JIDs seen behind occupant-ids (`<room>#<occupant-id>`): a message from the archive names its sender by occupant-id only. */
-  private readonly realJidOfOccupant = new Map<string, string>();
 
   private readonly originIds: OriginIds;
   /** XMPP users' presence towards each puppet, over their resources. */
@@ -214,17 +195,22 @@ export class XmppConnector implements Connector {
       onLost: () => { void this.stopHolding('lease lost'); },
     });
     const state = ctx.bus.state(CONNECTOR);
-    this.live = {
-      bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state, media: ctx.media,
-      roomTopics: RoomTopics.of(ctx.bus, ctx.logger), order: new InboundOrder(ctx.logger, metrics.inbound),
-      puppets: new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars: new PuppetAvatars(ctx.media, ctx.logger) }),
-    };
+    const roomTopics = RoomTopics.of(ctx.bus, ctx.logger);
+    const avatars = new PuppetAvatars(ctx.media, ctx.logger);
     if (ctx.media !== undefined) {
       this.occupantAvatars = new OccupantAvatars({
         media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
         request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
       });
     }
+    const base = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, rooms, state, media: ctx.media };
+    const order = new InboundOrder(ctx.logger, metrics.inbound);
+    const occupants = new RoomOccupants({ state, logger: ctx.logger });
+    this.live = {
+      ...base, lease, registry: ctx.registry, roomTopics, order, occupants,
+      puppets: new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars }),
+      occupantPresence: new OccupantPresence({ ...base, domain: this.config.domain, relayJid: this.relayJid, occupants, occupantAvatars: this.occupantAvatars, order }),
+    };
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -433,8 +419,7 @@ export class XmppConnector implements Connector {
     clearTimeout(this.catchUpTimers.get(room));
     this.catchUpTimers.delete(room);
     this.unsavedRooms.delete(room);
-    this.occupantIdRooms.delete(room);
-    for (const key of [...this.roster.keys()]) if (key.startsWith(`${room}/`)) this.roster.delete(key);
+    live.occupants.forgetRoom(room);
     const holding = this.holding;
     if (holding) {
       clearTimeout(holding.relayJoins.get(room));
@@ -627,7 +612,7 @@ export class XmppConnector implements Connector {
     if (room !== undefined && this.live?.rooms.has(room)) {
       // (Before the occupancy takes it: a self-presence while not yet joined is the join's.)
       const joining = p.to === this.relayJid && holding.occupancies.nickOf(room, this.relayJid) === undefined;
-      this.trackOccupant(room, p, holding);
+      this.live?.occupantPresence.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) {
@@ -768,133 +753,6 @@ export class XmppConnector implements Connector {
   }
 
   /**
-   * Keeps who is behind each nick (for the canonical sender of their messages) and bridges
-   * occupants' presence as canonical presence events, on change only. Only what the relay sees
-   * counts (each of our occupants gets the same presences), and our own occupants are not news.
-   */
-  private trackOccupant(room: string, p: InboundPresence, holding: Holding): void {
-    if (p.to !== this.relayJid) return;
-    const nick = parseJid(p.from)?.resource;
-    if (nick && isSelfPresence(p) && p.occupantId !== undefined) this.occupantIdRooms.add(room);
-    if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
-    const leftover = leftoverOfOurs(p, this.config.domain);
-    if (leftover !== undefined) {
-      if (leftover.leave) holding.link.send(leftover.leave).catch(() => { /* counted in send */ });
-      return;
-    }
-    const key = `${room}/${nick}`;
-    const state = canonicalState(p);
-    if (state === undefined) return;
-    const known = this.roster.get(key);
-    let entry: RosterEntry | undefined;
-    if (p.type === 'unavailable') this.roster.delete(key);
-    else {
-      entry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
-      if (p.status === undefined) delete entry.status;
-      const real = bareJid(p.muc?.jid);
-      if (real) entry.jid = real;
-      if (p.occupantId) entry.occupantId = p.occupantId;
-      if (real && p.occupantId) this.rememberRealJid(`${room}#${p.occupantId}`, real);
-      // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
-      if (p.photo !== undefined && p.photo !== entry.photo) {
-        const hash = p.photo;
-        entry.photo = hash;
-        delete entry.avatar;
-        const stored = this.occupantAvatars?.follow(hash, `${room}/${nick}`, this.relayJid, (url) => this.occupantAvatarStored(room, nick, hash, url));
-        if (stored !== undefined) entry.avatar = stored;
-      }
-      if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
-    }
-    const avatarChanged = entry !== undefined && known?.avatar !== entry.avatar;
-    if (known?.state === state && known.status === p.status && !avatarChanged) return;
-    if (!known && state === 'offline') return;
-    this.publishOccupantPresence(room, nick, state, entry ?? known);
-  }
-
-  /** An occupant's presence (state, status, avatar) as a canonical presence event, in the room's order. */
-  private publishOccupantPresence(room: string, nick: string, state: CanonicalPresenceState, entry: RosterEntry | undefined): void {
-    const live = this.live;
-    if (!live?.rooms.has(room)) return;
-    const status = state !== 'offline' ? entry?.status : undefined;
-    const sender = this.actorOf(room, nick, entry);
-    this.inOrder(room, async () => {
-      // The room as linked when its turn comes: a reload may have unlinked it, moved it to another canonical room or made it receive-only.
-      const target = this.publishTarget(room, live, { kind: 'presence', nick });
-      if (target === undefined || target === 'kept') return;
-      const now = Date.now();
-      const checked = validateEvent({
-        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: target.canonicalRoom, sender, state,
-        ...(status !== undefined ? { status } : {}),
-        origin: { connector: CONNECTOR, endpoint: room },
-      });
-      if (!checked.ok) { live.logger.debug({ room, nick, error: checked.error }, 'occupant presence not bridged'); return; }
-      await live.bus.publish([checked.event]).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'publishing an occupant presence failed'));
-    });
-  }
-
-  /**
-   * The avatar an occupant advertises is stored now: if they still advertise it, their sender
-   * carries it and the other networks hear of it.
-   */
-  private occupantAvatarStored(room: string, nick: string, hash: string, url: string): void {
-    const entry = this.roster.get(`${room}/${nick}`);
-    if (entry === undefined || entry.photo !== hash || entry.avatar === url) return;
-    entry.avatar = url;
-    const state = entry.state;
-    if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
-  }
-
-  /**
-   * The real bare JID seen behind an occupant-id (`<room>#<occupant-id>`): kept in memory, and in
-   * the bus state (`occupant:<room>#<occupant-id>`, for OCCUPANT_JID_TTL_MS after it was last
-   * seen to change), so that after a restart (or on another instance) a person's messages caught
-   * up from the archive, said while the component was away by someone who left before it came
-   * back, still name them by their JID, as live ones do (one person, one sender elsewhere).
-   */
-  private rememberRealJid(occupant: string, real: string): void {
-    if (this.realJidOfOccupant.get(occupant) === real) return;
-    if (this.realJidOfOccupant.size >= 100_000 && !this.realJidOfOccupant.has(occupant)) this.realJidOfOccupant.delete(this.realJidOfOccupant.keys().next().value as string);
-    this.realJidOfOccupant.set(occupant, real);
-    this.live?.state.set(`${OCCUPANT_JID_KEY}${occupant}`, real, OCCUPANT_JID_TTL_MS)
-      .catch((err: Error) => this.live?.logger.debug({ occupant, err: err.message }, 'the real JID behind an occupant-id was not saved'));
-  }
-
-  /** Reads back the real JID behind a message's occupant-id when this process has not seen it (a restart): see rememberRealJid. */
-  private async recallRealJid(room: string, occupantId: string | undefined): Promise<void> {
-    if (occupantId === undefined || !this.live || !this.occupantIdRooms.has(room)) return;
-    const occupant = `${room}#${occupantId}`;
-    if (this.realJidOfOccupant.has(occupant)) return;
-    const real = await this.live.state.get(`${OCCUPANT_JID_KEY}${occupant}`).catch(() => undefined);
-    if (real !== undefined && this.realJidOfOccupant.size < 100_000) this.realJidOfOccupant.set(occupant, real);
-  }
-
-  /**
-   * Who removed a message, as the room announced it (XEP-0425 `by`: the moderator's occupant JID,
-   * with its occupant-id in 0.3): that occupant as any of its messages names it; the room itself
-   * when it did not say.
-   */
-  private async moderatorOf(room: string, moderated: InboundMessage['moderated']): Promise<Actor> {
-    const by = parseJid(moderated?.by);
-    if (by !== undefined && by.resource && by.bare().toString().toLowerCase() === room.toLowerCase()) {
-      if (this.roster.get(by.toString())?.occupantId !== moderated?.occupantId) await this.recallRealJid(room, moderated?.occupantId);
-      return this.actorOf(room, by.resource, undefined, moderated?.occupantId);
-    }
-    return this.roomActor(room);
-  }
-
-  /** The room itself as a sender: for what it did and names nobody for. */
-  private roomActor(room: string): Actor {
-    return { network: CONNECTOR, id: clip(room, LIMITS.idChars), name: clip(parseJid(room)?.local || room, LIMITS.nameChars) };
-  }
-
-  /** A room occupant as the sender of what it did: as for its messages (see actorOf). */
-  private async occupantActor(room: string, nick: string, occupantId: string | undefined): Promise<Actor> {
-    // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
-    if (this.roster.get(`${room}/${nick}`)?.occupantId !== occupantId) await this.recallRealJid(room, occupantId);
-    return this.actorOf(room, nick, undefined, occupantId);
-  }
-
-  /**
    * A linked room's subject message (XEP-0045 §8.1; what it is: topics.ts subjectNews): a change
    * is published as a `topic` from who set it (the room itself when it names nobody), and the
    * room's subject stored. Only the relay's copy is read (each occupant of ours gets one).
@@ -919,13 +777,13 @@ export class XmppConnector implements Connector {
       return;
     }
     // (Asked only for what may be published: a receive-only room's subject is counted as kept then.)
-    const target = news === 'changed' || (news === 'initial' && text !== '') ? this.publishTarget(room, live, { kind: 'topic', nick, source }) : undefined;
+    const target = news === 'changed' || (news === 'initial' && text !== '') ? publishTarget(room, live, { kind: 'topic', nick, source }) : undefined;
     const canonicalRoom = target !== undefined && target !== 'kept' ? target.canonicalRoom : undefined;
     // A room's subject first seen (a room linked just now) is the room's first topic when no
     // network has given it one yet; else the topic it has stays (linking a room overwrites nothing).
     const first = news === 'initial' && text !== '' && canonicalRoom !== undefined && await live.roomTopics.of(canonicalRoom) === undefined;
     if ((news === 'changed' || first) && canonicalRoom !== undefined) {
-      const sender = nick ? await this.occupantActor(room, nick, msg.occupantId) : this.roomActor(room);
+      const sender = nick ? await live.occupants.occupantActor(room, nick, msg.occupantId) : roomActor(room);
       const now = Date.now();
       const checked = validateEvent({ v: 1, id: newEventId(now), ts: now, kind: 'topic', room: canonicalRoom, sender, text, origin: { connector: CONNECTOR, endpoint: room } });
       if (!checked.ok || checked.event.kind !== 'topic') { count('skipped'); live.logger.warn({ room, error: checked.ok ? 'not a topic' : checked.error }, 'room subject does not make a valid topic; dropped'); return; }
@@ -937,39 +795,6 @@ export class XmppConnector implements Connector {
     // (Kept in a receive-only room, it is the room's subject still: known, so it is not news when the room is bridged both ways again.)
     await holding.subjects.remember(room, text);
     if (target !== 'kept') count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
-  }
-
-  /**
-   * The one door of a linked room's own traffic to the bus (directions.ts): where its messages,
-   * subject changes and occupants' presence are published. What a receive-only room's occupants do
-   * stays in the room: `kept`, counted (inbound `receive_only`) and logged here, once per event.
-   */
-  private publishTarget(room: string, live: Live, what: { kind: string; nick?: string | undefined; source?: 'live' | 'archive' }): PublishTarget {
-    const target = publishTargetOf(live.rooms, live.routing, room);
-    if (target === 'kept') {
-      live.metrics.inbound.inc({ outcome: 'receive_only' });
-      live.logger.debug({ room, ...what }, 'receive-only room: what its occupants do stays there; not published');
-    }
-    return target;
-  }
-
-  /**
-   * The canonical sender for a room occupant: its real bare JID when known, else the room's
-   * occupant-id (XEP-0421, stable across nick changes and visits), else the occupant JID. A
-   * message's own occupant-id (`messageOccupantId`) names its sender when the nick is no longer in
-   * the room, or now someone else's (a message from the archive), so the same person is the same
-   * sender live and caught up.
-   */
-  private actorOf(room: string, nick: string, entry?: RosterEntry, messageOccupantId?: string): Actor {
-    const trusted = this.occupantIdRooms.has(room);
-    let known = entry ?? this.roster.get(`${room}/${nick}`);
-    const fromMessage = trusted ? messageOccupantId : undefined;
-    if (fromMessage !== undefined && known?.occupantId !== undefined && known.occupantId !== fromMessage) known = undefined;
-    const occupantId = trusted ? known?.occupantId ?? fromMessage : undefined;
-    const realJid = known?.jid ?? (occupantId !== undefined ? this.realJidOfOccupant.get(`${room}#${occupantId}`) : undefined);
-    const id = realJid ?? (occupantId !== undefined ? `${room}#${occupantId}` : `${room}/${nick}`);
-    const avatar = known?.avatar !== undefined && known.avatar.length <= LIMITS.urlChars ? { avatar: known.avatar } : {};
-    return { network: CONNECTOR, id: clip(id, LIMITS.idChars), name: clip(nick, LIMITS.nameChars), ...avatar };
   }
 
   private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {
@@ -1076,12 +901,12 @@ export class XmppConnector implements Connector {
       live.metrics.inbound.inc({ outcome: 'echo' });
       return;
     }
-    const target = this.publishTarget(room, live, { kind: 'message', nick, source });
+    const target = publishTarget(room, live, { kind: 'message', nick, source });
     if (target === undefined) return;
     if (target !== 'kept') {
       let sender: Actor;
-      if (nick) sender = await this.occupantActor(room, nick, msg.occupantId);
-      else sender = await this.moderatorOf(room, msg.moderated);
+      if (nick) sender = await live.occupants.occupantActor(room, nick, msg.occupantId);
+      else sender = await live.occupants.moderatorOf(room, msg.moderated);
       const outcome = await publishRoomMessage(msg, target.endpoint, target.canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
       live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
       live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
