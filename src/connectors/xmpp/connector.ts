@@ -17,6 +17,7 @@ import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
 import { PuppetProfiles } from './puppet-profiles.ts';
 import { OccupantPresence } from './occupant-presence.ts';
+import { DirectChats } from './direct-chats.ts';
 import { RoomOccupants, roomActor } from './room-occupants.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
@@ -28,16 +29,13 @@ import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks } from './room-links.ts';
 import { publishTarget, SEND_ONLY_STATUS, takesDeliveries } from './directions.ts';
-import { puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
-import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
+import { errorReply, mayBounce } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
-import { Contacts, type ShownPresence } from './contacts.ts';
-import { directChatOf, publishDirectMessage, publishDirectPresence, type DirectChat, type Refusal } from './direct-inbound.ts';
+import { Contacts } from './contacts.ts';
 import { deliverToUser, SentOnStream } from './direct-outbound.ts';
-import { UserPresence } from './user-presence.ts';
 import { NS } from './ns.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, isSelfPresence, parsePresence, type InboundPresence } from './stanza/presence.ts';
+import { isSelfPresence, parsePresence } from './stanza/presence.ts';
 import { within } from '../../core/within.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
@@ -102,6 +100,8 @@ interface Live {
   occupants: RoomOccupants;
   /** Their presences, followed and bridged (occupant-presence.ts). */
   occupantPresence: OccupantPresence;
+  /** What XMPP users send to puppets, and the puppets' presence to them (direct-chats.ts). */
+  directChats: DirectChats;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -150,10 +150,6 @@ export class XmppConnector implements Connector {
   private holding: Holding | undefined;
   private fatal: ComponentLinkError | undefined;
   private closing: Promise<void> | undefined;
-  /** XMPP users' avatars for the other networks (needs the media store). */
-  private occupantAvatars: OccupantAvatars | undefined;
-  /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
-  private readonly userPhotos = new Map<string, { photo: string; avatar?: string; nick?: string }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
@@ -165,8 +161,6 @@ export class XmppConnector implements Connector {
   private pastStart = false;
 
   private readonly originIds: OriginIds;
-  /** XMPP users' presence towards each puppet, over their resources. */
-  private readonly userPresence = new UserPresence();
 
   constructor(private readonly config: Config['xmpp']) {
     if (config.secret === undefined) throw new Error('xmpp.secret is required');
@@ -197,19 +191,22 @@ export class XmppConnector implements Connector {
     const state = ctx.bus.state(CONNECTOR);
     const roomTopics = RoomTopics.of(ctx.bus, ctx.logger);
     const avatars = new PuppetAvatars(ctx.media, ctx.logger);
-    if (ctx.media !== undefined) {
-      this.occupantAvatars = new OccupantAvatars({
-        media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
-        request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
-      });
-    }
+    // XMPP users' avatars for the other networks (needs the media store).
+    const occupantAvatars = ctx.media === undefined ? undefined : new OccupantAvatars({
+      media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
+      request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
+    });
     const base = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, rooms, state, media: ctx.media };
     const order = new InboundOrder(ctx.logger, metrics.inbound);
     const occupants = new RoomOccupants({ state, logger: ctx.logger });
+    const puppets = new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars });
     this.live = {
-      ...base, lease, registry: ctx.registry, roomTopics, order, occupants,
-      puppets: new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars }),
-      occupantPresence: new OccupantPresence({ ...base, domain: this.config.domain, relayJid: this.relayJid, occupants, occupantAvatars: this.occupantAvatars, order }),
+      ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets,
+      occupantPresence: new OccupantPresence({ ...base, domain: this.config.domain, relayJid: this.relayJid, occupants, occupantAvatars, order }),
+      directChats: new DirectChats({
+        ...base, domain: this.config.domain, occupantAvatars, order,
+        senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
+      }),
     };
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
@@ -270,7 +267,7 @@ export class XmppConnector implements Connector {
     // bus (in order, durably) instead of burning their retries and landing in the dead-letter queue.
     link.on('online', () => {
       for (const room of live.rooms.keys()) this.scheduleRelayJoin(room, 0);
-      void this.announcePresences(holding);
+      void live.directChats.announcePresences(holding);
       void (holding.egressClosing ?? Promise.resolve()).then(() => {
         if (this.holding !== holding || holding.stopping || link.status !== 'online') return;
         holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
@@ -554,7 +551,7 @@ export class XmppConnector implements Connector {
     const holding = this.holding;
     if (!live || !holding) return;
     if (el.name === 'iq') { live.puppets.onIq(el, (answer) => holding.link.send(answer)); return; }
-    if (el.name === 'presence') { this.onPresence(el, holding); return; }
+    if (el.name === 'presence') { this.onPresence(el, live, holding); return; }
     if (el.name === 'message' && holding.archive.onMessage(el)) return;
     if (el.name !== 'message') return;
     const from = el.attrs['from'] ?? '';
@@ -606,13 +603,13 @@ export class XmppConnector implements Connector {
     this.live?.order.run(key, work, opts);
   }
 
-  private onPresence(el: Element, holding: Holding): void {
+  private onPresence(el: Element, live: Live, holding: Holding): void {
     const p = parsePresence(el);
     const room = bareJid(p.from);
-    if (room !== undefined && this.live?.rooms.has(room)) {
+    if (room !== undefined && live.rooms.has(room)) {
       // (Before the occupancy takes it: a self-presence while not yet joined is the join's.)
       const joining = p.to === this.relayJid && holding.occupancies.nickOf(room, this.relayJid) === undefined;
-      this.live?.occupantPresence.trackOccupant(room, p, holding);
+      live.occupantPresence.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) {
@@ -630,126 +627,7 @@ export class XmppConnector implements Connector {
       holding.occupancies.onPresence(p);
       return;
     }
-    this.onUserPresence(p, holding);
-  }
-
-  /**
-   * Presence between an XMPP user and a puppet (RFC 6121): subscriptions are accepted (and
-   * remembered), answered with the puppet's presence, and the puppet asks for the user's in
-   * return; probes are answered; the user's own presence (directed to the puppet, or broadcast
-   * to it once it is subscribed) becomes a presence event in their direct chat, once per change.
-   * Presence never gets an error back.
-   */
-  private onUserPresence(p: InboundPresence, holding: Holding): void {
-    const live = this.live;
-    const from = parseJid(p.from);
-    if (!live || !from?.local || from.domain.toLowerCase() === this.config.domain.toLowerCase()) return;
-    const user = from.bare().toString().toLowerCase();
-    const chat = directChatOf(user, p.to, this.config.domain);
-    if ('refused' in chat) return;
-    const puppetFull = puppetFullJid(chat.peer, this.config.domain);
-    const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
-    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
-    const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
-    // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
-    if (p.type !== 'probe' && !this.senderAllowed(`dm:${user}`)) { count('flood'); return; }
-    switch (p.type) {
-      case 'subscribe':
-        this.inOrder(user, async () => {
-          await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
-          // RFC 6121 §3.1.5: subscription answers come from the bare JID.
-          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribed' }));
-          send(buildPresence({ from: puppetFull, to: user, ...await current(), ...live.puppets.photoOf(chat.puppet) }));
-          // Ask for theirs in return: their presence then reaches the person (the server answers by itself if already granted).
-          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribe' }));
-          count('subscribed');
-        });
-        return;
-      case 'probe':
-        // To the address that asked: ejabberd probes from the new session's full JID, and an answer to the bare JID would reach every session again.
-        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...live.puppets.photoOf(chat.puppet) })); });
-        return;
-      case 'unsubscribe':
-        this.inOrder(user, async () => {
-          await holding.contacts.unsubscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not forget a presence subscription'));
-          send(buildPresence({ from: puppetFull, to: user, type: 'unavailable' }));
-          count('unsubscribed');
-        });
-        return;
-      case 'available':
-      case 'unavailable': {
-        const state = canonicalState(p);
-        if (state === undefined) return;
-        const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet, p.nick);
-        const changed = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
-        const shown = changed ?? (avatarChanged ? this.userPresence.shownOf(user, chat.puppet) : undefined);
-        if (!shown) return;
-        this.inOrder(user, async () => {
-          const published = await publishDirectPresence(chat, shown, p.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
-            .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); return false; });
-          count(published ? 'published' : 'unrouted');
-        });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  /** An XMPP user's avatar as their direct chats show it (undefined: none known). */
-  private readonly avatarOfUser = (user: string): string | undefined => this.userPhotos.get(user)?.avatar;
-
-  /**
-   * A user's presence to a puppet carried an XEP-0153 hash: remembered, and its vCard asked for
-   * (from the puppet, to the user's bare JID, which their server answers) when the photo is not
-   * stored yet. True when the avatar shown changed now; when it is stored later, the user's
-   * presence goes out again with it, in every direct chat they show a presence in.
-   */
-  private noteUserPhoto(user: string, photo: string, puppet: string, nick: string | undefined): boolean {
-    const before = this.userPhotos.get(user);
-    if (before?.photo === photo) return false;
-    const stored = this.occupantAvatars?.follow(photo, user, puppet, (url) => {
-      const now = this.userPhotos.get(user);
-      if (now?.photo !== photo || now.avatar === url) return;
-      now.avatar = url;
-      for (const shownTo of this.userPresence.puppetsOf(user)) this.republishUserPresence(user, shownTo);
-    });
-    this.userPhotos.delete(user);
-    this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}), ...(nick !== undefined ? { nick } : {}) });
-    if (this.userPhotos.size > 100_000) this.userPhotos.delete(this.userPhotos.keys().next().value as string);
-    return before?.avatar !== stored;
-  }
-
-  /** The user's current presence in their direct chat with `puppet` again (its sender now has the avatar). */
-  private republishUserPresence(user: string, puppet: string): void {
-    const live = this.live;
-    const shown = this.userPresence.shownOf(user, puppet);
-    const chat = directChatOf(user, puppet, this.config.domain);
-    if (!live || !shown || 'refused' in chat) return;
-    this.inOrder(user, async () => {
-      await publishDirectPresence(chat, shown, this.userPhotos.get(user)?.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
-        .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); });
-    });
-  }
-
-  /**
-   * The stream is (back) online: every remembered subscriber gets its puppets' presence again
-   * (what the person last showed in their chat, else available), so a restart of the bridge or the
-   * server does not leave contacts looking offline.
-   */
-  private async announcePresences(holding: Holding): Promise<void> {
-    const live = this.live;
-    try {
-      await holding.contacts.load();
-    } catch (err) {
-      live?.logger.warn({ err: (err as Error).message }, 'could not read the presence subscriptions; puppets\' presence not announced');
-      return;
-    }
-    for (const [user, puppet] of holding.contacts.all()) {
-      if (this.holding !== holding || holding.link.status !== 'online') return;
-      const shown = await holding.contacts.presenceOf(puppet, user).catch(() => undefined) ?? { state: 'available' as const };
-      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown, ...live?.puppets.photoOf(puppet) })).catch(() => {});
-    }
+    live.directChats.onUserPresence(p, holding);
   }
 
   /**
@@ -810,7 +688,7 @@ export class XmppConnector implements Connector {
     }
     if (!linked || !room) {
       if ((msg.type === 'chat' || msg.type === 'normal') && parseJid(msg.to)?.local) {
-        await this.onDirectMessage(el, msg, live, holding);
+        await live.directChats.onDirectMessage(el, msg, holding);
         return;
       }
       // The component itself (or a room we do not link) is nobody to talk to: tell a person (never a room) so, instead of silence.
@@ -823,46 +701,6 @@ export class XmppConnector implements Connector {
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
     if (msg.subject !== undefined) { await this.onSubject(msg, msg.subject, room, 'live', live, holding); return; }
     await this.bridgeRoomMessage(msg, room, 'live', live, holding);
-  }
-
-  /**
-   * A message from an XMPP user to a puppet: published into their direct chat, or answered with
-   * the error that says why not (never to a room or an occupant: rooms kick occupants that send
-   * errors). Messages from our own domain (a puppet writing to a puppet) and private messages
-   * through a room (from an occupant, not an account) are dropped, counted.
-   */
-  private async onDirectMessage(el: Element, msg: InboundMessage, live: Live, holding: Holding): Promise<void> {
-    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome });
-    const from = parseJid(msg.from);
-    if (!from?.local) { count('bad_from'); return; }
-    if (from.domain.toLowerCase() === this.config.domain.toLowerCase()) { count('loop'); return; }
-    if (el.getChild('x', NS.mucUser)) { count('muc_private'); return; }
-    const user = from.bare().toString().toLowerCase();
-    const bounce = (r: { type: ErrorType; condition: string; text: string }): void => {
-      if (mayBounce(el, (bare) => live.rooms.has(bare))) void holding.link.send(errorReply(el, r.type, r.condition, r.text)).catch(() => {});
-    };
-    const chat: DirectChat | Refusal = directChatOf(user, msg.to, this.config.domain);
-    if ('refused' in chat) { count('refused'); bounce(chat); return; }
-    if (!this.senderAllowed(`dm:${user}`)) {
-      count('flood');
-      live.logger.warn({ user }, 'direct-chat sender over its message rate; message not bridged');
-      return;
-    }
-    let outcome;
-    try {
-      outcome = await publishDirectMessage(msg, chat, { bus: live.bus, routing: live.routing, logger: live.logger, media: live.media, avatarOf: this.avatarOfUser });
-    } catch (err) {
-      count('failed');
-      live.logger.error({ err: (err as Error).message, user }, 'publishing a direct message failed');
-      bounce({ type: 'wait', condition: 'internal-server-error', text: 'not bridged now: send it again later (with the same origin-id it is bridged once)' });
-      return;
-    }
-    if ('refused' in outcome) { count('refused'); bounce(outcome); return; }
-    if ('skipped' in outcome) { count('skipped'); live.logger.debug({ user, reason: outcome.skipped }, 'direct message not bridged'); return; }
-    count(outcome.duplicate ? 'duplicate' : 'published');
-    if (outcome.kind === 'message') {
-      await holding.contacts.markChat(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not mark a direct chat'));
-    }
   }
 
   private senderAllowed(key: string): boolean {
