@@ -9,8 +9,9 @@ import { newEventId } from '../../core/ids.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
-import { bareJid, parseJid, roomStateKey } from './address.ts';
-import { ArchiveReader } from './archive.ts';
+import { bareJid, parseJid } from './address.ts';
+import { ArchiveReader, roomHasArchive } from './archive.ts';
+import { ArchiveCatchUp, type HeldArchive } from './catch-up.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
 import { CONNECTOR, publishRoomMessage } from './inbound.ts';
 import { InboundOrder } from './inbound-order.ts';
@@ -60,17 +61,6 @@ export const XMPP_CAPABILITIES: Capabilities = {
 
 /** At close or lease loss: how long the delivery in hand may wait for its room's reflection. */
 const CLOSE_GRACE_MS = 2_000;
-/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
-const MAX_CATCHUP_PAGES = 100;
-
-/** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
-const ARCHIVE_START = '^';
-
-/** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
-function positionKey(room: string): string {
-  return roomStateKey('mam', room);
-}
-
 /** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
 const RELAY_RESOURCE = 'relay';
 /** How long the relay waits for a room's answer to a request of its own (disco, moderation). */
@@ -102,6 +92,8 @@ interface Live {
   occupantPresence: OccupantPresence;
   /** What XMPP users send to puppets, and the puppets' presence to them (direct-chats.ts). */
   directChats: DirectChats;
+  /** Each linked room's archive read after the relay's join, and its position (catch-up.ts). */
+  catchUp: ArchiveCatchUp;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -154,9 +146,6 @@ export class XmppConnector implements Connector {
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
   private readonly unlinkedRooms = new Set<string>();
-  /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
-  private readonly unsavedRooms = new Set<string>();
-  private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;
 
@@ -203,6 +192,7 @@ export class XmppConnector implements Connector {
     this.live = {
       ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets,
       occupantPresence: new OccupantPresence({ ...base, domain: this.config.domain, relayJid: this.relayJid, occupants, occupantAvatars, order }),
+      catchUp: new ArchiveCatchUp({ domain: this.config.domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive() }),
       directChats: new DirectChats({
         ...base, domain: this.config.domain, occupantAvatars, order,
         senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
@@ -298,8 +288,7 @@ export class XmppConnector implements Connector {
     holding.stopping = true;
     this.live?.logger.warn({ reason }, 'xmpp component released');
     // The next holder catches up from the saved positions when its relay joins.
-    for (const timer of this.catchUpTimers.values()) clearTimeout(timer);
-    this.catchUpTimers.clear();
+    this.live?.catchUp.stop();
     for (const t of holding.relayJoins.values()) clearTimeout(t);
     holding.relayJoins.clear();
     // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
@@ -413,9 +402,7 @@ export class XmppConnector implements Connector {
     live.metrics.roomLinks.inc({ change: 'unlinked' });
     if (!this.unlinkedRooms.has(room) && this.unlinkedRooms.size >= MAX_UNLINKED_REMEMBERED) this.unlinkedRooms.delete(this.unlinkedRooms.values().next().value as string);
     this.unlinkedRooms.add(room);
-    clearTimeout(this.catchUpTimers.get(room));
-    this.catchUpTimers.delete(room);
-    this.unsavedRooms.delete(room);
+    live.catchUp.forgetRoom(room);
     live.occupants.forgetRoom(room);
     const holding = this.holding;
     if (holding) {
@@ -431,7 +418,7 @@ export class XmppConnector implements Connector {
     // behind it, at its relay's join, and so finds nothing kept.)
     this.inOrder(room, async () => {
       const subjects = holding?.subjects ?? new RoomSubjects(live.state);
-      await Promise.all([live.state.delete(positionKey(room)), subjects.forgetRoom(room)])
+      await Promise.all([live.catchUp.forgetPosition(room), subjects.forgetRoom(room)])
         .catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not forget an unlinked room\'s archive position and subject: linking it again may bridge what was said meanwhile'));
     }, { essential: true });
   }
@@ -505,7 +492,7 @@ export class XmppConnector implements Connector {
           rememberPuppet: (jid, name, avatar) => live.puppets.rememberPuppet(jid, name, avatar),
           advertiseAvatar: (room, puppet) => live.puppets.advertiseAvatar(room, puppet, holding.occupancies),
           originIds: this.originIds, sent: live.state, archive: holding.archive,
-          hasArchive: (room) => this.roomHasArchive(room, holding),
+          hasArchive: (room) => roomHasArchive(room, holding, live.logger),
           relayJid: this.relayJid, request: (iq) => holding.link.request(iq, IQ_TIMEOUT_MS),
           onModeration: (outcome) => live.metrics.moderations.inc({ outcome }),
           onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
@@ -571,31 +558,8 @@ export class XmppConnector implements Connector {
       live.metrics.inbound.inc({ outcome: 'failed' });
       live.logger.error({ err: err.message, from }, 'bridging an xmpp message failed');
       // Not lost: the room's archive has it, and is read again from the last position saved.
-      if (live.rooms.has(room)) this.catchUpLater(room);
+      if (live.rooms.has(room)) live.catchUp.catchUpLater(room);
     }));
-  }
-
-  /** Catches up now; what could not be bridged (the bus away) is tried again later (catchUpLater). */
-  private async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
-    if (await this.catchUp(room)) this.unsavedRooms.delete(room);
-    else this.catchUpLater(room, nextDelayMs);
-  }
-
-  /**
-   * A room message could not be bridged (the bus away): positions are no longer saved for the
-   * room, and its archive is read again from the last one saved, later, until that works; what
-   * was bridged meanwhile is recognised by its stanza-id and published once.
-   */
-  private catchUpLater(room: string, delayMs = 2_000): void {
-    if (this.catchUpTimers.has(room)) return;
-    this.unsavedRooms.add(room);
-    const timer = setTimeout(() => {
-      this.catchUpTimers.delete(room);
-      if (!this.holding || !this.live) return;
-      this.inOrder(room, () => this.catchUpOrLater(room, Math.min(delayMs * 2, 30_000)));
-    }, delayMs);
-    timer.unref();
-    this.catchUpTimers.set(room, timer);
   }
 
   /** Inbound work for one room (or sender), in arrival order (inbound-order.ts). */
@@ -616,7 +580,7 @@ export class XmppConnector implements Connector {
         // (In the room's queue: a message queued before the join must not take the join's subject for it.)
         this.inOrder(room, () => {
           if (joining) holding.joinSubjects.add(room);
-          return this.catchUpOrLater(room);
+          return live.catchUp.catchUpOrLater(room);
         });
       }
       return;
@@ -751,91 +715,20 @@ export class XmppConnector implements Connector {
     }
     // (A message kept in a receive-only room is read all the same: no catch-up reads it again, nor
     // publishes it once the room is bridged both ways again.)
-    if (msg.stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {
-      live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
-    }
+    live.catchUp.notePosition(room, msg.stanzaId, source);
   }
 
-  /** Whether a linked room keeps an archive: asked once (disco#info), then remembered; a room without one is logged. Rejects when the room could not be asked. */
-  private roomHasArchive(room: string, holding: Holding): Promise<boolean> {
-    let known = holding.hasArchive.get(room);
-    if (known === undefined) {
-      known = holding.archive.hasArchive(room).then((has) => {
-        if (!has) this.live?.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
-        return has;
-      }, (err: Error) => {
-        holding.hasArchive.delete(room); // ask again next time; meanwhile the caller fails (a delivery is retried)
-        this.live?.logger.warn({ room, err: err.message }, 'could not ask the room whether it keeps an archive');
-        throw err;
-      });
-      holding.hasArchive.set(room, known);
-    }
-    return known;
-  }
-
-  /**
-   * After the relay (re)joined a room: everything the room archived after the last stanza-id
-   * bridged, in order, through the same path as live messages (published once per stanza-id,
-   * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
-   */
-  /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
-  private async catchUp(room: string): Promise<boolean> {
+  /** The archive of the stream held here, and the path of live room messages, for the catch-up (catch-up.ts). */
+  private heldArchive(): HeldArchive | undefined {
     const live = this.live;
     const holding = this.holding;
-    if (!live || !holding) return false;
-    // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
-    // note, which would make a later link read from here.
-    if (!live.rooms.has(room)) return true;
-    if (!await this.roomHasArchive(room, holding).catch(() => false)) return true;
-    let stored: string | undefined;
-    try {
-      stored = await live.state.get(positionKey(room));
-    } catch (err) {
-      live.logger.warn({ room, err: (err as Error).message }, 'could not read the archive position; catching up later');
-      return false;
-    }
-    if (stored === undefined) {
-      // First join ever: remember where the archive ends now (or that it is empty), so that a crash
-      // before the first bridged message is saved still leaves a place to catch up from.
-      try {
-        const newest = await holding.archive.page(room, { last: true, max: 1 });
-        await live.state.set(positionKey(room), newest.messages[0]?.id ?? ARCHIVE_START);
-      } catch (err) {
-        live.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
-      }
-      return true;
-    }
-    let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
-    let caught = 0;
-    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
-      let page;
-      try {
-        page = await holding.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
-      } catch (err) {
-        // The archive does not answer (a room that refuses queries, a server without it): as if read.
-        live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
-        return true;
-      }
-      for (const m of page.messages) {
-        const msg = parseMessage(m.message, { componentDomain: this.config.domain });
-        msg.stanzaId = m.id; // the archive's id is the room's stanza-id
-        if (msg.type === 'groupchat') {
-          try {
-            if (msg.subject !== undefined) await this.onSubject(msg, msg.subject, room, 'archive', live, holding);
-            else await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
-          } catch (err) {
-            live.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
-            return false;
-          }
-        }
-        after = m.id;
-        caught++;
-      }
-      if (page.end.complete || page.messages.length === 0) break;
-      after = page.end.last ?? after;
-    }
-    live.logger.info({ room, messages: caught }, 'caught up from the room archive');
-    return true;
+    if (!live || !holding) return undefined;
+    return {
+      archive: holding.archive,
+      hasArchive: (room) => roomHasArchive(room, holding, live.logger),
+      onSubject: (msg, text, room) => this.onSubject(msg, text, room, 'archive', live, holding),
+      bridge: (msg, room) => this.bridgeRoomMessage(msg, room, 'archive', live, holding),
+    };
   }
 
   stopAccepting(): void {
