@@ -4,8 +4,7 @@ import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bu
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
 import type { Direction, Endpoint, RoutingView } from '../../core/endpoint.ts';
-import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
-import { newEventId } from '../../core/ids.ts';
+import { LIMITS } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
@@ -13,29 +12,30 @@ import { bareJid, parseJid } from './address.ts';
 import { ArchiveReader, roomHasArchive } from './archive.ts';
 import { ArchiveCatchUp, type HeldArchive } from './catch-up.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
-import { CONNECTOR, publishRoomMessage } from './inbound.ts';
+import { CONNECTOR } from './inbound.ts';
 import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
 import { PuppetProfiles } from './puppet-profiles.ts';
 import { OccupantPresence } from './occupant-presence.ts';
 import { DirectChats } from './direct-chats.ts';
-import { RoomOccupants, roomActor } from './room-occupants.ts';
+import { RoomMessages } from './room-messages.ts';
+import { RoomOccupants } from './room-occupants.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
-import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
+import { RoomSubjects, setRoomSubject } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks } from './room-links.ts';
-import { publishTarget, SEND_ONLY_STATUS, takesDeliveries } from './directions.ts';
+import { SEND_ONLY_STATUS, takesDeliveries } from './directions.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts } from './contacts.ts';
 import { deliverToUser, SentOnStream } from './direct-outbound.ts';
 import { NS } from './ns.ts';
-import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
+import { parseMessage } from './stanza/message-in.ts';
 import { isSelfPresence, parsePresence } from './stanza/presence.ts';
 import { within } from '../../core/within.ts';
 
@@ -94,6 +94,8 @@ interface Live {
   directChats: DirectChats;
   /** Each linked room's archive read after the relay's join, and its position (catch-up.ts). */
   catchUp: ArchiveCatchUp;
+  /** What the linked rooms say: their messages and subjects, live or caught up (room-messages.ts). */
+  roomMessages: RoomMessages;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -177,27 +179,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    const state = ctx.bus.state(CONNECTOR);
-    const roomTopics = RoomTopics.of(ctx.bus, ctx.logger);
-    const avatars = new PuppetAvatars(ctx.media, ctx.logger);
-    // XMPP users' avatars for the other networks (needs the media store).
-    const occupantAvatars = ctx.media === undefined ? undefined : new OccupantAvatars({
-      media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
-      request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
-    });
-    const base = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, rooms, state, media: ctx.media };
-    const order = new InboundOrder(ctx.logger, metrics.inbound);
-    const occupants = new RoomOccupants({ state, logger: ctx.logger });
-    const puppets = new PuppetProfiles({ domain: this.config.domain, name: this.config.name, state, logger: ctx.logger, avatars });
-    this.live = {
-      ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets,
-      occupantPresence: new OccupantPresence({ ...base, domain: this.config.domain, relayJid: this.relayJid, occupants, occupantAvatars, order }),
-      catchUp: new ArchiveCatchUp({ domain: this.config.domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive() }),
-      directChats: new DirectChats({
-        ...base, domain: this.config.domain, occupantAvatars, order,
-        senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
-      }),
-    };
+    this.live = this.assemble(ctx, metrics, lease, rooms);
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -220,6 +202,38 @@ export class XmppConnector implements Connector {
       await this.close();
       throw err;
     });
+  }
+
+  /**
+   * What this instance works with once started (Live): what start() was given, and the pieces of
+   * the connector, each in a file of its own, handed what they use. The stream held here comes and
+   * goes: they get it passed in (or ask for it: heldArchive, holding), never keep it.
+   */
+  private assemble(ctx: ConnectorContext, metrics: XmppConnectorMetrics, lease: LeaseHandle, rooms: Map<string, Endpoint>): Live {
+    const { domain, name } = this.config;
+    const relayJid = this.relayJid;
+    const state = ctx.bus.state(CONNECTOR);
+    const roomTopics = RoomTopics.of(ctx.bus, ctx.logger);
+    const avatars = new PuppetAvatars(ctx.media, ctx.logger);
+    // XMPP users' avatars for the other networks (needs the media store).
+    const occupantAvatars = ctx.media === undefined ? undefined : new OccupantAvatars({
+      media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
+      request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
+    });
+    const base = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, rooms, state, media: ctx.media };
+    const order = new InboundOrder(ctx.logger, metrics.inbound);
+    const occupants = new RoomOccupants({ state, logger: ctx.logger });
+    const puppets = new PuppetProfiles({ domain, name, state, logger: ctx.logger, avatars });
+    const catchUp = new ArchiveCatchUp({ domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive() });
+    return {
+      ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets, catchUp,
+      occupantPresence: new OccupantPresence({ ...base, domain, relayJid, occupants, occupantAvatars, order }),
+      roomMessages: new RoomMessages({ ...base, relayJid, originIds: this.originIds, roomTopics, occupants, catchUp }),
+      directChats: new DirectChats({
+        ...base, domain, occupantAvatars, order,
+        senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
+      }),
+    };
   }
 
   private becomeHolder(): void {
@@ -594,51 +608,6 @@ export class XmppConnector implements Connector {
     live.directChats.onUserPresence(p, holding);
   }
 
-  /**
-   * A linked room's subject message (XEP-0045 §8.1; what it is: topics.ts subjectNews): a change
-   * is published as a `topic` from who set it (the room itself when it names nobody), and the
-   * room's subject stored. Only the relay's copy is read (each occupant of ours gets one).
-   */
-  private async onSubject(msg: InboundMessage, text: string, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
-    if (source === 'live' && msg.to !== this.relayJid) return;
-    const nick = parseJid(msg.from)?.resource;
-    // XEP-0045 §7.2.15: a room MUST send its subject (even empty) as the last stanza of a join.
-    const atJoin = source === 'live' && holding.joinSubjects.delete(room);
-    const ours = nick !== undefined && holding.occupancies.isOurs(room, nick);
-    const known = source === 'live' ? await holding.subjects.known(room) : undefined;
-    const news = subjectNews({ source, atJoin, ours, known, text });
-    const count = (outcome: string): void => live.metrics.inbound.inc({ outcome });
-    if (news === 'archived' || news === 'unchanged') { count(`subject_${news}`); return; }
-    if (news === 'echo') {
-      // The relay's change for another network, done: what its delivery waits for (stored first,
-      // so the next topic delivery finds it).
-      await holding.subjects.remember(room, text);
-      const originId = holding.subjects.broadcast(room, text);
-      if (originId !== undefined) holding.reflections.reflected(originId, undefined);
-      count('subject_echo');
-      return;
-    }
-    // (Asked only for what may be published: a receive-only room's subject is counted as kept then.)
-    const target = news === 'changed' || (news === 'initial' && text !== '') ? publishTarget(room, live, { kind: 'topic', nick, source }) : undefined;
-    const canonicalRoom = target !== undefined && target !== 'kept' ? target.canonicalRoom : undefined;
-    // A room's subject first seen (a room linked just now) is the room's first topic when no
-    // network has given it one yet; else the topic it has stays (linking a room overwrites nothing).
-    const first = news === 'initial' && text !== '' && canonicalRoom !== undefined && await live.roomTopics.of(canonicalRoom) === undefined;
-    if ((news === 'changed' || first) && canonicalRoom !== undefined) {
-      const sender = nick ? await live.occupants.occupantActor(room, nick, msg.occupantId) : roomActor(room);
-      const now = Date.now();
-      const checked = validateEvent({ v: 1, id: newEventId(now), ts: now, kind: 'topic', room: canonicalRoom, sender, text, origin: { connector: CONNECTOR, endpoint: room } });
-      if (!checked.ok || checked.event.kind !== 'topic') { count('skipped'); live.logger.warn({ room, error: checked.ok ? 'not a topic' : checked.error }, 'room subject does not make a valid topic; dropped'); return; }
-      await live.bus.publish([checked.event]);
-      live.roomTopics.record(checked.event);
-      live.logger.info({ room, nick, atJoin }, first ? 'a newly linked room\'s subject is the room\'s first topic: bridged'
-        : atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
-    }
-    // (Kept in a receive-only room, it is the room's subject still: known, so it is not news when the room is bridged both ways again.)
-    await holding.subjects.remember(room, text);
-    if (target !== 'kept') count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
-  }
-
   private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {
     const msg = parseMessage(el, { componentDomain: this.config.domain });
     const from = parseJid(msg.from);
@@ -663,59 +632,12 @@ export class XmppConnector implements Connector {
       return;
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
-    if (msg.subject !== undefined) { await this.onSubject(msg, msg.subject, room, 'live', live, holding); return; }
-    await this.bridgeRoomMessage(msg, room, 'live', live, holding);
+    if (msg.subject !== undefined) { await live.roomMessages.onSubject(msg, msg.subject, room, 'live', holding); return; }
+    await live.roomMessages.bridgeRoomMessage(msg, room, 'live', holding);
   }
 
   private senderAllowed(key: string): boolean {
     return this.senderBuckets.of(key).tryTake();
-  }
-
-  /**
-   * One room message, live (the relay's copy) or from the archive (catch-up): not ours, not a
-   * copy, not history -> published once, and the room's archive position advanced.
-   */
-  private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
-    const nick = parseJid(msg.from)?.resource;
-    // The room itself speaks for status codes (not bridged), subjects (onSubject) and for a moderator's
-    // removal of a message (XEP-0425), which only it may announce.
-    if (!nick && msg.moderated === undefined) return;
-    if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {
-      // Our own message, reflected (or archived): its delivery is done, and it is not news.
-      if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
-      live.metrics.inbound.inc({ outcome: 'echo' });
-      return;
-    }
-    if (source === 'live') {
-      // Every occupant of ours gets a copy: only the relay's is read.
-      if (msg.to !== this.relayJid) return;
-      if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
-    }
-    // (Checked on the relay's copy only: every occupant of ours gets one.)
-    if (nick && msg.moderated !== undefined) {
-      live.metrics.inbound.inc({ outcome: 'forged_moderation' });
-      live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
-      return;
-    }
-    // The relay's own moderation (for a moderator of another network), announced back: not news.
-    const moderatorNick = !nick ? parseJid(msg.moderated?.by)?.resource : undefined;
-    if (moderatorNick && holding.occupancies.isOurs(room, moderatorNick)) {
-      live.metrics.inbound.inc({ outcome: 'echo' });
-      return;
-    }
-    const target = publishTarget(room, live, { kind: 'message', nick, source });
-    if (target === undefined) return;
-    if (target !== 'kept') {
-      let sender: Actor;
-      if (nick) sender = await live.occupants.occupantActor(room, nick, msg.occupantId);
-      else sender = await live.occupants.moderatorOf(room, msg.moderated);
-      const outcome = await publishRoomMessage(msg, target.endpoint, target.canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
-      live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
-      live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
-    }
-    // (A message kept in a receive-only room is read all the same: no catch-up reads it again, nor
-    // publishes it once the room is bridged both ways again.)
-    live.catchUp.notePosition(room, msg.stanzaId, source);
   }
 
   /** The archive of the stream held here, and the path of live room messages, for the catch-up (catch-up.ts). */
@@ -726,8 +648,8 @@ export class XmppConnector implements Connector {
     return {
       archive: holding.archive,
       hasArchive: (room) => roomHasArchive(room, holding, live.logger),
-      onSubject: (msg, text, room) => this.onSubject(msg, text, room, 'archive', live, holding),
-      bridge: (msg, room) => this.bridgeRoomMessage(msg, room, 'archive', live, holding),
+      onSubject: (msg, text, room) => live.roomMessages.onSubject(msg, text, room, 'archive', holding),
+      bridge: (msg, room) => live.roomMessages.bridgeRoomMessage(msg, room, 'archive', holding),
     };
   }
 
