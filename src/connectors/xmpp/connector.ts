@@ -3,7 +3,7 @@ import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
-import type { Direction, Endpoint, RoutingView } from '../../core/endpoint.ts';
+import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
 import { LIMITS } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
@@ -28,8 +28,8 @@ import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outb
 import { RoomSubjects, setRoomSubject } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
-import { planRoomLinks } from './room-links.ts';
-import { SEND_ONLY_STATUS, takesDeliveries } from './directions.ts';
+import { planRoomLinks, RoomLinks } from './room-links.ts';
+import { takesDeliveries } from './directions.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts } from './contacts.ts';
@@ -65,10 +65,6 @@ const CLOSE_GRACE_MS = 2_000;
 const RELAY_RESOURCE = 'relay';
 /** How long the relay waits for a room's answer to a request of its own (disco, moderation). */
 const IQ_TIMEOUT_MS = 30_000;
-/** The status text of our occupants' leave when a reload unlinks their room: what the room's people see. */
-const UNLINKED_STATUS = 'This room was unlinked from the bridge by its operator';
-/** Rooms unlinked by a reload remembered (to name what a delivery to one still queued is): at most. */
-const MAX_UNLINKED_REMEMBERED = 10_000;
 
 interface Live {
   bus: Bus;
@@ -96,6 +92,8 @@ interface Live {
   catchUp: ArchiveCatchUp;
   /** What the linked rooms say: their messages and subjects, live or caught up (room-messages.ts). */
   roomMessages: RoomMessages;
+  /** What a bridges/ reload does to the linked rooms (room-links.ts). */
+  roomLinks: RoomLinks;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -146,8 +144,6 @@ export class XmppConnector implements Connector {
   private closing: Promise<void> | undefined;
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
-  /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
-  private readonly unlinkedRooms = new Set<string>();
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;
 
@@ -229,6 +225,10 @@ export class XmppConnector implements Connector {
       ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets, catchUp,
       occupantPresence: new OccupantPresence({ ...base, domain, relayJid, occupants, occupantAvatars, order }),
       roomMessages: new RoomMessages({ ...base, relayJid, originIds: this.originIds, roomTopics, occupants, catchUp }),
+      roomLinks: new RoomLinks({
+        ...base, relayJid, order, catchUp, occupants,
+        holding: () => this.holding, scheduleRelayJoin: (room, delayMs) => this.scheduleRelayJoin(room, delayMs),
+      }),
       directChats: new DirectChats({
         ...base, domain, occupantAvatars, order,
         senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
@@ -371,7 +371,7 @@ export class XmppConnector implements Connector {
       }
       for (const room of plan.unlink) {
         live.rooms.delete(room);
-        this.unlinkRoom(room, live);
+        live.roomLinks.unlinkRoom(room);
       }
       for (const [room, endpoint] of plan.serve) live.rooms.set(room, endpoint);
       for (const { room, from, to } of plan.moved) {
@@ -379,92 +379,14 @@ export class XmppConnector implements Connector {
         live.metrics.roomLinks.inc({ change: 'moved' });
         live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged into another canonical room now');
       }
-      for (const { room, from, to } of plan.redirected) this.redirectRoom(room, from, to, live);
-      for (const { address: room } of plan.link) this.linkRoom(room, live);
+      for (const { room, from, to } of plan.redirected) live.roomLinks.redirectRoom(room, from, to);
+      for (const { address: room } of plan.link) live.roomLinks.linkRoom(room);
       live.metrics.rooms.set(live.rooms.size);
       live.logger.info({ rooms: live.rooms.size, linked: plan.link.length, unlinked: plan.unlink.length, moved: plan.moved.length, redirected: plan.redirected.length, holder: this.holding !== undefined },
         'bridges/ reload: linked rooms updated');
     } catch (err) {
       live.logger.error({ err: (err as Error).message }, 'bridges/ reload: the xmpp connector could not follow it');
     }
-  }
-
-  /**
-   * A room linked by a reload is served as one linked at start: the relay joins it now when the
-   * stream is up here, else at the next 'online' with the others. Its first join reads no
-   * history: there is no archive position for it (none ever, or forgotten when it was unlinked),
-   * so catchUp only notes where the archive ends, as for a room linked for the first time.
-   */
-  private linkRoom(room: string, live: Live): void {
-    this.unlinkedRooms.delete(room);
-    live.metrics.roomLinks.inc({ change: 'linked' });
-    const holding = this.holding;
-    const now = holding !== undefined && !holding.stopping && holding.link.status === 'online';
-    live.logger.info({ room, joining: now ? 'now' : 'when this instance holds the stream' }, 'bridges/ reload: room linked');
-    if (now) this.scheduleRelayJoin(room, 0);
-  }
-
-  /**
-   * A room unlinked by a reload stops being served at once: its stanzas are not read from now on
-   * (every handler asks live.rooms), its timers stop, whatever waits for it fails, everyone of ours
-   * leaves it with a status saying why, and what is kept for it goes. Its archive position and
-   * subject are forgotten after the room's queued work (which may still save them), so a later
-   * link is a first link: what was said meanwhile is not replayed. Every instance forgets them, not
-   * only the holder: there may be no holder at this moment (a takeover under way).
-   */
-  private unlinkRoom(room: string, live: Live): void {
-    live.metrics.roomLinks.inc({ change: 'unlinked' });
-    if (!this.unlinkedRooms.has(room) && this.unlinkedRooms.size >= MAX_UNLINKED_REMEMBERED) this.unlinkedRooms.delete(this.unlinkedRooms.values().next().value as string);
-    this.unlinkedRooms.add(room);
-    live.catchUp.forgetRoom(room);
-    live.occupants.forgetRoom(room);
-    const holding = this.holding;
-    if (holding) {
-      clearTimeout(holding.relayJoins.get(room));
-      holding.relayJoins.delete(room);
-      holding.joinSubjects.delete(room);
-      holding.hasArchive.delete(room);
-      holding.reflections.failRoom(room, new Error(`${room} was unlinked`));
-      this.leaveUnlinked(room, holding);
-    }
-    live.logger.info({ room }, 'bridges/ reload: room unlinked; the bridge\'s occupants leave it');
-    // (Also when the room is linked again before this runs: that link's first catch-up is queued
-    // behind it, at its relay's join, and so finds nothing kept.)
-    this.inOrder(room, async () => {
-      const subjects = holding?.subjects ?? new RoomSubjects(live.state);
-      await Promise.all([live.catchUp.forgetPosition(room), subjects.forgetRoom(room)])
-        .catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not forget an unlinked room\'s archive position and subject: linking it again may bridge what was said meanwhile'));
-    }, { essential: true });
-  }
-
-  /**
-   * A room bridged another way by a reload (directions.ts). To receive-only, or back to both,
-   * nothing is to be done here: the direction is read from the routing view at each stanza and
-   * each delivery, and the puppets join again as they always do, when someone of another network
-   * speaks. To send-only: nothing of the others is posted there any more, so the puppets present
-   * leave; the relay stays, as it reads the room.
-   */
-  private redirectRoom(room: string, from: Direction, to: Direction, live: Live): void {
-    live.metrics.roomLinks.inc({ change: 'redirected' });
-    live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged another way now');
-    const holding = this.holding;
-    if (to === 'send-only' && holding !== undefined) this.withdrawPuppets(room, holding);
-  }
-
-  /** Our puppets leave a room that only sends to the bridge now, saying so; the relay stays. */
-  private withdrawPuppets(room: string, holding: Holding): void {
-    if (holding.link.status !== 'online') return; // the server removed them with the stream, and nothing joins them there again
-    holding.occupancies.leaveRoom(room, SEND_ONLY_STATUS, { except: this.relayJid }).then(({ left, failed }) => {
-      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the puppets left a room that only sends to the bridge now');
-    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'the puppets could not leave a room that only sends to the bridge now'));
-  }
-
-  /** Everyone of ours leaves a room that is not linked (any more), with the status that says why. */
-  private leaveUnlinked(room: string, holding: Holding): void {
-    if (holding.link.status !== 'online') return; // the server removed them with the stream
-    holding.occupancies.leaveRoom(room, UNLINKED_STATUS).then(({ left, failed }) => {
-      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the bridge\'s occupants left an unlinked room');
-    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'leaving an unlinked room failed'));
   }
 
   /** The egress handler: deliveries to linked rooms, in order; a throw makes the bus retry the batch. */
@@ -485,7 +407,7 @@ export class XmppConnector implements Connector {
       }
       if (!live.rooms.has(d.target.address)) {
         // Routed before a reload unlinked its room (queued since): not sent, and not retried into the dead-letter queue.
-        const unlinked = this.unlinkedRooms.has(d.target.address);
+        const unlinked = live.roomLinks.wasUnlinked(d.target.address);
         live.logger.warn({ target: d.target.address, event: d.event.id, kind: d.event.kind },
           unlinked ? 'delivery to a room unlinked by a bridges/ reload; dropped' : 'delivery to an xmpp endpoint that is not a linked room; dropped');
         live.metrics.delivered.inc({ outcome: unlinked ? 'unlinked' : 'unknown_room' });
@@ -523,14 +445,14 @@ export class XmppConnector implements Connector {
           // Unlinked while it was under way (its wait for the room failed with it): dropped, not retried.
           live.logger.warn({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room unlinked by a bridges/ reload while under way; dropped');
           live.metrics.delivered.inc({ outcome: 'unlinked' });
-          this.leaveUnlinked(room, holding);
+          live.roomLinks.leaveUnlinked(room, holding);
           continue;
         }
         if (!takesDeliveries(live.routing, d.target)) {
           // Made send-only while it was under way (a puppet's join cut short by its leave, say): dropped, not retried.
           live.logger.info({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room made send-only by a bridges/ reload while under way; dropped');
           live.metrics.delivered.inc({ outcome: 'send_only' });
-          this.withdrawPuppets(room, holding);
+          live.roomLinks.withdrawPuppets(room, holding);
           continue;
         }
         // A room that will not take us: this event is not delivered there (logged, counted), and
@@ -541,8 +463,8 @@ export class XmppConnector implements Connector {
         outcome = 'refused';
       }
       // Unlinked, or made send-only, while it was under way: a puppet it joined must not stay in the room.
-      if (!live.rooms.has(d.target.address)) this.leaveUnlinked(d.target.address, holding);
-      else if (!takesDeliveries(live.routing, d.target)) this.withdrawPuppets(d.target.address, holding);
+      if (!live.rooms.has(d.target.address)) live.roomLinks.leaveUnlinked(d.target.address, holding);
+      else if (!takesDeliveries(live.routing, d.target)) live.roomLinks.withdrawPuppets(d.target.address, holding);
       live.metrics.delivered.inc({ outcome });
     }
   }
@@ -568,17 +490,12 @@ export class XmppConnector implements Connector {
       live.logger.warn({ room, from }, 'room occupant over its message rate; message not bridged');
       return;
     }
-    this.inOrder(room, () => this.onMessage(el, live, holding).catch((err: Error) => {
+    live.order.run(room, () => this.onMessage(el, live, holding).catch((err: Error) => {
       live.metrics.inbound.inc({ outcome: 'failed' });
       live.logger.error({ err: err.message, from }, 'bridging an xmpp message failed');
       // Not lost: the room's archive has it, and is read again from the last position saved.
       if (live.rooms.has(room)) live.catchUp.catchUpLater(room);
     }));
-  }
-
-  /** Inbound work for one room (or sender), in arrival order (inbound-order.ts). */
-  private inOrder(key: string, work: () => Promise<void>, opts: { essential?: boolean } = {}): void {
-    this.live?.order.run(key, work, opts);
   }
 
   private onPresence(el: Element, live: Live, holding: Holding): void {
@@ -592,7 +509,7 @@ export class XmppConnector implements Connector {
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) {
         // (In the room's queue: a message queued before the join must not take the join's subject for it.)
-        this.inOrder(room, () => {
+        live.order.run(room, () => {
           if (joining) holding.joinSubjects.add(room);
           return live.catchUp.catchUpOrLater(room);
         });
