@@ -131,7 +131,6 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
-
 export class XmppConnector implements Connector {
   readonly network = CONNECTOR;
   readonly capabilities = XMPP_CAPABILITIES;
