@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import xml, { type Element } from '@xmpp/xml';
 import { bareJid } from './address.ts';
 import type { ComponentLink } from './component-link.ts';
+import type { Logger } from '../../core/logger.ts';
 import { NS } from './ns.ts';
 import { buildMamQuery, parseFin, resultQueryId, unwrapResult, type ArchivedMessage, type ArchiveQuery, type PageEnd } from './stanza/mam.ts';
 
@@ -64,4 +65,24 @@ export class ArchiveReader {
     }
     return undefined;
   }
+}
+
+/**
+ * Whether a linked room keeps an archive: asked once (disco#info), then remembered; a room without one is logged. Rejects when the room could not be asked.
+ * (`holding`: the component stream held here, whose answers it remembers.)
+ */
+export function roomHasArchive(room: string, holding: { readonly archive: ArchiveReader; readonly hasArchive: Map<string, Promise<boolean>> }, logger: Logger): Promise<boolean> {
+  let known = holding.hasArchive.get(room);
+  if (known === undefined) {
+    known = holding.archive.hasArchive(room).then((has) => {
+      if (!has) logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
+      return has;
+    }, (err: Error) => {
+      holding.hasArchive.delete(room); // ask again next time; meanwhile the caller fails (a delivery is retried)
+      logger.warn({ room, err: err.message }, 'could not ask the room whether it keeps an archive');
+      throw err;
+    });
+    holding.hasArchive.set(room, known);
+  }
+  return known;
 }

@@ -1,41 +1,42 @@
-import { photoHash, PuppetAvatars } from './avatars.ts';
+import { PuppetAvatars } from './avatars.ts';
 import type { Element } from '@xmpp/xml';
 import type { Bus, Delivery, LeaseHandle, StateStore, Stoppable } from '../../bus/types.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Capabilities } from '../../core/capabilities.ts';
-import type { Direction, Endpoint, RoutingView } from '../../core/endpoint.ts';
-import { LIMITS, validateEvent, type Actor } from '../../core/event.ts';
-import { newEventId } from '../../core/ids.ts';
+import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
+import { LIMITS } from '../../core/event.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
-import { bareJid, parseJid, roomStateKey } from './address.ts';
-import { ArchiveReader } from './archive.ts';
+import { bareJid, parseJid } from './address.ts';
+import { ArchiveReader, roomHasArchive } from './archive.ts';
+import { ArchiveCatchUp, type HeldArchive } from './catch-up.ts';
 import { ComponentLink, type ComponentLinkError } from './component-link.ts';
-import { CONNECTOR, publishRoomMessage } from './inbound.ts';
+import { CONNECTOR } from './inbound.ts';
+import { InboundOrder } from './inbound-order.ts';
 import { OccupantAvatars } from './occupant-avatars.ts';
+import { PuppetProfiles } from './puppet-profiles.ts';
+import { OccupantPresence } from './occupant-presence.ts';
+import { DirectChats } from './direct-chats.ts';
+import { RoomMessages } from './room-messages.ts';
+import { RoomOccupants } from './room-occupants.ts';
 import { xmppConnectorMetrics, xmppMetrics, type XmppConnectorMetrics } from './metrics.ts';
 import { Occupancies } from './occupancy.ts';
 import { OriginIds } from './origin-ids.ts';
 import { TokenBucket, TokenBuckets } from '../../core/token-bucket.ts';
 import { deliverToRoom, roomRefusal, RoomAnswerError, Reflections } from './outbound.ts';
-import { RoomSubjects, setRoomSubject, subjectNews } from './topics.ts';
+import { RoomSubjects, setRoomSubject } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
-import { planRoomLinks } from './room-links.ts';
-import { publishTargetOf, SEND_ONLY_STATUS, takesDeliveries, type PublishTarget } from './directions.ts';
-import { leftoverOfOurs, parsePuppetJid, puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
-import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
+import { planRoomLinks, RoomLinks } from './room-links.ts';
+import { takesDeliveries } from './directions.ts';
+import { errorReply, mayBounce } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
-import { Contacts, type ShownPresence } from './contacts.ts';
-import { directChatOf, publishDirectMessage, publishDirectPresence, type DirectChat, type Refusal } from './direct-inbound.ts';
+import { Contacts } from './contacts.ts';
 import { deliverToUser, SentOnStream } from './direct-outbound.ts';
-import { UserPresence } from './user-presence.ts';
 import { NS } from './ns.ts';
-import { answerIq, componentEntity, puppetEntity, type AddressedEntity } from './stanza/iq-answers.ts';
-import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, isSelfPresence, parsePresence, type CanonicalPresenceState, type InboundPresence } from './stanza/presence.ts';
-import { clip } from '../../core/text.ts';
+import { parseMessage } from './stanza/message-in.ts';
+import { isSelfPresence, parsePresence } from './stanza/presence.ts';
 import { within } from '../../core/within.ts';
 
 /** What XMPP (with the XEPs this connector speaks) can express. */
@@ -58,40 +59,12 @@ export const XMPP_CAPABILITIES: Capabilities = {
   topics: true,
 };
 
-/** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
-const MAX_QUEUED_PER_ROOM = 10_000;
 /** At close or lease loss: how long the delivery in hand may wait for its room's reflection. */
 const CLOSE_GRACE_MS = 2_000;
-/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
-const MAX_CATCHUP_PAGES = 100;
-
-interface RosterEntry {
-  jid?: string;
-  occupantId?: string;
-  state?: CanonicalPresenceState;
-  status?: string;
-  /** XEP-0153 hash the occupant advertises ('' = none). */
-  photo?: string;
-  /** Its avatar in the media store, once fetched (occupant-avatars.ts). */
-  avatar?: string;
-}
-
-/** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
-const ARCHIVE_START = '^';
-
-/** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
-function positionKey(room: string): string {
-  return roomStateKey('mam', room);
-}
-
 /** The relay occupant's resource: the component domain itself sits in every linked room as the bridge's ear. */
 const RELAY_RESOURCE = 'relay';
 /** How long the relay waits for a room's answer to a request of its own (disco, moderation). */
 const IQ_TIMEOUT_MS = 30_000;
-/** The status text of our occupants' leave when a reload unlinks their room: what the room's people see. */
-const UNLINKED_STATUS = 'This room was unlinked from the bridge by its operator';
-/** Rooms unlinked by a reload remembered (to name what a delivery to one still queued is): at most. */
-const MAX_UNLINKED_REMEMBERED = 10_000;
 
 interface Live {
   bus: Bus;
@@ -105,6 +78,22 @@ interface Live {
   media: ConnectorContext['media'];
   /** Each canonical room's current topic, whichever network set it (../room-topics.ts). */
   roomTopics: RoomTopics;
+  /** Inbound work per room (or user), in arrival order (inbound-order.ts). */
+  order: InboundOrder;
+  /** Puppets' names and avatars, and the answers to iqs (puppet-profiles.ts). */
+  puppets: PuppetProfiles;
+  /** The linked rooms' other occupants: who is behind each nick, as a canonical sender (room-occupants.ts). */
+  occupants: RoomOccupants;
+  /** Their presences, followed and bridged (occupant-presence.ts). */
+  occupantPresence: OccupantPresence;
+  /** What XMPP users send to puppets, and the puppets' presence to them (direct-chats.ts). */
+  directChats: DirectChats;
+  /** Each linked room's archive read after the relay's join, and its position (catch-up.ts). */
+  catchUp: ArchiveCatchUp;
+  /** What the linked rooms say: their messages and subjects, live or caught up (room-messages.ts). */
+  roomMessages: RoomMessages;
+  /** What a bridges/ reload does to the linked rooms (room-links.ts). */
+  roomLinks: RoomLinks;
 }
 
 /** What is only there while this instance holds the component lease. */
@@ -142,15 +131,6 @@ interface Holding {
  * read, once; puppets (one per remote person) join lazily to speak, and their copies of room
  * traffic and the reflections of their own messages are never bridged again.
  */
-/** Bus-state key prefix of a puppet's name and avatar (see rememberPuppet). */
-const PUPPET_INFO_KEY = 'puppet:';
-/** How long a puppet's name and avatar are kept after its person last spoke. */
-const PUPPET_INFO_TTL_MS = 365 * 24 * 3_600_000;
-/** Bus-state key prefix of the real JID behind an occupant-id (see rememberRealJid). */
-const OCCUPANT_JID_KEY = 'occupant:';
-/** How long it is kept: as long as a room's archive is read back at most (a catch-up reads what was said while away). */
-const OCCUPANT_JID_TTL_MS = 30 * 24 * 3_600_000;
-
 export class XmppConnector implements Connector {
   readonly network = CONNECTOR;
   readonly capabilities = XMPP_CAPABILITIES;
@@ -161,36 +141,12 @@ export class XmppConnector implements Connector {
   private holding: Holding | undefined;
   private fatal: ComponentLinkError | undefined;
   private closing: Promise<void> | undefined;
-  /** What a puppet's vCard and disco say: its person's display name and avatar URL (bounded). */
-  private readonly puppetNames = new Map<string, { name: string; avatar?: string }>();
-  private avatars: PuppetAvatars | undefined;
-  /** XMPP users' avatars for the other networks (needs the media store). */
-  private occupantAvatars: OccupantAvatars | undefined;
-  /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
-  private readonly userPhotos = new Map<string, { photo: string; avatar?: string; nick?: string }>();
-  private readonly inbound = new Map<string, { tail: Promise<void>; length: number }>();
   /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
-  /** Who is behind a nick in a room (from presences): real bare JID when the room tells, occupant-id otherwise. */
-  private readonly roster = new Map<string, RosterEntry>();
-  /** Rooms a bridges/ reload unlinked (and not linked since): a delivery to one still queued is dropped as `unlinked`. */
-  private readonly unlinkedRooms = new Set<string>();
-  /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
-  private readonly unsavedRooms = new Set<string>();
-  private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;
-  /**
-   * Rooms that stamp XEP-0421 occupant-ids: the relay's own presence there carries one (a room that
-   * does not would pass on whatever a client put in its stanzas, so ids from it are not trusted).
-   */
-  private readonly occupantIdRooms = new Set<string>();
-  /** Real bare JIDs seen behind occupant-ids (`<room>#<occupant-id>`): a message from the archive names its sender by occupant-id only. */
-  private readonly realJidOfOccupant = new Map<string, string>();
 
   private readonly originIds: OriginIds;
-  /** XMPP users' presence towards each puppet, over their resources. */
-  private readonly userPresence = new UserPresence();
 
   constructor(private readonly config: Config['xmpp']) {
     if (config.secret === undefined) throw new Error('xmpp.secret is required');
@@ -218,14 +174,7 @@ export class XmppConnector implements Connector {
       onAcquired: () => { this.becomeHolder(); acquired?.(); },
       onLost: () => { void this.stopHolding('lease lost'); },
     });
-    this.live = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, lease, rooms, registry: ctx.registry, state: ctx.bus.state(CONNECTOR), media: ctx.media, roomTopics: RoomTopics.of(ctx.bus, ctx.logger) };
-    this.avatars = new PuppetAvatars(ctx.media, ctx.logger);
-    if (ctx.media !== undefined) {
-      this.occupantAvatars = new OccupantAvatars({
-        media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
-        request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
-      });
-    }
+    this.live = this.assemble(ctx, metrics, lease, rooms);
     ctx.logger.info({ domain: this.config.domain, rooms: rooms.size }, 'xmpp connector started; waiting for the component lease');
     // If this instance gets the lease at once (a single instance, or the memory bus), wait for the
     // first outcome, so a wrong secret fails the start with one clear error instead of a silent loop.
@@ -248,6 +197,42 @@ export class XmppConnector implements Connector {
       await this.close();
       throw err;
     });
+  }
+
+  /**
+   * What this instance works with once started (Live): what start() was given, and the pieces of
+   * the connector, each in a file of its own, handed what they use. The stream held here comes and
+   * goes: they get it passed in (or ask for it: heldArchive, holding), never keep it.
+   */
+  private assemble(ctx: ConnectorContext, metrics: XmppConnectorMetrics, lease: LeaseHandle, rooms: Map<string, Endpoint>): Live {
+    const { domain, name } = this.config;
+    const relayJid = this.relayJid;
+    const state = ctx.bus.state(CONNECTOR);
+    const roomTopics = RoomTopics.of(ctx.bus, ctx.logger);
+    const avatars = new PuppetAvatars(ctx.media, ctx.logger);
+    // XMPP users' avatars for the other networks (needs the media store).
+    const occupantAvatars = ctx.media === undefined ? undefined : new OccupantAvatars({
+      media: ctx.media, logger: ctx.logger, outcomes: metrics.occupantAvatars,
+      request: (iq, timeoutMs) => this.holding?.link.request(iq, timeoutMs) ?? Promise.reject(new Error('the component stream is not held here')),
+    });
+    const base = { bus: ctx.bus, routing: ctx.routing, logger: ctx.logger, metrics, rooms, state, media: ctx.media };
+    const order = new InboundOrder(ctx.logger, metrics.inbound);
+    const occupants = new RoomOccupants({ state, logger: ctx.logger });
+    const puppets = new PuppetProfiles({ domain, name, state, logger: ctx.logger, avatars });
+    const catchUp = new ArchiveCatchUp({ domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive() });
+    return {
+      ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets, catchUp,
+      occupantPresence: new OccupantPresence({ ...base, domain, relayJid, occupants, occupantAvatars, order }),
+      roomMessages: new RoomMessages({ ...base, relayJid, originIds: this.originIds, roomTopics, occupants, catchUp }),
+      roomLinks: new RoomLinks({
+        ...base, relayJid, order, catchUp, occupants,
+        holding: () => this.holding, scheduleRelayJoin: (room, delayMs) => this.scheduleRelayJoin(room, delayMs),
+      }),
+      directChats: new DirectChats({
+        ...base, domain, occupantAvatars, order,
+        senderAllowed: (key) => this.senderAllowed(key), photoOf: (bare) => puppets.photoOf(bare), holding: () => this.holding,
+      }),
+    };
   }
 
   private becomeHolder(): void {
@@ -285,7 +270,7 @@ export class XmppConnector implements Connector {
     // bus (in order, durably) instead of burning their retries and landing in the dead-letter queue.
     link.on('online', () => {
       for (const room of live.rooms.keys()) this.scheduleRelayJoin(room, 0);
-      void this.announcePresences(holding);
+      void live.directChats.announcePresences(holding);
       void (holding.egressClosing ?? Promise.resolve()).then(() => {
         if (this.holding !== holding || holding.stopping || link.status !== 'online') return;
         holding.egress ??= live.bus.consumeEgress(CONNECTOR, (deliveries) => this.deliver(deliveries));
@@ -316,8 +301,7 @@ export class XmppConnector implements Connector {
     holding.stopping = true;
     this.live?.logger.warn({ reason }, 'xmpp component released');
     // The next holder catches up from the saved positions when its relay joins.
-    for (const timer of this.catchUpTimers.values()) clearTimeout(timer);
-    this.catchUpTimers.clear();
+    this.live?.catchUp.stop();
     for (const t of holding.relayJoins.values()) clearTimeout(t);
     holding.relayJoins.clear();
     // The batch in hand finishes first (its reflections still arrive), then nothing more is taken;
@@ -386,7 +370,7 @@ export class XmppConnector implements Connector {
       }
       for (const room of plan.unlink) {
         live.rooms.delete(room);
-        this.unlinkRoom(room, live);
+        live.roomLinks.unlinkRoom(room);
       }
       for (const [room, endpoint] of plan.serve) live.rooms.set(room, endpoint);
       for (const { room, from, to } of plan.moved) {
@@ -394,95 +378,14 @@ export class XmppConnector implements Connector {
         live.metrics.roomLinks.inc({ change: 'moved' });
         live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged into another canonical room now');
       }
-      for (const { room, from, to } of plan.redirected) this.redirectRoom(room, from, to, live);
-      for (const { address: room } of plan.link) this.linkRoom(room, live);
+      for (const { room, from, to } of plan.redirected) live.roomLinks.redirectRoom(room, from, to);
+      for (const { address: room } of plan.link) live.roomLinks.linkRoom(room);
       live.metrics.rooms.set(live.rooms.size);
       live.logger.info({ rooms: live.rooms.size, linked: plan.link.length, unlinked: plan.unlink.length, moved: plan.moved.length, redirected: plan.redirected.length, holder: this.holding !== undefined },
         'bridges/ reload: linked rooms updated');
     } catch (err) {
       live.logger.error({ err: (err as Error).message }, 'bridges/ reload: the xmpp connector could not follow it');
     }
-  }
-
-  /**
-   * A room linked by a reload is served as one linked at start: the relay joins it now when the
-   * stream is up here, else at the next 'online' with the others. Its first join reads no
-   * history: there is no archive position for it (none ever, or forgotten when it was unlinked),
-   * so catchUp only notes where the archive ends, as for a room linked for the first time.
-   */
-  private linkRoom(room: string, live: Live): void {
-    this.unlinkedRooms.delete(room);
-    live.metrics.roomLinks.inc({ change: 'linked' });
-    const holding = this.holding;
-    const now = holding !== undefined && !holding.stopping && holding.link.status === 'online';
-    live.logger.info({ room, joining: now ? 'now' : 'when this instance holds the stream' }, 'bridges/ reload: room linked');
-    if (now) this.scheduleRelayJoin(room, 0);
-  }
-
-  /**
-   * A room unlinked by a reload stops being served at once: its stanzas are not read from now on
-   * (every handler asks live.rooms), its timers stop, whatever waits for it fails, everyone of ours
-   * leaves it with a status saying why, and what is kept for it goes. Its archive position and
-   * subject are forgotten after the room's queued work (which may still save them), so a later
-   * link is a first link: what was said meanwhile is not replayed. Every instance forgets them, not
-   * only the holder: there may be no holder at this moment (a takeover under way).
-   */
-  private unlinkRoom(room: string, live: Live): void {
-    live.metrics.roomLinks.inc({ change: 'unlinked' });
-    if (!this.unlinkedRooms.has(room) && this.unlinkedRooms.size >= MAX_UNLINKED_REMEMBERED) this.unlinkedRooms.delete(this.unlinkedRooms.values().next().value as string);
-    this.unlinkedRooms.add(room);
-    clearTimeout(this.catchUpTimers.get(room));
-    this.catchUpTimers.delete(room);
-    this.unsavedRooms.delete(room);
-    this.occupantIdRooms.delete(room);
-    for (const key of [...this.roster.keys()]) if (key.startsWith(`${room}/`)) this.roster.delete(key);
-    const holding = this.holding;
-    if (holding) {
-      clearTimeout(holding.relayJoins.get(room));
-      holding.relayJoins.delete(room);
-      holding.joinSubjects.delete(room);
-      holding.hasArchive.delete(room);
-      holding.reflections.failRoom(room, new Error(`${room} was unlinked`));
-      this.leaveUnlinked(room, holding);
-    }
-    live.logger.info({ room }, 'bridges/ reload: room unlinked; the bridge\'s occupants leave it');
-    // (Also when the room is linked again before this runs: that link's first catch-up is queued
-    // behind it, at its relay's join, and so finds nothing kept.)
-    this.inOrder(room, async () => {
-      const subjects = holding?.subjects ?? new RoomSubjects(live.state);
-      await Promise.all([live.state.delete(positionKey(room)), subjects.forgetRoom(room)])
-        .catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not forget an unlinked room\'s archive position and subject: linking it again may bridge what was said meanwhile'));
-    }, { essential: true });
-  }
-
-  /**
-   * A room bridged another way by a reload (directions.ts). To receive-only, or back to both,
-   * nothing is to be done here: the direction is read from the routing view at each stanza and
-   * each delivery, and the puppets join again as they always do, when someone of another network
-   * speaks. To send-only: nothing of the others is posted there any more, so the puppets present
-   * leave; the relay stays, as it reads the room.
-   */
-  private redirectRoom(room: string, from: Direction, to: Direction, live: Live): void {
-    live.metrics.roomLinks.inc({ change: 'redirected' });
-    live.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged another way now');
-    const holding = this.holding;
-    if (to === 'send-only' && holding !== undefined) this.withdrawPuppets(room, holding);
-  }
-
-  /** Our puppets leave a room that only sends to the bridge now, saying so; the relay stays. */
-  private withdrawPuppets(room: string, holding: Holding): void {
-    if (holding.link.status !== 'online') return; // the server removed them with the stream, and nothing joins them there again
-    holding.occupancies.leaveRoom(room, SEND_ONLY_STATUS, { except: this.relayJid }).then(({ left, failed }) => {
-      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the puppets left a room that only sends to the bridge now');
-    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'the puppets could not leave a room that only sends to the bridge now'));
-  }
-
-  /** Everyone of ours leaves a room that is not linked (any more), with the status that says why. */
-  private leaveUnlinked(room: string, holding: Holding): void {
-    if (holding.link.status !== 'online') return; // the server removed them with the stream
-    holding.occupancies.leaveRoom(room, UNLINKED_STATUS).then(({ left, failed }) => {
-      if (left + failed > 0) this.live?.logger.info({ room, left, failed }, 'the bridge\'s occupants left an unlinked room');
-    }, (err: Error) => this.live?.logger.warn({ room, err: err.message }, 'leaving an unlinked room failed'));
   }
 
   /** The egress handler: deliveries to linked rooms, in order; a throw makes the bus retry the batch. */
@@ -495,15 +398,15 @@ export class XmppConnector implements Connector {
         const outcome = await deliverToUser(d, {
           bus: live.bus, domain: this.config.domain, send: (el) => holding.link.send(el), logger: live.logger,
           originIds: this.originIds, contacts: holding.contacts, sentOnStream: holding.sentDirect,
-          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
-          photoOf: (bare) => this.photoOf(bare),
+          rememberPuppet: (jid, name, avatar) => live.puppets.rememberPuppet(jid, name, avatar),
+          photoOf: (bare) => live.puppets.photoOf(bare),
         });
         live.metrics.direct.inc({ direction: 'out', outcome });
         continue;
       }
       if (!live.rooms.has(d.target.address)) {
         // Routed before a reload unlinked its room (queued since): not sent, and not retried into the dead-letter queue.
-        const unlinked = this.unlinkedRooms.has(d.target.address);
+        const unlinked = live.roomLinks.wasUnlinked(d.target.address);
         live.logger.warn({ target: d.target.address, event: d.event.id, kind: d.event.kind },
           unlinked ? 'delivery to a room unlinked by a bridges/ reload; dropped' : 'delivery to an xmpp endpoint that is not a linked room; dropped');
         live.metrics.delivered.inc({ outcome: unlinked ? 'unlinked' : 'unknown_room' });
@@ -521,10 +424,10 @@ export class XmppConnector implements Connector {
         outcome = await deliverToRoom(d, {
           bus: live.bus, domain: this.config.domain, occupancies: holding.occupancies, reflections: holding.reflections,
           send: (el) => holding.link.send(el), logger: live.logger, reflectionTimeoutMs: this.config.reflectionTimeoutMs,
-          rememberPuppet: (jid, name, avatar) => this.rememberPuppet(jid, name, avatar),
-          advertiseAvatar: (room, puppet) => this.advertiseAvatar(room, puppet, holding),
+          rememberPuppet: (jid, name, avatar) => live.puppets.rememberPuppet(jid, name, avatar),
+          advertiseAvatar: (room, puppet) => live.puppets.advertiseAvatar(room, puppet, holding.occupancies),
           originIds: this.originIds, sent: live.state, archive: holding.archive,
-          hasArchive: (room) => this.roomHasArchive(room, holding),
+          hasArchive: (room) => roomHasArchive(room, holding, live.logger),
           relayJid: this.relayJid, request: (iq) => holding.link.request(iq, IQ_TIMEOUT_MS),
           onModeration: (outcome) => live.metrics.moderations.inc({ outcome }),
           onRetryLookup: (found) => live.metrics.retryLookups.inc({ found: found ? 'yes' : 'no' }),
@@ -541,14 +444,14 @@ export class XmppConnector implements Connector {
           // Unlinked while it was under way (its wait for the room failed with it): dropped, not retried.
           live.logger.warn({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room unlinked by a bridges/ reload while under way; dropped');
           live.metrics.delivered.inc({ outcome: 'unlinked' });
-          this.leaveUnlinked(room, holding);
+          live.roomLinks.leaveUnlinked(room, holding);
           continue;
         }
         if (!takesDeliveries(live.routing, d.target)) {
           // Made send-only while it was under way (a puppet's join cut short by its leave, say): dropped, not retried.
           live.logger.info({ room, event: d.event.id, kind: d.event.kind, err: (err as Error).message }, 'delivery to a room made send-only by a bridges/ reload while under way; dropped');
           live.metrics.delivered.inc({ outcome: 'send_only' });
-          this.withdrawPuppets(room, holding);
+          live.roomLinks.withdrawPuppets(room, holding);
           continue;
         }
         // A room that will not take us: this event is not delivered there (logged, counted), and
@@ -559,8 +462,8 @@ export class XmppConnector implements Connector {
         outcome = 'refused';
       }
       // Unlinked, or made send-only, while it was under way: a puppet it joined must not stay in the room.
-      if (!live.rooms.has(d.target.address)) this.leaveUnlinked(d.target.address, holding);
-      else if (!takesDeliveries(live.routing, d.target)) this.withdrawPuppets(d.target.address, holding);
+      if (!live.rooms.has(d.target.address)) live.roomLinks.leaveUnlinked(d.target.address, holding);
+      else if (!takesDeliveries(live.routing, d.target)) live.roomLinks.withdrawPuppets(d.target.address, holding);
       live.metrics.delivered.inc({ outcome });
     }
   }
@@ -569,8 +472,8 @@ export class XmppConnector implements Connector {
     const live = this.live;
     const holding = this.holding;
     if (!live || !holding) return;
-    if (el.name === 'iq') { this.onIq(el, holding); return; }
-    if (el.name === 'presence') { this.onPresence(el, holding); return; }
+    if (el.name === 'iq') { live.puppets.onIq(el, (answer) => holding.link.send(answer)); return; }
+    if (el.name === 'presence') { this.onPresence(el, live, holding); return; }
     if (el.name === 'message' && holding.archive.onMessage(el)) return;
     if (el.name !== 'message') return;
     const from = el.attrs['from'] ?? '';
@@ -586,179 +489,28 @@ export class XmppConnector implements Connector {
       live.logger.warn({ room, from }, 'room occupant over its message rate; message not bridged');
       return;
     }
-    this.inOrder(room, () => this.onMessage(el, live, holding).catch((err: Error) => {
+    live.order.run(room, () => this.onMessage(el, live, holding).catch((err: Error) => {
       live.metrics.inbound.inc({ outcome: 'failed' });
       live.logger.error({ err: err.message, from }, 'bridging an xmpp message failed');
       // Not lost: the room's archive has it, and is read again from the last position saved.
-      if (live.rooms.has(room)) this.catchUpLater(room);
+      if (live.rooms.has(room)) live.catchUp.catchUpLater(room);
     }));
   }
 
-  /** Catches up now; what could not be bridged (the bus away) is tried again later (catchUpLater). */
-  private async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
-    if (await this.catchUp(room)) this.unsavedRooms.delete(room);
-    else this.catchUpLater(room, nextDelayMs);
-  }
-
-  /**
-   * A room message could not be bridged (the bus away): positions are no longer saved for the
-   * room, and its archive is read again from the last one saved, later, until that works; what
-   * was bridged meanwhile is recognised by its stanza-id and published once.
-   */
-  private catchUpLater(room: string, delayMs = 2_000): void {
-    if (this.catchUpTimers.has(room)) return;
-    this.unsavedRooms.add(room);
-    const timer = setTimeout(() => {
-      this.catchUpTimers.delete(room);
-      if (!this.holding || !this.live) return;
-      this.inOrder(room, () => this.catchUpOrLater(room, Math.min(delayMs * 2, 30_000)));
-    }, delayMs);
-    timer.unref();
-    this.catchUpTimers.set(room, timer);
-  }
-
-  /**
-   * Runs inbound work for one room (or sender) strictly in arrival order: the canonical order of
-   * a room is the order its messages reached us, and a correction must find the message it
-   * corrects already linked. Bounded: a sender flooding faster than the bus takes is cut off.
-   */
-  private inOrder(key: string, work: () => Promise<void>, opts: { essential?: boolean } = {}): void {
-    const queue = this.inbound.get(key) ?? { tail: Promise.resolve(), length: 0 };
-    // (Essential work, the forgetting of an unlinked room's state, is never cut: it is one per reload.)
-    if (queue.length >= MAX_QUEUED_PER_ROOM && opts.essential !== true) {
-      this.live?.metrics.inbound.inc({ outcome: 'flood' });
-      this.live?.logger.warn({ from: key }, 'inbound queue full for this room or sender; stanza dropped');
-      return;
-    }
-    queue.length++;
-    // One failed piece of work must not stop the ones queued behind it (a rejected tail would skip them).
-    queue.tail = queue.tail.then(work).catch((err: unknown) => {
-      this.live?.logger.error({ err: (err as Error).message, key }, 'xmpp inbound work failed');
-    }).finally(() => {
-      queue.length--;
-      if (queue.length === 0 && this.inbound.get(key) === queue) this.inbound.delete(key);
-    });
-    this.inbound.set(key, queue);
-  }
-
-  private onIq(iq: Element, holding: Holding): void {
-    const to = iq.attrs['to'] ?? '';
-    let target: AddressedEntity = { kind: 'unknown' };
-    if (to === this.config.domain) {
-      target = { kind: 'component', entity: componentEntity(this.config.name) };
-    } else {
-      const puppet = parsePuppetJid(to, this.config.domain);
-      if (puppet) {
-        void this.answerAsPuppet(iq, bareJid(to) ?? to, puppet.kind === 'sender' ? puppet.id : undefined, holding);
-        return;
-      }
-    }
-    this.answer(iq, target, holding);
-  }
-
-  /** An iq to a puppet (disco, vCard, ping), answered with what is known of its person. */
-  private async answerAsPuppet(iq: Element, bare: string, id: string | undefined, holding: Holding): Promise<void> {
-    const known = await this.puppetInfo(bare);
-    const name = known?.name ?? id ?? bare;
-    const target: AddressedEntity = { kind: 'puppet', entity: puppetEntity(name), vcard: { nickname: name, fullName: name } };
-    const avatar = known?.avatar;
-    if (avatar !== undefined && this.avatars && iq.getChild('vCard', NS.vcard) !== undefined) {
-      // The avatar goes into the vCard as its bytes (XEP-0054 PHOTO), fetched once.
-      const photo = await this.avatars.photoOf(avatar).catch(() => undefined);
-      if (photo !== undefined) { this.answer(iq, { ...target, vcard: { ...target.vcard, photo } }, holding); return; }
-    }
-    this.answer(iq, target, holding);
-  }
-
-  private answer(iq: Element, target: AddressedEntity, holding: Holding): void {
-    const answer = answerIq(iq, target);
-    if (answer) holding.link.send(answer).catch(() => { /* refused sends are logged and counted by the link */ });
-  }
-
-  /**
-   * What a puppet's vCard and disco name say: kept in memory, and in the bus state
-   * (`puppet:<bare JID>`, for a year after it was last saved: on a change, or on its person's
-   * first message after a start), so that after a restart (or on
-   * another instance) a puppet asked about before its person speaks again still has their name
-   * and avatar, not its id.
-   */
-  private rememberPuppet(bareJid: string, name: string, avatar: string | undefined): void {
-    const known = this.puppetNames.get(bareJid);
-    if (known?.name === name && known.avatar === avatar) return;
-    const info = { name, ...(avatar !== undefined ? { avatar } : {}) };
-    if (this.puppetNames.size < 100_000 || known) this.puppetNames.set(bareJid, info);
-    this.live?.state.set(`${PUPPET_INFO_KEY}${bareJid}`, JSON.stringify(info), PUPPET_INFO_TTL_MS)
-      .catch((err: Error) => this.live?.logger.debug({ puppet: bareJid, err: err.message }, 'a puppet\'s name was not saved'));
-  }
-
-  /** A puppet's name and avatar: from memory, else from the bus state (a restart), else undefined. */
-  private async puppetInfo(bareJid: string): Promise<{ name: string; avatar?: string } | undefined> {
-    const known = this.puppetNames.get(bareJid);
-    if (known !== undefined || !this.live) return known;
-    const raw = await this.live.state.get(`${PUPPET_INFO_KEY}${bareJid}`).catch(() => undefined);
-    if (raw === undefined) return undefined;
-    try {
-      const v = JSON.parse(raw) as { name?: unknown; avatar?: unknown };
-      if (typeof v.name !== 'string') return undefined;
-      const info = { name: v.name, ...(typeof v.avatar === 'string' ? { avatar: v.avatar } : {}) };
-      if (this.puppetNames.size < 100_000) this.puppetNames.set(bareJid, info);
-      return info;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * XEP-0153 for a puppet in a room: once its person's avatar is fetched (through the media store,
-   * the same bytes its vCard gives), its presence there carries the image's SHA-1, so clients
-   * fetch the vCard and show the avatar. Cheap when nothing changed (the hash is kept per URL and
-   * the occupancy only sends a presence when what it shows changes).
-   */
-  private advertiseAvatar(room: string, puppet: string, holding: Holding): void {
-    const url = this.puppetNames.get(puppet.split('/')[0] as string)?.avatar;
-    const avatars = this.avatars;
-    if (url === undefined || !avatars) return;
-    const show = (hash: string | undefined): void => {
-      if (hash === undefined) return;
-      holding.occupancies.updatePresence(room, puppet, { photo: hash }).catch((err: unknown) => {
-        this.live?.logger.debug({ err, room, puppet }, 'avatar presence not sent');
-      });
-    };
-    const known = avatars.knownHash(url);
-    if (known) { show(known.hash); return; }
-    avatars.photoOf(url).then((photo) => show(photoHash(photo)), () => { /* photoOf logs and never rejects */ });
-  }
-
-  /**
-   * XEP-0153 for a puppet's presence to a direct-chat contact: its avatar hash when the avatar is
-   * fetched already; otherwise nothing now, and the fetch is started so the next presence has it
-   * (a probe, a resubscription, the next change, the presences sent after a reconnect).
-   */
-  private photoOf(puppetBare: string): { photo?: string } {
-    const url = this.puppetNames.get(puppetBare)?.avatar;
-    if (url === undefined || !this.avatars) return {};
-    const known = this.avatars.knownHash(url);
-    if (known === undefined) {
-      void this.avatars.photoOf(url);
-      return {};
-    }
-    return known.hash !== undefined ? { photo: known.hash } : {};
-  }
-
-  private onPresence(el: Element, holding: Holding): void {
+  private onPresence(el: Element, live: Live, holding: Holding): void {
     const p = parsePresence(el);
     const room = bareJid(p.from);
-    if (room !== undefined && this.live?.rooms.has(room)) {
+    if (room !== undefined && live.rooms.has(room)) {
       // (Before the occupancy takes it: a self-presence while not yet joined is the join's.)
       const joining = p.to === this.relayJid && holding.occupancies.nickOf(room, this.relayJid) === undefined;
-      this.trackOccupant(room, p, holding);
+      live.occupantPresence.trackOccupant(room, p, holding);
       holding.occupancies.onPresence(p);
       // The relay is (back) in the room: catch up on what it missed, before anything newer (same queue).
       if (p.to === this.relayJid && p.type === 'available' && isSelfPresence(p)) {
         // (In the room's queue: a message queued before the join must not take the join's subject for it.)
-        this.inOrder(room, () => {
+        live.order.run(room, () => {
           if (joining) holding.joinSubjects.add(room);
-          return this.catchUpOrLater(room);
+          return live.catchUp.catchUpOrLater(room);
         });
       }
       return;
@@ -769,331 +521,7 @@ export class XmppConnector implements Connector {
       holding.occupancies.onPresence(p);
       return;
     }
-    this.onUserPresence(p, holding);
-  }
-
-  /**
-   * Presence between an XMPP user and a puppet (RFC 6121): subscriptions are accepted (and
-   * remembered), answered with the puppet's presence, and the puppet asks for the user's in
-   * return; probes are answered; the user's own presence (directed to the puppet, or broadcast
-   * to it once it is subscribed) becomes a presence event in their direct chat, once per change.
-   * Presence never gets an error back.
-   */
-  private onUserPresence(p: InboundPresence, holding: Holding): void {
-    const live = this.live;
-    const from = parseJid(p.from);
-    if (!live || !from?.local || from.domain.toLowerCase() === this.config.domain.toLowerCase()) return;
-    const user = from.bare().toString().toLowerCase();
-    const chat = directChatOf(user, p.to, this.config.domain);
-    if ('refused' in chat) return;
-    const puppetFull = puppetFullJid(chat.peer, this.config.domain);
-    const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
-    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
-    const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
-    // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
-    if (p.type !== 'probe' && !this.senderAllowed(`dm:${user}`)) { count('flood'); return; }
-    switch (p.type) {
-      case 'subscribe':
-        this.inOrder(user, async () => {
-          await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
-          // RFC 6121 §3.1.5: subscription answers come from the bare JID.
-          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribed' }));
-          send(buildPresence({ from: puppetFull, to: user, ...await current(), ...this.photoOf(chat.puppet) }));
-          // Ask for theirs in return: their presence then reaches the person (the server answers by itself if already granted).
-          send(buildPresence({ from: chat.puppet, to: user, type: 'subscribe' }));
-          count('subscribed');
-        });
-        return;
-      case 'probe':
-        // To the address that asked: ejabberd probes from the new session's full JID, and an answer to the bare JID would reach every session again.
-        this.inOrder(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...this.photoOf(chat.puppet) })); });
-        return;
-      case 'unsubscribe':
-        this.inOrder(user, async () => {
-          await holding.contacts.unsubscribe(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not forget a presence subscription'));
-          send(buildPresence({ from: puppetFull, to: user, type: 'unavailable' }));
-          count('unsubscribed');
-        });
-        return;
-      case 'available':
-      case 'unavailable': {
-        const state = canonicalState(p);
-        if (state === undefined) return;
-        const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet, p.nick);
-        const changed = this.userPresence.update(user, chat.puppet, from.resource ?? '', { state, ...(p.status !== undefined ? { status: p.status } : {}) });
-        const shown = changed ?? (avatarChanged ? this.userPresence.shownOf(user, chat.puppet) : undefined);
-        if (!shown) return;
-        this.inOrder(user, async () => {
-          const published = await publishDirectPresence(chat, shown, p.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
-            .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); return false; });
-          count(published ? 'published' : 'unrouted');
-        });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  /** An XMPP user's avatar as their direct chats show it (undefined: none known). */
-  private readonly avatarOfUser = (user: string): string | undefined => this.userPhotos.get(user)?.avatar;
-
-  /**
-   * A user's presence to a puppet carried an XEP-0153 hash: remembered, and its vCard asked for
-   * (from the puppet, to the user's bare JID, which their server answers) when the photo is not
-   * stored yet. True when the avatar shown changed now; when it is stored later, the user's
-   * presence goes out again with it, in every direct chat they show a presence in.
-   */
-  private noteUserPhoto(user: string, photo: string, puppet: string, nick: string | undefined): boolean {
-    const before = this.userPhotos.get(user);
-    if (before?.photo === photo) return false;
-    const stored = this.occupantAvatars?.follow(photo, user, puppet, (url) => {
-      const now = this.userPhotos.get(user);
-      if (now?.photo !== photo || now.avatar === url) return;
-      now.avatar = url;
-      for (const shownTo of this.userPresence.puppetsOf(user)) this.republishUserPresence(user, shownTo);
-    });
-    this.userPhotos.delete(user);
-    this.userPhotos.set(user, { photo, ...(stored !== undefined ? { avatar: stored } : {}), ...(nick !== undefined ? { nick } : {}) });
-    if (this.userPhotos.size > 100_000) this.userPhotos.delete(this.userPhotos.keys().next().value as string);
-    return before?.avatar !== stored;
-  }
-
-  /** The user's current presence in their direct chat with `puppet` again (its sender now has the avatar). */
-  private republishUserPresence(user: string, puppet: string): void {
-    const live = this.live;
-    const shown = this.userPresence.shownOf(user, puppet);
-    const chat = directChatOf(user, puppet, this.config.domain);
-    if (!live || !shown || 'refused' in chat) return;
-    this.inOrder(user, async () => {
-      await publishDirectPresence(chat, shown, this.userPhotos.get(user)?.nick, { bus: live.bus, routing: live.routing, logger: live.logger, avatarOf: this.avatarOfUser })
-        .catch((err: Error) => { live.logger.warn({ user, err: err.message }, 'publishing a user\'s presence failed'); });
-    });
-  }
-
-  /**
-   * The stream is (back) online: every remembered subscriber gets its puppets' presence again
-   * (what the person last showed in their chat, else available), so a restart of the bridge or the
-   * server does not leave contacts looking offline.
-   */
-  private async announcePresences(holding: Holding): Promise<void> {
-    const live = this.live;
-    try {
-      await holding.contacts.load();
-    } catch (err) {
-      live?.logger.warn({ err: (err as Error).message }, 'could not read the presence subscriptions; puppets\' presence not announced');
-      return;
-    }
-    for (const [user, puppet] of holding.contacts.all()) {
-      if (this.holding !== holding || holding.link.status !== 'online') return;
-      const shown = await holding.contacts.presenceOf(puppet, user).catch(() => undefined) ?? { state: 'available' as const };
-      await holding.link.send(buildPresence({ from: `${puppet}/${PUPPET_RESOURCE}`, to: user, ...shown, ...this.photoOf(puppet) })).catch(() => {});
-    }
-  }
-
-  /**
-   * Keeps who is behind each nick (for the canonical sender of their messages) and bridges
-   * occupants' presence as canonical presence events, on change only. Only what the relay sees
-   * counts (each of our occupants gets the same presences), and our own occupants are not news.
-   */
-  private trackOccupant(room: string, p: InboundPresence, holding: Holding): void {
-    if (p.to !== this.relayJid) return;
-    const nick = parseJid(p.from)?.resource;
-    if (nick && isSelfPresence(p) && p.occupantId !== undefined) this.occupantIdRooms.add(room);
-    if (!nick || isSelfPresence(p) || holding.occupancies.isOurs(room, nick)) return;
-    const leftover = leftoverOfOurs(p, this.config.domain);
-    if (leftover !== undefined) {
-      if (leftover.leave) holding.link.send(leftover.leave).catch(() => { /* counted in send */ });
-      return;
-    }
-    const key = `${room}/${nick}`;
-    const state = canonicalState(p);
-    if (state === undefined) return;
-    const known = this.roster.get(key);
-    let entry: RosterEntry | undefined;
-    if (p.type === 'unavailable') this.roster.delete(key);
-    else {
-      entry = { ...(known ?? {}), state, ...(p.status !== undefined ? { status: p.status } : {}) };
-      if (p.status === undefined) delete entry.status;
-      const real = bareJid(p.muc?.jid);
-      if (real) entry.jid = real;
-      if (p.occupantId) entry.occupantId = p.occupantId;
-      if (real && p.occupantId) this.rememberRealJid(`${room}#${p.occupantId}`, real);
-      // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
-      if (p.photo !== undefined && p.photo !== entry.photo) {
-        const hash = p.photo;
-        entry.photo = hash;
-        delete entry.avatar;
-        const stored = this.occupantAvatars?.follow(hash, `${room}/${nick}`, this.relayJid, (url) => this.occupantAvatarStored(room, nick, hash, url));
-        if (stored !== undefined) entry.avatar = stored;
-      }
-      if (this.roster.size < 100_000 || known) this.roster.set(key, entry);
-    }
-    const avatarChanged = entry !== undefined && known?.avatar !== entry.avatar;
-    if (known?.state === state && known.status === p.status && !avatarChanged) return;
-    if (!known && state === 'offline') return;
-    this.publishOccupantPresence(room, nick, state, entry ?? known);
-  }
-
-  /** An occupant's presence (state, status, avatar) as a canonical presence event, in the room's order. */
-  private publishOccupantPresence(room: string, nick: string, state: CanonicalPresenceState, entry: RosterEntry | undefined): void {
-    const live = this.live;
-    if (!live?.rooms.has(room)) return;
-    const status = state !== 'offline' ? entry?.status : undefined;
-    const sender = this.actorOf(room, nick, entry);
-    this.inOrder(room, async () => {
-      // The room as linked when its turn comes: a reload may have unlinked it, moved it to another canonical room or made it receive-only.
-      const target = this.publishTarget(room, live, { kind: 'presence', nick });
-      if (target === undefined || target === 'kept') return;
-      const now = Date.now();
-      const checked = validateEvent({
-        v: 1, id: newEventId(now), ts: now, kind: 'presence', room: target.canonicalRoom, sender, state,
-        ...(status !== undefined ? { status } : {}),
-        origin: { connector: CONNECTOR, endpoint: room },
-      });
-      if (!checked.ok) { live.logger.debug({ room, nick, error: checked.error }, 'occupant presence not bridged'); return; }
-      await live.bus.publish([checked.event]).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'publishing an occupant presence failed'));
-    });
-  }
-
-  /**
-   * The avatar an occupant advertises is stored now: if they still advertise it, their sender
-   * carries it and the other networks hear of it.
-   */
-  private occupantAvatarStored(room: string, nick: string, hash: string, url: string): void {
-    const entry = this.roster.get(`${room}/${nick}`);
-    if (entry === undefined || entry.photo !== hash || entry.avatar === url) return;
-    entry.avatar = url;
-    const state = entry.state;
-    if (state !== undefined && state !== 'offline') this.publishOccupantPresence(room, nick, state, entry);
-  }
-
-  /**
-   * The real bare JID seen behind an occupant-id (`<room>#<occupant-id>`): kept in memory, and in
-   * the bus state (`occupant:<room>#<occupant-id>`, for OCCUPANT_JID_TTL_MS after it was last
-   * seen to change), so that after a restart (or on another instance) a person's messages caught
-   * up from the archive, said while the component was away by someone who left before it came
-   * back, still name them by their JID, as live ones do (one person, one sender elsewhere).
-   */
-  private rememberRealJid(occupant: string, real: string): void {
-    if (this.realJidOfOccupant.get(occupant) === real) return;
-    if (this.realJidOfOccupant.size >= 100_000 && !this.realJidOfOccupant.has(occupant)) this.realJidOfOccupant.delete(this.realJidOfOccupant.keys().next().value as string);
-    this.realJidOfOccupant.set(occupant, real);
-    this.live?.state.set(`${OCCUPANT_JID_KEY}${occupant}`, real, OCCUPANT_JID_TTL_MS)
-      .catch((err: Error) => this.live?.logger.debug({ occupant, err: err.message }, 'the real JID behind an occupant-id was not saved'));
-  }
-
-  /** Reads back the real JID behind a message's occupant-id when this process has not seen it (a restart): see rememberRealJid. */
-  private async recallRealJid(room: string, occupantId: string | undefined): Promise<void> {
-    if (occupantId === undefined || !this.live || !this.occupantIdRooms.has(room)) return;
-    const occupant = `${room}#${occupantId}`;
-    if (this.realJidOfOccupant.has(occupant)) return;
-    const real = await this.live.state.get(`${OCCUPANT_JID_KEY}${occupant}`).catch(() => undefined);
-    if (real !== undefined && this.realJidOfOccupant.size < 100_000) this.realJidOfOccupant.set(occupant, real);
-  }
-
-  /**
-   * Who removed a message, as the room announced it (XEP-0425 `by`: the moderator's occupant JID,
-   * with its occupant-id in 0.3): that occupant as any of its messages names it; the room itself
-   * when it did not say.
-   */
-  private async moderatorOf(room: string, moderated: InboundMessage['moderated']): Promise<Actor> {
-    const by = parseJid(moderated?.by);
-    if (by !== undefined && by.resource && by.bare().toString().toLowerCase() === room.toLowerCase()) {
-      if (this.roster.get(by.toString())?.occupantId !== moderated?.occupantId) await this.recallRealJid(room, moderated?.occupantId);
-      return this.actorOf(room, by.resource, undefined, moderated?.occupantId);
-    }
-    return this.roomActor(room);
-  }
-
-  /** The room itself as a sender: for what it did and names nobody for. */
-  private roomActor(room: string): Actor {
-    return { network: CONNECTOR, id: clip(room, LIMITS.idChars), name: clip(parseJid(room)?.local || room, LIMITS.nameChars) };
-  }
-
-  /** A room occupant as the sender of what it did: as for its messages (see actorOf). */
-  private async occupantActor(room: string, nick: string, occupantId: string | undefined): Promise<Actor> {
-    // Someone no longer (or not yet) seen behind this nick here: who it was may be known from before a restart.
-    if (this.roster.get(`${room}/${nick}`)?.occupantId !== occupantId) await this.recallRealJid(room, occupantId);
-    return this.actorOf(room, nick, undefined, occupantId);
-  }
-
-  /**
-   * A linked room's subject message (XEP-0045 §8.1; what it is: topics.ts subjectNews): a change
-   * is published as a `topic` from who set it (the room itself when it names nobody), and the
-   * room's subject stored. Only the relay's copy is read (each occupant of ours gets one).
-   */
-  private async onSubject(msg: InboundMessage, text: string, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
-    if (source === 'live' && msg.to !== this.relayJid) return;
-    const nick = parseJid(msg.from)?.resource;
-    // XEP-0045 §7.2.15: a room MUST send its subject (even empty) as the last stanza of a join.
-    const atJoin = source === 'live' && holding.joinSubjects.delete(room);
-    const ours = nick !== undefined && holding.occupancies.isOurs(room, nick);
-    const known = source === 'live' ? await holding.subjects.known(room) : undefined;
-    const news = subjectNews({ source, atJoin, ours, known, text });
-    const count = (outcome: string): void => live.metrics.inbound.inc({ outcome });
-    if (news === 'archived' || news === 'unchanged') { count(`subject_${news}`); return; }
-    if (news === 'echo') {
-      // The relay's change for another network, done: what its delivery waits for (stored first,
-      // so the next topic delivery finds it).
-      await holding.subjects.remember(room, text);
-      const originId = holding.subjects.broadcast(room, text);
-      if (originId !== undefined) holding.reflections.reflected(originId, undefined);
-      count('subject_echo');
-      return;
-    }
-    // (Asked only for what may be published: a receive-only room's subject is counted as kept then.)
-    const target = news === 'changed' || (news === 'initial' && text !== '') ? this.publishTarget(room, live, { kind: 'topic', nick, source }) : undefined;
-    const canonicalRoom = target !== undefined && target !== 'kept' ? target.canonicalRoom : undefined;
-    // A room's subject first seen (a room linked just now) is the room's first topic when no
-    // network has given it one yet; else the topic it has stays (linking a room overwrites nothing).
-    const first = news === 'initial' && text !== '' && canonicalRoom !== undefined && await live.roomTopics.of(canonicalRoom) === undefined;
-    if ((news === 'changed' || first) && canonicalRoom !== undefined) {
-      const sender = nick ? await this.occupantActor(room, nick, msg.occupantId) : this.roomActor(room);
-      const now = Date.now();
-      const checked = validateEvent({ v: 1, id: newEventId(now), ts: now, kind: 'topic', room: canonicalRoom, sender, text, origin: { connector: CONNECTOR, endpoint: room } });
-      if (!checked.ok || checked.event.kind !== 'topic') { count('skipped'); live.logger.warn({ room, error: checked.ok ? 'not a topic' : checked.error }, 'room subject does not make a valid topic; dropped'); return; }
-      await live.bus.publish([checked.event]);
-      live.roomTopics.record(checked.event);
-      live.logger.info({ room, nick, atJoin }, first ? 'a newly linked room\'s subject is the room\'s first topic: bridged'
-        : atJoin ? 'the room\'s subject changed while the bridge was away: topic bridged' : 'room subject changed: topic bridged');
-    }
-    // (Kept in a receive-only room, it is the room's subject still: known, so it is not news when the room is bridged both ways again.)
-    await holding.subjects.remember(room, text);
-    if (target !== 'kept') count(news === 'changed' ? 'subject_published' : first ? 'subject_first' : 'subject_initial');
-  }
-
-  /**
-   * The one door of a linked room's own traffic to the bus (directions.ts): where its messages,
-   * subject changes and occupants' presence are published. What a receive-only room's occupants do
-   * stays in the room: `kept`, counted (inbound `receive_only`) and logged here, once per event.
-   */
-  private publishTarget(room: string, live: Live, what: { kind: string; nick?: string | undefined; source?: 'live' | 'archive' }): PublishTarget {
-    const target = publishTargetOf(live.rooms, live.routing, room);
-    if (target === 'kept') {
-      live.metrics.inbound.inc({ outcome: 'receive_only' });
-      live.logger.debug({ room, ...what }, 'receive-only room: what its occupants do stays there; not published');
-    }
-    return target;
-  }
-
-  /**
-   * The canonical sender for a room occupant: its real bare JID when known, else the room's
-   * occupant-id (XEP-0421, stable across nick changes and visits), else the occupant JID. A
-   * message's own occupant-id (`messageOccupantId`) names its sender when the nick is no longer in
-   * the room, or now someone else's (a message from the archive), so the same person is the same
-   * sender live and caught up.
-   */
-  private actorOf(room: string, nick: string, entry?: RosterEntry, messageOccupantId?: string): Actor {
-    const trusted = this.occupantIdRooms.has(room);
-    let known = entry ?? this.roster.get(`${room}/${nick}`);
-    const fromMessage = trusted ? messageOccupantId : undefined;
-    if (fromMessage !== undefined && known?.occupantId !== undefined && known.occupantId !== fromMessage) known = undefined;
-    const occupantId = trusted ? known?.occupantId ?? fromMessage : undefined;
-    const realJid = known?.jid ?? (occupantId !== undefined ? this.realJidOfOccupant.get(`${room}#${occupantId}`) : undefined);
-    const id = realJid ?? (occupantId !== undefined ? `${room}#${occupantId}` : `${room}/${nick}`);
-    const avatar = known?.avatar !== undefined && known.avatar.length <= LIMITS.urlChars ? { avatar: known.avatar } : {};
-    return { network: CONNECTOR, id: clip(id, LIMITS.idChars), name: clip(nick, LIMITS.nameChars), ...avatar };
+    live.directChats.onUserPresence(p, holding);
   }
 
   private async onMessage(el: Element, live: Live, holding: Holding): Promise<void> {
@@ -1109,7 +537,7 @@ export class XmppConnector implements Connector {
     }
     if (!linked || !room) {
       if ((msg.type === 'chat' || msg.type === 'normal') && parseJid(msg.to)?.local) {
-        await this.onDirectMessage(el, msg, live, holding);
+        await live.directChats.onDirectMessage(el, msg, holding);
         return;
       }
       // The component itself (or a room we do not link) is nobody to talk to: tell a person (never a room) so, instead of silence.
@@ -1120,183 +548,25 @@ export class XmppConnector implements Connector {
       return;
     }
     if (msg.type !== 'groupchat') { live.metrics.inbound.inc({ outcome: 'private_in_room' }); return; }
-    if (msg.subject !== undefined) { await this.onSubject(msg, msg.subject, room, 'live', live, holding); return; }
-    await this.bridgeRoomMessage(msg, room, 'live', live, holding);
-  }
-
-  /**
-   * A message from an XMPP user to a puppet: published into their direct chat, or answered with
-   * the error that says why not (never to a room or an occupant: rooms kick occupants that send
-   * errors). Messages from our own domain (a puppet writing to a puppet) and private messages
-   * through a room (from an occupant, not an account) are dropped, counted.
-   */
-  private async onDirectMessage(el: Element, msg: InboundMessage, live: Live, holding: Holding): Promise<void> {
-    const count = (outcome: string): void => live.metrics.direct.inc({ direction: 'in', outcome });
-    const from = parseJid(msg.from);
-    if (!from?.local) { count('bad_from'); return; }
-    if (from.domain.toLowerCase() === this.config.domain.toLowerCase()) { count('loop'); return; }
-    if (el.getChild('x', NS.mucUser)) { count('muc_private'); return; }
-    const user = from.bare().toString().toLowerCase();
-    const bounce = (r: { type: ErrorType; condition: string; text: string }): void => {
-      if (mayBounce(el, (bare) => live.rooms.has(bare))) void holding.link.send(errorReply(el, r.type, r.condition, r.text)).catch(() => {});
-    };
-    const chat: DirectChat | Refusal = directChatOf(user, msg.to, this.config.domain);
-    if ('refused' in chat) { count('refused'); bounce(chat); return; }
-    if (!this.senderAllowed(`dm:${user}`)) {
-      count('flood');
-      live.logger.warn({ user }, 'direct-chat sender over its message rate; message not bridged');
-      return;
-    }
-    let outcome;
-    try {
-      outcome = await publishDirectMessage(msg, chat, { bus: live.bus, routing: live.routing, logger: live.logger, media: live.media, avatarOf: this.avatarOfUser });
-    } catch (err) {
-      count('failed');
-      live.logger.error({ err: (err as Error).message, user }, 'publishing a direct message failed');
-      bounce({ type: 'wait', condition: 'internal-server-error', text: 'not bridged now: send it again later (with the same origin-id it is bridged once)' });
-      return;
-    }
-    if ('refused' in outcome) { count('refused'); bounce(outcome); return; }
-    if ('skipped' in outcome) { count('skipped'); live.logger.debug({ user, reason: outcome.skipped }, 'direct message not bridged'); return; }
-    count(outcome.duplicate ? 'duplicate' : 'published');
-    if (outcome.kind === 'message') {
-      await holding.contacts.markChat(user, chat.puppet).catch((err: Error) => live.logger.warn({ user, err: err.message }, 'could not mark a direct chat'));
-    }
+    if (msg.subject !== undefined) { await live.roomMessages.onSubject(msg, msg.subject, room, 'live', holding); return; }
+    await live.roomMessages.bridgeRoomMessage(msg, room, 'live', holding);
   }
 
   private senderAllowed(key: string): boolean {
     return this.senderBuckets.of(key).tryTake();
   }
 
-  /**
-   * One room message, live (the relay's copy) or from the archive (catch-up): not ours, not a
-   * copy, not history -> published once, and the room's archive position advanced.
-   */
-  private async bridgeRoomMessage(msg: InboundMessage, room: string, source: 'live' | 'archive', live: Live, holding: Holding): Promise<void> {
-    const nick = parseJid(msg.from)?.resource;
-    // The room itself speaks for status codes (not bridged), subjects (onSubject) and for a moderator's
-    // removal of a message (XEP-0425), which only it may announce.
-    if (!nick && msg.moderated === undefined) return;
-    if (nick && (holding.occupancies.isOurs(room, nick) || this.originIds.isOurs(msg.originId))) {
-      // Our own message, reflected (or archived): its delivery is done, and it is not news.
-      if (msg.originId !== undefined) holding.reflections.reflected(msg.originId, msg.stanzaId);
-      live.metrics.inbound.inc({ outcome: 'echo' });
-      return;
-    }
-    if (source === 'live') {
-      // Every occupant of ours gets a copy: only the relay's is read.
-      if (msg.to !== this.relayJid) return;
-      if (msg.delay !== undefined && msg.delay.from === room) { live.metrics.inbound.inc({ outcome: 'history' }); return; }
-    }
-    // (Checked on the relay's copy only: every occupant of ours gets one.)
-    if (nick && msg.moderated !== undefined) {
-      live.metrics.inbound.inc({ outcome: 'forged_moderation' });
-      live.logger.warn({ room, from: msg.from, target: msg.moderated.id }, 'an occupant sent a moderator\'s retraction, which only the room announces; not bridged');
-      return;
-    }
-    // The relay's own moderation (for a moderator of another network), announced back: not news.
-    const moderatorNick = !nick ? parseJid(msg.moderated?.by)?.resource : undefined;
-    if (moderatorNick && holding.occupancies.isOurs(room, moderatorNick)) {
-      live.metrics.inbound.inc({ outcome: 'echo' });
-      return;
-    }
-    const target = this.publishTarget(room, live, { kind: 'message', nick, source });
-    if (target === undefined) return;
-    if (target !== 'kept') {
-      let sender: Actor;
-      if (nick) sender = await this.occupantActor(room, nick, msg.occupantId);
-      else sender = await this.moderatorOf(room, msg.moderated);
-      const outcome = await publishRoomMessage(msg, target.endpoint, target.canonicalRoom, sender, { bus: live.bus, logger: live.logger, media: live.media });
-      live.metrics.inbound.inc({ outcome: 'skipped' in outcome ? 'skipped' : outcome.duplicate ? 'duplicate' : 'published' });
-      live.logger.debug({ room, nick, source, stanzaId: msg.stanzaId, outcome }, 'room message bridged');
-    }
-    // (A message kept in a receive-only room is read all the same: no catch-up reads it again, nor
-    // publishes it once the room is bridged both ways again.)
-    if (msg.stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {
-      live.state.set(positionKey(room), msg.stanzaId).catch((err: Error) => live.logger.warn({ room, err: err.message }, 'could not save the archive position'));
-    }
-  }
-
-  /** Whether a linked room keeps an archive: asked once (disco#info), then remembered; a room without one is logged. Rejects when the room could not be asked. */
-  private roomHasArchive(room: string, holding: Holding): Promise<boolean> {
-    let known = holding.hasArchive.get(room);
-    if (known === undefined) {
-      known = holding.archive.hasArchive(room).then((has) => {
-        if (!has) this.live?.logger.warn({ room }, 'linked room has no archive (XEP-0313 MAM): what is said there while the bridge is away is not bridged, and retried deliveries may double');
-        return has;
-      }, (err: Error) => {
-        holding.hasArchive.delete(room); // ask again next time; meanwhile the caller fails (a delivery is retried)
-        this.live?.logger.warn({ room, err: err.message }, 'could not ask the room whether it keeps an archive');
-        throw err;
-      });
-      holding.hasArchive.set(room, known);
-    }
-    return known;
-  }
-
-  /**
-   * After the relay (re)joined a room: everything the room archived after the last stanza-id
-   * bridged, in order, through the same path as live messages (published once per stanza-id,
-   * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
-   */
-  /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
-  private async catchUp(room: string): Promise<boolean> {
+  /** The archive of the stream held here, and the path of live room messages, for the catch-up (catch-up.ts). */
+  private heldArchive(): HeldArchive | undefined {
     const live = this.live;
     const holding = this.holding;
-    if (!live || !holding) return false;
-    // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
-    // note, which would make a later link read from here.
-    if (!live.rooms.has(room)) return true;
-    if (!await this.roomHasArchive(room, holding).catch(() => false)) return true;
-    let stored: string | undefined;
-    try {
-      stored = await live.state.get(positionKey(room));
-    } catch (err) {
-      live.logger.warn({ room, err: (err as Error).message }, 'could not read the archive position; catching up later');
-      return false;
-    }
-    if (stored === undefined) {
-      // First join ever: remember where the archive ends now (or that it is empty), so that a crash
-      // before the first bridged message is saved still leaves a place to catch up from.
-      try {
-        const newest = await holding.archive.page(room, { last: true, max: 1 });
-        await live.state.set(positionKey(room), newest.messages[0]?.id ?? ARCHIVE_START);
-      } catch (err) {
-        live.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
-      }
-      return true;
-    }
-    let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
-    let caught = 0;
-    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
-      let page;
-      try {
-        page = await holding.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
-      } catch (err) {
-        // The archive does not answer (a room that refuses queries, a server without it): as if read.
-        live.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
-        return true;
-      }
-      for (const m of page.messages) {
-        const msg = parseMessage(m.message, { componentDomain: this.config.domain });
-        msg.stanzaId = m.id; // the archive's id is the room's stanza-id
-        if (msg.type === 'groupchat') {
-          try {
-            if (msg.subject !== undefined) await this.onSubject(msg, msg.subject, room, 'archive', live, holding);
-            else await this.bridgeRoomMessage(msg, room, 'archive', live, holding);
-          } catch (err) {
-            live.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
-            return false;
-          }
-        }
-        after = m.id;
-        caught++;
-      }
-      if (page.end.complete || page.messages.length === 0) break;
-      after = page.end.last ?? after;
-    }
-    live.logger.info({ room, messages: caught }, 'caught up from the room archive');
-    return true;
+    if (!live || !holding) return undefined;
+    return {
+      archive: holding.archive,
+      hasArchive: (room) => roomHasArchive(room, holding, live.logger),
+      onSubject: (msg, text, room) => live.roomMessages.onSubject(msg, text, room, 'archive', holding),
+      bridge: (msg, room) => live.roomMessages.bridgeRoomMessage(msg, room, 'archive', holding),
+    };
   }
 
   stopAccepting(): void {

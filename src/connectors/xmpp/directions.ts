@@ -1,4 +1,6 @@
 import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Counter } from '../../core/metrics.ts';
 
 /**
  * A linked room bridged one way (bridges/ `direction:`, core/endpoint.ts `Direction`), as the
@@ -33,6 +35,29 @@ export function publishTargetOf(rooms: ReadonlyMap<string, Endpoint>, routing: R
   if (endpoint === undefined || canonicalRoom === undefined) return undefined;
   if (routing.directionOf(endpoint) === 'receive-only') return 'kept';
   return { endpoint, canonicalRoom };
+}
+
+/** What publishTarget reads (the rooms served, the routing view), and where it counts and logs what a receive-only room keeps. */
+export interface PublishTargetDeps {
+  readonly rooms: ReadonlyMap<string, Endpoint>;
+  readonly routing: RoutingView;
+  readonly logger: Logger;
+  /** The connector's inbound outcomes (switchboard_xmpp_inbound_total). */
+  readonly metrics: { readonly inbound: Counter<string> };
+}
+
+/**
+ * The one door of a linked room's own traffic to the bus (publishTargetOf): where its messages,
+ * subject changes and occupants' presence are published. What a receive-only room's occupants do
+ * stays in the room: `kept`, counted (inbound `receive_only`) and logged here, once per event.
+ */
+export function publishTarget(room: string, live: PublishTargetDeps, what: { kind: string; nick?: string | undefined; source?: 'live' | 'archive' }): PublishTarget {
+  const target = publishTargetOf(live.rooms, live.routing, room);
+  if (target === 'kept') {
+    live.metrics.inbound.inc({ outcome: 'receive_only' });
+    live.logger.debug({ room, ...what }, 'receive-only room: what its occupants do stays there; not published');
+  }
+  return target;
 }
 
 /** Whether the other networks' events are posted into this linked room (false: send-only). */

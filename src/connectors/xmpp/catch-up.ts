@@ -1,0 +1,171 @@
+import type { StateStore } from '../../bus/types.ts';
+import type { Endpoint } from '../../core/endpoint.ts';
+import type { Logger } from '../../core/logger.ts';
+import { roomStateKey } from './address.ts';
+import type { ArchiveReader } from './archive.ts';
+import type { InboundOrder } from './inbound-order.ts';
+import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
+
+/**
+ * After the relay (re)joined a room: everything the room archived after the last stanza-id
+ * bridged, in order, through the same path as live messages (published once per stanza-id,
+ * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
+ *
+ * The position (the last stanza-id read) is kept per room in the bus state, so the next holder
+ * of the component catches up from where this one stopped.
+ */
+
+/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
+const MAX_CATCHUP_PAGES = 100;
+
+/** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
+const ARCHIVE_START = '^';
+
+/** State key of a room's archive position (hashed when a long room JID would pass the store's key limit). */
+function positionKey(room: string): string {
+  return roomStateKey('mam', room);
+}
+
+export interface ArchiveCatchUpDeps {
+  /** The component's domain (parseMessage). */
+  readonly domain: string;
+  /** The linked rooms: a room unlinked meanwhile is not read. */
+  readonly rooms: ReadonlyMap<string, Endpoint>;
+  /** The bus state: where each room's archive position is kept. */
+  readonly state: StateStore;
+  readonly logger: Logger;
+  /** A retry is queued in the room's order, behind what arrived meanwhile. */
+  readonly order: InboundOrder;
+  /** The component stream held here now, and the path of live room messages; undefined while it is not held here. */
+  held(): HeldArchive | undefined;
+}
+
+/** The archive of the component stream held here, and the path an archived room message takes there. */
+export interface HeldArchive {
+  readonly archive: ArchiveReader;
+  /** Whether the room keeps an archive (archive.ts roomHasArchive: asked once per stream). */
+  hasArchive(room: string): Promise<boolean>;
+  /** An archived subject message, as from the archive (room-messages.ts onSubject). */
+  onSubject(msg: InboundMessage, text: string, room: string): Promise<void>;
+  /** An archived room message, as from the archive (room-messages.ts bridgeRoomMessage). */
+  bridge(msg: InboundMessage, room: string): Promise<void>;
+}
+
+export class ArchiveCatchUp {
+  /** Rooms whose archive position is not saved until a catch-up from the saved one succeeded (catchUpLater). */
+  private readonly unsavedRooms = new Set<string>();
+  private readonly catchUpTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: ArchiveCatchUpDeps) {}
+
+  /** Catches up now; what could not be bridged (the bus away) is tried again later (catchUpLater). */
+  async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
+    if (await this.catchUp(room)) this.unsavedRooms.delete(room);
+    else this.catchUpLater(room, nextDelayMs);
+  }
+
+  /**
+   * A room message could not be bridged (the bus away): positions are no longer saved for the
+   * room, and its archive is read again from the last one saved, later, until that works; what
+   * was bridged meanwhile is recognised by its stanza-id and published once.
+   */
+  catchUpLater(room: string, delayMs = 2_000): void {
+    if (this.catchUpTimers.has(room)) return;
+    this.unsavedRooms.add(room);
+    const timer = setTimeout(() => {
+      this.catchUpTimers.delete(room);
+      if (this.deps.held() === undefined) return;
+      this.deps.order.run(room, () => this.catchUpOrLater(room, Math.min(delayMs * 2, 30_000)));
+    }, delayMs);
+    timer.unref();
+    this.catchUpTimers.set(room, timer);
+  }
+
+  /**
+   * A room message read (`stanzaId`, live or from the archive): the room's archive position moves
+   * to it; a live one's is not saved while the room waits for a catch-up (catchUpLater), which
+   * reads from the last position saved.
+   */
+  notePosition(room: string, stanzaId: string | undefined, source: 'live' | 'archive'): void {
+    if (stanzaId !== undefined && !(source === 'live' && this.unsavedRooms.has(room))) {
+      this.deps.state.set(positionKey(room), stanzaId).catch((err: Error) => this.deps.logger.warn({ room, err: err.message }, 'could not save the archive position'));
+    }
+  }
+
+  /** The room is unlinked: no catch-up is due for it any more. (Its position: forgetPosition.) */
+  forgetRoom(room: string): void {
+    clearTimeout(this.catchUpTimers.get(room));
+    this.catchUpTimers.delete(room);
+    this.unsavedRooms.delete(room);
+  }
+
+  /** The room is unlinked: its archive position is forgotten, so a later link reads no history. */
+  forgetPosition(room: string): Promise<void> {
+    return this.deps.state.delete(positionKey(room));
+  }
+
+  /** The component is released here: the catch-ups due are called off. */
+  stop(): void {
+    for (const timer of this.catchUpTimers.values()) clearTimeout(timer);
+    this.catchUpTimers.clear();
+  }
+
+  /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
+  private async catchUp(room: string): Promise<boolean> {
+    const held = this.deps.held();
+    if (!held) return false;
+    // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
+    // note, which would make a later link read from here.
+    if (!this.deps.rooms.has(room)) return true;
+    if (!await held.hasArchive(room).catch(() => false)) return true;
+    let stored: string | undefined;
+    try {
+      stored = await this.deps.state.get(positionKey(room));
+    } catch (err) {
+      this.deps.logger.warn({ room, err: (err as Error).message }, 'could not read the archive position; catching up later');
+      return false;
+    }
+    if (stored === undefined) {
+      // First join ever: remember where the archive ends now (or that it is empty), so that a crash
+      // before the first bridged message is saved still leaves a place to catch up from.
+      try {
+        const newest = await held.archive.page(room, { last: true, max: 1 });
+        await this.deps.state.set(positionKey(room), newest.messages[0]?.id ?? ARCHIVE_START);
+      } catch (err) {
+        this.deps.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
+      }
+      return true;
+    }
+    let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
+    let caught = 0;
+    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
+      let page;
+      try {
+        page = await held.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
+      } catch (err) {
+        // The archive does not answer (a room that refuses queries, a server without it): as if read.
+        this.deps.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
+        return true;
+      }
+      for (const m of page.messages) {
+        const msg = parseMessage(m.message, { componentDomain: this.deps.domain });
+        msg.stanzaId = m.id; // the archive's id is the room's stanza-id
+        if (msg.type === 'groupchat') {
+          try {
+            if (msg.subject !== undefined) await held.onSubject(msg, msg.subject, room);
+            else await held.bridge(msg, room);
+          } catch (err) {
+            this.deps.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
+            return false;
+          }
+        }
+        after = m.id;
+        caught++;
+      }
+      if (page.end.complete || page.messages.length === 0) break;
+      after = page.end.last ?? after;
+    }
+    this.deps.logger.info({ room, messages: caught }, 'caught up from the room archive');
+    return true;
+  }
+}
