@@ -15,6 +15,14 @@ import { RoomSubjects, subjectNews } from '../../src/connectors/xmpp/topics.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { busOptions } from '../websocket/harness.ts';
+import xml from '@xmpp/xml';
+import { LocalState } from '../../src/bus/memory/state-store.ts';
+import { counter } from '../../src/core/metrics.ts';
+import { ArchiveCatchUp, type HeldArchive } from '../../src/connectors/xmpp/catch-up.ts';
+import type { ArchiveReader } from '../../src/connectors/xmpp/archive.ts';
+import { InboundOrder } from '../../src/connectors/xmpp/inbound-order.ts';
+import type { ArchivedMessage } from '../../src/connectors/xmpp/stanza/mam.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 test('origin-ids: deterministic per event, unforgeable without the secret', () => {
   const ids = new OriginIds('component secret');
@@ -209,4 +217,35 @@ test('room subjects: kept in the bus state per room (a long room JID hashed); th
   subjects.forget(room, 'o-2');
   assert.equal(subjects.broadcast(room, 'newer'), undefined, 'forgotten when its delivery is over');
   await bus.close();
+});
+
+test('archive catch-up: a room that does not say whether it keeps an archive (a timeout) is caught up later, not skipped; live positions wait until then', async () => {
+  const room = 'lobby@muc.example.org';
+  const state = new LocalState().store('xmpp');
+  await state.set(roomStateKey('mam', room), 's1');
+  const bridged: string[] = [];
+  let asked = 0;
+  const archived = (id: string, text: string): ArchivedMessage => ({ id, message: xml('message', { type: 'groupchat', from: `${room}/alice` }, xml('body', {}, text)) } as ArchivedMessage);
+  const held: HeldArchive = {
+    archive: { page: async () => ({ messages: [archived('s2', 'said while away')], end: { complete: true } }) } as unknown as ArchiveReader,
+    hasArchive: async () => { asked++; if (asked === 1) throw new Error('disco#info timed out'); return true; },
+    onSubject: async () => {},
+    bridge: async (msg) => { bridged.push(msg.body ?? ''); },
+  };
+  const order = new InboundOrder(silentLogger, counter(createRegistry(false), 'xmpp_inbound_test_total', 'test', ['outcome']));
+  const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held });
+  try {
+    await catchUp.catchUpOrLater(room, 20);
+    assert.deepEqual(bridged, [], 'nothing read while the room did not answer');
+    // Meanwhile a live message's position is not saved: a restart now would still read from s1.
+    catchUp.notePosition(room, 's9', 'live');
+    await waitFor(async () => bridged.length === 1, { what: 'the catch-up tried again', timeoutMs: 5_000 });
+    assert.deepEqual(bridged, ['said while away']);
+    assert.equal(asked, 2);
+    assert.equal(await state.get(roomStateKey('mam', room)), 's1', 'the live position was not saved before the catch-up succeeded');
+    catchUp.notePosition(room, 's10', 'live');
+    await waitFor(async () => await state.get(roomStateKey('mam', room)) === 's10', { what: 'live positions saved again' });
+  } finally {
+    catchUp.stop();
+  }
 });

@@ -117,7 +117,16 @@ export class ArchiveCatchUp {
     // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
     // note, which would make a later link read from here.
     if (!this.deps.rooms.has(room)) return true;
-    if (!await held.hasArchive(room).catch(() => false)) return true;
+    let hasArchive: boolean;
+    try {
+      hasArchive = await held.hasArchive(room);
+    } catch {
+      // The room did not say (a timeout, an error answer; roomHasArchive logged it): not "no
+      // archive", or what was said while away would be skipped for good. Tried again later, with
+      // live positions unsaved meanwhile (catchUpLater).
+      return false;
+    }
+    if (!hasArchive) return true;
     let stored: string | undefined;
     try {
       stored = await this.deps.state.get(positionKey(room));
