@@ -49,10 +49,10 @@ export function patternProblem(pattern: string): string | undefined {
  * Texts whose pattern verdict a room remembers, by event id (the newest). The router asks about an
  * event once when routing it live, and again for every WS session it replays to and every history
  * page it is in: remembered, those cost a map lookup instead of a scan (bench/router-ignore.ts:
- * 14x less for a chat line, 600x for 4 KiB). Recent events are what reconnecting clients replay
- * and history pages show first; about 200 KiB per room with patterns at most. An event id always
- * names the same text, and the rules never change under a matcher (a reload makes a new one).
- * 0 switches the memory off.
+ * 14x less for a chat line, some 700x for 4 KiB, bench/RESULTS.md). Recent events are what
+ * reconnecting clients replay and history pages show first; about 200 KiB per room with patterns
+ * at most. An event id always names the same text, and the rules never change under a matcher (a
+ * reload makes a new one). 0 switches the memory off.
  */
 export const REMEMBERED_VERDICTS = 2_048;
 
