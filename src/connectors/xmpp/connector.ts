@@ -141,7 +141,7 @@ export class XmppConnector implements Connector {
   private holding: Holding | undefined;
   private fatal: ComponentLinkError | undefined;
   private closing: Promise<void> | undefined;
-  /** Per room occupant: the rate its messages are bridged at (a flood from one sender is cut, not the room). */
+  /** Per room occupant, and per XMPP user writing to puppets (`dm:<user>`): the rate its messages are bridged at (a flood from one sender is cut, not the room). */
   private readonly senderBuckets = new TokenBuckets(100_000, () => new TokenBucket(this.config.inboundPerSenderPerSecond, this.config.inboundPerSenderBurst));
   /** start() has returned: a lease acquired from now on is a takeover (see becomeHolder). */
   private pastStart = false;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.ts';
 import type { Counter } from '../../core/metrics.ts';
 
-/** Inbound stanzas of one room waiting for the bus at most (beyond: dropped, logged, counted). */
+/** Inbound stanzas of one room (or one XMPP user's direct chats) waiting for the bus at most (beyond: dropped, logged, counted as `flood`). */
 const MAX_QUEUED_PER_ROOM = 10_000;
 
 /**
