@@ -136,6 +136,9 @@ test('patterns are RE2: linear in the text, (?i) for case, no backreferences or 
   // Generous: a backtracking engine takes minutes on the first input; this is about a millisecond.
   assert.ok(process.hrtime.bigint() - started < 2_000_000_000n);
   assert.equal(evil.match(probe('aaaa')), 'message');
+  // A room's patterns run as one alternation: each one's flags stay its own; ^ is the text's start ((?m) for lines).
+  const scoped = new IgnoreMatcher({ senders: [], messages: ['(?i)spam', 'Ham', '^!'] });
+  assert.deepEqual(['SPAM', 'HAM', 'Ham', 'a !b', 'hello\n!cmd', '!cmd'].map((t) => scoped.match(probe(t)) ?? '-'), ['message', '-', 'message', '-', '-', 'message']);
 });
 
 test(`patterns see a text's first ${IGNORE_SCAN_CHARS} characters`, () => {
