@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { roomStateKey } from '../../src/connectors/xmpp/address.ts';
-import { SEND_ONLY_STATUS } from '../../src/connectors/xmpp/directions.ts';
+import { RECEIVE_ONLY_STATUS, SEND_ONLY_STATUS } from '../../src/connectors/xmpp/directions.ts';
 import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import type { EventFrame } from '../helpers/ws-client.ts';
@@ -38,6 +38,8 @@ async function says(alice: TestUser, room: string, text: string, id: string): Pr
 
 test('a receive-only MUC: its occupants\' messages, correction, reaction, retraction, chat state, subject and presences stay there (counted, not in the stream, not at WS), while what the WS side says reaches it from a puppet; a direct chat goes on as ever', async (t) => {
   const { alice, room, bridge, prosody } = await startRoomRig(t, { directions: { xmpp: 'receive-only' } });
+  // The room's people are told, in the relay's status (the occupant list shows it).
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${room}/Switchboard` && el.getChildText('status') === RECEIVE_ONLY_STATUS, 'the relay saying the room is a read-only mirror');
   const [carol] = await wsInLobby(t, bridge, 'carol');
   const kept = (): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'receive_only' });
 
@@ -176,7 +178,9 @@ test('a reload makes a MUC receive-only: what is said there from then on stays t
   await rig.aliceSays('lobby', 'before');
   await carol.next(isText('before'), 10_000);
 
+  let shown = alice.mark();
   await rig.link('lobby', { direction: 'receive-only' });
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${lobby}/Switchboard` && el.getChildText('status') === RECEIVE_ONLY_STATUS, 'the relay\'s status: a read-only mirror now', { since: shown });
   await rig.aliceSays('lobby', 'mirrored only');
   await waitFor(async () => await rig.metric('switchboard_xmpp_inbound_total', { outcome: 'receive_only' }) === 1, { what: 'alice\'s message kept', timeoutMs: 8_000 })
     .catch(() => { /* the assertion below says what went wrong */ });
@@ -186,7 +190,10 @@ test('a reload makes a MUC receive-only: what is said there from then on stays t
   await carol.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'to the mirror' } });
   await alice.waitFor((el) => el.attrs['from'] === `${lobby}/Carol` && el.getChildText('body') === 'to the mirror', 'carol\'s puppet speaking', { since });
 
+  shown = alice.mark();
   await rig.link('lobby');
+  const cleared = await alice.waitFor((el) => el.name === 'presence' && el.attrs['from'] === `${lobby}/Switchboard` && el.attrs['type'] === undefined, 'the relay\'s presence again', { since: shown });
+  assert.equal(cleared.getChild('status'), undefined, 'bridged both ways again: no status');
   await rig.aliceSays('lobby', 'both again');
   await carol.next(isText('both again'), 10_000);
   assert.deepEqual(await fromXmpp(app.bus, 'lobby'), ['presence', 'message before', 'message both again']);

@@ -29,7 +29,7 @@ import { RoomSubjects, setRoomSubject } from './topics.ts';
 import { RoomTopics } from '../room-topics.ts';
 import { roomJidProblem } from './room-jid.ts';
 import { planRoomLinks, RoomLinks } from './room-links.ts';
-import { takesDeliveries } from './directions.ts';
+import { relayStatusFor, takesDeliveries } from './directions.ts';
 import { errorReply, mayBounce } from './stanza/errors.ts';
 import { isDirectRoom } from '../../core/direct.ts';
 import { Contacts } from './contacts.ts';
@@ -344,7 +344,13 @@ export class XmppConnector implements Connector {
     await holding.occupancies.leftFrom(room, this.relayJid);
     if (!stillWanted()) return;
     try {
-      await holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR);
+      const joined = holding.occupancies.ensureJoined(room, this.relayJid, this.config.name, CONNECTOR);
+      // How the room is bridged, in the relay's status (a receive-only room's people are told so).
+      const endpoint = this.live?.rooms.get(room);
+      if (endpoint !== undefined && this.live !== undefined) {
+        holding.occupancies.updatePresence(room, this.relayJid, relayStatusFor(this.live.routing.directionOf(endpoint))).catch(() => { /* a refused send is logged and counted by the link */ });
+      }
+      await joined;
       this.live?.logger.info({ room }, 'relay joined linked room');
     } catch (err) {
       if (!stillWanted()) return; // unlinked (or the stream gone) while joining: nothing to retry

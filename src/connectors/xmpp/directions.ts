@@ -1,4 +1,4 @@
-import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
+import type { Direction, Endpoint, RoutingView } from '../../core/endpoint.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Counter } from '../../core/metrics.ts';
 
@@ -20,6 +20,17 @@ import type { Counter } from '../../core/metrics.ts';
 
 /** The status of our puppets' leave when a reload makes their room send-only: what the room's people see. */
 export const SEND_ONLY_STATUS = 'This room now only sends to the bridge: what is said on the other networks is no longer posted here';
+
+/**
+ * The relay's status in a receive-only room: its occupants see it in the occupant list (XEP-0045
+ * presence status), the one place an XMPP room shows what the bridge does with their words.
+ */
+export const RECEIVE_ONLY_STATUS = 'Read-only mirror: the other networks are posted here; what is said here is not bridged';
+
+/** What the relay's presence in a room bridged `direction` says (its `status`): set in a receive-only room, none elsewhere. */
+export function relayStatusFor(direction: Direction): { status: string | undefined } {
+  return { status: direction === 'receive-only' ? RECEIVE_ONLY_STATUS : undefined };
+}
 
 /** Where a linked room's own traffic is published: its endpoint and canonical room, `kept` (receive-only), or nowhere (not linked). */
 export type PublishTarget = { readonly endpoint: Endpoint; readonly canonicalRoom: string } | 'kept' | undefined;

@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Counter } from '../../core/metrics.ts';
 import type { ArchiveCatchUp } from './catch-up.ts';
 import type { LinkStatus } from './component-link.ts';
-import { SEND_ONLY_STATUS } from './directions.ts';
+import { relayStatusFor, SEND_ONLY_STATUS } from './directions.ts';
 import type { InboundOrder } from './inbound-order.ts';
 import type { Occupancies } from './occupancy.ts';
 import type { Reflections } from './outbound.ts';
@@ -169,6 +169,10 @@ export class RoomLinks {
     this.deps.logger.info({ room, from, to }, 'bridges/ reload: a linked room is bridged another way now');
     const holding = this.deps.holding();
     if (to === 'send-only' && holding !== undefined) this.withdrawPuppets(room, holding);
+    // The room's people see how it is bridged now in the relay's status (told only when it joined, or changed).
+    if ((from === 'receive-only') !== (to === 'receive-only') && holding !== undefined) {
+      void holding.occupancies.updatePresence(room, this.deps.relayJid, relayStatusFor(to)).catch((err: Error) => this.deps.logger.warn({ room, err: err.message }, 'the relay\'s status could not be updated'));
+    }
   }
 
   /** Our puppets leave a room that only sends to the bridge now, saying so; the relay stays. */
