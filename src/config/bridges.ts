@@ -95,8 +95,31 @@ function toBridge(file: string, data: BridgeFile, source: YamlSource, issues: Co
   return {
     room: data.room ?? fromName, endpoints: data.endpoints.map(toEndpoint), source: file,
     endpointLines: data.endpoints.map((_, i) => lineAt(source, ['endpoints', i])),
-    ...(ignore === undefined ? {} : { ignore }),
+    ...(ignore === undefined ? {} : { ignore, ignoreSenderLines: ignore.senders.map((_, i) => lineAt(source, ['ignore', 'senders', i])) }),
   };
+}
+
+/** The accounts an `ignore:` sender can name here: WS token names, MTProto account ids (any XMPP address can write in a room). */
+export interface KnownSenders {
+  readonly websocket: ReadonlySet<string>;
+  readonly mtproto: ReadonlySet<string>;
+}
+
+/**
+ * `ignore:` senders that name no WS token or MTProto account of this config: valid (the token may
+ * be added later), but such a rule matches nothing, most likely a typo. start logs these and
+ * `check` prints them. `where(i)`: where sender i is written.
+ */
+export function unknownSenderWarnings(rules: IgnoreRules, known: KnownSenders, where: (i: number) => { file: string; line: number; path: string }): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  rules.senders.forEach((sender, i) => {
+    if (sender.network === 'websocket' && !known.websocket.has(sender.id)) {
+      warnings.push({ ...where(i), message: `no WS token is named "${sender.id}": this ignore rule matches nothing` });
+    } else if (sender.network === 'mtproto' && !known.mtproto.has(sender.id)) {
+      warnings.push({ ...where(i), message: `no MTProto account has the id ${sender.id}: this ignore rule matches nothing` });
+    }
+  });
+  return warnings;
 }
 
 type IgnoreData = NonNullable<BridgeFile['ignore']>;

@@ -3,7 +3,7 @@ import { ConfigSchema, RETIRED_SETTINGS, type Config } from './schema.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
-import { checkedIgnoreRules, directionWarnings, loadBridges, withSharedIgnore } from './bridges.ts';
+import { checkedIgnoreRules, directionWarnings, ignoreRulesOf, loadBridges, unknownSenderWarnings, withSharedIgnore, type KnownSenders } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
 import type { Bridge } from '../core/endpoint.ts';
@@ -61,7 +61,12 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   if (issues.length > 0) throw new ConfigError(issues);
 
   const bridges = withSharedIgnore(bridgeResult.bridges, config.ignore);
-  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridges)] };
+  const known: KnownSenders = { websocket: new Set(config.websocket.tokens.map((t) => t.name)), mtproto: new Set(config.mtproto.accounts.map((a) => String(a.id))) };
+  const senderWarnings = [
+    ...(config.ignore === undefined ? [] : unknownSenderWarnings(ignoreRulesOf(config.ignore), known, (i) => ({ file: configFile, line: lineAt(parsed.source, ['ignore', 'senders', i]), path: `ignore.senders.${i}` }))),
+    ...bridgeResult.bridges.flatMap((b) => (b.ignore === undefined ? [] : unknownSenderWarnings(b.ignore, known, (i) => ({ file: b.source, line: b.ignoreSenderLines?.[i] ?? 1, path: `ignore.senders.${i}` })))),
+  ];
+  return { config, configFile, configDir, bridgesDir, mappingsDir, bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridges), ...senderWarnings] };
 }
 
 /** Deletes every retired setting (RETIRED_SETTINGS) from the parsed file, and says where each was. */

@@ -47,6 +47,8 @@ export interface Bridge {
   readonly endpointLines?: readonly number[];
   /** What the room keeps from the other networks (bridges/ `ignore:`, core/ignore.ts); absent: nothing. */
   readonly ignore?: IgnoreRules;
+  /** The line of each of its `ignore.senders` in that file (same order), for warnings. */
+  readonly ignoreSenderLines?: readonly number[];
 }
 
 /**

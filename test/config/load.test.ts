@@ -111,6 +111,22 @@ describe('loadConfig: a room\'s ignore: rules', () => {
     assert.match(issue.message, /not an RE2 pattern/);
   });
 
+  test('a sender naming no WS token or MTProto account here is a warning with its line (the rule matches nothing); XMPP addresses are anyone\'s', async () => {
+    const tree = makeConfigTree('websocket:\n  tokens:\n    - { name: ci, hash: "sha256:' + '0'.repeat(64) + '" }\nignore:\n  senders:\n    - websocket: nobody\n', {
+      'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  senders:\n    - websocket: ci\n    - websocket: cl\n    - mtproto: 777000\n    - xmpp: anyone@example.org\n',
+    });
+    try {
+      const loaded = await loadConfig(tree.configFile, { env: {} });
+      assert.deepEqual(loaded.warnings.map((w) => [w.file.replace(/.*\//, ''), w.line, w.path, w.message]), [
+        ['config.yaml', 6, 'ignore.senders.0', 'no WS token is named "nobody": this ignore rule matches nothing'],
+        ['lobby.yaml', 6, 'ignore.senders.1', 'no WS token is named "cl": this ignore rule matches nothing'],
+        ['lobby.yaml', 7, 'ignore.senders.2', 'no MTProto account has the id 777000: this ignore rule matches nothing'],
+      ]);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('a pattern that is not RE2 names its line and why; nothing of the file is loaded', async () => {
     const issue = only(await issuesOf('{}', { 'bridges/lobby.yaml': 'endpoints:\n  - websocket: lobby\nignore:\n  messages:\n    - "^!"\n    - "(a)\\\\1"\n' }));
     assert.equal(issue.line, 6);
