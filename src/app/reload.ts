@@ -5,7 +5,7 @@
 // warning and left as they are.
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfig, ConfigError, checkTokenRooms, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
-import { directionWarnings, loadBridges, withSharedIgnore } from '../config/bridges.ts';
+import { directionWarnings, ignoreRulesOf, loadBridges, withSharedIgnore } from '../config/bridges.ts';
 import { formatIssue } from '../config/errors.ts';
 import { diffEndpoints, type Bridge, type EndpointDiff } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
@@ -129,7 +129,7 @@ export class LiveConfig {
     const loaded = await loadBridges(inForce.bridgesDir, process.env);
     if (loaded.issues.length > 0) return { ok: false, issues: loaded.issues };
     // config.yaml's rules for every room, as loadConfig applies them (the config.yaml in force).
-    const bridges = withSharedIgnore(loaded.bridges, inForce.config.ignore);
+    const bridges = withSharedIgnore(loaded.bridges, inForce.config.ignore === undefined ? undefined : ignoreRulesOf(inForce.config.ignore));
     const next: LoadedConfig = { ...inForce, bridges };
     const checked = [...checkTokenRooms(inForce.config, bridges, inForce.configFile, inForce.configSource), ...this.#moduleIssues(next)];
     if (checked.length > 0) return { ok: false, issues: checked };
@@ -161,11 +161,12 @@ export class LiveConfig {
     // Checked whole: from here on everything is put in force.
     const { rooms, changes } = plan.commit();
     const { connectors, mapper, logger } = this.#deps;
+    const changed = changedSettings(inForce.config, next.config);
     // config.yaml's `ignore:` went into the bridges the router took just now (withSharedIgnore).
-    const applied = new Set<string>(changedSettings(inForce.config, next.config).filter((path) => path === 'ignore' || path.startsWith('ignore.')));
+    const applied = new Set<string>(changed.filter((path) => path === 'ignore' || path.startsWith('ignore.')));
     for (const connector of connectors) for (const path of connector.settingsChanged?.(next) ?? []) applied.add(path);
     const { identities } = applyMappings(next.mappings, mapper, logger, connectors);
-    const needsRestart = changedSettings(inForce.config, next.config).filter((path) => !applied.has(path));
+    const needsRestart = changed.filter((path) => !applied.has(path));
     if (needsRestart.length > 0) logger.warn({ settings: needsRestart }, 'config.yaml: these settings changed and need a restart; the values in force stay');
     this.#inForce = { ...inForce, bridges: next.bridges, mappings: next.mappings, config: withSettings(inForce.config, next.config, applied) };
     logger.info({ rooms, changes, identities, applied: [...applied], needsRestart }, 'config reloaded');

@@ -151,8 +151,7 @@ export function ignoreRulesOf(data: IgnoreData): IgnoreRules {
  * gets for every bridged room. Applied by loadConfig and by a bridges/ reload (with the
  * config.yaml in force), so the two never differ.
  */
-export function withSharedIgnore(bridges: readonly Bridge[], shared: IgnoreData | undefined): Bridge[] {
-  const rules = shared === undefined ? undefined : ignoreRulesOf(shared);
+export function withSharedIgnore(bridges: readonly Bridge[], rules: IgnoreRules | undefined): Bridge[] {
   if (rules === undefined || rules.senders.length + rules.messages.length === 0) return [...bridges];
   return bridges.map((b) => ({
     ...b,

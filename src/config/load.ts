@@ -3,7 +3,7 @@ import { ConfigSchema, RETIRED_SETTINGS, type Config } from './schema.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { Env } from './env.ts';
 import { lineAt, readYamlFile, validateWith, type YamlSource } from './yaml-file.ts';
-import { checkedIgnoreRules, directionWarnings, ignoreRulesOf, loadBridges, unknownSenderWarnings, withSharedIgnore, type KnownSenders } from './bridges.ts';
+import { checkedIgnoreRules, directionWarnings, loadBridges, unknownSenderWarnings, withSharedIgnore, type KnownSenders } from './bridges.ts';
 import { loadMappings } from './mappings.ts';
 import type { Mappings } from './mappings-schema.ts';
 import type { Bridge } from '../core/endpoint.ts';
@@ -56,14 +56,15 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   const issues: ConfigIssue[] = [...bridgeResult.issues, ...mappingResult.issues];
   issues.push(...checkTokens(config, bridgeResult.bridges, parsed.source, bridgeResult.issues.length === 0));
 
-  if (config.ignore !== undefined) checkedIgnoreRules(configFile, config.ignore, parsed.source, issues);
+  // config.yaml's rules for every room, checked and converted once (null: a pattern refused, in issues).
+  const shared = config.ignore === undefined ? undefined : checkedIgnoreRules(configFile, config.ignore, parsed.source, issues);
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0 || shared === null) throw new ConfigError(issues);
 
-  const bridges = withSharedIgnore(bridgeResult.bridges, config.ignore);
+  const bridges = withSharedIgnore(bridgeResult.bridges, shared);
   const known: KnownSenders = { websocket: new Set(config.websocket.tokens.map((t) => t.name)), mtproto: new Set(config.mtproto.accounts.map((a) => String(a.id))) };
   const senderWarnings = [
-    ...(config.ignore === undefined ? [] : unknownSenderWarnings(ignoreRulesOf(config.ignore), known, (i) => ({ file: configFile, line: lineAt(parsed.source, ['ignore', 'senders', i]), path: `ignore.senders.${i}` }))),
+    ...(shared === undefined ? [] : unknownSenderWarnings(shared, known, (i) => ({ file: configFile, line: lineAt(parsed.source, ['ignore', 'senders', i]), path: `ignore.senders.${i}` }))),
     ...bridgeResult.bridges.flatMap((b) => (b.ignore === undefined ? [] : unknownSenderWarnings(b.ignore, known, (i) => ({ file: b.source, line: b.ignoreSenderLines?.[i] ?? 1, path: `ignore.senders.${i}` })))),
   ];
   return { config, configFile, configDir, bridgesDir, mappingsDir, bridges, mappings: mappingResult.mappings, configSource: parsed.source, warnings: [...warnings, ...directionWarnings(bridges), ...senderWarnings] };
