@@ -236,6 +236,12 @@ export const ConfigSchema = z.object({
     inboundPerSenderBurst: z.number().int().min(1).max(1_000_000).default(100),
     /** How long a puppet's room message may wait for the room's reflection (its delivery receipt) before the delivery is retried. */
     reflectionTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+    /**
+     * A room's catch-up after the bridge was away bridges what its archive holds from at most this
+     * many seconds ago (and never before the last message bridged): after a long outage, or when
+     * a room unlinked by a restart is linked again, older messages are not posted. 0: no bound.
+     */
+    catchUpMaxAgeSeconds: z.number().int().min(0).max(365 * 86_400).default(7 * 86_400),
   }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
   mtproto: z.object({
     enabled: z.boolean().default(false),

@@ -21,7 +21,8 @@ import { counter } from '../../src/core/metrics.ts';
 import { ArchiveCatchUp, type HeldArchive } from '../../src/connectors/xmpp/catch-up.ts';
 import type { ArchiveReader } from '../../src/connectors/xmpp/archive.ts';
 import { InboundOrder } from '../../src/connectors/xmpp/inbound-order.ts';
-import type { ArchivedMessage } from '../../src/connectors/xmpp/stanza/mam.ts';
+import type { ArchivedMessage, ArchiveQuery, PageEnd } from '../../src/connectors/xmpp/stanza/mam.ts';
+import { IqErrorReply } from '../../src/connectors/xmpp/component-link.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 test('origin-ids: deterministic per event, unforgeable without the secret', () => {
@@ -233,7 +234,7 @@ test('archive catch-up: a room that does not say whether it keeps an archive (a 
     bridge: async (msg) => { bridged.push(msg.body ?? ''); },
   };
   const order = new InboundOrder(silentLogger, counter(createRegistry(false), 'xmpp_inbound_test_total', 'test', ['outcome']));
-  const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held });
+  const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs: 0 });
   try {
     await catchUp.catchUpOrLater(room, 20);
     assert.deepEqual(bridged, [], 'nothing read while the room did not answer');
@@ -248,4 +249,73 @@ test('archive catch-up: a room that does not say whether it keeps an archive (a 
   } finally {
     catchUp.stop();
   }
+});
+
+test('archive catch-up: bounded in age (the query\'s start), read from that bound or the archive\'s start when the archive no longer holds the position, cut short after 100 pages, failed on other errors; each counted', async () => {
+  const room = 'lobby@muc.example.org';
+  const registry = createRegistry(false);
+  const outcomes = counter(registry, 'xmpp_catch_ups_test_total', 'test', ['outcome']);
+  const order = new InboundOrder(silentLogger, counter(registry, 'xmpp_inbound_test2_total', 'test', ['outcome']));
+  const archived = (id: string): ArchivedMessage => ({ id, message: xml('message', { type: 'groupchat', from: `${room}/alice` }, xml('body', {}, id)) } as ArchivedMessage);
+  const notFound = new IqErrorReply(xml('iq', { type: 'error' }), 'item-not-found');
+  const now = Date.parse('2026-12-06T12:00:00Z');
+  /** A catch-up over a stand-in archive that answers each query with `answer`; returns the queries and what was bridged. */
+  const run = async (position: string, maxAgeMs: number, answer: (q: ArchiveQuery, n: number) => { messages: ArchivedMessage[]; end: PageEnd }) => {
+    const state = new LocalState().store('xmpp');
+    await state.set(roomStateKey('mam', room), position);
+    const queries: ArchiveQuery[] = [];
+    const bridged: string[] = [];
+    const held: HeldArchive = {
+      archive: { page: async (_room: string, q: ArchiveQuery) => { queries.push(q); return answer(q, queries.length); } } as unknown as ArchiveReader,
+      hasArchive: async () => true,
+      onSubject: async () => {},
+      bridge: async (msg) => { bridged.push(msg.body ?? ''); },
+    };
+    const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs, outcomes, now: () => now });
+    try {
+      await catchUp.catchUpOrLater(room, 60_000);
+    } finally {
+      catchUp.stop();
+    }
+    return { queries, bridged };
+  };
+  const count = async (outcome: string) => (await registry.getSingleMetric('xmpp_catch_ups_test_total')!.get()).values.find((v) => v.labels['outcome'] === outcome)?.value ?? 0;
+  const day = 86_400_000;
+
+  // The position is in the window: one query after it, from the bound on.
+  let r = await run('s1', 7 * day, () => ({ messages: [archived('s2')], end: { complete: true } }));
+  assert.deepEqual(r.queries, [{ after: 's1', start: now - 7 * day, max: 100 }]);
+  assert.deepEqual(r.bridged, ['s2']);
+  assert.equal(await count('read'), 1);
+
+  // No bound (0): no start in the query.
+  r = await run('s1', 0, () => ({ messages: [], end: { complete: true } }));
+  assert.deepEqual(r.queries, [{ after: 's1', max: 100 }]);
+
+  // The archive no longer holds the position among the window's messages: read from the bound.
+  r = await run('s1', 7 * day, (q) => { if (q.after === 's1') throw notFound; return { messages: [archived('s5'), archived('s6')], end: { complete: true } }; });
+  assert.deepEqual(r.queries, [{ after: 's1', start: now - 7 * day, max: 100 }, { start: now - 7 * day, max: 100 }]);
+  assert.deepEqual(r.bridged, ['s5', 's6']);
+  assert.equal(await count('read_from_age_bound'), 1);
+
+  // Without a bound, an expired position: read all the archive holds.
+  r = await run('s1', 0, (q) => { if (q.after === 's1') throw notFound; return { messages: [archived('s7')], end: { complete: true } }; });
+  assert.deepEqual(r.queries, [{ after: 's1', max: 100 }, { max: 100 }]);
+  assert.deepEqual(r.bridged, ['s7']);
+  assert.equal(await count('read_from_archive_start'), 1);
+
+  // item-not-found on a later page, or any other error: the catch-up fails (live only), no re-read.
+  r = await run('s1', 7 * day, (q, n) => { if (n === 2) throw notFound; return { messages: [archived(`p${n}`)], end: { complete: false, last: `p${n}` } }; });
+  assert.deepEqual(r.queries.map((q) => q.after), ['s1', 'p1']);
+  assert.deepEqual(r.bridged, ['p1']);
+  r = await run('s1', 7 * day, () => { throw new IqErrorReply(xml('iq', { type: 'error' }), 'forbidden'); });
+  assert.equal(r.queries.length, 1);
+  assert.equal(await count('failed'), 2);
+
+  // An archive that never ends: 100 pages, then cut short (said, counted).
+  r = await run('s1', 7 * day, (_q, n) => ({ messages: [archived(`m${n}`)], end: { complete: false, last: `m${n}` } }));
+  assert.equal(r.queries.length, 100);
+  assert.equal(r.bridged.length, 100);
+  assert.equal(r.queries[99]?.after, 'm99');
+  assert.equal(await count('cut_short'), 1);
 });

@@ -1,8 +1,10 @@
 import type { StateStore } from '../../bus/types.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { Counter } from '../../core/metrics.ts';
 import { roomStateKey } from './address.ts';
 import type { ArchiveReader } from './archive.ts';
+import { IqErrorReply } from './component-link.ts';
 import type { InboundOrder } from './inbound-order.ts';
 import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
 
@@ -12,11 +14,16 @@ import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
  * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
  *
  * The position (the last stanza-id read) is kept per room in the bus state, so the next holder
- * of the component catches up from where this one stopped.
+ * of the component catches up from where this one stopped. What is read is bounded twice: in age
+ * (xmpp.catchUpMaxAgeSeconds, the query's `start`), so that a long outage or a room linked again
+ * long after a restart unlinked it does not post old conversations; and in count (MAX_CATCHUP_PAGES).
  */
 
 /** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
 const MAX_CATCHUP_PAGES = 100;
+
+/** How a catch-up ended (switchboard_xmpp_catch_ups_total{outcome}); `no_archive` is not counted. */
+type CatchUpOutcome = 'read' | 'read_from_age_bound' | 'read_from_archive_start' | 'cut_short' | 'failed' | 'first_link' | 'later' | 'no_archive';
 
 /** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
 const ARCHIVE_START = '^';
@@ -36,6 +43,11 @@ export interface ArchiveCatchUpDeps {
   readonly logger: Logger;
   /** A retry is queued in the room's order, behind what arrived meanwhile. */
   readonly order: InboundOrder;
+  /** Archived messages older than this are not read (xmpp.catchUpMaxAgeSeconds); 0: no bound. */
+  readonly maxAgeMs: number;
+  /** How each catch-up ended (switchboard_xmpp_catch_ups_total). */
+  readonly outcomes?: Counter<'outcome'>;
+  readonly now?: () => number;
   /** The component stream held here now, and the path of live room messages; undefined while it is not held here. */
   held(): HeldArchive | undefined;
 }
@@ -112,11 +124,18 @@ export class ArchiveCatchUp {
 
   /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
   private async catchUp(room: string): Promise<boolean> {
+    const done = await this.readArchive(room);
+    if (done === 'later') this.deps.outcomes?.inc({ outcome: 'later' });
+    else if (done !== 'no_archive') this.deps.outcomes?.inc({ outcome: done });
+    return done !== 'later';
+  }
+
+  private async readArchive(room: string): Promise<CatchUpOutcome> {
     const held = this.deps.held();
-    if (!held) return false;
+    if (!held) return 'later';
     // Unlinked meanwhile (a retry timer's turn, say): nothing to catch up on, and no position to
     // note, which would make a later link read from here.
-    if (!this.deps.rooms.has(room)) return true;
+    if (!this.deps.rooms.has(room)) return 'no_archive';
     let hasArchive: boolean;
     try {
       hasArchive = await held.hasArchive(room);
@@ -124,15 +143,15 @@ export class ArchiveCatchUp {
       // The room did not say (a timeout, an error answer; roomHasArchive logged it): not "no
       // archive", or what was said while away would be skipped for good. Tried again later, with
       // live positions unsaved meanwhile (catchUpLater).
-      return false;
+      return 'later';
     }
-    if (!hasArchive) return true;
+    if (!hasArchive) return 'no_archive';
     let stored: string | undefined;
     try {
       stored = await this.deps.state.get(positionKey(room));
     } catch (err) {
       this.deps.logger.warn({ room, err: (err as Error).message }, 'could not read the archive position; catching up later');
-      return false;
+      return 'later';
     }
     if (stored === undefined) {
       // First join ever: remember where the archive ends now (or that it is empty), so that a crash
@@ -143,19 +162,38 @@ export class ArchiveCatchUp {
       } catch (err) {
         this.deps.logger.warn({ room, err: (err as Error).message }, 'could not read where the room archive ends');
       }
-      return true;
+      return 'first_link';
     }
+    const start = this.deps.maxAgeMs > 0 ? (this.deps.now ?? Date.now)() - this.deps.maxAgeMs : undefined;
     let after: string | undefined = stored === ARCHIVE_START ? undefined : stored;
+    let from: CatchUpOutcome = 'read';
     let caught = 0;
-    for (let i = 0; i < MAX_CATCHUP_PAGES; i++) {
-      let page;
+    let pages = 0;
+    const readPage = async (): Promise<Awaited<ReturnType<ArchiveReader['page']>> | undefined> => {
       try {
-        page = await held.archive.page(room, { ...(after !== undefined ? { after } : {}), max: 100 });
+        return await held.archive.page(room, { ...(after !== undefined ? { after } : {}), ...(start !== undefined ? { start } : {}), max: 100 });
       } catch (err) {
+        if (pages === 0 && after !== undefined && err instanceof IqErrorReply && err.condition === 'item-not-found') {
+          // The archive no longer holds the saved position among what the query asks for: the
+          // server expired it (Prosody keeps a week by default), or it is older than `start`
+          // (Prosody looks for `after` among the messages from `start` on). Either way every
+          // message the archive has from `start` on (or at all) came after it: read those.
+          from = start !== undefined ? 'read_from_age_bound' : 'read_from_archive_start';
+          this.deps.logger.info({ room, position: after, ...(start !== undefined ? { start: new Date(start).toISOString() } : {}) },
+            start !== undefined ? 'the room archive no longer holds the saved position among its messages of the age bound (xmpp.catchUpMaxAgeSeconds): catching up from that bound'
+              : 'the room archive no longer holds the saved position (expired): catching up from what it still holds');
+          after = undefined;
+          return await readPage();
+        }
         // The archive does not answer (a room that refuses queries, a server without it): as if read.
         this.deps.logger.warn({ room, after, err: (err as Error).message }, 'catch-up from the room archive failed; continuing live only');
-        return true;
+        return undefined;
       }
+    };
+    while (pages < MAX_CATCHUP_PAGES) {
+      const page = await readPage();
+      if (page === undefined) return 'failed';
+      pages++;
       for (const m of page.messages) {
         const msg = parseMessage(m.message, { componentDomain: this.deps.domain });
         msg.stanzaId = m.id; // the archive's id is the room's stanza-id
@@ -165,16 +203,21 @@ export class ArchiveCatchUp {
             else await held.bridge(msg, room);
           } catch (err) {
             this.deps.logger.warn({ room, stanzaId: m.id, err: (err as Error).message }, 'catch-up could not bridge an archived message; trying again later');
-            return false;
+            return 'later';
           }
         }
         after = m.id;
         caught++;
       }
-      if (page.end.complete || page.messages.length === 0) break;
+      if (page.end.complete || page.messages.length === 0) {
+        this.deps.logger.info({ room, messages: caught }, 'caught up from the room archive');
+        return from;
+      }
       after = page.end.last ?? after;
     }
-    this.deps.logger.info({ room, messages: caught }, 'caught up from the room archive');
-    return true;
+    // A bound on one catch-up's flood: what the archive holds after this is not posted (the next
+    // live message moves the position past it). Said loudly, as it is a gap.
+    this.deps.logger.warn({ room, messages: caught, position: after }, `catch-up stopped after ${MAX_CATCHUP_PAGES} pages of the room archive: its later messages said while the bridge was away are not bridged`);
+    return 'cut_short';
   }
 }

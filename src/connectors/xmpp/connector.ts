@@ -219,7 +219,10 @@ export class XmppConnector implements Connector {
     const order = new InboundOrder(ctx.logger, metrics.inbound);
     const occupants = new RoomOccupants({ state, logger: ctx.logger });
     const puppets = new PuppetProfiles({ domain, name, state, logger: ctx.logger, avatars });
-    const catchUp = new ArchiveCatchUp({ domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive() });
+    const catchUp = new ArchiveCatchUp({
+      domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive(),
+      maxAgeMs: this.config.catchUpMaxAgeSeconds * 1_000, outcomes: metrics.catchUps,
+    });
     return {
       ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets, catchUp,
       occupantPresence: new OccupantPresence({ ...base, domain, relayJid, occupants, occupantAvatars, order }),
