@@ -17,6 +17,7 @@ import { startMedia } from './app/media-wiring.ts';
 import type { MediaService } from './media/index.ts';
 import { within } from './core/within.ts';
 import { LiveConfig, type BridgesReloadOutcome, type ConfigReloadOutcome } from './app/reload.ts';
+import { answerReloadRequests } from './app/cluster-reload.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -150,12 +151,19 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
       });
       started.push(() => connector.close());
     }
+    // A reload while shutting down would have connectors that are closing join rooms again.
+    const reload = (): Promise<ConfigReloadOutcome> => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reload();
+    // `switchboard reload`: the deployment's instances reload together (src/app/cluster-reload.ts;
+    // a driver with notes only: on the memory driver SIGHUP reaches the one process).
+    const reloadRequests = bus.notes !== undefined ? answerReloadRequests({ notes: bus.notes, instanceId, reload, logger: log }) : undefined;
+    if (reloadRequests !== undefined) started.push(() => reloadRequests.close());
     log.info({ httpUrl, bus: bus.driver, rooms: router.rooms.length, connectors: connectors.map((c) => c.network) }, 'switchboard started');
 
     let closing: Promise<void> | undefined;
     const shutdown = async (): Promise<void> => {
       draining = true;
       const t0 = Date.now();
+      await reloadRequests?.close().catch((err: unknown) => log.warn({ err }, 'could not stop following reload requests'));
       const { drainTimeoutMs } = config.shutdown;
       // The whole shutdown fits in drainTimeoutMs: the drain gets most of it, the closers the rest.
       const closeReserveMs = Math.min(3_000, Math.floor(drainTimeoutMs / 4));
@@ -210,8 +218,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     return {
       httpUrl, httpPort: http.port, connectors, bus, registry, logger: log, instanceId, media,
       listings: () => connectors.flatMap((c) => c.describe()),
-      // A reload while shutting down would have connectors that are closing join rooms again.
-      reload: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reload(),
+      reload,
       reloadMappings: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reloadMappings(),
       reloadBridges: () => draining ? Promise.resolve(shuttingDown(loaded)) : liveConfig.reloadBridges(),
       close: () => (closing ??= shutdown()),

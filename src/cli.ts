@@ -7,6 +7,7 @@ import { tokenCommand, TOKEN_HELP, TOKEN_OPTIONS } from './cli/token.ts';
 import { keygenCommand, KEYGEN_HELP, KEYGEN_OPTIONS } from './cli/keygen.ts';
 import { mtprotoCodeCommand, MTPROTO_CODE_HELP, MTPROTO_CODE_OPTIONS } from './cli/mtproto-code.ts';
 import { mtprotoKeyCommand, MTPROTO_KEY_HELP, MTPROTO_KEY_OPTIONS } from './cli/mtproto-key.ts';
+import { reloadCommand, RELOAD_HELP, RELOAD_OPTIONS } from './cli/reload.ts';
 
 export const HELP = `Switchboard: a multi-protocol chat bridge (WebSocket, XMPP, MTProto on one canonical bus).
 
@@ -15,6 +16,8 @@ Usage: switchboard <command> [options]
 Commands:
   start   [--config FILE]      run the bridge; prints where to connect
   check   [--config FILE]      validate the config, bridges/, mappings/ and keys; starts nothing
+  reload  [--config FILE] [--wait-ms MS]
+                               every instance on this Redis bus reloads its files (as SIGHUP); prints each answer
   token   --name NAME [--scope client|bot] [--rooms a,b] [--display-name TEXT] [--moderator]
                                make an access token; prints it once and its config entry
   token   --mtproto-bot ID --name NAME [--rooms a,b] [--display-name TEXT]
@@ -33,9 +36,9 @@ Short forms: -c --config, -n --name, -s --scope, -r --rooms, -o --out, -p --phon
 
 Exit codes:
   0  success (start: stopped by SIGTERM/SIGINT after draining)
-  1  invalid configuration: every problem printed as file:line: field: message
+  1  invalid configuration: every problem printed as file:line: field: message (reload: an instance refused)
   2  usage error: unknown command or option, missing argument
-  3  runtime failure: could not start (port in use, Redis unreachable), key file exists, ...
+  3  runtime failure: could not start (port in use, Redis unreachable), key file exists, no instance answered a reload, ...
   130  start: a second SIGINT/SIGTERM cut the drain short
 
 Environment: SWITCHBOARD_CONFIG (config path), SWITCHBOARD_LOG_LEVEL (overrides log.level),
@@ -49,6 +52,7 @@ export const COMMANDS: Record<string, {
 }> = {
   start: { run: startCommand, help: START_HELP, options: START_OPTIONS },
   check: { run: checkCommand, help: CHECK_HELP, options: CHECK_OPTIONS },
+  reload: { run: reloadCommand, help: RELOAD_HELP, options: RELOAD_OPTIONS },
   token: { run: tokenCommand, help: TOKEN_HELP, options: TOKEN_OPTIONS },
   keygen: { run: keygenCommand, help: KEYGEN_HELP, options: KEYGEN_OPTIONS },
   'mtproto-code': { run: mtprotoCodeCommand, help: MTPROTO_CODE_HELP, options: MTPROTO_CODE_OPTIONS },

@@ -12,6 +12,8 @@ import type { BusKeys } from './keys.ts';
  */
 export class RedisNotes implements Notes {
   readonly #listeners = new Map<string, Set<(note: string) => void>>();
+  /** Each channel's SUBSCRIBE, settled once the subscriber connection listens on it (listening()). */
+  readonly #subscribed = new Map<string, Promise<void>>();
   #sub: Redis | undefined;
   #closed = false;
 
@@ -29,7 +31,11 @@ export class RedisNotes implements Notes {
     let set = this.#listeners.get(key);
     if (set === undefined) {
       this.#listeners.set(key, set = new Set());
-      this.#connection().subscribe(key).catch((err: unknown) => this.logger.warn({ err, channel }, 'notes: subscribe failed'));
+      this.#subscribed.set(key, this.#connection().subscribe(key).then(() => undefined, (err: unknown) => {
+        this.logger.warn({ err, channel }, 'notes: subscribe failed');
+        throw err;
+      }));
+      this.#subscribed.get(key)?.catch(() => undefined);
     }
     set.add(onNote);
     return {
@@ -38,9 +44,20 @@ export class RedisNotes implements Notes {
         current?.delete(onNote);
         if (current?.size !== 0) return;
         this.#listeners.delete(key);
+        this.#subscribed.delete(key);
         await this.#sub?.unsubscribe(key).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * Resolves once notes published on `channel` reach this subscriber (after subscribe(channel)),
+   * for one that must not miss the answers to what it publishes next (`switchboard reload`).
+   */
+  async listening(channel: string): Promise<void> {
+    const pending = this.#subscribed.get(this.keys.notes(channel));
+    if (pending === undefined) throw new Error(`notes: not subscribed to ${channel}`);
+    await pending;
   }
 
   async close(): Promise<void> {

@@ -53,7 +53,7 @@ const KEEP_COMPLETED = { age: 3600, count: KEEP_COMPLETED_JOBS };
 const JOB_OPTIONS = { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_COMPLETED };
 
 /** Shows a Redis URL in an error without its password. */
-function safeUrl(url: string): string {
+export function safeUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
