@@ -20,6 +20,7 @@ import { PNG, startMediaRig } from './media-rig.ts';
 import type { Registry } from '../../src/core/metrics.ts';
 import { MAX_OCCUPANT_AVATAR_BYTES, vcardPhotoOf } from '../../src/connectors/xmpp/occupant-avatars.ts';
 import { parsePresence } from '../../src/connectors/xmpp/stanza/presence.ts';
+import { metricValue } from '../websocket/harness.ts';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
@@ -271,4 +272,17 @@ test('an avatar that arrives after the presence reaches every direct chat the us
   const got = await fetch(atDave.avatar!);
   assert.deepEqual(Buffer.from(await got.arrayBuffer()), PNG);
   await carol.next((f) => f.type === 'event' && ((f as unknown as { event: { kind: string; sender: Sender } }).event.sender.avatar !== undefined), 10_000);
+});
+
+test('in a receive-only room an occupant\'s advertised avatar is not asked for (they are shown nowhere else); their presence is kept there', async (t) => {
+  const { alice, room, bridge } = await startMediaRig(t, {}, { bridge: { directions: { xmpp: 'receive-only' } } });
+  await setVcardPhoto(alice, PNG);
+  const kept = (): Promise<number> => metricValue(bridge.registry, 'switchboard_xmpp_inbound_total', { outcome: 'receive_only' });
+  const before = await kept();
+  await advertise(alice, room, sha1(PNG), 'away');
+  await waitFor(async () => await kept() > before, 'her presence kept in the room');
+  // A vCard asked for is answered by Prosody within milliseconds here (the first test: `stored` at once).
+  await new Promise((r) => setTimeout(r, 1_000));
+  const asked = ((await bridge.registry.getMetricsAsJSON()).find((x) => x.name === 'switchboard_xmpp_occupant_avatars_total')?.values ?? []).reduce((n, v) => n + v.value, 0);
+  assert.equal(asked, 0, 'no vCard asked for');
 });

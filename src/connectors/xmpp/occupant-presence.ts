@@ -3,7 +3,7 @@ import type { Bus } from '../../bus/types.ts';
 import { validateEvent } from '../../core/event.ts';
 import { newEventId } from '../../core/ids.ts';
 import { bareJid, parseJid } from './address.ts';
-import { publishTarget, type PublishTargetDeps } from './directions.ts';
+import { publishTarget, publishTargetOf, type PublishTargetDeps } from './directions.ts';
 import { CONNECTOR } from './inbound.ts';
 import type { InboundOrder } from './inbound-order.ts';
 import type { OccupantAvatars } from './occupant-avatars.ts';
@@ -69,7 +69,10 @@ export class OccupantPresence {
       if (p.occupantId) entry.occupantId = p.occupantId;
       if (real && p.occupantId) this.deps.occupants.rememberRealJid(`${room}#${p.occupantId}`, real);
       // XEP-0153: a presence without the hash says nothing about the avatar (the last one holds).
-      if (p.photo !== undefined && p.photo !== entry.photo) {
+      // A receive-only room's occupants are shown nowhere else: their vCards are not asked for
+      // (nor is their hash noted, so that a reload bridging the room both ways asks at their next presence).
+      const mirror = publishTargetOf(this.deps.rooms, this.deps.routing, room) === 'kept';
+      if (p.photo !== undefined && p.photo !== entry.photo && !mirror) {
         const hash = p.photo;
         entry.photo = hash;
         delete entry.avatar;
