@@ -10,6 +10,13 @@ import { Contacts } from '../../src/connectors/xmpp/contacts.ts';
 import { directChatOf, reachesPeer } from '../../src/connectors/xmpp/direct-inbound.ts';
 import { SentOnStream, userAddress } from '../../src/connectors/xmpp/direct-outbound.ts';
 import { UserPresence } from '../../src/connectors/xmpp/user-presence.ts';
+import type { Element } from '@xmpp/xml';
+import { DirectChats, type DirectChatsHolding } from '../../src/connectors/xmpp/direct-chats.ts';
+import { InboundOrder } from '../../src/connectors/xmpp/inbound-order.ts';
+import type { InboundPresence, PresenceType } from '../../src/connectors/xmpp/stanza/presence.ts';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import { counter, createRegistry } from '../../src/core/metrics.ts';
+import { busOptions } from '../websocket/harness.ts';
 
 const DOMAIN = 'bridge.example.org';
 
@@ -93,4 +100,27 @@ test('Contacts: subscriptions survive a restart (the state file), are bounded, a
   for (let i = 0; i < 7; i++) assert.equal(await bounded.subscribe(`u${i}@x`, 'p@b'), true);
   assert.equal(await bounded.subscribe('late@x', 'p@b'), false, 'beyond the table\'s bound');
   assert.equal(bounded.all().length, 10);
+});
+
+test('a user\'s presences to a puppet that nothing acts on (subscribed, unsubscribed, error) take nothing of their direct-chat rate; the others take a token each (probes excepted)', async () => {
+  const asked: string[] = [];
+  const registry = createRegistry(false);
+  const state = new LocalState().store('xmpp');
+  const sent: string[] = [];
+  const chats = new DirectChats({
+    domain: DOMAIN, bus: new MemoryBus(busOptions(registry)), routing: new Router([], { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'] }),
+    logger: silentLogger, media: undefined, rooms: new Map(), metrics: { direct: counter(registry, 'direct_test_total', 'test', ['direction', 'outcome']) },
+    occupantAvatars: undefined, order: new InboundOrder(silentLogger, counter(registry, 'order_test_total', 'test', ['outcome'])),
+    senderAllowed: (key) => { asked.push(key); return true; }, photoOf: () => ({}), holding: () => undefined,
+  });
+  const holding = { link: { send: async (el: Element) => { sent.push(el.attrs['type'] ?? 'available'); }, status: 'online' as const }, contacts: new Contacts(state, silentLogger) };
+  const presence = (type: PresenceType): InboundPresence => ({ from: 'alice@example.org/phone', to: `websocket.carol@${DOMAIN}`, type });
+  for (const type of ['subscribed', 'unsubscribed', 'error'] as const) chats.onUserPresence(presence(type), holding as unknown as DirectChatsHolding);
+  assert.deepEqual(asked, [], 'no token taken for what is ignored');
+  chats.onUserPresence(presence('probe'), holding as unknown as DirectChatsHolding);
+  assert.deepEqual(asked, [], 'probes are the server\'s: no token');
+  for (const type of ['subscribe', 'available', 'unavailable', 'unsubscribe'] as const) chats.onUserPresence(presence(type), holding as unknown as DirectChatsHolding);
+  assert.deepEqual(asked, ['dm:alice@example.org', 'dm:alice@example.org', 'dm:alice@example.org', 'dm:alice@example.org']);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(sent.includes('subscribed'), 'a subscription was answered: the handled types still act');
 });

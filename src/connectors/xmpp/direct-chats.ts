@@ -14,7 +14,7 @@ import type { OccupantAvatars } from './occupant-avatars.ts';
 import { puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, type InboundPresence } from './stanza/presence.ts';
+import { buildPresence, canonicalState, type InboundPresence, type PresenceType } from './stanza/presence.ts';
 import { UserPresence } from './user-presence.ts';
 
 /**
@@ -53,6 +53,9 @@ export interface DirectChatsHolding {
   /** Subscriptions, chat marks and presences (contacts.ts). */
   readonly contacts: Contacts;
 }
+
+/** The presence types a user sends a puppet that onUserPresence acts on (the rest are dropped before the rate). */
+const HANDLED_USER_PRESENCES: ReadonlySet<PresenceType> = new Set<PresenceType>(['subscribe', 'probe', 'unsubscribe', 'available', 'unavailable']);
 
 export class DirectChats {
   /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
@@ -119,6 +122,8 @@ export class DirectChats {
     const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
     const count = (outcome: string): void => this.deps.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
     const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
+    // What is not handled below (subscribed, unsubscribed, error) costs nothing, not even a token.
+    if (!HANDLED_USER_PRESENCES.has(p.type)) return;
     // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
     if (p.type !== 'probe' && !this.deps.senderAllowed(`dm:${user}`)) { count('flood'); return; }
     switch (p.type) {
