@@ -163,7 +163,9 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     const shutdown = async (): Promise<void> => {
       draining = true;
       const t0 = Date.now();
-      await reloadRequests?.close().catch((err: unknown) => log.warn({ err }, 'could not stop following reload requests'));
+      // Not awaited: it stops taking requests at once, and its unsubscribe must not hold the drain
+      // when Redis hangs (bus.close() below drops the connection anyway).
+      void reloadRequests?.close().catch((err: unknown) => log.warn({ err }, 'could not stop following reload requests'));
       const { drainTimeoutMs } = config.shutdown;
       // The whole shutdown fits in drainTimeoutMs: the drain gets most of it, the closers the rest.
       const closeReserveMs = Math.min(3_000, Math.floor(drainTimeoutMs / 4));
