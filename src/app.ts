@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { ConfigIssue, LoadedConfig } from './config/load.ts';
 import { resolveFromConfig } from './config/load.ts';
+import { sharedIgnoreOf } from './config/bridges.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { counter, createRegistry, type Registry } from './core/metrics.ts';
 import type { Bridge } from './core/endpoint.ts';
@@ -118,6 +119,7 @@ export async function startApp(loaded: LoadedConfig, options: StartOptions = {})
     if (unserved.length > 0) log.info({ endpoints: unserved }, 'endpoints of connectors that are not enabled (or do not deliver yet) are not served');
     const router = new Router(served(loaded.bridges), {
       hostedConnectors: connectors.filter((c) => c.hostsSessions).map((c) => c.network),
+      directIgnore: sharedIgnoreOf(config),
       // Direct chats are routed without bridges/ files: only to networks that read their deliveries.
       deliveringNetworks: connectors.filter((c) => c.delivers && c.capabilities.directChats === true).map((c) => c.network),
     });

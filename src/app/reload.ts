@@ -5,7 +5,7 @@
 // warning and left as they are.
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfig, ConfigError, checkTokenRooms, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
-import { directionWarnings, ignoreRulesOf, loadBridges, withSharedIgnore } from '../config/bridges.ts';
+import { directionWarnings, loadBridges, sharedIgnoreOf, withSharedIgnore } from '../config/bridges.ts';
 import { formatIssue } from '../config/errors.ts';
 import { diffEndpoints, type Bridge, type EndpointDiff } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
@@ -129,7 +129,7 @@ export class LiveConfig {
     const loaded = await loadBridges(inForce.bridgesDir, process.env);
     if (loaded.issues.length > 0) return { ok: false, issues: loaded.issues };
     // config.yaml's rules for every room, as loadConfig applies them (the config.yaml in force).
-    const bridges = withSharedIgnore(loaded.bridges, inForce.config.ignore === undefined ? undefined : ignoreRulesOf(inForce.config.ignore));
+    const bridges = withSharedIgnore(loaded.bridges, sharedIgnoreOf(inForce.config));
     const next: LoadedConfig = { ...inForce, bridges };
     const checked = [...checkTokenRooms(inForce.config, bridges, inForce.configFile, inForce.configSource), ...this.#moduleIssues(next)];
     if (checked.length > 0) return { ok: false, issues: checked };
@@ -162,7 +162,9 @@ export class LiveConfig {
     const { rooms, changes } = plan.commit();
     const { connectors, mapper, logger } = this.#deps;
     const changed = changedSettings(inForce.config, next.config);
-    // config.yaml's `ignore:` went into the bridges the router took just now (withSharedIgnore).
+    // config.yaml's `ignore:` went into the bridges the router took just now (withSharedIgnore),
+    // and its senders keep their direct chats too.
+    this.#deps.router.replaceDirectIgnore(sharedIgnoreOf(next.config));
     const applied = new Set<string>(changed.filter((path) => path === 'ignore' || path.startsWith('ignore.')));
     for (const connector of connectors) for (const path of connector.settingsChanged?.(next) ?? []) applied.add(path);
     const { identities } = applyMappings(next.mappings, mapper, logger, connectors);

@@ -159,6 +159,11 @@ export function withSharedIgnore(bridges: readonly Bridge[], rules: IgnoreRules 
   }));
 }
 
+/** config.yaml's `ignore:` as rules (its senders also keep their direct chats: Router's directIgnore), or undefined. */
+export function sharedIgnoreOf(config: { readonly ignore?: IgnoreData | undefined }): IgnoreRules | undefined {
+  return config.ignore === undefined ? undefined : ignoreRulesOf(config.ignore);
+}
+
 /**
  * Rooms their directions leave with nothing to carry: valid (bots may still read the stream, and
  * a reload may turn an endpoint around), but most likely a mistake: start logs these and `check`

@@ -1,5 +1,5 @@
 import type { CanonicalEvent } from './event.ts';
-import type { IgnoreRules } from './ignore.ts';
+import type { IgnoredBy, IgnoreRules } from './ignore.ts';
 
 /**
  * The shared vocabulary of where things are: endpoints (a linked place on one network), bridges
@@ -90,8 +90,11 @@ export interface RoutingView {
   readonly rooms: readonly string[];
   /** Which way a linked endpoint is bridged (`both` for one no bridge links, and for direct chats). */
   directionOf(endpoint: Endpoint): Direction;
-  /** Where the router sends an event (what a replay from the stream must match). */
-  route(event: CanonicalEvent): readonly Endpoint[];
+  /**
+   * Where the router sends an event (what a replay from the stream must match). `ignored` hears
+   * of an event `ignore:` rules keep back (a connector telling its client why, a metric).
+   */
+  route(event: CanonicalEvent, ignored?: (rule: IgnoredBy) => void): readonly Endpoint[];
 }
 
 /** What changed for one network between two routing tables (see Connector.endpointsChanged). */

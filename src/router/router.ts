@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../core/event.ts';
 import { endpointKey, placeOf, type Bridge, type Direction, type Endpoint, type RoutingView } from '../core/endpoint.ts';
 import { isDirectRoom, isPartyEndpoint, parseDirectRoom, partyEndpoint } from '../core/direct.ts';
-import { IgnoreMatcher, type IgnoredBy } from '../core/ignore.ts';
+import { IgnoreMatcher, type IgnoredBy, type IgnoreRules } from '../core/ignore.ts';
 
 /** Told when route() keeps an event from the other networks by a room's `ignore:` rules (for a metric). */
 export type IgnoredObserver = (rule: IgnoredBy) => void;
@@ -15,6 +15,11 @@ export interface RouterOptions {
    * endpoint is never a target: that is what keeps echoes and loops out.
    */
   readonly hostedConnectors?: Iterable<string>;
+  /**
+   * config.yaml's `ignore:` senders, which keep their direct chats to themselves too (a room's own
+   * rules, and message patterns, are about rooms: they leave direct chats alone). See replaceDirectIgnore.
+   */
+  readonly directIgnore?: IgnoreRules;
   /**
    * The networks whose connector runs here, consumes its deliveries and takes direct chats
    * (capabilities.directChats): the only targets of direct chats (which no bridges/ file lists, so the app cannot filter them beforehand). A
@@ -41,6 +46,8 @@ export class Router implements RoutingView {
   private directions = new Map<string, Direction>();
   /** Rooms with `ignore:` rules that keep something back, by room. */
   private ignoring = new Map<string, IgnoreMatcher>();
+  /** Senders whose direct chats go to no one (config.yaml's `ignore:` senders); undefined: none. */
+  private directIgnore: IgnoreMatcher | undefined;
   private readonly hosted: ReadonlySet<string>;
   private readonly delivering: ReadonlySet<string> | undefined;
 
@@ -48,6 +55,18 @@ export class Router implements RoutingView {
     this.hosted = new Set(options.hostedConnectors ?? []);
     this.delivering = options.deliveringNetworks === undefined ? undefined : new Set(options.deliveringNetworks);
     this.replaceBridges(bridges);
+    this.replaceDirectIgnore(options.directIgnore);
+  }
+
+  /**
+   * Puts config.yaml's `ignore:` senders in force for direct chats (a reload): what such a sender
+   * writes to someone on another network reaches no one there (their own hosted sessions still
+   * see it). Only the senders count: message patterns are about rooms (`!` commands in a room are
+   * not a bot's direct chat).
+   */
+  replaceDirectIgnore(rules: IgnoreRules | undefined): void {
+    const matcher = rules === undefined ? undefined : new IgnoreMatcher({ senders: rules.senders, messages: [] });
+    this.directIgnore = matcher === undefined || matcher.empty ? undefined : matcher;
   }
 
   /**
@@ -113,7 +132,7 @@ export class Router implements RoutingView {
    * passes it; replays and history pages asking where an event went do not).
    */
   route(event: CanonicalEvent, ignored?: IgnoredObserver): readonly Endpoint[] {
-    if (isDirectRoom(event.room)) return this.routeDirect(event);
+    if (isDirectRoom(event.room)) return this.routeDirect(event, ignored);
     const endpoints = this.byRoom.get(event.room);
     if (!endpoints) return [];
     const origin: Endpoint = { connector: event.origin.connector, address: event.origin.endpoint };
@@ -148,7 +167,7 @@ export class Router implements RoutingView {
    * nowhere: nobody writes into someone else's conversation. A hosted sender's own endpoint stays a
    * target, so their other sessions see what they sent (the connector skips the sending session).
    */
-  private routeDirect(event: CanonicalEvent): readonly Endpoint[] {
+  private routeDirect(event: CanonicalEvent, ignored: IgnoredObserver | undefined): readonly Endpoint[] {
     // A direct chat has no topic (connectors refuse one at their door; this holds for any other).
     if (event.kind === 'topic') return [];
     const parties = parseDirectRoom(event.room);
@@ -163,6 +182,12 @@ export class Router implements RoutingView {
     const isOrigin = (ep: Endpoint): boolean => ep.connector === origin.connector && ep.address === origin.address;
     if (this.delivers(target.connector) && (keepOrigin || !isOrigin(target))) targets.push(target);
     if (keepOrigin && this.delivers(origin.connector) && !isOrigin(target)) targets.push(origin);
+    const rule = this.directIgnore?.match(event);
+    if (rule !== undefined) {
+      ignored?.(rule);
+      // Kept to the network it was written on, as in a room: its own sessions, a peer on that network.
+      return targets.filter((ep) => ep.connector === origin.connector);
+    }
     return targets;
   }
 

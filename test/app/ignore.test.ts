@@ -120,6 +120,14 @@ test('config.yaml\'s ignore: holds in every room beside each room\'s own, and a 
   const aliceHere = await joined(app, ALICE, 'here');
   await say(aliceHere, 'here', 'alice here');
   assert.deepEqual(await texts(there, 1), ['alice here']);
+  // config.yaml's senders keep their direct chats on their network too: ci's to another WS token
+  // goes (it never leaves WebSocket); one to another network is refused, saying why.
+  const dmTo = (client: typeof ciInA, room: string) => client.request({ type: 'send', room, event: { kind: 'message', text: 'psst' } });
+  assert.equal((await dmTo(ciInA, '@websocket:alice'))['type'], 'ack');
+  assert.equal((await texts(aliceInB, 1))[0], 'psst', 'alice got ci\'s direct message');
+  const refused = await dmTo(ciInA, '@xmpp:bob@example.org');
+  assert.deepEqual([refused['type'], refused['code']], ['error', 'forbidden'], JSON.stringify(refused));
+  assert.equal((await dmTo(aliceInB, '@xmpp:bob@example.org'))['code'], 'unknown_room', 'alice is not ignored: the network just takes no direct chats here');
 
   // config.yaml without its rules: a full reload puts that in force (and needs no restart).
   tree.write('config.yaml', rig.configYaml());
@@ -128,6 +136,7 @@ test('config.yaml\'s ignore: holds in every room beside each room\'s own, and a 
   assert.ok(reloaded.ok && reloaded.needsRestart.length === 0 && reloaded.applied.some((p) => p.startsWith('ignore')), JSON.stringify(reloaded));
   await say(ciInA, 'a', 'ci now relayed');
   assert.deepEqual(await texts(aliceInB, 1), ['ci now relayed']);
+  assert.equal((await dmTo(ciInA, '@xmpp:bob@example.org'))['code'], 'unknown_room', 'ci\'s direct chats are no longer kept back');
 
   // And back; then a reload of bridges/ alone keeps config.yaml's rules in force.
   tree.write('config.yaml', rig.configYaml(SHARED));

@@ -267,6 +267,24 @@ test('bad private-chat input: a wrong access hash, an unknown user, a network th
   });
 });
 
+test('an account config.yaml\'s ignore: names keeps its private chats on MTProto: one to a WS user is CHAT_WRITE_FORBIDDEN and publishes nothing; the group goes on', { timeout: 120_000 }, async () => {
+  await withPerson(async (bridge, person, ws) => {
+    const hashOf = (id: bigint) => serverUserHash(bridge, id);
+    const rec = updateRecorder(person);
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'hi all' } });
+    await rec.next(newMessage('hi all'));
+    const send = (userId: bigint, accessHash: unknown) => person.invoke(new Api.messages.SendMessage({ peer: new Api.InputPeerUser({ userId: bigInt(String(userId)), accessHash }), message: 'kept back', randomId: bigInt(Date.now()) }));
+    assert.equal(await rpcError(send(ALICE, await hashOf(ALICE))), 'CHAT_WRITE_FORBIDDEN');
+    const room = directRoom({ network: 'mtproto', id: String(PERSON_ID) }, { network: 'websocket', id: 'alice' })!;
+    assert.deepEqual((await bridge.app.bus.readStream(room, undefined, 10)).entries, [], 'nothing published');
+    // In the group its messages are kept back as in any room (bridges/ rules and config.yaml's alike): alice gets none.
+    await person.sendMessage(new Api.InputPeerChat({ chatId: bigInt(CHAT_ID) }) as never, { message: 'in the group' });
+    await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text: 'alice again' } });
+    await rec.next(newMessage('alice again'));
+    assert.equal(ws.events.some((e) => e.event['text'] === 'in the group' || e.event['text'] === 'kept back'), false);
+  }, { extra: `ignore:\n  senders:\n    - mtproto: ${PERSON_ID}` });
+});
+
 test('past mtproto.maxDirectChats a new private chat is refused: PEER_FLOOD to an account, a message from elsewhere dropped; the ones it has go on', { timeout: 120_000 }, async () => {
   await withPerson(async (bridge, person, ws) => {
     const bot = chatClient(bridge.mtprotoPort());

@@ -94,6 +94,31 @@ test('rules are per room: another room, and direct chats, route as before', () =
   assert.deepEqual(targets(router, direct), ['xmpp', 'websocket']);
 });
 
+test('config.yaml\'s senders (directIgnore) keep their direct chats on their own network; its patterns, and rooms\' rules, leave direct chats alone; a reload replaces them', () => {
+  const router = new Router(table(RULES), { hostedConnectors: ['websocket'], directIgnore: RULES });
+  const dm = (from: { network: string; id: string }, to: { network: string; id: string }, text: string): CanonicalEvent => ({
+    v: 1, id: newEventId(), ts: 0, room: directRoom(from, to)!, kind: 'message', text, sender: from, origin: { connector: from.network, endpoint: from.id },
+  });
+  const ci = { network: 'websocket', id: 'ci' };
+  const helpbot = { network: 'xmpp', id: 'helpbot@example.org' };
+  const seen: IgnoredBy[] = [];
+  // A WS token named there: its own sessions see it, the XMPP person does not.
+  assert.deepEqual(targets(router, dm(ci, { network: 'xmpp', id: 'bob@example.org' }, 'hi'), seen), ['websocket']);
+  // An XMPP account named there (the bare JID compared case-insensitively, as in rooms): no one.
+  assert.deepEqual(targets(router, dm(helpbot, { network: 'websocket', id: 'carol' }, 'spam'), seen), []);
+  assert.deepEqual(seen, ['sender', 'sender']);
+  // Between two WS tokens the chat never leaves WebSocket: it goes as ever.
+  assert.deepEqual(targets(router, dm(ci, { network: 'websocket', id: 'dave' }, 'hi')), ['websocket', 'websocket']);
+  // Patterns are about rooms: a `!` to a bot's puppet is a bot's direct chat.
+  assert.deepEqual(targets(router, dm({ network: 'xmpp', id: 'bob@example.org' }, { network: 'websocket', id: 'carol' }, '!help')), ['websocket']);
+  // Rooms' own rules do not reach direct chats (RULES as a bridge's rules only, above: as before).
+  router.replaceDirectIgnore(undefined);
+  assert.deepEqual(targets(router, dm(helpbot, { network: 'websocket', id: 'carol' }, 'spam')), ['websocket']);
+  router.replaceDirectIgnore({ senders: [helpbot], messages: [] });
+  assert.deepEqual(targets(router, dm(helpbot, { network: 'websocket', id: 'carol' }, 'spam')), []);
+  assert.deepEqual(targets(router, dm(ci, { network: 'xmpp', id: 'bob@example.org' }, 'hi')), ['xmpp', 'websocket']);
+});
+
 test('a receive-only origin sends nothing anywhere, rules or not; a send-only hosted origin keeps its own', () => {
   const directed: Bridge[] = [{ room: 'lobby', source: 'bridges/lobby.yaml', ignore: RULES, endpoints: [
     { connector: 'websocket', address: 'desk', direction: 'send-only' },

@@ -45,6 +45,8 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: {
   directions?: Partial<Record<'websocket' | 'xmpp', Direction>>;
   /** What the room keeps to where it was said (bridges/ `ignore:`). */
   ignore?: Bridge['ignore'];
+  /** config.yaml's `ignore:` senders, which keep their direct chats too (Router's directIgnore). */
+  directIgnore?: Bridge['ignore'];
 } = {}): Promise<XmppBridge> {
   const roomJid = `lobby@${prosody.mucDomain}`;
   const direction = (network: 'websocket' | 'xmpp') => { const d = opts.directions?.[network]; return d !== undefined ? { direction: d } : {}; };
@@ -69,7 +71,7 @@ export async function startXmppBridge(prosody: ProsodyServer, opts: {
   const registry = createRegistry(false);
   const bus = opts.bus ?? new MemoryBus(busOptions(registry));
   // As the app does: direct chats go only to the networks that run here (websocket and xmpp).
-  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'] });
+  const router = new Router(bridges, { hostedConnectors: ['websocket'], deliveringNetworks: ['websocket', 'xmpp'], ...(opts.directIgnore !== undefined ? { directIgnore: opts.directIgnore } : {}) });
   const routing: Stoppable = bus.startRouting((e) => router.route(e));
   const ws = new WebSocketConnector(config.websocket);
   let xmpp = new XmppConnector(config.xmpp);

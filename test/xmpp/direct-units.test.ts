@@ -7,7 +7,7 @@ import { LocalState } from '../../src/bus/memory/state-store.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Router } from '../../src/router/router.ts';
 import { Contacts } from '../../src/connectors/xmpp/contacts.ts';
-import { directChatOf, reachesPeer } from '../../src/connectors/xmpp/direct-inbound.ts';
+import { directChatOf, peerReach } from '../../src/connectors/xmpp/direct-inbound.ts';
 import { SentOnStream, userAddress } from '../../src/connectors/xmpp/direct-outbound.ts';
 import { UserPresence } from '../../src/connectors/xmpp/user-presence.ts';
 import type { Element } from '@xmpp/xml';
@@ -34,11 +34,13 @@ test('directChatOf: a puppet JID names the person and the direct room; anything 
   assert.ok('refused' in long && long.condition === 'not-acceptable');
 });
 
-test('reachesPeer asks the router: only a network that delivers here', () => {
+test('peerReach asks the router: only a network that delivers here; a user config.yaml ignores reaches no one, and is told apart', () => {
   const chat = directChatOf('alice@example.org', `mtproto.777@${DOMAIN}`, DOMAIN);
   assert.ok(!('refused' in chat));
-  assert.equal(reachesPeer(new Router([], { deliveringNetworks: ['websocket', 'xmpp'] }), chat), false);
-  assert.equal(reachesPeer(new Router([], { deliveringNetworks: ['mtproto', 'xmpp'] }), chat), true);
+  assert.equal(peerReach(new Router([], { deliveringNetworks: ['websocket', 'xmpp'] }), chat), 'unreachable');
+  assert.equal(peerReach(new Router([], { deliveringNetworks: ['mtproto', 'xmpp'] }), chat), 'reaches');
+  const ignoring = new Router([], { deliveringNetworks: ['mtproto', 'xmpp'], directIgnore: { senders: [{ network: 'xmpp', id: 'Alice@Example.org' }], messages: [] } });
+  assert.equal(peerReach(ignoring, chat), 'ignored');
 });
 
 test('userAddress: a bare JID in lower case; full JIDs, domains and our own domain are refused', () => {

@@ -8,7 +8,12 @@ import { xml } from '@xmpp/client';
 import type { Bus } from '../../src/bus/types.ts';
 import { connectUser } from '../helpers/xmpp-client.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startRoomRig, wsInLobby } from './bridge-harness.ts';
+import { startRoomRig, startXmppBridge, wsInLobby } from './bridge-harness.ts';
+import { startProsody } from '../helpers/prosody.ts';
+import { connectClient } from '../helpers/ws-client.ts';
+import { puppetJid } from '../../src/connectors/xmpp/puppets.ts';
+import { directRoom } from '../../src/core/direct.ts';
+import { metricValue } from '../websocket/harness.ts';
 import { isText } from './reload-rig.ts';
 
 /** What XMPP put in a canonical room's stream, as `kind text` lines. */
@@ -47,4 +52,46 @@ test('an ignored occupant and `!` commands stay in the MUC, a WS command stays o
   }
   const first = await alice.waitFor((el) => el.name === 'message' && el.attrs['from'] === `${room}/Carol` && el.getChild('body') !== undefined, 'carol\'s puppet speaking', { since });
   assert.equal(first.getChildText('body'), 'after the command');
+});
+
+test('config.yaml\'s ignored senders keep their direct chats too: an XMPP account\'s messages to a puppet reach no one; an ignored WS token is told its direct chat reaches no one, and nothing is sent', async (t) => {
+  const prosody = await startProsody();
+  t.after(() => prosody.destroy());
+  const alice = await connectUser(prosody, 'alice');
+  t.after(() => alice.stop());
+  const spammer = await connectUser(prosody, 'bob');
+  t.after(() => spammer.stop());
+  for (const user of [alice, spammer]) {
+    await user.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+    await user.send(xml('presence'));
+  }
+  const bridge = await startXmppBridge(prosody, { directIgnore: { senders: [{ network: 'xmpp', id: 'Bob@Localhost' }, { network: 'websocket', id: 'dave' }], messages: [] } });
+  t.after(() => bridge.stop());
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  t.after(() => carol.close());
+  const dave = await connectClient(bridge.wsUrl, bridge.tokens.dave);
+  t.after(() => dave.close());
+  const carolPuppet = puppetJid({ network: 'websocket', id: 'carol' }, prosody.componentDomain);
+
+  const spamSince = spammer.mark();
+  await spammer.send(xml('message', { to: carolPuppet, type: 'chat', id: 's1' }, xml('body', {}, 'buy now')));
+  // Dropped without a word to the sender (an error would tell a spammer the address works), counted.
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_direct_total', { direction: 'in', outcome: 'ignored' }) === 1, { what: 'the ignored direct message counted' });
+  const spamRoom = directRoom({ network: 'xmpp', id: spammer.bareJid }, { network: 'websocket', id: 'carol' })!;
+  assert.equal((await bridge.bus.readStream(spamRoom, undefined, 10)).entries.length, 0, 'not published');
+  await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'a1' }, xml('body', {}, 'hello carol')));
+  await carol.next(isText('hello carol'), 10_000);
+  assert.deepEqual(carol.events.map((e) => e.event['text']), ['hello carol'], 'nothing of the ignored account reached carol');
+
+  // dave (WS) is named there too: his direct chat to alice is refused, saying why; alice gets nothing.
+  const since = alice.mark();
+  const refused = await dave.request({ type: 'send', room: `@xmpp:${alice.bareJid}`, event: { kind: 'message', text: 'hi alice' } });
+  assert.equal(refused['type'], 'error');
+  assert.equal(refused['code'], 'forbidden');
+  assert.match(String(refused['message']), /stays on WebSocket \(config\.yaml ignore: senders\)/);
+  const ok = await carol.request({ type: 'send', room: `@xmpp:${alice.bareJid}`, event: { kind: 'message', text: 'carol to alice' } });
+  assert.equal(ok['type'], 'ack');
+  const got = await alice.waitFor((el) => el.name === 'message' && el.attrs['type'] === 'chat' && el.getChild('body') !== undefined, 'carol\'s message', { since });
+  assert.equal(got.getChildText('body'), 'carol to alice', 'dave\'s came before it, if at all: it did not');
+  assert.equal(spammer.stanzas.slice(spamSince).filter((el) => el.name === 'message').length, 0, 'the ignored account got no answer');
 });

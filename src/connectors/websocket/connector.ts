@@ -502,7 +502,10 @@ export class WebSocketConnector implements Connector {
           const built = buildEvent(frame.event, session, session.token.name, chat.room);
           if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
           // Published only if it reaches the person: a network that does not run (or not deliver) here would never see it.
-          const reaches = this.live.router.route(built.event).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
+          let keptBack = false;
+          const reaches = this.live.router.route(built.event, () => { keptBack = true; }).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
+          // config.yaml's `ignore:` names this token: said plainly, as it is the operator's own client (a CI bot, say).
+          if (!reaches && keptBack) return fail(ErrorCode.Forbidden, `what this token sends stays on WebSocket (config.yaml ignore: senders): no direct chat with "${frame.room.slice(0, 80)}"`, frame.room);
           if (!reaches) return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
           await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, chat.wsRoom, this.live.metrics, this.live.logger);
           return;

@@ -7,7 +7,7 @@ import type { MediaService } from '../../media/index.ts';
 import { parseJid } from './address.ts';
 import type { ComponentLink } from './component-link.ts';
 import type { Contacts, ShownPresence } from './contacts.ts';
-import { directChatOf, publishDirectMessage, publishDirectPresence, type DirectChat, type Refusal } from './direct-inbound.ts';
+import { directChatOf, IGNORED_SENDER, publishDirectMessage, publishDirectPresence, type DirectChat, type Refusal } from './direct-inbound.ts';
 import type { InboundOrder } from './inbound-order.ts';
 import { NS } from './ns.ts';
 import type { OccupantAvatars } from './occupant-avatars.ts';
@@ -98,7 +98,7 @@ export class DirectChats {
       return;
     }
     if ('refused' in outcome) { count('refused'); bounce(outcome); return; }
-    if ('skipped' in outcome) { count('skipped'); this.deps.logger.debug({ user, reason: outcome.skipped }, 'direct message not bridged'); return; }
+    if ('skipped' in outcome) { count(outcome.skipped === IGNORED_SENDER ? 'ignored' : 'skipped'); this.deps.logger.debug({ user, reason: outcome.skipped }, 'direct message not bridged'); return; }
     count(outcome.duplicate ? 'duplicate' : 'published');
     if (outcome.kind === 'message') {
       await holding.contacts.markChat(user, chat.puppet).catch((err: Error) => this.deps.logger.warn({ user, err: err.message }, 'could not mark a direct chat'));

@@ -71,13 +71,22 @@ export function directChatOf(user: string, to: string, domain: string): DirectCh
   return { puppet, peer, room, user: self };
 }
 
-/** Whether an event of the user in this chat reaches the person: their network's connector runs and delivers here. */
-export function reachesPeer(routing: RoutingView, chat: DirectChat): boolean {
+/**
+ * Whether an event of the user in this chat reaches the person: their network's connector runs and
+ * delivers here (`reaches`), or not (`unreachable`), or config.yaml's `ignore:` names the user, whose
+ * direct chats then reach no one (`ignored`).
+ */
+export function peerReach(routing: RoutingView, chat: DirectChat): 'reaches' | 'unreachable' | 'ignored' {
   const probe = { v: 1, id: newEventId(), ts: 0, kind: 'typing', state: 'active', room: chat.room,
     sender: { network: CONNECTOR, id: chat.user.id }, origin: { connector: CONNECTOR, endpoint: chat.user.id } } as const;
   const target = partyEndpoint(chat.peer);
-  return routing.route(probe).some((ep) => ep.connector === target.connector && ep.address === target.address);
+  let ignored = false;
+  const reaches = routing.route(probe, () => { ignored = true; }).some((ep) => ep.connector === target.connector && ep.address === target.address);
+  return ignored ? 'ignored' : reaches ? 'reaches' : 'unreachable';
 }
+
+/** publishDirectMessage's `skipped` for a user config.yaml's `ignore:` names (counted apart: `ignored`). */
+export const IGNORED_SENDER = 'ignored';
 
 /** The id map's endpoint of a direct chat: native ids are per conversation (a client's ids are unique only there). */
 export function directIdEndpoint(room: string): Endpoint {
@@ -99,7 +108,10 @@ function senderOf(user: string, nick: string | undefined, deps: DirectInboundDep
  * receipts and corrections can name it, and the user's later ones find it.
  */
 export async function publishDirectMessage(msg: InboundMessage, chat: DirectChat, deps: DirectInboundDeps): Promise<InboundOutcome | Refusal> {
-  if (!reachesPeer(deps.routing, chat)) {
+  const reach = peerReach(deps.routing, chat);
+  // An ignored sender (a spammer, most likely) is not told: what they send just goes nowhere.
+  if (reach === 'ignored') return { skipped: IGNORED_SENDER };
+  if (reach === 'unreachable') {
     return refuse('cancel', 'item-not-found', `no network "${chat.peer.network}" takes direct chats here`);
   }
   const nativeId = msg.originId ?? msg.id;
@@ -128,7 +140,7 @@ export async function publishDirectMessage(msg: InboundMessage, chat: DirectChat
 
 /** Publishes a user's presence towards a puppet as a presence event in their direct chat (nothing when it reaches nobody). */
 export async function publishDirectPresence(chat: DirectChat, presence: ShownPresence, nick: string | undefined, deps: DirectInboundDeps): Promise<boolean> {
-  if (!reachesPeer(deps.routing, chat)) return false;
+  if (peerReach(deps.routing, chat) !== 'reaches') return false;
   const now = Date.now();
   const checked = validateEvent({
     v: 1, id: newEventId(now), ts: now, kind: 'presence', room: chat.room, sender: senderOf(chat.user.id, nick, deps),

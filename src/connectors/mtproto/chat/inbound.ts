@@ -50,7 +50,12 @@ async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, even
     if (deps.directory.account(other) !== undefined && deps.blocked.blocks(other, account.id)) throw new RpcError(400, 'USER_IS_BLOCKED');
   }
   const peer = deps.directs.peerPartyOf(chat, account.id);
-  if (!deps.routing.route(event).some((ep) => isPartyEndpoint(peer, ep))) throw new RpcError(400, 'PEER_ID_INVALID');
+  let ignored = false;
+  if (!deps.routing.route(event, () => { ignored = true; }).some((ep) => isPartyEndpoint(peer, ep))) {
+    // config.yaml's `ignore:` names the account: its private chats stay on MTProto (Telegram's
+    // "you can't write in this chat"), where PEER_ID_INVALID would say the person is unknown.
+    throw ignored ? new RpcError(403, 'CHAT_WRITE_FORBIDDEN') : new RpcError(400, 'PEER_ID_INVALID');
+  }
   if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');
 }
 
