@@ -91,7 +91,10 @@ test('switchboard reload: every instance on the bus reloads its own files and an
       await sub.subscribe(busKeys(PREFIX).notes(RELOAD_ANSWERS));
       sub.on('message', (_key: string, message: string) => { answers.push(message); });
       const beforeOne = await reloads(one, 'ok');
-      for (let i = 0; i < 5; i++) await raw.publish(busKeys(PREFIX).notes(RELOAD_REQUESTS), JSON.stringify({ from: 'test', note: JSON.stringify({ id: `burst-${i}` }) }));
+      // In one write, so that they arrive together however slow the machine is.
+      const burst = raw.pipeline();
+      for (let i = 0; i < 5; i++) burst.publish(busKeys(PREFIX).notes(RELOAD_REQUESTS), JSON.stringify({ from: 'test', note: JSON.stringify({ id: `burst-${i}` }) }));
+      await burst.exec();
       await waitFor(async () => answers.length === 10, { what: 'ten answers (five requests, two instances)', timeoutMs: 10_000 });
       const ids = answers.map((a) => (JSON.parse((JSON.parse(a) as { note: string }).note) as { id: string }).id).sort();
       assert.deepEqual(ids, ['burst-0', 'burst-0', 'burst-1', 'burst-1', 'burst-2', 'burst-2', 'burst-3', 'burst-3', 'burst-4', 'burst-4']);
