@@ -1,5 +1,6 @@
 import { LIMITS } from './event.ts';
-import type { Endpoint } from './endpoint.ts';
+import type { Endpoint, RoutingView } from './endpoint.ts';
+import type { CanonicalEvent } from './event.ts';
 
 /**
  * Direct chats: a conversation between two people is a canonical room of its own, derived from
@@ -131,4 +132,16 @@ export function peerOf(room: string, self: DirectParty): DirectParty | undefined
   if (a.network === self.network && a.id === self.id) return b;
   if (b.network === self.network && b.id === self.id) return a;
   return undefined;
+}
+
+/**
+ * Whether a direct chat's event reaches `party` (the router sends it to their endpoint), and if
+ * not, why: `ignored` when config.yaml's `ignore:` names the sender (their direct chats stay on
+ * their own network), else `unreachable` (the party's network does not run or take direct chats
+ * here). Connectors ask before publishing, to refuse or drop with the right answer.
+ */
+export function directReach(routing: Pick<RoutingView, 'route'>, event: CanonicalEvent, party: DirectParty): 'reaches' | 'unreachable' | 'ignored' {
+  let ignored = false;
+  const reaches = routing.route(event, () => { ignored = true; }).some((ep) => isPartyEndpoint(party, ep));
+  return reaches ? 'reaches' : ignored ? 'ignored' : 'unreachable';
 }

@@ -10,6 +10,7 @@ import type { Capabilities } from '../../core/capabilities.ts';
 import { LIMITS, PRESENCE_STATES, SPAN_TYPES } from '../../core/event.ts';
 import type { Bus, Stoppable } from '../../bus/types.ts';
 import { compareCursors, isCursor, START_CURSOR, type Cursor, type RoutingView } from '../../core/endpoint.ts';
+import { directReach } from '../../core/direct.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorListing, EndpointChange } from '../connector.ts';
 import { parseClientFrame, PROTOCOL_VERSION, type ClientFrame, type HelloFrame, type LeftFrame, type UnsubscribedFrame } from './frames.ts';
 import { buildEvent, CONNECTOR, publishFromClient } from './inbound.ts';
@@ -502,11 +503,10 @@ export class WebSocketConnector implements Connector {
           const built = buildEvent(frame.event, session, session.token.name, chat.room);
           if (!built.ok) return fail(ErrorCode.InvalidEvent, built.message, frame.room);
           // Published only if it reaches the person: a network that does not run (or not deliver) here would never see it.
-          let keptBack = false;
-          const reaches = this.live.router.route(built.event, () => { keptBack = true; }).some((ep) => ep.connector === chat.peer.network && ep.address === chat.peer.id);
+          const reach = directReach(this.live.router, built.event, chat.peer);
           // config.yaml's `ignore:` names this token: said plainly, as it is the operator's own client (a CI bot, say).
-          if (!reaches && keptBack) return fail(ErrorCode.Forbidden, `what this token sends stays on WebSocket (config.yaml ignore: senders): no direct chat with "${frame.room.slice(0, 80)}"`, frame.room);
-          if (!reaches) return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
+          if (reach === 'ignored') return fail(ErrorCode.Forbidden, `what this token sends stays on WebSocket (config.yaml ignore: senders): no direct chat with "${frame.room.slice(0, 80)}"`, frame.room);
+          if (reach === 'unreachable') return fail(ErrorCode.UnknownRoom, `no direct chat with "${frame.room.slice(0, 80)}": network "${chat.peer.network}" takes no direct chats here`, frame.room);
           await publishFromClient(this.live.bus, session, built.event, frame.txn, ref, chat.wsRoom, this.live.metrics, this.live.logger);
           return;
         }

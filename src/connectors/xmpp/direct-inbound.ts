@@ -1,5 +1,5 @@
 import type { Bus } from '../../bus/types.ts';
-import { directRoom, partyEndpoint, type DirectParty } from '../../core/direct.ts';
+import { directReach, directRoom, type DirectParty } from '../../core/direct.ts';
 import type { Endpoint, RoutingView } from '../../core/endpoint.ts';
 import { LIMITS, validateEvent, type Actor, type CanonicalEvent } from '../../core/event.ts';
 import { newEventId } from '../../core/ids.ts';
@@ -79,10 +79,7 @@ export function directChatOf(user: string, to: string, domain: string): DirectCh
 export function peerReach(routing: RoutingView, chat: DirectChat): 'reaches' | 'unreachable' | 'ignored' {
   const probe = { v: 1, id: newEventId(), ts: 0, kind: 'typing', state: 'active', room: chat.room,
     sender: { network: CONNECTOR, id: chat.user.id }, origin: { connector: CONNECTOR, endpoint: chat.user.id } } as const;
-  const target = partyEndpoint(chat.peer);
-  let ignored = false;
-  const reaches = routing.route(probe, () => { ignored = true; }).some((ep) => ep.connector === target.connector && ep.address === target.address);
-  return ignored ? 'ignored' : reaches ? 'reaches' : 'unreachable';
+  return directReach(routing, probe, chat.peer);
 }
 
 /** publishDirectMessage's `skipped` for a user config.yaml's `ignore:` names (counted apart: `ignored`). */

@@ -4,7 +4,7 @@
 // (which gives it its message id and the account's pts).
 import type { Actor, CanonicalEvent, Origin } from '../../../core/event.ts';
 import { validateEvent } from '../../../core/event.ts';
-import { isPartyEndpoint } from '../../../core/direct.ts';
+import { directReach } from '../../../core/direct.ts';
 import type { ApiCallContext } from '../api/context.ts';
 import { RpcError } from '../session/rpc.ts';
 import type { ChatLog, LogEntry } from './chat-log.ts';
@@ -50,12 +50,11 @@ async function checkReach(deps: ChatDeps, account: Account, chat: ChatInfo, even
     if (deps.directory.account(other) !== undefined && deps.blocked.blocks(other, account.id)) throw new RpcError(400, 'USER_IS_BLOCKED');
   }
   const peer = deps.directs.peerPartyOf(chat, account.id);
-  let ignored = false;
-  if (!deps.routing.route(event, () => { ignored = true; }).some((ep) => isPartyEndpoint(peer, ep))) {
-    // config.yaml's `ignore:` names the account: its private chats stay on MTProto (Telegram's
-    // "you can't write in this chat"), where PEER_ID_INVALID would say the person is unknown.
-    throw ignored ? new RpcError(403, 'CHAT_WRITE_FORBIDDEN') : new RpcError(400, 'PEER_ID_INVALID');
-  }
+  const reach = directReach(deps.routing, event, peer);
+  // config.yaml's `ignore:` names the account: its private chats stay on MTProto (Telegram's
+  // "you can't write in this chat"), where PEER_ID_INVALID would say the person is unknown.
+  if (reach === 'ignored') throw new RpcError(403, 'CHAT_WRITE_FORBIDDEN');
+  if (reach === 'unreachable') throw new RpcError(400, 'PEER_ID_INVALID');
   if (await deps.directs.refuses(chat)) throw new RpcError(400, 'PEER_FLOOD');
 }
 

@@ -6,7 +6,7 @@
 // (the router is asked, as a send would). Each person found becomes a user (remembered like a
 // sender), with the access hash a private message to them needs.
 import type { DirectParty } from '../../../../core/direct.ts';
-import { directRoom, isPartyEndpoint } from '../../../../core/direct.ts';
+import { directReach, directRoom } from '../../../../core/direct.ts';
 import type { CanonicalEvent } from '../../../../core/event.ts';
 import { newEventId } from '../../../../core/ids.ts';
 import type { MethodRegistry } from '../../api/registry.ts';
@@ -27,7 +27,7 @@ function reaches(deps: ChatDeps, account: Account, party: DirectParty): boolean 
   const room = directRoom({ network: CONNECTOR, id: String(account.id) }, party);
   if (room === undefined) return false;
   const probe = { v: 1, id: newEventId(), ts: Date.now(), room, kind: 'typing', state: 'active', sender: senderOf(account), origin: { connector: CONNECTOR, endpoint: String(account.id) } } as CanonicalEvent;
-  return deps.routing.route(probe).some((ep) => isPartyEndpoint(party, ep));
+  return directReach(deps.routing, probe, party) === 'reaches';
 }
 
 /**
