@@ -7,6 +7,7 @@
 // other instances to ask; on the memory driver there is one process and SIGHUP reaches it.
 import { z } from 'zod';
 import { formatIssue } from '../config/errors.ts';
+import { parseJsonAs } from '../core/json.ts';
 import type { Logger } from '../core/logger.ts';
 import { MAX_NOTE_BYTES, type Notes, type Stoppable } from '../bus/types.ts';
 import type { ConfigReloadOutcome } from './reload.ts';
@@ -69,18 +70,6 @@ function noteBytes(answer: ReloadAnswer): number {
   return Buffer.byteLength(JSON.stringify(answer));
 }
 
-/** Parses a note as T, or undefined (not JSON, or not that shape). */
-export function parseNote<T>(schema: z.ZodType<T>, raw: string): T | undefined {
-  let data: unknown;
-  try {
-    data = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(data);
-  return parsed.success ? parsed.data : undefined;
-}
-
 export interface ReloadAnswering {
   readonly notes: Notes;
   readonly instanceId: string;
@@ -114,7 +103,7 @@ export function answerReloadRequests(deps: ReloadAnswering): Stoppable {
     running = undefined;
   };
   const subscription = deps.notes.subscribe(RELOAD_REQUESTS, (raw) => {
-    const request = parseNote(ReloadRequestSchema, raw);
+    const request = parseJsonAs(ReloadRequestSchema, raw);
     if (request === undefined) {
       deps.logger.warn({ bytes: Buffer.byteLength(raw) }, 'a reload request over the bus that is not one (switchboard reload sends them): ignored');
       return;

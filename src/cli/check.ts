@@ -2,7 +2,7 @@ import { loadConfig, resolveFromConfig, ConfigError, formatIssue, type ConfigIss
 import { CONNECTOR_MODULES } from '../connectors/registry.ts';
 import { configuredDemoTokens, demoTokenIssues } from '../connectors/websocket/demo-tokens.ts';
 import { ExitCode, configPath, parseOptions, type Io } from './args.ts';
-import { ignoreRulesOf } from '../config/bridges.ts';
+import { sharedIgnoreOf } from '../config/bridges.ts';
 import type { IgnoreRules } from '../core/ignore.ts';
 
 /** What the command parses (besides --help): `switchboard --help` and the README list each. */
@@ -77,7 +77,7 @@ export async function checkCommand(args: readonly string[], io: Io): Promise<Exi
   }
   io.out(`  bridges:    ${loaded.bridges.length} room(s) from ${loaded.bridgesDir}`);
   // config.yaml's `ignore:` comes first in every room's rules (withSharedIgnore): listed once, each room's own under it.
-  const shared = config.ignore === undefined ? { senders: [], messages: [] } : ignoreRulesOf(config.ignore);
+  const shared = sharedIgnoreOf(config) ?? { senders: [], messages: [] };
   const sharedLine = notRelayed(shared);
   if (sharedLine !== undefined) io.out(`    (every room, config.yaml ignore:) not relayed: ${sharedLine}`);
   for (const bridge of loaded.bridges) {

@@ -5,7 +5,8 @@ import { silentLogger } from '../core/logger.ts';
 import { busKeys } from '../bus/redis/keys.ts';
 import { RedisNotes } from '../bus/redis/notes.ts';
 import { safeUrl } from '../bus/redis/redis-bus.ts';
-import { RELOAD_ANSWERS, RELOAD_REQUESTS, ReloadAnswerSchema, parseNote, type ReloadAnswer } from '../app/cluster-reload.ts';
+import { RELOAD_ANSWERS, RELOAD_REQUESTS, ReloadAnswerSchema, type ReloadAnswer } from '../app/cluster-reload.ts';
+import { parseJsonAs } from '../core/json.ts';
 import { ExitCode, UsageError, configPath, parseOptions, type Io } from './args.ts';
 
 /** What the command parses (besides --help): `switchboard --help` and the README list each. */
@@ -67,7 +68,7 @@ export async function reloadCommand(args: readonly string[], io: Io): Promise<Ex
       return ExitCode.Failed;
     }
     notes.subscribe(RELOAD_ANSWERS, (raw) => {
-      const answer = parseNote(ReloadAnswerSchema, raw);
+      const answer = parseJsonAs(ReloadAnswerSchema, raw);
       // Another asker's answers, or a note that is no answer: not ours to print.
       if (answer === undefined || answer.id !== id || answers.has(answer.instance)) return;
       answers.set(answer.instance, answer);

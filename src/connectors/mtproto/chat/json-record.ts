@@ -1,19 +1,10 @@
 // One JSON value in the state that several sessions and instances change at once (an account's
 // drafts, its pinned chats...): read, change, write back only if nobody wrote meanwhile
 // (compare-and-set), else again with what they wrote.
-import type { z } from 'zod';
 import type { StateStore } from '../../../bus/types.ts';
 
-/** A stored JSON text as `schema` reads it: undefined for none, or for one that is no such value (a malformed record is none). */
-export function parseJsonAs<T>(schema: z.ZodType<T>, raw: string | undefined): T | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** A stored JSON text as a schema reads it (a malformed record is none): core/json.ts. */
+export { parseJsonAs } from '../../../core/json.ts';
 
 /** Attempts before a change gives up (only under a storm of changes to one value). */
 const MAX_ATTEMPTS = 8;
