@@ -14,7 +14,7 @@ import type { OccupantAvatars } from './occupant-avatars.ts';
 import { puppetFullJid, PUPPET_RESOURCE } from './puppets.ts';
 import { errorReply, mayBounce, type ErrorType } from './stanza/errors.ts';
 import type { InboundMessage } from './stanza/message-in.ts';
-import { buildPresence, canonicalState, type InboundPresence, type PresenceType } from './stanza/presence.ts';
+import { buildPresence, canonicalState, type InboundPresence } from './stanza/presence.ts';
 import { UserPresence } from './user-presence.ts';
 
 /**
@@ -53,9 +53,6 @@ export interface DirectChatsHolding {
   /** Subscriptions, chat marks and presences (contacts.ts). */
   readonly contacts: Contacts;
 }
-
-/** The presence types a user sends a puppet that onUserPresence acts on (the rest are dropped before the rate). */
-const HANDLED_USER_PRESENCES: ReadonlySet<PresenceType> = new Set<PresenceType>(['subscribe', 'probe', 'unsubscribe', 'available', 'unavailable']);
 
 export class DirectChats {
   /** Direct chats: the XEP-0153 hash each XMPP user last advertised to a puppet, and its stored avatar. */
@@ -122,12 +119,16 @@ export class DirectChats {
     const send = (el: Element): void => { holding.link.send(el).catch(() => { /* refused sends are logged and counted by the link */ }); };
     const count = (outcome: string): void => this.deps.metrics.direct.inc({ direction: 'in', outcome: `presence_${outcome}` });
     const current = async (): Promise<ShownPresence> => await holding.contacts.presenceOf(chat.puppet, user).catch(() => undefined) ?? { state: 'available' };
-    // What is not handled below (subscribed, unsubscribed, error) costs nothing, not even a token.
-    if (!HANDLED_USER_PRESENCES.has(p.type)) return;
-    // A user's own presence stanzas share the rate of their direct messages (probes are the server's).
-    if (p.type !== 'probe' && !this.deps.senderAllowed(`dm:${user}`)) { count('flood'); return; }
+    // A user's own presence stanzas share the rate of their direct messages: each case that acts
+    // takes its token (probes are the server's; what no case acts on costs nothing).
+    const withinRate = (): boolean => {
+      if (this.deps.senderAllowed(`dm:${user}`)) return true;
+      count('flood');
+      return false;
+    };
     switch (p.type) {
       case 'subscribe':
+        if (!withinRate()) return;
         this.deps.order.run(user, async () => {
           await holding.contacts.subscribe(user, chat.puppet).catch((err: Error) => this.deps.logger.warn({ user, err: err.message }, 'could not remember a presence subscription'));
           // RFC 6121 §3.1.5: subscription answers come from the bare JID.
@@ -143,6 +144,7 @@ export class DirectChats {
         this.deps.order.run(user, async () => { send(buildPresence({ from: puppetFull, to: p.from, ...await current(), ...this.deps.photoOf(chat.puppet) })); });
         return;
       case 'unsubscribe':
+        if (!withinRate()) return;
         this.deps.order.run(user, async () => {
           await holding.contacts.unsubscribe(user, chat.puppet).catch((err: Error) => this.deps.logger.warn({ user, err: err.message }, 'could not forget a presence subscription'));
           send(buildPresence({ from: puppetFull, to: user, type: 'unavailable' }));
@@ -151,6 +153,7 @@ export class DirectChats {
         return;
       case 'available':
       case 'unavailable': {
+        if (!withinRate()) return;
         const state = canonicalState(p);
         if (state === undefined) return;
         const avatarChanged = p.type === 'available' && p.photo !== undefined && this.noteUserPhoto(user, p.photo, chat.puppet, p.nick);
