@@ -77,11 +77,14 @@ test('config.yaml\'s ignored senders keep their direct chats too: an XMPP accoun
   await spammer.send(xml('message', { to: carolPuppet, type: 'chat', id: 's1' }, xml('body', {}, 'buy now')));
   // Dropped without a word to the sender (an error would tell a spammer the address works), counted.
   await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_direct_total', { direction: 'in', outcome: 'ignored' }) === 1, { what: 'the ignored direct message counted' });
+  // Everything such an account does: its presence towards the puppet is not published either.
+  await spammer.send(xml('presence', { to: carolPuppet }, xml('show', {}, 'chat')));
+  await waitFor(async () => await metricValue(bridge.registry, 'switchboard_xmpp_direct_total', { direction: 'in', outcome: 'presence_unrouted' }) === 1, { what: 'the ignored presence not published' });
   const spamRoom = directRoom({ network: 'xmpp', id: spammer.bareJid }, { network: 'websocket', id: 'carol' })!;
   assert.equal((await bridge.bus.readStream(spamRoom, undefined, 10)).entries.length, 0, 'not published');
   await alice.send(xml('message', { to: carolPuppet, type: 'chat', id: 'a1' }, xml('body', {}, 'hello carol')));
   await carol.next(isText('hello carol'), 10_000);
-  assert.deepEqual(carol.events.map((e) => e.event['text']), ['hello carol'], 'nothing of the ignored account reached carol');
+  assert.deepEqual(carol.events.map((e) => [e.event.kind, e.event['text']]), [['message', 'hello carol']], 'nothing of the ignored account reached carol');
 
   // dave (WS) is named there too: his direct chat to alice is refused, saying why; alice gets nothing.
   const since = alice.mark();
