@@ -262,15 +262,23 @@ test('in a room that shows real JIDs, a person who spoke and left while the comp
   assert.deepEqual(senders, [`bob@${rig.prosody.domain}`, `bob@${rig.prosody.domain}`], 'one person, one sender: their JID live and caught up');
 });
 
-test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the room said within the bound is caught up; a position the archive no longer holds is read from the bound, nothing twice', { timeout: 60_000 }, async (t) => {
-  const { alice, room, bridge } = await startRoomRig(t, { xmpp: { catchUpMaxAgeSeconds: 4 } });
+/** alice in the lobby MUC, carol on WS, the bridge with this catch-up age bound; what carol got, the catch-ups counted. */
+async function catchUpRig(t: After, catchUpMaxAgeSeconds: number) {
+  const { alice, room, bridge } = await startRoomRig(t, { xmpp: { catchUpMaxAgeSeconds } });
   const [carol] = await wsInLobby(t, bridge, 'carol');
-  const say = (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
-  const texts = () => carol!.events.filter((e) => e.event.kind === 'message').map((e) => e.event['text']);
-  const catchUps = (outcome: string) => metricValue(bridge.registry, 'switchboard_xmpp_catch_ups_total', { outcome });
+  return {
+    alice, room, bridge, carol,
+    say: (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text))),
+    texts: () => carol.events.filter((e) => e.event.kind === 'message').map((e) => e.event['text']),
+    catchUps: (outcome: string) => metricValue(bridge.registry, 'switchboard_xmpp_catch_ups_total', { outcome }),
+  };
+}
+
+test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the room said within the bound is caught up; a position the archive no longer holds is read from the bound, nothing twice', { timeout: 60_000 }, async (t) => {
+  const { alice, room, bridge, carol, say, texts, catchUps } = await catchUpRig(t, 4);
 
   await say('A1');
-  await carol!.next((f) => isText(f, 'A1'), 10_000);
+  await carol.next((f) => isText(f, 'A1'), 10_000);
   await bridge.stopXmpp();
   await say('A2, long ago');
   await alice.waitFor((el) => el.getChildText('body') === 'A2, long ago', 'A2 reflected');
@@ -280,11 +288,11 @@ test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the ro
   await say('A3, just now');
   await alice.waitFor((el) => el.getChildText('body') === 'A3, just now', 'A3 reflected');
   await bridge.startXmpp();
-  await carol!.next((f) => isText(f, 'A3, just now'), 20_000);
+  await carol.next((f) => isText(f, 'A3, just now'), 20_000);
   // Prosody looks for the position (A1) among the messages from the bound on: not there.
   assert.equal(await catchUps('read_from_age_bound'), 1);
   await say('A4');
-  await carol!.next((f) => isText(f, 'A4'), 10_000);
+  await carol.next((f) => isText(f, 'A4'), 10_000);
   assert.deepEqual(texts(), ['A1', 'A3, just now', 'A4'], 'A2, older than the bound, was not bridged');
 
   // A position the archive does not hold (expired there): read from the bound, what was bridged
@@ -294,27 +302,25 @@ test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the ro
   await say('A5');
   await alice.waitFor((el) => el.getChildText('body') === 'A5', 'A5 reflected');
   await bridge.startXmpp();
-  await carol!.next((f) => isText(f, 'A5'), 20_000);
+  await carol.next((f) => isText(f, 'A5'), 20_000);
   await say('A6');
-  await carol!.next((f) => isText(f, 'A6'), 10_000);
+  await carol.next((f) => isText(f, 'A6'), 10_000);
   assert.deepEqual(texts(), ['A1', 'A3, just now', 'A4', 'A5', 'A6']);
   assert.equal(await catchUps('read_from_age_bound'), 2);
 });
 
 test('without an age bound (xmpp.catchUpMaxAgeSeconds: 0), a position the archive no longer holds is read from what the archive still holds: the missed message bridged, the earlier ones not twice', { timeout: 60_000 }, async (t) => {
-  const { alice, room, bridge } = await startRoomRig(t, { xmpp: { catchUpMaxAgeSeconds: 0 } });
-  const [carol] = await wsInLobby(t, bridge, 'carol');
-  const say = (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
+  const { alice, room, bridge, carol, say, texts, catchUps } = await catchUpRig(t, 0);
   await say('A1');
-  await carol!.next((f) => isText(f, 'A1'), 10_000);
+  await carol.next((f) => isText(f, 'A1'), 10_000);
   await bridge.stopXmpp();
   await bridge.bus.state('xmpp').set(roomStateKey('mam', room), 'expired-long-ago');
   await say('A2');
   await alice.waitFor((el) => el.getChildText('body') === 'A2', 'A2 reflected');
   await bridge.startXmpp();
-  await carol!.next((f) => isText(f, 'A2'), 20_000);
+  await carol.next((f) => isText(f, 'A2'), 20_000);
   await say('A3');
-  await carol!.next((f) => isText(f, 'A3'), 10_000);
-  assert.deepEqual(carol!.events.filter((e) => e.event.kind === 'message').map((e) => e.event['text']), ['A1', 'A2', 'A3']);
-  assert.equal(await metricValue(bridge.registry, 'switchboard_xmpp_catch_ups_total', { outcome: 'read_from_archive_start' }), 1);
+  await carol.next((f) => isText(f, 'A3'), 10_000);
+  assert.deepEqual(texts(), ['A1', 'A2', 'A3']);
+  assert.equal(await catchUps('read_from_archive_start'), 1);
 });
