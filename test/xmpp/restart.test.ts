@@ -271,11 +271,20 @@ async function catchUpRig(t: After, catchUpMaxAgeSeconds: number) {
     say: (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text))),
     texts: () => carol.events.filter((e) => e.event.kind === 'message').map((e) => e.event['text']),
     catchUps: (outcome: string) => metricValue(bridge.registry, 'switchboard_xmpp_catch_ups_total', { outcome }),
+    /** The component away, its saved position replaced by one the archive does not hold (as if expired), `text` said meanwhile; back once carol has it. */
+    async awayWithPositionLost(text: string): Promise<void> {
+      await bridge.stopXmpp();
+      await bridge.bus.state('xmpp').set(roomStateKey('mam', room), 'expired-long-ago');
+      await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
+      await alice.waitFor((el) => el.getChildText('body') === text, `${text} reflected`);
+      await bridge.startXmpp();
+      await carol.next((f) => isText(f, text), 20_000);
+    },
   };
 }
 
 test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the room said within the bound is caught up; a position the archive no longer holds is read from the bound, nothing twice', { timeout: 60_000 }, async (t) => {
-  const { alice, room, bridge, carol, say, texts, catchUps } = await catchUpRig(t, 4);
+  const { alice, bridge, carol, say, texts, catchUps, awayWithPositionLost } = await catchUpRig(t, 4);
 
   await say('A1');
   await carol.next((f) => isText(f, 'A1'), 10_000);
@@ -297,12 +306,7 @@ test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the ro
 
   // A position the archive does not hold (expired there): read from the bound, what was bridged
   // already (A4, within the bound) recognised by its stanza-id.
-  await bridge.stopXmpp();
-  await bridge.bus.state('xmpp').set(roomStateKey('mam', room), 'expired-long-ago');
-  await say('A5');
-  await alice.waitFor((el) => el.getChildText('body') === 'A5', 'A5 reflected');
-  await bridge.startXmpp();
-  await carol.next((f) => isText(f, 'A5'), 20_000);
+  await awayWithPositionLost('A5');
   await say('A6');
   await carol.next((f) => isText(f, 'A6'), 10_000);
   assert.deepEqual(texts(), ['A1', 'A3, just now', 'A4', 'A5', 'A6']);
@@ -310,15 +314,10 @@ test('the component away longer than xmpp.catchUpMaxAgeSeconds: only what the ro
 });
 
 test('without an age bound (xmpp.catchUpMaxAgeSeconds: 0), a position the archive no longer holds is read from what the archive still holds: the missed message bridged, the earlier ones not twice', { timeout: 60_000 }, async (t) => {
-  const { alice, room, bridge, carol, say, texts, catchUps } = await catchUpRig(t, 0);
+  const { carol, say, texts, catchUps, awayWithPositionLost } = await catchUpRig(t, 0);
   await say('A1');
   await carol.next((f) => isText(f, 'A1'), 10_000);
-  await bridge.stopXmpp();
-  await bridge.bus.state('xmpp').set(roomStateKey('mam', room), 'expired-long-ago');
-  await say('A2');
-  await alice.waitFor((el) => el.getChildText('body') === 'A2', 'A2 reflected');
-  await bridge.startXmpp();
-  await carol.next((f) => isText(f, 'A2'), 20_000);
+  await awayWithPositionLost('A2');
   await say('A3');
   await carol.next((f) => isText(f, 'A3'), 10_000);
   assert.deepEqual(texts(), ['A1', 'A2', 'A3']);
