@@ -8,8 +8,9 @@ import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { busKeys } from '../../src/bus/redis/keys.ts';
 import { hashToken } from '../../src/connectors/websocket/tokens.ts';
-import { RELOAD_ANSWERS, RELOAD_REQUESTS, answerOf } from '../../src/app/cluster-reload.ts';
-import { MAX_NOTE_BYTES } from '../../src/bus/types.ts';
+import { RELOAD_ANSWERS, RELOAD_REQUESTS, answerOf, answerReloadRequests } from '../../src/app/cluster-reload.ts';
+import type { ConfigReloadOutcome } from '../../src/app/reload.ts';
+import { MAX_NOTE_BYTES, type Notes } from '../../src/bus/types.ts';
 import { makeConfigTree, type ConfigTree } from '../config/fixture.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -164,4 +165,30 @@ test('a reload answer always fits one bus note: refusals with many or long probl
   const ok = answerOf('req', 'instance-1', { ok: true, rooms: 3, changes: [], identities: 0, applied: [], needsRestart: Array.from({ length: 200 }, (_, i) => `setting.number${i}.${'y'.repeat(150)}`) });
   assert.ok(Buffer.byteLength(JSON.stringify(ok)) <= MAX_NOTE_BYTES);
   assert.equal(ok.rooms, 3);
+});
+
+test('reload requests are bounded: while a reload runs, at most 64 wait (the rest dropped, logged) and one reload answers them all', async () => {
+  const published: string[] = [];
+  let deliver: (note: string) => void = () => {};
+  const notes: Notes = {
+    publish: async (_channel, note) => { published.push(note); },
+    subscribe: (_channel, onNote) => { deliver = onNote; return { close: async () => {} }; },
+  };
+  let reloads = 0;
+  let release: () => void = () => {};
+  const reload = async (): Promise<ConfigReloadOutcome> => {
+    reloads++;
+    if (reloads === 1) await new Promise<void>((r) => { release = r; });
+    return { ok: true, rooms: 1, changes: [], identities: 0, applied: [], needsRestart: [] };
+  };
+  const following = answerReloadRequests({ notes, instanceId: 'i-1', reload, logger: silentLogger });
+  deliver(JSON.stringify({ id: 'first' }));
+  for (let i = 0; i < 100; i++) deliver(JSON.stringify({ id: `r${i}` }));
+  release();
+  await waitFor(async () => published.length === 65, { what: 'the answers' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(published.length, 65, 'the first and the 64 that waited');
+  assert.equal(reloads, 2);
+  assert.deepEqual(published.map((n) => (JSON.parse(n) as { id: string }).id), ['first', ...Array.from({ length: 64 }, (_, i) => `r${i}`)]);
+  await following.close();
 });
