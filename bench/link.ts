@@ -30,8 +30,11 @@ export type LinkSpec =
 export interface MtprotoLinkSpec {
   readonly kind: 'mtproto';
   readonly port: number;
-  /** The floor (bench/mtproto-floor.ts): no login, and the receiver is a plain WebSocket. */
-  readonly floor?: boolean;
+  /**
+   * A floor (bench/mtproto-floor.ts): no login; the receiver is a plain WebSocket ('plain') or a
+   * client of the bridge's WebSocket connector joined to `room` ('bus').
+   */
+  readonly floor?: 'plain' | 'bus';
   readonly botToken: string;
   readonly chatId: number;
   /** The server's public key, for gramjs' pinned key table (decimal strings). */

@@ -8,7 +8,24 @@ import { generateServerRsaKey, loadServerRsaKey } from '../src/connectors/mtprot
 import { createMtprotoServer, type MtprotoServer } from '../src/connectors/mtproto/server.ts';
 import { KeyRing } from '../src/connectors/mtproto/store/key-ring.ts';
 import { StateAuthKeyStore } from '../src/connectors/mtproto/store/state-auth-key-store.ts';
+import type { Bus } from '../src/bus/types.ts';
+import type { CanonicalEvent } from '../src/core/event.ts';
+import { newEventId } from '../src/core/ids.ts';
 import type { MtprotoLinkSpec } from './link.ts';
+
+/**
+ * The bus floor's way in: the bridge's own bus, and the room and MTProto chat its messages are
+ * published from (an MTProto group linked in bridges/).
+ */
+export interface FloorBus {
+  readonly bus: Bus;
+  readonly room: string;
+  readonly chatId: number;
+  /** The account the messages are said by (its transaction scope). */
+  readonly senderId: number;
+  /** The bridge's WebSocket URL, token and room the receiver joins. */
+  readonly ws: { readonly url: string; readonly token: string; readonly room: string };
+}
 
 /**
  * The floor of the MTProto chat bench: what a stock gramjs client costs on this machine when the
@@ -18,6 +35,14 @@ import type { MtprotoLinkSpec } from './link.ts';
  * updateShortSentMessage, no login needed. No bus, no Redis, no canonical event, no chat log.
  * Beside WS -> WS it says how far a bridge-free path gets: the chat bench's ratios cannot be
  * better than this one's.
+ *
+ * With a FloorBus, the **bus floor**: messages.sendMessage publishes each message into the bridge's
+ * bus as the MTProto chat layer does (a canonical event from the linked chat, a transaction of its
+ * random_id: Bus.publishOnce) and answers at once, as a WebSocket `send` is acknowledged once the
+ * bus holds it; the receiver is a client of the bridge's WebSocket connector in the linked room.
+ * The bridge routes, delivers and writes the event into the chat's log (its MTProto connector runs)
+ * as for a real send, but no call waits for that, no login is checked, no message id is given out.
+ * Beside WS -> WS it says how far any MTProto chat layer on this bus could get on this machine.
  */
 export class MtprotoFloor {
   private constructor(
@@ -27,9 +52,10 @@ export class MtprotoFloor {
     private readonly http: Server,
     private readonly wss: WebSocketServer,
     private readonly wsUrl: string,
+    private readonly viaBus: FloorBus | undefined,
   ) {}
 
-  static async start(): Promise<MtprotoFloor> {
+  static async start(viaBus?: FloorBus): Promise<MtprotoFloor> {
     const rsa = loadServerRsaKey(generateServerRsaKey().privateKeyPem);
     const http = createServer();
     const wss = new WebSocketServer({ server: http });
@@ -46,10 +72,19 @@ export class MtprotoFloor {
       api: {
         extend: (methods) => methods.register('messages.sendMessage', {
           auth: 'none',
-          handle: (call, ctx) => {
+          handle: async (call, ctx) => {
             const text = typeof call['message'] === 'string' ? call['message'] : '';
-            const frame = JSON.stringify({ type: 'event', event: { kind: 'message', text } });
-            for (const socket of receivers) if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+            if (viaBus === undefined) {
+              const frame = JSON.stringify({ type: 'event', event: { kind: 'message', text } });
+              for (const socket of receivers) if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+            } else {
+              const event: CanonicalEvent = {
+                v: 1, id: newEventId(), ts: Date.now(), kind: 'message', room: viaBus.room, text,
+                sender: { network: 'mtproto', id: String(viaBus.senderId), name: 'Bench Bot' },
+                origin: { connector: 'mtproto', endpoint: String(viaBus.chatId), ...(ctx.channel !== undefined ? { session: ctx.channel.key } : {}) },
+              };
+              await viaBus.bus.publishOnce(event, { scope: `mtproto:${viaBus.senderId}`, id: String(call['random_id']) });
+            }
             id++;
             return { _: 'updateShortSentMessage', out: true, id, pts: id, pts_count: 1, date: ctx.now };
           },
@@ -59,11 +94,13 @@ export class MtprotoFloor {
     const { port } = await server.start();
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const wsPort = (http.address() as AddressInfo).port;
-    return new MtprotoFloor(server, port, { n: rsa.n.toString(), e: rsa.e.toString(), fingerprint: BigInt.asIntN(64, rsa.fingerprint).toString() }, http, wss, `ws://127.0.0.1:${wsPort}/`);
+    return new MtprotoFloor(server, port, { n: rsa.n.toString(), e: rsa.e.toString(), fingerprint: BigInt.asIntN(64, rsa.fingerprint).toString() }, http, wss, `ws://127.0.0.1:${wsPort}/`, viaBus);
   }
 
   link(chatId: number): MtprotoLinkSpec {
-    return { kind: 'mtproto', port: this.port, floor: true, botToken: '', chatId, serverKey: this.key, wsUrl: this.wsUrl, wsToken: '', room: '' };
+    const common = { kind: 'mtproto', port: this.port, botToken: '', chatId, serverKey: this.key } as const;
+    if (this.viaBus !== undefined) return { ...common, floor: 'bus', wsUrl: this.viaBus.ws.url, wsToken: this.viaBus.ws.token, room: this.viaBus.ws.room };
+    return { ...common, floor: 'plain', wsUrl: this.wsUrl, wsToken: '', room: '' };
   }
 
   async close(): Promise<void> {

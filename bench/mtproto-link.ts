@@ -45,9 +45,9 @@ export async function openMtprotoLink(spec: MtprotoLinkSpec): Promise<BenchLink>
   const client = new TelegramClient(session, 1, 'bench', { connection: Local, connectionRetries: 5, autoReconnect: false, requestRetries: 1, baseLogger: new Logger(LogLevel.NONE) });
   client.floodSleepThreshold = 0;
   let receiver: WebSocket;
-  if (spec.floor === true) {
+  if (spec.floor !== undefined) {
     await client.connect();
-    receiver = await openSocket(spec.wsUrl);
+    receiver = spec.floor === 'plain' ? await openSocket(spec.wsUrl) : await joinedClient(spec.wsUrl, spec.wsToken, spec.room);
   } else {
     await client.start({ botAuthToken: spec.botToken, onError: (err: unknown) => { throw err; } });
     await client.getDialogs();
