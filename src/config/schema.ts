@@ -242,6 +242,13 @@ export const ConfigSchema = z.object({
      * a room unlinked by a restart is linked again, older messages are not posted. 0: no bound.
      */
     catchUpMaxAgeSeconds: z.number().int().min(0).max(365 * 86_400).default(7 * 86_400),
+    /**
+     * The pace of a long catch-up: a turn reads this many archive pages (up to 100 messages each),
+     * then the room's catch-up pauses for catchUpPauseSeconds and goes on where it stopped, until
+     * it has read everything within catchUpMaxAgeSeconds.
+     */
+    catchUpPagesPerTurn: z.number().int().min(1).max(1_000).default(100),
+    catchUpPauseSeconds: z.number().min(0.1).max(3_600).default(10),
   }).strict().prefault({}).refine((x) => !x.enabled || x.secret !== undefined, { message: 'required when xmpp.enabled is true (e.g. secret: ${SWITCHBOARD_XMPP_SECRET})', path: ['secret'] }),
   mtproto: z.object({
     enabled: z.boolean().default(false),

@@ -263,8 +263,8 @@ test('in a room that shows real JIDs, a person who spoke and left while the comp
 });
 
 /** alice in the lobby MUC, carol on WS, the bridge with this catch-up age bound; what carol got, the catch-ups counted. */
-async function catchUpRig(t: After, catchUpMaxAgeSeconds: number) {
-  const { alice, room, bridge } = await startRoomRig(t, { xmpp: { catchUpMaxAgeSeconds } });
+async function catchUpRig(t: After, catchUpMaxAgeSeconds: number, pace: { catchUpPagesPerTurn?: number; catchUpPauseSeconds?: number } = {}) {
+  const { alice, room, bridge } = await startRoomRig(t, { xmpp: { catchUpMaxAgeSeconds, ...pace } });
   const [carol] = await wsInLobby(t, bridge, 'carol');
   return {
     alice, room, bridge, carol,
@@ -322,4 +322,28 @@ test('without an age bound (xmpp.catchUpMaxAgeSeconds: 0), a position the archiv
   await carol.next((f) => isText(f, 'A3'), 10_000);
   assert.deepEqual(texts(), ['A1', 'A2', 'A3']);
   assert.equal(await catchUps('read_from_archive_start'), 1);
+});
+
+test('a backlog longer than a catch-up turn (Prosody pages of 50, one page a turn): every message said while away is bridged once, in order, turn after turn, with a live message meanwhile', { timeout: 90_000 }, async (t) => {
+  const { alice, bridge, carol, say, texts, catchUps } = await catchUpRig(t, 0, { catchUpPagesPerTurn: 1, catchUpPauseSeconds: 0.5 });
+  await say('before');
+  await carol.next((f) => isText(f, 'before'), 10_000);
+  await bridge.stopXmpp();
+  const away = Array.from({ length: 120 }, (_, i) => `away ${i + 1}`);
+  for (const text of away) await say(text);
+  await alice.waitFor((el) => el.getChildText('body') === 'away 120', 'the backlog reflected');
+  await bridge.startXmpp();
+  // The first turn: Prosody's 50 (max_archive_query_results); then a pause before the next.
+  await carol.next((f) => isText(f, 'away 50'), 20_000);
+  await say('live, during the catch-up');
+  await carol.next((f) => isText(f, 'away 120'), 30_000);
+  await carol.next((f) => isText(f, 'live, during the catch-up'), 10_000);
+  await say('after');
+  await carol.next((f) => isText(f, 'after'), 10_000);
+  const got = texts();
+  assert.deepEqual(got.filter((x) => typeof x === 'string' && x.startsWith('away ')), away, 'the whole backlog, once each, in order');
+  assert.equal(got.filter((x) => x === 'live, during the catch-up').length, 1, 'the live message once, although the catch-up read it from the archive too');
+  assert.equal(got.at(-1), 'after');
+  assert.ok(await catchUps('paused') >= 2, `paused at least twice (${await catchUps('paused')})`);
+  assert.equal(await catchUps('read_from_archive_start') + await catchUps('read'), 1, 'one catch-up that read to the end');
 });

@@ -234,7 +234,7 @@ test('archive catch-up: a room that does not say whether it keeps an archive (a 
     bridge: async (msg) => { bridged.push(msg.body ?? ''); },
   };
   const order = new InboundOrder(silentLogger, counter(createRegistry(false), 'xmpp_inbound_test_total', 'test', ['outcome']));
-  const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs: 0 });
+  const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs: 0, pagesPerTurn: 100, pauseMs: 10_000 });
   try {
     await catchUp.catchUpOrLater(room, 20);
     assert.deepEqual(bridged, [], 'nothing read while the room did not answer');
@@ -251,7 +251,7 @@ test('archive catch-up: a room that does not say whether it keeps an archive (a 
   }
 });
 
-test('archive catch-up: bounded in age (the query\'s start), read from that bound or the archive\'s start when the archive no longer holds the position, cut short after 100 pages, failed on other errors; each counted', async () => {
+test('archive catch-up: bounded in age (the query\'s start), read from that bound or the archive\'s start when the archive no longer holds the position, paused after 100 pages, failed on other errors; each counted', async () => {
   const room = 'lobby@muc.example.org';
   const registry = createRegistry(false);
   const outcomes = counter(registry, 'xmpp_catch_ups_test_total', 'test', ['outcome']);
@@ -271,7 +271,7 @@ test('archive catch-up: bounded in age (the query\'s start), read from that boun
       onSubject: async () => {},
       bridge: async (msg) => { bridged.push(msg.body ?? ''); },
     };
-    const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs, outcomes, now: () => now });
+    const catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs, outcomes, now: () => now, pagesPerTurn: 100, pauseMs: 60_000 });
     try {
       await catchUp.catchUpOrLater(room, 60_000);
     } finally {
@@ -312,10 +312,60 @@ test('archive catch-up: bounded in age (the query\'s start), read from that boun
   assert.equal(r.queries.length, 1);
   assert.equal(await count('failed'), 2);
 
-  // An archive that never ends: 100 pages, then cut short (said, counted).
+  // An archive that never ends: 100 pages, then a pause (counted; the next turn is the next test's).
   r = await run('s1', 7 * day, (_q, n) => ({ messages: [archived(`m${n}`)], end: { complete: false, last: `m${n}` } }));
   assert.equal(r.queries.length, 100);
   assert.equal(r.bridged.length, 100);
   assert.equal(r.queries[99]?.after, 'm99');
-  assert.equal(await count('cut_short'), 1);
+  assert.equal(await count('paused'), 1);
+});
+
+test('archive catch-up: a backlog longer than a turn goes on after each pause from where it stopped, in order, until all is read; live positions are saved only once it is', async () => {
+  const room = 'lobby@muc.example.org';
+  const registry = createRegistry(false);
+  const outcomes = counter(registry, 'xmpp_catch_ups_paced_total', 'test', ['outcome']);
+  const order = new InboundOrder(silentLogger, counter(registry, 'xmpp_inbound_paced_total', 'test', ['outcome']));
+  const count = async (outcome: string) => (await registry.getSingleMetric('xmpp_catch_ups_paced_total')!.get()).values.find((v) => v.labels['outcome'] === outcome)?.value ?? 0;
+  const state = new LocalState().store('xmpp');
+  await state.set(roomStateKey('mam', room), 's0');
+  // A stand-in archive of s0..s11, two per page, paged by `after` as a server does.
+  const ids = Array.from({ length: 12 }, (_, i) => `s${i}`);
+  const archived = (id: string): ArchivedMessage => ({ id, message: xml('message', { type: 'groupchat', from: `${room}/alice` }, xml('body', {}, id)) } as ArchivedMessage);
+  const afters: (string | undefined)[] = [];
+  const bridged: string[] = [];
+  let catchUp: ArchiveCatchUp;
+  const held: HeldArchive = {
+    archive: {
+      page: async (_room: string, q: ArchiveQuery) => {
+        afters.push(q.after);
+        const from = q.after === undefined ? 0 : ids.indexOf(q.after) + 1;
+        const messages = ids.slice(from, from + 2).map(archived);
+        return { messages, end: { complete: from + 2 >= ids.length, ...(messages.length > 0 ? { last: messages.at(-1)!.id } : {}) } };
+      },
+    } as unknown as ArchiveReader,
+    hasArchive: async () => true,
+    onSubject: async () => {},
+    // As room-messages.ts does: each archived message bridged moves the position to it.
+    bridge: async (msg) => { bridged.push(msg.body ?? ''); catchUp.notePosition(room, msg.stanzaId, 'archive'); },
+  };
+  catchUp = new ArchiveCatchUp({ domain: 'bridge.example.org', rooms: new Map([[room, { connector: 'xmpp', address: room }]]), state, logger: silentLogger, order, held: () => held, maxAgeMs: 0, outcomes, pagesPerTurn: 2, pauseMs: 150 });
+  try {
+    await catchUp.catchUpOrLater(room);
+    assert.deepEqual(bridged, ['s1', 's2', 's3', 's4'], 'the first turn: two pages');
+    assert.equal(await count('paused'), 1);
+    // A live message during the pause: bridged (by the live path), its position not saved yet.
+    catchUp.notePosition(room, 's12', 'live');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await state.get(roomStateKey('mam', room)), 's4', 'the position stays where the catch-up stopped');
+    await waitFor(async () => bridged.length === 11, { what: 'the rest of the backlog, turn by turn', timeoutMs: 5_000 });
+    assert.deepEqual(bridged, ids.slice(1));
+    // Each turn went on from where the last one stopped: no page read twice, none skipped.
+    assert.deepEqual(afters, ['s0', 's2', 's4', 's6', 's8', 's10']);
+    assert.equal(await count('paused'), 2);
+    assert.equal(await count('read'), 1);
+    catchUp.notePosition(room, 's13', 'live');
+    await waitFor(async () => await state.get(roomStateKey('mam', room)) === 's13', { what: 'live positions saved again once the backlog is read' });
+  } finally {
+    catchUp.stop();
+  }
 });

@@ -14,16 +14,20 @@ import { parseMessage, type InboundMessage } from './stanza/message-in.ts';
  * so overlap with live traffic is harmless). Rooms without an archive are logged, once.
  *
  * The position (the last stanza-id read) is kept per room in the bus state, so the next holder
- * of the component catches up from where this one stopped. What is read is bounded twice: in age
+ * of the component catches up from where this one stopped. What is read is bounded in age
  * (xmpp.catchUpMaxAgeSeconds, the query's `start`), so that a long outage or a room linked again
- * long after a restart unlinked it does not post old conversations; and in count (MAX_CATCHUP_PAGES).
+ * long after a restart unlinked it does not post old conversations; and paced: a turn reads at
+ * most xmpp.catchUpPagesPerTurn pages, then the room's catch-up pauses for
+ * xmpp.catchUpPauseSeconds and goes on from where it stopped, so a long backlog reaches the other
+ * networks in bursts instead of all at once, and none of it is skipped. Live messages go on
+ * meanwhile (their positions are not saved until the end, so a restart reads the rest again).
  */
 
-/** Catch-up from a room's archive reads at most this many pages of 100 per (re)join. */
-const MAX_CATCHUP_PAGES = 100;
+/** Messages asked for per archive page (servers may give fewer: Prosody gives 50 at most by default). */
+const PAGE_SIZE = 100;
 
-/** How a catch-up ended (switchboard_xmpp_catch_ups_total{outcome}); `no_archive` is not counted. */
-type CatchUpOutcome = 'read' | 'read_from_age_bound' | 'read_from_archive_start' | 'cut_short' | 'failed' | 'first_link' | 'later' | 'no_archive';
+/** How a catch-up turn ended (switchboard_xmpp_catch_ups_total{outcome}); `no_archive` is not counted. */
+type CatchUpOutcome = 'read' | 'read_from_age_bound' | 'read_from_archive_start' | 'paused' | 'failed' | 'first_link' | 'later' | 'no_archive';
 
 /** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
 const ARCHIVE_START = '^';
@@ -45,6 +49,10 @@ export interface ArchiveCatchUpDeps {
   readonly order: InboundOrder;
   /** Archived messages older than this are not read (xmpp.catchUpMaxAgeSeconds); 0: no bound. */
   readonly maxAgeMs: number;
+  /** Archive pages one turn of a catch-up reads (xmpp.catchUpPagesPerTurn). */
+  readonly pagesPerTurn: number;
+  /** The pause between two turns of one catch-up (xmpp.catchUpPauseSeconds). */
+  readonly pauseMs: number;
   /** How each catch-up ended (switchboard_xmpp_catch_ups_total). */
   readonly outcomes?: Counter<'outcome'>;
   readonly now?: () => number;
@@ -70,10 +78,15 @@ export class ArchiveCatchUp {
 
   constructor(private readonly deps: ArchiveCatchUpDeps) {}
 
-  /** Catches up now; what could not be bridged (the bus away) is tried again later (catchUpLater). */
+  /**
+   * Catches up now; what could not be bridged (the bus away) is tried again later, and a turn
+   * that read its pages goes on after the pause (both: catchUpLater).
+   */
   async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
-    if (await this.catchUp(room)) this.unsavedRooms.delete(room);
-    else this.catchUpLater(room, nextDelayMs);
+    const outcome = await this.catchUp(room);
+    if (outcome === 'later') this.catchUpLater(room, nextDelayMs);
+    else if (outcome === 'paused') this.catchUpLater(room, this.deps.pauseMs, this.deps.pauseMs);
+    else this.unsavedRooms.delete(room);
   }
 
   /**
@@ -81,13 +94,13 @@ export class ArchiveCatchUp {
    * room, and its archive is read again from the last one saved, later, until that works; what
    * was bridged meanwhile is recognised by its stanza-id and published once.
    */
-  catchUpLater(room: string, delayMs = 2_000): void {
+  catchUpLater(room: string, delayMs = 2_000, retryMs = delayMs): void {
     if (this.catchUpTimers.has(room)) return;
     this.unsavedRooms.add(room);
     const timer = setTimeout(() => {
       this.catchUpTimers.delete(room);
       if (this.deps.held() === undefined) return;
-      this.deps.order.run(room, () => this.catchUpOrLater(room, Math.min(delayMs * 2, 30_000)));
+      this.deps.order.run(room, () => this.catchUpOrLater(room, Math.min(retryMs * 2, 30_000)));
     }, delayMs);
     timer.unref();
     this.catchUpTimers.set(room, timer);
@@ -122,12 +135,11 @@ export class ArchiveCatchUp {
     this.catchUpTimers.clear();
   }
 
-  /** Reads the room's archive after the saved position; true when it got to the end (or has nothing to read). */
-  private async catchUp(room: string): Promise<boolean> {
+  /** A turn of reading the room's archive after the saved position, counted. */
+  private async catchUp(room: string): Promise<CatchUpOutcome> {
     const done = await this.readArchive(room);
-    if (done === 'later') this.deps.outcomes?.inc({ outcome: 'later' });
-    else if (done !== 'no_archive') this.deps.outcomes?.inc({ outcome: done });
-    return done !== 'later';
+    if (done !== 'no_archive') this.deps.outcomes?.inc({ outcome: done });
+    return done;
   }
 
   private async readArchive(room: string): Promise<CatchUpOutcome> {
@@ -171,7 +183,7 @@ export class ArchiveCatchUp {
     let pages = 0;
     const readPage = async (): Promise<Awaited<ReturnType<ArchiveReader['page']>> | undefined> => {
       try {
-        return await held.archive.page(room, { ...(after !== undefined ? { after } : {}), ...(start !== undefined ? { start } : {}), max: 100 });
+        return await held.archive.page(room, { ...(after !== undefined ? { after } : {}), ...(start !== undefined ? { start } : {}), max: PAGE_SIZE });
       } catch (err) {
         if (pages === 0 && after !== undefined && err instanceof IqErrorReply && err.condition === 'item-not-found') {
           // The archive no longer holds the saved position among what the query asks for: the
@@ -190,7 +202,7 @@ export class ArchiveCatchUp {
         return undefined;
       }
     };
-    while (pages < MAX_CATCHUP_PAGES) {
+    while (pages < this.deps.pagesPerTurn) {
       const page = await readPage();
       if (page === undefined) return 'failed';
       pages++;
@@ -215,9 +227,10 @@ export class ArchiveCatchUp {
       }
       after = page.end.last ?? after;
     }
-    // A bound on one catch-up's flood: what the archive holds after this is not posted (the next
-    // live message moves the position past it). Said loudly, as it is a gap.
-    this.deps.logger.warn({ room, messages: caught, position: after }, `catch-up stopped after ${MAX_CATCHUP_PAGES} pages of the room archive: its later messages said while the bridge was away are not bridged`);
-    return 'cut_short';
+    // The turn's pages are read: the rest after a pause, from the last message bridged (saved as
+    // the position; live positions are not saved meanwhile, so a restart reads the rest too).
+    this.deps.logger.info({ room, messages: caught, pauseMs: this.deps.pauseMs },
+      `catch-up read ${this.deps.pagesPerTurn} pages of the room archive: going on after a pause (xmpp.catchUpPauseSeconds)`);
+    return 'paused';
   }
 }

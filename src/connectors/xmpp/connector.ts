@@ -222,6 +222,7 @@ export class XmppConnector implements Connector {
     const catchUp = new ArchiveCatchUp({
       domain, rooms, state, logger: ctx.logger, order, held: () => this.heldArchive(),
       maxAgeMs: this.config.catchUpMaxAgeSeconds * 1_000, outcomes: metrics.catchUps,
+      pagesPerTurn: this.config.catchUpPagesPerTurn, pauseMs: this.config.catchUpPauseSeconds * 1_000,
     });
     return {
       ...base, lease, registry: ctx.registry, roomTopics, order, occupants, puppets, catchUp,
