@@ -299,6 +299,10 @@ export interface ChatClientOptions {
   autoReconnect?: boolean;
   connectionRetries?: number;
   retryDelay?: number;
+  /** How often gramjs itself tries a call that failed with a 500 (default 2 here). */
+  requestRetries?: number;
+  /** An earlier client's session (its auth key, dc address): a client app started again. */
+  session?: unknown;
 }
 
 /** A stock TelegramClient on a fresh MemorySession (one auth key), dialing our host and port. */
@@ -309,11 +313,15 @@ export function chatClient(port: number, opts: ChatClientOptions = {}): ChatClie
       super({ ...p, ip: '127.0.0.1', port });
     }
   };
-  const session = new MemorySession();
-  session.setDC(2, '127.0.0.1', port);
+  let session = opts.session;
+  if (session === undefined) {
+    const fresh = new MemorySession();
+    fresh.setDC(2, '127.0.0.1', port);
+    session = fresh;
+  }
   const client = new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
     connection: Local, connectionRetries: opts.connectionRetries ?? 5, retryDelay: opts.retryDelay ?? 50, autoReconnect: opts.autoReconnect ?? false,
-    requestRetries: 2, baseLogger: gramLogger,
+    requestRetries: opts.requestRetries ?? 2, baseLogger: gramLogger,
   });
   client.floodSleepThreshold = opts.floodSleepThreshold ?? 0;
   return client;
