@@ -22,7 +22,7 @@ import { hashToken } from '../../src/connectors/websocket/tokens.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { waitFor, within } from '../helpers/wait.ts';
 import { makeConfigTree } from '../config/fixture.ts';
 import { pinServerKey } from '../mtproto/gramjs-client.ts';
 import { Api, bigInt, chatClient, type ChatClient, type GramMessage } from '../mtproto/chat-harness.ts';
@@ -46,16 +46,6 @@ after(async () => {
   await killAllBridges();
   await redis?.stop();
 });
-
-/** `p`, or a failure naming `what` after `ms`: a hang says where it was. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function say(ws: TestClient, text: string): Promise<void> {
   const ack = await ws.request({ type: 'send', room: 'lobby', event: { kind: 'message', text } });

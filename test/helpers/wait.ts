@@ -17,3 +17,13 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, { tim
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** `p`, or a failure naming `what` after `ms`: a stock call that hangs fails its test, saying where, instead of the run. */
+export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms (hung)`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

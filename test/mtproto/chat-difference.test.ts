@@ -4,6 +4,7 @@
 // with its state file), where the clients go on with their auth keys and logins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { within } from '../helpers/wait.ts';
 import { connectClient, type TestClient } from '../helpers/ws-client.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -192,16 +193,6 @@ test('the same across a restart on the embedded defaults: the clients go on with
 
 function keyOf(client: ChatClient): Buffer | undefined {
   return (client.session as unknown as { getAuthKey(dc: number): { getKey(): Buffer | undefined } | undefined }).getAuthKey(2)?.getKey();
-}
-
-/** Bounded: a stock call that hangs fails the test instead of the run. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms (hung)`)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The sum of a counter's lines in Prometheus text (0 when absent). */

@@ -29,6 +29,10 @@ const PAGE_SIZE = 100;
 /** How a catch-up turn ended (switchboard_xmpp_catch_ups_total{outcome}); `no_archive` is not counted. */
 type CatchUpOutcome = 'read' | 'read_from_age_bound' | 'read_from_archive_start' | 'paused' | 'failed' | 'first_link' | 'later' | 'no_archive';
 
+/** A catch-up that could not read (the room or the bus away) is tried again after 2 s, then twice as long each time, up to 30 s. */
+const FIRST_RETRY_MS = 2_000;
+const MAX_RETRY_MS = 30_000;
+
 /** Archive position meaning "from the beginning" (the archive was empty when the relay first joined). */
 const ARCHIVE_START = '^';
 
@@ -85,7 +89,7 @@ export class ArchiveCatchUp {
   async catchUpOrLater(room: string, nextDelayMs?: number): Promise<void> {
     const outcome = await this.catchUp(room);
     if (outcome === 'later') this.catchUpLater(room, nextDelayMs);
-    else if (outcome === 'paused') this.catchUpLater(room, this.deps.pauseMs, this.deps.pauseMs);
+    else if (outcome === 'paused') this.catchUpLater(room, this.deps.pauseMs, FIRST_RETRY_MS);
     else this.unsavedRooms.delete(room);
   }
 
@@ -94,13 +98,13 @@ export class ArchiveCatchUp {
    * room, and its archive is read again from the last one saved, later, until that works; what
    * was bridged meanwhile is recognised by its stanza-id and published once.
    */
-  catchUpLater(room: string, delayMs = 2_000, retryMs = delayMs): void {
+  catchUpLater(room: string, delayMs = FIRST_RETRY_MS, nextDelayMs = Math.min(delayMs * 2, MAX_RETRY_MS)): void {
     if (this.catchUpTimers.has(room)) return;
     this.unsavedRooms.add(room);
     const timer = setTimeout(() => {
       this.catchUpTimers.delete(room);
       if (this.deps.held() === undefined) return;
-      this.deps.order.run(room, () => this.catchUpOrLater(room, Math.min(retryMs * 2, 30_000)));
+      this.deps.order.run(room, () => this.catchUpOrLater(room, nextDelayMs));
     }, delayMs);
     timer.unref();
     this.catchUpTimers.set(room, timer);
