@@ -12,7 +12,7 @@ import { freePort } from '../helpers/ports.ts';
 import { runStart } from '../helpers/run-start.ts';
 import { connectUser, type TestUser } from '../helpers/xmpp-client.ts';
 import { connectClient, type EventFrame, type ServerFrame } from '../helpers/ws-client.ts';
-import { busOptions } from '../websocket/harness.ts';
+import { busOptions, metricValue } from '../websocket/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startXmppBridge } from './bridge-harness.ts';
 import { aliceChangesReachCarol, carolChangesReachAlice, roomLog } from './exchange-steps.ts';
@@ -269,6 +269,33 @@ test('ejabberd keeps the puppets of a dropped component stream: after the stream
     else occupants.set(nick, el.getChild('x', MUC_USER)?.getChild('item')?.attrs['jid'] ?? '');
   }
   assert.deepEqual([...occupants.keys()].sort(), ['Alice', 'Carol', 'Switchboard'], JSON.stringify([...occupants]));
+});
+
+test('ejabberd: a backlog longer than a catch-up turn (one archive page a turn) is bridged whole, once, in order, turn after turn', async (t) => {
+  const after = cleanups(t);
+  const { ejabberd, alice, room } = await ejabberdRoom(after);
+  const bridge = await startXmppBridge(ejabberd, { xmpp: { catchUpMaxAgeSeconds: 0, catchUpPagesPerTurn: 1, catchUpPauseSeconds: 0.3 } });
+  after(() => bridge.stop());
+  const carol = await connectClient(bridge.wsUrl, bridge.tokens.carol);
+  after(() => carol.close());
+  await carol.request({ type: 'join', room: 'lobby' });
+  const say = (text: string): Promise<void> => alice.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, text)));
+  await say('before');
+  await carol.next((f) => isText(f, 'before'), 20_000);
+  await bridge.stopXmpp();
+  // More than one page of ejabberd's (it gives up to 100 per page here).
+  const away = Array.from({ length: 130 }, (_, i) => `away ${i + 1}`);
+  for (const text of away) await say(text);
+  await alice.waitFor((el) => el.getChildText('body') === 'away 130', 'the backlog reflected', { timeoutMs: 20_000 });
+  await bridge.startXmpp();
+  await carol.next((f) => isText(f, 'away 130'), 30_000);
+  await say('after');
+  await carol.next((f) => isText(f, 'after'), 10_000);
+  const texts = carol.events.filter((e) => e.event.kind === 'message').map((e) => String(e.event['text']));
+  assert.deepEqual(texts, ['before', ...away, 'after'], 'the whole backlog, once each, in order');
+  const catchUps = (outcome: string) => metricValue(bridge.registry, 'switchboard_xmpp_catch_ups_total', { outcome });
+  assert.ok(await catchUps('paused') >= 1, `paused at least once (${await catchUps('paused')})`);
+  assert.equal(await catchUps('read'), 1, 'then read to the end');
 });
 
 test('ejabberd: a component domain the server does not serve, or a wrong secret, stops the start at once with the clear error (exit code 3) after one connection, no retry loop', async (t) => {
