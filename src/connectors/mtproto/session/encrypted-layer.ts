@@ -438,7 +438,9 @@ export class EncryptedLayer {
         return true;
       }
       case 'rpc_drop_answer':
-        // Answers are produced before the next frame is read, so there is never one to drop.
+        // No answer is dropped: a call still running answers when it ends (and every answer is
+        // kept for msg_resend_req). The spec allows rpc_answer_unknown here; for a running call
+        // rpc_answer_dropped_running would be the more precise one (not tracked per call).
         this.#rpcResult(ctx, msgId, { _: 'rpc_answer_unknown' });
         return true;
       case 'http_wait':
