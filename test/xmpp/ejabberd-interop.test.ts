@@ -283,7 +283,7 @@ test('ejabberd: a backlog longer than a catch-up turn (one archive page a turn) 
   await say('before');
   await carol.next((f) => isText(f, 'before'), 20_000);
   await bridge.stopXmpp();
-  // More than one page of ejabberd's (it gives up to 100 per page here).
+  // More than one archive page: the relay asks for 100 a page.
   const away = Array.from({ length: 130 }, (_, i) => `away ${i + 1}`);
   for (const text of away) await say(text);
   await alice.waitFor((el) => el.getChildText('body') === 'away 130', 'the backlog reflected', { timeoutMs: 20_000 });
