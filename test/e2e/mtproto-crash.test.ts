@@ -186,6 +186,9 @@ test('MTProto sends through a SIGKILL of the bridge: every answered message reac
       assert.equal(ids[0], answered?.id, `mt ${i} keeps the id its answer gave`);
     }
     for (const text of wsTexts) assert.equal(byText.get(text)?.length, 1, `${text} is in the chat once`);
+    // The bot's pts, from its answers on either side of the crash: one message id, one pts, growing together.
+    const byId = [...answers.values()].sort((x, y) => x.id - y.id);
+    for (let k = 1; k < byId.length; k++) assert.ok(byId[k]!.pts > byId[k - 1]!.pts, `pts grow with message ids (${JSON.stringify(byId[k - 1])} then ${JSON.stringify(byId[k])})`);
 
     // The WS client, across its two connections: every bot message once (the resends published
     // nothing new), those answered before the crash in the order of their message ids.

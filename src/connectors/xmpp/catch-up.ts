@@ -94,9 +94,11 @@ export class ArchiveCatchUp {
   }
 
   /**
-   * A room message could not be bridged (the bus away): positions are no longer saved for the
-   * room, and its archive is read again from the last one saved, later, until that works; what
-   * was bridged meanwhile is recognised by its stanza-id and published once.
+   * The room's archive is read again from the last position saved, after `delayMs`; live
+   * positions are not saved until a catch-up gets to the end. For a message that could not be
+   * bridged (the bus away: tried again until it works, each wait `nextDelayMs`, doubling up to
+   * 30 s) and for the next turn of a paced catch-up (after the pause). What was bridged meanwhile
+   * is recognised by its stanza-id and published once.
    */
   catchUpLater(room: string, delayMs = FIRST_RETRY_MS, nextDelayMs = Math.min(delayMs * 2, MAX_RETRY_MS)): void {
     if (this.catchUpTimers.has(room)) return;
