@@ -41,7 +41,8 @@ export interface FloorBus {
  * random_id: Bus.publishOnce) and answers at once, as a WebSocket `send` is acknowledged once the
  * bus holds it; the receiver is a client of the bridge's WebSocket connector in the linked room.
  * The bridge routes, delivers and writes the event into the chat's log (its MTProto connector runs)
- * as for a real send, but no call waits for that, no login is checked, no message id is given out.
+ * as for a real send, but no call waits for that, no login is checked, no message id is given out,
+ * and seen msg_ids are kept in memory (no shared replay guard's Redis write per frame).
  * Beside WS -> WS it says how far any MTProto chat layer on this bus could get on this machine.
  */
 export class MtprotoFloor {
